@@ -1,0 +1,1 @@
+"""Catalogs shipped inside the package: hardware, models, quantization types."""

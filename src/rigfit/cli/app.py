@@ -1,0 +1,51 @@
+"""The Typer application object and shared rendering helpers for every command module.
+
+Each command lives in its own module in this package (``hardware_cmd.py``, ``plan_cmd.py`` …)
+and registers itself with ``@app.command()``; ``rigfit.cli`` imports them all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="rigfit",
+    help=(
+        "Which open-weight LLM fits your hardware, how fast it runs, and what it costs.\n\n"
+        "Every figure is labelled measured, looked up (with source) or estimated (with a band)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as JSON to stdout (plain, no colour, stable key order)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+@app.callback()
+def _root() -> None:
+    """Which open-weight LLM fits your hardware, how fast it runs, and what it costs."""
