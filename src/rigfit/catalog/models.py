@@ -1,0 +1,540 @@
+"""The model catalog: open-weight LLM architectures as llama.cpp sees them, and name resolution.
+
+Data lives in ``catalog/data/models.json`` (schema below); each record maps 1:1 onto
+:class:`rigfit.catalog.arch.Architecture`.
+
+JSON schema of one record (``schema_version`` 1; the ``--json`` output of ``rigfit models`` uses the
+same field names, with per-layer patterns expanded to full lists):
+
+=====================  ====================================================================
+id                     catalog id, e.g. ``llama-3.1-8b`` (lowercase, ``-`` separated)
+name                   display name, e.g. ``Llama 3.1 8B``
+family                 product family (``llama``, ``qwen2.5``, ``qwen3``, ``gemma3``, ``gpt-oss`` …)
+arch                   llama.cpp ``general.architecture`` (``llama``, ``qwen3moe``, ``deepseek2`` …)
+hf_repo                Hugging Face repo id of the reference checkpoint
+aliases                extra names the resolver accepts
+n_layer … n_vocab      llama.cpp hparams: n_layer, n_embd, n_head, n_head_kv, n_embd_head_k,
+                       n_embd_head_v, n_ff (int, or list of n_layer ints), n_vocab
+n_ctx_train            training context as llama.cpp reads it (``<arch>.context_length``)
+tied_embeddings        output projection shares the token embedding
+attn_bias, qk_norm     Q/K/V projection biases; per-head RMSNorm on Q and K
+sliding_window         SWA window [tokens] or null
+swa_layers             null, a list of n_layer booleans, or ``{"period": P, "dense_first": B}``
+                       expanded with llama.cpp's ``llama_hparams::set_swa_pattern`` rule
+moe                    null or {n_expert, n_expert_used, expert_ff, n_expert_shared, shared_ff,
+                       n_dense_lead}
+mla                    null or {q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim,
+                       v_head_dim}
+ssm                    null or {d_conv, d_inner, d_state, n_group, n_head}
+recurrent_layers       null, a list of booleans, ``{"full_attn_interval": N}`` (Qwen3-Next rule:
+                       layer i is recurrent unless (i+1) % N == 0) or ``{"attn_layers": [...]}``
+total_params           weights incl. embeddings (and output head when untied) [count]
+active_params          weights touched per token: non-expert + top-k + shared experts [count]
+sources, verified      citations (keys of the file's ``sources`` map or free text); "verified",
+                       "verified-by-family …", "partly …" or "UNVERIFIED …"
+notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arch_aliases`` …)
+=====================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import asdict, fields, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from rigfit.catalog.arch import MLA, SSM, Architecture, MoE
+from rigfit.errors import AmbiguousNameError, UnknownNameError
+
+SCHEMA_VERSION = 1
+
+# Keys of one ``--json`` record, in output order (documented, stable).
+JSON_FIELDS: tuple[str, ...] = (
+    "id", "name", "family", "arch", "hf_repo", "aliases",
+    "n_layer", "n_embd", "n_head", "n_head_kv", "n_embd_head_k", "n_embd_head_v", "n_ff", "n_vocab",
+    "n_ctx_train", "tied_embeddings", "attn_bias", "qk_norm",
+    "sliding_window", "swa_layers", "moe", "mla", "ssm", "recurrent_layers",
+    "total_params", "active_params", "attention_kind", "sources", "verified", "notes", "extra",
+)
+
+# --------------------------------------------------------------------------------------------
+# Per-layer pattern expansion (llama.cpp rules)
+# --------------------------------------------------------------------------------------------
+
+
+def swa_pattern(n_layer: int, period: int, dense_first: bool = False) -> tuple[bool, ...]:
+    """llama.cpp ``llama_hparams::set_swa_pattern`` (src/llama-hparams.cpp).
+
+    dense_first=False: layer ``il`` is SWA iff ``il % period < period - 1`` (the last layer of each
+    period is full attention: Gemma 2 period 2 → even layers SWA; Gemma 3 period 6 → 5 SWA : 1 full).
+    dense_first=True: layer ``il`` is SWA iff ``il % period != 0``. period 0 → every layer SWA.
+    """
+    if dense_first:
+        return tuple(period == 0 or (il % period != 0) for il in range(n_layer))
+    return tuple(period == 0 or (il % period < period - 1) for il in range(n_layer))
+
+
+def _expand_swa(spec: Any, n_layer: int) -> tuple[bool, ...] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        return swa_pattern(n_layer, int(spec["period"]), bool(spec.get("dense_first", False)))
+    return tuple(bool(x) for x in spec)
+
+
+def _expand_recurrent(spec: Any, n_layer: int) -> tuple[bool, ...] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        if "full_attn_interval" in spec:  # llama.cpp qwen3next: recurrent unless (i+1) % N == 0
+            n = int(spec["full_attn_interval"])
+            return tuple((i + 1) % n != 0 for i in range(n_layer))
+        if "attn_layers" in spec:
+            attn = set(spec["attn_layers"])
+            return tuple(i not in attn for i in range(n_layer))
+        raise ValueError(f"unknown recurrent_layers spec {spec!r}")
+    return tuple(bool(x) for x in spec)
+
+
+def _per_layer(value: Any, n_layer: int) -> int | tuple[int, ...]:
+    if isinstance(value, list):
+        if len(value) != n_layer:
+            raise ValueError(f"per-layer list of length {len(value)} != n_layer {n_layer}")
+        return tuple(int(v) for v in value)
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter counting
+# --------------------------------------------------------------------------------------------
+
+# Small per-architecture tensors that the Architecture fields do not name. Defaults by arch;
+# a record's ``extra`` may override any of them.
+_ARCH_PARAM_RULES: dict[str, dict[str, Any]] = {
+    "gemma2": {"norms_per_layer": 4},
+    "gemma3": {"norms_per_layer": 4},
+    "gpt-oss": {"attn_out_bias": True, "attn_sinks": True, "router_bias": True, "expert_bias": True},
+    "deepseek2": {"exp_probs_b": True},
+    "glm4moe": {"exp_probs_b": True},
+    "dots1": {"exp_probs_b": True},
+    "qwen3next": {"attn_output_gate": True, "shared_expert_gate": True},
+    "qwen2moe": {"shared_expert_gate": True},
+    "mamba2": {"norms_per_layer": 1},
+}
+
+
+def _rules(arch: Architecture) -> dict[str, Any]:
+    r = {"norms_per_layer": 2, "attn_out_bias": False, "attn_sinks": False, "router_bias": False,
+         "expert_bias": False, "exp_probs_b": False, "shared_expert_gate": False,
+         "attn_output_gate": False}
+    r.update(_ARCH_PARAM_RULES.get(arch.arch, {}))
+    r.update({k: v for k, v in (arch.extra or {}).items() if k in r})
+    return r
+
+
+def _ssm_params(arch: Architecture) -> int:
+    """One recurrent mixer (Mamba-2, or Qwen3-Next gated delta net), without the layer norm."""
+    s = arch.ssm
+    assert s is not None
+    e = arch.n_embd
+    if arch.arch == "qwen3next":
+        # ssm: d_state = key head dim, n_group = key heads, n_head = value heads, d_inner = value dims
+        qk = 2 * s.n_group * s.d_state
+        conv_dim = qk + s.d_inner
+        return (e * (qk + 2 * s.d_inner)      # in_proj_qkvz
+                + e * 2 * s.n_head            # in_proj_ba
+                + conv_dim * s.d_conv         # conv1d (no bias)
+                + 2 * s.n_head                # dt_bias, A_log
+                + s.d_inner // s.n_head       # gated RMSNorm over one value head
+                + s.d_inner * e)              # out_proj
+    conv_dim = s.d_inner + 2 * s.n_group * s.d_state
+    return (e * (2 * s.d_inner + 2 * s.n_group * s.d_state + s.n_head)  # in_proj (z, x, B, C, dt)
+            + conv_dim * (s.d_conv + 1)       # conv1d weight + bias
+            + 3 * s.n_head                    # dt_bias, A_log, D
+            + s.d_inner                       # gated RMSNorm
+            + s.d_inner * e)                  # out_proj
+
+
+def _attn_params(arch: Architecture, il: int, r: dict[str, Any]) -> int:
+    e, h = arch.n_embd, arch.n_head
+    if arch.mla is not None:
+        m = arch.mla
+        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
+        if m.q_lora_rank:
+            q = e * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * h * qk_head
+        else:
+            q = e * h * qk_head
+        kv = e * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank \
+            + m.kv_lora_rank * h * (m.qk_nope_head_dim + m.v_head_dim)
+        return q + kv + h * m.v_head_dim * e
+    hkv, dk, dv = arch.head_kv(il), arch.n_embd_head_k, arch.n_embd_head_v
+    q_out = h * dk * (2 if r["attn_output_gate"] else 1)
+    n = e * q_out + e * hkv * dk + e * hkv * dv + h * dv * e
+    if arch.attn_bias:
+        n += h * dk + hkv * dk + hkv * dv
+    if r["attn_out_bias"]:
+        n += e
+    if r["attn_sinks"]:
+        n += h
+    if arch.qk_norm:
+        n += 2 * dk
+    return n
+
+
+def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, int]:
+    """(total, active) FFN weights of layer ``il``."""
+    e = arch.n_embd
+    if arch.is_moe_layer(il):
+        m = arch.moe
+        assert m is not None
+        per_expert = 3 * e * m.expert_ff + ((2 * m.expert_ff + e) if r["expert_bias"] else 0)
+        router = e * m.n_expert + (m.n_expert if r["router_bias"] else 0) \
+            + (m.n_expert if r["exp_probs_b"] else 0)
+        shared = 3 * e * m.shared_ff_total
+        if shared and r["shared_expert_gate"]:
+            shared += e
+        total = router + shared + m.n_expert * per_expert
+        active = router + shared + m.n_expert_used * per_expert
+        return total, active
+    dense = 3 * e * arch.ff(il)
+    return dense, dense
+
+
+def count_params(arch: Architecture) -> tuple[int, int]:
+    """(total, active) weight counts computed from the architecture.
+
+    Counts token embedding, output head (unless tied), norms, attention (GQA, MLA, biases, QK-norm,
+    sinks), recurrent mixers and FFN/MoE blocks; active = everything except the routed experts not
+    chosen (top-k of n_expert). Matches HF safetensors totals exactly for most dense models.
+    """
+    r = _rules(arch)
+    e = arch.n_embd
+    total = arch.n_vocab * e + (0 if arch.tied_embeddings else arch.n_vocab * e) + e
+    active = total
+    for il in range(arch.n_layer):
+        layer = r["norms_per_layer"] * e
+        if arch.is_recurrent(il):
+            layer += _ssm_params(arch)
+        elif arch.n_head > 0:
+            layer += _attn_params(arch, il, r)
+        ft, fa = _ffn_params(arch, il, r)
+        total += layer + ft
+        active += layer + fa
+    return total, active
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+_ARCH_FIELDS = {f.name for f in fields(Architecture)}
+
+
+def _record_to_arch(rec: dict[str, Any]) -> Architecture:
+    n_layer = int(rec["n_layer"])
+    extra = dict(rec.get("extra") or {})
+    if rec.get("aliases"):
+        extra["aliases"] = list(rec["aliases"])
+    moe = MoE(**rec["moe"]) if rec.get("moe") else None
+    mla = MLA(**rec["mla"]) if rec.get("mla") else None
+    ssm = SSM(**rec["ssm"]) if rec.get("ssm") else None
+    kwargs: dict[str, Any] = {k: v for k, v in rec.items() if k in _ARCH_FIELDS}
+    kwargs.update(
+        n_head_kv=_per_layer(rec["n_head_kv"], n_layer),
+        n_ff=_per_layer(rec["n_ff"], n_layer),
+        swa_layers=_expand_swa(rec.get("swa_layers"), n_layer),
+        recurrent_layers=_expand_recurrent(rec.get("recurrent_layers"), n_layer),
+        moe=moe, mla=mla, ssm=ssm,
+        sources=tuple(rec.get("sources") or ()),
+        extra=extra,
+    )
+    return Architecture(**kwargs)
+
+
+@lru_cache(maxsize=1)
+def _raw_catalog() -> dict[str, Any]:
+    text = resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise RuntimeError(f"models.json schema_version {data.get('schema_version')} != {SCHEMA_VERSION}")
+    return data
+
+
+@lru_cache(maxsize=1)
+def load_models() -> tuple[Architecture, ...]:
+    """All catalog models, in catalog order."""
+    out = []
+    for rec in _raw_catalog()["models"]:
+        a = _record_to_arch(rec)
+        if a.total_params is None or a.active_params is None:
+            t, act = count_params(a)
+            a = replace(a, total_params=a.total_params or t, active_params=a.active_params or act)
+        out.append(a)
+    return tuple(out)
+
+
+def catalog_sources() -> dict[str, str]:
+    """Citation keys used in ``Architecture.sources`` → full citation."""
+    return dict(_raw_catalog().get("sources", {}))
+
+
+def get_model(model_id: str) -> Architecture:
+    """Exact catalog id lookup (KeyError if absent); see :func:`resolve_model` for loose names."""
+    for a in load_models():
+        if a.id == model_id:
+            return a
+    raise KeyError(model_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Descriptions
+# --------------------------------------------------------------------------------------------
+
+
+def attention_kind(arch: Architecture, short: bool = False) -> str:
+    """Label: MHA, GQA, MQA, MLA, +SWA window (and SWA layer count), hybrid, SSM."""
+    if arch.recurrent_layers is not None and any(arch.recurrent_layers):
+        n_attn = sum(1 for x in arch.recurrent_layers if not x)
+        if not n_attn:
+            return "SSM"
+        return "hybrid" if short else f"hybrid ({n_attn}/{arch.n_layer} attn)"
+    if arch.ssm is not None and arch.arch in ("mamba", "mamba2"):
+        return "SSM"
+    if arch.mla is not None:
+        return "MLA"
+    kv = max(arch.head_kv(i) for i in range(arch.n_layer))
+    base = "MHA" if kv == arch.n_head else ("MQA" if kv == 1 else "GQA")
+    if arch.sliding_window and arch.swa_layers and any(arch.swa_layers):
+        n_swa = sum(arch.swa_layers)
+        swa_type = (arch.extra or {}).get("swa_type", "SWA")
+        if short:
+            return f"{base}+{swa_type} {arch.sliding_window}"
+        return f"{base}+{swa_type} {arch.sliding_window} ({n_swa}/{arch.n_layer})"
+    return base
+
+
+def arch_to_json(arch: Architecture) -> dict[str, Any]:
+    """One ``--json`` record (see the module docstring for the schema)."""
+    d = asdict(arch)
+    extra = dict(d.pop("extra") or {})
+    aliases = extra.pop("aliases", [])
+    d["aliases"] = aliases
+    d["extra"] = extra
+    d["attention_kind"] = attention_kind(arch)
+    for k in ("n_head_kv", "n_ff", "swa_layers", "recurrent_layers", "sources"):
+        if isinstance(d.get(k), tuple):
+            d[k] = list(d[k])
+    if d.get("moe"):
+        d["moe"]["shared_ff"] = arch.moe.shared_ff_total if arch.moe else None
+    return {k: d.get(k) for k in JSON_FIELDS}
+
+
+# --------------------------------------------------------------------------------------------
+# Name resolution
+# --------------------------------------------------------------------------------------------
+
+_QUANT_RE = re.compile(
+    r"(?ix)(?<![a-z0-9])(?:ud[-_])?(?:"
+    r"i?q[1-8](?:_[a-z0-9]+)*(?:\s*-\s*(?:small|medium|large|xs|xxs|s|m|l))?"
+    r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly"
+    r")(?![a-z0-9])"
+)
+_SHARD_RE = re.compile(r"(?i)-?\d{5}-of-\d{5}")
+_SUFFIX_WORDS = ("instruct", "it", "chat", "hf", "inst", "base", "gguf", "ggml", "model")
+
+
+def _basename(name: str) -> str:
+    s = name.strip()
+    s = re.sub(r"(?i)^(hf|huggingface)[:/]", "", s)
+    s = re.sub(r"(?i)^https?://huggingface\.co/", "", s)
+    s = re.sub(r"(?i)\.(gguf|safetensors|bin)$", "", s)
+    if "/" in s:
+        s = s.rsplit("/", 1)[1] or s
+    return s
+
+
+def _canon(name: str) -> str:
+    """Lowercase, quant/shard/extension stripped, words separated by single '-'."""
+    s = _basename(name).lower()
+    s = _SHARD_RE.sub("", s)
+    s = _QUANT_RE.sub(" ", s)
+    s = re.sub(r"(?<!\d)\.|\.(?!\d)", "-", s)          # keep '.' only inside numbers (3.1, 0.5b)
+    s = re.sub(r"(?<=[a-z])(?=\d)", "-", s)           # llama3.1 → llama-3.1
+    s = re.sub(r"[^a-z0-9.]+", "-", s)
+    s = re.sub(r"-?\.-?", ".", s).strip("-.")
+    s = re.sub(r"-+", "-", s)
+    return s
+
+
+def _strip_suffixes(c: str) -> str:
+    parts = c.split("-")
+    while len(parts) > 1 and parts[-1] in _SUFFIX_WORDS:
+        parts.pop()
+    return "-".join(parts)
+
+
+def _compact(c: str) -> str:
+    return c.replace("-", "").replace(".", "")
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, set[str]]:
+    """compact key → model ids."""
+    idx: dict[str, set[str]] = {}
+    for a in load_models():
+        names = [a.id, a.name, *(a.extra or {}).get("aliases", [])]
+        keys = [_canon(n) for n in names]
+        if a.hf_repo:
+            keys.append(_canon(a.hf_repo.replace("/", "-")))  # org-name
+            if (a.extra or {}).get("index_repo_basename", True):
+                keys.append(_canon(a.hf_repo))
+        for c in keys:
+            for key in {_compact(c), _compact(_strip_suffixes(c))}:
+                if key:
+                    idx.setdefault(key, set()).add(a.id)
+    return idx
+
+
+def _lookup(name: str) -> set[str]:
+    idx = _index()
+    forms = [_canon(name)]
+    if "/" in name.strip().rstrip("/"):  # "org/repo": try the full id first
+        forms.insert(0, _canon(name.strip().replace("/", "-")))
+    for c in forms:
+        for key in (_compact(c), _compact(_strip_suffixes(c))):
+            if key in idx:
+                return idx[key]
+    return set()
+
+
+def resolve_model(name: str) -> Architecture:
+    """Catalog model for ``name``: an id, HF repo id, display name, GGUF file name, or alias.
+
+    Case, spacing and punctuation are ignored; quant tags (Q4_K_M, MXFP4 …), shard suffixes,
+    extensions and -instruct/-it/-chat suffixes are stripped. Unknown → UnknownNameError
+    with close candidates; several equally good → AmbiguousNameError.
+    """
+    if not name or not name.strip():
+        raise UnknownNameError("model", name or "", hint="Run 'rigfit models' to list the catalog.")
+    ids = _lookup(name)
+    if len(ids) == 1:
+        return get_model(next(iter(ids)))
+    if len(ids) > 1:
+        order = [a.id for a in load_models() if a.id in ids]
+        raise AmbiguousNameError("model", name, order)
+    raise UnknownNameError("model", name, suggest_models(name),
+                           hint="Run 'rigfit models' to list the catalog.")
+
+
+def suggest_models(name: str, n: int = 5) -> list[str]:
+    """Closest catalog ids to ``name`` (difflib on normalised names)."""
+    c = _strip_suffixes(_canon(name))
+    key = _compact(c)
+    idx = _index()
+    close = difflib.get_close_matches(key, list(idx), n=n * 3, cutoff=0.5)
+    out: list[str] = []
+    for k in close:
+        for mid in sorted(idx[k]):
+            if mid not in out:
+                out.append(mid)
+    if len(out) < n:  # token overlap as a fallback (e.g. "qwen 14b")
+        toks = set(c.split("-"))
+        scored = sorted(((len(toks & set(a.id.split("-"))), a.id) for a in load_models()), reverse=True)
+        out += [mid for s, mid in scored if s > 0 and mid not in out][: n - len(out)]
+    return out[:n]
+
+
+def _arch_names(a: Architecture) -> set[str]:
+    names = {a.arch, *(a.extra or {}).get("gguf_arch_aliases", [])}
+    return {re.sub(r"[^a-z0-9]", "", x.lower()) for x in names}
+
+
+def same_architecture(a: Architecture, family: str) -> bool:
+    """Whether a llama.cpp architecture / family string (as in ground-truth files) fits ``a``.
+
+    Loose: ``hunyuan`` matches ``hunyuan-moe``, and GGUF aliases count (Mistral Small 3.1 GGUFs
+    made before llama.cpp's mistral3 arch say ``llama``).
+    """
+    f = re.sub(r"[^a-z0-9]", "", family.lower())
+    if not f:
+        return False
+    return any(n == f or n.startswith(f) for n in _arch_names(a)) or \
+        re.sub(r"[^a-z0-9]", "", a.family.lower()) == f
+
+
+def find_by_family_size(family: str, params_b: float, rel_tol: float = 0.03,
+                        hint: str | None = None) -> list[Architecture]:
+    """Catalog models of llama.cpp architecture/family ``family`` whose total params ≈ ``params_b`` [1e9].
+
+    Sorted best first: token overlap with ``hint`` (e.g. the published model name), then closeness
+    of the parameter count, then catalog order. Empty when nothing is within ``rel_tol``.
+    """
+    hint_toks = set(_canon(hint).split("-")) if hint else set()
+    out = []
+    for order, a in enumerate(load_models()):
+        if not same_architecture(a, family) or not a.total_params:
+            continue
+        tb = a.total_params / 1e9
+        err = abs(tb - params_b) / max(params_b, 1e-9)
+        if err > rel_tol:
+            continue
+        cand_toks = set(_canon(a.id).split("-")) | set(_canon(a.name).split("-"))
+        overlap = len(hint_toks & cand_toks)
+        out.append((-overlap, err, order, a))
+    out.sort(key=lambda t: t[:3])
+    return [t[3] for t in out]
+
+
+def match_model(name: str, family: str | None = None, params_b: float | None = None) -> Architecture | None:
+    """Best catalog model for a loosely published name (benchmark tables, llama-bench rows).
+
+    Tries the name, then each parenthesised part (often a GGUF file name), then the text before
+    the first parenthesis; requires the architecture to agree with ``family`` when given. Falls
+    back to :func:`find_by_family_size`. None when nothing fits.
+    """
+    candidates = [name, *re.findall(r"\(([^)]*)\)", name), name.split("(")[0]]
+    for cand in candidates:
+        if not cand.strip():
+            continue
+        for mid in sorted(_lookup(cand)):
+            a = get_model(mid)
+            if family is None or same_architecture(a, family):
+                return a
+    # contiguous word windows, longest first ("Llama 2 7B-v2" → "llama-2-7b",
+    # "shisa-v2-llama3.3-70b.i1" → "llama-3.3-70b"); a window must name exactly one model
+    for cand in candidates:
+        toks = [t for t in _canon(cand).split("-") if t]
+        for size in range(len(toks) - 1, 1, -1):
+            for start in range(len(toks) - size + 1):
+                ids = _lookup("-".join(toks[start:start + size]))
+                fits = [get_model(i) for i in sorted(ids)]
+                fits = [a for a in fits if family is None or same_architecture(a, family)]
+                if len(fits) == 1:
+                    return fits[0]
+    if family and params_b:
+        found = find_by_family_size(family, params_b, hint=name)
+        if found:
+            return found[0]
+    return None
+
+
+def filter_models(family: str | None = None, search: str | None = None,
+                  arch: str | None = None) -> list[Architecture]:
+    """Catalog models filtered by family (family or llama.cpp arch, loose), arch, free-text search."""
+    out = list(load_models())
+    if family:
+        f = re.sub(r"[^a-z0-9.]", "", family.lower())
+        out = [a for a in out if re.sub(r"[^a-z0-9.]", "", a.family.lower()).startswith(f)
+               or same_architecture(a, family)]
+    if arch:
+        out = [a for a in out if same_architecture(a, arch)]
+    if search:
+        terms = _canon(search).split("-")
+        def hay(a: Architecture) -> str:
+            parts = [a.id, a.name, a.family, a.arch, a.hf_repo or "", *(a.extra or {}).get("aliases", [])]
+            return " ".join(_compact(_canon(p)) for p in parts)
+        out = [a for a in out if all(_compact(t) in hay(a) for t in terms if t)]
+    return out
