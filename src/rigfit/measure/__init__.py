@@ -1,0 +1,1 @@
+"""Real measurements: llama.cpp runs, the results store, importers of published results."""
