@@ -1,0 +1,217 @@
+"""``rigfit plan``: will a model fit a machine, with what memory per device, and how to run it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from rigfit.catalog.hardware import resolve_machine
+from rigfit.cli.app import app, console, print_json
+from rigfit.errors import RigfitError
+from rigfit.figures import GIB
+from rigfit.formats.source import load_model_source
+from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_by_quant
+
+_H_MODEL = "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME."
+_H_ON = "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'."
+_H_QUANT = "File type for catalog models (default Q4_K_M)."
+_H_CTX = "Context in tokens (default 4096; 0 = training context)."
+_H_NGL = "Layers on the GPU(s): a number or 'all' (default: all, or the largest that fits)."
+_H_KV = "KV cache type for K and V: f16 | q8_0 | q4_0."
+_H_SWA = "Full-size cache for sliding-window layers."
+_H_NCMOE = "Keep the experts of the first N layers in RAM."
+_H_BUILD = ("llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 "
+            "or bNNNN.")
+_H_MAXCTX = "Also find the largest context that fits."
+
+_VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold cyan", "no": "bold red"}
+
+
+def _gib(n: int | None) -> str:
+    return "unknown" if n is None else f"{n / GIB:.2f}"
+
+
+def _parse_split(text: str | None) -> tuple[float, ...] | None:
+    if not text:
+        return None
+    try:
+        return tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
+    except ValueError:
+        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text!r}.") from None
+
+
+def _ngl(text: str | None) -> int | str | None:
+    if text is None or text.lower() in ("all", "auto"):
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise RigfitError(f"--ngl must be a number of layers or 'all', got {text!r}.") from None
+    return None if n < 0 else n
+
+
+@app.command()
+def plan(
+    model: Annotated[str, typer.Argument(help=_H_MODEL)],
+    on: Annotated[str, typer.Option("--on", help=_H_ON)] = "local",
+    quant: Annotated[str | None, typer.Option("--quant", "-q", help=_H_QUANT)] = None,
+    ctx: Annotated[int | None, typer.Option("--ctx", "-c", help=_H_CTX)] = None,
+    ngl: Annotated[str | None, typer.Option("--ngl", help=_H_NGL)] = None,
+    fa: Annotated[str, typer.Option("--fa", help="Flash attention: auto | on | off.")] = "auto",
+    kv_type: Annotated[str, typer.Option("--kv-type", help=_H_KV)] = "f16",
+    parallel: Annotated[int, typer.Option("--parallel", "-np", help="Slots (-np).")] = 1,
+    kv_unified: Annotated[bool, typer.Option("--kv-unified", help="Shared KV (-kvu).")] = False,
+    ubatch: Annotated[int, typer.Option("--ubatch", "-ub", help="Physical batch size (-ub).")] = 512,
+    swa_full: Annotated[bool, typer.Option("--swa-full", help=_H_SWA)] = False,
+    cpu_moe: Annotated[bool, typer.Option("--cpu-moe", help="Experts in RAM.")] = False,
+    n_cpu_moe: Annotated[int, typer.Option("--n-cpu-moe", help=_H_NCMOE)] = 0,
+    no_kv_offload: Annotated[bool, typer.Option("--no-kv-offload", help="Keep the KV cache in RAM.")] = False,
+    tensor_split: Annotated[str | None, typer.Option("--tensor-split", "-ts",
+                                                     help="GPU shares, e.g. 3,1.")] = None,
+    runtime: Annotated[str, typer.Option("--runtime", help="llama.cpp | vllm.")] = "llama.cpp",
+    llama_build: Annotated[str | None, typer.Option("--llama-build", help=_H_BUILD)] = None,
+    max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
+    prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
+    gpu_util: Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM memory claim.")] = 0.9,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Plan a model on a machine: memory per device, verdict, and the command line to run it.
+
+    Examples:
+
+      rigfit plan llama-3.1-8b --on "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+      rigfit plan qwen2.5-14b --on "RTX 3060 12GB + 32GB" --max-ctx
+
+      rigfit plan llama-3.1-70b --on "RTX 4090 + 64GB DDR5" --ctx 8192 --kv-type q8_0
+
+      rigfit plan ./model.gguf --on local --json
+    """
+    if fa not in ("auto", "on", "off"):
+        raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
+    if ctx is not None and ctx < 0:
+        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {ctx}.")
+    if runtime not in ("llama.cpp", "llamacpp", "vllm"):
+        raise RigfitError(f"Unknown --runtime {runtime!r}.", "Use llama.cpp or vllm.")
+    from rigfit.catalog.quant import resolve_kv_type
+
+    kv = resolve_kv_type(kv_type).name
+    spec = load_model_source(model, quant)
+    machine = resolve_machine(on)
+    settings = PlanSettings(n_ctx=ctx, ngl=_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
+                            n_parallel=parallel, kv_unified=kv_unified, n_ubatch=ubatch, swa_full=swa_full,
+                            cpu_moe=cpu_moe, n_cpu_moe=n_cpu_moe, no_kv_offload=no_kv_offload,
+                            tensor_split=_parse_split(tensor_split),
+                            runtime="vllm" if runtime == "vllm" else "llama.cpp",
+                            llama_build=llama_build, prompt_tokens=prompt, gpu_memory_utilization=gpu_util)
+    p = make_plan(spec, machine, settings)
+    best_ctx = by_quant = None
+    if max_ctx and settings.runtime == "llama.cpp":
+        best_ctx = max_context(spec, machine, settings)
+        by_quant = max_context_by_quant(spec, machine, settings)
+    if as_json:
+        out = p.to_json()
+        if best_ctx is not None:
+            out["max_ctx"] = best_ctx
+            out["max_ctx_by_quant"] = by_quant
+        print_json(out)
+        return
+    _render(p, best_ctx, by_quant)
+
+
+def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = None) -> None:
+    arch = p.model.arch
+    prov = "exact, GGUF header" if p.model.tensors_exact else "estimated from llama.cpp's quantization rules"
+    console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
+                  f"on [bold]{escape(p.machine.name)}[/]")
+    console.print(f"  weights {p.weights_bytes / GIB:.2f} GiB ({p.weights_bytes / 1e9:.2f} GB; {prov}); "
+                  f"context {p.n_ctx:,} tokens; llama.cpp build profile {p.build.name}"
+                  if p.settings.runtime == "llama.cpp" else
+                  f"  vLLM, max_model_len {p.n_ctx:,}")
+    t = Table(title="Memory per device (GiB; estimated, total ± band; capacity sources below)",
+              title_justify="left")
+    for col in ("device", "layers", "weights", "KV", "recur.", "compute", "output", "overhead", "total",
+                "capacity", "fit"):
+        t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
+    for d in p.devices:
+        style = _VERDICT_STYLE.get(d.fit, "white")
+        layers = f"{d.layers}{'+out' if d.holds_output else ''}"
+        t.add_row(escape(d.name), layers, _gib(d.weights_bytes), _gib(d.kv_bytes), _gib(d.recurrent_bytes),
+                  _gib(d.compute_bytes), _gib(d.output_bytes), _gib(d.overhead_bytes),
+                  f"{_gib(d.total_bytes)} ±{d.uncertainty_bytes / GIB:.2f}",
+                  _gib(d.capacity_bytes), f"[{style}]{d.fit}[/]")
+    console.print(t)
+    for d in p.devices:
+        if d.repack_bytes:
+            console.print(f"  [dim]{escape(d.name)}: {d.repack_bytes / GIB:.2f} GiB of the weights are held "
+                          "as a repacked copy (CPU_REPACK); their mmapped originals are only page cache[/]")
+    for d in p.devices:
+        if d.capacity_bytes is not None:
+            console.print(f"  [dim]{escape(d.name)} capacity: {escape(d.capacity_source)}[/]")
+    style = _VERDICT_STYLE.get(p.fit, "white")
+    extra = ""
+    if p.fit == "offload":
+        extra = f" — -ngl {p.ngl} of {arch.n_layer + 1} layers on the GPU(s)"
+    elif p.fit == "tight" and p.min_headroom_bytes is not None:
+        extra = f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin " \
+                f"{p.margin_bytes / GIB:.2f} GiB)"
+    elif p.fit == "fits" and p.min_headroom_bytes is not None:
+        extra = f" — at least {p.min_headroom_bytes / GIB:.2f} GiB free on every device"
+    console.print(f"\nVerdict: [{style}]{p.fit}[/]{escape(extra)}")
+    if best_ctx is not None:
+        where = ""
+        if p.placement is not None and p.placement.gpu_devices:
+            where = (" with every layer on the GPU(s)" if p.settings.ngl is None
+                     else f" at -ngl {p.settings.ngl}")
+        console.print(f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
+                      f"(keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
+        if by_quant and len(by_quant) > 1:
+            cells = ", ".join(f"{q} {n:,}" if n else f"{q} does not fit" for q, n in by_quant.items())
+            console.print(f"  by quant: {escape(cells)}")
+    if p.vllm:
+        v = p.vllm
+        console.print(f"vLLM KV pool: {v['kv_cache_tokens']:,} tokens → "
+                      f"{v['max_concurrent_seqs_at_max_len']} sequences of {p.n_ctx:,} tokens (estimated)")
+    for n in p.notes:
+        console.print(f"  [dim]• {escape(n)}[/]")
+    if "llama_server_line" in p.commands:
+        console.print("\n[bold]llama.cpp[/]: " + escape(p.commands["llama_server_line"]))
+        ol = p.commands["ollama"]
+        params = " ".join(f"{k}={v}" for k, v in ol["parameters"].items())
+        env = " ".join(f"{k}={v}" for k, v in ol["env"].items())
+        console.print("[bold]Ollama[/]: " + escape(params) + (f"  (env: {escape(env)})" if env else ""))
+    if "vllm_serve_line" in p.commands:
+        console.print("\n[bold]vLLM[/]: " + escape(p.commands["vllm_serve_line"]))
+    if p.speed is not None:
+        console.print("\n[bold]Speed[/] [dim](estimated, p10–p90 band)[/]")
+        for line in _speed_lines(p.speed):
+            console.print("  " + escape(line))
+    elif p.speed_reason:
+        console.print(f"\n[dim]Speed: {escape(p.speed_reason)}[/]")
+
+
+def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
+    if f is None or getattr(f, "value", None) is None:
+        return "unknown"
+    out = fmt.format(f.value) + f" {unit}"
+    if f.low is not None and f.high is not None:
+        out += f" ({fmt.format(f.low)}–{fmt.format(f.high)})"
+    return out
+
+
+def _speed_lines(sp) -> list[str]:
+    """Speed estimate as text lines (duck-typed on estimate/speed.py SpeedEstimate)."""
+    lines = []
+    if hasattr(sp, "prefill_tps"):
+        lines.append(f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
+                     f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}")
+        lines.append(f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
+                     f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens")
+        if getattr(sp, "bottleneck", None):
+            lines.append(f"bottleneck: {sp.bottleneck}")
+    else:
+        lines.append(str(sp))
+    return lines

@@ -1,0 +1,432 @@
+"""Memory model of llama.cpp: what each device allocates, buffer by buffer.
+
+Family of models (research/memory.md §1, re-derived from llama.cpp source ~b11549 and checked
+against real llama.cpp runs through xllamacpp, see tests/test_memory_llamacpp.py):
+
+    total(dev) = weights(dev) + KV(dev) + recurrent(dev) + compute(dev) + output(dev) + overhead(dev)
+
+Naming: ``<quantity>_bytes(...)`` are plain functions of the architecture and settings; every
+function documents its units in brackets. Behaviour that changed between llama.cpp builds is a
+:class:`BuildProfile` (``--llama-build``):
+
+* ``logits_reserve``: the compute graph is reserved for ``n_ubatch`` output rows (builds up to
+  ~mid 2026, b9294 measured) or for ``n_seq`` rows (llama-server after PR #23861; b11549 measured).
+* ``mla_v_less``: MLA models (DeepSeek V2/V3, Kimi K2) cache only the K latent since PR #19067
+  (merged 2026-01-24); before, a V latent of ``kv_lora_rank`` values was cached too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rigfit.catalog.arch import Architecture, ModelSpec
+from rigfit.catalog.quant import KVType, resolve_kv_type
+from rigfit.errors import RigfitError
+
+MIB = 1024**2
+GIB = 1024**3
+
+#: llama.cpp pads n_ctx and the SWA cache to 256 cells (llama-context.cpp / llama-kv-cache-iswa.cpp
+#: ``GGML_PAD(..., 256)``; 2025–2026 builds).
+KV_PAD = 256
+
+
+# ---------------------------------------------------------------------------------------------
+# build profiles
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildProfile:
+    """llama.cpp behaviour that moves memory figures, for one range of builds.
+
+    name: profile id accepted by ``--llama-build``.
+    build: the first build number (``bNNNN``) the profile applies to; date: its release month.
+    logits_reserve: "ubatch" (reserve n_ubatch logit rows) or "n_seq" (one row per slot).
+    mla_v_less: MLA caches K only (PR #19067, 2026-01-24).
+    kv_pad: padding of n_ctx / SWA cells [cells]; legacy: ``ctx_pad`` of 2023–2024 builds.
+    legacy_compute: None, or the era ("2023-12" | "2024-05") of an older compute-buffer model
+        fitted on published logs (shared/ground-truth/memory.csv).
+    source: where the behaviour was observed.
+    """
+
+    name: str
+    build: int
+    date: str
+    logits_reserve: str
+    mla_v_less: bool
+    kv_pad: int = KV_PAD
+    legacy_compute: str | None = None
+    source: str = ""
+
+
+PROFILES: dict[str, BuildProfile] = {
+    p.name: p
+    for p in (
+        BuildProfile("b11549-2026-10", 11549, "2026-10", "n_seq", True,
+                     source="measured: xllamacpp 2026.10.11549 (research/memory.md §4)"),
+        BuildProfile("b9294-2026-05", 9294, "2026-05", "ubatch", True,
+                     source="measured: xllamacpp 2026.5.9294 (research/memory.md §4)"),
+        BuildProfile("b7800-2026-01", 7800, "2026-01", "ubatch", False,
+                     source="llama.cpp before PR #19067 (V-less MLA cache, 2026-01-24)"),
+        BuildProfile("b4000-2024-11", 4000, "2024-11", "ubatch", False,
+                     source="assumed: the 2026 graph model with n_ubatch logit rows (no measurement)"),
+        BuildProfile("b2800-2024-05", 2400, "2024-05", "ubatch", False, kv_pad=32, legacy_compute="2024-05",
+                     source="published CUDA/Metal logs of builds b2795–b2843 (XiongjieDai GPU-Benchmarks)"),
+        BuildProfile("b1650-2023-12", 1650, "2023-12", "ubatch", False, kv_pad=32, legacy_compute="2023-12",
+                     source="published CUDA/Metal logs of builds b1619–b1691 (XiongjieDai GPU-Benchmarks)"),
+    )
+}
+ALIASES = {"current": "b11549-2026-10", "latest": "b11549-2026-10", "new": "b11549-2026-10",
+           "old": "b9294-2026-05", "legacy": "b2800-2024-05"}
+DEFAULT_PROFILE = "b11549-2026-10"
+
+
+def build_profile(name: str | int | None = None) -> BuildProfile:
+    """Resolve ``--llama-build``: a profile name, an alias ("current"), or a build number
+    ("b9294", 9294) → the profile of the nearest older build."""
+    if name is None or name == "":
+        return PROFILES[DEFAULT_PROFILE]
+    if isinstance(name, BuildProfile):
+        return name
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
+    if key in PROFILES:
+        return PROFILES[key]
+    digits = key[1:] if key.startswith("b") else key
+    if digits.isdigit():
+        n = int(digits)
+        older = [p for p in PROFILES.values() if p.build <= n]
+        if older:
+            return max(older, key=lambda p: p.build)
+        return min(PROFILES.values(), key=lambda p: p.build)
+    raise RigfitError(f"Unknown llama.cpp build profile {name!r}.",
+                      "Known: " + ", ".join([*PROFILES, *ALIASES]) + ", or a build number like b9294.")
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LlamaSettings:
+    """The llama.cpp settings memory depends on (llama-server flag in brackets).
+
+    n_ctx: requested context [tokens] (``-c``); 0 = the model's training context.
+    n_parallel: slots / sequences (``-np``).
+    kv_unified: one KV pool shared by all slots (``-kvu``); llama-server's default when -np is omitted.
+    n_ubatch, n_batch: physical / logical batch [tokens] (``-ub``, ``-b``).
+    flash_attn: "on" | "off" | "auto" (``-fa``); auto = on where the backend supports it (all
+        mainstream backends in 2026 builds).
+    type_k, type_v: KV cache types (``-ctk``, ``-ctv``).
+    swa_full: full-size cache for sliding-window layers (``--swa-full``).
+    """
+
+    n_ctx: int = 4096
+    n_parallel: int = 1
+    kv_unified: bool = False
+    n_ubatch: int = 512
+    n_batch: int = 2048
+    flash_attn: str = "auto"
+    type_k: str = "f16"
+    type_v: str = "f16"
+    swa_full: bool = False
+
+    @property
+    def fa_enabled(self) -> bool:
+        return self.flash_attn != "off"
+
+
+def validate(arch: Architecture, s: LlamaSettings) -> None:
+    """Reject settings llama.cpp would reject, with one clear message."""
+    if s.n_ctx < 0:
+        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {s.n_ctx}.")
+    if s.n_parallel < 1:
+        raise RigfitError(f"--parallel must be ≥ 1, got {s.n_parallel}.")
+    if s.n_ubatch < 1 or s.n_batch < 1:
+        raise RigfitError("--ubatch and --batch must be ≥ 1.")
+    if s.flash_attn not in ("on", "off", "auto"):
+        raise RigfitError(f"--fa must be on, off or auto, got {s.flash_attn!r}.")
+    tv = resolve_kv_type(s.type_v)
+    resolve_kv_type(s.type_k)
+    if tv.v_needs_flash_attn and s.flash_attn == "off":
+        raise RigfitError(f"A quantized V cache ({tv.name}) needs flash attention; llama.cpp refuses "
+                          "-ctv with -fa off.", "Use --fa on (or auto), or --kv-type f16.")
+
+
+def effective_n_ctx(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """n_ctx after llama.cpp's defaults and padding [tokens] (llama_context ctor)."""
+    return context_sizes(arch, s, profile)[0]
+
+
+def _pad(x: int, n: int) -> int:
+    return (x + n - 1) // n * n
+
+
+def context_sizes(arch: Architecture, s: LlamaSettings,
+                  profile: BuildProfile | None = None) -> tuple[int, int, int]:
+    """(n_ctx, n_ctx_seq, n_stream) as llama_context computes them.
+
+    n_ctx = pad(c or n_ctx_train, 256); unified: one stream of n_ctx cells; split: each of the
+    n_seq streams gets pad(n_ctx / n_seq, 256) cells.
+    """
+    p = profile or build_profile()
+    n_ctx = s.n_ctx or arch.n_ctx_train
+    n_ctx = _pad(n_ctx, p.kv_pad)
+    if s.kv_unified or s.n_parallel == 1:
+        return n_ctx, n_ctx, 1
+    n_ctx_seq = _pad(n_ctx // s.n_parallel, p.kv_pad)
+    return n_ctx_seq * s.n_parallel, n_ctx_seq, s.n_parallel
+
+
+# ---------------------------------------------------------------------------------------------
+# KV cache and recurrent state
+# ---------------------------------------------------------------------------------------------
+
+
+def layer_has_kv(arch: Architecture, il: int) -> bool:
+    """Attention layer with its own KV cache (not recurrent, has KV heads)."""
+    return not arch.is_recurrent(il) and arch.head_kv(il) > 0
+
+
+def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """KV cells layer ``il`` allocates, all streams together [cells].
+
+    Full attention: n_ctx_seq per stream. Sliding window (llama_kv_cache_iswa):
+    ``min(n_ctx_seq, pad(n_swa · (unified ? n_seq : 1) + n_ubatch, 256))`` per stream, or n_ctx_seq
+    with ``--swa-full``.
+    """
+    p = profile or build_profile()
+    _, n_ctx_seq, n_stream = context_sizes(arch, s, p)
+    size = n_ctx_seq
+    if arch.is_swa(il) and not s.swa_full:
+        unified = s.kv_unified or s.n_parallel == 1
+        n_swa = arch.sliding_window or 0
+        size = min(n_ctx_seq, _pad(n_swa * (s.n_parallel if unified else 1) + s.n_ubatch, p.kv_pad))
+    return size * n_stream
+
+
+def kv_row_widths(arch: Architecture, il: int, profile: BuildProfile | None = None) -> tuple[int, int]:
+    """(K, V) values cached per token for layer ``il`` [elements]: n_embd_head × n_head_kv;
+    MLA: K = kv_lora_rank + rope dims, V = kv_lora_rank (0 on builds with the V-less cache)."""
+    p = profile or build_profile()
+    hkv = arch.head_kv(il)
+    k = arch.n_embd_head_k * hkv
+    v = arch.n_embd_head_v * hkv
+    if arch.mla is not None:
+        k = arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim
+        v = 0 if p.mla_v_less else arch.mla.kv_lora_rank
+    return k, v
+
+
+def kv_layer_bytes(arch: Architecture, il: int, s: LlamaSettings,
+                   profile: BuildProfile | None = None) -> tuple[int, int]:
+    """(K bytes, V bytes) of layer ``il``'s cache [B] = row(type, width) × cells."""
+    if not layer_has_kv(arch, il):
+        return 0, 0
+    p = profile or build_profile()
+    cells = kv_cells(arch, il, s, p)
+    kw, vw = kv_row_widths(arch, il, p)
+    tk: KVType = resolve_kv_type(s.type_k)
+    tv: KVType = resolve_kv_type(s.type_v)
+    if kw % tk.type.block_size or vw % tv.type.block_size:
+        raise RigfitError(f"KV type {tk.name}/{tv.name} needs rows that are whole blocks of "
+                          f"{tk.type.block_size}; this model's K/V rows have {kw}/{vw} values.",
+                          "Use --kv-type f16.")
+    return tk.row_bytes(kw) * cells, (tv.row_bytes(vw) * cells if vw else 0)
+
+
+def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
+    """Recurrent (SSM) state of layer ``il`` [B], F32 × max(1, n_seq) cells, independent of n_ctx.
+
+    n_embd_r = (d_conv − 1)(d_inner + 2·n_group·d_state) (conv state),
+    n_embd_s = d_state · d_inner (SSM state)  (llama-hparams.cpp n_embd_r / n_embd_s).
+    """
+    if not arch.is_recurrent(il) or arch.ssm is None:
+        return 0
+    ssm = arch.ssm
+    n_group = 0 if arch.arch == "mamba" else ssm.n_group
+    n_embd_r = (ssm.d_conv - 1) * (ssm.d_inner + 2 * n_group * ssm.d_state)
+    n_embd_s = ssm.d_state * ssm.d_inner
+    return (n_embd_r + n_embd_s) * 4 * max(1, s.n_parallel)
+
+
+def kv_cache_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """KV cache of all layers [B]."""
+    return sum(sum(kv_layer_bytes(arch, il, s, profile)) for il in range(arch.n_layer))
+
+
+def recurrent_bytes(arch: Architecture, s: LlamaSettings) -> int:
+    """Recurrent state of all layers [B]."""
+    return sum(recurrent_layer_bytes(arch, il, s) for il in range(arch.n_layer))
+
+
+# ---------------------------------------------------------------------------------------------
+# output buffer and compute buffer
+# ---------------------------------------------------------------------------------------------
+
+
+def output_buffer_bytes(arch: Architecture, s: LlamaSettings) -> int:
+    """Logits buffer reserved at context creation [B] (llama_context::output_reserve):
+    n_vocab × max(1, n_seq) × 4 (host memory; pinned when the output layer is on a GPU)."""
+    return arch.n_vocab * max(1, s.n_parallel) * 4
+
+
+def n_reserve_tokens(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """Tokens of the worst-case graph llama.cpp reserves: min(n_ctx, n_ubatch) [tokens]."""
+    return min(effective_n_ctx(arch, s, profile), s.n_ubatch)
+
+
+def _ffn_width(arch: Architecture, il: int) -> int:
+    """Width of the FFN intermediates of layer ``il`` [elements] (MoE: selected experts + shared)."""
+    if arch.is_moe_layer(il) and arch.moe is not None:
+        m = arch.moe
+        return m.expert_ff * m.n_expert_used + m.shared_ff_total
+    return arch.ff(il)
+
+
+def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
+    """f32 values per token live while layer ``il``'s attention runs, without the KQ matrix and
+    masks [elements].
+
+    Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
+    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), +1 for Gemma's post-attention
+    norm; MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
+    """
+    if arch.mla is not None:
+        m = arch.mla
+        h = arch.n_head
+        return (h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2 * h * m.kv_lora_rank
+                + h * (m.kv_lora_rank + m.qk_rope_head_dim) + arch.n_embd)
+    q = arch.n_head * arch.n_embd_head_k
+    kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    c = 1 if fa else 3
+    if arch.arch.startswith("gemma") and not fa:
+        c += 1
+    return 3 * q + kv + c * arch.n_embd
+
+
+def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
+    """f32 values per token live while layer ``il``'s FFN (or SSM block) runs [elements].
+
+    Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
+    attention output (n_head·head_dim) that stays allocated with FA off. Mamba-2:
+    ``2·d_in_proj + 3·(d_inner + 2·n_group·d_state)``. Fitted like :func:`attention_stage_per_token`.
+    """
+    if arch.is_recurrent(il) and arch.ssm is not None:
+        ssm = arch.ssm
+        conv = ssm.d_inner + 2 * ssm.n_group * ssm.d_state
+        d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
+        return 2 * d_in_proj + 3 * conv
+    extra = 0 if fa else arch.n_head * arch.n_embd_head_v
+    return 3 * _ffn_width(arch, il) + 5 * arch.n_embd + extra
+
+
+#: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
+#: fitted (the ~0.02 MiB left over at n_ubatch 512 on every model measured).
+_INPUTS_PER_TOKEN = 40
+
+
+def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool,
+                        profile: BuildProfile | None = None) -> int:
+    """Compute ("graph") buffer of one backend holding ``layers`` (+ the output layer) [B].
+
+    ggml-alloc sizes one buffer per backend for the peak of simultaneously live intermediates
+    of the worst-case graph llama.cpp reserves, ``n_t = min(n_ctx, n_ubatch)`` tokens with every
+    KV cell in view (research/memory.md §1.4). Modelled as the largest stage:
+
+        attention = n_t·4·attention_stage_per_token + [FA off] n_t·n_head·n_kv·4
+        ffn       = n_t·4·ffn_stage_per_token
+        layers    = max(attention, ffn) + masks + n_t·40
+        masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
+        output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build; k = 2 Gemma)
+        recurrent = + n_seq · d_state · d_inner · 4 (final SSM states)
+        C         = max(layers, output)
+    """
+    p = profile or build_profile()
+    if p.legacy_compute:
+        return legacy_compute_bytes(arch, s, layers, holds_output, p)
+    n_t = n_reserve_tokens(arch, s, p)
+    fa = s.fa_enabled
+    best = 0
+    if layers:
+        _, _, n_stream = context_sizes(arch, s, p)
+        sizes = set()
+        for il in layers:
+            if layer_has_kv(arch, il):
+                sizes.add((arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream))
+        masks = sum(n_kv * n_t * (2 if fa else 4) for _, n_kv in sizes)
+        stage = 0
+        for il in layers:
+            ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
+            attn = 0
+            if layer_has_kv(arch, il):
+                attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
+                if not fa:
+                    n_kv = kv_cells(arch, il, s, p) // n_stream
+                    attn += n_t * arch.n_head * n_kv * 4
+            stage = max(stage, ffn, attn)
+        best = stage + masks + n_t * _INPUTS_PER_TOKEN
+        if arch.ssm is not None and any(arch.is_recurrent(il) for il in layers):
+            best += max(1, s.n_parallel) * arch.ssm.d_state * arch.ssm.d_inner * 4
+    if holds_output:
+        n_out = n_t if p.logits_reserve == "ubatch" else max(1, s.n_parallel)
+        k = 2 if arch.arch.startswith("gemma") else 1
+        best = max(best, n_out * arch.n_vocab * 4 + k * n_t * arch.n_embd * 4)
+    return best
+
+
+def legacy_compute_bytes(arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool,
+                         profile: BuildProfile) -> int:
+    """Compute buffer of 2023–2024 builds [B] (flash attention off, f32 KQ, logits for every
+    batch token), fitted on published logs (shared/ground-truth/memory.csv, XiongjieDai):
+
+    2024-05 (b2795–b2843; Llama 3 8B at n_ctx 512 and 8192 exact):
+        C = max(n_t·n_vocab·4 + n_t·n_embd·4,  n_t·n_head·n_ctx·4 + 4·n_t·q·4 + mask)
+    2023-12 (b1619–b1691; LLaMA/Llama 2 7B–70B at n_ctx 512, within 2 %):
+        C = max(n_t·n_vocab·4 + 1.4·n_t·n_embd·4,  n_t·4·(2·n_ff + 2.25·n_embd)) + 0.19 MiB
+    """
+    n_t = n_reserve_tokens(arch, s, profile)
+    n_ctx = effective_n_ctx(arch, s, profile)
+    q = arch.n_head * arch.n_embd_head_k
+    ff = max((_ffn_width(arch, il) for il in layers), default=0)
+    best = 0
+    if profile.legacy_compute == "2023-12":
+        if layers:
+            best = int(n_t * 4 * (2 * ff + 2.25 * arch.n_embd))
+        if holds_output:
+            best = max(best, int(n_t * arch.n_vocab * 4 + 1.4 * n_t * arch.n_embd * 4))
+        return best + int(0.19 * MIB)
+    if layers:
+        best = n_t * arch.n_head * n_ctx * 4 + 4 * n_t * q * 4 + n_ctx * n_t * 4
+    if holds_output:
+        best = max(best, n_t * arch.n_vocab * 4 + n_t * arch.n_embd * 4)
+    return best
+
+
+#: Graph copies the scheduler keeps for pipeline parallelism across several GPUs
+#: (ggml-backend.c GGML_SCHED_MAX_COPIES = 4; llama.cpp enables it for a full layer-split offload).
+PIPELINE_COPIES = 4
+
+
+def mask_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """KQ masks of the reserved graph [B]: one per distinct cache (full / SWA), n_kv × n_t,
+    f16 with flash attention, f32 without."""
+    p = profile or build_profile()
+    n_t = n_reserve_tokens(arch, s, p)
+    _, _, n_stream = context_sizes(arch, s, p)
+    sizes = {(arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream)
+             for il in range(arch.n_layer) if layer_has_kv(arch, il)}
+    return sum(n_kv * n_t * (2 if s.fa_enabled else 4) for _, n_kv in sizes)
+
+
+def input_buffer_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
+    """Host-side compute buffer of a fully offloaded model [B] (``CUDA_Host compute buffer``):
+    the input embeddings (get_rows of token_embd on the CPU, n_embd × n_t f32) and the KQ masks.
+    Published check: Llama 3 8B, n_ctx 8192, FA off: 8 + 16 = 24.01 MiB logged."""
+    return arch.n_embd * n_reserve_tokens(arch, s, profile) * 4 + mask_bytes(arch, s, profile)
+
+
+def model_has_output(model: ModelSpec) -> bool:
+    return any(t.name in ("output.weight", "token_embd.weight") for t in model.tensors)

@@ -1,0 +1,294 @@
+"""Placement: which tensor, layer and cache lives on which device, the way llama.cpp decides it.
+
+llama.cpp (src/llama-model.cpp ``load_tensors``, llama.cpp ~b11549, read as reference) assigns
+
+* the **input layer** (``token_embd``, per-layer token embeddings, position embeddings) to the CPU,
+  always;
+* the **repeating layers** ``blk.N``: the last ``min(ngl, n_layer)`` layers to the GPUs, split
+  between GPUs at the cumulative fractions of ``--tensor-split`` (default: proportional to each
+  GPU's free memory) by ``upper_bound(splits, (il − i_gpu_start) / act_gpu_layers)`` with
+  ``i_gpu_start = max(n_layer − ngl, 0)`` and ``act_gpu_layers = min(ngl, n_layer + 1)``;
+* the **output layer** (``output_norm``, ``output``) with the same rule at ``il = n_layer``, so
+  it is on a GPU only when ``ngl > n_layer`` (``-ngl 999`` / ``all``);
+* a tied output (no ``output.weight``) as a *duplicate* of ``token_embd``: free on the CPU, a
+  second copy on a GPU;
+* ``--cpu-moe`` / ``--n-cpu-moe N``: the routed-expert tensors ``ffn_(up|down|gate|gate_up)_(ch)exps``
+  of all / the first N layers stay in (mmapped, not repacked) CPU memory;
+* ``--no-kv-offload``: KV cache and recurrent state of every layer in RAM (else with their layer).
+
+On x86 with AVX2/AVX-512 (and ARM with NEON) the CPU backend's "extra buffer type" repacks 2-D
+Q4_0, Q4_K and IQ4_NL weights of CPU-resident layers into an interleaved ``CPU_REPACK`` buffer,
+*in addition* to the mmapped file pages (research/memory.md §1.5; measured: 12.66 MiB = exactly
+the 27 Q4_K tensors of Gemma 3 270M).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from rigfit.catalog.arch import ModelSpec, TensorInfo
+from rigfit.catalog.devices import Device, Machine
+from rigfit.errors import RigfitError
+
+#: Name used for host memory / the CPU backend in placements and memory tables.
+CPU = "CPU"
+
+#: Tensors of the input layer (always on the CPU): llama-model.cpp creates them in ``dev_input``.
+_INPUT_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd", "tok_embd")
+
+#: Routed-expert tensors moved to RAM by --cpu-moe / --n-cpu-moe (common/arg.cpp
+#: ``llm_ffn_exps_block_regex`` = ``\.ffn_(up|down|gate|gate_up)_(ch|)exps``).
+_EXPS_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
+
+#: GGML types the x86/ARM CPU backend repacks (ggml-cpu/repack.cpp ``ggml_repack_get_optimal_repack_type``:
+#: Q4_0 → 8x8 (AVX2) / 4x8, 4x4 (NEON); Q4_K → 8x8 (AVX2); IQ4_NL → 8x8 (AVX2) / 4x4 (NEON)).
+REPACK_TYPES = frozenset({"Q4_0", "Q4_K", "IQ4_NL"})
+#: Row-count granularity the repacked layouts need (``ne[1] % 8 == 0`` for the 8-row interleave).
+_REPACK_ROWS = 8
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where every part of a model lives.
+
+    devices: device names in order: the GPUs/accelerators ("CUDA0", "CUDA1", "Metal") then "CPU".
+    layer_device: device of each repeating layer ``blk.N`` (length n_layer).
+    output_device: device of the output layer.
+    kv_device: device of each layer's KV cache / recurrent state (CPU with --no-kv-offload).
+    weights_bytes: bytes of weights per device (mmapped file data on the CPU included).
+    repack_bytes: extra CPU_REPACK copy on the CPU (0 elsewhere).
+    duplicated_bytes: extra copies (tied output embedding on a GPU) per device, included in weights.
+    tensor_device: device of every tensor, by name.
+    n_gpu_layers: effective layers on GPUs (repeating layers + 1 if the output layer is on a GPU).
+    ngl: the ``-ngl`` value asked for (clamped to n_layer + 1).
+    largest_cpu_matmul_bytes: the biggest CPU-resident 2-D weight a GPU must copy when it computes
+        big batches for CPU layers ("op offload"), 0 without GPUs or when nothing stays on the CPU.
+    """
+
+    devices: tuple[str, ...]
+    layer_device: tuple[str, ...]
+    output_device: str
+    kv_device: tuple[str, ...]
+    weights_bytes: dict[str, int]
+    repack_bytes: int
+    duplicated_bytes: dict[str, int]
+    tensor_device: dict[str, str] = field(repr=False)
+    n_gpu_layers: int = 0
+    ngl: int = 0
+    largest_cpu_matmul_bytes: int = 0
+
+    def layers_on(self, device: str) -> list[int]:
+        return [il for il, d in enumerate(self.layer_device) if d == device]
+
+    @property
+    def gpu_devices(self) -> tuple[str, ...]:
+        return tuple(d for d in self.devices if d != CPU)
+
+    @property
+    def layers_per_device(self) -> tuple[int, ...]:
+        """Repeating layers on each GPU, in device order (the speed model's split)."""
+        return tuple(len(self.layers_on(d)) for d in self.gpu_devices)
+
+    @property
+    def full_offload(self) -> bool:
+        return bool(self.gpu_devices) and self.output_device != CPU and all(
+            d != CPU for d in self.layer_device)
+
+
+def accelerator_names(machine: Machine) -> list[str]:
+    """llama.cpp backend device names for a machine's accelerators: CUDA0…, ROCm0…, Metal, Vulkan0…"""
+    names: list[str] = []
+    counters: dict[str, int] = {}
+    for dev in machine.accelerators:
+        prefix = backend_prefix(dev)
+        if prefix == CPU:
+            continue
+        i = counters.get(prefix, 0)
+        counters[prefix] = i + 1
+        names.append(prefix if prefix == "Metal" else f"{prefix}{i}")
+    return names
+
+
+def backend_prefix(dev: Device) -> str:
+    """The llama.cpp backend that serves a device by default (CUDA, ROCm, Metal, Vulkan, SYCL, CPU)."""
+    if dev.kind == "apple":
+        return "Metal"
+    if dev.kind == "cpu":
+        return CPU
+    vendor = (dev.vendor or "").lower()
+    if "nvidia" in vendor:
+        return "CUDA"
+    if "amd" in vendor or "ati" in vendor:
+        return "ROCm"
+    if "intel" in vendor:
+        return "SYCL"
+    if dev.kind in ("gpu", "apu"):
+        return "Vulkan"
+    return CPU
+
+
+def accelerators_for_llamacpp(machine: Machine) -> list[Device]:
+    """Accelerators llama.cpp can offload to (hosted systems such as Cerebras/Groq are not)."""
+    return [d for d in machine.accelerators if d.kind in ("gpu", "apple", "apu") and d.memory_bytes]
+
+
+def resolve_ngl(ngl: int | str | None, n_layer: int) -> int:
+    """``-ngl`` as llama.cpp applies it: None / "all" / negative → every layer plus the output
+    (n_layer + 1); larger values are clamped to n_layer + 1 (llama.cpp accepts them)."""
+    if ngl is None or (isinstance(ngl, str) and ngl.lower() in ("all", "auto", "max")):
+        return n_layer + 1
+    try:
+        n = int(ngl)
+    except (TypeError, ValueError):
+        raise RigfitError(f"--ngl must be a number of layers or 'all', got {ngl!r}.") from None
+    if n < 0:
+        return n_layer + 1
+    return min(n, n_layer + 1)
+
+
+def split_points(fractions: list[float]) -> list[float]:
+    """Cumulative, normalised split points as llama.cpp computes them from --tensor-split."""
+    total = float(sum(fractions))
+    if total <= 0:
+        raise RigfitError("--tensor-split needs at least one positive share.")
+    acc, out = 0.0, []
+    for f in fractions:
+        if f < 0:
+            raise RigfitError("--tensor-split shares must not be negative.")
+        acc += f
+        out.append(acc / total)
+    return out
+
+
+def _tensor_layer_role(t: TensorInfo, n_layer: int) -> tuple[str, int | None]:
+    """("input" | "layer" | "output", layer index)."""
+    il = t.layer
+    if il is not None:
+        # NextN/MTP blocks past n_layer are loaded with the output layer's device in llama.cpp
+        return ("layer", il) if il < n_layer else ("output", None)
+    if t.name.startswith(_INPUT_PREFIXES):
+        return "input", None
+    if t.name.startswith("rope_freqs"):
+        return "layer", 0  # created per layer as TENSOR_DUPLICATED of layer 0's copy
+    return "output", None
+
+
+def cpu_repacks(machine: Machine | None) -> bool:
+    """Whether the CPU backend will use its repacking extra buffer type (AVX2/AVX-512/NEON)."""
+    if machine is None or machine.cpu is None:
+        return True  # x86-64 with AVX2 is the common case; stated as an assumption in the plan
+    flags = {f.upper() for f in machine.cpu.simd}
+    if not flags:
+        return True
+    return bool(flags & {"AVX2", "AVX512", "AVX512F", "NEON", "AMX"})
+
+
+def is_repackable(t: TensorInfo) -> bool:
+    """A 2-D weight of a repackable type with whole 8-row groups (never the token embedding)."""
+    return (t.ggml_type.upper() in REPACK_TYPES and len([d for d in t.shape if d > 1]) == 2
+            and len(t.shape) >= 2 and t.shape[1] % _REPACK_ROWS == 0
+            and not t.name.startswith(_INPUT_PREFIXES))
+
+
+def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = None,
+          tensor_split: list[float] | tuple[float, ...] | None = None, cpu_moe: bool = False,
+          n_cpu_moe: int = 0, no_kv_offload: bool = False, repack: bool | None = None,
+          free_bytes: list[int] | None = None) -> Placement:
+    """Place a model's tensors, layers and caches on a machine's devices, as llama.cpp does.
+
+    Parameters
+    ----------
+    model: the tensor table and architecture.
+    machine: the box; None or no usable accelerator means CPU only.
+    ngl: ``-ngl`` (None/"all" = everything incl. the output layer).
+    tensor_split: ``-ts`` shares per GPU; default proportional to free memory (``free_bytes``,
+        else each GPU's memory size).
+    cpu_moe, n_cpu_moe: keep the routed experts of all / the first N layers in RAM.
+    no_kv_offload: keep KV cache and recurrent state in RAM.
+    repack: use the CPU_REPACK buffer for CPU-resident Q4_0/Q4_K/IQ4_NL weights (None: by CPU flags).
+
+    Returns
+    -------
+    Placement
+    """
+    arch = model.arch
+    n_layer = arch.n_layer
+    accels = accelerators_for_llamacpp(machine) if machine is not None else []
+    names = accelerator_names(machine) if machine is not None else []
+    names = names[: len(accels)]
+    if n_cpu_moe < 0:
+        raise RigfitError(f"--n-cpu-moe must be ≥ 0, got {n_cpu_moe}.")
+    n_eff = resolve_ngl(ngl, n_layer) if accels else 0
+    if tensor_split is not None and accels and len(tensor_split) > len(accels):
+        raise RigfitError(f"--tensor-split has {len(tensor_split)} shares but the machine has "
+                          f"{len(accels)} GPU(s).")
+    if accels:
+        if tensor_split is not None:
+            shares = list(tensor_split) + [0.0] * (len(accels) - len(tensor_split))
+        else:
+            shares = [float(b) for b in (free_bytes or [d.memory_bytes or 0 for d in accels])]
+        splits = split_points(shares)
+    else:
+        splits = []
+
+    i_gpu_start = max(n_layer - n_eff, 0)
+    act = min(n_eff, n_layer + 1) if accels else 0
+
+    def dev_of(il: int) -> str:
+        if not accels or il < i_gpu_start or (il - i_gpu_start) >= act:
+            return CPU
+        k = bisect.bisect_right(splits, (il - i_gpu_start) / act)
+        return names[min(k, len(names) - 1)]
+
+    layer_device = tuple(dev_of(il) for il in range(n_layer))
+    output_device = dev_of(n_layer)
+    kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
+    devices = (*names, CPU)
+
+    weights = dict.fromkeys(devices, 0)
+    dup = dict.fromkeys(devices, 0)
+    tensor_device: dict[str, str] = {}
+    repack_on = cpu_repacks(machine) if repack is None else repack
+    repack_bytes = 0
+    largest_cpu = 0
+    has_output = any(t.name == "output.weight" for t in model.tensors)
+    token_embd = next((t for t in model.tensors if t.name == "token_embd.weight"), None)
+    for t in model.tensors:
+        role, il = _tensor_layer_role(t, n_layer)
+        if role == "input":
+            dev = CPU
+        elif role == "layer":
+            dev = layer_device[il] if il is not None else CPU
+            if dev != CPU and _EXPS_RE.search(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                dev = CPU
+                tensor_device[t.name] = dev
+                weights[dev] += t.n_bytes  # plain CPU buffer type: no repack
+                continue
+        else:
+            dev = output_device
+        tensor_device[t.name] = dev
+        weights[dev] += t.n_bytes
+        if dev == CPU:
+            if repack_on and is_repackable(t):
+                repack_bytes += t.n_bytes
+            if accels and len(t.shape) >= 2 and role != "input":
+                largest_cpu = max(largest_cpu, t.n_bytes)
+    # experts kept in RAM by --cpu-moe even for CPU layers: count CPU matmul weights for op offload
+    if accels:
+        for t in model.tensors:
+            if tensor_device.get(t.name) == CPU and _EXPS_RE.search(t.name):
+                largest_cpu = max(largest_cpu, t.n_bytes)
+    # tied output: a duplicate of token_embd on the output device when that is a GPU
+    if not has_output and token_embd is not None:
+        if output_device != CPU:
+            weights[output_device] += token_embd.n_bytes
+            dup[output_device] += token_embd.n_bytes
+        elif accels:
+            largest_cpu = max(largest_cpu, token_embd.n_bytes)
+    n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
+    return Placement(devices=devices, layer_device=layer_device, output_device=output_device,
+                     kv_device=kv_device, weights_bytes=weights, repack_bytes=repack_bytes,
+                     duplicated_bytes=dup, tensor_device=tensor_device, n_gpu_layers=n_gpu_layers,
+                     ngl=n_eff, largest_cpu_matmul_bytes=largest_cpu)

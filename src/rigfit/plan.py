@@ -1,0 +1,615 @@
+"""Scenario → Plan: will this model run on this machine, how, and with what memory per device.
+
+``make_plan(model, machine, settings)`` places the model (estimate/placement.py), sizes every
+buffer per device the way llama.cpp allocates it (estimate/memory.py) or, in vLLM mode, the
+way vLLM claims GPU memory (estimate/vllm.py), decides the verdict, and says how to run it
+(llama-server command line, Ollama parameters, ``vllm serve`` arguments). ``max_context`` and
+``max_ngl`` search over that same function.
+
+Verdict (``Plan.fit``):
+    fits    every device keeps at least ``margin_bytes`` free (default 1 GiB, llama.cpp's
+            ``-fit`` target per device);
+    tight   everything fits but some device keeps less than the margin (the plan states it);
+    offload the GPUs cannot hold every layer; the plan is the largest ``-ngl`` that fits, with
+            the rest in RAM;
+    no      not even with every layer in RAM (or an explicit setting that cannot fit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.devices import Device, Machine
+from rigfit.errors import RigfitError
+from rigfit.estimate import memory as mem
+from rigfit.estimate.placement import CPU, Placement, accelerators_for_llamacpp, backend_prefix, place
+
+GIB = 1024**3
+MIB = 1024**2
+
+#: Default context when the user gives none [tokens]: Ollama's and llama-cli's long-standing
+#: default (llama-server itself defaults to the training context and lets -fit shrink it).
+DEFAULT_CTX = 4096
+
+#: Fixed per-device runtime memory llama.cpp does not log [B] (research/memory.md §1.7, §2.2):
+#: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
+#: MinimumMemory); Metal: 512 MiB; Vulkan/SYCL: assumed like CUDA.
+BACKEND_OVERHEAD = {
+    "CUDA": (457 * MIB, "CUDA context + cuBLAS (Ollama llm/memory.go MinimumMemory 457 MiB; "
+                        "observed 0.3–0.6 GiB)"),
+    "ROCm": (457 * MIB, "HIP context + hipBLAS (Ollama llm/memory.go MinimumMemory 457 MiB)"),
+    "Metal": (512 * MIB, "Metal device + command buffers (Ollama llm/memory.go MinimumMemory 512 MiB)"),
+    "Vulkan": (457 * MIB, "assumed like CUDA (no published figure)"),
+    "SYCL": (457 * MIB, "assumed like CUDA (no published figure)"),
+}
+#: Host-side llama.cpp process memory besides its buffers [B]: 55 MiB measured (anonymous RSS of
+#: an idle llama-server context, research/memory.md §4) + vocabulary tables ≈ 96 B per token
+#: (gguf-parser-go estimate n_tokens × (8 + 32 + 56)).
+HOST_FIXED_BYTES = 55 * MIB
+VOCAB_BYTES_PER_TOKEN = 96
+#: First llama.cpp build with pipeline parallelism over several GPUs (PR #6017, March 2024; b2400 is
+#: an approximation of its build number): one compute buffer per GPU and per graph copy.
+PIPELINE_SINCE_BUILD = 2400
+#: Default headroom per device for "fits" [B]: llama.cpp's -fit target (common.h fit_params_target).
+DEFAULT_MARGIN = 1 * GIB
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What the user asked for (llama-server / vllm flag in brackets).
+
+    n_ctx: context [tokens] (``-c``); None = DEFAULT_CTX capped at the training context; 0 = the
+        training context. ngl: layers on GPUs (``-ngl``; None = all). flash_attn: on|off|auto.
+    kv_type_k / kv_type_v: KV cache types. n_parallel: slots (``-np``). kv_unified: (``-kvu``).
+    n_ubatch / n_batch: (``-ub`` / ``-b``). swa_full, cpu_moe, n_cpu_moe, no_kv_offload, tensor_split:
+    as llama-server. repack: CPU repack buffers (None = by CPU flags).
+    runtime: "llama.cpp" | "vllm". llama_build: build profile (estimate/memory.py PROFILES).
+    prompt_tokens: prompt length for the speed estimate. margin_bytes: headroom for "fits".
+    gpu_memory_utilization, max_num_seqs: vLLM settings.
+    """
+
+    n_ctx: int | None = None
+    ngl: int | str | None = None
+    flash_attn: str = "auto"
+    kv_type_k: str = "f16"
+    kv_type_v: str = "f16"
+    n_parallel: int = 1
+    kv_unified: bool = False
+    n_ubatch: int = 512
+    n_batch: int = 2048
+    swa_full: bool = False
+    cpu_moe: bool = False
+    n_cpu_moe: int = 0
+    no_kv_offload: bool = False
+    tensor_split: tuple[float, ...] | None = None
+    repack: bool | None = None
+    runtime: str = "llama.cpp"
+    llama_build: str | None = None
+    prompt_tokens: int = 512
+    margin_bytes: int = DEFAULT_MARGIN
+    gpu_memory_utilization: float = 0.9
+    max_num_seqs: int | None = None
+
+    def llama(self, n_ctx: int) -> mem.LlamaSettings:
+        return mem.LlamaSettings(n_ctx=n_ctx, n_parallel=self.n_parallel, kv_unified=self.kv_unified,
+                                 n_ubatch=self.n_ubatch, n_batch=self.n_batch, flash_attn=self.flash_attn,
+                                 type_k=self.kv_type_k, type_v=self.kv_type_v, swa_full=self.swa_full)
+
+
+@dataclass
+class DeviceMemory:
+    """Memory one device needs [B], by buffer, and what it has.
+
+    weights_bytes: resident weights, duplicated tensors included. On the CPU this equals llama.cpp's
+        ``CPU_Mapped`` buffer: the ``CPU_REPACK`` buffer (repack_bytes) is an interleaved copy of
+        some of those tensors, whose mmapped originals are read once at load and stay only as
+        reclaimable page cache, so the copy replaces them byte for byte.
+    capacity_bytes: usable memory (Apple: the GPU's share of unified RAM); None = unknown.
+    capacity_source: where the capacity comes from (looked up / given / detected).
+    fit: "fits" | "tight" | "no" | "unknown" for this device.
+    """
+
+    name: str
+    kind: str
+    weights_bytes: int = 0
+    repack_bytes: int = 0
+    kv_bytes: int = 0
+    recurrent_bytes: int = 0
+    compute_bytes: int = 0
+    output_bytes: int = 0
+    overhead_bytes: int = 0
+    overhead_source: str = ""
+    capacity_bytes: int | None = None
+    capacity_source: str = ""
+    layers: int = 0
+    holds_output: bool = False
+    fit: str = "unknown"
+    uncertainty_bytes: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return (self.weights_bytes + self.kv_bytes + self.recurrent_bytes + self.compute_bytes
+                + self.output_bytes + self.overhead_bytes)
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        return None if self.capacity_bytes is None else self.capacity_bytes - self.total_bytes
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["total_bytes"] = self.total_bytes
+        d["total_low_bytes"] = self.total_bytes - self.uncertainty_bytes
+        d["total_high_bytes"] = self.total_bytes + self.uncertainty_bytes
+        d["headroom_bytes"] = self.headroom_bytes
+        return d
+
+
+@dataclass
+class Plan:
+    """The answer for one model × machine × settings.
+
+    fit: fits | tight | offload | no. ngl: the -ngl of this plan (the largest that fits when the
+    verdict is offload). n_ctx: the context planned [tokens]. memory: per-device breakdown.
+    commands: how to run it (llama_server, ollama, vllm). notes: assumptions and caveats.
+    speed: the speed estimate (None with ``speed_reason`` when unavailable).
+    """
+
+    model: ModelSpec
+    machine: Machine
+    settings: PlanSettings
+    n_ctx: int
+    ngl: int
+    fit: str
+    devices: list[DeviceMemory]
+    placement: Placement | None
+    margin_bytes: int
+    build: mem.BuildProfile
+    commands: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    speed: Any = None
+    speed_reason: str | None = None
+    vllm: dict | None = None
+    max_ngl: int | None = None
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.model.weights_bytes
+
+    @property
+    def min_headroom_bytes(self) -> int | None:
+        hs = [d.headroom_bytes for d in self.devices if d.headroom_bytes is not None]
+        return min(hs) if hs else None
+
+    def to_json(self) -> dict:
+        arch = self.model.arch
+        speed = None
+        if self.speed is not None:
+            speed = self.speed.to_json() if hasattr(self.speed, "to_json") else asdict(self.speed)
+        return {
+            "schema": "rigfit.plan/1",
+            "fit": self.fit,
+            "weights_bytes": self.weights_bytes,
+            "weights_provenance": "measured (GGUF header)" if self.model.tensors_exact
+            else "estimated (llama.cpp quantization rules, tensor by tensor)",
+            "n_ctx": self.n_ctx,
+            "ngl": self.ngl,
+            "max_ngl": self.max_ngl,
+            "margin_bytes": self.margin_bytes,
+            "model": {"id": arch.id, "name": arch.name, "arch": arch.arch, "file_type": self.model.file_type,
+                      "origin": self.model.origin, "path": self.model.path, "n_layer": arch.n_layer,
+                      "n_ctx_train": arch.n_ctx_train},
+            "machine": {"name": self.machine.name,
+                        "accelerators": [d.name for d in self.machine.accelerators],
+                        "cpu": self.machine.cpu.name if self.machine.cpu else None,
+                        "ram_bytes": self.machine.ram_bytes, "unified_memory": self.machine.unified_memory},
+            "settings": _settings_json(self.settings),
+            "llama_build": {"profile": self.build.name, "build": self.build.build, "date": self.build.date,
+                            "logits_reserve": self.build.logits_reserve, "mla_v_less": self.build.mla_v_less},
+            "memory": {"unit": "bytes", "provenance": "estimated (llama.cpp allocation rules; compute "
+                       "buffer ±1 MiB on CPU reserves, GPU compute and overheads ±20%)",
+                       "devices": [d.to_json() for d in self.devices]},
+            "commands": self.commands,
+            "vllm": self.vllm,
+            "speed": speed,
+            "speed_reason": self.speed_reason,
+            "notes": self.notes,
+        }
+
+
+def _settings_json(s: PlanSettings) -> dict:
+    d = asdict(s)
+    if d.get("tensor_split") is not None:
+        d["tensor_split"] = list(d["tensor_split"])
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# memory per device
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_ctx(model: ModelSpec, settings: PlanSettings) -> int:
+    """The context a plan uses [tokens]: explicit, 0 = training context, None = default."""
+    if settings.n_ctx is None:
+        return min(DEFAULT_CTX, model.arch.n_ctx_train or DEFAULT_CTX)
+    if settings.n_ctx < 0:
+        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {settings.n_ctx}.")
+    return settings.n_ctx or model.arch.n_ctx_train
+
+
+def _capacity(dev: Device, machine: Machine) -> tuple[int | None, str]:
+    src = dev.sources.get("memory_bytes", "catalog") if dev.sources else "catalog"
+    if dev.memory_bytes is None:
+        return None, "unknown"
+    if dev.kind == "apple" or (machine.unified_memory and dev.kind == "apu"):
+        frac = dev.gpu_memory_fraction or 0.75
+        fsrc = dev.sources.get("gpu_memory_fraction", "Metal recommendedMaxWorkingSetSize ≈ 0.75 of RAM")
+        return int(dev.memory_bytes * frac), f"looked up: {frac:.0%} of unified memory ({fsrc})"
+    return dev.memory_bytes, f"looked up: {src}"
+
+
+def device_memory(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
+                  ngl: int | str | None, profile: mem.BuildProfile) -> tuple[Placement, list[DeviceMemory]]:
+    """Place the model and size every llama.cpp buffer on every device [B]."""
+    arch = model.arch
+    ls = settings.llama(n_ctx)
+    mem.validate(arch, ls)
+    accels = accelerators_for_llamacpp(machine)
+    if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
+        raise RigfitError(f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
+                          f"{len(accels)} GPU(s).")
+    pl = place(model, machine, ngl=ngl, tensor_split=settings.tensor_split, cpu_moe=settings.cpu_moe,
+               n_cpu_moe=settings.n_cpu_moe, no_kv_offload=settings.no_kv_offload, repack=settings.repack)
+    n_t = mem.n_reserve_tokens(arch, ls, profile)
+    kv_per_layer = [sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)]
+    rs_per_layer = [mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)]
+    out: list[DeviceMemory] = []
+    gpu_names = list(pl.gpu_devices)
+    used_gpus = [g for g in gpu_names if pl.layers_on(g) or pl.output_device == g]
+    # pipeline parallelism: several GPUs, every layer offloaded, KV with its layer (llama-context.cpp)
+    pipeline = (len(used_gpus) > 1 and pl.full_offload and not settings.no_kv_offload
+                and profile.build >= PIPELINE_SINCE_BUILD)
+    # builds before pipeline parallelism kept one compute buffer, on the main GPU
+    single_compute = len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD
+    inputs = mem.input_buffer_bytes(arch, ls, profile)
+    masks = mem.mask_bytes(arch, ls, profile)
+    for name, dev in zip(gpu_names, accels, strict=False):
+        layers = pl.layers_on(name)
+        holds_out = pl.output_device == name
+        d = DeviceMemory(name=name, kind=dev.kind)
+        d.weights_bytes = pl.weights_bytes.get(name, 0)
+        d.kv_bytes = sum(kv_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == name)
+        d.recurrent_bytes = sum(rs_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == name)
+        if single_compute and name == used_gpus[0]:
+            d.compute_bytes = mem.compute_stage_bytes(arch, ls, list(range(arch.n_layer)), True, profile)
+        elif (layers or holds_out) and not single_compute:
+            d.compute_bytes = mem.compute_stage_bytes(arch, ls, layers, holds_out, profile)
+            # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the
+            # output layer, --cpu-moe experts), copying the largest one into its compute buffer
+            # (research/memory.md §1.4), main GPU only
+            if name == gpu_names[0] and pl.largest_cpu_matmul_bytes and n_t >= 32:
+                d.compute_bytes += pl.largest_cpu_matmul_bytes
+            if pipeline:  # each of the scheduler's graph copies has its own inputs (embeddings, masks)
+                d.compute_bytes += mem.PIPELINE_COPIES * inputs - masks
+        op_offload_only = (not (layers or holds_out) and name == gpu_names[0]
+                           and pl.largest_cpu_matmul_bytes > 0 and n_t >= 32)
+        if op_offload_only:
+            # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
+            d.compute_bytes = (mem.compute_stage_bytes(arch, ls, pl.layers_on(CPU), pl.output_device == CPU,
+                                                       profile) + pl.largest_cpu_matmul_bytes)
+        backend = backend_prefix(dev)
+        d.overhead_bytes, d.overhead_source = BACKEND_OVERHEAD.get(backend, (0, ""))
+        if not (layers or holds_out or op_offload_only) and not d.weights_bytes:
+            d.overhead_bytes = 0  # an unused GPU costs nothing
+        d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
+        d.layers = len(layers)
+        d.holds_output = holds_out
+        out.append(d)
+    # host (CPU backend, RAM)
+    cpu_layers = pl.layers_on(CPU)
+    h = DeviceMemory(name=CPU, kind="cpu")
+    h.weights_bytes = pl.weights_bytes.get(CPU, 0)
+    h.repack_bytes = pl.repack_bytes
+    h.kv_bytes = sum(kv_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == CPU)
+    h.recurrent_bytes = sum(rs_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == CPU)
+    if cpu_layers or pl.output_device == CPU:
+        h.compute_bytes = mem.compute_stage_bytes(arch, ls, cpu_layers, pl.output_device == CPU, profile)
+    else:
+        h.compute_bytes = inputs * (mem.PIPELINE_COPIES - 1 if pipeline else 1)
+    h.output_bytes = mem.output_buffer_bytes(arch, ls)
+    h.overhead_bytes = HOST_FIXED_BYTES + VOCAB_BYTES_PER_TOKEN * arch.n_vocab
+    h.overhead_source = "llama.cpp process (55 MiB measured) + vocabulary tables (96 B/token, gguf-parser)"
+    h.layers = len(cpu_layers)
+    h.holds_output = pl.output_device == CPU
+    if machine.ram_bytes:
+        h.capacity_bytes = machine.ram_bytes
+        h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
+        if machine.unified_memory:
+            # the GPU's buffers live in the same RAM
+            h.capacity_bytes = machine.ram_bytes - sum(d.total_bytes for d in out)
+            h.capacity_source = "unified memory left after the GPU's buffers"
+    else:
+        h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
+    out.append(h)
+    for d in out:
+        d.uncertainty_bytes = _uncertainty(d, model, profile)
+    return pl, out
+
+
+#: Uncertainty of the compute buffer on GPU backends: the graph model is verified on llama.cpp's CPU
+#: backend (±1 MiB) and on 2024 CUDA/Metal logs (±2 %); current GPU builds are not measured.
+GPU_COMPUTE_REL_UNCERTAINTY = 0.20
+#: Spread of the CUDA/Metal context (0.3–0.6 GiB observed, research/memory.md §1.7).
+GPU_OVERHEAD_UNCERTAINTY = 150 * MIB
+
+
+def _uncertainty(d: DeviceMemory, model: ModelSpec, profile: mem.BuildProfile) -> int:
+    """Half-width of the band around a device's total [B] (weights: exact from a GGUF header,
+    ±1 % when predicted from a catalog architecture; KV and recurrent state: exact rules)."""
+    u = 0 if model.tensors_exact else int(0.01 * d.weights_bytes)
+    if d.kind == "cpu":
+        u += max(MIB, int(0.01 * d.compute_bytes)) + d.overhead_bytes // 2
+    else:
+        u += int(GPU_COMPUTE_REL_UNCERTAINTY * d.compute_bytes)
+        u += GPU_OVERHEAD_UNCERTAINTY if d.overhead_bytes else 0
+    if profile.legacy_compute:
+        u += int(0.02 * d.compute_bytes)
+    return u
+
+
+def _grade(devs: list[DeviceMemory], margin: int) -> str:
+    worst = "fits"
+    for d in devs:
+        hr = d.headroom_bytes
+        if hr is None:
+            d.fit = "unknown"
+            continue
+        d.fit = "fits" if hr >= margin else ("tight" if hr >= 0 else "no")
+        if d.fit == "no":
+            worst = "no"
+        elif d.fit == "tight" and worst == "fits":
+            worst = "tight"
+    return worst
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan
+# ---------------------------------------------------------------------------------------------
+
+
+def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
+              *, with_speed: bool = True) -> Plan:
+    """Plan ``model`` on ``machine`` with ``settings`` (see module docstring for the verdicts)."""
+    settings = settings or PlanSettings()
+    if settings.runtime not in ("llama.cpp", "vllm"):
+        raise RigfitError(f"Unknown runtime {settings.runtime!r}.", "Use llama.cpp or vllm.")
+    if settings.runtime == "vllm":
+        from rigfit.estimate.vllm import make_vllm_plan
+
+        return make_vllm_plan(model, machine, settings)
+    profile = mem.build_profile(settings.llama_build)
+    n_ctx = resolve_ctx(model, settings)
+    arch = model.arch
+    accels = accelerators_for_llamacpp(machine)
+    pl, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
+    verdict = _grade(devs, settings.margin_bytes)
+    notes: list[str] = []
+    max_ngl_v: int | None = None
+    if verdict == "no" and accels:
+        max_ngl_v = max_ngl(model, machine, settings)
+        if max_ngl_v is None:
+            max_ngl_v = max_ngl(model, machine, settings, allow_tight=True)
+        if max_ngl_v is not None and settings.ngl is None:
+            pl, devs = device_memory(model, machine, settings, n_ctx, max_ngl_v, profile)
+            verdict = _grade(devs, settings.margin_bytes)
+            if verdict in ("fits", "tight"):
+                notes.append(f"Only {max_ngl_v} of {arch.n_layer + 1} layers fit on the GPU(s); "
+                             "the rest run from RAM (slower).")
+                verdict = "offload" if verdict == "fits" else "tight"
+        elif max_ngl_v is not None:
+            notes.append(f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}.")
+    elif accels and verdict == "fits" and pl.n_gpu_layers < arch.n_layer + 1:
+        verdict = "offload"
+    plan = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx,
+                ngl=pl.n_gpu_layers, fit=verdict, devices=devs, placement=pl,
+                margin_bytes=settings.margin_bytes, build=profile, notes=notes, max_ngl=max_ngl_v)
+    if verdict == "tight":
+        hr = plan.min_headroom_bytes
+        if hr is not None:
+            notes.append(f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under the "
+                         f"{settings.margin_bytes / GIB:.2f} GiB margin.")
+    if any(d.kind == "hosted" for d in machine.accelerators):
+        notes.append("Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory table is "
+                     "for this machine's CPU only.")
+    if not machine.ram_bytes:
+        notes.append("Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).")
+    if settings.n_parallel > 1 and not settings.kv_unified:
+        notes.append(f"-np {settings.n_parallel} without -kvu: each slot gets n_ctx/{settings.n_parallel} "
+                     "tokens of context.")
+    if arch.mla is not None:
+        notes.append(f"MLA cache: {'K only' if profile.mla_v_less else 'K and V latents'} "
+                     f"(build profile {profile.name}).")
+    if accels and any(backend_prefix(d) != "CUDA" for d in accels):
+        notes.append("Compute buffers were verified on llama.cpp's CPU backend; other backends are "
+                     "estimated with the same graph model.")
+    plan.commands = commands_for(plan)
+    if with_speed:
+        plan.speed, plan.speed_reason = _speed(plan)
+    return plan
+
+
+def _speed(plan: Plan) -> tuple[Any, str | None]:
+    try:
+        from rigfit.estimate import speed as speed_mod
+    except Exception as exc:  # pragma: no cover - the module ships with rigfit
+        return None, f"speed model unavailable: {exc}"
+    fn = getattr(speed_mod, "estimate_speed", None)
+    if fn is None:
+        return None, "speed model not available in this version"
+    s = plan.settings
+    try:
+        est = fn(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=plan.n_ctx,
+                 prompt=s.prompt_tokens, parallel=s.n_parallel, kv_type=s.kv_type_k,
+                 flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
+                 n_ubatch=s.n_ubatch, n_batch=s.n_batch)
+    except RigfitError as exc:
+        return None, f"speed estimate unavailable: {exc.message}"
+    except Exception as exc:  # the speed model must never break a memory plan
+        return None, f"speed estimate failed: {type(exc).__name__}: {exc}"
+    return est, None
+
+
+def max_ngl(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
+            *, allow_tight: bool = False) -> int | None:
+    """Largest ``-ngl`` (0 … n_layer + 1) at which every GPU keeps the margin free (``allow_tight``:
+    just fits) and host RAM holds the rest [layers]; None when not even ``-ngl 0`` fits. GPU
+    memory grows with ngl, so a binary search is exact."""
+    settings = settings or PlanSettings()
+    profile = mem.build_profile(settings.llama_build)
+    n_ctx = resolve_ctx(model, settings)
+    n_all = model.arch.n_layer + 1
+
+    need = 0 if allow_tight else settings.margin_bytes
+
+    def ok(n: int) -> bool:
+        _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
+        return all(d.headroom_bytes is None or d.headroom_bytes >= need for d in devs if d.name != CPU)
+
+    def host_ok(n: int) -> bool:
+        _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
+        return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs)
+
+    if not ok(0):
+        return None
+    lo, hi = 0, n_all
+    if ok(hi):
+        lo = hi
+    else:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid
+    return lo if host_ok(lo) else None
+
+
+def max_context(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
+                *, allow_tight: bool = False, limit: int | None = None) -> int:
+    """Largest context (a multiple of 256, up to the training context or ``limit``) whose plan
+    fits (keeps the margin on every device; ``allow_tight`` accepts less) [tokens]; 0 if none.
+
+    Uses the settings' ``ngl`` (None = all layers on the GPUs). Memory grows with n_ctx, so a
+    binary search over multiples of 256 is exact."""
+    settings = settings or PlanSettings()
+    profile = mem.build_profile(settings.llama_build)
+    top = limit or model.arch.n_ctx_train or 131072
+    step = 256
+    ok_set = ("fits", "tight") if allow_tight else ("fits",)
+
+    def ok(n_ctx: int) -> bool:
+        _, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
+        return _grade(devs, settings.margin_bytes) in ok_set
+
+    lo, hi = 0, top // step
+    if not ok(step):
+        return 0
+    if ok(hi * step):
+        return hi * step
+    lo = 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid * step):
+            lo = mid
+        else:
+            hi = mid
+    return lo * step
+
+
+#: File types compared by ``max_context_by_quant`` (the common llama.cpp K-quant ladder).
+LADDER = ("Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")
+
+
+def max_context_by_quant(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
+                         quants: tuple[str, ...] = LADDER) -> dict[str, int]:
+    """{file type: largest context that fits} for a catalog model re-planned at each quant
+    (a model read from a file gets its own type only) [tokens]; 0 = does not fit at 256."""
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    if model.tensors_exact or model.origin != "catalog":
+        return {model.file_type or "file": max_context(model, machine, settings)}
+    out: dict[str, int] = {}
+    for q in quants:
+        try:
+            spec = catalog_model_spec(model.arch, q)
+        except RigfitError:
+            continue
+        out[q] = max_context(spec, machine, settings)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# how to run it
+# ---------------------------------------------------------------------------------------------
+
+
+def _model_arg(model: ModelSpec) -> str:
+    if model.path:
+        return str(model.path)
+    return f"{model.arch.id}-{model.file_type or 'Q4_K_M'}.gguf"
+
+
+def commands_for(plan: Plan) -> dict[str, Any]:
+    """llama-server command line and Ollama parameters that realise the plan (flags as in
+    llama.cpp common/arg.cpp of 2026 releases)."""
+    s = plan.settings
+    arch = plan.model.arch
+    n_all = arch.n_layer + 1
+    args = ["llama-server", "-m", _model_arg(plan.model), "-c", str(plan.n_ctx)]
+    has_gpu = bool(plan.placement and plan.placement.gpu_devices)
+    if has_gpu:
+        args += ["-ngl", str(plan.ngl) if plan.ngl < n_all else "all"]
+    else:
+        args += ["-ngl", "0"]
+    args += ["-fa", s.flash_attn]
+    if s.kv_type_k != "f16":
+        args += ["-ctk", s.kv_type_k]
+    if s.kv_type_v != "f16":
+        args += ["-ctv", s.kv_type_v]
+    args += ["-np", str(s.n_parallel)]
+    if s.kv_unified:
+        args.append("-kvu")
+    if s.n_ubatch != 512:
+        args += ["-ub", str(s.n_ubatch)]
+    if s.n_batch != 2048:
+        args += ["-b", str(s.n_batch)]
+    if s.swa_full:
+        args.append("--swa-full")
+    if s.cpu_moe:
+        args.append("--cpu-moe")
+    elif s.n_cpu_moe:
+        args += ["--n-cpu-moe", str(s.n_cpu_moe)]
+    if s.no_kv_offload:
+        args.append("--no-kv-offload")
+    if s.tensor_split:
+        args += ["-ts", ",".join(f"{x:g}" for x in s.tensor_split)]
+    if s.repack is False:
+        args.append("--no-repack")
+    ollama: dict[str, Any] = {"num_ctx": plan.n_ctx,
+                              "num_gpu": plan.ngl if has_gpu else 0}
+    env = {}
+    if s.flash_attn == "on" or s.kv_type_k != "f16":
+        env["OLLAMA_FLASH_ATTENTION"] = "1"
+    if s.kv_type_k != "f16":
+        env["OLLAMA_KV_CACHE_TYPE"] = s.kv_type_k
+    if s.n_parallel > 1:
+        env["OLLAMA_NUM_PARALLEL"] = str(s.n_parallel)
+    return {"llama_server": args, "llama_server_line": " ".join(args),
+            "ollama": {"parameters": ollama, "env": env}}
+
+
+def plan_with(model: ModelSpec, machine: Machine, **kw: Any) -> Plan:
+    """Convenience: ``make_plan`` with settings given as keywords."""
+    return make_plan(model, machine, replace(PlanSettings(), **kw))
