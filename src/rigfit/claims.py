@@ -1,0 +1,566 @@
+"""Check published claims against physics: "8B Q4 at 120 tok/s on an RTX 3060" — possible?
+
+A claim names hardware, a model, a quant, a metric and a value. Each gets a verdict:
+
+* ``impossible`` — it violates a physical bound that no software can beat (below);
+* ``implausible`` — within the bounds but outside rigfit's prediction band (p10–p90);
+* ``ok`` — within the band (or within the bound when no prediction is available);
+* ``unknown`` — the hardware or model could not be resolved (the message says why).
+
+Bounds (single stream, batch 1, one token per pass over the weights — no speculative decoding)::
+
+    decode_tps  ≤ ΣBW_acc / W_tok                                   (all reads at the fastest memory)
+    decode_tps  ≤ 1 / ((W_tok − x)/ΣBW_acc + x/BW_host),  x = max(0, W_tok − C_acc)
+                                                                    (capacity: what does not fit in
+                                                                     accelerator memory is read from
+                                                                     host RAM)
+    prefill_tps ≤ ΣF_peak / (2 · P_active)                          (compute: 2 FLOPs per weight)
+    ttft_s      ≥ max(2 · P_active · n_prompt / ΣF_peak, W_tok / ΣBW_acc)
+    memory_gb   ≥ weights bytes (the model must be resident)
+    max_ctx     ≤ (C_total − weights) / KV bytes per token (q4_0 KV, the smallest llama.cpp cache)
+
+``W_tok`` is the weight bytes read per generated token (MoE: routed top-k share; one row of the
+embedding table), from the model's tensor table; ``BW`` the catalog's peak memory bandwidth
+(summed over accelerators: tensor-parallel best case); ``F_peak`` the largest dense matrix rate
+the catalog lists for the device (INT8 or FP16 tensor). Every bound is generous on purpose, so an
+``impossible`` verdict is certain. Hardware spec claims ("a wafer holds 900 GB of SRAM") are
+compared with the catalog's looked-up figure: within 15 % ``ok``, within ×2 ``implausible``,
+beyond ``impossible`` (contradicts the published spec).
+
+Claim files: CSV with a header ``hardware,model,quant,metric,value`` and optional ``ctx``,
+``depth``, ``prompt_tokens``, ``source``, ``text``; or lines of prose ("Llama-3.1-8B Q4_K_M at
+120 tok/s on an RTX 3060", "a wafer holds 900 GB of SRAM"), one per line; ``#`` starts a comment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rigfit.errors import AmbiguousNameError, RigfitError
+
+METRICS = ("decode_tps", "prefill_tps", "ttft_s", "memory_gb", "max_ctx")
+SPEC_METRICS = ("spec_memory_gb", "spec_bandwidth_gb_s", "spec_fp16_tflops", "spec_tdp_w")
+_METRIC_ALIASES = {
+    "tg": "decode_tps", "decode": "decode_tps", "tok/s": "decode_tps", "tps": "decode_tps",
+    "generation_tps": "decode_tps", "pp": "prefill_tps", "prefill": "prefill_tps",
+    "prompt_tps": "prefill_tps", "ttft": "ttft_s", "memory": "memory_gb", "vram_gb": "memory_gb",
+    "context": "max_ctx", "ctx": "max_ctx", "sram_gb": "spec_memory_gb", "spec_memory": "spec_memory_gb",
+    "bandwidth_gb_s": "spec_bandwidth_gb_s", "fp16_tflops": "spec_fp16_tflops", "tdp_w": "spec_tdp_w",
+}
+def _smallest_kv_bytes() -> float:
+    """Bytes per element of the most compact KV-cache type llama.cpp accepts (q4_0: 18 B / 32)."""
+    from rigfit.catalog.quant import KV_TYPES
+
+    return min(k.bytes_per_element for k in KV_TYPES)
+
+
+SPEC_OK_REL = 0.15
+SPEC_IMPLAUSIBLE_FACTOR = 2.0
+#: Words for hardware in prose claims that the catalog spells differently.
+_HW_WORDS = {"wafer": "Cerebras WSE-3", "wafer-scale chip": "Cerebras WSE-3", "wse": "Cerebras WSE-3",
+             "lpu": "Groq LPU"}
+
+
+@dataclass
+class Claim:
+    """One claim. value is in the metric's unit (tok/s, s, GB (1e9 B), tokens, GB/s, TFLOPS, W)."""
+
+    hardware: str
+    metric: str
+    value: float
+    model: str | None = None
+    quant: str | None = None
+    ctx: int | None = None
+    depth: int = 0
+    prompt_tokens: int | None = None
+    source: str | None = None
+    text: str | None = None
+    line: int = 0
+
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        what = " ".join(x for x in (self.model, self.quant) if x)
+        return f"{what} {self.metric}={self.value:g} on {self.hardware}".strip()
+
+
+@dataclass
+class Verdict:
+    """The verdict on one claim, with the bound and the arithmetic that gives it."""
+
+    claim: Claim
+    verdict: str
+    reason: str
+    bound: float | None = None
+    bound_kind: str | None = None  # "upper" or "lower"
+    arithmetic: list[str] = field(default_factory=list)
+    predicted: Any = None  # Figure with band, when the speed/memory model is available
+
+    def to_json(self) -> dict:
+        c = self.claim
+        out = {"claim": c.describe(), "hardware": c.hardware, "model": c.model, "quant": c.quant,
+               "metric": c.metric, "value": c.value, "verdict": self.verdict, "reason": self.reason,
+               "bound": self.bound, "bound_kind": self.bound_kind, "arithmetic": self.arithmetic}
+        if c.source:
+            out["source"] = c.source
+        if self.predicted is not None:
+            out["predicted"] = self.predicted.to_json()
+        return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Parsing
+# ------------------------------------------------------------------------------------------------
+
+
+def normalise_metric(m: str) -> str:
+    key = m.strip().lower().replace(" ", "_")
+    key = _METRIC_ALIASES.get(key, key)
+    if key not in METRICS + SPEC_METRICS:
+        raise RigfitError(f"Unknown claim metric {m!r}.",
+                          "Use one of: " + ", ".join(METRICS + SPEC_METRICS) + ".")
+    return key
+
+
+def _num(s: str | None) -> float | None:
+    if s is None or not str(s).strip():
+        return None
+    return float(str(s).replace(",", "").strip())
+
+
+_QUANT_RE = re.compile(r"\b(I?Q\d(?:_[0-9A-Z]+)*|F16|BF16|F32|MXFP4(?:_MOE)?|FP16|FP8)\b", re.I)
+_TPS_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:tok(?:en)?s?\s*/\s*s(?:ec)?|t/s|tps)\b", re.I)
+_GB_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:GB|GiB)\b(?:\s+of)?\s*(SRAM|VRAM|HBM|memory|RAM)?", re.I)
+_BW_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*([GTP])B/s\b", re.I)
+_ON_RE = re.compile(r"\bon\s+(?:an?\s+|one\s+|the\s+|a\s+single\s+)?(.+?)\s*[.!]?$", re.I)
+_CTX_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([kK])?\s*(?:tokens?\s+of\s+)?context", re.I)
+_SECONDS_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s)\b[^.]*?(?:first token|ttft)|(?:ttft|first token)"
+                         r"[^0-9]*(\d+(?:\.\d+)?)\s*(ms|s)\b", re.I)
+
+
+def parse_prose(text: str, line: int = 0) -> Claim:
+    """Turn one sentence into a Claim (a best effort; CSV rows are exact)."""
+    t = text.strip()
+    hw = None
+    m_on = _ON_RE.search(t)
+    if m_on:
+        hw = m_on.group(1).strip()
+    low = t.lower()
+    m_gb = _GB_RE.search(t)
+    # Spec claim: "<hardware> has/holds N GB of SRAM" (no model named)
+    if m_gb and m_gb.group(2) and not _TPS_RE.search(t) and not _QUANT_RE.search(t):
+        head = t[: m_gb.start()]
+        head = re.sub(r"\b(has|holds|have|with|packs|carries|offers)\b.*$", "", head, flags=re.I).strip()
+        head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
+        hardware = _HW_WORDS.get(head.lower(), head)
+        return Claim(hardware=hardware or (hw or ""), metric="spec_memory_gb",
+                     value=float(m_gb.group(1).replace(",", "")), text=t, line=line)
+    m_bw = _BW_RE.search(t)
+    if m_bw and not _TPS_RE.search(t) and not _QUANT_RE.search(t):
+        head = re.sub(r"\b(has|holds|have|with|reads|offers|delivers|moves)\b.*$", "", t[: m_bw.start()],
+                      flags=re.I).strip()
+        head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
+        scale = {"g": 1.0, "t": 1e3, "p": 1e6}[m_bw.group(2).lower()]
+        return Claim(hardware=_HW_WORDS.get(head.lower(), head), metric="spec_bandwidth_gb_s",
+                     value=float(m_bw.group(1).replace(",", "")) * scale, text=t, line=line)
+    m_q = _QUANT_RE.search(t)
+    quant = m_q.group(1).upper() if m_q else None
+    pre = t[: m_q.start()] if m_q else re.split(r"\s+at\s+|\s+runs?\s+|\s+does\s+", t, maxsplit=1)[0]
+    model = pre.strip(" ,:-") or None
+    metric, value = None, None
+    m_s = _SECONDS_RE.search(t)
+    m_tps = _TPS_RE.search(t)
+    m_ctx = _CTX_RE.search(t)
+    if m_s:
+        v = float(m_s.group(1) or m_s.group(3))
+        unit = (m_s.group(2) or m_s.group(4)).lower()
+        metric, value = "ttft_s", v / 1000 if unit == "ms" else v
+    elif m_tps:
+        value = float(m_tps.group(1).replace(",", ""))
+        metric = "prefill_tps" if re.search(r"prompt|prefill|\bpp\d*", low) else "decode_tps"
+    elif m_ctx:
+        value = float(m_ctx.group(1)) * (1024 if m_ctx.group(2) else 1)
+        metric = "max_ctx"
+    elif m_gb:
+        metric, value = "memory_gb", float(m_gb.group(1).replace(",", ""))
+    if metric is None or value is None or not hw:
+        raise RigfitError(f"line {line}: cannot read a claim from {t!r}.",
+                          "Write e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060', or use the CSV "
+                          "columns hardware,model,quant,metric,value.")
+    if hw:
+        hw = re.sub(r"\s+(with|at|using|in)\s+.*$", "", hw, flags=re.I).strip()
+        hw = _HW_WORDS.get(hw.lower(), hw)
+    return Claim(hardware=hw, metric=metric, value=value, model=model, quant=quant, text=t, line=line)
+
+
+def parse_claims(text: str) -> list[Claim]:
+    """Parse a claims file: CSV with a ``hardware,…,metric,value`` header, or prose lines."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return []
+    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    if {"hardware", "metric", "value"} <= set(header):
+        out = []
+        for i, row in enumerate(csv.DictReader(io.StringIO("\n".join(lines))), start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            try:
+                value = float(row["value"].replace(",", ""))
+            except ValueError as exc:
+                raise RigfitError(f"line {i}: value {row['value']!r} is not a number.") from exc
+            metric = normalise_metric(row["metric"])
+            model = row.get("model") or None
+            if metric == "memory_gb" and not model:
+                metric = "spec_memory_gb"
+            hw = row["hardware"]
+            out.append(Claim(hardware=_HW_WORDS.get(hw.lower(), hw), metric=metric, value=value,
+                             model=model, quant=row.get("quant") or None,
+                             ctx=int(_num(row.get("ctx")) or 0) or None,
+                             depth=int(_num(row.get("depth")) or 0),
+                             prompt_tokens=int(_num(row.get("prompt_tokens")) or 0) or None,
+                             source=row.get("source") or None, text=row.get("text") or None, line=i))
+        return out
+    start = 1 if header and header[0] in ("claim", "text") and len(header) == 1 else 0
+    return [parse_prose(ln, i + 1) for i, ln in enumerate(lines[start:], start=start)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Bounds (plain functions; units in brackets)
+# ------------------------------------------------------------------------------------------------
+
+
+def decode_roofline_tps(bytes_per_token, bandwidth_bytes_per_s):
+    """Upper bound on single-stream decode [tok/s]: bandwidth [B/s] / bytes read per token [B]."""
+    return bandwidth_bytes_per_s / bytes_per_token
+
+
+def decode_capacity_bound_tps(bytes_per_token, acc_capacity_bytes, acc_bandwidth, host_bandwidth):
+    """Upper bound on decode [tok/s] when the weights read per token exceed accelerator memory.
+
+    x = max(0, W − C) bytes must come from host memory at ``host_bandwidth`` [B/s];
+    t ≥ (W − x)/acc_bandwidth + x/host_bandwidth.
+    """
+    x = max(0.0, bytes_per_token - acc_capacity_bytes)
+    return 1.0 / ((bytes_per_token - x) / acc_bandwidth + x / host_bandwidth)
+
+
+def prefill_compute_bound_tps(active_params, peak_flops):
+    """Upper bound on prompt processing [tok/s]: peak [FLOP/s] / (2 · active params)."""
+    return peak_flops / (2.0 * active_params)
+
+
+# ------------------------------------------------------------------------------------------------
+# Checking
+# ------------------------------------------------------------------------------------------------
+
+
+def _gb(x: float) -> str:
+    return f"{x / 1e9:,.1f} GB"
+
+
+def _gbs(x: float) -> str:
+    return f"{x / 1e9:,.0f} GB/s"
+
+
+def _peak(dev) -> float | None:
+    vals = [v for v in (dev.int8_ops, dev.fp16_flops, dev.fp16_fp32acc_flops, dev.fp32_flops) if v]
+    return max(vals) if vals else None
+
+
+def _resolve_machines(name: str) -> list:
+    """Candidate machines for a hardware name (several when the name is ambiguous)."""
+    from rigfit.catalog.hardware import resolve_machine
+
+    try:
+        return [resolve_machine(name)]
+    except AmbiguousNameError as exc:
+        out = []
+        for cand in exc.candidates[:6]:
+            try:
+                out.append(resolve_machine(cand))
+            except RigfitError:
+                continue
+        if not out:
+            raise
+        return out
+
+
+#: What a bare size in a blog claim ("8B q4") most likely means: the Llama 3.x of that size.
+_GENERIC_SIZES = {"1b": "llama-3.2-1b", "3b": "llama-3.2-3b", "7b": "qwen2.5-7b", "8b": "llama-3.1-8b",
+                  "14b": "qwen2.5-14b", "32b": "qwen2.5-32b", "70b": "llama-3.1-70b",
+                  "405b": "llama-3.1-405b"}
+_GENERIC_QUANTS = {"q2": "Q2_K", "q3": "Q3_K_M", "q4": "Q4_K_M", "q5": "Q5_K_M", "q6": "Q6_K",
+                   "q8": "Q8_0", "int4": "Q4_K_M", "int8": "Q8_0", "4bit": "Q4_K_M", "8bit": "Q8_0",
+                   "fp16": "F16"}
+
+
+def _model_spec(model: str, quant: str | None) -> tuple[Any, list[str]]:
+    """(ModelSpec, notes): catalog model at a file type; bare sizes / bit widths read generously."""
+    from rigfit.catalog.models import get_model, resolve_model
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    notes: list[str] = []
+    key = re.sub(r"[\s-]", "", model.lower())
+    if key in _GENERIC_SIZES:
+        arch = get_model(_GENERIC_SIZES[key])
+        notes.append(f"'{model}' read as {arch.name or arch.id} (a typical model of that size)")
+    else:
+        arch = resolve_model(model)
+    q = quant or "Q4_K_M"
+    qk = re.sub(r"[\s_-]", "", q.lower())
+    if qk in _GENERIC_QUANTS:
+        notes.append(f"'{q}' read as {_GENERIC_QUANTS[qk]}")
+        q = _GENERIC_QUANTS[qk]
+    if not quant:
+        notes.append("no quant given: Q4_K_M assumed")
+    return catalog_model_spec(arch, q), notes
+
+
+def check_claim(claim: Claim) -> Verdict:
+    """Verdict on one claim (never raises for a user mistake: returns verdict 'unknown')."""
+    try:
+        machines = _resolve_machines(claim.hardware)
+    except RigfitError as exc:
+        return Verdict(claim, "unknown", f"hardware: {exc}")
+    if claim.metric in SPEC_METRICS:
+        return _check_spec(claim, machines)
+    if not claim.model:
+        return Verdict(claim, "unknown", "no model named")
+    try:
+        spec, notes = _model_spec(claim.model, claim.quant)
+    except (RigfitError, KeyError) as exc:
+        return Verdict(claim, "unknown", f"model: {exc}")
+    # With several candidate machines (an ambiguous name) keep the most generous verdict.
+    verdicts = [_check_model_claim(claim, m, spec) for m in machines]
+    order = {"ok": 0, "implausible": 1, "impossible": 2, "unknown": 3}
+    best = min(verdicts, key=lambda v: order[v.verdict])
+    if len(machines) > 1:
+        notes.append(f"'{claim.hardware}' is ambiguous; checked " + ", ".join(m.name for m in machines)
+                     + " and kept the most generous")
+    best.arithmetic[:0] = notes
+    return best
+
+
+def _acc(machine):
+    """(accelerator devices, capacity [B], bandwidth [B/s]); CPU-only boxes use host RAM."""
+    accs = [d for d in machine.accelerators if d.bandwidth_bytes_per_s]
+    if accs:
+        cap = sum(d.memory_bytes or 0 for d in accs)
+        if machine.unified_memory and machine.ram_bytes:
+            cap = max(cap, machine.ram_bytes)
+        return accs, cap, sum(d.bandwidth_bytes_per_s for d in accs)
+    return [], machine.ram_bytes or 0, machine.ram_bandwidth_bytes_per_s or 0.0
+
+
+def _host_bw(machine) -> float | None:
+    """Fastest path to weights kept in host RAM [B/s]: the CPU reading its own RAM, or the GPU
+    streaming over its host link — whichever is faster. None when the host RAM is not described
+    (then no capacity bound is claimed: the roofline stays the bound)."""
+    if not machine.ram_bandwidth_bytes_per_s:
+        return None
+    vals = [machine.ram_bandwidth_bytes_per_s,
+            machine.host_link.bandwidth_bytes_per_s if machine.host_link else 0.0]
+    return max(vals)
+
+
+def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
+    from rigfit.estimate.speed import model_work
+
+    work = model_work(spec)
+    w_tok = work.bytes_per_token
+    total = work.total_bytes
+    accs, cap, bw = _acc(machine)
+    host_bw = _host_bw(machine) if accs else None
+    name = f"{spec.arch.name or spec.arch.id} {spec.file_type or ''}".strip()
+    ar: list[str] = [f"model: {name}: weights {_gb(total)}, read per token {_gb(w_tok)}"
+                     + (" (routed experts: top-k share only)" if work.n_expert else "")]
+    if accs:
+        where = ", ".join(f"{d.name} {_gbs(d.bandwidth_bytes_per_s)} / {_gb(d.memory_bytes or 0)}"
+                          for d in accs)
+    else:
+        where = f"host RAM {_gbs(bw)} / {_gb(cap)}"
+    ar.append(f"hardware: {machine.name}: {where}")
+    if not bw:
+        return Verdict(claim, "unknown", f"no memory bandwidth known for {machine.name}", arithmetic=ar)
+    m = claim.metric
+
+    if m == "decode_tps":
+        bound = decode_roofline_tps(w_tok, bw)
+        ar.append(f"roofline: {_gbs(bw)} / {_gb(w_tok)} per token = {bound:,.1f} tok/s "
+                  "(every byte at peak bandwidth, batch 1, no speculative decoding)")
+        if accs and w_tok > cap:
+            if host_bw:
+                b2 = decode_capacity_bound_tps(w_tok, cap, bw, host_bw)
+                x = w_tok - cap
+                ar.append(f"capacity: only {_gb(cap)} fits in accelerator memory; ≥ {_gb(x)} per token "
+                          f"comes from host at ≤ {_gbs(host_bw)}: 1 / ({_gb(cap)}/{_gbs(bw)} + "
+                          f"{_gb(x)}/{_gbs(host_bw)}) = {b2:,.1f} tok/s")
+                bound = min(bound, b2)
+            else:
+                ar.append(f"capacity: {_gb(w_tok)} read per token > {_gb(cap)} of accelerator memory; "
+                          "host RAM not described, so the roofline above stays the (generous) bound — "
+                          "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one")
+        return _finish(claim, bound, "upper", ar, _predict(claim, machine, spec, "decode"))
+    if m == "prefill_tps":
+        peaks = [p for p in (_peak(d) for d in (accs or [machine.cpu] if machine.cpu else accs)) if p]
+        if not peaks:
+            return Verdict(claim, "unknown", "no peak FLOPS known for this hardware", arithmetic=ar)
+        peak = sum(peaks)
+        p_act = work.active_params
+        bound = prefill_compute_bound_tps(p_act, peak)
+        ar.append(f"compute: {peak / 1e12:,.0f} TFLOPS peak / (2 × {p_act / 1e9:,.2f} B active params) "
+                  f"= {bound:,.0f} tok/s")
+        return _finish(claim, bound, "upper", ar, _predict(claim, machine, spec, "prefill"))
+    if m == "ttft_s":
+        n = claim.prompt_tokens or 1
+        peaks = [p for p in (_peak(d) for d in (accs or ([machine.cpu] if machine.cpu else []))) if p]
+        t_mem = w_tok / bw
+        t_cmp = 2 * work.active_params * n / sum(peaks) if peaks else 0.0
+        bound = max(t_mem, t_cmp)
+        ar.append(f"one pass over the weights: {_gb(w_tok)} / {_gbs(bw)} = {t_mem * 1000:,.1f} ms")
+        if peaks:
+            ar.append(f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
+                      f"{sum(peaks) / 1e12:,.0f} TFLOPS = {t_cmp * 1000:,.1f} ms")
+        if not claim.prompt_tokens:
+            ar.append("prompt length not given: bound for a 1-token prompt")
+        return _finish(claim, bound, "lower", ar, _predict(claim, machine, spec, "ttft"))
+    if m == "memory_gb":
+        bound = total / 1e9
+        ar.append(f"the weights alone are {_gb(total)} = {total / 2**30:,.2f} GiB; "
+                  "a claim in GB is also read as GiB (the generous reading)")
+        return _finish(claim, bound / 1.073741824, "lower", ar, _predict(claim, machine, spec, "memory"))
+    if m == "max_ctx":
+        kv_bytes = _smallest_kv_bytes()
+        kv_tok = work.kv_bytes_per_token(kv_bytes)
+        total_mem = cap + ((machine.ram_bytes or 0) if accs and not machine.unified_memory else 0)
+        free = total_mem - total
+        ar.append(f"memory: {_gb(total_mem)} (accelerators + host RAM) − weights {_gb(total)} = {_gb(free)}")
+        if kv_tok <= 0:
+            return _finish(claim, math.inf, "upper", [*ar, "no KV cache per token (recurrent model)"], None)
+        bound = max(free, 0) / kv_tok
+        ar.append(f"KV cache at q4_0 (llama.cpp's smallest cache type): {kv_tok / 1e3:,.1f} kB per token "
+                  f"→ ≤ {bound:,.0f} tokens")
+        windows = [w for w in work.layer_window if w]
+        if windows:
+            full_kv = sum(e for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
+                          if not w) * kv_bytes
+            swa = sum(e * w for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
+                      if w) * kv_bytes
+            bound = (max(free, 0) - swa) / full_kv if full_kv > 0 else math.inf
+            ar[-1] = (f"KV cache at q4_0: {full_kv / 1e3:,.1f} kB per token in full-attention layers + "
+                      f"{_gb(swa)} for the sliding windows → ≤ {bound:,.0f} tokens")
+        v_ = _finish(claim, bound, "upper", ar, None)
+        n_train = spec.arch.n_ctx_train
+        if v_.verdict == "ok" and n_train and claim.value > n_train:
+            v_.verdict = "implausible"
+            v_.reason = f"{claim.value:,.0f} tokens is beyond the model's trained context of {n_train:,}"
+        return v_
+    return Verdict(claim, "unknown", f"metric {m} not checkable")
+
+
+def _predict(claim: Claim, machine, spec, kind: str):
+    """rigfit's own prediction (Figure with band) for the claim, or None when unavailable.
+
+    Speed: the planner's speed estimate with llama.cpp defaults (decode at depth 0, or at the
+    claim's depth). Memory: the planned total over all devices, with a band of ±20 % of the
+    compute buffers and overheads (the planner's stated uncertainty) and ±3 % of the weights
+    (tensor sizes predicted from llama.cpp's quantization rules).
+    """
+    try:
+        from rigfit.figures import Figure
+        from rigfit.plan import PlanSettings, make_plan
+
+        depth = claim.depth or 0
+        ctx = claim.ctx or (depth if depth else 4096)
+        prompt = claim.prompt_tokens or 512
+        plan = make_plan(spec, machine, PlanSettings(n_ctx=max(ctx, prompt), prompt_tokens=prompt))
+        if kind == "memory":
+            tot = float(sum(d.total_bytes for d in plan.devices))
+            soft = float(sum(d.compute_bytes + d.overhead_bytes for d in plan.devices))
+            slack = 0.2 * soft + 0.03 * plan.weights_bytes
+            gb = 1e9
+            return Figure(tot / gb, "GB", "estimated", "rigfit memory plan (all devices)",
+                          (tot - slack) / gb, (tot + slack) / gb)
+        sp = plan.speed
+        if sp is None:
+            return None
+        if kind == "decode":
+            return sp.decode_tps_ctx if depth else sp.decode_tps
+        if kind == "prefill":
+            return sp.prefill_tps
+        if kind == "ttft":
+            return sp.ttft_s
+    except RigfitError:  # the prediction is an extra; the bound stands without it
+        return None
+    return None
+
+
+def _finish(claim: Claim, bound: float, kind: str, ar: list[str], predicted) -> Verdict:
+    v = claim.value
+    unit = {"decode_tps": "tok/s", "prefill_tps": "tok/s", "ttft_s": "s", "memory_gb": "GB",
+            "max_ctx": "tokens"}[claim.metric]
+    if (kind == "upper" and v > bound) or (kind == "lower" and v < bound):
+        rel = v / bound if bound else math.inf
+        word = "above" if kind == "upper" else "below"
+        return Verdict(claim, "impossible",
+                       f"{v:,.4g} {unit} is {word} the physical bound {bound:,.4g} {unit} (×{rel:,.2f})",
+                       bound, kind, ar, predicted)
+    if predicted is not None and getattr(predicted, "value", None) is not None:
+        lo, hi = predicted.low, predicted.high
+        if lo is not None and hi is not None:
+            ar.append(f"rigfit predicts {predicted.value:,.4g} {unit} (band {lo:,.4g}–{hi:,.4g}, "
+                      f"{predicted.provenance})")
+            if v > hi or v < lo:
+                side = "above" if v > hi else "below"
+                return Verdict(claim, "implausible",
+                               f"{v:,.4g} {unit} is within the physical bound {bound:,.4g} but {side} the "
+                               f"predicted band {lo:,.4g}–{hi:,.4g}", bound, kind, ar, predicted)
+            return Verdict(claim, "ok", f"within the bound {bound:,.4g} {unit} and the predicted band",
+                           bound, kind, ar, predicted)
+    return Verdict(claim, "ok", f"within the physical bound {bound:,.4g} {unit} (no prediction band)",
+                   bound, kind, ar, predicted)
+
+
+_SPEC_FIELDS = {
+    "spec_memory_gb": ("memory_bytes", 1e9, "GB", "memory"),
+    "spec_bandwidth_gb_s": ("bandwidth_bytes_per_s", 1e9, "GB/s", "memory bandwidth"),
+    "spec_fp16_tflops": ("fp16_flops", 1e12, "TFLOPS", "FP16 throughput"),
+    "spec_tdp_w": ("tdp_w", 1.0, "W", "power"),
+}
+
+
+def _n(v: float) -> str:
+    """A number for a sentence: thousands separators above 1,000, 4 significant digits below."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def _check_spec(claim: Claim, machines: list) -> Verdict:
+    attr, scale, unit, what = _SPEC_FIELDS[claim.metric]
+    machine = machines[0]
+    devs = list(machine.accelerators) or ([machine.cpu] if machine.cpu else [])
+    if not devs:
+        return Verdict(claim, "unknown", f"no device in {machine.name}")
+    dev = devs[0]
+    cat = getattr(dev, attr, None)
+    if cat is None:
+        return Verdict(claim, "unknown", f"the catalog has no {what} figure for {dev.name}")
+    cat_v = cat / scale
+    src = (dev.sources or {}).get(attr) or (dev.sources or {}).get(attr.replace("_bytes", "")) or "catalog"
+    ratio = claim.value / cat_v if cat_v else math.inf
+    ar = [f"catalog: {dev.name} {what} = {_n(cat_v)} {unit} (looked up: {src})",
+          f"claim {_n(claim.value)} {unit} = {ratio:,.3g} × the catalog figure"]
+    if abs(ratio - 1) <= SPEC_OK_REL:
+        return Verdict(claim, "ok", f"matches the published {what} ({_n(cat_v)} {unit})", cat_v, "equal", ar)
+    if 1 / SPEC_IMPLAUSIBLE_FACTOR <= ratio <= SPEC_IMPLAUSIBLE_FACTOR:
+        return Verdict(claim, "implausible", f"differs from the published {what} {_n(cat_v)} {unit} "
+                       f"by {abs(ratio - 1) * 100:,.0f} %", cat_v, "equal", ar)
+    return Verdict(claim, "impossible", f"contradicts the published {what}: {_n(cat_v)} {unit}, not "
+                   f"{_n(claim.value)} {unit} (×{ratio:,.3g})", cat_v, "equal", ar)
+
+
+def check_claims(claims: list[Claim]) -> list[Verdict]:
+    return [check_claim(c) for c in claims]

@@ -1,0 +1,62 @@
+"""``rigfit check``: physics checks of published claims."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from rigfit.cli.app import app, console, print_json
+from rigfit.errors import RigfitError
+
+_STYLE = {"impossible": "bold red", "implausible": "yellow", "ok": "green", "unknown": "dim"}
+
+
+@app.command()
+def check(
+    claims: str = typer.Argument(..., help="CSV file of claims, a text file of one claim per line, or - "
+                                 "for stdin."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check claims against the physics: impossible, implausible or ok, with the arithmetic.
+
+    A CSV needs the columns hardware,model,quant,metric,value (metric: decode_tps, prefill_tps,
+    ttft_s, memory_gb, max_ctx, or a hardware spec: spec_memory_gb, spec_bandwidth_gb_s,
+    spec_fp16_tflops, spec_tdp_w); optional ctx, depth, prompt_tokens, source. Plain lines of
+    prose work too.
+
+    Examples:
+
+      echo "Llama-3.1-8B Q4_K_M at 120 tok/s on an RTX 3060" | rigfit check -
+
+      echo "a wafer holds 900 GB of SRAM" | rigfit check -
+
+      rigfit check blog_claims.csv --json
+    """
+    from rigfit.claims import check_claims, parse_claims
+
+    if claims == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(claims)
+        if not p.is_file():
+            raise RigfitError(f"No such claims file: {claims}.", "Pass a CSV/text file, or - to read stdin.")
+        text = p.read_text(encoding="utf-8", errors="replace")
+    verdicts = check_claims(parse_claims(text))
+    if not verdicts:
+        raise RigfitError("No claims found.", "Write one claim per line, e.g. "
+                          "'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060'.")
+    if json_out:
+        print_json([v.to_json() for v in verdicts])
+        return
+    for i, v in enumerate(verdicts, start=1):
+        style = _STYLE.get(v.verdict, "")
+        console.print(f"[bold]{i}.[/] {escape(v.claim.describe())}", highlight=False)
+        console.print(f"   [{style}]{v.verdict.upper()}[/] — {escape(v.reason)}", highlight=False)
+        for a in v.arithmetic:
+            console.print(f"     · {escape(a)}", highlight=False)
+    kinds = ("impossible", "implausible", "ok", "unknown")
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in kinds}
+    console.print(", ".join(f"{n} {k}" for k, n in counts.items() if n), highlight=False)

@@ -1,0 +1,85 @@
+"""``rigfit floor``: the cheapest catalog hardware that runs a model at a speed."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from rigfit.cli.app import app, console, print_json
+from rigfit.report.document import fmt_band
+
+
+@app.command()
+def floor(
+    model: str = typer.Argument(..., help="Model id or name, e.g. llama-3.1-70b."),
+    quant: str = typer.Option(None, "--quant",
+                              help="llama.cpp file type (default Q4_K_M; MXFP4 for gpt-oss)."),
+    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for [tokens]."),
+    min_tps: float = typer.Option(10.0, "--min-tps", help="Decode speed to reach [tok/s]."),
+    budget_usd: float = typer.Option(None, "--budget-usd", help="Also list what fits within this budget."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Hardware floor: the cheapest catalog machines that run MODEL at --min-tps with --ctx context.
+
+    Examples:
+
+      rigfit floor llama-3.1-70b --quant Q4_K_M --ctx 8192 --min-tps 10
+
+      rigfit floor qwen2.5-32b --min-tps 20 --budget-usd 2000 --json
+    """
+    from rigfit.catalog.models import resolve_model
+    from rigfit.errors import RigfitError
+    from rigfit.estimate.cost import default_quant
+    from rigfit.floor import hardware_floor
+
+    if ctx < 256:
+        raise RigfitError("--ctx must be at least 256 tokens.")
+    if min_tps <= 0:
+        raise RigfitError("--min-tps must be positive.")
+    arch = resolve_model(model)
+    q = quant or default_quant(arch)
+    from rigfit.catalog.quant import resolve_file_type
+
+    q = resolve_file_type(q).name
+    res = hardware_floor(arch, q, ctx, min_tps, budget_usd)
+    if json_out:
+        print_json(res.to_json())
+        return
+
+    sources: list[str] = []
+
+    def table(title: str, opts) -> Table:
+        t = Table(title=title, caption="price looked up (sources below); decode, fit and memory estimated")
+        for col, just in (("machine", "left"), ("kind", "left"), ("price", "right"),
+                          ("decode tok/s", "right"), ("fit", "left"), ("GiB", "right")):
+            t.add_column(col, justify=just)
+        for o in opts:
+            e = o.evaluation
+            hosted = o.category == "hosted"
+            price = "rent only" if o.price.usd is None else f"${o.price.usd:,.0f}"
+            if o.price.usd is not None:
+                if o.price.basis not in sources:
+                    sources.append(o.price.basis)
+                price += f" [{sources.index(o.price.basis) + 1}]"
+            mem = "—" if e.memory_bytes is None or hosted else f"{e.memory_bytes / 2**30:.1f}"
+            t.add_row(escape(o.machine.name), o.category, escape(price), fmt_band(e.decode_tps, 1),
+                      "vendor-hosted" if hosted else e.fit_label, mem)
+        return t
+
+    head = f"{arch.name or arch.id} {q}, {ctx:,} context, ≥ {min_tps:g} tok/s"
+    if res.options:
+        console.print(table(f"Cheapest hardware for {head}", res.options))
+    else:
+        console.print(f"No purchasable catalog machine runs {head}.", highlight=False)
+    if budget_usd is not None:
+        if res.within_budget:
+            console.print(table(f"Within ${budget_usd:,.0f}, fastest first", res.within_budget))
+        else:
+            console.print(f"Nothing within ${budget_usd:,.0f} reaches {min_tps:g} tok/s.", highlight=False)
+    if res.hosted:
+        console.print(table("Hosted-only systems (rent, not buy)", res.hosted))
+    for i, src in enumerate(sources, start=1):
+        console.print(f"  [{i}] {escape(src)}", highlight=False, style="dim")
+    for n in res.notes:
+        console.print(f"  · {escape(n)}", highlight=False, style="dim")

@@ -1,0 +1,73 @@
+"""``rigfit recommend``: ranked model × quant picks for a machine and a use."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from rigfit.cli.app import app, console, print_json
+from rigfit.report.document import fmt_band
+
+
+@app.command()
+def recommend(
+    on: str = typer.Option(..., "--on", help="Machine: a catalog description or 'local'."),
+    use: str = typer.Option("chat", "--use", help="chat | code | long-context | agents."),
+    min_ctx: int = typer.Option(None, "--min-ctx", help="Context to plan for [tokens] (default: per use)."),
+    min_tps: float = typer.Option(None, "--min-tps", help="Slowest acceptable decode [tok/s]."),
+    max_quality_loss: float = typer.Option(None, "--max-quality-loss",
+                                           help="Largest mean KL divergence vs F16, in nats (default 0.25)."),
+    limit: int = typer.Option(10, "--limit", help="How many picks to list."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Which model and quant to run: ranked picks that fit, with the sweet spot and the largest
+    model that runs comfortably (ranking rule: see the README / rigfit.recommend).
+
+    Examples:
+
+      rigfit recommend --on "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+      rigfit recommend --on "M3 Max 40-core 128GB" --use long-context --min-ctx 65536
+
+      rigfit recommend --on local --use code --min-tps 20 --json
+    """
+    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.errors import RigfitError
+    from rigfit.recommend import recommend as run
+
+    if limit is not None and limit < 1:
+        raise RigfitError("--limit must be at least 1.")
+    if min_ctx is not None and min_ctx < 256:
+        raise RigfitError("--min-ctx must be at least 256 tokens.")
+    machine = resolve_machine(on)
+    rec = run(machine, use, min_ctx=min_ctx, min_tps=min_tps, max_quality_loss=max_quality_loss, limit=limit)
+    if json_out:
+        print_json(rec.to_json())
+        return
+    t = Table(title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
+                    f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})")
+    t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
+    for col, just in (("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
+                      ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right")):
+        t.add_column(col, justify=just)
+    for i, p in enumerate(rec.picks, start=1):
+        e = p.evaluation
+        mark = "★" if p is rec.sweet_spot else ("▲" if p is rec.largest_comfortable else "")
+        t.add_row(f"{i}{mark}", escape(p.model_id), p.quant, p.tier, fmt_band(e.decode_tps),
+                  "—" if e.memory_bytes is None else f"{e.memory_bytes / 2**30:.1f}",
+                  "—" if not e.max_ctx else f"{e.max_ctx:,}", f"{p.kld.value:.3f}")
+    console.print(t)
+    if rec.sweet_spot is not None:
+        console.print(f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
+                      f"{escape(rec.sweet_spot_why)}", highlight=False)
+    if rec.largest_comfortable is not None:
+        lc = rec.largest_comfortable
+        console.print(f"▲ largest that runs comfortably: [bold]{escape(lc.model_name)} {lc.quant}[/] — "
+                      f"{escape(rec.largest_why)}", highlight=False)
+    if not rec.picks:
+        console.print(f"Nothing fits these filters on {machine.name}. Rejected: "
+                      + ", ".join(f"{k} {v}" for k, v in rec.rejected.items() if v), highlight=False)
+    console.print("  KLD: mean KL divergence vs F16 in nats, llama.cpp scoreboard (looked up at 8B, "
+                  "scaled by size); tier: size class, not a benchmark; decode at the full context (p10–p90); "
+                  "--json has prefill, TTFT and the score.", highlight=False, style="dim")

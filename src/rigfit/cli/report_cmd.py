@@ -1,0 +1,53 @@
+"""``rigfit report``: the tables of mission.md and charts, as Markdown + HTML + PNG/SVG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rigfit.cli.app import app, console, print_json
+
+
+@app.command()
+def report(
+    on: str = typer.Option(..., "--on", help="Machine: a catalog description or 'local'."),
+    model: list[str] = typer.Option(None, "--model", help="Model(s) for the quantisation matrix "
+                                    "(repeat the flag; default llama-3.1-8b)."),
+    vs: list[str] = typer.Option(None, "--vs", help="Machines for the spec delta (repeat the flag; default "
+                                 "Cerebras WSE-3, 8x H200, RTX 4090)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (created)."),
+    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for [tokens]."),
+    no_charts: bool = typer.Option(False, "--no-charts", help="Skip the PNG/SVG charts."),
+    json_out: bool = typer.Option(False, "--json", help="Print the written file paths as JSON."),
+) -> None:
+    """Write a report for a machine: quantisation matrix, benchmark table, spec delta, within reach,
+    perf per dollar, verdict matrix, and charts (decode vs context, memory per quant, speed vs quality).
+
+    Examples:
+
+      rigfit report --on "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200" --out report/
+
+      rigfit report --on "M2 Ultra 192GB" --model llama-3.1-70b --vs "2x RTX 3090" --out mac/
+    """
+    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.errors import RigfitError
+    from rigfit.report.build import ReportOptions, build_report
+    from rigfit.report.document import write_report
+
+    if out.exists() and not out.is_dir():
+        raise RigfitError(f"{out} exists and is not a directory.", "Pass a directory for --out.")
+    if ctx < 256:
+        raise RigfitError("--ctx must be at least 256 tokens.")
+    machine = resolve_machine(on)
+    opts = ReportOptions(models=tuple(model or ()), vs=tuple(vs or ()), ctx=ctx, charts=not no_charts)
+    with console.status("computing tables and charts…"):
+        rep = build_report(machine, out, opts)
+        files = write_report(rep, out)
+    if json_out:
+        print_json({"n_tables": len(rep.tables), "n_charts": len(rep.charts), "files": files})
+        return
+    console.print(f"Wrote {len(rep.tables)} tables and {len(rep.charts)} charts:", highlight=False)
+    for kind in ("markdown", "html", "charts"):
+        for f in files[kind]:
+            console.print(f"  {f}", highlight=False)

@@ -1,0 +1,447 @@
+"""Power and money: wall power, electricity cost, cost per token, hosted cost and break-even.
+
+The family of models here turns a speed (tokens/s) and a machine's power figures into money.
+Each model is a plain function of numbers with its units in brackets; :func:`cost_summary`
+chains them for one machine and workload. Naming: ``<quantity>_<unit>`` for results.
+
+Power model (linear in utilisation, as in Fan, Weber & Barroso 2007 [1])::
+
+    P_device(u) = P_idle + (TDP − P_idle) · u          [W]
+    P_wall      = (Σ P_device(u) + P_rest) / η_psu      [W]
+
+``u`` is the share of its power budget a device draws while generating. LLM decode is
+memory-bound and leaves the ALUs mostly idle, so GPUs draw well under their TDP:
+:data:`DECODE_UTILISATION` = 0.65 reproduces the wall-power ranges of [2] (e.g. an RTX 3060
+desktop 200–260 W under LLM decode). ``P_rest`` is the rest of the system (CPU package under a
+light load, board, RAM, drives, fans). All defaults are engineering estimates, overridable.
+
+Money::
+
+    cost_per_hour        = P_wall / 1000 · price_kWh                      [USD/h]
+    cost_per_Mtok_power  = cost_per_hour / (tok_s · 3600) · 1e6          [USD/Mtok]
+    cost_per_Mtok_amort  = cost_per_Mtok_power + (hw_usd / months) / Mtok_per_month
+    breakeven_months     = hw_usd / (hosted_monthly − electricity_monthly)
+
+Break-even is "never" when the local electricity alone costs as much as the hosted bill.
+
+References
+----------
+[1] X. Fan, W.-D. Weber, L. A. Barroso, "Power provisioning for a warehouse-sized computer",
+    ISCA 2007 (linear power model P = P_idle + (P_busy − P_idle)·u).
+[2] ../shared/reference/hardware_extra.json ``power_defaults`` (wall-power ranges per build,
+    engineering estimates; EIA electricity price 0.17 USD/kWh, US residential 2024-25).
+[3] 80 PLUS Gold certification: ≥ 87–90 % PSU efficiency at 20–100 % load (CLEAResult).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rigfit.errors import RigfitError
+from rigfit.figures import Figure
+
+if TYPE_CHECKING:
+    from rigfit.catalog.arch import Architecture
+    from rigfit.catalog.devices import Machine
+    from rigfit.catalog.prices import HostedPrice
+
+#: US residential electricity price [USD/kWh] (EIA 2024 average ~0.165, +2 % 2025 forecast) [2].
+ELECTRICITY_USD_PER_KWH = 0.17
+#: Share of TDP a GPU / SoC draws during single-stream LLM decode [1]; matches the wall-power
+#: ranges of [2] (RTX 3060 box 200–260 W, RTX 4090 box 350–550 W).
+DECODE_UTILISATION = 0.65
+#: Idle draw of a discrete GPU as a share of its TDP (RTX 3060: ~13 W of 170 W; 4090: ~25 W
+#: of 450 W) — engineering estimate.
+GPU_IDLE_FRACTION = 0.08
+#: Rest of a desktop while generating: CPU package lightly loaded, board, RAM, SSD, fans [W];
+#: chosen so a 3060 box lands in [2]'s 200–260 W.
+DESKTOP_REST_W = 65.0
+#: Rest of the system when the accelerator is an SoC/APU that includes the CPU [W] (Mac, Strix Halo).
+SOC_REST_W = 8.0
+#: PSU efficiency at mid load (80 PLUS Gold) [3]; SoC boxes are counted at the wall directly.
+PSU_EFFICIENCY = 0.90
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+
+
+def device_power_w(tdp_w, utilisation, idle_w):
+    """Draw of one device at utilisation ``u`` (linear model [1]).
+
+    tdp_w: thermal design power [W]. utilisation: share of (TDP − idle) in use [0–1].
+    idle_w: draw when idle [W]. Returns [W]. Numpy-friendly.
+    """
+    return idle_w + (tdp_w - idle_w) * utilisation
+
+
+def wall_power_w(device_w, rest_w, psu_efficiency=PSU_EFFICIENCY):
+    """Power at the wall socket [W]: ``(device_w + rest_w) / psu_efficiency``.
+
+    device_w: sum of the accelerator (and CPU, for CPU-only boxes) draws [W].
+    rest_w: everything else in the box [W]. psu_efficiency: DC/AC efficiency [0–1].
+    """
+    return (device_w + rest_w) / psu_efficiency
+
+
+def cost_per_hour_usd(power_w, usd_per_kwh=ELECTRICITY_USD_PER_KWH):
+    """Electricity cost of running at ``power_w`` [W] for one hour [USD/h]."""
+    return power_w / 1000.0 * usd_per_kwh
+
+
+def usd_per_mtok(cost_per_hour, tokens_per_s):
+    """Cost per million generated tokens [USD/Mtok].
+
+    cost_per_hour: running cost [USD/h]. tokens_per_s: generation speed [tok/s].
+    """
+    return cost_per_hour / (tokens_per_s * 3600.0) * 1e6
+
+
+def amortised_usd_per_month(hardware_usd, amortize_months):
+    """Hardware cost spread evenly over ``amortize_months`` [USD/month] (no resale, no interest)."""
+    return hardware_usd / amortize_months
+
+
+def breakeven_months(hardware_usd, hosted_usd_per_month, local_running_usd_per_month):
+    """Months until buying the hardware pays for itself, or ``None`` when it never does.
+
+    hardware_usd: purchase price [USD]. hosted_usd_per_month: the hosted bill it replaces
+    [USD/month]. local_running_usd_per_month: electricity of the local box [USD/month].
+    ``months = hardware_usd / (hosted − local)`` when hosted > local, else None (never).
+    """
+    saving = hosted_usd_per_month - local_running_usd_per_month
+    if saving <= 0:
+        return None
+    return hardware_usd / saving
+
+
+# ------------------------------------------------------------------------------------------------
+# Typed inputs and the chained summary
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PowerProfile:
+    """Power figures of one machine.
+
+    devices_tdp_w: TDP of each device that works during generation [W].
+    devices_idle_w: idle draw of each of them [W].
+    rest_w: rest of the system [W]. psu_efficiency: [0–1].
+    sources: one line per figure saying where it came from (looked up / default).
+    """
+
+    devices_tdp_w: tuple[float, ...]
+    devices_idle_w: tuple[float, ...]
+    rest_w: float
+    psu_efficiency: float = PSU_EFFICIENCY
+    sources: tuple[str, ...] = ()
+    wall_load_w: float | None = None
+    wall_idle_w: float | None = None
+
+    def load_w(self, utilisation: float = DECODE_UTILISATION) -> float:
+        if self.wall_load_w is not None:  # a looked-up wall figure for the whole build
+            return self.wall_load_w
+        dev = sum(device_power_w(t, utilisation, i) for t, i in zip(self.devices_tdp_w,
+                                                                     self.devices_idle_w, strict=True))
+        return wall_power_w(dev, self.rest_w, self.psu_efficiency)
+
+    def idle_w(self) -> float:
+        if self.wall_idle_w is not None:
+            return self.wall_idle_w
+        return wall_power_w(sum(self.devices_idle_w), self.rest_w * 0.6, self.psu_efficiency)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How the machine is used.
+
+    hours_per_day: hours the machine is switched on [h/day] (None: only while generating).
+    tokens_per_day: generated tokens per day [tok/day] (None: generate all ``hours_per_day``).
+    """
+
+    hours_per_day: float | None = None
+    tokens_per_day: float | None = None
+
+
+@dataclass
+class CostSummary:
+    """Everything ``rigfit cost`` prints; money in USD, power in W, times in h."""
+
+    decode_tps: float
+    load_w: float
+    idle_w: float
+    usd_per_kwh: float
+    cost_per_hour_usd: float
+    usd_per_mtok_power: float
+    tokens_per_day: float
+    busy_hours_per_day: float
+    on_hours_per_day: float
+    electricity_usd_per_month: float
+    usd_per_mtok_power_effective: float
+    hardware_usd: float | None = None
+    hardware_source: str | None = None
+    amortize_months: float | None = None
+    usd_per_mtok_amortised: float | None = None
+    hosted_usd_per_month: float | None = None
+    hosted_usd_per_mtok: float | None = None
+    hosted_label: str | None = None
+    hosted_source: str | None = None
+    breakeven_months: float | None = None
+    breakeven_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out = dict(self.__dict__)
+        if self.never_breaks_even:
+            out["breakeven_months"] = "never"
+        return out
+
+    @property
+    def never_breaks_even(self) -> bool:
+        return self.breakeven_months is None and self.breakeven_reason.startswith("never")
+
+
+def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
+                 usd_per_kwh: float = ELECTRICITY_USD_PER_KWH, hardware_usd: float | None = None,
+                 hardware_source: str | None = None, amortize_months: float = 36.0,
+                 hosted_usd_per_month: float | None = None, hosted_usd_per_mtok: float | None = None,
+                 hosted_label: str | None = None, hosted_source: str | None = None,
+                 utilisation: float = DECODE_UTILISATION) -> CostSummary:
+    """Chain the models above for one machine running one model.
+
+    decode_tps: generation speed [tok/s]. hosted_usd_per_month: a monthly hosted bill the local
+    box would replace [USD/month]; or hosted_usd_per_mtok: a hosted output price [USD/Mtok],
+    billed for the same generated tokens. Prompt tokens are left out on both sides.
+    """
+    if decode_tps <= 0:
+        raise ValueError("decode_tps must be positive")
+    notes: list[str] = []
+    load = power.load_w(utilisation)
+    idle = power.idle_w()
+    per_hour = cost_per_hour_usd(load, usd_per_kwh)
+    power_mtok = usd_per_mtok(per_hour, decode_tps)
+
+    capacity_per_h = decode_tps * 3600.0
+    if workload.tokens_per_day is not None:
+        tokens_day = float(workload.tokens_per_day)
+        busy = tokens_day / capacity_per_h
+        on = max(busy, workload.hours_per_day or 0.0)
+        if workload.hours_per_day is not None and busy > workload.hours_per_day:
+            notes.append(f"{tokens_day:,.0f} tokens/day need {busy:.1f} h at {decode_tps:.1f} tok/s, "
+                         f"more than the {workload.hours_per_day:g} h/day given; counted {busy:.1f} h")
+    else:
+        on = 24.0 if workload.hours_per_day is None else float(workload.hours_per_day)
+        busy = on
+        tokens_day = capacity_per_h * busy
+    kwh_day = (load * busy + idle * max(on - busy, 0.0)) / 1000.0
+    elec_month = kwh_day * usd_per_kwh * DAYS_PER_MONTH
+    mtok_month = tokens_day * DAYS_PER_MONTH / 1e6
+    eff_mtok = elec_month / mtok_month if mtok_month > 0 else float("inf")
+
+    s = CostSummary(decode_tps=decode_tps, load_w=load, idle_w=idle, usd_per_kwh=usd_per_kwh,
+                    cost_per_hour_usd=per_hour, usd_per_mtok_power=power_mtok,
+                    tokens_per_day=tokens_day, busy_hours_per_day=busy, on_hours_per_day=on,
+                    electricity_usd_per_month=elec_month, usd_per_mtok_power_effective=eff_mtok,
+                    hardware_usd=hardware_usd, hardware_source=hardware_source,
+                    amortize_months=amortize_months, hosted_label=hosted_label,
+                    hosted_source=hosted_source, notes=notes)
+    if hardware_usd is not None and mtok_month > 0:
+        amort = amortised_usd_per_month(hardware_usd, amortize_months)
+        s.usd_per_mtok_amortised = eff_mtok + amort / mtok_month
+
+    if hosted_usd_per_month is None and hosted_usd_per_mtok is not None:
+        hosted_usd_per_month = hosted_usd_per_mtok * mtok_month
+        s.hosted_usd_per_mtok = hosted_usd_per_mtok
+    elif hosted_usd_per_month is not None and mtok_month > 0:
+        s.hosted_usd_per_mtok = hosted_usd_per_month / mtok_month
+    s.hosted_usd_per_month = hosted_usd_per_month
+
+    if hosted_usd_per_month is None:
+        s.breakeven_reason = "no hosted price to compare with (pass --hosted-monthly-usd or --hosted)"
+    elif hardware_usd is None:
+        s.breakeven_reason = "hardware price unknown (pass --hardware-usd)"
+    else:
+        s.breakeven_months = breakeven_months(hardware_usd, hosted_usd_per_month, elec_month)
+        if s.breakeven_months is None:
+            s.breakeven_reason = (
+                f"never: local electricity ${elec_month:,.2f}/month ≥ hosted ${hosted_usd_per_month:,.2f}"
+                f"/month for the same tokens (local ${eff_mtok:,.3f}/Mtok vs hosted "
+                f"${s.hosted_usd_per_mtok or 0:,.3f}/Mtok)")
+        else:
+            saving = hosted_usd_per_month - elec_month
+            s.breakeven_reason = (f"${hardware_usd:,.0f} hardware / (${hosted_usd_per_month:,.2f} hosted − "
+                                  f"${elec_month:,.2f} electricity) = ${hardware_usd:,.0f} / "
+                                  f"${saving:,.2f} per month")
+    return s
+
+
+#: Idle draw of an Apple / APU SoC [W] and of a desktop CPU as a share of its TDP (engineering
+#: estimates consistent with [2]: Mac mini idle 4–8 W, Strix Halo mini-PC idle 10–20 W).
+SOC_IDLE_W = 6.0
+CPU_IDLE_FRACTION = 0.15
+#: Rest of a CPU-only box (board, RAM, SSD, fans) when the CPU itself is counted as the device [W].
+CPU_BOX_REST_W = 40.0
+
+
+def power_profile(machine) -> PowerProfile:
+    """Default power figures of a catalog :class:`~rigfit.catalog.devices.Machine`.
+
+    Discrete GPUs: each GPU's TDP (looked up), idle = 8 % of TDP, rest of a desktop 65 W; with
+    several GPUs under llama.cpp's layer split only one works at a time, so each GPU's share of
+    utilisation is divided by the GPU count (:func:`multi_gpu_utilisation`). Apple / APU: the
+    SoC's TDP, 6 W idle, 8 W rest. CPU-only: the CPU's TDP, 15 % idle, 40 W rest. A device with
+    no TDP in the catalog raises ``ValueError`` (the caller says "unknown").
+    """
+    accs = list(machine.accelerators)
+    sources: list[str] = []
+    if accs and all(d.kind in ("apple", "apu") for d in accs):
+        tdp = tuple(float(d.tdp_w) for d in accs if d.tdp_w)
+        if len(tdp) != len(accs):
+            return _looked_up_wall(machine, f"no TDP known for {accs[0].name}")
+        sources.append(f"{accs[0].name} TDP {tdp[0]:.0f} W (looked up: "
+                       f"{(accs[0].sources or {}).get('tdp_w', 'catalog')})")
+        sources.append(f"SoC idle {SOC_IDLE_W:g} W, rest of system {SOC_REST_W:g} W (rigfit defaults)")
+        return PowerProfile(tdp, tuple(SOC_IDLE_W for _ in tdp), SOC_REST_W, 1.0, tuple(sources))
+    if accs:
+        if any(not d.tdp_w for d in accs):
+            raise ValueError("no TDP known for " + ", ".join(d.name for d in accs if not d.tdp_w))
+        tdp = tuple(float(d.tdp_w) for d in accs)
+        src = (accs[0].sources or {}).get("tdp_w", "catalog")
+        sources.append(f"{len(accs)}× {accs[0].name} TDP {tdp[0]:.0f} W (looked up: {src})")
+        sources.append(f"GPU idle {GPU_IDLE_FRACTION:.0%} of TDP, rest of desktop {DESKTOP_REST_W:g} W, "
+                       f"PSU {PSU_EFFICIENCY:.0%} (rigfit defaults)")
+        return PowerProfile(tdp, tuple(t * GPU_IDLE_FRACTION for t in tdp), DESKTOP_REST_W,
+                            PSU_EFFICIENCY, tuple(sources))
+    cpu = machine.cpu
+    if cpu is None or not cpu.tdp_w:
+        raise ValueError(f"no TDP known for the CPU of {machine.name}")
+    src = (cpu.sources or {}).get("tdp_w", "catalog")
+    sources.append(f"{cpu.name} TDP {cpu.tdp_w:.0f} W (looked up: {src})")
+    sources.append(f"CPU idle {CPU_IDLE_FRACTION:.0%} of TDP, rest of box {CPU_BOX_REST_W:g} W "
+                   "(rigfit defaults)")
+    return PowerProfile((float(cpu.tdp_w),), (cpu.tdp_w * CPU_IDLE_FRACTION,), CPU_BOX_REST_W,
+                        PSU_EFFICIENCY, tuple(sources))
+
+
+def _looked_up_wall(machine, why: str) -> PowerProfile:
+    """Wall power from the catalog's per-build ranges (midpoints) when a TDP is missing."""
+    from rigfit.catalog.hardware import wall_power
+
+    wp = wall_power(machine)
+    if not wp.get("load_w") or wp.get("status") == "derived":
+        raise ValueError(why)
+    load = sum(wp["load_w"]) / 2
+    idle = sum(wp["idle_w"]) / 2
+    src = (f"{why}: wall power {wp['load_w'][0]}–{wp['load_w'][1]} W under load, "
+           f"{wp['idle_w'][0]}–{wp['idle_w'][1]} W idle, midpoints used (looked up: {wp['source']})")
+    return PowerProfile((), (), 0.0, 1.0, (src,), wall_load_w=load, wall_idle_w=idle)
+
+
+def multi_gpu_utilisation(n_devices: int, utilisation: float = DECODE_UTILISATION) -> float:
+    """Per-GPU utilisation under a layer split: devices take turns, so ``u / n`` each [0–1]."""
+    return utilisation / max(n_devices, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Chained for a catalog model on a catalog machine (planner + speed model + price snapshot)
+# ------------------------------------------------------------------------------------------------
+# local_cost plans the model on the machine, takes the estimated decode speed at the chosen
+# context, builds the machine's power profile and hands both to cost_summary with the hosted
+# comparison: a monthly bill the user gives, or a hosted price from the shipped snapshot
+# (default: the cheapest hosted offer of the same open model, when one exists).
+
+
+@dataclass
+class LocalCost:
+    model_id: str
+    quant: str
+    machine: str
+    ctx: int
+    decode_tps: Figure
+    fit: str
+    summary: CostSummary
+    power_sources: tuple[str, ...]
+    hosted: HostedPrice | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        out = {"model": self.model_id, "quant": self.quant, "machine": self.machine, "ctx": self.ctx,
+               "fit": self.fit, "decode_tps": self.decode_tps.to_json(),
+               "power_sources": list(self.power_sources), "notes": self.notes}
+        out.update(self.summary.to_json())
+        out["decode_tps"] = self.decode_tps.to_json()
+        if self.hosted is not None:
+            out["hosted"] = self.hosted.to_json()
+        return out
+
+
+def default_quant(arch: Architecture) -> str:
+    return "MXFP4_MOE" if arch.id.startswith("gpt-oss") else "Q4_K_M"
+
+
+def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *, ctx: int = 8192,
+               hours_per_day: float | None = None, tokens_per_day: float | None = None,
+               usd_per_kwh: float = ELECTRICITY_USD_PER_KWH, hardware_usd: float | None = None,
+               amortize_months: float = 36.0, hosted_monthly_usd: float | None = None,
+               hosted: str | None = None) -> LocalCost:
+    """Cost of running ``arch`` on ``machine`` and the break-even against a hosted bill or price."""
+    from rigfit.catalog.prices import prices_for_model, resolve_hosted
+    from rigfit.floor import category, machine_price
+    from rigfit.recommend import evaluate
+
+    q = quant or default_quant(arch)
+    if category(machine) == "hosted":
+        raise RigfitError(f"{machine.name} is a hosted system: it cannot be bought or metered locally.",
+                          f"Compare its API price instead: rigfit cost {arch.id} --on <your machine> "
+                          f"--hosted cerebras")
+    ev = evaluate(machine, arch, q, ctx)
+    if ev.decode_tps is None or not ev.decode_tps.known or not ev.decode_tps.value:
+        raise RigfitError(f"{arch.id} {q} does not run on {machine.name} (fit: {ev.fit}).",
+                          "Try a smaller quant (--quant Q3_K_M) or another machine.")
+    notes: list[str] = []
+    if not ev.fully_in_fast_memory:
+        notes.append(f"the model does not fit in fast memory ({ev.fit}); speed includes CPU offload")
+    try:
+        power = power_profile(machine)
+    except ValueError as exc:
+        raise RigfitError(f"Cannot cost {machine.name}: {exc}.") from exc
+    from rigfit.catalog.hardware import wall_power
+
+    wp = wall_power(machine)
+    if power.wall_load_w is None and wp.get("status") != "derived" and wp.get("load_w"):
+        notes.append(f"cross-check: the catalog's wall-power range for a '{wp.get('build')}' build is "
+                     f"{wp['load_w'][0]}–{wp['load_w'][1]} W under load (looked up, engineering estimate)")
+    util = DECODE_UTILISATION
+    if len(machine.accelerators) > 1:
+        util = multi_gpu_utilisation(len(machine.accelerators))
+        notes.append(f"layer split over {len(machine.accelerators)} GPUs: each works ~1/"
+                     f"{len(machine.accelerators)} of the time (utilisation {util:.2f})")
+    hw_src = "given (--hardware-usd)"
+    if hardware_usd is None:
+        price = machine_price(machine)
+        hardware_usd, hw_src = price.usd, price.source
+    hp: HostedPrice | None = None
+    hosted_mtok = None
+    label = src = None
+    if hosted_monthly_usd is None:
+        if hosted:
+            hp = resolve_hosted(hosted, open_model_id=arch.id)
+        else:
+            offers = prices_for_model(arch.id)
+            hp = offers[0] if offers else None
+            if hp is not None:
+                notes.append(f"hosted comparison: cheapest offer of {arch.id} in the snapshot "
+                             f"({hp.label}); pick another with --hosted")
+        if hp is not None:
+            hosted_mtok = hp.output_usd_per_mtok
+            label, src = hp.label, hp.source_line
+            if hp.open_model_id and hp.open_model_id != arch.id:
+                notes.append(f"hosted model {hp.label} is not {arch.id}: compares different models")
+            elif hp.open_model_id is None:
+                notes.append(f"hosted model {hp.label} is proprietary: compares different models")
+    else:
+        label, src = "your monthly hosted bill", "given (--hosted-monthly-usd)"
+    s = cost_summary(ev.decode_tps.value, power, Workload(hours_per_day, tokens_per_day),
+                     usd_per_kwh=usd_per_kwh, hardware_usd=hardware_usd, hardware_source=hw_src,
+                     amortize_months=amortize_months, hosted_usd_per_month=hosted_monthly_usd,
+                     hosted_usd_per_mtok=hosted_mtok, hosted_label=label, hosted_source=src,
+                     utilisation=util)
+    return LocalCost(arch.id, q, machine.name, ctx, ev.decode_tps, ev.fit, s, power.sources, hp, notes)

@@ -1,0 +1,440 @@
+"""Which model and quant should I run? Ranked picks for one machine and one use.
+
+Ranking rule
+------------
+1. **Candidates.** Every catalog model × a quant ladder (Q8_0, Q6_K, Q5_K_M, Q4_K_M, IQ4_XS,
+   Q3_K_M, Q2_K; F16 for models under 4B; MXFP4 for models released in it), planned at the use's
+   context: chat 8K, code 16K, agents 32K, long-context 64K tokens (``--min-ctx`` overrides), with
+   llama.cpp defaults (f16 KV cache, flash attention where the build has it).
+2. **Filters.** A candidate must fit entirely in fast memory (VRAM, or unified memory on Apple /
+   APUs, or RAM on a CPU-only box — no partial offload, which is what makes "14B with offload"
+   crawl), decode at least ``--min-tps`` (default: the use's floor, chat 10, code 15, agents 15,
+   long-context 5 tok/s, at the chosen context), lose at most ``--max-quality-loss`` (default
+   0.25 nats of mean KL divergence vs F16 — between Q3_K_S and Q2_K on Llama-3-8B), and the model
+   must be trained for the context (``n_ctx_train`` ≥ context).
+3. **Score** (one per candidate; the best-scoring quant represents each model)::
+
+       score = log2(P_eff / 1e9)                         capability: +1 per doubling of size
+             − KLD / 0.1                                 quantization loss: −1 per 0.1 nats
+             + 0.5 · clamp(log2(tps / comfortable), 0, 2) speed beyond comfortable, at most +1
+             + 0.5 if the model is made for the use (coder models for ``code``)
+             − 0.25 if the plan is "tight" (under 1 GiB free on a device)
+
+   ``P_eff`` is the parameter count (MoE: √(total × active), a community rule of thumb for the
+   dense-equivalent size — no benchmark). 0.1 nats of KLD is about Q3_K_M on Llama-3-8B: the
+   rule says a model twice the size at Q4_K_M (KLD ≈ 0.03) beats a smaller one at Q8_0, and
+   Q2_K (≈ 0.45) costs more than the doubling is worth — what llama.cpp's KLD scoreboards and
+   common experience agree on. The ranked list is sorted by score.
+4. **Named picks.** A pick is *comfortable* when it fits with memory to spare (fit "fits", not
+   "tight") and decodes at least the use's comfortable speed (chat 20, code 25, agents 30,
+   long-context 10 tok/s); each model contributes its best-scoring comfortable quant (which may
+   be a smaller quant than its ranked pick). **Largest that runs comfortably**: the comfortable
+   candidate with the most effective parameters (ties: higher score). **Sweet spot**: the
+   comfortable candidate with the highest score. When nothing is comfortable, both fall back to
+   the top-ranked pick, and say so.
+
+Capability tier: the model's size class by effective parameters (tiny < 3B, small 3–9B, mid
+10–16B, large 20–40B, xl 65–125B, frontier-class ≥ 200B), labelled as a rigfit size rule, not a
+benchmark score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rigfit.catalog.arch import Architecture
+from rigfit.catalog.devices import Machine
+from rigfit.catalog.quality import kld_vs_f16
+from rigfit.errors import RigfitError
+from rigfit.figures import Figure
+
+QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
+KLD_PER_POINT = 0.1
+DEFAULT_MAX_KLD = 0.25
+#: Score cost of a "tight" plan (< 1 GiB free on a device: the desktop, a browser or a longer
+#: prompt can push it over) — a quarter of a size doubling.
+TIGHT_PENALTY = 0.25
+
+
+@dataclass(frozen=True)
+class Use:
+    """A use case: its context [tokens], speed floor and comfortable speed [tok/s]."""
+
+    name: str
+    ctx: int
+    min_tps: float
+    comfortable_tps: float
+    description: str
+
+
+USES: dict[str, Use] = {
+    "chat": Use("chat", 8192, 10.0, 20.0, "conversation: reading speed matters, 8K context"),
+    "code": Use("code", 16384, 15.0, 25.0, "coding assistant: files in context, fast edits"),
+    "agents": Use("agents", 32768, 15.0, 30.0, "tool-using agents: long prompts, many turns"),
+    "long-context": Use("long-context", 65536, 5.0, 10.0, "long documents / RAG: context first"),
+}
+
+
+def resolve_use(name: str) -> Use:
+    key = name.strip().lower().replace("_", "-")
+    if key in ("long", "rag", "long-ctx", "longcontext"):
+        key = "long-context"
+    if key not in USES:
+        raise RigfitError(f"Unknown use {name!r}.", "Use one of: " + ", ".join(USES) + ".")
+    return USES[key]
+
+
+def effective_params(arch: Architecture) -> float:
+    """Dense-equivalent parameters [count]: total for dense, √(total × active) for MoE."""
+    total = float(arch.total_params or 0)
+    active = float(arch.active_params or total)
+    if arch.moe is not None and active and total:
+        return math.sqrt(total * active)
+    return total
+
+
+_TIERS = ((200e9, "frontier-class"), (65e9, "xl"), (20e9, "large"), (10e9, "mid"), (3e9, "small"),
+          (0, "tiny"))
+
+
+def capability_tier(arch: Architecture) -> tuple[str, str]:
+    """(tier, source) — a size class by effective parameters."""
+    p = effective_params(arch)
+    tier = next(name for lim, name in _TIERS if p >= lim * 0.95)
+    how = "√(total×active) for MoE" if arch.moe is not None else "parameter count"
+    return tier, f"rigfit size class by effective parameters ({how} = {p / 1e9:.1f} B), not a benchmark"
+
+
+def is_made_for(arch: Architecture, use: Use) -> bool:
+    text = f"{arch.id} {arch.name}".lower()
+    if use.name == "code":
+        return "coder" in text or "codestral" in text or "devstral" in text
+    return False
+
+
+def quant_ladder(arch: Architecture) -> tuple[str, ...]:
+    out = list(QUANT_LADDER)
+    if (arch.total_params or 0) < 4e9:
+        out.insert(0, "F16")
+    if arch.family.lower().startswith("gpt-oss") or arch.id.startswith("gpt-oss"):
+        out.insert(0, "MXFP4_MOE")
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation of one (machine, model, quant, context): the planner and speed model, cached
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """What the planner says about one candidate.
+
+    fit: the planner's verdict ("fits", "tight", "partial offload", "won't run").
+    fully_in_fast_memory: no layer or expert left on the CPU side.
+    memory_bytes: total memory the plan needs [B]; capacity_bytes: what it can use [B].
+    decode_tps / prefill_tps / ttft_s: Figures at the chosen context; max_ctx: largest context
+    that still fits (None when unknown).
+    """
+
+    model_id: str
+    quant: str
+    ctx: int
+    fit: str
+    fully_in_fast_memory: bool
+    memory_bytes: float | None
+    capacity_bytes: float | None
+    decode_tps: Figure | None
+    prefill_tps: Figure | None
+    ttft_s: Figure | None
+    max_ctx: int | None
+    weights_bytes: float
+    bottleneck: str = ""
+    memory_breakdown: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    ngl: int | None = None
+    n_layers: int | None = None
+
+    @property
+    def fit_label(self) -> str:
+        """The planner's verdict in words: fits, tight, offload (k/n layers on GPU), won't run."""
+        if self.fit == "no":
+            return "won't run"
+        if not self.fully_in_fast_memory and self.ngl is not None and self.n_layers:
+            return f"offload ({self.ngl}/{self.n_layers} layers on GPU)"
+        return self.fit
+
+
+def evaluate(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Evaluation:
+    """Plan and speed of one candidate (cached per machine name, model, quant and context)."""
+    return _evaluate_cached(machine, arch.id, quant, int(ctx))
+
+
+@lru_cache(maxsize=4096)
+def _spec(model_id: str, quant: str):
+    from rigfit.catalog.models import get_model
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    return catalog_model_spec(get_model(model_id), quant)
+
+
+#: Prompt length for prefill / TTFT figures [tokens] (mission.md: "TTFT for a 2K prompt").
+PROMPT_TOKENS = 2048
+
+
+@lru_cache(maxsize=8192)
+def _evaluate_cached(machine: Machine, model_id: str, quant: str, ctx: int) -> Evaluation:
+    try:
+        from rigfit.plan import PlanSettings, make_plan
+    except ImportError as exc:  # the planner is another module; say so instead of a traceback
+        raise RigfitError("The memory planner (rigfit.plan) is not available in this build.") from exc
+
+    spec = _spec(model_id, quant)
+    settings = PlanSettings(n_ctx=ctx, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
+    if plan.fit != "no":
+        plan = make_plan(spec, machine, settings)
+    return _from_plan(plan, model_id, quant, ctx, spec)
+
+
+def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
+    """Adapter from :class:`rigfit.plan.Plan` to an Evaluation (kept in one place on purpose).
+
+    Memory and capacity count the accelerators (or host RAM on a CPU-only box); the breakdown
+    sums each buffer kind over those devices.
+    """
+    n_all = spec.arch.n_layer + 1
+    accel_rows = [d for d in plan.devices if d.kind != "cpu"]
+    rows = accel_rows or list(plan.devices)
+    full = not accel_rows or plan.ngl >= n_all
+    fully = plan.fit in ("fits", "tight") and full
+    mem_b = float(sum(d.total_bytes for d in rows))
+    caps = [d.capacity_bytes for d in rows]
+    cap = float(sum(caps)) if caps and all(c is not None for c in caps) else None
+    breakdown = {
+        "weights": float(sum(d.weights_bytes for d in rows)),
+        "KV cache": float(sum(d.kv_bytes + d.recurrent_bytes for d in rows)),
+        "compute buffers": float(sum(d.compute_bytes + d.output_bytes for d in rows)),
+        "runtime overhead": float(sum(d.overhead_bytes for d in rows)),
+    }
+    speed = plan.speed
+    notes = tuple(plan.notes) + ((f"speed: {plan.speed_reason}",) if plan.speed_reason else ())
+    return Evaluation(
+        model_id=model_id, quant=quant, ctx=plan.n_ctx, fit=plan.fit, fully_in_fast_memory=fully,
+        memory_bytes=mem_b, capacity_bytes=cap,
+        decode_tps=speed.decode_tps_ctx if speed is not None else None,
+        prefill_tps=speed.prefill_tps if speed is not None else None,
+        ttft_s=speed.ttft_s if speed is not None else None,
+        max_ctx=None, weights_bytes=float(spec.weights_bytes),
+        bottleneck=speed.bottleneck if speed is not None else "", memory_breakdown=breakdown, notes=notes,
+        ngl=plan.ngl if accel_rows else None, n_layers=n_all)
+
+
+@lru_cache(maxsize=2048)
+def max_context_for(machine: Machine, model_id: str, quant: str) -> int | None:
+    """Largest context that still fits entirely in fast memory [tokens] (the planner's search)."""
+    from rigfit.plan import PlanSettings, max_context
+
+    try:
+        n = max_context(_spec(model_id, quant), machine, PlanSettings(), allow_tight=True)
+    except RigfitError:
+        return None
+    return n or None
+
+
+def fast_memory_bytes(machine: Machine) -> float:
+    """Memory a model can live in without offload [B] (generous: for pruning only)."""
+    if machine.accelerators:
+        acc = sum(d.memory_bytes or 0 for d in machine.accelerators)
+        if machine.unified_memory and machine.ram_bytes:
+            acc = max(acc, machine.ram_bytes)
+        return float(acc)
+    return float(machine.ram_bytes or 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Ranking
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pick:
+    """One ranked recommendation."""
+
+    model_id: str
+    model_name: str
+    quant: str
+    ctx: int
+    score: float
+    effective_params: float
+    tier: str
+    tier_source: str
+    kld: Figure
+    evaluation: Evaluation
+    comfortable: bool
+    made_for_use: bool = False
+    why: list[str] = field(default_factory=list)
+
+    @property
+    def decode_tps(self) -> float | None:
+        d = self.evaluation.decode_tps
+        return d.value if d is not None else None
+
+    @property
+    def headroom_ctx(self) -> int | None:
+        return self.evaluation.max_ctx
+
+    def to_json(self) -> dict:
+        e = self.evaluation
+        return {
+            "model": self.model_id, "name": self.model_name, "quant": self.quant, "ctx": self.ctx,
+            "score": round(self.score, 3), "effective_params_b": round(self.effective_params / 1e9, 2),
+            "tier": self.tier, "tier_source": self.tier_source,
+            "quality_loss_kld": self.kld.to_json(), "fit": e.fit,
+            "memory_bytes": e.memory_bytes, "max_ctx": e.max_ctx,
+            "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
+            "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
+            "ttft_s": e.ttft_s.to_json() if e.ttft_s else None,
+            "comfortable": self.comfortable, "made_for_use": self.made_for_use, "why": self.why,
+        }
+
+
+@dataclass
+class Recommendation:
+    machine: str
+    use: Use
+    ctx: int
+    min_tps: float
+    max_kld: float
+    picks: list[Pick]
+    sweet_spot: Pick | None
+    largest_comfortable: Pick | None
+    sweet_spot_why: str
+    largest_why: str
+    considered: int
+    rejected: dict[str, int]
+
+    def to_json(self) -> dict:
+        return {
+            "machine": self.machine, "use": self.use.name, "ctx": self.ctx, "min_tps": self.min_tps,
+            "max_quality_loss_kld": self.max_kld, "considered": self.considered, "rejected": self.rejected,
+            "sweet_spot": self.sweet_spot.to_json() if self.sweet_spot else None,
+            "sweet_spot_why": self.sweet_spot_why,
+            "largest_comfortable": self.largest_comfortable.to_json() if self.largest_comfortable else None,
+            "largest_comfortable_why": self.largest_why,
+            "picks": [p.to_json() for p in self.picks],
+        }
+
+
+def score(eff_params: float, kld: float, tps: float, comfortable_tps: float, made_for: bool,
+          tight: bool = False) -> float:
+    """The ranking score (see the module docstring)."""
+    speed = 0.5 * min(max(math.log2(tps / comfortable_tps), 0.0), 2.0) if tps > 0 else 0.0
+    return (math.log2(eff_params / 1e9) - kld / KLD_PER_POINT + speed + (0.5 if made_for else 0.0)
+            - (TIGHT_PENALTY if tight else 0.0))
+
+
+def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None = None,
+              min_tps: float | None = None, max_quality_loss: float | None = None,
+              limit: int | None = 10, models: list[Architecture] | None = None) -> Recommendation:
+    """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring)."""
+    from rigfit.catalog.models import load_models
+
+    if any(d.kind == "hosted" for d in machine.accelerators):
+        raise RigfitError(f"{machine.name} is a hosted system: the provider picks and shards the models.",
+                          "Compare its API price: rigfit cost MODEL --on <your machine> --hosted cerebras")
+    u = resolve_use(use) if isinstance(use, str) else use
+    ctx = int(min_ctx or u.ctx)
+    floor_tps = float(u.min_tps if min_tps is None else min_tps)
+    max_kld = float(DEFAULT_MAX_KLD if max_quality_loss is None else max_quality_loss)
+    fast = fast_memory_bytes(machine)
+    rejected = {"too big": 0, "too slow": 0, "quality loss": 0, "context": 0, "not plannable": 0}
+    picks: list[Pick] = []
+    comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant
+    considered = 0
+    for arch in models or load_models():
+        if arch.n_ctx_train and arch.n_ctx_train < ctx:
+            rejected["context"] += 1
+            continue
+        best: Pick | None = None
+        best_comfy: Pick | None = None
+        n_eff = effective_params(arch)
+        for q in quant_ladder(arch):
+            considered += 1
+            kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
+            if not kld.known or kld.value > max_kld:
+                rejected["quality loss"] += 1
+                continue
+            try:
+                spec = _spec(arch.id, q)
+            except RigfitError:
+                rejected["not plannable"] += 1
+                break
+            if spec.weights_bytes > fast:
+                rejected["too big"] += 1
+                continue
+            try:
+                ev = evaluate(machine, arch, q, ctx)
+            except RigfitError:
+                rejected["not plannable"] += 1
+                continue
+            if not ev.fully_in_fast_memory or ev.capacity_bytes is None:
+                rejected["too big"] += 1
+                continue
+            tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None
+            if tps is None or tps < floor_tps:
+                rejected["too slow"] += 1
+                continue
+            made = is_made_for(arch, u)
+            s = score(n_eff, kld.value, tps, u.comfortable_tps, made, tight=ev.fit == "tight")
+            tier, tier_src = capability_tier(arch)
+            comfy = ev.fit == "fits" and tps >= u.comfortable_tps
+            p = Pick(arch.id, arch.name or arch.id, q, ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
+            if best is None or p.score > best.score:
+                best = p
+            if comfy and (best_comfy is None or p.score > best_comfy.score):
+                best_comfy = p
+        for p in (best, best_comfy):
+            if p is not None and not p.why:
+                p.evaluation.max_ctx = max_context_for(machine, arch.id, p.quant)
+                p.why = _why(p, u)
+        if best is not None:
+            picks.append(best)
+        if best_comfy is not None:
+            comfy_pool.append(best_comfy)
+    picks.sort(key=lambda p: (-p.score, -p.effective_params))
+    comfy = comfy_pool
+    if comfy:
+        sweet = max(comfy, key=lambda p: (p.score, p.effective_params))
+        largest = max(comfy, key=lambda p: (p.effective_params, p.score))
+        sweet_why = (f"highest score among comfortable picks: {sweet.tier} model, "
+                     f"{_fmt_tps(sweet)} at {ctx:,} context, KLD {sweet.kld.value:.3f} vs F16")
+        largest_why = (f"most effective parameters ({largest.effective_params / 1e9:.1f} B) that still fits "
+                       f"with room to spare and decodes ≥ {u.comfortable_tps:g} tok/s ({_fmt_tps(largest)})")
+    elif picks:
+        sweet = largest = picks[0]
+        sweet_why = largest_why = (f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
+                                   "tok/s); this is the top-ranked pick that meets the filters")
+    else:
+        sweet = largest = None
+        sweet_why = largest_why = "no model meets the filters on this machine"
+    return Recommendation(machine.name, u, ctx, floor_tps, max_kld, picks[:limit] if limit else picks,
+                          sweet, largest, sweet_why, largest_why, considered, rejected)
+
+
+def _fmt_tps(p: Pick) -> str:
+    return f"{p.decode_tps:.0f} tok/s" if p.decode_tps else "speed unknown"
+
+
+def _why(p: Pick, u: Use) -> list[str]:
+    e = p.evaluation
+    out = [f"{p.tier} ({p.effective_params / 1e9:.1f} B effective)",
+           f"quality loss KLD {p.kld.value:.3f} ({p.kld.provenance})",
+           f"{_fmt_tps(p)} decode at {p.ctx:,} context ({e.fit})"]
+    if e.max_ctx:
+        out.append(f"context fits up to {e.max_ctx:,} tokens")
+    if p.made_for_use:
+        out.append(f"made for {u.name}")
+    return out

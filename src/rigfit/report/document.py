@@ -1,0 +1,169 @@
+"""Report structures and writers: Markdown, self-contained HTML, chart files.
+
+Every column carries a provenance tag — ``est`` (estimated by rigfit's models), ``looked up``
+(catalog figure with a source), ``measured`` — shown in its header, so every number in a report
+says where it comes from.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROVENANCE_TAGS = {"estimated": "est", "looked_up": "looked up", "measured": "measured",
+                   "calibrated": "calibrated", "input": "input", "": ""}
+
+
+@dataclass
+class Column:
+    """A table column: header text and provenance of its numbers ("" for labels)."""
+
+    title: str
+    provenance: str = ""
+
+    @property
+    def header(self) -> str:
+        tag = PROVENANCE_TAGS.get(self.provenance, self.provenance)
+        return f"{self.title} [{tag}]" if tag else self.title
+
+
+@dataclass
+class Table:
+    """One table: a title, columns, rows of already formatted cells, and notes (sources, caveats)."""
+
+    title: str
+    columns: list[Column]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    intro: str = ""
+
+    def add(self, *cells: object) -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"{self.title}: {len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append(["" if c is None else str(c) for c in cells])
+
+
+@dataclass
+class Chart:
+    """A chart written to ``<stem>.png`` and ``<stem>.svg`` under the report's ``charts/``."""
+
+    title: str
+    stem: str
+    caption: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    summary: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)
+
+
+def _md_cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def table_markdown(t: Table) -> str:
+    lines = [f"## {t.title}", ""]
+    if t.intro:
+        lines += [t.intro, ""]
+    lines.append("| " + " | ".join(_md_cell(c.header) for c in t.columns) + " |")
+    lines.append("|" + "|".join("---" for _ in t.columns) + "|")
+    for r in t.rows:
+        lines.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
+    if not t.rows:
+        lines.append("| " + " | ".join("—" for _ in t.columns) + " |")
+    if t.notes:
+        lines.append("")
+        lines += [f"- {n}" for n in t.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(rep: Report) -> str:
+    out = [f"# {rep.title}", ""]
+    out += [*rep.summary, ""] if rep.summary else []
+    for t in rep.tables:
+        out.append(table_markdown(t))
+    if rep.charts:
+        out.append("## Charts\n")
+        for c in rep.charts:
+            png = next((f for f in c.files if f.endswith(".png")), None)
+            out.append(f"### {c.title}\n")
+            if png:
+                out.append(f"![{c.title}]({png})\n")
+            if c.caption:
+                out.append(c.caption + "\n")
+    if rep.footer:
+        out += ["---", *rep.footer]
+    return "\n".join(out).rstrip() + "\n"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em;
+text-align:left;font-size:.92em}th{background:#f3f3f3}caption{text-align:left;font-weight:600}
+.notes{font-size:.85em;color:#555}img{max-width:100%}"""
+
+
+def table_html(t: Table) -> str:
+    e = html.escape
+    h = [f"<h2>{e(t.title)}</h2>"]
+    if t.intro:
+        h.append(f"<p>{e(t.intro)}</p>")
+    h.append("<table><thead><tr>" + "".join(f"<th>{e(c.header)}</th>" for c in t.columns)
+             + "</tr></thead><tbody>")
+    for r in t.rows:
+        h.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>")
+    h.append("</tbody></table>")
+    if t.notes:
+        h.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in t.notes) + "</ul>")
+    return "\n".join(h)
+
+
+def to_html(rep: Report) -> str:
+    e = html.escape
+    body = [f"<h1>{e(rep.title)}</h1>"]
+    body += [f"<p>{e(s)}</p>" for s in rep.summary]
+    body += [table_html(t) for t in rep.tables]
+    if rep.charts:
+        body.append("<h2>Charts</h2>")
+        for c in rep.charts:
+            svg = next((f for f in c.files if f.endswith(".svg")), None)
+            png = next((f for f in c.files if f.endswith(".png")), None)
+            body.append(f"<h3>{e(c.title)}</h3>")
+            if svg or png:
+                body.append(f'<img src="{e(svg or png)}" alt="{e(c.title)}">')
+            if c.caption:
+                body.append(f'<p class="notes">{e(c.caption)}</p>')
+    if rep.footer:
+        body.append('<hr><div class="notes">' + "".join(f"<p>{e(f)}</p>" for f in rep.footer) + "</div>")
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + e(rep.title)
+            + f"</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(rep: Report, out_dir: str | Path) -> dict[str, list[str]]:
+    """Write ``report.md`` and ``report.html`` (charts must already be in ``out_dir/charts``).
+
+    Returns the written paths by kind: markdown, html, charts.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md = out / "report.md"
+    ht = out / "report.html"
+    md.write_text(to_markdown(rep), encoding="utf-8")
+    ht.write_text(to_html(rep), encoding="utf-8")
+    return {"markdown": [str(md)], "html": [str(ht)],
+            "charts": [str(out / f) for c in rep.charts for f in c.files]}
+
+
+def fmt_band(fig, digits: int = 0, band: bool = True) -> str:
+    """'42 (35–50)' for a Figure with a band, '42' without, '—' when unknown."""
+    if fig is None or fig.value is None:
+        return "—"
+    s = f"{fig.value:,.{digits}f}"
+    if band and fig.low is not None and fig.high is not None:
+        s += f" ({fig.low:,.{digits}f}–{fig.high:,.{digits}f})"
+    return s

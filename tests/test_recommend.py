@@ -1,0 +1,104 @@
+"""Recommendations (issue 7: `rigfit recommend`) on the reference box."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rigfit.catalog.hardware import resolve_machine
+from rigfit.catalog.models import resolve_model
+from rigfit.errors import RigfitError
+from rigfit.recommend import (
+    USES,
+    capability_tier,
+    effective_params,
+    fast_memory_bytes,
+    recommend,
+    resolve_use,
+    score,
+)
+
+REFERENCE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+
+@pytest.fixture(scope="module")
+def box():
+    return resolve_machine(REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def chat(box):
+    return recommend(box, "chat", limit=None)
+
+
+def test_reference_box_gives_three_picks_that_all_fit(box, chat):
+    assert len(chat.picks) >= 3
+    vram = fast_memory_bytes(box)
+    for p in chat.picks:
+        e = p.evaluation
+        assert e.fully_in_fast_memory and e.fit in ("fits", "tight"), p.model_id
+        assert e.memory_bytes is None or e.memory_bytes <= vram
+        assert e.decode_tps.value >= chat.min_tps
+        assert p.kld.value <= chat.max_kld
+        assert resolve_model(p.model_id).n_ctx_train >= chat.ctx
+    assert [p.score for p in chat.picks] == sorted((p.score for p in chat.picks), reverse=True)
+    assert len({p.model_id for p in chat.picks}) == len(chat.picks)  # one quant per model
+
+
+def test_sweet_spot_and_largest_comfortable_are_named(chat):
+    assert chat.sweet_spot is not None and chat.largest_comfortable is not None
+    assert chat.sweet_spot_why and chat.largest_why
+    comfy = [p for p in chat.picks if p.comfortable]
+    assert comfy, "a 12 GB card runs something comfortably"
+    assert chat.largest_comfortable.effective_params == max(p.effective_params for p in comfy)
+    assert chat.sweet_spot.score == max(p.score for p in comfy)
+    # a 12 GB card: the largest comfortable model is bigger than 7B but not a 30B+ dense model
+    assert 7e9 < chat.largest_comfortable.effective_params < 30e9
+
+
+def test_filters_are_respected(box):
+    r = recommend(box, "chat", min_tps=40, max_quality_loss=0.02, limit=None)
+    for p in r.picks:
+        assert p.decode_tps >= 40 and p.kld.value <= 0.02
+    long = recommend(box, "long-context", limit=None)
+    assert long.ctx == 65536
+    for p in long.picks:
+        assert resolve_model(p.model_id).n_ctx_train >= 65536
+
+
+def test_ranking_rule_pieces():
+    # twice the size at Q4_K_M beats the smaller at Q8_0; Q2_K loses the doubling
+    assert score(16e9, 0.035, 30, 20, False) > score(8e9, 0.0014, 30, 20, False)
+    assert score(16e9, 0.45, 30, 20, False) < score(8e9, 0.0014, 30, 20, False)
+    moe = resolve_model("qwen3-30b-a3b")
+    assert effective_params(moe) < moe.total_params
+    tier, src = capability_tier(resolve_model("llama-3.1-70b"))
+    assert tier == "xl" and "not a benchmark" in src
+    assert resolve_use("RAG").name == "long-context"
+    assert set(USES) == {"chat", "code", "agents", "long-context"}
+    with pytest.raises(RigfitError):
+        resolve_use("gaming")
+
+
+def test_recommend_is_fast_enough(box):
+    t = time.perf_counter()
+    recommend(box, "code", limit=5)
+    assert time.perf_counter() - t < 20  # busy 2-core CI machine; typically a few seconds
+
+
+def test_cli_recommend_json():
+    out = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--json",
+                          "--limit", "5"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data["picks"]) >= 3 and data["sweet_spot"] and data["largest_comfortable"]
+    txt = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--limit", "5"],
+                         capture_output=True, text=True, timeout=300)
+    assert txt.returncode == 0 and "sweet spot" in txt.stdout and "largest" in txt.stdout
+    bad = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--use", "gaming"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
