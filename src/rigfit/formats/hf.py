@@ -1,0 +1,345 @@
+"""Hugging Face checkpoints: ``config.json`` (+ safetensors headers) -> Architecture / ModelSpec.
+
+The config is first translated into the GGUF metadata that llama.cpp's converter
+(``convert_hf_to_gguf.py``) would write for it, and then read by the very same code as a GGUF
+file (:func:`rigfit.formats.gguf_arch.architecture_from_gguf`), so that a HF folder, its GGUF
+and the catalog entry all plan identically, including the llama.cpp-derived SWA and recurrent
+layer patterns. Works offline on a local folder or the local HF cache
+(``$HF_HUB_CACHE``, ``$HF_HOME/hub``, ``~/.cache/huggingface/hub``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.errors import BadFileError, RigfitError
+from rigfit.formats.gguf import GGUFFile
+from rigfit.formats.gguf_arch import architecture_from_gguf
+from rigfit.formats.safetensors import read_safetensors_dir
+
+#: HF ``model_type`` -> llama.cpp ``general.architecture`` (as convert_hf_to_gguf.py maps them).
+HF_TO_GGUF_ARCH: dict[str, str] = {
+    "llama": "llama",
+    "mistral": "llama",
+    "mixtral": "llama",
+    "qwen2": "qwen2",
+    "qwen2_moe": "qwen2moe",
+    "qwen3": "qwen3",
+    "qwen3_moe": "qwen3moe",
+    "qwen3_next": "qwen3next",
+    "gemma": "gemma",
+    "gemma2": "gemma2",
+    "gemma3": "gemma3",
+    "gemma3_text": "gemma3",
+    "phi3": "phi3",
+    "deepseek_v2": "deepseek2",
+    "deepseek_v3": "deepseek2",
+    "kimi_k2": "deepseek2",
+    "gpt_oss": "gpt-oss",
+    "mamba2": "mamba2",
+    "mamba": "mamba",
+    "granitemoehybrid": "granitehybrid",
+    "glm4_moe": "glm4moe",
+    "llama4": "llama4",
+    "llama4_text": "llama4",
+    "mistral3": "mistral3",
+    "olmo2": "olmo2",
+    "cohere2": "cohere2",
+    "falcon_h1": "falcon-h1",
+    "jamba": "jamba",
+    "nemotron_h": "nemotron_h",
+    "exaone4": "exaone4",
+    "granite": "granite",
+    "granitemoe": "granitemoe",
+    "starcoder2": "starcoder2",
+    "phimoe": "phimoe",
+    "dots1": "dots1",
+    "hunyuan_v1_moe": "hunyuan-moe",
+    "smollm3": "smollm3",
+    "lfm2": "lfm2",
+    "ernie4_5": "ernie4_5",
+    "ernie4_5_moe": "ernie4_5-moe",
+    "seed_oss": "seed_oss",
+}
+
+
+def hf_cache_dirs() -> list[Path]:
+    """Candidate HF hub cache folders, most specific first (only those that exist)."""
+    cands = []
+    if os.environ.get("HF_HUB_CACHE"):
+        cands.append(Path(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HUGGINGFACE_HUB_CACHE"):
+        cands.append(Path(os.environ["HUGGINGFACE_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        cands.append(Path(os.environ["HF_HOME"]) / "hub")
+    cands.append(Path.home() / ".cache" / "huggingface" / "hub")
+    out = []
+    for c in cands:
+        if c.is_dir() and c not in out:
+            out.append(c)
+    return out
+
+
+def hf_cache_snapshot(repo_id: str) -> Path | None:
+    """Local snapshot folder of ``org/name`` in the HF cache (refs/main first, else newest)."""
+    if repo_id.count("/") != 1:
+        return None
+    folder = "models--" + repo_id.replace("/", "--")
+    for cache in hf_cache_dirs():
+        d = cache / folder
+        if not d.is_dir():
+            continue
+        ref = d / "refs" / "main"
+        if ref.is_file():
+            snap = d / "snapshots" / ref.read_text().strip()
+            if snap.is_dir():
+                return snap
+        snaps = sorted((d / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if snaps:
+            return snaps[0]
+    return None
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        cfg = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadFileError(p, "no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFileError(p, f"not a valid JSON config ({exc})") from None
+    if not isinstance(cfg, dict):
+        raise BadFileError(p, "config.json is not a JSON object")
+    return cfg
+
+
+def _text_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Multimodal wrappers (Gemma 3 4B+, Mistral 3.1, Llama 4) keep the LM in ``text_config``."""
+    tc = cfg.get("text_config")
+    if isinstance(tc, dict) and tc.get("num_hidden_layers"):
+        merged = dict(tc)
+        merged.setdefault("model_type", cfg.get("model_type"))
+        merged["_outer_model_type"] = cfg.get("model_type")
+        return merged
+    return cfg
+
+
+def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> dict[str, Any]:
+    """The GGUF metadata convert_hf_to_gguf.py would write for this config (architecture keys)."""
+    c = _text_config(cfg)
+    mt = str(c.get("model_type") or "")
+    outer = c.get("_outer_model_type")
+    arch = HF_TO_GGUF_ARCH.get(mt) or HF_TO_GGUF_ARCH.get(str(outer or ""))
+    if outer == "mistral3":
+        arch = "mistral3"
+    if arch is None:
+        raise RigfitError(
+            f"{path}: unsupported model_type {mt!r} (architecture not known to rigfit).",
+            "Convert it to GGUF and inspect the GGUF instead.",
+        )
+
+    def g(*names: str, default: Any = None) -> Any:
+        for n in names:
+            if c.get(n) is not None:
+                return c[n]
+        return default
+
+    def req(*names: str) -> int:
+        v = g(*names)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise BadFileError(path, f"config is missing a valid {names[0]}")
+        return v
+
+    n_layer = req("num_hidden_layers", "n_layer", "num_layers")
+    n_embd = req("hidden_size", "d_model", "n_embd")
+    m: dict[str, Any] = {"general.architecture": arch}
+    a = arch
+
+    def put(k: str, v: Any) -> None:
+        if v is not None:
+            m[f"{a}.{k}"] = v
+
+    put("block_count", n_layer)
+    put("embedding_length", n_embd)
+    put("context_length", g("max_position_embeddings", "max_seq_len", default=0))
+    put("vocab_size", g("vocab_size"))
+    n_head = g("num_attention_heads", "n_head", default=0)
+    put("attention.head_count", n_head)
+    put("attention.head_count_kv", g("num_key_value_heads", default=n_head))
+    put("feed_forward_length", g("intermediate_size", "ffn_dim", default=0))
+    if g("head_dim") and mt not in ("deepseek_v2", "deepseek_v3", "kimi_k2"):
+        put("attention.key_length", g("head_dim"))
+        put("attention.value_length", g("head_dim"))
+    put("rope.freq_base", g("rope_theta"))
+    if g("sliding_window") and arch not in ("qwen2", "qwen3", "qwen2moe", "qwen3moe", "llama"):
+        put("attention.sliding_window", g("sliding_window"))
+    if g("partial_rotary_factor") and g("head_dim") is not None:
+        put("rope.dimension_count", int(g("head_dim") * g("partial_rotary_factor")))
+    # MoE
+    n_exp = g("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
+    if n_exp:
+        put("expert_count", n_exp)
+        put("expert_used_count", g("num_experts_per_tok", "moe_topk", "top_k"))
+        ff_exp = g("moe_intermediate_size", "expert_intermediate_size")
+        if ff_exp is None and arch in ("llama", "gpt-oss", "granitehybrid", "llama4", "phimoe"):
+            ff_exp = g("intermediate_size")  # Mixtral/gpt-oss: intermediate_size is the expert width
+        put("expert_feed_forward_length", ff_exp)
+        if arch in ("llama", "gpt-oss", "granitehybrid", "llama4", "phimoe"):
+            m[f"{a}.feed_forward_length"] = g("intermediate_size_mlp", default=0)
+        put("expert_shared_count", g("n_shared_experts", "num_shared_experts"))
+        put(
+            "expert_shared_feed_forward_length",
+            g("shared_expert_intermediate_size", "shared_intermediate_size"),
+        )
+        put("leading_dense_block_count", g("first_k_dense_replace"))
+        if arch == "llama4":
+            put("interleave_moe_layer_step", g("interleave_moe_layer_step", default=1))
+    # MLA (DeepSeek V2/V3, Kimi K2): convert writes the latent sizes as key/value_length
+    if g("kv_lora_rank"):
+        rope, nope, v = g("qk_rope_head_dim", default=64), g("qk_nope_head_dim", default=128), g("v_head_dim")
+        kv = g("kv_lora_rank")
+        put("attention.q_lora_rank", g("q_lora_rank") or 0)
+        put("attention.kv_lora_rank", kv)
+        put("attention.head_count_kv", 1)
+        put("attention.key_length", kv + rope)
+        put("attention.value_length", kv)
+        put("attention.key_length_mla", nope + rope)
+        put("attention.value_length_mla", v)
+        put("rope.dimension_count", rope)
+    # SSM
+    if arch in ("mamba2", "mamba"):
+        m[f"{a}.attention.head_count"] = 0
+        m[f"{a}.attention.head_count_kv"] = 0
+        m[f"{a}.feed_forward_length"] = 0
+        put("ssm.conv_kernel", g("conv_kernel", "d_conv", default=4))
+        put("ssm.inner_size", g("intermediate_size", default=g("expand", default=2) * n_embd))
+        put("ssm.state_size", g("state_size", "d_state", default=128))
+        put("ssm.time_step_rank", g("num_heads", "time_step_rank"))
+        put("ssm.group_count", g("n_groups", default=1 if arch == "mamba2" else 0))
+    if arch in ("granitehybrid", "falcon-h1", "jamba", "nemotron_h"):
+        put("ssm.conv_kernel", g("mamba_d_conv", "conv_kernel", default=4))
+        n_h = g("mamba_n_heads")
+        d_h = g("mamba_d_head")
+        inner = n_h * d_h if n_h and d_h else g("mamba_expand", default=2) * n_embd
+        put("ssm.inner_size", inner)
+        put("ssm.state_size", g("mamba_d_state", "state_size", default=128))
+        put("ssm.time_step_rank", n_h)
+        put("ssm.group_count", g("mamba_n_groups", "n_groups", default=1))
+        types = g("layer_types", "layers_block_type")
+        if isinstance(types, list) and len(types) == n_layer:
+            kvh = g("num_key_value_heads", default=n_head)
+            m[f"{a}.attention.head_count_kv"] = tuple(0 if "mamba" in str(t) else kvh for t in types)
+    if arch == "qwen3next":
+        put("ssm.conv_kernel", g("linear_conv_kernel_dim", default=4))
+        put(
+            "ssm.inner_size",
+            g("linear_num_value_heads", default=32) * g("linear_value_head_dim", default=128),
+        )
+        put("ssm.state_size", g("linear_key_head_dim", default=128))
+        put("ssm.time_step_rank", g("linear_num_value_heads", default=32))
+        put("ssm.group_count", g("linear_num_key_heads", default=16))
+        put("full_attention_interval", g("full_attention_interval", default=4))
+    if g("num_nextn_predict_layers") and arch in ("glm4moe",):
+        put("nextn_predict_layers", g("num_nextn_predict_layers"))
+        m[f"{a}.block_count"] = n_layer + g("num_nextn_predict_layers")
+    return m
+
+
+def architecture_from_config(
+    cfg: dict[str, Any], model_id: str, path: str = "config.json", tensors: list[TensorInfo] | None = None
+) -> Architecture:
+    """Architecture of a HF config (and its safetensors tensor table, when known)."""
+    meta = config_to_gguf_metadata(cfg, path)
+    types = {k: "u32" for k in meta}
+    fake = GGUFFile(
+        path=path, version=0, byte_order="<", alignment=0, metadata=meta, types=types, tensors=(), parts=()
+    )
+    arch = architecture_from_gguf(fake, model_id=model_id)
+    c = _text_config(cfg)
+    names = [t.name for t in tensors or []]
+    if names:
+        tied = not any(n.endswith("lm_head.weight") for n in names)
+        bias = any(n.endswith(("q_proj.bias", "qkv_proj.bias")) for n in names)
+        qkn = any(n.endswith(("q_norm.weight", "q_layernorm.weight")) for n in names)
+    else:
+        # transformers' per-model default when the config omits it: Gemma configs tie, the rest do not
+        default_tied = str(c.get("model_type", "")).startswith("gemma")
+        tied = bool(c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", default_tied)))
+        bias = bool(c.get("attention_bias", arch.arch == "qwen2"))
+        qkn = arch.arch in ("qwen3", "qwen3moe", "gemma3", "qwen3next", "olmo2")
+    extra = dict(arch.extra)
+    extra["hf_model_type"] = c.get("model_type")
+    if cfg.get("architectures"):
+        extra["hf_architecture"] = cfg["architectures"][0]
+    total = active = None
+    if tensors:
+        total = sum(t.n_elements for t in tensors)
+        if arch.moe:
+            exp = sum(t.n_elements for t in tensors if ".experts." in t.name or "_exps" in t.name)
+            active = total - exp + exp * arch.moe.n_expert_used // max(arch.moe.n_expert, 1)
+        else:
+            active = total
+    arch = replace(
+        arch,
+        tied_embeddings=tied,
+        attn_bias=bias,
+        qk_norm=qkn,
+        total_params=total,
+        active_params=active,
+        sources=(f"Hugging Face config {path}",),
+        verified="hf-config",
+        hf_repo=cfg.get("_name_or_path") or None,
+        extra=extra,
+    )
+    if total is None:
+        try:
+            from rigfit.catalog.models import count_params
+
+            t, act = count_params(arch)
+            arch = replace(arch, total_params=t, active_params=act)
+        except Exception:
+            pass
+    return arch
+
+
+def model_from_hf(path: str | os.PathLike) -> ModelSpec:
+    """ModelSpec of a HF folder or config.json: tensors from the safetensors headers (HF names,
+    exact bytes in the checkpoint's own dtypes), or none when only the config is there."""
+    p = Path(path)
+    folder = p.parent if p.is_file() else p
+    cfg_path = p if p.is_file() else p / "config.json"
+    if not cfg_path.is_file():
+        raise BadFileError(p, "no config.json here", "Pass a Hugging Face model folder or its config.json.")
+    cfg = read_config(cfg_path)
+    tensors = read_safetensors_dir(folder)
+    model_id = folder.name
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        model_id = folder.parent.parent.name[len("models--") :].replace("--", "/")
+    arch = architecture_from_config(cfg, model_id, str(cfg_path), tensors)
+    dtype = Counter(t.ggml_type for t in tensors).most_common(1)
+    ft = (
+        dtype[0][0]
+        if dtype
+        else (
+            str(cfg.get("torch_dtype") or "")
+            .upper()
+            .replace("BFLOAT16", "BF16")
+            .replace("FLOAT16", "F16")
+            .replace("FLOAT32", "F32")
+            or None
+        )
+    )
+    return ModelSpec(
+        arch=arch,
+        tensors=tuple(tensors),
+        file_type=ft,
+        origin="hf",
+        path=str(folder),
+        tensors_exact=bool(tensors),
+    )

@@ -1,0 +1,139 @@
+"""One entry point from "whatever the user typed" to a :class:`ModelSpec`.
+
+``load_model_source(ref, file_type)`` accepts, in this order:
+
+1. a path to a ``.gguf`` file (any part of a split model; an Ollama blob without extension
+   works too) -> exact tensor table from the header;
+2. a Hugging Face folder (``config.json`` + safetensors) or a ``config.json`` path -> the GGUF
+   tensor table llama.cpp would load after converting it (at ``file_type``, default the
+   checkpoint's dtype); the checkpoint's own safetensors bytes are what ``model_from_hf`` and
+   ``rigfit inspect`` report;
+3. a folder holding exactly one GGUF model;
+4. ``ollama:NAME[:TAG]`` -> that model's GGUF blob in the local Ollama store;
+5. ``hf:org/name`` or ``org/name`` present in the local HF cache (offline);
+6. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
+   quantizer would produce for ``file_type`` (default Q4_K_M), via
+   :func:`rigfit.estimate.tensors.catalog_model_spec`.
+
+With a real file, ``file_type`` is normally left out. If it names a different type than the
+file's, the file's architecture is re-planned at that type (predicted tensors,
+``tensors_exact=False``): "what would this model need at Q8_0?".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from rigfit.catalog.arch import ModelSpec
+from rigfit.errors import BadFileError, RigfitError
+from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
+
+DEFAULT_FILE_TYPE = "Q4_K_M"
+
+
+def _norm_ft(ft: str | None) -> str:
+    return (ft or "").upper().replace("-", "_").replace(" ", "")
+
+
+def _is_gguf(p: Path) -> bool:
+    try:
+        with open(p, "rb") as fh:
+            return fh.read(4) == GGUF_MAGIC
+    except OSError:
+        return False
+
+
+def _requant(spec: ModelSpec, file_type: str | None) -> ModelSpec:
+    """Re-plan a file's architecture at another file type when the user asks for one."""
+    if not file_type or _norm_ft(file_type) == _norm_ft(spec.file_type):
+        return spec
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    pred = catalog_model_spec(spec.arch, file_type)
+    return replace(pred, origin=spec.origin, path=spec.path, tensors_exact=False)
+
+
+def _hf_as_gguf(spec: ModelSpec, file_type: str | None) -> ModelSpec:
+    """A HF checkpoint as llama.cpp would load it after conversion: GGUF tensor names and types
+    for ``file_type`` (default: the checkpoint's own 16/32-bit dtype, else BF16, which is what
+    convert_hf_to_gguf.py writes for FP8/other checkpoints)."""
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    ft = file_type or (spec.file_type if spec.file_type in ("F16", "BF16", "F32") else "BF16")
+    pred = catalog_model_spec(spec.arch, ft)
+    return replace(pred, origin="hf", path=spec.path, tensors_exact=False)
+
+
+def _from_path(p: Path, file_type: str | None) -> ModelSpec:
+    from rigfit.formats.gguf_arch import model_from_gguf
+    from rigfit.formats.hf import model_from_hf
+
+    if p.is_file():
+        if p.name == "config.json" or p.suffix == ".json":
+            return _hf_as_gguf(model_from_hf(p), file_type)
+        if p.suffix.lower() == ".gguf" or _is_gguf(p):
+            return _requant(model_from_gguf(p), file_type)
+        if p.suffix == ".safetensors":
+            return _hf_as_gguf(model_from_hf(p.parent), file_type)
+        raise BadFileError(p, "not a GGUF file, config.json or model folder")
+    if p.is_dir():
+        if (p / "config.json").is_file():
+            return _hf_as_gguf(model_from_hf(p), file_type)
+        ggufs = list(iter_gguf_files(p))
+        if len(ggufs) == 1:
+            return _requant(model_from_gguf(ggufs[0]), file_type)
+        if not ggufs:
+            raise BadFileError(p, "folder holds no GGUF file and no config.json")
+        names = ", ".join(str(g.relative_to(p)) for g in ggufs[:6])
+        raise RigfitError(f"{p}: folder holds {len(ggufs)} GGUF models.", f"Pick one: {names}")
+    raise BadFileError(p, "no such file or folder")
+
+
+def _looks_like_path(ref: str) -> bool:
+    return (
+        ref.lower().endswith((".gguf", ".json", ".safetensors"))
+        or ref.startswith((".", "~", os.sep))
+        or (os.sep in ref.rstrip(os.sep) and ref.count("/") != 1)
+    )
+
+
+def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> ModelSpec:
+    """Resolve a model reference (file, folder, store name or catalog id) to a ModelSpec.
+
+    Raises BadFileError for unreadable files, UnknownNameError (with suggestions) for names that
+    are neither a file nor a catalog model.
+    """
+    sref = os.fspath(ref)
+    p = Path(sref).expanduser()
+    if p.exists():
+        return _from_path(p, file_type)
+    if sref.startswith("ollama:"):
+        from rigfit.formats.stores import resolve_ollama_name
+
+        blob = resolve_ollama_name(sref[len("ollama:") :])
+        if blob is None:
+            raise RigfitError(
+                f"Ollama model {sref[7:]!r} not found in the local Ollama store.",
+                "See `rigfit models --local` for the models on this machine.",
+            )
+        return _from_path(blob, file_type)
+    if sref.startswith("hf:") or (sref.count("/") == 1 and not p.exists()):
+        from rigfit.formats.hf import hf_cache_snapshot
+
+        snap = hf_cache_snapshot(sref[3:] if sref.startswith("hf:") else sref)
+        if snap is not None:
+            return _from_path(snap, file_type)
+        if sref.startswith("hf:"):
+            raise RigfitError(
+                f"{sref[3:]!r} is not in the local Hugging Face cache (rigfit works offline).",
+                "Download it first (huggingface-cli download …) or pass its folder.",
+            )
+    if _looks_like_path(sref):
+        raise BadFileError(sref, "no such file or folder")
+    from rigfit.catalog.models import resolve_model
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    arch = resolve_model(sref)
+    return catalog_model_spec(arch, file_type or DEFAULT_FILE_TYPE)
