@@ -191,3 +191,15 @@ def test_hf_source_plans_as_converted_gguf(stores):
     assert any(t.name == "blk.0.attn_q.weight" for t in spec.tensors)  # GGUF names: per-layer placement works
     q4 = load_model_source(str(stores["hf_cfg"] / "config.json"), "Q4_K_M")
     assert q4.file_type == "Q4_K_M" and q4.weights_bytes < spec.weights_bytes
+
+
+def test_models_local_flag_lists_the_same_models(stores):
+    import os
+
+    env = {**os.environ}
+    out = subprocess.run([sys.executable, "-m", "rigfit", "models", "--local", "--json"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)
+    assert {m["path"] for m in listed} == {m.path for m in find_local_models()}
+    assert any(m["source"].startswith("ollama") for m in listed)

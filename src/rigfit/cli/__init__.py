@@ -13,13 +13,24 @@ from rigfit.cli.app import app, err_console
 from rigfit.errors import RigfitError
 
 
-def _load_commands() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.endswith("_cmd"):
-            importlib.import_module(f"{__name__}.{info.name}")
+def _command_modules() -> dict[str, str]:
+    """Command name -> module name: ``plan_cmd`` registers ``plan``, ``foo_bar_cmd`` ``foo-bar``."""
+    return {info.name[: -len("_cmd")].replace("_", "-"): info.name
+            for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd")}
 
 
-_load_commands()
+def _load_commands(argv: list[str] | None = None) -> None:
+    """Import the command modules; only the one asked for when the command line names it.
+
+    Importing every command (and through them the whole library) costs ~0.3 s; a single command
+    such as ``rigfit inspect FILE`` should start in a fraction of that.
+    """
+    modules = _command_modules()
+    words = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")]
+    wanted = modules.get(words[0]) if words else None
+    names = [wanted] if wanted else sorted(modules.values())
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def report_error(exc: RigfitError) -> None:
@@ -31,6 +42,7 @@ def report_error(exc: RigfitError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rigfit`` console script."""
+    _load_commands(argv)
     try:
         # standalone mode: Typer/Click print usage errors themselves and exit with code 2
         app(args=argv, prog_name="rigfit")

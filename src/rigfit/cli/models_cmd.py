@@ -102,8 +102,20 @@ def models(
         "--family", "-f", help="Family or llama.cpp arch (llama, qwen3, gemma3, deepseek2…).")] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON list of full records.")] = False,
+    local: Annotated[bool, typer.Option(
+        "--local", help="List the models already on this machine instead (same as `rigfit local`).")] = False,
 ) -> None:
     """List the open-weight model catalog (architectures as llama.cpp sees them)."""
+    if local:
+        from rigfit.cli.local_cmd import render_local_models
+        from rigfit.formats.stores import find_local_models
+
+        found = find_local_models()
+        if as_json:
+            print_json([m.to_json() for m in found])
+        else:
+            render_local_models(found)
+        return
     if name:
         selected = [resolve_model(name)]
     else:
