@@ -9,6 +9,8 @@ import importlib
 import pkgutil
 import sys
 
+from rich.markup import escape
+
 from rigfit.cli.app import app, err_console
 from rigfit.errors import RigfitError
 
@@ -35,9 +37,10 @@ def _load_commands(argv: list[str] | None = None) -> None:
 
 def report_error(exc: RigfitError) -> None:
     """Print a user error as one line (plus an optional suggestion line) on stderr."""
-    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+    # messages are plain text (they quote file names and commands like 'rigfit[bench]'): escape markup
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.suggestion:
-        err_console.print(f"  {exc.suggestion}", highlight=False, soft_wrap=True)
+        err_console.print(f"  {escape(exc.suggestion)}", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

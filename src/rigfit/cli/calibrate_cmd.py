@@ -1,0 +1,53 @@
+"""``rigfit calibrate``: fit this machine's correction factors from its stored bench results."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from rigfit.cli.app import app, console, print_json
+from rigfit.errors import RigfitError
+
+
+@app.command()
+def calibrate(
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Fit this machine's prefill and decode factors (measured / predicted) from its stored results.
+
+    Later predictions for this machine (rigfit bench, and any estimate that applies the factors)
+    are scaled by them and labelled "calibrated". Shows the median error before and after.
+
+    Examples:
+
+      rigfit bench && rigfit bench --prompt 2048 && rigfit calibrate
+
+      rigfit calibrate --json
+    """
+    from rigfit.measure.calibrate import calibrate_machine
+    from rigfit.measure.fingerprint import detect_fingerprint
+    from rigfit.measure.store import open_store
+
+    fp = detect_fingerprint()
+    with open_store() as store:
+        try:
+            cal, fits = calibrate_machine(store, fp.id)
+        except ValueError as exc:
+            raise RigfitError(f"Nothing to calibrate on this machine: {exc}.",
+                              "Run rigfit bench first (it stores measured and predicted figures).") from exc
+    if json_out:
+        out = cal.to_json()
+        out["fits"] = [f.__dict__ for f in fits]
+        print_json(out)
+        return
+    t = Table(title=f"Calibration of {fp.label}")
+    for col in ("kind", "results", "factor (measured/predicted)", "error before", "error after"):
+        t.add_column(col, justify="left" if col == "kind" else "right")
+    names = {"pp": "prefill", "tg": "decode"}
+    for f in fits:
+        after = f"{f.mdape_after:.1f}%" + (" (leave-one-out)" if f.loo else " (in-sample)")
+        t.add_row(names.get(f.kind, f.kind), str(f.n), f"{f.factor:.3f}", f"{f.mdape_before:.1f}%", after)
+    console.print(t)
+    console.print("Errors are median absolute percentage errors of this machine's stored results. "
+                  "Later predictions for this machine use these factors (labelled calibrated).",
+                  style="dim", highlight=False)
