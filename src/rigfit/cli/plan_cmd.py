@@ -133,16 +133,26 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
                   f"  vLLM, max_model_len {p.n_ctx:,}")
     t = Table(title="Memory per device (GiB; estimated, total ± band; capacity sources below)",
               title_justify="left")
-    for col in ("device", "layers", "weights", "KV", "recur.", "compute", "output", "overhead", "total",
-                "capacity", "fit"):
+    columns = {
+        "device": [escape(d.name) for d in p.devices],
+        "layers": [f"{d.layers}{'+out' if d.holds_output else ''}" for d in p.devices],
+        "weights": [_gib(d.weights_bytes) for d in p.devices],
+        "KV": [_gib(d.kv_bytes) for d in p.devices],
+        "recurrent": [_gib(d.recurrent_bytes) for d in p.devices],
+        "compute": [_gib(d.compute_bytes) for d in p.devices],
+        "output": [_gib(d.output_bytes) for d in p.devices],
+        "overhead": [_gib(d.overhead_bytes) for d in p.devices],
+        "total": [f"{_gib(d.total_bytes)}±{d.uncertainty_bytes / GIB:.2f}" for d in p.devices],
+        "capacity": [_gib(d.capacity_bytes) for d in p.devices],
+        "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in p.devices],
+    }
+    # a buffer that is zero on every device (recurrent state of a transformer …) gets no column
+    shown = {k: v for k, v in columns.items()
+             if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)}
+    for col in shown:
         t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
-    for d in p.devices:
-        style = _VERDICT_STYLE.get(d.fit, "white")
-        layers = f"{d.layers}{'+out' if d.holds_output else ''}"
-        t.add_row(escape(d.name), layers, _gib(d.weights_bytes), _gib(d.kv_bytes), _gib(d.recurrent_bytes),
-                  _gib(d.compute_bytes), _gib(d.output_bytes), _gib(d.overhead_bytes),
-                  f"{_gib(d.total_bytes)} ±{d.uncertainty_bytes / GIB:.2f}",
-                  _gib(d.capacity_bytes), f"[{style}]{d.fit}[/]")
+    for row in zip(*shown.values(), strict=True):
+        t.add_row(*row)
     console.print(t)
     for d in p.devices:
         if d.repack_bytes:
