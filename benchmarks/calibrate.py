@@ -1,0 +1,100 @@
+"""Fit the speed model's constants to the shared ground truth and write the ONE constants file.
+
+    python benchmarks/calibrate.py [--data ../shared/ground-truth/speed_calibration.csv]
+                                   [--out src/rigfit/catalog/data/speed_constants.json]
+
+Steps: resolve every published row (hardware catalog, model catalog, tensor table); compute the
+physics features of its test; fit coefficients (inverse efficiencies by backend, device class,
+quant family and build era; per-token and per-ubatch overheads; hop costs) by robust ridge least
+squares on relative time error; refit leaving each device out to get honest out-of-sample
+residuals; store their p10/p90 (overall, and by kind × backend) as the prediction bands.
+Unresolved rows are listed by reason (so the catalogs can learn the missing names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from rigfit.estimate.calibration import (  # noqa: E402
+    PRIOR_INV_ETA_C,
+    STATIC,
+    prior,
+)
+from rigfit.estimate.lodo import build_fit_rows, fit_constants, lodo_residuals  # noqa: E402
+from rigfit.estimate.speed import BACKENDS  # noqa: E402
+from rigfit.measure.groundtruth import default_calibration_path  # noqa: E402
+
+DEFAULT_OUT = ROOT / "src" / "rigfit" / "catalog" / "data" / "speed_constants.json"
+
+
+def prior_table() -> dict[str, float]:
+    """Priors for every base coefficient of every backend (used for what the data never saw)."""
+    out: dict[str, float] = {}
+    for b in (*BACKENDS, "OpenCL"):
+        for suffix in ("w", "t0", "t0l", "ub"):
+            out[f"{b}:{suffix}"] = prior(f"{b}:{suffix}")
+        for mod in ("fa0", "fa1"):
+            out[f"{b}|{mod}:kv"] = prior(f"{b}|{mod}:kv")
+            out[f"{b}|{mod}:attn"] = prior(f"{b}|{mod}:attn")
+        out[f"hop:gpu|{b}"] = prior(f"hop:gpu|{b}")
+    for key in PRIOR_INV_ETA_C:
+        out[f"{key}:c"] = PRIOR_INV_ETA_C[key]
+    for path in ("int8", "fp16", "fp32"):
+        for b in ("ROCm", "Vulkan", "SYCL", "Metal", "OpenCL", "CUDA"):
+            out.setdefault(f"{b}|p={path}:c", prior(f"{b}|p={path}:c"))
+    out["hop:cpu"] = prior("hop:cpu")
+    out["hop:allreduce|nvlink"] = prior("hop:allreduce|nvlink")
+    out["hop:allreduce|pcie"] = prior("hop:allreduce|pcie")
+    out["offload:pcie"] = prior("offload:pcie")
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=default_calibration_path())
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--no-lodo", action="store_true", help="skip the leave-one-device-out bands")
+    args = ap.parse_args(argv)
+    if args.data is None or not args.data.exists():
+        print("calibrate: ground-truth CSV not found (use --data)", file=sys.stderr)
+        return 2
+    t_start = time.perf_counter()
+    C = dict(STATIC)
+    C["priors"] = prior_table()
+    C["coefficients"] = {}
+    rows, unresolved, n_total = build_fit_rows(args.data, C)
+    print(f"rows: {n_total}; resolved: {len(rows)} ({len(rows) / n_total:.1%}); "
+          f"unresolved: {sum(unresolved.values())}")
+    for reason, n in Counter(unresolved).most_common(30):
+        print(f"  {n:5d}  {reason}")
+    coefs = fit_constants(rows)
+    C["coefficients"] = {k: float(f"{v:.6g}") for k, v in sorted(coefs.items())}
+    if not args.no_lodo:
+        res = lodo_residuals(rows, C)
+        C["bands"] = res["bands"]
+        C["fit"] = {"lodo": res["summary"]}
+    C.setdefault("fit", {})
+    C["fit"].update({
+        "data": "shared/ground-truth/speed_calibration.csv",
+        "rows": n_total, "resolved": len(rows), "devices": len({r.device for r in rows}),
+        "method": "robust ridge least squares on relative test time; bands = leave-one-device-out "
+                  "log(observed/predicted) p10/p90",
+    })
+    C["schema_version"] = 1
+    C["generated_by"] = "benchmarks/calibrate.py"
+    args.out.write_text(json.dumps(C, indent=1, sort_keys=True) + "\n")
+    took = time.perf_counter() - t_start
+    print(f"wrote {args.out} ({len(C['coefficients'])} coefficients) in {took:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

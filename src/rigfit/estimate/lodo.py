@@ -1,0 +1,106 @@
+"""Calibration data set, fit and leave-one-device-out evaluation (shared by the benchmarks).
+
+``benchmarks/calibrate.py`` fits and writes the constants; ``benchmarks/accuracy.py`` reports
+how well the full predictor (with its floors and roofline caps) does on devices it was not
+fitted on. Both use these functions, so the accuracy figures are those of the shipped model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from rigfit.estimate.calibration import FitRow, fit, residual_quantiles
+from rigfit.estimate.predict import Unresolved, case_features, predict_resolved, resolve_case
+from rigfit.measure.groundtruth import read_cases
+
+
+def build_fit_rows(path: str | Path, C: dict) -> tuple[list[FitRow], Counter, int]:
+    """Resolve every measured row; (fit rows, unresolved reasons, total rows)."""
+    cases = read_cases(path)
+    rows: list[FitRow] = []
+    unresolved: Counter = Counter()
+    for case in cases:
+        if case.tokens_per_s is None or case.tokens_per_s <= 0:
+            unresolved["no measured tokens/s"] += 1
+            continue
+        try:
+            rc = resolve_case(case)
+            feats, tokens = case_features(rc, C)
+        except (Unresolved, ValueError) as exc:
+            unresolved[str(exc)] += 1
+            continue
+        rows.append(FitRow(feats, tokens, case.tokens_per_s, rc.device_key, rc.kind,
+                           rc.settings.backend or "?", rc.hardware_kind, rc))
+    return rows, unresolved, len(cases)
+
+
+def fit_constants(rows: list[FitRow]) -> dict[str, float]:
+    return fit(rows)
+
+
+def _with(C: dict, coefs: dict[str, float]) -> dict:
+    out = dict(C)
+    out["coefficients"] = coefs
+    return out
+
+
+def lodo_predictions(rows: list[FitRow], C: dict) -> list[tuple[FitRow, float]]:
+    """For each device: fit without it, predict its rows with the full model."""
+    by_dev: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        by_dev[r.device].append(i)
+    preds: list[float] = [math.nan] * len(rows)
+    for _dev, idxs in by_dev.items():
+        held = set(idxs)
+        train = [r for i, r in enumerate(rows) if i not in held]
+        Cd = _with(C, fit(train))
+        for i in idxs:
+            preds[i] = predict_resolved(rows[i].ref, Cd)[0]
+    return list(zip(rows, preds, strict=True))
+
+
+def ape(obs: float, pred: float) -> float:
+    return abs(pred - obs) / obs
+
+
+def summarise(pairs: list[tuple[FitRow, float]]) -> dict:
+    """MdAPE and p90 APE by kind, kind × backend and kind × hardware kind."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for r, p in pairs:
+        if not math.isfinite(p):
+            continue
+        e = ape(r.observed_tps, p)
+        groups[r.kind].append(e)
+        groups[f"{r.kind}|backend={r.backend}"].append(e)
+        groups[f"{r.kind}|hw={r.hardware_kind}"].append(e)
+    out = {}
+    for k, v in sorted(groups.items()):
+        arr = np.array(v)
+        out[k] = {"n": int(arr.size), "mdape": float(np.median(arr)), "p90": float(np.quantile(arr, 0.9))}
+    return out
+
+
+def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
+    """Leave-one-device-out: summary table and bands (p10/p90 of log(observed/predicted))."""
+    pairs = lodo_predictions(rows, C)
+    logs: dict[str, list[float]] = defaultdict(list)
+    for r, p in pairs:
+        if not math.isfinite(p) or p <= 0:
+            continue
+        lr = math.log(r.observed_tps / p)
+        kind = "tg" if r.kind == "pg" else r.kind
+        logs[kind].append(lr)
+        logs[f"{kind}|{r.backend}"].append(lr)
+    bands = {}
+    for k, v in logs.items():
+        if "|" in k and len(v) < 20:
+            continue  # too few for its own band: the kind-wide band applies
+        bands[k] = residual_quantiles(v)
+    return {"bands": bands, "summary": summarise(pairs), "pairs": pairs}
+
+
+__all__ = ["ape", "build_fit_rows", "fit_constants", "lodo_predictions", "lodo_residuals", "summarise"]

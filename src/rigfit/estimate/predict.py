@@ -1,0 +1,269 @@
+"""Batch speed prediction for published-style cases (``rigfit predict``, calibration, accuracy).
+
+A case names hardware and model the way a benchmark table does. :func:`resolve_case` turns it
+into a machine (hardware catalog), a model's per-token work (model catalog + tensor table, scaled
+to the published file size when given) and llama.cpp run settings, or into a reason why it
+cannot ("unresolved: …" — never a guess). :func:`predict_resolved` runs the speed model.
+Resolutions are cached, so thousands of cases take well under a second each batch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rigfit.catalog.devices import Device, Link, Machine
+from rigfit.estimate.speed import (
+    ModelWork,
+    RunSettings,
+    band,
+    build_era,
+    decode_features,
+    load_constants,
+    make_layout,
+    model_work,
+    normalise_backend,
+    predict_test,
+    prefill_features,
+)
+from rigfit.measure.groundtruth import SpeedCase, normalise_hardware
+
+GIB = 1024**3
+
+#: Output columns ``rigfit predict`` adds.
+PREDICT_COLUMNS = ("predicted_tps", "predicted_low", "predicted_high", "status")
+
+
+class Unresolved(Exception):
+    """A case the model cannot predict honestly; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class ResolvedCase:
+    case: SpeedCase
+    machine: Machine
+    work: ModelWork
+    settings: RunSettings
+    kind: str  # pp / tg / pg
+    prompt: int
+    gen: int
+    depth: int
+    device_key: str
+    hardware_kind: str
+
+
+# ------------------------------------------------------------------------------------------
+# hardware
+# ------------------------------------------------------------------------------------------
+
+
+def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
+    try:
+        from rigfit.catalog.hardware import resolve_device
+    except ImportError as exc:  # pragma: no cover - the hardware catalog ships with rigfit
+        raise Unresolved("hardware catalog not available") from exc
+    last: Exception | None = None
+    for name in candidates:
+        try:
+            return resolve_device(name)
+        except Exception as exc:  # UnknownNameError, AmbiguousNameError
+            last = exc
+    raise Unresolved(f"hardware {candidates[0]!r} not in the catalog ({last})")
+
+
+@lru_cache(maxsize=512)
+def resolve_hardware(published: str, n_devices: int, backend: str | None) -> Machine:
+    """A :class:`Machine` for a published hardware string, device count and backend."""
+    hn = normalise_hardware(published, n_devices)
+    devs: list[Device] = []
+    for cands, count in zip(hn.candidates, hn.counts, strict=True):
+        dev = _resolve_device_name(cands)
+        devs.extend([dev] * max(count, 1))
+    first = devs[0]
+    if first.kind == "hosted":
+        return Machine(name=published, accelerators=tuple(devs))
+    if first.kind == "cpu":
+        return Machine(name=published, cpu=first, ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s)
+    if first.kind in ("apple", "apu"):
+        mach = Machine(name=published, accelerators=tuple(devs), cpu=first,
+                       ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s, unified_memory=True,
+                       host_link=Link("unified", first.bandwidth_bytes_per_s or 1e11))
+        return mach
+    return Machine(name=published, accelerators=tuple(devs),
+                   interconnect=Link("pcie", 25e9, 10e-6) if len(devs) > 1 else None,
+                   host_link=Link("pcie", 25e9, 10e-6))
+
+
+# ------------------------------------------------------------------------------------------
+# models
+# ------------------------------------------------------------------------------------------
+
+_QUANT_ALIASES = {"MXFP4": "MXFP4_MOE", "Q4_K": "Q4_K_M", "Q3_K": "Q3_K_M", "Q5_K": "Q5_K_M", "BF16": "BF16"}
+
+
+def _file_type(quant: str) -> str:
+    q = quant.strip().upper().replace("-", "_")
+    return _QUANT_ALIASES.get(q, q)
+
+
+@lru_cache(maxsize=512)
+def resolve_work(model: str, family: str, params_b: float | None, quant: str,
+                 size_gib: float | None) -> ModelWork:
+    """Per-token work of a published model (catalog architecture + predicted tensor table)."""
+    try:
+        from rigfit.catalog.models import match_model
+        from rigfit.estimate.tensors import catalog_model_spec
+    except ImportError as exc:  # pragma: no cover
+        raise Unresolved("model catalog not available") from exc
+    try:
+        arch = match_model(model, family or None, params_b)
+    except Exception as exc:
+        raise Unresolved(f"model {model!r}: {exc}") from exc
+    if arch is None:
+        raise Unresolved(f"model {model!r} ({family or '?'}, {params_b or '?'} B) not in the catalog")
+    if not quant:
+        raise Unresolved(f"model {model!r}: quant not given")
+    try:
+        spec = catalog_model_spec(arch, _file_type(quant))
+    except Exception as exc:
+        raise Unresolved(f"model {model!r}: no tensor table for {quant} ({exc})") from exc
+    work = model_work(spec)
+    if size_gib:
+        # the published llama-bench size is the real file: scale predicted tensor bytes to it
+        pred = work.total_bytes
+        if pred > 0:
+            ratio = size_gib * GIB / pred
+            if 0.5 < ratio < 2.0:
+                work = work.scaled(ratio)
+    return work
+
+
+# ------------------------------------------------------------------------------------------
+# settings
+# ------------------------------------------------------------------------------------------
+
+_UBATCH_RE = re.compile(r"n_ubatch\s*=\s*(\d+)|-ub\s+(\d+)|ubatch\s*(\d+)", re.IGNORECASE)
+_BATCH_RE = re.compile(r"n_batch\s*=\s*(\d+)", re.IGNORECASE)
+_FA_RE = re.compile(r"-fa\s*1\b|\bFA\s+on\b|flash[_ ]attn\s*=\s*(1|true|on)", re.IGNORECASE)
+
+
+def case_settings(case: SpeedCase) -> RunSettings:
+    """llama.cpp settings of a case: columns first, then what the notes say (-ub, -fa)."""
+    notes = case.notes or ""
+    ub = 512
+    m = _UBATCH_RE.search(notes)
+    if m:
+        ub = int(next(g for g in m.groups() if g))
+    nb = 2048
+    m = _BATCH_RE.search(notes)
+    if m:
+        nb = int(m.group(1))
+    fa = case.flash_attn
+    if fa is None:
+        fa = True if _FA_RE.search(notes) else (False if case.build is not None else None)
+    backend = normalise_backend(case.backend)
+    era = build_era(case.build)
+    ngl = case.ngl
+    if backend == "Metal" and era == "2023" and ngl is not None and ngl >= 1:
+        ngl = None  # old Metal builds: -ngl 1 put the whole model on the GPU
+    split = "layer"
+    if era == "2023" and case.n_devices > 1 and backend in ("CUDA", "ROCm"):
+        split = "row"  # before b1800 (Jan 2024) multi-GPU meant splitting every matmul by rows
+    cpu_only = normalise_hardware(case.hardware).cpu_only or backend == "CPU"
+    return RunSettings(backend=backend, ngl=ngl, cpu_only=cpu_only, threads=case.threads, flash_attn=fa,
+                       build=case.build,
+                       n_ubatch=min(ub, nb), n_batch=nb, split_mode=split,
+                       rocm_hipblaslt=bool(re.search(r"HIPBLASLT\s*=\s*1", notes)))
+
+
+def resolve_case(case: SpeedCase) -> ResolvedCase:
+    """Everything the speed model needs for one case, or :class:`Unresolved` with the reason."""
+    if case.test is None:
+        raise Unresolved(case.test_error or f"test {case.test_name!r} not understood")
+    if not case.hardware:
+        raise Unresolved("hardware missing")
+    machine = resolve_hardware(case.hardware, case.n_devices, case.backend or None)
+    if machine.accelerators and machine.accelerators[0].kind == "hosted":
+        raise Unresolved("hosted system: speed comes from published figures, not llama.cpp")
+    work = resolve_work(case.model, case.model_family, case.params_b, case.quant, case.model_size_gib)
+    t = case.test
+    settings = case_settings(case)
+    kind = t.kind
+    if kind == "tg":
+        prompt, gen, depth = 0, t.gen, t.depth
+    elif kind == "pp":
+        prompt, gen, depth = t.prompt, 0, t.depth
+    else:
+        prompt, gen, depth = t.prompt, t.gen, t.depth
+    hk = case.hardware_kind or (machine.accelerators[0].vendor.lower() if machine.accelerators else "cpu")
+    return ResolvedCase(case, machine, work, settings, kind, prompt, gen, depth,
+                        normalise_hardware(case.hardware).names[0], hk)
+
+
+def case_features(rc: ResolvedCase, C: dict) -> tuple[dict[str, float], float]:
+    """Features of a case's total test time and its token count (for calibration)."""
+    layout = make_layout(rc.work, rc.machine, rc.settings.backend, rc.settings.ngl, rc.settings.cpu_only,
+                         rc.settings.split_mode)
+    if rc.kind == "tg":
+        f = decode_features(rc.work, layout, rc.machine, rc.settings, rc.depth, rc.gen, C)
+        return {k: v * rc.gen for k, v in f.items()}, float(rc.gen)
+    if rc.kind == "pp":
+        f, _ = prefill_features(rc.work, layout, rc.machine, rc.settings, rc.prompt, rc.depth, C)
+        return f, float(rc.prompt)
+    f, _ = prefill_features(rc.work, layout, rc.machine, rc.settings, rc.prompt, rc.depth, C)
+    g = decode_features(rc.work, layout, rc.machine, rc.settings, rc.depth + rc.prompt, rc.gen, C)
+    out = dict(f)
+    for k, v in g.items():
+        out[k] = out.get(k, 0.0) + v * rc.gen
+    return out, float(rc.prompt + rc.gen)
+
+
+def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, float, float]:
+    """(predicted tokens/s, low p10, high p90) for a resolved case; high ≤ the roofline."""
+    C = C or load_constants()
+    tps, roof = predict_test(rc.work, rc.machine, rc.settings, rc.kind, rc.prompt, rc.gen, rc.depth, C)
+    kind = "tg" if rc.kind == "pg" else rc.kind
+    lo, hi = band(C, kind, rc.settings.backend, tps)
+    hi = min(hi, roof)
+    tps = min(tps, roof)
+    return tps, min(lo, tps), max(hi, tps)
+
+
+def predict_case(case: SpeedCase, C: dict | None = None
+                 ) -> tuple[float | None, float | None, float | None, str]:
+    """(tps, low, high, status) — status 'ok' or 'unresolved: <reason>'."""
+    try:
+        rc = resolve_case(case)
+        tps, lo, hi = predict_resolved(rc, C)
+    except Unresolved as exc:
+        return None, None, None, f"unresolved: {exc}"
+    except ValueError as exc:
+        return None, None, None, f"unresolved: {exc}"
+    if not math.isfinite(tps) or tps <= 0:
+        return None, None, None, "unresolved: no finite prediction"
+    return tps, lo, hi, "ok"
+
+
+def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
+    """Copy each row and add predicted_tps / predicted_low / predicted_high / status."""
+    from rigfit.measure.groundtruth import case_from_row
+
+    C = C or load_constants()
+    out = []
+    for r in rows:
+        tps, lo, hi, status = predict_case(case_from_row(r), C)
+        o = dict(r)
+        o["predicted_tps"] = f"{tps:.4g}" if tps is not None else ""
+        o["predicted_low"] = f"{lo:.4g}" if lo is not None else ""
+        o["predicted_high"] = f"{hi:.4g}" if hi is not None else ""
+        o["status"] = status
+        out.append(o)
+    return out
+
+
+__all__ = [
+    "PREDICT_COLUMNS", "ResolvedCase", "Unresolved", "case_features", "case_settings", "predict_case",
+    "predict_resolved", "predict_rows", "resolve_case", "resolve_hardware", "resolve_work",
+]
