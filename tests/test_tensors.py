@@ -214,13 +214,14 @@ def _golden() -> dict:
     return data
 
 
-@pytest.mark.parametrize("key", sorted(_golden()))
+# gpt-oss "F16" in rigfit is the converter's file (MXFP4 experts kept), not llama-quantize's F16
+# re-typing of the experts, so that one recorded case does not describe the same file.
+@pytest.mark.parametrize("key", sorted(k for k in _golden() if not (k.startswith("gpt-oss") and
+                                                                   k.endswith("|F16"))))
 def test_types_equal_real_llama_quantize_dry_run(key):
     """Per-tensor types equal real ``llama-quantize --dry-run`` output (recorded by
     benchmarks/quant_rules_oracle.py; no imatrix; the dry run skips the requantize check)."""
     model_id, ftype = key.split("|")
-    if model_id.startswith("gpt-oss") and ftype == "F16":
-        pytest.skip("rigfit's F16 is the converter's file (MXFP4 experts kept), not llama-quantize F16")
     want = _golden()[key]
     spec = catalog_model_spec(get_model(model_id), ftype, imatrix=False, allow_requantize=True)
     got = {t.name: t.ggml_type for t in spec.tensors}
