@@ -39,7 +39,7 @@ def prior_table() -> dict[str, float]:
     """Priors for every base coefficient of every backend (used for what the data never saw)."""
     out: dict[str, float] = {}
     for b in (*BACKENDS, "OpenCL"):
-        for suffix in ("w", "t0", "t0l", "ub"):
+        for suffix in ("w", "t0", "t0l", "ub", "wub"):
             out[f"{b}:{suffix}"] = prior(f"{b}:{suffix}")
         for mod in ("fa0", "fa1"):
             out[f"{b}|{mod}:kv"] = prior(f"{b}|{mod}:kv")

@@ -91,7 +91,7 @@ def test_spec_claim_against_catalog():
 def test_other_metrics_bounds():
     pp = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
                            metric="prefill_tps", value=50_000))
-    assert pp.verdict == "impossible" and "TFLOPS" in " ".join(pp.arithmetic)
+    assert pp.verdict == "impossible" and "T op/s peak" in " ".join(pp.arithmetic)
     mem = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
                             metric="memory_gb", value=2))
     assert mem.verdict == "impossible"

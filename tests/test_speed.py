@@ -408,3 +408,45 @@ def test_moe_experts_in_ram_cost_cpu_time():
     experts_ram = make_plan(spec, m, PlanSettings(n_ctx=4096, n_cpu_moe=48)).speed
     assert experts_ram.decode_tps.value < on_gpu.decode_tps.value
     assert "routed experts of 48 layers" in experts_ram.bottleneck
+
+
+# ------------------------------------------------------------------------------------------
+# prefill paths: hipBLASLt peak, per-ubatch weight streaming, CPU kernel width
+# ------------------------------------------------------------------------------------------
+
+
+def test_hipblaslt_path_uses_the_fp16_units(C):
+    dev = resolve_device("Radeon RX 7900 XTX")
+    assert sp.gpu_peak(dev, "fp16lt", C) == sp.gpu_peak(dev, "fp16", C)
+    assert sp.gpu_peak(dev, "fp16lt", C)[0] > sp.gpu_peak(dev, "fp32", C)[0]
+
+
+def _wub(work, machine, backend, build, C):
+    s = sp.RunSettings(backend=backend, build=build)
+    layout = sp.make_layout(work, machine, backend)
+    f, _ = sp.prefill_features(work, layout, machine, s, 1024, 0, C)
+    return f[f"{backend}:wub"]
+
+
+def test_ubatch_weight_streaming_counts_the_fp16_dequant_copy(C):
+    w = work_of("llama-3-8b", "Q4_K_M")
+    dev = resolve_device("RTX 3090")
+    m = Machine("x", accelerators=(dev,))
+    one_pass = 2 * w.bytes_per_token / dev.bandwidth_bytes_per_s  # 2 ubatches, weights once each
+    # 2024 build: dequantize to FP16 + cuBLAS → 4 extra bytes per weight on top of the weights
+    old = _wub(w, m, "CUDA", 2500, C)
+    assert old > 3 * one_pass
+    # today's MMQ reads the quantized weights once per ubatch; Vulkan shaders dequantize in registers
+    assert _wub(w, m, "CUDA", None, C) == pytest.approx(one_pass, rel=0.05)
+    assert _wub(w, m, "Vulkan", None, C) == pytest.approx(one_pass, rel=0.05)
+
+
+def test_cpu_quant_kernels_run_at_the_256_bit_rate(C):
+    def cpu(fpc: int) -> Device:
+        return Device(id=f"c{fpc}", name="CPU", kind="cpu", vendor="Intel", cores=4, simd=("AVX2", "AVX512"),
+                      fp32_flops=4 * 3e9 * fpc, extra={"fp32_flop_per_cycle": fpc})
+
+    p512, _ = sp.cpu_peak_flops(cpu(64), None, C)
+    p256, _ = sp.cpu_peak_flops(cpu(32), None, C)
+    assert p512 == pytest.approx(p256)  # the 512-bit FMA lanes do not speed up the int8 dot products
+    assert p256 == pytest.approx(4 * 3e9 * 32)

@@ -134,9 +134,11 @@ def _num(s: str | None) -> float | None:
 
 
 _QUANT_RE = re.compile(r"\b(I?Q\d(?:_[0-9A-Z]+)*|F16|BF16|F32|MXFP4(?:_MOE)?|FP16|FP8)\b", re.I)
-_TPS_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:tok(?:en)?s?\s*/\s*s(?:ec)?|t/s|tps)\b", re.I)
-_GB_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:GB|GiB)\b(?:\s+of)?\s*(SRAM|VRAM|HBM|memory|RAM)?", re.I)
-_BW_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*([GTP])B/s\b", re.I)
+#: A number as people write it: sign, thousands separators, decimals, exponent ("-5", "1,200", "1e12").
+_NUM = r"((?:(?<![\w.])-)?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?)"
+_TPS_RE = re.compile(_NUM + r"\s*(?:tok(?:en)?s?\s*/\s*s(?:ec)?|t/s|tps)\b", re.I)
+_GB_RE = re.compile(_NUM + r"\s*(?:GB|GiB)\b(?:\s+of)?\s*(SRAM|VRAM|HBM|memory|RAM)?", re.I)
+_BW_RE = re.compile(_NUM + r"\s*([GTP])B/s\b", re.I)
 _ON_RE = re.compile(r"\bon\s+(?:an?\s+|one\s+|the\s+|a\s+single\s+)?(.+?)\s*[.!]?$", re.I)
 _CTX_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([kK])?\s*(?:tokens?\s+of\s+)?context", re.I)
 _SECONDS_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s)\b[^.]*?(?:first token|ttft)|(?:ttft|first token)"
@@ -199,7 +201,19 @@ def parse_prose(text: str, line: int = 0) -> Claim:
 
 
 def parse_claims(text: str) -> list[Claim]:
-    """Parse a claims file: CSV with a ``hardware,…,metric,value`` header, or prose lines."""
+    """Parse a claims file: CSV with a ``hardware,…,metric,value`` header, or prose lines.
+
+    Every claimed value must be a finite positive number (a speed, size or time of zero or less
+    is a typo, not a claim to check)."""
+    claims = _parse_claims(text)
+    for c in claims:
+        if not (math.isfinite(c.value) and c.value > 0):
+            raise RigfitError(f"line {c.line}: the claimed {c.metric} {c.value:g} is not a positive number.",
+                              "Write the figure as published, e.g. '55 tok/s' or '24 GB'.")
+    return claims
+
+
+def _parse_claims(text: str) -> list[Claim]:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return []
@@ -412,7 +426,8 @@ def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
         peak = sum(peaks)
         p_act = work.active_params
         bound = prefill_compute_bound_tps(p_act, peak)
-        ar.append(f"compute: {peak / 1e12:,.0f} TFLOPS peak / (2 × {p_act / 1e9:,.2f} B active params) "
+        ar.append(f"compute: {peak / 1e12:,.0f} T op/s peak (the fastest matrix rate listed, INT8 or FP16: "
+                  f"quantized matmuls may use INT8) / (2 × {p_act / 1e9:,.2f} B active params) "
                   f"= {bound:,.0f} tok/s")
         return _finish(claim, bound, "upper", ar, _predict(claim, machine, spec, "prefill"))
     if m == "ttft_s":
@@ -424,7 +439,7 @@ def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
         ar.append(f"one pass over the weights: {_gb(w_tok)} / {_gbs(bw)} = {t_mem * 1000:,.1f} ms")
         if peaks:
             ar.append(f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
-                      f"{sum(peaks) / 1e12:,.0f} TFLOPS = {t_cmp * 1000:,.1f} ms")
+                      f"{sum(peaks) / 1e12:,.0f} T op/s (fastest of INT8/FP16) = {t_cmp * 1000:,.1f} ms")
         if not claim.prompt_tokens:
             ar.append("prompt length not given: bound for a 1-token prompt")
         return _finish(claim, bound, "lower", ar, _predict(claim, machine, spec, "ttft"))

@@ -8,51 +8,53 @@ the target) and the estimated decode speed at that context — its central value
 ``min_tps``. Results are sorted by price; hosted-only systems (Cerebras, Groq) are listed apart
 because you cannot buy them.
 
-Prices are looked-up street prices of the accelerators (GPU, or the whole Mac / mini-PC / CPU),
-each with its source; a GPU's price does not include the host PC, which the table says.
+Prices are whole machines (:func:`rigfit.catalog.hardware.machine_price`): looked-up device
+prices (a Mac or mini-PC is the whole computer) plus, for GPU and CPU boxes, the CPU and an
+estimated host platform (board, PSU, case, SSD, RAM), each part with its source.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.devices import Machine
 from rigfit.errors import RigfitError
+from rigfit.figures import Figure
 from rigfit.recommend import Evaluation, evaluate
-
-MULTI_GPU_COUNTS = (2, 4, 8)
 
 
 @dataclass
 class MachinePrice:
-    """usd: price [USD] or None; source: full line; basis: the looked-up device price's source."""
+    """usd: price [USD] or None; source: full line; basis: the part sources (footnote text).
+
+    figure: the labelled :class:`~rigfit.figures.Figure` from
+    :func:`rigfit.catalog.hardware.machine_price` (provenance, low/high band).
+    """
 
     usd: float | None
     source: str
     includes_host: bool
     basis: str = ""
+    figure: Figure | None = None
 
 
 def machine_price(machine: Machine) -> MachinePrice:
-    """Purchase price of a machine's compute [USD], with its source.
+    """Purchase price of a whole machine [USD], with its source.
 
-    Sum of the accelerators' looked-up prices (a Mac or APU device is the whole computer); a
-    CPU-only box counts its CPU. Unknown when any needed price is missing.
+    One implementation: :func:`rigfit.catalog.hardware.machine_price` (devices + host platform;
+    a Mac or APU is the whole computer). Unknown when any part's price is missing.
     """
-    accs = list(machine.accelerators)
-    devs = accs or ([machine.cpu] if machine.cpu else [])
-    if not devs or any(d.price_usd is None for d in devs):
-        return MachinePrice(None, "price unknown", False)
-    usd = float(sum(d.price_usd for d in devs))
-    d0 = devs[0]
-    src = (d0.sources or {}).get("price_usd", "catalog")
-    whole = all(d.kind in ("apple", "apu") for d in devs)
-    n = f"{len(devs)} × " if len(devs) > 1 else ""
-    what = "whole computer" if whole else ("CPU only; board, RAM and PSU extra" if not accs
-                                           else "GPU(s) only; host PC extra")
-    return MachinePrice(usd, f"{n}{d0.name}: {src} ({what})", whole, f"{d0.name}: {src} ({what})")
+    from rigfit.catalog.hardware import machine_price as hw_machine_price
+
+    fig = hw_machine_price(machine)
+    if fig.value is None:
+        return MachinePrice(None, f"price unknown: {fig.source}", False, figure=fig)
+    label = "looked up" if fig.provenance == "looked_up" else "estimated"
+    band = f" (range ${fig.low:,.0f}–{fig.high:,.0f})" if fig.low is not None and fig.high is not None else ""
+    src = fig.source or ""
+    basis = src.split(". Sources: ", 1)[-1]
+    return MachinePrice(fig.value, f"price {label}{band}: {src}", True, f"price {label}: {basis}", fig)
 
 
 @dataclass
@@ -71,7 +73,10 @@ class FloorOption:
         e = self.evaluation
         return {
             "machine": self.machine.name, "category": self.category, "price_usd": self.price.usd,
-            "price_source": self.price.source, "fit": e.fit, "fully_in_fast_memory": e.fully_in_fast_memory,
+            "price_source": self.price.source,
+            "price": self.price.figure.to_json() if self.price.figure is not None else None,
+            "fit": e.fit, "fully_in_fast_memory": e.fully_in_fast_memory,
+            "systems_needed": e.systems_needed,
             "memory_bytes": e.memory_bytes,
             "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
             "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
@@ -115,47 +120,12 @@ def category(machine: Machine) -> str:
 
 
 def candidate_machines() -> list[Machine]:
-    """Catalog machines to search: see :func:`rigfit.catalog.hardware.floor_machines`."""
-    from rigfit.catalog import hardware
+    """Catalog machines to search: the purchasable priced machines of
+    :func:`rigfit.catalog.hardware.floor_machines`, then the hosted-only systems (listed apart)."""
+    from rigfit.catalog.hardware import floor_machines, list_devices, resolve_machine
 
-    fn = getattr(hardware, "floor_machines", None)
-    if fn is not None:
-        return list(fn())
-    return _default_candidates()
-
-
-#: Host given to 1–2 GPU desktop candidates so that partial offload can be planned (the
-#: reference box's CPU with 64 GB of dual-channel DDR4-3200; its price is not counted).
-DESKTOP_HOST = "Ryzen 7 5800X + 64GB DDR4-3200"
-
-
-def _default_candidates() -> list[Machine]:
-    from rigfit.catalog.hardware import list_devices, resolve_machine
-
-    out: list[Machine] = []
-    seen: set[str] = set()
-    for d in list_devices():
-        names = [d.name]
-        if d.kind in ("apple", "apu"):  # every memory configuration; keep those with a price
-            base = re.sub(r"\s+\d+GB$", "", d.name)
-            if d.kind == "apple" and d.extra.get("chip") and d.extra.get("gpu_cores"):
-                base = f"{d.extra['chip']} {d.extra['gpu_cores']}-core"
-            names = [f"{base} {gb}GB" for gb in (d.extra.get("memory_configs_gb") or [])] or names
-        elif not d.price_usd and d.kind != "hosted":
-            continue
-        if d.kind == "gpu":
-            names = [f"{d.name} + {DESKTOP_HOST}", f"2x {d.name} + {DESKTOP_HOST}",
-                     *(f"{n}x {d.name}" for n in MULTI_GPU_COUNTS if n > 2)]
-        for name in names:
-            try:
-                m = resolve_machine(name)
-            except RigfitError:
-                continue
-            if m.name in seen or (category(m) != "hosted" and machine_price(m).usd is None):
-                continue
-            seen.add(m.name)
-            out.append(m)
-    return out
+    hosted = [resolve_machine(d.name) for d in list_devices("hosted")]
+    return [m for m in floor_machines() if all(d.purchasable for d in m.accelerators)] + hosted
 
 
 def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: float = 10.0,
@@ -170,10 +140,10 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
     hosted: list[FloorOption] = []
     considered = 0
     for m in machines if machines is not None else candidate_machines():
-        total_mem = sum(d.memory_bytes or 0 for d in m.accelerators) + (m.ram_bytes or 0)
-        if total_mem and weights > total_mem:
-            continue
         cat = category(m)
+        total_mem = sum(d.memory_bytes or 0 for d in m.accelerators) + (m.ram_bytes or 0)
+        if cat != "hosted" and total_mem and weights > total_mem:  # hosted: sharded over many systems
+            continue
         price = machine_price(m)
         if cat != "hosted" and price.usd is None:
             continue

@@ -172,6 +172,7 @@ class Plan:
     speed_reason: str | None = None
     vllm: dict | None = None
     max_ngl: int | None = None
+    hosted: dict | None = None
 
     @property
     def weights_bytes(self) -> int:
@@ -212,6 +213,7 @@ class Plan:
                        "devices": [d.to_json() for d in self.devices]},
             "commands": self.commands,
             "vllm": self.vllm,
+            "hosted": self.hosted,
             "speed": speed,
             "speed_reason": self.speed_reason,
             "notes": self.notes,
@@ -360,6 +362,11 @@ def _uncertainty(d: DeviceMemory, model: ModelSpec, profile: mem.BuildProfile) -
 
 
 def _grade(devs: list[DeviceMemory], margin: int) -> str:
+    """Worst verdict over the devices; "unknown" when no device's capacity is known."""
+    if devs and all(d.headroom_bytes is None for d in devs):
+        for d in devs:
+            d.fit = "unknown"
+        return "unknown"
     worst = "fits"
     for d in devs:
         hr = d.headroom_bytes
@@ -420,9 +427,18 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
         if hr is not None:
             notes.append(f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under the "
                          f"{settings.margin_bytes / GIB:.2f} GiB margin.")
-    if any(d.kind == "hosted" for d in machine.accelerators):
+    hosted = [d for d in machine.accelerators if d.kind == "hosted"]
+    if hosted and accels:
         notes.append("Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory table is "
-                     "for this machine's CPU only.")
+                     "for this machine's other devices only.")
+    if arch.n_ctx_train and n_ctx > arch.n_ctx_train:
+        notes.append(f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
+                     "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the training "
+                     "context).")
+    if verdict == "no":
+        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
+        notes.append("Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
+                     f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on.")
     if not machine.ram_bytes:
         notes.append("Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).")
     if settings.n_parallel > 1 and not settings.kv_unified:
@@ -434,9 +450,37 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
     if accels and any(backend_prefix(d) != "CUDA" for d in accels):
         notes.append("Compute buffers were verified on llama.cpp's CPU backend; other backends are "
                      "estimated with the same graph model.")
+    if hosted and not accels:
+        return _hosted_plan(plan, hosted[0], with_speed)
     plan.commands = commands_for(plan)
+    if with_speed and verdict == "no":
+        plan.speed_reason = "no speed estimate: this configuration does not fit"
+    elif with_speed:
+        plan.speed, plan.speed_reason = _speed(plan)
+    return plan
+
+
+def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
+    """A hosted SRAM system (Cerebras, Groq) is not a llama.cpp target: no memory table and no
+    command line. The honest answers are how many systems hold the weights and KV cache (from the
+    speed model's capacity arithmetic, :func:`rigfit.estimate.speed.estimate_hosted`) and the
+    vendor's published speeds. Verdict "hosted"."""
+    need = sum(d.weights_bytes + d.kv_bytes + d.recurrent_bytes for d in plan.devices)
+    plan.fit = "hosted"
+    plan.devices = []
+    plan.placement = None
+    plan.commands = {}
+    plan.notes = [n for n in plan.notes if not n.startswith(("Host RAM unknown", "Tight:", "Does not fit"))]
+    plan.notes.insert(0, f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, so "
+                         "there is no memory table or command line; the provider shards the model.")
     if with_speed:
         plan.speed, plan.speed_reason = _speed(plan)
+    n_sys = (plan.speed.details.get("n_systems") if plan.speed is not None
+             and isinstance(getattr(plan.speed, "details", None), dict) else None)
+    plan.hosted = {"device": dev.name, "memory_bytes_each": dev.memory_bytes,
+                   "memory_source": (dev.sources or {}).get("memory_bytes", "catalog"),
+                   "weights_and_kv_bytes": need, "systems_needed": n_sys,
+                   "systems_provenance": "estimated (weights + KV over usable on-chip memory)"}
     return plan
 
 

@@ -156,6 +156,7 @@ class Evaluation:
     notes: tuple[str, ...] = ()
     ngl: int | None = None
     n_layers: int | None = None
+    systems_needed: int | None = None  # hosted SRAM systems (Cerebras, Groq) holding weights + KV
 
     @property
     def fit_label(self) -> str:
@@ -211,6 +212,8 @@ def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
     full = not accel_rows or plan.ngl >= n_all
     fully = plan.fit in ("fits", "tight") and full
     mem_b = float(sum(d.total_bytes for d in rows))
+    if plan.hosted is not None:  # no per-device table: the weights + KV the provider must hold
+        mem_b = float(plan.hosted.get("weights_and_kv_bytes") or 0.0)
     caps = [d.capacity_bytes for d in rows]
     cap = float(sum(caps)) if caps and all(c is not None for c in caps) else None
     breakdown = {
@@ -229,16 +232,21 @@ def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
         ttft_s=speed.ttft_s if speed is not None else None,
         max_ctx=None, weights_bytes=float(spec.weights_bytes),
         bottleneck=speed.bottleneck if speed is not None else "", memory_breakdown=breakdown, notes=notes,
-        ngl=plan.ngl if accel_rows else None, n_layers=n_all)
+        ngl=plan.ngl if accel_rows else None, n_layers=n_all,
+        systems_needed=(plan.hosted or {}).get("systems_needed"))
 
 
 @lru_cache(maxsize=2048)
 def max_context_for(machine: Machine, model_id: str, quant: str) -> int | None:
-    """Largest context that still fits entirely in fast memory [tokens] (the planner's search)."""
+    """Largest context that still fits entirely in fast memory [tokens] (the planner's search,
+    with the same headroom as ``rigfit plan --max-ctx``; a model that only fits tight gets the
+    largest tight context instead of none)."""
     from rigfit.plan import PlanSettings, max_context
 
     try:
-        n = max_context(_spec(model_id, quant), machine, PlanSettings(), allow_tight=True)
+        spec = _spec(model_id, quant)
+        n = (max_context(spec, machine, PlanSettings())
+             or max_context(spec, machine, PlanSettings(), allow_tight=True))
     except RigfitError:
         return None
     return n or None
@@ -350,6 +358,9 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
     floor_tps = float(u.min_tps if min_tps is None else min_tps)
     max_kld = float(DEFAULT_MAX_KLD if max_quality_loss is None else max_quality_loss)
     fast = fast_memory_bytes(machine)
+    if not fast:  # e.g. a bare CPU name: every model would be rejected as "too big"
+        raise RigfitError(f"The memory of {machine.name} is unknown, so nothing can be checked for fit.",
+                          f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.")
     rejected = {"too big": 0, "too slow": 0, "quality loss": 0, "context": 0, "not plannable": 0}
     picks: list[Pick] = []
     comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant

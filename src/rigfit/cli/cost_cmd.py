@@ -45,7 +45,8 @@ def cost(
     if hosted_monthly_usd is not None and hosted:
         raise RigfitError("Give either --hosted-monthly-usd or --hosted, not both.")
     for name, v in (("--hours-per-day", hours_per_day), ("--tokens-per-day", tokens_per_day),
-                    ("--electricity-usd-per-kwh", electricity), ("--amortize-months", amortize_months)):
+                    ("--electricity-usd-per-kwh", electricity), ("--amortize-months", amortize_months),
+                    ("--hardware-usd", hardware_usd), ("--hosted-monthly-usd", hosted_monthly_usd)):
         if (v is not None and v < 0) or (name == "--amortize-months" and v == 0):
             raise RigfitError(f"{name} must be positive.")
     if hours_per_day is not None and hours_per_day > 24:

@@ -15,8 +15,8 @@ def floor(
     model: str = typer.Argument(..., help="Model id or name, e.g. llama-3.1-70b."),
     quant: str = typer.Option(None, "--quant",
                               help="llama.cpp file type (default Q4_K_M; MXFP4 for gpt-oss)."),
-    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for [tokens]."),
-    min_tps: float = typer.Option(10.0, "--min-tps", help="Decode speed to reach [tok/s]."),
+    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for \\[tokens]."),
+    min_tps: float = typer.Option(10.0, "--min-tps", help="Decode speed to reach \\[tok/s]."),
     budget_usd: float = typer.Option(None, "--budget-usd", help="Also list what fits within this budget."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -37,6 +37,8 @@ def floor(
         raise RigfitError("--ctx must be at least 256 tokens.")
     if min_tps <= 0:
         raise RigfitError("--min-tps must be positive.")
+    if budget_usd is not None and budget_usd <= 0:
+        raise RigfitError(f"--budget-usd must be positive, got {budget_usd:g}.")
     arch = resolve_model(model)
     q = quant or default_quant(arch)
     from rigfit.catalog.quant import resolve_file_type
@@ -50,7 +52,8 @@ def floor(
     sources: list[str] = []
 
     def table(title: str, opts) -> Table:
-        t = Table(title=title, caption="price looked up (sources below); decode, fit and memory estimated")
+        t = Table(title=title, caption=("price looked up or estimated (status and sources below); "
+                                                "decode, fit and memory estimated"))
         for col, just in (("machine", "left"), ("kind", "left"), ("price", "right"),
                           ("decode tok/s", "right"), ("fit", "left"), ("GiB", "right")):
             t.add_column(col, justify=just)
@@ -64,7 +67,7 @@ def floor(
                 price += f" [{sources.index(o.price.basis) + 1}]"
             mem = "—" if e.memory_bytes is None or hosted else f"{e.memory_bytes / 2**30:.1f}"
             t.add_row(escape(o.machine.name), o.category, escape(price), fmt_band(e.decode_tps, 1),
-                      "vendor-hosted" if hosted else e.fit_label, mem)
+                      _hosted_fit(e) if hosted else e.fit_label, mem)
         return t
 
     head = f"{arch.name or arch.id} {q}, {ctx:,} context, ≥ {min_tps:g} tok/s"
@@ -83,3 +86,9 @@ def floor(
         console.print(f"  [{i}] {escape(src)}", highlight=False, style="dim")
     for n in res.notes:
         console.print(f"  · {escape(n)}", highlight=False, style="dim")
+
+
+def _hosted_fit(e) -> str:
+    """'vendor-hosted', with the number of systems that hold the weights and KV when known."""
+    n = getattr(e, "systems_needed", None)
+    return f"vendor-hosted, {n:,} system{'s' if n != 1 else ''} (estimated)" if n else "vendor-hosted"

@@ -126,13 +126,17 @@ def _render_machine(m: Machine) -> None:
             f"{m.interconnect.kind} {m.interconnect.bandwidth_bytes_per_s / 1e9:,.1f} GB/s "
             f"per direction  [dim]{escape((m.interconnect.source or '').split(':')[0])}[/]",
         )
-    wp = wall_power(m)
-    why = escape(wp["build"] or wp["source"].removeprefix("derived: "))
-    head.add_row(
-        "wall power",
-        f"idle {wp['idle_w'][0]}-{wp['idle_w'][1]} W, LLM decode "
-        f"{wp['load_w'][0]}-{wp['load_w'][1]} W  [dim]({wp['status']}: {why})[/]",
-    )
+    if any(d.kind == "hosted" for d in m.accelerators):
+        # the desktop formula (CPU, board, PSU) means nothing for a rented wafer/LPU system
+        head.add_row("wall power", "not yours to meter: a hosted system (its looked-up TDP is listed below)")
+    else:
+        wp = wall_power(m)
+        why = escape(wp["build"] or wp["source"].removeprefix("derived: "))
+        head.add_row(
+            "wall power",
+            f"idle {wp['idle_w'][0]}-{wp['idle_w'][1]} W, LLM decode "
+            f"{wp['load_w'][0]}-{wp['load_w'][1]} W  [dim]({wp['status']}: {why})[/]",
+        )
     console.print(head)
     seen: dict[str, tuple[Device, int]] = {}
     for d in m.accelerators:

@@ -69,7 +69,11 @@ def render(s: dict[str, Any]) -> None:
     t.add_row("architecture", f"{s['architecture']}")
     t.add_row("file type", str(s.get("file_type") or "unknown"))
     t.add_row("tensors", f"{s['n_tensors']:,}")
-    t.add_row("tensor bytes", _b(s["tensor_bytes"]) + "  [dim](exact, from the header)[/]")
+    if s["tensor_bytes"] is None:
+        t.add_row("tensor bytes", "unknown  [dim](no weight files read: config only; "
+                                  "'rigfit plan' estimates them per file type)[/]")
+    else:
+        t.add_row("tensor bytes", _b(s["tensor_bytes"]) + "  [dim](exact, from the header)[/]")
     params = f"{s['params']:,}"
     if s.get("active_params") and s["active_params"] != s["params"]:
         params += f"  (active per token: {s['active_params']:,})"

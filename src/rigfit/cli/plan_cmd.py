@@ -17,7 +17,7 @@ from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_
 
 _H_MODEL = "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME."
 _H_ON = "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'."
-_H_QUANT = "File type for catalog models (default Q4_K_M)."
+_H_QUANT = "File type for catalog models (default Q4_K_M; MXFP4_MOE for gpt-oss)."
 _H_CTX = "Context in tokens (default 4096; 0 = training context)."
 _H_NGL = "Layers on the GPU(s): a number or 'all' (default: all, or the largest that fits)."
 _H_KV = "KV cache type for K and V: f16 | q8_0 | q4_0."
@@ -27,7 +27,8 @@ _H_BUILD = ("llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b28
             "or bNNNN.")
 _H_MAXCTX = "Also find the largest context that fits."
 
-_VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold cyan", "no": "bold red"}
+_VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold cyan", "no": "bold red",
+                  "hosted": "bold magenta"}
 
 
 def _gib(n: int | None) -> str:
@@ -50,6 +51,9 @@ def _ngl(text: str | None) -> int | str | None:
         n = int(text)
     except ValueError:
         raise RigfitError(f"--ngl must be a number of layers or 'all', got {text!r}.") from None
+    if n < -1:  # llama.cpp reads -1 as "all"; anything lower is a typo
+        raise RigfitError(f"--ngl must be a number of layers ≥ 0 or 'all', got {n}.",
+                          "Leave --ngl out to put every layer that fits on the GPU(s).")
     return None if n < 0 else n
 
 
@@ -96,6 +100,11 @@ def plan(
         raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {ctx}.")
     if runtime not in ("llama.cpp", "llamacpp", "vllm"):
         raise RigfitError(f"Unknown --runtime {runtime!r}.", "Use llama.cpp or vllm.")
+    if prompt < 1:
+        raise RigfitError(f"--prompt must be ≥ 1 token, got {prompt}.", "e.g. --prompt 2048")
+    if runtime == "vllm" and not 0 < gpu_util <= 1:
+        raise RigfitError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_util:g}.",
+                          "vLLM's default is 0.9.")
     from rigfit.catalog.quant import resolve_kv_type
 
     kv = resolve_kv_type(kv_type).name
@@ -109,7 +118,7 @@ def plan(
                             llama_build=llama_build, prompt_tokens=prompt, gpu_memory_utilization=gpu_util)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
-    if max_ctx and settings.runtime == "llama.cpp":
+    if max_ctx and settings.runtime == "llama.cpp" and p.hosted is None:
         best_ctx = max_context(spec, machine, settings)
         by_quant = max_context_by_quant(spec, machine, settings)
     if as_json:
@@ -127,6 +136,9 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
     prov = "exact, GGUF header" if p.model.tensors_exact else "estimated from llama.cpp's quantization rules"
     console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
                   f"on [bold]{escape(p.machine.name)}[/]")
+    if p.hosted is not None:
+        _render_hosted(p, prov)
+        return
     console.print(f"  weights {p.weights_bytes / GIB:.2f} GiB ({p.weights_bytes / 1e9:.2f} GB; {prov}); "
                   f"context {p.n_ctx:,} tokens; llama.cpp build profile {p.build.name}"
                   if p.settings.runtime == "llama.cpp" else
@@ -170,6 +182,8 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
                 f"{p.margin_bytes / GIB:.2f} GiB)"
     elif p.fit == "fits" and p.min_headroom_bytes is not None:
         extra = f" — at least {p.min_headroom_bytes / GIB:.2f} GiB free on every device"
+    elif p.fit == "unknown":
+        extra = " — no device's memory is known (describe it in --on, e.g. '+ 64GB DDR5')"
     console.print(f"\nVerdict: [{style}]{p.fit}[/]{escape(extra)}")
     if best_ctx is not None:
         where = ""
@@ -195,12 +209,42 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
         console.print("[bold]Ollama[/]: " + escape(params) + (f"  (env: {escape(env)})" if env else ""))
     if "vllm_serve_line" in p.commands:
         console.print("\n[bold]vLLM[/]: " + escape(p.commands["vllm_serve_line"]))
+    _render_speed(p)
+
+
+def _render_speed(p: Plan) -> None:
     if p.speed is not None:
-        console.print("\n[bold]Speed[/] [dim](estimated, p10–p90 band)[/]")
+        console.print(f"\n[bold]Speed[/] [dim]({escape(_speed_label(p.speed))})[/]")
         for line in _speed_lines(p.speed):
             console.print("  " + escape(line))
     elif p.speed_reason:
         console.print(f"\n[dim]Speed: {escape(p.speed_reason)}[/]")
+
+
+def _speed_label(sp) -> str:
+    """How the speed figures were obtained, from their own provenance (not assumed)."""
+    prov = getattr(getattr(sp, "decode_tps", None), "provenance", "estimated")
+    word = {"looked_up": "looked up", "estimated": "estimated", "calibrated": "calibrated estimate",
+            "measured": "measured"}.get(prov, prov)
+    return f"{word}, p10–p90 band" if prov in ("estimated", "calibrated") else f"{word}, with range"
+
+
+def _render_hosted(p: Plan, prov: str) -> None:
+    h = p.hosted or {}
+    console.print(f"  weights {p.weights_bytes / GIB:.2f} GiB ({p.weights_bytes / 1e9:.2f} GB; {prov}); "
+                  f"context {p.n_ctx:,} tokens")
+    each = h.get("memory_bytes_each")
+    cap = ("unknown" if not each else
+           f"{each / 1e9:,.1f} GB ({each / GIB:,.1f} GiB) per system, looked up: {h.get('memory_source')}")
+    console.print(f"  on-chip memory: {escape(cap)}")
+    need = h.get("weights_and_kv_bytes") or 0
+    n = h.get("systems_needed")
+    n_txt = f"{n:,} systems (estimated)" if n else "unknown (capacity not published)"
+    console.print(f"\nVerdict: [bold magenta]hosted[/] — weights + KV cache {need / 1e9:,.1f} GB need "
+                  f"[bold]{escape(n_txt)}[/]")
+    for n_ in p.notes:
+        console.print(f"  [dim]• {escape(n_)}[/]")
+    _render_speed(p)
 
 
 def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
@@ -220,6 +264,9 @@ def _speed_lines(sp) -> list[str]:
                      f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}")
         lines.append(f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
                      f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens")
+        if getattr(sp, "parallel", 1) > 1 and getattr(sp, "aggregate_tps", None) is not None:
+            lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
+                         f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
         if getattr(sp, "bottleneck", None):
             lines.append(f"bottleneck: {sp.bottleneck}")
     else:

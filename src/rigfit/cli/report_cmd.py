@@ -17,7 +17,7 @@ def report(
     vs: list[str] = typer.Option(None, "--vs", help="Machines for the spec delta (repeat the flag; default "
                                  "Cerebras WSE-3, 8x H200, RTX 4090)."),
     out: Path = typer.Option(..., "--out", help="Output directory (created)."),
-    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for [tokens]."),
+    ctx: int = typer.Option(8192, "--ctx", help="Context to plan for \\[tokens]."),
     no_charts: bool = typer.Option(False, "--no-charts", help="Skip the PNG/SVG charts."),
     json_out: bool = typer.Option(False, "--json", help="Print the written file paths as JSON."),
 ) -> None:

@@ -92,6 +92,8 @@ def prior(key: str) -> float | None:
         return PRIOR_T0_LAYER.get(base, 50e-6)
     if suffix == "ub":
         return PRIOR_UB.get(base, 3e-3)
+    if suffix == "wub":
+        return 1.0  # weights (and a dequantized FP16 copy) streamed once per ubatch at 100 % BW
     if suffix == "ubl":
         return 50e-6  # per layer per prompt micro-batch: non-matmul ops and launches (assumption)
     if suffix == "act":
@@ -126,6 +128,11 @@ STATIC = {
         # AMX tiles only serve some types and builds (PR #8998; ollama #9203 saw regressions):
         # no speed-up assumed until measured
         "amx_speedup": 1.0,
+        # llama.cpp's x86 quantized dot products (ggml-cpu/arch/x86/quants.c, e.g. q4_K × q8_K)
+        # are written for 256-bit registers (AVX2 maddubs / AVX-VNNI dpbusd); the AVX-512 FMA
+        # peak (64 FP32 FLOP/cycle) is not what they reach. Cap: the AVX2 rate, 2 FMA ports ×
+        # 8 lanes × 2 = 32 FLOP/cycle (recalled from the llama.cpp source, not re-measured)
+        "quant_kernel_flop_per_cycle": 32.0,
         "eta_c_prior": 0.5,
         "notes": "per-thread bandwidth from w9-3475X/13900K thread sweeps (perfmodel.md §3.7); "
                  "FLOP/cycle = fp32 FMA lanes ×2 (AVX2 8 lanes ×2 FMA ports ×2); AMX ~2× AVX-512 "
@@ -260,7 +267,8 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
 
 
 def _is_prefill_key(key: str) -> bool:
-    return key.rpartition(":")[2] in ("c", "attn", "ub", "ubl", "act", "pcie") or key.startswith("row:xfer")
+    suffix = key.rpartition(":")[2]
+    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub") or key.startswith("row:xfer")
 
 
 def _delta_scale(key: str) -> float:
@@ -280,7 +288,7 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix in ("t0", "t0l", "ub", "ubl", "act") and "|" not in head:
+    if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0
     if key.startswith(("hop:", "row:")):
         return 0.0

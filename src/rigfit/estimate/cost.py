@@ -223,6 +223,11 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
     if workload.tokens_per_day is not None:
         tokens_day = float(workload.tokens_per_day)
         busy = tokens_day / capacity_per_h
+        if busy > 24.0:
+            raise RigfitError(f"{tokens_day:,.0f} tokens/day need {busy:,.1f} h/day of generation at "
+                              f"{decode_tps:.1f} tok/s: more than a day.",
+                              f"One machine makes at most {capacity_per_h * 24:,.0f} tokens a day; lower "
+                              "--tokens-per-day.")
         on = max(busy, workload.hours_per_day or 0.0)
         if workload.hours_per_day is not None and busy > workload.hours_per_day:
             notes.append(f"{tokens_day:,.0f} tokens/day need {busy:.1f} h at {decode_tps:.1f} tok/s, "
@@ -374,7 +379,10 @@ class LocalCost:
 
 
 def default_quant(arch: Architecture) -> str:
-    return "MXFP4_MOE" if arch.id.startswith("gpt-oss") else "Q4_K_M"
+    """The file type assumed when none is given (see :func:`rigfit.catalog.quant.default_file_type`)."""
+    from rigfit.catalog.quant import default_file_type
+
+    return default_file_type(arch.id)
 
 
 def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *, ctx: int = 8192,
@@ -383,8 +391,9 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
                amortize_months: float = 36.0, hosted_monthly_usd: float | None = None,
                hosted: str | None = None) -> LocalCost:
     """Cost of running ``arch`` on ``machine`` and the break-even against a hosted bill or price."""
+    from rigfit.catalog.hardware import machine_price
     from rigfit.catalog.prices import prices_for_model, resolve_hosted
-    from rigfit.floor import category, machine_price
+    from rigfit.floor import category
     from rigfit.recommend import evaluate
 
     q = quant or default_quant(arch)
@@ -416,8 +425,10 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
                      f"{len(machine.accelerators)} of the time (utilisation {util:.2f})")
     hw_src = "given (--hardware-usd)"
     if hardware_usd is None:
-        price = machine_price(machine)
-        hardware_usd, hw_src = price.usd, price.source
+        price = machine_price(machine)  # devices + host platform, labelled (catalog.hardware)
+        hardware_usd = price.value
+        label = "looked up" if price.provenance == "looked_up" else price.provenance
+        hw_src = f"{label}: {price.source}" if price.value is not None else price.source
     hp: HostedPrice | None = None
     hosted_mtok = None
     label = src = None

@@ -4,6 +4,7 @@ A roofline per device with a few calibrated terms (research/perfmodel.md §0, §
 
     t_decode(c) = t0 + Σ_seg (W_seg + KV_seg(c)) / (η · BW_seg) + hops · t_hop
     t_ubatch    = t0_ub + Σ_seg max(W_seg / (η·BW),  FLOPs_seg(u, depth) / (η_c · F_path))
+                  + Σ_seg c_wub · (W_seg [+ 4 B/weight FP16 dequant copy on cuBLAS/hipBLAS]) / BW
                   [+ PCIe streaming of RAM-resident weights when the GPU computes them]
 
 ``W`` is the bytes of weights actually read per token, taken tensor by tensor from the model's
@@ -342,6 +343,12 @@ def cpu_peak_flops(dev: Device | None, threads: int | None, C: dict) -> tuple[fl
     if dev is not None and dev.kind == "cpu" and dev.fp32_flops:
         # catalog FP32 FMA peak of all cores; AMX tiles roughly double Q4_0/Q8_0 prompt speed
         mult = cc.get("amx_speedup", 2.0) if isa == "amx" else 1.0
+        # llama.cpp's quantized dot products are 256-bit (AVX2 / AVX-VNNI) code: a core whose
+        # FP32 peak counts 512-bit FMA lanes runs them at the 256-bit rate
+        fpc = (dev.extra or {}).get("fp32_flop_per_cycle")
+        width = cc.get("quant_kernel_flop_per_cycle")
+        if fpc and width and fpc > width:
+            mult *= width / fpc
         return dev.fp32_flops * used / cores * mult, isa
     ghz = _cpu_ghz_guess(dev, C) if dev else cc.get("clock_ghz_default", 3.0)
     per_cycle = cc["flop_per_cycle"].get(isa, cc["flop_per_cycle"]["avx2"])
@@ -369,10 +376,13 @@ def cpu_bandwidth(machine: Machine | None, dev: Device | None, threads: int | No
 def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     """Peak of a GPU matmul path [FLOP/s] and whether it was estimated from another figure.
 
-    path: 'int8' (MMQ on tensor cores), 'fp16' (tensor/WMMA/coopmat FP16), 'fp32' (shader ALUs).
+    path: 'int8' (MMQ on tensor cores), 'fp16' / 'fp16lt' (tensor/WMMA/coopmat FP16; 'fp16lt' is
+    ROCm's hipBLASLt GEMM, the same FP16 units), 'fp32' (shader ALUs).
     """
     fb = C["peak_fallback_ratio"]
     f32 = dev.fp32_flops
+    if path == "fp16lt":
+        path = "fp16"
     if path == "int8":
         if dev.int8_ops:
             return dev.int8_ops, False
@@ -817,6 +827,15 @@ def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, s
                     sf[ak] = sf.get(ak, 0.0) + act
                     ek = f"{seg.backend}|e={era}:act"
                     sf[ek] = sf.get(ek, 0.0) + act
+                    # every ubatch streams the weights once more from VRAM; on the FP16 GEMM path a
+                    # quantized weight is first dequantized to a temporary FP16 copy for cuBLAS /
+                    # hipBLAS (2 B/weight written, 2 B read back by the GEMM; Vulkan, SYCL and Metal
+                    # shaders dequantize in registers): memory time the compute term misses
+                    wq = _seg_weight_bytes(work, seg, efr)
+                    if path in ("fp16", "fp16lt") and qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
+                        wq += 4.0 * _seg_params(work, seg, efr, head=False)
+                    wk = f"{seg.backend}:wub"
+                    sf[wk] = sf.get(wk, 0.0) + wq / _seg_bw(seg, machine, settings.threads, C)
                     sf[f"{seg.backend}|e={era}:c"] = sf.get(f"{seg.backend}|e={era}:c", 0.0) + gemm / peak
                 if work.n_expert:
                     ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
@@ -1204,7 +1223,8 @@ def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, *, placement: 
             notes.append(f"{seg.device.name} has no AVX2: llama.cpp's CPU kernels run far slower "
                          "(prefill estimate uses scalar/SSE throughput)")
         elif isa in ("amx", "avx512"):
-            notes.append(f"{seg.device.name}: {isa.upper()} kernels speed up prompt processing")
+            notes.append(f"{seg.device.name}: {isa.upper()} present, but llama.cpp's quantized dot "
+                         "products run at the 256-bit AVX2/VNNI rate (prefill estimated so)")
         if not seg.device.simd:
             notes.append(f"{seg.device.name}: ISA flags unknown, AVX2 assumed")
     if len(layout.gpu_segments) > 1:

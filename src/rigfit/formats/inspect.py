@@ -133,7 +133,8 @@ def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
         "architecture": a.arch,
         "name": a.name or None,
         "n_tensors": len(spec.tensors),
-        "tensor_bytes": tb,
+        # None when no weight file was read (an HF config alone): unknown, not zero
+        "tensor_bytes": tb if spec.tensors else None,
         "params": n_params,
         "active_params": a.active_params,
         "bits_per_weight": round(tb * 8 / n_params, 4) if n_params and tb else None,

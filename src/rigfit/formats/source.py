@@ -12,7 +12,7 @@
 4. ``ollama:NAME[:TAG]`` -> that model's GGUF blob in the local Ollama store;
 5. ``hf:org/name`` or ``org/name`` present in the local HF cache (offline);
 6. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
-   quantizer would produce for ``file_type`` (default Q4_K_M), via
+   quantizer would produce for ``file_type`` (default: ``catalog.quant.default_file_type``), via
    :func:`rigfit.estimate.tensors.catalog_model_spec`.
 
 With a real file, ``file_type`` is normally left out. If it names a different type than the
@@ -29,8 +29,6 @@ from pathlib import Path
 from rigfit.catalog.arch import ModelSpec
 from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
-
-DEFAULT_FILE_TYPE = "Q4_K_M"
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -106,6 +104,9 @@ def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> M
     are neither a file nor a catalog model.
     """
     sref = os.fspath(ref)
+    if not sref.strip():
+        raise RigfitError("Empty model name.",
+                          "Give a catalog id ('rigfit models'), a GGUF file, an HF folder or ollama:NAME.")
     p = Path(sref).expanduser()
     if p.exists():
         return _from_path(p, file_type)
@@ -133,7 +134,8 @@ def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> M
     if _looks_like_path(sref):
         raise BadFileError(sref, "no such file or folder")
     from rigfit.catalog.models import resolve_model
+    from rigfit.catalog.quant import default_file_type
     from rigfit.estimate.tensors import catalog_model_spec
 
     arch = resolve_model(sref)
-    return catalog_model_spec(arch, file_type or DEFAULT_FILE_TYPE)
+    return catalog_model_spec(arch, file_type or default_file_type(arch.id))

@@ -135,6 +135,9 @@ class BenchSettings:
             raise RigfitError(f"--repeat must be at least 1 (got {self.repeat}).")
         if any(d < 0 for d in self.depths):
             raise RigfitError("--depth must not be negative.")
+        if not self.timeout_s > 0:
+            raise RigfitError(f"--timeout must be a positive number of seconds (got {self.timeout_s:g}).",
+                              "The default is 600 s.")
         if self.threads is not None and self.threads < 1:
             raise RigfitError(f"--threads must be at least 1 (got {self.threads}).")
         if self.n_ctx is not None and self.n_ctx < self.needed_ctx:

@@ -353,7 +353,15 @@ def parse_ground_truth_csv(path: str | Path) -> ImportBatch:
     missing = {"test", "tokens_per_s"} - set(header)
     if missing:
         raise BadFileError(path, f"not a ground-truth CSV (missing {', '.join(sorted(missing))}).")
-    return ImportBatch("ground truth csv", [result_from_ground_truth(r) for r in rows])
+    batch = ImportBatch("ground truth csv")
+    for i, r in enumerate(rows, start=2):  # line 1 is the header
+        res = result_from_ground_truth(r)
+        if not res.test or res.tokens_per_s is None or not res.hardware:
+            # a truncated or blank row: storing it would make a result with no measurement
+            batch.warnings.append(f"row {i} skipped (no hardware, test or tokens_per_s)")
+            continue
+        batch.results.append(res)
+    return batch
 
 
 # --------------------------------------------------------------------------------------------
