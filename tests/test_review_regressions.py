@@ -213,3 +213,25 @@ def test_inspect_config_only_folder_reports_unknown_bytes_not_exact_zero(capsys,
 def test_hosted_system_cannot_be_mixed_with_local_devices(spec):
     with pytest.raises(RigfitError, match="hosted system"):
         resolve_machine(spec)
+
+
+def test_plan_on_local_applies_the_factors_rigfit_calibrate_fitted():
+    """`rigfit calibrate` promises that later predictions for this machine use its factors."""
+    from rigfit.measure.fingerprint import detect_fingerprint
+    from rigfit.measure.store import Calibration, open_store
+
+    spec = load_model_source("llama-3.2-1b")
+    local = resolve_machine("local")
+    before = make_plan(spec, local).speed
+    with open_store() as store:  # the test's private store (conftest)
+        store.add_calibration(Calibration(detect_fingerprint().id, {"pp": 0.5, "tg": 0.25}, 2))
+    after = make_plan(spec, local).speed
+    assert after.decode_tps.provenance == "calibrated"
+    assert after.decode_tps.value == pytest.approx(before.decode_tps.value * 0.25)
+    assert after.prefill_tps.value == pytest.approx(before.prefill_tps.value * 0.5)
+    assert after.ttft_s.value == pytest.approx(before.ttft_s.value / 0.5)
+
+
+def test_floor_rejects_context_beyond_training(capsys):
+    code, _, err = cli(capsys, "floor", "llama-3.1-8b", "--ctx", "10000000")
+    assert code == 2 and "training context" in err

@@ -502,6 +502,13 @@ def _speed(plan: Plan) -> tuple[Any, str | None]:
         return None, f"speed estimate unavailable: {exc.message}"
     except Exception as exc:  # the speed model must never break a memory plan
         return None, f"speed estimate failed: {type(exc).__name__}: {exc}"
+    if plan.machine.detected:  # this machine: apply the factors `rigfit calibrate` fitted, if any
+        from rigfit.measure.calibrate import calibrate_speed, machine_factors
+
+        try:
+            est = calibrate_speed(est, machine_factors())
+        except Exception as exc:  # an unreadable results store must not break a plan
+            plan.notes.append(f"calibration factors not applied: {type(exc).__name__}: {exc}")
     return est, None
 
 

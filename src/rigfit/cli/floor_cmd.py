@@ -40,6 +40,9 @@ def floor(
     if budget_usd is not None and budget_usd <= 0:
         raise RigfitError(f"--budget-usd must be positive, got {budget_usd:g}.")
     arch = resolve_model(model)
+    if arch.n_ctx_train and ctx > arch.n_ctx_train:
+        raise RigfitError(f"--ctx {ctx:,} is beyond {arch.name or arch.id}'s training context "
+                          f"{arch.n_ctx_train:,}.", f"Use --ctx {arch.n_ctx_train} or less.")
     q = quant or default_quant(arch)
     from rigfit.catalog.quant import resolve_file_type
 

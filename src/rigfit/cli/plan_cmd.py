@@ -191,7 +191,7 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
             where = (" with every layer on the GPU(s)" if p.settings.ngl is None
                      else f" at -ngl {p.settings.ngl}")
         console.print(f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
-                      f"(keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
+                      f"(estimated, keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
         if by_quant and len(by_quant) > 1:
             cells = ", ".join(f"{q} {n:,}" if n else f"{q} does not fit" for q, n in by_quant.items())
             console.print(f"  by quant: {escape(cells)}")

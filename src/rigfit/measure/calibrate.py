@@ -174,6 +174,29 @@ def calibrate_figure(fig: Figure, factor: float | None) -> Figure:
     )
 
 
+def calibrate_speed(est: Any, factors: dict[str, float] | None) -> Any:
+    """A :class:`rigfit.estimate.speed.SpeedEstimate` with this machine's factors applied:
+    prefill × f_pp (time to first token ÷ f_pp), decode figures × f_tg. Unchanged without factors."""
+    if not factors or est is None:
+        return est
+    pp, tg = factors.get("pp"), factors.get("tg")
+    changes: dict[str, Any] = {}
+    if pp:
+        changes["prefill_tps"] = calibrate_figure(est.prefill_tps, pp)
+        t = est.ttft_s
+        if t is not None and t.value is not None:
+            changes["ttft_s"] = replace(
+                t, value=t.value / pp, low=None if t.low is None else t.low / pp,
+                high=None if t.high is None else t.high / pp, provenance="calibrated",
+                source=f"{t.source + '; ' if t.source else ''}÷ {pp:.3g} (prefill factor, rigfit calibrate)")
+    if tg:
+        for name in ("decode_tps", "decode_tps_ctx", "aggregate_tps", "per_user_tps"):
+            fig = getattr(est, name, None)
+            if fig is not None:
+                changes[name] = calibrate_figure(fig, tg)
+    return replace(est, **changes)
+
+
 def apply_factors(prediction: dict, factors: dict[str, float] | None) -> dict:
     """A :func:`predict_tests` result with calibrated ``tps`` (``base_tps`` keeps the original)."""
     if not factors or "tests" not in prediction:
