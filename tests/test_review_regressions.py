@@ -7,6 +7,7 @@ no llama.cpp runs.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -235,3 +236,94 @@ def test_plan_on_local_applies_the_factors_rigfit_calibrate_fitted():
 def test_floor_rejects_context_beyond_training(capsys):
     code, _, err = cli(capsys, "floor", "llama-3.1-8b", "--ctx", "10000000")
     assert code == 2 and "training context" in err
+
+
+# --- second review: predict fit / n_devices, hosted labels, -np context, recurrent words, "no" ------
+
+_CASE = {"hardware": "NVIDIA GeForce RTX 3060 12 GB", "hardware_kind": "nvidia", "n_devices": "1",
+         "backend": "CUDA", "model": "llama 8B Q4_K - Medium (Llama 3)", "model_family": "llama",
+         "params_b": "8.03", "quant": "Q4_K_M", "model_size_gib": "4.58", "test": "tg128",
+         "gen_tokens": "128", "ngl": "99"}
+
+
+@pytest.mark.parametrize("ngl", ["99", "", "10"])
+def test_predict_says_a_kv_cache_that_can_never_fit_does_not_fit(ngl):
+    from rigfit.estimate.predict import predict_rows
+
+    rows = [dict(_CASE, ngl=ngl), dict(_CASE, ngl=ngl, test="tg128@d99999999")]
+    ok, huge = predict_rows(rows)
+    assert ok["status"] == "ok" and float(ok["predicted_tps"]) > 1
+    assert huge["status"].startswith("unresolved: does not fit") and huge["predicted_tps"] == ""
+
+
+@pytest.mark.parametrize("n", ["-2", "abc", "0", "1.5"])
+def test_predict_reports_a_bad_device_count_and_goes_on(n):
+    from rigfit.estimate.predict import predict_rows
+
+    bad, good = predict_rows([dict(_CASE, n_devices=n), dict(_CASE, n_devices="2")])
+    assert bad["status"].startswith("unresolved: n_devices") and repr(n) in bad["status"]
+    assert bad["predicted_tps"] == "" and good["status"] == "ok"
+
+
+def test_predict_cli_keeps_going_past_bad_rows(capsys, tmp_path):
+    import csv
+
+    inp, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [dict(_CASE, n_devices="-2"), dict(_CASE, test="tg128@d99999999"), _CASE]
+    with open(inp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(_CASE))
+        w.writeheader()
+        w.writerows(rows)
+    code, _, err = cli(capsys, "predict", "--cases", str(inp), "--out", str(out))
+    assert code == 0 and "1 predicted, 2 unresolved" in err
+    with open(out, newline="", encoding="utf-8") as fh:
+        got = [r["status"] for r in csv.DictReader(fh)]
+    assert got[0].startswith("unresolved: n_devices") and "does not fit" in got[1] and got[2] == "ok"
+
+
+def test_hosted_speed_for_a_model_the_vendor_does_not_serve_is_estimated(capsys):
+    p = make_plan(load_model_source("deepseek-v3"), resolve_machine("WSE-3"))
+    tg = p.speed.decode_tps
+    assert tg.provenance == "estimated" and "other models" in tg.source
+    assert tg.low <= tg.value / 1.9 and tg.high >= tg.value * 1.9  # a wide band, not a figure
+    served = make_plan(load_model_source("gpt-oss-120b"), resolve_machine("WSE-3")).speed.decode_tps
+    assert served.provenance == "looked_up" and served.value == 2059.0  # the vendor's own figure
+    code, out, _ = cli(capsys, "plan", "deepseek-v3", "--on", "WSE-3", "--json")
+    assert code == 0 and json.loads(out)["speed"]["decode_tps"]["provenance"] == "estimated"
+
+
+def test_plan_decode_at_context_uses_the_per_slot_context_without_kvu():
+    spec, box = load_model_source("llama-3.1-8b"), resolve_machine("RTX 3090 + 64GB")
+    split = make_plan(spec, box, PlanSettings(n_ctx=32768, n_parallel=4)).speed
+    unified = make_plan(spec, box, PlanSettings(n_ctx=32768, n_parallel=4, kv_unified=True)).speed
+    one = make_plan(spec, box, PlanSettings(n_ctx=8192)).speed
+    assert split.context_tokens == 8192 and unified.context_tokens == 32768
+    assert split.decode_tps_ctx.value == pytest.approx(one.decode_tps_ctx.value)
+    assert split.decode_tps_ctx.value > unified.decode_tps_ctx.value
+
+
+@pytest.mark.parametrize(("model", "words"), [("mamba-codestral-7b", "weights and recurrent state"),
+                                              ("granite-4.0-h-tiny", "weights, KV cache and recurrent state"),
+                                              ("llama-3.1-8b", "weights and KV cache")])
+def test_bottleneck_names_what_the_model_actually_reads(model, words):
+    from rigfit.estimate.speed import model_work, state_words
+
+    assert state_words(model_work(load_model_source(model))) == words
+
+
+def test_recurrent_model_bottleneck_does_not_mention_a_kv_cache():
+    p = make_plan(load_model_source("mamba-codestral-7b", "Q8_0"), resolve_machine("RTX 3060 12 GB"))
+    assert "memory bandwidth" in p.speed.bottleneck and "KV" not in p.speed.bottleneck
+    assert "recurrent state" in p.speed.bottleneck
+
+
+def test_plan_that_does_not_fit_prints_what_would_make_it_run_not_a_command(capsys):
+    code, out, _ = cli(capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "131072")
+    assert code == 0 and "Verdict: no" in out
+    assert "llama-server" not in out and "Ollama" not in out and "num_ctx" not in out
+    assert "To make it run" in out and re.search(r"--ctx [\d,]+ fits", out) and "smaller --quant" in out
+    code, out, _ = cli(capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "131072",
+                       "--json")
+    assert code == 0 and json.loads(out)["fit"] == "no"
+    code, out, _ = cli(capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "32768")
+    assert code == 0 and "llama-server" in out and "To make it run" not in out  # fits: command shown

@@ -493,8 +493,12 @@ def _speed(plan: Plan) -> tuple[Any, str | None]:
     if fn is None:
         return None, "speed model not available in this version"
     s = plan.settings
+    # the "at context" decode figure is for one sequence as deep as it can go: without -kvu each
+    # of the -np slots holds n_ctx / n_parallel tokens (llama-server's n_ctx_slot), with -kvu one
+    # sequence may fill the whole shared cache
+    ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
-        est = fn(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=plan.n_ctx,
+        est = fn(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=ctx,
                  prompt=s.prompt_tokens, parallel=s.n_parallel, kv_type=s.kv_type_k,
                  flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
                  n_ubatch=s.n_ubatch, n_batch=s.n_batch)

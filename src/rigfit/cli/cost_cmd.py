@@ -78,8 +78,11 @@ def cost(
     if s.usd_per_mtok_amortised is not None:
         t.add_row("per million tokens (with hardware)", f"${s.usd_per_mtok_amortised:.3f}",
                   f"${s.hardware_usd:,.0f} over {s.amortize_months:g} months")
+    hardware_sources = None
     if s.hardware_usd is not None:
-        t.add_row("hardware", f"${s.hardware_usd:,.0f}", s.hardware_source or "")
+        # the breakdown goes in the table, the (long) sources below it
+        breakdown, _, hardware_sources = (s.hardware_source or "").partition(". Sources: ")
+        t.add_row("hardware", f"${s.hardware_usd:,.0f}", breakdown)
     if s.hosted_usd_per_month is not None:
         t.add_row("hosted, same tokens", f"${s.hosted_usd_per_month:,.2f}/month",
                   f"{s.hosted_label}: {s.hosted_source}")
@@ -89,5 +92,7 @@ def cost(
                                                if s.breakeven_months is not None else "—")
     t.add_row("break-even", be, s.breakeven_reason)
     console.print(t)
+    if hardware_sources:
+        console.print(f"  · hardware prices: {hardware_sources}", highlight=False)
     for line in (*lc.power_sources, *lc.notes, *s.notes):
         console.print(f"  · {line}", highlight=False)

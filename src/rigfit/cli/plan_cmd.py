@@ -128,10 +128,15 @@ def plan(
             out["max_ctx_by_quant"] = by_quant
         print_json(out)
         return
-    _render(p, best_ctx, by_quant)
+    ctx_that_fits = None
+    if p.fit == "no" and settings.runtime == "llama.cpp" and p.hosted is None:
+        ctx_that_fits = best_ctx if best_ctx is not None else max_context(spec, machine, settings,
+                                                                          limit=p.n_ctx)
+    _render(p, best_ctx, by_quant, ctx_that_fits)
 
 
-def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = None) -> None:
+def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = None,
+            ctx_that_fits: int | None = None) -> None:
     arch = p.model.arch
     prov = "exact, GGUF header" if p.model.tensors_exact else "estimated from llama.cpp's quantization rules"
     console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
@@ -199,6 +204,14 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
         v = p.vllm
         console.print(f"vLLM KV pool: {v['kv_cache_tokens']:,} tokens → "
                       f"{v['max_concurrent_seqs_at_max_len']} sequences of {p.n_ctx:,} tokens (estimated)")
+    if p.fit == "no":  # no command line for what cannot run: say what would make it run instead
+        tips = [n for n in p.notes if n.startswith("Does not fit") or "does not fit; the largest" in n]
+        for n in p.notes:
+            if n not in tips:
+                console.print(f"  [dim]• {escape(n)}[/]")
+        _render_no(p, tips, ctx_that_fits)
+        _render_speed(p)
+        return
     for n in p.notes:
         console.print(f"  [dim]• {escape(n)}[/]")
     if "llama_server_line" in p.commands:
@@ -210,6 +223,19 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
     if "vllm_serve_line" in p.commands:
         console.print("\n[bold]vLLM[/]: " + escape(p.commands["vllm_serve_line"]))
     _render_speed(p)
+
+
+def _render_no(p: Plan, tips: list[str], ctx_that_fits: int | None) -> None:
+    """What would make a plan with verdict "no" run (no llama-server / Ollama / vLLM line)."""
+    console.print("\n[bold]To make it run[/] (no command line: this configuration does not fit):")
+    if ctx_that_fits and ctx_that_fits < p.n_ctx:
+        where = " with every layer on the GPU(s)" if p.settings.ngl is None else f" at -ngl {p.settings.ngl}"
+        console.print(f"  • --ctx {ctx_that_fits:,} fits{where} (estimated; "
+                      f"{p.n_ctx:,} asked)")
+    for t in tips:
+        console.print(f"  • {escape(t.removeprefix('Does not fit: ').rstrip('.'))}")
+    if not tips:  # (vLLM: its own notes above say which limit it hit)
+        console.print("  • a smaller --ctx, a smaller --quant or model, or more memory in --on")
 
 
 def _render_speed(p: Plan) -> None:
@@ -226,7 +252,9 @@ def _speed_label(sp) -> str:
     prov = getattr(getattr(sp, "decode_tps", None), "provenance", "estimated")
     word = {"looked_up": "looked up", "estimated": "estimated", "calibrated": "calibrated estimate",
             "measured": "measured"}.get(prov, prov)
-    return f"{word}, p10–p90 band" if prov in ("estimated", "calibrated") else f"{word}, with range"
+    hosted = isinstance(getattr(sp, "details", None), dict) and sp.details.get("hosted")
+    calibrated_band = prov in ("estimated", "calibrated") and not hosted  # hosted: a set ½×–2× range
+    return f"{word}, p10–p90 band" if calibrated_band else f"{word}, with range"
 
 
 def _render_hosted(p: Plan, prov: str) -> None:

@@ -21,6 +21,7 @@ from rigfit.estimate.speed import (
     band,
     build_era,
     decode_features,
+    kv_bytes_per_elem,
     load_constants,
     make_layout,
     model_work,
@@ -31,6 +32,11 @@ from rigfit.estimate.speed import (
 from rigfit.measure.groundtruth import SpeedCase, normalise_hardware
 
 GIB = 1024**3
+
+#: Most host RAM one machine can hold [B], the bound used when a case's RAM is unknown: AMD EPYC
+#: 9005 supports up to 6 TB of DDR5 per socket (amd.com EPYC 9005 product specifications), two
+#: sockets per board → 12 TB.
+MAX_HOST_RAM_BYTES = 12e12
 
 #: Output columns ``rigfit predict`` adds.
 PREDICT_COLUMNS = ("predicted_tps", "predicted_low", "predicted_high", "status")
@@ -184,6 +190,7 @@ def resolve_case(case: SpeedCase) -> ResolvedCase:
         raise Unresolved(case.test_error or f"test {case.test_name!r} not understood")
     if not case.hardware:
         raise Unresolved("hardware missing")
+    _check_n_devices(case)
     machine = resolve_hardware(case.hardware, case.n_devices, case.backend or None)
     if machine.accelerators and machine.accelerators[0].kind == "hosted":
         raise Unresolved("hosted system: speed comes from published figures, not llama.cpp")
@@ -200,6 +207,61 @@ def resolve_case(case: SpeedCase) -> ResolvedCase:
     hk = case.hardware_kind or (machine.accelerators[0].vendor.lower() if machine.accelerators else "cpu")
     return ResolvedCase(case, machine, work, settings, kind, prompt, gen, depth,
                         normalise_hardware(case.hardware).names[0], hk)
+
+
+def _check_n_devices(case: SpeedCase) -> None:
+    """The n_devices column, when given, must be a whole number ≥ 1 (the parser reads '-2' or 'abc'
+    as 'not given' or a negative count; a batch tool reports the row instead of guessing)."""
+    raw = str((case.extra or {}).get("n_devices") or "").strip()
+    if not raw:
+        return
+    try:
+        n = float(raw)
+    except ValueError:
+        n = float("nan")
+    if not (math.isfinite(n) and n >= 1 and n == int(n)):
+        raise Unresolved(f"n_devices {raw!r} is not a whole number of devices ≥ 1")
+
+
+def kv_cache_bytes(work: ModelWork, n_ctx: int, kv_type: str = "f16") -> float:
+    """KV cache of one sequence of ``n_ctx`` tokens [B]: every attention layer caches K and V for
+    each context token (sliding-window layers at most their window); recurrent layers none."""
+    per = kv_bytes_per_elem(kv_type)
+    tot = 0.0
+    for elems, win in zip(work.layer_kv_elems, work.layer_window, strict=True):
+        tot += elems * (n_ctx if win is None else min(n_ctx, win))
+    return tot * per
+
+
+def check_fits(rc: ResolvedCase) -> None:
+    """:class:`Unresolved` ("does not fit: …") when the weights plus the KV cache at the test's
+    final context exceed every byte the machine is known to have.
+
+    Fully offloaded runs (no CPU layers) must fit in accelerator memory; runs with CPU layers may
+    also use host RAM — when its size is unknown, the most one server holds. Compute buffers are
+    left out, so this errs towards 'fits'."""
+    n_ctx = rc.depth + rc.prompt + rc.gen
+    need = rc.work.total_bytes + kv_cache_bytes(rc.work, n_ctx, rc.settings.kv_type)
+    accs = rc.machine.accelerators
+    acc_mem = [d.memory_bytes for d in accs]
+    full_offload = (accs and not rc.settings.cpu_only
+                    and (rc.settings.ngl is None or rc.settings.ngl > rc.work.n_layer))
+    if full_offload:
+        if any(m is None for m in acc_mem):
+            return
+        have = float(sum(acc_mem))  # type: ignore[arg-type]
+        where = f"{have / GIB:,.0f} GiB on the accelerator(s)"
+    else:
+        ram = rc.machine.ram_bytes
+        if ram is None and not accs and rc.machine.cpu is not None:
+            ram = rc.machine.cpu.memory_bytes
+        known = ram is not None
+        have = float(ram if known else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
+        where = (f"{have / GIB:,.0f} GiB of accelerator memory and RAM" if known else
+                 "the 12 TB of RAM the largest two-socket servers hold")
+    if need > have:
+        raise Unresolved(f"does not fit: weights + KV cache at {n_ctx:,} tokens need "
+                         f"{need / GIB:,.0f} GiB, more than {where}")
 
 
 def case_features(rc: ResolvedCase, C: dict) -> tuple[dict[str, float], float]:
@@ -233,9 +295,10 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
 
 def predict_case(case: SpeedCase, C: dict | None = None
                  ) -> tuple[float | None, float | None, float | None, str]:
-    """(tps, low, high, status) — status 'ok' or 'unresolved: <reason>'."""
+    """(tps, low, high, status) — status 'ok' or 'unresolved: <reason>' (incl. 'does not fit')."""
     try:
         rc = resolve_case(case)
+        check_fits(rc)
         tps, lo, hi = predict_resolved(rc, C)
     except Unresolved as exc:
         return None, None, None, f"unresolved: {exc}"
@@ -264,6 +327,7 @@ def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
 
 
 __all__ = [
-    "PREDICT_COLUMNS", "ResolvedCase", "Unresolved", "case_features", "case_settings", "predict_case",
+    "PREDICT_COLUMNS", "ResolvedCase", "Unresolved", "case_features", "case_settings", "check_fits",
+    "kv_cache_bytes", "predict_case",
     "predict_resolved", "predict_rows", "resolve_case", "resolve_hardware", "resolve_work",
 ]
