@@ -30,3 +30,24 @@ def test_unknown_name_error_lists_candidates():
     assert "GeForce RTX 3070 Ti" in (err.suggestion or "")
     assert isinstance(err, RigfitError)
     assert err.exit_code == 2
+
+
+
+def test_inspect_json_fast_path_matches_library_and_errors(tmp_path):
+    """`rigfit inspect FILE --json` skips the CLI framework: same JSON, same errors, same exit codes."""
+    import json
+
+    import synth
+    from rigfit.formats.inspect import inspect_source
+    from rigfit.jsonout import to_json_text
+
+    model = synth.write_llama(tmp_path / "tiny.gguf", n_layer=2)
+    for args in (("inspect", str(model.path), "--json"), ("inspect", "--json", str(model.path))):
+        out = run_cli(*args)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == json.loads(to_json_text(inspect_source(str(model.path))))
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\x03\x00")
+    out = run_cli("inspect", str(bad), "--json")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error:") and "Traceback" not in out.stderr

@@ -9,9 +9,6 @@ import importlib
 import pkgutil
 import sys
 
-from rich.markup import escape
-
-from rigfit.cli.app import app, err_console
 from rigfit.errors import RigfitError
 
 
@@ -37,18 +34,50 @@ def _load_commands(argv: list[str] | None = None) -> None:
 
 def report_error(exc: RigfitError) -> None:
     """Print a user error as one line (plus an optional suggestion line) on stderr."""
+    from rich.markup import escape
+
+    from rigfit.cli.app import err_console
+
     # messages are plain text (they quote file names and commands like 'rigfit[bench]'): escape markup
     err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.suggestion:
         err_console.print(f"  {escape(exc.suggestion)}", highlight=False, soft_wrap=True)
 
 
+def _inspect_json_fast(argv: list[str]) -> bool:
+    """``rigfit inspect PATH --json`` without the CLI framework.
+
+    Scripts run it over whole model folders; Typer, Click, pydantic and rich cost ~150 ms per call,
+    several times the header read itself. Same library call, same JSON, same errors and exit codes.
+    """
+    if len(argv) != 3 or argv[0] != "inspect" or "--json" not in argv[1:]:
+        return False
+    path = argv[2] if argv[1] == "--json" else argv[1]
+    if path.startswith("-"):
+        return False
+    from rigfit.formats.inspect import inspect_source
+    from rigfit.jsonout import to_json_text
+
+    try:
+        summary = inspect_source(path)
+    except RigfitError as exc:
+        sys.stderr.write(f"error: {exc.message}\n" + (f"  {exc.suggestion}\n" if exc.suggestion else ""))
+        sys.exit(exc.exit_code)
+    sys.stdout.write(to_json_text(summary) + "\n")
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rigfit`` console script."""
-    _load_commands(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if _inspect_json_fast(args):
+        return
+    _load_commands(args)
+    from rigfit.cli.app import app, err_console
+
     try:
         # standalone mode: Typer/Click print usage errors themselves and exit with code 2
-        app(args=argv, prog_name="rigfit")
+        app(args=args, prog_name="rigfit")
     except RigfitError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)

@@ -6,12 +6,13 @@ and registers itself with ``@app.command()``; ``rigfit.cli`` imports them all.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import typer
 from rich.console import Console
+
+from rigfit.jsonout import to_json_text
 
 app = typer.Typer(
     name="rigfit",
@@ -31,19 +32,7 @@ err_console = Console(stderr=True)
 
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (plain, no colour, stable key order)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "to_json"):
-        return obj.to_json()
-    if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    return str(obj)
+    sys.stdout.write(to_json_text(data) + "\n")
 
 
 @app.callback()
