@@ -5,8 +5,6 @@ User mistakes (``RigfitError``) become one line on stderr and exit code 2, never
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 from rigfit.errors import RigfitError
@@ -14,6 +12,8 @@ from rigfit.errors import RigfitError
 
 def _command_modules() -> dict[str, str]:
     """Command name -> module name: ``plan_cmd`` registers ``plan``, ``foo_bar_cmd`` ``foo-bar``."""
+    import pkgutil
+
     return {info.name[: -len("_cmd")].replace("_", "-"): info.name
             for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd")}
 
@@ -24,6 +24,8 @@ def _load_commands(argv: list[str] | None = None) -> None:
     Importing every command (and through them the whole library) costs ~0.3 s; a single command
     such as ``rigfit inspect FILE`` should start in a fraction of that.
     """
+    import importlib
+
     modules = _command_modules()
     words = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")]
     wanted = modules.get(words[0]) if words else None
