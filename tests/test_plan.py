@@ -162,3 +162,75 @@ def test_published_cuda_logs_llama3_8b():
     _, two = device_memory(spec, resolve_machine("2x RTX 4090 + 64GB"), s, 8192, None, bp("b2824"))
     assert [d.compute_bytes / mib for d in two[:2]] == pytest.approx([640.01, 640.02], rel=0.01)
     assert two[-1].compute_bytes / mib == pytest.approx(72.02, rel=0.01)
+
+
+# ---------------------------------------------------------------------------------------------
+# MoE spill: experts in RAM (--n-cpu-moe) against whole-layer offload (-ngl)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moe30b():
+    return load_model_source("qwen3-30b-a3b", "Q4_K_M")
+
+
+def test_moe_spill_picks_experts_in_ram(moe30b, box):
+    from rigfit.plan import min_n_cpu_moe
+
+    s = PlanSettings(n_ctx=16384)
+    p = make_plan(moe30b, box, s)
+    layers = make_plan(moe30b, box, PlanSettings(n_ctx=16384, ngl=p.max_ngl))
+    assert layers.fit == "offload" and layers.offload == "layers" and layers.ngl < 49
+    # experts in RAM: every layer on the GPU, the smallest --n-cpu-moe that keeps the margin
+    n = min_n_cpu_moe(moe30b, box, s)
+    assert p.fit == "offload" and p.offload == "experts" and p.ngl == 49
+    assert 0 < n < 48 and p.settings.n_cpu_moe == n and p.experts_in_ram == n
+    assert all(d.headroom_bytes >= p.margin_bytes for d in p.devices)
+    fewer = make_plan(moe30b, box, PlanSettings(n_ctx=16384, n_cpu_moe=n - 1), with_speed=False)
+    assert fewer.devices[0].headroom_bytes < fewer.margin_bytes  # one layer's experts fewer: no margin
+    # chosen because it decodes faster; the layer plan is named in a note with its speed
+    assert p.speed.decode_tps_ctx.value >= layers.speed.decode_tps_ctx.value
+    assert p.alternative["offload"] == "layers" and p.alternative["ngl"] == layers.ngl
+    assert p.alternative["decode_tps"] == pytest.approx(layers.speed.decode_tps.value)
+    assert any(f"-ngl {layers.ngl} layer offload would decode at" in x for x in p.notes)
+    assert not any(x.startswith("Only ") for x in p.notes)
+    line = p.commands["llama_server_line"]
+    assert "-ngl all" in line and f"--n-cpu-moe {n}" in line
+    ol = p.commands["ollama"]
+    assert ol["parameters"]["num_gpu"] == layers.ngl and "no setting" in ol["note"]
+    j = p.to_json()
+    assert j["offload"]["kind"] == "experts" and j["offload"]["n_cpu_moe"] == n
+    # the same choice without the speed figures (recommend's cheap first pass)
+    assert make_plan(moe30b, box, s, with_speed=False).settings.n_cpu_moe == n
+
+
+def test_moe_spill_respects_user_settings(moe30b, box):
+    p = make_plan(moe30b, box, PlanSettings(n_ctx=16384, ngl=20), with_speed=False)
+    assert p.ngl == 20 and p.offload == "layers" and "--n-cpu-moe" not in p.commands["llama_server_line"]
+    assert p.alternative is None
+    q = make_plan(moe30b, box, PlanSettings(n_ctx=16384, n_cpu_moe=40), with_speed=False)
+    assert q.settings.n_cpu_moe == 40 and q.fit == "offload" and q.offload == "experts"
+    assert q.experts_in_ram == 40 and "--n-cpu-moe 40" in q.commands["llama_server_line"]
+    # everything on the GPU: no search, no offload
+    big = make_plan(moe30b, resolve_machine("RTX 5090 + 64GB DDR5"), PlanSettings(n_ctx=4096),
+                    with_speed=False)
+    assert big.fit == "fits" and big.offload is None and big.alternative is None
+    assert big.commands["ollama"]["note"] is None
+
+
+def test_dense_spill_is_layer_offload(m70b):
+    from rigfit.plan import min_n_cpu_moe
+
+    m = resolve_machine("RTX 3090 + 64GB DDR4")
+    p = make_plan(m70b, m, with_speed=False)
+    assert p.fit == "offload" and p.offload == "layers" and p.alternative is None
+    assert p.settings.n_cpu_moe == 0 and "--n-cpu-moe" not in p.commands["llama_server_line"]
+    assert min_n_cpu_moe(m70b, m) is None
+
+
+def test_moe_spill_cli_says_which_kind():
+    r = run_cli("plan", "qwen3-30b-a3b", "--on", BOX, "--ctx", "16384")
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert "offload — experts in RAM: all 49 layers on the GPU(s)" in out
+    assert "--n-cpu-moe" in out and "layer offload would decode at" in out and "Ollama has no setting" in out

@@ -10,8 +10,12 @@ Verdict (``Plan.fit``):
     fits    every device keeps at least ``margin_bytes`` free (default 1 GiB, llama.cpp's
             ``-fit`` target per device);
     tight   everything fits but some device keeps less than the margin (the plan states it);
-    offload the GPUs cannot hold every layer; the plan is the largest ``-ngl`` that fits, with
-            the rest in RAM;
+    offload part of the model runs from RAM. When the GPUs cannot hold every layer the plan is
+            the faster of two strategies: *layer offload* (the largest ``-ngl`` that fits, whole
+            layers in RAM) and, for MoE models, *experts in RAM* (every layer on the GPUs, the
+            routed experts of the first N layers in RAM: the smallest ``--n-cpu-moe N`` that fits,
+            what llama.cpp's ``-fit`` tries first for MoE, research/memory.md §1.6). ``Plan.offload``
+            says which ("layers" | "experts"), ``Plan.alternative`` the other with its speed;
     no      not even with every layer in RAM (or an explicit setting that cannot fit).
 """
 
@@ -24,7 +28,14 @@ from rigfit.catalog.arch import ModelSpec
 from rigfit.catalog.devices import Device, Machine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
-from rigfit.estimate.placement import CPU, Placement, accelerators_for_llamacpp, backend_prefix, place
+from rigfit.estimate.placement import (
+    CPU,
+    Placement,
+    accelerators_for_llamacpp,
+    backend_prefix,
+    is_expert_tensor,
+    place,
+)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -154,6 +165,10 @@ class Plan:
     verdict is offload). n_ctx: the context planned [tokens]. memory: per-device breakdown.
     commands: how to run it (llama_server, ollama, vllm). notes: assumptions and caveats.
     speed: the speed estimate (None with ``speed_reason`` when unavailable).
+    offload: what runs from RAM: None (nothing), "layers" (whole layers, ``-ngl``), "experts"
+    (routed experts of ``experts_in_ram`` GPU layers, ``--n-cpu-moe``/``--cpu-moe``) or
+    "layers+experts". alternative: for an automatic MoE offload, the strategy not chosen
+    ({"offload", "ngl", "n_cpu_moe", "fit", "decode_tps", "decode_tps_ctx"}; tok/s estimated).
     """
 
     model: ModelSpec
@@ -173,6 +188,9 @@ class Plan:
     vllm: dict | None = None
     max_ngl: int | None = None
     hosted: dict | None = None
+    offload: str | None = None
+    experts_in_ram: int = 0
+    alternative: dict | None = None
 
     @property
     def weights_bytes(self) -> int:
@@ -197,6 +215,10 @@ class Plan:
             "n_ctx": self.n_ctx,
             "ngl": self.ngl,
             "max_ngl": self.max_ngl,
+            "offload": {"kind": self.offload, "experts_in_ram_layers": self.experts_in_ram,
+                        "n_cpu_moe": (self.model.arch.n_layer if self.settings.cpu_moe
+                                      else self.settings.n_cpu_moe),
+                        "alternative": self.alternative},
             "margin_bytes": self.margin_bytes,
             "model": {"id": arch.id, "name": arch.name, "arch": arch.arch, "file_type": self.model.file_type,
                       "origin": self.model.origin, "path": self.model.path, "n_layer": arch.n_layer,
@@ -404,6 +426,7 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
     verdict = _grade(devs, settings.margin_bytes)
     notes: list[str] = []
     max_ngl_v: int | None = None
+    alternative: dict | None = None
     if verdict == "no" and accels:
         max_ngl_v = max_ngl(model, machine, settings)
         if max_ngl_v is None:
@@ -417,11 +440,19 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
                 verdict = "offload" if verdict == "fits" else "tight"
         elif max_ngl_v is not None:
             notes.append(f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}.")
-    elif accels and verdict == "fits" and pl.n_gpu_layers < arch.n_layer + 1:
+        if _auto_moe_offload(model, settings):
+            settings, pl, devs, verdict, alternative = _choose_moe_offload(
+                model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes)
+    elif accels and verdict == "fits" and (pl.n_gpu_layers < arch.n_layer + 1
+                                           or _experts_in_ram(model, pl)):
         verdict = "offload"
+    n_exp = _experts_in_ram(model, pl)
+    kind = "+".join(k for k, on in (("layers", pl.n_gpu_layers < arch.n_layer + 1 and bool(accels)),
+                                     ("experts", n_exp > 0)) if on) or None
     plan = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx,
                 ngl=pl.n_gpu_layers, fit=verdict, devices=devs, placement=pl,
-                margin_bytes=settings.margin_bytes, build=profile, notes=notes, max_ngl=max_ngl_v)
+                margin_bytes=settings.margin_bytes, build=profile, notes=notes, max_ngl=max_ngl_v,
+                offload=kind if verdict != "no" else None, experts_in_ram=n_exp, alternative=alternative)
     if verdict == "tight":
         hr = plan.min_headroom_bytes
         if hr is not None:
@@ -458,6 +489,103 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
     elif with_speed:
         plan.speed, plan.speed_reason = _speed(plan)
     return plan
+
+
+def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
+    """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe)."""
+    layers = {t.layer for t in model.tensors
+              if t.layer is not None and t.layer < len(pl.layer_device) and pl.layer_device[t.layer] != CPU
+              and pl.tensor_device.get(t.name) == CPU and is_expert_tensor(t.name)}
+    return len(layers)
+
+
+def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:
+    """Whether rigfit chooses the MoE offload strategy itself: an MoE model with expert tensors and
+    no user-set -ngl / --cpu-moe / --n-cpu-moe."""
+    return (model.arch.moe is not None and settings.ngl is None and not settings.cpu_moe
+            and not settings.n_cpu_moe and any(is_expert_tensor(t.name) for t in model.tensors))
+
+
+#: Preference between offload verdicts (a plan that keeps the margin beats a tight one).
+_VERDICT_RANK = {"offload": 0, "tight": 1}
+
+
+def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
+                        profile: mem.BuildProfile, layers: tuple[Placement, list[DeviceMemory], str],
+                        notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], str,
+                                                   dict | None]:
+    """Layer offload (``layers``: the -ngl plan found, verdict "no" if none) against experts in RAM
+    (every layer on the GPUs, smallest --n-cpu-moe that fits): the one that keeps the margin, then
+    the faster decode at the planned context (estimated) wins; without speed estimates experts in
+    RAM wins (llama.cpp -fit's order for MoE). Appends a note naming the other strategy's speed."""
+    n_layer = model.arch.n_layer
+    pl_l, devs_l, v_l = layers
+    n_moe = min_n_cpu_moe(model, machine, settings)
+    if n_moe is None:
+        n_moe = min_n_cpu_moe(model, machine, settings, allow_tight=True)
+    if n_moe is None:
+        return settings, pl_l, devs_l, v_l, None
+    s_e = replace(settings, cpu_moe=True) if n_moe >= n_layer else replace(settings, n_cpu_moe=n_moe)
+    pl_e, devs_e = device_memory(model, machine, s_e, n_ctx, None, profile)
+    g = _grade(devs_e, settings.margin_bytes)
+    v_e = "offload" if g == "fits" else g
+    flag = "--cpu-moe" if s_e.cpu_moe else f"--n-cpu-moe {n_moe}"
+    if v_e not in _VERDICT_RANK:  # (cannot happen: min_n_cpu_moe checked the fit)
+        return settings, pl_l, devs_l, v_l, None
+    sp_e = _decode(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
+    if v_l not in _VERDICT_RANK:  # whole-layer offload does not fit at all
+        notes.append(f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                     f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}); "
+                     "no whole-layer -ngl fits.")
+        return s_e, pl_e, devs_e, v_e, None
+    sp_l = _decode(model, machine, settings, n_ctx, pl_l, devs_l, profile)
+    if sp_e is None or sp_l is None:
+        experts_win = _VERDICT_RANK[v_e] <= _VERDICT_RANK[v_l]
+    else:
+        experts_win = (_VERDICT_RANK[v_e], -sp_e[1]) <= (_VERDICT_RANK[v_l], -sp_l[1])
+    alt_pl, alt_v, alt_sp = (pl_l, v_l, sp_l) if experts_win else (pl_e, v_e, sp_e)
+    alternative = {"offload": "layers" if experts_win else "experts", "ngl": alt_pl.n_gpu_layers,
+                   "n_cpu_moe": 0 if experts_win else n_moe, "fit": alt_v,
+                   "decode_tps": None if alt_sp is None else alt_sp[0],
+                   "decode_tps_ctx": None if alt_sp is None else alt_sp[1],
+                   "speed_provenance": "estimated"}
+    ctx_txt = f"{n_ctx:,} tokens"
+    if experts_win:
+        notes[:] = [n for n in notes if not n.startswith("Only ")]
+        notes.append(f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                     f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}), decoding at "
+                     f"{_speed_txt(sp_e, ctx_txt)}; -ngl {pl_l.n_gpu_layers} layer offload would decode "
+                     f"at {_speed_txt(sp_l, ctx_txt)} (estimated).")
+        return s_e, pl_e, devs_e, v_e, alternative
+    notes.append(f"Experts in RAM (-ngl all {flag}) would decode at {_speed_txt(sp_e, ctx_txt)}, "
+                 f"against {_speed_txt(sp_l, ctx_txt)} for this layer offload (estimated).")
+    return settings, pl_l, devs_l, v_l, alternative
+
+
+def _n_exp_text(model: ModelSpec, pl: Placement) -> str:
+    k = _experts_in_ram(model, pl)
+    return f"{k} of {model.arch.n_layer} layers"
+
+
+def _speed_txt(sp: tuple[float, float] | None, ctx_txt: str) -> str:
+    if sp is None:
+        return "an unknown speed"
+    return f"{sp[0]:.1f} tok/s ({sp[1]:.1f} at {ctx_txt})"
+
+
+def _decode(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int, pl: Placement,
+            devs: list[DeviceMemory], profile: mem.BuildProfile) -> tuple[float, float] | None:
+    """(decode tok/s at the start, at the planned context) of one candidate placement (estimated);
+    None when the speed model cannot say."""
+    cand = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx, ngl=pl.n_gpu_layers,
+                fit="offload", devices=devs, placement=pl, margin_bytes=settings.margin_bytes, build=profile)
+    est, _ = _speed(cand)
+    if est is None:
+        return None
+    a, b = getattr(est, "decode_tps", None), getattr(est, "decode_tps_ctx", None)
+    if a is None or b is None or a.value is None or b.value is None:
+        return None
+    return float(a.value), float(b.value)
 
 
 def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
@@ -549,6 +677,49 @@ def max_ngl(model: ModelSpec, machine: Machine, settings: PlanSettings | None = 
             else:
                 hi = mid
     return lo if host_ok(lo) else None
+
+
+def min_n_cpu_moe(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
+                  *, allow_tight: bool = False) -> int | None:
+    """Smallest ``--n-cpu-moe N`` (0 … n_layer) at which, with every layer on the GPU(s), every GPU
+    keeps the margin free (``allow_tight``: just fits) and host RAM holds the experts moved there
+    [layers]; None when not even ``--cpu-moe`` fits (or the model has no routed experts).
+
+    GPU memory falls and host memory grows with N (the op-offload copy buffer appears once at
+    N ≥ 1 and then stays the same), so a binary search over 1 … n_layer is exact."""
+    settings = settings or PlanSettings()
+    if model.arch.moe is None or not any(is_expert_tensor(t.name) for t in model.tensors):
+        return None
+    profile = mem.build_profile(settings.llama_build)
+    n_ctx = resolve_ctx(model, settings)
+    base = replace(settings, ngl=None, cpu_moe=False)
+    need = 0 if allow_tight else settings.margin_bytes
+
+    def devs(n: int) -> list[DeviceMemory]:
+        return device_memory(model, machine, replace(base, n_cpu_moe=n), n_ctx, None, profile)[1]
+
+    def gpu_ok(ds: list[DeviceMemory]) -> bool:
+        return all(d.headroom_bytes is None or d.headroom_bytes >= need for d in ds if d.name != CPU)
+
+    def host_ok(ds: list[DeviceMemory]) -> bool:
+        return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in ds)
+
+    first = devs(0)
+    if gpu_ok(first):
+        return 0 if host_ok(first) else None
+    n_layer = model.arch.n_layer
+    top = devs(n_layer)
+    if not gpu_ok(top):
+        return None
+    lo, hi, hi_devs = 0, n_layer, top  # gpu_ok(hi), not gpu_ok(lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        ds = devs(mid)
+        if gpu_ok(ds):
+            hi, hi_devs = mid, ds
+        else:
+            lo = mid
+    return hi if host_ok(hi_devs) else None
 
 
 def max_context(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
@@ -654,6 +825,22 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         args.append("--no-repack")
     ollama: dict[str, Any] = {"num_ctx": plan.n_ctx,
                               "num_gpu": plan.ngl if has_gpu else 0}
+    ollama_note = None
+    if plan.experts_in_ram and has_gpu:
+        # Ollama offloads whole layers only: no per-expert setting (feature request ollama/ollama#11772
+        # open; PRs #16146 and #16688 unmerged), so the nearest Ollama plan is whole-layer offload
+        alt = plan.alternative or {}
+        if alt.get("offload") == "layers":
+            lay = alt.get("ngl")
+        else:
+            plain = replace(s, cpu_moe=False, n_cpu_moe=0)
+            lay = max_ngl(plan.model, plan.machine, plain)
+            if lay is None:
+                lay = max_ngl(plan.model, plan.machine, plain, allow_tight=True)
+        ollama["num_gpu"] = 0 if lay is None else min(lay, plan.ngl)
+        ollama_note = ("Ollama has no setting to keep only the MoE experts in RAM (it offloads whole layers)"
+                       + (f": num_gpu={ollama['num_gpu']} is the whole-layer offload that fits (slower)."
+                          if lay is not None else " and no whole-layer offload fits: num_gpu=0."))
     env = {}
     if s.flash_attn == "on" or s.kv_type_k != "f16":
         env["OLLAMA_FLASH_ATTENTION"] = "1"
@@ -662,7 +849,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
     if s.n_parallel > 1:
         env["OLLAMA_NUM_PARALLEL"] = str(s.n_parallel)
     return {"llama_server": args, "llama_server_line": " ".join(args),
-            "ollama": {"parameters": ollama, "env": env}}
+            "ollama": {"parameters": ollama, "env": env, "note": ollama_note}}
 
 
 def plan_with(model: ModelSpec, machine: Machine, **kw: Any) -> Plan:

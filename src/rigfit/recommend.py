@@ -157,12 +157,15 @@ class Evaluation:
     ngl: int | None = None
     n_layers: int | None = None
     systems_needed: int | None = None  # hosted SRAM systems (Cerebras, Groq) holding weights + KV
+    experts_in_ram: int = 0  # layers whose routed MoE experts stay in RAM (--n-cpu-moe)
 
     @property
     def fit_label(self) -> str:
         """The planner's verdict in words: fits, tight, offload (k/n layers on GPU), won't run."""
         if self.fit == "no":
             return "won't run"
+        if self.experts_in_ram and self.n_layers:
+            return f"offload (experts of {self.experts_in_ram} layers in RAM)"
         if not self.fully_in_fast_memory and self.ngl is not None and self.n_layers:
             return f"offload ({self.ngl}/{self.n_layers} layers on GPU)"
         return self.fit
@@ -232,7 +235,7 @@ def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
         ttft_s=speed.ttft_s if speed is not None else None,
         max_ctx=None, weights_bytes=float(spec.weights_bytes),
         bottleneck=speed.bottleneck if speed is not None else "", memory_breakdown=breakdown, notes=notes,
-        ngl=plan.ngl if accel_rows else None, n_layers=n_all,
+        ngl=plan.ngl if accel_rows else None, n_layers=n_all, experts_in_ram=plan.experts_in_ram,
         systems_needed=(plan.hosted or {}).get("systems_needed"))
 
 

@@ -181,7 +181,7 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
     style = _VERDICT_STYLE.get(p.fit, "white")
     extra = ""
     if p.fit == "offload":
-        extra = f" — -ngl {p.ngl} of {arch.n_layer + 1} layers on the GPU(s)"
+        extra = _offload_text(p)
     elif p.fit == "tight" and p.min_headroom_bytes is not None:
         extra = f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin " \
                 f"{p.margin_bytes / GIB:.2f} GiB)"
@@ -220,9 +220,24 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
         params = " ".join(f"{k}={v}" for k, v in ol["parameters"].items())
         env = " ".join(f"{k}={v}" for k, v in ol["env"].items())
         console.print("[bold]Ollama[/]: " + escape(params) + (f"  (env: {escape(env)})" if env else ""))
+        if ol.get("note"):
+            console.print(f"  [dim]{escape(ol['note'])}[/]")
     if "vllm_serve_line" in p.commands:
         console.print("\n[bold]vLLM[/]: " + escape(p.commands["vllm_serve_line"]))
     _render_speed(p)
+
+
+def _offload_text(p: Plan) -> str:
+    """What an "offload" verdict keeps in RAM: whole layers (-ngl), MoE experts (--n-cpu-moe), or both."""
+    n_all = p.model.arch.n_layer + 1
+    s = p.settings
+    flag = "--cpu-moe" if s.cpu_moe else f"--n-cpu-moe {s.n_cpu_moe}"
+    experts = f"routed experts of {p.experts_in_ram} of {p.model.arch.n_layer} layers in RAM ({flag})"
+    if p.offload == "experts":
+        return f" — experts in RAM: all {n_all} layers on the GPU(s), {experts}"
+    if p.offload == "layers+experts":
+        return f" — -ngl {p.ngl} of {n_all} layers on the GPU(s), {experts}"
+    return f" — layer offload: -ngl {p.ngl} of {n_all} layers on the GPU(s)"
 
 
 def _render_no(p: Plan, tips: list[str], ctx_that_fits: int | None) -> None:

@@ -42,6 +42,11 @@ _INPUT_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_toke
 #: ``llm_ffn_exps_block_regex`` = ``\.ffn_(up|down|gate|gate_up)_(ch|)exps``).
 _EXPS_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
 
+def is_expert_tensor(name: str) -> bool:
+    """Whether a tensor is a routed-expert weight that --cpu-moe / --n-cpu-moe keep in RAM."""
+    return _EXPS_RE.search(name) is not None
+
+
 #: GGML types the x86/ARM CPU backend repacks (ggml-cpu/repack.cpp ``ggml_repack_get_optimal_repack_type``:
 #: Q4_0 → 8x8 (AVX2) / 4x8, 4x4 (NEON); Q4_K → 8x8 (AVX2); IQ4_NL → 8x8 (AVX2) / 4x4 (NEON)).
 REPACK_TYPES = frozenset({"Q4_0", "Q4_K", "IQ4_NL"})

@@ -570,8 +570,10 @@ def layout_from_placement(work: ModelWork, machine: Machine, placement: Any,
     # --cpu-moe / --n-cpu-moe: routed experts of GPU layers kept in RAM and computed by the CPU;
     # every such layer sends its activations to the CPU and back (2 boundaries per token)
     tdev = getattr(placement, "tensor_device", None) or {}
+    # NextN/MTP blocks (index >= n_layer, e.g. GLM) are not run for plain decoding: skip them
     moe_cpu = sorted({int(n.split(".")[1]) for n, d in tdev.items()
                       if "_exps" in n and d == "CPU" and n.startswith("blk.")
+                      and int(n.split(".")[1]) < len(layer_dev)
                       and layer_dev[int(n.split(".")[1])] != "CPU"})
     if moe_cpu and work.n_expert:
         keep = set(moe_cpu)
