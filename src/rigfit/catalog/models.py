@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from dataclasses import asdict, fields, replace
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from rigfit.catalog.arch import MLA, SSM, Architecture, MoE
@@ -254,26 +254,55 @@ def _record_to_arch(rec: dict[str, Any]) -> Architecture:
     return Architecture(**kwargs)
 
 
+def _models_json_text() -> str:
+    # the file beside this module (a plain install) without importing importlib.resources or
+    # pathlib (~8 ms of `rigfit inspect`'s start-up); resources only for zipped installs
+    path = os.path.join(os.path.dirname(__file__), "data", "models.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    from importlib import resources
+
+    return resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _raw_catalog() -> dict[str, Any]:
-    text = resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
-    data = json.loads(text)
+    data = json.loads(_models_json_text())
     if data.get("schema_version") != SCHEMA_VERSION:
         raise RuntimeError(f"models.json schema_version {data.get('schema_version')} != {SCHEMA_VERSION}")
     return data
 
 
+def _build(rec: dict[str, Any]) -> Architecture:
+    """One catalog record as loaded: fields, expanded patterns, counted params where missing."""
+    a = _record_to_arch(rec)
+    if a.total_params is None or a.active_params is None:
+        t, act = count_params(a)
+        a = replace(a, total_params=a.total_params or t, active_params=a.active_params or act)
+    return a
+
+
 @lru_cache(maxsize=1)
 def load_models() -> tuple[Architecture, ...]:
     """All catalog models, in catalog order."""
-    out = []
-    for rec in _raw_catalog()["models"]:
-        a = _record_to_arch(rec)
-        if a.total_params is None or a.active_params is None:
-            t, act = count_params(a)
-            a = replace(a, total_params=a.total_params or t, active_params=a.active_params or act)
-        out.append(a)
-    return tuple(out)
+    return tuple(_build(rec) for rec in _raw_catalog()["models"])
+
+
+def models_with_shape(arch: str, n_layer: int, n_embd: int) -> list[Architecture]:
+    """Catalog models (catalog order) of llama.cpp architecture ``arch`` (or one of their
+    ``extra.gguf_arch_aliases``) with ``n_layer`` blocks of width ``n_embd``.
+
+    Same objects as :func:`load_models` gives, but builds only the records that fit (parameter
+    counting of the whole catalog is most of a cold ``rigfit inspect``'s catalog time).
+    """
+    def fits(rec: dict[str, Any]) -> bool:
+        names = {rec.get("arch"), *((rec.get("extra") or {}).get("gguf_arch_aliases") or [])}
+        return arch in names and rec.get("n_layer") == n_layer and rec.get("n_embd") == n_embd
+
+    if load_models.cache_info().currsize:  # already built in this process
+        return [a for a, rec in zip(load_models(), _raw_catalog()["models"], strict=True) if fits(rec)]
+    return [_build(rec) for rec in _raw_catalog()["models"] if fits(rec)]
 
 
 def catalog_sources() -> dict[str, str]:

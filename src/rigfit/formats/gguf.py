@@ -22,14 +22,18 @@ import mmap
 import os
 import re
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 from rigfit.catalog.arch import TensorInfo
 from rigfit.catalog.quant import GGML_TYPES, file_type_by_id
 from rigfit.errors import BadFileError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 GGUF_MAGIC = b"GGUF"
 GGUF_DEFAULT_ALIGNMENT = 32  # gguf.cpp GGUF_DEFAULT_ALIGNMENT
@@ -276,30 +280,87 @@ class _Reader:
         data) is skipped in one C-speed search instead of 8 bytes per Python iteration, so no
         file can make this loop run longer than its distinct non-empty strings.
         """
-        unpack = struct.Struct(self.bo + "Q").unpack_from
-        buf, pos, end = self.buf, self.pos, self.size
-        i = 0
-        try:
-            while i < count:
-                for j in range(i, count):  # noqa: B007 - j is used after the loop
-                    n = unpack(buf, pos)[0]
-                    if not n:
-                        break
-                    pos += 8 + n
-                else:
-                    break
-                stop = min(end, pos + 8 * (count - j))  # no need to look past the last string
-                k = min((_zero_run_end(buf, pos, stop) - pos) // 8, count - j)  # run of empty strings
-                pos += 8 * k
-                i = j + k
-        except (struct.error, OverflowError):  # a length ran past the end (or past 2^63)
-            pos = end + 1
-        if pos > end:
+        if self.bo == _NATIVE_BO:
+            pos = _skip_strings_views(self.buf, self.pos, count, self.size)
+        else:
+            pos = _skip_strings_struct(self.buf, self.pos, count, self.size, self.bo)
+        if pos > self.size:
             raise self.fail(
                 f"truncated or corrupt GGUF header: the strings of {what} run past the end "
                 f"of the file ({self.size:,} bytes)"
             )
         self.pos = pos
+
+
+#: ``memoryview.cast("Q")`` reads native-endian words: the fast walk needs a file in host order.
+_NATIVE_BO = "<" if sys.byteorder == "little" else ">"
+
+
+def _skip_strings_views(buf: Any, pos: int, count: int, end: int) -> int:
+    """End offset of ``count`` strings from ``pos`` (> ``end`` if they run past it).
+
+    Reads each 8-byte length as one item of a ``memoryview.cast("Q")`` of the buffer shifted by
+    ``pos % 8`` (eight zero-copy views, one per residue): ~70 % of the time of
+    ``struct.unpack_from`` per string (15 vs 21 ms for Gemma 3's 262,144 tokens), and exact
+    (the whole 64-bit length is read, never guessed).
+    Eight strings per loop turn; eight empty ones in a row hand over to the zero-run skip, so
+    (as in the struct walk) zero bytes never cost a Python iteration each.
+    """
+    mv = memoryview(buf)
+    views = tuple(mv[r : r + (end - r) // 8 * 8].cast("Q") for r in range(8))
+    i = 0
+    try:
+        while i < count:
+            for k in range((count - i) >> 3):  # noqa: B007 - k is used after the loop
+                start = pos
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                pos += 8 + views[pos & 7][pos >> 3]
+                if pos - start == 64:  # eight empty strings: maybe a long run of zero bytes
+                    break
+            else:
+                for _ in repeat(None, (count - i) & 7):
+                    pos += 8 + views[pos & 7][pos >> 3]
+                return pos
+            i += 8 * (k + 1)
+            stop = min(end, pos + 8 * (count - i))  # no need to look past the last string
+            k = min((_zero_run_end(buf, pos, stop) - pos) // 8, count - i)  # run of empty strings
+            pos += 8 * k
+            i += k
+        return pos
+    except (IndexError, OverflowError):  # a length (or the next one) ran past the end of the file
+        return end + 1
+    finally:
+        for v in views:
+            v.release()
+        mv.release()
+
+
+def _skip_strings_struct(buf: Any, pos: int, count: int, end: int, bo: str) -> int:
+    """:func:`_skip_strings_views` for any byte order and buffer, one ``struct`` read per string."""
+    unpack = struct.Struct(bo + "Q").unpack_from
+    i = 0
+    try:
+        while i < count:
+            for j in range(i, count):  # noqa: B007 - j is used after the loop
+                n = unpack(buf, pos)[0]
+                if not n:
+                    break
+                pos += 8 + n
+            else:
+                break
+            stop = min(end, pos + 8 * (count - j))  # no need to look past the last string
+            k = min((_zero_run_end(buf, pos, stop) - pos) // 8, count - j)  # run of empty strings
+            pos += 8 * k
+            i = j + k
+    except (struct.error, OverflowError):  # a length ran past the end (or past 2^63)
+        return end + 1
+    return pos
 
 
 def _zero_run_end(buf: Any, pos: int, end: int) -> int:
@@ -316,8 +377,46 @@ def _zero_run_end(buf: Any, pos: int, end: int) -> int:
     return end
 
 
+# --- paths without pathlib ---------------------------------------------------------------------
+# A whole ``rigfit inspect FILE --json`` takes 65–85 ms; importing pathlib (with urllib.parse
+# and ipaddress) would add ~4 ms. These give exactly what pathlib gives, pathlib only off POSIX.
+
+
+def path_str(path: str | os.PathLike) -> str:
+    """``str(pathlib.Path(path))``: the path as pathlib normalises it ("a//./b/" -> "a/b")."""
+    if os.name != "posix":  # pragma: no cover - drive letters, "\\" and "/" mixes: ask pathlib
+        from pathlib import Path
+
+        return str(Path(path))
+    s = os.fspath(path)
+    if isinstance(s, bytes):
+        raise TypeError(f"expected str or os.PathLike of str, not {type(s).__name__}")
+    root = "//" if s.startswith("//") and not s.startswith("///") else ("/" if s.startswith("/") else "")
+    return root + "/".join(x for x in s.split("/") if x and x != ".") or "."
+
+
+def path_name(path: str | os.PathLike) -> str:
+    """``pathlib.Path(path).name``."""
+    if os.name != "posix":  # pragma: no cover
+        from pathlib import Path
+
+        return Path(path).name
+    s = path_str(path)
+    name = s.rsplit("/", 1)[-1]
+    return "" if name == "." or s.strip("/") == "" else name
+
+
+def path_stem(path: str | os.PathLike) -> str:
+    """``pathlib.Path(path).stem``: the name without its last suffix (".gguf")."""
+    name = path_name(path)
+    i = name.rfind(".")
+    return name[:i] if 0 < i < len(name) - 1 else name
+
+
 def split_paths(path: str | os.PathLike) -> list[Path]:
     """All parts of a split GGUF (``name-00001-of-00003.gguf``), or ``[path]`` if not split."""
+    from pathlib import Path
+
     p = Path(path)
     m = _SPLIT_RE.match(p.name)
     if not m:
@@ -341,7 +440,10 @@ def read_gguf(path: str | os.PathLike, follow_splits: bool = True) -> GGUFFile:
 
     Raises BadFileError for anything that is not a valid GGUF v2/v3 file.
     """
-    paths = split_paths(path) if follow_splits else [Path(path)]
+    if follow_splits and _SPLIT_RE.match(path_name(path)):
+        paths: list[str | os.PathLike] = list(split_paths(path))
+    else:
+        paths = [path]
     first = _read_one(paths[0])
     if len(paths) == 1:
         return first
@@ -369,8 +471,8 @@ def read_gguf(path: str | os.PathLike, follow_splits: bool = True) -> GGUFFile:
     return first
 
 
-def _read_one(path: Path) -> GGUFFile:
-    spath = str(path)
+def _read_one(path: str | os.PathLike) -> GGUFFile:
+    spath = path_str(path)
     try:
         fh = open(spath, "rb")  # noqa: SIM115 - closed by the with-block below
     except FileNotFoundError:
@@ -555,6 +657,8 @@ def _read_array(r: _Reader, key: str, itype: int, count: int) -> Any:
 
 def iter_gguf_files(root: str | os.PathLike) -> Iterator[Path]:
     """GGUF files under ``root`` (first part only of a split set), sorted by path."""
+    from pathlib import Path
+
     for p in sorted(Path(root).rglob("*.gguf")):
         m = _SPLIT_RE.match(p.name)
         if m and int(m.group("no")) != 1:

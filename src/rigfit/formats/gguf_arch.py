@@ -15,12 +15,14 @@ An architecture whose rule we do not know keeps ``sliding_window=None`` and says
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rigfit.catalog.arch import MLA, SSM, Architecture, ModelSpec, MoE, TensorInfo
 from rigfit.errors import BadFileError
-from rigfit.formats.gguf import GGUFFile, LazyArray, read_gguf
+from rigfit.formats.gguf import GGUFFile, LazyArray, path_name, path_stem, read_gguf
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: (default pattern n, dense_first, default n_swa, when) per arch; ``when``:
 #: "always" (SWA regardless of the key), "if_key" (only if sliding_window > 0 is stored),
@@ -373,7 +375,7 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
 
     name = g.get("general.name")
     return Architecture(
-        id=model_id or Path(g.path).stem,
+        id=model_id or path_stem(g.path),
         arch=arch,
         n_layer=n_layer,
         n_embd=n_embd,
@@ -397,7 +399,7 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
         recurrent_layers=recurrent,
         total_params=total,
         active_params=active,
-        sources=(f"GGUF header of {Path(g.path).name}",),
+        sources=(f"GGUF header of {path_name(g.path)}",),
         verified="gguf",
         notes="; ".join(notes) or None,
         extra=extra,

@@ -9,14 +9,17 @@ parameters, context length and the catalog models with the same architecture
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections import defaultdict
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.errors import BadFileError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Fields that must agree for a file to be "the same architecture" as a catalog model.
 STRUCTURE_FIELDS = (
@@ -51,12 +54,14 @@ def match_catalog(arch: Architecture, name_hint: str = "") -> list[dict[str, Any
     vocabulary, training context or tying differ (a fine-tune, distill or re-release).
     """
     try:
-        from rigfit.catalog.models import load_models
+        from rigfit.catalog.models import models_with_shape
     except ImportError:  # pragma: no cover - catalog not installed
         return []
     hint = re.sub(r"[^a-z0-9.]", "", name_hint.lower())
     out = []
-    for cat in load_models():
+    # n_layer and n_embd are structure fields: pre-filtering on them (and the arch name) only
+    # spares building the rest of the catalog
+    for cat in models_with_shape(arch.arch, arch.n_layer, arch.n_embd):
         if not _same_arch_name(arch, cat):
             continue
         if any(getattr(arch, f) != getattr(cat, f) for f in STRUCTURE_FIELDS):
@@ -115,6 +120,8 @@ def arch_json(arch: Architecture) -> dict[str, Any]:
 
 def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
     """JSON-ready summary of a ModelSpec read from a file (see module docstring)."""
+    from rigfit.formats.gguf import path_stem
+
     a = spec.arch
     hist: dict[str, dict[str, int]] = {}
     for t in spec.tensors:
@@ -142,7 +149,7 @@ def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
         "tensor_types": hist,
         "layer_bytes": per_layer,
         "other_bytes": other,
-        "catalog_matches": match_catalog(a, f"{a.name} {Path(spec.path or '').stem}"),
+        "catalog_matches": match_catalog(a, f"{a.name} {path_stem(spec.path or '')}"),
         "arch": arch_json(a),
     }
     if header is not None:
@@ -160,6 +167,26 @@ def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
 
 def inspect_source(ref: str | Path) -> dict[str, Any]:
     """Read a GGUF file (any split part), HF folder or config.json and summarize it."""
+    from rigfit.formats.gguf import path_str, read_gguf
+    from rigfit.formats.gguf_arch import model_from_gguf
+
+    s = os.fspath(ref)
+    if (
+        os.name == "posix"
+        and not s.startswith("~")
+        and os.path.isfile(s)
+        and not s.endswith((".json", ".safetensors"))
+    ):
+        # a file that _inspect_any would read as GGUF, read without importing pathlib (~4 ms)
+        p = path_str(s)
+        g = read_gguf(p)
+        return summarize(model_from_gguf(p, g), g)
+    return _inspect_any(ref)
+
+
+def _inspect_any(ref: str | Path) -> dict[str, Any]:
+    from pathlib import Path
+
     from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, read_gguf
     from rigfit.formats.gguf_arch import model_from_gguf
     from rigfit.formats.hf import model_from_hf
