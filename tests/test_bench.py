@@ -24,6 +24,8 @@ from rigfit.measure.bench import BenchSettings, Stat, xllamacpp_available
 from rigfit.measure.store import Run, open_store
 
 DATA = Path(__file__).parent / "data"
+# real llama.cpp runs share one xdist worker, so timings are not skewed by each other
+pytestmark = pytest.mark.xdist_group("llamacpp")
 needs_llama = pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed")
 
 
@@ -69,6 +71,7 @@ _DIRECT = textwrap.dedent("""
     p.model.path = path
     p.n_ctx = 256  # what rigfit bench picks for pp128 + tg16
     p.n_parallel = 1
+    p.verbosity = 4  # as rigfit bench sets it (to log buffer sizes); the log level moves decode ~3 %
     p.cpuparams.n_threads = threads
     p.cpuparams_batch.n_threads = threads
     s = xllamacpp.Server(p)

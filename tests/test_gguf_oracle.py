@@ -11,6 +11,7 @@ from rigfit.formats.gguf_arch import architecture_from_gguf
 
 pytestmark = [
     pytest.mark.oracle,
+    pytest.mark.xdist_group("llamacpp"),
     pytest.mark.skipif(not llamacpp_oracle.available(), reason="xllamacpp not installed"),
 ]
 

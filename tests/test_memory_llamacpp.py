@@ -17,7 +17,8 @@ from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 from rigfit.plan import PlanSettings, device_memory
 
 pytest.importorskip("xllamacpp")
-pytestmark = pytest.mark.oracle
+# real llama.cpp runs share one xdist worker, so they never compete with each other for the cores
+pytestmark = [pytest.mark.oracle, pytest.mark.xdist_group("llamacpp")]
 
 MIB = 1024**2
 CPU_BOX = Machine(name="CPU-only test box", ram_bytes=64 * 1024**3)
