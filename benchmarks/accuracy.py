@@ -28,12 +28,17 @@ from rigfit.estimate.lodo import ape, build_fit_rows, lodo_predictions, summaris
 from rigfit.estimate.speed import load_constants  # noqa: E402
 from rigfit.measure.groundtruth import default_calibration_path  # noqa: E402
 
+#: Host PCIe links of the sources that state their host (see host_links_from_notebooks.py).
+HOST_LINKS = ROOT / "benchmarks" / "data" / "groundtruth_host_links.csv"
+
 TARGETS = {"tg": 0.12, "pp": 0.20, "p90": 0.40}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_calibration_path())
+    ap.add_argument("--host-links", type=Path, default=HOST_LINKS,
+                    help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)")
     ap.add_argument("--by-device", action="store_true", help="also print each held-out device")
     ap.add_argument("--csv", type=Path, help="write the held-out predictions here")
     args = ap.parse_args(argv)
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     C = dict(load_constants())
-    rows, unresolved, n_total = build_fit_rows(args.data, C)
+    rows, unresolved, n_total = build_fit_rows(args.data, C, args.host_links)
     pairs = lodo_predictions(rows, C)
     took = time.perf_counter() - t0
     print(f"leave-one-device-out on {args.data.name}: {n_total} rows, {len(rows)} resolved "
@@ -77,12 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["hardware", "n_devices", "backend", "model", "quant", "test", "observed_tps",
-                        "predicted_tps", "ape"])
+            w.writerow(["hardware", "n_devices", "backend", "model", "quant", "test", "flash_attn",
+                        "build", "year", "observed_tps", "predicted_tps", "ape", "source_url", "notes"])
             for r, p in pairs:
                 c = r.ref.case
                 w.writerow([c.hardware, c.n_devices, c.backend, c.model, c.quant, c.test_name,
-                            r.observed_tps, f"{p:.4g}", f"{ape(r.observed_tps, p):.4f}"])
+                            c.flash_attn, c.build, c.year, r.observed_tps, f"{p:.4g}",
+                            f"{ape(r.observed_tps, p):.4f}", c.source_url, c.notes])
     return 0
 
 

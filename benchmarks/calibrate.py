@@ -32,6 +32,9 @@ from rigfit.estimate.lodo import build_fit_rows, fit_constants, lodo_residuals  
 from rigfit.estimate.speed import BACKENDS  # noqa: E402
 from rigfit.measure.groundtruth import default_calibration_path  # noqa: E402
 
+#: Host PCIe links of the sources that state their host (see host_links_from_notebooks.py).
+HOST_LINKS = ROOT / "benchmarks" / "data" / "groundtruth_host_links.csv"
+
 DEFAULT_OUT = ROOT / "src" / "rigfit" / "catalog" / "data" / "speed_constants.json"
 
 
@@ -60,6 +63,8 @@ def prior_table() -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_calibration_path())
+    ap.add_argument("--host-links", type=Path, default=HOST_LINKS,
+                    help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--no-lodo", action="store_true", help="skip the leave-one-device-out bands")
     args = ap.parse_args(argv)
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     C = dict(STATIC)
     C["priors"] = prior_table()
     C["coefficients"] = {}
-    rows, unresolved, n_total = build_fit_rows(args.data, C)
+    rows, unresolved, n_total = build_fit_rows(args.data, C, args.host_links)
     print(f"rows: {n_total}; resolved: {len(rows)} ({len(rows) / n_total:.1%}); "
           f"unresolved: {sum(unresolved.values())}")
     for reason, n in Counter(unresolved).most_common(30):

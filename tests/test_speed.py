@@ -454,3 +454,76 @@ def test_cpu_quant_kernels_run_at_the_256_bit_rate(C):
     p256, _ = sp.cpu_peak_flops(cpu(32), None, C)
     assert p512 == pytest.approx(p256)  # the 512-bit FMA lanes do not speed up the int8 dot products
     assert p256 == pytest.approx(4 * 3e9 * 32)
+
+
+# ------------------------------------------------------------------------------------------
+# legacy row split: activations cross the host's PCIe link
+# ------------------------------------------------------------------------------------------
+
+
+def test_row_split_transfer_bytes_follow_the_matmul_shapes():
+    w = work_of("llama-2-7b", "Q4_0")
+    layers = range(w.n_layer)
+    assert sp.row_split_transfer_bytes(w, layers, 512, 1) == 0.0
+    # per layer: q, k, v, o, gate, up take 4096 inputs each, down 11008 (Σ K = 35,584); their
+    # outputs are 4 × 4096 + 2 × 11008 + 4096 (Σ N = 42,496). Two GPUs: K once out, N/2 back, F32.
+    expect = 4.0 * 512 * 32 * (35_584 + 0.5 * 42_496)
+    assert sp.row_split_transfer_bytes(w, layers, 512, 2) == pytest.approx(expect)
+    # more GPUs move more: (n−1)·K out and (n−1)/n·N back
+    four = 4.0 * 512 * 32 * (3 * 35_584 + 0.75 * 42_496)
+    assert sp.row_split_transfer_bytes(w, layers, 512, 4) == pytest.approx(four)
+
+
+OLD_ROW_SPLIT = dict(ROW, test="pp512", n_devices="2", date_or_build="build 7082d24 (1691)")
+
+
+def test_host_link_column_slows_legacy_row_split_prefill():
+    gen3 = predict_case(case_from_row(dict(OLD_ROW_SPLIT, host_link="PCIe 3.0 x16")))
+    gen4 = predict_case(case_from_row(dict(OLD_ROW_SPLIT, host_link="PCIe 4.0 x16")))
+    default = predict_case(case_from_row(OLD_ROW_SPLIT))
+    assert gen3[3] == gen4[3] == default[3] == "ok"
+    assert gen3[0] < 0.8 * gen4[0]  # half the link bandwidth: the copies dominate
+    assert default[0] == pytest.approx(gen4[0])  # no column: the GPUs' own PCIe 4.0 x16
+    # a host slot is never faster than the GPU's interface
+    gen5 = predict_case(case_from_row(dict(OLD_ROW_SPLIT, host_link="PCIe 5.0 x16")))
+    assert gen5[0] == pytest.approx(gen4[0])
+    # layer split (current builds) hardly moves anything between GPUs
+    new = dict(OLD_ROW_SPLIT, date_or_build="build 4426e298 (2824)")
+    a = predict_case(case_from_row(dict(new, host_link="PCIe 3.0 x16")))[0]
+    b = predict_case(case_from_row(dict(new, host_link="PCIe 4.0 x16")))[0]
+    assert a == pytest.approx(b, rel=0.05)
+
+
+def test_bad_host_link_is_unresolved_with_a_reason():
+    for text in ("PCIe banana", "fast", "PCIe 9.0 x16"):
+        tps, _, _, status = predict_case(case_from_row(dict(OLD_ROW_SPLIT, host_link=text)))
+        assert tps is None and status.startswith("unresolved: host_link"), (text, status)
+
+
+def test_source_columns_are_added_without_overwriting(tmp_path: Path):
+    from rigfit.measure.groundtruth import merge_source_columns
+
+    extra = tmp_path / "hosts.csv"
+    extra.write_text("source_url,host_link,host_cpu\nu1,PCIe 3.0,Xeon E5-2696 v3\n")
+    rows = [{"source_url": "u1", "host_link": ""}, {"source_url": "u1", "host_link": "PCIe 4.0"},
+            {"source_url": "u2"}]
+    out = merge_source_columns(rows, extra)
+    assert out[0]["host_link"] == "PCIe 3.0" and out[0]["host_cpu"] == "Xeon E5-2696 v3"
+    assert out[1]["host_link"] == "PCIe 4.0"  # the row's own value wins
+    assert "host_link" not in out[2]
+    assert rows[0]["host_link"] == ""  # inputs untouched
+
+
+def test_shipped_host_links_all_resolve():
+    from rigfit.estimate.predict import _pcie_links
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "groundtruth_host_links.csv"
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 60
+    dev = resolve_device("RTX 3090")
+    for r in rows:
+        assert r["source_url"].startswith("https://github.com/XiongjieDai/")
+        if r["host_link"]:
+            host, _ = _pcie_links([dev], r["host_link"])
+            assert host.bandwidth_bytes_per_s >= 15e9

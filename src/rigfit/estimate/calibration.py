@@ -62,8 +62,10 @@ def prior(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if key.startswith("row:sync"):  # legacy -sm row: sync per layer per token [s] (order of
         return 0.3e-3  # magnitude of the 2023 2-GPU tg loss in the XiongjieDai tables)
-    if key.startswith("row:xfer"):  # [s per token·layer·embedding element] moved between GPUs
-        return 20e-9
+    if key.startswith("row:xfer"):
+        # 1/η of the GPU link for legacy row-split copies: staged through host memory (each byte
+        # crosses PCIe twice, synchronously, in small pieces) → at most 1/2 of the link; 0.25 assumed
+        return 4.0
     if key.startswith("hop:"):
         if key.startswith("hop:gpu"):
             return 0.15e-3  # layer-split GPU↔GPU hop: perfmodel.md §3.5 derived 0.12 ms (1–8× 4090)
@@ -106,7 +108,7 @@ def prior(key: str) -> float | None:
 def is_inverse_efficiency(key: str) -> bool:
     """Coefficients that are 1/η of a physical peak (must stay ≥ 1 when not a delta)."""
     head, _, suffix = key.rpartition(":")
-    if key == "offload:pcie":
+    if key == "offload:pcie" or key.startswith("row:xfer"):
         return True
     if suffix in ("kv", "attn"):
         return True

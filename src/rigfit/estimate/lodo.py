@@ -18,9 +18,12 @@ from rigfit.estimate.predict import Unresolved, case_features, predict_resolved,
 from rigfit.measure.groundtruth import read_cases
 
 
-def build_fit_rows(path: str | Path, C: dict) -> tuple[list[FitRow], Counter, int]:
-    """Resolve every measured row; (fit rows, unresolved reasons, total rows)."""
-    cases = read_cases(path)
+def build_fit_rows(path: str | Path, C: dict, extra_columns: str | Path | None = None
+                   ) -> tuple[list[FitRow], Counter, int]:
+    """Resolve every measured row; (fit rows, unresolved reasons, total rows).
+
+    ``extra_columns``: per-source facts to add (see :func:`rigfit.measure.groundtruth.read_cases`)."""
+    cases = read_cases(path, extra_columns)
     rows: list[FitRow] = []
     unresolved: Counter = Counter()
     for case in cases:

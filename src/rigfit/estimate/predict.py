@@ -79,9 +79,46 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
     raise Unresolved(f"hardware {candidates[0]!r} not in the catalog ({last})")
 
 
+def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link | None]:
+    """(host link, GPU-to-GPU link) for discrete GPUs.
+
+    ``host_link`` is the optional ``host_link`` column ("PCIe 3.0 x16", "PCIe 4.0 x8", "NVLink"):
+    the slot the host gives each GPU. Without it, each GPU's own bus interface is assumed (the
+    slot may be slower). A link is never faster than the GPU's interface.
+    """
+    from rigfit.catalog.hardware import _host_pcie, _nvlink, _parse_link_words, pcie_link
+    from rigfit.errors import RigfitError
+
+    gens = [_host_pcie(d) for d in devs if d.kind == "gpu"] or [("4.0", 16)]
+    gen, lanes = min(g for g, _ in gens), min(ln for _, ln in gens)
+    kind = None
+    if host_link and host_link.strip():
+        rest, kind, g, ln = _parse_link_words(host_link)
+        if kind is None or rest:
+            raise Unresolved(f"host_link {host_link!r} not understood (use e.g. 'PCIe 3.0 x16' or 'NVLink')")
+        if g is not None:
+            gen = min(gen, g)
+            lanes = min(lanes, ln or 16)
+    try:
+        host = pcie_link(gen, lanes)
+    except RigfitError as exc:
+        raise Unresolved(f"host_link {host_link!r}: {exc}") from exc
+    if len(devs) < 2:
+        return host, None
+    if kind == "nvlink":
+        try:
+            return host, _nvlink(devs)
+        except RigfitError as exc:
+            raise Unresolved(f"host_link {host_link!r}: {exc}") from exc
+    return host, Link("pcie", host.bandwidth_bytes_per_s, host.latency_s,
+                      f"GPU-to-GPU through the host PCIe: {host.source}")
+
+
 @lru_cache(maxsize=512)
-def resolve_hardware(published: str, n_devices: int, backend: str | None) -> Machine:
-    """A :class:`Machine` for a published hardware string, device count and backend."""
+def resolve_hardware(published: str, n_devices: int, backend: str | None, host_link: str | None = None
+                     ) -> Machine:
+    """A :class:`Machine` for a published hardware string, device count, backend and (optional)
+    host link such as "PCIe 3.0 x16"."""
     hn = normalise_hardware(published, n_devices)
     devs: list[Device] = []
     for cands, count in zip(hn.candidates, hn.counts, strict=True):
@@ -97,9 +134,8 @@ def resolve_hardware(published: str, n_devices: int, backend: str | None) -> Mac
                        ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s, unified_memory=True,
                        host_link=Link("unified", first.bandwidth_bytes_per_s or 1e11))
         return mach
-    return Machine(name=published, accelerators=tuple(devs),
-                   interconnect=Link("pcie", 25e9, 10e-6) if len(devs) > 1 else None,
-                   host_link=Link("pcie", 25e9, 10e-6))
+    host, inter = _pcie_links(devs, host_link)
+    return Machine(name=published, accelerators=tuple(devs), interconnect=inter, host_link=host)
 
 
 # ------------------------------------------------------------------------------------------
@@ -191,7 +227,8 @@ def resolve_case(case: SpeedCase) -> ResolvedCase:
     if not case.hardware:
         raise Unresolved("hardware missing")
     _check_n_devices(case)
-    machine = resolve_hardware(case.hardware, case.n_devices, case.backend or None)
+    host_link = str((case.extra or {}).get("host_link") or "").strip() or None
+    machine = resolve_hardware(case.hardware, case.n_devices, case.backend or None, host_link)
     if machine.accelerators and machine.accelerators[0].kind == "hosted":
         raise Unresolved("hosted system: speed comes from published figures, not llama.cpp")
     work = resolve_work(case.model, case.model_family, case.params_b, case.quant, case.model_size_gib)

@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -148,6 +149,8 @@ class ModelWork:
     layer_window[il]: sliding window of layer il (None: full attention).
     layer_attn_dim[il]: n_head × (head_dim_k + head_dim_v) — attention FLOPs per (token, context
         token) are 2 × this.
+    layer_mm_in[il] / layer_mm_out[il]: Σ input (K) and Σ output (N) widths of the layer's dense
+        2-D weight matrices — the activations a row-split matmul sends out and gathers back.
     """
 
     name: str
@@ -168,6 +171,8 @@ class ModelWork:
     expert_ff: int = 0
     file_type: str | None = None
     n_embd: int = 0
+    layer_mm_in: tuple[float, ...] = ()
+    layer_mm_out: tuple[float, ...] = ()
 
     @property
     def expert_fraction(self) -> float:
@@ -204,7 +209,7 @@ class ModelWork:
             self.layer_expert_params, self.head_bytes * factor, self.head_params,
             self.embd_row_bytes * factor, self.embd_bytes * factor, self.layer_kv_elems,
             self.layer_window, self.layer_attn_dim, self.n_expert, self.n_expert_used,
-            self.expert_ff, self.file_type, self.n_embd)
+            self.expert_ff, self.file_type, self.n_embd, self.layer_mm_in, self.layer_mm_out)
 
 
 _EXPERT_RE = re.compile(r"_exps\b|\.ffn_(gate|up|down|gate_up)_exps")
@@ -218,6 +223,8 @@ def model_work(spec: ModelSpec) -> ModelWork:
     exp_b = [0.0] * n
     dense_p = [0.0] * n
     exp_p = [0.0] * n
+    mm_in = [0.0] * n
+    mm_out = [0.0] * n
     head_b = head_p = 0.0
     embd_b = 0.0
     embd_row = 0.0
@@ -233,6 +240,9 @@ def model_work(spec: ModelSpec) -> ModelWork:
                 # norms and biases are bytes, not matmul FLOPs
                 if len(t.shape) >= 2 and min(t.shape[:2]) > 1:
                     dense_p[il] += t.n_elements
+                    if len(t.shape) == 2:  # GGUF order: ne0 = input width K, ne1 = output rows N
+                        mm_in[il] += t.shape[0]
+                        mm_out[il] += t.shape[1]
             continue
         if t.name.startswith("token_embd") and "norm" not in t.name:
             embd_b += t.n_bytes
@@ -272,7 +282,7 @@ def model_work(spec: ModelSpec) -> ModelWork:
         head_params=head_p, embd_row_bytes=embd_row, embd_bytes=embd_b, layer_kv_elems=tuple(kv),
         layer_window=tuple(win), layer_attn_dim=tuple(attn), n_expert=moe.n_expert if moe else 0,
         n_expert_used=moe.n_expert_used if moe else 0, expert_ff=moe.expert_ff if moe else 0,
-        file_type=spec.file_type, n_embd=a.n_embd)
+        file_type=spec.file_type, n_embd=a.n_embd, layer_mm_in=tuple(mm_in), layer_mm_out=tuple(mm_out))
 
 
 def _mean_min(d0: float, n: float, w: int | None) -> float:
@@ -760,6 +770,39 @@ def _seg_peak(seg: Segment, machine: Machine | None, settings: RunSettings, qfam
     return peak, C["gpu_compute_eta"]["decode" if decode else "prefill"]
 
 
+#: Bytes per activation element a row-split matmul moves: src1 is copied as F32 to every GPU and
+#: the F32 results come back (ggml-cuda.cu ggml_cuda_op_mul_mat, builds before b1800).
+ROW_SPLIT_BYTES_PER_ELEMENT = 4.0
+
+
+def row_split_transfer_bytes(work: ModelWork, layers: Sequence[int], n_tokens: float,
+                             n_devices: int) -> float:
+    """Bytes the main GPU's link carries for ``n_tokens`` through ``layers`` in legacy -sm row [B].
+
+    Every split matmul (K inputs → N outputs) sends the K-wide activations to each of the other
+    n−1 GPUs and gathers the (n−1)/n of the N-wide result they computed. Above 128-token batches
+    peer access was switched off (GGML_CUDA_PEER_MAX_BATCH_SIZE), so these copies were staged
+    through host memory — the host's PCIe link, not the GPUs, sets the speed.
+    """
+    n = max(int(n_devices), 1)
+    if n == 1:
+        return 0.0
+    if work.layer_mm_in and work.layer_mm_out:
+        k = sum(work.layer_mm_in[i] for i in layers)
+        out = sum(work.layer_mm_out[i] for i in layers)
+    else:  # no tensor table: a llama-shaped layer (q, k, v, o, gate, up, down ≈ 7 n_embd each way)
+        k = out = 7.0 * work.n_embd * len(layers)
+    return ROW_SPLIT_BYTES_PER_ELEMENT * n_tokens * ((n - 1) * k + (n - 1) / n * out)
+
+
+def _gpu_link_bw(machine: Machine | None, C: dict) -> float:
+    """GPU-to-GPU bandwidth [B/s]: the interconnect, else the host link, else the default PCIe."""
+    for link in (machine.interconnect if machine else None, machine.host_link if machine else None):
+        if link is not None and link.bandwidth_bytes_per_s:
+            return float(link.bandwidth_bytes_per_s)
+    return float(C["offload"].get("pcie_bandwidth_default", 25e9))
+
+
 def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
                      n_prompt: int, depth0: int, C: dict) -> tuple[dict[str, float], dict[str, Any]]:
     """Features whose dot product with the coefficients is the time to process a prompt [s].
@@ -815,7 +858,8 @@ def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, s
                 if layout.n_tp > 1 and seg.role == "gpu":  # row / tensor split: GPUs share each matmul
                     peak *= layout.n_tp
                     if layout.split_mode == "row":
-                        xfer = u * len(seg.layers) * work.n_embd * (layout.n_tp - 1) ** 0.7
+                        xfer = (row_split_transfer_bytes(work, seg.layers, u, layout.n_tp)
+                                / _gpu_link_bw(machine, C))
                         sf[f"row:xfer|{seg.backend}"] = sf.get(f"row:xfer|{seg.backend}", 0.0) + xfer
                 path = cpu_path(seg.device) if seg.role == "cpu" else prefill_path(
                     seg.backend, seg.device, qfam, era, settings.rocm_hipblaslt)

@@ -330,10 +330,33 @@ def read_rows(path: str | Path) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), rows
 
 
-def read_cases(path: str | Path) -> list[SpeedCase]:
-    """All rows of a ground-truth style CSV as cases."""
+def read_cases(path: str | Path, extra_columns: str | Path | None = None) -> list[SpeedCase]:
+    """All rows of a ground-truth style CSV as cases.
+
+    ``extra_columns``: a CSV keyed by ``source_url`` whose other columns are added to every row
+    from that source (facts the source states but the table lacks, such as ``host_link``); a
+    column the row already fills is kept.
+    """
     _, rows = read_rows(path)
+    if extra_columns is not None:
+        rows = merge_source_columns(rows, extra_columns)
     return [case_from_row(r) for r in rows]
+
+
+def merge_source_columns(rows: list[dict], path: str | Path) -> list[dict]:
+    """Rows with the columns of ``path`` (keyed by source_url) added where the row has no value."""
+    _, extra = read_rows(path)
+    by_url = {(e.get("source_url") or "").strip(): e for e in extra}
+    out = []
+    for r in rows:
+        e = by_url.get((r.get("source_url") or "").strip())
+        if e:
+            r = dict(r)
+            for k, v in e.items():
+                if k != "source_url" and v and not (r.get(k) or "").strip():
+                    r[k] = v
+        out.append(r)
+    return out
 
 
 def iter_cases(rows: Iterable[dict]) -> Iterator[SpeedCase]:
