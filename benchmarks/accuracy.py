@@ -97,7 +97,7 @@ def _bands(pairs, C):
 
     for r, p in pairs:
         kind = "tg" if r.kind == "pg" else r.kind
-        lo, hi = band(C, kind, r.backend, p)
+        lo, hi = band(C, kind, r.backend, p, r.ref.settings.split_mode)
         yield r, min(lo, p), max(hi, p)
 
 

@@ -19,7 +19,8 @@ from rigfit.errors import RigfitError
 def predict_command(
     cases: Annotated[Path, typer.Option("--cases", help="Input CSV (ground-truth columns: hardware, "
                                         "n_devices, backend, model, model_family, params_b, quant, "
-                                        "model_size_gib, test, …; extra columns are copied through).")],
+                                        "model_size_gib, test, …; optional host_link such as "
+                                        "'PCIe 3.0 x16'; extra columns are copied through).")],
     out: Annotated[Path, typer.Option("--out", help="Output CSV: the input columns plus predicted_tps, "
                                       "predicted_low, predicted_high (p10–p90) and status.")],
 ) -> None:

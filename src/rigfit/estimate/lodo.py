@@ -80,6 +80,8 @@ def summarise(pairs: list[tuple[FitRow, float]]) -> dict:
         groups[r.kind].append(e)
         groups[f"{r.kind}|backend={r.backend}"].append(e)
         groups[f"{r.kind}|hw={r.hardware_kind}"].append(e)
+        split = getattr(getattr(r.ref, "settings", None), "split_mode", "layer")
+        groups[f"{r.kind}|split={split}"].append(e)
     out = {}
     for k, v in sorted(groups.items()):
         arr = np.array(v)
@@ -97,7 +99,9 @@ def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
         lr = math.log(r.observed_tps / p)
         kind = "tg" if r.kind == "pg" else r.kind
         logs[kind].append(lr)
-        logs[f"{kind}|{r.backend}"].append(lr)
+        # legacy row split (its speed hangs on unrecorded PCIe slots) gets a band of its own
+        row = getattr(getattr(r.ref, "settings", None), "split_mode", "layer") == "row"
+        logs[f"{kind}|{r.backend}" + ("|row" if row else "")].append(lr)
     bands = {}
     for k, v in logs.items():
         if "|" in k and len(v) < 20:

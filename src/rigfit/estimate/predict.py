@@ -324,7 +324,7 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
     C = C or load_constants()
     tps, roof = predict_test(rc.work, rc.machine, rc.settings, rc.kind, rc.prompt, rc.gen, rc.depth, C)
     kind = "tg" if rc.kind == "pg" else rc.kind
-    lo, hi = band(C, kind, rc.settings.backend, tps)
+    lo, hi = band(C, kind, rc.settings.backend, tps, rc.settings.split_mode)
     hi = min(hi, roof)
     tps = min(tps, roof)
     return tps, min(lo, tps), max(hi, tps)
