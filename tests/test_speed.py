@@ -527,3 +527,12 @@ def test_shipped_host_links_all_resolve():
         if r["host_link"]:
             host, _ = _pcie_links([dev], r["host_link"])
             assert host.bandwidth_bytes_per_s >= 15e9
+
+
+def test_legacy_row_split_has_its_own_wider_band(C):
+    assert "pp|CUDA|row" in C["bands"], "calibration writes a band for legacy row split"
+    lo_l, hi_l = sp.band(C, "pp", "CUDA", 100.0)
+    lo_r, hi_r = sp.band(C, "pp", "CUDA", 100.0, "row")
+    assert hi_r / lo_r > hi_l / lo_l  # unrecorded PCIe slots: less sure
+    # a backend without a row band falls back to its own band
+    assert sp.band(C, "pp", "Metal", 100.0, "row") == sp.band(C, "pp", "Metal", 100.0)
