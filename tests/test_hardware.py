@@ -572,3 +572,22 @@ def test_cerebras_dense_is_half_the_sparse_headline():
     d = resolve_device("Cerebras CS-3")
     assert d.fp16_flops == pytest.approx(62.5e15)
     assert d.status["fp16_flops"] == "derived" and "sparse" in d.sources["fp16_flops"]
+
+
+def test_slot_never_makes_a_card_faster_than_its_own_interface():
+    # a PCIe 4.0 x16 card in a PCIe 5.0 slot trains at 4.0; in a 3.0 x8 slot at 3.0 x8
+    m = resolve_machine("RTX 3090 PCIe 5.0 x16")
+    assert m.host_link.bandwidth_bytes_per_s == pytest.approx(16 * 1.969e9, rel=0.01)
+    m = resolve_machine("2x RTX 3090 PCIe 3.0 x8")
+    assert m.host_link.bandwidth_bytes_per_s == pytest.approx(8 * 0.985e9, rel=0.01)
+    assert m.interconnect is not None
+    assert m.interconnect.bandwidth_bytes_per_s == m.host_link.bandwidth_bytes_per_s
+
+
+def test_link_text_parses_or_fails_clearly():
+    from rigfit.catalog.hardware import parse_link
+
+    assert parse_link("PCIe 3.0 x16") == ("pcie", "3.0", 16)
+    assert parse_link("NVLink")[0] == "nvlink"
+    with pytest.raises(RigfitError, match="not understood"):
+        parse_link("banana")

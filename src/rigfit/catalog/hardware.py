@@ -85,6 +85,7 @@ REFERENCE_BOX = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 __all__ = [
     "KINDS",
     "REFERENCE_BOX",
+    "accelerator_links",
     "detect_local_machine",
     "device_to_json",
     "electricity_usd_per_kwh",
@@ -95,6 +96,7 @@ __all__ = [
     "machine_price",
     "machine_price_parts",
     "machine_to_json",
+    "parse_link",
     "pcie_link",
     "price_info",
     "reference_machine",
@@ -716,6 +718,61 @@ def _host_pcie(dev: Device) -> tuple[str, int]:
     return gen, lanes
 
 
+def accelerator_links(
+    accels: list[Device], link_kind: str | None = None, pcie_gen: str | None = None, lanes: int | None = None
+) -> tuple[Link | None, Link | None, list[str]]:
+    """(host link, GPU-to-GPU link, notes) for a box's accelerators.
+
+    ``link_kind`` / ``pcie_gen`` / ``lanes`` are what the user wrote ("NVLink", "PCIe 3.0 x8"). A
+    PCIe link trains to the slower of slot and card, so a slot never makes a card faster than its
+    own bus interface. Without a slot, each GPU's own interface is assumed (noted). Several SXM/OAM
+    parts sit on their NVLink/Infinity Fabric baseboard unless told otherwise.
+    """
+    notes: list[str] = []
+    host_link = None
+    interconnect = None
+    if not accels:
+        if link_kind is not None:
+            raise RigfitError("A link was given but no GPU.", "e.g. '2x RTX 3090 PCIe 4.0 x8'.")
+        return None, None, notes
+    discrete = [d for d in accels if d.kind == "gpu"]
+    if discrete:
+        gens = [_host_pcie(d) for d in discrete]
+        card_gen, card_lanes = min(x[0] for x in gens), min(x[1] for x in gens)
+        g = min(pcie_gen, card_gen) if pcie_gen else card_gen
+        ln = min(lanes, card_lanes) if lanes else card_lanes
+        host_link = pcie_link(g, ln)
+        if pcie_gen is None:
+            notes.append(
+                f"host link: PCIe {g} x{ln} from the GPU's bus interface (the slot may be slower; "
+                "add e.g. 'PCIe 4.0 x8')"
+            )
+    if len(accels) > 1:
+        sxm = all(d.extra.get("form_factor") == "sxm" for d in accels)
+        if link_kind == "nvlink" or (sxm and link_kind is None):
+            if len({d.name for d in accels}) > 1:
+                raise RigfitError("NVLink needs identical GPUs.", "Drop 'NVLink' for mixed GPUs.")
+            interconnect = _nvlink(accels)
+            if link_kind is None:
+                notes.append("SXM/OAM parts: assumed the NVLink/NVSwitch (or Infinity Fabric) baseboard")
+        elif host_link is not None:
+            interconnect = replace(host_link, source=f"GPU-to-GPU through the host PCIe: {host_link.source}")
+            if lanes is None:
+                notes.append("multi-GPU over PCIe: consumer boards often run the slots at x8/x8 or slower")
+    elif link_kind == "nvlink":
+        raise RigfitError("NVLink needs two or more GPUs.", "e.g. '2x RTX 3090 NVLink'.")
+    return host_link, interconnect, notes
+
+
+def parse_link(text: str) -> tuple[str | None, str | None, int | None]:
+    """'PCIe 3.0 x16' / 'NVLink' / 'gen4 x8' → (link kind, PCIe generation, lanes)."""
+    rest, kind, gen, lanes = _parse_link_words(text)
+    if kind is None or rest:
+        raise RigfitError(f"Link {text!r} not understood.",
+                          "Use e.g. 'PCIe 3.0 x16', 'PCIe 4.0 x8' or 'NVLink'.")
+    return kind, gen, lanes
+
+
 def _nvlink(devs: list[Device]) -> Link:
     links = hwdata.overlay()["links"]
     d = devs[0]
@@ -1026,40 +1083,8 @@ def resolve_machine(spec: str) -> Machine:
         ram_type = ram_type or cpu.extra.get("memory_type")
     if ram_bytes is not None:
         sources["ram_bytes"] = "given"
-    host_link = None
-    interconnect = None
-    if accels:
-        discrete = [d for d in accels if d.kind == "gpu"]
-        if discrete:
-            gens = [_host_pcie(d) for d in discrete]
-            g = pcie_gen or min(x[0] for x in gens)
-            ln = lanes or min(x[1] for x in gens)
-            host_link = pcie_link(g, ln)
-            if pcie_gen is None:
-                notes.append(
-                    f"host link: PCIe {g} x{ln} from the GPU's bus interface (the slot may be slower; "
-                    "add e.g. 'PCIe 4.0 x8')"
-                )
-        if len(accels) > 1:
-            sxm = all(d.extra.get("form_factor") == "sxm" for d in accels)
-            if link_kind == "nvlink" or (sxm and link_kind is None):
-                if len({d.name for d in accels}) > 1:
-                    raise RigfitError("NVLink needs identical GPUs.", "Drop 'NVLink' for mixed GPUs.")
-                interconnect = _nvlink(accels)
-                if link_kind is None:
-                    notes.append("SXM/OAM parts: assumed the NVLink/NVSwitch (or Infinity Fabric) baseboard")
-            elif host_link is not None:
-                interconnect = replace(
-                    host_link, source=f"GPU-to-GPU through the host PCIe: {host_link.source}"
-                )
-                if lanes is None and len(accels) > 1:
-                    notes.append(
-                        "multi-GPU over PCIe: consumer boards often run the slots at x8/x8 or slower"
-                    )
-        elif link_kind == "nvlink":
-            raise RigfitError("NVLink needs two or more GPUs.", "e.g. '2x RTX 3090 NVLink'.")
-    elif link_kind is not None:
-        raise RigfitError("A link was given but no GPU.", "e.g. '2x RTX 3090 PCIe 4.0 x8'.")
+    host_link, interconnect, link_notes = accelerator_links(accels, link_kind, pcie_gen, lanes)
+    notes.extend(link_notes)
     if not accels and cpu is None:
         raise RigfitError(
             f"No device in {spec!r}.", "Name a GPU, Apple chip, CPU or APU, e.g. 'RTX 3090 + 64GB'."

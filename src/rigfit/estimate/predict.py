@@ -80,38 +80,19 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
 
 
 def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link | None]:
-    """(host link, GPU-to-GPU link) for discrete GPUs.
-
-    ``host_link`` is the optional ``host_link`` column ("PCIe 3.0 x16", "PCIe 4.0 x8", "NVLink"):
-    the slot the host gives each GPU. Without it, each GPU's own bus interface is assumed (the
-    slot may be slower). A link is never faster than the GPU's interface.
-    """
-    from rigfit.catalog.hardware import _host_pcie, _nvlink, _parse_link_words, pcie_link
+    """(host link, GPU-to-GPU link) for discrete GPUs and the optional ``host_link`` column
+    ("PCIe 3.0 x16", "PCIe 4.0 x8", "NVLink"): the same rules as a machine description."""
+    from rigfit.catalog.hardware import accelerator_links, parse_link
     from rigfit.errors import RigfitError
 
-    gens = [_host_pcie(d) for d in devs if d.kind == "gpu"] or [("4.0", 16)]
-    gen, lanes = min(g for g, _ in gens), min(ln for _, ln in gens)
-    kind = None
-    if host_link and host_link.strip():
-        rest, kind, g, ln = _parse_link_words(host_link)
-        if kind is None or rest:
-            raise Unresolved(f"host_link {host_link!r} not understood (use e.g. 'PCIe 3.0 x16' or 'NVLink')")
-        if g is not None:
-            gen = min(gen, g)
-            lanes = min(lanes, ln or 16)
     try:
-        host = pcie_link(gen, lanes)
+        kind, gen, lanes = parse_link(host_link) if host_link and host_link.strip() else (None, None, None)
+        host, inter, _ = accelerator_links(devs, kind, gen, lanes)
     except RigfitError as exc:
         raise Unresolved(f"host_link {host_link!r}: {exc}") from exc
-    if len(devs) < 2:
-        return host, None
-    if kind == "nvlink":
-        try:
-            return host, _nvlink(devs)
-        except RigfitError as exc:
-            raise Unresolved(f"host_link {host_link!r}: {exc}") from exc
-    return host, Link("pcie", host.bandwidth_bytes_per_s, host.latency_s,
-                      f"GPU-to-GPU through the host PCIe: {host.source}")
+    if host is None:
+        raise Unresolved("no discrete GPU for a PCIe host link")
+    return host, inter
 
 
 @lru_cache(maxsize=512)
