@@ -208,7 +208,7 @@ def test_shapes_match_synthetic_gguf_round_trip(kind, tmp_path):
 
 @lru_cache(maxsize=1)
 def _golden() -> dict:
-    path = Path(__file__).parent / "data" / "llama_quantize_dryrun.json"
+    path = Path(__file__).resolve().parents[1] / "data" / "llama_quantize_dryrun.json"
     data = json.loads(path.read_text())
     data.pop("_source")
     return data

@@ -23,7 +23,7 @@ from rigfit.measure.importers import (
 )
 from rigfit.measure.store import Run, open_store
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 LB = DATA / "llama_bench"
 FORMATS = ("json", "jsonl", "csv", "md")
 

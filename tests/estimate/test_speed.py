@@ -517,7 +517,7 @@ def test_source_columns_are_added_without_overwriting(tmp_path: Path):
 def test_shipped_host_links_all_resolve():
     from rigfit.estimate.predict import _pcie_links
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "groundtruth_host_links.csv"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "groundtruth_host_links.csv"
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) >= 60

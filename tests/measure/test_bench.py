@@ -23,7 +23,7 @@ import pytest
 from rigfit.measure.bench import BenchSettings, Stat, xllamacpp_available
 from rigfit.measure.store import Run, open_store
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 # real llama.cpp runs share one xdist worker, so timings are not skewed by each other
 pytestmark = pytest.mark.xdist_group("llamacpp")
 needs_llama = pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed")

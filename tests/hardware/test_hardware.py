@@ -25,7 +25,7 @@ from rigfit.catalog.hardware import (
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
 
 GIB = 1024**3
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 # (name as typed/printed, memory [GB as sold = GiB], bandwidth [GB/s]) — vendor spec sheets:
 # NVIDIA product pages / data sheets, AMD MI300X page, Apple tech specs, AMD/Intel CPU pages,
