@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from rigfit.catalog.hardware import resolve_machine
 from rigfit.errors import RigfitError
+from rigfit.hardware.grammar import resolve_machine
 
 
 def coverage(path: Path) -> tuple[int, int, int, int, list[tuple[str, str]]]:

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from rigfit.catalog.devices import Device, Machine
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.devices import Device, Machine
 from rigfit.plan import PlanSettings, device_memory
 
 MIB = 1024**2

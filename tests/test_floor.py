@@ -43,10 +43,10 @@ def test_budget_list_is_within_budget(floor70):
 
 
 def test_machine_price_sources():
-    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.hardware.grammar import resolve_machine
 
     p = machine_price(resolve_machine("2x RTX 3090"))
-    # the price is the whole machine now: GPUs + an estimated host platform (catalog.hardware.machine_price)
+    # the price is the whole machine now: GPUs + an estimated host platform (hardware.prices.machine_price)
     assert p.usd and p.usd > 0 and p.includes_host and "host:" in p.source and "estimated" in p.source
     assert machine_price(resolve_machine("Cerebras WSE-3")).usd is None
 

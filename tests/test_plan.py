@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from rigfit.catalog.hardware import resolve_machine
 from rigfit.errors import RigfitError
 from rigfit.estimate.memory import LlamaSettings, build_profile, compute_stage_bytes
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import resolve_machine
 from rigfit.plan import PlanSettings, make_plan, max_context, max_ngl
 
 GIB = 1024**3

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from rigfit.catalog.hardware import resolve_machine
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
+from rigfit.hardware.grammar import resolve_machine
 from rigfit.recommend import (
     USES,
     capability_tier,

@@ -2,7 +2,7 @@
 
 The library is usable without the CLI::
 
-    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.hardware.grammar import resolve_machine
     from rigfit.catalog.models import resolve_model
     from rigfit.plan import make_plan
 """

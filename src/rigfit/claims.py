@@ -287,7 +287,7 @@ def _peak(dev) -> float | None:
 
 def _resolve_machines(name: str) -> list:
     """Candidate machines for a hardware name (several when the name is ambiguous)."""
-    from rigfit.catalog.hardware import resolve_machine
+    from rigfit.hardware.grammar import resolve_machine
 
     try:
         return [resolve_machine(name)]

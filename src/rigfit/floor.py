@@ -8,7 +8,7 @@ the target) and the estimated decode speed at that context — its central value
 ``min_tps``. Results are sorted by price; hosted-only systems (Cerebras, Groq) are listed apart
 because you cannot buy them.
 
-Prices are whole machines (:func:`rigfit.catalog.hardware.machine_price`): looked-up device
+Prices are whole machines (:func:`rigfit.hardware.prices.machine_price`): looked-up device
 prices (a Mac or mini-PC is the whole computer) plus, for GPU and CPU boxes, the CPU and an
 estimated host platform (board, PSU, case, SSD, RAM), each part with its source.
 """
@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rigfit.catalog.arch import Architecture
-from rigfit.catalog.devices import Machine
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
+from rigfit.hardware.devices import Machine
 from rigfit.recommend import Evaluation, evaluate
 
 
@@ -29,7 +29,7 @@ class MachinePrice:
     """usd: price [USD] or None; source: full line; basis: the part sources (footnote text).
 
     figure: the labelled :class:`~rigfit.figures.Figure` from
-    :func:`rigfit.catalog.hardware.machine_price` (provenance, low/high band).
+    :func:`rigfit.hardware.prices.machine_price` (provenance, low/high band).
     """
 
     usd: float | None
@@ -42,10 +42,10 @@ class MachinePrice:
 def machine_price(machine: Machine) -> MachinePrice:
     """Purchase price of a whole machine [USD], with its source.
 
-    One implementation: :func:`rigfit.catalog.hardware.machine_price` (devices + host platform;
+    One implementation: :func:`rigfit.hardware.prices.machine_price` (devices + host platform;
     a Mac or APU is the whole computer). Unknown when any part's price is missing.
     """
-    from rigfit.catalog.hardware import machine_price as hw_machine_price
+    from rigfit.hardware.prices import machine_price as hw_machine_price
 
     fig = hw_machine_price(machine)
     if fig.value is None:
@@ -121,8 +121,10 @@ def category(machine: Machine) -> str:
 
 def candidate_machines() -> list[Machine]:
     """Catalog machines to search: the purchasable priced machines of
-    :func:`rigfit.catalog.hardware.floor_machines`, then the hosted-only systems (listed apart)."""
-    from rigfit.catalog.hardware import floor_machines, list_devices, resolve_machine
+    :func:`rigfit.hardware.prices.floor_machines`, then the hosted-only systems (listed apart)."""
+    from rigfit.hardware.grammar import resolve_machine
+    from rigfit.hardware.names import list_devices
+    from rigfit.hardware.prices import floor_machines
 
     hosted = [resolve_machine(d.name) for d in list_devices("hosted")]
     return [m for m in floor_machines() if all(d.purchasable for d in m.accelerators)] + hosted

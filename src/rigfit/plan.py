@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
-from rigfit.catalog.devices import Device, Machine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import (
@@ -36,6 +35,7 @@ from rigfit.estimate.placement import (
     is_expert_tensor,
     place,
 )
+from rigfit.hardware.devices import Device, Machine
 
 GIB = 1024**3
 MIB = 1024**2

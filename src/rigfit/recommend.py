@@ -45,10 +45,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rigfit.catalog.arch import Architecture
-from rigfit.catalog.devices import Machine
 from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
+from rigfit.hardware.devices import Machine
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KLD_PER_POINT = 0.1

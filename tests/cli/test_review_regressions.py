@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from rigfit.catalog.hardware import REFERENCE_BOX, resolve_machine
 from rigfit.cli import main
 from rigfit.errors import RigfitError
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import REFERENCE_BOX, resolve_machine
 from rigfit.plan import PlanSettings, make_plan, max_context
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from rigfit.catalog.devices import Machine
 from rigfit.estimate.memory import LlamaSettings, build_profile
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.devices import Machine
 from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 from rigfit.plan import PlanSettings, device_memory
 

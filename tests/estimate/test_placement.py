@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rigfit.catalog.hardware import resolve_machine
 from rigfit.errors import RigfitError
 from rigfit.estimate.placement import CPU, place, resolve_ngl
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import resolve_machine
 
 
 @pytest.fixture(scope="module")

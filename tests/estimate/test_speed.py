@@ -16,14 +16,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rigfit.catalog.devices import Device, Machine
-from rigfit.catalog.hardware import resolve_device, resolve_machine
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate import speed as sp
 from rigfit.estimate.calibration import FitRow, fit, prior
 from rigfit.estimate.predict import predict_case, predict_rows, resolve_case
 from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.hardware.devices import Device, Machine
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import resolve_device
 from rigfit.measure.groundtruth import (
     BenchTest,
     case_from_row,
@@ -128,7 +129,7 @@ def test_kv_swa_and_mla():
 
 @functools.lru_cache(maxsize=1024)
 def _device(name: str) -> Device:
-    from rigfit.catalog.hardware import list_devices
+    from rigfit.hardware.names import list_devices
 
     for d in list_devices():
         if d.name == name:
@@ -152,7 +153,7 @@ def _machine(dev_name: str, n: int = 1) -> Machine:
 
 
 def _catalog_devices() -> list[str]:
-    from rigfit.catalog.hardware import list_devices
+    from rigfit.hardware.names import list_devices
 
     return sorted(d.name for d in list_devices() if d.kind in ("gpu", "apple", "apu"))
 

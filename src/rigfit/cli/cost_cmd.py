@@ -38,9 +38,9 @@ def cost(
 
       rigfit cost llama-3.3-70b --on "2x RTX 3090" --hosted groq --json
     """
-    from rigfit.catalog.hardware import resolve_machine
     from rigfit.catalog.models import resolve_model
     from rigfit.estimate.cost import local_cost
+    from rigfit.hardware.grammar import resolve_machine
 
     if hosted_monthly_usd is not None and hosted:
         raise RigfitError("Give either --hosted-monthly-usd or --hosted, not both.")

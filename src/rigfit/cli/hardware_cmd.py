@@ -8,18 +8,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.catalog.devices import Device, Machine
-from rigfit.catalog.hardware import (
-    KINDS,
-    device_to_json,
-    list_devices,
-    machine_to_json,
-    resolve_machine,
-    wall_power,
-)
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
 from rigfit.figures import GB, GIB
+from rigfit.hardware.devices import KINDS, Device, Machine
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.jsonout import device_to_json, machine_to_json
+from rigfit.hardware.names import list_devices
+from rigfit.hardware.power import wall_power
 
 _STATUS_STYLE = {
     "verified": "green",

@@ -8,11 +8,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.catalog.hardware import resolve_machine
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
 from rigfit.figures import GIB
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import resolve_machine
 from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_by_quant
 
 _H_MODEL = "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME."

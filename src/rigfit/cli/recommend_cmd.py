@@ -32,8 +32,8 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
-    from rigfit.catalog.hardware import resolve_machine
     from rigfit.errors import RigfitError
+    from rigfit.hardware.grammar import resolve_machine
     from rigfit.recommend import recommend as run
 
     if limit is not None and limit < 1:

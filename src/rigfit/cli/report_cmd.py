@@ -30,8 +30,8 @@ def report(
 
       rigfit report --on "M2 Ultra 192GB" --model llama-3.1-70b --vs "2x RTX 3090" --out mac/
     """
-    from rigfit.catalog.hardware import resolve_machine
     from rigfit.errors import RigfitError
+    from rigfit.hardware.grammar import resolve_machine
     from rigfit.report.build import ReportOptions, build_report
     from rigfit.report.document import write_report
 

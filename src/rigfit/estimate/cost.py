@@ -43,8 +43,8 @@ from rigfit.figures import Figure
 
 if TYPE_CHECKING:
     from rigfit.catalog.arch import Architecture
-    from rigfit.catalog.devices import Machine
     from rigfit.catalog.prices import HostedPrice
+    from rigfit.hardware.devices import Machine
 
 #: US residential electricity price [USD/kWh] (EIA 2024 average ~0.165, +2 % 2025 forecast) [2].
 ELECTRICITY_USD_PER_KWH = 0.17
@@ -287,7 +287,7 @@ CPU_BOX_REST_W = 40.0
 
 
 def power_profile(machine) -> PowerProfile:
-    """Default power figures of a catalog :class:`~rigfit.catalog.devices.Machine`.
+    """Default power figures of a catalog :class:`~rigfit.hardware.devices.Machine`.
 
     Discrete GPUs: each GPU's TDP (looked up), idle = 8 % of TDP, rest of a desktop 65 W; with
     several GPUs under llama.cpp's layer split only one works at a time, so each GPU's share of
@@ -328,7 +328,7 @@ def power_profile(machine) -> PowerProfile:
 
 def _looked_up_wall(machine, why: str) -> PowerProfile:
     """Wall power from the catalog's per-build ranges (midpoints) when a TDP is missing."""
-    from rigfit.catalog.hardware import wall_power
+    from rigfit.hardware.power import wall_power
 
     wp = wall_power(machine)
     if not wp.get("load_w") or wp.get("status") == "derived":
@@ -391,9 +391,9 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
                amortize_months: float = 36.0, hosted_monthly_usd: float | None = None,
                hosted: str | None = None) -> LocalCost:
     """Cost of running ``arch`` on ``machine`` and the break-even against a hosted bill or price."""
-    from rigfit.catalog.hardware import machine_price
     from rigfit.catalog.prices import prices_for_model, resolve_hosted
     from rigfit.floor import category
+    from rigfit.hardware.prices import machine_price
     from rigfit.recommend import evaluate
 
     q = quant or default_quant(arch)
@@ -412,7 +412,7 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
         power = power_profile(machine)
     except ValueError as exc:
         raise RigfitError(f"Cannot cost {machine.name}: {exc}.") from exc
-    from rigfit.catalog.hardware import wall_power
+    from rigfit.hardware.power import wall_power
 
     wp = wall_power(machine)
     if power.wall_load_w is None and wp.get("status") != "derived" and wp.get("load_w"):
@@ -425,7 +425,7 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
                      f"{len(machine.accelerators)} of the time (utilisation {util:.2f})")
     hw_src = "given (--hardware-usd)"
     if hardware_usd is None:
-        price = machine_price(machine)  # devices + host platform, labelled (catalog.hardware)
+        price = machine_price(machine)  # devices + host platform, labelled (rigfit.hardware.prices)
         hardware_usd = price.value
         label = "looked up" if price.provenance == "looked_up" else price.provenance
         hw_src = f"{label}: {price.source}" if price.value is not None else price.source

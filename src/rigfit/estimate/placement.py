@@ -29,8 +29,8 @@ import re
 from dataclasses import dataclass, field
 
 from rigfit.catalog.arch import ModelSpec, TensorInfo
-from rigfit.catalog.devices import Device, Machine
 from rigfit.errors import RigfitError
+from rigfit.hardware.devices import Device, Machine
 
 #: Name used for host memory / the CPU backend in placements and memory tables.
 CPU = "CPU"

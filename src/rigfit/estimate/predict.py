@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rigfit.catalog.devices import Device, Link, Machine
 from rigfit.estimate.speed import (
     ModelWork,
     RunSettings,
@@ -29,6 +28,7 @@ from rigfit.estimate.speed import (
     predict_test,
     prefill_features,
 )
+from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.measure.groundtruth import SpeedCase, normalise_hardware
 
 GIB = 1024**3
@@ -67,7 +67,7 @@ class ResolvedCase:
 
 def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
     try:
-        from rigfit.catalog.hardware import resolve_device
+        from rigfit.hardware.names import resolve_device
     except ImportError as exc:  # pragma: no cover - the hardware catalog ships with rigfit
         raise Unresolved("hardware catalog not available") from exc
     last: Exception | None = None
@@ -82,8 +82,8 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
 def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link | None]:
     """(host link, GPU-to-GPU link) for discrete GPUs and the optional ``host_link`` column
     ("PCIe 3.0 x16", "PCIe 4.0 x8", "NVLink"): the same rules as a machine description."""
-    from rigfit.catalog.hardware import accelerator_links, parse_link
     from rigfit.errors import RigfitError
+    from rigfit.hardware.links import accelerator_links, parse_link
 
     try:
         kind, gen, lanes = parse_link(host_link) if host_link and host_link.strip() else (None, None, None)

@@ -36,8 +36,8 @@ from importlib import resources
 from typing import Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec
-from rigfit.catalog.devices import Device, Machine
 from rigfit.figures import Figure
+from rigfit.hardware.devices import Device, Machine
 
 # ------------------------------------------------------------------------------------------
 # constants file

@@ -16,8 +16,8 @@ CUDA graphs (captured after the KV cache) and the CUDA context sit outside the c
 from __future__ import annotations
 
 from rigfit.catalog.arch import Architecture, ModelSpec
-from rigfit.catalog.devices import Machine
 from rigfit.errors import RigfitError
+from rigfit.hardware.devices import Machine
 
 GIB = 1024**3
 MIB = 1024**2

@@ -42,12 +42,9 @@ KINDS = ("pp", "tg")
 def this_machine() -> Any:
     """rigfit's Machine for the box it runs on (the hardware catalog's detection), or None."""
     try:
-        from rigfit.catalog import hardware
+        from rigfit.hardware.grammar import detect_local_machine
 
-        fn = getattr(hardware, "detect_local_machine", None)
-        if fn is None:
-            from rigfit.catalog.hwlocal import detect_local as fn
-        return fn()
+        return detect_local_machine()
     except Exception:
         return None
 

@@ -6,7 +6,7 @@ that change the speed of llama.cpp (CPU model and core count, GPU models and mem
 rounded to whole GiB, OS family and CPU architecture) — a kernel update or a driver bump keeps the
 same machine.
 
-Detection reuses the hardware catalog's local probe (:mod:`rigfit.catalog.hwlocal`); nothing
+Detection reuses the hardware catalog's local probe (:mod:`rigfit.hardware.local`); nothing
 here touches the network.
 """
 
@@ -140,9 +140,9 @@ def detect_fingerprint() -> Fingerprint:
     """Fingerprint of the machine this process runs on (cached for the process).
 
     The facts come from the hardware catalog's local detection
-    (:func:`rigfit.catalog.hwlocal.gather_local_facts`: NVML, /proc/cpuinfo or sysctl, psutil).
+    (:func:`rigfit.hardware.local.gather_local_facts`: NVML, /proc/cpuinfo or sysctl, psutil).
     """
-    from rigfit.catalog.hwlocal import gather_local_facts
+    from rigfit.hardware.local import gather_local_facts
 
     facts = gather_local_facts()
     cpu = facts.cpu_brand or platform.processor() or "unknown CPU"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rigfit.catalog.arch import Architecture
-from rigfit.catalog.devices import Machine
 from rigfit.errors import RigfitError
 from rigfit.figures import GIB
+from rigfit.hardware.devices import Machine
 from rigfit.report.document import Column, Report, Table, fmt_band
 
 MATRIX_QUANTS = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
@@ -210,8 +210,8 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
 
 
 def perf_per_dollar(ctx: int) -> Table:
-    from rigfit.catalog.hardware import resolve_machine
     from rigfit.floor import machine_price
+    from rigfit.hardware.grammar import resolve_machine
 
     t = Table("Perf per dollar — builds",
               [Column("build"), Column("price", "looked_up"), Column("8B Q4_K_M decode tok/s", "estimated"),
@@ -361,8 +361,8 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
 
 def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions | None = None) -> Report:
     """Compute every table and chart for ``machine`` and write charts under ``out_dir/charts``."""
-    from rigfit.catalog.hardware import resolve_machine
     from rigfit.catalog.prices import SNAPSHOT_DATE
+    from rigfit.hardware.grammar import resolve_machine
     from rigfit.report import charts as ch
 
     opt = options or ReportOptions()

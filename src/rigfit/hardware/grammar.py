@@ -1,0 +1,334 @@
+"""Machine descriptions: ``resolve_machine("2x RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200")``.
+
+Machine grammar (``resolve_machine``): parts joined by `` + ``; each part is a device with an
+optional count (``2x RTX 3090``, ``RTX 4090 x2``), host RAM (``32GB DDR4-3200``,
+``256GB DDR5-4800 8ch``), link words (``NVLink``, ``PCIe 4.0 x8``) or ``local``.
+
+Examples: ``RTX 4090``, ``2x RTX 3090``, ``8x H200 NVLink``, ``RTX 4090 x2``,
+``RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200``, ``M3 Max 40-core 128GB``, ``local``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rigfit.errors import RigfitError
+from rigfit.hardware.devices import Device, Link, Machine
+from rigfit.hardware.links import accelerator_links, parse_link_words
+from rigfit.hardware.local import detect_local
+from rigfit.hardware.names import resolve_device, split_paren
+from rigfit.hardware.systems import unified_machine
+from rigfit.hardware.tables import GIB
+
+#: rigfit's reference home-lab box (shared/docs/mission.md): the machine commands assume when they
+#: need one and none is given (resolve it with ``reference_machine()``).
+REFERENCE_BOX = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+
+_COUNT_PRE = re.compile(r"^\s*(-?\d+)\s*[x×*]\s*(.+)$", re.IGNORECASE)
+_COUNT_POST = re.compile(r"^(.+?)\s+[x×*]\s*(-?\d+)\s*$", re.IGNORECASE)
+_RAM_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(gb|gib|tb|tib)\b(.*)$", re.IGNORECASE)
+_RAM_REST_RE = re.compile(
+    r"^(?:\s|ram|memory|system|host|of|ecc|reg|rdimm|udimm|dimms?|[-,]|(?:lp)?ddr\dx?|\d{3,5}|mt/?s|mhz|"
+    r"\d+\s*-?\s*(?:ch|channels?)\b|dual|quad|octa|channel)*$",
+    re.IGNORECASE,
+)
+_MAX_COUNT = 1024
+
+
+@dataclass
+class _Ram:
+    size_gb: float | None = None
+    kind: str | None = None  # DDR4, DDR5, LPDDR5X …
+    mts: int | None = None
+    channels: int | None = None
+
+
+def _parse_ram_details(text: str, ram: _Ram) -> None:
+    t = text.lower()
+    m = re.search(r"\b((?:lp)?ddr\d)(x?)\s*-?\s*(\d{3,5})?", t)
+    if m:
+        ram.kind = (m.group(1) + m.group(2)).upper().replace("LPDDR", "LPDDR")
+        if m.group(3):
+            ram.mts = int(m.group(3))
+    if ram.mts is None:
+        m = re.search(r"\b(\d{3,5})\s*(?:mt/?s|mhz)\b", t)
+        if m:
+            ram.mts = int(m.group(1))
+    m = re.search(r"\b(\d+)\s*-?\s*(?:ch|channels?)\b", t)
+    if m:
+        ram.channels = int(m.group(1))
+    elif re.search(r"\bdual[- ]channel\b", t):
+        ram.channels = 2
+    elif re.search(r"\bquad[- ]channel\b", t):
+        ram.channels = 4
+    elif re.search(r"\bocta[- ]channel\b", t):
+        ram.channels = 8
+    if ram.mts is not None and not 400 <= ram.mts <= 20000:
+        raise RigfitError(f"Impossible memory speed {ram.mts} MT/s.", "Use e.g. 'DDR4-3200' or 'DDR5-6000'.")
+    if ram.channels is not None and not 1 <= ram.channels <= 24:
+        raise RigfitError(
+            f"Impossible memory channel count {ram.channels}.", "Use 1 to 24 channels, e.g. '8ch'."
+        )
+
+
+def _parse_ram(part: str) -> _Ram | None:
+    m = _RAM_RE.match(part)
+    if not m or not _RAM_REST_RE.match(m.group(3)):
+        return None
+    size = float(m.group(1))
+    if m.group(2).lower() in ("tb", "tib"):
+        size *= 1024
+    if size <= 0:
+        raise RigfitError(
+            f"Impossible RAM size {m.group(1)} {m.group(2)} in {part.strip()!r}.",
+            "Give a positive size, e.g. '32GB DDR4-3200'.",
+        )
+    if size > 64 * 1024:
+        raise RigfitError(
+            f"Implausible RAM size {size:g} GB in {part.strip()!r}.", "Give the size in GB, e.g. '512GB'."
+        )
+    ram = _Ram(size_gb=size)
+    _parse_ram_details(m.group(3), ram)
+    return ram
+
+
+
+def _parse_count(part: str) -> tuple[int, str]:
+    m = _COUNT_PRE.match(part)
+    if m:
+        count, rest = int(m.group(1)), m.group(2)
+    else:
+        m = _COUNT_POST.match(part)
+        if m:
+            rest, count = m.group(1), int(m.group(2))
+        else:
+            return 1, part
+    if count < 1:
+        raise RigfitError(
+            f"Impossible device count {count} in {part.strip()!r}.",
+            "Use a count of 1 or more, e.g. '2x RTX 3090'.",
+        )
+    if count > _MAX_COUNT:
+        raise RigfitError(
+            f"Implausible device count {count} in {part.strip()!r}.",
+            f"rigfit models one machine of at most {_MAX_COUNT} devices.",
+        )
+    return count, rest
+
+
+def _combine_cpus(cpu: Device, n: int) -> Device:
+    if n == 1:
+        return cpu
+
+    def mul(x: float | int | None) -> Any:
+        return None if x is None else x * n
+
+    sources = {k: f"{n} sockets × ({v})" for k, v in cpu.sources.items()}
+    return replace(
+        cpu,
+        id=f"{n}x-{cpu.id}",
+        name=f"{n}x {cpu.name}",
+        bandwidth_bytes_per_s=mul(cpu.bandwidth_bytes_per_s),
+        fp16_flops=mul(cpu.fp16_flops),
+        fp16_fp32acc_flops=mul(cpu.fp16_fp32acc_flops),
+        int8_ops=mul(cpu.int8_ops),
+        fp32_flops=mul(cpu.fp32_flops),
+        tdp_w=mul(cpu.tdp_w),
+        cores=mul(cpu.cores),
+        threads=mul(cpu.threads),
+        sources=sources,
+        notes=((cpu.notes + "; ") if cpu.notes else "")
+        + f"{n} sockets: bandwidth and FLOPS summed (NUMA: one process may see less)",
+    )
+
+
+def resolve_machine(spec: str) -> Machine:
+    """Resolve a machine description into a :class:`Machine` (see the module docstring).
+
+    Examples: "RTX 4090", "2x RTX 3090", "8x H200 NVLink", "RTX 4090 x2",
+    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local".
+    """
+    if spec is None or not spec.strip():
+        raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
+    text = spec.strip()
+    if text.lower() in ("local", "this", "here", "auto"):
+        return detect_local_machine()
+    parts = [p for p in re.split(r"\s+\+\s+|\s*;\s*", text) if p.strip()]
+    accels: list[Device] = []
+    unified: Device | None = None
+    cpu: Device | None = None
+    cpu_count = 1
+    ram = _Ram()
+    link_kind: str | None = None
+    pcie_gen: str | None = None
+    lanes: int | None = None
+    notes: list[str] = []
+    sources: dict[str, str] = {}
+    parsed_ram = {i: _parse_ram(raw) for i, raw in enumerate(parts)}  # impossible numbers fail first
+    for raw in parts:
+        if not _RAM_RE.match(raw):
+            _parse_count(parse_link_words(raw)[0] or "1x x")
+    for i, raw in enumerate(parts):
+        if raw.strip().lower() == "local":
+            raise RigfitError("'local' cannot be combined with other parts.", "Use 'local' on its own.")
+        r = parsed_ram[i]
+        if r is not None:
+            if ram.size_gb is not None:
+                raise RigfitError("Host RAM given twice.", "Give one RAM part, e.g. '64GB DDR5-6000'.")
+            ram = r
+            continue
+        part, lk, g, ln = parse_link_words(raw)
+        link_kind = lk or link_kind
+        pcie_gen = g or pcie_gen
+        lanes = ln or lanes
+        if not part:
+            continue
+        count, name = _parse_count(part)
+        dev = resolve_device(name)
+        _, inner = split_paren(name)
+        if inner:
+            _parse_ram_details(inner, ram)
+            m = re.search(r"(\d+)\s*gb\s+(?:lp)?ddr", inner, re.IGNORECASE)
+            if m and ram.size_gb is None and dev.kind == "cpu":
+                ram.size_gb = float(m.group(1))
+        if dev.kind == "cpu":
+            if cpu is not None:
+                raise RigfitError("Two CPUs given.", "For several sockets write e.g. '2x EPYC 9654'.")
+            cpu, cpu_count = dev, count
+        elif dev.kind in ("apple", "apu"):
+            if count != 1 or unified is not None:
+                raise RigfitError(
+                    f"Only one {dev.name} fits in one machine.",
+                    "Describe one box; clusters of Macs/APUs are not modelled yet.",
+                )
+            unified = dev
+        else:
+            accels.extend([dev] * count)
+    if unified is not None:
+        if cpu is not None or accels:
+            raise RigfitError(
+                f"{unified.name} is a complete system with its own CPU and memory.",
+                "Describe it alone, e.g. 'M3 Max 40-core 128GB'.",
+            )
+        if (
+            ram.size_gb is not None
+            and unified.memory_bytes
+            and abs(ram.size_gb * GIB - unified.memory_bytes) > 0.6 * GIB
+        ):
+            raise RigfitError(
+                "Unified-memory machines take the memory size in the device name.",
+                f"e.g. '{unified.extra.get('chip') or unified.name.rsplit(' ', 1)[0]} {ram.size_gb:g}GB'.",
+            )
+        return unified_machine(unified, text)
+
+    hosted = [d for d in accels if d.kind == "hosted"]
+    if hosted and (len(hosted) != len(accels) or cpu is not None or ram.size_gb is not None):
+        raise RigfitError(
+            f"{hosted[0].name} is a hosted system: it cannot share a machine with your own devices.",
+            f"Describe it alone (e.g. '{hosted[0].aliases[0] if hosted[0].aliases else hosted[0].name}'), "
+            "and your own box separately.",
+        )
+    ram_bytes = int(ram.size_gb * GIB) if ram.size_gb is not None else None
+    ram_bw = None
+    ram_type = None
+    if cpu is not None and cpu_count > 1:
+        cpu = _combine_cpus(cpu, cpu_count)
+    if ram.kind or ram.mts:
+        ram_type = f"{ram.kind or 'DDR'}-{ram.mts}" if ram.mts else ram.kind
+    if ram.mts:
+        if ram.channels:
+            ch, how = ram.channels, "given"
+        elif cpu is not None and cpu.extra.get("memory_channels"):
+            ch = cpu.extra["memory_channels"] * cpu_count
+            how = f"from the {cpu.name} spec"
+        else:
+            ch, how = 2, "assumed (desktop dual channel)"
+            notes.append("host RAM channels not given: assumed 2 (dual-channel desktop)")
+        ram_bw = ch * 8 * ram.mts * 1e6
+        sources["ram_bandwidth_bytes_per_s"] = f"derived: {ch} channels ({how}) × 8 B × {ram.mts} MT/s"
+        if (
+            cpu is not None
+            and cpu.extra.get("max_memory_mt_s")
+            and ram.mts > cpu.extra["max_memory_mt_s"] * 1.3
+        ):
+            notes.append(
+                f"RAM speed {ram.mts} MT/s is above {cpu.name}'s rated {cpu.extra['max_memory_mt_s']} MT/s "
+                "(overclocked memory?)"
+            )
+    elif cpu is not None and cpu.bandwidth_bytes_per_s:
+        ram_bw = cpu.bandwidth_bytes_per_s
+        sources["ram_bandwidth_bytes_per_s"] = (
+            f"{cpu.name} at its rated memory speed, all channels populated: "
+            + cpu.sources.get("bandwidth_bytes_per_s", "")
+        )
+        notes.append("host RAM speed not given: assumed the CPU's rated speed with all channels populated")
+        ram_type = ram_type or cpu.extra.get("memory_type")
+    if ram_bytes is not None:
+        sources["ram_bytes"] = "given"
+    host_link, interconnect, link_notes = accelerator_links(accels, link_kind, pcie_gen, lanes)
+    notes.extend(link_notes)
+    if not accels and cpu is None:
+        raise RigfitError(
+            f"No device in {spec!r}.", "Name a GPU, Apple chip, CPU or APU, e.g. 'RTX 3090 + 64GB'."
+        )
+    name = _machine_name(accels, cpu, ram_bytes, ram_type, interconnect)
+    return Machine(
+        name=name,
+        accelerators=tuple(accels),
+        cpu=cpu,
+        ram_bytes=ram_bytes,
+        ram_bandwidth_bytes_per_s=ram_bw,
+        ram_type=ram_type,
+        interconnect=interconnect,
+        host_link=host_link,
+        unified_memory=False,
+        detected=False,
+        sources=sources,
+        notes=tuple(notes),
+    )
+
+
+def _machine_name(
+    accels: list[Device],
+    cpu: Device | None,
+    ram_bytes: int | None,
+    ram_type: str | None,
+    interconnect: Link | None,
+) -> str:
+    parts: list[str] = []
+    groups: dict[str, int] = {}
+    for d in accels:
+        groups[d.name] = groups.get(d.name, 0) + 1
+    for n, c in groups.items():
+        parts.append(f"{c}x {n}" if c > 1 else n)
+    if interconnect is not None and interconnect.kind == "nvlink" and parts:
+        parts[-1] += " NVLink"
+    if cpu is not None:
+        parts.append(cpu.name)
+    if ram_bytes is not None:
+        parts.append(f"{ram_bytes / GIB:g}GB" + (f" {ram_type}" if ram_type else ""))
+    return " + ".join(parts)
+
+
+
+def detect_local_machine() -> Machine:
+    """This computer as a Machine (NVIDIA GPUs via NVML, CPU model/flags, RAM, Apple chip).
+
+    Never fails for missing drivers: what cannot be read stays unknown, with a note. The
+    environment variable ``RIGFIT_FAKE_LOCAL`` (a machine description) stands in for detection,
+    for tests and demos.
+    """
+    fake = os.environ.get("RIGFIT_FAKE_LOCAL")
+    if fake:
+        m = resolve_machine(fake)
+        return replace(m, detected=True, name=f"local: {m.name}")
+    return detect_local()
+
+
+def reference_machine() -> Machine:
+    """The :data:`REFERENCE_BOX` machine."""
+    return resolve_machine(REFERENCE_BOX)

