@@ -7,18 +7,12 @@ Public API: :func:`family_for`, :class:`ArchFamily`, :func:`is_expert_tensor`,
 
 from __future__ import annotations
 
-from rigfit.archs import (  # noqa: F401  (imported to register the families, in this order)
-    llama,
-    qwen,
-    gemma,
-    phi,
-    deepseek,
-    glm,
-    gpt_oss,
-    ssm,
-    cohere,
-    others,
-)
+# isort: off
+# Registration order matters: ``others`` registers a bare family for every llama.cpp name the
+# family modules above it did not claim, so it comes last.
+from rigfit.archs import llama, qwen, gemma, phi, deepseek, glm, gpt_oss, ssm, cohere  # noqa: F401
+from rigfit.archs import others  # noqa: F401
+# isort: on
 from rigfit.archs.registry import (
     ArchFamily,
     SwaRule,

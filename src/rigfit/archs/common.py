@@ -139,7 +139,8 @@ def gqa_attn(out: ShapeList, p: str, arch: Architecture, il: int, *, bias: bool,
 
 def qk_norm(out: ShapeList, p: str, arch: Architecture) -> None:
     """Per-head Q and K RMS norms."""
-    out += [(p + "attn_q_norm.weight", (arch.n_embd_head_k,)), (p + "attn_k_norm.weight", (arch.n_embd_head_k,))]
+    hd = arch.n_embd_head_k
+    out += [(p + "attn_q_norm.weight", (hd,)), (p + "attn_k_norm.weight", (hd,))]
 
 
 def dense_ffn(out: ShapeList, p: str, e: int, ff: int, *, bias: bool = False) -> None:

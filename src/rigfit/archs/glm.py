@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rigfit.archs.common import dense_ffn, extra, gqa_attn, has_exp_probs_b, head, moe_ffn, n_layer_all, nextn, qk_norm
+from rigfit.archs.common import (
+    dense_ffn,
+    extra,
+    gqa_attn,
+    has_exp_probs_b,
+    head,
+    moe_ffn,
+    n_layer_all,
+    nextn,
+    qk_norm,
+)
 from rigfit.archs.registry import ArchFamily, ShapeList, register
 from rigfit.catalog.arch import Architecture
 

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 Shape = tuple[int, ...]
 ShapeList = list[tuple[str, Shape]]
+#: ``hf_metadata(g, put, meta)``: g(*config keys, default=) reads the config, put(key, value)
+#: writes ``<arch>.<key>`` GGUF metadata (None skipped), meta is the metadata written so far.
+HfMetadata = Callable[[Callable[..., Any], Callable[[str, Any], None], dict[str, Any]], None]
 
 #: ``recurrent`` rules (how llama.cpp decides which layers are recurrent, llama-model.cpp):
 #: "none" — no recurrent layers; "ssm" — pure Mamba (Architecture.is_recurrent decides: every
@@ -114,7 +117,7 @@ class ArchFamily:
     # --- Hugging Face config (formats/hf.py) --------------------------------------------------
     hf_model_types: tuple[str, ...] = ()
     hf_outer_model_types: tuple[str, ...] = ()
-    hf_metadata: Callable[[Callable[..., Any], Callable[[str, Any], None], dict[str, Any]], None] | None = None
+    hf_metadata: HfMetadata | None = None
     hf_head_dim: bool = True
     hf_sliding_window: bool = True
     hf_expert_ff_is_intermediate: bool = False
@@ -142,6 +145,7 @@ _FAMILIES: dict[str, ArchFamily] = {}
 _BY_ALIAS: dict[str, ArchFamily] = {}
 _BY_HF: dict[str, ArchFamily] = {}
 _BY_HF_OUTER: dict[str, ArchFamily] = {}
+_BARE: dict[str, ArchFamily] = {}   # families handed out for unregistered names
 
 
 def register(family: ArchFamily) -> ArchFamily:
@@ -174,7 +178,11 @@ def family_for(name: str) -> ArchFamily:
     """The family of an architecture name (llama.cpp name or an alias); a bare family (no
     special rules, no tensor prediction) for a name nobody registered."""
     fam = _FAMILIES.get(name) or _BY_ALIAS.get(name.strip().lower())
-    return fam if fam is not None else ArchFamily(name)
+    if fam is None:
+        fam = _BARE.get(name)
+        if fam is None:
+            fam = _BARE[name] = ArchFamily(name)
+    return fam
 
 
 def gguf_family(name: str) -> ArchFamily | None:

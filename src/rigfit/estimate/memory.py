@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import KVType, resolve_kv_type
 from rigfit.errors import RigfitError
@@ -246,7 +247,7 @@ def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
     if not arch.is_recurrent(il) or arch.ssm is None:
         return 0
     ssm = arch.ssm
-    n_group = 0 if arch.arch == "mamba" else ssm.n_group
+    n_group = ssm.n_group if family_for(arch.arch).ssm_conv_uses_groups else 0
     n_embd_r = (ssm.d_conv - 1) * (ssm.d_inner + 2 * n_group * ssm.d_state)
     n_embd_s = ssm.d_state * ssm.d_inner
     return (n_embd_r + n_embd_s) * 4 * max(1, s.n_parallel)
@@ -291,8 +292,9 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     masks [elements].
 
     Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
-    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), +1 for Gemma's post-attention
-    norm; MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
+    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
+    with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
+    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
     """
     if arch.mla is not None:
         m = arch.mla
@@ -301,9 +303,7 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
                 + h * (m.kv_lora_rank + m.qk_rope_head_dim) + arch.n_embd)
     q = arch.n_head * arch.n_embd_head_k
     kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
-    c = 1 if fa else 3
-    if arch.arch.startswith("gemma") and not fa:
-        c += 1
+    c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
     return 3 * q + kv + c * arch.n_embd
 
 
@@ -340,7 +340,8 @@ def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int],
         ffn       = n_t·4·ffn_stage_per_token
         layers    = max(attention, ffn) + masks + n_t·40
         masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
-        output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build; k = 2 Gemma)
+        output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
+                    k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
         recurrent = + n_seq · d_state · d_inner · 4 (final SSM states)
         C         = max(layers, output)
     """
@@ -372,7 +373,7 @@ def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int],
             best += max(1, s.n_parallel) * arch.ssm.d_state * arch.ssm.d_inner * 4
     if holds_output:
         n_out = n_t if p.logits_reserve == "ubatch" else max(1, s.n_parallel)
-        k = 2 if arch.arch.startswith("gemma") else 1
+        k = family_for(arch.arch).output_embd_rows
         best = max(best, n_out * arch.n_vocab * 4 + k * n_t * arch.n_embd * 4)
     return best
 

@@ -45,7 +45,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rigfit.archs import UnsupportedArchitectureError, canonical_arch, supported_archs, tensor_family
-from rigfit.archs.common import has_exp_probs_b, has_longrope_factors, has_rope_freqs, kv_heads_for_gqa, n_layer_all, n_nextn_layers, n_rot
+from rigfit.archs.common import (
+    has_exp_probs_b,
+    has_longrope_factors,
+    has_rope_freqs,
+    kv_heads_for_gqa,
+    n_layer_all,
+    n_nextn_layers,
+    n_rot,
+)
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
