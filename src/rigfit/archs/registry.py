@@ -17,8 +17,10 @@ A family records, for its architecture:
 * Hugging Face ``config.json`` mappings — which ``model_type`` values map to it and the extra
   GGUF keys the converter writes (``hf_metadata``);
 * cache kinds — KV / SWA / MLA / recurrent state / KV on recurrent layers (``kv_on_recurrent``);
-* compute-graph terms — values the memory model adds for this family (``attn_extra_embd_fa_off``,
-  ``output_embd_rows``).
+* compute-graph terms — values the memory model adds for this family (``attn_extra_embd_fa_off``:
+  n_embd rows per token live in attention with FA off; ``ffn_extra_embd``: n_embd rows live
+  during the FFN, e.g. the attention output of a parallel attention+FFN block;
+  ``output_embd_rows``: n_embd rows of the output stage).
 
 Adding an architecture = one family module (registered by ``rigfit/archs/__init__.py``) plus its
 catalog rows.
@@ -128,6 +130,7 @@ class ArchFamily:
     ssm_conv_uses_groups: bool = True
     kv_on_recurrent: bool = False
     attn_extra_embd_fa_off: int = 0
+    ffn_extra_embd: int = 0
     output_embd_rows: int = 1
     notes: tuple[str, ...] = field(default=())
 

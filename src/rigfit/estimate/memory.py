@@ -311,7 +311,8 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     """f32 values per token live while layer ``il``'s FFN (or SSM block) runs [elements].
 
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
-    attention output (n_head·head_dim) that stays allocated with FA off. Mamba-2:
+    attention output (n_head·head_dim) that stays allocated with FA off, plus the family's
+    ``ArchFamily.ffn_extra_embd`` rows (the attention output a parallel block adds after the FFN). Mamba-2:
     ``2·d_in_proj + 3·(d_inner + 2·n_group·d_state)``. Fitted like :func:`attention_stage_per_token`.
     """
     if arch.is_recurrent(il) and arch.ssm is not None:
@@ -320,7 +321,8 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
         return 2 * d_in_proj + 3 * conv
     extra = 0 if fa else arch.n_head * arch.n_embd_head_v
-    return 3 * _ffn_width(arch, il) + 5 * arch.n_embd + extra
+    embd_rows = 5 + family_for(arch.arch).ffn_extra_embd
+    return 3 * _ffn_width(arch, il) + embd_rows * arch.n_embd + extra
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
