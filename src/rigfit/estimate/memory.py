@@ -187,8 +187,11 @@ def context_sizes(arch: Architecture, s: LlamaSettings,
 
 
 def layer_has_kv(arch: Architecture, il: int) -> bool:
-    """Attention layer with its own KV cache (not recurrent, has KV heads)."""
-    return not arch.is_recurrent(il) and arch.head_kv(il) > 0
+    """Attention layer with its own KV cache: has KV heads and is not recurrent, unless the family
+    gives its recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
+    if arch.head_kv(il) <= 0:
+        return False
+    return not arch.is_recurrent(il) or family_for(arch.arch).kv_on_recurrent
 
 
 def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None) -> int:

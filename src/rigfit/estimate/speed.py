@@ -35,7 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from rigfit.archs import is_expert_tensor
+from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.devices import Device, Machine
 from rigfit.figures import Figure
@@ -259,8 +259,9 @@ def model_work(spec: ModelSpec) -> ModelWork:
     kv = []
     win = []
     attn = []
+    kv_on_recurrent = family_for(a.arch).kv_on_recurrent   # falcon-h1: SSM and attention per layer
     for il in range(n):
-        if a.is_recurrent(il):
+        if a.is_recurrent(il) and not kv_on_recurrent:
             kv.append(0.0)
             win.append(None)
             attn.append(0.0)
