@@ -108,6 +108,20 @@ def _always(arch: Architecture) -> bool:
     return True
 
 
+def _llama4_moe_stage(arch: Architecture) -> int:
+    """f32 values per token live in a Llama 4 MoE layer [elements]: the shared expert runs after
+    the routed ones (never live together): ``3·n_ff_exp·n_used + 4·n_embd + 512``.
+
+    Fitted on llama.cpp b11549 CPU reserves of synthetic llama4 GGUFs with one routed expert per
+    token (as Scout and Maverick): n_embd 256/512, n_ff_exp 256–1024, 16/32 experts, n_ubatch
+    128–1024, within 0.12 MiB (tests/archs/test_llama4.py). The 512 is a fitted constant (no
+    shape varied it). With 2 experts per token this overestimates by ~1 MiB at n_ubatch 512.
+    """
+    m = arch.moe
+    assert m is not None
+    return 3 * m.expert_ff * m.n_expert_used + 4 * arch.n_embd + 512
+
+
 def _hf_llama4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
     """convert_hf_to_gguf.py Llama4Model: ``interleave_moe_layer_step`` for MoE configs."""
     if g("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"):
@@ -128,6 +142,8 @@ register(ArchFamily(
     "llama4", build_shapes=moe_llama(rope_freqs=True, interleaved=True), rope_freqs_default=_always,
     # models/llama4.cpp: chunked attention of 8192 tokens, 3 chunked : 1 full
     swa=SwaRule(4, False, 8192, "unless_zero", forced_swa=True, swa_type="chunked"),
+    implicit_shared_experts=1,   # models/llama4.cpp: ffn_*_shexp of width n_ff_exp on every MoE layer
+    moe_stage_per_token=_llama4_moe_stage,
     hf_model_types=("llama4", "llama4_text"), hf_expert_ff_is_intermediate=True, hf_metadata=_hf_llama4))
 register(ArchFamily("dots1", build_shapes=moe_llama(qk_norms=True), exp_probs_b_default=_always,
                     hf_model_types=("dots1",)))

@@ -13,13 +13,16 @@ A family records, for its architecture:
 * quantization overrides — the ``llama_tensor_get_type`` conditions that name an architecture
   (``quant_falcon``, ``is_70b``, ``kv_heads_for_gqa``, ``source_type``);
 * GGUF key mappings — sliding-window rule (:class:`SwaRule`, ``swa_mode``), recurrent layer rule
-  (``recurrent``), accepted old spellings (``gguf_aliases``);
+  (``recurrent``), accepted old spellings (``gguf_aliases``), shared experts llama.cpp creates
+  without a key (``implicit_shared_experts``, each of the routed-expert width: Llama 4);
 * Hugging Face ``config.json`` mappings — which ``model_type`` values map to it and the extra
   GGUF keys the converter writes (``hf_metadata``);
 * cache kinds — KV / SWA / MLA / recurrent state / KV on recurrent layers (``kv_on_recurrent``);
 * compute-graph terms — values the memory model adds for this family (``attn_extra_embd_fa_off``:
   n_embd rows per token live in attention with FA off; ``ffn_extra_embd``: n_embd rows live
   during the FFN, e.g. the attention output of a parallel attention+FFN block;
+  ``moe_stage_per_token``: f32 values per token live in an MoE layer's FFN, where the family's
+  graph differs from the generic ``3·(routed + shared width) + 5·n_embd``;
   ``output_embd_rows``: n_embd rows of the output stage).
 
 Adding an architecture = one family module (registered by ``rigfit/archs/__init__.py``) plus its
@@ -112,6 +115,7 @@ class ArchFamily:
     nextn_min_layers: int = 0
     # --- GGUF reading (formats/gguf_arch.py) --------------------------------------------------
     gguf_aliases: tuple[str, ...] = ()
+    implicit_shared_experts: int = 0
     swa: SwaRule | None = None
     swa_mode: str = "rule"
     recurrent: str = "none"
@@ -131,6 +135,7 @@ class ArchFamily:
     kv_on_recurrent: bool = False
     attn_extra_embd_fa_off: int = 0
     ffn_extra_embd: int = 0
+    moe_stage_per_token: Callable[[Architecture], int] | None = None
     output_embd_rows: int = 1
     notes: tuple[str, ...] = field(default=())
 

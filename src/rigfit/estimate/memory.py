@@ -324,8 +324,10 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
         return 2 * d_in_proj + 3 * conv
     extra = 0 if fa else arch.n_head * arch.n_embd_head_v
-    embd_rows = 5 + family_for(arch.arch).ffn_extra_embd
-    return 3 * _ffn_width(arch, il) + embd_rows * arch.n_embd + extra
+    fam = family_for(arch.arch)
+    if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
+        return fam.moe_stage_per_token(arch) + extra
+    return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];

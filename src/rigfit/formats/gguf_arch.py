@@ -161,7 +161,8 @@ def _vocab_size(g: GGUFFile, k: _Keys, tensors: dict[str, TensorInfo], notes: li
     return n_vocab
 
 
-def _read_moe(g: GGUFFile, k: _Keys, n_layer_all: int, n_layer: int, extra: dict) -> MoE | None:
+def _read_moe(g: GGUFFile, k: _Keys, fam: ArchFamily, n_layer_all: int, n_layer: int,
+              extra: dict) -> MoE | None:
     """Mixture-of-experts hparams (expert counts, widths, shared experts, dense lead)."""
     n_expert = k.u("expert_count", 0)
     if not n_expert:
@@ -183,6 +184,8 @@ def _read_moe(g: GGUFFile, k: _Keys, n_layer_all: int, n_layer: int, extra: dict
     shared_ff = k.u("expert_shared_feed_forward_length")
     if shared_ff and not n_shared:
         n_shared = 1  # qwen2moe-style single shared expert of width n_ff_shexp
+    if not n_shared and not shared_ff:   # llama4: one shared expert of width n_ff_exp, no key
+        n_shared = fam.implicit_shared_experts
     if len(set(used[:n_layer])) > 1:
         extra["expert_used_per_layer"] = used
     step = k.u("interleave_moe_layer_step")
@@ -302,7 +305,7 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
     tensors = {t.name: t for t in g.tensors}
     n_vocab = _vocab_size(g, k, tensors, notes)
 
-    moe = _read_moe(g, k, n_layer_all, n_layer, extra)
+    moe = _read_moe(g, k, fam, n_layer_all, n_layer, extra)
     n_ff = _dense_ff(k, tensors, moe, ff_meta, n_layer)
     extra["feed_forward_length"] = _collapse(ff_meta[:n_layer])
     mla = _read_mla(g, k, head_k, extra, notes)
