@@ -141,7 +141,12 @@ class Architecture:
         return self.recurrent_layers[il]
 
     def is_moe_layer(self, il: int) -> bool:
-        return self.moe is not None and il >= self.moe.n_dense_lead
+        """Whether layer ``il`` has routed experts: after the leading dense layers, and only every
+        ``extra["interleave_moe_layer_step"]``-th layer when set (Llama 4 Maverick: every 2nd)."""
+        if self.moe is None or il < self.moe.n_dense_lead:
+            return False
+        step = int((self.extra or {}).get("interleave_moe_layer_step") or 1)
+        return step <= 1 or (il + 1) % step == 0
 
     @property
     def n_embd_k_gqa_max(self) -> int:

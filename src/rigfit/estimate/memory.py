@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import KVType, resolve_kv_type
 from rigfit.errors import RigfitError
@@ -186,8 +187,11 @@ def context_sizes(arch: Architecture, s: LlamaSettings,
 
 
 def layer_has_kv(arch: Architecture, il: int) -> bool:
-    """Attention layer with its own KV cache (not recurrent, has KV heads)."""
-    return not arch.is_recurrent(il) and arch.head_kv(il) > 0
+    """Attention layer with its own KV cache: has KV heads and is not recurrent, unless the family
+    gives its recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
+    if arch.head_kv(il) <= 0:
+        return False
+    return not arch.is_recurrent(il) or family_for(arch.arch).kv_on_recurrent
 
 
 def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
@@ -246,7 +250,7 @@ def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
     if not arch.is_recurrent(il) or arch.ssm is None:
         return 0
     ssm = arch.ssm
-    n_group = 0 if arch.arch == "mamba" else ssm.n_group
+    n_group = ssm.n_group if family_for(arch.arch).ssm_conv_uses_groups else 0
     n_embd_r = (ssm.d_conv - 1) * (ssm.d_inner + 2 * n_group * ssm.d_state)
     n_embd_s = ssm.d_state * ssm.d_inner
     return (n_embd_r + n_embd_s) * 4 * max(1, s.n_parallel)
@@ -291,8 +295,9 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     masks [elements].
 
     Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
-    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), +1 for Gemma's post-attention
-    norm; MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
+    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
+    with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
+    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
     """
     if arch.mla is not None:
         m = arch.mla
@@ -301,9 +306,7 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
                 + h * (m.kv_lora_rank + m.qk_rope_head_dim) + arch.n_embd)
     q = arch.n_head * arch.n_embd_head_k
     kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
-    c = 1 if fa else 3
-    if arch.arch.startswith("gemma") and not fa:
-        c += 1
+    c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
     return 3 * q + kv + c * arch.n_embd
 
 
@@ -311,7 +314,8 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     """f32 values per token live while layer ``il``'s FFN (or SSM block) runs [elements].
 
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
-    attention output (n_head·head_dim) that stays allocated with FA off. Mamba-2:
+    attention output (n_head·head_dim) that stays allocated with FA off, plus the family's
+    ``ArchFamily.ffn_extra_embd`` rows (the attention output a parallel block adds after the FFN). Mamba-2:
     ``2·d_in_proj + 3·(d_inner + 2·n_group·d_state)``. Fitted like :func:`attention_stage_per_token`.
     """
     if arch.is_recurrent(il) and arch.ssm is not None:
@@ -320,7 +324,10 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
         return 2 * d_in_proj + 3 * conv
     extra = 0 if fa else arch.n_head * arch.n_embd_head_v
-    return 3 * _ffn_width(arch, il) + 5 * arch.n_embd + extra
+    fam = family_for(arch.arch)
+    if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
+        return fam.moe_stage_per_token(arch) + extra
+    return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -340,7 +347,8 @@ def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int],
         ffn       = n_t·4·ffn_stage_per_token
         layers    = max(attention, ffn) + masks + n_t·40
         masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
-        output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build; k = 2 Gemma)
+        output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
+                    k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
         recurrent = + n_seq · d_state · d_inner · 4 (final SSM states)
         C         = max(layers, output)
     """
@@ -372,7 +380,7 @@ def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int],
             best += max(1, s.n_parallel) * arch.ssm.d_state * arch.ssm.d_inner * 4
     if holds_output:
         n_out = n_t if p.logits_reserve == "ubatch" else max(1, s.n_parallel)
-        k = 2 if arch.arch.startswith("gemma") else 1
+        k = family_for(arch.arch).output_embd_rows
         best = max(best, n_out * arch.n_vocab * 4 + k * n_t * arch.n_embd * 4)
     return best
 

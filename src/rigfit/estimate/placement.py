@@ -25,9 +25,9 @@ the 27 Q4_K tensors of Gemma 3 270M).
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass, field
 
+from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Device, Machine
@@ -39,12 +39,7 @@ CPU = "CPU"
 _INPUT_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd", "tok_embd")
 
 #: Routed-expert tensors moved to RAM by --cpu-moe / --n-cpu-moe (common/arg.cpp
-#: ``llm_ffn_exps_block_regex`` = ``\.ffn_(up|down|gate|gate_up)_(ch|)exps``).
-_EXPS_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps")
-
-def is_expert_tensor(name: str) -> bool:
-    """Whether a tensor is a routed-expert weight that --cpu-moe / --n-cpu-moe keep in RAM."""
-    return _EXPS_RE.search(name) is not None
+#: ``llm_ffn_exps_block_regex``): :func:`rigfit.archs.is_expert_tensor`, the one definition.
 
 
 #: GGML types the x86/ARM CPU backend repacks (ggml-cpu/repack.cpp ``ggml_repack_get_optimal_repack_type``:
@@ -266,7 +261,7 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
             dev = CPU
         elif role == "layer":
             dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and _EXPS_RE.search(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
+            if dev != CPU and is_expert_tensor(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
                 dev = CPU
                 tensor_device[t.name] = dev
                 weights[dev] += t.n_bytes  # plain CPU buffer type: no repack
@@ -283,7 +278,7 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
     # experts kept in RAM by --cpu-moe even for CPU layers: count CPU matmul weights for op offload
     if accels:
         for t in model.tensors:
-            if tensor_device.get(t.name) == CPU and _EXPS_RE.search(t.name):
+            if tensor_device.get(t.name) == CPU and is_expert_tensor(t.name):
                 largest_cpu = max(largest_cpu, t.n_bytes)
     # tied output: a duplicate of token_embd on the output device when that is a GPU
     if not has_output and token_embd is not None:

@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
@@ -212,9 +213,6 @@ class ModelWork:
             self.expert_ff, self.file_type, self.n_embd, self.layer_mm_in, self.layer_mm_out)
 
 
-_EXPERT_RE = re.compile(r"_exps\b|\.ffn_(gate|up|down|gate_up)_exps")
-
-
 def model_work(spec: ModelSpec) -> ModelWork:
     """Bytes and FLOPs per token of a model, tensor by tensor."""
     a: Architecture = spec.arch
@@ -232,7 +230,7 @@ def model_work(spec: ModelSpec) -> ModelWork:
     for t in spec.tensors:
         il = t.layer
         if il is not None and 0 <= il < n:
-            if "_exps" in t.name:
+            if is_expert_tensor(t.name):
                 exp_b[il] += t.n_bytes
                 exp_p[il] += t.n_elements
             else:
@@ -261,8 +259,9 @@ def model_work(spec: ModelSpec) -> ModelWork:
     kv = []
     win = []
     attn = []
+    kv_on_recurrent = family_for(a.arch).kv_on_recurrent   # falcon-h1: SSM and attention per layer
     for il in range(n):
-        if a.is_recurrent(il):
+        if a.is_recurrent(il) and not kv_on_recurrent:
             kv.append(0.0)
             win.append(None)
             attn.append(0.0)
@@ -582,7 +581,7 @@ def layout_from_placement(work: ModelWork, machine: Machine, placement: Any,
     tdev = getattr(placement, "tensor_device", None) or {}
     # NextN/MTP blocks (index >= n_layer, e.g. GLM) are not run for plain decoding: skip them
     moe_cpu = sorted({int(n.split(".")[1]) for n, d in tdev.items()
-                      if "_exps" in n and d == "CPU" and n.startswith("blk.")
+                      if is_expert_tensor(n) and d == "CPU" and n.startswith("blk.")
                       and int(n.split(".")[1]) < len(layer_dev)
                       and layer_dev[int(n.split(".")[1])] != "CPU"})
     if moe_cpu and work.n_expert:

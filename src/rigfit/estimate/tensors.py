@@ -44,240 +44,34 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rigfit.archs import UnsupportedArchitectureError, canonical_arch, supported_archs, tensor_family
+from rigfit.archs.common import (
+    has_exp_probs_b,
+    has_longrope_factors,
+    has_rope_freqs,
+    kv_heads_for_gqa,
+    n_layer_all,
+    n_nextn_layers,
+    n_rot,
+)
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
 
 Shape = tuple[int, ...]
 
-# llama.cpp general.architecture names, and spellings people (or HF configs) use for them.
-_ARCH_ALIASES: dict[str, str] = {
-    "llama": "llama", "mistral": "llama", "mixtral": "llama", "llama3": "llama",
-    "qwen2": "qwen2", "qwen3": "qwen3", "qwen3moe": "qwen3moe", "qwen3_moe": "qwen3moe",
-    "gemma2": "gemma2", "gemma3": "gemma3", "gemma3_text": "gemma3",
-    "phi3": "phi3", "deepseek2": "deepseek2", "deepseek_v3": "deepseek2", "deepseek_v2": "deepseek2",
-    "deepseek3": "deepseek2",
-    "gpt-oss": "gpt-oss", "gpt_oss": "gpt-oss", "gptoss": "gpt-oss", "openai-moe": "gpt-oss",
-    "glm4moe": "glm4moe", "glm4_moe": "glm4moe",
-    "mamba2": "mamba2", "granitehybrid": "granitehybrid", "granite_hybrid": "granitehybrid",
-    "mistral3": "llama", "llama4": "llama4", "dots1": "dots1", "hunyuan-moe": "hunyuan-moe",
-    "hunyuan_moe": "hunyuan-moe",
-}
-_NOT_YET = {"qwen3next", "qwen3_next", "qwen35", "qwen35moe", "nemotron_h", "falcon-h1", "jamba",
-            "lfm2", "kimi-linear"}
-
-SUPPORTED_ARCHS: tuple[str, ...] = ("llama", "mistral3", "llama4", "qwen2", "qwen3", "qwen3moe", "gemma2",
-                                    "gemma3", "phi3", "deepseek2", "gpt-oss", "glm4moe", "dots1",
-                                    "hunyuan-moe", "mamba2", "granitehybrid")
-
-
-class UnsupportedArchitectureError(RigfitError):
-    """No tensor-table model for this architecture (yet): the user should read a GGUF instead."""
-
-    def __init__(self, arch: str, model_id: str = "") -> None:
-        who = f"{model_id} ({arch})" if model_id else arch
-        super().__init__(
-            f"Predicting GGUF tensors for architecture {who!r} is not supported yet.",
-            "Point rigfit at a real GGUF file of the model instead (its header gives exact sizes); "
-            f"catalog prediction covers: {', '.join(SUPPORTED_ARCHS)}.")
-
-
-def canonical_arch(arch: Architecture | str) -> str:
-    """llama.cpp architecture name for a catalog Architecture (or an architecture string)."""
-    name = arch if isinstance(arch, str) else arch.arch
-    key = name.strip().lower()
-    if key in _ARCH_ALIASES:
-        return _ARCH_ALIASES[key]
-    if not isinstance(arch, str):
-        for alias in (arch.extra or {}).get("gguf_arch_aliases", []) or []:
-            if str(alias).lower() in _ARCH_ALIASES:
-                return _ARCH_ALIASES[str(alias).lower()]
-    raise UnsupportedArchitectureError(name, "" if isinstance(arch, str) else arch.id)
+#: llama.cpp architectures whose tensor table is predicted (the registry's families with shapes).
+SUPPORTED_ARCHS: tuple[str, ...] = supported_archs()
 
 
 # ---------------------------------------------------------------------------------------------
-# Architecture extras (catalog ``extra`` keys, with per-family defaults)
-# ---------------------------------------------------------------------------------------------
-
-
-def _extra(arch: Architecture, *keys: str, default=None):
-    ex = arch.extra or {}
-    for k in keys:
-        if k in ex and ex[k] is not None:
-            return ex[k]
-    return default
-
-
-def _rope_type(arch: Architecture) -> str | None:
-    """RoPE scaling type from the catalog ``extra`` ("llama3", "longrope", "yarn" …); "none" when
-    the record says there is no scaling, None when it does not say."""
-    ex = arch.extra or {}
-    rt = ex.get("rope_type")
-    if rt is None and "rope_scaling" in ex:
-        rs = ex["rope_scaling"]
-        rt = (rs.get("rope_type") or rs.get("type") or "none") if isinstance(rs, dict) else "none"
-    return str(rt).lower() if rt else None
-
-
-def has_rope_freqs(arch: Architecture) -> bool:
-    """Llama 3.1+ "llama3" RoPE scaling: the converter writes ``rope_freqs.weight`` [head_dim/2].
-
-    Catalog ``extra``: ``rope_freqs`` (bool) or ``rope_type``/``rope_scaling``. Without either,
-    a llama-arch model with the Llama-3 vocabulary (128256) is assumed to be Llama 3.1 or later,
-    and Llama 4 (Scout: llama3-type scaling, factor 16) to have it.
-    """
-    v = _extra(arch, "rope_freqs")
-    if v is not None:
-        return bool(v)
-    rt = _rope_type(arch)
-    if rt is not None:
-        return rt == "llama3"
-    a = canonical_arch(arch)
-    return a == "llama4" or (a == "llama" and arch.n_vocab == 128256 and arch.moe is None)
-
-
-def has_longrope_factors(arch: Architecture) -> bool:
-    """Phi-3 "longrope": ``rope_factors_long``/``rope_factors_short`` [n_rot/2] (F32)."""
-    v = _extra(arch, "rope_factors", "longrope")
-    if v is not None:
-        return bool(v)
-    rt = _rope_type(arch)
-    if rt is not None:
-        return rt in ("longrope", "su")
-    return arch.n_ctx_train > 16384
-
-
-def n_rot(arch: Architecture) -> int:
-    """Rotary dimensions per head (``rope.dimension_count``)."""
-    v = _extra(arch, "n_rot", "rope_dim")
-    if v is not None:
-        return int(v)
-    prf = _extra(arch, "partial_rotary_factor", default=1.0)
-    return int(arch.n_embd_head_k * float(prf))
-
-
-def n_nextn_layers(arch: Architecture) -> int:
-    """MTP layers the converter keeps as extra blocks ``blk.{n_layer}…`` (GGUF ``nextn_predict_layers``).
-
-    Catalog ``extra``: ``n_nextn_layers`` and ``nextn_in_gguf``. Converter behaviour: GLM-4.5
-    (glm4moe) and GLM-4.7-Flash (deepseek2 arch) keep them; DeepSeek-V3/R1 skip them.
-    """
-    a = canonical_arch(arch)
-    n = int(_extra(arch, "n_nextn_layers", "n_nextn_layer", "nextn_predict_layers",
-                   "num_nextn_predict_layers", default=0) or 0)
-    keep = _extra(arch, "nextn_in_gguf")
-    if keep is None:
-        hf = str(_extra(arch, "hf_architecture", default=""))
-        keep = a == "glm4moe" or hf.startswith("Glm4MoeLite")
-        if a == "glm4moe" and n == 0:
-            n = 1
-    return n if keep else 0
-
-
-def has_exp_probs_b(arch: Architecture) -> bool:
-    """Expert-score correction bias (DeepSeek-V3 ``e_score_correction_bias``, GLM-4.5)."""
-    v = _extra(arch, "exp_probs_b")
-    if v is not None:
-        return bool(v)
-    a = canonical_arch(arch)
-    if a in ("glm4moe", "dots1"):
-        return True
-    if a == "deepseek2" and arch.moe is not None:
-        return arch.moe.n_expert >= 256    # V3/R1 (sigmoid routing); V2 has none
-    return False
-
-
-def n_layer_all(arch: Architecture) -> int:
-    """GGUF ``block_count``: decoder layers plus kept MTP layers (llama.cpp ``n_layer_all``)."""
-    return arch.n_layer + n_nextn_layers(arch)
-
-
-# ---------------------------------------------------------------------------------------------
-# Tensor shapes per architecture
+# Tensor shapes (built by the architecture's family, rigfit.archs)
 # ---------------------------------------------------------------------------------------------
 
 
 def _sort_key(name: str) -> tuple[int, str]:
     m = re.match(r"blk\.(\d+)\.", name)
     return (int(m.group(1)) if m else -1, name)
-
-
-def _attn_qkv(out: list, p: str, e: int, q: int, k: int, v: int, *, bias: bool, o_in: int,
-              fused: bool = False, o_bias: bool = False) -> None:
-    if fused:
-        out.append((p + "attn_qkv.weight", (e, q + k + v)))
-        if bias:
-            out.append((p + "attn_qkv.bias", (q + k + v,)))
-    else:
-        out += [(p + "attn_q.weight", (e, q)), (p + "attn_k.weight", (e, k)), (p + "attn_v.weight", (e, v))]
-        if bias:
-            out += [(p + "attn_q.bias", (q,)), (p + "attn_k.bias", (k,)), (p + "attn_v.bias", (v,))]
-    out.append((p + "attn_output.weight", (o_in, e)))
-    if o_bias:
-        out.append((p + "attn_output.bias", (e,)))
-
-
-def _dense_ffn(out: list, p: str, e: int, ff: int, *, bias: bool = False) -> None:
-    out += [(p + "ffn_gate.weight", (e, ff)), (p + "ffn_up.weight", (e, ff)),
-            (p + "ffn_down.weight", (ff, e))]
-    if bias:
-        out += [(p + "ffn_gate.bias", (ff,)), (p + "ffn_up.bias", (ff,)), (p + "ffn_down.bias", (e,))]
-
-
-def _moe_ffn(out: list, p: str, e: int, arch: Architecture, *, shexp: bool = True,
-             probs_b: bool = False, biases: bool = False) -> None:
-    m = arch.moe
-    assert m is not None
-    ne, ff = m.n_expert, m.expert_ff
-    out += [(p + "ffn_gate_inp.weight", (e, ne)),
-            (p + "ffn_gate_exps.weight", (e, ff, ne)),
-            (p + "ffn_up_exps.weight", (e, ff, ne)),
-            (p + "ffn_down_exps.weight", (ff, e, ne))]
-    if biases:
-        out += [(p + "ffn_gate_inp.bias", (ne,)), (p + "ffn_gate_exps.bias", (ff, ne)),
-                (p + "ffn_up_exps.bias", (ff, ne)), (p + "ffn_down_exps.bias", (e, ne))]
-    if probs_b:
-        out.append((p + "exp_probs_b.bias", (ne,)))
-    sff = m.shared_ff_total
-    if shexp and sff:
-        out += [(p + "ffn_gate_shexp.weight", (e, sff)), (p + "ffn_up_shexp.weight", (e, sff)),
-                (p + "ffn_down_shexp.weight", (sff, e))]
-
-
-def _head(out: list, arch: Architecture, *, tied: bool | None = None) -> None:
-    e, v = arch.n_embd, arch.n_vocab
-    out += [("token_embd.weight", (e, v)), ("output_norm.weight", (e,))]
-    if not (arch.tied_embeddings if tied is None else tied):
-        out.append(("output.weight", (e, v)))
-
-
-def _ssm_block(out: list, p: str, arch: Architecture, *, in_proj: int, conv_bias: bool = True) -> None:
-    s = arch.ssm
-    assert s is not None
-    nh = s.n_head or 1
-    conv_dim = s.d_inner + 2 * s.n_group * s.d_state
-    out += [(p + "ssm_in.weight", (arch.n_embd, in_proj)),
-            (p + "ssm_conv1d.weight", (s.d_conv, conv_dim))]
-    if conv_bias:
-        out.append((p + "ssm_conv1d.bias", (conv_dim,)))
-    out += [(p + "ssm_dt.bias", (nh,)), (p + "ssm_a", (1, nh)), (p + "ssm_d", (1, nh)),
-            (p + "ssm_norm.weight", (s.d_inner // s.n_group, s.n_group)),
-            (p + "ssm_out.weight", (s.d_inner, arch.n_embd))]
-
-
-def _nextn(out: list, p: str, arch: Architecture) -> None:
-    """Extra tensors of an MTP block (``src/models/glm4-moe.cpp``, ``deepseek2.cpp``)."""
-    e = arch.n_embd
-    out += [(p + "nextn.eh_proj.weight", (2 * e, e)), (p + "nextn.enorm.weight", (e,)),
-            (p + "nextn.hnorm.weight", (e,)),
-            (p + "nextn.embed_tokens.weight", (e, arch.n_vocab)),
-            (p + "nextn.shared_head_head.weight", (e, arch.n_vocab)),
-            (p + "nextn.shared_head_norm.weight", (e,))]
-
-
-def _llama4_moe_layer(arch: Architecture, il: int) -> bool:
-    step = int(_extra(arch, "interleave_moe_layer_step", "n_moe_layer_step", default=1) or 0)
-    return arch.moe is not None and step > 0 and (il + 1) % step == 0
 
 
 def tensor_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
@@ -302,156 +96,9 @@ def _tensor_shapes_cached(arch: Architecture, extra_key: str) -> tuple[tuple[str
 
 
 def _build_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
-    a = canonical_arch(arch)
-    e, hd_k, hd_v, H = arch.n_embd, arch.n_embd_head_k, arch.n_embd_head_v, arch.n_head
-    out: list[tuple[str, Shape]] = []
-    L = arch.n_layer
-
-    if a in ("llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3"):
-        gemma = a in ("gemma2", "gemma3")
-        _head(out, arch, tied=True if gemma else None)
-        if a == "llama" and has_rope_freqs(arch):
-            out.append(("rope_freqs.weight", (n_rot(arch) // 2,)))
-        bias = arch.attn_bias or a == "qwen2"
-        qk_norm = arch.qk_norm or a in ("qwen3", "qwen3moe", "gemma3")
-        for il in range(L):
-            p = f"blk.{il}."
-            hkv = arch.head_kv(il)
-            out.append((p + "attn_norm.weight", (e,)))
-            _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=bias, o_in=H * hd_v)
-            if qk_norm:
-                out += [(p + "attn_q_norm.weight", (hd_k,)), (p + "attn_k_norm.weight", (hd_k,))]
-            out.append((p + "ffn_norm.weight", (e,)))
-            if gemma:
-                out += [(p + "post_attention_norm.weight", (e,)), (p + "post_ffw_norm.weight", (e,))]
-            if arch.is_moe_layer(il):
-                _moe_ffn(out, p, e, arch)
-            else:
-                _dense_ffn(out, p, e, arch.ff(il))
-
-    elif a == "phi3":
-        _head(out, arch)
-        if has_longrope_factors(arch):
-            out += [("rope_factors_long.weight", (n_rot(arch) // 2,)),
-                    ("rope_factors_short.weight", (n_rot(arch) // 2,))]
-        for il in range(L):
-            p = f"blk.{il}."
-            hkv = arch.head_kv(il)
-            out.append((p + "attn_norm.weight", (e,)))
-            _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=arch.attn_bias, o_in=H * hd_v,
-                      fused=True)
-            ff = arch.ff(il)
-            out += [(p + "ffn_norm.weight", (e,)), (p + "ffn_up.weight", (e, 2 * ff)),
-                    (p + "ffn_down.weight", (ff, e))]
-
-    elif a == "deepseek2":
-        m = arch.mla
-        if m is None:
-            raise RigfitError(f"{arch.id}: deepseek2 architecture without MLA parameters.")
-        _head(out, arch)
-        qk = m.qk_nope_head_dim + m.qk_rope_head_dim
-        for il in range(n_layer_all(arch)):
-            p = f"blk.{il}."
-            out.append((p + "attn_norm.weight", (e,)))
-            if m.q_lora_rank:
-                out += [(p + "attn_q_a_norm.weight", (m.q_lora_rank,)),
-                        (p + "attn_q_a.weight", (e, m.q_lora_rank)),
-                        (p + "attn_q_b.weight", (m.q_lora_rank, H * qk))]
-            else:
-                out.append((p + "attn_q.weight", (e, H * qk)))
-            out += [(p + "attn_kv_a_norm.weight", (m.kv_lora_rank,)),
-                    (p + "attn_kv_a_mqa.weight", (e, m.kv_lora_rank + m.qk_rope_head_dim)),
-                    (p + "attn_k_b.weight", (m.qk_nope_head_dim, m.kv_lora_rank, H)),
-                    (p + "attn_v_b.weight", (m.kv_lora_rank, m.v_head_dim, H)),
-                    (p + "attn_output.weight", (H * m.v_head_dim, e)),
-                    (p + "ffn_norm.weight", (e,))]
-            if arch.is_moe_layer(il):
-                _moe_ffn(out, p, e, arch, probs_b=has_exp_probs_b(arch))
-            else:
-                _dense_ffn(out, p, e, arch.ff(min(il, L - 1)))
-            if il >= L:   # MTP block kept by the converter (GLM-4.7-Flash)
-                _nextn(out, p, arch)
-
-    elif a == "glm4moe":
-        _head(out, arch)
-        for il in range(n_layer_all(arch)):
-            p = f"blk.{il}."
-            hkv = arch.head_kv(min(il, L - 1))
-            out.append((p + "attn_norm.weight", (e,)))
-            bias = arch.attn_bias or bool(_extra(arch, "qkv_bias", default=True))   # GLM-4.5: bias
-            _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=bias, o_in=H * hd_v)
-            if arch.qk_norm:
-                out += [(p + "attn_q_norm.weight", (hd_k,)), (p + "attn_k_norm.weight", (hd_k,))]
-            out.append((p + "post_attention_norm.weight", (e,)))
-            if arch.is_moe_layer(il):
-                _moe_ffn(out, p, e, arch, probs_b=has_exp_probs_b(arch))
-            else:
-                _dense_ffn(out, p, e, arch.ff(min(il, L - 1)))
-            if il >= L:   # MTP block (converter keeps it; llama.cpp loads it for speculative decoding)
-                _nextn(out, p, arch)
-
-    elif a in ("llama4", "dots1", "hunyuan-moe"):
-        _head(out, arch)
-        if a == "llama4" and has_rope_freqs(arch):
-            out.append(("rope_freqs.weight", (n_rot(arch) // 2,)))
-        qk_norm = arch.qk_norm or a in ("dots1", "hunyuan-moe")
-        for il in range(L):
-            p = f"blk.{il}."
-            hkv = arch.head_kv(il)
-            out.append((p + "attn_norm.weight", (e,)))
-            _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=arch.attn_bias, o_in=H * hd_v)
-            if qk_norm:
-                out += [(p + "attn_q_norm.weight", (hd_k,)), (p + "attn_k_norm.weight", (hd_k,))]
-            out.append((p + "ffn_norm.weight", (e,)))
-            moe_layer = _llama4_moe_layer(arch, il) if a == "llama4" else arch.is_moe_layer(il)
-            if moe_layer:
-                _moe_ffn(out, p, e, arch, probs_b=has_exp_probs_b(arch))
-            else:
-                _dense_ffn(out, p, e, arch.ff(il))
-
-    elif a == "gpt-oss":
-        _head(out, arch, tied=False)
-        for il in range(L):
-            p = f"blk.{il}."
-            hkv = arch.head_kv(il)
-            out += [(p + "attn_norm.weight", (e,)), (p + "post_attention_norm.weight", (e,))]
-            _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=True, o_in=H * hd_v, o_bias=True)
-            out.append((p + "attn_sinks.weight", (H,)))
-            _moe_ffn(out, p, e, arch, shexp=False, biases=True)
-
-    elif a == "mamba2":
-        s = arch.ssm
-        if s is None:
-            raise RigfitError(f"{arch.id}: mamba2 architecture without SSM parameters.")
-        _head(out, arch)
-        in_proj = 2 * s.d_inner + 2 * s.n_group * s.d_state + (s.n_head or 1)
-        for il in range(L):
-            p = f"blk.{il}."
-            out.append((p + "attn_norm.weight", (e,)))
-            _ssm_block(out, p, arch, in_proj=in_proj)
-
-    elif a == "granitehybrid":
-        s = arch.ssm
-        if s is None:
-            raise RigfitError(f"{arch.id}: granitehybrid architecture without SSM parameters.")
-        _head(out, arch)
-        in_proj = 2 * s.d_inner + 2 * s.n_group * s.d_state + (s.n_head or 1)
-        for il in range(L):
-            p = f"blk.{il}."
-            out.append((p + "attn_norm.weight", (e,)))
-            if arch.is_recurrent(il):
-                _ssm_block(out, p, arch, in_proj=in_proj)
-            else:
-                hkv = arch.head_kv(il)
-                _attn_qkv(out, p, e, H * hd_k, hkv * hd_k, hkv * hd_v, bias=arch.attn_bias, o_in=H * hd_v)
-            out.append((p + "ffn_norm.weight", (e,)))
-            if arch.is_moe_layer(il):
-                _moe_ffn(out, p, e, arch)
-            elif arch.ff(il):
-                _dense_ffn(out, p, e, arch.ff(il))
-    else:  # pragma: no cover - canonical_arch only returns the names handled above
-        raise UnsupportedArchitectureError(a, arch.id)
-
+    build = tensor_family(arch).build_shapes
+    assert build is not None    # tensor_family raises for families without shapes
+    out = build(arch)
     out.sort(key=lambda t: _sort_key(t[0]))
     return out
 
@@ -537,10 +184,13 @@ def _fallback(name: str, ncols: int, target: str) -> str:
 
 @dataclass
 class _QuantState:
-    """quantize_state_impl: counters the rules consult while walking the tensors in order."""
+    """quantize_state_impl: counters the rules consult while walking the tensors in order.
+
+    falcon: the architecture's family uses llama.cpp's LLM_ARCH_FALCON exceptions.
+    """
 
     ftype: str
-    arch: str
+    falcon: bool
     n_gqa: int
     n_expert: int
     is_70b: bool
@@ -566,178 +216,200 @@ def _layer_info(qs: _QuantState, counter: int, name: str) -> tuple[int, int]:
     return counter, qs.n_layer_all
 
 
-def _get_type_impl(qs: _QuantState, new_type: str, name: str, shape: Shape, cat: str) -> str:
-    """llama_tensor_get_type_impl, line by line."""
+def _type_output(qs: _QuantState, new_type: str, shape: Shape) -> str:
+    """Output head (and a tied token_embd): Q6_K, Q5_K for the lowest IQ types, Q8_0 fallbacks."""
     ft = qs.ftype
-    attn_v_like = cat in ("attn_v", "attn_kv_b") or (cat == "attn_qkv" and not qs.legacy_qkv)
-
-    if cat == "output" or (qs.tied and cat == "token_embd"):
-        nx = shape[0]
-        if ft == "MXFP4_MOE":
-            return "Q8_0"
-        if nx % ggml_type(new_type).block_size != 0:
-            return "Q8_0"
-        if ft in _OUT_Q5K:
-            return "Q5_K"
-        if new_type != "Q8_0":
-            return "Q6_K"
-        return new_type
-    if ft == "MXFP4_MOE":
-        return "MXFP4" if len(shape) > 2 and shape[2] > 1 else "Q8_0"
-    if cat == "token_embd":
-        if ft in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
-            return "Q2_K"
-        if ft in ("IQ2_S", "IQ2_M", "IQ3_XXS"):
-            return "IQ3_S"
-        if ft in ("TQ1_0", "TQ2_0", "Q2_0"):
-            return "Q4_K"
-        return new_type
-    if ft in _IQ_LOW:
-        if attn_v_like:
-            if qs.n_gqa >= 4 or qs.n_expert >= 4:
-                new_type = "Q4_K"
-            else:
-                new_type = "IQ3_S" if ft in ("IQ2_S", "IQ2_M") else "Q2_K"
-            qs.i_attention_wv += 1
-        elif qs.n_expert == 8 and cat == "attn_k":
-            new_type = "Q4_K"
-        elif cat == "ffn_down":
-            if qs.i_ffn_down < qs.n_layer_all // 8:
-                new_type = "IQ3_S" if ft in ("IQ2_S", "IQ2_M") else "Q2_K"
-            qs.i_ffn_down += 1
-        elif cat == "attn_output":
-            if qs.n_expert == 8:
-                new_type = "Q5_K"
-            elif ft in ("IQ1_S", "IQ1_M"):
-                new_type = "IQ2_XXS"
-            elif ft in ("IQ2_S", "IQ2_M"):
-                new_type = "IQ3_S"
-        return new_type
-    if attn_v_like:
-        gqa = qs.n_gqa
-        if ft == "Q2_K":
-            new_type = "Q4_K" if gqa >= 4 else "Q3_K"
-        elif ft == "Q2_K_S" and gqa >= 4:
-            new_type = "Q4_K"
-        elif ft == "IQ3_XXS":
-            new_type = "Q4_K" if gqa >= 4 else ("IQ3_S" if not qs.has_imatrix else "IQ3_XXS")
-        elif ft in ("IQ3_XS", "IQ3_S") and gqa >= 4:  # noqa: SIM114 (kept as in llama-quant.cpp)
-            new_type = "Q4_K"
-        elif ft == "IQ3_M":
-            new_type = "Q4_K"
-        elif ft == "Q3_K_M":
-            new_type = "Q5_K" if qs.i_attention_wv < 2 else "Q4_K"
-        elif ft == "Q3_K_L":  # noqa: SIM114
-            new_type = "Q5_K"
-        elif ft in ("IQ4_NL", "IQ4_XS") and gqa >= 4:
-            new_type = "Q5_K"
-        elif ft in ("Q4_K_M", "Q5_K_M") and _use_more_bits(qs.i_attention_wv, qs.n_attention_wv):
-            new_type = "Q6_K"
-        elif ft == "Q4_K_S" and qs.i_attention_wv < 4:
-            new_type = "Q5_K"
-        if qs.is_70b and new_type in ("Q3_K", "Q4_K"):
-            new_type = "Q5_K"
-        if qs.n_expert == 8:
-            new_type = "Q8_0"
-        qs.i_attention_wv += 1
-        return new_type
-    if cat == "attn_k":
-        if qs.n_expert == 8:
-            return "Q8_0"
-        if ft == "IQ3_XS":
-            return "IQ3_XXS"
-        if ft == "IQ3_XXS":
-            return "IQ2_S"
-        return new_type
-    if cat == "attn_q":
-        if ft == "IQ3_XS":
-            return "IQ3_XXS"
-        if ft == "IQ3_XXS":
-            return "IQ2_S"
-        return new_type
-    if cat == "ffn_down":
-        i, n = _layer_info(qs, qs.i_ffn_down, name)
-        falcon = qs.arch == "falcon"
-        if ft == "Q2_K":
-            new_type = "Q3_K"
-        elif ft == "Q2_K_S":
-            if i < n // 8:
-                new_type = "Q4_K"
-        elif ft == "IQ3_XXS" and not qs.has_imatrix:
-            new_type = "Q4_K" if i < n // 8 else "Q3_K"
-        elif ft == "Q3_K_M":
-            new_type = ("Q5_K" if i < n // 16 else
-                        "Q4_K" if (not falcon or _use_more_bits(i, n)) else "Q3_K")
-        elif ft == "IQ3_M" and (i < n // 8 or (qs.n_expert == 8 and _use_more_bits(i, n))):
-            new_type = "Q4_K"
-        elif ft == "Q3_K_L":
-            new_type = "Q4_K" if falcon else "Q5_K"
-        elif ft == "Q4_K_M":
-            if falcon:
-                new_type = "Q6_K" if i < n // 16 else ("Q5_K" if _use_more_bits(i, n) else "Q4_K")
-            elif _use_more_bits(i, n):
-                new_type = "Q6_K"
-        elif i < n // 8 and ft in ("IQ4_NL", "IQ4_XS") and not qs.has_imatrix:
-            new_type = "Q5_K"
-        elif ft == "Q5_K_M" and _use_more_bits(i, n):
-            new_type = "Q6_K"
-        elif ft == "Q4_K_S" and not falcon and i < n // 8:
-            new_type = "Q5_K"
-        elif ft in ("Q4_0", "Q5_0") and qs.has_imatrix and i < n // 8:
-            new_type = "Q4_1" if ft == "Q4_0" else "Q5_1"
-        qs.i_ffn_down += 1
-        return new_type
-    if cat == "attn_output":
-        if qs.arch != "falcon":
-            if qs.n_expert == 8:
-                if ft in _ATTN_OUT_8X:
-                    new_type = "Q5_K"
-            else:
-                new_type = {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K",
-                            "IQ3_M": "Q4_K"}.get(ft, new_type)
-        elif ft == "Q3_K_L":
-            new_type = "Q4_K"
-        return new_type
-    if cat == "attn_qkv":   # reached only with legacy_qkv (older llama.cpp)
-        if ft in ("Q3_K_M", "Q3_K_L", "IQ3_M"):
-            return "Q4_K"
-        if ft == "Q4_K_M":
-            return "Q5_K"
-        if ft == "Q5_K_M":
-            return "Q6_K"
-        return new_type
-    if cat in ("ffn_gate", "ffn_up"):
-        counter = qs.i_ffn_gate if cat == "ffn_gate" else qs.i_ffn_up
-        i, n = _layer_info(qs, counter, name)
-        if ft == "IQ3_XS" and n // 8 <= i < 7 * n // 8:
-            new_type = "IQ3_XXS"
-        if cat == "ffn_gate":
-            qs.i_ffn_gate += 1
-        else:
-            qs.i_ffn_up += 1
-        return new_type
+    if ft == "MXFP4_MOE" or shape[0] % ggml_type(new_type).block_size != 0:
+        return "Q8_0"
+    if ft in _OUT_Q5K:
+        return "Q5_K"
+    if new_type != "Q8_0":
+        return "Q6_K"
     return new_type
 
 
-def _is_70b(arch: Architecture, a: str) -> bool:
-    """llama.cpp LLM_TYPE_70B (only this model type changes quantization choices)."""
-    if arch.n_layer != 80:
-        return False
-    if a == "llama":
-        n_exp = arch.moe.n_expert if arch.moe else 0
-        return n_exp != 8 and arch.n_head != arch.head_kv(0)
-    return a == "qwen2"
+def _type_token_embd(qs: _QuantState, new_type: str) -> str:
+    ft = qs.ftype
+    if ft in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
+        return "Q2_K"
+    if ft in ("IQ2_S", "IQ2_M", "IQ3_XXS"):
+        return "IQ3_S"
+    if ft in ("TQ1_0", "TQ2_0", "Q2_0"):
+        return "Q4_K"
+    return new_type
+
+
+def _type_iq_low(qs: _QuantState, new_type: str, cat: str, attn_v_like: bool) -> str:
+    """The IQ1/IQ2 file types: their own attn_v, attn_k, ffn_down and attn_output rules."""
+    ft = qs.ftype
+    if attn_v_like:
+        if qs.n_gqa >= 4 or qs.n_expert >= 4:
+            new_type = "Q4_K"
+        else:
+            new_type = "IQ3_S" if ft in ("IQ2_S", "IQ2_M") else "Q2_K"
+        qs.i_attention_wv += 1
+    elif qs.n_expert == 8 and cat == "attn_k":
+        new_type = "Q4_K"
+    elif cat == "ffn_down":
+        if qs.i_ffn_down < qs.n_layer_all // 8:
+            new_type = "IQ3_S" if ft in ("IQ2_S", "IQ2_M") else "Q2_K"
+        qs.i_ffn_down += 1
+    elif cat == "attn_output":
+        if qs.n_expert == 8:
+            new_type = "Q5_K"
+        elif ft in ("IQ1_S", "IQ1_M"):
+            new_type = "IQ2_XXS"
+        elif ft in ("IQ2_S", "IQ2_M"):
+            new_type = "IQ3_S"
+    return new_type
+
+
+def _type_attn_v(qs: _QuantState, new_type: str) -> str:
+    """attn_v (and attn_kv_b, current-style attn_qkv): more bits for GQA and sensitive layers."""
+    ft, gqa = qs.ftype, qs.n_gqa
+    if ft == "Q2_K":
+        new_type = "Q4_K" if gqa >= 4 else "Q3_K"
+    elif ft == "Q2_K_S" and gqa >= 4:
+        new_type = "Q4_K"
+    elif ft == "IQ3_XXS":
+        new_type = "Q4_K" if gqa >= 4 else ("IQ3_S" if not qs.has_imatrix else "IQ3_XXS")
+    elif ft in ("IQ3_XS", "IQ3_S") and gqa >= 4:  # noqa: SIM114 (kept as in llama-quant.cpp)
+        new_type = "Q4_K"
+    elif ft == "IQ3_M":
+        new_type = "Q4_K"
+    elif ft == "Q3_K_M":
+        new_type = "Q5_K" if qs.i_attention_wv < 2 else "Q4_K"
+    elif ft == "Q3_K_L":  # noqa: SIM114
+        new_type = "Q5_K"
+    elif ft in ("IQ4_NL", "IQ4_XS") and gqa >= 4:
+        new_type = "Q5_K"
+    elif ft in ("Q4_K_M", "Q5_K_M") and _use_more_bits(qs.i_attention_wv, qs.n_attention_wv):
+        new_type = "Q6_K"
+    elif ft == "Q4_K_S" and qs.i_attention_wv < 4:
+        new_type = "Q5_K"
+    if qs.is_70b and new_type in ("Q3_K", "Q4_K"):
+        new_type = "Q5_K"
+    if qs.n_expert == 8:
+        new_type = "Q8_0"
+    qs.i_attention_wv += 1
+    return new_type
+
+
+def _type_attn_kq(qs: _QuantState, new_type: str, cat: str) -> str:
+    """attn_k / attn_q: IQ3 file types step down; 8-expert models keep attn_k in Q8_0."""
+    ft = qs.ftype
+    if cat == "attn_k" and qs.n_expert == 8:
+        return "Q8_0"
+    if ft == "IQ3_XS":
+        return "IQ3_XXS"
+    if ft == "IQ3_XXS":
+        return "IQ2_S"
+    return new_type
+
+
+def _type_ffn_down(qs: _QuantState, new_type: str, name: str) -> str:
+    """ffn_down: more bits in the first and ``use_more_bits`` layers (per expert layer for MoE)."""
+    ft = qs.ftype
+    i, n = _layer_info(qs, qs.i_ffn_down, name)
+    falcon = qs.falcon
+    if ft == "Q2_K":
+        new_type = "Q3_K"
+    elif ft == "Q2_K_S":
+        if i < n // 8:
+            new_type = "Q4_K"
+    elif ft == "IQ3_XXS" and not qs.has_imatrix:
+        new_type = "Q4_K" if i < n // 8 else "Q3_K"
+    elif ft == "Q3_K_M":
+        new_type = ("Q5_K" if i < n // 16 else
+                    "Q4_K" if (not falcon or _use_more_bits(i, n)) else "Q3_K")
+    elif ft == "IQ3_M" and (i < n // 8 or (qs.n_expert == 8 and _use_more_bits(i, n))):
+        new_type = "Q4_K"
+    elif ft == "Q3_K_L":
+        new_type = "Q4_K" if falcon else "Q5_K"
+    elif ft == "Q4_K_M":
+        if falcon:
+            new_type = "Q6_K" if i < n // 16 else ("Q5_K" if _use_more_bits(i, n) else "Q4_K")
+        elif _use_more_bits(i, n):
+            new_type = "Q6_K"
+    elif i < n // 8 and ft in ("IQ4_NL", "IQ4_XS") and not qs.has_imatrix:
+        new_type = "Q5_K"
+    elif ft == "Q5_K_M" and _use_more_bits(i, n):
+        new_type = "Q6_K"
+    elif ft == "Q4_K_S" and not falcon and i < n // 8:
+        new_type = "Q5_K"
+    elif ft in ("Q4_0", "Q5_0") and qs.has_imatrix and i < n // 8:
+        new_type = "Q4_1" if ft == "Q4_0" else "Q5_1"
+    qs.i_ffn_down += 1
+    return new_type
+
+
+def _type_attn_output(qs: _QuantState, new_type: str) -> str:
+    ft = qs.ftype
+    if qs.falcon:
+        return "Q4_K" if ft == "Q3_K_L" else new_type
+    if qs.n_expert == 8:
+        return "Q5_K" if ft in _ATTN_OUT_8X else new_type
+    return {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K",
+            "IQ3_M": "Q4_K"}.get(ft, new_type)
+
+
+def _type_legacy_qkv(qs: _QuantState, new_type: str) -> str:
+    """Fused attn_qkv of older llama.cpp builds (reached only with legacy_qkv)."""
+    return {"Q3_K_M": "Q4_K", "Q3_K_L": "Q4_K", "IQ3_M": "Q4_K", "Q4_K_M": "Q5_K",
+            "Q5_K_M": "Q6_K"}.get(qs.ftype, new_type)
+
+
+def _type_ffn_gate_up(qs: _QuantState, new_type: str, name: str, cat: str) -> str:
+    counter = qs.i_ffn_gate if cat == "ffn_gate" else qs.i_ffn_up
+    i, n = _layer_info(qs, counter, name)
+    if qs.ftype == "IQ3_XS" and n // 8 <= i < 7 * n // 8:
+        new_type = "IQ3_XXS"
+    if cat == "ffn_gate":
+        qs.i_ffn_gate += 1
+    else:
+        qs.i_ffn_up += 1
+    return new_type
+
+
+def _get_type_impl(qs: _QuantState, new_type: str, name: str, shape: Shape, cat: str) -> str:
+    """llama_tensor_get_type_impl, in its order: output/tied embedding, MXFP4_MOE, token_embd,
+    the IQ1/IQ2 types, then one rule per tensor category."""
+    ft = qs.ftype
+    attn_v_like = cat in ("attn_v", "attn_kv_b") or (cat == "attn_qkv" and not qs.legacy_qkv)
+    if cat == "output" or (qs.tied and cat == "token_embd"):
+        return _type_output(qs, new_type, shape)
+    if ft == "MXFP4_MOE":
+        return "MXFP4" if len(shape) > 2 and shape[2] > 1 else "Q8_0"
+    if cat == "token_embd":
+        return _type_token_embd(qs, new_type)
+    if ft in _IQ_LOW:
+        return _type_iq_low(qs, new_type, cat, attn_v_like)
+    if attn_v_like:
+        return _type_attn_v(qs, new_type)
+    if cat in ("attn_k", "attn_q"):
+        return _type_attn_kq(qs, new_type, cat)
+    if cat == "ffn_down":
+        return _type_ffn_down(qs, new_type, name)
+    if cat == "attn_output":
+        return _type_attn_output(qs, new_type)
+    if cat == "attn_qkv":
+        return _type_legacy_qkv(qs, new_type)
+    if cat in ("ffn_gate", "ffn_up"):
+        return _type_ffn_gate_up(qs, new_type, name, cat)
+    return new_type
 
 
 def _source_type(name: str, shape: Shape, ftype: FileType, a: str) -> str:
     """Type a tensor has in the converter's output (what llama-quantize keeps if it may not
-    quantize it): F32 for 1-D tensors, norms, routers, conv1d and non-``weight`` tensors."""
+    quantize it): F32 for 1-D tensors, norms, routers, conv1d and non-``weight`` tensors; the
+    family may keep a stored type (gpt-oss MXFP4 experts)."""
     if _n_dims(shape) <= 1 or name.endswith("_norm.weight") or not name.endswith(".weight"):
         return "F32"
     if any(k in name for k in ("ffn_gate_inp.", "ssm_conv1d", "position_embd", "token_types")):
         return "F32"
-    if a == "gpt-oss" and "_exps.weight" in name:
-        return "MXFP4"      # converted from the MXFP4 checkpoint as stored
+    stored = tensor_family(a).source_type(name)
+    if stored is not None:
+        return stored
     return {"F32": "F32", "BF16": "BF16"}.get(ftype.name, "F16")
 
 
@@ -774,12 +446,13 @@ def tensor_types(arch: Architecture, file_type: str | FileType, *, imatrix: bool
     default = ft.base_type
     names = [n for n, _ in shapes]
     tied = "output.weight" not in names
-    hkv0 = 1 if a == "deepseek2" else arch.head_kv(0)
+    fam = tensor_family(arch)
+    hkv0 = kv_heads_for_gqa(arch)
     qs = _QuantState(
-        ftype=ft.name, arch=a,
+        ftype=ft.name, falcon=fam.quant_falcon,
         n_gqa=(arch.n_head // hkv0) if hkv0 else 0,
         n_expert=arch.moe.n_expert if arch.moe else 0,
-        is_70b=_is_70b(arch, a), has_imatrix=imatrix, tied=tied,
+        is_70b=fam.is_70b(arch), has_imatrix=imatrix, tied=tied,
         n_attention_wv=sum(1 for n in names if _category(n) in ("attn_v", "attn_qkv", "attn_kv_b")),
         n_layer_all=n_layer_all(arch), legacy_qkv=legacy_qkv)
     quantized = ggml_type(default).quantized
@@ -832,6 +505,7 @@ def bits_per_weight(spec: ModelSpec) -> float:
 
 __all__ = [
     "SUPPORTED_ARCHS", "UnsupportedArchitectureError", "allows_quantization",
-    "bits_per_weight", "canonical_arch", "catalog_model_spec", "n_layer_all", "tensor_shapes",
+    "bits_per_weight", "canonical_arch", "catalog_model_spec", "has_exp_probs_b", "has_longrope_factors",
+    "has_rope_freqs", "n_layer_all", "n_nextn_layers", "n_rot", "tensor_shapes",
     "tensor_types", "type_counts",
 ]

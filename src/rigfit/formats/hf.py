@@ -17,56 +17,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rigfit.archs import hf_family, hf_model_types, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.gguf import GGUFFile
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.safetensors import read_safetensors_dir
 
-#: HF ``model_type`` -> llama.cpp ``general.architecture`` (as convert_hf_to_gguf.py maps them).
-HF_TO_GGUF_ARCH: dict[str, str] = {
-    "llama": "llama",
-    "mistral": "llama",
-    "mixtral": "llama",
-    "qwen2": "qwen2",
-    "qwen2_moe": "qwen2moe",
-    "qwen3": "qwen3",
-    "qwen3_moe": "qwen3moe",
-    "qwen3_next": "qwen3next",
-    "gemma": "gemma",
-    "gemma2": "gemma2",
-    "gemma3": "gemma3",
-    "gemma3_text": "gemma3",
-    "phi3": "phi3",
-    "deepseek_v2": "deepseek2",
-    "deepseek_v3": "deepseek2",
-    "kimi_k2": "deepseek2",
-    "gpt_oss": "gpt-oss",
-    "mamba2": "mamba2",
-    "mamba": "mamba",
-    "granitemoehybrid": "granitehybrid",
-    "glm4_moe": "glm4moe",
-    "llama4": "llama4",
-    "llama4_text": "llama4",
-    "mistral3": "mistral3",
-    "olmo2": "olmo2",
-    "cohere2": "cohere2",
-    "falcon_h1": "falcon-h1",
-    "jamba": "jamba",
-    "nemotron_h": "nemotron_h",
-    "exaone4": "exaone4",
-    "granite": "granite",
-    "granitemoe": "granitemoe",
-    "starcoder2": "starcoder2",
-    "phimoe": "phimoe",
-    "dots1": "dots1",
-    "hunyuan_v1_moe": "hunyuan-moe",
-    "smollm3": "smollm3",
-    "lfm2": "lfm2",
-    "ernie4_5": "ernie4_5",
-    "ernie4_5_moe": "ernie4_5-moe",
-    "seed_oss": "seed_oss",
-}
+#: HF ``model_type`` -> llama.cpp ``general.architecture`` (as convert_hf_to_gguf.py maps them;
+#: each family of rigfit.archs registers its own).
+HF_TO_GGUF_ARCH: dict[str, str] = hf_model_types()
 
 
 def hf_cache_dirs() -> list[Path]:
@@ -134,11 +94,8 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
     """The GGUF metadata convert_hf_to_gguf.py would write for this config (architecture keys)."""
     c = _text_config(cfg)
     mt = str(c.get("model_type") or "")
-    outer = c.get("_outer_model_type")
-    arch = HF_TO_GGUF_ARCH.get(mt) or HF_TO_GGUF_ARCH.get(str(outer or ""))
-    if outer == "mistral3":
-        arch = "mistral3"
-    if arch is None:
+    fam = hf_family(mt, str(c.get("_outer_model_type") or ""))
+    if fam is None:
         raise RigfitError(
             f"{path}: unsupported model_type {mt!r} (architecture not known to rigfit).",
             "Convert it to GGUF and inspect the GGUF instead.",
@@ -158,8 +115,8 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
 
     n_layer = req("num_hidden_layers", "n_layer", "num_layers")
     n_embd = req("hidden_size", "d_model", "n_embd")
-    m: dict[str, Any] = {"general.architecture": arch}
-    a = arch
+    a = fam.name
+    m: dict[str, Any] = {"general.architecture": a}
 
     def put(k: str, v: Any) -> None:
         if v is not None:
@@ -173,11 +130,11 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
     put("attention.head_count", n_head)
     put("attention.head_count_kv", g("num_key_value_heads", default=n_head))
     put("feed_forward_length", g("intermediate_size", "ffn_dim", default=0))
-    if g("head_dim") and mt not in ("deepseek_v2", "deepseek_v3", "kimi_k2"):
+    if g("head_dim") and fam.hf_head_dim:
         put("attention.key_length", g("head_dim"))
         put("attention.value_length", g("head_dim"))
     put("rope.freq_base", g("rope_theta"))
-    if g("sliding_window") and arch not in ("qwen2", "qwen3", "qwen2moe", "qwen3moe", "llama"):
+    if g("sliding_window") and fam.hf_sliding_window:
         put("attention.sliding_window", g("sliding_window"))
     if g("partial_rotary_factor") and g("head_dim") is not None:
         put("rope.dimension_count", int(g("head_dim") * g("partial_rotary_factor")))
@@ -187,10 +144,10 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
         put("expert_count", n_exp)
         put("expert_used_count", g("num_experts_per_tok", "moe_topk", "top_k"))
         ff_exp = g("moe_intermediate_size", "expert_intermediate_size")
-        if ff_exp is None and arch in ("llama", "gpt-oss", "granitehybrid", "llama4", "phimoe"):
+        if ff_exp is None and fam.hf_expert_ff_is_intermediate:
             ff_exp = g("intermediate_size")  # Mixtral/gpt-oss: intermediate_size is the expert width
         put("expert_feed_forward_length", ff_exp)
-        if arch in ("llama", "gpt-oss", "granitehybrid", "llama4", "phimoe"):
+        if fam.hf_expert_ff_is_intermediate:
             m[f"{a}.feed_forward_length"] = g("intermediate_size_mlp", default=0)
         put("expert_shared_count", g("n_shared_experts", "num_shared_experts"))
         put(
@@ -198,8 +155,6 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
             g("shared_expert_intermediate_size", "shared_intermediate_size"),
         )
         put("leading_dense_block_count", g("first_k_dense_replace"))
-        if arch == "llama4":
-            put("interleave_moe_layer_step", g("interleave_moe_layer_step", default=1))
     # MLA (DeepSeek V2/V3, Kimi K2): convert writes the latent sizes as key/value_length
     if g("kv_lora_rank"):
         rope, nope, v = g("qk_rope_head_dim", default=64), g("qk_nope_head_dim", default=128), g("v_head_dim")
@@ -212,42 +167,9 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
         put("attention.key_length_mla", nope + rope)
         put("attention.value_length_mla", v)
         put("rope.dimension_count", rope)
-    # SSM
-    if arch in ("mamba2", "mamba"):
-        m[f"{a}.attention.head_count"] = 0
-        m[f"{a}.attention.head_count_kv"] = 0
-        m[f"{a}.feed_forward_length"] = 0
-        put("ssm.conv_kernel", g("conv_kernel", "d_conv", default=4))
-        put("ssm.inner_size", g("intermediate_size", default=g("expand", default=2) * n_embd))
-        put("ssm.state_size", g("state_size", "d_state", default=128))
-        put("ssm.time_step_rank", g("num_heads", "time_step_rank"))
-        put("ssm.group_count", g("n_groups", default=1 if arch == "mamba2" else 0))
-    if arch in ("granitehybrid", "falcon-h1", "jamba", "nemotron_h"):
-        put("ssm.conv_kernel", g("mamba_d_conv", "conv_kernel", default=4))
-        n_h = g("mamba_n_heads")
-        d_h = g("mamba_d_head")
-        inner = n_h * d_h if n_h and d_h else g("mamba_expand", default=2) * n_embd
-        put("ssm.inner_size", inner)
-        put("ssm.state_size", g("mamba_d_state", "state_size", default=128))
-        put("ssm.time_step_rank", n_h)
-        put("ssm.group_count", g("mamba_n_groups", "n_groups", default=1))
-        types = g("layer_types", "layers_block_type")
-        if isinstance(types, list) and len(types) == n_layer:
-            kvh = g("num_key_value_heads", default=n_head)
-            m[f"{a}.attention.head_count_kv"] = tuple(0 if "mamba" in str(t) else kvh for t in types)
-    if arch == "qwen3next":
-        put("ssm.conv_kernel", g("linear_conv_kernel_dim", default=4))
-        put(
-            "ssm.inner_size",
-            g("linear_num_value_heads", default=32) * g("linear_value_head_dim", default=128),
-        )
-        put("ssm.state_size", g("linear_key_head_dim", default=128))
-        put("ssm.time_step_rank", g("linear_num_value_heads", default=32))
-        put("ssm.group_count", g("linear_num_key_heads", default=16))
-        put("full_attention_interval", g("full_attention_interval", default=4))
-    if g("num_nextn_predict_layers") and arch in ("glm4moe",):
-        put("nextn_predict_layers", g("num_nextn_predict_layers"))
-        m[f"{a}.block_count"] = n_layer + g("num_nextn_predict_layers")
+    # the family's own keys (SSM sizes, hybrid layer types, MoE interleave, MTP layers)
+    if fam.hf_metadata is not None:
+        fam.hf_metadata(g, put, m)
     return m
 
 
@@ -268,11 +190,13 @@ def architecture_from_config(
         bias = any(n.endswith(("q_proj.bias", "qkv_proj.bias")) for n in names)
         qkn = any(n.endswith(("q_norm.weight", "q_layernorm.weight")) for n in names)
     else:
-        # transformers' per-model default when the config omits it: Gemma configs tie, the rest do not
-        default_tied = str(c.get("model_type", "")).startswith("gemma")
+        # transformers' per-model defaults when the config omits them (Gemma configs tie, Qwen2
+        # has Q/K/V biases, Qwen3/Gemma 3/OLMo 2 have Q/K norms): the family's ``hf_*_default``
+        fam = hf_family(str(c.get("model_type") or ""), str(c.get("_outer_model_type") or ""))
+        default_tied = fam is not None and fam.hf_tied_default
         tied = bool(c.get("tie_word_embeddings", cfg.get("tie_word_embeddings", default_tied)))
-        bias = bool(c.get("attention_bias", arch.arch == "qwen2"))
-        qkn = arch.arch in ("qwen3", "qwen3moe", "gemma3", "qwen3next", "olmo2")
+        bias = bool(c.get("attention_bias", fam is not None and fam.hf_attn_bias_default))
+        qkn = fam is not None and fam.hf_qk_norm_default
     extra = dict(arch.extra)
     extra["hf_model_type"] = c.get("model_type")
     if cfg.get("architectures"):
@@ -281,7 +205,7 @@ def architecture_from_config(
     if tensors:
         total = sum(t.n_elements for t in tensors)
         if arch.moe:
-            exp = sum(t.n_elements for t in tensors if ".experts." in t.name or "_exps" in t.name)
+            exp = sum(t.n_elements for t in tensors if is_expert_tensor(t.name))
             active = total - exp + exp * arch.moe.n_expert_used // max(arch.moe.n_expert, 1)
         else:
             active = total

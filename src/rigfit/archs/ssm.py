@@ -1,0 +1,117 @@
+"""State-space and recurrent families: mamba, mamba2, RWKV, and the hybrids that mix SSM (or
+linear-attention) layers with attention layers (granitehybrid, falcon-h1, jamba, nemotron_h,
+plamo2, lfm2, kimi-linear).
+
+Cache kinds: recurrent layers keep a fixed-size state per sequence (conv + SSM state, F32)
+instead of a KV cache; falcon-h1 layers keep both. Which layers are recurrent follows
+``llama_model::load_hparams`` / ``create_memory`` (llama-model.cpp).
+Sources: llama.cpp ``src/models/mamba.cpp``, ``mamba2.cpp``, ``granite-hybrid.cpp``,
+``falcon-h1.cpp``, ``nemotron-h.cpp``, ``lfm2.cpp`` (https://github.com/ggml-org/llama.cpp/tree/master/src/models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rigfit.archs.common import dense_ffn, gqa_attn, head, mamba2_in_proj, moe_ffn, ssm_block
+from rigfit.archs.registry import ArchFamily, ShapeList, register
+from rigfit.catalog.arch import Architecture
+from rigfit.errors import RigfitError
+
+
+def _mamba2_shapes(arch: Architecture) -> ShapeList:
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: mamba2 architecture without SSM parameters.")
+    out: ShapeList = []
+    head(out, arch)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (arch.n_embd,)))
+        ssm_block(out, p, arch, in_proj=in_proj)
+    return out
+
+
+def _granitehybrid_shapes(arch: Architecture) -> ShapeList:
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: granitehybrid architecture without SSM parameters.")
+    out: ShapeList = []
+    e = arch.n_embd
+    head(out, arch)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        if arch.is_recurrent(il):
+            ssm_block(out, p, arch, in_proj=in_proj)
+        else:
+            gqa_attn(out, p, arch, il, bias=arch.attn_bias)
+        out.append((p + "ffn_norm.weight", (e,)))
+        if arch.is_moe_layer(il):
+            moe_ffn(out, p, e, arch)
+        elif arch.ff(il):
+            dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _hf_mamba(groups_default: int) -> Callable[..., None]:
+    """convert_hf_to_gguf.py MambaModel / Mamba2Model: SSM keys, no attention, no FFN."""
+
+    def put_keys(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+        n_embd = g("hidden_size", "d_model", "n_embd")
+        put("attention.head_count", 0)
+        put("attention.head_count_kv", 0)
+        put("feed_forward_length", 0)
+        put("ssm.conv_kernel", g("conv_kernel", "d_conv", default=4))
+        put("ssm.inner_size", g("intermediate_size", default=g("expand", default=2) * n_embd))
+        put("ssm.state_size", g("state_size", "d_state", default=128))
+        put("ssm.time_step_rank", g("num_heads", "time_step_rank"))
+        put("ssm.group_count", g("n_groups", default=groups_default))
+
+    return put_keys
+
+
+def _hf_hybrid(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """Hybrid Mamba-2 + attention configs (GraniteMoeHybrid, Falcon-H1, Jamba, Nemotron-H): SSM
+    keys from ``mamba_*`` and per-layer KV heads (0 for Mamba layers) from ``layer_types``."""
+    n_embd = g("hidden_size", "d_model", "n_embd")
+    n_layer = g("num_hidden_layers", "n_layer", "num_layers")
+    n_head = g("num_attention_heads", "n_head", default=0)
+    put("ssm.conv_kernel", g("mamba_d_conv", "conv_kernel", default=4))
+    n_h = g("mamba_n_heads")
+    d_h = g("mamba_d_head")
+    inner = n_h * d_h if n_h and d_h else g("mamba_expand", default=2) * n_embd
+    put("ssm.inner_size", inner)
+    put("ssm.state_size", g("mamba_d_state", "state_size", default=128))
+    put("ssm.time_step_rank", n_h)
+    put("ssm.group_count", g("mamba_n_groups", "n_groups", default=1))
+    types = g("layer_types", "layers_block_type")
+    if isinstance(types, list) and len(types) == n_layer:
+        kvh = g("num_key_value_heads", default=n_head)
+        put("attention.head_count_kv", tuple(0 if "mamba" in str(t) else kvh for t in types))
+
+
+# Mamba-1 conv state has no B/C groups (llama-hparams.cpp n_embd_r)
+register(ArchFamily("mamba", recurrent="ssm", ssm_conv_uses_groups=False, hf_model_types=("mamba",),
+                    hf_metadata=_hf_mamba(0)))
+register(ArchFamily("mamba2", build_shapes=_mamba2_shapes, recurrent="ssm", hf_model_types=("mamba2",),
+                    hf_metadata=_hf_mamba(1)))
+for _name in ("rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"):   # llm_arch_is_recurrent
+    register(ArchFamily(_name, recurrent="all"))
+register(ArchFamily("granitehybrid", aliases=("granite_hybrid",), build_shapes=_granitehybrid_shapes,
+                    recurrent="if_no_kv", hf_model_types=("granitemoehybrid",),
+                    hf_expert_ff_is_intermediate=True, hf_metadata=_hf_hybrid))
+register(ArchFamily("jamba", recurrent="if_no_kv", hf_model_types=("jamba",), hf_metadata=_hf_hybrid))
+register(ArchFamily("plamo2", recurrent="if_no_kv"))
+register(ArchFamily("kimi-linear", recurrent="if_no_kv"))
+# models/lfm2.cpp: short-conv layers have no KV heads; every attention layer is SWA when stored
+register(ArchFamily("lfm2", recurrent="if_no_kv", swa_mode="attention_layers", hf_model_types=("lfm2",)))
+register(ArchFamily("lfm2moe", recurrent="if_no_kv"))
+# models/nemotron-h.cpp: recurrent = no KV heads and no FFN
+register(ArchFamily("nemotron_h", recurrent="if_no_kv_no_ff", hf_model_types=("nemotron_h",),
+                    hf_metadata=_hf_hybrid))
+register(ArchFamily("nemotron_h_moe", recurrent="if_no_kv_no_ff"))
+# models/falcon-h1.cpp: every layer has both attention (KV cache) and an SSM (recurrent state)
+register(ArchFamily("falcon-h1", recurrent="all_with_kv", kv_on_recurrent=True, hf_model_types=("falcon_h1",),
+                    hf_metadata=_hf_hybrid))

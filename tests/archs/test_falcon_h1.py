@@ -1,0 +1,100 @@
+"""falcon-h1: every layer has attention (a KV cache) and a Mamba-2 mixer (a recurrent state)
+(issue 12: rigfit used to give it no KV cache and no attention compute). Checked against real
+llama.cpp (xllamacpp) buffers on synthetic falcon-h1 GGUFs (tests/archs/falcon_h1_synth.py).
+
+Known gaps of the compute buffer (the SSM stage is fitted on pure Mamba-2; falcon-h1 keeps the
+attention output alive across it): with 4 slots and flash attention on, llama.cpp's compute
+buffer is 1.0 MiB (9 %) above rigfit's on the small shape (10.81 vs 9.80 MiB, n_ctx 4096), and
+on the wide shape rigfit is 1.2–2.7 MiB (≤ 7 %) low with FA on; the wide shape's compute is
+therefore held to a 10 % band here, every other buffer to 1 % or 1 MiB.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from falcon_h1_synth import write_falcon_h1
+
+from rigfit.archs import family_for
+from rigfit.catalog.devices import Machine
+from rigfit.estimate.memory import LlamaSettings, build_profile, kv_cache_bytes, layer_has_kv, recurrent_bytes
+from rigfit.formats.gguf import read_gguf
+from rigfit.formats.gguf_arch import architecture_from_gguf
+from rigfit.formats.source import load_model_source
+from rigfit.plan import PlanSettings, device_memory
+
+MIB = 1024**2
+CPU_BOX = Machine(name="CPU-only test box", ram_bytes=64 * 1024**3)
+
+
+def test_every_layer_has_kv_and_recurrent_state(tmp_path):
+    arch = architecture_from_gguf(read_gguf(write_falcon_h1(tmp_path / "f.gguf", n_layer=4).path))
+    assert family_for(arch.arch).kv_on_recurrent
+    assert all(arch.is_recurrent(il) and layer_has_kv(arch, il) for il in range(4))
+    s = LlamaSettings(n_ctx=4096)
+    # 4 layers × 4096 cells × 2 KV heads × 64 × (K + V) × 2 B
+    assert kv_cache_bytes(arch, s) == 4 * 4096 * 2 * 64 * 2 * 2
+    assert recurrent_bytes(arch, s) > 0
+
+
+# (label, ctx, fa, parallel, unified, ubatch, kv type)
+CFGS = [
+    ("ctx512-fa-on", 512, "on", 1, False, 512, "f16"),
+    ("ctx4096-fa-on", 4096, "on", 1, False, 512, "f16"),
+    ("ctx4096-fa-off", 4096, "off", 1, False, 512, "f16"),
+    ("ctx4096-np2", 4096, "on", 2, False, 512, "f16"),
+    ("ctx4096-np4-fa-off", 4096, "off", 4, False, 512, "f16"),
+    ("ctx4096-ub128", 4096, "auto", 1, False, 128, "f16"),
+    ("ctx4096-ub1024", 4096, "on", 1, False, 1024, "f16"),
+    ("ctx4096-q8_0", 4096, "on", 1, False, 512, "q8_0"),
+]
+SHAPES = {
+    "small-F16": {},
+    "wide-Q8_0": {"wtype": "Q8_0", "n_embd": 512, "n_head": 8, "n_head_kv": 4, "n_ff": 1024, "d_inner": 1024,
+                  "n_layer": 6},
+}
+
+
+COMPUTE_BAND = {"small-F16": 0.01, "wide-Q8_0": 0.10}
+
+
+def _close(pred_mib: float, meas_mib: float, band: float = 0.01) -> bool:
+    return abs(pred_mib - meas_mib) <= max(1.0, band * meas_mib)
+
+
+@pytest.mark.oracle
+@pytest.mark.xdist_group("llamacpp")
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_buffers_match_llamacpp(tmp_path, shape):
+    pytest.importorskip("xllamacpp")
+    from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
+
+    path = str(write_falcon_h1(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
+    runs = [RunConfig(path, n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5],
+                      type_k=c[6], type_v=c[6]) for c in CFGS]
+    logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
+    spec = load_model_source(path)
+    bad = {}
+    for c, log in zip(CFGS, logs, strict=True):
+        assert log.ok, (c[0], log.error)
+        settings = PlanSettings(n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5],
+                                kv_type_k=c[6], kv_type_v=c[6], ngl=0)
+        _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
+        cpu = devs[-1]
+        mb = log.buffers.get("model", {})
+        pairs = {"model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
+                 "KV": (cpu.kv_bytes, log.mib("KV")), "RS": (cpu.recurrent_bytes, log.mib("RS")),
+                 "compute": (cpu.compute_bytes, log.mib("compute")),
+                 "output": (cpu.output_bytes, log.mib("output"))}
+        diff = {k: (round(p / MIB, 2), m) for k, (p, m) in pairs.items()
+                if not _close(p / MIB, m, COMPUTE_BAND[shape] if k == "compute" else 0.01)}
+        if diff:
+            bad[c[0]] = diff
+    assert not bad, f"predicted vs llama.cpp (MiB) for falcon-h1 {shape}: {bad}"
+
