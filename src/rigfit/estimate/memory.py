@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import KVType, resolve_kv_type
 from rigfit.errors import RigfitError
-
-MIB = 1024**2
-GIB = 1024**3
+from rigfit.units import MIB
 
 #: llama.cpp pads n_ctx and the SWA cache to 256 cells (llama-context.cpp / llama-kv-cache-iswa.cpp
 #: ``GGML_PAD(..., 256)``; 2025–2026 builds).
