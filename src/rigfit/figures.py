@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rigfit.units import GB, GIB, MB, MIB
+
 Provenance = Literal["measured", "looked_up", "estimated", "calibrated", "unknown"]
 
 
@@ -47,12 +49,6 @@ class Figure:
 def unknown(unit: str, why: str) -> Figure:
     """An honest 'we do not know' (with the reason in ``source``)."""
     return Figure(None, unit, "unknown", why)
-
-
-GIB = 1024**3
-MIB = 1024**2
-GB = 1000**3
-MB = 1000**2
 
 
 def fmt_bytes(n: float | None, unit: str = "GiB") -> str:

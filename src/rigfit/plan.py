@@ -36,9 +36,7 @@ from rigfit.estimate.placement import (
     place,
 )
 from rigfit.hardware.devices import Device, Machine
-
-GIB = 1024**3
-MIB = 1024**2
+from rigfit.units import GIB, MIB
 
 #: Default context when the user gives none [tokens]: Ollama's and llama-cli's long-standing
 #: default (llama-server itself defaults to the training context and lets -fit shrink it).

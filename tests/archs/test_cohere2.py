@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cohere2_synth import write_cohere2
 
-from rigfit.catalog.devices import Machine
 from rigfit.catalog.models import get_model, resolve_model
 from rigfit.estimate.memory import build_profile
 from rigfit.estimate.tensors import catalog_model_spec, tensor_shapes, tensor_types
@@ -25,6 +24,7 @@ from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.hf import architecture_from_config
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.devices import Machine
 from rigfit.plan import PlanSettings, device_memory
 
 MIB = 1024**2

@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from falcon_h1_synth import write_falcon_h1
 
 from rigfit.archs import family_for
-from rigfit.catalog.devices import Machine
 from rigfit.estimate.memory import LlamaSettings, build_profile, kv_cache_bytes, layer_has_kv, recurrent_bytes
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.devices import Machine
 from rigfit.plan import PlanSettings, device_memory
 
 MIB = 1024**2

@@ -15,12 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llama4_synth import write_llama4
 
-from rigfit.catalog.devices import Machine
 from rigfit.estimate.memory import build_profile
 from rigfit.estimate.tensors import tensor_shapes
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.source import load_model_source
+from rigfit.hardware.devices import Machine
 from rigfit.plan import PlanSettings, device_memory
 
 MIB = 1024**2

@@ -14,7 +14,7 @@ from rigfit.hardware.prices import (
     machine_price_parts,
     price_info,
 )
-from rigfit.hardware.tables import GIB
+from rigfit.units import GIB
 
 OV = tables.overlay()
 ROWS = OV["gpu_street_prices_usd"]

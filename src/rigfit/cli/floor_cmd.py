@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.inputs import check_ctx
 from rigfit.report.document import fmt_band
 
 
@@ -33,8 +34,7 @@ def floor(
     from rigfit.estimate.cost import default_quant
     from rigfit.floor import hardware_floor
 
-    if ctx < 256:
-        raise RigfitError("--ctx must be at least 256 tokens.")
+    check_ctx(ctx, minimum=256)
     if min_tps <= 0:
         raise RigfitError("--min-tps must be positive.")
     if budget_usd is not None and budget_usd <= 0:

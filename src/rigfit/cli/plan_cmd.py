@@ -13,6 +13,7 @@ from rigfit.errors import RigfitError
 from rigfit.figures import GIB
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.inputs import check_ctx
 from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_by_quant
 
 _H_MODEL = "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME."
@@ -96,8 +97,7 @@ def plan(
     """
     if fa not in ("auto", "on", "off"):
         raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
-    if ctx is not None and ctx < 0:
-        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {ctx}.")
+    check_ctx(ctx)
     if runtime not in ("llama.cpp", "llamacpp", "vllm"):
         raise RigfitError(f"Unknown --runtime {runtime!r}.", "Use llama.cpp or vllm.")
     if prompt < 1:

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.inputs import check_ctx
 from rigfit.report.document import fmt_band
 
 
@@ -38,8 +39,7 @@ def recommend(
 
     if limit is not None and limit < 1:
         raise RigfitError("--limit must be at least 1.")
-    if min_ctx is not None and min_ctx < 256:
-        raise RigfitError("--min-ctx must be at least 256 tokens.")
+    check_ctx(min_ctx, flag="--min-ctx", minimum=256)
     if min_tps is not None and min_tps <= 0:
         raise RigfitError(f"--min-tps must be positive, got {min_tps:g}.",
                           "Leave it out for the use's default.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.inputs import check_ctx
 
 
 @app.command()
@@ -37,8 +38,7 @@ def report(
 
     if out.exists() and not out.is_dir():
         raise RigfitError(f"{out} exists and is not a directory.", "Pass a directory for --out.")
-    if ctx < 256:
-        raise RigfitError("--ctx must be at least 256 tokens.")
+    check_ctx(ctx, minimum=256)
     machine = resolve_machine(on)
     opts = ReportOptions(models=tuple(model or ()), vs=tuple(vs or ()), ctx=ctx, charts=not no_charts)
     with console.status("computing tables and charts…"):

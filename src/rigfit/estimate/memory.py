@@ -23,9 +23,8 @@ from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import KVType, resolve_kv_type
 from rigfit.errors import RigfitError
-
-MIB = 1024**2
-GIB = 1024**3
+from rigfit.inputs import check_ctx
+from rigfit.units import MIB
 
 #: llama.cpp pads n_ctx and the SWA cache to 256 cells (llama-context.cpp / llama-kv-cache-iswa.cpp
 #: ``GGML_PAD(..., 256)``; 2025–2026 builds).
@@ -141,8 +140,7 @@ class LlamaSettings:
 
 def validate(arch: Architecture, s: LlamaSettings) -> None:
     """Reject settings llama.cpp would reject, with one clear message."""
-    if s.n_ctx < 0:
-        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {s.n_ctx}.")
+    check_ctx(s.n_ctx)
     if s.n_parallel < 1:
         raise RigfitError(f"--parallel must be ≥ 1, got {s.n_parallel}.")
     if s.n_ubatch < 1 or s.n_batch < 1:

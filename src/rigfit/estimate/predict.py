@@ -30,8 +30,7 @@ from rigfit.estimate.speed import (
 )
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.measure.groundtruth import SpeedCase, normalise_hardware
-
-GIB = 1024**3
+from rigfit.units import GIB
 
 #: Most host RAM one machine can hold [B], the bound used when a case's RAM is unknown: AMD EPYC
 #: 9005 supports up to 6 TB of DDR5 per socket (amd.com EPYC 9005 product specifications), two

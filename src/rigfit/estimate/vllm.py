@@ -18,9 +18,7 @@ from __future__ import annotations
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Machine
-
-GIB = 1024**3
-MIB = 1024**2
+from rigfit.units import MIB
 
 #: CUDA context + NCCL outside the claim [B] (research/memory.md §2.4: ~0.3–0.6 GiB).
 CUDA_CONTEXT_BYTES = 512 * MIB

@@ -14,9 +14,6 @@ from rigfit.errors import RigfitError
 from rigfit.hardware.cpus import cpu_estimates
 from rigfit.hardware.devices import Device, with_note
 from rigfit.hardware.tables import (
-    GB,
-    GIB,
-    TERA,
     apple_price_row,
     overlay,
     price_source,
@@ -24,6 +21,7 @@ from rigfit.hardware.tables import (
     slug,
     source_text,
 )
+from rigfit.units import GB, GIB, TERA
 
 
 def apple_gpu_memory_fraction(memory_gb: float) -> float:

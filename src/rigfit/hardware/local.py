@@ -25,7 +25,8 @@ from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import pcie_link
 from rigfit.hardware.names import resolve_device
 from rigfit.hardware.systems import unified_machine
-from rigfit.hardware.tables import GIB, overlay, slug
+from rigfit.hardware.tables import overlay, slug
+from rigfit.units import GIB
 
 
 @dataclass

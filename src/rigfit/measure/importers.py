@@ -33,9 +33,7 @@ from rigfit.measure.groundtruth import _bool_or_none as _bool
 from rigfit.measure.groundtruth import _float_or_none as _float
 from rigfit.measure.groundtruth import _int_or_none as _int
 from rigfit.measure.store import Result
-
-GIB = 2**30
-MIB = 2**20
+from rigfit.units import GIB, MIB
 
 #: llama.cpp's file-type names (``llama_model_ftype_name``) → the usual quant label.
 _FTYPE_SUFFIX = {"small": "S", "medium": "M", "large": "L"}

@@ -34,8 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rigfit.errors import RigfitError
-
-MIB = 1024**2
+from rigfit.units import MIB
 
 _BUF_RE = re.compile(r"(?P<dev>[\w.-]+)\s+(?P<kind>model|KV|compute|output|RS)\s+buffer size\s*=\s*"
                      r"(?P<mib>[\d.]+)\s*MiB")
