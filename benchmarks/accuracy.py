@@ -1,6 +1,7 @@
-"""Leave-one-device-out accuracy of the speed model on the shared ground truth.
+"""Leave-one-device-out accuracy of the speed model on the ground truth (data/ground-truth).
 
-    python benchmarks/accuracy.py [--data …/speed_calibration.csv] [--by-device] [--csv OUT.csv]
+    python benchmarks/accuracy.py [--data data/ground-truth/speed_calibration.csv] [--by-device]
+                                  [--csv OUT.csv]
 
 For every device (published hardware name without counts) the constants are refitted on all
 other devices and the full predictor (``rigfit predict``'s code path, with its floors and

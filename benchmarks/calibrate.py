@@ -1,6 +1,6 @@
-"""Fit the speed model's constants to the shared ground truth and write the ONE constants file.
+"""Fit the speed model's constants to the ground truth and write the ONE constants file.
 
-    python benchmarks/calibrate.py [--data ../shared/ground-truth/speed_calibration.csv]
+    python benchmarks/calibrate.py [--data data/ground-truth/speed_calibration.csv]
                                    [--out src/rigfit/catalog/data/speed_constants.json]
 
 Steps: resolve every published row (hardware catalog, model catalog, tensor table); compute the
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         C["fit"] = {"lodo": res["summary"]}
     C.setdefault("fit", {})
     C["fit"].update({
-        "data": "shared/ground-truth/speed_calibration.csv",
+        "data": "data/ground-truth/speed_calibration.csv",
         "rows": n_total, "resolved": len(rows), "devices": len({r.device for r in rows}),
         "method": "robust ridge least squares on relative test time; bands = leave-one-device-out "
                   "log(observed/predicted) p10/p90",

@@ -1,12 +1,12 @@
 """How many published hardware names resolve, and how fast `rigfit hardware` answers.
 
-Reads the ``hardware`` column of ../shared/ground-truth/{speed_calibration,memory}.csv (names as
+Reads the ``hardware`` column of data/ground-truth/{speed_calibration,memory}.csv (names as
 published: "NVIDIA GeForce RTX 3090", "Apple M2 Ultra 76-Core GPU 192GB", "Intel® Core™ i5-13500",
 "NVIDIA GeForce RTX 4090 x2" …), resolves each with ``resolve_machine`` and prints the share of
 distinct names and of rows that resolve, the unresolved names, and the wall time of a cold
 ``python -m rigfit hardware NAME --json`` (median of 5; on a shared machine, so an upper bound).
 
-    python benchmarks/hardware_names.py [--shared ../shared]
+    python benchmarks/hardware_names.py [--ground-truth data/ground-truth]
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pathlib import Path
 
 from rigfit.errors import RigfitError
 from rigfit.hardware.grammar import resolve_machine
+
+GROUND_TRUTH = Path(__file__).resolve().parents[1] / "data" / "ground-truth"
 
 
 def coverage(path: Path) -> tuple[int, int, int, int, list[tuple[str, str]]]:
@@ -52,10 +54,11 @@ def cli_seconds(name: str, repeats: int = 5) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    ap.add_argument("--ground-truth", type=Path, default=GROUND_TRUTH,
+                    help="folder holding speed_calibration.csv and memory.csv")
     args = ap.parse_args()
     for fname in ("speed_calibration.csv", "memory.csv"):
-        path = args.shared / "ground-truth" / fname
+        path = args.ground_truth / fname
         if not path.exists():
             print(f"{path}: missing")
             continue

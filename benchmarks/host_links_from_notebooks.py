@@ -3,7 +3,7 @@
     python benchmarks/host_links_from_notebooks.py --repo PATH/TO/GPU-Benchmarks-on-LLM-Inference \
         [--out benchmarks/data/groundtruth_host_links.csv]
 
-The published rows of shared/ground-truth/speed_calibration.csv name the GPU but not the box it
+The published rows of data/ground-truth/speed_calibration.csv name the GPU but not the box it
 sat in. Every notebook of XiongjieDai/GPU-Benchmarks-on-LLM-Inference starts with a cell that
 prints ``nvidia-smi`` and ``/proc/cpuinfo``; the host CPU fixes the PCIe generation of its slots,
 which sets the speed of legacy row-split prompts (copies staged through the host). This script

@@ -4,7 +4,7 @@ Part 1 (``--skip-live`` turns it off): create contexts in the installed llama.cp
 for the bundled Gemma 3 270M and synthetic llama / deepseek2-MLA / MoE / mamba2 GGUFs and print
 predicted vs logged model, KV/RS and compute buffers (MiB).
 
-Part 2: the published rows of ../shared/ground-truth/memory.csv (old builds, GPUs), predicted with
+Part 2: the published rows of data/ground-truth/memory.csv (old builds, GPUs), predicted with
 the matching build profile (the row's build number → b1650-2023-12 / b2800-2024-05; FA off,
 n_batch = n_ubatch = 512),
 and the error per source.
@@ -35,7 +35,7 @@ from rigfit.plan import PlanSettings, device_memory
 
 MIB = 1024**2
 CPU_BOX = Machine(name="CPU-only", ram_bytes=64 * 1024**3)
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "ground-truth" / "memory.csv"
+DEFAULT_CSV = Path(__file__).resolve().parents[1] / "data" / "ground-truth" / "memory.csv"
 
 
 def live_table() -> None:
@@ -152,7 +152,7 @@ def ground_truth(path: Path) -> None:
                 or "cumulative allocated" in r["notes"]
             extra = 0 if logged_only else sum(d.overhead_bytes for d in gpus) / MIB
             errs[src]["total_mib"].append((w + kv + comp + extra - meas) / meas * 100)
-    print("## Published memory rows (shared/ground-truth/memory.csv), error = predicted − published")
+    print("## Published memory rows (data/ground-truth/memory.csv), error = predicted − published")
     print(f"{'source':58} {'field':12} {'rows':>5} {'median %':>9} {'max |%|':>8}  profiles")
     for src, fields in errs.items():
         for key, e in fields.items():

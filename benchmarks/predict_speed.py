@@ -2,8 +2,8 @@
 
     python benchmarks/predict_speed.py [--n 1000]
 
-Takes the first N rows of the shared ground truth (repeating it if needed), runs the CLI in a
-fresh process (import time included) and prints the wall time.
+Takes the first N rows of the ground truth (data/ground-truth/speed_calibration.csv, repeated if
+needed), runs the CLI in a fresh process (import time included) and prints the wall time.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Architecture objects built straight from the shared reference data (HF config.json numbers).
+"""Architecture objects built straight from the reference data (HF config.json numbers).
 
 Used by the quantization tests so that they do not depend on how the model catalog stores its
-records; ``shared/reference/models.json`` is the curated source both are made from.
+records; ``data/reference/models.json`` is the curated source both are made from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rigfit.catalog.arch import MLA, Architecture, MoE
 
-_REF = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "models.json"
+_REF = next((p / "data" / "reference" / "models.json" for p in Path(__file__).resolve().parents
+             if (p / "data" / "reference").is_dir()), Path("data/reference/models.json"))
 
 _ARCH = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "MixtralForCausalLM": "llama",

@@ -1,11 +1,12 @@
 # ruff: noqa: E501, RUF005
 """Build src/rigfit/catalog/data/models.json from the research snapshot plus verified additions.
 
-    python tools/build_model_catalog.py /work/shared/reference/models.json
+    python tools/build_model_catalog.py [data/reference/models.json]
 
-The reference file (HF config.json field names, with sources) is converted to llama.cpp hparam
-names; models the reference lacks are added below, each with its citations. total/active params
-are recomputed with rigfit.catalog.models.count_params and checked against the reference.
+The reference file (data/reference/models.json, the 2026-11 research snapshot; HF config.json field
+names, each model with its public sources) is converted to llama.cpp hparam names; models the
+reference lacks are added below, each with its citations (public URLs: the model's Hugging Face
+config.json, a repository file). total/active params are recomputed with rigfit.catalog.models.count_params and checked against the reference.
 Re-run after editing; the output is deterministic.
 """
 
@@ -21,47 +22,57 @@ sys.path.insert(0, str(ROOT / "src"))
 from rigfit.catalog.models import _record_to_arch, count_params  # noqa: E402
 
 OUT = ROOT / "src/rigfit/catalog/data/models.json"
-LLAMA_CPP = "llama.cpp @0c1e570 (vendored in llama-cpp-python 0.3.36 sdist)"
+REFERENCE = ROOT / "data/reference/models.json"
+#: llama.cpp as vendored in the llama-cpp-python 0.3.36 sdist (commit 0c1e570).
+LLAMA_CPP = "https://github.com/ggml-org/llama.cpp/tree/0c1e570"
+
+
+def _hf_config(repo: str) -> str:
+    """Public URL of a Hugging Face model's config.json."""
+    return f"https://huggingface.co/{repo}/blob/main/config.json"
+
 
 EXTRA_SOURCES = {
-    "llamacpp_arch": f"{LLAMA_CPP} src/llama-arch.cpp LLM_ARCH_NAMES (general.architecture strings)",
-    "llamacpp_swa": f"{LLAMA_CPP} src/llama-hparams.cpp llama_hparams::set_swa_pattern; "
-                    "src/models/{gemma2,gemma3,openai-moe,llama4}.cpp load_swa_pattern(ml, 2|6|2|4)",
-    "llamacpp_convert": f"{LLAMA_CPP} conversion/*.py (what convert_hf_to_gguf writes: arch, MLA as "
+    "llamacpp_arch": f"{LLAMA_CPP}/src/llama-arch.cpp LLM_ARCH_NAMES (general.architecture strings; "
+                     "llama.cpp 0c1e570 as vendored in llama-cpp-python 0.3.36)",
+    "llamacpp_swa": f"{LLAMA_CPP}/src/llama-hparams.cpp llama_hparams::set_swa_pattern; "
+                    f"{LLAMA_CPP}/src/models (gemma2, gemma3, openai-moe, llama4: load_swa_pattern(ml, 2|6|2|4))",
+    "llamacpp_convert": f"{LLAMA_CPP}/conversion (what convert_hf_to_gguf writes: arch, MLA as "
                         "MQA with key_length 576/value_length 512, SSM keys, per-layer head_count_kv)",
-    "llamacpp_recr": f"{LLAMA_CPP} src/models/qwen3next.cpp (recurrent unless (i+1) % "
-                     "full_attention_interval == 0) and src/models/granite-hybrid.cpp "
+    "llamacpp_recr": f"{LLAMA_CPP}/src/models/qwen3next.cpp (recurrent unless (i+1) % "
+                     f"full_attention_interval == 0); {LLAMA_CPP}/src/models/granite-hybrid.cpp "
                      "(recurrent iff head_count_kv[il] == 0)",
-    "litgpt_llama": "Lightning-AI lit-gpt/litgpt config.py Llama-2 7B/13B/70B entries (verbatim from "
-                    "meta-llama/Llama-2-*-hf config.json; code-index find_string hits 6932277030, 15977724682)",
-    "fs_llama1_30b": "code-index find_string hit 7902833359 (facebook/llama-30b config: hidden 6656, "
-                     "ffn 17920, 52 heads, 60 layers, vocab 32000, max_pos 2048)",
-    "fs_llama1": "code-index find_string hit 369941306 (llama-7b/13b/30b/65b: layers 32/40/60/80, "
-                 "hidden 4096/5120/6656/8192)",
-    "gt_params": "/work/shared/ground-truth/speed_calibration.csv params_b (llama-bench 'params' of the "
-                 "real GGUF): computed total matches to 0.01 B",
-    "llama4_scout_cfg": "github Shameerisb/llama-4-scout_Implementation_Pytorch configs/text_config.py "
-                        "(Llama4TextConfig: vocab 202048, hidden 5120, expert ffn 8192, dense ffn 16384, "
-                        "48 layers, 40/8 heads, head_dim 128, 16 experts top-1, chunk 8192)",
-    "fs_qwen3_next": "code-index find_string hits 56361720149 + 70181782850 (Qwen3-Next / Qwen3-Coder-Next "
-                     "config: 48 layers, hidden 2048, 16/2 heads x256, 512 experts top-10, expert 512, "
+    "litgpt_llama": "https://github.com/Lightning-AI/litgpt/blob/main/litgpt/config.py Llama-2 7B/13B/70B entries "
+                    "(verbatim from " + _hf_config("meta-llama/Llama-2-7b-hf") + ", "
+                    + _hf_config("meta-llama/Llama-2-13b-hf") + ", " + _hf_config("meta-llama/Llama-2-70b-hf") + ")",
+    "fs_llama1_30b": _hf_config("huggyllama/llama-30b") + " (hidden 6656, ffn 17920, 52 heads, 60 layers, "
+                     "vocab 32000, max_pos 2048)",
+    "fs_llama1": "; ".join(_hf_config(f"huggyllama/llama-{s}") for s in ("7b", "13b", "30b", "65b"))
+                 + " (layers 32/40/60/80, hidden 4096/5120/6656/8192)",
+    "gt_params": "data/ground-truth/speed_calibration.csv params_b (llama-bench 'params' of the real GGUF, "
+                 "as published at each row's source_url): computed total matches to 0.01 B",
+    "llama4_scout_cfg": _hf_config("meta-llama/Llama-4-Scout-17B-16E-Instruct") + "; "
+                        "https://github.com/Shameerisb/llama-4-scout_Implementation_Pytorch/blob/main/configs/"
+                        "text_config.py (Llama4TextConfig: vocab 202048, hidden 5120, expert ffn 8192, dense ffn "
+                        "16384, 48 layers, 40/8 heads, head_dim 128, 16 experts top-1, chunk 8192)",
+    "fs_qwen3_next": _hf_config("Qwen/Qwen3-Next-80B-A3B-Instruct") + "; " + _hf_config("Qwen/Qwen3-Coder-Next")
+                     + " (48 layers, hidden 2048, 16/2 heads x256, 512 experts top-10, expert 512, "
                      "shared 512, linear 16 key heads x128, 32 value heads x128, conv 4, interval 4; "
                      "published total 79,674,391,296 / active 3,874,929,408)",
-    "fs_granite_h_tiny": "code-index find_string hit 65865534003 (granite-4.0-h-tiny and granite-4.0-h-1b "
-                         "config.json fields incl. layer_types, verbatim)",
-    "fs_granite_h_small": "code-index find_string hit 57624389648 (ibm-granite/granite-4.0-h-small "
-                          "config.json fields; 36 mamba + 4 attention layers; 32.19B / 8.78B)",
-    "fs_mamba2_27b": "code-index find_string hits 70090151725 + 70858752891 (state-spaces/mamba2-2.7b "
-                     "config: d_model 2560, 64 layers, vocab 50277 padded to 50288, tied, 80 heads)",
-    "fs_glm47_flash": "code-index find_string hits 3227613672 + 55665026553 (GLM-4.7-Flash "
-                      "Glm4MoeLiteConfig: 47 layers, hidden 2048, 20 heads, MLA q_lora 768 kv_lora 512 "
-                      "nope 192 rope 64 v 256, 64 experts top-4 + 1 shared, expert 1536, dense 10240, "
-                      "first_k_dense 1, vocab 154880, max_pos 202752)",
-    "fs_dots1": "code-index find_string hit 55020445748 (rednote dots.llm1.inst config: 62 layers, "
-                "hidden 4096, 32/32 heads, dense ffn 10944, 128 experts top-6 + 2 shared, expert 1408, "
-                "first_k_dense 1, vocab 152064, max_pos 32768)",
-    "fs_hunyuan_a13b": "code-index find_string hit 57983092879 (Hunyuan-A13B config: 32 layers, hidden 4096, "
-                       "32/8 heads x128, 64 experts top-8 + 1 shared, expert ffn 3072, vocab 128167)",
+    "fs_granite_h_tiny": _hf_config("ibm-granite/granite-4.0-h-tiny") + "; " + _hf_config("ibm-granite/granite-4.0-h-1b")
+                         + " (config.json fields incl. layer_types)",
+    "fs_granite_h_small": _hf_config("ibm-granite/granite-4.0-h-small") + " (36 mamba + 4 attention layers; "
+                          "32.19B / 8.78B)",
+    "fs_mamba2_27b": _hf_config("state-spaces/mamba2-2.7b") + " (d_model 2560, 64 layers, vocab 50277 padded to "
+                     "50288, tied, 80 heads)",
+    "fs_glm47_flash": _hf_config("zai-org/GLM-4.7-Flash") + " (Glm4MoeLiteConfig: 47 layers, hidden 2048, 20 heads, "
+                      "MLA q_lora 768 kv_lora 512 nope 192 rope 64 v 256, 64 experts top-4 + 1 shared, expert 1536, "
+                      "dense 10240, first_k_dense 1, vocab 154880, max_pos 202752)",
+    "fs_dots1": _hf_config("rednote-hilab/dots.llm1.inst") + " (62 layers, hidden 4096, 32/32 heads, dense ffn "
+                "10944, 128 experts top-6 + 2 shared, expert 1408, first_k_dense 1, vocab 152064, max_pos 32768)",
+    "fs_hunyuan_a13b": _hf_config("tencent/Hunyuan-A13B-Instruct") + " (32 layers, hidden 4096, 32/8 heads x128, "
+                       "64 experts top-8 + 1 shared, expert ffn 3072, vocab 128167)",
+    "cohere_r7b_config": _hf_config("CohereLabs/c4ai-command-r7b-12-2024"),
 }
 
 
@@ -425,6 +436,15 @@ def additions(by_id: dict[str, dict]) -> list[dict]:
                      extra={"hf_architecture": "Qwen3NextForCausalLM", "n_nextn_layers": 1,
                             "rope_theta": 10000000.0, "partial_rotary_factor": 0.25,
                             "published_total_params": 79674391296, "published_active_params": 3874929408}))
+    # --- Cohere Command R7B (cohere2: parallel block, 3 SWA layers then 1 global) ----------------
+    r7b = dense("command-r7b", "Command R7B (12-2024)", "cohere2", "cohere2", "CohereLabs/c4ai-command-r7b-12-2024",
+                32, 4096, 32, 8, 128, 14336, 256000, 132096, tied=True, sources=["cohere_r7b_config"],
+                aliases=["c4ai-command-r7b-12-2024", "command-r7b-12-2024", "command-r7b:7b"],
+                sliding_window=4096, swa_layers={"period": 4, "dense_first": False},
+                notes="Parallel attention+FFN block with LayerNorm; output head re-uses token_embd (llama.cpp cohere2).",
+                extra={"rope_theta": 50000.0, "logit_scale": 0.25, "hf_architecture": "Cohere2ForCausalLM"})
+    r7b["sources"].append("llamacpp_swa")
+    out.append(r7b)
     return out
 
 
@@ -438,7 +458,7 @@ def main(ref_path: str) -> None:
     # order: by family, then size
     fam_order = ["llama", "llama4", "qwen2.5", "qwen3", "qwen3-next", "gemma2", "gemma3", "mistral", "mixtral",
                  "phi", "deepseek-coder", "deepseek", "deepseek-r1-distill", "gpt-oss", "glm", "dots", "hunyuan",
-                 "granite", "mamba"]
+                 "granite", "mamba", "cohere2"]
     problems = []
     for r in recs:
         a = _record_to_arch(r)
@@ -453,7 +473,7 @@ def main(ref_path: str) -> None:
     recs.sort(key=lambda r: (fam_order.index(r["family"]), r["total_params"]))
     data = {
         "schema_version": 1,
-        "generated": "tools/build_model_catalog.py from /work/shared/reference/models.json (2026-11) + additions",
+        "generated": "tools/build_model_catalog.py from data/reference/models.json (2026-11) + additions",
         "notes": [
             "Field names are llama.cpp hparams; see rigfit.catalog.models for the schema.",
             "total_params/active_params are computed by rigfit.catalog.models.count_params (embeddings and "
@@ -473,4 +493,4 @@ def main(ref_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/reference/models.json")
+    main(sys.argv[1] if len(sys.argv) > 1 else str(REFERENCE))

@@ -24,7 +24,7 @@ from rigfit.estimate.tensors import (
 )
 
 # Published GGUF file sizes [GB] (bartowski's Hugging Face listings, as collected in
-# shared/research/memory.md §3.2). A file = tensor data + a 6–9 MB header (tokenizer), so the
+# docs/research/memory.md §3.2). A file = tensor data + a 6–9 MB header (tokenizer), so the
 # tensor data we predict sits slightly below; 1 % is the acceptance band.
 PUBLISHED_GB = {
     "llama-3.1-8b": {"F16": 16.07, "Q8_0": 8.54, "Q6_K": 6.60, "Q5_K_M": 5.73, "Q5_K_S": 5.60,
@@ -112,7 +112,7 @@ def test_gemma3_270m_q4_k_m_reproduced_tensor_by_tensor(real_gemma):
     assert round(bits_per_weight(spec), 2) == 7.36
 
 
-@pytest.mark.skipif(not ref_available(), reason="shared/reference/models.json not present")
+@pytest.mark.skipif(not ref_available(), reason="data/reference/models.json not present")
 @pytest.mark.parametrize("model_id", ["llama-3.1-8b", "qwen2.5-14b", "llama-3.1-70b", "gemma-3-270m",
                                       "qwen3-30b-a3b", "deepseek-v3", "gpt-oss-20b", "phi-4-mini"])
 def test_catalog_record_matches_reference_config(model_id):

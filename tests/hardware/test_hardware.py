@@ -17,7 +17,11 @@ from rigfit.hardware.power import electricity_usd_per_kwh, wall_power
 from rigfit.hardware.prices import price_info
 
 GIB = 1024**3
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+#: The repository's data/ folder (reference snapshot and ground truth; not in the wheel).
+REPO_DATA = next(
+    (p / "data" for p in Path(__file__).resolve().parents if (p / "data" / "reference").is_dir()),
+    Path("data"),
+)
 
 # (name as typed/printed, memory [GB as sold = GiB], bandwidth [GB/s]) — vendor spec sheets:
 # NVIDIA product pages / data sheets, AMD MI300X page, Apple tech specs, AMD/Intel CPU pages,
@@ -481,9 +485,11 @@ def test_every_figure_has_source_and_status():
                 )
 
 
-@pytest.mark.skipif(not (SHARED / "reference" / "hardware_extra.json").exists(), reason="shared/ not present")
+@pytest.mark.skipif(
+    not (REPO_DATA / "reference" / "hardware_extra.json").exists(), reason="data/ not present"
+)
 def test_overlay_keeps_shared_sources_and_statuses():
-    src = json.loads((SHARED / "reference" / "hardware_extra.json").read_text())
+    src = json.loads((REPO_DATA / "reference" / "hardware_extra.json").read_text())
     ov = tables.overlay()
     for k, v in src["sources"].items():
         assert ov["sources"][k] == v
@@ -505,13 +511,13 @@ def test_overlay_keeps_shared_sources_and_statuses():
 
 
 @pytest.mark.skipif(
-    not (SHARED / "ground-truth" / "speed_calibration.csv").exists(), reason="shared/ not present"
+    not (REPO_DATA / "ground-truth" / "speed_calibration.csv").exists(), reason="data/ not present"
 )
 def test_ground_truth_hardware_names_resolve():
     import csv
 
     names = {
-        r["hardware"] for r in csv.DictReader((SHARED / "ground-truth" / "speed_calibration.csv").open())
+        r["hardware"] for r in csv.DictReader((REPO_DATA / "ground-truth" / "speed_calibration.csv").open())
     }
     bad = []
     for n in sorted(names):

@@ -134,7 +134,7 @@ def test_ground_truth_sample_round_trips_byte_for_byte(store, tmp_path):
 def test_shared_ground_truth_round_trips(store, tmp_path):
     shared = default_calibration_path()
     if shared is None:
-        pytest.skip("shared/ground-truth is not next to this checkout")
+        pytest.skip("data/ground-truth is not in this checkout")
     copy = tmp_path / "gt.csv"
     shutil.copy(shared, copy)
     n = _import(store, copy)

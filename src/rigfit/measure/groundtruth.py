@@ -1,4 +1,4 @@
-"""Published llama.cpp speed measurements (the shared ground-truth CSV) as typed cases.
+"""Published llama.cpp speed measurements (``data/ground-truth``) as typed cases.
 
 One row of ``speed_calibration.csv`` (or of a ``rigfit predict --cases`` file) becomes a
 :class:`SpeedCase`: the hardware and model *as published*, plus the test decoded into
@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Columns of the shared ground truth, in order (``rigfit predict`` copies any others through).
+#: Columns of the ground truth (``data/ground-truth/speed_calibration.csv``), in order
+#: (``rigfit predict`` copies any others through).
 GROUND_TRUTH_COLUMNS = (
     "source_url", "hardware", "hardware_kind", "n_devices", "backend", "model", "model_family",
     "params_b", "quant", "model_size_gib", "test", "prompt_tokens", "gen_tokens", "depth", "ngl",
@@ -364,21 +365,27 @@ def iter_cases(rows: Iterable[dict]) -> Iterator[SpeedCase]:
         yield case_from_row(r)
 
 
-def default_calibration_path() -> Path | None:
-    """The shared ground truth next to the checkout (``../shared/ground-truth``), if present."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        cand = parent / "shared" / "ground-truth" / "speed_calibration.csv"
-        if cand.exists():
-            return cand
-        cand = parent.parent / "shared" / "ground-truth" / "speed_calibration.csv"
-        if cand.exists():
+def ground_truth_dir() -> Path | None:
+    """The repository's ``data/ground-truth`` folder, or None outside a source checkout.
+
+    The published measurements are for maintainers (fitting and checking the speed model) and
+    are not shipped in the wheel: an installed rigfit has no copy and gets None.
+    """
+    for parent in Path(__file__).resolve().parents:
+        cand = parent / "data" / "ground-truth"
+        if (cand / "speed_calibration.csv").is_file():
             return cand
     return None
 
 
+def default_calibration_path() -> Path | None:
+    """``data/ground-truth/speed_calibration.csv`` of this checkout, if present."""
+    folder = ground_truth_dir()
+    return folder / "speed_calibration.csv" if folder is not None else None
+
+
 __all__ = [
     "GROUND_TRUTH_COLUMNS", "BenchTest", "HardwareName", "SpeedCase", "build_year", "case_from_row",
-    "default_calibration_path", "iter_cases", "normalise_hardware", "parse_build", "parse_test",
-    "read_cases", "read_rows",
+    "default_calibration_path", "ground_truth_dir", "iter_cases", "normalise_hardware", "parse_build",
+    "parse_test", "read_cases", "read_rows",
 ]

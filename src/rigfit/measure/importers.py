@@ -9,7 +9,7 @@ Formats read (detected from the content, not the file name):
 - the markdown table llama-bench prints by default, as people paste it
   (``| model | size | params | backend | ngl | test | t/s |`` with ``123.45 ± 1.20``), with its
   ``build: <commit> (<number>)`` footer when present.
-- a ground-truth CSV (the columns of ``shared/ground-truth/speed_calibration.csv``); each row is
+- a ground-truth CSV (the columns of ``data/ground-truth/speed_calibration.csv``); each row is
   kept verbatim so that ``rigfit results --export`` writes it back unchanged.
 
 Export writes every stored result in the ground-truth columns
