@@ -24,7 +24,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,7 +111,8 @@ def read_text_regular(path: str | os.PathLike[str], what: str = "file", max_byte
     with open_regular(path, what) as fh:
         data = fh.read(max_bytes + 1) if max_bytes is not None else fh.read()
     if max_bytes is not None and len(data) > max_bytes:
-        raise RigfitError(f"{clean_text(str(path))}: larger than {max_bytes:,} bytes, too large for a {what}.")
+        raise RigfitError(f"{clean_text(str(path))}: larger than {max_bytes:,} bytes, "
+                          f"too large for a {what}.")
     try:
         return data.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
@@ -138,14 +139,15 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False,
     for q in protect:
         for cand in (q, q.with_name(q.name + "-wal"), q.with_name(q.name + "-shm")):
             if _same_file(p, cand) or p.resolve() == cand.resolve():
-                raise RigfitError(f"{clean_text(str(p))} is rigfit's results store; refusing to overwrite it.",
+                raise RigfitError(f"{clean_text(str(p))} is rigfit's results store; not overwritten.",
                                   "Choose another output file.")
     if p.is_dir():
         raise RigfitError(f"{clean_text(str(p))} is a folder.", "Name a file inside it.")
     if (p.exists() or p.is_symlink()) and not force:
         raise RigfitError(f"{clean_text(str(p))} already exists.", "Pass --force to overwrite it.")
     if p.exists() and not p.is_symlink() and not stat.S_ISREG(os.stat(p).st_mode):
-        raise RigfitError(f"{clean_text(str(p))} is {_describe_mode(os.stat(p).st_mode)}; refusing to write it.")
+        raise RigfitError(f"{clean_text(str(p))} is {_describe_mode(os.stat(p).st_mode)}; "
+                          "refusing to write it.")
     parent = p.parent
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
         raise RigfitError(f"Cannot write into {clean_text(str(parent))}: permission denied.",
@@ -176,10 +178,8 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w", *, force: bool 
         os.chmod(tmp, 0o644 & ~_umask())
         os.replace(tmp, p)
     except BaseException:
-        try:
+        with suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -48,7 +48,6 @@ def results(
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.importers import export_csv, parse_file
     from rigfit.measure.store import Run, default_db_path, open_store
-
     from rigfit.safeio import check_output_path
 
     if export is not None:  # refuse before importing anything: never over the store, never silently

@@ -223,7 +223,7 @@ def validate_result(res: Result, check_test: bool = True) -> Result:
     if res.params_b is not None and not (math.isfinite(res.params_b) and 0 <= res.params_b <= 1e5):
         res.params_b = None
     if check_test:  # ground-truth rows are kept verbatim, names such as a bare "pp" included
-        parse_test(res.test, res.prompt_tokens, res.gen_tokens, res.depth)  # raises ValueError for 'pp-512' and the like
+        parse_test(res.test, res.prompt_tokens, res.gen_tokens, res.depth)  # ValueError for 'pp-512'
     for name in ("hardware", "model", "backend", "quant", "notes", "build", "source_url", "model_family"):
         value = getattr(res, name)
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:

@@ -337,7 +337,8 @@ class ResultStore:
             uri = self.path.resolve().as_uri()
             for query in ("?mode=ro", "?immutable=1"):
                 try:
-                    conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                    conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S,
+                                           isolation_level=None)
                     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
                     return conn
                 except sqlite3.Error as exc:
