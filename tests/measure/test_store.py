@@ -62,7 +62,7 @@ def test_newer_schema_and_damaged_files_are_clear_errors(tmp_path):
         open_store(newer)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(RigfitError, match="damaged or not a rigfit store"):
+    with pytest.raises(RigfitError, match="not a rigfit results store"):
         open_store(junk)
 
 

@@ -27,7 +27,8 @@ def results(
     hardware: str = typer.Option(None, "--hardware", help="Hardware name for imported rows that do not "
                                  "name it (a pasted llama-bench table)."),
     mine: bool = typer.Option(False, "--mine", help="List only results measured on this machine."),
-    limit: int = typer.Option(50, "--limit", help="Rows to list (newest last; 0 = all)."),
+    limit: int = typer.Option(50, "--limit", min=0, max=10**9, help="Rows to list (newest last; 0 = all)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --export file."),
 ) -> None:
     """List stored results; import llama-bench output or ground-truth CSVs; export as CSV.
 
@@ -46,9 +47,12 @@ def results(
     """
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.importers import export_csv, parse_file
-    from rigfit.measure.store import Run, open_store
+    from rigfit.measure.store import Run, default_db_path, open_store
+    from rigfit.safeio import check_output_path
 
-    with open_store() as store:
+    if export is not None:  # refuse before importing anything: never over the store, never silently
+        check_output_path(export, force=force, protect=(default_db_path(),))
+    with open_store(read_only=not import_file) as store:
         for f in import_file or ():
             batch = parse_file(f)
             fp = detect_fingerprint() if this_machine else None
@@ -68,7 +72,7 @@ def results(
                     console.print(f"  warning: {escape(w)}", style="yellow", highlight=False)
         if export is not None:
             try:
-                n = export_csv(store.results(), export)
+                n = export_csv(store.results(), export, force=force, protect=(store.path,))
             except OSError as exc:
                 raise RigfitError(f"Cannot write {export}: {exc}.") from exc
             if not json_out:

@@ -18,10 +18,14 @@ The small name-normalisation layer here handles published-name quirks ("RTX 4090
 from __future__ import annotations
 
 import csv
+import io
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rigfit.safeio import open_regular
 
 #: Columns of the ground truth (``data/ground-truth/speed_calibration.csv``), in order
 #: (``rigfit predict`` copies any others through).
@@ -71,9 +75,11 @@ def _int_or_none(value: object) -> int | None:
     if not text:
         return None
     try:
-        return int(float(text))
+        number = float(text)
     except ValueError:
         return None
+    # NaN, inf and 1e400 are no count; beyond 2^53 a float is no exact integer either
+    return int(number) if math.isfinite(number) and abs(number) <= 2**53 else None
 
 
 def parse_test(test: str, prompt_tokens: object = None, gen_tokens: object = None,
@@ -274,9 +280,10 @@ def _float_or_none(value: object) -> float | None:
     if not text:
         return None
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _bool_or_none(value: object) -> bool | None:
@@ -325,8 +332,8 @@ def case_from_row(row: dict) -> SpeedCase:
 
 def read_rows(path: str | Path) -> tuple[list[str], list[dict]]:
     """Read a CSV file: (header, rows as dicts of strings)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    with io.TextIOWrapper(open_regular(path, "CSV file"), newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)  # utf-8-sig: a BOM as Excel writes it is dropped
         rows = [dict(r) for r in reader]
         return list(reader.fieldnames or []), rows
 

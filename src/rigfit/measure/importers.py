@@ -22,6 +22,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,7 +34,12 @@ from rigfit.measure.groundtruth import _bool_or_none as _bool
 from rigfit.measure.groundtruth import _float_or_none as _float
 from rigfit.measure.groundtruth import _int_or_none as _int
 from rigfit.measure.store import Result
+from rigfit.safeio import atomic_output, clean_text, csv_safe, read_text_regular
 from rigfit.units import GIB, MIB
+
+#: Largest file ``rigfit results --import`` reads [bytes]: a llama-bench run is a few KB, the
+#: ground-truth CSV about 1 MB; 256 MiB bounds memory with room to spare.
+MAX_IMPORT_BYTES = 256 * MIB
 
 #: llama.cpp's file-type names (``llama_model_ftype_name``) → the usual quant label.
 _FTYPE_SUFFIX = {"small": "S", "medium": "M", "large": "L"}
@@ -89,6 +95,18 @@ def llama_bench_test_name(n_prompt: int, n_gen: int, n_depth: int = 0) -> str:
     return t.name
 
 
+def _samples(value: object) -> list[float]:
+    """llama-bench's ``samples_ts`` as floats; ValueError for entries that are not numbers."""
+    if not isinstance(value, list):
+        return []
+    out = []
+    for x in value:
+        if isinstance(x, bool) or not isinstance(x, (int, float, str)):
+            raise ValueError(f"sample {_short(x)} is not a number")
+        out.append(float(x))  # ValueError for non-numeric text
+    return out
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -138,7 +156,7 @@ def result_from_llama_bench(obj: dict, fmt: str, source_file: str = "") -> Resul
         test=llama_bench_test_name(n_prompt, n_gen, n_depth),
         tokens_per_s=_float(obj.get("avg_ts")),
         tokens_per_s_stddev=_float(obj.get("stddev_ts")),
-        samples=[float(s) for s in samples] if isinstance(samples, list) else [],
+        samples=_samples(samples),
         source=f"llama-bench {fmt}",
         hardware=gpu or cpu,
         hardware_kind=_hardware_kind(gpu, cpu, backend),
@@ -163,8 +181,67 @@ def result_from_llama_bench(obj: dict, fmt: str, source_file: str = "") -> Resul
         build_number=number,
         build_commit=commit or None,
         notes="llama-bench " + fmt + ("; " + " ".join(notes) if notes else ""),
-        dedupe_key=_key("llama-bench", {k: obj.get(k) for k in sorted(obj) if k != "samples_ts"}),
+        dedupe_key=content_key(model_type, llama_bench_test_name(n_prompt, n_gen, n_depth),
+                               _float(obj.get("avg_ts")), _float(obj.get("stddev_ts")), commit),
     )
+
+
+#: Plausible ranges for imported figures (refused outside them, one warning per row):
+#: tokens/s in (0, 10^7] — the fastest published llama.cpp prefill is ~10^5 tok/s;
+#: token counts, depth, ngl, threads and batch sizes in [0, 2^31) — llama.cpp keeps them in int32.
+MAX_TOKENS_PER_S = 1e7
+MAX_COUNT = 2**31 - 1
+#: Longest text cell kept from an import [characters]; longer cells are cut.
+MAX_CELL_CHARS = 4096
+
+
+def validate_result(res: Result, check_test: bool = True) -> Result:
+    """``res`` after checking its figures are physically plausible; raises ValueError otherwise.
+
+    tokens/s must be a finite number in (0, MAX_TOKENS_PER_S]; samples finite and non-negative;
+    counts within [0, MAX_COUNT]; the test name a llama-bench name (``pp512``, ``tg128@d4096``).
+    Over-long text cells are cut to MAX_CELL_CHARS.
+    """
+    tps = res.tokens_per_s
+    if tps is None or not isinstance(tps, (int, float)) or not math.isfinite(tps) \
+            or not 0 < tps <= MAX_TOKENS_PER_S:
+        raise ValueError(f"tokens/s {_short(tps)} is not a rate in (0, {MAX_TOKENS_PER_S:g}]")
+    sd = res.tokens_per_s_stddev
+    if sd is not None and (not math.isfinite(sd) or sd < 0):
+        res.tokens_per_s_stddev = None
+    if any(not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or x < 0
+           for x in res.samples):
+        raise ValueError("samples are not all finite non-negative rates")
+    for name in ("n_devices", "prompt_tokens", "gen_tokens", "depth", "ngl", "threads", "n_ctx",
+                 "n_batch", "n_ubatch", "build_number"):
+        value = getattr(res, name)
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            raise ValueError(f"{name} {_short(value)} is outside [0, {MAX_COUNT}]")
+    if res.model_size_bytes is not None and not 0 <= res.model_size_bytes <= 2**50:
+        res.model_size_bytes = None
+    if res.params_b is not None and not (math.isfinite(res.params_b) and 0 <= res.params_b <= 1e5):
+        res.params_b = None
+    if check_test:  # ground-truth rows are kept verbatim, names such as a bare "pp" included
+        parse_test(res.test, res.prompt_tokens, res.gen_tokens, res.depth)  # ValueError for 'pp-512'
+    for name in ("hardware", "model", "backend", "quant", "notes", "build", "source_url", "model_family"):
+        value = getattr(res, name)
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            setattr(res, name, value[:MAX_CELL_CHARS])
+    return res
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def content_key(model_type: str, test: str, avg_ts: float | None, stddev_ts: float | None,
+                build_commit: str) -> str:
+    """A dedupe key from what every llama-bench output format shows of a test (json, jsonl, csv
+    and the markdown table): model type, test, rate and spread to 0.01 tok/s, and the build commit.
+    The same run imported as JSON, CSV and markdown is stored once."""
+    return _key("llama-bench content", model_type.strip().lower(), test.lower(),
+                _num(avg_ts), _num(stddev_ts), build_commit.strip().lower()[:7])
 
 
 def _hardware_kind(gpu: str, cpu: str, backend: str) -> str:
@@ -188,6 +265,8 @@ def parse_llama_bench_json(text: str, source_file: str = "") -> ImportBatch:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadFileError(source_file or "input", f"not valid JSON ({exc}).") from exc
+    except RecursionError as exc:
+        raise BadFileError(source_file or "input", "JSON nested too deeply.") from exc
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -220,8 +299,8 @@ def _batch_from_objects(objs: Iterable[object], fmt: str, source_file: str) -> I
         if not isinstance(obj, dict) or "avg_ts" not in obj:
             raise BadFileError(source_file or "input", f"entry {i} is not a llama-bench test (no avg_ts).")
         try:
-            batch.results.append(result_from_llama_bench(obj, fmt, source_file))
-        except ValueError as exc:
+            batch.results.append(validate_result(result_from_llama_bench(obj, fmt, source_file)))
+        except (ValueError, TypeError, OverflowError) as exc:
             batch.warnings.append(f"entry {i} skipped: {exc}")
         if batch.build is None and obj.get("build_commit"):
             batch.build = f"{obj['build_commit']} ({obj.get('build_number')})"
@@ -261,7 +340,7 @@ def parse_llama_bench_markdown(text: str, source_file: str = "") -> ImportBatch:
         raise BadFileError(source_file or "input", "no llama-bench table (a header with 'test' and 't/s').")
     header = [h.lower() for h in _md_cells(lines[header_idx])]
     build_m = _MD_BUILD_RE.search(text)
-    commit, number = (build_m.group(1), int(build_m.group(2))) if build_m else ("", None)
+    commit, number = (build_m.group(1)[:64], _int(build_m.group(2)[:12])) if build_m else ("", None)
     batch = ImportBatch("llama-bench markdown", build=f"{commit} ({number})" if commit else None)
     for ln in lines[header_idx + 1:]:
         if not ln.strip().startswith("|"):
@@ -272,7 +351,7 @@ def parse_llama_bench_markdown(text: str, source_file: str = "") -> ImportBatch:
         if all(set(c) <= set("-: ") for c in cells):
             continue  # the alignment row
         if len(cells) != len(header):
-            batch.warnings.append(f"row skipped (expected {len(header)} cells): {ln.strip()}")
+            batch.warnings.append(f"row skipped (expected {len(header)} cells): {_short(ln.strip())}")
             continue
         row = dict(zip(header, cells, strict=True))
         obj: dict = {"build_commit": commit, "build_number": number, "model_type": row.get("model", "")}
@@ -281,26 +360,26 @@ def parse_llama_bench_markdown(text: str, source_file: str = "") -> ImportBatch:
                 obj[_MD_NAMES[name]] = value
         if "size" in row:
             m = _SIZE_RE.match(row["size"])
-            if m:
+            if m and _float(m.group(1)) is not None:
                 mult = {"gib": GIB, "mib": MIB, "gb": 1e9, "mb": 1e6}[m.group(2).lower()]
-                obj["model_size"] = int(float(m.group(1)) * mult)
+                obj["model_size"] = _int(_float(m.group(1)) * mult)
         if "params" in row:
             m = _PARAMS_RE.match(row["params"])
-            if m:
+            if m and _float(m.group(1)) is not None:
                 scale = {"b": 1e9, "m": 1e6, "k": 1e3}[m.group(2).lower()]
-                obj["model_n_params"] = int(float(m.group(1)) * scale)
+                obj["model_n_params"] = _int(_float(m.group(1)) * scale)
         m = _TS_RE.match(row.get("t/s", ""))
-        if not m:
+        if not m or _float(m.group(1)) is None or _float(m.group(2)) is None:
             batch.warnings.append(f"row skipped (unreadable t/s {row.get('t/s')!r})")
             continue
         obj["avg_ts"], obj["stddev_ts"] = float(m.group(1)), float(m.group(2))
         try:
             t = parse_test(re.sub(r"\s+", "", row.get("test", "")))
-        except ValueError as exc:
+            obj["n_prompt"], obj["n_gen"], obj["n_depth"] = t.prompt, t.gen, t.depth
+            res = validate_result(result_from_llama_bench(obj, "markdown", source_file))
+        except (ValueError, TypeError, OverflowError) as exc:
             batch.warnings.append(f"row skipped: {exc}")
             continue
-        obj["n_prompt"], obj["n_gen"], obj["n_depth"] = t.prompt, t.gen, t.depth
-        res = result_from_llama_bench(obj, "markdown", source_file)
         batch.results.append(res)
     if not batch.results:
         raise BadFileError(source_file or "input", "the llama-bench table has no readable rows.")
@@ -353,7 +432,13 @@ def parse_ground_truth_csv(path: str | Path) -> ImportBatch:
         raise BadFileError(path, f"not a ground-truth CSV (missing {', '.join(sorted(missing))}).")
     batch = ImportBatch("ground truth csv")
     for i, r in enumerate(rows, start=2):  # line 1 is the header
-        res = result_from_ground_truth(r)
+        try:
+            res = result_from_ground_truth(r)
+            if res.test and res.tokens_per_s is not None:
+                validate_result(res, check_test=False)
+        except (ValueError, TypeError, OverflowError) as exc:
+            batch.warnings.append(f"row {i} skipped: {exc}")
+            continue
         if not res.test or res.tokens_per_s is None or not res.hardware:
             # a truncated or blank row: storing it would make a result with no measurement
             batch.warnings.append(f"row {i} skipped (no hardware, test or tokens_per_s)")
@@ -401,21 +486,21 @@ _PARSERS = {
 def parse_file(path: str | Path) -> ImportBatch:
     """Read and parse one file in any supported format (detected from its content)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise BadFileError(p, "no such file.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadFileError(p, f"cannot read it ({exc}).") from exc
+    text = read_text_regular(p, "file to import", max_bytes=MAX_IMPORT_BYTES)
     try:
         fmt = detect_format(text)
     except ValueError as exc:
         raise BadFileError(
             p, "not a format rigfit imports.",
             "Use llama-bench -o json / jsonl / csv / md output, or a ground-truth CSV.") from exc
-    if fmt == "ground-truth":
-        return parse_ground_truth_csv(p)
-    return _PARSERS[fmt](text, str(p))
+    try:
+        if fmt == "ground-truth":
+            return parse_ground_truth_csv(p)
+        return _PARSERS[fmt](text, str(p))
+    except csv.Error as exc:
+        raise BadFileError(p, f"not a readable CSV ({clean_text(exc, 120)}).") from exc
+    except RecursionError as exc:
+        raise BadFileError(p, "nested too deeply.") from exc
 
 
 def export_rows(results: Iterable[Result]) -> list[dict]:
@@ -452,14 +537,19 @@ def export_rows(results: Iterable[Result]) -> list[dict]:
     return rows
 
 
-def export_csv(results: Iterable[Result], path: str | Path) -> int:
-    """Write results as a ground-truth CSV; returns the number of rows written."""
+def export_csv(results: Iterable[Result], path: str | Path, *, force: bool = True,
+               protect: tuple[Path, ...] = ()) -> int:
+    """Write results as a ground-truth CSV, atomically; returns the number of rows written.
+
+    ``force=False`` refuses to replace an existing file; ``protect`` lists files never overwritten
+    (the results store). Cells a spreadsheet would run as formulas are neutralised (:func:`csv_safe`).
+    """
     rows = export_rows(results)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path, "w", force=force, protect=protect, newline="", encoding="utf-8") as fh:
         # the csv module's default CRLF line ends, as in the shared ground-truth file
         writer = csv.DictWriter(fh, fieldnames=list(GROUND_TRUTH_COLUMNS))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
     return len(rows)
 
 

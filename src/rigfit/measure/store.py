@@ -301,25 +301,76 @@ class InsertReport:
 class ResultStore:
     """The SQLite results store. Open with :func:`open_store` (or use as a context manager)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise RigfitError(f"Cannot open the results store {self.path}: {exc}.",
-                              "Set RIGFIT_DATA_DIR to a writable directory.") from exc
+        #: opened without write access (the caller asked, or the file or its folder is read-only)
+        self.read_only = read_only
+        existing = self.path.exists()
+        if existing:
+            _check_existing_store(self.path)
+            if not self.read_only and not _writable(self.path):
+                self.read_only = True
+        self._conn = self._connect(existing)
         self._conn.row_factory = sqlite3.Row
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if not self.read_only:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
+            self._check_tables()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise RigfitError(f"The results store {self.path} is damaged or not a rigfit store: {exc}.",
-                              "Move it aside; rigfit starts a new one.") from exc
+            raise _damaged(self.path, exc) from exc
+
+    def _connect(self, existing: bool) -> sqlite3.Connection:
+        """A connection: read-write (creating the folder), or read-only through a ``mode=ro`` URI
+        (``immutable=1`` when even the WAL side files cannot be made)."""
+        if self.read_only and not existing:  # nothing stored yet: reads see an empty store
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            for _version, _what, sql in MIGRATIONS:
+                conn.executescript(sql)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return conn
+        if self.read_only:
+            uri = self.path.resolve().as_uri()
+            for query in ("?mode=ro", "?immutable=1"):
+                try:
+                    conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S,
+                                           isolation_level=None)
+                    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                    return conn
+                except sqlite3.Error as exc:
+                    last = exc
+            raise RigfitError(f"Cannot read the results store {self.path}: {last}.",
+                              "Make it readable, or set RIGFIT_DATA_DIR to another directory.")
+        try:
+            if not existing:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise RigfitError(f"Cannot open the results store {self.path}: {exc}.",
+                              "Set RIGFIT_DATA_DIR to a writable directory.") from exc
+
+    def _check_tables(self) -> None:
+        """Every table of the schema is there (a dropped table is damage, not an empty store)."""
+        version = self.schema_version
+        if version == 0 and self.read_only:
+            return  # a new, never-written store
+        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = sorted(t for v, tables in _TABLES_BY_VERSION.items() if v <= version for t in tables
+                         if t not in names)
+        if missing:
+            raise RigfitError(
+                f"The results store {self.path} is damaged: table(s) {', '.join(missing)} are missing.",
+                f"Move {self.path.name} aside (rigfit then starts a new store) or restore it from a backup.")
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise RigfitError(f"The results store {self.path} is read-only; nothing was written.",
+                              "Make the file and its folder writable, or set RIGFIT_DATA_DIR to "
+                              "another directory.")
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -335,6 +386,7 @@ class ResultStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with BEGIN IMMEDIATE (retried while another writer holds it)."""
+        self._require_writable()
         deadline = time.monotonic() + BUSY_TIMEOUT_S * 2
         while True:
             try:
@@ -515,9 +567,81 @@ class ResultStore:
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-def open_store(path: str | Path | None = None) -> ResultStore:
-    """Open (creating and migrating as needed) the results store at ``path`` or the default place."""
-    return ResultStore(path)
+def open_store(path: str | Path | None = None, read_only: bool = False) -> ResultStore:
+    """Open (creating and migrating as needed) the results store at ``path`` or the default place.
+
+    ``read_only``: never create, migrate or write (listing and export); a read-only file or folder
+    opens this way too. An existing file is checked first (SQLite header, rigfit schema,
+    ``PRAGMA quick_check``) through a read-only connection: a damaged store or a foreign file is
+    refused with one line and left byte-for-byte as it was.
+    """
+    return ResultStore(path, read_only=read_only)
+
+
+#: Tables each migration creates (a store at version v has those of every version up to v).
+_TABLES_BY_VERSION = {1: ("machines", "runs", "results"), 2: ("calibrations",), 3: ("file_hashes",)}
+_SCHEMA_TABLES = frozenset(t for tables in _TABLES_BY_VERSION.values() for t in tables)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _writable(path: Path) -> bool:
+    """The store file and its folder can be written (SQLite needs the folder for its WAL files)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _damaged(path: Path, exc: BaseException) -> RigfitError:
+    return RigfitError(
+        f"The results store {path} is damaged ({exc}).",
+        f"Move {path.name} aside (rigfit then starts a new store), or try 'sqlite3 {path.name} .recover'.")
+
+
+def _check_existing_store(path: Path) -> None:
+    """Refuse, without changing a byte, a file that is not a healthy rigfit store.
+
+    Reads through a read-only (``mode=ro``, falling back to ``immutable=1``) connection: the SQLite
+    header, the tables (a foreign database has tables but none of ours), and ``PRAGMA quick_check``
+    (garbage in a middle page).
+    """
+    if not path.is_file():
+        raise RigfitError(f"The results store {path} is not a regular file.",
+                          "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise RigfitError(f"Cannot read the results store {path}: {exc.strerror or exc}.",
+                          "Make it readable, or set RIGFIT_DATA_DIR to another directory.") from exc
+    if not head:
+        return  # an empty file: SQLite treats it as a new database
+    if head != _SQLITE_MAGIC:
+        raise RigfitError(f"{path} is not a SQLite file, so not a rigfit results store; left unchanged.",
+                          "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+    conn = None
+    uri = path.resolve().as_uri()
+    try:
+        for query in ("?mode=ro", "?immutable=1"):
+            try:
+                conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                break
+            except sqlite3.OperationalError:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                if query == "?immutable=1":
+                    raise
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if names and not names & _SCHEMA_TABLES and version == 0:
+            raise RigfitError(f"{path} is a SQLite database but not a rigfit results store; left unchanged.",
+                              "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise _damaged(path, "quick_check: " + "; ".join(str(p) for p in problems)[:200])
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(path, exc) from exc
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 def _dumps(value: Any) -> str | None:
