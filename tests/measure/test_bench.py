@@ -134,9 +134,11 @@ def test_bench_json_is_fast_and_agrees_with_direct_xllamacpp(tmp_path, gemma):
     assert row["backend"] and row["hardware"] and row["threads"]
     assert float(row["tokens_per_s"]) == pytest.approx(data["prefill_tps"], rel=1e-5)
 
-    # 2. the same tests run by a plain xllamacpp script agree within 10 %. One thread each, so a
+    # 2. the same tests run by a plain xllamacpp script agree within 20 %. One thread each, so a
     # busy neighbour costs a fair share instead of stalling llama.cpp's thread barrier; the best
-    # sample of each side is compared (noise only ever lowers a rate).
+    # sample of each side is compared (noise only ever lowers a rate). The band is wide because a
+    # shared 2-core CI runner swings single runs by 10-30 %; a real accounting bug (wrong token
+    # count, wrong clock) is a factor, not a few per cent.
     attempts = []
     for _ in range(2):
         busy = busy or _busy()
@@ -154,14 +156,14 @@ def test_bench_json_is_fast_and_agrees_with_direct_xllamacpp(tmp_path, gemma):
             f"{pp.high:.1f} (spread {pp.spread_pct:.0f}%); tg16 bench median {d['decode_tps']['median']:.1f} "
             f"max {d['decode_tps']['max']:.1f} | direct median {tg.median:.1f} max {tg.high:.1f}; "
             f"max ratios {ratios[0]:.3f} {ratios[1]:.3f}")
-        if all(0.9 <= r <= 1.1 for r in ratios):
+        if all(0.8 <= r <= 1.25 for r in ratios):
             print(attempts[-1])
             return
     busy = busy or _busy()
     report = "\n".join(attempts)
     if busy:
         pytest.skip(f"machine too busy to compare speeds (load {os.getloadavg()[0]:.1f}):\n{report}")
-    pytest.fail(f"rigfit bench and direct xllamacpp disagree by more than 10%:\n{report}")
+    pytest.fail(f"rigfit bench and direct xllamacpp disagree by more than 20%:\n{report}")
 
 
 @needs_llama
