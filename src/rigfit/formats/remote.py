@@ -104,6 +104,8 @@ class RemoteModel:
     files: tuple[str, ...]
     revision: str
     transfer: Transfer
+    #: public URL of the checkpoint's config.json (safetensors repos), for Architecture.sources
+    config_url: str | None = None
 
     @property
     def label(self) -> str:
@@ -233,6 +235,8 @@ class _Http:
         self.what = what
         self.transfer = transfer
         self.headers = headers or {}
+        #: URL -> where it redirected (the Hub's LFS/Xet CDN), so that later ranges skip the hop
+        self.moved: dict[str, str] = {}
 
     def get(
         self, url: str, start: int = 0, end: int | None = None, accept: str | None = None
@@ -240,13 +244,18 @@ class _Http:
         """Bytes ``[start, end)`` of ``url`` (all of it when ``end`` is None) and the file's size
         (from Content-Range; the body length when the server sends the whole file)."""
         headers = dict(self.headers)
+        target = self.moved.get(url, url)
+        if _origin(target) != _origin(url):  # the CDN a resolve URL redirected to: no token there
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if end is not None:
             headers["Range"] = f"bytes={start}-{end - 1}"
         if accept:
             headers["Accept"] = accept
         try:
-            with self.session.stream("GET", url, headers=headers, timeout=TIMEOUT_S) as r:
+            with self.session.stream("GET", target, headers=headers, timeout=TIMEOUT_S) as r:
                 self.transfer.requests += 1
+                if r.status_code in (200, 206) and str(r.url) != target:
+                    self.moved[url] = str(r.url)  # later ranges go straight to the redirect target
                 if r.status_code >= 400:
                     r.read()
                     raise http_error(r.status_code, self.what, r.headers.get("X-Error-Code"), r)
@@ -276,6 +285,12 @@ class _Http:
                 break
         body = b"".join(chunks)
         return body[skip : want]
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _total_size(content_range: str | None) -> int | None:
@@ -548,7 +563,9 @@ def fetch_hf(ref: RemoteRef, offline: bool = False) -> RemoteModel:
         for f in missing:
             url = hf_hub_url(ref.repo, f, revision=sha, endpoint=hf_endpoint())
             _mirror_file(http, url, f, files.get(f), snap / _safe_rel(f), f"{ref.repo}/{f}", files)
-    return RemoteModel(local=local, name=ref.display, files=tuple(read), revision=sha, transfer=transfer)
+    config_url = f"{hf_endpoint()}/{ref.repo}/blob/{sha}/config.json" if kind == "safetensors" else None
+    return RemoteModel(local=local, name=ref.display, files=tuple(read), revision=sha, transfer=transfer,
+                       config_url=config_url)
 
 
 def _missing_shards(snap: Path) -> bool:

@@ -111,7 +111,10 @@ def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
     if rref is None:
         raise RigfitError(f"{ref!r} is not a remote model name.", "Write it as hf:ORG/NAME or ollama:NAME.")
     rm = fetch_remote(rref, offline)
-    return replace(_from_path(rm.local, file_type), path=rm.label)
+    spec = replace(_from_path(rm.local, file_type), path=rm.label)
+    if rm.config_url:
+        spec = replace(spec, arch=replace(spec.arch, sources=(f"Hugging Face config {rm.config_url}",)))
+    return spec
 
 
 def load_model_source(
