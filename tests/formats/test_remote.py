@@ -180,8 +180,7 @@ def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
     assert code == 0 and hub.requests == []
     assert json.loads(out)["model"]["path"] == "gemma-3-270m-q4_k_m.gguf"
     code, out, _ = cli(capsys, "inspect", "acme/gemma-3-270m-GGUF:Q4_K_M", "--json", "--offline")
-    local = json.loads(subprocess.run([sys.executable, "-m", "rigfit", "inspect", str(gemma), "--json"],
-                                      capture_output=True, text=True, check=True).stdout)
+    local = json.loads(json.dumps(inspect_source(gemma)))
     got = json.loads(out)
     assert got["path"] == "gemma-3-270m-q4_k_m.gguf" and got["gguf"]["parts"] == ["gemma-3-270m-q4_k_m.gguf"]
     assert _strip({**got, "gguf": {**got["gguf"], "parts": 0}}) == _strip(

@@ -676,7 +676,7 @@ class _Short(Exception):
         self.need = need
 
 
-def gguf_header_extent(buf: bytes, name: str = "GGUF header") -> tuple[int | None, int]:
+def gguf_header_extent(buf: bytes | bytearray, name: str = "GGUF header") -> tuple[int | None, int]:
     """Whether the first bytes of a GGUF file hold its whole header (metadata + tensor table).
 
     buf: the file's first bytes. Returns ``(data_offset, header_bytes)`` when they do
@@ -710,7 +710,7 @@ def gguf_header_extent(buf: bytes, name: str = "GGUF header") -> tuple[int | Non
     return end + (-end) % alignment, end
 
 
-def _walk_header(buf: bytes, bo: str, name: str) -> tuple[int, int]:
+def _walk_header(buf: bytes | bytearray, bo: str, name: str) -> tuple[int, int]:
     """End of the tensor table [B] and the alignment; raises _Short when ``buf`` ends first."""
     size = len(buf)
     u32 = struct.Struct(bo + "I").unpack_from
@@ -771,7 +771,7 @@ def _walk_header(buf: bytes, bo: str, name: str) -> tuple[int, int]:
     return pos, alignment
 
 
-def _walk_strings(buf: bytes, pos: int, count: int, bo: str, rest: int) -> int:
+def _walk_strings(buf: bytes | bytearray, pos: int, count: int, bo: str, rest: int) -> int:
     """End of ``count`` length-prefixed strings from ``pos``; raises _Short with an estimate
     of the header's length (the strings not yet seen are as long as the average so far)."""
     size = len(buf)

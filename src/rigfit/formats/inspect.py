@@ -204,7 +204,14 @@ def _remote_ref(s: str, offline: bool) -> Any:
 def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
     """Summary of a remote model from its header-only mirror; paths name the remote files."""
     from rigfit.formats.remote import fetch_remote
+    from rigfit.formats.stores import resolve_ollama_name
 
+    if rref.kind == "ollama":  # the local Ollama store first, as `rigfit plan` does
+        _host, ns, model = rref.repo.split("/")
+        short = model if ns == "library" else f"{ns}/{model}"
+        blob = resolve_ollama_name(f"{short}:{rref.revision}")
+        if blob is not None:
+            return _inspect_any(blob)
     rm = fetch_remote(rref, offline)
     out = _inspect_any(rm.local)
     out["path"] = rm.label

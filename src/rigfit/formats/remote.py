@@ -205,9 +205,9 @@ def _safe_rel(name: str) -> str:
 def _write_mirror(dest: Path, head: bytes, size: int, check: Callable[[Path], object], label: str) -> None:
     """Store ``head`` as the first bytes of a ``size``-byte sparse file at ``dest``, after
     ``check`` (a header reader) accepts it; its BadFileError is re-labelled with ``label``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(head)
             fh.truncate(max(size, len(head)))
@@ -216,6 +216,11 @@ def _write_mirror(dest: Path, head: bytes, size: int, check: Callable[[Path], ob
         except BadFileError as exc:
             raise BadFileError(label, exc.problem, exc.suggestion) from None
         os.replace(tmp, dest)
+    except OSError as exc:  # read-only cache, full disk, no sparse files
+        raise RigfitError(
+            f"Cannot write the header cache {dest.parent}: {exc.strerror or exc}.",
+            "Set RIGFIT_CACHE_DIR to a writable folder on a filesystem with sparse files.",
+        ) from None
     finally:
         if tmp.exists():
             tmp.unlink()
