@@ -444,3 +444,17 @@ def test_cli_subprocess_end_to_end(hub, gemma, tmp_path):
                            timeout=120)
     assert _strip(json.loads(remote.stdout)) == _strip(
         json.loads(local.stdout.replace(str(gemma), gemma.name)))
+
+
+def test_repo_and_quant_in_the_local_hf_cache_needs_no_network(hub, tmp_path, monkeypatch):
+    snap = tmp_path / "hf" / "models--acme--local-GGUF" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    (snap.parent.parent / "refs").mkdir()
+    (snap.parent.parent / "refs" / "main").write_text("abc")
+    q8 = synth.write_llama(snap / "m-Q8_0.gguf", wtype="Q8_0")
+    synth.write_llama(snap / "m-F16.gguf")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    spec = load_model_source("acme/local-GGUF:Q8_0")
+    assert spec.path == str(q8.path) and spec.file_type == "Q8_0" and hub.requests == []
+    with pytest.raises(RigfitError, match="Unknown Hugging Face repo"):  # Q4_K_M not there: ask the Hub
+        load_model_source("acme/local-GGUF:Q4_K_M")

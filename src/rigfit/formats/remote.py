@@ -176,7 +176,8 @@ def _parse_ollama(name: str) -> RemoteRef | None:
 
 def is_offline(offline: bool = False) -> bool:
     """True when the user asked for no network: ``--offline`` or ``HF_HUB_OFFLINE=1``."""
-    env = (os.environ.get("HF_HUB_OFFLINE") or "").strip().upper()
+    # read as huggingface_hub.constants reads it, but now rather than at its import
+    env = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").strip().upper()
     return offline or env in ("1", "ON", "YES", "TRUE")
 
 
@@ -521,6 +522,18 @@ def select_gguf(files: list[str], selector: str | None, what: str) -> list[str]:
     key = models[0]
     parts = sorted(f for f in ggufs if _model_key(f) == key)
     return parts
+
+
+def pick_local_gguf(snapshot: Path, ref: RemoteRef) -> Path | None:
+    """The GGUF ``ref`` selects among the files of a local HF cache snapshot (first part of a
+    split model), or None when the snapshot lacks it or any of its parts."""
+    names = [str(p.relative_to(snapshot)) for p in snapshot.rglob("*.gguf")]
+    try:
+        parts = select_gguf(names, ref.selector, ref.repo)
+    except RigfitError:
+        return None
+    paths = [snapshot / f for f in parts]
+    return paths[0] if all(p.is_file() for p in paths) else None
 
 
 def _model_key(f: str) -> str:

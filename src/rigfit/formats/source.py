@@ -13,6 +13,7 @@
    offline) the Ollama registry's manifest and blob header (:mod:`rigfit.formats.remote`);
 5. ``hf:org/name`` or ``org/name`` present in the local HF cache (offline);
 6. a remote name: ``org/name:QUANT``, ``hf:org/name[@REV][:QUANT]``, ``hf.co/…`` or a Hub URL ->
+   that GGUF in the local HF cache if it is there (``org/name:QUANT``), else
    the header-only mirror of the repo's GGUF (or safetensors checkpoint) read with HTTP range
    requests, or from rigfit's header cache (:mod:`rigfit.formats.remote`);
 7. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
@@ -36,7 +37,7 @@ from pathlib import Path
 from rigfit.catalog.arch import ModelSpec
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
-from rigfit.formats.remote import fetch_remote, is_offline, parse_remote_ref
+from rigfit.formats.remote import RemoteRef, fetch_remote, is_offline, parse_remote_ref, pick_local_gguf
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -117,6 +118,16 @@ def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
     return spec
 
 
+def _local_hf_gguf(rref: RemoteRef) -> Path | None:
+    """``org/name:QUANT`` already in the local HF cache (newest snapshot, no revision asked)."""
+    from rigfit.formats.hf import hf_cache_snapshot
+
+    if rref.kind != "hf" or rref.revision:
+        return None
+    snap = hf_cache_snapshot(rref.repo)
+    return pick_local_gguf(snap, rref) if snap is not None else None
+
+
 def load_model_source(
     ref: str | os.PathLike, file_type: str | None = None, offline: bool = False
 ) -> ModelSpec:
@@ -146,8 +157,10 @@ def load_model_source(
         snap = hf_cache_snapshot(sref[3:] if sref.startswith("hf:") else sref)
         if snap is not None:
             return _from_path(snap, file_type)
-    if parse_remote_ref(sref) is not None:
-        return _from_remote(sref, file_type, offline)
+    rref = parse_remote_ref(sref)
+    if rref is not None:
+        local = _local_hf_gguf(rref)
+        return _from_path(local, file_type) if local else _from_remote(sref, file_type, offline)
     if _looks_like_path(sref):
         raise BadFileError(sref, "no such file or folder")
     from rigfit.catalog.models import resolve_model
