@@ -123,6 +123,12 @@ class FakeHub:
         self.requests.append((h.command, path, h.headers.get("Range")))
         if self.status:
             return self._send(h, self.status, b'{"error": "injected"}', head=head)
+        m = re.match(r"^/api/v1/models/([^/]+/[^/]+)/repo/files$", path)
+        if m:
+            return self._ms_files(h, m.group(1), head)
+        m = re.match(r"^/models/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", path)
+        if m:
+            return self._resolve(h, m.group(1), "main", m.group(3), head, cdn=True)
         m = re.match(r"^/api/models/([^/]+/[^/]+?)(?:/revision/(.+))?$", path)
         if m:
             return self._api(h, m.group(1), m.group(2), head)
@@ -164,6 +170,20 @@ class FakeHub:
         body = json.dumps({"id": name, "modelId": name, "sha": repo.sha, "private": False,
                            "siblings": siblings}).encode()
         self._send(h, 200, body, {"Content-Type": "application/json"}, head)
+
+    def _ms_files(self, h: BaseHTTPRequestHandler, name: str, head: bool) -> None:
+        """ModelScope's listing: HTTP 200 and ``Code`` 200, or ``Code`` 404 for unknown repos."""
+        repo = self.repos.get(name)
+        if repo is None:
+            body = {"Code": 10010205001, "Message": "Model not found", "Success": False}
+        elif repo.status:
+            return self._send(h, repo.status, b'{"Message": "injected"}', head=head)
+        else:
+            files = [{"Name": f.rsplit("/", 1)[-1], "Path": f, "Size": rf.size, "Type": "blob",
+                      "Revision": repo.sha, "Sha256": hashlib.sha256(rf.head).hexdigest()}
+                     for f, rf in sorted(repo.files.items())]
+            body = {"Code": 200, "Data": {"Files": files}, "Success": True}
+        self._send(h, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
 
     def _resolve(self, h: BaseHTTPRequestHandler, name: str, rev: str, fname: str, head: bool,
                  cdn: bool) -> None:

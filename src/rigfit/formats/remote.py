@@ -32,6 +32,7 @@ Every failure (network, 401/403, gated repo, 404, 429, bad header) is one Rigfit
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -56,6 +57,9 @@ MAX_GGUF_HEADER_BYTES = 256 << 20
 #: Seconds to wait for a connection or a read before giving up (never hang).
 TIMEOUT_S = 30.0
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
+#: ModelScope's site; ``$MODELSCOPE_DOMAIN`` (as the modelscope SDK reads it) names another host.
+MODELSCOPE_DEFAULT_DOMAIN = "www.modelscope.cn"
+_HUB_NAMES = {"hf": "Hugging Face", "modelscope": "ModelScope", "ollama": "Ollama"}
 OLLAMA_DEFAULT_HOST = "registry.ollama.ai"
 #: Ollama's default quant for ``hf.co/org/name`` without a tag (https://huggingface.co/docs/hub/en/ollama).
 DEFAULT_QUANT = "Q4_K_M"
@@ -81,7 +85,8 @@ class RemoteRef:
         if self.kind == "ollama":
             return f"ollama:{self.repo}:{self.revision or 'latest'}"
         rev = f"@{self.revision}" if self.revision else ""
-        return f"{self.repo}{rev}" + (f":{self.selector}" if self.selector else "")
+        prefix = "modelscope:" if self.kind == "modelscope" else ""
+        return f"{prefix}{self.repo}{rev}" + (f":{self.selector}" if self.selector else "")
 
 
 @dataclass
@@ -140,6 +145,9 @@ def parse_remote_ref(ref: str) -> RemoteRef | None:
     s = ref.strip()
     if s.startswith("ollama:"):
         return _parse_ollama(s[len("ollama:") :])
+    if s.startswith("modelscope:"):
+        repo, rev, sel = _split_selector(s[len("modelscope:") :])
+        return RemoteRef("modelscope", repo, rev, sel) if _REPO_RE.match(repo) else None
     m = _HF_URL_RE.match(s)
     if m:
         repo, rest = m.group("repo"), m.group("rest")
@@ -191,8 +199,9 @@ def header_cache_dir() -> Path:
     return cache_dir() / "headers"
 
 
-def _repo_dir(repo: str) -> Path:
-    return header_cache_dir() / "hf" / ("models--" + repo.replace("/", "--"))
+def _repo_dir(ref: RemoteRef) -> Path:
+    """``headers/{hf|modelscope}/models--ORG--NAME`` (the HF cache's own layout)."""
+    return header_cache_dir() / ref.kind / ("models--" + ref.repo.replace("/", "--"))
 
 
 def _safe_rel(name: str) -> str:
@@ -234,11 +243,14 @@ class _Http:
     """Ranged GETs through huggingface_hub's shared httpx client (proxies, redirects), with a
     timeout, byte counting and one-line errors."""
 
-    def __init__(self, what: str, transfer: Transfer, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, what: str, transfer: Transfer, headers: dict[str, str] | None = None, hub: str = "hf"
+    ) -> None:
         from huggingface_hub.utils import get_session  # lazy: only remote names pay its import
 
         self.session = get_session()
         self.what = what
+        self.hub = hub
         self.transfer = transfer
         self.headers = headers or {}
         #: URL -> where it redirected (the Hub's LFS/Xet CDN), so that later ranges skip the hop
@@ -264,7 +276,7 @@ class _Http:
                     self.moved[url] = str(r.url)  # later ranges go straight to the redirect target
                 if r.status_code >= 400:
                     r.read()
-                    raise http_error(r.status_code, self.what, r.headers.get("X-Error-Code"), r)
+                    raise http_error(r.status_code, self.what, r.headers.get("X-Error-Code"), self.hub)
                 body = self._read(r, start, end)
                 size = _total_size(r.headers.get("Content-Range"))
                 if size is None:
@@ -312,13 +324,18 @@ def _content_length(r: Any) -> int:
     return int(v) if v.isdigit() else 0
 
 
-def http_error(status: int, what: str, error_code: str | None = None, response: Any = None) -> RigfitError:
-    """One clear line for an HTTP error status while reading ``what``."""
+def http_error(status: int, what: str, error_code: str | None = None, hub: str = "hf") -> RigfitError:
+    """One clear line for an HTTP error status while reading ``what`` from ``hub`` ("hf",
+    "modelscope", "ollama")."""
     if status == 429:
         return RigfitError(
             f"{what}: rate limited by the server (HTTP 429).",
-            "Wait a minute and try again; logged-in Hub users get higher limits (hf auth login).",
+            "Wait a minute and try again"
+            + ("; logged-in Hub users get higher limits (hf auth login)." if hub == "hf" else "."),
         )
+    if hub != "hf" and status in (401, 403):
+        return RigfitError(f"{what}: access denied (HTTP {status}).",
+                           f"rigfit reads public {_HUB_NAMES.get(hub, hub)} models only.")
     if error_code == "GatedRepo" or status == 403:
         return RigfitError(
             f"{what}: access denied (HTTP {status}); the repo is gated or private.",
@@ -408,7 +425,7 @@ def hf_endpoint() -> str:
 def _hf_listing(ref: RemoteRef, offline: bool, transfer: Transfer) -> tuple[str, dict[str, int | None]]:
     """(commit sha, {file: size}) of a Hub repo at ``ref.revision``: from the Hub (one
     ``GET /api/models/{repo}[/revision/{rev}]?blobs=true``) or, offline, from the cache."""
-    rdir = _repo_dir(ref.repo)
+    rdir = _repo_dir(ref)
     rev = ref.revision or "main"
     if offline:
         return _cached_listing(ref, rdir, rev)
@@ -423,12 +440,21 @@ def _hf_listing(ref: RemoteRef, offline: bool, transfer: Transfer) -> tuple[str,
     transfer.requests += 1
     sha = info.sha or rev
     files = {s.rfilename: (s.lfs.size if s.lfs else s.size) for s in info.siblings or []}
-    snap = rdir / "snapshots" / sha
-    snap.mkdir(parents=True, exist_ok=True)
-    (snap / ".rigfit-files.json").write_text(json.dumps(files, sort_keys=True))
-    (rdir / "refs").mkdir(exist_ok=True)
-    (rdir / "refs" / _safe_rel(rev).replace("/", "--")).write_text(sha)
+    _save_listing(rdir, rev, sha, files)
     return sha, files
+
+
+def _save_listing(rdir: Path, rev: str, sha: str, files: dict[str, int | None]) -> None:
+    """Remember a listing for --offline: ``refs/REV`` -> sha, ``snapshots/SHA/.rigfit-files.json``."""
+    snap = rdir / "snapshots" / _safe_rel(sha)
+    try:
+        snap.mkdir(parents=True, exist_ok=True)
+        (snap / ".rigfit-files.json").write_text(json.dumps(files, sort_keys=True))
+        (rdir / "refs").mkdir(exist_ok=True)
+        (rdir / "refs" / _safe_rel(rev).replace("/", "--")).write_text(sha)
+    except OSError as exc:
+        raise RigfitError(f"Cannot write the header cache {rdir}: {exc.strerror or exc}.",
+                          "Set RIGFIT_CACHE_DIR to a writable folder.") from None
 
 
 def _cached_listing(ref: RemoteRef, rdir: Path, rev: str) -> tuple[str, dict[str, int | None]]:
@@ -550,40 +576,60 @@ def fetch_hf(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     transfer = Transfer()
     offline = is_offline(offline)
     sha, files = _hf_listing(ref, offline, transfer)
-    snap = _repo_dir(ref.repo) / "snapshots" / _safe_rel(sha)
+
+    def http() -> _Http:
+        from huggingface_hub.utils import build_hf_headers  # lazy: only remote names pay its import
+
+        return _Http(f"Hugging Face repo {ref.repo!r}", transfer, build_hf_headers())
+
+    def url(f: str) -> str:
+        from huggingface_hub import hf_hub_url
+
+        return hf_hub_url(ref.repo, f, revision=sha, endpoint=hf_endpoint())
+
+    return _mirror_repo(ref, sha, files, offline, transfer, http, url,
+                        f"{hf_endpoint()}/{ref.repo}/blob/{sha}/config.json")
+
+
+def _mirror_repo(
+    ref: RemoteRef,
+    sha: str,
+    files: dict[str, int | None],
+    offline: bool,
+    transfer: Transfer,
+    http: Callable[[], _Http],
+    url: Callable[[str], str],
+    config_url: str,
+) -> RemoteModel:
+    """Mirror the headers a repo listing (``files``: name -> size) needs for ``ref``: its GGUF
+    model's parts, else config.json, the safetensors index and each shard's header."""
+    snap = _repo_dir(ref) / "snapshots" / _safe_rel(sha)
     names = sorted(files)
+    what = f"{_HUB_NAMES[ref.kind]} repo {ref.repo!r}"
     has_gguf = any(f.lower().endswith(".gguf") for f in names)
     if has_gguf and not (ref.selector or "").endswith((".safetensors", ".json")):
-        parts = select_gguf(names, ref.selector, f"Hugging Face repo {ref.repo!r}")
-        read = parts
-        local = snap / _safe_rel(parts[0])
-        kind = "gguf"
+        read = select_gguf(names, ref.selector, what)
+        local = snap / _safe_rel(read[0])
     elif "config.json" in files:
         read = ["config.json", *_safetensors_files(names)]
         local = snap
-        kind = "safetensors"
     else:
-        raise RigfitError(f"Hugging Face repo {ref.repo!r} holds no GGUF file and no config.json.",
+        raise RigfitError(f"{what} holds no GGUF file and no config.json.",
                           "rigfit reads GGUF repos and transformers checkpoints (config.json + safetensors).")
     missing = [f for f in read if not (snap / _safe_rel(f)).is_file()]
-    if kind == "safetensors" and not missing and _missing_shards(snap):
+    if local == snap and not missing and _missing_shards(snap):
         missing = ["model.safetensors.index.json"]  # re-read it: its shards follow it
     if missing and offline:
         raise RigfitError(
             f"{ref.display}: {len(missing)} header(s) not in rigfit's cache, and rigfit is offline.",
-            "Run once without --offline to read them from the Hub.",
+            "Run once without --offline to read them from the network.",
         )
     if missing:
-        from huggingface_hub import hf_hub_url
-        from huggingface_hub.utils import build_hf_headers
-
-        http = _Http(f"Hugging Face repo {ref.repo!r}", transfer, build_hf_headers())
+        client = http()
         for f in missing:
-            url = hf_hub_url(ref.repo, f, revision=sha, endpoint=hf_endpoint())
-            _mirror_file(http, url, f, files.get(f), snap / _safe_rel(f), f"{ref.repo}/{f}", files)
-    config_url = f"{hf_endpoint()}/{ref.repo}/blob/{sha}/config.json" if kind == "safetensors" else None
+            _mirror_file(client, url(f), f, files.get(f), snap / _safe_rel(f), f"{ref.repo}/{f}", files)
     return RemoteModel(local=local, name=ref.display, files=tuple(read), revision=sha, transfer=transfer,
-                       config_url=config_url)
+                       config_url=config_url if local == snap else None)
 
 
 def _missing_shards(snap: Path) -> bool:
@@ -669,7 +715,7 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
             )
         body = mpath.read_bytes()
     else:
-        http = _Http(what, transfer)
+        http = _Http(what, transfer, hub="ollama")
         body, _ = http.get(f"{base}/v2/{ns}/{model}/manifests/{tag}", accept=_MANIFEST_ACCEPT)
     try:
         layer = next(la for la in json.loads(body)["layers"] if la.get("mediaType") == _OLLAMA_MODEL_MEDIA)
@@ -691,6 +737,63 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     return RemoteModel(local=blob, name=ref.display, files=(digest,), revision=digest, transfer=transfer)
 
 
+# --- ModelScope ----------------------------------------------------------------------------------
+
+
+def modelscope_endpoint() -> str:
+    """``$RIGFIT_MODELSCOPE_ENDPOINT``, else ``https://$MODELSCOPE_DOMAIN`` (www.modelscope.cn)."""
+    env = os.environ.get("RIGFIT_MODELSCOPE_ENDPOINT")
+    return (env or f"https://{os.environ.get('MODELSCOPE_DOMAIN') or MODELSCOPE_DEFAULT_DOMAIN}").rstrip("/")
+
+
+def _modelscope_listing(
+    ref: RemoteRef, offline: bool, transfer: Transfer
+) -> tuple[str, dict[str, int | None]]:
+    """(content key, {file: size}) of a ModelScope repo: ``GET /api/v1/models/{repo}/repo/files
+    ?Revision={rev}&Recursive=true`` -> ``{"Code": 200, "Data": {"Files": [{"Path", "Size",
+    "Type", "Revision", "Sha256"}]}}`` (the API the modelscope SDK's ``get_model_files`` calls).
+    The key hashes every file's path, size and digest, so a changed repo gets a new mirror."""
+    rdir = _repo_dir(ref)
+    rev = ref.revision or "master"
+    if offline:
+        return _cached_listing(ref, rdir, rev)
+    what = f"ModelScope repo {ref.repo!r}"
+    body, _ = _Http(what, transfer, hub="modelscope").get(
+        f"{modelscope_endpoint()}/api/v1/models/{ref.repo}/repo/files?Revision={rev}&Recursive=true"
+    )
+    data: Any = None
+    try:
+        data = json.loads(body)
+        entries = [f for f in data["Data"]["Files"] if f.get("Type") != "tree"]
+        files: dict[str, int | None] = {str(f.get("Path") or f["Name"]): int(f["Size"]) for f in entries}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        msg = data.get("Message") if isinstance(data, dict) else None
+        raise RigfitError(f"{what}: unexpected file listing{f' ({msg})' if msg else ''}.",
+                          "Check the name (owner/name) and the revision.") from None
+    digest = hashlib.sha256(
+        json.dumps(sorted((p, files[p], str(f.get("Sha256") or f.get("Revision") or ""))
+                          for p, f in zip(files, entries, strict=True))).encode()
+    ).hexdigest()
+    key = f"{_safe_rel(rev).replace('/', '--')}-{digest[:16]}"
+    _save_listing(rdir, rev, key, files)
+    return key, files
+
+
+def fetch_modelscope(ref: RemoteRef, offline: bool = False) -> RemoteModel:
+    """A ModelScope repo's header-only mirror (as :func:`fetch_hf`); files are read from
+    ``/models/{repo}/resolve/{rev}/{file}`` with range requests. Public repos only."""
+    transfer = Transfer()
+    offline = is_offline(offline)
+    key, files = _modelscope_listing(ref, offline, transfer)
+    rev = ref.revision or "master"
+    base = f"{modelscope_endpoint()}/models/{ref.repo}"
+    return _mirror_repo(ref, key, files, offline, transfer,
+                        lambda: _Http(f"ModelScope repo {ref.repo!r}", transfer, hub="modelscope"),
+                        lambda f: f"{base}/resolve/{rev}/{f}", f"{base}/resolve/{rev}/config.json")
+
+
 def fetch_remote(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     """The header-only mirror of a remote model (see the module docstring)."""
-    return fetch_ollama(ref, offline) if ref.kind == "ollama" else fetch_hf(ref, offline)
+    if ref.kind == "ollama":
+        return fetch_ollama(ref, offline)
+    return fetch_modelscope(ref, offline) if ref.kind == "modelscope" else fetch_hf(ref, offline)

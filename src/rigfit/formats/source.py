@@ -16,6 +16,7 @@
    that GGUF in the local HF cache if it is there (``org/name:QUANT``), else
    the header-only mirror of the repo's GGUF (or safetensors checkpoint) read with HTTP range
    requests, or from rigfit's header cache (:mod:`rigfit.formats.remote`);
+   ``modelscope:owner/name[:QUANT]`` the same from ModelScope;
 7. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
    quantizer would produce for ``file_type`` (default: ``catalog.quant.default_file_type``), via
    :func:`rigfit.estimate.tensors.catalog_model_spec`;
