@@ -474,3 +474,12 @@ def test_modelscope_gguf(hub, tmp_path, monkeypatch, capsys):
     assert hub.requests == []
     code, _, err = cli(capsys, "inspect", "modelscope:acme/nothing:Q8_0")
     assert "Model not found" in _one_error(code, err)
+
+
+def test_offline_falls_back_to_the_catalog_model_the_repo_names(hub):
+    spec = load_model_source("unsloth/Qwen3-30B-A3B-GGUF:Q8_0", offline=True)
+    assert (spec.origin, spec.arch.id, spec.file_type, spec.tensors_exact) == (
+        "catalog", "qwen3-30b-a3b", "Q8_0", False)
+    spec = load_model_source("hf:meta-llama/Llama-3.1-8B-Instruct", offline=True)
+    assert spec.origin == "catalog" and spec.arch.id == "llama-3.1-8b"
+    assert hub.requests == []

@@ -69,6 +69,10 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _HF_URL_RE = re.compile(r"^(?:https?://)?(?:hf\.co|huggingface\.co)/(?P<repo>[^/:@\s]+/[^/:@\s]+)(?P<rest>.*)$")
 
 
+class NotCachedError(RigfitError):
+    """Offline, and the remote model's headers are not in rigfit's header cache."""
+
+
 @dataclass(frozen=True)
 class RemoteRef:
     """A parsed remote name. kind: "hf" or "ollama". repo: ``org/name`` (Hub) or
@@ -464,7 +468,7 @@ def _cached_listing(ref: RemoteRef, rdir: Path, rev: str) -> tuple[str, dict[str
     try:
         return sha, json.loads(listing.read_text())
     except (OSError, ValueError):
-        raise RigfitError(
+        raise NotCachedError(
             f"{ref.display}: not in rigfit's header cache, and rigfit is offline "
             "(--offline or HF_HUB_OFFLINE).",
             _near_hint(ref.repo) or "Run once without --offline to read its header from the Hub.",
@@ -506,7 +510,7 @@ def _near_hint(repo: str) -> str | None:
     hf_dir = header_cache_dir() / "hf"
     if hf_dir.is_dir():
         names |= {d.name[len("models--") :].replace("--", "/", 1) for d in hf_dir.glob("models--*")}
-    lower = {n.lower(): n for n in names}
+    lower = {n.lower(): n for n in names if n.lower() != repo.lower()}
     near = difflib.get_close_matches(repo.lower(), list(lower), n=4, cutoff=0.6)
     if not near:
         tail = repo.split("/")[-1].lower()
@@ -620,7 +624,7 @@ def _mirror_repo(
     if local == snap and not missing and _missing_shards(snap):
         missing = ["model.safetensors.index.json"]  # re-read it: its shards follow it
     if missing and offline:
-        raise RigfitError(
+        raise NotCachedError(
             f"{ref.display}: {len(missing)} header(s) not in rigfit's cache, and rigfit is offline.",
             "Run once without --offline to read them from the network.",
         )
@@ -708,7 +712,7 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     http = None
     if is_offline(offline):
         if not mpath.is_file():
-            raise RigfitError(
+            raise NotCachedError(
                 f"{what}: not found in the local Ollama store nor in rigfit's header cache (offline).",
                 "See `rigfit models --local` for the models on this machine; without --offline and "
                 "HF_HUB_OFFLINE rigfit reads its header from the registry.",
@@ -727,7 +731,7 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     blob = header_cache_dir() / "ollama" / "blobs" / digest.replace(":", "-")
     if not blob.is_file():
         if http is None:
-            raise RigfitError(f"{what}: its header is not in rigfit's cache, and rigfit is offline.",
+            raise NotCachedError(f"{what}: its header is not in rigfit's cache, and rigfit is offline.",
                               "Run once without --offline.")
         head, total = fetch_gguf_header(http, f"{base}/v2/{ns}/{model}/blobs/{digest}", size, what)
         _write_mirror(blob, head, total, lambda p: read_gguf(p, follow_splits=False), what)

@@ -22,7 +22,9 @@
    :func:`rigfit.estimate.tensors.catalog_model_spec`;
 8. a bare ``org/name`` that is none of the above -> that Hub repo, as in 6.
 
-``offline`` (or ``HF_HUB_OFFLINE=1``) keeps 4, 6 and 8 to rigfit's header cache.
+``offline`` (or ``HF_HUB_OFFLINE=1``) keeps 4, 6 and 8 to rigfit's header cache; a Hub or
+ModelScope name whose headers are not cached there plans as the catalog model it names (as 7),
+if there is one.
 
 With a real file, ``file_type`` is normally left out. If it names a different type than the
 file's, the file's architecture is re-planned at that type (predicted tensors,
@@ -38,7 +40,14 @@ from pathlib import Path
 from rigfit.catalog.arch import ModelSpec
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
-from rigfit.formats.remote import RemoteRef, fetch_remote, is_offline, parse_remote_ref, pick_local_gguf
+from rigfit.formats.remote import (
+    NotCachedError,
+    RemoteRef,
+    fetch_remote,
+    is_offline,
+    parse_remote_ref,
+    pick_local_gguf,
+)
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -112,11 +121,34 @@ def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
     rref = parse_remote_ref(ref)
     if rref is None:
         raise RigfitError(f"{ref!r} is not a remote model name.", "Write it as hf:ORG/NAME or ollama:NAME.")
-    rm = fetch_remote(rref, offline)
+    try:
+        rm = fetch_remote(rref, offline)
+    except NotCachedError:
+        fallback = _catalog_fallback(rref, file_type)
+        if fallback is None:
+            raise
+        return fallback
     spec = replace(_from_path(rm.local, file_type), path=rm.label)
     if rm.config_url:
         spec = replace(spec, arch=replace(spec.arch, sources=(f"Hugging Face config {rm.config_url}",)))
     return spec
+
+
+def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | None:
+    """Offline and not cached: the catalog model the repo names (its hf_repo, or a GGUF repo
+    named after it) at the quant asked for, predicted like any catalog model; None if none."""
+    from rigfit.catalog.models import resolve_model
+    from rigfit.catalog.quant import default_file_type, resolve_file_type
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    if rref.kind == "ollama":
+        return None
+    try:
+        arch = resolve_model(rref.repo)
+        ft = file_type or (resolve_file_type(rref.selector).name if rref.selector else None)
+        return catalog_model_spec(arch, ft or default_file_type(arch.id))
+    except RigfitError:
+        return None
 
 
 def _local_hf_gguf(rref: RemoteRef) -> Path | None:
