@@ -483,3 +483,29 @@ def test_offline_falls_back_to_the_catalog_model_the_repo_names(hub):
     spec = load_model_source("hf:meta-llama/Llama-3.1-8B-Instruct", offline=True)
     assert spec.origin == "catalog" and spec.arch.id == "llama-3.1-8b"
     assert hub.requests == []
+
+
+def test_unknown_revision(hub, capsys):
+    hub.add_repo("acme/x-GGUF", {"x-Q4_0.gguf": b"GGUF"})
+    code, _, err = cli(capsys, "plan", "hf:acme/x-GGUF@nope:Q4_0", "--on", MACHINE)
+    assert "has no revision 'nope'" in _one_error(code, err)
+
+
+def test_http_proxy_is_honoured(hub, tmp_path, monkeypatch):
+    """HTTP_PROXY routes every request (listing, resolve, CDN redirect) through the proxy: here
+    the fake hub itself, for a Hub host name that does not resolve."""
+    from huggingface_hub.utils import close_session
+
+    m = synth.write_llama(tmp_path / "tiny-F16.gguf")
+    hub.add_repo("acme/p-GGUF", {"tiny-F16.gguf": _gguf_remote(m.path)})
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+    monkeypatch.setenv("HTTP_PROXY", hub.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    close_session()  # the shared client reads the proxy settings when it is created
+    try:
+        assert load_model_source("acme/p-GGUF:F16").tensors == load_model_source(m.path).tensors
+    finally:
+        monkeypatch.delenv("HTTP_PROXY")
+        close_session()
+    assert any(p.startswith("/cdn/acme/p-GGUF/") for _, p, _ in hub.requests)

@@ -392,11 +392,10 @@ def fetch_gguf_header(http: _Http, url: str, size: int | None, label: str) -> tu
             return bytes(buf[: min(len(buf), data_offset)]), total or len(buf)
         if not chunk or (total and len(buf) >= total):
             return bytes(buf), max(total or 0, len(buf))  # read_gguf says what is wrong
-        if need > MAX_GGUF_HEADER_BYTES or (total and need > total and len(buf) >= MAX_GGUF_HEADER_BYTES):
+        if need > MAX_GGUF_HEADER_BYTES:
             raise BadFileError(
-                label,
-                f"corrupt GGUF header: it claims about {need:,} bytes (more than "
-                f"{MAX_GGUF_HEADER_BYTES >> 20} MiB or the {total or 0:,}-byte file)",
+                label, f"corrupt GGUF header: it claims about {need:,} bytes (more than "
+                f"{MAX_GGUF_HEADER_BYTES >> 20} MiB)"
             )
         target = max(need + need // 8, len(buf) + (256 << 10))
         target = -(-target // 65536) * 65536
