@@ -182,7 +182,8 @@ def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
     code, out, _ = cli(capsys, "inspect", "acme/gemma-3-270m-GGUF:Q4_K_M", "--json", "--offline")
     local = json.loads(json.dumps(inspect_source(gemma)))
     got = json.loads(out)
-    assert got["path"] == "gemma-3-270m-q4_k_m.gguf" and got["gguf"]["parts"] == ["gemma-3-270m-q4_k_m.gguf"]
+    assert got["path"] == "acme/gemma-3-270m-GGUF/gemma-3-270m-q4_k_m.gguf"
+    assert got["gguf"]["parts"] == ["gemma-3-270m-q4_k_m.gguf"]
     assert _strip({**got, "gguf": {**got["gguf"], "parts": 0}}) == _strip(
         {**local, "gguf": {**local["gguf"], "parts": 0}})
 

@@ -214,7 +214,7 @@ def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
             return _inspect_any(blob)
     rm = fetch_remote(rref, offline)
     out = _inspect_any(rm.local)
-    out["path"] = rm.label
+    out["path"] = rm.where
     if "gguf" in out:
         out["gguf"]["parts"] = list(rm.files)
     return out

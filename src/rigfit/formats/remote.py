@@ -115,6 +115,8 @@ class RemoteModel:
     transfer: Transfer
     #: public URL of the checkpoint's config.json (safetensors repos), for Architecture.sources
     config_url: str | None = None
+    #: where the files live, for ``rigfit inspect``: ``org/name/FILE.gguf``, ``org/name`` or the Ollama name
+    where: str = ""
 
     @property
     def label(self) -> str:
@@ -631,8 +633,10 @@ def _mirror_repo(
         client = http()
         for f in missing:
             _mirror_file(client, url(f), f, files.get(f), snap / _safe_rel(f), f"{ref.repo}/{f}", files)
+    prefix = "modelscope:" if ref.kind == "modelscope" else ""
+    where = f"{prefix}{ref.repo}" + ("" if local == snap else f"/{read[0]}")
     return RemoteModel(local=local, name=ref.display, files=tuple(read), revision=sha, transfer=transfer,
-                       config_url=config_url if local == snap else None)
+                       config_url=config_url if local == snap else None, where=where)
 
 
 def _missing_shards(snap: Path) -> bool:
@@ -737,7 +741,8 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     if http is not None:
         mpath.parent.mkdir(parents=True, exist_ok=True)
         mpath.write_bytes(body)
-    return RemoteModel(local=blob, name=ref.display, files=(digest,), revision=digest, transfer=transfer)
+    return RemoteModel(local=blob, name=ref.display, files=(digest,), revision=digest, transfer=transfer,
+                       where=ref.display)
 
 
 # --- ModelScope ----------------------------------------------------------------------------------
