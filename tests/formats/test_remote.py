@@ -151,6 +151,8 @@ def test_header_extent_grows_until_complete(tmp_path):
         off, need = gguf_header_extent(data[:n])
         assert off is None and need > n
     assert gguf_header_extent(data)[0] == g.parts[0].data_offset
+    be = synth.write_llama(tmp_path / "be.gguf", big_endian=True)
+    assert gguf_header_extent(be.path.read_bytes())[0] == read_gguf(be.path).parts[0].data_offset
     with pytest.raises(RigfitError, match="not a GGUF"):
         gguf_header_extent(b"PK\x03\x04" + bytes(100))
 
@@ -188,12 +190,21 @@ def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
         {**local, "gguf": {**local["gguf"], "parts": 0}})
 
 
-def test_split_gguf_reads_every_part(hub, tmp_path):
+def _report(capsys, what: str, hub: FakeHub, total_bytes: int) -> None:
+    """Print what a remote read cost (``pytest -s`` shows it)."""
+    sent = hub.total_sent
+    with capsys.disabled():
+        print(f"\n{what}: {sent:,} bytes ({sent / MIB:.3f} MiB) of {total_bytes:,} "
+              f"({100 * sent / total_bytes:.3f} %) in {len(hub.requests)} requests")
+
+
+def test_split_gguf_reads_every_part(hub, tmp_path, capsys):
     (tmp_path / "local").mkdir()
     m = synth.write_llama(tmp_path / "local" / "tiny-F16.gguf", n_layer=4, split_max_tensors=15)
     assert len(m.parts) >= 3
     hub.add_repo("acme/tiny-GGUF", {f"F16/{p.name}": _gguf_remote(p) for p in m.parts})
     remote = load_model_source("hf:acme/tiny-GGUF:F16")
+    _report(capsys, f"split GGUF, {len(m.parts)} parts", hub, sum(p.stat().st_size for p in m.parts))
     heads = [p for _, p, _ in hub.requests if p.startswith("/cdn/")]
     assert len(heads) == len(m.parts) == len(set(heads))  # one range read per part
     assert remote.path == m.parts[0].name
@@ -215,7 +226,7 @@ def _st_bytes(tensors: dict[str, tuple[str, list[int]]]) -> tuple[bytes, int]:
     return struct.pack("<Q", len(raw)) + raw, 8 + len(raw) + off
 
 
-def test_safetensors_repo_plans_like_local_folder(hub, tmp_path):
+def test_safetensors_repo_plans_like_local_folder(hub, tmp_path, capsys):
     cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 256,
            "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
            "num_key_value_heads": 2, "vocab_size": 1000, "max_position_embeddings": 4096,
@@ -247,6 +258,8 @@ def test_safetensors_repo_plans_like_local_folder(hub, tmp_path):
     (local / "model.safetensors.index.json").write_bytes(files["model.safetensors.index.json"])  # type: ignore[arg-type]
     hub.add_repo("acme/tiny-llama", files)
     remote = load_model_source("hf:acme/tiny-llama")
+    _report(capsys, "safetensors repo (config, index, 2 shards)", hub,
+            sum(f.size for f in hub.repos["acme/tiny-llama"].files.values()))
     assert "/tokenizer.json" not in {p for _, p, _ in hub.requests}
     for name in names:  # one range read per shard: its header, or the first 64 KiB if that is more
         f = hub.repos["acme/tiny-llama"].files[name]
@@ -258,12 +271,13 @@ def test_safetensors_repo_plans_like_local_folder(hub, tmp_path):
     assert got["path"] == "acme/tiny-llama" and got["tensor_bytes"] == want["tensor_bytes"]
 
 
-def test_ollama_registry_blob(hub, tmp_path):
+def test_ollama_registry_blob(hub, tmp_path, capsys):
     m = synth.write_llama(tmp_path / "tiny.gguf", n_vocab=3000)
     digest = hub.add_ollama("library/tiny:q8", RemoteFile(m.path.read_bytes(), m.path.stat().st_size))
     local_blob = tmp_path / digest.replace(":", "-")  # as the local Ollama store names it
     local_blob.write_bytes(m.path.read_bytes())
     remote = load_model_source("ollama:tiny:q8")
+    _report(capsys, "Ollama registry model (manifest + blob)", hub, m.path.stat().st_size)
     paths = [p for _, p, _ in hub.requests]
     assert paths[0] == "/v2/library/tiny/manifests/q8"
     assert paths[1] == f"/v2/library/tiny/blobs/{digest}"

@@ -49,6 +49,8 @@ from rigfit.formats.safetensors import read_safetensors_header
 
 #: First range read of a GGUF [B]; later ones grow to the header length estimated from it.
 FIRST_RANGE_BYTES = 1 << 20
+#: First range read of split parts 2… [B]: they hold a few split keys and their tensor infos.
+LATER_PART_RANGE_BYTES = 1 << 17
 #: First range read of a safetensors shard [B] (headers are ~10–200 KB).
 ST_FIRST_RANGE_BYTES = 1 << 16
 #: No real GGUF header is near this long (the largest, 256k-token vocabularies with merges,
@@ -378,12 +380,15 @@ def network_error(exc: BaseException, what: str) -> RigfitError:
 # --- headers -------------------------------------------------------------------------------------
 
 
-def fetch_gguf_header(http: _Http, url: str, size: int | None, label: str) -> tuple[bytes, int]:
+def fetch_gguf_header(
+    http: _Http, url: str, size: int | None, label: str, first: int = FIRST_RANGE_BYTES
+) -> tuple[bytes, int]:
     """The header bytes of the GGUF at ``url`` and the file's size [B], read from byte 0 with
-    range requests that grow to the header length estimated from what was read."""
+    range requests (the first ``first`` bytes long) that grow to the header length estimated
+    from what was read."""
     buf = bytearray()
     total = size
-    target = FIRST_RANGE_BYTES
+    target = first
     while True:
         end = min(target, total) if total else target
         chunk, seen = http.get(url, len(buf), end)
@@ -661,7 +666,9 @@ def _mirror_file(
     """Mirror one remote file: a GGUF or safetensors header, or a whole small JSON file (and,
     for a safetensors index, every shard it names)."""
     if name.lower().endswith(".gguf"):
-        head, total = fetch_gguf_header(http, url, size, label)
+        split = _SPLIT_RE.match(name.rsplit("/", 1)[-1])
+        first = LATER_PART_RANGE_BYTES if split and int(split.group("no")) > 1 else FIRST_RANGE_BYTES
+        head, total = fetch_gguf_header(http, url, size, label, first)
         _write_mirror(dest, head, total, lambda p: read_gguf(p, follow_splits=False), label)
     elif name.endswith(".safetensors"):
         head, total = fetch_safetensors_header(http, url, size, label)
