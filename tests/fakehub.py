@@ -140,7 +140,10 @@ class FakeHub:
             return self._ollama(h, *m.groups(), head=head)
         self._send(h, 404, b'{"error": "Repository not found"}', {"X-Error-Code": "RepoNotFound"}, head)
 
-    def _denied(self, h: BaseHTTPRequestHandler, repo: Repo | None, head: bool) -> bool:
+    def _denied(self, h: BaseHTTPRequestHandler, repo: Repo | None, head: bool, files: bool = False) -> bool:
+        """Answer an error if the request may not proceed. Gated repos (``token``) show their
+        listing to anyone and their files only with the token, as the Hub does: 401 without a
+        token, 403 with another one, both with ``X-Error-Code: GatedRepo``."""
         if repo is None:
             self._send(h, 401, b'{"error": "Repository not found"}', {"X-Error-Code": "RepoNotFound"}, head)
             return True
@@ -148,8 +151,10 @@ class FakeHub:
             hdr = {"X-Error-Code": repo.error_code} if repo.error_code else {}
             self._send(h, repo.status, b'{"error": "injected"}', hdr, head)
             return True
-        if repo.token and h.headers.get("Authorization") != f"Bearer {repo.token}":
-            self._send(h, 403, b'{"error": "gated"}', {"X-Error-Code": "GatedRepo"}, head)
+        auth = h.headers.get("Authorization")
+        if files and repo.token and auth != f"Bearer {repo.token}":
+            self._send(h, 401 if auth is None else 403, b'{"error": "gated"}', {"X-Error-Code": "GatedRepo"},
+                       head)
             return True
         return False
 
@@ -188,7 +193,7 @@ class FakeHub:
     def _resolve(self, h: BaseHTTPRequestHandler, name: str, rev: str, fname: str, head: bool,
                  cdn: bool) -> None:
         repo = self.repos.get(name)
-        if not cdn and self._denied(h, repo, head):
+        if not cdn and self._denied(h, repo, head, files=True):
             return
         assert repo is not None
         f = repo.files.get(fname)

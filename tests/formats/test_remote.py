@@ -362,6 +362,9 @@ def test_hf_token_opens_gated_repo(hub, tmp_path, monkeypatch, capsys):
     code, _, err = cli(capsys, "plan", "acme/gated-GGUF:F16", "--on", MACHINE)
     msg = _one_error(code, err)
     assert "gated" in msg and "hf auth login" in msg and "HF_TOKEN" in msg
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong")  # a token without access: 403
+    code, _, err = cli(capsys, "plan", "acme/gated-GGUF:F16", "--on", MACHINE)
+    assert "HTTP 403" in _one_error(code, err)
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     assert load_model_source("acme/gated-GGUF:F16").tensors_exact
 

@@ -654,10 +654,14 @@ def _missing_shards(snap: Path) -> bool:
 
 def _safetensors_files(names: list[str]) -> list[str]:
     """The checkpoint's weight files: the index's shards are read after the index (see
-    _mirror_file), otherwise every top-level ``*.safetensors``."""
+    _mirror_file), else ``model.safetensors``, else every top-level ``*.safetensors`` but
+    Mistral's ``consolidated`` copies of the same weights."""
     if "model.safetensors.index.json" in names:
         return ["model.safetensors.index.json"]
-    return [f for f in names if "/" not in f and f.endswith(".safetensors")]
+    if "model.safetensors" in names:  # beside a consolidated.safetensors copy (Mistral repos)
+        return ["model.safetensors"]
+    return [f for f in names
+            if "/" not in f and f.endswith(".safetensors") and not f.startswith("consolidated")]
 
 
 def _mirror_file(
