@@ -529,35 +529,40 @@ def _quant_re(quant: str) -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z0-9])" + re.escape(quant) + r"(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def select_gguf(files: list[str], selector: str | None, what: str) -> list[str]:
+def select_gguf(files: list[str], selector: str | None, repo: str) -> list[str]:
     """The remote files of one GGUF model among a repo's ``files``: every part of a split
     model, part 1 first. ``selector``: a file name, a quant ("Q4_K_M", "UD-Q4_K_XL") or None
     (the only model, else Q4_K_M as Ollama picks). Projector (mmproj) files are never picked."""
     ggufs = [f for f in files if f.lower().endswith(".gguf") and "mmproj" not in f.lower().rsplit("/", 1)[-1]]
     if not ggufs:
-        raise RigfitError(f"{what} holds no GGUF file.", "Use hf:ORG/NAME for a safetensors checkpoint.")
-    picked: list[str]
-    if selector and selector.lower().endswith(".gguf"):
-        picked = [f for f in ggufs if f == selector or f.rsplit("/", 1)[-1] == selector.rsplit("/", 1)[-1]]
-    else:
-        quant = selector or DEFAULT_QUANT
-        picked = [f for f in ggufs if _quant_re(quant).search(f)]
-        plain = [f for f in picked if not re.search(r"UD-" + re.escape(quant), f, re.IGNORECASE)]
-        if not quant.upper().startswith("UD-") and plain:
-            picked = plain
-        if not picked and selector is None:
-            picked = ggufs
+        raise RigfitError(f"Repo {repo!r} holds no GGUF file.",
+                          "Use hf:ORG/NAME for a safetensors checkpoint.")
+    picked = _matching(ggufs, selector)
     models = sorted({_model_key(f) for f in picked})
-    if len(models) != 1:
+    if not models:
         quants = sorted({_model_key(f).rsplit("/", 1)[-1] for f in ggufs})
-        if not picked:
-            raise RigfitError(
-                f"{what} has no GGUF file for {selector!r}.", "It has: " + ", ".join(quants[:12]) + "."
-            )
-        raise AmbiguousNameError("GGUF file", f"{what}:{selector or ''}", models)
-    key = models[0]
-    parts = sorted(f for f in ggufs if _model_key(f) == key)
-    return parts
+        raise RigfitError(f"Repo {repo!r} has no GGUF file for {selector!r}.",
+                          "It has: " + ", ".join(quants[:12]) + ".")
+    if len(models) > 1 and selector is None:
+        raise AmbiguousNameError("GGUF model", f"{repo} (no {DEFAULT_QUANT} file)",
+                                 [f"{repo}:{m.rsplit('/', 1)[-1]}" for m in models])
+    if len(models) > 1:
+        raise AmbiguousNameError("quant", f"{repo}:{selector}", models)
+    return sorted(f for f in ggufs if _model_key(f) == models[0])
+
+
+def _matching(ggufs: list[str], selector: str | None) -> list[str]:
+    """GGUF files a selector names: a file name, else a quant as a whole token of the name
+    (case-insensitive; "Q4_K_M" prefers plain files to Unsloth "UD-Q4_K_M" ones)."""
+    if selector and selector.lower().endswith(".gguf"):
+        base = selector.rsplit("/", 1)[-1]
+        return [f for f in ggufs if f == selector or f.rsplit("/", 1)[-1] == base]
+    quant = selector or DEFAULT_QUANT
+    picked = [f for f in ggufs if _quant_re(quant).search(f)]
+    plain = [f for f in picked if not re.search(r"UD-" + re.escape(quant), f, re.IGNORECASE)]
+    if not quant.upper().startswith("UD-") and plain:
+        picked = plain
+    return picked if picked or selector else ggufs
 
 
 def pick_local_gguf(snapshot: Path, ref: RemoteRef) -> Path | None:
@@ -618,7 +623,7 @@ def _mirror_repo(
     what = f"{_HUB_NAMES[ref.kind]} repo {ref.repo!r}"
     has_gguf = any(f.lower().endswith(".gguf") for f in names)
     if has_gguf and not (ref.selector or "").endswith((".safetensors", ".json")):
-        read = select_gguf(names, ref.selector, what)
+        read = select_gguf(names, ref.selector, ref.repo)
         local = snap / _safe_rel(read[0])
     elif "config.json" in files:
         read = ["config.json", *_safetensors_files(names)]
