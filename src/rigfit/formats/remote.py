@@ -544,7 +544,7 @@ def select_gguf(files: list[str], selector: str | None, repo: str) -> list[str]:
         raise RigfitError(f"Repo {repo!r} has no GGUF file for {selector!r}.",
                           "It has: " + ", ".join(quants[:12]) + ".")
     if len(models) > 1 and selector is None:
-        raise AmbiguousNameError("GGUF model", f"{repo} (no {DEFAULT_QUANT} file)",
+        raise AmbiguousNameError("model", f"{repo} (no {DEFAULT_QUANT} file)",
                                  [f"{repo}:{m.rsplit('/', 1)[-1]}" for m in models])
     if len(models) > 1:
         raise AmbiguousNameError("quant", f"{repo}:{selector}", models)
