@@ -527,3 +527,8 @@ def test_http_proxy_is_honoured(hub, tmp_path, monkeypatch):
         monkeypatch.delenv("HTTP_PROXY")
         close_session()
     assert any(p.startswith("/cdn/acme/p-GGUF/") for _, p, _ in hub.requests)
+
+
+def test_invalid_repo_id(hub, capsys):
+    code, _, err = cli(capsys, "inspect", "hf:acme/x--y")
+    assert "not a valid Hugging Face repo id" in _one_error(code, err) and hub.requests == []

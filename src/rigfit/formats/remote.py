@@ -56,6 +56,9 @@ ST_FIRST_RANGE_BYTES = 1 << 16
 #: No real GGUF header is near this long (the largest, 256k-token vocabularies with merges,
 #: are ~15 MB); a longer one is treated as corruption rather than fetched.
 MAX_GGUF_HEADER_BYTES = 256 << 20
+#: Whole files read (config.json, the safetensors index, manifests) are small; a larger answer is
+#: not one of them [B].
+MAX_WHOLE_FILE_BYTES = 64 << 20
 #: Seconds to wait for a connection or a read before giving up (never hang).
 TIMEOUT_S = 30.0
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -289,9 +292,9 @@ class _Http:
                 size = _total_size(r.headers.get("Content-Range"))
                 if size is None:
                     size = len(body) if r.status_code == 200 and end is None else _content_length(r)
-        except RigfitError:
-            raise
-        except Exception as exc:  # httpx network errors, OfflineModeIsEnabled, bad URLs
+        except Exception as exc:
+            if not is_network_error(exc):
+                raise
             raise network_error(exc, self.what) from None
         self.transfer.bytes_received += len(body)
         self.transfer.files[url] = self.transfer.files.get(url, 0) + len(body)
@@ -309,8 +312,19 @@ class _Http:
             got += len(chunk)
             if want is not None and got >= want:
                 break
+            if want is None and got > MAX_WHOLE_FILE_BYTES:
+                raise RigfitError(f"{r.url}: more than {MAX_WHOLE_FILE_BYTES >> 20} MiB for a small "
+                                  "JSON file (config, index or manifest).", "Is this the right repo?")
         body = b"".join(chunks)
         return body[skip : want]
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """An exception from the network stack (httpx, huggingface_hub, sockets, TLS) rather than
+    a bug: only these become one-line errors."""
+    root = type(exc).__module__.split(".")[0]
+    return isinstance(exc, OSError) or root in ("httpx", "httpx2", "httpcore", "h11", "huggingface_hub",
+                                                "ssl")
 
 
 def _origin(url: str) -> str:
@@ -446,6 +460,8 @@ def _hf_listing(ref: RemoteRef, offline: bool, transfer: Transfer) -> tuple[str,
             ref.repo, revision=ref.revision, files_metadata=True, timeout=TIMEOUT_S
         )
     except Exception as exc:
+        if not is_network_error(exc):  # huggingface_hub's own errors count (HFValidationError …)
+            raise
         raise _hf_exception(exc, ref) from None
     transfer.requests += 1
     sha = info.sha or rev
