@@ -15,6 +15,7 @@ _EXAMPLES = """
   rigfit inspect DeepSeek-V3-Q4_K_M-00001-of-00009.gguf   [dim]# reads every split part[/]
   rigfit inspect ~/.cache/huggingface/hub/models--Qwen--Qwen3-8B/snapshots/abc123/
   rigfit inspect model.gguf --json | jq .tensor_bytes
+  rigfit inspect unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M   [dim]# reads only the header, over HTTP[/]
 """
 
 
@@ -162,9 +163,11 @@ def render(s: dict[str, Any]) -> None:
 @app.command(epilog=_EXAMPLES)
 def inspect(
     path: Annotated[
-        str, typer.Argument(help="A .gguf file (any split part), HF model folder or config.json.")
+        str, typer.Argument(help="A .gguf file (any split part), HF model folder or config.json, "
+                            "or a remote name: org/name:QUANT, hf:org/name, ollama:NAME.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full summary as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Remote names: header cache only.")] = False,
 ) -> None:
     """Show what is inside a model file: architecture, quant mix, exact bytes, catalog match.
 
@@ -173,7 +176,7 @@ def inspect(
     """
     from rigfit.formats.inspect import inspect_source
 
-    summary = inspect_source(path)
+    summary = inspect_source(path, offline=offline)
     if as_json:
         print_json(summary)
     else:

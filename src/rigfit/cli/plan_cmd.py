@@ -16,7 +16,9 @@ from rigfit.hardware.grammar import resolve_machine
 from rigfit.inputs import check_ctx
 from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_by_quant
 
-_H_MODEL = "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME."
+_H_MODEL = ("Catalog model id (llama-3.1-8b), GGUF file, HF folder, ollama:NAME, or a remote repo "
+            "(org/name:QUANT, hf:org/name).")
+_H_OFFLINE = "No network: remote names from rigfit's header cache only."
 _H_ON = "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'."
 _H_QUANT = "File type for catalog models (default Q4_K_M; MXFP4_MOE for gpt-oss)."
 _H_CTX = "Context in tokens (default 4096; 0 = training context)."
@@ -82,6 +84,7 @@ def plan(
     prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
     gpu_util: Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM memory claim.")] = 0.9,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help=_H_OFFLINE)] = False,
 ) -> None:
     """Plan a model on a machine: memory per device, verdict, and the command line to run it.
 
@@ -94,6 +97,8 @@ def plan(
       rigfit plan llama-3.1-70b --on "RTX 4090 + 64GB DDR5" --ctx 8192 --kv-type q8_0
 
       rigfit plan ./model.gguf --on local --json
+
+      rigfit plan unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M --on "RTX 4090 + 64GB"
     """
     if fa not in ("auto", "on", "off"):
         raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
@@ -108,7 +113,7 @@ def plan(
     from rigfit.catalog.quant import resolve_kv_type
 
     kv = resolve_kv_type(kv_type).name
-    spec = load_model_source(model, quant)
+    spec = load_model_source(model, quant, offline=offline)
     machine = resolve_machine(on)
     settings = PlanSettings(n_ctx=ctx, ngl=_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
                             n_parallel=parallel, kv_unified=kv_unified, n_ubatch=ubatch, swa_full=swa_full,

@@ -664,3 +664,128 @@ def iter_gguf_files(root: str | os.PathLike) -> Iterator[Path]:
         if m and int(m.group("no")) != 1:
             continue
         yield p
+
+
+# --- header extent from the first bytes alone (remote reading) ---------------------------------
+
+
+class _Short(Exception):
+    """The bytes end before the header does; ``need`` [B] estimates the header's length."""
+
+    def __init__(self, need: int) -> None:
+        self.need = need
+
+
+def gguf_header_extent(buf: bytes | bytearray, name: str = "GGUF header") -> tuple[int | None, int]:
+    """Whether the first bytes of a GGUF file hold its whole header (metadata + tensor table).
+
+    buf: the file's first bytes. Returns ``(data_offset, header_bytes)`` when they do
+    (``data_offset`` [B]: start of the tensor data; ``header_bytes`` [B]: end of the tensor
+    table, the bytes a reader needs), else ``(None, need)``: ``need`` [B] estimates the header's
+    length from what was read (a long string array is extrapolated from its first elements;
+    always more than ``len(buf)``). Used to read a header over HTTP range requests, growing
+    the range until it is complete, after which :func:`read_gguf` checks every value.
+
+    Only the structure is walked (lengths, counts, types); raises BadFileError for bytes that
+    cannot be a GGUF v2/v3 header (wrong magic, unknown value type, over-long key or name).
+    """
+    size = len(buf)
+    if size < 8:
+        if bytes(buf[:4]) != GGUF_MAGIC[: min(size, 4)]:
+            raise BadFileError(name, f"not a GGUF file (magic {bytes(buf[:4])!r}, expected b'GGUF')")
+        return None, 1 << 16
+    if bytes(buf[:4]) != GGUF_MAGIC:
+        raise BadFileError(name, f"not a GGUF file (magic {bytes(buf[:4])!r}, expected b'GGUF')")
+    bo = "<"
+    (version,) = struct.unpack_from("<I", buf, 4)
+    if version & 0xFFFF == 0 and version != 0:
+        bo = ">"
+        (version,) = struct.unpack_from(">I", buf, 4)
+    if version not in (2, 3):
+        raise BadFileError(name, f"unsupported GGUF version {version} (rigfit reads v2 and v3)")
+    try:
+        end, alignment = _walk_header(buf, bo, name)
+    except _Short as s:
+        return None, max(s.need, size + 1)
+    return end + (-end) % alignment, end
+
+
+def _walk_header(buf: bytes | bytearray, bo: str, name: str) -> tuple[int, int]:
+    """End of the tensor table [B] and the alignment; raises _Short when ``buf`` ends first."""
+    size = len(buf)
+    u32 = struct.Struct(bo + "I").unpack_from
+    u64 = struct.Struct(bo + "Q").unpack_from
+    pos = 8
+
+    def take(n: int, left: int = 0) -> int:
+        """Advance over n bytes; ``left``: a lower bound of the bytes that follow them."""
+        nonlocal pos
+        if pos + n > size:
+            raise _Short(pos + n + left)
+        start, pos = pos, pos + n
+        return start
+
+    def bad(problem: str) -> BadFileError:
+        return BadFileError(name, f"corrupt GGUF header: {problem}")
+
+    n_tensors = u64(buf, take(8))[0]
+    n_kv = u64(buf, take(8, 8))[0]
+    alignment = GGUF_DEFAULT_ALIGNMENT
+    for i in range(n_kv):
+        rest = 14 * (n_kv - i - 1) + 33 * n_tensors  # smallest possible entries after this one
+        klen = u64(buf, take(8, rest))[0]
+        if klen > MAX_KEY_LEN:
+            raise bad(f"key of metadata entry {i} claims {klen:,} bytes")
+        key = bytes(buf[take(klen, rest) : pos])
+        vtype = u32(buf, take(4, rest))[0]
+        if vtype == STRING:
+            take(u64(buf, take(8, rest))[0], rest)
+        elif vtype == ARRAY:
+            itype, count = u32(buf, take(4, rest))[0], u64(buf, take(8, rest))[0]
+            if count > MAX_ARRAY_LEN:
+                raise bad(f"array {key!r} claims {count:,} elements")
+            if itype == STRING:
+                pos = _walk_strings(buf, pos, count, bo, rest)
+            elif itype in _SCALAR_SIZE:
+                take(count * _SCALAR_SIZE[itype], rest)
+            else:
+                raise bad(f"array {key!r} has element type {itype}")
+        elif vtype in _SCALAR_SIZE:
+            at = take(_SCALAR_SIZE[vtype], rest)
+            if key == b"general.alignment" and vtype == UINT32:
+                alignment = u32(buf, at)[0]
+        else:
+            raise bad(f"metadata key {key!r} has unknown value type {vtype}")
+    for i in range(n_tensors):
+        rest = 33 * (n_tensors - i - 1)
+        nlen = u64(buf, take(8, rest))[0]
+        if nlen >= GGML_MAX_NAME:
+            raise bad(f"name of tensor {i} claims {nlen:,} bytes")
+        take(nlen + 4, rest)
+        n_dims = u32(buf, pos - 4)[0]
+        if not 1 <= n_dims <= GGML_MAX_DIMS:
+            raise bad(f"tensor {i} has {n_dims} dimensions")
+        take(8 * n_dims + 12, rest)
+    if alignment == 0 or alignment & (alignment - 1):
+        alignment = GGUF_DEFAULT_ALIGNMENT  # read_gguf reports the bad value
+    return pos, alignment
+
+
+def _walk_strings(buf: bytes | bytearray, pos: int, count: int, bo: str, rest: int) -> int:
+    """End of ``count`` length-prefixed strings from ``pos``; raises _Short with an estimate
+    of the header's length (the strings not yet seen are as long as the average so far)."""
+    size = len(buf)
+    unpack = struct.Struct(bo + "Q").unpack_from
+    start = pos
+    j = 0
+    while j < count and pos + 8 <= size:
+        pos += 8 + unpack(buf, pos)[0]
+        j += 1
+    if j == count and pos <= size:
+        return pos
+    avg = (pos - start) / max(j, 1)
+    return _raise_short(start + int(avg * count) + rest, pos)
+
+
+def _raise_short(estimate: int, reached: int) -> int:
+    raise _Short(max(estimate, reached + 8))

@@ -165,8 +165,10 @@ def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
     return out
 
 
-def inspect_source(ref: str | Path) -> dict[str, Any]:
-    """Read a GGUF file (any split part), HF folder or config.json and summarize it."""
+def inspect_source(ref: str | Path, offline: bool = False) -> dict[str, Any]:
+    """Read a GGUF file (any split part), HF folder or config.json, or a remote model's headers
+    (``org/name:QUANT``, ``hf:org/name``, ``ollama:NAME``; see :mod:`rigfit.formats.remote`)
+    and summarize it. offline: remote names from rigfit's header cache only."""
     from rigfit.formats.gguf import path_str, read_gguf
     from rigfit.formats.gguf_arch import model_from_gguf
 
@@ -181,7 +183,41 @@ def inspect_source(ref: str | Path) -> dict[str, Any]:
         p = path_str(s)
         g = read_gguf(p)
         return summarize(model_from_gguf(p, g), g)
+    rref = _remote_ref(s, offline)
+    if rref is not None:
+        return _inspect_remote(rref, offline)
     return _inspect_any(ref)
+
+
+def _remote_ref(s: str, offline: bool) -> Any:
+    """The remote model ``s`` names (a bare ``org/name`` too, unless offline), if not a local path."""
+    from rigfit.formats.remote import is_offline, parse_remote_ref
+
+    if os.path.exists(os.path.expanduser(s)):
+        return None
+    rref = parse_remote_ref(s)
+    if rref is None and s.count("/") == 1 and not s.startswith((".", "/", "~")) and not is_offline(offline):
+        rref = parse_remote_ref("hf:" + s)
+    return rref
+
+
+def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
+    """Summary of a remote model from its header-only mirror; paths name the remote files."""
+    from rigfit.formats.remote import fetch_remote
+    from rigfit.formats.stores import resolve_ollama_name
+
+    if rref.kind == "ollama":  # the local Ollama store first, as `rigfit plan` does
+        _host, ns, model = rref.repo.split("/")
+        short = model if ns == "library" else f"{ns}/{model}"
+        blob = resolve_ollama_name(f"{short}:{rref.revision}")
+        if blob is not None:
+            return _inspect_any(blob)
+    rm = fetch_remote(rref, offline)
+    out = _inspect_any(rm.local)
+    out["path"] = rm.where
+    if "gguf" in out:
+        out["gguf"]["parts"] = list(rm.files)
+    return out
 
 
 def _inspect_any(ref: str | Path) -> dict[str, Any]:

@@ -9,11 +9,22 @@
    checkpoint's dtype); the checkpoint's own safetensors bytes are what ``model_from_hf`` and
    ``rigfit inspect`` report;
 3. a folder holding exactly one GGUF model;
-4. ``ollama:NAME[:TAG]`` -> that model's GGUF blob in the local Ollama store;
+4. ``ollama:NAME[:TAG]`` -> that model's GGUF blob in the local Ollama store, else (unless
+   offline) the Ollama registry's manifest and blob header (:mod:`rigfit.formats.remote`);
 5. ``hf:org/name`` or ``org/name`` present in the local HF cache (offline);
-6. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
+6. a remote name: ``org/name:QUANT``, ``hf:org/name[@REV][:QUANT]``, ``hf.co/…`` or a Hub URL ->
+   that GGUF in the local HF cache if it is there (``org/name:QUANT``), else
+   the header-only mirror of the repo's GGUF (or safetensors checkpoint) read with HTTP range
+   requests, or from rigfit's header cache (:mod:`rigfit.formats.remote`);
+   ``modelscope:owner/name[:QUANT]`` the same from ModelScope;
+7. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
    quantizer would produce for ``file_type`` (default: ``catalog.quant.default_file_type``), via
-   :func:`rigfit.estimate.tensors.catalog_model_spec`.
+   :func:`rigfit.estimate.tensors.catalog_model_spec`;
+8. a bare ``org/name`` that is none of the above -> that Hub repo, as in 6.
+
+``offline`` (or ``HF_HUB_OFFLINE=1``) keeps 4, 6 and 8 to rigfit's header cache; a Hub or
+ModelScope name whose headers are not cached there plans as the catalog model it names (as 7),
+if there is one.
 
 With a real file, ``file_type`` is normally left out. If it names a different type than the
 file's, the file's architecture is re-planned at that type (predicted tensors,
@@ -27,8 +38,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from rigfit.catalog.arch import ModelSpec
-from rigfit.errors import BadFileError, RigfitError
+from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
+from rigfit.formats.remote import (
+    NotCachedError,
+    RemoteRef,
+    fetch_remote,
+    is_offline,
+    parse_remote_ref,
+    pick_local_gguf,
+)
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -97,11 +116,59 @@ def _looks_like_path(ref: str) -> bool:
     )
 
 
-def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> ModelSpec:
-    """Resolve a model reference (file, folder, store name or catalog id) to a ModelSpec.
+def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
+    """A remote model's spec, read from its header-only mirror; ``path`` names the remote file."""
+    rref = parse_remote_ref(ref)
+    if rref is None:
+        raise RigfitError(f"{ref!r} is not a remote model name.", "Write it as hf:ORG/NAME or ollama:NAME.")
+    try:
+        rm = fetch_remote(rref, offline)
+    except NotCachedError:
+        fallback = _catalog_fallback(rref, file_type)
+        if fallback is None:
+            raise
+        return fallback
+    spec = replace(_from_path(rm.local, file_type), path=rm.label)
+    if rm.config_url:
+        spec = replace(spec, arch=replace(spec.arch, sources=(f"Hugging Face config {rm.config_url}",)))
+    return spec
 
+
+def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | None:
+    """Offline and not cached: the catalog model the repo names (its hf_repo, or a GGUF repo
+    named after it) at the quant asked for, predicted like any catalog model; None if none."""
+    from rigfit.catalog.models import resolve_model
+    from rigfit.catalog.quant import default_file_type, resolve_file_type
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    if rref.kind == "ollama":
+        return None
+    try:
+        arch = resolve_model(rref.repo)
+        ft = file_type or (resolve_file_type(rref.selector).name if rref.selector else None)
+        return catalog_model_spec(arch, ft or default_file_type(arch.id))
+    except RigfitError:
+        return None
+
+
+def _local_hf_gguf(rref: RemoteRef) -> Path | None:
+    """``org/name:QUANT`` already in the local HF cache (newest snapshot, no revision asked)."""
+    from rigfit.formats.hf import hf_cache_snapshot
+
+    if rref.kind != "hf" or rref.revision:
+        return None
+    snap = hf_cache_snapshot(rref.repo)
+    return pick_local_gguf(snap, rref) if snap is not None else None
+
+
+def load_model_source(
+    ref: str | os.PathLike, file_type: str | None = None, offline: bool = False
+) -> ModelSpec:
+    """Resolve a model reference (file, folder, store or remote name, catalog id) to a ModelSpec.
+
+    offline: never use the network (remote names come from rigfit's header cache only).
     Raises BadFileError for unreadable files, UnknownNameError (with suggestions) for names that
-    are neither a file nor a catalog model.
+    are neither a file nor a catalog model, RigfitError for remote failures (one line each).
     """
     sref = os.fspath(ref)
     if not sref.strip():
@@ -115,10 +182,7 @@ def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> M
 
         blob = resolve_ollama_name(sref[len("ollama:") :])
         if blob is None:
-            raise RigfitError(
-                f"Ollama model {sref[7:]!r} not found in the local Ollama store.",
-                "See `rigfit models --local` for the models on this machine.",
-            )
+            return _from_remote(sref, file_type, offline)
         return _from_path(blob, file_type)
     if sref.startswith("hf:") or (sref.count("/") == 1 and not p.exists()):
         from rigfit.formats.hf import hf_cache_snapshot
@@ -126,16 +190,20 @@ def load_model_source(ref: str | os.PathLike, file_type: str | None = None) -> M
         snap = hf_cache_snapshot(sref[3:] if sref.startswith("hf:") else sref)
         if snap is not None:
             return _from_path(snap, file_type)
-        if sref.startswith("hf:"):
-            raise RigfitError(
-                f"{sref[3:]!r} is not in the local Hugging Face cache (rigfit works offline).",
-                "Download it first (huggingface-cli download …) or pass its folder.",
-            )
+    rref = parse_remote_ref(sref)
+    if rref is not None:
+        local = _local_hf_gguf(rref)
+        return _from_path(local, file_type) if local else _from_remote(sref, file_type, offline)
     if _looks_like_path(sref):
         raise BadFileError(sref, "no such file or folder")
     from rigfit.catalog.models import resolve_model
     from rigfit.catalog.quant import default_file_type
     from rigfit.estimate.tensors import catalog_model_spec
 
-    arch = resolve_model(sref)
+    try:
+        arch = resolve_model(sref)
+    except UnknownNameError:
+        if sref.count("/") != 1 or is_offline(offline):
+            raise
+        return _from_remote("hf:" + sref, file_type, offline)
     return catalog_model_spec(arch, file_type or default_file_type(arch.id))
