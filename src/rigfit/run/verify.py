@@ -34,11 +34,13 @@ failed), shrinking the context or the GPU layers as rigfit's planner decides.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rigfit.measure.llamacpp_log import BufferLog
+from rigfit.measure.store import Run
 from rigfit.units import MIB
 
 KINDS = ("model", "KV", "RS", "compute", "output")
@@ -290,3 +292,18 @@ def replan(plan: Any, verification: Verification) -> Any:
         if ctx:
             new = make_plan(plan.model, plan.machine, replace(settings, n_ctx=ctx), with_speed=False)
     return new
+
+
+def record_run(store: Any, plan: Any, launch: dict, verification: Verification | None, fingerprint: Any, *,
+               model_path: str, model_sha256: str | None, build: dict, load_s: float | None,
+               log: BufferLog | None = None, error: str | None = None) -> Any:
+    """Store one ``rigfit run`` load as a run of the results store (source "rigfit run", no result
+    rows): the machine fingerprint, llama.cpp build, launch settings, the plan, the buffers llama.cpp
+    logged and the comparison. status "failed" with ``error`` when the load failed."""
+    buffers = {"real": log.to_json() if log is not None else None,
+               "verification": verification.to_json() if verification is not None else None}
+    run = Run(source="rigfit run", machine_id=fingerprint.id, model_path=model_path,
+              model_sha256=model_sha256,
+              llama_build=json.dumps(build), settings=launch, buffers=buffers, prediction=plan.to_json(),
+              load_s=load_s, status="failed" if error else "ok", error=error)
+    return store.add_run(run, (), fingerprint=fingerprint)
