@@ -92,7 +92,9 @@ class FakeHub:
         parts = path.strip("/").split("/")
         if parts[:2] == ["api", "models"]:
             repo = "/".join(parts[2:4])
-            return self._json(h, self._info(repo)) if repo in self.repos else self._status(h, 404)
+            if repo not in self.repos:  # what the Hub answers for a missing repo
+                return self._status(h, 404, {"X-Error-Code": "RepoNotFound"})
+            return self._json(h, self._info(repo))
         if len(parts) >= 5 and parts[2] == "resolve":
             repo, name = "/".join(parts[:2]), "/".join(parts[4:])
             f = self.repos.get(repo, {}).get(name)
@@ -115,8 +117,10 @@ class FakeHub:
         h.end_headers()
         h.wfile.write(body)
 
-    def _status(self, h: BaseHTTPRequestHandler, code: int) -> None:
+    def _status(self, h: BaseHTTPRequestHandler, code: int, headers: dict | None = None) -> None:
         h.send_response(code)
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
         h.send_header("Content-Length", "0")
         h.end_headers()
 

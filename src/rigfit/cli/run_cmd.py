@@ -137,7 +137,7 @@ def run(
                             margin_bytes=int(margin * GIB))
     binary = _engine(engine_bin) if not dry_run else (None if engine_bin in (None, "bundled")
                                                       else engine_bin)
-    prep = prepare(model, resolve_machine(on), settings, quant, revision)
+    prep = prepare(model, resolve_machine(on), settings, quant, revision, check_disk=not dry_run)
     opts = _Opts(threads, host, port, not no_warmup, binary,
                  None if tolerance is None else int(tolerance * MIB), retry, bench, not no_store)
     if dry_run:
@@ -279,12 +279,14 @@ def _serve(prep, opts: _Opts) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig in previous:  # a second Ctrl-C must not cut the shutdown short
+            signal.signal(sig, signal.SIG_IGN)
         if server is not None:
             server.stop()
             port = (server.url or "").rsplit(":", 1)[-1]
             console.print(f"Stopped the server; port {port} is free.", highlight=False)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if store is not None:
             store.close()
 

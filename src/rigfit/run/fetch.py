@@ -46,7 +46,7 @@ DEFAULT_QUANT = "Q4_K_M"
 #: vocabulary of a 256k-token model fit in a few MiB; doubled up to HEADER_MAX_BYTES when not.
 HEADER_FIRST_BYTES = 8 * 1024 * 1024
 HEADER_MAX_BYTES = 128 * 1024 * 1024
-#: Download chunk [B] and connection retries on a dropped connection (each resumes where it stopped).
+#: Download chunk [B]; requests without a new byte before a download gives up (each resumes with Range).
 CHUNK_BYTES = 1024 * 1024
 RETRIES = 3
 PARTIAL_SUFFIX = ".rigfit-partial"
@@ -353,6 +353,9 @@ def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
     except RevisionNotFoundError:
         raise RigfitError(f"{repo} has no revision {revision!r}.") from None
     except HfHubHTTPError as exc:
+        if getattr(getattr(exc, "response", None), "status_code", None) == 404:  # mirrors lack error codes
+            raise RigfitError(f"No Hugging Face repo {repo} at {hub_endpoint()} (or no revision "
+                              f"{revision!r}).", "Check the name and --revision.") from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FetchError(f"The Hub refused the metadata request for {repo}: {first}") from None
     except OSError as exc:  # connection refused, DNS, timeout (httpx errors are OSError-free: below)
@@ -447,8 +450,9 @@ def check_disk_space(model: ModelFile) -> None:
 def download(model: ModelFile, progress: ProgressFn | None = None, retries: int = RETRIES) -> Path:
     """Download every file of ``model`` not yet in the cache; return the first part's path.
 
-    Resumes a partial file left by an earlier run (``Range``), retries a dropped connection
-    ``retries`` times, checks size and sha256, and links the file into the cache's snapshot.
+    Resumes a partial file left by an earlier run (``Range``); a dropped connection is resumed
+    again at once, and given up (partial file kept) after ``retries`` consecutive requests that
+    brought no new byte; checks size and sha256; links the file into the cache's snapshot.
     progress: called with (file name, bytes done, bytes total).
     """
     check_disk_space(model)
@@ -469,18 +473,23 @@ def _download_one(f: RemoteFile, progress: ProgressFn | None, retries: int) -> N
         h, have = hashlib.sha256(), 0
     attempt = 0
     while have < f.size_bytes:
+        before = have
         try:
             have = _stream(f, part, h, have, progress)
+            reason = "the connection closed early"
         except _Restart:
             h, have = hashlib.sha256(), 0
-            attempt += 1
+            reason = "the server ignored the Range request"
         except (http.client.IncompleteRead, ConnectionError, TimeoutError, OSError) as exc:
-            if attempt >= retries:
-                raise FetchError(f"The download of {f.filename} stopped at {_partial_size(f) / 1e6:,.1f} of "
-                                 f"{f.size_bytes / 1e6:,.1f} MB ({exc}).",
-                                 "Run the same command again: it resumes where it stopped.") from None
-            attempt += 1
-            have = part.stat().st_size
+            have = part.stat().st_size if part.exists() else 0
+            reason = str(exc) or type(exc).__name__
+        if have >= f.size_bytes:
+            break
+        attempt = 0 if have > before else attempt + 1  # a connection that makes progress may go on
+        if attempt > retries:
+            raise FetchError(f"The download of {f.filename} stopped at {have / 1e6:,.1f} of "
+                             f"{f.size_bytes / 1e6:,.1f} MB ({reason}).",
+                             "Run the same command again: it resumes where it stopped.")
     if have != f.size_bytes:
         part.unlink(missing_ok=True)
         raise FetchError(f"{f.filename}: got {have:,} bytes, the Hub says {f.size_bytes:,}; removed it.",

@@ -15,7 +15,14 @@ from typing import Any
 from rigfit.formats.source import load_model_source
 from rigfit.measure.llamacpp_log import BufferLog, parse_log
 from rigfit.plan import Plan, PlanSettings, make_plan
-from rigfit.run.fetch import ModelFile, fetch_headers, resolve_local, resolve_remote, temp_header_dir
+from rigfit.run.fetch import (
+    ModelFile,
+    check_disk_space,
+    fetch_headers,
+    resolve_local,
+    resolve_remote,
+    temp_header_dir,
+)
 from rigfit.run.launch import LaunchError, LaunchSpec, ServerProcess, launch_spec
 from rigfit.run.verify import Verification, compare, replan
 
@@ -29,12 +36,15 @@ class Prepared:
 
 
 def prepare(ref: str, machine: Any, settings: PlanSettings, quant: str | None = None,
-            revision: str = "main") -> Prepared:
+            revision: str = "main", check_disk: bool = True) -> Prepared:
     """Resolve ``ref`` and plan it on ``machine``; a remote file is planned from its GGUF header
-    (fetched alone) before any download."""
+    (fetched alone) before any download. ``check_disk``: stop before fetching anything when the
+    disk cannot hold the download (off for a dry run, which only reports it)."""
     model = resolve_local(ref, quant)
     if model is None:
         model = resolve_remote(ref, quant, revision)
+    if model.needs_download and check_disk:
+        check_disk_space(model)
     if model.needs_download:
         with temp_header_dir() as tmp:
             spec = load_model_source(str(fetch_headers(model, tmp)))
