@@ -265,9 +265,7 @@ def _serve(prep, opts: _Opts) -> None:
     try:
         sha = _sha(prep.model, store)
         server, plan = _load(prep.plan, path, opts, store, fp, sha, logs)
-        if server is None:
-            raise RigfitError("llama.cpp did not load the model with the planned settings (see above).",
-                              "Run again with --retry to apply the re-planned settings.")
+        assert server is not None  # _load raises when nothing is serving
         if opts.bench:
             _bench(server, plan, path, store, fp, sha, opts)
         console.print(f"Serving until Ctrl-C at [bold]{server.url}[/]", highlight=False)
@@ -307,7 +305,7 @@ def _sha(model, store) -> str | None:
 
 def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
     """Load, verify, store; once more with the re-plan when asked. Returns (server or None, plan)."""
-    from rigfit.run.launch import command_line, launch_spec, llama_server_args
+    from rigfit.run.launch import LaunchError, command_line, launch_spec, llama_server_args
     from rigfit.run.session import load_and_verify, retry_plan, same_settings
     from rigfit.run.verify import record_run
 
@@ -339,6 +337,10 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
         new = retry_plan(plan, v)
         _render_replan(plan, new)
         if not opts.retry or attempt == 2 or same_settings(plan, new) or new.fit == "no":
+            if srv is None:
+                hint = "" if opts.retry else " (--retry applies the re-plan)"
+                raise LaunchError(f"llama.cpp did not load the model with the planned settings{hint}.",
+                                  str(log_path))
             return srv, plan
         if srv is not None:
             srv.stop()

