@@ -294,7 +294,9 @@ def hub_endpoint() -> str:
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "on", "yes", "true")
+    """huggingface_hub's offline switch (``HF_HUB_OFFLINE``, or its older name ``TRANSFORMERS_OFFLINE``)."""
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.strip().lower() in ("1", "on", "yes", "true")
 
 
 def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -> ModelFile:
@@ -305,7 +307,8 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
         raise RigfitError(f"{ref!r} is not a GGUF file, an ollama:NAME or a Hugging Face repo.",
                           "rigfit run needs a GGUF: give a file, ollama:NAME, or org/repo:Q4_K_M.")
     if _offline():
-        raise RigfitError(f"{ref} is not on this machine and HF_HUB_OFFLINE is set.",
+        raise RigfitError(f"{ref} is not on this machine and HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is "
+                          "set.",
                           "Unset HF_HUB_OFFLINE to download it, or give a local GGUF file.")
     repo, q, filename = parsed
     info = _model_info(repo, revision)

@@ -98,8 +98,9 @@ class Row:
 
 @dataclass
 class DeviceCheck:
-    """One device: planned and real buffer totals [B], the non-buffer overhead the plan adds, its
-    capacity, and the free memory the real buffers leave (None when the capacity is unknown)."""
+    """One device: planned and real resident buffer totals [B] (a CPU_REPACK copy counted once, as the
+    plan counts it), the non-buffer overhead the plan adds, its capacity, and the free memory the real
+    buffers leave (None when the capacity is unknown)."""
 
     device: str
     planned_bytes: int
@@ -226,8 +227,13 @@ def compare(plan: Any, log: BufferLog, tolerance_bytes: int | None = None) -> Ve
             rows.append(Row(dev, kind, p.get(kind, 0), r.get(kind, 0) if log.ok or r else None, tol))
     checks = []
     for d in plan.devices:
-        checks.append(DeviceCheck(d.name, sum(planned[d.name].values()), sum(real.get(d.name, {}).values()),
-                                  d.overhead_bytes, d.capacity_bytes, plan.margin_bytes))
+        # resident memory as the plan counts it: a CPU_REPACK buffer replaces the mmapped originals of
+        # the tensors it repacks (they stay only as page cache), so it is not counted twice
+        repack = sum(round(mib * MIB) for name, mib in log.buffers.get("model", {}).items()
+                     if name.endswith("_REPACK") and device_of(name, names) == d.name)
+        checks.append(DeviceCheck(d.name, sum(planned[d.name].values()) - d.repack_bytes,
+                                  sum(real.get(d.name, {}).values()) - repack, d.overhead_bytes,
+                                  d.capacity_bytes, plan.margin_bytes))
     failure = None if log.ok else load_failure(log.log, names)
     if failure is not None or not log.ok:
         status = "oom" if failure is not None else "failed"
