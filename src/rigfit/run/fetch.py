@@ -38,7 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rigfit.errors import RigfitError
+from rigfit.errors import BadFileError, RigfitError
+from rigfit.formats.gguf import iter_gguf_files, read_gguf
+from rigfit.formats.hf import hf_cache_snapshot
+from rigfit.formats.stores import lmstudio_dirs, resolve_ollama_name
 
 #: Default file type when a repo is named without one (llama.cpp's and LM Studio's usual default).
 DEFAULT_QUANT = "Q4_K_M"
@@ -209,8 +212,6 @@ def _partial_size(f: RemoteFile) -> int:
 
 def _cached_files(repo: str) -> list[tuple[str, Path]]:
     """(relative name, path) of every GGUF in the newest cached snapshot of ``repo`` (HF cache)."""
-    from rigfit.formats.hf import hf_cache_snapshot
-
     snap = hf_cache_snapshot(repo)
     if snap is None:
         return []
@@ -219,8 +220,6 @@ def _cached_files(repo: str) -> list[tuple[str, Path]]:
 
 def _lmstudio_files(repo: str) -> list[tuple[str, Path]]:
     """(name, path) of the GGUFs LM Studio keeps for ``repo`` (``<models>/<org>/<repo>/*.gguf``)."""
-    from rigfit.formats.stores import lmstudio_dirs
-
     out: list[tuple[str, Path]] = []
     for root in lmstudio_dirs():
         d = root / repo
@@ -251,8 +250,6 @@ def resolve_local(ref: str, quant: str | None = None) -> ModelFile | None:
     if p.exists():
         return ModelFile(ref, "path", _gguf_in(p))
     if ref.startswith("ollama:"):
-        from rigfit.formats.stores import resolve_ollama_name
-
         blob = resolve_ollama_name(ref[len("ollama:"):])
         if blob is None:
             raise RigfitError(f"Ollama model {ref[7:]!r} not found in the local Ollama store.",
@@ -270,8 +267,6 @@ def resolve_local(ref: str, quant: str | None = None) -> ModelFile | None:
 
 
 def _gguf_in(p: Path) -> Path:
-    from rigfit.formats.gguf import iter_gguf_files
-
     if p.is_file():
         return p.resolve()
     ggufs = [g for g in iter_gguf_files(p) if is_first_part(g.name)]
@@ -396,9 +391,6 @@ def _open(url: str, start: int = 0, end: int | None = None, timeout_s: float = 6
 def fetch_headers(model: ModelFile, folder: str | Path) -> Path:
     """Each file's GGUF header in a sparse file of its full size under ``folder``; returns the
     first part's path (readable by :func:`rigfit.formats.source.load_model_source`)."""
-    from rigfit.errors import BadFileError
-    from rigfit.formats.gguf import read_gguf
-
     folder = Path(folder)
     n = HEADER_FIRST_BYTES
     while True:

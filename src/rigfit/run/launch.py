@@ -25,6 +25,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -35,6 +36,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+
+import psutil
 
 from rigfit.errors import RigfitError
 
@@ -84,8 +88,6 @@ class LaunchSpec:
 
 def default_threads() -> int:
     """llama.cpp's default thread count: the physical cores (psutil), at least 1."""
-    import psutil
-
     return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
 
 
@@ -160,8 +162,6 @@ def llama_server_args(spec: LaunchSpec, binary: str = "llama-server", fit_flag: 
 
 def command_line(args: list[str]) -> str:
     """``args`` as one shell line (quoted where needed)."""
-    import shlex
-
     return " ".join(shlex.quote(x) for x in args)
 
 
@@ -314,7 +314,5 @@ class LaunchError(RigfitError):
 
 
 def _host_port(url: str) -> tuple[str, int]:
-    from urllib.parse import urlparse
-
     u = urlparse(url)
     return u.hostname or "127.0.0.1", u.port or 80

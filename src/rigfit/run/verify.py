@@ -41,6 +41,7 @@ from typing import Any
 
 from rigfit.measure.llamacpp_log import BufferLog
 from rigfit.measure.store import Run
+from rigfit.plan import make_plan, max_context
 from rigfit.units import MIB
 
 KINDS = ("model", "KV", "RS", "compute", "output")
@@ -284,8 +285,6 @@ def replan(plan: Any, verification: Verification) -> Any:
     """A plan that keeps the margin given what the load showed: ``make_plan`` again with the margin
     widened by the excess (real − planned on the fullest device, or the allocation that failed); when
     that plan does not fit, the largest context that does. Returns the new ``Plan``."""
-    from rigfit.plan import make_plan, max_context
-
     extra = max(0, verification.excess_bytes)
     settings = replace(plan.settings, margin_bytes=plan.settings.margin_bytes + extra)
     if verification.status == "oom" and verification.failure is not None:
