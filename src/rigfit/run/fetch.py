@@ -266,6 +266,19 @@ def resolve_local(ref: str, quant: str | None = None) -> ModelFile | None:
     return None
 
 
+def known_sha256(model: ModelFile) -> str | None:
+    """The sha256 of a model file when it is known without reading the file: the Hub's LFS hash, or
+    the name of a content-addressed blob (HF cache ``blobs/<sha256>``, Ollama ``blobs/sha256-<hex>``)."""
+    if model.remote:
+        return model.remote[0].sha256
+    try:
+        name = model.path.resolve().name
+    except OSError:
+        return None
+    m = re.fullmatch(r"(?:sha256-)?([0-9a-f]{64})", name)
+    return m.group(1) if m and model.source in ("hf-cache", "ollama") else None
+
+
 def _gguf_in(p: Path) -> Path:
     if p.is_file():
         return p.resolve()

@@ -45,6 +45,8 @@ from rigfit.errors import RigfitError
 #: llama-server's default port (tools/server/README.md of llama.cpp).
 DEFAULT_PORT = 8080
 _LISTEN_RE = re.compile(r"listening on (https?://\S+)")
+# llama-server's first log line: "build: 6000 (1a2b3c4d) with cc … for x86_64-linux-gnu" (common/common.cpp)
+_BUILD_RE = re.compile(r"build: (?P<number>\d+) \((?P<commit>[0-9a-f]+)\)")
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,13 @@ class ServerProcess:
         assert self.proc is not None
         while time.monotonic() < deadline:
             if self.binary:
-                m = _LISTEN_RE.search(self.log_text())
+                text = self.log_text()
+                m = _LISTEN_RE.search(text)
                 if m:
+                    b = _BUILD_RE.search(text)
+                    self.build = {"engine": self.binary, "backend": ""}
+                    if b:
+                        self.build.update(build_number=int(b.group("number")), commit=b.group("commit"))
                     return m.group(1).rstrip("/")
                 if self.proc.poll() is not None:
                     break

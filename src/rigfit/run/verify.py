@@ -254,13 +254,16 @@ def compare(plan: Any, log: BufferLog, tolerance_bytes: int | None = None) -> Ve
 
 def load_failure(text: str, devices: list[str]) -> LoadFailure | None:
     """The allocation llama.cpp failed on, from its log (None when the log shows no allocation failure)."""
-    kind = None
     low = text.lower()
+    allocation = "failed to allocate" in low or any(
+        r.search(text) for r in (_FAIL_SIZE_RE, _FAIL_MODEL_RE, _CUDA_OOM_RE, _CPU_OOM_RE))
+    if not allocation:  # e.g. "error loading model: unknown model architecture": not a memory failure
+        return None
     if "failed to allocate buffer for kv cache" in low:
         kind = "KV"
-    elif "compute" in low and ("failed to allocate compute" in low or "failed to reserve" in low):
+    elif "failed to allocate compute" in low:  # "failed to allocate compute (pp) buffers"
         kind = "compute"
-    elif "unable to allocate" in low or "error loading model" in low:
+    else:
         kind = "model"
     size = buft = None
     for m in _FAIL_SIZE_RE.finditer(text):
@@ -273,12 +276,10 @@ def load_failure(text: str, devices: list[str]) -> LoadFailure | None:
     if size is None and (m4 := _CPU_OOM_RE.search(text)):
         size = round(float(m4.group("mb")) * 1e6)
         buft = buft or "CPU"
-    if kind is None and buft is None:
-        return None
     keys = ("failed to", "unable to allocate", "out of memory")
     line = next((ln for ln in text.splitlines() if any(k in ln.lower() for k in keys)), "")
     msg = re.sub(r"^[\d.]+ [EWI] ", "", line.strip())[:200]
-    return LoadFailure(kind or "model", device_of(buft or "CPU", devices), size, msg)
+    return LoadFailure(kind, device_of(buft or "CPU", devices), size, msg)
 
 
 def replan(plan: Any, verification: Verification) -> Any:
