@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from rigfit.cli.app import app, console, err_console, print_json
@@ -404,7 +404,7 @@ def _download_with_progress(model, download) -> None:
                         TransferSpeedColumn(), console=err_console, transient=True,
                         disable=not err_console.is_terminal)
     with progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_bytes(name: str, done: int, total: int) -> None:
             if name not in tasks:

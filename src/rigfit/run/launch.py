@@ -110,8 +110,8 @@ def tensor_overrides(plan: Any) -> tuple[str, ...]:
         if pl.tensor_device.get(t.name) == "CPU":
             by_layer.setdefault(il, set()).add(t.name.split(".", 2)[2])
     groups: dict[tuple[str, ...], list[int]] = {}
-    for il, names in sorted(by_layer.items()):
-        groups.setdefault(tuple(sorted(names)), []).append(il)
+    for il, in_ram in sorted(by_layer.items()):
+        groups.setdefault(tuple(sorted(in_ram)), []).append(il)
     rules = []
     for names, layers in groups.items():
         lay = str(layers[0]) if len(layers) == 1 else "(" + "|".join(map(str, layers)) + ")"
