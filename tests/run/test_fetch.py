@@ -55,6 +55,8 @@ def test_parse_and_match() -> None:
     assert fetch.parse_repo_ref("org/repo:Q4_K_M") == ("org/repo", "Q4_K_M", None)
     assert fetch.parse_repo_ref("hf.co/org/repo/sub/x-Q8_0.gguf") == ("org/repo", None, "sub/x-Q8_0.gguf")
     assert fetch.parse_repo_ref("llama-3.1-8b") is None
+    for path in ("./nope.gguf", "models/x.gguf", "/abs/x.gguf", "~/x.gguf", "-org/repo:Q4_K_M"):
+        assert fetch.parse_repo_ref(path) is None, path
     assert fetch.quant_matches("Qwen3-8B-Q4_K_M.gguf", "q4_k_m")
     assert not fetch.quant_matches("Qwen3-8B-Q4_K_M.gguf", "Q4_K")
     assert fetch.quant_matches("Qwen3-8B-Q4_K.gguf", "Q4_K")
@@ -152,6 +154,7 @@ def test_unknown_repo_and_quant_are_one_line_errors(hub, capsys) -> None:
     from rigfit.cli import main
 
     for args, text in ((["run", "org/missing:Q4_K_M", "--dry-run"], "No Hugging Face repo org/missing"),
+                       (["run", "./nope.gguf", "--dry-run"], "nope.gguf"),
                        (["run", f"{REPO}:Q8_0", "--dry-run"], "has no GGUF file of type Q8_0")):
         with pytest.raises(SystemExit) as exc:
             main(args)

@@ -119,10 +119,18 @@ class ModelFile:
 # --------------------------------------------------------------------------------------------
 
 
+def looks_like_path(ref: str) -> bool:
+    """A reference meant as a file: ``./x``, ``~/x``, ``/x``, or ``dir/x.gguf`` (a repo reference to a
+    file needs three parts: ``org/repo/x.gguf``)."""
+    return ref.startswith((".", "~", os.sep)) or (ref.lower().endswith(".gguf") and ref.count("/") < 2)
+
+
 def parse_repo_ref(ref: str) -> tuple[str, str | None, str | None] | None:
     """``(repo, quant, filename)`` of a Hugging Face reference, None when ``ref`` is not one."""
+    if looks_like_path(ref):
+        return None
     m = _REPO_RE.match(ref.strip())
-    if not m:
+    if not m or any(part[:1] in ".-" or part[-1:] in ".-" for part in m.group("repo").split("/")):
         return None
     return m.group("repo"), m.group("quant"), m.group("file")
 
@@ -311,6 +319,8 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
     """The files of a Hugging Face reference (``org/repo:QUANT``, ``org/repo/file.gguf``), sizes and
     sha256 from the Hub (one metadata request; nothing is downloaded)."""
     parsed = parse_repo_ref(ref)
+    if parsed is None and looks_like_path(ref):
+        raise BadFileError(ref, "no such file or folder")
     if parsed is None:
         raise RigfitError(f"{ref!r} is not a GGUF file, an ollama:NAME or a Hugging Face repo.",
                           "rigfit run needs a GGUF: give a file, ollama:NAME, or org/repo:Q4_K_M.")
@@ -348,6 +358,7 @@ def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
+        HFValidationError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -363,6 +374,8 @@ def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
                           "Check the name, or set HF_TOKEN for a private repo.") from None
     except RevisionNotFoundError:
         raise RigfitError(f"{repo} has no revision {revision!r}.") from None
+    except HFValidationError as exc:
+        raise RigfitError(f"{repo!r} is not a valid Hugging Face repo name: {exc}") from None
     except HfHubHTTPError as exc:
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:  # mirrors lack error codes
             raise RigfitError(f"No Hugging Face repo {repo} at {hub_endpoint()} (or no revision "
