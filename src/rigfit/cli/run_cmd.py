@@ -330,6 +330,7 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
         if srv is not None:
             console.print(f"Listening at [bold]{srv.url}[/] (OpenAI-compatible: "
                           f"{srv.url}/v1/chat/completions)", highlight=False, soft_wrap=True)
+        _warn_cpu_only_engine(plan, srv)
         _render_verification(v)
         _flush()
         if store is not None:
@@ -355,6 +356,17 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
         console.print("--retry: relaunching with the re-planned settings.")
         plan = new
     return None, plan
+
+
+def _warn_cpu_only_engine(plan, srv) -> None:
+    """The plan puts work on GPUs but the engine reports no GPU backend (a CPU-only xllamacpp wheel)."""
+    gpus = plan.placement.gpu_devices if plan.placement is not None else ()
+    if srv is None or not gpus or srv.build.get("backend") != "CPU":
+        return
+    devices = escape(", ".join(srv.build.get("devices", [])))
+    console.print(f"[yellow]The engine has no GPU backend (devices: {devices}) but the plan uses "
+                  f"{escape(', '.join(gpus))}: the comparison below shows the difference. Give a GPU build "
+                  "of llama-server with --engine-bin.[/]", soft_wrap=True, highlight=False)
 
 
 def _render_verification(v) -> None:
