@@ -43,7 +43,8 @@ from rigfit.formats.gguf import iter_gguf_files, read_gguf
 from rigfit.formats.hf import hf_cache_snapshot
 from rigfit.formats.stores import lmstudio_dirs, resolve_ollama_name
 
-#: Default file type when a repo is named without one (llama.cpp's and LM Studio's usual default).
+#: Default file type when a repo is named without one: llama.cpp's ``-hf org/repo`` picks Q4_K_M too
+#: ("quant is optional, default to Q4_K_M", https://github.com/ggml-org/llama.cpp/blob/master/common/arg.cpp).
 DEFAULT_QUANT = "Q4_K_M"
 #: Bytes of a GGUF file fetched to read its header before downloading: tensor infos and the
 #: vocabulary of a 256k-token model fit in a few MiB; doubled up to HEADER_MAX_BYTES when not.

@@ -42,10 +42,11 @@ import psutil
 
 from rigfit.errors import RigfitError
 
-#: llama-server's default port (tools/server/README.md of llama.cpp).
+#: llama-server's default port (https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md).
 DEFAULT_PORT = 8080
 _LISTEN_RE = re.compile(r"listening on (https?://\S+)")
-# llama-server's first log line: "build: 6000 (1a2b3c4d) with cc … for x86_64-linux-gnu" (common/common.cpp)
+# llama-server's first log line: "build: 6000 (1a2b3c4d) with cc … for x86_64-linux-gnu"
+# (https://github.com/ggml-org/llama.cpp/blob/master/common/common.cpp, common_init)
 _BUILD_RE = re.compile(r"build: (?P<number>\d+) \((?P<commit>[0-9a-f]+)\)")
 
 
