@@ -6,10 +6,16 @@ ggml-cuda.cu and llama-kv-cache.cpp) through a stand-in ``llama-server`` given a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import socket
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -162,10 +168,6 @@ def _engine(path: Path, log: str, rc: int | None, argv_file: Path | None = None)
 
 def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tmp_path, capsys) -> None:
     """--engine-bin: the binary's argv is the plan's command; its buffer lines are compared."""
-    import os
-    import signal
-    import threading
-
     from rigfit.cli import main
 
     plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=4096),
@@ -179,19 +181,35 @@ def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tm
            f"sched_reserve:      CUDA0 compute buffer size = {gpu.compute_bytes / MIB:8.2f} MiB\n"
            f"sched_reserve:  CUDA_Host compute buffer size = {cpu.compute_bytes / MIB:8.2f} MiB\n"
            f"main: server is listening on http://127.0.0.1:45678 - starting the main loop\n")
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = log.replace("45678", str(port))
     argv = tmp_path / "argv.txt"
     engine = _engine(tmp_path / "llama-server", log, None, argv)
-    threading.Timer(4.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()  # Ctrl-C while serving
+
+    def ctrl_c_once_stored() -> None:  # Ctrl-C once the verified load is in the results store
+        from rigfit.measure.store import open_store
+
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            with contextlib.suppress(Exception), open_store(read_only=True) as s:
+                if s.count("runs"):
+                    break
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_stored, daemon=True).start()
     with pytest.raises(SystemExit) as exc:
-        main(["run", str(gemma), "--on", GPU_BOX, "--engine-bin", str(engine), "--port", "45678",
+        main(["run", str(gemma), "--on", GPU_BOX, "--engine-bin", str(engine), "--port", str(port),
               "--threads", "2"])
     out = capsys.readouterr().out
     assert exc.value.code == 0, out
     args = argv.read_text().split("\n")
     for flag, value in (("-c", "4096"), ("-ngl", str(plan.ngl)), ("-t", "2"), ("--fit", "off"),
-                        ("--port", "45678"), ("-m", str(gemma))):
+                        ("--port", str(port)), ("-m", str(gemma))):
         assert args[args.index(flag) + 1] == value, flag
-    assert "Verified at load: ok" in out and "Stopped the server; port 45678 is free." in out
+    assert "Verified at load: ok" in out and f"Stopped the server; port {port} is free." in out
     from rigfit.measure.store import open_store
 
     with open_store() as s:
