@@ -8,10 +8,14 @@ Moved here from the command modules (``cli/plan_cmd.py``, ``recommend_cmd.py``, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
 from rigfit.inputs import check_ctx
-from rigfit.plan import PlanSettings
+
+if TYPE_CHECKING:  # the planner is imported when settings are built, not by `rigfit models`
+    from rigfit.plan import PlanSettings
 
 
 def parse_split(text: str | None) -> tuple[float, ...] | None:
@@ -55,6 +59,7 @@ def plan_settings(*, ctx: int | None = None, ngl: str | None = None, fa: str = "
         raise RigfitError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_util:g}.",
                           "vLLM's default is 0.9.")
     from rigfit.catalog.quant import resolve_kv_type
+    from rigfit.plan import PlanSettings
 
     kv = resolve_kv_type(kv_type).name
     return PlanSettings(n_ctx=ctx, ngl=parse_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
@@ -112,3 +117,22 @@ def check_cost(*, hours_per_day: float | None, tokens_per_day: float | None, ele
             raise RigfitError(f"{name} must be positive.")
     if hours_per_day is not None and hours_per_day > 24:
         raise RigfitError("--hours-per-day cannot exceed 24.")
+
+
+def select_models(name: str | None, family: str | None, search: str | None) -> list[Architecture]:
+    """``rigfit models [NAME] [--family F] [--search S]``: the catalog models asked for (an unknown
+    family is an error with close names; a search that matches nothing is an empty list)."""
+    import difflib
+
+    from rigfit.catalog.models import filter_models, load_models, resolve_model
+    from rigfit.errors import UnknownNameError
+
+    if name:
+        return [resolve_model(name)]
+    selected = filter_models(family=family, search=search)
+    if family and not selected:
+        known = sorted({a.family for a in load_models()} | {a.arch for a in load_models()})
+        raise UnknownNameError("model family", family,
+                               difflib.get_close_matches(family.lower(), known, n=5, cutoff=0.4),
+                               hint="Families: " + ", ".join(sorted({a.family for a in load_models()})))
+    return selected

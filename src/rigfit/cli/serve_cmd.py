@@ -74,7 +74,7 @@ def serve(
         err_console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
                           "machine on the network can use the planner and read your results store "
                           "and local model list. Use --host 127.0.0.1 to keep it on this machine.",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     config = uvicorn.Config(create_app(), host=host, port=port, log_level=log_level, access_log=False)
     server = uvicorn.Server(config)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)

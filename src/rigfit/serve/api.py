@@ -171,11 +171,10 @@ def hardware(a: dict[str, Any]) -> dict[str, Any]:
 
 def models(a: dict[str, Any]) -> list[dict[str, Any]]:
     """``rigfit models [NAME] [--family F] [--search S] --json`` (full catalog records)."""
-    from rigfit.catalog.models import arch_to_json, filter_models, resolve_model
+    from rigfit.catalog.models import arch_to_json
+    from rigfit.options import select_models
 
-    if a["name"]:
-        return [arch_to_json(resolve_model(a["name"]))]
-    return [arch_to_json(m) for m in filter_models(family=a["family"], search=a["search"])]
+    return [arch_to_json(m) for m in select_models(a["name"], a["family"], a["search"])]
 
 
 # --------------------------------------------------------------------------------------------

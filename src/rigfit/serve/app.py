@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -100,10 +101,10 @@ async def _any_error(request: Request, exc: Exception) -> Response:
                           "This is a rigfit defect: please report it with the page's URL.")
 
 
-def create_app() -> Starlette:
-    """The Starlette application: API routes, /api/openapi.json, pages and /static assets."""
+def create_app(endpoints: Sequence[Endpoint] = ENDPOINTS) -> Starlette:
+    """The Starlette application: API routes (``endpoints``), /api/openapi.json, pages and /static assets."""
     static = resources.files("rigfit.serve").joinpath("static")
-    routes = [*(_endpoint_route(ep) for ep in ENDPOINTS),
+    routes = [*(_endpoint_route(ep) for ep in endpoints),
               Route("/api/openapi.json", _openapi, methods=["GET"]),
               *(Route(p, _page, methods=["GET"]) for p in PAGES),
               Mount("/static", StaticFiles(directory=str(static)), name="static")]
