@@ -253,8 +253,8 @@ function speedCard(p) {
     row("decode", "Decode", sp.decode_tps, "tok/s", 1, "at the start"),
     row("decode-ctx", "Decode at context", sp.decode_tps_at_context, "tok/s", 1, `at ${int(sp.context_tokens)} tokens`),
   ];
-  if (sp.per_user_tps) rows.push(row("per-user", "Per user", sp.per_user_tps, "tok/s", 1, `${sp.parallel} users at once`));
-  if (sp.aggregate_tps) rows.push(row("aggregate", "All users", sp.aggregate_tps, "tok/s", 1, "in total"));
+  if (sp.per_user_decode_tps) rows.push(row("per-user", "Decode per user", sp.per_user_decode_tps, "tok/s", 1, `${sp.parallel} users at once`));
+  if (sp.aggregate_decode_tps) rows.push(row("aggregate", "Decode, all users", sp.aggregate_decode_tps, "tok/s", 1, "in total"));
   const prov = (sp.decode_tps && sp.decode_tps.provenance) || "estimated";
   return h("section", { class: "card", id: "speed" },
     h("h3", {}, "Speed ", h("span", { class: "meta", text: `(${prov}; p10–p90 band below each figure; source on hover)` })),
