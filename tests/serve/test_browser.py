@@ -218,6 +218,11 @@ def test_compare_floor_cost_and_measurements_pages(server, browser, api_get, sho
     page.locator("#floor tbody tr").first.locator("button").click()
     expect(page.locator("#cost")).to_contain_text("Break-even")
     assert _query(page)["on"] == first_machine
+    _, co = api_get(server, "/api/cost", {"model": "llama-3.1-70b", "on": first_machine})
+    power = page.locator("#cost tr", has_text="Wall power while generating").locator("td").first
+    expect(power).to_have_text(f"{co['load_w']:,.0f} W")
+    speed = page.locator("#cost tr", has_text="Decode speed").locator("td").first
+    expect(speed).to_contain_text(f"{co['decode_tps']['value']:,.1f}")
     page.screenshot(path=str(shots / "floor-cost-1280x800.png"), full_page=True)
 
     page.goto(server + "/measurements")

@@ -530,23 +530,31 @@ function viewFloor(main) {
   run();
 }
 function costTable(c) {
-  const s = c.summary || {};
+  // rigfit cost --json: the summary's fields sit at the top level
   const money = (x, d = 2) => (x == null ? "—" : "$" + fmt(x, d));
+  const be = c.breakeven_months;
+  const [hwText, , hwSources] = (c.hardware_source || "").split(/(\. Sources: )/);
   const rows = [
-    ["Decode speed", `${band(c.decode_tps)} tok/s`, figTitle(c.decode_tps)],
-    ["Wall power while generating", s.load_w == null ? "—" : `${fmt(s.load_w, 0)} W`, "estimated: TDP × utilisation + idle + rest"],
-    ["Wall power idle", s.idle_w == null ? "—" : `${fmt(s.idle_w, 0)} W`, "estimated"],
-    ["Electricity per hour", money(s.cost_per_hour_usd, 3), `at $${s.usd_per_kwh}/kWh (input)`],
-    ["Per million tokens (power only)", money(s.usd_per_mtok_power, 3), "while generating"],
-    ["Per million tokens (with hardware)", money(s.usd_per_mtok_amortised, 3), s.hardware_usd ? `$${int(Math.round(s.hardware_usd))} over ${s.amortize_months} months` : ""],
-    ["Electricity per month", money(s.electricity_usd_per_month), "incl. idle hours"],
-    ["Hardware", money(s.hardware_usd, 0), s.hardware_source || ""],
-    ["Hosted, same tokens", s.hosted_usd_per_month == null ? "—" : money(s.hosted_usd_per_month) + "/month", `${s.hosted_label || ""}: ${s.hosted_source || ""}`],
-    ["Break-even", s.never_breaks_even ? "never" : s.breakeven_months == null ? "—" : `${fmt(s.breakeven_months, 1)} months`, s.breakeven_reason || ""],
+    ["Decode speed", `${band(c.decode_tps)} tok/s`, `${figTitle(c.decode_tps)}; ${int(c.ctx)}-token context`],
+    ["Wall power while generating", c.load_w == null ? "—" : `${fmt(c.load_w, 0)} W`, "estimated: TDP × utilisation + idle + rest (sources below)"],
+    ["Wall power idle", c.idle_w == null ? "—" : `${fmt(c.idle_w, 0)} W`, "estimated"],
+    ["Electricity per hour", money(c.cost_per_hour_usd, 3), `at $${c.usd_per_kwh}/kWh (input)`],
+    ["Per million tokens (power only)", money(c.usd_per_mtok_power, 3), "while generating"],
+    ["Tokens per day", c.tokens_per_day == null ? "—" : int(Math.round(c.tokens_per_day)), `${fmt(c.busy_hours_per_day, 1)} h generating of ${fmt(c.on_hours_per_day, 1)} h on`],
+    ["Electricity per month", money(c.electricity_usd_per_month), "incl. idle hours"],
+    ["Per million tokens (with hardware)", money(c.usd_per_mtok_amortised, 3), c.hardware_usd ? `$${int(Math.round(c.hardware_usd))} over ${c.amortize_months} months` : ""],
+    ["Hardware", money(c.hardware_usd, 0), hwText || ""],
+    ["Hosted, same tokens", c.hosted_usd_per_month == null ? "—" : money(c.hosted_usd_per_month) + "/month", c.hosted_label ? `looked up: ${c.hosted_label}` : ""],
+    ["Hosted per million tokens", money(c.hosted_usd_per_mtok, 3), c.hosted_source ? `output tokens; ${c.hosted_source}` : ""],
+    ["Break-even", be == null ? "—" : typeof be === "number" ? `${fmt(be, 1)} months` : String(be), c.breakeven_reason || ""],
   ];
-  return h("div", {}, h("div", { class: "scroll" }, h("table", { class: "data", id: "cost" }, h("thead", {}, h("tr", {}, ["Quantity", "Value", "How"].map((x) => h("th", { text: x })))),
-    h("tbody", {}, rows.map(([k, v, how]) => h("tr", {}, h("th", { text: k }), h("td", { class: "n", text: v }), h("td", { class: "meta how", title: how, text: how })))))),
-  ...[...(c.power_sources || []), ...(c.notes || []), ...(s.notes || [])].map((n) => h("p", { class: "meta", text: "· " + n })));
+  const srcs = [...(c.power_sources || []), ...(hwSources ? ["hardware prices: " + hwSources] : [])];
+  return h("div", {}, h("p", { class: "meta", text: `${c.model} ${c.quant} on ${c.machine} (${c.fit}).` }),
+    h("div", { class: "scroll" }, h("table", { class: "data", id: "cost" }, h("thead", {}, h("tr", {}, ["Quantity", "Value", "How"].map((x) => h("th", { text: x })))),
+      h("tbody", {}, rows.map(([k, v, how]) => h("tr", {}, h("th", { text: k }), h("td", { class: "n", text: v }), h("td", { class: "meta how", text: how })))))),
+    ...(c.notes || []).map((n) => h("p", { class: "meta", text: "· " + n })),
+    srcs.length ? h("details", { class: "sources" }, h("summary", { text: `Power and price sources (${srcs.length})` }),
+      h("ul", {}, srcs.map((n) => h("li", { text: n })))) : null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,7 +568,7 @@ function s_(tag, attrs, ...kids) {
   return el;
 }
 function scatter(rows) {
-  const W = 560, H = 420, L = 64, B = 48, T = 16, R = 16;
+  const W = 580, H = 420, L = 64, B = 48, T = 16, R = 36;
   const vals = rows.flatMap((r) => [r.tokens_per_s, r.predicted_tokens_per_s]);
   let lo = Math.min(...vals), hi = Math.max(...vals);
   lo = 10 ** Math.floor(Math.log10(lo)); hi = 10 ** Math.ceil(Math.log10(hi));
@@ -582,8 +590,22 @@ function scatter(rows) {
     g.append(s_("circle", { cx: x(r.predicted_tokens_per_s), cy: y(r.tokens_per_s), r: 5, class: "pt " + (r.test.startsWith("tg") ? "tg" : "pp") },
       s_("title", {}, `${r.hardware || "?"} · ${r.model || "?"} ${r.quant || ""} · ${r.test}: measured ${fmt(r.tokens_per_s, 1)}, predicted ${fmt(r.predicted_tokens_per_s, 1)} tok/s (${fmt(r.ratio, 2)}×) — ${r.source}${r.source_url ? " " + r.source_url : ""}`)));
   }
-  return h("figure", { class: "card" }, g, h("figcaption", { class: "meta" },
+  return h("figure", { class: "card chart-card" }, h("div", { class: "chart-row" }, g, ratioSummary(rows)), h("figcaption", { class: "meta" },
     h("i", { class: "dot pp" }), " prefill (pp) ", h("i", { class: "dot tg" }), " decode (tg) · solid line: measured = predicted; dashed: ±25 % · hover a point for its source"));
+}
+function ratioSummary(rows) {
+  // median measured / predicted and the share within ±25 %, per kind of test (prefill, decode)
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+  const kinds = [["pp", "Prefill (pp)"], ["tg", "Decode (tg)"]].map(([k, name]) => {
+    const rs = rows.filter((r) => (k === "tg") === r.test.startsWith("tg")).map((r) => r.tokens_per_s / r.predicted_tokens_per_s);
+    return rs.length ? h("tr", {}, h("th", { text: name }), h("td", { class: "n", text: String(rs.length) }),
+      h("td", { class: "n", text: fmt(median(rs), 2) + "×" }),
+      h("td", { class: "n", text: Math.round(100 * rs.filter((x) => x >= 0.8 && x <= 1.25).length / rs.length) + " %" })) : null;
+  });
+  return h("div", { class: "summary" }, h("h3", { text: "Measured / predicted" }),
+    h("table", { class: "data", id: "ratios" }, h("thead", {}, h("tr", {}, ["", "results", "median", "within ±25 %"].map((x) => h("th", { class: x ? "n" : "", text: x })))),
+      h("tbody", {}, kinds)),
+    h("p", { class: "meta", text: "Measured: the stored result (its source on hover in the chart and table). Predicted: what rigfit estimated before the run." }));
 }
 function viewMeasurements(main) {
   const out = h("div", { id: "out", "aria-live": "polite" }, h("p", { class: "meta", text: "reading the results store…" }));
@@ -606,7 +628,7 @@ function viewMeasurements(main) {
           ["id", "#", (x) => x.id, (x) => x.id, "n"], ["hw", "Hardware", (x) => x.hardware || "?", (x) => x.hardware],
           ["model", "Model", (x) => `${x.model || "?"} ${x.quant || ""}`, (x) => x.model], ["test", "Test", (x) => x.test, (x) => x.test],
           ["m", "Measured tok/s", (x) => h("span", { title: `measured: ${x.source}${x.source_url ? " " + x.source_url : ""}`, text: fmt(x.tokens_per_s, 2) }), (x) => x.tokens_per_s, "n"],
-          ["p", "Predicted tok/s", (x) => fmt(x.predicted_tokens_per_s, 2), (x) => x.predicted_tokens_per_s, "n"],
+          ["p", "Predicted tok/s", (x) => (x.predicted_tokens_per_s == null ? "—" : fmt(x.predicted_tokens_per_s, 2)), (x) => x.predicted_tokens_per_s, "n"],
           ["r", "Measured / predicted", (x) => (x.ratio ? fmt(x.ratio, 2) + "×" : "—"), (x) => x.ratio, "n"],
         ];
         parts.push(sortableTable("results", cols, r.results, () => ({})));
