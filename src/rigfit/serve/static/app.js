@@ -198,8 +198,10 @@ const SEGMENTS = [
 ];
 function memoryBars(plan) {
   const devs = plan.memory.devices;
+  // a device whose capacity is unknown is drawn on the scale of the largest known one (or its own total)
+  const known = Math.max(0, ...devs.map((d) => d.capacity_bytes || 0));
   const rows = devs.map((d) => {
-    const full = Math.max(d.capacity_bytes || 0, d.total_high_bytes || d.total_bytes, 1);
+    const full = Math.max(d.capacity_bytes || known, d.total_high_bytes || d.total_bytes, 1);
     const segs = SEGMENTS.map(([k, name, get]) => {
       const b = get(d);
       const title = `${name}: ${gib(b)} GiB` + (k === "overhead" && d.overhead_source ? ` — ${d.overhead_source}` : "");
@@ -216,7 +218,8 @@ function memoryBars(plan) {
       h("div", { class: "dev-nums" },
         h("span", { class: "tot", "data-bytes": d.total_bytes, title: `estimated total ± ${gib(d.uncertainty_bytes)} GiB` },
           `${gib(d.total_bytes)} ± ${gib(d.uncertainty_bytes)} GiB`),
-        " of ", h("span", { title: d.capacity_source || "", class: "src" }, `${gib(d.capacity_bytes)} GiB`),
+        " of ", d.capacity_bytes ? h("span", { title: d.capacity_source || "", class: "src" }, `${gib(d.capacity_bytes)} GiB`)
+          : h("span", { class: "meta", text: "unknown capacity" }),
         d.capacity_bytes ? ` · ${gib(d.headroom_bytes)} GiB free` : ""));
   });
   const legend = h("div", { class: "legend" }, SEGMENTS.map(([k, name]) => h("span", {}, h("i", { class: "seg " + k }), name)),
@@ -305,8 +308,8 @@ function viewPlan(main) {
   const drawSlider = () => ctxBox.replaceChildren(ctxSlider(state().get("ctx") || 4096, maxCtx, (v) => set("ctx", v)));
   drawSlider();
   const form = h("form", { class: "inputs", onsubmit: (e) => e.preventDefault() },
-    machinePicker("on", s.get("on"), (v) => set("on", v)),
-    modelPicker("model", s.get("model"), (v) => set("model", v)),
+    h("div", { class: "row2" }, machinePicker("on", s.get("on"), (v) => set("on", v)),
+      modelPicker("model", s.get("model"), (v) => set("model", v))),
     h("div", { class: "row" },
       select("quant", "Quant", QUANTS.map((q) => [q, q || "default"]), s.get("quant") || "", (v) => set("quant", v),
         "llama.cpp file type (default Q4_K_M; MXFP4_MOE for gpt-oss)"),
