@@ -246,3 +246,25 @@ def test_phone_width_has_no_sideways_scroll(server, browser, shots, path):
     page.screenshot(path=str(shots / f"{path.strip('/')}-phone.png"), full_page=True)
     assert over <= 1, f"{path} is {over}px wider than a phone screen"
     assert errors == []
+
+
+def test_this_machine_and_the_copy_button(server, browser, run_cli):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=WIDE)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(server + "/plan?model=llama-3.2-1b")
+    expect(page.locator("#verdict")).to_be_visible()
+    page.get_by_role("button", name="this machine").click()
+    page.wait_for_function("new URLSearchParams(location.search).get('on') === 'local'")
+    cli = run_cli("plan", "llama-3.2-1b", "--on", "local")
+    expect(page.locator(".title")).to_contain_text(cli["machine"]["name"])
+    _expect_plan(page, cli)
+    line = cli["commands"].get("llama_server_line")
+    if line:
+        page.locator("#commands .cmd", has_text="llama.cpp").get_by_role("button", name="copy").click()
+        expect(page.locator("#commands .cmd", has_text="llama.cpp").locator("button")).to_have_text("copied")
+        assert page.evaluate("navigator.clipboard.readText()") == line
+    context.close()
