@@ -219,3 +219,20 @@ def test_fifty_concurrent_plan_requests_all_succeed(server):
         got = list(pool.map(one, range(50)))
     assert [s for s, _ in got] == [200] * 50
     assert {f for _, f in got} <= {"fits", "tight", "offload", "no"}
+
+
+def test_only_answers_that_depend_on_their_arguments_alone_are_cached(tmp_path):
+    from rigfit.serve.app import _cache_key
+
+    eps = {ep.path: ep for ep in ENDPOINTS}
+    rec = {"on": "RTX 4090", "use": "chat", "min_ctx": None, "min_tps": None, "max_quality_loss": None,
+           "limit": 10}
+    assert _cache_key(eps["/api/recommend"], rec) == _cache_key(eps["/api/recommend"], dict(rec))
+    assert _cache_key(eps["/api/recommend"], rec | {"limit": 5}) != _cache_key(eps["/api/recommend"], rec)
+    assert _cache_key(eps["/api/recommend"], rec | {"on": "local"}) is None
+    assert _cache_key(eps["/api/compare"], {"model": "llama-3.1-8b", "on": ["RTX 4090", "local"]}) is None
+    f = tmp_path / "m.gguf"
+    f.write_bytes(b"GGUF")
+    assert _cache_key(eps["/api/compare"], {"model": str(f), "on": ["RTX 4090"]}) is None
+    assert _cache_key(eps["/api/results"], {"mine": False}) is None
+    assert _cache_key(eps["/api/plan"], {"model": "llama-3.1-8b", "on": "RTX 4090"}) is None

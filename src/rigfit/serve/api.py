@@ -5,7 +5,8 @@ Endpoints without a CLI twin (``/api/compare``, the ``/search`` pickers) have th
 (``rigfit.compare/1``, ``rigfit.hardware-search/1``, ``rigfit.model-search/1``).
 
 Caching (serve only; the library is untouched): model specs per (model, quant) for catalog names,
-resolved machines per description, and the search indexes, so a warm plan costs a few ms.
+resolved machines per description, and the search indexes, so a warm plan costs a few ms. (So an edit
+to the user hardware rows in ``$XDG_CONFIG_HOME/rigfit/hardware.toml`` shows after a restart.)
 """
 
 from __future__ import annotations

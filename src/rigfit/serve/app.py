@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +39,13 @@ PAGES = ("/", "/plan", "/recommend", "/compare", "/floor", "/measurements")
 
 _LOCK = threading.Lock()
 
+#: Answers kept per endpoint and arguments: the catalog searches take seconds the first time and the
+#: pages ask again on every visit. Only answers that depend on nothing but their arguments and the
+#: shipped catalogs (not the results store, not local files or 'local' detection).
+_CACHED_PATHS = frozenset({"/api/recommend", "/api/compare", "/api/floor"})
+_ANSWERS: OrderedDict[tuple, Any] = OrderedDict()
+_MAX_ANSWERS = 256
+
 
 class _JSON(JSONResponse):
     """JSON written by rigfit's own encoder (the same bytes as the CLI's ``--json``)."""
@@ -50,11 +59,33 @@ def error_response(status: int, message: str, hint: str | None = None) -> Respon
     return _JSON({"error": message, "hint": hint}, status_code=status)
 
 
+def _cache_key(ep: Endpoint, args: dict[str, Any]) -> tuple | None:
+    """Key of a cacheable answer, or None (an endpoint not cached, a model file, this machine)."""
+    if ep.path not in _CACHED_PATHS:
+        return None
+    ons = args.get("on")
+    if "local" in (ons if isinstance(ons, list) else [ons]):
+        return None
+    model = args.get("model")
+    if model and Path(model).expanduser().exists():
+        return None
+    return (ep.path, *((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(args.items())))
+
+
 def _compute(ep: Endpoint, items: list[tuple[str, str]]) -> Any:
     with _LOCK:
         args = parse_query(ep.params, items)
         assert ep.handler is not None
-        return ep.handler(args)
+        key = _cache_key(ep, args)
+        if key is not None and key in _ANSWERS:
+            _ANSWERS.move_to_end(key)
+            return _ANSWERS[key]
+        body = ep.handler(args)
+        if key is not None:
+            _ANSWERS[key] = body
+            if len(_ANSWERS) > _MAX_ANSWERS:
+                _ANSWERS.popitem(last=False)
+        return body
 
 
 def _endpoint_route(ep: Endpoint) -> Route:
