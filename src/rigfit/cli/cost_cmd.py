@@ -6,7 +6,6 @@ import typer
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
-from rigfit.errors import RigfitError
 
 
 @app.command()
@@ -41,16 +40,11 @@ def cost(
     from rigfit.catalog.models import resolve_model
     from rigfit.estimate.cost import local_cost
     from rigfit.hardware.grammar import resolve_machine
+    from rigfit.options import check_cost
 
-    if hosted_monthly_usd is not None and hosted:
-        raise RigfitError("Give either --hosted-monthly-usd or --hosted, not both.")
-    for name, v in (("--hours-per-day", hours_per_day), ("--tokens-per-day", tokens_per_day),
-                    ("--electricity-usd-per-kwh", electricity), ("--amortize-months", amortize_months),
-                    ("--hardware-usd", hardware_usd), ("--hosted-monthly-usd", hosted_monthly_usd)):
-        if (v is not None and v < 0) or (name == "--amortize-months" and v == 0):
-            raise RigfitError(f"{name} must be positive.")
-    if hours_per_day is not None and hours_per_day > 24:
-        raise RigfitError("--hours-per-day cannot exceed 24.")
+    check_cost(hours_per_day=hours_per_day, tokens_per_day=tokens_per_day, electricity=electricity,
+               hardware_usd=hardware_usd, amortize_months=amortize_months,
+               hosted_monthly_usd=hosted_monthly_usd, hosted=hosted)
     arch = resolve_model(model)
     machine = resolve_machine(on)
     lc = local_cost(arch, machine, quant, hours_per_day=hours_per_day, tokens_per_day=tokens_per_day,

@@ -7,7 +7,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
-from rigfit.inputs import check_ctx
 from rigfit.report.document import fmt_band
 
 
@@ -30,23 +29,12 @@ def floor(
       rigfit floor qwen2.5-32b --min-tps 20 --budget-usd 2000 --json
     """
     from rigfit.catalog.models import resolve_model
-    from rigfit.errors import RigfitError
-    from rigfit.estimate.cost import default_quant
     from rigfit.floor import hardware_floor
+    from rigfit.options import check_floor, floor_quant
 
-    check_ctx(ctx, minimum=256)
-    if min_tps <= 0:
-        raise RigfitError("--min-tps must be positive.")
-    if budget_usd is not None and budget_usd <= 0:
-        raise RigfitError(f"--budget-usd must be positive, got {budget_usd:g}.")
+    check_floor(ctx, min_tps, budget_usd)
     arch = resolve_model(model)
-    if arch.n_ctx_train and ctx > arch.n_ctx_train:
-        raise RigfitError(f"--ctx {ctx:,} is beyond {arch.name or arch.id}'s training context "
-                          f"{arch.n_ctx_train:,}.", f"Use --ctx {arch.n_ctx_train} or less.")
-    q = quant or default_quant(arch)
-    from rigfit.catalog.quant import resolve_file_type
-
-    q = resolve_file_type(q).name
+    q = floor_quant(arch, quant, ctx)
     res = hardware_floor(arch, q, ctx, min_tps, budget_usd)
     if json_out:
         print_json(res.to_json())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated
 
 import typer
@@ -14,12 +13,9 @@ from rigfit.catalog.models import (
     arch_to_json,
     attention_kind,
     catalog_sources,
-    filter_models,
-    load_models,
-    resolve_model,
 )
 from rigfit.cli.app import app, console, print_json
-from rigfit.errors import UnknownNameError
+from rigfit.options import select_models
 
 
 def _out() -> Console:
@@ -116,15 +112,7 @@ def models(
         else:
             render_local_models(found)
         return
-    if name:
-        selected = [resolve_model(name)]
-    else:
-        selected = filter_models(family=family, search=search)
-        if family and not selected:
-            known = sorted({a.family for a in load_models()} | {a.arch for a in load_models()})
-            raise UnknownNameError("model family", family,
-                                   difflib.get_close_matches(family.lower(), known, n=5, cutoff=0.4),
-                                   hint="Families: " + ", ".join(sorted({a.family for a in load_models()})))
+    selected = select_models(name, family, search)
     if as_json:
         print_json([arch_to_json(a) for a in selected])
         return

@@ -9,12 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
-from rigfit.errors import RigfitError
 from rigfit.figures import GIB
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import resolve_machine
-from rigfit.inputs import check_ctx
-from rigfit.plan import Plan, PlanSettings, make_plan, max_context, max_context_by_quant
+from rigfit.options import plan_settings
+from rigfit.plan import Plan, make_plan, max_context, max_context_by_quant
 
 _H_MODEL = ("Catalog model id (llama-3.1-8b), GGUF file, HF folder, ollama:NAME, or a remote repo "
             "(org/name:QUANT, hf:org/name).")
@@ -36,28 +35,6 @@ _VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold
 
 def _gib(n: int | None) -> str:
     return "unknown" if n is None else f"{n / GIB:.2f}"
-
-
-def _parse_split(text: str | None) -> tuple[float, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
-    except ValueError:
-        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text!r}.") from None
-
-
-def _ngl(text: str | None) -> int | str | None:
-    if text is None or text.lower() in ("all", "auto"):
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise RigfitError(f"--ngl must be a number of layers or 'all', got {text!r}.") from None
-    if n < -1:  # llama.cpp reads -1 as "all"; anything lower is a typo
-        raise RigfitError(f"--ngl must be a number of layers ≥ 0 or 'all', got {n}.",
-                          "Leave --ngl out to put every layer that fits on the GPU(s).")
-    return None if n < 0 else n
 
 
 @app.command()
@@ -100,27 +77,13 @@ def plan(
 
       rigfit plan unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M --on "RTX 4090 + 64GB"
     """
-    if fa not in ("auto", "on", "off"):
-        raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
-    check_ctx(ctx)
-    if runtime not in ("llama.cpp", "llamacpp", "vllm"):
-        raise RigfitError(f"Unknown --runtime {runtime!r}.", "Use llama.cpp or vllm.")
-    if prompt < 1:
-        raise RigfitError(f"--prompt must be ≥ 1 token, got {prompt}.", "e.g. --prompt 2048")
-    if runtime == "vllm" and not 0 < gpu_util <= 1:
-        raise RigfitError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_util:g}.",
-                          "vLLM's default is 0.9.")
-    from rigfit.catalog.quant import resolve_kv_type
-
-    kv = resolve_kv_type(kv_type).name
+    settings = plan_settings(ctx=ctx, ngl=ngl, fa=fa, kv_type=kv_type, parallel=parallel,
+                             kv_unified=kv_unified, ubatch=ubatch, swa_full=swa_full, cpu_moe=cpu_moe,
+                             n_cpu_moe=n_cpu_moe,
+                             no_kv_offload=no_kv_offload, tensor_split=tensor_split, runtime=runtime,
+                             llama_build=llama_build, prompt=prompt, gpu_util=gpu_util)
     spec = load_model_source(model, quant, offline=offline)
     machine = resolve_machine(on)
-    settings = PlanSettings(n_ctx=ctx, ngl=_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
-                            n_parallel=parallel, kv_unified=kv_unified, n_ubatch=ubatch, swa_full=swa_full,
-                            cpu_moe=cpu_moe, n_cpu_moe=n_cpu_moe, no_kv_offload=no_kv_offload,
-                            tensor_split=_parse_split(tensor_split),
-                            runtime="vllm" if runtime == "vllm" else "llama.cpp",
-                            llama_build=llama_build, prompt_tokens=prompt, gpu_memory_utilization=gpu_util)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
     if max_ctx and settings.runtime == "llama.cpp" and p.hosted is None:

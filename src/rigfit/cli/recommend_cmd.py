@@ -7,7 +7,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
-from rigfit.inputs import check_ctx
 from rigfit.report.document import fmt_band
 
 
@@ -33,19 +32,11 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
-    from rigfit.errors import RigfitError
     from rigfit.hardware.grammar import resolve_machine
+    from rigfit.options import check_recommend
     from rigfit.recommend import recommend as run
 
-    if limit is not None and limit < 1:
-        raise RigfitError("--limit must be at least 1.")
-    check_ctx(min_ctx, flag="--min-ctx", minimum=256)
-    if min_tps is not None and min_tps <= 0:
-        raise RigfitError(f"--min-tps must be positive, got {min_tps:g}.",
-                          "Leave it out for the use's default.")
-    if max_quality_loss is not None and max_quality_loss <= 0:
-        raise RigfitError(f"--max-quality-loss must be positive (mean KLD, nats), got {max_quality_loss:g}.",
-                          "The default is 0.25; Q8_0 loses about 0.001, Q4_K_M about 0.03 at 8B.")
+    check_recommend(limit, min_ctx, min_tps, max_quality_loss)
     machine = resolve_machine(on)
     rec = run(machine, use, min_ctx=min_ctx, min_tps=min_tps, max_quality_loss=max_quality_loss, limit=limit)
     if json_out:
