@@ -148,7 +148,7 @@ def _tensor_figures(row: dict, tensor: dict, fig: _Figures) -> tuple:
 def _nvidia_figures(name: str, row: dict, arch: str, base_src: str, fig: _Figures) -> tuple:
     """Dense FP16 from tensor cores × boost clock × FLOP/clock (NVIDIA without a tensor row)."""
     tcs = int(row.get("tensor_cores") or 0)
-    boost = row.get("boost_clock_mhz") or row.get("base_clock_mhz")
+    boost = float(row.get("boost_clock_mhz") or row.get("base_clock_mhz") or 0.0)  # caller checked it
     per, _ = nvidia_tensor_rate(arch, row.get("gpu_name") or "")
     if not per:
         fig.put("fp16_flops", f"has {tcs} tensor cores but no dense rate known for {arch!r}", "unknown")

@@ -364,6 +364,7 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
 
 
 def _lookup(text: str) -> Device | None:
+    target: Any  # an alias target name (str) in one branch, an index entry in the other
     idx = _index()
     toks = _tokens(text)
     if not toks:
