@@ -380,7 +380,7 @@ def test_prices_and_power():
     assert info["street_new_usd"] == [2200, 2800] and info["msrp_usd"] == 1599
     assert price_info(resolve_device("RTX 3080")) is None
     wp = wall_power(resolve_machine("2x RTX 3090"))
-    assert wp["load_w"] == [600, 900] and wp["build"]
+    assert wp["load_w"] == [294, 440] and wp["build"] == "2x RTX 3090 workstation"  # layer split: u / 2
     derived = wall_power(resolve_machine("RTX 3080 + Ryzen 7 5800X"))
     assert derived["status"] == "derived" and derived["load_w"][0] < derived["load_w"][1]
     price, note = electricity_usd_per_kwh()
@@ -420,7 +420,7 @@ def test_json_roundtrip_schema():
         "sources",
         "notes",
     }
-    assert mm["wall_power"]["load_w"] == [600, 900]  # 2x RTX 3090 workstation (overlay power_defaults)
+    assert mm["wall_power"]["load_w"] == [294, 440]  # rigfit.hardware.power model, layer split
     acc = mm["accelerators"][0]
     for key in (
         "memory_bytes",

@@ -10,11 +10,22 @@ off, and the output stage holds two ``n_embd`` rows per token (the scaled embedd
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from rigfit.archs.llama import llama_like
 from rigfit.archs.registry import ArchFamily, SwaRule, register
 
+
+class _GemmaTerms(TypedDict):
+    """The :class:`ArchFamily` fields every Gemma family shares."""
+
+    attn_extra_embd_fa_off: int
+    output_embd_rows: int
+    hf_tied_default: bool
+
+
 #: compute-graph terms and the transformers default (Gemma configs tie embeddings)
-_GEMMA = {"attn_extra_embd_fa_off": 1, "output_embd_rows": 2, "hf_tied_default": True}
+_GEMMA: _GemmaTerms = {"attn_extra_embd_fa_off": 1, "output_embd_rows": 2, "hf_tied_default": True}
 
 register(ArchFamily("gemma", hf_model_types=("gemma",), **_GEMMA))
 register(ArchFamily(

@@ -127,12 +127,16 @@ def _render_machine(m: Machine) -> None:
         head.add_row("wall power", "not yours to meter: a hosted system (its looked-up TDP is listed below)")
     else:
         wp = wall_power(m)
-        why = escape(wp["build"] or wp["source"].removeprefix("derived: "))
-        head.add_row(
-            "wall power",
-            f"idle {wp['idle_w'][0]}-{wp['idle_w'][1]} W, LLM decode "
-            f"{wp['load_w'][0]}-{wp['load_w'][1]} W  [dim]({wp['status']}: {why})[/]",
-        )
+        if wp["load_w"] is None:
+            head.add_row("wall power", f"unknown  [dim]({escape(wp['source'])})[/]")
+        else:
+            first = wp["source"].split("; ")[0].removeprefix("derived: ")
+            why = escape(first if wp["status"] == "derived" else wp["build"] or "")
+            head.add_row(
+                "wall power",
+                f"idle {wp['idle_w'][0]}-{wp['idle_w'][1]} W, LLM decode "
+                f"{wp['load_w'][0]}-{wp['load_w'][1]} W  [dim]({wp['status']}: {why})[/]",
+            )
     console.print(head)
     seen: dict[str, tuple[Device, int]] = {}
     for d in m.accelerators:

@@ -4,16 +4,9 @@ The family of models here turns a speed (tokens/s) and a machine's power figures
 Each model is a plain function of numbers with its units in brackets; :func:`cost_summary`
 chains them for one machine and workload. Naming: ``<quantity>_<unit>`` for results.
 
-Power model (linear in utilisation, as in Fan, Weber & Barroso 2007 [1])::
-
-    P_device(u) = P_idle + (TDP − P_idle) · u          [W]
-    P_wall      = (Σ P_device(u) + P_rest) / η_psu      [W]
-
-``u`` is the share of its power budget a device draws while generating. LLM decode is
-memory-bound and leaves the ALUs mostly idle, so GPUs draw well under their TDP:
-:data:`DECODE_UTILISATION` = 0.65 reproduces the wall-power ranges of [2] (e.g. an RTX 3060
-desktop 200–260 W under LLM decode). ``P_rest`` is the rest of the system (CPU package under a
-light load, board, RAM, drives, fans). All defaults are engineering estimates, overridable.
+Power: the one wall-power model lives in :mod:`rigfit.hardware.power` (linear in utilisation,
+Fan, Weber & Barroso 2007; checked against public wall-power measurements); its names are
+re-exported here for callers of this module.
 
 Money::
 
@@ -26,11 +19,7 @@ Break-even is "never" when the local electricity alone costs as much as the host
 
 References
 ----------
-[1] X. Fan, W.-D. Weber, L. A. Barroso, "Power provisioning for a warehouse-sized computer",
-    ISCA 2007 (linear power model P = P_idle + (P_busy − P_idle)·u).
-[2] ../shared/reference/hardware_extra.json ``power_defaults`` (wall-power ranges per build,
-    engineering estimates; EIA electricity price 0.17 USD/kWh, US residential 2024-25).
-[3] 80 PLUS Gold certification: ≥ 87–90 % PSU efficiency at 20–100 % load (CLEAResult).
+See :mod:`rigfit.hardware.power` for the power model's sources.
 """
 
 from __future__ import annotations
@@ -40,46 +29,22 @@ from typing import TYPE_CHECKING
 
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
+from rigfit.hardware.power import (
+    DECODE_UTILISATION,
+    ELECTRICITY_USD_PER_KWH,
+    multi_gpu_utilisation,
+    power_profile,
+)
+from rigfit.hardware.power import PowerProfile as PowerProfile  # re-exported for callers
+from rigfit.hardware.power import device_power_w as device_power_w  # re-exported
+from rigfit.hardware.power import wall_power_w as wall_power_w  # re-exported
 
 if TYPE_CHECKING:
     from rigfit.catalog.arch import Architecture
     from rigfit.catalog.prices import HostedPrice
     from rigfit.hardware.devices import Machine
 
-#: US residential electricity price [USD/kWh] (EIA 2024 average ~0.165, +2 % 2025 forecast) [2].
-ELECTRICITY_USD_PER_KWH = 0.17
-#: Share of TDP a GPU / SoC draws during single-stream LLM decode [1]; matches the wall-power
-#: ranges of [2] (RTX 3060 box 200–260 W, RTX 4090 box 350–550 W).
-DECODE_UTILISATION = 0.65
-#: Idle draw of a discrete GPU as a share of its TDP (RTX 3060: ~13 W of 170 W; 4090: ~25 W
-#: of 450 W) — engineering estimate.
-GPU_IDLE_FRACTION = 0.08
-#: Rest of a desktop while generating: CPU package lightly loaded, board, RAM, SSD, fans [W];
-#: chosen so a 3060 box lands in [2]'s 200–260 W.
-DESKTOP_REST_W = 65.0
-#: Rest of the system when the accelerator is an SoC/APU that includes the CPU [W] (Mac, Strix Halo).
-SOC_REST_W = 8.0
-#: PSU efficiency at mid load (80 PLUS Gold) [3]; SoC boxes are counted at the wall directly.
-PSU_EFFICIENCY = 0.90
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
-
-
-def device_power_w(tdp_w, utilisation, idle_w):
-    """Draw of one device at utilisation ``u`` (linear model [1]).
-
-    tdp_w: thermal design power [W]. utilisation: share of (TDP − idle) in use [0–1].
-    idle_w: draw when idle [W]. Returns [W]. Numpy-friendly.
-    """
-    return idle_w + (tdp_w - idle_w) * utilisation
-
-
-def wall_power_w(device_w, rest_w, psu_efficiency=PSU_EFFICIENCY):
-    """Power at the wall socket [W]: ``(device_w + rest_w) / psu_efficiency``.
-
-    device_w: sum of the accelerator (and CPU, for CPU-only boxes) draws [W].
-    rest_w: everything else in the box [W]. psu_efficiency: DC/AC efficiency [0–1].
-    """
-    return (device_w + rest_w) / psu_efficiency
 
 
 def cost_per_hour_usd(power_w, usd_per_kwh=ELECTRICITY_USD_PER_KWH):
@@ -116,37 +81,6 @@ def breakeven_months(hardware_usd, hosted_usd_per_month, local_running_usd_per_m
 # ------------------------------------------------------------------------------------------------
 # Typed inputs and the chained summary
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PowerProfile:
-    """Power figures of one machine.
-
-    devices_tdp_w: TDP of each device that works during generation [W].
-    devices_idle_w: idle draw of each of them [W].
-    rest_w: rest of the system [W]. psu_efficiency: [0–1].
-    sources: one line per figure saying where it came from (looked up / default).
-    """
-
-    devices_tdp_w: tuple[float, ...]
-    devices_idle_w: tuple[float, ...]
-    rest_w: float
-    psu_efficiency: float = PSU_EFFICIENCY
-    sources: tuple[str, ...] = ()
-    wall_load_w: float | None = None
-    wall_idle_w: float | None = None
-
-    def load_w(self, utilisation: float = DECODE_UTILISATION) -> float:
-        if self.wall_load_w is not None:  # a looked-up wall figure for the whole build
-            return self.wall_load_w
-        dev = sum(device_power_w(t, utilisation, i) for t, i in zip(self.devices_tdp_w,
-                                                                     self.devices_idle_w, strict=True))
-        return wall_power_w(dev, self.rest_w, self.psu_efficiency)
-
-    def idle_w(self) -> float:
-        if self.wall_idle_w is not None:
-            return self.wall_idle_w
-        return wall_power_w(sum(self.devices_idle_w), self.rest_w * 0.6, self.psu_efficiency)
 
 
 @dataclass(frozen=True)
@@ -278,73 +212,6 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
     return s
 
 
-#: Idle draw of an Apple / APU SoC [W] and of a desktop CPU as a share of its TDP (engineering
-#: estimates consistent with [2]: Mac mini idle 4–8 W, Strix Halo mini-PC idle 10–20 W).
-SOC_IDLE_W = 6.0
-CPU_IDLE_FRACTION = 0.15
-#: Rest of a CPU-only box (board, RAM, SSD, fans) when the CPU itself is counted as the device [W].
-CPU_BOX_REST_W = 40.0
-
-
-def power_profile(machine) -> PowerProfile:
-    """Default power figures of a catalog :class:`~rigfit.hardware.devices.Machine`.
-
-    Discrete GPUs: each GPU's TDP (looked up), idle = 8 % of TDP, rest of a desktop 65 W; with
-    several GPUs under llama.cpp's layer split only one works at a time, so each GPU's share of
-    utilisation is divided by the GPU count (:func:`multi_gpu_utilisation`). Apple / APU: the
-    SoC's TDP, 6 W idle, 8 W rest. CPU-only: the CPU's TDP, 15 % idle, 40 W rest. A device with
-    no TDP in the catalog raises ``ValueError`` (the caller says "unknown").
-    """
-    accs = list(machine.accelerators)
-    sources: list[str] = []
-    if accs and all(d.kind in ("apple", "apu") for d in accs):
-        tdp = tuple(float(d.tdp_w) for d in accs if d.tdp_w)
-        if len(tdp) != len(accs):
-            return _looked_up_wall(machine, f"no TDP known for {accs[0].name}")
-        sources.append(f"{accs[0].name} TDP {tdp[0]:.0f} W (looked up: "
-                       f"{(accs[0].sources or {}).get('tdp_w', 'catalog')})")
-        sources.append(f"SoC idle {SOC_IDLE_W:g} W, rest of system {SOC_REST_W:g} W (rigfit defaults)")
-        return PowerProfile(tdp, tuple(SOC_IDLE_W for _ in tdp), SOC_REST_W, 1.0, tuple(sources))
-    if accs:
-        if any(not d.tdp_w for d in accs):
-            raise ValueError("no TDP known for " + ", ".join(d.name for d in accs if not d.tdp_w))
-        tdp = tuple(float(d.tdp_w) for d in accs)
-        src = (accs[0].sources or {}).get("tdp_w", "catalog")
-        sources.append(f"{len(accs)}× {accs[0].name} TDP {tdp[0]:.0f} W (looked up: {src})")
-        sources.append(f"GPU idle {GPU_IDLE_FRACTION:.0%} of TDP, rest of desktop {DESKTOP_REST_W:g} W, "
-                       f"PSU {PSU_EFFICIENCY:.0%} (rigfit defaults)")
-        return PowerProfile(tdp, tuple(t * GPU_IDLE_FRACTION for t in tdp), DESKTOP_REST_W,
-                            PSU_EFFICIENCY, tuple(sources))
-    cpu = machine.cpu
-    if cpu is None or not cpu.tdp_w:
-        raise ValueError(f"no TDP known for the CPU of {machine.name}")
-    src = (cpu.sources or {}).get("tdp_w", "catalog")
-    sources.append(f"{cpu.name} TDP {cpu.tdp_w:.0f} W (looked up: {src})")
-    sources.append(f"CPU idle {CPU_IDLE_FRACTION:.0%} of TDP, rest of box {CPU_BOX_REST_W:g} W "
-                   "(rigfit defaults)")
-    return PowerProfile((float(cpu.tdp_w),), (cpu.tdp_w * CPU_IDLE_FRACTION,), CPU_BOX_REST_W,
-                        PSU_EFFICIENCY, tuple(sources))
-
-
-def _looked_up_wall(machine, why: str) -> PowerProfile:
-    """Wall power from the catalog's per-build ranges (midpoints) when a TDP is missing."""
-    from rigfit.hardware.power import wall_power
-
-    wp = wall_power(machine)
-    if not wp.get("load_w") or wp.get("status") == "derived":
-        raise ValueError(why)
-    load = sum(wp["load_w"]) / 2
-    idle = sum(wp["idle_w"]) / 2
-    src = (f"{why}: wall power {wp['load_w'][0]}–{wp['load_w'][1]} W under load, "
-           f"{wp['idle_w'][0]}–{wp['idle_w'][1]} W idle, midpoints used (looked up: {wp['source']})")
-    return PowerProfile((), (), 0.0, 1.0, (src,), wall_load_w=load, wall_idle_w=idle)
-
-
-def multi_gpu_utilisation(n_devices: int, utilisation: float = DECODE_UTILISATION) -> float:
-    """Per-GPU utilisation under a layer split: devices take turns, so ``u / n`` each [0–1]."""
-    return utilisation / max(n_devices, 1)
-
-
 # ------------------------------------------------------------------------------------------------
 # Chained for a catalog model on a catalog machine (planner + speed model + price snapshot)
 # ------------------------------------------------------------------------------------------------
@@ -412,12 +279,6 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
         power = power_profile(machine)
     except ValueError as exc:
         raise RigfitError(f"Cannot cost {machine.name}: {exc}.") from exc
-    from rigfit.hardware.power import wall_power
-
-    wp = wall_power(machine)
-    if power.wall_load_w is None and wp.get("status") != "derived" and wp.get("load_w"):
-        notes.append(f"cross-check: the catalog's wall-power range for a '{wp.get('build')}' build is "
-                     f"{wp['load_w'][0]}–{wp['load_w'][1]} W under load (looked up, engineering estimate)")
     util = DECODE_UTILISATION
     if len(machine.accelerators) > 1:
         util = multi_gpu_utilisation(len(machine.accelerators))

@@ -16,7 +16,7 @@ layers, old spellings) come from the architecture registry (:mod:`rigfit.archs`)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rigfit.archs import ArchFamily, SwaRule, families, gguf_family, is_expert_tensor
 from rigfit.catalog.arch import MLA, SSM, Architecture, ModelSpec, MoE, TensorInfo
@@ -43,7 +43,15 @@ class _Keys:
     def raw(self, suffix: str) -> Any:
         return self.g.metadata.get(f"{self.arch}.{suffix}")
 
+    @overload
+    def u(self, suffix: str, default: int, required: bool = False) -> int: ...
+    @overload
+    def u(self, suffix: str, default: None = None, *, required: Literal[True]) -> int: ...
+    @overload
+    def u(self, suffix: str, default: None = None, required: bool = False) -> int | None: ...
+
     def u(self, suffix: str, default: int | None = None, required: bool = False) -> int | None:
+        """An unsigned integer key: ``default`` when absent (an error when ``required``)."""
         v = self.raw(suffix)
         if v is None:
             if required:
@@ -58,6 +66,11 @@ class _Keys:
         if v < 0:
             raise BadFileError(self.g.path, f"key {self.arch}.{suffix} is negative ({v})")
         return int(v)
+
+    @overload
+    def per_layer(self, suffix: str, n: int, default: int | tuple[int, ...]) -> tuple[int, ...]: ...
+    @overload
+    def per_layer(self, suffix: str, n: int, default: None) -> tuple[int, ...] | None: ...
 
     def per_layer(self, suffix: str, n: int, default: int | tuple[int, ...] | None) -> tuple[int, ...] | None:
         """llama.cpp get_key_or_arr: a scalar fills every layer; an array must have n_layer_all entries."""
@@ -75,7 +88,7 @@ class _Keys:
                     f"(expected {n} non-negative integers)",
                 )
             return tuple(int(x) for x in v)
-        return (self.u(suffix),) * n
+        return (self.u(suffix, 0),) * n  # present: the default is never used
 
 
 def _layer_array(g: GGUFFile, key: str, v: Any) -> Any:

@@ -105,7 +105,7 @@ def _size(paths: Iterable[Path]) -> int:
 
 def scan_ollama(root: Path) -> list[LocalModel]:
     """Models of one Ollama store (manifests -> GGUF blobs)."""
-    out = []
+    out: list[LocalModel] = []
     manifests = root / "manifests"
     if not manifests.is_dir():
         return out
@@ -226,8 +226,8 @@ def find_local_models(
             found += scan_hf_cache(d)
         for d in lmstudio_dirs():
             found += scan_gguf_dir(d, "lmstudio")
-    for d in extra_dirs:
-        p = Path(d).expanduser()
+    for extra in extra_dirs:
+        p = Path(extra).expanduser()
         if p.is_file() and p.suffix.lower() == ".gguf":
             found.append(
                 LocalModel(

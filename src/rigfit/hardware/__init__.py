@@ -17,7 +17,8 @@ Modules, lowest layer first (each imports only the ones above it):
   ``hardware.toml`` rows; price-row lookups.
 - ``gpus``, ``cpus``, ``apple``, ``systems`` — Device builders (GPU, CPU socket, Apple chip, APU,
   hosted system, unified-memory machine).
-- ``names``    — name normalisation, the name index, ``resolve_device``.
+- ``generic``  — devices described by figures ("8 cores AVX2", "16 GB VRAM 448 GB/s GPU").
+- ``names``    — name normalisation, the name index, ``resolve_device`` (generic devices last).
 - ``links``    — PCIe / NVLink links; ``local`` — detection of this computer.
 - ``grammar``  — machine descriptions (``resolve_machine``).
 - ``power``, ``prices``, ``jsonout`` — cost inputs and the stable JSON.

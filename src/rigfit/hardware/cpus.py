@@ -57,11 +57,20 @@ def cpu_estimates(
     """(fp32_flops, int8_ops, rule text) for a CPU: Σ cores × clock × FLOP/cycle."""
     fp32 = cores_p * ghz_p * 1e9 * fp32_pc + cores_e * ghz_e * 1e9 * e_fp32_pc
     int8 = cores_p * ghz_p * 1e9 * int8_pc + cores_e * ghz_e * 1e9 * min(int8_pc, 64)
-    rule = f"derived: {cores_p} cores × {ghz_p:.2f} GHz × {fp32_pc} FLOP/cycle"
+    terms = [f"{cores_p} cores × {ghz_p:.2f} GHz × {fp32_pc} FLOP/cycle"] if cores_p else []
     if cores_e:
-        rule += f" + {cores_e} E-cores × {ghz_e:.2f} GHz × {e_fp32_pc}"
+        terms.append(f"{cores_e} E-cores × {ghz_e:.2f} GHz × {e_fp32_pc} FLOP/cycle")
+    rule = "derived: " + " + ".join(terms)
     rule += " (typical all-core clock = (base+boost)/2; FLOP/cycle by ISA, see rigfit.hardware.tables)"
     return fp32, int8, rule
+
+
+def int8_rule(cores_p: int, ghz_p: float, cores_e: int, ghz_e: float, int8_pc: int) -> str:
+    """The rule text of :func:`cpu_estimates`'s INT8 figure (E-cores at most 64 OP/cycle)."""
+    terms = [f"{cores_p} cores × {ghz_p:.2f} GHz × {int8_pc} INT8 OP/cycle"] if cores_p else []
+    if cores_e:
+        terms.append(f"{cores_e} E-cores × {ghz_e:.2f} GHz × {min(int8_pc, 64)} INT8 OP/cycle")
+    return "derived: " + " + ".join(terms) + " (typical all-core clock = (base+boost)/2; OP/cycle by ISA)"
 
 
 def cpu_device(entry: dict) -> Device:
@@ -80,7 +89,7 @@ def cpu_device(entry: dict) -> Device:
             f"derived: {ch} channels × 8 B × {mts} MT/s (max supported memory speed); channels/speed: {src}"
         )
         status["bandwidth_bytes_per_s"] = "derived"
-    p = entry.get("p_cores") or entry["cores"]
+    p = entry["p_cores"] if entry.get("p_cores") is not None else entry["cores"]  # 0: E-cores only (N100)
     e = entry.get("e_cores") or 0
     # typical all-core clock under AVX load: between base and single-core boost (assumption)
     ghz_p = (entry["base_ghz"] + entry["boost_ghz"]) / 2 if entry.get("base_ghz") else 3.0
@@ -96,7 +105,7 @@ def cpu_device(entry: dict) -> Device:
             "" if f == "fp32_flops" else "; FP16 = FP32 rate (llama.cpp converts F16 to F32)"
         )
         status[f] = "derived"
-    sources["int8_ops"] = rule.replace(f"× {fp32_pc} FLOP/cycle", f"× {int8_pc} INT8 OP/cycle")
+    sources["int8_ops"] = int8_rule(p, ghz_p, e, ghz_e, int8_pc)
     status["int8_ops"] = "derived"
     for f in ("cores", "threads", "tdp_w", "simd"):
         sources[f] = src

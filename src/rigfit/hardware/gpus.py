@@ -62,6 +62,15 @@ def nvidia_tensor_rate(arch: str, gpu_chip: str) -> tuple[int | None, str | None
     return None, None
 
 
+def amd_wmma_factor(arch: str) -> tuple[float, str] | None:
+    """(WMMA FP16 ÷ packed-FP16 shader rate, source URL) of an AMD RDNA architecture, or None."""
+    table = gpu_rules()["amd_rdna_wmma_fp16_per_packed_fp16_shader_rate"]["by_architecture_prefix"]
+    for r in table:
+        if arch.startswith(r["architecture_prefix"]):
+            return float(r["factor"]), r["source"]
+    return None
+
+
 def form_factor(name: str, row: dict) -> str:
     """'sxm' for SXM/OAM baseboard parts (``data/gpu_rules.json`` baseboard_parts), else 'pcie'."""
     if row.get("_form_factor"):
@@ -139,7 +148,7 @@ def _tensor_figures(row: dict, tensor: dict, fig: _Figures) -> tuple:
 def _nvidia_figures(name: str, row: dict, arch: str, base_src: str, fig: _Figures) -> tuple:
     """Dense FP16 from tensor cores × boost clock × FLOP/clock (NVIDIA without a tensor row)."""
     tcs = int(row.get("tensor_cores") or 0)
-    boost = row.get("boost_clock_mhz") or row.get("base_clock_mhz")
+    boost = float(row.get("boost_clock_mhz") or row.get("base_clock_mhz") or 0.0)  # caller checked it
     per, _ = nvidia_tensor_rate(arch, row.get("gpu_name") or "")
     if not per:
         fig.put("fp16_flops", f"has {tcs} tensor cores but no dense rate known for {arch!r}", "unknown")
@@ -181,14 +190,13 @@ def _shader_figures(vendor: str, arch: str, shader_fp16: float | None, fp32_flop
                     base_src: str, fig: _Figures) -> tuple:
     """GPUs without matrix units (or AMD RDNA WMMA at the shader rate): FP16 from the shaders."""
     best = max(x for x in (shader_fp16, fp32_flops) if x)
-    if vendor == "AMD" and arch.startswith("RDNA 4") and shader_fp16:
-        fp16 = 2 * shader_fp16
-        fig.put("fp16_flops", f"derived: RDNA4 WMMA = 2 × packed-FP16 shader rate ({base_src})", "derived")
-    elif vendor == "AMD" and arch.startswith("RDNA 3") and shader_fp16:
-        fp16 = shader_fp16
+    wmma = amd_wmma_factor(arch) if vendor == "AMD" and shader_fp16 else None
+    if wmma is not None and shader_fp16:
+        factor, url = wmma
+        fp16 = factor * shader_fp16
         fig.put(
             "fp16_flops",
-            f"RDNA3 WMMA runs at the packed-FP16 shader rate: {base_src} (half_float)",
+            f"derived: {arch} WMMA = {factor:g} × packed-FP16 shader rate ({url}; {base_src} half_float)",
             "derived",
         )
     else:

