@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rigfit.estimate.speed.coefficients import param_name
+
 # ------------------------------------------------------------------------------------------
 # priors (research/perfmodel.md §3, §7.3) and the static, non-fitted constants
 # ------------------------------------------------------------------------------------------
@@ -206,8 +208,6 @@ GROUP_CAP = 30  # rows of one device and kind that count fully
 
 def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[str, float]:
     """Fit coefficients to rows. Returns {key: value} for every feature key seen."""
-    from rigfit.estimate.speed import param_name
-
     rows_feats = []
     for r in rows:
         fd: dict[str, float] = {}
