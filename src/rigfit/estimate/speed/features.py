@@ -210,6 +210,162 @@ def _gpu_link_bw(machine: Machine | None, C: dict) -> float:
     return float(C["offload"].get("pcie_bandwidth_default", 25e9))
 
 
+def _add(f: dict[str, float], key: str, value: float) -> None:
+    """Accumulate a feature."""
+    f[key] = f.get(key, 0.0) + value
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """What every ubatch of one prompt shares: the model, layout, machine and settings."""
+
+    work: ModelWork
+    layout: Layout
+    machine: Machine | None
+    settings: RunSettings
+    C: dict
+
+    @property
+    def qfam(self) -> str:
+        return quant_family(self.work.file_type)
+
+    @property
+    def fa(self) -> str:
+        return "fa1" if self.settings.fa else "fa0"
+
+    @property
+    def pcie_bw(self) -> float:
+        """Host link bandwidth [B/s] (the default PCIe when unknown)."""
+        m = self.machine
+        pcie = m.host_link.bandwidth_bytes_per_s if m and m.host_link else None
+        return pcie or self.C["offload"].get("pcie_bandwidth_default", 25e9)
+
+    def path(self, seg: Segment) -> str:
+        """The segment's matmul path (a CPU path for CPU segments)."""
+        if seg.role == "cpu":
+            return cpu_path(seg.device)
+        s = self.settings
+        return prefill_path(seg.backend, seg.device, self.qfam, s.era, s.rocm_hipblaslt)
+
+    def streams(self, seg: Segment, u: int) -> bool:
+        """Whether a GPU computes this CPU segment's ubatch ("op offload": RAM weights cross PCIe)."""
+        return (seg.role == "cpu" and bool(self.layout.gpu_segments)
+                and u >= self.C["offload"]["op_offload_min_batch"]
+                and not (self.machine and self.machine.unified_memory))
+
+
+def ubatch_chunks(settings: RunSettings, n_prompt: int, depth0: int) -> tuple[list[tuple[int, int]], int]:
+    """The prompt's ubatches as (tokens, depth at start), and how many ubatches one batch holds.
+
+    Builds before b2000 (era '2023') had no ubatch: a batch of at most 512 tokens is the unit."""
+    era = settings.era
+    u_max = max(1, settings.n_ubatch if era != "2023" else min(settings.n_batch, 512))
+    n_batch = max(settings.n_batch, u_max) if era != "2023" else u_max
+    chunks: list[tuple[int, int]] = []
+    pos = 0
+    while pos < n_prompt:
+        u = min(u_max, n_prompt - pos)
+        chunks.append((u, depth0 + pos))
+        pos += u
+    return chunks, max(1, n_batch // u_max)
+
+
+def _streamed_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
+                     efr: float) -> float:
+    """Features of a CPU segment's ubatch that the last GPU computes while its RAM-resident
+    weights stream over PCIe; returns its roofline time [s]."""
+    gseg = p.layout.gpu_segments[-1]
+    peak, _ = _seg_peak(gseg, p.machine, p.settings, p.qfam, p.C)
+    _add(sf, f"{gseg.backend}|p={p.path(gseg)}:c", gemm / peak)
+    _add(sf, f"{gseg.backend}|{p.fa}:attn", attn / peak)
+    wbytes = _seg_weight_bytes(p.work, seg, efr)
+    pcie = p.pcie_bw
+    _add(sf, "offload:pcie", wbytes / pcie)
+    return max(gemm / peak, wbytes / pcie)
+
+
+def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, path: str,
+                       efr: float) -> None:
+    """Memory traffic of a GPU ubatch beyond the matmul: activations, and the weights streamed
+    once more from VRAM per ubatch — on the FP16 GEMM path a quantized weight is first
+    dequantized to a temporary FP16 copy for cuBLAS / hipBLAS (2 B/weight written, 2 B read back
+    by the GEMM; Vulkan, SYCL and Metal shaders dequantize in registers): memory time the compute
+    term misses."""
+    work, era = p.work, p.settings.era
+    act = u * len(seg.layers) * work.n_embd / _seg_bw(seg, p.machine, p.settings.threads, p.C)
+    _add(sf, f"{seg.backend}:act", act)
+    _add(sf, f"{seg.backend}|e={era}:act", act)
+    wq = _seg_weight_bytes(work, seg, efr)
+    if path in ("fp16", "fp16lt") and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
+        wq += 4.0 * _seg_params(work, seg, efr, head=False)
+    _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
+
+
+def _resident_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
+                     efr: float) -> float:
+    """Features of a ubatch computed where the segment's weights live; returns its roofline [s]."""
+    work, layout = p.work, p.layout
+    peak, _ = _seg_peak(seg, p.machine, p.settings, p.qfam, p.C)
+    if layout.n_tp > 1 and seg.role == "gpu":  # row / tensor split: GPUs share each matmul
+        peak *= layout.n_tp
+        if layout.split_mode == "row":
+            xfer = row_split_transfer_bytes(work, seg.layers, u, layout.n_tp) / _gpu_link_bw(p.machine, p.C)
+            _add(sf, f"row:xfer|{seg.backend}", xfer)
+    path = p.path(seg)
+    _add(sf, f"{seg.backend}|p={path}:c", gemm / peak)
+    if seg.role == "gpu":
+        _add(sf, f"{seg.backend}|*c={device_class(seg.device)}:c", gemm / peak)
+        _gpu_ubatch_memory(p, sf, seg, u, path, efr)
+        _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+    if work.n_expert:
+        ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
+        _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)
+    _add(sf, f"{seg.backend}|{p.fa}:attn", attn / peak)
+    bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
+    wb = _seg_weight_bytes(work, seg, efr)
+    return max(gemm / peak + attn / peak, wb / bw)
+
+
+def _segment_batch(p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, int]]
+                   ) -> tuple[dict[str, float], list[float]]:
+    """Features of one segment over the ubatches of one batch, and each ubatch's roofline [s]."""
+    work = p.work
+    sf: dict[str, float] = {}
+    roof: list[float] = []
+    for u, d in batch_chunks:
+        efr = _unique_expert_fraction(work, u, 1.0)
+        gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
+        attn = 2.0 * seg.dense * sum(
+            work.layer_attn_dim[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
+        ubatch = _streamed_ubatch if p.streams(seg, u) else _resident_ubatch
+        roof.append(ubatch(p, sf, seg, u, gemm, attn, efr))
+    n = len(batch_chunks)
+    sf[f"{seg.backend}:ub"] = float(n) if seg is main_segment(p.layout) else 0.0
+    # per layer and ubatch: the non-matmul ops (norms, rope, softmax, copies) and launches
+    sf[f"{seg.backend}:ubl"] = float(n * len(seg.layers))
+    sf[f"{seg.backend}|e={p.settings.era}:ubl"] = float(n * len(seg.layers))
+    return sf, roof
+
+
+def _pipeline(seg_feats: list[dict[str, float]], segments: Sequence[Segment], k: int) -> None:
+    """-sm layer pipeline over the k ubatches of a batch: Σ_g t_g(one ubatch) + (k-1)·max_g t_g,
+    as a scale on each GPU's share (in place).
+
+    Closed form: batch time = Σ_g T_g/k + (k-1)/k · max_g T_g, with T_g the k-ubatch time."""
+    def fixed(key: str) -> bool:
+        return key.endswith((":ub", ":ubl"))
+
+    totals = [sum(v for kk, v in sf.items() if not fixed(kk)) for sf in seg_feats]
+    gmax = max(t for t, s in zip(totals, segments, strict=True) if s.role == "gpu")
+    sum_g = sum(t for t, s in zip(totals, segments, strict=True) if s.role == "gpu")
+    factor = (sum_g / k + (k - 1) / k * gmax) / sum_g if sum_g > 0 else 1.0
+    for sf, seg in zip(seg_feats, segments, strict=True):
+        if seg.role == "gpu":
+            for kk in list(sf):
+                if not fixed(kk):
+                    sf[kk] *= factor
+
+
 def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
                      n_prompt: int, depth0: int, C: dict) -> tuple[dict[str, float], dict[str, Any]]:
     """Features whose dot product with the coefficients is the time to process a prompt [s].
@@ -217,113 +373,29 @@ def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, s
     Also returns bounds: memory time per ubatch at 100 % bandwidth and compute time at peak
     (the roofline the prediction may not beat), and the PCIe streaming volume.
     """
+    p = _Prompt(work, layout, machine, settings, C)
     f: dict[str, float] = {}
-    qfam = quant_family(work.file_type)
-    era = settings.era
-    u_max = settings.n_ubatch if era != "2023" else min(settings.n_batch, 512)
-    u_max = max(1, u_max)
-    n_batch = max(settings.n_batch, u_max) if era != "2023" else u_max
-    fa = "fa1" if settings.fa else "fa0"
     roof = 0.0
-    gpu_segs = layout.gpu_segments
-    pcie = machine.host_link.bandwidth_bytes_per_s if machine and machine.host_link else None
-    pcie = pcie or C["offload"].get("pcie_bandwidth_default", 25e9)
-    unified = bool(machine and machine.unified_memory)
-    # per-ubatch work
-    chunks: list[tuple[int, int]] = []
-    pos = 0
-    while pos < n_prompt:
-        u = min(u_max, n_prompt - pos)
-        chunks.append((u, depth0 + pos))
-        pos += u
-    pipelined = len(gpu_segs) > 1 and era != "2023" and layout.n_tp == 1
-    per_batch = max(1, n_batch // u_max)
+    chunks, per_batch = ubatch_chunks(settings, n_prompt, depth0)
+    pipelined = len(layout.gpu_segments) > 1 and settings.era != "2023" and layout.n_tp == 1
     for bi in range(0, len(chunks), per_batch):
         batch_chunks = chunks[bi: bi + per_batch]
         seg_feats: list[dict[str, float]] = []
         for seg in layout.segments:
-            sf: dict[str, float] = {}
-            for u, d in batch_chunks:
-                efr = _unique_expert_fraction(work, u, 1.0)
-                gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
-                attn = 2.0 * seg.dense * sum(
-                    work.layer_attn_dim[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
-                stream = seg.role == "cpu" and gpu_segs and u >= C["offload"]["op_offload_min_batch"] \
-                    and not unified
-                if stream:  # op offload: the GPU computes, RAM-resident weights cross PCIe
-                    gseg = gpu_segs[-1]
-                    peak, _ = _seg_peak(gseg, machine, settings, qfam, C)
-                    path = prefill_path(gseg.backend, gseg.device, qfam, era, settings.rocm_hipblaslt)
-                    key = f"{gseg.backend}|p={path}"
-                    sf[f"{key}:c"] = sf.get(f"{key}:c", 0.0) + gemm / peak
-                    sf[f"{gseg.backend}|{fa}:attn"] = sf.get(f"{gseg.backend}|{fa}:attn", 0.0) + attn / peak
-                    wbytes = _seg_weight_bytes(work, seg, efr)
-                    sf["offload:pcie"] = sf.get("offload:pcie", 0.0) + wbytes / pcie
-                    roof += max(gemm / peak, wbytes / pcie)
-                    continue
-                peak, _ = _seg_peak(seg, machine, settings, qfam, C)
-                if layout.n_tp > 1 and seg.role == "gpu":  # row / tensor split: GPUs share each matmul
-                    peak *= layout.n_tp
-                    if layout.split_mode == "row":
-                        xfer = (row_split_transfer_bytes(work, seg.layers, u, layout.n_tp)
-                                / _gpu_link_bw(machine, C))
-                        sf[f"row:xfer|{seg.backend}"] = sf.get(f"row:xfer|{seg.backend}", 0.0) + xfer
-                path = cpu_path(seg.device) if seg.role == "cpu" else prefill_path(
-                    seg.backend, seg.device, qfam, era, settings.rocm_hipblaslt)
-                key = f"{seg.backend}|p={path}"
-                sf[f"{key}:c"] = sf.get(f"{key}:c", 0.0) + gemm / peak
-                if seg.role == "gpu":
-                    ck = f"{seg.backend}|*c={device_class(seg.device)}:c"
-                    sf[ck] = sf.get(ck, 0.0) + gemm / peak
-                    ak = f"{seg.backend}:act"
-                    act = u * len(seg.layers) * work.n_embd / _seg_bw(seg, machine, settings.threads, C)
-                    sf[ak] = sf.get(ak, 0.0) + act
-                    ek = f"{seg.backend}|e={era}:act"
-                    sf[ek] = sf.get(ek, 0.0) + act
-                    # every ubatch streams the weights once more from VRAM; on the FP16 GEMM path a
-                    # quantized weight is first dequantized to a temporary FP16 copy for cuBLAS /
-                    # hipBLAS (2 B/weight written, 2 B read back by the GEMM; Vulkan, SYCL and Metal
-                    # shaders dequantize in registers): memory time the compute term misses
-                    wq = _seg_weight_bytes(work, seg, efr)
-                    if path in ("fp16", "fp16lt") and qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
-                        wq += 4.0 * _seg_params(work, seg, efr, head=False)
-                    wk = f"{seg.backend}:wub"
-                    sf[wk] = sf.get(wk, 0.0) + wq / _seg_bw(seg, machine, settings.threads, C)
-                    sf[f"{seg.backend}|e={era}:c"] = sf.get(f"{seg.backend}|e={era}:c", 0.0) + gemm / peak
-                if work.n_expert:
-                    ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
-                    sf[f"{seg.backend}|moe:c"] = sf.get(f"{seg.backend}|moe:c", 0.0) + 2.0 * u * ep / peak
-                sf[f"{seg.backend}|{fa}:attn"] = sf.get(f"{seg.backend}|{fa}:attn", 0.0) + attn / peak
-                bw = _seg_bw(seg, machine, settings.threads, C)
-                wb = _seg_weight_bytes(work, seg, efr)
-                roof += max(gemm / peak + attn / peak, wb / bw)
-            sf[f"{seg.backend}:ub"] = float(len(batch_chunks)) if seg is main_segment(layout) else 0.0
-            # per layer and ubatch: the non-matmul ops (norms, rope, softmax, copies) and launches
-            sf[f"{seg.backend}:ubl"] = float(len(batch_chunks) * len(seg.layers))
-            sf[f"{seg.backend}|e={era}:ubl"] = float(len(batch_chunks) * len(seg.layers))
+            sf, seg_roof = _segment_batch(p, seg, batch_chunks)
+            for r in seg_roof:  # summed in ubatch order (same rounding as one running total)
+                roof += r
             seg_feats.append(sf)
         if pipelined and len(batch_chunks) > 1:
-            # -sm layer pipeline: Σ_g t_g(one ubatch) + (k-1)·max_g t_g  ≈ scale each GPU's share
-            k = len(batch_chunks)
-            totals = [sum(v for kk, v in sf.items() if not kk.endswith((":ub", ":ubl"))) for sf in seg_feats]
-            gmax = max(t for t, s in zip(totals, layout.segments, strict=True) if s.role == "gpu")
-            # closed form: batch time = Σ_g T_g/k + (k-1)/k · max_g T_g, with T_g the k-ubatch time
-            sum_g = sum(t for t, s in zip(totals, layout.segments, strict=True) if s.role == "gpu")
-            factor = (sum_g / k + (k - 1) / k * gmax) / sum_g if sum_g > 0 else 1.0
-            for sf, seg in zip(seg_feats, layout.segments, strict=True):
-                if seg.role == "gpu":
-                    for kk in list(sf):
-                        if not kk.endswith((":ub", ":ubl")):
-                            sf[kk] *= factor
+            _pipeline(seg_feats, layout.segments, len(batch_chunks))
         for sf in seg_feats:
             for kk, v in sf.items():
-                f[kk] = f.get(kk, 0.0) + v
+                _add(f, kk, v)
     if layout.n_gpu_hops:
         f[f"hop:gpu|{main_segment(layout).backend}"] = float(layout.n_gpu_hops) * len(chunks)
     if layout.n_cpu_hops:
         f["hop:cpu"] = float(layout.n_cpu_hops) * len(chunks)
     return f, {"roofline_s": roof, "n_ubatch": len(chunks)}
-
 
 
 def decode_roofline_time(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,

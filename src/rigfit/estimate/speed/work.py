@@ -96,6 +96,30 @@ class ModelWork:
             self.expert_ff, self.file_type, self.n_embd, self.layer_mm_in, self.layer_mm_out)
 
 
+def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[float]]:
+    """Per layer: K+V cache elements per context token, sliding window (None: full attention),
+    and n_head × (head_dim_k + head_dim_v) for attention FLOPs (all 0 on recurrent layers)."""
+    kv: list[float] = []
+    win: list[int | None] = []
+    attn: list[float] = []
+    kv_on_recurrent = family_for(a.arch).kv_on_recurrent   # falcon-h1: SSM and attention per layer
+    for il in range(a.n_layer):
+        if a.is_recurrent(il) and not kv_on_recurrent:
+            kv.append(0.0)
+            win.append(None)
+            attn.append(0.0)
+            continue
+        if a.mla is not None:
+            kv.append(float(a.mla.cache_elems_per_token))
+            attn.append(float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim
+                                          + a.mla.v_head_dim)))
+        else:
+            kv.append(float(a.head_kv(il) * (a.n_embd_head_k + a.n_embd_head_v)))
+            attn.append(float(a.n_head * (a.n_embd_head_k + a.n_embd_head_v)))
+        win.append(a.sliding_window if a.is_swa(il) else None)
+    return kv, win, attn
+
+
 def model_work(spec: ModelSpec) -> ModelWork:
     """Bytes and FLOPs per token of a model, tensor by tensor."""
     a: Architecture = spec.arch
@@ -139,24 +163,7 @@ def model_work(spec: ModelSpec) -> ModelWork:
                 head_p += t.n_elements
         else:  # rope freqs, position tables, vision towers …: counted as read per token
             head_b += t.n_bytes
-    kv = []
-    win = []
-    attn = []
-    kv_on_recurrent = family_for(a.arch).kv_on_recurrent   # falcon-h1: SSM and attention per layer
-    for il in range(n):
-        if a.is_recurrent(il) and not kv_on_recurrent:
-            kv.append(0.0)
-            win.append(None)
-            attn.append(0.0)
-            continue
-        if a.mla is not None:
-            kv.append(float(a.mla.cache_elems_per_token))
-            attn.append(float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim
-                                          + a.mla.v_head_dim)))
-        else:
-            kv.append(float(a.head_kv(il) * (a.n_embd_head_k + a.n_embd_head_v)))
-            attn.append(float(a.n_head * (a.n_embd_head_k + a.n_embd_head_v)))
-        win.append(a.sliding_window if a.is_swa(il) else None)
+    kv, win, attn = _cache_terms(a)
     moe = a.moe
     return ModelWork(
         name=a.name or a.id, n_layer=n, layer_dense_bytes=tuple(dense_b), layer_expert_bytes=tuple(exp_b),
