@@ -26,14 +26,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from rigfit.catalog.arch import TensorInfo
 from rigfit.catalog.quant import GGML_TYPES, file_type_by_id
 from rigfit.errors import BadFileError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 GGUF_MAGIC = b"GGUF"
 GGUF_DEFAULT_ALIGNMENT = 32  # gguf.cpp GGUF_DEFAULT_ALIGNMENT
@@ -385,8 +383,6 @@ def _zero_run_end(buf: Any, pos: int, end: int) -> int:
 def path_str(path: str | os.PathLike) -> str:
     """``str(pathlib.Path(path))``: the path as pathlib normalises it ("a//./b/" -> "a/b")."""
     if os.name != "posix":  # pragma: no cover - drive letters, "\\" and "/" mixes: ask pathlib
-        from pathlib import Path
-
         return str(Path(path))
     s = os.fspath(path)
     if isinstance(s, bytes):
@@ -398,8 +394,6 @@ def path_str(path: str | os.PathLike) -> str:
 def path_name(path: str | os.PathLike) -> str:
     """``pathlib.Path(path).name``."""
     if os.name != "posix":  # pragma: no cover
-        from pathlib import Path
-
         return Path(path).name
     s = path_str(path)
     name = s.rsplit("/", 1)[-1]
@@ -415,8 +409,6 @@ def path_stem(path: str | os.PathLike) -> str:
 
 def split_paths(path: str | os.PathLike) -> list[Path]:
     """All parts of a split GGUF (``name-00001-of-00003.gguf``), or ``[path]`` if not split."""
-    from pathlib import Path
-
     p = Path(path)
     m = _SPLIT_RE.match(p.name)
     if not m:
@@ -657,8 +649,6 @@ def _read_array(r: _Reader, key: str, itype: int, count: int) -> Any:
 
 def iter_gguf_files(root: str | os.PathLike) -> Iterator[Path]:
     """GGUF files under ``root`` (first part only of a split set), sorted by path."""
-    from pathlib import Path
-
     for p in sorted(Path(root).rglob("*.gguf")):
         m = _SPLIT_RE.match(p.name)
         if m and int(m.group("no")) != 1:

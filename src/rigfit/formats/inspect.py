@@ -13,13 +13,15 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec
+from rigfit.catalog.models import arch_to_json, models_with_shape
 from rigfit.errors import BadFileError
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, path_stem, path_str, read_gguf
+from rigfit.formats.gguf_arch import model_from_gguf
+from rigfit.formats.hf import model_from_hf
 
 #: Fields that must agree for a file to be "the same architecture" as a catalog model.
 STRUCTURE_FIELDS = (
@@ -53,10 +55,6 @@ def match_catalog(arch: Architecture, name_hint: str = "") -> list[dict[str, Any
     "exact": every structure and detail field agrees; "architecture": the structure agrees but
     vocabulary, training context or tying differ (a fine-tune, distill or re-release).
     """
-    try:
-        from rigfit.catalog.models import models_with_shape
-    except ImportError:  # pragma: no cover - catalog not installed
-        return []
     hint = re.sub(r"[^a-z0-9.]", "", name_hint.lower())
     out = []
     # n_layer and n_embd are structure fields: pre-filtering on them (and the arch name) only
@@ -110,8 +108,6 @@ def _layer_bytes(spec: ModelSpec) -> tuple[list[int], dict[str, int]]:
 
 def arch_json(arch: Architecture) -> dict[str, Any]:
     try:
-        from rigfit.catalog.models import arch_to_json
-
         return arch_to_json(arch)
     except Exception:
         d = asdict(arch)
@@ -120,8 +116,6 @@ def arch_json(arch: Architecture) -> dict[str, Any]:
 
 def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
     """JSON-ready summary of a ModelSpec read from a file (see module docstring)."""
-    from rigfit.formats.gguf import path_stem
-
     a = spec.arch
     hist: dict[str, dict[str, int]] = {}
     for t in spec.tensors:
@@ -167,9 +161,6 @@ def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
 
 def inspect_source(ref: str | Path) -> dict[str, Any]:
     """Read a GGUF file (any split part), HF folder or config.json and summarize it."""
-    from rigfit.formats.gguf import path_str, read_gguf
-    from rigfit.formats.gguf_arch import model_from_gguf
-
     s = os.fspath(ref)
     if (
         os.name == "posix"
@@ -185,11 +176,7 @@ def inspect_source(ref: str | Path) -> dict[str, Any]:
 
 
 def _inspect_any(ref: str | Path) -> dict[str, Any]:
-    from pathlib import Path
 
-    from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, read_gguf
-    from rigfit.formats.gguf_arch import model_from_gguf
-    from rigfit.formats.hf import model_from_hf
 
     p = Path(ref).expanduser()
     if not p.exists():
