@@ -269,7 +269,7 @@ def check_fits(rc: ResolvedCase) -> None:
         if ram is None and not accs and rc.machine.cpu is not None:
             ram = rc.machine.cpu.memory_bytes
         known = ram is not None
-        have = float(ram if known else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
+        have = float(ram if ram is not None else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
         where = (f"{have / GIB:,.0f} GiB of accelerator memory and RAM" if known else
                  "the 12 TB of RAM the largest two-socket servers hold")
     if need > have:

@@ -8,7 +8,7 @@ import re
 from rigfit.estimate.speed.coefficients import load_constants
 from rigfit.estimate.speed.result import SpeedEstimate
 from rigfit.estimate.speed.work import ModelWork, state_words
-from rigfit.figures import Figure
+from rigfit.figures import Figure, Provenance
 from rigfit.hardware.devices import Device
 
 
@@ -32,6 +32,7 @@ def estimate_hosted(work: ModelWork, dev: Device, *, context: int = 4096, prompt
     n_sys = max(1, math.ceil(need / (sram * h["usable_fraction"])))
     act_b = work.active_params / 1e9
     published = h.get("published", {}).get(_hosted_key(work.name))
+    prov: Provenance
     if published is not None:
         tps = float(published)
         prov, src = "looked_up", "published figure for this model: " + h["source"]
