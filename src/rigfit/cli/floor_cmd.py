@@ -29,6 +29,7 @@ def floor(
 
       rigfit floor qwen2.5-32b --min-tps 20 --budget-usd 2000 --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.models import resolve_model
     from rigfit.errors import RigfitError
     from rigfit.estimate.cost import default_quant
@@ -44,6 +45,7 @@ def floor(
         raise RigfitError(f"--ctx {ctx:,} is beyond {arch.name or arch.id}'s training context "
                           f"{arch.n_ctx_train:,}.", f"Use --ctx {arch.n_ctx_train} or less.")
     q = quant or default_quant(arch)
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.quant import resolve_file_type
 
     q = resolve_file_type(q).name

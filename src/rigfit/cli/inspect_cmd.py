@@ -19,6 +19,7 @@ _EXAMPLES = """
 
 
 def _b(n: int | None) -> str:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.figures import fmt_bytes
 
     if n is None:
@@ -48,6 +49,7 @@ def _swa(a: dict[str, Any]) -> str:
 
 
 def render(s: dict[str, Any]) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rich.table import Table
 
     from rigfit.figures import fmt_bytes
@@ -171,6 +173,7 @@ def inspect(
     Reads only the header (never the tensor data), so it takes milliseconds even for a
     400 GB model.
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.formats.inspect import inspect_source
 
     summary = inspect_source(path)

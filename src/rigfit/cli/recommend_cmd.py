@@ -33,6 +33,7 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.errors import RigfitError
     from rigfit.hardware.grammar import resolve_machine
     from rigfit.recommend import recommend as run
