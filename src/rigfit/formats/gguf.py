@@ -490,8 +490,8 @@ def _read_one(path: str | os.PathLike) -> GGUFFile:
             mm.close()
 
 
-def _parse(path: str, buf: Any, size: int) -> GGUFFile:
-    r = _Reader(path, buf, size)
+def _check_magic(path: str, buf: Any) -> None:
+    """Raise a clear error unless the file starts with GGUF's magic (old GGML formats named)."""
     magic = bytes(buf[0:4])
     if magic != GGUF_MAGIC:
         hint = " (this looks like a safetensors file)" if magic[:1] in (b"{",) else ""
@@ -502,6 +502,10 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
                 "Convert it with llama.cpp's convert scripts or download a GGUF.",
             )
         raise BadFileError(path, f"not a GGUF file (magic {magic!r}, expected b'GGUF'){hint}")
+
+
+def _read_version(r: _Reader, path: str, buf: Any) -> int:
+    """The GGUF version (v2 or v3; sets the reader's byte order for big-endian files)."""
     r.pos = 4
     (version,) = struct.unpack_from("<I", buf, 4)
     if version & 0xFFFF == 0 and version != 0:  # written big-endian (gguf-py's test, GGUFReader)
@@ -516,14 +520,11 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         )
     if version not in (2, 3):
         raise BadFileError(path, f"unsupported GGUF version {version} (rigfit reads v2 and v3)")
-    n_tensors = r.u64("tensor count")
-    n_kv = r.u64("metadata count")
-    # every KV needs ≥ 8 (key len) + 1 (key) + 4 (type) + 1 bytes; every tensor info ≥ 8+1+4+8+4+8
-    if n_kv > (size - r.pos) // 14:
-        raise r.fail(f"absurd metadata count {n_kv:,} for a {size:,}-byte file")
-    if n_tensors > (size - r.pos) // 33:
-        raise r.fail(f"absurd tensor count {n_tensors:,} for a {size:,}-byte file")
+    return version
 
+
+def _read_metadata(r: _Reader, n_kv: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The metadata key/values and each value's type name."""
     metadata: dict[str, Any] = {}
     types: dict[str, str] = {}
     for i in range(n_kv):
@@ -546,7 +547,11 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
             types[key] = TYPE_NAMES[vtype]
         else:
             raise r.fail(f"metadata key {key!r} has unknown value type {vtype}")
+    return metadata, types
 
+
+def _alignment(r: _Reader, metadata: dict[str, Any], types: dict[str, str]) -> int:
+    """``general.alignment`` (a power of two, u32), else GGUF's default."""
     alignment = GGUF_DEFAULT_ALIGNMENT
     if "general.alignment" in metadata:
         if types["general.alignment"] != "u32":
@@ -554,8 +559,13 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         alignment = metadata["general.alignment"]
         if alignment == 0 or alignment & (alignment - 1):
             raise r.fail(f"general.alignment {alignment} is not a power of two")
+    return alignment
 
-    ttable = _type_table()
+
+def _read_tensor_infos(r: _Reader, buf: Any, n_tensors: int, alignment: int,
+                       ttable: dict[int, tuple[str, int, int]]
+                       ) -> list[tuple[str, tuple[int, ...], int, int]]:
+    """The tensor infos: (name, shape, GGML type id, data offset), each checked."""
     raw: list[tuple[str, tuple[int, ...], int, int]] = []
     names: set[str] = set()
     for i in range(n_tensors):
@@ -574,7 +584,7 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         ttype = r.u32(f"type of tensor {name!r}")
         if ttype not in ttable:
             raise r.fail(f"tensor {name!r} has unknown GGML type {ttype}")
-        tname, blck, tsize = ttable[ttype]
+        tname, blck, _ = ttable[ttype]
         if shape[0] % blck:
             raise r.fail(
                 f"tensor {name!r}: row length {shape[0]} is not a multiple of the {tname} block size {blck}"
@@ -583,9 +593,13 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         if offset % alignment:
             raise r.fail(f"tensor {name!r}: offset {offset} is not a multiple of the alignment {alignment}")
         raw.append((name, tuple(shape), ttype, offset))
+    return raw
 
-    data_offset = r.pos + (-r.pos) % alignment
-    data_size = size - data_offset
+
+def _tensor_table(r: _Reader, raw: list[tuple[str, tuple[int, ...], int, int]],
+                  ttable: dict[int, tuple[str, int, int]], data_size: int) -> list[TensorInfo]:
+    """Tensor infos with their sizes [B], each checked to end inside the file."""
+    tensors: list[TensorInfo] = []
     tensors = []
     for name, shape, ttype, offset in raw:
         tname, blck, tsize = ttable[ttype]
@@ -601,7 +615,26 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
                 f"ends past the end of the file ({data_size:,} data bytes)"
             )
         tensors.append(TensorInfo(name=name, shape=shape, ggml_type=tname, n_bytes=n_bytes, offset=offset))
+    return tensors
 
+
+def _parse(path: str, buf: Any, size: int) -> GGUFFile:
+    r = _Reader(path, buf, size)
+    _check_magic(path, buf)
+    version = _read_version(r, path, buf)
+    n_tensors = r.u64("tensor count")
+    n_kv = r.u64("metadata count")
+    # every KV needs ≥ 8 (key len) + 1 (key) + 4 (type) + 1 bytes; every tensor info ≥ 8+1+4+8+4+8
+    if n_kv > (size - r.pos) // 14:
+        raise r.fail(f"absurd metadata count {n_kv:,} for a {size:,}-byte file")
+    if n_tensors > (size - r.pos) // 33:
+        raise r.fail(f"absurd tensor count {n_tensors:,} for a {size:,}-byte file")
+    metadata, types = _read_metadata(r, n_kv)
+    alignment = _alignment(r, metadata, types)
+    ttable = _type_table()
+    raw = _read_tensor_infos(r, buf, n_tensors, alignment, ttable)
+    data_offset = r.pos + (-r.pos) % alignment
+    tensors = _tensor_table(r, raw, ttable, size - data_offset)
     part = GGUFPart(path=path, file_size=size, data_offset=data_offset, n_tensors=len(tensors))
     return GGUFFile(
         path=path,
