@@ -41,7 +41,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rigfit.catalog.models import get_model, resolve_model
+from rigfit.catalog.quant import KV_TYPES
 from rigfit.errors import AmbiguousNameError, RigfitError
+from rigfit.estimate.speed import ModelWork, model_work
+from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.figures import Figure
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.plan import PlanSettings, make_plan
 
 METRICS = ("decode_tps", "prefill_tps", "ttft_s", "memory_gb", "max_ctx")
 SPEC_METRICS = ("spec_memory_gb", "spec_bandwidth_gb_s", "spec_fp16_tflops", "spec_tdp_w")
@@ -54,8 +61,6 @@ _METRIC_ALIASES = {
 }
 def _smallest_kv_bytes() -> float:
     """Bytes per element of the most compact KV-cache type llama.cpp accepts (q4_0: 18 B / 32)."""
-    from rigfit.catalog.quant import KV_TYPES
-
     return min(k.bytes_per_element for k in KV_TYPES)
 
 
@@ -287,8 +292,6 @@ def _peak(dev) -> float | None:
 
 def _resolve_machines(name: str) -> list:
     """Candidate machines for a hardware name (several when the name is ambiguous)."""
-    from rigfit.hardware.grammar import resolve_machine
-
     try:
         return [resolve_machine(name)]
     except AmbiguousNameError as exc:
@@ -314,9 +317,6 @@ _GENERIC_QUANTS = {"q2": "Q2_K", "q3": "Q3_K_M", "q4": "Q4_K_M", "q5": "Q5_K_M",
 
 def _model_spec(model: str, quant: str | None) -> tuple[Any, list[str]]:
     """(ModelSpec, notes): catalog model at a file type; bare sizes / bit widths read generously."""
-    from rigfit.catalog.models import get_model, resolve_model
-    from rigfit.estimate.tensors import catalog_model_spec
-
     notes: list[str] = []
     key = re.sub(r"[\s-]", "", model.lower())
     if key in _GENERIC_SIZES:
@@ -381,9 +381,122 @@ def _host_bw(machine) -> float | None:
     return max(vals)
 
 
-def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
-    from rigfit.estimate.speed import model_work
+@dataclass
+class _ModelCheck:
+    """A model claim being checked: the model's per-token work, the machine's figures, and the
+    arithmetic shown so far."""
 
+    claim: Claim
+    machine: Any
+    spec: Any
+    work: ModelWork
+    accs: list
+    cap: float
+    bw: float
+    host_bw: float | None
+    ar: list[str]
+
+    @property
+    def peaks(self) -> list[float]:
+        """Matrix peaks of the accelerators (else the CPU) [op/s]."""
+        devs = self.accs or ([self.machine.cpu] if self.machine.cpu else [])
+        return [p for p in (_peak(d) for d in devs) if p]
+
+
+def _check_decode(c: _ModelCheck) -> Verdict:
+    w_tok, bw, cap, host_bw, ar = c.work.bytes_per_token, c.bw, c.cap, c.host_bw, c.ar
+    bound = decode_roofline_tps(w_tok, bw)
+    ar.append(f"roofline: {_gbs(bw)} / {_gb(w_tok)} per token = {bound:,.1f} tok/s "
+              "(every byte at peak bandwidth, batch 1, no speculative decoding)")
+    if c.accs and w_tok > cap:
+        if host_bw:
+            b2 = decode_capacity_bound_tps(w_tok, cap, bw, host_bw)
+            x = w_tok - cap
+            ar.append(f"capacity: only {_gb(cap)} fits in accelerator memory; ≥ {_gb(x)} per token "
+                      f"comes from host at ≤ {_gbs(host_bw)}: 1 / ({_gb(cap)}/{_gbs(bw)} + "
+                      f"{_gb(x)}/{_gbs(host_bw)}) = {b2:,.1f} tok/s")
+            bound = min(bound, b2)
+        else:
+            ar.append(f"capacity: {_gb(w_tok)} read per token > {_gb(cap)} of accelerator memory; "
+                      "host RAM not described, so the roofline above stays the (generous) bound — "
+                      "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one")
+    return _finish(c.claim, bound, "upper", ar, _predict(c.claim, c.machine, c.spec, "decode"))
+
+
+def _check_prefill(c: _ModelCheck) -> Verdict:
+    peaks = c.peaks
+    if not peaks:
+        return Verdict(c.claim, "unknown", "no peak FLOPS known for this hardware", arithmetic=c.ar)
+    peak = sum(peaks)
+    p_act = c.work.active_params
+    bound = prefill_compute_bound_tps(p_act, peak)
+    c.ar.append(f"compute: {peak / 1e12:,.0f} T op/s peak (the fastest matrix rate listed, INT8 or FP16: "
+                f"quantized matmuls may use INT8) / (2 × {p_act / 1e9:,.2f} B active params) "
+                f"= {bound:,.0f} tok/s")
+    return _finish(c.claim, bound, "upper", c.ar, _predict(c.claim, c.machine, c.spec, "prefill"))
+
+
+def _check_ttft(c: _ModelCheck) -> Verdict:
+    claim, work, ar = c.claim, c.work, c.ar
+    n = claim.prompt_tokens or 1
+    peaks = c.peaks
+    t_mem = work.bytes_per_token / c.bw
+    t_cmp = 2 * work.active_params * n / sum(peaks) if peaks else 0.0
+    bound = max(t_mem, t_cmp)
+    ar.append(f"one pass over the weights: {_gb(work.bytes_per_token)} / {_gbs(c.bw)} = "
+              f"{t_mem * 1000:,.1f} ms")
+    if peaks:
+        ar.append(f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
+                  f"{sum(peaks) / 1e12:,.0f} T op/s (fastest of INT8/FP16) = {t_cmp * 1000:,.1f} ms")
+    if not claim.prompt_tokens:
+        ar.append("prompt length not given: bound for a 1-token prompt")
+    return _finish(claim, bound, "lower", ar, _predict(claim, c.machine, c.spec, "ttft"))
+
+
+def _check_memory(c: _ModelCheck) -> Verdict:
+    total = c.work.total_bytes
+    bound = total / 1e9
+    c.ar.append(f"the weights alone are {_gb(total)} = {total / 2**30:,.2f} GiB; "
+                "a claim in GB is also read as GiB (the generous reading)")
+    pred = _predict(c.claim, c.machine, c.spec, "memory")
+    return _finish(c.claim, bound / 1.073741824, "lower", c.ar, pred)
+
+
+def _check_max_ctx(c: _ModelCheck) -> Verdict:
+    claim, work, machine, ar = c.claim, c.work, c.machine, c.ar
+    total = work.total_bytes
+    kv_bytes = _smallest_kv_bytes()
+    kv_tok = work.kv_bytes_per_token(kv_bytes)
+    total_mem = c.cap + ((machine.ram_bytes or 0) if c.accs and not machine.unified_memory else 0)
+    free = total_mem - total
+    ar.append(f"memory: {_gb(total_mem)} (accelerators + host RAM) − weights {_gb(total)} = {_gb(free)}")
+    if kv_tok <= 0:
+        return _finish(claim, math.inf, "upper", [*ar, "no KV cache per token (recurrent model)"], None)
+    bound = max(free, 0) / kv_tok
+    ar.append(f"KV cache at q4_0 (llama.cpp's smallest cache type): {kv_tok / 1e3:,.1f} kB per token "
+              f"→ ≤ {bound:,.0f} tokens")
+    if any(w for w in work.layer_window):
+        full_kv = sum(e for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
+                      if not w) * kv_bytes
+        swa = sum(e * w for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
+                  if w) * kv_bytes
+        bound = (max(free, 0) - swa) / full_kv if full_kv > 0 else math.inf
+        ar[-1] = (f"KV cache at q4_0: {full_kv / 1e3:,.1f} kB per token in full-attention layers + "
+                  f"{_gb(swa)} for the sliding windows → ≤ {bound:,.0f} tokens")
+    v_ = _finish(claim, bound, "upper", ar, None)
+    n_train = c.spec.arch.n_ctx_train
+    if v_.verdict == "ok" and n_train and claim.value > n_train:
+        v_.verdict = "implausible"
+        v_.reason = f"{claim.value:,.0f} tokens is beyond the model's trained context of {n_train:,}"
+    return v_
+
+
+#: The check of each model metric.
+_MODEL_CHECKS = {"decode_tps": _check_decode, "prefill_tps": _check_prefill, "ttft_s": _check_ttft,
+                 "memory_gb": _check_memory, "max_ctx": _check_max_ctx}
+
+
+def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
     work = model_work(spec)
     w_tok = work.bytes_per_token
     total = work.total_bytes
@@ -400,81 +513,10 @@ def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
     ar.append(f"hardware: {machine.name}: {where}")
     if not bw:
         return Verdict(claim, "unknown", f"no memory bandwidth known for {machine.name}", arithmetic=ar)
-    m = claim.metric
-
-    if m == "decode_tps":
-        bound = decode_roofline_tps(w_tok, bw)
-        ar.append(f"roofline: {_gbs(bw)} / {_gb(w_tok)} per token = {bound:,.1f} tok/s "
-                  "(every byte at peak bandwidth, batch 1, no speculative decoding)")
-        if accs and w_tok > cap:
-            if host_bw:
-                b2 = decode_capacity_bound_tps(w_tok, cap, bw, host_bw)
-                x = w_tok - cap
-                ar.append(f"capacity: only {_gb(cap)} fits in accelerator memory; ≥ {_gb(x)} per token "
-                          f"comes from host at ≤ {_gbs(host_bw)}: 1 / ({_gb(cap)}/{_gbs(bw)} + "
-                          f"{_gb(x)}/{_gbs(host_bw)}) = {b2:,.1f} tok/s")
-                bound = min(bound, b2)
-            else:
-                ar.append(f"capacity: {_gb(w_tok)} read per token > {_gb(cap)} of accelerator memory; "
-                          "host RAM not described, so the roofline above stays the (generous) bound — "
-                          "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one")
-        return _finish(claim, bound, "upper", ar, _predict(claim, machine, spec, "decode"))
-    if m == "prefill_tps":
-        peaks = [p for p in (_peak(d) for d in (accs or [machine.cpu] if machine.cpu else accs)) if p]
-        if not peaks:
-            return Verdict(claim, "unknown", "no peak FLOPS known for this hardware", arithmetic=ar)
-        peak = sum(peaks)
-        p_act = work.active_params
-        bound = prefill_compute_bound_tps(p_act, peak)
-        ar.append(f"compute: {peak / 1e12:,.0f} T op/s peak (the fastest matrix rate listed, INT8 or FP16: "
-                  f"quantized matmuls may use INT8) / (2 × {p_act / 1e9:,.2f} B active params) "
-                  f"= {bound:,.0f} tok/s")
-        return _finish(claim, bound, "upper", ar, _predict(claim, machine, spec, "prefill"))
-    if m == "ttft_s":
-        n = claim.prompt_tokens or 1
-        peaks = [p for p in (_peak(d) for d in (accs or ([machine.cpu] if machine.cpu else []))) if p]
-        t_mem = w_tok / bw
-        t_cmp = 2 * work.active_params * n / sum(peaks) if peaks else 0.0
-        bound = max(t_mem, t_cmp)
-        ar.append(f"one pass over the weights: {_gb(w_tok)} / {_gbs(bw)} = {t_mem * 1000:,.1f} ms")
-        if peaks:
-            ar.append(f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
-                      f"{sum(peaks) / 1e12:,.0f} T op/s (fastest of INT8/FP16) = {t_cmp * 1000:,.1f} ms")
-        if not claim.prompt_tokens:
-            ar.append("prompt length not given: bound for a 1-token prompt")
-        return _finish(claim, bound, "lower", ar, _predict(claim, machine, spec, "ttft"))
-    if m == "memory_gb":
-        bound = total / 1e9
-        ar.append(f"the weights alone are {_gb(total)} = {total / 2**30:,.2f} GiB; "
-                  "a claim in GB is also read as GiB (the generous reading)")
-        return _finish(claim, bound / 1.073741824, "lower", ar, _predict(claim, machine, spec, "memory"))
-    if m == "max_ctx":
-        kv_bytes = _smallest_kv_bytes()
-        kv_tok = work.kv_bytes_per_token(kv_bytes)
-        total_mem = cap + ((machine.ram_bytes or 0) if accs and not machine.unified_memory else 0)
-        free = total_mem - total
-        ar.append(f"memory: {_gb(total_mem)} (accelerators + host RAM) − weights {_gb(total)} = {_gb(free)}")
-        if kv_tok <= 0:
-            return _finish(claim, math.inf, "upper", [*ar, "no KV cache per token (recurrent model)"], None)
-        bound = max(free, 0) / kv_tok
-        ar.append(f"KV cache at q4_0 (llama.cpp's smallest cache type): {kv_tok / 1e3:,.1f} kB per token "
-                  f"→ ≤ {bound:,.0f} tokens")
-        windows = [w for w in work.layer_window if w]
-        if windows:
-            full_kv = sum(e for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
-                          if not w) * kv_bytes
-            swa = sum(e * w for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
-                      if w) * kv_bytes
-            bound = (max(free, 0) - swa) / full_kv if full_kv > 0 else math.inf
-            ar[-1] = (f"KV cache at q4_0: {full_kv / 1e3:,.1f} kB per token in full-attention layers + "
-                      f"{_gb(swa)} for the sliding windows → ≤ {bound:,.0f} tokens")
-        v_ = _finish(claim, bound, "upper", ar, None)
-        n_train = spec.arch.n_ctx_train
-        if v_.verdict == "ok" and n_train and claim.value > n_train:
-            v_.verdict = "implausible"
-            v_.reason = f"{claim.value:,.0f} tokens is beyond the model's trained context of {n_train:,}"
-        return v_
-    return Verdict(claim, "unknown", f"metric {m} not checkable")
+    check = _MODEL_CHECKS.get(claim.metric)
+    if check is None:
+        return Verdict(claim, "unknown", f"metric {claim.metric} not checkable")
+    return check(_ModelCheck(claim, machine, spec, work, accs, cap, bw, host_bw, ar))
 
 
 def _predict(claim: Claim, machine, spec, kind: str):
@@ -486,9 +528,6 @@ def _predict(claim: Claim, machine, spec, kind: str):
     (tensor sizes predicted from llama.cpp's quantization rules).
     """
     try:
-        from rigfit.figures import Figure
-        from rigfit.plan import PlanSettings, make_plan
-
         depth = claim.depth or 0
         ctx = claim.ctx or (depth if depth else 4096)
         prompt = claim.prompt_tokens or 512

@@ -21,7 +21,11 @@ from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
-from rigfit.recommend import Evaluation, evaluate
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import list_devices
+from rigfit.hardware.prices import floor_machines
+from rigfit.hardware.prices import machine_price as hw_machine_price
+from rigfit.recommend import Evaluation, _spec, evaluate
 
 
 @dataclass
@@ -45,8 +49,6 @@ def machine_price(machine: Machine) -> MachinePrice:
     One implementation: :func:`rigfit.hardware.prices.machine_price` (devices + host platform;
     a Mac or APU is the whole computer). Unknown when any part's price is missing.
     """
-    from rigfit.hardware.prices import machine_price as hw_machine_price
-
     fig = hw_machine_price(machine)
     if fig.value is None:
         return MachinePrice(None, f"price unknown: {fig.source}", False, figure=fig)
@@ -122,10 +124,6 @@ def category(machine: Machine) -> str:
 def candidate_machines() -> list[Machine]:
     """Catalog machines to search: the purchasable priced machines of
     :func:`rigfit.hardware.prices.floor_machines`, then the hosted-only systems (listed apart)."""
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.hardware.names import list_devices
-    from rigfit.hardware.prices import floor_machines
-
     hosted = [resolve_machine(d.name) for d in list_devices("hosted")]
     return [m for m in floor_machines() if all(d.purchasable for d in m.accelerators)] + hosted
 
@@ -134,8 +132,6 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
                    budget_usd: float | None = None, machines: list[Machine] | None = None,
                    limit: int | None = 12) -> FloorResult:
     """Cheapest catalog machines that run ``arch`` at ``quant``/``ctx`` with decode ≥ ``min_tps``."""
-    from rigfit.recommend import _spec
-
     spec = _spec(arch.id, quant)
     weights = spec.weights_bytes
     options: list[FloorOption] = []

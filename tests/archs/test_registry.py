@@ -27,8 +27,8 @@ from rigfit.estimate.tensors import catalog_model_spec
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rigfit"
 #: modules that must ask the registry instead of testing architecture names
-NAME_FREE = ["estimate/memory.py", "estimate/speed.py", "estimate/tensors.py", *(
-    str(p.relative_to(SRC)) for p in sorted((SRC / "formats").glob("*.py")))]
+NAME_FREE = ["estimate/memory.py", "estimate/tensors.py", *(
+    str(p.relative_to(SRC)) for d in ("estimate/speed", "formats") for p in sorted((SRC / d).glob("*.py")))]
 
 
 @pytest.mark.parametrize("module", NAME_FREE)

@@ -21,6 +21,8 @@ from rigfit.errors import RigfitError
 from rigfit.estimate import speed as sp
 from rigfit.estimate.calibration import FitRow, fit, prior
 from rigfit.estimate.predict import predict_case, predict_rows, resolve_case
+from rigfit.estimate.speed.estimate import decode_tps, prefill_tps
+from rigfit.estimate.speed.work import mean_min
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.grammar import resolve_machine
@@ -116,8 +118,8 @@ def test_kv_swa_and_mla():
     g = work_of("gemma-3-27b", "Q4_K_M")
     assert any(x is not None for x in g.layer_window)
     # sliding-window layers stop growing: mean KV depth capped at the window
-    assert sp._mean_min(0, 100_000, 1024) < 1024
-    assert sp._mean_min(0, 100, None) == pytest.approx(49.5)
+    assert mean_min(0, 100_000, 1024) < 1024
+    assert mean_min(0, 100, None) == pytest.approx(49.5)
     m = work_of("glm-4.7-flash", "Q8_0")  # MLA: the latent (kv_lora_rank + rope dim) per layer
     arch = resolve_model("glm-4.7-flash")
     assert m.layer_kv_elems[0] == arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim
@@ -184,9 +186,9 @@ def test_catalog_never_beats_bandwidth_roofline(dev, model, depth, ngl, parallel
     mach = _machine(dev)
     s = sp.RunSettings(ngl=ngl)
     layout = sp.make_layout(w, mach, None, ngl)
-    tg, roof, _ = sp._decode_tps(w, layout, mach, s, depth, 1, C, batch=parallel)
+    tg, roof, _ = decode_tps(w, layout, mach, s, depth, 1, C, batch=parallel)
     assert tg <= roof * (1 + 1e-9)
-    pp, pp_roof, _ = sp._prefill_tps(w, layout, mach, s, 512, depth, C)
+    pp, pp_roof, _ = prefill_tps(w, layout, mach, s, 512, depth, C)
     assert pp <= pp_roof * (1 + 1e-9)
 
 
@@ -200,12 +202,12 @@ def test_never_faster_than_bandwidth_roofline(dev, model, n, depth, ngl, build, 
     mach = _machine(dev, n)
     s = sp.RunSettings(ngl=ngl, build=build)
     layout = sp.make_layout(w, mach, None, ngl)
-    tg, roof, _ = sp._decode_tps(w, layout, mach, s, depth, 1, C, batch=parallel)
+    tg, roof, _ = decode_tps(w, layout, mach, s, depth, 1, C, batch=parallel)
     # roofline: every device at 100 % of its peak bandwidth, nothing else costs time
     t_roof = sp.decode_roofline_time(w, layout, mach, s, depth, 1, C, batch=parallel)
     assert tg <= 1.0 / t_roof * (1 + 1e-9)
     assert tg <= roof * (1 + 1e-9)
-    pp, pp_roof, _ = sp._prefill_tps(w, layout, mach, s, 512, depth, C)
+    pp, pp_roof, _ = prefill_tps(w, layout, mach, s, 512, depth, C)
     assert pp <= pp_roof * (1 + 1e-9)
     # the batch-prediction path reports the same cap and keeps its band under it
     tps, rf = sp.predict_test(w, mach, s, "tg", gen=16, depth=depth, C=C)

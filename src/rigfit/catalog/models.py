@@ -44,6 +44,7 @@ import os
 import re
 from dataclasses import asdict, fields, replace
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from rigfit.catalog.arch import MLA, SSM, Architecture, MoE
@@ -261,8 +262,6 @@ def _models_json_text() -> str:
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as fh:
             return fh.read()
-    from importlib import resources
-
     return resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from rigfit.catalog.quant import resolve_file_type
+from rigfit.errors import UnknownNameError
 from rigfit.figures import Figure, unknown
 
 SOURCE = (
@@ -53,12 +55,8 @@ N_REF_LARGE = 70.6e9
 NATIVE_QUANT: dict[str, tuple[str, ...]] = {"MXFP4_MOE": ("gpt-oss",), "MXFP4": ("gpt-oss",)}
 
 #: Rough ordering used when a type is missing from the scoreboard: nearest listed neighbour.
+#: (Spellings such as "Q4_K" or "Q8" are resolved first by the quant catalog's alias table.)
 _FALLBACK = {
-    "Q3_K": "Q3_K_M",
-    "Q4_K": "Q4_K_M",
-    "Q5_K": "Q5_K_M",
-    "Q6": "Q6_K",
-    "Q8": "Q8_0",
     "IQ3_S": "IQ3_S",
     "TQ2_0": "IQ2_XXS",
     "TQ1_0": "IQ1_S",
@@ -136,12 +134,9 @@ def size_exponent(quant: str) -> float:
 def _canonical(quant: str) -> str:
     q = quant.strip().upper().replace("-", "_")
     try:
-        from rigfit.catalog.quant import resolve_file_type
-
-        q = resolve_file_type(q).name
-    except Exception:  # an unknown spelling: keep the user's text, the lookup will say unknown
-        pass
-    return q
+        return resolve_file_type(q).name
+    except UnknownNameError:  # an unknown spelling: keep the user's text, the lookup will say unknown
+        return q
 
 
 def kld_vs_f16(quant: str, n_params: float | None = None, family: str | None = None) -> Figure:

@@ -5,6 +5,8 @@ User mistakes (``RigfitError``) become one line on stderr and exit code 2, never
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 from rigfit.errors import RigfitError
@@ -12,8 +14,6 @@ from rigfit.errors import RigfitError
 
 def _command_modules() -> dict[str, str]:
     """Command name -> module name: ``plan_cmd`` registers ``plan``, ``foo_bar_cmd`` ``foo-bar``."""
-    import pkgutil
-
     return {info.name[: -len("_cmd")].replace("_", "-"): info.name
             for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd")}
 
@@ -24,8 +24,6 @@ def _load_commands(argv: list[str] | None = None) -> None:
     Importing every command (and through them the whole library) costs ~0.3 s; a single command
     such as ``rigfit inspect FILE`` should start in a fraction of that.
     """
-    import importlib
-
     modules = _command_modules()
     words = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("-")]
     wanted = modules.get(words[0]) if words else None
@@ -36,6 +34,7 @@ def _load_commands(argv: list[str] | None = None) -> None:
 
 def report_error(exc: RigfitError) -> None:
     """Print a user error as one line (plus an optional suggestion line) on stderr."""
+    # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rich.markup import escape
 
     from rigfit.cli.app import err_console
@@ -57,6 +56,7 @@ def _inspect_json_fast(argv: list[str]) -> bool:
     path = argv[2] if argv[1] == "--json" else argv[1]
     if path.startswith("-"):
         return False
+    # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.formats.inspect import inspect_source
     from rigfit.jsonout import to_json_text
 
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     if _inspect_json_fast(args):
         return
     _load_commands(args)
+    # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.cli.app import app, err_console
 
     try:

@@ -43,6 +43,7 @@ def bench(
 
       rigfit bench --prompt 2048 --gen 128 --repeat 5 --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.bench import (
         BenchError,
         BenchSettings,
@@ -58,6 +59,7 @@ def bench(
 
     require_xllamacpp()
     if model is None:
+        # lazy: loaded when the command runs, so `rigfit --help` imports no library code
         from rigfit.formats.bundled import bundled_gemma_path
 
         model = str(bundled_gemma_path())

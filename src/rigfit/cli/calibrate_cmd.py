@@ -24,6 +24,7 @@ def calibrate(
 
       rigfit calibrate --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.calibrate import calibrate_machine
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.store import open_store

@@ -35,6 +35,7 @@ def check(
 
       rigfit check blog_claims.csv --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.claims import check_claims, parse_claims
 
     if claims == "-":

@@ -37,6 +37,7 @@ def cost(
 
       rigfit cost llama-3.3-70b --on "2x RTX 3090" --hosted groq --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.models import resolve_model
     from rigfit.estimate.cost import local_cost
     from rigfit.hardware.grammar import resolve_machine

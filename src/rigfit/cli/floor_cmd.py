@@ -28,6 +28,7 @@ def floor(
 
       rigfit floor qwen2.5-32b --min-tps 20 --budget-usd 2000 --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.models import resolve_model
     from rigfit.floor import hardware_floor
     from rigfit.options import check_floor, floor_quant

@@ -20,6 +20,7 @@ _EXAMPLES = """
 
 
 def _b(n: int | None) -> str:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.figures import fmt_bytes
 
     if n is None:
@@ -48,40 +49,8 @@ def _swa(a: dict[str, Any]) -> str:
     )
 
 
-def render(s: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from rigfit.figures import fmt_bytes
-
-    a = s["arch"]
-    t = Table(title=f"{s.get('name') or s['path']}", title_justify="left", show_header=False, pad_edge=False)
-    t.add_column("field", style="bold")
-    t.add_column("value", overflow="fold")
-    t.add_row("path", str(s["path"]))
-    g = s.get("gguf")
-    if g:
-        parts = f", {len(g['parts'])} split parts" if len(g["parts"]) > 1 else ""
-        t.add_row(
-            "format", f"GGUF v{g['version']} ({g['byte_order']}-endian, alignment {g['alignment']}{parts})"
-        )
-        t.add_row("file size", _b(g["file_size"]))
-    else:
-        t.add_row("format", "Hugging Face checkpoint" if s["format"] == "hf" else s["format"])
-    t.add_row("architecture", f"{s['architecture']}")
-    t.add_row("file type", str(s.get("file_type") or "unknown"))
-    t.add_row("tensors", f"{s['n_tensors']:,}")
-    if s["tensor_bytes"] is None:
-        t.add_row("tensor bytes", "unknown  [dim](no weight files read: config only; "
-                                  "'rigfit plan' estimates them per file type)[/]")
-    else:
-        t.add_row("tensor bytes", _b(s["tensor_bytes"]) + "  [dim](exact, from the header)[/]")
-    params = f"{s['params']:,}"
-    if s.get("active_params") and s["active_params"] != s["params"]:
-        params += f"  (active per token: {s['active_params']:,})"
-    t.add_row("parameters", params)
-    if s.get("bits_per_weight"):
-        t.add_row("bits per weight", f"{s['bits_per_weight']:.2f}")
-    t.add_row("context length", f"{s['context_length']:,} (trained)")
+def _add_arch_rows(t: Any, a: dict[str, Any]) -> None:
+    """Architecture rows: layers, widths, heads, experts, MLA, SSM, windows, tying."""
     t.add_row("layers", str(a.get("n_layer")))
     t.add_row("embedding", str(a.get("n_embd")))
     heads = a.get("n_head_kv")
@@ -119,6 +88,10 @@ def render(s: dict[str, Any]) -> None:
         t.add_row("recurrent layers", f"{sum(rec)} of {len(rec)}")
     t.add_row("sliding window", _swa(a))
     t.add_row("tied embeddings", "yes" if a.get("tied_embeddings") else "no")
+
+
+def _add_catalog_rows(t: Any, s: dict[str, Any], a: dict[str, Any]) -> None:
+    """The catalog model with this architecture (if any), and the architecture's notes."""
     matches = s.get("catalog_matches") or []
     if matches:
         best = matches[0]
@@ -134,7 +107,14 @@ def render(s: dict[str, Any]) -> None:
     notes = (a.get("extra") or {}).get("notes")
     if notes:
         t.add_row("notes", "; ".join(notes))
-    console.print(t)
+
+
+def _print_tensor_types(s: dict[str, Any]) -> None:
+    """Tensor types: count, parameters, bytes and share of each GGML type."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
+    from rich.table import Table
+
+    from rigfit.figures import fmt_bytes
 
     h = Table(title="Tensor types", title_justify="left", pad_edge=False)
     for col in ("type", "tensors", "params", "bytes", "share"):
@@ -150,6 +130,14 @@ def render(s: dict[str, Any]) -> None:
         )
     console.print(h)
 
+
+def _print_layer_bytes(s: dict[str, Any]) -> None:
+    """Bytes per layer (runs of equal layers) and of the other tensors."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
+    from rich.table import Table
+
+    from rigfit.figures import fmt_bytes
+
     lt = Table(title="Bytes per layer", title_justify="left", pad_edge=False)
     lt.add_column("layers")
     lt.add_column("bytes each", justify="right")
@@ -158,6 +146,46 @@ def render(s: dict[str, Any]) -> None:
     for name, v in s["other_bytes"].items():
         lt.add_row(name, f"{v:,} ({fmt_bytes(v, 'MiB')})")
     console.print(lt)
+
+
+def render(s: dict[str, Any]) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
+    from rich.table import Table
+
+    a = s["arch"]
+    t = Table(title=f"{s.get('name') or s['path']}", title_justify="left", show_header=False, pad_edge=False)
+    t.add_column("field", style="bold")
+    t.add_column("value", overflow="fold")
+    t.add_row("path", str(s["path"]))
+    g = s.get("gguf")
+    if g:
+        parts = f", {len(g['parts'])} split parts" if len(g["parts"]) > 1 else ""
+        t.add_row(
+            "format", f"GGUF v{g['version']} ({g['byte_order']}-endian, alignment {g['alignment']}{parts})"
+        )
+        t.add_row("file size", _b(g["file_size"]))
+    else:
+        t.add_row("format", "Hugging Face checkpoint" if s["format"] == "hf" else s["format"])
+    t.add_row("architecture", f"{s['architecture']}")
+    t.add_row("file type", str(s.get("file_type") or "unknown"))
+    t.add_row("tensors", f"{s['n_tensors']:,}")
+    if s["tensor_bytes"] is None:
+        t.add_row("tensor bytes", "unknown  [dim](no weight files read: config only; "
+                                  "'rigfit plan' estimates them per file type)[/]")
+    else:
+        t.add_row("tensor bytes", _b(s["tensor_bytes"]) + "  [dim](exact, from the header)[/]")
+    params = f"{s['params']:,}"
+    if s.get("active_params") and s["active_params"] != s["params"]:
+        params += f"  (active per token: {s['active_params']:,})"
+    t.add_row("parameters", params)
+    if s.get("bits_per_weight"):
+        t.add_row("bits per weight", f"{s['bits_per_weight']:.2f}")
+    t.add_row("context length", f"{s['context_length']:,} (trained)")
+    _add_arch_rows(t, a)
+    _add_catalog_rows(t, s, a)
+    console.print(t)
+    _print_tensor_types(s)
+    _print_layer_bytes(s)
 
 
 @app.command(epilog=_EXAMPLES)
@@ -174,6 +202,7 @@ def inspect(
     Reads only the header (never the tensor data), so it takes milliseconds even for a
     400 GB model.
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.formats.inspect import inspect_source
 
     summary = inspect_source(path, offline=offline)

@@ -20,6 +20,7 @@ _EXAMPLES = """
 
 def render_local_models(models: list, title: str = "Models on this machine") -> None:
     """Table of :class:`rigfit.formats.stores.LocalModel` (also used by ``rigfit models --local``)."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rich.table import Table
 
     from rigfit.figures import fmt_bytes
@@ -56,6 +57,7 @@ def local(
     Reads only file headers; nothing is downloaded. Every listed path works as a model argument
     of plan, inspect and bench.
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.formats.stores import find_local_models
 
     models = find_local_models(dirs or (), details=not no_details)

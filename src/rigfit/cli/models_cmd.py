@@ -103,6 +103,7 @@ def models(
 ) -> None:
     """List the open-weight model catalog (architectures as llama.cpp sees them)."""
     if local:
+        # lazy: loaded when the command runs, so `rigfit --help` imports no library code
         from rigfit.cli.local_cmd import render_local_models
         from rigfit.formats.stores import find_local_models
 

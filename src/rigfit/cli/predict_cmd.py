@@ -29,6 +29,7 @@ def predict_command(
     Rows whose hardware or model cannot be resolved get status "unresolved: <reason>" and no
     numbers — never a guess.
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.estimate.predict import PREDICT_COLUMNS, predict_rows
     from rigfit.measure.groundtruth import read_rows
 

@@ -32,6 +32,7 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.hardware.grammar import resolve_machine
     from rigfit.options import check_recommend
     from rigfit.recommend import recommend as run

@@ -31,6 +31,7 @@ def report(
 
       rigfit report --on "M2 Ultra 192GB" --model llama-3.1-70b --vs "2x RTX 3090" --out mac/
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.errors import RigfitError
     from rigfit.hardware.grammar import resolve_machine
     from rigfit.report.build import ReportOptions, build_report

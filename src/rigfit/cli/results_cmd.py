@@ -45,6 +45,7 @@ def results(
 
       rigfit results --export all_results.csv
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.importers import export_csv, parse_file
     from rigfit.measure.store import Run, default_db_path, open_store

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rigfit.estimate.speed.coefficients import param_name
+
 # ------------------------------------------------------------------------------------------
 # priors (research/perfmodel.md §3, §7.3) and the static, non-fitted constants
 # ------------------------------------------------------------------------------------------
@@ -206,8 +208,6 @@ GROUP_CAP = 30  # rows of one device and kind that count fully
 
 def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[str, float]:
     """Fit coefficients to rows. Returns {key: value} for every feature key seen."""
-    from rigfit.estimate.speed import param_name
-
     rows_feats = []
     for r in rows:
         fd: dict[str, float] = {}
@@ -222,7 +222,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
     n, p = len(rows), len(keys)
     X = np.zeros((n, p))
     y = np.ones(n)
-    per_dev = defaultdict(int)
+    per_dev: defaultdict[tuple[str, str], int] = defaultdict(int)
     for r in rows:
         per_dev[(r.device, r.kind)] += 1
     # each (device, kind) group counts as at most GROUP_CAP rows
@@ -234,7 +234,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
             X[i, idx[k]] = v / t
     pri = np.array([prior(k) if prior(k) is not None else 0.0 for k in keys])
     # scale of each coefficient: its prior, or (for deltas) the prior of its base
-    scale = np.array([abs(prior(k)) if prior(k) else _delta_scale(k) for k in keys])
+    scale = np.array([abs(p_k) if (p_k := prior(k)) else _delta_scale(k) for k in keys])
     lam = np.array([(RIDGE_BASE_PREFILL if _is_prefill_key(k) else RIDGE_BASE) if prior(k) is not None
                     else RIDGE_DELTA for k in keys])
     # column scaling for conditioning

@@ -25,11 +25,13 @@ the 27 Q4_K tensors of Gemma 3 270M).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo
 from rigfit.errors import RigfitError
+from rigfit.estimate.backends import default_backend
 from rigfit.hardware.devices import Device, Machine
 
 #: Name used for host memory / the CPU backend in placements and memory tables.
@@ -102,7 +104,7 @@ def accelerator_names(machine: Machine) -> list[str]:
     names: list[str] = []
     counters: dict[str, int] = {}
     for dev in machine.accelerators:
-        prefix = backend_prefix(dev)
+        prefix = default_backend(dev)
         if prefix == CPU:
             continue
         i = counters.get(prefix, 0)
@@ -111,22 +113,9 @@ def accelerator_names(machine: Machine) -> list[str]:
     return names
 
 
-def backend_prefix(dev: Device) -> str:
-    """The llama.cpp backend that serves a device by default (CUDA, ROCm, Metal, Vulkan, SYCL, CPU)."""
-    if dev.kind == "apple":
-        return "Metal"
-    if dev.kind == "cpu":
-        return CPU
-    vendor = (dev.vendor or "").lower()
-    if "nvidia" in vendor:
-        return "CUDA"
-    if "amd" in vendor or "ati" in vendor:
-        return "ROCm"
-    if "intel" in vendor:
-        return "SYCL"
-    if dev.kind in ("gpu", "apu"):
-        return "Vulkan"
-    return CPU
+#: The llama.cpp backend that serves a device by default: the one mapping, in
+#: :mod:`rigfit.estimate.backends` (plan.py imports it under this name).
+backend_prefix = default_backend
 
 
 def accelerators_for_llamacpp(machine: Machine) -> list[Device]:
@@ -160,6 +149,26 @@ def split_points(fractions: list[float]) -> list[float]:
         acc += f
         out.append(acc / total)
     return out
+
+
+def layer_gpu(il: int, n_layer: int, ngl: int, splits: Sequence[float]) -> int | None:
+    """Index of the GPU that holds layer ``il`` (``il == n_layer``: the output layer), or None for
+    the CPU — llama.cpp's rule, the one layer split rigfit uses (memory placement and speed layout).
+
+    llama-model.cpp ``load_tensors``: the last ``act = min(ngl, n_layer + 1)`` layers (the output
+    layer counts as layer ``n_layer``) go to the GPUs, from ``i_gpu_start = max(n_layer − ngl, 0)``;
+    layer ``il`` goes to GPU ``upper_bound(splits, (il − i_gpu_start) / act)``. Because the
+    output layer takes a slot of the fraction, an even split of 32 layers + output over two GPUs
+    is 17 / 15 + output, not 16 / 16.
+
+    ngl: ``-ngl`` resolved by :func:`resolve_ngl` (≤ n_layer + 1). splits: the cumulative
+    fractions of :func:`split_points` (empty: no GPUs).
+    """
+    i_gpu_start = max(n_layer - ngl, 0)
+    act = min(ngl, n_layer + 1)
+    if not splits or il < i_gpu_start or (il - i_gpu_start) >= act:
+        return None
+    return min(bisect.bisect_right(splits, (il - i_gpu_start) / act), len(splits) - 1)
 
 
 def _tensor_layer_role(t: TensorInfo, n_layer: int) -> tuple[str, int | None]:
@@ -233,14 +242,9 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
     else:
         splits = []
 
-    i_gpu_start = max(n_layer - n_eff, 0)
-    act = min(n_eff, n_layer + 1) if accels else 0
-
     def dev_of(il: int) -> str:
-        if not accels or il < i_gpu_start or (il - i_gpu_start) >= act:
-            return CPU
-        k = bisect.bisect_right(splits, (il - i_gpu_start) / act)
-        return names[min(k, len(names) - 1)]
+        k = layer_gpu(il, n_layer, n_eff, splits)
+        return CPU if k is None else names[min(k, len(names) - 1)]
 
     layer_device = tuple(dev_of(il) for il in range(n_layer))
     output_device = dev_of(n_layer)

@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rigfit.catalog.models import match_model
+from rigfit.catalog.quant import resolve_file_type
+from rigfit.errors import RigfitError, UnknownNameError
 from rigfit.estimate.speed import (
     ModelWork,
     RunSettings,
@@ -28,8 +31,11 @@ from rigfit.estimate.speed import (
     predict_test,
     prefill_features,
 )
+from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Link, Machine
-from rigfit.measure.groundtruth import SpeedCase, normalise_hardware
+from rigfit.hardware.links import accelerator_links, parse_link
+from rigfit.hardware.names import resolve_device
+from rigfit.measure.groundtruth import SpeedCase, case_from_row, normalise_hardware
 from rigfit.units import GIB
 
 #: Most host RAM one machine can hold [B], the bound used when a case's RAM is unknown: AMD EPYC
@@ -65,10 +71,6 @@ class ResolvedCase:
 
 
 def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
-    try:
-        from rigfit.hardware.names import resolve_device
-    except ImportError as exc:  # pragma: no cover - the hardware catalog ships with rigfit
-        raise Unresolved("hardware catalog not available") from exc
     last: Exception | None = None
     for name in candidates:
         try:
@@ -81,9 +83,6 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
 def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link | None]:
     """(host link, GPU-to-GPU link) for discrete GPUs and the optional ``host_link`` column
     ("PCIe 3.0 x16", "PCIe 4.0 x8", "NVLink"): the same rules as a machine description."""
-    from rigfit.errors import RigfitError
-    from rigfit.hardware.links import accelerator_links, parse_link
-
     try:
         kind, gen, lanes = parse_link(host_link) if host_link and host_link.strip() else (None, None, None)
         host, inter, _ = accelerator_links(devs, kind, gen, lanes)
@@ -122,23 +121,20 @@ def resolve_hardware(published: str, n_devices: int, backend: str | None, host_l
 # models
 # ------------------------------------------------------------------------------------------
 
-_QUANT_ALIASES = {"MXFP4": "MXFP4_MOE", "Q4_K": "Q4_K_M", "Q3_K": "Q3_K_M", "Q5_K": "Q5_K_M", "BF16": "BF16"}
-
-
 def _file_type(quant: str) -> str:
-    q = quant.strip().upper().replace("-", "_")
-    return _QUANT_ALIASES.get(q, q)
+    """A published quant name as llama.cpp's file type ('Q4_K' → 'Q4_K_M', 'MXFP4' → 'MXFP4_MOE'),
+    by the quant catalog's one alias table; an unknown name is kept (upper case) and fails later
+    with the catalog's message."""
+    try:
+        return resolve_file_type(quant).name
+    except UnknownNameError:
+        return quant.strip().upper().replace("-", "_")
 
 
 @lru_cache(maxsize=512)
 def resolve_work(model: str, family: str, params_b: float | None, quant: str,
                  size_gib: float | None) -> ModelWork:
     """Per-token work of a published model (catalog architecture + predicted tensor table)."""
-    try:
-        from rigfit.catalog.models import match_model
-        from rigfit.estimate.tensors import catalog_model_spec
-    except ImportError as exc:  # pragma: no cover
-        raise Unresolved("model catalog not available") from exc
     try:
         arch = match_model(model, family or None, params_b)
     except Exception as exc:
@@ -273,7 +269,7 @@ def check_fits(rc: ResolvedCase) -> None:
         if ram is None and not accs and rc.machine.cpu is not None:
             ram = rc.machine.cpu.memory_bytes
         known = ram is not None
-        have = float(ram if known else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
+        have = float(ram if ram is not None else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
         where = (f"{have / GIB:,.0f} GiB of accelerator memory and RAM" if known else
                  "the 12 TB of RAM the largest two-socket servers hold")
     if need > have:
@@ -328,8 +324,6 @@ def predict_case(case: SpeedCase, C: dict | None = None
 
 def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
     """Copy each row and add predicted_tps / predicted_low / predicted_high / status."""
-    from rigfit.measure.groundtruth import case_from_row
-
     C = C or load_constants()
     out = []
     for r in rows:

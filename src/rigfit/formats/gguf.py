@@ -26,14 +26,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from rigfit.catalog.arch import TensorInfo
 from rigfit.catalog.quant import GGML_TYPES, file_type_by_id
 from rigfit.errors import BadFileError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 GGUF_MAGIC = b"GGUF"
 GGUF_DEFAULT_ALIGNMENT = 32  # gguf.cpp GGUF_DEFAULT_ALIGNMENT
@@ -385,8 +383,6 @@ def _zero_run_end(buf: Any, pos: int, end: int) -> int:
 def path_str(path: str | os.PathLike) -> str:
     """``str(pathlib.Path(path))``: the path as pathlib normalises it ("a//./b/" -> "a/b")."""
     if os.name != "posix":  # pragma: no cover - drive letters, "\\" and "/" mixes: ask pathlib
-        from pathlib import Path
-
         return str(Path(path))
     s = os.fspath(path)
     if isinstance(s, bytes):
@@ -398,8 +394,6 @@ def path_str(path: str | os.PathLike) -> str:
 def path_name(path: str | os.PathLike) -> str:
     """``pathlib.Path(path).name``."""
     if os.name != "posix":  # pragma: no cover
-        from pathlib import Path
-
         return Path(path).name
     s = path_str(path)
     name = s.rsplit("/", 1)[-1]
@@ -415,8 +409,6 @@ def path_stem(path: str | os.PathLike) -> str:
 
 def split_paths(path: str | os.PathLike) -> list[Path]:
     """All parts of a split GGUF (``name-00001-of-00003.gguf``), or ``[path]`` if not split."""
-    from pathlib import Path
-
     p = Path(path)
     m = _SPLIT_RE.match(p.name)
     if not m:
@@ -498,8 +490,8 @@ def _read_one(path: str | os.PathLike) -> GGUFFile:
             mm.close()
 
 
-def _parse(path: str, buf: Any, size: int) -> GGUFFile:
-    r = _Reader(path, buf, size)
+def _check_magic(path: str, buf: Any) -> None:
+    """Raise a clear error unless the file starts with GGUF's magic (old GGML formats named)."""
     magic = bytes(buf[0:4])
     if magic != GGUF_MAGIC:
         hint = " (this looks like a safetensors file)" if magic[:1] in (b"{",) else ""
@@ -510,6 +502,10 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
                 "Convert it with llama.cpp's convert scripts or download a GGUF.",
             )
         raise BadFileError(path, f"not a GGUF file (magic {magic!r}, expected b'GGUF'){hint}")
+
+
+def _read_version(r: _Reader, path: str, buf: Any) -> int:
+    """The GGUF version (v2 or v3; sets the reader's byte order for big-endian files)."""
     r.pos = 4
     (version,) = struct.unpack_from("<I", buf, 4)
     if version & 0xFFFF == 0 and version != 0:  # written big-endian (gguf-py's test, GGUFReader)
@@ -524,14 +520,11 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         )
     if version not in (2, 3):
         raise BadFileError(path, f"unsupported GGUF version {version} (rigfit reads v2 and v3)")
-    n_tensors = r.u64("tensor count")
-    n_kv = r.u64("metadata count")
-    # every KV needs ≥ 8 (key len) + 1 (key) + 4 (type) + 1 bytes; every tensor info ≥ 8+1+4+8+4+8
-    if n_kv > (size - r.pos) // 14:
-        raise r.fail(f"absurd metadata count {n_kv:,} for a {size:,}-byte file")
-    if n_tensors > (size - r.pos) // 33:
-        raise r.fail(f"absurd tensor count {n_tensors:,} for a {size:,}-byte file")
+    return version
 
+
+def _read_metadata(r: _Reader, n_kv: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The metadata key/values and each value's type name."""
     metadata: dict[str, Any] = {}
     types: dict[str, str] = {}
     for i in range(n_kv):
@@ -554,7 +547,11 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
             types[key] = TYPE_NAMES[vtype]
         else:
             raise r.fail(f"metadata key {key!r} has unknown value type {vtype}")
+    return metadata, types
 
+
+def _alignment(r: _Reader, metadata: dict[str, Any], types: dict[str, str]) -> int:
+    """``general.alignment`` (a power of two, u32), else GGUF's default."""
     alignment = GGUF_DEFAULT_ALIGNMENT
     if "general.alignment" in metadata:
         if types["general.alignment"] != "u32":
@@ -562,8 +559,13 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         alignment = metadata["general.alignment"]
         if alignment == 0 or alignment & (alignment - 1):
             raise r.fail(f"general.alignment {alignment} is not a power of two")
+    return alignment
 
-    ttable = _type_table()
+
+def _read_tensor_infos(r: _Reader, buf: Any, n_tensors: int, alignment: int,
+                       ttable: dict[int, tuple[str, int, int]]
+                       ) -> list[tuple[str, tuple[int, ...], int, int]]:
+    """The tensor infos: (name, shape, GGML type id, data offset), each checked."""
     raw: list[tuple[str, tuple[int, ...], int, int]] = []
     names: set[str] = set()
     for i in range(n_tensors):
@@ -582,7 +584,7 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         ttype = r.u32(f"type of tensor {name!r}")
         if ttype not in ttable:
             raise r.fail(f"tensor {name!r} has unknown GGML type {ttype}")
-        tname, blck, tsize = ttable[ttype]
+        tname, blck, _ = ttable[ttype]
         if shape[0] % blck:
             raise r.fail(
                 f"tensor {name!r}: row length {shape[0]} is not a multiple of the {tname} block size {blck}"
@@ -591,9 +593,13 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
         if offset % alignment:
             raise r.fail(f"tensor {name!r}: offset {offset} is not a multiple of the alignment {alignment}")
         raw.append((name, tuple(shape), ttype, offset))
+    return raw
 
-    data_offset = r.pos + (-r.pos) % alignment
-    data_size = size - data_offset
+
+def _tensor_table(r: _Reader, raw: list[tuple[str, tuple[int, ...], int, int]],
+                  ttable: dict[int, tuple[str, int, int]], data_size: int) -> list[TensorInfo]:
+    """Tensor infos with their sizes [B], each checked to end inside the file."""
+    tensors: list[TensorInfo] = []
     tensors = []
     for name, shape, ttype, offset in raw:
         tname, blck, tsize = ttable[ttype]
@@ -609,7 +615,26 @@ def _parse(path: str, buf: Any, size: int) -> GGUFFile:
                 f"ends past the end of the file ({data_size:,} data bytes)"
             )
         tensors.append(TensorInfo(name=name, shape=shape, ggml_type=tname, n_bytes=n_bytes, offset=offset))
+    return tensors
 
+
+def _parse(path: str, buf: Any, size: int) -> GGUFFile:
+    r = _Reader(path, buf, size)
+    _check_magic(path, buf)
+    version = _read_version(r, path, buf)
+    n_tensors = r.u64("tensor count")
+    n_kv = r.u64("metadata count")
+    # every KV needs ≥ 8 (key len) + 1 (key) + 4 (type) + 1 bytes; every tensor info ≥ 8+1+4+8+4+8
+    if n_kv > (size - r.pos) // 14:
+        raise r.fail(f"absurd metadata count {n_kv:,} for a {size:,}-byte file")
+    if n_tensors > (size - r.pos) // 33:
+        raise r.fail(f"absurd tensor count {n_tensors:,} for a {size:,}-byte file")
+    metadata, types = _read_metadata(r, n_kv)
+    alignment = _alignment(r, metadata, types)
+    ttable = _type_table()
+    raw = _read_tensor_infos(r, buf, n_tensors, alignment, ttable)
+    data_offset = r.pos + (-r.pos) % alignment
+    tensors = _tensor_table(r, raw, ttable, size - data_offset)
     part = GGUFPart(path=path, file_size=size, data_offset=data_offset, n_tensors=len(tensors))
     return GGUFFile(
         path=path,
@@ -657,8 +682,6 @@ def _read_array(r: _Reader, key: str, itype: int, count: int) -> Any:
 
 def iter_gguf_files(root: str | os.PathLike) -> Iterator[Path]:
     """GGUF files under ``root`` (first part only of a split set), sorted by path."""
-    from pathlib import Path
-
     for p in sorted(Path(root).rglob("*.gguf")):
         m = _SPLIT_RE.match(p.name)
         if m and int(m.group("no")) != 1:

@@ -19,6 +19,7 @@ from typing import Any
 
 from rigfit.archs import hf_family, hf_model_types, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.catalog.models import count_params
 from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.gguf import GGUFFile
 from rigfit.formats.gguf_arch import architecture_from_gguf
@@ -223,8 +224,6 @@ def architecture_from_config(
     )
     if total is None:
         try:
-            from rigfit.catalog.models import count_params
-
             t, act = count_params(arch)
             arch = replace(arch, total_params=t, active_params=act)
         except Exception:

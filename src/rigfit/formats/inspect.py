@@ -13,13 +13,17 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec
+from rigfit.catalog.models import arch_to_json, models_with_shape
 from rigfit.errors import BadFileError
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, path_stem, path_str, read_gguf
+from rigfit.formats.gguf_arch import model_from_gguf
+from rigfit.formats.hf import model_from_hf
+from rigfit.formats.remote import fetch_remote, is_offline, parse_remote_ref
+from rigfit.formats.stores import resolve_ollama_name
 
 #: Fields that must agree for a file to be "the same architecture" as a catalog model.
 STRUCTURE_FIELDS = (
@@ -53,10 +57,6 @@ def match_catalog(arch: Architecture, name_hint: str = "") -> list[dict[str, Any
     "exact": every structure and detail field agrees; "architecture": the structure agrees but
     vocabulary, training context or tying differ (a fine-tune, distill or re-release).
     """
-    try:
-        from rigfit.catalog.models import models_with_shape
-    except ImportError:  # pragma: no cover - catalog not installed
-        return []
     hint = re.sub(r"[^a-z0-9.]", "", name_hint.lower())
     out = []
     # n_layer and n_embd are structure fields: pre-filtering on them (and the arch name) only
@@ -110,8 +110,6 @@ def _layer_bytes(spec: ModelSpec) -> tuple[list[int], dict[str, int]]:
 
 def arch_json(arch: Architecture) -> dict[str, Any]:
     try:
-        from rigfit.catalog.models import arch_to_json
-
         return arch_to_json(arch)
     except Exception:
         d = asdict(arch)
@@ -120,8 +118,6 @@ def arch_json(arch: Architecture) -> dict[str, Any]:
 
 def summarize(spec: ModelSpec, header: Any = None) -> dict[str, Any]:
     """JSON-ready summary of a ModelSpec read from a file (see module docstring)."""
-    from rigfit.formats.gguf import path_stem
-
     a = spec.arch
     hist: dict[str, dict[str, int]] = {}
     for t in spec.tensors:
@@ -169,9 +165,6 @@ def inspect_source(ref: str | Path, offline: bool = False) -> dict[str, Any]:
     """Read a GGUF file (any split part), HF folder or config.json, or a remote model's headers
     (``org/name:QUANT``, ``hf:org/name``, ``ollama:NAME``; see :mod:`rigfit.formats.remote`)
     and summarize it. offline: remote names from rigfit's header cache only."""
-    from rigfit.formats.gguf import path_str, read_gguf
-    from rigfit.formats.gguf_arch import model_from_gguf
-
     s = os.fspath(ref)
     if (
         os.name == "posix"
@@ -191,8 +184,6 @@ def inspect_source(ref: str | Path, offline: bool = False) -> dict[str, Any]:
 
 def _remote_ref(s: str, offline: bool) -> Any:
     """The remote model ``s`` names (a bare ``org/name`` too, unless offline), if not a local path."""
-    from rigfit.formats.remote import is_offline, parse_remote_ref
-
     if os.path.exists(os.path.expanduser(s)):
         return None
     rref = parse_remote_ref(s)
@@ -203,9 +194,6 @@ def _remote_ref(s: str, offline: bool) -> Any:
 
 def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
     """Summary of a remote model from its header-only mirror; paths name the remote files."""
-    from rigfit.formats.remote import fetch_remote
-    from rigfit.formats.stores import resolve_ollama_name
-
     if rref.kind == "ollama":  # the local Ollama store first, as `rigfit plan` does
         _host, ns, model = rref.repo.split("/")
         short = model if ns == "library" else f"{ns}/{model}"
@@ -221,11 +209,7 @@ def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
 
 
 def _inspect_any(ref: str | Path) -> dict[str, Any]:
-    from pathlib import Path
 
-    from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, read_gguf
-    from rigfit.formats.gguf_arch import model_from_gguf
-    from rigfit.formats.hf import model_from_hf
 
     p = Path(ref).expanduser()
     if not p.exists():

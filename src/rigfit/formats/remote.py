@@ -42,7 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rigfit.catalog.models import load_models
 from rigfit.errors import AmbiguousNameError, BadFileError, RigfitError
+from rigfit.formats.bundled import cache_dir
 from rigfit.formats.gguf import _SPLIT_RE, gguf_header_extent, read_gguf
 from rigfit.formats.safetensors import MAX_HEADER_BYTES as MAX_ST_HEADER_BYTES
 from rigfit.formats.safetensors import read_safetensors_header
@@ -205,8 +207,6 @@ def is_offline(offline: bool = False) -> bool:
 
 def header_cache_dir() -> Path:
     """Root of the header-only mirrors: ``<rigfit user cache>/headers``."""
-    from rigfit.formats.bundled import cache_dir
-
     return cache_dir() / "headers"
 
 
@@ -522,13 +522,7 @@ def _hf_exception(exc: BaseException, ref: RemoteRef) -> RigfitError:
 
 def _near_hint(repo: str) -> str | None:
     """'Did you mean …?' from the catalog's hf_repo fields and the repos in the header cache."""
-    names: set[str] = set()
-    try:
-        from rigfit.catalog.models import load_models
-
-        names |= {a.hf_repo for a in load_models() if a.hf_repo}
-    except Exception:  # pragma: no cover - catalog not installed
-        pass
+    names: set[str] = {a.hf_repo for a in load_models() if a.hf_repo}
     hf_dir = header_cache_dir() / "hf"
     if hf_dir.is_dir():
         names |= {d.name[len("models--") :].replace("--", "/", 1) for d in hf_dir.glob("models--*")}

@@ -38,8 +38,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.models import resolve_model
+from rigfit.catalog.quant import default_file_type, resolve_file_type
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
+from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
+from rigfit.formats.gguf_arch import model_from_gguf
+from rigfit.formats.hf import hf_cache_snapshot, model_from_hf
 from rigfit.formats.remote import (
     NotCachedError,
     RemoteRef,
@@ -48,6 +53,7 @@ from rigfit.formats.remote import (
     parse_remote_ref,
     pick_local_gguf,
 )
+from rigfit.formats.stores import resolve_ollama_name
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -66,8 +72,6 @@ def _requant(spec: ModelSpec, file_type: str | None) -> ModelSpec:
     """Re-plan a file's architecture at another file type when the user asks for one."""
     if not file_type or _norm_ft(file_type) == _norm_ft(spec.file_type):
         return spec
-    from rigfit.estimate.tensors import catalog_model_spec
-
     pred = catalog_model_spec(spec.arch, file_type)
     return replace(pred, origin=spec.origin, path=spec.path, tensors_exact=False)
 
@@ -76,17 +80,12 @@ def _hf_as_gguf(spec: ModelSpec, file_type: str | None) -> ModelSpec:
     """A HF checkpoint as llama.cpp would load it after conversion: GGUF tensor names and types
     for ``file_type`` (default: the checkpoint's own 16/32-bit dtype, else BF16, which is what
     convert_hf_to_gguf.py writes for FP8/other checkpoints)."""
-    from rigfit.estimate.tensors import catalog_model_spec
-
     ft = file_type or (spec.file_type if spec.file_type in ("F16", "BF16", "F32") else "BF16")
     pred = catalog_model_spec(spec.arch, ft)
     return replace(pred, origin="hf", path=spec.path, tensors_exact=False)
 
 
 def _from_path(p: Path, file_type: str | None) -> ModelSpec:
-    from rigfit.formats.gguf_arch import model_from_gguf
-    from rigfit.formats.hf import model_from_hf
-
     if p.is_file():
         if p.name == "config.json" or p.suffix == ".json":
             return _hf_as_gguf(model_from_hf(p), file_type)
@@ -137,10 +136,6 @@ def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
 def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | None:
     """Offline and not cached: the catalog model the repo names (its hf_repo, or a GGUF repo
     named after it) at the quant asked for, predicted like any catalog model; None if none."""
-    from rigfit.catalog.models import resolve_model
-    from rigfit.catalog.quant import default_file_type, resolve_file_type
-    from rigfit.estimate.tensors import catalog_model_spec
-
     if rref.kind == "ollama":
         return None
     try:
@@ -153,8 +148,6 @@ def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | Non
 
 def _local_hf_gguf(rref: RemoteRef) -> Path | None:
     """``org/name:QUANT`` already in the local HF cache (newest snapshot, no revision asked)."""
-    from rigfit.formats.hf import hf_cache_snapshot
-
     if rref.kind != "hf" or rref.revision:
         return None
     snap = hf_cache_snapshot(rref.repo)
@@ -178,15 +171,11 @@ def load_model_source(
     if p.exists():
         return _from_path(p, file_type)
     if sref.startswith("ollama:"):
-        from rigfit.formats.stores import resolve_ollama_name
-
         blob = resolve_ollama_name(sref[len("ollama:") :])
         if blob is None:
             return _from_remote(sref, file_type, offline)
         return _from_path(blob, file_type)
     if sref.startswith("hf:") or (sref.count("/") == 1 and not p.exists()):
-        from rigfit.formats.hf import hf_cache_snapshot
-
         snap = hf_cache_snapshot(sref[3:] if sref.startswith("hf:") else sref)
         if snap is not None:
             return _from_path(snap, file_type)
@@ -196,10 +185,6 @@ def load_model_source(
         return _from_path(local, file_type) if local else _from_remote(sref, file_type, offline)
     if _looks_like_path(sref):
         raise BadFileError(sref, "no such file or folder")
-    from rigfit.catalog.models import resolve_model
-    from rigfit.catalog.quant import default_file_type
-    from rigfit.estimate.tensors import catalog_model_spec
-
     try:
         arch = resolve_model(sref)
     except UnknownNameError:

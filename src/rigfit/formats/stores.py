@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rigfit.errors import RigfitError
 from rigfit.formats.gguf import iter_gguf_files, read_gguf, split_paths
+from rigfit.formats.hf import hf_cache_dirs, model_from_hf
 
 OLLAMA_MODEL_MEDIA = "application/vnd.ollama.image.model"
 
@@ -200,8 +201,6 @@ def _add_details(m: LocalModel) -> None:
             g = read_gguf(m.path)
             m.arch, m.file_type, m.n_params = g.architecture, g.file_type, g.n_params
         else:
-            from rigfit.formats.hf import model_from_hf
-
             spec = model_from_hf(m.path)
             m.arch, m.file_type, m.n_params = spec.arch.arch, spec.file_type, spec.arch.total_params
     except RigfitError as exc:
@@ -216,8 +215,6 @@ def find_local_models(
     details: also read each GGUF header / HF config for arch, file type and parameter count
     (headers only: ~10–50 ms per file). Unreadable files are listed with ``error`` set.
     """
-    from rigfit.formats.hf import hf_cache_dirs
-
     found: list[LocalModel] = []
     if include_default_stores:
         for d in ollama_dirs():

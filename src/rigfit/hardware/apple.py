@@ -226,6 +226,36 @@ def apple_config(entry: dict, memory_gb: float | None, gpu_cores: int | None) ->
 _APPLE_RE = re.compile(r"\bm([1-5])(?: mini| pro mini)?(?: (pro|max|ultra))?\b")
 
 
+def _gpu_cores(s: str, after_chip: str, bins: list[int]) -> int | None:
+    """GPU core count named in normalised text ("30 core gpu", "30 gpu", "30 core", or a bare
+    number after the chip name), if it is one of the chip's bins."""
+    for pat in (r"(\d+) core gpu", r"(\d+) gpu", r"(\d+) core(?! cpu)(?!s)"):
+        for x in re.findall(pat, s):
+            if int(x) in bins:
+                return int(x)
+    for x in re.findall(r"\b(\d+)\b(?! gb)", after_chip):
+        if int(x) in bins:
+            return int(x)
+    return None
+
+
+def _pick_entry(family: list[dict], chip: str, cores: int | None, mems: list[float],
+                bins: list[int]) -> tuple[dict, str | None]:
+    """The chip variant (row of ``apple_silicon``) the text means, and a note when assumed."""
+    if len(family) == 1:
+        return family[0], None
+    if cores is not None:
+        return next(a for a in family if cores in a["gpu_core_bins"]), None
+    for a in family:
+        if any(abs(c - mm) < 0.6 for mm in mems for c in a["memory_configs_gb"]) and mems:
+            return a, None
+    entry = max(family, key=lambda a: a["gpu_cores"])
+    return entry, (
+        f"{chip}: GPU cores not given, assumed the {entry['gpu_cores']}-core GPU "
+        f"(other bins: {', '.join(str(b) for b in bins if b != entry['gpu_cores'])})"
+    )
+
+
 def resolve_apple(text: str) -> Device | None:
     """An Apple chip named in free text ("M2 Max 30-core 64GB"), or None when the text names none."""
     s = text.lower()
@@ -241,37 +271,8 @@ def resolve_apple(text: str) -> Device | None:
         return None
     mems = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?) gb", s)]
     bins = sorted({b for a in family for b in a["gpu_core_bins"]})
-    cores: int | None = None
-    for pat in (r"(\d+) core gpu", r"(\d+) gpu", r"(\d+) core(?! cpu)(?!s)"):
-        for x in re.findall(pat, s):
-            if int(x) in bins:
-                cores = int(x)
-                break
-        if cores is not None:
-            break
-    if cores is None:
-        rest = s[m.end() :]
-        for x in re.findall(r"\b(\d+)\b(?! gb)", rest):
-            if int(x) in bins:
-                cores = int(x)
-                break
-    entry = None
-    note = None
-    if len(family) == 1:
-        entry = family[0]
-    elif cores is not None:
-        entry = next(a for a in family if cores in a["gpu_core_bins"])
-    else:
-        for a in family:
-            if any(abs(c - mm) < 0.6 for mm in mems for c in a["memory_configs_gb"]) and mems:
-                entry = a
-                break
-        if entry is None:
-            entry = max(family, key=lambda a: a["gpu_cores"])
-            note = (
-                f"{chip}: GPU cores not given, assumed the {entry['gpu_cores']}-core GPU "
-                f"(other bins: {', '.join(str(b) for b in bins if b != entry['gpu_cores'])})"
-            )
+    cores = _gpu_cores(s, s[m.end() :], bins)
+    entry, note = _pick_entry(family, chip, cores, mems, bins)
     if cores is not None and cores not in entry["gpu_core_bins"]:
         cores = None
     mem = None
@@ -281,5 +282,3 @@ def resolve_apple(text: str) -> Device | None:
     cfg = apple_config(entry, mem, cores)
     dev = apple_device(entry, cfg)
     return with_note(dev, note)
-
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rigfit.errors import RigfitError
@@ -146,97 +146,116 @@ def _combine_cpus(cpu: Device, n: int) -> Device:
     )
 
 
-def resolve_machine(spec: str) -> Machine:
-    """Resolve a machine description into a :class:`Machine` (see the module docstring).
+@dataclass
+class _Parts:
+    """What the parts of a machine description name, as they are read."""
 
-    Examples: "RTX 4090", "2x RTX 3090", "8x H200 NVLink", "RTX 4090 x2",
-    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local".
-    """
-    if spec is None or not spec.strip():
-        raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
-    text = spec.strip()
-    if text.lower() in ("local", "this", "here", "auto"):
-        return detect_local_machine()
-    parts = [p for p in re.split(r"\s+\+\s+|\s*;\s*", text) if p.strip()]
-    accels: list[Device] = []
+    accels: list[Device] = field(default_factory=list)
     unified: Device | None = None
     cpu: Device | None = None
-    cpu_count = 1
-    ram = _Ram()
+    cpu_count: int = 1
+    ram: _Ram = field(default_factory=_Ram)
     link_kind: str | None = None
     pcie_gen: str | None = None
     lanes: int | None = None
-    notes: list[str] = []
-    sources: dict[str, str] = {}
+
+
+def _add_device(p: _Parts, dev: Device, count: int) -> None:
+    """Put a resolved device into the machine: the CPU, the unified-memory system, or accelerators."""
+    if dev.kind == "cpu":
+        if p.cpu is not None:
+            raise RigfitError("Two CPUs given.", "For several sockets write e.g. '2x EPYC 9654'.")
+        p.cpu, p.cpu_count = dev, count
+    elif dev.kind in ("apple", "apu"):
+        if count != 1 or p.unified is not None:
+            raise RigfitError(
+                f"Only one {dev.name} fits in one machine.",
+                "Describe one box; clusters of Macs/APUs are not modelled yet.",
+            )
+        p.unified = dev
+    else:
+        p.accels.extend([dev] * count)
+
+
+def _read_device_part(p: _Parts, raw: str) -> None:
+    """One '+'-separated part that is not host RAM: link words, a count and a device name (with
+    optional RAM details in parentheses)."""
+    part, lk, g, ln = parse_link_words(raw)
+    p.link_kind = lk or p.link_kind
+    p.pcie_gen = g or p.pcie_gen
+    p.lanes = ln or p.lanes
+    if not part:
+        return
+    count, name = _parse_count(part)
+    dev = resolve_device(name)
+    _, inner = split_paren(name)
+    if inner:
+        _parse_ram_details(inner, p.ram)
+        m = re.search(r"(\d+)\s*gb\s+(?:lp)?ddr", inner, re.IGNORECASE)
+        if m and p.ram.size_gb is None and dev.kind == "cpu":
+            p.ram.size_gb = float(m.group(1))
+    _add_device(p, dev, count)
+
+
+def _read_parts(text: str) -> _Parts:
+    """Read every part of a machine description (impossible numbers fail before names resolve)."""
+    parts = [p for p in re.split(r"\s+\+\s+|\s*;\s*", text) if p.strip()]
     parsed_ram = {i: _parse_ram(raw) for i, raw in enumerate(parts)}  # impossible numbers fail first
     for raw in parts:
         if not _RAM_RE.match(raw):
             _parse_count(parse_link_words(raw)[0] or "1x x")
+    out = _Parts()
     for i, raw in enumerate(parts):
         if raw.strip().lower() == "local":
             raise RigfitError("'local' cannot be combined with other parts.", "Use 'local' on its own.")
         r = parsed_ram[i]
         if r is not None:
-            if ram.size_gb is not None:
+            if out.ram.size_gb is not None:
                 raise RigfitError("Host RAM given twice.", "Give one RAM part, e.g. '64GB DDR5-6000'.")
-            ram = r
+            out.ram = r
             continue
-        part, lk, g, ln = parse_link_words(raw)
-        link_kind = lk or link_kind
-        pcie_gen = g or pcie_gen
-        lanes = ln or lanes
-        if not part:
-            continue
-        count, name = _parse_count(part)
-        dev = resolve_device(name)
-        _, inner = split_paren(name)
-        if inner:
-            _parse_ram_details(inner, ram)
-            m = re.search(r"(\d+)\s*gb\s+(?:lp)?ddr", inner, re.IGNORECASE)
-            if m and ram.size_gb is None and dev.kind == "cpu":
-                ram.size_gb = float(m.group(1))
-        if dev.kind == "cpu":
-            if cpu is not None:
-                raise RigfitError("Two CPUs given.", "For several sockets write e.g. '2x EPYC 9654'.")
-            cpu, cpu_count = dev, count
-        elif dev.kind in ("apple", "apu"):
-            if count != 1 or unified is not None:
-                raise RigfitError(
-                    f"Only one {dev.name} fits in one machine.",
-                    "Describe one box; clusters of Macs/APUs are not modelled yet.",
-                )
-            unified = dev
-        else:
-            accels.extend([dev] * count)
-    if unified is not None:
-        if cpu is not None or accels:
-            raise RigfitError(
-                f"{unified.name} is a complete system with its own CPU and memory.",
-                "Describe it alone, e.g. 'M3 Max 40-core 128GB'.",
-            )
-        if (
-            ram.size_gb is not None
-            and unified.memory_bytes
-            and abs(ram.size_gb * GIB - unified.memory_bytes) > 0.6 * GIB
-        ):
-            raise RigfitError(
-                "Unified-memory machines take the memory size in the device name.",
-                f"e.g. '{unified.extra.get('chip') or unified.name.rsplit(' ', 1)[0]} {ram.size_gb:g}GB'.",
-            )
-        return unified_machine(unified, text)
+        _read_device_part(out, raw)
+    return out
 
-    hosted = [d for d in accels if d.kind == "hosted"]
-    if hosted and (len(hosted) != len(accels) or cpu is not None or ram.size_gb is not None):
+
+def _unified_alone(p: _Parts, text: str) -> Machine:
+    """A unified-memory system (Apple chip, APU), which must be described alone."""
+    unified, ram = p.unified, p.ram
+    assert unified is not None
+    if p.cpu is not None or p.accels:
+        raise RigfitError(
+            f"{unified.name} is a complete system with its own CPU and memory.",
+            "Describe it alone, e.g. 'M3 Max 40-core 128GB'.",
+        )
+    if (
+        ram.size_gb is not None
+        and unified.memory_bytes
+        and abs(ram.size_gb * GIB - unified.memory_bytes) > 0.6 * GIB
+    ):
+        raise RigfitError(
+            "Unified-memory machines take the memory size in the device name.",
+            f"e.g. '{unified.extra.get('chip') or unified.name.rsplit(' ', 1)[0]} {ram.size_gb:g}GB'.",
+        )
+    return unified_machine(unified, text)
+
+
+def _check_hosted(p: _Parts) -> None:
+    """A hosted system (Cerebras, Groq) cannot share a machine with the user's own devices."""
+    hosted = [d for d in p.accels if d.kind == "hosted"]
+    if hosted and (len(hosted) != len(p.accels) or p.cpu is not None or p.ram.size_gb is not None):
         raise RigfitError(
             f"{hosted[0].name} is a hosted system: it cannot share a machine with your own devices.",
             f"Describe it alone (e.g. '{hosted[0].aliases[0] if hosted[0].aliases else hosted[0].name}'), "
             "and your own box separately.",
         )
-    ram_bytes = int(ram.size_gb * GIB) if ram.size_gb is not None else None
+
+
+def _host_ram(cpu: Device | None, cpu_count: int, ram: _Ram, notes: list[str],
+              sources: dict[str, str]) -> tuple[float | None, str | None]:
+    """Host RAM bandwidth [B/s] and type, from the RAM part or the CPU's rated memory speed
+    (appends notes and sources)."""
     ram_bw = None
     ram_type = None
-    if cpu is not None and cpu_count > 1:
-        cpu = _combine_cpus(cpu, cpu_count)
     if ram.kind or ram.mts:
         ram_type = f"{ram.kind or 'DDR'}-{ram.mts}" if ram.mts else ram.kind
     if ram.mts:
@@ -267,18 +286,42 @@ def resolve_machine(spec: str) -> Machine:
         )
         notes.append("host RAM speed not given: assumed the CPU's rated speed with all channels populated")
         ram_type = ram_type or cpu.extra.get("memory_type")
+    return ram_bw, ram_type
+
+
+def resolve_machine(spec: str) -> Machine:
+    """Resolve a machine description into a :class:`Machine` (see the module docstring).
+
+    Examples: "RTX 4090", "2x RTX 3090", "8x H200 NVLink", "RTX 4090 x2",
+    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local".
+    """
+    if spec is None or not spec.strip():
+        raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
+    text = spec.strip()
+    if text.lower() in ("local", "this", "here", "auto"):
+        return detect_local_machine()
+    p = _read_parts(text)
+    if p.unified is not None:
+        return _unified_alone(p, text)
+    _check_hosted(p)
+    notes: list[str] = []
+    sources: dict[str, str] = {}
+    ram = p.ram
+    ram_bytes = int(ram.size_gb * GIB) if ram.size_gb is not None else None
+    cpu = _combine_cpus(p.cpu, p.cpu_count) if p.cpu is not None and p.cpu_count > 1 else p.cpu
+    ram_bw, ram_type = _host_ram(cpu, p.cpu_count, ram, notes, sources)
     if ram_bytes is not None:
         sources["ram_bytes"] = "given"
-    host_link, interconnect, link_notes = accelerator_links(accels, link_kind, pcie_gen, lanes)
+    host_link, interconnect, link_notes = accelerator_links(p.accels, p.link_kind, p.pcie_gen, p.lanes)
     notes.extend(link_notes)
-    if not accels and cpu is None:
+    if not p.accels and cpu is None:
         raise RigfitError(
             f"No device in {spec!r}.", "Name a GPU, Apple chip, CPU or APU, e.g. 'RTX 3090 + 64GB'."
         )
-    name = _machine_name(accels, cpu, ram_bytes, ram_type, interconnect)
+    name = _machine_name(p.accels, cpu, ram_bytes, ram_type, interconnect)
     return Machine(
         name=name,
-        accelerators=tuple(accels),
+        accelerators=tuple(p.accels),
         cpu=cpu,
         ram_bytes=ram_bytes,
         ram_bandwidth_bytes_per_s=ram_bw,

@@ -60,7 +60,7 @@ class LocalFacts:
 
 def _nvml_gpus(notes: list[str]) -> list[NvmlGpu]:
     try:
-        import pynvml  # nvidia-ml-py
+        import pynvml  # lazy: optional dependency (nvidia-ml-py), only for NVIDIA detection
     except ImportError:
         notes.append("nvidia-ml-py not installed: NVIDIA GPUs not detected")
         return []
@@ -133,7 +133,7 @@ def gather_local_facts() -> LocalFacts:
     facts = LocalFacts()
     facts.gpus = _nvml_gpus(facts.notes)
     try:
-        import psutil
+        import psutil  # lazy: optional dependency, only for local detection
 
         facts.ram_bytes = int(psutil.virtual_memory().total)
         facts.physical_cores = psutil.cpu_count(logical=False)
@@ -164,7 +164,7 @@ def gather_local_facts() -> LocalFacts:
         brand, flags, facts.cpu_mhz = _proc_cpuinfo()
         if brand is None:
             try:
-                import cpuinfo  # py-cpuinfo (slow: ~1 s), only when /proc is missing
+                import cpuinfo  # lazy: py-cpuinfo (slow: ~1 s), only when /proc is missing
 
                 info = cpuinfo.get_cpu_info()
                 brand = info.get("brand_raw")

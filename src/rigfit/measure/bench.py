@@ -44,6 +44,11 @@ from pathlib import Path
 from typing import Any
 
 from rigfit.errors import RigfitError
+from rigfit.formats.gguf import read_gguf
+from rigfit.formats.source import load_model_source
+from rigfit.measure.calibrate import apply_factors, machine_factors, predict_tests
+from rigfit.measure.llamacpp_log import parse_log
+from rigfit.measure.store import Result, Run, data_dir
 
 INSTALL_HINT = "Install the bench extra: pip install 'rigfit[bench]'"
 #: Exit code of the child when llama.cpp could not load the model (parent maps it to a message).
@@ -303,8 +308,6 @@ def check_model_file(path: str | Path) -> Path:
 
 def _vocab_size(path: Path) -> int | None:
     try:
-        from rigfit.formats.gguf import read_gguf
-
         g = read_gguf(path)
         meta = getattr(g, "metadata", None) or getattr(g, "kv", None) or {}
         tokens = meta.get("tokenizer.ggml.tokens") if hasattr(meta, "get") else None
@@ -331,8 +334,6 @@ def run_bench(settings: BenchSettings, progress: ProgressFn | None = None,
         settings = BenchSettings(**{**asdict(settings), "model_path": str(path), "n_vocab": vocab,
                                     "depths": tuple(settings.depths)})
     if log_dir is None:
-        from rigfit.measure.store import data_dir
-
         log_dir = data_dir() / "logs"
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -463,8 +464,6 @@ def load_error_reason(log_path: Path) -> str | None:
 def parse_buffers(log_path: Path) -> dict | None:
     """The buffers llama.cpp allocated (MiB per kind and device, KV cache summaries), parsed from its
     log by :func:`rigfit.measure.llamacpp_log.parse_log`; None when the log has no buffer lines."""
-    from rigfit.measure.llamacpp_log import parse_log
-
     try:
         text = log_path.read_text(errors="replace")
     except OSError:
@@ -493,8 +492,6 @@ def predict_bench(settings: BenchSettings, machine_id: str | None = None, store:
     Returns :func:`rigfit.measure.calibrate.predict_tests`' dict (``{"error": …}`` when rigfit
     cannot predict this model or machine), plus ``ttft_s`` per depth (prompt / prefill rate).
     """
-    from rigfit.measure.calibrate import apply_factors, machine_factors, predict_tests
-
     pred = predict_tests(settings.model_path, planned_tests(settings), settings.threads, settings.ngl)
     if "tests" not in pred:
         return pred
@@ -514,8 +511,6 @@ def model_info(path: str | Path) -> dict:
     """Quant, architecture and parameter count of a GGUF (via GGUF's ``load_model_source``), for
     the stored rows; empty when the file cannot be read that way."""
     try:
-        from rigfit.formats.source import load_model_source
-
         spec = load_model_source(str(path))
     except Exception:
         return {}
@@ -527,8 +522,6 @@ def model_info(path: str | Path) -> dict:
 def report_results(report: BenchReport, fingerprint: Any, model_sha256: str | None = None,
                    run_key: str | None = None) -> list[Any]:
     """The store rows of a finished bench: one prefill and one decode result per depth."""
-    from rigfit.measure.store import Result
-
     s = report.settings
     build = report.llama_build or {}
     build_text = f"xllamacpp {build.get('xllamacpp', '?')}, llama.cpp build {build.get('commit', '?')} " \
@@ -581,8 +574,6 @@ def report_results(report: BenchReport, fingerprint: Any, model_sha256: str | No
 
 def record_bench(store: Any, report: BenchReport, fingerprint: Any, model_sha256: str | None) -> Any:
     """Store a finished bench (one run, its results, the machine) in one transaction."""
-    from rigfit.measure.store import Run
-
     run = Run(source="rigfit bench", machine_id=fingerprint.id, model_path=report.settings.model_path,
               model_sha256=model_sha256, llama_build=json.dumps(report.llama_build),
               settings=report.settings.to_json(), buffers=report.buffers, prediction=report.prediction,
@@ -592,8 +583,6 @@ def record_bench(store: Any, report: BenchReport, fingerprint: Any, model_sha256
 
 def record_failure(store: Any, settings: BenchSettings, fingerprint: Any, error: BenchError) -> Any:
     """Store a failed bench as a run with status ``failed`` (and no results)."""
-    from rigfit.measure.store import Run
-
     run = Run(source="rigfit bench", machine_id=fingerprint.id, model_path=settings.model_path,
               status="failed", error=f"{error.kind}: {error.message}", settings=settings.to_json())
     return store.add_run(run, (), fingerprint=fingerprint)
@@ -615,7 +604,7 @@ def _child_main(spec_json: str) -> int:
 
     spec = json.loads(spec_json)
     emit(event="start", pid=os.getpid())
-    import xllamacpp
+    import xllamacpp  # lazy: optional llama.cpp binding (bench extra), loaded in the child only
 
     p = xllamacpp.CommonParams()
     p.model.path = spec["model_path"]

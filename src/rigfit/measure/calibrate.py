@@ -28,8 +28,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from rigfit.estimate.speed import RunSettings, band, load_constants, model_work, predict_test
 from rigfit.figures import Figure
-from rigfit.measure.store import Calibration, Result, ResultStore
+from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import detect_local_machine
+from rigfit.measure.fingerprint import detect_fingerprint
+from rigfit.measure.store import Calibration, Result, ResultStore, default_db_path, open_store
 
 KINDS = ("pp", "tg")
 
@@ -42,8 +46,6 @@ KINDS = ("pp", "tg")
 def this_machine() -> Any:
     """rigfit's Machine for the box it runs on (the hardware catalog's detection), or None."""
     try:
-        from rigfit.hardware.grammar import detect_local_machine
-
         return detect_local_machine()
     except Exception:
         return None
@@ -57,11 +59,6 @@ def predict_tests(model_path: str | Path, tests: Iterable[tuple[str, int, int, i
     ``{"tests": {name: {"tps", "low", "high", "roofline_tps"}}, "provenance": "estimated"}``, or
     ``{"error": reason}`` when the model or the machine cannot be resolved (never a guess).
     """
-    try:
-        from rigfit.estimate.speed import RunSettings, band, load_constants, model_work, predict_test
-        from rigfit.formats.source import load_model_source
-    except ImportError as exc:
-        return {"error": f"speed model unavailable ({exc})"}
     machine = machine if machine is not None else this_machine()
     if machine is None:
         return {"error": "this machine is not in rigfit's hardware catalog"}
@@ -144,9 +141,6 @@ def fit_machine(results: Iterable[Result], base_predictions: dict[int, float] | 
 def machine_factors(machine_id: str | None = None,
                     store: ResultStore | None = None) -> dict[str, float] | None:
     """The latest fitted factors of a machine (default: this one): {"pp": f, "tg": f} or None."""
-    from rigfit.measure.fingerprint import detect_fingerprint
-    from rigfit.measure.store import default_db_path, open_store
-
     mid = machine_id or detect_fingerprint().id
     if store is None:
         if not default_db_path().exists():

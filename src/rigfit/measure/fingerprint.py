@@ -19,6 +19,8 @@ import os
 import platform
 from dataclasses import asdict, dataclass, field
 
+from rigfit.hardware.local import gather_local_facts
+
 #: CPU features that matter to llama.cpp's CPU kernels (see ggml-cpu feature detection).
 _SIMD_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni", "avx512_bf16",
                "amx_tile", "amx_int8", "amx_bf16", "neon", "asimd", "sve", "dotprod", "i8mm")
@@ -142,8 +144,6 @@ def detect_fingerprint() -> Fingerprint:
     The facts come from the hardware catalog's local detection
     (:func:`rigfit.hardware.local.gather_local_facts`: NVML, /proc/cpuinfo or sysctl, psutil).
     """
-    from rigfit.hardware.local import gather_local_facts
-
     facts = gather_local_facts()
     cpu = facts.cpu_brand or platform.processor() or "unknown CPU"
     gpus = tuple(GpuInfo(name=g.name, memory_bytes=g.memory_total_bytes, vendor="NVIDIA") for g in facts.gpus)

@@ -25,12 +25,14 @@ Example::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 from rigfit.errors import RigfitError
@@ -198,8 +200,6 @@ os._exit(0)
 def xllamacpp_version() -> str | None:
     """Installed xllamacpp version (its llama.cpp build is the number after the year.month)."""
     try:
-        from importlib.metadata import version
-
         return version("xllamacpp")
     except Exception:
         return None
@@ -230,8 +230,6 @@ def run_llamacpp(configs: list[RunConfig], timeout_s: float = 300.0,
     reason; the following ones run in a fresh child. Raises RigfitError when xllamacpp is not
     installed.
     """
-    import importlib.util
-
     if importlib.util.find_spec("xllamacpp") is None:
         raise RigfitError("Measuring needs llama.cpp's Python binding xllamacpp, which is not installed.",
                           "pip install 'rigfit[bench]'")

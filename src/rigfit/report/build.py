@@ -12,9 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rigfit.catalog.arch import Architecture
+from rigfit.catalog.models import resolve_model
+from rigfit.catalog.prices import SNAPSHOT_DATE
+from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
+from rigfit.estimate.cost import default_quant, local_cost
 from rigfit.figures import GIB
+from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.recommend import evaluate, fast_memory_bytes, max_context_for, quant_ladder, recommend
+from rigfit.report import charts as ch
+from rigfit.report.charts import line_chart, stacked_bars, tradeoff_chart
 from rigfit.report.document import Column, Report, Table, fmt_band
 
 MATRIX_QUANTS = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
@@ -47,8 +56,6 @@ def _gib(b: float | None) -> str:
 
 
 def _try_eval(machine: Machine, arch: Architecture, quant: str, ctx: int):
-    from rigfit.recommend import evaluate
-
     try:
         return evaluate(machine, arch, quant, ctx), None
     except RigfitError as exc:
@@ -58,8 +65,6 @@ def _try_eval(machine: Machine, arch: Architecture, quant: str, ctx: int):
 
 
 def _model(name: str) -> Architecture:
-    from rigfit.catalog.models import resolve_model
-
     return resolve_model(name)
 
 
@@ -69,9 +74,6 @@ def _model(name: str) -> Architecture:
 
 
 def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table, list]:
-    from rigfit.catalog.quality import kld_vs_f16
-    from rigfit.recommend import max_context_for
-
     t = Table(f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
               [Column("quant"), Column("memory GiB", "estimated"), Column("fit", "estimated"),
                Column("decode tok/s (p10–p90)", "estimated"), Column("prefill tok/s", "estimated"),
@@ -133,9 +135,6 @@ def _largest_class(machine: Machine, ctx: int) -> str:
 
 
 def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
-    from rigfit.estimate.cost import local_cost
-    from rigfit.floor import machine_price
-
     cols = [Column("figure"), *[Column(m.name, "") for m in [machine, *others]]]
     t = Table("Spec delta", cols, intro="Fast memory, bandwidth and peak FP16 are looked up (catalog); "
                                        "largest class and $/Mtok are estimated (Llama 3.1 8B Q4_K_M).",
@@ -178,8 +177,6 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
 
 
 def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
-    from rigfit.floor import hardware_floor
-
     t = Table("Within reach — hardware floor by model class",
               [Column("class"), Column("model"), Column("cheapest machine ≥ "
                                                           f"{min_tps:g} tok/s", "estimated"),
@@ -210,9 +207,6 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
 
 
 def perf_per_dollar(ctx: int) -> Table:
-    from rigfit.floor import machine_price
-    from rigfit.hardware.grammar import resolve_machine
-
     t = Table("Perf per dollar — builds",
               [Column("build"), Column("price", "looked_up"), Column("8B Q4_K_M decode tok/s", "estimated"),
                Column("tok/s per $1000", "estimated"),
@@ -244,8 +238,6 @@ WORKLOADS = (
 
 
 def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Table:
-    from rigfit.estimate.cost import local_cost
-
     t = Table(f"Verdict matrix — hosted vs local ({arch.name or arch.id} {quant} on {machine.name})",
               [Column("workload"), Column("local $/Mtok (power)", "estimated"),
                Column("local $/Mtok (with hardware, 36 mo)", "estimated"), Column("hosted", "looked_up"),
@@ -282,8 +274,6 @@ def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -
 
 
 def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, quants: list[str]):
-    from rigfit.report.charts import line_chart
-
     series, bands = {}, {}
     for q in quants:
         xs, ys, lo, hi = [], [], [], []
@@ -308,9 +298,6 @@ def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, qua
 
 
 def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Architecture):
-    from rigfit.recommend import fast_memory_bytes
-    from rigfit.report.charts import stacked_bars
-
     if not evals:
         return None
     keys: list[str] = []
@@ -330,10 +317,6 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
 
 def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int = 6):
     """Quant ladders of the top recommended models: decode speed against quality loss."""
-    from rigfit.catalog.quality import kld_vs_f16
-    from rigfit.recommend import quant_ladder, recommend
-    from rigfit.report.charts import tradeoff_chart
-
     rec = recommend(machine, "chat", min_ctx=ctx, limit=n_models)
     series: dict[str, list[tuple[float, float, str]]] = {}
     for p in rec.picks:
@@ -361,10 +344,6 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
 
 def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions | None = None) -> Report:
     """Compute every table and chart for ``machine`` and write charts under ``out_dir/charts``."""
-    from rigfit.catalog.prices import SNAPSHOT_DATE
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.report import charts as ch
-
     opt = options or ReportOptions()
     out = Path(out_dir)
     models = [_model(m) for m in (opt.models or ("llama-3.1-8b",))]
@@ -382,8 +361,6 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     rep.tables.append(spec_delta(machine, others, opt.ctx))
     rep.tables.append(within_reach(machine, opt.ctx))
     rep.tables.append(perf_per_dollar(opt.ctx))
-    from rigfit.estimate.cost import default_quant
-
     rep.tables.append(verdict_matrix(machine, models[0], default_quant(models[0]), opt.ctx))
     if opt.charts and ch.available():
         arch = models[0]

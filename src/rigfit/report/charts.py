@@ -13,17 +13,17 @@ from rigfit.report.document import Chart
 
 def available() -> bool:
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib  # noqa: F401  # lazy: optional, heavy (report extra)
     except ImportError:
         return False
     return True
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # lazy: optional, heavy (report extra)
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: after choosing the Agg backend
 
     return plt
 

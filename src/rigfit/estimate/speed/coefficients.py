@@ -1,0 +1,117 @@
+"""The speed model's coefficients: the constants file, and time = Σ coefficient × feature.
+
+Every time term of the model is ``coefficient × feature``; the coefficients — inverse
+efficiencies, per-token overheads, hop costs — come from ONE data file,
+``catalog/data/speed_constants.json``, written by ``benchmarks/calibrate.py`` from the ground truth
+in ``data/ground-truth/``. Bands (p10–p90) are the calibration residuals around the central value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+
+CONSTANTS_FILE = "speed_constants.json"
+
+
+@lru_cache(maxsize=4)
+def load_constants(path: str | None = None) -> dict:
+    """The calibrated constants (one JSON file). ``path`` overrides the bundled file."""
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    text = resources.files("rigfit.catalog").joinpath("data", CONSTANTS_FILE).read_text("utf-8")
+    return json.loads(text)
+
+
+def param_name(key: str) -> str:
+    """The coefficient a feature uses: 'CUDA|*c=apu:w' → '*|c=apu:w' (shared by all backends)."""
+    if "|*" in key:
+        head, _, suffix = key.rpartition(":")
+        return "*|" + head.split("|*", 1)[1] + ":" + suffix
+    return key
+
+
+def coefficient(C: dict, key: str) -> float:
+    """A fitted coefficient: value in the constants file, else its prior, else 0 (a delta)."""
+    key = param_name(key)
+    coefs = C.get("coefficients", {})
+    if key in coefs:
+        return float(coefs[key])
+    pri = C.get("priors", {})
+    if key in pri:
+        return float(pri[key])
+    base = key.split("|", 1)[0].split(":", 1)[0]
+    suffix = key.rsplit(":", 1)[-1]
+    if "|" in key.split(":", 1)[0]:
+        return 0.0  # an unseen delta (quant family, class, era): no correction
+    generic = pri.get(f"*:{suffix}")
+    if generic is not None:
+        return float(generic)
+    del base
+    return 0.0
+
+
+def dot(C: dict, feats: dict[str, float]) -> float:
+    return sum(coefficient(C, k) * v for k, v in feats.items())
+
+
+
+def decode_time(C: dict, feats: dict[str, float]) -> float:
+    """Decode step time [s] from features: η ≤ 1 for weights and KV, overheads ≥ 0."""
+    t = 0.0
+    # weights: base feature holds the bytes/BW; deltas re-use the same quantity
+    for k, v in feats.items():
+        head = k.split(":", 1)[0]
+        if k.endswith(":w") and "|" not in head:
+            base = head
+            coef = coefficient(C, k)
+            deltas = (kk for kk in feats if kk.endswith(":w") and kk.split(":", 1)[0].startswith(base + "|"))
+            for dk in deltas:
+                dv = feats[dk]
+                coef += coefficient(C, dk) * (dv / v if v else 0.0)
+            t += max(coef, 1.0) * v
+        elif k.endswith(":kv"):
+            t += max(coefficient(C, k), 1.0) * v
+        elif k.endswith(":t0") or k.endswith(":t0l") or k.startswith(("hop:", "row:")):
+            t += coefficient(C, k) * v
+    return max(t, 0.0)
+
+
+def prefill_time(C: dict, feats: dict[str, float]) -> float:
+    """Prefill time [s]: compute terms with η ≤ 1, per-ubatch overhead, hops and PCIe."""
+    t = 0.0
+    comp: dict[str, float] = {}
+    for k, v in feats.items():
+        head = k.split(":", 1)[0]
+        if k.endswith(":c"):
+            base = head.split("|", 1)[0]
+            comp[base] = comp.get(base, 0.0) + coefficient(C, k) * v
+            if "|p=" in head:
+                comp.setdefault("_ref_" + base, 0.0)
+                comp["_ref_" + base] += v
+        elif k.endswith(":attn") or k.endswith(":pcie"):
+            t += max(coefficient(C, k), 1.0) * v
+        else:
+            t += coefficient(C, k) * v
+    for base, val in comp.items():
+        if base.startswith("_ref_"):
+            continue
+        ref = comp.get("_ref_" + base, 0.0)
+        t += max(val, ref)  # η_c ≤ 1
+    return max(t, 0.0)
+
+
+
+def band(C: dict, kind: str, backend: str | None, value: float, split_mode: str = "layer"
+         ) -> tuple[float, float]:
+    """p10–p90 band around a central tokens/s value from calibration residuals (log ratios).
+
+    Legacy row split has a band of its own: its speed hangs on the host's PCIe slots, which
+    published results rarely state, so its residuals are far wider than the backend's."""
+    bands = C.get("bands", {})
+    entry = ((bands.get(f"{kind}|{backend}|row") if split_mode == "row" else None)
+             or bands.get(f"{kind}|{backend}") or bands.get(kind) or {"p10": -0.35, "p90": 0.35})
+    return value * math.exp(entry["p10"]), value * math.exp(entry["p90"])

@@ -1,0 +1,411 @@
+"""Features: the physics of a decode step and of a prompt (no fitted numbers).
+
+Each feature is a time at 100 % efficiency (bytes / bandwidth, FLOPs / peak) or a count (steps,
+layers, hops); its dot product with the coefficients
+(:mod:`rigfit.estimate.speed.coefficients`) is the predicted time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rigfit.estimate.speed.classes import build_era, device_class, quant_family
+from rigfit.estimate.speed.layout import Layout, Segment
+from rigfit.estimate.speed.peaks import cpu_bandwidth, cpu_path, cpu_peak_flops, gpu_peak, prefill_path
+from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
+from rigfit.hardware.devices import Device, Machine
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """llama.cpp run settings that change speed.
+
+    flash_attn: None = llama.cpp's default (auto: on where supported on current builds).
+    build: llama.cpp build number (None = current). n_ubatch / n_batch: -ub / -b.
+    threads: CPU threads (None = physical cores). parallel: concurrent sequences (-np).
+    """
+
+    backend: str | None = None
+    ngl: int | None = None
+    threads: int | None = None
+    flash_attn: bool | None = None
+    build: int | None = None
+    n_ubatch: int = 512
+    n_batch: int = 2048
+    kv_type: str = "f16"
+    parallel: int = 1
+    split_mode: str = "layer"
+    cpu_only: bool = False
+    rocm_hipblaslt: bool = False  # ROCBLAS_USE_HIPBLASLT=1: hipBLASLt GEMMs for ROCm prompts
+
+    @property
+    def era(self) -> str:
+        return build_era(self.build)
+
+    @property
+    def fa(self) -> bool:
+        if self.flash_attn is not None:
+            return self.flash_attn
+        return self.era == "new"
+
+
+def main_segment(layout: Layout) -> Segment:
+    """The segment whose backend drives the step (the last accelerator, else the CPU)."""
+    gpus = layout.gpu_segments
+    return gpus[-1] if gpus else layout.segments[-1]
+
+
+def _seg_bw(seg: Segment, machine: Machine | None, threads: int | None, C: dict) -> float:
+    if seg.role == "cpu":
+        return cpu_bandwidth(machine, seg.device, threads, C)
+    bw = seg.device.bandwidth_bytes_per_s
+    if not bw:
+        raise ValueError(f"no memory bandwidth known for {seg.device.name}")
+    return float(bw)
+
+
+def _seg_weight_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> float:
+    d, e = float(seg.dense), float(seg.experts)
+    b = sum(d * work.layer_dense_bytes[i] + e * expert_frac * work.layer_expert_bytes[i] for i in seg.layers)
+    if seg.head:
+        b += work.head_bytes
+    return b
+
+
+def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = True) -> float:
+    d, e = float(seg.dense), float(seg.experts)
+    p = sum(d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i]
+            for i in seg.layers)
+    if seg.head and head:
+        p += work.head_params
+    return p
+
+
+def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> float:
+    """KV elements read per token averaged over n tokens starting at depth0."""
+    if not seg.dense:
+        return 0.0
+    return sum(work.layer_kv_elems[i] * mean_min(depth0, n, work.layer_window[i]) for i in seg.layers)
+
+
+def _unique_expert_fraction(work: ModelWork, tokens: float, gamma: float) -> float:
+    """Share of routed experts touched by a step over ``tokens`` tokens (uniform routing, B^γ)."""
+    if not work.n_expert:
+        return 0.0
+    k = work.n_expert_used / work.n_expert
+    return 1.0 - (1.0 - k) ** (max(tokens, 1.0) ** gamma)
+
+
+def _keys(backend: str, dev: Device, qfam: str, era: str) -> tuple[str, str, str, str]:
+    return backend, f"{backend}|q={qfam}", f"{backend}|*c={device_class(dev)}", f"{backend}|e={era}"
+
+
+def decode_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
+                    depth0: float, n_tokens: float, C: dict, batch: int = 1) -> dict[str, float]:
+    """Features whose dot product with the coefficients is the mean decode step time [s].
+
+    Units: ``*:w`` and ``*:kv`` features are seconds at 100 % bandwidth (bytes / BW); ``*:t0``
+    is a count of steps; ``*:t0l`` the number of layers; ``hop:*`` the number of boundaries.
+    """
+    f: dict[str, float] = {}
+    qfam = quant_family(work.file_type)
+    era = settings.era
+    kvb = kv_bytes_per_elem(settings.kv_type)
+    gamma = C["moe"].get("batch_gamma", 0.75)
+    efrac = work.expert_fraction if batch <= 1 else _unique_expert_fraction(work, batch, gamma)
+    fa = "fa1" if settings.fa else "fa0"
+    main = main_segment(layout)
+    for seg in layout.segments:
+        bw = _seg_bw(seg, machine, settings.threads, C)
+        w = _seg_weight_bytes(work, seg, efrac) / bw
+        if layout.n_tp > 1 and seg.role == "gpu":
+            w /= layout.n_tp
+        kv = batch * _seg_kv_elems(work, seg, depth0, n_tokens) * kvb / bw
+        if layout.n_tp > 1 and seg.role == "gpu":
+            kv /= layout.n_tp
+        b, bq, bc, be = _keys(seg.backend, seg.device, qfam, era)
+        for k in (b, bq, bc, be):
+            f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
+        if work.n_expert and seg.experts:
+            f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
+                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers) / bw)
+        f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
+        n_l = len(seg.layers) if seg.dense else 0
+        f[f"{b}:t0l"] = f.get(f"{b}:t0l", 0.0) + n_l
+        f[f"{be}:t0l"] = f.get(f"{be}:t0l", 0.0) + n_l
+    b, _, _, be = _keys(main.backend, main.device, qfam, era)
+    f[f"{b}:t0"] = f.get(f"{b}:t0", 0.0) + 1.0
+    f[f"{be}:t0"] = f.get(f"{be}:t0", 0.0) + 1.0
+    if layout.n_gpu_hops:
+        f[f"hop:gpu|{main.backend}"] = float(layout.n_gpu_hops)
+    if layout.n_cpu_hops:
+        f["hop:cpu"] = float(layout.n_cpu_hops)
+    if layout.n_tp > 1:
+        if layout.split_mode == "row":  # legacy -sm row: a sync at every split matmul
+            f[f"row:sync|{main.backend}"] = work.n_layer * (layout.n_tp - 1) ** 0.7
+        else:  # tensor parallel: two all-reduces per layer
+            f[f"hop:allreduce|{layout.link}"] = 2.0 * work.n_layer
+    return f
+
+
+def decode_compute_time(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
+                        depth: float, C: dict, batch: int = 1) -> float:
+    """Lower bound of one decode step from compute [s] (matters for CPUs and large batches)."""
+    t = 0.0
+    qfam = quant_family(work.file_type)
+    gamma = C["moe"].get("batch_gamma", 0.75)
+    for seg in layout.segments:
+        flops = 2.0 * batch * _seg_params(work, seg, work.expert_fraction)
+        flops += 2.0 * batch * seg.dense * sum(
+            work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers)
+        peak, eta = _seg_peak(seg, machine, settings, qfam, C, decode=True)
+        t += flops / (peak * eta)
+    del gamma
+    return t
+
+
+def _seg_peak(seg: Segment, machine: Machine | None, settings: RunSettings, qfam: str, C: dict,
+              decode: bool = False) -> tuple[float, float]:
+    """(peak FLOP/s, prior efficiency) of the matmul path of a segment."""
+    if seg.role == "cpu":
+        peak, _ = cpu_peak_flops(seg.device, settings.threads, C)
+        return peak, C["cpu"].get("eta_c_prior", 0.5)
+    path = prefill_path(seg.backend, seg.device, qfam, settings.era, settings.rocm_hipblaslt)
+    peak, _ = gpu_peak(seg.device, path, C)
+    return peak, C["gpu_compute_eta"]["decode" if decode else "prefill"]
+
+
+#: Bytes per activation element a row-split matmul moves: src1 is copied as F32 to every GPU and
+#: the F32 results come back (ggml-cuda.cu ggml_cuda_op_mul_mat, builds before b1800).
+ROW_SPLIT_BYTES_PER_ELEMENT = 4.0
+
+
+def row_split_transfer_bytes(work: ModelWork, layers: Sequence[int], n_tokens: float,
+                             n_devices: int) -> float:
+    """Bytes the main GPU's link carries for ``n_tokens`` through ``layers`` in legacy -sm row [B].
+
+    Every split matmul (K inputs → N outputs) sends the K-wide activations to each of the other
+    n−1 GPUs and gathers the (n−1)/n of the N-wide result they computed. Above 128-token batches
+    peer access was switched off (GGML_CUDA_PEER_MAX_BATCH_SIZE), so these copies were staged
+    through host memory — the host's PCIe link, not the GPUs, sets the speed.
+    """
+    n = max(int(n_devices), 1)
+    if n == 1:
+        return 0.0
+    if work.layer_mm_in and work.layer_mm_out:
+        k = sum(work.layer_mm_in[i] for i in layers)
+        out = sum(work.layer_mm_out[i] for i in layers)
+    else:  # no tensor table: a llama-shaped layer (q, k, v, o, gate, up, down ≈ 7 n_embd each way)
+        k = out = 7.0 * work.n_embd * len(layers)
+    return ROW_SPLIT_BYTES_PER_ELEMENT * n_tokens * ((n - 1) * k + (n - 1) / n * out)
+
+
+def _gpu_link_bw(machine: Machine | None, C: dict) -> float:
+    """GPU-to-GPU bandwidth [B/s]: the interconnect, else the host link, else the default PCIe."""
+    for link in (machine.interconnect if machine else None, machine.host_link if machine else None):
+        if link is not None and link.bandwidth_bytes_per_s:
+            return float(link.bandwidth_bytes_per_s)
+    return float(C["offload"].get("pcie_bandwidth_default", 25e9))
+
+
+def _add(f: dict[str, float], key: str, value: float) -> None:
+    """Accumulate a feature."""
+    f[key] = f.get(key, 0.0) + value
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """What every ubatch of one prompt shares: the model, layout, machine and settings."""
+
+    work: ModelWork
+    layout: Layout
+    machine: Machine | None
+    settings: RunSettings
+    C: dict
+
+    @property
+    def qfam(self) -> str:
+        return quant_family(self.work.file_type)
+
+    @property
+    def fa(self) -> str:
+        return "fa1" if self.settings.fa else "fa0"
+
+    @property
+    def pcie_bw(self) -> float:
+        """Host link bandwidth [B/s] (the default PCIe when unknown)."""
+        m = self.machine
+        pcie = m.host_link.bandwidth_bytes_per_s if m and m.host_link else None
+        return pcie or self.C["offload"].get("pcie_bandwidth_default", 25e9)
+
+    def path(self, seg: Segment) -> str:
+        """The segment's matmul path (a CPU path for CPU segments)."""
+        if seg.role == "cpu":
+            return cpu_path(seg.device)
+        s = self.settings
+        return prefill_path(seg.backend, seg.device, self.qfam, s.era, s.rocm_hipblaslt)
+
+    def streams(self, seg: Segment, u: int) -> bool:
+        """Whether a GPU computes this CPU segment's ubatch ("op offload": RAM weights cross PCIe)."""
+        return (seg.role == "cpu" and bool(self.layout.gpu_segments)
+                and u >= self.C["offload"]["op_offload_min_batch"]
+                and not (self.machine and self.machine.unified_memory))
+
+
+def ubatch_chunks(settings: RunSettings, n_prompt: int, depth0: int) -> tuple[list[tuple[int, int]], int]:
+    """The prompt's ubatches as (tokens, depth at start), and how many ubatches one batch holds.
+
+    Builds before b2000 (era '2023') had no ubatch: a batch of at most 512 tokens is the unit."""
+    era = settings.era
+    u_max = max(1, settings.n_ubatch if era != "2023" else min(settings.n_batch, 512))
+    n_batch = max(settings.n_batch, u_max) if era != "2023" else u_max
+    chunks: list[tuple[int, int]] = []
+    pos = 0
+    while pos < n_prompt:
+        u = min(u_max, n_prompt - pos)
+        chunks.append((u, depth0 + pos))
+        pos += u
+    return chunks, max(1, n_batch // u_max)
+
+
+def _streamed_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
+                     efr: float) -> float:
+    """Features of a CPU segment's ubatch that the last GPU computes while its RAM-resident
+    weights stream over PCIe; returns its roofline time [s]."""
+    gseg = p.layout.gpu_segments[-1]
+    peak, _ = _seg_peak(gseg, p.machine, p.settings, p.qfam, p.C)
+    _add(sf, f"{gseg.backend}|p={p.path(gseg)}:c", gemm / peak)
+    _add(sf, f"{gseg.backend}|{p.fa}:attn", attn / peak)
+    wbytes = _seg_weight_bytes(p.work, seg, efr)
+    pcie = p.pcie_bw
+    _add(sf, "offload:pcie", wbytes / pcie)
+    return max(gemm / peak, wbytes / pcie)
+
+
+def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, path: str,
+                       efr: float) -> None:
+    """Memory traffic of a GPU ubatch beyond the matmul: activations, and the weights streamed
+    once more from VRAM per ubatch — on the FP16 GEMM path a quantized weight is first
+    dequantized to a temporary FP16 copy for cuBLAS / hipBLAS (2 B/weight written, 2 B read back
+    by the GEMM; Vulkan, SYCL and Metal shaders dequantize in registers): memory time the compute
+    term misses."""
+    work, era = p.work, p.settings.era
+    act = u * len(seg.layers) * work.n_embd / _seg_bw(seg, p.machine, p.settings.threads, p.C)
+    _add(sf, f"{seg.backend}:act", act)
+    _add(sf, f"{seg.backend}|e={era}:act", act)
+    wq = _seg_weight_bytes(work, seg, efr)
+    if path in ("fp16", "fp16lt") and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
+        wq += 4.0 * _seg_params(work, seg, efr, head=False)
+    _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
+
+
+def _resident_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
+                     efr: float) -> float:
+    """Features of a ubatch computed where the segment's weights live; returns its roofline [s]."""
+    work, layout = p.work, p.layout
+    peak, _ = _seg_peak(seg, p.machine, p.settings, p.qfam, p.C)
+    if layout.n_tp > 1 and seg.role == "gpu":  # row / tensor split: GPUs share each matmul
+        peak *= layout.n_tp
+        if layout.split_mode == "row":
+            xfer = row_split_transfer_bytes(work, seg.layers, u, layout.n_tp) / _gpu_link_bw(p.machine, p.C)
+            _add(sf, f"row:xfer|{seg.backend}", xfer)
+    path = p.path(seg)
+    _add(sf, f"{seg.backend}|p={path}:c", gemm / peak)
+    if seg.role == "gpu":
+        _add(sf, f"{seg.backend}|*c={device_class(seg.device)}:c", gemm / peak)
+        _gpu_ubatch_memory(p, sf, seg, u, path, efr)
+        _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+    if work.n_expert:
+        ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
+        _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)
+    _add(sf, f"{seg.backend}|{p.fa}:attn", attn / peak)
+    bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
+    wb = _seg_weight_bytes(work, seg, efr)
+    return max(gemm / peak + attn / peak, wb / bw)
+
+
+def _segment_batch(p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, int]]
+                   ) -> tuple[dict[str, float], list[float]]:
+    """Features of one segment over the ubatches of one batch, and each ubatch's roofline [s]."""
+    work = p.work
+    sf: dict[str, float] = {}
+    roof: list[float] = []
+    for u, d in batch_chunks:
+        efr = _unique_expert_fraction(work, u, 1.0)
+        gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
+        attn = 2.0 * seg.dense * sum(
+            work.layer_attn_dim[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
+        ubatch = _streamed_ubatch if p.streams(seg, u) else _resident_ubatch
+        roof.append(ubatch(p, sf, seg, u, gemm, attn, efr))
+    n = len(batch_chunks)
+    sf[f"{seg.backend}:ub"] = float(n) if seg is main_segment(p.layout) else 0.0
+    # per layer and ubatch: the non-matmul ops (norms, rope, softmax, copies) and launches
+    sf[f"{seg.backend}:ubl"] = float(n * len(seg.layers))
+    sf[f"{seg.backend}|e={p.settings.era}:ubl"] = float(n * len(seg.layers))
+    return sf, roof
+
+
+def _pipeline(seg_feats: list[dict[str, float]], segments: Sequence[Segment], k: int) -> None:
+    """-sm layer pipeline over the k ubatches of a batch: Σ_g t_g(one ubatch) + (k-1)·max_g t_g,
+    as a scale on each GPU's share (in place).
+
+    Closed form: batch time = Σ_g T_g/k + (k-1)/k · max_g T_g, with T_g the k-ubatch time."""
+    def fixed(key: str) -> bool:
+        return key.endswith((":ub", ":ubl"))
+
+    totals = [sum(v for kk, v in sf.items() if not fixed(kk)) for sf in seg_feats]
+    gmax = max(t for t, s in zip(totals, segments, strict=True) if s.role == "gpu")
+    sum_g = sum(t for t, s in zip(totals, segments, strict=True) if s.role == "gpu")
+    factor = (sum_g / k + (k - 1) / k * gmax) / sum_g if sum_g > 0 else 1.0
+    for sf, seg in zip(seg_feats, segments, strict=True):
+        if seg.role == "gpu":
+            for kk in list(sf):
+                if not fixed(kk):
+                    sf[kk] *= factor
+
+
+def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
+                     n_prompt: int, depth0: int, C: dict) -> tuple[dict[str, float], dict[str, Any]]:
+    """Features whose dot product with the coefficients is the time to process a prompt [s].
+
+    Also returns bounds: memory time per ubatch at 100 % bandwidth and compute time at peak
+    (the roofline the prediction may not beat), and the PCIe streaming volume.
+    """
+    p = _Prompt(work, layout, machine, settings, C)
+    f: dict[str, float] = {}
+    roof = 0.0
+    chunks, per_batch = ubatch_chunks(settings, n_prompt, depth0)
+    pipelined = len(layout.gpu_segments) > 1 and settings.era != "2023" and layout.n_tp == 1
+    for bi in range(0, len(chunks), per_batch):
+        batch_chunks = chunks[bi: bi + per_batch]
+        seg_feats: list[dict[str, float]] = []
+        for seg in layout.segments:
+            sf, seg_roof = _segment_batch(p, seg, batch_chunks)
+            for r in seg_roof:  # summed in ubatch order (same rounding as one running total)
+                roof += r
+            seg_feats.append(sf)
+        if pipelined and len(batch_chunks) > 1:
+            _pipeline(seg_feats, layout.segments, len(batch_chunks))
+        for sf in seg_feats:
+            for kk, v in sf.items():
+                _add(f, kk, v)
+    if layout.n_gpu_hops:
+        f[f"hop:gpu|{main_segment(layout).backend}"] = float(layout.n_gpu_hops) * len(chunks)
+    if layout.n_cpu_hops:
+        f["hop:cpu"] = float(layout.n_cpu_hops) * len(chunks)
+    return f, {"roofline_s": roof, "n_ubatch": len(chunks)}
+
+
+def decode_roofline_time(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
+                         depth0: float, n_tokens: float, C: dict, batch: int = 1) -> float:
+    """Time per decode step if every device ran at 100 % of its peak bandwidth [s]."""
+    f = decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
+    t = 0.0
+    for k, v in f.items():
+        head = k.split(":", 1)[0]
+        if (k.endswith(":w") and "|" not in head) or k.endswith(":kv"):
+            t += v
+    return t
+

@@ -1,0 +1,117 @@
+"""Device peaks: memory bandwidth and matmul FLOP/s of each llama.cpp compute path."""
+
+from __future__ import annotations
+
+from rigfit.hardware.devices import Device, Machine
+
+
+def _cpu_ghz_guess(dev: Device, C: dict) -> float:
+    return float(C["cpu"].get("clock_ghz_default", 3.0))
+
+
+def cpu_isa(dev: Device | None) -> str:
+    """The best llama.cpp CPU matmul ISA of a CPU: amx, avx512, avx2, neon, or none."""
+    if dev is None:
+        return "avx2"
+    flags = " ".join(dev.simd).upper()
+    if "AMX" in flags:
+        return "amx"
+    if "AVX512" in flags.replace("-", "").replace("_", "") or "AVX-512" in flags:
+        return "avx512"
+    if "AVX2" in flags:
+        return "avx2"
+    if "NEON" in flags or "SVE" in flags or dev.kind == "apple" or (dev.vendor or "").lower() == "apple":
+        return "neon"
+    if not flags:
+        return "avx2"  # unknown flags: assume a modern x86 (flagged in the notes)
+    return "none"
+
+
+def cpu_peak_flops(dev: Device | None, threads: int | None, C: dict) -> tuple[float, str]:
+    """Matmul peak of a CPU for llama.cpp's quantized dot products [FLOP/s] and its ISA."""
+    cc = C["cpu"]
+    isa = cpu_isa(dev)
+    cores = (dev.cores if dev and dev.cores else None) or cc.get("cores_default", 8)
+    used = min(threads, cores) if threads else cores
+    if dev is not None and dev.kind == "cpu" and dev.fp32_flops:
+        # catalog FP32 FMA peak of all cores; AMX tiles roughly double Q4_0/Q8_0 prompt speed
+        mult = cc.get("amx_speedup", 2.0) if isa == "amx" else 1.0
+        # llama.cpp's quantized dot products are 256-bit (AVX2 / AVX-VNNI) code: a core whose
+        # FP32 peak counts 512-bit FMA lanes runs them at the 256-bit rate
+        fpc = (dev.extra or {}).get("fp32_flop_per_cycle")
+        width = cc.get("quant_kernel_flop_per_cycle")
+        if fpc and width and fpc > width:
+            mult *= width / fpc
+        return dev.fp32_flops * used / cores * mult, isa
+    ghz = _cpu_ghz_guess(dev, C) if dev else cc.get("clock_ghz_default", 3.0)
+    per_cycle = cc["flop_per_cycle"].get(isa, cc["flop_per_cycle"]["avx2"])
+    return used * ghz * 1e9 * per_cycle, isa
+
+
+def cpu_bandwidth(machine: Machine | None, dev: Device | None, threads: int | None, C: dict) -> float:
+    """Memory bandwidth the CPU cores can pull [B/s]: min(DRAM peak, threads × per-thread)."""
+    cc = C["cpu"]
+    bw = None
+    if machine is not None and machine.ram_bandwidth_bytes_per_s:
+        bw = machine.ram_bandwidth_bytes_per_s
+    if bw is None and dev is not None and dev.bandwidth_bytes_per_s:
+        bw = dev.bandwidth_bytes_per_s
+    if bw is None:
+        bw = cc.get("dram_bandwidth_default", 50e9)
+    if dev is not None and dev.kind == "apple":
+        # Apple's CPU clusters reach a fixed share of the unified bandwidth with few threads
+        return bw * cc.get("apple_cpu_bandwidth_fraction", 0.6)
+    cores = (dev.cores if dev and dev.cores else None) or cc.get("cores_default", 8)
+    t = min(threads or cores, cores)
+    return min(bw, t * cc["per_thread_bandwidth"])
+
+
+def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
+    """Peak of a GPU matmul path [FLOP/s] and whether it was estimated from another figure.
+
+    path: 'int8' (MMQ on tensor cores), 'fp16' / 'fp16lt' (tensor/WMMA/coopmat FP16; 'fp16lt' is
+    ROCm's hipBLASLt GEMM, the same FP16 units), 'fp32' (shader ALUs).
+    """
+    fb = C["peak_fallback_ratio"]
+    f32 = dev.fp32_flops
+    if path == "fp16lt":
+        path = "fp16"
+    if path == "int8":
+        if dev.int8_ops:
+            return dev.int8_ops, False
+        if dev.fp16_flops:
+            return dev.fp16_flops * 2.0, True
+        if f32:
+            return f32 * fb["int8_per_fp32"], True
+    if path in ("int8", "fp16"):
+        if dev.fp16_flops:
+            return dev.fp16_flops, False
+        if dev.fp16_fp32acc_flops:
+            return dev.fp16_fp32acc_flops * 2.0, True
+        if f32:
+            return f32 * fb["fp16_per_fp32"], True
+    if f32:
+        return f32, False
+    if dev.fp16_flops:
+        return dev.fp16_flops / fb["fp16_per_fp32"], True
+    return 10e12, True
+
+
+def cpu_path(dev: Device) -> str:
+    """CPU prompt path: 'cpu' (llama.cpp's SIMD kernels) or 'cpu_apple' (Apple CPUs, where
+    llama.cpp has used the Accelerate BLAS / AMX coprocessor for large matmuls)."""
+    return "cpu_apple" if dev.kind == "apple" or (dev.vendor or "").lower() == "apple" else "cpu"
+
+
+def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool = False) -> str:
+    """Which matmul path llama.cpp takes for a prompt on this device."""
+    if backend == "ROCm" and hipblaslt:
+        return "fp16lt"
+    if backend == "CUDA":
+        if qfam != "f16" and era == "new":
+            return "int8"
+        return "fp16"
+    if backend in ("ROCm", "Vulkan", "SYCL"):
+        return "fp16"
+    return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL
+
