@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from clirun import run_cli
 from rigfit.catalog.prices import SNAPSHOT_DATE, prices_for_model, resolve_hosted
 from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import UnknownNameError
@@ -117,12 +118,8 @@ REFERENCE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 
 
 def _cost(*args: str) -> dict:
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "rigfit", "cost", "llama-3.1-8b", "--on", REFERENCE, *args,
-                          "--json"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, *args, "--json")
+    assert out.exit_code == 0, out.stderr
     return json.loads(out.stdout)
 
 
@@ -141,10 +138,5 @@ def test_cli_cost_never_against_cheap_hosted_tokens():
 
 
 def test_cli_cost_user_errors():
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "rigfit", "cost", "llama-3.1-8b", "--on", REFERENCE,
-                          "--hosted", "groq", "--hosted-monthly-usd", "10"], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, "--hosted", "groq", "--hosted-monthly-usd", "10")
+    assert out.exit_code == 2 and "Traceback" not in out.stderr
