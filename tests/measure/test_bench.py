@@ -154,6 +154,26 @@ def test_bench_json_is_fast_and_agrees_with_direct_xllamacpp(tmp_path, gemma):
 
 
 @needs_llama
+def test_bench_table_shows_the_stored_measurement(tmp_path, gemma):
+    out = _rigfit(tmp_path, "bench", "--prompt", "64", "--gen", "16", "--repeat", "1", "--threads", "1")
+    assert out.exit_code == 0, out.stderr[-3000:]
+    text = out.stdout
+    ctx = BenchSettings("m.gguf", prompt=64, gen=16).ctx
+    assert gemma.name in text and "Measured vs predicted" in text and f"n_ctx {ctx}," in text
+    with open_store(tmp_path / "data" / "results.db") as s:
+        rows = {r.test: r for r in s.results()}
+        run_id = s.runs()[0].id
+    assert set(rows) == {"pp64", "tg16@d64"}
+    for test, label in (("pp64", "prefill pp64"), ("tg16@d64", "decode tg16@d64")):
+        tps = rows[test].tokens_per_s
+        shown = f"{tps:,.1f}" if tps >= 10 else f"{tps:.2f}"
+        line = next(ln for ln in text.splitlines() if label in ln)
+        assert f"{shown} tok/s" in line, (line, tps)
+    assert "TTFT" in text and "llama.cpp buffers:" in text
+    assert f"Stored as run {run_id}" in text
+
+
+@needs_llama
 def test_missing_model_file_is_a_clean_error(tmp_path):
     _seed_store(tmp_path)
     out = _rigfit(tmp_path, "bench", str(tmp_path / "nope.gguf"))
