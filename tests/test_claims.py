@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from clirun import run_cli
 from rigfit.claims import (
     Claim,
     check_claim,
@@ -114,16 +113,13 @@ def test_cli_check_stdin_json_and_text():
     claims = ("Llama-3.1-8B Q4_K_M at 120 tok/s on an RTX 3060\n"
               "Llama-3.1-70B Q4_K_M at 40 tok/s on one RTX 4090\n"
               "Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060\n")
-    out = subprocess.run([sys.executable, "-m", "rigfit", "check", "-", "--json"], input=claims,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("check", "-", "--json", input=claims)
+    assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert [d["verdict"] for d in data][:2] == ["impossible", "impossible"]
     assert data[2]["verdict"] != "impossible"
     assert all(d["arithmetic"] for d in data)
-    out = subprocess.run([sys.executable, "-m", "rigfit", "check", "-"], input=claims,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "IMPOSSIBLE" in out.stdout and "roofline" in out.stdout
-    bad = subprocess.run([sys.executable, "-m", "rigfit", "check", "/no/such/file.csv"],
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    out = run_cli("check", "-", input=claims)
+    assert out.exit_code == 0 and "IMPOSSIBLE" in out.stdout and "roofline" in out.stdout
+    bad = run_cli("check", "/no/such/file.csv")
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr

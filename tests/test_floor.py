@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from clirun import run_cli
 from rigfit.catalog.models import resolve_model
 from rigfit.floor import hardware_floor, machine_price
 from rigfit.recommend import _spec
@@ -52,12 +51,9 @@ def test_machine_price_sources():
 
 
 def test_cli_floor_acceptance_command():
-    out = subprocess.run([sys.executable, "-m", "rigfit", "floor", "llama-3.1-70b", "--quant", "Q4_K_M",
-                          "--ctx", "8192", "--min-tps", "10", "--json"], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("floor", "llama-3.1-70b", "--quant", "Q4_K_M", "--ctx", "8192", "--min-tps", "10", "--json")
+    assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["options"] and all(o["decode_tps"]["value"] >= 10 for o in data["options"])
-    txt = subprocess.run([sys.executable, "-m", "rigfit", "floor", "llama-3.1-70b", "--quant", "Q4_K_M",
-                          "--ctx", "8192", "--min-tps", "10"], capture_output=True, text=True, timeout=300)
-    assert txt.returncode == 0 and "Cheapest hardware" in txt.stdout
+    txt = run_cli("floor", "llama-3.1-70b", "--quant", "Q4_K_M", "--ctx", "8192", "--min-tps", "10")
+    assert txt.exit_code == 0 and "Cheapest hardware" in txt.stdout

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from clirun import run_cli
 from rigfit.errors import RigfitError
 from rigfit.estimate.memory import LlamaSettings, build_profile, compute_stage_bytes
 from rigfit.formats.source import load_model_source
@@ -123,24 +122,19 @@ def test_vllm_mode(m8b, m70b):
     assert make_plan(m70b, m, PlanSettings(runtime="vllm"), with_speed=False).fit == "no"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_cli_plan_json_and_errors():
     out = run_cli("plan", "llama-3.1-8b", "--on", BOX, "--json")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     j = json.loads(out.stdout)
     assert j["fit"] == "fits" and j["memory"]["devices"][0]["name"] == "CUDA0"
     text = run_cli("plan", "llama-3.1-8b", "--on", BOX, "--max-ctx")
-    assert text.returncode == 0 and "llama-server" in text.stdout and "Largest context" in text.stdout
+    assert text.exit_code == 0 and "llama-server" in text.stdout and "Largest context" in text.stdout
     for bad in (["plan", "no-such-model-xyz", "--on", BOX],
                 ["plan", "llama-3.1-8b", "--on", BOX, "--ctx", "-5"],
                 ["plan", "llama-3.1-8b", "--on", BOX, "--fa", "maybe"],
                 ["plan", "llama-3.1-8b", "--on", BOX, "--kv-type", "q4_0", "--fa", "off"]):
         r = run_cli(*bad)
-        assert r.returncode == 2, (bad, r.stdout, r.stderr)
+        assert r.exit_code == 2, (bad, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr
 
 
@@ -230,7 +224,7 @@ def test_dense_spill_is_layer_offload(m70b):
 
 def test_moe_spill_cli_says_which_kind():
     r = run_cli("plan", "qwen3-30b-a3b", "--on", BOX, "--ctx", "16384")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     out = " ".join(r.stdout.split())
     assert "offload — experts in RAM: all 49 layers on the GPU(s)" in out
     assert "--n-cpu-moe" in out and "layer offload would decode at" in out and "Ollama has no setting" in out

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
+from clirun import run_cli
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.hardware.grammar import resolve_machine
@@ -91,14 +90,11 @@ def test_recommend_is_fast_enough(box):
 
 
 def test_cli_recommend_json():
-    out = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--json",
-                          "--limit", "5"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("recommend", "--on", REFERENCE, "--json", "--limit", "5")
+    assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert len(data["picks"]) >= 3 and data["sweet_spot"] and data["largest_comfortable"]
-    txt = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--limit", "5"],
-                         capture_output=True, text=True, timeout=300)
-    assert txt.returncode == 0 and "sweet spot" in txt.stdout and "largest" in txt.stdout
-    bad = subprocess.run([sys.executable, "-m", "rigfit", "recommend", "--on", REFERENCE, "--use", "gaming"],
-                         capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    txt = run_cli("recommend", "--on", REFERENCE, "--limit", "5")
+    assert txt.exit_code == 0 and "sweet spot" in txt.stdout and "largest" in txt.stdout
+    bad = run_cli("recommend", "--on", REFERENCE, "--use", "gaming")
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from importlib import resources
 
 import pytest
 
+from clirun import run_cli
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import (
     JSON_FIELDS,
@@ -26,12 +25,6 @@ from rigfit.catalog.models import (
     swa_pattern,
 )
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True,
-                          timeout=120)
-
 
 MODELS = load_models()
 IDS = [a.id for a in MODELS]
@@ -328,7 +321,7 @@ def test_data_file_schema():
 
 def test_cli_models_json():
     out = run_cli("models", "--json")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     recs = json.loads(out.stdout)
     assert isinstance(recs, list) and len(recs) == len(MODELS)
     for rec in recs:
@@ -344,20 +337,20 @@ def test_cli_models_json():
 
 def test_cli_models_table_and_filters():
     out = run_cli("models", "--family", "gpt-oss")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     assert "gpt-oss-20b" in out.stdout and "gpt-oss-120b" in out.stdout and "llama-3.1-8b" not in out.stdout
     out = run_cli("models", "--search", "qwen3 30b", "--json")
-    assert out.returncode == 0
+    assert out.exit_code == 0
     assert {r["id"] for r in json.loads(out.stdout)} == {
         "qwen3-30b-a3b", "qwen3-30b-a3b-instruct-2507", "qwen3-coder-30b-a3b"}
     out = run_cli("models", "Llama-3.1-8B-Instruct-Q4_K_M.gguf")
-    assert out.returncode == 0 and "llama-3.1-8b" in out.stdout
+    assert out.exit_code == 0 and "llama-3.1-8b" in out.stdout
 
 
 def test_cli_unknown_model_exit_2_with_suggestion():
     out = run_cli("models", "llama 3.1 9b")
-    assert out.returncode == 2
+    assert out.exit_code == 2
     assert "Traceback" not in out.stderr
     assert "llama-3.1-8b" in out.stderr
     out = run_cli("models", "--family", "gemmma3")
-    assert out.returncode == 2 and "gemma3" in out.stderr
+    assert out.exit_code == 2 and "gemma3" in out.stderr

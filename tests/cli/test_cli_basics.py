@@ -1,26 +1,19 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
+from clirun import run_cli
 from rigfit import __version__
 from rigfit.errors import RigfitError, UnknownNameError
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_version_command():
     out = run_cli("version")
-    assert out.returncode == 0
+    assert out.exit_code == 0
     assert __version__ in out.stdout
 
 
 def test_unknown_command_is_usage_error():
     out = run_cli("no-such-command")
-    assert out.returncode == 2
+    assert out.exit_code == 2
     assert "Traceback" not in out.stderr
 
 
@@ -44,10 +37,10 @@ def test_inspect_json_fast_path_matches_library_and_errors(tmp_path):
     model = synth.write_llama(tmp_path / "tiny.gguf", n_layer=2)
     for args in (("inspect", str(model.path), "--json"), ("inspect", "--json", str(model.path))):
         out = run_cli(*args)
-        assert out.returncode == 0, out.stderr
+        assert out.exit_code == 0, out.stderr
         assert json.loads(out.stdout) == json.loads(to_json_text(inspect_source(str(model.path))))
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF\x03\x00")
     out = run_cli("inspect", str(bad), "--json")
-    assert out.returncode == 2
+    assert out.exit_code == 2
     assert out.stderr.startswith("error:") and "Traceback" not in out.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -102,25 +100,3 @@ def test_unknown_name_suggests(capsys):
     code, _, err = run(capsys, "hardware", "RTX 3070 Tii")
     assert code == 2 and "GeForce RTX 3070 Ti" in err
 
-
-def test_subprocess_is_fast_and_exits_2():
-    """A real process: the catalog loads quickly (generous bound: shared, busy CI machine)."""
-    import time
-
-    t = time.perf_counter()
-    ok = subprocess.run(
-        [sys.executable, "-m", "rigfit", "hardware", "RTX 4090", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    elapsed = time.perf_counter() - t
-    assert ok.returncode == 0 and json.loads(ok.stdout)["machine"]["accelerators"][0]["tdp_w"] == 450
-    assert elapsed < 10
-    bad = subprocess.run(
-        [sys.executable, "-m", "rigfit", "hardware", "0x RTX 3090"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from clirun import run_cli
 from rigfit.catalog.prices import SNAPSHOT_DATE, prices_for_model, resolve_hosted
 from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import UnknownNameError
@@ -117,12 +118,8 @@ REFERENCE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 
 
 def _cost(*args: str) -> dict:
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-m", "rigfit", "cost", "llama-3.1-8b", "--on", REFERENCE, *args,
-                          "--json"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, *args, "--json")
+    assert out.exit_code == 0, out.stderr
     return json.loads(out.stdout)
 
 
@@ -141,10 +138,25 @@ def test_cli_cost_never_against_cheap_hosted_tokens():
 
 
 def test_cli_cost_user_errors():
-    import subprocess
-    import sys
+    out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, "--hosted", "groq", "--hosted-monthly-usd", "10")
+    assert out.exit_code == 2 and "Traceback" not in out.stderr
 
-    out = subprocess.run([sys.executable, "-m", "rigfit", "cost", "llama-3.1-8b", "--on", REFERENCE,
-                          "--hosted", "groq", "--hosted-monthly-usd", "10"], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+def test_cli_cost_table_shows_the_json_figures():
+    args = ("--hours-per-day", "4", "--hosted-monthly-usd", "60", "--hardware-usd", "1200")
+    d = _cost(*args)
+    out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, *args)
+    assert out.exit_code == 0, out.stderr
+    text = out.stdout
+    assert f"{d['decode_tps']['value']:.1f} tok/s" in text
+    assert f"{d['load_w']:.0f} W" in text and f"{d['idle_w']:.0f} W" in text
+    assert f"{d['breakeven_months']:.1f} months" in text and d["breakeven_months"] == pytest.approx(
+        1200 / (60 - d["electricity_usd_per_month"]), rel=0.01)
+    assert "$1,200" in text and "$60.00/month" in text
+    assert "TDP" in text  # the power sources are listed under the table
+
+
+def test_cli_cost_rejects_impossible_hours():
+    for args in (("--hours-per-day", "25"), ("--amortize-months", "0"), ("--electricity-usd-per-kwh", "-1")):
+        out = run_cli("cost", "llama-3.1-8b", "--on", REFERENCE, *args)
+        assert out.exit_code == 2 and out.stderr.startswith("error:"), args

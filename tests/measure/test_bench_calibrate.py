@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 
+from clirun import CliResult, run_cli
 from rigfit.figures import Figure
 from rigfit.measure.calibrate import (
     apply_factors,
@@ -91,23 +89,22 @@ def test_calibrate_figure():
     assert calibrate_figure(fig, None) is fig
 
 
-def _rigfit(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, RIGFIT_DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+def _rigfit(tmp_path, *args: str) -> CliResult:
+    """``rigfit ARGS`` in-process with the results store under ``tmp_path/data``."""
+    return run_cli(*args, env={"RIGFIT_DATA_DIR": str(tmp_path / "data")})
 
 
 def test_calibrate_cli(tmp_path):
     out = _rigfit(tmp_path, "calibrate")
-    assert out.returncode == 2 and "Run rigfit bench first" in out.stderr and "Traceback" not in out.stderr
+    assert out.exit_code == 2 and "Run rigfit bench first" in out.stderr and "Traceback" not in out.stderr
     me = detect_fingerprint().id
     with open_store(tmp_path / "data" / "results.db") as s:
         s.add_run(Run(source="rigfit bench", machine_id=me),
                   _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]))
     out = _rigfit(tmp_path, "calibrate", "--json")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["factors"]["pp"] == pytest.approx(2.0) and data["factors"]["tg"] == pytest.approx(0.5)
     assert data["error_before"] > data["error_after"]
     table = _rigfit(tmp_path, "calibrate")
-    assert table.returncode == 0 and "prefill" in table.stdout and "leave-one-out" in table.stdout
+    assert table.exit_code == 0 and "prefill" in table.stdout and "leave-one-out" in table.stdout

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from clirun import CliResult, run_cli
 from rigfit.errors import BadFileError
 from rigfit.measure.groundtruth import GROUND_TRUTH_COLUMNS, default_calibration_path
 from rigfit.measure.importers import (
@@ -163,16 +161,15 @@ def test_bad_files_are_one_clear_error(tmp_path):
         parse_file(other)
 
 
-def _rigfit(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, RIGFIT_DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+def _rigfit(tmp_path, *args: str) -> CliResult:
+    """``rigfit ARGS`` in-process with the results store under ``tmp_path/data``."""
+    return run_cli(*args, env={"RIGFIT_DATA_DIR": str(tmp_path / "data")})
 
 
 def test_results_cli_import_export_and_list(tmp_path):
     out = _rigfit(tmp_path, "results", "--import", str(LB / "rtx3060_llama8b.md"), "--hardware", "RTX 3060",
                   "--import", str(DATA / "ground_truth_sample.csv"))
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     assert "Imported 4 result(s)" in out.stdout and "Imported 6 result(s)" in out.stdout
     listed = _rigfit(tmp_path, "results", "--json")
     data = json.loads(listed.stdout)
@@ -181,15 +178,15 @@ def test_results_cli_import_export_and_list(tmp_path):
     assert data["results"][4]["hardware"] == "NVIDIA GeForce RTX 3090"  # published rows keep theirs
     assert {r["source"] for r in data["results"]} == {"llama-bench markdown", "ground truth csv"}
     exported = tmp_path / "all.csv"
-    assert _rigfit(tmp_path, "results", "--export", str(exported)).returncode == 0
+    assert _rigfit(tmp_path, "results", "--export", str(exported)).exit_code == 0
     assert len(list(csv.DictReader(exported.open()))) == 10
     table = _rigfit(tmp_path, "results")
-    assert table.returncode == 0 and "pp512@d4096" in table.stdout
+    assert table.exit_code == 0 and "pp512@d4096" in table.stdout
 
 
 def test_results_cli_bad_import_is_one_line_exit_2(tmp_path):
     junk = tmp_path / "junk.txt"
     junk.write_text("nothing to see\n")
     out = _rigfit(tmp_path, "results", "--import", str(junk))
-    assert out.returncode == 2
+    assert out.exit_code == 2
     assert "Traceback" not in out.stderr and "not a format rigfit imports" in out.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from clirun import run_cli
 from rigfit.figures import Figure
 from rigfit.report.document import Column, Report, Table, fmt_band, to_html, to_markdown, write_report
 
@@ -64,15 +66,9 @@ REFERENCE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     pytest.importorskip("matplotlib")
-    import subprocess
-    import sys
-
     out = tmp_path_factory.mktemp("report")
-    res = subprocess.run([sys.executable, "-m", "rigfit", "report", "--on", REFERENCE, "--out", str(out),
-                          "--json"], capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr
-    import json
-
+    res = run_cli("report", "--on", REFERENCE, "--out", str(out), "--json")
+    assert res.exit_code == 0, res.stderr
     return out, json.loads(res.stdout)
 
 
