@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -81,12 +80,6 @@ def test_ranking_rule_pieces():
     assert set(USES) == {"chat", "code", "agents", "long-context"}
     with pytest.raises(RigfitError):
         resolve_use("gaming")
-
-
-def test_recommend_is_fast_enough(box):
-    t = time.perf_counter()
-    recommend(box, "code", limit=5)
-    assert time.perf_counter() - t < 20  # busy 2-core CI machine; typically a few seconds
 
 
 def test_cli_recommend_json():

@@ -399,7 +399,7 @@ def test_thousand_cases_fast():
     out = predict_rows(rows)
     took = time.perf_counter() - t0
     assert len(out) == 1000 and all(r["status"] == "ok" for r in out)
-    assert took < 5.0
+    assert took < 30.0  # a hang/quadratic guard only; the speed figure is benchmarks/predict_speed.py's
     assert all(math.isfinite(float(r["predicted_tps"])) for r in out)
 
 
