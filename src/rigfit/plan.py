@@ -736,6 +736,12 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         args += ["-ts", ",".join(f"{x:g}" for x in s.tensor_split)]
     if s.repack is False:
         args.append("--no-repack")
+    return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}
+
+
+def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
+    """Ollama parameters and environment that come closest to the plan."""
+    s = plan.settings
     ollama: dict[str, Any] = {"num_ctx": plan.n_ctx,
                               "num_gpu": plan.ngl if has_gpu else 0}
     ollama_note = None
@@ -762,8 +768,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         env["OLLAMA_KV_CACHE_TYPE"] = s.kv_type_k
     if s.n_parallel > 1:
         env["OLLAMA_NUM_PARALLEL"] = str(s.n_parallel)
-    return {"llama_server": args, "llama_server_line": " ".join(args),
-            "ollama": {"parameters": ollama, "env": env, "note": ollama_note}}
+    return {"parameters": ollama, "env": env, "note": ollama_note}
 
 
 def plan_with(model: ModelSpec, machine: Machine, **kw: Any) -> Plan:
