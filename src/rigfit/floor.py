@@ -21,7 +21,12 @@ from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
-from rigfit.recommend import Evaluation, evaluate
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import list_devices
+from rigfit.hardware.prices import floor_machines
+from rigfit.hardware.prices import machine_price as hw_machine_price
+from rigfit.plantypes import Verdict
+from rigfit.recommend import Evaluation, _spec, evaluate
 
 
 @dataclass
@@ -45,8 +50,6 @@ def machine_price(machine: Machine) -> MachinePrice:
     One implementation: :func:`rigfit.hardware.prices.machine_price` (devices + host platform;
     a Mac or APU is the whole computer). Unknown when any part's price is missing.
     """
-    from rigfit.hardware.prices import machine_price as hw_machine_price
-
     fig = hw_machine_price(machine)
     if fig.value is None:
         return MachinePrice(None, f"price unknown: {fig.source}", False, figure=fig)
@@ -122,10 +125,6 @@ def category(machine: Machine) -> str:
 def candidate_machines() -> list[Machine]:
     """Catalog machines to search: the purchasable priced machines of
     :func:`rigfit.hardware.prices.floor_machines`, then the hosted-only systems (listed apart)."""
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.hardware.names import list_devices
-    from rigfit.hardware.prices import floor_machines
-
     hosted = [resolve_machine(d.name) for d in list_devices("hosted")]
     return [m for m in floor_machines() if all(d.purchasable for d in m.accelerators)] + hosted
 
@@ -134,8 +133,6 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
                    budget_usd: float | None = None, machines: list[Machine] | None = None,
                    limit: int | None = 12) -> FloorResult:
     """Cheapest catalog machines that run ``arch`` at ``quant``/``ctx`` with decode ≥ ``min_tps``."""
-    from rigfit.recommend import _spec
-
     spec = _spec(arch.id, quant)
     weights = spec.weights_bytes
     options: list[FloorOption] = []
@@ -154,14 +151,14 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
             ev = evaluate(m, arch, quant, ctx)
         except RigfitError:
             continue
-        if ev.fit == "no" or ev.decode_tps is None or not ev.decode_tps.known:
+        if ev.fit == Verdict.NO or ev.decode_tps is None or not ev.decode_tps.known:
             continue
-        if ev.decode_tps.value < min_tps:
+        if ev.decode_tps.value is None or ev.decode_tps.value < min_tps:
             continue
         opt = FloorOption(m, price, ev, cat)
         (hosted if cat == "hosted" else options).append(opt)
-    options.sort(key=lambda o: (o.price.usd, -(o.decode_tps or 0)))
-    within = [o for o in options if budget_usd is not None and o.price.usd <= budget_usd]
+    options.sort(key=lambda o: (o.price.usd or 0.0, -(o.decode_tps or 0)))  # (all priced: checked above)
+    within = [o for o in options if budget_usd is not None and (o.price.usd or 0.0) <= budget_usd]
     within.sort(key=lambda o: -(o.decode_tps or 0))
     notes = [f"searched {considered} catalog machines with a price (or hosted); speeds are estimates "
              f"(central value ≥ {min_tps:g} tok/s at {ctx:,} context)"]

@@ -59,9 +59,9 @@ from rigfit.plantypes import (
 )
 from rigfit.units import GIB, MIB
 
-__all__ = ["DEFAULT_CTX", "DEFAULT_MARGIN", "DeviceMemory", "LADDER", "Plan", "PlanSettings", "Verdict",
+__all__ = ["DEFAULT_CTX", "DEFAULT_MARGIN", "LADDER", "DeviceMemory", "Plan", "PlanSettings", "Verdict",
            "commands_for", "device_memory", "make_plan", "max_context", "max_context_by_quant", "max_ngl",
-           "min_n_cpu_moe", "plan_llamacpp", "plan_with", "resolve_ctx"]
+           "min_n_cpu_moe", "plan_llamacpp", "plan_with", "resolve_ctx", "speed_of"]
 
 #: Fixed per-device runtime memory llama.cpp does not log [B] (research/memory.md §1.7, §2.2):
 #: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
@@ -346,7 +346,8 @@ def _offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: 
                         OffloadAlternative | None]:
     """The plan when everything on the GPUs does not fit: the largest -ngl that does (layer
     offload) and, for an MoE model with no user-set offload, experts in RAM if that is better.
-    ``first``: the placement, devices and verdict of the settings as given. Returns (settings, placement, devices, verdict, max -ngl, alternative) and appends notes."""
+    ``first``: the placement, devices and verdict of the settings as given. Returns (settings,
+    placement, devices, verdict, max -ngl, alternative) and appends notes."""
     arch = model.arch
     max_ngl_v = max_ngl(model, machine, settings)
     if max_ngl_v is None:
@@ -398,11 +399,11 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
                           "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on)."))
     if settings.n_parallel > 1 and not settings.kv_unified:
         notes.append(Note(NoteCode.PARALLEL_SPLITS_CTX,
-                          f"-np {settings.n_parallel} without -kvu: each slot gets n_ctx/{settings.n_parallel} "
-                          "tokens of context."))
+                          f"-np {settings.n_parallel} without -kvu: each slot gets "
+                          f"n_ctx/{settings.n_parallel} tokens of context."))
     if arch.mla is not None:
-        notes.append(Note(NoteCode.MLA_CACHE, f"MLA cache: {'K only' if profile.mla_v_less else 'K and V latents'} "
-                                              f"(build profile {profile.name})."))
+        cached = "K only" if profile.mla_v_less else "K and V latents"
+        notes.append(Note(NoteCode.MLA_CACHE, f"MLA cache: {cached} (build profile {profile.name})."))
     if accels and any(backend_prefix(d) != "CUDA" for d in accels):
         notes.append(Note(NoteCode.BACKEND_ESTIMATED,
                           "Compute buffers were verified on llama.cpp's CPU backend; other backends are "
@@ -467,7 +468,8 @@ def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettin
     alternative = OffloadAlternative(
         offload=OffloadKind.LAYERS if experts_win else OffloadKind.EXPERTS, ngl=alt_pl.n_gpu_layers,
         n_cpu_moe=0 if experts_win else n_moe, fit=alt_v,
-        decode_tps=None if alt_sp is None else alt_sp[0], decode_tps_ctx=None if alt_sp is None else alt_sp[1])
+        decode_tps=None if alt_sp is None else alt_sp[0],
+        decode_tps_ctx=None if alt_sp is None else alt_sp[1])
     ctx_txt = f"{n_ctx:,} tokens"
     if experts_win:
         notes[:] = without(notes, NoteCode.LAYERS_OFFLOADED)

@@ -146,7 +146,7 @@ class Evaluation:
     model_id: str
     quant: str
     ctx: int
-    fit: str
+    fit: Verdict
     fully_in_fast_memory: bool
     memory_bytes: float | None
     capacity_bytes: float | None
@@ -213,8 +213,8 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
     mem_b = float(sum(d.total_bytes for d in rows))
     if plan.hosted is not None:  # no per-device table: the weights + KV the provider must hold
         mem_b = float(plan.hosted.weights_and_kv_bytes or 0.0)
-    caps = [d.capacity_bytes for d in rows]
-    cap = float(sum(caps)) if caps and all(c is not None for c in caps) else None
+    caps = [d.capacity_bytes for d in rows if d.capacity_bytes is not None]
+    cap = float(sum(caps)) if caps and len(caps) == len(rows) else None
     breakdown = {
         "weights": float(sum(d.weights_bytes for d in rows)),
         "KV cache": float(sum(d.kv_bytes + d.recurrent_bytes for d in rows)),
@@ -401,7 +401,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     for q in quant_ladder(arch):
         f.considered += 1
         kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
-        if not kld.known or kld.value > f.max_kld:
+        if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
         try:
@@ -438,7 +438,7 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
         return None
     u = f.use
     made = is_made_for(arch, u)
-    s = score(n_eff, kld.value, tps, u.comfortable_tps, made, tight=ev.fit == Verdict.TIGHT)
+    s = score(n_eff, float(kld.value or 0.0), tps, u.comfortable_tps, made, tight=ev.fit == Verdict.TIGHT)
     tier, tier_src = capability_tier(arch)
     comfy = ev.fit == Verdict.FITS and tps >= u.comfortable_tps
     return Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)

@@ -45,7 +45,8 @@ def install_toy(site: Path) -> Path:
     shutil.copytree(TOY_SRC, site / "rigfit_toy")
     info = site / "toy_engine-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-engine\nVersion: 0.1\n", encoding="utf-8")
+    metadata = "Metadata-Version: 2.1\nName: toy-engine\nVersion: 0.1\n"
+    (info / "METADATA").write_text(metadata, encoding="utf-8")
     (info / "entry_points.txt").write_text(ENTRY_POINTS, encoding="utf-8")
     (info / "RECORD").write_text("", encoding="utf-8")
     return site
@@ -131,7 +132,7 @@ def test_builtins_are_known_without_any_installed_metadata(monkeypatch):
     monkeypatch.setattr("rigfit.engines.registry._discovered", {})
     assert engine_names() == ["llama.cpp", "vllm"]
     assert isinstance(get_engine("vllm"), VllmEngine)
-    with pytest.raises(RigfitError, match="Unknown runtime 'toy'; the engines are: llama.cpp, vllm."):
+    with pytest.raises(RigfitError, match=r"Unknown runtime 'toy'; the engines are: llama\.cpp, vllm\."):
         make_plan(_spec("llama-3.1-8b", "Q4_K_M"), resolve_machine("RTX 4090"), PlanSettings(runtime="toy"))
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.errors import RigfitError
+from rigfit.hardware.grammar import resolve_machine
 from rigfit.inputs import check_ctx
+from rigfit.recommend import recommend as run
 from rigfit.report.document import fmt_band
 
 
@@ -33,10 +38,6 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
-    from rigfit.errors import RigfitError
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.recommend import recommend as run
-
     if limit is not None and limit < 1:
         raise RigfitError("--limit must be at least 1.")
     check_ctx(min_ctx, flag="--min-ctx", minimum=256)
@@ -54,8 +55,9 @@ def recommend(
     t = Table(title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
                     f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})")
     t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
-    for col, just in (("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
-                      ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
+        ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for i, p in enumerate(rec.picks, start=1):
         e = p.evaluation

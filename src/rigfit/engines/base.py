@@ -118,5 +118,6 @@ class BaseEngine:
 def weights_text(plan: Plan) -> str:
     """"weights X GiB (Y GB; how they are known)" for a plan's summary line."""
     w = plan.weights_bytes
-    prov = "exact, GGUF header" if plan.model.tensors_exact else "estimated from llama.cpp's quantization rules"
+    prov = ("exact, GGUF header" if plan.model.tensors_exact
+            else "estimated from llama.cpp's quantization rules")
     return f"weights {w / GIB:.2f} GiB ({w / 1e9:.2f} GB; {prov})"

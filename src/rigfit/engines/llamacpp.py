@@ -48,4 +48,5 @@ class LlamaCppEngine(BaseEngine):
         return max_context_by_quant(model, machine, settings)
 
     def summary(self, plan: Plan) -> str:
-        return f"{weights_text(plan)}; context {plan.n_ctx:,} tokens; llama.cpp build profile {plan.build.name}"
+        return (f"{weights_text(plan)}; context {plan.n_ctx:,} tokens; "
+                f"llama.cpp build profile {plan.build.name}")

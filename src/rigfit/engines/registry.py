@@ -87,6 +87,7 @@ def _load(ep: EntryPoint) -> Engine:
         raise RigfitError(f"The engine {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
                           "Reinstall or remove the package that registers it.") from exc
     if not isinstance(engine, Engine):
-        raise RigfitError(f"The engine {ep.name!r} ({ep.value}) does not implement rigfit's Engine interface.",
+        raise RigfitError(f"The engine {ep.name!r} ({ep.value}) does not implement rigfit's Engine "
+                          "interface.",
                           "See rigfit.engines.base.BaseEngine.")
     return engine

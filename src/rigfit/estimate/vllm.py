@@ -70,6 +70,7 @@ def kv_bytes_per_token(arch: Architecture, kv_dtype_bytes: int, max_model_len: i
     for il in range(arch.n_layer):
         if arch.is_recurrent(il) or arch.head_kv(il) == 0:
             continue
+        b: float
         if arch.mla is not None:
             b = (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * kv_dtype_bytes
         else:
@@ -118,10 +119,11 @@ def make_vllm_plan(model: ModelSpec, machine: Machine, settings: PlanSettings) -
         d.fit = Verdict.NO if d.kv_bytes <= 0 or hr < 0 else (Verdict.FITS if n_seqs >= 1 else Verdict.NO)
     fit = Verdict.FITS if all(d.fit is Verdict.FITS for d in devices) else Verdict.NO
     notes: list[str] = [
-        Note(NoteCode.VLLM_CLAIM, f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
-                                  f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens)."),
-        Note(NoteCode.VLLM_BF16, "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints "
-                                 "are smaller.")]
+        Note(NoteCode.VLLM_CLAIM,
+             f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
+             f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens)."),
+        Note(NoteCode.VLLM_BF16,
+             "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints are smaller.")]
     if fit is Verdict.NO:
         notes.append(Note(NoteCode.VLLM_REFUSES,
                           "vLLM would refuse to start: one max_model_len request does not fit in the KV pool "

@@ -31,7 +31,8 @@ class ToyEngine(BaseEngine):
         n_ctx = resolve_ctx(model, settings)
         dev = next(iter(machine.accelerators), None)
         cap = dev.memory_bytes if dev is not None else machine.ram_bytes
-        d = DeviceMemory(name=dev.name if dev is not None else "RAM", kind=dev.kind if dev is not None else "cpu",
+        d = DeviceMemory(name=dev.name if dev is not None else "RAM",
+                         kind=dev.kind if dev is not None else "cpu",
                          weights_bytes=model.weights_bytes, overhead_bytes=TOY_RUNTIME_BYTES,
                          overhead_source="toy runtime", capacity_bytes=cap)
         hr = d.headroom_bytes
