@@ -136,7 +136,7 @@ def quant_ladder(arch: Architecture) -> tuple[str, ...]:
 class Evaluation:
     """What the planner says about one candidate.
 
-    fit: the planner's verdict ("fits", "tight", "partial offload", "won't run").
+    fit: the planner's verdict (:class:`rigfit.plantypes.Verdict`); ``fit_label`` says it in words.
     fully_in_fast_memory: no layer or expert left on the CPU side.
     memory_bytes: total memory the plan needs [B]; capacity_bytes: what it can use [B].
     decode_tps / prefill_tps / ttft_s: Figures at the chosen context; max_ctx: largest context

@@ -13,6 +13,8 @@ from rigfit.cli.app import app, console, print_json
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.errors import RigfitError
+from rigfit.estimate.speed import SpeedEstimate
+from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.inputs import check_ctx
@@ -33,8 +35,8 @@ _H_BUILD = ("llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b28
 _H_MAXCTX = "Also find the largest context that fits."
 _H_RUNTIME = "Engine: llama.cpp | vllm, or one a package registers (rigfit.engines entry points)."
 
-_VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold cyan", "no": "bold red",
-                  "hosted": "bold magenta"}
+_VERDICT_STYLE = {Verdict.FITS: "bold green", Verdict.TIGHT: "bold yellow", Verdict.OFFLOAD: "bold cyan",
+                  Verdict.NO: "bold red", Verdict.HOSTED: "bold magenta"}
 
 
 def _gib(n: int | None) -> str:
@@ -270,12 +272,12 @@ def _render_speed(p: Plan) -> None:
         console.print(f"\n[dim]Speed: {escape(p.speed_reason)}[/]")
 
 
-def _speed_label(sp) -> str:
+def _speed_label(sp: SpeedEstimate) -> str:
     """How the speed figures were obtained, from their own provenance (not assumed)."""
-    prov = getattr(getattr(sp, "decode_tps", None), "provenance", "estimated")
+    prov = sp.decode_tps.provenance
     word = {"looked_up": "looked up", "estimated": "estimated", "calibrated": "calibrated estimate",
             "measured": "measured"}.get(prov, prov)
-    hosted = isinstance(getattr(sp, "details", None), dict) and sp.details.get("hosted")
+    hosted = bool(sp.details.get("hosted"))
     calibrated_band = prov in ("estimated", "calibrated") and not hosted  # hosted: a set ½×–2× range
     return f"{word}, p10–p90 band" if calibrated_band else f"{word}, with range"
 
@@ -299,8 +301,8 @@ def _render_hosted(p: Plan) -> None:
     _render_speed(p)
 
 
-def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
-    if f is None or getattr(f, "value", None) is None:
+def _fig(f: Figure | None, unit: str, fmt: str = "{:,.1f}") -> str:
+    if f is None or f.value is None:
         return "unknown"
     out = fmt.format(f.value) + f" {unit}"
     if f.low is not None and f.high is not None:
@@ -308,19 +310,15 @@ def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
     return out
 
 
-def _speed_lines(sp) -> list[str]:
-    """Speed estimate as text lines (duck-typed on estimate/speed.py SpeedEstimate)."""
-    lines = []
-    if hasattr(sp, "prefill_tps"):
-        lines.append(f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
-                     f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}")
-        lines.append(f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
-                     f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens")
-        if getattr(sp, "parallel", 1) > 1 and getattr(sp, "aggregate_tps", None) is not None:
-            lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
-                         f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
-        if getattr(sp, "bottleneck", None):
-            lines.append(f"bottleneck: {sp.bottleneck}")
-    else:
-        lines.append(str(sp))
+def _speed_lines(sp: SpeedEstimate) -> list[str]:
+    """Speed estimate as text lines."""
+    lines = [f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
+             f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}",
+             f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
+             f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens"]
+    if sp.parallel > 1 and sp.aggregate_tps is not None:
+        lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
+                     f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
+    if sp.bottleneck:
+        lines.append(f"bottleneck: {sp.bottleneck}")
     return lines

@@ -55,7 +55,8 @@ def recommend(
     t = Table(title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
                     f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})")
     t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
-    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
         ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right"))
     for col, just in columns:
         t.add_column(col, justify=just)
