@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from rigfit.catalog.models import get_model
 from rigfit.cli import main
 from rigfit.engines import GROUP, Engine, engine_names, get_engine
 from rigfit.engines.llamacpp import LlamaCppEngine
 from rigfit.engines.vllm import VllmEngine
 from rigfit.errors import RigfitError
+from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.plan import make_plan
 from rigfit.plantypes import NoteCode, PlanSettings, Verdict, note_code
-from rigfit.recommend import _spec
 
 TOY_SRC = Path(__file__).resolve().parents[1] / "data" / "toy_engine" / "rigfit_toy"
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,10 @@ def toy_site(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(site))
     yield site
     sys.modules.pop("rigfit_toy", None)
+
+
+def _spec(model_id: str, quant: str):
+    return catalog_model_spec(get_model(model_id), quant)
 
 
 def run_main(args: list[str], capsys) -> tuple[int, str, str]:
