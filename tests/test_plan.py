@@ -116,8 +116,8 @@ def test_build_profiles(box):
 def test_vllm_mode(m8b, m70b):
     m = resolve_machine("RTX 4090")
     p = make_plan(m8b, m, PlanSettings(runtime="vllm", n_ctx=8192), with_speed=False)
-    assert p.fit == "fits" and p.vllm["kv_cache_tokens"] > 8192
-    assert p.vllm["max_concurrent_seqs_at_max_len"] >= 1
+    assert p.fit == "fits" and p.vllm.kv_cache_tokens > 8192
+    assert p.vllm.max_concurrent_seqs_at_max_len >= 1
     assert p.commands["vllm_serve"][:3] == ["vllm", "serve", m8b.arch.hf_repo]
     assert make_plan(m70b, m, PlanSettings(runtime="vllm"), with_speed=False).fit == "no"
 
@@ -184,8 +184,8 @@ def test_moe_spill_picks_experts_in_ram(moe30b, box):
     assert fewer.devices[0].headroom_bytes < fewer.margin_bytes  # one layer's experts fewer: no margin
     # chosen because it decodes faster; the layer plan is named in a note with its speed
     assert p.speed.decode_tps_ctx.value >= layers.speed.decode_tps_ctx.value
-    assert p.alternative["offload"] == "layers" and p.alternative["ngl"] == layers.ngl
-    assert p.alternative["decode_tps"] == pytest.approx(layers.speed.decode_tps.value)
+    assert p.alternative.offload == "layers" and p.alternative.ngl == layers.ngl
+    assert p.alternative.decode_tps == pytest.approx(layers.speed.decode_tps.value)
     assert any(f"-ngl {layers.ngl} layer offload would decode at" in x for x in p.notes)
     assert not any(x.startswith("Only ") for x in p.notes)
     line = p.commands["llama_server_line"]

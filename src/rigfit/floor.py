@@ -25,6 +25,7 @@ from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import list_devices
 from rigfit.hardware.prices import floor_machines
 from rigfit.hardware.prices import machine_price as hw_machine_price
+from rigfit.plantypes import Verdict
 from rigfit.recommend import Evaluation, _spec, evaluate
 
 
@@ -150,14 +151,14 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
             ev = evaluate(m, arch, quant, ctx)
         except RigfitError:
             continue
-        if ev.fit == "no" or ev.decode_tps is None or not ev.decode_tps.known:
+        if ev.fit == Verdict.NO or ev.decode_tps is None or not ev.decode_tps.known:
             continue
-        if ev.decode_tps.value < min_tps:
+        if ev.decode_tps.value is None or ev.decode_tps.value < min_tps:
             continue
         opt = FloorOption(m, price, ev, cat)
         (hosted if cat == "hosted" else options).append(opt)
-    options.sort(key=lambda o: (o.price.usd, -(o.decode_tps or 0)))
-    within = [o for o in options if budget_usd is not None and o.price.usd <= budget_usd]
+    options.sort(key=lambda o: (o.price.usd or 0.0, -(o.decode_tps or 0)))  # (all priced: checked above)
+    within = [o for o in options if budget_usd is not None and (o.price.usd or 0.0) <= budget_usd]
     within.sort(key=lambda o: -(o.decode_tps or 0))
     notes = [f"searched {considered} catalog machines with a price (or hosted); speeds are estimates "
              f"(central value ≥ {min_tps:g} tok/s at {ctx:,} context)"]

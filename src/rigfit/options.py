@@ -8,14 +8,16 @@ Moved here from the command modules (``cli/plan_cmd.py``, ``recommend_cmd.py``, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import difflib
 
 from rigfit.catalog.arch import Architecture
-from rigfit.errors import RigfitError
+from rigfit.catalog.models import filter_models, load_models, resolve_model
+from rigfit.catalog.quant import resolve_file_type, resolve_kv_type
+from rigfit.engines import get_engine
+from rigfit.errors import RigfitError, UnknownNameError
+from rigfit.estimate.cost import default_quant
 from rigfit.inputs import check_ctx
-
-if TYPE_CHECKING:  # the planner is imported when settings are built, not by `rigfit models`
-    from rigfit.plan import PlanSettings
+from rigfit.plantypes import PlanSettings
 
 
 def parse_split(text: str | None) -> tuple[float, ...] | None:
@@ -51,23 +53,18 @@ def plan_settings(*, ctx: int | None = None, ngl: str | None = None, fa: str = "
     if fa not in ("auto", "on", "off"):
         raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
     check_ctx(ctx)
-    if runtime not in ("llama.cpp", "llamacpp", "vllm"):
-        raise RigfitError(f"Unknown --runtime {runtime!r}.", "Use llama.cpp or vllm.")
+    engine = get_engine(runtime, flag="--runtime")
     if prompt < 1:
         raise RigfitError(f"--prompt must be ≥ 1 token, got {prompt}.", "e.g. --prompt 2048")
-    if runtime == "vllm" and not 0 < gpu_util <= 1:
-        raise RigfitError(f"--gpu-memory-utilization must be in (0, 1], got {gpu_util:g}.",
-                          "vLLM's default is 0.9.")
-    from rigfit.catalog.quant import resolve_kv_type
-    from rigfit.plan import PlanSettings
-
     kv = resolve_kv_type(kv_type).name
-    return PlanSettings(n_ctx=ctx, ngl=parse_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
+    settings = PlanSettings(n_ctx=ctx, ngl=parse_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
                         n_parallel=parallel, kv_unified=kv_unified, n_ubatch=ubatch, swa_full=swa_full,
                         cpu_moe=cpu_moe, n_cpu_moe=n_cpu_moe, no_kv_offload=no_kv_offload,
                         tensor_split=parse_split(tensor_split),
-                        runtime="vllm" if runtime == "vllm" else "llama.cpp",
+                        runtime=engine.name,
                         llama_build=llama_build, prompt_tokens=prompt, gpu_memory_utilization=gpu_util)
+    engine.check(settings)
+    return settings
 
 
 def check_recommend(limit: int | None, min_ctx: int | None, min_tps: float | None,
@@ -95,9 +92,6 @@ def check_floor(ctx: int, min_tps: float, budget_usd: float | None) -> None:
 
 def floor_quant(arch: Architecture, quant: str | None, ctx: int) -> str:
     """Check ``--ctx`` against the model; return the llama.cpp file type ``rigfit floor`` searches with."""
-    from rigfit.catalog.quant import resolve_file_type
-    from rigfit.estimate.cost import default_quant
-
     if arch.n_ctx_train and ctx > arch.n_ctx_train:
         raise RigfitError(f"--ctx {ctx:,} is beyond {arch.name or arch.id}'s training context "
                           f"{arch.n_ctx_train:,}.", f"Use --ctx {arch.n_ctx_train} or less.")
@@ -122,11 +116,6 @@ def check_cost(*, hours_per_day: float | None, tokens_per_day: float | None, ele
 def select_models(name: str | None, family: str | None, search: str | None) -> list[Architecture]:
     """``rigfit models [NAME] [--family F] [--search S]``: the catalog models asked for (an unknown
     family is an error with close names; a search that matches nothing is an empty list)."""
-    import difflib
-
-    from rigfit.catalog.models import filter_models, load_models, resolve_model
-    from rigfit.errors import UnknownNameError
-
     if name:
         return [resolve_model(name)]
     selected = filter_models(family=family, search=search)

@@ -1,10 +1,12 @@
 """Scenario → Plan: will this model run on this machine, how, and with what memory per device.
 
-``make_plan(model, machine, settings)`` places the model (estimate/placement.py), sizes every
-buffer per device the way llama.cpp allocates it (estimate/memory.py) or, in vLLM mode, the
-way vLLM claims GPU memory (estimate/vllm.py), decides the verdict, and says how to run it
-(llama-server command line, Ollama parameters, ``vllm serve`` arguments). ``max_context`` and
-``max_ngl`` search over that same function.
+``make_plan(model, machine, settings)`` asks the engine named by ``settings.runtime`` (the
+registry of :mod:`rigfit.engines`: llama.cpp, vLLM, or one a package adds) for the plan. This
+module is the llama.cpp planner: it places the model (estimate/placement.py), sizes every buffer
+per device the way llama.cpp allocates it (estimate/memory.py), decides the verdict, and says how
+to run it (llama-server command line, Ollama parameters). ``max_context`` and ``max_ngl`` search
+over that same function. The vLLM planner is estimate/vllm.py; the types every engine fills
+(:class:`Plan`, :class:`PlanSettings`, :class:`Verdict` …) are in :mod:`rigfit.plantypes`.
 
 Verdict (``Plan.fit``):
     fits    every device keeps at least ``margin_bytes`` free (default 1 GiB, llama.cpp's
@@ -21,10 +23,11 @@ Verdict (``Plan.fit``):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
+from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import (
@@ -35,12 +38,30 @@ from rigfit.estimate.placement import (
     is_expert_tensor,
     place,
 )
+from rigfit.estimate.speed import SpeedEstimate, estimate_speed
+from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
+from rigfit.measure.calibrate import calibrate_speed, machine_factors
+from rigfit.plantypes import (
+    DEFAULT_CTX,
+    DEFAULT_MARGIN,
+    DeviceMemory,
+    HostedResult,
+    Note,
+    NoteCode,
+    OffloadAlternative,
+    OffloadKind,
+    Plan,
+    PlanSettings,
+    Verdict,
+    resolve_ctx,
+    without,
+)
 from rigfit.units import GIB, MIB
 
-#: Default context when the user gives none [tokens]: Ollama's and llama-cli's long-standing
-#: default (llama-server itself defaults to the training context and lets -fit shrink it).
-DEFAULT_CTX = 4096
+__all__ = ["DEFAULT_CTX", "DEFAULT_MARGIN", "LADDER", "DeviceMemory", "Plan", "PlanSettings", "Verdict",
+           "commands_for", "device_memory", "make_plan", "max_context", "max_context_by_quant", "max_ngl",
+           "min_n_cpu_moe", "plan_llamacpp", "plan_with", "resolve_ctx", "speed_of"]
 
 #: Fixed per-device runtime memory llama.cpp does not log [B] (research/memory.md §1.7, §2.2):
 #: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
@@ -61,204 +82,14 @@ VOCAB_BYTES_PER_TOKEN = 96
 #: First llama.cpp build with pipeline parallelism over several GPUs (PR #6017, March 2024; b2400 is
 #: an approximation of its build number): one compute buffer per GPU and per graph copy.
 PIPELINE_SINCE_BUILD = 2400
-#: Default headroom per device for "fits" [B]: llama.cpp's -fit target (common.h fit_params_target).
-DEFAULT_MARGIN = 1 * GIB
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """What the user asked for (llama-server / vllm flag in brackets).
-
-    n_ctx: context [tokens] (``-c``); None = DEFAULT_CTX capped at the training context; 0 = the
-        training context. ngl: layers on GPUs (``-ngl``; None = all). flash_attn: on|off|auto.
-    kv_type_k / kv_type_v: KV cache types. n_parallel: slots (``-np``). kv_unified: (``-kvu``).
-    n_ubatch / n_batch: (``-ub`` / ``-b``). swa_full, cpu_moe, n_cpu_moe, no_kv_offload, tensor_split:
-    as llama-server. repack: CPU repack buffers (None = by CPU flags).
-    runtime: "llama.cpp" | "vllm". llama_build: build profile (estimate/memory.py PROFILES).
-    prompt_tokens: prompt length for the speed estimate. margin_bytes: headroom for "fits".
-    gpu_memory_utilization, max_num_seqs: vLLM settings.
-    """
-
-    n_ctx: int | None = None
-    ngl: int | str | None = None
-    flash_attn: str = "auto"
-    kv_type_k: str = "f16"
-    kv_type_v: str = "f16"
-    n_parallel: int = 1
-    kv_unified: bool = False
-    n_ubatch: int = 512
-    n_batch: int = 2048
-    swa_full: bool = False
-    cpu_moe: bool = False
-    n_cpu_moe: int = 0
-    no_kv_offload: bool = False
-    tensor_split: tuple[float, ...] | None = None
-    repack: bool | None = None
-    runtime: str = "llama.cpp"
-    llama_build: str | None = None
-    prompt_tokens: int = 512
-    margin_bytes: int = DEFAULT_MARGIN
-    gpu_memory_utilization: float = 0.9
-    max_num_seqs: int | None = None
-
-    def llama(self, n_ctx: int) -> mem.LlamaSettings:
-        return mem.LlamaSettings(n_ctx=n_ctx, n_parallel=self.n_parallel, kv_unified=self.kv_unified,
-                                 n_ubatch=self.n_ubatch, n_batch=self.n_batch, flash_attn=self.flash_attn,
-                                 type_k=self.kv_type_k, type_v=self.kv_type_v, swa_full=self.swa_full)
-
-
-@dataclass
-class DeviceMemory:
-    """Memory one device needs [B], by buffer, and what it has.
-
-    weights_bytes: resident weights, duplicated tensors included. On the CPU this equals llama.cpp's
-        ``CPU_Mapped`` buffer: the ``CPU_REPACK`` buffer (repack_bytes) is an interleaved copy of
-        some of those tensors, whose mmapped originals are read once at load and stay only as
-        reclaimable page cache, so the copy replaces them byte for byte.
-    capacity_bytes: usable memory (Apple: the GPU's share of unified RAM); None = unknown.
-    capacity_source: where the capacity comes from (looked up / given / detected).
-    fit: "fits" | "tight" | "no" | "unknown" for this device.
-    """
-
-    name: str
-    kind: str
-    weights_bytes: int = 0
-    repack_bytes: int = 0
-    kv_bytes: int = 0
-    recurrent_bytes: int = 0
-    compute_bytes: int = 0
-    output_bytes: int = 0
-    overhead_bytes: int = 0
-    overhead_source: str = ""
-    capacity_bytes: int | None = None
-    capacity_source: str = ""
-    layers: int = 0
-    holds_output: bool = False
-    fit: str = "unknown"
-    uncertainty_bytes: int = 0
-
-    @property
-    def total_bytes(self) -> int:
-        return (self.weights_bytes + self.kv_bytes + self.recurrent_bytes + self.compute_bytes
-                + self.output_bytes + self.overhead_bytes)
-
-    @property
-    def headroom_bytes(self) -> int | None:
-        return None if self.capacity_bytes is None else self.capacity_bytes - self.total_bytes
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["total_bytes"] = self.total_bytes
-        d["total_low_bytes"] = self.total_bytes - self.uncertainty_bytes
-        d["total_high_bytes"] = self.total_bytes + self.uncertainty_bytes
-        d["headroom_bytes"] = self.headroom_bytes
-        return d
-
-
-@dataclass
-class Plan:
-    """The answer for one model × machine × settings.
-
-    fit: fits | tight | offload | no. ngl: the -ngl of this plan (the largest that fits when the
-    verdict is offload). n_ctx: the context planned [tokens]. memory: per-device breakdown.
-    commands: how to run it (llama_server, ollama, vllm). notes: assumptions and caveats.
-    speed: the speed estimate (None with ``speed_reason`` when unavailable).
-    offload: what runs from RAM: None (nothing), "layers" (whole layers, ``-ngl``), "experts"
-    (routed experts of ``experts_in_ram`` GPU layers, ``--n-cpu-moe``/``--cpu-moe``) or
-    "layers+experts". alternative: for an automatic MoE offload, the strategy not chosen
-    ({"offload", "ngl", "n_cpu_moe", "fit", "decode_tps", "decode_tps_ctx"}; tok/s estimated).
-    """
-
-    model: ModelSpec
-    machine: Machine
-    settings: PlanSettings
-    n_ctx: int
-    ngl: int
-    fit: str
-    devices: list[DeviceMemory]
-    placement: Placement | None
-    margin_bytes: int
-    build: mem.BuildProfile
-    commands: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    speed: Any = None
-    speed_reason: str | None = None
-    vllm: dict | None = None
-    max_ngl: int | None = None
-    hosted: dict | None = None
-    offload: str | None = None
-    experts_in_ram: int = 0
-    alternative: dict | None = None
-
-    @property
-    def weights_bytes(self) -> int:
-        return self.model.weights_bytes
-
-    @property
-    def min_headroom_bytes(self) -> int | None:
-        hs = [d.headroom_bytes for d in self.devices if d.headroom_bytes is not None]
-        return min(hs) if hs else None
-
-    def to_json(self) -> dict:
-        arch = self.model.arch
-        speed = None
-        if self.speed is not None:
-            speed = self.speed.to_json() if hasattr(self.speed, "to_json") else asdict(self.speed)
-        return {
-            "schema": "rigfit.plan/1",
-            "fit": self.fit,
-            "weights_bytes": self.weights_bytes,
-            "weights_provenance": "measured (GGUF header)" if self.model.tensors_exact
-            else "estimated (llama.cpp quantization rules, tensor by tensor)",
-            "n_ctx": self.n_ctx,
-            "ngl": self.ngl,
-            "max_ngl": self.max_ngl,
-            "offload": {"kind": self.offload, "experts_in_ram_layers": self.experts_in_ram,
-                        "n_cpu_moe": (self.model.arch.n_layer if self.settings.cpu_moe
-                                      else self.settings.n_cpu_moe),
-                        "alternative": self.alternative},
-            "margin_bytes": self.margin_bytes,
-            "model": {"id": arch.id, "name": arch.name, "arch": arch.arch, "file_type": self.model.file_type,
-                      "origin": self.model.origin, "path": self.model.path, "n_layer": arch.n_layer,
-                      "n_ctx_train": arch.n_ctx_train},
-            "machine": {"name": self.machine.name,
-                        "accelerators": [d.name for d in self.machine.accelerators],
-                        "cpu": self.machine.cpu.name if self.machine.cpu else None,
-                        "ram_bytes": self.machine.ram_bytes, "unified_memory": self.machine.unified_memory},
-            "settings": _settings_json(self.settings),
-            "llama_build": {"profile": self.build.name, "build": self.build.build, "date": self.build.date,
-                            "logits_reserve": self.build.logits_reserve, "mla_v_less": self.build.mla_v_less},
-            "memory": {"unit": "bytes", "provenance": "estimated (llama.cpp allocation rules; compute "
-                       "buffer ±1 MiB on CPU reserves, GPU compute and overheads ±20%)",
-                       "devices": [d.to_json() for d in self.devices]},
-            "commands": self.commands,
-            "vllm": self.vllm,
-            "hosted": self.hosted,
-            "speed": speed,
-            "speed_reason": self.speed_reason,
-            "notes": self.notes,
-        }
-
-
-def _settings_json(s: PlanSettings) -> dict:
-    d = asdict(s)
-    if d.get("tensor_split") is not None:
-        d["tensor_split"] = list(d["tensor_split"])
-    return d
+#: Smallest batch [tokens] for which llama.cpp's op offload runs CPU-resident weights on the main
+#: GPU (ggml/src/ggml-cuda/ggml-cuda.cu, ggml_backend_cuda_device_offload_op: min_batch_size = 32).
+OP_OFFLOAD_MIN_BATCH = 32
 
 
 # ---------------------------------------------------------------------------------------------
 # memory per device
 # ---------------------------------------------------------------------------------------------
-
-
-def resolve_ctx(model: ModelSpec, settings: PlanSettings) -> int:
-    """The context a plan uses [tokens]: explicit, 0 = training context, None = default."""
-    if settings.n_ctx is None:
-        return min(DEFAULT_CTX, model.arch.n_ctx_train or DEFAULT_CTX)
-    if settings.n_ctx < 0:
-        raise RigfitError(f"--ctx must be ≥ 0 (0 = the model's training context), got {settings.n_ctx}.")
-    return settings.n_ctx or model.arch.n_ctx_train
 
 
 def _capacity(dev: Device, machine: Machine) -> tuple[int | None, str]:
@@ -272,75 +103,112 @@ def _capacity(dev: Device, machine: Machine) -> tuple[int | None, str]:
     return dev.memory_bytes, f"looked up: {src}"
 
 
-def device_memory(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
-                  ngl: int | str | None, profile: mem.BuildProfile) -> tuple[Placement, list[DeviceMemory]]:
-    """Place the model and size every llama.cpp buffer on every device [B]."""
+@dataclass(frozen=True)
+class _Buffers:
+    """What every device's buffers are sized from: the placement, the llama.cpp settings and the
+    per-layer cache sizes [B], and how the compute graph is split over the GPUs."""
+
+    model: ModelSpec
+    ls: mem.LlamaSettings
+    profile: mem.BuildProfile
+    pl: Placement
+    n_t: int  # tokens of the reserve graph
+    kv_per_layer: list[int]
+    rs_per_layer: list[int]
+    gpu_names: list[str]
+    used_gpus: list[str]
+    pipeline: bool  # pipeline parallelism (one compute buffer per GPU and per graph copy)
+    single_compute: bool  # builds before pipeline parallelism: one compute buffer, on the main GPU
+    inputs: int
+    masks: int
+
+    def cache_on(self, name: str) -> tuple[int, int]:
+        """(KV cache, recurrent state) held on device ``name`` [B]."""
+        on = [il for il in range(self.model.arch.n_layer) if self.pl.kv_device[il] == name]
+        return sum(self.kv_per_layer[il] for il in on), sum(self.rs_per_layer[il] for il in on)
+
+    def op_offload(self, name: str) -> bool:
+        """Whether GPU ``name`` computes big batches for CPU-resident weights (main GPU only)."""
+        return (name == self.gpu_names[0] and self.pl.largest_cpu_matmul_bytes > 0
+                and self.n_t >= OP_OFFLOAD_MIN_BATCH)
+
+
+def _buffers(model: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement,
+             profile: mem.BuildProfile) -> _Buffers:
     arch = model.arch
     ls = settings.llama(n_ctx)
-    mem.validate(arch, ls)
-    accels = accelerators_for_llamacpp(machine)
-    if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
-        raise RigfitError(f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
-                          f"{len(accels)} GPU(s).")
-    pl = place(model, machine, ngl=ngl, tensor_split=settings.tensor_split, cpu_moe=settings.cpu_moe,
-               n_cpu_moe=settings.n_cpu_moe, no_kv_offload=settings.no_kv_offload, repack=settings.repack)
-    n_t = mem.n_reserve_tokens(arch, ls, profile)
-    kv_per_layer = [sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)]
-    rs_per_layer = [mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)]
-    out: list[DeviceMemory] = []
     gpu_names = list(pl.gpu_devices)
     used_gpus = [g for g in gpu_names if pl.layers_on(g) or pl.output_device == g]
     # pipeline parallelism: several GPUs, every layer offloaded, KV with its layer (llama-context.cpp)
     pipeline = (len(used_gpus) > 1 and pl.full_offload and not settings.no_kv_offload
                 and profile.build >= PIPELINE_SINCE_BUILD)
-    # builds before pipeline parallelism kept one compute buffer, on the main GPU
-    single_compute = len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD
-    inputs = mem.input_buffer_bytes(arch, ls, profile)
-    masks = mem.mask_bytes(arch, ls, profile)
-    for name, dev in zip(gpu_names, accels, strict=False):
-        layers = pl.layers_on(name)
-        holds_out = pl.output_device == name
-        d = DeviceMemory(name=name, kind=dev.kind)
-        d.weights_bytes = pl.weights_bytes.get(name, 0)
-        d.kv_bytes = sum(kv_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == name)
-        d.recurrent_bytes = sum(rs_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == name)
-        if single_compute and name == used_gpus[0]:
-            d.compute_bytes = mem.compute_stage_bytes(arch, ls, list(range(arch.n_layer)), True, profile)
-        elif (layers or holds_out) and not single_compute:
-            d.compute_bytes = mem.compute_stage_bytes(arch, ls, layers, holds_out, profile)
-            # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the
-            # output layer, --cpu-moe experts), copying the largest one into its compute buffer
-            # (research/memory.md §1.4), main GPU only
-            if name == gpu_names[0] and pl.largest_cpu_matmul_bytes and n_t >= 32:
-                d.compute_bytes += pl.largest_cpu_matmul_bytes
-            if pipeline:  # each of the scheduler's graph copies has its own inputs (embeddings, masks)
-                d.compute_bytes += mem.PIPELINE_COPIES * inputs - masks
-        op_offload_only = (not (layers or holds_out) and name == gpu_names[0]
-                           and pl.largest_cpu_matmul_bytes > 0 and n_t >= 32)
-        if op_offload_only:
-            # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
-            d.compute_bytes = (mem.compute_stage_bytes(arch, ls, pl.layers_on(CPU), pl.output_device == CPU,
-                                                       profile) + pl.largest_cpu_matmul_bytes)
-        backend = backend_prefix(dev)
-        d.overhead_bytes, d.overhead_source = BACKEND_OVERHEAD.get(backend, (0, ""))
-        if not (layers or holds_out or op_offload_only) and not d.weights_bytes:
-            d.overhead_bytes = 0  # an unused GPU costs nothing
-        d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
-        d.layers = len(layers)
-        d.holds_output = holds_out
-        out.append(d)
-    # host (CPU backend, RAM)
+    return _Buffers(
+        model=model, ls=ls, profile=profile, pl=pl, n_t=mem.n_reserve_tokens(arch, ls, profile),
+        kv_per_layer=[sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)],
+        rs_per_layer=[mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)],
+        gpu_names=gpu_names, used_gpus=used_gpus, pipeline=pipeline,
+        single_compute=len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD,
+        inputs=mem.input_buffer_bytes(arch, ls, profile), masks=mem.mask_bytes(arch, ls, profile))
+
+
+def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
+    """Compute buffer of GPU ``name`` [B]."""
+    arch, pl = b.model.arch, b.pl
+    layers = pl.layers_on(name)
+    holds_out = pl.output_device == name
+    if not (layers or holds_out) and b.op_offload(name):
+        # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
+        return (mem.compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
+                + pl.largest_cpu_matmul_bytes)
+    if b.single_compute:
+        if name == b.used_gpus[0]:
+            return mem.compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
+        return 0
+    if not (layers or holds_out):
+        return 0
+    out = mem.compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
+    # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the output
+    # layer, --cpu-moe experts), copying the largest one into its compute buffer
+    # (research/memory.md §1.4), main GPU only
+    if b.op_offload(name):
+        out += pl.largest_cpu_matmul_bytes
+    if b.pipeline:  # each of the scheduler's graph copies has its own inputs (embeddings, masks)
+        out += mem.PIPELINE_COPIES * b.inputs - b.masks
+    return out
+
+
+def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> DeviceMemory:
+    """Every llama.cpp buffer on GPU ``name`` [B], and its capacity."""
+    pl = b.pl
+    layers = pl.layers_on(name)
+    holds_out = pl.output_device == name
+    d = DeviceMemory(name=name, kind=dev.kind)
+    d.weights_bytes = pl.weights_bytes.get(name, 0)
+    d.kv_bytes, d.recurrent_bytes = b.cache_on(name)
+    d.compute_bytes = _gpu_compute_bytes(b, name)
+    op_offload_only = not (layers or holds_out) and b.op_offload(name)
+    d.overhead_bytes, d.overhead_source = BACKEND_OVERHEAD.get(backend_prefix(dev), (0, ""))
+    if not (layers or holds_out or op_offload_only) and not d.weights_bytes:
+        d.overhead_bytes = 0  # an unused GPU costs nothing
+    d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
+    d.layers = len(layers)
+    d.holds_output = holds_out
+    return d
+
+
+def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> DeviceMemory:
+    """Every llama.cpp buffer in host RAM (the CPU backend) [B], and the RAM left for them."""
+    arch, pl = b.model.arch, b.pl
     cpu_layers = pl.layers_on(CPU)
     h = DeviceMemory(name=CPU, kind="cpu")
     h.weights_bytes = pl.weights_bytes.get(CPU, 0)
     h.repack_bytes = pl.repack_bytes
-    h.kv_bytes = sum(kv_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == CPU)
-    h.recurrent_bytes = sum(rs_per_layer[il] for il in range(arch.n_layer) if pl.kv_device[il] == CPU)
+    h.kv_bytes, h.recurrent_bytes = b.cache_on(CPU)
     if cpu_layers or pl.output_device == CPU:
-        h.compute_bytes = mem.compute_stage_bytes(arch, ls, cpu_layers, pl.output_device == CPU, profile)
+        h.compute_bytes = mem.compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
     else:
-        h.compute_bytes = inputs * (mem.PIPELINE_COPIES - 1 if pipeline else 1)
-    h.output_bytes = mem.output_buffer_bytes(arch, ls)
+        h.compute_bytes = b.inputs * (mem.PIPELINE_COPIES - 1 if b.pipeline else 1)
+    h.output_bytes = mem.output_buffer_bytes(arch, b.ls)
     h.overhead_bytes = HOST_FIXED_BYTES + VOCAB_BYTES_PER_TOKEN * arch.n_vocab
     h.overhead_source = "llama.cpp process (55 MiB measured) + vocabulary tables (96 B/token, gguf-parser)"
     h.layers = len(cpu_layers)
@@ -350,11 +218,26 @@ def device_memory(model: ModelSpec, machine: Machine, settings: PlanSettings, n_
         h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
         if machine.unified_memory:
             # the GPU's buffers live in the same RAM
-            h.capacity_bytes = machine.ram_bytes - sum(d.total_bytes for d in out)
+            h.capacity_bytes = machine.ram_bytes - sum(d.total_bytes for d in gpus)
             h.capacity_source = "unified memory left after the GPU's buffers"
     else:
         h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
-    out.append(h)
+    return h
+
+
+def device_memory(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
+                  ngl: int | str | None, profile: mem.BuildProfile) -> tuple[Placement, list[DeviceMemory]]:
+    """Place the model and size every llama.cpp buffer on every device [B]."""
+    mem.validate(model.arch, settings.llama(n_ctx))
+    accels = accelerators_for_llamacpp(machine)
+    if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
+        raise RigfitError(f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
+                          f"{len(accels)} GPU(s).")
+    pl = place(model, machine, ngl=ngl, tensor_split=settings.tensor_split, cpu_moe=settings.cpu_moe,
+               n_cpu_moe=settings.n_cpu_moe, no_kv_offload=settings.no_kv_offload, repack=settings.repack)
+    b = _buffers(model, settings, n_ctx, pl, profile)
+    out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
+    out.append(_host_memory(b, machine, out))
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
     return pl, out
@@ -381,24 +264,27 @@ def _uncertainty(d: DeviceMemory, model: ModelSpec, profile: mem.BuildProfile) -
     return u
 
 
-def _grade(devs: list[DeviceMemory], margin: int) -> str:
-    """Worst verdict over the devices; "unknown" when no device's capacity is known."""
+def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
+    """Worst verdict over the devices (setting each device's); UNKNOWN when no device's capacity
+    is known."""
     if devs and all(d.headroom_bytes is None for d in devs):
         for d in devs:
-            d.fit = "unknown"
-        return "unknown"
-    worst = "fits"
+            d.fit = Verdict.UNKNOWN
+        return Verdict.UNKNOWN
+    worst = Verdict.FITS
     for d in devs:
         hr = d.headroom_bytes
         if hr is None:
-            d.fit = "unknown"
+            d.fit = Verdict.UNKNOWN
             continue
-        d.fit = "fits" if hr >= margin else ("tight" if hr >= 0 else "no")
-        if d.fit == "no":
-            worst = "no"
-        elif d.fit == "tight" and worst == "fits":
-            worst = "tight"
+        d.fit = Verdict.FITS if hr >= margin else (Verdict.TIGHT if hr >= 0 else Verdict.NO)
+        if d.fit is Verdict.NO:
+            worst = Verdict.NO
+        elif d.fit is Verdict.TIGHT and worst is Verdict.FITS:
+            worst = Verdict.TIGHT
     return worst
+
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,85 +294,121 @@ def _grade(devs: list[DeviceMemory], margin: int) -> str:
 
 def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
               *, with_speed: bool = True) -> Plan:
-    """Plan ``model`` on ``machine`` with ``settings`` (see module docstring for the verdicts)."""
+    """Plan ``model`` on ``machine`` with ``settings``, by the engine ``settings.runtime`` names
+    (see :mod:`rigfit.engines`; the llama.cpp verdicts are in this module's docstring)."""
     settings = settings or PlanSettings()
-    if settings.runtime not in ("llama.cpp", "vllm"):
-        raise RigfitError(f"Unknown runtime {settings.runtime!r}.", "Use llama.cpp or vllm.")
-    if settings.runtime == "vllm":
-        from rigfit.estimate.vllm import make_vllm_plan
+    engine = get_engine(settings.runtime)
+    engine.check(settings)
+    return engine.plan(model, machine, settings, with_speed=with_speed)
 
-        return make_vllm_plan(model, machine, settings)
+
+def plan_llamacpp(model: ModelSpec, machine: Machine, settings: PlanSettings, *,
+                  with_speed: bool = True) -> Plan:
+    """The llama.cpp plan (the engine :class:`rigfit.engines.llamacpp.LlamaCppEngine` runs this)."""
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
-    arch = model.arch
+    n_all = model.arch.n_layer + 1
     accels = accelerators_for_llamacpp(machine)
     pl, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
     verdict = _grade(devs, settings.margin_bytes)
     notes: list[str] = []
     max_ngl_v: int | None = None
-    alternative: dict | None = None
-    if verdict == "no" and accels:
-        max_ngl_v = max_ngl(model, machine, settings)
-        if max_ngl_v is None:
-            max_ngl_v = max_ngl(model, machine, settings, allow_tight=True)
-        if max_ngl_v is not None and settings.ngl is None:
-            pl, devs = device_memory(model, machine, settings, n_ctx, max_ngl_v, profile)
-            verdict = _grade(devs, settings.margin_bytes)
-            if verdict in ("fits", "tight"):
-                notes.append(f"Only {max_ngl_v} of {arch.n_layer + 1} layers fit on the GPU(s); "
-                             "the rest run from RAM (slower).")
-                verdict = "offload" if verdict == "fits" else "tight"
-        elif max_ngl_v is not None:
-            notes.append(f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}.")
-        if _auto_moe_offload(model, settings):
-            settings, pl, devs, verdict, alternative = _choose_moe_offload(
-                model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes)
-    elif accels and verdict == "fits" and (pl.n_gpu_layers < arch.n_layer + 1
-                                           or _experts_in_ram(model, pl)):
-        verdict = "offload"
+    alternative: OffloadAlternative | None = None
+    if verdict is Verdict.NO and accels:
+        settings, pl, devs, verdict, max_ngl_v, alternative = _offload(model, machine, settings, n_ctx,
+                                                                       profile, (pl, devs, verdict), notes)
+    elif accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or _experts_in_ram(model, pl)):
+        verdict = Verdict.OFFLOAD
     n_exp = _experts_in_ram(model, pl)
-    kind = "+".join(k for k, on in (("layers", pl.n_gpu_layers < arch.n_layer + 1 and bool(accels)),
-                                     ("experts", n_exp > 0)) if on) or None
+    kinds = [k for k, on in ((OffloadKind.LAYERS, pl.n_gpu_layers < n_all and bool(accels)),
+                             (OffloadKind.EXPERTS, n_exp > 0)) if on]
+    kind = None if not kinds else kinds[0] if len(kinds) == 1 else OffloadKind.LAYERS_EXPERTS
     plan = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx,
                 ngl=pl.n_gpu_layers, fit=verdict, devices=devs, placement=pl,
                 margin_bytes=settings.margin_bytes, build=profile, notes=notes, max_ngl=max_ngl_v,
-                offload=kind if verdict != "no" else None, experts_in_ram=n_exp, alternative=alternative)
-    if verdict == "tight":
-        hr = plan.min_headroom_bytes
-        if hr is not None:
-            notes.append(f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under the "
-                         f"{settings.margin_bytes / GIB:.2f} GiB margin.")
+                offload=kind if verdict is not Verdict.NO else None, experts_in_ram=n_exp,
+                alternative=alternative)
+    notes += _plan_notes(plan, accels)
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
-    if hosted and accels:
-        notes.append("Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory table is "
-                     "for this machine's other devices only.")
-    if arch.n_ctx_train and n_ctx > arch.n_ctx_train:
-        notes.append(f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
-                     "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the training "
-                     "context).")
-    if verdict == "no":
-        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
-        notes.append("Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
-                     f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on.")
-    if not machine.ram_bytes:
-        notes.append("Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).")
-    if settings.n_parallel > 1 and not settings.kv_unified:
-        notes.append(f"-np {settings.n_parallel} without -kvu: each slot gets n_ctx/{settings.n_parallel} "
-                     "tokens of context.")
-    if arch.mla is not None:
-        notes.append(f"MLA cache: {'K only' if profile.mla_v_less else 'K and V latents'} "
-                     f"(build profile {profile.name}).")
-    if accels and any(backend_prefix(d) != "CUDA" for d in accels):
-        notes.append("Compute buffers were verified on llama.cpp's CPU backend; other backends are "
-                     "estimated with the same graph model.")
     if hosted and not accels:
         return _hosted_plan(plan, hosted[0], with_speed)
     plan.commands = commands_for(plan)
-    if with_speed and verdict == "no":
+    if with_speed and verdict is Verdict.NO:
         plan.speed_reason = "no speed estimate: this configuration does not fit"
     elif with_speed:
-        plan.speed, plan.speed_reason = _speed(plan)
+        plan.speed, plan.speed_reason = speed_of(plan)
     return plan
+
+
+def _offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
+             profile: mem.BuildProfile, first: tuple[Placement, list[DeviceMemory], Verdict],
+             notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict, int | None,
+                        OffloadAlternative | None]:
+    """The plan when everything on the GPUs does not fit: the largest -ngl that does (layer
+    offload) and, for an MoE model with no user-set offload, experts in RAM if that is better.
+    ``first``: the placement, devices and verdict of the settings as given. Returns (settings,
+    placement, devices, verdict, max -ngl, alternative) and appends notes."""
+    arch = model.arch
+    max_ngl_v = max_ngl(model, machine, settings)
+    if max_ngl_v is None:
+        max_ngl_v = max_ngl(model, machine, settings, allow_tight=True)
+    pl, devs, verdict = first
+    if max_ngl_v is not None and settings.ngl is None:
+        pl, devs = device_memory(model, machine, settings, n_ctx, max_ngl_v, profile)
+        verdict = _grade(devs, settings.margin_bytes)
+        if verdict in (Verdict.FITS, Verdict.TIGHT):
+            notes.append(Note(NoteCode.LAYERS_OFFLOADED,
+                              f"Only {max_ngl_v} of {arch.n_layer + 1} layers fit on the GPU(s); "
+                              "the rest run from RAM (slower)."))
+            verdict = Verdict.OFFLOAD if verdict is Verdict.FITS else Verdict.TIGHT
+    elif max_ngl_v is not None:
+        notes.append(Note(NoteCode.NGL_TOO_HIGH,
+                          f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}."))
+    alternative = None
+    if _auto_moe_offload(model, settings):
+        settings, pl, devs, verdict, alternative = _choose_moe_offload(
+            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes)
+    return settings, pl, devs, verdict, max_ngl_v, alternative
+
+
+def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
+    """The caveats of a llama.cpp plan, each with its code."""
+    settings, arch, machine, profile = plan.settings, plan.model.arch, plan.machine, plan.build
+    n_ctx = plan.n_ctx
+    notes: list[str] = []
+    hr = plan.min_headroom_bytes
+    if plan.fit is Verdict.TIGHT and hr is not None:
+        notes.append(Note(NoteCode.TIGHT, f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under "
+                                          f"the {settings.margin_bytes / GIB:.2f} GiB margin."))
+    if accels and any(d.kind == "hosted" for d in machine.accelerators):
+        notes.append(Note(NoteCode.HOSTED_DEVICES_SKIPPED,
+                          "Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory "
+                          "table is for this machine's other devices only."))
+    if arch.n_ctx_train and n_ctx > arch.n_ctx_train:
+        notes.append(Note(NoteCode.BEYOND_TRAINING_CTX,
+                          f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
+                          "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the "
+                          "training context)."))
+    if plan.fit is Verdict.NO:
+        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
+        notes.append(Note(NoteCode.DOES_NOT_FIT,
+                          "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
+                          f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on."))
+    if not machine.ram_bytes:
+        notes.append(Note(NoteCode.HOST_RAM_UNKNOWN,
+                          "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on)."))
+    if settings.n_parallel > 1 and not settings.kv_unified:
+        notes.append(Note(NoteCode.PARALLEL_SPLITS_CTX,
+                          f"-np {settings.n_parallel} without -kvu: each slot gets "
+                          f"n_ctx/{settings.n_parallel} tokens of context."))
+    if arch.mla is not None:
+        cached = "K only" if profile.mla_v_less else "K and V latents"
+        notes.append(Note(NoteCode.MLA_CACHE, f"MLA cache: {cached} (build profile {profile.name})."))
+    if accels and any(backend_prefix(d) != "CUDA" for d in accels):
+        notes.append(Note(NoteCode.BACKEND_ESTIMATED,
+                          "Compute buffers were verified on llama.cpp's CPU backend; other backends are "
+                          "estimated with the same graph model."))
+    return notes
 
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
@@ -505,13 +427,13 @@ def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:
 
 
 #: Preference between offload verdicts (a plan that keeps the margin beats a tight one).
-_VERDICT_RANK = {"offload": 0, "tight": 1}
+_VERDICT_RANK = {Verdict.OFFLOAD: 0, Verdict.TIGHT: 1}
 
 
 def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
-                        profile: mem.BuildProfile, layers: tuple[Placement, list[DeviceMemory], str],
-                        notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], str,
-                                                   dict | None]:
+                        profile: mem.BuildProfile, layers: tuple[Placement, list[DeviceMemory], Verdict],
+                        notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict,
+                                                   OffloadAlternative | None]:
     """Layer offload (``layers``: the -ngl plan found, verdict "no" if none) against experts in RAM
     (every layer on the GPUs, smallest --n-cpu-moe that fits): the one that keeps the margin, then
     the faster decode at the planned context (estimated) wins; without speed estimates experts in
@@ -526,15 +448,16 @@ def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettin
     s_e = replace(settings, cpu_moe=True) if n_moe >= n_layer else replace(settings, n_cpu_moe=n_moe)
     pl_e, devs_e = device_memory(model, machine, s_e, n_ctx, None, profile)
     g = _grade(devs_e, settings.margin_bytes)
-    v_e = "offload" if g == "fits" else g
+    v_e = Verdict.OFFLOAD if g is Verdict.FITS else g
     flag = "--cpu-moe" if s_e.cpu_moe else f"--n-cpu-moe {n_moe}"
     if v_e not in _VERDICT_RANK:  # (cannot happen: min_n_cpu_moe checked the fit)
         return settings, pl_l, devs_l, v_l, None
     sp_e = _decode(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
     if v_l not in _VERDICT_RANK:  # whole-layer offload does not fit at all
-        notes.append(f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
-                     f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}); "
-                     "no whole-layer -ngl fits.")
+        notes.append(Note(NoteCode.MOE_EXPERTS_CHOSEN,
+                          f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                          f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}); "
+                          "no whole-layer -ngl fits."))
         return s_e, pl_e, devs_e, v_e, None
     sp_l = _decode(model, machine, settings, n_ctx, pl_l, devs_l, profile)
     if sp_e is None or sp_l is None:
@@ -542,21 +465,23 @@ def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettin
     else:
         experts_win = (_VERDICT_RANK[v_e], -sp_e[1]) <= (_VERDICT_RANK[v_l], -sp_l[1])
     alt_pl, alt_v, alt_sp = (pl_l, v_l, sp_l) if experts_win else (pl_e, v_e, sp_e)
-    alternative = {"offload": "layers" if experts_win else "experts", "ngl": alt_pl.n_gpu_layers,
-                   "n_cpu_moe": 0 if experts_win else n_moe, "fit": alt_v,
-                   "decode_tps": None if alt_sp is None else alt_sp[0],
-                   "decode_tps_ctx": None if alt_sp is None else alt_sp[1],
-                   "speed_provenance": "estimated"}
+    alternative = OffloadAlternative(
+        offload=OffloadKind.LAYERS if experts_win else OffloadKind.EXPERTS, ngl=alt_pl.n_gpu_layers,
+        n_cpu_moe=0 if experts_win else n_moe, fit=alt_v,
+        decode_tps=None if alt_sp is None else alt_sp[0],
+        decode_tps_ctx=None if alt_sp is None else alt_sp[1])
     ctx_txt = f"{n_ctx:,} tokens"
     if experts_win:
-        notes[:] = [n for n in notes if not n.startswith("Only ")]
-        notes.append(f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
-                     f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}), decoding at "
-                     f"{_speed_txt(sp_e, ctx_txt)}; -ngl {pl_l.n_gpu_layers} layer offload would decode "
-                     f"at {_speed_txt(sp_l, ctx_txt)} (estimated).")
+        notes[:] = without(notes, NoteCode.LAYERS_OFFLOADED)
+        notes.append(Note(NoteCode.MOE_EXPERTS_CHOSEN,
+                          f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                          f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}), decoding "
+                          f"at {_speed_txt(sp_e, ctx_txt)}; -ngl {pl_l.n_gpu_layers} layer offload would "
+                          f"decode at {_speed_txt(sp_l, ctx_txt)} (estimated)."))
         return s_e, pl_e, devs_e, v_e, alternative
-    notes.append(f"Experts in RAM (-ngl all {flag}) would decode at {_speed_txt(sp_e, ctx_txt)}, "
-                 f"against {_speed_txt(sp_l, ctx_txt)} for this layer offload (estimated).")
+    notes.append(Note(NoteCode.MOE_LAYERS_CHOSEN,
+                      f"Experts in RAM (-ngl all {flag}) would decode at {_speed_txt(sp_e, ctx_txt)}, "
+                      f"against {_speed_txt(sp_l, ctx_txt)} for this layer offload (estimated)."))
     return settings, pl_l, devs_l, v_l, alternative
 
 
@@ -576,11 +501,12 @@ def _decode(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: i
     """(decode tok/s at the start, at the planned context) of one candidate placement (estimated);
     None when the speed model cannot say."""
     cand = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx, ngl=pl.n_gpu_layers,
-                fit="offload", devices=devs, placement=pl, margin_bytes=settings.margin_bytes, build=profile)
-    est, _ = _speed(cand)
+                fit=Verdict.OFFLOAD, devices=devs, placement=pl, margin_bytes=settings.margin_bytes,
+                build=profile)
+    est, _ = speed_of(cand)
     if est is None:
         return None
-    a, b = getattr(est, "decode_tps", None), getattr(est, "decode_tps_ctx", None)
+    a, b = est.decode_tps, est.decode_tps_ctx
     if a is None or b is None or a.value is None or b.value is None:
         return None
     return float(a.value), float(b.value)
@@ -592,53 +518,46 @@ def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
     speed model's capacity arithmetic, :func:`rigfit.estimate.speed.estimate_hosted`) and the
     vendor's published speeds. Verdict "hosted"."""
     need = sum(d.weights_bytes + d.kv_bytes + d.recurrent_bytes for d in plan.devices)
-    plan.fit = "hosted"
+    plan.fit = Verdict.HOSTED
     plan.devices = []
     plan.placement = None
     plan.commands = {}
-    plan.notes = [n for n in plan.notes if not n.startswith(("Host RAM unknown", "Tight:", "Does not fit"))]
-    plan.notes.insert(0, f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, so "
-                         "there is no memory table or command line; the provider shards the model.")
+    plan.notes = without(plan.notes, NoteCode.HOST_RAM_UNKNOWN, NoteCode.TIGHT, NoteCode.DOES_NOT_FIT)
+    plan.notes.insert(0, Note(NoteCode.HOSTED_SYSTEM,
+                              f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, "
+                              "so there is no memory table or command line; the provider shards the model."))
     if with_speed:
-        plan.speed, plan.speed_reason = _speed(plan)
-    n_sys = (plan.speed.details.get("n_systems") if plan.speed is not None
-             and isinstance(getattr(plan.speed, "details", None), dict) else None)
-    plan.hosted = {"device": dev.name, "memory_bytes_each": dev.memory_bytes,
-                   "memory_source": (dev.sources or {}).get("memory_bytes", "catalog"),
-                   "weights_and_kv_bytes": need, "systems_needed": n_sys,
-                   "systems_provenance": "estimated (weights + KV over usable on-chip memory)"}
+        plan.speed, plan.speed_reason = speed_of(plan)
+    n_sys = plan.speed.details.get("n_systems") if plan.speed is not None else None
+    plan.hosted = HostedResult(device=dev.name, memory_bytes_each=dev.memory_bytes,
+                               memory_source=(dev.sources or {}).get("memory_bytes", "catalog"),
+                               weights_and_kv_bytes=need, systems_needed=n_sys)
     return plan
 
 
-def _speed(plan: Plan) -> tuple[Any, str | None]:
-    try:
-        from rigfit.estimate import speed as speed_mod
-    except Exception as exc:  # pragma: no cover - the module ships with rigfit
-        return None, f"speed model unavailable: {exc}"
-    fn = getattr(speed_mod, "estimate_speed", None)
-    if fn is None:
-        return None, "speed model not available in this version"
+def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
+    """The llama.cpp speed estimate of a plan (rigfit.estimate.speed), calibrated on this machine
+    when ``rigfit calibrate`` fitted factors; (None, why) when the speed model cannot say."""
     s = plan.settings
     # the "at context" decode figure is for one sequence as deep as it can go: without -kvu each
     # of the -np slots holds n_ctx / n_parallel tokens (llama-server's n_ctx_slot), with -kvu one
     # sequence may fill the whole shared cache
     ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
-        est = fn(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=ctx,
-                 prompt=s.prompt_tokens, parallel=s.n_parallel, kv_type=s.kv_type_k,
-                 flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
-                 n_ubatch=s.n_ubatch, n_batch=s.n_batch)
+        est = estimate_speed(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=ctx,
+                             prompt=s.prompt_tokens, parallel=s.n_parallel, kv_type=s.kv_type_k,
+                             flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
+                             n_ubatch=s.n_ubatch, n_batch=s.n_batch)
     except RigfitError as exc:
         return None, f"speed estimate unavailable: {exc.message}"
     except Exception as exc:  # the speed model must never break a memory plan
         return None, f"speed estimate failed: {type(exc).__name__}: {exc}"
     if plan.machine.detected:  # this machine: apply the factors `rigfit calibrate` fitted, if any
-        from rigfit.measure.calibrate import calibrate_speed, machine_factors
-
         try:
             est = calibrate_speed(est, machine_factors())
         except Exception as exc:  # an unreadable results store must not break a plan
-            plan.notes.append(f"calibration factors not applied: {type(exc).__name__}: {exc}")
+            plan.notes.append(Note(NoteCode.CALIBRATION_SKIPPED,
+                                   f"calibration factors not applied: {type(exc).__name__}: {exc}"))
     return est, None
 
 
@@ -731,7 +650,7 @@ def max_context(model: ModelSpec, machine: Machine, settings: PlanSettings | Non
     profile = mem.build_profile(settings.llama_build)
     top = limit or model.arch.n_ctx_train or 131072
     step = 256
-    ok_set = ("fits", "tight") if allow_tight else ("fits",)
+    ok_set = (Verdict.FITS, Verdict.TIGHT) if allow_tight else (Verdict.FITS,)
 
     def ok(n_ctx: int) -> bool:
         _, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
@@ -760,8 +679,6 @@ def max_context_by_quant(model: ModelSpec, machine: Machine, settings: PlanSetti
                          quants: tuple[str, ...] = LADDER) -> dict[str, int]:
     """{file type: largest context that fits} for a catalog model re-planned at each quant
     (a model read from a file gets its own type only) [tokens]; 0 = does not fit at 256."""
-    from rigfit.estimate.tensors import catalog_model_spec
-
     if model.tensors_exact or model.origin != "catalog":
         return {model.file_type or "file": max_context(model, machine, settings)}
     out: dict[str, int] = {}
@@ -821,15 +738,22 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         args += ["-ts", ",".join(f"{x:g}" for x in s.tensor_split)]
     if s.repack is False:
         args.append("--no-repack")
+    return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}
+
+
+def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
+    """Ollama parameters and environment that come closest to the plan."""
+    s = plan.settings
     ollama: dict[str, Any] = {"num_ctx": plan.n_ctx,
                               "num_gpu": plan.ngl if has_gpu else 0}
     ollama_note = None
     if plan.experts_in_ram and has_gpu:
         # Ollama offloads whole layers only: no per-expert setting (feature request ollama/ollama#11772
         # open; PRs #16146 and #16688 unmerged), so the nearest Ollama plan is whole-layer offload
-        alt = plan.alternative or {}
-        if alt.get("offload") == "layers":
-            lay = alt.get("ngl")
+        alt = plan.alternative
+        lay: int | None
+        if alt is not None and alt.offload is OffloadKind.LAYERS:
+            lay = alt.ngl
         else:
             plain = replace(s, cpu_moe=False, n_cpu_moe=0)
             lay = max_ngl(plan.model, plan.machine, plain)
@@ -846,8 +770,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         env["OLLAMA_KV_CACHE_TYPE"] = s.kv_type_k
     if s.n_parallel > 1:
         env["OLLAMA_NUM_PARALLEL"] = str(s.n_parallel)
-    return {"llama_server": args, "llama_server_line": " ".join(args),
-            "ollama": {"parameters": ollama, "env": env, "note": ollama_note}}
+    return {"parameters": ollama, "env": env, "note": ollama_note}
 
 
 def plan_with(model: ModelSpec, machine: Machine, **kw: Any) -> Plan:

@@ -44,11 +44,15 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rigfit.catalog.arch import Architecture
+from rigfit.catalog.arch import Architecture, ModelSpec
+from rigfit.catalog.models import get_model, load_models
 from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
+from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
+from rigfit.plan import make_plan, max_context
+from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KLD_PER_POINT = 0.1
@@ -132,7 +136,7 @@ def quant_ladder(arch: Architecture) -> tuple[str, ...]:
 class Evaluation:
     """What the planner says about one candidate.
 
-    fit: the planner's verdict ("fits", "tight", "partial offload", "won't run").
+    fit: the planner's verdict (:class:`rigfit.plantypes.Verdict`); ``fit_label`` says it in words.
     fully_in_fast_memory: no layer or expert left on the CPU side.
     memory_bytes: total memory the plan needs [B]; capacity_bytes: what it can use [B].
     decode_tps / prefill_tps / ttft_s: Figures at the chosen context; max_ctx: largest context
@@ -142,7 +146,7 @@ class Evaluation:
     model_id: str
     quant: str
     ctx: int
-    fit: str
+    fit: Verdict
     fully_in_fast_memory: bool
     memory_bytes: float | None
     capacity_bytes: float | None
@@ -162,7 +166,7 @@ class Evaluation:
     @property
     def fit_label(self) -> str:
         """The planner's verdict in words: fits, tight, offload (k/n layers on GPU), won't run."""
-        if self.fit == "no":
+        if self.fit == Verdict.NO:
             return "won't run"
         if self.experts_in_ram and self.n_layers:
             return f"offload (experts of {self.experts_in_ram} layers in RAM)"
@@ -177,10 +181,7 @@ def evaluate(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Eval
 
 
 @lru_cache(maxsize=4096)
-def _spec(model_id: str, quant: str):
-    from rigfit.catalog.models import get_model
-    from rigfit.estimate.tensors import catalog_model_spec
-
+def _spec(model_id: str, quant: str) -> ModelSpec:
     return catalog_model_spec(get_model(model_id), quant)
 
 
@@ -190,20 +191,15 @@ PROMPT_TOKENS = 2048
 
 @lru_cache(maxsize=8192)
 def _evaluate_cached(machine: Machine, model_id: str, quant: str, ctx: int) -> Evaluation:
-    try:
-        from rigfit.plan import PlanSettings, make_plan
-    except ImportError as exc:  # the planner is another module; say so instead of a traceback
-        raise RigfitError("The memory planner (rigfit.plan) is not available in this build.") from exc
-
     spec = _spec(model_id, quant)
     settings = PlanSettings(n_ctx=ctx, prompt_tokens=min(PROMPT_TOKENS, ctx))
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
-    if plan.fit != "no":
+    if plan.fit is not Verdict.NO:
         plan = make_plan(spec, machine, settings)
     return _from_plan(plan, model_id, quant, ctx, spec)
 
 
-def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
+def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec) -> Evaluation:
     """Adapter from :class:`rigfit.plan.Plan` to an Evaluation (kept in one place on purpose).
 
     Memory and capacity count the accelerators (or host RAM on a CPU-only box); the breakdown
@@ -213,12 +209,12 @@ def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
     accel_rows = [d for d in plan.devices if d.kind != "cpu"]
     rows = accel_rows or list(plan.devices)
     full = not accel_rows or plan.ngl >= n_all
-    fully = plan.fit in ("fits", "tight") and full
+    fully = plan.fit in (Verdict.FITS, Verdict.TIGHT) and full
     mem_b = float(sum(d.total_bytes for d in rows))
     if plan.hosted is not None:  # no per-device table: the weights + KV the provider must hold
-        mem_b = float(plan.hosted.get("weights_and_kv_bytes") or 0.0)
-    caps = [d.capacity_bytes for d in rows]
-    cap = float(sum(caps)) if caps and all(c is not None for c in caps) else None
+        mem_b = float(plan.hosted.weights_and_kv_bytes or 0.0)
+    caps = [d.capacity_bytes for d in rows if d.capacity_bytes is not None]
+    cap = float(sum(caps)) if caps and len(caps) == len(rows) else None
     breakdown = {
         "weights": float(sum(d.weights_bytes for d in rows)),
         "KV cache": float(sum(d.kv_bytes + d.recurrent_bytes for d in rows)),
@@ -236,7 +232,7 @@ def _from_plan(plan, model_id: str, quant: str, ctx: int, spec) -> Evaluation:
         max_ctx=None, weights_bytes=float(spec.weights_bytes),
         bottleneck=speed.bottleneck if speed is not None else "", memory_breakdown=breakdown, notes=notes,
         ngl=plan.ngl if accel_rows else None, n_layers=n_all, experts_in_ram=plan.experts_in_ram,
-        systems_needed=(plan.hosted or {}).get("systems_needed"))
+        systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None)
 
 
 @lru_cache(maxsize=2048)
@@ -244,8 +240,6 @@ def max_context_for(machine: Machine, model_id: str, quant: str) -> int | None:
     """Largest context that still fits entirely in fast memory [tokens] (the planner's search,
     with the same headroom as ``rigfit plan --max-ctx``; a model that only fits tight gets the
     largest tight context instead of none)."""
-    from rigfit.plan import PlanSettings, max_context
-
     try:
         spec = _spec(model_id, quant)
         n = (max_context(spec, machine, PlanSettings())
@@ -351,8 +345,6 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
               min_tps: float | None = None, max_quality_loss: float | None = None,
               limit: int | None = 10, models: list[Architecture] | None = None) -> Recommendation:
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring)."""
-    from rigfit.catalog.models import load_models
-
     if any(d.kind == "hosted" for d in machine.accelerators):
         raise RigfitError(f"{machine.name} is a hosted system: the provider picks and shards the models.",
                           "Compare its API price: rigfit cost MODEL --on <your machine> --hosted cerebras")
@@ -364,52 +356,14 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
     if not fast:  # e.g. a bare CPU name: every model would be rejected as "too big"
         raise RigfitError(f"The memory of {machine.name} is unknown, so nothing can be checked for fit.",
                           f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.")
-    rejected = {"too big": 0, "too slow": 0, "quality loss": 0, "context": 0, "not plannable": 0}
+    f = _Filters(machine, u, ctx, floor_tps, max_kld, fast)
     picks: list[Pick] = []
     comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant
-    considered = 0
     for arch in models or load_models():
         if arch.n_ctx_train and arch.n_ctx_train < ctx:
-            rejected["context"] += 1
+            f.rejected["context"] += 1
             continue
-        best: Pick | None = None
-        best_comfy: Pick | None = None
-        n_eff = effective_params(arch)
-        for q in quant_ladder(arch):
-            considered += 1
-            kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
-            if not kld.known or kld.value > max_kld:
-                rejected["quality loss"] += 1
-                continue
-            try:
-                spec = _spec(arch.id, q)
-            except RigfitError:
-                rejected["not plannable"] += 1
-                break
-            if spec.weights_bytes > fast:
-                rejected["too big"] += 1
-                continue
-            try:
-                ev = evaluate(machine, arch, q, ctx)
-            except RigfitError:
-                rejected["not plannable"] += 1
-                continue
-            if not ev.fully_in_fast_memory or ev.capacity_bytes is None:
-                rejected["too big"] += 1
-                continue
-            tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None
-            if tps is None or tps < floor_tps:
-                rejected["too slow"] += 1
-                continue
-            made = is_made_for(arch, u)
-            s = score(n_eff, kld.value, tps, u.comfortable_tps, made, tight=ev.fit == "tight")
-            tier, tier_src = capability_tier(arch)
-            comfy = ev.fit == "fits" and tps >= u.comfortable_tps
-            p = Pick(arch.id, arch.name or arch.id, q, ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
-            if best is None or p.score > best.score:
-                best = p
-            if comfy and (best_comfy is None or p.score > best_comfy.score):
-                best_comfy = p
+        best, best_comfy = _best_quants(arch, f)
         for p in (best, best_comfy):
             if p is not None and not p.why:
                 p.evaluation.max_ctx = max_context_for(machine, arch.id, p.quant)
@@ -419,7 +373,80 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
         if best_comfy is not None:
             comfy_pool.append(best_comfy)
     picks.sort(key=lambda p: (-p.score, -p.effective_params))
-    comfy = comfy_pool
+    sweet, largest, sweet_why, largest_why = _named_picks(picks, comfy_pool, u, ctx)
+    return Recommendation(machine.name, u, ctx, floor_tps, max_kld, picks[:limit] if limit else picks,
+                          sweet, largest, sweet_why, largest_why, f.considered, f.rejected)
+
+
+@dataclass
+class _Filters:
+    """A recommendation's filters, and what they counted (candidates considered, rejected by reason)."""
+
+    machine: Machine
+    use: Use
+    ctx: int
+    floor_tps: float
+    max_kld: float
+    fast_bytes: float
+    considered: int = 0
+    rejected: dict[str, int] = field(default_factory=lambda: {
+        "too big": 0, "too slow": 0, "quality loss": 0, "context": 0, "not plannable": 0})
+
+
+def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | None]:
+    """(best-scoring pick, best-scoring comfortable pick) over the model's quant ladder."""
+    best: Pick | None = None
+    best_comfy: Pick | None = None
+    n_eff = effective_params(arch)
+    for q in quant_ladder(arch):
+        f.considered += 1
+        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
+        if not kld.known or kld.value is None or kld.value > f.max_kld:
+            f.rejected["quality loss"] += 1
+            continue
+        try:
+            spec = _spec(arch.id, q)
+        except RigfitError:
+            f.rejected["not plannable"] += 1
+            break
+        if spec.weights_bytes > f.fast_bytes:
+            f.rejected["too big"] += 1
+            continue
+        p = _pick(arch, q, kld, n_eff, f)
+        if p is None:
+            continue
+        if best is None or p.score > best.score:
+            best = p
+        if p.comfortable and (best_comfy is None or p.score > best_comfy.score):
+            best_comfy = p
+    return best, best_comfy
+
+
+def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
+    """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
+    try:
+        ev = evaluate(f.machine, arch, q, f.ctx)
+    except RigfitError:
+        f.rejected["not plannable"] += 1
+        return None
+    if not ev.fully_in_fast_memory or ev.capacity_bytes is None:
+        f.rejected["too big"] += 1
+        return None
+    tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None
+    if tps is None or tps < f.floor_tps:
+        f.rejected["too slow"] += 1
+        return None
+    u = f.use
+    made = is_made_for(arch, u)
+    s = score(n_eff, float(kld.value or 0.0), tps, u.comfortable_tps, made, tight=ev.fit == Verdict.TIGHT)
+    tier, tier_src = capability_tier(arch)
+    comfy = ev.fit == Verdict.FITS and tps >= u.comfortable_tps
+    return Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
+
+
+def _named_picks(picks: list[Pick], comfy: list[Pick], u: Use,
+                 ctx: int) -> tuple[Pick | None, Pick | None, str, str]:
+    """(sweet spot, largest comfortable, why, why) — see the module docstring."""
     if comfy:
         sweet = max(comfy, key=lambda p: (p.score, p.effective_params))
         largest = max(comfy, key=lambda p: (p.effective_params, p.score))
@@ -427,15 +454,13 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
                      f"{_fmt_tps(sweet)} at {ctx:,} context, KLD {sweet.kld.value:.3f} vs F16")
         largest_why = (f"most effective parameters ({largest.effective_params / 1e9:.1f} B) that still fits "
                        f"with room to spare and decodes ≥ {u.comfortable_tps:g} tok/s ({_fmt_tps(largest)})")
-    elif picks:
-        sweet = largest = picks[0]
-        sweet_why = largest_why = (f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
-                                   "tok/s); this is the top-ranked pick that meets the filters")
-    else:
-        sweet = largest = None
-        sweet_why = largest_why = "no model meets the filters on this machine"
-    return Recommendation(machine.name, u, ctx, floor_tps, max_kld, picks[:limit] if limit else picks,
-                          sweet, largest, sweet_why, largest_why, considered, rejected)
+        return sweet, largest, sweet_why, largest_why
+    if picks:
+        why = (f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
+               "tok/s); this is the top-ranked pick that meets the filters")
+        return picks[0], picks[0], why, why
+    why = "no model meets the filters on this machine"
+    return None, None, why, why
 
 
 def _fmt_tps(p: Pick) -> str:

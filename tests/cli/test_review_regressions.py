@@ -66,8 +66,8 @@ def test_plan_on_cerebras_is_hosted_with_systems_needed(capsys):
     p = make_plan(load_model_source("deepseek-v3"), resolve_machine("WSE-3"))
     assert p.fit == "hosted" and p.commands == {} and p.devices == []
     # ~404 GB of weights over 44 GB of SRAM per system: at least 10 systems
-    assert p.hosted["systems_needed"] >= 10
-    assert p.to_json()["hosted"]["systems_needed"] == p.hosted["systems_needed"]
+    assert p.hosted.systems_needed >= 10
+    assert p.to_json()["hosted"]["systems_needed"] == p.hosted.systems_needed
     code, out, _ = cli(capsys, "plan", "deepseek-v3", "--on", "WSE-3")
     assert code == 0 and "hosted" in out and "llama-server" not in out and "looked up" in out
 

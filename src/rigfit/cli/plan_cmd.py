@@ -9,11 +9,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
-from rigfit.figures import GIB
+from rigfit.engines import Engine, get_engine
+from rigfit.engines.base import weights_text
+from rigfit.estimate.speed import SpeedEstimate
+from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.options import plan_settings
-from rigfit.plan import Plan, make_plan, max_context, max_context_by_quant
+from rigfit.plan import make_plan
+from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
+from rigfit.units import GIB
 
 _H_MODEL = ("Catalog model id (llama-3.1-8b), GGUF file, HF folder, ollama:NAME, or a remote repo "
             "(org/name:QUANT, hf:org/name).")
@@ -28,9 +33,10 @@ _H_NCMOE = "Keep the experts of the first N layers in RAM."
 _H_BUILD = ("llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 "
             "or bNNNN.")
 _H_MAXCTX = "Also find the largest context that fits."
+_H_RUNTIME = "Engine: llama.cpp | vllm, or one a package registers (rigfit.engines entry points)."
 
-_VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "offload": "bold cyan", "no": "bold red",
-                  "hosted": "bold magenta"}
+_VERDICT_STYLE = {Verdict.FITS: "bold green", Verdict.TIGHT: "bold yellow", Verdict.OFFLOAD: "bold cyan",
+                  Verdict.NO: "bold red", Verdict.HOSTED: "bold magenta"}
 
 
 def _gib(n: int | None) -> str:
@@ -55,7 +61,7 @@ def plan(
     no_kv_offload: Annotated[bool, typer.Option("--no-kv-offload", help="Keep the KV cache in RAM.")] = False,
     tensor_split: Annotated[str | None, typer.Option("--tensor-split", "-ts",
                                                      help="GPU shares, e.g. 3,1.")] = None,
-    runtime: Annotated[str, typer.Option("--runtime", help="llama.cpp | vllm.")] = "llama.cpp",
+    runtime: Annotated[str, typer.Option("--runtime", help=_H_RUNTIME)] = "llama.cpp",
     llama_build: Annotated[str | None, typer.Option("--llama-build", help=_H_BUILD)] = None,
     max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
     prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
@@ -83,12 +89,13 @@ def plan(
                              no_kv_offload=no_kv_offload, tensor_split=tensor_split, runtime=runtime,
                              llama_build=llama_build, prompt=prompt, gpu_util=gpu_util)
     spec = load_model_source(model, quant, offline=offline)
+    engine = get_engine(settings.runtime, flag="--runtime")
     machine = resolve_machine(on)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
-    if max_ctx and settings.runtime == "llama.cpp" and p.hosted is None:
-        best_ctx = max_context(spec, machine, settings)
-        by_quant = max_context_by_quant(spec, machine, settings)
+    if max_ctx and p.hosted is None:
+        best_ctx = engine.max_context(spec, machine, settings)
+        by_quant = engine.max_context_by_quant(spec, machine, settings)
     if as_json:
         out = p.to_json()
         if best_ctx is not None:
@@ -97,83 +104,30 @@ def plan(
         print_json(out)
         return
     ctx_that_fits = None
-    if p.fit == "no" and settings.runtime == "llama.cpp" and p.hosted is None:
-        ctx_that_fits = best_ctx if best_ctx is not None else max_context(spec, machine, settings,
-                                                                          limit=p.n_ctx)
-    _render(p, best_ctx, by_quant, ctx_that_fits)
+    if p.fit is Verdict.NO and p.hosted is None:
+        ctx_that_fits = best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings,
+                                                                                 limit=p.n_ctx)
+    _render(p, engine, best_ctx, by_quant, ctx_that_fits)
 
 
-def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = None,
+def _render(p: Plan, engine: Engine, best_ctx: int | None, by_quant: dict[str, int] | None = None,
             ctx_that_fits: int | None = None) -> None:
     arch = p.model.arch
-    prov = "exact, GGUF header" if p.model.tensors_exact else "estimated from llama.cpp's quantization rules"
     console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
                   f"on [bold]{escape(p.machine.name)}[/]")
     if p.hosted is not None:
-        _render_hosted(p, prov)
+        _render_hosted(p)
         return
-    console.print(f"  weights {p.weights_bytes / GIB:.2f} GiB ({p.weights_bytes / 1e9:.2f} GB; {prov}); "
-                  f"context {p.n_ctx:,} tokens; llama.cpp build profile {p.build.name}"
-                  if p.settings.runtime == "llama.cpp" else
-                  f"  vLLM, max_model_len {p.n_ctx:,}")
-    t = Table(title="Memory per device (GiB; estimated, total ± band; capacity sources below)",
-              title_justify="left")
-    columns = {
-        "device": [escape(d.name) for d in p.devices],
-        "layers": [f"{d.layers}{'+out' if d.holds_output else ''}" for d in p.devices],
-        "weights": [_gib(d.weights_bytes) for d in p.devices],
-        "KV": [_gib(d.kv_bytes) for d in p.devices],
-        "recurrent": [_gib(d.recurrent_bytes) for d in p.devices],
-        "compute": [_gib(d.compute_bytes) for d in p.devices],
-        "output": [_gib(d.output_bytes) for d in p.devices],
-        "overhead": [_gib(d.overhead_bytes) for d in p.devices],
-        "total": [f"{_gib(d.total_bytes)}±{d.uncertainty_bytes / GIB:.2f}" for d in p.devices],
-        "capacity": [_gib(d.capacity_bytes) for d in p.devices],
-        "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in p.devices],
-    }
-    # a buffer that is zero on every device (recurrent state of a transformer …) gets no column
-    shown = {k: v for k, v in columns.items()
-             if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)}
-    for col in shown:
-        t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
-    for row in zip(*shown.values(), strict=True):
-        t.add_row(*row)
-    console.print(t)
-    for d in p.devices:
-        if d.repack_bytes:
-            console.print(f"  [dim]{escape(d.name)}: {d.repack_bytes / GIB:.2f} GiB of the weights are held "
-                          "as a repacked copy (CPU_REPACK); their mmapped originals are only page cache[/]")
-    for d in p.devices:
-        if d.capacity_bytes is not None:
-            console.print(f"  [dim]{escape(d.name)} capacity: {escape(d.capacity_source)}[/]")
-    style = _VERDICT_STYLE.get(p.fit, "white")
-    extra = ""
-    if p.fit == "offload":
-        extra = _offload_text(p)
-    elif p.fit == "tight" and p.min_headroom_bytes is not None:
-        extra = f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin " \
-                f"{p.margin_bytes / GIB:.2f} GiB)"
-    elif p.fit == "fits" and p.min_headroom_bytes is not None:
-        extra = f" — at least {p.min_headroom_bytes / GIB:.2f} GiB free on every device"
-    elif p.fit == "unknown":
-        extra = " — no device's memory is known (describe it in --on, e.g. '+ 64GB DDR5')"
-    console.print(f"\nVerdict: [{style}]{p.fit}[/]{escape(extra)}")
+    console.print("  " + escape(engine.summary(p)))
+    console.print(_memory_table(p.devices))
+    _render_device_notes(p.devices)
+    console.print(f"\nVerdict: [{_VERDICT_STYLE.get(p.fit, 'white')}]{p.fit}[/]{escape(_verdict_extra(p))}")
     if best_ctx is not None:
-        where = ""
-        if p.placement is not None and p.placement.gpu_devices:
-            where = (" with every layer on the GPU(s)" if p.settings.ngl is None
-                     else f" at -ngl {p.settings.ngl}")
-        console.print(f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
-                      f"(estimated, keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
-        if by_quant and len(by_quant) > 1:
-            cells = ", ".join(f"{q} {n:,}" if n else f"{q} does not fit" for q, n in by_quant.items())
-            console.print(f"  by quant: {escape(cells)}")
-    if p.vllm:
-        v = p.vllm
-        console.print(f"vLLM KV pool: {v['kv_cache_tokens']:,} tokens → "
-                      f"{v['max_concurrent_seqs_at_max_len']} sequences of {p.n_ctx:,} tokens (estimated)")
-    if p.fit == "no":  # no command line for what cannot run: say what would make it run instead
-        tips = [n for n in p.notes if n.startswith("Does not fit") or "does not fit; the largest" in n]
+        _render_best_ctx(p, best_ctx, by_quant)
+    for line in engine.result_lines(p):
+        console.print(escape(line))
+    if p.fit is Verdict.NO:  # no command line for what cannot run: say what would make it run instead
+        tips = [n for n in p.notes if note_code(n) in _TIP_CODES]
         for n in p.notes:
             if n not in tips:
                 console.print(f"  [dim]• {escape(n)}[/]")
@@ -182,17 +136,79 @@ def _render(p: Plan, best_ctx: int | None, by_quant: dict[str, int] | None = Non
         return
     for n in p.notes:
         console.print(f"  [dim]• {escape(n)}[/]")
-    if "llama_server_line" in p.commands:
-        console.print("\n[bold]llama.cpp[/]: " + escape(p.commands["llama_server_line"]))
-        ol = p.commands["ollama"]
-        params = " ".join(f"{k}={v}" for k, v in ol["parameters"].items())
-        env = " ".join(f"{k}={v}" for k, v in ol["env"].items())
-        console.print("[bold]Ollama[/]: " + escape(params) + (f"  (env: {escape(env)})" if env else ""))
-        if ol.get("note"):
-            console.print(f"  [dim]{escape(ol['note'])}[/]")
-    if "vllm_serve_line" in p.commands:
-        console.print("\n[bold]vLLM[/]: " + escape(p.commands["vllm_serve_line"]))
+    for i, c in enumerate(engine.command_lines(p)):
+        console.print(("\n" if i == 0 else "") + f"[bold]{escape(c.label)}[/]: " + escape(c.line))
+        if c.note:
+            console.print(f"  [dim]{escape(c.note)}[/]")
     _render_speed(p)
+
+
+#: Notes that say what would make a plan with verdict "no" run.
+_TIP_CODES = (NoteCode.DOES_NOT_FIT, NoteCode.NGL_TOO_HIGH)
+
+
+def _memory_table(devices: list[DeviceMemory]) -> Table:
+    """Memory per device [GiB], one column per buffer kind."""
+    t = Table(title="Memory per device (GiB; estimated, total ± band; capacity sources below)",
+              title_justify="left")
+    columns = {
+        "device": [escape(d.name) for d in devices],
+        "layers": [f"{d.layers}{'+out' if d.holds_output else ''}" for d in devices],
+        "weights": [_gib(d.weights_bytes) for d in devices],
+        "KV": [_gib(d.kv_bytes) for d in devices],
+        "recurrent": [_gib(d.recurrent_bytes) for d in devices],
+        "compute": [_gib(d.compute_bytes) for d in devices],
+        "output": [_gib(d.output_bytes) for d in devices],
+        "overhead": [_gib(d.overhead_bytes) for d in devices],
+        "total": [f"{_gib(d.total_bytes)}±{d.uncertainty_bytes / GIB:.2f}" for d in devices],
+        "capacity": [_gib(d.capacity_bytes) for d in devices],
+        "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in devices],
+    }
+    # a buffer that is zero on every device (recurrent state of a transformer …) gets no column
+    shown = {k: v for k, v in columns.items()
+             if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)}
+    for col in shown:
+        t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
+    for row in zip(*shown.values(), strict=True):
+        t.add_row(*row)
+    return t
+
+
+def _render_device_notes(devices: list[DeviceMemory]) -> None:
+    """Repacked weights and where each capacity comes from."""
+    for d in devices:
+        if d.repack_bytes:
+            console.print(f"  [dim]{escape(d.name)}: {d.repack_bytes / GIB:.2f} GiB of the weights are held "
+                          "as a repacked copy (CPU_REPACK); their mmapped originals are only page cache[/]")
+    for d in devices:
+        if d.capacity_bytes is not None:
+            console.print(f"  [dim]{escape(d.name)} capacity: {escape(d.capacity_source)}[/]")
+
+
+def _verdict_extra(p: Plan) -> str:
+    """What follows the verdict word: what is offloaded, or the headroom."""
+    if p.fit is Verdict.OFFLOAD:
+        return _offload_text(p)
+    if p.fit is Verdict.TIGHT and p.min_headroom_bytes is not None:
+        return (f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin "
+                f"{p.margin_bytes / GIB:.2f} GiB)")
+    if p.fit is Verdict.FITS and p.min_headroom_bytes is not None:
+        return f" — at least {p.min_headroom_bytes / GIB:.2f} GiB free on every device"
+    if p.fit is Verdict.UNKNOWN:
+        return " — no device's memory is known (describe it in --on, e.g. '+ 64GB DDR5')"
+    return ""
+
+
+def _render_best_ctx(p: Plan, best_ctx: int, by_quant: dict[str, int] | None) -> None:
+    where = ""
+    if p.placement is not None and p.placement.gpu_devices:
+        where = (" with every layer on the GPU(s)" if p.settings.ngl is None
+                 else f" at -ngl {p.settings.ngl}")
+    console.print(f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
+                  f"(estimated, keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
+    if by_quant and len(by_quant) > 1:
+        cells = ", ".join(f"{q} {n:,}" if n else f"{q} does not fit" for q, n in by_quant.items())
+        console.print(f"  by quant: {escape(cells)}")
 
 
 def _offload_text(p: Plan) -> str:
@@ -201,9 +217,9 @@ def _offload_text(p: Plan) -> str:
     s = p.settings
     flag = "--cpu-moe" if s.cpu_moe else f"--n-cpu-moe {s.n_cpu_moe}"
     experts = f"routed experts of {p.experts_in_ram} of {p.model.arch.n_layer} layers in RAM ({flag})"
-    if p.offload == "experts":
+    if p.offload is OffloadKind.EXPERTS:
         return f" — experts in RAM: all {n_all} layers on the GPU(s), {experts}"
-    if p.offload == "layers+experts":
+    if p.offload is OffloadKind.LAYERS_EXPERTS:
         return f" — -ngl {p.ngl} of {n_all} layers on the GPU(s), {experts}"
     return f" — layer offload: -ngl {p.ngl} of {n_all} layers on the GPU(s)"
 
@@ -230,26 +246,27 @@ def _render_speed(p: Plan) -> None:
         console.print(f"\n[dim]Speed: {escape(p.speed_reason)}[/]")
 
 
-def _speed_label(sp) -> str:
+def _speed_label(sp: SpeedEstimate) -> str:
     """How the speed figures were obtained, from their own provenance (not assumed)."""
-    prov = getattr(getattr(sp, "decode_tps", None), "provenance", "estimated")
+    prov = sp.decode_tps.provenance
     word = {"looked_up": "looked up", "estimated": "estimated", "calibrated": "calibrated estimate",
             "measured": "measured"}.get(prov, prov)
-    hosted = isinstance(getattr(sp, "details", None), dict) and sp.details.get("hosted")
+    hosted = bool(sp.details.get("hosted"))
     calibrated_band = prov in ("estimated", "calibrated") and not hosted  # hosted: a set ½×–2× range
     return f"{word}, p10–p90 band" if calibrated_band else f"{word}, with range"
 
 
-def _render_hosted(p: Plan, prov: str) -> None:
-    h = p.hosted or {}
-    console.print(f"  weights {p.weights_bytes / GIB:.2f} GiB ({p.weights_bytes / 1e9:.2f} GB; {prov}); "
-                  f"context {p.n_ctx:,} tokens")
-    each = h.get("memory_bytes_each")
+def _render_hosted(p: Plan) -> None:
+    h = p.hosted
+    if h is None:
+        return
+    console.print(f"  {weights_text(p)}; context {p.n_ctx:,} tokens")
+    each = h.memory_bytes_each
     cap = ("unknown" if not each else
-           f"{each / 1e9:,.1f} GB ({each / GIB:,.1f} GiB) per system, looked up: {h.get('memory_source')}")
+           f"{each / 1e9:,.1f} GB ({each / GIB:,.1f} GiB) per system, looked up: {h.memory_source}")
     console.print(f"  on-chip memory: {escape(cap)}")
-    need = h.get("weights_and_kv_bytes") or 0
-    n = h.get("systems_needed")
+    need = h.weights_and_kv_bytes or 0
+    n = h.systems_needed
     n_txt = f"{n:,} systems (estimated)" if n else "unknown (capacity not published)"
     console.print(f"\nVerdict: [bold magenta]hosted[/] — weights + KV cache {need / 1e9:,.1f} GB need "
                   f"[bold]{escape(n_txt)}[/]")
@@ -258,8 +275,8 @@ def _render_hosted(p: Plan, prov: str) -> None:
     _render_speed(p)
 
 
-def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
-    if f is None or getattr(f, "value", None) is None:
+def _fig(f: Figure | None, unit: str, fmt: str = "{:,.1f}") -> str:
+    if f is None or f.value is None:
         return "unknown"
     out = fmt.format(f.value) + f" {unit}"
     if f.low is not None and f.high is not None:
@@ -267,19 +284,15 @@ def _fig(f, unit: str, fmt: str = "{:,.1f}") -> str:
     return out
 
 
-def _speed_lines(sp) -> list[str]:
-    """Speed estimate as text lines (duck-typed on estimate/speed.py SpeedEstimate)."""
-    lines = []
-    if hasattr(sp, "prefill_tps"):
-        lines.append(f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
-                     f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}")
-        lines.append(f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
-                     f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens")
-        if getattr(sp, "parallel", 1) > 1 and getattr(sp, "aggregate_tps", None) is not None:
-            lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
-                         f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
-        if getattr(sp, "bottleneck", None):
-            lines.append(f"bottleneck: {sp.bottleneck}")
-    else:
-        lines.append(str(sp))
+def _speed_lines(sp: SpeedEstimate) -> list[str]:
+    """Speed estimate as text lines."""
+    lines = [f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
+             f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}",
+             f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
+             f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens"]
+    if sp.parallel > 1 and sp.aggregate_tps is not None:
+        lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
+                     f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
+    if sp.bottleneck:
+        lines.append(f"bottleneck: {sp.bottleneck}")
     return lines

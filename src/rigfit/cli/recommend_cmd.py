@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.options import check_recommend
+from rigfit.recommend import recommend as run
 from rigfit.report.document import fmt_band
 
 
@@ -32,11 +37,6 @@ def recommend(
 
       rigfit recommend --on local --use code --min-tps 20 --json
     """
-    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.options import check_recommend
-    from rigfit.recommend import recommend as run
-
     check_recommend(limit, min_ctx, min_tps, max_quality_loss)
     machine = resolve_machine(on)
     rec = run(machine, use, min_ctx=min_ctx, min_tps=min_tps, max_quality_loss=max_quality_loss, limit=limit)
@@ -46,8 +46,10 @@ def recommend(
     t = Table(title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
                     f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})")
     t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
-    for col, just in (("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
-                      ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
+        ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right"))
+    for col, just in columns:
         t.add_column(col, justify=just)
     for i, p in enumerate(rec.picks, start=1):
         e = p.evaluation

@@ -25,6 +25,7 @@ See :mod:`rigfit.hardware.power` for the power model's sources.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from rigfit.errors import RigfitError
@@ -95,6 +96,16 @@ class Workload:
     tokens_per_day: float | None = None
 
 
+class Breakeven(Enum):
+    """Why (or whether) local hardware breaks even against a hosted API (``CostSummary.breakeven``;
+    the words are in ``breakeven_reason``)."""
+
+    NO_HOSTED_PRICE = "no_hosted_price"
+    NO_HARDWARE_PRICE = "no_hardware_price"
+    NEVER = "never"  # local electricity costs as much as the hosted API for the same tokens
+    MONTHS = "months"
+
+
 @dataclass
 class CostSummary:
     """Everything ``rigfit cost`` prints; money in USD, power in W, times in h."""
@@ -121,16 +132,18 @@ class CostSummary:
     breakeven_months: float | None = None
     breakeven_reason: str = ""
     notes: list[str] = field(default_factory=list)
+    breakeven: Breakeven | None = None
 
     def to_json(self) -> dict:
         out = dict(self.__dict__)
+        out.pop("breakeven")  # the code is for logic; breakeven_months / _reason are the output
         if self.never_breaks_even:
             out["breakeven_months"] = "never"
         return out
 
     @property
     def never_breaks_even(self) -> bool:
-        return self.breakeven_months is None and self.breakeven_reason.startswith("never")
+        return self.breakeven_months is None and self.breakeven is Breakeven.NEVER
 
 
 def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
@@ -194,17 +207,21 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
     s.hosted_usd_per_month = hosted_usd_per_month
 
     if hosted_usd_per_month is None:
+        s.breakeven = Breakeven.NO_HOSTED_PRICE
         s.breakeven_reason = "no hosted price to compare with (pass --hosted-monthly-usd or --hosted)"
     elif hardware_usd is None:
+        s.breakeven = Breakeven.NO_HARDWARE_PRICE
         s.breakeven_reason = "hardware price unknown (pass --hardware-usd)"
     else:
         s.breakeven_months = breakeven_months(hardware_usd, hosted_usd_per_month, elec_month)
         if s.breakeven_months is None:
+            s.breakeven = Breakeven.NEVER
             s.breakeven_reason = (
                 f"never: local electricity ${elec_month:,.2f}/month ≥ hosted ${hosted_usd_per_month:,.2f}"
                 f"/month for the same tokens (local ${eff_mtok:,.3f}/Mtok vs hosted "
                 f"${s.hosted_usd_per_mtok or 0:,.3f}/Mtok)")
         else:
+            s.breakeven = Breakeven.MONTHS
             saving = hosted_usd_per_month - elec_month
             s.breakeven_reason = (f"${hardware_usd:,.0f} hardware / (${hosted_usd_per_month:,.2f} hosted − "
                                   f"${elec_month:,.2f} electricity) = ${hardware_usd:,.0f} / "

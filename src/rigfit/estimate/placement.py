@@ -222,8 +222,7 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
     -------
     Placement
     """
-    arch = model.arch
-    n_layer = arch.n_layer
+    n_layer = model.arch.n_layer
     accels = accelerators_for_llamacpp(machine) if machine is not None else []
     names = accelerator_names(machine) if machine is not None else []
     names = names[: len(accels)]
@@ -233,66 +232,91 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
     if tensor_split is not None and accels and len(tensor_split) > len(accels):
         raise RigfitError(f"--tensor-split has {len(tensor_split)} shares but the machine has "
                           f"{len(accels)} GPU(s).")
-    if accels:
-        if tensor_split is not None:
-            shares = list(tensor_split) + [0.0] * (len(accels) - len(tensor_split))
-        else:
-            shares = [float(b) for b in (free_bytes or [d.memory_bytes or 0 for d in accels])]
-        splits = split_points(shares)
-    else:
-        splits = []
-
-    def dev_of(il: int) -> str:
-        k = layer_gpu(il, n_layer, n_eff, splits)
-        return CPU if k is None else names[min(k, len(names) - 1)]
-
-    layer_device = tuple(dev_of(il) for il in range(n_layer))
-    output_device = dev_of(n_layer)
+    splits = _gpu_splits(accels, tensor_split, free_bytes)
+    on = _layer_devices(n_layer, n_eff, names, splits)
+    layer_device, output_device = on[:n_layer], on[n_layer]
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
-
-    weights = dict.fromkeys(devices, 0)
-    dup = dict.fromkeys(devices, 0)
-    tensor_device: dict[str, str] = {}
-    repack_on = cpu_repacks(machine) if repack is None else repack
-    repack_bytes = 0
-    largest_cpu = 0
-    has_output = any(t.name == "output.weight" for t in model.tensors)
-    token_embd = next((t for t in model.tensors if t.name == "token_embd.weight"), None)
+    w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
     for t in model.tensors:
         role, il = _tensor_layer_role(t, n_layer)
         if role == "input":
-            dev = CPU
+            w.add(t, CPU, role)
         elif role == "layer":
             dev = layer_device[il] if il is not None else CPU
             if dev != CPU and is_expert_tensor(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                dev = CPU
-                tensor_device[t.name] = dev
-                weights[dev] += t.n_bytes  # plain CPU buffer type: no repack
-                continue
+                w.add(t, CPU, role, expert_in_ram=True)
+            else:
+                w.add(t, dev, role)
         else:
-            dev = output_device
-        tensor_device[t.name] = dev
-        weights[dev] += t.n_bytes
-        if dev == CPU:
-            if repack_on and is_repackable(t):
-                repack_bytes += t.n_bytes
-            if accels and len(t.shape) >= 2 and role != "input":
-                largest_cpu = max(largest_cpu, t.n_bytes)
-    # experts kept in RAM by --cpu-moe even for CPU layers: count CPU matmul weights for op offload
-    if accels:
-        for t in model.tensors:
-            if tensor_device.get(t.name) == CPU and is_expert_tensor(t.name):
-                largest_cpu = max(largest_cpu, t.n_bytes)
-    # tied output: a duplicate of token_embd on the output device when that is a GPU
-    if not has_output and token_embd is not None:
-        if output_device != CPU:
-            weights[output_device] += token_embd.n_bytes
-            dup[output_device] += token_embd.n_bytes
-        elif accels:
-            largest_cpu = max(largest_cpu, token_embd.n_bytes)
+            w.add(t, output_device, role)
+    _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(devices=devices, layer_device=layer_device, output_device=output_device,
-                     kv_device=kv_device, weights_bytes=weights, repack_bytes=repack_bytes,
-                     duplicated_bytes=dup, tensor_device=tensor_device, n_gpu_layers=n_gpu_layers,
-                     ngl=n_eff, largest_cpu_matmul_bytes=largest_cpu)
+                     kv_device=kv_device, weights_bytes=w.weights, repack_bytes=w.repack_bytes,
+                     duplicated_bytes=w.dup, tensor_device=w.tensor_device, n_gpu_layers=n_gpu_layers,
+                     ngl=n_eff, largest_cpu_matmul_bytes=w.largest_cpu)
+
+def _gpu_splits(accels: list[Device], tensor_split: list[float] | tuple[float, ...] | None,
+                free_bytes: list[int] | None) -> list[float]:
+    """Cumulative split points over the GPUs (``-ts`` shares, else free memory [B])."""
+    if not accels:
+        return []
+    if tensor_split is not None:
+        shares = list(tensor_split) + [0.0] * (len(accels) - len(tensor_split))
+    else:
+        shares = [float(b) for b in (free_bytes or [d.memory_bytes or 0 for d in accels])]
+    return split_points(shares)
+
+
+def _layer_devices(n_layer: int, n_eff: int, names: list[str], splits: list[float]) -> tuple[str, ...]:
+    """Device of each repeating layer and, last, of the output layer (index n_layer)."""
+
+    def dev_of(il: int) -> str:
+        k = layer_gpu(il, n_layer, n_eff, splits) if names else None
+        return CPU if k is None else names[min(k, len(names) - 1)]
+
+    return tuple(dev_of(il) for il in range(n_layer + 1))
+
+
+class _Weights:
+    """Weights per device [B] as tensors are assigned, with the CPU-side extras llama.cpp keeps:
+    the CPU_REPACK copy and the largest CPU matmul weight (copied to the main GPU for op offload)."""
+
+    def __init__(self, devices: tuple[str, ...], has_accels: bool, repack_on: bool) -> None:
+        self.weights = dict.fromkeys(devices, 0)
+        self.dup = dict.fromkeys(devices, 0)
+        self.tensor_device: dict[str, str] = {}
+        self.repack_bytes = 0
+        self.largest_cpu = 0
+        self.has_accels = has_accels
+        self.repack_on = repack_on
+
+    def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
+        """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
+        repack)."""
+        self.tensor_device[t.name] = dev
+        self.weights[dev] += t.n_bytes
+        if dev != CPU:
+            return
+        # experts kept in RAM by --cpu-moe count as CPU matmul weights for op offload
+        if self.has_accels and (expert_in_ram or is_expert_tensor(t.name)
+                                or (len(t.shape) >= 2 and role != "input")):
+            self.largest_cpu = max(self.largest_cpu, t.n_bytes)
+        if not expert_in_ram and self.repack_on and is_repackable(t):
+            self.repack_bytes += t.n_bytes
+
+
+def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
+    """A tied output (no ``output.weight``): a duplicate of token_embd on the output device when that
+    is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload)."""
+    if any(t.name == "output.weight" for t in model.tensors):
+        return
+    token_embd = next((t for t in model.tensors if t.name == "token_embd.weight"), None)
+    if token_embd is None:
+        return
+    if output_device != CPU:
+        w.weights[output_device] += token_embd.n_bytes
+        w.dup[output_device] += token_embd.n_bytes
+    elif w.has_accels:
+        w.largest_cpu = max(w.largest_cpu, token_embd.n_bytes)

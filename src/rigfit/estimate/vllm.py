@@ -15,9 +15,22 @@ CUDA graphs (captured after the KV cache) and the CUDA context sit outside the c
 
 from __future__ import annotations
 
+from typing import Any
+
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.errors import RigfitError
-from rigfit.hardware.devices import Machine
+from rigfit.estimate.memory import build_profile
+from rigfit.hardware.devices import Device, Machine
+from rigfit.plantypes import (
+    DeviceMemory,
+    Note,
+    NoteCode,
+    Plan,
+    PlanSettings,
+    Verdict,
+    VllmResult,
+    resolve_ctx,
+)
 from rigfit.units import MIB
 
 #: CUDA context + NCCL outside the claim [B] (research/memory.md §2.4: ~0.3–0.6 GiB).
@@ -34,6 +47,8 @@ DEFAULT_BATCHED_TOKENS = 8192
 DEFAULT_MAX_NUM_SEQS = 256
 #: KV page size [tokens] (vLLM default block_size).
 BLOCK_SIZE = 16
+#: Why a vLLM plan has no speed estimate.
+SPEED_REASON = "speed is modelled for llama.cpp only"
 
 
 def weight_bytes_bf16(arch: Architecture) -> int:
@@ -55,6 +70,7 @@ def kv_bytes_per_token(arch: Architecture, kv_dtype_bytes: int, max_model_len: i
     for il in range(arch.n_layer):
         if arch.is_recurrent(il) or arch.head_kv(il) == 0:
             continue
+        b: float
         if arch.mla is not None:
             b = (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * kv_dtype_bytes
         else:
@@ -77,11 +93,8 @@ def activation_peak_bytes(arch: Architecture, max_batched: int, max_num_seqs: in
     return hidden + logits
 
 
-def make_vllm_plan(model: ModelSpec, machine: Machine, settings):  # -> Plan (avoid import cycle)
+def make_vllm_plan(model: ModelSpec, machine: Machine, settings: PlanSettings) -> Plan:
     """vLLM plan: per GPU memory claim, KV capacity in tokens, max concurrent sequences."""
-    from rigfit.estimate.memory import build_profile
-    from rigfit.plan import DeviceMemory, Plan, resolve_ctx
-
     arch = model.arch
     gpus = [d for d in machine.accelerators if d.kind == "gpu" and d.memory_bytes]
     if not gpus:
@@ -91,57 +104,73 @@ def make_vllm_plan(model: ModelSpec, machine: Machine, settings):  # -> Plan (av
         raise RigfitError(f"gpu_memory_utilization must be in (0, 1], got {util}.")
     tp = len(gpus)
     max_len = resolve_ctx(model, settings)
-    kv_dtype = 1 if settings.kv_type_k in ("q8_0", "fp8", "q4_0") else 2
+    kv_dtype = _kv_dtype_bytes(settings)
     max_seqs = settings.max_num_seqs or DEFAULT_MAX_NUM_SEQS
     batched = max(DEFAULT_BATCHED_TOKENS, min(max_len, 16384))
     w = weight_bytes_bf16(arch) // tp
     act = activation_peak_bytes(arch, batched, max_seqs) // tp
     per_tok = kv_bytes_per_token(arch, kv_dtype, max_len, batched) / tp
-    devices: list[DeviceMemory] = []
-    kv_tokens_all: list[float] = []
-    for i, g in enumerate(gpus):
-        total = int(g.memory_bytes or 0)
-        claim = int(util * total)
-        kv = claim - w - act - NON_TORCH_BYTES
-        d = DeviceMemory(name=f"CUDA{i}", kind="gpu", weights_bytes=w, compute_bytes=act,
-                         kv_bytes=max(kv, 0),
-                         overhead_bytes=NON_TORCH_BYTES + CUDA_GRAPH_BYTES + CUDA_CONTEXT_BYTES,
-                         overhead_source="non-torch 256 MiB + CUDA graphs ~512 MiB + CUDA context ~512 MiB "
-                                         "(research/memory.md §2.4)",
-                         capacity_bytes=total,
-                         capacity_source=f"looked up: {g.sources.get('memory_bytes', 'catalog')}",
-                         layers=arch.n_layer, holds_output=True)
-        devices.append(d)
-        kv_tokens_all.append(kv / per_tok if per_tok > 0 and kv > 0 else 0.0)
+    devices = [_gpu_claim(i, g, util, w, act, arch.n_layer) for i, g in enumerate(gpus)]
+    kv_tokens_all = [d.kv_bytes / per_tok if per_tok > 0 and d.kv_bytes > 0 else 0.0 for d in devices]
     kv_tokens = int(min(kv_tokens_all)) // BLOCK_SIZE * BLOCK_SIZE
     n_seqs = kv_tokens // max_len if max_len else 0
-    margin = settings.margin_bytes
     for d in devices:
         hr = d.headroom_bytes or 0
-        d.fit = "no" if d.kv_bytes <= 0 or hr < 0 else ("fits" if n_seqs >= 1 else "no")
-    fit = "fits" if all(d.fit == "fits" for d in devices) else "no"
-    notes = [f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
-             f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens).",
-             "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints are smaller."]
-    if fit == "no":
-        notes.append("vLLM would refuse to start: one max_model_len request does not fit in the KV pool "
-                     "(lower --ctx or add GPUs).")
-    repo = arch.hf_repo or arch.id
-    args = ["vllm", "serve", repo, "--max-model-len", str(max_len), "--gpu-memory-utilization", f"{util:g}"]
+        d.fit = Verdict.NO if d.kv_bytes <= 0 or hr < 0 else (Verdict.FITS if n_seqs >= 1 else Verdict.NO)
+    fit = Verdict.FITS if all(d.fit is Verdict.FITS for d in devices) else Verdict.NO
+    notes: list[str] = [
+        Note(NoteCode.VLLM_CLAIM,
+             f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
+             f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens)."),
+        Note(NoteCode.VLLM_BF16,
+             "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints are smaller.")]
+    if fit is Verdict.NO:
+        notes.append(Note(NoteCode.VLLM_REFUSES,
+                          "vLLM would refuse to start: one max_model_len request does not fit in the KV pool "
+                          "(lower --ctx or add GPUs)."))
+    plan = Plan(model=model, machine=machine, settings=settings, n_ctx=max_len, ngl=arch.n_layer + 1,
+                fit=fit, devices=devices, placement=None, margin_bytes=settings.margin_bytes,
+                build=build_profile(settings.llama_build), notes=notes)
+    plan.vllm = VllmResult(gpu_memory_utilization=util, tensor_parallel_size=tp, kv_cache_tokens=kv_tokens,
+                           kv_bytes_per_token=per_tok, max_concurrent_seqs_at_max_len=n_seqs,
+                           max_num_batched_tokens=batched, activation_peak_bytes=act,
+                           cuda_graph_bytes=CUDA_GRAPH_BYTES)
+    plan.commands = vllm_commands(plan)
+    plan.speed_reason = SPEED_REASON
+    return plan
+
+
+def _kv_dtype_bytes(settings: PlanSettings) -> int:
+    """Bytes per KV element: 1 for an 8-bit (or smaller) cache type (vLLM runs it as fp8), else 2."""
+    return 1 if settings.kv_type_k in ("q8_0", "fp8", "q4_0") else 2
+
+
+def _gpu_claim(i: int, g: Device, util: float, weights: int, act: int, n_layer: int) -> DeviceMemory:
+    """What vLLM claims on GPU ``i`` [B]: weights, activation peak, and the KV pool left in the claim."""
+    total = int(g.memory_bytes or 0)
+    kv = int(util * total) - weights - act - NON_TORCH_BYTES
+    return DeviceMemory(name=f"CUDA{i}", kind="gpu", weights_bytes=weights, compute_bytes=act,
+                        kv_bytes=max(kv, 0),
+                        overhead_bytes=NON_TORCH_BYTES + CUDA_GRAPH_BYTES + CUDA_CONTEXT_BYTES,
+                        overhead_source="non-torch 256 MiB + CUDA graphs ~512 MiB + CUDA context ~512 MiB "
+                                        "(research/memory.md §2.4)",
+                        capacity_bytes=total,
+                        capacity_source=f"looked up: {g.sources.get('memory_bytes', 'catalog')}",
+                        layers=n_layer, holds_output=True)
+
+
+def vllm_commands(plan: Plan) -> dict[str, Any]:
+    """``vllm serve`` arguments that realise a vLLM plan."""
+    s = plan.settings
+    util = s.gpu_memory_utilization
+    tp = plan.vllm.tensor_parallel_size if plan.vllm is not None else 1
+    arch = plan.model.arch
+    args = ["vllm", "serve", arch.hf_repo or arch.id, "--max-model-len", str(plan.n_ctx),
+            "--gpu-memory-utilization", f"{util:g}"]
     if tp > 1:
         args += ["--tensor-parallel-size", str(tp)]
-    if kv_dtype == 1:
+    if _kv_dtype_bytes(s) == 1:
         args += ["--kv-cache-dtype", "fp8"]
-    if settings.max_num_seqs:
-        args += ["--max-num-seqs", str(settings.max_num_seqs)]
-    plan = Plan(model=model, machine=machine, settings=settings, n_ctx=max_len, ngl=arch.n_layer + 1,
-                fit=fit, devices=devices, placement=None, margin_bytes=margin,
-                build=build_profile(settings.llama_build), notes=notes)
-    plan.vllm = {"gpu_memory_utilization": util, "tensor_parallel_size": tp,
-                 "kv_cache_tokens": kv_tokens, "kv_bytes_per_token": per_tok,
-                 "max_concurrent_seqs_at_max_len": n_seqs, "max_num_batched_tokens": batched,
-                 "activation_peak_bytes": act, "cuda_graph_bytes": CUDA_GRAPH_BYTES,
-                 "provenance": "estimated (vLLM V1 memory profiling rules; activations ±50%)"}
-    plan.commands = {"vllm_serve": args, "vllm_serve_line": " ".join(args)}
-    plan.speed_reason = "speed is modelled for llama.cpp only"
-    return plan
+    if s.max_num_seqs:
+        args += ["--max-num-seqs", str(s.max_num_seqs)]
+    return {"vllm_serve": args, "vllm_serve_line": " ".join(args)}
