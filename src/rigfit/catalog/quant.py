@@ -419,6 +419,8 @@ def resolve_kv_type(name: str | KVType) -> KVType:
     """Resolve a KV-cache type name ("f16", "Q8_0", "q8" → q8_0, "fp16" → f16)."""
     if isinstance(name, KVType):
         return name
+    if type(name) is str and name in _KV_BY_NAME:    # fast path: the usual exact spelling ("f16")
+        return _KV_BY_NAME[name]
     raw = str(name).strip()
     key = raw.lower().replace("-", "_")
     aliases = {
