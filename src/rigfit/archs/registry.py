@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rigfit.errors import RigfitError
@@ -258,6 +259,7 @@ def canonical_arch(arch: Architecture | str) -> str:
 _EXPERT_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps|\.experts\.")
 
 
+@lru_cache(maxsize=16384)   # pure in the name; the planner asks for every tensor of every placement
 def is_expert_tensor(name: str) -> bool:
     """Whether tensor ``name`` is a routed-expert weight (the one definition rigfit uses)."""
     return _EXPERT_RE.search(name) is not None

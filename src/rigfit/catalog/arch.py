@@ -11,6 +11,7 @@ length ``n_layer`` when they vary; use the accessor methods, which handle both c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -185,9 +186,13 @@ class TensorInfo:
             n *= d
         return n
 
-    @property
+    @cached_property
     def layer(self) -> int | None:
-        """Block index for ``blk.N.*`` tensors, else None (token_embd, output, output_norm)."""
+        """Block index for ``blk.N.*`` tensors, else None (token_embd, output, output_norm).
+
+        Parsed once per tensor and kept (planning asks it ~10⁶ times over a recommend ladder); a
+        frozen dataclass may hold it because ``cached_property`` writes the instance ``__dict__``.
+        """
         if self.name.startswith("blk."):
             part = self.name.split(".", 2)[1]
             if part.isdigit():

@@ -137,10 +137,16 @@ GGML_TYPES: tuple[GGMLType, ...] = (
 
 _BY_NAME: dict[str, GGMLType] = {t.name: t for t in GGML_TYPES}
 _BY_ID: dict[int, GGMLType] = {t.id: t for t in GGML_TYPES}
+#: spellings already resolved ("q4_K", " F16") → type; grows with each new spelling, bounded
+_BY_SPELLING: dict[str, GGMLType] = dict(_BY_NAME)
 
 
 def ggml_type(key: str | int | GGMLType) -> GGMLType:
     """Look up a GGML type by name (case-insensitive, "q4_K" ok), id, or pass one through."""
+    if type(key) is str:    # fast path: exact spelling seen before (planning asks ~10⁵ times)
+        hit = _BY_SPELLING.get(key)
+        if hit is not None:
+            return hit
     if isinstance(key, GGMLType):
         return key
     if isinstance(key, int) and not isinstance(key, bool):
@@ -149,6 +155,8 @@ def ggml_type(key: str | int | GGMLType) -> GGMLType:
         raise UnknownNameError("GGML type id", str(key), hint="Known ids: 0-30, 34, 35, 39-42.")
     name = str(key).strip().upper()
     if name in _BY_NAME:
+        if type(key) is str and len(_BY_SPELLING) < 4096:
+            _BY_SPELLING[key] = _BY_NAME[name]
         return _BY_NAME[name]
     cands = difflib.get_close_matches(name, list(_BY_NAME), n=5, cutoff=0.5)
     raise UnknownNameError("GGML type", str(key), cands)
@@ -411,6 +419,8 @@ def resolve_kv_type(name: str | KVType) -> KVType:
     """Resolve a KV-cache type name ("f16", "Q8_0", "q8" → q8_0, "fp16" → f16)."""
     if isinstance(name, KVType):
         return name
+    if type(name) is str and name in _KV_BY_NAME:    # fast path: the usual exact spelling ("f16")
+        return _KV_BY_NAME[name]
     raw = str(name).strip()
     key = raw.lower().replace("-", "_")
     aliases = {

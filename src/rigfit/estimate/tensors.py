@@ -113,6 +113,7 @@ _ATTN_OUT_8X = {"Q2_K", "IQ3_XS", "IQ3_XXS", "Q3_K_S", "Q3_K_M", "IQ4_NL", "Q4_K
                 "IQ3_S", "IQ3_M", "IQ4_XS"}
 
 
+@lru_cache(maxsize=16384)   # pure in the name; asked for every tensor of every (model, quant)
 def _category(name: str) -> str:
     """tensor_get_category: broad role of a tensor for the quantization rules."""
     if name == "output.weight":
@@ -432,6 +433,7 @@ def _source_type(name: str, shape: Shape, ftype: FileType, a: str) -> str:
     return {"F32": "F32", "BF16": "BF16"}.get(ftype.name, "F16")
 
 
+@lru_cache(maxsize=16384)
 def _suffix(name: str) -> str:
     """Tensor name without its ``blk.N.`` prefix (the rules below never depend on N)."""
     return name.split(".", 2)[2] if name.startswith("blk.") else name
@@ -454,8 +456,29 @@ def tensor_types(arch: Architecture, file_type: str | FileType, *, imatrix: bool
     legacy_qkv: pre-2026 treatment of fused ``attn_qkv`` (Q4_K_M → Q5_K instead of attn_v rules).
     allow_requantize: llama-quantize ``--allow-requantize``: re-type tensors the converter already
         stored quantized (gpt-oss MXFP4 experts); by default they are kept as they are.
+
+    Cached per (architecture, file type, options): the list returned is a fresh copy of an
+    immutable table, so callers may change it freely.
     """
     ft = resolve_file_type(file_type)
+    try:
+        return list(_tensor_types_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize))
+    except TypeError:   # an Architecture holding unhashable values (lists): build uncached
+        return _tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv,
+                             allow_requantize=allow_requantize)
+
+
+@lru_cache(maxsize=512)
+def _tensor_types_cached(arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool,
+                         allow_requantize: bool) -> tuple[tuple[str, Shape, str], ...]:
+    """:func:`tensor_types` as an immutable tuple; ``extra_key`` stands for ``arch.extra`` (not hashed)."""
+    return tuple(_tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv,
+                               allow_requantize=allow_requantize))
+
+
+def _tensor_types(arch: Architecture, ft: FileType, *, imatrix: bool, legacy_qkv: bool,
+                  allow_requantize: bool) -> list[tuple[str, Shape, str]]:
+    """Uncached :func:`tensor_types` for a resolved file type."""
     a = canonical_arch(arch)
     if ft.via == "convert" and ft.name not in ("F32", "F16", "BF16"):
         raise RigfitError(f"{ft.name} files are written by the converter from {ft.name} checkpoints; "
@@ -505,10 +528,32 @@ def catalog_model_spec(arch: Architecture, file_type: str | FileType, *, imatrix
     exactly; the file the user downloads may come from another converter version or a custom mix).
     """
     ft = resolve_file_type(file_type)
-    tensors = tuple(TensorInfo(name, shape, t, tensor_nbytes(t, shape))
-                    for name, shape, t in tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv,
-                                                         allow_requantize=allow_requantize))
+    opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
+    try:
+        tensors = _catalog_tensors_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
+    except TypeError:   # an Architecture holding unhashable values (lists): build uncached
+        tensors = _catalog_tensors(tensor_types(arch, ft, **opts))
     return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
+
+
+def _catalog_tensors(types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
+                     ) -> tuple[TensorInfo, ...]:
+    """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type)."""
+    return tuple(TensorInfo(name, shape, t, _nbytes(t, tuple(shape))) for name, shape, t in types)
+
+
+@lru_cache(maxsize=16384)   # layers repeat the same (type, shape) many times
+def _nbytes(ggml_type_name: str, shape: Shape) -> int:
+    """:func:`rigfit.catalog.quant.tensor_nbytes`, memoized [B]."""
+    return tensor_nbytes(ggml_type_name, shape)
+
+
+@lru_cache(maxsize=512)
+def _catalog_tensors_cached(arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool,
+                            allow_requantize: bool) -> tuple[TensorInfo, ...]:
+    """Tensor table of :func:`catalog_model_spec`, shared between calls (an immutable tuple of frozen
+    rows; the spec around it is built afresh so each caller gets its own ``arch``)."""
+    return _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
 
 
 def type_counts(spec: ModelSpec) -> dict[str, int]:
