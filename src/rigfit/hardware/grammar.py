@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rigfit.errors import RigfitError
+from rigfit.hardware import profiles
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link_words
 from rigfit.hardware.local import detect_local
@@ -152,6 +153,7 @@ def resolve_machine(spec: str) -> Machine:
     Examples: "RTX 4090", "2x RTX 3090", "8x H200 NVLink", "RTX 4090 x2",
     "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local".
     """
+    spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
     if spec is None or not spec.strip():
         raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
     text = spec.strip()
