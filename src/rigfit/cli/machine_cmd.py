@@ -40,8 +40,8 @@ def machine_list(json_out: bool = typer.Option(False, "--json", help="Machine-re
                     "machines": [{"name": k, "description": v} for k, v in sorted(profiles.items())]})
         return
     if not profiles:
-        console.print("No saved machines. Save one with: rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"",
-                      highlight=False)
+        console.print("No saved machines. Save one with: "
+                      "rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"", highlight=False)
         return
     width = max(len(k) for k in profiles)
     for name, desc in sorted(profiles.items()):

@@ -84,7 +84,8 @@ def check_name(name: str) -> str:
     """Return ``name`` stripped if it can name a saved machine, else raise one RigfitError line."""
     name = name.strip()
     if not _NAME_RE.match(name):
-        raise RigfitError(f"Machine name {clean_text(name)!r} is not one word of letters, digits, '-', '_', '.'.",
+        raise RigfitError(f"Machine name {clean_text(name)!r} is not one word "
+                          "of letters, digits, '-', '_', '.'.",
                           "e.g. 'rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"'.")
     if name.lower() in LOCAL_WORDS:
         raise RigfitError(f"{name!r} already means this computer.", "Pick another name, e.g. 'home'.")
