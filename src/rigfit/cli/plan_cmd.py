@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.cli.app import app, console, print_json
+from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.figures import GIB
-from rigfit.formats.source import load_model_source
+from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.options import plan_settings
 from rigfit.plan import Plan, make_plan, max_context, max_context_by_quant
@@ -83,6 +83,8 @@ def plan(
                              no_kv_offload=no_kv_offload, tensor_split=tensor_split, runtime=runtime,
                              llama_build=llama_build, prompt=prompt, gpu_util=gpu_util)
     spec = load_model_source(model, quant, offline=offline)
+    if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
+        err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
     machine = resolve_machine(on)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
