@@ -79,7 +79,7 @@ class OllamaName:
 def is_library_name(ref: str) -> bool:
     """True when ``ref`` is ``NAME[:TAG]`` for a NAME in :data:`LIBRARY`."""
     m = _NAME_RE.match(ref.strip())
-    return bool(m) and m.group(1) in LIBRARY
+    return m is not None and m.group(1) in LIBRARY
 
 
 def _split_tag(tag: str, sizes: dict[str, str | None]) -> tuple[str, list[str]] | None:

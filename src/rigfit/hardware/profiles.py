@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
@@ -46,9 +47,21 @@ def load_profiles() -> dict[str, str]:
     """
     path = profiles_file()
     try:
-        raw = path.read_bytes()
+        st = path.stat()
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise RigfitError(f"Cannot read {clean_text(str(path))}: {exc.strerror or exc}.") from None
+    return dict(_parse_file(str(path), (st.st_mtime_ns, st.st_size, st.st_ino)))
+
+
+@lru_cache(maxsize=4)
+def _parse_file(path_text: str, identity: tuple[int, int, int]) -> dict[str, str]:
+    """The ``[machines]`` table of the file at ``path_text``, cached per file identity
+    (modification time [ns], size [B], inode: every atomic write makes a new inode)."""
+    path = Path(path_text)
+    try:
+        raw = path.read_bytes()
     except OSError as exc:
         raise RigfitError(f"Cannot read {clean_text(str(path))}: {exc.strerror or exc}.") from None
     try:
@@ -73,7 +86,7 @@ def _find(profiles: dict[str, str], name: str) -> str | None:
 
 def expand(spec: str) -> str:
     """``spec`` itself, or the saved description when ``spec`` is a saved machine's name."""
-    if not spec or not _NAME_RE.match(spec.strip()) or not profiles_file().exists():
+    if not spec or not _NAME_RE.match(spec.strip()):
         return spec
     profiles = load_profiles()
     key = _find(profiles, spec)
