@@ -112,3 +112,10 @@ def test_machine_cli_save_list_remove_and_on(capsys):
     assert code == 0 and "removed" in out
     code, _, err = cli(capsys, "plan", "llama-3.1-8b", "--on", "home")
     assert code == 2 and "home" in err
+
+
+def test_hand_edits_of_the_file_are_seen():
+    save_profile("home", "RTX 4090")
+    assert resolve_machine("home").accelerators[0].name == "GeForce RTX 4090"
+    profiles_file().write_text('[machines]\nhome = "2x RTX 3090"\n')
+    assert resolve_machine("home").n_accelerators == 2
