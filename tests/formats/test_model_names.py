@@ -12,8 +12,8 @@ import shutil
 import pytest
 
 import synth
+from rigfit.catalog.ollama_names import LIBRARY, resolve_ollama_library
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
-from rigfit.formats.ollama_names import LIBRARY, resolve_ollama_library
 from rigfit.formats.source import load_model_source, name_assumption
 
 

@@ -19,7 +19,7 @@
    ``modelscope:owner/name[:QUANT]`` the same from ModelScope;
 7. a GGUF file name that is not on disk (no folder part: ``Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf``)
    -> the catalog model it names at the quant it names; an Ollama library name (``llama3.3``,
-   ``deepseek-r1:32b``, ``gemma3:4b-it-qat``; :mod:`rigfit.formats.ollama_names`) -> its blob in
+   ``deepseek-r1:32b``, ``gemma3:4b-it-qat``; :mod:`rigfit.catalog.ollama_names`) -> its blob in
    the local Ollama store, else the catalog model and quant it means (a bare catalog id such as
    ``deepseek-r1`` keeps its catalog meaning); :func:`name_assumption` says what was assumed;
 8. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
@@ -43,9 +43,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.ollama_names import is_library_name, resolve_ollama_library
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
-from rigfit.formats.ollama_names import is_library_name, resolve_ollama_library
 from rigfit.formats.remote import (
     OLLAMA_DEFAULT_HOST,
     NotCachedError,
