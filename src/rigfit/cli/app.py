@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from rigfit.about import version_lines
 from rigfit.jsonout import to_json_text
 
 app = typer.Typer(
@@ -21,7 +22,6 @@ app = typer.Typer(
         "Every figure is labelled measured, looked up (with source) or estimated (with a band)."
     ),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
@@ -35,6 +35,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(to_json_text(data) + "\n")
 
 
+def _show_version(value: bool) -> None:
+    """``--version``: print the version lines and stop."""
+    if value:
+        for line in version_lines():
+            console.print(line, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print rigfit's version, llama.cpp build profile and Python."),
+) -> None:
     """Which open-weight LLM fits your hardware, how fast it runs, and what it costs."""

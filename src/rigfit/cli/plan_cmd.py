@@ -8,12 +8,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.cli.app import app, console, print_json
+from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
-from rigfit.formats.source import load_model_source
+from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
@@ -90,6 +90,8 @@ def plan(
                              llama_build=llama_build, prompt=prompt, gpu_util=gpu_util)
     spec = load_model_source(model, quant, offline=offline)
     engine = get_engine(settings.runtime, flag="--runtime")
+    if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
+        err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
     machine = resolve_machine(on)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None

@@ -1,12 +1,13 @@
-"""``rigfit version``."""
+"""``rigfit version`` (also ``rigfit --version``)."""
 
 from __future__ import annotations
 
-from rigfit import __version__
+from rigfit.about import version_lines
 from rigfit.cli.app import app, console
 
 
 @app.command()
 def version() -> None:
-    """Print rigfit's version."""
-    console.print(f"rigfit {__version__}")
+    """Print rigfit's version, the llama.cpp build profile and the Python version."""
+    for line in version_lines():
+        console.print(line, highlight=False)

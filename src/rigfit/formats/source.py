@@ -17,14 +17,19 @@
    the header-only mirror of the repo's GGUF (or safetensors checkpoint) read with HTTP range
    requests, or from rigfit's header cache (:mod:`rigfit.formats.remote`);
    ``modelscope:owner/name[:QUANT]`` the same from ModelScope;
-7. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
+7. a GGUF file name that is not on disk (no folder part: ``Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf``)
+   -> the catalog model it names at the quant it names; an Ollama library name (``llama3.3``,
+   ``deepseek-r1:32b``, ``gemma3:4b-it-qat``; :mod:`rigfit.catalog.ollama_names`) -> its blob in
+   the local Ollama store, else the catalog model and quant it means (a bare catalog id such as
+   ``deepseek-r1`` keeps its catalog meaning); :func:`name_assumption` says what was assumed;
+8. a catalog id or loose name (``llama-3.1-8b``, "Llama 3.1 8B") -> the tensor table llama.cpp's
    quantizer would produce for ``file_type`` (default: ``catalog.quant.default_file_type``), via
    :func:`rigfit.estimate.tensors.catalog_model_spec`;
-8. a bare ``org/name`` that is none of the above -> that Hub repo, as in 6.
+9. a bare ``org/name`` that is none of the above -> that Hub repo, as in 6.
 
-``offline`` (or ``HF_HUB_OFFLINE=1``) keeps 4, 6 and 8 to rigfit's header cache; a Hub or
-ModelScope name whose headers are not cached there plans as the catalog model it names (as 7),
-if there is one.
+``offline`` (or ``HF_HUB_OFFLINE=1``) keeps 4, 6 and 9 to rigfit's header cache; a Hub, ModelScope
+or ``ollama:`` library name whose headers are not cached there plans as the catalog model it names
+(as 8), if there is one.
 
 With a real file, ``file_type`` is normally left out. If it names a different type than the
 file's, the file's architecture is re-planned at that type (predicted tensors,
@@ -38,14 +43,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from rigfit.catalog.arch import ModelSpec
-from rigfit.catalog.models import resolve_model
+from rigfit.catalog.models import get_model, resolve_model
 from rigfit.catalog.quant import default_file_type, resolve_file_type
+from rigfit.catalog.ollama_names import is_library_name, resolve_ollama_library
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
 from rigfit.formats.gguf_arch import model_from_gguf
 from rigfit.formats.hf import hf_cache_snapshot, model_from_hf
 from rigfit.formats.remote import (
+    OLLAMA_DEFAULT_HOST,
     NotCachedError,
     RemoteRef,
     fetch_remote,
@@ -136,14 +143,93 @@ def _from_remote(ref: str, file_type: str | None, offline: bool) -> ModelSpec:
 def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | None:
     """Offline and not cached: the catalog model the repo names (its hf_repo, or a GGUF repo
     named after it) at the quant asked for, predicted like any catalog model; None if none."""
-    if rref.kind == "ollama":
-        return None
+    if rref.kind == "ollama":  # only Ollama's own library names map onto the catalog
+        library = f"{OLLAMA_DEFAULT_HOST}/library/"
+        if not rref.repo.startswith(library):
+            return None
+        return _from_ollama_library(f"{rref.repo[len(library):]}:{rref.revision or 'latest'}", file_type)
     try:
         arch = resolve_model(rref.repo)
         ft = file_type or (resolve_file_type(rref.selector).name if rref.selector else None)
         return catalog_model_spec(arch, ft or default_file_type(arch.id))
     except RigfitError:
         return None
+
+
+def _from_ollama_library(ref: str, file_type: str | None) -> ModelSpec | None:
+    """The catalog model an Ollama library name means, at the tag's quant (or ``file_type``);
+    None when the name is not an Ollama library name. UnknownNameError for sizes the catalog lacks."""
+
+    name = resolve_ollama_library(ref)
+    if name is None:
+        return None
+    return catalog_model_spec(get_model(name.catalog_id),
+                              file_type or name.file_type or default_file_type(name.catalog_id))
+
+
+def _is_bare_file_name(ref: str) -> bool:
+    """A GGUF file name without a folder part (``Llama-3.1-8B-Instruct-Q4_K_M.gguf``)."""
+    return (ref.lower().endswith(".gguf") and Path(ref).name == ref and "/" not in ref
+            and not ref.startswith((".", "~")))
+
+
+def _from_file_name(ref: str, file_type: str | None) -> ModelSpec:
+    """A GGUF file name that is not on disk, read as the catalog model and quant it names.
+
+    BadFileError ("no such file") when the name is not a catalog model: a missing file stays a
+    file error unless its name says unambiguously which model it is."""
+
+    try:
+        arch = resolve_model(ref)
+    except RigfitError:
+        raise BadFileError(ref, "no such file or folder, and no catalog model by that name") from None
+    try:
+        named = resolve_file_type(ref[: -len(".gguf")]).name
+    except RigfitError:
+        named = None
+    return catalog_model_spec(arch, file_type or named or default_file_type(arch.id))
+
+
+def _from_ollama_name(ref: str, file_type: str | None) -> ModelSpec | None:
+    """A bare Ollama library name: its blob in the local Ollama store, else the catalog model it
+    means; None when ``ref`` is no library name or is a bare catalog name (``deepseek-r1``, ``phi4``)."""
+
+    if not is_library_name(ref):
+        return None
+    if ":" not in ref:
+        try:
+            resolve_model(ref)
+            return None  # the catalog's own meaning of the name wins
+        except RigfitError:
+            pass
+    blob = resolve_ollama_name(ref)
+    if blob is not None:
+        return _from_path(blob, file_type)
+    return _from_ollama_library(ref, file_type)
+
+
+def name_assumption(ref: str | os.PathLike, spec: ModelSpec) -> str | None:
+    """One line saying which catalog model a file or Ollama name not found locally was taken for;
+    None when ``ref`` was used as given (a real file, a catalog id, a remote header)."""
+    sref = os.fspath(ref).strip()
+    if spec.origin != "catalog" or Path(sref).expanduser().exists():
+        return None
+    what = f"{spec.arch.name} ({spec.arch.id}) at {spec.file_type}, tensors estimated"
+    if _is_bare_file_name(sref):
+        return f"no file {sref!r} here: assumed the catalog model {what}"
+    if is_library_name(sref.removeprefix("ollama:")) and (":" in sref or _ollama_meaning(sref)):
+        return f"Ollama name {sref!r} (not in the local Ollama store): assumed the catalog model {what}"
+    return None
+
+
+def _ollama_meaning(ref: str) -> bool:
+    """True when a bare name is resolved by Ollama's naming rather than as a catalog name."""
+
+    try:
+        resolve_model(ref)
+    except RigfitError:
+        return True
+    return False
 
 
 def _local_hf_gguf(rref: RemoteRef) -> Path | None:
@@ -183,6 +269,11 @@ def load_model_source(
     if rref is not None:
         local = _local_hf_gguf(rref)
         return _from_path(local, file_type) if local else _from_remote(sref, file_type, offline)
+    if _is_bare_file_name(sref):
+        return _from_file_name(sref, file_type)
+    by_ollama = _from_ollama_name(sref, file_type)
+    if by_ollama is not None:
+        return by_ollama
     if _looks_like_path(sref):
         raise BadFileError(sref, "no such file or folder")
     try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rigfit.errors import RigfitError
+from rigfit.hardware import amend, profiles
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link_words
 from rigfit.hardware.local import detect_local
@@ -297,6 +298,9 @@ def resolve_machine(spec: str) -> Machine:
     """
     if spec is None or not spec.strip():
         raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
+    spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
+    if (amended := amend.amend_local(spec)) is not None:  # "local + 64GB DDR5-6000"
+        return amended
     text = spec.strip()
     if text.lower() in ("local", "this", "here", "auto"):
         return detect_local_machine()
