@@ -34,6 +34,7 @@ Claim files: CSV with a header ``hardware,model,quant,metric,value`` and optiona
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -49,6 +50,7 @@ from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.plan import PlanSettings, make_plan
+from rigfit.safeio import clean_text
 
 METRICS = ("decode_tps", "prefill_tps", "ttft_s", "memory_gb", "max_ctx")
 SPEC_METRICS = ("spec_memory_gb", "spec_bandwidth_gb_s", "spec_fp16_tflops", "spec_tdp_w")
@@ -132,75 +134,214 @@ def normalise_metric(m: str) -> str:
     return key
 
 
-def _num(s: str | None) -> float | None:
-    if s is None or not str(s).strip():
-        return None
-    return float(str(s).replace(",", "").strip())
+#: Largest token count a claims CSV may give for ctx, depth or prompt_tokens (2^31 − 1, llama.cpp's int32).
+MAX_CLAIM_TOKENS = 2**31 - 1
+
+
+def _tokens_cell(row: dict[str, str], key: str, line: int) -> int:
+    """A ctx/depth/prompt_tokens cell as a whole number of tokens (blank → 0); a text, NaN,
+    negative or absurd figure is refused with one line."""
+    s = (row.get(key) or "").replace(",", "").strip()
+    if not s:
+        return 0
+    try:
+        v = float(s) if len(s) <= 40 else math.nan
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and 0 <= v <= MAX_CLAIM_TOKENS):
+        raise RigfitError(f"line {line}: {key} {clean_text(s, 40)!r} is not a token count "
+                          f"(0 to {MAX_CLAIM_TOKENS:,}).", f"Write the {key} as a whole number, e.g. 8192.")
+    return int(v)
 
 
 _QUANT_RE = re.compile(r"\b(I?Q\d(?:_[0-9A-Z]+)*|F16|BF16|F32|MXFP4(?:_MOE)?|FP16|FP8)\b", re.I)
+
+# The number patterns below are applied as a tokenizer (issue 18, defect 4): each number token is
+# found once by ``finditer`` (which never rescans a token it consumed), and only then is the unit
+# after it tried with an anchored ``match``. A plain ``search`` for "number + unit" restarts at every
+# digit and rescans the rest of the line, which is quadratic or worse on "1,1,1,…" or "1s 1s …".
+
+#: Longest line a claims file may hold [characters]; a claim is one sentence or one CSV row.
+MAX_CLAIM_LINE_CHARS = 4096
+#: Largest claims file read [bytes].
+MAX_CLAIMS_FILE_BYTES = 16 * 1024 * 1024
+
 #: A number as people write it: sign, thousands separators, decimals, exponent ("-5", "1,200", "1e12").
-_NUM = r"((?:(?<![\w.])-)?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?)"
-_TPS_RE = re.compile(_NUM + r"\s*(?:tok(?:en)?s?\s*/\s*s(?:ec)?|t/s|tps)\b", re.I)
-_GB_RE = re.compile(_NUM + r"\s*(?:GB|GiB)\b(?:\s+of)?\s*(SRAM|VRAM|HBM|memory|RAM)?", re.I)
-_BW_RE = re.compile(_NUM + r"\s*([GTP])B/s\b", re.I)
-_ON_RE = re.compile(r"\bon\s+(?:an?\s+|one\s+|the\s+|a\s+single\s+)?(.+?)\s*[.!]?$", re.I)
-_CTX_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([kK])?\s*(?:tokens?\s+of\s+)?context", re.I)
-_SECONDS_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s)\b[^.]*?(?:first token|ttft)|(?:ttft|first token)"
-                         r"[^0-9]*(\d+(?:\.\d+)?)\s*(ms|s)\b", re.I)
+_NUM_TOKEN = re.compile(r"(?:(?<![\w.])-)?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?")
+#: A plain decimal number ("8", "1.5"), as in "8k context" or "350 ms".
+_DEC_TOKEN = re.compile(r"\d+(?:\.\d+)?")
+_TPS_UNIT = re.compile(r"\s*(?:tok(?:en)?s?\s*/\s*s(?:ec)?|t/s|tps)\b", re.I)
+_GB_UNIT = re.compile(r"\s*(?:GB|GiB)\b(?:\s+of)?\s*(SRAM|VRAM|HBM|memory|RAM)?", re.I)
+_BW_UNIT = re.compile(r"\s*([GTP])B/s\b", re.I)
+_CTX_UNIT = re.compile(r"\s*([kK])?\s*(?:tokens?\s+of\s+)?context", re.I)
+_SEC_UNIT = re.compile(r"\s*(ms|s)\b", re.I)
+_TTFT_WORD = re.compile(r"first token|ttft", re.I)
+_ON_WORD = re.compile(r"\bon\s+(?=\S)", re.I)
+_ON_ARTICLE = re.compile(r"(?:an?\s+|one\s+|the\s+|a\s+single\s+)(?=.)", re.I)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A number found with its unit: like ``re.Match`` for the few calls parse_prose makes."""
+
+    start_: int
+    groups_: tuple[str | None, ...]
+
+    def start(self) -> int:
+        return self.start_
+
+    def group(self, i: int) -> Any:
+        """Group ``i`` (1-based), or None when it did not take part: typed like ``re.Match.group``."""
+        return self.groups_[i - 1]
+
+
+def _number_with_unit(text: str, unit: re.Pattern[str], number: re.Pattern[str] = _NUM_TOKEN) -> _Hit | None:
+    """The first number token in ``text`` followed by ``unit`` (linear time): group 1 is the
+    number, groups 2… the unit's groups."""
+    for m in number.finditer(text):
+        u = unit.match(text, m.end())
+        if u:
+            return _Hit(m.start(), (m.group(), *u.groups()))
+    return None
+
+
+def _search_tps(text: str) -> _Hit | None:
+    """``120 tok/s``, ``1,200 t/s``, ``55 tps``."""
+    return _number_with_unit(text, _TPS_UNIT)
+
+
+def _search_gb(text: str) -> _Hit | None:
+    """``24 GB`` with an optional memory kind (group 2): ``900 GB of SRAM``."""
+    return _number_with_unit(text, _GB_UNIT)
+
+
+def _search_bw(text: str) -> _Hit | None:
+    """``3.35 TB/s`` (group 2 is the G/T/P prefix)."""
+    return _number_with_unit(text, _BW_UNIT)
+
+
+def _search_ctx(text: str) -> _Hit | None:
+    """``32k context``, ``8192 tokens of context`` (group 2 is the k)."""
+    return _number_with_unit(text, _CTX_UNIT, _DEC_TOKEN)
+
+
+def _search_seconds(text: str) -> _Hit | None:
+    """A time to first token: ``350 ms to first token`` or ``TTFT of 0.4 s`` (same sentence).
+
+    Groups 1–2 are number and unit when the number comes first, groups 3–4 when the keyword does;
+    the earlier of the two readings wins. Linear: keyword and full-stop positions are found once.
+    """
+    words = [m.start() for m in _TTFT_WORD.finditer(text)]
+    stops = [i for i, ch in enumerate(text) if ch == "."]
+    first: _Hit | None = None
+    for m in _DEC_TOKEN.finditer(text):
+        u = _SEC_UNIT.match(text, m.end())
+        if not u:
+            continue
+        k = bisect.bisect_left(words, u.end())
+        d = bisect.bisect_left(stops, u.end())
+        if k < len(words) and (d == len(stops) or stops[d] > words[k]):
+            first = _Hit(m.start(), (m.group(), u.group(1), None, None))
+            break
+    for w in _TTFT_WORD.finditer(text):
+        if first is not None and w.start() >= first.start():
+            break
+        digit = _FIRST_DIGIT.search(text, w.end())
+        if digit is None:
+            break
+        num = _DEC_TOKEN.match(text, digit.start())
+        unit = _SEC_UNIT.match(text, num.end()) if num else None
+        if num and unit:
+            return _Hit(w.start(), (None, None, num.group(), unit.group(1)))
+    return first
+
+
+_FIRST_DIGIT = re.compile(r"\d")
+
+
+def _search_on(text: str) -> str | None:
+    """The hardware named after ``on``: "… on an RTX 3060." → ``RTX 3060`` (article and final
+    full stop dropped)."""
+    m = _ON_WORD.search(text)
+    if not m:
+        return None
+    pos = m.end()
+    art = _ON_ARTICLE.match(text, pos)
+    if art:
+        pos = art.end()
+    rest = text[pos:]
+    core = rest[:-1] if len(rest) > 1 and rest[-1] in ".!" else rest
+    return core.rstrip() or core[:1]
+
+
+def _claim_number(token: str | None, line: int) -> float:
+    """A number token as a float: "1,200" → 1200.0; "1.5.3" is refused with one line."""
+    try:
+        return float((token or "").replace(",", ""))
+    except ValueError:
+        raise RigfitError(f"line {line}: {clean_text(token, 40)!r} is not a number.",
+                          "Write the figure as published, e.g. '1,200 tok/s' or '1.5 TB/s'.") from None
+
+
+def _check_line_length(line: str, number: int) -> None:
+    """Refuse a line longer than MAX_CLAIM_LINE_CHARS (one clear message, exit 2)."""
+    if len(line) > MAX_CLAIM_LINE_CHARS:
+        raise RigfitError(f"line {number}: {len(line):,} characters, longer than a claim can be "
+                          f"(at most {MAX_CLAIM_LINE_CHARS:,}).",
+                          "Write one claim per line, or one claim per CSV row.")
 
 
 def parse_prose(text: str, line: int = 0) -> Claim:
     """Turn one sentence into a Claim (a best effort; CSV rows are exact)."""
     t = text.strip()
     hw = None
-    m_on = _ON_RE.search(t)
-    if m_on:
-        hw = m_on.group(1).strip()
+    on = _search_on(t)
+    if on is not None:
+        hw = on.strip()
     low = t.lower()
-    m_gb = _GB_RE.search(t)
+    m_gb = _search_gb(t)
     # Spec claim: "<hardware> has/holds N GB of SRAM" (no model named)
-    if m_gb and m_gb.group(2) and not _TPS_RE.search(t) and not _QUANT_RE.search(t):
+    if m_gb and m_gb.group(2) and not _search_tps(t) and not _QUANT_RE.search(t):
         head = t[: m_gb.start()]
         head = re.sub(r"\b(has|holds|have|with|packs|carries|offers)\b.*$", "", head, flags=re.I).strip()
         head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
         hardware = _HW_WORDS.get(head.lower(), head)
         return Claim(hardware=hardware or (hw or ""), metric="spec_memory_gb",
-                     value=float(m_gb.group(1).replace(",", "")), text=t, line=line)
-    m_bw = _BW_RE.search(t)
-    if m_bw and not _TPS_RE.search(t) and not _QUANT_RE.search(t):
+                     value=_claim_number(m_gb.group(1), line), text=t, line=line)
+    m_bw = _search_bw(t)
+    if m_bw and not _search_tps(t) and not _QUANT_RE.search(t):
         head = re.sub(r"\b(has|holds|have|with|reads|offers|delivers|moves)\b.*$", "", t[: m_bw.start()],
                       flags=re.I).strip()
         head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
         scale = {"g": 1.0, "t": 1e3, "p": 1e6}[m_bw.group(2).lower()]
         return Claim(hardware=_HW_WORDS.get(head.lower(), head), metric="spec_bandwidth_gb_s",
-                     value=float(m_bw.group(1).replace(",", "")) * scale, text=t, line=line)
+                     value=_claim_number(m_bw.group(1), line) * scale, text=t, line=line)
     m_q = _QUANT_RE.search(t)
     quant = m_q.group(1).upper() if m_q else None
-    pre = t[: m_q.start()] if m_q else re.split(r"\s+at\s+|\s+runs?\s+|\s+does\s+", t, maxsplit=1)[0]
+    pre = t[: m_q.start()] if m_q else re.split(r"(?<!\s)\s+(?:at|runs?|does)\s+", t, maxsplit=1)[0]
     model = pre.strip(" ,:-") or None
     metric, value = None, None
-    m_s = _SECONDS_RE.search(t)
-    m_tps = _TPS_RE.search(t)
-    m_ctx = _CTX_RE.search(t)
+    m_s = _search_seconds(t)
+    m_tps = _search_tps(t)
+    m_ctx = _search_ctx(t)
     if m_s:
         v = float(m_s.group(1) or m_s.group(3))
         unit = (m_s.group(2) or m_s.group(4)).lower()
         metric, value = "ttft_s", v / 1000 if unit == "ms" else v
     elif m_tps:
-        value = float(m_tps.group(1).replace(",", ""))
+        value = _claim_number(m_tps.group(1), line)
         metric = "prefill_tps" if re.search(r"prompt|prefill|\bpp\d*", low) else "decode_tps"
     elif m_ctx:
         value = float(m_ctx.group(1)) * (1024 if m_ctx.group(2) else 1)
         metric = "max_ctx"
     elif m_gb:
-        metric, value = "memory_gb", float(m_gb.group(1).replace(",", ""))
+        metric, value = "memory_gb", _claim_number(m_gb.group(1), line)
     if metric is None or value is None or not hw:
-        raise RigfitError(f"line {line}: cannot read a claim from {t!r}.",
+        raise RigfitError(f"line {line}: cannot read a claim from {clean_text(t, 80)!r}.",
                           "Write e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060', or use the CSV "
                           "columns hardware,model,quant,metric,value.")
     if hw:
-        hw = re.sub(r"\s+(with|at|using|in)\s+.*$", "", hw, flags=re.I).strip()
+        hw = re.sub(r"(?<!\s)\s+(with|at|using|in)\s+.*$", "", hw, flags=re.I).strip()
         hw = _HW_WORDS.get(hw.lower(), hw)
     return Claim(hardware=hw, metric=metric, value=value, model=model, quant=quant, text=t, line=line)
 
@@ -219,9 +360,21 @@ def parse_claims(text: str) -> list[Claim]:
 
 
 def _parse_claims(text: str) -> list[Claim]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = []
+    for number, ln in enumerate(text.splitlines(), start=1):
+        _check_line_length(ln, number)
+        if ln.strip() and not ln.lstrip().startswith("#"):
+            lines.append(ln)
     if not lines:
         return []
+    try:
+        return _parse_lines(lines)
+    except csv.Error as exc:
+        raise RigfitError(f"The claims CSV cannot be read ({exc}).",
+                          "Check the quoting: a quoted cell must be closed on the same line.") from None
+
+
+def _parse_lines(lines: list[str]) -> list[Claim]:
     header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
     if {"hardware", "metric", "value"} <= set(header):
         out = []
@@ -229,8 +382,9 @@ def _parse_claims(text: str) -> list[Claim]:
             row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
             try:
                 value = float(row["value"].replace(",", ""))
-            except ValueError as exc:
-                raise RigfitError(f"line {i}: value {row['value']!r} is not a number.") from exc
+            except ValueError:
+                raise RigfitError(f"line {i}: value {clean_text(row['value'], 40)!r} is not a number.",
+                                  "Write the figure as a plain number, e.g. 55.") from None
             metric = normalise_metric(row["metric"])
             model = row.get("model") or None
             if metric == "memory_gb" and not model:
@@ -238,9 +392,9 @@ def _parse_claims(text: str) -> list[Claim]:
             hw = row["hardware"]
             out.append(Claim(hardware=_HW_WORDS.get(hw.lower(), hw), metric=metric, value=value,
                              model=model, quant=row.get("quant") or None,
-                             ctx=int(_num(row.get("ctx")) or 0) or None,
-                             depth=int(_num(row.get("depth")) or 0),
-                             prompt_tokens=int(_num(row.get("prompt_tokens")) or 0) or None,
+                             ctx=_tokens_cell(row, "ctx", i) or None,
+                             depth=_tokens_cell(row, "depth", i),
+                             prompt_tokens=_tokens_cell(row, "prompt_tokens", i) or None,
                              source=row.get("source") or None, text=row.get("text") or None, line=i))
         return out
     start = 1 if header and header[0] in ("claim", "text") and len(header) == 1 else 0

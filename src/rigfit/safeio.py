@@ -155,6 +155,44 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False,
     return p
 
 
+def check_output_dir(path: str | os.PathLike[str], files: tuple[str, ...] = (), *, force: bool = False,
+                     subdirs: tuple[str, ...] = ()) -> Path:
+    """Check, before any work, that ``path`` may take the output ``files`` (names inside it).
+
+    Refuses an empty path (it would mean the current directory), a path that is not a folder, a
+    folder rigfit cannot create or write, existing ``files`` without ``force``, and planted
+    symbolic links: a file or ``subdirs`` entry inside the folder that is a link, which would
+    send the write somewhere the user did not name. The folder itself may be a link the user gave.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise RigfitError("The output folder is empty.", "Name a folder, e.g. --out report/.")
+    p = Path(text)
+    check_path_length(p, "output folder")
+    if p.exists() and not p.is_dir():
+        raise RigfitError(f"{clean_text(str(p))} exists and is not a folder.", "Pass a folder for --out.")
+    existing = p
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RigfitError(f"Cannot write into {clean_text(str(existing))}: permission denied.",
+                          "Choose a writable place for --out.")
+    for name in subdirs:
+        d = p / name
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            raise RigfitError(f"{clean_text(str(d))} is a symbolic link or not a folder; not writing "
+                              "through it.",
+                              "Remove it, or choose another --out folder.")
+    for name in files:
+        f = p / name
+        if f.is_symlink():
+            raise RigfitError(f"{clean_text(str(f))} is a symbolic link; not writing through it.",
+                              "Remove it, or choose another --out folder.")
+        if f.exists() and not force:
+            raise RigfitError(f"{clean_text(str(f))} already exists.", "Pass --force to overwrite it.")
+    return p
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike[str], mode: str = "w", *, force: bool = False,
                   protect: tuple[Path, ...] = (), **open_kwargs: Any) -> Iterator[IO[Any]]:
@@ -212,6 +250,7 @@ def csv_safe(value: object) -> object:
 
 
 __all__ = [
-    "MAX_NAME_BYTES", "MAX_PATH_BYTES", "atomic_output", "check_output_path", "check_path_length",
+    "MAX_NAME_BYTES", "MAX_PATH_BYTES", "atomic_output", "check_output_dir", "check_output_path",
+    "check_path_length",
     "clean_text", "csv_safe", "open_regular", "read_text_regular", "require_regular_file",
 ]

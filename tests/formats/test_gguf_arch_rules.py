@@ -204,7 +204,7 @@ def test_per_layer_arrays_and_nextn():
 def test_bad_values():
     with pytest.raises(BadFileError, match="expert_used_count"):
         arch_of("qwen3moe", 4, expert_count=4, expert_used_count=8)
-    with pytest.raises(BadFileError, match="should be a number"):
+    with pytest.raises(BadFileError, match="where a whole number belongs"):
         arch_of("llama", 4, embedding_length="wide")
     with pytest.raises(BadFileError, match="mmproj"):
         arch_of("clip", 4)

@@ -32,17 +32,24 @@ def _load_commands(argv: list[str] | None = None) -> None:
         importlib.import_module(f"{__name__}.{name}")
 
 
+def error_line(exc: RigfitError) -> str:
+    """A user error as one plain line: message, then the suggestion; control characters from
+    file names or file contents shown as \\xNN so nothing reaches the terminal raw."""
+    from rigfit.safeio import clean_text
+
+    text = f"{exc.message}  {exc.suggestion}" if exc.suggestion else exc.message
+    return clean_text(text).replace("\n", " ")
+
+
 def report_error(exc: RigfitError) -> None:
-    """Print a user error as one line (plus an optional suggestion line) on stderr."""
+    """Print a user error as one line (message and suggestion) on stderr."""
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rich.markup import escape
 
     from rigfit.cli.app import err_console
 
     # messages are plain text (they quote file names and commands like 'rigfit[bench]'): escape markup
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    if exc.suggestion:
-        err_console.print(f"  {escape(exc.suggestion)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(error_line(exc))}", highlight=False, soft_wrap=True)
 
 
 def _inspect_json_fast(argv: list[str]) -> bool:
@@ -63,7 +70,7 @@ def _inspect_json_fast(argv: list[str]) -> bool:
     try:
         summary = inspect_source(path)
     except RigfitError as exc:
-        sys.stderr.write(f"error: {exc.message}\n" + (f"  {exc.suggestion}\n" if exc.suggestion else ""))
+        sys.stderr.write(f"error: {error_line(exc)}\n")
         sys.exit(exc.exit_code)
     sys.stdout.write(to_json_text(summary) + "\n")
     return True

@@ -10,12 +10,97 @@ import sys
 from typing import Any
 
 import typer
+import typer.core
 from rich.console import Console
+from typer.core import TyperGroup
 
 from rigfit.about import version_lines
+from rigfit.errors import RigfitError
+from rigfit.inputs import RANGES, Range, range_problem
 from rigfit.jsonout import to_json_text
+from rigfit.safeio import clean_text
+
+#: The Click that Typer runs on: vendored as ``typer._click`` since Typer 0.25, the ``click``
+#: package before. Usage errors and options are that module's classes.
+click: Any = getattr(typer.core, "_click", None) or typer.core.click  # type: ignore[attr-defined]
+
+
+def _usage_error(exc: click.ClickException) -> None:
+    """Print a Click usage error as one line with a suggestion, then exit with its code (2).
+
+    Typer draws usage errors as five-line boxes; rigfit's rule is one line per user error.
+    """
+    message = clean_text(exc.format_message()).replace("\n", " ").strip()
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "rigfit"
+    typer.echo(f"error: {message} Run '{where} --help' for the options.", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _range_callback(flag: str, rng: Range, inner: Any) -> Any:
+    """A Click parameter callback refusing values outside ``rng`` (then running ``inner``)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        values = value if isinstance(value, list | tuple) else (value,)
+        for v in values:
+            if v is None or isinstance(v, str | bool):
+                continue  # not given, or a text option that reads its own numbers ("--ngl all")
+            problem = range_problem(v, rng, flag)
+            if problem:
+                raise click.exceptions.UsageError(problem, ctx)
+        return inner(ctx, param, value) if inner else value
+
+    return check
+
+
+def apply_ranges(command: click.Command) -> click.Command:
+    """Give every option of ``command`` listed in :data:`rigfit.inputs.RANGES` its range check."""
+    for param in command.params:
+        if param.param_type_name != "option" or getattr(param, "_rigfit_ranged", False):
+            continue
+        flag = next((o for o in param.opts if o in RANGES), None)
+        if flag is not None:
+            param.callback = _range_callback(flag, RANGES[flag], param.callback)
+            param._rigfit_ranged = True  # type: ignore[attr-defined]
+    return command
+
+
+class RigfitGroup(TyperGroup):
+    """The root command group: usage errors as one line (exit 2), numeric options checked
+    against their documented sane ranges (:data:`rigfit.inputs.RANGES`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return apply_ranges(command) if command is not None else None
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            _usage_error(exc)
+            raise  # not reached: _usage_error exits
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            _usage_error(exc)
+            raise  # not reached
+        except RigfitError as exc:
+            # the same one line and exit code whether run as `rigfit` or through a CliRunner
+            from rigfit.cli import report_error
+
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=RigfitGroup,
     name="rigfit",
     help=(
         "Which open-weight LLM fits your hardware, how fast it runs, and what it costs.\n\n"

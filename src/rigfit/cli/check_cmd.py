@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 from rich.markup import escape
 
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
+from rigfit.safeio import clean_text, read_text_regular
 
 _STYLE = {"impossible": "bold red", "implausible": "yellow", "ok": "green", "unknown": "dim"}
+
+
+def _safe(text: str) -> str:
+    """Text from the claims file made safe to print: control characters shown as \\xNN (no ESC
+    sequences reach the terminal) and Rich markup escaped."""
+    return escape(clean_text(text))
 
 
 @app.command()
@@ -36,17 +42,16 @@ def check(
       rigfit check blog_claims.csv --json
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
-    from rigfit.claims import check_claims, parse_claims
+    from rigfit.claims import MAX_CLAIMS_FILE_BYTES, check_claims, parse_claims
 
     if claims == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read(MAX_CLAIMS_FILE_BYTES + 1)
+        if len(text) > MAX_CLAIMS_FILE_BYTES:
+            raise RigfitError(f"stdin holds more than {MAX_CLAIMS_FILE_BYTES:,} characters of claims.",
+                              "Split the claims into smaller files.")
     else:
-        p = Path(claims)
-        if not p.is_file():
-            what = "is a folder, not a claims file" if p.is_dir() else "no such claims file"
-            raise RigfitError(f"{claims}: {what}.", "Pass a CSV/text file, or - to read stdin.")
-        text = p.read_text(encoding="utf-8", errors="replace")
-    verdicts = check_claims(parse_claims(text))
+        text = read_text_regular(claims, "claims file", max_bytes=MAX_CLAIMS_FILE_BYTES, errors="replace")
+    verdicts = check_claims(parse_claims(text.removeprefix("\ufeff")))
     if not verdicts:
         raise RigfitError("No claims found.", "Write one claim per line, e.g. "
                           "'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060'.")
@@ -55,10 +60,10 @@ def check(
         return
     for i, v in enumerate(verdicts, start=1):
         style = _STYLE.get(v.verdict, "")
-        console.print(f"[bold]{i}.[/] {escape(v.claim.describe())}", highlight=False)
-        console.print(f"   [{style}]{v.verdict.upper()}[/] — {escape(v.reason)}", highlight=False)
+        console.print(f"[bold]{i}.[/] {_safe(v.claim.describe())}", highlight=False)
+        console.print(f"   [{style}]{v.verdict.upper()}[/] — {_safe(v.reason)}", highlight=False)
         for a in v.arithmetic:
-            console.print(f"     · {escape(a)}", highlight=False)
+            console.print(f"     · {_safe(a)}", highlight=False)
     kinds = ("impossible", "implausible", "ok", "unknown")
     counts = {k: sum(v.verdict == k for v in verdicts) for k in kinds}
     console.print(", ".join(f"{n} {k}" for k, n in counts.items() if n), highlight=False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.safeio import clean_text
 
 _EXAMPLES = """
 [bold]Examples[/]
@@ -47,6 +49,12 @@ def _swa(a: dict[str, Any]) -> str:
     return f"window {a['sliding_window']}, {sum(1 for s in layers if s)} SWA / {len(full)} full layers" + (
         f" (full: {', '.join(map(str, full[:12]))}{' …' if len(full) > 12 else ''})" if full else ""
     )
+
+
+def _safe(value: object) -> str:
+    """Text from a model file or the command line, safe for the terminal: control characters
+    shown as \\xNN (no escape sequences, no OSC-8 links) and Rich markup escaped."""
+    return escape(clean_text(value))
 
 
 def _add_arch_rows(t: Any, a: dict[str, Any]) -> None:
@@ -106,7 +114,7 @@ def _add_catalog_rows(t: Any, s: dict[str, Any], a: dict[str, Any]) -> None:
         t.add_row("catalog model", "[yellow]no catalog model has this architecture[/]")
     notes = (a.get("extra") or {}).get("notes")
     if notes:
-        t.add_row("notes", "; ".join(notes))
+        t.add_row("notes", _safe("; ".join(notes)))
 
 
 def _print_tensor_types(s: dict[str, Any]) -> None:
@@ -122,7 +130,7 @@ def _print_tensor_types(s: dict[str, Any]) -> None:
     total = s["tensor_bytes"] or 1
     for typ, v in s["tensor_types"].items():
         h.add_row(
-            typ,
+            _safe(typ),
             f"{v['tensors']:,}",
             f"{v['params']:,}",
             fmt_bytes(v["bytes"], "MiB"),
@@ -144,7 +152,7 @@ def _print_layer_bytes(s: dict[str, Any]) -> None:
     for first, last, v in _runs(s["layer_bytes"]):
         lt.add_row(str(first) if first == last else f"{first}–{last}", f"{v:,} ({fmt_bytes(v, 'MiB')})")
     for name, v in s["other_bytes"].items():
-        lt.add_row(name, f"{v:,} ({fmt_bytes(v, 'MiB')})")
+        lt.add_row(_safe(name), f"{v:,} ({fmt_bytes(v, 'MiB')})")
     console.print(lt)
 
 
@@ -153,10 +161,11 @@ def render(s: dict[str, Any]) -> None:
     from rich.table import Table
 
     a = s["arch"]
-    t = Table(title=f"{s.get('name') or s['path']}", title_justify="left", show_header=False, pad_edge=False)
+    t = Table(title=_safe(s.get("name") or s["path"]), title_justify="left", show_header=False,
+              pad_edge=False)
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
-    t.add_row("path", str(s["path"]))
+    t.add_row("path", _safe(s["path"]))
     g = s.get("gguf")
     if g:
         parts = f", {len(g['parts'])} split parts" if len(g["parts"]) > 1 else ""
@@ -166,8 +175,8 @@ def render(s: dict[str, Any]) -> None:
         t.add_row("file size", _b(g["file_size"]))
     else:
         t.add_row("format", "Hugging Face checkpoint" if s["format"] == "hf" else s["format"])
-    t.add_row("architecture", f"{s['architecture']}")
-    t.add_row("file type", str(s.get("file_type") or "unknown"))
+    t.add_row("architecture", _safe(s["architecture"]))
+    t.add_row("file type", _safe(s.get("file_type") or "unknown"))
     t.add_row("tensors", f"{s['n_tensors']:,}")
     if s["tensor_bytes"] is None:
         t.add_row("tensor bytes", "unknown  [dim](no weight files read: config only; "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,6 +36,7 @@ from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link
 from rigfit.hardware.names import resolve_device
+from rigfit.inputs import CASE_RANGES, MAX_DEVICES, MAX_NAME_CHARS, range_problem
 from rigfit.measure.groundtruth import SpeedCase, case_from_row, normalise_hardware
 from rigfit.units import GIB
 
@@ -42,6 +44,9 @@ from rigfit.units import GIB
 #: 9005 supports up to 6 TB of DDR5 per socket (amd.com EPYC 9005 product specifications), two
 #: sockets per board → 12 TB.
 MAX_HOST_RAM_BYTES = 12e12
+
+#: Longest notes cell read for -ub / -fa hints [characters].
+MAX_NOTES_CHARS = 8192
 
 #: Output columns ``rigfit predict`` adds.
 PREDICT_COLUMNS = ("predicted_tps", "predicted_low", "predicted_high", "status")
@@ -203,6 +208,7 @@ def resolve_case(case: SpeedCase) -> ResolvedCase:
     if not case.hardware:
         raise Unresolved("hardware missing")
     _check_n_devices(case)
+    _check_case_bounds(case)
     host_link = str((case.extra or {}).get("host_link") or "").strip() or None
     machine = resolve_hardware(case.hardware, case.n_devices, case.backend or None, host_link)
     if machine.accelerators and machine.accelerators[0].kind == "hosted":
@@ -234,6 +240,39 @@ def _check_n_devices(case: SpeedCase) -> None:
         n = float("nan")
     if not (math.isfinite(n) and n >= 1 and n == int(n)):
         raise Unresolved(f"n_devices {raw!r} is not a whole number of devices ≥ 1")
+
+
+def _check_case_bounds(case: SpeedCase) -> None:
+    """:class:`Unresolved` for a case outside the sane ranges of :mod:`rigfit.inputs`: names
+    longer than MAX_NAME_CHARS (fuzzy matching time grows with them), more than MAX_DEVICES
+    devices (one Device object each), token counts beyond MAX_TOKENS (one speed-feature entry per
+    512-token chunk), absurd -ngl or thread counts."""
+    for what, text in (("hardware", case.hardware), ("model", case.model), ("backend", case.backend),
+                       ("model_family", case.model_family), ("quant", case.quant)):
+        if len(text or "") > MAX_NAME_CHARS:
+            raise Unresolved(f"{what} name of {len(text):,} characters (at most {MAX_NAME_CHARS})")
+    if len(case.notes or "") > MAX_NOTES_CHARS:
+        raise Unresolved(f"notes of {len(case.notes):,} characters (at most {MAX_NOTES_CHARS:,})")
+    counts = normalise_hardware(case.hardware, case.n_devices).counts
+    total = sum(max(c, 1) for c in counts)
+    if total > MAX_DEVICES:
+        raise Unresolved(f"{total:,} devices; rigfit models one machine of at most {MAX_DEVICES:,}")
+    t = case.test
+    values: dict[str, object] = {"prompt_tokens": t.prompt if t else None, "gen_tokens": t.gen if t else None,
+                                 "depth": t.depth if t else None}
+    for column in CASE_RANGES:  # the cells as written: '1e308', 'inf' or '-5' are not dropped silently
+        raw = str((case.extra or {}).get(column) or "").strip()
+        if raw:
+            try:
+                values[column + " column"] = float(raw) if len(raw) <= 40 else math.nan
+            except ValueError:
+                values[column + " column"] = raw
+    for column, value in values.items():
+        if value is None:
+            continue
+        problem = range_problem(value, CASE_RANGES[column.removesuffix(" column")], column)
+        if problem:
+            raise Unresolved(problem)
 
 
 def kv_cache_bytes(work: ModelWork, n_ctx: int, kv_type: str = "f16") -> float:
@@ -324,8 +363,13 @@ def predict_case(case: SpeedCase, C: dict | None = None
 
 def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
     """Copy each row and add predicted_tps / predicted_low / predicted_high / status."""
+    return list(iter_predict_rows(rows, C))
+
+
+def iter_predict_rows(rows: Iterable[dict], C: dict | None = None) -> Iterator[dict]:
+    """:func:`predict_rows` one row at a time: memory stays bounded however many rows stream
+    through (``rigfit predict`` reads and writes a million-row CSV this way)."""
     C = C or load_constants()
-    out = []
     for r in rows:
         tps, lo, hi, status = predict_case(case_from_row(r), C)
         o = dict(r)
@@ -333,12 +377,11 @@ def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
         o["predicted_low"] = f"{lo:.4g}" if lo is not None else ""
         o["predicted_high"] = f"{hi:.4g}" if hi is not None else ""
         o["status"] = status
-        out.append(o)
-    return out
+        yield o
 
 
 __all__ = [
     "PREDICT_COLUMNS", "ResolvedCase", "Unresolved", "case_features", "case_settings", "check_fits",
-    "kv_cache_bytes", "predict_case",
+    "iter_predict_rows", "kv_cache_bytes", "predict_case",
     "predict_resolved", "predict_rows", "resolve_case", "resolve_hardware", "resolve_work",
 ]

