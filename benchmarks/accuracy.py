@@ -38,8 +38,12 @@ TARGETS = {"tg": 0.12, "pp": 0.20, "p90": 0.40}
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_calibration_path())
-    ap.add_argument("--host-links", type=Path, default=HOST_LINKS,
-                    help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)")
+    ap.add_argument(
+        "--host-links",
+        type=Path,
+        default=HOST_LINKS,
+        help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)",
+    )
     ap.add_argument("--by-device", action="store_true", help="also print each held-out device")
     ap.add_argument("--csv", type=Path, help="write the held-out predictions here")
     args = ap.parse_args(argv)
@@ -51,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     rows, unresolved, n_total = build_fit_rows(args.data, C, args.host_links)
     pairs = lodo_predictions(rows, C)
     took = time.perf_counter() - t0
-    print(f"leave-one-device-out on {args.data.name}: {n_total} rows, {len(rows)} resolved "
-          f"({len(rows) / n_total:.1%}), {len({r.device for r in rows})} devices, {took:.0f} s")
+    print(
+        f"leave-one-device-out on {args.data.name}: {n_total} rows, {len(rows)} resolved "
+        f"({len(rows) / n_total:.1%}), {len({r.device for r in rows})} devices, {took:.0f} s"
+    )
     for reason, n in unresolved.most_common(10):
         print(f"  unresolved {n:4d}: {reason}")
     summary = summarise(pairs)
@@ -65,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         if s:
             ok_md = s["mdape"] <= TARGETS[kind]
             ok_p90 = s["p90"] <= TARGETS["p90"]
-            print(f"  {kind}: MdAPE {s['mdape']:.1%} ({'ok' if ok_md else 'MISSED'}), "
-                  f"p90 {s['p90']:.1%} ({'ok' if ok_p90 else 'MISSED'})")
+            print(
+                f"  {kind}: MdAPE {s['mdape']:.1%} ({'ok' if ok_md else 'MISSED'}), "
+                f"p90 {s['p90']:.1%} ({'ok' if ok_p90 else 'MISSED'})"
+            )
     print(f"  resolved: {len(rows) / n_total:.1%} ({'ok' if len(rows) / n_total >= 0.95 else 'MISSED'})")
     inside = [(r.kind, lo <= r.observed_tps <= hi) for r, lo, hi in _bands(pairs, C)]
     for kind in ("tg", "pp"):
@@ -83,13 +91,44 @@ def main(argv: list[str] | None = None) -> int:
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["hardware", "n_devices", "backend", "model", "quant", "test", "flash_attn",
-                        "build", "year", "observed_tps", "predicted_tps", "ape", "source_url", "notes"])
+            w.writerow(
+                [
+                    "hardware",
+                    "n_devices",
+                    "backend",
+                    "model",
+                    "quant",
+                    "test",
+                    "flash_attn",
+                    "build",
+                    "year",
+                    "observed_tps",
+                    "predicted_tps",
+                    "ape",
+                    "source_url",
+                    "notes",
+                ]
+            )
             for r, p in pairs:
                 c = r.ref.case
-                w.writerow([c.hardware, c.n_devices, c.backend, c.model, c.quant, c.test_name,
-                            c.flash_attn, c.build, c.year, r.observed_tps, f"{p:.4g}",
-                            f"{ape(r.observed_tps, p):.4f}", c.source_url, c.notes])
+                w.writerow(
+                    [
+                        c.hardware,
+                        c.n_devices,
+                        c.backend,
+                        c.model,
+                        c.quant,
+                        c.test_name,
+                        c.flash_attn,
+                        c.build,
+                        c.year,
+                        r.observed_tps,
+                        f"{p:.4g}",
+                        f"{ape(r.observed_tps, p):.4f}",
+                        c.source_url,
+                        c.notes,
+                    ]
+                )
     return 0
 
 

@@ -63,8 +63,12 @@ def prior_table() -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_calibration_path())
-    ap.add_argument("--host-links", type=Path, default=HOST_LINKS,
-                    help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)")
+    ap.add_argument(
+        "--host-links",
+        type=Path,
+        default=HOST_LINKS,
+        help="per-source host PCIe links to add (benchmarks/host_links_from_notebooks.py)",
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--no-lodo", action="store_true", help="skip the leave-one-device-out bands")
     args = ap.parse_args(argv)
@@ -76,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     C["priors"] = prior_table()
     C["coefficients"] = {}
     rows, unresolved, n_total = build_fit_rows(args.data, C, args.host_links)
-    print(f"rows: {n_total}; resolved: {len(rows)} ({len(rows) / n_total:.1%}); "
-          f"unresolved: {sum(unresolved.values())}")
+    print(
+        f"rows: {n_total}; resolved: {len(rows)} ({len(rows) / n_total:.1%}); "
+        f"unresolved: {sum(unresolved.values())}"
+    )
     for reason, n in Counter(unresolved).most_common(30):
         print(f"  {n:5d}  {reason}")
     coefs = fit_constants(rows)
@@ -87,12 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         C["bands"] = res["bands"]
         C["fit"] = {"lodo": res["summary"]}
     C.setdefault("fit", {})
-    C["fit"].update({
-        "data": "data/ground-truth/speed_calibration.csv",
-        "rows": n_total, "resolved": len(rows), "devices": len({r.device for r in rows}),
-        "method": "robust ridge least squares on relative test time; bands = leave-one-device-out "
-                  "log(observed/predicted) p10/p90",
-    })
+    C["fit"].update(
+        {
+            "data": "data/ground-truth/speed_calibration.csv",
+            "rows": n_total,
+            "resolved": len(rows),
+            "devices": len({r.device for r in rows}),
+            "method": "robust ridge least squares on relative test time; bands = leave-one-device-out "
+            "log(observed/predicted) p10/p90",
+        }
+    )
     C["schema_version"] = 1
     C["generated_by"] = "benchmarks/calibrate.py"
     args.out.write_text(json.dumps(C, indent=1, sort_keys=True) + "\n")

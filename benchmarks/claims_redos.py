@@ -18,8 +18,15 @@ from rigfit.claims import MAX_CLAIM_LINE_CHARS, parse_claims, parse_prose
 from rigfit.errors import RigfitError
 
 PATTERNS = {
-    "1,1,1,…": "1,", "1s 1s …": "1s ", "ttft ttft …": "ttft ", "on on …": "on ", "1.1.1.…": "1.",
-    "1 1 1 …": "1 ", "digits": "1", "Q4_a_a_…": "a_", "spaces": " ",
+    "1,1,1,…": "1,",
+    "1s 1s …": "1s ",
+    "ttft ttft …": "ttft ",
+    "on on …": "on ",
+    "1.1.1.…": "1.",
+    "1 1 1 …": "1 ",
+    "digits": "1",
+    "Q4_a_a_…": "a_",
+    "spaces": " ",
 }
 
 

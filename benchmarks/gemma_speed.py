@@ -32,14 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = bundled_gemma_path()
     load0 = os.getloadavg()
-    settings = BenchSettings(model_path=str(path), prompt=args.prompt, gen=args.gen, depths=(0,),
-                             repeat=args.repeat, timeout_s=590)
+    settings = BenchSettings(
+        model_path=str(path), prompt=args.prompt, gen=args.gen, depths=(0,), repeat=args.repeat, timeout_s=590
+    )
     pred = predict_tests(path, [("pp", args.prompt, 0, 0), ("tg", 0, args.gen, args.prompt)])
     report = run_bench(settings)
     load1 = os.getloadavg()
     d = report.first
-    print(f"machine: {pred.get('machine')}; threads {report.threads_used}; "
-          f"load average before {load0[0]:.1f}, after {load1[0]:.1f} ({os.cpu_count()} CPUs)")
+    print(
+        f"machine: {pred.get('machine')}; threads {report.threads_used}; "
+        f"load average before {load0[0]:.1f}, after {load1[0]:.1f} ({os.cpu_count()} CPUs)"
+    )
     if "tests" not in pred:
         print(f"no prediction: {pred.get('error')}")
         return 1
@@ -50,10 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         inside = p["low"] <= best <= p["high"]
         ok &= inside
         samples = ", ".join(f"{x:.1f}" for x in stat.samples)
-        print(f"{name:12s} measured best {best:8.1f} tok/s, median {stat.median:8.1f} "
-              f"(samples {samples}; spread {stat.spread_pct:.0f} %)")
-        print(f"{'':12s} predicted     {p['tps']:8.1f} tok/s, band {p['low']:.1f}–{p['high']:.1f} "
-              f"(roofline {p['roofline_tps']:.1f}) → {'inside' if inside else 'OUTSIDE'}")
+        print(
+            f"{name:12s} measured best {best:8.1f} tok/s, median {stat.median:8.1f} "
+            f"(samples {samples}; spread {stat.spread_pct:.0f} %)"
+        )
+        print(
+            f"{'':12s} predicted     {p['tps']:8.1f} tok/s, band {p['low']:.1f}–{p['high']:.1f} "
+            f"(roofline {p['roofline_tps']:.1f}) → {'inside' if inside else 'OUTSIDE'}"
+        )
     return 0 if ok else 1
 
 

@@ -54,8 +54,12 @@ def cli_seconds(name: str, repeats: int = 5) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ground-truth", type=Path, default=GROUND_TRUTH,
-                    help="folder holding speed_calibration.csv and memory.csv")
+    ap.add_argument(
+        "--ground-truth",
+        type=Path,
+        default=GROUND_TRUTH,
+        help="folder holding speed_calibration.csv and memory.csv",
+    )
     args = ap.parse_args()
     for fname in ("speed_calibration.csv", "memory.csv"):
         path = args.ground_truth / fname

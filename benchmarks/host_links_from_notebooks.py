@@ -69,22 +69,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     try:
-        names = subprocess.run(["git", "-C", str(args.repo), "ls-tree", "-r", "HEAD", "--name-only"],
-                               check=True, capture_output=True, text=True).stdout.splitlines()
+        names = subprocess.run(
+            ["git", "-C", str(args.repo), "ls-tree", "-r", "HEAD", "--name-only"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"host_links: cannot list {args.repo}: {exc}", file=sys.stderr)
         return 2
     rows = []
     for name in sorted(n for n in names if n.endswith(".ipynb") and "/Mac/" not in n):
-        text = subprocess.run(["git", "-C", str(args.repo), "show", f"HEAD:{name}"], check=True,
-                              capture_output=True, text=True).stdout
+        text = subprocess.run(
+            ["git", "-C", str(args.repo), "show", f"HEAD:{name}"], check=True, capture_output=True, text=True
+        ).stdout
         cpu, n_gpu = notebook_host(text)
         gen = host_pcie(cpu)
-        rows.append({"source_url": URL + quote(name), "host_cpu": cpu, "gpus_listed": n_gpu,
-                     "host_link": f"PCIe {gen}" if gen else "",
-                     "evidence": "notebook's first cell: /proc/cpuinfo model name and nvidia-smi; "
-                                 "PCIe generation of that CPU platform (vendor specifications); "
-                                 "lanes not printed (x16 assumed)"})
+        rows.append(
+            {
+                "source_url": URL + quote(name),
+                "host_cpu": cpu,
+                "gpus_listed": n_gpu,
+                "host_link": f"PCIe {gen}" if gen else "",
+                "evidence": "notebook's first cell: /proc/cpuinfo model name and nvidia-smi; "
+                "PCIe generation of that CPU platform (vendor specifications); "
+                "lanes not printed (x16 assumed)",
+            }
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -44,20 +44,41 @@ def live_table() -> None:
     from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 
     d = Path(tempfile.mkdtemp())
-    files = {"gemma3-270m": bundled_gemma_path(),
-             "llama": synth.write_llama(d / "llama.gguf", n_embd=512, n_ff=1536, n_head=8, n_head_kv=2).path,
-             "deepseek2-mla": synth.write_deepseek2_mla(d / "mla.gguf").path,
-             "moe": synth.write_moe(d / "moe.gguf").path,
-             "mamba2": synth.write_mamba2(d / "mamba2.gguf").path}
-    grid = [(512, "on", 1, False, False, 512, "f16"), (512, "off", 1, False, False, 512, "f16"),
-            (4096, "on", 1, False, False, 512, "f16"), (4096, "off", 1, False, False, 512, "f16"),
-            (32768, "on", 1, False, False, 512, "f16"), (32768, "off", 1, False, False, 512, "f16"),
-            (32768, "on", 1, False, False, 512, "q8_0"), (32768, "auto", 4, False, False, 512, "f16"),
-            (32768, "auto", 4, True, False, 512, "f16"), (32768, "auto", 1, False, True, 512, "f16"),
-            (32768, "auto", 1, False, False, 2048, "f16")]
+    files = {
+        "gemma3-270m": bundled_gemma_path(),
+        "llama": synth.write_llama(d / "llama.gguf", n_embd=512, n_ff=1536, n_head=8, n_head_kv=2).path,
+        "deepseek2-mla": synth.write_deepseek2_mla(d / "mla.gguf").path,
+        "moe": synth.write_moe(d / "moe.gguf").path,
+        "mamba2": synth.write_mamba2(d / "mamba2.gguf").path,
+    }
+    grid = [
+        (512, "on", 1, False, False, 512, "f16"),
+        (512, "off", 1, False, False, 512, "f16"),
+        (4096, "on", 1, False, False, 512, "f16"),
+        (4096, "off", 1, False, False, 512, "f16"),
+        (32768, "on", 1, False, False, 512, "f16"),
+        (32768, "off", 1, False, False, 512, "f16"),
+        (32768, "on", 1, False, False, 512, "q8_0"),
+        (32768, "auto", 4, False, False, 512, "f16"),
+        (32768, "auto", 4, True, False, 512, "f16"),
+        (32768, "auto", 1, False, True, 512, "f16"),
+        (32768, "auto", 1, False, False, 2048, "f16"),
+    ]
     jobs = [(m, g) for m in files for g in grid if m == "gemma3-270m" or g[0] <= 16384 or g[1] != "off"]
-    cfgs = [RunConfig(str(files[m]), n_ctx=c, flash_attn=fa, n_parallel=n, kv_unified=u, swa_full=sf,
-                      n_ubatch=ub, type_k=kt, type_v=kt) for m, (c, fa, n, u, sf, ub, kt) in jobs]
+    cfgs = [
+        RunConfig(
+            str(files[m]),
+            n_ctx=c,
+            flash_attn=fa,
+            n_parallel=n,
+            kv_unified=u,
+            swa_full=sf,
+            n_ubatch=ub,
+            type_k=kt,
+            type_v=kt,
+        )
+        for m, (c, fa, n, u, sf, ub, kt) in jobs
+    ]
     logs = run_llamacpp(cfgs, per_process=11)
     specs = {m: load_model_source(p) for m, p in files.items()}
     print("## Predicted vs llama.cpp (xllamacpp, CPU), MiB: predicted / measured")
@@ -68,13 +89,24 @@ def live_table() -> None:
         if not log.ok:
             print(f"{m:14} {label:28} llama.cpp refused: {log.error}")
             continue
-        s = PlanSettings(n_ctx=c, flash_attn=fa, n_parallel=n, kv_unified=u, swa_full=sf, n_ubatch=ub,
-                         kv_type_k=kt, kv_type_v=kt, ngl=0)
+        s = PlanSettings(
+            n_ctx=c,
+            flash_attn=fa,
+            n_parallel=n,
+            kv_unified=u,
+            swa_full=sf,
+            n_ubatch=ub,
+            kv_type_k=kt,
+            kv_type_v=kt,
+            ngl=0,
+        )
         _, devs = device_memory(specs[m], CPU_BOX, s, c, 0, mem.build_profile())
         h = devs[-1]
-        pairs = [((h.weights_bytes + h.repack_bytes) / MIB, log.mib("model")),
-                 ((h.kv_bytes + h.recurrent_bytes) / MIB,
-                 log.mib("KV") + log.mib("RS")), (h.compute_bytes / MIB, log.mib("compute"))]
+        pairs = [
+            ((h.weights_bytes + h.repack_bytes) / MIB, log.mib("model")),
+            ((h.kv_bytes + h.recurrent_bytes) / MIB, log.mib("KV") + log.mib("RS")),
+            (h.compute_bytes / MIB, log.mib("compute")),
+        ]
         ok = all(abs(p - q) <= max(1.0, 0.01 * q) for p, q in pairs)
         worst = max(worst, max(abs(p - q) for p, q in pairs))
         cells = " ".join(f"{p:8.2f}/{q:8.2f}" for p, q in pairs)
@@ -82,10 +114,17 @@ def live_table() -> None:
     print(f"largest absolute difference: {worst:.2f} MiB\n")
 
 
-_MODEL_IDS = [(r"llama 2 70b", "llama-2-70b"), (r"llama 2 13b", "llama-2-13b"), (r"llama 2 7b", "llama-2-7b"),
-              (r"llama 1 65b|llama 65b", "llama-1-65b"), (r"llama 1 30b|llama 33b|llama 30b", "llama-1-30b"),
-              (r"llama 1 13b|llama 13b", "llama-1-13b"), (r"llama 1 7b|llama 7b", "llama-1-7b"),
-              (r"llama 3 8b", "llama-3-8b"), (r"llama-3.1-70b", "llama-3.1-70b")]
+_MODEL_IDS = [
+    (r"llama 2 70b", "llama-2-70b"),
+    (r"llama 2 13b", "llama-2-13b"),
+    (r"llama 2 7b", "llama-2-7b"),
+    (r"llama 1 65b|llama 65b", "llama-1-65b"),
+    (r"llama 1 30b|llama 33b|llama 30b", "llama-1-30b"),
+    (r"llama 1 13b|llama 13b", "llama-1-13b"),
+    (r"llama 1 7b|llama 7b", "llama-1-7b"),
+    (r"llama 3 8b", "llama-3-8b"),
+    (r"llama-3.1-70b", "llama-3.1-70b"),
+]
 
 
 def _model_id(name: str) -> str | None:
@@ -102,8 +141,13 @@ def _gt_machine(hardware: str) -> Machine:
     m = re.search(r"\bx(\d+)\s*$", hardware.strip())
     n = int(m.group(1)) if m else 1
     apple = "apple" in hardware.lower()
-    dev = Device(id="gt", name=hardware, kind="apple" if apple else "gpu",
-                 vendor="Apple" if apple else "NVIDIA", memory_bytes=1 << 40)
+    dev = Device(
+        id="gt",
+        name=hardware,
+        kind="apple" if apple else "gpu",
+        vendor="Apple" if apple else "NVIDIA",
+        memory_bytes=1 << 40,
+    )
     return Machine(name=hardware, accelerators=(dev,) * n, ram_bytes=1 << 40, unified_memory=apple)
 
 
@@ -133,8 +177,15 @@ def ground_truth(path: Path) -> None:
         prof = _gt_profile(r["notes"])
         profiles[src].add(prof.name)
         fa = "on" if kvt == "q8_0" else "off"  # 2023–2024 builds: flash attention off unless -fa
-        settings = PlanSettings(n_ctx=ctx, n_ubatch=512, n_batch=512, flash_attn=fa, kv_type_k=kvt,
-                                kv_type_v=kvt, llama_build=prof.name)
+        settings = PlanSettings(
+            n_ctx=ctx,
+            n_ubatch=512,
+            n_batch=512,
+            flash_attn=fa,
+            kv_type_k=kvt,
+            kv_type_v=kvt,
+            llama_build=prof.name,
+        )
         machine = _gt_machine(r["hardware"])
         _, devs = device_memory(spec, machine, settings, ctx, None, prof)
         gpus = [d for d in devs if d.name != "CPU"]
@@ -148,16 +199,21 @@ def ground_truth(path: Path) -> None:
         if r["total_mib"]:
             meas = float(r["total_mib"])
             # "as printed"/"derived" totals are llama.cpp's buffers only; others include the context
-            logged_only = "as printed by llama.cpp" in r["notes"] or "derived sum" in r["notes"] \
+            logged_only = (
+                "as printed by llama.cpp" in r["notes"]
+                or "derived sum" in r["notes"]
                 or "cumulative allocated" in r["notes"]
+            )
             extra = 0 if logged_only else sum(d.overhead_bytes for d in gpus) / MIB
             errs[src]["total_mib"].append((w + kv + comp + extra - meas) / meas * 100)
     print("## Published memory rows (data/ground-truth/memory.csv), error = predicted − published")
     print(f"{'source':58} {'field':12} {'rows':>5} {'median %':>9} {'max |%|':>8}  profiles")
     for src, fields in errs.items():
         for key, e in fields.items():
-            print(f"{src:58} {key:12} {len(e):5d} {statistics.median(e):9.1f} {max(abs(x) for x in e):8.1f}"
-                  f"  {', '.join(sorted(profiles[src]))}")
+            print(
+                f"{src:58} {key:12} {len(e):5d} {statistics.median(e):9.1f} {max(abs(x) for x in e):8.1f}"
+                f"  {', '.join(sorted(profiles[src]))}"
+            )
     for src, n in skipped.items():
         print(f"{src:58} skipped {n} rows (model not in the catalog or peak-only measurements)")
 

@@ -44,14 +44,39 @@ from rigfit.estimate.tensors import (
     tensor_types,
 )
 
-DEFAULT_MODELS = ["llama-3.1-8b", "qwen2.5-14b", "llama-3.1-70b", "gemma-3-270m", "gemma-3-27b",
-                  "qwen3-30b-a3b", "mixtral-8x7b", "phi-4-mini", "gpt-oss-20b", "deepseek-v3",
-                  "glm-4.5-air", "granite-4.0-h-tiny", "mamba2-2.7b"]
+DEFAULT_MODELS = [
+    "llama-3.1-8b",
+    "qwen2.5-14b",
+    "llama-3.1-70b",
+    "gemma-3-270m",
+    "gemma-3-27b",
+    "qwen3-30b-a3b",
+    "mixtral-8x7b",
+    "phi-4-mini",
+    "gpt-oss-20b",
+    "deepseek-v3",
+    "glm-4.5-air",
+    "granite-4.0-h-tiny",
+    "mamba2-2.7b",
+]
 
-_GGUF_ARCH = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "qwen3moe": "qwen3moe",
-              "gemma2": "gemma2", "gemma3": "gemma3", "phi3": "phi3", "deepseek2": "deepseek2",
-              "gpt-oss": "gpt-oss", "glm4moe": "glm4moe", "llama4": "llama4", "dots1": "dots1",
-              "hunyuan-moe": "hunyuan-moe", "mamba2": "mamba2", "granitehybrid": "granitehybrid"}
+_GGUF_ARCH = {
+    "llama": "llama",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "qwen3moe": "qwen3moe",
+    "gemma2": "gemma2",
+    "gemma3": "gemma3",
+    "phi3": "phi3",
+    "deepseek2": "deepseek2",
+    "gpt-oss": "gpt-oss",
+    "glm4moe": "glm4moe",
+    "llama4": "llama4",
+    "dots1": "dots1",
+    "hunyuan-moe": "hunyuan-moe",
+    "mamba2": "mamba2",
+    "granitehybrid": "granitehybrid",
+}
 
 
 def _hparams(w: GGUFWriter, arch: Architecture, a: str) -> None:
@@ -147,8 +172,12 @@ _LINE = re.compile(r"\]\s+(\S+)\s+-\s+\[[^\]]*\],\s+type\s+=\s+(\S+),\s+(.*)$")
 
 def dry_run(binary: str, src: Path, ftype: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as td:
-        out = subprocess.run([binary, "--dry-run", str(src), str(Path(td) / "o.gguf"), ftype],
-                             capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            [binary, "--dry-run", str(src), str(Path(td) / "o.gguf"), ftype],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     log = out.stdout + out.stderr
     types: dict[str, str] = {}
     for line in log.splitlines():
@@ -197,17 +226,26 @@ def main(argv: list[str]) -> int:
                 bad = [(n, pred.get(n), real[n]) for n in real if pred.get(n) != real[n]]
                 pb = sum(tensor_nbytes(pred[n], shapes[n]) for n in shapes if n in pred)
                 rb = sum(tensor_nbytes(real[n], shapes[n]) for n in shapes if n in real)
-                print(f"{mid:22s} {ft.name:9s} tensors {len(real):5d} mismatches {len(bad):4d} "
-                      f"pred {pb / 1e9:9.3f} GB dry-run {rb / 1e9:9.3f} GB {bad[:3] if bad else ''}")
+                print(
+                    f"{mid:22s} {ft.name:9s} tensors {len(real):5d} mismatches {len(bad):4d} "
+                    f"pred {pb / 1e9:9.3f} GB dry-run {rb / 1e9:9.3f} GB {bad[:3] if bad else ''}"
+                )
                 golden.setdefault(mid, {})[ft.name] = {
-                    "bytes": rb, "counts": dict(sorted(Counter(real.values()).items())),
-                    "digest": digest(real)}
-    if dump is not None:   # one line per (model, file type)
-        lines = [f'  "{m}|{f}": {json.dumps(v, sort_keys=True)}'
-                 for m, d in sorted(golden.items()) for f, v in sorted(d.items())]
-        src = ("llama-quantize --dry-run, llama.cpp vendored in llama-cpp-python 0.3.36 (ggml 0c1e570), "
-               "sparse F16 GGUFs from benchmarks/quant_rules_oracle.py; no imatrix; dry-run skips the "
-               "MXFP4 requantize check")
+                    "bytes": rb,
+                    "counts": dict(sorted(Counter(real.values()).items())),
+                    "digest": digest(real),
+                }
+    if dump is not None:  # one line per (model, file type)
+        lines = [
+            f'  "{m}|{f}": {json.dumps(v, sort_keys=True)}'
+            for m, d in sorted(golden.items())
+            for f, v in sorted(d.items())
+        ]
+        src = (
+            "llama-quantize --dry-run, llama.cpp vendored in llama-cpp-python 0.3.36 (ggml 0c1e570), "
+            "sparse F16 GGUFs from benchmarks/quant_rules_oracle.py; no imatrix; dry-run skips the "
+            "MXFP4 requantize check"
+        )
         dump.write_text('{\n  "_source": ' + json.dumps(src) + ",\n" + ",\n".join(lines) + "\n}\n")
     return 0
 

@@ -43,13 +43,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, kw in CONFIGS:
             plan = make_plan(spec, machine, PlanSettings(**kw), with_speed=False)
-            loaded = load_and_verify(plan, launch_spec(plan, gemma, port=0, warmup=False),
-                                     Path(tmp) / "llama.log", None)
+            loaded = load_and_verify(
+                plan, launch_spec(plan, gemma, port=0, warmup=False), Path(tmp) / "llama.log", None
+            )
             if loaded.server is not None:
                 loaded.server.stop()
             v = loaded.verification
-            cells = " ".join(f"{r.kind} {r.planned_bytes / MIB:.2f}/{(r.real_bytes or 0) / MIB:.2f}"
-                             for r in v.rows)
+            cells = " ".join(
+                f"{r.kind} {r.planned_bytes / MIB:.2f}/{(r.real_bytes or 0) / MIB:.2f}" for r in v.rows
+            )
             worst = max(worst, v.max_abs_diff_bytes / MIB)
             print(f"{label:22} {v.status:8} {v.max_abs_diff_bytes / MIB:14.3f}  {cells}")
     print(f"largest |real − planned| over all buffers and configurations: {worst:.3f} MiB")

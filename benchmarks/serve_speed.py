@@ -67,9 +67,14 @@ def in_process(repeat: int) -> dict[str, float]:
     t0 = time.perf_counter()
     recommend(resolve_machine(MACHINE), "code")
     rec_use = time.perf_counter() - t0
-    return {"plan_cold": cold, "plan_warm": min(times), "plan_warm_median": statistics.median(times),
-            "recommend_first": rec_first, "recommend_other_machine": rec_other,
-            "recommend_other_use": rec_use}
+    return {
+        "plan_cold": cold,
+        "plan_warm": min(times),
+        "plan_warm_median": statistics.median(times),
+        "recommend_first": rec_first,
+        "recommend_other_machine": rec_other,
+        "recommend_other_use": rec_use,
+    }
 
 
 def whole_process(cmd: list[str], repeat: int) -> list[float]:
@@ -90,8 +95,12 @@ def load(n: int) -> tuple[list[float], float, int]:
         port = s.getsockname()[1]
     tmp = tempfile.mkdtemp(prefix="rigfit-serve-bench-")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RIGFIT_DATA_DIR": tmp, "XDG_CONFIG_HOME": tmp}
-    proc = subprocess.Popen([sys.executable, "-m", "rigfit", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rigfit", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -102,8 +111,9 @@ def load(n: int) -> tuple[list[float], float, int]:
                 time.sleep(0.1)
 
         def one(i: int) -> tuple[float, bool]:
-            q = urllib.parse.urlencode({"model": ("llama-3.1-8b", "qwen2.5-14b")[i % 2], "on": MACHINE,
-                                        "ctx": 2048 * (1 + i % 8)})
+            q = urllib.parse.urlencode(
+                {"model": ("llama-3.1-8b", "qwen2.5-14b")[i % 2], "on": MACHINE, "ctx": 2048 * (1 + i % 8)}
+            )
             t0 = time.perf_counter()
             try:
                 with urllib.request.urlopen(f"{base}/api/plan?{q}", timeout=120) as r:
@@ -154,10 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     ip = in_process(args.repeat)
     print("\nIn-process (warm = second and later calls in one process)")
     print(f"  plan, first call              {_ms(ip['plan_cold'])}")
-    print(f"  plan, warm (best / median)    {_ms(ip['plan_warm'])} / {_ms(ip['plan_warm_median']).strip()}"
-          f"   target ≤ {TARGETS_S['plan_warm'] * 1e3:.0f} ms")
-    print(f"  recommend ladder, first       {_ms(ip['recommend_first'])}   target ≤ "
-          f"{TARGETS_S['recommend'] * 1e3:.0f} ms")
+    print(
+        f"  plan, warm (best / median)    {_ms(ip['plan_warm'])} / {_ms(ip['plan_warm_median']).strip()}"
+        f"   target ≤ {TARGETS_S['plan_warm'] * 1e3:.0f} ms"
+    )
+    print(
+        f"  recommend ladder, first       {_ms(ip['recommend_first'])}   target ≤ "
+        f"{TARGETS_S['recommend'] * 1e3:.0f} ms"
+    )
     print(f"  recommend, another machine    {_ms(ip['recommend_other_machine'])}")
     print(f"  recommend, same machine, another use {_ms(ip['recommend_other_use']).strip()}")
     plan_cmd = ["plan", "llama-3.1-8b", "--on", MACHINE]
@@ -165,14 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     cp = whole_process(plan_cmd, args.repeat)
     cr = whole_process(rec_cmd, max(2, args.repeat // 2))
     print("\nWhole process (python -m rigfit …; best / median)")
-    print(f"  rigfit plan                   {min(cp):6.2f} s / {statistics.median(cp):.2f} s   "
-          f"target ≤ {TARGETS_S['cli_plan']} s")
-    print(f"  rigfit recommend              {min(cr):6.2f} s / {statistics.median(cr):.2f} s   "
-          f"target ≤ {TARGETS_S['cli_recommend']} s")
+    print(
+        f"  rigfit plan                   {min(cp):6.2f} s / {statistics.median(cp):.2f} s   "
+        f"target ≤ {TARGETS_S['cli_plan']} s"
+    )
+    print(
+        f"  rigfit recommend              {min(cr):6.2f} s / {statistics.median(cr):.2f} s   "
+        f"target ≤ {TARGETS_S['cli_recommend']} s"
+    )
     lat, wall, errors = load(args.concurrent)
     print(f"\nLoad: {args.concurrent} concurrent GET /api/plan on loopback (rigfit serve, warm caches)")
-    print(f"  errors {errors}; p50 {_ms(_pct(lat, 0.5)).strip()}, p95 {_ms(_pct(lat, 0.95)).strip()}, "
-          f"max {_ms(max(lat)).strip()}; all {args.concurrent} done in {wall:.2f} s")
+    print(
+        f"  errors {errors}; p50 {_ms(_pct(lat, 0.5)).strip()}, p95 {_ms(_pct(lat, 0.95)).strip()}, "
+        f"max {_ms(max(lat)).strip()}; all {args.concurrent} done in {wall:.2f} s"
+    )
     lf = _llmfit(args.repeat)
     if lf is None:
         print("\nllmfit: not installed (no ratio)")

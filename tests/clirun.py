@@ -23,8 +23,14 @@ from rigfit.cli import main
 _entry = typer.Typer(add_completion=False)
 
 
-@_entry.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                  "allow_interspersed_args": False, "help_option_names": []})
+@_entry.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "allow_interspersed_args": False,
+        "help_option_names": [],
+    }
+)
 def _rigfit(ctx: typer.Context) -> None:
     """Hand the whole command line to rigfit's entry point (which exits through SystemExit)."""
     main(list(ctx.args))
@@ -36,5 +42,6 @@ def run_cli(*args: str, input: str | None = None, env: Mapping[str, str | None] 
     ``input`` is fed to stdin; ``env`` overrides environment variables for the run only (``None``
     as a value removes one).
     """
-    return CliRunner().invoke(_entry, list(args), input=input, env=env, catch_exceptions=False,
-                              prog_name="rigfit")
+    return CliRunner().invoke(
+        _entry, list(args), input=input, env=env, catch_exceptions=False, prog_name="rigfit"
+    )

@@ -71,12 +71,18 @@ class FakeHub:
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                       "digest": "sha256:" + "0" * 64, "size": 2},
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": "sha256:" + "0" * 64,
+                "size": 2,
+            },
             "layers": [
                 {"mediaType": "application/vnd.ollama.image.model", "digest": digest, "size": blob.size},
-                {"mediaType": "application/vnd.ollama.image.template",
-                 "digest": "sha256:" + "1" * 64, "size": 10},
+                {
+                    "mediaType": "application/vnd.ollama.image.template",
+                    "digest": "sha256:" + "1" * 64,
+                    "size": 10,
+                },
             ],
         }
         self.ollama[name] = (json.dumps(manifest).encode(), blob)
@@ -153,8 +159,9 @@ class FakeHub:
             return True
         auth = h.headers.get("Authorization")
         if files and repo.token and auth != f"Bearer {repo.token}":
-            self._send(h, 401 if auth is None else 403, b'{"error": "gated"}', {"X-Error-Code": "GatedRepo"},
-                       head)
+            self._send(
+                h, 401 if auth is None else 403, b'{"error": "gated"}', {"X-Error-Code": "GatedRepo"}, head
+            )
             return True
         return False
 
@@ -172,8 +179,9 @@ class FakeHub:
             if fname.endswith((".gguf", ".safetensors")):
                 s["lfs"] = {"size": f.size, "sha256": "c" * 64, "pointerSize": 135}
             siblings.append(s)
-        body = json.dumps({"id": name, "modelId": name, "sha": repo.sha, "private": False,
-                           "siblings": siblings}).encode()
+        body = json.dumps(
+            {"id": name, "modelId": name, "sha": repo.sha, "private": False, "siblings": siblings}
+        ).encode()
         self._send(h, 200, body, {"Content-Type": "application/json"}, head)
 
     def _ms_files(self, h: BaseHTTPRequestHandler, name: str, head: bool) -> None:
@@ -184,14 +192,23 @@ class FakeHub:
         elif repo.status:
             return self._send(h, repo.status, b'{"Message": "injected"}', head=head)
         else:
-            files = [{"Name": f.rsplit("/", 1)[-1], "Path": f, "Size": rf.size, "Type": "blob",
-                      "Revision": repo.sha, "Sha256": hashlib.sha256(rf.head).hexdigest()}
-                     for f, rf in sorted(repo.files.items())]
+            files = [
+                {
+                    "Name": f.rsplit("/", 1)[-1],
+                    "Path": f,
+                    "Size": rf.size,
+                    "Type": "blob",
+                    "Revision": repo.sha,
+                    "Sha256": hashlib.sha256(rf.head).hexdigest(),
+                }
+                for f, rf in sorted(repo.files.items())
+            ]
             body = {"Code": 200, "Data": {"Files": files}, "Success": True}
         self._send(h, 200, json.dumps(body).encode(), {"Content-Type": "application/json"}, head)
 
-    def _resolve(self, h: BaseHTTPRequestHandler, name: str, rev: str, fname: str, head: bool,
-                 cdn: bool) -> None:
+    def _resolve(
+        self, h: BaseHTTPRequestHandler, name: str, rev: str, fname: str, head: bool, cdn: bool
+    ) -> None:
         repo = self.repos.get(name)
         if not cdn and self._denied(h, repo, head, files=True):
             return
@@ -200,15 +217,20 @@ class FakeHub:
         if f is None or rev not in ("main", repo.sha):
             self._send(h, 404, b"Entry not found", {"X-Error-Code": "EntryNotFound"}, head)
             return
-        meta = {"X-Repo-Commit": repo.sha, "ETag": f'"{"e" * 40}"', "X-Linked-Etag": f'"{"c" * 64}"',
-                "X-Linked-Size": str(f.size)}
+        meta = {
+            "X-Repo-Commit": repo.sha,
+            "ETag": f'"{"e" * 40}"',
+            "X-Linked-Etag": f'"{"c" * 64}"',
+            "X-Linked-Size": str(f.size),
+        }
         if not cdn and fname.endswith((".gguf", ".safetensors")):  # LFS: redirect to the CDN
             self._send(h, 302, b"", {**meta, "Location": f"/cdn/{name}/resolve/{repo.sha}/{fname}"}, head)
             return
         self._ranged(h, f, meta, head)
 
-    def _ollama(self, h: BaseHTTPRequestHandler, ns: str, model: str, kind: str, ref: str,
-                head: bool) -> None:
+    def _ollama(
+        self, h: BaseHTTPRequestHandler, ns: str, model: str, kind: str, ref: str, head: bool
+    ) -> None:
         if kind == "manifests":
             entry = self.ollama.get(f"{ns}/{model}:{ref}")
             if entry is None:
@@ -255,8 +277,14 @@ class FakeHub:
                 return
             self.sent[path] = self.sent.get(path, 0) + len(chunk)
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
-              headers: dict[str, str] | None = None, head: bool = False) -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
         h.send_response(status)
         for k, v in (headers or {}).items():
             h.send_header(k, v)

@@ -104,9 +104,15 @@ class FakeHub:
         return self._status(h, 404)
 
     def _info(self, repo: str) -> dict:
-        sib = [{"rfilename": n, "size": f.size, "blobId": f.sha256[:40],
-                "lfs": {"sha256": f.sha256, "size": f.size, "pointerSize": 134}}
-               for n, f in self.repos[repo].items()]
+        sib = [
+            {
+                "rfilename": n,
+                "size": f.size,
+                "blobId": f.sha256[:40],
+                "lfs": {"sha256": f.sha256, "size": f.size, "pointerSize": 134},
+            }
+            for n, f in self.repos[repo].items()
+        ]
         return {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "siblings": sib}
 
     def _json(self, h: BaseHTTPRequestHandler, data: dict) -> None:

@@ -28,14 +28,67 @@ DATA = Path(__file__).resolve().parent / "data"
 
 #: Values that broke rigfit before (issue 18) or sit on an edge: numbers, markup, control codes.
 NASTY = [
-    "", " ", "0", "-1", "-0", "1", "2", "nan", "NaN", "inf", "-inf", "1e400", "-1e400", "1e308",
-    "9223372036854775807", "18446744073709551616", "2147483648", "4294967295", "1e-400", "0.5",
-    "9" * 5000, "1,1," * 50, "1s " * 40, "abc", "[/]", "[/bold]", "[link=http://x]x[/link]",
-    "\x1b[2J", "\x1b]8;;http://x\x07x\x1b]8;;\x07", "\x00", "\x7f", "\ufeff", "\u202e", "'", '"', ",",
-    ";", "|", "\t", "=HYPERLINK(\"http://x\")", "+1", "@x", "../../../../etc/passwd", "/dev/zero",
-    "A" * 10_000, "x" * 300, "RTX 4090", "1000000000x RTX 4090", "99999x RTX 4090",
-    " + ".join(["RTX 4090"] * 50), "llama-3.1-8b", "Q4_K_M", "pp512", "tg128", "pp512@d4096",
-    "pp-512", "[null]", "{}", "[]", "true", "null",
+    "",
+    " ",
+    "0",
+    "-1",
+    "-0",
+    "1",
+    "2",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e400",
+    "-1e400",
+    "1e308",
+    "9223372036854775807",
+    "18446744073709551616",
+    "2147483648",
+    "4294967295",
+    "1e-400",
+    "0.5",
+    "9" * 5000,
+    "1,1," * 50,
+    "1s " * 40,
+    "abc",
+    "[/]",
+    "[/bold]",
+    "[link=http://x]x[/link]",
+    "\x1b[2J",
+    "\x1b]8;;http://x\x07x\x1b]8;;\x07",
+    "\x00",
+    "\x7f",
+    "\ufeff",
+    "\u202e",
+    "'",
+    '"',
+    ",",
+    ";",
+    "|",
+    "\t",
+    '=HYPERLINK("http://x")',
+    "+1",
+    "@x",
+    "../../../../etc/passwd",
+    "/dev/zero",
+    "A" * 10_000,
+    "x" * 300,
+    "RTX 4090",
+    "1000000000x RTX 4090",
+    "99999x RTX 4090",
+    " + ".join(["RTX 4090"] * 50),
+    "llama-3.1-8b",
+    "Q4_K_M",
+    "pp512",
+    "tg128",
+    "pp512@d4096",
+    "pp-512",
+    "[null]",
+    "{}",
+    "[]",
+    "true",
+    "null",
 ]
 _EDGE_INTS = [0, 1, 2, 255, 2**16 - 1, 2**31, 2**32 - 1, 2**32, 2**60, 2**63, 2**64 - 1]
 
@@ -88,15 +141,15 @@ def mutate_bytes(rng: random.Random, data: bytes, n_max: int = 4) -> bytes:
         if op < 0.35:
             b[p] = rng.randrange(256)
         elif op < 0.6:
-            b[p:p + 8] = struct.pack("<Q", rng.choice(_EDGE_INTS) % 2**64)
+            b[p : p + 8] = struct.pack("<Q", rng.choice(_EDGE_INTS) % 2**64)
         elif op < 0.75:
-            b[p:p + 4] = struct.pack("<I", rng.choice(_EDGE_INTS) % 2**32)
+            b[p : p + 4] = struct.pack("<I", rng.choice(_EDGE_INTS) % 2**32)
         elif op < 0.85:
-            del b[rng.randrange(p, len(b)):]
+            del b[rng.randrange(p, len(b)) :]
         elif op < 0.93:
             b[p:p] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
         else:
-            del b[p:p + rng.randint(1, 16)]
+            del b[p : p + rng.randint(1, 16)]
     return bytes(b)
 
 
@@ -127,8 +180,9 @@ def _gguf_base() -> bytes:
         from synth import write_llama
 
         with tempfile.TemporaryDirectory() as d:
-            _BASES["gguf"] = write_llama(Path(d) / "m.gguf", n_layer=2, n_embd=64, n_head=4, n_head_kv=2,
-                                         n_ff=128, n_vocab=300).path.read_bytes()
+            _BASES["gguf"] = write_llama(
+                Path(d) / "m.gguf", n_layer=2, n_embd=64, n_head=4, n_head_kv=2, n_ff=128, n_vocab=300
+            ).path.read_bytes()
     return _BASES["gguf"]
 
 
@@ -142,15 +196,48 @@ def build_gguf(rng: random.Random, tmp: Path) -> tuple[list[str], str | None]:
     return (["inspect", str(f)] + (["--json"] if rng.random() < 0.3 else [])), None
 
 
-LLAMA_CONFIG = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 256,
-                "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 4096,
-                "rope_theta": 500000.0, "torch_dtype": "bfloat16", "tie_word_embeddings": False}
-_CONFIG_KEYS = [*LLAMA_CONFIG, "head_dim", "sliding_window", "partial_rotary_factor", "kv_lora_rank",
-                                     "num_local_experts", "num_experts_per_tok", "text_config", "layer_types",
-                                     "moe_intermediate_size", "q_lora_rank", "qk_rope_head_dim"]
-_MODEL_TYPES = ["llama", "qwen2", "qwen3", "qwen3_moe", "mixtral", "gemma3", "deepseek_v3", "mamba2", "phi3",
-                "gpt_oss", "x", ""]
+LLAMA_CONFIG = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "intermediate_size": 512,
+    "vocab_size": 1000,
+    "max_position_embeddings": 4096,
+    "rope_theta": 500000.0,
+    "torch_dtype": "bfloat16",
+    "tie_word_embeddings": False,
+}
+_CONFIG_KEYS = [
+    *LLAMA_CONFIG,
+    "head_dim",
+    "sliding_window",
+    "partial_rotary_factor",
+    "kv_lora_rank",
+    "num_local_experts",
+    "num_experts_per_tok",
+    "text_config",
+    "layer_types",
+    "moe_intermediate_size",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+]
+_MODEL_TYPES = [
+    "llama",
+    "qwen2",
+    "qwen3",
+    "qwen3_moe",
+    "mixtral",
+    "gemma3",
+    "deepseek_v3",
+    "mamba2",
+    "phi3",
+    "gpt_oss",
+    "x",
+    "",
+]
 
 
 def _json_value(rng: random.Random) -> object:
@@ -214,8 +301,11 @@ def build_safetensors(rng: random.Random, tmp: Path) -> tuple[list[str], str | N
         name = rng.choice([k for k in header if k != "__metadata__"])
         field = rng.choice(["dtype", "shape", "data_offsets"])
         entry = dict(header[name])  # type: ignore[arg-type]
-        entry[field] = (rng.choice(_DTYPES) if field == "dtype"
-                        else rng.choice([[1e300], [-1], [2**70], "4", [None], [0, 2**64], [3, 1], []]))
+        entry[field] = (
+            rng.choice(_DTYPES)
+            if field == "dtype"
+            else rng.choice([[1e300], [-1], [2**70], "4", [None], [0, 2**64], [3, 1], []])
+        )
         header[name] = entry
     raw = json.dumps(header).encode()
     blob = struct.pack("<Q", len(raw)) + raw + b"\0" * off
@@ -224,8 +314,17 @@ def build_safetensors(rng: random.Random, tmp: Path) -> tuple[list[str], str | N
     shard = "model-00001-of-00001.safetensors"
     (d / shard).write_bytes(blob)
     if rng.random() < 0.4:
-        wm = rng.choice([{"x": shard}, {"x": "../../../../etc/passwd"}, {"x": 5}, ["a"], {"x": "missing.st"},
-                         {"x": "/etc/passwd"}, {"x": ".."}])
+        wm = rng.choice(
+            [
+                {"x": shard},
+                {"x": "../../../../etc/passwd"},
+                {"x": 5},
+                ["a"],
+                {"x": "missing.st"},
+                {"x": "/etc/passwd"},
+                {"x": ".."},
+            ]
+        )
         (d / "model.safetensors.index.json").write_text(json.dumps({"weight_map": wm}))
     return ["inspect", str(d)], None
 
@@ -257,10 +356,25 @@ def build_check_csv(rng: random.Random, tmp: Path) -> tuple[list[str], str | Non
     return ["check", str(f)], None
 
 
-_PREDICT_ROW = {"hardware": "RTX 4090", "hardware_kind": "nvidia", "n_devices": "1", "backend": "CUDA",
-                "model": "Llama 2 7B", "model_family": "llama", "params_b": "6.74", "quant": "Q4_0",
-                "model_size_gib": "3.56", "test": "pp512", "prompt_tokens": "512", "gen_tokens": "",
-                "depth": "0", "ngl": "99", "threads": "", "flash_attn": "", "notes": ""}
+_PREDICT_ROW = {
+    "hardware": "RTX 4090",
+    "hardware_kind": "nvidia",
+    "n_devices": "1",
+    "backend": "CUDA",
+    "model": "Llama 2 7B",
+    "model_family": "llama",
+    "params_b": "6.74",
+    "quant": "Q4_0",
+    "model_size_gib": "3.56",
+    "test": "pp512",
+    "prompt_tokens": "512",
+    "gen_tokens": "",
+    "depth": "0",
+    "ngl": "99",
+    "threads": "",
+    "flash_attn": "",
+    "notes": "",
+}
 
 
 def build_predict_csv(rng: random.Random, tmp: Path) -> tuple[list[str], str | None]:
@@ -289,8 +403,13 @@ def build_predict_csv(rng: random.Random, tmp: Path) -> tuple[list[str], str | N
     return ["predict", "--cases", str(f), "--out", str(out)], None
 
 
-_IMPORT_FILES = ["rtx3060_llama8b.json", "rtx3060_llama8b.csv", "rtx3060_llama8b.md", "rtx3060_llama8b.jsonl",
-                 "old_cpu_b1767.md"]
+_IMPORT_FILES = [
+    "rtx3060_llama8b.json",
+    "rtx3060_llama8b.csv",
+    "rtx3060_llama8b.md",
+    "rtx3060_llama8b.jsonl",
+    "old_cpu_b1767.md",
+]
 
 
 def build_bench_import(rng: random.Random, tmp: Path) -> tuple[list[str], str | None]:
@@ -306,23 +425,66 @@ def build_bench_import(rng: random.Random, tmp: Path) -> tuple[list[str], str | 
 
 
 _CLI_TEMPLATES: list[Callable[[random.Random], list[str]]] = [
-    lambda r: ["plan", r.choice(["llama-3.1-8b", "qwen3-8b", r.choice(NASTY)]), "--on",
-               r.choice(["RTX 4090", "2x RTX 3090", r.choice(NASTY)]),
-               r.choice(["--ctx", "--prompt", "--ubatch", "--parallel", "--n-cpu-moe", "--ngl",
-                         "--gpu-memory-utilization", "--tensor-split", "--kv-type", "--fa", "-q"]),
-               r.choice(NASTY)],
-    lambda r: ["cost", "llama-3.1-8b", "--on", r.choice(["RTX 4090", r.choice(NASTY)]),
-               r.choice(["--hours-per-day", "--tokens-per-day", "--electricity-usd-per-kwh",
-                         "--hardware-usd", "--amortize-months", "--hosted-monthly-usd", "--quant"]),
-               r.choice(NASTY)],
+    lambda r: [
+        "plan",
+        r.choice(["llama-3.1-8b", "qwen3-8b", r.choice(NASTY)]),
+        "--on",
+        r.choice(["RTX 4090", "2x RTX 3090", r.choice(NASTY)]),
+        r.choice(
+            [
+                "--ctx",
+                "--prompt",
+                "--ubatch",
+                "--parallel",
+                "--n-cpu-moe",
+                "--ngl",
+                "--gpu-memory-utilization",
+                "--tensor-split",
+                "--kv-type",
+                "--fa",
+                "-q",
+            ]
+        ),
+        r.choice(NASTY),
+    ],
+    lambda r: [
+        "cost",
+        "llama-3.1-8b",
+        "--on",
+        r.choice(["RTX 4090", r.choice(NASTY)]),
+        r.choice(
+            [
+                "--hours-per-day",
+                "--tokens-per-day",
+                "--electricity-usd-per-kwh",
+                "--hardware-usd",
+                "--amortize-months",
+                "--hosted-monthly-usd",
+                "--quant",
+            ]
+        ),
+        r.choice(NASTY),
+    ],
     lambda r: ["hardware", r.choice(NASTY)],
     lambda r: ["results", "--limit", r.choice(NASTY)],
-    lambda r: ["bench", r.choice(["--ctx", "--prompt", "--gen", "--depth", "--threads", "--repeat",
-                                  "--timeout", "--ngl"]), r.choice(NASTY), "--no-store"],
-    lambda r: [r.choice(["plan", "inspect", "cost", "check", "nosuch", "--nosuch", "results"]),
-               r.choice(["--bogus", "--on", "-x", r.choice(NASTY)])],
-    lambda r: ["report", "--on", "RTX 3060", "--out", r.choice(["", "/dev/null", "/proc/x", "x[/]y/" * 3,
-                                                                  "A" * 300]), "--no-charts"],
+    lambda r: [
+        "bench",
+        r.choice(["--ctx", "--prompt", "--gen", "--depth", "--threads", "--repeat", "--timeout", "--ngl"]),
+        r.choice(NASTY),
+        "--no-store",
+    ],
+    lambda r: [
+        r.choice(["plan", "inspect", "cost", "check", "nosuch", "--nosuch", "results"]),
+        r.choice(["--bogus", "--on", "-x", r.choice(NASTY)]),
+    ],
+    lambda r: [
+        "report",
+        "--on",
+        "RTX 3060",
+        "--out",
+        r.choice(["", "/dev/null", "/proc/x", "x[/]y/" * 3, "A" * 300]),
+        "--no-charts",
+    ],
 ]
 
 

@@ -34,14 +34,21 @@ def test_bound_functions():
 
 def test_parse_prose_and_csv():
     c = parse_prose("Llama-3.1-8B Q4_K_M at 120 tok/s on an RTX 3060")
-    assert (c.model, c.quant, c.metric, c.value, c.hardware) == ("Llama-3.1-8B", "Q4_K_M", "decode_tps",
-                                                                 120.0, "RTX 3060")
+    assert (c.model, c.quant, c.metric, c.value, c.hardware) == (
+        "Llama-3.1-8B",
+        "Q4_K_M",
+        "decode_tps",
+        120.0,
+        "RTX 3060",
+    )
     s = parse_prose("a wafer holds 900 GB of SRAM")
     assert s.metric == "spec_memory_gb" and s.value == 900 and "WSE" in s.hardware
-    rows = parse_claims("hardware,model,quant,metric,value,source\n"
-                        "RTX 3060 12GB,llama-3.1-8b,Q4_K_M,tg,55,blog\n"
-                        "# a comment\n"
-                        "Cerebras WSE-3,,,memory_gb,44,\n")
+    rows = parse_claims(
+        "hardware,model,quant,metric,value,source\n"
+        "RTX 3060 12GB,llama-3.1-8b,Q4_K_M,tg,55,blog\n"
+        "# a comment\n"
+        "Cerebras WSE-3,,,memory_gb,44,\n"
+    )
     assert [r.metric for r in rows] == ["decode_tps", "spec_memory_gb"]
     assert rows[0].source == "blog"
     with pytest.raises(RigfitError):
@@ -88,17 +95,32 @@ def test_spec_claim_against_catalog():
 
 
 def test_other_metrics_bounds():
-    pp = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
-                           metric="prefill_tps", value=50_000))
+    pp = check_claim(
+        Claim(
+            hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M", metric="prefill_tps", value=50_000
+        )
+    )
     assert pp.verdict == "impossible" and "T op/s peak" in " ".join(pp.arithmetic)
-    mem = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
-                            metric="memory_gb", value=2))
+    mem = check_claim(
+        Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M", metric="memory_gb", value=2)
+    )
     assert mem.verdict == "impossible"
-    ttft = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
-                             metric="ttft_s", value=0.001, prompt_tokens=2048))
+    ttft = check_claim(
+        Claim(
+            hardware="RTX 3060 12GB",
+            model="llama-3.1-8b",
+            quant="Q4_K_M",
+            metric="ttft_s",
+            value=0.001,
+            prompt_tokens=2048,
+        )
+    )
     assert ttft.verdict == "impossible" and ttft.bound_kind == "lower"
-    ctx = check_claim(Claim(hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M",
-                            metric="max_ctx", value=10_000_000))
+    ctx = check_claim(
+        Claim(
+            hardware="RTX 3060 12GB", model="llama-3.1-8b", quant="Q4_K_M", metric="max_ctx", value=10_000_000
+        )
+    )
     assert ctx.verdict == "impossible"
 
 
@@ -110,9 +132,11 @@ def test_unknown_names_give_unknown_verdict_not_crash():
 
 
 def test_cli_check_stdin_json_and_text():
-    claims = ("Llama-3.1-8B Q4_K_M at 120 tok/s on an RTX 3060\n"
-              "Llama-3.1-70B Q4_K_M at 40 tok/s on one RTX 4090\n"
-              "Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060\n")
+    claims = (
+        "Llama-3.1-8B Q4_K_M at 120 tok/s on an RTX 3060\n"
+        "Llama-3.1-70B Q4_K_M at 40 tok/s on one RTX 4090\n"
+        "Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060\n"
+    )
     out = run_cli("check", "-", "--json", input=claims)
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)

@@ -21,9 +21,21 @@ class _Custom:
 
 
 def test_objects_become_plain_json():
-    data = {"point": _Point(1, 2.5), "custom": _Custom(), "tags": frozenset({"a"}), "pair": (1, 2),
-            "path": Path("/x/y.gguf"), "n": None}
+    data = {
+        "point": _Point(1, 2.5),
+        "custom": _Custom(),
+        "tags": frozenset({"a"}),
+        "pair": (1, 2),
+        "path": Path("/x/y.gguf"),
+        "n": None,
+    }
     text = to_json_text(data)
     assert text.startswith("{\n  ")  # indented for people, still one JSON document
-    assert json.loads(text) == {"point": {"x": 1, "y": 2.5}, "custom": {"kind": "custom"}, "tags": ["a"],
-                                "pair": [1, 2], "path": "/x/y.gguf", "n": None}
+    assert json.loads(text) == {
+        "point": {"x": 1, "y": 2.5},
+        "custom": {"kind": "custom"},
+        "tags": ["a"],
+        "pair": [1, 2],
+        "path": "/x/y.gguf",
+        "n": None,
+    }

@@ -39,12 +39,28 @@ def test_8b_fits_reference_box(m8b, box):
     assert gpu.name == "CUDA0" and gpu.layers == 32 and gpu.holds_output
     # KV of Llama 3.1 8B: 128 KiB per token (f16) × 4096
     assert gpu.kv_bytes == 4096 * 128 * 1024
-    assert gpu.total_bytes == (gpu.weights_bytes + gpu.kv_bytes + gpu.compute_bytes + gpu.overhead_bytes
-                               + gpu.recurrent_bytes + gpu.output_bytes)
+    assert gpu.total_bytes == (
+        gpu.weights_bytes
+        + gpu.kv_bytes
+        + gpu.compute_bytes
+        + gpu.overhead_bytes
+        + gpu.recurrent_bytes
+        + gpu.output_bytes
+    )
     j = p.to_json()
     assert j["fit"] == "fits" and j["weights_bytes"] == m8b.weights_bytes
-    for key in ("name", "weights_bytes", "kv_bytes", "recurrent_bytes", "compute_bytes", "output_bytes",
-                "overhead_bytes", "total_bytes", "capacity_bytes", "fit"):
+    for key in (
+        "name",
+        "weights_bytes",
+        "kv_bytes",
+        "recurrent_bytes",
+        "compute_bytes",
+        "output_bytes",
+        "overhead_bytes",
+        "total_bytes",
+        "capacity_bytes",
+        "fit",
+    ):
         assert key in j["memory"]["devices"][0]
     assert "-ngl all" in p.commands["llama_server_line"]
     assert p.commands["ollama"]["parameters"] == {"num_ctx": 4096, "num_gpu": 33}
@@ -89,8 +105,9 @@ def test_bad_settings(m8b, box):
     with pytest.raises(RigfitError, match="--ctx"):
         make_plan(m8b, box, PlanSettings(n_ctx=-5), with_speed=False)
     with pytest.raises(RigfitError, match="flash attention"):
-        make_plan(m8b, box, PlanSettings(kv_type_k="q4_0", kv_type_v="q4_0", flash_attn="off"),
-                  with_speed=False)
+        make_plan(
+            m8b, box, PlanSettings(kv_type_k="q4_0", kv_type_v="q4_0", flash_attn="off"), with_speed=False
+        )
     with pytest.raises(RigfitError):
         make_plan(m8b, box, PlanSettings(n_parallel=0), with_speed=False)
     with pytest.raises(RigfitError):
@@ -108,8 +125,11 @@ def test_build_profiles(box):
     assert old > 5 * new  # old builds reserve n_ubatch rows of logits
     ds = load_model_source("deepseek-v3")
     kv_new = make_plan(ds, box, PlanSettings(ngl=0), with_speed=False).devices[-1].kv_bytes
-    kv_old = make_plan(ds, box, PlanSettings(ngl=0, llama_build="b7800-2026-01"),
-                       with_speed=False).devices[-1].kv_bytes
+    kv_old = (
+        make_plan(ds, box, PlanSettings(ngl=0, llama_build="b7800-2026-01"), with_speed=False)
+        .devices[-1]
+        .kv_bytes
+    )
     assert kv_old == pytest.approx(kv_new * (576 + 512) / 576)
 
 
@@ -129,10 +149,12 @@ def test_cli_plan_json_and_errors():
     assert j["fit"] == "fits" and j["memory"]["devices"][0]["name"] == "CUDA0"
     text = run_cli("plan", "llama-3.1-8b", "--on", BOX, "--max-ctx")
     assert text.exit_code == 0 and "llama-server" in text.stdout and "Largest context" in text.stdout
-    for bad in (["plan", "no-such-model-xyz", "--on", BOX],
-                ["plan", "llama-3.1-8b", "--on", BOX, "--ctx", "-5"],
-                ["plan", "llama-3.1-8b", "--on", BOX, "--fa", "maybe"],
-                ["plan", "llama-3.1-8b", "--on", BOX, "--kv-type", "q4_0", "--fa", "off"]):
+    for bad in (
+        ["plan", "no-such-model-xyz", "--on", BOX],
+        ["plan", "llama-3.1-8b", "--on", BOX, "--ctx", "-5"],
+        ["plan", "llama-3.1-8b", "--on", BOX, "--fa", "maybe"],
+        ["plan", "llama-3.1-8b", "--on", BOX, "--kv-type", "q4_0", "--fa", "off"],
+    ):
         r = run_cli(*bad)
         assert r.exit_code == 2, (bad, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr
@@ -206,8 +228,9 @@ def test_moe_spill_respects_user_settings(moe30b, box):
     assert q.settings.n_cpu_moe == 40 and q.fit == "offload" and q.offload == "experts"
     assert q.experts_in_ram == 40 and "--n-cpu-moe 40" in q.commands["llama_server_line"]
     # everything on the GPU: no search, no offload
-    big = make_plan(moe30b, resolve_machine("RTX 5090 + 64GB DDR5"), PlanSettings(n_ctx=4096),
-                    with_speed=False)
+    big = make_plan(
+        moe30b, resolve_machine("RTX 5090 + 64GB DDR5"), PlanSettings(n_ctx=4096), with_speed=False
+    )
     assert big.fit == "fits" and big.offload is None and big.alternative is None
     assert big.commands["ollama"]["note"] is None
 

@@ -55,12 +55,27 @@ from rigfit.safeio import clean_text
 METRICS = ("decode_tps", "prefill_tps", "ttft_s", "memory_gb", "max_ctx")
 SPEC_METRICS = ("spec_memory_gb", "spec_bandwidth_gb_s", "spec_fp16_tflops", "spec_tdp_w")
 _METRIC_ALIASES = {
-    "tg": "decode_tps", "decode": "decode_tps", "tok/s": "decode_tps", "tps": "decode_tps",
-    "generation_tps": "decode_tps", "pp": "prefill_tps", "prefill": "prefill_tps",
-    "prompt_tps": "prefill_tps", "ttft": "ttft_s", "memory": "memory_gb", "vram_gb": "memory_gb",
-    "context": "max_ctx", "ctx": "max_ctx", "sram_gb": "spec_memory_gb", "spec_memory": "spec_memory_gb",
-    "bandwidth_gb_s": "spec_bandwidth_gb_s", "fp16_tflops": "spec_fp16_tflops", "tdp_w": "spec_tdp_w",
+    "tg": "decode_tps",
+    "decode": "decode_tps",
+    "tok/s": "decode_tps",
+    "tps": "decode_tps",
+    "generation_tps": "decode_tps",
+    "pp": "prefill_tps",
+    "prefill": "prefill_tps",
+    "prompt_tps": "prefill_tps",
+    "ttft": "ttft_s",
+    "memory": "memory_gb",
+    "vram_gb": "memory_gb",
+    "context": "max_ctx",
+    "ctx": "max_ctx",
+    "sram_gb": "spec_memory_gb",
+    "spec_memory": "spec_memory_gb",
+    "bandwidth_gb_s": "spec_bandwidth_gb_s",
+    "fp16_tflops": "spec_fp16_tflops",
+    "tdp_w": "spec_tdp_w",
 }
+
+
 def _smallest_kv_bytes() -> float:
     """Bytes per element of the most compact KV-cache type llama.cpp accepts (q4_0: 18 B / 32)."""
     return min(k.bytes_per_element for k in KV_TYPES)
@@ -69,8 +84,12 @@ def _smallest_kv_bytes() -> float:
 SPEC_OK_REL = 0.15
 SPEC_IMPLAUSIBLE_FACTOR = 2.0
 #: Words for hardware in prose claims that the catalog spells differently.
-_HW_WORDS = {"wafer": "Cerebras WSE-3", "wafer-scale chip": "Cerebras WSE-3", "wse": "Cerebras WSE-3",
-             "lpu": "Groq LPU"}
+_HW_WORDS = {
+    "wafer": "Cerebras WSE-3",
+    "wafer-scale chip": "Cerebras WSE-3",
+    "wse": "Cerebras WSE-3",
+    "lpu": "Groq LPU",
+}
 
 
 @dataclass
@@ -110,9 +129,19 @@ class Verdict:
 
     def to_json(self) -> dict:
         c = self.claim
-        out = {"claim": c.describe(), "hardware": c.hardware, "model": c.model, "quant": c.quant,
-               "metric": c.metric, "value": c.value, "verdict": self.verdict, "reason": self.reason,
-               "bound": self.bound, "bound_kind": self.bound_kind, "arithmetic": self.arithmetic}
+        out = {
+            "claim": c.describe(),
+            "hardware": c.hardware,
+            "model": c.model,
+            "quant": c.quant,
+            "metric": c.metric,
+            "value": c.value,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "bound": self.bound,
+            "bound_kind": self.bound_kind,
+            "arithmetic": self.arithmetic,
+        }
         if c.source:
             out["source"] = c.source
         if self.predicted is not None:
@@ -129,8 +158,9 @@ def normalise_metric(m: str) -> str:
     key = m.strip().lower().replace(" ", "_")
     key = _METRIC_ALIASES.get(key, key)
     if key not in METRICS + SPEC_METRICS:
-        raise RigfitError(f"Unknown claim metric {m!r}.",
-                          "Use one of: " + ", ".join(METRICS + SPEC_METRICS) + ".")
+        raise RigfitError(
+            f"Unknown claim metric {m!r}.", "Use one of: " + ", ".join(METRICS + SPEC_METRICS) + "."
+        )
     return key
 
 
@@ -149,8 +179,10 @@ def _tokens_cell(row: dict[str, str], key: str, line: int) -> int:
     except ValueError:
         v = math.nan
     if not (math.isfinite(v) and 0 <= v <= MAX_CLAIM_TOKENS):
-        raise RigfitError(f"line {line}: {key} {clean_text(s, 40)!r} is not a token count "
-                          f"(0 to {MAX_CLAIM_TOKENS:,}).", f"Write the {key} as a whole number, e.g. 8192.")
+        raise RigfitError(
+            f"line {line}: {key} {clean_text(s, 40)!r} is not a token count (0 to {MAX_CLAIM_TOKENS:,}).",
+            f"Write the {key} as a whole number, e.g. 8192.",
+        )
     return int(v)
 
 
@@ -279,16 +311,20 @@ def _claim_number(token: str | None, line: int) -> float:
     try:
         return float((token or "").replace(",", ""))
     except ValueError:
-        raise RigfitError(f"line {line}: {clean_text(token, 40)!r} is not a number.",
-                          "Write the figure as published, e.g. '1,200 tok/s' or '1.5 TB/s'.") from None
+        raise RigfitError(
+            f"line {line}: {clean_text(token, 40)!r} is not a number.",
+            "Write the figure as published, e.g. '1,200 tok/s' or '1.5 TB/s'.",
+        ) from None
 
 
 def _check_line_length(line: str, number: int) -> None:
     """Refuse a line longer than MAX_CLAIM_LINE_CHARS (one clear message, exit 2)."""
     if len(line) > MAX_CLAIM_LINE_CHARS:
-        raise RigfitError(f"line {number}: {len(line):,} characters, longer than a claim can be "
-                          f"(at most {MAX_CLAIM_LINE_CHARS:,}).",
-                          "Write one claim per line, or one claim per CSV row.")
+        raise RigfitError(
+            f"line {number}: {len(line):,} characters, longer than a claim can be "
+            f"(at most {MAX_CLAIM_LINE_CHARS:,}).",
+            "Write one claim per line, or one claim per CSV row.",
+        )
 
 
 def parse_prose(text: str, line: int = 0) -> Claim:
@@ -306,16 +342,27 @@ def parse_prose(text: str, line: int = 0) -> Claim:
         head = re.sub(r"\b(has|holds|have|with|packs|carries|offers)\b.*$", "", head, flags=re.I).strip()
         head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
         hardware = _HW_WORDS.get(head.lower(), head)
-        return Claim(hardware=hardware or (hw or ""), metric="spec_memory_gb",
-                     value=_claim_number(m_gb.group(1), line), text=t, line=line)
+        return Claim(
+            hardware=hardware or (hw or ""),
+            metric="spec_memory_gb",
+            value=_claim_number(m_gb.group(1), line),
+            text=t,
+            line=line,
+        )
     m_bw = _search_bw(t)
     if m_bw and not _search_tps(t) and not _QUANT_RE.search(t):
-        head = re.sub(r"\b(has|holds|have|with|reads|offers|delivers|moves)\b.*$", "", t[: m_bw.start()],
-                      flags=re.I).strip()
+        head = re.sub(
+            r"\b(has|holds|have|with|reads|offers|delivers|moves)\b.*$", "", t[: m_bw.start()], flags=re.I
+        ).strip()
         head = re.sub(r"^(a|an|one|the|each)\s+", "", head, flags=re.I).strip()
         scale = {"g": 1.0, "t": 1e3, "p": 1e6}[m_bw.group(2).lower()]
-        return Claim(hardware=_HW_WORDS.get(head.lower(), head), metric="spec_bandwidth_gb_s",
-                     value=_claim_number(m_bw.group(1), line) * scale, text=t, line=line)
+        return Claim(
+            hardware=_HW_WORDS.get(head.lower(), head),
+            metric="spec_bandwidth_gb_s",
+            value=_claim_number(m_bw.group(1), line) * scale,
+            text=t,
+            line=line,
+        )
     m_q = _QUANT_RE.search(t)
     quant = m_q.group(1).upper() if m_q else None
     pre = t[: m_q.start()] if m_q else re.split(r"(?<!\s)\s+(?:at|runs?|does)\s+", t, maxsplit=1)[0]
@@ -337,9 +384,11 @@ def parse_prose(text: str, line: int = 0) -> Claim:
     elif m_gb:
         metric, value = "memory_gb", _claim_number(m_gb.group(1), line)
     if metric is None or value is None or not hw:
-        raise RigfitError(f"line {line}: cannot read a claim from {clean_text(t, 80)!r}.",
-                          "Write e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060', or use the CSV "
-                          "columns hardware,model,quant,metric,value.")
+        raise RigfitError(
+            f"line {line}: cannot read a claim from {clean_text(t, 80)!r}.",
+            "Write e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060', or use the CSV "
+            "columns hardware,model,quant,metric,value.",
+        )
     if hw:
         hw = re.sub(r"(?<!\s)\s+(with|at|using|in)\s+.*$", "", hw, flags=re.I).strip()
         hw = _HW_WORDS.get(hw.lower(), hw)
@@ -354,8 +403,10 @@ def parse_claims(text: str) -> list[Claim]:
     claims = _parse_claims(text)
     for c in claims:
         if not (math.isfinite(c.value) and c.value > 0):
-            raise RigfitError(f"line {c.line}: the claimed {c.metric} {c.value:g} is not a positive number.",
-                              "Write the figure as published, e.g. '55 tok/s' or '24 GB'.")
+            raise RigfitError(
+                f"line {c.line}: the claimed {c.metric} {c.value:g} is not a positive number.",
+                "Write the figure as published, e.g. '55 tok/s' or '24 GB'.",
+            )
     return claims
 
 
@@ -370,8 +421,10 @@ def _parse_claims(text: str) -> list[Claim]:
     try:
         return _parse_lines(lines)
     except csv.Error as exc:
-        raise RigfitError(f"The claims CSV cannot be read ({exc}).",
-                          "Check the quoting: a quoted cell must be closed on the same line.") from None
+        raise RigfitError(
+            f"The claims CSV cannot be read ({exc}).",
+            "Check the quoting: a quoted cell must be closed on the same line.",
+        ) from None
 
 
 def _parse_lines(lines: list[str]) -> list[Claim]:
@@ -383,19 +436,30 @@ def _parse_lines(lines: list[str]) -> list[Claim]:
             try:
                 value = float(row["value"].replace(",", ""))
             except ValueError:
-                raise RigfitError(f"line {i}: value {clean_text(row['value'], 40)!r} is not a number.",
-                                  "Write the figure as a plain number, e.g. 55.") from None
+                raise RigfitError(
+                    f"line {i}: value {clean_text(row['value'], 40)!r} is not a number.",
+                    "Write the figure as a plain number, e.g. 55.",
+                ) from None
             metric = normalise_metric(row["metric"])
             model = row.get("model") or None
             if metric == "memory_gb" and not model:
                 metric = "spec_memory_gb"
             hw = row["hardware"]
-            out.append(Claim(hardware=_HW_WORDS.get(hw.lower(), hw), metric=metric, value=value,
-                             model=model, quant=row.get("quant") or None,
-                             ctx=_tokens_cell(row, "ctx", i) or None,
-                             depth=_tokens_cell(row, "depth", i),
-                             prompt_tokens=_tokens_cell(row, "prompt_tokens", i) or None,
-                             source=row.get("source") or None, text=row.get("text") or None, line=i))
+            out.append(
+                Claim(
+                    hardware=_HW_WORDS.get(hw.lower(), hw),
+                    metric=metric,
+                    value=value,
+                    model=model,
+                    quant=row.get("quant") or None,
+                    ctx=_tokens_cell(row, "ctx", i) or None,
+                    depth=_tokens_cell(row, "depth", i),
+                    prompt_tokens=_tokens_cell(row, "prompt_tokens", i) or None,
+                    source=row.get("source") or None,
+                    text=row.get("text") or None,
+                    line=i,
+                )
+            )
         return out
     start = 1 if header and header[0] in ("claim", "text") and len(header) == 1 else 0
     return [parse_prose(ln, i + 1) for i, ln in enumerate(lines[start:], start=start)]
@@ -461,12 +525,29 @@ def _resolve_machines(name: str) -> list:
 
 
 #: What a bare size in a blog claim ("8B q4") most likely means: the Llama 3.x of that size.
-_GENERIC_SIZES = {"1b": "llama-3.2-1b", "3b": "llama-3.2-3b", "7b": "qwen2.5-7b", "8b": "llama-3.1-8b",
-                  "14b": "qwen2.5-14b", "32b": "qwen2.5-32b", "70b": "llama-3.1-70b",
-                  "405b": "llama-3.1-405b"}
-_GENERIC_QUANTS = {"q2": "Q2_K", "q3": "Q3_K_M", "q4": "Q4_K_M", "q5": "Q5_K_M", "q6": "Q6_K",
-                   "q8": "Q8_0", "int4": "Q4_K_M", "int8": "Q8_0", "4bit": "Q4_K_M", "8bit": "Q8_0",
-                   "fp16": "F16"}
+_GENERIC_SIZES = {
+    "1b": "llama-3.2-1b",
+    "3b": "llama-3.2-3b",
+    "7b": "qwen2.5-7b",
+    "8b": "llama-3.1-8b",
+    "14b": "qwen2.5-14b",
+    "32b": "qwen2.5-32b",
+    "70b": "llama-3.1-70b",
+    "405b": "llama-3.1-405b",
+}
+_GENERIC_QUANTS = {
+    "q2": "Q2_K",
+    "q3": "Q3_K_M",
+    "q4": "Q4_K_M",
+    "q5": "Q5_K_M",
+    "q6": "Q6_K",
+    "q8": "Q8_0",
+    "int4": "Q4_K_M",
+    "int8": "Q8_0",
+    "4bit": "Q4_K_M",
+    "8bit": "Q8_0",
+    "fp16": "F16",
+}
 
 
 def _model_spec(model: str, quant: str | None) -> tuple[Any, list[str]]:
@@ -507,8 +588,11 @@ def check_claim(claim: Claim) -> Verdict:
     order = {"ok": 0, "implausible": 1, "impossible": 2, "unknown": 3}
     best = min(verdicts, key=lambda v: order[v.verdict])
     if len(machines) > 1:
-        notes.append(f"'{claim.hardware}' is ambiguous; checked " + ", ".join(m.name for m in machines)
-                     + " and kept the most generous")
+        notes.append(
+            f"'{claim.hardware}' is ambiguous; checked "
+            + ", ".join(m.name for m in machines)
+            + " and kept the most generous"
+        )
     best.arithmetic[:0] = notes
     return best
 
@@ -530,8 +614,10 @@ def _host_bw(machine) -> float | None:
     (then no capacity bound is claimed: the roofline stays the bound)."""
     if not machine.ram_bandwidth_bytes_per_s:
         return None
-    vals = [machine.ram_bandwidth_bytes_per_s,
-            machine.host_link.bandwidth_bytes_per_s if machine.host_link else 0.0]
+    vals = [
+        machine.ram_bandwidth_bytes_per_s,
+        machine.host_link.bandwidth_bytes_per_s if machine.host_link else 0.0,
+    ]
     return max(vals)
 
 
@@ -560,20 +646,26 @@ class _ModelCheck:
 def _check_decode(c: _ModelCheck) -> Verdict:
     w_tok, bw, cap, host_bw, ar = c.work.bytes_per_token, c.bw, c.cap, c.host_bw, c.ar
     bound = decode_roofline_tps(w_tok, bw)
-    ar.append(f"roofline: {_gbs(bw)} / {_gb(w_tok)} per token = {bound:,.1f} tok/s "
-              "(every byte at peak bandwidth, batch 1, no speculative decoding)")
+    ar.append(
+        f"roofline: {_gbs(bw)} / {_gb(w_tok)} per token = {bound:,.1f} tok/s "
+        "(every byte at peak bandwidth, batch 1, no speculative decoding)"
+    )
     if c.accs and w_tok > cap:
         if host_bw:
             b2 = decode_capacity_bound_tps(w_tok, cap, bw, host_bw)
             x = w_tok - cap
-            ar.append(f"capacity: only {_gb(cap)} fits in accelerator memory; ≥ {_gb(x)} per token "
-                      f"comes from host at ≤ {_gbs(host_bw)}: 1 / ({_gb(cap)}/{_gbs(bw)} + "
-                      f"{_gb(x)}/{_gbs(host_bw)}) = {b2:,.1f} tok/s")
+            ar.append(
+                f"capacity: only {_gb(cap)} fits in accelerator memory; ≥ {_gb(x)} per token "
+                f"comes from host at ≤ {_gbs(host_bw)}: 1 / ({_gb(cap)}/{_gbs(bw)} + "
+                f"{_gb(x)}/{_gbs(host_bw)}) = {b2:,.1f} tok/s"
+            )
             bound = min(bound, b2)
         else:
-            ar.append(f"capacity: {_gb(w_tok)} read per token > {_gb(cap)} of accelerator memory; "
-                      "host RAM not described, so the roofline above stays the (generous) bound — "
-                      "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one")
+            ar.append(
+                f"capacity: {_gb(w_tok)} read per token > {_gb(cap)} of accelerator memory; "
+                "host RAM not described, so the roofline above stays the (generous) bound — "
+                "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one"
+            )
     return _finish(c.claim, bound, "upper", ar, _predict(c.claim, c.machine, c.spec, "decode"))
 
 
@@ -584,9 +676,11 @@ def _check_prefill(c: _ModelCheck) -> Verdict:
     peak = sum(peaks)
     p_act = c.work.active_params
     bound = prefill_compute_bound_tps(p_act, peak)
-    c.ar.append(f"compute: {peak / 1e12:,.0f} T op/s peak (the fastest matrix rate listed, INT8 or FP16: "
-                f"quantized matmuls may use INT8) / (2 × {p_act / 1e9:,.2f} B active params) "
-                f"= {bound:,.0f} tok/s")
+    c.ar.append(
+        f"compute: {peak / 1e12:,.0f} T op/s peak (the fastest matrix rate listed, INT8 or FP16: "
+        f"quantized matmuls may use INT8) / (2 × {p_act / 1e9:,.2f} B active params) "
+        f"= {bound:,.0f} tok/s"
+    )
     return _finish(c.claim, bound, "upper", c.ar, _predict(c.claim, c.machine, c.spec, "prefill"))
 
 
@@ -597,11 +691,14 @@ def _check_ttft(c: _ModelCheck) -> Verdict:
     t_mem = work.bytes_per_token / c.bw
     t_cmp = 2 * work.active_params * n / sum(peaks) if peaks else 0.0
     bound = max(t_mem, t_cmp)
-    ar.append(f"one pass over the weights: {_gb(work.bytes_per_token)} / {_gbs(c.bw)} = "
-              f"{t_mem * 1000:,.1f} ms")
+    ar.append(
+        f"one pass over the weights: {_gb(work.bytes_per_token)} / {_gbs(c.bw)} = {t_mem * 1000:,.1f} ms"
+    )
     if peaks:
-        ar.append(f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
-                  f"{sum(peaks) / 1e12:,.0f} T op/s (fastest of INT8/FP16) = {t_cmp * 1000:,.1f} ms")
+        ar.append(
+            f"compute for {n} prompt tokens: 2 × {work.active_params / 1e9:,.2f} B × {n} / "
+            f"{sum(peaks) / 1e12:,.0f} T op/s (fastest of INT8/FP16) = {t_cmp * 1000:,.1f} ms"
+        )
     if not claim.prompt_tokens:
         ar.append("prompt length not given: bound for a 1-token prompt")
     return _finish(claim, bound, "lower", ar, _predict(claim, c.machine, c.spec, "ttft"))
@@ -610,8 +707,10 @@ def _check_ttft(c: _ModelCheck) -> Verdict:
 def _check_memory(c: _ModelCheck) -> Verdict:
     total = c.work.total_bytes
     bound = total / 1e9
-    c.ar.append(f"the weights alone are {_gb(total)} = {total / 2**30:,.2f} GiB; "
-                "a claim in GB is also read as GiB (the generous reading)")
+    c.ar.append(
+        f"the weights alone are {_gb(total)} = {total / 2**30:,.2f} GiB; "
+        "a claim in GB is also read as GiB (the generous reading)"
+    )
     pred = _predict(c.claim, c.machine, c.spec, "memory")
     return _finish(c.claim, bound / 1.073741824, "lower", c.ar, pred)
 
@@ -627,16 +726,20 @@ def _check_max_ctx(c: _ModelCheck) -> Verdict:
     if kv_tok <= 0:
         return _finish(claim, math.inf, "upper", [*ar, "no KV cache per token (recurrent model)"], None)
     bound = max(free, 0) / kv_tok
-    ar.append(f"KV cache at q4_0 (llama.cpp's smallest cache type): {kv_tok / 1e3:,.1f} kB per token "
-              f"→ ≤ {bound:,.0f} tokens")
+    ar.append(
+        f"KV cache at q4_0 (llama.cpp's smallest cache type): {kv_tok / 1e3:,.1f} kB per token "
+        f"→ ≤ {bound:,.0f} tokens"
+    )
     if any(w for w in work.layer_window):
-        full_kv = sum(e for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
-                      if not w) * kv_bytes
-        swa = sum(e * w for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True)
-                  if w) * kv_bytes
+        full_kv = (
+            sum(e for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True) if not w) * kv_bytes
+        )
+        swa = sum(e * w for e, w in zip(work.layer_kv_elems, work.layer_window, strict=True) if w) * kv_bytes
         bound = (max(free, 0) - swa) / full_kv if full_kv > 0 else math.inf
-        ar[-1] = (f"KV cache at q4_0: {full_kv / 1e3:,.1f} kB per token in full-attention layers + "
-                  f"{_gb(swa)} for the sliding windows → ≤ {bound:,.0f} tokens")
+        ar[-1] = (
+            f"KV cache at q4_0: {full_kv / 1e3:,.1f} kB per token in full-attention layers + "
+            f"{_gb(swa)} for the sliding windows → ≤ {bound:,.0f} tokens"
+        )
     v_ = _finish(claim, bound, "upper", ar, None)
     n_train = c.spec.arch.n_ctx_train
     if v_.verdict == "ok" and n_train and claim.value > n_train:
@@ -646,8 +749,13 @@ def _check_max_ctx(c: _ModelCheck) -> Verdict:
 
 
 #: The check of each model metric.
-_MODEL_CHECKS = {"decode_tps": _check_decode, "prefill_tps": _check_prefill, "ttft_s": _check_ttft,
-                 "memory_gb": _check_memory, "max_ctx": _check_max_ctx}
+_MODEL_CHECKS = {
+    "decode_tps": _check_decode,
+    "prefill_tps": _check_prefill,
+    "ttft_s": _check_ttft,
+    "memory_gb": _check_memory,
+    "max_ctx": _check_max_ctx,
+}
 
 
 def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
@@ -657,11 +765,14 @@ def _check_model_claim(claim: Claim, machine, spec) -> Verdict:
     accs, cap, bw = _acc(machine)
     host_bw = _host_bw(machine) if accs else None
     name = f"{spec.arch.name or spec.arch.id} {spec.file_type or ''}".strip()
-    ar: list[str] = [f"model: {name}: weights {_gb(total)}, read per token {_gb(w_tok)}"
-                     + (" (routed experts: top-k share only)" if work.n_expert else "")]
+    ar: list[str] = [
+        f"model: {name}: weights {_gb(total)}, read per token {_gb(w_tok)}"
+        + (" (routed experts: top-k share only)" if work.n_expert else "")
+    ]
     if accs:
-        where = ", ".join(f"{d.name} {_gbs(d.bandwidth_bytes_per_s)} / {_gb(d.memory_bytes or 0)}"
-                          for d in accs)
+        where = ", ".join(
+            f"{d.name} {_gbs(d.bandwidth_bytes_per_s)} / {_gb(d.memory_bytes or 0)}" for d in accs
+        )
     else:
         where = f"host RAM {_gbs(bw)} / {_gb(cap)}"
     ar.append(f"hardware: {machine.name}: {where}")
@@ -691,8 +802,14 @@ def _predict(claim: Claim, machine, spec, kind: str):
             soft = float(sum(d.compute_bytes + d.overhead_bytes for d in plan.devices))
             slack = 0.2 * soft + 0.03 * plan.weights_bytes
             gb = 1e9
-            return Figure(tot / gb, "GB", "estimated", "rigfit memory plan (all devices)",
-                          (tot - slack) / gb, (tot + slack) / gb)
+            return Figure(
+                tot / gb,
+                "GB",
+                "estimated",
+                "rigfit memory plan (all devices)",
+                (tot - slack) / gb,
+                (tot + slack) / gb,
+            )
         sp = plan.speed
         if sp is None:
             return None
@@ -709,28 +826,62 @@ def _predict(claim: Claim, machine, spec, kind: str):
 
 def _finish(claim: Claim, bound: float, kind: str, ar: list[str], predicted) -> Verdict:
     v = claim.value
-    unit = {"decode_tps": "tok/s", "prefill_tps": "tok/s", "ttft_s": "s", "memory_gb": "GB",
-            "max_ctx": "tokens"}[claim.metric]
+    unit = {
+        "decode_tps": "tok/s",
+        "prefill_tps": "tok/s",
+        "ttft_s": "s",
+        "memory_gb": "GB",
+        "max_ctx": "tokens",
+    }[claim.metric]
     if (kind == "upper" and v > bound) or (kind == "lower" and v < bound):
         rel = v / bound if bound else math.inf
         word = "above" if kind == "upper" else "below"
-        return Verdict(claim, "impossible",
-                       f"{v:,.4g} {unit} is {word} the physical bound {bound:,.4g} {unit} (×{rel:,.2f})",
-                       bound, kind, ar, predicted)
+        return Verdict(
+            claim,
+            "impossible",
+            f"{v:,.4g} {unit} is {word} the physical bound {bound:,.4g} {unit} (×{rel:,.2f})",
+            bound,
+            kind,
+            ar,
+            predicted,
+        )
     if predicted is not None and getattr(predicted, "value", None) is not None:
         lo, hi = predicted.low, predicted.high
         if lo is not None and hi is not None:
-            ar.append(f"rigfit predicts {predicted.value:,.4g} {unit} (band {lo:,.4g}–{hi:,.4g}, "
-                      f"{predicted.provenance})")
+            ar.append(
+                f"rigfit predicts {predicted.value:,.4g} {unit} (band {lo:,.4g}–{hi:,.4g}, "
+                f"{predicted.provenance})"
+            )
             if v > hi or v < lo:
                 side = "above" if v > hi else "below"
-                return Verdict(claim, "implausible",
-                               f"{v:,.4g} {unit} is within the physical bound {bound:,.4g} but {side} the "
-                               f"predicted band {lo:,.4g}–{hi:,.4g}", bound, kind, ar, predicted)
-            return Verdict(claim, "ok", f"within the bound {bound:,.4g} {unit} and the predicted band",
-                           bound, kind, ar, predicted)
-    return Verdict(claim, "ok", f"within the physical bound {bound:,.4g} {unit} (no prediction band)",
-                   bound, kind, ar, predicted)
+                return Verdict(
+                    claim,
+                    "implausible",
+                    f"{v:,.4g} {unit} is within the physical bound {bound:,.4g} but {side} the "
+                    f"predicted band {lo:,.4g}–{hi:,.4g}",
+                    bound,
+                    kind,
+                    ar,
+                    predicted,
+                )
+            return Verdict(
+                claim,
+                "ok",
+                f"within the bound {bound:,.4g} {unit} and the predicted band",
+                bound,
+                kind,
+                ar,
+                predicted,
+            )
+    return Verdict(
+        claim,
+        "ok",
+        f"within the physical bound {bound:,.4g} {unit} (no prediction band)",
+        bound,
+        kind,
+        ar,
+        predicted,
+    )
 
 
 _SPEC_FIELDS = {
@@ -759,15 +910,29 @@ def _check_spec(claim: Claim, machines: list) -> Verdict:
     cat_v = cat / scale
     src = (dev.sources or {}).get(attr) or (dev.sources or {}).get(attr.replace("_bytes", "")) or "catalog"
     ratio = claim.value / cat_v if cat_v else math.inf
-    ar = [f"catalog: {dev.name} {what} = {_n(cat_v)} {unit} (looked up: {src})",
-          f"claim {_n(claim.value)} {unit} = {ratio:,.3g} × the catalog figure"]
+    ar = [
+        f"catalog: {dev.name} {what} = {_n(cat_v)} {unit} (looked up: {src})",
+        f"claim {_n(claim.value)} {unit} = {ratio:,.3g} × the catalog figure",
+    ]
     if abs(ratio - 1) <= SPEC_OK_REL:
         return Verdict(claim, "ok", f"matches the published {what} ({_n(cat_v)} {unit})", cat_v, "equal", ar)
     if 1 / SPEC_IMPLAUSIBLE_FACTOR <= ratio <= SPEC_IMPLAUSIBLE_FACTOR:
-        return Verdict(claim, "implausible", f"differs from the published {what} {_n(cat_v)} {unit} "
-                       f"by {abs(ratio - 1) * 100:,.0f} %", cat_v, "equal", ar)
-    return Verdict(claim, "impossible", f"contradicts the published {what}: {_n(cat_v)} {unit}, not "
-                   f"{_n(claim.value)} {unit} (×{ratio:,.3g})", cat_v, "equal", ar)
+        return Verdict(
+            claim,
+            "implausible",
+            f"differs from the published {what} {_n(cat_v)} {unit} by {abs(ratio - 1) * 100:,.0f} %",
+            cat_v,
+            "equal",
+            ar,
+        )
+    return Verdict(
+        claim,
+        "impossible",
+        f"contradicts the published {what}: {_n(cat_v)} {unit}, not {_n(claim.value)} {unit} (×{ratio:,.3g})",
+        cat_v,
+        "equal",
+        ar,
+    )
 
 
 def check_claims(claims: list[Claim]) -> list[Verdict]:

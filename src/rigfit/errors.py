@@ -25,8 +25,9 @@ class RigfitError(Exception):
 class UnknownNameError(RigfitError):
     """A hardware, model or quant name that does not resolve; carries close candidates."""
 
-    def __init__(self, what: str, name: str, candidates: list[str] | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, what: str, name: str, candidates: list[str] | None = None, hint: str | None = None
+    ) -> None:
         self.what = what
         self.name = name
         self.candidates = list(candidates or [])

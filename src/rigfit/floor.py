@@ -75,15 +75,19 @@ class FloorOption:
     def to_json(self) -> dict:
         e = self.evaluation
         return {
-            "machine": self.machine.name, "category": self.category, "price_usd": self.price.usd,
+            "machine": self.machine.name,
+            "category": self.category,
+            "price_usd": self.price.usd,
             "price_source": self.price.source,
             "price": self.price.figure.to_json() if self.price.figure is not None else None,
-            "fit": e.fit, "fully_in_fast_memory": e.fully_in_fast_memory,
+            "fit": e.fit,
+            "fully_in_fast_memory": e.fully_in_fast_memory,
             "systems_needed": e.systems_needed,
             "memory_bytes": e.memory_bytes,
             "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
             "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
-            "ttft_s": e.ttft_s.to_json() if e.ttft_s else None, "max_ctx": e.max_ctx,
+            "ttft_s": e.ttft_s.to_json() if e.ttft_s else None,
+            "max_ctx": e.max_ctx,
         }
 
 
@@ -101,11 +105,18 @@ class FloorResult:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"model": self.model_id, "quant": self.quant, "ctx": self.ctx, "min_tps": self.min_tps,
-                "budget_usd": self.budget_usd, "considered": self.considered,
-                "options": [o.to_json() for o in self.options],
-                "within_budget": [o.to_json() for o in self.within_budget],
-                "hosted_only": [o.to_json() for o in self.hosted], "notes": self.notes}
+        return {
+            "model": self.model_id,
+            "quant": self.quant,
+            "ctx": self.ctx,
+            "min_tps": self.min_tps,
+            "budget_usd": self.budget_usd,
+            "considered": self.considered,
+            "options": [o.to_json() for o in self.options],
+            "within_budget": [o.to_json() for o in self.within_budget],
+            "hosted_only": [o.to_json() for o in self.hosted],
+            "notes": self.notes,
+        }
 
 
 def category(machine: Machine) -> str:
@@ -129,9 +140,15 @@ def candidate_machines() -> list[Machine]:
     return [m for m in floor_machines() if all(d.purchasable for d in m.accelerators)] + hosted
 
 
-def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: float = 10.0,
-                   budget_usd: float | None = None, machines: list[Machine] | None = None,
-                   limit: int | None = 12) -> FloorResult:
+def hardware_floor(
+    arch: Architecture,
+    quant: str,
+    ctx: int = 8192,
+    min_tps: float = 10.0,
+    budget_usd: float | None = None,
+    machines: list[Machine] | None = None,
+    limit: int | None = 12,
+) -> FloorResult:
     """Cheapest catalog machines that run ``arch`` at ``quant``/``ctx`` with decode ≥ ``min_tps``."""
     spec = _spec(arch.id, quant)
     weights = spec.weights_bytes
@@ -160,10 +177,22 @@ def hardware_floor(arch: Architecture, quant: str, ctx: int = 8192, min_tps: flo
     options.sort(key=lambda o: (o.price.usd or 0.0, -(o.decode_tps or 0)))  # (all priced: checked above)
     within = [o for o in options if budget_usd is not None and (o.price.usd or 0.0) <= budget_usd]
     within.sort(key=lambda o: -(o.decode_tps or 0))
-    notes = [f"searched {considered} catalog machines with a price (or hosted); speeds are estimates "
-             f"(central value ≥ {min_tps:g} tok/s at {ctx:,} context)"]
+    notes = [
+        f"searched {considered} catalog machines with a price (or hosted); speeds are estimates "
+        f"(central value ≥ {min_tps:g} tok/s at {ctx:,} context)"
+    ]
     if not options:
         notes.append("no purchasable catalog machine reaches that speed with that quant and context")
-    res = FloorResult(arch.id, quant, ctx, min_tps, budget_usd, options[:limit] if limit else options,
-                      within[:limit] if limit else within, hosted, considered, notes)
+    res = FloorResult(
+        arch.id,
+        quant,
+        ctx,
+        min_tps,
+        budget_usd,
+        options[:limit] if limit else options,
+        within[:limit] if limit else within,
+        hosted,
+        considered,
+        notes,
+    )
     return res

@@ -100,18 +100,21 @@ RANGES: dict[str, Range] = {
     "--prompt": _TOKENS1,
     "--gen": _TOKENS1,
     "--depth": _TOKENS,
-    "--ubatch": Range(1, 65536, "tokens", "llama.cpp's -ub is at most -b; 65,536 is beyond any used",
-                      integer=True),
-    "--parallel": Range(1, 4096, "slots", "llama-server -np; thousands of slots is beyond any machine",
-                        integer=True),
+    "--ubatch": Range(
+        1, 65536, "tokens", "llama.cpp's -ub is at most -b; 65,536 is beyond any used", integer=True
+    ),
+    "--parallel": Range(
+        1, 4096, "slots", "llama-server -np; thousands of slots is beyond any machine", integer=True
+    ),
     "--n-cpu-moe": Range(0, 65536, "layers", "a layer count", integer=True),
     "--ngl": Range(0, MAX_NGL, "layers", "999 means all layers", integer=True),
     "--threads": Range(1, MAX_THREADS, "threads", "two EPYC 9965 sockets have 768", integer=True),
     "--repeat": Range(1, 1000, "runs", "a thousand repetitions is hours of llama.cpp", integer=True),
     "--timeout": Range(0, 7 * 86400, "s", "a week", low_exclusive=True),
     "--limit": Range(0, 10**9, "rows", "a billion rows", integer=True),
-    "--gpu-memory-utilization": Range(0, 1, "(fraction)", "vLLM claims this share of GPU memory",
-                                      low_exclusive=True),
+    "--gpu-memory-utilization": Range(
+        0, 1, "(fraction)", "vLLM claims this share of GPU memory", low_exclusive=True
+    ),
     "--min-tps": Range(0, 1e7, "tok/s", "the fastest hosted decode is under 10^5 tok/s", low_exclusive=True),
     "--max-quality-loss": Range(0, 100, "nats", "a mean KL divergence; F16 vs Q2 is under 1 nat"),
     "--hours-per-day": Range(0, 24, "hours", "a day has 24"),
@@ -126,11 +129,13 @@ RANGES: dict[str, Range] = {
 #: Columns of a ``predict`` cases CSV → their range (a row outside it is reported, not predicted).
 CASE_RANGES: dict[str, Range] = {
     "n_devices": Range(1, MAX_DEVICES, "devices", "rigfit models one machine", integer=True),
-    "prompt_tokens": _TOKENS, "gen_tokens": _TOKENS,
+    "prompt_tokens": _TOKENS,
+    "gen_tokens": _TOKENS,
     # a depth costs no per-chunk work (only the prompt is chunked), so any llama.cpp n_ctx (int32) is
     # accepted and an impossible one is reported as "does not fit"
     "depth": Range(0, 2**31 - 1, "tokens", "llama.cpp's n_ctx is an int32", integer=True),
-    "ngl": RANGES["--ngl"], "threads": RANGES["--threads"],
+    "ngl": RANGES["--ngl"],
+    "threads": RANGES["--threads"],
 }
 
 
@@ -158,5 +163,7 @@ def check_name_length(text: str, what: str = "name", max_chars: int = MAX_NAME_C
     """Refuse a hardware/model name longer than ``max_chars`` before any fuzzy matching runs
     (matching time grows with the name; a 10 KB name took 13–19 s)."""
     if len(text) > max_chars:
-        raise RigfitError(f"The {what} is {len(text):,} characters long; at most {max_chars} are read.",
-                          f"Give a shorter {what}, e.g. 'RTX 4090' or '2x RTX 3090 + 64GB DDR4-3200'.")
+        raise RigfitError(
+            f"The {what} is {len(text):,} characters long; at most {max_chars} are read.",
+            f"Give a shorter {what}, e.g. 'RTX 4090' or '2x RTX 3090 + 64GB DDR4-3200'.",
+        )

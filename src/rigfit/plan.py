@@ -59,16 +59,35 @@ from rigfit.plantypes import (
 )
 from rigfit.units import GIB, MIB
 
-__all__ = ["DEFAULT_CTX", "DEFAULT_MARGIN", "LADDER", "DeviceMemory", "Plan", "PlanSettings", "Verdict",
-           "commands_for", "device_memory", "make_plan", "max_context", "max_context_by_quant", "max_ngl",
-           "min_n_cpu_moe", "plan_llamacpp", "plan_with", "resolve_ctx", "speed_of"]
+__all__ = [
+    "DEFAULT_CTX",
+    "DEFAULT_MARGIN",
+    "LADDER",
+    "DeviceMemory",
+    "Plan",
+    "PlanSettings",
+    "Verdict",
+    "commands_for",
+    "device_memory",
+    "make_plan",
+    "max_context",
+    "max_context_by_quant",
+    "max_ngl",
+    "min_n_cpu_moe",
+    "plan_llamacpp",
+    "plan_with",
+    "resolve_ctx",
+    "speed_of",
+]
 
 #: Fixed per-device runtime memory llama.cpp does not log [B] (research/memory.md §1.7, §2.2):
 #: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
 #: MinimumMemory); Metal: 512 MiB; Vulkan/SYCL: assumed like CUDA.
 BACKEND_OVERHEAD = {
-    "CUDA": (457 * MIB, "CUDA context + cuBLAS (Ollama llm/memory.go MinimumMemory 457 MiB; "
-                        "observed 0.3–0.6 GiB)"),
+    "CUDA": (
+        457 * MIB,
+        "CUDA context + cuBLAS (Ollama llm/memory.go MinimumMemory 457 MiB; observed 0.3–0.6 GiB)",
+    ),
     "ROCm": (457 * MIB, "HIP context + hipBLAS (Ollama llm/memory.go MinimumMemory 457 MiB)"),
     "Metal": (512 * MIB, "Metal device + command buffers (Ollama llm/memory.go MinimumMemory 512 MiB)"),
     "Vulkan": (457 * MIB, "assumed like CUDA (no published figure)"),
@@ -129,26 +148,42 @@ class _Buffers:
 
     def op_offload(self, name: str) -> bool:
         """Whether GPU ``name`` computes big batches for CPU-resident weights (main GPU only)."""
-        return (name == self.gpu_names[0] and self.pl.largest_cpu_matmul_bytes > 0
-                and self.n_t >= OP_OFFLOAD_MIN_BATCH)
+        return (
+            name == self.gpu_names[0]
+            and self.pl.largest_cpu_matmul_bytes > 0
+            and self.n_t >= OP_OFFLOAD_MIN_BATCH
+        )
 
 
-def _buffers(model: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement,
-             profile: mem.BuildProfile) -> _Buffers:
+def _buffers(
+    model: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement, profile: mem.BuildProfile
+) -> _Buffers:
     arch = model.arch
     ls = settings.llama(n_ctx)
     gpu_names = list(pl.gpu_devices)
     used_gpus = [g for g in gpu_names if pl.layers_on(g) or pl.output_device == g]
     # pipeline parallelism: several GPUs, every layer offloaded, KV with its layer (llama-context.cpp)
-    pipeline = (len(used_gpus) > 1 and pl.full_offload and not settings.no_kv_offload
-                and profile.build >= PIPELINE_SINCE_BUILD)
+    pipeline = (
+        len(used_gpus) > 1
+        and pl.full_offload
+        and not settings.no_kv_offload
+        and profile.build >= PIPELINE_SINCE_BUILD
+    )
     return _Buffers(
-        model=model, ls=ls, profile=profile, pl=pl, n_t=mem.n_reserve_tokens(arch, ls, profile),
+        model=model,
+        ls=ls,
+        profile=profile,
+        pl=pl,
+        n_t=mem.n_reserve_tokens(arch, ls, profile),
         kv_per_layer=[sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)],
         rs_per_layer=[mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)],
-        gpu_names=gpu_names, used_gpus=used_gpus, pipeline=pipeline,
+        gpu_names=gpu_names,
+        used_gpus=used_gpus,
+        pipeline=pipeline,
         single_compute=len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD,
-        inputs=mem.input_buffer_bytes(arch, ls, profile), masks=mem.mask_bytes(arch, ls, profile))
+        inputs=mem.input_buffer_bytes(arch, ls, profile),
+        masks=mem.mask_bytes(arch, ls, profile),
+    )
 
 
 def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
@@ -158,8 +193,10 @@ def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
     holds_out = pl.output_device == name
     if not (layers or holds_out) and b.op_offload(name):
         # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
-        return (mem.compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
-                + pl.largest_cpu_matmul_bytes)
+        return (
+            mem.compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
+            + pl.largest_cpu_matmul_bytes
+        )
     if b.single_compute:
         if name == b.used_gpus[0]:
             return mem.compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
@@ -225,16 +262,32 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     return h
 
 
-def device_memory(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
-                  ngl: int | str | None, profile: mem.BuildProfile) -> tuple[Placement, list[DeviceMemory]]:
+def device_memory(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    ngl: int | str | None,
+    profile: mem.BuildProfile,
+) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
     mem.validate(model.arch, settings.llama(n_ctx))
     accels = accelerators_for_llamacpp(machine)
     if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
-        raise RigfitError(f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
-                          f"{len(accels)} GPU(s).")
-    pl = place(model, machine, ngl=ngl, tensor_split=settings.tensor_split, cpu_moe=settings.cpu_moe,
-               n_cpu_moe=settings.n_cpu_moe, no_kv_offload=settings.no_kv_offload, repack=settings.repack)
+        raise RigfitError(
+            f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
+            f"{len(accels)} GPU(s)."
+        )
+    pl = place(
+        model,
+        machine,
+        ngl=ngl,
+        tensor_split=settings.tensor_split,
+        cpu_moe=settings.cpu_moe,
+        n_cpu_moe=settings.n_cpu_moe,
+        no_kv_offload=settings.no_kv_offload,
+        repack=settings.repack,
+    )
     b = _buffers(model, settings, n_ctx, pl, profile)
     out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
     out.append(_host_memory(b, machine, out))
@@ -285,15 +338,14 @@ def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
     return worst
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------
 
 
-def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
-              *, with_speed: bool = True) -> Plan:
+def make_plan(
+    model: ModelSpec, machine: Machine, settings: PlanSettings | None = None, *, with_speed: bool = True
+) -> Plan:
     """Plan ``model`` on ``machine`` with ``settings``, by the engine ``settings.runtime`` names
     (see :mod:`rigfit.engines`; the llama.cpp verdicts are in this module's docstring)."""
     settings = settings or PlanSettings()
@@ -302,8 +354,9 @@ def make_plan(model: ModelSpec, machine: Machine, settings: PlanSettings | None 
     return engine.plan(model, machine, settings, with_speed=with_speed)
 
 
-def plan_llamacpp(model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-                  with_speed: bool = True) -> Plan:
+def plan_llamacpp(
+    model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
+) -> Plan:
     """The llama.cpp plan (the engine :class:`rigfit.engines.llamacpp.LlamaCppEngine` runs this)."""
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
@@ -315,19 +368,38 @@ def plan_llamacpp(model: ModelSpec, machine: Machine, settings: PlanSettings, *,
     max_ngl_v: int | None = None
     alternative: OffloadAlternative | None = None
     if verdict is Verdict.NO and accels:
-        settings, pl, devs, verdict, max_ngl_v, alternative = _offload(model, machine, settings, n_ctx,
-                                                                       profile, (pl, devs, verdict), notes)
+        settings, pl, devs, verdict, max_ngl_v, alternative = _offload(
+            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
+        )
     elif accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or _experts_in_ram(model, pl)):
         verdict = Verdict.OFFLOAD
     n_exp = _experts_in_ram(model, pl)
-    kinds = [k for k, on in ((OffloadKind.LAYERS, pl.n_gpu_layers < n_all and bool(accels)),
-                             (OffloadKind.EXPERTS, n_exp > 0)) if on]
+    kinds = [
+        k
+        for k, on in (
+            (OffloadKind.LAYERS, pl.n_gpu_layers < n_all and bool(accels)),
+            (OffloadKind.EXPERTS, n_exp > 0),
+        )
+        if on
+    ]
     kind = None if not kinds else kinds[0] if len(kinds) == 1 else OffloadKind.LAYERS_EXPERTS
-    plan = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx,
-                ngl=pl.n_gpu_layers, fit=verdict, devices=devs, placement=pl,
-                margin_bytes=settings.margin_bytes, build=profile, notes=notes, max_ngl=max_ngl_v,
-                offload=kind if verdict is not Verdict.NO else None, experts_in_ram=n_exp,
-                alternative=alternative)
+    plan = Plan(
+        model=model,
+        machine=machine,
+        settings=settings,
+        n_ctx=n_ctx,
+        ngl=pl.n_gpu_layers,
+        fit=verdict,
+        devices=devs,
+        placement=pl,
+        margin_bytes=settings.margin_bytes,
+        build=profile,
+        notes=notes,
+        max_ngl=max_ngl_v,
+        offload=kind if verdict is not Verdict.NO else None,
+        experts_in_ram=n_exp,
+        alternative=alternative,
+    )
     notes += _plan_notes(plan, accels)
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
     if hosted and not accels:
@@ -340,10 +412,15 @@ def plan_llamacpp(model: ModelSpec, machine: Machine, settings: PlanSettings, *,
     return plan
 
 
-def _offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
-             profile: mem.BuildProfile, first: tuple[Placement, list[DeviceMemory], Verdict],
-             notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict, int | None,
-                        OffloadAlternative | None]:
+def _offload(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    profile: mem.BuildProfile,
+    first: tuple[Placement, list[DeviceMemory], Verdict],
+    notes: list[str],
+) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict, int | None, OffloadAlternative | None]:
     """The plan when everything on the GPUs does not fit: the largest -ngl that does (layer
     offload) and, for an MoE model with no user-set offload, experts in RAM if that is better.
     ``first``: the placement, devices and verdict of the settings as given. Returns (settings,
@@ -357,17 +434,26 @@ def _offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: 
         pl, devs = device_memory(model, machine, settings, n_ctx, max_ngl_v, profile)
         verdict = _grade(devs, settings.margin_bytes)
         if verdict in (Verdict.FITS, Verdict.TIGHT):
-            notes.append(Note(NoteCode.LAYERS_OFFLOADED,
-                              f"Only {max_ngl_v} of {arch.n_layer + 1} layers fit on the GPU(s); "
-                              "the rest run from RAM (slower)."))
+            notes.append(
+                Note(
+                    NoteCode.LAYERS_OFFLOADED,
+                    f"Only {max_ngl_v} of {arch.n_layer + 1} layers fit on the GPU(s); "
+                    "the rest run from RAM (slower).",
+                )
+            )
             verdict = Verdict.OFFLOAD if verdict is Verdict.FITS else Verdict.TIGHT
     elif max_ngl_v is not None:
-        notes.append(Note(NoteCode.NGL_TOO_HIGH,
-                          f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}."))
+        notes.append(
+            Note(
+                NoteCode.NGL_TOO_HIGH,
+                f"-ngl {settings.ngl} does not fit; the largest -ngl that fits is {max_ngl_v}.",
+            )
+        )
     alternative = None
     if _auto_moe_offload(model, settings):
         settings, pl, devs, verdict, alternative = _choose_moe_offload(
-            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes)
+            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
+        )
     return settings, pl, devs, verdict, max_ngl_v, alternative
 
 
@@ -378,62 +464,107 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
     notes: list[str] = []
     hr = plan.min_headroom_bytes
     if plan.fit is Verdict.TIGHT and hr is not None:
-        notes.append(Note(NoteCode.TIGHT, f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under "
-                                          f"the {settings.margin_bytes / GIB:.2f} GiB margin."))
+        notes.append(
+            Note(
+                NoteCode.TIGHT,
+                f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under "
+                f"the {settings.margin_bytes / GIB:.2f} GiB margin.",
+            )
+        )
     if accels and any(d.kind == "hosted" for d in machine.accelerators):
-        notes.append(Note(NoteCode.HOSTED_DEVICES_SKIPPED,
-                          "Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory "
-                          "table is for this machine's other devices only."))
+        notes.append(
+            Note(
+                NoteCode.HOSTED_DEVICES_SKIPPED,
+                "Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory "
+                "table is for this machine's other devices only.",
+            )
+        )
     if arch.n_ctx_train and n_ctx > arch.n_ctx_train:
-        notes.append(Note(NoteCode.BEYOND_TRAINING_CTX,
-                          f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
-                          "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the "
-                          "training context)."))
+        notes.append(
+            Note(
+                NoteCode.BEYOND_TRAINING_CTX,
+                f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
+                "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the "
+                "training context).",
+            )
+        )
     if plan.fit is Verdict.NO:
         moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
-        notes.append(Note(NoteCode.DOES_NOT_FIT,
-                          "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
-                          f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on."))
+        notes.append(
+            Note(
+                NoteCode.DOES_NOT_FIT,
+                "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
+                f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on.",
+            )
+        )
     if not machine.ram_bytes:
-        notes.append(Note(NoteCode.HOST_RAM_UNKNOWN,
-                          "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on)."))
+        notes.append(
+            Note(
+                NoteCode.HOST_RAM_UNKNOWN,
+                "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).",
+            )
+        )
     if settings.n_parallel > 1 and not settings.kv_unified:
-        notes.append(Note(NoteCode.PARALLEL_SPLITS_CTX,
-                          f"-np {settings.n_parallel} without -kvu: each slot gets "
-                          f"n_ctx/{settings.n_parallel} tokens of context."))
+        notes.append(
+            Note(
+                NoteCode.PARALLEL_SPLITS_CTX,
+                f"-np {settings.n_parallel} without -kvu: each slot gets "
+                f"n_ctx/{settings.n_parallel} tokens of context.",
+            )
+        )
     if arch.mla is not None:
         cached = "K only" if profile.mla_v_less else "K and V latents"
         notes.append(Note(NoteCode.MLA_CACHE, f"MLA cache: {cached} (build profile {profile.name})."))
     if accels and any(backend_prefix(d) != "CUDA" for d in accels):
-        notes.append(Note(NoteCode.BACKEND_ESTIMATED,
-                          "Compute buffers were verified on llama.cpp's CPU backend; other backends are "
-                          "estimated with the same graph model."))
+        notes.append(
+            Note(
+                NoteCode.BACKEND_ESTIMATED,
+                "Compute buffers were verified on llama.cpp's CPU backend; other backends are "
+                "estimated with the same graph model.",
+            )
+        )
     return notes
 
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
     """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe)."""
-    layers = {t.layer for t in model.tensors
-              if t.layer is not None and t.layer < len(pl.layer_device) and pl.layer_device[t.layer] != CPU
-              and pl.tensor_device.get(t.name) == CPU and is_expert_tensor(t.name)}
+    layers = {
+        t.layer
+        for t in model.tensors
+        if t.layer is not None
+        and t.layer < len(pl.layer_device)
+        and pl.layer_device[t.layer] != CPU
+        and pl.tensor_device.get(t.name) == CPU
+        and is_expert_tensor(t.name)
+    }
     return len(layers)
 
 
 def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:
     """Whether rigfit chooses the MoE offload strategy itself: an MoE model with expert tensors and
     no user-set -ngl / --cpu-moe / --n-cpu-moe."""
-    return (model.arch.moe is not None and settings.ngl is None and not settings.cpu_moe
-            and not settings.n_cpu_moe and any(is_expert_tensor(t.name) for t in model.tensors))
+    return (
+        model.arch.moe is not None
+        and settings.ngl is None
+        and not settings.cpu_moe
+        and not settings.n_cpu_moe
+        and any(is_expert_tensor(t.name) for t in model.tensors)
+    )
 
 
 #: Preference between offload verdicts (a plan that keeps the margin beats a tight one).
 _VERDICT_RANK = {Verdict.OFFLOAD: 0, Verdict.TIGHT: 1}
 
 
-def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int,
-                        profile: mem.BuildProfile, layers: tuple[Placement, list[DeviceMemory], Verdict],
-                        notes: list[str]) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict,
-                                                   OffloadAlternative | None]:
+def _choose_moe_offload(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    profile: mem.BuildProfile,
+    layers: tuple[Placement, list[DeviceMemory], Verdict],
+    notes: list[str],
+) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict, OffloadAlternative | None]:
     """Layer offload (``layers``: the -ngl plan found, verdict "no" if none) against experts in RAM
     (every layer on the GPUs, smallest --n-cpu-moe that fits): the one that keeps the margin, then
     the faster decode at the planned context (estimated) wins; without speed estimates experts in
@@ -454,10 +585,14 @@ def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettin
         return settings, pl_l, devs_l, v_l, None
     sp_e = _decode(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
     if v_l not in _VERDICT_RANK:  # whole-layer offload does not fit at all
-        notes.append(Note(NoteCode.MOE_EXPERTS_CHOSEN,
-                          f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
-                          f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}); "
-                          "no whole-layer -ngl fits."))
+        notes.append(
+            Note(
+                NoteCode.MOE_EXPERTS_CHOSEN,
+                f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}); "
+                "no whole-layer -ngl fits.",
+            )
+        )
         return s_e, pl_e, devs_e, v_e, None
     sp_l = _decode(model, machine, settings, n_ctx, pl_l, devs_l, profile)
     if sp_e is None or sp_l is None:
@@ -466,22 +601,33 @@ def _choose_moe_offload(model: ModelSpec, machine: Machine, settings: PlanSettin
         experts_win = (_VERDICT_RANK[v_e], -sp_e[1]) <= (_VERDICT_RANK[v_l], -sp_l[1])
     alt_pl, alt_v, alt_sp = (pl_l, v_l, sp_l) if experts_win else (pl_e, v_e, sp_e)
     alternative = OffloadAlternative(
-        offload=OffloadKind.LAYERS if experts_win else OffloadKind.EXPERTS, ngl=alt_pl.n_gpu_layers,
-        n_cpu_moe=0 if experts_win else n_moe, fit=alt_v,
+        offload=OffloadKind.LAYERS if experts_win else OffloadKind.EXPERTS,
+        ngl=alt_pl.n_gpu_layers,
+        n_cpu_moe=0 if experts_win else n_moe,
+        fit=alt_v,
         decode_tps=None if alt_sp is None else alt_sp[0],
-        decode_tps_ctx=None if alt_sp is None else alt_sp[1])
+        decode_tps_ctx=None if alt_sp is None else alt_sp[1],
+    )
     ctx_txt = f"{n_ctx:,} tokens"
     if experts_win:
         notes[:] = without(notes, NoteCode.LAYERS_OFFLOADED)
-        notes.append(Note(NoteCode.MOE_EXPERTS_CHOSEN,
-                          f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
-                          f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}), decoding "
-                          f"at {_speed_txt(sp_e, ctx_txt)}; -ngl {pl_l.n_gpu_layers} layer offload would "
-                          f"decode at {_speed_txt(sp_l, ctx_txt)} (estimated)."))
+        notes.append(
+            Note(
+                NoteCode.MOE_EXPERTS_CHOSEN,
+                f"Not every layer fits on the GPU(s): all {n_layer + 1} layers stay on the GPU(s) "
+                f"with the routed experts of {_n_exp_text(model, pl_e)} in RAM ({flag}), decoding "
+                f"at {_speed_txt(sp_e, ctx_txt)}; -ngl {pl_l.n_gpu_layers} layer offload would "
+                f"decode at {_speed_txt(sp_l, ctx_txt)} (estimated).",
+            )
+        )
         return s_e, pl_e, devs_e, v_e, alternative
-    notes.append(Note(NoteCode.MOE_LAYERS_CHOSEN,
-                      f"Experts in RAM (-ngl all {flag}) would decode at {_speed_txt(sp_e, ctx_txt)}, "
-                      f"against {_speed_txt(sp_l, ctx_txt)} for this layer offload (estimated)."))
+    notes.append(
+        Note(
+            NoteCode.MOE_LAYERS_CHOSEN,
+            f"Experts in RAM (-ngl all {flag}) would decode at {_speed_txt(sp_e, ctx_txt)}, "
+            f"against {_speed_txt(sp_l, ctx_txt)} for this layer offload (estimated).",
+        )
+    )
     return settings, pl_l, devs_l, v_l, alternative
 
 
@@ -496,13 +642,29 @@ def _speed_txt(sp: tuple[float, float] | None, ctx_txt: str) -> str:
     return f"{sp[0]:.1f} tok/s ({sp[1]:.1f} at {ctx_txt})"
 
 
-def _decode(model: ModelSpec, machine: Machine, settings: PlanSettings, n_ctx: int, pl: Placement,
-            devs: list[DeviceMemory], profile: mem.BuildProfile) -> tuple[float, float] | None:
+def _decode(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    pl: Placement,
+    devs: list[DeviceMemory],
+    profile: mem.BuildProfile,
+) -> tuple[float, float] | None:
     """(decode tok/s at the start, at the planned context) of one candidate placement (estimated);
     None when the speed model cannot say."""
-    cand = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx, ngl=pl.n_gpu_layers,
-                fit=Verdict.OFFLOAD, devices=devs, placement=pl, margin_bytes=settings.margin_bytes,
-                build=profile)
+    cand = Plan(
+        model=model,
+        machine=machine,
+        settings=settings,
+        n_ctx=n_ctx,
+        ngl=pl.n_gpu_layers,
+        fit=Verdict.OFFLOAD,
+        devices=devs,
+        placement=pl,
+        margin_bytes=settings.margin_bytes,
+        build=profile,
+    )
     est, _ = speed_of(cand)
     if est is None:
         return None
@@ -523,15 +685,24 @@ def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
     plan.placement = None
     plan.commands = {}
     plan.notes = without(plan.notes, NoteCode.HOST_RAM_UNKNOWN, NoteCode.TIGHT, NoteCode.DOES_NOT_FIT)
-    plan.notes.insert(0, Note(NoteCode.HOSTED_SYSTEM,
-                              f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, "
-                              "so there is no memory table or command line; the provider shards the model."))
+    plan.notes.insert(
+        0,
+        Note(
+            NoteCode.HOSTED_SYSTEM,
+            f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, "
+            "so there is no memory table or command line; the provider shards the model.",
+        ),
+    )
     if with_speed:
         plan.speed, plan.speed_reason = speed_of(plan)
     n_sys = plan.speed.details.get("n_systems") if plan.speed is not None else None
-    plan.hosted = HostedResult(device=dev.name, memory_bytes_each=dev.memory_bytes,
-                               memory_source=(dev.sources or {}).get("memory_bytes", "catalog"),
-                               weights_and_kv_bytes=need, systems_needed=n_sys)
+    plan.hosted = HostedResult(
+        device=dev.name,
+        memory_bytes_each=dev.memory_bytes,
+        memory_source=(dev.sources or {}).get("memory_bytes", "catalog"),
+        weights_and_kv_bytes=need,
+        systems_needed=n_sys,
+    )
     return plan
 
 
@@ -544,10 +715,19 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     # sequence may fill the whole shared cache
     ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
-        est = estimate_speed(plan.model, plan.machine, placement=plan.placement, ngl=plan.ngl, context=ctx,
-                             prompt=s.prompt_tokens, parallel=s.n_parallel, kv_type=s.kv_type_k,
-                             flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
-                             n_ubatch=s.n_ubatch, n_batch=s.n_batch)
+        est = estimate_speed(
+            plan.model,
+            plan.machine,
+            placement=plan.placement,
+            ngl=plan.ngl,
+            context=ctx,
+            prompt=s.prompt_tokens,
+            parallel=s.n_parallel,
+            kv_type=s.kv_type_k,
+            flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
+            n_ubatch=s.n_ubatch,
+            n_batch=s.n_batch,
+        )
     except RigfitError as exc:
         return None, f"speed estimate unavailable: {exc.message}"
     except Exception as exc:  # the speed model must never break a memory plan
@@ -556,13 +736,18 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
         try:
             est = calibrate_speed(est, machine_factors())
         except Exception as exc:  # an unreadable results store must not break a plan
-            plan.notes.append(Note(NoteCode.CALIBRATION_SKIPPED,
-                                   f"calibration factors not applied: {type(exc).__name__}: {exc}"))
+            plan.notes.append(
+                Note(
+                    NoteCode.CALIBRATION_SKIPPED,
+                    f"calibration factors not applied: {type(exc).__name__}: {exc}",
+                )
+            )
     return est, None
 
 
-def max_ngl(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
-            *, allow_tight: bool = False) -> int | None:
+def max_ngl(
+    model: ModelSpec, machine: Machine, settings: PlanSettings | None = None, *, allow_tight: bool = False
+) -> int | None:
     """Largest ``-ngl`` (0 … n_layer + 1) at which every GPU keeps the margin free (``allow_tight``:
     just fits) and host RAM holds the rest [layers]; None when not even ``-ngl 0`` fits. GPU
     memory grows with ngl, so a binary search is exact."""
@@ -596,8 +781,9 @@ def max_ngl(model: ModelSpec, machine: Machine, settings: PlanSettings | None = 
     return lo if host_ok(lo) else None
 
 
-def min_n_cpu_moe(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
-                  *, allow_tight: bool = False) -> int | None:
+def min_n_cpu_moe(
+    model: ModelSpec, machine: Machine, settings: PlanSettings | None = None, *, allow_tight: bool = False
+) -> int | None:
     """Smallest ``--n-cpu-moe N`` (0 … n_layer) at which, with every layer on the GPU(s), every GPU
     keeps the margin free (``allow_tight``: just fits) and host RAM holds the experts moved there
     [layers]; None when not even ``--cpu-moe`` fits (or the model has no routed experts).
@@ -639,8 +825,14 @@ def min_n_cpu_moe(model: ModelSpec, machine: Machine, settings: PlanSettings | N
     return hi if host_ok(hi_devs) else None
 
 
-def max_context(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
-                *, allow_tight: bool = False, limit: int | None = None) -> int:
+def max_context(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings | None = None,
+    *,
+    allow_tight: bool = False,
+    limit: int | None = None,
+) -> int:
     """Largest context (a multiple of 256, up to the training context or ``limit``) whose plan
     fits (keeps the margin on every device; ``allow_tight`` accepts less) [tokens]; 0 if none.
 
@@ -675,8 +867,9 @@ def max_context(model: ModelSpec, machine: Machine, settings: PlanSettings | Non
 LADDER = ("Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")
 
 
-def max_context_by_quant(model: ModelSpec, machine: Machine, settings: PlanSettings | None = None,
-                         quants: tuple[str, ...] = LADDER) -> dict[str, int]:
+def max_context_by_quant(
+    model: ModelSpec, machine: Machine, settings: PlanSettings | None = None, quants: tuple[str, ...] = LADDER
+) -> dict[str, int]:
     """{file type: largest context that fits} for a catalog model re-planned at each quant
     (a model read from a file gets its own type only) [tokens]; 0 = does not fit at 256."""
     if model.tensors_exact or model.origin != "catalog":
@@ -744,8 +937,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
 def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
     """Ollama parameters and environment that come closest to the plan."""
     s = plan.settings
-    ollama: dict[str, Any] = {"num_ctx": plan.n_ctx,
-                              "num_gpu": plan.ngl if has_gpu else 0}
+    ollama: dict[str, Any] = {"num_ctx": plan.n_ctx, "num_gpu": plan.ngl if has_gpu else 0}
     ollama_note = None
     if plan.experts_in_ram and has_gpu:
         # Ollama offloads whole layers only: no per-expert setting (feature request ollama/ollama#11772
@@ -760,9 +952,14 @@ def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
             if lay is None:
                 lay = max_ngl(plan.model, plan.machine, plain, allow_tight=True)
         ollama["num_gpu"] = 0 if lay is None else min(lay, plan.ngl)
-        ollama_note = ("Ollama has no setting to keep only the MoE experts in RAM (it offloads whole layers)"
-                       + (f": num_gpu={ollama['num_gpu']} is the whole-layer offload that fits (slower)."
-                          if lay is not None else " and no whole-layer offload fits: num_gpu=0."))
+        ollama_note = (
+            "Ollama has no setting to keep only the MoE experts in RAM (it offloads whole layers)"
+            + (
+                f": num_gpu={ollama['num_gpu']} is the whole-layer offload that fits (slower)."
+                if lay is not None
+                else " and no whole-layer offload fits: num_gpu=0."
+            )
+        )
     env = {}
     if s.flash_attn == "on" or s.kv_type_k != "f16":
         env["OLLAMA_FLASH_ATTENTION"] = "1"

@@ -137,9 +137,17 @@ class PlanSettings:
     max_num_seqs: int | None = None
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
-        return mem.LlamaSettings(n_ctx=n_ctx, n_parallel=self.n_parallel, kv_unified=self.kv_unified,
-                                 n_ubatch=self.n_ubatch, n_batch=self.n_batch, flash_attn=self.flash_attn,
-                                 type_k=self.kv_type_k, type_v=self.kv_type_v, swa_full=self.swa_full)
+        return mem.LlamaSettings(
+            n_ctx=n_ctx,
+            n_parallel=self.n_parallel,
+            kv_unified=self.kv_unified,
+            n_ubatch=self.n_ubatch,
+            n_batch=self.n_batch,
+            flash_attn=self.flash_attn,
+            type_k=self.kv_type_k,
+            type_v=self.kv_type_v,
+            swa_full=self.swa_full,
+        )
 
 
 def resolve_ctx(model: ModelSpec, settings: PlanSettings) -> int:
@@ -183,8 +191,14 @@ class DeviceMemory:
 
     @property
     def total_bytes(self) -> int:
-        return (self.weights_bytes + self.kv_bytes + self.recurrent_bytes + self.compute_bytes
-                + self.output_bytes + self.overhead_bytes)
+        return (
+            self.weights_bytes
+            + self.kv_bytes
+            + self.recurrent_bytes
+            + self.compute_bytes
+            + self.output_bytes
+            + self.overhead_bytes
+        )
 
     @property
     def headroom_bytes(self) -> int | None:
@@ -306,29 +320,50 @@ class Plan:
             "schema": "rigfit.plan/1",
             "fit": self.fit,
             "weights_bytes": self.weights_bytes,
-            "weights_provenance": "measured (GGUF header)" if self.model.tensors_exact
+            "weights_provenance": "measured (GGUF header)"
+            if self.model.tensors_exact
             else "estimated (llama.cpp quantization rules, tensor by tensor)",
             "n_ctx": self.n_ctx,
             "ngl": self.ngl,
             "max_ngl": self.max_ngl,
-            "offload": {"kind": self.offload, "experts_in_ram_layers": self.experts_in_ram,
-                        "n_cpu_moe": (self.model.arch.n_layer if self.settings.cpu_moe
-                                      else self.settings.n_cpu_moe),
-                        "alternative": _json_or_none(self.alternative)},
+            "offload": {
+                "kind": self.offload,
+                "experts_in_ram_layers": self.experts_in_ram,
+                "n_cpu_moe": (self.model.arch.n_layer if self.settings.cpu_moe else self.settings.n_cpu_moe),
+                "alternative": _json_or_none(self.alternative),
+            },
             "margin_bytes": self.margin_bytes,
-            "model": {"id": arch.id, "name": arch.name, "arch": arch.arch, "file_type": self.model.file_type,
-                      "origin": self.model.origin, "path": self.model.path, "n_layer": arch.n_layer,
-                      "n_ctx_train": arch.n_ctx_train},
-            "machine": {"name": self.machine.name,
-                        "accelerators": [d.name for d in self.machine.accelerators],
-                        "cpu": self.machine.cpu.name if self.machine.cpu else None,
-                        "ram_bytes": self.machine.ram_bytes, "unified_memory": self.machine.unified_memory},
+            "model": {
+                "id": arch.id,
+                "name": arch.name,
+                "arch": arch.arch,
+                "file_type": self.model.file_type,
+                "origin": self.model.origin,
+                "path": self.model.path,
+                "n_layer": arch.n_layer,
+                "n_ctx_train": arch.n_ctx_train,
+            },
+            "machine": {
+                "name": self.machine.name,
+                "accelerators": [d.name for d in self.machine.accelerators],
+                "cpu": self.machine.cpu.name if self.machine.cpu else None,
+                "ram_bytes": self.machine.ram_bytes,
+                "unified_memory": self.machine.unified_memory,
+            },
             "settings": _settings_json(self.settings),
-            "llama_build": {"profile": self.build.name, "build": self.build.build, "date": self.build.date,
-                            "logits_reserve": self.build.logits_reserve, "mla_v_less": self.build.mla_v_less},
-            "memory": {"unit": "bytes", "provenance": "estimated (llama.cpp allocation rules; compute "
-                       "buffer ±1 MiB on CPU reserves, GPU compute and overheads ±20%)",
-                       "devices": [d.to_json() for d in self.devices]},
+            "llama_build": {
+                "profile": self.build.name,
+                "build": self.build.build,
+                "date": self.build.date,
+                "logits_reserve": self.build.logits_reserve,
+                "mla_v_less": self.build.mla_v_less,
+            },
+            "memory": {
+                "unit": "bytes",
+                "provenance": "estimated (llama.cpp allocation rules; compute "
+                "buffer ±1 MiB on CPU reserves, GPU compute and overheads ±20%)",
+                "devices": [d.to_json() for d in self.devices],
+            },
             "commands": self.commands,
             "vllm": _json_or_none(self.vllm),
             "hosted": _json_or_none(self.hosted),

@@ -99,8 +99,14 @@ def effective_params(arch: Architecture) -> float:
     return total
 
 
-_TIERS = ((200e9, "frontier-class"), (65e9, "xl"), (20e9, "large"), (10e9, "mid"), (3e9, "small"),
-          (0, "tiny"))
+_TIERS = (
+    (200e9, "frontier-class"),
+    (65e9, "xl"),
+    (20e9, "large"),
+    (10e9, "mid"),
+    (3e9, "small"),
+    (0, "tiny"),
+)
 
 
 def capability_tier(arch: Architecture) -> tuple[str, str]:
@@ -224,15 +230,26 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
     speed = plan.speed
     notes = tuple(plan.notes) + ((f"speed: {plan.speed_reason}",) if plan.speed_reason else ())
     return Evaluation(
-        model_id=model_id, quant=quant, ctx=plan.n_ctx, fit=plan.fit, fully_in_fast_memory=fully,
-        memory_bytes=mem_b, capacity_bytes=cap,
+        model_id=model_id,
+        quant=quant,
+        ctx=plan.n_ctx,
+        fit=plan.fit,
+        fully_in_fast_memory=fully,
+        memory_bytes=mem_b,
+        capacity_bytes=cap,
         decode_tps=speed.decode_tps_ctx if speed is not None else None,
         prefill_tps=speed.prefill_tps if speed is not None else None,
         ttft_s=speed.ttft_s if speed is not None else None,
-        max_ctx=None, weights_bytes=float(spec.weights_bytes),
-        bottleneck=speed.bottleneck if speed is not None else "", memory_breakdown=breakdown, notes=notes,
-        ngl=plan.ngl if accel_rows else None, n_layers=n_all, experts_in_ram=plan.experts_in_ram,
-        systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None)
+        max_ctx=None,
+        weights_bytes=float(spec.weights_bytes),
+        bottleneck=speed.bottleneck if speed is not None else "",
+        memory_breakdown=breakdown,
+        notes=notes,
+        ngl=plan.ngl if accel_rows else None,
+        n_layers=n_all,
+        experts_in_ram=plan.experts_in_ram,
+        systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
+    )
 
 
 @lru_cache(maxsize=2048)
@@ -242,8 +259,9 @@ def max_context_for(machine: Machine, model_id: str, quant: str) -> int | None:
     largest tight context instead of none)."""
     try:
         spec = _spec(model_id, quant)
-        n = (max_context(spec, machine, PlanSettings())
-             or max_context(spec, machine, PlanSettings(), allow_tight=True))
+        n = max_context(spec, machine, PlanSettings()) or max_context(
+            spec, machine, PlanSettings(), allow_tight=True
+        )
     except RigfitError:
         return None
     return n or None
@@ -294,15 +312,24 @@ class Pick:
     def to_json(self) -> dict:
         e = self.evaluation
         return {
-            "model": self.model_id, "name": self.model_name, "quant": self.quant, "ctx": self.ctx,
-            "score": round(self.score, 3), "effective_params_b": round(self.effective_params / 1e9, 2),
-            "tier": self.tier, "tier_source": self.tier_source,
-            "quality_loss_kld": self.kld.to_json(), "fit": e.fit,
-            "memory_bytes": e.memory_bytes, "max_ctx": e.max_ctx,
+            "model": self.model_id,
+            "name": self.model_name,
+            "quant": self.quant,
+            "ctx": self.ctx,
+            "score": round(self.score, 3),
+            "effective_params_b": round(self.effective_params / 1e9, 2),
+            "tier": self.tier,
+            "tier_source": self.tier_source,
+            "quality_loss_kld": self.kld.to_json(),
+            "fit": e.fit,
+            "memory_bytes": e.memory_bytes,
+            "max_ctx": e.max_ctx,
             "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
             "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
             "ttft_s": e.ttft_s.to_json() if e.ttft_s else None,
-            "comfortable": self.comfortable, "made_for_use": self.made_for_use, "why": self.why,
+            "comfortable": self.comfortable,
+            "made_for_use": self.made_for_use,
+            "why": self.why,
         }
 
 
@@ -323,8 +350,13 @@ class Recommendation:
 
     def to_json(self) -> dict:
         return {
-            "machine": self.machine, "use": self.use.name, "ctx": self.ctx, "min_tps": self.min_tps,
-            "max_quality_loss_kld": self.max_kld, "considered": self.considered, "rejected": self.rejected,
+            "machine": self.machine,
+            "use": self.use.name,
+            "ctx": self.ctx,
+            "min_tps": self.min_tps,
+            "max_quality_loss_kld": self.max_kld,
+            "considered": self.considered,
+            "rejected": self.rejected,
             "sweet_spot": self.sweet_spot.to_json() if self.sweet_spot else None,
             "sweet_spot_why": self.sweet_spot_why,
             "largest_comfortable": self.largest_comfortable.to_json() if self.largest_comfortable else None,
@@ -333,29 +365,46 @@ class Recommendation:
         }
 
 
-def score(eff_params: float, kld: float, tps: float, comfortable_tps: float, made_for: bool,
-          tight: bool = False) -> float:
+def score(
+    eff_params: float, kld: float, tps: float, comfortable_tps: float, made_for: bool, tight: bool = False
+) -> float:
     """The ranking score (see the module docstring)."""
     speed = 0.5 * min(max(math.log2(tps / comfortable_tps), 0.0), 2.0) if tps > 0 else 0.0
-    return (math.log2(eff_params / 1e9) - kld / KLD_PER_POINT + speed + (0.5 if made_for else 0.0)
-            - (TIGHT_PENALTY if tight else 0.0))
+    return (
+        math.log2(eff_params / 1e9)
+        - kld / KLD_PER_POINT
+        + speed
+        + (0.5 if made_for else 0.0)
+        - (TIGHT_PENALTY if tight else 0.0)
+    )
 
 
-def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None = None,
-              min_tps: float | None = None, max_quality_loss: float | None = None,
-              limit: int | None = 10, models: list[Architecture] | None = None) -> Recommendation:
+def recommend(
+    machine: Machine,
+    use: str | Use = "chat",
+    *,
+    min_ctx: int | None = None,
+    min_tps: float | None = None,
+    max_quality_loss: float | None = None,
+    limit: int | None = 10,
+    models: list[Architecture] | None = None,
+) -> Recommendation:
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring)."""
     if any(d.kind == "hosted" for d in machine.accelerators):
-        raise RigfitError(f"{machine.name} is a hosted system: the provider picks and shards the models.",
-                          "Compare its API price: rigfit cost MODEL --on <your machine> --hosted cerebras")
+        raise RigfitError(
+            f"{machine.name} is a hosted system: the provider picks and shards the models.",
+            "Compare its API price: rigfit cost MODEL --on <your machine> --hosted cerebras",
+        )
     u = resolve_use(use) if isinstance(use, str) else use
     ctx = int(min_ctx or u.ctx)
     floor_tps = float(u.min_tps if min_tps is None else min_tps)
     max_kld = float(DEFAULT_MAX_KLD if max_quality_loss is None else max_quality_loss)
     fast = fast_memory_bytes(machine)
     if not fast:  # e.g. a bare CPU name: every model would be rejected as "too big"
-        raise RigfitError(f"The memory of {machine.name} is unknown, so nothing can be checked for fit.",
-                          f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.")
+        raise RigfitError(
+            f"The memory of {machine.name} is unknown, so nothing can be checked for fit.",
+            f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.",
+        )
     f = _Filters(machine, u, ctx, floor_tps, max_kld, fast)
     picks: list[Pick] = []
     comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant
@@ -374,8 +423,20 @@ def recommend(machine: Machine, use: str | Use = "chat", *, min_ctx: int | None 
             comfy_pool.append(best_comfy)
     picks.sort(key=lambda p: (-p.score, -p.effective_params))
     sweet, largest, sweet_why, largest_why = _named_picks(picks, comfy_pool, u, ctx)
-    return Recommendation(machine.name, u, ctx, floor_tps, max_kld, picks[:limit] if limit else picks,
-                          sweet, largest, sweet_why, largest_why, f.considered, f.rejected)
+    return Recommendation(
+        machine.name,
+        u,
+        ctx,
+        floor_tps,
+        max_kld,
+        picks[:limit] if limit else picks,
+        sweet,
+        largest,
+        sweet_why,
+        largest_why,
+        f.considered,
+        f.rejected,
+    )
 
 
 @dataclass
@@ -389,8 +450,15 @@ class _Filters:
     max_kld: float
     fast_bytes: float
     considered: int = 0
-    rejected: dict[str, int] = field(default_factory=lambda: {
-        "too big": 0, "too slow": 0, "quality loss": 0, "context": 0, "not plannable": 0})
+    rejected: dict[str, int] = field(
+        default_factory=lambda: {
+            "too big": 0,
+            "too slow": 0,
+            "quality loss": 0,
+            "context": 0,
+            "not plannable": 0,
+        }
+    )
 
 
 def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | None]:
@@ -444,20 +512,27 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
     return Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
 
 
-def _named_picks(picks: list[Pick], comfy: list[Pick], u: Use,
-                 ctx: int) -> tuple[Pick | None, Pick | None, str, str]:
+def _named_picks(
+    picks: list[Pick], comfy: list[Pick], u: Use, ctx: int
+) -> tuple[Pick | None, Pick | None, str, str]:
     """(sweet spot, largest comfortable, why, why) — see the module docstring."""
     if comfy:
         sweet = max(comfy, key=lambda p: (p.score, p.effective_params))
         largest = max(comfy, key=lambda p: (p.effective_params, p.score))
-        sweet_why = (f"highest score among comfortable picks: {sweet.tier} model, "
-                     f"{_fmt_tps(sweet)} at {ctx:,} context, KLD {sweet.kld.value:.3f} vs F16")
-        largest_why = (f"most effective parameters ({largest.effective_params / 1e9:.1f} B) that still fits "
-                       f"with room to spare and decodes ≥ {u.comfortable_tps:g} tok/s ({_fmt_tps(largest)})")
+        sweet_why = (
+            f"highest score among comfortable picks: {sweet.tier} model, "
+            f"{_fmt_tps(sweet)} at {ctx:,} context, KLD {sweet.kld.value:.3f} vs F16"
+        )
+        largest_why = (
+            f"most effective parameters ({largest.effective_params / 1e9:.1f} B) that still fits "
+            f"with room to spare and decodes ≥ {u.comfortable_tps:g} tok/s ({_fmt_tps(largest)})"
+        )
         return sweet, largest, sweet_why, largest_why
     if picks:
-        why = (f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
-               "tok/s); this is the top-ranked pick that meets the filters")
+        why = (
+            f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
+            "tok/s); this is the top-ranked pick that meets the filters"
+        )
         return picks[0], picks[0], why, why
     why = "no model meets the filters on this machine"
     return None, None, why, why
@@ -469,9 +544,11 @@ def _fmt_tps(p: Pick) -> str:
 
 def _why(p: Pick, u: Use) -> list[str]:
     e = p.evaluation
-    out = [f"{p.tier} ({p.effective_params / 1e9:.1f} B effective)",
-           f"quality loss KLD {p.kld.value:.3f} ({p.kld.provenance})",
-           f"{_fmt_tps(p)} decode at {p.ctx:,} context ({e.fit})"]
+    out = [
+        f"{p.tier} ({p.effective_params / 1e9:.1f} B effective)",
+        f"quality loss KLD {p.kld.value:.3f} ({p.kld.provenance})",
+        f"{_fmt_tps(p)} decode at {p.ctx:,} context ({e.fit})",
+    ]
     if e.max_ctx:
         out.append(f"context fits up to {e.max_ctx:,} tokens")
     if p.made_for_use:

@@ -45,9 +45,11 @@ def check_path_length(path: str | os.PathLike[str], what: str = "path") -> None:
     text = os.fsencode(os.fspath(path))
     if len(text) > MAX_PATH_BYTES or any(len(c) > MAX_NAME_BYTES for c in text.split(b"/")):
         short = os.fsdecode(text[:60])
-        raise RigfitError(f"The {what} {clean_text(short)!r}… is too long "
-                          f"(at most {MAX_NAME_BYTES} bytes a name, {MAX_PATH_BYTES} in all).",
-                          "Use a shorter name.")
+        raise RigfitError(
+            f"The {what} {clean_text(short)!r}… is too long "
+            f"(at most {MAX_NAME_BYTES} bytes a name, {MAX_PATH_BYTES} in all).",
+            "Use a shorter name.",
+        )
 
 
 def _describe_mode(mode: int) -> str:
@@ -77,8 +79,10 @@ def require_regular_file(path: str | os.PathLike[str], what: str = "file") -> Pa
     if stat.S_ISDIR(st.st_mode):
         raise RigfitError(f"{clean_text(str(p))} is a folder, not a {what}.")
     if not stat.S_ISREG(st.st_mode):
-        raise RigfitError(f"{clean_text(str(p))} is {_describe_mode(st.st_mode)}, not a regular {what}.",
-                          "Pass a regular file.")
+        raise RigfitError(
+            f"{clean_text(str(p))} is {_describe_mode(st.st_mode)}, not a regular {what}.",
+            "Pass a regular file.",
+        )
     return p
 
 
@@ -105,19 +109,26 @@ def open_regular(path: str | os.PathLike[str], what: str = "file") -> IO[bytes]:
         raise
 
 
-def read_text_regular(path: str | os.PathLike[str], what: str = "file", max_bytes: int | None = None,
-                      encoding: str = "utf-8-sig", errors: str = "strict") -> str:
+def read_text_regular(
+    path: str | os.PathLike[str],
+    what: str = "file",
+    max_bytes: int | None = None,
+    encoding: str = "utf-8-sig",
+    errors: str = "strict",
+) -> str:
     """The text of a regular file (a UTF-8 BOM is dropped); refuses files over ``max_bytes``."""
     with open_regular(path, what) as fh:
         data = fh.read(max_bytes + 1) if max_bytes is not None else fh.read()
     if max_bytes is not None and len(data) > max_bytes:
-        raise RigfitError(f"{clean_text(str(path))}: larger than {max_bytes:,} bytes, "
-                          f"too large for a {what}.")
+        raise RigfitError(
+            f"{clean_text(str(path))}: larger than {max_bytes:,} bytes, too large for a {what}."
+        )
     try:
         return data.decode(encoding, errors=errors)
     except UnicodeDecodeError as exc:
-        raise RigfitError(f"{clean_text(str(path))}: not UTF-8 text (byte {exc.start}).",
-                          "Save it as UTF-8.") from None
+        raise RigfitError(
+            f"{clean_text(str(path))}: not UTF-8 text (byte {exc.start}).", "Save it as UTF-8."
+        ) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -127,8 +138,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output_path(path: str | os.PathLike[str], *, force: bool = False,
-                      protect: tuple[Path, ...] = ()) -> Path:
+def check_output_path(
+    path: str | os.PathLike[str], *, force: bool = False, protect: tuple[Path, ...] = ()
+) -> Path:
     """Check that ``path`` may be written: non-empty, short enough, not a protected file (the
     results store), not an existing folder, and not an existing file unless ``force``."""
     text = os.fspath(path)
@@ -139,24 +151,33 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False,
     for q in protect:
         for cand in (q, q.with_name(q.name + "-wal"), q.with_name(q.name + "-shm")):
             if _same_file(p, cand) or p.resolve() == cand.resolve():
-                raise RigfitError(f"{clean_text(str(p))} is rigfit's results store; not overwritten.",
-                                  "Choose another output file.")
+                raise RigfitError(
+                    f"{clean_text(str(p))} is rigfit's results store; not overwritten.",
+                    "Choose another output file.",
+                )
     if p.is_dir():
         raise RigfitError(f"{clean_text(str(p))} is a folder.", "Name a file inside it.")
     if (p.exists() or p.is_symlink()) and not force:
         raise RigfitError(f"{clean_text(str(p))} already exists.", "Pass --force to overwrite it.")
     if p.exists() and not p.is_symlink() and not stat.S_ISREG(os.stat(p).st_mode):
-        raise RigfitError(f"{clean_text(str(p))} is {_describe_mode(os.stat(p).st_mode)}; "
-                          "refusing to write it.")
+        raise RigfitError(
+            f"{clean_text(str(p))} is {_describe_mode(os.stat(p).st_mode)}; refusing to write it."
+        )
     parent = p.parent
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise RigfitError(f"Cannot write into {clean_text(str(parent))}: permission denied.",
-                          "Choose a writable place.")
+        raise RigfitError(
+            f"Cannot write into {clean_text(str(parent))}: permission denied.", "Choose a writable place."
+        )
     return p
 
 
-def check_output_dir(path: str | os.PathLike[str], files: tuple[str, ...] = (), *, force: bool = False,
-                     subdirs: tuple[str, ...] = ()) -> Path:
+def check_output_dir(
+    path: str | os.PathLike[str],
+    files: tuple[str, ...] = (),
+    *,
+    force: bool = False,
+    subdirs: tuple[str, ...] = (),
+) -> Path:
     """Check, before any work, that ``path`` may take the output ``files`` (names inside it).
 
     Refuses an empty path (it would mean the current directory), a path that is not a folder, a
@@ -175,27 +196,38 @@ def check_output_dir(path: str | os.PathLike[str], files: tuple[str, ...] = (), 
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise RigfitError(f"Cannot write into {clean_text(str(existing))}: permission denied.",
-                          "Choose a writable place for --out.")
+        raise RigfitError(
+            f"Cannot write into {clean_text(str(existing))}: permission denied.",
+            "Choose a writable place for --out.",
+        )
     for name in subdirs:
         d = p / name
         if d.is_symlink() or (d.exists() and not d.is_dir()):
-            raise RigfitError(f"{clean_text(str(d))} is a symbolic link or not a folder; not writing "
-                              "through it.",
-                              "Remove it, or choose another --out folder.")
+            raise RigfitError(
+                f"{clean_text(str(d))} is a symbolic link or not a folder; not writing through it.",
+                "Remove it, or choose another --out folder.",
+            )
     for name in files:
         f = p / name
         if f.is_symlink():
-            raise RigfitError(f"{clean_text(str(f))} is a symbolic link; not writing through it.",
-                              "Remove it, or choose another --out folder.")
+            raise RigfitError(
+                f"{clean_text(str(f))} is a symbolic link; not writing through it.",
+                "Remove it, or choose another --out folder.",
+            )
         if f.exists() and not force:
             raise RigfitError(f"{clean_text(str(f))} already exists.", "Pass --force to overwrite it.")
     return p
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike[str], mode: str = "w", *, force: bool = False,
-                  protect: tuple[Path, ...] = (), **open_kwargs: Any) -> Iterator[IO[Any]]:
+def atomic_output(
+    path: str | os.PathLike[str],
+    mode: str = "w",
+    *,
+    force: bool = False,
+    protect: tuple[Path, ...] = (),
+    **open_kwargs: Any,
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
 
     On any error the temporary file is removed and ``path`` is untouched. A symlink at ``path`` is
@@ -206,8 +238,9 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w", *, force: bool 
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:40]}.", suffix=".tmp", dir=p.parent)
     except OSError as exc:
-        raise RigfitError(f"Cannot write {clean_text(str(p))}: {exc.strerror or exc}.",
-                          "Choose a writable place.") from None
+        raise RigfitError(
+            f"Cannot write {clean_text(str(p))}: {exc.strerror or exc}.", "Choose a writable place."
+        ) from None
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
@@ -250,7 +283,15 @@ def csv_safe(value: object) -> object:
 
 
 __all__ = [
-    "MAX_NAME_BYTES", "MAX_PATH_BYTES", "atomic_output", "check_output_dir", "check_output_path",
+    "MAX_NAME_BYTES",
+    "MAX_PATH_BYTES",
+    "atomic_output",
+    "check_output_dir",
+    "check_output_path",
     "check_path_length",
-    "clean_text", "csv_safe", "open_regular", "read_text_regular", "require_regular_file",
+    "clean_text",
+    "csv_safe",
+    "open_regular",
+    "read_text_regular",
+    "require_regular_file",
 ]

@@ -12,9 +12,19 @@ if _TESTS not in sys.path:
 from synth import _FT, SynthModel, _Builder, _common  # noqa: E402
 
 
-def write_cohere2(path: str | Path, n_layer: int = 8, n_embd: int = 512, n_head: int = 8, n_head_kv: int = 2,
-                  n_ff: int = 1536, n_vocab: int = 1000, n_ctx: int = 8192, sliding_window: int = 512,
-                  wtype: str = "F16", seed: int = 0) -> SynthModel:
+def write_cohere2(
+    path: str | Path,
+    n_layer: int = 8,
+    n_embd: int = 512,
+    n_head: int = 8,
+    n_head_kv: int = 2,
+    n_ff: int = 1536,
+    n_vocab: int = 1000,
+    n_ctx: int = 8192,
+    sliding_window: int = 512,
+    wtype: str = "F16",
+    seed: int = 0,
+) -> SynthModel:
     """Every key and tensor ``llama_model_cohere2`` requires: LayerNorm attn_norm (no bias), separate
     Q/K/V without biases, no ffn_norm (parallel block), no output.weight (token_embd duplicated)."""
     hd = n_embd // n_head
@@ -41,6 +51,14 @@ def write_cohere2(path: str | Path, n_layer: int = 8, n_embd: int = 512, n_head:
         b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
-    b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
-                        head_dim=hd, n_ctx=n_ctx, sliding_window=sliding_window)
+    b.model.dims.update(
+        n_layer=n_layer,
+        n_embd=n_embd,
+        n_head=n_head,
+        n_head_kv=n_head_kv,
+        n_ff=n_ff,
+        head_dim=hd,
+        n_ctx=n_ctx,
+        sliding_window=sliding_window,
+    )
     return b.write(_FT.get(wtype))

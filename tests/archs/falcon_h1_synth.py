@@ -13,10 +13,24 @@ if _TESTS not in sys.path:
 from synth import _FT, SynthModel, _Builder, _common  # noqa: E402
 
 
-def write_falcon_h1(path: str | Path, n_layer: int = 4, n_embd: int = 256, n_head: int = 8,
-                    n_head_kv: int = 2, head_dim: int = 64, n_ff: int = 768, d_inner: int = 512,
-                    d_state: int = 64, d_conv: int = 4, n_group: int = 1, ssm_head_dim: int = 64,
-                    n_vocab: int = 1000, n_ctx: int = 8192, wtype: str = "F16", seed: int = 0) -> SynthModel:
+def write_falcon_h1(
+    path: str | Path,
+    n_layer: int = 4,
+    n_embd: int = 256,
+    n_head: int = 8,
+    n_head_kv: int = 2,
+    head_dim: int = 64,
+    n_ff: int = 768,
+    d_inner: int = 512,
+    d_state: int = 64,
+    d_conv: int = 4,
+    n_group: int = 1,
+    ssm_head_dim: int = 64,
+    n_vocab: int = 1000,
+    n_ctx: int = 8192,
+    wtype: str = "F16",
+    seed: int = 0,
+) -> SynthModel:
     """llama.cpp asks for ``blk.N.ffn_norm`` without the ``.weight`` suffix (models/falcon-h1.cpp
     ``tn(LLM_TENSOR_FFN_NORM, i)``); a file with the suffix fails to load."""
     dt_rank = d_inner // ssm_head_dim
@@ -58,6 +72,14 @@ def write_falcon_h1(path: str | Path, n_layer: int = 4, n_embd: int = 256, n_hea
         b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
-    b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
-                        d_inner=d_inner, d_state=d_state, n_ctx=n_ctx)
+    b.model.dims.update(
+        n_layer=n_layer,
+        n_embd=n_embd,
+        n_head=n_head,
+        n_head_kv=n_head_kv,
+        n_ff=n_ff,
+        d_inner=d_inner,
+        d_state=d_state,
+        n_ctx=n_ctx,
+    )
     return b.write(_FT.get(wtype))

@@ -14,10 +14,23 @@ if _TESTS not in sys.path:
 from synth import _FT, SynthModel, _Builder, _common  # noqa: E402
 
 
-def write_llama4(path: str | Path, n_layer: int = 4, n_embd: int = 256, n_head: int = 8, n_head_kv: int = 2,
-                 head_dim: int = 64, n_ff: int = 1024, n_expert: int = 16, n_expert_used: int = 1,
-                 n_ff_exp: int = 256, step: int = 2, n_vocab: int = 1000, n_ctx: int = 16384,
-                 wtype: str = "F16", seed: int = 0) -> SynthModel:
+def write_llama4(
+    path: str | Path,
+    n_layer: int = 4,
+    n_embd: int = 256,
+    n_head: int = 8,
+    n_head_kv: int = 2,
+    head_dim: int = 64,
+    n_ff: int = 1024,
+    n_expert: int = 16,
+    n_expert_used: int = 1,
+    n_ff_exp: int = 256,
+    step: int = 2,
+    n_vocab: int = 1000,
+    n_ctx: int = 16384,
+    wtype: str = "F16",
+    seed: int = 0,
+) -> SynthModel:
     b = _Builder(path, "llama4", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
@@ -55,6 +68,15 @@ def write_llama4(path: str | Path, n_layer: int = 4, n_embd: int = 256, n_head: 
             b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
             b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
             b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
-    b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ff=n_ff,
-                        n_expert=n_expert, n_ff_exp=n_ff_exp, step=step, n_ctx=n_ctx)
+    b.model.dims.update(
+        n_layer=n_layer,
+        n_embd=n_embd,
+        n_head=n_head,
+        n_head_kv=n_head_kv,
+        n_ff=n_ff,
+        n_expert=n_expert,
+        n_ff_exp=n_ff_exp,
+        step=step,
+        n_ctx=n_ctx,
+    )
     return b.write(_FT.get(wtype))

@@ -33,10 +33,21 @@ CPU_BOX = Machine(name="CPU-only test box", ram_bytes=64 * 1024**3)
 #: Command R7B config.json (https://huggingface.co/CohereLabs/c4ai-command-r7b-12-2024/blob/main/config.json),
 #: the keys the converter reads
 R7B_CONFIG = {
-    "architectures": ["Cohere2ForCausalLM"], "model_type": "cohere2", "hidden_size": 4096,
-    "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-    "vocab_size": 256000, "max_position_embeddings": 132096, "rope_theta": 50000.0, "sliding_window": 4096,
-    "sliding_window_pattern": 4, "rotary_pct": 1.0, "logit_scale": 0.25, "layer_norm_eps": 1e-05,
+    "architectures": ["Cohere2ForCausalLM"],
+    "model_type": "cohere2",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 256000,
+    "max_position_embeddings": 132096,
+    "rope_theta": 50000.0,
+    "sliding_window": 4096,
+    "sliding_window_pattern": 4,
+    "rotary_pct": 1.0,
+    "logit_scale": 0.25,
+    "layer_norm_eps": 1e-05,
 }
 
 
@@ -47,7 +58,7 @@ def test_tensor_table_equals_the_file(tmp_path, wtype):
     arch = architecture_from_gguf(read_gguf(m.path))
     assert arch.arch == "cohere2" and arch.tied_embeddings
     assert sorted(tensor_shapes(arch)) == sorted((n, s) for n, (s, _, _) in m.tensors.items())
-    if wtype == "F16":   # the converter's F16 file: 2-D weights F16, norms F32
+    if wtype == "F16":  # the converter's F16 file: 2-D weights F16, norms F32
         assert {n: t for n, _, t in tensor_types(arch, "F16")} == {n: t for n, (_, t, _) in m.tensors.items()}
 
 
@@ -61,19 +72,34 @@ def test_hf_config_plans_like_the_catalog_row():
     """config.json → the converter's GGUF keys → the same Architecture as the catalog row."""
     hf = architecture_from_config(R7B_CONFIG, "CohereLabs/c4ai-command-r7b-12-2024")
     cat = get_model("command-r7b")
-    for f in ("arch", "n_layer", "n_embd", "n_head", "n_head_kv", "n_embd_head_k", "n_ff", "n_vocab",
-              "n_ctx_train", "sliding_window", "swa_layers", "tied_embeddings", "attn_bias", "qk_norm"):
+    for f in (
+        "arch",
+        "n_layer",
+        "n_embd",
+        "n_head",
+        "n_head_kv",
+        "n_embd_head_k",
+        "n_ff",
+        "n_vocab",
+        "n_ctx_train",
+        "sliding_window",
+        "swa_layers",
+        "tied_embeddings",
+        "attn_bias",
+        "qk_norm",
+    ):
         assert getattr(hf, f) == getattr(cat, f), f
     assert hf.extra["n_rot"] == 128
-    assert [t.name for t in catalog_model_spec(hf, "Q4_K_M").tensors] == \
-        [t.name for t in catalog_model_spec(cat, "Q4_K_M").tensors]
+    assert [t.name for t in catalog_model_spec(hf, "Q4_K_M").tensors] == [
+        t.name for t in catalog_model_spec(cat, "Q4_K_M").tensors
+    ]
 
 
 def test_catalog_row_resolves_and_quantizes():
     assert resolve_model("c4ai-command-r7b-12-2024").id == "command-r7b"
     spec = catalog_model_spec(get_model("command-r7b"), "Q4_K_M")
     types = {t.name: t.ggml_type for t in spec.tensors}
-    assert "output.weight" not in types and types["token_embd.weight"] == "Q6_K"   # tied: output rules
+    assert "output.weight" not in types and types["token_embd.weight"] == "Q6_K"  # tied: output rules
     assert 4.9e9 < spec.weights_bytes < 5.2e9
 
 
@@ -111,22 +137,46 @@ def test_buffers_match_llamacpp(tmp_path, shape):
     from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 
     path = str(write_cohere2(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
-    runs = [RunConfig(path, n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], swa_full=c[5],
-                      n_ubatch=c[6], type_k=c[7], type_v=c[7]) for c in CFGS]
+    runs = [
+        RunConfig(
+            path,
+            n_ctx=c[1],
+            flash_attn=c[2],
+            n_parallel=c[3],
+            kv_unified=c[4],
+            swa_full=c[5],
+            n_ubatch=c[6],
+            type_k=c[7],
+            type_v=c[7],
+        )
+        for c in CFGS
+    ]
     logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
     spec = load_model_source(path)
     bad = {}
     for c, log in zip(CFGS, logs, strict=True):
         assert log.ok, (c[0], log.error)
-        settings = PlanSettings(n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], swa_full=c[5],
-                                n_ubatch=c[6], kv_type_k=c[7], kv_type_v=c[7], ngl=0)
+        settings = PlanSettings(
+            n_ctx=c[1],
+            flash_attn=c[2],
+            n_parallel=c[3],
+            kv_unified=c[4],
+            swa_full=c[5],
+            n_ubatch=c[6],
+            kv_type_k=c[7],
+            kv_type_v=c[7],
+            ngl=0,
+        )
         _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
         cpu = devs[-1]
         mb = log.buffers.get("model", {})
-        pairs = {"model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
-                 "repack": (cpu.repack_bytes, mb.get("CPU_REPACK", 0.0)),
-                 "KV": (cpu.kv_bytes, log.mib("KV")), "compute": (cpu.compute_bytes, log.mib("compute")),
-                 "output": (cpu.output_bytes, log.mib("output"))}
+        pairs = {
+            "model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
+            "repack": (cpu.repack_bytes, mb.get("CPU_REPACK", 0.0)),
+            "KV": (cpu.kv_bytes, log.mib("KV")),
+            "compute": (cpu.compute_bytes, log.mib("compute")),
+            "output": (cpu.output_bytes, log.mib("output")),
+        }
         diff = {k: (round(p / MIB, 2), m) for k, (p, m) in pairs.items() if not _close(p / MIB, m)}
         if diff:
             bad[c[0]] = diff
@@ -143,4 +193,4 @@ def test_llamacpp_reads_cohere2_like_rigfit(tmp_path):
     info = llamacpp_oracle.llamacpp_reading(path)
     assert info["ok"], info["error"]
     assert llamacpp_oracle.compare(architecture_from_gguf(read_gguf(path)), info) == []
-    assert info["kv_layers"] == [2, 6]    # 2 global-attention layers, 6 SWA layers
+    assert info["kv_layers"] == [2, 6]  # 2 global-attention layers, 6 SWA layers

@@ -56,8 +56,15 @@ CFGS = [
 ]
 SHAPES = {
     "small-F16": {},
-    "wide-Q8_0": {"wtype": "Q8_0", "n_embd": 512, "n_head": 8, "n_head_kv": 4, "n_ff": 1024, "d_inner": 1024,
-                  "n_layer": 6},
+    "wide-Q8_0": {
+        "wtype": "Q8_0",
+        "n_embd": 512,
+        "n_head": 8,
+        "n_head_kv": 4,
+        "n_ff": 1024,
+        "d_inner": 1024,
+        "n_layer": 6,
+    },
 }
 
 
@@ -76,25 +83,49 @@ def test_buffers_match_llamacpp(tmp_path, shape):
     from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 
     path = str(write_falcon_h1(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
-    runs = [RunConfig(path, n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5],
-                      type_k=c[6], type_v=c[6]) for c in CFGS]
+    runs = [
+        RunConfig(
+            path,
+            n_ctx=c[1],
+            flash_attn=c[2],
+            n_parallel=c[3],
+            kv_unified=c[4],
+            n_ubatch=c[5],
+            type_k=c[6],
+            type_v=c[6],
+        )
+        for c in CFGS
+    ]
     logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
     spec = load_model_source(path)
     bad = {}
     for c, log in zip(CFGS, logs, strict=True):
         assert log.ok, (c[0], log.error)
-        settings = PlanSettings(n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5],
-                                kv_type_k=c[6], kv_type_v=c[6], ngl=0)
+        settings = PlanSettings(
+            n_ctx=c[1],
+            flash_attn=c[2],
+            n_parallel=c[3],
+            kv_unified=c[4],
+            n_ubatch=c[5],
+            kv_type_k=c[6],
+            kv_type_v=c[6],
+            ngl=0,
+        )
         _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
         cpu = devs[-1]
         mb = log.buffers.get("model", {})
-        pairs = {"model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
-                 "KV": (cpu.kv_bytes, log.mib("KV")), "RS": (cpu.recurrent_bytes, log.mib("RS")),
-                 "compute": (cpu.compute_bytes, log.mib("compute")),
-                 "output": (cpu.output_bytes, log.mib("output"))}
-        diff = {k: (round(p / MIB, 2), m) for k, (p, m) in pairs.items()
-                if not _close(p / MIB, m, COMPUTE_BAND[shape] if k == "compute" else 0.01)}
+        pairs = {
+            "model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
+            "KV": (cpu.kv_bytes, log.mib("KV")),
+            "RS": (cpu.recurrent_bytes, log.mib("RS")),
+            "compute": (cpu.compute_bytes, log.mib("compute")),
+            "output": (cpu.output_bytes, log.mib("output")),
+        }
+        diff = {
+            k: (round(p / MIB, 2), m)
+            for k, (p, m) in pairs.items()
+            if not _close(p / MIB, m, COMPUTE_BAND[shape] if k == "compute" else 0.01)
+        }
         if diff:
             bad[c[0]] = diff
     assert not bad, f"predicted vs llama.cpp (MiB) for falcon-h1 {shape}: {bad}"
-

@@ -51,8 +51,10 @@ CFGS = [
     ("ctx4096-ub1024", 4096, "on", 1, False, 1024),
     ("ctx16384-chunked", 16384, "on", 1, False, 512),
 ]
-SHAPES = {"interleaved-step2": {"step": 2},
-          "all-moe-shared": {"step": 1, "n_ff_exp": 512, "n_layer": 4, "wtype": "Q8_0"}}
+SHAPES = {
+    "interleaved-step2": {"step": 2},
+    "all-moe-shared": {"step": 1, "n_ff_exp": 512, "n_layer": 4, "wtype": "Q8_0"},
+}
 
 
 def _close(pred_mib: float, meas_mib: float) -> bool:
@@ -67,22 +69,28 @@ def test_buffers_match_llamacpp(tmp_path, shape):
     from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
 
     path = str(write_llama4(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
-    runs = [RunConfig(path, n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5])
-            for c in CFGS]
+    runs = [
+        RunConfig(path, n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5])
+        for c in CFGS
+    ]
     logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
     spec = load_model_source(path)
     bad = {}
     for c, log in zip(CFGS, logs, strict=True):
         assert log.ok, (c[0], log.error)
-        settings = PlanSettings(n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5],
-                                ngl=0)
+        settings = PlanSettings(
+            n_ctx=c[1], flash_attn=c[2], n_parallel=c[3], kv_unified=c[4], n_ubatch=c[5], ngl=0
+        )
         _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
         cpu = devs[-1]
         mb = log.buffers.get("model", {})
-        pairs = {"model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
-                 "repack": (cpu.repack_bytes, mb.get("CPU_REPACK", 0.0)),
-                 "KV": (cpu.kv_bytes, log.mib("KV")), "compute": (cpu.compute_bytes, log.mib("compute")),
-                 "output": (cpu.output_bytes, log.mib("output"))}
+        pairs = {
+            "model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
+            "repack": (cpu.repack_bytes, mb.get("CPU_REPACK", 0.0)),
+            "KV": (cpu.kv_bytes, log.mib("KV")),
+            "compute": (cpu.compute_bytes, log.mib("compute")),
+            "output": (cpu.output_bytes, log.mib("output")),
+        }
         diff = {k: (round(p / MIB, 2), m) for k, (p, m) in pairs.items() if not _close(p / MIB, m)}
         if diff:
             bad[c[0]] = diff

@@ -27,8 +27,11 @@ from rigfit.estimate.tensors import catalog_model_spec
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "rigfit"
 #: modules that must ask the registry instead of testing architecture names
-NAME_FREE = ["estimate/memory.py", "estimate/tensors.py", *(
-    str(p.relative_to(SRC)) for d in ("estimate/speed", "formats") for p in sorted((SRC / d).glob("*.py")))]
+NAME_FREE = [
+    "estimate/memory.py",
+    "estimate/tensors.py",
+    *(str(p.relative_to(SRC)) for d in ("estimate/speed", "formats") for p in sorted((SRC / d).glob("*.py"))),
+]
 
 
 @pytest.mark.parametrize("module", NAME_FREE)
@@ -43,7 +46,7 @@ def test_module_compares_no_architecture_name(module):
 
 def test_every_catalog_arch_has_a_family_that_plans_it():
     for a in load_models():
-        if a.arch != "qwen3next":   # hybrid Gated-DeltaNet: tensor table not modelled yet
+        if a.arch != "qwen3next":  # hybrid Gated-DeltaNet: tensor table not modelled yet
             assert family_for(a.arch).predicts_tensors, a.id
             assert catalog_model_spec(a, "Q4_K_M").tensors
 
@@ -51,7 +54,7 @@ def test_every_catalog_arch_has_a_family_that_plans_it():
 def test_lookup_by_alias_gguf_and_hf_names():
     assert canonical_arch("mistral3") == "llama" and canonical_arch("qwen3_moe") == "qwen3moe"
     assert gguf_family("openai-moe").name == "gpt-oss"
-    assert gguf_family("gpt_oss") is None            # not a GGUF spelling
+    assert gguf_family("gpt_oss") is None  # not a GGUF spelling
     assert hf_family("gemma3_text").name == "gemma3"
     assert hf_family("mistral", "mistral3").name == "mistral3"
     assert family_for("no-such-arch").build_shapes is None
@@ -60,13 +63,20 @@ def test_lookup_by_alias_gguf_and_hf_names():
     assert "cohere2" in supported_archs()
 
 
-@pytest.mark.parametrize("name,expert", [
-    ("blk.3.ffn_gate_exps.weight", True), ("blk.3.ffn_down_exps.bias", True),
-    ("blk.3.ffn_gate_up_exps.weight", True), ("blk.3.ffn_up_chexps.weight", True),
-    ("model.layers.3.mlp.experts.7.down_proj.weight", True),
-    ("blk.3.ffn_gate_shexp.weight", False), ("blk.3.ffn_gate_inp.weight", False),
-    ("blk.3.exp_probs_b.bias", False), ("model.layers.3.mlp.shared_experts.down_proj.weight", False),
-])
+@pytest.mark.parametrize(
+    "name,expert",
+    [
+        ("blk.3.ffn_gate_exps.weight", True),
+        ("blk.3.ffn_down_exps.bias", True),
+        ("blk.3.ffn_gate_up_exps.weight", True),
+        ("blk.3.ffn_up_chexps.weight", True),
+        ("model.layers.3.mlp.experts.7.down_proj.weight", True),
+        ("blk.3.ffn_gate_shexp.weight", False),
+        ("blk.3.ffn_gate_inp.weight", False),
+        ("blk.3.exp_probs_b.bias", False),
+        ("model.layers.3.mlp.shared_experts.down_proj.weight", False),
+    ],
+)
 def test_one_expert_tensor_definition(name, expert):
     assert is_expert_tensor(name) is expert
 
@@ -83,16 +93,30 @@ def test_a_family_registered_from_outside_plans_a_model():
         e = arch.n_embd
         out = [("token_embd.weight", (e, arch.n_vocab)), ("output_norm.weight", (e,))]
         for il in range(arch.n_layer):
-            out += [(f"blk.{il}.attn_norm.weight", (e,)), (f"blk.{il}.ffn_up.weight", (e, arch.ff(il))),
-                    (f"blk.{il}.ffn_down.weight", (arch.ff(il), e))]
+            out += [
+                (f"blk.{il}.attn_norm.weight", (e,)),
+                (f"blk.{il}.ffn_up.weight", (e, arch.ff(il))),
+                (f"blk.{il}.ffn_down.weight", (arch.ff(il), e)),
+            ]
         return out
 
     register(ArchFamily("toy-test-arch", build_shapes=shapes))
     try:
-        arch = Architecture(id="toy", arch="toy-test-arch", n_layer=2, n_embd=256, n_head=0, n_head_kv=0,
-                            n_embd_head_k=0, n_embd_head_v=0, n_ff=512, n_vocab=1000, n_ctx_train=4096)
+        arch = Architecture(
+            id="toy",
+            arch="toy-test-arch",
+            n_layer=2,
+            n_embd=256,
+            n_head=0,
+            n_head_kv=0,
+            n_embd_head_k=0,
+            n_embd_head_v=0,
+            n_ff=512,
+            n_vocab=1000,
+            n_ctx_train=4096,
+        )
         spec = catalog_model_spec(arch, "Q8_0")
-    finally:   # leave the registry as other tests expect it
+    finally:  # leave the registry as other tests expect it
         registry._FAMILIES.pop("toy-test-arch")
         registry._BY_ALIAS.pop("toy-test-arch")
     assert len(spec.tensors) == 2 + 3 * 2

@@ -40,25 +40,63 @@ def test_catalog_size_and_unique_ids():
         assert re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", mid), mid
 
 
-@pytest.mark.parametrize("mid", [
-    # Llama 3.x 1B-405B
-    "llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.3-70b", "llama-3.1-405b",
-    # Qwen 2.5 / 3 incl. MoE and the hybrid
-    "qwen2.5-7b", "qwen2.5-14b", "qwen2.5-32b", "qwen2.5-72b", "qwen2.5-coder-7b", "qwen3-8b", "qwen3-32b",
-    "qwen3-30b-a3b", "qwen3-235b-a22b", "qwen3-next-80b-a3b",
-    # Gemma 2/3
-    "gemma-2-9b", "gemma-2-27b", "gemma-3-270m", "gemma-3-4b", "gemma-3-27b",
-    # Mistral / Nemo / Small, Mixtral
-    "mistral-7b-v0.3", "mistral-nemo-12b", "mistral-small-24b-2501", "mistral-small-3.2-24b",
-    "mixtral-8x7b", "mixtral-8x22b",
-    # Phi-4, DeepSeek-Coder, DeepSeek V3/R1, gpt-oss
-    "phi-4", "deepseek-coder-6.7b", "deepseek-v3", "deepseek-r1", "gpt-oss-20b", "gpt-oss-120b",
-    # recurrent / hybrid
-    "mamba2-2.7b", "mamba-codestral-7b", "granite-4.0-h-tiny", "granite-4.0-h-small",
-    # ground-truth models
-    "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-4-scout",
-    "glm-4.5-air", "glm-4.7-flash",
-])
+@pytest.mark.parametrize(
+    "mid",
+    [
+        # Llama 3.x 1B-405B
+        "llama-3.2-1b",
+        "llama-3.2-3b",
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "llama-3.3-70b",
+        "llama-3.1-405b",
+        # Qwen 2.5 / 3 incl. MoE and the hybrid
+        "qwen2.5-7b",
+        "qwen2.5-14b",
+        "qwen2.5-32b",
+        "qwen2.5-72b",
+        "qwen2.5-coder-7b",
+        "qwen3-8b",
+        "qwen3-32b",
+        "qwen3-30b-a3b",
+        "qwen3-235b-a22b",
+        "qwen3-next-80b-a3b",
+        # Gemma 2/3
+        "gemma-2-9b",
+        "gemma-2-27b",
+        "gemma-3-270m",
+        "gemma-3-4b",
+        "gemma-3-27b",
+        # Mistral / Nemo / Small, Mixtral
+        "mistral-7b-v0.3",
+        "mistral-nemo-12b",
+        "mistral-small-24b-2501",
+        "mistral-small-3.2-24b",
+        "mixtral-8x7b",
+        "mixtral-8x22b",
+        # Phi-4, DeepSeek-Coder, DeepSeek V3/R1, gpt-oss
+        "phi-4",
+        "deepseek-coder-6.7b",
+        "deepseek-v3",
+        "deepseek-r1",
+        "gpt-oss-20b",
+        "gpt-oss-120b",
+        # recurrent / hybrid
+        "mamba2-2.7b",
+        "mamba-codestral-7b",
+        "granite-4.0-h-tiny",
+        "granite-4.0-h-small",
+        # ground-truth models
+        "llama-2-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "llama-3-8b",
+        "llama-3-70b",
+        "llama-4-scout",
+        "glm-4.5-air",
+        "glm-4.7-flash",
+    ],
+)
 def test_mission_families_present(mid):
     a = get_model(mid)
     assert a.n_layer > 0 and a.n_embd > 0 and a.n_vocab > 0 and a.n_ctx_train > 0
@@ -66,8 +104,22 @@ def test_mission_families_present(mid):
 
 def test_mission_architectures_present():
     arches = {a.arch for a in MODELS}
-    for arch in ("llama", "qwen2", "qwen3", "qwen3moe", "qwen3next", "gemma2", "gemma3", "phi3",
-                 "deepseek2", "gpt-oss", "glm4moe", "mamba2", "granitehybrid", "llama4"):
+    for arch in (
+        "llama",
+        "qwen2",
+        "qwen3",
+        "qwen3moe",
+        "qwen3next",
+        "gemma2",
+        "gemma3",
+        "phi3",
+        "deepseek2",
+        "gpt-oss",
+        "glm4moe",
+        "mamba2",
+        "granitehybrid",
+        "llama4",
+    ):
         assert arch in arches
     assert any(a.mla for a in MODELS) and any(a.moe for a in MODELS) and any(a.ssm for a in MODELS)
     assert any(a.sliding_window for a in MODELS)
@@ -79,7 +131,11 @@ def test_every_record_has_sources_and_verification():
         assert a.sources, a.id
         assert a.verified, a.id
         assert a.verified.split()[0].lower().rstrip(":") in (
-            "verified", "verified-by-family", "partly", "unverified"), a.verified
+            "verified",
+            "verified-by-family",
+            "partly",
+            "unverified",
+        ), a.verified
         for s in a.sources:
             assert s in srcs, f"{a.id}: unknown source key {s}"
 
@@ -116,8 +172,12 @@ def test_gemma_and_gpt_oss_windows():
     g2 = get_model("gemma-2-9b")
     assert g2.sliding_window == 4096 and g2.is_swa(0) and not g2.is_swa(1)
     assert sum(g2.swa_layers) == 21
-    for mid, window in (("gemma-3-270m", 512), ("gemma-3-1b", 512), ("gemma-3-4b", 1024),
-                        ("gemma-3-27b", 1024)):
+    for mid, window in (
+        ("gemma-3-270m", 512),
+        ("gemma-3-1b", 512),
+        ("gemma-3-4b", 1024),
+        ("gemma-3-27b", 1024),
+    ):
         g3 = get_model(mid)
         assert g3.sliding_window == window
         assert [g3.is_swa(i) for i in range(6)] == [True] * 5 + [False]
@@ -193,10 +253,21 @@ def test_count_params_matches_known_counts(mid):
 
 # llama-bench "params" of real GGUF files (ground-truth speed_calibration.csv), in billions
 GGUF_PARAMS_B = {
-    "llama-1-7b": 6.74, "llama-1-13b": 13.02, "llama-1-30b": 32.53, "llama-1-65b": 65.29,
-    "llama-2-7b": 6.74, "llama-2-13b": 13.02, "llama-2-70b": 68.98, "llama-3-8b": 8.03,
-    "llama-3-70b": 70.55, "llama-4-scout": 107.77, "dots-llm1": 142.77, "hunyuan-a13b": 80.39,
-    "qwen2.5-coder-7b": 7.62, "mistral-small-3.1-24b": 23.57, "qwen3-235b-a22b-instruct-2507": 235.09,
+    "llama-1-7b": 6.74,
+    "llama-1-13b": 13.02,
+    "llama-1-30b": 32.53,
+    "llama-1-65b": 65.29,
+    "llama-2-7b": 6.74,
+    "llama-2-13b": 13.02,
+    "llama-2-70b": 68.98,
+    "llama-3-8b": 8.03,
+    "llama-3-70b": 70.55,
+    "llama-4-scout": 107.77,
+    "dots-llm1": 142.77,
+    "hunyuan-a13b": 80.39,
+    "qwen2.5-coder-7b": 7.62,
+    "mistral-small-3.1-24b": 23.57,
+    "qwen3-235b-a22b-instruct-2507": 235.09,
 }
 
 
@@ -219,30 +290,33 @@ def test_stored_counts_are_computed_counts(a: Architecture):
 # --- name resolution ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,want", [
-    ("llama-3.1-8b", "llama-3.1-8b"),
-    ("LLAMA-3.1-8B", "llama-3.1-8b"),
-    ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
-    ("Llama 3.1 8B Instruct", "llama-3.1-8b"),
-    ("Llama-3.1-8B-Instruct-Q4_K_M.gguf", "llama-3.1-8b"),
-    ("llama3.1:8b", "llama-3.1-8b"),
-    ("qwen2.5 14b", "qwen2.5-14b"),
-    ("Qwen2.5-14B-Instruct", "qwen2.5-14b"),
-    ("Qwen/Qwen3-30B-A3B", "qwen3-30b-a3b"),
-    ("Qwen3-Coder-30B-A3B-Instruct-UD-Q4_K_XL.gguf", "qwen3-coder-30b-a3b"),
-    ("gemma-3-27b-it", "gemma-3-27b"),
-    ("google/gemma-3-4b-it", "gemma-3-4b"),
-    ("gemma-3-270m-q4_k_m.gguf", "gemma-3-270m"),
-    ("GPT-OSS-120B", "gpt-oss-120b"),
-    ("gpt-oss-20b-mxfp4.gguf", "gpt-oss-20b"),
-    ("DeepSeek R1", "deepseek-r1"),
-    ("Mistral-Nemo-Instruct-2407", "mistral-nemo-12b"),
-    ("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", "mixtral-8x7b"),
-    ("phi4", "phi-4"),
-    ("DeepSeek-R1-Distill-Qwen-14B-Q4_K_M.gguf", "deepseek-r1-distill-qwen-14b"),
-    ("Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL-00001-of-00002.gguf", "llama-4-scout"),
-    ("ibm-granite/granite-4.0-h-tiny", "granite-4.0-h-tiny"),
-])
+@pytest.mark.parametrize(
+    "name,want",
+    [
+        ("llama-3.1-8b", "llama-3.1-8b"),
+        ("LLAMA-3.1-8B", "llama-3.1-8b"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("Llama 3.1 8B Instruct", "llama-3.1-8b"),
+        ("Llama-3.1-8B-Instruct-Q4_K_M.gguf", "llama-3.1-8b"),
+        ("llama3.1:8b", "llama-3.1-8b"),
+        ("qwen2.5 14b", "qwen2.5-14b"),
+        ("Qwen2.5-14B-Instruct", "qwen2.5-14b"),
+        ("Qwen/Qwen3-30B-A3B", "qwen3-30b-a3b"),
+        ("Qwen3-Coder-30B-A3B-Instruct-UD-Q4_K_XL.gguf", "qwen3-coder-30b-a3b"),
+        ("gemma-3-27b-it", "gemma-3-27b"),
+        ("google/gemma-3-4b-it", "gemma-3-4b"),
+        ("gemma-3-270m-q4_k_m.gguf", "gemma-3-270m"),
+        ("GPT-OSS-120B", "gpt-oss-120b"),
+        ("gpt-oss-20b-mxfp4.gguf", "gpt-oss-20b"),
+        ("DeepSeek R1", "deepseek-r1"),
+        ("Mistral-Nemo-Instruct-2407", "mistral-nemo-12b"),
+        ("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", "mixtral-8x7b"),
+        ("phi4", "phi-4"),
+        ("DeepSeek-R1-Distill-Qwen-14B-Q4_K_M.gguf", "deepseek-r1-distill-qwen-14b"),
+        ("Llama-4-Scout-17B-16E-Instruct-UD-Q4_K_XL-00001-of-00002.gguf", "llama-4-scout"),
+        ("ibm-granite/granite-4.0-h-tiny", "granite-4.0-h-tiny"),
+    ],
+)
 def test_resolve_model(name, want):
     assert resolve_model(name).id == want
 
@@ -268,22 +342,37 @@ def test_ambiguous_error_type_exists():
     assert issubclass(AmbiguousNameError, RigfitError)
 
 
-@pytest.mark.parametrize("model,family,params_b,want", [
-    ("Llama 2 7B-v2 (ggml-model-q4_0.gguf)", "llama", 6.74, "llama-2-7b"),
-    ("LLaMA 1 30B (ggml-model-f16.gguf)", "llama", 32.53, "llama-1-30b"),
-    ("llama 8B Q4_K - Medium (Llama 3)", "llama", 8.03, "llama-3-8b"),
-    ("llama 8B Q4_K - Medium (shisa-v2-llama3.1-8b.i1-Q4_K_M.gguf)", "llama", 8.03, "llama-3.1-8b"),
-    ("qwen3moe 30B.A3B Q8_0", "qwen3moe", 30.53, "qwen3-30b-a3b"),
-    ("gpt-oss ?B F16 (gpt-oss-20b-F16.gguf)", "gpt-oss", 20.91, "gpt-oss-20b"),
-    ("GLM-4.7-Flash Q8_0", "deepseek2", None, "glm-4.7-flash"),
-    ("dots1 142B Q4_K - Medium (dots.llm1.inst-UD-Q4_K_XL-00001-of-00002.gguf)", "dots1", 142.77,
-     "dots-llm1"),
-    ("llama 13B Q4_K - Medium (Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL.gguf)", "llama", 23.57,
-     "mistral-small-3.1-24b"),
-    ("hunyuan-moe A13B Q6_K (Hunyuan-A13B-Instruct-UD-Q6_K_XL-00001-of-00002.gguf)", "hunyuan", 80.39,
-     "hunyuan-a13b"),
-    ("gemma3 4B Q4_0", "gemma3", 3.88, "gemma-3-4b"),
-])
+@pytest.mark.parametrize(
+    "model,family,params_b,want",
+    [
+        ("Llama 2 7B-v2 (ggml-model-q4_0.gguf)", "llama", 6.74, "llama-2-7b"),
+        ("LLaMA 1 30B (ggml-model-f16.gguf)", "llama", 32.53, "llama-1-30b"),
+        ("llama 8B Q4_K - Medium (Llama 3)", "llama", 8.03, "llama-3-8b"),
+        ("llama 8B Q4_K - Medium (shisa-v2-llama3.1-8b.i1-Q4_K_M.gguf)", "llama", 8.03, "llama-3.1-8b"),
+        ("qwen3moe 30B.A3B Q8_0", "qwen3moe", 30.53, "qwen3-30b-a3b"),
+        ("gpt-oss ?B F16 (gpt-oss-20b-F16.gguf)", "gpt-oss", 20.91, "gpt-oss-20b"),
+        ("GLM-4.7-Flash Q8_0", "deepseek2", None, "glm-4.7-flash"),
+        (
+            "dots1 142B Q4_K - Medium (dots.llm1.inst-UD-Q4_K_XL-00001-of-00002.gguf)",
+            "dots1",
+            142.77,
+            "dots-llm1",
+        ),
+        (
+            "llama 13B Q4_K - Medium (Mistral-Small-3.1-24B-Instruct-2503-UD-Q4_K_XL.gguf)",
+            "llama",
+            23.57,
+            "mistral-small-3.1-24b",
+        ),
+        (
+            "hunyuan-moe A13B Q6_K (Hunyuan-A13B-Instruct-UD-Q6_K_XL-00001-of-00002.gguf)",
+            "hunyuan",
+            80.39,
+            "hunyuan-a13b",
+        ),
+        ("gemma3 4B Q4_0", "gemma3", 3.88, "gemma-3-4b"),
+    ],
+)
 def test_match_ground_truth_names(model, family, params_b, want):
     a = match_model(model, family, params_b)
     assert a is not None and a.id == want
@@ -310,11 +399,38 @@ def test_filters():
 def test_data_file_schema():
     data = json.loads(resources.files("rigfit.catalog").joinpath("data/models.json").read_text())
     assert data["schema_version"] == 1
-    required = {"id", "name", "family", "arch", "hf_repo", "aliases", "n_layer", "n_embd", "n_head",
-                "n_head_kv", "n_embd_head_k", "n_embd_head_v", "n_ff", "n_vocab", "n_ctx_train",
-                "tied_embeddings", "attn_bias", "qk_norm", "sliding_window", "swa_layers", "moe", "mla",
-                "ssm", "recurrent_layers", "total_params", "active_params", "sources", "verified", "notes",
-                "extra"}
+    required = {
+        "id",
+        "name",
+        "family",
+        "arch",
+        "hf_repo",
+        "aliases",
+        "n_layer",
+        "n_embd",
+        "n_head",
+        "n_head_kv",
+        "n_embd_head_k",
+        "n_embd_head_v",
+        "n_ff",
+        "n_vocab",
+        "n_ctx_train",
+        "tied_embeddings",
+        "attn_bias",
+        "qk_norm",
+        "sliding_window",
+        "swa_layers",
+        "moe",
+        "mla",
+        "ssm",
+        "recurrent_layers",
+        "total_params",
+        "active_params",
+        "sources",
+        "verified",
+        "notes",
+        "extra",
+    }
     for rec in data["models"]:
         assert required <= set(rec), rec["id"]
 
@@ -342,7 +458,10 @@ def test_cli_models_table_and_filters():
     out = run_cli("models", "--search", "qwen3 30b", "--json")
     assert out.exit_code == 0
     assert {r["id"] for r in json.loads(out.stdout)} == {
-        "qwen3-30b-a3b", "qwen3-30b-a3b-instruct-2507", "qwen3-coder-30b-a3b"}
+        "qwen3-30b-a3b",
+        "qwen3-30b-a3b-instruct-2507",
+        "qwen3-coder-30b-a3b",
+    }
     out = run_cli("models", "Llama-3.1-8B-Instruct-Q4_K_M.gguf")
     assert out.exit_code == 0 and "llama-3.1-8b" in out.stdout
 

@@ -61,26 +61,73 @@ def test_file_types_agree_with_gguf_py():
             continue
         assert by_name[name].id == int(ft), name
     # every type llama-quantize offers is here
-    offered = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q2_K_S", "Q3_K_S",
-               "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ1_S", "IQ1_M",
-               "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_NL",
-               "IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4_MOE", "Q1_0", "Q2_0"]
+    offered = [
+        "F32",
+        "F16",
+        "BF16",
+        "Q4_0",
+        "Q4_1",
+        "Q5_0",
+        "Q5_1",
+        "Q8_0",
+        "Q2_K",
+        "Q2_K_S",
+        "Q3_K_S",
+        "Q3_K_M",
+        "Q3_K_L",
+        "Q4_K_S",
+        "Q4_K_M",
+        "Q5_K_S",
+        "Q5_K_M",
+        "Q6_K",
+        "IQ1_S",
+        "IQ1_M",
+        "IQ2_XXS",
+        "IQ2_XS",
+        "IQ2_S",
+        "IQ2_M",
+        "IQ3_XXS",
+        "IQ3_XS",
+        "IQ3_S",
+        "IQ3_M",
+        "IQ4_NL",
+        "IQ4_XS",
+        "TQ1_0",
+        "TQ2_0",
+        "MXFP4_MOE",
+        "Q1_0",
+        "Q2_0",
+    ]
     assert set(offered) <= set(by_name)
     assert file_type_by_id(15).name == "Q4_K_M"
 
 
-@pytest.mark.parametrize("spelling,expected", [
-    ("Q4_K_M", "Q4_K_M"), ("q4_k_m", "Q4_K_M"), ("Q4KM", "Q4_K_M"), ("q4-k-m", "Q4_K_M"),
-    ("Q4_K", "Q4_K_M"), ("q5_k", "Q5_K_M"), ("Q3_K", "Q3_K_M"), ("fp16", "F16"), ("bf16", "BF16"),
-    ("mxfp4", "MXFP4_MOE"), ("iq2xxs", "IQ2_XXS"), ("MOSTLY_Q8_0", "Q8_0"),
-    ("Llama-3.1-8B-Instruct-Q4_K_M.gguf", "Q4_K_M"), ("model-IQ4_XS-00001-of-00002.gguf", "IQ4_XS"),
-])
+@pytest.mark.parametrize(
+    "spelling,expected",
+    [
+        ("Q4_K_M", "Q4_K_M"),
+        ("q4_k_m", "Q4_K_M"),
+        ("Q4KM", "Q4_K_M"),
+        ("q4-k-m", "Q4_K_M"),
+        ("Q4_K", "Q4_K_M"),
+        ("q5_k", "Q5_K_M"),
+        ("Q3_K", "Q3_K_M"),
+        ("fp16", "F16"),
+        ("bf16", "BF16"),
+        ("mxfp4", "MXFP4_MOE"),
+        ("iq2xxs", "IQ2_XXS"),
+        ("MOSTLY_Q8_0", "Q8_0"),
+        ("Llama-3.1-8B-Instruct-Q4_K_M.gguf", "Q4_K_M"),
+        ("model-IQ4_XS-00001-of-00002.gguf", "IQ4_XS"),
+    ],
+)
 def test_resolve_file_type(spelling, expected):
     assert resolve_file_type(spelling).name == expected
 
 
-@pytest.mark.parametrize("bad,first", [("4bit", "Q4_K_M"), ("int8", "Q8_0"), ("Q4_K_X", "Q4_K_M"),
-                                       ("UD-Q4_K_XL", "Q4_K_M")])
+@pytest.mark.parametrize(
+    "bad,first", [("4bit", "Q4_K_M"), ("int8", "Q8_0"), ("Q4_K_X", "Q4_K_M"), ("UD-Q4_K_XL", "Q4_K_M")]
+)
 def test_bad_quant_name_suggests(bad, first):
     with pytest.raises(UnknownNameError) as ei:
         resolve_file_type(bad)

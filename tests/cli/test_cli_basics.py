@@ -25,7 +25,6 @@ def test_unknown_name_error_lists_candidates():
     assert err.exit_code == 2
 
 
-
 def test_inspect_json_fast_path_matches_library_and_errors(tmp_path):
     """`rigfit inspect FILE --json` skips the CLI framework: same JSON, same errors, same exit codes."""
     import json

@@ -99,4 +99,3 @@ def test_user_errors_exit_2_with_one_clear_line(capsys, args, needle):
 def test_unknown_name_suggests(capsys):
     code, _, err = run(capsys, "hardware", "RTX 3070 Tii")
     assert code == 2 and "GeForce RTX 3070 Ti" in err
-

@@ -32,8 +32,10 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 # --- help text: "[tokens]" was eaten as rich markup -------------------------------------------
 
-@pytest.mark.parametrize(("command", "unit"), [("floor", "[tok/s]"), ("recommend", "[tokens]"),
-                                               ("report", "[tokens]")])
+
+@pytest.mark.parametrize(
+    ("command", "unit"), [("floor", "[tok/s]"), ("recommend", "[tokens]"), ("report", "[tokens]")]
+)
 def test_help_keeps_bracketed_units(capsys, command, unit):
     code, out, _ = cli(capsys, command, "--help")
     assert code == 0 and unit in out
@@ -41,8 +43,16 @@ def test_help_keeps_bracketed_units(capsys, command, unit):
 
 # --- plan: bad numbers were accepted silently --------------------------------------------------
 
-@pytest.mark.parametrize("args", [("--prompt", "0"), ("--prompt", "-1"), ("--ngl", "-3"),
-                                  ("--runtime", "vllm", "--gpu-memory-utilization", "5")])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--prompt", "0"),
+        ("--prompt", "-1"),
+        ("--ngl", "-3"),
+        ("--runtime", "vllm", "--gpu-memory-utilization", "5"),
+    ],
+)
 def test_plan_rejects_bad_numbers(capsys, args):
     code, _, err = cli(capsys, "plan", "llama-3.1-8b", "--on", REFERENCE_BOX, *args)
     assert code == 2 and "error:" in err
@@ -61,6 +71,7 @@ def test_gpt_oss_defaults_to_its_native_mxfp4_in_plan_as_in_cost():
 
 
 # --- plan on hosted systems: said "fits" with a llama-server line ------------------------------
+
 
 def test_plan_on_cerebras_is_hosted_with_systems_needed(capsys):
     p = make_plan(load_model_source("deepseek-v3"), resolve_machine("WSE-3"))
@@ -82,20 +93,23 @@ def test_floor_lists_hosted_systems_for_models_larger_than_one_system():
 
 # --- plan verdicts ----------------------------------------------------------------------------
 
+
 def test_plan_with_no_known_capacity_is_unknown_not_fits():
     p = make_plan(load_model_source("llama-3.1-70b"), resolve_machine("Ryzen 7 5800X"), with_speed=False)
     assert p.fit == "unknown"
 
 
 def test_plan_that_does_not_fit_has_no_speed_and_a_suggestion():
-    p = make_plan(load_model_source("qwen2.5-14b"), resolve_machine(REFERENCE_BOX),
-                  PlanSettings(n_ctx=10_000_000))
+    p = make_plan(
+        load_model_source("qwen2.5-14b"), resolve_machine(REFERENCE_BOX), PlanSettings(n_ctx=10_000_000)
+    )
     assert p.fit == "no" and p.speed is None and "does not fit" in p.speed_reason
     notes = " ".join(p.notes)
     assert "training context" in notes and "--max-ctx" in notes
 
 
 # --- recommend agreed with plan --max-ctx? ---------------------------------------------------
+
 
 def test_recommend_max_ctx_matches_plan_max_ctx():
     from rigfit.recommend import max_context_for
@@ -107,13 +121,17 @@ def test_recommend_max_ctx_matches_plan_max_ctx():
 
 # --- check: "1e12 tok/s" was read as 12, "-5 tok/s" as 5 ----------------------------------------
 
+
 def test_check_reads_exponents_and_rejects_non_positive_values(capsys, tmp_path):
     from rigfit.claims import parse_claims
 
     assert parse_claims("Llama-3.1-8B Q4_K_M at 1e12 tok/s on RTX 3090")[0].value == 1e12
     assert parse_claims("Llama-3.1-8B Q4_K_M at 1,200 tok/s on RTX 3090")[0].value == 1200
-    for bad in ("Llama-3.1-8B Q4_K_M at -5 tok/s on RTX 3090", "Llama-3.1-8B Q4_K_M at 0 tok/s on RTX 3090",
-                "hardware,model,quant,metric,value\nRTX 3090,llama-3.1-8b,Q4_K_M,decode_tps,-4\n"):
+    for bad in (
+        "Llama-3.1-8B Q4_K_M at -5 tok/s on RTX 3090",
+        "Llama-3.1-8B Q4_K_M at 0 tok/s on RTX 3090",
+        "hardware,model,quant,metric,value\nRTX 3090,llama-3.1-8b,Q4_K_M,decode_tps,-4\n",
+    ):
         with pytest.raises(RigfitError, match="not a positive number"):
             parse_claims(bad)
     code, _, err = cli(capsys, "check", str(tmp_path))
@@ -122,14 +140,18 @@ def test_check_reads_exponents_and_rejects_non_positive_values(capsys, tmp_path)
 
 # --- cost / recommend / floor: negative money and impossible workloads -------------------------
 
-@pytest.mark.parametrize("args", [
-    ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--hardware-usd", "-100"),
-    ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--hosted-monthly-usd", "-3"),
-    ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--tokens-per-day", "1e15"),
-    ("recommend", "--on", REFERENCE_BOX, "--min-tps", "-3"),
-    ("recommend", "--on", REFERENCE_BOX, "--max-quality-loss", "-1"),
-    ("floor", "llama-3.1-8b", "--budget-usd", "-1"),
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--hardware-usd", "-100"),
+        ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--hosted-monthly-usd", "-3"),
+        ("cost", "llama-3.1-8b", "--on", REFERENCE_BOX, "--tokens-per-day", "1e15"),
+        ("recommend", "--on", REFERENCE_BOX, "--min-tps", "-3"),
+        ("recommend", "--on", REFERENCE_BOX, "--max-quality-loss", "-1"),
+        ("floor", "llama-3.1-8b", "--budget-usd", "-1"),
+    ],
+)
 def test_money_and_workload_inputs_are_checked(capsys, args):
     code, _, err = cli(capsys, *args)
     assert code == 2 and "error:" in err
@@ -147,16 +169,30 @@ def test_tokens_per_day_beyond_one_machine_is_an_error_not_a_40_billion_hour_day
 
 # --- results --import: a truncated ground-truth row became an empty stored result -------------
 
+
 def test_ground_truth_import_skips_truncated_rows(tmp_path):
     from rigfit.measure.groundtruth import GROUND_TRUTH_COLUMNS
     from rigfit.measure.importers import parse_ground_truth_csv
 
     good = {c: "" for c in GROUND_TRUTH_COLUMNS}
-    good.update(hardware="NVIDIA GeForce RTX 3090", n_devices="1", backend="CUDA", model="Llama 3.1 8B",
-                quant="Q4_K_M", test="tg128", tokens_per_s="120.5", source_url="https://example.org/x")
+    good.update(
+        hardware="NVIDIA GeForce RTX 3090",
+        n_devices="1",
+        backend="CUDA",
+        model="Llama 3.1 8B",
+        quant="Q4_K_M",
+        test="tg128",
+        tokens_per_s="120.5",
+        source_url="https://example.org/x",
+    )
     f = tmp_path / "gt.csv"
-    f.write_text(",".join(GROUND_TRUTH_COLUMNS) + "\n" + ",".join(good[c] for c in GROUND_TRUTH_COLUMNS)
-                 + "\nhttps://github.com/XiongjieDai/GPU\n", encoding="utf-8")
+    f.write_text(
+        ",".join(GROUND_TRUTH_COLUMNS)
+        + "\n"
+        + ",".join(good[c] for c in GROUND_TRUTH_COLUMNS)
+        + "\nhttps://github.com/XiongjieDai/GPU\n",
+        encoding="utf-8",
+    )
     batch = parse_ground_truth_csv(f)
     assert [r.tokens_per_s for r in batch.results] == [120.5]
     assert len(batch.warnings) == 1 and "skipped" in batch.warnings[0]
@@ -175,6 +211,7 @@ def test_plan_json_for_hosted_is_valid_json(capsys):
 
 
 # --- more: hosted wall power, recommend without RAM, -np speed, hosted memory in evaluations ---
+
 
 def test_hardware_does_not_invent_a_desktop_wall_power_for_hosted_systems(capsys):
     code, out, _ = cli(capsys, "hardware", "WSE-3")
@@ -200,10 +237,22 @@ def test_hosted_evaluation_reports_the_memory_the_model_needs():
 
 
 def test_inspect_config_only_folder_reports_unknown_bytes_not_exact_zero(capsys, tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({
-        "model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32,
-        "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256,
-        "max_position_embeddings": 131072, "torch_dtype": "bfloat16"}), encoding="utf-8")
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "llama",
+                "hidden_size": 4096,
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 8,
+                "intermediate_size": 14336,
+                "vocab_size": 128256,
+                "max_position_embeddings": 131072,
+                "torch_dtype": "bfloat16",
+            }
+        ),
+        encoding="utf-8",
+    )
     code, out, _ = cli(capsys, "inspect", str(tmp_path), "--json")
     assert code == 0 and json.loads(out)["tensor_bytes"] is None
     code, out, _ = cli(capsys, "inspect", str(tmp_path))
@@ -240,10 +289,20 @@ def test_floor_rejects_context_beyond_training(capsys):
 
 # --- second review: predict fit / n_devices, hosted labels, -np context, recurrent words, "no" ------
 
-_CASE = {"hardware": "NVIDIA GeForce RTX 3060 12 GB", "hardware_kind": "nvidia", "n_devices": "1",
-         "backend": "CUDA", "model": "llama 8B Q4_K - Medium (Llama 3)", "model_family": "llama",
-         "params_b": "8.03", "quant": "Q4_K_M", "model_size_gib": "4.58", "test": "tg128",
-         "gen_tokens": "128", "ngl": "99"}
+_CASE = {
+    "hardware": "NVIDIA GeForce RTX 3060 12 GB",
+    "hardware_kind": "nvidia",
+    "n_devices": "1",
+    "backend": "CUDA",
+    "model": "llama 8B Q4_K - Medium (Llama 3)",
+    "model_family": "llama",
+    "params_b": "8.03",
+    "quant": "Q4_K_M",
+    "model_size_gib": "4.58",
+    "test": "tg128",
+    "gen_tokens": "128",
+    "ngl": "99",
+}
 
 
 @pytest.mark.parametrize("ngl", ["99", "", "10"])
@@ -302,9 +361,14 @@ def test_plan_decode_at_context_uses_the_per_slot_context_without_kvu():
     assert split.decode_tps_ctx.value > unified.decode_tps_ctx.value
 
 
-@pytest.mark.parametrize(("model", "words"), [("mamba-codestral-7b", "weights and recurrent state"),
-                                              ("granite-4.0-h-tiny", "weights, KV cache and recurrent state"),
-                                              ("llama-3.1-8b", "weights and KV cache")])
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [
+        ("mamba-codestral-7b", "weights and recurrent state"),
+        ("granite-4.0-h-tiny", "weights, KV cache and recurrent state"),
+        ("llama-3.1-8b", "weights and KV cache"),
+    ],
+)
 def test_bottleneck_names_what_the_model_actually_reads(model, words):
     from rigfit.estimate.speed import model_work, state_words
 
@@ -322,8 +386,9 @@ def test_plan_that_does_not_fit_prints_what_would_make_it_run_not_a_command(caps
     assert code == 0 and "Verdict: no" in out
     assert "llama-server" not in out and "Ollama" not in out and "num_ctx" not in out
     assert "To make it run" in out and re.search(r"--ctx [\d,]+ fits", out) and "smaller --quant" in out
-    code, out, _ = cli(capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "131072",
-                       "--json")
+    code, out, _ = cli(
+        capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "131072", "--json"
+    )
     assert code == 0 and json.loads(out)["fit"] == "no"
     code, out, _ = cli(capsys, "plan", "llama-3.1-8b", "--on", "RTX 3060 12 GB + 8GB", "--ctx", "32768")
     assert code == 0 and "llama-server" in out and "To make it run" not in out  # fits: command shown

@@ -50,8 +50,13 @@ def test_version_flag_wins_over_a_command(capsys):
 def test_show_completion_prints_a_script(shell, marker):
     """Typer detects the user's shell; its test switch lets the shell be named instead."""
     env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    out = subprocess.run([sys.executable, "-m", "rigfit", "--show-completion", shell],
-                         capture_output=True, text=True, timeout=120, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "rigfit", "--show-completion", shell],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert marker in out.stdout and "_RIGFIT_COMPLETE" in out.stdout
 

@@ -23,8 +23,10 @@ from rigfit.measure.store import Run, open_store
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # real llama.cpp runs share one xdist worker (the group of tests/measure/test_bench.py)
-pytestmark = [pytest.mark.xdist_group("llamacpp"),
-              pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed")]
+pytestmark = [
+    pytest.mark.xdist_group("llamacpp"),
+    pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed"),
+]
 
 
 @pytest.fixture
@@ -41,15 +43,22 @@ def test_killing_the_child_mid_run_is_a_failed_run(tmp_path, gemma):
     with open_store(store_path) as s:  # something in the store first, so 'intact' has content to check
         batch = parse_file(DATA / "llama_bench" / "rtx3060_llama8b.json")
         s.add_run(Run(source=batch.fmt), batch.results)
-    proc = subprocess.Popen([sys.executable, "-m", "rigfit", "bench", "--prompt", "64", "--gen", "16",
-                             "--repeat", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, RIGFIT_DATA_DIR=str(tmp_path / "data")))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rigfit", "bench", "--prompt", "64", "--gen", "16", "--repeat", "200"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, RIGFIT_DATA_DIR=str(tmp_path / "data")),
+    )
     try:
         child = None
         deadline = time.monotonic() + 60
         while child is None and time.monotonic() < deadline:
-            kids = [k for k in psutil.Process(proc.pid).children()
-                    if "rigfit.measure.bench" in " ".join(k.cmdline())]
+            kids = [
+                k
+                for k in psutil.Process(proc.pid).children()
+                if "rigfit.measure.bench" in " ".join(k.cmdline())
+            ]
             child = kids[0] if kids else None
             time.sleep(0.1)
         assert child is not None, "the bench child process never started"

@@ -20,15 +20,35 @@ REFERENCE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 
 def rigfit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m rigfit ARGS`` in a new interpreter (stdout and stderr captured apart)."""
-    return subprocess.run([sys.executable, "-m", "rigfit", *args], capture_output=True, text=True,
-                          timeout=timeout, env=dict(os.environ, COLUMNS="100"))
+    return subprocess.run(
+        [sys.executable, "-m", "rigfit", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, COLUMNS="100"),
+    )
 
 
 def test_help_lists_every_command():
     out = rigfit("--help")
     assert out.returncode == 0, out.stderr
-    for command in ("plan", "hardware", "models", "inspect", "bench", "results", "calibrate", "check",
-                    "cost", "floor", "recommend", "report", "predict", "local", "version"):
+    for command in (
+        "plan",
+        "hardware",
+        "models",
+        "inspect",
+        "bench",
+        "results",
+        "calibrate",
+        "check",
+        "cost",
+        "floor",
+        "recommend",
+        "report",
+        "predict",
+        "local",
+        "version",
+    ):
         assert command in out.stdout, command
     assert out.stderr == ""
 

@@ -94,8 +94,9 @@ def test_toy_engine_is_discovered_and_plans_through_the_public_api(toy_site):
 
 
 def test_toy_engine_plans_through_the_cli(toy_site, capsys):
-    code, out, _ = run_main(["plan", "llama-3.1-8b", "--on", "RTX 4090 + 32GB", "--runtime", "toy", "--json"],
-                            capsys)
+    code, out, _ = run_main(
+        ["plan", "llama-3.1-8b", "--on", "RTX 4090 + 32GB", "--runtime", "toy", "--json"], capsys
+    )
     assert code == 0
     data = json.loads(out)
     assert data["fit"] == "fits" and data["settings"]["runtime"] == "toy"
@@ -127,8 +128,9 @@ def test_toy_engine_cannot_take_over_or_break_the_builtins(toy_site, capsys):
 def test_unknown_runtime_is_one_line_listing_the_engines(toy_site, capsys):
     code, out, err = run_main(["plan", "llama-3.1-8b", "--on", "RTX 4090", "--runtime", "sglang"], capsys)
     assert code == 2 and out == ""
-    assert err.strip() == ("error: Unknown --runtime 'sglang'; the engines are: llama.cpp, vllm, broken, "
-                           "notanengine, toy.")
+    assert err.strip() == (
+        "error: Unknown --runtime 'sglang'; the engines are: llama.cpp, vllm, broken, notanengine, toy."
+    )
 
 
 def test_builtins_are_known_without_any_installed_metadata(monkeypatch):
@@ -145,7 +147,23 @@ def test_toy_engine_end_to_end_in_a_fresh_process(tmp_path):
     """The installed-package experience: a new interpreter with the toy's folder on its path."""
     site = install_toy(tmp_path / "site")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT / "src")]))
-    out = subprocess.run([sys.executable, "-m", "rigfit", "plan", "llama-3.1-8b", "--on", "RTX 4090 + 32GB",
-                          "--runtime", "toy", "--json"], capture_output=True, text=True, timeout=120, env=env)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rigfit",
+            "plan",
+            "llama-3.1-8b",
+            "--on",
+            "RTX 4090 + 32GB",
+            "--runtime",
+            "toy",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["commands"]["toy_serve"][0] == "toy-serve"

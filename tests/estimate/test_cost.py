@@ -46,8 +46,10 @@ def test_breakeven_shrinks_as_hosted_bill_grows():
     assert all(m is not None for m in months)
     assert months == sorted(months, reverse=True)
     assert months[0] > months[-1]
-    sums = [cost_summary(40, BOX_3060, Workload(hours_per_day=4), hardware_usd=1500,
-                         hosted_usd_per_month=bill) for bill in (20, 50, 100, 400)]
+    sums = [
+        cost_summary(40, BOX_3060, Workload(hours_per_day=4), hardware_usd=1500, hosted_usd_per_month=bill)
+        for bill in (20, 50, 100, 400)
+    ]
     got = [s.breakeven_months for s in sums]
     assert got == sorted(got, reverse=True)
 
@@ -124,8 +126,10 @@ def _cost(*args: str) -> dict:
 
 
 def test_cli_cost_breakeven_shrinks_with_the_hosted_bill():
-    months = [_cost("--hours-per-day", "4", "--hosted-monthly-usd", str(b))["breakeven_months"]
-              for b in (20, 60, 200)]
+    months = [
+        _cost("--hours-per-day", "4", "--hosted-monthly-usd", str(b))["breakeven_months"]
+        for b in (20, 60, 200)
+    ]
     assert all(isinstance(m, float) for m in months)
     assert months[0] > months[1] > months[2]
 
@@ -151,7 +155,8 @@ def test_cli_cost_table_shows_the_json_figures():
     assert f"{d['decode_tps']['value']:.1f} tok/s" in text
     assert f"{d['load_w']:.0f} W" in text and f"{d['idle_w']:.0f} W" in text
     assert f"{d['breakeven_months']:.1f} months" in text and d["breakeven_months"] == pytest.approx(
-        1200 / (60 - d["electricity_usd_per_month"]), rel=0.01)
+        1200 / (60 - d["electricity_usd_per_month"]), rel=0.01
+    )
     assert "$1,200" in text and "$60.00/month" in text
     assert "TDP" in text  # the power sources are listed under the table
 

@@ -67,11 +67,15 @@ def test_held_out_device_does_not_see_its_own_measurements(fit_rows, constants):
     base = lodo_predictions(fit_rows, constants)
     assert len(base) == len(fit_rows) and all(math.isfinite(p) and p > 0 for _, p in base)
     target = fit_rows[0].device
-    doubled = [dataclasses.replace(r, observed_tps=2 * r.observed_tps) if r.device == target else r
-               for r in fit_rows]
+    doubled = [
+        dataclasses.replace(r, observed_tps=2 * r.observed_tps) if r.device == target else r for r in fit_rows
+    ]
     moved = lodo_predictions(doubled, constants)
-    same = [p1 == pytest.approx(p2, rel=1e-9) for (r, p1), (_, p2) in zip(base, moved, strict=True)
-            if r.device == target]
+    same = [
+        p1 == pytest.approx(p2, rel=1e-9)
+        for (r, p1), (_, p2) in zip(base, moved, strict=True)
+        if r.device == target
+    ]
     assert same and all(same)
     others = [abs(p2 / p1 - 1) for (r, p1), (_, p2) in zip(base, moved, strict=True) if r.device != target]
     assert max(others) > 0.01
@@ -95,8 +99,12 @@ def test_residuals_and_summary_on_unseen_devices(fit_rows, constants):
 def test_ape_and_summary_groups():
     assert ape(100.0, 110.0) == pytest.approx(0.1) and ape(100.0, 90.0) == pytest.approx(0.1)
     mk = lambda kind, backend, hw, obs: FitRow({}, 1.0, obs, "d", kind, backend, hw)  # noqa: E731
-    pairs = [(mk("tg", "CUDA", "nvidia", 100.0), 110.0), (mk("tg", "CUDA", "nvidia", 100.0), 130.0),
-             (mk("tg", "Metal", "apple", 50.0), 40.0), (mk("pp", "CUDA", "nvidia", 1000.0), math.nan)]
+    pairs = [
+        (mk("tg", "CUDA", "nvidia", 100.0), 110.0),
+        (mk("tg", "CUDA", "nvidia", 100.0), 130.0),
+        (mk("tg", "Metal", "apple", 50.0), 40.0),
+        (mk("pp", "CUDA", "nvidia", 1000.0), math.nan),
+    ]
     s = summarise(pairs)
     assert s["tg"]["n"] == 3 and s["tg"]["mdape"] == pytest.approx(0.2)
     assert s["tg|backend=CUDA"] == {"n": 2, "mdape": pytest.approx(0.2), "p90": pytest.approx(0.28)}

@@ -50,14 +50,32 @@ SYNTH_MODELS = ("llama", "deepseek2_mla", "moe", "mamba2")
 
 def _run_cfg(path, c) -> RunConfig:
     _, ctx, fa, npar, kvu, swf, ub, kt = c
-    return RunConfig(str(path), n_ctx=ctx, flash_attn=fa, n_parallel=npar, kv_unified=kvu, swa_full=swf,
-                     n_ubatch=ub, type_k=kt, type_v=kt)
+    return RunConfig(
+        str(path),
+        n_ctx=ctx,
+        flash_attn=fa,
+        n_parallel=npar,
+        kv_unified=kvu,
+        swa_full=swf,
+        n_ubatch=ub,
+        type_k=kt,
+        type_v=kt,
+    )
 
 
 def _settings(c) -> PlanSettings:
     _, ctx, fa, npar, kvu, swf, ub, kt = c
-    return PlanSettings(n_ctx=ctx, flash_attn=fa, n_parallel=npar, kv_unified=kvu, swa_full=swf,
-                        n_ubatch=ub, kv_type_k=kt, kv_type_v=kt, ngl=0)
+    return PlanSettings(
+        n_ctx=ctx,
+        flash_attn=fa,
+        n_parallel=npar,
+        kv_unified=kvu,
+        swa_full=swf,
+        n_ubatch=ub,
+        kv_type_k=kt,
+        kv_type_v=kt,
+        ngl=0,
+    )
 
 
 def _model_file(model: str, d) -> str:
@@ -66,9 +84,12 @@ def _model_file(model: str, d) -> str:
 
     if model == "gemma3-270m":
         return str(bundled_gemma_path())
-    writers = {"llama": lambda p: synth.write_llama(p, n_embd=512, n_ff=1536, n_head=8, n_head_kv=2),
-               "deepseek2_mla": synth.write_deepseek2_mla, "moe": synth.write_moe,
-               "mamba2": synth.write_mamba2}
+    writers = {
+        "llama": lambda p: synth.write_llama(p, n_embd=512, n_ff=1536, n_head=8, n_head_kv=2),
+        "deepseek2_mla": synth.write_deepseek2_mla,
+        "moe": synth.write_moe,
+        "mamba2": synth.write_mamba2,
+    }
     return str(writers[model](d / f"{model}.gguf").path)
 
 
@@ -82,13 +103,23 @@ def _compare(spec, c, log) -> dict:
         return {"llama.cpp": log.error}
     _, devs = device_memory(spec, CPU_BOX, _settings(c), c[1], 0, build_profile())
     cpu = devs[-1]
-    pred = {"model": cpu.weights_bytes / MIB, "repack": cpu.repack_bytes / MIB,
-            "KV": cpu.kv_bytes / MIB, "RS": cpu.recurrent_bytes / MIB, "compute": cpu.compute_bytes / MIB,
-            "output": cpu.output_bytes / MIB}
+    pred = {
+        "model": cpu.weights_bytes / MIB,
+        "repack": cpu.repack_bytes / MIB,
+        "KV": cpu.kv_bytes / MIB,
+        "RS": cpu.recurrent_bytes / MIB,
+        "compute": cpu.compute_bytes / MIB,
+        "output": cpu.output_bytes / MIB,
+    }
     model_bufs = log.buffers.get("model", {})
-    meas = {"model": model_bufs.get("CPU_Mapped", 0.0), "repack": model_bufs.get("CPU_REPACK", 0.0),
-            "KV": log.mib("KV"), "RS": log.mib("RS"), "compute": log.mib("compute"),
-            "output": log.mib("output")}
+    meas = {
+        "model": model_bufs.get("CPU_Mapped", 0.0),
+        "repack": model_bufs.get("CPU_REPACK", 0.0),
+        "KV": log.mib("KV"),
+        "RS": log.mib("RS"),
+        "compute": log.mib("compute"),
+        "output": log.mib("output"),
+    }
     return {k: (round(pred[k], 2), meas[k]) for k in pred if not _close(pred[k], meas[k])}
 
 
@@ -113,7 +144,8 @@ def test_quantized_v_without_fa_is_refused_by_both(tmp_path):
     spec = load_model_source(path)
     with pytest.raises(RigfitError, match="flash attention"):
         validate(spec.arch, LlamaSettings(n_ctx=512, flash_attn="off", type_v="q8_0"))
-    [log] = run_llamacpp([RunConfig(path, n_ctx=512, flash_attn="off", type_k="q8_0", type_v="q8_0")],
-                         timeout_s=120)
+    [log] = run_llamacpp(
+        [RunConfig(path, n_ctx=512, flash_attn="off", type_k="q8_0", type_v="q8_0")], timeout_s=120
+    )
     assert not log.ok
     assert "flash_attn" in (log.error or "")

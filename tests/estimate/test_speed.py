@@ -51,14 +51,17 @@ def work_of(model: str, quant: str) -> sp.ModelWork:
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("pp512", BenchTest("pp", prompt=512)),
-    ("tg128", BenchTest("tg", gen=128)),
-    ("pp2048@d4096", BenchTest("pp", prompt=2048, depth=4096)),
-    ("tg32@d32768", BenchTest("tg", gen=32, depth=32768)),
-    ("tg1023@d494", BenchTest("tg", gen=1023, depth=494)),
-    ("pp512+tg128", BenchTest("pg", prompt=512, gen=128)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("pp512", BenchTest("pp", prompt=512)),
+        ("tg128", BenchTest("tg", gen=128)),
+        ("pp2048@d4096", BenchTest("pp", prompt=2048, depth=4096)),
+        ("tg32@d32768", BenchTest("tg", gen=32, depth=32768)),
+        ("tg1023@d494", BenchTest("tg", gen=1023, depth=494)),
+        ("pp512+tg128", BenchTest("pg", prompt=512, gen=128)),
+    ],
+)
 def test_parse_test_names(name, expected):
     assert parse_test(name) == expected
     assert parse_test(name).name == name
@@ -128,6 +131,7 @@ def test_kv_swa_and_mla():
 # physics properties
 # ------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=1024)
 def _device(name: str) -> Device:
     from rigfit.hardware.names import list_devices
@@ -138,19 +142,38 @@ def _device(name: str) -> Device:
     return resolve_device(name)
 
 
-DEVICES = ["RTX 4090", "RTX 3090", "H100 PCIe", "A100 80GB PCIe", "Apple M2 Ultra", "Apple M3",
-           "Strix Halo", "DGX Spark", "Radeon RX 7900 XTX", "RTX A6000", "GTX 1080 Ti"]
-MODELS = [("llama-3-8b", "Q4_K_M"), ("llama-2-7b", "Q4_0"), ("qwen3-30b-a3b", "Q4_K_M"),
-          ("gpt-oss-20b", "MXFP4_MOE"), ("gemma-3-4b", "Q4_0"), ("llama-3-8b", "F16"),
-          ("mistral-small-3.1-24b", "Q8_0"), ("llama-3-70b", "Q4_K_M")]
+DEVICES = [
+    "RTX 4090",
+    "RTX 3090",
+    "H100 PCIe",
+    "A100 80GB PCIe",
+    "Apple M2 Ultra",
+    "Apple M3",
+    "Strix Halo",
+    "DGX Spark",
+    "Radeon RX 7900 XTX",
+    "RTX A6000",
+    "GTX 1080 Ti",
+]
+MODELS = [
+    ("llama-3-8b", "Q4_K_M"),
+    ("llama-2-7b", "Q4_0"),
+    ("qwen3-30b-a3b", "Q4_K_M"),
+    ("gpt-oss-20b", "MXFP4_MOE"),
+    ("gemma-3-4b", "Q4_0"),
+    ("llama-3-8b", "F16"),
+    ("mistral-small-3.1-24b", "Q8_0"),
+    ("llama-3-70b", "Q4_K_M"),
+]
 
 
 def _machine(dev_name: str, n: int = 1) -> Machine:
     dev = _device(dev_name)
     if dev.kind in ("apple", "apu"):
         return Machine(dev.name, accelerators=(dev,), unified_memory=True)
-    return Machine(dev.name, accelerators=(dev,) * n,
-                   cpu=resolve_device("Ryzen 9 7950X"), ram_bandwidth_bytes_per_s=83e9)
+    return Machine(
+        dev.name, accelerators=(dev,) * n, cpu=resolve_device("Ryzen 9 7950X"), ram_bandwidth_bytes_per_s=83e9
+    )
 
 
 def _catalog_devices() -> list[str]:
@@ -174,9 +197,13 @@ def _work_or_none(model: str, quant: str) -> sp.ModelWork | None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(dev=st.sampled_from(_catalog_devices()), model=st.sampled_from(_catalog_models()),
-       depth=st.sampled_from([0, 4096, 65536]), ngl=st.sampled_from([None, 0, 12]),
-       parallel=st.sampled_from([1, 8]))
+@given(
+    dev=st.sampled_from(_catalog_devices()),
+    model=st.sampled_from(_catalog_models()),
+    depth=st.sampled_from([0, 4096, 65536]),
+    ngl=st.sampled_from([None, 0, 12]),
+    parallel=st.sampled_from([1, 8]),
+)
 def test_catalog_never_beats_bandwidth_roofline(dev, model, depth, ngl, parallel):
     """Every catalog accelerator × every catalog model: decode and prefill under their rooflines."""
     w = _work_or_none(*model)
@@ -192,9 +219,15 @@ def test_catalog_never_beats_bandwidth_roofline(dev, model, depth, ngl, parallel
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(dev=st.sampled_from(DEVICES), model=st.sampled_from(MODELS), n=st.integers(1, 4),
-       depth=st.sampled_from([0, 512, 8192, 32768]), ngl=st.sampled_from([None, 0, 10, 20, 999]),
-       build=st.sampled_from([None, 1700, 2800, 6000]), parallel=st.sampled_from([1, 4]))
+@given(
+    dev=st.sampled_from(DEVICES),
+    model=st.sampled_from(MODELS),
+    n=st.integers(1, 4),
+    depth=st.sampled_from([0, 512, 8192, 32768]),
+    ngl=st.sampled_from([None, 0, 10, 20, 999]),
+    build=st.sampled_from([None, 1700, 2800, 6000]),
+    parallel=st.sampled_from([1, 4]),
+)
 def test_never_faster_than_bandwidth_roofline(dev, model, n, depth, ngl, build, parallel):
     C = sp.load_constants()
     w = work_of(*model)
@@ -255,15 +288,23 @@ def test_concurrency_aggregate_and_per_user(C):
 def test_cpu_only_isa_and_threads(C):
     w = work_of("llama-3-8b", "Q4_K_M")
     avx512 = resolve_device("Ryzen 9 7950X")
-    old = Device(id="old", name="Old CPU", kind="cpu", vendor="Intel", cores=8, simd=("SSE4.2",),
-                 bandwidth_bytes_per_s=40e9)
+    old = Device(
+        id="old",
+        name="Old CPU",
+        kind="cpu",
+        vendor="Intel",
+        cores=8,
+        simd=("SSE4.2",),
+        bandwidth_bytes_per_s=40e9,
+    )
     est = sp.estimate_speed(w, Machine("x", cpu=avx512, ram_bandwidth_bytes_per_s=83e9), constants=C)
     assert est.decode_tps.value < 20
     slow = sp.estimate_speed(w, Machine("y", cpu=old, ram_bandwidth_bytes_per_s=40e9), constants=C)
     assert any("no AVX2" in n for n in slow.notes)
     assert slow.prefill_tps.value < est.prefill_tps.value
-    few = sp.estimate_speed(w, Machine("x", cpu=avx512, ram_bandwidth_bytes_per_s=83e9), threads=1,
-                            constants=C)
+    few = sp.estimate_speed(
+        w, Machine("x", cpu=avx512, ram_bandwidth_bytes_per_s=83e9), threads=1, constants=C
+    )
     assert few.decode_tps.value < est.decode_tps.value
 
 
@@ -341,11 +382,26 @@ def test_fit_recovers_known_coefficients(monkeypatch):
 # batch prediction
 # ------------------------------------------------------------------------------------------
 
-ROW = {"hardware": "NVIDIA GeForce RTX 4090", "hardware_kind": "nvidia", "n_devices": "1",
-       "backend": "CUDA", "model": "llama 8B Q4_K - Medium (Llama 3)", "model_family": "llama",
-       "params_b": "8.03", "quant": "Q4_K_M", "model_size_gib": "4.58", "test": "tg128",
-       "prompt_tokens": "", "gen_tokens": "128", "depth": "0", "ngl": "99", "threads": "",
-       "flash_attn": "", "date_or_build": "build 4426e298 (2824) (May 2024)", "my_id": "a1"}
+ROW = {
+    "hardware": "NVIDIA GeForce RTX 4090",
+    "hardware_kind": "nvidia",
+    "n_devices": "1",
+    "backend": "CUDA",
+    "model": "llama 8B Q4_K - Medium (Llama 3)",
+    "model_family": "llama",
+    "params_b": "8.03",
+    "quant": "Q4_K_M",
+    "model_size_gib": "4.58",
+    "test": "tg128",
+    "prompt_tokens": "",
+    "gen_tokens": "128",
+    "depth": "0",
+    "ngl": "99",
+    "threads": "",
+    "flash_attn": "",
+    "date_or_build": "build 4426e298 (2824) (May 2024)",
+    "my_id": "a1",
+}
 
 
 def test_predict_case_ok_and_unresolved():
@@ -392,9 +448,10 @@ def test_predict_cli_bad_input(tmp_path: Path):
 
 
 def test_thousand_cases_fast():
-    rows = [dict(ROW, test=t, depth=str(d), my_id=str(i))
-            for i, (t, d) in enumerate((t, d) for t in ("tg128", "pp512", "pp2048", "tg32")
-                                       for d in range(250))]
+    rows = [
+        dict(ROW, test=t, depth=str(d), my_id=str(i))
+        for i, (t, d) in enumerate((t, d) for t in ("tg128", "pp512", "pp2048", "tg32") for d in range(250))
+    ]
     t0 = time.perf_counter()
     out = predict_rows(rows)
     took = time.perf_counter() - t0
@@ -447,8 +504,16 @@ def test_ubatch_weight_streaming_counts_the_fp16_dequant_copy(C):
 
 def test_cpu_quant_kernels_run_at_the_256_bit_rate(C):
     def cpu(fpc: int) -> Device:
-        return Device(id=f"c{fpc}", name="CPU", kind="cpu", vendor="Intel", cores=4, simd=("AVX2", "AVX512"),
-                      fp32_flops=4 * 3e9 * fpc, extra={"fp32_flop_per_cycle": fpc})
+        return Device(
+            id=f"c{fpc}",
+            name="CPU",
+            kind="cpu",
+            vendor="Intel",
+            cores=4,
+            simd=("AVX2", "AVX512"),
+            fp32_flops=4 * 3e9 * fpc,
+            extra={"fp32_flop_per_cycle": fpc},
+        )
 
     p512, _ = sp.cpu_peak_flops(cpu(64), None, C)
     p256, _ = sp.cpu_peak_flops(cpu(32), None, C)
@@ -505,8 +570,11 @@ def test_source_columns_are_added_without_overwriting(tmp_path: Path):
 
     extra = tmp_path / "hosts.csv"
     extra.write_text("source_url,host_link,host_cpu\nu1,PCIe 3.0,Xeon E5-2696 v3\n")
-    rows = [{"source_url": "u1", "host_link": ""}, {"source_url": "u1", "host_link": "PCIe 4.0"},
-            {"source_url": "u2"}]
+    rows = [
+        {"source_url": "u1", "host_link": ""},
+        {"source_url": "u1", "host_link": "PCIe 4.0"},
+        {"source_url": "u2"},
+    ]
     out = merge_source_columns(rows, extra)
     assert out[0]["host_link"] == "PCIe 3.0" and out[0]["host_cpu"] == "Xeon E5-2696 v3"
     assert out[1]["host_link"] == "PCIe 4.0"  # the row's own value wins

@@ -69,6 +69,7 @@ def test_bundled_gemma_matches_catalog_spec(gemma_path):
     """A file and its catalog id give the same Architecture fields and tensor table."""
     from rigfit.catalog import models
     from rigfit.estimate import tensors as tensors_mod
+
     spec = model_from_gguf(gemma_path)
     cat = models.get_model("gemma-3-270m")
     for f in (

@@ -91,12 +91,12 @@ REFUSED = [
     ("Llama-3.1-Nemotron-70B-Instruct-HF-Q4_K_M.gguf", BadFileError),
     ("Meta-Llama-3.1-8B-Instruct-abliterated-Q4_K_M.gguf", BadFileError),
     ("foo.gguf", BadFileError),
-    ("deepseek-r1:8b", UnknownNameError),        # Ollama's 8b is a Qwen3-8B distill, not in the catalog
+    ("deepseek-r1:8b", UnknownNameError),  # Ollama's 8b is a Qwen3-8B distill, not in the catalog
     ("deepseek-r1:1.5b", UnknownNameError),
-    ("deepseek-coder", UnknownNameError),        # latest = 1.3b, not in the catalog
-    ("llama3.3:8b", UnknownNameError),            # no such size
+    ("deepseek-coder", UnknownNameError),  # latest = 1.3b, not in the catalog
+    ("llama3.3:8b", UnknownNameError),  # no such size
     ("qwen3:30b-a3b-thinking-2507-q4_K_M", UnknownNameError),  # a dated checkpoint the catalog lacks
-    ("mistral:7b-instruct-v0.2-q4_K_M", UnknownNameError),     # v0.2, not the catalog's v0.3
+    ("mistral:7b-instruct-v0.2-q4_K_M", UnknownNameError),  # v0.2, not the catalog's v0.3
     ("llava", UnknownNameError),
     ("nomic-embed-text", UnknownNameError),
     # a path with a folder stays a file error
@@ -150,8 +150,11 @@ def test_local_ollama_store_wins_over_the_catalog(tmp_path):
     shutil.copy(m.path, blob)
     mf = oll / "manifests" / "registry.ollama.ai" / "library" / "llama3.2" / "latest"
     mf.parent.mkdir(parents=True)
-    mf.write_text(json.dumps({"layers": [
-        {"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:0123abcd"}]}))
+    mf.write_text(
+        json.dumps(
+            {"layers": [{"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:0123abcd"}]}
+        )
+    )
     spec = load_model_source("llama3.2")
     assert spec.tensors_exact and spec.arch.n_layer == 2
     assert name_assumption("llama3.2", spec) is None

@@ -113,15 +113,19 @@ def _one_error(code: int, err: str) -> str:
 
 def test_parse_remote_ref():
     assert parse_remote_ref("unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M") == RemoteRef(
-        "hf", "unsloth/Qwen3-30B-A3B-GGUF", None, "Q4_K_M")
+        "hf", "unsloth/Qwen3-30B-A3B-GGUF", None, "Q4_K_M"
+    )
     assert parse_remote_ref("hf:meta-llama/Llama-3.1-8B-Instruct") == RemoteRef(
-        "hf", "meta-llama/Llama-3.1-8B-Instruct")
+        "hf", "meta-llama/Llama-3.1-8B-Instruct"
+    )
     assert parse_remote_ref("hf:org/m@v1.0:UD-Q4_K_XL") == RemoteRef("hf", "org/m", "v1.0", "UD-Q4_K_XL")
     assert parse_remote_ref("hf.co/org/m-GGUF:Q8_0") == RemoteRef("hf", "org/m-GGUF", None, "Q8_0")
     assert parse_remote_ref("https://huggingface.co/org/m/blob/main/m-Q8_0.gguf") == RemoteRef(
-        "hf", "org/m", "main", "m-Q8_0.gguf")
+        "hf", "org/m", "main", "m-Q8_0.gguf"
+    )
     assert parse_remote_ref("ollama:qwen3:30b") == RemoteRef(
-        "ollama", "registry.ollama.ai/library/qwen3", "30b")
+        "ollama", "registry.ollama.ai/library/qwen3", "30b"
+    )
     assert parse_remote_ref("ollama:me/tiny") == RemoteRef("ollama", "registry.ollama.ai/me/tiny", "latest")
     # not remote: catalog ids, bare org/name (catalog or HF cache first), paths
     for s in ("llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "./m.gguf", "a/b/c.gguf"):
@@ -129,13 +133,22 @@ def test_parse_remote_ref():
 
 
 def test_select_gguf():
-    files = ["README.md", "m-Q4_K_M.gguf", "m-UD-Q4_K_XL.gguf", "m-Q8_0.gguf", "mmproj-F16.gguf",
-             "BF16/m-BF16-00002-of-00002.gguf", "BF16/m-BF16-00001-of-00002.gguf"]
+    files = [
+        "README.md",
+        "m-Q4_K_M.gguf",
+        "m-UD-Q4_K_XL.gguf",
+        "m-Q8_0.gguf",
+        "mmproj-F16.gguf",
+        "BF16/m-BF16-00002-of-00002.gguf",
+        "BF16/m-BF16-00001-of-00002.gguf",
+    ]
     assert select_gguf(files, "q4_k_m", "r") == ["m-Q4_K_M.gguf"]
     assert select_gguf(files, None, "r") == ["m-Q4_K_M.gguf"]  # Ollama's default quant
     assert select_gguf(files, "UD-Q4_K_XL", "r") == ["m-UD-Q4_K_XL.gguf"]
     assert select_gguf(files, "BF16", "r") == [
-        "BF16/m-BF16-00001-of-00002.gguf", "BF16/m-BF16-00002-of-00002.gguf"]
+        "BF16/m-BF16-00001-of-00002.gguf",
+        "BF16/m-BF16-00002-of-00002.gguf",
+    ]
     assert select_gguf(files, "m-Q8_0.gguf", "r") == ["m-Q8_0.gguf"]
     with pytest.raises(RigfitError, match="no GGUF file for 'Q2_K'"):
         select_gguf(files, "Q2_K", "r")
@@ -161,13 +174,21 @@ def test_header_extent_grows_until_complete(tmp_path):
 
 
 def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
-    hub.add_repo("acme/gemma-3-270m-GGUF", {"gemma-3-270m-q4_k_m.gguf": _gguf_remote(gemma),
-                                            "gemma-3-270m-Q8_0.gguf": b"unused", "README.md": b"hi"})
+    hub.add_repo(
+        "acme/gemma-3-270m-GGUF",
+        {
+            "gemma-3-270m-q4_k_m.gguf": _gguf_remote(gemma),
+            "gemma-3-270m-Q8_0.gguf": b"unused",
+            "README.md": b"hi",
+        },
+    )
     remote = load_model_source("acme/gemma-3-270m-GGUF:Q4_K_M")
     sent = hub.total_sent
     with capsys.disabled():
-        print(f"\nGemma 3 270M Q4_K_M (262,144-token vocabulary): {sent:,} bytes ({sent / MIB:.2f} MiB) "
-              f"in {len(hub.requests)} requests")
+        print(
+            f"\nGemma 3 270M Q4_K_M (262,144-token vocabulary): {sent:,} bytes ({sent / MIB:.2f} MiB) "
+            f"in {len(hub.requests)} requests"
+        )
     assert sent <= 8 * MIB
     assert remote.path == "gemma-3-270m-q4_k_m.gguf"  # never the header-only mirror
     _same_spec(remote, load_model_source(gemma))
@@ -187,15 +208,18 @@ def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
     assert got["path"] == "acme/gemma-3-270m-GGUF/gemma-3-270m-q4_k_m.gguf"
     assert got["gguf"]["parts"] == ["gemma-3-270m-q4_k_m.gguf"]
     assert _strip({**got, "gguf": {**got["gguf"], "parts": 0}}) == _strip(
-        {**local, "gguf": {**local["gguf"], "parts": 0}})
+        {**local, "gguf": {**local["gguf"], "parts": 0}}
+    )
 
 
 def _report(capsys, what: str, hub: FakeHub, total_bytes: int) -> None:
     """Print what a remote read cost (``pytest -s`` shows it)."""
     sent = hub.total_sent
     with capsys.disabled():
-        print(f"\n{what}: {sent:,} bytes ({sent / MIB:.3f} MiB) of {total_bytes:,} "
-              f"({100 * sent / total_bytes:.3f} %) in {len(hub.requests)} requests")
+        print(
+            f"\n{what}: {sent:,} bytes ({sent / MIB:.3f} MiB) of {total_bytes:,} "
+            f"({100 * sent / total_bytes:.3f} %) in {len(hub.requests)} requests"
+        )
 
 
 def test_split_gguf_reads_every_part(hub, tmp_path, capsys):
@@ -227,17 +251,32 @@ def _st_bytes(tensors: dict[str, tuple[str, list[int]]]) -> tuple[bytes, int]:
 
 
 def test_safetensors_repo_plans_like_local_folder(hub, tmp_path, capsys):
-    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 256,
-           "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
-           "num_key_value_heads": 2, "vocab_size": 1000, "max_position_embeddings": 4096,
-           "rope_theta": 500000.0, "torch_dtype": "bfloat16", "tie_word_embeddings": False}
+    cfg = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 1000,
+        "max_position_embeddings": 4096,
+        "rope_theta": 500000.0,
+        "torch_dtype": "bfloat16",
+        "tie_word_embeddings": False,
+    }
     shard1 = {"model.embed_tokens.weight": ("BF16", [1000, 256])}
     shard2 = {"lm_head.weight": ("BF16", [1000, 256]), "model.norm.weight": ("F32", [256])}
     for il in range(2):
-        for t, shape in (("self_attn.q_proj", [256, 256]), ("self_attn.k_proj", [128, 256]),
-                         ("self_attn.v_proj", [128, 256]), ("self_attn.o_proj", [256, 256]),
-                         ("mlp.gate_proj", [512, 256]), ("mlp.up_proj", [512, 256]),
-                         ("mlp.down_proj", [256, 512])):
+        for t, shape in (
+            ("self_attn.q_proj", [256, 256]),
+            ("self_attn.k_proj", [128, 256]),
+            ("self_attn.v_proj", [128, 256]),
+            ("self_attn.o_proj", [256, 256]),
+            ("mlp.gate_proj", [512, 256]),
+            ("mlp.up_proj", [512, 256]),
+            ("mlp.down_proj", [256, 512]),
+        ):
             (shard1 if il == 0 else shard2)[f"model.layers.{il}.{t}.weight"] = ("BF16", shape)
         for n in ("input_layernorm", "post_attention_layernorm"):
             (shard1 if il == 0 else shard2)[f"model.layers.{il}.{n}.weight"] = ("F32", [256])
@@ -245,9 +284,11 @@ def test_safetensors_repo_plans_like_local_folder(hub, tmp_path, capsys):
     index = {"metadata": {}, "weight_map": {t: names[i] for i, sh in enumerate((shard1, shard2)) for t in sh}}
     local = tmp_path / "models--acme--tiny-llama" / "snapshots" / SHA
     local.mkdir(parents=True)
-    files: dict[str, bytes | RemoteFile] = {"config.json": json.dumps(cfg).encode(),
-                                            "model.safetensors.index.json": json.dumps(index).encode(),
-                                            "tokenizer.json": b"{}" * 1000}
+    files: dict[str, bytes | RemoteFile] = {
+        "config.json": json.dumps(cfg).encode(),
+        "model.safetensors.index.json": json.dumps(index).encode(),
+        "tokenizer.json": b"{}" * 1000,
+    }
     for name, sh in zip(names, (shard1, shard2), strict=True):
         head, size = _st_bytes(sh)
         files[name] = RemoteFile(head, size)
@@ -258,8 +299,12 @@ def test_safetensors_repo_plans_like_local_folder(hub, tmp_path, capsys):
     (local / "model.safetensors.index.json").write_bytes(files["model.safetensors.index.json"])  # type: ignore[arg-type]
     hub.add_repo("acme/tiny-llama", files)
     remote = load_model_source("hf:acme/tiny-llama")
-    _report(capsys, "safetensors repo (config, index, 2 shards)", hub,
-            sum(f.size for f in hub.repos["acme/tiny-llama"].files.values()))
+    _report(
+        capsys,
+        "safetensors repo (config, index, 2 shards)",
+        hub,
+        sum(f.size for f in hub.repos["acme/tiny-llama"].files.values()),
+    )
     assert "/tokenizer.json" not in {p for _, p, _ in hub.requests}
     for name in names:  # one range read per shard: its header, or the first 64 KiB if that is more
         f = hub.repos["acme/tiny-llama"].files[name]
@@ -291,9 +336,14 @@ def _write_header_only(path: Path, n_layer: int, n_embd: int, n_ff: int, n_vocab
     """A Llama-shaped F16 GGUF whose tensor data is a hole: only the header is written; returns
     the declared file size [B] (the file is truncated to it, sparse)."""
     w = GGUFWriter(str(path), "llama")
-    for k, v in (("context_length", 8192), ("embedding_length", n_embd), ("block_count", n_layer),
-                 ("feed_forward_length", n_ff), ("attention.head_count", n_embd // 128),
-                 ("attention.head_count_kv", 8)):
+    for k, v in (
+        ("context_length", 8192),
+        ("embedding_length", n_embd),
+        ("block_count", n_layer),
+        ("feed_forward_length", n_ff),
+        ("attention.head_count", n_embd // 128),
+        ("attention.head_count_kv", 8),
+    ):
         w.add_uint32(f"llama.{k}", v)
     w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
     w.add_uint32("general.file_type", 1)
@@ -301,16 +351,25 @@ def _write_header_only(path: Path, n_layer: int, n_embd: int, n_ff: int, n_vocab
     w.add_token_list([f"tok{i}" for i in range(n_vocab)])
     w.add_token_types([1] * n_vocab)
     w.add_token_merges([f"t{i} o{i}" for i in range(n_vocab)])
-    shapes = [("token_embd.weight", (n_vocab, n_embd)), ("output_norm.weight", (n_embd,)),
-              ("output.weight", (n_vocab, n_embd))]
+    shapes = [
+        ("token_embd.weight", (n_vocab, n_embd)),
+        ("output_norm.weight", (n_embd,)),
+        ("output.weight", (n_vocab, n_embd)),
+    ]
     kv = 8 * 128
     for il in range(n_layer):
         b = f"blk.{il}."
-        shapes += [(b + "attn_norm.weight", (n_embd,)), (b + "attn_q.weight", (n_embd, n_embd)),
-                   (b + "attn_k.weight", (kv, n_embd)), (b + "attn_v.weight", (kv, n_embd)),
-                   (b + "attn_output.weight", (n_embd, n_embd)), (b + "ffn_norm.weight", (n_embd,)),
-                   (b + "ffn_gate.weight", (n_ff, n_embd)), (b + "ffn_up.weight", (n_ff, n_embd)),
-                   (b + "ffn_down.weight", (n_embd, n_ff))]
+        shapes += [
+            (b + "attn_norm.weight", (n_embd,)),
+            (b + "attn_q.weight", (n_embd, n_embd)),
+            (b + "attn_k.weight", (kv, n_embd)),
+            (b + "attn_v.weight", (kv, n_embd)),
+            (b + "attn_output.weight", (n_embd, n_embd)),
+            (b + "ffn_norm.weight", (n_embd,)),
+            (b + "ffn_gate.weight", (n_ff, n_embd)),
+            (b + "ffn_up.weight", (n_ff, n_embd)),
+            (b + "ffn_down.weight", (n_embd, n_ff)),
+        ]
     total = 0
     for name, shape in shapes:
         n = 1
@@ -339,8 +398,10 @@ def test_20_gb_file_costs_under_1_percent(hub, tmp_path):
     hub.add_repo("acme/big-GGUF", {"big-F16.gguf": _gguf_remote(path)})
     remote = load_model_source("acme/big-GGUF:F16")
     sent = hub.total_sent
-    print(f"\n{size / 1e9:.1f} GB F16 file (152,064-token vocabulary with merges): {sent:,} bytes "
-          f"({sent / MIB:.2f} MiB) = {100 * sent / size:.4f} % in {len(hub.requests)} requests")
+    print(
+        f"\n{size / 1e9:.1f} GB F16 file (152,064-token vocabulary with merges): {sent:,} bytes "
+        f"({sent / MIB:.2f} MiB) = {100 * sent / size:.4f} % in {len(hub.requests)} requests"
+    )
     assert sent <= 0.01 * size
     assert remote.weights_bytes > 20e9
     _same_spec(remote, load_model_source(path))
@@ -374,8 +435,12 @@ def test_hf_token_opens_gated_repo(hub, tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize(
     ("status", "code_hdr", "expect"),
-    [(401, None, "not authorised"), (403, "GatedRepo", "gated"), (429, None, "rate limited"),
-     (500, None, "HTTP 500")],
+    [
+        (401, None, "not authorised"),
+        (403, "GatedRepo", "gated"),
+        (429, None, "rate limited"),
+        (500, None, "HTTP 500"),
+    ],
 )
 def test_http_errors_are_one_line(hub, capsys, status, code_hdr, expect):
     hub.add_repo("acme/x-GGUF", {"x-Q4_0.gguf": b"GGUF"}, status=status, error_code=code_hdr)
@@ -415,9 +480,11 @@ def test_connection_refused(hub, capsys, monkeypatch):
 
 @pytest.mark.parametrize(
     ("head", "size", "expect"),
-    [(b"PK\x03\x04" + bytes(60), 64, "not a GGUF file"),
-     (b"GGUF" + struct.pack("<IQQ", 3, 1, 2) + b"\xff" * 100, 10_000, "corrupt GGUF header"),
-     (None, None, "truncated")],
+    [
+        (b"PK\x03\x04" + bytes(60), 64, "not a GGUF file"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 1, 2) + b"\xff" * 100, 10_000, "corrupt GGUF header"),
+        (None, None, "truncated"),
+    ],
 )
 def test_bad_headers(hub, tmp_path, capsys, head, size, expect):
     if head is None:  # a real header cut short: the file ends inside the tensor table
@@ -452,16 +519,21 @@ def test_bare_repo_name_goes_remote_only_when_online(hub, tmp_path, capsys, monk
 def test_cli_subprocess_end_to_end(hub, gemma, tmp_path):
     """A fresh process: huggingface_hub reads HF_ENDPOINT / HF_HUB_OFFLINE at import."""
     hub.add_repo("acme/gemma-GGUF", {"gemma-3-270m-q4_k_m.gguf": _gguf_remote(gemma)})
-    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0",
-           "RIGFIT_CACHE_DIR": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.url,
+        "HF_HUB_OFFLINE": "0",
+        "RIGFIT_CACHE_DIR": str(tmp_path / "cache"),
+    }
     args = [sys.executable, "-m", "rigfit", "plan", "--on", MACHINE, "--json", "--ctx", "8192"]
-    remote = subprocess.run([*args[:4], "acme/gemma-GGUF:Q4_K_M", *args[4:]], capture_output=True,
-                            text=True, env=env, timeout=120)
+    remote = subprocess.run(
+        [*args[:4], "acme/gemma-GGUF:Q4_K_M", *args[4:]], capture_output=True, text=True, env=env, timeout=120
+    )
     assert remote.returncode == 0, remote.stderr
-    local = subprocess.run([*args[:4], str(gemma), *args[4:]], capture_output=True, text=True,
-                           timeout=120)
+    local = subprocess.run([*args[:4], str(gemma), *args[4:]], capture_output=True, text=True, timeout=120)
     assert _strip(json.loads(remote.stdout)) == _strip(
-        json.loads(local.stdout.replace(str(gemma), gemma.name)))
+        json.loads(local.stdout.replace(str(gemma), gemma.name))
+    )
 
 
 def test_repo_and_quant_in_the_local_hf_cache_needs_no_network(hub, tmp_path, monkeypatch):
@@ -497,7 +569,11 @@ def test_modelscope_gguf(hub, tmp_path, monkeypatch, capsys):
 def test_offline_falls_back_to_the_catalog_model_the_repo_names(hub):
     spec = load_model_source("unsloth/Qwen3-30B-A3B-GGUF:Q8_0", offline=True)
     assert (spec.origin, spec.arch.id, spec.file_type, spec.tensors_exact) == (
-        "catalog", "qwen3-30b-a3b", "Q8_0", False)
+        "catalog",
+        "qwen3-30b-a3b",
+        "Q8_0",
+        False,
+    )
     spec = load_model_source("hf:meta-llama/Llama-3.1-8B-Instruct", offline=True)
     assert spec.origin == "catalog" and spec.arch.id == "llama-3.1-8b"
     assert hub.requests == []

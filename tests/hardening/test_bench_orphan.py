@@ -16,9 +16,11 @@ import pytest
 from rigfit.measure.bench import xllamacpp_available
 
 # real llama.cpp runs share one xdist worker, so timing tests are not skewed by each other
-pytestmark = [pytest.mark.xdist_group("llamacpp"),
-              pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed"),
-              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc: Linux")]
+pytestmark = [
+    pytest.mark.xdist_group("llamacpp"),
+    pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc: Linux"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +41,29 @@ def _gone(pid: int) -> bool:
 
 def _start_bench(tmp_path: Path) -> tuple[subprocess.Popen, int]:
     env = dict(os.environ, RIGFIT_DATA_DIR=str(tmp_path / "data"))
-    proc = subprocess.Popen([sys.executable, "-m", "rigfit", "bench", "--prompt", "64", "--gen", "16",
-                             "--repeat", "500", "--no-store"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rigfit",
+            "bench",
+            "--prompt",
+            "64",
+            "--gen",
+            "16",
+            "--repeat",
+            "500",
+            "--no-store",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        kids = [k for k in psutil.Process(proc.pid).children()
-                if "rigfit.measure.bench" in " ".join(k.cmdline())]
+        kids = [
+            k for k in psutil.Process(proc.pid).children() if "rigfit.measure.bench" in " ".join(k.cmdline())
+        ]
         if kids:
             time.sleep(3.0)  # importing xllamacpp and loading the model
             assert proc.poll() is None, "the bench finished before it could be signalled"
@@ -55,8 +73,9 @@ def _start_bench(tmp_path: Path) -> tuple[subprocess.Popen, int]:
     pytest.fail("the bench child process never started")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
-                         ids=["SIGTERM", "SIGHUP", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=["SIGTERM", "SIGHUP", "SIGKILL"]
+)
 def test_no_llama_cpp_child_outlives_rigfit(tmp_path, gemma, sig):
     proc, child = _start_bench(tmp_path)
     try:

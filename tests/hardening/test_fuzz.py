@@ -18,8 +18,12 @@ from hypothesis import strategies as st
 
 import fuzzkit
 
-FAST = settings(max_examples=12, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.mark.parametrize("kind", sorted(fuzzkit.KINDS))
@@ -39,11 +43,27 @@ def test_any_claim_line(line):
 
 
 @FAST
-@given(flag=st.sampled_from(["--ctx", "--prompt", "--ubatch", "--parallel", "--n-cpu-moe",
-                             "--gpu-memory-utilization", "--ngl", "--tensor-split", "--kv-type"]),
-       value=st.one_of(st.sampled_from(fuzzkit.NASTY), st.integers(-2**70, 2**70).map(str),
-                       st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                       st.text(max_size=30)))
+@given(
+    flag=st.sampled_from(
+        [
+            "--ctx",
+            "--prompt",
+            "--ubatch",
+            "--parallel",
+            "--n-cpu-moe",
+            "--gpu-memory-utilization",
+            "--ngl",
+            "--tensor-split",
+            "--kv-type",
+        ]
+    ),
+    value=st.one_of(
+        st.sampled_from(fuzzkit.NASTY),
+        st.integers(-(2**70), 2**70).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.text(max_size=30),
+    ),
+)
 def test_any_plan_option_value(flag, value):
     outcome = fuzzkit.run_case(["plan", "llama-3.1-8b", "--on", "RTX 4090", flag, value])
     assert fuzzkit.problem(outcome) is None, (flag, value, outcome.stderr, outcome.exception)

@@ -20,9 +20,17 @@ from rigfit.measure.groundtruth import case_from_row
 _load_commands([])
 runner = CliRunner()
 
-ROW = {"hardware": "RTX 4090", "n_devices": "1", "backend": "CUDA", "model": "Llama 2 7B",
-       "model_family": "llama", "params_b": "6.74", "quant": "Q4_0", "model_size_gib": "3.56",
-       "test": "pp512"}
+ROW = {
+    "hardware": "RTX 4090",
+    "n_devices": "1",
+    "backend": "CUDA",
+    "model": "Llama 2 7B",
+    "model_family": "llama",
+    "params_b": "6.74",
+    "quant": "Q4_0",
+    "model_size_gib": "3.56",
+    "test": "pp512",
+}
 
 
 def _invoke(args: list[str]):
@@ -39,28 +47,34 @@ def _one_line_error(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("args", [
-    ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--prompt", "9223372036854775807"],
-    ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--gpu-memory-utilization", "nan"],
-    ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--ubatch", "0"],
-    ["bench", "--depth", "100000000"],
-    ["bench", "--ctx", "2147483648"],
-    ["bench", "--threads", "100000"],
-    ["recommend", "--on", "RTX 4090", "--min-tps", "nan"],
-    ["cost", "llama-3.1-8b", "--on", "RTX 4090", "--hours-per-day", "25"],
-    ["results", "--limit", "-1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--prompt", "9223372036854775807"],
+        ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--gpu-memory-utilization", "nan"],
+        ["plan", "llama-3.1-8b", "--on", "RTX 4090", "--ubatch", "0"],
+        ["bench", "--depth", "100000000"],
+        ["bench", "--ctx", "2147483648"],
+        ["bench", "--threads", "100000"],
+        ["recommend", "--on", "RTX 4090", "--min-tps", "nan"],
+        ["cost", "llama-3.1-8b", "--on", "RTX 4090", "--hours-per-day", "25"],
+        ["results", "--limit", "-1"],
+    ],
+)
 def test_out_of_range_options_are_one_line_exit_2(args):
     line = _one_line_error(_invoke(args))
     assert ("must be" in line or "should be" in line) and "--help" in line
 
 
-@pytest.mark.parametrize("args, hint", [
-    (["plan", "--promt", "5"], "--prompt"),
-    (["bogus"], "No such command"),
-    (["inspect"], "Missing argument"),
-    (["plan", "x", "--on", "y", "--ubatch", "abc"], "--ubatch"),
-])
+@pytest.mark.parametrize(
+    "args, hint",
+    [
+        (["plan", "--promt", "5"], "--prompt"),
+        (["bogus"], "No such command"),
+        (["inspect"], "Missing argument"),
+        (["plan", "x", "--on", "y", "--ubatch", "abc"], "--ubatch"),
+    ],
+)
 def test_usage_errors_are_one_line_with_a_suggestion(args, hint):
     line = _one_line_error(_invoke(args))
     assert hint in line and "--help" in line
@@ -77,18 +91,21 @@ def test_every_range_is_documented_and_finite():
     check_range(MAX_TOKENS, "--prompt")
 
 
-@pytest.mark.parametrize("cells, reason", [
-    ({"n_devices": "1000000000"}, "devices"),
-    ({"hardware": "1000000000x RTX 4090"}, "devices"),
-    ({"test": "pp9223372036854775807"}, "prompt_tokens"),
-    ({"test": "pp512@d9223372036854775807"}, "depth"),
-    ({"test": "pp99999999"}, "prompt_tokens"),
-    ({"depth": "1e308"}, "depth"),
-    ({"depth": "3000000000"}, "depth"),
-    ({"ngl": "inf"}, "ngl"),
-    ({"threads": "-5"}, "threads"),
-    ({"hardware": "RTX 4090 " * 20000}, "hardware name"),
-])
+@pytest.mark.parametrize(
+    "cells, reason",
+    [
+        ({"n_devices": "1000000000"}, "devices"),
+        ({"hardware": "1000000000x RTX 4090"}, "devices"),
+        ({"test": "pp9223372036854775807"}, "prompt_tokens"),
+        ({"test": "pp512@d9223372036854775807"}, "depth"),
+        ({"test": "pp99999999"}, "prompt_tokens"),
+        ({"depth": "1e308"}, "depth"),
+        ({"depth": "3000000000"}, "depth"),
+        ({"ngl": "inf"}, "ngl"),
+        ({"threads": "-5"}, "threads"),
+        ({"hardware": "RTX 4090 " * 20000}, "hardware name"),
+    ],
+)
 def test_predict_rows_outside_the_ranges_are_unresolved_not_computed(cells, reason):
     tps, _, _, status = predict_case(case_from_row({**ROW, **cells}))
     assert tps is None and status.startswith("unresolved") and reason in status

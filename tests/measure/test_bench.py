@@ -76,12 +76,18 @@ _DIRECT = textwrap.dedent("""
 
 def _direct(path: Path, prompt: int, gen: int, repeat: int, threads: int) -> tuple[Stat, Stat]:
     """prefill and decode tok/s of a plain xllamacpp run (non-streaming, llama.cpp's own timings)."""
-    out = subprocess.run([sys.executable, "-c", _DIRECT, str(path), str(prompt), str(gen), str(repeat),
-                          str(threads)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _DIRECT, str(path), str(prompt), str(gen), str(repeat), str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     timings = json.loads(out.stdout.strip().splitlines()[-1])
-    return (Stat.of([t["prompt_per_second"] for t in timings]),
-            Stat.of([t["predicted_per_second"] for t in timings]))
+    return (
+        Stat.of([t["prompt_per_second"] for t in timings]),
+        Stat.of([t["predicted_per_second"] for t in timings]),
+    )
 
 
 def _busy() -> bool:
@@ -131,8 +137,9 @@ def test_bench_json_is_fast_and_agrees_with_direct_xllamacpp(tmp_path, gemma):
         busy = busy or _busy()
         if busy and attempts:
             break  # no point in measuring again on a saturated machine
-        out = _rigfit(tmp_path, "bench", "--json", "--no-store", "--threads", "1", "--prompt", "128",
-                      "--gen", "16")
+        out = _rigfit(
+            tmp_path, "bench", "--json", "--no-store", "--threads", "1", "--prompt", "128", "--gen", "16"
+        )
         assert out.exit_code == 0, out.stderr[-3000:]
         d = json.loads(out.stdout)["depths"][0]
         pp, tg = _direct(gemma, 128, 16, 3, threads=1)
@@ -142,7 +149,8 @@ def test_bench_json_is_fast_and_agrees_with_direct_xllamacpp(tmp_path, gemma):
             f"(spread {d['prefill_tps']['spread_pct']:.0f}%) | direct median {pp.median:.1f} max "
             f"{pp.high:.1f} (spread {pp.spread_pct:.0f}%); tg16 bench median {d['decode_tps']['median']:.1f} "
             f"max {d['decode_tps']['max']:.1f} | direct median {tg.median:.1f} max {tg.high:.1f}; "
-            f"max ratios {ratios[0]:.3f} {ratios[1]:.3f}")
+            f"max ratios {ratios[0]:.3f} {ratios[1]:.3f}"
+        )
         if all(0.8 <= r <= 1.25 for r in ratios):
             print(attempts[-1])
             return

@@ -21,15 +21,34 @@ from rigfit.measure.fingerprint import detect_fingerprint
 from rigfit.measure.store import Result, Run, open_store
 
 
-def _bench_rows(machine_id: str, pp: list[tuple[float, float]],
-                tg: list[tuple[float, float]]) -> list[Result]:
+def _bench_rows(
+    machine_id: str, pp: list[tuple[float, float]], tg: list[tuple[float, float]]
+) -> list[Result]:
     rows = []
     for i, (meas, pred) in enumerate(pp):
-        rows.append(Result(test="pp512", tokens_per_s=meas, predicted_tokens_per_s=pred, prompt_tokens=512,
-                           depth=0, machine_id=machine_id, dedupe_key=f"pp{i}"))
+        rows.append(
+            Result(
+                test="pp512",
+                tokens_per_s=meas,
+                predicted_tokens_per_s=pred,
+                prompt_tokens=512,
+                depth=0,
+                machine_id=machine_id,
+                dedupe_key=f"pp{i}",
+            )
+        )
     for i, (meas, pred) in enumerate(tg):
-        rows.append(Result(test="tg64@d512", tokens_per_s=meas, predicted_tokens_per_s=pred, gen_tokens=64,
-                           depth=512, machine_id=machine_id, dedupe_key=f"tg{i}"))
+        rows.append(
+            Result(
+                test="tg64@d512",
+                tokens_per_s=meas,
+                predicted_tokens_per_s=pred,
+                gen_tokens=64,
+                depth=512,
+                machine_id=machine_id,
+                dedupe_key=f"tg{i}",
+            )
+        )
     return rows
 
 
@@ -37,8 +56,9 @@ def test_fit_factor_is_the_median_log_ratio():
     assert fit_factor([200.0, 220.0, 180.0], [100.0, 100.0, 100.0]) == pytest.approx(2.0)
     assert fit_factor([10.0], [20.0]) == pytest.approx(0.5)
     # one wild run does not move a median
-    assert fit_factor([100.0, 101.0, 99.0, 10.0], [50.0] * 4) == pytest.approx(math.exp(
-        (math.log(100 / 50) + math.log(99 / 50)) / 2))
+    assert fit_factor([100.0, 101.0, 99.0, 10.0], [50.0] * 4) == pytest.approx(
+        math.exp((math.log(100 / 50) + math.log(99 / 50)) / 2)
+    )
     with pytest.raises(ValueError):
         fit_factor([0.0], [1.0])
 
@@ -54,8 +74,9 @@ def test_fit_kind_reports_before_and_leave_one_out_after():
 
 def test_calibrate_machine_stores_factors_used_later(tmp_path):
     with open_store(tmp_path / "r.db") as s:
-        rows = _bench_rows("m1", [(420.0, 300.0), (400.0, 300.0), (410.0, 300.0)],
-                           [(38.0, 50.0), (36.0, 50.0), (37.0, 50.0)])
+        rows = _bench_rows(
+            "m1", [(420.0, 300.0), (400.0, 300.0), (410.0, 300.0)], [(38.0, 50.0), (36.0, 50.0), (37.0, 50.0)]
+        )
         rows += _bench_rows("other", [(1.0, 100.0)], [])  # another machine never leaks in
         s.add_run(Run(source="rigfit bench", machine_id="m1", model_path=str(tmp_path / "gone.gguf")), rows)
         cal, fits = calibrate_machine(s, "m1")
@@ -70,8 +91,13 @@ def test_calibrate_machine_stores_factors_used_later(tmp_path):
 
 
 def test_apply_factors_labels_the_prediction_calibrated():
-    pred = {"tests": {"pp512": {"tps": 300.0, "low": 200.0, "high": 400.0},
-                      "tg64@d512": {"tps": 50.0, "low": 40.0, "high": 60.0}}, "provenance": "estimated"}
+    pred = {
+        "tests": {
+            "pp512": {"tps": 300.0, "low": 200.0, "high": 400.0},
+            "tg64@d512": {"tps": 50.0, "low": 40.0, "high": 60.0},
+        },
+        "provenance": "estimated",
+    }
     out = apply_factors(pred, {"pp": 1.5, "tg": 0.5})
     assert out["provenance"] == "calibrated"
     assert out["tests"]["pp512"]["tps"] == pytest.approx(450.0)
@@ -99,8 +125,10 @@ def test_calibrate_cli(tmp_path):
     assert out.exit_code == 2 and "Run rigfit bench first" in out.stderr and "Traceback" not in out.stderr
     me = detect_fingerprint().id
     with open_store(tmp_path / "data" / "results.db") as s:
-        s.add_run(Run(source="rigfit bench", machine_id=me),
-                  _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]))
+        s.add_run(
+            Run(source="rigfit bench", machine_id=me),
+            _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]),
+        )
     out = _rigfit(tmp_path, "calibrate", "--json")
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)

@@ -79,12 +79,21 @@ def test_old_pasted_markdown_with_spaces_and_combined_test():
     assert batch.build == "8e672efe (1767)"
 
 
-@pytest.mark.parametrize(("model_type", "quant"), [
-    ("llama 8B Q4_K - Medium", "Q4_K_M"), ("qwen3moe 30B.A3B Q4_K - Small", "Q4_K_S"),
-    ("llama 70B Q3_K - Large", "Q3_K_L"), ("gpt-oss 20B MXFP4 MoE", "MXFP4"), ("gemma3 1B Q8_0", "Q8_0"),
-    ("llama 8B IQ2_XXS - 2.0625 bpw", "IQ2_XXS"), ("llama 8B IQ3_S mix - 3.66 bpw", "IQ3_M"),
-    ("llama 8B F16", "F16"), ("llama 8B all F32", "F32"), ("mystery", ""),
-])
+@pytest.mark.parametrize(
+    ("model_type", "quant"),
+    [
+        ("llama 8B Q4_K - Medium", "Q4_K_M"),
+        ("qwen3moe 30B.A3B Q4_K - Small", "Q4_K_S"),
+        ("llama 70B Q3_K - Large", "Q3_K_L"),
+        ("gpt-oss 20B MXFP4 MoE", "MXFP4"),
+        ("gemma3 1B Q8_0", "Q8_0"),
+        ("llama 8B IQ2_XXS - 2.0625 bpw", "IQ2_XXS"),
+        ("llama 8B IQ3_S mix - 3.66 bpw", "IQ3_M"),
+        ("llama 8B F16", "F16"),
+        ("llama 8B all F32", "F32"),
+        ("mystery", ""),
+    ],
+)
 def test_quant_from_model_type(model_type, quant):
     assert quant_from_model_type(model_type) == quant
 
@@ -167,8 +176,16 @@ def _rigfit(tmp_path, *args: str) -> CliResult:
 
 
 def test_results_cli_import_export_and_list(tmp_path):
-    out = _rigfit(tmp_path, "results", "--import", str(LB / "rtx3060_llama8b.md"), "--hardware", "RTX 3060",
-                  "--import", str(DATA / "ground_truth_sample.csv"))
+    out = _rigfit(
+        tmp_path,
+        "results",
+        "--import",
+        str(LB / "rtx3060_llama8b.md"),
+        "--hardware",
+        "RTX 3060",
+        "--import",
+        str(DATA / "ground_truth_sample.csv"),
+    )
     assert out.exit_code == 0, out.stderr
     assert "Imported 4 result(s)" in out.stdout and "Imported 6 result(s)" in out.stdout
     listed = _rigfit(tmp_path, "results", "--json")

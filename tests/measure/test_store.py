@@ -67,14 +67,29 @@ def test_newer_schema_and_damaged_files_are_clear_errors(tmp_path):
 
 
 def test_results_round_trip_with_machine_and_dedupe(tmp_path):
-    fp = Fingerprint(cpu="AMD Ryzen 7 5800X", cpu_cores=8, cpu_threads=16,
-                     gpus=(GpuInfo("NVIDIA GeForce RTX 3060", 12 * 2**30, "NVIDIA"),), ram_bytes=32 * 2**30,
-                     os="Linux", arch="x86_64")
-    res = Result(test="tg128", tokens_per_s=55.3, samples=[55.0, 55.3, 55.6], flash_attn=True,
-                 machine_id=fp.id, predicted_tokens_per_s=50.0, prediction={"tests": {}}, dedupe_key="k1")
+    fp = Fingerprint(
+        cpu="AMD Ryzen 7 5800X",
+        cpu_cores=8,
+        cpu_threads=16,
+        gpus=(GpuInfo("NVIDIA GeForce RTX 3060", 12 * 2**30, "NVIDIA"),),
+        ram_bytes=32 * 2**30,
+        os="Linux",
+        arch="x86_64",
+    )
+    res = Result(
+        test="tg128",
+        tokens_per_s=55.3,
+        samples=[55.0, 55.3, 55.6],
+        flash_attn=True,
+        machine_id=fp.id,
+        predicted_tokens_per_s=50.0,
+        prediction={"tests": {}},
+        dedupe_key="k1",
+    )
     with open_store(tmp_path / "r.db") as s:
-        rep = s.add_run(Run(source="rigfit bench", machine_id=fp.id, settings={"prompt": 512}), [res],
-                        fingerprint=fp)
+        rep = s.add_run(
+            Run(source="rigfit bench", machine_id=fp.id, settings={"prompt": 512}), [res], fingerprint=fp
+        )
         assert (rep.added, rep.skipped) == (1, 0)
         back = s.results(machine_id=fp.id)[0]
         assert back.samples == [55.0, 55.3, 55.6] and back.flash_attn is True
@@ -131,8 +146,15 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     path = tmp_path / "r.db"
     open_store(path).close()
     n = 200
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), tag, str(n)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), tag, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -153,11 +175,31 @@ def test_fingerprint_of_this_machine_is_stable():
 
 
 def test_fingerprint_id_ignores_kernel_and_driver_versions():
-    a = Fingerprint(cpu="X", cpu_threads=8, gpus=(GpuInfo("G", 8 * 2**30, "NVIDIA", "550.1"),),
-                    ram_bytes=2**35, os="Linux", os_release="6.1", arch="x86_64")
-    b = Fingerprint(cpu="X", cpu_threads=8, gpus=(GpuInfo("G", 8 * 2**30, "NVIDIA", "560.2"),),
-                    ram_bytes=2**35, os="Linux", os_release="6.8", arch="x86_64")
-    c = Fingerprint(cpu="X", cpu_threads=8, gpus=(GpuInfo("G2", 8 * 2**30, "NVIDIA"),), ram_bytes=2**35,
-                    os="Linux", arch="x86_64")
+    a = Fingerprint(
+        cpu="X",
+        cpu_threads=8,
+        gpus=(GpuInfo("G", 8 * 2**30, "NVIDIA", "550.1"),),
+        ram_bytes=2**35,
+        os="Linux",
+        os_release="6.1",
+        arch="x86_64",
+    )
+    b = Fingerprint(
+        cpu="X",
+        cpu_threads=8,
+        gpus=(GpuInfo("G", 8 * 2**30, "NVIDIA", "560.2"),),
+        ram_bytes=2**35,
+        os="Linux",
+        os_release="6.8",
+        arch="x86_64",
+    )
+    c = Fingerprint(
+        cpu="X",
+        cpu_threads=8,
+        gpus=(GpuInfo("G2", 8 * 2**30, "NVIDIA"),),
+        ram_bytes=2**35,
+        os="Linux",
+        arch="x86_64",
+    )
     assert a.id == b.id != c.id
     assert a.hardware_name == "G" and a.hardware_kind == "nvidia"

@@ -19,8 +19,11 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def test_markdown_and_html_writer(tmp_path):
-    t = Table("Demo", [Column("quant"), Column("tok/s", "estimated"), Column("price", "looked_up")],
-              notes=["a | note"])
+    t = Table(
+        "Demo",
+        [Column("quant"), Column("tok/s", "estimated"), Column("price", "looked_up")],
+        notes=["a | note"],
+    )
     t.add("Q4_K_M", "42 (35–50)", "$215")
     with pytest.raises(ValueError):
         t.add("too", "few")
@@ -41,13 +44,29 @@ def test_charts_write_png_and_svg(tmp_path):
     pytest.importorskip("matplotlib")
     from rigfit.report import charts
 
-    c1 = charts.line_chart(tmp_path, "lines", "Decode vs context",
-                           {"Q4_K_M": ([1024, 4096, 16384], [40.0, 36.0, 28.0])}, "ctx", "tok/s",
-                           bands={"Q4_K_M": ([35, 31, 24], [45, 41, 32])}, logx=True)
-    c2 = charts.stacked_bars(tmp_path, "bars", "Memory", ["Q4_K_M", "Q8_0"],
-                             {"weights": [4.6, 7.9], "KV": [1.0, 1.0]}, "GiB", limit=12, limit_label="VRAM")
-    c3 = charts.scatter(tmp_path, "pts", "Speed vs quality", [(0.03, 40, "a"), (0.001, 25, "b")], "KLD",
-                        "tok/s", logx=True)
+    c1 = charts.line_chart(
+        tmp_path,
+        "lines",
+        "Decode vs context",
+        {"Q4_K_M": ([1024, 4096, 16384], [40.0, 36.0, 28.0])},
+        "ctx",
+        "tok/s",
+        bands={"Q4_K_M": ([35, 31, 24], [45, 41, 32])},
+        logx=True,
+    )
+    c2 = charts.stacked_bars(
+        tmp_path,
+        "bars",
+        "Memory",
+        ["Q4_K_M", "Q8_0"],
+        {"weights": [4.6, 7.9], "KV": [1.0, 1.0]},
+        "GiB",
+        limit=12,
+        limit_label="VRAM",
+    )
+    c3 = charts.scatter(
+        tmp_path, "pts", "Speed vs quality", [(0.03, 40, "a"), (0.001, 25, "b")], "KLD", "tok/s", logx=True
+    )
     for c in (c1, c2, c3):
         assert sorted(f.rsplit(".", 1)[1] for f in c.files) == ["png", "svg"]
         png = tmp_path / next(f for f in c.files if f.endswith(".png"))
@@ -78,8 +97,14 @@ def test_report_has_tables_and_charts(rendered):
     html = (out / "report.html").read_text()
     assert files["n_tables"] >= 5 and files["n_charts"] >= 2
     files = files["files"]
-    for title in ("Quantisation matrix", "Benchmark table", "Spec delta", "Within reach", "Perf per dollar",
-                  "Verdict matrix"):
+    for title in (
+        "Quantisation matrix",
+        "Benchmark table",
+        "Spec delta",
+        "Within reach",
+        "Perf per dollar",
+        "Verdict matrix",
+    ):
         assert f"## {title}" in md and title in html
     assert html.count("<table>") >= 5
     # every table's numeric columns say where their numbers come from
@@ -98,8 +123,11 @@ def test_report_has_tables_and_charts(rendered):
 def test_report_numbers_are_consistent_with_the_planner(rendered):
     out, _ = rendered
     md = (out / "report.md").read_text()
-    rows = {ln.split("|")[1].strip(): ln for ln in md.split("## Quantisation matrix", 1)[1].split("##", 1)[0]
-            .splitlines() if ln.startswith("| Q") or ln.startswith("| F16")}
+    rows = {
+        ln.split("|")[1].strip(): ln
+        for ln in md.split("## Quantisation matrix", 1)[1].split("##", 1)[0].splitlines()
+        if ln.startswith("| Q") or ln.startswith("| F16")
+    }
     assert {"Q4_K_M", "Q8_0", "F16"} <= set(rows)
     assert "fits" in rows["Q4_K_M"]
     assert "offload" in rows["F16"]  # 16 GB of F16 weights cannot sit in 12 GB of VRAM

@@ -153,9 +153,11 @@ def test_dry_run_json_names_the_download(hub, capsys) -> None:
 def test_unknown_repo_and_quant_are_one_line_errors(hub, capsys) -> None:
     from rigfit.cli import main
 
-    for args, text in ((["run", "org/missing:Q4_K_M", "--dry-run"], "No Hugging Face repo org/missing"),
-                       (["run", "./nope.gguf", "--dry-run"], "nope.gguf"),
-                       (["run", f"{REPO}:Q8_0", "--dry-run"], "has no GGUF file of type Q8_0")):
+    for args, text in (
+        (["run", "org/missing:Q4_K_M", "--dry-run"], "No Hugging Face repo org/missing"),
+        (["run", "./nope.gguf", "--dry-run"], "nope.gguf"),
+        (["run", f"{REPO}:Q8_0", "--dry-run"], "has no GGUF file of type Q8_0"),
+    ):
         with pytest.raises(SystemExit) as exc:
             main(args)
         assert exc.value.code == 2

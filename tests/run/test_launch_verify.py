@@ -43,13 +43,25 @@ def _args(args: list[str], flag: str) -> list[str]:
 
 def test_cpu_plan_command_is_exact(moe) -> None:
     spec = load_model_source(str(moe))
-    plan = make_plan(spec, resolve_machine("Ryzen 7 5800X + 32GB"),
-                     PlanSettings(n_ctx=2048, kv_type_k="q8_0", kv_type_v="q8_0", flash_attn="on",
-                                  n_parallel=2),
-                     with_speed=False)
+    plan = make_plan(
+        spec,
+        resolve_machine("Ryzen 7 5800X + 32GB"),
+        PlanSettings(n_ctx=2048, kv_type_k="q8_0", kv_type_v="q8_0", flash_attn="on", n_parallel=2),
+        with_speed=False,
+    )
     args = llama_server_args(launch_spec(plan, moe, threads=3, port=0))
-    for flag, value in (("-c", "2048"), ("-ngl", "0"), ("-fa", "on"), ("-ctk", "q8_0"), ("-ctv", "q8_0"),
-                        ("-np", "2"), ("-t", "3"), ("--fit", "off"), ("--port", "0"), ("-m", str(moe))):
+    for flag, value in (
+        ("-c", "2048"),
+        ("-ngl", "0"),
+        ("-fa", "on"),
+        ("-ctk", "q8_0"),
+        ("-ctv", "q8_0"),
+        ("-np", "2"),
+        ("-t", "3"),
+        ("--fit", "off"),
+        ("--port", "0"),
+        ("-m", str(moe)),
+    ):
         assert _args(args, flag) == [value], flag
     assert "-ot" not in args
 
@@ -63,8 +75,11 @@ def test_experts_in_ram_become_exact_tensor_overrides(moe) -> None:
     pats = [re.compile(r.rsplit("=", 1)[0]) for r in rules]
     pl = plan.placement
     for t in spec.tensors:
-        in_ram = (t.layer is not None and pl.layer_device[t.layer] != "CPU"
-                  and pl.tensor_device.get(t.name) == "CPU")
+        in_ram = (
+            t.layer is not None
+            and pl.layer_device[t.layer] != "CPU"
+            and pl.tensor_device.get(t.name) == "CPU"
+        )
         # llama.cpp applies -ot patterns with std::regex_search
         assert any(p.search(t.name) for p in pats) == in_ram, t.name
     assert sum(1 for t in spec.tensors if any(p.search(t.name) for p in pats)) == 2 * 3  # up/gate/down × 2
@@ -83,8 +98,12 @@ def _log_of(plan, bump: dict[tuple[str, str], int] | None = None) -> BufferLog:
     log = BufferLog()
     for d in plan.devices:
         name = "CPU" if d.name == "CPU" else d.name
-        for kind, b in (("model", d.weights_bytes + d.repack_bytes), ("KV", d.kv_bytes),
-                        ("compute", d.compute_bytes), ("output", d.output_bytes)):
+        for kind, b in (
+            ("model", d.weights_bytes + d.repack_bytes),
+            ("KV", d.kv_bytes),
+            ("compute", d.compute_bytes),
+            ("output", d.output_bytes),
+        ):
             b += (bump or {}).get((d.name, kind), 0)
             if b:
                 log.buffers.setdefault(kind, {})[name] = round(b / MIB, 2)
@@ -93,8 +112,9 @@ def _log_of(plan, bump: dict[tuple[str, str], int] | None = None) -> BufferLog:
 
 def test_compare_ok_deviates_over_margin(moe) -> None:
     spec = load_model_source(str(moe))
-    plan = make_plan(spec, resolve_machine("Ryzen 7 5800X + 32GB"), PlanSettings(n_ctx=2048),
-                     with_speed=False)
+    plan = make_plan(
+        spec, resolve_machine("Ryzen 7 5800X + 32GB"), PlanSettings(n_ctx=2048), with_speed=False
+    )
     v = compare(plan, _log_of(plan))
     assert v.status == "ok" and v.max_abs_diff_bytes <= 0.01 * MIB
     v = compare(plan, _log_of(plan, {("CPU", "KV"): 3 * MIB}))
@@ -127,10 +147,13 @@ cudaMalloc failed: out of memory
 def test_oom_lines_name_the_buffer() -> None:
     f = load_failure(OOM_LOG.format(model=200, cpu=100, path="m.gguf"), ["CUDA0", "CPU"])
     assert (f.kind, f.device, f.requested_bytes) == ("KV", "CUDA0", 11811160064)
-    cpu = load_failure("E ggml_aligned_malloc: insufficient memory (attempted to allocate 36000.00 MB)\n"
-                       "E alloc_tensor_range: failed to allocate CPU buffer of size 37748736000\n"
-                       "E llama_init_from_model: failed to initialize the context: failed to allocate buffer "
-                       "for kv cache", ["CPU"])
+    cpu = load_failure(
+        "E ggml_aligned_malloc: insufficient memory (attempted to allocate 36000.00 MB)\n"
+        "E alloc_tensor_range: failed to allocate CPU buffer of size 37748736000\n"
+        "E llama_init_from_model: failed to initialize the context: failed to allocate buffer "
+        "for kv cache",
+        ["CPU"],
+    )
     assert (cpu.kind, cpu.device, cpu.requested_bytes) == ("KV", "CPU", 37748736000)
     assert load_failure("I llama_context: n_ctx = 4096\n", ["CPU"]) is None
 
@@ -147,7 +170,8 @@ def gemma() -> Path:
 def _engine(path: Path, log: str, rc: int | None, argv_file: Path | None = None) -> Path:
     """A stand-in llama-server: writes ``log`` to stderr, then exits with ``rc`` (None: waits to be
     killed, as a serving server does)."""
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         #!{sys.executable}
         import sys, time
         if "--help" in sys.argv:
@@ -161,7 +185,8 @@ def _engine(path: Path, log: str, rc: int | None, argv_file: Path | None = None)
             sys.exit({rc!r})
         while True:
             time.sleep(1)
-        """))
+        """)
+    )
     path.chmod(0o755)
     return path
 
@@ -170,17 +195,20 @@ def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tm
     """--engine-bin: the binary's argv is the plan's command; its buffer lines are compared."""
     from rigfit.cli import main
 
-    plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=4096),
-                     with_speed=False)
+    plan = make_plan(
+        load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=4096), with_speed=False
+    )
     gpu, cpu = plan.devices[0], plan.devices[-1]
-    log = (f"build: 7123 (0a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu\n"
-           f"load_tensors:        CUDA0 model buffer size = {gpu.weights_bytes / MIB:8.2f} MiB\n"
-           f"load_tensors:   CPU_Mapped model buffer size = {cpu.weights_bytes / MIB:8.2f} MiB\n"
-           f"llama_context:  CUDA_Host  output buffer size = {cpu.output_bytes / MIB:8.2f} MiB\n"
-           f"llama_kv_cache:      CUDA0 KV buffer size = {gpu.kv_bytes / MIB:8.2f} MiB\n"
-           f"sched_reserve:      CUDA0 compute buffer size = {gpu.compute_bytes / MIB:8.2f} MiB\n"
-           f"sched_reserve:  CUDA_Host compute buffer size = {cpu.compute_bytes / MIB:8.2f} MiB\n"
-           f"main: server is listening on http://127.0.0.1:45678 - starting the main loop\n")
+    log = (
+        f"build: 7123 (0a1b2c3d) with cc (GCC) 13.2.0 for x86_64-linux-gnu\n"
+        f"load_tensors:        CUDA0 model buffer size = {gpu.weights_bytes / MIB:8.2f} MiB\n"
+        f"load_tensors:   CPU_Mapped model buffer size = {cpu.weights_bytes / MIB:8.2f} MiB\n"
+        f"llama_context:  CUDA_Host  output buffer size = {cpu.output_bytes / MIB:8.2f} MiB\n"
+        f"llama_kv_cache:      CUDA0 KV buffer size = {gpu.kv_bytes / MIB:8.2f} MiB\n"
+        f"sched_reserve:      CUDA0 compute buffer size = {gpu.compute_bytes / MIB:8.2f} MiB\n"
+        f"sched_reserve:  CUDA_Host compute buffer size = {cpu.compute_bytes / MIB:8.2f} MiB\n"
+        f"main: server is listening on http://127.0.0.1:45678 - starting the main loop\n"
+    )
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -201,13 +229,31 @@ def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tm
 
     threading.Thread(target=ctrl_c_once_stored, daemon=True).start()
     with pytest.raises(SystemExit) as exc:
-        main(["run", str(gemma), "--on", GPU_BOX, "--engine-bin", str(engine), "--port", str(port),
-              "--threads", "2"])
+        main(
+            [
+                "run",
+                str(gemma),
+                "--on",
+                GPU_BOX,
+                "--engine-bin",
+                str(engine),
+                "--port",
+                str(port),
+                "--threads",
+                "2",
+            ]
+        )
     out = capsys.readouterr().out
     assert exc.value.code == 0, out
     args = argv.read_text().split("\n")
-    for flag, value in (("-c", "4096"), ("-ngl", str(plan.ngl)), ("-t", "2"), ("--fit", "off"),
-                        ("--port", str(port)), ("-m", str(gemma))):
+    for flag, value in (
+        ("-c", "4096"),
+        ("-ngl", str(plan.ngl)),
+        ("-t", "2"),
+        ("--fit", "off"),
+        ("--port", str(port)),
+        ("-m", str(gemma)),
+    ):
         assert args[args.index(flag) + 1] == value, flag
     assert "Verified at load: ok" in out and f"Stopped the server; port {port} is free." in out
     from rigfit.measure.store import open_store
@@ -222,8 +268,10 @@ def test_user_llama_server_gets_the_exact_args_and_its_log_is_verified(gemma, tm
 def test_engine_that_refuses_the_model_is_one_error_without_replan(gemma, tmp_path, capsys) -> None:
     from rigfit.cli import main
 
-    log = ("llama_model_load: error loading model: unknown model architecture: 'gemma3'\n"
-           "llama_model_load_from_file_impl: failed to load model\n")
+    log = (
+        "llama_model_load: error loading model: unknown model architecture: 'gemma3'\n"
+        "llama_model_load_from_file_impl: failed to load model\n"
+    )
     engine = _engine(tmp_path / "llama-server", log, 1)
     with pytest.raises(SystemExit) as exc:
         main(["run", str(gemma), "--engine-bin", str(engine), "--port", "0", "--on", "Ryzen 7 5800X + 32GB"])
@@ -237,14 +285,16 @@ def test_injected_oom_shows_comparison_and_replan(gemma, tmp_path, capsys) -> No
     """A stand-in llama-server that fails the KV allocation on the GPU, as a real one logs it."""
     from rigfit.cli import main
 
-    plan = make_plan(load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=32768),
-                     with_speed=False)
+    plan = make_plan(
+        load_model_source(str(gemma)), resolve_machine(GPU_BOX), PlanSettings(n_ctx=32768), with_speed=False
+    )
     gpu, cpu = plan.devices[0], plan.devices[-1]
     log = OOM_LOG.format(model=(gpu.weights_bytes) / MIB, cpu=cpu.weights_bytes / MIB, path=gemma)
     engine = _engine(tmp_path / "llama-server", log, 1)
     with pytest.raises(SystemExit) as exc:
-        main(["run", str(gemma), "--on", GPU_BOX, "--ctx", "32768", "--engine-bin", str(engine),
-              "--port", "0"])
+        main(
+            ["run", str(gemma), "--on", GPU_BOX, "--ctx", "32768", "--engine-bin", str(engine), "--port", "0"]
+        )
     out, err = capsys.readouterr()
     assert exc.value.code == 1
     assert "Starting llama.cpp (" + str(engine) in out.replace("\n", "")

@@ -32,8 +32,10 @@ from rigfit.measure.store import open_store
 from rigfit.run.launch import port_free
 
 # real llama.cpp loads share one xdist worker, so they never compete with other llama.cpp timings
-pytestmark = [pytest.mark.xdist_group("llamacpp"),
-              pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed")]
+pytestmark = [
+    pytest.mark.xdist_group("llamacpp"),
+    pytest.mark.skipif(not xllamacpp_available(), reason="xllamacpp (rigfit[bench]) not installed"),
+]
 
 REPO = "google/gemma-3-270m-GGUF"
 SMALL_BOX = "Ryzen 7 5800X + 1GB"
@@ -53,8 +55,13 @@ class Rigfit:
     """``python -m rigfit ARGS`` in the background; its stdout read line by line."""
 
     def __init__(self, args: list[str], env: dict) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "rigfit", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rigfit", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.lines: list[str] = []
         self._q: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -110,8 +117,15 @@ def started():
 
 
 def _env(tmp_path: Path, **extra: str) -> dict:
-    env = dict(os.environ, COLUMNS="200", NO_PROXY="127.0.0.1", HF_HUB_CACHE=str(tmp_path / "hf-cache"),
-               LMSTUDIO_MODELS=str(tmp_path / "no-lmstudio"), HF_HUB_DISABLE_TELEMETRY="1", **extra)
+    env = dict(
+        os.environ,
+        COLUMNS="200",
+        NO_PROXY="127.0.0.1",
+        HF_HUB_CACHE=str(tmp_path / "hf-cache"),
+        LMSTUDIO_MODELS=str(tmp_path / "no-lmstudio"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        **extra,
+    )
     env.pop("HF_HUB_OFFLINE", None)
     env.pop("TRANSFORMERS_OFFLINE", None)
     return env
@@ -137,8 +151,20 @@ def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path, sta
     hub.add(REPO, "gemma-3-270m-Q4_K_M.gguf", gemma, sha256=getattr(pkg, "EXPECTED_SHA256", None))
     hub.start()
     try:
-        r = Rigfit(["run", f"{REPO}:Q4_K_M", "--engine-bin", "bundled", "--port", "0", "--no-warmup",
-                    "--ctx", "2048"], _env(tmp_path, HF_ENDPOINT=hub.url))
+        r = Rigfit(
+            [
+                "run",
+                f"{REPO}:Q4_K_M",
+                "--engine-bin",
+                "bundled",
+                "--port",
+                "0",
+                "--no-warmup",
+                "--ctx",
+                "2048",
+            ],
+            _env(tmp_path, HF_ENDPOINT=hub.url),
+        )
         started.append(r)
         url = r.wait_for(r"Serving until Ctrl-C at (http://127\.0\.0\.1:\d+)").group(1)
     finally:
@@ -146,8 +172,9 @@ def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path, sta
     assert "Downloaded and sha256-checked" in r.text
     assert "Verified at load: ok" in r.text, r.text
     body = json.dumps({"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8}).encode()
-    req = urllib.request.Request(url + "/v1/chat/completions", data=body,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         answer = json.loads(resp.read())
     assert answer["usage"]["completion_tokens"] > 0 and answer["choices"][0]["message"]["role"] == "assistant"
@@ -169,11 +196,30 @@ def test_margin_too_small_shows_comparison_and_retries_the_replan(gemma, tmp_pat
     from rigfit.plan import PlanSettings, make_plan
 
     spec, box = load_model_source(str(gemma)), resolve_machine(SMALL_BOX)
-    free = {c: make_plan(spec, box, PlanSettings(n_ctx=c), with_speed=False).devices[-1].headroom_bytes
-            for c in (512, 8192)}
+    free = {
+        c: make_plan(spec, box, PlanSettings(n_ctx=c), with_speed=False).devices[-1].headroom_bytes
+        for c in (512, 8192)
+    }
     margin_gib = (free[512] + free[8192]) / 2 / 1024**3  # kept at ctx 512, broken at ctx 8192
-    r = Rigfit(["run", str(gemma), "--on", SMALL_BOX, "--ctx", "8192", "--margin", f"{margin_gib:.6f}",
-                "--retry", "--engine-bin", "bundled", "--port", "0", "--no-warmup"], _env(tmp_path))
+    r = Rigfit(
+        [
+            "run",
+            str(gemma),
+            "--on",
+            SMALL_BOX,
+            "--ctx",
+            "8192",
+            "--margin",
+            f"{margin_gib:.6f}",
+            "--retry",
+            "--engine-bin",
+            "bundled",
+            "--port",
+            "0",
+            "--no-warmup",
+        ],
+        _env(tmp_path),
+    )
     started.append(r)
     url = r.wait_for(r"Serving until Ctrl-C at (http://127\.0\.0\.1:\d+)").group(1)
     out = r.text

@@ -21,6 +21,7 @@ from rigfit.measure.store import Result, Run, open_store
 #: Machines and models the tests use (catalog names: no local detection, no files).
 MACHINE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 
+
 def free_port() -> int:
     """A TCP port nothing listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -31,16 +32,55 @@ def free_port() -> int:
 def _seed_store(data_dir: Path) -> int:
     """Four results with predictions (two pp, two tg) and one without: the Measurements page's data."""
     rows = [
-        Result(test="pp512", tokens_per_s=1480.0, predicted_tokens_per_s=1512.2, hardware="RTX 3060 12GB",
-               model="llama-3.1-8b", quant="Q4_K_M", source="test seed", dedupe_key="seed-1"),
-        Result(test="tg128", tokens_per_s=61.0, predicted_tokens_per_s=58.3, hardware="RTX 3060 12GB",
-               model="llama-3.1-8b", quant="Q4_K_M", source="test seed", dedupe_key="seed-2"),
-        Result(test="pp512", tokens_per_s=4100.0, predicted_tokens_per_s=3900.0, hardware="RTX 4090",
-               model="qwen2.5-14b", quant="Q4_K_M", source="test seed", dedupe_key="seed-3"),
-        Result(test="tg128", tokens_per_s=55.0, predicted_tokens_per_s=62.0, hardware="RTX 4090",
-               model="qwen2.5-14b", quant="Q4_K_M", source="test seed", dedupe_key="seed-4"),
-        Result(test="tg64", tokens_per_s=20.0, hardware="M3 Max", model="llama-3.1-8b", quant="Q8_0",
-               source="test seed", dedupe_key="seed-5"),
+        Result(
+            test="pp512",
+            tokens_per_s=1480.0,
+            predicted_tokens_per_s=1512.2,
+            hardware="RTX 3060 12GB",
+            model="llama-3.1-8b",
+            quant="Q4_K_M",
+            source="test seed",
+            dedupe_key="seed-1",
+        ),
+        Result(
+            test="tg128",
+            tokens_per_s=61.0,
+            predicted_tokens_per_s=58.3,
+            hardware="RTX 3060 12GB",
+            model="llama-3.1-8b",
+            quant="Q4_K_M",
+            source="test seed",
+            dedupe_key="seed-2",
+        ),
+        Result(
+            test="pp512",
+            tokens_per_s=4100.0,
+            predicted_tokens_per_s=3900.0,
+            hardware="RTX 4090",
+            model="qwen2.5-14b",
+            quant="Q4_K_M",
+            source="test seed",
+            dedupe_key="seed-3",
+        ),
+        Result(
+            test="tg128",
+            tokens_per_s=55.0,
+            predicted_tokens_per_s=62.0,
+            hardware="RTX 4090",
+            model="qwen2.5-14b",
+            quant="Q4_K_M",
+            source="test seed",
+            dedupe_key="seed-4",
+        ),
+        Result(
+            test="tg64",
+            tokens_per_s=20.0,
+            hardware="M3 Max",
+            model="llama-3.1-8b",
+            quant="Q8_0",
+            source="test seed",
+            dedupe_key="seed-5",
+        ),
     ]
     with open_store(data_dir / "results.db") as store:
         store.add_run(Run(source="test seed"), rows)
@@ -58,8 +98,9 @@ def server_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def get(base: str, path: str, params: dict | list | None = None,
-        timeout: float = 60) -> tuple[int, dict | list]:
+def get(
+    base: str, path: str, params: dict | list | None = None, timeout: float = 60
+) -> tuple[int, dict | list]:
     """GET ``base + path`` with query ``params``; (status, decoded JSON) for 2xx and 4xx alike."""
     url = base + path + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
     try:
@@ -73,8 +114,13 @@ def get(base: str, path: str, params: dict | list | None = None,
 
 def start_server(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen:
     """``rigfit serve --port PORT`` as a child process; returns once it answers (or fails the test)."""
-    proc = subprocess.Popen([sys.executable, "-m", "rigfit", "serve", "--port", str(port), *extra], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rigfit", "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -113,8 +159,13 @@ def server(serve_env: dict[str, str]) -> Iterator[str]:
 
 def cli_json(env: dict[str, str], *args: str) -> dict | list:
     """``rigfit ARGS --json`` in a child process (the CLI the API must agree with)."""
-    out = subprocess.run([sys.executable, "-m", "rigfit", *args, "--json"], env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "rigfit", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

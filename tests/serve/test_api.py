@@ -23,11 +23,15 @@ MACHINE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 
 
 def test_plan_is_the_cli_json(server, api_get, run_cli):
-    status, body = api_get(server, "/api/plan", {"model": "qwen2.5-14b", "on": MACHINE, "ctx": 16384,
-                                                 "kv_type": "q8_0", "parallel": 2})
+    status, body = api_get(
+        server,
+        "/api/plan",
+        {"model": "qwen2.5-14b", "on": MACHINE, "ctx": 16384, "kv_type": "q8_0", "parallel": 2},
+    )
     assert status == 200
-    assert body == run_cli("plan", "qwen2.5-14b", "--on", MACHINE, "--ctx", "16384", "--kv-type", "q8_0",
-                           "--parallel", "2")
+    assert body == run_cli(
+        "plan", "qwen2.5-14b", "--on", MACHINE, "--ctx", "16384", "--kv-type", "q8_0", "--parallel", "2"
+    )
 
 
 def test_plan_max_ctx_and_vllm_are_the_cli_json(server, api_get, run_cli):
@@ -47,8 +51,9 @@ def test_recommend_floor_cost_are_the_cli_json(server, api_get, run_cli):
     status, fl = api_get(server, "/api/floor", {"model": "llama-3.1-70b", "min_tps": 8, "budget_usd": 3000})
     assert status == 200 and fl["options"]
     assert fl == run_cli("floor", "llama-3.1-70b", "--min-tps", "8", "--budget-usd", "3000")
-    status, co = api_get(server, "/api/cost", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB",
-                                               "hours_per_day": 4})
+    status, co = api_get(
+        server, "/api/cost", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "hours_per_day": 4}
+    )
     assert status == 200
     assert co == run_cli("cost", "llama-3.1-8b", "--on", "RTX 3060 12GB", "--hours-per-day", "4")
 
@@ -65,8 +70,9 @@ def test_results_hardware_models_are_the_cli_json(server, api_get, run_cli):
 
 def test_compare_plans_each_machine_and_fills_the_quant_matrix(server, api_get, run_cli):
     ons = ["RTX 3060 12GB", "RTX 4090", "M3 Max 64GB"]
-    status, body = api_get(server, "/api/compare", [("model", "llama-3.1-8b"), ("ctx", "8192"),
-                                                    *(("on", o) for o in ons)])
+    status, body = api_get(
+        server, "/api/compare", [("model", "llama-3.1-8b"), ("ctx", "8192"), *(("on", o) for o in ons)]
+    )
     assert status == 200 and body["schema"] == "rigfit.compare/1"
     assert [m["query"] for m in body["machines"]] == ons
     assert body["machines"][1]["plan"] == run_cli("plan", "llama-3.1-8b", "--on", "RTX 4090", "--ctx", "8192")
@@ -93,30 +99,43 @@ def test_search_as_you_type(server, api_get):
     assert none["matches"] == [] and none["count"] == 0
 
 
-@pytest.mark.parametrize(("path", "params", "words"), [
-    ("/api/plan", {"model": "llama-3.1-8bb", "on": "RTX 3060 12GB"}, "Unknown model"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 9999 Ultra"}, "Unknown hardware"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctx": "abc"}, "whole number"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctx": "-5"}, "ctx"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctxx": "1"}, "Unknown parameter"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "kv_type": "q9"}, "KV"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ngl": "many"}, "--ngl"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "fa": "maybe"}, "must be one of"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "gpu_memory_utilization": "nan"},
-     "finite"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "quant": "Q7_K"}, "Q7_K"),
-    ("/api/plan", {"on": "RTX 3060 12GB"}, "'model' is required"),
-    ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "max_ctx": "perhaps"}, "true or false"),
-    ("/api/recommend", {"on": "RTX 3060 12GB", "min_tps": "-1"}, "--min-tps"),
-    ("/api/recommend", {"on": "RTX 3060 12GB", "use": "gaming"}, "must be one of"),
-    ("/api/floor", {"model": "llama-3.1-8b", "ctx": "999999999"}, "ctx"),
-    ("/api/cost", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "hours_per_day": "25"}, "24"),
-    ("/api/cost", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "hosted": "groq",
-                   "hosted_monthly_usd": "20"}, "not both"),
-    ("/api/compare", [("model", "llama-3.1-8b"), *(("on", "RTX 4090"),) * 5], "at most 4"),
-    ("/api/hardware", {"name": "GTX 99999"}, "Unknown hardware"),
-    ("/api/models", {"family": "nosuchfamily"}, "Unknown model family"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "words"),
+    [
+        ("/api/plan", {"model": "llama-3.1-8bb", "on": "RTX 3060 12GB"}, "Unknown model"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 9999 Ultra"}, "Unknown hardware"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctx": "abc"}, "whole number"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctx": "-5"}, "ctx"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ctxx": "1"}, "Unknown parameter"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "kv_type": "q9"}, "KV"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "ngl": "many"}, "--ngl"),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "fa": "maybe"}, "must be one of"),
+        (
+            "/api/plan",
+            {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "gpu_memory_utilization": "nan"},
+            "finite",
+        ),
+        ("/api/plan", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "quant": "Q7_K"}, "Q7_K"),
+        ("/api/plan", {"on": "RTX 3060 12GB"}, "'model' is required"),
+        (
+            "/api/plan",
+            {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "max_ctx": "perhaps"},
+            "true or false",
+        ),
+        ("/api/recommend", {"on": "RTX 3060 12GB", "min_tps": "-1"}, "--min-tps"),
+        ("/api/recommend", {"on": "RTX 3060 12GB", "use": "gaming"}, "must be one of"),
+        ("/api/floor", {"model": "llama-3.1-8b", "ctx": "999999999"}, "ctx"),
+        ("/api/cost", {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "hours_per_day": "25"}, "24"),
+        (
+            "/api/cost",
+            {"model": "llama-3.1-8b", "on": "RTX 3060 12GB", "hosted": "groq", "hosted_monthly_usd": "20"},
+            "not both",
+        ),
+        ("/api/compare", [("model", "llama-3.1-8b"), *(("on", "RTX 4090"),) * 5], "at most 4"),
+        ("/api/hardware", {"name": "GTX 99999"}, "Unknown hardware"),
+        ("/api/models", {"family": "nosuchfamily"}, "Unknown model family"),
+    ],
+)
 def test_bad_input_is_a_400_with_one_line(server, api_get, path, params, words):
     status, body = api_get(server, path, params)
     assert status == 400, body
@@ -210,8 +229,9 @@ def test_fifty_concurrent_plan_requests_all_succeed(server):
     import urllib.parse
 
     def one(i: int) -> tuple[int, str]:
-        q = urllib.parse.urlencode({"model": ("llama-3.1-8b", "qwen2.5-14b")[i % 2], "on": MACHINE,
-                                    "ctx": 2048 * (1 + i % 8)})
+        q = urllib.parse.urlencode(
+            {"model": ("llama-3.1-8b", "qwen2.5-14b")[i % 2], "on": MACHINE, "ctx": 2048 * (1 + i % 8)}
+        )
         with urllib.request.urlopen(f"{server}/api/plan?{q}", timeout=120) as r:
             return r.status, json.loads(r.read())["fit"]
 
@@ -225,8 +245,14 @@ def test_only_answers_that_depend_on_their_arguments_alone_are_cached(tmp_path):
     from rigfit.serve.app import _cache_key
 
     eps = {ep.path: ep for ep in ENDPOINTS}
-    rec = {"on": "RTX 4090", "use": "chat", "min_ctx": None, "min_tps": None, "max_quality_loss": None,
-           "limit": 10}
+    rec = {
+        "on": "RTX 4090",
+        "use": "chat",
+        "min_ctx": None,
+        "min_tps": None,
+        "max_quality_loss": None,
+        "limit": 10,
+    }
     assert _cache_key(eps["/api/recommend"], rec) == _cache_key(eps["/api/recommend"], dict(rec))
     assert _cache_key(eps["/api/recommend"], rec | {"limit": 5}) != _cache_key(eps["/api/recommend"], rec)
     assert _cache_key(eps["/api/recommend"], rec | {"on": "local"}) is None

@@ -17,8 +17,19 @@ import pytest
 
 pytestmark = pytest.mark.xdist_group("serve")
 
-CHROMIUM = next((p for p in (os.environ.get("RIGFIT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and Path(p).exists()), None)
+CHROMIUM = next(
+    (
+        p
+        for p in (
+            os.environ.get("RIGFIT_CHROMIUM"),
+            "/usr/bin/chromium",
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+        )
+        if p and Path(p).exists()
+    ),
+    None,
+)
 WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 MACHINE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
@@ -61,8 +72,12 @@ def _expect_plan(page, cli: dict) -> None:
     expect(page.locator("#n-ctx")).to_have_attribute("data-value", str(cli["n_ctx"]))
     expect(page.locator("#verdict")).to_have_text(cli["fit"])
     sp = cli["speed"]
-    for sel, key, digits in (("#decode", "decode_tps", 1), ("#decode-ctx", "decode_tps_at_context", 1),
-                             ("#prefill", "prefill_tps", 1), ("#ttft", "ttft_s", 2)):
+    for sel, key, digits in (
+        ("#decode", "decode_tps", 1),
+        ("#decode-ctx", "decode_tps_at_context", 1),
+        ("#prefill", "prefill_tps", 1),
+        ("#ttft", "ttft_s", 2),
+    ):
         v = sp[key]["value"]
         expect(page.locator(sel)).to_have_text(f"{v:,.{digits}f}")
         assert float(page.locator(sel).get_attribute("data-value")) == pytest.approx(v, rel=1e-12)
@@ -70,7 +85,8 @@ def _expect_plan(page, cli: dict) -> None:
         expect(page.locator("#bottleneck")).to_contain_text(sp["bottleneck"])
     for d in cli["memory"]["devices"]:
         expect(page.locator(".dev", has_text=d["name"]).locator(".tot")).to_have_attribute(
-            "data-bytes", str(d["total_bytes"]))
+            "data-bytes", str(d["total_bytes"])
+        )
     if cli["commands"].get("llama_server_line"):
         expect(page.locator("#commands pre").first).to_have_text(cli["commands"]["llama_server_line"])
 
@@ -92,7 +108,8 @@ def _drag_slider_to(page, sel: str, fraction: float) -> None:
     box = page.locator(sel).bounding_box()
     el = page.locator(sel)
     now = (float(el.input_value()) - float(el.get_attribute("min"))) / (
-        float(el.get_attribute("max")) - float(el.get_attribute("min")))
+        float(el.get_attribute("max")) - float(el.get_attribute("min"))
+    )
     y = box["y"] + box["height"] / 2
     pad = 8  # the thumb's half width: its centre travels between pad and width - pad
     x0 = box["x"] + pad + now * (box["width"] - 2 * pad)
@@ -156,8 +173,14 @@ def test_a_bad_name_shows_the_error(server, browser, shots):
 def test_a_shared_url_restores_the_state(server, browser, run_cli, shots):
     from playwright.sync_api import expect
 
-    state = {"model": "llama-3.1-8b", "on": "RTX 4090", "quant": "Q8_0", "ctx": "16384", "kv_type": "q8_0",
-             "parallel": "2"}
+    state = {
+        "model": "llama-3.1-8b",
+        "on": "RTX 4090",
+        "quant": "Q8_0",
+        "ctx": "16384",
+        "kv_type": "q8_0",
+        "parallel": "2",
+    }
     page, errors = _page(browser)
     page.goto(server + "/plan?" + urllib.parse.urlencode(state))
     expect(page.locator("#on")).to_have_value("RTX 4090")
@@ -166,8 +189,20 @@ def test_a_shared_url_restores_the_state(server, browser, run_cli, shots):
     expect(page.locator("#kv_type")).to_have_value("q8_0")
     expect(page.locator("#parallel")).to_have_value("2")
     expect(page.locator("#ctx-value")).to_have_text("16,384")
-    cli = run_cli("plan", "llama-3.1-8b", "--on", "RTX 4090", "--quant", "Q8_0", "--ctx", "16384",
-                  "--kv-type", "q8_0", "--parallel", "2")
+    cli = run_cli(
+        "plan",
+        "llama-3.1-8b",
+        "--on",
+        "RTX 4090",
+        "--quant",
+        "Q8_0",
+        "--ctx",
+        "16384",
+        "--kv-type",
+        "q8_0",
+        "--parallel",
+        "2",
+    )
     _expect_plan(page, cli)
     expect(page.locator("#per-user")).to_have_text(f"{cli['speed']['per_user_decode_tps']['value']:,.1f}")
     assert _query(page) == state  # nothing lost or added on the way
@@ -206,8 +241,11 @@ def test_compare_floor_cost_and_measurements_pages(server, browser, api_get, sho
     page, errors = _page(browser)
     page.goto(server + "/compare?model=llama-3.1-8b&on=RTX+3060+12GB&on=RTX+4090&ctx=8192")
     expect(page.locator("#matrix tbody tr").first).to_be_visible()
-    _, cmp_ = api_get(server, "/api/compare", [("model", "llama-3.1-8b"), ("on", "RTX 3060 12GB"),
-                                              ("on", "RTX 4090"), ("ctx", "8192")])
+    _, cmp_ = api_get(
+        server,
+        "/api/compare",
+        [("model", "llama-3.1-8b"), ("on", "RTX 3060 12GB"), ("on", "RTX 4090"), ("ctx", "8192")],
+    )
     expect(page.locator("#matrix tbody tr")).to_have_count(len(cmp_["quants"]))
     expect(page.locator(".mcard")).to_have_count(2)
     page.screenshot(path=str(shots / "compare-1280x800.png"), full_page=True)
@@ -239,8 +277,10 @@ def test_phone_width_has_no_sideways_scroll(server, browser, shots, path):
     page, errors = _page(browser, PHONE)
     page.goto(server + path)
     expect(page.locator("#main h2")).to_be_visible()
-    page.wait_for_function("!document.querySelector('#out, #floor-out') || "
-                           "!/…$/.test(document.querySelector('#out, #floor-out').innerText.trim())")
+    page.wait_for_function(
+        "!document.querySelector('#out, #floor-out') || "
+        "!/…$/.test(document.querySelector('#out, #floor-out').innerText.trim())"
+    )
     page.wait_for_timeout(200)
     over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     page.screenshot(path=str(shots / f"{path.strip('/')}-phone.png"), full_page=True)

@@ -38,8 +38,11 @@ def test_default_binds_loopback_only(launch, tmp_path):
     port = free_port()
     proc = start_server(server_env(tmp_path), port)
     try:
-        conns = [c for c in __import__("psutil").net_connections("tcp") if c.laddr and c.laddr.port == port
-                 and c.status == "LISTEN"]
+        conns = [
+            c
+            for c in __import__("psutil").net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == "LISTEN"
+        ]
         assert conns and all(c.laddr.ip == "127.0.0.1" for c in conns)
     except (PermissionError, __import__("psutil").AccessDenied):
         pytest.skip("listing sockets needs privileges here")
@@ -55,8 +58,13 @@ def test_busy_port_is_one_line_and_exit_2(launch, tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        out = subprocess.run([sys.executable, "-m", "rigfit", "serve", "--port", str(port)],
-                             env=server_env(tmp_path), capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "rigfit", "serve", "--port", str(port)],
+            env=server_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert out.returncode == 2
     assert "Cannot listen on" in out.stderr and "Traceback" not in out.stderr
     assert f"--port {port + 1}" in out.stderr
@@ -64,9 +72,11 @@ def test_busy_port_is_one_line_and_exit_2(launch, tmp_path):
 
 def test_other_commands_do_not_import_the_web_stack():
     src = str(Path(__file__).resolve().parents[2] / "src")
-    code = ("import sys; from rigfit.cli import _load_commands; _load_commands([]); "
-            "from rigfit.cli import plan_cmd; "
-            "print(sorted(m for m in ('starlette', 'uvicorn', 'rigfit.serve.app') if m in sys.modules))")
+    code = (
+        "import sys; from rigfit.cli import _load_commands; _load_commands([]); "
+        "from rigfit.cli import plan_cmd; "
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'rigfit.serve.app') if m in sys.modules))"
+    )
     env = {**os.environ, "PYTHONPATH": src}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 # family modules above it did not claim, so it comes last.
 from rigfit.archs import llama, qwen, gemma, phi, deepseek, glm, gpt_oss, ssm, cohere  # noqa: F401
 from rigfit.archs import others  # noqa: F401
+
 # isort: on
 from rigfit.archs.registry import (
     ArchFamily,
@@ -31,7 +32,18 @@ from rigfit.archs.registry import (
 )
 
 __all__ = [
-    "ArchFamily", "SwaRule", "UnsupportedArchitectureError", "canonical_arch", "families", "family_for",
-    "gguf_family", "hf_family", "hf_model_types", "is_expert_tensor", "is_known", "register",
-    "supported_archs", "tensor_family",
+    "ArchFamily",
+    "SwaRule",
+    "UnsupportedArchitectureError",
+    "canonical_arch",
+    "families",
+    "family_for",
+    "gguf_family",
+    "hf_family",
+    "hf_model_types",
+    "is_expert_tensor",
+    "is_known",
+    "register",
+    "supported_archs",
+    "tensor_family",
 ]

@@ -41,7 +41,15 @@ def _hf_cohere2(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[
         put("rope.dimension_count", int(pct * (n_embd // n_head)))
 
 
-register(ArchFamily("cohere2", build_shapes=_cohere2_shapes, swa=SwaRule(4, False, 0, "always"),
-                    ffn_extra_embd=1, hf_model_types=("cohere2",), hf_metadata=_hf_cohere2,
-                    hf_tied_default=True))
+register(
+    ArchFamily(
+        "cohere2",
+        build_shapes=_cohere2_shapes,
+        swa=SwaRule(4, False, 0, "always"),
+        ffn_extra_embd=1,
+        hf_model_types=("cohere2",),
+        hf_metadata=_hf_cohere2,
+        hf_tied_default=True,
+    )
+)
 register(ArchFamily("cohere2moe", swa=SwaRule(4, True, 0, "always")))  # dense first

@@ -79,8 +79,17 @@ def n_nextn_layers(arch: Architecture) -> int:
     (GLM-4.5 and GLM-4.7-Flash keep them; DeepSeek-V3/R1 skip them).
     """
     fam = tensor_family(arch)
-    n = int(extra(arch, "n_nextn_layers", "n_nextn_layer", "nextn_predict_layers",
-                  "num_nextn_predict_layers", default=0) or 0)
+    n = int(
+        extra(
+            arch,
+            "n_nextn_layers",
+            "n_nextn_layer",
+            "nextn_predict_layers",
+            "num_nextn_predict_layers",
+            default=0,
+        )
+        or 0
+    )
     keep = extra(arch, "nextn_in_gguf")
     if keep is None:
         keep = fam.nextn_kept_default(arch)
@@ -112,8 +121,19 @@ def kv_heads_for_gqa(arch: Architecture) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def attn_qkv(out: ShapeList, p: str, e: int, q: int, k: int, v: int, *, bias: bool, o_in: int,
-             fused: bool = False, o_bias: bool = False) -> None:
+def attn_qkv(
+    out: ShapeList,
+    p: str,
+    e: int,
+    q: int,
+    k: int,
+    v: int,
+    *,
+    bias: bool,
+    o_in: int,
+    fused: bool = False,
+    o_bias: bool = False,
+) -> None:
     """Q/K/V (or fused QKV) and output projections of one attention block."""
     if fused:
         out.append((p + "attn_qkv.weight", (e, q + k + v)))
@@ -128,13 +148,22 @@ def attn_qkv(out: ShapeList, p: str, e: int, q: int, k: int, v: int, *, bias: bo
         out.append((p + "attn_output.bias", (e,)))
 
 
-def gqa_attn(out: ShapeList, p: str, arch: Architecture, il: int, *, bias: bool, fused: bool = False,
-             o_bias: bool = False) -> None:
+def gqa_attn(
+    out: ShapeList,
+    p: str,
+    arch: Architecture,
+    il: int,
+    *,
+    bias: bool,
+    fused: bool = False,
+    o_bias: bool = False,
+) -> None:
     """:func:`attn_qkv` with the head counts of layer ``il``."""
     e, hd_k, hd_v, h = arch.n_embd, arch.n_embd_head_k, arch.n_embd_head_v, arch.n_head
     hkv = arch.head_kv(il)
-    attn_qkv(out, p, e, h * hd_k, hkv * hd_k, hkv * hd_v, bias=bias, o_in=h * hd_v, fused=fused,
-             o_bias=o_bias)
+    attn_qkv(
+        out, p, e, h * hd_k, hkv * hd_k, hkv * hd_v, bias=bias, o_in=h * hd_v, fused=fused, o_bias=o_bias
+    )
 
 
 def qk_norm(out: ShapeList, p: str, arch: Architecture) -> None:
@@ -145,31 +174,51 @@ def qk_norm(out: ShapeList, p: str, arch: Architecture) -> None:
 
 def dense_ffn(out: ShapeList, p: str, e: int, ff: int, *, bias: bool = False) -> None:
     """Gated (SwiGLU/GeGLU) FFN: gate, up, down."""
-    out += [(p + "ffn_gate.weight", (e, ff)), (p + "ffn_up.weight", (e, ff)),
-            (p + "ffn_down.weight", (ff, e))]
+    out += [
+        (p + "ffn_gate.weight", (e, ff)),
+        (p + "ffn_up.weight", (e, ff)),
+        (p + "ffn_down.weight", (ff, e)),
+    ]
     if bias:
         out += [(p + "ffn_gate.bias", (ff,)), (p + "ffn_up.bias", (ff,)), (p + "ffn_down.bias", (e,))]
 
 
-def moe_ffn(out: ShapeList, p: str, e: int, arch: Architecture, *, shexp: bool = True,
-            probs_b: bool = False, biases: bool = False) -> None:
+def moe_ffn(
+    out: ShapeList,
+    p: str,
+    e: int,
+    arch: Architecture,
+    *,
+    shexp: bool = True,
+    probs_b: bool = False,
+    biases: bool = False,
+) -> None:
     """Router, 3-D routed-expert tensors [.., n_expert] and the shared expert(s)."""
     m = arch.moe
     assert m is not None
     ne, ff = m.n_expert, m.expert_ff
-    out += [(p + "ffn_gate_inp.weight", (e, ne)),
-            (p + "ffn_gate_exps.weight", (e, ff, ne)),
-            (p + "ffn_up_exps.weight", (e, ff, ne)),
-            (p + "ffn_down_exps.weight", (ff, e, ne))]
+    out += [
+        (p + "ffn_gate_inp.weight", (e, ne)),
+        (p + "ffn_gate_exps.weight", (e, ff, ne)),
+        (p + "ffn_up_exps.weight", (e, ff, ne)),
+        (p + "ffn_down_exps.weight", (ff, e, ne)),
+    ]
     if biases:
-        out += [(p + "ffn_gate_inp.bias", (ne,)), (p + "ffn_gate_exps.bias", (ff, ne)),
-                (p + "ffn_up_exps.bias", (ff, ne)), (p + "ffn_down_exps.bias", (e, ne))]
+        out += [
+            (p + "ffn_gate_inp.bias", (ne,)),
+            (p + "ffn_gate_exps.bias", (ff, ne)),
+            (p + "ffn_up_exps.bias", (ff, ne)),
+            (p + "ffn_down_exps.bias", (e, ne)),
+        ]
     if probs_b:
         out.append((p + "exp_probs_b.bias", (ne,)))
     sff = m.shared_ff_total
     if shexp and sff:
-        out += [(p + "ffn_gate_shexp.weight", (e, sff)), (p + "ffn_up_shexp.weight", (e, sff)),
-                (p + "ffn_down_shexp.weight", (sff, e))]
+        out += [
+            (p + "ffn_gate_shexp.weight", (e, sff)),
+            (p + "ffn_up_shexp.weight", (e, sff)),
+            (p + "ffn_down_shexp.weight", (sff, e)),
+        ]
 
 
 def head(out: ShapeList, arch: Architecture, *, tied: bool | None = None) -> None:
@@ -186,13 +235,16 @@ def ssm_block(out: ShapeList, p: str, arch: Architecture, *, in_proj: int, conv_
     assert s is not None
     nh = s.n_head or 1
     conv_dim = s.d_inner + 2 * s.n_group * s.d_state
-    out += [(p + "ssm_in.weight", (arch.n_embd, in_proj)),
-            (p + "ssm_conv1d.weight", (s.d_conv, conv_dim))]
+    out += [(p + "ssm_in.weight", (arch.n_embd, in_proj)), (p + "ssm_conv1d.weight", (s.d_conv, conv_dim))]
     if conv_bias:
         out.append((p + "ssm_conv1d.bias", (conv_dim,)))
-    out += [(p + "ssm_dt.bias", (nh,)), (p + "ssm_a", (1, nh)), (p + "ssm_d", (1, nh)),
-            (p + "ssm_norm.weight", (s.d_inner // s.n_group, s.n_group)),
-            (p + "ssm_out.weight", (s.d_inner, arch.n_embd))]
+    out += [
+        (p + "ssm_dt.bias", (nh,)),
+        (p + "ssm_a", (1, nh)),
+        (p + "ssm_d", (1, nh)),
+        (p + "ssm_norm.weight", (s.d_inner // s.n_group, s.n_group)),
+        (p + "ssm_out.weight", (s.d_inner, arch.n_embd)),
+    ]
 
 
 def mamba2_in_proj(arch: Architecture) -> int:
@@ -205,8 +257,11 @@ def mamba2_in_proj(arch: Architecture) -> int:
 def nextn(out: ShapeList, p: str, arch: Architecture) -> None:
     """Extra tensors of an MTP block (``src/models/glm4-moe.cpp``, ``deepseek2.cpp``)."""
     e = arch.n_embd
-    out += [(p + "nextn.eh_proj.weight", (2 * e, e)), (p + "nextn.enorm.weight", (e,)),
-            (p + "nextn.hnorm.weight", (e,)),
-            (p + "nextn.embed_tokens.weight", (e, arch.n_vocab)),
-            (p + "nextn.shared_head_head.weight", (e, arch.n_vocab)),
-            (p + "nextn.shared_head_norm.weight", (e,))]
+    out += [
+        (p + "nextn.eh_proj.weight", (2 * e, e)),
+        (p + "nextn.enorm.weight", (e,)),
+        (p + "nextn.hnorm.weight", (e,)),
+        (p + "nextn.embed_tokens.weight", (e, arch.n_vocab)),
+        (p + "nextn.shared_head_head.weight", (e, arch.n_vocab)),
+        (p + "nextn.shared_head_norm.weight", (e,)),
+    ]

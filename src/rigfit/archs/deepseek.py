@@ -27,22 +27,26 @@ def _deepseek2_shapes(arch: Architecture) -> ShapeList:
         p = f"blk.{il}."
         out.append((p + "attn_norm.weight", (e,)))
         if m.q_lora_rank:
-            out += [(p + "attn_q_a_norm.weight", (m.q_lora_rank,)),
-                    (p + "attn_q_a.weight", (e, m.q_lora_rank)),
-                    (p + "attn_q_b.weight", (m.q_lora_rank, h * qk))]
+            out += [
+                (p + "attn_q_a_norm.weight", (m.q_lora_rank,)),
+                (p + "attn_q_a.weight", (e, m.q_lora_rank)),
+                (p + "attn_q_b.weight", (m.q_lora_rank, h * qk)),
+            ]
         else:
             out.append((p + "attn_q.weight", (e, h * qk)))
-        out += [(p + "attn_kv_a_norm.weight", (m.kv_lora_rank,)),
-                (p + "attn_kv_a_mqa.weight", (e, m.kv_lora_rank + m.qk_rope_head_dim)),
-                (p + "attn_k_b.weight", (m.qk_nope_head_dim, m.kv_lora_rank, h)),
-                (p + "attn_v_b.weight", (m.kv_lora_rank, m.v_head_dim, h)),
-                (p + "attn_output.weight", (h * m.v_head_dim, e)),
-                (p + "ffn_norm.weight", (e,))]
+        out += [
+            (p + "attn_kv_a_norm.weight", (m.kv_lora_rank,)),
+            (p + "attn_kv_a_mqa.weight", (e, m.kv_lora_rank + m.qk_rope_head_dim)),
+            (p + "attn_k_b.weight", (m.qk_nope_head_dim, m.kv_lora_rank, h)),
+            (p + "attn_v_b.weight", (m.kv_lora_rank, m.v_head_dim, h)),
+            (p + "attn_output.weight", (h * m.v_head_dim, e)),
+            (p + "ffn_norm.weight", (e,)),
+        ]
         if arch.is_moe_layer(il):
             moe_ffn(out, p, e, arch, probs_b=has_exp_probs_b(arch))
         else:
             dense_ffn(out, p, e, arch.ff(min(il, n_layer - 1)))
-        if il >= n_layer:   # MTP block kept by the converter (GLM-4.7-Flash)
+        if il >= n_layer:  # MTP block kept by the converter (GLM-4.7-Flash)
             nextn(out, p, arch)
     return out
 
@@ -62,8 +66,15 @@ def _one_kv_head(arch: Architecture) -> int:
     return 1
 
 
-register(ArchFamily(
-    "deepseek2", aliases=("deepseek_v3", "deepseek_v2", "deepseek3"), build_shapes=_deepseek2_shapes,
-    kv_heads_for_gqa=_one_kv_head, exp_probs_b_default=_v3_router_bias,
-    nextn_kept_default=_glm_lite_keeps_mtp,
-    hf_model_types=("deepseek_v2", "deepseek_v3", "kimi_k2"), hf_head_dim=False))
+register(
+    ArchFamily(
+        "deepseek2",
+        aliases=("deepseek_v3", "deepseek_v2", "deepseek3"),
+        build_shapes=_deepseek2_shapes,
+        kv_heads_for_gqa=_one_kv_head,
+        exp_probs_b_default=_v3_router_bias,
+        nextn_kept_default=_glm_lite_keeps_mtp,
+        hf_model_types=("deepseek_v2", "deepseek_v3", "kimi_k2"),
+        hf_head_dim=False,
+    )
+)

@@ -28,14 +28,26 @@ class _GemmaTerms(TypedDict):
 _GEMMA: _GemmaTerms = {"attn_extra_embd_fa_off": 1, "output_embd_rows": 2, "hf_tied_default": True}
 
 register(ArchFamily("gemma", hf_model_types=("gemma",), **_GEMMA))
-register(ArchFamily(
-    "gemma2", build_shapes=llama_like(tied=True, post_norms=True),
-    swa=SwaRule(2, False, 4096, "always"),  # models/gemma2.cpp: n_swa = 4096 default, pattern 2
-    hf_model_types=("gemma2",), **_GEMMA))
-register(ArchFamily(
-    "gemma3", aliases=("gemma3_text",), build_shapes=llama_like(tied=True, qk_norms=True, post_norms=True),
-    swa=SwaRule(6, False, 0, "if_key"),  # models/gemma3.cpp: pattern 6 if sliding_window > 0
-    hf_model_types=("gemma3", "gemma3_text"), hf_qk_norm_default=True, **_GEMMA))
+register(
+    ArchFamily(
+        "gemma2",
+        build_shapes=llama_like(tied=True, post_norms=True),
+        swa=SwaRule(2, False, 4096, "always"),  # models/gemma2.cpp: n_swa = 4096 default, pattern 2
+        hf_model_types=("gemma2",),
+        **_GEMMA,
+    )
+)
+register(
+    ArchFamily(
+        "gemma3",
+        aliases=("gemma3_text",),
+        build_shapes=llama_like(tied=True, qk_norms=True, post_norms=True),
+        swa=SwaRule(6, False, 0, "if_key"),  # models/gemma3.cpp: pattern 6 if sliding_window > 0
+        hf_model_types=("gemma3", "gemma3_text"),
+        hf_qk_norm_default=True,
+        **_GEMMA,
+    )
+)
 register(ArchFamily("gemma3n", swa=SwaRule(5, False, 0, "always"), **_GEMMA))  # models/gemma3n.cpp
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
 # models/gemma4.cpp: SWA layers only from the stored per-layer array

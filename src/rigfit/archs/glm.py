@@ -30,7 +30,7 @@ def _glm4moe_shapes(arch: Architecture) -> ShapeList:
     for il in range(n_layer_all(arch)):
         p = f"blk.{il}."
         out.append((p + "attn_norm.weight", (e,)))
-        bias = arch.attn_bias or bool(extra(arch, "qkv_bias", default=True))   # GLM-4.5: bias
+        bias = arch.attn_bias or bool(extra(arch, "qkv_bias", default=True))  # GLM-4.5: bias
         gqa_attn(out, p, arch, min(il, n_layer - 1), bias=bias)
         if arch.qk_norm:
             qk_norm(out, p, arch)
@@ -39,7 +39,7 @@ def _glm4moe_shapes(arch: Architecture) -> ShapeList:
             moe_ffn(out, p, e, arch, probs_b=has_exp_probs_b(arch))
         else:
             dense_ffn(out, p, e, arch.ff(min(il, n_layer - 1)))
-        if il >= n_layer:   # MTP block (converter keeps it; llama.cpp loads it for speculative decoding)
+        if il >= n_layer:  # MTP block (converter keeps it; llama.cpp loads it for speculative decoding)
             nextn(out, p, arch)
     return out
 
@@ -56,6 +56,15 @@ def _hf_glm4moe(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[
         put("block_count", g("num_hidden_layers", "n_layer", "num_layers") + n)
 
 
-register(ArchFamily("glm4moe", aliases=("glm4_moe",), build_shapes=_glm4moe_shapes,
-                    exp_probs_b_default=_always, nextn_kept_default=_always, nextn_min_layers=1,
-                    hf_model_types=("glm4_moe",), hf_metadata=_hf_glm4moe))
+register(
+    ArchFamily(
+        "glm4moe",
+        aliases=("glm4_moe",),
+        build_shapes=_glm4moe_shapes,
+        exp_probs_b_default=_always,
+        nextn_kept_default=_always,
+        nextn_min_layers=1,
+        hf_model_types=("glm4_moe",),
+        hf_metadata=_hf_glm4moe,
+    )
+)

@@ -30,8 +30,15 @@ def _mxfp4_experts(name: str) -> str | None:
     return "MXFP4" if "_exps.weight" in name else None
 
 
-register(ArchFamily(
-    "gpt-oss", aliases=("gpt_oss", "gptoss", "openai-moe"), build_shapes=_gpt_oss_shapes,
-    source_type=_mxfp4_experts, gguf_aliases=("openai-moe",),
-    swa=SwaRule(2, False, 0, "always", required=True),  # n_swa from the key (128)
-    hf_model_types=("gpt_oss",), hf_expert_ff_is_intermediate=True))
+register(
+    ArchFamily(
+        "gpt-oss",
+        aliases=("gpt_oss", "gptoss", "openai-moe"),
+        build_shapes=_gpt_oss_shapes,
+        source_type=_mxfp4_experts,
+        gguf_aliases=("openai-moe",),
+        swa=SwaRule(2, False, 0, "always", required=True),  # n_swa from the key (128)
+        hf_model_types=("gpt_oss",),
+        hf_expert_ff_is_intermediate=True,
+    )
+)

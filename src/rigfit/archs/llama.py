@@ -25,8 +25,14 @@ from rigfit.archs.registry import ArchFamily, ShapeList, SwaRule, register
 from rigfit.catalog.arch import Architecture
 
 
-def llama_like(*, tied: bool | None = None, rope_freqs: bool = False, bias: bool = False,
-               qk_norms: bool = False, post_norms: bool = False) -> Callable[[Architecture], ShapeList]:
+def llama_like(
+    *,
+    tied: bool | None = None,
+    rope_freqs: bool = False,
+    bias: bool = False,
+    qk_norms: bool = False,
+    post_norms: bool = False,
+) -> Callable[[Architecture], ShapeList]:
     """Shape builder of a Llama-layout model (pre-norm attention + gated FFN or MoE).
 
     tied: force tied embeddings (Gemma). rope_freqs: may carry ``rope_freqs.weight`` (Llama 3.1+).
@@ -63,8 +69,9 @@ def _llama4_moe_layer(arch: Architecture, il: int) -> bool:
     return arch.moe is not None and step > 0 and (il + 1) % step == 0
 
 
-def moe_llama(*, rope_freqs: bool = False, qk_norms: bool = False,
-              interleaved: bool = False) -> Callable[[Architecture], ShapeList]:
+def moe_llama(
+    *, rope_freqs: bool = False, qk_norms: bool = False, interleaved: bool = False
+) -> Callable[[Architecture], ShapeList]:
     """Shape builder of Llama-4-style MoE models (llama4, dots1, hunyuan-moe).
 
     interleaved: only every ``interleave_moe_layer_step``-th layer is MoE (Llama 4).
@@ -130,22 +137,53 @@ def _hf_llama4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[s
 
 _LLAMA_SHAPES = llama_like(rope_freqs=True)
 
-register(ArchFamily(
-    "llama", aliases=("mistral", "mixtral", "llama3"), build_shapes=_LLAMA_SHAPES,
-    is_70b=_llama_70b, rope_freqs_default=_llama3_vocab,
-    hf_model_types=("llama", "mistral", "mixtral"), hf_sliding_window=False,
-    hf_expert_ff_is_intermediate=True))
-register(ArchFamily(
-    "mistral3", tensor_arch="llama", build_shapes=_LLAMA_SHAPES, is_70b=_llama_70b,
-    rope_freqs_default=_llama3_vocab, hf_model_types=("mistral3",), hf_outer_model_types=("mistral3",)))
-register(ArchFamily(
-    "llama4", build_shapes=moe_llama(rope_freqs=True, interleaved=True), rope_freqs_default=_always,
-    # models/llama4.cpp: chunked attention of 8192 tokens, 3 chunked : 1 full
-    swa=SwaRule(4, False, 8192, "unless_zero", forced_swa=True, swa_type="chunked"),
-    implicit_shared_experts=1,   # models/llama4.cpp: ffn_*_shexp of width n_ff_exp on every MoE layer
-    moe_stage_per_token=_llama4_moe_stage,
-    hf_model_types=("llama4", "llama4_text"), hf_expert_ff_is_intermediate=True, hf_metadata=_hf_llama4))
-register(ArchFamily("dots1", build_shapes=moe_llama(qk_norms=True), exp_probs_b_default=_always,
-                    hf_model_types=("dots1",)))
-register(ArchFamily("hunyuan-moe", aliases=("hunyuan_moe",), build_shapes=moe_llama(qk_norms=True),
-                    hf_model_types=("hunyuan_v1_moe",)))
+register(
+    ArchFamily(
+        "llama",
+        aliases=("mistral", "mixtral", "llama3"),
+        build_shapes=_LLAMA_SHAPES,
+        is_70b=_llama_70b,
+        rope_freqs_default=_llama3_vocab,
+        hf_model_types=("llama", "mistral", "mixtral"),
+        hf_sliding_window=False,
+        hf_expert_ff_is_intermediate=True,
+    )
+)
+register(
+    ArchFamily(
+        "mistral3",
+        tensor_arch="llama",
+        build_shapes=_LLAMA_SHAPES,
+        is_70b=_llama_70b,
+        rope_freqs_default=_llama3_vocab,
+        hf_model_types=("mistral3",),
+        hf_outer_model_types=("mistral3",),
+    )
+)
+register(
+    ArchFamily(
+        "llama4",
+        build_shapes=moe_llama(rope_freqs=True, interleaved=True),
+        rope_freqs_default=_always,
+        # models/llama4.cpp: chunked attention of 8192 tokens, 3 chunked : 1 full
+        swa=SwaRule(4, False, 8192, "unless_zero", forced_swa=True, swa_type="chunked"),
+        implicit_shared_experts=1,  # models/llama4.cpp: ffn_*_shexp of width n_ff_exp on every MoE layer
+        moe_stage_per_token=_llama4_moe_stage,
+        hf_model_types=("llama4", "llama4_text"),
+        hf_expert_ff_is_intermediate=True,
+        hf_metadata=_hf_llama4,
+    )
+)
+register(
+    ArchFamily(
+        "dots1", build_shapes=moe_llama(qk_norms=True), exp_probs_b_default=_always, hf_model_types=("dots1",)
+    )
+)
+register(
+    ArchFamily(
+        "hunyuan-moe",
+        aliases=("hunyuan_moe",),
+        build_shapes=moe_llama(qk_norms=True),
+        hf_model_types=("hunyuan_v1_moe",),
+    )
+)

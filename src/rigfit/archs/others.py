@@ -25,9 +25,17 @@ _SWA: dict[str, SwaRule] = {
     "exaone4": SwaRule(4, False, 4096, "always", only_n_layer=64),  # SWA only for the 32B model
 }
 #: HF model_type -> llama.cpp name for the architectures rigfit reads from a config.json only.
-_HF = {"olmo2": "olmo2", "exaone4": "exaone4", "granite": "granite", "granitemoe": "granitemoe",
-       "starcoder2": "starcoder2", "smollm3": "smollm3", "ernie4_5": "ernie4_5",
-       "ernie4_5_moe": "ernie4_5-moe", "seed_oss": "seed_oss"}
+_HF = {
+    "olmo2": "olmo2",
+    "exaone4": "exaone4",
+    "granite": "granite",
+    "granitemoe": "granitemoe",
+    "starcoder2": "starcoder2",
+    "smollm3": "smollm3",
+    "ernie4_5": "ernie4_5",
+    "ernie4_5_moe": "ernie4_5-moe",
+    "seed_oss": "seed_oss",
+}
 _HF_BY_ARCH = {v: k for k, v in _HF.items()}
 #: SWA layers only from a stored per-layer bool array
 _ARRAY_ONLY = ("granite_swa", "mimo2", "step35")
@@ -58,5 +66,12 @@ for _name in LLAMACPP_ARCH_WORDS.split():
     if is_known(_name):
         continue
     hf = (_HF_BY_ARCH[_name],) if _name in _HF_BY_ARCH else ()
-    register(ArchFamily(_name, swa=_SWA.get(_name), swa_mode="array_only" if _name in _ARRAY_ONLY else "rule",
-                        hf_model_types=hf, hf_qk_norm_default=_name == "olmo2"))
+    register(
+        ArchFamily(
+            _name,
+            swa=_SWA.get(_name),
+            swa_mode="array_only" if _name in _ARRAY_ONLY else "rule",
+            hf_model_types=hf,
+            hf_qk_norm_default=_name == "olmo2",
+        )
+    )

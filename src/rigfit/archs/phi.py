@@ -16,15 +16,20 @@ def _phi3_shapes(arch: Architecture) -> ShapeList:
     e = arch.n_embd
     head(out, arch)
     if has_longrope_factors(arch):
-        out += [("rope_factors_long.weight", (n_rot(arch) // 2,)),
-                ("rope_factors_short.weight", (n_rot(arch) // 2,))]
+        out += [
+            ("rope_factors_long.weight", (n_rot(arch) // 2,)),
+            ("rope_factors_short.weight", (n_rot(arch) // 2,)),
+        ]
     for il in range(arch.n_layer):
         p = f"blk.{il}."
         out.append((p + "attn_norm.weight", (e,)))
         gqa_attn(out, p, arch, il, bias=arch.attn_bias, fused=True)
         ff = arch.ff(il)
-        out += [(p + "ffn_norm.weight", (e,)), (p + "ffn_up.weight", (e, 2 * ff)),
-                (p + "ffn_down.weight", (ff, e))]
+        out += [
+            (p + "ffn_norm.weight", (e,)),
+            (p + "ffn_up.weight", (e, 2 * ff)),
+            (p + "ffn_down.weight", (ff, e)),
+        ]
     return out
 
 

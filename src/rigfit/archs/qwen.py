@@ -30,15 +30,46 @@ def _hf_qwen3next(g: Callable[..., Any], put: Callable[[str, Any], None], m: dic
     put("full_attention_interval", g("full_attention_interval", default=4))
 
 
-register(ArchFamily("qwen2", build_shapes=llama_like(bias=True), is_70b=_qwen2_70b,
-                    hf_model_types=("qwen2",), hf_sliding_window=False, hf_attn_bias_default=True))
+register(
+    ArchFamily(
+        "qwen2",
+        build_shapes=llama_like(bias=True),
+        is_70b=_qwen2_70b,
+        hf_model_types=("qwen2",),
+        hf_sliding_window=False,
+        hf_attn_bias_default=True,
+    )
+)
 register(ArchFamily("qwen2moe", hf_model_types=("qwen2_moe",), hf_sliding_window=False))
-register(ArchFamily("qwen3", build_shapes=llama_like(qk_norms=True), hf_model_types=("qwen3",),
-                    hf_sliding_window=False, hf_qk_norm_default=True))
-register(ArchFamily("qwen3moe", aliases=("qwen3_moe",), build_shapes=llama_like(qk_norms=True),
-                    hf_model_types=("qwen3_moe",), hf_sliding_window=False, hf_qk_norm_default=True))
+register(
+    ArchFamily(
+        "qwen3",
+        build_shapes=llama_like(qk_norms=True),
+        hf_model_types=("qwen3",),
+        hf_sliding_window=False,
+        hf_qk_norm_default=True,
+    )
+)
+register(
+    ArchFamily(
+        "qwen3moe",
+        aliases=("qwen3_moe",),
+        build_shapes=llama_like(qk_norms=True),
+        hf_model_types=("qwen3_moe",),
+        hf_sliding_window=False,
+        hf_qk_norm_default=True,
+    )
+)
 # models/qwen3next.cpp: recurrent layers from the stored array or full_attention_interval
-register(ArchFamily("qwen3next", aliases=("qwen3_next",), recurrent="interval",
-                    hf_model_types=("qwen3_next",), hf_metadata=_hf_qwen3next, hf_qk_norm_default=True))
+register(
+    ArchFamily(
+        "qwen3next",
+        aliases=("qwen3_next",),
+        recurrent="interval",
+        hf_model_types=("qwen3_next",),
+        hf_metadata=_hf_qwen3next,
+        hf_qk_norm_default=True,
+    )
+)
 for _name in ("qwen35", "qwen35moe", "qwen4exp"):
     register(ArchFamily(_name, recurrent="interval"))

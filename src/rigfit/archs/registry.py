@@ -154,7 +154,7 @@ _FAMILIES: dict[str, ArchFamily] = {}
 _BY_ALIAS: dict[str, ArchFamily] = {}
 _BY_HF: dict[str, ArchFamily] = {}
 _BY_HF_OUTER: dict[str, ArchFamily] = {}
-_BARE: dict[str, ArchFamily] = {}   # families handed out for unregistered names
+_BARE: dict[str, ArchFamily] = {}  # families handed out for unregistered names
 
 
 def register(family: ArchFamily) -> ArchFamily:
@@ -225,7 +225,8 @@ class UnsupportedArchitectureError(RigfitError):
         super().__init__(
             f"Predicting GGUF tensors for architecture {who!r} is not supported yet.",
             "Point rigfit at a real GGUF file of the model instead (its header gives exact sizes); "
-            f"catalog prediction covers: {', '.join(supported_archs())}.")
+            f"catalog prediction covers: {', '.join(supported_archs())}.",
+        )
 
 
 def supported_archs() -> tuple[str, ...]:
@@ -259,7 +260,7 @@ def canonical_arch(arch: Architecture | str) -> str:
 _EXPERT_RE = re.compile(r"\.ffn_(up|down|gate|gate_up)_(ch|)exps|\.experts\.")
 
 
-@lru_cache(maxsize=16384)   # pure in the name; the planner asks for every tensor of every placement
+@lru_cache(maxsize=16384)  # pure in the name; the planner asks for every tensor of every placement
 def is_expert_tensor(name: str) -> bool:
     """Whether tensor ``name`` is a routed-expert weight (the one definition rigfit uses)."""
     return _EXPERT_RE.search(name) is not None

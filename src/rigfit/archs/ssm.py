@@ -93,15 +93,37 @@ def _hf_hybrid(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[s
 
 
 # Mamba-1 conv state has no B/C groups (llama-hparams.cpp n_embd_r)
-register(ArchFamily("mamba", recurrent="ssm", ssm_conv_uses_groups=False, hf_model_types=("mamba",),
-                    hf_metadata=_hf_mamba(0)))
-register(ArchFamily("mamba2", build_shapes=_mamba2_shapes, recurrent="ssm", hf_model_types=("mamba2",),
-                    hf_metadata=_hf_mamba(1)))
-for _name in ("rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"):   # llm_arch_is_recurrent
+register(
+    ArchFamily(
+        "mamba",
+        recurrent="ssm",
+        ssm_conv_uses_groups=False,
+        hf_model_types=("mamba",),
+        hf_metadata=_hf_mamba(0),
+    )
+)
+register(
+    ArchFamily(
+        "mamba2",
+        build_shapes=_mamba2_shapes,
+        recurrent="ssm",
+        hf_model_types=("mamba2",),
+        hf_metadata=_hf_mamba(1),
+    )
+)
+for _name in ("rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"):  # llm_arch_is_recurrent
     register(ArchFamily(_name, recurrent="all"))
-register(ArchFamily("granitehybrid", aliases=("granite_hybrid",), build_shapes=_granitehybrid_shapes,
-                    recurrent="if_no_kv", hf_model_types=("granitemoehybrid",),
-                    hf_expert_ff_is_intermediate=True, hf_metadata=_hf_hybrid))
+register(
+    ArchFamily(
+        "granitehybrid",
+        aliases=("granite_hybrid",),
+        build_shapes=_granitehybrid_shapes,
+        recurrent="if_no_kv",
+        hf_model_types=("granitemoehybrid",),
+        hf_expert_ff_is_intermediate=True,
+        hf_metadata=_hf_hybrid,
+    )
+)
 register(ArchFamily("jamba", recurrent="if_no_kv", hf_model_types=("jamba",), hf_metadata=_hf_hybrid))
 register(ArchFamily("plamo2", recurrent="if_no_kv"))
 register(ArchFamily("kimi-linear", recurrent="if_no_kv"))
@@ -109,9 +131,19 @@ register(ArchFamily("kimi-linear", recurrent="if_no_kv"))
 register(ArchFamily("lfm2", recurrent="if_no_kv", swa_mode="attention_layers", hf_model_types=("lfm2",)))
 register(ArchFamily("lfm2moe", recurrent="if_no_kv"))
 # models/nemotron-h.cpp: recurrent = no KV heads and no FFN
-register(ArchFamily("nemotron_h", recurrent="if_no_kv_no_ff", hf_model_types=("nemotron_h",),
-                    hf_metadata=_hf_hybrid))
+register(
+    ArchFamily(
+        "nemotron_h", recurrent="if_no_kv_no_ff", hf_model_types=("nemotron_h",), hf_metadata=_hf_hybrid
+    )
+)
 register(ArchFamily("nemotron_h_moe", recurrent="if_no_kv_no_ff"))
 # models/falcon-h1.cpp: every layer has both attention (KV cache) and an SSM (recurrent state)
-register(ArchFamily("falcon-h1", recurrent="all_with_kv", kv_on_recurrent=True, hf_model_types=("falcon_h1",),
-                    hf_metadata=_hf_hybrid))
+register(
+    ArchFamily(
+        "falcon-h1",
+        recurrent="all_with_kv",
+        kv_on_recurrent=True,
+        hf_model_types=("falcon_h1",),
+        hf_metadata=_hf_hybrid,
+    )
+)

@@ -54,11 +54,37 @@ SCHEMA_VERSION = 1
 
 # Keys of one ``--json`` record, in output order (documented, stable).
 JSON_FIELDS: tuple[str, ...] = (
-    "id", "name", "family", "arch", "hf_repo", "aliases",
-    "n_layer", "n_embd", "n_head", "n_head_kv", "n_embd_head_k", "n_embd_head_v", "n_ff", "n_vocab",
-    "n_ctx_train", "tied_embeddings", "attn_bias", "qk_norm",
-    "sliding_window", "swa_layers", "moe", "mla", "ssm", "recurrent_layers",
-    "total_params", "active_params", "attention_kind", "sources", "verified", "notes", "extra",
+    "id",
+    "name",
+    "family",
+    "arch",
+    "hf_repo",
+    "aliases",
+    "n_layer",
+    "n_embd",
+    "n_head",
+    "n_head_kv",
+    "n_embd_head_k",
+    "n_embd_head_v",
+    "n_ff",
+    "n_vocab",
+    "n_ctx_train",
+    "tied_embeddings",
+    "attn_bias",
+    "qk_norm",
+    "sliding_window",
+    "swa_layers",
+    "moe",
+    "mla",
+    "ssm",
+    "recurrent_layers",
+    "total_params",
+    "active_params",
+    "attention_kind",
+    "sources",
+    "verified",
+    "notes",
+    "extra",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -128,9 +154,16 @@ _ARCH_PARAM_RULES: dict[str, dict[str, Any]] = {
 
 
 def _rules(arch: Architecture) -> dict[str, Any]:
-    r = {"norms_per_layer": 2, "attn_out_bias": False, "attn_sinks": False, "router_bias": False,
-         "expert_bias": False, "exp_probs_b": False, "shared_expert_gate": False,
-         "attn_output_gate": False}
+    r = {
+        "norms_per_layer": 2,
+        "attn_out_bias": False,
+        "attn_sinks": False,
+        "router_bias": False,
+        "expert_bias": False,
+        "exp_probs_b": False,
+        "shared_expert_gate": False,
+        "attn_output_gate": False,
+    }
     r.update(_ARCH_PARAM_RULES.get(arch.arch, {}))
     r.update({k: v for k, v in (arch.extra or {}).items() if k in r})
     return r
@@ -145,18 +178,22 @@ def _ssm_params(arch: Architecture) -> int:
         # ssm: d_state = key head dim, n_group = key heads, n_head = value heads, d_inner = value dims
         qk = 2 * s.n_group * s.d_state
         conv_dim = qk + s.d_inner
-        return (e * (qk + 2 * s.d_inner)      # in_proj_qkvz
-                + e * 2 * s.n_head            # in_proj_ba
-                + conv_dim * s.d_conv         # conv1d (no bias)
-                + 2 * s.n_head                # dt_bias, A_log
-                + s.d_inner // s.n_head       # gated RMSNorm over one value head
-                + s.d_inner * e)              # out_proj
+        return (
+            e * (qk + 2 * s.d_inner)  # in_proj_qkvz
+            + e * 2 * s.n_head  # in_proj_ba
+            + conv_dim * s.d_conv  # conv1d (no bias)
+            + 2 * s.n_head  # dt_bias, A_log
+            + s.d_inner // s.n_head  # gated RMSNorm over one value head
+            + s.d_inner * e
+        )  # out_proj
     conv_dim = s.d_inner + 2 * s.n_group * s.d_state
-    return (e * (2 * s.d_inner + 2 * s.n_group * s.d_state + s.n_head)  # in_proj (z, x, B, C, dt)
-            + conv_dim * (s.d_conv + 1)       # conv1d weight + bias
-            + 3 * s.n_head                    # dt_bias, A_log, D
-            + s.d_inner                       # gated RMSNorm
-            + s.d_inner * e)                  # out_proj
+    return (
+        e * (2 * s.d_inner + 2 * s.n_group * s.d_state + s.n_head)  # in_proj (z, x, B, C, dt)
+        + conv_dim * (s.d_conv + 1)  # conv1d weight + bias
+        + 3 * s.n_head  # dt_bias, A_log, D
+        + s.d_inner  # gated RMSNorm
+        + s.d_inner * e
+    )  # out_proj
 
 
 def _attn_params(arch: Architecture, il: int, r: dict[str, Any]) -> int:
@@ -168,8 +205,11 @@ def _attn_params(arch: Architecture, il: int, r: dict[str, Any]) -> int:
             q = e * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * h * qk_head
         else:
             q = e * h * qk_head
-        kv = e * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank \
+        kv = (
+            e * (m.kv_lora_rank + m.qk_rope_head_dim)
+            + m.kv_lora_rank
             + m.kv_lora_rank * h * (m.qk_nope_head_dim + m.v_head_dim)
+        )
         return q + kv + h * m.v_head_dim * e
     hkv, dk, dv = arch.head_kv(il), arch.n_embd_head_k, arch.n_embd_head_v
     q_out = h * dk * (2 if r["attn_output_gate"] else 1)
@@ -192,8 +232,9 @@ def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, in
         m = arch.moe
         assert m is not None
         per_expert = 3 * e * m.expert_ff + ((2 * m.expert_ff + e) if r["expert_bias"] else 0)
-        router = e * m.n_expert + (m.n_expert if r["router_bias"] else 0) \
-            + (m.n_expert if r["exp_probs_b"] else 0)
+        router = (
+            e * m.n_expert + (m.n_expert if r["router_bias"] else 0) + (m.n_expert if r["exp_probs_b"] else 0)
+        )
         shared = 3 * e * m.shared_ff_total
         if shared and r["shared_expert_gate"]:
             shared += e
@@ -248,7 +289,9 @@ def _record_to_arch(rec: dict[str, Any]) -> Architecture:
         n_ff=_per_layer(rec["n_ff"], n_layer),
         swa_layers=_expand_swa(rec.get("swa_layers"), n_layer),
         recurrent_layers=_expand_recurrent(rec.get("recurrent_layers"), n_layer),
-        moe=moe, mla=mla, ssm=ssm,
+        moe=moe,
+        mla=mla,
+        ssm=ssm,
         sources=tuple(rec.get("sources") or ()),
         extra=extra,
     )
@@ -295,6 +338,7 @@ def models_with_shape(arch: str, n_layer: int, n_embd: int) -> list[Architecture
     Same objects as :func:`load_models` gives, but builds only the records that fit (parameter
     counting of the whole catalog is most of a cold ``rigfit inspect``'s catalog time).
     """
+
     def fits(rec: dict[str, Any]) -> bool:
         names = {rec.get("arch"), *((rec.get("extra") or {}).get("gguf_arch_aliases") or [])}
         return arch in names and rec.get("n_layer") == n_layer and rec.get("n_embd") == n_embd
@@ -389,8 +433,8 @@ def _canon(name: str) -> str:
     s = _basename(name).lower()
     s = _SHARD_RE.sub("", s)
     s = _QUANT_RE.sub(" ", s)
-    s = re.sub(r"(?<!\d)\.|\.(?!\d)", "-", s)          # keep '.' only inside numbers (3.1, 0.5b)
-    s = re.sub(r"(?<=[a-z])(?=\d)", "-", s)           # llama3.1 → llama-3.1
+    s = re.sub(r"(?<!\d)\.|\.(?!\d)", "-", s)  # keep '.' only inside numbers (3.1, 0.5b)
+    s = re.sub(r"(?<=[a-z])(?=\d)", "-", s)  # llama3.1 → llama-3.1
     s = re.sub(r"[^a-z0-9.]+", "-", s)
     s = re.sub(r"-?\.-?", ".", s).strip("-.")
     s = re.sub(r"-+", "-", s)
@@ -453,8 +497,9 @@ def resolve_model(name: str) -> Architecture:
     if len(ids) > 1:
         order = [a.id for a in load_models() if a.id in ids]
         raise AmbiguousNameError("model", name, order)
-    raise UnknownNameError("model", name, suggest_models(name),
-                           hint="Run 'rigfit models' to list the catalog.")
+    raise UnknownNameError(
+        "model", name, suggest_models(name), hint="Run 'rigfit models' to list the catalog."
+    )
 
 
 def suggest_models(name: str, n: int = 5) -> list[str]:
@@ -489,12 +534,15 @@ def same_architecture(a: Architecture, family: str) -> bool:
     f = re.sub(r"[^a-z0-9]", "", family.lower())
     if not f:
         return False
-    return any(n == f or n.startswith(f) for n in _arch_names(a)) or \
-        re.sub(r"[^a-z0-9]", "", a.family.lower()) == f
+    return (
+        any(n == f or n.startswith(f) for n in _arch_names(a))
+        or re.sub(r"[^a-z0-9]", "", a.family.lower()) == f
+    )
 
 
-def find_by_family_size(family: str, params_b: float, rel_tol: float = 0.03,
-                        hint: str | None = None) -> list[Architecture]:
+def find_by_family_size(
+    family: str, params_b: float, rel_tol: float = 0.03, hint: str | None = None
+) -> list[Architecture]:
     """Catalog models of llama.cpp architecture/family ``family`` whose total params ≈ ``params_b`` [1e9].
 
     Sorted best first: token overlap with ``hint`` (e.g. the published model name), then closeness
@@ -537,7 +585,7 @@ def match_model(name: str, family: str | None = None, params_b: float | None = N
         toks = [t for t in _canon(cand).split("-") if t]
         for size in range(len(toks) - 1, 1, -1):
             for start in range(len(toks) - size + 1):
-                ids = _lookup("-".join(toks[start:start + size]))
+                ids = _lookup("-".join(toks[start : start + size]))
                 fits = [get_model(i) for i in sorted(ids)]
                 fits = [a for a in fits if family is None or same_architecture(a, family)]
                 if len(fits) == 1:
@@ -549,20 +597,26 @@ def match_model(name: str, family: str | None = None, params_b: float | None = N
     return None
 
 
-def filter_models(family: str | None = None, search: str | None = None,
-                  arch: str | None = None) -> list[Architecture]:
+def filter_models(
+    family: str | None = None, search: str | None = None, arch: str | None = None
+) -> list[Architecture]:
     """Catalog models filtered by family (family or llama.cpp arch, loose), arch, free-text search."""
     out = list(load_models())
     if family:
         f = re.sub(r"[^a-z0-9.]", "", family.lower())
-        out = [a for a in out if re.sub(r"[^a-z0-9.]", "", a.family.lower()).startswith(f)
-               or same_architecture(a, family)]
+        out = [
+            a
+            for a in out
+            if re.sub(r"[^a-z0-9.]", "", a.family.lower()).startswith(f) or same_architecture(a, family)
+        ]
     if arch:
         out = [a for a in out if same_architecture(a, arch)]
     if search:
         terms = _canon(search).split("-")
+
         def hay(a: Architecture) -> str:
             parts = [a.id, a.name, a.family, a.arch, a.hf_repo or "", *(a.extra or {}).get("aliases", [])]
             return " ".join(_compact(_canon(p)) for p in parts)
+
         out = [a for a in out if all(_compact(t) in hay(a) for t in terms if t)]
     return out

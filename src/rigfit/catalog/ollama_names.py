@@ -26,22 +26,72 @@ LIBRARY: dict[str, tuple[str, dict[str, str | None]]] = {
     "llama3.1": ("8b", {"8b": "llama-3.1-8b", "70b": "llama-3.1-70b", "405b": "llama-3.1-405b"}),
     "llama3.2": ("3b", {"1b": "llama-3.2-1b", "3b": "llama-3.2-3b"}),
     "llama3.3": ("70b", {"70b": "llama-3.3-70b"}),
-    "llama4": ("scout", {"scout": "llama-4-scout", "16x17b": "llama-4-scout", "maverick": None,
-                         "128x17b": None}),
+    "llama4": (
+        "scout",
+        {"scout": "llama-4-scout", "16x17b": "llama-4-scout", "maverick": None, "128x17b": None},
+    ),
     "gemma2": ("9b", {"2b": "gemma-2-2b", "9b": "gemma-2-9b", "27b": "gemma-2-27b"}),
-    "gemma3": ("4b", {"270m": "gemma-3-270m", "1b": "gemma-3-1b", "4b": "gemma-3-4b", "12b": "gemma-3-12b",
-                      "27b": "gemma-3-27b"}),
-    "qwen2.5": ("7b", {"0.5b": "qwen2.5-0.5b", "1.5b": "qwen2.5-1.5b", "3b": "qwen2.5-3b", "7b": "qwen2.5-7b",
-                       "14b": "qwen2.5-14b", "32b": "qwen2.5-32b", "72b": "qwen2.5-72b"}),
-    "qwen2.5-coder": ("7b", {"0.5b": None, "1.5b": None, "3b": None, "7b": "qwen2.5-coder-7b",
-                             "14b": "qwen2.5-coder-14b", "32b": "qwen2.5-coder-32b"}),
-    "qwen3": ("8b", {"0.6b": "qwen3-0.6b", "1.7b": "qwen3-1.7b", "4b": "qwen3-4b", "8b": "qwen3-8b",
-                     "14b": "qwen3-14b", "30b": "qwen3-30b-a3b", "30b-a3b": "qwen3-30b-a3b",
-                     "32b": "qwen3-32b", "235b": "qwen3-235b-a22b", "235b-a22b": "qwen3-235b-a22b"}),
+    "gemma3": (
+        "4b",
+        {
+            "270m": "gemma-3-270m",
+            "1b": "gemma-3-1b",
+            "4b": "gemma-3-4b",
+            "12b": "gemma-3-12b",
+            "27b": "gemma-3-27b",
+        },
+    ),
+    "qwen2.5": (
+        "7b",
+        {
+            "0.5b": "qwen2.5-0.5b",
+            "1.5b": "qwen2.5-1.5b",
+            "3b": "qwen2.5-3b",
+            "7b": "qwen2.5-7b",
+            "14b": "qwen2.5-14b",
+            "32b": "qwen2.5-32b",
+            "72b": "qwen2.5-72b",
+        },
+    ),
+    "qwen2.5-coder": (
+        "7b",
+        {
+            "0.5b": None,
+            "1.5b": None,
+            "3b": None,
+            "7b": "qwen2.5-coder-7b",
+            "14b": "qwen2.5-coder-14b",
+            "32b": "qwen2.5-coder-32b",
+        },
+    ),
+    "qwen3": (
+        "8b",
+        {
+            "0.6b": "qwen3-0.6b",
+            "1.7b": "qwen3-1.7b",
+            "4b": "qwen3-4b",
+            "8b": "qwen3-8b",
+            "14b": "qwen3-14b",
+            "30b": "qwen3-30b-a3b",
+            "30b-a3b": "qwen3-30b-a3b",
+            "32b": "qwen3-32b",
+            "235b": "qwen3-235b-a22b",
+            "235b-a22b": "qwen3-235b-a22b",
+        },
+    ),
     "qwen3-coder": ("30b", {"30b": "qwen3-coder-30b-a3b", "480b": None}),
-    "deepseek-r1": ("8b", {"1.5b": None, "7b": None, "8b": None, "14b": "deepseek-r1-distill-qwen-14b",
-                           "32b": "deepseek-r1-distill-qwen-32b", "70b": "deepseek-r1-distill-llama-70b",
-                           "671b": "deepseek-r1"}),
+    "deepseek-r1": (
+        "8b",
+        {
+            "1.5b": None,
+            "7b": None,
+            "8b": None,
+            "14b": "deepseek-r1-distill-qwen-14b",
+            "32b": "deepseek-r1-distill-qwen-32b",
+            "70b": "deepseek-r1-distill-llama-70b",
+            "671b": "deepseek-r1",
+        },
+    ),
     "deepseek-v3": ("671b", {"671b": "deepseek-v3"}),
     "deepseek-v3.1": ("671b", {"671b": "deepseek-v3.1"}),
     "deepseek-coder": ("1.3b", {"1.3b": None, "6.7b": "deepseek-coder-6.7b", "33b": "deepseek-coder-33b"}),
@@ -54,16 +104,26 @@ LIBRARY: dict[str, tuple[str, dict[str, str | None]]] = {
     "phi4": ("14b", {"14b": "phi-4"}),
     "phi4-mini": ("3.8b", {"3.8b": "phi-4-mini"}),
     "command-r7b": ("7b", {"7b": "command-r7b"}),
-    "granite4": ("micro", {"tiny-h": "granite-4.0-h-tiny", "small-h": "granite-4.0-h-small",
-                           "1b-h": "granite-4.0-h-1b", "micro": None, "micro-h": None}),
+    "granite4": (
+        "micro",
+        {
+            "tiny-h": "granite-4.0-h-tiny",
+            "small-h": "granite-4.0-h-small",
+            "1b-h": "granite-4.0-h-1b",
+            "micro": None,
+            "micro-h": None,
+        },
+    ),
 }
 #: words a tag may carry between size and quantization that do not change the checkpoint's shape
 _VARIANT_WORDS = ("instruct", "it", "text", "chat")
 _QUANT_WORD = re.compile(r"^(?:i?q\d(?:_[a-z0-9]+)*|fp16|bf16|f16|fp32|f32|mxfp4)$", re.IGNORECASE)
 _NAME_RE = re.compile(r"^(?:library/)?([a-z0-9][a-z0-9._-]*)(?::([A-Za-z0-9._-]+))?$")
 #: a dated re-release tag Ollama lists under the same name, mapped to its own catalog entry
-_DATED = {("qwen3", "30b-a3b-instruct-2507"): "qwen3-30b-a3b-instruct-2507",
-          ("qwen3", "235b-a22b-instruct-2507"): "qwen3-235b-a22b-instruct-2507"}
+_DATED = {
+    ("qwen3", "30b-a3b-instruct-2507"): "qwen3-30b-a3b-instruct-2507",
+    ("qwen3", "235b-a22b-instruct-2507"): "qwen3-235b-a22b-instruct-2507",
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +147,7 @@ def _split_tag(tag: str, sizes: dict[str, str | None]) -> tuple[str, list[str]] 
     low = tag.lower()
     for size in sorted(sizes, key=len, reverse=True):
         if low == size or low.startswith(size + "-"):
-            rest = low[len(size):].strip("-")
+            rest = low[len(size) :].strip("-")
             return size, [w for w in rest.split("-") if w]
     return None
 
@@ -114,9 +174,15 @@ def _file_type(words: list[str], ref: str, catalog_id: str) -> str | None:
         elif ft is not None and re.fullmatch(r"[a-z0-9]{1,2}", w):
             continue  # the K_M of q4-K-M written with '-'
         else:
-            raise UnknownNameError("model", ref, [], hint=(
-                f"The Ollama tag word {w!r} is not one rigfit maps to a catalog checkpoint; "
-                "give the catalog id instead ('rigfit models')."))
+            raise UnknownNameError(
+                "model",
+                ref,
+                [],
+                hint=(
+                    f"The Ollama tag word {w!r} is not one rigfit maps to a catalog checkpoint; "
+                    "give the catalog id instead ('rigfit models')."
+                ),
+            )
     if ft is not None:
         return {"fp16": "F16", "fp32": "F32"}.get(ft, ft.upper())
     return "Q4_0" if qat else None
@@ -143,7 +209,13 @@ def resolve_ollama_library(ref: str) -> OllamaName | None:
     if cid is None:
         known = ", ".join(f"{name}:{s}" for s, c in sizes.items() if c)
         what = f"{name}:{size}" + (f" ('{name}' alone means {name}:{latest})" if tag == "latest" else "")
-        raise UnknownNameError("model", ref, [], hint=(
-            f"{what} is not in rigfit's catalog; sizes it has: {known}. "
-            "A GGUF file or hf:ORG/NAME of that checkpoint works too."))
+        raise UnknownNameError(
+            "model",
+            ref,
+            [],
+            hint=(
+                f"{what} is not in rigfit's catalog; sizes it has: {known}. "
+                "A GGUF file or hf:ORG/NAME of that checkpoint works too."
+            ),
+        )
     return OllamaName(name, tag, cid, _file_type(words, ref, cid))

@@ -143,7 +143,7 @@ _BY_SPELLING: dict[str, GGMLType] = dict(_BY_NAME)
 
 def ggml_type(key: str | int | GGMLType) -> GGMLType:
     """Look up a GGML type by name (case-insensitive, "q4_K" ok), id, or pass one through."""
-    if type(key) is str:    # fast path: exact spelling seen before (planning asks ~10⁵ times)
+    if type(key) is str:  # fast path: exact spelling seen before (planning asks ~10⁵ times)
         hit = _BY_SPELLING.get(key)
         if hit is not None:
             return hit
@@ -419,7 +419,7 @@ def resolve_kv_type(name: str | KVType) -> KVType:
     """Resolve a KV-cache type name ("f16", "Q8_0", "q8" → q8_0, "fp16" → f16)."""
     if isinstance(name, KVType):
         return name
-    if type(name) is str and name in _KV_BY_NAME:    # fast path: the usual exact spelling ("f16")
+    if type(name) is str and name in _KV_BY_NAME:  # fast path: the usual exact spelling ("f16")
         return _KV_BY_NAME[name]
     raw = str(name).strip()
     key = raw.lower().replace("-", "_")

@@ -14,8 +14,11 @@ from rigfit.errors import RigfitError
 
 def _command_modules() -> dict[str, str]:
     """Command name -> module name: ``plan_cmd`` registers ``plan``, ``foo_bar_cmd`` ``foo-bar``."""
-    return {info.name[: -len("_cmd")].replace("_", "-"): info.name
-            for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd")}
+    return {
+        info.name[: -len("_cmd")].replace("_", "-"): info.name
+        for info in pkgutil.iter_modules(__path__)
+        if info.name.endswith("_cmd")
+    }
 
 
 def _load_commands(argv: list[str] | None = None) -> None:

@@ -73,8 +73,9 @@ class RigfitGroup(TyperGroup):
         command = super().get_command(ctx, cmd_name)
         return apply_ranges(command) if command is not None else None
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.exceptions.NoArgsIsHelpError:
@@ -130,7 +131,12 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
-                                 help="Print rigfit's version, llama.cpp build profile and Python."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Print rigfit's version, llama.cpp build profile and Python.",
+    ),
 ) -> None:
     """Which open-weight LLM fits your hardware, how fast it runs, and what it costs."""

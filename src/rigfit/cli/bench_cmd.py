@@ -15,13 +15,15 @@ from rigfit.errors import RigfitError
 
 @app.command()
 def bench(
-    model: str = typer.Argument(None, metavar="MODEL.gguf",
-                                help="GGUF file to measure (default: the bundled Gemma 3 270M Q4_K_M)."),
+    model: str = typer.Argument(
+        None, metavar="MODEL.gguf", help="GGUF file to measure (default: the bundled Gemma 3 270M Q4_K_M)."
+    ),
     ctx: int = typer.Option(None, "--ctx", help="Context size n_ctx (default: just enough for the tests)."),
     prompt: int = typer.Option(512, "--prompt", help="Prompt tokens per request (prefill test ppN)."),
     gen: int = typer.Option(64, "--gen", help="Tokens generated per request (decode test tgN)."),
-    depth: list[int] = typer.Option(None, "--depth", help="KV-cache depth to measure at; repeat for "
-                                    "several (default: 0)."),
+    depth: list[int] = typer.Option(
+        None, "--depth", help="KV-cache depth to measure at; repeat for several (default: 0)."
+    ),
     ngl: int = typer.Option(None, "--ngl", help="Layers offloaded to the GPU (default: llama.cpp's)."),
     threads: int = typer.Option(None, "--threads", help="CPU threads (default: llama.cpp's, the cores)."),
     repeat: int = typer.Option(3, "--repeat", "-r", help="Measured repetitions after one warm-up."),
@@ -64,8 +66,17 @@ def bench(
 
         model = str(bundled_gemma_path())
     path = check_model_file(model)
-    settings = BenchSettings(model_path=str(path), prompt=prompt, gen=gen, depths=tuple(depth or (0,)),
-                             n_ctx=ctx, ngl=ngl, threads=threads, repeat=repeat, timeout_s=timeout)
+    settings = BenchSettings(
+        model_path=str(path),
+        prompt=prompt,
+        gen=gen,
+        depths=tuple(depth or (0,)),
+        n_ctx=ctx,
+        ngl=ngl,
+        threads=threads,
+        repeat=repeat,
+        timeout_s=timeout,
+    )
     settings.validate()
     fp = detect_fingerprint()
     store = None if no_store else open_store()
@@ -95,9 +106,15 @@ def bench(
 
 def _run_with_progress(settings, run_bench, quiet: bool):
     steps = settings.repeat * len(settings.depths) + (1 if settings.warmup else 0)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                        "{task.total}"), TimeElapsedColumn(), console=err_console, transient=True,
-                        disable=quiet or not err_console.is_terminal)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or not err_console.is_terminal,
+    )
     with progress:
         task = progress.add_task("loading llama.cpp", total=steps)
 
@@ -123,21 +140,32 @@ def _render(report, fp, stored) -> None:
     s = report.settings
     console.print(f"[bold]{escape(Path(s.model_path).name)}[/] on {escape(fp.label)}", highlight=False)
     build = report.llama_build or {}
-    console.print(f"llama.cpp via xllamacpp {build.get('xllamacpp', '?')}, {report.threads_used} threads, "
-                  f"n_ctx {s.ctx}, {s.repeat} repeats after a warm-up; load {report.load_s:.1f} s, "
-                  f"run {report.wall_s:.1f} s", style="dim", highlight=False)
+    console.print(
+        f"llama.cpp via xllamacpp {build.get('xllamacpp', '?')}, {report.threads_used} threads, "
+        f"n_ctx {s.ctx}, {s.repeat} repeats after a warm-up; load {report.load_s:.1f} s, "
+        f"run {report.wall_s:.1f} s",
+        style="dim",
+        highlight=False,
+    )
     pred = report.prediction or {}
     tests = pred.get("tests", {})
     label = "predicted, calibrated" if pred.get("provenance") == "calibrated" else "estimated"
     label += " (p10–p90)"
     t = Table(title="Measured vs predicted")
-    for col, just in (("test", "left"), ("measured", "right"), ("spread", "right"), (label, "right"),
-                      ("measured / predicted", "right")):
+    for col, just in (
+        ("test", "left"),
+        ("measured", "right"),
+        ("spread", "right"),
+        (label, "right"),
+        ("measured / predicted", "right"),
+    ):
         t.add_column(col, justify=just)
     for d in report.depths:
         p_pp, p_tg = (tests.get(n, {}) for n in d.planned_tests)
-        rows = (("prefill " + d.prefill_test, d.prefill_tps, p_pp.get("tps"), " tok/s"),
-                ("decode " + d.decode_test, d.decode_tps, p_tg.get("tps"), " tok/s"))
+        rows = (
+            ("prefill " + d.prefill_test, d.prefill_tps, p_pp.get("tps"), " tok/s"),
+            ("decode " + d.decode_test, d.decode_tps, p_tg.get("tps"), " tok/s"),
+        )
         for (name, stat, p, unit), band in zip(rows, (p_pp, p_tg), strict=True):
             ratio = f"{stat.median / p:.2f}×" if p else "—"
             shown = "—"
@@ -148,17 +176,24 @@ def _render(report, fp, stored) -> None:
             spread = f"±{stat.stdev:.1f} ({stat.spread_pct:.0f}%)"
             t.add_row(name, _fmt(stat.median) + unit, spread, shown, ratio)
         p_ttft = p_pp.get("ttft_s")
-        t.add_row(f"TTFT {s.prompt}-token prompt" + (f" @d{d.cached_tokens}" if d.cached_tokens else ""),
-                  _fmt(d.ttft_s.median, "s"), f"±{d.ttft_s.stdev * 1000:.0f} ms", _fmt(p_ttft, "s"),
-                  f"{d.ttft_s.median / p_ttft:.2f}×" if p_ttft else "—")
+        t.add_row(
+            f"TTFT {s.prompt}-token prompt" + (f" @d{d.cached_tokens}" if d.cached_tokens else ""),
+            _fmt(d.ttft_s.median, "s"),
+            f"±{d.ttft_s.stdev * 1000:.0f} ms",
+            _fmt(p_ttft, "s"),
+            f"{d.ttft_s.median / p_ttft:.2f}×" if p_ttft else "—",
+        )
     console.print(t)
     if "error" in pred:
         console.print(f"No prediction: {escape(pred['error'])}", style="yellow", highlight=False)
     if report.buffers:
         console.print("llama.cpp buffers: " + escape(_buffers_line(report.buffers)), highlight=False)
     if stored:
-        console.print(f"Stored as run {stored.run_id} (see rigfit results; rigfit calibrate fits this "
-                      "machine).", style="dim", highlight=False)
+        console.print(
+            f"Stored as run {stored.run_id} (see rigfit results; rigfit calibrate fits this machine).",
+            style="dim",
+            highlight=False,
+        )
 
 
 def _buffers_line(buffers: dict) -> str:

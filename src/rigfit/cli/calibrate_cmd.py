@@ -34,8 +34,10 @@ def calibrate(
         try:
             cal, fits = calibrate_machine(store, fp.id)
         except ValueError as exc:
-            raise RigfitError(f"Nothing to calibrate on this machine: {exc}.",
-                              "Run rigfit bench first (it stores measured and predicted figures).") from exc
+            raise RigfitError(
+                f"Nothing to calibrate on this machine: {exc}.",
+                "Run rigfit bench first (it stores measured and predicted figures).",
+            ) from exc
     if json_out:
         out = cal.to_json()
         out["fits"] = [f.__dict__ for f in fits]
@@ -49,6 +51,9 @@ def calibrate(
         after = f"{f.mdape_after:.1f}%" + (" (leave-one-out)" if f.loo else " (in-sample)")
         t.add_row(names.get(f.kind, f.kind), str(f.n), f"{f.factor:.3f}", f"{f.mdape_before:.1f}%", after)
     console.print(t)
-    console.print("Errors are median absolute percentage errors of this machine's stored results. "
-                  "Later predictions for this machine use these factors (labelled calibrated).",
-                  style="dim", highlight=False)
+    console.print(
+        "Errors are median absolute percentage errors of this machine's stored results. "
+        "Later predictions for this machine use these factors (labelled calibrated).",
+        style="dim",
+        highlight=False,
+    )

@@ -22,8 +22,9 @@ def _safe(text: str) -> str:
 
 @app.command()
 def check(
-    claims: str = typer.Argument(..., help="CSV file of claims, a text file of one claim per line, or - "
-                                 "for stdin."),
+    claims: str = typer.Argument(
+        ..., help="CSV file of claims, a text file of one claim per line, or - for stdin."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Check claims against the physics: impossible, implausible or ok, with the arithmetic.
@@ -47,14 +48,18 @@ def check(
     if claims == "-":
         text = sys.stdin.read(MAX_CLAIMS_FILE_BYTES + 1)
         if len(text) > MAX_CLAIMS_FILE_BYTES:
-            raise RigfitError(f"stdin holds more than {MAX_CLAIMS_FILE_BYTES:,} characters of claims.",
-                              "Split the claims into smaller files.")
+            raise RigfitError(
+                f"stdin holds more than {MAX_CLAIMS_FILE_BYTES:,} characters of claims.",
+                "Split the claims into smaller files.",
+            )
     else:
         text = read_text_regular(claims, "claims file", max_bytes=MAX_CLAIMS_FILE_BYTES, errors="replace")
     verdicts = check_claims(parse_claims(text.removeprefix("\ufeff")))
     if not verdicts:
-        raise RigfitError("No claims found.", "Write one claim per line, e.g. "
-                          "'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060'.")
+        raise RigfitError(
+            "No claims found.",
+            "Write one claim per line, e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060'.",
+        )
     if json_out:
         print_json([v.to_json() for v in verdicts])
         return

@@ -13,8 +13,9 @@ from rigfit.report.document import fmt_band
 @app.command()
 def floor(
     model: str = typer.Argument(..., help="Model id or name, e.g. llama-3.1-70b."),
-    quant: str = typer.Option(None, "--quant",
-                              help="llama.cpp file type (default Q4_K_M; MXFP4 for gpt-oss)."),
+    quant: str = typer.Option(
+        None, "--quant", help="llama.cpp file type (default Q4_K_M; MXFP4 for gpt-oss)."
+    ),
     ctx: int = typer.Option(8192, "--ctx", help="Context to plan for \\[tokens]."),
     min_tps: float = typer.Option(10.0, "--min-tps", help="Decode speed to reach \\[tok/s]."),
     budget_usd: float = typer.Option(None, "--budget-usd", help="Also list what fits within this budget."),
@@ -44,10 +45,20 @@ def floor(
     sources: list[str] = []
 
     def table(title: str, opts) -> Table:
-        t = Table(title=title, caption=("price looked up or estimated (status and sources below); "
-                                                "decode, fit and memory estimated"))
-        for col, just in (("machine", "left"), ("kind", "left"), ("price", "right"),
-                          ("decode tok/s", "right"), ("fit", "left"), ("GiB", "right")):
+        t = Table(
+            title=title,
+            caption=(
+                "price looked up or estimated (status and sources below); decode, fit and memory estimated"
+            ),
+        )
+        for col, just in (
+            ("machine", "left"),
+            ("kind", "left"),
+            ("price", "right"),
+            ("decode tok/s", "right"),
+            ("fit", "left"),
+            ("GiB", "right"),
+        ):
             t.add_column(col, justify=just)
         for o in opts:
             e = o.evaluation
@@ -58,8 +69,14 @@ def floor(
                     sources.append(o.price.basis)
                 price += f" [{sources.index(o.price.basis) + 1}]"
             mem = "—" if e.memory_bytes is None or hosted else f"{e.memory_bytes / 2**30:.1f}"
-            t.add_row(escape(o.machine.name), o.category, escape(price), fmt_band(e.decode_tps, 1),
-                      _hosted_fit(e) if hosted else e.fit_label, mem)
+            t.add_row(
+                escape(o.machine.name),
+                o.category,
+                escape(price),
+                fmt_band(e.decode_tps, 1),
+                _hosted_fit(e) if hosted else e.fit_label,
+                mem,
+            )
         return t
 
     head = f"{arch.name or arch.id} {q}, {ctx:,} context, ≥ {min_tps:g} tok/s"

@@ -161,8 +161,9 @@ def render(s: dict[str, Any]) -> None:
     from rich.table import Table
 
     a = s["arch"]
-    t = Table(title=_safe(s.get("name") or s["path"]), title_justify="left", show_header=False,
-              pad_edge=False)
+    t = Table(
+        title=_safe(s.get("name") or s["path"]), title_justify="left", show_header=False, pad_edge=False
+    )
     t.add_column("field", style="bold")
     t.add_column("value", overflow="fold")
     t.add_row("path", _safe(s["path"]))
@@ -179,8 +180,11 @@ def render(s: dict[str, Any]) -> None:
     t.add_row("file type", _safe(s.get("file_type") or "unknown"))
     t.add_row("tensors", f"{s['n_tensors']:,}")
     if s["tensor_bytes"] is None:
-        t.add_row("tensor bytes", "unknown  [dim](no weight files read: config only; "
-                                  "'rigfit plan' estimates them per file type)[/]")
+        t.add_row(
+            "tensor bytes",
+            "unknown  [dim](no weight files read: config only; "
+            "'rigfit plan' estimates them per file type)[/]",
+        )
     else:
         t.add_row("tensor bytes", _b(s["tensor_bytes"]) + "  [dim](exact, from the header)[/]")
     params = f"{s['params']:,}"
@@ -200,8 +204,11 @@ def render(s: dict[str, Any]) -> None:
 @app.command(epilog=_EXAMPLES)
 def inspect(
     path: Annotated[
-        str, typer.Argument(help="A .gguf file (any split part), HF model folder or config.json, "
-                            "or a remote name: org/name:QUANT, hf:org/name, ollama:NAME.")
+        str,
+        typer.Argument(
+            help="A .gguf file (any split part), HF model folder or config.json, "
+            "or a remote name: org/name:QUANT, hf:org/name, ollama:NAME."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full summary as JSON.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Remote names: header cache only.")] = False,

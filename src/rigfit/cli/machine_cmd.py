@@ -18,8 +18,9 @@ app.add_typer(machine_app, name="machine")
 @machine_app.command("save")
 def machine_save(
     name: str = typer.Argument(..., help="One word, e.g. home (not a device name, not 'local')."),
-    description: str = typer.Argument(..., help="A machine description, e.g. "
-                                      "'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200'."),
+    description: str = typer.Argument(
+        ..., help="A machine description, e.g. 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200'."
+    ),
 ) -> None:
     """Save DESCRIPTION as NAME (checked first; replaces an earlier NAME).
 
@@ -36,12 +37,18 @@ def machine_list(json_out: bool = typer.Option(False, "--json", help="Machine-re
     """List saved machines (name and description)."""
     profiles = load_profiles()
     if json_out:
-        print_json({"file": str(profiles_file()),
-                    "machines": [{"name": k, "description": v} for k, v in sorted(profiles.items())]})
+        print_json(
+            {
+                "file": str(profiles_file()),
+                "machines": [{"name": k, "description": v} for k, v in sorted(profiles.items())],
+            }
+        )
         return
     if not profiles:
-        console.print("No saved machines. Save one with: "
-                      "rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"", highlight=False)
+        console.print(
+            'No saved machines. Save one with: rigfit machine save home "RTX 3060 12GB + 32GB DDR4-3200"',
+            highlight=False,
+        )
         return
     width = max(len(k) for k in profiles)
     for name, desc in sorted(profiles.items()):

@@ -49,9 +49,14 @@ def _params(a: Architecture) -> str:
 
 
 def _table(models: list[Architecture]) -> Table:
-    t = Table(title=f"Model catalog ({len(models)} models)", title_justify="left", pad_edge=False,
-              caption="params in billions (MoE: total / active); attention: GQA/MQA/MHA/MLA, "
-                      "+SWA window, hybrid = attention + recurrent layers", caption_justify="left")
+    t = Table(
+        title=f"Model catalog ({len(models)} models)",
+        title_justify="left",
+        pad_edge=False,
+        caption="params in billions (MoE: total / active); attention: GQA/MQA/MHA/MLA, "
+        "+SWA window, hybrid = attention + recurrent layers",
+        caption_justify="left",
+    )
     t.add_column("id", style="bold", overflow="fold")
     t.add_column("family", overflow="fold")
     t.add_column("arch", overflow="fold")
@@ -61,8 +66,16 @@ def _table(models: list[Architecture]) -> Table:
     t.add_column("attention")
     t.add_column("verified")
     for a in models:
-        t.add_row(a.id, a.family, a.arch, _params(a), str(a.n_layer), _ctx(a.n_ctx_train),
-                  attention_kind(a, short=True), _short_verified(a.verified))
+        t.add_row(
+            a.id,
+            a.family,
+            a.arch,
+            _params(a),
+            str(a.n_layer),
+            _ctx(a.n_ctx_train),
+            attention_kind(a, short=True),
+            _short_verified(a.verified),
+        )
     return t
 
 
@@ -75,8 +88,12 @@ def _detail(a: Architecture) -> None:
     for k, v in rec.items():
         if k in ("swa_layers", "recurrent_layers", "n_head_kv", "n_ff") and isinstance(v, list):
             if k in ("swa_layers", "recurrent_layers"):
-                v = "".join("1" if x else "0" for x in v) + "  (1 = " + ("SWA" if k == "swa_layers"
-                                                                       else "recurrent") + ", per layer)"
+                v = (
+                    "".join("1" if x else "0" for x in v)
+                    + "  (1 = "
+                    + ("SWA" if k == "swa_layers" else "recurrent")
+                    + ", per layer)"
+                )
             else:
                 v = ",".join(str(x) for x in v)
         elif k == "sources":
@@ -94,12 +111,18 @@ def _detail(a: Architecture) -> None:
 @app.command("models")
 def models(
     name: Annotated[str | None, typer.Argument(help="Show one model (id, HF repo, GGUF file name…).")] = None,
-    family: Annotated[str | None, typer.Option(
-        "--family", "-f", help="Family or llama.cpp arch (llama, qwen3, gemma3, deepseek2…).")] = None,
+    family: Annotated[
+        str | None,
+        typer.Option("--family", "-f", help="Family or llama.cpp arch (llama, qwen3, gemma3, deepseek2…)."),
+    ] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON list of full records.")] = False,
-    local: Annotated[bool, typer.Option(
-        "--local", help="List the models already on this machine instead (same as `rigfit local`).")] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="List the models already on this machine instead (same as `rigfit local`)."
+        ),
+    ] = False,
 ) -> None:
     """List the open-weight model catalog (architectures as llama.cpp sees them)."""
     if local:

@@ -20,8 +20,10 @@ from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
 from rigfit.units import GIB
 
-_H_MODEL = ("Catalog model id (llama-3.1-8b), GGUF file, HF folder, ollama:NAME, or a remote repo "
-            "(org/name:QUANT, hf:org/name).")
+_H_MODEL = (
+    "Catalog model id (llama-3.1-8b), GGUF file, HF folder, ollama:NAME, or a remote repo "
+    "(org/name:QUANT, hf:org/name)."
+)
 _H_OFFLINE = "No network: remote names from rigfit's header cache only."
 _H_ON = "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'."
 _H_QUANT = "File type for catalog models (default Q4_K_M; MXFP4_MOE for gpt-oss)."
@@ -30,13 +32,19 @@ _H_NGL = "Layers on the GPU(s): a number or 'all' (default: all, or the largest 
 _H_KV = "KV cache type for K and V: f16 | q8_0 | q4_0."
 _H_SWA = "Full-size cache for sliding-window layers."
 _H_NCMOE = "Keep the experts of the first N layers in RAM."
-_H_BUILD = ("llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 "
-            "or bNNNN.")
+_H_BUILD = (
+    "llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 or bNNNN."
+)
 _H_MAXCTX = "Also find the largest context that fits."
 _H_RUNTIME = "Engine: llama.cpp | vllm, or one a package registers (rigfit.engines entry points)."
 
-_VERDICT_STYLE = {Verdict.FITS: "bold green", Verdict.TIGHT: "bold yellow", Verdict.OFFLOAD: "bold cyan",
-                  Verdict.NO: "bold red", Verdict.HOSTED: "bold magenta"}
+_VERDICT_STYLE = {
+    Verdict.FITS: "bold green",
+    Verdict.TIGHT: "bold yellow",
+    Verdict.OFFLOAD: "bold cyan",
+    Verdict.NO: "bold red",
+    Verdict.HOSTED: "bold magenta",
+}
 
 
 def _gib(n: int | None) -> str:
@@ -59,8 +67,9 @@ def plan(
     cpu_moe: Annotated[bool, typer.Option("--cpu-moe", help="Experts in RAM.")] = False,
     n_cpu_moe: Annotated[int, typer.Option("--n-cpu-moe", help=_H_NCMOE)] = 0,
     no_kv_offload: Annotated[bool, typer.Option("--no-kv-offload", help="Keep the KV cache in RAM.")] = False,
-    tensor_split: Annotated[str | None, typer.Option("--tensor-split", "-ts",
-                                                     help="GPU shares, e.g. 3,1.")] = None,
+    tensor_split: Annotated[
+        str | None, typer.Option("--tensor-split", "-ts", help="GPU shares, e.g. 3,1.")
+    ] = None,
     runtime: Annotated[str, typer.Option("--runtime", help=_H_RUNTIME)] = "llama.cpp",
     llama_build: Annotated[str | None, typer.Option("--llama-build", help=_H_BUILD)] = None,
     max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
@@ -83,11 +92,24 @@ def plan(
 
       rigfit plan unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M --on "RTX 4090 + 64GB"
     """
-    settings = plan_settings(ctx=ctx, ngl=ngl, fa=fa, kv_type=kv_type, parallel=parallel,
-                             kv_unified=kv_unified, ubatch=ubatch, swa_full=swa_full, cpu_moe=cpu_moe,
-                             n_cpu_moe=n_cpu_moe,
-                             no_kv_offload=no_kv_offload, tensor_split=tensor_split, runtime=runtime,
-                             llama_build=llama_build, prompt=prompt, gpu_util=gpu_util)
+    settings = plan_settings(
+        ctx=ctx,
+        ngl=ngl,
+        fa=fa,
+        kv_type=kv_type,
+        parallel=parallel,
+        kv_unified=kv_unified,
+        ubatch=ubatch,
+        swa_full=swa_full,
+        cpu_moe=cpu_moe,
+        n_cpu_moe=n_cpu_moe,
+        no_kv_offload=no_kv_offload,
+        tensor_split=tensor_split,
+        runtime=runtime,
+        llama_build=llama_build,
+        prompt=prompt,
+        gpu_util=gpu_util,
+    )
     spec = load_model_source(model, quant, offline=offline)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
@@ -107,16 +129,24 @@ def plan(
         return
     ctx_that_fits = None
     if p.fit is Verdict.NO and p.hosted is None:
-        ctx_that_fits = best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings,
-                                                                                 limit=p.n_ctx)
+        ctx_that_fits = (
+            best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
+        )
     _render(p, engine, best_ctx, by_quant, ctx_that_fits)
 
 
-def _render(p: Plan, engine: Engine, best_ctx: int | None, by_quant: dict[str, int] | None = None,
-            ctx_that_fits: int | None = None) -> None:
+def _render(
+    p: Plan,
+    engine: Engine,
+    best_ctx: int | None,
+    by_quant: dict[str, int] | None = None,
+    ctx_that_fits: int | None = None,
+) -> None:
     arch = p.model.arch
-    console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
-                  f"on [bold]{escape(p.machine.name)}[/]")
+    console.print(
+        f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
+        f"on [bold]{escape(p.machine.name)}[/]"
+    )
     if p.hosted is not None:
         _render_hosted(p)
         return
@@ -151,8 +181,9 @@ _TIP_CODES = (NoteCode.DOES_NOT_FIT, NoteCode.NGL_TOO_HIGH)
 
 def _memory_table(devices: list[DeviceMemory]) -> Table:
     """Memory per device [GiB], one column per buffer kind."""
-    t = Table(title="Memory per device (GiB; estimated, total ± band; capacity sources below)",
-              title_justify="left")
+    t = Table(
+        title="Memory per device (GiB; estimated, total ± band; capacity sources below)", title_justify="left"
+    )
     columns = {
         "device": [escape(d.name) for d in devices],
         "layers": [f"{d.layers}{'+out' if d.holds_output else ''}" for d in devices],
@@ -167,8 +198,9 @@ def _memory_table(devices: list[DeviceMemory]) -> Table:
         "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in devices],
     }
     # a buffer that is zero on every device (recurrent state of a transformer …) gets no column
-    shown = {k: v for k, v in columns.items()
-             if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)}
+    shown = {
+        k: v for k, v in columns.items() if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)
+    }
     for col in shown:
         t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
     for row in zip(*shown.values(), strict=True):
@@ -180,8 +212,10 @@ def _render_device_notes(devices: list[DeviceMemory]) -> None:
     """Repacked weights and where each capacity comes from."""
     for d in devices:
         if d.repack_bytes:
-            console.print(f"  [dim]{escape(d.name)}: {d.repack_bytes / GIB:.2f} GiB of the weights are held "
-                          "as a repacked copy (CPU_REPACK); their mmapped originals are only page cache[/]")
+            console.print(
+                f"  [dim]{escape(d.name)}: {d.repack_bytes / GIB:.2f} GiB of the weights are held "
+                "as a repacked copy (CPU_REPACK); their mmapped originals are only page cache[/]"
+            )
     for d in devices:
         if d.capacity_bytes is not None:
             console.print(f"  [dim]{escape(d.name)} capacity: {escape(d.capacity_source)}[/]")
@@ -192,8 +226,10 @@ def _verdict_extra(p: Plan) -> str:
     if p.fit is Verdict.OFFLOAD:
         return _offload_text(p)
     if p.fit is Verdict.TIGHT and p.min_headroom_bytes is not None:
-        return (f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin "
-                f"{p.margin_bytes / GIB:.2f} GiB)")
+        return (
+            f" — {p.min_headroom_bytes / GIB:.2f} GiB left on the fullest device (margin "
+            f"{p.margin_bytes / GIB:.2f} GiB)"
+        )
     if p.fit is Verdict.FITS and p.min_headroom_bytes is not None:
         return f" — at least {p.min_headroom_bytes / GIB:.2f} GiB free on every device"
     if p.fit is Verdict.UNKNOWN:
@@ -204,10 +240,11 @@ def _verdict_extra(p: Plan) -> str:
 def _render_best_ctx(p: Plan, best_ctx: int, by_quant: dict[str, int] | None) -> None:
     where = ""
     if p.placement is not None and p.placement.gpu_devices:
-        where = (" with every layer on the GPU(s)" if p.settings.ngl is None
-                 else f" at -ngl {p.settings.ngl}")
-    console.print(f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
-                  f"(estimated, keeping {p.margin_bytes / GIB:.0f} GiB free per device)")
+        where = " with every layer on the GPU(s)" if p.settings.ngl is None else f" at -ngl {p.settings.ngl}"
+    console.print(
+        f"Largest context that fits{where}: [bold]{best_ctx:,}[/] tokens "
+        f"(estimated, keeping {p.margin_bytes / GIB:.0f} GiB free per device)"
+    )
     if by_quant and len(by_quant) > 1:
         cells = ", ".join(f"{q} {n:,}" if n else f"{q} does not fit" for q, n in by_quant.items())
         console.print(f"  by quant: {escape(cells)}")
@@ -231,8 +268,7 @@ def _render_no(p: Plan, tips: list[str], ctx_that_fits: int | None) -> None:
     console.print("\n[bold]To make it run[/] (no command line: this configuration does not fit):")
     if ctx_that_fits and ctx_that_fits < p.n_ctx:
         where = " with every layer on the GPU(s)" if p.settings.ngl is None else f" at -ngl {p.settings.ngl}"
-        console.print(f"  • --ctx {ctx_that_fits:,} fits{where} (estimated; "
-                      f"{p.n_ctx:,} asked)")
+        console.print(f"  • --ctx {ctx_that_fits:,} fits{where} (estimated; {p.n_ctx:,} asked)")
     for t in tips:
         console.print(f"  • {escape(t.removeprefix('Does not fit: ').rstrip('.'))}")
     if not tips:  # (vLLM: its own notes above say which limit it hit)
@@ -251,8 +287,12 @@ def _render_speed(p: Plan) -> None:
 def _speed_label(sp: SpeedEstimate) -> str:
     """How the speed figures were obtained, from their own provenance (not assumed)."""
     prov = sp.decode_tps.provenance
-    word = {"looked_up": "looked up", "estimated": "estimated", "calibrated": "calibrated estimate",
-            "measured": "measured"}.get(prov, prov)
+    word = {
+        "looked_up": "looked up",
+        "estimated": "estimated",
+        "calibrated": "calibrated estimate",
+        "measured": "measured",
+    }.get(prov, prov)
     hosted = bool(sp.details.get("hosted"))
     calibrated_band = prov in ("estimated", "calibrated") and not hosted  # hosted: a set ½×–2× range
     return f"{word}, p10–p90 band" if calibrated_band else f"{word}, with range"
@@ -264,14 +304,19 @@ def _render_hosted(p: Plan) -> None:
         return
     console.print(f"  {weights_text(p)}; context {p.n_ctx:,} tokens")
     each = h.memory_bytes_each
-    cap = ("unknown" if not each else
-           f"{each / 1e9:,.1f} GB ({each / GIB:,.1f} GiB) per system, looked up: {h.memory_source}")
+    cap = (
+        "unknown"
+        if not each
+        else f"{each / 1e9:,.1f} GB ({each / GIB:,.1f} GiB) per system, looked up: {h.memory_source}"
+    )
     console.print(f"  on-chip memory: {escape(cap)}")
     need = h.weights_and_kv_bytes or 0
     n = h.systems_needed
     n_txt = f"{n:,} systems (estimated)" if n else "unknown (capacity not published)"
-    console.print(f"\nVerdict: [bold magenta]hosted[/] — weights + KV cache {need / 1e9:,.1f} GB need "
-                  f"[bold]{escape(n_txt)}[/]")
+    console.print(
+        f"\nVerdict: [bold magenta]hosted[/] — weights + KV cache {need / 1e9:,.1f} GB need "
+        f"[bold]{escape(n_txt)}[/]"
+    )
     for n_ in p.notes:
         console.print(f"  [dim]• {escape(n_)}[/]")
     _render_speed(p)
@@ -288,13 +333,17 @@ def _fig(f: Figure | None, unit: str, fmt: str = "{:,.1f}") -> str:
 
 def _speed_lines(sp: SpeedEstimate) -> list[str]:
     """Speed estimate as text lines."""
-    lines = [f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
-             f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}",
-             f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
-             f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens"]
+    lines = [
+        f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
+        f"time to first token {_fig(sp.ttft_s, 's', '{:.2f}')}",
+        f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
+        f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens",
+    ]
     if sp.parallel > 1 and sp.aggregate_tps is not None:
-        lines.append(f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
-                     f"{_fig(sp.aggregate_tps, 'tok/s')} in total")
+        lines.append(
+            f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
+            f"{_fig(sp.aggregate_tps, 'tok/s')} in total"
+        )
     if sp.bottleneck:
         lines.append(f"bottleneck: {sp.bottleneck}")
     return lines

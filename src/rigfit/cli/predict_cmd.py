@@ -24,12 +24,24 @@ MAX_CELL_CHARS = 65536
 
 @app.command("predict")
 def predict_command(
-    cases: Annotated[Path, typer.Option("--cases", help="Input CSV (ground-truth columns: hardware, "
-                                        "n_devices, backend, model, model_family, params_b, quant, "
-                                        "model_size_gib, test, …; optional host_link such as "
-                                        "'PCIe 3.0 x16'; extra columns are copied through).")],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV: the input columns plus predicted_tps, "
-                                      "predicted_low, predicted_high (p10–p90) and status.")],
+    cases: Annotated[
+        Path,
+        typer.Option(
+            "--cases",
+            help="Input CSV (ground-truth columns: hardware, "
+            "n_devices, backend, model, model_family, params_b, quant, "
+            "model_size_gib, test, …; optional host_link such as "
+            "'PCIe 3.0 x16'; extra columns are copied through).",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output CSV: the input columns plus predicted_tps, "
+            "predicted_low, predicted_high (p10–p90) and status.",
+        ),
+    ],
 ) -> None:
     """Predict llama.cpp tokens/s for every row of a cases file (pp / tg / ppN@dD / tgN@dP tests).
 
@@ -49,11 +61,14 @@ def predict_command(
             header = list(reader.fieldnames or [])
             missing = [c for c in ("hardware", "model", "test") if c not in header]
             if missing:
-                raise RigfitError(f"{clean_text(cases)}: missing column(s) {', '.join(missing)}.",
-                                  "The cases CSV needs at least hardware, model and test.")
+                raise RigfitError(
+                    f"{clean_text(cases)}: missing column(s) {', '.join(missing)}.",
+                    "The cases CSV needs at least hardware, model and test.",
+                )
             fields = header + [c for c in PREDICT_COLUMNS if c not in header]
-            with atomic_output(out, "w", force=True, protect=(default_db_path(),), newline="",
-                               encoding="utf-8") as dst:
+            with atomic_output(
+                out, "w", force=True, protect=(default_db_path(),), newline="", encoding="utf-8"
+            ) as dst:
                 w = csv.DictWriter(dst, fieldnames=fields, extrasaction="ignore")
                 w.writeheader()
                 for row in iter_predict_rows(_rows(reader)):
@@ -62,12 +77,16 @@ def predict_command(
                 if not status:
                     raise RigfitError(f"{clean_text(cases)}: no rows.")
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise RigfitError(f"{clean_text(cases)}: cannot read as CSV ({clean_text(exc, 120)}).",
-                              "Save it as UTF-8 CSV.") from None
+            raise RigfitError(
+                f"{clean_text(cases)}: cannot read as CSV ({clean_text(exc, 120)}).", "Save it as UTF-8 CSV."
+            ) from None
     took = time.perf_counter() - t0
     n = status["ok"] + status["unresolved"]
-    err_console.print(f"{n} cases: {status['ok']} predicted, {status['unresolved']} unresolved "
-                      f"→ {escape(clean_text(out))} ({took:.2f} s)", highlight=False)
+    err_console.print(
+        f"{n} cases: {status['ok']} predicted, {status['unresolved']} unresolved "
+        f"→ {escape(clean_text(out))} ({took:.2f} s)",
+        highlight=False,
+    )
     sys.stdout.flush()
 
 
@@ -77,6 +96,9 @@ def _rows(reader: csv.DictReader) -> Iterator[dict]:
     for row in reader:
         for value in row.values():
             if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                raise RigfitError(f"line {reader.line_num}: a cell of {len(value):,} characters "
-                                  f"(at most {MAX_CELL_CHARS:,}).", "Check the quoting of that row.")
+                raise RigfitError(
+                    f"line {reader.line_num}: a cell of {len(value):,} characters "
+                    f"(at most {MAX_CELL_CHARS:,}).",
+                    "Check the quoting of that row.",
+                )
         yield dict(row)

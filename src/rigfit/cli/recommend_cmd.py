@@ -21,8 +21,9 @@ def recommend(
     use: str = typer.Option("chat", "--use", help="chat | code | long-context | agents."),
     min_ctx: int = typer.Option(None, "--min-ctx", help="Context to plan for \\[tokens] (default: per use)."),
     min_tps: float = typer.Option(None, "--min-tps", help="Slowest acceptable decode \\[tok/s]."),
-    max_quality_loss: float = typer.Option(None, "--max-quality-loss",
-                                           help="Largest mean KL divergence vs F16, in nats (default 0.25)."),
+    max_quality_loss: float = typer.Option(
+        None, "--max-quality-loss", help="Largest mean KL divergence vs F16, in nats (default 0.25)."
+    ),
     limit: int = typer.Option(10, "--limit", help="How many picks to list."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
@@ -43,31 +44,60 @@ def recommend(
     if json_out:
         print_json(rec.to_json())
         return
-    t = Table(title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
-                    f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})")
+    t = Table(
+        title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
+        f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})"
+    )
     t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
     columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
-        ("#", "right"), ("model", "left"), ("quant", "left"), ("tier", "left"),
-        ("decode tok/s", "right"), ("GiB", "right"), ("max ctx", "right"), ("KLD", "right"))
+        ("#", "right"),
+        ("model", "left"),
+        ("quant", "left"),
+        ("tier", "left"),
+        ("decode tok/s", "right"),
+        ("GiB", "right"),
+        ("max ctx", "right"),
+        ("KLD", "right"),
+    )
     for col, just in columns:
         t.add_column(col, justify=just)
     for i, p in enumerate(rec.picks, start=1):
         e = p.evaluation
         mark = "★" if p is rec.sweet_spot else ("▲" if p is rec.largest_comfortable else "")
-        t.add_row(f"{i}{mark}", escape(p.model_id), p.quant, p.tier, fmt_band(e.decode_tps),
-                  "—" if e.memory_bytes is None else f"{e.memory_bytes / 2**30:.1f}",
-                  "—" if not e.max_ctx else f"{e.max_ctx:,}", f"{p.kld.value:.3f}")
+        t.add_row(
+            f"{i}{mark}",
+            escape(p.model_id),
+            p.quant,
+            p.tier,
+            fmt_band(e.decode_tps),
+            "—" if e.memory_bytes is None else f"{e.memory_bytes / 2**30:.1f}",
+            "—" if not e.max_ctx else f"{e.max_ctx:,}",
+            f"{p.kld.value:.3f}",
+        )
     console.print(t)
     if rec.sweet_spot is not None:
-        console.print(f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
-                      f"{escape(rec.sweet_spot_why)}", highlight=False)
+        console.print(
+            f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
+            f"{escape(rec.sweet_spot_why)}",
+            highlight=False,
+        )
     if rec.largest_comfortable is not None:
         lc = rec.largest_comfortable
-        console.print(f"▲ largest that runs comfortably: [bold]{escape(lc.model_name)} {lc.quant}[/] — "
-                      f"{escape(rec.largest_why)}", highlight=False)
+        console.print(
+            f"▲ largest that runs comfortably: [bold]{escape(lc.model_name)} {lc.quant}[/] — "
+            f"{escape(rec.largest_why)}",
+            highlight=False,
+        )
     if not rec.picks:
-        console.print(f"Nothing fits these filters on {machine.name}. Rejected: "
-                      + ", ".join(f"{k} {v}" for k, v in rec.rejected.items() if v), highlight=False)
-    console.print("  KLD: mean KL divergence vs F16 in nats, llama.cpp scoreboard (looked up at 8B, "
-                  "scaled by size); tier: size class, not a benchmark; decode at the full context (p10–p90); "
-                  "--json has prefill, TTFT and the score.", highlight=False, style="dim")
+        console.print(
+            f"Nothing fits these filters on {machine.name}. Rejected: "
+            + ", ".join(f"{k} {v}" for k, v in rec.rejected.items() if v),
+            highlight=False,
+        )
+    console.print(
+        "  KLD: mean KL divergence vs F16 in nats, llama.cpp scoreboard (looked up at 8B, "
+        "scaled by size); tier: size class, not a benchmark; decode at the full context (p10–p90); "
+        "--json has prefill, TTFT and the score.",
+        highlight=False,
+        style="dim",
+    )

@@ -13,10 +13,14 @@ from rigfit.safeio import check_output_dir, clean_text
 @app.command()
 def report(
     on: str = typer.Option(..., "--on", help="Machine: a catalog description or 'local'."),
-    model: list[str] = typer.Option(None, "--model", help="Model(s) for the quantisation matrix "
-                                    "(repeat the flag; default llama-3.1-8b)."),
-    vs: list[str] = typer.Option(None, "--vs", help="Machines for the spec delta (repeat the flag; default "
-                                 "Cerebras WSE-3, 8x H200, RTX 4090)."),
+    model: list[str] = typer.Option(
+        None, "--model", help="Model(s) for the quantisation matrix (repeat the flag; default llama-3.1-8b)."
+    ),
+    vs: list[str] = typer.Option(
+        None,
+        "--vs",
+        help="Machines for the spec delta (repeat the flag; default Cerebras WSE-3, 8x H200, RTX 4090).",
+    ),
     out: str = typer.Option(..., "--out", help="Output directory (created)."),
     ctx: int = typer.Option(8192, "--ctx", help="Context to plan for \\[tokens]."),
     no_charts: bool = typer.Option(False, "--no-charts", help="Skip the PNG/SVG charts."),

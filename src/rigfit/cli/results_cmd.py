@@ -16,16 +16,27 @@ from rigfit.errors import RigfitError
 @app.command()
 def results(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    export: Path = typer.Option(None, "--export", metavar="FILE.csv",
-                                help="Write every stored result in the ground-truth CSV format."),
-    import_file: list[Path] = typer.Option(None, "--import", metavar="FILE",
-                                           help="Import llama-bench output (-o json/jsonl/csv/md) or a "
-                                           "ground-truth CSV; repeat for several files."),
-    this_machine: bool = typer.Option(False, "--this-machine",
-                                      help="Imported results were measured on this machine: store "
-                                      "them under its fingerprint (listed with --mine)."),
-    hardware: str = typer.Option(None, "--hardware", help="Hardware name for imported rows that do not "
-                                 "name it (a pasted llama-bench table)."),
+    export: Path = typer.Option(
+        None, "--export", metavar="FILE.csv", help="Write every stored result in the ground-truth CSV format."
+    ),
+    import_file: list[Path] = typer.Option(
+        None,
+        "--import",
+        metavar="FILE",
+        help="Import llama-bench output (-o json/jsonl/csv/md) or a "
+        "ground-truth CSV; repeat for several files.",
+    ),
+    this_machine: bool = typer.Option(
+        False,
+        "--this-machine",
+        help="Imported results were measured on this machine: store "
+        "them under its fingerprint (listed with --mine).",
+    ),
+    hardware: str = typer.Option(
+        None,
+        "--hardware",
+        help="Hardware name for imported rows that do not name it (a pasted llama-bench table).",
+    ),
     mine: bool = typer.Option(False, "--mine", help="List only results measured on this machine."),
     limit: int = typer.Option(50, "--limit", min=0, max=10**9, help="Rows to list (newest last; 0 = all)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --export file."),
@@ -61,8 +72,12 @@ def results(
                 r.machine_id = fp.id if fp else None
                 if not r.hardware:
                     r.hardware = hardware or (fp.hardware_name if fp else "")
-            run = Run(source=batch.fmt, source_file=str(f.resolve()), machine_id=fp.id if fp else None,
-                      llama_build=batch.build)
+            run = Run(
+                source=batch.fmt,
+                source_file=str(f.resolve()),
+                machine_id=fp.id if fp else None,
+                llama_build=batch.build,
+            )
             rep = store.add_run(run, batch.results, fingerprint=fp)
             msg = f"Imported {rep.added} result(s) from {f} ({batch.fmt})"
             if rep.skipped:
@@ -80,27 +95,38 @@ def results(
                 console.print(f"Exported {n} result(s) to {escape(str(export))}.", highlight=False)
         if import_file or export is not None:
             if json_out:
-                print_json({"results": store.count("results"), "runs": store.count("runs"),
-                            "store": str(store.path)})
+                print_json(
+                    {"results": store.count("results"), "runs": store.count("runs"), "store": str(store.path)}
+                )
             return
         fp = detect_fingerprint()
         rows = store.results(machine_id=fp.id if mine else None)
         failed = store.runs(status="failed")
         if json_out:
-            print_json({"store": str(store.path), "machine_id": fp.id, "results": [r.to_json() for r in rows],
-                        "failed_runs": [r.to_json() for r in failed]})
+            print_json(
+                {
+                    "store": str(store.path),
+                    "machine_id": fp.id,
+                    "results": [r.to_json() for r in rows],
+                    "failed_runs": [r.to_json() for r in failed],
+                }
+            )
             return
         _render(rows, failed, store.path, fp.id, limit)
 
 
 def _render(rows, failed, path, machine_id: str, limit: int) -> None:
     if not rows:
-        console.print(f"No results stored yet in {escape(str(path))}. Run rigfit bench, or import "
-                      "llama-bench output with rigfit results --import FILE.", highlight=False)
+        console.print(
+            f"No results stored yet in {escape(str(path))}. Run rigfit bench, or import "
+            "llama-bench output with rigfit results --import FILE.",
+            highlight=False,
+        )
     else:
         shown = rows[-limit:] if limit else rows
-        t = Table(title=f"Stored results ({len(shown)} of {len(rows)}; * = this machine)",
-                  box=box.SIMPLE_HEAD)
+        t = Table(
+            title=f"Stored results ({len(shown)} of {len(rows)}; * = this machine)", box=box.SIMPLE_HEAD
+        )
         t.add_column("#", justify="right", no_wrap=True, min_width=len(str(shown[-1].id)) + 1)
         t.add_column("hardware", overflow="ellipsis", no_wrap=True, max_width=17)
         t.add_column("model", overflow="ellipsis", no_wrap=True, max_width=17)
@@ -109,11 +135,19 @@ def _render(rows, failed, path, machine_id: str, limit: int) -> None:
         t.add_column("vs pred.", justify="right", no_wrap=True, min_width=8)
         for r in shown:
             star = "*" if r.machine_id == machine_id else ""
-            t.add_row(f"{r.id}{star}", escape(r.hardware or "?"), escape(r.model or "?"), r.test,
-                      f"{r.tokens_per_s:,.2f}" if r.tokens_per_s is not None else "—",
-                      f"{r.ratio:.2f}×" if r.ratio else "—")
+            t.add_row(
+                f"{r.id}{star}",
+                escape(r.hardware or "?"),
+                escape(r.model or "?"),
+                r.test,
+                f"{r.tokens_per_s:,.2f}" if r.tokens_per_s is not None else "—",
+                f"{r.ratio:.2f}×" if r.ratio else "—",
+            )
         console.print(t)
     if failed:
-        console.print(f"{len(failed)} failed run(s); last: {escape(failed[-1].error or '?')}", style="yellow",
-                      highlight=False)
+        console.print(
+            f"{len(failed)} failed run(s); last: {escape(failed[-1].error or '?')}",
+            style="yellow",
+            highlight=False,
+        )
     console.print(f"Store: {escape(str(path))}", style="dim", highlight=False)

@@ -22,10 +22,14 @@ from rigfit.errors import RigfitError
 from rigfit.inputs import check_ctx
 from rigfit.units import GIB, MIB
 
-_H_MODEL = ("GGUF file, ollama:NAME, or a Hugging Face repo: org/repo:Q4_K_M or org/repo/file.gguf "
-            "(a copy already in the HF cache or LM Studio's folder is reused).")
-_H_ENGINE = ("llama-server binary to run (path or name on PATH); 'bundled' = the xllamacpp server. "
-             "Default: llama-server if on PATH, else the bundled server.")
+_H_MODEL = (
+    "GGUF file, ollama:NAME, or a Hugging Face repo: org/repo:Q4_K_M or org/repo/file.gguf "
+    "(a copy already in the HF cache or LM Studio's folder is reused)."
+)
+_H_ENGINE = (
+    "llama-server binary to run (path or name on PATH); 'bundled' = the xllamacpp server. "
+    "Default: llama-server if on PATH, else the bundled server."
+)
 _H_CTX = "Context in tokens (default 4096; 0 = training context)."
 _H_DRY = "Print the plan, the exact command and the download; start nothing."
 _H_RETRY = "When the load fails or breaks the margin, relaunch once with the re-planned settings."
@@ -131,25 +135,46 @@ def run(
 
     _check(fa, ctx, port, margin, tolerance, threads, as_json, dry_run)
     kv = resolve_kv_type(kv_type).name
-    settings = PlanSettings(n_ctx=ctx, ngl=_ngl(ngl), flash_attn=fa, kv_type_k=kv, kv_type_v=kv,
-                            n_parallel=parallel, kv_unified=kv_unified, n_ubatch=ubatch, swa_full=swa_full,
-                            cpu_moe=cpu_moe, n_cpu_moe=n_cpu_moe, no_kv_offload=no_kv_offload,
-                            tensor_split=_split(tensor_split), llama_build=llama_build,
-                            margin_bytes=int(margin * GIB))
-    binary = _engine(engine_bin) if not dry_run else (None if engine_bin in (None, "bundled")
-                                                      else engine_bin)
+    settings = PlanSettings(
+        n_ctx=ctx,
+        ngl=_ngl(ngl),
+        flash_attn=fa,
+        kv_type_k=kv,
+        kv_type_v=kv,
+        n_parallel=parallel,
+        kv_unified=kv_unified,
+        n_ubatch=ubatch,
+        swa_full=swa_full,
+        cpu_moe=cpu_moe,
+        n_cpu_moe=n_cpu_moe,
+        no_kv_offload=no_kv_offload,
+        tensor_split=_split(tensor_split),
+        llama_build=llama_build,
+        margin_bytes=int(margin * GIB),
+    )
+    binary = _engine(engine_bin) if not dry_run else (None if engine_bin in (None, "bundled") else engine_bin)
     prep = prepare(model, resolve_machine(on), settings, quant, revision, check_disk=not dry_run)
-    opts = _Opts(threads, host, port, not no_warmup, binary,
-                 None if tolerance is None else int(tolerance * MIB), retry, bench, not no_store)
+    opts = _Opts(
+        threads,
+        host,
+        port,
+        not no_warmup,
+        binary,
+        None if tolerance is None else int(tolerance * MIB),
+        retry,
+        bench,
+        not no_store,
+    )
     if dry_run:
         _dry_run(prep, opts, as_json)
         return
     if prep.plan.fit == "no" and not force:
         _render_plan(prep.plan)
         notes = [n for n in prep.plan.notes if n.startswith("Does not fit")]
-        raise RigfitError("The plan says this does not fit on this machine, so nothing was started.",
-                          (notes[0] if notes else "Try a smaller --ctx or --quant.")
-                          + " (--force starts it anyway.)")
+        raise RigfitError(
+            "The plan says this does not fit on this machine, so nothing was started.",
+            (notes[0] if notes else "Try a smaller --ctx or --quant.") + " (--force starts it anyway.)",
+        )
     _serve(prep, opts)
 
 
@@ -169,8 +194,16 @@ class _Opts:
     store: bool
 
 
-def _check(fa: str, ctx: int | None, port: int, margin: float, tolerance: float | None, threads: int | None,
-           as_json: bool, dry_run: bool) -> None:
+def _check(
+    fa: str,
+    ctx: int | None,
+    port: int,
+    margin: float,
+    tolerance: float | None,
+    threads: int | None,
+    as_json: bool,
+    dry_run: bool,
+) -> None:
     if fa not in ("auto", "on", "off"):
         raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
     check_ctx(ctx)
@@ -183,8 +216,10 @@ def _check(fa: str, ctx: int | None, port: int, margin: float, tolerance: float 
     if threads is not None and threads < 1:
         raise RigfitError(f"--threads must be at least 1, got {threads}.")
     if as_json and not dry_run:
-        raise RigfitError("--json needs --dry-run (a running server prints its URL and a table).",
-                          "rigfit run MODEL --dry-run --json")
+        raise RigfitError(
+            "--json needs --dry-run (a running server prints its URL and a table).",
+            "rigfit run MODEL --dry-run --json",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,21 +230,31 @@ def _check(fa: str, ctx: int | None, port: int, margin: float, tolerance: float 
 def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
     from rigfit.run.launch import command_line, launch_spec, llama_server_args
 
-    spec = launch_spec(prep.plan, prep.model.path, threads=opts.threads, host=opts.host, port=opts.port,
-                       warmup=opts.warmup)
+    spec = launch_spec(
+        prep.plan, prep.model.path, threads=opts.threads, host=opts.host, port=opts.port, warmup=opts.warmup
+    )
     args = llama_server_args(spec, opts.binary or "llama-server")
     if as_json:
-        print_json({"schema": "rigfit.run/1", "plan": prep.plan.to_json(), "launch": spec.to_json(),
-                    "command": args, "command_line": command_line(args),
-                    "engine": opts.binary or "bundled xllamacpp (same settings)",
-                    "download": prep.model.to_json()})
+        print_json(
+            {
+                "schema": "rigfit.run/1",
+                "plan": prep.plan.to_json(),
+                "launch": spec.to_json(),
+                "command": args,
+                "command_line": command_line(args),
+                "engine": opts.binary or "bundled xllamacpp (same settings)",
+                "download": prep.model.to_json(),
+            }
+        )
         return
     _render_plan(prep.plan)
     _render_download(prep.model)
     console.print("\n[bold]Command[/] (not started): " + escape(command_line(args)), soft_wrap=True)
     if not opts.binary:
-        console.print("  [dim]rigfit run starts the same settings in the bundled xllamacpp server unless "
-                      "--engine-bin names a llama-server.[/]")
+        console.print(
+            "  [dim]rigfit run starts the same settings in the bundled xllamacpp server unless "
+            "--engine-bin names a llama-server.[/]"
+        )
 
 
 def _render_download(model) -> None:
@@ -221,21 +266,30 @@ def _render_download(model) -> None:
         return
     total = sum(f.size_bytes for f in model.remote)
     names = ", ".join(f.filename for f in model.remote)
-    console.print(f"Download: {escape(model.repo or '')}/{escape(names)} at {model.remote[0].commit[:12]}, "
-                  f"{total / 1e9:.2f} GB ({model.download_bytes / 1e9:.2f} GB left), sha256-checked, to "
-                  f"{escape(str(model.path))}", soft_wrap=True)
+    console.print(
+        f"Download: {escape(model.repo or '')}/{escape(names)} at {model.remote[0].commit[:12]}, "
+        f"{total / 1e9:.2f} GB ({model.download_bytes / 1e9:.2f} GB left), sha256-checked, to "
+        f"{escape(str(model.path))}",
+        soft_wrap=True,
+    )
 
 
 def _render_plan(plan) -> None:
     p = plan
     arch = p.model.arch
-    console.print(f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} on "
-                  f"[bold]{escape(p.machine.name)}[/] — plan: [bold]{p.fit}[/], n_ctx {p.n_ctx:,}, "
-                  f"ngl {p.ngl}", soft_wrap=True)
+    console.print(
+        f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} on "
+        f"[bold]{escape(p.machine.name)}[/] — plan: [bold]{p.fit}[/], n_ctx {p.n_ctx:,}, "
+        f"ngl {p.ngl}",
+        soft_wrap=True,
+    )
     for d in p.devices:
         cap = "capacity unknown" if d.capacity_bytes is None else f"of {d.capacity_bytes / GIB:.2f} GiB"
-        console.print(f"  {escape(d.name)}: {d.total_bytes / GIB:.2f} ± {d.uncertainty_bytes / GIB:.2f} GiB "
-                      f"(estimated) {cap}", highlight=False)
+        console.print(
+            f"  {escape(d.name)}: {d.total_bytes / GIB:.2f} ± {d.uncertainty_bytes / GIB:.2f} GiB "
+            f"(estimated) {cap}",
+            highlight=False,
+        )
     for n in p.notes:
         console.print(f"  [dim]• {escape(n)}[/]", soft_wrap=True)
 
@@ -273,8 +327,10 @@ def _serve(prep, opts: _Opts) -> None:
         _flush()
         while server.running():
             time.sleep(0.2)
-        raise RigfitError(f"llama.cpp exited unexpectedly (code {server.proc.returncode}).",
-                          f"llama.cpp's log: {server.log_path}")
+        raise RigfitError(
+            f"llama.cpp exited unexpectedly (code {server.proc.returncode}).",
+            f"llama.cpp's log: {server.log_path}",
+        )
     except KeyboardInterrupt:
         pass
     finally:
@@ -316,28 +372,44 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
     from rigfit.run.verify import record_run
 
     for attempt in (1, 2):
-        spec = launch_spec(plan, path, threads=opts.threads, host=opts.host, port=opts.port,
-                           warmup=opts.warmup)
+        spec = launch_spec(
+            plan, path, threads=opts.threads, host=opts.host, port=opts.port, warmup=opts.warmup
+        )
         engine = opts.binary or "bundled xllamacpp server"
-        console.print(f"\nStarting llama.cpp ({escape(engine)}): "
-                      f"{escape(command_line(llama_server_args(spec, opts.binary or 'llama-server')))}",
-                      soft_wrap=True, highlight=False)
+        console.print(
+            f"\nStarting llama.cpp ({escape(engine)}): "
+            f"{escape(command_line(llama_server_args(spec, opts.binary or 'llama-server')))}",
+            soft_wrap=True,
+            highlight=False,
+        )
         _flush()
         log_path = Path(tempfile.mkstemp(prefix="rigfit-run-", suffix=".log", dir=logs)[1])
         loaded = load_and_verify(plan, spec, log_path, opts.binary, opts.tolerance)
         v = loaded.verification
         srv = loaded.server
         if srv is not None:
-            console.print(f"Listening at [bold]{srv.url}[/] (OpenAI-compatible: "
-                          f"{srv.url}/v1/chat/completions)", highlight=False, soft_wrap=True)
+            console.print(
+                f"Listening at [bold]{srv.url}[/] (OpenAI-compatible: {srv.url}/v1/chat/completions)",
+                highlight=False,
+                soft_wrap=True,
+            )
         _warn_cpu_only_engine(plan, srv)
         _render_verification(v)
         _flush()
         if store is not None:
-            rec = record_run(store, plan, spec.to_json(), v, fp, model_path=str(path), model_sha256=sha(),
-                             build=srv.build if srv else {}, load_s=srv.load_s if srv else None,
-                             log=loaded.log,
-                             error=loaded.error and f"{v.status}: {loaded.error}")
+            rec = record_run(
+                store,
+                plan,
+                spec.to_json(),
+                v,
+                fp,
+                model_path=str(path),
+                model_sha256=sha(),
+                build=srv.build if srv else {},
+                load_s=srv.load_s if srv else None,
+                log=loaded.log,
+                error=loaded.error and f"{v.status}: {loaded.error}",
+            )
             console.print(f"Stored as run {rec.run_id} (rigfit results).", style="dim", highlight=False)
         if v.status in ("ok", "deviates"):
             return srv, plan
@@ -348,8 +420,9 @@ def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
         if not opts.retry or attempt == 2 or same_settings(plan, new) or new.fit == "no":
             if srv is None:
                 hint = "" if opts.retry else " (--retry applies the re-plan)"
-                raise LaunchError(f"llama.cpp did not load the model with the planned settings{hint}.",
-                                  str(log_path))
+                raise LaunchError(
+                    f"llama.cpp did not load the model with the planned settings{hint}.", str(log_path)
+                )
             return srv, plan
         if srv is not None:
             srv.stop()
@@ -364,30 +437,50 @@ def _warn_cpu_only_engine(plan, srv) -> None:
     if srv is None or not gpus or srv.build.get("backend") != "CPU":
         return
     devices = escape(", ".join(srv.build.get("devices", [])))
-    console.print(f"[yellow]The engine has no GPU backend (devices: {devices}) but the plan uses "
-                  f"{escape(', '.join(gpus))}: the comparison below shows the difference. Give a GPU build "
-                  "of llama-server with --engine-bin.[/]", soft_wrap=True, highlight=False)
+    console.print(
+        f"[yellow]The engine has no GPU backend (devices: {devices}) but the plan uses "
+        f"{escape(', '.join(gpus))}: the comparison below shows the difference. Give a GPU build "
+        "of llama-server with --engine-bin.[/]",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _render_verification(v) -> None:
-    t = Table(title="Buffers: planned (estimated) vs real (measured, llama.cpp's log), MiB",
-              title_justify="left")
+    t = Table(
+        title="Buffers: planned (estimated) vs real (measured, llama.cpp's log), MiB", title_justify="left"
+    )
     for col in ("device", "buffer", "planned", "real", "real − planned", "tolerance", ""):
         t.add_column(col, justify="left" if col in ("device", "buffer", "") else "right")
     for r in v.rows:
         real = "—" if r.real_bytes is None else f"{r.real_bytes / MIB:,.2f}"
         diff = "—" if r.diff_bytes is None else f"{r.diff_bytes / MIB:+,.2f}".replace("-0.00", "+0.00")
         mark = "[green]ok[/]" if r.agrees else "[red]off[/]"
-        t.add_row(r.device, r.kind, f"{r.planned_bytes / MIB:,.2f}", real, diff,
-                  f"±{r.tolerance_bytes / MIB:,.2f}", mark)
+        t.add_row(
+            r.device,
+            r.kind,
+            f"{r.planned_bytes / MIB:,.2f}",
+            real,
+            diff,
+            f"±{r.tolerance_bytes / MIB:,.2f}",
+            mark,
+        )
     console.print(t)
     style = {"ok": "bold green", "deviates": "bold yellow"}.get(v.status, "bold red")
-    words = {"ok": "the real buffers match the plan", "deviates": "a buffer differs from the plan beyond "
-             "its tolerance (every device still keeps its margin)", "over-margin": "the real buffers leave "
-             "less free memory than the plan's margin", "oom": "llama.cpp could not allocate a buffer",
-             "failed": "llama.cpp did not load the model"}[v.status]
-    console.print(f"Verified at load: [{style}]{v.status}[/] — {words}; largest |difference| "
-                  f"{v.max_abs_diff_bytes / MIB:.2f} MiB", highlight=False, soft_wrap=True)
+    words = {
+        "ok": "the real buffers match the plan",
+        "deviates": "a buffer differs from the plan beyond "
+        "its tolerance (every device still keeps its margin)",
+        "over-margin": "the real buffers leave less free memory than the plan's margin",
+        "oom": "llama.cpp could not allocate a buffer",
+        "failed": "llama.cpp did not load the model",
+    }[v.status]
+    console.print(
+        f"Verified at load: [{style}]{v.status}[/] — {words}; largest |difference| "
+        f"{v.max_abs_diff_bytes / MIB:.2f} MiB",
+        highlight=False,
+        soft_wrap=True,
+    )
     if v.status != "ok":
         console.print("  " + escape(v.blame()), soft_wrap=True, highlight=False)
     for n in v.notes:
@@ -398,23 +491,40 @@ def _render_replan(old, new) -> None:
     from rigfit.run.session import same_settings
 
     if new.fit == "no":
-        console.print("Re-plan: no setting keeps the margin on this machine "
-                      "(a smaller --quant or --ctx, or more memory).", soft_wrap=True)
+        console.print(
+            "Re-plan: no setting keeps the margin on this machine "
+            "(a smaller --quant or --ctx, or more memory).",
+            soft_wrap=True,
+        )
         return
     if same_settings(old, new):
-        console.print(f"Re-plan: the same settings (n_ctx {new.n_ctx:,}, ngl {new.ngl}) are the best this "
-                      f"machine allows; verdict {new.fit}.", soft_wrap=True, highlight=False)
+        console.print(
+            f"Re-plan: the same settings (n_ctx {new.n_ctx:,}, ngl {new.ngl}) are the best this "
+            f"machine allows; verdict {new.fit}.",
+            soft_wrap=True,
+            highlight=False,
+        )
         return
-    console.print(f"Re-planned settings: n_ctx {new.n_ctx:,} (was {old.n_ctx:,}), "
-                  f"ngl {new.ngl} (was {old.ngl})"
-                  + (f", --n-cpu-moe {new.settings.n_cpu_moe}" if new.settings.n_cpu_moe else "")
-                  + f"; verdict {new.fit}. --retry applies them.", soft_wrap=True, highlight=False)
+    console.print(
+        f"Re-planned settings: n_ctx {new.n_ctx:,} (was {old.n_ctx:,}), "
+        f"ngl {new.ngl} (was {old.ngl})"
+        + (f", --n-cpu-moe {new.settings.n_cpu_moe}" if new.settings.n_cpu_moe else "")
+        + f"; verdict {new.fit}. --retry applies them.",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _download_with_progress(model, download) -> None:
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), console=err_console, transient=True,
-                        disable=not err_console.is_terminal)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
     with progress:
         tasks: dict[str, TaskID] = {}
 
@@ -424,8 +534,9 @@ def _download_with_progress(model, download) -> None:
             progress.update(tasks[name], completed=done)
 
         download(model, on_bytes)
-    console.print(f"Downloaded and sha256-checked: {escape(str(model.path))}", soft_wrap=True,
-                  highlight=False)
+    console.print(
+        f"Downloaded and sha256-checked: {escape(str(model.path))}", soft_wrap=True, highlight=False
+    )
 
 
 def _bench(server, plan, path: Path, store, fp, sha, opts: _Opts) -> None:
@@ -437,13 +548,18 @@ def _bench(server, plan, path: Path, store, fp, sha, opts: _Opts) -> None:
     report = bench_server(server.url, settings, server.build)
     report.model_sha256 = sha
     d = report.first
-    console.print(f"Measured: prefill {d.prefill_tps.median:,.1f} tok/s, decode {d.decode_tps.median:,.1f} "
-                  f"tok/s, TTFT {d.ttft_s.median * 1000:,.0f} ms (median of {len(d.prefill_tps.samples)})",
-                  highlight=False)
+    console.print(
+        f"Measured: prefill {d.prefill_tps.median:,.1f} tok/s, decode {d.decode_tps.median:,.1f} "
+        f"tok/s, TTFT {d.ttft_s.median * 1000:,.0f} ms (median of {len(d.prefill_tps.samples)})",
+        highlight=False,
+    )
     if store is not None:
         rec = record_bench(store, report, fp, sha)
-        console.print(f"Stored as run {rec.run_id} (rigfit results; rigfit calibrate fits this machine).",
-                      style="dim", highlight=False)
+        console.print(
+            f"Stored as run {rec.run_id} (rigfit results; rigfit calibrate fits this machine).",
+            style="dim",
+            highlight=False,
+        )
 
 
 __all__ = ["run"]

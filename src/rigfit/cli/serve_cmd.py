@@ -37,8 +37,10 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             s.bind(addr)
         except OSError as exc:
-            raise RigfitError(f"Cannot listen on {host}:{port}: {exc.strerror}.",
-                              f"Try another port, e.g. --port {port + 1}.") from None
+            raise RigfitError(
+                f"Cannot listen on {host}:{port}: {exc.strerror}.",
+                f"Try another port, e.g. --port {port + 1}.",
+            ) from None
 
 
 @app.command()
@@ -68,13 +70,18 @@ def serve(
 
         from rigfit.serve.app import create_app
     except ImportError as exc:
-        raise RigfitError(f"rigfit serve needs starlette and uvicorn ({exc.name} is missing).",
-                          "pip install 'starlette>=0.40' 'uvicorn>=0.30'") from None
+        raise RigfitError(
+            f"rigfit serve needs starlette and uvicorn ({exc.name} is missing).",
+            "pip install 'starlette>=0.40' 'uvicorn>=0.30'",
+        ) from None
     if not is_loopback(host):
-        err_console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
-                          "machine on the network can use the planner and read your results store "
-                          "and local model list. Use --host 127.0.0.1 to keep it on this machine.",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
+            "machine on the network can use the planner and read your results store "
+            "and local model list. Use --host 127.0.0.1 to keep it on this machine.",
+            highlight=False,
+            soft_wrap=True,
+        )
     config = uvicorn.Config(create_app(), host=host, port=port, log_level=log_level, access_log=False)
     server = uvicorn.Server(config)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)

@@ -48,8 +48,9 @@ class Engine(Protocol):
     def check(self, settings: PlanSettings) -> None:
         """Reject settings this engine cannot use (raise :class:`rigfit.errors.RigfitError`)."""
 
-    def plan(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-             with_speed: bool = True) -> Plan:
+    def plan(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
+    ) -> Plan:
         """Memory per device, verdict, commands and (``with_speed``) the speed estimate."""
 
     def commands(self, plan: Plan) -> dict[str, Any]:
@@ -61,12 +62,14 @@ class Engine(Protocol):
     def speed(self, plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
         """(speed estimate, None) or (None, why there is none)."""
 
-    def max_context(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-                    limit: int | None = None) -> int | None:
+    def max_context(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, limit: int | None = None
+    ) -> int | None:
         """Largest context that fits [tokens] (0: none); None when the engine cannot search."""
 
-    def max_context_by_quant(self, model: ModelSpec, machine: Machine,
-                             settings: PlanSettings) -> dict[str, int] | None:
+    def max_context_by_quant(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings
+    ) -> dict[str, int] | None:
         """{file type: largest context that fits}; None when the engine cannot search."""
 
     def summary(self, plan: Plan) -> str:
@@ -87,8 +90,9 @@ class BaseEngine:
     def check(self, settings: PlanSettings) -> None:
         return None
 
-    def plan(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-             with_speed: bool = True) -> Plan:
+    def plan(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
+    ) -> Plan:
         raise NotImplementedError(f"engine {self.name!r} does not implement plan()")
 
     def commands(self, plan: Plan) -> dict[str, Any]:
@@ -100,12 +104,14 @@ class BaseEngine:
     def speed(self, plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
         return None, f"speed is not modelled for {self.name}"
 
-    def max_context(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-                    limit: int | None = None) -> int | None:
+    def max_context(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, limit: int | None = None
+    ) -> int | None:
         return None
 
-    def max_context_by_quant(self, model: ModelSpec, machine: Machine,
-                             settings: PlanSettings) -> dict[str, int] | None:
+    def max_context_by_quant(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings
+    ) -> dict[str, int] | None:
         return None
 
     def summary(self, plan: Plan) -> str:
@@ -116,8 +122,9 @@ class BaseEngine:
 
 
 def weights_text(plan: Plan) -> str:
-    """"weights X GiB (Y GB; how they are known)" for a plan's summary line."""
+    """ "weights X GiB (Y GB; how they are known)" for a plan's summary line."""
     w = plan.weights_bytes
-    prov = ("exact, GGUF header" if plan.model.tensors_exact
-            else "estimated from llama.cpp's quantization rules")
+    prov = (
+        "exact, GGUF header" if plan.model.tensors_exact else "estimated from llama.cpp's quantization rules"
+    )
     return f"weights {w / GIB:.2f} GiB ({w / 1e9:.2f} GB; {prov})"

@@ -20,8 +20,9 @@ class LlamaCppEngine(BaseEngine):
     name = "llama.cpp"
     formats = ("GGUF",)
 
-    def plan(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-             with_speed: bool = True) -> Plan:
+    def plan(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
+    ) -> Plan:
         return plan_llamacpp(model, machine, settings, with_speed=with_speed)
 
     def commands(self, plan: Plan) -> dict[str, Any]:
@@ -33,20 +34,25 @@ class LlamaCppEngine(BaseEngine):
         ol = plan.commands["ollama"]
         params = " ".join(f"{k}={v}" for k, v in ol["parameters"].items())
         env = " ".join(f"{k}={v}" for k, v in ol["env"].items())
-        return [CommandLine("llama.cpp", plan.commands["llama_server_line"]),
-                CommandLine("Ollama", params + (f"  (env: {env})" if env else ""), ol.get("note"))]
+        return [
+            CommandLine("llama.cpp", plan.commands["llama_server_line"]),
+            CommandLine("Ollama", params + (f"  (env: {env})" if env else ""), ol.get("note")),
+        ]
 
     def speed(self, plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
         return speed_of(plan)
 
-    def max_context(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-                    limit: int | None = None) -> int | None:
+    def max_context(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, limit: int | None = None
+    ) -> int | None:
         return max_context(model, machine, settings, limit=limit)
 
-    def max_context_by_quant(self, model: ModelSpec, machine: Machine,
-                             settings: PlanSettings) -> dict[str, int] | None:
+    def max_context_by_quant(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings
+    ) -> dict[str, int] | None:
         return max_context_by_quant(model, machine, settings)
 
     def summary(self, plan: Plan) -> str:
-        return (f"{weights_text(plan)}; context {plan.n_ctx:,} tokens; "
-                f"llama.cpp build profile {plan.build.name}")
+        return (
+            f"{weights_text(plan)}; context {plan.n_ctx:,} tokens; llama.cpp build profile {plan.build.name}"
+        )

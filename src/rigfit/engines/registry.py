@@ -84,10 +84,13 @@ def _load(ep: EntryPoint) -> Engine:
         obj = ep.load()
         engine = obj() if isinstance(obj, type) else obj
     except Exception as exc:  # a broken package must not take rigfit down: say which one
-        raise RigfitError(f"The engine {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
-                          "Reinstall or remove the package that registers it.") from exc
+        raise RigfitError(
+            f"The engine {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
+            "Reinstall or remove the package that registers it.",
+        ) from exc
     if not isinstance(engine, Engine):
-        raise RigfitError(f"The engine {ep.name!r} ({ep.value}) does not implement rigfit's Engine "
-                          "interface.",
-                          "See rigfit.engines.base.BaseEngine.")
+        raise RigfitError(
+            f"The engine {ep.name!r} ({ep.value}) does not implement rigfit's Engine interface.",
+            "See rigfit.engines.base.BaseEngine.",
+        )
     return engine

@@ -24,11 +24,13 @@ class VllmEngine(BaseEngine):
     def check(self, settings: PlanSettings) -> None:
         util = settings.gpu_memory_utilization
         if not 0 < util <= 1:
-            raise RigfitError(f"--gpu-memory-utilization must be in (0, 1], got {util:g}.",
-                              "vLLM's default is 0.9.")
+            raise RigfitError(
+                f"--gpu-memory-utilization must be in (0, 1], got {util:g}.", "vLLM's default is 0.9."
+            )
 
-    def plan(self, model: ModelSpec, machine: Machine, settings: PlanSettings, *,
-             with_speed: bool = True) -> Plan:
+    def plan(
+        self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
+    ) -> Plan:
         return make_vllm_plan(model, machine, settings)
 
     def commands(self, plan: Plan) -> dict[str, Any]:
@@ -48,5 +50,7 @@ class VllmEngine(BaseEngine):
         v = plan.vllm
         if v is None:
             return []
-        return [f"vLLM KV pool: {v.kv_cache_tokens:,} tokens → {v.max_concurrent_seqs_at_max_len} sequences "
-                f"of {plan.n_ctx:,} tokens (estimated)"]
+        return [
+            f"vLLM KV pool: {v.kv_cache_tokens:,} tokens → {v.max_concurrent_seqs_at_max_len} sequences "
+            f"of {plan.n_ctx:,} tokens (estimated)"
+        ]

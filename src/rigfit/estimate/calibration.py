@@ -36,27 +36,61 @@ from rigfit.estimate.speed.coefficients import param_name
 #: Prior inverse bandwidth efficiency (1/η_bw) per backend for weights: perfmodel.md §3.1 / §7.3
 #: (CUDA 0.75–0.80, Metal 0.65–0.80, ROCm ~0.42 in 2024, CPU desktop 0.6–0.7; Vulkan, SYCL and
 #: OpenCL have no published marginal figure: set between ROCm and CUDA).
-PRIOR_INV_ETA_BW = {"CUDA": 1 / 0.75, "ROCm": 1 / 0.5, "Vulkan": 1 / 0.6, "Metal": 1 / 0.7, "SYCL": 1 / 0.5,
-                    "CPU": 1 / 0.65, "OpenCL": 1 / 0.4}
+PRIOR_INV_ETA_BW = {
+    "CUDA": 1 / 0.75,
+    "ROCm": 1 / 0.5,
+    "Vulkan": 1 / 0.6,
+    "Metal": 1 / 0.7,
+    "SYCL": 1 / 0.5,
+    "CPU": 1 / 0.65,
+    "OpenCL": 1 / 0.4,
+}
 #: Prior fixed per-token overhead [s] and per-layer share [s/layer]: perfmodel.md §3.1.2 derived
 #: fits give t0 ≈ 2–4 ms on CUDA and 3–6 ms on Metal for 32–80-layer models, split here into a
 #: fixed part and a per-layer (kernel launch) part.
-PRIOR_T0 = {"CUDA": 1.0e-3, "ROCm": 1.5e-3, "Vulkan": 1.0e-3, "Metal": 2.0e-3, "SYCL": 2.0e-3, "CPU": 0.3e-3,
-            "OpenCL": 2.0e-3}
-PRIOR_T0_LAYER = {"CUDA": 30e-6, "ROCm": 40e-6, "Vulkan": 40e-6, "Metal": 40e-6, "SYCL": 60e-6, "CPU": 10e-6,
-                  "OpenCL": 60e-6}
+PRIOR_T0 = {
+    "CUDA": 1.0e-3,
+    "ROCm": 1.5e-3,
+    "Vulkan": 1.0e-3,
+    "Metal": 2.0e-3,
+    "SYCL": 2.0e-3,
+    "CPU": 0.3e-3,
+    "OpenCL": 2.0e-3,
+}
+PRIOR_T0_LAYER = {
+    "CUDA": 30e-6,
+    "ROCm": 40e-6,
+    "Vulkan": 40e-6,
+    "Metal": 40e-6,
+    "SYCL": 60e-6,
+    "CPU": 10e-6,
+    "OpenCL": 60e-6,
+}
 #: Prior inverse compute efficiency (1/η_c) per backend and matmul path: perfmodel.md §3.2
 #: (MMQ ≈ 0.28 of INT8 peak, Metal ≈ 0.65 of FP32 ALU peak, 7900 XTX ROCm ≈ 0.35 of FP16 peak,
 #: CPU ≈ 0.5 of the FP32 FMA peak as a middle of 0.2–0.8).
 PRIOR_INV_ETA_C = {
-    "CUDA|p=int8": 1 / 0.28, "CUDA|p=fp16": 1 / 0.45, "ROCm|p=fp16": 1 / 0.3, "ROCm|p=fp16lt": 1 / 0.4,
+    "CUDA|p=int8": 1 / 0.28,
+    "CUDA|p=fp16": 1 / 0.45,
+    "ROCm|p=fp16": 1 / 0.3,
+    "ROCm|p=fp16lt": 1 / 0.4,
     "Vulkan|p=fp16": 1 / 0.3,
-    "Metal|p=fp32": 1 / 0.65, "SYCL|p=fp16": 1 / 0.3, "CPU|p=cpu": 1 / 0.5, "CPU|p=cpu_apple": 1 / 0.5,
+    "Metal|p=fp32": 1 / 0.65,
+    "SYCL|p=fp16": 1 / 0.3,
+    "CPU|p=cpu": 1 / 0.5,
+    "CPU|p=cpu_apple": 1 / 0.5,
     "OpenCL|p=fp32": 1 / 0.3,
 }
 #: Prior per-ubatch overhead [s] (graph build and launch of one prompt micro-batch; assumption).
-PRIOR_UB = {"CUDA": 2e-3, "ROCm": 3e-3, "Vulkan": 3e-3, "Metal": 3e-3, "SYCL": 3e-3, "CPU": 1e-3,
-            "OpenCL": 3e-3}
+PRIOR_UB = {
+    "CUDA": 2e-3,
+    "ROCm": 3e-3,
+    "Vulkan": 3e-3,
+    "Metal": 3e-3,
+    "SYCL": 3e-3,
+    "CPU": 1e-3,
+    "OpenCL": 3e-3,
+}
 
 
 def prior(key: str) -> float | None:
@@ -139,39 +173,53 @@ STATIC = {
         "quant_kernel_flop_per_cycle": 32.0,
         "eta_c_prior": 0.5,
         "notes": "per-thread bandwidth from w9-3475X/13900K thread sweeps (perfmodel.md §3.7); "
-                 "FLOP/cycle = fp32 FMA lanes ×2 (AVX2 8 lanes ×2 FMA ports ×2); AMX ~2× AVX-512 "
-                 "for Q4_0/Q8_0 prompt processing (llama.cpp PR #8998)",
+        "FLOP/cycle = fp32 FMA lanes ×2 (AVX2 8 lanes ×2 FMA ports ×2); AMX ~2× AVX-512 "
+        "for Q4_0/Q8_0 prompt processing (llama.cpp PR #8998)",
     },
     # efficiency of the matmul path used only for the compute lower bound of a decode step (large
     # --parallel batches, slow devices): perfmodel.md §5.1 (0.5–0.75 for big GEMMs); prefill value
     # only used where no fitted coefficient applies
     "gpu_compute_eta": {"decode": 0.5, "prefill": 0.3},
-    "moe": {"batch_gamma": 0.75,
-            "notes": "unique experts per batch E·(1-(1-k/E)^(B^γ)), γ from vLLM gpt-oss-120b on DGX Spark"},
-    "offload": {"op_offload_min_batch": 32, "pcie_bandwidth_default": 25e9,
-                "notes": "ggml_backend_cuda_device_offload_op: ubatches ≥ 32 tokens stream RAM weights"},
-    "peak_fallback_ratio": {"int8_per_fp32": 4.0, "fp16_per_fp32": 2.0,
-                            "notes": "used only when the catalog lacks a tensor/int8 peak (flagged)"},
+    "moe": {
+        "batch_gamma": 0.75,
+        "notes": "unique experts per batch E·(1-(1-k/E)^(B^γ)), γ from vLLM gpt-oss-120b on DGX Spark",
+    },
+    "offload": {
+        "op_offload_min_batch": 32,
+        "pcie_bandwidth_default": 25e9,
+        "notes": "ggml_backend_cuda_device_offload_op: ubatches ≥ 32 tokens stream RAM weights",
+    },
+    "peak_fallback_ratio": {
+        "int8_per_fp32": 4.0,
+        "fp16_per_fp32": 2.0,
+        "notes": "used only when the catalog lacks a tensor/int8 peak (flagged)",
+    },
     "hosted": {
         "cerebras": {
-            "sram_bytes": 44e9, "usable_fraction": 0.8,
+            "sram_bytes": 44e9,
+            "usable_fraction": 0.8,
             "curve": {"a": 3322.0, "b": 0.294},
             "ttft_s": 0.24,
             "source": "SemiAnalysis tokenomics fit over Cerebras-hosted per-user speeds "
-                      "(interactivity ≈ 3322 / active_B^0.294; anchors gpt-oss-120b 2059, GLM-4.7 1201); "
-                      "vendor-hosted, may include speculative decoding",
+            "(interactivity ≈ 3322 / active_B^0.294; anchors gpt-oss-120b 2059, GLM-4.7 1201); "
+            "vendor-hosted, may include speculative decoding",
             # per-user figures the vendor publishes for these very models (same source)
             "published": {"gpt-oss-120b": 2059.0, "glm-4.7": 1201.0},
         },
         "groq": {
-            "sram_bytes": 0.23e9, "usable_fraction": 0.8,
+            "sram_bytes": 0.23e9,
+            "usable_fraction": 0.8,
             "anchors": [[6.74, 750.0], [12.9, 480.0], [68.98, 300.0], [5.1, 476.0]],
             "ttft_s": 0.2,
             "source": "Groq-hosted per-user speeds: Llama-2-7B 750, Mixtral 480, Llama-2-70B 300 t/s "
-                      "(early 2024), gpt-oss-120b ~476 t/s (Artificial Analysis); vendor-hosted",
+            "(early 2024), gpt-oss-120b ~476 t/s (Artificial Analysis); vendor-hosted",
             # the anchors above by model name (same source)
-            "published": {"llama-2-7b": 750.0, "mixtral-8x7b": 480.0, "llama-2-70b": 300.0,
-                          "gpt-oss-120b": 476.0},
+            "published": {
+                "llama-2-7b": 750.0,
+                "mixtral-8x7b": 480.0,
+                "llama-2-70b": 300.0,
+                "gpt-oss-120b": 476.0,
+            },
         },
     },
 }
@@ -226,8 +274,9 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
     for r in rows:
         per_dev[(r.device, r.kind)] += 1
     # each (device, kind) group counts as at most GROUP_CAP rows
-    w0 = np.array([math.sqrt(min(per_dev[(r.device, r.kind)], GROUP_CAP) / per_dev[(r.device, r.kind)])
-                   for r in rows])
+    w0 = np.array(
+        [math.sqrt(min(per_dev[(r.device, r.kind)], GROUP_CAP) / per_dev[(r.device, r.kind)]) for r in rows]
+    )
     for i, r in enumerate(rows):
         t = r.time
         for k, v in rows_feats[i].items():
@@ -235,8 +284,14 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
     pri = np.array([prior(k) if prior(k) is not None else 0.0 for k in keys])
     # scale of each coefficient: its prior, or (for deltas) the prior of its base
     scale = np.array([abs(p_k) if (p_k := prior(k)) else _delta_scale(k) for k in keys])
-    lam = np.array([(RIDGE_BASE_PREFILL if _is_prefill_key(k) else RIDGE_BASE) if prior(k) is not None
-                    else RIDGE_DELTA for k in keys])
+    lam = np.array(
+        [
+            (RIDGE_BASE_PREFILL if _is_prefill_key(k) else RIDGE_BASE)
+            if prior(k) is not None
+            else RIDGE_DELTA
+            for k in keys
+        ]
+    )
     # column scaling for conditioning
     Xs = X * scale
     pri_s = pri / scale
@@ -247,8 +302,9 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
         for _pass in range(3):
             free = [j for j in range(p) if j not in fixed]
             A = np.vstack([Xs[:, free] * w[:, None], np.diag(np.sqrt(lam[free]))])
-            rhs = np.concatenate([(y - sum(Xs[:, j] * fixed[j] for j in fixed)) * w,
-                                  np.sqrt(lam[free]) * pri_s[free]])
+            rhs = np.concatenate(
+                [(y - sum(Xs[:, j] * fixed[j] for j in fixed)) * w, np.sqrt(lam[free]) * pri_s[free]]
+            )
             sol, *_ = np.linalg.lstsq(A, rhs, rcond=None)
             theta_s = np.array([fixed.get(j, 0.0) for j in range(p)])
             theta_s[free] = sol

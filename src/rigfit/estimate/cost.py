@@ -146,12 +146,21 @@ class CostSummary:
         return self.breakeven_months is None and self.breakeven is Breakeven.NEVER
 
 
-def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
-                 usd_per_kwh: float = ELECTRICITY_USD_PER_KWH, hardware_usd: float | None = None,
-                 hardware_source: str | None = None, amortize_months: float = 36.0,
-                 hosted_usd_per_month: float | None = None, hosted_usd_per_mtok: float | None = None,
-                 hosted_label: str | None = None, hosted_source: str | None = None,
-                 utilisation: float = DECODE_UTILISATION) -> CostSummary:
+def cost_summary(
+    decode_tps: float,
+    power: PowerProfile,
+    workload: Workload,
+    *,
+    usd_per_kwh: float = ELECTRICITY_USD_PER_KWH,
+    hardware_usd: float | None = None,
+    hardware_source: str | None = None,
+    amortize_months: float = 36.0,
+    hosted_usd_per_month: float | None = None,
+    hosted_usd_per_mtok: float | None = None,
+    hosted_label: str | None = None,
+    hosted_source: str | None = None,
+    utilisation: float = DECODE_UTILISATION,
+) -> CostSummary:
     """Chain the models above for one machine running one model.
 
     decode_tps: generation speed [tok/s]. hosted_usd_per_month: a monthly hosted bill the local
@@ -171,14 +180,17 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
         tokens_day = float(workload.tokens_per_day)
         busy = tokens_day / capacity_per_h
         if busy > 24.0:
-            raise RigfitError(f"{tokens_day:,.0f} tokens/day need {busy:,.1f} h/day of generation at "
-                              f"{decode_tps:.1f} tok/s: more than a day.",
-                              f"One machine makes at most {capacity_per_h * 24:,.0f} tokens a day; lower "
-                              "--tokens-per-day.")
+            raise RigfitError(
+                f"{tokens_day:,.0f} tokens/day need {busy:,.1f} h/day of generation at "
+                f"{decode_tps:.1f} tok/s: more than a day.",
+                f"One machine makes at most {capacity_per_h * 24:,.0f} tokens a day; lower --tokens-per-day.",
+            )
         on = max(busy, workload.hours_per_day or 0.0)
         if workload.hours_per_day is not None and busy > workload.hours_per_day:
-            notes.append(f"{tokens_day:,.0f} tokens/day need {busy:.1f} h at {decode_tps:.1f} tok/s, "
-                         f"more than the {workload.hours_per_day:g} h/day given; counted {busy:.1f} h")
+            notes.append(
+                f"{tokens_day:,.0f} tokens/day need {busy:.1f} h at {decode_tps:.1f} tok/s, "
+                f"more than the {workload.hours_per_day:g} h/day given; counted {busy:.1f} h"
+            )
     else:
         on = 24.0 if workload.hours_per_day is None else float(workload.hours_per_day)
         busy = on
@@ -188,13 +200,25 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
     mtok_month = tokens_day * DAYS_PER_MONTH / 1e6
     eff_mtok = elec_month / mtok_month if mtok_month > 0 else float("inf")
 
-    s = CostSummary(decode_tps=decode_tps, load_w=load, idle_w=idle, usd_per_kwh=usd_per_kwh,
-                    cost_per_hour_usd=per_hour, usd_per_mtok_power=power_mtok,
-                    tokens_per_day=tokens_day, busy_hours_per_day=busy, on_hours_per_day=on,
-                    electricity_usd_per_month=elec_month, usd_per_mtok_power_effective=eff_mtok,
-                    hardware_usd=hardware_usd, hardware_source=hardware_source,
-                    amortize_months=amortize_months, hosted_label=hosted_label,
-                    hosted_source=hosted_source, notes=notes)
+    s = CostSummary(
+        decode_tps=decode_tps,
+        load_w=load,
+        idle_w=idle,
+        usd_per_kwh=usd_per_kwh,
+        cost_per_hour_usd=per_hour,
+        usd_per_mtok_power=power_mtok,
+        tokens_per_day=tokens_day,
+        busy_hours_per_day=busy,
+        on_hours_per_day=on,
+        electricity_usd_per_month=elec_month,
+        usd_per_mtok_power_effective=eff_mtok,
+        hardware_usd=hardware_usd,
+        hardware_source=hardware_source,
+        amortize_months=amortize_months,
+        hosted_label=hosted_label,
+        hosted_source=hosted_source,
+        notes=notes,
+    )
     if hardware_usd is not None and mtok_month > 0:
         amort = amortised_usd_per_month(hardware_usd, amortize_months)
         s.usd_per_mtok_amortised = eff_mtok + amort / mtok_month
@@ -219,13 +243,16 @@ def cost_summary(decode_tps: float, power: PowerProfile, workload: Workload, *,
             s.breakeven_reason = (
                 f"never: local electricity ${elec_month:,.2f}/month ≥ hosted ${hosted_usd_per_month:,.2f}"
                 f"/month for the same tokens (local ${eff_mtok:,.3f}/Mtok vs hosted "
-                f"${s.hosted_usd_per_mtok or 0:,.3f}/Mtok)")
+                f"${s.hosted_usd_per_mtok or 0:,.3f}/Mtok)"
+            )
         else:
             s.breakeven = Breakeven.MONTHS
             saving = hosted_usd_per_month - elec_month
-            s.breakeven_reason = (f"${hardware_usd:,.0f} hardware / (${hosted_usd_per_month:,.2f} hosted − "
-                                  f"${elec_month:,.2f} electricity) = ${hardware_usd:,.0f} / "
-                                  f"${saving:,.2f} per month")
+            s.breakeven_reason = (
+                f"${hardware_usd:,.0f} hardware / (${hosted_usd_per_month:,.2f} hosted − "
+                f"${elec_month:,.2f} electricity) = ${hardware_usd:,.0f} / "
+                f"${saving:,.2f} per month"
+            )
     return s
 
 
@@ -252,9 +279,16 @@ class LocalCost:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        out = {"model": self.model_id, "quant": self.quant, "machine": self.machine, "ctx": self.ctx,
-               "fit": self.fit, "decode_tps": self.decode_tps.to_json(),
-               "power_sources": list(self.power_sources), "notes": self.notes}
+        out = {
+            "model": self.model_id,
+            "quant": self.quant,
+            "machine": self.machine,
+            "ctx": self.ctx,
+            "fit": self.fit,
+            "decode_tps": self.decode_tps.to_json(),
+            "power_sources": list(self.power_sources),
+            "notes": self.notes,
+        }
         out.update(self.summary.to_json())
         out["decode_tps"] = self.decode_tps.to_json()
         if self.hosted is not None:
@@ -269,11 +303,20 @@ def default_quant(arch: Architecture) -> str:
     return default_file_type(arch.id)
 
 
-def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *, ctx: int = 8192,
-               hours_per_day: float | None = None, tokens_per_day: float | None = None,
-               usd_per_kwh: float = ELECTRICITY_USD_PER_KWH, hardware_usd: float | None = None,
-               amortize_months: float = 36.0, hosted_monthly_usd: float | None = None,
-               hosted: str | None = None) -> LocalCost:
+def local_cost(
+    arch: Architecture,
+    machine: Machine,
+    quant: str | None = None,
+    *,
+    ctx: int = 8192,
+    hours_per_day: float | None = None,
+    tokens_per_day: float | None = None,
+    usd_per_kwh: float = ELECTRICITY_USD_PER_KWH,
+    hardware_usd: float | None = None,
+    amortize_months: float = 36.0,
+    hosted_monthly_usd: float | None = None,
+    hosted: str | None = None,
+) -> LocalCost:
     """Cost of running ``arch`` on ``machine`` and the break-even against a hosted bill or price."""
     from rigfit.catalog.prices import prices_for_model, resolve_hosted
     from rigfit.floor import category
@@ -282,13 +325,16 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
 
     q = quant or default_quant(arch)
     if category(machine) == "hosted":
-        raise RigfitError(f"{machine.name} is a hosted system: it cannot be bought or metered locally.",
-                          f"Compare its API price instead: rigfit cost {arch.id} --on <your machine> "
-                          f"--hosted cerebras")
+        raise RigfitError(
+            f"{machine.name} is a hosted system: it cannot be bought or metered locally.",
+            f"Compare its API price instead: rigfit cost {arch.id} --on <your machine> --hosted cerebras",
+        )
     ev = evaluate(machine, arch, q, ctx)
     if ev.decode_tps is None or not ev.decode_tps.known or not ev.decode_tps.value:
-        raise RigfitError(f"{arch.id} {q} does not run on {machine.name} (fit: {ev.fit}).",
-                          "Try a smaller quant (--quant Q3_K_M) or another machine.")
+        raise RigfitError(
+            f"{arch.id} {q} does not run on {machine.name} (fit: {ev.fit}).",
+            "Try a smaller quant (--quant Q3_K_M) or another machine.",
+        )
     notes: list[str] = []
     if not ev.fully_in_fast_memory:
         notes.append(f"the model does not fit in fast memory ({ev.fit}); speed includes CPU offload")
@@ -299,8 +345,10 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
     util = DECODE_UTILISATION
     if len(machine.accelerators) > 1:
         util = multi_gpu_utilisation(len(machine.accelerators))
-        notes.append(f"layer split over {len(machine.accelerators)} GPUs: each works ~1/"
-                     f"{len(machine.accelerators)} of the time (utilisation {util:.2f})")
+        notes.append(
+            f"layer split over {len(machine.accelerators)} GPUs: each works ~1/"
+            f"{len(machine.accelerators)} of the time (utilisation {util:.2f})"
+        )
     hw_src = "given (--hardware-usd)"
     if hardware_usd is None:
         price = machine_price(machine)  # devices + host platform, labelled (rigfit.hardware.prices)
@@ -317,8 +365,10 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
             offers = prices_for_model(arch.id)
             hp = offers[0] if offers else None
             if hp is not None:
-                notes.append(f"hosted comparison: cheapest offer of {arch.id} in the snapshot "
-                             f"({hp.label}); pick another with --hosted")
+                notes.append(
+                    f"hosted comparison: cheapest offer of {arch.id} in the snapshot "
+                    f"({hp.label}); pick another with --hosted"
+                )
         if hp is not None:
             hosted_mtok = hp.output_usd_per_mtok
             label, src = hp.label, hp.source_line
@@ -328,9 +378,18 @@ def local_cost(arch: Architecture, machine: Machine, quant: str | None = None, *
                 notes.append(f"hosted model {hp.label} is proprietary: compares different models")
     else:
         label, src = "your monthly hosted bill", "given (--hosted-monthly-usd)"
-    s = cost_summary(ev.decode_tps.value, power, Workload(hours_per_day, tokens_per_day),
-                     usd_per_kwh=usd_per_kwh, hardware_usd=hardware_usd, hardware_source=hw_src,
-                     amortize_months=amortize_months, hosted_usd_per_month=hosted_monthly_usd,
-                     hosted_usd_per_mtok=hosted_mtok, hosted_label=label, hosted_source=src,
-                     utilisation=util)
+    s = cost_summary(
+        ev.decode_tps.value,
+        power,
+        Workload(hours_per_day, tokens_per_day),
+        usd_per_kwh=usd_per_kwh,
+        hardware_usd=hardware_usd,
+        hardware_source=hw_src,
+        amortize_months=amortize_months,
+        hosted_usd_per_month=hosted_monthly_usd,
+        hosted_usd_per_mtok=hosted_mtok,
+        hosted_label=label,
+        hosted_source=src,
+        utilisation=util,
+    )
     return LocalCost(arch.id, q, machine.name, ctx, ev.decode_tps, ev.fit, s, power.sources, hp, notes)

@@ -18,8 +18,9 @@ from rigfit.estimate.predict import Unresolved, case_features, predict_resolved,
 from rigfit.measure.groundtruth import read_cases
 
 
-def build_fit_rows(path: str | Path, C: dict, extra_columns: str | Path | None = None
-                   ) -> tuple[list[FitRow], Counter, int]:
+def build_fit_rows(
+    path: str | Path, C: dict, extra_columns: str | Path | None = None
+) -> tuple[list[FitRow], Counter, int]:
     """Resolve every measured row; (fit rows, unresolved reasons, total rows).
 
     ``extra_columns``: per-source facts to add (see :func:`rigfit.measure.groundtruth.read_cases`)."""
@@ -36,8 +37,18 @@ def build_fit_rows(path: str | Path, C: dict, extra_columns: str | Path | None =
         except (Unresolved, ValueError) as exc:
             unresolved[str(exc)] += 1
             continue
-        rows.append(FitRow(feats, tokens, case.tokens_per_s, rc.device_key, rc.kind,
-                           rc.settings.backend or "?", rc.hardware_kind, rc))
+        rows.append(
+            FitRow(
+                feats,
+                tokens,
+                case.tokens_per_s,
+                rc.device_key,
+                rc.kind,
+                rc.settings.backend or "?",
+                rc.hardware_kind,
+                rc,
+            )
+        )
     return rows, unresolved, len(cases)
 
 

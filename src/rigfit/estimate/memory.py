@@ -63,22 +63,67 @@ class BuildProfile:
 PROFILES: dict[str, BuildProfile] = {
     p.name: p
     for p in (
-        BuildProfile("b11549-2026-10", 11549, "2026-10", "n_seq", True,
-                     source="measured: xllamacpp 2026.10.11549 (research/memory.md §4)"),
-        BuildProfile("b9294-2026-05", 9294, "2026-05", "ubatch", True,
-                     source="measured: xllamacpp 2026.5.9294 (research/memory.md §4)"),
-        BuildProfile("b7800-2026-01", 7800, "2026-01", "ubatch", False,
-                     source="llama.cpp before PR #19067 (V-less MLA cache, 2026-01-24)"),
-        BuildProfile("b4000-2024-11", 4000, "2024-11", "ubatch", False,
-                     source="assumed: the 2026 graph model with n_ubatch logit rows (no measurement)"),
-        BuildProfile("b2800-2024-05", 2400, "2024-05", "ubatch", False, kv_pad=32, legacy_compute="2024-05",
-                     source="published CUDA/Metal logs of builds b2795–b2843 (XiongjieDai GPU-Benchmarks)"),
-        BuildProfile("b1650-2023-12", 1650, "2023-12", "ubatch", False, kv_pad=32, legacy_compute="2023-12",
-                     source="published CUDA/Metal logs of builds b1619–b1691 (XiongjieDai GPU-Benchmarks)"),
+        BuildProfile(
+            "b11549-2026-10",
+            11549,
+            "2026-10",
+            "n_seq",
+            True,
+            source="measured: xllamacpp 2026.10.11549 (research/memory.md §4)",
+        ),
+        BuildProfile(
+            "b9294-2026-05",
+            9294,
+            "2026-05",
+            "ubatch",
+            True,
+            source="measured: xllamacpp 2026.5.9294 (research/memory.md §4)",
+        ),
+        BuildProfile(
+            "b7800-2026-01",
+            7800,
+            "2026-01",
+            "ubatch",
+            False,
+            source="llama.cpp before PR #19067 (V-less MLA cache, 2026-01-24)",
+        ),
+        BuildProfile(
+            "b4000-2024-11",
+            4000,
+            "2024-11",
+            "ubatch",
+            False,
+            source="assumed: the 2026 graph model with n_ubatch logit rows (no measurement)",
+        ),
+        BuildProfile(
+            "b2800-2024-05",
+            2400,
+            "2024-05",
+            "ubatch",
+            False,
+            kv_pad=32,
+            legacy_compute="2024-05",
+            source="published CUDA/Metal logs of builds b2795–b2843 (XiongjieDai GPU-Benchmarks)",
+        ),
+        BuildProfile(
+            "b1650-2023-12",
+            1650,
+            "2023-12",
+            "ubatch",
+            False,
+            kv_pad=32,
+            legacy_compute="2023-12",
+            source="published CUDA/Metal logs of builds b1619–b1691 (XiongjieDai GPU-Benchmarks)",
+        ),
     )
 }
-ALIASES = {"current": "b11549-2026-10", "latest": "b11549-2026-10", "new": "b11549-2026-10",
-           "old": "b9294-2026-05", "legacy": "b2800-2024-05"}
+ALIASES = {
+    "current": "b11549-2026-10",
+    "latest": "b11549-2026-10",
+    "new": "b11549-2026-10",
+    "old": "b9294-2026-05",
+    "legacy": "b2800-2024-05",
+}
 DEFAULT_PROFILE = "b11549-2026-10"
 
 
@@ -100,8 +145,10 @@ def build_profile(name: str | int | None = None) -> BuildProfile:
         if older:
             return max(older, key=lambda p: p.build)
         return min(PROFILES.values(), key=lambda p: p.build)
-    raise RigfitError(f"Unknown llama.cpp build profile {name!r}.",
-                      "Known: " + ", ".join([*PROFILES, *ALIASES]) + ", or a build number like b9294.")
+    raise RigfitError(
+        f"Unknown llama.cpp build profile {name!r}.",
+        "Known: " + ", ".join([*PROFILES, *ALIASES]) + ", or a build number like b9294.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,8 +197,10 @@ def validate(arch: Architecture, s: LlamaSettings) -> None:
     tv = resolve_kv_type(s.type_v)
     resolve_kv_type(s.type_k)
     if tv.v_needs_flash_attn and s.flash_attn == "off":
-        raise RigfitError(f"A quantized V cache ({tv.name}) needs flash attention; llama.cpp refuses "
-                          "-ctv with -fa off.", "Use --fa on (or auto), or --kv-type f16.")
+        raise RigfitError(
+            f"A quantized V cache ({tv.name}) needs flash attention; llama.cpp refuses -ctv with -fa off.",
+            "Use --fa on (or auto), or --kv-type f16.",
+        )
 
 
 def effective_n_ctx(arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
@@ -163,8 +212,9 @@ def _pad(x: int, n: int) -> int:
     return (x + n - 1) // n * n
 
 
-def context_sizes(arch: Architecture, s: LlamaSettings,
-                  profile: BuildProfile | None = None) -> tuple[int, int, int]:
+def context_sizes(
+    arch: Architecture, s: LlamaSettings, profile: BuildProfile | None = None
+) -> tuple[int, int, int]:
     """(n_ctx, n_ctx_seq, n_stream) as llama_context computes them.
 
     n_ctx = pad(c or n_ctx_train, 256); unified: one stream of n_ctx cells; split: each of the
@@ -222,8 +272,9 @@ def kv_row_widths(arch: Architecture, il: int, profile: BuildProfile | None = No
     return k, v
 
 
-def kv_layer_bytes(arch: Architecture, il: int, s: LlamaSettings,
-                   profile: BuildProfile | None = None) -> tuple[int, int]:
+def kv_layer_bytes(
+    arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None
+) -> tuple[int, int]:
     """(K bytes, V bytes) of layer ``il``'s cache [B] = row(type, width) × cells."""
     if not layer_has_kv(arch, il):
         return 0, 0
@@ -233,9 +284,11 @@ def kv_layer_bytes(arch: Architecture, il: int, s: LlamaSettings,
     tk: KVType = resolve_kv_type(s.type_k)
     tv: KVType = resolve_kv_type(s.type_v)
     if kw % tk.type.block_size or vw % tv.type.block_size:
-        raise RigfitError(f"KV type {tk.name}/{tv.name} needs rows that are whole blocks of "
-                          f"{tk.type.block_size}; this model's K/V rows have {kw}/{vw} values.",
-                          "Use --kv-type f16.")
+        raise RigfitError(
+            f"KV type {tk.name}/{tv.name} needs rows that are whole blocks of "
+            f"{tk.type.block_size}; this model's K/V rows have {kw}/{vw} values.",
+            "Use --kv-type f16.",
+        )
     return tk.row_bytes(kw) * cells, (tv.row_bytes(vw) * cells if vw else 0)
 
 
@@ -300,8 +353,12 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     if arch.mla is not None:
         m = arch.mla
         h = arch.n_head
-        return (h * (m.qk_nope_head_dim + m.qk_rope_head_dim) + 2 * h * m.kv_lora_rank
-                + h * (m.kv_lora_rank + m.qk_rope_head_dim) + arch.n_embd)
+        return (
+            h * (m.qk_nope_head_dim + m.qk_rope_head_dim)
+            + 2 * h * m.kv_lora_rank
+            + h * (m.kv_lora_rank + m.qk_rope_head_dim)
+            + arch.n_embd
+        )
     q = arch.n_head * arch.n_embd_head_k
     kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
     c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
@@ -333,8 +390,13 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
 _INPUTS_PER_TOKEN = 40
 
 
-def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool,
-                        profile: BuildProfile | None = None) -> int:
+def compute_stage_bytes(
+    arch: Architecture,
+    s: LlamaSettings,
+    layers: list[int],
+    holds_output: bool,
+    profile: BuildProfile | None = None,
+) -> int:
     """Compute ("graph") buffer of one backend holding ``layers`` (+ the output layer) [B].
 
     ggml-alloc sizes one buffer per backend for the peak of simultaneously live intermediates
@@ -383,8 +445,9 @@ def compute_stage_bytes(arch: Architecture, s: LlamaSettings, layers: list[int],
     return best
 
 
-def legacy_compute_bytes(arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool,
-                         profile: BuildProfile) -> int:
+def legacy_compute_bytes(
+    arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool, profile: BuildProfile
+) -> int:
     """Compute buffer of 2023–2024 builds [B] (flash attention off, f32 KQ, logits for every
     batch token), fitted on published logs (shared/ground-truth/memory.csv, XiongjieDai):
 
@@ -422,8 +485,11 @@ def mask_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | Non
     p = profile or build_profile()
     n_t = n_reserve_tokens(arch, s, p)
     _, _, n_stream = context_sizes(arch, s, p)
-    sizes = {(arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream)
-             for il in range(arch.n_layer) if layer_has_kv(arch, il)}
+    sizes = {
+        (arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream)
+        for il in range(arch.n_layer)
+        if layer_has_kv(arch, il)
+    }
     return sum(n_kv * n_t * (2 if s.fa_enabled else 4) for _, n_kv in sizes)
 
 

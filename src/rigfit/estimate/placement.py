@@ -95,8 +95,9 @@ class Placement:
 
     @property
     def full_offload(self) -> bool:
-        return bool(self.gpu_devices) and self.output_device != CPU and all(
-            d != CPU for d in self.layer_device)
+        return (
+            bool(self.gpu_devices) and self.output_device != CPU and all(d != CPU for d in self.layer_device)
+        )
 
 
 def accelerator_names(machine: Machine) -> list[str]:
@@ -196,15 +197,27 @@ def cpu_repacks(machine: Machine | None) -> bool:
 
 def is_repackable(t: TensorInfo) -> bool:
     """A 2-D weight of a repackable type with whole 8-row groups (never the token embedding)."""
-    return (t.ggml_type.upper() in REPACK_TYPES and len([d for d in t.shape if d > 1]) == 2
-            and len(t.shape) >= 2 and t.shape[1] % _REPACK_ROWS == 0
-            and not t.name.startswith(_INPUT_PREFIXES))
+    return (
+        t.ggml_type.upper() in REPACK_TYPES
+        and len([d for d in t.shape if d > 1]) == 2
+        and len(t.shape) >= 2
+        and t.shape[1] % _REPACK_ROWS == 0
+        and not t.name.startswith(_INPUT_PREFIXES)
+    )
 
 
-def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = None,
-          tensor_split: list[float] | tuple[float, ...] | None = None, cpu_moe: bool = False,
-          n_cpu_moe: int = 0, no_kv_offload: bool = False, repack: bool | None = None,
-          free_bytes: list[int] | None = None) -> Placement:
+def place(
+    model: ModelSpec,
+    machine: Machine | None,
+    *,
+    ngl: int | str | None = None,
+    tensor_split: list[float] | tuple[float, ...] | None = None,
+    cpu_moe: bool = False,
+    n_cpu_moe: int = 0,
+    no_kv_offload: bool = False,
+    repack: bool | None = None,
+    free_bytes: list[int] | None = None,
+) -> Placement:
     """Place a model's tensors, layers and caches on a machine's devices, as llama.cpp does.
 
     Parameters
@@ -230,8 +243,9 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
         raise RigfitError(f"--n-cpu-moe must be ≥ 0, got {n_cpu_moe}.")
     n_eff = resolve_ngl(ngl, n_layer) if accels else 0
     if tensor_split is not None and accels and len(tensor_split) > len(accels):
-        raise RigfitError(f"--tensor-split has {len(tensor_split)} shares but the machine has "
-                          f"{len(accels)} GPU(s).")
+        raise RigfitError(
+            f"--tensor-split has {len(tensor_split)} shares but the machine has {len(accels)} GPU(s)."
+        )
     splits = _gpu_splits(accels, tensor_split, free_bytes)
     on = _layer_devices(n_layer, n_eff, names, splits)
     layer_device, output_device = on[:n_layer], on[n_layer]
@@ -252,13 +266,24 @@ def place(model: ModelSpec, machine: Machine | None, *, ngl: int | str | None = 
             w.add(t, output_device, role)
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
-    return Placement(devices=devices, layer_device=layer_device, output_device=output_device,
-                     kv_device=kv_device, weights_bytes=w.weights, repack_bytes=w.repack_bytes,
-                     duplicated_bytes=w.dup, tensor_device=w.tensor_device, n_gpu_layers=n_gpu_layers,
-                     ngl=n_eff, largest_cpu_matmul_bytes=w.largest_cpu)
+    return Placement(
+        devices=devices,
+        layer_device=layer_device,
+        output_device=output_device,
+        kv_device=kv_device,
+        weights_bytes=w.weights,
+        repack_bytes=w.repack_bytes,
+        duplicated_bytes=w.dup,
+        tensor_device=w.tensor_device,
+        n_gpu_layers=n_gpu_layers,
+        ngl=n_eff,
+        largest_cpu_matmul_bytes=w.largest_cpu,
+    )
 
-def _gpu_splits(accels: list[Device], tensor_split: list[float] | tuple[float, ...] | None,
-                free_bytes: list[int] | None) -> list[float]:
+
+def _gpu_splits(
+    accels: list[Device], tensor_split: list[float] | tuple[float, ...] | None, free_bytes: list[int] | None
+) -> list[float]:
     """Cumulative split points over the GPUs (``-ts`` shares, else free memory [B])."""
     if not accels:
         return []
@@ -300,8 +325,9 @@ class _Weights:
         if dev != CPU:
             return
         # experts kept in RAM by --cpu-moe count as CPU matmul weights for op offload
-        if self.has_accels and (expert_in_ram or is_expert_tensor(t.name)
-                                or (len(t.shape) >= 2 and role != "input")):
+        if self.has_accels and (
+            expert_in_ram or is_expert_tensor(t.name) or (len(t.shape) >= 2 and role != "input")
+        ):
             self.largest_cpu = max(self.largest_cpu, t.n_bytes)
         if not expert_in_ram and self.repack_on and is_repackable(t):
             self.repack_bytes += t.n_bytes

@@ -99,8 +99,9 @@ def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link |
 
 
 @lru_cache(maxsize=512)
-def resolve_hardware(published: str, n_devices: int, backend: str | None, host_link: str | None = None
-                     ) -> Machine:
+def resolve_hardware(
+    published: str, n_devices: int, backend: str | None, host_link: str | None = None
+) -> Machine:
     """A :class:`Machine` for a published hardware string, device count, backend and (optional)
     host link such as "PCIe 3.0 x16"."""
     hn = normalise_hardware(published, n_devices)
@@ -114,9 +115,14 @@ def resolve_hardware(published: str, n_devices: int, backend: str | None, host_l
     if first.kind == "cpu":
         return Machine(name=published, cpu=first, ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s)
     if first.kind in ("apple", "apu"):
-        mach = Machine(name=published, accelerators=tuple(devs), cpu=first,
-                       ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s, unified_memory=True,
-                       host_link=Link("unified", first.bandwidth_bytes_per_s or 1e11))
+        mach = Machine(
+            name=published,
+            accelerators=tuple(devs),
+            cpu=first,
+            ram_bandwidth_bytes_per_s=first.bandwidth_bytes_per_s,
+            unified_memory=True,
+            host_link=Link("unified", first.bandwidth_bytes_per_s or 1e11),
+        )
         return mach
     host, inter = _pcie_links(devs, host_link)
     return Machine(name=published, accelerators=tuple(devs), interconnect=inter, host_link=host)
@@ -125,6 +131,7 @@ def resolve_hardware(published: str, n_devices: int, backend: str | None, host_l
 # ------------------------------------------------------------------------------------------
 # models
 # ------------------------------------------------------------------------------------------
+
 
 def _file_type(quant: str) -> str:
     """A published quant name as llama.cpp's file type ('Q4_K' → 'Q4_K_M', 'MXFP4' → 'MXFP4_MOE'),
@@ -137,8 +144,9 @@ def _file_type(quant: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def resolve_work(model: str, family: str, params_b: float | None, quant: str,
-                 size_gib: float | None) -> ModelWork:
+def resolve_work(
+    model: str, family: str, params_b: float | None, quant: str, size_gib: float | None
+) -> ModelWork:
     """Per-token work of a published model (catalog architecture + predicted tensor table)."""
     try:
         arch = match_model(model, family or None, params_b)
@@ -195,10 +203,18 @@ def case_settings(case: SpeedCase) -> RunSettings:
     if era == "2023" and case.n_devices > 1 and backend in ("CUDA", "ROCm"):
         split = "row"  # before b1800 (Jan 2024) multi-GPU meant splitting every matmul by rows
     cpu_only = normalise_hardware(case.hardware).cpu_only or backend == "CPU"
-    return RunSettings(backend=backend, ngl=ngl, cpu_only=cpu_only, threads=case.threads, flash_attn=fa,
-                       build=case.build,
-                       n_ubatch=min(ub, nb), n_batch=nb, split_mode=split,
-                       rocm_hipblaslt=bool(re.search(r"HIPBLASLT\s*=\s*1", notes)))
+    return RunSettings(
+        backend=backend,
+        ngl=ngl,
+        cpu_only=cpu_only,
+        threads=case.threads,
+        flash_attn=fa,
+        build=case.build,
+        n_ubatch=min(ub, nb),
+        n_batch=nb,
+        split_mode=split,
+        rocm_hipblaslt=bool(re.search(r"HIPBLASLT\s*=\s*1", notes)),
+    )
 
 
 def resolve_case(case: SpeedCase) -> ResolvedCase:
@@ -224,8 +240,18 @@ def resolve_case(case: SpeedCase) -> ResolvedCase:
     else:
         prompt, gen, depth = t.prompt, t.gen, t.depth
     hk = case.hardware_kind or (machine.accelerators[0].vendor.lower() if machine.accelerators else "cpu")
-    return ResolvedCase(case, machine, work, settings, kind, prompt, gen, depth,
-                        normalise_hardware(case.hardware).names[0], hk)
+    return ResolvedCase(
+        case,
+        machine,
+        work,
+        settings,
+        kind,
+        prompt,
+        gen,
+        depth,
+        normalise_hardware(case.hardware).names[0],
+        hk,
+    )
 
 
 def _check_n_devices(case: SpeedCase) -> None:
@@ -247,8 +273,13 @@ def _check_case_bounds(case: SpeedCase) -> None:
     longer than MAX_NAME_CHARS (fuzzy matching time grows with them), more than MAX_DEVICES
     devices (one Device object each), token counts beyond MAX_TOKENS (one speed-feature entry per
     512-token chunk), absurd -ngl or thread counts."""
-    for what, text in (("hardware", case.hardware), ("model", case.model), ("backend", case.backend),
-                       ("model_family", case.model_family), ("quant", case.quant)):
+    for what, text in (
+        ("hardware", case.hardware),
+        ("model", case.model),
+        ("backend", case.backend),
+        ("model_family", case.model_family),
+        ("quant", case.quant),
+    ):
         if len(text or "") > MAX_NAME_CHARS:
             raise Unresolved(f"{what} name of {len(text):,} characters (at most {MAX_NAME_CHARS})")
     if len(case.notes or "") > MAX_NOTES_CHARS:
@@ -258,8 +289,11 @@ def _check_case_bounds(case: SpeedCase) -> None:
     if total > MAX_DEVICES:
         raise Unresolved(f"{total:,} devices; rigfit models one machine of at most {MAX_DEVICES:,}")
     t = case.test
-    values: dict[str, object] = {"prompt_tokens": t.prompt if t else None, "gen_tokens": t.gen if t else None,
-                                 "depth": t.depth if t else None}
+    values: dict[str, object] = {
+        "prompt_tokens": t.prompt if t else None,
+        "gen_tokens": t.gen if t else None,
+        "depth": t.depth if t else None,
+    }
     for column in CASE_RANGES:  # the cells as written: '1e308', 'inf' or '-5' are not dropped silently
         raw = str((case.extra or {}).get(column) or "").strip()
         if raw:
@@ -296,8 +330,9 @@ def check_fits(rc: ResolvedCase) -> None:
     need = rc.work.total_bytes + kv_cache_bytes(rc.work, n_ctx, rc.settings.kv_type)
     accs = rc.machine.accelerators
     acc_mem = [d.memory_bytes for d in accs]
-    full_offload = (accs and not rc.settings.cpu_only
-                    and (rc.settings.ngl is None or rc.settings.ngl > rc.work.n_layer))
+    full_offload = (
+        accs and not rc.settings.cpu_only and (rc.settings.ngl is None or rc.settings.ngl > rc.work.n_layer)
+    )
     if full_offload:
         if any(m is None for m in acc_mem):
             return
@@ -309,17 +344,28 @@ def check_fits(rc: ResolvedCase) -> None:
             ram = rc.machine.cpu.memory_bytes
         known = ram is not None
         have = float(ram if ram is not None else MAX_HOST_RAM_BYTES) + sum(m or 0 for m in acc_mem)
-        where = (f"{have / GIB:,.0f} GiB of accelerator memory and RAM" if known else
-                 "the 12 TB of RAM the largest two-socket servers hold")
+        where = (
+            f"{have / GIB:,.0f} GiB of accelerator memory and RAM"
+            if known
+            else "the 12 TB of RAM the largest two-socket servers hold"
+        )
     if need > have:
-        raise Unresolved(f"does not fit: weights + KV cache at {n_ctx:,} tokens need "
-                         f"{need / GIB:,.0f} GiB, more than {where}")
+        raise Unresolved(
+            f"does not fit: weights + KV cache at {n_ctx:,} tokens need "
+            f"{need / GIB:,.0f} GiB, more than {where}"
+        )
 
 
 def case_features(rc: ResolvedCase, C: dict) -> tuple[dict[str, float], float]:
     """Features of a case's total test time and its token count (for calibration)."""
-    layout = make_layout(rc.work, rc.machine, rc.settings.backend, rc.settings.ngl, rc.settings.cpu_only,
-                         rc.settings.split_mode)
+    layout = make_layout(
+        rc.work,
+        rc.machine,
+        rc.settings.backend,
+        rc.settings.ngl,
+        rc.settings.cpu_only,
+        rc.settings.split_mode,
+    )
     if rc.kind == "tg":
         f = decode_features(rc.work, layout, rc.machine, rc.settings, rc.depth, rc.gen, C)
         return {k: v * rc.gen for k, v in f.items()}, float(rc.gen)
@@ -345,8 +391,9 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
     return tps, min(lo, tps), max(hi, tps)
 
 
-def predict_case(case: SpeedCase, C: dict | None = None
-                 ) -> tuple[float | None, float | None, float | None, str]:
+def predict_case(
+    case: SpeedCase, C: dict | None = None
+) -> tuple[float | None, float | None, float | None, str]:
     """(tps, low, high, status) — status 'ok' or 'unresolved: <reason>' (incl. 'does not fit')."""
     try:
         rc = resolve_case(case)
@@ -381,7 +428,18 @@ def iter_predict_rows(rows: Iterable[dict], C: dict | None = None) -> Iterator[d
 
 
 __all__ = [
-    "PREDICT_COLUMNS", "ResolvedCase", "Unresolved", "case_features", "case_settings", "check_fits",
-    "iter_predict_rows", "kv_cache_bytes", "predict_case",
-    "predict_resolved", "predict_rows", "resolve_case", "resolve_hardware", "resolve_work",
+    "PREDICT_COLUMNS",
+    "ResolvedCase",
+    "Unresolved",
+    "case_features",
+    "case_settings",
+    "check_fits",
+    "iter_predict_rows",
+    "kv_cache_bytes",
+    "predict_case",
+    "predict_resolved",
+    "predict_rows",
+    "resolve_case",
+    "resolve_hardware",
+    "resolve_work",
 ]

@@ -82,7 +82,7 @@ def tensor_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
     """
     try:
         return list(_tensor_shapes_cached(arch, _extra_key(arch)))
-    except TypeError:   # an Architecture holding unhashable values (lists): build uncached
+    except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         return _build_shapes(arch)
 
 
@@ -97,7 +97,7 @@ def _tensor_shapes_cached(arch: Architecture, extra_key: str) -> tuple[tuple[str
 
 def _build_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
     build = tensor_family(arch).build_shapes
-    assert build is not None    # tensor_family raises for families without shapes
+    assert build is not None  # tensor_family raises for families without shapes
     out = build(arch)
     out.sort(key=lambda t: _sort_key(t[0]))
     return out
@@ -109,21 +109,39 @@ def _build_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
 
 _IQ_LOW = {"IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M"}
 _OUT_Q5K = {"IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ2_S", "IQ2_M", "IQ1_M"}
-_ATTN_OUT_8X = {"Q2_K", "IQ3_XS", "IQ3_XXS", "Q3_K_S", "Q3_K_M", "IQ4_NL", "Q4_K_S", "Q4_K_M",
-                "IQ3_S", "IQ3_M", "IQ4_XS"}
+_ATTN_OUT_8X = {
+    "Q2_K",
+    "IQ3_XS",
+    "IQ3_XXS",
+    "Q3_K_S",
+    "Q3_K_M",
+    "IQ4_NL",
+    "Q4_K_S",
+    "Q4_K_M",
+    "IQ3_S",
+    "IQ3_M",
+    "IQ4_XS",
+}
 
 
-@lru_cache(maxsize=16384)   # pure in the name; asked for every tensor of every (model, quant)
+@lru_cache(maxsize=16384)  # pure in the name; asked for every tensor of every (model, quant)
 def _category(name: str) -> str:
     """tensor_get_category: broad role of a tensor for the quantization rules."""
     if name == "output.weight":
         return "output"
     if name in ("token_embd.weight", "per_layer_token_embd.weight"):
         return "token_embd"
-    for key, cat in (("attn_qkv.weight", "attn_qkv"), ("attn_kv_b.weight", "attn_kv_b"),
-                     ("attn_v.weight", "attn_v"), ("attn_k.weight", "attn_k"),
-                     ("attn_q.weight", "attn_q"), ("attn_output.weight", "attn_output"),
-                     ("ffn_up", "ffn_up"), ("ffn_gate", "ffn_gate"), ("ffn_down", "ffn_down")):
+    for key, cat in (
+        ("attn_qkv.weight", "attn_qkv"),
+        ("attn_kv_b.weight", "attn_kv_b"),
+        ("attn_v.weight", "attn_v"),
+        ("attn_k.weight", "attn_k"),
+        ("attn_q.weight", "attn_q"),
+        ("attn_output.weight", "attn_output"),
+        ("ffn_up", "ffn_up"),
+        ("ffn_gate", "ffn_gate"),
+        ("ffn_down", "ffn_down"),
+    ):
         if key in name:
             return cat
     return "other"
@@ -141,14 +159,36 @@ def allows_quantization(name: str, shape: Shape) -> bool:
     """tensor_allows_quantization: 2-D/3-D ``*weight`` tensors except norms, routers, conv1d …"""
     if _n_dims(shape) < 2 or not name.endswith("weight"):
         return False
-    blocked = ("_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel",
-               "per_layer_model_proj", "ssm_conv1d", "shortconv.conv.weight", "indexer.k_proj.weight",
-               "indexer.q_proj.weight", "time_mix_first.weight", "time_mix_w0.weight",
-               "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight", "time_mix_v1.weight",
-               "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
-               "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight",
-               "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight",
-               ".position_embd", ".patch_embd")
+    blocked = (
+        "_norm.weight",
+        "ffn_gate_inp.weight",
+        "ffn_gate_tid2eid.weight",
+        "altup",
+        "laurel",
+        "per_layer_model_proj",
+        "ssm_conv1d",
+        "shortconv.conv.weight",
+        "indexer.k_proj.weight",
+        "indexer.q_proj.weight",
+        "time_mix_first.weight",
+        "time_mix_w0.weight",
+        "time_mix_w1.weight",
+        "time_mix_w2.weight",
+        "time_mix_v0.weight",
+        "time_mix_v1.weight",
+        "time_mix_v2.weight",
+        "time_mix_a0.weight",
+        "time_mix_a1.weight",
+        "time_mix_a2.weight",
+        "time_mix_g1.weight",
+        "time_mix_g2.weight",
+        "time_mix_decay_w1.weight",
+        "time_mix_decay_w2.weight",
+        "time_mix_lerp_fused.weight",
+        "attn_rel_b.weight",
+        ".position_embd",
+        ".patch_embd",
+    )
     if any(b in name for b in blocked):
         return False
     return name not in ("position_embd.weight", "token_types.weight")
@@ -166,7 +206,7 @@ def _fallback(name: str, ncols: int, target: str) -> str:
     if target in ("IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ4_XS"):
         ret = "IQ4_NL"
     elif target in ("Q2_0", "Q2_K", "Q3_K", "TQ1_0", "TQ2_0"):
-        ret = "Q4_0"    # older builds used IQ4_NL here: same 18 B / 32 weights
+        ret = "Q4_0"  # older builds used IQ4_NL here: same 18 B / 32 weights
     elif target == "Q4_K":
         ret = "Q5_0"
     elif target == "Q5_K":
@@ -176,8 +216,10 @@ def _fallback(name: str, ncols: int, target: str) -> str:
     elif t.block_size <= 32:
         ret = target
     else:
-        raise RigfitError(f"llama-quantize has no fallback for {name} (row length {ncols}) in {target}.",
-                          "Choose another quantization type for this model.")
+        raise RigfitError(
+            f"llama-quantize has no fallback for {name} (row length {ncols}) in {target}.",
+            "Choose another quantization type for this model.",
+        )
     if ncols % ggml_type(ret).block_size:
         ret = "F16"
     return ret
@@ -323,8 +365,7 @@ def _ffn_down_low_bits(qs: _QuantState, new_type: str, i: int, n: int) -> str:
     elif ft == "IQ3_XXS" and not qs.has_imatrix:
         new_type = "Q4_K" if i < n // 8 else "Q3_K"
     elif ft == "Q3_K_M":
-        new_type = ("Q5_K" if i < n // 16 else
-                    "Q4_K" if (not falcon or _use_more_bits(i, n)) else "Q3_K")
+        new_type = "Q5_K" if i < n // 16 else "Q4_K" if (not falcon or _use_more_bits(i, n)) else "Q3_K"
     elif ft == "IQ3_M" and (i < n // 8 or (qs.n_expert == 8 and _use_more_bits(i, n))):
         new_type = "Q4_K"
     elif ft == "Q3_K_L":
@@ -369,14 +410,16 @@ def _type_attn_output(qs: _QuantState, new_type: str) -> str:
         return "Q4_K" if ft == "Q3_K_L" else new_type
     if qs.n_expert == 8:
         return "Q5_K" if ft in _ATTN_OUT_8X else new_type
-    return {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K",
-            "IQ3_M": "Q4_K"}.get(ft, new_type)
+    return {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K_L": "Q5_K", "IQ3_M": "Q4_K"}.get(
+        ft, new_type
+    )
 
 
 def _type_legacy_qkv(qs: _QuantState, new_type: str) -> str:
     """Fused attn_qkv of older llama.cpp builds (reached only with legacy_qkv)."""
-    return {"Q3_K_M": "Q4_K", "Q3_K_L": "Q4_K", "IQ3_M": "Q4_K", "Q4_K_M": "Q5_K",
-            "Q5_K_M": "Q6_K"}.get(qs.ftype, new_type)
+    return {"Q3_K_M": "Q4_K", "Q3_K_L": "Q4_K", "IQ3_M": "Q4_K", "Q4_K_M": "Q5_K", "Q5_K_M": "Q6_K"}.get(
+        qs.ftype, new_type
+    )
 
 
 def _type_ffn_gate_up(qs: _QuantState, new_type: str, name: str, cat: str) -> str:
@@ -442,13 +485,19 @@ def _suffix(name: str) -> str:
 @lru_cache(maxsize=1024)
 def _static_info(suffix: str, n_dims: int, ftype: str, a: str) -> tuple[bool, str, str]:
     """(may quantize, category, converter type) of a tensor, from its layer-free name."""
-    shape = (2,) * n_dims           # only the number of dimensions matters here
+    shape = (2,) * n_dims  # only the number of dimensions matters here
     ft = resolve_file_type(ftype)
     return allows_quantization(suffix, shape), _category(suffix), _source_type(suffix, shape, ft, a)
 
 
-def tensor_types(arch: Architecture, file_type: str | FileType, *, imatrix: bool = True,
-                 legacy_qkv: bool = False, allow_requantize: bool = False) -> list[tuple[str, Shape, str]]:
+def tensor_types(
+    arch: Architecture,
+    file_type: str | FileType,
+    *,
+    imatrix: bool = True,
+    legacy_qkv: bool = False,
+    allow_requantize: bool = False,
+) -> list[tuple[str, Shape, str]]:
     """(name, shape, GGML type) of every tensor of ``arch`` as ``llama-quantize <file_type>``
     writes it (F32/F16/BF16: as ``convert_hf_to_gguf.py --outtype`` writes it).
 
@@ -463,27 +512,33 @@ def tensor_types(arch: Architecture, file_type: str | FileType, *, imatrix: bool
     ft = resolve_file_type(file_type)
     try:
         return list(_tensor_types_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize))
-    except TypeError:   # an Architecture holding unhashable values (lists): build uncached
-        return _tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv,
-                             allow_requantize=allow_requantize)
+    except TypeError:  # an Architecture holding unhashable values (lists): build uncached
+        return _tensor_types(
+            arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv, allow_requantize=allow_requantize
+        )
 
 
 @lru_cache(maxsize=512)
-def _tensor_types_cached(arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool,
-                         allow_requantize: bool) -> tuple[tuple[str, Shape, str], ...]:
+def _tensor_types_cached(
+    arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
+) -> tuple[tuple[str, Shape, str], ...]:
     """:func:`tensor_types` as an immutable tuple; ``extra_key`` stands for ``arch.extra`` (not hashed)."""
-    return tuple(_tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv,
-                               allow_requantize=allow_requantize))
+    return tuple(
+        _tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv, allow_requantize=allow_requantize)
+    )
 
 
-def _tensor_types(arch: Architecture, ft: FileType, *, imatrix: bool, legacy_qkv: bool,
-                  allow_requantize: bool) -> list[tuple[str, Shape, str]]:
+def _tensor_types(
+    arch: Architecture, ft: FileType, *, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
+) -> list[tuple[str, Shape, str]]:
     """Uncached :func:`tensor_types` for a resolved file type."""
     a = canonical_arch(arch)
     if ft.via == "convert" and ft.name not in ("F32", "F16", "BF16"):
-        raise RigfitError(f"{ft.name} files are written by the converter from {ft.name} checkpoints; "
-                          "their tensor mix cannot be predicted from the architecture.",
-                          "Read the GGUF file instead.")
+        raise RigfitError(
+            f"{ft.name} files are written by the converter from {ft.name} checkpoints; "
+            "their tensor mix cannot be predicted from the architecture.",
+            "Read the GGUF file instead.",
+        )
     shapes = tensor_shapes(arch)
     default = ft.base_type
     names = [n for n, _ in shapes]
@@ -491,12 +546,17 @@ def _tensor_types(arch: Architecture, ft: FileType, *, imatrix: bool, legacy_qkv
     fam = tensor_family(arch)
     hkv0 = kv_heads_for_gqa(arch)
     qs = _QuantState(
-        ftype=ft.name, falcon=fam.quant_falcon,
+        ftype=ft.name,
+        falcon=fam.quant_falcon,
         n_gqa=(arch.n_head // hkv0) if hkv0 else 0,
         n_expert=arch.moe.n_expert if arch.moe else 0,
-        is_70b=fam.is_70b(arch), has_imatrix=imatrix, tied=tied,
+        is_70b=fam.is_70b(arch),
+        has_imatrix=imatrix,
+        tied=tied,
         n_attention_wv=sum(1 for n in names if _category(n) in ("attn_v", "attn_qkv", "attn_kv_b")),
-        n_layer_all=n_layer_all(arch), legacy_qkv=legacy_qkv)
+        n_layer_all=n_layer_all(arch),
+        legacy_qkv=legacy_qkv,
+    )
     quantized = ggml_type(default).quantized
     out: list[tuple[str, Shape, str]] = []
     for name, shape in shapes:
@@ -521,8 +581,14 @@ def _tensor_types(arch: Architecture, ft: FileType, *, imatrix: bool, legacy_qkv
     return out
 
 
-def catalog_model_spec(arch: Architecture, file_type: str | FileType, *, imatrix: bool = True,
-                       legacy_qkv: bool = False, allow_requantize: bool = False) -> ModelSpec:
+def catalog_model_spec(
+    arch: Architecture,
+    file_type: str | FileType,
+    *,
+    imatrix: bool = True,
+    legacy_qkv: bool = False,
+    allow_requantize: bool = False,
+) -> ModelSpec:
     """Predicted tensor table of ``arch`` quantized to ``file_type``: a :class:`ModelSpec`
     with origin "catalog" and ``tensors_exact=False`` (shapes and types follow llama.cpp's rules
     exactly; the file the user downloads may come from another converter version or a custom mix).
@@ -531,26 +597,28 @@ def catalog_model_spec(arch: Architecture, file_type: str | FileType, *, imatrix
     opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
     try:
         tensors = _catalog_tensors_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
-    except TypeError:   # an Architecture holding unhashable values (lists): build uncached
+    except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         tensors = _catalog_tensors(tensor_types(arch, ft, **opts))
     return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
 
 
-def _catalog_tensors(types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
-                     ) -> tuple[TensorInfo, ...]:
+def _catalog_tensors(
+    types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
+) -> tuple[TensorInfo, ...]:
     """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type)."""
     return tuple(TensorInfo(name, shape, t, _nbytes(t, tuple(shape))) for name, shape, t in types)
 
 
-@lru_cache(maxsize=16384)   # layers repeat the same (type, shape) many times
+@lru_cache(maxsize=16384)  # layers repeat the same (type, shape) many times
 def _nbytes(ggml_type_name: str, shape: Shape) -> int:
     """:func:`rigfit.catalog.quant.tensor_nbytes`, memoized [B]."""
     return tensor_nbytes(ggml_type_name, shape)
 
 
 @lru_cache(maxsize=512)
-def _catalog_tensors_cached(arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool,
-                            allow_requantize: bool) -> tuple[TensorInfo, ...]:
+def _catalog_tensors_cached(
+    arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
+) -> tuple[TensorInfo, ...]:
     """Tensor table of :func:`catalog_model_spec`, shared between calls (an immutable tuple of frozen
     rows; the spec around it is built afresh so each caller gets its own ``arch``)."""
     return _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
@@ -568,8 +636,19 @@ def bits_per_weight(spec: ModelSpec) -> float:
 
 
 __all__ = [
-    "SUPPORTED_ARCHS", "UnsupportedArchitectureError", "allows_quantization",
-    "bits_per_weight", "canonical_arch", "catalog_model_spec", "has_exp_probs_b", "has_longrope_factors",
-    "has_rope_freqs", "n_layer_all", "n_nextn_layers", "n_rot", "tensor_shapes",
-    "tensor_types", "type_counts",
+    "SUPPORTED_ARCHS",
+    "UnsupportedArchitectureError",
+    "allows_quantization",
+    "bits_per_weight",
+    "canonical_arch",
+    "catalog_model_spec",
+    "has_exp_probs_b",
+    "has_longrope_factors",
+    "has_rope_freqs",
+    "n_layer_all",
+    "n_nextn_layers",
+    "n_rot",
+    "tensor_shapes",
+    "tensor_types",
+    "type_counts",
 ]

@@ -58,8 +58,9 @@ def weight_bytes_bf16(arch: Architecture) -> int:
     return arch.total_params * 2
 
 
-def kv_bytes_per_token(arch: Architecture, kv_dtype_bytes: int, max_model_len: int,
-                       max_batched: int = DEFAULT_BATCHED_TOKENS) -> float:
+def kv_bytes_per_token(
+    arch: Architecture, kv_dtype_bytes: int, max_model_len: int, max_batched: int = DEFAULT_BATCHED_TOKENS
+) -> float:
     """KV bytes per token of context, all layers, one GPU before TP [B/token].
 
     Full attention: 2 × n_kv_heads × head_dim × dtype; MLA: (kv_lora_rank + rope) × dtype;
@@ -86,8 +87,11 @@ def activation_peak_bytes(arch: Architecture, max_batched: int, max_num_seqs: in
     """Torch activation peak of the profile run [B] (estimate, ±50%): hidden states and FFN
     intermediates of ``max_batched`` tokens in BF16 plus the sampler's f32 logits for
     ``max_num_seqs`` sequences."""
-    ff = arch.moe.expert_ff * arch.moe.n_expert_used if arch.moe else max(
-        arch.ff(il) for il in range(arch.n_layer))
+    ff = (
+        arch.moe.expert_ff * arch.moe.n_expert_used
+        if arch.moe
+        else max(arch.ff(il) for il in range(arch.n_layer))
+    )
     hidden = max_batched * (4 * arch.n_embd + 2 * ff) * 2
     logits = max_num_seqs * arch.n_vocab * 4 * 2
     return hidden + logits
@@ -119,22 +123,47 @@ def make_vllm_plan(model: ModelSpec, machine: Machine, settings: PlanSettings) -
         d.fit = Verdict.NO if d.kv_bytes <= 0 or hr < 0 else (Verdict.FITS if n_seqs >= 1 else Verdict.NO)
     fit = Verdict.FITS if all(d.fit is Verdict.FITS for d in devices) else Verdict.NO
     notes: list[str] = [
-        Note(NoteCode.VLLM_CLAIM,
-             f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
-             f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens)."),
-        Note(NoteCode.VLLM_BF16,
-             "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints are smaller.")]
+        Note(
+            NoteCode.VLLM_CLAIM,
+            f"vLLM claims {util:.0%} of each GPU up front; the KV cache gets what is left "
+            f"({kv_tokens:,} tokens ≈ {n_seqs} concurrent sequences of {max_len:,} tokens).",
+        ),
+        Note(
+            NoteCode.VLLM_BF16,
+            "Weights assumed BF16 safetensors (total params × 2 B); quantized checkpoints are smaller.",
+        ),
+    ]
     if fit is Verdict.NO:
-        notes.append(Note(NoteCode.VLLM_REFUSES,
-                          "vLLM would refuse to start: one max_model_len request does not fit in the KV pool "
-                          "(lower --ctx or add GPUs)."))
-    plan = Plan(model=model, machine=machine, settings=settings, n_ctx=max_len, ngl=arch.n_layer + 1,
-                fit=fit, devices=devices, placement=None, margin_bytes=settings.margin_bytes,
-                build=build_profile(settings.llama_build), notes=notes)
-    plan.vllm = VllmResult(gpu_memory_utilization=util, tensor_parallel_size=tp, kv_cache_tokens=kv_tokens,
-                           kv_bytes_per_token=per_tok, max_concurrent_seqs_at_max_len=n_seqs,
-                           max_num_batched_tokens=batched, activation_peak_bytes=act,
-                           cuda_graph_bytes=CUDA_GRAPH_BYTES)
+        notes.append(
+            Note(
+                NoteCode.VLLM_REFUSES,
+                "vLLM would refuse to start: one max_model_len request does not fit in the KV pool "
+                "(lower --ctx or add GPUs).",
+            )
+        )
+    plan = Plan(
+        model=model,
+        machine=machine,
+        settings=settings,
+        n_ctx=max_len,
+        ngl=arch.n_layer + 1,
+        fit=fit,
+        devices=devices,
+        placement=None,
+        margin_bytes=settings.margin_bytes,
+        build=build_profile(settings.llama_build),
+        notes=notes,
+    )
+    plan.vllm = VllmResult(
+        gpu_memory_utilization=util,
+        tensor_parallel_size=tp,
+        kv_cache_tokens=kv_tokens,
+        kv_bytes_per_token=per_tok,
+        max_concurrent_seqs_at_max_len=n_seqs,
+        max_num_batched_tokens=batched,
+        activation_peak_bytes=act,
+        cuda_graph_bytes=CUDA_GRAPH_BYTES,
+    )
     plan.commands = vllm_commands(plan)
     plan.speed_reason = SPEED_REASON
     return plan
@@ -149,14 +178,20 @@ def _gpu_claim(i: int, g: Device, util: float, weights: int, act: int, n_layer: 
     """What vLLM claims on GPU ``i`` [B]: weights, activation peak, and the KV pool left in the claim."""
     total = int(g.memory_bytes or 0)
     kv = int(util * total) - weights - act - NON_TORCH_BYTES
-    return DeviceMemory(name=f"CUDA{i}", kind="gpu", weights_bytes=weights, compute_bytes=act,
-                        kv_bytes=max(kv, 0),
-                        overhead_bytes=NON_TORCH_BYTES + CUDA_GRAPH_BYTES + CUDA_CONTEXT_BYTES,
-                        overhead_source="non-torch 256 MiB + CUDA graphs ~512 MiB + CUDA context ~512 MiB "
-                                        "(research/memory.md §2.4)",
-                        capacity_bytes=total,
-                        capacity_source=f"looked up: {g.sources.get('memory_bytes', 'catalog')}",
-                        layers=n_layer, holds_output=True)
+    return DeviceMemory(
+        name=f"CUDA{i}",
+        kind="gpu",
+        weights_bytes=weights,
+        compute_bytes=act,
+        kv_bytes=max(kv, 0),
+        overhead_bytes=NON_TORCH_BYTES + CUDA_GRAPH_BYTES + CUDA_CONTEXT_BYTES,
+        overhead_source="non-torch 256 MiB + CUDA graphs ~512 MiB + CUDA context ~512 MiB "
+        "(research/memory.md §2.4)",
+        capacity_bytes=total,
+        capacity_source=f"looked up: {g.sources.get('memory_bytes', 'catalog')}",
+        layers=n_layer,
+        holds_output=True,
+    )
 
 
 def vllm_commands(plan: Plan) -> dict[str, Any]:
@@ -165,8 +200,15 @@ def vllm_commands(plan: Plan) -> dict[str, Any]:
     util = s.gpu_memory_utilization
     tp = plan.vllm.tensor_parallel_size if plan.vllm is not None else 1
     arch = plan.model.arch
-    args = ["vllm", "serve", arch.hf_repo or arch.id, "--max-model-len", str(plan.n_ctx),
-            "--gpu-memory-utilization", f"{util:g}"]
+    args = [
+        "vllm",
+        "serve",
+        arch.hf_repo or arch.id,
+        "--max-model-len",
+        str(plan.n_ctx),
+        "--gpu-memory-utilization",
+        f"{util:g}",
+    ]
     if tp > 1:
         args += ["--tensor-parallel-size", str(tp)]
     if _kv_dtype_bytes(s) == 1:

@@ -582,9 +582,9 @@ def _alignment(r: _Reader, metadata: dict[str, Any], types: dict[str, str]) -> i
     return alignment
 
 
-def _read_tensor_infos(r: _Reader, buf: Any, n_tensors: int, alignment: int,
-                       ttable: dict[int, tuple[str, int, int]]
-                       ) -> list[tuple[str, tuple[int, ...], int, int]]:
+def _read_tensor_infos(
+    r: _Reader, buf: Any, n_tensors: int, alignment: int, ttable: dict[int, tuple[str, int, int]]
+) -> list[tuple[str, tuple[int, ...], int, int]]:
     """The tensor infos: (name, shape, GGML type id, data offset), each checked."""
     raw: list[tuple[str, tuple[int, ...], int, int]] = []
     names: set[str] = set()
@@ -616,8 +616,12 @@ def _read_tensor_infos(r: _Reader, buf: Any, n_tensors: int, alignment: int,
     return raw
 
 
-def _tensor_table(r: _Reader, raw: list[tuple[str, tuple[int, ...], int, int]],
-                  ttable: dict[int, tuple[str, int, int]], data_size: int) -> list[TensorInfo]:
+def _tensor_table(
+    r: _Reader,
+    raw: list[tuple[str, tuple[int, ...], int, int]],
+    ttable: dict[int, tuple[str, int, int]],
+    data_size: int,
+) -> list[TensorInfo]:
     """Tensor infos with their sizes [B], each checked to end inside the file."""
     tensors: list[TensorInfo] = []
     tensors = []

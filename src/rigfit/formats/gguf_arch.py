@@ -44,16 +44,28 @@ _U64_MAX = 2**64 - 1
 #: https://huggingface.co/google/gemma-3-27b-it/blob/main/config.json), so a header with
 #: embedding_length 2^63 is refused instead of planning 10^29 GiB.
 _COUNT_MAX: dict[str, int] = {
-    "embedding_length": 2**20, "feed_forward_length": 2**22,
-    "attention.head_count": 2**16, "attention.head_count_kv": 2**16, "attention.key_length": 2**16,
-    "attention.value_length": 2**16, "vocab_size": 2**24, "context_length": 2**32,
-    "expert_count": 2**16, "expert_used_count": 2**16, "expert_feed_forward_length": 2**22,
-    "attention.kv_lora_rank": 2**16, "attention.q_lora_rank": 2**16,
+    "embedding_length": 2**20,
+    "feed_forward_length": 2**22,
+    "attention.head_count": 2**16,
+    "attention.head_count_kv": 2**16,
+    "attention.key_length": 2**16,
+    "attention.value_length": 2**16,
+    "vocab_size": 2**24,
+    "context_length": 2**32,
+    "expert_count": 2**16,
+    "expert_used_count": 2**16,
+    "expert_feed_forward_length": 2**22,
+    "attention.kv_lora_rank": 2**16,
+    "attention.q_lora_rank": 2**16,
 }
 
 #: Keys that must hold whole numbers (a float layer count is a damaged header, not 12 layers).
-_WHOLE_KEYS = frozenset(_COUNT_MAX) | {"block_count", "nextn_predict_layers", "leading_dense_block_count",
-                                       "expert_shared_count"}
+_WHOLE_KEYS = frozenset(_COUNT_MAX) | {
+    "block_count",
+    "nextn_predict_layers",
+    "leading_dense_block_count",
+    "expert_shared_count",
+}
 
 
 def _describe(v: Any) -> str:
@@ -96,8 +108,9 @@ class _Keys:
             raise BadFileError(self.g.path, f"key {key} is negative ({v})")
         limit = _COUNT_MAX.get(suffix, _U64_MAX)
         if v > limit:
-            raise BadFileError(self.g.path, f"key {key} is {int(v):,}, beyond any real model "
-                               f"(at most {limit:,})")
+            raise BadFileError(
+                self.g.path, f"key {key} is {int(v):,}, beyond any real model (at most {limit:,})"
+            )
         return int(v)
 
     @overload
@@ -207,8 +220,9 @@ def _vocab_size(g: GGUFFile, k: _Keys, tensors: dict[str, TensorInfo], notes: li
     return n_vocab
 
 
-def _read_moe(g: GGUFFile, k: _Keys, fam: ArchFamily, n_layer_all: int, n_layer: int,
-              extra: dict) -> MoE | None:
+def _read_moe(
+    g: GGUFFile, k: _Keys, fam: ArchFamily, n_layer_all: int, n_layer: int, extra: dict
+) -> MoE | None:
     """Mixture-of-experts hparams (expert counts, widths, shared experts, dense lead)."""
     n_expert = k.u("expert_count", 0)
     if not n_expert:
@@ -230,19 +244,26 @@ def _read_moe(g: GGUFFile, k: _Keys, fam: ArchFamily, n_layer_all: int, n_layer:
     shared_ff = k.u("expert_shared_feed_forward_length")
     if shared_ff and not n_shared:
         n_shared = 1  # qwen2moe-style single shared expert of width n_ff_shexp
-    if not n_shared and not shared_ff:   # llama4: one shared expert of width n_ff_exp, no key
+    if not n_shared and not shared_ff:  # llama4: one shared expert of width n_ff_exp, no key
         n_shared = fam.implicit_shared_experts
     if len(set(used[:n_layer])) > 1:
         extra["expert_used_per_layer"] = used
     step = k.u("interleave_moe_layer_step")
     if step:  # llama4: only every step-th layer is MoE
         extra["interleave_moe_layer_step"] = step
-    return MoE(n_expert=n_expert, n_expert_used=n_used, expert_ff=ff_exp, n_expert_shared=n_shared,
-               shared_ff=shared_ff, n_dense_lead=k.u("leading_dense_block_count", 0))
+    return MoE(
+        n_expert=n_expert,
+        n_expert_used=n_used,
+        expert_ff=ff_exp,
+        n_expert_shared=n_shared,
+        shared_ff=shared_ff,
+        n_dense_lead=k.u("leading_dense_block_count", 0),
+    )
 
 
-def _dense_ff(k: _Keys, tensors: dict[str, TensorInfo], moe: MoE | None, ff_meta: tuple[int, ...],
-              n_layer: int) -> int | tuple[int, ...]:
+def _dense_ff(
+    k: _Keys, tensors: dict[str, TensorInfo], moe: MoE | None, ff_meta: tuple[int, ...], n_layer: int
+) -> int | tuple[int, ...]:
     """Dense FFN width per layer: from the tensors when present (exact), else the metadata.
 
     Catalog convention (rigfit.catalog.models): for MoE models n_ff is the width of the *dense*
@@ -278,8 +299,13 @@ def _read_mla(g: GGUFFile, k: _Keys, head_k: int, extra: dict, notes: list[str])
         n_rot = k.u("rope.dimension_count", head_k)
         if n_rot > k_mla:
             raise BadFileError(g.path, f"rope.dimension_count {n_rot} exceeds key_length_mla {k_mla}")
-        return MLA(kv_lora_rank=kv_lora, qk_nope_head_dim=k_mla - n_rot, qk_rope_head_dim=n_rot,
-                   v_head_dim=v_mla, q_lora_rank=k.u("attention.q_lora_rank") or None)
+        return MLA(
+            kv_lora_rank=kv_lora,
+            qk_nope_head_dim=k_mla - n_rot,
+            qk_rope_head_dim=n_rot,
+            v_head_dim=v_mla,
+            q_lora_rank=k.u("attention.q_lora_rank") or None,
+        )
     if kv_lora:
         extra["kv_lora_rank"] = kv_lora
         notes.append(
@@ -292,14 +318,26 @@ def _read_mla(g: GGUFFile, k: _Keys, head_k: int, extra: dict, notes: list[str])
 def _read_ssm(k: _Keys) -> SSM | None:
     if k.raw("ssm.conv_kernel") is None and k.raw("ssm.state_size") is None:
         return None
-    return SSM(d_conv=k.u("ssm.conv_kernel", 0), d_inner=k.u("ssm.inner_size", 0),
-               d_state=k.u("ssm.state_size", 0), n_group=k.u("ssm.group_count", 0),
-               n_head=k.u("ssm.time_step_rank", 0))
+    return SSM(
+        d_conv=k.u("ssm.conv_kernel", 0),
+        d_inner=k.u("ssm.inner_size", 0),
+        d_state=k.u("ssm.state_size", 0),
+        n_group=k.u("ssm.group_count", 0),
+        n_head=k.u("ssm.time_step_rank", 0),
+    )
 
 
-def _recurrent_layers(g: GGUFFile, k: _Keys, fam: ArchFamily, n_layer: int, n_layer_all: int,
-                      hkv: tuple[int, ...], ff_meta: tuple[int, ...], extra: dict,
-                      notes: list[str]) -> tuple[tuple[bool, ...] | None, tuple[int, ...]]:
+def _recurrent_layers(
+    g: GGUFFile,
+    k: _Keys,
+    fam: ArchFamily,
+    n_layer: int,
+    n_layer_all: int,
+    hkv: tuple[int, ...],
+    ff_meta: tuple[int, ...],
+    extra: dict,
+    notes: list[str],
+) -> tuple[tuple[bool, ...] | None, tuple[int, ...]]:
     """(recurrent flag per layer, KV heads per layer) by the family's rule (``ArchFamily.recurrent``)."""
     rule = fam.recurrent
     recurrent: tuple[bool, ...] | None = None
@@ -358,8 +396,9 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
     extra["feed_forward_length"] = _collapse(ff_meta[:n_layer])
     mla = _read_mla(g, k, head_k, extra, notes)
     ssm = _read_ssm(k)
-    recurrent, hkv = _recurrent_layers(g, k, fam, n_layer, n_layer_all, head_kv[:n_layer], ff_meta, extra,
-                                       notes)
+    recurrent, hkv = _recurrent_layers(
+        g, k, fam, n_layer, n_layer_all, head_kv[:n_layer], ff_meta, extra, notes
+    )
     sliding_window, swa_layers = _sliding_window(g, k, fam, n_layer, recurrent, notes, extra)
 
     # --- tensors-derived facts ---------------------------------------------------------------
@@ -391,8 +430,11 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
         name=clean_text(name, 256) if isinstance(name, str) else "",
         family=str(g.get("general.basename") or ""),
         tied_embeddings="output.weight" not in tensors and bool(tensors),
-        attn_bias=any(f"blk.{il}.{n}.bias" in tensors for il in range(min(n_layer, 4))
-                      for n in ("attn_q", "attn_qkv", "attn_k")),
+        attn_bias=any(
+            f"blk.{il}.{n}.bias" in tensors
+            for il in range(min(n_layer, 4))
+            for n in ("attn_q", "attn_qkv", "attn_k")
+        ),
         qk_norm=any(f"blk.{il}.attn_q_norm.weight" in tensors for il in range(min(n_layer, 4))),
         sliding_window=sliding_window,
         swa_layers=swa_layers,
@@ -422,8 +464,9 @@ def _file_extras(g: GGUFFile, k: _Keys, extra: dict) -> None:
         extra["n_rot"] = rope
 
 
-def _swa_array(g: GGUFFile, fam: ArchFamily, pat: Any, key_swa: int | None, n_layer: int,
-               notes: list[str]) -> tuple[int | None, tuple[bool, ...] | None]:
+def _swa_array(
+    g: GGUFFile, fam: ArchFamily, pat: Any, key_swa: int | None, n_layer: int, notes: list[str]
+) -> tuple[int | None, tuple[bool, ...] | None]:
     """No period rule: SWA layers only from a stored per-layer bool array."""
     arr = _layer_array(g, "sliding_window_pattern", pat)
     if not isinstance(arr, tuple) or len(arr) < n_layer:

@@ -103,16 +103,46 @@ def _text_config(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 #: config.json keys that hold a whole number (sizes and counts) and those that hold any number.
-_INT_KEYS = frozenset({
-    "num_hidden_layers", "n_layer", "num_layers", "hidden_size", "d_model", "n_embd",
-    "max_position_embeddings", "max_seq_len", "vocab_size", "num_attention_heads", "n_head",
-    "num_key_value_heads", "intermediate_size", "ffn_dim", "head_dim", "sliding_window",
-    "num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts", "num_experts_per_tok",
-    "moe_topk", "top_k", "moe_intermediate_size", "expert_intermediate_size", "intermediate_size_mlp",
-    "n_shared_experts", "num_shared_experts", "shared_expert_intermediate_size",
-    "shared_intermediate_size", "first_k_dense_replace", "kv_lora_rank", "q_lora_rank",
-    "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
-})
+_INT_KEYS = frozenset(
+    {
+        "num_hidden_layers",
+        "n_layer",
+        "num_layers",
+        "hidden_size",
+        "d_model",
+        "n_embd",
+        "max_position_embeddings",
+        "max_seq_len",
+        "vocab_size",
+        "num_attention_heads",
+        "n_head",
+        "num_key_value_heads",
+        "intermediate_size",
+        "ffn_dim",
+        "head_dim",
+        "sliding_window",
+        "num_local_experts",
+        "num_experts",
+        "n_routed_experts",
+        "moe_num_experts",
+        "num_experts_per_tok",
+        "moe_topk",
+        "top_k",
+        "moe_intermediate_size",
+        "expert_intermediate_size",
+        "intermediate_size_mlp",
+        "n_shared_experts",
+        "num_shared_experts",
+        "shared_expert_intermediate_size",
+        "shared_intermediate_size",
+        "first_k_dense_replace",
+        "kv_lora_rank",
+        "q_lora_rank",
+        "qk_rope_head_dim",
+        "qk_nope_head_dim",
+        "v_head_dim",
+    }
+)
 _FLOAT_KEYS = frozenset({"rope_theta", "partial_rotary_factor"})
 
 
@@ -229,8 +259,11 @@ def architecture_from_config(
     try:
         return _architecture_from_config(cfg, model_id, path, tensors)
     except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError, ZeroDivisionError):
-        raise BadFileError(path, "config.json holds a value of a kind no model config has",
-                           "Check the sizes and counts in it, or download it again.") from None
+        raise BadFileError(
+            path,
+            "config.json holds a value of a kind no model config has",
+            "Check the sizes and counts in it, or download it again.",
+        ) from None
 
 
 def _architecture_from_config(

@@ -211,7 +211,6 @@ def _inspect_remote(rref: Any, offline: bool) -> dict[str, Any]:
 
 def _inspect_any(ref: str | Path) -> dict[str, Any]:
 
-
     p = Path(ref).expanduser()
     if not p.exists():
         raise BadFileError(p, "no such file or folder")

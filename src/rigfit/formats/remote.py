@@ -73,7 +73,9 @@ DEFAULT_QUANT = "Q4_K_M"
 _MANIFEST_ACCEPT = "application/vnd.docker.distribution.manifest.v2+json"
 _OLLAMA_MODEL_MEDIA = "application/vnd.ollama.image.model"
 _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_HF_URL_RE = re.compile(r"^(?:https?://)?(?:hf\.co|huggingface\.co)/(?P<repo>[^/:@\s]+/[^/:@\s]+)(?P<rest>.*)$")
+_HF_URL_RE = re.compile(
+    r"^(?:https?://)?(?:hf\.co|huggingface\.co)/(?P<repo>[^/:@\s]+/[^/:@\s]+)(?P<rest>.*)$"
+)
 
 
 class NotCachedError(RigfitError):
@@ -313,18 +315,27 @@ class _Http:
             if want is not None and got >= want:
                 break
             if want is None and got > MAX_WHOLE_FILE_BYTES:
-                raise RigfitError(f"{r.url}: more than {MAX_WHOLE_FILE_BYTES >> 20} MiB for a small "
-                                  "JSON file (config, index or manifest).", "Is this the right repo?")
+                raise RigfitError(
+                    f"{r.url}: more than {MAX_WHOLE_FILE_BYTES >> 20} MiB for a small "
+                    "JSON file (config, index or manifest).",
+                    "Is this the right repo?",
+                )
         body = b"".join(chunks)
-        return body[skip : want]
+        return body[skip:want]
 
 
 def is_network_error(exc: BaseException) -> bool:
     """An exception from the network stack (httpx, huggingface_hub, sockets, TLS) rather than
     a bug: only these become one-line errors."""
     root = type(exc).__module__.split(".")[0]
-    return isinstance(exc, OSError) or root in ("httpx", "httpx2", "httpcore", "h11", "huggingface_hub",
-                                                "ssl")
+    return isinstance(exc, OSError) or root in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "h11",
+        "huggingface_hub",
+        "ssl",
+    )
 
 
 def _origin(url: str) -> str:
@@ -356,8 +367,10 @@ def http_error(status: int, what: str, error_code: str | None = None, hub: str =
             + ("; logged-in Hub users get higher limits (hf auth login)." if hub == "hf" else "."),
         )
     if hub != "hf" and status in (401, 403):
-        return RigfitError(f"{what}: access denied (HTTP {status}).",
-                           f"rigfit reads public {_HUB_NAMES.get(hub, hub)} models only.")
+        return RigfitError(
+            f"{what}: access denied (HTTP {status}).",
+            f"rigfit reads public {_HUB_NAMES.get(hub, hub)} models only.",
+        )
     if error_code == "GatedRepo" or status == 403:
         return RigfitError(
             f"{what}: access denied (HTTP {status}); the repo is gated or private.",
@@ -415,8 +428,9 @@ def fetch_gguf_header(
             return bytes(buf), max(total or 0, len(buf))  # read_gguf says what is wrong
         if need > MAX_GGUF_HEADER_BYTES:
             raise BadFileError(
-                label, f"corrupt GGUF header: it claims about {need:,} bytes (more than "
-                f"{MAX_GGUF_HEADER_BYTES >> 20} MiB)"
+                label,
+                f"corrupt GGUF header: it claims about {need:,} bytes (more than "
+                f"{MAX_GGUF_HEADER_BYTES >> 20} MiB)",
             )
         target = max(need + need // 8, len(buf) + (256 << 10))
         target = -(-target // 65536) * 65536
@@ -479,8 +493,10 @@ def _save_listing(rdir: Path, rev: str, sha: str, files: dict[str, int | None]) 
         (rdir / "refs").mkdir(exist_ok=True)
         (rdir / "refs" / _safe_rel(rev).replace("/", "--")).write_text(sha)
     except OSError as exc:
-        raise RigfitError(f"Cannot write the header cache {rdir}: {exc.strerror or exc}.",
-                          "Set RIGFIT_CACHE_DIR to a writable folder.") from None
+        raise RigfitError(
+            f"Cannot write the header cache {rdir}: {exc.strerror or exc}.",
+            "Set RIGFIT_CACHE_DIR to a writable folder.",
+        ) from None
 
 
 def _cached_listing(ref: RemoteRef, rdir: Path, rev: str) -> tuple[str, dict[str, int | None]]:
@@ -506,13 +522,15 @@ def _hf_exception(exc: BaseException, ref: RemoteRef) -> RigfitError:
     if name == "GatedRepoError":
         return http_error(403, what, "GatedRepo")
     if name == "RevisionNotFoundError":
-        return RigfitError(f"{what} has no revision {ref.revision!r}.",
-                           "Use a branch, tag or commit of the repo.")
+        return RigfitError(
+            f"{what} has no revision {ref.revision!r}.", "Use a branch, tag or commit of the repo."
+        )
     if name == "RepositoryNotFoundError" or status == 404:
         near = _near_hint(ref.repo)
         login = " If it is private or gated, log in with `hf auth login` or set HF_TOKEN."
-        return RigfitError(f"Unknown {what} (not found on {hf_endpoint()}).",
-                           (near or "Check the name.") + login)
+        return RigfitError(
+            f"Unknown {what} (not found on {hf_endpoint()}).", (near or "Check the name.") + login
+        )
     if name == "HFValidationError":
         return RigfitError(f"{ref.repo!r} is not a valid Hugging Face repo id.", "Write it as org/name.")
     if isinstance(status, int):
@@ -545,17 +563,20 @@ def select_gguf(files: list[str], selector: str | None, repo: str) -> list[str]:
     (the only model, else Q4_K_M as Ollama picks). Projector (mmproj) files are never picked."""
     ggufs = [f for f in files if f.lower().endswith(".gguf") and "mmproj" not in f.lower().rsplit("/", 1)[-1]]
     if not ggufs:
-        raise RigfitError(f"Repo {repo!r} holds no GGUF file.",
-                          "Use hf:ORG/NAME for a safetensors checkpoint.")
+        raise RigfitError(
+            f"Repo {repo!r} holds no GGUF file.", "Use hf:ORG/NAME for a safetensors checkpoint."
+        )
     picked = _matching(ggufs, selector)
     models = sorted({_model_key(f) for f in picked})
     if not models:
         quants = sorted({_model_key(f).rsplit("/", 1)[-1] for f in ggufs})
-        raise RigfitError(f"Repo {repo!r} has no GGUF file for {selector!r}.",
-                          "It has: " + ", ".join(quants[:12]) + ".")
+        raise RigfitError(
+            f"Repo {repo!r} has no GGUF file for {selector!r}.", "It has: " + ", ".join(quants[:12]) + "."
+        )
     if len(models) > 1 and selector is None:
-        raise AmbiguousNameError("model", f"{repo} (no {DEFAULT_QUANT} file)",
-                                 [f"{repo}:{m.rsplit('/', 1)[-1]}" for m in models])
+        raise AmbiguousNameError(
+            "model", f"{repo} (no {DEFAULT_QUANT} file)", [f"{repo}:{m.rsplit('/', 1)[-1]}" for m in models]
+        )
     if len(models) > 1:
         raise AmbiguousNameError("quant", f"{repo}:{selector}", models)
     return sorted(f for f in ggufs if _model_key(f) == models[0])
@@ -612,8 +633,9 @@ def fetch_hf(ref: RemoteRef, offline: bool = False) -> RemoteModel:
 
         return hf_hub_url(ref.repo, f, revision=sha, endpoint=hf_endpoint())
 
-    return _mirror_repo(ref, sha, files, offline, transfer, http, url,
-                        f"{hf_endpoint()}/{ref.repo}/blob/{sha}/config.json")
+    return _mirror_repo(
+        ref, sha, files, offline, transfer, http, url, f"{hf_endpoint()}/{ref.repo}/blob/{sha}/config.json"
+    )
 
 
 def _mirror_repo(
@@ -639,8 +661,10 @@ def _mirror_repo(
         read = ["config.json", *_safetensors_files(names)]
         local = snap
     else:
-        raise RigfitError(f"{what} holds no GGUF file and no config.json.",
-                          "rigfit reads GGUF repos and transformers checkpoints (config.json + safetensors).")
+        raise RigfitError(
+            f"{what} holds no GGUF file and no config.json.",
+            "rigfit reads GGUF repos and transformers checkpoints (config.json + safetensors).",
+        )
     missing = [f for f in read if not (snap / _safe_rel(f)).is_file()]
     if local == snap and not missing and _missing_shards(snap):
         missing = ["model.safetensors.index.json"]  # re-read it: its shards follow it
@@ -655,8 +679,15 @@ def _mirror_repo(
             _mirror_file(client, url(f), f, files.get(f), snap / _safe_rel(f), f"{ref.repo}/{f}", files)
     prefix = "modelscope:" if ref.kind == "modelscope" else ""
     where = f"{prefix}{ref.repo}" + ("" if local == snap else f"/{read[0]}")
-    return RemoteModel(local=local, name=ref.display, files=tuple(read), revision=sha, transfer=transfer,
-                       config_url=config_url if local == snap else None, where=where)
+    return RemoteModel(
+        local=local,
+        name=ref.display,
+        files=tuple(read),
+        revision=sha,
+        transfer=transfer,
+        config_url=config_url if local == snap else None,
+        where=where,
+    )
 
 
 def _missing_shards(snap: Path) -> bool:
@@ -675,8 +706,9 @@ def _safetensors_files(names: list[str]) -> list[str]:
         return ["model.safetensors.index.json"]
     if "model.safetensors" in names:  # beside a consolidated.safetensors copy (Mistral repos)
         return ["model.safetensors"]
-    return [f for f in names
-            if "/" not in f and f.endswith(".safetensors") and not f.startswith("consolidated")]
+    return [
+        f for f in names if "/" not in f and f.endswith(".safetensors") and not f.startswith("consolidated")
+    ]
 
 
 def _mirror_file(
@@ -760,15 +792,18 @@ def fetch_ollama(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     blob = header_cache_dir() / "ollama" / "blobs" / digest.replace(":", "-")
     if not blob.is_file():
         if http is None:
-            raise NotCachedError(f"{what}: its header is not in rigfit's cache, and rigfit is offline.",
-                              "Run once without --offline.")
+            raise NotCachedError(
+                f"{what}: its header is not in rigfit's cache, and rigfit is offline.",
+                "Run once without --offline.",
+            )
         head, total = fetch_gguf_header(http, f"{base}/v2/{ns}/{model}/blobs/{digest}", size, what)
         _write_mirror(blob, head, total, lambda p: read_gguf(p, follow_splits=False), what)
     if http is not None:
         mpath.parent.mkdir(parents=True, exist_ok=True)
         mpath.write_bytes(body)
-    return RemoteModel(local=blob, name=ref.display, files=(digest,), revision=digest, transfer=transfer,
-                       where=ref.display)
+    return RemoteModel(
+        local=blob, name=ref.display, files=(digest,), revision=digest, transfer=transfer, where=ref.display
+    )
 
 
 # --- ModelScope ----------------------------------------------------------------------------------
@@ -802,11 +837,17 @@ def _modelscope_listing(
         files: dict[str, int | None] = {str(f.get("Path") or f["Name"]): int(f["Size"]) for f in entries}
     except (ValueError, KeyError, TypeError, AttributeError):
         msg = data.get("Message") if isinstance(data, dict) else None
-        raise RigfitError(f"{what}: unexpected file listing{f' ({msg})' if msg else ''}.",
-                          "Check the name (owner/name) and the revision.") from None
+        raise RigfitError(
+            f"{what}: unexpected file listing{f' ({msg})' if msg else ''}.",
+            "Check the name (owner/name) and the revision.",
+        ) from None
     digest = hashlib.sha256(
-        json.dumps(sorted((p, files[p], str(f.get("Sha256") or f.get("Revision") or ""))
-                          for p, f in zip(files, entries, strict=True))).encode()
+        json.dumps(
+            sorted(
+                (p, files[p], str(f.get("Sha256") or f.get("Revision") or ""))
+                for p, f in zip(files, entries, strict=True)
+            )
+        ).encode()
     ).hexdigest()
     key = f"{_safe_rel(rev).replace('/', '--')}-{digest[:16]}"
     _save_listing(rdir, rev, key, files)
@@ -821,9 +862,16 @@ def fetch_modelscope(ref: RemoteRef, offline: bool = False) -> RemoteModel:
     key, files = _modelscope_listing(ref, offline, transfer)
     rev = ref.revision or "master"
     base = f"{modelscope_endpoint()}/models/{ref.repo}"
-    return _mirror_repo(ref, key, files, offline, transfer,
-                        lambda: _Http(f"ModelScope repo {ref.repo!r}", transfer, hub="modelscope"),
-                        lambda f: f"{base}/resolve/{rev}/{f}", f"{base}/resolve/{rev}/config.json")
+    return _mirror_repo(
+        ref,
+        key,
+        files,
+        offline,
+        transfer,
+        lambda: _Http(f"ModelScope repo {ref.repo!r}", transfer, hub="modelscope"),
+        lambda f: f"{base}/resolve/{rev}/{f}",
+        f"{base}/resolve/{rev}/config.json",
+    )
 
 
 def fetch_remote(ref: RemoteRef, offline: bool = False) -> RemoteModel:

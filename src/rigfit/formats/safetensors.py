@@ -70,8 +70,9 @@ def _load_json(data: bytes | str, path: str, what: str) -> object:
     except UnicodeDecodeError:
         raise BadFileError(path, f"{what} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise BadFileError(path, f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno})"
-                           ) from None
+        raise BadFileError(
+            path, f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except ValueError:
         raise BadFileError(path, f"{what} holds a number too long to read") from None
 
@@ -128,16 +129,22 @@ def _shard_path(folder: Path, index: Path, name: object) -> Path:
     """A ``weight_map`` shard name as a file inside ``folder``; anything else is refused
     (a path such as ``../../etc/passwd`` must not make rigfit read outside the model folder)."""
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise BadFileError(clean_text(str(index)), f"weight_map names the shard {clean_text(name, 60)!r}, "
-                           "not a file name in the model folder", "The index is damaged; download it again.")
+        raise BadFileError(
+            clean_text(str(index)),
+            f"weight_map names the shard {clean_text(name, 60)!r}, not a file name in the model folder",
+            "The index is damaged; download it again.",
+        )
     path = folder / name
     try:
         inside = path.resolve().parent == folder.resolve()
     except (OSError, RuntimeError):  # symlink loop
         inside = False
     if not inside:
-        raise BadFileError(clean_text(str(index)), f"shard {clean_text(name, 60)!r} points outside the "
-                           "model folder; not read", "The index is damaged; download it again.")
+        raise BadFileError(
+            clean_text(str(index)),
+            f"shard {clean_text(name, 60)!r} points outside the model folder; not read",
+            "The index is damaged; download it again.",
+        )
     return path
 
 

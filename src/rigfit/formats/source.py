@@ -149,7 +149,7 @@ def _catalog_fallback(rref: RemoteRef, file_type: str | None) -> ModelSpec | Non
         library = f"{OLLAMA_DEFAULT_HOST}/library/"
         if not rref.repo.startswith(library):
             return None
-        return _from_ollama_library(f"{rref.repo[len(library):]}:{rref.revision or 'latest'}", file_type)
+        return _from_ollama_library(f"{rref.repo[len(library) :]}:{rref.revision or 'latest'}", file_type)
     try:
         arch = resolve_model(rref.repo)
         ft = file_type or (resolve_file_type(rref.selector).name if rref.selector else None)
@@ -165,14 +165,19 @@ def _from_ollama_library(ref: str, file_type: str | None) -> ModelSpec | None:
     name = resolve_ollama_library(ref)
     if name is None:
         return None
-    return catalog_model_spec(get_model(name.catalog_id),
-                              file_type or name.file_type or default_file_type(name.catalog_id))
+    return catalog_model_spec(
+        get_model(name.catalog_id), file_type or name.file_type or default_file_type(name.catalog_id)
+    )
 
 
 def _is_bare_file_name(ref: str) -> bool:
     """A GGUF file name without a folder part (``Llama-3.1-8B-Instruct-Q4_K_M.gguf``)."""
-    return (ref.lower().endswith(".gguf") and Path(ref).name == ref and "/" not in ref
-            and not ref.startswith((".", "~")))
+    return (
+        ref.lower().endswith(".gguf")
+        and Path(ref).name == ref
+        and "/" not in ref
+        and not ref.startswith((".", "~"))
+    )
 
 
 def _from_file_name(ref: str, file_type: str | None) -> ModelSpec:
@@ -253,8 +258,10 @@ def load_model_source(
     """
     sref = os.fspath(ref)
     if not sref.strip():
-        raise RigfitError("Empty model name.",
-                          "Give a catalog id ('rigfit models'), a GGUF file, an HF folder or ollama:NAME.")
+        raise RigfitError(
+            "Empty model name.",
+            "Give a catalog id ('rigfit models'), a GGUF file, an HF folder or ollama:NAME.",
+        )
     p = Path(sref).expanduser()
     if p.exists():
         return _from_path(p, file_type)

@@ -49,12 +49,16 @@ def amend_local(spec: str | None) -> Machine | None:
         return None
     ram_text = m.group(1).strip()
     if not _RAM_START.match(ram_text) or "+" in ram_text or ";" in ram_text:
-        raise RigfitError(f"Only host RAM can be added to 'local' (got {ram_text!r}).",
-                          "e.g. 'local + 64GB DDR5-6000'; GPUs and the CPU come from detection.")
+        raise RigfitError(
+            f"Only host RAM can be added to 'local' (got {ram_text!r}).",
+            "e.g. 'local + 64GB DDR5-6000'; GPUs and the CPU come from detection.",
+        )
     local = grammar.detect_local_machine()
     if local.unified_memory:
-        raise RigfitError("This computer has unified memory: its size and speed are part of the chip.",
-                          "Use 'local' alone, or describe the chip, e.g. 'M4 Pro 48GB'.")
+        raise RigfitError(
+            "This computer has unified memory: its size and speed are part of the chip.",
+            "Use 'local' alone, or describe the chip, e.g. 'M4 Pro 48GB'.",
+        )
     probe = _read_ram(local, ram_text)
     sources = dict(local.sources)
     notes = list(local.notes)
@@ -69,5 +73,12 @@ def amend_local(spec: str | None) -> Machine | None:
         notes = [n for n in notes if "RAM" not in n]
         notes += [n for n in probe.notes if "RAM" in n]
     name = f"{local.name} (RAM given: {ram_text})"
-    return replace(local, name=name, ram_bytes=probe.ram_bytes, ram_bandwidth_bytes_per_s=ram_bw,
-                   ram_type=ram_type, sources=sources, notes=tuple(notes))
+    return replace(
+        local,
+        name=name,
+        ram_bytes=probe.ram_bytes,
+        ram_bandwidth_bytes_per_s=ram_bw,
+        ram_type=ram_type,
+        sources=sources,
+        notes=tuple(notes),
+    )

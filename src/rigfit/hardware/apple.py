@@ -196,7 +196,6 @@ def apple_cpu_device(apple: Device) -> Device:
     )
 
 
-
 def pick_config(name: str, memory_gb: float, configs: list[int]) -> int:
     """The configuration [GB] within 0.6 GB of ``memory_gb``; RigfitError naming the known ones."""
     for c in configs:
@@ -222,7 +221,6 @@ def apple_config(entry: dict, memory_gb: float | None, gpu_cores: int | None) ->
     return AppleConfig(mem, gpu_cores, mdef, False)
 
 
-
 _APPLE_RE = re.compile(r"\bm([1-5])(?: mini| pro mini)?(?: (pro|max|ultra))?\b")
 
 
@@ -239,8 +237,9 @@ def _gpu_cores(s: str, after_chip: str, bins: list[int]) -> int | None:
     return None
 
 
-def _pick_entry(family: list[dict], chip: str, cores: int | None, mems: list[float],
-                bins: list[int]) -> tuple[dict, str | None]:
+def _pick_entry(
+    family: list[dict], chip: str, cores: int | None, mems: list[float], bins: list[int]
+) -> tuple[dict, str | None]:
     """The chip variant (row of ``apple_silicon``) the text means, and a note when assumed."""
     if len(family) == 1:
         return family[0], None

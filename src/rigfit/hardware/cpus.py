@@ -154,5 +154,3 @@ def cpu_device(entry: dict) -> Device:
         notes=entry.get("notes"),
         extra=extra,
     )
-
-

@@ -51,10 +51,51 @@ _ISA = (
     (re.compile(r"\bi8mm\b"), "I8MM"),
     (re.compile(r"\bneon\b"), "NEON"),
 )
-_CPU_FILLER = {"cpu", "processor", "x86", "x86-64", "x86_64", "arm64", "aarch64", "generic", "desktop",
-               "laptop", "server", "with", "and", "a", "an", "-", ",", "@", "like", "-like"}
-_GPU_FILLER = {"gpu", "vram", "graphics", "card", "of", "with", "and", "memory", "bandwidth", "a", "an",
-               "discrete", "generic", "-", ",", "at", "like", "-like", "fp16", "dense", "tdp"}
+_CPU_FILLER = {
+    "cpu",
+    "processor",
+    "x86",
+    "x86-64",
+    "x86_64",
+    "arm64",
+    "aarch64",
+    "generic",
+    "desktop",
+    "laptop",
+    "server",
+    "with",
+    "and",
+    "a",
+    "an",
+    "-",
+    ",",
+    "@",
+    "like",
+    "-like",
+}
+_GPU_FILLER = {
+    "gpu",
+    "vram",
+    "graphics",
+    "card",
+    "of",
+    "with",
+    "and",
+    "memory",
+    "bandwidth",
+    "a",
+    "an",
+    "discrete",
+    "generic",
+    "-",
+    ",",
+    "at",
+    "like",
+    "-like",
+    "fp16",
+    "dense",
+    "tdp",
+}
 
 
 def _leftover(text: str, patterns: list[re.Pattern[str]], filler: set[str]) -> list[str]:
@@ -135,8 +176,13 @@ def generic_cpu(text: str) -> Device | None:
         sources=sources,
         status=status,
         notes="generic CPU: FLOPS estimated from the cores, clock and ISA; memory from the RAM part",
-        extra={"p_cores": cores, "e_cores": 0, "fp32_flop_per_cycle": fp32_pc, "int8_op_per_cycle": int8_pc,
-               "generic": True},
+        extra={
+            "p_cores": cores,
+            "e_cores": 0,
+            "fp32_flop_per_cycle": fp32_pc,
+            "int8_op_per_cycle": int8_pc,
+            "generic": True,
+        },
     )
 
 

@@ -186,8 +186,9 @@ def _intel_xmx_figures(row: dict, base_src: str, fig: _Figures) -> tuple:
     return fp16, fp16, 2 * fp16
 
 
-def _shader_figures(vendor: str, arch: str, shader_fp16: float | None, fp32_flops: float | None,
-                    base_src: str, fig: _Figures) -> tuple:
+def _shader_figures(
+    vendor: str, arch: str, shader_fp16: float | None, fp32_flops: float | None, base_src: str, fig: _Figures
+) -> tuple:
     """GPUs without matrix units (or AMD RDNA WMMA at the shader rate): FP16 from the shaders."""
     best = max(x for x in (shader_fp16, fp32_flops) if x)
     wmma = amd_wmma_factor(arch) if vendor == "AMD" and shader_fp16 else None
@@ -230,8 +231,11 @@ def _dense_figures(name: str, row: dict, base_src: str, fig: _Figures) -> tuple:
     elif vendor == "Intel" and arch in xmx and boost and row.get("shading_units"):
         dense = _intel_xmx_figures(row, base_src, fig)
     elif vendor == "AMD" and arch.startswith("CDNA"):
-        fig.put("fp16_flops", f"CDNA matrix cores: no dense matrix FP16 figure in the overlay for {name}",
-                "unknown")
+        fig.put(
+            "fp16_flops",
+            f"CDNA matrix cores: no dense matrix FP16 figure in the overlay for {name}",
+            "unknown",
+        )
     elif shader_fp16 or fp32_flops:
         dense = _shader_figures(vendor, arch, shader_fp16, fp32_flops, base_src, fig)
     return (*dense, fp32_flops, shader_fp16)

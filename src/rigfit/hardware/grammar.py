@@ -98,7 +98,6 @@ def _parse_ram(part: str) -> _Ram | None:
     return ram
 
 
-
 def _parse_count(part: str) -> tuple[int, str]:
     m = _COUNT_PRE.match(part)
     if m:
@@ -218,8 +217,10 @@ def _read_parts(text: str) -> _Parts:
             continue
         _read_device_part(out, raw)
     if len(out.accels) > _MAX_COUNT:
-        raise RigfitError(f"Implausible device count {len(out.accels)}.",
-                          f"rigfit models one machine of at most {_MAX_COUNT} devices.")
+        raise RigfitError(
+            f"Implausible device count {len(out.accels)}.",
+            f"rigfit models one machine of at most {_MAX_COUNT} devices.",
+        )
     return out
 
 
@@ -255,8 +256,9 @@ def _check_hosted(p: _Parts) -> None:
         )
 
 
-def _host_ram(cpu: Device | None, cpu_count: int, ram: _Ram, notes: list[str],
-              sources: dict[str, str]) -> tuple[float | None, str | None]:
+def _host_ram(
+    cpu: Device | None, cpu_count: int, ram: _Ram, notes: list[str], sources: dict[str, str]
+) -> tuple[float | None, str | None]:
     """Host RAM bandwidth [B/s] and type, from the RAM part or the CPU's rated memory speed
     (appends notes and sources)."""
     ram_bw = None
@@ -364,7 +366,6 @@ def _machine_name(
     if ram_bytes is not None:
         parts.append(f"{ram_bytes / GIB:g}GB" + (f" {ram_type}" if ram_type else ""))
     return " + ".join(parts)
-
 
 
 def detect_local_machine() -> Machine:

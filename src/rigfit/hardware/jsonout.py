@@ -144,5 +144,3 @@ def figure(dev: Device, field: str) -> Figure:
         return unknown(unit, dev.sources.get(field) or f"{dev.name}: {field} not in the catalog")
     prov = _PROVENANCE.get(dev.status.get(field, "looked-up"), "looked_up")
     return Figure(float(value), unit, prov, dev.sources.get(field))  # type: ignore[arg-type]
-
-

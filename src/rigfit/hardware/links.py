@@ -97,8 +97,9 @@ def parse_link(text: str) -> tuple[str | None, str | None, int | None]:
     """'PCIe 3.0 x16' / 'NVLink' / 'gen4 x8' → (link kind, PCIe generation, lanes)."""
     rest, kind, gen, lanes = parse_link_words(text)
     if kind is None or rest:
-        raise RigfitError(f"Link {text!r} not understood.",
-                          "Use e.g. 'PCIe 3.0 x16', 'PCIe 4.0 x8' or 'NVLink'.")
+        raise RigfitError(
+            f"Link {text!r} not understood.", "Use e.g. 'PCIe 3.0 x16', 'PCIe 4.0 x8' or 'NVLink'."
+        )
     return kind, gen, lanes
 
 
@@ -141,7 +142,6 @@ def _nvlink(devs: list[Device]) -> Link:
     )
 
 
-
 def parse_link_words(part: str) -> tuple[str, str | None, str | None, int | None]:
     """Strip 'NVLink' / 'PCIe 4.0 x8' words; return (rest, link_kind, pcie_gen, lanes)."""
     kind = None
@@ -167,5 +167,3 @@ def parse_link_words(part: str) -> tuple[str, str | None, str | None, int | None
         lanes = int(m.group(1))
         part = part[: m.start()] + " " + part[m.end() :]
     return re.sub(r"\s+", " ", part).strip(" ,"), kind, gen, lanes
-
-

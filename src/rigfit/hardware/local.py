@@ -357,11 +357,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
     interconnect: Link | None = None
     if gpus:
         g0 = facts.gpus[0]
-        if (
-            g0.pcie_gen
-            and g0.pcie_width
-            and f"{g0.pcie_gen}.0" in overlay()["links"]["pcie_per_lane_gb_s"]
-        ):
+        if g0.pcie_gen and g0.pcie_width and f"{g0.pcie_gen}.0" in overlay()["links"]["pcie_per_lane_gb_s"]:
             host_link = pcie_link(f"{g0.pcie_gen}.0", g0.pcie_width)
             host_link = replace(host_link, source=f"NVML max link: {host_link.source}")
         if len(gpus) > 1 and host_link is not None:

@@ -334,7 +334,6 @@ def _build(entry: _Entry, memory_gb: float | None, note: str | None = None) -> D
     raise AssertionError(entry.kind)
 
 
-
 def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required: bool = True) -> Device:
     """Pick among entries of one family using the memory hint or the family's common SKU."""
     cands = list(dict.fromkeys(cands))
@@ -409,8 +408,12 @@ def _lookup(text: str) -> Device | None:
     fk = _key(fam)
     if fk in idx.alias:
         entry = idx.by_name[idx.alias[fk]]
-        if (mem is None or entry.kind != "gpu" or entry.memory_gb is None
-                or _same_memory(entry.memory_gb, mem)):
+        if (
+            mem is None
+            or entry.kind != "gpu"
+            or entry.memory_gb is None
+            or _same_memory(entry.memory_gb, mem)
+        ):
             return _build(entry, mem, _default_note(idx, text, entry.name, mem))
     if fk in idx.family:
         return _choose(idx.family[fk], mem, text)
@@ -536,5 +539,3 @@ def list_devices(kind: str | None = None, *, include_old: bool = False) -> list[
     order = {k: i for i, k in enumerate(KINDS)}
     out.sort(key=lambda d: (order[d.kind], d.vendor, -(d.release_year or 0), d.name))
     return out
-
-

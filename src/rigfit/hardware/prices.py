@@ -166,8 +166,16 @@ def machine_price_parts(machine: Machine) -> tuple[list[PricePart], str | None]:
         parts.append(_part(label, info))
     src = source_text(plat.get("sources"))
     lo, hi = plat["base_usd"]
-    parts.append(PricePart(f"host: {plat['label']}", (lo + hi) / 2, lo, hi, plat.get("status", "estimate"),
-                           f"{plat['includes']}, as of {plat.get('as_of')}: {src}"))
+    parts.append(
+        PricePart(
+            f"host: {plat['label']}",
+            (lo + hi) / 2,
+            lo,
+            hi,
+            plat.get("status", "estimate"),
+            f"{plat['includes']}, as of {plat.get('as_of')}: {src}",
+        )
+    )
     given_gb = machine.ram_bytes / GIB if machine.ram_bytes else None
     ram_gb = given_gb if given_gb is not None else float(plat["default_ram_gb"])
     if plat.get("cpu_included"):
@@ -269,5 +277,3 @@ def floor_machines() -> list[Machine]:
         seen.add(m.name)
         out.append(m)
     return out
-
-

@@ -67,14 +67,18 @@ def _parse_file(path_text: str, identity: tuple[int, int, int]) -> dict[str, str
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RigfitError(f"{clean_text(str(path))} is not valid TOML: {exc}.",
-                          "Fix or delete the file; 'rigfit machine save' writes it.") from None
+        raise RigfitError(
+            f"{clean_text(str(path))} is not valid TOML: {exc}.",
+            "Fix or delete the file; 'rigfit machine save' writes it.",
+        ) from None
     table = data.get("machines", {})
     if not isinstance(table, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in table.items()
     ):
-        raise RigfitError(f"{clean_text(str(path))}: [machines] must hold name = \"description\" rows.",
-                          "Fix or delete the file; 'rigfit machine save' writes it.")
+        raise RigfitError(
+            f'{clean_text(str(path))}: [machines] must hold name = "description" rows.',
+            "Fix or delete the file; 'rigfit machine save' writes it.",
+        )
     return dict(table)
 
 
@@ -97,27 +101,34 @@ def check_name(name: str) -> str:
     """Return ``name`` stripped if it can name a saved machine, else raise one RigfitError line."""
     name = name.strip()
     if not _NAME_RE.match(name):
-        raise RigfitError(f"Machine name {clean_text(name)!r} is not one word "
-                          "of letters, digits, '-', '_', '.'.",
-                          "e.g. 'rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"'.")
+        raise RigfitError(
+            f"Machine name {clean_text(name)!r} is not one word of letters, digits, '-', '_', '.'.",
+            "e.g. 'rigfit machine save home \"RTX 3060 12GB + 32GB DDR4-3200\"'.",
+        )
     if name.lower() in LOCAL_WORDS:
         raise RigfitError(f"{name!r} already means this computer.", "Pick another name, e.g. 'home'.")
     try:
         dev = resolve_device(name)
     except AmbiguousNameError:
-        raise RigfitError(f"{name!r} is already a device name in the catalog.",
-                          "Pick a name that is not hardware, e.g. 'home' or 'workstation'.") from None
+        raise RigfitError(
+            f"{name!r} is already a device name in the catalog.",
+            "Pick a name that is not hardware, e.g. 'home' or 'workstation'.",
+        ) from None
     except (UnknownNameError, RigfitError):
         return name
-    raise RigfitError(f"{name!r} is already a device name in the catalog ({dev.name}).",
-                      "Pick a name that is not hardware, e.g. 'home' or 'workstation'.")
+    raise RigfitError(
+        f"{name!r} is already a device name in the catalog ({dev.name}).",
+        "Pick a name that is not hardware, e.g. 'home' or 'workstation'.",
+    )
 
 
 def _write(profiles: dict[str, str]) -> Path:
     """Write all profiles to :func:`profiles_file` atomically; return the path."""
     path = profiles_file()
-    lines = ["# rigfit saved machines: 'rigfit machine save NAME DESCRIPTION' writes this file.",
-             "[machines]"]
+    lines = [
+        "# rigfit saved machines: 'rigfit machine save NAME DESCRIPTION' writes this file.",
+        "[machines]",
+    ]
     lines += [f"{name} = {json.dumps(desc)}" for name, desc in sorted(profiles.items())]
     with atomic_output(path, "w", force=True, encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

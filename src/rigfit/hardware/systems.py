@@ -165,9 +165,7 @@ def unified_machine(dev: Device, query: str) -> Machine:
         cname = dev.extra.get("cpu_name")
         cpus = cpus_by_name()
         if cname and cname in cpus:
-            cpu = replace(
-                cpu_device(cpus[cname]), bandwidth_bytes_per_s=dev.bandwidth_bytes_per_s
-            )
+            cpu = replace(cpu_device(cpus[cname]), bandwidth_bytes_per_s=dev.bandwidth_bytes_per_s)
         else:
             notes.append("CPU part of this APU not in the catalog (CPU figures unknown)")
     link = Link(
@@ -192,5 +190,3 @@ def unified_machine(dev: Device, query: str) -> Machine:
         },
         notes=tuple(notes),
     )
-
-

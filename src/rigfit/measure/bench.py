@@ -67,8 +67,9 @@ class BenchError(RigfitError):
 
     exit_code = 1
 
-    def __init__(self, message: str, suggestion: str | None = None, log_path: str | None = None,
-                 kind: str = "crash") -> None:
+    def __init__(
+        self, message: str, suggestion: str | None = None, log_path: str | None = None, kind: str = "crash"
+    ) -> None:
         super().__init__(message, suggestion)
         self.log_path = log_path
         self.kind = kind
@@ -89,8 +90,9 @@ def xllamacpp_available() -> bool:
 
 def require_xllamacpp() -> None:
     if not xllamacpp_available():
-        raise RigfitError("rigfit bench needs llama.cpp's Python binding xllamacpp, which is not installed.",
-                          INSTALL_HINT)
+        raise RigfitError(
+            "rigfit bench needs llama.cpp's Python binding xllamacpp, which is not installed.", INSTALL_HINT
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,14 +145,18 @@ class BenchSettings:
         if any(d < 0 for d in self.depths):
             raise RigfitError("--depth must not be negative.")
         if not self.timeout_s > 0:
-            raise RigfitError(f"--timeout must be a positive number of seconds (got {self.timeout_s:g}).",
-                              "The default is 600 s.")
+            raise RigfitError(
+                f"--timeout must be a positive number of seconds (got {self.timeout_s:g}).",
+                "The default is 600 s.",
+            )
         if self.threads is not None and self.threads < 1:
             raise RigfitError(f"--threads must be at least 1 (got {self.threads}).")
         if self.n_ctx is not None and self.n_ctx < self.needed_ctx:
             raise RigfitError(
                 f"--ctx {self.n_ctx} is too small for depth {max(self.depths)} + prompt {self.prompt} + "
-                f"gen {self.gen}.", f"Use --ctx {-(-self.needed_ctx // 256) * 256} or more, or leave it out.")
+                f"gen {self.gen}.",
+                f"Use --ctx {-(-self.needed_ctx // 256) * 256} or more, or leave it out.",
+            )
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -180,8 +186,14 @@ class Stat:
         return 100.0 * (self.high - self.low) / self.median if self.median else 0.0
 
     def to_json(self) -> dict:
-        return {"median": self.median, "stdev": self.stdev, "min": self.low, "max": self.high,
-                "spread_pct": self.spread_pct, "samples": list(self.samples)}
+        return {
+            "median": self.median,
+            "stdev": self.stdev,
+            "min": self.low,
+            "max": self.high,
+            "spread_pct": self.spread_pct,
+            "samples": list(self.samples),
+        }
 
 
 @dataclass(frozen=True)
@@ -212,10 +224,17 @@ class DepthResult:
         return pp, f"tg{self.gen}@d{self.depth + self.prompt}"
 
     def to_json(self) -> dict:
-        return {"depth": self.depth, "cached_tokens": self.cached_tokens, "prompt": self.prompt,
-                "gen": self.gen, "prefill_test": self.prefill_test, "decode_test": self.decode_test,
-                "prefill_tps": self.prefill_tps.to_json(), "decode_tps": self.decode_tps.to_json(),
-                "ttft_s": self.ttft_s.to_json()}
+        return {
+            "depth": self.depth,
+            "cached_tokens": self.cached_tokens,
+            "prompt": self.prompt,
+            "gen": self.gen,
+            "prefill_test": self.prefill_test,
+            "decode_test": self.decode_test,
+            "prefill_tps": self.prefill_tps.to_json(),
+            "decode_tps": self.decode_tps.to_json(),
+            "ttft_s": self.ttft_s.to_json(),
+        }
 
 
 @dataclass
@@ -246,11 +265,16 @@ class BenchReport:
         for d in self.depths:
             p_pp, p_tg = (tests.get(n, {}) for n in d.planned_tests)
             row: dict[str, Any] = {"depth": d.depth}
-            for key, measured, pred in (("prefill_tps", d.prefill_tps.median, p_pp.get("tps")),
-                                        ("decode_tps", d.decode_tps.median, p_tg.get("tps")),
-                                        ("ttft_s", d.ttft_s.median, p_pp.get("ttft_s"))):
-                row[key] = {"measured": measured, "predicted": pred,
-                            "ratio": measured / pred if pred else None}
+            for key, measured, pred in (
+                ("prefill_tps", d.prefill_tps.median, p_pp.get("tps")),
+                ("decode_tps", d.decode_tps.median, p_tg.get("tps")),
+                ("ttft_s", d.ttft_s.median, p_pp.get("ttft_s")),
+            ):
+                row[key] = {
+                    "measured": measured,
+                    "predicted": pred,
+                    "ratio": measured / pred if pred else None,
+                }
             out.append(row)
         return out
 
@@ -293,15 +317,19 @@ def check_model_file(path: str | Path) -> Path:
     """The model path, resolved; a clear error when it is missing or not a GGUF file."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise RigfitError(f"Model file not found: {p}", "Pass the path of a .gguf file, or leave it out to "
-                          "bench the bundled Gemma 3 270M model.")
+        raise RigfitError(
+            f"Model file not found: {p}",
+            "Pass the path of a .gguf file, or leave it out to bench the bundled Gemma 3 270M model.",
+        )
     if p.is_dir():
         raise RigfitError(f"{p} is a directory, not a model file.", "Pass the path of a .gguf file.")
     with open_regular(p, "model file") as fh:  # a FIFO is refused, never waited on
         magic = fh.read(4)
     if magic != b"GGUF":
-        raise RigfitError(f"{p} is not a GGUF file (it does not start with 'GGUF').",
-                          "llama.cpp only loads GGUF files; convert the model or pick a .gguf file.")
+        raise RigfitError(
+            f"{p} is not a GGUF file (it does not start with 'GGUF').",
+            "llama.cpp only loads GGUF files; convert the model or pick a .gguf file.",
+        )
     return p.resolve()
 
 
@@ -317,8 +345,9 @@ def _vocab_size(path: Path) -> int | None:
     return None
 
 
-def run_bench(settings: BenchSettings, progress: ProgressFn | None = None,
-              log_dir: str | Path | None = None) -> BenchReport:
+def run_bench(
+    settings: BenchSettings, progress: ProgressFn | None = None, log_dir: str | Path | None = None
+) -> BenchReport:
     """Run a bench in a child process; raise :class:`BenchError` when the run fails.
 
     progress: called with each event of the child (``loaded``, ``warmup``, ``sample``, ``done``).
@@ -330,8 +359,14 @@ def run_bench(settings: BenchSettings, progress: ProgressFn | None = None,
     path = check_model_file(settings.model_path)
     if settings.n_vocab is None:
         vocab = _vocab_size(path)
-        settings = BenchSettings(**{**asdict(settings), "model_path": str(path), "n_vocab": vocab,
-                                    "depths": tuple(settings.depths)})
+        settings = BenchSettings(
+            **{
+                **asdict(settings),
+                "model_path": str(path),
+                "n_vocab": vocab,
+                "depths": tuple(settings.depths),
+            }
+        )
     if log_dir is None:
         log_dir = data_dir() / "logs"
     log_dir = Path(log_dir)
@@ -346,13 +381,17 @@ def run_bench(settings: BenchSettings, progress: ProgressFn | None = None,
     depths = []
     for depth in settings.depths:
         ss = [s for s in samples if s["depth"] == depth]
-        depths.append(DepthResult(
-            depth=depth, prompt=settings.prompt, gen=settings.gen,
-            prefill_tps=Stat.of([s["prompt_n"] / (s["prompt_ms"] / 1000.0) for s in ss]),
-            decode_tps=Stat.of([s["predicted_n"] / (s["predicted_ms"] / 1000.0) for s in ss]),
-            ttft_s=Stat.of([s["ttft_s"] for s in ss]),
-            cached_tokens=int(statistics.median([s["cache_n"] for s in ss])),
-        ))
+        depths.append(
+            DepthResult(
+                depth=depth,
+                prompt=settings.prompt,
+                gen=settings.gen,
+                prefill_tps=Stat.of([s["prompt_n"] / (s["prompt_ms"] / 1000.0) for s in ss]),
+                decode_tps=Stat.of([s["predicted_n"] / (s["predicted_ms"] / 1000.0) for s in ss]),
+                ttft_s=Stat.of([s["ttft_s"] for s in ss]),
+                cached_tokens=int(statistics.median([s["cache_n"] for s in ss])),
+            )
+        )
     buffers = parse_buffers(Path(log_name))
     Path(log_name).unlink(missing_ok=True)  # kept only when a run fails (the error names it)
     return BenchReport(
@@ -384,7 +423,11 @@ def _run_child(settings: BenchSettings, log_path: Path, progress: ProgressFn | N
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rigfit.measure.bench", spec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            start_new_session=True,
         )
     try:
         with _end_child_on_signals(proc):
@@ -395,8 +438,9 @@ def _run_child(settings: BenchSettings, log_path: Path, progress: ProgressFn | N
                 proc.stdin.close()
 
 
-def _collect_events(proc: subprocess.Popen, settings: BenchSettings, log_path: Path,
-                    progress: ProgressFn | None) -> list[dict]:
+def _collect_events(
+    proc: subprocess.Popen, settings: BenchSettings, log_path: Path, progress: ProgressFn | None
+) -> list[dict]:
     """Read the child's events until it exits or the timeout passes; raise BenchError on failure."""
     events: list[dict] = []
     lines: queue.Queue[bytes | None] = queue.Queue()
@@ -416,7 +460,10 @@ def _collect_events(proc: subprocess.Popen, settings: BenchSettings, log_path: P
                 _kill(proc)
                 raise BenchError(
                     f"The bench did not finish within {settings.timeout_s:.0f} s and was stopped.",
-                    "Use a smaller --prompt/--gen/--repeat, or a smaller model.", str(log_path), "timeout")
+                    "Use a smaller --prompt/--gen/--repeat, or a smaller model.",
+                    str(log_path),
+                    "timeout",
+                )
             try:
                 raw = lines.get(timeout=min(left, 0.5))
             except queue.Empty:
@@ -441,9 +488,13 @@ def _collect_events(proc: subprocess.Popen, settings: BenchSettings, log_path: P
     error = next((e for e in events if e["event"] == "error"), None)
     if rc == _EXIT_LOAD_FAILED or (error and error.get("kind") == "load"):
         reason = load_error_reason(log_path) or (error or {}).get("message") or "unknown reason"
-        raise ModelLoadError(f"llama.cpp could not load {settings.model_path}: {reason}",
-                             "Check that the file is a complete GGUF of an architecture this llama.cpp "
-                             f"build supports (log: {log_path}).", str(log_path), "load")
+        raise ModelLoadError(
+            f"llama.cpp could not load {settings.model_path}: {reason}",
+            "Check that the file is a complete GGUF of an architecture this llama.cpp "
+            f"build supports (log: {log_path}).",
+            str(log_path),
+            "load",
+        )
     if rc != 0 or not any(e["event"] == "done" for e in events):
         if rc is not None and rc < 0:
             try:
@@ -451,8 +502,9 @@ def _collect_events(proc: subprocess.Popen, settings: BenchSettings, log_path: P
             except ValueError:
                 name = f"signal {-rc}"
             hint = " — most likely out of memory (the kernel's OOM killer)" if -rc == signal.SIGKILL else ""
-            msg = (f"llama.cpp (child process {proc.pid}) was killed by {name} before the bench "
-                   f"finished{hint}.")
+            msg = (
+                f"llama.cpp (child process {proc.pid}) was killed by {name} before the bench finished{hint}."
+            )
         elif error:
             msg = f"The bench failed: {error.get('message')}"
         else:
@@ -604,17 +656,23 @@ def model_info(path: str | Path) -> dict:
     except Exception:
         return {}
     n_params = sum(t.n_elements for t in spec.tensors)
-    return {"quant": spec.file_type or "", "family": spec.arch.arch,
-            "params_b": round(n_params / 1e9, 3) if n_params else None}
+    return {
+        "quant": spec.file_type or "",
+        "family": spec.arch.arch,
+        "params_b": round(n_params / 1e9, 3) if n_params else None,
+    }
 
 
-def report_results(report: BenchReport, fingerprint: Any, model_sha256: str | None = None,
-                   run_key: str | None = None) -> list[Any]:
+def report_results(
+    report: BenchReport, fingerprint: Any, model_sha256: str | None = None, run_key: str | None = None
+) -> list[Any]:
     """The store rows of a finished bench: one prefill and one decode result per depth."""
     s = report.settings
     build = report.llama_build or {}
-    build_text = f"xllamacpp {build.get('xllamacpp', '?')}, llama.cpp build {build.get('commit', '?')} " \
-                 f"({build.get('build_number', '?')})"
+    build_text = (
+        f"xllamacpp {build.get('xllamacpp', '?')}, llama.cpp build {build.get('commit', '?')} "
+        f"({build.get('build_number', '?')})"
+    )
     tests = (report.prediction or {}).get("tests", {})
     model = Path(s.model_path).name
     info = model_info(s.model_path)
@@ -622,58 +680,76 @@ def report_results(report: BenchReport, fingerprint: Any, model_sha256: str | No
     out = []
     for d in report.depths:
         planned = d.planned_tests
-        for kind, name, stat, pname in (("pp", d.prefill_test, d.prefill_tps, planned[0]),
-                                        ("tg", d.decode_test, d.decode_tps, planned[1])):
+        for kind, name, stat, pname in (
+            ("pp", d.prefill_test, d.prefill_tps, planned[0]),
+            ("tg", d.decode_test, d.decode_tps, planned[1]),
+        ):
             pred = tests.get(pname) or {}
-            out.append(Result(
-                test=name,
-                tokens_per_s=stat.median,
-                tokens_per_s_stddev=stat.stdev,
-                samples=list(stat.samples),
-                source="rigfit bench",
-                machine_id=fingerprint.id,
-                hardware=fingerprint.hardware_name,
-                hardware_kind=fingerprint.hardware_kind,
-                n_devices=max(1, len(fingerprint.gpus)),
-                backend=build.get("backend") or ("CPU" if not fingerprint.gpus else ""),
-                model=model,
-                model_family=info.get("family", ""),
-                params_b=info.get("params_b"),
-                quant=info.get("quant", ""),
-                model_size_bytes=report.model_size_bytes,
-                model_sha256=model_sha256,
-                prompt_tokens=s.prompt if kind == "pp" else None,
-                gen_tokens=s.gen if kind == "tg" else None,
-                depth=d.cached_tokens if kind == "pp" else d.cached_tokens + s.prompt,
-                ngl=s.ngl,
-                threads=report.threads_used,
-                n_ctx=s.ctx,
-                ttft_s=d.ttft_s.median if kind == "pp" else None,
-                build=build_text,
-                build_number=build.get("build_number"),
-                build_commit=build.get("commit"),
-                predicted_tokens_per_s=pred.get("base_tps", pred.get("tps")),
-                prediction=pred or None,
-                notes=f"rigfit bench: median of {len(stat.samples)} after warm-up; "
-                      f"spread {stat.spread_pct:.1f}% (min {stat.low:.2f}, max {stat.high:.2f})",
-                dedupe_key=f"bench:{key}:{name}",
-            ))
+            out.append(
+                Result(
+                    test=name,
+                    tokens_per_s=stat.median,
+                    tokens_per_s_stddev=stat.stdev,
+                    samples=list(stat.samples),
+                    source="rigfit bench",
+                    machine_id=fingerprint.id,
+                    hardware=fingerprint.hardware_name,
+                    hardware_kind=fingerprint.hardware_kind,
+                    n_devices=max(1, len(fingerprint.gpus)),
+                    backend=build.get("backend") or ("CPU" if not fingerprint.gpus else ""),
+                    model=model,
+                    model_family=info.get("family", ""),
+                    params_b=info.get("params_b"),
+                    quant=info.get("quant", ""),
+                    model_size_bytes=report.model_size_bytes,
+                    model_sha256=model_sha256,
+                    prompt_tokens=s.prompt if kind == "pp" else None,
+                    gen_tokens=s.gen if kind == "tg" else None,
+                    depth=d.cached_tokens if kind == "pp" else d.cached_tokens + s.prompt,
+                    ngl=s.ngl,
+                    threads=report.threads_used,
+                    n_ctx=s.ctx,
+                    ttft_s=d.ttft_s.median if kind == "pp" else None,
+                    build=build_text,
+                    build_number=build.get("build_number"),
+                    build_commit=build.get("commit"),
+                    predicted_tokens_per_s=pred.get("base_tps", pred.get("tps")),
+                    prediction=pred or None,
+                    notes=f"rigfit bench: median of {len(stat.samples)} after warm-up; "
+                    f"spread {stat.spread_pct:.1f}% (min {stat.low:.2f}, max {stat.high:.2f})",
+                    dedupe_key=f"bench:{key}:{name}",
+                )
+            )
     return out
 
 
 def record_bench(store: Any, report: BenchReport, fingerprint: Any, model_sha256: str | None) -> Any:
     """Store a finished bench (one run, its results, the machine) in one transaction."""
-    run = Run(source="rigfit bench", machine_id=fingerprint.id, model_path=report.settings.model_path,
-              model_sha256=model_sha256, llama_build=json.dumps(report.llama_build),
-              settings=report.settings.to_json(), buffers=report.buffers, prediction=report.prediction,
-              load_s=report.load_s, wall_s=report.wall_s)
+    run = Run(
+        source="rigfit bench",
+        machine_id=fingerprint.id,
+        model_path=report.settings.model_path,
+        model_sha256=model_sha256,
+        llama_build=json.dumps(report.llama_build),
+        settings=report.settings.to_json(),
+        buffers=report.buffers,
+        prediction=report.prediction,
+        load_s=report.load_s,
+        wall_s=report.wall_s,
+    )
     return store.add_run(run, report_results(report, fingerprint, model_sha256), fingerprint=fingerprint)
 
 
 def record_failure(store: Any, settings: BenchSettings, fingerprint: Any, error: BenchError) -> Any:
     """Store a failed bench as a run with status ``failed`` (and no results)."""
-    run = Run(source="rigfit bench", machine_id=fingerprint.id, model_path=settings.model_path,
-              status="failed", error=f"{error.kind}: {error.message}", settings=settings.to_json())
+    run = Run(
+        source="rigfit bench",
+        machine_id=fingerprint.id,
+        model_path=settings.model_path,
+        status="failed",
+        error=f"{error.kind}: {error.message}",
+        settings=settings.to_json(),
+    )
     return store.add_run(run, (), fingerprint=fingerprint)
 
 
@@ -739,13 +815,20 @@ def _child_main(spec_json: str) -> int:
     for step, (rep, depth) in enumerate(plan):
         base = tokens(depth)
         if depth:
-            prime = server.handle_completions({"prompt": base, "n_predict": 1, "cache_prompt": True,
-                                               "temperature": 0})
+            prime = server.handle_completions(
+                {"prompt": base, "n_predict": 1, "cache_prompt": True, "temperature": 0}
+            )
             if "error" in prime:
                 emit(event="error", kind="run", message=json.dumps(prime["error"]))
                 return _EXIT_RUN_FAILED
-        req = {"prompt": base + tokens(prompt), "n_predict": gen if rep != "warmup" else min(gen, 8),
-               "ignore_eos": True, "cache_prompt": bool(depth), "temperature": 0, "stream": True}
+        req = {
+            "prompt": base + tokens(prompt),
+            "n_predict": gen if rep != "warmup" else min(gen, 8),
+            "ignore_eos": True,
+            "cache_prompt": bool(depth),
+            "temperature": 0,
+            "stream": True,
+        }
         first: list[float] = []
         final: list[dict] = []
 
@@ -766,10 +849,19 @@ def _child_main(spec_json: str) -> int:
         if rep == "warmup":
             emit(event="warmup", step=step, total=len(plan))
             continue
-        emit(event="sample", step=step, total=len(plan), repeat=rep, depth=depth,
-             cache_n=int(t.get("cache_n", 0)), prompt_n=int(t["prompt_n"]), prompt_ms=float(t["prompt_ms"]),
-             predicted_n=int(t["predicted_n"]), predicted_ms=float(t["predicted_ms"]),
-             ttft_s=(first[0] - t_req) if first else float(t["prompt_ms"]) / 1000.0)
+        emit(
+            event="sample",
+            step=step,
+            total=len(plan),
+            repeat=rep,
+            depth=depth,
+            cache_n=int(t.get("cache_n", 0)),
+            prompt_n=int(t["prompt_n"]),
+            prompt_ms=float(t["prompt_ms"]),
+            predicted_n=int(t["predicted_n"]),
+            predicted_ms=float(t["predicted_ms"]),
+            ttft_s=(first[0] - t_req) if first else float(t["prompt_ms"]) / 1000.0,
+        )
     emit(event="done")
     proto.close()
     del server

@@ -51,8 +51,13 @@ def this_machine() -> Any:
         return None
 
 
-def predict_tests(model_path: str | Path, tests: Iterable[tuple[str, int, int, int]],
-                  threads: int | None = None, ngl: int | None = None, machine: Any = None) -> dict:
+def predict_tests(
+    model_path: str | Path,
+    tests: Iterable[tuple[str, int, int, int]],
+    threads: int | None = None,
+    ngl: int | None = None,
+    machine: Any = None,
+) -> dict:
     """Uncalibrated predictions of llama-bench tests on this machine.
 
     tests: (kind, prompt, gen, depth) with kind pp / tg. Returns
@@ -67,8 +72,9 @@ def predict_tests(model_path: str | Path, tests: Iterable[tuple[str, int, int, i
         work = model_work(spec)
         C = load_constants()
         cpu_only = not getattr(machine, "accelerators", ())
-        settings = RunSettings(threads=threads, ngl=ngl, cpu_only=cpu_only,
-                               backend="CPU" if cpu_only else None)
+        settings = RunSettings(
+            threads=threads, ngl=ngl, cpu_only=cpu_only, backend="CPU" if cpu_only else None
+        )
         out: dict[str, dict] = {}
         for kind, prompt, gen, depth in tests:
             tps, roof = predict_test(work, machine, settings, kind, prompt, gen, depth, C)
@@ -76,8 +82,12 @@ def predict_tests(model_path: str | Path, tests: Iterable[tuple[str, int, int, i
                 return {"error": "no finite prediction (machine figures unknown)"}
             lo, hi = band(C, kind, settings.backend, tps)
             name = f"pp{prompt}" + (f"@d{depth}" if depth else "") if kind == "pp" else f"tg{gen}@d{depth}"
-            out[name] = {"tps": min(tps, roof), "low": min(lo, tps), "high": min(max(hi, tps), roof),
-                         "roofline_tps": roof if math.isfinite(roof) else None}
+            out[name] = {
+                "tps": min(tps, roof),
+                "low": min(lo, tps),
+                "high": min(max(hi, tps), roof),
+                "roofline_tps": roof if math.isfinite(roof) else None,
+            }
     except Exception as exc:  # an estimator that cannot handle this model must not break a bench
         return {"error": f"no prediction: {type(exc).__name__}: {exc}"}
     return {"tests": out, "provenance": "estimated", "machine": getattr(machine, "name", None)}
@@ -119,7 +129,7 @@ def fit_kind(kind: str, measured: list[float], predicted: list[float]) -> KindFi
     if n >= 3:  # leave-one-out: each point scored by a factor fitted without it
         after = []
         for i in range(n):
-            fi = fit_factor(measured[:i] + measured[i + 1:], predicted[:i] + predicted[i + 1:])
+            fi = fit_factor(measured[:i] + measured[i + 1 :], predicted[:i] + predicted[i + 1 :])
             after.append(measured[i] / (predicted[i] * fi))
     else:
         after = [m / (p * f) for m, p in zip(measured, predicted, strict=True)]
@@ -138,8 +148,9 @@ def fit_machine(results: Iterable[Result], base_predictions: dict[int, float] | 
     return [fit_kind(k, m, p) for k, (m, p) in pairs.items() if m]
 
 
-def machine_factors(machine_id: str | None = None,
-                    store: ResultStore | None = None) -> dict[str, float] | None:
+def machine_factors(
+    machine_id: str | None = None, store: ResultStore | None = None
+) -> dict[str, float] | None:
     """The latest fitted factors of a machine (default: this one): {"pp": f, "tg": f} or None."""
     mid = machine_id or detect_fingerprint().id
     if store is None:
@@ -157,7 +168,8 @@ def calibrate_figure(fig: Figure, factor: float | None) -> Figure:
     if factor is None or fig.value is None:
         return fig
     return replace(
-        fig, value=fig.value * factor,
+        fig,
+        value=fig.value * factor,
         low=None if fig.low is None else fig.low * factor,
         high=None if fig.high is None else fig.high * factor,
         provenance="calibrated",
@@ -177,9 +189,13 @@ def calibrate_speed(est: Any, factors: dict[str, float] | None) -> Any:
         t = est.ttft_s
         if t is not None and t.value is not None:
             changes["ttft_s"] = replace(
-                t, value=t.value / pp, low=None if t.low is None else t.low / pp,
-                high=None if t.high is None else t.high / pp, provenance="calibrated",
-                source=f"{t.source + '; ' if t.source else ''}÷ {pp:.3g} (prefill factor, rigfit calibrate)")
+                t,
+                value=t.value / pp,
+                low=None if t.low is None else t.low / pp,
+                high=None if t.high is None else t.high / pp,
+                provenance="calibrated",
+                source=f"{t.source + '; ' if t.source else ''}÷ {pp:.3g} (prefill factor, rigfit calibrate)",
+            )
     if tg:
         for name in ("decode_tps", "decode_tps_ctx", "aggregate_tps", "per_user_tps"):
             fig = getattr(est, name, None)
@@ -204,8 +220,9 @@ def apply_factors(prediction: dict, factors: dict[str, float] | None) -> dict:
     return out
 
 
-def calibrate_machine(store: ResultStore, machine_id: str,
-                      repredict: bool = True) -> tuple[Calibration, list[KindFit]]:
+def calibrate_machine(
+    store: ResultStore, machine_id: str, repredict: bool = True
+) -> tuple[Calibration, list[KindFit]]:
     """Fit this machine's factors from its stored bench results and save them in the store.
 
     Raises ValueError when the machine has no result with a prediction.
@@ -264,6 +281,15 @@ def _repredict(store: ResultStore, results: list[Result]) -> dict[int, float]:
 
 
 __all__ = [
-    "KINDS", "KindFit", "apply_factors", "calibrate_figure", "calibrate_machine", "fit_factor", "fit_kind",
-    "fit_machine", "machine_factors", "predict_tests", "this_machine",
+    "KINDS",
+    "KindFit",
+    "apply_factors",
+    "calibrate_figure",
+    "calibrate_machine",
+    "fit_factor",
+    "fit_kind",
+    "fit_machine",
+    "machine_factors",
+    "predict_tests",
+    "this_machine",
 ]

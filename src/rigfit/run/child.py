@@ -24,9 +24,11 @@ def params_for(spec: dict[str, Any]) -> Any:
     """``xllamacpp.CommonParams`` of a LaunchSpec dict (lazy import: xllamacpp is optional)."""
     import xllamacpp as x
 
-    fa = {"on": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED,
-          "off": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED,
-          "auto": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_AUTO}
+    fa = {
+        "on": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+        "off": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+        "auto": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    }
     p = x.CommonParams()
     p.model.path = spec["model_path"]
     p.n_ctx = int(spec["n_ctx"])

@@ -56,8 +56,11 @@ RETRIES = 3
 PARTIAL_SUFFIX = ".rigfit-partial"
 
 _SPLIT_RE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
-_REPO_RE = re.compile(r"^(?:hf:|hf\.co/|https://huggingface\.co/)?(?P<repo>[\w.-]+/[\w.-]+)"
-                      r"(?::(?P<quant>[\w.-]+)|/(?P<file>.+\.gguf))?$", re.IGNORECASE)
+_REPO_RE = re.compile(
+    r"^(?:hf:|hf\.co/|https://huggingface\.co/)?(?P<repo>[\w.-]+/[\w.-]+)"
+    r"(?::(?P<quant>[\w.-]+)|/(?P<file>.+\.gguf))?$",
+    re.IGNORECASE,
+)
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -81,8 +84,14 @@ class RemoteFile:
     url: str
 
     def to_json(self) -> dict:
-        return {"repo": self.repo, "file": self.filename, "commit": self.commit,
-                "size_bytes": self.size_bytes, "sha256": self.sha256, "url": self.url}
+        return {
+            "repo": self.repo,
+            "file": self.filename,
+            "commit": self.commit,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "url": self.url,
+        }
 
 
 @dataclass
@@ -110,9 +119,15 @@ class ModelFile:
         return sum(max(0, f.size_bytes - _partial_size(f)) for f in self.remote if not blob_path(f).is_file())
 
     def to_json(self) -> dict:
-        return {"ref": self.ref, "source": self.source, "path": str(self.path), "repo": self.repo,
-                "needs_download": self.needs_download, "download_bytes": self.download_bytes,
-                "files": [f.to_json() for f in self.remote]}
+        return {
+            "ref": self.ref,
+            "source": self.source,
+            "path": str(self.path),
+            "repo": self.repo,
+            "needs_download": self.needs_download,
+            "download_bytes": self.download_bytes,
+            "files": [f.to_json() for f in self.remote],
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,13 +189,18 @@ def pick_file(names: list[str], quant: str, where: str) -> str:
         quants = sorted({q for n in names if (q := _file_type_of(n))})
         tip = f"Available: {', '.join(quants)}." if quants else "It lists no GGUF files."
         raise RigfitError(f"{where} has no GGUF file of type {quant}.", tip + " Pick one with :QUANT.")
-    raise RigfitError(f"{where} has {len(hits)} GGUF files of type {quant}: {', '.join(hits[:4])}.",
-                      "Name one file: org/repo/FILE.gguf.")
+    raise RigfitError(
+        f"{where} has {len(hits)} GGUF files of type {quant}: {', '.join(hits[:4])}.",
+        "Name one file: org/repo/FILE.gguf.",
+    )
 
 
 def _file_type_of(name: str) -> str | None:
-    m = re.search(r"(?<![A-Za-z0-9])((?:I?Q\d[\w]*?)|F16|BF16|F32|MXFP4(?:_MOE)?)(?:-\d{5}-of-\d{5})?\.gguf$",
-                  Path(name).name, re.IGNORECASE)
+    m = re.search(
+        r"(?<![A-Za-z0-9])((?:I?Q\d[\w]*?)|F16|BF16|F32|MXFP4(?:_MOE)?)(?:-\d{5}-of-\d{5})?\.gguf$",
+        Path(name).name,
+        re.IGNORECASE,
+    )
     return m.group(1).upper() if m else None
 
 
@@ -259,10 +279,12 @@ def resolve_local(ref: str, quant: str | None = None) -> ModelFile | None:
     if p.exists():
         return ModelFile(ref, "path", _gguf_in(p))
     if ref.startswith("ollama:"):
-        blob = resolve_ollama_name(ref[len("ollama:"):])
+        blob = resolve_ollama_name(ref[len("ollama:") :])
         if blob is None:
-            raise RigfitError(f"Ollama model {ref[7:]!r} not found in the local Ollama store.",
-                              "See `rigfit models --local` for the models on this machine.")
+            raise RigfitError(
+                f"Ollama model {ref[7:]!r} not found in the local Ollama store.",
+                "See `rigfit models --local` for the models on this machine.",
+            )
         return ModelFile(ref, "ollama", blob)
     parsed = parse_repo_ref(ref)
     if parsed is None:
@@ -296,8 +318,9 @@ def _gguf_in(p: Path) -> Path:
         return ggufs[0].resolve()
     if not ggufs:
         raise RigfitError(f"{p}: folder holds no GGUF file.", "rigfit run needs a GGUF model.")
-    raise RigfitError(f"{p}: folder holds {len(ggufs)} GGUF models.",
-                      "Pick one: " + ", ".join(g.name for g in ggufs[:5]))
+    raise RigfitError(
+        f"{p}: folder holds {len(ggufs)} GGUF models.", "Pick one: " + ", ".join(g.name for g in ggufs[:5])
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,12 +346,15 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
     if parsed is None and looks_like_path(ref):
         raise BadFileError(ref, "no such file or folder")
     if parsed is None:
-        raise RigfitError(f"{ref!r} is not a GGUF file, an ollama:NAME or a Hugging Face repo.",
-                          "rigfit run needs a GGUF: give a file, ollama:NAME, or org/repo:Q4_K_M.")
+        raise RigfitError(
+            f"{ref!r} is not a GGUF file, an ollama:NAME or a Hugging Face repo.",
+            "rigfit run needs a GGUF: give a file, ollama:NAME, or org/repo:Q4_K_M.",
+        )
     if _offline():
-        raise RigfitError(f"{ref} is not on this machine and HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is "
-                          "set.",
-                          "Unset HF_HUB_OFFLINE to download it, or give a local GGUF file.")
+        raise RigfitError(
+            f"{ref} is not on this machine and HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set.",
+            "Unset HF_HUB_OFFLINE to download it, or give a local GGUF file.",
+        )
     repo, q, filename = parsed
     info = _model_info(repo, revision)
     sizes = {s.rfilename: s for s in (info.siblings or [])}
@@ -349,8 +375,16 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
         size = s.size if s.size is not None else getattr(lfs, "size", None)
         if size is None:
             raise FetchError(f"The Hub gave no size for {repo}/{name}.")
-        out.append(RemoteFile(repo, name, commit, int(size), sha,
-                              hf_hub_url(repo, name, revision=commit, endpoint=hub_endpoint())))
+        out.append(
+            RemoteFile(
+                repo,
+                name,
+                commit,
+                int(size),
+                sha,
+                hf_hub_url(repo, name, revision=commit, endpoint=hub_endpoint()),
+            )
+        )
     return ModelFile(ref, "hub", snapshot_path(out[0]), out, repo=repo)
 
 
@@ -365,22 +399,29 @@ def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
     )
 
     try:
-        return HfApi(endpoint=hub_endpoint()).model_info(repo, revision=revision, files_metadata=True,
-                                                         timeout=30)
+        return HfApi(endpoint=hub_endpoint()).model_info(
+            repo, revision=revision, files_metadata=True, timeout=30
+        )
     except GatedRepoError:
-        raise RigfitError(f"{repo} is gated: accept its terms on the Hub first.",
-                          "Then log in (hf auth login) or set HF_TOKEN.") from None
+        raise RigfitError(
+            f"{repo} is gated: accept its terms on the Hub first.",
+            "Then log in (hf auth login) or set HF_TOKEN.",
+        ) from None
     except RepositoryNotFoundError:
-        raise RigfitError(f"No Hugging Face repo {repo} (or it is private).",
-                          "Check the name, or set HF_TOKEN for a private repo.") from None
+        raise RigfitError(
+            f"No Hugging Face repo {repo} (or it is private).",
+            "Check the name, or set HF_TOKEN for a private repo.",
+        ) from None
     except RevisionNotFoundError:
         raise RigfitError(f"{repo} has no revision {revision!r}.") from None
     except HFValidationError as exc:
         raise RigfitError(f"{repo!r} is not a valid Hugging Face repo name: {exc}") from None
     except HfHubHTTPError as exc:
         if getattr(getattr(exc, "response", None), "status_code", None) == 404:  # mirrors lack error codes
-            raise RigfitError(f"No Hugging Face repo {repo} at {hub_endpoint()} (or no revision "
-                              f"{revision!r}).", "Check the name and --revision.") from None
+            raise RigfitError(
+                f"No Hugging Face repo {repo} at {hub_endpoint()} (or no revision {revision!r}).",
+                "Check the name and --revision.",
+            ) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FetchError(f"The Hub refused the metadata request for {repo}: {first}") from None
     except OSError as exc:  # connection refused, DNS, timeout (httpx errors are OSError-free: below)
@@ -427,8 +468,9 @@ def fetch_headers(model: ModelFile, folder: str | Path) -> Path:
             return paths[0]
         except BadFileError as exc:
             if n >= HEADER_MAX_BYTES or n >= max(f.size_bytes for f in model.remote):
-                raise FetchError(f"{model.remote[0].filename} on the Hub is not a readable GGUF: "
-                                 f"{exc.message}") from None
+                raise FetchError(
+                    f"{model.remote[0].filename} on the Hub is not a readable GGUF: {exc.message}"
+                ) from None
             n *= 4
 
 
@@ -466,7 +508,8 @@ def check_disk_space(model: ModelFile) -> None:
         raise RigfitError(
             f"Not enough disk space to download {model.remote[0].filename}: it needs {need / 1e9:.2f} GB, "
             f"{free / 1e9:.2f} GB are free on the disk of {root}.",
-            "Free some space, or point HF_HUB_CACHE at a bigger disk.")
+            "Free some space, or point HF_HUB_CACHE at a bigger disk.",
+        )
 
 
 def download(model: ModelFile, progress: ProgressFn | None = None, retries: int = RETRIES) -> Path:
@@ -509,19 +552,25 @@ def _download_one(f: RemoteFile, progress: ProgressFn | None, retries: int) -> N
             break
         attempt = 0 if have > before else attempt + 1  # a connection that makes progress may go on
         if attempt > retries:
-            raise FetchError(f"The download of {f.filename} stopped at {have / 1e6:,.1f} of "
-                             f"{f.size_bytes / 1e6:,.1f} MB ({reason}).",
-                             "Run the same command again: it resumes where it stopped.")
+            raise FetchError(
+                f"The download of {f.filename} stopped at {have / 1e6:,.1f} of "
+                f"{f.size_bytes / 1e6:,.1f} MB ({reason}).",
+                "Run the same command again: it resumes where it stopped.",
+            )
     if have != f.size_bytes:
         part.unlink(missing_ok=True)
-        raise FetchError(f"{f.filename}: got {have:,} bytes, the Hub says {f.size_bytes:,}; removed it.",
-                         "Run the command again to download it afresh.")
+        raise FetchError(
+            f"{f.filename}: got {have:,} bytes, the Hub says {f.size_bytes:,}; removed it.",
+            "Run the command again to download it afresh.",
+        )
     digest = h.hexdigest()
     if f.sha256 and digest != f.sha256:
         part.unlink(missing_ok=True)
-        raise FetchError(f"{f.filename} is corrupted: its sha256 is {digest[:16]}…, the Hub's is "
-                         f"{f.sha256[:16]}…; removed the downloaded file.",
-                         "Run the command again to download it afresh.")
+        raise FetchError(
+            f"{f.filename} is corrupted: its sha256 is {digest[:16]}…, the Hub's is "
+            f"{f.sha256[:16]}…; removed the downloaded file.",
+            "Run the command again to download it afresh.",
+        )
     os.replace(part, blob_path(f))
 
 
@@ -576,6 +625,18 @@ def temp_header_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="rigfit-header-")
 
 
-__all__ = ["DEFAULT_QUANT", "FetchError", "ModelFile", "RemoteFile", "check_disk_space", "disk_free_bytes",
-           "download", "fetch_headers", "hf_cache_root", "parse_repo_ref", "quant_matches",
-           "resolve_local", "resolve_remote"]
+__all__ = [
+    "DEFAULT_QUANT",
+    "FetchError",
+    "ModelFile",
+    "RemoteFile",
+    "check_disk_space",
+    "disk_free_bytes",
+    "download",
+    "fetch_headers",
+    "hf_cache_root",
+    "parse_repo_ref",
+    "quant_matches",
+    "resolve_local",
+    "resolve_remote",
+]

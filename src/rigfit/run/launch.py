@@ -121,26 +121,65 @@ def tensor_overrides(plan: Any) -> tuple[str, ...]:
     return tuple(rules)
 
 
-def launch_spec(plan: Any, model_path: str | Path, *, threads: int | None = None, host: str = "127.0.0.1",
-                port: int = DEFAULT_PORT, warmup: bool = True) -> LaunchSpec:
+def launch_spec(
+    plan: Any,
+    model_path: str | Path,
+    *,
+    threads: int | None = None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    warmup: bool = True,
+) -> LaunchSpec:
     """The exact server settings of ``plan`` for the GGUF at ``model_path``."""
     s = plan.settings
     has_gpu = bool(plan.placement is not None and plan.placement.gpu_devices)
     return LaunchSpec(
-        model_path=str(model_path), n_ctx=int(plan.n_ctx), n_gpu_layers=int(plan.ngl) if has_gpu else 0,
-        flash_attn=s.flash_attn, type_k=s.kv_type_k, type_v=s.kv_type_v, n_parallel=s.n_parallel,
-        kv_unified=s.kv_unified, n_ubatch=s.n_ubatch, n_batch=s.n_batch, swa_full=s.swa_full,
-        no_kv_offload=s.no_kv_offload, tensor_split=s.tensor_split, repack=s.repack,
-        overrides=tensor_overrides(plan), threads=threads or default_threads(), host=host, port=port,
-        warmup=warmup)
+        model_path=str(model_path),
+        n_ctx=int(plan.n_ctx),
+        n_gpu_layers=int(plan.ngl) if has_gpu else 0,
+        flash_attn=s.flash_attn,
+        type_k=s.kv_type_k,
+        type_v=s.kv_type_v,
+        n_parallel=s.n_parallel,
+        kv_unified=s.kv_unified,
+        n_ubatch=s.n_ubatch,
+        n_batch=s.n_batch,
+        swa_full=s.swa_full,
+        no_kv_offload=s.no_kv_offload,
+        tensor_split=s.tensor_split,
+        repack=s.repack,
+        overrides=tensor_overrides(plan),
+        threads=threads or default_threads(),
+        host=host,
+        port=port,
+        warmup=warmup,
+    )
 
 
 def llama_server_args(spec: LaunchSpec, binary: str = "llama-server", fit_flag: bool = True) -> list[str]:
     """The ``llama-server`` command line of ``spec`` (``fit_flag``: add ``--fit off``, for builds that
     know it)."""
-    a = [binary, "-m", spec.model_path, "-c", str(spec.n_ctx), "-ngl", str(spec.n_gpu_layers),
-         "-fa", spec.flash_attn, "-ctk", spec.type_k, "-ctv", spec.type_v, "-np", str(spec.n_parallel),
-         "-ub", str(spec.n_ubatch), "-b", str(spec.n_batch)]
+    a = [
+        binary,
+        "-m",
+        spec.model_path,
+        "-c",
+        str(spec.n_ctx),
+        "-ngl",
+        str(spec.n_gpu_layers),
+        "-fa",
+        spec.flash_attn,
+        "-ctk",
+        spec.type_k,
+        "-ctv",
+        spec.type_v,
+        "-np",
+        str(spec.n_parallel),
+        "-ub",
+        str(spec.n_ubatch),
+        "-b",
+        str(spec.n_batch),
+    ]
     if spec.kv_unified:
         a.append("-kvu")
     if spec.swa_full:
@@ -175,8 +214,10 @@ def find_engine(engine_bin: str | None) -> str | None:
         return None
     found = shutil.which(engine_bin)
     if found is None:
-        raise RigfitError(f"--engine-bin {engine_bin}: no such executable.",
-                          "Give the path of llama-server, or leave --engine-bin out for the bundled server.")
+        raise RigfitError(
+            f"--engine-bin {engine_bin}: no such executable.",
+            "Give the path of llama-server, or leave --engine-bin out for the bundled server.",
+        )
     return found
 
 
@@ -223,14 +264,21 @@ class ServerProcess:
         """Start the server and wait until it listens; returns its URL. Raises :class:`LaunchError`
         (with the log) when it exits or does not listen within ``timeout_s``."""
         if self.spec.port and not port_free(self.spec.host, self.spec.port):
-            raise RigfitError(f"Port {self.spec.port} on {self.spec.host} is already in use.",
-                              "Pass another --port, or --port 0 for any free port.")
+            raise RigfitError(
+                f"Port {self.spec.port} on {self.spec.host} is already in use.",
+                "Pass another --port, or --port 0 for any free port.",
+            )
         t0 = time.monotonic()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE if not self.binary else log, stderr=log,
-                                         env=env, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if not self.binary else log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+            )
         if not self.binary:
             threading.Thread(target=self._read_events, daemon=True).start()
         try:
@@ -276,8 +324,10 @@ class ServerProcess:
             if ev.get("event") == "error":
                 break
         rc = self.proc.poll()
-        raise LaunchError("llama.cpp did not start listening" + (f" (exit code {rc})" if rc is not None
-                                                                 else " in time"), str(self.log_path))
+        raise LaunchError(
+            "llama.cpp did not start listening" + (f" (exit code {rc})" if rc is not None else " in time"),
+            str(self.log_path),
+        )
 
     def log_text(self) -> str:
         try:

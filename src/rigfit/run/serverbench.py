@@ -23,8 +23,9 @@ from rigfit.measure.bench import BenchReport, BenchSettings, DepthResult, Stat
 
 def _post_stream(url: str, body: dict, timeout_s: float) -> tuple[float | None, dict]:
     """Send one streamed completion; (seconds to the first chunk, the last chunk with timings)."""
-    req = urllib.request.Request(url + "/completion", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/completion", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     t0 = time.perf_counter()
     first: float | None = None
     last: dict = {}
@@ -44,8 +45,9 @@ def _post_stream(url: str, body: dict, timeout_s: float) -> tuple[float | None, 
     return first, last
 
 
-def bench_server(url: str, settings: BenchSettings, build: dict | None = None,
-                 timeout_s: float = 300.0) -> BenchReport:
+def bench_server(
+    url: str, settings: BenchSettings, build: dict | None = None, timeout_s: float = 300.0
+) -> BenchReport:
     """Measure pp``prompt`` / tg``gen`` through the server at ``url``; returns a BenchReport
     (``settings.depths`` must be (0,): depth runs need the bench child's cache priming)."""
     if tuple(settings.depths) != (0,):
@@ -57,9 +59,14 @@ def bench_server(url: str, settings: BenchSettings, build: dict | None = None,
     t_start = time.monotonic()
     for rep in range(settings.repeat + (1 if settings.warmup else 0)):
         warm = settings.warmup and rep == 0
-        body = {"prompt": [rng.randrange(lo, hi) for _ in range(settings.prompt)],
-                "n_predict": min(settings.gen, 8) if warm else settings.gen, "ignore_eos": True,
-                "cache_prompt": False, "temperature": 0, "stream": True}
+        body = {
+            "prompt": [rng.randrange(lo, hi) for _ in range(settings.prompt)],
+            "n_predict": min(settings.gen, 8) if warm else settings.gen,
+            "ignore_eos": True,
+            "cache_prompt": False,
+            "temperature": 0,
+            "stream": True,
+        }
         try:
             ttft, last = _post_stream(url, body, timeout_s)
         except OSError as exc:
@@ -69,21 +76,46 @@ def bench_server(url: str, settings: BenchSettings, build: dict | None = None,
             raise RigfitError(f"The server at {url} returned no timings: {json.dumps(last)[:200]}")
         if warm:
             continue
-        samples.append({"pp": t["prompt_n"] / (t["prompt_ms"] / 1000.0),
-                        "tg": t["predicted_n"] / (t["predicted_ms"] / 1000.0),
-                        "ttft": ttft if ttft is not None else t["prompt_ms"] / 1000.0})
-    depth = DepthResult(depth=0, prompt=settings.prompt, gen=settings.gen,
-                        prefill_tps=Stat.of([s["pp"] for s in samples]),
-                        decode_tps=Stat.of([s["tg"] for s in samples]),
-                        ttft_s=Stat.of([s["ttft"] for s in samples]), cached_tokens=0)
-    return BenchReport(settings=settings, depths=[depth], model_sha256=None,
-                       model_size_bytes=Path(settings.model_path).stat().st_size, llama_build=build or {},
-                       threads_used=settings.threads, load_s=0.0, wall_s=time.monotonic() - t_start)
+        samples.append(
+            {
+                "pp": t["prompt_n"] / (t["prompt_ms"] / 1000.0),
+                "tg": t["predicted_n"] / (t["predicted_ms"] / 1000.0),
+                "ttft": ttft if ttft is not None else t["prompt_ms"] / 1000.0,
+            }
+        )
+    depth = DepthResult(
+        depth=0,
+        prompt=settings.prompt,
+        gen=settings.gen,
+        prefill_tps=Stat.of([s["pp"] for s in samples]),
+        decode_tps=Stat.of([s["tg"] for s in samples]),
+        ttft_s=Stat.of([s["ttft"] for s in samples]),
+        cached_tokens=0,
+    )
+    return BenchReport(
+        settings=settings,
+        depths=[depth],
+        model_sha256=None,
+        model_size_bytes=Path(settings.model_path).stat().st_size,
+        llama_build=build or {},
+        threads_used=settings.threads,
+        load_s=0.0,
+        wall_s=time.monotonic() - t_start,
+    )
 
 
-def short_settings(model_path: str, n_ctx: int, ngl: int | None, threads: int | None,
-                   n_vocab: int | None, **kw: Any) -> BenchSettings:
+def short_settings(
+    model_path: str, n_ctx: int, ngl: int | None, threads: int | None, n_vocab: int | None, **kw: Any
+) -> BenchSettings:
     """The short measurement of ``rigfit run --bench``: pp128 and tg32, 2 repeats after a warm-up."""
-    base = BenchSettings(model_path=model_path, prompt=128, gen=32, repeat=2, n_ctx=n_ctx, ngl=ngl,
-                         threads=threads, n_vocab=n_vocab)
+    base = BenchSettings(
+        model_path=model_path,
+        prompt=128,
+        gen=32,
+        repeat=2,
+        n_ctx=n_ctx,
+        ngl=ngl,
+        threads=threads,
+        n_vocab=n_vocab,
+    )
     return replace(base, **kw) if kw else base

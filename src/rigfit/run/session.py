@@ -35,8 +35,14 @@ class Prepared:
     plan: Plan
 
 
-def prepare(ref: str, machine: Any, settings: PlanSettings, quant: str | None = None,
-            revision: str = "main", check_disk: bool = True) -> Prepared:
+def prepare(
+    ref: str,
+    machine: Any,
+    settings: PlanSettings,
+    quant: str | None = None,
+    revision: str = "main",
+    check_disk: bool = True,
+) -> Prepared:
     """Resolve ``ref`` and plan it on ``machine``; a remote file is planned from its GGUF header
     (fetched alone) before any download. ``check_disk``: stop before fetching anything when the
     disk cannot hold the download (off for a dry run, which only reports it)."""
@@ -64,8 +70,14 @@ class Loaded:
     error: str | None = None
 
 
-def load_and_verify(plan: Plan, spec: LaunchSpec, log_path: str | Path, binary: str | None,
-                    tolerance_bytes: int | None = None, timeout_s: float = 600.0) -> Loaded:
+def load_and_verify(
+    plan: Plan,
+    spec: LaunchSpec,
+    log_path: str | Path,
+    binary: str | None,
+    tolerance_bytes: int | None = None,
+    timeout_s: float = 600.0,
+) -> Loaded:
     """Start the server of ``spec`` and compare llama.cpp's buffers with ``plan``. A server that
     does not come up is a failed load (status "oom" or "failed"), not an exception."""
     server = ServerProcess(spec, log_path, binary)
@@ -86,8 +98,12 @@ def retry_plan(plan: Plan, verification: Verification) -> Plan:
 
 def same_settings(a: Plan, b: Plan) -> bool:
     """Whether two plans launch llama.cpp the same way (context, layers, experts in RAM)."""
-    return (a.n_ctx, a.ngl, a.settings.n_cpu_moe, a.settings.cpu_moe) == \
-        (b.n_ctx, b.ngl, b.settings.n_cpu_moe, b.settings.cpu_moe)
+    return (a.n_ctx, a.ngl, a.settings.n_cpu_moe, a.settings.cpu_moe) == (
+        b.n_ctx,
+        b.ngl,
+        b.settings.n_cpu_moe,
+        b.settings.cpu_moe,
+    )
 
 
 __all__ = ["Loaded", "Prepared", "launch_spec", "load_and_verify", "prepare", "retry_plan", "same_settings"]

@@ -92,9 +92,15 @@ class Row:
         return self.diff_bytes is None or abs(self.diff_bytes) <= self.tolerance_bytes
 
     def to_json(self) -> dict:
-        return {"device": self.device, "kind": self.kind, "planned_bytes": self.planned_bytes,
-                "real_bytes": self.real_bytes, "diff_bytes": self.diff_bytes,
-                "tolerance_bytes": self.tolerance_bytes, "agrees": self.agrees}
+        return {
+            "device": self.device,
+            "kind": self.kind,
+            "planned_bytes": self.planned_bytes,
+            "real_bytes": self.real_bytes,
+            "diff_bytes": self.diff_bytes,
+            "tolerance_bytes": self.tolerance_bytes,
+            "agrees": self.agrees,
+        }
 
 
 @dataclass
@@ -121,10 +127,16 @@ class DeviceCheck:
         return self.free_bytes is None or self.free_bytes >= self.margin_bytes
 
     def to_json(self) -> dict:
-        return {"device": self.device, "planned_buffers_bytes": self.planned_bytes,
-                "real_buffers_bytes": self.real_bytes, "overhead_bytes": self.overhead_bytes,
-                "capacity_bytes": self.capacity_bytes, "free_bytes": self.free_bytes,
-                "margin_bytes": self.margin_bytes, "keeps_margin": self.keeps_margin}
+        return {
+            "device": self.device,
+            "planned_buffers_bytes": self.planned_bytes,
+            "real_buffers_bytes": self.real_bytes,
+            "overhead_bytes": self.overhead_bytes,
+            "capacity_bytes": self.capacity_bytes,
+            "free_bytes": self.free_bytes,
+            "margin_bytes": self.margin_bytes,
+            "keeps_margin": self.keeps_margin,
+        }
 
 
 @dataclass(frozen=True)
@@ -138,8 +150,12 @@ class LoadFailure:
     message: str
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "device": self.device, "requested_bytes": self.requested_bytes,
-                "message": self.message}
+        return {
+            "kind": self.kind,
+            "device": self.device,
+            "requested_bytes": self.requested_bytes,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -180,23 +196,36 @@ class Verification:
         if w is None:
             return "llama.cpp logged no buffers."
         sign = "+" if (w.diff_bytes or 0) >= 0 else ""
-        return (f"Largest difference: {w.kind} buffer on {w.device}, planned "
-                f"{w.planned_bytes / MIB:,.2f} MiB, "
-                f"real {(w.real_bytes or 0) / MIB:,.2f} MiB ({sign}{(w.diff_bytes or 0) / MIB:,.2f} MiB).")
+        return (
+            f"Largest difference: {w.kind} buffer on {w.device}, planned "
+            f"{w.planned_bytes / MIB:,.2f} MiB, "
+            f"real {(w.real_bytes or 0) / MIB:,.2f} MiB ({sign}{(w.diff_bytes or 0) / MIB:,.2f} MiB)."
+        )
 
     def to_json(self) -> dict:
-        return {"status": self.status, "rows": [r.to_json() for r in self.rows],
-                "devices": [d.to_json() for d in self.devices], "max_abs_diff_bytes": self.max_abs_diff_bytes,
-                "excess_bytes": self.excess_bytes, "blame": self.blame(),
-                "failure": self.failure.to_json() if self.failure else None, "notes": self.notes}
+        return {
+            "status": self.status,
+            "rows": [r.to_json() for r in self.rows],
+            "devices": [d.to_json() for d in self.devices],
+            "max_abs_diff_bytes": self.max_abs_diff_bytes,
+            "excess_bytes": self.excess_bytes,
+            "blame": self.blame(),
+            "failure": self.failure.to_json() if self.failure else None,
+            "notes": self.notes,
+        }
 
 
 def planned_buffers(plan: Any) -> dict[str, dict[str, int]]:
     """{device: {kind: bytes}} the plan expects llama.cpp to log."""
     out: dict[str, dict[str, int]] = {}
     for d in plan.devices:
-        out[d.name] = {"model": d.weights_bytes + d.repack_bytes, "KV": d.kv_bytes, "RS": d.recurrent_bytes,
-                       "compute": d.compute_bytes, "output": d.output_bytes}
+        out[d.name] = {
+            "model": d.weights_bytes + d.repack_bytes,
+            "KV": d.kv_bytes,
+            "RS": d.recurrent_bytes,
+            "compute": d.compute_bytes,
+            "output": d.output_bytes,
+        }
     return out
 
 
@@ -223,18 +252,31 @@ def compare(plan: Any, log: BufferLog, tolerance_bytes: int | None = None) -> Ve
         for kind in KINDS:
             if not p.get(kind) and not r.get(kind):
                 continue
-            tol = tolerance_bytes if tolerance_bytes is not None else (
-                max(EXACT_TOLERANCE, bands.get(dev, 0)) if kind == "compute" else EXACT_TOLERANCE)
+            tol = (
+                tolerance_bytes
+                if tolerance_bytes is not None
+                else (max(EXACT_TOLERANCE, bands.get(dev, 0)) if kind == "compute" else EXACT_TOLERANCE)
+            )
             rows.append(Row(dev, kind, p.get(kind, 0), r.get(kind, 0) if log.ok or r else None, tol))
     checks = []
     for d in plan.devices:
         # resident memory as the plan counts it: a CPU_REPACK buffer replaces the mmapped originals of
         # the tensors it repacks (they stay only as page cache), so it is not counted twice
-        repack = sum(round(mib * MIB) for name, mib in log.buffers.get("model", {}).items()
-                     if name.endswith("_REPACK") and device_of(name, names) == d.name)
-        checks.append(DeviceCheck(d.name, sum(planned[d.name].values()) - d.repack_bytes,
-                                  sum(real.get(d.name, {}).values()) - repack, d.overhead_bytes,
-                                  d.capacity_bytes, plan.margin_bytes))
+        repack = sum(
+            round(mib * MIB)
+            for name, mib in log.buffers.get("model", {}).items()
+            if name.endswith("_REPACK") and device_of(name, names) == d.name
+        )
+        checks.append(
+            DeviceCheck(
+                d.name,
+                sum(planned[d.name].values()) - d.repack_bytes,
+                sum(real.get(d.name, {}).values()) - repack,
+                d.overhead_bytes,
+                d.capacity_bytes,
+                plan.margin_bytes,
+            )
+        )
     failure = None if log.ok else load_failure(log.log, names)
     if failure is not None or not log.ok:
         status = "oom" if failure is not None else "failed"
@@ -247,8 +289,10 @@ def compare(plan: Any, log: BufferLog, tolerance_bytes: int | None = None) -> Ve
     v = Verification(status, rows, checks, failure)
     for c in checks:
         if not c.keeps_margin and c.free_bytes is not None:
-            v.notes.append(f"{c.device}: the real buffers leave {c.free_bytes / MIB:,.0f} MiB free, under "
-                           f"the plan's margin of {c.margin_bytes / MIB:,.0f} MiB.")
+            v.notes.append(
+                f"{c.device}: the real buffers leave {c.free_bytes / MIB:,.0f} MiB free, under "
+                f"the plan's margin of {c.margin_bytes / MIB:,.0f} MiB."
+            )
     return v
 
 
@@ -256,7 +300,8 @@ def load_failure(text: str, devices: list[str]) -> LoadFailure | None:
     """The allocation llama.cpp failed on, from its log (None when the log shows no allocation failure)."""
     low = text.lower()
     allocation = "failed to allocate" in low or any(
-        r.search(text) for r in (_FAIL_SIZE_RE, _FAIL_MODEL_RE, _CUDA_OOM_RE, _CPU_OOM_RE))
+        r.search(text) for r in (_FAIL_SIZE_RE, _FAIL_MODEL_RE, _CUDA_OOM_RE, _CPU_OOM_RE)
+    )
     if not allocation:  # e.g. "error loading model: unknown model architecture": not a memory failure
         return None
     if "failed to allocate buffer for kv cache" in low:
@@ -300,16 +345,38 @@ def replan(plan: Any, verification: Verification) -> Any:
     return new
 
 
-def record_run(store: Any, plan: Any, launch: dict, verification: Verification | None, fingerprint: Any, *,
-               model_path: str, model_sha256: str | None, build: dict, load_s: float | None,
-               log: BufferLog | None = None, error: str | None = None) -> Any:
+def record_run(
+    store: Any,
+    plan: Any,
+    launch: dict,
+    verification: Verification | None,
+    fingerprint: Any,
+    *,
+    model_path: str,
+    model_sha256: str | None,
+    build: dict,
+    load_s: float | None,
+    log: BufferLog | None = None,
+    error: str | None = None,
+) -> Any:
     """Store one ``rigfit run`` load as a run of the results store (source "rigfit run", no result
     rows): the machine fingerprint, llama.cpp build, launch settings, the plan, the buffers llama.cpp
     logged and the comparison. status "failed" with ``error`` when the load failed."""
-    buffers = {"real": log.to_json() if log is not None else None,
-               "verification": verification.to_json() if verification is not None else None}
-    run = Run(source="rigfit run", machine_id=fingerprint.id, model_path=model_path,
-              model_sha256=model_sha256,
-              llama_build=json.dumps(build), settings=launch, buffers=buffers, prediction=plan.to_json(),
-              load_s=load_s, status="failed" if error else "ok", error=error)
+    buffers = {
+        "real": log.to_json() if log is not None else None,
+        "verification": verification.to_json() if verification is not None else None,
+    }
+    run = Run(
+        source="rigfit run",
+        machine_id=fingerprint.id,
+        model_path=model_path,
+        model_sha256=model_sha256,
+        llama_build=json.dumps(build),
+        settings=launch,
+        buffers=buffers,
+        prediction=plan.to_json(),
+        load_s=load_s,
+        status="failed" if error else "ok",
+        error=error,
+    )
     return store.add_run(run, (), fingerprint=fingerprint)

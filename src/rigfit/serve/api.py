@@ -60,12 +60,24 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
     from rigfit.options import plan_settings
     from rigfit.plan import make_plan, max_context, max_context_by_quant
 
-    settings = plan_settings(ctx=a["ctx"], ngl=a["ngl"], fa=a["fa"], kv_type=a["kv_type"],
-                             parallel=a["parallel"], kv_unified=a["kv_unified"], ubatch=a["ubatch"],
-                             swa_full=a["swa_full"], cpu_moe=a["cpu_moe"], n_cpu_moe=a["n_cpu_moe"],
-                             no_kv_offload=a["no_kv_offload"], tensor_split=a["tensor_split"],
-                             runtime=a["runtime"], llama_build=a["llama_build"], prompt=a["prompt"],
-                             gpu_util=a["gpu_memory_utilization"])
+    settings = plan_settings(
+        ctx=a["ctx"],
+        ngl=a["ngl"],
+        fa=a["fa"],
+        kv_type=a["kv_type"],
+        parallel=a["parallel"],
+        kv_unified=a["kv_unified"],
+        ubatch=a["ubatch"],
+        swa_full=a["swa_full"],
+        cpu_moe=a["cpu_moe"],
+        n_cpu_moe=a["n_cpu_moe"],
+        no_kv_offload=a["no_kv_offload"],
+        tensor_split=a["tensor_split"],
+        runtime=a["runtime"],
+        llama_build=a["llama_build"],
+        prompt=a["prompt"],
+        gpu_util=a["gpu_memory_utilization"],
+    )
     spec = model_spec(a["model"], a["quant"])
     m = machine(a["on"])
     p = make_plan(spec, m, settings)
@@ -82,18 +94,30 @@ def recommend(a: dict[str, Any]) -> dict[str, Any]:
     from rigfit.recommend import recommend as run
 
     check_recommend(a["limit"], a["min_ctx"], a["min_tps"], a["max_quality_loss"])
-    rec = run(machine(a["on"]), a["use"], min_ctx=a["min_ctx"], min_tps=a["min_tps"],
-              max_quality_loss=a["max_quality_loss"], limit=a["limit"])
+    rec = run(
+        machine(a["on"]),
+        a["use"],
+        min_ctx=a["min_ctx"],
+        min_tps=a["min_tps"],
+        max_quality_loss=a["max_quality_loss"],
+        limit=a["limit"],
+    )
     return rec.to_json()
 
 
 def _evaluation_json(e: Any) -> dict[str, Any]:
     """One cell of the compare quant matrix (memory [B], speeds [tok/s], TTFT [s], all estimated)."""
-    return {"quant": e.quant, "fit": e.fit, "fit_label": e.fit_label, "memory_bytes": e.memory_bytes,
-            "capacity_bytes": e.capacity_bytes, "weights_bytes": e.weights_bytes,
-            "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
-            "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
-            "ttft_s": e.ttft_s.to_json() if e.ttft_s else None}
+    return {
+        "quant": e.quant,
+        "fit": e.fit,
+        "fit_label": e.fit_label,
+        "memory_bytes": e.memory_bytes,
+        "capacity_bytes": e.capacity_bytes,
+        "weights_bytes": e.weights_bytes,
+        "decode_tps": e.decode_tps.to_json() if e.decode_tps else None,
+        "prefill_tps": e.prefill_tps.to_json() if e.prefill_tps else None,
+        "ttft_s": e.ttft_s.to_json() if e.ttft_s else None,
+    }
 
 
 def compare(a: dict[str, Any]) -> dict[str, Any]:
@@ -102,22 +126,32 @@ def compare(a: dict[str, Any]) -> dict[str, Any]:
 
     ons = a["on"]
     if len(ons) > MAX_COMPARE:
-        raise RigfitError(f"Compare takes at most {MAX_COMPARE} machines, got {len(ons)}.",
-                          "Drop a machine.")
+        raise RigfitError(f"Compare takes at most {MAX_COMPARE} machines, got {len(ons)}.", "Drop a machine.")
     defaults = {p.name: p.default for p in PLAN_PARAMS}
     plans = [plan({**defaults, **a, "on": on, "max_ctx": False}) for on in ons]
     spec = model_spec(a["model"], a["quant"])
     catalog = plans[0]["model"]["origin"] == "catalog"
     quants = list(quant_ladder(spec.arch)) if catalog else []
     ctx = plans[0]["n_ctx"]
-    rows = [{"query": on, "machine": p["machine"]["name"], "plan": p,
-             "quants": [_evaluation_json(evaluate(machine(on), spec.arch, q, ctx)) for q in quants]}
-            for on, p in zip(ons, plans, strict=True)]
-    return {"schema": "rigfit.compare/1", "model": plans[0]["model"], "n_ctx": ctx, "quants": quants,
-            "matrix_prompt_tokens": min(PROMPT_TOKENS, ctx),
-            "matrix_note": "quant matrix: the planner at each quant with default settings (every layer "
-                           "that fits on the GPUs, f16 KV); decode at the full context; estimated",
-            "machines": rows}
+    rows = [
+        {
+            "query": on,
+            "machine": p["machine"]["name"],
+            "plan": p,
+            "quants": [_evaluation_json(evaluate(machine(on), spec.arch, q, ctx)) for q in quants],
+        }
+        for on, p in zip(ons, plans, strict=True)
+    ]
+    return {
+        "schema": "rigfit.compare/1",
+        "model": plans[0]["model"],
+        "n_ctx": ctx,
+        "quants": quants,
+        "matrix_prompt_tokens": min(PROMPT_TOKENS, ctx),
+        "matrix_note": "quant matrix: the planner at each quant with default settings (every layer "
+        "that fits on the GPUs, f16 KV); decode at the full context; estimated",
+        "machines": rows,
+    }
 
 
 def floor(a: dict[str, Any]) -> dict[str, Any]:
@@ -138,15 +172,28 @@ def cost(a: dict[str, Any]) -> dict[str, Any]:
     from rigfit.estimate.cost import local_cost
     from rigfit.options import check_cost
 
-    check_cost(hours_per_day=a["hours_per_day"], tokens_per_day=a["tokens_per_day"],
-               electricity=a["electricity_usd_per_kwh"], hardware_usd=a["hardware_usd"],
-               amortize_months=a["amortize_months"], hosted_monthly_usd=a["hosted_monthly_usd"],
-               hosted=a["hosted"])
+    check_cost(
+        hours_per_day=a["hours_per_day"],
+        tokens_per_day=a["tokens_per_day"],
+        electricity=a["electricity_usd_per_kwh"],
+        hardware_usd=a["hardware_usd"],
+        amortize_months=a["amortize_months"],
+        hosted_monthly_usd=a["hosted_monthly_usd"],
+        hosted=a["hosted"],
+    )
     arch = resolve_model(a["model"])
-    lc = local_cost(arch, machine(a["on"]), a["quant"], hours_per_day=a["hours_per_day"],
-                    tokens_per_day=a["tokens_per_day"], usd_per_kwh=a["electricity_usd_per_kwh"],
-                    hardware_usd=a["hardware_usd"], amortize_months=a["amortize_months"],
-                    hosted_monthly_usd=a["hosted_monthly_usd"], hosted=a["hosted"])
+    lc = local_cost(
+        arch,
+        machine(a["on"]),
+        a["quant"],
+        hours_per_day=a["hours_per_day"],
+        tokens_per_day=a["tokens_per_day"],
+        usd_per_kwh=a["electricity_usd_per_kwh"],
+        hardware_usd=a["hardware_usd"],
+        amortize_months=a["amortize_months"],
+        hosted_monthly_usd=a["hosted_monthly_usd"],
+        hosted=a["hosted"],
+    )
     return lc.to_json()
 
 
@@ -159,8 +206,12 @@ def results(a: dict[str, Any]) -> dict[str, Any]:
     with open_store(read_only=True) as store:
         rows = store.results(machine_id=fp.id if a["mine"] else None)
         failed = store.runs(status="failed")
-        return {"store": str(store.path), "machine_id": fp.id, "results": [r.to_json() for r in rows],
-                "failed_runs": [r.to_json() for r in failed]}
+        return {
+            "store": str(store.path),
+            "machine_id": fp.id,
+            "results": [r.to_json() for r in rows],
+            "failed_runs": [r.to_json() for r in failed],
+        }
 
 
 def hardware(a: dict[str, Any]) -> dict[str, Any]:
@@ -198,15 +249,27 @@ def _hardware_index() -> tuple[tuple[str, tuple[str, ...], int, dict[str, Any]],
     rows: list[tuple[str, tuple[str, ...], int, dict[str, Any]]] = []
     for d in list_devices(include_old=True):
         recent = d.kind != "gpu" or ((d.release_year or 0) >= 2016 and d.memory_bytes)
-        row = {"name": d.name, "on": d.name, "kind": d.kind, "vendor": d.vendor,
-               "memory_bytes": d.memory_bytes, "bandwidth_bytes_per_s": d.bandwidth_bytes_per_s,
-               "release_year": d.release_year}
+        row = {
+            "name": d.name,
+            "on": d.name,
+            "kind": d.kind,
+            "vendor": d.vendor,
+            "memory_bytes": d.memory_bytes,
+            "bandwidth_bytes_per_s": d.bandwidth_bytes_per_s,
+            "release_year": d.release_year,
+        }
         w = _words(f"{d.vendor} {d.name}")
         rows.append((" ".join(w), tuple(w), 1 if recent else 0, row))
     for m in floor_machines():
-        row = {"name": m.name, "on": m.name, "kind": "machine", "vendor": "",
-               "memory_bytes": m.accelerator_memory_bytes or m.ram_bytes,
-               "bandwidth_bytes_per_s": None, "release_year": None}
+        row = {
+            "name": m.name,
+            "on": m.name,
+            "kind": "machine",
+            "vendor": "",
+            "memory_bytes": m.accelerator_memory_bytes or m.ram_bytes,
+            "bandwidth_bytes_per_s": None,
+            "release_year": None,
+        }
         w = _words(m.name)
         rows.append((" ".join(w), tuple(w), 0, row))  # after the device itself
     return tuple(rows)
@@ -238,8 +301,12 @@ def hardware_search(a: dict[str, Any]) -> dict[str, Any]:
     found = _rank(a["q"], _hardware_index())
     if a["kind"]:
         found = [r for r in found if r["kind"] == a["kind"]]
-    return {"schema": "rigfit.hardware-search/1", "query": a["q"], "count": len(found),
-            "matches": found[: a["limit"]]}
+    return {
+        "schema": "rigfit.hardware-search/1",
+        "query": a["q"],
+        "count": len(found),
+        "matches": found[: a["limit"]],
+    }
 
 
 @lru_cache(maxsize=1)
@@ -248,9 +315,15 @@ def _model_index() -> tuple[tuple[str, tuple[str, ...], int, dict[str, Any]], ..
 
     rows = []
     for m in load_models():
-        row = {"id": m.id, "name": m.name or m.id, "family": m.family, "arch": m.arch,
-               "total_params": m.total_params, "active_params": m.active_params,
-               "n_ctx_train": m.n_ctx_train}
+        row = {
+            "id": m.id,
+            "name": m.name or m.id,
+            "family": m.family,
+            "arch": m.arch,
+            "total_params": m.total_params,
+            "active_params": m.active_params,
+            "n_ctx_train": m.n_ctx_train,
+        }
         w = _words(f"{m.id} {m.name} {m.family}")
         rows.append((" ".join(w), tuple(w), 0, row))
     return tuple(rows)
@@ -259,23 +332,35 @@ def _model_index() -> tuple[tuple[str, tuple[str, ...], int, dict[str, Any]], ..
 def models_search(a: dict[str, Any]) -> dict[str, Any]:
     """Search-as-you-type over the model catalog (ids, names, families)."""
     found = _rank(a["q"], _model_index())
-    return {"schema": "rigfit.model-search/1", "query": a["q"], "count": len(found),
-            "matches": found[: a["limit"]]}
+    return {
+        "schema": "rigfit.model-search/1",
+        "query": a["q"],
+        "count": len(found),
+        "matches": found[: a["limit"]],
+    }
 
 
 # --------------------------------------------------------------------------------------------
 # the endpoint table
 # --------------------------------------------------------------------------------------------
 
-_MODEL = Param("model", str, "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME.",
-               required=True)
-_ON = Param("on", str, "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', "
-                       "'M3 Max 64GB' or 'local'.", required=True)
+_MODEL = Param(
+    "model", str, "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME.", required=True
+)
+_ON = Param(
+    "on",
+    str,
+    "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'.",
+    required=True,
+)
 _QUANT = Param("quant", str, "llama.cpp file type (default Q4_K_M; MXFP4_MOE for gpt-oss).")
 _CTX = Param("ctx", int, "Context [tokens] (default 4096; 0 = training context).", minimum=0)
 
 PLAN_PARAMS = (
-    _MODEL, _ON, _QUANT, _CTX,
+    _MODEL,
+    _ON,
+    _QUANT,
+    _CTX,
     Param("ngl", str, "Layers on the GPU(s): a number or 'all' (default: all, or the largest that fits)."),
     Param("fa", str, "Flash attention.", "auto", enum=("auto", "on", "off")),
     Param("kv_type", str, "KV cache type for K and V: f16 | q8_0 | q4_0.", "f16"),
@@ -295,56 +380,116 @@ PLAN_PARAMS = (
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("/api/plan", "Plan a model on a machine: memory per device, verdict, speed, command lines.",
-             PLAN_PARAMS, "rigfit.plan/1", plan),
-    Endpoint("/api/recommend", "Ranked model × quant picks for a machine and a use (recommend --json).",
-             (Param("on", str, _ON.help, required=True),
-              Param("use", str, "Use.", "chat", enum=("chat", "code", "long-context", "agents")),
-              Param("min_ctx", int, "Context to plan for [tokens] (default: per use).", minimum=0),
-              Param("min_tps", float, "Slowest acceptable decode [tok/s]."),
-              Param("max_quality_loss", float, "Largest mean KL divergence vs F16 [nats] (default 0.25)."),
-              Param("limit", int, "How many picks to list.", 10, minimum=1, maximum=500)),
-             "rigfit recommend --json", recommend),
-    Endpoint("/api/compare", "One model on up to four machines, with the quant matrix (memory, tok/s).",
-             (_MODEL, Param("on", str, "Machine (repeat: on=A&on=B, up to 4).", required=True, many=True),
-              _QUANT, _CTX), "rigfit.compare/1", compare),
-    Endpoint("/api/floor", "Cheapest catalog hardware that runs a model at a speed (rigfit floor --json).",
-             (Param("model", str, "Catalog model id or name, e.g. llama-3.1-70b.", required=True), _QUANT,
-              Param("ctx", int, "Context to plan for [tokens].", 8192, minimum=0),
-              Param("min_tps", float, "Decode speed to reach [tok/s].", 10.0),
-              Param("budget_usd", float, "Also list what fits within this budget [USD].")),
-             "rigfit floor --json", floor),
-    Endpoint("/api/cost", "Power, cost per token and break-even against a hosted bill (rigfit cost --json).",
-             (Param("model", str, "Catalog model id or name, e.g. llama-3.1-8b.", required=True),
-              Param("on", str, _ON.help, required=True), _QUANT,
-              Param("hours_per_day", float, "Hours the machine is on per day."),
-              Param("tokens_per_day", float, "Generated tokens per day."),
-              Param("electricity_usd_per_kwh", float, "Electricity price [USD/kWh].", 0.17),
-              Param("hardware_usd", float, "Purchase price [USD] (default: catalog)."),
-              Param("amortize_months", float, "Months to spread the hardware over.", 36.0),
-              Param("hosted_monthly_usd", float, "Monthly hosted bill the box would replace [USD]."),
-              Param("hosted", str, "Hosted model or provider to compare with (e.g. groq).")),
-             "rigfit cost --json", cost),
-    Endpoint("/api/results", "Stored measurements with what rigfit predicted (rigfit results --json).",
-             (Param("mine", bool, "Only results measured on this machine.", False),),
-             "rigfit results --json", results),
-    Endpoint("/api/hardware", "One device or machine: memory, bandwidth, FLOPS, power, price, with sources.",
-             (Param("name", str, "Device or machine, e.g. 'RTX 3060 12GB' or 'local'.", required=True),),
-             "rigfit.hardware/1", hardware),
-    Endpoint("/api/hardware/search", "Search-as-you-type over catalog GPUs, CPUs, Macs, APUs and machines.",
-             (Param("q", str, "Words to find, e.g. '3090' or 'm3 max'.", required=True),
-              Param("kind", str, "Only this kind.", enum=("gpu", "apple", "cpu", "apu", "hosted", "machine")),
-              Param("limit", int, "Rows to return.", 20, minimum=1, maximum=500)),
-             "rigfit.hardware-search/1", hardware_search),
-    Endpoint("/api/models", "The model catalog (rigfit models --json): one model, a family or a search.",
-             (Param("name", str, "One model (id, HF repo, GGUF file name…)."),
-              Param("family", str, "Family or llama.cpp arch (llama, qwen3 …)."),
-              Param("search", str, "Words that must all appear.")),
-             "rigfit models --json", models),
-    Endpoint("/api/models/search", "Search-as-you-type over the model catalog.",
-             (Param("q", str, "Words to find, e.g. 'qwen 14'.", required=True),
-              Param("limit", int, "Rows to return.", 20, minimum=1, maximum=500)),
-             "rigfit.model-search/1", models_search),
+    Endpoint(
+        "/api/plan",
+        "Plan a model on a machine: memory per device, verdict, speed, command lines.",
+        PLAN_PARAMS,
+        "rigfit.plan/1",
+        plan,
+    ),
+    Endpoint(
+        "/api/recommend",
+        "Ranked model × quant picks for a machine and a use (recommend --json).",
+        (
+            Param("on", str, _ON.help, required=True),
+            Param("use", str, "Use.", "chat", enum=("chat", "code", "long-context", "agents")),
+            Param("min_ctx", int, "Context to plan for [tokens] (default: per use).", minimum=0),
+            Param("min_tps", float, "Slowest acceptable decode [tok/s]."),
+            Param("max_quality_loss", float, "Largest mean KL divergence vs F16 [nats] (default 0.25)."),
+            Param("limit", int, "How many picks to list.", 10, minimum=1, maximum=500),
+        ),
+        "rigfit recommend --json",
+        recommend,
+    ),
+    Endpoint(
+        "/api/compare",
+        "One model on up to four machines, with the quant matrix (memory, tok/s).",
+        (
+            _MODEL,
+            Param("on", str, "Machine (repeat: on=A&on=B, up to 4).", required=True, many=True),
+            _QUANT,
+            _CTX,
+        ),
+        "rigfit.compare/1",
+        compare,
+    ),
+    Endpoint(
+        "/api/floor",
+        "Cheapest catalog hardware that runs a model at a speed (rigfit floor --json).",
+        (
+            Param("model", str, "Catalog model id or name, e.g. llama-3.1-70b.", required=True),
+            _QUANT,
+            Param("ctx", int, "Context to plan for [tokens].", 8192, minimum=0),
+            Param("min_tps", float, "Decode speed to reach [tok/s].", 10.0),
+            Param("budget_usd", float, "Also list what fits within this budget [USD]."),
+        ),
+        "rigfit floor --json",
+        floor,
+    ),
+    Endpoint(
+        "/api/cost",
+        "Power, cost per token and break-even against a hosted bill (rigfit cost --json).",
+        (
+            Param("model", str, "Catalog model id or name, e.g. llama-3.1-8b.", required=True),
+            Param("on", str, _ON.help, required=True),
+            _QUANT,
+            Param("hours_per_day", float, "Hours the machine is on per day."),
+            Param("tokens_per_day", float, "Generated tokens per day."),
+            Param("electricity_usd_per_kwh", float, "Electricity price [USD/kWh].", 0.17),
+            Param("hardware_usd", float, "Purchase price [USD] (default: catalog)."),
+            Param("amortize_months", float, "Months to spread the hardware over.", 36.0),
+            Param("hosted_monthly_usd", float, "Monthly hosted bill the box would replace [USD]."),
+            Param("hosted", str, "Hosted model or provider to compare with (e.g. groq)."),
+        ),
+        "rigfit cost --json",
+        cost,
+    ),
+    Endpoint(
+        "/api/results",
+        "Stored measurements with what rigfit predicted (rigfit results --json).",
+        (Param("mine", bool, "Only results measured on this machine.", False),),
+        "rigfit results --json",
+        results,
+    ),
+    Endpoint(
+        "/api/hardware",
+        "One device or machine: memory, bandwidth, FLOPS, power, price, with sources.",
+        (Param("name", str, "Device or machine, e.g. 'RTX 3060 12GB' or 'local'.", required=True),),
+        "rigfit.hardware/1",
+        hardware,
+    ),
+    Endpoint(
+        "/api/hardware/search",
+        "Search-as-you-type over catalog GPUs, CPUs, Macs, APUs and machines.",
+        (
+            Param("q", str, "Words to find, e.g. '3090' or 'm3 max'.", required=True),
+            Param("kind", str, "Only this kind.", enum=("gpu", "apple", "cpu", "apu", "hosted", "machine")),
+            Param("limit", int, "Rows to return.", 20, minimum=1, maximum=500),
+        ),
+        "rigfit.hardware-search/1",
+        hardware_search,
+    ),
+    Endpoint(
+        "/api/models",
+        "The model catalog (rigfit models --json): one model, a family or a search.",
+        (
+            Param("name", str, "One model (id, HF repo, GGUF file name…)."),
+            Param("family", str, "Family or llama.cpp arch (llama, qwen3 …)."),
+            Param("search", str, "Words that must all appear."),
+        ),
+        "rigfit models --json",
+        models,
+    ),
+    Endpoint(
+        "/api/models/search",
+        "Search-as-you-type over the model catalog.",
+        (
+            Param("q", str, "Words to find, e.g. 'qwen 14'.", required=True),
+            Param("limit", int, "Rows to return.", 20, minimum=1, maximum=500),
+        ),
+        "rigfit.model-search/1",
+        models_search,
+    ),
 )
 
 

@@ -96,9 +96,11 @@ def _endpoint_route(ep: Endpoint) -> Route:
             return error_response(400, exc.message, exc.suggestion)
         except Exception as exc:  # a defect, not the user's fault: log it, answer one clean line
             log.exception("rigfit serve: %s?%s failed", ep.path, request.url.query)
-            return error_response(422, f"rigfit could not compute this answer ({type(exc).__name__}: "
-                                       f"{str(exc)[:200]}).",
-                                  "This is a rigfit defect: please report it with the page's URL.")
+            return error_response(
+                422,
+                f"rigfit could not compute this answer ({type(exc).__name__}: {str(exc)[:200]}).",
+                "This is a rigfit defect: please report it with the page's URL.",
+            )
         return _JSON(body, headers={"Cache-Control": "no-store"})
 
     return Route(ep.path, handle, methods=["GET"])
@@ -128,15 +130,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _any_error(request: Request, exc: Exception) -> Response:
     log.exception("rigfit serve: %s failed", request.url.path)
-    return error_response(422, f"rigfit could not answer ({type(exc).__name__}).",
-                          "This is a rigfit defect: please report it with the page's URL.")
+    return error_response(
+        422,
+        f"rigfit could not answer ({type(exc).__name__}).",
+        "This is a rigfit defect: please report it with the page's URL.",
+    )
 
 
 def create_app(endpoints: Sequence[Endpoint] = ENDPOINTS) -> Starlette:
     """The Starlette application: API routes (``endpoints``), /api/openapi.json, pages and /static assets."""
     static = resources.files("rigfit.serve").joinpath("static")
-    routes = [*(_endpoint_route(ep) for ep in endpoints),
-              Route("/api/openapi.json", _openapi, methods=["GET"]),
-              *(Route(p, _page, methods=["GET"]) for p in PAGES),
-              Mount("/static", StaticFiles(directory=str(static)), name="static")]
+    routes = [
+        *(_endpoint_route(ep) for ep in endpoints),
+        Route("/api/openapi.json", _openapi, methods=["GET"]),
+        *(Route(p, _page, methods=["GET"]) for p in PAGES),
+        Mount("/static", StaticFiles(directory=str(static)), name="static"),
+    ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _any_error})

@@ -122,8 +122,13 @@ def openapi_parameter(p: Param) -> dict[str, Any]:
         schema["maximum"] = p.maximum
     if p.many:
         schema = {"type": "array", "items": schema, "maxItems": MAX_COMPARE}
-    out: dict[str, Any] = {"name": p.name, "in": "query", "required": p.required, "description": p.help,
-                           "schema": schema}
+    out: dict[str, Any] = {
+        "name": p.name,
+        "in": "query",
+        "required": p.required,
+        "description": p.help,
+        "schema": schema,
+    }
     if p.many:
         out["style"] = "form"
         out["explode"] = True
@@ -132,32 +137,51 @@ def openapi_parameter(p: Param) -> dict[str, Any]:
 
 def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``endpoints`` (every path, parameter and error answer)."""
-    error = {"description": "Bad input: one line saying what is wrong and what to try instead.",
-             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {
+        "description": "Bad input: one line saying what is wrong and what to try instead.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     paths: dict[str, Any] = {}
     for ep in endpoints:
-        paths[ep.path] = {"get": {
-            "summary": ep.summary,
-            "operationId": ep.path.strip("/").replace("/", "_"),
-            "parameters": [openapi_parameter(p) for p in ep.params],
-            "responses": {
-                "200": {"description": f"JSON, schema {ep.schema} (the same as the CLI's --json where "
-                                       "the CLI has the command).",
-                        "content": {"application/json": {"schema": {"type": "object"}}}},
-                "400": error, "404": error, "422": error,
-            },
-        }}
+        paths[ep.path] = {
+            "get": {
+                "summary": ep.summary,
+                "operationId": ep.path.strip("/").replace("/", "_"),
+                "parameters": [openapi_parameter(p) for p in ep.params],
+                "responses": {
+                    "200": {
+                        "description": f"JSON, schema {ep.schema} (the same as the CLI's --json where "
+                        "the CLI has the command).",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": error,
+                    "404": error,
+                    "422": error,
+                },
+            }
+        }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "rigfit", "version": version,
-                 "description": "Which open-weight LLM fits your hardware, how fast it runs and what it "
-                                "costs. Sizes in bytes, times in seconds, speeds in tokens/s; every figure "
-                                "carries its provenance (measured, looked up, estimated with a band)."},
+        "info": {
+            "title": "rigfit",
+            "version": version,
+            "description": "Which open-weight LLM fits your hardware, how fast it runs and what it "
+            "costs. Sizes in bytes, times in seconds, speeds in tokens/s; every figure "
+            "carries its provenance (measured, looked up, estimated with a band).",
+        },
         "paths": paths,
-        "components": {"schemas": {"Error": {
-            "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "string", "description": "what is wrong (one line)"},
-                           "hint": {"type": ["string", "null"], "description": "what to try instead"}}}}},
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string", "description": "what is wrong (one line)"},
+                        "hint": {"type": ["string", "null"], "description": "what to try instead"},
+                    },
+                }
+            }
+        },
     }
 
 

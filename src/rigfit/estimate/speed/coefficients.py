@@ -58,7 +58,6 @@ def dot(C: dict, feats: dict[str, float]) -> float:
     return sum(coefficient(C, k) * v for k, v in feats.items())
 
 
-
 def decode_time(C: dict, feats: dict[str, float]) -> float:
     """Decode step time [s] from features: η ≤ 1 for weights and KV, overheads ≥ 0."""
     t = 0.0
@@ -104,14 +103,18 @@ def prefill_time(C: dict, feats: dict[str, float]) -> float:
     return max(t, 0.0)
 
 
-
-def band(C: dict, kind: str, backend: str | None, value: float, split_mode: str = "layer"
-         ) -> tuple[float, float]:
+def band(
+    C: dict, kind: str, backend: str | None, value: float, split_mode: str = "layer"
+) -> tuple[float, float]:
     """p10–p90 band around a central tokens/s value from calibration residuals (log ratios).
 
     Legacy row split has a band of its own: its speed hangs on the host's PCIe slots, which
     published results rarely state, so its residuals are far wider than the backend's."""
     bands = C.get("bands", {})
-    entry = ((bands.get(f"{kind}|{backend}|row") if split_mode == "row" else None)
-             or bands.get(f"{kind}|{backend}") or bands.get(kind) or {"p10": -0.35, "p90": 0.35})
+    entry = (
+        (bands.get(f"{kind}|{backend}|row") if split_mode == "row" else None)
+        or bands.get(f"{kind}|{backend}")
+        or bands.get(kind)
+        or {"p10": -0.35, "p90": 0.35}
+    )
     return value * math.exp(entry["p10"]), value * math.exp(entry["p90"])

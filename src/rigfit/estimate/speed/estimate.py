@@ -31,8 +31,16 @@ from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 
 
-def decode_tps(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                depth0: float, n_tokens: float, C: dict, batch: int = 1) -> tuple[float, float, float]:
+def decode_tps(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    depth0: float,
+    n_tokens: float,
+    C: dict,
+    batch: int = 1,
+) -> tuple[float, float, float]:
     """(tokens/s per sequence, roofline tokens/s, compute-bound step time)."""
     f = decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
     t_mem = decode_time(C, f)
@@ -42,19 +50,35 @@ def decode_tps(work: ModelWork, layout: Layout, machine: Machine | None, setting
     return 1.0 / t, (1.0 / t_roof if t_roof > 0 else math.inf), t_cmp
 
 
-def prefill_tps(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                 n_prompt: int, depth0: int, C: dict) -> tuple[float, float, dict]:
+def prefill_tps(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    n_prompt: int,
+    depth0: int,
+    C: dict,
+) -> tuple[float, float, dict]:
     f, info = prefill_features(work, layout, machine, settings, n_prompt, depth0, C)
     t = max(prefill_time(C, f), info["roofline_s"])
     return n_prompt / t, (n_prompt / info["roofline_s"] if info["roofline_s"] > 0 else math.inf), f
 
 
-def predict_test(work: ModelWork, machine: Machine, settings: RunSettings, kind: str, prompt: int = 0,
-                 gen: int = 0, depth: int = 0, C: dict | None = None) -> tuple[float, float]:
+def predict_test(
+    work: ModelWork,
+    machine: Machine,
+    settings: RunSettings,
+    kind: str,
+    prompt: int = 0,
+    gen: int = 0,
+    depth: int = 0,
+    C: dict | None = None,
+) -> tuple[float, float]:
     """Predicted tokens/s of a llama-bench test and its roofline: kind pp / tg / pg."""
     C = C or load_constants()
-    layout = make_layout(work, machine, settings.backend, settings.ngl, settings.cpu_only,
-                         settings.split_mode)
+    layout = make_layout(
+        work, machine, settings.backend, settings.ngl, settings.cpu_only, settings.split_mode
+    )
     if kind == "pp":
         tps, roof, _ = prefill_tps(work, layout, machine, settings, prompt, depth, C)
         return tps, roof
@@ -66,7 +90,6 @@ def predict_test(work: ModelWork, machine: Machine, settings: RunSettings, kind:
     t = prompt / pp + gen / tg
     t_roof = prompt / pp_roof + gen / tg_roof
     return (prompt + gen) / t, (prompt + gen) / t_roof if t_roof > 0 else math.inf
-
 
 
 def _cpu_share_words(layout: Layout, n_layer: int | None = None) -> str:
@@ -82,8 +105,9 @@ def _cpu_share_words(layout: Layout, n_layer: int | None = None) -> str:
     return what
 
 
-def _decode_parts(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                  C: dict, depth: float) -> dict[str, float]:
+def _decode_parts(
+    work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings, C: dict, depth: float
+) -> dict[str, float]:
     """Decode step time [s] by part: 'gpu' / 'cpu' (weights and KV), 'overhead', 'interconnect'."""
     f = decode_features(work, layout, machine, settings, depth, 1, C)
     parts: dict[str, float] = {}
@@ -98,8 +122,14 @@ def _decode_parts(work: ModelWork, layout: Layout, machine: Machine | None, sett
     return parts
 
 
-def bottleneck_words(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                     C: dict, depth: float = 0.0) -> tuple[str, dict[str, float]]:
+def bottleneck_words(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    C: dict,
+    depth: float = 0.0,
+) -> tuple[str, dict[str, float]]:
     """What limits decode, in words, with the share of the step time of each part."""
     parts = _decode_parts(work, layout, machine, settings, C, depth)
     t_cmp = decode_compute_time(work, layout, machine, settings, depth, C)
@@ -110,13 +140,17 @@ def bottleneck_words(work: ModelWork, layout: Layout, machine: Machine | None, s
     top = max(share, key=lambda k: share[k])
     pct = f"{share[top]:.0%} of each token"
     if top == "cpu" and layout.gpu_segments:
-        return (f"offload: {_cpu_share_words(layout)} in system RAM are read by the CPU ({pct}); "
-                f"more VRAM or a smaller quant would help most"), share
+        return (
+            f"offload: {_cpu_share_words(layout)} in system RAM are read by the CPU ({pct}); "
+            f"more VRAM or a smaller quant would help most"
+        ), share
     words = {
         "cpu": f"memory bandwidth of system RAM ({pct})",
         "gpu": f"memory bandwidth (reading the {state_words(work)}: {pct})",
-        "overhead": (f"per-token overhead (kernel launches and synchronisation: {pct}); "
-                     "a faster GPU would not help much"),
+        "overhead": (
+            f"per-token overhead (kernel launches and synchronisation: {pct}); "
+            "a faster GPU would not help much"
+        ),
     }
     return words.get(top, f"interconnect (hops between devices: {pct})"), share
 
@@ -126,27 +160,37 @@ def _layout_notes(work: ModelWork, layout: Layout, machine: Machine) -> list[str
     devices without a tensor peak."""
     notes: list[str] = []
     if layout.cpu_segments and layout.gpu_segments:
-        notes.append(f"partial offload: {_cpu_share_words(layout, work.n_layer)} run on the CPU from "
-                     "system RAM; prompts stream those weights over PCIe to the GPU (ubatches ≥ 32 tokens)")
+        notes.append(
+            f"partial offload: {_cpu_share_words(layout, work.n_layer)} run on the CPU from "
+            "system RAM; prompts stream those weights over PCIe to the GPU (ubatches ≥ 32 tokens)"
+        )
     for seg in layout.cpu_segments:
         isa = cpu_isa(seg.device)
         if isa == "none":
-            notes.append(f"{seg.device.name} has no AVX2: llama.cpp's CPU kernels run far slower "
-                         "(prefill estimate uses scalar/SSE throughput)")
+            notes.append(
+                f"{seg.device.name} has no AVX2: llama.cpp's CPU kernels run far slower "
+                "(prefill estimate uses scalar/SSE throughput)"
+            )
         elif isa in ("amx", "avx512"):
-            notes.append(f"{seg.device.name}: {isa.upper()} present, but llama.cpp's quantized dot "
-                         "products run at the 256-bit AVX2/VNNI rate (prefill estimated so)")
+            notes.append(
+                f"{seg.device.name}: {isa.upper()} present, but llama.cpp's quantized dot "
+                "products run at the 256-bit AVX2/VNNI rate (prefill estimated so)"
+            )
         if not seg.device.simd:
             notes.append(f"{seg.device.name}: ISA flags unknown, AVX2 assumed")
     if len(layout.gpu_segments) > 1:
-        notes.append(f"layer split over {len(layout.gpu_segments)} GPUs: decode does not get faster "
-                     "with more GPUs (one token passes through them in turn); long prompts pipeline")
+        notes.append(
+            f"layer split over {len(layout.gpu_segments)} GPUs: decode does not get faster "
+            "with more GPUs (one token passes through them in turn); long prompts pipeline"
+        )
     if machine.unified_memory:
         notes.append("unified memory: GPU and CPU share one memory bandwidth")
     for d in {s.device.name: s.device for s in layout.segments}.values():
         if d.kind != "cpu" and not d.int8_ops and not d.fp16_flops:
-            notes.append(f"{d.name}: no tensor/matrix peak in the catalog; prefill peak estimated "
-                         "from FP32 throughput (wider uncertainty)")
+            notes.append(
+                f"{d.name}: no tensor/matrix peak in the catalog; prefill peak estimated "
+                "from FP32 throughput (wider uncertainty)"
+            )
     return notes
 
 
@@ -156,8 +200,15 @@ def _speed_layout(work: ModelWork, machine: Machine, placement: Any, settings: R
     if placement is not None and not settings.cpu_only and settings.split_mode == "layer":
         layout = layout_from_placement(work, machine, placement, settings.backend)
     if layout is None:
-        layout = make_layout(work, machine, settings.backend, settings.ngl, settings.cpu_only,
-                             settings.split_mode, placement_split(placement))
+        layout = make_layout(
+            work,
+            machine,
+            settings.backend,
+            settings.ngl,
+            settings.cpu_only,
+            settings.split_mode,
+            placement_split(placement),
+        )
     return layout
 
 
@@ -171,25 +222,44 @@ def _figure(C: dict, kind: str, be: str, value: float, roof: float, split_mode: 
     return Figure(value, "tok/s", "estimated", SPEED_SOURCE, min(lo, value), max(min(hi, roof), value))
 
 
-def _concurrency(work: ModelWork, layout: Layout, machine: Machine, settings: RunSettings, C: dict,
-                 depth: int) -> tuple[Figure, Figure]:
+def _concurrency(
+    work: ModelWork, layout: Layout, machine: Machine, settings: RunSettings, C: dict, depth: int
+) -> tuple[Figure, Figure]:
     """(per-user, aggregate) decode tokens/s with ``settings.parallel`` users decoding at once."""
     parallel, be = settings.parallel, main_segment(layout).backend
     per, roof_b, _ = decode_tps(work, layout, machine, settings, depth, 1, C, batch=parallel)
     per_user = _figure(C, "tg", be, per, roof_b, settings.split_mode)
     lo, hi = band(C, "tg", be, per * parallel)
-    agg = Figure(per * parallel, "tok/s", "estimated",
-                 SPEED_SOURCE + "; weights read once per step, KV per user",
-                 min(lo, per * parallel), max(min(hi, roof_b * parallel), per * parallel))
+    agg = Figure(
+        per * parallel,
+        "tok/s",
+        "estimated",
+        SPEED_SOURCE + "; weights read once per step, KV per user",
+        min(lo, per * parallel),
+        max(min(hi, roof_b * parallel), per * parallel),
+    )
     return per_user, agg
 
 
-def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, *, placement: Any = None,
-                   backend: str | None = None, ngl: int | None = None, context: int = 4096,
-                   prompt: int = 512, parallel: int = 1, kv_type: str = "f16",
-                   flash_attn: bool | None = None, threads: int | None = None, n_ubatch: int = 512,
-                   n_batch: int = 2048, split_mode: str = "layer", cpu_only: bool = False,
-                   constants: dict | None = None) -> SpeedEstimate:
+def estimate_speed(
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+) -> SpeedEstimate:
     """Prefill, decode (depth 0 and at ``context``), TTFT and concurrency for a model on a machine.
 
     ``placement`` (from :func:`rigfit.estimate.placement.place`) gives the GPU layer count and
@@ -203,9 +273,19 @@ def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, *, placement: 
         return estimate_hosted(work, accs[0], context=context, prompt=prompt, C=C)
     if ngl is None:
         ngl = placement_ngl(placement, work.n_layer)
-    settings = RunSettings(backend=normalise_backend(backend), ngl=ngl, threads=threads,
-                           flash_attn=flash_attn, build=None, n_ubatch=n_ubatch, n_batch=n_batch,
-                           kv_type=kv_type, parallel=parallel, split_mode=split_mode, cpu_only=cpu_only)
+    settings = RunSettings(
+        backend=normalise_backend(backend),
+        ngl=ngl,
+        threads=threads,
+        flash_attn=flash_attn,
+        build=None,
+        n_ubatch=n_ubatch,
+        n_batch=n_batch,
+        kv_type=kv_type,
+        parallel=parallel,
+        split_mode=split_mode,
+        cpu_only=cpu_only,
+    )
     layout = _speed_layout(work, machine, placement, settings)
     be = main_segment(layout).backend
     prompt = max(int(prompt), 1)
@@ -218,11 +298,20 @@ def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, *, placement: 
     pp_hi = min(pp_hi, pp_roof)
     tg_lo, tg_hi = band(C, "tg", be, tg0, split_mode)
     # TTFT band: slow end from the slow prefill band, fast end from the fast one
-    ttft = Figure(t_first, "s", "estimated", SPEED_SOURCE, prompt / max(pp_hi, pp) + 1.0 / max(tg_hi, tg0),
-                  prompt / min(pp_lo, pp) + 1.0 / min(tg_lo, tg0))
+    ttft = Figure(
+        t_first,
+        "s",
+        "estimated",
+        SPEED_SOURCE,
+        prompt / max(pp_hi, pp) + 1.0 / max(tg_hi, tg0),
+        prompt / min(pp_lo, pp) + 1.0 / min(tg_lo, tg0),
+    )
     words, share = bottleneck_words(work, layout, machine, settings, C)
-    per_user, agg = (_concurrency(work, layout, machine, settings, C, min(context, prompt))
-                     if parallel > 1 else (None, None))
+    per_user, agg = (
+        _concurrency(work, layout, machine, settings, C, min(context, prompt))
+        if parallel > 1
+        else (None, None)
+    )
     return SpeedEstimate(
         prefill_tps=Figure(pp, "tok/s", "estimated", SPEED_SOURCE, min(pp_lo, pp), max(pp_hi, pp)),
         decode_tps=_figure(C, "tg", be, tg0, roof0, split_mode),
@@ -236,6 +325,9 @@ def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, *, placement: 
         per_user_tps=per_user,
         roofline_decode_tps=roof0,
         notes=tuple(_layout_notes(work, layout, machine)),
-        details={"bottleneck_share": share, "backend": be,
-                 "layout": [(s.device.name, s.role, len(s.layers), s.head) for s in layout.segments]},
+        details={
+            "bottleneck_share": share,
+            "backend": be,
+            "layout": [(s.device.name, s.role, len(s.layers), s.head) for s in layout.segments],
+        },
     )

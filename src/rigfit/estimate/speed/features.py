@@ -76,8 +76,9 @@ def _seg_weight_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> floa
 
 def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = True) -> float:
     d, e = float(seg.dense), float(seg.experts)
-    p = sum(d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i]
-            for i in seg.layers)
+    p = sum(
+        d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i] for i in seg.layers
+    )
     if seg.head and head:
         p += work.head_params
     return p
@@ -102,8 +103,16 @@ def _keys(backend: str, dev: Device, qfam: str, era: str) -> tuple[str, str, str
     return backend, f"{backend}|q={qfam}", f"{backend}|*c={device_class(dev)}", f"{backend}|e={era}"
 
 
-def decode_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                    depth0: float, n_tokens: float, C: dict, batch: int = 1) -> dict[str, float]:
+def decode_features(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    depth0: float,
+    n_tokens: float,
+    C: dict,
+    batch: int = 1,
+) -> dict[str, float]:
     """Features whose dot product with the coefficients is the mean decode step time [s].
 
     Units: ``*:w`` and ``*:kv`` features are seconds at 100 % bandwidth (bytes / BW); ``*:t0``
@@ -130,7 +139,8 @@ def decode_features(work: ModelWork, layout: Layout, machine: Machine | None, se
             f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
         if work.n_expert and seg.experts:
             f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
-                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers) / bw)
+                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers) / bw
+            )
         f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
         n_l = len(seg.layers) if seg.dense else 0
         f[f"{b}:t0l"] = f.get(f"{b}:t0l", 0.0) + n_l
@@ -150,24 +160,36 @@ def decode_features(work: ModelWork, layout: Layout, machine: Machine | None, se
     return f
 
 
-def decode_compute_time(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                        depth: float, C: dict, batch: int = 1) -> float:
+def decode_compute_time(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    depth: float,
+    C: dict,
+    batch: int = 1,
+) -> float:
     """Lower bound of one decode step from compute [s] (matters for CPUs and large batches)."""
     t = 0.0
     qfam = quant_family(work.file_type)
     gamma = C["moe"].get("batch_gamma", 0.75)
     for seg in layout.segments:
         flops = 2.0 * batch * _seg_params(work, seg, work.expert_fraction)
-        flops += 2.0 * batch * seg.dense * sum(
-            work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers)
+        flops += (
+            2.0
+            * batch
+            * seg.dense
+            * sum(work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers)
+        )
         peak, eta = _seg_peak(seg, machine, settings, qfam, C, decode=True)
         t += flops / (peak * eta)
     del gamma
     return t
 
 
-def _seg_peak(seg: Segment, machine: Machine | None, settings: RunSettings, qfam: str, C: dict,
-              decode: bool = False) -> tuple[float, float]:
+def _seg_peak(
+    seg: Segment, machine: Machine | None, settings: RunSettings, qfam: str, C: dict, decode: bool = False
+) -> tuple[float, float]:
     """(peak FLOP/s, prior efficiency) of the matmul path of a segment."""
     if seg.role == "cpu":
         peak, _ = cpu_peak_flops(seg.device, settings.threads, C)
@@ -182,8 +204,9 @@ def _seg_peak(seg: Segment, machine: Machine | None, settings: RunSettings, qfam
 ROW_SPLIT_BYTES_PER_ELEMENT = 4.0
 
 
-def row_split_transfer_bytes(work: ModelWork, layers: Sequence[int], n_tokens: float,
-                             n_devices: int) -> float:
+def row_split_transfer_bytes(
+    work: ModelWork, layers: Sequence[int], n_tokens: float, n_devices: int
+) -> float:
     """Bytes the main GPU's link carries for ``n_tokens`` through ``layers`` in legacy -sm row [B].
 
     Every split matmul (K inputs → N outputs) sends the K-wide activations to each of the other
@@ -249,9 +272,12 @@ class _Prompt:
 
     def streams(self, seg: Segment, u: int) -> bool:
         """Whether a GPU computes this CPU segment's ubatch ("op offload": RAM weights cross PCIe)."""
-        return (seg.role == "cpu" and bool(self.layout.gpu_segments)
-                and u >= self.C["offload"]["op_offload_min_batch"]
-                and not (self.machine and self.machine.unified_memory))
+        return (
+            seg.role == "cpu"
+            and bool(self.layout.gpu_segments)
+            and u >= self.C["offload"]["op_offload_min_batch"]
+            and not (self.machine and self.machine.unified_memory)
+        )
 
 
 def ubatch_chunks(settings: RunSettings, n_prompt: int, depth0: int) -> tuple[list[tuple[int, int]], int]:
@@ -270,8 +296,9 @@ def ubatch_chunks(settings: RunSettings, n_prompt: int, depth0: int) -> tuple[li
     return chunks, max(1, n_batch // u_max)
 
 
-def _streamed_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
-                     efr: float) -> float:
+def _streamed_ubatch(
+    p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float, efr: float
+) -> float:
     """Features of a CPU segment's ubatch that the last GPU computes while its RAM-resident
     weights stream over PCIe; returns its roofline time [s]."""
     gseg = p.layout.gpu_segments[-1]
@@ -284,8 +311,7 @@ def _streamed_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gem
     return max(gemm / peak, wbytes / pcie)
 
 
-def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, path: str,
-                       efr: float) -> None:
+def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, path: str, efr: float) -> None:
     """Memory traffic of a GPU ubatch beyond the matmul: activations, and the weights streamed
     once more from VRAM per ubatch — on the FP16 GEMM path a quantized weight is first
     dequantized to a temporary FP16 copy for cuBLAS / hipBLAS (2 B/weight written, 2 B read back
@@ -301,8 +327,9 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
     _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
 
 
-def _resident_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float,
-                     efr: float) -> float:
+def _resident_ubatch(
+    p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float, efr: float
+) -> float:
     """Features of a ubatch computed where the segment's weights live; returns its roofline [s]."""
     work, layout = p.work, p.layout
     peak, _ = _seg_peak(seg, p.machine, p.settings, p.qfam, p.C)
@@ -326,8 +353,9 @@ def _resident_ubatch(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gem
     return max(gemm / peak + attn / peak, wb / bw)
 
 
-def _segment_batch(p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, int]]
-                   ) -> tuple[dict[str, float], list[float]]:
+def _segment_batch(
+    p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, int]]
+) -> tuple[dict[str, float], list[float]]:
     """Features of one segment over the ubatches of one batch, and each ubatch's roofline [s]."""
     work = p.work
     sf: dict[str, float] = {}
@@ -335,8 +363,11 @@ def _segment_batch(p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, i
     for u, d in batch_chunks:
         efr = _unique_expert_fraction(work, u, 1.0)
         gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
-        attn = 2.0 * seg.dense * sum(
-            work.layer_attn_dim[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
+        attn = (
+            2.0
+            * seg.dense
+            * sum(work.layer_attn_dim[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
+        )
         ubatch = _streamed_ubatch if p.streams(seg, u) else _resident_ubatch
         roof.append(ubatch(p, sf, seg, u, gemm, attn, efr))
     n = len(batch_chunks)
@@ -352,6 +383,7 @@ def _pipeline(seg_feats: list[dict[str, float]], segments: Sequence[Segment], k:
     as a scale on each GPU's share (in place).
 
     Closed form: batch time = Σ_g T_g/k + (k-1)/k · max_g T_g, with T_g the k-ubatch time."""
+
     def fixed(key: str) -> bool:
         return key.endswith((":ub", ":ubl"))
 
@@ -366,8 +398,15 @@ def _pipeline(seg_feats: list[dict[str, float]], segments: Sequence[Segment], k:
                     sf[kk] *= factor
 
 
-def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                     n_prompt: int, depth0: int, C: dict) -> tuple[dict[str, float], dict[str, Any]]:
+def prefill_features(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    n_prompt: int,
+    depth0: int,
+    C: dict,
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Features whose dot product with the coefficients is the time to process a prompt [s].
 
     Also returns bounds: memory time per ubatch at 100 % bandwidth and compute time at peak
@@ -379,7 +418,7 @@ def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, s
     chunks, per_batch = ubatch_chunks(settings, n_prompt, depth0)
     pipelined = len(layout.gpu_segments) > 1 and settings.era != "2023" and layout.n_tp == 1
     for bi in range(0, len(chunks), per_batch):
-        batch_chunks = chunks[bi: bi + per_batch]
+        batch_chunks = chunks[bi : bi + per_batch]
         seg_feats: list[dict[str, float]] = []
         for seg in layout.segments:
             sf, seg_roof = _segment_batch(p, seg, batch_chunks)
@@ -398,8 +437,16 @@ def prefill_features(work: ModelWork, layout: Layout, machine: Machine | None, s
     return f, {"roofline_s": roof, "n_ubatch": len(chunks)}
 
 
-def decode_roofline_time(work: ModelWork, layout: Layout, machine: Machine | None, settings: RunSettings,
-                         depth0: float, n_tokens: float, C: dict, batch: int = 1) -> float:
+def decode_roofline_time(
+    work: ModelWork,
+    layout: Layout,
+    machine: Machine | None,
+    settings: RunSettings,
+    depth0: float,
+    n_tokens: float,
+    C: dict,
+    batch: int = 1,
+) -> float:
     """Time per decode step if every device ran at 100 % of its peak bandwidth [s]."""
     f = decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
     t = 0.0
@@ -408,4 +455,3 @@ def decode_roofline_time(work: ModelWork, layout: Layout, machine: Machine | Non
         if (k.endswith(":w") and "|" not in head) or k.endswith(":kv"):
             t += v
     return t
-

@@ -17,8 +17,15 @@ def _hosted_key(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip().lower())
 
 
-def estimate_hosted(work: ModelWork, dev: Device, *, context: int = 4096, prompt: int = 512,
-                    users: int = 1, C: dict | None = None) -> SpeedEstimate:
+def estimate_hosted(
+    work: ModelWork,
+    dev: Device,
+    *,
+    context: int = 4096,
+    prompt: int = 512,
+    users: int = 1,
+    C: dict | None = None,
+) -> SpeedEstimate:
     """Hosted SRAM systems (Cerebras WSE-3, Groq LPU): capacity → systems needed; speed from
     published per-user figures (vendor-hosted, may include speculative decoding): "looked_up" when
     the vendor publishes one for this very model, else "estimated" from a curve over the figures
@@ -44,12 +51,15 @@ def estimate_hosted(work: ModelWork, dev: Device, *, context: int = 4096, prompt
             xs = [math.log(a) for a, _ in h["anchors"]]
             ys = [math.log(t) for _, t in h["anchors"]]
             mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-            slope = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-                     / sum((x - mx) ** 2 for x in xs))
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+                (x - mx) ** 2 for x in xs
+            )
             tps = math.exp(my + slope * (math.log(max(act_b, 0.1)) - mx))
         prov = "estimated"
-        src = ("from published vendor figures for other models (curve over active parameters; the "
-               "vendor publishes no figure for this one): " + h["source"])
+        src = (
+            "from published vendor figures for other models (curve over active parameters; the "
+            "vendor publishes no figure for this one): " + h["source"]
+        )
         # a curve through a handful of other models' figures, extrapolated to a model the vendor
         # may not serve at all: a wide band (½× to 2×), not a calibrated one
         lo, hi = tps * 0.5, tps * 2.0
@@ -60,15 +70,21 @@ def estimate_hosted(work: ModelWork, dev: Device, *, context: int = 4096, prompt
     kv_word = " + KV" if work.kv_bytes_per_token() else ""
     return SpeedEstimate(
         prefill_tps=Figure(pp_v, "tok/s", prov, src, pp_v * 0.5, pp_v * 2.0),
-        decode_tps=tg, decode_tps_ctx=tg, ttft_s=ttft,
+        decode_tps=tg,
+        decode_tps_ctx=tg,
+        ttft_s=ttft,
         bottleneck=f"hosted SRAM system: needs {n_sys} {unit_word} to hold the {state_words(work)}; "
-                   "per-user speed is set by the vendor's pipeline, not by memory bandwidth",
-        prompt_tokens=prompt, context_tokens=context, parallel=users,
-        notes=(f"{n_sys} {unit_word} needed ({need / 1e9:.0f} GB of weights{kv_word} at "
-               f"{h['usable_fraction']:.0%} usable of {sram / 1e9:.2f} GB each)",
-               "speed from the vendor's published figure for this model, not a llama.cpp measurement"
-               if published is not None else
-               "speed estimated from published vendor figures for other models (the vendor publishes "
-               "none for this one; it may not serve it), not a llama.cpp measurement"),
+        "per-user speed is set by the vendor's pipeline, not by memory bandwidth",
+        prompt_tokens=prompt,
+        context_tokens=context,
+        parallel=users,
+        notes=(
+            f"{n_sys} {unit_word} needed ({need / 1e9:.0f} GB of weights{kv_word} at "
+            f"{h['usable_fraction']:.0%} usable of {sram / 1e9:.2f} GB each)",
+            "speed from the vendor's published figure for this model, not a llama.cpp measurement"
+            if published is not None
+            else "speed estimated from published vendor figures for other models (the vendor publishes "
+            "none for this one; it may not serve it), not a llama.cpp measurement",
+        ),
         details={"n_systems": n_sys, "hosted": key},
     )

@@ -73,15 +73,19 @@ def _cpu_layout(work: ModelWork, machine: Machine) -> Layout:
     return Layout((Segment(dev, "CPU", "cpu", tuple(range(work.n_layer)), head=True),))
 
 
-def _layer_split_segments(accs: tuple[Device, ...], be: str, n_layer: int, ngl: int,
-                          tensor_split: tuple[float, ...] | None) -> list[Segment]:
+def _layer_split_segments(
+    accs: tuple[Device, ...], be: str, n_layer: int, ngl: int, tensor_split: tuple[float, ...] | None
+) -> list[Segment]:
     """One segment per GPU that holds layers (or the output layer), by llama.cpp's layer split
     (:func:`rigfit.estimate.placement.layer_gpu`) over ``tensor_split`` shares (default: in
     proportion to each GPU's memory)."""
     if tensor_split is not None and len(tensor_split) > len(accs):
         raise ValueError(f"tensor split has {len(tensor_split)} shares for {len(accs)} GPUs")
-    shares = (list(tensor_split) + [0.0] * (len(accs) - len(tensor_split)) if tensor_split
-              else [float(d.memory_bytes or 1) for d in accs])
+    shares = (
+        list(tensor_split) + [0.0] * (len(accs) - len(tensor_split))
+        if tensor_split
+        else [float(d.memory_bytes or 1) for d in accs]
+    )
     splits = split_points(shares)
     gpu_of = [layer_gpu(il, n_layer, ngl, splits) for il in range(n_layer + 1)]
     segs: list[Segment] = []
@@ -93,9 +97,15 @@ def _layer_split_segments(accs: tuple[Device, ...], be: str, n_layer: int, ngl: 
     return segs
 
 
-def make_layout(work: ModelWork, machine: Machine, backend: str | None = None, ngl: int | None = None,
-                cpu_only: bool = False, split_mode: str = "layer",
-                tensor_split: tuple[float, ...] | None = None) -> Layout:
+def make_layout(
+    work: ModelWork,
+    machine: Machine,
+    backend: str | None = None,
+    ngl: int | None = None,
+    cpu_only: bool = False,
+    split_mode: str = "layer",
+    tensor_split: tuple[float, ...] | None = None,
+) -> Layout:
     """llama.cpp's default layout: the last ``ngl`` layers on the accelerators, split over them
     by llama.cpp's rule in proportion to their memory or ``tensor_split`` (``-sm layer``); the rest
     and the input embedding on the CPU. ``-sm row`` / ``tensor``: every GPU layer on all GPUs.
@@ -113,8 +123,9 @@ def make_layout(work: ModelWork, machine: Machine, backend: str | None = None, n
     first_gpu = n - min(ngl_eff, n)
     segs: list[Segment] = []
     if first_gpu > 0:
-        segs.append(Segment(machine.cpu or UNKNOWN_CPU, "CPU", "cpu", tuple(range(first_gpu)),
-                            head=not head_on_gpu))
+        segs.append(
+            Segment(machine.cpu or UNKNOWN_CPU, "CPU", "cpu", tuple(range(first_gpu)), head=not head_on_gpu)
+        )
     if first_gpu < n and split_mode in ("tensor", "row") and len(accs) > 1:
         segs.append(Segment(accs[0], be, "gpu", tuple(range(first_gpu, n)), head=head_on_gpu, index=0))
         return Layout(tuple(segs), 0, 1 if first_gpu > 0 else 0, split_mode, len(accs), _link_kind(machine))
@@ -128,18 +139,21 @@ def make_layout(work: ModelWork, machine: Machine, backend: str | None = None, n
 
 def _device_runs(layer_dev: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
     """Consecutive layers on the same device: [(device name, layer indices), …]."""
-    return [(name, tuple(il for il, _ in grp))
-            for name, grp in itertools.groupby(enumerate(layer_dev), key=lambda p: p[1])]
+    return [
+        (name, tuple(il for il, _ in grp))
+        for name, grp in itertools.groupby(enumerate(layer_dev), key=lambda p: p[1])
+    ]
 
 
-def _with_head(segs: list[Segment], head_role: str, head_idx: int, head_dev: Device,
-               be: str) -> list[Segment]:
+def _with_head(
+    segs: list[Segment], head_role: str, head_idx: int, head_dev: Device, be: str
+) -> list[Segment]:
     """Mark the last segment on the output layer's device as running the head (or add an empty
     one there)."""
     for i in range(len(segs) - 1, -1, -1):
         s = segs[i]
         if s.role == head_role and (head_role == "cpu" or s.index == head_idx):
-            return [*segs[:i], Segment(s.device, s.backend, s.role, s.layers, True, s.index), *segs[i + 1:]]
+            return [*segs[:i], Segment(s.device, s.backend, s.role, s.layers, True, s.index), *segs[i + 1 :]]
     backend = be if head_role == "gpu" else "CPU"
     return [*segs, Segment(head_dev, backend, head_role, (), True, max(head_idx, 0))]
 
@@ -177,8 +191,9 @@ def _split_moe(segs: list[Segment], moe_cpu: Sequence[int], cpu_dev: Device) -> 
     return new
 
 
-def layout_from_placement(work: ModelWork, machine: Machine, placement: Any,
-                          backend: str | None = None) -> Layout | None:
+def layout_from_placement(
+    work: ModelWork, machine: Machine, placement: Any, backend: str | None = None
+) -> Layout | None:
     """The layout of a memory placement (``rigfit.estimate.placement.Placement``): each layer on
     the device the placement put it on ("CUDA0", "Metal", … in accelerator order, or "CPU")."""
     layer_dev = getattr(placement, "layer_device", None)
@@ -192,9 +207,12 @@ def layout_from_placement(work: ModelWork, machine: Machine, placement: Any,
     if not accs:
         return Layout((Segment(cpu_dev, "CPU", "cpu", tuple(range(work.n_layer)), head=True),))
     be = normalise_backend(backend) or default_backend(accs[0])
-    segs = [Segment(accs[gpu_names.index(name)], be, "gpu", layers, index=gpu_names.index(name))
-            if name in gpu_names else Segment(cpu_dev, "CPU", "cpu", layers)
-            for name, layers in _device_runs(layer_dev)]
+    segs = [
+        Segment(accs[gpu_names.index(name)], be, "gpu", layers, index=gpu_names.index(name))
+        if name in gpu_names
+        else Segment(cpu_dev, "CPU", "cpu", layers)
+        for name, layers in _device_runs(layer_dev)
+    ]
     head_name = getattr(placement, "output_device", None) or layer_dev[-1]
     if head_name in gpu_names:
         head_idx = gpu_names.index(head_name)

@@ -114,4 +114,3 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
     if backend in ("ROCm", "Vulkan", "SYCL"):
         return "fp16"
     return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL
-

@@ -75,8 +75,11 @@ class ModelWork:
     @property
     def bytes_per_token(self) -> float:
         """Weights read per decoded token at batch 1 [B] (no KV)."""
-        return (sum(self.layer_bytes_per_token(i) for i in range(self.n_layer)) + self.head_bytes
-                + self.embd_row_bytes)
+        return (
+            sum(self.layer_bytes_per_token(i) for i in range(self.n_layer))
+            + self.head_bytes
+            + self.embd_row_bytes
+        )
 
     @property
     def active_params(self) -> float:
@@ -88,12 +91,27 @@ class ModelWork:
     def scaled(self, factor: float) -> ModelWork:
         """The same model with every weight byte scaled (to match a published file size)."""
         return ModelWork(
-            self.name, self.n_layer, tuple(b * factor for b in self.layer_dense_bytes),
-            tuple(b * factor for b in self.layer_expert_bytes), self.layer_dense_params,
-            self.layer_expert_params, self.head_bytes * factor, self.head_params,
-            self.embd_row_bytes * factor, self.embd_bytes * factor, self.layer_kv_elems,
-            self.layer_window, self.layer_attn_dim, self.n_expert, self.n_expert_used,
-            self.expert_ff, self.file_type, self.n_embd, self.layer_mm_in, self.layer_mm_out)
+            self.name,
+            self.n_layer,
+            tuple(b * factor for b in self.layer_dense_bytes),
+            tuple(b * factor for b in self.layer_expert_bytes),
+            self.layer_dense_params,
+            self.layer_expert_params,
+            self.head_bytes * factor,
+            self.head_params,
+            self.embd_row_bytes * factor,
+            self.embd_bytes * factor,
+            self.layer_kv_elems,
+            self.layer_window,
+            self.layer_attn_dim,
+            self.n_expert,
+            self.n_expert_used,
+            self.expert_ff,
+            self.file_type,
+            self.n_embd,
+            self.layer_mm_in,
+            self.layer_mm_out,
+        )
 
 
 def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[float]]:
@@ -102,7 +120,7 @@ def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[f
     kv: list[float] = []
     win: list[int | None] = []
     attn: list[float] = []
-    kv_on_recurrent = family_for(a.arch).kv_on_recurrent   # falcon-h1: SSM and attention per layer
+    kv_on_recurrent = family_for(a.arch).kv_on_recurrent  # falcon-h1: SSM and attention per layer
     for il in range(a.n_layer):
         if a.is_recurrent(il) and not kv_on_recurrent:
             kv.append(0.0)
@@ -111,8 +129,9 @@ def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[f
             continue
         if a.mla is not None:
             kv.append(float(a.mla.cache_elems_per_token))
-            attn.append(float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim
-                                          + a.mla.v_head_dim)))
+            attn.append(
+                float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim))
+            )
         else:
             kv.append(float(a.head_kv(il) * (a.n_embd_head_k + a.n_embd_head_v)))
             attn.append(float(a.n_head * (a.n_embd_head_k + a.n_embd_head_v)))
@@ -166,12 +185,27 @@ def model_work(spec: ModelSpec) -> ModelWork:
     kv, win, attn = _cache_terms(a)
     moe = a.moe
     return ModelWork(
-        name=a.name or a.id, n_layer=n, layer_dense_bytes=tuple(dense_b), layer_expert_bytes=tuple(exp_b),
-        layer_dense_params=tuple(dense_p), layer_expert_params=tuple(exp_p), head_bytes=head_b,
-        head_params=head_p, embd_row_bytes=embd_row, embd_bytes=embd_b, layer_kv_elems=tuple(kv),
-        layer_window=tuple(win), layer_attn_dim=tuple(attn), n_expert=moe.n_expert if moe else 0,
-        n_expert_used=moe.n_expert_used if moe else 0, expert_ff=moe.expert_ff if moe else 0,
-        file_type=spec.file_type, n_embd=a.n_embd, layer_mm_in=tuple(mm_in), layer_mm_out=tuple(mm_out))
+        name=a.name or a.id,
+        n_layer=n,
+        layer_dense_bytes=tuple(dense_b),
+        layer_expert_bytes=tuple(exp_b),
+        layer_dense_params=tuple(dense_p),
+        layer_expert_params=tuple(exp_p),
+        head_bytes=head_b,
+        head_params=head_p,
+        embd_row_bytes=embd_row,
+        embd_bytes=embd_b,
+        layer_kv_elems=tuple(kv),
+        layer_window=tuple(win),
+        layer_attn_dim=tuple(attn),
+        n_expert=moe.n_expert if moe else 0,
+        n_expert_used=moe.n_expert_used if moe else 0,
+        expert_ff=moe.expert_ff if moe else 0,
+        file_type=spec.file_type,
+        n_embd=a.n_embd,
+        layer_mm_in=tuple(mm_in),
+        layer_mm_out=tuple(mm_out),
+    )
 
 
 def mean_min(d0: float, n: float, w: int | None) -> float:
@@ -188,7 +222,6 @@ def mean_min(d0: float, n: float, w: int | None) -> float:
     part1 = (w - lo) * (lo + w) / 2.0
     part2 = (hi - w) * w
     return (part1 + part2) / (hi - lo)
-
 
 
 def state_words(work: ModelWork) -> str:

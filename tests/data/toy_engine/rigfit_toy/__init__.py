@@ -31,17 +31,37 @@ class ToyEngine(BaseEngine):
         n_ctx = resolve_ctx(model, settings)
         dev = next(iter(machine.accelerators), None)
         cap = dev.memory_bytes if dev is not None else machine.ram_bytes
-        d = DeviceMemory(name=dev.name if dev is not None else "RAM",
-                         kind=dev.kind if dev is not None else "cpu",
-                         weights_bytes=model.weights_bytes, overhead_bytes=TOY_RUNTIME_BYTES,
-                         overhead_source="toy runtime", capacity_bytes=cap)
+        d = DeviceMemory(
+            name=dev.name if dev is not None else "RAM",
+            kind=dev.kind if dev is not None else "cpu",
+            weights_bytes=model.weights_bytes,
+            overhead_bytes=TOY_RUNTIME_BYTES,
+            overhead_source="toy runtime",
+            capacity_bytes=cap,
+        )
         hr = d.headroom_bytes
-        d.fit = (Verdict.UNKNOWN if hr is None else Verdict.FITS if hr >= settings.margin_bytes
-                 else Verdict.TIGHT if hr >= 0 else Verdict.NO)
-        plan = Plan(model=model, machine=machine, settings=settings, n_ctx=n_ctx, ngl=model.arch.n_layer + 1,
-                    fit=d.fit, devices=[d], placement=None, margin_bytes=settings.margin_bytes,
-                    build=build_profile(settings.llama_build),
-                    notes=[Note(NoteCode.ENGINE, "toy engine: weights + 1 GiB, nothing else")])
+        d.fit = (
+            Verdict.UNKNOWN
+            if hr is None
+            else Verdict.FITS
+            if hr >= settings.margin_bytes
+            else Verdict.TIGHT
+            if hr >= 0
+            else Verdict.NO
+        )
+        plan = Plan(
+            model=model,
+            machine=machine,
+            settings=settings,
+            n_ctx=n_ctx,
+            ngl=model.arch.n_layer + 1,
+            fit=d.fit,
+            devices=[d],
+            placement=None,
+            margin_bytes=settings.margin_bytes,
+            build=build_profile(settings.llama_build),
+            notes=[Note(NoteCode.ENGINE, "toy engine: weights + 1 GiB, nothing else")],
+        )
         plan.commands = self.commands(plan)
         plan.speed, plan.speed_reason = self.speed(plan)
         return plan
