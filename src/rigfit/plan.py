@@ -80,7 +80,7 @@ __all__ = [
     "speed_of",
 ]
 
-#: Fixed per-device runtime memory llama.cpp does not log [B] (research/memory.md §1.7, §2.2):
+#: Fixed per-device runtime memory llama.cpp does not log [B] (docs/research/memory.md §1.7, §2.2):
 #: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
 #: MinimumMemory); Metal: 512 MiB; Vulkan/SYCL: assumed like CUDA.
 BACKEND_OVERHEAD = {
@@ -206,7 +206,7 @@ def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
     out = mem.compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
     # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the output
     # layer, --cpu-moe experts), copying the largest one into its compute buffer
-    # (research/memory.md §1.4), main GPU only
+    # (docs/research/memory.md §1.4), main GPU only
     if b.op_offload(name):
         out += pl.largest_cpu_matmul_bytes
     if b.pipeline:  # each of the scheduler's graph copies has its own inputs (embeddings, masks)

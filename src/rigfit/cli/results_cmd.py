@@ -52,7 +52,7 @@ def results(
 
       llama-bench -m model.gguf -o json > bench.json && rigfit results --import bench.json --this-machine
 
-      rigfit results --import ../shared/ground-truth/speed_calibration.csv
+      rigfit results --import data/ground-truth/speed_calibration.csv
 
       rigfit results --export all_results.csv
     """

@@ -7,7 +7,7 @@ Every case's test time is linear in the coefficients (``time = Σ coef_k · feat
 - rows are scaled by 1/observed time (minimise relative error, as MdAPE is);
 - each device's rows are down-weighted by 1/√n so that one heavily benchmarked box (Strix Halo
   has 1,180 rows) does not decide the constants for everyone;
-- base coefficients are pulled weakly towards physically motivated priors (research/perfmodel.md
+- base coefficients are pulled weakly towards physically motivated priors (docs/research/perfmodel.md
   §7.3), deltas (quant family, device class, build era) towards zero — an unseen backend, class
   or era therefore falls back to the prior, which is what lets the model predict hardware it has
   never seen;
@@ -29,7 +29,7 @@ import numpy as np
 from rigfit.estimate.speed.coefficients import param_name
 
 # ------------------------------------------------------------------------------------------
-# priors (research/perfmodel.md §3, §7.3) and the static, non-fitted constants
+# priors (docs/research/perfmodel.md §3, §7.3) and the static, non-fitted constants
 # ------------------------------------------------------------------------------------------
 
 # Priors only set where a fit starts and what an unseen backend gets; the data moves them.

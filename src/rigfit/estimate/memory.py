@@ -1,6 +1,6 @@
 """Memory model of llama.cpp: what each device allocates, buffer by buffer.
 
-Family of models (research/memory.md §1, re-derived from llama.cpp source ~b11549 and checked
+Family of models (docs/research/memory.md §1, re-derived from llama.cpp source ~b11549 and checked
 against real llama.cpp runs through xllamacpp, see tests/test_memory_llamacpp.py):
 
     total(dev) = weights(dev) + KV(dev) + recurrent(dev) + compute(dev) + output(dev) + overhead(dev)
@@ -46,7 +46,7 @@ class BuildProfile:
     mla_v_less: MLA caches K only (PR #19067, 2026-01-24).
     kv_pad: padding of n_ctx / SWA cells [cells]; legacy: ``ctx_pad`` of 2023–2024 builds.
     legacy_compute: None, or the era ("2023-12" | "2024-05") of an older compute-buffer model
-        fitted on published logs (shared/ground-truth/memory.csv).
+        fitted on published logs (data/ground-truth/memory.csv).
     source: where the behaviour was observed.
     """
 
@@ -69,7 +69,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-10",
             "n_seq",
             True,
-            source="measured: xllamacpp 2026.10.11549 (research/memory.md §4)",
+            source="measured: xllamacpp 2026.10.11549 (docs/research/memory.md §4)",
         ),
         BuildProfile(
             "b9294-2026-05",
@@ -77,7 +77,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-05",
             "ubatch",
             True,
-            source="measured: xllamacpp 2026.5.9294 (research/memory.md §4)",
+            source="measured: xllamacpp 2026.5.9294 (docs/research/memory.md §4)",
         ),
         BuildProfile(
             "b7800-2026-01",
@@ -401,7 +401,7 @@ def compute_stage_bytes(
 
     ggml-alloc sizes one buffer per backend for the peak of simultaneously live intermediates
     of the worst-case graph llama.cpp reserves, ``n_t = min(n_ctx, n_ubatch)`` tokens with every
-    KV cell in view (research/memory.md §1.4). Modelled as the largest stage:
+    KV cell in view (docs/research/memory.md §1.4). Modelled as the largest stage:
 
         attention = n_t·4·attention_stage_per_token + [FA off] n_t·n_head·n_kv·4
         ffn       = n_t·4·ffn_stage_per_token
@@ -449,7 +449,7 @@ def legacy_compute_bytes(
     arch: Architecture, s: LlamaSettings, layers: list[int], holds_output: bool, profile: BuildProfile
 ) -> int:
     """Compute buffer of 2023–2024 builds [B] (flash attention off, f32 KQ, logits for every
-    batch token), fitted on published logs (shared/ground-truth/memory.csv, XiongjieDai):
+    batch token), fitted on published logs (data/ground-truth/memory.csv, XiongjieDai):
 
     2024-05 (b2795–b2843; Llama 3 8B at n_ctx 512 and 8192 exact):
         C = max(n_t·n_vocab·4 + n_t·n_embd·4,  n_t·n_head·n_ctx·4 + 4·n_t·q·4 + mask)

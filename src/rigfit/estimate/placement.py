@@ -18,7 +18,7 @@ llama.cpp (src/llama-model.cpp ``load_tensors``, llama.cpp ~b11549, read as refe
 
 On x86 with AVX2/AVX-512 (and ARM with NEON) the CPU backend's "extra buffer type" repacks 2-D
 Q4_0, Q4_K and IQ4_NL weights of CPU-resident layers into an interleaved ``CPU_REPACK`` buffer,
-*in addition* to the mmapped file pages (research/memory.md §1.5; measured: 12.66 MiB = exactly
+*in addition* to the mmapped file pages (docs/research/memory.md §1.5; measured: 12.66 MiB = exactly
 the 27 Q4_K tensors of Gemma 3 270M).
 """
 

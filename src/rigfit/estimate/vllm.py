@@ -1,6 +1,6 @@
 """vLLM (V1 engine) memory: a fixed claim per GPU, and the KV capacity that is left.
 
-vLLM does not size its KV cache from ``max_model_len`` (research/memory.md §2.4; read from
+vLLM does not size its KV cache from ``max_model_len`` (docs/research/memory.md §2.4; read from
 vllm-project/vllm ``v1/worker/gpu_worker.py`` @35d5cda, ``utils/mem_utils.py`` @a6d5c39,
 ``v1/kv_cache_interface.py`` @bc8282e):
 
@@ -33,7 +33,7 @@ from rigfit.plantypes import (
 )
 from rigfit.units import MIB
 
-#: CUDA context + NCCL outside the claim [B] (research/memory.md §2.4: ~0.3–0.6 GiB).
+#: CUDA context + NCCL outside the claim [B] (docs/research/memory.md §2.4: ~0.3–0.6 GiB).
 CUDA_CONTEXT_BYTES = 512 * MIB
 #: CUDA graph pool outside the claim [B] (vLLM logs "Graph capturing finished … took X GiB":
 #: typically 0.1–1.5 GiB; research/memory.md §2.4).
@@ -186,7 +186,7 @@ def _gpu_claim(i: int, g: Device, util: float, weights: int, act: int, n_layer: 
         kv_bytes=max(kv, 0),
         overhead_bytes=NON_TORCH_BYTES + CUDA_GRAPH_BYTES + CUDA_CONTEXT_BYTES,
         overhead_source="non-torch 256 MiB + CUDA graphs ~512 MiB + CUDA context ~512 MiB "
-        "(research/memory.md §2.4)",
+        "(docs/research/memory.md §2.4)",
         capacity_bytes=total,
         capacity_source=f"looked up: {g.sources.get('memory_bytes', 'catalog')}",
         layers=n_layer,

@@ -27,7 +27,7 @@ from rigfit.units import GB, GIB, TERA
 def apple_gpu_memory_fraction(memory_gb: float) -> float:
     """Share of unified memory Metal lets the GPU wire (recommendedMaxWorkingSetSize).
 
-    ≈ 2/3 of RAM up to 36 GB and 3/4 above (shared/research/memory.md §1.8).
+    ≈ 2/3 of RAM up to 36 GB and 3/4 above (docs/research/memory.md §1.8).
     """
     rule = overlay()["apple_gpu_memory_fraction"]
     return rule["le_36gb"] if memory_gb <= rule["threshold_gb"] else rule["gt_36gb"]

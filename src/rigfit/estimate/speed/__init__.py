@@ -1,6 +1,6 @@
 """Speed model: prefill, decode and time to first token for llama.cpp on any machine.
 
-A roofline per device with a few calibrated terms (research/perfmodel.md §0, §7):
+A roofline per device with a few calibrated terms (docs/research/perfmodel.md §0, §7):
 
     t_decode(c) = t0 + Σ_seg (W_seg + KV_seg(c)) / (η · BW_seg) + hops · t_hop
     t_ubatch    = t0_ub + Σ_seg max(W_seg / (η·BW),  FLOPs_seg(u, depth) / (η_c · F_path))
