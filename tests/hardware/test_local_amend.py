@@ -77,7 +77,7 @@ def test_unified_memory_local_refused(monkeypatch):
 
 def test_amended_local_can_be_saved(monkeypatch):
     monkeypatch.setenv("RIGFIT_FAKE_LOCAL", "RTX 4090 + Ryzen 9 7950X + 32GB DDR5-4800")
-    save_profile("rig", "local + 64GB DDR5-6000")
+    save_profile("rig", "local + 64GB DDR5-6000", resolve_machine)
     assert resolve_machine("rig").ram_bytes == 64 * GIB
 
 

@@ -37,7 +37,7 @@ def test_profiles_file_follows_xdg_config_home(tmp_path, monkeypatch):
 
 
 def test_save_then_resolve_by_name():
-    name, replaced = save_profile("home", HOME)
+    name, replaced = save_profile("home", HOME, resolve_machine)
     assert not replaced and "RTX 3060 12 GB" in name
     data = tomllib.loads(profiles_file().read_text())
     assert data == {"machines": {"home": HOME}}
@@ -48,8 +48,8 @@ def test_save_then_resolve_by_name():
 
 
 def test_save_replaces_and_remove_deletes():
-    save_profile("box", "RTX 4090")
-    _, replaced = save_profile("Box", "2x RTX 3090 + 64GB DDR4-3200")
+    save_profile("box", "RTX 4090", resolve_machine)
+    _, replaced = save_profile("Box", "2x RTX 3090 + 64GB DDR4-3200", resolve_machine)
     assert replaced and load_profiles() == {"Box": "2x RTX 3090 + 64GB DDR4-3200"}
     assert resolve_machine("box").n_accelerators == 2
     remove_profile("BOX")
@@ -59,8 +59,8 @@ def test_save_replaces_and_remove_deletes():
 
 
 def test_save_copies_a_saved_name_as_description():
-    save_profile("home", HOME)
-    save_profile("copy", "home")
+    save_profile("home", HOME, resolve_machine)
+    save_profile("copy", "home", resolve_machine)
     assert load_profiles()["copy"] == HOME
 
 
@@ -79,13 +79,13 @@ def test_save_copies_a_saved_name_as_description():
 )
 def test_bad_names_refused(name, match):
     with pytest.raises(RigfitError, match=match):
-        save_profile(name, "RTX 4090")
+        save_profile(name, "RTX 4090", resolve_machine)
     assert not profiles_file().exists()
 
 
 def test_description_is_checked_before_saving():
     with pytest.raises(RigfitError, match="Unknown hardware"):
-        save_profile("home", "RTX 9999")
+        save_profile("home", "RTX 9999", resolve_machine)
     assert not profiles_file().exists()
 
 
@@ -118,7 +118,7 @@ def test_machine_cli_save_list_remove_and_on(capsys):
 
 
 def test_hand_edits_of_the_file_are_seen():
-    save_profile("home", "RTX 4090")
+    save_profile("home", "RTX 4090", resolve_machine)
     assert resolve_machine("home").accelerators[0].name == "GeForce RTX 4090"
     profiles_file().write_text('[machines]\nhome = "2x RTX 3090"\n')
     assert resolve_machine("home").n_accelerators == 2

@@ -38,6 +38,7 @@ def _load_commands(argv: list[str] | None = None) -> None:
 def error_line(exc: RigfitError) -> str:
     """A user error as one plain line: message, then the suggestion; control characters from
     file names or file contents shown as \\xNN so nothing reaches the terminal raw."""
+    # lazy: CLI start-up imports as little as possible
     from rigfit.safeio import clean_text
 
     text = f"{exc.message}  {exc.suggestion}" if exc.suggestion else exc.message

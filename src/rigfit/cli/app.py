@@ -94,6 +94,7 @@ class RigfitGroup(TyperGroup):
             raise  # not reached
         except RigfitError as exc:
             # the same one line and exit code whether run as `rigfit` or through a CliRunner
+            # lazy: rigfit.cli imports this module at start-up
             from rigfit.cli import report_error
 
             report_error(exc)

@@ -6,6 +6,7 @@ import typer
 from rich.markup import escape
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.profiles import load_profiles, profiles_file, remove_profile, save_profile
 
 machine_app = typer.Typer(
@@ -26,7 +27,7 @@ def machine_save(
 
     Example: rigfit machine save home "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
     """
-    resolved, replaced = save_profile(name, description)
+    resolved, replaced = save_profile(name, description, resolve_machine)
     verb = "replaced" if replaced else "saved"
     console.print(f"{verb} machine [bold]{escape(name)}[/]: {escape(resolved)}", highlight=False)
     console.print(f"  use it with --on {escape(name)}  ({escape(str(profiles_file()))})", highlight=False)

@@ -23,10 +23,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rigfit.estimate.speed.coefficients import param_name
+
+if TYPE_CHECKING:  # typing only: predict imports this module
+    from rigfit.estimate.predict import ResolvedCase
 
 # ------------------------------------------------------------------------------------------
 # priors (docs/research/perfmodel.md §3, §7.3) and the static, non-fitted constants
@@ -241,7 +245,7 @@ class FitRow:
     kind: str
     backend: str
     hardware_kind: str
-    ref: object = None  # the resolved case (for predicting with the full model)
+    ref: ResolvedCase | None = None  # the resolved case (for predicting with the full model)
 
     @property
     def time(self) -> float:

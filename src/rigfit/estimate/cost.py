@@ -28,8 +28,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from rigfit.catalog.prices import prices_for_model, resolve_hosted
+from rigfit.catalog.quant import default_file_type
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
+from rigfit.floor import category
 from rigfit.hardware.power import (
     DECODE_UTILISATION,
     ELECTRICITY_USD_PER_KWH,
@@ -39,6 +42,8 @@ from rigfit.hardware.power import (
 from rigfit.hardware.power import PowerProfile as PowerProfile  # re-exported for callers
 from rigfit.hardware.power import device_power_w as device_power_w  # re-exported
 from rigfit.hardware.power import wall_power_w as wall_power_w  # re-exported
+from rigfit.hardware.prices import machine_price
+from rigfit.recommend import evaluate
 
 if TYPE_CHECKING:
     from rigfit.catalog.arch import Architecture
@@ -298,8 +303,6 @@ class LocalCost:
 
 def default_quant(arch: Architecture) -> str:
     """The file type assumed when none is given (see :func:`rigfit.catalog.quant.default_file_type`)."""
-    from rigfit.catalog.quant import default_file_type
-
     return default_file_type(arch.id)
 
 
@@ -318,11 +321,6 @@ def local_cost(
     hosted: str | None = None,
 ) -> LocalCost:
     """Cost of running ``arch`` on ``machine`` and the break-even against a hosted bill or price."""
-    from rigfit.catalog.prices import prices_for_model, resolve_hosted
-    from rigfit.floor import category
-    from rigfit.hardware.prices import machine_price
-    from rigfit.recommend import evaluate
-
     q = quant or default_quant(arch)
     if category(machine) == "hosted":
         raise RigfitError(
@@ -353,11 +351,12 @@ def local_cost(
     if hardware_usd is None:
         price = machine_price(machine)  # devices + host platform, labelled (rigfit.hardware.prices)
         hardware_usd = price.value
-        label = "looked up" if price.provenance == "looked_up" else price.provenance
-        hw_src = f"{label}: {price.source}" if price.value is not None else price.source
+        price_label = "looked up" if price.provenance == "looked_up" else price.provenance
+        hw_src = f"{price_label}: {price.source}" if price.value is not None else (price.source or "unknown")
     hp: HostedPrice | None = None
     hosted_mtok = None
-    label = src = None
+    label: str | None = None
+    src: str | None = None
     if hosted_monthly_usd is None:
         if hosted:
             hp = resolve_hosted(hosted, open_model_id=arch.id)

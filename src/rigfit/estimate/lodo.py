@@ -73,7 +73,9 @@ def lodo_predictions(rows: list[FitRow], C: dict) -> list[tuple[FitRow, float]]:
         train = [r for i, r in enumerate(rows) if i not in held]
         Cd = _with(C, fit(train))
         for i in idxs:
-            preds[i] = predict_resolved(rows[i].ref, Cd)[0]
+            ref = rows[i].ref
+            if ref is not None:  # every fit row carries its resolved case
+                preds[i] = predict_resolved(ref, Cd)[0]
     return list(zip(rows, preds, strict=True))
 
 

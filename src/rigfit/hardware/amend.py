@@ -11,10 +11,10 @@ Only host RAM can be added; GPUs and the CPU come from detection.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from rigfit.errors import RigfitError
-from rigfit.hardware import grammar
 from rigfit.hardware.devices import Machine
 from rigfit.units import GIB
 
@@ -25,21 +25,26 @@ _CHANNELS = re.compile(r"\d\s*-?\s*(?:ch|channels?)\b|\b(?:dual|quad|octa)\b", r
 _GENERIC_HOST = "1 cores"
 
 
-def _read_ram(local: Machine, ram_text: str) -> Machine:
+def _read_ram(local: Machine, ram_text: str, resolve: Callable[[str], Machine]) -> Machine:
     """A machine holding only ``ram_text`` read by the grammar, with the local CPU's channel count."""
     if local.cpu is not None:
         try:
-            return grammar.resolve_machine(f"{local.cpu.name} + {ram_text}")
+            return resolve(f"{local.cpu.name} + {ram_text}")
         except RigfitError:
             pass  # the detected CPU has no catalog row: read the RAM on a generic host below
     ch = local.cpu.extra.get("memory_channels") if local.cpu is not None else None
     if ch and not _CHANNELS.search(ram_text):
         ram_text = f"{ram_text} {ch}ch"
-    return grammar.resolve_machine(f"{_GENERIC_HOST} + {ram_text}")
+    return resolve(f"{_GENERIC_HOST} + {ram_text}")
 
 
-def amend_local(spec: str | None) -> Machine | None:
+def amend_local(
+    spec: str | None, resolve: Callable[[str], Machine], detect: Callable[[], Machine]
+) -> Machine | None:
     """The detected machine amended by ``spec``'s RAM part when ``spec`` is ``local + RAM``, else None.
+
+    ``resolve`` and ``detect`` are the machine grammar's ``resolve_machine`` and
+    ``detect_local_machine`` (passed in: the grammar calls this module).
 
     Raises RigfitError (one line) when what follows ``local +`` is not host RAM, or when the
     local machine has unified memory (its memory is part of the chip).
@@ -53,13 +58,13 @@ def amend_local(spec: str | None) -> Machine | None:
             f"Only host RAM can be added to 'local' (got {ram_text!r}).",
             "e.g. 'local + 64GB DDR5-6000'; GPUs and the CPU come from detection.",
         )
-    local = grammar.detect_local_machine()
+    local = detect()
     if local.unified_memory:
         raise RigfitError(
             "This computer has unified memory: its size and speed are part of the chip.",
             "Use 'local' alone, or describe the chip, e.g. 'M4 Pro 48GB'.",
         )
-    probe = _read_ram(local, ram_text)
+    probe = _read_ram(local, ram_text, resolve)
     sources = dict(local.sources)
     notes = list(local.notes)
     ram_bw = local.ram_bandwidth_bytes_per_s

@@ -306,7 +306,9 @@ def resolve_machine(spec: str) -> Machine:
         raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
     check_name_length(spec.strip(), "machine description")
     spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
-    if (amended := amend.amend_local(spec)) is not None:  # "local + 64GB DDR5-6000"
+    if (
+        amended := amend.amend_local(spec, resolve_machine, detect_local_machine)
+    ) is not None:  # "local + 64GB DDR5-6000"
         return amended
     text = spec.strip()
     if text.lower() in ("local", "this", "here", "auto"):

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
-from rigfit.hardware import grammar
+from rigfit.hardware.devices import Machine
 from rigfit.hardware.names import resolve_device
 from rigfit.hardware.userrows import user_hardware_file
 from rigfit.safeio import atomic_output, clean_text
@@ -135,15 +136,16 @@ def _write(profiles: dict[str, str]) -> Path:
     return path
 
 
-def save_profile(name: str, description: str) -> tuple[str, bool]:
+def save_profile(name: str, description: str, resolve: Callable[[str], Machine]) -> tuple[str, bool]:
     """Save ``description`` under ``name``; return (the resolved machine's name, replaced?).
 
-    The description is resolved first: a description that does not resolve is not saved (its
-    RigfitError propagates). A saved machine's name as the description copies its description.
+    The description is resolved first with ``resolve`` (the machine grammar's ``resolve_machine``,
+    passed in because the grammar itself reads saved names): a description that does not resolve is
+    not saved (its RigfitError propagates). A saved machine's name as the description copies its description.
     """
     name = check_name(name)
     desc = expand(" ".join(description.split()))
-    machine = grammar.resolve_machine(desc)
+    machine = resolve(desc)
     profiles = load_profiles()
     old = _find(profiles, name)
     if old is not None:

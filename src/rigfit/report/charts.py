@@ -36,6 +36,7 @@ def _plt():
         with contextlib.suppress(OSError):
             d.mkdir(parents=True, exist_ok=True)
             os.environ["MPLCONFIGDIR"] = str(d)
+    # lazy: matplotlib is an optional, heavy dependency (the report says how to install it)
     import matplotlib
 
     matplotlib.use("Agg", force=True)

@@ -11,6 +11,8 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rigfit.safeio import atomic_output
+
 PROVENANCE_TAGS = {
     "estimated": "est",
     "looked_up": "looked up",
@@ -161,7 +163,6 @@ def write_report(rep: Report, out_dir: str | Path) -> dict[str, list[str]]:
 
     Returns the written paths by kind: markdown, html, charts.
     """
-    from rigfit.safeio import atomic_output
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -60,6 +60,7 @@ def params_for(spec: dict[str, Any]) -> Any:
 
 
 def _build_info() -> dict:
+    # lazy: xllamacpp is the optional bench/run extra (a large native library)
     import xllamacpp as x
 
     build = dict(x.BUILD_INFO)
@@ -85,6 +86,7 @@ def main(spec_json: str) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # lazy: xllamacpp is the optional bench/run extra (a large native library)
     import xllamacpp
 
     spec = json.loads(spec_json)

@@ -365,6 +365,7 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
         ggufs = ", ".join(n for n in names if n.endswith(".gguf"))
         raise RigfitError(f"{repo} has no file {filename}.", f"GGUF files: {ggufs[:300] or 'none'}.")
     commit = info.sha or revision
+    # lazy: huggingface_hub is heavy to import; only downloads need it
     from huggingface_hub import hf_hub_url
 
     out = []
@@ -389,6 +390,7 @@ def resolve_remote(ref: str, quant: str | None = None, revision: str = "main") -
 
 
 def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
+    # lazy: huggingface_hub is heavy to import; only downloads need it
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -433,6 +435,7 @@ def _model_info(repo: str, revision: str):  # -> huggingface_hub.ModelInfo
 
 
 def _headers() -> dict[str, str]:
+    # lazy: huggingface_hub is heavy to import; only downloads need it
     from huggingface_hub.utils import build_hf_headers
 
     return build_hf_headers(library_name="rigfit")

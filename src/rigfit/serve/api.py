@@ -17,7 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from rigfit import __version__
+from rigfit.catalog.models import arch_to_json, load_models, resolve_model
 from rigfit.errors import RigfitError
+from rigfit.estimate.cost import local_cost
+from rigfit.floor import hardware_floor
+from rigfit.formats.source import load_model_source
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.jsonout import machine_to_json
+from rigfit.hardware.names import list_devices
+from rigfit.hardware.prices import floor_machines
+from rigfit.measure.fingerprint import detect_fingerprint
+from rigfit.measure.store import open_store
+from rigfit.options import check_cost, check_floor, check_recommend, floor_quant, plan_settings, select_models
+from rigfit.plan import make_plan, max_context, max_context_by_quant
+from rigfit.recommend import PROMPT_TOKENS, evaluate, quant_ladder
+from rigfit.recommend import recommend as run
 from rigfit.serve.params import MAX_COMPARE, Endpoint, Param, openapi_document
 
 # --------------------------------------------------------------------------------------------
@@ -27,7 +41,6 @@ from rigfit.serve.params import MAX_COMPARE, Endpoint, Param, openapi_document
 
 @lru_cache(maxsize=512)
 def _catalog_spec(model: str, quant: str | None) -> Any:
-    from rigfit.formats.source import load_model_source
 
     return load_model_source(model, quant)
 
@@ -35,7 +48,6 @@ def _catalog_spec(model: str, quant: str | None) -> Any:
 def model_spec(model: str, quant: str | None) -> Any:
     """ModelSpec of ``model`` at ``quant``; cached per (model, quant) unless ``model`` is a file or
     folder on disk (a file can change between two requests)."""
-    from rigfit.formats.source import load_model_source
 
     if Path(model).expanduser().exists():
         return load_model_source(model, quant)
@@ -45,7 +57,6 @@ def model_spec(model: str, quant: str | None) -> Any:
 @lru_cache(maxsize=512)
 def machine(on: str) -> Any:
     """The Machine an ``--on`` description names (cached per description; 'local' detected once)."""
-    from rigfit.hardware.grammar import resolve_machine
 
     return resolve_machine(on)
 
@@ -57,8 +68,6 @@ def machine(on: str) -> Any:
 
 def plan(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit plan MODEL --on ON … --json`` (schema rigfit.plan/1)."""
-    from rigfit.options import plan_settings
-    from rigfit.plan import make_plan, max_context, max_context_by_quant
 
     settings = plan_settings(
         ctx=a["ctx"],
@@ -90,8 +99,6 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
 
 def recommend(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit recommend --on ON … --json``."""
-    from rigfit.options import check_recommend
-    from rigfit.recommend import recommend as run
 
     check_recommend(a["limit"], a["min_ctx"], a["min_tps"], a["max_quality_loss"])
     rec = run(
@@ -122,7 +129,6 @@ def _evaluation_json(e: Any) -> dict[str, Any]:
 
 def compare(a: dict[str, Any]) -> dict[str, Any]:
     """Up to four machines for one model: a plan on each, and the quant matrix (memory, tok/s per quant)."""
-    from rigfit.recommend import PROMPT_TOKENS, evaluate, quant_ladder
 
     ons = a["on"]
     if len(ons) > MAX_COMPARE:
@@ -156,9 +162,6 @@ def compare(a: dict[str, Any]) -> dict[str, Any]:
 
 def floor(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit floor MODEL … --json``."""
-    from rigfit.catalog.models import resolve_model
-    from rigfit.floor import hardware_floor
-    from rigfit.options import check_floor, floor_quant
 
     check_floor(a["ctx"], a["min_tps"], a["budget_usd"])
     arch = resolve_model(a["model"])
@@ -168,9 +171,6 @@ def floor(a: dict[str, Any]) -> dict[str, Any]:
 
 def cost(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit cost MODEL --on ON … --json``."""
-    from rigfit.catalog.models import resolve_model
-    from rigfit.estimate.cost import local_cost
-    from rigfit.options import check_cost
 
     check_cost(
         hours_per_day=a["hours_per_day"],
@@ -199,8 +199,6 @@ def cost(a: dict[str, Any]) -> dict[str, Any]:
 
 def results(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit results --json`` (listing; the store is opened read-only and never created)."""
-    from rigfit.measure.fingerprint import detect_fingerprint
-    from rigfit.measure.store import open_store
 
     fp = detect_fingerprint()
     with open_store(read_only=True) as store:
@@ -216,15 +214,12 @@ def results(a: dict[str, Any]) -> dict[str, Any]:
 
 def hardware(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit hardware NAME --json`` (schema rigfit.hardware/1)."""
-    from rigfit.hardware.jsonout import machine_to_json
 
     return machine_to_json(machine(a["name"]), a["name"])
 
 
 def models(a: dict[str, Any]) -> list[dict[str, Any]]:
     """``rigfit models [NAME] [--family F] [--search S] --json`` (full catalog records)."""
-    from rigfit.catalog.models import arch_to_json
-    from rigfit.options import select_models
 
     return [arch_to_json(m) for m in select_models(a["name"], a["family"], a["search"])]
 
@@ -243,8 +238,6 @@ def _words(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _hardware_index() -> tuple[tuple[str, tuple[str, ...], int, dict[str, Any]], ...]:
     """(joined words, words, rank bonus, row) for every catalog device and priced machine."""
-    from rigfit.hardware.names import list_devices
-    from rigfit.hardware.prices import floor_machines
 
     rows: list[tuple[str, tuple[str, ...], int, dict[str, Any]]] = []
     for d in list_devices(include_old=True):
@@ -311,7 +304,6 @@ def hardware_search(a: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _model_index() -> tuple[tuple[str, tuple[str, ...], int, dict[str, Any]], ...]:
-    from rigfit.catalog.models import load_models
 
     rows = []
     for m in load_models():
