@@ -76,31 +76,32 @@ def render_concurrency(console: Console, c: Concurrency) -> None:
 def render_kv_types(console: Console, p: Plan, rows: list[KVTypeRow]) -> None:
     """Print every KV cache type at the plan's context: bytes, decode, quality."""
     t = Table(
-        title=f"KV cache types at {p.n_ctx:,} tokens (K and V the same type; -ctk/-ctv may differ)",
+        title=f"KV cache types at {p.n_ctx:,} tokens (K = V type; -ctk/-ctv may differ)",
         title_justify="left",
     )
-    for col in ("type", "B/value", "KV GiB", "decode tok/s at ctx", "slowdown", "quality (KLD vs f16)", "FA"):
-        t.add_column(
-            col, justify="left" if col in ("type", "quality (KLD vs f16)") else "right", no_wrap=True
-        )
+    for col in ("type", "B/value", "KV GiB", "tok/s at ctx", "slowdown", "KLD vs f16", "FA"):
+        t.add_column(col, justify="left" if col in ("type", "KLD vs f16") else "right", no_wrap=True)
     for r in rows:
-        q = "reference" if r.kv_type == "f16" else "unknown (not published)"
+        q = "reference" if r.kv_type == "f16" else "unknown"
         if r.quality is not None and r.quality.kld is not None:
-            q = f"{r.quality.kld:.4f} (looked up)"
+            q = f"{r.quality.kld:.4f} pub."
+        dec = r.decode_tps_ctx
         t.add_row(
             r.kv_type,
-            f"{r.bytes_per_element:.4g}",
+            f"{r.bytes_per_element:.3f}",
             f"{r.kv_bytes / GIB:.2f}",
-            _fig(r.decode_tps_ctx, ""),
+            "unknown" if dec is None or dec.value is None else f"{dec.value:,.1f}",
             f"{r.slowdown:.2f}×" if r.slowdown else "unknown",
             q,
-            "needed" if r.needs_fa else "",
+            "yes" if r.needs_fa else "",
         )
     console.print(t)
     console.print(
-        "  [dim]KV bytes: estimated by llama.cpp's allocation rules (exact GGML block sizes). Decode: "
-        "estimated from the bytes read; the dequantization cost of quantized types is not modelled. "
-        "A quantized V cache needs flash attention (-fa on/auto). Quality sources: "
+        "  [dim]KV bytes: estimated by llama.cpp's allocation rules (exact GGML block sizes). tok/s at "
+        "ctx: estimated decode at the context (bands as in Speed), from the bytes read: the "
+        "dequantization cost of quantized types is not modelled. slowdown: decode at depth 0 / at "
+        "the context. KLD vs f16: published (pub.) mean KL divergence, or unknown. FA: a quantized "
+        "V cache needs flash attention (-fa on/auto). Quality sources: "
         + escape(", ".join(sorted({r.quality.source for r in rows if r.quality})) or "none")
         + "[/]"
     )

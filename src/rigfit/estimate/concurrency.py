@@ -435,3 +435,27 @@ def check_users(
         need = users * (prompt + output)
         ctx = -(-need // CTX_STEP) * CTX_STEP
     return users, output, min_tps, parallel, ctx
+
+
+def cached_turn_ttft(plan: Plan, *, new_tokens: int, depth: int, users: int = 1) -> Figure:
+    """Time to first token of one turn with prompt caching [s]: llama-server keeps the slot's
+    cache (``cache_prompt``), so only the turn's ``new_tokens`` are prefilled, attending to the
+    ``depth`` tokens already cached, then one decode step with ``users`` in flight."""
+    cx = _context(plan, None)
+    m, rs, C = plan.machine, cx.settings, cx.C
+    be = main_segment(cx.layout).backend
+    new_tokens = max(int(new_tokens), 1)
+    pp, pp_roof, _ = prefill_tps(cx.work, cx.layout, m, rs, new_tokens, max(int(depth), 0), C)
+    pp_lo, pp_hi = band(C, "pp", be, pp, cx.layout.split_mode)
+    pp_lo, pp_hi = min(pp_lo, pp), max(min(pp_hi, pp_roof), pp)
+    per, roof, _ = decode_tps(cx.work, cx.layout, m, rs, depth + new_tokens, 1, C, batch=max(users, 1))
+    lo, hi = batched_band(C, be, per, users, cx.layout.split_mode)
+    lo, hi = min(lo, per), max(min(hi, roof), per)
+    return Figure(
+        new_tokens / pp + 1.0 / per,
+        "s",
+        "estimated",
+        cx.source + f"; prompt caching: {new_tokens:,} new tokens prefilled at depth {depth:,}",
+        new_tokens / pp_hi + 1.0 / hi,
+        new_tokens / pp_lo + 1.0 / lo,
+    )
