@@ -408,8 +408,8 @@ def concurrency(
     )
 
 
-#: Context granularity rigfit rounds a ``--users`` default context to [tokens] (llama.cpp pads
-#: the KV cache to 256 cells: llama-kv-cache.cpp get_padding).
+#: Granularity a ``--users`` default context is rounded up to [tokens]: rigfit's context step
+#: (the same multiples of 256 that ``rigfit.plan.max_context`` searches).
 CTX_STEP = 256
 
 
