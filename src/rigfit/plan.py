@@ -30,8 +30,8 @@ from rigfit.catalog.arch import ModelSpec
 from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
-from rigfit.estimate.concurrency import Concurrency, concurrency
-from rigfit.estimate.kvtypes import rope_scaling_advice
+from rigfit.estimate.concurrency import concurrency_of
+from rigfit.estimate.kvtypes import ctx_per_sequence, rope_scaling_advice
 from rigfit.estimate.placement import (
     CPU,
     Placement,
@@ -364,26 +364,6 @@ def make_plan(
     return plan
 
 
-def concurrency_of(plan: Plan) -> Concurrency | None:
-    """``--users N``: batched decode, TTFT under load and the largest N (estimate/concurrency.py);
-    None with a note when the speed model cannot say."""
-    s = plan.settings
-    try:
-        return concurrency(
-            plan,
-            users=max(s.users, 1),
-            prompt_tokens=s.prompt_tokens,
-            output_tokens=s.output_tokens,
-            min_tps=s.min_tps,
-        )
-    except RigfitError as exc:
-        plan.notes.append(Note(NoteCode.ENGINE, f"concurrency estimate unavailable: {exc.message}"))
-        return None
-    except Exception as exc:  # the speed model must never break a memory plan
-        plan.notes.append(Note(NoteCode.ENGINE, f"concurrency estimate failed: {type(exc).__name__}: {exc}"))
-        return None
-
-
 def plan_llamacpp(
     model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
 ) -> Plan:
@@ -509,7 +489,7 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
                 "table is for this machine's other devices only.",
             )
         )
-    if rope := rope_scaling_advice(arch, _ctx_per_sequence(settings, n_ctx)):
+    if rope := rope_scaling_advice(arch, ctx_per_sequence(n_ctx, settings.n_parallel, settings.kv_unified)):
         notes.append(Note(NoteCode.BEYOND_TRAINING_CTX, rope.text()))
     if plan.fit is Verdict.NO:
         moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
@@ -547,12 +527,6 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
             )
         )
     return notes
-
-
-def _ctx_per_sequence(settings: PlanSettings, n_ctx: int) -> int:
-    """Context one sequence can reach [tokens]: n_ctx / -np per slot without -kvu (llama-server's
-    n_ctx_seq), the whole cache with -kvu."""
-    return n_ctx if settings.kv_unified or settings.n_parallel <= 1 else n_ctx // settings.n_parallel
 
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
@@ -960,7 +934,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         args += ["-ts", ",".join(f"{x:g}" for x in s.tensor_split)]
     if s.repack is False:
         args.append("--no-repack")
-    rope = rope_scaling_advice(arch, _ctx_per_sequence(s, plan.n_ctx))
+    rope = rope_scaling_advice(arch, ctx_per_sequence(plan.n_ctx, s.n_parallel, s.kv_unified))
     if rope is not None and rope.llama_flags:
         args += rope.llama_flags.split()
     return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}

@@ -30,8 +30,12 @@ Largest number of users: the largest ``N`` with per-user tok/s ≥ ``min_tps`` (
 number of requests of ``P + O`` tokens whose KV cache fits (memory: llama.cpp ``-np N -kvu`` with
 the largest context that fits; vLLM: the KV pool in tokens over the request length, vLLM's own
 "Maximum concurrency for X tokens per request" figure). Every speed figure is an estimate with the
-calibrated p10–p90 band of single-stream decode (``rigfit.estimate.speed.band``); its provenance
-says so. ``benchmarks/batched_decode.py`` checks the bands against real llama.cpp.
+calibrated p10–p90 band of single-stream decode (``rigfit.estimate.speed.band``), widened at B > 1
+by the residuals of published ``llama-batched-bench`` results (:func:`batched_band`); its
+provenance says so. ``benchmarks/batched_bench_accuracy.py`` and ``benchmarks/batched_decode.py``
+check it against published and real llama.cpp runs. Known gap: published runs on an NVIDIA GB10
+decode 10–40 % slower at B = 2–32 than this model says (about 0.5 ms more per extra sequence and
+step, cause not modelled), and MoE models lose more at B = 2 than the expert union explains.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ if TYPE_CHECKING:  # typing only: plantypes imports this module's result type
 #: Provenance of every batched figure.
 BATCH_SOURCE = (
     "rigfit batched-decode model: weights read once per step, KV per user, compute 2·B·params "
-    "(speed constants calibrated on llama.cpp; band = single-stream decode p10–p90)"
+    "(speed constants calibrated on llama.cpp; band = single-stream decode p10–p90, widened at B > 1 "
+    "by published llama-batched-bench residuals)"
 )
 #: vLLM: the same physics, with llama.cpp's calibrated efficiencies (vLLM's are not calibrated).
 VLLM_SOURCE = (
@@ -411,6 +416,28 @@ def concurrency(
 #: Granularity a ``--users`` default context is rounded up to [tokens]: rigfit's context step
 #: (the same multiples of 256 that ``rigfit.plan.max_context`` searches).
 CTX_STEP = 256
+
+
+def concurrency_of(plan: Plan) -> Concurrency | None:
+    """``--users N`` on a plan (the hook ``rigfit.plan.make_plan`` calls): :func:`concurrency`
+    with the plan's settings; None with a plan note when the speed model cannot say."""
+    # lazy: plantypes imports this module for its Concurrency type
+    from rigfit.plantypes import Note, NoteCode
+
+    s = plan.settings
+    try:
+        return concurrency(
+            plan,
+            users=max(s.users, 1),
+            prompt_tokens=s.prompt_tokens,
+            output_tokens=s.output_tokens,
+            min_tps=s.min_tps,
+        )
+    except RigfitError as exc:
+        plan.notes.append(Note(NoteCode.ENGINE, f"concurrency estimate unavailable: {exc.message}"))
+    except Exception as exc:  # the speed model must never break a memory plan
+        plan.notes.append(Note(NoteCode.ENGINE, f"concurrency estimate failed: {type(exc).__name__}: {exc}"))
+    return None
 
 
 def check_users(

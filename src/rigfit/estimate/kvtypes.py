@@ -219,6 +219,12 @@ class RopeAdvice:
         }
 
 
+def ctx_per_sequence(n_ctx: int, n_parallel: int, kv_unified: bool) -> int:
+    """Context one sequence can reach [tokens]: n_ctx / -np per slot without -kvu (llama-server's
+    n_ctx_seq), the whole cache with -kvu."""
+    return n_ctx if kv_unified or n_parallel <= 1 else n_ctx // n_parallel
+
+
 @lru_cache(maxsize=1)
 def _rope_table() -> dict[str, dict]:
     text = resources.files("rigfit.catalog").joinpath("data", ROPE_FILE).read_text("utf-8")
