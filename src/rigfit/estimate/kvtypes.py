@@ -192,7 +192,7 @@ class RopeAdvice:
             return (
                 f"Context {self.n_ctx:,} is beyond the trained context {self.n_ctx_train:,}, and the "
                 "model card does not say rope scaling (YaRN) extends it: quality past "
-                f"{self.n_ctx_train:,} tokens is unknown."
+                f"{self.n_ctx_train:,} tokens is unknown (--ctx 0 plans the training context)."
             )
         beyond = ""
         if self.max_ctx and self.n_ctx > self.max_ctx:
