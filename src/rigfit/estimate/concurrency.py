@@ -33,9 +33,9 @@ the largest context that fits; vLLM: the KV pool in tokens over the request leng
 calibrated p10–p90 band of single-stream decode (``rigfit.estimate.speed.band``), widened at B > 1
 by the residuals of published ``llama-batched-bench`` results (:func:`batched_band`); its
 provenance says so. ``benchmarks/batched_bench_accuracy.py`` and ``benchmarks/batched_decode.py``
-check it against published and real llama.cpp runs. Known gap: published runs on an NVIDIA GB10
-decode 10–40 % slower at B = 2–32 than this model says (about 0.5 ms more per extra sequence and
-step, cause not modelled), and MoE models lose more at B = 2 than the expert union explains.
+check it against published and real llama.cpp runs. Known gap: on published NVIDIA GB10 runs,
+dense models at B = 16–32 decode 15–40 % slower than this model says (about 0.5 ms more per extra
+sequence and step; the cause is not modelled).
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ VLLM_SOURCE = (
 #: ``llama-batched-bench`` rows in data/ground-truth/batched_bench.csv, written by
 #: ``benchmarks/batched_bench_accuracy.py --fit-band``.
 BAND_FILE = "batched_band.json"
+#: Exponent γ of the unique-expert share 1 − (1 − k/E)^(B^γ) for B tokens of B *different* users:
+#: 1 = each request routes independently (uniform random top-k). The speed constants' γ (0.75)
+#: describes one batch of related tokens; on the published batched-bench rows (MoE, B > 1) γ = 1
+#: gives MdAPE 13 % against 21 % for 0.75 (benchmarks/batched_bench_accuracy.py).
+INDEPENDENT_ROUTING_GAMMA = 1.0
 #: Users tried when searching for the largest N (the search stops at the memory limit) [users].
 MAX_USERS_SEARCH = 4096
 #: The N shown in the users table [users].
@@ -192,8 +197,13 @@ class _Ctx:
     source: str
 
 
+def independent_users(C: dict) -> dict:
+    """The speed constants with MoE routing of independent requests (:data:`INDEPENDENT_ROUTING_GAMMA`)."""
+    return {**C, "moe": {**C.get("moe", {}), "batch_gamma": INDEPENDENT_ROUTING_GAMMA}}
+
+
 def _context(plan: Plan, constants: dict | None, threads: int | None = None) -> _Ctx:
-    C = constants or load_constants()
+    C = independent_users(constants or load_constants())
     s = plan.settings
     work = model_work(plan.model)
     source = BATCH_SOURCE
@@ -303,7 +313,7 @@ def batched_tps(
     every layer on the accelerators (llama.cpp's default layout), with its p10–p90 band:
     (value, low, high) [tok/s]. Multiply by ``users`` for the aggregate (``S_TG`` of
     ``llama-batched-bench``)."""
-    C = constants or load_constants()
+    C = independent_users(constants or load_constants())
     rs = RunSettings(
         backend=normalise_backend(backend), flash_attn=flash_attn, n_ubatch=n_ubatch, kv_type=kv_type
     )
