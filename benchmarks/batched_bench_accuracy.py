@@ -6,8 +6,10 @@ Each row of the ground truth is one ``llama-batched-bench`` line: B sequences, e
 PP-token prompt (``is_pp_shared=0``), then TG tokens decoded for all B at once; ``S_TG`` is the
 aggregate decode rate B·TG/T_TG. The prediction is :func:`rigfit.estimate.concurrency.batched_tps`
 for the published hardware and model (the same catalog resolution as ``benchmarks/accuracy.py``),
-decoding from depth PP for TG tokens at batch B. No constant is fitted to these rows: the batched
-model adds no parameter to the single-stream speed constants. Prints MdAPE overall, by B and by
+decoding from depth PP for TG tokens at batch B. No speed constant is fitted to these rows: the
+batched model adds no parameter to the single-stream speed constants. The rows did choose the MoE
+routing exponent across users (γ = 1, independent, over the constants' 0.75) and set the band's
+widening (``--fit-band``). Prints MdAPE overall, by B and by
 model, and the share of rows inside the p10–p90 band.
 
 Caveat: all rows come from one device (NVIDIA GB10), so no leave-one-device-out split exists; the
