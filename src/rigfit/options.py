@@ -84,7 +84,9 @@ def plan_settings(
         raise RigfitError(f"--prompt must be ≥ 1 token, got {prompt}.", "e.g. --prompt 2048")
     kv = resolve_kv_type(kv_type).name
     kv_k, kv_v = check_kv_types(kv_type_k or kv, kv_type_v or kv, fa)
-    users, output, min_tps, parallel, ctx = check_users(users, output, min_tps, parallel, ctx, prompt)
+    users, output, min_tps, parallel, ctx = check_users(
+        users, output, min_tps, parallel, ctx, prompt, slots=engine.name == "llama.cpp"
+    )
     check_ctx(ctx)
     settings = PlanSettings(
         n_ctx=ctx,

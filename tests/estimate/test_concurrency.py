@@ -109,6 +109,8 @@ def test_check_users_defaults_slots_and_context():
     assert ctx == 20224 and ctx % 256 == 0 and ctx >= 8 * 2500
     # explicit -np and --ctx are kept
     assert check_users(8, 500, None, 4, 8192, 2000)[3:] == (4, 8192)
+    # vLLM has no slots: its max_model_len and KV pool stay as they are
+    assert check_users(8, 500, None, 1, None, 2000, slots=False)[3:] == (1, None)
     for bad in ((-1, 256, None), (2, 0, None), (2, 256, 0.0), (2, 256, float("nan"))):
         with pytest.raises(RigfitError):
             check_users(bad[0], bad[1], bad[2], 1, None, 512)

@@ -451,12 +451,19 @@ def concurrency_of(plan: Plan) -> Concurrency | None:
 
 
 def check_users(
-    users: int, output: int, min_tps: float | None, parallel: int, ctx: int | None, prompt: int
+    users: int,
+    output: int,
+    min_tps: float | None,
+    parallel: int,
+    ctx: int | None,
+    prompt: int,
+    slots: bool = True,
 ) -> tuple[int, int, float | None, int, int | None]:
     """Check ``--users`` / ``--output`` / ``--min-tps`` and derive llama-server's slots and context.
 
-    ``--users N`` without ``--parallel`` runs ``-np N``; without ``--ctx`` the context holds N
-    requests of prompt + output tokens (rounded up to 256). Returns (users, output, min_tps,
+    With ``slots`` (llama.cpp), ``--users N`` without ``--parallel`` runs ``-np N`` and, without
+    ``--ctx``, a context that holds N requests of prompt + output tokens (rounded up to 256);
+    vLLM (``slots`` False) keeps its own max_model_len and pool. Returns (users, output, min_tps,
     parallel, ctx)."""
     if users < 0:
         raise RigfitError(f"--users must be ≥ 1, got {users}.", "e.g. --users 4")
@@ -466,6 +473,8 @@ def check_users(
         raise RigfitError(f"--min-tps must be positive, got {min_tps:g}.", "e.g. --min-tps 10")
     if users > MAX_USERS_SEARCH:
         raise RigfitError(f"--users must be at most {MAX_USERS_SEARCH}, got {users}.")
+    if not slots:
+        return users, output, min_tps, parallel, ctx
     if users > 1 and parallel == 1:
         parallel = users
     if users > 1 and ctx is None:
