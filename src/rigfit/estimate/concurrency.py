@@ -409,6 +409,12 @@ def concurrency(
                 f"each slot holds {slot:,} tokens, less than a request's {req:,} (prompt + output): "
                 f"use -c {users * req} -np {users}, or -kvu to share the cache."
             )
+    if main_segment(cx.layout).role == "cpu" and users > 1:
+        notes.append(
+            "CPU backend: llama.cpp decodes one sequence through a faster mat-vec path; measured with "
+            "real llama.cpp (benchmarks/batched_decode.py), 2 users gave less aggregate tok/s than 1 "
+            "and 4–8 users 0.9–1.4× of it: the CPU figures above are optimistic at small N."
+        )
     if n_mem is not None and users > n_mem:
         notes.append(f"{users} requests of {req:,} tokens do not fit in memory at once (at most {n_mem}).")
     return Concurrency(
