@@ -15,7 +15,9 @@ from rigfit.catalog.models import filter_models, load_models, resolve_model
 from rigfit.catalog.quant import resolve_file_type, resolve_kv_type
 from rigfit.engines import get_engine
 from rigfit.errors import RigfitError, UnknownNameError
+from rigfit.estimate.concurrency import check_users
 from rigfit.estimate.cost import default_quant
+from rigfit.estimate.kvtypes import check_kv_types
 from rigfit.inputs import check_ctx
 from rigfit.plantypes import PlanSettings
 
@@ -64,8 +66,16 @@ def plan_settings(
     llama_build: str | None = None,
     prompt: int = 512,
     gpu_util: float = 0.9,
+    kv_type_k: str | None = None,
+    kv_type_v: str | None = None,
+    users: int = 0,
+    output: int = 256,
+    min_tps: float | None = None,
 ) -> PlanSettings:
-    """Check ``rigfit plan``'s options and build the planner's settings (units: tokens, fraction)."""
+    """Check ``rigfit plan``'s options and build the planner's settings (units: tokens, fraction).
+
+    ``kv_type_k`` / ``kv_type_v`` override ``kv_type`` for K / V (``-ctk`` / ``-ctv``); ``users``,
+    ``output`` and ``min_tps`` ask for the concurrency section (estimate/concurrency.py)."""
     if fa not in ("auto", "on", "off"):
         raise RigfitError(f"--fa must be auto, on or off, got {fa!r}.")
     check_ctx(ctx)
@@ -73,12 +83,17 @@ def plan_settings(
     if prompt < 1:
         raise RigfitError(f"--prompt must be ≥ 1 token, got {prompt}.", "e.g. --prompt 2048")
     kv = resolve_kv_type(kv_type).name
+    kv_k, kv_v = check_kv_types(kv_type_k or kv, kv_type_v or kv, fa)
+    users, output, min_tps, parallel, ctx = check_users(
+        users, output, min_tps, parallel, ctx, prompt, slots=engine.name == "llama.cpp"
+    )
+    check_ctx(ctx)
     settings = PlanSettings(
         n_ctx=ctx,
         ngl=parse_ngl(ngl),
         flash_attn=fa,
-        kv_type_k=kv,
-        kv_type_v=kv,
+        kv_type_k=kv_k,
+        kv_type_v=kv_v,
         n_parallel=parallel,
         kv_unified=kv_unified,
         n_ubatch=ubatch,
@@ -91,6 +106,9 @@ def plan_settings(
         llama_build=llama_build,
         prompt_tokens=prompt,
         gpu_memory_utilization=gpu_util,
+        users=users,
+        output_tokens=output,
+        min_tps=min_tps,
     )
     engine.check(settings)
     return settings

@@ -30,6 +30,8 @@ from rigfit.catalog.arch import ModelSpec
 from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
+from rigfit.estimate.concurrency import concurrency_of
+from rigfit.estimate.kvtypes import ctx_per_sequence, rope_scaling_advice
 from rigfit.estimate.placement import (
     CPU,
     Placement,
@@ -351,7 +353,15 @@ def make_plan(
     settings = settings or PlanSettings()
     engine = get_engine(settings.runtime)
     engine.check(settings)
-    return engine.plan(model, machine, settings, with_speed=with_speed)
+    plan = engine.plan(model, machine, settings, with_speed=with_speed)
+    if (
+        with_speed
+        and (settings.users > 0 or settings.min_tps)
+        and plan.fit is not Verdict.NO
+        and plan.hosted is None
+    ):
+        plan.concurrency = concurrency_of(plan)
+    return plan
 
 
 def plan_llamacpp(
@@ -479,15 +489,8 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
                 "table is for this machine's other devices only.",
             )
         )
-    if arch.n_ctx_train and n_ctx > arch.n_ctx_train:
-        notes.append(
-            Note(
-                NoteCode.BEYOND_TRAINING_CTX,
-                f"Context {n_ctx:,} is beyond the model's training context {arch.n_ctx_train:,}: "
-                "quality degrades past it unless RoPE scaling is set up (--ctx 0 plans the "
-                "training context).",
-            )
-        )
+    if rope := rope_scaling_advice(arch, ctx_per_sequence(n_ctx, settings.n_parallel, settings.kv_unified)):
+        notes.append(Note(NoteCode.BEYOND_TRAINING_CTX, rope.text()))
     if plan.fit is Verdict.NO:
         moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
         notes.append(
@@ -931,6 +934,9 @@ def commands_for(plan: Plan) -> dict[str, Any]:
         args += ["-ts", ",".join(f"{x:g}" for x in s.tensor_split)]
     if s.repack is False:
         args.append("--no-repack")
+    rope = rope_scaling_advice(arch, ctx_per_sequence(plan.n_ctx, s.n_parallel, s.kv_unified))
+    if rope is not None and rope.llama_flags:
+        args += rope.llama_flags.split()
     return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from rigfit.catalog.arch import ModelSpec
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
+from rigfit.estimate.concurrency import Concurrency
 from rigfit.estimate.placement import Placement
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.hardware.devices import Machine
@@ -112,6 +113,8 @@ class PlanSettings:
     llama_build: build profile (estimate/memory.py PROFILES).
     prompt_tokens: prompt length for the speed estimate. margin_bytes: headroom for "fits".
     gpu_memory_utilization, max_num_seqs: vLLM settings.
+    users / output_tokens / min_tps: ``--users N`` concurrency (requests in flight, tokens generated
+        per request, per-user decode floor [tok/s]); users 0 = no concurrency section.
     """
 
     n_ctx: int | None = None
@@ -135,6 +138,9 @@ class PlanSettings:
     margin_bytes: int = DEFAULT_MARGIN
     gpu_memory_utilization: float = 0.9
     max_num_seqs: int | None = None
+    users: int = 0
+    output_tokens: int = 256
+    min_tps: float | None = None
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(
@@ -304,6 +310,7 @@ class Plan:
     offload: OffloadKind | None = None
     experts_in_ram: int = 0
     alternative: OffloadAlternative | None = None
+    concurrency: Concurrency | None = None
 
     @property
     def weights_bytes(self) -> int:
@@ -369,11 +376,14 @@ class Plan:
             "hosted": _json_or_none(self.hosted),
             "speed": _json_or_none(self.speed),
             "speed_reason": self.speed_reason,
+            "concurrency": _json_or_none(self.concurrency),
             "notes": self.notes,
         }
 
 
-def _json_or_none(obj: VllmResult | HostedResult | OffloadAlternative | SpeedEstimate | None) -> dict | None:
+def _json_or_none(
+    obj: VllmResult | HostedResult | OffloadAlternative | SpeedEstimate | Concurrency | None,
+) -> dict | None:
     return None if obj is None else obj.to_json()
 
 

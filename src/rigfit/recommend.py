@@ -4,8 +4,11 @@ Ranking rule
 ------------
 1. **Candidates.** Every catalog model × a quant ladder (Q8_0, Q6_K, Q5_K_M, Q4_K_M, IQ4_XS,
    Q3_K_M, Q2_K; F16 for models under 4B; MXFP4 for models released in it), planned at the use's
-   context: chat 8K, code 16K, agents 32K, long-context 64K tokens (``--min-ctx`` overrides), with
-   llama.cpp defaults (f16 KV cache, flash attention where the build has it).
+   context: chat 8K, code 16K, agents 64K, long-context 64K tokens (``--min-ctx`` overrides), with
+   llama.cpp defaults (f16 KV cache, flash attention where the build has it). ``--users N`` plans a
+   team box: ``-np N`` slots of that context each, and every speed is per user with N decoding at
+   once (estimate/concurrency.py). Agents use prompt caching: their time to first token prefills
+   only a turn's new tokens (``Use.turn_tokens``) on top of the cached context.
 2. **Filters.** A candidate must fit entirely in fast memory (VRAM, or unified memory on Apple /
    APUs, or RAM on a CPU-only box — no partial offload, which is what makes "14B with offload"
    crawl), decode at least ``--min-tps`` (default: the use's floor, chat 10, code 15, agents 15,
@@ -48,6 +51,7 @@ from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.models import get_model, load_models
 from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
+from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
@@ -64,19 +68,29 @@ TIGHT_PENALTY = 0.25
 
 @dataclass(frozen=True)
 class Use:
-    """A use case: its context [tokens], speed floor and comfortable speed [tok/s]."""
+    """A use case: its context [tokens], speed floor and comfortable speed [tok/s].
+
+    turn_tokens: new tokens per turn when the engine caches the prompt (llama-server
+    ``cache_prompt``): TTFT prefills only those, at the depth of the context [tokens]; None = the
+    whole prompt (``PROMPT_TOKENS``) from an empty cache.
+    """
 
     name: str
     ctx: int
     min_tps: float
     comfortable_tps: float
     description: str
+    turn_tokens: int | None = None
 
 
 USES: dict[str, Use] = {
     "chat": Use("chat", 8192, 10.0, 20.0, "conversation: reading speed matters, 8K context"),
     "code": Use("code", 16384, 15.0, 25.0, "coding assistant: files in context, fast edits"),
-    "agents": Use("agents", 32768, 15.0, 30.0, "tool-using agents: long prompts, many turns"),
+    # agents: rigfit's use definition (not a measured figure): a 64K working context kept in the
+    # prompt cache, each turn adding a tool result / instruction of about 2K tokens
+    "agents": Use(
+        "agents", 65536, 15.0, 30.0, "tool-using agents: 64K context, prompt caching, many turns", 2048
+    ),
     "long-context": Use("long-context", 65536, 5.0, 10.0, "long documents / RAG: context first"),
 }
 
@@ -181,9 +195,20 @@ class Evaluation:
         return self.fit
 
 
-def evaluate(machine: Machine, arch: Architecture, quant: str, ctx: int) -> Evaluation:
-    """Plan and speed of one candidate (cached per machine name, model, quant and context)."""
-    return _evaluate_cached(machine, arch.id, quant, int(ctx))
+def evaluate(
+    machine: Machine,
+    arch: Architecture,
+    quant: str,
+    ctx: int,
+    *,
+    users: int = 1,
+    turn_tokens: int | None = None,
+) -> Evaluation:
+    """Plan and speed of one candidate (cached per machine name, model, quant and context).
+
+    users: requests decoding at once (``-np users``, ``ctx`` per slot; speeds per user).
+    turn_tokens: prompt caching — TTFT prefills only this many new tokens at depth ``ctx``."""
+    return _evaluate_cached(machine, arch.id, quant, int(ctx), max(int(users), 1), turn_tokens)
 
 
 @lru_cache(maxsize=4096)
@@ -196,13 +221,31 @@ PROMPT_TOKENS = 2048
 
 
 @lru_cache(maxsize=8192)
-def _evaluate_cached(machine: Machine, model_id: str, quant: str, ctx: int) -> Evaluation:
+def _evaluate_cached(
+    machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
+) -> Evaluation:
     spec = _spec(model_id, quant)
-    settings = PlanSettings(n_ctx=ctx, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
     if plan.fit is not Verdict.NO:
         plan = make_plan(spec, machine, settings)
-    return _from_plan(plan, model_id, quant, ctx, spec)
+    ev = _from_plan(plan, model_id, quant, ctx, spec)
+    if plan.speed is not None and (users > 1 or turn_tokens):
+        ev = _under_load(ev, plan, ctx, users, turn_tokens)
+    return ev
+
+
+def _under_load(ev: Evaluation, plan: Plan, ctx: int, users: int, turn_tokens: int | None) -> Evaluation:
+    """Per-user decode with ``users`` in flight at depth ``ctx``, and TTFT with prompt caching."""
+    ev.ctx = ctx
+    if users > 1:
+        b = batched_decode(plan, users=users, prompt_tokens=ctx, output_tokens=1)
+        ev.decode_tps = b.per_user_tps
+        ev.ttft_s = b.ttft_s
+    if turn_tokens:
+        turn = min(turn_tokens, ctx)
+        ev.ttft_s = cached_turn_ttft(plan, new_tokens=turn, depth=ctx - turn, users=users)
+    return ev
 
 
 def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec) -> Evaluation:
@@ -347,11 +390,14 @@ class Recommendation:
     largest_why: str
     considered: int
     rejected: dict[str, int]
+    users: int = 1
 
     def to_json(self) -> dict:
         return {
             "machine": self.machine,
             "use": self.use.name,
+            "users": self.users,
+            "prompt_caching_turn_tokens": self.use.turn_tokens,
             "ctx": self.ctx,
             "min_tps": self.min_tps,
             "max_quality_loss_kld": self.max_kld,
@@ -388,8 +434,12 @@ def recommend(
     max_quality_loss: float | None = None,
     limit: int | None = 10,
     models: list[Architecture] | None = None,
+    users: int = 1,
 ) -> Recommendation:
-    """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring)."""
+    """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring);
+    ``users`` > 1 plans a team box (``-np users``, speeds per user)."""
+    if users < 1:
+        raise RigfitError(f"--users must be ≥ 1, got {users}.", "e.g. --users 4")
     if any(d.kind == "hosted" for d in machine.accelerators):
         raise RigfitError(
             f"{machine.name} is a hosted system: the provider picks and shards the models.",
@@ -405,7 +455,7 @@ def recommend(
             f"The memory of {machine.name} is unknown, so nothing can be checked for fit.",
             f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.",
         )
-    f = _Filters(machine, u, ctx, floor_tps, max_kld, fast)
+    f = _Filters(machine, u, ctx, floor_tps, max_kld, fast, users=users)
     picks: list[Pick] = []
     comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant
     for arch in models or load_models():
@@ -436,6 +486,7 @@ def recommend(
         largest_why,
         f.considered,
         f.rejected,
+        users,
     )
 
 
@@ -449,6 +500,7 @@ class _Filters:
     floor_tps: float
     max_kld: float
     fast_bytes: float
+    users: int = 1
     considered: int = 0
     rejected: dict[str, int] = field(
         default_factory=lambda: {
@@ -493,7 +545,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
 def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
     """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
     try:
-        ev = evaluate(f.machine, arch, q, f.ctx)
+        ev = evaluate(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
     except RigfitError:
         f.rejected["not plannable"] += 1
         return None

@@ -262,3 +262,30 @@ def test_only_answers_that_depend_on_their_arguments_alone_are_cached(tmp_path):
     assert _cache_key(eps["/api/compare"], {"model": str(f), "on": ["RTX 4090"]}) is None
     assert _cache_key(eps["/api/results"], {"mine": False}) is None
     assert _cache_key(eps["/api/plan"], {"model": "llama-3.1-8b", "on": "RTX 4090"}) is None
+
+
+def test_plan_users_and_kv_types_are_the_cli_json(server, api_get, run_cli):
+    q = {
+        "model": "llama-3.1-8b",
+        "on": "RTX 4090",
+        "users": 4,
+        "min_tps": 30,
+        "kv_type_k": "q8_0",
+        "kv_type_v": "q5_1",
+    }
+    status, body = api_get(server, "/api/plan", q)
+    assert status == 200 and body["concurrency"]["users"] == 4
+    assert body == run_cli(
+        "plan",
+        "llama-3.1-8b",
+        "--on",
+        "RTX 4090",
+        "--users",
+        "4",
+        "--min-tps",
+        "30",
+        "-ctk",
+        "q8_0",
+        "-ctv",
+        "q5_1",
+    )

@@ -9,8 +9,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, err_console, print_json
+from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
+from rigfit.estimate.kvtypes import kv_type_rows
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source, name_assumption
@@ -29,7 +31,13 @@ _H_ON = "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090
 _H_QUANT = "File type for catalog models (default Q4_K_M; MXFP4_MOE for gpt-oss)."
 _H_CTX = "Context in tokens (default 4096; 0 = training context)."
 _H_NGL = "Layers on the GPU(s): a number or 'all' (default: all, or the largest that fits)."
-_H_KV = "KV cache type for K and V: f16 | q8_0 | q4_0."
+_H_KV = "KV cache type for K and V: f32 f16 bf16 q8_0 q5_1 q5_0 q4_1 iq4_nl q4_0."
+_H_KVK = "KV cache type for K only (-ctk); overrides --kv-type."
+_H_KVV = "KV cache type for V only (-ctv; quantized needs flash attention)."
+_H_KVT = "Also show every KV cache type: bytes, decode at the context, published quality cost."
+_H_USERS = "Concurrent users (requests in flight): per-user and aggregate tok/s, TTFT, max users."
+_H_OUTPUT = "Output tokens per request (with --users)."
+_H_MINTPS = "Per-user decode floor [tok/s]: the largest number of users that keeps it."
 _H_SWA = "Full-size cache for sliding-window layers."
 _H_NCMOE = "Keep the experts of the first N layers in RAM."
 _H_BUILD = (
@@ -75,6 +83,12 @@ def plan(
     max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
     prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
     gpu_util: Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM memory claim.")] = 0.9,
+    kv_type_k: Annotated[str | None, typer.Option("--kv-type-k", "-ctk", help=_H_KVK)] = None,
+    kv_type_v: Annotated[str | None, typer.Option("--kv-type-v", "-ctv", help=_H_KVV)] = None,
+    kv_types: Annotated[bool, typer.Option("--kv-types", help=_H_KVT)] = False,
+    users: Annotated[int, typer.Option("--users", help=_H_USERS)] = 0,
+    output: Annotated[int, typer.Option("--output", help=_H_OUTPUT)] = 256,
+    min_tps: Annotated[float | None, typer.Option("--min-tps", help=_H_MINTPS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help=_H_OFFLINE)] = False,
 ) -> None:
@@ -91,6 +105,10 @@ def plan(
       rigfit plan ./model.gguf --on local --json
 
       rigfit plan unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M --on "RTX 4090 + 64GB"
+
+      rigfit plan qwen3-8b --on "RTX 3090" --users 8 --prompt 2000 --output 500 --min-tps 20
+
+      rigfit plan qwen2.5-14b --on "RTX 4090" --ctx 65536 -ctk q8_0 -ctv q5_1 --kv-types
     """
     settings = plan_settings(
         ctx=ctx,
@@ -109,6 +127,11 @@ def plan(
         llama_build=llama_build,
         prompt=prompt,
         gpu_util=gpu_util,
+        kv_type_k=kv_type_k,
+        kv_type_v=kv_type_v,
+        users=users,
+        output=output,
+        min_tps=min_tps,
     )
     spec = load_model_source(model, quant, offline=offline)
     engine = get_engine(settings.runtime, flag="--runtime")
@@ -120,11 +143,14 @@ def plan(
     if max_ctx and p.hosted is None:
         best_ctx = engine.max_context(spec, machine, settings)
         by_quant = engine.max_context_by_quant(spec, machine, settings)
+    kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
     if as_json:
         out = p.to_json()
         if best_ctx is not None:
             out["max_ctx"] = best_ctx
             out["max_ctx_by_quant"] = by_quant
+        if kv_rows is not None:
+            out["kv_types"] = [r.to_json() for r in kv_rows]
         print_json(out)
         return
     ctx_that_fits = None
@@ -133,6 +159,10 @@ def plan(
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
     _render(p, engine, best_ctx, by_quant, ctx_that_fits)
+    if p.concurrency is not None:
+        render_concurrency(console, p.concurrency)
+    if kv_rows is not None:
+        render_kv_types(console, p, kv_rows)
 
 
 def _render(

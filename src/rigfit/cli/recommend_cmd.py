@@ -25,6 +25,7 @@ def recommend(
         None, "--max-quality-loss", help="Largest mean KL divergence vs F16, in nats (default 0.25)."
     ),
     limit: int = typer.Option(10, "--limit", help="How many picks to list."),
+    users: int = typer.Option(1, "--users", help="Users at once (a team box): -np N, speeds per user."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Which model and quant to run: ranked picks that fit, with the sweet spot and the largest
@@ -37,16 +38,27 @@ def recommend(
       rigfit recommend --on "M3 Max 40-core 128GB" --use long-context --min-ctx 65536
 
       rigfit recommend --on local --use code --min-tps 20 --json
+
+      rigfit recommend --on "2x RTX 3090 + 128GB" --use code --users 8
     """
     check_recommend(limit, min_ctx, min_tps, max_quality_loss)
     machine = resolve_machine(on)
-    rec = run(machine, use, min_ctx=min_ctx, min_tps=min_tps, max_quality_loss=max_quality_loss, limit=limit)
+    rec = run(
+        machine,
+        use,
+        min_ctx=min_ctx,
+        min_tps=min_tps,
+        max_quality_loss=max_quality_loss,
+        limit=limit,
+        users=users,
+    )
     if json_out:
         print_json(rec.to_json())
         return
     t = Table(
         title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
-        f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})"
+        f"≥ {rec.min_tps:g} tok/s{' per user, ' + str(rec.users) + ' users' if rec.users > 1 else ''}, "
+        f"KLD ≤ {rec.max_kld:g})"
     )
     t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
     columns: tuple[tuple[str, Literal["left", "right"]], ...] = (

@@ -86,6 +86,11 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
         llama_build=a["llama_build"],
         prompt=a["prompt"],
         gpu_util=a["gpu_memory_utilization"],
+        kv_type_k=a["kv_type_k"],
+        kv_type_v=a["kv_type_v"],
+        users=a["users"],
+        output=a["output"],
+        min_tps=a["min_tps"],
     )
     spec = model_spec(a["model"], a["quant"])
     m = machine(a["on"])
@@ -369,6 +374,18 @@ PLAN_PARAMS = (
     Param("prompt", int, "Prompt tokens for prefill and TTFT.", 512, minimum=1, maximum=1 << 24),
     Param("gpu_memory_utilization", float, "vLLM memory claim (0, 1].", 0.9),
     Param("max_ctx", bool, "Also find the largest context that fits (slower).", False),
+    Param("kv_type_k", str, "KV cache type for K only (-ctk); overrides kv_type."),
+    Param("kv_type_v", str, "KV cache type for V only (-ctv); a quantized V needs flash attention."),
+    Param(
+        "users",
+        int,
+        "Concurrent users: per-user / aggregate tok/s, TTFT, max users.",
+        0,
+        minimum=0,
+        maximum=4096,
+    ),
+    Param("output", int, "Output tokens per request (with users).", 256, minimum=1, maximum=1 << 24),
+    Param("min_tps", float, "Per-user decode floor [tok/s] for the largest number of users."),
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (
