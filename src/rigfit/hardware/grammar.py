@@ -34,7 +34,7 @@ _COUNT_PRE = re.compile(r"^\s*(-?\d+)\s*[x×*]\s*(.+)$", re.IGNORECASE)
 _COUNT_POST = re.compile(r"^(.+?)\s+[x×*]\s*(-?\d+)\s*$", re.IGNORECASE)
 _RAM_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(gb|gib|tb|tib)\b(.*)$", re.IGNORECASE)
 _RAM_REST_RE = re.compile(
-    r"^(?:\s|ram|memory|system|host|of|ecc|reg|rdimm|udimm|dimms?|[-,]|(?:lp)?ddr\dx?|\d{3,5}|mt/?s|mhz|"
+    r"^(?:\s|ram|memory|system|host|of|ecc|reg|rdimm|udimm|dimms?|[-,]|(?:lp)?ddr\d[xl]?|\d{3,5}|mt/?s|mhz|"
     r"\d+\s*-?\s*(?:ch|channels?)\b|dual|quad|octa|channel)*$",
     re.IGNORECASE,
 )
@@ -51,7 +51,7 @@ class _Ram:
 
 def _parse_ram_details(text: str, ram: _Ram) -> None:
     t = text.lower()
-    m = re.search(r"\b((?:lp)?ddr\d)(x?)\s*-?\s*(\d{3,5})?", t)
+    m = re.search(r"\b((?:lp)?ddr\d)([xl]?)\s*-?\s*(\d{3,5})?", t)
     if m:
         ram.kind = (m.group(1) + m.group(2)).upper().replace("LPDDR", "LPDDR")
         if m.group(3):

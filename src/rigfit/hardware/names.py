@@ -32,7 +32,7 @@ from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
 from rigfit.hardware.apple import apple_config, apple_device, pick_config, resolve_apple
 from rigfit.hardware.cpus import cpu_device
 from rigfit.hardware.devices import KINDS, Device, DeviceKind, with_note
-from rigfit.hardware.generic import generic_device
+from rigfit.hardware.generic import generic_device, generic_unified, split_like
 from rigfit.hardware.gpus import gpu_device
 from rigfit.hardware.systems import apu_device, hosted_device
 from rigfit.hardware.tables import overlay
@@ -507,11 +507,51 @@ def resolve_device(name: str, *, memory_gb: float | None = None) -> Device:
             if m:
                 got = _build(_index().by_name[got.extra["catalog_name"]], float(m.group(1)))
         return got
-    generic = generic_device(text)  # "8 cores AVX2", "16 GB VRAM 448 GB/s GPU"
+    generic = generic_device(text) or _generic_like(text)  # "8 cores AVX2", "Jetson-like 64GB … GB/s"
     if generic is not None:
         return generic
     raise UnknownNameError(
         "hardware", name.strip(), suggestions(name), "List known devices with 'rigfit hardware --list'."
+    )
+
+
+def _generic_like(text: str) -> Device | None:
+    """A unified-memory system described by its figures, "like" a catalog device (see
+    :func:`rigfit.hardware.generic.generic_unified`): of several look-alikes ("Jetson") the one
+    whose memory bandwidth is closest to the given one lends its compute figures."""
+    split = split_like(text)
+    if split is None:
+        return None
+    like_name, figures = split
+    like: Device | None = None
+    if like_name:
+        try:
+            like = resolve_device(like_name)
+        except AmbiguousNameError as exc:
+            like = _closest_by_bandwidth(exc.candidates, figures)
+        except UnknownNameError:  # a broad word ("Jetson"): every catalog name that contains it
+            words = like_name.lower().split()
+            names = [e.name for e in _index().entries if all(w in e.name.lower() for w in words)]
+            like = _closest_by_bandwidth(names[:60], figures)  # None: compute stays unknown
+    return generic_unified(figures, like, like_name)
+
+
+def _closest_by_bandwidth(names: list[str], figures: str) -> Device | None:
+    """Of catalog devices ``names``, the one whose bandwidth is closest to the GB/s in ``figures``."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*gb\s*/\s*s", figures, re.IGNORECASE)
+    if m is None:
+        return None
+    want = float(m.group(1)) * 1e9
+    devs = []
+    for n in names:
+        try:
+            devs.append(resolve_device(n))
+        except RigfitError:
+            continue
+    devs = [d for d in devs if d.bandwidth_bytes_per_s]
+    # closest bandwidth; on a tie a whole system (APU) before a bare GPU row
+    return min(
+        devs, key=lambda d: (abs((d.bandwidth_bytes_per_s or 0) - want), d.kind != "apu"), default=None
     )
 
 
