@@ -96,7 +96,7 @@ def _clocks(entry: dict) -> tuple[float, float, str]:
     if base and boost:
         ghz_p = (base + boost) / 2
     elif boost or base:
-        ghz_p = float(boost or base)
+        ghz_p = float(boost or base or 0.0)
         note = "; base clock unknown: the boost clock is used (optimistic)"
     else:
         ghz_p = 3.0

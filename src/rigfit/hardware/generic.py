@@ -337,7 +337,10 @@ def generic_unified(text: str, like: Device | None, like_name: str = "") -> Devi
         status=status,
         notes=notes,
         extra={"generic": True, "catalog_name": name, "like": like.name if like is not None else None},
-        **flops,
+        fp16_flops=flops["fp16_flops"],
+        fp16_fp32acc_flops=flops["fp16_fp32acc_flops"],
+        int8_ops=flops["int8_ops"],
+        fp32_flops=flops["fp32_flops"],
     )
 
 
