@@ -436,7 +436,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         notes.append("host RAM bandwidth assumed from the CPU spec (all channels at rated speed)")
     if facts.ram_bytes:
         detected.append(f"RAM: {facts.ram_bytes / GIB:.1f} GiB (psutil)")
-    sources["detected"] = "; ".join(detected) or "nothing identified"
+    sources["detected"] = " | ".join(detected) or "nothing identified"
     parts = [d.name for d in gpus] + ([cpu.name] if cpu else [])
     if facts.ram_bytes:
         parts.append(f"{facts.ram_bytes / GIB:.0f} GiB RAM")
