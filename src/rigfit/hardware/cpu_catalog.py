@@ -52,7 +52,7 @@ def peak_bandwidth_gb_s(channels: float | None, mt_s: float | None) -> float | N
     """Peak DRAM bandwidth [GB/s] = channels × 8 B × MT/s / 1000 (64-bit channels); None if unknown."""
     if not channels or not mt_s:
         return None
-    return round(channels * 8 * mt_s / 1000, 2)
+    return round(channels * 8 * mt_s / 1000, 3)
 
 
 def _aliases(name: str, vendor: str, f_variants: bool, extra: list[str]) -> list[str]:
@@ -130,6 +130,11 @@ def merge_catalog(overlay: dict[str, Any]) -> dict[str, Any]:
         *overlay.get("apus", []),
         *(a for a in catalog_apu_rows() if a["name"] not in apu_names),
     ]
+    # a family name ("Snapdragon X Elite") resolves to its designated part, with this note
+    overlay["gpu_default_variants"] = {
+        **catalog().get("default_variants", {}),
+        **overlay.get("gpu_default_variants", {}),
+    }
     return overlay
 
 
