@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Device, Link, Machine
-from rigfit.hardware.links import pcie_link
+from rigfit.hardware.links import accelerator_links, pcie_link
 from rigfit.hardware.localmore import apu_memory_note, board_device, dimm_bandwidth, drm_accelerators
 from rigfit.hardware.names import resolve_device
 from rigfit.hardware.probe import Board, Dimms, DrmGpu, amd_smi_names, read_board, read_dimms, read_drm_gpus
@@ -329,6 +329,32 @@ def _gpu_from_nvml(g: NvmlGpu) -> Device:
     )
 
 
+def _apu_configuration(apu: Device, facts: LocalFacts) -> Device:
+    """The APU's memory configuration from what the OS sees plus the iGPU's VRAM carve-out
+    (psutil + amdgpu sysfs): the smallest configuration that holds both."""
+    configs = apu.extra.get("memory_configs_gb") or []
+    if not facts.ram_bytes or not configs or not facts.cpu_brand:
+        return apu
+    carve = sum(g.vram_total_bytes or 0 for g in facts.drm_gpus if g.vendor == "AMD")
+    total_gb = (facts.ram_bytes + carve) / GIB
+    fit = [c for c in sorted(configs) if c >= total_gb * 0.97]
+    if not fit:
+        return apu
+    try:
+        dev = resolve_device(facts.cpu_brand, memory_gb=fit[0])
+    except RigfitError:
+        return apu
+    how = "psutil" + (" + amdgpu VRAM carve-out (sysfs)" if carve else "")
+    return replace(
+        dev,
+        sources={
+            **dev.sources,
+            "memory_bytes": f"detected: {total_gb:.1f} GiB ({how}) → {fit[0]} GB configuration",
+        },
+        status={**dev.status, "memory_bytes": "detected"},
+    )
+
+
 def build_local_machine(facts: LocalFacts) -> Machine:
     """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
     notes = list(facts.notes)
@@ -375,6 +401,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         except RigfitError:
             cpu = None
         if cpu is not None and cpu.kind == "apu":
+            cpu = _apu_configuration(cpu, facts)
             m = unified_machine(cpu, facts.cpu_brand)
             apu_note = apu_memory_note(facts.drm_gpus)
             extra_notes = (apu_note,) if apu_note else ()
@@ -408,7 +435,10 @@ def build_local_machine(facts: LocalFacts) -> Machine:
     gpus = tuple(nvml + others)
     host_link: Link | None = None
     interconnect: Link | None = None
-    if gpus:
+    if gpus and not facts.gpus:  # AMD/Intel cards only: the link from their catalog bus interface
+        host_link, interconnect, link_notes = accelerator_links(list(gpus), None, None, None)
+        notes.extend(link_notes)
+    elif gpus:
         g0 = facts.gpus[0]
         if g0.pcie_gen and g0.pcie_width and f"{g0.pcie_gen}.0" in overlay()["links"]["pcie_per_lane_gb_s"]:
             host_link = pcie_link(f"{g0.pcie_gen}.0", g0.pcie_width)

@@ -33,8 +33,8 @@ def _identify(g: DrmGpu, extra_names: list[str]) -> Device | None:
     with the detected VRAM picking the variant."""
     names = [n for n in [g.product_name, *extra_names, *g.name_candidates] if n]
     mem_gb = round(g.vram_total_bytes / GIB) if g.vram_total_bytes else None
-    for n in names:
-        for hint in (mem_gb, None) if mem_gb else (None,):
+    for hint in (mem_gb, None) if mem_gb else (None,):  # every name with the VRAM size first
+        for n in names:
             try:
                 dev = resolve_device(n, memory_gb=hint) if hint else resolve_device(n)
             except RigfitError:
@@ -112,7 +112,7 @@ def apu_memory_note(gpus: list[DrmGpu]) -> str | None:
     g = amd[0]
     total = (g.vram_total_bytes or 0) + (g.gtt_total_bytes or 0)
     return (
-        f"amdgpu ({g.source}): VRAM {_gib(g.vram_total_bytes)} + GTT {_gib(g.gtt_total_bytes)} = "
+        f"detected by amdgpu ({g.source}): VRAM {_gib(g.vram_total_bytes)} + GTT {_gib(g.gtt_total_bytes)} = "
         f"{_gib(total)} the iGPU can allocate (llama.cpp's ROCm/Vulkan backends use both)"
     )
 
