@@ -101,6 +101,7 @@ ISSUE_MACHINES = [
     "AMD Ryzen 7 7840U + 32GB LPDDR5X-7500",
     "AMD Ryzen AI 7 350 + 32GB",
     "Ryzen AI Max 385",
+    "Ryzen AI Max 390",
     "Ryzen AI Max+ 395 128GB",
     "DGX Spark",
     "Jetson AGX Orin 32GB",
