@@ -41,8 +41,11 @@ from rigfit.estimate.placement import (
     place,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
+from rigfit.estimate.speed.coefficients import load_constants
+from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
+from rigfit.hardware.hostram import host_bandwidth_note
 from rigfit.measure.calibrate import calibrate_speed, machine_factors
 from rigfit.plantypes import (
     DEFAULT_CTX,
@@ -507,6 +510,9 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
                 "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).",
             )
         )
+    if any(d.kind == "cpu" and d.layers for d in plan.devices) or plan.experts_in_ram:  # read from RAM
+        default_bw = load_constants().get("cpu", {}).get("dram_bandwidth_default", DRAM_BANDWIDTH_FALLBACK)
+        notes.append(Note(NoteCode.HOST_RAM_BANDWIDTH, host_bandwidth_note(machine, default_bw)))
     if settings.n_parallel > 1 and not settings.kv_unified:
         notes.append(
             Note(

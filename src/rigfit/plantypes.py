@@ -63,6 +63,7 @@ class NoteCode(Enum):
     BEYOND_TRAINING_CTX = "beyond_training_ctx"
     DOES_NOT_FIT = "does_not_fit"  # what to try when nothing fits
     HOST_RAM_UNKNOWN = "host_ram_unknown"
+    HOST_RAM_BANDWIDTH = "host_ram_bandwidth"  # the host bandwidth the CPU part's speed uses, and its basis
     PARALLEL_SPLITS_CTX = "parallel_splits_ctx"
     MLA_CACHE = "mla_cache"
     BACKEND_ESTIMATED = "backend_estimated"

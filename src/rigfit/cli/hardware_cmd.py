@@ -212,6 +212,9 @@ def hardware(
     all_: Annotated[
         bool, typer.Option("--all", help="With --list: include GPUs before 2016 and without memory.")
     ] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Detect this computer and show what was found and from where.")
+    ] = False,
 ) -> None:
     """Show a device or machine: memory, bandwidth, FLOPS, power and price, each with its source.
 
@@ -227,8 +230,14 @@ def hardware(
 
       rigfit hardware local
 
+      rigfit hardware --local
+
       rigfit hardware --list --kind apple
     """
+    if local:
+        if name or list_:
+            raise RigfitError("--local takes no name and no --list.", "Use 'rigfit hardware --local' alone.")
+        name = ["local"]
     if list_:
         if name:
             raise RigfitError(
@@ -271,3 +280,7 @@ def hardware(
         print_json(machine_to_json(machine, query))
     else:
         _render_machine(machine)
+        if machine.detected and machine.sources.get("detected"):
+            console.print("\n[bold]Detected[/] (what was read, and from where):")
+            for item in machine.sources["detected"].split(" | "):
+                console.print(f"  • {escape(item)}")

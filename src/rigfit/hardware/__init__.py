@@ -17,9 +17,13 @@ Modules, lowest layer first (each imports only the ones above it):
   ``hardware.toml`` rows; price-row lookups.
 - ``gpus``, ``cpus``, ``apple``, ``systems`` — Device builders (GPU, CPU socket, Apple chip, APU,
   hosted system, unified-memory machine).
-- ``generic``  — devices described by figures ("8 cores AVX2", "16 GB VRAM 448 GB/s GPU").
+- ``cpu_catalog`` — the CPU/SoC catalog (``data/cpu_catalog.json``), merged into the overlay.
+- ``generic``  — devices described by figures ("8 cores AVX2", "16 GB VRAM 448 GB/s GPU",
+  "Jetson-like 64GB LPDDR5 204 GB/s").
+- ``hostram``  — the host-RAM-bandwidth note of a plan (the figure used and its basis).
 - ``names``    — name normalisation, the name index, ``resolve_device`` (generic devices last).
-- ``links``    — PCIe / NVLink links; ``local`` — detection of this computer.
+- ``links``    — PCIe / NVLink links; ``local`` — detection of this computer (``probe`` reads
+  sysfs / device tree / dmidecode, ``localmore`` turns AMD/Intel GPUs, boards and DIMMs into figures).
 - ``grammar``  — machine descriptions (``resolve_machine``).
 - ``power``, ``prices``, ``jsonout`` — cost inputs and the stable JSON.
 """

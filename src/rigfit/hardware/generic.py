@@ -6,6 +6,9 @@ People often know what is in their box without a product name that a catalog lis
     "16-core AVX-512 CPU 3.8 GHz"       -> a CPU with its all-core clock
     "16 GB VRAM 448 GB/s GPU"           -> a GPU: 16 GB at 448 GB/s
     "24GB GPU 936 GB/s 142 TFLOPS 350W" -> with its dense FP16 peak and TDP
+    "Jetson-like 64GB LPDDR5 204 GB/s"  -> a unified-memory system (CPU and GPU share the memory),
+                                           FLOPS borrowed from the closest catalog "Jetson"
+    "unified 128GB LPDDR5X 256 GB/s"    -> the same without a look-alike (FLOPS unknown)
 
 Inside a machine they combine with host RAM as usual: ``"8 cores AVX2 + 32GB DDR4-3200
 dual-channel"``. What is given has status ``user`` (source: the machine description); what is
@@ -236,6 +239,108 @@ def generic_gpu(text: str) -> Device | None:
         status=status,
         notes="generic GPU: FLOPS, TDP and host link unknown unless given",
         extra={"generic": True, "form_factor": "pcie"},
+    )
+
+
+_LIKE = re.compile(r"^\s*(.+?)\s*-?\s*like\b\s*(.*)$", re.IGNORECASE)
+_UNIFIED = re.compile(r"^\s*(?:unified|uma|apu|soc)\b\s*(.*)$", re.IGNORECASE)
+_UNIFIED_FILLER = {
+    "memory",
+    "ram",
+    "unified",
+    "shared",
+    "with",
+    "and",
+    "a",
+    "an",
+    "-",
+    ",",
+    "at",
+    "system",
+    "box",
+}
+
+
+def split_like(text: str) -> tuple[str, str] | None:
+    """("Jetson", "64GB LPDDR5 204 GB/s") for "Jetson-like 64GB LPDDR5 204 GB/s"; ("", rest) for
+    "unified 128GB … GB/s"; None for any other text."""
+    m = _LIKE.match(text)
+    if m and m.group(2).strip():
+        return m.group(1).strip(), m.group(2).strip()
+    m = _UNIFIED.match(text)
+    if m and m.group(1).strip():
+        return "", m.group(1).strip()
+    return None
+
+
+def generic_unified(text: str, like: Device | None, like_name: str = "") -> Device | None:
+    """A unified-memory system (CPU + GPU on one memory) from its memory size and bandwidth.
+
+    like: the catalog device it resembles ("Jetson-like"), whose compute figures are borrowed
+        (status ``default``, source naming it); None leaves FLOPS unknown.
+    Returns None when ``text`` has words other than the size, type and bandwidth; raises
+    RigfitError when the size or the bandwidth is missing.
+    """
+    t = text.lower().strip()
+    if _leftover(t, [_BW, _MEM, _MEM_TYPE, _TFLOPS, _WATTS], _UNIFIED_FILLER):
+        return None
+    mm, bm = _MEM.search(t), _BW.search(t)
+    if mm is None or bm is None:
+        raise RigfitError(
+            f"A unified-memory system needs its memory size and bandwidth: {text.strip()!r}.",
+            "e.g. 'Jetson-like 64GB LPDDR5 204 GB/s' or 'unified 128GB LPDDR5X 256 GB/s'.",
+        )
+    mem_gb = float(mm.group(1))
+    bw = float(bm.group(1)) * (1e12 if bm.group(2) == "tb" else 1e9)
+    if not 0 < mem_gb <= 4096 or not 1e9 <= bw <= 50e12:
+        raise RigfitError(
+            f"Implausible figures in {text.strip()!r}.", "e.g. 'unified 128GB LPDDR5X 256 GB/s'."
+        )
+    sources = {"memory_bytes": GIVEN_SOURCE + " (GB as sold = GiB)", "bandwidth_bytes_per_s": GIVEN_SOURCE}
+    status = {"memory_bytes": GIVEN, "bandwidth_bytes_per_s": GIVEN}
+    flops: dict[str, float | None] = {
+        "fp16_flops": None,
+        "fp16_fp32acc_flops": None,
+        "int8_ops": None,
+        "fp32_flops": None,
+    }
+    fm = _TFLOPS.search(t)
+    if fm:
+        flops["fp16_flops"] = flops["fp16_fp32acc_flops"] = float(fm.group(1)) * 1e12
+        for f in ("fp16_flops", "fp16_fp32acc_flops"):
+            sources[f], status[f] = GIVEN_SOURCE + " (dense FP16)", GIVEN
+    elif like is not None:
+        for f in flops:
+            value = getattr(like, f)
+            if value:
+                flops[f] = value
+                sources[f] = f"estimated: borrowed from {like.name} (the '{like_name}-like' device)"
+                status[f] = ASSUMED
+    mt = _MEM_TYPE.search(t)
+    label = f"{like_name}-like" if like_name else "unified-memory"
+    name = f"generic {label} system {mem_gb:g}GB {bw / 1e9:g} GB/s"
+    notes = "generic unified-memory system: memory and bandwidth given" + (
+        f"; compute borrowed from {like.name}"
+        if like is not None and not fm
+        else "; compute unknown unless given"
+    )
+    return Device(
+        id=slug(name),
+        name=name,
+        kind="apu",
+        vendor=like.vendor if like is not None else "",
+        memory_bytes=round(mem_gb * GIB),
+        bandwidth_bytes_per_s=bw,
+        memory_type=mt.group(1).upper() if mt else None,
+        architecture=like.architecture if like is not None else None,
+        sources=sources,
+        status=status,
+        notes=notes,
+        extra={"generic": True, "catalog_name": name, "like": like.name if like is not None else None},
+        fp16_flops=flops["fp16_flops"],
+        fp16_fp32acc_flops=flops["fp16_fp32acc_flops"],
+        int8_ops=flops["int8_ops"],
+        fp32_flops=flops["fp32_flops"],
     )
 
 

@@ -34,7 +34,7 @@ _COUNT_PRE = re.compile(r"^\s*(-?\d+)\s*[x×*]\s*(.+)$", re.IGNORECASE)
 _COUNT_POST = re.compile(r"^(.+?)\s+[x×*]\s*(-?\d+)\s*$", re.IGNORECASE)
 _RAM_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(gb|gib|tb|tib)\b(.*)$", re.IGNORECASE)
 _RAM_REST_RE = re.compile(
-    r"^(?:\s|ram|memory|system|host|of|ecc|reg|rdimm|udimm|dimms?|[-,]|(?:lp)?ddr\dx?|\d{3,5}|mt/?s|mhz|"
+    r"^(?:\s|ram|memory|system|host|of|ecc|reg|rdimm|udimm|dimms?|[-,]|(?:lp)?ddr\d[xl]?|\d{3,5}|mt/?s|mhz|"
     r"\d+\s*-?\s*(?:ch|channels?)\b|dual|quad|octa|channel)*$",
     re.IGNORECASE,
 )
@@ -51,7 +51,7 @@ class _Ram:
 
 def _parse_ram_details(text: str, ram: _Ram) -> None:
     t = text.lower()
-    m = re.search(r"\b((?:lp)?ddr\d)(x?)\s*-?\s*(\d{3,5})?", t)
+    m = re.search(r"\b((?:lp)?ddr\d)([xl]?)\s*-?\s*(\d{3,5})?", t)
     if m:
         ram.kind = (m.group(1) + m.group(2)).upper().replace("LPDDR", "LPDDR")
         if m.group(3):
@@ -195,6 +195,8 @@ def _read_device_part(p: _Parts, raw: str) -> None:
         m = re.search(r"(\d+)\s*gb\s+(?:lp)?ddr", inner, re.IGNORECASE)
         if m and p.ram.size_gb is None and dev.kind == "cpu":
             p.ram.size_gb = float(m.group(1))
+    if dev.kind == "cpu" and dev.memory_bytes and p.ram.size_gb is None:
+        p.ram.size_gb = dev.memory_bytes / GIB  # soldered memory: "Raspberry Pi 5 16GB", "Core Ultra 7 258V"
     _add_device(p, dev, count)
 
 
@@ -275,7 +277,11 @@ def _host_ram(
             ch, how = 2, "assumed (desktop dual channel)"
             notes.append("host RAM channels not given: assumed 2 (dual-channel desktop)")
         ram_bw = ch * 8 * ram.mts * 1e6
-        sources["ram_bandwidth_bytes_per_s"] = f"derived: {ch} channels ({how}) × 8 B × {ram.mts} MT/s"
+        sources["ram_bandwidth_bytes_per_s"] = f"derived: {ch:g} channels ({how}) × 8 B × {ram.mts} MT/s"
+        if cpu is None:
+            notes.append(
+                f"host CPU not named: assumed able to draw the RAM's peak {ram_bw / 1e9:.1f} GB/s (estimate)"
+            )
         if (
             cpu is not None
             and cpu.extra.get("max_memory_mt_s")
@@ -285,6 +291,12 @@ def _host_ram(
                 f"RAM speed {ram.mts} MT/s is above {cpu.name}'s rated {cpu.extra['max_memory_mt_s']} MT/s "
                 "(overclocked memory?)"
             )
+    elif cpu is not None and cpu.bandwidth_bytes_per_s and cpu.extra.get("memory_fixed"):
+        ram_bw = cpu.bandwidth_bytes_per_s  # soldered memory of one speed (SBC, laptop SoC)
+        sources["ram_bandwidth_bytes_per_s"] = f"{cpu.name}'s soldered memory: " + cpu.sources.get(
+            "bandwidth_bytes_per_s", ""
+        )
+        ram_type = ram_type or cpu.extra.get("memory_type")
     elif cpu is not None and cpu.bandwidth_bytes_per_s:
         ram_bw = cpu.bandwidth_bytes_per_s
         sources["ram_bandwidth_bytes_per_s"] = (
@@ -293,7 +305,18 @@ def _host_ram(
         )
         notes.append("host RAM speed not given: assumed the CPU's rated speed with all channels populated")
         ram_type = ram_type or cpu.extra.get("memory_type")
+    elif ram.size_gb is not None or cpu is not None:
+        notes.append(_unknown_ram_note(cpu, ram))
     return ram_bw, ram_type
+
+
+def _unknown_ram_note(cpu: Device | None, ram: _Ram) -> str:
+    """The note for host RAM whose bandwidth is unknown: what the speed estimate will assume."""
+    what = "RAM type/speed not given" if cpu is None else f"{cpu.name}'s memory speed is not in the catalog"
+    return (
+        f"host RAM bandwidth unknown ({what}): speed estimates use the default host bandwidth "
+        "(estimated; give e.g. '32GB DDR5-5600 dual-channel')"
+    )
 
 
 def resolve_machine(spec: str) -> Machine:

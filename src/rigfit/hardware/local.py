@@ -1,4 +1,8 @@
-"""Detect this machine: NVIDIA GPUs (nvidia-ml-py), CPU model and flags, RAM (psutil), Apple chips.
+"""Detect this machine: NVIDIA GPUs (nvidia-ml-py), AMD/Intel GPUs (sysfs, amd-smi), Jetson and
+SBC boards (device tree), CPU model and flags, RAM (psutil) and DIMM speed (dmidecode), Apple chips.
+
+What was identified and from where is in the Machine's ``sources["detected"]``
+(``rigfit hardware --local`` prints it); see :mod:`rigfit.hardware.localmore` for the non-NVIDIA parts.
 
 ``detect_local()`` never raises for missing drivers or tools: what cannot be read stays unknown
 and a note says why. Detected figures carry status ``detected``; catalog figures for the
@@ -22,8 +26,10 @@ from dataclasses import dataclass, field, replace
 
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Device, Link, Machine
-from rigfit.hardware.links import pcie_link
+from rigfit.hardware.links import accelerator_links, pcie_link
+from rigfit.hardware.localmore import apu_memory_note, board_device, dimm_bandwidth, drm_accelerators
 from rigfit.hardware.names import resolve_device
+from rigfit.hardware.probe import Board, Dimms, DrmGpu, amd_smi_names, read_board, read_dimms, read_drm_gpus
 from rigfit.hardware.systems import unified_machine
 from rigfit.hardware.tables import overlay, slug
 from rigfit.units import GIB
@@ -55,6 +61,10 @@ class LocalFacts:
     ram_bytes: int | None = None
     apple_chip: str | None = None  # "Apple M4 Max"
     apple_gpu_cores: int | None = None
+    drm_gpus: list[DrmGpu] = field(default_factory=list)  # AMD/Intel (and NVIDIA) cards in sysfs
+    amd_smi_names: list[str] = field(default_factory=list)
+    board: Board | None = None  # device-tree model / Jetson release
+    dimms: Dimms | None = None  # dmidecode (root only)
     notes: list[str] = field(default_factory=list)
 
 
@@ -172,7 +182,20 @@ def gather_local_facts() -> LocalFacts:
             except Exception:
                 facts.notes.append("CPU model not readable")
         facts.cpu_brand, facts.cpu_flags = brand, flags
+        _gather_linux_extras(facts)
     return facts
+
+
+def _gather_linux_extras(facts: LocalFacts) -> None:
+    """sysfs GPUs, the board model, amd-smi names and dmidecode DIMMs (see rigfit.hardware.probe)."""
+    facts.drm_gpus = read_drm_gpus()
+    if any(g.vendor == "AMD" and not g.product_name for g in facts.drm_gpus):
+        facts.amd_smi_names = amd_smi_names()
+    board = read_board()
+    facts.board = board if board.model or board.jetson_release else None
+    facts.dimms, why = read_dimms()
+    if why:
+        facts.notes.append(f"DIMM speed not read: {why}")
 
 
 def _simd_from_flags(flags: set[str]) -> tuple[str, ...]:
@@ -306,6 +329,32 @@ def _gpu_from_nvml(g: NvmlGpu) -> Device:
     )
 
 
+def _apu_configuration(apu: Device, facts: LocalFacts) -> Device:
+    """The APU's memory configuration from what the OS sees plus the iGPU's VRAM carve-out
+    (psutil + amdgpu sysfs): the smallest configuration that holds both."""
+    configs = apu.extra.get("memory_configs_gb") or []
+    if not facts.ram_bytes or not configs or not facts.cpu_brand:
+        return apu
+    carve = sum(g.vram_total_bytes or 0 for g in facts.drm_gpus if g.vendor == "AMD")
+    total_gb = (facts.ram_bytes + carve) / GIB
+    fit = [c for c in sorted(configs) if c >= total_gb * 0.97]
+    if not fit:
+        return apu
+    try:
+        dev = resolve_device(facts.cpu_brand, memory_gb=fit[0])
+    except RigfitError:
+        return apu
+    how = "psutil" + (" + amdgpu VRAM carve-out (sysfs)" if carve else "")
+    return replace(
+        dev,
+        sources={
+            **dev.sources,
+            "memory_bytes": f"detected: {total_gb:.1f} GiB ({how}) → {fit[0]} GB configuration",
+        },
+        status={**dev.status, "memory_bytes": "detected"},
+    )
+
+
 def build_local_machine(facts: LocalFacts) -> Machine:
     """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
     notes = list(facts.notes)
@@ -329,8 +378,22 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         )
         return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
 
-    cpu: Device | None = None
-    if facts.cpu_brand:
+    detected: list[str] = []
+    board_dev = board_device(facts.board, facts.ram_bytes) if facts.board is not None else None
+    if board_dev is not None and board_dev.kind == "apu":  # Jetson: the module is the whole system
+        m = unified_machine(board_dev, (facts.board.model if facts.board else None) or board_dev.name)
+        src = facts.board.source if facts.board else ""
+        return replace(
+            m,
+            detected=True,
+            name=f"local: {m.name}",
+            notes=tuple(notes) + m.notes,
+            sources={**m.sources, "detected": f"board: {board_dev.name} ({src})"},
+        )
+    cpu: Device | None = board_dev  # an SBC (Raspberry Pi, RK3588): the board names the SoC
+    if cpu is not None and facts.board is not None:
+        detected.append(f"board: {cpu.name} ({facts.board.source})")
+    if facts.cpu_brand and cpu is None:
         try:
             cpu = resolve_device(facts.cpu_brand)
             if cpu.kind not in ("cpu", "apu"):
@@ -338,8 +401,20 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         except RigfitError:
             cpu = None
         if cpu is not None and cpu.kind == "apu":
+            cpu = _apu_configuration(cpu, facts)
             m = unified_machine(cpu, facts.cpu_brand)
-            return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
+            apu_note = apu_memory_note(facts.drm_gpus)
+            extra_notes = (apu_note,) if apu_note else ()
+            det = f"CPU: {facts.cpu_brand} (/proc/cpuinfo) = {cpu.name}" + (
+                f"; {apu_note}" if apu_note else ""
+            )
+            return replace(
+                m,
+                detected=True,
+                name=f"local: {m.name}",
+                notes=tuple(notes) + m.notes + extra_notes,
+                sources={**m.sources, "detected": det},
+            )
         if cpu is None:
             cpu = _unknown_cpu(facts)
             notes.append(f"CPU {facts.cpu_brand!r} not in the catalog: host bandwidth unknown")
@@ -352,10 +427,18 @@ def build_local_machine(facts: LocalFacts) -> Machine:
                     sources={**cpu.sources, "simd": "/proc/cpuinfo flags"},
                     status={**cpu.status, "simd": "detected"},
                 )
-    gpus = tuple(_gpu_from_nvml(g) for g in facts.gpus)
+    if cpu is not None and facts.cpu_brand:
+        detected.append(f"CPU: {facts.cpu_brand!r} (/proc/cpuinfo) = {cpu.name}")
+    nvml = [_gpu_from_nvml(g) for g in facts.gpus]
+    detected += [f"NVIDIA GPU {i}: {d.name} (NVML)" for i, d in enumerate(nvml)]
+    others = drm_accelerators(facts.drm_gpus, cpu, facts.amd_smi_names, len(nvml), notes, detected)
+    gpus = tuple(nvml + others)
     host_link: Link | None = None
     interconnect: Link | None = None
-    if gpus:
+    if gpus and not facts.gpus:  # AMD/Intel cards only: the link from their catalog bus interface
+        host_link, interconnect, link_notes = accelerator_links(list(gpus), None, None, None)
+        notes.extend(link_notes)
+    elif gpus:
         g0 = facts.gpus[0]
         if g0.pcie_gen and g0.pcie_width and f"{g0.pcie_gen}.0" in overlay()["links"]["pcie_per_lane_gb_s"]:
             host_link = pcie_link(f"{g0.pcie_gen}.0", g0.pcie_width)
@@ -364,13 +447,26 @@ def build_local_machine(facts: LocalFacts) -> Machine:
             interconnect = host_link
             notes.append("several GPUs: NVLink not probed, assumed PCIe between them")
     ram_bw = cpu.bandwidth_bytes_per_s if cpu is not None else None
+    ram_type: str | None = None
     sources = {"ram_bytes": "psutil.virtual_memory().total"}
-    if ram_bw and cpu is not None:
+    from_dimms = dimm_bandwidth(facts.dimms, cpu) if facts.dimms is not None else None
+    if from_dimms is not None and not (cpu is not None and cpu.extra.get("memory_fixed")):
+        ram_bw, ram_type, sources["ram_bandwidth_bytes_per_s"] = from_dimms
+        detected.append(f"RAM: {ram_type}, {facts.dimms.populated if facts.dimms else 0} DIMMs (dmidecode)")
+    elif ram_bw and cpu is not None and cpu.extra.get("memory_fixed"):
+        sources["ram_bandwidth_bytes_per_s"] = "the SoC's soldered memory: " + cpu.sources.get(
+            "bandwidth_bytes_per_s", ""
+        )
+        ram_type = cpu.extra.get("memory_type")
+    elif ram_bw and cpu is not None:
         sources["ram_bandwidth_bytes_per_s"] = (
-            "CPU's rated memory speed, all channels (DIMM speed is not "
-            "readable without root): " + cpu.sources.get("bandwidth_bytes_per_s", "")
+            "estimated: the CPU's rated memory speed, all channels (DIMM speed not read: "
+            "dmidecode needs root): " + cpu.sources.get("bandwidth_bytes_per_s", "")
         )
         notes.append("host RAM bandwidth assumed from the CPU spec (all channels at rated speed)")
+    if facts.ram_bytes:
+        detected.append(f"RAM: {facts.ram_bytes / GIB:.1f} GiB (psutil)")
+    sources["detected"] = " | ".join(detected) or "nothing identified"
     parts = [d.name for d in gpus] + ([cpu.name] if cpu else [])
     if facts.ram_bytes:
         parts.append(f"{facts.ram_bytes / GIB:.0f} GiB RAM")
@@ -380,7 +476,7 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         cpu=cpu,
         ram_bytes=facts.ram_bytes,
         ram_bandwidth_bytes_per_s=ram_bw,
-        ram_type=None,
+        ram_type=ram_type,
         interconnect=interconnect,
         host_link=host_link,
         unified_memory=False,

