@@ -23,9 +23,11 @@ import argparse
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,19 +162,36 @@ def example_env(home: Path) -> dict[str, str]:
 
 
 def run_example(example: Example, env: dict[str, str], cwd: Path) -> list[str]:
-    """The output lines (stdout and stderr, in order) of one example, run by bash like a user would."""
-    proc = subprocess.run(
+    """The output lines (stdout and stderr, in order) of one example, run by bash like a user would.
+
+    An example that shows ``^C`` is a server: once it prints that it serves "until Ctrl-C", it gets
+    SIGINT (as a terminal's Ctrl-C sends to the foreground process group) and ``^C`` is recorded.
+    """
+    interrupt = "^C" in example.shown
+    proc = subprocess.Popen(
         ["bash", "-c", example.command],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=TIMEOUT_S,
-        check=False,
+        start_new_session=True,
     )
+    assert proc.stdout is not None
+    timer = threading.Timer(TIMEOUT_S, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer.start()
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if interrupt and "until Ctrl-C" in line:
+                lines.append("^C")
+                os.killpg(proc.pid, signal.SIGINT)
+        proc.wait()
+    finally:
+        timer.cancel()
     home = env["HOME"]
-    return [line.replace(home, "~").rstrip() for line in proc.stdout.splitlines()]
+    return [line.replace(home, "~").rstrip() for line in lines]
 
 
 def shown_after_update(example: Example, output: list[str]) -> list[str]:

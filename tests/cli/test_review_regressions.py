@@ -105,7 +105,7 @@ def test_plan_that_does_not_fit_has_no_speed_and_a_suggestion():
     )
     assert p.fit == "no" and p.speed is None and "does not fit" in p.speed_reason
     notes = " ".join(p.notes)
-    assert "training context" in notes and "--max-ctx" in notes
+    assert "beyond the native context" in notes and "--max-ctx" in notes
 
 
 # --- recommend agreed with plan --max-ctx? ---------------------------------------------------
