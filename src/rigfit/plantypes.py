@@ -11,7 +11,7 @@ Logic branches on enums and codes, never on wording: :class:`Verdict` (``Plan.fi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -19,6 +19,7 @@ from rigfit.catalog.arch import ModelSpec
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import Placement
+from rigfit.estimate.speculative import SpecSettings, SpeculativeResult
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.hardware.devices import Machine
 from rigfit.units import GIB
@@ -112,6 +113,7 @@ class PlanSettings:
     llama_build: build profile (estimate/memory.py PROFILES).
     prompt_tokens: prompt length for the speed estimate. margin_bytes: headroom for "fits".
     gpu_memory_utilization, max_num_seqs: vLLM settings.
+    speculative: a draft model or MTP head (``-md`` / ``--spec-type draft-mtp``), None = off.
     """
 
     n_ctx: int | None = None
@@ -135,6 +137,7 @@ class PlanSettings:
     margin_bytes: int = DEFAULT_MARGIN
     gpu_memory_utilization: float = 0.9
     max_num_seqs: int | None = None
+    speculative: SpecSettings | None = None
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(
@@ -188,6 +191,7 @@ class DeviceMemory:
     holds_output: bool = False
     fit: Verdict = Verdict.UNKNOWN
     uncertainty_bytes: int = 0
+    draft_bytes: int = 0  # the speculative context (draft model or MTP head), all its buffers
 
     @property
     def total_bytes(self) -> int:
@@ -198,6 +202,7 @@ class DeviceMemory:
             + self.compute_bytes
             + self.output_bytes
             + self.overhead_bytes
+            + self.draft_bytes
         )
 
     @property
@@ -304,6 +309,7 @@ class Plan:
     offload: OffloadKind | None = None
     experts_in_ram: int = 0
     alternative: OffloadAlternative | None = None
+    speculative: SpeculativeResult | None = None
 
     @property
     def weights_bytes(self) -> int:
@@ -369,16 +375,20 @@ class Plan:
             "hosted": _json_or_none(self.hosted),
             "speed": _json_or_none(self.speed),
             "speed_reason": self.speed_reason,
+            "speculative": _json_or_none(self.speculative),
             "notes": self.notes,
         }
 
 
-def _json_or_none(obj: VllmResult | HostedResult | OffloadAlternative | SpeedEstimate | None) -> dict | None:
+def _json_or_none(
+    obj: VllmResult | HostedResult | OffloadAlternative | SpeedEstimate | SpeculativeResult | None,
+) -> dict | None:
     return None if obj is None else obj.to_json()
 
 
 def _settings_json(s: PlanSettings) -> dict:
-    d = asdict(s)
+    d = {f.name: getattr(s, f.name) for f in fields(s)}
     if d.get("tensor_split") is not None:
         d["tensor_split"] = list(d["tensor_split"])
+    d["speculative"] = None if s.speculative is None else s.speculative.to_json()
     return d

@@ -1,0 +1,653 @@
+"""Speculative decoding and multi-token prediction (MTP): the draft's memory and the speed gain.
+
+A speculative step in llama.cpp (``llama-server -md DRAFT`` or ``--spec-type draft-mtp``) drafts
+``k`` tokens one after the other with a cheap model (a separate draft model, or the MTP head that
+ships inside the target GGUF), then runs the target once on a batch of ``k + 1`` tokens to verify
+them. With a per-token acceptance probability ``a`` (independent tokens), the expected tokens
+produced per step is [1] (eq. 1)::
+
+    E(a, k) = (1 − a^(k+1)) / (1 − a)                                  [tokens / step]
+
+and the decode rate is ``E / t_step`` with::
+
+    t_step = t_verify(k + 1) + k · t_draft                             [s]
+    t_verify(n) = t_target · (1 + (n − 1) · (β + s_exp · η))            [s]
+
+``t_target`` is one plain decode step of the target (rigfit's speed model). A small verify batch
+reads the weights once, so while decode is bandwidth-bound it costs about one step; ``β`` is the
+measured growth per extra token (batched kernels, sampling, KV writes) and ``η`` the extra routed
+expert reads per extra token of an MoE model (``s_exp``: the experts' share of the bytes a token
+reads; different tokens route to different experts). ``t_draft`` is one decode step of the draft
+model on its devices, or for MTP ``ρ_mtp · t_target`` with ``ρ_mtp`` = (one layer + output head)
+/ bytes per token: the MTP head is one extra decoder layer plus the output projection.
+
+llama.cpp reports ``draft acceptance rate = accepted / generated`` over drafted tokens, which
+depends on ``k``: ``r = a (1 − a^k) / (k (1 − a))`` (:func:`llamacpp_rate`), so the published
+rates are turned into per-token ``a`` (:func:`acceptance_from_llamacpp_rate`) before they are
+pooled by task. The task bands (:data:`TASK_ACCEPTANCE`) and ``β``, ``η`` are fitted by
+``benchmarks/speculative_published.py`` on ``data/ground-truth/speculative.csv`` (one source URL
+per row).
+
+Memory (llama.cpp ``common_speculative_init`` and ``llama_context``, measured with xllamacpp
+2026.10.11549, tests/estimate/test_speculative_llamacpp.py): a draft model gets its own
+``llama_context`` with the target's ``n_ctx``, ``n_batch``, ``n_ubatch`` and slots, its own KV
+cache (``-ctkd``/``-ctvd``, f16 by default), compute and output buffers, on the devices ``-devd``
+names with ``-ngld`` layers (default: all). The target context reserves ``k + 1`` output rows
+(``n_outputs_max``), which does not change its buffers. MTP reuses the target's weights (the
+``blk.N.nextn`` layer is already in the GGUF) and adds a context whose KV cache holds only the MTP
+layer(s) (ggml-org/llama.cpp#25980) and a one-layer compute graph, on the output layer's device.
+
+References
+----------
+[1] Y. Leviathan, M. Kalman, Y. Matias, "Fast Inference from Transformers via Speculative
+    Decoding", ICML 2023, https://arxiv.org/abs/2211.17192
+[2] llama.cpp MTP support, https://github.com/ggml-org/llama.cpp/pull/22673
+[3] llama.cpp server speculative decoding, https://github.com/ggml-org/llama.cpp/pull/10455
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from rigfit.catalog.arch import ModelSpec
+from rigfit.errors import RigfitError
+from rigfit.estimate import memory as mem
+from rigfit.estimate.placement import CPU, Placement, accelerator_names
+from rigfit.estimate.speed import ModelWork, model_work
+from rigfit.figures import Figure
+
+if TYPE_CHECKING:  # the plan types import this module's settings (no cycle at run time)
+    from rigfit.hardware.devices import Machine
+    from rigfit.plantypes import DeviceMemory, PlanSettings
+
+#: llama.cpp's default draft length ``--spec-draft-n-max`` / ``--draft-max`` and minimum
+#: (common/common.h ``common_params_speculative_draft``: n_max = 3, n_min = 0 in the 2026-10
+#: build, b11549, as read from xllamacpp 2026.10.11549's CommonParams defaults;
+#: https://github.com/ggml-org/llama.cpp/blob/master/common/common.h).
+DEFAULT_DRAFT_MAX = 3
+DEFAULT_DRAFT_MIN = 0
+#: Largest vocabulary size difference llama.cpp accepts between target and draft
+#: (common/speculative.cpp SPEC_VOCAB_MAX_SIZE_DIFFERENCE,
+#: https://github.com/ggml-org/llama.cpp/blob/master/common/speculative.cpp).
+VOCAB_MAX_SIZE_DIFFERENCE = 128
+#: Largest draft length accepted (llama.cpp has no hard limit; beyond this E saturates).
+MAX_DRAFT = 64
+
+#: Per-token acceptance ``a`` by task: (p10, median, p90) over published llama.cpp MTP and
+#: draft-model runs, each llama.cpp rate converted with :func:`acceptance_from_llamacpp_rate`.
+#: Fitted by benchmarks/speculative_published.py on data/ground-truth/speculative.csv
+#: (code n=8, chat n=8, mixed n=10; reasoning has one published row, so it uses the mixed band).
+TASK_ACCEPTANCE: dict[str, tuple[float, float, float]] = {
+    "code": (0.794, 0.869, 0.926),
+    "chat": (0.597, 0.791, 0.878),
+    "mixed": (0.812, 0.842, 0.872),
+}
+TASK_ALIASES = {"reasoning": "mixed", "agents": "mixed", "rag": "chat", "prose": "chat"}
+TASKS = (*TASK_ACCEPTANCE, *TASK_ALIASES)
+DEFAULT_TASK = "mixed"
+
+#: Verify-batch growth per extra token relative to one decode step (β) and extra routed-expert
+#: reads per extra token relative to one token's expert reads (η): fitted by
+#: benchmarks/speculative_published.py on data/ground-truth/speculative.csv (least squares on
+#: log tok/s, 13 rows with a measured baseline).
+VERIFY_GROWTH_PER_TOKEN = 0.18
+MOE_EXPERT_GROWTH_PER_TOKEN = 0.36
+#: Relative half-width of the step-cost band (p10–p90 of the fit's leave-one-out residuals).
+STEP_COST_REL_BAND = 0.20
+
+SPEC_SOURCE = (
+    "estimated: E = (1 − a^(k+1))/(1 − a) tokens per step (Leviathan et al. 2023, "
+    "https://arxiv.org/abs/2211.17192) over draft + verify time; acceptance band from published "
+    "llama.cpp runs (data/ground-truth/speculative.csv)"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecSettings:
+    """Speculative decoding asked for (llama-server flag in brackets).
+
+    draft: the draft model (``-md``), None for MTP. mtp: use the model's MTP head
+    (``--spec-type draft-mtp``). draft_max / draft_min: tokens drafted per step (``--draft-max`` /
+    ``--draft-min``). ngl_draft: draft layers on the GPU(s) (``-ngld``; None = all). device_draft:
+    the draft's device (``-devd``: a name like CUDA1, or "none" for the CPU; None = the target's
+    devices). accept_rate: per-token acceptance given by the user (None = the task's band).
+    task: code | chat | mixed (… aliases). kv_type_k / kv_type_v: draft KV types (``-ctkd``/``-ctvd``).
+    """
+
+    draft: ModelSpec | None = field(default=None, compare=False, repr=False)
+    mtp: bool = False
+    draft_max: int = DEFAULT_DRAFT_MAX
+    draft_min: int = DEFAULT_DRAFT_MIN
+    ngl_draft: int | None = None
+    device_draft: str | None = None
+    accept_rate: float | None = None
+    task: str = DEFAULT_TASK
+    kv_type_k: str = "f16"
+    kv_type_v: str = "f16"
+
+    @property
+    def kind(self) -> str:
+        return "mtp" if self.mtp else "draft"
+
+    def to_json(self) -> dict:
+        d = self.draft
+        return {
+            "kind": self.kind,
+            "draft_model": None
+            if d is None
+            else {"id": d.arch.id, "file_type": d.file_type, "path": d.path, "origin": d.origin},
+            "draft_max": self.draft_max,
+            "draft_min": self.draft_min,
+            "ngl_draft": self.ngl_draft,
+            "device_draft": self.device_draft,
+            "accept_rate": self.accept_rate,
+            "task": self.task,
+            "kv_type_k": self.kv_type_k,
+            "kv_type_v": self.kv_type_v,
+        }
+
+
+def n_mtp_layers(model: ModelSpec) -> int:
+    """MTP (NextN) layers a model carries: GGUF ``<arch>.nextn_predict_layers``, HF
+    ``num_nextn_predict_layers`` (catalog ``n_nextn_layers``) [layers]; 0 when none or when the
+    GGUF is trunk-only (``nextn_in_gguf`` false)."""
+    extra = model.arch.extra or {}
+    n = int(extra.get("n_nextn_layers") or extra.get("nextn_predict_layers") or 0)
+    if n and model.origin != "catalog" and not extra.get("nextn_in_gguf", True):
+        return 0
+    if n and not any(t.layer is not None and t.layer >= model.arch.n_layer for t in model.tensors):
+        return 0  # the tensor table has no MTP block (a trunk-only file)
+    return n
+
+
+def resolve_task(task: str) -> str:
+    """A task name → the key of :data:`TASK_ACCEPTANCE` (aliases: reasoning, agents → mixed …)."""
+    t = task.strip().lower()
+    t = TASK_ALIASES.get(t, t)
+    if t not in TASK_ACCEPTANCE:
+        raise RigfitError(f"--task must be one of {', '.join(TASKS)}; got {task!r}.")
+    return t
+
+
+def spec_settings(
+    target: ModelSpec,
+    *,
+    draft: ModelSpec | None = None,
+    mtp: bool = False,
+    draft_max: int | None = None,
+    draft_min: int | None = None,
+    ngl_draft: int | None = None,
+    device_draft: str | None = None,
+    accept_rate: float | None = None,
+    task: str = DEFAULT_TASK,
+    kv_type_draft: str = "f16",
+) -> SpecSettings | None:
+    """Check the speculative options of ``rigfit plan``; None when neither a draft nor MTP is asked."""
+    if draft is None and not mtp:
+        for flag, v in (
+            ("--draft-max", draft_max),
+            ("--draft-min", draft_min),
+            ("--gpu-layers-draft", ngl_draft),
+            ("--device-draft", device_draft),
+            ("--accept-rate", accept_rate),
+        ):
+            if v is not None:
+                raise RigfitError(f"{flag} needs --draft MODEL or --mtp.", "e.g. --draft qwen3-0.6b")
+        return None
+    if draft is not None and mtp:
+        raise RigfitError(
+            "Give either --draft MODEL or --mtp, not both.",
+            "--mtp uses the MTP head inside the target GGUF; --draft loads a second model.",
+        )
+    if mtp and n_mtp_layers(target) == 0:
+        raise RigfitError(
+            f"{target.arch.name or target.arch.id} has no MTP (NextN) layers in this file "
+            "(GGUF <arch>.nextn_predict_layers / HF num_nextn_predict_layers).",
+            "Use a GGUF with the MTP head, or a separate draft model with --draft.",
+        )
+    if draft is not None and abs(draft.arch.n_vocab - target.arch.n_vocab) > VOCAB_MAX_SIZE_DIFFERENCE:
+        raise RigfitError(
+            f"The draft's vocabulary ({draft.arch.n_vocab:,} tokens) differs from the target's "
+            f"({target.arch.n_vocab:,}) by more than {VOCAB_MAX_SIZE_DIFFERENCE}: llama.cpp needs "
+            "a draft with the same tokenizer.",
+            "Pick a smaller model of the same family (e.g. qwen3-0.6b for Qwen3).",
+        )
+    k = DEFAULT_DRAFT_MAX if draft_max is None else draft_max
+    k_min = DEFAULT_DRAFT_MIN if draft_min is None else draft_min
+    if not 1 <= k <= MAX_DRAFT:
+        raise RigfitError(f"--draft-max must be 1…{MAX_DRAFT}, got {k}.", "llama.cpp's default is 3.")
+    if not 0 <= k_min <= k:
+        raise RigfitError(f"--draft-min must be 0…--draft-max ({k}), got {k_min}.")
+    if ngl_draft is not None and ngl_draft < -1:
+        raise RigfitError(f"--gpu-layers-draft must be ≥ 0 or -1 (all), got {ngl_draft}.")
+    if accept_rate is not None and not 0.0 <= accept_rate < 1.0:
+        raise RigfitError(
+            f"--accept-rate must be a fraction 0…0.99, got {accept_rate:g}.",
+            "It is the per-token acceptance; llama.cpp logs 'draft acceptance rate' per drafted token.",
+        )
+    return SpecSettings(
+        draft=draft,
+        mtp=mtp,
+        draft_max=k,
+        draft_min=k_min,
+        ngl_draft=None if ngl_draft is None or ngl_draft < 0 else ngl_draft,
+        device_draft=device_draft,
+        accept_rate=accept_rate,
+        task=resolve_task(task),
+        kv_type_k=kv_type_draft,
+        kv_type_v=kv_type_draft,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# acceptance and tokens per step
+# ---------------------------------------------------------------------------------------------
+
+
+def expected_tokens_per_step(accept: float, draft_max: int) -> float:
+    """E(a, k) = (1 − a^(k+1)) / (1 − a) [tokens/step] for per-token acceptance ``a`` [0…1) and
+    ``k`` drafted tokens (Leviathan et al. 2023, eq. 1); k + 1 at a → 1."""
+    if accept >= 1.0:
+        return float(draft_max + 1)
+    return (1.0 - accept ** (draft_max + 1)) / (1.0 - accept)
+
+
+def llamacpp_rate(accept: float, draft_max: int) -> float:
+    """llama.cpp's ``draft acceptance rate`` (accepted / drafted tokens) for per-token acceptance
+    ``a`` and full drafts of ``k`` tokens: (E − 1) / k = a (1 − a^k) / (k (1 − a))."""
+    return (expected_tokens_per_step(accept, draft_max) - 1.0) / draft_max
+
+
+def acceptance_from_llamacpp_rate(rate: float, draft_max: float) -> float:
+    """Per-token acceptance ``a`` whose :func:`llamacpp_rate` over ``k`` drafted tokens is
+    ``rate`` (bisection; ``k`` may be a mean draft length) [0…1)."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be 0…1, got {rate}")
+    lo, hi = 0.0, 1.0 - 1e-9
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        r = mid * (1 - mid**draft_max) / (draft_max * (1 - mid))
+        lo, hi = (mid, hi) if r < rate else (lo, mid)
+    return (lo + hi) / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# step cost
+# ---------------------------------------------------------------------------------------------
+
+
+def expert_share(work: ModelWork) -> float:
+    """Routed experts' share of the weight bytes one token reads [0…1]."""
+    total = work.bytes_per_token
+    if total <= 0 or not work.n_expert:
+        return 0.0
+    return work.expert_fraction * sum(work.layer_expert_bytes) / total
+
+
+def mtp_draft_ratio(model: ModelSpec, work: ModelWork) -> float:
+    """Time of one MTP draft step over one target decode step (bandwidth-bound) [1]:
+    bytes the MTP block reads per token (its ``blk.N`` tensors past the trunk, routed experts at
+    their top-k share, its own ``shared_head_head`` or else the output matrix) over the bytes a
+    trunk token reads (layers, output matrix, one embedding row)."""
+    arch = model.arch
+    frac = work.expert_fraction
+    mtp = [t for t in model.tensors if t.layer is not None and t.layer >= arch.n_layer]
+    if not mtp:  # no MTP block in the tensor table: one mean trunk layer stands in for it
+        mean_layer = sum(work.layer_bytes_per_token(i) for i in range(work.n_layer)) / max(work.n_layer, 1)
+        mtp_bytes = mean_layer
+    else:
+        mtp_bytes = sum(
+            t.n_bytes * (frac if "_exps" in t.name else 1.0)
+            for t in mtp
+            if "embed_tokens" not in t.name  # one row per token, like the trunk's embedding
+        )
+    output = sum(t.n_bytes for t in model.tensors if t.name == "output.weight")
+    if not output:  # tied embeddings: the output matrix is the token embedding
+        output = sum(t.n_bytes for t in model.tensors if t.name == "token_embd.weight")
+    if not any("shared_head_head" in t.name for t in mtp):
+        mtp_bytes += output
+    trunk = sum(work.layer_bytes_per_token(i) for i in range(work.n_layer)) + output + work.embd_row_bytes
+    return mtp_bytes / trunk if trunk > 0 else 0.0
+
+
+def verify_cost_ratio(
+    n_tokens: int,
+    expert_share_: float = 0.0,
+    beta: float = VERIFY_GROWTH_PER_TOKEN,
+    eta: float = MOE_EXPERT_GROWTH_PER_TOKEN,
+) -> float:
+    """Time of a target pass over ``n_tokens`` over one decode step [1]: 1 + (n − 1)(β + s_exp·η)."""
+    return 1.0 + (n_tokens - 1) * (beta + expert_share_ * eta)
+
+
+def step_cost_ratio(
+    draft_max: int,
+    draft_ratio: float,
+    expert_share_: float = 0.0,
+    beta: float = VERIFY_GROWTH_PER_TOKEN,
+    eta: float = MOE_EXPERT_GROWTH_PER_TOKEN,
+) -> float:
+    """One speculative step over one plain decode step [1]: verify(k + 1) + k · t_draft/t_target."""
+    return verify_cost_ratio(draft_max + 1, expert_share_, beta, eta) + draft_max * draft_ratio
+
+
+def speedup(
+    accept: float,
+    draft_max: int,
+    draft_ratio: float,
+    expert_share_: float = 0.0,
+    beta: float = VERIFY_GROWTH_PER_TOKEN,
+    eta: float = MOE_EXPERT_GROWTH_PER_TOKEN,
+) -> float:
+    """Speculative decode rate over plain decode [1]: E(a, k) / step_cost_ratio."""
+    e = expected_tokens_per_step(accept, draft_max)
+    return e / step_cost_ratio(draft_max, draft_ratio, expert_share_, beta, eta)
+
+
+def speculative_bound_factor(draft_max: int | None = None) -> float:
+    """Most tokens per step any published acceptance allows [tokens/step]: E at the top of the
+    widest task band with ``draft_max`` drafted tokens (default: the E-maximising 16, llama.cpp's
+    former default ``--draft-max``). Used by ``rigfit check`` as the speculative bound's factor."""
+    a_max = max(hi for _, _, hi in TASK_ACCEPTANCE.values())
+    return expected_tokens_per_step(a_max, draft_max or 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftBuffers:
+    """The speculative context's buffers on one device [B]."""
+
+    device: str
+    weights_bytes: int = 0
+    kv_bytes: int = 0
+    compute_bytes: int = 0
+    output_bytes: int = 0
+    overhead_bytes: int = 0
+    uncertainty_bytes: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return (
+            self.weights_bytes + self.kv_bytes + self.compute_bytes + self.output_bytes + self.overhead_bytes
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "device": self.device,
+            "weights_bytes": self.weights_bytes,
+            "kv_bytes": self.kv_bytes,
+            "compute_bytes": self.compute_bytes,
+            "output_bytes": self.output_bytes,
+            "overhead_bytes": self.overhead_bytes,
+            "total_bytes": self.total_bytes,
+            "uncertainty_bytes": self.uncertainty_bytes,
+        }
+
+
+#: Signature of rigfit.plan.device_memory (passed in to avoid an import cycle).
+DeviceMemoryFn = Callable[..., tuple[Placement, list["DeviceMemory"]]]
+
+
+def draft_tensor_split(machine: Machine, device: str | None) -> tuple[float, ...] | None:
+    """``-devd NAME`` as a one-hot ``-ts`` over the machine's GPUs (None: the target's split)."""
+    if device is None or device.lower() == "none":
+        return None
+    names = accelerator_names(machine)
+    if device not in names:
+        raise RigfitError(
+            f"--device-draft {device!r} is not a device of this machine.",
+            f"Devices: {', '.join([*names, 'none'])}.",
+        )
+    return tuple(1.0 if n == device else 0.0 for n in names)
+
+
+def draft_settings(settings: PlanSettings, spec: SpecSettings) -> PlanSettings:
+    """The llama.cpp settings of the draft's context: the target's context, batch and slots, the
+    draft's KV types and placement (-ngld / -devd)."""
+    cpu_only = spec.device_draft is not None and spec.device_draft.lower() == "none"
+    return replace(
+        settings,
+        speculative=None,
+        ngl=0 if cpu_only else spec.ngl_draft,
+        kv_type_k=spec.kv_type_k,
+        kv_type_v=spec.kv_type_v,
+        cpu_moe=False,
+        n_cpu_moe=0,
+        tensor_split=None,
+    )
+
+
+def draft_buffers(
+    target: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    target_pl: Placement,
+    profile: mem.BuildProfile,
+    size_model: DeviceMemoryFn,
+    host_fixed_bytes: int = 0,
+) -> list[DraftBuffers]:
+    """Buffers of the speculative context per device [B] (draft model or MTP head).
+
+    size_model: rigfit.plan.device_memory (sizes the draft like any model); host_fixed_bytes: the
+    llama.cpp process's fixed host memory, already counted for the target."""
+    spec = settings.speculative
+    if spec is None:
+        return []
+    if spec.mtp:
+        return [_mtp_buffers(target, settings, n_ctx, target_pl, profile)]
+    assert spec.draft is not None
+    ds = draft_settings(settings, spec)
+    split = draft_tensor_split(machine, spec.device_draft)
+    ds = replace(ds, tensor_split=split)
+    _, devs = size_model(spec.draft, machine, ds, n_ctx, ds.ngl, profile)
+    out = []
+    for d in devs:
+        # the process and its backend contexts exist once: the draft adds its own vocabulary
+        # tables on the host, and nothing for a GPU the target already uses
+        overhead = 0
+        if d.kind == "cpu":
+            overhead = max(0, d.overhead_bytes - host_fixed_bytes)
+        out.append(
+            DraftBuffers(
+                device=d.name,
+                weights_bytes=d.weights_bytes,
+                kv_bytes=d.kv_bytes + d.recurrent_bytes,
+                compute_bytes=d.compute_bytes,
+                output_bytes=d.output_bytes,
+                overhead_bytes=overhead,
+                uncertainty_bytes=d.uncertainty_bytes,
+            )
+        )
+    return out
+
+
+def _mtp_buffers(
+    target: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement, profile: mem.BuildProfile
+) -> DraftBuffers:
+    """The MTP context: KV of the MTP layer(s) at the target's context, a one-layer compute graph
+    with the output head, and its logits buffer, on the output layer's device [B] (estimated:
+    the bundled llama.cpp cannot load a synthetic MTP model, so this is not verified)."""
+    arch = target.arch
+    n = n_mtp_layers(target)
+    ls = settings.llama(n_ctx)
+    full = [il for il in range(arch.n_layer) if mem.layer_has_kv(arch, il) and not arch.is_swa(il)]
+    il = full[-1] if full else arch.n_layer - 1
+    kv = n * sum(mem.kv_layer_bytes(arch, il, ls, profile)) if full else 0
+    compute = mem.compute_stage_bytes(arch, ls, [il], True, profile)
+    dev = pl.output_device
+    return DraftBuffers(
+        device=dev,
+        kv_bytes=kv,
+        compute_bytes=compute,
+        output_bytes=mem.output_buffer_bytes(arch, ls) if dev == CPU else 0,
+        uncertainty_bytes=int(0.2 * compute),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# speed
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeculativeResult:
+    """The speculative decode estimate of a plan.
+
+    kind: draft | mtp. draft_max: k. acceptance: per-token acceptance (looked up from the task
+    band, or given). llamacpp_rate: the 'draft acceptance rate' llama.cpp would log.
+    tokens_per_step: E. draft_ratio: t_draft / t_target. step_cost: t_step / t_target.
+    decode_tps: speculative decode at depth 0; speedup: over plain decode.
+    memory: the speculative context's buffers per device [B].
+    """
+
+    kind: str
+    draft_max: int
+    task: str
+    acceptance: Figure
+    llamacpp_rate: float
+    tokens_per_step: Figure
+    draft_ratio: float
+    expert_share: float
+    step_cost: float
+    decode_tps: Figure | None
+    speedup: Figure
+    memory: tuple[DraftBuffers, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "draft_max": self.draft_max,
+            "task": self.task,
+            "acceptance": self.acceptance.to_json(),
+            "llamacpp_accept_rate": self.llamacpp_rate,
+            "tokens_per_step": self.tokens_per_step.to_json(),
+            "draft_step_over_target_step": self.draft_ratio,
+            "expert_share": self.expert_share,
+            "step_cost_over_decode_step": self.step_cost,
+            "decode_tps": None if self.decode_tps is None else self.decode_tps.to_json(),
+            "speedup": self.speedup.to_json(),
+            "memory": {
+                "unit": "bytes",
+                "provenance": "estimated (llama.cpp allocation rules for the draft context; "
+                "draft model buffers checked against xllamacpp to 1 % / 1 MiB; MTP not measured)",
+                "devices": [b.to_json() for b in self.memory],
+            },
+            "notes": list(self.notes),
+        }
+
+
+def acceptance_figure(spec: SpecSettings) -> Figure:
+    """The per-token acceptance used: given (--accept-rate) or the task's published band."""
+    if spec.accept_rate is not None:
+        return Figure(spec.accept_rate, "fraction", "looked_up", "given (--accept-rate)")
+    lo, mid, hi = TASK_ACCEPTANCE[spec.task]
+    return Figure(
+        mid,
+        "fraction",
+        "estimated",
+        f"task '{spec.task}': p10–p90 of published llama.cpp runs (data/ground-truth/speculative.csv)",
+        lo,
+        hi,
+    )
+
+
+def speculative_result(
+    target: ModelSpec,
+    spec: SpecSettings,
+    target_tps: Figure | None,
+    draft_tps: float | None,
+    memory: list[DraftBuffers],
+) -> SpeculativeResult:
+    """Speculative decode rate from the target's plain decode figure and the draft's speed.
+
+    target_tps: the plan's decode tokens/s at depth 0 (with its band); draft_tps: the draft
+    model's decode tokens/s on its devices (None for MTP: derived from bytes)."""
+    work = model_work(target)
+    s_exp = expert_share(work)
+    notes: list[str] = []
+    t_target = None if target_tps is None or not target_tps.value else 1.0 / float(target_tps.value)
+    if spec.mtp:
+        ratio = mtp_draft_ratio(target, work)
+    elif draft_tps and t_target:
+        ratio = (1.0 / draft_tps) / t_target
+    else:
+        ratio = model_work(spec.draft).bytes_per_token / work.bytes_per_token if spec.draft else 0.0
+        notes.append("draft speed unknown: its step time is taken as its share of the bytes read")
+    k = spec.draft_max
+    acc = acceptance_figure(spec)
+    a_mid = float(acc.value or 0.0)
+    a_lo = float(acc.low if acc.low is not None else a_mid)
+    a_hi = float(acc.high if acc.high is not None else a_mid)
+    e_mid, e_lo, e_hi = (expected_tokens_per_step(a, k) for a in (a_mid, a_lo, a_hi))
+    cost = step_cost_ratio(k, ratio, s_exp)
+    cost_lo, cost_hi = cost * (1 - STEP_COST_REL_BAND), cost * (1 + STEP_COST_REL_BAND)
+    sp = Figure(e_mid / cost, "x", "estimated", SPEC_SOURCE, e_lo / cost_hi, e_hi / cost_lo)
+    if sp.value is not None and sp.value < 1.0:
+        notes.append(
+            f"Speculative decoding is slower here ({sp.value:.2f}×): the draft and verify cost "
+            "more than the accepted tokens save; try a smaller --draft-max or a cheaper draft."
+        )
+    tps = None
+    if target_tps is not None and target_tps.value:
+        v = float(target_tps.value)
+        lo = float(target_tps.low if target_tps.low is not None else v)
+        hi = float(target_tps.high if target_tps.high is not None else v)
+        tps = Figure(
+            v * float(sp.value or 0.0),
+            "tok/s",
+            "estimated",
+            SPEC_SOURCE,
+            lo * float(sp.low or 0.0),
+            hi * float(sp.high or 0.0),
+        )
+    return SpeculativeResult(
+        kind=spec.kind,
+        draft_max=k,
+        task=spec.task,
+        acceptance=acc,
+        llamacpp_rate=llamacpp_rate(a_mid, k),
+        tokens_per_step=Figure(e_mid, "tokens", "estimated", SPEC_SOURCE, e_lo, e_hi),
+        draft_ratio=ratio,
+        expert_share=s_exp,
+        step_cost=cost,
+        decode_tps=tps,
+        speedup=sp,
+        memory=tuple(memory),
+        notes=tuple(notes),
+    )
+
+
+def best_draft_max(accept: float, draft_ratio: float, expert_share_: float = 0.0, top: int = 16) -> int:
+    """The draft length 1…top with the highest :func:`speedup` [tokens]."""
+    return max(range(1, top + 1), key=lambda k: speedup(accept, k, draft_ratio, expert_share_))
+
+
+def llama_server_args(spec: SpecSettings | None, model_arg: Callable[[ModelSpec], str]) -> list[str]:
+    """llama-server flags for speculative decoding (common/arg.cpp of 2026 builds: ``-md``,
+    ``--spec-type draft-mtp``, ``--spec-draft-n-max``/``-n-min``, ``-ngld``, ``-devd``, ``-ctkd``)."""
+    if spec is None:
+        return []
+    args = ["--spec-type", "draft-mtp"] if spec.mtp else ["-md", model_arg(spec.draft)] if spec.draft else []
+    args += ["--spec-draft-n-max", str(spec.draft_max)]
+    if spec.draft_min:
+        args += ["--spec-draft-n-min", str(spec.draft_min)]
+    if spec.draft is not None:
+        args += ["-ngld", "all" if spec.ngl_draft is None else str(spec.ngl_draft)]
+        if spec.device_draft:
+            args += ["-devd", spec.device_draft]
+        if spec.kv_type_k != "f16":
+            args += ["-ctkd", spec.kv_type_k, "-ctvd", spec.kv_type_v]
+    return args
