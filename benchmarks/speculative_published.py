@@ -30,6 +30,7 @@ from pathlib import Path
 from rigfit.catalog.models import resolve_model
 from rigfit.estimate.speculative import (
     MOE_EXPERT_GROWTH_PER_TOKEN,
+    STEP_COST_REL_BAND,
     TASK_ACCEPTANCE,
     VERIFY_GROWTH_PER_TOKEN,
     acceptance_from_llamacpp_rate,
@@ -211,7 +212,10 @@ def main() -> None:
     print(f"MdAPE, measured acceptance, leave-one-source-out fit: {_mdape(loo_errs):.1f} % (n={n})")
     print(f"MdAPE, task-band median acceptance (no measured acceptance): {_mdape(band_errs):.1f} % (n={n})")
     q = statistics.quantiles([abs(e) for e in loo_errs], n=10, method="inclusive")
-    print(f"leave-one-source-out |error| p90: {q[-1]:.1f} % (rigfit's step-cost band: ±20 %)")
+    print(
+        f"leave-one-source-out |error| p90: {q[-1]:.1f} % "
+        f"(rigfit's step-cost band: ±{STEP_COST_REL_BAND:.0%})"
+    )
 
 
 if __name__ == "__main__":
