@@ -47,6 +47,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -594,11 +595,19 @@ def speculative_result(
     a_hi = float(acc.high if acc.high is not None else a_mid)
     e_mid, e_lo, e_hi = (expected_tokens_per_step(a, k) for a in (a_mid, a_lo, a_hi))
     cost = step_cost_ratio(k, ratio, s_exp)
-    cost_lo, cost_hi = cost * (1 - STEP_COST_REL_BAND), cost * (1 + STEP_COST_REL_BAND)
-    sp = Figure(e_mid / cost, "x", "estimated", SPEC_SOURCE, e_lo / cost_hi, e_hi / cost_lo)
-    if sp.value is not None and sp.value < 1.0:
+    band_cost = math.log1p(STEP_COST_REL_BAND)
+    mid = e_mid / cost
+    sp = Figure(
+        mid,
+        "x",
+        "estimated",
+        SPEC_SOURCE,
+        _combine_low(mid, [(e_lo / e_mid), math.exp(-band_cost)]),
+        _combine_high(mid, [(e_hi / e_mid), math.exp(band_cost)]),
+    )
+    if mid < 1.0:
         notes.append(
-            f"Speculative decoding is slower here ({sp.value:.2f}×): the draft and verify cost "
+            f"Speculative decoding is slower here ({mid:.2f}×): the draft and verify cost "
             "more than the accepted tokens save; try a smaller --draft-max or a cheaper draft."
         )
     tps = None
@@ -607,12 +616,12 @@ def speculative_result(
         lo = float(target_tps.low if target_tps.low is not None else v)
         hi = float(target_tps.high if target_tps.high is not None else v)
         tps = Figure(
-            v * float(sp.value or 0.0),
+            v * mid,
             "tok/s",
             "estimated",
             SPEC_SOURCE,
-            lo * float(sp.low or 0.0),
-            hi * float(sp.high or 0.0),
+            _combine_low(v * mid, [e_lo / e_mid, math.exp(-band_cost), lo / v]),
+            _combine_high(v * mid, [e_hi / e_mid, math.exp(band_cost), hi / v]),
         )
     return SpeculativeResult(
         kind=spec.kind,
@@ -629,6 +638,17 @@ def speculative_result(
         memory=tuple(memory),
         notes=tuple(notes),
     )
+
+
+def _combine_low(mid: float, factors: list[float]) -> float:
+    """Low end of a product of independent uncertain factors: relative bands (each factor's low /
+    central, ≤ 1) added in quadrature in log space."""
+    return mid * math.exp(-math.sqrt(sum(math.log(min(f, 1.0)) ** 2 for f in factors if f > 0)))
+
+
+def _combine_high(mid: float, factors: list[float]) -> float:
+    """High end, like :func:`_combine_low` (factors: high / central, ≥ 1)."""
+    return mid * math.exp(math.sqrt(sum(math.log(max(f, 1.0)) ** 2 for f in factors if f > 0)))
 
 
 def best_draft_max(accept: float, draft_ratio: float, expert_share_: float = 0.0, top: int = 16) -> int:
@@ -652,3 +672,12 @@ def llama_server_args(spec: SpecSettings | None, model_arg: Callable[[ModelSpec]
         if spec.kv_type_k != "f16":
             args += ["-ctkd", spec.kv_type_k, "-ctvd", spec.kv_type_v]
     return args
+
+
+def check_engine(runtime: str) -> None:
+    """Speculative decoding is modelled for llama.cpp only (one clear line otherwise)."""
+    if runtime != "llama.cpp":
+        raise RigfitError(
+            f"--draft / --mtp are modelled for llama.cpp only, not --runtime {runtime}.",
+            "Drop --runtime (llama.cpp is the default) or drop --draft/--mtp.",
+        )
