@@ -45,6 +45,7 @@ from typing import Any
 from rigfit.catalog.models import get_model, resolve_model
 from rigfit.catalog.quant import KV_TYPES
 from rigfit.errors import AmbiguousNameError, RigfitError
+from rigfit.estimate.speculative import check_speculative_decode, mentions_speculative, n_mtp_layers
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
@@ -666,7 +667,15 @@ def _check_decode(c: _ModelCheck) -> Verdict:
                 "host RAM not described, so the roofline above stays the (generous) bound — "
                 "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one"
             )
-    return _finish(c.claim, bound, "upper", ar, _predict(c.claim, c.machine, c.spec, "decode"))
+    claim = c.claim
+    has_mtp = n_mtp_layers(c.spec) > 0
+    if mentions_speculative(claim.text, claim.model, claim.source) or (has_mtp and claim.value > bound):
+        # speculative decoding / MTP: checked against its own bound (estimate/speculative.py)
+        sc = check_speculative_decode(
+            claim.value, bound, _predict(claim, c.machine, c.spec, "decode"), has_mtp
+        )
+        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic)
+    return _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
 
 
 def _check_prefill(c: _ModelCheck) -> Verdict:

@@ -446,10 +446,11 @@ def speculative_of(plan: Plan) -> spec_mod.SpeculativeResult | None:
     if spec.draft is not None:
         ds = spec_mod.draft_settings(s, spec)
         ds = replace(ds, tensor_split=spec_mod.draft_tensor_split(plan.machine, spec.device_draft))
-        pl_d, devs_d = device_memory(spec.draft, plan.machine, ds, plan.n_ctx, ds.ngl, profile)
+        dm = spec_mod.draft_machine(plan.machine, spec)
+        pl_d, devs_d = device_memory(spec.draft, dm, ds, plan.n_ctx, ds.ngl, profile)
         cand = Plan(
             model=spec.draft,
-            machine=plan.machine,
+            machine=dm,
             settings=ds,
             n_ctx=plan.n_ctx,
             ngl=pl_d.n_gpu_layers,

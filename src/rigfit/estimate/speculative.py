@@ -48,6 +48,7 @@ References
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -414,14 +415,21 @@ def draft_tensor_split(machine: Machine, device: str | None) -> tuple[float, ...
     return tuple(1.0 if n == device else 0.0 for n in names)
 
 
+def draft_machine(machine: Machine, spec: SpecSettings) -> Machine:
+    """The devices the draft context sees: ``-devd none`` leaves it only the CPU (no GPU backend,
+    so no GPU compute buffer either); otherwise the target's machine."""
+    if spec.device_draft is not None and spec.device_draft.lower() == "none":
+        return replace(machine, accelerators=(), unified_memory=False)
+    return machine
+
+
 def draft_settings(settings: PlanSettings, spec: SpecSettings) -> PlanSettings:
     """The llama.cpp settings of the draft's context: the target's context, batch and slots, the
     draft's KV types and placement (-ngld / -devd)."""
-    cpu_only = spec.device_draft is not None and spec.device_draft.lower() == "none"
     return replace(
         settings,
         speculative=None,
-        ngl=0 if cpu_only else spec.ngl_draft,
+        ngl=spec.ngl_draft,
         kv_type_k=spec.kv_type_k,
         kv_type_v=spec.kv_type_v,
         cpu_moe=False,
@@ -453,7 +461,7 @@ def draft_buffers(
     ds = draft_settings(settings, spec)
     split = draft_tensor_split(machine, spec.device_draft)
     ds = replace(ds, tensor_split=split)
-    _, devs = size_model(spec.draft, machine, ds, n_ctx, ds.ngl, profile)
+    _, devs = size_model(spec.draft, draft_machine(machine, spec), ds, n_ctx, ds.ngl, profile)
     out = []
     for d in devs:
         # the process and its backend contexts exist once: the draft adds its own vocabulary
@@ -681,3 +689,95 @@ def check_engine(runtime: str) -> None:
             f"--draft / --mtp are modelled for llama.cpp only, not --runtime {runtime}.",
             "Drop --runtime (llama.cpp is the default) or drop --draft/--mtp.",
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# claims
+# ---------------------------------------------------------------------------------------------
+
+#: Words that say a speed claim used speculative decoding (a draft model, MTP, EAGLE, …).
+SPEC_WORDS = re.compile(
+    r"\b(speculative|spec[- ]?decod\w*|spec-type|mtp|multi[- ]token|draft\w*|eagle\d?|nextn|medusa|"
+    r"lookahead|-md)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_speculative(*texts: str | None) -> bool:
+    """Whether any text names speculative decoding, a draft model or MTP."""
+    return any(t and SPEC_WORDS.search(t) for t in texts)
+
+
+def best_speedup(draft_ratio: float = 0.0) -> float:
+    """Largest speedup over plain decode the published acceptance allows [1]: the top of the
+    widest task band, the best draft length 1…16, a draft step costing ``draft_ratio``."""
+    a_max = max(hi for _, _, hi in TASK_ACCEPTANCE.values())
+    return max(speedup(a_max, k, draft_ratio) for k in range(1, 17))
+
+
+@dataclass(frozen=True)
+class SpeculativeClaimCheck:
+    """A decode claim checked against speculative decoding's bounds (``rigfit check``).
+
+    verdict: ok | implausible | impossible. reason: one line. bound: the speculative bound
+    [tok/s]. arithmetic: the lines that give it.
+    """
+
+    verdict: str
+    reason: str
+    bound: float
+    arithmetic: list[str]
+
+
+def check_speculative_decode(
+    value_tps: float, single_bound_tps: float, predicted: Figure | None, model_has_mtp: bool
+) -> SpeculativeClaimCheck:
+    """Check a decode claim that mentions (or could come from) speculative decoding.
+
+    Bound: ``single_bound · E(a_max, 16)`` — the single-stream roofline times the most tokens per
+    step the top of the published acceptance bands gives with 16 drafted tokens (drafting is not
+    free, so the real gain is lower; only acceptance near 1 on repetitive text goes beyond).
+    Prediction band: rigfit's plain decode band, its fast end times :func:`best_speedup`
+    (an MTP-like draft step of 5 % of a decode step)."""
+    factor = speculative_bound_factor()
+    bound = single_bound_tps * factor
+    a_max = max(hi for _, _, hi in TASK_ACCEPTANCE.values())
+    ar = [
+        f"speculative decoding: at most E = (1 − a^17)/(1 − a) = {factor:.2f} tokens per target "
+        f"pass with per-token acceptance a ≤ {a_max:.2f} (top of the published bands) and 16 "
+        f"drafted tokens → bound {single_bound_tps:,.1f} × {factor:.2f} = {bound:,.1f} tok/s"
+    ]
+    if model_has_mtp:
+        ar.append("the model carries MTP (NextN) layers, so the claim could come from MTP")
+    if value_tps > bound:
+        return SpeculativeClaimCheck(
+            "impossible",
+            f"{value_tps:,.4g} tok/s is above even the speculative-decoding bound {bound:,.4g} tok/s "
+            f"(×{value_tps / bound:,.2f})",
+            bound,
+            ar,
+        )
+    need = value_tps / single_bound_tps
+    what = (
+        f"needs speculative decoding: {need:.2f}× the single-stream bound {single_bound_tps:,.4g} tok/s"
+        if value_tps > single_bound_tps
+        else "within the single-stream bound"
+    )
+    if predicted is not None and predicted.value is not None and predicted.high is not None:
+        top = float(predicted.high)
+        gain = best_speedup(0.05)
+        hi = top * gain
+        lo = float(predicted.low if predicted.low is not None else predicted.value)
+        ar.append(
+            f"rigfit predicts {predicted.value:,.4g} tok/s plain (band {lo:,.4g}–{top:,.4g}); "
+            f"with speculative decoding up to ×{gain:.2f} → {hi:,.4g} tok/s"
+        )
+        if value_tps > hi:
+            return SpeculativeClaimCheck(
+                "implausible",
+                f"{what}; within the speculative bound {bound:,.4g} but above the speculative band "
+                f"(≤ {hi:,.4g} tok/s)",
+                bound,
+                ar,
+            )
+    return SpeculativeClaimCheck("ok", f"{what}; within the speculative bound {bound:,.4g} tok/s", bound, ar)
