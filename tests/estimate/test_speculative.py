@@ -172,6 +172,6 @@ def test_mtp_plan(glm_air):
 
 
 def test_speculative_needs_llamacpp():
-    with pytest.raises(RigfitError, match="llama.cpp only"):
+    with pytest.raises(RigfitError, match=r"llama\.cpp only"):
         sp.check_engine("vllm")
     sp.check_engine("llama.cpp")
