@@ -295,24 +295,11 @@ def device_memory(
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
     if settings.speculative is not None:  # the draft model's / MTP head's context (estimate/speculative.py)
-        _add_draft(
-            out,
-            spec_mod.draft_buffers(
-                model, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
-            ),
+        bufs = spec_mod.draft_buffers(
+            model, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
         )
+        spec_mod.add_draft_buffers(out, bufs)
     return pl, out
-
-
-def _add_draft(devs: list[DeviceMemory], bufs: list[spec_mod.DraftBuffers]) -> None:
-    """Add the speculative context's buffers to the devices' rows (``draft_bytes``)."""
-    by_name = {d.name: d for d in devs}
-    for b in bufs:
-        d = by_name.get(b.device)
-        if d is None or not b.total_bytes:
-            continue
-        d.draft_bytes += b.total_bytes
-        d.uncertainty_bytes += b.uncertainty_bytes
 
 
 #: Uncertainty of the compute buffer on GPU backends: the graph model is verified on llama.cpp's CPU
@@ -428,43 +415,7 @@ def plan_llamacpp(
         plan.speed_reason = "no speed estimate: this configuration does not fit"
     elif with_speed:
         plan.speed, plan.speed_reason = speed_of(plan)
-        if settings.speculative is not None:
-            plan.speculative = speculative_of(plan)
     return plan
-
-
-def speculative_of(plan: Plan) -> spec_mod.SpeculativeResult | None:
-    """The speculative decode estimate of a plan with ``--draft`` / ``--mtp`` (estimate/speculative.py)."""
-    spec, s = plan.settings.speculative, plan.settings
-    if spec is None or plan.placement is None:
-        return None
-    profile = plan.build
-    bufs = spec_mod.draft_buffers(
-        plan.model, plan.machine, s, plan.n_ctx, plan.placement, profile, device_memory, HOST_FIXED_BYTES
-    )
-    draft_tps = None
-    if spec.draft is not None:
-        ds = spec_mod.draft_settings(s, spec)
-        ds = replace(ds, tensor_split=spec_mod.draft_tensor_split(plan.machine, spec.device_draft))
-        dm = spec_mod.draft_machine(plan.machine, spec)
-        pl_d, devs_d = device_memory(spec.draft, dm, ds, plan.n_ctx, ds.ngl, profile)
-        cand = Plan(
-            model=spec.draft,
-            machine=dm,
-            settings=ds,
-            n_ctx=plan.n_ctx,
-            ngl=pl_d.n_gpu_layers,
-            fit=Verdict.FITS,
-            devices=devs_d,
-            placement=pl_d,
-            margin_bytes=s.margin_bytes,
-            build=profile,
-        )
-        est, _ = speed_of(cand)
-        if est is not None and est.decode_tps.value:
-            draft_tps = float(est.decode_tps.value)
-    target = plan.speed.decode_tps if plan.speed is not None else None
-    return spec_mod.speculative_result(plan.model, spec, target, draft_tps, bufs)
 
 
 def _offload(

@@ -402,6 +402,17 @@ class DraftBuffers:
 DeviceMemoryFn = Callable[..., tuple[Placement, list["DeviceMemory"]]]
 
 
+def add_draft_buffers(devs: list[DeviceMemory], bufs: list[DraftBuffers]) -> None:
+    """Add the speculative context's buffers to the devices' rows (``draft_bytes``, band)."""
+    by_name = {d.name: d for d in devs}
+    for b in bufs:
+        d = by_name.get(b.device)
+        if d is None or not b.total_bytes:
+            continue
+        d.draft_bytes += b.total_bytes
+        d.uncertainty_bytes += b.uncertainty_bytes
+
+
 def draft_tensor_split(machine: Machine, device: str | None) -> tuple[float, ...] | None:
     """``-devd NAME`` as a one-hot ``-ts`` over the machine's GPUs (None: the target's split)."""
     if device is None or device.lower() == "none":
