@@ -19,6 +19,12 @@ Bounds (single stream, batch 1, one token per pass over the weights — no specu
     memory_gb   ≥ weights bytes (the model must be resident)
     max_ctx     ≤ (C_total − weights) / KV bytes per token (q4_0 KV, the smallest llama.cpp cache)
 
+A decode claim that names a draft model, MTP or speculative decoding (or whose model carries MTP
+layers and beats the roofline) is checked against the speculative bound instead: the roofline
+times the most tokens per target pass the published acceptance allows
+(rigfit.estimate.speculative.check_speculative_decode); above the roofline it "needs speculative
+decoding", above the speculative bound it is impossible.
+
 ``W_tok`` is the weight bytes read per generated token (MoE: routed top-k share; one row of the
 embedding table), from the model's tensor table; ``BW`` the catalog's peak memory bandwidth
 (summed over accelerators: tensor-parallel best case); ``F_peak`` the largest dense matrix rate
