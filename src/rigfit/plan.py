@@ -272,6 +272,7 @@ def device_memory(
     profile: mem.BuildProfile,
 ) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
+    full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
     accels = accelerators_for_llamacpp(machine)
     if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
@@ -294,9 +295,9 @@ def device_memory(
     out.append(_host_memory(b, machine, out))
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
-    if settings.speculative is not None:  # the draft model's / MTP head's context (estimate/speculative.py)
+    if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
         bufs = spec_mod.draft_buffers(
-            model, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
+            full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
         )
         spec_mod.add_draft_buffers(out, bufs)
     return pl, out
@@ -722,7 +723,7 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
         est = estimate_speed(
-            plan.model,
+            spec_mod.trunk_model(plan.model),  # no MTP block in a plain decode step
             plan.machine,
             placement=plan.placement,
             ngl=plan.ngl,

@@ -163,10 +163,17 @@ def test_mtp_plan(glm_air):
     p = make_plan(glm_air, box, PlanSettings(speculative=sp.spec_settings(glm_air, mtp=True)))
     r = p.speculative
     assert r is not None and r.kind == "mtp" and r.draft_max == sp.DEFAULT_DRAFT_MAX
-    [buf] = r.memory
-    assert p.placement is not None and buf.device == p.placement.output_device
-    assert buf.weights_bytes == 0 and buf.kv_bytes > 0 and buf.compute_bytes > 0
-    assert sum(d.draft_bytes for d in p.devices) == buf.total_bytes
+    buf, host = r.memory  # MTP context on the output layer's GPU, its logits in host memory
+    assert p.placement is not None and buf.device == p.placement.output_device != "CPU"
+    assert host.device == "CPU" and host.output_bytes == glm_air.arch.n_vocab * 4
+    # the NextN block (2.4 GB at Q4_K_M) loads only with MTP: it is the MTP context's, not the trunk's
+    nextn = sum(t.n_bytes for t in sp.mtp_tensors(glm_air))
+    assert buf.weights_bytes == nextn > 2e9
+    assert buf.kv_bytes == 4096 * 8 * 128 * 2 * 2  # one layer, 8 KV heads × 128, K and V, f16
+    assert buf.compute_bytes > 0
+    assert sum(d.draft_bytes for d in p.devices) == buf.total_bytes + host.total_bytes
+    plain = make_plan(glm_air, box, PlanSettings())
+    assert sum(d.weights_bytes for d in plain.devices) == glm_air.weights_bytes - nextn
     assert "--spec-type draft-mtp" in p.commands["llama_server_line"]
     assert 1.0 < r.speedup.value < 3.0
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from rigfit.estimate.memory import build_profile
-from rigfit.estimate.speculative import draft_buffers, spec_settings
+from rigfit.estimate.speculative import MTP_SHORT_CTX, draft_buffers, spec_settings
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.devices import Machine
 from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
@@ -108,3 +108,88 @@ def test_draft_buffers_match_llamacpp(models, logs, target, cfg):
     assert _close(host.compute_bytes / MIB, log.mib("compute"))
     assert host.draft_bytes == buf.total_bytes
     assert int(log.context["n_outputs_max"]) == (k + 1) * npar
+
+
+# ---------------------------------------------------------------------------------------------
+# MTP: a synthetic glm4moe GGUF with one NextN block, loaded with --spec-type draft-mtp
+# ---------------------------------------------------------------------------------------------
+
+#: (label, glm4moe shape) — the shapes the MTP compute model was fitted on, plus one it was not
+#: (n_used 3, 6 heads).
+MTP_SHAPES = [
+    ("embd256", {}),
+    ("embd512-8heads", {"n_embd": 512, "n_head": 8, "n_ff_exp": 128}),
+    ("embd512-wide-experts", {"n_embd": 512, "n_ff_exp": 512}),
+    ("embd512-4kv-hd128", {"n_embd": 512, "head_dim": 128, "n_head_kv": 4, "n_ff_exp": 128}),
+    ("embd384-unseen", {"n_embd": 384, "n_head": 6, "n_used": 3, "n_ff_exp": 160, "n_vocab": 3000}),
+]
+# (label, n_ctx, fa, parallel, ubatch)
+MTP_CFGS = [
+    ("ctx4096", 4096, "auto", 1, 512),
+    ("ctx16384-fa-on", 16384, "on", 1, 512),
+    ("ctx16384-np2", 16384, "auto", 2, 512),
+    ("ctx8192-ub1024", 8192, "auto", 1, 1024),
+]
+
+
+@pytest.fixture(scope="module")
+def mtp_runs(tmp_path_factory):
+    from glm4moe_synth import write_glm4moe  # lazy: the synthetic writer lives in tests/
+
+    d = tmp_path_factory.mktemp("mtp")
+    files = {label: str(write_glm4moe(d / f"{label}.gguf", **kw).path) for label, kw in MTP_SHAPES}
+    jobs = [(s, c) for s, _ in MTP_SHAPES for c in MTP_CFGS]
+    cfgs = [
+        RunConfig(files[s], n_ctx=ctx, flash_attn=fa, n_parallel=npar, n_ubatch=ub, mtp=True)
+        for s, (_, ctx, fa, npar, ub) in jobs
+    ]
+    plain = [RunConfig(files[s]) for s, _ in MTP_SHAPES]
+    # one context per child: the MTP context's log lines must not mix with the next configuration's
+    logs = run_llamacpp(cfgs + plain, per_process=1)
+    return (
+        files,
+        dict(zip(jobs, logs, strict=False)),
+        dict(zip((s for s, _ in MTP_SHAPES), logs[len(jobs) :])),
+    )
+
+
+@pytest.mark.parametrize("shape", [s for s, _ in MTP_SHAPES])
+@pytest.mark.parametrize("cfg", MTP_CFGS, ids=[c[0] for c in MTP_CFGS])
+def test_mtp_buffers_match_llamacpp(mtp_runs, shape, cfg):
+    files, logs, plain = mtp_runs
+    _, ctx, fa, npar, ub = cfg
+    log = logs[(shape, cfg)]
+    assert log.ok, log.error
+    assert log.draft is not None, "no MTP context in the log"
+    spec = load_model_source(files[shape])
+    settings = PlanSettings(
+        n_ctx=ctx,
+        flash_attn=fa,
+        n_parallel=npar,
+        n_ubatch=ub,
+        ngl=0,
+        speculative=spec_settings(spec, mtp=True),
+    )
+    profile = build_profile()
+    pl, devs = device_memory(spec, CPU_BOX, settings, ctx, 0, profile)
+    [buf] = draft_buffers(spec, CPU_BOX, settings, ctx, pl, profile, device_memory, HOST_FIXED_BYTES)
+    host = devs[-1]
+    # the NextN block loads only with MTP: the trunk's weights are the plain run's model buffer
+    assert _close(host.weights_bytes / MIB, plain[shape].mib("model"))
+    pred = {
+        "model": (host.weights_bytes + buf.weights_bytes) / MIB,
+        "KV": buf.kv_bytes / MIB,
+        "compute": buf.compute_bytes / MIB,
+        "output": buf.output_bytes / MIB,
+    }
+    meas = {
+        "model": log.mib("model"),
+        "KV": log.draft.mib("KV"),
+        "compute": log.draft.mib("compute"),
+        "output": log.draft.mib("output"),
+    }
+    # below 8K tokens the MTP compute buffer is known to its ±40 % band only (mtp_compute_bytes)
+    exact = [k for k in pred if k != "compute" or ctx >= MTP_SHORT_CTX]
+    misses = {k: (round(pred[k], 2), meas[k]) for k in exact if not _close(pred[k], meas[k])}
+    assert not misses, f"MTP buffers off (predicted, llama.cpp MiB): {misses}"
+    assert abs(pred["compute"] - meas["compute"]) * MIB <= max(MIB, buf.uncertainty_bytes)

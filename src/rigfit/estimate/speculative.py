@@ -53,12 +53,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import CPU, Placement, accelerator_names
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.figures import Figure
+from rigfit.units import MIB
 
 if TYPE_CHECKING:  # the plan types import this module's settings (no cycle at run time)
     from rigfit.hardware.devices import Machine
@@ -165,7 +166,7 @@ def n_mtp_layers(model: ModelSpec) -> int:
     n = int(extra.get("n_nextn_layers") or extra.get("nextn_predict_layers") or 0)
     if n and model.origin != "catalog" and not extra.get("nextn_in_gguf", True):
         return 0
-    if n and not any(t.layer is not None and t.layer >= model.arch.n_layer for t in model.tensors):
+    if n and not mtp_tensors(model):
         return 0  # the tensor table has no MTP block (a trunk-only file)
     return n
 
@@ -467,7 +468,7 @@ def draft_buffers(
     if spec is None:
         return []
     if spec.mtp:
-        return [_mtp_buffers(target, settings, n_ctx, target_pl, profile)]
+        return _mtp_buffers(target, settings, n_ctx, target_pl, profile)
     assert spec.draft is not None
     ds = draft_settings(settings, spec)
     split = draft_tensor_split(machine, spec.device_draft)
@@ -494,27 +495,85 @@ def draft_buffers(
     return out
 
 
+def mtp_tensors(model: ModelSpec) -> list[TensorInfo]:
+    """The MTP (NextN) block's tensors: ``blk.N.*`` past the trunk's layers."""
+    return [t for t in model.tensors if t.layer is not None and t.layer >= model.arch.n_layer]
+
+
+def trunk_model(model: ModelSpec) -> ModelSpec:
+    """The model as llama.cpp loads it without MTP: the NextN block is skipped (measured with
+    xllamacpp 2026.10.11549 on a synthetic glm4moe GGUF: 6.25 MiB of weights without
+    ``--spec-type draft-mtp``, 9.56 MiB with it). The same object when there is no MTP block."""
+    if not mtp_tensors(model):
+        return model
+    return replace(
+        model, tensors=tuple(t for t in model.tensors if t.layer is None or t.layer < model.arch.n_layer)
+    )
+
+
+#: f32 values per token live in the MTP graph's input stage (token embedding, its norm, the
+#: target's hidden state, its norm, their concat, eh_proj): 8·n_embd. Fitted with
+#: :func:`mtp_compute_bytes` on synthetic glm4moe GGUFs against xllamacpp 2026.10.11549
+#: (tests/estimate/test_speculative_llamacpp.py).
+MTP_INPUT_STAGE_EMBD = 8
+#: Below this context [tokens] the MTP compute buffer is known to ±40 % only (see above).
+MTP_SHORT_CTX = 8192
+
+
+def mtp_compute_bytes(arch: Architecture, ls: mem.LlamaSettings, profile: mem.BuildProfile) -> int:
+    """Compute buffer of the MTP context [B], the peak of its one-layer graph over n_t tokens with
+    a KQ mask M = n_kv · n_t (f16 with flash attention, f32 without):
+
+        input / attention stage: n_t·4·max(8·n_embd, 4·n_embd + 2·q + 2·(k + v)) + 2·M
+        FFN stage:               n_t·4·ffn_stage_per_token (the trunk's rule) + M
+        C = max(both) + n_t·40 B of graph inputs [+ 2·n_t·n_head·n_kv·4 for KQ without FA]
+
+    Measured (FA on, 30 configurations of 5 shapes, n_ctx 1K–32K): within 1 MiB from 8K tokens
+    on; at 1K–4K tokens the FFN stage keeps both masks on some shapes and the buffer is up to
+    5 MiB larger (the ±40 % band below n_ctx 8192)."""
+    n_t = mem.n_reserve_tokens(arch, ls, profile)
+    _, _, n_stream = mem.context_sizes(arch, ls, profile)
+    full = [il for il in range(arch.n_layer) if mem.layer_has_kv(arch, il) and not arch.is_swa(il)]
+    il = full[-1] if full else arch.n_layer - 1
+    n_kv = mem.kv_cells(arch, il, ls, profile) // n_stream
+    fa = ls.fa_enabled
+    mask = n_kv * n_t * (2 if fa else 4)
+    q = arch.n_head * arch.n_embd_head_k
+    kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    front = n_t * 4 * max(MTP_INPUT_STAGE_EMBD * arch.n_embd, 4 * arch.n_embd + 2 * q + 2 * kv) + 2 * mask
+    ffn = n_t * 4 * mem.ffn_stage_per_token(arch, il, fa) + mask
+    out = max(front, ffn) + n_t * 40
+    if not fa:
+        out += 2 * n_t * arch.n_head * n_kv * 4
+    return out
+
+
 def _mtp_buffers(
     target: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement, profile: mem.BuildProfile
-) -> DraftBuffers:
-    """The MTP context: KV of the MTP layer(s) at the target's context, a one-layer compute graph
-    with the output head, and its logits buffer, on the output layer's device [B] (estimated:
-    the bundled llama.cpp cannot load a synthetic MTP model, so this is not verified)."""
+) -> list[DraftBuffers]:
+    """The MTP context [B]: the NextN block's weights (loaded only with MTP) and a KV cache for
+    the MTP layer(s) at the target's context and slots, and its compute buffer, on the output
+    layer's device; its logits buffer (n_vocab × slots × 4) in host memory."""
     arch = target.arch
-    n = n_mtp_layers(target)
     ls = settings.llama(n_ctx)
     full = [il for il in range(arch.n_layer) if mem.layer_has_kv(arch, il) and not arch.is_swa(il)]
     il = full[-1] if full else arch.n_layer - 1
-    kv = n * sum(mem.kv_layer_bytes(arch, il, ls, profile)) if full else 0
-    compute = mem.compute_stage_bytes(arch, ls, [il], True, profile)
+    kv = n_mtp_layers(target) * sum(mem.kv_layer_bytes(arch, il, ls, profile)) if full else 0
+    compute = mtp_compute_bytes(arch, ls, profile)
     dev = pl.output_device
-    return DraftBuffers(
+    short = mem.effective_n_ctx(arch, ls, profile) < MTP_SHORT_CTX
+    band = int(0.4 * compute) if short or not ls.fa_enabled else max(MIB, int(0.01 * compute))
+    main = DraftBuffers(
         device=dev,
+        weights_bytes=sum(t.n_bytes for t in mtp_tensors(target)),
         kv_bytes=kv,
         compute_bytes=compute,
-        output_bytes=mem.output_buffer_bytes(arch, ls) if dev == CPU else 0,
-        uncertainty_bytes=int(0.2 * compute),
+        uncertainty_bytes=band if dev == CPU else int(0.2 * compute),
     )
+    host = DraftBuffers(device=CPU, output_bytes=mem.output_buffer_bytes(arch, ls))
+    if dev == CPU:
+        return [replace(main, output_bytes=host.output_bytes)]
+    return [main, host]
 
 
 # ---------------------------------------------------------------------------------------------
