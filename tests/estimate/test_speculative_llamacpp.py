@@ -146,11 +146,8 @@ def mtp_runs(tmp_path_factory):
     plain = [RunConfig(files[s]) for s, _ in MTP_SHAPES]
     # one context per child: the MTP context's log lines must not mix with the next configuration's
     logs = run_llamacpp(cfgs + plain, per_process=1)
-    return (
-        files,
-        dict(zip(jobs, logs, strict=False)),
-        dict(zip((s for s, _ in MTP_SHAPES), logs[len(jobs) :])),
-    )
+    plain_logs = dict(zip([s for s, _ in MTP_SHAPES], logs[len(jobs) :], strict=True))
+    return files, dict(zip(jobs, logs[: len(jobs)], strict=True)), plain_logs
 
 
 @pytest.mark.parametrize("shape", [s for s, _ in MTP_SHAPES])
