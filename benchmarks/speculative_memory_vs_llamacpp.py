@@ -149,9 +149,7 @@ def mtp_table(d: Path) -> None:
         worst = max(worst, *(abs(p - q) for p, q in pairs))
         cells = " ".join(f"{p:6.2f}/{q:6.2f}" for p, q in pairs)
         print(f"{k:14} {label:22} {cells} {'ok' if ok else 'MISS'}")
-    print(
-        f"MTP configurations: {n}; within 1 % / 1 MiB: {n_exact}; largest absolute difference: {worst:.2f} MiB"
-    )
+    print(f"MTP configurations: {n}; within 1 % / 1 MiB: {n_exact}; largest difference: {worst:.2f} MiB")
 
 
 if __name__ == "__main__":
