@@ -137,6 +137,7 @@ class SpecSettings:
     task: str = DEFAULT_TASK
     kv_type_k: str = "f16"
     kv_type_v: str = "f16"
+    draft_key: str | None = None  # what makes two drafts equal (the model itself is not compared)
 
     @property
     def kind(self) -> str:
@@ -240,6 +241,7 @@ def spec_settings(
         )
     return SpecSettings(
         draft=draft,
+        draft_key=None if draft is None else f"{draft.arch.id}:{draft.file_type}:{draft.path}",
         mtp=mtp,
         draft_max=k,
         draft_min=k_min,
