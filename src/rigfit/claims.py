@@ -677,10 +677,9 @@ def _check_decode(c: _ModelCheck) -> Verdict:
     has_mtp = n_mtp_layers(c.spec) > 0
     if mentions_speculative(claim.text, claim.model, claim.source) or (has_mtp and claim.value > bound):
         # speculative decoding / MTP: checked against its own bound (estimate/speculative.py)
-        sc = check_speculative_decode(
-            claim.value, bound, _predict(claim, c.machine, c.spec, "decode"), has_mtp
-        )
-        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic)
+        pred = _predict(claim, c.machine, c.spec, "decode")
+        sc = check_speculative_decode(claim.value, bound, pred, has_mtp)
+        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
     return _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
 
 
