@@ -182,3 +182,16 @@ def test_speculative_needs_llamacpp():
     with pytest.raises(RigfitError, match=r"llama\.cpp only"):
         sp.check_engine("vllm")
     sp.check_engine("llama.cpp")
+
+
+def test_draft_on_a_gpu_the_target_leaves_unused(llama8b, llama1b):
+    """-devd CUDA1 with the target on CUDA0 only: the draft brings CUDA1's backend context."""
+    box = resolve_machine("2x RTX 3060 12GB + 32GB DDR4")
+    spec = sp.spec_settings(llama8b, draft=llama1b, device_draft="CUDA1")
+    settings = PlanSettings(tensor_split=(1.0, 0.0), speculative=spec)
+    p = make_plan(llama8b, box, settings)
+    gpu0, gpu1, _ = p.devices
+    assert gpu0.draft_bytes == 0 and gpu1.draft_bytes > llama1b.weights_bytes * 0.9
+    assert gpu1.overhead_bytes > 0 and "-devd" in gpu1.overhead_source
+    plain = make_plan(llama8b, box, replace(settings, speculative=None))
+    assert plain.devices[1].overhead_bytes == 0

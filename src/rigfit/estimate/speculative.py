@@ -383,6 +383,7 @@ class DraftBuffers:
     output_bytes: int = 0
     overhead_bytes: int = 0
     uncertainty_bytes: int = 0
+    backend_bytes: int = 0  # the GPU backend's context: added only where the target has none
 
     @property
     def total_bytes(self) -> int:
@@ -400,6 +401,7 @@ class DraftBuffers:
             "overhead_bytes": self.overhead_bytes,
             "total_bytes": self.total_bytes,
             "uncertainty_bytes": self.uncertainty_bytes,
+            "backend_bytes": self.backend_bytes,
         }
 
 
@@ -416,6 +418,9 @@ def add_draft_buffers(devs: list[DeviceMemory], bufs: list[DraftBuffers]) -> Non
             continue
         d.draft_bytes += b.total_bytes
         d.uncertainty_bytes += b.uncertainty_bytes
+        if b.backend_bytes and not d.overhead_bytes:  # -devd on a GPU the target leaves unused
+            d.overhead_bytes = b.backend_bytes
+            d.overhead_source = "backend context of the draft model's GPU (-devd)"
 
 
 def draft_tensor_split(machine: Machine, device: str | None) -> tuple[float, ...] | None:
@@ -494,6 +499,7 @@ def draft_buffers(
                 output_bytes=d.output_bytes,
                 overhead_bytes=overhead,
                 uncertainty_bytes=d.uncertainty_bytes,
+                backend_bytes=d.overhead_bytes if d.kind != "cpu" else 0,
             )
         )
     return out
