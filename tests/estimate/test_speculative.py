@@ -195,3 +195,29 @@ def test_draft_on_a_gpu_the_target_leaves_unused(llama8b, llama1b):
     assert gpu1.overhead_bytes > 0 and "-devd" in gpu1.overhead_source
     plain = make_plan(llama8b, box, replace(settings, speculative=None))
     assert plain.devices[1].overhead_bytes == 0
+
+
+def test_parse_log_splits_the_draft_context():
+    """Buffers logged after llama.cpp starts the speculative context belong to the draft."""
+    from rigfit.measure.llamacpp_log import parse_log
+
+    text = "\n".join(
+        [
+            "I load_tensors:   CPU_Mapped model buffer size =    24.97 MiB",
+            "I llama_context: n_outputs_max         = 17",
+            "I llama_kv_cache:        CPU KV buffer size =     8.00 MiB",
+            "I sched_reserve:        CPU compute buffer size =    18.02 MiB",
+            "I common_speculative_init_result: loading draft model '/tmp/draft.gguf'",
+            "I load_tensors:   CPU_Mapped model buffer size =     3.98 MiB",
+            "I llama_context: n_outputs_max         = 1",
+            "I llama_kv_cache:        CPU KV buffer size =     4.00 MiB",
+            "I sched_reserve:        CPU compute buffer size =    11.02 MiB",
+        ]
+    )
+    log = parse_log(text)
+    assert log.mib("model") == 24.97 and log.mib("KV") == 8.0 and log.mib("compute") == 18.02
+    assert log.context["n_outputs_max"] == "17"
+    assert log.draft is not None
+    assert log.draft.mib("model") == 3.98 and log.draft.mib("compute") == 11.02
+    assert log.to_json()["draft"]["buffers"]["KV"] == {"CPU": 4.0}
+    assert parse_log(text.split("\nI common_speculative")[0]).draft is None
