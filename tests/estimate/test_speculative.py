@@ -12,8 +12,10 @@ import pytest
 from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate import speculative as sp
+from rigfit.estimate.speed import model_work
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.measure.llamacpp_log import parse_log
 from rigfit.plan import PlanSettings, make_plan
 
 GROUND_TRUTH = Path(__file__).resolve().parents[2] / "data" / "ground-truth" / "speculative.csv"
@@ -105,8 +107,6 @@ def test_n_mtp_layers(llama8b, glm_air):
     assert sp.n_mtp_layers(llama8b) == 0
     assert sp.n_mtp_layers(glm_air) == 1
     # MTP draft step: one MoE layer at its top-k share + its own head: a few % of a token
-    from rigfit.estimate.speed import model_work
-
     assert 0.02 < sp.mtp_draft_ratio(glm_air, model_work(glm_air)) < 0.15
 
 
@@ -199,8 +199,6 @@ def test_draft_on_a_gpu_the_target_leaves_unused(llama8b, llama1b):
 
 def test_parse_log_splits_the_draft_context():
     """Buffers logged after llama.cpp starts the speculative context belong to the draft."""
-    from rigfit.measure.llamacpp_log import parse_log
-
     text = "\n".join(
         [
             "I load_tensors:   CPU_Mapped model buffer size =    24.97 MiB",
