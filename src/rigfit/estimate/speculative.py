@@ -361,10 +361,20 @@ def speedup(
 
 def speculative_bound_factor(draft_max: int | None = None) -> float:
     """Most tokens per step any published acceptance allows [tokens/step]: E at the top of the
-    widest task band with ``draft_max`` drafted tokens (default: the E-maximising 16, llama.cpp's
-    former default ``--draft-max``). Used by ``rigfit check`` as the speculative bound's factor."""
+    widest task band with ``draft_max`` drafted tokens (default :data:`BOUND_DRAFT_MAX`). Used by
+    ``rigfit check`` as the speculative bound's factor."""
     a_max = max(hi for _, _, hi in TASK_ACCEPTANCE.values())
-    return expected_tokens_per_step(a_max, draft_max or 16)
+    return expected_tokens_per_step(a_max, draft_max or BOUND_DRAFT_MAX)
+
+
+#: Draft length of the speculative bound [tokens]: 16, the ``--draft-max`` llama.cpp's server
+#: speculative decoding was introduced with (https://github.com/ggml-org/llama.cpp/pull/10455);
+#: the largest published runs use 16 (data/ground-truth/speculative.csv).
+BOUND_DRAFT_MAX = 16
+#: An MTP draft step relative to a target decode step for the claims' prediction band [1]: one
+#: layer plus the output head, 4.8 % for Qwen3-32B and 6.7 % for GLM-4.5-Air at Q4_K_M
+#: (:func:`mtp_draft_ratio` on the catalog).
+CHEAP_DRAFT_RATIO = 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,7 +829,7 @@ def check_speculative_decode(
     step the top of the published acceptance bands gives with 16 drafted tokens (drafting is not
     free, so the real gain is lower; only acceptance near 1 on repetitive text goes beyond).
     Prediction band: rigfit's plain decode band, its fast end times :func:`best_speedup`
-    (an MTP-like draft step of 5 % of a decode step)."""
+    (an MTP-like draft step, :data:`CHEAP_DRAFT_RATIO`)."""
     factor = speculative_bound_factor()
     bound = single_bound_tps * factor
     a_max = max(hi for _, _, hi in TASK_ACCEPTANCE.values())
@@ -846,7 +856,7 @@ def check_speculative_decode(
     )
     if predicted is not None and predicted.value is not None and predicted.high is not None:
         top = float(predicted.high)
-        gain = best_speedup(0.05)
+        gain = best_speedup(CHEAP_DRAFT_RATIO)
         hi = top * gain
         lo = float(predicted.low if predicted.low is not None else predicted.value)
         ar.append(
