@@ -19,6 +19,12 @@ Bounds (single stream, batch 1, one token per pass over the weights — no specu
     memory_gb   ≥ weights bytes (the model must be resident)
     max_ctx     ≤ (C_total − weights) / KV bytes per token (q4_0 KV, the smallest llama.cpp cache)
 
+A decode claim that names a draft model, MTP or speculative decoding (or whose model carries MTP
+layers and beats the roofline) is checked against the speculative bound instead: the roofline
+times the most tokens per target pass the published acceptance allows
+(rigfit.estimate.speculative.check_speculative_decode); above the roofline it "needs speculative
+decoding", above the speculative bound it is impossible.
+
 ``W_tok`` is the weight bytes read per generated token (MoE: routed top-k share; one row of the
 embedding table), from the model's tensor table; ``BW`` the catalog's peak memory bandwidth
 (summed over accelerators: tensor-parallel best case); ``F_peak`` the largest dense matrix rate
@@ -45,6 +51,7 @@ from typing import Any
 from rigfit.catalog.models import get_model, resolve_model
 from rigfit.catalog.quant import KV_TYPES
 from rigfit.errors import AmbiguousNameError, RigfitError
+from rigfit.estimate.speculative import check_speculative_decode, mentions_speculative, n_mtp_layers
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
@@ -666,7 +673,14 @@ def _check_decode(c: _ModelCheck) -> Verdict:
                 "host RAM not described, so the roofline above stays the (generous) bound — "
                 "describe the host (e.g. '+ 64GB DDR5-6000') for a tighter one"
             )
-    return _finish(c.claim, bound, "upper", ar, _predict(c.claim, c.machine, c.spec, "decode"))
+    claim = c.claim
+    has_mtp = n_mtp_layers(c.spec) > 0
+    if mentions_speculative(claim.text, claim.model, claim.source) or (has_mtp and claim.value > bound):
+        # speculative decoding / MTP: checked against its own bound (estimate/speculative.py)
+        pred = _predict(claim, c.machine, c.spec, "decode")
+        sc = check_speculative_decode(claim.value, bound, pred, has_mtp)
+        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
+    return _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
 
 
 def _check_prefill(c: _ModelCheck) -> Verdict:

@@ -30,6 +30,7 @@ from rigfit.catalog.arch import ModelSpec
 from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
+from rigfit.estimate import speculative as spec_mod
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.kvtypes import ctx_per_sequence, rope_scaling_advice
 from rigfit.estimate.placement import (
@@ -276,6 +277,7 @@ def device_memory(
     profile: mem.BuildProfile,
 ) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
+    full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
     accels = accelerators_for_llamacpp(machine)
     if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
@@ -298,6 +300,11 @@ def device_memory(
     out.append(_host_memory(b, machine, out))
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
+    if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
+        bufs = spec_mod.draft_buffers(
+            full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
+        )
+        spec_mod.add_draft_buffers(out, bufs)
     return pl, out
 
 
@@ -725,7 +732,7 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
         est = estimate_speed(
-            plan.model,
+            spec_mod.trunk_model(plan.model),  # no MTP block in a plain decode step
             plan.machine,
             placement=plan.placement,
             ngl=plan.ngl,
@@ -943,6 +950,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
     rope = rope_scaling_advice(arch, ctx_per_sequence(plan.n_ctx, s.n_parallel, s.kv_unified))
     if rope is not None and rope.llama_flags:
         args += rope.llama_flags.split()
+    args += spec_mod.llama_server_args(s.speculative, _model_arg)
     return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}
 
 

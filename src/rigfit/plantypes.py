@@ -11,7 +11,7 @@ Logic branches on enums and codes, never on wording: :class:`Verdict` (``Plan.fi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.concurrency import Concurrency
 from rigfit.estimate.placement import Placement
+from rigfit.estimate.speculative import SpecSettings, SpeculativeResult
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.hardware.devices import Machine
 from rigfit.units import GIB
@@ -116,6 +117,7 @@ class PlanSettings:
     gpu_memory_utilization, max_num_seqs: vLLM settings.
     users / output_tokens / min_tps: ``--users N`` concurrency (requests in flight, tokens generated
         per request, per-user decode floor [tok/s]); users 0 = no concurrency section.
+    speculative: a draft model or MTP head (``-md`` / ``--spec-type draft-mtp``), None = off.
     """
 
     n_ctx: int | None = None
@@ -142,6 +144,7 @@ class PlanSettings:
     users: int = 0
     output_tokens: int = 256
     min_tps: float | None = None
+    speculative: SpecSettings | None = None
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(
@@ -195,6 +198,7 @@ class DeviceMemory:
     holds_output: bool = False
     fit: Verdict = Verdict.UNKNOWN
     uncertainty_bytes: int = 0
+    draft_bytes: int = 0  # the speculative context (draft model or MTP head), all its buffers
 
     @property
     def total_bytes(self) -> int:
@@ -205,6 +209,7 @@ class DeviceMemory:
             + self.compute_bytes
             + self.output_bytes
             + self.overhead_bytes
+            + self.draft_bytes
         )
 
     @property
@@ -312,6 +317,7 @@ class Plan:
     experts_in_ram: int = 0
     alternative: OffloadAlternative | None = None
     concurrency: Concurrency | None = None
+    speculative: SpeculativeResult | None = None
 
     @property
     def weights_bytes(self) -> int:
@@ -378,18 +384,26 @@ class Plan:
             "speed": _json_or_none(self.speed),
             "speed_reason": self.speed_reason,
             "concurrency": _json_or_none(self.concurrency),
+            "speculative": _json_or_none(self.speculative),
             "notes": self.notes,
         }
 
 
 def _json_or_none(
-    obj: VllmResult | HostedResult | OffloadAlternative | SpeedEstimate | Concurrency | None,
+    obj: VllmResult
+    | HostedResult
+    | OffloadAlternative
+    | SpeedEstimate
+    | Concurrency
+    | SpeculativeResult
+    | None,
 ) -> dict | None:
     return None if obj is None else obj.to_json()
 
 
 def _settings_json(s: PlanSettings) -> dict:
-    d = asdict(s)
+    d = {f.name: getattr(s, f.name) for f in fields(s)}
     if d.get("tensor_split") is not None:
         d["tensor_split"] = list(d["tensor_split"])
+    d["speculative"] = None if s.speculative is None else s.speculative.to_json()
     return d

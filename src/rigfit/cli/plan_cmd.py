@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.estimate.kvtypes import kv_type_rows
+from rigfit.estimate.speculative import SpeculativeResult, check_engine, spec_settings
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source, name_assumption
@@ -45,6 +47,10 @@ _H_BUILD = (
 )
 _H_MAXCTX = "Also find the largest context that fits."
 _H_RUNTIME = "Engine: llama.cpp | vllm, or one a package registers (rigfit.engines entry points)."
+_H_DRAFT = "Draft model for speculative decoding (-md): any model rigfit reads, like MODEL."
+_H_MTP = "Speculative decoding with the model's own MTP head (--spec-type draft-mtp)."
+_H_ACCEPT = "Per-token draft acceptance 0…0.99 (default: the --task band from published runs)."
+_H_TASK = "Task for the acceptance band: code | chat | mixed | reasoning | agents | rag | prose."
 
 _VERDICT_STYLE = {
     Verdict.FITS: "bold green",
@@ -91,6 +97,20 @@ def plan(
     min_tps: Annotated[float | None, typer.Option("--min-tps", help=_H_MINTPS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help=_H_OFFLINE)] = False,
+    draft: Annotated[str | None, typer.Option("--draft", "-md", help=_H_DRAFT)] = None,
+    draft_quant: Annotated[str | None, typer.Option("--draft-quant", help="Draft file type.")] = None,
+    mtp: Annotated[bool, typer.Option("--mtp", help=_H_MTP)] = False,
+    draft_max: Annotated[int | None, typer.Option("--draft-max", help="Drafted tokens (3).")] = None,
+    draft_min: Annotated[int | None, typer.Option("--draft-min", help="Least drafted (0).")] = None,
+    ngl_draft: Annotated[
+        int | None, typer.Option("--gpu-layers-draft", "-ngld", help="Draft layers on GPU (all).")
+    ] = None,
+    device_draft: Annotated[
+        str | None, typer.Option("--device-draft", "-devd", help="Draft device: CUDA1, none…")
+    ] = None,
+    kv_type_draft: Annotated[str, typer.Option("--kv-type-draft", "-ctkd", help="Draft KV type.")] = "f16",
+    accept_rate: Annotated[float | None, typer.Option("--accept-rate", help=_H_ACCEPT)] = None,
+    task: Annotated[str, typer.Option("--task", help=_H_TASK)] = "mixed",
 ) -> None:
     """Plan a model on a machine: memory per device, verdict, and the command line to run it.
 
@@ -109,6 +129,10 @@ def plan(
       rigfit plan qwen3-8b --on "RTX 3090" --users 8 --prompt 2000 --output 500 --min-tps 20
 
       rigfit plan qwen2.5-14b --on "RTX 4090" --ctx 65536 -ctk q8_0 -ctv q5_1 --kv-types
+
+      rigfit plan qwen3-8b --draft qwen3-0.6b --draft-max 5 --task code --on "RTX 3060 12GB"
+
+      rigfit plan ./GLM-4.5-Air-Q4_K_M.gguf --mtp --on "2x RTX 3090 + 128GB"
     """
     settings = plan_settings(
         ctx=ctx,
@@ -134,6 +158,22 @@ def plan(
         min_tps=min_tps,
     )
     spec = load_model_source(model, quant, offline=offline)
+    draft_spec = load_model_source(draft, draft_quant, offline=offline) if draft else None
+    speculative = spec_settings(
+        spec,
+        draft=draft_spec,
+        mtp=mtp,
+        draft_max=draft_max,
+        draft_min=draft_min,
+        ngl_draft=ngl_draft,
+        device_draft=device_draft,
+        accept_rate=accept_rate,
+        task=task,
+        kv_type_draft=kv_type_draft,
+    )
+    if speculative is not None:
+        check_engine(settings.runtime)
+        settings = replace(settings, speculative=speculative)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
@@ -209,6 +249,10 @@ def _render(
 _TIP_CODES = (NoteCode.DOES_NOT_FIT, NoteCode.NGL_TOO_HIGH)
 
 
+#: Buffer columns shown only when some device has them.
+_HIDDEN_WHEN_ZERO = ("recurrent", "output", "draft")
+
+
 def _memory_table(devices: list[DeviceMemory]) -> Table:
     """Memory per device [GiB], one column per buffer kind."""
     t = Table(
@@ -223,14 +267,13 @@ def _memory_table(devices: list[DeviceMemory]) -> Table:
         "compute": [_gib(d.compute_bytes) for d in devices],
         "output": [_gib(d.output_bytes) for d in devices],
         "overhead": [_gib(d.overhead_bytes) for d in devices],
+        "draft": [_gib(d.draft_bytes) for d in devices],
         "total": [f"{_gib(d.total_bytes)}±{d.uncertainty_bytes / GIB:.2f}" for d in devices],
         "capacity": [_gib(d.capacity_bytes) for d in devices],
         "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in devices],
     }
     # a buffer that is zero on every device (recurrent state of a transformer …) gets no column
-    shown = {
-        k: v for k, v in columns.items() if k not in ("recurrent", "output") or any(c != _gib(0) for c in v)
-    }
+    shown = {k: v for k, v in columns.items() if k not in _HIDDEN_WHEN_ZERO or any(c != _gib(0) for c in v)}
     for col in shown:
         t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
     for row in zip(*shown.values(), strict=True):
@@ -310,6 +353,9 @@ def _render_speed(p: Plan) -> None:
         console.print(f"\n[bold]Speed[/] [dim]({escape(_speed_label(p.speed))})[/]")
         for line in _speed_lines(p.speed):
             console.print("  " + escape(line))
+        if p.speculative is not None:
+            for line in _speculative_lines(p.speculative):
+                console.print("  " + escape(line))
     elif p.speed_reason:
         console.print(f"\n[dim]Speed: {escape(p.speed_reason)}[/]")
 
@@ -376,4 +422,22 @@ def _speed_lines(sp: SpeedEstimate) -> list[str]:
         )
     if sp.bottleneck:
         lines.append(f"bottleneck: {sp.bottleneck}")
+    return lines
+
+
+def _speculative_lines(r: SpeculativeResult) -> list[str]:
+    """Speculative decoding (draft model or MTP) as text lines."""
+    what = "MTP head" if r.kind == "mtp" else "draft model"
+    acc = r.acceptance
+    band = f" (band {acc.low:.2f}–{acc.high:.2f})" if acc.low is not None and acc.high is not None else ""
+    src = "given" if acc.provenance == "looked_up" else f"estimated for task '{r.task}'"
+    lines = [
+        f"speculative decoding ({what}, --draft-max {r.draft_max}): decode "
+        f"{_fig(r.decode_tps, 'tok/s')} at the start, {_fig(r.speedup, '×', '{:.2f}')} plain decode",
+        f"  acceptance {acc.value:.2f} per token{band}, {src}; llama.cpp would log a draft "
+        f"acceptance rate ≈ {r.llamacpp_rate:.2f}; {_fig(r.tokens_per_step, 'tokens', '{:.2f}')} per step",
+        f"  one step = verify {r.draft_max + 1} tokens + {r.draft_max} draft steps = "
+        f"{r.step_cost:.2f}× a plain decode step (a draft step ≈ {r.draft_ratio:.2f}×)",
+    ]
+    lines += [f"  {n}" for n in r.notes]
     return lines

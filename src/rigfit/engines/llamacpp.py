@@ -11,6 +11,7 @@ from rigfit.estimate.speed import SpeedEstimate
 from rigfit.hardware.devices import Machine
 from rigfit.plan import commands_for, max_context, max_context_by_quant, plan_llamacpp, speed_of
 from rigfit.plantypes import Plan, PlanSettings
+from rigfit.speculative_plan import speculative_of
 
 
 class LlamaCppEngine(BaseEngine):
@@ -23,7 +24,10 @@ class LlamaCppEngine(BaseEngine):
     def plan(
         self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
     ) -> Plan:
-        return plan_llamacpp(model, machine, settings, with_speed=with_speed)
+        plan = plan_llamacpp(model, machine, settings, with_speed=with_speed)
+        if with_speed and settings.speculative is not None and plan.speed is not None:
+            plan.speculative = speculative_of(plan)  # draft model / MTP (rigfit.speculative_plan)
+        return plan
 
     def commands(self, plan: Plan) -> dict[str, Any]:
         return commands_for(plan)

@@ -73,6 +73,8 @@ class RunConfig:
     swa_full: (``--swa-full``). n_gpu_layers: (``-ngl``; -1 = all). no_kv_offload: (``-nkvo``).
     repack: use the CPU repack buffers (False = ``--no-repack``). threads: (``-t``).
     cpu_moe / n_cpu_moe: (``--cpu-moe`` / ``--n-cpu-moe``).
+    draft_path: a draft model (``-md``); draft_max: (``--spec-draft-n-max``); draft_ngl: (``-ngld``);
+    draft_type_k / draft_type_v: (``-ctkd`` / ``-ctvd``); mtp: (``--spec-type draft-mtp``).
     """
 
     model_path: str
@@ -91,6 +93,12 @@ class RunConfig:
     threads: int = 2
     cpu_moe: bool = False
     n_cpu_moe: int = 0
+    draft_path: str | None = None
+    draft_max: int = 3
+    draft_ngl: int = -1
+    draft_type_k: str = "f16"
+    draft_type_v: str = "f16"
+    mtp: bool = False
 
 
 @dataclass
@@ -105,6 +113,9 @@ class BufferLog:
     context: llama_context's settled values (n_ctx, n_ctx_seq, n_seq_max, flash_attn …) as text.
     ok: llama.cpp created the context; error: its last error line otherwise.
     log: the full log text (kept for debugging; omitted from :meth:`to_json`).
+    draft: the speculative context's own buffers (draft model or MTP), parsed from the log after
+        llama.cpp starts loading it (:data:`DRAFT_MARKERS`); the fields above then hold the
+        target's buffers only.
     """
 
     buffers: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -114,6 +125,7 @@ class BufferLog:
     ok: bool = True
     error: str | None = None
     log: str = field(default="", repr=False)
+    draft: BufferLog | None = None
 
     def mib(self, kind: str, device: str | None = None) -> float:
         """Sum of one kind of buffer [MiB], on one device (prefix match, "CPU" matches
@@ -132,16 +144,32 @@ class BufferLog:
         out = asdict(self)
         out.pop("log", None)
         out["total_mib"] = round(self.total_mib(), 2)
+        out["draft"] = None if self.draft is None else self.draft.to_json()
         return out
+
+
+#: Log lines where llama.cpp starts the speculative context (common/speculative.cpp, 2026 builds):
+#: a draft model is loaded, or the MTP context is created.
+DRAFT_MARKERS = ("loading draft model", "common_speculative_init", "adding speculative implementation")
 
 
 def parse_log(text: str) -> BufferLog:
     """Parse one llama.cpp load/context log into a :class:`BufferLog`.
 
     Repeated buffer lines for the same device and kind are summed (llama.cpp prints one line per
-    KV cache — SWA models have two — and one per model buffer).
+    KV cache — SWA models have two — and one per model buffer). Buffers logged after a draft
+    marker belong to the speculative context (``BufferLog.draft``).
     """
-    out = BufferLog(log=text)
+    cut = min((i for i in (text.find(m) for m in DRAFT_MARKERS) if i >= 0), default=-1)
+    if cut >= 0:
+        out = _parse_one(text[:cut], text)
+        out.draft = _parse_one(text[cut:], "")
+        return out
+    return _parse_one(text, text)
+
+
+def _parse_one(text: str, full: str) -> BufferLog:
+    out = BufferLog(log=full)
     for m in _BUF_RE.finditer(text):
         kind = m.group("kind")
         dev = m.group("dev")
@@ -202,6 +230,17 @@ for i, c in cfgs:
     p.cpuparams.n_threads = c["threads"]; p.cpuparams_batch.n_threads = c["threads"]
     p.warmup = False; p.fit_params = False; p.verbosity = 4; p.n_ctx_checkpoints = 0
     p.cache_ram_mib = 0
+    if c["draft_path"] or c["mtp"]:
+        sp = p.speculative
+        T = x.common_speculative_type
+        kind = "DRAFT_MTP" if c["mtp"] else "DRAFT_SIMPLE"
+        sp.types = [getattr(T, "COMMON_SPECULATIVE_TYPE_" + kind)]
+        if c["draft_path"]:
+            sp.draft.mparams.path = c["draft_path"]
+        p.load_mtp = c["mtp"]
+        sp.draft.n_max = c["draft_max"]; sp.draft.n_gpu_layers = c["draft_ngl"]
+        sp.draft.cache_type_k = gt(c["draft_type_k"]); sp.draft.cache_type_v = gt(c["draft_type_v"])
+        sp.draft.cpuparams.n_threads = c["threads"]; sp.draft.cpuparams_batch.n_threads = c["threads"]
     if c["cpu_moe"]:
         p.tensor_buft_overrides = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps=CPU"
     elif c["n_cpu_moe"]:
