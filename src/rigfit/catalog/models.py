@@ -411,7 +411,7 @@ def arch_to_json(arch: Architecture) -> dict[str, Any]:
 _QUANT_RE = re.compile(
     r"(?ix)(?<![a-z0-9])(?:ud[-_])?(?:"
     r"i?q[1-8](?:_[a-z0-9]+)*(?:\s*-\s*(?:small|medium|large|xs|xxs|s|m|l))?"
-    r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly"
+    r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly|qat"
     r")(?![a-z0-9])"
 )
 _SHARD_RE = re.compile(r"(?i)-?\d{5}-of-\d{5}")
@@ -452,22 +452,41 @@ def _compact(c: str) -> str:
     return c.replace("-", "").replace(".", "")
 
 
+#: how strongly an index key names a model: its id, HF repo or display name beats an alias, which
+#: beats a form with -instruct/-it/-chat … stripped (the lowest tier that matches wins).
+_TIER_EXACT, _TIER_ALIAS, _TIER_STRIPPED = 0, 1, 2
+#: leading words that only name the publisher ("Meta-Llama-3.1-8B" is Llama 3.1 8B).
+_PUBLISHER_WORDS = ("meta",)
+
+
 @lru_cache(maxsize=1)
-def _index() -> dict[str, set[str]]:
-    """compact key → model ids."""
-    idx: dict[str, set[str]] = {}
+def _index() -> dict[str, dict[str, int]]:
+    """compact key → {model id: tier}."""
+    idx: dict[str, dict[str, int]] = {}
+
+    def add(key: str, mid: str, tier: int) -> None:
+        if key:
+            ids = idx.setdefault(key, {})
+            ids[mid] = min(tier, ids.get(mid, tier))
+
     for a in load_models():
-        names = [a.id, a.name, *(a.extra or {}).get("aliases", [])]
-        keys = [_canon(n) for n in names]
+        exact = [a.id, a.name]
         if a.hf_repo:
-            keys.append(_canon(a.hf_repo.replace("/", "-")))  # org-name
+            exact.append(a.hf_repo.replace("/", "-"))  # org-name
             if (a.extra or {}).get("index_repo_basename", True):
-                keys.append(_canon(a.hf_repo))
-        for c in keys:
-            for key in {_compact(c), _compact(_strip_suffixes(c))}:
-                if key:
-                    idx.setdefault(key, set()).add(a.id)
+                exact.append(a.hf_repo)
+        for names, tier in ((exact, _TIER_EXACT), ((a.extra or {}).get("aliases", []), _TIER_ALIAS)):
+            for n in names:
+                c = _canon(n)
+                add(_compact(c), a.id, tier)
+                add(_compact(_strip_suffixes(c)), a.id, max(tier, _TIER_STRIPPED))
     return idx
+
+
+def _best(found: dict[str, int]) -> set[str]:
+    """The ids of the lowest tier."""
+    top = min(found.values())
+    return {mid for mid, tier in found.items() if tier == top}
 
 
 def _lookup(name: str) -> set[str]:
@@ -475,10 +494,13 @@ def _lookup(name: str) -> set[str]:
     forms = [_canon(name)]
     if "/" in name.strip().rstrip("/"):  # "org/repo": try the full id first
         forms.insert(0, _canon(name.strip().replace("/", "-")))
+    first = forms[-1].split("-", 1)
+    if len(first) == 2 and first[0] in _PUBLISHER_WORDS:
+        forms.append(first[1])
     for c in forms:
         for key in (_compact(c), _compact(_strip_suffixes(c))):
             if key in idx:
-                return idx[key]
+                return _best(idx[key])
     return set()
 
 
