@@ -154,13 +154,14 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
     extra["config_source"] = source
     if cfg.get("_via"):
         extra["config_via"] = cfg["_via"]
+    repo = row["repo"]
     rec.update(
         id=row["id"],
         name=row["name"],
         family=row["family"],
         hf_repo=row["repo"],
         aliases=aliases,
-        sources=[f"config:{row['repo']}"] + ([f"via:{row['repo']}"] if cfg.get("_via") else []) + ["llamacpp_arch"],
+        sources=[f"config:{repo}", *([f"via:{repo}"] if cfg.get("_via") else []), "llamacpp_arch"],
         verified="verified (config.json)",
         notes=None,
         extra=extra,
