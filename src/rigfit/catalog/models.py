@@ -412,6 +412,7 @@ _QUANT_RE = re.compile(
     r"(?ix)(?<![a-z0-9])(?:ud[-_])?(?:"
     r"i?q[1-8](?:_[a-z0-9]+)*(?:\s*-\s*(?:small|medium|large|xs|xxs|s|m|l))?"
     r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly|qat"
+    r"|i1|imatrix|mlx|\d{1,2}bit|dynamic"
     r")(?![a-z0-9])"
 )
 _SHARD_RE = re.compile(r"(?i)-?\d{5}-of-\d{5}")
@@ -504,12 +505,39 @@ def _lookup(name: str) -> set[str]:
     return set()
 
 
+@lru_cache(maxsize=1)
+def _token_sets() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(model id, every word of its id, name, HF repo name and aliases), for loose names."""
+    out = []
+    for a in load_models():
+        names = [a.id, a.name, *(a.extra or {}).get("aliases", [])]
+        if a.hf_repo:
+            names.append(a.hf_repo.rsplit("/", 1)[-1])
+        words: set[str] = set()
+        for n in names:
+            words.update(w for w in _canon(n).split("-") if w)
+        out.append((a.id, frozenset(words)))
+    return tuple(out)
+
+
+def _loose_candidates(name: str) -> list[str]:
+    """Models whose words include every word of ``name`` ("qwen3 coder 30b", "hermes 3 8b"),
+    fewest extra words first; empty when none."""
+    words = {w for w in _strip_suffixes(_canon(name)).split("-") if w}
+    if not words:
+        return []
+    found = [(len(ws - words), mid) for mid, ws in _token_sets() if words <= ws]
+    return [mid for _, mid in sorted(found)]
+
+
 def resolve_model(name: str) -> Architecture:
     """Catalog model for ``name``: an id, HF repo id, display name, GGUF file name, or alias.
 
-    Case, spacing and punctuation are ignored; quant tags (Q4_K_M, MXFP4 …), shard suffixes,
-    extensions and -instruct/-it/-chat suffixes are stripped. Unknown → UnknownNameError
-    with close candidates; several equally good → AmbiguousNameError.
+    Case, spacing and punctuation are ignored; quant tags (Q4_K_M, UD-Q4_K_XL, MXFP4 …), shard
+    suffixes (-00001-of-00003), extensions and -instruct/-it/-chat suffixes are stripped. An id,
+    repo or display name beats an alias. A loose name ("qwen3 coder 30b") whose words fit exactly
+    one model names it. Unknown → UnknownNameError with close candidates; several equally good →
+    AmbiguousNameError listing them.
     """
     if not name or not name.strip():
         raise UnknownNameError("model", name or "", hint="Run 'rigfit models' to list the catalog.")
@@ -519,6 +547,11 @@ def resolve_model(name: str) -> Architecture:
     if len(ids) > 1:
         order = [a.id for a in load_models() if a.id in ids]
         raise AmbiguousNameError("model", name, order)
+    loose = _loose_candidates(name)
+    if len(loose) == 1:
+        return get_model(loose[0])
+    if loose:
+        raise AmbiguousNameError("model", name, loose[:8])
     raise UnknownNameError(
         "model", name, suggest_models(name), hint="Run 'rigfit models' to list the catalog."
     )
