@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from model_configs import records_from_folder  # noqa: E402
+from model_configs import LLMFIT_PARAMS, published_counts, records_from_folder  # noqa: E402
 
 from rigfit.catalog.models import _record_to_arch, count_params  # noqa: E402
 
@@ -932,10 +932,22 @@ def main(ref_path: str) -> None:
         "cohere2",
     ]
     problems = []
+    checks = published_counts()
+    sources["llmfit_params"] = LLMFIT_PARAMS
     for r in recs:
         a = _record_to_arch(r)
         t, act = count_params(a)
         r["total_params"], r["active_params"] = t, act
+        if r["id"] in checks:
+            repo, pub = checks[r["id"]]
+            if abs(t - pub) <= 1e-4 * pub:
+                r["verified"] = (
+                    f"verified: computed total {t:,} matches {repo}'s published safetensors count {pub:,}"
+                    + ("" if t == pub else f" within {abs(t - pub) / pub:.4%}")
+                )
+                r["sources"].append("llmfit_params")
+            else:
+                problems.append(f"{r['id']}: total {t} != published {pub} ({repo})")
         rt = r["extra"].get("reference_total_params")
         if rt is not None and rt != t:
             problems.append(f"{r['id']}: total {t} != reference {rt}")

@@ -1,10 +1,12 @@
 """Catalog records from saved Hugging Face ``config.json`` files (``data/model-configs/``).
 
 Each saved config is the subset of a model's own ``config.json`` that rigfit reads, with the public
-URL it came from in ``_source`` (and, where the values were read from a repository that vendors the
-config verbatim, that file in ``_via``). ``data/model-configs/INDEX.csv`` names every catalog model
-(``repo, id, name, family, released, released_source, capabilities, aliases``): rows whose config is
-saved are built from it; the others are models the reference snapshot already holds, and get their
+URL it came from in ``_source`` (and, where the values were read from a repository that vendors
+the config verbatim, that file in ``_via``; a config without ``_via`` holds values recalled from
+the published file, and its record says so in ``verified``). ``data/model-configs/INDEX.csv``
+names every catalog model (``repo, id, name, family, released, released_source, capabilities,
+aliases``): rows whose config is saved are built from it; the others are models the reference
+snapshot already holds, and get their
 release date, capabilities and extra names from the row.
 
 Offline (the default): rebuild from the saved configs. Online (maintainers only, never in tests):
@@ -111,6 +113,20 @@ KEEP_KEYS = [
 
 CAPABILITIES = ("vision", "tools", "reasoning")
 
+#: Published parameter counts (the Hub's safetensors totals, as collected by llmfit) that check a
+#: recalled config: ``PARAM_CHECKS.csv`` rows ``id, repo, published_params``.
+PARAM_CHECKS = CONFIG_DIR / "PARAM_CHECKS.csv"
+LLMFIT_PARAMS = (
+    "https://github.com/AlexsJones/llmfit/blob/026ac571bab477fcc50ba9c7a4aabbeff56828d2/llmfit-core/data/"
+    "hf_models.json (parameters_raw: the Hugging Face safetensors parameter total of each repo)"
+)
+
+
+def published_counts(path: Path = PARAM_CHECKS) -> dict[str, tuple[str, int]]:
+    """catalog id → (HF repo, published parameter count)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {r["id"]: (r["repo"], int(r["published_params"])) for r in csv.DictReader(fh)}
+
 
 def read_index(path: Path = INDEX) -> list[dict[str, str]]:
     """Rows of INDEX.csv (one per catalog model)."""
@@ -162,7 +178,12 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
         hf_repo=row["repo"],
         aliases=aliases,
         sources=[f"config:{repo}", *([f"via:{repo}"] if cfg.get("_via") else []), "llamacpp_arch"],
-        verified="verified (config.json)",
+        verified=(
+            "verified (config.json, as vendored at the cited repository file)"
+            if cfg.get("_via")
+            else "partly: config.json values recalled by the maintainer (no network when saved), "
+            "not copied from a fetched file; re-fetch with `tools/model_configs.py fetch`"
+        ),
         notes=None,
         extra=extra,
         total_params=None,

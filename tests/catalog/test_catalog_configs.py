@@ -61,7 +61,20 @@ def test_saved_config_rebuilds_its_catalog_record(row):
     for k in ("total_params", "active_params"):  # counted by the builder after conversion
         want.pop(k)
         rec.pop(k)
+    if "llmfit_params" in want["sources"]:  # the builder checked the count against a published one
+        want["sources"] = [s for s in want["sources"] if s != "llmfit_params"]
+        assert want.pop("verified").startswith("verified: computed total")
+        rec.pop("verified")
     assert rec == want
+
+
+def test_published_parameter_counts_match_the_recalled_configs():
+    checks = model_configs.published_counts()
+    assert len(checks) >= 30
+    for mid, (_repo, published) in checks.items():
+        total = BY_ID[mid].total_params
+        assert total is not None and abs(total - published) <= 1e-4 * published, mid
+        assert BY_ID[mid].verified.startswith("verified: computed total"), mid
 
 
 def test_record_from_config_refuses_an_unmapped_model_type():
