@@ -32,7 +32,9 @@ total_params           weights incl. embeddings (and output head when untied) [c
 active_params          weights touched per token: non-expert + top-k + shared experts [count]
 sources, verified      citations (keys of the file's ``sources`` map or free text); "verified",
                        "verified-by-family …", "partly …" or "UNVERIFIED …"
-notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arch_aliases`` …)
+notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arch_aliases`` …);
+                       ``released`` / ``released_source`` (model card date), ``capabilities``
+                       (vision, tools, reasoning), ``config_source`` (the config.json URL)
 =====================  ====================================================================
 """
 
