@@ -20,7 +20,8 @@ _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
 def released(arch: Architecture) -> str | None:
-    """Release date ``YYYY-MM-DD`` (or ``YYYY-MM``) of a catalog model; None when unknown."""
+    """Release date ``YYYY-MM-DD`` (or ``YYYY-MM``) of a catalog model (model card, or the repo's creation
+    date on the Hub where known); None when unknown."""
     v = (arch.extra or {}).get("released")
     return str(v) if v else None
 

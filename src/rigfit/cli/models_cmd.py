@@ -78,7 +78,7 @@ def _table(models: list[Architecture]) -> Table:
         collapse_padding=True,
         caption="params in billions (MoE: total / active); attention: GQA/MQA/MHA/MLA, "
         "+SWA window, hybrid = attention + recurrent layers; can: V vision, T tools, R reasoning "
-        "(model card); released: model card date",
+        "(model card); released: model card or Hub creation date",
         caption_justify="left",
     )
     t.add_column("id", style="bold", overflow="fold")
