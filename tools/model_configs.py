@@ -139,6 +139,18 @@ def config_path(repo: str, folder: Path = CONFIG_DIR) -> Path:
     return folder / (repo.replace("/", "__") + ".json")
 
 
+#: HF model types rigfit.archs does not map yet, read with the converter of the architecture whose
+#: language model they share, then given llama.cpp's own arch name: Qwen3.5 / 3.6 are the Qwen3-Next
+#: LM (gated attention + gated delta net + MoE with a gated shared expert) in a vision wrapper
+#: (https://github.com/THUDM/slime/blob/main/scripts/models/qwen36-35B-A3B.sh and qwen3.5-35B-A3B.sh;
+#: llama.cpp names them qwen35 / qwen35moe, src/llama-arch.cpp). Once rigfit.archs maps the type
+#: itself, its own converter is used instead.
+STAND_INS: dict[str, tuple[str, str]] = {
+    "qwen3_5_moe": ("qwen3_next", "qwen35moe"),
+    "qwen3_5": ("qwen3_next", "qwen35"),
+}
+
+
 def _meta(row: dict[str, str]) -> dict[str, Any]:
     caps = [c for c in row["capabilities"].split() if c]
     bad = [c for c in caps if c not in CAPABILITIES]
@@ -156,10 +168,18 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
     source = cfg["_source"]
     clean = {k: v for k, v in cfg.items() if not k.startswith("_")}
     mt = str((clean.get("text_config") or {}).get("model_type") or clean.get("model_type") or "")
-    if hf_family(mt, str(clean.get("model_type") or "")) is None:
-        raise ValueError(f"{row['id']}: model_type {mt!r} is not mapped by rigfit.archs")
+    outer = str(clean.get("model_type") or "")
+    stand_in = None
+    if hf_family(mt, outer) is None:
+        stand_in = STAND_INS.get(outer)
+        if stand_in is None:
+            raise ValueError(f"{row['id']}: model_type {mt!r} is not mapped by rigfit.archs")
+        clean = {**(clean.get("text_config") or clean), "model_type": stand_in[0]}
     arch = architecture_from_config(clean, row["id"], path=source)
     rec = arch_to_json(arch)
+    if stand_in is not None:
+        rec["arch"] = stand_in[1]
+        rec["extra"] = {**(rec["extra"] or {}), "read_as_hf_model_type": stand_in[0], "hf_model_type": outer}
     aliases = [a for a in row["aliases"].split(";") if a]
     for per_layer in ("n_head_kv", "n_ff"):
         v = rec[per_layer]

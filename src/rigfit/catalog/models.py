@@ -150,6 +150,10 @@ _ARCH_PARAM_RULES: dict[str, dict[str, Any]] = {
     "glm4moe": {"exp_probs_b": True},
     "dots1": {"exp_probs_b": True},
     "qwen3next": {"attn_output_gate": True, "shared_expert_gate": True},
+    # Qwen3.5 / 3.6: the Qwen3-Next language model (gated attention, gated delta net, gated shared
+    # expert); https://github.com/THUDM/slime/blob/main/scripts/models/qwen3.5-35B-A3B.sh
+    "qwen35": {"attn_output_gate": True},
+    "qwen35moe": {"attn_output_gate": True, "shared_expert_gate": True},
     "qwen2moe": {"shared_expert_gate": True},
     "mamba2": {"norms_per_layer": 1},
 }
@@ -171,12 +175,16 @@ def _rules(arch: Architecture) -> dict[str, Any]:
     return r
 
 
+#: architectures whose recurrent mixer is Qwen3-Next's gated delta net (not a Mamba-2 block)
+_GATED_DELTA_NET_ARCHS = ("qwen3next", "qwen35", "qwen35moe")
+
+
 def _ssm_params(arch: Architecture) -> int:
     """One recurrent mixer (Mamba-2, or Qwen3-Next gated delta net), without the layer norm."""
     s = arch.ssm
     assert s is not None
     e = arch.n_embd
-    if arch.arch == "qwen3next":
+    if arch.arch in _GATED_DELTA_NET_ARCHS:
         # ssm: d_state = key head dim, n_group = key heads, n_head = value heads, d_inner = value dims
         qk = 2 * s.n_group * s.d_state
         conv_dim = qk + s.d_inner
