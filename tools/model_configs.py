@@ -185,7 +185,8 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
         v = rec[per_layer]
         if isinstance(v, list) and len(set(v)) == 1:
             rec[per_layer] = v[0]
-    extra = dict(rec["extra"] or {})
+    # header bookkeeping of the in-memory GGUF the HF reader builds (no file exists): not model facts
+    extra = {k: v for k, v in (rec["extra"] or {}).items() if k not in ("gguf_version", "alignment")}
     extra.update(_meta(row))
     extra["config_source"] = source
     if cfg.get("_via"):
