@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from model_configs import LLMFIT_PARAMS, published_counts, records_from_folder  # noqa: E402
+
 from rigfit.catalog.models import _record_to_arch, count_params  # noqa: E402
 
 OUT = ROOT / "src/rigfit/catalog/data/models.json"
@@ -902,6 +904,10 @@ def main(ref_path: str) -> None:
     recs = [convert(m) for m in ref["models"]]
     by_id = {r["id"]: r for r in recs}
     recs += additions(by_id)
+    from_configs, missing = records_from_folder({r["id"]: r for r in recs}, sources)
+    if missing:
+        raise SystemExit(f"INDEX.csv rows without a saved config or reference record: {missing}")
+    recs += from_configs
     # order: by family, then size
     fam_order = [
         "llama",
@@ -926,20 +932,34 @@ def main(ref_path: str) -> None:
         "cohere2",
     ]
     problems = []
+    checks = published_counts()
+    sources["llmfit_params"] = LLMFIT_PARAMS
     for r in recs:
         a = _record_to_arch(r)
         t, act = count_params(a)
         r["total_params"], r["active_params"] = t, act
+        if r["id"] in checks:
+            repo, pub = checks[r["id"]]
+            if abs(t - pub) <= 1e-4 * pub:
+                r["verified"] = (
+                    f"verified: computed total {t:,} matches {repo}'s published safetensors count {pub:,}"
+                    + ("" if t == pub else f" within {abs(t - pub) / pub:.4%}")
+                )
+                r["sources"].append("llmfit_params")
+            else:
+                problems.append(f"{r['id']}: total {t} != published {pub} ({repo})")
         rt = r["extra"].get("reference_total_params")
         if rt is not None and rt != t:
             problems.append(f"{r['id']}: total {t} != reference {rt}")
         ra = r["extra"].get("reference_active_params")
         if ra is not None and ra != act:
             problems.append(f"{r['id']}: active {act} != reference {ra}")
+    fam_order += sorted({r["family"] for r in recs} - set(fam_order))
     recs.sort(key=lambda r: (fam_order.index(r["family"]), r["total_params"]))
     data = {
         "schema_version": 1,
-        "generated": "tools/build_model_catalog.py from data/reference/models.json (2026-11) + additions",
+        "generated": "tools/build_model_catalog.py from data/reference/models.json (2026-11) + additions "
+        "+ data/model-configs (saved config.json files)",
         "notes": [
             "Field names are llama.cpp hparams; see rigfit.catalog.models for the schema.",
             "total_params/active_params are computed by rigfit.catalog.models.count_params (embeddings and "

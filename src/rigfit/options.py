@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 
 from rigfit.catalog.arch import Architecture
-from rigfit.catalog.models import filter_models, load_models, resolve_model
+from rigfit.catalog.models import filter_models, load_models
+from rigfit.catalog.names import resolve_name
 from rigfit.catalog.quant import resolve_file_type, resolve_kv_type
 from rigfit.engines import get_engine
 from rigfit.errors import RigfitError, UnknownNameError
@@ -182,7 +183,7 @@ def select_models(name: str | None, family: str | None, search: str | None) -> l
     """``rigfit models [NAME] [--family F] [--search S]``: the catalog models asked for (an unknown
     family is an error with close names; a search that matches nothing is an empty list)."""
     if name:
-        return [resolve_model(name)]
+        return [resolve_name(name)]  # catalog names, GGUF files, Ollama tags, LM Studio names
     selected = filter_models(family=family, search=search)
     if family and not selected:
         known = sorted({a.family for a in load_models()} | {a.arch for a in load_models()})

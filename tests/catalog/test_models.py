@@ -390,7 +390,7 @@ def test_filters():
     g3 = filter_models(family="gemma3")
     assert g3 and all(a.family == "gemma3" for a in g3)
     assert {a.id for a in filter_models(family="deepseek2")} >= {"deepseek-v3", "glm-4.7-flash"}
-    assert [a.id for a in filter_models(search="gpt oss 120")] == ["gpt-oss-120b"]
+    assert [a.id for a in filter_models(search="gpt oss 120")] == ["gpt-oss-120b", "gpt-oss-safeguard-120b"]
 
 
 # --- JSON and CLI ------------------------------------------------------------------------------
@@ -460,6 +460,7 @@ def test_cli_models_table_and_filters():
     assert {r["id"] for r in json.loads(out.stdout)} == {
         "qwen3-30b-a3b",
         "qwen3-30b-a3b-instruct-2507",
+        "qwen3-30b-a3b-thinking-2507",
         "qwen3-coder-30b-a3b",
     }
     out = run_cli("models", "Llama-3.1-8B-Instruct-Q4_K_M.gguf")

@@ -70,6 +70,13 @@ RESOLVES = [
     ("mistral:7b-instruct-v0.3-q4_K_M", "mistral-7b-v0.3", "Q4_K_M"),
     ("mixtral:8x7b-instruct-v0.1-q4_K_M", "mixtral-8x7b", "Q4_K_M"),
     ("llama4", "llama-4-scout", "Q4_K_M"),
+    # checkpoints the catalog gained (issue 12): no longer refused as look-alikes
+    ("DeepSeek-R1-0528-Qwen3-8B-Q4_K_M.gguf", "deepseek-r1-0528-qwen3-8b", "Q4_K_M"),
+    ("Qwen2.5-7B-Instruct-1M-Q4_K_M.gguf", "qwen2.5-7b-1m", "Q4_K_M"),
+    ("Llama-3.1-Nemotron-70B-Instruct-HF-Q4_K_M.gguf", "llama-3.1-nemotron-70b", "Q4_K_M"),
+    ("deepseek-r1:8b", "deepseek-r1-0528-qwen3-8b", "Q4_K_M"),  # Ollama's 8b: the Qwen3-8B distill
+    ("deepseek-r1:1.5b", "deepseek-r1-distill-qwen-1.5b", "Q4_K_M"),
+    ("deepseek-coder", "deepseek-coder-1.3b", "Q4_K_M"),  # latest = 1.3b
     # catalog names keep their catalog meaning
     ("deepseek-r1", "deepseek-r1", "Q4_K_M"),
     ("phi4", "phi-4", "Q4_K_M"),
@@ -86,14 +93,11 @@ def test_spelling_resolves_to_the_right_model(ref, model_id, file_type):
 
 REFUSED = [
     # a look-alike must not be taken: these are other checkpoints
-    ("DeepSeek-R1-0528-Qwen3-8B-Q4_K_M.gguf", BadFileError),
-    ("Qwen2.5-7B-Instruct-1M-Q4_K_M.gguf", BadFileError),
-    ("Llama-3.1-Nemotron-70B-Instruct-HF-Q4_K_M.gguf", BadFileError),
+    ("Qwen3-VL-8B-Instruct-Q4_K_M.gguf", BadFileError),
     ("Meta-Llama-3.1-8B-Instruct-abliterated-Q4_K_M.gguf", BadFileError),
     ("foo.gguf", BadFileError),
-    ("deepseek-r1:8b", UnknownNameError),  # Ollama's 8b is a Qwen3-8B distill, not in the catalog
-    ("deepseek-r1:1.5b", UnknownNameError),
-    ("deepseek-coder", UnknownNameError),  # latest = 1.3b, not in the catalog
+    ("wizardlm2:7b", UnknownNameError),  # Ollama's 7b is not in the catalog
+    ("codellama:70b", UnknownNameError),
     ("llama3.3:8b", UnknownNameError),  # no such size
     ("qwen3:30b-a3b-thinking-2507-q4_K_M", UnknownNameError),  # a dated checkpoint the catalog lacks
     ("mistral:7b-instruct-v0.2-q4_K_M", UnknownNameError),  # v0.2, not the catalog's v0.3
@@ -130,8 +134,8 @@ def test_library_table_points_at_catalog_models():
 
 def test_refusal_names_the_sizes_rigfit_knows():
     with pytest.raises(UnknownNameError) as exc:
-        resolve_ollama_library("deepseek-r1")
-    assert "deepseek-r1:32b" in (exc.value.suggestion or "")
+        resolve_ollama_library("wizardlm2")  # latest = 7b, not in the catalog
+    assert "wizardlm2:8x22b" in (exc.value.suggestion or "")
     assert resolve_ollama_library("llava") is None
 
 

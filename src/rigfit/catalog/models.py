@@ -32,7 +32,9 @@ total_params           weights incl. embeddings (and output head when untied) [c
 active_params          weights touched per token: non-expert + top-k + shared experts [count]
 sources, verified      citations (keys of the file's ``sources`` map or free text); "verified",
                        "verified-by-family …", "partly …" or "UNVERIFIED …"
-notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arch_aliases`` …)
+notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arch_aliases`` …);
+                       ``released`` / ``released_source`` (model card date), ``capabilities``
+                       (vision, tools, reasoning), ``config_source`` (the config.json URL)
 =====================  ====================================================================
 """
 
@@ -148,6 +150,10 @@ _ARCH_PARAM_RULES: dict[str, dict[str, Any]] = {
     "glm4moe": {"exp_probs_b": True},
     "dots1": {"exp_probs_b": True},
     "qwen3next": {"attn_output_gate": True, "shared_expert_gate": True},
+    # Qwen3.5 / 3.6: the Qwen3-Next language model (gated attention, gated delta net, gated shared
+    # expert); https://github.com/THUDM/slime/blob/main/scripts/models/qwen3.5-35B-A3B.sh
+    "qwen35": {"attn_output_gate": True},
+    "qwen35moe": {"attn_output_gate": True, "shared_expert_gate": True},
     "qwen2moe": {"shared_expert_gate": True},
     "mamba2": {"norms_per_layer": 1},
 }
@@ -169,12 +175,16 @@ def _rules(arch: Architecture) -> dict[str, Any]:
     return r
 
 
+#: architectures whose recurrent mixer is Qwen3-Next's gated delta net (not a Mamba-2 block)
+_GATED_DELTA_NET_ARCHS = ("qwen3next", "qwen35", "qwen35moe")
+
+
 def _ssm_params(arch: Architecture) -> int:
     """One recurrent mixer (Mamba-2, or Qwen3-Next gated delta net), without the layer norm."""
     s = arch.ssm
     assert s is not None
     e = arch.n_embd
-    if arch.arch == "qwen3next":
+    if arch.arch in _GATED_DELTA_NET_ARCHS:
         # ssm: d_state = key head dim, n_group = key heads, n_head = value heads, d_inner = value dims
         qk = 2 * s.n_group * s.d_state
         conv_dim = qk + s.d_inner
@@ -411,7 +421,8 @@ def arch_to_json(arch: Architecture) -> dict[str, Any]:
 _QUANT_RE = re.compile(
     r"(?ix)(?<![a-z0-9])(?:ud[-_])?(?:"
     r"i?q[1-8](?:_[a-z0-9]+)*(?:\s*-\s*(?:small|medium|large|xs|xxs|s|m|l))?"
-    r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly"
+    r"|f16|bf16|f32|fp16|fp32|fp8|int4|int8|mxfp4(?:[_-]moe)?|nvfp4|awq|gptq|mostly|qat"
+    r"|i1|imatrix|mlx|\d{1,2}bit|dynamic"
     r")(?![a-z0-9])"
 )
 _SHARD_RE = re.compile(r"(?i)-?\d{5}-of-\d{5}")
@@ -452,22 +463,41 @@ def _compact(c: str) -> str:
     return c.replace("-", "").replace(".", "")
 
 
+#: how strongly an index key names a model: its id, HF repo or display name beats an alias, which
+#: beats a form with -instruct/-it/-chat … stripped (the lowest tier that matches wins).
+_TIER_EXACT, _TIER_ALIAS, _TIER_STRIPPED = 0, 1, 2
+#: leading words that only name the publisher ("Meta-Llama-3.1-8B" is Llama 3.1 8B).
+_PUBLISHER_WORDS = ("meta",)
+
+
 @lru_cache(maxsize=1)
-def _index() -> dict[str, set[str]]:
-    """compact key → model ids."""
-    idx: dict[str, set[str]] = {}
+def _index() -> dict[str, dict[str, int]]:
+    """compact key → {model id: tier}."""
+    idx: dict[str, dict[str, int]] = {}
+
+    def add(key: str, mid: str, tier: int) -> None:
+        if key:
+            ids = idx.setdefault(key, {})
+            ids[mid] = min(tier, ids.get(mid, tier))
+
     for a in load_models():
-        names = [a.id, a.name, *(a.extra or {}).get("aliases", [])]
-        keys = [_canon(n) for n in names]
+        exact = [a.id, a.name]
         if a.hf_repo:
-            keys.append(_canon(a.hf_repo.replace("/", "-")))  # org-name
+            exact.append(a.hf_repo.replace("/", "-"))  # org-name
             if (a.extra or {}).get("index_repo_basename", True):
-                keys.append(_canon(a.hf_repo))
-        for c in keys:
-            for key in {_compact(c), _compact(_strip_suffixes(c))}:
-                if key:
-                    idx.setdefault(key, set()).add(a.id)
+                exact.append(a.hf_repo)
+        for names, tier in ((exact, _TIER_EXACT), ((a.extra or {}).get("aliases", []), _TIER_ALIAS)):
+            for n in names:
+                c = _canon(n)
+                add(_compact(c), a.id, tier)
+                add(_compact(_strip_suffixes(c)), a.id, max(tier, _TIER_STRIPPED))
     return idx
+
+
+def _best(found: dict[str, int]) -> set[str]:
+    """The ids of the lowest tier."""
+    top = min(found.values())
+    return {mid for mid, tier in found.items() if tier == top}
 
 
 def _lookup(name: str) -> set[str]:
@@ -475,19 +505,49 @@ def _lookup(name: str) -> set[str]:
     forms = [_canon(name)]
     if "/" in name.strip().rstrip("/"):  # "org/repo": try the full id first
         forms.insert(0, _canon(name.strip().replace("/", "-")))
+    first = forms[-1].split("-", 1)
+    if len(first) == 2 and first[0] in _PUBLISHER_WORDS:
+        forms.append(first[1])
     for c in forms:
         for key in (_compact(c), _compact(_strip_suffixes(c))):
             if key in idx:
-                return idx[key]
+                return _best(idx[key])
     return set()
+
+
+@lru_cache(maxsize=1)
+def _token_sets() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(model id, every word of its id, name, HF repo name and aliases), for loose names."""
+    out = []
+    for a in load_models():
+        names = [a.id, a.name, *(a.extra or {}).get("aliases", [])]
+        if a.hf_repo:
+            names.append(a.hf_repo.rsplit("/", 1)[-1])
+        words: set[str] = set()
+        for n in names:
+            words.update(w for w in _canon(n).split("-") if w)
+        out.append((a.id, frozenset(words)))
+    return tuple(out)
+
+
+def _loose_candidates(name: str) -> list[str]:
+    """Models whose words include every word of ``name`` ("qwen3 coder 30b", "hermes 3 8b"),
+    fewest extra words first; empty when none."""
+    words = {w for w in _strip_suffixes(_canon(name)).split("-") if w}
+    if not words:
+        return []
+    found = [(len(ws - words), mid) for mid, ws in _token_sets() if words <= ws]
+    return [mid for _, mid in sorted(found)]
 
 
 def resolve_model(name: str) -> Architecture:
     """Catalog model for ``name``: an id, HF repo id, display name, GGUF file name, or alias.
 
-    Case, spacing and punctuation are ignored; quant tags (Q4_K_M, MXFP4 …), shard suffixes,
-    extensions and -instruct/-it/-chat suffixes are stripped. Unknown → UnknownNameError
-    with close candidates; several equally good → AmbiguousNameError.
+    Case, spacing and punctuation are ignored; quant tags (Q4_K_M, UD-Q4_K_XL, MXFP4 …), shard
+    suffixes (-00001-of-00003), extensions and -instruct/-it/-chat suffixes are stripped. An id,
+    repo or display name beats an alias. A loose name ("qwen3 coder 30b") whose words fit exactly
+    one model names it. Unknown → UnknownNameError with close candidates; several equally good →
+    AmbiguousNameError listing them.
     """
     if not name or not name.strip():
         raise UnknownNameError("model", name or "", hint="Run 'rigfit models' to list the catalog.")
@@ -497,6 +557,11 @@ def resolve_model(name: str) -> Architecture:
     if len(ids) > 1:
         order = [a.id for a in load_models() if a.id in ids]
         raise AmbiguousNameError("model", name, order)
+    loose = _loose_candidates(name)
+    if len(loose) == 1:
+        return get_model(loose[0])
+    if loose:
+        raise AmbiguousNameError("model", name, loose[:8])
     raise UnknownNameError(
         "model", name, suggest_models(name), hint="Run 'rigfit models' to list the catalog."
     )

@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from rigfit.catalog.arch import Architecture
+from rigfit.catalog.filters import (
+    ModelFilter,
+    apply_filter,
+    capabilities,
+    parse_capabilities,
+    parse_since,
+    released,
+)
 from rigfit.catalog.models import (
     arch_to_json,
     attention_kind,
     catalog_sources,
 )
 from rigfit.cli.app import app, console, print_json
+from rigfit.errors import RigfitError
+from rigfit.inputs import check_ctx
 from rigfit.options import select_models
 
 
@@ -38,6 +49,8 @@ def _ctx(n: int) -> str:
     if n >= 1024 and n % 1024 == 0:
         k = n // 1024
         return f"{k // 1024}M" if k >= 1024 and k % 1024 == 0 else f"{k}K"
+    if n >= 10_000:  # 1010000 (Qwen2.5 1M) → 1010k: decimal thousands, lower-case k
+        return f"{n // 1000}k"
     return str(n)
 
 
@@ -48,33 +61,42 @@ def _params(a: Architecture) -> str:
     return f"{t:.2f}" if t < 10 else f"{t:.1f}"
 
 
+_CAP_LETTERS = {"vision": "V", "tools": "T", "reasoning": "R"}
+
+
+def _caps(a: Architecture) -> str:
+    return "".join(_CAP_LETTERS[c] for c in ("vision", "tools", "reasoning") if c in capabilities(a)) or "-"
+
+
 def _table(models: list[Architecture]) -> Table:
     t = Table(
         title=f"Model catalog ({len(models)} models)",
         title_justify="left",
         pad_edge=False,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
         caption="params in billions (MoE: total / active); attention: GQA/MQA/MHA/MLA, "
-        "+SWA window, hybrid = attention + recurrent layers",
+        "+SWA window, hybrid = attention + recurrent layers; can: V vision, T tools, R reasoning "
+        "(model card); released: model card or Hub creation date",
         caption_justify="left",
     )
     t.add_column("id", style="bold", overflow="fold")
-    t.add_column("family", overflow="fold")
     t.add_column("arch", overflow="fold")
     t.add_column("params", justify="right")
-    t.add_column("layers", justify="right")
     t.add_column("ctx", justify="right")
-    t.add_column("attention")
-    t.add_column("verified")
+    t.add_column("attention", overflow="fold")
+    t.add_column("can")
+    t.add_column("released")
     for a in models:
         t.add_row(
             a.id,
-            a.family,
             a.arch,
             _params(a),
-            str(a.n_layer),
             _ctx(a.n_ctx_train),
             attention_kind(a, short=True),
-            _short_verified(a.verified),
+            _caps(a),
+            (released(a) or "-")[:7],
         )
     return t
 
@@ -116,6 +138,25 @@ def models(
         typer.Option("--family", "-f", help="Family or llama.cpp arch (llama, qwen3, gemma3, deepseek2…)."),
     ] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
+    min_params: Annotated[
+        float | None, typer.Option("--min-params", help="Smallest total size [billions of parameters].")
+    ] = None,
+    max_params: Annotated[
+        float | None, typer.Option("--max-params", help="Largest total size [billions of parameters].")
+    ] = None,
+    moe: Annotated[
+        bool | None, typer.Option("--moe/--dense", help="Only mixture-of-experts models, or only dense ones.")
+    ] = None,
+    min_ctx: Annotated[
+        int | None, typer.Option("--min-ctx", help="Smallest training context [tokens], e.g. 131072.")
+    ] = None,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option("--capability", "-c", help="vision, tools or reasoning (repeat or comma-separate)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Released on or after YYYY[-MM[-DD]] (model card date).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON list of full records.")] = False,
     local: Annotated[
         bool,
@@ -136,7 +177,22 @@ def models(
         else:
             render_local_models(found)
         return
-    selected = select_models(name, family, search)
+    for value, flag in ((min_params, "--min-params"), (max_params, "--max-params")):
+        if value is not None and not value >= 0:
+            raise RigfitError(
+                f"{flag} {value:g} is not a size.", "Give billions of parameters, e.g. 7 or 0.5."
+            )
+    if min_ctx is not None:
+        check_ctx(min_ctx, flag="--min-ctx")
+    flt = ModelFilter(
+        min_params_b=min_params,
+        max_params_b=max_params,
+        moe=moe,
+        min_ctx=min_ctx,
+        capabilities=parse_capabilities(capability or []),
+        since=parse_since(since) if since is not None else None,
+    )
+    selected = apply_filter(select_models(name, family, search), flt)
     if as_json:
         print_json([arch_to_json(a) for a in selected])
         return
@@ -144,7 +200,10 @@ def models(
         _detail(selected[0])
         return
     if not selected:
-        console.print(f"No catalog model matches {search!r}.")
+        console.print(
+            "No catalog model matches " + (f"{search!r}." if search and not flt.active else "these filters.")
+        )
         return
-    # piped output is not limited to 80 columns: keep one row per model
-    _out().print(_table(selected))
+    # the table fits 100 columns (one row per model); a narrower terminal folds the ids
+    out = console if console.is_terminal else Console(width=100)
+    out.print(_table(selected))
