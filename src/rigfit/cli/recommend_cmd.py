@@ -48,7 +48,10 @@ def recommend(
         title=f"Recommended for {rec.use.name} on {machine.name} ({rec.ctx:,} context, "
         f"≥ {rec.min_tps:g} tok/s, KLD ≤ {rec.max_kld:g})"
     )
-    t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
+    t.caption = (
+        "ranked by score (★ the best comfortable row); decode tok/s, GiB (+RAM) and max ctx "
+        "estimated; KLD looked up (scaled by size)"
+    )
     columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
         ("#", "right"),
         ("model", "left"),
@@ -70,11 +73,13 @@ def recommend(
             p.quant,
             p.tier,
             fmt_band(e.decode_tps),
-            "—" if e.memory_bytes is None else f"{e.memory_bytes / 2**30:.1f}",
+            _gib(e.memory_bytes, e.ram_bytes if e.experts_offload else 0.0),
             "—" if not e.max_ctx else f"{e.max_ctx:,}",
             f"{p.kld.value:.3f}",
         )
     console.print(t)
+    for i, p in enumerate(rec.picks, start=1):
+        console.print(f"  {i}. {escape(p.model_id)}: {escape(p.reason)}", highlight=False)
     if rec.sweet_spot is not None:
         console.print(
             f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
@@ -101,3 +106,10 @@ def recommend(
         highlight=False,
         style="dim",
     )
+
+
+def _gib(fast_bytes: float | None, ram_bytes: float) -> str:
+    """Memory of a row [GiB]: fast memory, plus what stays in RAM (experts in RAM) as "+N"."""
+    if fast_bytes is None:
+        return "—"
+    return f"{fast_bytes / 2**30:.1f}" + (f"+{ram_bytes / 2**30:.0f}" if ram_bytes else "")
