@@ -11,10 +11,10 @@ Ranking rule
    or — for a mixture-of-experts model — every layer on the GPU(s) with the routed experts of
    some layers in RAM (``--n-cpu-moe``, the planner's own search: the plan ``rigfit plan`` picks is
    the plan ranked here). Whole-layer offload of a dense model is left out (it is what makes "14B
-   with offload" crawl). It must decode at least ``--min-tps`` (default: the use's floor, chat 10, code 15, agents 15,
-   long-context 5 tok/s, at the chosen context), lose at most ``--max-quality-loss`` (default
-   0.25 nats of mean KL divergence vs F16 — between Q3_K_S and Q2_K on Llama-3-8B), and the model
-   must be trained for the context (``n_ctx_train`` ≥ context).
+   with offload" crawl). It must decode at least ``--min-tps`` (default: the use's floor, chat
+   10, code 15, agents 15, long-context 5 tok/s, at the chosen context), lose at most
+   ``--max-quality-loss`` (default 0.25 nats of mean KL divergence vs F16 — between Q3_K_S and
+   Q2_K on Llama-3-8B), and the model must be trained for the context (``n_ctx_train`` ≥ context).
 3. **Score** (one per candidate; the best-scoring quant represents each model)::
 
        score = log2(P_eff / 1e9)                         capability: +1 per doubling of size
@@ -29,17 +29,17 @@ Ranking rule
    rule says a model twice the size at Q4_K_M (KLD ≈ 0.03) beats a smaller one at Q8_0, and
    Q2_K (≈ 0.45) costs more than the doubling is worth — what llama.cpp's KLD scoreboards and
    common experience agree on.
-4. **Rows and named picks.** A pick is *comfortable* when it keeps memory to spare on every
-   device (not "tight") and decodes at least the use's comfortable speed (chat 20, code 25,
-   agents 30, long-context 10 tok/s). Each model is one row: its best-scoring comfortable quant
-   when it has one, else its best-scoring quant. Rows are sorted by score; equal scores go to
-   the newer model (release dates from :mod:`rigfit.catalog.releases`). **Sweet spot**: the
-   comfortable row with the highest score — row 1 unless rows above it score higher but are
-   not comfortable (tight, or slower than comfortable), which their reason line says. **Largest that runs comfortably**: the comfortable
-   row with the most parameters in total (what the model's name counts and its memory holds);
-   sizes within 10 % of the largest count as equal and the newer model wins, then the score;
-   a model made for another use is not named. When nothing is comfortable, both fall back to
-   row 1, and say so. Every row carries a one-line reason.
+4. **Rows and named picks.** A pick is *comfortable* when it keeps memory to spare on every device
+   (not "tight") and decodes at least the use's comfortable speed (chat 20, code 25, agents 30,
+   long-context 10 tok/s). Each model is one row: its best-scoring comfortable quant when it has
+   one, else its best-scoring quant. Rows are sorted by score; equal scores go to the newer model
+   (release dates from :mod:`rigfit.catalog.releases`). **Sweet spot**: the comfortable row with the
+   highest score — row 1 unless rows above it score higher but are not comfortable (tight, or slower
+   than comfortable), which their reason line says. **Largest that runs comfortably**: the
+   comfortable row with the most parameters in total (what the model's name counts and its memory
+   holds); sizes within 10 % of the largest count as equal and the newer model wins, then the score;
+   a model made for another use is not named. When nothing is comfortable, both fall back to row 1,
+   and say so. Every row carries a one-line reason.
 
 Capability tier: the model's size class by effective parameters (tiny < 3B, small 3–9B, mid
 10–16B, large 20–40B, xl 65–125B, frontier-class ≥ 200B), labelled as a rigfit size rule, not a
@@ -647,7 +647,9 @@ def _where(p: Pick) -> str:
 def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
     """One line: why this row is where it is (what it is, how it runs, what it gave up)."""
     e = p.evaluation
-    size = f"{p.total_params / 1e9:.0f}B" + (f" MoE ({p.effective_params / 1e9:.1f}B effective)" if _is_moe(p) else "")
+    size = f"{p.total_params / 1e9:.0f}B"
+    if _is_moe(p):
+        size += f" MoE ({p.effective_params / 1e9:.1f}B effective)"
     parts = [f"{size} at {p.quant} (KLD {p.kld.value:.3f})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
     if e.experts_offload:
         parts.append(f"experts of {e.experts_in_ram} layers in RAM ({e.ram_bytes / 2**30:.1f} GiB)")
