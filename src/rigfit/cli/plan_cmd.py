@@ -15,6 +15,7 @@ from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import variant_assumptions
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
@@ -115,6 +116,8 @@ def plan(
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
     machine = resolve_machine(on)
+    for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
+        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
     if max_ctx and p.hosted is None:

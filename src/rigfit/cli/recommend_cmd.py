@@ -8,8 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.cli.app import app, console, print_json
+from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import variant_assumptions
 from rigfit.options import check_recommend
 from rigfit.recommend import recommend as run
 from rigfit.report.document import fmt_band
@@ -40,6 +41,8 @@ def recommend(
     """
     check_recommend(limit, min_ctx, min_tps, max_quality_loss)
     machine = resolve_machine(on)
+    for line in variant_assumptions(machine.accelerators):
+        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     rec = run(machine, use, min_ctx=min_ctx, min_tps=min_tps, max_quality_loss=max_quality_loss, limit=limit)
     if json_out:
         print_json(rec.to_json())
