@@ -13,6 +13,8 @@ from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
+from rigfit.fit_advice import describe as describe_alternative
+from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
@@ -123,8 +125,10 @@ def plan(
     if max_ctx and p.hosted is None:
         best_ctx = engine.max_context(spec, machine, settings)
         by_quant = engine.max_context_by_quant(spec, machine, settings)
+    alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
     if as_json:
         out = p.to_json()
+        out["fit_alternatives"] = [a.to_json() for a in alternatives]
         if best_ctx is not None:
             out["max_ctx"] = best_ctx
             out["max_ctx_by_quant"] = by_quant
@@ -136,6 +140,8 @@ def plan(
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
     _render(p, engine, best_ctx, by_quant, ctx_that_fits)
+    for a in alternatives:
+        console.print(f"  Fits instead: {escape(describe_alternative(a, p))}", highlight=False)
 
 
 def _render(
