@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rigfit.catalog.models import get_model, resolve_model
-from rigfit.catalog.quant import KV_TYPES
+from rigfit.catalog.quant import KV_TYPES, default_file_type
 from rigfit.errors import AmbiguousNameError, RigfitError
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tensors import catalog_model_spec
@@ -574,13 +574,13 @@ def _model_spec(model: str, quant: str | None) -> tuple[Any, list[str]]:
         notes.append(f"'{model}' read as {arch.name or arch.id} (a typical model of that size)")
     else:
         arch = _resolve_sized_model(model)
-    q = quant or "Q4_K_M"
+    q = quant or default_file_type(arch.id)  # what `rigfit plan` assumes (MXFP4_MOE for gpt-oss)
     qk = re.sub(r"[\s_-]", "", q.lower())
     if qk in _GENERIC_QUANTS:
         notes.append(f"'{q}' read as {_GENERIC_QUANTS[qk]}")
         q = _GENERIC_QUANTS[qk]
     if not quant:
-        notes.append("no quant given: Q4_K_M assumed")
+        notes.append(f"no quant given: {q} assumed (as rigfit plan does)")
     return catalog_model_spec(arch, q), notes
 
 

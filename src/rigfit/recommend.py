@@ -3,7 +3,8 @@
 Ranking rule
 ------------
 1. **Candidates.** Every catalog model × a quant ladder (Q8_0, Q6_K, Q5_K_M, Q4_K_M, IQ4_XS,
-   Q3_K_M, Q2_K; F16 for models under 4B; MXFP4 for models released in it), planned at the use's
+   Q3_K_M, Q2_K; F16 for models under 4B; a model released in MXFP4 (gpt-oss) or FP8 (DeepSeek
+   V3/R1) gets its own ladder from its native format, :mod:`rigfit.catalog.native`), planned at the use's
    context: chat 8K, code 16K, agents 32K, long-context 64K tokens (``--min-ctx`` overrides), with
    llama.cpp defaults (f16 KV cache, flash attention where the build has it).
 2. **Filters.** A candidate must be one ``rigfit plan`` runs with every layer in fast memory
@@ -54,7 +55,7 @@ from functools import lru_cache
 
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.models import get_model, load_models
-from rigfit.catalog.quality import kld_vs_f16
+from rigfit.catalog.native import kld_for_model, native_format
 from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.tensors import catalog_model_spec
@@ -148,11 +149,14 @@ def is_made_for_other_use(arch: Architecture, use: Use) -> bool:
 
 
 def quant_ladder(arch: Architecture) -> tuple[str, ...]:
+    """File types tried for a model: the ladder (F16 too under 4B); a model released in a
+    low-precision format gets its own ladder, baseline first (:mod:`rigfit.catalog.native`)."""
     out = list(QUANT_LADDER)
     if (arch.total_params or 0) < 4e9:
         out.insert(0, "F16")
-    if arch.family.lower().startswith("gpt-oss") or arch.id.startswith("gpt-oss"):
-        out.insert(0, "MXFP4_MOE")
+    nat = native_format(arch)
+    if nat is not None:
+        return tuple(q for q in nat.ladder if q in out or q == nat.baseline)
     return tuple(out)
 
 
@@ -527,7 +531,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     n_eff = effective_params(arch)
     for q in quant_ladder(arch):
         f.considered += 1
-        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
+        kld = kld_for_model(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import resolve_model
+from rigfit.catalog.native import kld_for_model, native_format, offered_quants
 from rigfit.catalog.prices import SNAPSHOT_DATE
-from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import default_quant, local_cost
 from rigfit.figures import GIB
@@ -36,7 +36,7 @@ CLASS_MODELS = (
     ("13–14B", "qwen2.5-14b"),
     ("27–32B", "qwen2.5-32b"),
     ("70B", "llama-3.1-70b"),
-    ("400B+ MoE", "qwen3-235b-a22b"),
+    ("235B MoE", "qwen3-235b-a22b"),
     ("frontier (671B MoE)", "deepseek-v3"),
 )
 #: Builds compared in "perf per dollar" (catalog machine descriptions).
@@ -90,20 +90,21 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
         f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
         [
             Column("quant"),
-            Column("memory GiB", "estimated"),
+            Column("memory GiB: total (GPU + RAM)", "estimated"),
             Column("fit", "estimated"),
             Column("decode tok/s (p10–p90)", "estimated"),
             Column("prefill tok/s", "estimated"),
-            Column("KLD vs F16", "looked up at 8B; est. other sizes"),
+            Column("KLD vs F16 or the released weights", "looked up at 8B; est. other sizes"),
             Column("max context in fast memory", "estimated"),
         ],
         intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
-        "model runs from system RAM.",
+        f"model runs from system RAM. Memory is the plan's total need with its split by device; "
+        f"fast memory holds {_gib(fast_memory_bytes(machine))} GiB.",
     )
     evals = []
-    for q in MATRIX_QUANTS:
+    for q in offered_quants(arch, MATRIX_QUANTS):
         ev, err = _try_eval(machine, arch, q, ctx)
-        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
+        kld = kld_for_model(arch, q)
         if ev is None:
             t.add(q, "—", f"n/a: {err}", "—", "—", fmt_band(kld, 4, band=False), "—")
             continue
@@ -111,7 +112,7 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
         mc = max_context_for(machine, arch.id, q) if ev.fully_in_fast_memory else None
         t.add(
             q,
-            _gib(ev.memory_bytes),
+            _need(ev),
             ev.fit_label,
             fmt_band(ev.decode_tps, 1),
             fmt_band(ev.prefill_tps, 0, False),
@@ -121,7 +122,26 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
     t.notes.append(
         "KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; see rigfit.catalog.quality"
     )
+    nat = native_format(arch)
+    if nat is not None:
+        t.notes.append(
+            f"{arch.name or arch.id} is released in {nat.fmt}: {nat.baseline or nat.fmt} is the baseline "
+            "(KLD 0 against the released weights) and no up-cast or re-quant ladder is listed "
+            f"({nat.source})."
+        )
     return t, evals
+
+
+def _need(ev) -> str:
+    """A plan's total memory need [GiB] with its split: "16.2 (11.1 GPU + 5.1 RAM)"; fast memory
+    only when nothing but CPU-side buffers stay in RAM."""
+    if ev.memory_bytes is None:
+        return "—"
+    ram = ev.ram_bytes if ev.n_layers is not None and ev.ngl is not None else 0.0
+    total = ev.memory_bytes + ram
+    if not ram:
+        return _gib(total)
+    return f"{_gib(total)} ({_gib(ev.memory_bytes)} GPU + {_gib(ram)} RAM)"
 
 
 def bench_table(machine: Machine, ctx: int) -> Table:
@@ -413,18 +433,29 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
                 keys.append(k)
     labels = [q for q, _, _ in evals]
     if keys:
-        parts = {k: [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys}
+        parts = {
+            f"{k} (fast memory)": [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys
+        }
     else:
-        parts = {"total": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
+        parts = {"fast memory": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
+    ram = [(ev.ram_bytes if ev.ngl is not None else 0.0) / GIB for _, ev, _ in evals]
+    if any(ram):
+        parts["in system RAM (offload, CPU buffers)"] = ram
+    fast = fast_memory_bytes(machine) / GIB
+    host = (machine.ram_bytes or 0) / GIB if machine.accelerators and not machine.unified_memory else 0.0
+    total_cap = (
+        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM" if host else ""
+    )
     return stacked_bars(
         out,
         "memory_per_quant",
         f"Memory per quant — {arch.name or arch.id}",
         labels,
         parts,
-        "memory [GiB] (estimated)",
-        caption=f"{machine.name}; dashed line = fast memory.",
-        limit=fast_memory_bytes(machine) / GIB,
+        "memory [GiB] (estimated): total need, by device",
+        caption=f"{machine.name}; each bar is the plan's whole need, its system-RAM share on top; "
+        f"dashed line = fast memory ({fast:,.1f} GiB){total_cap}. A bar above the line offloads.",
+        limit=fast,
         limit_label="fast memory",
     )
 
@@ -438,8 +469,8 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
         pts = []
         for q in quant_ladder(arch):
             ev, _ = _try_eval(machine, arch, q, ctx)
-            kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
-            if ev is None or not ev.fully_in_fast_memory or ev.decode_tps is None or not kld.known:
+            kld = kld_for_model(arch, q)
+            if ev is None or not ev.runs_in_fast_memory or ev.decode_tps is None or not kld.known:
                 continue
             pts.append((kld.value, ev.decode_tps.value, q))
         if pts:
@@ -451,7 +482,7 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
         "speed_vs_quality",
         f"Speed vs quality — top picks on {machine.name}",
         series,
-        "quality loss: mean KLD vs F16 [nats] (looked up at 8B, scaled)",
+        "quality loss: mean KLD vs F16 or the released weights [nats] (looked up at 8B, scaled)",
         "decode [tok/s] (estimated)",
         caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
         "(top picks of rigfit recommend --use chat).",
@@ -486,7 +517,7 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     if opt.charts and ch.available():
         arch = models[0]
         for c in (
-            chart_decode_vs_context(out, machine, arch, ["Q4_K_M", "Q8_0"]),
+            chart_decode_vs_context(out, machine, arch, list(offered_quants(arch, ("Q4_K_M", "Q8_0")))),
             chart_memory_breakdown(out, machine, first_evals, arch),
             chart_speed_vs_quality(out, machine, opt.ctx),
         ):
