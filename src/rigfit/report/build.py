@@ -21,6 +21,7 @@ from rigfit.figures import GIB
 from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.prices import machine_price_parts, price_info
 from rigfit.recommend import evaluate, fast_memory_bytes, max_context_for, quant_ladder, recommend
 from rigfit.report import charts as ch
 from rigfit.report.charts import line_chart, stacked_bars, tradeoff_chart
@@ -204,6 +205,9 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
             "GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
             "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
             "published peak.",
+            "Price: the accelerators alone (GPU street price × count, new unless marked used; a Mac "
+            "or APU is the whole computer), as of 2025-26; a hosted system has no list price. "
+            "Sources: rigfit hardware NAME.",
         ],
     )
     ms = [machine, *others]
@@ -242,14 +246,7 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
         "power (TDP) [looked up]",
         lambda m: "—" if acc_sum(m, "tdp_w") is None else f"{acc_sum(m, 'tdp_w'):,.0f} W",
     )
-    row(
-        "cost [looked up]",
-        lambda m: (
-            "hosted only"
-            if any(not d.purchasable for d in m.accelerators)
-            else ("—" if machine_price(m).usd is None else f"${machine_price(m).usd:,.0f}")
-        ),
-    )
+    row("price of the accelerators [looked up / est.]", accelerator_price_text)
     row("largest class at Q4_K_M [est]", lambda m: _largest_class(m, ctx))
 
     def per_mtok(m: Machine) -> str:
@@ -301,7 +298,10 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
             )
         else:
             t.add(label, arch.name or mid, "none in the catalog", "—", "—", here_s)
-    t.notes.append("Prices are GPU/device street prices from the catalog (a GPU's host PC is extra).")
+    t.notes.append(
+        "Price: the whole machine — GPUs plus an estimated host PC (CPU, board, PSU, RAM, SSD); Macs "
+        "and APUs are sold whole (rigfit floor MODEL lists each part and its source)."
+    )
     return t
 
 
@@ -315,7 +315,7 @@ def perf_per_dollar(ctx: int) -> Table:
             Column("tok/s per $1000", "estimated"),
             Column("largest class it unlocks (Q4_K_M)", "estimated"),
         ],
-        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the accelerator or whole computer.",
+        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the whole computer, as bought.",
     )
     arch = _model("llama-3.1-8b")
     for b in BUILDS:
@@ -329,13 +329,43 @@ def perf_per_dollar(ctx: int) -> Table:
         per_k = f"{tps / price.usd * 1000:,.1f}" if tps and price.usd else "—"
         t.add(
             m.name,
-            "—" if price.usd is None else f"${price.usd:,.0f}",
+            _whole_price_text(m),
             "—" if tps is None else f"{tps:,.1f}",
             per_k,
             _largest_class(m, ctx),
         )
-    t.notes.append("GPU builds: GPU price only; Macs and APUs: the whole computer.")
+    t.notes.append(
+        "Price: the whole computer for every row — GPU builds are the GPU(s) plus the named CPU, "
+        "RAM and an estimated platform (board, PSU, case, SSD); Macs and APUs as sold. New street "
+        "prices where the catalog has them, else used (marked), as of 2025-26."
+    )
     return t
+
+
+def accelerator_price_text(m: Machine) -> str:
+    """The spec delta's price cell: the accelerators alone, with their basis (new / used / MSRP)."""
+    if any(not d.purchasable for d in m.accelerators):
+        return "no list price (rented per token; datacenter systems)"
+    devs = list(m.accelerators) or ([m.cpu] if m.cpu is not None else [])
+    infos = [price_info(d) for d in devs]
+    if not devs or any(i is None for i in infos):
+        return "—"
+    total = sum(float(i["price_usd"]) for i in infos if i is not None)
+    bases = {"new" if i["street_new_usd"] else ("used" if i["used_usd"] else "MSRP") for i in infos if i}
+    basis = "/".join(sorted(bases))
+    what = f"whole computer, {basis}" if all(d.kind in ("apple", "apu") for d in devs) else basis
+    return f"${total:,.0f} ({what})"
+
+
+def _whole_price_text(m: Machine) -> str:
+    """Perf per dollar's price cell: the whole computer, "(incl. used parts)" where any part is
+    priced used."""
+    price = machine_price(m)
+    if price.usd is None:
+        return "—"
+    parts, _ = machine_price_parts(m)
+    used = any(p.source.startswith("used") for p in parts)
+    return f"${price.usd:,.0f}" + (" (incl. used parts)" if used else "")
 
 
 WORKLOADS = (
