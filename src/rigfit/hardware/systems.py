@@ -1,6 +1,6 @@
 """Whole systems: APUs (CPU + iGPU on one memory), hosted SRAM systems, and unified-memory machines.
 
-:func:`apu_device` (Strix Halo, DGX Spark), :func:`hosted_device` (Cerebras, Groq: rent, not buy)
+:func:`apu_device` (Strix Halo, DGX Spark), :func:`hosted_device` (Cerebras, Groq: rented, no list price)
 and :func:`unified_machine`, the Machine of an Apple chip or APU described alone.
 """
 
