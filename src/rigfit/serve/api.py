@@ -57,6 +57,7 @@ def machine(on: str) -> Any:
 
 def plan(a: dict[str, Any]) -> dict[str, Any]:
     """``rigfit plan MODEL --on ON … --json`` (schema rigfit.plan/1)."""
+    from rigfit.fit_advice import fit_alternatives
     from rigfit.options import plan_settings
     from rigfit.plan import make_plan, max_context, max_context_by_quant
 
@@ -82,6 +83,7 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
     m = machine(a["on"])
     p = make_plan(spec, m, settings)
     out = p.to_json()
+    out["fit_alternatives"] = [x.to_json() for x in fit_alternatives(spec, m, settings, p)]  # as the CLI
     if a["max_ctx"] and settings.runtime == "llama.cpp" and p.hosted is None:
         out["max_ctx"] = max_context(spec, m, settings)
         out["max_ctx_by_quant"] = max_context_by_quant(spec, m, settings)
