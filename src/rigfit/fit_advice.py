@@ -68,49 +68,65 @@ def _smaller_kv(current: str, candidate: str) -> bool:
     return candidate in order and current in order and order[candidate] > order[current]
 
 
-def fit_alternatives(
-    model: ModelSpec, machine: Machine, settings: PlanSettings, plan: Plan
-) -> list[FitAlternative]:
-    """Settings (KV type, ubatch) under which an offload plan keeps every layer in fast memory:
-    the first that fits with the margin, and before it the first that fits only tight (at most
-    two). Empty when the plan does not offload, is not a llama.cpp plan, or nothing helps."""
+def _applies(settings: PlanSettings, plan: Plan) -> bool:
+    """Whether an offload plan is one these settings could turn into a fit: a llama.cpp plan that
+    offloads by rigfit's own choice (the user set no -ngl / --cpu-moe / --n-cpu-moe)."""
     if plan.fit is not Verdict.OFFLOAD or plan.hosted is not None or settings.runtime != "llama.cpp":
-        return []
-    if settings.ngl is not None or settings.cpu_moe or settings.n_cpu_moe:
-        return []  # the user chose the offload
-    out: list[FitAlternative] = []
+        return False
+    return settings.ngl is None and not settings.cpu_moe and not settings.n_cpu_moe
+
+
+def _candidates(settings: PlanSettings) -> list[tuple[str | None, int | None, PlanSettings]]:
+    """(KV type, ubatch, settings) to try, mildest first: only smaller KV types and ubatches."""
+    out = []
     for kv, ub in _STEPS:
         if kv is not None and not _smaller_kv(settings.kv_type_k, kv):
             continue
         if ub is not None and ub >= settings.n_ubatch:
             continue
+        n_ub = ub or settings.n_ubatch
         alt = replace(
             settings,
             kv_type_k=kv or settings.kv_type_k,
             kv_type_v=kv or settings.kv_type_v,
-            n_ubatch=ub or settings.n_ubatch,
-            n_batch=max(ub or settings.n_ubatch, settings.n_batch),
+            n_ubatch=n_ub,
+            n_batch=max(n_ub, settings.n_batch),
         )
+        out.append((kv, ub, alt))
+    return out
+
+
+def _alternative(kv: str | None, ub: int | None, p: Plan) -> FitAlternative:
+    flags = " ".join(x for x in (f"--kv-type {kv}" if kv else "", f"--ubatch {ub}" if ub else "") if x)
+    llama = " ".join(x for x in (f"-ctk {kv} -ctv {kv}" if kv else "", f"-ub {ub}" if ub else "") if x)
+    sp = p.speed
+    return FitAlternative(
+        flags,
+        llama,
+        p.fit,
+        sp.decode_tps if sp is not None else None,
+        sp.decode_tps_ctx if sp is not None else None,
+    )
+
+
+def fit_alternatives(
+    model: ModelSpec, machine: Machine, settings: PlanSettings, plan: Plan
+) -> list[FitAlternative]:
+    """Settings (KV type, ubatch) under which an offload plan keeps every layer in fast memory:
+    the first that fits with the margin, and before it the first that fits only tight (at most
+    two). Empty when the plan does not offload, is not a llama.cpp plan, the user chose the
+    offload, or nothing helps."""
+    if not _applies(settings, plan):
+        return []
+    out: list[FitAlternative] = []
+    for kv, ub, alt in _candidates(settings):
         try:
             p = make_plan(model, machine, alt)
         except RigfitError:
             continue
-        if p.fit not in (Verdict.FITS, Verdict.TIGHT):
+        if p.fit not in (Verdict.FITS, Verdict.TIGHT) or (out and out[-1].fit is p.fit):
             continue
-        if out and out[-1].fit is p.fit:
-            continue
-        flags = " ".join(x for x in (f"--kv-type {kv}" if kv else "", f"--ubatch {ub}" if ub else "") if x)
-        llama = " ".join(x for x in (f"-ctk {kv} -ctv {kv}" if kv else "", f"-ub {ub}" if ub else "") if x)
-        sp = p.speed
-        out.append(
-            FitAlternative(
-                flags,
-                llama,
-                p.fit,
-                sp.decode_tps if sp is not None else None,
-                sp.decode_tps_ctx if sp is not None else None,
-            )
-        )
+        out.append(_alternative(kv, ub, p))
         if p.fit is Verdict.FITS:
             break
     return out
