@@ -326,7 +326,8 @@ def local_cost(
     q = quant or default_quant(arch)
     if category(machine) == "hosted":
         raise RigfitError(
-            f"{machine.name} is a hosted datacenter system (rented per token, no list price): its cost is its API price.",
+            f"{machine.name} is a hosted datacenter system (rented per token, no list price): "
+            "its cost is its API price.",
             f"Compare its API price instead: rigfit cost {arch.id} --on <your machine> --hosted cerebras",
         )
     ev = evaluate(machine, arch, q, ctx)
