@@ -108,3 +108,16 @@ def test_cli_prints_one_reason_per_row():
     assert out.exit_code == 0, out.stderr
     for i in range(1, 5):
         assert re.search(rf"^\s+{i}\. \S+: ", out.stdout, re.M), out.stdout
+
+
+def test_a_near_tie_goes_to_the_newer_model_and_reasons_point_the_right_way():
+    """--use code on a 4090: DeepSeek-Coder 33B (2023) and Qwen2.5-Coder 32B (2024) score within
+    0.02; the newer one is the sweet spot. On a CPU-only box the sweet spot is row 1, so no row
+    below it claims to 'score higher than the sweet spot below it'."""
+    code = recommend(resolve_machine(BOX_4090), "code", limit=None)
+    ids = [p.model_id for p in code.picks]
+    assert ids.index("qwen2.5-coder-32b") < ids.index("deepseek-coder-33b")
+    cpu = recommend(resolve_machine("Ryzen 9 7950X + 64GB DDR5-6000"), "chat", limit=8)
+    i = cpu.picks.index(cpu.sweet_spot)
+    for p in cpu.picks[i + 1 :]:
+        assert "sweet spot below it" not in p.reason, p.reason

@@ -33,14 +33,14 @@ Ranking rule
 4. **Rows and named picks.** A pick is *comfortable* when it keeps memory to spare on every device
    (not "tight") and decodes at least the use's comfortable speed (chat 20, code 25, agents 30,
    long-context 10 tok/s). Each model is one row: its best-scoring comfortable quant when it has
-   one, else its best-scoring quant. Rows are sorted by score; equal scores go to the newer model
-   (release dates from :mod:`rigfit.catalog.releases`). **Sweet spot**: the comfortable row with the
-   highest score — row 1 unless rows above it score higher but are not comfortable (tight, or slower
-   than comfortable), which their reason line says. **Largest that runs comfortably**: the
-   comfortable row with the most parameters in total (what the model's name counts and its memory
-   holds); sizes within 10 % of the largest count as equal and the newer model wins, then the score;
-   a model made for another use is not named. When nothing is comfortable, both fall back to row 1,
-   and say so. Every row carries a one-line reason.
+   one, else its best-scoring quant. Rows are sorted by score; scores within 0.05 tie, and a tie
+   goes to the newer model (release dates from :mod:`rigfit.catalog.releases`). **Sweet spot**: the
+   comfortable row with the highest score — row 1 unless rows above it score higher but are not
+   comfortable (tight, or slower than comfortable), which their reason line says. **Largest that
+   runs comfortably**: the comfortable row with the most parameters in total (what the model's name
+   counts and its memory holds); sizes within 10 % of the largest count as equal and the newer model
+   wins, then the score; a model made for another use is not named. When nothing is comfortable,
+   both fall back to row 1, and say so. Every row carries a one-line reason.
 
 Capability tier: the model's size class by effective parameters (tiny < 3B, small 3–9B, mid
 10–16B, large 20–40B, xl 65–125B, frontier-class ≥ 200B), labelled as a rigfit size rule, not a
@@ -74,6 +74,9 @@ TIGHT_PENALTY = 0.25
 #: code specialist is tuned away from conversation, so a general model half its size is preferred
 #: (a rigfit ranking rule, not a benchmark).
 OTHER_USE_PENALTY = 1.0
+#: Scores this close count as equal when ranking (0.05 = a 3.5 % size difference or 0.005 nats of
+#: KLD — below what the KLD and speed bands can tell apart); the newer model then goes first.
+SCORE_TIE = 0.05
 #: Sizes within this ratio of the largest comfortable row count as equal for "largest".
 SIZE_TIE_RATIO = 0.9
 
@@ -481,7 +484,7 @@ def recommend(
             row.evaluation.max_ctx = _max_ctx(machine, row)
             row.why = _why(row, u)
             picks.append(row)
-    picks.sort(key=rank_key)
+    picks = order_picks(picks)
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
     for i, p in enumerate(picks, start=1):
         p.reason = _reason(i, p, picks, u)
@@ -589,8 +592,30 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
 
 
 def rank_key(p: Pick) -> tuple[float, str, float]:
-    """Sort key of the table: score, then the newer model, then the larger."""
+    """Sort key of the table before near ties are settled: score, then the newer model, then the
+    larger."""
     return (-round(p.score, 6), _neg_date(p.released), -p.effective_params)
+
+
+def order_picks(picks: list[Pick]) -> list[Pick]:
+    """The table's order: by :func:`rank_key`, then a newer model moves above an older neighbour
+    whose score is less than :data:`SCORE_TIE` higher (repeated until nothing moves)."""
+    out = sorted(picks, key=rank_key)
+    for _ in range(len(out)):
+        moved = False
+        for i in range(len(out) - 1):
+            a, b = out[i], out[i + 1]
+            if a.score - b.score < SCORE_TIE and b.released > a.released:
+                out[i], out[i + 1] = b, a
+                moved = True
+        if not moved:
+            break
+    return out
+
+
+def near_tie(a: Pick, b: Pick) -> bool:
+    """Whether two picks' scores count as equal (within :data:`SCORE_TIE`)."""
+    return abs(a.score - b.score) < SCORE_TIE
 
 
 def _neg_date(date: str) -> str:
@@ -667,10 +692,15 @@ def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
         parts.append("a code model, ranked down for " + u.name)
     if p.released:
         parts.append(f"released {p.released}")
-    if not p.comfortable and any(r.comfortable for r in rows[rank:]):
+    above = rows[: rank - 1]
+    if (
+        not p.comfortable
+        and not any(r.comfortable for r in above)
+        and any(r.comfortable for r in rows[rank:])
+    ):
         parts.append("scores higher than the sweet spot below it, but is not comfortable")
-    if rank > 1 and abs(rows[rank - 2].score - p.score) < 1e-6:
-        parts.append("same score as the row above, older or smaller")
+    if rank > 1 and near_tie(rows[rank - 2], p):
+        parts.append("ties with the row above on score (within 0.05); older or smaller")
     return "; ".join(parts)
 
 
