@@ -11,6 +11,7 @@ from rigfit.catalog.models import resolve_model
 from rigfit.errors import RigfitError
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.recommend import (
+    SCORE_TIE,
     USES,
     capability_tier,
     effective_params,
@@ -38,12 +39,14 @@ def test_reference_box_gives_three_picks_that_all_fit(box, chat):
     vram = fast_memory_bytes(box)
     for p in chat.picks:
         e = p.evaluation
-        assert e.fully_in_fast_memory and e.fit in ("fits", "tight"), p.model_id
+        # all of it in VRAM, or (MoE) every layer on the GPU with routed experts in RAM
+        assert e.runs_in_fast_memory and e.fit in ("fits", "tight", "offload"), p.model_id
+        assert e.fully_in_fast_memory or (e.experts_in_ram > 0 and e.ngl == e.n_layers), p.model_id
         assert e.memory_bytes is None or e.memory_bytes <= vram
         assert e.decode_tps.value >= chat.min_tps
         assert p.kld.value <= chat.max_kld
         assert resolve_model(p.model_id).n_ctx_train >= chat.ctx
-    assert [p.score for p in chat.picks] == sorted((p.score for p in chat.picks), reverse=True)
+    assert all(a.score >= b.score - SCORE_TIE for a, b in zip(chat.picks, chat.picks[1:], strict=False))
     assert len({p.model_id for p in chat.picks}) == len(chat.picks)  # one quant per model
 
 
@@ -52,8 +55,9 @@ def test_sweet_spot_and_largest_comfortable_are_named(chat):
     assert chat.sweet_spot_why and chat.largest_why
     comfy = [p for p in chat.picks if p.comfortable]
     assert comfy, "a 12 GB card runs something comfortably"
-    assert chat.largest_comfortable.effective_params == max(p.effective_params for p in comfy)
-    assert chat.sweet_spot.score == max(p.score for p in comfy)
+    named = [p for p in comfy if not p.made_for_other_use]
+    assert chat.largest_comfortable.total_params >= 0.9 * max(p.total_params for p in named)
+    assert chat.sweet_spot.score >= max(p.score for p in comfy) - SCORE_TIE
     # a 12 GB card: the largest comfortable model is bigger than 7B but not a 30B+ dense model
     assert 7e9 < chat.largest_comfortable.effective_params < 30e9
 

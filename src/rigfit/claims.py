@@ -49,13 +49,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rigfit.catalog.models import get_model, resolve_model
-from rigfit.catalog.quant import KV_TYPES
+from rigfit.catalog.quant import KV_TYPES, default_file_type
 from rigfit.errors import AmbiguousNameError, RigfitError
 from rigfit.estimate.speculative import check_speculative_decode, mentions_speculative, n_mtp_layers
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import variant_assumptions
 from rigfit.plan import PlanSettings, make_plan
 from rigfit.safeio import clean_text
 
@@ -216,7 +217,7 @@ _CTX_UNIT = re.compile(r"\s*([kK])?\s*(?:tokens?\s+of\s+)?context", re.I)
 _SEC_UNIT = re.compile(r"\s*(ms|s)\b", re.I)
 _TTFT_WORD = re.compile(r"first token|ttft", re.I)
 _ON_WORD = re.compile(r"\bon\s+(?=\S)", re.I)
-_ON_ARTICLE = re.compile(r"(?:an?\s+|one\s+|the\s+|a\s+single\s+)(?=.)", re.I)
+_ON_ARTICLE = re.compile(r"(?:an?\s+|one\s+|the\s+|a\s+single\s+|(?:my|our|their|his|her)\s+)(?=.)", re.I)
 
 
 @dataclass(frozen=True)
@@ -409,7 +410,7 @@ def parse_claims(text: str) -> list[Claim]:
     is a typo, not a claim to check)."""
     claims = _parse_claims(text)
     for c in claims:
-        if not (math.isfinite(c.value) and c.value > 0):
+        if c.metric != UNREADABLE and not (math.isfinite(c.value) and c.value > 0):
             raise RigfitError(
                 f"line {c.line}: the claimed {c.metric} {c.value:g} is not a positive number.",
                 "Write the figure as published, e.g. '55 tok/s' or '24 GB'.",
@@ -469,7 +470,21 @@ def _parse_lines(lines: list[str]) -> list[Claim]:
             )
         return out
     start = 1 if header and header[0] in ("claim", "text") and len(header) == 1 else 0
-    return [parse_prose(ln, i + 1) for i, ln in enumerate(lines[start:], start=start)]
+    out = []
+    first_error: RigfitError | None = None
+    for i, ln in enumerate(lines[start:], start=start):
+        try:
+            out.append(parse_prose(ln, i + 1))
+        except RigfitError as exc:  # one unreadable line is reported; the batch goes on
+            first_error = first_error or exc
+            out.append(Claim(hardware="", metric=UNREADABLE, value=math.nan, text=ln.strip(), line=i + 1))
+    if first_error is not None and all(c.metric == UNREADABLE for c in out):
+        raise first_error
+    return out
+
+
+#: The metric of a prose line that could not be read: checked as "unknown", the batch goes on.
+UNREADABLE = "unreadable"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -565,19 +580,45 @@ def _model_spec(model: str, quant: str | None) -> tuple[Any, list[str]]:
         arch = get_model(_GENERIC_SIZES[key])
         notes.append(f"'{model}' read as {arch.name or arch.id} (a typical model of that size)")
     else:
-        arch = resolve_model(model)
-    q = quant or "Q4_K_M"
+        arch = _resolve_sized_model(model)
+    q = quant or default_file_type(arch.id)  # what `rigfit plan` assumes (MXFP4_MOE for gpt-oss)
     qk = re.sub(r"[\s_-]", "", q.lower())
     if qk in _GENERIC_QUANTS:
         notes.append(f"'{q}' read as {_GENERIC_QUANTS[qk]}")
         q = _GENERIC_QUANTS[qk]
     if not quant:
-        notes.append("no quant given: Q4_K_M assumed")
+        notes.append(f"no quant given: {q} assumed (as rigfit plan does)")
     return catalog_model_spec(arch, q), notes
+
+
+_SIZE_SUFFIX = re.compile(r"[\s-]+(\d+(?:\.\d+)?)\s*[bB]$")
+
+
+def _resolve_sized_model(model: str):
+    """The catalog model a claim names; a trailing parameter count the catalog id leaves out
+    ("DeepSeek R1 671B") is dropped and checked against the model's size (within 15 %)."""
+    try:
+        return resolve_model(model)
+    except RigfitError:
+        m = _SIZE_SUFFIX.search(model.strip())
+        if m is None:
+            raise
+        arch = resolve_model(model.strip()[: m.start()])
+        size = float(m.group(1)) * 1e9
+        if not arch.total_params or abs(arch.total_params - size) > 0.15 * size:
+            raise
+        return arch
 
 
 def check_claim(claim: Claim) -> Verdict:
     """Verdict on one claim (never raises for a user mistake: returns verdict 'unknown')."""
+    if claim.metric == UNREADABLE:
+        return Verdict(
+            claim,
+            "unknown",
+            f"line {claim.line}: cannot read a claim from this line (write e.g. 'Llama-3.1-8B Q4_K_M at "
+            "55 tok/s on an RTX 3060'); the other lines were checked",
+        )
     try:
         machines = _resolve_machines(claim.hardware)
     except RigfitError as exc:
@@ -600,6 +641,8 @@ def check_claim(claim: Claim) -> Verdict:
             + ", ".join(m.name for m in machines)
             + " and kept the most generous"
         )
+    if len(machines) == 1:
+        notes += variant_assumptions(machines[0].accelerators)
     best.arithmetic[:0] = notes
     return best
 

@@ -5,8 +5,8 @@ and its speed estimated: single GPUs (in a default desktop host), boxes of 2, 4 
 GPUs, Apple Silicon Macs, APUs with shared memory (Strix Halo, DGX Spark) and CPU-only boxes. A
 machine qualifies when the model fits (fully, or with partial offload when the speed still meets
 the target) and the estimated decode speed at that context — its central value — reaches
-``min_tps``. Results are sorted by price; hosted-only systems (Cerebras, Groq) are listed apart
-because you cannot buy them.
+``min_tps``. Results are sorted by price; hosted systems (Cerebras, Groq) are listed apart: they
+are rented per token, or sold as datacenter systems with no list price.
 
 Prices are whole machines (:func:`rigfit.hardware.prices.machine_price`): looked-up device
 prices (a Mac or mini-PC is the whole computer) plus, for GPU and CPU boxes, the CPU and an

@@ -261,8 +261,11 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
         h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
         if machine.unified_memory:
             # the GPU's buffers live in the same RAM
-            h.capacity_bytes = machine.ram_bytes - sum(d.total_bytes for d in gpus)
-            h.capacity_source = "unified memory left after the GPU's buffers"
+            left = machine.ram_bytes - sum(d.total_bytes for d in gpus)
+            h.capacity_bytes = max(0, left)  # never negative: the GPU's share alone may exceed RAM
+            h.capacity_source = "unified memory left after the GPU's buffers" + (
+                "" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM)"
+            )
     else:
         h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
     return h
@@ -705,8 +708,9 @@ def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
         0,
         Note(
             NoteCode.HOSTED_SYSTEM,
-            f"{dev.name} is a hosted system you cannot buy: llama.cpp does not run on it, "
-            "so there is no memory table or command line; the provider shards the model.",
+            f"{dev.name} is a datacenter system, {dev.extra.get('how_to_get') or 'rented through an API'}. "
+            "llama.cpp does not run on it, so there is no memory table or command line; the provider "
+            "shards the model.",
         ),
     )
     if with_speed:

@@ -3,38 +3,47 @@
 Ranking rule
 ------------
 1. **Candidates.** Every catalog model × a quant ladder (Q8_0, Q6_K, Q5_K_M, Q4_K_M, IQ4_XS,
-   Q3_K_M, Q2_K; F16 for models under 4B; MXFP4 for models released in it), planned at the use's
+   Q3_K_M, Q2_K; F16 for models under 4B; a model released in MXFP4 (gpt-oss) or FP8 (DeepSeek
+   V3/R1) gets its own ladder from its native format, :mod:`rigfit.catalog.native`), planned at the use's
    context: chat 8K, code 16K, agents 64K, long-context 64K tokens (``--min-ctx`` overrides), with
    llama.cpp defaults (f16 KV cache, flash attention where the build has it). ``--users N`` plans a
    team box: ``-np N`` slots of that context each, and every speed is per user with N decoding at
    once (estimate/concurrency.py). Agents use prompt caching: their time to first token prefills
    only a turn's new tokens (``Use.turn_tokens``) on top of the cached context.
-2. **Filters.** A candidate must fit entirely in fast memory (VRAM, or unified memory on Apple /
-   APUs, or RAM on a CPU-only box — no partial offload, which is what makes "14B with offload"
-   crawl), decode at least ``--min-tps`` (default: the use's floor, chat 10, code 15, agents 15,
-   long-context 5 tok/s, at the chosen context), lose at most ``--max-quality-loss`` (default
-   0.25 nats of mean KL divergence vs F16 — between Q3_K_S and Q2_K on Llama-3-8B), and the model
-   must be trained for the context (``n_ctx_train`` ≥ context).
+2. **Filters.** A candidate must be one ``rigfit plan`` runs with every layer in fast memory
+   (VRAM, or unified memory on Apple / APUs, or RAM on a CPU-only box): either all of it there,
+   or — for a mixture-of-experts model — every layer on the GPU(s) with the routed experts of
+   some layers in RAM (``--n-cpu-moe``, the planner's own search: the plan ``rigfit plan`` picks is
+   the plan ranked here). Whole-layer offload of a dense model is left out (it is what makes "14B
+   with offload" crawl). It must decode at least ``--min-tps`` (default: the use's floor, chat
+   10, code 15, agents 15, long-context 5 tok/s, at the chosen context), lose at most
+   ``--max-quality-loss`` (default 0.25 nats of mean KL divergence vs F16 — between Q3_K_S and
+   Q2_K on Llama-3-8B), and the model must be trained for the context (``n_ctx_train`` ≥ context).
 3. **Score** (one per candidate; the best-scoring quant represents each model)::
 
        score = log2(P_eff / 1e9)                         capability: +1 per doubling of size
              − KLD / 0.1                                 quantization loss: −1 per 0.1 nats
              + 0.5 · clamp(log2(tps / comfortable), 0, 2) speed beyond comfortable, at most +1
              + 0.5 if the model is made for the use (coder models for ``code``)
+             − 1 if the model is made for another use (coder models for chat)
              − 0.25 if the plan is "tight" (under 1 GiB free on a device)
 
    ``P_eff`` is the parameter count (MoE: √(total × active), a community rule of thumb for the
    dense-equivalent size — no benchmark). 0.1 nats of KLD is about Q3_K_M on Llama-3-8B: the
    rule says a model twice the size at Q4_K_M (KLD ≈ 0.03) beats a smaller one at Q8_0, and
    Q2_K (≈ 0.45) costs more than the doubling is worth — what llama.cpp's KLD scoreboards and
-   common experience agree on. The ranked list is sorted by score.
-4. **Named picks.** A pick is *comfortable* when it fits with memory to spare (fit "fits", not
-   "tight") and decodes at least the use's comfortable speed (chat 20, code 25, agents 30,
-   long-context 10 tok/s); each model contributes its best-scoring comfortable quant (which may
-   be a smaller quant than its ranked pick). **Largest that runs comfortably**: the comfortable
-   candidate with the most effective parameters (ties: higher score). **Sweet spot**: the
-   comfortable candidate with the highest score. When nothing is comfortable, both fall back to
-   the top-ranked pick, and say so.
+   common experience agree on.
+4. **Rows and named picks.** A pick is *comfortable* when it keeps memory to spare on every device
+   (not "tight") and decodes at least the use's comfortable speed (chat 20, code 25, agents 30,
+   long-context 10 tok/s). Each model is one row: its best-scoring comfortable quant when it has
+   one, else its best-scoring quant. Rows are sorted by score; scores within 0.05 tie, and a tie
+   goes to the newer model (release dates from :mod:`rigfit.catalog.releases`). **Sweet spot**: the
+   comfortable row with the highest score — row 1 unless rows above it score higher but are not
+   comfortable (tight, or slower than comfortable), which their reason line says. **Largest that
+   runs comfortably**: the comfortable row with the most parameters in total (what the model's name
+   counts and its memory holds); sizes within 10 % of the largest count as equal and the newer model
+   wins, then the score; a model made for another use is not named. When nothing is comfortable,
+   both fall back to row 1, and say so. Every row carries a one-line reason.
 
 Capability tier: the model's size class by effective parameters (tiny < 3B, small 3–9B, mid
 10–16B, large 20–40B, xl 65–125B, frontier-class ≥ 200B), labelled as a rigfit size rule, not a
@@ -49,7 +58,8 @@ from functools import lru_cache
 
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.models import get_model, load_models
-from rigfit.catalog.quality import kld_vs_f16
+from rigfit.catalog.native import kld_for_model, native_format
+from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
 from rigfit.estimate.tensors import catalog_model_spec
@@ -64,6 +74,15 @@ DEFAULT_MAX_KLD = 0.25
 #: Score cost of a "tight" plan (< 1 GiB free on a device: the desktop, a browser or a longer
 #: prompt can push it over) — a quarter of a size doubling.
 TIGHT_PENALTY = 0.25
+#: Score cost of a model made for another use (a coder model for chat): one size doubling — a
+#: code specialist is tuned away from conversation, so a general model half its size is preferred
+#: (a rigfit ranking rule, not a benchmark).
+OTHER_USE_PENALTY = 1.0
+#: Scores this close count as equal when ranking (0.05 = a 3.5 % size difference or 0.005 nats of
+#: KLD — below what the KLD and speed bands can tell apart); the newer model then goes first.
+SCORE_TIE = 0.05
+#: Sizes within this ratio of the largest comfortable row count as equal for "largest".
+SIZE_TIE_RATIO = 0.9
 
 
 @dataclass(frozen=True)
@@ -131,19 +150,30 @@ def capability_tier(arch: Architecture) -> tuple[str, str]:
     return tier, f"rigfit size class by effective parameters ({how} = {p / 1e9:.1f} B), not a benchmark"
 
 
-def is_made_for(arch: Architecture, use: Use) -> bool:
+def is_code_model(arch: Architecture) -> bool:
+    """Whether the model is a code specialist (by its name: Coder, Codestral, Devstral)."""
     text = f"{arch.id} {arch.name}".lower()
-    if use.name == "code":
-        return "coder" in text or "codestral" in text or "devstral" in text
-    return False
+    return "coder" in text or "codestral" in text or "devstral" in text
+
+
+def is_made_for(arch: Architecture, use: Use) -> bool:
+    return use.name == "code" and is_code_model(arch)
+
+
+def is_made_for_other_use(arch: Architecture, use: Use) -> bool:
+    """A code specialist recommended for anything but code."""
+    return use.name != "code" and is_code_model(arch)
 
 
 def quant_ladder(arch: Architecture) -> tuple[str, ...]:
+    """File types tried for a model: the ladder (F16 too under 4B); a model released in a
+    low-precision format gets its own ladder, baseline first (:mod:`rigfit.catalog.native`)."""
     out = list(QUANT_LADDER)
     if (arch.total_params or 0) < 4e9:
         out.insert(0, "F16")
-    if arch.family.lower().startswith("gpt-oss") or arch.id.startswith("gpt-oss"):
-        out.insert(0, "MXFP4_MOE")
+    nat = native_format(arch)
+    if nat is not None:
+        return tuple(q for q in nat.ladder if q in out or q == nat.baseline)
     return tuple(out)
 
 
@@ -182,6 +212,23 @@ class Evaluation:
     n_layers: int | None = None
     systems_needed: int | None = None  # hosted SRAM systems (Cerebras, Groq) holding weights + KV
     experts_in_ram: int = 0  # layers whose routed MoE experts stay in RAM (--n-cpu-moe)
+    ram_bytes: float = 0.0  # what the plan keeps in system RAM [B] (experts, CPU buffers)
+
+    @property
+    def experts_offload(self) -> bool:
+        """Every layer on the GPU(s), the routed experts of some layers in RAM (--n-cpu-moe)."""
+        return (
+            self.experts_in_ram > 0
+            and self.n_layers is not None
+            and self.ngl is not None
+            and self.ngl >= self.n_layers
+            and self.fit in (Verdict.OFFLOAD, Verdict.TIGHT)
+        )
+
+    @property
+    def runs_in_fast_memory(self) -> bool:
+        """Every layer in fast memory: all of it, or all but routed experts (recommend's filter)."""
+        return self.fully_in_fast_memory or self.experts_offload
 
     @property
     def fit_label(self) -> str:
@@ -291,20 +338,21 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
         ngl=plan.ngl if accel_rows else None,
         n_layers=n_all,
         experts_in_ram=plan.experts_in_ram,
+        ram_bytes=float(sum(d.total_bytes for d in plan.devices if d.kind == "cpu")) if accel_rows else 0.0,
         systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
     )
 
 
 @lru_cache(maxsize=2048)
-def max_context_for(machine: Machine, model_id: str, quant: str) -> int | None:
+def max_context_for(machine: Machine, model_id: str, quant: str, n_cpu_moe: int = 0) -> int | None:
     """Largest context that still fits entirely in fast memory [tokens] (the planner's search,
     with the same headroom as ``rigfit plan --max-ctx``; a model that only fits tight gets the
-    largest tight context instead of none)."""
+    largest tight context instead of none). ``n_cpu_moe``: layers whose routed experts stay in
+    RAM, as in the plan being described."""
+    settings = PlanSettings(n_cpu_moe=n_cpu_moe)
     try:
         spec = _spec(model_id, quant)
-        n = max_context(spec, machine, PlanSettings()) or max_context(
-            spec, machine, PlanSettings(), allow_tight=True
-        )
+        n = max_context(spec, machine, settings) or max_context(spec, machine, settings, allow_tight=True)
     except RigfitError:
         return None
     return n or None
@@ -342,6 +390,10 @@ class Pick:
     comfortable: bool
     made_for_use: bool = False
     why: list[str] = field(default_factory=list)
+    made_for_other_use: bool = False
+    released: str = ""  # release date (ISO; "" unknown), the tie-breaker
+    total_params: float = 0.0
+    reason: str = ""  # one line: why this row is where it is
 
     @property
     def decode_tps(self) -> float | None:
@@ -372,6 +424,11 @@ class Pick:
             "ttft_s": e.ttft_s.to_json() if e.ttft_s else None,
             "comfortable": self.comfortable,
             "made_for_use": self.made_for_use,
+            "made_for_other_use": self.made_for_other_use,
+            "released": self.released or None,
+            "experts_in_ram_layers": e.experts_in_ram,
+            "ram_bytes": e.ram_bytes,
+            "reason": self.reason,
             "why": self.why,
         }
 
@@ -412,7 +469,14 @@ class Recommendation:
 
 
 def score(
-    eff_params: float, kld: float, tps: float, comfortable_tps: float, made_for: bool, tight: bool = False
+    eff_params: float,
+    kld: float,
+    tps: float,
+    comfortable_tps: float,
+    made_for: bool,
+    tight: bool = False,
+    *,
+    other_use: bool = False,
 ) -> float:
     """The ranking score (see the module docstring)."""
     speed = 0.5 * min(max(math.log2(tps / comfortable_tps), 0.0), 2.0) if tps > 0 else 0.0
@@ -421,6 +485,7 @@ def score(
         - kld / KLD_PER_POINT
         + speed
         + (0.5 if made_for else 0.0)
+        - (OTHER_USE_PENALTY if other_use else 0.0)
         - (TIGHT_PENALTY if tight else 0.0)
     )
 
@@ -456,23 +521,23 @@ def recommend(
             f"Describe the RAM, e.g. --on '{machine.name} + 32GB DDR4-3200'.",
         )
     f = _Filters(machine, u, ctx, floor_tps, max_kld, fast, users=users)
+    if machine.accelerators and not machine.unified_memory:
+        f.ram_bytes = float(machine.ram_bytes or 0)
     picks: list[Pick] = []
-    comfy_pool: list[Pick] = []  # per model, the best-scoring comfortable quant
     for arch in models or load_models():
         if arch.n_ctx_train and arch.n_ctx_train < ctx:
             f.rejected["context"] += 1
             continue
         best, best_comfy = _best_quants(arch, f)
-        for p in (best, best_comfy):
-            if p is not None and not p.why:
-                p.evaluation.max_ctx = max_context_for(machine, arch.id, p.quant)
-                p.why = _why(p, u)
-        if best is not None:
-            picks.append(best)
-        if best_comfy is not None:
-            comfy_pool.append(best_comfy)
-    picks.sort(key=lambda p: (-p.score, -p.effective_params))
-    sweet, largest, sweet_why, largest_why = _named_picks(picks, comfy_pool, u, ctx)
+        row = best_comfy or best  # one row per model: its best comfortable quant if it has one
+        if row is not None:
+            row.evaluation.max_ctx = _max_ctx(machine, row)
+            row.why = _why(row, u)
+            picks.append(row)
+    picks = order_picks(picks)
+    sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
+    for i, p in enumerate(picks, start=1):
+        p.reason = _reason(i, p, picks, u)
     return Recommendation(
         machine.name,
         u,
@@ -502,6 +567,7 @@ class _Filters:
     fast_bytes: float
     users: int = 1
     considered: int = 0
+    ram_bytes: float = 0.0  # host RAM where routed experts may go (accelerator machines only)
     rejected: dict[str, int] = field(
         default_factory=lambda: {
             "too big": 0,
@@ -520,7 +586,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     n_eff = effective_params(arch)
     for q in quant_ladder(arch):
         f.considered += 1
-        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family or arch.id)
+        kld = kld_for_model(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
@@ -529,7 +595,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         except RigfitError:
             f.rejected["not plannable"] += 1
             break
-        if spec.weights_bytes > f.fast_bytes:
+        if spec.weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
         p = _pick(arch, q, kld, n_eff, f)
@@ -549,7 +615,7 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
     except RigfitError:
         f.rejected["not plannable"] += 1
         return None
-    if not ev.fully_in_fast_memory or ev.capacity_bytes is None:
+    if not ev.runs_in_fast_memory or ev.capacity_bytes is None:
         f.rejected["too big"] += 1
         return None
     tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None
@@ -557,37 +623,137 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
         f.rejected["too slow"] += 1
         return None
     u = f.use
-    made = is_made_for(arch, u)
-    s = score(n_eff, float(kld.value or 0.0), tps, u.comfortable_tps, made, tight=ev.fit == Verdict.TIGHT)
+    made, other = is_made_for(arch, u), is_made_for_other_use(arch, u)
+    tight = ev.fit == Verdict.TIGHT
+    s = score(
+        n_eff,
+        float(kld.value or 0.0),
+        tps,
+        u.comfortable_tps,
+        made,
+        tight=tight,
+        other_use=other,
+    )
     tier, tier_src = capability_tier(arch)
-    comfy = ev.fit == Verdict.FITS and tps >= u.comfortable_tps
-    return Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
+    comfy = not tight and tps >= u.comfortable_tps
+    pick = Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
+    pick.made_for_other_use = other
+    pick.released = release_sort_key(arch.id)
+    pick.total_params = float(arch.total_params or n_eff)
+    return pick
 
 
-def _named_picks(
-    picks: list[Pick], comfy: list[Pick], u: Use, ctx: int
-) -> tuple[Pick | None, Pick | None, str, str]:
-    """(sweet spot, largest comfortable, why, why) — see the module docstring."""
+def rank_key(p: Pick) -> tuple[float, str, float]:
+    """Sort key of the table before near ties are settled: score, then the newer model, then the
+    larger."""
+    return (-round(p.score, 6), _neg_date(p.released), -p.effective_params)
+
+
+def order_picks(picks: list[Pick]) -> list[Pick]:
+    """The table's order: by :func:`rank_key`, then a newer model moves above an older neighbour
+    whose score is less than :data:`SCORE_TIE` higher (repeated until nothing moves)."""
+    out = sorted(picks, key=rank_key)
+    for _ in range(len(out)):
+        moved = False
+        for i in range(len(out) - 1):
+            a, b = out[i], out[i + 1]
+            if a.score - b.score < SCORE_TIE and b.released > a.released:
+                out[i], out[i + 1] = b, a
+                moved = True
+        if not moved:
+            break
+    return out
+
+
+def near_tie(a: Pick, b: Pick) -> bool:
+    """Whether two picks' scores count as equal (within :data:`SCORE_TIE`)."""
+    return abs(a.score - b.score) < SCORE_TIE
+
+
+def _neg_date(date: str) -> str:
+    """A key that sorts newer dates first (unknown last)."""
+    return "".join(chr(0x10FFFF - ord(c)) for c in date) if date else "\U0010ffff"
+
+
+def _max_ctx(machine: Machine, p: Pick) -> int | None:
+    e = p.evaluation
+    if e.experts_offload:
+        return max_context_for(machine, p.model_id, p.quant, e.experts_in_ram)
+    return max_context_for(machine, p.model_id, p.quant)
+
+
+def _named_picks(picks: list[Pick], u: Use, ctx: int) -> tuple[Pick | None, Pick | None, str, str]:
+    """(sweet spot, largest comfortable, why, why) over the sorted rows — see the module docstring."""
+    comfy = [p for p in picks if p.comfortable]
     if comfy:
-        sweet = max(comfy, key=lambda p: (p.score, p.effective_params))
-        largest = max(comfy, key=lambda p: (p.effective_params, p.score))
+        sweet = comfy[0]  # rows are sorted: the first comfortable row has the highest score
+        named = [p for p in comfy if not p.made_for_other_use] or comfy
+        top = max(p.total_params for p in named)
+        near = [p for p in named if p.total_params >= SIZE_TIE_RATIO * top]
+        largest = min(near, key=lambda p: (_neg_date(p.released), -p.score))
         sweet_why = (
             f"highest score among comfortable picks: {sweet.tier} model, "
             f"{_fmt_tps(sweet)} at {ctx:,} context, KLD {sweet.kld.value:.3f} vs F16"
+            f"{_where(sweet)}"
         )
         largest_why = (
-            f"most effective parameters ({largest.effective_params / 1e9:.1f} B) that still fits "
-            f"with room to spare and decodes ≥ {u.comfortable_tps:g} tok/s ({_fmt_tps(largest)})"
+            f"most parameters ({largest.total_params / 1e9:.1f} B in total"
+            + (f", {largest.effective_params / 1e9:.1f} B effective" if _is_moe(largest) else "")
+            + f") that keeps memory to spare and decodes ≥ {u.comfortable_tps:g} tok/s "
+            f"({_fmt_tps(largest)}){_where(largest)}"
+            + (f"; newest of the picks within 10 % of {top / 1e9:.1f} B" if len(near) > 1 else "")
         )
         return sweet, largest, sweet_why, largest_why
     if picks:
         why = (
-            f"nothing runs comfortably (fits with room and ≥ {u.comfortable_tps:g} "
+            f"nothing runs comfortably (memory to spare and ≥ {u.comfortable_tps:g} "
             "tok/s); this is the top-ranked pick that meets the filters"
         )
         return picks[0], picks[0], why, why
     why = "no model meets the filters on this machine"
     return None, None, why, why
+
+
+def _is_moe(p: Pick) -> bool:
+    return p.effective_params < 0.99 * p.total_params
+
+
+def _where(p: Pick) -> str:
+    e = p.evaluation
+    if e.experts_offload:
+        return f", routed experts of {e.experts_in_ram} layers in RAM (--n-cpu-moe {e.experts_in_ram})"
+    return ""
+
+
+def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
+    """One line: why this row is where it is (what it is, how it runs, what it gave up)."""
+    e = p.evaluation
+    size = f"{p.total_params / 1e9:.0f}B"
+    if _is_moe(p):
+        size += f" MoE ({p.effective_params / 1e9:.1f}B effective)"
+    parts = [f"{size} at {p.quant} (KLD {p.kld.value:.3f})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
+    if e.experts_offload:
+        parts.append(f"experts of {e.experts_in_ram} layers in RAM ({e.ram_bytes / 2**30:.1f} GiB)")
+    if e.fit == Verdict.TIGHT:
+        parts.append("tight: under 1 GiB free")
+    elif not p.comfortable:
+        parts.append(f"below the comfortable {u.comfortable_tps:g} tok/s")
+    if p.made_for_use:
+        parts.append(f"made for {u.name}")
+    if p.made_for_other_use:
+        parts.append("a code model, ranked down for " + u.name)
+    if p.released:
+        parts.append(f"released {p.released}")
+    above = rows[: rank - 1]
+    if (
+        not p.comfortable
+        and not any(r.comfortable for r in above)
+        and any(r.comfortable for r in rows[rank:])
+    ):
+        parts.append("scores higher than the sweet spot below it, but is not comfortable")
+    if rank > 1 and near_tie(rows[rank - 2], p):
+        parts.append("ties with the row above on score (within 0.05); older or smaller")
+    return "; ".join(parts)
 
 
 def _fmt_tps(p: Pick) -> str:

@@ -78,7 +78,7 @@ def test_list_table(capsys):
         (("hardware", "quantum toaster"), "Unknown hardware"),
         (("hardware", "0x RTX 3090"), "Impossible device count 0"),
         (("hardware", "RTX 3060 + -32GB"), "Impossible RAM size"),
-        (("hardware", "RTX 3060"), "ambiguous"),
+        (("hardware", "A100"), "ambiguous"),
         (("hardware", "M3 Max 40-core 256GB"), "no 256 GB configuration"),
         (("hardware", "2x RTX 4090 NVLink"), "no NVLink"),
         (("hardware",), "No hardware given"),

@@ -170,11 +170,14 @@ def test_host_platform_rules(spec, platform):
 
 
 def test_unified_machines_need_no_host():
-    for spec in ("M2 Ultra 76-core 192GB", "Strix Halo 128GB", "DGX Spark"):
+    for spec in ("M3 Ultra 60-core 96GB", "Strix Halo 128GB", "DGX Spark"):
         m = resolve_machine(spec)
         assert host_platform(m) is None
         f = machine_price(m)
         assert f.value == m.accelerators[0].price_usd and f.provenance == "looked_up"
+    # a used M2 Ultra 192GB has no looked-up price any more: an estimate (issue 17)
+    m2 = resolve_machine("M2 Ultra 76-core 192GB")
+    assert host_platform(m2) is None and machine_price(m2).provenance == "estimated"
 
 
 def test_gpu_box_price_is_the_sum_of_its_parts():

@@ -63,7 +63,7 @@ def floor(
         for o in opts:
             e = o.evaluation
             hosted = o.category == "hosted"
-            price = "rent only" if o.price.usd is None else f"${o.price.usd:,.0f}"
+            price = "no list price" if o.price.usd is None else f"${o.price.usd:,.0f}"
             if o.price.usd is not None:
                 if o.price.basis not in sources:
                     sources.append(o.price.basis)
@@ -90,7 +90,7 @@ def floor(
         else:
             console.print(f"Nothing within ${budget_usd:,.0f} reaches {min_tps:g} tok/s.", highlight=False)
     if res.hosted:
-        console.print(table("Hosted-only systems (rent, not buy)", res.hosted))
+        console.print(table("Hosted systems (rented per token; no list price)", res.hosted))
     for i, src in enumerate(sources, start=1):
         console.print(f"  [{i}] {escape(src)}", highlight=False, style="dim")
     for n in res.notes:

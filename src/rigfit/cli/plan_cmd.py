@@ -17,8 +17,11 @@ from rigfit.estimate.kvtypes import kv_type_rows
 from rigfit.estimate.speculative import SpeculativeResult, check_engine, spec_settings
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.figures import Figure
+from rigfit.fit_advice import describe as describe_alternative
+from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import variant_assumptions
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
@@ -178,14 +181,18 @@ def plan(
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
     machine = resolve_machine(on)
+    for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
+        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
     if max_ctx and p.hosted is None:
         best_ctx = engine.max_context(spec, machine, settings)
         by_quant = engine.max_context_by_quant(spec, machine, settings)
     kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
+    alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
     if as_json:
         out = p.to_json()
+        out["fit_alternatives"] = [a.to_json() for a in alternatives]
         if best_ctx is not None:
             out["max_ctx"] = best_ctx
             out["max_ctx_by_quant"] = by_quant
@@ -203,6 +210,8 @@ def plan(
         render_concurrency(console, p.concurrency)
     if kv_rows is not None:
         render_kv_types(console, p, kv_rows)
+    for a in alternatives:
+        console.print(f"  Fits instead: {escape(describe_alternative(a, p))}", highlight=False)
 
 
 def _render(

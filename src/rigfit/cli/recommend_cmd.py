@@ -8,8 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.cli.app import app, console, print_json
+from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.names import variant_assumptions
 from rigfit.options import check_recommend
 from rigfit.recommend import recommend as run
 from rigfit.report.document import fmt_band
@@ -43,6 +44,8 @@ def recommend(
     """
     check_recommend(limit, min_ctx, min_tps, max_quality_loss)
     machine = resolve_machine(on)
+    for line in variant_assumptions(machine.accelerators):
+        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     rec = run(
         machine,
         use,
@@ -60,7 +63,10 @@ def recommend(
         f"≥ {rec.min_tps:g} tok/s{' per user, ' + str(rec.users) + ' users' if rec.users > 1 else ''}, "
         f"KLD ≤ {rec.max_kld:g})"
     )
-    t.caption = "decode tok/s, GiB and max ctx are estimated; KLD looked up (scaled by size)"
+    t.caption = (
+        "ranked by score (★ the best comfortable row); decode tok/s, GiB (+RAM) and max ctx "
+        "estimated; KLD looked up (scaled by size)"
+    )
     columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
         ("#", "right"),
         ("model", "left"),
@@ -82,11 +88,13 @@ def recommend(
             p.quant,
             p.tier,
             fmt_band(e.decode_tps),
-            "—" if e.memory_bytes is None else f"{e.memory_bytes / 2**30:.1f}",
+            _gib(e.memory_bytes, e.ram_bytes if e.experts_offload else 0.0),
             "—" if not e.max_ctx else f"{e.max_ctx:,}",
             f"{p.kld.value:.3f}",
         )
     console.print(t)
+    for i, p in enumerate(rec.picks, start=1):
+        console.print(f"  {i}. {escape(p.model_id)}: {escape(p.reason)}", highlight=False)
     if rec.sweet_spot is not None:
         console.print(
             f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
@@ -113,3 +121,10 @@ def recommend(
         highlight=False,
         style="dim",
     )
+
+
+def _gib(fast_bytes: float | None, ram_bytes: float) -> str:
+    """Memory of a row [GiB]: fast memory, plus what stays in RAM (experts in RAM) as "+N"."""
+    if fast_bytes is None:
+        return "—"
+    return f"{fast_bytes / 2**30:.1f}" + (f"+{ram_bytes / 2**30:.0f}" if ram_bytes else "")

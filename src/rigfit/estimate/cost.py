@@ -324,7 +324,8 @@ def local_cost(
     q = quant or default_quant(arch)
     if category(machine) == "hosted":
         raise RigfitError(
-            f"{machine.name} is a hosted system: it cannot be bought or metered locally.",
+            f"{machine.name} is a hosted datacenter system (rented per token, no list price): "
+            "its cost is its API price.",
             f"Compare its API price instead: rigfit cost {arch.id} --on <your machine> --hosted cerebras",
         )
     ev = evaluate(machine, arch, q, ctx)

@@ -32,6 +32,7 @@ from rigfit.estimate.speed import (
     predict_test,
     prefill_features,
 )
+from rigfit.estimate.speed.coefficients import centre_in_band
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link
@@ -386,6 +387,7 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
     tps, roof = predict_test(rc.work, rc.machine, rc.settings, rc.kind, rc.prompt, rc.gen, rc.depth, C)
     kind = "tg" if rc.kind == "pg" else rc.kind
     lo, hi = band(C, kind, rc.settings.backend, tps, rc.settings.split_mode)
+    tps = centre_in_band(C, kind, rc.settings.backend, tps, rc.settings.split_mode)  # inside its band
     hi = min(hi, roof)
     tps = min(tps, roof)
     return tps, min(lo, tps), max(hi, tps)

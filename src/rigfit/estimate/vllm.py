@@ -15,6 +15,7 @@ CUDA graphs (captured after the KV cache) and the CUDA context sit outside the c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec
@@ -142,7 +143,7 @@ def make_vllm_plan(model: ModelSpec, machine: Machine, settings: PlanSettings) -
             )
         )
     plan = Plan(
-        model=model,
+        model=model if model.tensors_exact else replace(model, file_type="BF16"),  # what vLLM loads
         machine=machine,
         settings=settings,
         n_ctx=max_len,

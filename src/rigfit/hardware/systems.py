@@ -1,6 +1,6 @@
 """Whole systems: APUs (CPU + iGPU on one memory), hosted SRAM systems, and unified-memory machines.
 
-:func:`apu_device` (Strix Halo, DGX Spark), :func:`hosted_device` (Cerebras, Groq: rent, not buy)
+:func:`apu_device` (Strix Halo, DGX Spark), :func:`hosted_device` (Cerebras, Groq: rented, no list price)
 and :func:`unified_machine`, the Machine of an Apple chip or APU described alone.
 """
 
@@ -108,7 +108,8 @@ def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:
 # hosted SRAM systems
 # --------------------------------------------------------------------------------------------
 def hosted_device(entry: dict) -> Device:
-    """Cerebras WSE-3 / Groq LPU: on-chip SRAM systems you rent, not buy (purchasable=False)."""
+    """Cerebras WSE-3 / Groq LPU: on-chip SRAM systems rented per token or bought as datacenter
+    systems at undisclosed prices (purchasable=False: no catalog price; ``extra["how_to_get"]``)."""
     src = source_text(entry.get("sources"))
     st = entry.get("status", "from-memory")
     sources = {"memory_bytes": src + " (on-chip SRAM, decimal GB)", "bandwidth_bytes_per_s": src}
@@ -130,7 +131,8 @@ def hosted_device(entry: dict) -> Device:
     if power:
         sources["tdp_w"] = src + " (secondary source, flagged)"
         status["tdp_w"] = st
-    notes = [entry.get("notes") or "", "hosted only: rent it through an API; not purchasable"]
+    how = entry.get("how_to_get") or "rented through an API"
+    notes = [entry.get("notes") or "", f"not a desktop part: {how}"]
     if entry.get("external_memory"):
         notes.append(f"external memory: {entry['external_memory']}")
     return Device(
@@ -151,7 +153,7 @@ def hosted_device(entry: dict) -> Device:
         sources=sources,
         status=status,
         notes="; ".join(n for n in notes if n),
-        extra={"kind_detail": entry.get("kind"), "process": entry.get("process")},
+        extra={"kind_detail": entry.get("kind"), "process": entry.get("process"), "how_to_get": how},
     )
 
 

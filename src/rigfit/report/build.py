@@ -13,14 +13,15 @@ from pathlib import Path
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import resolve_model
+from rigfit.catalog.native import kld_for_model, native_format, offered_quants
 from rigfit.catalog.prices import SNAPSHOT_DATE
-from rigfit.catalog.quality import kld_vs_f16
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import default_quant, local_cost
 from rigfit.figures import GIB
 from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.prices import machine_price_parts, price_info
 from rigfit.recommend import evaluate, fast_memory_bytes, max_context_for, quant_ladder, recommend
 from rigfit.report import charts as ch
 from rigfit.report.charts import line_chart, stacked_bars, tradeoff_chart
@@ -36,7 +37,7 @@ CLASS_MODELS = (
     ("13–14B", "qwen2.5-14b"),
     ("27–32B", "qwen2.5-32b"),
     ("70B", "llama-3.1-70b"),
-    ("400B+ MoE", "qwen3-235b-a22b"),
+    ("235B MoE", "qwen3-235b-a22b"),
     ("frontier (671B MoE)", "deepseek-v3"),
 )
 #: Builds compared in "perf per dollar" (catalog machine descriptions).
@@ -90,20 +91,21 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
         f"Quantisation matrix — {arch.name or arch.id} on {machine.name}",
         [
             Column("quant"),
-            Column("memory GiB", "estimated"),
+            Column("memory GiB: total (GPU + RAM)", "estimated"),
             Column("fit", "estimated"),
             Column("decode tok/s (p10–p90)", "estimated"),
             Column("prefill tok/s", "estimated"),
-            Column("KLD vs F16", "looked up at 8B; est. other sizes"),
+            Column("KLD vs F16 or the released weights", "looked up at 8B; est. other sizes"),
             Column("max context in fast memory", "estimated"),
         ],
         intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
-        "model runs from system RAM.",
+        f"model runs from system RAM. Memory is the plan's total need with its split by device; "
+        f"fast memory holds {_gib(fast_memory_bytes(machine))} GiB.",
     )
     evals = []
-    for q in MATRIX_QUANTS:
+    for q in offered_quants(arch, MATRIX_QUANTS):
         ev, err = _try_eval(machine, arch, q, ctx)
-        kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
+        kld = kld_for_model(arch, q)
         if ev is None:
             t.add(q, "—", f"n/a: {err}", "—", "—", fmt_band(kld, 4, band=False), "—")
             continue
@@ -111,7 +113,7 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
         mc = max_context_for(machine, arch.id, q) if ev.fully_in_fast_memory else None
         t.add(
             q,
-            _gib(ev.memory_bytes),
+            _need(ev),
             ev.fit_label,
             fmt_band(ev.decode_tps, 1),
             fmt_band(ev.prefill_tps, 0, False),
@@ -121,7 +123,26 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
     t.notes.append(
         "KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; see rigfit.catalog.quality"
     )
+    nat = native_format(arch)
+    if nat is not None:
+        t.notes.append(
+            f"{arch.name or arch.id} is released in {nat.fmt}: {nat.baseline or nat.fmt} is the baseline "
+            "(KLD 0 against the released weights) and no up-cast or re-quant ladder is listed "
+            f"({nat.source})."
+        )
     return t, evals
+
+
+def _need(ev) -> str:
+    """A plan's total memory need [GiB] with its split: "16.2 (11.1 GPU + 5.1 RAM)"; fast memory
+    only when nothing but CPU-side buffers stay in RAM."""
+    if ev.memory_bytes is None:
+        return "—"
+    ram = ev.ram_bytes if ev.n_layers is not None and ev.ngl is not None else 0.0
+    total = ev.memory_bytes + ram
+    if not ram:
+        return _gib(total)
+    return f"{_gib(total)} ({_gib(ev.memory_bytes)} GPU + {_gib(ram)} RAM)"
 
 
 def bench_table(machine: Machine, ctx: int) -> Table:
@@ -184,6 +205,9 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
             "GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
             "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
             "published peak.",
+            "Price: the accelerators alone (GPU street price × count, new unless marked used; a Mac "
+            "or APU is the whole computer), as of 2025-26; a hosted system has no list price. "
+            "Sources: rigfit hardware NAME.",
         ],
     )
     ms = [machine, *others]
@@ -222,14 +246,7 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
         "power (TDP) [looked up]",
         lambda m: "—" if acc_sum(m, "tdp_w") is None else f"{acc_sum(m, 'tdp_w'):,.0f} W",
     )
-    row(
-        "cost [looked up]",
-        lambda m: (
-            "hosted only"
-            if any(not d.purchasable for d in m.accelerators)
-            else ("—" if machine_price(m).usd is None else f"${machine_price(m).usd:,.0f}")
-        ),
-    )
+    row("price of the accelerators [looked up / est.]", accelerator_price_text)
     row("largest class at Q4_K_M [est]", lambda m: _largest_class(m, ctx))
 
     def per_mtok(m: Machine) -> str:
@@ -281,7 +298,10 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
             )
         else:
             t.add(label, arch.name or mid, "none in the catalog", "—", "—", here_s)
-    t.notes.append("Prices are GPU/device street prices from the catalog (a GPU's host PC is extra).")
+    t.notes.append(
+        "Price: the whole machine — GPUs plus an estimated host PC (CPU, board, PSU, RAM, SSD); Macs "
+        "and APUs are sold whole (rigfit floor MODEL lists each part and its source)."
+    )
     return t
 
 
@@ -295,7 +315,7 @@ def perf_per_dollar(ctx: int) -> Table:
             Column("tok/s per $1000", "estimated"),
             Column("largest class it unlocks (Q4_K_M)", "estimated"),
         ],
-        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the accelerator or whole computer.",
+        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the whole computer, as bought.",
     )
     arch = _model("llama-3.1-8b")
     for b in BUILDS:
@@ -309,13 +329,43 @@ def perf_per_dollar(ctx: int) -> Table:
         per_k = f"{tps / price.usd * 1000:,.1f}" if tps and price.usd else "—"
         t.add(
             m.name,
-            "—" if price.usd is None else f"${price.usd:,.0f}",
+            _whole_price_text(m),
             "—" if tps is None else f"{tps:,.1f}",
             per_k,
             _largest_class(m, ctx),
         )
-    t.notes.append("GPU builds: GPU price only; Macs and APUs: the whole computer.")
+    t.notes.append(
+        "Price: the whole computer for every row — GPU builds are the GPU(s) plus the named CPU, "
+        "RAM and an estimated platform (board, PSU, case, SSD); Macs and APUs as sold. New street "
+        "prices where the catalog has them, else used (marked), as of 2025-26."
+    )
     return t
+
+
+def accelerator_price_text(m: Machine) -> str:
+    """The spec delta's price cell: the accelerators alone, with their basis (new / used / MSRP)."""
+    if any(not d.purchasable for d in m.accelerators):
+        return "no list price (rented per token; datacenter systems)"
+    devs = list(m.accelerators) or ([m.cpu] if m.cpu is not None else [])
+    infos = [price_info(d) for d in devs]
+    if not devs or any(i is None for i in infos):
+        return "—"
+    total = sum(float(i["price_usd"]) for i in infos if i is not None)
+    bases = {"new" if i["street_new_usd"] else ("used" if i["used_usd"] else "MSRP") for i in infos if i}
+    basis = "/".join(sorted(bases))
+    what = f"whole computer, {basis}" if all(d.kind in ("apple", "apu") for d in devs) else basis
+    return f"${total:,.0f} ({what})"
+
+
+def _whole_price_text(m: Machine) -> str:
+    """Perf per dollar's price cell: the whole computer, "(incl. used parts)" where any part is
+    priced used."""
+    price = machine_price(m)
+    if price.usd is None:
+        return "—"
+    parts, _ = machine_price_parts(m)
+    used = any(p.source.startswith("used") for p in parts)
+    return f"${price.usd:,.0f}" + (" (incl. used parts)" if used else "")
 
 
 WORKLOADS = (
@@ -413,18 +463,29 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
                 keys.append(k)
     labels = [q for q, _, _ in evals]
     if keys:
-        parts = {k: [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys}
+        parts = {
+            f"{k} (fast memory)": [ev.memory_breakdown.get(k, 0.0) / GIB for _, ev, _ in evals] for k in keys
+        }
     else:
-        parts = {"total": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
+        parts = {"fast memory": [(ev.memory_bytes or 0) / GIB for _, ev, _ in evals]}
+    ram = [(ev.ram_bytes if ev.ngl is not None else 0.0) / GIB for _, ev, _ in evals]
+    if any(ram):
+        parts["in system RAM (offload, CPU buffers)"] = ram
+    fast = fast_memory_bytes(machine) / GIB
+    host = (machine.ram_bytes or 0) / GIB if machine.accelerators and not machine.unified_memory else 0.0
+    total_cap = (
+        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM" if host else ""
+    )
     return stacked_bars(
         out,
         "memory_per_quant",
         f"Memory per quant — {arch.name or arch.id}",
         labels,
         parts,
-        "memory [GiB] (estimated)",
-        caption=f"{machine.name}; dashed line = fast memory.",
-        limit=fast_memory_bytes(machine) / GIB,
+        "memory [GiB] (estimated): total need, by device",
+        caption=f"{machine.name}; each bar is the plan's whole need, its system-RAM share on top; "
+        f"dashed line = fast memory ({fast:,.1f} GiB){total_cap}. A bar above the line offloads.",
+        limit=fast,
         limit_label="fast memory",
     )
 
@@ -438,8 +499,8 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
         pts = []
         for q in quant_ladder(arch):
             ev, _ = _try_eval(machine, arch, q, ctx)
-            kld = kld_vs_f16(q, float(arch.active_params or arch.total_params or 0), arch.family)
-            if ev is None or not ev.fully_in_fast_memory or ev.decode_tps is None or not kld.known:
+            kld = kld_for_model(arch, q)
+            if ev is None or not ev.runs_in_fast_memory or ev.decode_tps is None or not kld.known:
                 continue
             pts.append((kld.value, ev.decode_tps.value, q))
         if pts:
@@ -451,7 +512,7 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
         "speed_vs_quality",
         f"Speed vs quality — top picks on {machine.name}",
         series,
-        "quality loss: mean KLD vs F16 [nats] (looked up at 8B, scaled)",
+        "quality loss: mean KLD vs F16 or the released weights [nats] (looked up at 8B, scaled)",
         "decode [tok/s] (estimated)",
         caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
         "(top picks of rigfit recommend --use chat).",
@@ -486,7 +547,7 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     if opt.charts and ch.available():
         arch = models[0]
         for c in (
-            chart_decode_vs_context(out, machine, arch, ["Q4_K_M", "Q8_0"]),
+            chart_decode_vs_context(out, machine, arch, list(offered_quants(arch, ("Q4_K_M", "Q8_0")))),
             chart_memory_breakdown(out, machine, first_evals, arch),
             chart_speed_vs_quality(out, machine, opt.ctx),
         ):

@@ -20,6 +20,7 @@ from rigfit import __version__
 from rigfit.catalog.models import arch_to_json, load_models, resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import local_cost
+from rigfit.fit_advice import fit_alternatives
 from rigfit.floor import hardware_floor
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import resolve_machine
@@ -96,6 +97,7 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
     m = machine(a["on"])
     p = make_plan(spec, m, settings)
     out = p.to_json()
+    out["fit_alternatives"] = [x.to_json() for x in fit_alternatives(spec, m, settings, p)]  # as the CLI
     if a["max_ctx"] and settings.runtime == "llama.cpp" and p.hosted is None:
         out["max_ctx"] = max_context(spec, m, settings)
         out["max_ctx_by_quant"] = max_context_by_quant(spec, m, settings)

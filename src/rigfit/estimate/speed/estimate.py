@@ -7,7 +7,14 @@ from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate.backends import normalise_backend
-from rigfit.estimate.speed.coefficients import band, coefficient, decode_time, load_constants, prefill_time
+from rigfit.estimate.speed.coefficients import (
+    band,
+    centre_in_band,
+    coefficient,
+    decode_time,
+    load_constants,
+    prefill_time,
+)
 from rigfit.estimate.speed.features import (
     RunSettings,
     decode_compute_time,
@@ -219,6 +226,7 @@ SPEED_SOURCE = "rigfit speed model (calibrated: catalog/data/speed_constants.jso
 def _figure(C: dict, kind: str, be: str, value: float, roof: float, split_mode: str) -> Figure:
     """An estimated tokens/s figure with its calibrated band, the fast end capped at the roofline."""
     lo, hi = band(C, kind, be, value, split_mode)
+    value = min(centre_in_band(C, kind, be, value, split_mode), roof)  # the estimate inside its band
     return Figure(value, "tok/s", "estimated", SPEED_SOURCE, min(lo, value), max(min(hi, roof), value))
 
 

@@ -507,7 +507,7 @@ function viewFloor(main) {
         ["Machine", "Kind", "Price (USD)", "Decode tok/s", "Fit", "Memory GiB", ""].map((c) => h("th", { text: c })))),
       h("tbody", {}, opts.map((o) => h("tr", {},
         h("td", { text: o.machine }), h("td", { text: o.category }),
-        h("td", { class: "n", title: o.price_source || "" }, o.price_usd == null ? "rent only" : "$" + int(Math.round(o.price_usd)),
+        h("td", { class: "n", title: o.price_source || "" }, o.price_usd == null ? "no list price" : "$" + int(Math.round(o.price_usd)),
           o.price_source ? h("sup", { text: `[${srcIndex(o.price_source)}]` }) : null),
         h("td", { class: "n", title: figTitle(o.decode_tps) }, band(o.decode_tps)),
         h("td", { text: o.fit }), h("td", { class: "n", text: o.category === "hosted" ? "—" : gib(o.memory_bytes, 1) }),
@@ -515,7 +515,7 @@ function viewFloor(main) {
       const parts = [h("p", { class: "meta", text: `${r.model} ${r.quant}, ${int(r.ctx)} tokens of context, ≥ ${r.min_tps} tok/s; ${r.considered} machines searched.` })];
       parts.push(r.options.length ? table("floor", r.options) : h("p", { text: "No purchasable catalog machine reaches this speed." }));
       if (r.budget_usd) parts.push(h("h4", { text: `Within $${int(r.budget_usd)}, fastest first` }), r.within_budget.length ? table("budget", r.within_budget) : h("p", { text: "Nothing within the budget." }));
-      if (r.hosted_only.length) parts.push(h("h4", { text: "Hosted-only systems (rent, not buy)" }), table("hosted", r.hosted_only));
+      if (r.hosted_only.length) parts.push(h("h4", { text: "Hosted systems (rented per token; no list price)" }), table("hosted", r.hosted_only));
       if (notes.length) parts.push(h("details", { class: "sources" }, h("summary", { text: `Price sources [1]–[${notes.length}] (looked up or estimated; also on hover)` }),
         h("ol", {}, notes.map((n) => h("li", { text: n })))));
       parts.push(...r.notes.map((n) => h("p", { class: "meta", text: n })));

@@ -1,0 +1,122 @@
+"""Models released in a low-precision format: their native format is the quality baseline.
+
+Most open models ship BF16 weights, and llama.cpp's KL-divergence scoreboards measure each quant
+against F16 (:mod:`rigfit.catalog.quality`). Some ship quantized, and then the released weights
+are the reference, not an F16 copy that never existed:
+
+* **MXFP4** — gpt-oss: the routed experts ship in MXFP4 (OpenAI's model card,
+  https://huggingface.co/openai/gpt-oss-20b; ggml-org's GGUFs are MXFP4_MOE,
+  https://huggingface.co/ggml-org/gpt-oss-20b-GGUF). llama-quantize does not re-quantize the
+  MXFP4 experts (its K-quant files keep them), so a "Q8_0" or "Q2_K" gpt-oss is the same experts
+  with other non-expert tensors: there is no quant ladder to climb or descend, only MXFP4_MOE.
+* **FP8** — DeepSeek V3 / R1 / V3.1 ship FP8 weights with 128×128 block scales
+  (https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json, ``quantization_config``).
+  Q8_0 (8.5 bits per weight, one scale per 32 weights) holds them with no loss to speak of, so Q8_0
+  is the baseline; an F16/BF16 file is an up-cast, twice the size and no better. Quants below
+  Q8_0 keep the scoreboard's KLD, read as the loss against the released weights.
+* **NVFP4** — checkpoints released in NVIDIA's FP4 format: the same rule as MXFP4 (no llama.cpp
+  file type re-quantizes them today, so none is listed).
+
+A model is native when its family or id starts with one of :data:`NATIVE` 's prefixes, or its
+catalog notes say the weights ship in one of these formats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from rigfit.catalog.arch import Architecture
+from rigfit.catalog.quality import kld_vs_f16
+from rigfit.figures import Figure, unknown
+
+
+@dataclass(frozen=True)
+class NativeFormat:
+    """A model's released low-precision format.
+
+    fmt: the released format ("MXFP4", "FP8", "NVFP4"). baseline: the llama.cpp file type that
+    holds it as released (KLD 0 against the release). ladder: the file types worth offering, best
+    first (no up-casts; no fake re-quants). source: where the format is stated.
+    """
+
+    fmt: str
+    baseline: str
+    ladder: tuple[str, ...]
+    source: str
+
+
+_MXFP4 = NativeFormat(
+    "MXFP4", "MXFP4_MOE", ("MXFP4_MOE",), "https://huggingface.co/ggml-org/gpt-oss-20b-GGUF (MXFP4 experts)"
+)
+_FP8 = NativeFormat(
+    "FP8",
+    "Q8_0",
+    ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K"),
+    "https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json (quantization_config fp8)",
+)
+
+#: Family / id prefixes of models released in a low-precision format.
+NATIVE: dict[str, NativeFormat] = {
+    "gpt-oss": _MXFP4,
+    "deepseek-v3": _FP8,
+    "deepseek-r1": _FP8,
+}
+_NOTE = re.compile(r"\bship(?:s|ped)?\s+(?:as|in)\s+(MXFP4|NVFP4|FP8)\b", re.I)
+
+
+def native_format(arch: Architecture) -> NativeFormat | None:
+    """The model's released low-precision format, or None for a BF16/F16 release."""
+    fam, mid = (arch.family or "").lower(), arch.id.lower()
+    for prefix, fmt in NATIVE.items():
+        if mid.startswith(prefix) and not mid.startswith("deepseek-r1-distill"):
+            return fmt
+        if fam.startswith(prefix) and prefix == "gpt-oss":
+            return fmt
+    m = _NOTE.search(arch.notes or "")
+    if m is None:
+        return None
+    kind = m.group(1).upper()
+    if kind == "FP8":
+        return _FP8
+    if kind == "MXFP4":
+        return _MXFP4
+    return NativeFormat("NVFP4", "", (), "catalog notes: weights ship in NVFP4")
+
+
+def is_upcast(arch: Architecture, file_type: str) -> bool:
+    """Whether ``file_type`` only up-casts a natively low-precision release (F16/BF16/F32 of an
+    FP8 or MXFP4 model): bigger, no better."""
+    return native_format(arch) is not None and file_type.upper() in ("F16", "BF16", "F32")
+
+
+def offered_quants(arch: Architecture, ladder: tuple[str, ...]) -> tuple[str, ...]:
+    """``ladder`` as it applies to this model: a native model's own ladder (in ``ladder``'s order
+    where they overlap, its baseline first), every other model's ``ladder`` unchanged."""
+    nat = native_format(arch)
+    if nat is None:
+        return ladder
+    return tuple(q for q in nat.ladder if q in ladder or q == nat.baseline)
+
+
+def kld_for_model(arch: Architecture, quant: str) -> Figure:
+    """Quality lost by file type ``quant`` of this model [nats/token, mean KLD]: against F16 for a
+    BF16 release (:func:`rigfit.catalog.quality.kld_vs_f16`), against the released weights for a
+    native low-precision release (module docstring)."""
+    q = quant.strip().upper()
+    n = float(arch.active_params or arch.total_params or 0)
+    nat = native_format(arch)
+    if nat is None:
+        return kld_vs_f16(q, n, arch.family or arch.id)
+    if q == nat.baseline or (nat.fmt == "MXFP4" and q == "MXFP4"):
+        return Figure(0.0, "nats", "looked_up", f"baseline: the released {nat.fmt} weights ({nat.source})")
+    if q in ("F16", "BF16", "F32"):
+        return Figure(
+            0.0, "nats", "looked_up", f"an up-cast of the released {nat.fmt} weights: bigger, no better"
+        )
+    if nat.fmt != "FP8":
+        return unknown("nats", f"{arch.id} ships in {nat.fmt}; llama.cpp keeps those weights as released")
+    f = kld_vs_f16(q, n, arch.family or arch.id)
+    if not f.known:
+        return f
+    return replace(f, source=f"{f.source}; read as the loss vs the released FP8 weights")
