@@ -57,7 +57,7 @@ def test_check_reads_my_card_a_sized_model_name_and_a_bare_apple_chip():
 
 
 def test_a_size_that_contradicts_the_catalog_is_not_dropped():
-    (v,) = check_claims(parse_claims("DeepSeek R1 7B Q4_K_M at 10 tok/s on an RTX 4090\n"))
+    (v,) = check_claims(parse_claims("Llama 3.1 13B Q4_K_M at 10 tok/s on an RTX 4090\n"))
     assert v.verdict == "unknown" and "model" in v.reason
 
 

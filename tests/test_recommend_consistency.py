@@ -22,7 +22,7 @@ MAC_MINI = "Mac mini M4 16GB"
 
 @pytest.fixture(scope="module")
 def rec_3060():
-    return recommend(resolve_machine(BOX_3060), "chat")
+    return recommend(resolve_machine(BOX_3060), "chat", limit=None)
 
 
 @pytest.fixture(scope="module")

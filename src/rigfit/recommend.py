@@ -394,6 +394,7 @@ class Pick:
     released: str = ""  # release date (ISO; "" unknown), the tie-breaker
     total_params: float = 0.0
     reason: str = ""  # one line: why this row is where it is
+    rank: int = 0  # place in the full ranking (1 = first); the table may skip rows below --limit
 
     @property
     def decode_tps(self) -> float | None:
@@ -407,6 +408,7 @@ class Pick:
     def to_json(self) -> dict:
         e = self.evaluation
         return {
+            "rank": self.rank,
             "model": self.model_id,
             "name": self.model_name,
             "quant": self.quant,
@@ -538,13 +540,14 @@ def recommend(
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
     for i, p in enumerate(picks, start=1):
         p.reason = _reason(i, p, picks, u)
+        p.rank = i
     return Recommendation(
         machine.name,
         u,
         ctx,
         floor_tps,
         max_kld,
-        picks[:limit] if limit else picks,
+        _shown_rows(picks, limit, (sweet, largest)),
         sweet,
         largest,
         sweet_why,
@@ -663,6 +666,15 @@ def order_picks(picks: list[Pick]) -> list[Pick]:
         if not moved:
             break
     return out
+
+
+def _shown_rows(picks: list[Pick], limit: int | None, named: tuple[Pick | None, ...]) -> list[Pick]:
+    """The table's rows: the first ``limit`` picks, plus the named picks (sweet spot, largest
+    comfortable) where they rank lower, so that every pick the text names is a row of the table."""
+    if not limit:
+        return picks
+    keep = {id(p) for p in picks[:limit]} | {id(p) for p in named if p is not None}
+    return [p for p in picks if id(p) in keep]
 
 
 def near_tie(a: Pick, b: Pick) -> bool:

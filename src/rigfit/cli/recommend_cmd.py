@@ -79,11 +79,11 @@ def recommend(
     )
     for col, just in columns:
         t.add_column(col, justify=just)
-    for i, p in enumerate(rec.picks, start=1):
+    for p in rec.picks:
         e = p.evaluation
         mark = "★" if p is rec.sweet_spot else ("▲" if p is rec.largest_comfortable else "")
         t.add_row(
-            f"{i}{mark}",
+            f"{p.rank}{mark}",
             escape(p.model_id),
             p.quant,
             p.tier,
@@ -93,8 +93,8 @@ def recommend(
             f"{p.kld.value:.3f}",
         )
     console.print(t)
-    for i, p in enumerate(rec.picks, start=1):
-        console.print(f"  {i}. {escape(p.model_id)}: {escape(p.reason)}", highlight=False)
+    for p in rec.picks:
+        console.print(f"  {p.rank}. {escape(p.model_id)}: {escape(p.reason)}", highlight=False)
     if rec.sweet_spot is not None:
         console.print(
             f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "
