@@ -16,7 +16,8 @@ A null figure is one not established by the catalog: it stays unknown (``None``)
 
 Status: a family's figures were first written from memory (``from-memory``, the family's ``source``
 naming where to check them). A part whose overrides say ``"status": "verified"`` was compared figure
-by figure with the file or page in its own ``source`` and corrected there; its ``unchecked`` list
+by figure with the file or page in its own ``source`` (a URL, or a list of URLs when the figures
+come from several pages) and corrected there; its ``unchecked`` list
 (one of :data:`CHECKABLE_FIELDS` per entry) names the figures that source does not give, which stay
 as first written. ``tools/cpu_catalog_report.py`` counts the rows by status and lists the rest.
 """
@@ -107,7 +108,8 @@ def _expand(fam: dict[str, Any], part: list[Any]) -> dict[str, Any]:
             row[k] = fam[k]
     row["simd"] = list(fam["isa"])
     row["family"] = fam["family"]
-    row["sources"] = [over.get("source") or fam["source"]]
+    source = over.get("source") or fam["source"]
+    row["sources"] = list(source) if isinstance(source, list) else [source]  # a part may cite several pages
     row["status"] = fam.get("status", catalog().get("status", "from-memory"))
     row["notes"] = fam.get("note")
     row.update({k: v for k, v in over.items() if k not in ("aliases", "source")})
