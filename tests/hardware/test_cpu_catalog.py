@@ -6,7 +6,14 @@ from collections import Counter
 
 import pytest
 
-from rigfit.hardware.cpu_catalog import ISA_FLAGS, catalog, catalog_cpu_rows, isa_flags, peak_bandwidth_gb_s
+from rigfit.hardware.cpu_catalog import (
+    CHECKABLE_FIELDS,
+    ISA_FLAGS,
+    catalog,
+    catalog_cpu_rows,
+    isa_flags,
+    peak_bandwidth_gb_s,
+)
 from rigfit.hardware.names import list_devices, resolve_device
 from rigfit.hardware.tables import overlay
 
@@ -196,3 +203,24 @@ def test_rows_by_vendor_and_segment():
     by_segment = Counter(r["segment"] for r in ROWS)
     assert by_vendor["Intel"] >= 150 and by_vendor["AMD"] >= 100
     assert {"desktop", "mobile", "server", "workstation", "laptop-soc", "sbc", "mini-pc"} <= set(by_segment)
+
+
+def test_verified_rows_name_the_source_they_were_checked_against():
+    verified = [r for r in ROWS if r["status"] == "verified"]
+    assert len(verified) >= 250
+    for r in verified:
+        for source in r["sources"]:
+            assert source.startswith("https://") and "wikipedia.org" not in source, r["name"]
+        assert set(r.get("unchecked") or ()) <= set(CHECKABLE_FIELDS), r["name"]
+    for r in ROWS:
+        if r["status"] != "verified":
+            assert "unchecked" not in r and "scraped_from" not in r, r["name"]
+
+
+def test_figures_corrected_against_their_source():
+    # ARK: the W-3175X's max turbo is 3.8 GHz; the i5-13600 takes DDR5-4800 (the i5-13600K DDR5-5600)
+    w3175x = _row("Intel Xeon W-3175X")
+    assert w3175x["boost_ghz"] == 3.8 and w3175x["status"] == "verified"
+    assert _row("Intel Core i5-13600")["memory_bandwidth_gb_s"] == pytest.approx(2 * 8 * 4800 / 1000)
+    assert _row("Intel Core i5-13600K")["max_memory_mt_s"] == 5600
+    assert _row("Intel Xeon Platinum 8562Y+")["max_memory_mt_s"] == 5200

@@ -13,6 +13,13 @@ its bus width / 64 (a Raspberry Pi 5's 32-bit LPDDR4X-4267 = 0.5 × 8 × 4267 MT
 Sources: https://en.wikipedia.org/wiki/DDR5_SDRAM, https://en.wikipedia.org/wiki/Memory_bandwidth.
 
 A null figure is one not established by the catalog: it stays unknown (``None``), never guessed.
+
+Status: a family's figures were first written from memory (``from-memory``, the family's ``source``
+naming where to check them). A part whose overrides say ``"status": "verified"`` was compared figure
+by figure with the file or page in its own ``source`` (a URL, or a list of URLs when the figures
+come from several pages) and corrected there; its ``unchecked`` list
+(one of :data:`CHECKABLE_FIELDS` per entry) names the figures that source does not give, which stay
+as first written. ``tools/cpu_catalog_report.py`` counts the rows by status and lists the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +34,21 @@ CATALOG_FILE = "cpu_catalog.json"
 #: the ISA flags the catalog reports per part (llama.cpp's CPU feature vocabulary)
 ISA_FLAGS = ("AVX2", "AVX-512", "AVX-VNNI", "AMX", "NEON", "SVE", "I8MM")
 _X86_VENDORS = {"Intel", "AMD"}
+#: the figures a verification can confirm, named as in a part's ``unchecked`` list
+CHECKABLE_FIELDS = (
+    "cores",
+    "threads",
+    "p_cores",
+    "e_cores",
+    "base_ghz",
+    "boost_ghz",
+    "tdp_w",
+    "release_year",
+    "memory_type",
+    "max_memory_mt_s",
+    "memory_channels",
+    "simd",
+)
 _COLUMNS = (
     "name",
     "cores",
@@ -86,7 +108,8 @@ def _expand(fam: dict[str, Any], part: list[Any]) -> dict[str, Any]:
             row[k] = fam[k]
     row["simd"] = list(fam["isa"])
     row["family"] = fam["family"]
-    row["sources"] = [over.get("source") or fam["source"]]
+    source = over.get("source") or fam["source"]
+    row["sources"] = list(source) if isinstance(source, list) else [source]  # a part may cite several pages
     row["status"] = fam.get("status", catalog().get("status", "from-memory"))
     row["notes"] = fam.get("note")
     row.update({k: v for k, v in over.items() if k not in ("aliases", "source")})
