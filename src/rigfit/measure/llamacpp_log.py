@@ -206,10 +206,27 @@ def _parse_one(text: str, full: str) -> BufferLog:
 parse_buffers = parse_log
 
 
+# llama.cpp logs from a worker thread (common/log.cpp), so its lines can reach stderr after a marker
+# written from Python. stderr is a file (see _run_child): the child writes each marker only once that
+# file has stopped growing for QUIET_S, so every line lands in the section of its configuration (and
+# a crash still leaves every line written so far in the file).
 _CHILD = r"""
-import json, os, sys
+import json, os, sys, time
 cfgs = json.loads(sys.argv[1])
+QUIET_S, WAIT_MAX_S = 0.15, 5.0
+def _size():
+    try:
+        return os.fstat(2).st_size
+    except OSError:
+        return 0
 def mark(s):
+    t0 = time.monotonic()
+    size, since = _size(), time.monotonic()
+    while time.monotonic() - since < QUIET_S and time.monotonic() - t0 < WAIT_MAX_S:
+        time.sleep(0.03)
+        now = _size()
+        if now != size:
+            size, since = now, time.monotonic()
     os.write(2, ("\n@@RIGFIT_CFG " + s + "\n").encode())
 import xllamacpp as x
 FA = {"on": x.llama_flash_attn_type.LLAMA_FLASH_ATTN_TYPE_ENABLED,
