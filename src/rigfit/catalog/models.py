@@ -42,6 +42,7 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, fields, replace
 from functools import lru_cache
 from importlib import resources
@@ -402,6 +403,11 @@ def arch_to_json(arch: Architecture) -> dict[str, Any]:
     if d.get("moe"):
         d["moe"]["shared_ff"] = arch.moe.shared_ff_total if arch.moe else None
     return {k: d.get(k) for k in JSON_FIELDS}
+
+
+def models_json(archs: Iterable[Architecture]) -> dict[str, Any]:
+    """``rigfit models --json``: ``{"schema": "rigfit.models/1", "models": [arch_to_json(...), ...]}``."""
+    return {"schema": "rigfit.models/1", "models": [arch_to_json(a) for a in archs]}
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rigfit.catalog.models import (
     arch_to_json,
     attention_kind,
     catalog_sources,
+    models_json,
 )
 from rigfit.cli.app import app, console, print_json
 from rigfit.options import select_models
@@ -128,17 +129,17 @@ def models(
     if local:
         # lazy: loaded when the command runs, so `rigfit --help` imports no library code
         from rigfit.cli.local_cmd import render_local_models
-        from rigfit.formats.stores import find_local_models
+        from rigfit.formats.stores import find_local_models, local_models_json
 
         found = find_local_models()
         if as_json:
-            print_json([m.to_json() for m in found])
+            print_json(local_models_json(found))
         else:
             render_local_models(found)
         return
     selected = select_models(name, family, search)
     if as_json:
-        print_json([arch_to_json(a) for a in selected])
+        print_json(models_json(selected))
         return
     if name:
         _detail(selected[0])
