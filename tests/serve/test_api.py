@@ -210,7 +210,7 @@ def test_a_defect_is_a_clean_json_answer_not_a_500(launch):
                 raise AssertionError("no error")
             except urllib.error.HTTPError as e:
                 body = json.loads(e.read())
-                assert e.code == code and set(body) == {"error", "hint"}
+                assert e.code == code and set(body) == {"schema", "error", "hint"}
                 assert "Traceback" not in body["error"]
                 if code == 422:
                     assert "ZeroDivisionError" in body["error"] and "defect" in body["hint"]
