@@ -3,8 +3,9 @@
 Data lives in ``catalog/data/models.json`` (schema below); each record maps 1:1 onto
 :class:`rigfit.catalog.arch.Architecture`.
 
-JSON schema of one record (``schema_version`` 1; the ``--json`` output of ``rigfit models`` uses the
-same field names, with per-layer patterns expanded to full lists):
+JSON schema of one record (``schema_version`` 1; the ``--json`` output of ``rigfit models``,
+``{"schema": "rigfit.models/1", "models": [...]}``, uses the same field names, with per-layer
+patterns expanded to full lists):
 
 =====================  ====================================================================
 id                     catalog id, e.g. ``llama-3.1-8b`` (lowercase, ``-`` separated)

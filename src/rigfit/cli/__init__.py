@@ -135,6 +135,8 @@ def _run_app(args: list[str]) -> None:
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        if _json_errors:
+            write_json_error("interrupted", None)
         err_console.print("interrupted")
         sys.exit(130)
     except BrokenPipeError:

@@ -117,7 +117,7 @@ def models(
         typer.Option("--family", "-f", help="Family or llama.cpp arch (llama, qwen3, gemma3, deepseek2…)."),
     ] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON list of full records.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Full records as JSON.")] = False,
     local: Annotated[
         bool,
         typer.Option(
