@@ -35,6 +35,7 @@ CASES = [
     ("plan", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", BOX)),
     ("plan-moe-offload", "rigfit.plan/1", ("plan", "qwen3-30b-a3b", "--on", BOX, "--ctx", "8192")),
     ("plan-kv-types", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", BOX, "--kv-types")),
+    ("plan-max-ctx", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", "RTX 4090", "--max-ctx")),
     ("plan-users", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", BOX, "--users", "4")),
     ("plan-vllm", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", "H100", "--runtime", "vllm")),
     ("plan-hosted", "rigfit.plan/1", ("plan", "llama-3.1-8b", "--on", "Groq LPU")),
