@@ -27,7 +27,8 @@ JSON schema of ``machine_to_json`` (``rigfit hardware NAME --json``), schema id
 
 All numbers are in base units (bytes, bytes/s, FLOP/s, W, USD); ``null`` means unknown.
 ``rigfit hardware --list --json`` gives ``{"schema": "rigfit.hardware-list/1", "devices": [...]}``
-with id, name, kind, vendor, memory_bytes, bandwidth_bytes_per_s, fp16_flops, tdp_w, price_usd.
+with id, name, kind, vendor, memory_bytes, bandwidth_bytes_per_s, fp16_flops, tdp_w, price_usd, figures.
+The JSON Schema files: ``rigfit/schemas/hardware-1.schema.json``, ``hardware-list-1.schema.json``.
 """
 
 from __future__ import annotations
