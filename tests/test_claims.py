@@ -139,7 +139,7 @@ def test_cli_check_stdin_json_and_text():
     )
     out = run_cli("check", "-", "--json", input=claims)
     assert out.exit_code == 0, out.stderr
-    data = json.loads(out.stdout)
+    data = json.loads(out.stdout)["verdicts"]
     assert [d["verdict"] for d in data][:2] == ["impossible", "impossible"]
     assert data[2]["verdict"] != "impossible"
     assert all(d["arithmetic"] for d in data)

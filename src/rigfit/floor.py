@@ -106,6 +106,7 @@ class FloorResult:
 
     def to_json(self) -> dict:
         return {
+            "schema": "rigfit.floor/1",
             "model": self.model_id,
             "quant": self.quant,
             "ctx": self.ctx,

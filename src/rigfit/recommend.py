@@ -453,6 +453,7 @@ class Recommendation:
 
     def to_json(self) -> dict:
         return {
+            "schema": "rigfit.recommend/1",
             "machine": self.machine,
             "use": self.use.name,
             "users": self.users,

@@ -438,7 +438,9 @@ def test_data_file_schema():
 def test_cli_models_json():
     out = run_cli("models", "--json")
     assert out.exit_code == 0, out.stderr
-    recs = json.loads(out.stdout)
+    doc = json.loads(out.stdout)
+    assert doc["schema"] == "rigfit.models/1"
+    recs = doc["models"]
     assert isinstance(recs, list) and len(recs) == len(MODELS)
     for rec in recs:
         assert tuple(rec) == JSON_FIELDS
@@ -457,7 +459,7 @@ def test_cli_models_table_and_filters():
     assert "gpt-oss-20b" in out.stdout and "gpt-oss-120b" in out.stdout and "llama-3.1-8b" not in out.stdout
     out = run_cli("models", "--search", "qwen3 30b", "--json")
     assert out.exit_code == 0
-    assert {r["id"] for r in json.loads(out.stdout)} == {
+    assert {r["id"] for r in json.loads(out.stdout)["models"]} == {
         "qwen3-30b-a3b",
         "qwen3-30b-a3b-instruct-2507",
         "qwen3-30b-a3b-thinking-2507",

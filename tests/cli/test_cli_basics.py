@@ -31,13 +31,14 @@ def test_inspect_json_fast_path_matches_library_and_errors(tmp_path):
 
     import synth
     from rigfit.formats.inspect import inspect_source
-    from rigfit.jsonout import to_json_text
+    from rigfit.jsonout import to_json_text, with_schema
 
     model = synth.write_llama(tmp_path / "tiny.gguf", n_layer=2)
     for args in (("inspect", str(model.path), "--json"), ("inspect", "--json", str(model.path))):
         out = run_cli(*args)
         assert out.exit_code == 0, out.stderr
-        assert json.loads(out.stdout) == json.loads(to_json_text(inspect_source(str(model.path))))
+        expected = with_schema("rigfit.inspect/1", inspect_source(str(model.path)))
+        assert json.loads(out.stdout) == json.loads(to_json_text(expected))
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF\x03\x00")
     out = run_cli("inspect", str(bad), "--json")

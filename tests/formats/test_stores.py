@@ -156,7 +156,7 @@ def test_cli_local(stores):
     env = {"HOME": str(stores["home"])}
     out = run_cli("local", "--json", env=env)
     assert out.exit_code == 0, out.stderr
-    names = {m["name"] for m in json.loads(out.stdout)}
+    names = {m["name"] for m in json.loads(out.stdout)["models"]}
     assert {"tinyllama:q8", "acme/tiny", "pub/moe/moe"} <= names
     out = run_cli("local", env=env)
     assert out.exit_code == 0 and "tinyllama:q8" in out.stdout
@@ -183,6 +183,6 @@ def test_hf_source_plans_as_converted_gguf(stores):
 def test_models_local_flag_lists_the_same_models(stores):
     out = run_cli("models", "--local", "--json")
     assert out.exit_code == 0, out.stderr
-    listed = json.loads(out.stdout)
+    listed = json.loads(out.stdout)["models"]
     assert {m["path"] for m in listed} == {m.path for m in find_local_models()}
     assert any(m["source"].startswith("ollama") for m in listed)

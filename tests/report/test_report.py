@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from clirun import run_cli
+from jsonschemas import checked_json
 from rigfit.figures import Figure
 from rigfit.report.document import Column, Report, Table, fmt_band, to_html, to_markdown, write_report
 
@@ -88,7 +88,7 @@ def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     res = run_cli("report", "--on", REFERENCE, "--out", str(out), "--json")
     assert res.exit_code == 0, res.stderr
-    return out, json.loads(res.stdout)
+    return out, checked_json(res.stdout, "rigfit.report/1")
 
 
 def test_report_has_tables_and_charts(rendered):

@@ -1,7 +1,8 @@
 """The JSON API of ``rigfit serve`` against a real uvicorn server on 127.0.0.1.
 
-The answers must be the CLI's ``--json`` output for the same inputs; bad input must be a 4xx with
-``{"error", "hint"}``; nothing may answer 500.
+The answers must be the CLI's ``--json`` output for the same inputs and validate against the schema
+they name (rigfit/schemas/); bad input must be a 4xx with ``{"schema": "rigfit.error/1", "error",
+"hint"}``; nothing may answer 500.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from jsonschemas import checked_json
+from rigfit.jsonout import load_schema
 from rigfit.serve.api import ENDPOINTS, PLAN_PARAMS, openapi
 from rigfit.serve.params import Endpoint, Param
 
@@ -66,6 +69,31 @@ def test_results_hardware_models_are_the_cli_json(server, api_get, run_cli):
     assert status == 200 and hw == run_cli("hardware", "M3 Max 64GB")
     status, ms = api_get(server, "/api/models", {"search": "qwen2.5 14"})
     assert status == 200 and ms == run_cli("models", "--search", "qwen2.5 14")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/plan", {"model": "qwen3-30b-a3b", "on": MACHINE, "ctx": 8192}),
+        ("/api/recommend", {"on": MACHINE, "limit": 3}),
+        ("/api/compare", [("model", "llama-3.1-8b"), ("on", "RTX 3060 12GB"), ("on", "M3 Max 64GB")]),
+        ("/api/floor", {"model": "llama-3.1-8b", "min_tps": 20}),
+        ("/api/cost", {"model": "llama-3.1-8b", "on": MACHINE}),
+        ("/api/results", {}),
+        ("/api/hardware", {"name": "2x RTX 3090"}),
+        ("/api/hardware/search", {"q": "3090"}),
+        ("/api/models", {"family": "qwen3"}),
+        ("/api/models/search", {"q": "qwen 14"}),
+    ],
+)
+def test_every_answer_matches_its_published_schema(server, api_get, path, params):
+    status, body = api_get(server, path, params)
+    assert status == 200, body
+    endpoint = next(ep for ep in ENDPOINTS if ep.path == path)
+    checked_json(json.dumps(body), endpoint.schema)
+    # the OpenAPI document publishes the same schema for the answer
+    answer = openapi()["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == load_schema(endpoint.schema)
 
 
 def test_compare_plans_each_machine_and_fills_the_quant_matrix(server, api_get, run_cli):
@@ -139,7 +167,8 @@ def test_search_as_you_type(server, api_get):
 def test_bad_input_is_a_400_with_one_line(server, api_get, path, params, words):
     status, body = api_get(server, path, params)
     assert status == 400, body
-    assert set(body) == {"error", "hint"}
+    assert set(body) == {"schema", "error", "hint"}
+    checked_json(json.dumps(body), "rigfit.error/1")
     assert words.lower() in (body["error"] + " " + (body["hint"] or "")).lower(), body
     assert "\n" not in body["error"] and "Traceback" not in body["error"]
 
@@ -181,7 +210,7 @@ def test_a_defect_is_a_clean_json_answer_not_a_500(launch):
                 raise AssertionError("no error")
             except urllib.error.HTTPError as e:
                 body = json.loads(e.read())
-                assert e.code == code and set(body) == {"error", "hint"}
+                assert e.code == code and set(body) == {"schema", "error", "hint"}
                 assert "Traceback" not in body["error"]
                 if code == 422:
                     assert "ZeroDivisionError" in body["error"] and "defect" in body["hint"]

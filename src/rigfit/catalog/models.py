@@ -3,8 +3,9 @@
 Data lives in ``catalog/data/models.json`` (schema below); each record maps 1:1 onto
 :class:`rigfit.catalog.arch.Architecture`.
 
-JSON schema of one record (``schema_version`` 1; the ``--json`` output of ``rigfit models`` uses the
-same field names, with per-layer patterns expanded to full lists):
+JSON schema of one record (``schema_version`` 1; the ``--json`` output of ``rigfit models``,
+``{"schema": "rigfit.models/1", "models": [...]}``, uses the same field names, with per-layer
+patterns expanded to full lists):
 
 =====================  ====================================================================
 id                     catalog id, e.g. ``llama-3.1-8b`` (lowercase, ``-`` separated)
@@ -44,6 +45,7 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, fields, replace
 from functools import lru_cache
 from importlib import resources
@@ -412,6 +414,11 @@ def arch_to_json(arch: Architecture) -> dict[str, Any]:
     if d.get("moe"):
         d["moe"]["shared_ff"] = arch.moe.shared_ff_total if arch.moe else None
     return {k: d.get(k) for k in JSON_FIELDS}
+
+
+def models_json(archs: Iterable[Architecture]) -> dict[str, Any]:
+    """``rigfit models --json``: ``{"schema": "rigfit.models/1", "models": [arch_to_json(...), ...]}``."""
+    return {"schema": "rigfit.models/1", "models": [arch_to_json(a) for a in archs]}
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """rigfit's command line: a thin Typer layer over the library.
 
-User mistakes (``RigfitError``) become one line on stderr and exit code 2, never a traceback.
+User mistakes (``RigfitError``) become one line on stderr and exit code 2, never a traceback. With
+``--json`` on the command line the error is also a JSON object on stdout
+(``{"schema": "rigfit.error/1", "error": ..., "hint": ...}``), with the same exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +12,29 @@ import pkgutil
 import sys
 
 from rigfit.errors import RigfitError
+
+#: Whether the command line being run asked for ``--json`` (set by :func:`main`): errors then
+#: also go to stdout as JSON.
+_json_errors = False
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether ``argv`` asks for JSON output (``--json`` before any ``--``)."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in words
+
+
+def json_mode() -> bool:
+    """Whether the command line :func:`main` is running asked for ``--json``."""
+    return _json_errors
+
+
+def write_json_error(message: str, hint: str | None) -> None:
+    """Print ``{"schema": "rigfit.error/1", "error": ..., "hint": ...}`` on stdout."""
+    # lazy: CLI start-up imports as little as possible
+    from rigfit.jsonout import error_json, to_json_text
+
+    sys.stdout.write(to_json_text(error_json(message, hint)) + "\n")
 
 
 def _command_modules() -> dict[str, str]:
@@ -46,7 +71,10 @@ def error_line(exc: RigfitError) -> str:
 
 
 def report_error(exc: RigfitError) -> None:
-    """Print a user error as one line (message and suggestion) on stderr."""
+    """Print a user error as one line (message and suggestion) on stderr; in ``--json`` mode also
+    as JSON on stdout."""
+    if _json_errors:
+        write_json_error(exc.message, exc.suggestion)
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rich.markup import escape
 
@@ -69,23 +97,34 @@ def _inspect_json_fast(argv: list[str]) -> bool:
         return False
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.formats.inspect import inspect_source
-    from rigfit.jsonout import to_json_text
+    from rigfit.jsonout import to_json_text, with_schema
 
     try:
         summary = inspect_source(path)
     except RigfitError as exc:
+        write_json_error(exc.message, exc.suggestion)
         sys.stderr.write(f"error: {error_line(exc)}\n")
         sys.exit(exc.exit_code)
-    sys.stdout.write(to_json_text(summary) + "\n")
+    sys.stdout.write(to_json_text(with_schema("rigfit.inspect/1", summary)) + "\n")
     return True
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rigfit`` console script."""
+    global _json_errors
     args = list(sys.argv[1:] if argv is None else argv)
     if _inspect_json_fast(args):
         return
     _load_commands(args)
+    _json_errors = wants_json(args)
+    try:
+        _run_app(args)
+    finally:
+        _json_errors = False
+
+
+def _run_app(args: list[str]) -> None:
+    """Run the Typer app on ``args``: user errors as one line (and JSON in ``--json`` mode)."""
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.cli.app import app, err_console
 
@@ -96,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        if _json_errors:
+            write_json_error("interrupted", None)
         err_console.print("interrupted")
         sys.exit(130)
     except BrokenPipeError:

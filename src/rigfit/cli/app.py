@@ -33,6 +33,11 @@ def _usage_error(exc: click.ClickException) -> None:
     message = clean_text(exc.format_message()).replace("\n", " ").strip()
     ctx = getattr(exc, "ctx", None)
     where = ctx.command_path if ctx is not None else "rigfit"
+    # lazy: rigfit.cli imports this module at start-up
+    from rigfit.cli import json_mode, write_json_error
+
+    if json_mode():
+        write_json_error(message, f"Run '{where} --help' for the options.")
     typer.echo(f"error: {message} Run '{where} --help' for the options.", err=True)
     raise typer.Exit(exc.exit_code)
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.errors import RigfitError
+from rigfit.jsonout import with_schema
 
 
 @app.command()
@@ -96,7 +97,7 @@ def bench(
         if store:
             store.close()
     if json_out:
-        out = report.to_json()
+        out = with_schema("rigfit.bench/1", report.to_json())
         out["machine"] = fp.to_json()
         out["run_id"] = stored.run_id if stored else None
         print_json(out)

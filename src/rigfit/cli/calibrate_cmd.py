@@ -7,6 +7,7 @@ from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
+from rigfit.jsonout import with_schema
 
 
 @app.command()
@@ -39,7 +40,7 @@ def calibrate(
                 "Run rigfit bench first (it stores measured and predicted figures).",
             ) from exc
     if json_out:
-        out = cal.to_json()
+        out = with_schema("rigfit.calibrate/1", cal.to_json())
         out["fits"] = [f.__dict__ for f in fits]
         print_json(out)
         return

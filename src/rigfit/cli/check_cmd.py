@@ -61,7 +61,7 @@ def check(
             "Write one claim per line, e.g. 'Llama-3.1-8B Q4_K_M at 55 tok/s on an RTX 3060'.",
         )
     if json_out:
-        print_json([v.to_json() for v in verdicts])
+        print_json({"schema": "rigfit.check/1", "verdicts": [v.to_json() for v in verdicts]})
         return
     for i, v in enumerate(verdicts, start=1):
         style = _STYLE.get(v.verdict, "")

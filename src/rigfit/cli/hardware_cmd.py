@@ -255,11 +255,12 @@ def hardware(
                 "fp16_flops",
                 "tdp_w",
                 "price_usd",
+                "figures",
             )
             print_json(
                 {
                     "schema": "rigfit.hardware-list/1",
-                    "devices": [{k: device_to_json(d)[k] for k in keys} for d in devs],
+                    "devices": [{k: j[k] for k in keys} for j in map(device_to_json, devs)],
                 }
             )
         else:

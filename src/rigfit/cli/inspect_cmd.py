@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.jsonout import with_schema
 from rigfit.safeio import clean_text
 
 _EXAMPLES = """
@@ -223,6 +224,6 @@ def inspect(
 
     summary = inspect_source(path, offline=offline)
     if as_json:
-        print_json(summary)
+        print_json(with_schema("rigfit.inspect/1", summary))
     else:
         render(summary)

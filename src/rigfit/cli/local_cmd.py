@@ -13,8 +13,8 @@ _EXAMPLES = """
 
   rigfit local                          [dim]# Ollama, Hugging Face cache, LM Studio[/]
   rigfit local ~/models /mnt/llm        [dim]# plus every GGUF under these folders[/]
-  rigfit local --json | jq '.[].path'
-  rigfit plan "$(rigfit local --json | jq -r '.[0].path')"   [dim]# a listed path plans directly[/]
+  rigfit local --json | jq '.models[].path'
+  rigfit plan "$(rigfit local --json | jq -r '.models[0].path')"   [dim]# a listed path plans directly[/]
 """
 
 
@@ -58,10 +58,10 @@ def local(
     of plan, inspect and bench.
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
-    from rigfit.formats.stores import find_local_models
+    from rigfit.formats.stores import find_local_models, local_models_json
 
     models = find_local_models(dirs or (), details=not no_details)
     if as_json:
-        print_json([m.to_json() for m in models])
+        print_json(local_models_json(models))
     else:
         render_local_models(models)

@@ -40,6 +40,7 @@ def machine_list(json_out: bool = typer.Option(False, "--json", help="Machine-re
     if json_out:
         print_json(
             {
+                "schema": "rigfit.machine-list/1",
                 "file": str(profiles_file()),
                 "machines": [{"name": k, "description": v} for k, v in sorted(profiles.items())],
             }

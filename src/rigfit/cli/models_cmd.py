@@ -22,6 +22,7 @@ from rigfit.catalog.models import (
     arch_to_json,
     attention_kind,
     catalog_sources,
+    models_json,
 )
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
@@ -157,7 +158,7 @@ def models(
     since: Annotated[
         str | None, typer.Option("--since", help="Released on or after YYYY[-MM[-DD]] (model card date).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON list of full records.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Full records as JSON.")] = False,
     local: Annotated[
         bool,
         typer.Option(
@@ -169,11 +170,11 @@ def models(
     if local:
         # lazy: loaded when the command runs, so `rigfit --help` imports no library code
         from rigfit.cli.local_cmd import render_local_models
-        from rigfit.formats.stores import find_local_models
+        from rigfit.formats.stores import find_local_models, local_models_json
 
         found = find_local_models()
         if as_json:
-            print_json([m.to_json() for m in found])
+            print_json(local_models_json(found))
         else:
             render_local_models(found)
         return
@@ -194,7 +195,7 @@ def models(
     )
     selected = apply_filter(select_models(name, family, search), flt)
     if as_json:
-        print_json([arch_to_json(a) for a in selected])
+        print_json(models_json(selected))
         return
     if name:
         _detail(selected[0])

@@ -50,7 +50,14 @@ def report(
         rep = build_report(machine, out_dir, opts)
         files = write_report(rep, out_dir)
     if json_out:
-        print_json({"n_tables": len(rep.tables), "n_charts": len(rep.charts), "files": files})
+        print_json(
+            {
+                "schema": "rigfit.report/1",
+                "n_tables": len(rep.tables),
+                "n_charts": len(rep.charts),
+                "files": files,
+            }
+        )
         return
     console.print(f"Wrote {len(rep.tables)} tables and {len(rep.charts)} charts:", highlight=False)
     for kind in ("markdown", "html", "charts"):

@@ -96,7 +96,12 @@ def results(
         if import_file or export is not None:
             if json_out:
                 print_json(
-                    {"results": store.count("results"), "runs": store.count("runs"), "store": str(store.path)}
+                    {
+                        "schema": "rigfit.results-store/1",
+                        "results": store.count("results"),
+                        "runs": store.count("runs"),
+                        "store": str(store.path),
+                    }
                 )
             return
         fp = detect_fingerprint()
@@ -105,6 +110,7 @@ def results(
         if json_out:
             print_json(
                 {
+                    "schema": "rigfit.results/1",
                     "store": str(store.path),
                     "machine_id": fp.id,
                     "results": [r.to_json() for r in rows],

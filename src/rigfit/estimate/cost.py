@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from rigfit.catalog.prices import prices_for_model, resolve_hosted
 from rigfit.catalog.quant import default_file_type
 from rigfit.errors import RigfitError
-from rigfit.figures import Figure
+from rigfit.figures import Figure, Provenance
 from rigfit.floor import category
 from rigfit.hardware.power import (
     DECODE_UTILISATION,
@@ -285,6 +285,7 @@ class LocalCost:
 
     def to_json(self) -> dict:
         out = {
+            "schema": "rigfit.cost/1",
             "model": self.model_id,
             "quant": self.quant,
             "machine": self.machine,
@@ -298,7 +299,35 @@ class LocalCost:
         out["decode_tps"] = self.decode_tps.to_json()
         if self.hosted is not None:
             out["hosted"] = self.hosted.to_json()
+        out["figures"] = {k: f.to_json() for k, f in cost_figures(self.summary).items()}
         return out
+
+
+def cost_figures(s: CostSummary) -> dict[str, Figure]:
+    """The money and power figures of ``s`` in the labelled form (the flat keys of ``to_json`` stay
+    for older consumers): power and cost per token estimated, prices looked up with their source."""
+    basis = "estimated from the decode speed, the power model and the workload"
+    figs = {
+        "load_w": Figure(s.load_w, "W", "estimated", "device power at load (rigfit.hardware.power)"),
+        "usd_per_mtok_power": Figure(s.usd_per_mtok_power, "USD/Mtok", "estimated", basis),
+        "usd_per_mtok_power_effective": Figure(
+            s.usd_per_mtok_power_effective, "USD/Mtok", "estimated", basis
+        ),
+        "electricity_usd_per_month": Figure(s.electricity_usd_per_month, "USD/month", "estimated", basis),
+    }
+    if s.hardware_usd is not None:
+        src = s.hardware_source or ""
+        kind: Provenance = "estimated" if src.startswith("estimated") else "looked_up"
+        figs["hardware_usd"] = Figure(s.hardware_usd, "USD", kind, s.hardware_source)
+    if s.usd_per_mtok_amortised is not None:
+        figs["usd_per_mtok_amortised"] = Figure(s.usd_per_mtok_amortised, "USD/Mtok", "estimated", basis)
+    if s.hosted_usd_per_mtok is not None:
+        figs["hosted_usd_per_mtok"] = Figure(s.hosted_usd_per_mtok, "USD/Mtok", "looked_up", s.hosted_source)
+    if s.breakeven_months is not None:
+        figs["breakeven_months"] = Figure(
+            s.breakeven_months, "months", "estimated", s.breakeven_reason or basis
+        )
+    return figs
 
 
 def default_quant(arch: Architecture) -> str:

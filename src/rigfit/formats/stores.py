@@ -69,6 +69,11 @@ class LocalModel:
         }
 
 
+def local_models_json(models: Iterable[LocalModel]) -> dict:
+    """``rigfit local --json``: ``{"schema": "rigfit.local-models/1", "models": [...]}``."""
+    return {"schema": "rigfit.local-models/1", "models": [m.to_json() for m in models]}
+
+
 def ollama_dirs() -> list[Path]:
     c = []
     if os.environ.get("OLLAMA_MODELS"):

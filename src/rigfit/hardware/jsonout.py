@@ -19,13 +19,16 @@ JSON schema of ``machine_to_json`` (``rigfit hardware NAME --json``), schema id
               "int8_ops", "fp32_flops", "tdp_w", "price_usd", "memory_type",
               "gpu_memory_fraction", "cores", "threads", "simd": [str], "architecture",
               "release_year", "purchasable", "sources": {field: str}, "status": {field: str},
-              "notes": str|null, "extra": {...}}
+              "notes": str|null, "extra": {...},
+              "figures": {field: FIGURE}}      # the numbers above with unit and provenance
+    FIGURE = {"value", "unit", "provenance", "source"?, "low"?, "high"?} (rigfit.figures.Figure)
     LINK = {"kind" (pcie|nvlink|infinity_fabric|unified|network), "bandwidth_bytes_per_s"
             (one direction), "latency_s", "source"}
 
 All numbers are in base units (bytes, bytes/s, FLOP/s, W, USD); ``null`` means unknown.
 ``rigfit hardware --list --json`` gives ``{"schema": "rigfit.hardware-list/1", "devices": [...]}``
-with id, name, kind, vendor, memory_bytes, bandwidth_bytes_per_s, fp16_flops, tdp_w, price_usd.
+with id, name, kind, vendor, memory_bytes, bandwidth_bytes_per_s, fp16_flops, tdp_w, price_usd, figures.
+The JSON Schema files: ``rigfit/schemas/hardware-1.schema.json``, ``hardware-list-1.schema.json``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def device_to_json(dev: Device) -> dict:
         if isinstance(v, tuple):
             v = list(v)
         out[f] = v
+    out["figures"] = {f: figure(dev, f).to_json() for f in _UNITS}
     return out
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from rigfit.errors import RigfitError
+from rigfit.figures import Figure
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.source import load_model_source
 from rigfit.measure.calibrate import apply_factors, machine_factors, predict_tests
@@ -185,6 +186,10 @@ class Stat:
         """(max − min) / median [%]."""
         return 100.0 * (self.high - self.low) / self.median if self.median else 0.0
 
+    def figure(self, unit: str, source: str) -> Figure:
+        """The median as a measured :class:`~rigfit.figures.Figure` (band: lowest to highest sample)."""
+        return Figure(self.median, unit, "measured", source, self.low, self.high)
+
     def to_json(self) -> dict:
         return {
             "median": self.median,
@@ -295,6 +300,17 @@ class BenchReport:
             "wall_s": self.wall_s,
             "prediction": self.prediction,
             "measured_vs_predicted": self.side_by_side(),
+            "figures": self.figures(),
+        }
+
+    def figures(self) -> dict[str, dict]:
+        """The first depth's figures in the labelled form: median, band from the lowest to the highest run."""
+        d0 = self.first
+        how = f"rigfit bench: median of {len(d0.decode_tps.samples)} llama.cpp run(s), band min-max"
+        return {
+            "prefill_tps": d0.prefill_tps.figure("tok/s", f"{how}, {d0.prefill_test}").to_json(),
+            "decode_tps": d0.decode_tps.figure("tok/s", f"{how}, {d0.decode_test}").to_json(),
+            "ttft_s": d0.ttft_s.figure("s", f"{how}, {d0.prefill_test}").to_json(),
         }
 
 

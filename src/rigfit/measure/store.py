@@ -38,6 +38,7 @@ from typing import Any
 import platformdirs
 
 from rigfit.errors import RigfitError
+from rigfit.figures import Figure, unknown
 
 DB_FILE_NAME = "results.db"
 BUSY_TIMEOUT_S = 30.0
@@ -247,7 +248,22 @@ class Result:
     def to_json(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "row"}
         out["ratio"] = self.ratio
+        out["figures"] = {k: f.to_json() for k, f in self.figures().items()}
         return out
+
+    def figures(self) -> dict[str, Figure]:
+        """The measured speed and, when stored, rigfit's prediction, as labelled figures."""
+        where = self.source_url or self.source or "results store"
+        figs = {
+            "tokens_per_s": unknown("tok/s", f"{where}: no rate stored")
+            if self.tokens_per_s is None
+            else Figure(self.tokens_per_s, "tok/s", "measured", where)
+        }
+        if self.predicted_tokens_per_s is not None:
+            figs["predicted_tokens_per_s"] = Figure(
+                self.predicted_tokens_per_s, "tok/s", "estimated", "rigfit's stored prediction"
+            )
+        return figs
 
 
 _JSON_COLUMNS = {"samples": "samples_json", "prediction": "prediction_json", "row": "row_json"}

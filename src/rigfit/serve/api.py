@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rigfit import __version__
-from rigfit.catalog.models import arch_to_json, load_models, resolve_model
+from rigfit.catalog.models import load_models, models_json, resolve_model
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import local_cost
 from rigfit.fit_advice import fit_alternatives
@@ -212,6 +212,7 @@ def results(a: dict[str, Any]) -> dict[str, Any]:
         rows = store.results(machine_id=fp.id if a["mine"] else None)
         failed = store.runs(status="failed")
         return {
+            "schema": "rigfit.results/1",
             "store": str(store.path),
             "machine_id": fp.id,
             "results": [r.to_json() for r in rows],
@@ -225,10 +226,10 @@ def hardware(a: dict[str, Any]) -> dict[str, Any]:
     return machine_to_json(machine(a["name"]), a["name"])
 
 
-def models(a: dict[str, Any]) -> list[dict[str, Any]]:
-    """``rigfit models [NAME] [--family F] [--search S] --json`` (full catalog records)."""
+def models(a: dict[str, Any]) -> dict[str, Any]:
+    """``rigfit models [NAME] [--family F] [--search S] --json`` (schema rigfit.models/1)."""
 
-    return [arch_to_json(m) for m in select_models(a["name"], a["family"], a["search"])]
+    return models_json(select_models(a["name"], a["family"], a["search"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,7 +410,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("max_quality_loss", float, "Largest mean KL divergence vs F16 [nats] (default 0.25)."),
             Param("limit", int, "How many picks to list.", 10, minimum=1, maximum=500),
         ),
-        "rigfit recommend --json",
+        "rigfit.recommend/1",
         recommend,
     ),
     Endpoint(
@@ -434,7 +435,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("min_tps", float, "Decode speed to reach [tok/s].", 10.0),
             Param("budget_usd", float, "Also list what fits within this budget [USD]."),
         ),
-        "rigfit floor --json",
+        "rigfit.floor/1",
         floor,
     ),
     Endpoint(
@@ -452,14 +453,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("hosted_monthly_usd", float, "Monthly hosted bill the box would replace [USD]."),
             Param("hosted", str, "Hosted model or provider to compare with (e.g. groq)."),
         ),
-        "rigfit cost --json",
+        "rigfit.cost/1",
         cost,
     ),
     Endpoint(
         "/api/results",
         "Stored measurements with what rigfit predicted (rigfit results --json).",
         (Param("mine", bool, "Only results measured on this machine.", False),),
-        "rigfit results --json",
+        "rigfit.results/1",
         results,
     ),
     Endpoint(
@@ -488,7 +489,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("family", str, "Family or llama.cpp arch (llama, qwen3 …)."),
             Param("search", str, "Words that must all appear."),
         ),
-        "rigfit models --json",
+        "rigfit.models/1",
         models,
     ),
     Endpoint(

@@ -1,9 +1,10 @@
 """The ASGI application of ``rigfit serve`` (Starlette): JSON API, OpenAPI document, static pages.
 
 Errors: a user mistake (:class:`rigfit.errors.RigfitError`) answers 400 with
-``{"error": "...", "hint": "..."}``; an unknown path 404 with the same shape. An unexpected exception
-while computing an answer is logged on the server's stderr with its traceback and answered 422 in the
-same JSON shape (never a 500 or an HTML traceback page): the page shows one line and the URL to report.
+``{"schema": "rigfit.error/1", "error": "...", "hint": "..."}``; an unknown path 404 with the same
+shape. An unexpected exception while computing an answer is logged on the server's stderr with its
+traceback and answered 422 in the same JSON shape (never a 500 or an HTML traceback page): the page
+shows one line and the URL to report.
 
 Requests are computed one at a time on a worker thread (the planner is CPU-bound pure Python; the
 GIL would serialise them anyway, and the lock keeps the library's caches single-writer).
@@ -28,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from rigfit.errors import RigfitError
-from rigfit.jsonout import to_json_text
+from rigfit.jsonout import error_json, to_json_text
 from rigfit.serve.api import ENDPOINTS, openapi
 from rigfit.serve.params import Endpoint, parse_query
 
@@ -55,8 +56,8 @@ class _JSON(JSONResponse):
 
 
 def error_response(status: int, message: str, hint: str | None = None) -> Response:
-    """``{"error": message, "hint": hint}`` with ``status`` (one line each)."""
-    return _JSON({"error": message, "hint": hint}, status_code=status)
+    """``{"schema": "rigfit.error/1", "error": message, "hint": hint}`` with ``status`` (one line each)."""
+    return _JSON(error_json(message, hint), status_code=status)
 
 
 def _cache_key(ep: Endpoint, args: dict[str, Any]) -> tuple | None:

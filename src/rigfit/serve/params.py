@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rigfit.errors import RigfitError
+from rigfit.jsonout import ERROR_SCHEMA, load_schema
 
 #: Largest number of machines /api/compare takes (issue 15: "up to four machines side by side").
 MAX_COMPARE = 4
@@ -152,7 +153,9 @@ def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, A
                     "200": {
                         "description": f"JSON, schema {ep.schema} (the same as the CLI's --json where "
                         "the CLI has the command).",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                        "content": {
+                            "application/json": {"schema": load_schema(ep.schema) or {"type": "object"}}
+                        },
                     },
                     "400": error,
                     "404": error,
@@ -176,6 +179,7 @@ def openapi_document(endpoints: Sequence[Endpoint], version: str) -> dict[str, A
                     "type": "object",
                     "required": ["error"],
                     "properties": {
+                        "schema": {"const": ERROR_SCHEMA},
                         "error": {"type": "string", "description": "what is wrong (one line)"},
                         "hint": {"type": ["string", "null"], "description": "what to try instead"},
                     },
