@@ -15,7 +15,7 @@ from rigfit.errors import RigfitError
 def _ids(*args: str) -> list[str]:
     out = run_cli("models", *args, "--json")
     assert out.exit_code == 0, out.stderr
-    return [r["id"] for r in json.loads(out.stdout)]
+    return [r["id"] for r in json.loads(out.stdout)["models"]]
 
 
 def test_the_issue_example_keeps_only_recent_long_context_qwen_moe_models():
