@@ -127,7 +127,7 @@ def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
     pairs = lodo_predictions(rows, C)
     res = residuals_of(pairs)
     inflation = fit_inflation(res)
-    bands = fit_bands(res, inflation)
+    bands = fit_bands(res)
     return {"bands": bands, "band_inflation": inflation, "summary": summarise(pairs), "pairs": pairs}
 
 

@@ -102,10 +102,9 @@ def _quantile_band(rs: Sequence[Residual]) -> dict:
     return {"p10": mid - half, "p90": mid + half, "n": len(rs), "devices": d}
 
 
-def fit_bands(residuals: Iterable[Residual], inflation: dict[str, float] | None = None) -> dict[str, dict]:
-    """Band table {key: {p10, p90, n, devices}} for every group with enough rows and devices.
-
-    ``inflation``: factor on the half-widths per kind ("pp", "tg"), from :func:`fit_inflation`."""
+def fit_bands(residuals: Iterable[Residual]) -> dict[str, dict]:
+    """Band table {key: {p10, p90, n, devices}} for every group with enough rows and devices
+    (before inflation: :func:`lookup` applies the factors of :func:`fit_inflation`)."""
     by_key: defaultdict[str, list[Residual]] = defaultdict(list)
     for r in residuals:
         if not math.isfinite(r.log_ratio):
@@ -117,7 +116,7 @@ def fit_bands(residuals: Iterable[Residual], inflation: dict[str, float] | None 
         devices = {r.device for r in rs}
         top = "|" not in k
         if top or (len(rs) >= MIN_ROWS and len(devices) >= MIN_DEVICES):
-            out[k] = _inflate(_quantile_band(rs), (inflation or {}).get(k.split("|", 1)[0], 1.0))
+            out[k] = _quantile_band(rs)
     return out
 
 
@@ -129,37 +128,68 @@ def _inflate(entry: dict, factor: float) -> dict:
 
 #: Target share of held-out rows inside their band (p10–p90) and the inflation factors tried.
 TARGET_COVERAGE = 0.80
-INFLATION_STEPS = tuple(1.0 + 0.05 * i for i in range(61))
+INFLATION_STEPS = tuple(0.5 + 0.05 * i for i in range(71))
+#: A vendor gets an inflation factor of its own with at least this many rows and devices.
+MIN_VENDOR_ROWS = 20
+MIN_VENDOR_DEVICES = 3
+
+
+def _factor(sel: Sequence[tuple[float, float, float]]) -> float:
+    """Smallest factor f with share(|log_ratio - mid| ≤ f·half) ≥ TARGET_COVERAGE."""
+    lr = np.array([x[0] for x in sel])
+    mid = np.array([x[1] for x in sel])
+    half = np.array([x[2] for x in sel])
+    for f in INFLATION_STEPS:
+        if np.mean(np.abs(lr - mid) <= f * half) >= TARGET_COVERAGE:
+            return round(float(f), 2)
+    return round(float(INFLATION_STEPS[-1]), 2)
 
 
 def fit_inflation(residuals: Sequence[Residual]) -> dict[str, float]:
-    """Smallest half-width factor per kind that brings the nested (other-devices) coverage of
-    the rows to :data:`TARGET_COVERAGE`: held-out devices differ more from each other than one
-    device's rows do, so quantiles of pooled residuals alone cover too little (one scalar per
-    kind, not a per-vendor tuning)."""
-    nested = nested_coverage(residuals)
-    out = {}
+    """Half-width factors {kind: f, "kind|vendor": f} that bring the nested (other-devices)
+    coverage to :data:`TARGET_COVERAGE`. Held-out devices differ more from each other than one
+    device's rows do, so quantiles of pooled residuals alone cover too little for some vendors
+    and too much for others (Apple); a vendor with fewer than MIN_VENDOR_ROWS rows or
+    MIN_VENDOR_DEVICES devices keeps the pooled factor of its kind."""
+    nested = nested_coverage(residuals, {})
+    out: dict[str, float] = {}
     for kind in ("pp", "tg"):
         sel = [(r.log_ratio, 0.5 * (lo + hi), 0.5 * (hi - lo)) for r, lo, hi in nested if r.kind == kind]
         if not sel:
             continue
-        lr = np.array([x[0] for x in sel])
-        mid = np.array([x[1] for x in sel])
-        half = np.array([x[2] for x in sel])
-        factor = INFLATION_STEPS[-1]
-        for f in INFLATION_STEPS:
-            if np.mean(np.abs(lr - mid) <= f * half) >= TARGET_COVERAGE:
-                factor = f
-                break
-        out[kind] = round(float(factor), 2)
+        out[kind] = _factor(sel)
+        for vendor in sorted({r.vendor for r, _, _ in nested if r.kind == kind}):
+            rows = [(r, lo, hi) for r, lo, hi in nested if r.kind == kind and r.vendor == vendor]
+            if len(rows) < MIN_VENDOR_ROWS or len({r.device for r, _, _ in rows}) < MIN_VENDOR_DEVICES:
+                continue
+            out[f"{kind}|{vendor}"] = _factor(
+                [(r.log_ratio, 0.5 * (lo + hi), 0.5 * (hi - lo)) for r, lo, hi in rows]
+            )
     return out
 
 
-def lookup(bands: dict, kind: str, vendor: str | None, backend: str | None, split: str = "layer") -> dict:
-    """The band entry that applies (most specific group with its own band)."""
+def inflation_for(inflation: dict[str, float] | None, kind: str, vendor: str | None) -> float:
+    """The half-width factor of a prediction: its vendor's, else its kind's, else 1."""
+    if not inflation:
+        return 1.0
+    kind = "tg" if kind == "pg" else kind
+    v = vendor_of(vendor) if vendor else None
+    return float(inflation.get(f"{kind}|{v}", inflation.get(kind, 1.0)))
+
+
+def lookup(
+    bands: dict,
+    kind: str,
+    vendor: str | None,
+    backend: str | None,
+    split: str = "layer",
+    inflation: dict[str, float] | None = None,
+) -> dict:
+    """The band entry that applies (most specific group with its own band), its half-width
+    multiplied by the vendor's inflation factor."""
     for k in band_keys(kind, vendor, backend, split):
         if k in bands:
-            return bands[k]
+            return _inflate(bands[k], inflation_for(inflation, kind, vendor))
     return DEFAULT_BAND
 
 
@@ -179,9 +209,9 @@ def nested_coverage(
         by_dev[r.device].append(r)
     out = []
     for dev, rs in by_dev.items():
-        bands = fit_bands((r for r in residuals if r.device != dev), inflation)
+        bands = fit_bands(r for r in residuals if r.device != dev)
         for r in rs:
-            e = lookup(bands, r.kind, r.vendor, r.backend, r.split)
+            e = lookup(bands, r.kind, r.vendor, r.backend, r.split, inflation)
             out.append((r, float(e["p10"]), float(e["p90"])))
     return out
 
@@ -193,6 +223,7 @@ __all__ = [
     "band_keys",
     "fit_bands",
     "fit_inflation",
+    "inflation_for",
     "is_wide",
     "lookup",
     "nested_coverage",

@@ -126,4 +126,4 @@ def band_entry(
     C: dict, kind: str, backend: str | None, split_mode: str = "layer", vendor: str | None = None
 ) -> dict:
     """The band table entry ({p10, p90, n, devices}) that applies to a prediction."""
-    return lookup(C.get("bands", {}), kind, vendor, backend, split_mode)
+    return lookup(C.get("bands", {}), kind, vendor, backend, split_mode, C.get("band_inflation"))
