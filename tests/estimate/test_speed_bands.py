@@ -102,8 +102,8 @@ def test_group_with_one_device_falls_back_to_parent():
     bands = fit_bands(res)
     assert "pp|intel|SYCL" not in bands  # one device: no band of its own
     assert "pp|intel" not in bands
-    assert lookup(bands, "pp", "intel", "SYCL") is bands["pp"]
-    assert lookup(bands, "pp", "amd", "ROCm") is bands["pp|amd|ROCm|layer"]
+    assert lookup(bands, "pp", "intel", "SYCL") == bands["pp"]
+    assert lookup(bands, "pp", "amd", "ROCm") == bands["pp|amd|ROCm|layer"]
 
 
 def test_few_devices_widen_the_band():
@@ -166,3 +166,11 @@ def test_intel_vulkan_uses_shader_alus_sycl_uses_xmx():
     assert prefill_path("Vulkan", arc, "kquant", "new") == "fp32"
     assert prefill_path("SYCL", arc, "kquant", "new") == "fp16"
     assert prefill_path("Vulkan", resolve_device("RTX 4090"), "kquant", "new") == "fp16"
+
+
+def test_vendor_inflation_applies_only_to_its_vendor():
+    bands = {"pp": {"p10": -0.2, "p90": 0.2, "n": 50, "devices": 10}}
+    infl = {"pp": 1.5, "pp|apple": 0.5}
+    apple = lookup(bands, "pp", "apple", "Metal", inflation=infl)
+    other = lookup(bands, "pp", "amd", "ROCm", inflation=infl)
+    assert apple["p90"] == pytest.approx(0.1) and other["p90"] == pytest.approx(0.3)
