@@ -216,6 +216,23 @@ def nested_coverage(
     return out
 
 
+def held_out_coverage(residuals: Sequence[Residual]) -> list[tuple[Residual, float, float]]:
+    """Like :func:`nested_coverage`, but the inflation factors are refitted without the held-out
+    device too: nothing of a device's own rows reaches its band (the strictest check)."""
+    by_dev: defaultdict[str, list[Residual]] = defaultdict(list)
+    for r in residuals:
+        by_dev[r.device].append(r)
+    out = []
+    for dev, rs in by_dev.items():
+        others = [r for r in residuals if r.device != dev]
+        inflation = fit_inflation(others)
+        bands = fit_bands(others)
+        for r in rs:
+            e = lookup(bands, r.kind, r.vendor, r.backend, r.split, inflation)
+            out.append((r, float(e["p10"]), float(e["p90"])))
+    return out
+
+
 __all__ = [
     "DEFAULT_BAND",
     "FEW_DEVICES",
@@ -223,6 +240,7 @@ __all__ = [
     "band_keys",
     "fit_bands",
     "fit_inflation",
+    "held_out_coverage",
     "inflation_for",
     "is_wide",
     "lookup",
