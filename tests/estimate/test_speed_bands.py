@@ -102,7 +102,9 @@ def test_group_with_one_device_falls_back_to_parent():
     bands = fit_bands(res)
     assert "pp|intel|SYCL" not in bands  # one device: no band of its own
     assert "pp|intel" not in bands
-    assert lookup(bands, "pp", "intel", "SYCL") == bands["pp"]
+    borrowed = lookup(bands, "pp", "intel", "SYCL")
+    assert borrowed["p90"] - borrowed["p10"] > bands["pp"]["p90"] - bands["pp"]["p10"]
+    assert is_wide(borrowed)
     assert lookup(bands, "pp", "amd", "ROCm") == bands["pp|amd|ROCm|layer"]
 
 
@@ -174,3 +176,14 @@ def test_vendor_inflation_applies_only_to_its_vendor():
     apple = lookup(bands, "pp", "apple", "Metal", inflation=infl)
     other = lookup(bands, "pp", "amd", "ROCm", inflation=infl)
     assert apple["p90"] == pytest.approx(0.1) and other["p90"] == pytest.approx(0.3)
+
+
+def test_vendor_without_a_group_gets_a_wider_flagged_band():
+    bands = {
+        "pp": {"p10": -0.2, "p90": 0.2, "n": 50, "devices": 10},
+        "pp|amd": {"p10": -0.2, "p90": 0.2, "n": 50, "devices": 5},
+    }
+    amd = lookup(bands, "pp", "amd", "ROCm")
+    intel = lookup(bands, "pp", "intel", "SYCL")
+    assert intel["p90"] - intel["p10"] > amd["p90"] - amd["p10"]
+    assert is_wide(intel) and not is_wide(amd)

@@ -187,15 +187,21 @@ def lookup(
 ) -> dict:
     """The band entry that applies (most specific group with its own band), its half-width
     multiplied by the vendor's inflation factor."""
+    factor = inflation_for(inflation, kind, vendor)
+    v = vendor_of(vendor) if vendor else None
+    # a vendor with no band group of its own (too few rows or devices) borrows the pooled band,
+    # widened as for a single device: its devices are far from the training set
+    unseen = v is not None and ("tg" if kind == "pg" else kind) + "|" + v not in bands
     for k in band_keys(kind, vendor, backend, split):
         if k in bands:
-            return _inflate(bands[k], inflation_for(inflation, kind, vendor))
+            entry = _inflate(bands[k], factor * (1.0 + FEW_DEVICES_WIDEN if unseen else 1.0))
+            return {**entry, "vendor_devices": 0} if unseen else entry
     return DEFAULT_BAND
 
 
 def is_wide(entry: dict) -> bool:
-    """Whether a band rests on few devices (and is therefore widened)."""
-    return int(entry.get("devices", FEW_DEVICES)) < FEW_DEVICES
+    """Whether a band rests on few devices, or none of this vendor (and is therefore widened)."""
+    return int(entry.get("devices", FEW_DEVICES)) < FEW_DEVICES or entry.get("vendor_devices") == 0
 
 
 def nested_coverage(

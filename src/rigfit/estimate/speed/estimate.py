@@ -227,7 +227,12 @@ def band_notes(C: dict, be: str, split_mode: str, vendor: str) -> tuple[str, ...
     for kind, what in (("pp", "prefill"), ("tg", "decode")):
         e = band_entry(C, kind, be, split_mode, vendor)
         d = int(e.get("devices", 0) or 0)
-        if d and d < FEW_DEVICES:
+        if e.get("vendor_devices") == 0:
+            out.append(
+                f"{what} band is wide: too few {vendor} devices among the calibration measurements "
+                f"of this vendor/backend"
+            )
+        elif d and d < FEW_DEVICES:
             out.append(
                 f"{what} band is wide: calibrated on {d} device(s), {e.get('n', 0)} measurements "
                 f"of this vendor/backend"
