@@ -171,7 +171,8 @@ def test_intel_vulkan_uses_shader_alus_sycl_uses_xmx():
 
 
 def test_vendor_inflation_applies_only_to_its_vendor():
-    bands = {"pp": {"p10": -0.2, "p90": 0.2, "n": 50, "devices": 10}}
+    entry = {"p10": -0.2, "p90": 0.2, "n": 50, "devices": 10}
+    bands = {"pp": entry, "pp|apple": entry, "pp|amd": entry}
     infl = {"pp": 1.5, "pp|apple": 0.5}
     apple = lookup(bands, "pp", "apple", "Metal", inflation=infl)
     other = lookup(bands, "pp", "amd", "ROCm", inflation=infl)
