@@ -14,7 +14,14 @@ from typing import Any
 from rigfit.estimate.speed.bands import vendor_of
 from rigfit.estimate.speed.classes import build_era, device_class, quant_family
 from rigfit.estimate.speed.layout import Layout, Segment
-from rigfit.estimate.speed.peaks import cpu_bandwidth, cpu_path, cpu_peak_flops, gpu_peak, prefill_path
+from rigfit.estimate.speed.peaks import (
+    cpu_bandwidth,
+    cpu_isa,
+    cpu_path,
+    cpu_peak_flops,
+    gpu_peak,
+    prefill_path,
+)
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
 from rigfit.hardware.devices import Device, Machine
 
@@ -361,6 +368,10 @@ def _resident_ubatch(
         vk = _vendor_key(seg)
         if vk is not None:
             _add(sf, f"{vk}:c", gemm / peak)
+    elif seg.role == "cpu" and path == "cpu":
+        # CPU prompt kernels differ by ISA beyond the peak (AVX-512 VNNI / AMX tiles serve only
+        # some types, NEON i8mm others): a delta per ISA on top of the CPU path
+        _add(sf, f"CPU|isa={cpu_isa(seg.device)}:c", gemm / peak)
     if work.n_expert:
         ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
         _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)
