@@ -747,6 +747,7 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
             flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
             n_ubatch=s.n_ubatch,
             n_batch=s.n_batch,
+            build=mem.build_profile(s.llama_build).build,  # --llama-build moves speed too
         )
     except RigfitError as exc:
         return None, f"speed estimate unavailable: {exc.message}"

@@ -431,6 +431,9 @@ def _speed_lines(sp: SpeedEstimate) -> list[str]:
         )
     if sp.bottleneck:
         lines.append(f"bottleneck: {sp.bottleneck}")
+    if sp.details.get("build"):
+        lines.append(f"for llama.cpp {sp.details['build']}")
+    lines += [n for n in sp.notes if n.endswith("of this vendor/backend")]
     return lines
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rigfit.estimate.calibration import FitRow, fit, residual_quantiles
+from rigfit.estimate.calibration import FitRow, fit
 from rigfit.estimate.predict import Unresolved, case_features, predict_resolved, resolve_case
+from rigfit.estimate.speed.bands import Residual, fit_bands, fit_inflation, vendor_of
 from rigfit.measure.groundtruth import read_cases
 
 
@@ -102,25 +103,58 @@ def summarise(pairs: list[tuple[FitRow, float]]) -> dict:
     return out
 
 
-def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
-    """Leave-one-device-out: summary table and bands (p10/p90 of log(observed/predicted))."""
-    pairs = lodo_predictions(rows, C)
-    logs: dict[str, list[float]] = defaultdict(list)
+def residuals_of(pairs: list[tuple[FitRow, float]]) -> list[Residual]:
+    """Held-out log(observed/predicted) of each row with its band groups (vendor, backend, split)."""
+    out = []
     for r, p in pairs:
         if not math.isfinite(p) or p <= 0:
             continue
-        lr = math.log(r.observed_tps / p)
-        kind = "tg" if r.kind == "pg" else r.kind
-        logs[kind].append(lr)
-        # legacy row split (its speed hangs on unrecorded PCIe slots) gets a band of its own
-        row = getattr(getattr(r.ref, "settings", None), "split_mode", "layer") == "row"
-        logs[f"{kind}|{r.backend}" + ("|row" if row else "")].append(lr)
-    bands = {}
-    for k, v in logs.items():
-        if "|" in k and len(v) < 20:
-            continue  # too few for its own band: the kind-wide band applies
-        bands[k] = residual_quantiles(v)
-    return {"bands": bands, "summary": summarise(pairs), "pairs": pairs}
+        split = getattr(getattr(r.ref, "settings", None), "split_mode", "layer")
+        out.append(
+            Residual(
+                math.log(r.observed_tps / p),
+                r.device,
+                "tg" if r.kind == "pg" else r.kind,
+                vendor_of(r.hardware_kind),
+                r.backend,
+                split,
+            )
+        )
+    return out
 
 
-__all__ = ["ape", "build_fit_rows", "fit_constants", "lodo_predictions", "lodo_residuals", "summarise"]
+def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
+    """Leave-one-device-out: summary table and bands (p10/p90 of log(observed/predicted)) by
+    kind × vendor × backend × split mode (:mod:`rigfit.estimate.speed.bands`)."""
+    pairs = lodo_predictions(rows, C)
+    res = residuals_of(pairs)
+    inflation = fit_inflation(res)
+    bands = fit_bands(res)
+    return {"bands": bands, "band_inflation": inflation, "summary": summarise(pairs), "pairs": pairs}
+
+
+def read_fit_rows(
+    paths: list[Path], C: dict, extra_columns: str | Path | None = None
+) -> tuple[list[FitRow], Counter, int]:
+    """:func:`build_fit_rows` over several ground-truth files (rows, unresolved, total)."""
+    rows: list[FitRow] = []
+    unresolved: Counter = Counter()
+    total = 0
+    for path in paths:
+        r, u, n = build_fit_rows(path, C, extra_columns)
+        rows += r
+        unresolved.update(u)
+        total += n
+    return rows, unresolved, total
+
+
+__all__ = [
+    "ape",
+    "build_fit_rows",
+    "fit_constants",
+    "lodo_predictions",
+    "lodo_residuals",
+    "read_fit_rows",
+    "residuals_of",
+    "summarise",
+]

@@ -23,6 +23,7 @@ from rigfit.estimate.speed import (
     RunSettings,
     band,
     build_era,
+    build_from_date,
     decode_features,
     kv_bytes_per_elem,
     load_constants,
@@ -196,7 +197,13 @@ def case_settings(case: SpeedCase) -> RunSettings:
     if fa is None:
         fa = True if _FA_RE.search(notes) else (False if case.build is not None else None)
     backend = normalise_backend(case.backend)
-    era = build_era(case.build)
+    # a row that states only a date gets the build number of that month (kernel era)
+    build = (
+        case.build
+        if case.build is not None
+        else build_from_date(str((case.extra or {}).get("date_or_build") or ""))
+    )
+    era = build_era(build)
     ngl = case.ngl
     if backend == "Metal" and era == "2023" and ngl is not None and ngl >= 1:
         ngl = None  # old Metal builds: -ngl 1 put the whole model on the GPU
@@ -210,7 +217,7 @@ def case_settings(case: SpeedCase) -> RunSettings:
         cpu_only=cpu_only,
         threads=case.threads,
         flash_attn=fa,
-        build=case.build,
+        build=build,
         n_ubatch=min(ub, nb),
         n_batch=nb,
         split_mode=split,
@@ -386,8 +393,9 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
     C = C or load_constants()
     tps, roof = predict_test(rc.work, rc.machine, rc.settings, rc.kind, rc.prompt, rc.gen, rc.depth, C)
     kind = "tg" if rc.kind == "pg" else rc.kind
-    lo, hi = band(C, kind, rc.settings.backend, tps, rc.settings.split_mode)
-    tps = centre_in_band(C, kind, rc.settings.backend, tps, rc.settings.split_mode)  # inside its band
+    lo, hi = band(C, kind, rc.settings.backend, tps, rc.settings.split_mode, rc.hardware_kind)
+    # inside its band
+    tps = centre_in_band(C, kind, rc.settings.backend, tps, rc.settings.split_mode, rc.hardware_kind)
     hi = min(hi, roof)
     tps = min(tps, roof)
     return tps, min(lo, tps), max(hi, tps)

@@ -37,7 +37,7 @@ The model lives in one module per concern; this package re-exports its public na
 from __future__ import annotations
 
 from rigfit.estimate.backends import BACKENDS, default_backend, normalise_backend
-from rigfit.estimate.speed.classes import build_era, device_class, quant_family
+from rigfit.estimate.speed.classes import build_era, build_from_date, build_label, device_class, quant_family
 from rigfit.estimate.speed.coefficients import (
     CONSTANTS_FILE,
     band,
@@ -83,6 +83,8 @@ __all__ = [
     "band",
     "bottleneck_words",
     "build_era",
+    "build_from_date",
+    "build_label",
     "coefficient",
     "cpu_bandwidth",
     "cpu_isa",

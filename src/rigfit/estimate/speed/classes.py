@@ -6,6 +6,8 @@ only, so the model generalises to hardware it has never seen.
 
 from __future__ import annotations
 
+import re
+
 from rigfit.hardware.devices import Device
 
 
@@ -27,9 +29,84 @@ def quant_family(file_type: str | None) -> str:
     return "kquant"
 
 
+#: llama.cpp build numbers with the month they were published, read from dated ground-truth rows
+#: and issue threads (each anchor's source); used only to place a row that states a date but no
+#: build number, and to label a build with its month.
+BUILD_MONTHS: tuple[tuple[int, int, int, str], ...] = (
+    # (build, year, month, source)
+    (1619, 2023, 12, "https://github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference"),
+    (1988, 2024, 1, "https://github.com/ggml-org/llama.cpp/pull/2059"),
+    (2023, 2024, 2, "https://llm-tracker.info/howto/AMD-GPUs"),
+    (2824, 2024, 5, "https://github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference"),
+    (3841, 2024, 9, "https://llm-tracker.info/howto/AMD-GPUs"),
+    (4277, 2024, 12, "https://llm-tracker.info/howto/AMD-GPUs"),
+    (5921, 2025, 7, "https://github.com/lhl/strix-halo-testing"),
+    (6792, 2025, 10, "https://github.com/ggml-org/llama.cpp/tree/master/benches"),
+    (6918, 2025, 11, "https://github.com/ggml-org/llama.cpp/blob/master/benches/dgx-spark.md"),
+    (7340, 2025, 12, "https://github.com/geerlingguy/ai-benchmarks/issues/43"),
+    (8051, 2026, 2, "https://github.com/ggml-org/llama.cpp/issues/17628"),
+    (8833, 2026, 4, "https://github.com/ggml-org/llama.cpp/pull/22078"),
+    (9294, 2026, 5, "https://pypi.org/project/xllamacpp/"),
+    (11549, 2026, 10, "https://pypi.org/project/xllamacpp/"),
+)
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    )
+}
+_ISO_RE = re.compile(r"\b(20\d\d)-(\d\d)\b")
+_MON_RE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(20\d\d)\b", re.IGNORECASE
+)
+_YEAR_ONLY_RE = re.compile(r"\b(20\d\d)\b")
+
+
+def build_from_date(text: str | None) -> int | None:
+    """Approximate llama.cpp build number of a date ('2024-06', 'Oct 2025', '2024'), interpolated
+    between :data:`BUILD_MONTHS`; a bare year is read as its middle. None when no date is given."""
+    if not text:
+        return None
+    m = _ISO_RE.search(text)
+    if m:
+        year, month = int(m.group(1)), int(m.group(2))
+    elif (m2 := _MON_RE.search(text)) is not None:
+        year, month = int(m2.group(2)), _MONTHS[m2.group(1).lower()[:3]]
+    elif (m3 := _YEAR_ONLY_RE.search(text)) is not None:
+        year, month = int(m3.group(1)), 6
+    else:
+        return None
+    t = year * 12 + month - 1
+    xs = [y * 12 + mo - 1 for _, y, mo, _ in BUILD_MONTHS]
+    ys = [b for b, _, _, _ in BUILD_MONTHS]
+    if t <= xs[0]:
+        return ys[0]
+    if t >= xs[-1]:
+        return ys[-1]
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys, strict=True), zip(xs[1:], ys[1:], strict=True), strict=False):
+        if x0 <= t <= x1:
+            return round(y0 + (y1 - y0) * (t - x0) / max(x1 - x0, 1))
+    return ys[-1]
+
+
+def build_month(build: int) -> str:
+    """'YYYY-MM' of a build number (nearest older anchor of :data:`BUILD_MONTHS`)."""
+    older = [(y, m) for b, y, m, _ in BUILD_MONTHS if b <= build]
+    y, m = older[-1] if older else BUILD_MONTHS[0][1:3]
+    return f"{y:04d}-{m:02d}"
+
+
+def build_label(build: int | None) -> str:
+    """How a prediction names its build: 'b7311 (2025-12, kernel era new)' or the current profile."""
+    if build is None:
+        return "current build profile (kernel era new)"
+    return f"b{build} ({build_month(build)}, kernel era {build_era(build)})"
+
+
 def build_era(build: int | None) -> str:
-    """llama.cpp build era: '2023' (< b2000: no CUDA graphs, no ubatch), '2024' (< b3100: no
-    MMQ on int8 tensor cores), 'new' (≥ b3100, or unknown = today's llama.cpp)."""
+    """llama.cpp kernel era of a build: '2023' (< b2000: no CUDA graphs, no ubatch), '2024'
+    (< b3100: no MMQ on int8 tensor cores), 'new' (≥ b3100, or unknown = today's llama.cpp)."""
     if build is None:
         return "new"
     if build < 2000:

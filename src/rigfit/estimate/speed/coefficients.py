@@ -13,6 +13,8 @@ import math
 from functools import lru_cache
 from importlib import resources
 
+from rigfit.estimate.speed.bands import lookup
+
 CONSTANTS_FILE = "speed_constants.json"
 
 
@@ -104,23 +106,30 @@ def prefill_time(C: dict, feats: dict[str, float]) -> float:
 
 
 def band(
-    C: dict, kind: str, backend: str | None, value: float, split_mode: str = "layer"
+    C: dict,
+    kind: str,
+    backend: str | None,
+    value: float,
+    split_mode: str = "layer",
+    vendor: str | None = None,
 ) -> tuple[float, float]:
     """p10–p90 band around a central tokens/s value from calibration residuals (log ratios).
 
-    Legacy row split has a band of its own: its speed hangs on the host's PCIe slots, which
-    published results rarely state, so its residuals are far wider than the backend's."""
-    bands = C.get("bands", {})
-    entry = (
-        (bands.get(f"{kind}|{backend}|row") if split_mode == "row" else None)
-        or bands.get(f"{kind}|{backend}")
-        or bands.get(kind)
-        or {"p10": -0.35, "p90": 0.35}
-    )
+    Bands are kept by vendor × backend × split mode (see :mod:`rigfit.estimate.speed.bands`);
+    the most specific group with its own band applies. Legacy row split has a band of its own:
+    its speed hangs on the host's PCIe slots, which published results rarely state."""
+    entry = band_entry(C, kind, backend, split_mode, vendor)
     return value * math.exp(entry["p10"]), value * math.exp(entry["p90"])
 
 
-def centre_in_band(C: dict, kind: str, backend: str | None, value: float, split_mode: str = "layer") -> float:
+def centre_in_band(
+    C: dict,
+    kind: str,
+    backend: str | None,
+    value: float,
+    split_mode: str = "layer",
+    vendor: str | None = None,
+) -> float:
     """The central tokens/s value moved inside its own p10–p90 band [tok/s].
 
     The band comes from calibration residuals, log(measured / predicted). Where those residuals lie
@@ -129,7 +138,14 @@ def centre_in_band(C: dict, kind: str, backend: str | None, value: float, split_
     equals its estimate says nothing. The value is then multiplied by exp((p10 + p90) / 2), the
     band's centre, so the estimate sits inside its band and the band's ends stay where the
     residuals put them (:func:`band` of the uncorrected value). Unchanged otherwise."""
-    lo, hi = band(C, kind, backend, 1.0, split_mode)
+    lo, hi = band(C, kind, backend, 1.0, split_mode, vendor)
     if lo <= 1.0 <= hi:
         return value
     return value * math.sqrt(lo * hi)
+
+
+def band_entry(
+    C: dict, kind: str, backend: str | None, split_mode: str = "layer", vendor: str | None = None
+) -> dict:
+    """The band table entry ({p10, p90, n, devices}) that applies to a prediction."""
+    return lookup(C.get("bands", {}), kind, vendor, backend, split_mode, C.get("band_inflation"))

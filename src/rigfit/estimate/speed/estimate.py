@@ -7,8 +7,11 @@ from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate.backends import normalise_backend
+from rigfit.estimate.speed.bands import FEW_DEVICES, vendor_of
+from rigfit.estimate.speed.classes import build_label
 from rigfit.estimate.speed.coefficients import (
     band,
+    band_entry,
     centre_in_band,
     coefficient,
     decode_time,
@@ -219,14 +222,43 @@ def _speed_layout(work: ModelWork, machine: Machine, placement: Any, settings: R
     return layout
 
 
+def band_notes(C: dict, be: str, split_mode: str, vendor: str) -> tuple[str, ...]:
+    """A note when the bands rest on few devices of this vendor and backend (widened)."""
+    out = []
+    for kind, what in (("pp", "prefill"), ("tg", "decode")):
+        e = band_entry(C, kind, be, split_mode, vendor)
+        d = int(e.get("devices", 0) or 0)
+        if e.get("vendor_devices") == 0:
+            out.append(
+                f"{what} band is wide: too few {vendor} devices among the calibration measurements "
+                f"of this vendor/backend"
+            )
+        elif d and d < FEW_DEVICES:
+            out.append(
+                f"{what} band is wide: calibrated on {d} device(s), {e.get('n', 0)} measurements "
+                f"of this vendor/backend"
+            )
+    return tuple(out)
+
+
 #: Where the estimated speed figures come from.
 SPEED_SOURCE = "rigfit speed model (calibrated: catalog/data/speed_constants.json)"
 
 
-def _figure(C: dict, kind: str, be: str, value: float, roof: float, split_mode: str) -> Figure:
+def band_vendor(layout: Layout) -> str:
+    """The vendor whose bands apply: the driving device's vendor, 'cpu' / 'apple' by kind."""
+    dev = main_segment(layout).device
+    if dev.kind in ("cpu", "apple"):
+        return dev.kind
+    return vendor_of(dev.vendor)
+
+
+def _figure(
+    C: dict, kind: str, be: str, value: float, roof: float, split_mode: str, vendor: str | None = None
+) -> Figure:
     """An estimated tokens/s figure with its calibrated band, the fast end capped at the roofline."""
-    lo, hi = band(C, kind, be, value, split_mode)
-    value = min(centre_in_band(C, kind, be, value, split_mode), roof)  # the estimate inside its band
+    lo, hi = band(C, kind, be, value, split_mode, vendor)
+    value = min(centre_in_band(C, kind, be, value, split_mode, vendor), roof)  # the estimate inside its band
     return Figure(value, "tok/s", "estimated", SPEED_SOURCE, min(lo, value), max(min(hi, roof), value))
 
 
@@ -236,8 +268,9 @@ def _concurrency(
     """(per-user, aggregate) decode tokens/s with ``settings.parallel`` users decoding at once."""
     parallel, be = settings.parallel, main_segment(layout).backend
     per, roof_b, _ = decode_tps(work, layout, machine, settings, depth, 1, C, batch=parallel)
-    per_user = _figure(C, "tg", be, per, roof_b, settings.split_mode)
-    lo, hi = band(C, "tg", be, per * parallel)
+    vendor = band_vendor(layout)
+    per_user = _figure(C, "tg", be, per, roof_b, settings.split_mode, vendor)
+    lo, hi = band(C, "tg", be, per * parallel, settings.split_mode, vendor)
     agg = Figure(
         per * parallel,
         "tok/s",
@@ -267,12 +300,15 @@ def estimate_speed(
     split_mode: str = "layer",
     cpu_only: bool = False,
     constants: dict | None = None,
+    build: int | None = None,
 ) -> SpeedEstimate:
     """Prefill, decode (depth 0 and at ``context``), TTFT and concurrency for a model on a machine.
 
     ``placement`` (from :func:`rigfit.estimate.placement.place`) gives the GPU layer count and
-    the split over GPUs; ``ngl`` overrides it. Hosted SRAM systems (Cerebras, Groq) are
-    answered from published figures (see :func:`estimate_hosted`).
+    the split over GPUs; ``ngl`` overrides it. ``build``: the llama.cpp build number the figures
+    are for (None = the current build profile, :data:`rigfit.estimate.memory.DEFAULT_PROFILE`);
+    kernel eras differ in speed (:func:`rigfit.estimate.speed.classes.build_era`). Hosted SRAM
+    systems (Cerebras, Groq) are answered from published figures (see :func:`estimate_hosted`).
     """
     C = constants or load_constants()
     work = spec if isinstance(spec, ModelWork) else model_work(spec)
@@ -286,7 +322,7 @@ def estimate_speed(
         ngl=ngl,
         threads=threads,
         flash_attn=flash_attn,
-        build=None,
+        build=build,
         n_ubatch=n_ubatch,
         n_batch=n_batch,
         kv_type=kv_type,
@@ -302,9 +338,10 @@ def estimate_speed(
     tg0, roof0, _ = decode_tps(work, layout, machine, settings, 0, 1, C)
     tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
     t_first = prompt / pp + 1.0 / decode_tps(work, layout, machine, settings, prompt, 1, C)[0]
-    pp_lo, pp_hi = band(C, "pp", be, pp, split_mode)
+    vendor = band_vendor(layout)
+    pp_lo, pp_hi = band(C, "pp", be, pp, split_mode, vendor)
     pp_hi = min(pp_hi, pp_roof)
-    tg_lo, tg_hi = band(C, "tg", be, tg0, split_mode)
+    tg_lo, tg_hi = band(C, "tg", be, tg0, split_mode, vendor)
     # TTFT band: slow end from the slow prefill band, fast end from the fast one
     ttft = Figure(
         t_first,
@@ -322,8 +359,8 @@ def estimate_speed(
     )
     return SpeedEstimate(
         prefill_tps=Figure(pp, "tok/s", "estimated", SPEED_SOURCE, min(pp_lo, pp), max(pp_hi, pp)),
-        decode_tps=_figure(C, "tg", be, tg0, roof0, split_mode),
-        decode_tps_ctx=_figure(C, "tg", be, tgc, roofc, split_mode),
+        decode_tps=_figure(C, "tg", be, tg0, roof0, split_mode, vendor),
+        decode_tps_ctx=_figure(C, "tg", be, tgc, roofc, split_mode, vendor),
         ttft_s=ttft,
         bottleneck=words,
         prompt_tokens=prompt,
@@ -332,10 +369,12 @@ def estimate_speed(
         aggregate_tps=agg,
         per_user_tps=per_user,
         roofline_decode_tps=roof0,
-        notes=tuple(_layout_notes(work, layout, machine)),
+        notes=tuple(_layout_notes(work, layout, machine)) + band_notes(C, be, split_mode, vendor),
         details={
             "bottleneck_share": share,
             "backend": be,
+            "build": build_label(build),
+            "band_group": band_vendor(layout) + "|" + be + "|" + split_mode,
             "layout": [(s.device.name, s.role, len(s.layers), s.head) for s in layout.segments],
         },
     )

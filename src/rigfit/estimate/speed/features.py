@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rigfit.estimate.speed.bands import vendor_of
 from rigfit.estimate.speed.classes import build_era, device_class, quant_family
 from rigfit.estimate.speed.layout import Layout, Segment
-from rigfit.estimate.speed.peaks import cpu_bandwidth, cpu_path, cpu_peak_flops, gpu_peak, prefill_path
+from rigfit.estimate.speed.peaks import (
+    cpu_bandwidth,
+    cpu_isa,
+    cpu_path,
+    cpu_peak_flops,
+    gpu_peak,
+    prefill_path,
+)
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
 from rigfit.hardware.devices import Device, Machine
 
@@ -103,6 +111,18 @@ def _keys(backend: str, dev: Device, qfam: str, era: str) -> tuple[str, str, str
     return backend, f"{backend}|q={qfam}", f"{backend}|*c={device_class(dev)}", f"{backend}|e={era}"
 
 
+#: Backends that run on several vendors' GPUs with different shader compilers and drivers (RADV /
+#: AMDVLK, Intel ANV / Windows, NVIDIA): their efficiencies get a delta per GPU vendor.
+MULTI_VENDOR_BACKENDS = ("Vulkan",)
+
+
+def _vendor_key(seg: Segment) -> str | None:
+    """'Vulkan|v=amd' for a multi-vendor backend's GPU segment, else None."""
+    if seg.role != "gpu" or seg.backend not in MULTI_VENDOR_BACKENDS:
+        return None
+    return f"{seg.backend}|v={vendor_of(seg.device.vendor)}"
+
+
 def decode_features(
     work: ModelWork,
     layout: Layout,
@@ -135,8 +155,9 @@ def decode_features(
         if layout.n_tp > 1 and seg.role == "gpu":
             kv /= layout.n_tp
         b, bq, bc, be = _keys(seg.backend, seg.device, qfam, era)
-        for k in (b, bq, bc, be):
-            f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
+        for k in (b, bq, bc, be, _vendor_key(seg)):
+            if k is not None:
+                f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
         if work.n_expert and seg.experts:
             f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
                 sum(efrac * work.layer_expert_bytes[i] for i in seg.layers) / bw
@@ -344,6 +365,13 @@ def _resident_ubatch(
         _add(sf, f"{seg.backend}|*c={device_class(seg.device)}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+        vk = _vendor_key(seg)
+        if vk is not None:
+            _add(sf, f"{vk}:c", gemm / peak)
+    elif seg.role == "cpu" and path == "cpu":
+        # CPU prompt kernels differ by ISA beyond the peak (AVX-512 VNNI / AMX tiles serve only
+        # some types, NEON i8mm others): a delta per ISA on top of the CPU path
+        _add(sf, f"CPU|isa={cpu_isa(seg.device)}:c", gemm / peak)
     if work.n_expert:
         ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
         _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)

@@ -119,6 +119,11 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
         if qfam != "f16" and era == "new":
             return "int8"
         return "fp16"
+    if backend == "Vulkan" and (dev.vendor or "").lower() == "intel":
+        # Vulkan on Intel Arc/Xe runs its matmuls on the shader ALUs: ggml_vulkan reports
+        # "matrix cores: none" for the Arc A770 (https://github.com/ggml-org/llama.cpp/issues/17628),
+        # so the XMX peak in the catalog is out of reach; SYCL (oneDNN/oneMKL) does use XMX
+        return "fp32"
     if backend in ("ROCm", "Vulkan", "SYCL"):
         return "fp16"
     return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL

@@ -43,6 +43,8 @@ class SpeedEstimate:
             "roofline_decode_tps": self.roofline_decode_tps,
             "notes": list(self.notes),
         }
+        if self.details.get("build"):
+            out["llama_build"] = self.details["build"]  # which build the figures are for
         if self.parallel > 1 and self.aggregate_tps and self.per_user_tps:
             out["parallel"] = self.parallel
             out["aggregate_decode_tps"] = self.aggregate_tps.to_json()
