@@ -10,7 +10,7 @@ Other helpers' tests import these (``from synth import write_llama``) and load t
 xllamacpp, so keep them loadable. Defaults are tiny: a file is 1–6 MB and writes in < 0.5 s.
 
 Weight types: 2-D weights use ``wtype`` ("F16" default, or "F32", "Q8_0", "Q4_0", "Q5_0",
-"BF16"); norms, biases and SSM vectors stay F32, as in converted models.
+"BF16", "MXFP4"); norms, biases and SSM vectors stay F32, as in converted models.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from gguf import GGMLQuantizationType, GGUFEndian, GGUFWriter, TokenType
 from gguf.constants import GGML_QUANT_SIZES
 from gguf.quants import quantize
 
-_QUANTIZABLE = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "BF16"}
+_QUANTIZABLE = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "BF16", "MXFP4"}
 
 
 @dataclass
@@ -174,7 +174,7 @@ class _Builder:
         return self.model
 
 
-_FT = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "BF16": 32}
+_FT = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "BF16": 32, "MXFP4": 38}
 
 
 def _common(b: _Builder, n_layer: int, n_embd: int, n_ctx: int, n_vocab: int) -> None:
