@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from rigfit.archs.common import extra, n_layer_all
 from rigfit.archs.llama import llama_like
 from rigfit.archs.registry import ArchFamily, SwaRule, register
+from rigfit.catalog.arch import Architecture
 
 
 class _GemmaTerms(TypedDict):
@@ -48,8 +50,64 @@ register(
         **_GEMMA,
     )
 )
-register(ArchFamily("gemma3n", swa=SwaRule(5, False, 0, "always"), **_GEMMA))  # models/gemma3n.cpp
+#: models/gemma3n.cpp: layers from 20 on reuse the caches of earlier layers (hard-coded
+#: ``hparams.n_layer_kv_from_start = 20``), and the per-layer-embedding width (llama-hparams.h
+#: ``n_embd_altup = 256``; GGUF ``embedding_length_per_layer_input``)
+GEMMA3N_KV_LAYERS = 20
+GEMMA3N_PLE_WIDTH = 256
+
+
+def _gemma3n_kv_from_start(arch: Architecture) -> int:
+    return GEMMA3N_KV_LAYERS
+
+
+def _gemma3n_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token gemma3n adds to each graph stage [elements] (A = per-layer-embedding
+    width, L = n_layer, E = n_embd):
+
+    * input (the per-layer inputs: get_rows, projection, norm, sum, before layer 0):
+      ``4·A·L + 5·E``, + ``2·A`` with flash attention off;
+    * attention: ``A·L + 7·E`` (the per-layer inputs and the four AltUp streams stay alive);
+    * FFN: ``2·A·L``, with flash attention off ``2·A`` in place of the attention output.
+
+    Fitted on llama.cpp b11549 CPU reserves of synthetic gemma3n GGUFs (tests/archs/
+    gemma3n_synth.py: n_embd 256/512, 12–26 layers, n_ff 512–16384, n_ctx 512/4096, n_ubatch
+    128–1024) to within 0.01 MiB where the stage is the peak.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=GEMMA3N_PLE_WIDTH))
+    n_layer, e = arch.n_layer, arch.n_embd
+    if stage == "input":
+        return 4 * a * n_layer + 5 * e + (0 if fa else 2 * a)
+    if stage == "attention":
+        return a * n_layer + 7 * e
+    return 2 * a * n_layer + (0 if fa else 2 * a - arch.n_head * arch.n_embd_head_v)
+
+
+def _gemma4_kv_from_start(arch: Architecture) -> int | None:
+    """models/gemma4.cpp: ``n_layer_kv_from_start = n_layer_all − shared_kv_layers``."""
+    shared = extra(arch, "attention_shared_kv_layers")
+    return None if not shared else n_layer_all(arch) - int(shared)
+
+
+register(
+    ArchFamily(
+        "gemma3n",
+        swa=SwaRule(5, False, 0, "always"),
+        n_layer_kv_from_start=_gemma3n_kv_from_start,
+        stage_extra_per_token=_gemma3n_stage_extra,
+        gguf_extra_keys=("embedding_length_per_layer_input",),
+        **_GEMMA,
+    )
+)
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
-register(ArchFamily("gemma4", swa_mode="array_only", **_GEMMA))
+register(
+    ArchFamily(
+        "gemma4",
+        swa_mode="array_only",
+        n_layer_kv_from_start=_gemma4_kv_from_start,
+        gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
+        **_GEMMA,
+    )
+)
 register(ArchFamily("gemma4-assistant", **_GEMMA))

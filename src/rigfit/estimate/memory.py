@@ -234,12 +234,22 @@ def context_sizes(
 # ---------------------------------------------------------------------------------------------
 
 
-def layer_has_kv(arch: Architecture, il: int) -> bool:
-    """Attention layer with its own KV cache: has KV heads and is not recurrent, unless the family
-    gives its recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
+def layer_attends(arch: Architecture, il: int) -> bool:
+    """Layer ``il`` runs attention: has KV heads and is not recurrent, unless the family gives its
+    recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
     if arch.head_kv(il) <= 0:
         return False
     return not arch.is_recurrent(il) or family_for(arch.arch).kv_on_recurrent
+
+
+def layer_has_kv(arch: Architecture, il: int) -> bool:
+    """Attention layer with its own KV cache (llama_hparams::has_kv): it attends and lies before
+    the family's ``n_layer_kv_from_start`` (later layers read an earlier layer's cache: gemma3n)."""
+    if not layer_attends(arch, il):
+        return False
+    kv_from = family_for(arch.arch).n_layer_kv_from_start
+    n = kv_from(arch) if kv_from is not None else None
+    return n is None or il < n
 
 
 def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
@@ -362,7 +372,7 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     q = arch.n_head * arch.n_embd_head_k
     kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
     c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
-    return 3 * q + kv + c * arch.n_embd
+    return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
 def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
@@ -378,11 +388,18 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         conv = ssm.d_inner + 2 * ssm.n_group * ssm.d_state
         d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
         return 2 * d_in_proj + 3 * conv
-    extra = 0 if fa else arch.n_head * arch.n_embd_head_v
     fam = family_for(arch.arch)
+    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
         return fam.moe_stage_per_token(arch) + extra
     return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
+
+
+def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
+    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
+    f = family_for(arch.arch).stage_extra_per_token
+    return f(arch, stage, fa) if f is not None else 0
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -405,7 +422,8 @@ def compute_stage_bytes(
 
         attention = n_t·4·attention_stage_per_token + [FA off] n_t·n_head·n_kv·4
         ffn       = n_t·4·ffn_stage_per_token
-        layers    = max(attention, ffn) + masks + n_t·40
+        input     = n_t·4·stage_extra(input)     (on the device of layer 0; 0 for most families)
+        layers    = max(input, attention, ffn) + masks + n_t·40
         masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
         output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
                     k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
@@ -422,14 +440,15 @@ def compute_stage_bytes(
         _, _, n_stream = context_sizes(arch, s, p)
         sizes = set()
         for il in layers:
-            if layer_has_kv(arch, il):
+            if layer_attends(arch, il):
                 sizes.add((arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream))
         masks = sum(n_kv * n_t * (2 if fa else 4) for _, n_kv in sizes)
-        stage = 0
+        # the family's input stage (gemma3n: per-layer embeddings projected before layer 0)
+        stage = n_t * 4 * stage_extra(arch, "input", fa) if 0 in layers else 0
         for il in layers:
             ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
             attn = 0
-            if layer_has_kv(arch, il):
+            if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
                 if not fa:
                     n_kv = kv_cells(arch, il, s, p) // n_stream
@@ -488,7 +507,7 @@ def mask_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | Non
     sizes = {
         (arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream)
         for il in range(arch.n_layer)
-        if layer_has_kv(arch, il)
+        if layer_attends(arch, il)
     }
     return sum(n_kv * n_t * (2 if s.fa_enabled else 4) for _, n_kv in sizes)
 
