@@ -158,10 +158,12 @@ class _Builder:
         n = int(np.prod(shape))
         self.model.tensors[name] = (tuple(int(s) for s in shape), ttype, n // blck * tsize)
 
-    def write(self, file_type: int | None = None) -> SynthModel:
+    def write(self, file_type: int | None = None, name: str | None = None) -> SynthModel:
+        """name: ``general.name`` (default "synthetic <arch>"; llama.cpp's vocabulary loader keys
+        token attributes on it, e.g. a name containing "phi3" needs an ``<|endoftext|>`` token)."""
         if file_type is not None:
             self.u32("general.file_type", file_type)
-        self.string("general.name", f"synthetic {self.arch}")
+        self.string("general.name", name or f"synthetic {self.arch}")
         self.w.write_header_to_file(self.path)
         self.w.write_kv_data_to_file()
         self.w.write_tensors_to_file()

@@ -381,13 +381,15 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
     attention output (n_head·head_dim) that stays allocated with FA off, plus the family's
     ``ArchFamily.ffn_extra_embd`` rows (the attention output a parallel block adds after the FFN). Mamba-2:
-    ``2·d_in_proj + 3·(d_inner + 2·n_group·d_state)``. Fitted like :func:`attention_stage_per_token`.
+    ``5·d_inner + 6·n_group·d_state + n_head + min(5·n_embd, 4·d_inner)``, fitted on llama.cpp
+    b11549 CPU reserves of 8 synthetic mamba2 GGUFs (tests/synth.py: n_embd 128–512, d_inner
+    512/1024, n_group·d_state 64–256, 8/16 heads) within 0.13 MiB at n_ubatch 512. Dense/MoE
+    fitted like :func:`attention_stage_per_token`.
     """
     if arch.is_recurrent(il) and arch.ssm is not None:
         ssm = arch.ssm
-        conv = ssm.d_inner + 2 * ssm.n_group * ssm.d_state
-        d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
-        return 2 * d_in_proj + 3 * conv
+        d, g = ssm.d_inner, ssm.n_group * ssm.d_state
+        return 5 * d + 6 * g + ssm.n_head + min(5 * arch.n_embd, 4 * d)
     fam = family_for(arch.arch)
     extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
@@ -400,6 +402,26 @@ def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
     f = family_for(arch.arch).stage_extra_per_token
     return f(arch, stage, fa) if f is not None else 0
+
+
+def mla_v_transpose_bytes(
+    arch: Architecture, il: int, s: LlamaSettings, n_t: int, profile: BuildProfile | None = None
+) -> int:
+    """Extra attention-stage memory of MLA with flash attention off [B]: V is the ``kv_lora_rank``
+    part of the cached latent, made contiguous and transposed for the KQ·V product, f16 over every
+    cell of every stream (``n_kv_all · kv_lora · 2``). ggml-alloc places it in the block freed by
+    the absorbed query (``n_head · kv_lora · n_t`` f32) when it fits, so it costs memory only when
+    it is larger than that block.
+
+    Measured on llama.cpp b11549 CPU reserves of the synthetic deepseek2 GGUF (tests/synth.py,
+    kv_lora 128, 8 heads): +0 MiB at n_ctx ≤ 8192, +4 MiB at 16384, +8 MiB at 32768 (n_ubatch
+    256 and 512, 1 and 4 streams), as this rule gives.
+    """
+    if arch.mla is None or s.fa_enabled:
+        return 0
+    v_cont = kv_cells(arch, il, s, profile) * arch.mla.kv_lora_rank * 2
+    q_block = arch.n_head * arch.mla.kv_lora_rank * n_t * 4
+    return v_cont if v_cont > q_block else 0
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -452,7 +474,7 @@ def compute_stage_bytes(
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
                 if not fa:
                     n_kv = kv_cells(arch, il, s, p) // n_stream
-                    attn += n_t * arch.n_head * n_kv * 4
+                    attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
         best = stage + masks + n_t * _INPUTS_PER_TOKEN
         if arch.ssm is not None and any(arch.is_recurrent(il) for il in layers):
