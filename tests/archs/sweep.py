@@ -188,7 +188,13 @@ def sweep(
         for wt in wtypes:
             path = str(writer(tmp / f"{fam}-{wt}.gguf", wtype=wt).path)
             spec = load_model_source(path)
-            logs = run_llamacpp([run_config(path, s) for s in settings], per_process=len(settings))
+            cfgs = [run_config(path, s) for s in settings]
+            logs = run_llamacpp(cfgs, per_process=len(settings))
+            # a section of the child's log now and then comes back without its buffer lines
+            # (log lines lost under load): load those settings once more
+            again = [i for i, log in enumerate(logs) if log.ok and not log.buffers.get("compute")]
+            for i, log in zip(again, run_llamacpp([cfgs[i] for i in again]) if again else [], strict=True):
+                logs[i] = log
             for s, log in zip(settings, logs, strict=True):
                 pred = predicted(spec, s)
                 if not log.ok:
