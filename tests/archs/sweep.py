@@ -27,6 +27,7 @@ from gemma3n_synth import write_gemma3n  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
 from llama4_synth import write_llama4  # noqa: E402
 from moe_synth import write_glm4moe, write_gpt_oss  # noqa: E402
+from qwen3next_synth import write_qwen3next  # noqa: E402
 
 import synth  # noqa: E402
 from rigfit.estimate.memory import build_profile  # noqa: E402
@@ -58,6 +59,10 @@ FAMILIES: dict[str, Writer] = {
     "mamba2": lambda p, wtype: synth.write_mamba2(p, wtype=wtype, n_ctx=32768),
     "gpt-oss": lambda p, wtype: write_gpt_oss(p, wtype=wtype),
     "glm4moe": lambda p, wtype: write_glm4moe(p, wtype=wtype),
+    # gated attention with q = 4·n_embd, the regime of the released models (see archs/qwen.py)
+    "qwen3next": lambda p, wtype: write_qwen3next(p, n_head=16, wtype=wtype),
+    "qwen35": lambda p, wtype: write_qwen3next(p, "qwen35", n_head=16, wtype=wtype),
+    "qwen35moe": lambda p, wtype: write_qwen3next(p, "qwen35moe", n_head=16, wtype=wtype),
     "granitehybrid": lambda p, wtype: write_granitehybrid(p, wtype=wtype),
     "nemotron_h": lambda p, wtype: write_nemotron_h(p, wtype=wtype),
     "nemotron_h_moe": lambda p, wtype: write_nemotron_h(p, moe=True, wtype=wtype),

@@ -60,16 +60,75 @@ register(
         hf_qk_norm_default=True,
     )
 )
+
+
+def _gdn_dims(arch: Architecture) -> tuple[int, int, int, int]:
+    """(D = value_dim, G = n_k_heads·head_k_dim, H = n_v_heads, E = n_embd) of a Gated-DeltaNet
+    layer (GGUF ``ssm.inner_size``, ``ssm.group_count``·``ssm.state_size``, ``ssm.time_step_rank``)."""
+    s = arch.ssm
+    assert s is not None
+    return s.d_inner, s.n_group * s.d_state, s.n_head, arch.n_embd
+
+
+def _qwen3next_gdn_stage(arch: Architecture) -> int:
+    """f32 values per token live in a qwen3next Gated-DeltaNet layer [elements] (fused ``ssm_in``
+    q/k/v/z projection): ``6·D + 5.5·G + 5·E + 16·H − 59``.
+
+    Fitted on llama.cpp b11549 CPU reserves of 8 synthetic qwen3next GGUFs
+    (tests/archs/qwen3next_synth.py: D 256–1024, G 128–512, E 256/512, H 4–16) at n_ubatch 512:
+    within −0.0…+0.45 MiB (the constant is fitted).
+    """
+    d, g, h, e = _gdn_dims(arch)
+    return 6 * d + 11 * g // 2 + 5 * e + 16 * h - 59
+
+
+def _qwen35_gdn_stage(arch: Architecture) -> int:
+    """f32 values per token live in a Qwen3.5 Gated-DeltaNet layer [elements] (split
+    ``attn_qkv`` / ``attn_gate`` projections): ``2·D + 4·G + 6.75·E − 452``.
+
+    Fitted like :func:`_qwen3next_gdn_stage` on 4 synthetic qwen35moe GGUFs where that stage is
+    the peak (D 512/1024, G 256/512, E 256/512): within 0.03 MiB at n_ubatch 512; the n_embd
+    coefficient and the constant rest on two n_embd values.
+    """
+    d, g, _, e = _gdn_dims(arch)
+    return 2 * d + 4 * g + 27 * e // 4 - 452
+
+
+def _gated_attention(arch: Architecture, stage: str, fa: bool) -> int:
+    """Gated attention (qwen3next, qwen35): the Q projection also yields a sigmoid gate of the
+    query width q: ``q + 1.5·n_embd + 7·head_dim`` more values per token in the attention stage
+    [elements]. Fitted on 8 synthetic qwen35moe/qwen3next GGUFs whose attention is the peak
+    (q 256–2048, n_embd 256/512, head_dim 64, FA on): within ±200 values per token (±0.4 MiB at
+    n_ubatch 512) where q ≥ 3·n_embd (released Qwen3-Next / Qwen3.5 models: q ≥ 2·n_embd);
+    at q ≤ 2·n_embd llama.cpp needs only ~760 more, so this overestimates by up to 0.6·q. The
+    head_dim term is a fitted constant (head_dim was not varied).
+    """
+    if stage != "attention" or not fa:  # FA off: the n_kv-wide KQ matrix hides it (measured)
+        return 0
+    return arch.n_head * arch.n_embd_head_k + 3 * arch.n_embd // 2 + 7 * arch.n_embd_head_k
+
+
 # models/qwen3next.cpp: recurrent layers from the stored array or full_attention_interval
 register(
     ArchFamily(
         "qwen3next",
         aliases=("qwen3_next",),
         recurrent="interval",
+        recurrent_stage_per_token=_qwen3next_gdn_stage,
+        stage_extra_per_token=_gated_attention,
         hf_model_types=("qwen3_next",),
         hf_metadata=_hf_qwen3next,
         hf_qk_norm_default=True,
     )
 )
-for _name in ("qwen35", "qwen35moe", "qwen4exp"):
-    register(ArchFamily(_name, recurrent="interval"))
+# models/qwen35.cpp, qwen35moe.cpp: the same layer pattern, split GDN projections
+for _name in ("qwen35", "qwen35moe"):
+    register(
+        ArchFamily(
+            _name,
+            recurrent="interval",
+            recurrent_stage_per_token=_qwen35_gdn_stage,
+            stage_extra_per_token=_gated_attention,
+        )
+    )
+register(ArchFamily("qwen4exp", recurrent="interval"))

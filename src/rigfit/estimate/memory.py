@@ -383,14 +383,16 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     ``ArchFamily.ffn_extra_embd`` rows (the attention output a parallel block adds after the FFN). Mamba-2:
     ``5·d_inner + 6·n_group·d_state + n_head + min(5·n_embd, 4·d_inner)``, fitted on llama.cpp
     b11549 CPU reserves of 8 synthetic mamba2 GGUFs (tests/synth.py: n_embd 128–512, d_inner
-    512/1024, n_group·d_state 64–256, 8/16 heads) within 0.13 MiB at n_ubatch 512. Dense/MoE
-    fitted like :func:`attention_stage_per_token`.
+    512/1024, n_group·d_state 64–256, 8/16 heads) within 0.13 MiB at n_ubatch 512; other
+    recurrent blocks: ``ArchFamily.recurrent_stage_per_token``. Dense/MoE fitted like :func:`attention_stage_per_token`.
     """
+    fam = family_for(arch.arch)
     if arch.is_recurrent(il) and arch.ssm is not None:
+        if fam.recurrent_stage_per_token is not None:
+            return fam.recurrent_stage_per_token(arch)
         ssm = arch.ssm
         d, g = ssm.d_inner, ssm.n_group * ssm.d_state
         return 5 * d + 6 * g + ssm.n_head + min(5 * arch.n_embd, 4 * d)
-    fam = family_for(arch.arch)
     extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
         return fam.moe_stage_per_token(arch) + extra
