@@ -384,7 +384,8 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     ``5·d_inner + 6·n_group·d_state + n_head + min(5·n_embd, 4·d_inner)``, fitted on llama.cpp
     b11549 CPU reserves of 8 synthetic mamba2 GGUFs (tests/synth.py: n_embd 128–512, d_inner
     512/1024, n_group·d_state 64–256, 8/16 heads) within 0.13 MiB at n_ubatch 512; other
-    recurrent blocks: ``ArchFamily.recurrent_stage_per_token``. Dense/MoE fitted like :func:`attention_stage_per_token`.
+    recurrent blocks: ``ArchFamily.recurrent_stage_per_token``. Dense/MoE fitted like
+    :func:`attention_stage_per_token`.
     """
     fam = family_for(arch.arch)
     if arch.is_recurrent(il) and arch.ssm is not None:
