@@ -76,3 +76,75 @@ def write_gemma3n(
         b.tensor(p + "laurel_post_norm.weight", (n_embd,), "norm")
     b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ctx=n_ctx)
     return b.write(_FT.get(wtype))
+
+
+def write_gemma4(
+    path: str | Path,
+    n_layer: int = 6,
+    n_embd: int = 256,
+    n_head: int = 4,
+    n_head_kv: int = 2,
+    head_dim: int = 128,
+    head_dim_swa: int = 64,
+    n_ff: int = 512,
+    ple: int = 0,
+    shared_kv_layers: int = 0,
+    n_vocab: int = 1000,
+    n_ctx: int = 32768,
+    sliding_window: int = 512,
+    wtype: str = "F16",
+    seed: int = 0,
+) -> SynthModel:
+    """gemma4 (src/models/gemma4.cpp): SWA layers from the stored pattern (5 sliding : 1 global
+    here) with their own head size (``key_length_swa``), one shared ``rope_freqs`` for the global
+    layers, optional per-layer embeddings (``ple`` values per layer) and KV sharing of the last
+    ``shared_kv_layers`` layers (``n_layer_kv_from_start``)."""
+    b = _Builder(path, "gemma4", wtype, seed)
+    _common(b, n_layer, n_embd, n_ctx, n_vocab)
+    swa = [(i + 1) % 6 != 0 for i in range(n_layer)]
+    b.a("feed_forward_length", n_ff)
+    b.a("attention.head_count", n_head)
+    b.a("attention.head_count_kv", n_head_kv)
+    b.a("attention.key_length", head_dim)
+    b.a("attention.value_length", head_dim)
+    b.a("attention.key_length_swa", head_dim_swa)
+    b.a("attention.value_length_swa", head_dim_swa)
+    b.a("rope.dimension_count", head_dim)
+    b.a("rope.dimension_count_swa", head_dim_swa)
+    b.a("attention.sliding_window", sliding_window)
+    b.arr("gemma4.attention.sliding_window_pattern", swa)
+    b.a("embedding_length_per_layer_input", ple)
+    if shared_kv_layers:
+        b.a("attention.shared_kv_layers", shared_kv_layers)
+    b.a("rope.freq_base", 1000000.0)
+    b.tensor("token_embd.weight", (n_embd, n_vocab))
+    if ple:
+        b.tensor("per_layer_token_embd.weight", (ple * n_layer, n_vocab))
+        b.tensor("per_layer_model_proj.weight", (n_embd, ple * n_layer))
+        b.tensor("per_layer_proj_norm.weight", (ple,), "norm")
+    b.tensor("output_norm.weight", (n_embd,), "norm")
+    rope_done = False
+    for i in range(n_layer):
+        p = f"blk.{i}."
+        hd = head_dim_swa if swa[i] else head_dim
+        b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
+        b.tensor(p + "attn_q.weight", (n_embd, n_head * hd))
+        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * hd))
+        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * hd))
+        b.tensor(p + "attn_output.weight", (n_head * hd, n_embd))
+        b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
+        b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
+        b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
+        if not swa[i] and not rope_done:
+            b.tensor("rope_freqs.weight", (hd // 2,), "norm")
+            rope_done = True
+        b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
+        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
+        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
+        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
+        if ple:
+            b.tensor(p + "inp_gate.weight", (n_embd, ple))
+            b.tensor(p + "proj.weight", (ple, n_embd))
+            b.tensor(p + "post_norm.weight", (n_embd,), "norm")
+    return b.write(_FT.get(wtype))

@@ -23,7 +23,7 @@ for _p in (str(_HERE), str(_HERE.parent)):
 from cohere2_synth import write_cohere2  # noqa: E402
 from dense_synth import write_dense  # noqa: E402
 from falcon_h1_synth import write_falcon_h1  # noqa: E402
-from gemma3n_synth import write_gemma3n  # noqa: E402
+from gemma3n_synth import write_gemma3n, write_gemma4  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
 from llama4_synth import write_llama4  # noqa: E402
 from moe_synth import write_glm4moe, write_gpt_oss  # noqa: E402
@@ -51,6 +51,11 @@ FAMILIES: dict[str, Writer] = {
     "gemma2": lambda p, wtype: write_dense(p, "gemma2", wtype=wtype),
     "gemma3": lambda p, wtype: synth.write_gemma3(p, wtype=wtype, n_ctx=32768),
     "gemma3n": lambda p, wtype: write_gemma3n(p, wtype=wtype),
+    "gemma4": lambda p, wtype: write_gemma4(p, wtype=wtype),
+    "gemma4-ple-shared-kv": lambda p, wtype: write_gemma4(
+        p, ple=64, shared_kv_layers=2, n_layer=8, wtype=wtype
+    ),
+    "gemma4-ple256": lambda p, wtype: write_gemma4(p, ple=256, shared_kv_layers=2, n_layer=8, wtype=wtype),
     "phi3": lambda p, wtype: write_dense(p, "phi3", wtype=wtype),
     "llama4": lambda p, wtype: write_llama4(p, wtype=wtype, n_ctx=32768),
     "deepseek2": lambda p, wtype: synth.write_deepseek2_mla(p, wtype=wtype, n_ctx=32768),

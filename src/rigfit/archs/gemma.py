@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from rigfit.archs.common import extra, n_layer_all
+from rigfit.archs.common import extra
 from rigfit.archs.llama import llama_like
 from rigfit.archs.registry import ArchFamily, SwaRule, register
 from rigfit.catalog.arch import Architecture
@@ -86,7 +86,8 @@ def _gemma3n_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
 def _gemma4_kv_from_start(arch: Architecture) -> int | None:
     """models/gemma4.cpp: ``n_layer_kv_from_start = n_layer_all − shared_kv_layers``."""
     shared = extra(arch, "attention_shared_kv_layers")
-    return None if not shared else n_layer_all(arch) - int(shared)
+    n_all = arch.n_layer + int(extra(arch, "n_nextn_layers", default=0) or 0)  # GGUF block_count
+    return None if not shared else n_all - int(shared)
 
 
 register(
@@ -100,12 +101,35 @@ register(
     )
 )
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
+def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token gemma4 adds to each graph stage [elements], with A =
+    ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
+    the per-layer inputs (A·L) stay alive through every layer; the input stage that projects
+    them holds ``3·A·L + 5·E``; with flash attention off the attention stage holds
+    ``2·A·L − 3·E`` (without per-layer embeddings 3 rows of E fewer than the Gemma rule).
+
+    Fitted on llama.cpp b11549 CPU reserves of three synthetic gemma4 GGUFs
+    (tests/archs/gemma3n_synth.py ``write_gemma4``: A 0/64/256, 6–8 layers, E 256 only, so the
+    E terms are not separated from constants), 16 settings each.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    persistent = a * arch.n_layer
+    if stage == "input":
+        return 3 * persistent + 5 * arch.n_embd if a else 0
+    if stage == "attention" and not fa:
+        return 2 * persistent - 3 * arch.n_embd
+    return persistent
+
+
 register(
     ArchFamily(
         "gemma4",
         swa_mode="array_only",
         n_layer_kv_from_start=_gemma4_kv_from_start,
+        stage_extra_per_token=_gemma4_stage_extra,
         gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
         **_GEMMA,
     )

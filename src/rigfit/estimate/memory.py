@@ -269,13 +269,24 @@ def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfil
     return size * n_stream
 
 
+def layer_head_dims(arch: Architecture, il: int) -> tuple[int, int]:
+    """(K, V) head size of layer ``il`` [elements]: ``attention.key_length_swa`` /
+    ``value_length_swa`` on sliding-window layers where the file stores them (gemma4:
+    llama_hparams::n_embd_head_k(il)), else ``key_length`` / ``value_length``."""
+    ex = arch.extra or {}
+    if arch.is_swa(il) and ex.get("n_embd_head_k_swa"):
+        return int(ex["n_embd_head_k_swa"]), int(ex.get("n_embd_head_v_swa") or ex["n_embd_head_k_swa"])
+    return arch.n_embd_head_k, arch.n_embd_head_v
+
+
 def kv_row_widths(arch: Architecture, il: int, profile: BuildProfile | None = None) -> tuple[int, int]:
     """(K, V) values cached per token for layer ``il`` [elements]: n_embd_head × n_head_kv;
     MLA: K = kv_lora_rank + rope dims, V = kv_lora_rank (0 on builds with the V-less cache)."""
     p = profile or build_profile()
     hkv = arch.head_kv(il)
-    k = arch.n_embd_head_k * hkv
-    v = arch.n_embd_head_v * hkv
+    hd_k, hd_v = layer_head_dims(arch, il)
+    k = hd_k * hkv
+    v = hd_v * hkv
     if arch.mla is not None:
         k = arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim
         v = 0 if p.mla_v_less else arch.mla.kv_lora_rank
@@ -291,6 +302,11 @@ def kv_layer_bytes(
     p = profile or build_profile()
     cells = kv_cells(arch, il, s, p)
     kw, vw = kv_row_widths(arch, il, p)
+    if not s.fa_enabled and arch.mla is None:
+        # FA off stores V transposed, every layer's rows as wide as the widest layer's
+        # (llama-kv-cache.cpp: v_trans ? hparams.n_embd_v_gqa_max()); differs only where head
+        # sizes or KV heads vary per layer (gemma4)
+        vw = max(kv_row_widths(arch, j, p)[1] for j in range(arch.n_layer))
     tk: KVType = resolve_kv_type(s.type_k)
     tv: KVType = resolve_kv_type(s.type_v)
     if kw % tk.type.block_size or vw % tv.type.block_size:
@@ -369,8 +385,9 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
             + h * (m.kv_lora_rank + m.qk_rope_head_dim)
             + arch.n_embd
         )
-    q = arch.n_head * arch.n_embd_head_k
-    kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    hd_k, hd_v = layer_head_dims(arch, il)
+    q = arch.n_head * hd_k
+    kv = arch.head_kv(il) * (hd_k + hd_v)
     c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
     return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
