@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from rigfit.archs.common import extra
+from rigfit.archs.common import attn_qkv, dense_ffn, extra
 from rigfit.archs.llama import llama_like
-from rigfit.archs.registry import ArchFamily, SwaRule, register
+from rigfit.archs.registry import ArchFamily, ShapeList, SwaRule, register
 from rigfit.catalog.arch import Architecture
 
 
@@ -57,6 +57,83 @@ GEMMA3N_KV_LAYERS = 20
 GEMMA3N_PLE_WIDTH = 256
 
 
+GEMMA3N_ALTUP, GEMMA3N_LAUREL_RANK = 4, 64  # llama-hparams.h n_altup, laurel_rank
+
+
+def _ple_head(out: ShapeList, arch: Architecture, a: int) -> None:
+    """token_embd, the per-layer-embedding tensors (``a`` values per layer and token) and the
+    output norm; the output head is tied (``TENSOR_DUPLICATED``)."""
+    e, n = arch.n_embd, arch.n_layer
+    out.append(("token_embd.weight", (e, arch.n_vocab)))
+    if a:
+        out += [
+            ("per_layer_token_embd.weight", (a * n, arch.n_vocab)),
+            ("per_layer_model_proj.weight", (e, a * n)),
+            ("per_layer_proj_norm.weight", (a,)),
+        ]
+    out.append(("output_norm.weight", (e,)))
+
+
+def _gemma_block(out: ShapeList, p: str, arch: Architecture, il: int, hd: int, a: int) -> None:
+    """One Gemma 3n/4 block: attention with QK and post norms, gated FFN with post norm, and the
+    per-layer-input gate/projection when ``a`` > 0."""
+    e, hkv = arch.n_embd, arch.head_kv(il)
+    out.append((p + "attn_norm.weight", (e,)))
+    attn_qkv(out, p, e, arch.n_head * hd, hkv * hd, hkv * hd, bias=False, o_in=arch.n_head * hd)
+    out += [
+        (p + "attn_q_norm.weight", (hd,)),
+        (p + "attn_k_norm.weight", (hd,)),
+        (p + "post_attention_norm.weight", (e,)),
+        (p + "ffn_norm.weight", (e,)),
+        (p + "post_ffw_norm.weight", (e,)),
+    ]
+    dense_ffn(out, p, e, arch.ff(il))
+    if a:
+        out += [(p + "inp_gate.weight", (e, a)), (p + "proj.weight", (a, e)), (p + "post_norm.weight", (e,))]
+
+
+def _gemma3n_shapes(arch: Architecture) -> ShapeList:
+    """models/gemma3n.cpp: Gemma 3 blocks plus AltUp (4 streams), LAuReL (rank 64) and
+    per-layer embeddings (256 values per layer)."""
+    out: ShapeList = []
+    e, n_alt = arch.n_embd, GEMMA3N_ALTUP
+    a = int(extra(arch, "embedding_length_per_layer_input", default=GEMMA3N_PLE_WIDTH))
+    _ple_head(out, arch, a)
+    out += [("altup_proj.weight", (e, e, n_alt - 1)), ("altup_unembd_proj.weight", (e, e, n_alt - 1))]
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        _gemma_block(out, p, arch, il, arch.n_embd_head_k, a)
+        out += [
+            (p + "altup_correct_coef.weight", (n_alt, n_alt)),
+            (p + "altup_correct_scale.weight", (e,)),
+            (p + "altup_predict_coef.weight", (n_alt, n_alt * n_alt)),
+            (p + "altup_router.weight", (e, n_alt)),
+            (p + "altup_router_norm.weight", (e,)),
+            (p + "laurel_l.weight", (e, GEMMA3N_LAUREL_RANK)),
+            (p + "laurel_r.weight", (GEMMA3N_LAUREL_RANK, e)),
+            (p + "laurel_post_norm.weight", (e,)),
+        ]
+    return out
+
+
+def _gemma4_shapes(arch: Architecture) -> ShapeList:
+    """models/gemma4.cpp (dense models): SWA layers with their own head size
+    (``key_length_swa``), one ``rope_freqs`` for the global layers, optional per-layer
+    embeddings."""
+    out: ShapeList = []
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    hd_swa = int(extra(arch, "n_embd_head_k_swa", default=arch.n_embd_head_k))
+    _ple_head(out, arch, a)
+    rope_done = False
+    for il in range(arch.n_layer):
+        hd = hd_swa if arch.is_swa(il) else arch.n_embd_head_k
+        _gemma_block(out, f"blk.{il}.", arch, il, hd, a)
+        if not arch.is_swa(il) and not rope_done:
+            out.append(("rope_freqs.weight", (hd // 2,)))
+            rope_done = True
+    return out
+
+
 def _gemma3n_kv_from_start(arch: Architecture) -> int:
     return GEMMA3N_KV_LAYERS
 
@@ -93,6 +170,7 @@ def _gemma4_kv_from_start(arch: Architecture) -> int | None:
 register(
     ArchFamily(
         "gemma3n",
+        build_shapes=_gemma3n_shapes,
         swa=SwaRule(5, False, 0, "always"),
         n_layer_kv_from_start=_gemma3n_kv_from_start,
         stage_extra_per_token=_gemma3n_stage_extra,
@@ -127,6 +205,7 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
 register(
     ArchFamily(
         "gemma4",
+        build_shapes=_gemma4_shapes,
         swa_mode="array_only",
         n_layer_kv_from_start=_gemma4_kv_from_start,
         stage_extra_per_token=_gemma4_stage_extra,

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rigfit.archs.common import dense_ffn, head, moe_ffn, qk_norm
 from rigfit.archs.llama import llama_like
-from rigfit.archs.registry import ArchFamily, register
+from rigfit.archs.registry import ArchFamily, ShapeList, register
 from rigfit.catalog.arch import Architecture
+from rigfit.errors import RigfitError
 
 
 def _qwen2_70b(arch: Architecture) -> bool:
@@ -60,6 +62,63 @@ register(
         hf_qk_norm_default=True,
     )
 )
+
+
+def _gdn_shapes(split: bool, moe: bool) -> Callable[[Architecture], ShapeList]:
+    """Shape builder of the Gated-DeltaNet hybrids (models/qwen3next.cpp, qwen35.cpp,
+    qwen35moe.cpp): gated attention every ``full_attention_interval``-th layer (Q projection
+    2·q wide: query and gate; QK norms), linear-attention layers otherwise (fused ``ssm_in`` +
+    ``ssm_ba`` in qwen3next; ``attn_qkv`` + ``attn_gate`` + ``ssm_beta`` + ``ssm_alpha`` in
+    Qwen3.5), and a MoE FFN with a gated shared expert (qwen3next, qwen35moe) or a dense FFN."""
+
+    def build(arch: Architecture) -> ShapeList:
+        if arch.ssm is None:
+            raise RigfitError(f"{arch.id}: {arch.arch} architecture without linear-attention sizes.")
+        s = arch.ssm
+        e, hd = arch.n_embd, arch.n_embd_head_k
+        key_dim, value_dim, n_v = s.d_state * s.n_group, s.d_inner, s.n_head
+        out: ShapeList = []
+        head(out, arch)
+        for il in range(arch.n_layer):
+            p = f"blk.{il}."
+            out += [(p + "attn_norm.weight", (e,)), (p + "post_attention_norm.weight", (e,))]
+            if not arch.is_recurrent(il):
+                hkv = arch.head_kv(il)
+                out += [
+                    (p + "attn_q.weight", (e, 2 * arch.n_head * hd)),
+                    (p + "attn_k.weight", (e, hkv * hd)),
+                    (p + "attn_v.weight", (e, hkv * arch.n_embd_head_v)),
+                    (p + "attn_output.weight", (arch.n_head * arch.n_embd_head_v, e)),
+                ]
+                qk_norm(out, p, arch)
+            else:
+                if split:
+                    out += [
+                        (p + "attn_qkv.weight", (e, 2 * key_dim + value_dim)),
+                        (p + "attn_gate.weight", (e, value_dim)),
+                        (p + "ssm_beta.weight", (e, n_v)),
+                        (p + "ssm_alpha.weight", (e, n_v)),
+                    ]
+                else:
+                    out += [
+                        (p + "ssm_in.weight", (e, 2 * key_dim + 2 * value_dim)),
+                        (p + "ssm_ba.weight", (e, 2 * n_v)),
+                    ]
+                out += [
+                    (p + "ssm_conv1d.weight", (s.d_conv, 2 * key_dim + value_dim)),
+                    (p + "ssm_dt.bias", (n_v,)),
+                    (p + "ssm_a", (n_v,)),
+                    (p + "ssm_norm.weight", (s.d_state,)),
+                    (p + "ssm_out.weight", (value_dim, e)),
+                ]
+            if moe and arch.moe is not None:
+                moe_ffn(out, p, e, arch)
+                out.append((p + "ffn_gate_inp_shexp.weight", (e,)))
+            else:
+                dense_ffn(out, p, e, arch.ff(il))
+        return out
+
+    return build
 
 
 def _gdn_dims(arch: Architecture) -> tuple[int, int, int, int]:
@@ -113,6 +172,7 @@ register(
     ArchFamily(
         "qwen3next",
         aliases=("qwen3_next",),
+        build_shapes=_gdn_shapes(split=False, moe=True),
         recurrent="interval",
         recurrent_stage_per_token=_qwen3next_gdn_stage,
         stage_extra_per_token=_gated_attention,
@@ -126,6 +186,7 @@ for _name in ("qwen35", "qwen35moe"):
     register(
         ArchFamily(
             _name,
+            build_shapes=_gdn_shapes(split=True, moe=_name == "qwen35moe"),
             recurrent="interval",
             recurrent_stage_per_token=_qwen35_gdn_stage,
             stage_extra_per_token=_gated_attention,

@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rigfit.archs.common import dense_ffn, gqa_attn, head, mamba2_in_proj, moe_ffn, ssm_block
+from rigfit.archs.common import (
+    dense_ffn,
+    extra,
+    gqa_attn,
+    head,
+    mamba2_in_proj,
+    moe_ffn,
+    qk_norm,
+    ssm_block,
+)
 from rigfit.archs.registry import ArchFamily, ShapeList, register
 from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
@@ -52,6 +61,86 @@ def _granitehybrid_shapes(arch: Architecture) -> ShapeList:
             moe_ffn(out, p, e, arch)
         elif arch.ff(il):
             dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _falcon_h1_shapes(arch: Architecture) -> ShapeList:
+    """models/falcon-h1.cpp: every layer has attention, a Mamba-2 mixer and a gated FFN; the FFN
+    norm is ``blk.N.ffn_norm`` without a ``.weight`` suffix."""
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: falcon-h1 architecture without SSM parameters.")
+    out: ShapeList = []
+    e = arch.n_embd
+    head(out, arch, tied=False)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        gqa_attn(out, p, arch, il, bias=arch.attn_bias)
+        ssm_block(out, p, arch, in_proj=in_proj)
+        out.append((p + "ffn_norm", (e,)))
+        dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _lfm2_shapes(arch: Architecture) -> ShapeList:
+    """models/lfm2.cpp: short-convolution layers (no KV heads: conv [l_cache, n_embd], in_proj
+    3·n_embd, out_proj) and attention layers with QK norms; the output norm is named
+    ``token_embd_norm``; every layer has a gated FFN."""
+    out: ShapeList = []
+    e = arch.n_embd
+    l_cache = int(extra(arch, "shortconv_l_cache", "conv_L_cache", default=3))
+    out.append(("token_embd.weight", (e, arch.n_vocab)))
+    out.append(("token_embd_norm.weight", (e,)))
+    if not arch.tied_embeddings:
+        out.append(("output.weight", (e, arch.n_vocab)))
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        if arch.head_kv(il) > 0:
+            gqa_attn(out, p, arch, il, bias=False)
+            qk_norm(out, p, arch)
+        else:
+            out += [
+                (p + "shortconv.conv.weight", (l_cache, e)),
+                (p + "shortconv.in_proj.weight", (e, 3 * e)),
+                (p + "shortconv.out_proj.weight", (e, e)),
+            ]
+        out.append((p + "ffn_norm.weight", (e,)))
+        dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _nemotron_h_shapes(arch: Architecture) -> ShapeList:
+    """models/nemotron-h.cpp: each layer is Mamba-2 (no KV heads, no FFN), attention (KV heads,
+    no FFN) or an FFN: ReLU² up/down, or (nemotron_h_moe) a router with score bias, up/down
+    routed experts and an up/down shared expert."""
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: nemotron_h architecture without SSM parameters.")
+    out: ShapeList = []
+    e = arch.n_embd
+    head(out, arch)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        if arch.is_recurrent(il):
+            ssm_block(out, p, arch, in_proj=in_proj)
+        elif arch.ff(il) == 0 and arch.head_kv(il) > 0:
+            gqa_attn(out, p, arch, il, bias=arch.attn_bias)
+        elif arch.moe is not None:
+            m = arch.moe
+            ne, ff, sff = m.n_expert, m.expert_ff, m.shared_ff_total
+            out += [
+                (p + "ffn_gate_inp.weight", (e, ne)),
+                (p + "exp_probs_b.bias", (ne,)),
+                (p + "ffn_down_exps.weight", (ff, e, ne)),
+                (p + "ffn_up_exps.weight", (e, ff, ne)),
+                (p + "ffn_down_shexp.weight", (sff, e)),
+                (p + "ffn_up_shexp.weight", (e, sff)),
+            ]
+        else:
+            out += [(p + "ffn_down.weight", (arch.ff(il), e)), (p + "ffn_up.weight", (e, arch.ff(il)))]
     return out
 
 
@@ -128,19 +217,32 @@ register(ArchFamily("jamba", recurrent="if_no_kv", hf_model_types=("jamba",), hf
 register(ArchFamily("plamo2", recurrent="if_no_kv"))
 register(ArchFamily("kimi-linear", recurrent="if_no_kv"))
 # models/lfm2.cpp: short-conv layers have no KV heads; every attention layer is SWA when stored
-register(ArchFamily("lfm2", recurrent="if_no_kv", swa_mode="attention_layers", hf_model_types=("lfm2",)))
+register(
+    ArchFamily(
+        "lfm2",
+        build_shapes=_lfm2_shapes,
+        recurrent="if_no_kv",
+        swa_mode="attention_layers",
+        hf_model_types=("lfm2",),
+    )
+)
 register(ArchFamily("lfm2moe", recurrent="if_no_kv"))
 # models/nemotron-h.cpp: recurrent = no KV heads and no FFN
 register(
     ArchFamily(
-        "nemotron_h", recurrent="if_no_kv_no_ff", hf_model_types=("nemotron_h",), hf_metadata=_hf_hybrid
+        "nemotron_h",
+        build_shapes=_nemotron_h_shapes,
+        recurrent="if_no_kv_no_ff",
+        hf_model_types=("nemotron_h",),
+        hf_metadata=_hf_hybrid,
     )
 )
-register(ArchFamily("nemotron_h_moe", recurrent="if_no_kv_no_ff"))
+register(ArchFamily("nemotron_h_moe", build_shapes=_nemotron_h_shapes, recurrent="if_no_kv_no_ff"))
 # models/falcon-h1.cpp: every layer has both attention (KV cache) and an SSM (recurrent state)
 register(
     ArchFamily(
         "falcon-h1",
+        build_shapes=_falcon_h1_shapes,
         recurrent="all_with_kv",
         kv_on_recurrent=True,
         hf_model_types=("falcon_h1",),
