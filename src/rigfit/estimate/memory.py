@@ -319,13 +319,19 @@ def kv_layer_bytes(
 
 
 def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
-    """Recurrent (SSM) state of layer ``il`` [B], F32 × max(1, n_seq) cells, independent of n_ctx.
+    """Recurrent (SSM / short-conv) state of layer ``il`` [B], F32 × max(1, n_seq) cells,
+    independent of n_ctx.
 
     n_embd_r = (d_conv − 1)(d_inner + 2·n_group·d_state) (conv state),
     n_embd_s = d_state · d_inner (SSM state)  (llama-hparams.cpp n_embd_r / n_embd_s).
     """
-    if not arch.is_recurrent(il) or arch.ssm is None:
+    if not arch.is_recurrent(il):
         return 0
+    if arch.ssm is None:
+        # LFM2 short-convolution layers keep the last l_cache − 1 inputs (llama-hparams.cpp
+        # n_embd_r = n_embd · (n_shortconv_l_cache − 1); no SSM state)
+        l_cache = int((arch.extra or {}).get("shortconv_l_cache") or 0)
+        return arch.n_embd * max(0, l_cache - 1) * 4 * max(1, s.n_parallel)
     ssm = arch.ssm
     n_group = ssm.n_group if family_for(arch.arch).ssm_conv_uses_groups else 0
     n_embd_r = (ssm.d_conv - 1) * (ssm.d_inner + 2 * n_group * ssm.d_state)
