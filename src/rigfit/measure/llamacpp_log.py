@@ -179,8 +179,9 @@ parse_buffers = parse_log
 
 
 _CHILD = r"""
-import json, os, sys
+import json, os, sys, time
 cfgs = json.loads(sys.argv[1])
+SETTLE_S = 0.2
 def mark(s):
     os.write(2, ("\n@@RIGFIT_CFG " + s + "\n").encode())
 import xllamacpp as x
@@ -209,8 +210,10 @@ for i, c in cfgs:
                                            for il in range(c["n_cpu_moe"]))
     try:
         keep.append(x.Server(p))
+        time.sleep(SETTLE_S)  # llama.cpp logs from a worker thread: let this load's lines land first
         mark("OK %d" % i)
     except Exception as e:
+        time.sleep(SETTLE_S)
         mark("FAIL %d %s" % (i, str(e).replace("\n", " ")))
 mark("DONE")
 os._exit(0)
