@@ -160,14 +160,20 @@ def write_lfm2(
     n_ff: int = 768,
     l_cache: int = 3,
     sliding_window: int = 0,
+    moe: bool = False,
+    n_dense_lead: int = 2,
+    n_expert: int = 8,
+    n_expert_used: int = 2,
+    n_ff_exp: int = 128,
     n_vocab: int = 1000,
     n_ctx: int = 32768,
     wtype: str = "F16",
     seed: int = 0,
 ) -> SynthModel:
-    """layers: C = short convolution, A = attention (QK norms)."""
+    """layers: C = short convolution, A = attention (QK norms). ``moe``: arch lfm2moe
+    (src/models/lfm2moe.cpp), routed experts with a score bias from layer ``n_dense_lead`` on."""
     hd = n_embd // n_head
-    b = _Builder(path, "lfm2", wtype, seed)
+    b = _Builder(path, "lfm2moe" if moe else "lfm2", wtype, seed)
     _common(b, len(layers), n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
     b.a("attention.head_count", n_head)
@@ -176,6 +182,12 @@ def write_lfm2(
     b.a("shortconv.l_cache", l_cache)
     if sliding_window:
         b.a("attention.sliding_window", sliding_window)
+    if moe:
+        b.a("expert_count", n_expert)
+        b.a("expert_used_count", n_expert_used)
+        b.a("expert_feed_forward_length", n_ff_exp)
+        b.a("leading_dense_block_count", n_dense_lead)
+        b.a("expert_gating_func", 2)  # sigmoid
     _head(b, n_embd, n_vocab, "token_embd_norm.weight")
     for i, c in enumerate(layers):
         p = f"blk.{i}."
@@ -189,6 +201,13 @@ def write_lfm2(
             b.tensor(p + "shortconv.in_proj.weight", (n_embd, 3 * n_embd))
             b.tensor(p + "shortconv.out_proj.weight", (n_embd, n_embd))
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
+        if moe and i >= n_dense_lead:
+            b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
+            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
+            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
+            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+            b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
+            continue
         b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_down.weight", (n_ff, n_embd))

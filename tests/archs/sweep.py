@@ -73,6 +73,7 @@ FAMILIES: dict[str, Writer] = {
     "nemotron_h_moe": lambda p, wtype: write_nemotron_h(p, moe=True, wtype=wtype),
     "lfm2": lambda p, wtype: write_lfm2(p, wtype=wtype),
     "lfm2-swa": lambda p, wtype: write_lfm2(p, sliding_window=512, wtype=wtype),
+    "lfm2moe": lambda p, wtype: write_lfm2(p, moe=True, wtype=wtype),
 }
 
 

@@ -20,6 +20,7 @@ from rigfit.formats.gguf_arch import architecture_from_gguf
 FAMILIES = [
     "falcon-h1",
     "lfm2",
+    "lfm2moe",
     "nemotron_h",
     "nemotron_h_moe",
     "qwen3next",

@@ -84,7 +84,7 @@ def _falcon_h1_shapes(arch: Architecture) -> ShapeList:
 
 
 def _lfm2_shapes(arch: Architecture) -> ShapeList:
-    """models/lfm2.cpp: short-convolution layers (no KV heads: conv [l_cache, n_embd], in_proj
+    """models/lfm2.cpp, lfm2moe.cpp: short-convolution layers (no KV heads: conv [l_cache, n_embd], in_proj
     3·n_embd, out_proj) and attention layers with QK norms; the output norm is named
     ``token_embd_norm``; every layer has a gated FFN."""
     out: ShapeList = []
@@ -107,7 +107,10 @@ def _lfm2_shapes(arch: Architecture) -> ShapeList:
                 (p + "shortconv.out_proj.weight", (e, e)),
             ]
         out.append((p + "ffn_norm.weight", (e,)))
-        dense_ffn(out, p, e, arch.ff(il))
+        if arch.is_moe_layer(il):  # lfm2moe: routed experts with a score bias, no shared expert
+            moe_ffn(out, p, e, arch, shexp=False, probs_b=True)
+        else:
+            dense_ffn(out, p, e, arch.ff(il))
     return out
 
 
@@ -226,7 +229,7 @@ register(
         hf_model_types=("lfm2",),
     )
 )
-register(ArchFamily("lfm2moe", recurrent="if_no_kv"))
+register(ArchFamily("lfm2moe", build_shapes=_lfm2_shapes, recurrent="if_no_kv"))
 # models/nemotron-h.cpp: recurrent = no KV heads and no FFN
 register(
     ArchFamily(
