@@ -58,13 +58,18 @@ def write_granitehybrid(
     n_ff: int = 512,
     d_state: int = 64,
     n_group: int = 1,
+    moe: bool = False,
+    n_expert: int = 8,
+    n_expert_used: int = 2,
+    n_ff_shexp: int = 256,
     n_vocab: int = 1000,
     n_ctx: int = 32768,
     wtype: str = "F16",
     seed: int = 0,
 ) -> SynthModel:
     """layers: one letter per layer, M = Mamba-2, A = attention; d_inner = 2·n_embd (asserted by
-    llama.cpp), 64-wide SSM heads."""
+    llama.cpp), 64-wide SSM heads. ``moe`` (Granite 4.0-H Tiny/Small): every FFN is routed
+    experts of width ``n_ff`` plus a shared expert of ``n_ff_shexp``."""
     d_inner, hd = 2 * n_embd, n_embd // n_head
     dt_rank = d_inner // 64
     b = _Builder(path, "granitehybrid", wtype, seed)
@@ -74,6 +79,10 @@ def write_granitehybrid(
     b.a("attention.head_count_kv", [n_head_kv if c == "A" else 0 for c in layers])
     b.a("rope.freq_base", 10000.0)
     _ssm_keys(b, d_inner, d_state, dt_rank, n_group)
+    if moe:
+        b.a("expert_count", n_expert)
+        b.a("expert_used_count", n_expert_used)
+        b.a("expert_shared_feed_forward_length", n_ff_shexp)
     _head(b, n_embd, n_vocab)
     for i, c in enumerate(layers):
         p = f"blk.{i}."
@@ -83,6 +92,15 @@ def write_granitehybrid(
         else:
             _attn(b, p, n_embd, n_head, n_head_kv, hd)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
+        if moe:
+            b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
+            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff, n_expert))
+            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff, n_expert))
+            b.tensor(p + "ffn_down_exps.weight", (n_ff, n_embd, n_expert))
+            b.tensor(p + "ffn_gate_shexp.weight", (n_embd, n_ff_shexp))
+            b.tensor(p + "ffn_up_shexp.weight", (n_embd, n_ff_shexp))
+            b.tensor(p + "ffn_down_shexp.weight", (n_ff_shexp, n_embd))
+            continue
         b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_down.weight", (n_ff, n_embd))

@@ -69,6 +69,7 @@ FAMILIES: dict[str, Writer] = {
     "qwen35": lambda p, wtype: write_qwen3next(p, "qwen35", n_head=16, wtype=wtype),
     "qwen35moe": lambda p, wtype: write_qwen3next(p, "qwen35moe", n_head=16, wtype=wtype),
     "granitehybrid": lambda p, wtype: write_granitehybrid(p, wtype=wtype),
+    "granitehybrid-moe": lambda p, wtype: write_granitehybrid(p, moe=True, n_ff=128, wtype=wtype),
     "nemotron_h": lambda p, wtype: write_nemotron_h(p, wtype=wtype),
     "nemotron_h_moe": lambda p, wtype: write_nemotron_h(p, moe=True, wtype=wtype),
     "lfm2": lambda p, wtype: write_lfm2(p, wtype=wtype),

@@ -30,6 +30,7 @@ FAMILIES = [
     "gemma4",
     "gemma4-ple256",
     "granitehybrid",
+    "granitehybrid-moe",
     "gpt-oss",
     "qwen2",
     "qwen3",
