@@ -92,10 +92,16 @@ def write_gemma4(
     n_vocab: int = 1000,
     n_ctx: int = 32768,
     sliding_window: int = 512,
+    moe: bool = False,
+    n_expert: int = 8,
+    n_expert_used: int = 2,
+    n_ff_exp: int = 128,
     wtype: str = "F16",
     seed: int = 0,
 ) -> SynthModel:
-    """gemma4 (src/models/gemma4.cpp): SWA layers from the stored pattern (5 sliding : 1 global
+    """``moe`` (Gemma 4 26B-A4B): every layer also has routed experts next to its dense FFN.
+
+    gemma4 (src/models/gemma4.cpp): SWA layers from the stored pattern (5 sliding : 1 global
     here) with their own head size (``key_length_swa``), one shared ``rope_freqs`` for the global
     layers, optional per-layer embeddings (``ple`` values per layer) and KV sharing of the last
     ``shared_kv_layers`` layers (``n_layer_kv_from_start``)."""
@@ -116,6 +122,10 @@ def write_gemma4(
     b.a("embedding_length_per_layer_input", ple)
     if shared_kv_layers:
         b.a("attention.shared_kv_layers", shared_kv_layers)
+    if moe:
+        b.a("expert_count", n_expert)
+        b.a("expert_used_count", n_expert_used)
+        b.a("expert_feed_forward_length", n_ff_exp)
     b.a("rope.freq_base", 1000000.0)
     b.tensor("token_embd.weight", (n_embd, n_vocab))
     if ple:
@@ -143,6 +153,15 @@ def write_gemma4(
         b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
         b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
         b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
+        if moe:
+            b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
+            b.tensor(p + "ffn_gate_inp.scale", (n_embd,), "norm")
+            b.tensor(p + "pre_ffw_norm_2.weight", (n_embd,), "norm")
+            b.tensor(p + "post_ffw_norm_1.weight", (n_embd,), "norm")
+            b.tensor(p + "post_ffw_norm_2.weight", (n_embd,), "norm")
+            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
+            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
+            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
         if ple:
             b.tensor(p + "inp_gate.weight", (n_embd, ple))
             b.tensor(p + "proj.weight", (ple, n_embd))

@@ -56,6 +56,7 @@ FAMILIES: dict[str, Writer] = {
         p, ple=64, shared_kv_layers=2, n_layer=8, wtype=wtype
     ),
     "gemma4-ple256": lambda p, wtype: write_gemma4(p, ple=256, shared_kv_layers=2, n_layer=8, wtype=wtype),
+    "gemma4-moe": lambda p, wtype: write_gemma4(p, moe=True, wtype=wtype),
     "phi3": lambda p, wtype: write_dense(p, "phi3", wtype=wtype),
     "llama4": lambda p, wtype: write_llama4(p, wtype=wtype, n_ctx=32768),
     "deepseek2": lambda p, wtype: synth.write_deepseek2_mla(p, wtype=wtype, n_ctx=32768),

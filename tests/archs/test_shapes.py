@@ -29,6 +29,7 @@ FAMILIES = [
     "gemma3n",
     "gemma4",
     "gemma4-ple256",
+    "gemma4-moe",
     "granitehybrid",
     "granitehybrid-moe",
     "gpt-oss",

@@ -117,7 +117,7 @@ def _gemma3n_shapes(arch: Architecture) -> ShapeList:
 
 
 def _gemma4_shapes(arch: Architecture) -> ShapeList:
-    """models/gemma4.cpp (dense models): SWA layers with their own head size
+    """models/gemma4.cpp: SWA layers with their own head size
     (``key_length_swa``), one ``rope_freqs`` for the global layers, optional per-layer
     embeddings."""
     out: ShapeList = []
@@ -127,7 +127,20 @@ def _gemma4_shapes(arch: Architecture) -> ShapeList:
     rope_done = False
     for il in range(arch.n_layer):
         hd = hd_swa if arch.is_swa(il) else arch.n_embd_head_k
-        _gemma_block(out, f"blk.{il}.", arch, il, hd, a)
+        p = f"blk.{il}."
+        _gemma_block(out, p, arch, il, hd, a)
+        if arch.moe is not None:  # 26B-A4B: routed experts next to the dense FFN
+            e, ne, ff = arch.n_embd, arch.moe.n_expert, arch.moe.expert_ff
+            out += [
+                (p + "ffn_gate_inp.weight", (e, ne)),
+                (p + "ffn_gate_inp.scale", (e,)),
+                (p + "pre_ffw_norm_2.weight", (e,)),
+                (p + "post_ffw_norm_1.weight", (e,)),
+                (p + "post_ffw_norm_2.weight", (e,)),
+                (p + "ffn_gate_exps.weight", (e, ff, ne)),
+                (p + "ffn_up_exps.weight", (e, ff, ne)),
+                (p + "ffn_down_exps.weight", (ff, e, ne)),
+            ]
         if not arch.is_swa(il) and not rope_done:
             out.append(("rope_freqs.weight", (hd // 2,)))
             rope_done = True
@@ -199,6 +212,11 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
         return 3 * persistent + 5 * arch.n_embd if a else 0
     if stage == "attention" and not fa:
         return 2 * persistent - 3 * arch.n_embd
+    if stage == "ffn" and arch.moe is not None:
+        # 26B-A4B: a dense FFN runs next to the routed experts; the wider one sets the peak
+        # (measured: the dense FFN's 3·n_ff + 5·E on a synthetic gemma4 MoE GGUF)
+        m = arch.moe
+        return persistent + 3 * max(0, arch.ff(0) - m.expert_ff * m.n_expert_used - m.shared_ff_total)
     return persistent
 
 
