@@ -50,14 +50,18 @@ register(
         **_GEMMA,
     )
 )
-#: models/gemma3n.cpp: layers from 20 on reuse the caches of earlier layers (hard-coded
-#: ``hparams.n_layer_kv_from_start = 20``), and the per-layer-embedding width (llama-hparams.h
-#: ``n_embd_altup = 256``; GGUF ``embedding_length_per_layer_input``)
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma3n.cpp: layers from 20 on
+#: reuse the caches of earlier layers (hard-coded ``hparams.n_layer_kv_from_start = 20``), and
+#: the per-layer-embedding width (``n_embd_altup = 256`` in
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.h; GGUF
+#: ``embedding_length_per_layer_input``)
 GEMMA3N_KV_LAYERS = 20
 GEMMA3N_PLE_WIDTH = 256
 
 
-GEMMA3N_ALTUP, GEMMA3N_LAUREL_RANK = 4, 64  # llama-hparams.h n_altup, laurel_rank
+#: AltUp streams and LAuReL rank (``n_altup``, ``laurel_rank`` in
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.h)
+GEMMA3N_ALTUP, GEMMA3N_LAUREL_RANK = 4, 64
 
 
 def _ple_head(out: ShapeList, arch: Architecture, a: int) -> None:

@@ -23,11 +23,14 @@ from collections.abc import Iterable, Sequence
 from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import TensorInfo
 
-#: GGML types the x86 (AVX2/AVX-512) / ARM (NEON) CPU backend repacks (ggml-cpu/repack.cpp).
+#: GGML types the x86 (AVX2/AVX-512) / ARM (NEON) CPU backend repacks
+#: (https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/repack.cpp; MXFP4 and 3-D
+#: experts measured on xllamacpp 2026.10.11549, tests/archs/test_repack.py).
 REPACK_TYPES = frozenset({"Q4_0", "Q4_K", "IQ4_NL", "MXFP4"})
 #: Row-count granularity of the repacked layouts (``ne[1] % 8 == 0``; measured: 516 rows stay).
 REPACK_ROWS = 8
-#: Default GGUF data alignment (``general.alignment`` absent) [B]: gguf.c GGUF_DEFAULT_ALIGNMENT.
+#: Default GGUF data alignment (``general.alignment`` absent) [B]: GGUF_DEFAULT_ALIGNMENT in
+#: https://github.com/ggml-org/llama.cpp/blob/master/ggml/include/gguf.h
 GGUF_ALIGNMENT = 32
 
 #: Tensors of the input layer, read by GET_ROWS (never repacked).
