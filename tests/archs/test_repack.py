@@ -51,6 +51,9 @@ WRITERS = {
     "llama-ff516-q4_0": lambda p: synth.write_llama(p, wtype="Q4_0", n_ff=516, n_layer=2),
     "llama-mxfp4": lambda p: synth.write_llama(p, wtype="MXFP4"),
     "moe-q4_0": lambda p: synth.write_moe(p, wtype="Q4_0"),
+    "moe-q4_k": lambda p: synth.write_moe(p, wtype="Q4_K"),
+    "llama-iq4_nl": lambda p: synth.write_llama(p, wtype="IQ4_NL"),
+    "llama-q6_k": lambda p: synth.write_llama(p, wtype="Q6_K"),
 }
 
 
