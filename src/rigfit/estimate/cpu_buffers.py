@@ -8,7 +8,8 @@
   3-D weights (MLA ``attn_k_b``) and the input embeddings (read by ``GET_ROWS``) are not.
   A tied output head (no ``output.weight``) is ``token_embd`` used as a matmul weight by the
   output layer (``TENSOR_DUPLICATED``): on the CPU it gets its own repacked copy.
-  Measured on xllamacpp 2026.10.11549 (AVX-512 host) with synthetic Q4_0 / MXFP4 GGUFs
+  Measured on xllamacpp 2026.10.11549 (AVX-512 host) with synthetic Q4_0 / MXFP4 / Q4_K (3-D
+  experts) / IQ4_NL / Q6_K GGUFs
   (tests/archs/test_repack.py): ``ne[1] = 516`` stays mapped, ``520`` is repacked.
 * **CPU_Mapped** (llama-model.cpp ``load_tensors``: ``get_mapping_range`` → one host buffer from
   the file mapping): the span from the first to the end of the last tensor of the CPU context in
