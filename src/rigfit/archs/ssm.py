@@ -147,6 +147,18 @@ def _nemotron_h_shapes(arch: Architecture) -> ShapeList:
     return out
 
 
+def _falcon_h1_ssm_stage(arch: Architecture) -> int:
+    """f32 values per token live in a falcon-h1 layer's Mamba-2 stage [elements]: the Mamba-2
+    stage with 5·n_embd rows whatever d_inner (the attention branch runs beside it), i.e.
+    ``5·d_inner + 6·n_group·d_state + n_head + 5·n_embd``. Measured on llama.cpp b11549 CPU
+    reserves of synthetic falcon-h1 GGUFs (tests/archs/falcon_h1_synth.py): within 0.12 MiB for
+    n_embd 256/512 at d_inner 512, 0.76 MiB low at d_inner 1024 (n_ubatch 512, one slot).
+    """
+    s = arch.ssm
+    assert s is not None
+    return 5 * s.d_inner + 6 * s.n_group * s.d_state + s.n_head + 5 * arch.n_embd
+
+
 def _hf_mamba(groups_default: int) -> Callable[..., None]:
     """convert_hf_to_gguf.py MambaModel / Mamba2Model: SSM keys, no attention, no FFN."""
 
@@ -247,6 +259,7 @@ register(
         "falcon-h1",
         build_shapes=_falcon_h1_shapes,
         recurrent="all_with_kv",
+        recurrent_stage_per_token=_falcon_h1_ssm_stage,
         kv_on_recurrent=True,
         hf_model_types=("falcon_h1",),
         hf_metadata=_hf_hybrid,
