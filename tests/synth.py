@@ -10,7 +10,8 @@ Other helpers' tests import these (``from synth import write_llama``) and load t
 xllamacpp, so keep them loadable. Defaults are tiny: a file is 1–6 MB and writes in < 0.5 s.
 
 Weight types: 2-D weights use ``wtype`` ("F16" default, or "F32", "Q8_0", "Q4_0", "Q5_0",
-"BF16"); norms, biases and SSM vectors stay F32, as in converted models.
+"BF16", "MXFP4"; "Q4_K", "Q6_K", "IQ4_NL" as zero blocks, which gguf-py cannot pack); norms,
+biases and SSM vectors stay F32, as in converted models.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from gguf import GGMLQuantizationType, GGUFEndian, GGUFWriter, TokenType
 from gguf.constants import GGML_QUANT_SIZES
 from gguf.quants import quantize
 
-_QUANTIZABLE = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "BF16"}
+_QUANTIZABLE = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "BF16", "MXFP4", "Q4_K", "Q6_K", "IQ4_NL"}
 
 
 @dataclass
@@ -150,7 +151,11 @@ class _Builder:
                 ttype = "F16"
                 self.w.add_tensor(name, data.astype(np.float16))
             else:
-                self.w.add_tensor(name, quantize(data, qt), raw_dtype=qt)
+                try:
+                    packed = quantize(data, qt)
+                except NotImplementedError:  # gguf-py packs no K-/IQ-quants: zero blocks (sizes exact)
+                    packed = np.zeros((*np_shape[:-1], shape[0] // blck * GGML_QUANT_SIZES[qt][1]), np.uint8)
+                self.w.add_tensor(name, packed, raw_dtype=qt)
         else:
             raise ValueError(f"unsupported synthetic weight type {ttype}")
         qt = GGMLQuantizationType[ttype]
@@ -158,10 +163,12 @@ class _Builder:
         n = int(np.prod(shape))
         self.model.tensors[name] = (tuple(int(s) for s in shape), ttype, n // blck * tsize)
 
-    def write(self, file_type: int | None = None) -> SynthModel:
+    def write(self, file_type: int | None = None, name: str | None = None) -> SynthModel:
+        """name: ``general.name`` (default "synthetic <arch>"; llama.cpp's vocabulary loader keys
+        token attributes on it, e.g. a name containing "phi3" needs an ``<|endoftext|>`` token)."""
         if file_type is not None:
             self.u32("general.file_type", file_type)
-        self.string("general.name", f"synthetic {self.arch}")
+        self.string("general.name", name or f"synthetic {self.arch}")
         self.w.write_header_to_file(self.path)
         self.w.write_kv_data_to_file()
         self.w.write_tensors_to_file()
@@ -174,7 +181,7 @@ class _Builder:
         return self.model
 
 
-_FT = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "BF16": 32}
+_FT = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "BF16": 32, "MXFP4": 38}
 
 
 def _common(b: _Builder, n_layer: int, n_embd: int, n_ctx: int, n_vocab: int) -> None:

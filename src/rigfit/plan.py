@@ -246,6 +246,7 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     h = DeviceMemory(name=CPU, kind="cpu")
     h.weights_bytes = pl.weights_bytes.get(CPU, 0)
     h.repack_bytes = pl.repack_bytes
+    h.mapped_bytes = pl.mapped_bytes
     h.kv_bytes, h.recurrent_bytes = b.cache_on(CPU)
     if cpu_layers or pl.output_device == CPU:
         h.compute_bytes = mem.compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)

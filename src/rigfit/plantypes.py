@@ -177,6 +177,8 @@ class DeviceMemory:
         ``CPU_Mapped`` buffer: the ``CPU_REPACK`` buffer (repack_bytes) is an interleaved copy of
         some of those tensors, whose mmapped originals are read once at load and stay only as
         reclaimable page cache, so the copy replaces them byte for byte.
+    mapped_bytes: the ``CPU_Mapped`` buffer llama.cpp logs (CPU only): the file span from the first
+        to the last non-repacked CPU tensor, tensors of other devices in between included.
     capacity_bytes: usable memory (Apple: the GPU's share of unified RAM); None = unknown.
     capacity_source: where the capacity comes from (looked up / given / detected).
     fit: the verdict for this device (fits | tight | no | unknown).
@@ -186,6 +188,7 @@ class DeviceMemory:
     kind: str
     weights_bytes: int = 0
     repack_bytes: int = 0
+    mapped_bytes: int = 0
     kv_bytes: int = 0
     recurrent_bytes: int = 0
     compute_bytes: int = 0

@@ -64,7 +64,8 @@ def test_lookup_by_alias_gguf_and_hf_names():
     assert hf_family("mistral", "mistral3").name == "mistral3"
     assert family_for("no-such-arch").build_shapes is None
     with pytest.raises(UnsupportedArchitectureError, match="catalog prediction covers"):
-        canonical_arch("falcon-h1")
+        canonical_arch("jamba")
+    assert canonical_arch("falcon-h1") == "falcon-h1"  # issue 12: predicted since
     assert "cohere2" in supported_archs()
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from rigfit.archs.common import attn_qkv, dense_ffn, extra
 from rigfit.archs.llama import llama_like
-from rigfit.archs.registry import ArchFamily, SwaRule, register
+from rigfit.archs.registry import ArchFamily, ShapeList, SwaRule, register
+from rigfit.catalog.arch import Architecture
 
 
 class _GemmaTerms(TypedDict):
@@ -48,8 +50,189 @@ register(
         **_GEMMA,
     )
 )
-register(ArchFamily("gemma3n", swa=SwaRule(5, False, 0, "always"), **_GEMMA))  # models/gemma3n.cpp
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma3n.cpp: layers from 20 on
+#: reuse the caches of earlier layers (hard-coded ``hparams.n_layer_kv_from_start = 20``), and
+#: the per-layer-embedding width (``n_embd_altup = 256`` in
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.h; GGUF
+#: ``embedding_length_per_layer_input``)
+GEMMA3N_KV_LAYERS = 20
+GEMMA3N_PLE_WIDTH = 256
+
+
+#: AltUp streams and LAuReL rank (``n_altup``, ``laurel_rank`` in
+#: https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.h)
+GEMMA3N_ALTUP, GEMMA3N_LAUREL_RANK = 4, 64
+
+
+def _ple_head(out: ShapeList, arch: Architecture, a: int) -> None:
+    """token_embd, the per-layer-embedding tensors (``a`` values per layer and token) and the
+    output norm; the output head is tied (``TENSOR_DUPLICATED``)."""
+    e, n = arch.n_embd, arch.n_layer
+    out.append(("token_embd.weight", (e, arch.n_vocab)))
+    if a:
+        out += [
+            ("per_layer_token_embd.weight", (a * n, arch.n_vocab)),
+            ("per_layer_model_proj.weight", (e, a * n)),
+            ("per_layer_proj_norm.weight", (a,)),
+        ]
+    out.append(("output_norm.weight", (e,)))
+
+
+def _gemma_block(out: ShapeList, p: str, arch: Architecture, il: int, hd: int, a: int) -> None:
+    """One Gemma 3n/4 block: attention with QK and post norms, gated FFN with post norm, and the
+    per-layer-input gate/projection when ``a`` > 0."""
+    e, hkv = arch.n_embd, arch.head_kv(il)
+    out.append((p + "attn_norm.weight", (e,)))
+    attn_qkv(out, p, e, arch.n_head * hd, hkv * hd, hkv * hd, bias=False, o_in=arch.n_head * hd)
+    out += [
+        (p + "attn_q_norm.weight", (hd,)),
+        (p + "attn_k_norm.weight", (hd,)),
+        (p + "post_attention_norm.weight", (e,)),
+        (p + "ffn_norm.weight", (e,)),
+        (p + "post_ffw_norm.weight", (e,)),
+    ]
+    dense_ffn(out, p, e, arch.ff(il))
+    if a:
+        out += [(p + "inp_gate.weight", (e, a)), (p + "proj.weight", (a, e)), (p + "post_norm.weight", (e,))]
+
+
+def _gemma3n_shapes(arch: Architecture) -> ShapeList:
+    """models/gemma3n.cpp: Gemma 3 blocks plus AltUp (4 streams), LAuReL (rank 64) and
+    per-layer embeddings (256 values per layer)."""
+    out: ShapeList = []
+    e, n_alt = arch.n_embd, GEMMA3N_ALTUP
+    a = int(extra(arch, "embedding_length_per_layer_input", default=GEMMA3N_PLE_WIDTH))
+    _ple_head(out, arch, a)
+    out += [("altup_proj.weight", (e, e, n_alt - 1)), ("altup_unembd_proj.weight", (e, e, n_alt - 1))]
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        _gemma_block(out, p, arch, il, arch.n_embd_head_k, a)
+        out += [
+            (p + "altup_correct_coef.weight", (n_alt, n_alt)),
+            (p + "altup_correct_scale.weight", (e,)),
+            (p + "altup_predict_coef.weight", (n_alt, n_alt * n_alt)),
+            (p + "altup_router.weight", (e, n_alt)),
+            (p + "altup_router_norm.weight", (e,)),
+            (p + "laurel_l.weight", (e, GEMMA3N_LAUREL_RANK)),
+            (p + "laurel_r.weight", (GEMMA3N_LAUREL_RANK, e)),
+            (p + "laurel_post_norm.weight", (e,)),
+        ]
+    return out
+
+
+def _gemma4_shapes(arch: Architecture) -> ShapeList:
+    """models/gemma4.cpp: SWA layers with their own head size
+    (``key_length_swa``), one ``rope_freqs`` for the global layers, optional per-layer
+    embeddings."""
+    out: ShapeList = []
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    hd_swa = int(extra(arch, "n_embd_head_k_swa", default=arch.n_embd_head_k))
+    _ple_head(out, arch, a)
+    rope_done = False
+    for il in range(arch.n_layer):
+        hd = hd_swa if arch.is_swa(il) else arch.n_embd_head_k
+        p = f"blk.{il}."
+        _gemma_block(out, p, arch, il, hd, a)
+        if arch.moe is not None:  # 26B-A4B: routed experts next to the dense FFN
+            e, ne, ff = arch.n_embd, arch.moe.n_expert, arch.moe.expert_ff
+            out += [
+                (p + "ffn_gate_inp.weight", (e, ne)),
+                (p + "ffn_gate_inp.scale", (e,)),
+                (p + "pre_ffw_norm_2.weight", (e,)),
+                (p + "post_ffw_norm_1.weight", (e,)),
+                (p + "post_ffw_norm_2.weight", (e,)),
+                (p + "ffn_gate_exps.weight", (e, ff, ne)),
+                (p + "ffn_up_exps.weight", (e, ff, ne)),
+                (p + "ffn_down_exps.weight", (ff, e, ne)),
+            ]
+        if not arch.is_swa(il) and not rope_done:
+            out.append(("rope_freqs.weight", (hd // 2,)))
+            rope_done = True
+    return out
+
+
+def _gemma3n_kv_from_start(arch: Architecture) -> int:
+    return GEMMA3N_KV_LAYERS
+
+
+def _gemma3n_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token gemma3n adds to each graph stage [elements] (A = per-layer-embedding
+    width, L = n_layer, E = n_embd):
+
+    * input (the per-layer inputs: get_rows, projection, norm, sum, before layer 0):
+      ``4·A·L + 5·E``, + ``2·A`` with flash attention off;
+    * attention: ``A·L + 7·E`` (the per-layer inputs and the four AltUp streams stay alive);
+    * FFN: ``2·A·L``, with flash attention off ``2·A`` in place of the attention output.
+
+    Fitted on llama.cpp b11549 CPU reserves of synthetic gemma3n GGUFs (tests/archs/
+    gemma3n_synth.py: n_embd 256/512, 12–26 layers, n_ff 512–16384, n_ctx 512/4096, n_ubatch
+    128–1024) to within 0.01 MiB where the stage is the peak.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=GEMMA3N_PLE_WIDTH))
+    n_layer, e = arch.n_layer, arch.n_embd
+    if stage == "input":
+        return 4 * a * n_layer + 5 * e + (0 if fa else 2 * a)
+    if stage == "attention":
+        return a * n_layer + 7 * e
+    return 2 * a * n_layer + (0 if fa else 2 * a - arch.n_head * arch.n_embd_head_v)
+
+
+def _gemma4_kv_from_start(arch: Architecture) -> int | None:
+    """models/gemma4.cpp: ``n_layer_kv_from_start = n_layer_all − shared_kv_layers``."""
+    shared = extra(arch, "attention_shared_kv_layers")
+    n_all = arch.n_layer + int(extra(arch, "n_nextn_layers", default=0) or 0)  # GGUF block_count
+    return None if not shared else n_all - int(shared)
+
+
+register(
+    ArchFamily(
+        "gemma3n",
+        build_shapes=_gemma3n_shapes,
+        swa=SwaRule(5, False, 0, "always"),
+        n_layer_kv_from_start=_gemma3n_kv_from_start,
+        stage_extra_per_token=_gemma3n_stage_extra,
+        gguf_extra_keys=("embedding_length_per_layer_input",),
+        **_GEMMA,
+    )
+)
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
-register(ArchFamily("gemma4", swa_mode="array_only", **_GEMMA))
+def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token gemma4 adds to each graph stage [elements], with A =
+    ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
+    the per-layer inputs (A·L) stay alive through every layer; the input stage that projects
+    them holds ``3·A·L + 5·E``; with flash attention off the attention stage holds
+    ``2·A·L − 3·E`` (without per-layer embeddings 3 rows of E fewer than the Gemma rule).
+
+    Fitted on llama.cpp b11549 CPU reserves of three synthetic gemma4 GGUFs
+    (tests/archs/gemma3n_synth.py ``write_gemma4``: A 0/64/256, 6–8 layers, E 256 only, so the
+    E terms are not separated from constants), 16 settings each.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    persistent = a * arch.n_layer
+    if stage == "input":
+        return 3 * persistent + 5 * arch.n_embd if a else 0
+    if stage == "attention" and not fa:
+        return 2 * persistent - 3 * arch.n_embd
+    if stage == "ffn" and arch.moe is not None:
+        # 26B-A4B: a dense FFN runs next to the routed experts; the wider one sets the peak
+        # (measured: the dense FFN's 3·n_ff + 5·E on a synthetic gemma4 MoE GGUF)
+        m = arch.moe
+        return persistent + 3 * max(0, arch.ff(0) - m.expert_ff * m.n_expert_used - m.shared_ff_total)
+    return persistent
+
+
+register(
+    ArchFamily(
+        "gemma4",
+        build_shapes=_gemma4_shapes,
+        swa_mode="array_only",
+        n_layer_kv_from_start=_gemma4_kv_from_start,
+        stage_extra_per_token=_gemma4_stage_extra,
+        gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
+        **_GEMMA,
+    )
+)
 register(ArchFamily("gemma4-assistant", **_GEMMA))

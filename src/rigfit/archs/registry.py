@@ -23,7 +23,14 @@ A family records, for its architecture:
   during the FFN, e.g. the attention output of a parallel attention+FFN block;
   ``moe_stage_per_token``: f32 values per token live in an MoE layer's FFN, where the family's
   graph differs from the generic ``3·(routed + shared width) + 5·n_embd``;
-  ``output_embd_rows``: n_embd rows of the output stage).
+  ``output_embd_rows``: n_embd rows of the output stage; ``stage_extra_per_token``: f32 values per
+  token a family adds to the graph's stages "input" (before layer 0), "attention" and "ffn");
+* recurrent stage — ``recurrent_stage_per_token``: f32 values per token live in a recurrent
+  layer, where the family's block is not Mamba-2 (Gated DeltaNet: qwen3next, qwen35);
+* KV sharing — ``n_layer_kv_from_start``: layers from this index on reuse an earlier layer's
+  cache and allocate none (llama_hparams::has_kv; gemma3n, gemma4);
+* extra GGUF keys — ``gguf_extra_keys``: ``<arch>.<key>`` values copied into the catalog
+  ``extra`` (dots become underscores) for the family's own rules.
 
 Adding an architecture = one family module (registered by ``rigfit/archs/__init__.py``) plus its
 catalog rows.
@@ -138,6 +145,10 @@ class ArchFamily:
     ffn_extra_embd: int = 0
     moe_stage_per_token: Callable[[Architecture], int] | None = None
     output_embd_rows: int = 1
+    stage_extra_per_token: Callable[[Architecture, str, bool], int] | None = None
+    recurrent_stage_per_token: Callable[[Architecture], int] | None = None
+    n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
+    gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rigfit.archs.common import dense_ffn, gqa_attn, head, mamba2_in_proj, moe_ffn, ssm_block
+from rigfit.archs.common import (
+    dense_ffn,
+    extra,
+    gqa_attn,
+    head,
+    mamba2_in_proj,
+    moe_ffn,
+    qk_norm,
+    ssm_block,
+)
 from rigfit.archs.registry import ArchFamily, ShapeList, register
 from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
@@ -53,6 +62,101 @@ def _granitehybrid_shapes(arch: Architecture) -> ShapeList:
         elif arch.ff(il):
             dense_ffn(out, p, e, arch.ff(il))
     return out
+
+
+def _falcon_h1_shapes(arch: Architecture) -> ShapeList:
+    """models/falcon-h1.cpp: every layer has attention, a Mamba-2 mixer and a gated FFN; the FFN
+    norm is ``blk.N.ffn_norm`` without a ``.weight`` suffix."""
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: falcon-h1 architecture without SSM parameters.")
+    out: ShapeList = []
+    e = arch.n_embd
+    head(out, arch, tied=False)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        gqa_attn(out, p, arch, il, bias=arch.attn_bias)
+        ssm_block(out, p, arch, in_proj=in_proj)
+        out.append((p + "ffn_norm", (e,)))
+        dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _lfm2_shapes(arch: Architecture) -> ShapeList:
+    """models/lfm2.cpp, lfm2moe.cpp: short-convolution layers (no KV heads: conv [l_cache, n_embd], in_proj
+    3·n_embd, out_proj) and attention layers with QK norms; the output norm is named
+    ``token_embd_norm``; every layer has a gated FFN."""
+    out: ShapeList = []
+    e = arch.n_embd
+    l_cache = int(extra(arch, "shortconv_l_cache", "conv_L_cache", default=3))
+    out.append(("token_embd.weight", (e, arch.n_vocab)))
+    out.append(("token_embd_norm.weight", (e,)))
+    if not arch.tied_embeddings:
+        out.append(("output.weight", (e, arch.n_vocab)))
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        if arch.head_kv(il) > 0:
+            gqa_attn(out, p, arch, il, bias=False)
+            qk_norm(out, p, arch)
+        else:
+            out += [
+                (p + "shortconv.conv.weight", (l_cache, e)),
+                (p + "shortconv.in_proj.weight", (e, 3 * e)),
+                (p + "shortconv.out_proj.weight", (e, e)),
+            ]
+        out.append((p + "ffn_norm.weight", (e,)))
+        if arch.is_moe_layer(il):  # lfm2moe: routed experts with a score bias, no shared expert
+            moe_ffn(out, p, e, arch, shexp=False, probs_b=True)
+        else:
+            dense_ffn(out, p, e, arch.ff(il))
+    return out
+
+
+def _nemotron_h_shapes(arch: Architecture) -> ShapeList:
+    """models/nemotron-h.cpp: each layer is Mamba-2 (no KV heads, no FFN), attention (KV heads,
+    no FFN) or an FFN: ReLU² up/down, or (nemotron_h_moe) a router with score bias, up/down
+    routed experts and an up/down shared expert."""
+    if arch.ssm is None:
+        raise RigfitError(f"{arch.id}: nemotron_h architecture without SSM parameters.")
+    out: ShapeList = []
+    e = arch.n_embd
+    head(out, arch)
+    in_proj = mamba2_in_proj(arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        if arch.is_recurrent(il):
+            ssm_block(out, p, arch, in_proj=in_proj)
+        elif arch.ff(il) == 0 and arch.head_kv(il) > 0:
+            gqa_attn(out, p, arch, il, bias=arch.attn_bias)
+        elif arch.moe is not None:
+            m = arch.moe
+            ne, ff, sff = m.n_expert, m.expert_ff, m.shared_ff_total
+            out += [
+                (p + "ffn_gate_inp.weight", (e, ne)),
+                (p + "exp_probs_b.bias", (ne,)),
+                (p + "ffn_down_exps.weight", (ff, e, ne)),
+                (p + "ffn_up_exps.weight", (e, ff, ne)),
+                (p + "ffn_down_shexp.weight", (sff, e)),
+                (p + "ffn_up_shexp.weight", (e, sff)),
+            ]
+        else:
+            out += [(p + "ffn_down.weight", (arch.ff(il), e)), (p + "ffn_up.weight", (e, arch.ff(il)))]
+    return out
+
+
+def _falcon_h1_ssm_stage(arch: Architecture) -> int:
+    """f32 values per token live in a falcon-h1 layer's Mamba-2 stage [elements]: the Mamba-2
+    stage with 5·n_embd rows whatever d_inner (the attention branch runs beside it), i.e.
+    ``5·d_inner + 6·n_group·d_state + n_head + 5·n_embd``. Measured on llama.cpp b11549 CPU
+    reserves of synthetic falcon-h1 GGUFs (tests/archs/falcon_h1_synth.py): within 0.12 MiB for
+    n_embd 256/512 at d_inner 512, 0.76 MiB low at d_inner 1024 (n_ubatch 512, one slot).
+    """
+    s = arch.ssm
+    assert s is not None
+    return 5 * s.d_inner + 6 * s.n_group * s.d_state + s.n_head + 5 * arch.n_embd
 
 
 def _hf_mamba(groups_default: int) -> Callable[..., None]:
@@ -128,20 +232,34 @@ register(ArchFamily("jamba", recurrent="if_no_kv", hf_model_types=("jamba",), hf
 register(ArchFamily("plamo2", recurrent="if_no_kv"))
 register(ArchFamily("kimi-linear", recurrent="if_no_kv"))
 # models/lfm2.cpp: short-conv layers have no KV heads; every attention layer is SWA when stored
-register(ArchFamily("lfm2", recurrent="if_no_kv", swa_mode="attention_layers", hf_model_types=("lfm2",)))
-register(ArchFamily("lfm2moe", recurrent="if_no_kv"))
+register(
+    ArchFamily(
+        "lfm2",
+        build_shapes=_lfm2_shapes,
+        recurrent="if_no_kv",
+        swa_mode="attention_layers",
+        hf_model_types=("lfm2",),
+    )
+)
+register(ArchFamily("lfm2moe", build_shapes=_lfm2_shapes, recurrent="if_no_kv"))
 # models/nemotron-h.cpp: recurrent = no KV heads and no FFN
 register(
     ArchFamily(
-        "nemotron_h", recurrent="if_no_kv_no_ff", hf_model_types=("nemotron_h",), hf_metadata=_hf_hybrid
+        "nemotron_h",
+        build_shapes=_nemotron_h_shapes,
+        recurrent="if_no_kv_no_ff",
+        hf_model_types=("nemotron_h",),
+        hf_metadata=_hf_hybrid,
     )
 )
-register(ArchFamily("nemotron_h_moe", recurrent="if_no_kv_no_ff"))
+register(ArchFamily("nemotron_h_moe", build_shapes=_nemotron_h_shapes, recurrent="if_no_kv_no_ff"))
 # models/falcon-h1.cpp: every layer has both attention (KV cache) and an SSM (recurrent state)
 register(
     ArchFamily(
         "falcon-h1",
+        build_shapes=_falcon_h1_shapes,
         recurrent="all_with_kv",
+        recurrent_stage_per_token=_falcon_h1_ssm_stage,
         kv_on_recurrent=True,
         hf_model_types=("falcon_h1",),
         hf_metadata=_hf_hybrid,

@@ -234,12 +234,22 @@ def context_sizes(
 # ---------------------------------------------------------------------------------------------
 
 
-def layer_has_kv(arch: Architecture, il: int) -> bool:
-    """Attention layer with its own KV cache: has KV heads and is not recurrent, unless the family
-    gives its recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
+def layer_attends(arch: Architecture, il: int) -> bool:
+    """Layer ``il`` runs attention: has KV heads and is not recurrent, unless the family gives its
+    recurrent layers attention too (``ArchFamily.kv_on_recurrent``: falcon-h1)."""
     if arch.head_kv(il) <= 0:
         return False
     return not arch.is_recurrent(il) or family_for(arch.arch).kv_on_recurrent
+
+
+def layer_has_kv(arch: Architecture, il: int) -> bool:
+    """Attention layer with its own KV cache (llama_hparams::has_kv): it attends and lies before
+    the family's ``n_layer_kv_from_start`` (later layers read an earlier layer's cache: gemma3n)."""
+    if not layer_attends(arch, il):
+        return False
+    kv_from = family_for(arch.arch).n_layer_kv_from_start
+    n = kv_from(arch) if kv_from is not None else None
+    return n is None or il < n
 
 
 def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfile | None = None) -> int:
@@ -259,13 +269,24 @@ def kv_cells(arch: Architecture, il: int, s: LlamaSettings, profile: BuildProfil
     return size * n_stream
 
 
+def layer_head_dims(arch: Architecture, il: int) -> tuple[int, int]:
+    """(K, V) head size of layer ``il`` [elements]: ``attention.key_length_swa`` /
+    ``value_length_swa`` on sliding-window layers where the file stores them (gemma4:
+    llama_hparams::n_embd_head_k(il)), else ``key_length`` / ``value_length``."""
+    ex = arch.extra or {}
+    if arch.is_swa(il) and ex.get("n_embd_head_k_swa"):
+        return int(ex["n_embd_head_k_swa"]), int(ex.get("n_embd_head_v_swa") or ex["n_embd_head_k_swa"])
+    return arch.n_embd_head_k, arch.n_embd_head_v
+
+
 def kv_row_widths(arch: Architecture, il: int, profile: BuildProfile | None = None) -> tuple[int, int]:
     """(K, V) values cached per token for layer ``il`` [elements]: n_embd_head × n_head_kv;
     MLA: K = kv_lora_rank + rope dims, V = kv_lora_rank (0 on builds with the V-less cache)."""
     p = profile or build_profile()
     hkv = arch.head_kv(il)
-    k = arch.n_embd_head_k * hkv
-    v = arch.n_embd_head_v * hkv
+    hd_k, hd_v = layer_head_dims(arch, il)
+    k = hd_k * hkv
+    v = hd_v * hkv
     if arch.mla is not None:
         k = arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim
         v = 0 if p.mla_v_less else arch.mla.kv_lora_rank
@@ -281,6 +302,11 @@ def kv_layer_bytes(
     p = profile or build_profile()
     cells = kv_cells(arch, il, s, p)
     kw, vw = kv_row_widths(arch, il, p)
+    if not s.fa_enabled and arch.mla is None:
+        # FA off stores V transposed, every layer's rows as wide as the widest layer's
+        # (llama-kv-cache.cpp: v_trans ? hparams.n_embd_v_gqa_max()); differs only where head
+        # sizes or KV heads vary per layer (gemma4)
+        vw = max(kv_row_widths(arch, j, p)[1] for j in range(arch.n_layer))
     tk: KVType = resolve_kv_type(s.type_k)
     tv: KVType = resolve_kv_type(s.type_v)
     if kw % tk.type.block_size or vw % tv.type.block_size:
@@ -293,13 +319,19 @@ def kv_layer_bytes(
 
 
 def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
-    """Recurrent (SSM) state of layer ``il`` [B], F32 × max(1, n_seq) cells, independent of n_ctx.
+    """Recurrent (SSM / short-conv) state of layer ``il`` [B], F32 × max(1, n_seq) cells,
+    independent of n_ctx.
 
     n_embd_r = (d_conv − 1)(d_inner + 2·n_group·d_state) (conv state),
     n_embd_s = d_state · d_inner (SSM state)  (llama-hparams.cpp n_embd_r / n_embd_s).
     """
-    if not arch.is_recurrent(il) or arch.ssm is None:
+    if not arch.is_recurrent(il):
         return 0
+    if arch.ssm is None:
+        # LFM2 short-convolution layers keep the last l_cache − 1 inputs (llama-hparams.cpp
+        # n_embd_r = n_embd · (n_shortconv_l_cache − 1); no SSM state)
+        l_cache = int((arch.extra or {}).get("shortconv_l_cache") or 0)
+        return arch.n_embd * max(0, l_cache - 1) * 4 * max(1, s.n_parallel)
     ssm = arch.ssm
     n_group = ssm.n_group if family_for(arch.arch).ssm_conv_uses_groups else 0
     n_embd_r = (ssm.d_conv - 1) * (ssm.d_inner + 2 * n_group * ssm.d_state)
@@ -359,10 +391,11 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
             + h * (m.kv_lora_rank + m.qk_rope_head_dim)
             + arch.n_embd
         )
-    q = arch.n_head * arch.n_embd_head_k
-    kv = arch.head_kv(il) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    hd_k, hd_v = layer_head_dims(arch, il)
+    q = arch.n_head * hd_k
+    kv = arch.head_kv(il) * (hd_k + hd_v)
     c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
-    return 3 * q + kv + c * arch.n_embd
+    return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
 def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
@@ -371,18 +404,50 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
     attention output (n_head·head_dim) that stays allocated with FA off, plus the family's
     ``ArchFamily.ffn_extra_embd`` rows (the attention output a parallel block adds after the FFN). Mamba-2:
-    ``2·d_in_proj + 3·(d_inner + 2·n_group·d_state)``. Fitted like :func:`attention_stage_per_token`.
+    ``5·d_inner + 6·n_group·d_state + n_head + min(5·n_embd, 4·d_inner)``, fitted on llama.cpp
+    b11549 CPU reserves of 8 synthetic mamba2 GGUFs (tests/synth.py: n_embd 128–512, d_inner
+    512/1024, n_group·d_state 64–256, 8/16 heads) within 0.13 MiB at n_ubatch 512; other
+    recurrent blocks: ``ArchFamily.recurrent_stage_per_token``. Dense/MoE fitted like
+    :func:`attention_stage_per_token`.
     """
-    if arch.is_recurrent(il) and arch.ssm is not None:
-        ssm = arch.ssm
-        conv = ssm.d_inner + 2 * ssm.n_group * ssm.d_state
-        d_in_proj = 2 * ssm.d_inner + 2 * ssm.n_group * ssm.d_state + ssm.n_head
-        return 2 * d_in_proj + 3 * conv
-    extra = 0 if fa else arch.n_head * arch.n_embd_head_v
     fam = family_for(arch.arch)
+    if arch.is_recurrent(il) and arch.ssm is not None:
+        if fam.recurrent_stage_per_token is not None:
+            return fam.recurrent_stage_per_token(arch)
+        ssm = arch.ssm
+        d, g = ssm.d_inner, ssm.n_group * ssm.d_state
+        return 5 * d + 6 * g + ssm.n_head + min(5 * arch.n_embd, 4 * d)
+    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
         return fam.moe_stage_per_token(arch) + extra
     return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
+
+
+def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
+    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
+    f = family_for(arch.arch).stage_extra_per_token
+    return f(arch, stage, fa) if f is not None else 0
+
+
+def mla_v_transpose_bytes(
+    arch: Architecture, il: int, s: LlamaSettings, n_t: int, profile: BuildProfile | None = None
+) -> int:
+    """Extra attention-stage memory of MLA with flash attention off [B]: V is the ``kv_lora_rank``
+    part of the cached latent, made contiguous and transposed for the KQ·V product, f16 over every
+    cell of every stream (``n_kv_all · kv_lora · 2``). ggml-alloc places it in the block freed by
+    the absorbed query (``n_head · kv_lora · n_t`` f32) when it fits, so it costs memory only when
+    it is larger than that block.
+
+    Measured on llama.cpp b11549 CPU reserves of the synthetic deepseek2 GGUF (tests/synth.py,
+    kv_lora 128, 8 heads): +0 MiB at n_ctx ≤ 8192, +4 MiB at 16384, +8 MiB at 32768 (n_ubatch
+    256 and 512, 1 and 4 streams), as this rule gives.
+    """
+    if arch.mla is None or s.fa_enabled:
+        return 0
+    v_cont = kv_cells(arch, il, s, profile) * arch.mla.kv_lora_rank * 2
+    q_block = arch.n_head * arch.mla.kv_lora_rank * n_t * 4
+    return v_cont if v_cont > q_block else 0
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -405,7 +470,8 @@ def compute_stage_bytes(
 
         attention = n_t·4·attention_stage_per_token + [FA off] n_t·n_head·n_kv·4
         ffn       = n_t·4·ffn_stage_per_token
-        layers    = max(attention, ffn) + masks + n_t·40
+        input     = n_t·4·stage_extra(input)     (on the device of layer 0; 0 for most families)
+        layers    = max(input, attention, ffn) + masks + n_t·40
         masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
         output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
                     k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
@@ -422,18 +488,19 @@ def compute_stage_bytes(
         _, _, n_stream = context_sizes(arch, s, p)
         sizes = set()
         for il in layers:
-            if layer_has_kv(arch, il):
+            if layer_attends(arch, il):
                 sizes.add((arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream))
         masks = sum(n_kv * n_t * (2 if fa else 4) for _, n_kv in sizes)
-        stage = 0
+        # the family's input stage (gemma3n: per-layer embeddings projected before layer 0)
+        stage = n_t * 4 * stage_extra(arch, "input", fa) if 0 in layers else 0
         for il in layers:
             ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
             attn = 0
-            if layer_has_kv(arch, il):
+            if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
                 if not fa:
                     n_kv = kv_cells(arch, il, s, p) // n_stream
-                    attn += n_t * arch.n_head * n_kv * 4
+                    attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
         best = stage + masks + n_t * _INPUTS_PER_TOKEN
         if arch.ssm is not None and any(arch.is_recurrent(il) for il in layers):
@@ -488,7 +555,7 @@ def mask_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfile | Non
     sizes = {
         (arch.is_swa(il), kv_cells(arch, il, s, p) // n_stream)
         for il in range(arch.n_layer)
-        if layer_has_kv(arch, il)
+        if layer_attends(arch, il)
     }
     return sum(n_kv * n_t * (2 if s.fa_enabled else 4) for _, n_kv in sizes)
 

@@ -16,10 +16,11 @@ llama.cpp (src/llama-model.cpp ``load_tensors``, llama.cpp ~b11549, read as refe
   of all / the first N layers stay in (mmapped, not repacked) CPU memory;
 * ``--no-kv-offload``: KV cache and recurrent state of every layer in RAM (else with their layer).
 
-On x86 with AVX2/AVX-512 (and ARM with NEON) the CPU backend's "extra buffer type" repacks 2-D
-Q4_0, Q4_K and IQ4_NL weights of CPU-resident layers into an interleaved ``CPU_REPACK`` buffer,
-*in addition* to the mmapped file pages (docs/research/memory.md §1.5; measured: 12.66 MiB = exactly
-the 27 Q4_K tensors of Gemma 3 270M).
+On x86 with AVX2/AVX-512 (and ARM with NEON) the CPU backend's "extra buffer type" repacks
+Q4_0, Q4_K, IQ4_NL and MXFP4 matmul weights (2-D, and the 3-D routed experts) of CPU-resident
+layers into an interleaved ``CPU_REPACK`` buffer, *in addition* to the mmapped file pages
+(docs/research/memory.md §1.5; measured: 12.66 MiB = exactly the 27 Q4_K tensors of Gemma 3 270M);
+the rules and the ``CPU_Mapped`` span live in :mod:`rigfit.estimate.cpu_buffers`.
 """
 
 from __future__ import annotations
@@ -32,23 +33,22 @@ from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
+from rigfit.estimate.cpu_buffers import (
+    INPUT_PREFIXES,
+    is_repackable,
+    mapped_span_bytes,
+    tied_head_repack_bytes,
+)
 from rigfit.hardware.devices import Device, Machine
 
 #: Name used for host memory / the CPU backend in placements and memory tables.
 CPU = "CPU"
 
 #: Tensors of the input layer (always on the CPU): llama-model.cpp creates them in ``dev_input``.
-_INPUT_PREFIXES = ("token_embd", "token_types", "position_embd", "per_layer_token_embd", "tok_embd")
+_INPUT_PREFIXES = INPUT_PREFIXES
 
 #: Routed-expert tensors moved to RAM by --cpu-moe / --n-cpu-moe (common/arg.cpp
 #: ``llm_ffn_exps_block_regex``): :func:`rigfit.archs.is_expert_tensor`, the one definition.
-
-
-#: GGML types the x86/ARM CPU backend repacks (ggml-cpu/repack.cpp ``ggml_repack_get_optimal_repack_type``:
-#: Q4_0 → 8x8 (AVX2) / 4x8, 4x4 (NEON); Q4_K → 8x8 (AVX2); IQ4_NL → 8x8 (AVX2) / 4x4 (NEON)).
-REPACK_TYPES = frozenset({"Q4_0", "Q4_K", "IQ4_NL"})
-#: Row-count granularity the repacked layouts need (``ne[1] % 8 == 0`` for the 8-row interleave).
-_REPACK_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class Placement:
     kv_device: device of each layer's KV cache / recurrent state (CPU with --no-kv-offload).
     weights_bytes: bytes of weights per device (mmapped file data on the CPU included).
     repack_bytes: extra CPU_REPACK copy on the CPU (0 elsewhere).
+    mapped_bytes: the ``CPU_Mapped`` buffer llama.cpp reports: the file span from the first to the
+        last non-repacked CPU tensor (:func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`).
     duplicated_bytes: extra copies (tied output embedding on a GPU) per device, included in weights.
     tensor_device: device of every tensor, by name.
     n_gpu_layers: effective layers on GPUs (repeating layers + 1 if the output layer is on a GPU).
@@ -80,6 +82,7 @@ class Placement:
     n_gpu_layers: int = 0
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
+    mapped_bytes: int = 0
 
     def layers_on(self, device: str) -> list[int]:
         return [il for il, d in enumerate(self.layer_device) if d == device]
@@ -195,17 +198,6 @@ def cpu_repacks(machine: Machine | None) -> bool:
     return bool(flags & {"AVX2", "AVX512", "AVX512F", "NEON", "AMX"})
 
 
-def is_repackable(t: TensorInfo) -> bool:
-    """A 2-D weight of a repackable type with whole 8-row groups (never the token embedding)."""
-    return (
-        t.ggml_type.upper() in REPACK_TYPES
-        and len([d for d in t.shape if d > 1]) == 2
-        and len(t.shape) >= 2
-        and t.shape[1] % _REPACK_ROWS == 0
-        and not t.name.startswith(_INPUT_PREFIXES)
-    )
-
-
 def place(
     model: ModelSpec,
     machine: Machine | None,
@@ -278,6 +270,7 @@ def place(
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
+        mapped_bytes=mapped_span_bytes(model.tensors, w.cpu_mapped),
     )
 
 
@@ -316,6 +309,7 @@ class _Weights:
         self.largest_cpu = 0
         self.has_accels = has_accels
         self.repack_on = repack_on
+        self.cpu_mapped: set[str] = set()
 
     def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
         """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
@@ -331,11 +325,14 @@ class _Weights:
             self.largest_cpu = max(self.largest_cpu, t.n_bytes)
         if not expert_in_ram and self.repack_on and is_repackable(t):
             self.repack_bytes += t.n_bytes
+        else:
+            self.cpu_mapped.add(t.name)
 
 
 def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
     """A tied output (no ``output.weight``): a duplicate of token_embd on the output device when that
-    is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload)."""
+    is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload), or, with
+    repacking, a repacked copy of it (``TENSOR_DUPLICATED`` in the CPU_REPACK buffer)."""
     if any(t.name == "output.weight" for t in model.tensors):
         return
     token_embd = next((t for t in model.tensors if t.name == "token_embd.weight"), None)
@@ -344,5 +341,10 @@ def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
     if output_device != CPU:
         w.weights[output_device] += token_embd.n_bytes
         w.dup[output_device] += token_embd.n_bytes
-    elif w.has_accels:
-        w.largest_cpu = max(w.largest_cpu, token_embd.n_bytes)
+    else:
+        if w.has_accels:
+            w.largest_cpu = max(w.largest_cpu, token_embd.n_bytes)
+        dup = tied_head_repack_bytes(model.tensors) if w.repack_on else 0
+        w.repack_bytes += dup
+        w.weights[CPU] += dup
+        w.dup[CPU] += dup

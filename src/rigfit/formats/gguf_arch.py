@@ -369,6 +369,9 @@ def _recurrent_layers(
         notes.append("every layer has both attention (KV cache) and an SSM (recurrent state)")
     if k.raw("shortconv.l_cache") is not None:
         extra["shortconv_l_cache"] = k.u("shortconv.l_cache")
+    for key in fam.gguf_extra_keys:  # the family's own keys (ArchFamily.gguf_extra_keys)
+        if k.raw(key) is not None:
+            extra[key.replace(".", "_")] = k.u(key)
     return recurrent, hkv
 
 

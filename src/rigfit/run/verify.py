@@ -8,6 +8,7 @@ per-device figures, buffer by buffer:
 kind          planned (rigfit.plan.DeviceMemory)          real (llama.cpp buffer types)
 ============  ==================================================================================
 model         weights_bytes + repack_bytes                ``CUDA0``, ``CPU_Mapped``, ``CPU_REPACK`` …
+              (CPU: mapped_bytes + repack_bytes)
 KV            kv_bytes                                    KV buffers
 RS            recurrent_bytes                             recurrent-state buffers
 compute       compute_bytes                               compute buffers (``CUDA_Host`` on the CPU)
@@ -220,7 +221,7 @@ def planned_buffers(plan: Any) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for d in plan.devices:
         out[d.name] = {
-            "model": d.weights_bytes + d.repack_bytes,
+            "model": (d.mapped_bytes or d.weights_bytes) + d.repack_bytes,
             "KV": d.kv_bytes,
             "RS": d.recurrent_bytes,
             "compute": d.compute_bytes,
