@@ -202,13 +202,25 @@ STATIC = {
         "cerebras": {
             "sram_bytes": 44e9,
             "usable_fraction": 0.8,
-            "curve": {"a": 3322.0, "b": 0.294},
             "ttft_s": 0.24,
-            "source": "SemiAnalysis tokenomics fit over Cerebras-hosted per-user speeds "
-            "(interactivity ≈ 3322 / active_B^0.294; anchors gpt-oss-120b 2059, GLM-4.7 1201); "
-            "vendor-hosted, may include speculative decoding",
-            # per-user figures the vendor publishes for these very models (same source)
-            "published": {"gpt-oss-120b": 2059.0, "glm-4.7": 1201.0},
+            "source": "Cerebras-hosted per-user speeds: Llama 3.1 8B 1,800 t/s (launch, "
+            "https://cerebras.ai/blog/introducing-cerebras-inference-ai-at-instant-speed), Llama 3.1 70B "
+            "2,100 t/s (https://cerebras.ai/blog/cerebras-inference-3x-faster; 2,148 t/s in "
+            "https://danielkim.sh/blog/how-is-cerebras-so-fast), Llama 3.1 405B 969 t/s "
+            "(https://www.tomshardware.com/tech-industry/artificial-intelligence/cerebras-video-shows-ai-"
+            "writing-code-75x-faster-than-worlds-fastest-ai-gpu-cloud-worlds-largest-chip-beats-awss-"
+            "fastest-in-head-to-head-comparison), gpt-oss-120b 2,059 and GLM-4.7 1,201 t/s (SemiAnalysis "
+            "tokenomics); vendor-hosted, may include speculative decoding",
+            # (active parameters [billions], per-user tok/s) of the published figures below
+            "anchors": [[5.13, 2059.0], [8.03, 1800.0], [32.0, 1201.0], [70.6, 2100.0], [405.9, 969.0]],
+            # per-user figures the vendor publishes for these very models (same sources)
+            "published": {
+                "glm-4.7": 1201.0,
+                "gpt-oss-120b": 2059.0,
+                "llama-3.1-8b": 1800.0,
+                "llama-3.1-70b": 2100.0,
+                "llama-3.1-405b": 969.0,
+            },
         },
         "groq": {
             "sram_bytes": 0.23e9,
