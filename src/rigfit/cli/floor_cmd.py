@@ -7,6 +7,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
+from rigfit.cli.price_notes import PriceNotes
 from rigfit.report.document import fmt_band
 
 
@@ -42,7 +44,8 @@ def floor(
         print_json(res.to_json())
         return
 
-    sources: list[str] = []
+    footnotes: list[str] = []  # one per distinct machine price: the sum of its parts
+    notes = PriceNotes()
 
     def table(title: str, opts) -> Table:
         t = Table(
@@ -65,9 +68,11 @@ def floor(
             hosted = o.category == "hosted"
             price = "rent only" if o.price.usd is None else f"${o.price.usd:,.0f}"
             if o.price.usd is not None:
-                if o.price.basis not in sources:
-                    sources.append(o.price.basis)
-                price += f" [{sources.index(o.price.basis) + 1}]"
+                label = o.price.basis.partition(":")[0]
+                note = f"{label} = {notes.add_machine(o.machine) or o.price.basis}"
+                if note not in footnotes:
+                    footnotes.append(note)
+                price += f" [{footnotes.index(note) + 1}]"
             mem = "—" if e.memory_bytes is None or hosted else f"{e.memory_bytes / 2**30:.1f}"
             t.add_row(
                 escape(o.machine.name),
@@ -77,7 +82,7 @@ def floor(
                 _hosted_fit(e) if hosted else e.fit_label,
                 mem,
             )
-        return t
+        return fit_table(console, t, short_headers={"decode tok/s": "tok/s"}, drop=("kind", "GiB"))
 
     head = f"{arch.name or arch.id} {q}, {ctx:,} context, ≥ {min_tps:g} tok/s"
     if res.options:
@@ -91,8 +96,10 @@ def floor(
             console.print(f"Nothing within ${budget_usd:,.0f} reaches {min_tps:g} tok/s.", highlight=False)
     if res.hosted:
         console.print(table("Hosted-only systems (rent, not buy)", res.hosted))
-    for i, src in enumerate(sources, start=1):
-        console.print(f"  [{i}] {escape(src)}", highlight=False, style="dim")
+    for i, note in enumerate(footnotes, start=1):
+        console.print(f"  [{i}] {escape(note)}", highlight=False, style="dim")
+    for line in notes.lines():
+        console.print(f"  {escape(line)}", highlight=False, style="dim")
     for n in res.notes:
         console.print(f"  · {escape(n)}", highlight=False, style="dim")
 

@@ -15,12 +15,13 @@ from rigfit.catalog.models import (
     catalog_sources,
 )
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.options import select_models
 
 
 def _out() -> Console:
-    """The shared console in a terminal; piped output is not limited to 80 columns."""
-    return console if console.is_terminal else Console(width=max(console.width, 132))
+    """The shared console: tables fit its width (COLUMNS when piped)."""
+    return console
 
 
 def _short_verified(v: str) -> str:
@@ -57,9 +58,9 @@ def _table(models: list[Architecture]) -> Table:
         "+SWA window, hybrid = attention + recurrent layers",
         caption_justify="left",
     )
-    t.add_column("id", style="bold", overflow="fold")
-    t.add_column("family", overflow="fold")
-    t.add_column("arch", overflow="fold")
+    t.add_column("id", style="bold")
+    t.add_column("family")
+    t.add_column("arch")
     t.add_column("params", justify="right")
     t.add_column("layers", justify="right")
     t.add_column("ctx", justify="right")
@@ -76,7 +77,10 @@ def _table(models: list[Architecture]) -> Table:
             attention_kind(a, short=True),
             _short_verified(a.verified),
         )
-    return t
+    # narrow terminals: the family is in the id, the layer count in `rigfit models ID`
+    return fit_table(
+        _out(), t, short_headers={"verified": "verif."}, drop=("family", "layers", "arch", "ctx", "attention")
+    )
 
 
 def _detail(a: Architecture) -> None:
@@ -146,5 +150,4 @@ def models(
     if not selected:
         console.print(f"No catalog model matches {search!r}.")
         return
-    # piped output is not limited to 80 columns: keep one row per model
     _out().print(_table(selected))

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.options import check_recommend
 from rigfit.recommend import recommend as run
@@ -86,7 +87,9 @@ def recommend(
             "—" if not e.max_ctx else f"{e.max_ctx:,}",
             f"{p.kld.value:.3f}",
         )
-    console.print(t)
+    console.print(
+        fit_table(console, t, short_headers={"decode tok/s": "tok/s"}, drop=("tier", "max ctx", "GiB"))
+    )
     if rec.sweet_spot is not None:
         console.print(
             f"★ sweet spot: [bold]{escape(rec.sweet_spot.model_name)} {rec.sweet_spot.quant}[/] — "

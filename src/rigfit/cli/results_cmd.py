@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 
 
@@ -128,8 +129,8 @@ def _render(rows, failed, path, machine_id: str, limit: int) -> None:
             title=f"Stored results ({len(shown)} of {len(rows)}; * = this machine)", box=box.SIMPLE_HEAD
         )
         t.add_column("#", justify="right", no_wrap=True, min_width=len(str(shown[-1].id)) + 1)
-        t.add_column("hardware", overflow="ellipsis", no_wrap=True, max_width=17)
-        t.add_column("model", overflow="ellipsis", no_wrap=True, max_width=17)
+        t.add_column("hardware")
+        t.add_column("model")
         t.add_column("test", no_wrap=True, min_width=max(len(r.test) for r in shown))
         t.add_column("tok/s", justify="right", no_wrap=True, min_width=8)
         t.add_column("vs pred.", justify="right", no_wrap=True, min_width=8)
@@ -143,7 +144,7 @@ def _render(rows, failed, path, machine_id: str, limit: int) -> None:
                 f"{r.tokens_per_s:,.2f}" if r.tokens_per_s is not None else "—",
                 f"{r.ratio:.2f}×" if r.ratio else "—",
             )
-        console.print(t)
+        console.print(fit_table(console, t, drop=("hardware",)))
     if failed:
         console.print(
             f"{len(failed)} failed run(s); last: {escape(failed[-1].error or '?')}",
