@@ -9,6 +9,7 @@ from rich.table import Table
 from rigfit.cli.app import app, console, print_json
 from rigfit.cli.fit import fit_table
 from rigfit.cli.price_notes import PriceNotes
+from rigfit.cli.progress import track
 from rigfit.report.document import fmt_band
 
 
@@ -33,13 +34,14 @@ def floor(
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.models import resolve_model
-    from rigfit.floor import hardware_floor
+    from rigfit.floor import candidate_machines, hardware_floor
     from rigfit.options import check_floor, floor_quant
 
     check_floor(ctx, min_tps, budget_usd)
     arch = resolve_model(model)
     q = floor_quant(arch, quant, ctx)
-    res = hardware_floor(arch, q, ctx, min_tps, budget_usd)
+    machines = track(candidate_machines(), "sizing catalog machines")
+    res = hardware_floor(arch, q, ctx, min_tps, budget_usd, machines=machines)
     if json_out:
         print_json(res.to_json())
         return

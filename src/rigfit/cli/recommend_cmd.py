@@ -8,8 +8,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.models import load_models
 from rigfit.cli.app import app, console, print_json
 from rigfit.cli.fit import fit_table
+from rigfit.cli.progress import track
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.options import check_recommend
 from rigfit.recommend import recommend as run
@@ -52,6 +54,7 @@ def recommend(
         max_quality_loss=max_quality_loss,
         limit=limit,
         users=users,
+        models=track(load_models(), "planning catalog models"),
     )
     if json_out:
         print_json(rec.to_json())
