@@ -112,3 +112,15 @@ def test_results_fits(width, tmp_path):
     assert imported.exit_code == 0, imported.stderr
     text = _run(width, "results", env=env)
     _assert_fits(text, width, ("pp512", "tok/s"))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_plan_users_and_kv_type_tables_fit(width):
+    text = _run(width, "plan", "llama-3.1-8b", "--on", "RTX 3060 12GB", "--users", "4", "--kv-types")
+    _assert_fits(text, width, ("users", "q8_0", "fits"))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_hardware_device_table_fits(width):
+    text = _run(width, "hardware", "NVIDIA H100 80GB HBM3")
+    _assert_fits(text, width, ("bandwidth", "memory"))

@@ -17,11 +17,13 @@ from rich.table import Table
 
 
 def column_shortfall(console: Console, table: Table, width: int) -> int:
-    """How many columns Rich would draw narrower than their longest word at ``width`` columns."""
+    """How many columns Rich would draw narrower than their longest word at ``width`` columns
+    (plus one when the table would come out wider than ``width``)."""
     # Rich lays the columns out in the width left after the borders
     options = console.options.update_width(width - table._extra_width)
     widths = table._calculate_column_widths(console, options)
-    short = 0
+    # a column that cannot wrap (no_wrap) is not narrowed: the table then overflows the width
+    short = int(sum(widths) + table._extra_width > width)
     for column, drawn in zip(table.columns, widths, strict=True):
         need = table._measure_column(console, console.options.update_width(10_000), column).minimum
         if drawn < need:
