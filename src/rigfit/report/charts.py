@@ -198,7 +198,9 @@ def stacked_bars(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    # headroom above the tallest bar and the limit line; the legend beside the plot, over nothing
+    ax.set_ylim(0, max([*bottom, limit or 0.0]) * 1.12 or 1.0)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     _credit(fig, credit)
     return _save(fig, out_dir, Chart(title, stem, caption))
