@@ -15,6 +15,7 @@ estimated host platform (board, PSU, case, SSD, RAM), each part with its source.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rigfit.catalog.arch import Architecture
@@ -147,7 +148,7 @@ def hardware_floor(
     ctx: int = 8192,
     min_tps: float = 10.0,
     budget_usd: float | None = None,
-    machines: list[Machine] | None = None,
+    machines: Iterable[Machine] | None = None,
     limit: int | None = 12,
 ) -> FloorResult:
     """Cheapest catalog machines that run ``arch`` at ``quant``/``ctx`` with decode ≥ ``min_tps``."""

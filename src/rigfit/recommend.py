@@ -53,6 +53,7 @@ benchmark score.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -501,7 +502,7 @@ def recommend(
     min_tps: float | None = None,
     max_quality_loss: float | None = None,
     limit: int | None = 10,
-    models: list[Architecture] | None = None,
+    models: Iterable[Architecture] | None = None,
     users: int = 1,
 ) -> Recommendation:
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring);

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 
 from clirun import CliResult, run_cli
 from rigfit.figures import Figure
 from rigfit.measure.calibrate import (
+    NoisyRunError,
     apply_factors,
     calibrate_figure,
     calibrate_machine,
@@ -63,13 +65,36 @@ def test_fit_factor_is_the_median_log_ratio():
         fit_factor([0.0], [1.0])
 
 
-def test_fit_kind_reports_before_and_leave_one_out_after():
+def test_fit_kind_reports_before_and_leave_one_run_out_after():
     f = fit_kind("pp", [200.0, 210.0, 190.0, 205.0], [100.0] * 4)
-    assert f.n == 4 and f.loo
+    assert f.n == 4 and f.loo and f.runs == 4
     assert f.mdape_before == pytest.approx(102.5)
     assert f.mdape_after < 5.0
-    small = fit_kind("tg", [30.0, 33.0], [40.0, 40.0])
-    assert not small.loo and small.mdape_after < small.mdape_before
+    # one run: no out-of-sample error (never the in-sample 0.0 %)
+    one_run = fit_kind("tg", [30.0, 33.0], [40.0, 40.0], runs=[7, 7])
+    assert not one_run.loo and one_run.mdape_after is None and one_run.runs == 1
+    # two runs: each run scored by the factor of the other one
+    two = fit_kind("tg", [30.0, 36.0], [40.0, 40.0], runs=[1, 2])
+    assert two.loo and two.mdape_after == pytest.approx(
+        100 * statistics.median([abs(30 / 36 - 1), abs(36 / 30 - 1)])
+    )
+
+
+def test_calibrate_refuses_one_noisy_run(tmp_path):
+    with open_store(tmp_path / "r.db") as s:
+        rows = _bench_rows("m1", [(400.0, 300.0)], [(30.0, 50.0)])
+        rows[1].samples = [24.0, 30.0, 36.0]  # 40 % spread: the machine was busy
+        rows[0].samples = [399.0, 400.0, 401.0]
+        s.add_run(Run(source="rigfit bench", machine_id="m1"), rows)
+        with pytest.raises(NoisyRunError, match="tg64@d512 40%"):
+            calibrate_machine(s, "m1")
+        # a second, quiet run makes a fit possible, with an out-of-sample error
+        quiet = _bench_rows("m1", [(410.0, 300.0)], [(37.0, 50.0)])
+        for r in quiet:
+            r.dedupe_key = (r.dedupe_key or "") + "b"
+        s.add_run(Run(source="rigfit bench", machine_id="m1"), quiet)
+        _, fits = calibrate_machine(s, "m1")
+        assert all(f.runs == 2 and f.mdape_after is not None for f in fits)
 
 
 def test_calibrate_machine_stores_factors_used_later(tmp_path):
@@ -78,7 +103,10 @@ def test_calibrate_machine_stores_factors_used_later(tmp_path):
             "m1", [(420.0, 300.0), (400.0, 300.0), (410.0, 300.0)], [(38.0, 50.0), (36.0, 50.0), (37.0, 50.0)]
         )
         rows += _bench_rows("other", [(1.0, 100.0)], [])  # another machine never leaks in
-        s.add_run(Run(source="rigfit bench", machine_id="m1", model_path=str(tmp_path / "gone.gguf")), rows)
+        for r in rows:  # one run per result: leave-one-run-out scores each against the others
+            s.add_run(
+                Run(source="rigfit bench", machine_id=r.machine_id, model_path=str(tmp_path / "g.gguf")), [r]
+            )
         cal, fits = calibrate_machine(s, "m1")
         assert cal.factors["pp"] == pytest.approx(410 / 300)
         assert cal.factors["tg"] == pytest.approx(37 / 50)
@@ -125,14 +153,12 @@ def test_calibrate_cli(tmp_path):
     assert out.exit_code == 2 and "Run rigfit bench first" in out.stderr and "Traceback" not in out.stderr
     me = detect_fingerprint().id
     with open_store(tmp_path / "data" / "results.db") as s:
-        s.add_run(
-            Run(source="rigfit bench", machine_id=me),
-            _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]),
-        )
+        for r in _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]):
+            s.add_run(Run(source="rigfit bench", machine_id=me), [r])
     out = _rigfit(tmp_path, "calibrate", "--json")
     assert out.exit_code == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["factors"]["pp"] == pytest.approx(2.0) and data["factors"]["tg"] == pytest.approx(0.5)
     assert data["error_before"] > data["error_after"]
     table = _rigfit(tmp_path, "calibrate")
-    assert table.exit_code == 0 and "prefill" in table.stdout and "leave-one-out" in table.stdout
+    assert table.exit_code == 0 and "prefill" in table.stdout and "leave-one-run-out" in table.stdout

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rigfit.cli.app import app, console, err_console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.jsonout import with_schema
 
@@ -184,7 +185,10 @@ def _render(report, fp, stored) -> None:
             _fmt(p_ttft, "s"),
             f"{d.ttft_s.median / p_ttft:.2f}×" if p_ttft else "—",
         )
-    console.print(t)
+    console.print(fit_table(console, t, short_headers={"measured / predicted": "ratio"}, drop=("spread",)))
+    warning = noise_warning(report)
+    if warning:
+        console.print(f"warning: {escape(warning)}", style="yellow", highlight=False)
     if "error" in pred:
         console.print(f"No prediction: {escape(pred['error'])}", style="yellow", highlight=False)
     if report.buffers:
@@ -195,6 +199,31 @@ def _render(report, fp, stored) -> None:
             style="dim",
             highlight=False,
         )
+
+
+#: Relative spread (max − min) / median above which repeats disagree enough to distrust the median.
+#: rigfit's own threshold: on an idle machine llama-bench repeats agree within a few per cent
+#: (the README's bench run: 2 %); 10 % means something else was using the machine.
+NOISY_SPREAD_PCT = 10.0
+
+
+def noise_warning(report) -> str | None:
+    """One line when any measured speed varied by more than :data:`NOISY_SPREAD_PCT` between repeats."""
+    noisy = []
+    for d in report.depths:
+        for name, stat in (
+            ("prefill " + d.prefill_test, d.prefill_tps),
+            ("decode " + d.decode_test, d.decode_tps),
+        ):
+            if len(stat.samples) > 1 and stat.spread_pct > NOISY_SPREAD_PCT:
+                noisy.append(f"{name} {stat.spread_pct:.0f}%")
+    if not noisy:
+        return None
+    more = max(5, report.settings.repeat * 2)
+    return (
+        f"repeats disagree by more than {NOISY_SPREAD_PCT:.0f}% ({', '.join(noisy)}): the machine was "
+        f"probably busy. Close other programs and rerun with --repeat {more}; calibrate from a quiet run."
+    )
 
 
 def _buffers_line(buffers: dict) -> str:

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.jsonout import with_schema
 
@@ -26,7 +27,7 @@ def calibrate(
       rigfit calibrate --json
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
-    from rigfit.measure.calibrate import calibrate_machine
+    from rigfit.measure.calibrate import NoisyRunError, calibrate_machine
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.store import open_store
 
@@ -34,6 +35,11 @@ def calibrate(
     with open_store() as store:
         try:
             cal, fits = calibrate_machine(store, fp.id)
+        except NoisyRunError as exc:
+            raise RigfitError(
+                f"Not calibrating from one noisy run: {exc}.",
+                "Close other programs, run rigfit bench --repeat 5 (or bench twice), then calibrate again.",
+            ) from exc
         except ValueError as exc:
             raise RigfitError(
                 f"Nothing to calibrate on this machine: {exc}.",
@@ -49,11 +55,16 @@ def calibrate(
         t.add_column(col, justify="left" if col == "kind" else "right")
     names = {"pp": "prefill", "tg": "decode"}
     for f in fits:
-        after = f"{f.mdape_after:.1f}%" + (" (leave-one-out)" if f.loo else " (in-sample)")
+        after = (
+            f"{f.mdape_after:.1f}% (leave-one-run-out, {f.runs} runs)"
+            if f.mdape_after is not None
+            else "needs a 2nd run"
+        )
         t.add_row(names.get(f.kind, f.kind), str(f.n), f"{f.factor:.3f}", f"{f.mdape_before:.1f}%", after)
-    console.print(t)
+    console.print(fit_table(console, t, short_headers={"factor (measured/predicted)": "factor"}))
     console.print(
-        "Errors are median absolute percentage errors of this machine's stored results. "
+        "Errors are median absolute percentage errors of this machine's stored results; the error after is "
+        "out of sample (each run scored by factors fitted from the other runs). "
         "Later predictions for this machine use these factors (labelled calibrated).",
         style="dim",
         highlight=False,

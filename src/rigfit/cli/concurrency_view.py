@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.cli.fit import fit_table
 from rigfit.estimate.concurrency import BatchedDecode, Concurrency
 from rigfit.estimate.kvtypes import KVTypeRow
 from rigfit.figures import Figure
@@ -61,7 +62,7 @@ def render_concurrency(console: Console, c: Concurrency) -> None:
         console.print("  " + escape(line))
     t = Table(title="By number of users (estimated)", title_justify="left")
     for col in ("users", "per user tok/s", "all users tok/s", "TTFT s", "limit"):
-        t.add_column(col, justify="left" if col == "limit" else "right", no_wrap=True)
+        t.add_column(col, justify="left" if col == "limit" else "right")
     for b in c.curve:
         t.add_row(
             str(b.users),
@@ -70,7 +71,8 @@ def render_concurrency(console: Console, c: Concurrency) -> None:
             f"{b.ttft_s.value:.2f}" if b.ttft_s.value is not None else "unknown",
             b.limit,
         )
-    console.print(t)
+    short = {"per user tok/s": "per user", "all users tok/s": "all users", "TTFT s": "TTFT"}
+    console.print(fit_table(console, t, short_headers=short))
 
 
 def render_kv_types(console: Console, p: Plan, rows: list[KVTypeRow]) -> None:
@@ -80,7 +82,7 @@ def render_kv_types(console: Console, p: Plan, rows: list[KVTypeRow]) -> None:
         title_justify="left",
     )
     for col in ("type", "B/value", "KV GiB", "tok/s at ctx", "slowdown", "KLD vs f16", "FA"):
-        t.add_column(col, justify="left" if col in ("type", "KLD vs f16") else "right", no_wrap=True)
+        t.add_column(col, justify="left" if col in ("type", "KLD vs f16") else "right")
     for r in rows:
         q = "reference" if r.kv_type == "f16" else "unknown"
         if r.quality is not None and r.quality.kld is not None:
@@ -95,7 +97,8 @@ def render_kv_types(console: Console, p: Plan, rows: list[KVTypeRow]) -> None:
             q,
             "yes" if r.needs_fa else "",
         )
-    console.print(t)
+    short = {"B/value": "B/val", "tok/s at ctx": "tok/s", "KLD vs f16": "KLD"}
+    console.print(fit_table(console, t, short_headers=short, drop=("B/value", "FA", "slowdown")))
     console.print(
         "  [dim]KV bytes: estimated by llama.cpp's allocation rules (exact GGML block sizes). tok/s at "
         "ctx: estimated decode at the context (bands as in Speed), from the bytes read: the "

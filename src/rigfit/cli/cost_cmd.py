@@ -6,6 +6,8 @@ import typer
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
+from rigfit.cli.price_notes import PriceNotes
 
 
 @app.command()
@@ -122,8 +124,14 @@ def cost(
         else (f"{s.breakeven_months:.1f} months" if s.breakeven_months is not None else "—")
     )
     t.add_row("break-even", be, s.breakeven_reason)
-    console.print(t)
-    if hardware_sources:
+    console.print(fit_table(console, t))
+    notes = PriceNotes()
+    if hardware_sources and notes.add_machine(machine) is not None:
+        # each part's basis once, each source text once (the host and its RAM share one)
+        console.print("  · hardware prices:", highlight=False)
+        for line in notes.lines():
+            console.print(f"    {line}", highlight=False)
+    elif hardware_sources:
         console.print(f"  · hardware prices: {hardware_sources}", highlight=False)
     for line in (*lc.power_sources, *lc.notes, *s.notes):
         console.print(f"  · {line}", highlight=False)

@@ -7,6 +7,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
+from rigfit.cli.price_notes import PriceNotes
+from rigfit.cli.progress import track
 from rigfit.report.document import fmt_band
 
 
@@ -31,18 +34,20 @@ def floor(
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.models import resolve_model
-    from rigfit.floor import hardware_floor
+    from rigfit.floor import candidate_machines, hardware_floor
     from rigfit.options import check_floor, floor_quant
 
     check_floor(ctx, min_tps, budget_usd)
     arch = resolve_model(model)
     q = floor_quant(arch, quant, ctx)
-    res = hardware_floor(arch, q, ctx, min_tps, budget_usd)
+    machines = track(candidate_machines(), "sizing catalog machines")
+    res = hardware_floor(arch, q, ctx, min_tps, budget_usd, machines=machines)
     if json_out:
         print_json(res.to_json())
         return
 
-    sources: list[str] = []
+    footnotes: list[str] = []  # one per distinct machine price: the sum of its parts
+    notes = PriceNotes()
 
     def table(title: str, opts) -> Table:
         t = Table(
@@ -65,9 +70,11 @@ def floor(
             hosted = o.category == "hosted"
             price = "no list price" if o.price.usd is None else f"${o.price.usd:,.0f}"
             if o.price.usd is not None:
-                if o.price.basis not in sources:
-                    sources.append(o.price.basis)
-                price += f" [{sources.index(o.price.basis) + 1}]"
+                label = o.price.basis.partition(":")[0]
+                note = f"{label} = {notes.add_machine(o.machine) or o.price.basis}"
+                if note not in footnotes:
+                    footnotes.append(note)
+                price += f" [{footnotes.index(note) + 1}]"
             mem = "—" if e.memory_bytes is None or hosted else f"{e.memory_bytes / 2**30:.1f}"
             t.add_row(
                 escape(o.machine.name),
@@ -77,7 +84,7 @@ def floor(
                 _hosted_fit(e) if hosted else e.fit_label,
                 mem,
             )
-        return t
+        return fit_table(console, t, short_headers={"decode tok/s": "tok/s"}, drop=("kind", "GiB"))
 
     head = f"{arch.name or arch.id} {q}, {ctx:,} context, ≥ {min_tps:g} tok/s"
     if res.options:
@@ -91,8 +98,10 @@ def floor(
             console.print(f"Nothing within ${budget_usd:,.0f} reaches {min_tps:g} tok/s.", highlight=False)
     if res.hosted:
         console.print(table("Hosted systems (rented per token; no list price)", res.hosted))
-    for i, src in enumerate(sources, start=1):
-        console.print(f"  [{i}] {escape(src)}", highlight=False, style="dim")
+    for i, note in enumerate(footnotes, start=1):
+        console.print(f"  [{i}] {escape(note)}", highlight=False, style="dim")
+    for line in notes.lines():
+        console.print(f"  {escape(line)}", highlight=False, style="dim")
     for n in res.notes:
         console.print(f"  · {escape(n)}", highlight=False, style="dim")
 

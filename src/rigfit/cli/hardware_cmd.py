@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.figures import GB, GIB
 from rigfit.hardware.devices import KINDS, Device, Machine
@@ -157,9 +158,28 @@ def _render_machine(m: Machine) -> None:
     )
 
 
+def _list_row(d: Device, show_kind: bool) -> tuple[str, ...]:
+    """One row of ``hardware --list``: name, (kind), vendor, memory, GB/s, FP16 TF, TDP W, price."""
+    return tuple(
+        [d.name]
+        + ([d.kind] if show_kind else [])
+        + [
+            d.vendor,
+            "-" if d.memory_bytes is None else f"{d.memory_bytes / GIB:,.0f} GiB",
+            "-" if d.bandwidth_bytes_per_s is None else f"{d.bandwidth_bytes_per_s / 1e9:,.0f}",
+            "-" if d.fp16_flops is None else f"{d.fp16_flops / 1e12:,.1f}",
+            "-" if d.tdp_w is None else f"{d.tdp_w:,.0f}",
+            "-" if d.price_usd is None else f"${d.price_usd:,.0f}",
+        ]
+    )
+
+
 def _render_list(devs: list[Device], show_kind: bool) -> None:
+    # sorted by kind, then name; a device listed under two catalog keys is one row
+    ordered = sorted(devs, key=lambda d: (d.kind, d.name.lower(), d.name))
+    rows = list(dict.fromkeys(_list_row(d, show_kind) for d in ordered))
     t = Table(
-        title=f"{len(devs)} devices  [dim](memory GiB = 2^30 B; bandwidth GB/s = 10^9 B/s)[/]",
+        title=f"{len(rows)} devices  [dim](memory GiB = 2^30 B; bandwidth GB/s = 10^9 B/s)[/]",
         title_justify="left",
     )
     cols = (
@@ -176,21 +196,11 @@ def _render_list(devs: list[Device], show_kind: bool) -> None:
     )
     for col, just in cols:
         t.add_column(col, justify=just, no_wrap=col != "name")  # type: ignore[arg-type]
-    for d in devs:
-        row = (
-            [d.name]
-            + ([d.kind] if show_kind else [])
-            + [
-                d.vendor,
-                "-" if d.memory_bytes is None else f"{d.memory_bytes / GIB:,.0f} GiB",
-                "-" if d.bandwidth_bytes_per_s is None else f"{d.bandwidth_bytes_per_s / 1e9:,.0f}",
-                "-" if d.fp16_flops is None else f"{d.fp16_flops / 1e12:,.1f}",
-                "-" if d.tdp_w is None else f"{d.tdp_w:,.0f}",
-                "-" if d.price_usd is None else f"${d.price_usd:,.0f}",
-            ]
-        )
-        t.add_row(*row)
-    console.print(t)
+    for row in rows:
+        t.add_row(*(escape(c) for c in row))
+    console.print(
+        fit_table(console, t, short_headers={"memory": "mem."}, drop=("FP16 TF", "TDP W", "vendor", "price"))
+    )
 
 
 @app.command()

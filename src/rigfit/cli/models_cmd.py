@@ -25,14 +25,15 @@ from rigfit.catalog.models import (
     models_json,
 )
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.inputs import check_ctx
 from rigfit.options import select_models
 
 
 def _out() -> Console:
-    """The shared console in a terminal; piped output is not limited to 80 columns."""
-    return console if console.is_terminal else Console(width=max(console.width, 132))
+    """The shared console: tables fit its width (COLUMNS when piped)."""
+    return console
 
 
 def _short_verified(v: str) -> str:
@@ -82,8 +83,8 @@ def _table(models: list[Architecture]) -> Table:
         "(model card); released: model card or Hub creation date",
         caption_justify="left",
     )
-    t.add_column("id", style="bold", overflow="fold")
-    t.add_column("arch", overflow="fold")
+    t.add_column("id", style="bold")
+    t.add_column("arch")
     t.add_column("params", justify="right")
     t.add_column("ctx", justify="right")
     t.add_column("attention", overflow="fold")
@@ -99,7 +100,10 @@ def _table(models: list[Architecture]) -> Table:
             _caps(a),
             (released(a) or "-")[:7],
         )
-    return t
+    # narrow terminals: the family is in the id, the layer count in `rigfit models ID`
+    return fit_table(
+        _out(), t, short_headers={"verified": "verif."}, drop=("family", "layers", "arch", "ctx", "attention")
+    )
 
 
 def _detail(a: Architecture) -> None:
@@ -205,6 +209,4 @@ def models(
             "No catalog model matches " + (f"{search!r}." if search and not flt.active else "these filters.")
         )
         return
-    # the table fits 100 columns (one row per model); a narrower terminal folds the ids
-    out = console if console.is_terminal else Console(width=100)
-    out.print(_table(selected))
+    _out().print(_table(selected))

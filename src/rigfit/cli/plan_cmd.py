@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
+from rigfit.cli.fit import fit_table
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.estimate.kvtypes import kv_type_rows
@@ -287,7 +288,9 @@ def _memory_table(devices: list[DeviceMemory]) -> Table:
         t.add_column(col, justify="left" if col in ("device", "fit") else "right", no_wrap=True)
     for row in zip(*shown.values(), strict=True):
         t.add_row(*row)
-    return t
+    # narrow terminals: drop the small buffers first; device, total, capacity and fit always stay
+    narrow = ("overhead", "output", "recurrent", "compute", "layers", "KV", "weights")
+    return fit_table(console, t, short_headers={"capacity": "cap."}, drop=narrow)
 
 
 def _render_device_notes(devices: list[DeviceMemory]) -> None:

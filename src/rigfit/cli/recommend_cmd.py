@@ -8,7 +8,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.models import load_models
 from rigfit.cli.app import app, console, err_console, print_json
+from rigfit.cli.fit import fit_table
+from rigfit.cli.progress import track
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
 from rigfit.options import check_recommend
@@ -54,6 +57,7 @@ def recommend(
         max_quality_loss=max_quality_loss,
         limit=limit,
         users=users,
+        models=track(load_models(), "planning catalog models"),
     )
     if json_out:
         print_json(rec.to_json())
@@ -92,7 +96,9 @@ def recommend(
             "—" if not e.max_ctx else f"{e.max_ctx:,}",
             f"{p.kld.value:.3f}",
         )
-    console.print(t)
+    console.print(
+        fit_table(console, t, short_headers={"decode tok/s": "tok/s"}, drop=("tier", "max ctx", "GiB"))
+    )
     for p in rec.picks:
         console.print(f"  {p.rank}. {escape(p.model_id)}: {escape(p.reason)}", highlight=False)
     if rec.sweet_spot is not None:

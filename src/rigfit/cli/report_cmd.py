@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from rigfit.cli.app import app, console, print_json
+from rigfit.cli.app import app, console, err_console, print_json
+from rigfit.cli.progress import steps
 from rigfit.inputs import check_ctx
 from rigfit.safeio import check_output_dir, clean_text
 
@@ -38,7 +39,8 @@ def report(
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.hardware.grammar import resolve_machine
-    from rigfit.report.build import ReportOptions, build_report
+    from rigfit.report import charts
+    from rigfit.report.build import ReportOptions, build_report, report_steps
     from rigfit.report.document import write_report
 
     # checked before minutes of computing: empty, unwritable, planted symlinks, existing report
@@ -46,8 +48,14 @@ def report(
     check_ctx(ctx, minimum=256)
     machine = resolve_machine(on)
     opts = ReportOptions(models=tuple(model or ()), vs=tuple(vs or ()), ctx=ctx, charts=not no_charts)
-    with console.status("computing tables and charts…"):
-        rep = build_report(machine, out_dir, opts)
+    if opts.charts and not charts.available():
+        err_console.print(
+            "matplotlib is not installed, so the report has no charts (its tables are written). "
+            "Install it with: pip install 'rigfit\\[report]'",
+            highlight=False,
+        )
+    with steps("report", report_steps(opts)) as done:
+        rep = build_report(machine, out_dir, opts, progress=done)
         files = write_report(rep, out_dir)
     if json_out:
         print_json(

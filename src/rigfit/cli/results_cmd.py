@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from rigfit.cli.app import app, console, print_json
+from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
+from rigfit.measure.result_predictions import ResultPrediction, predict_result
 
 
 @app.command()
@@ -121,6 +123,14 @@ def results(
         _render(rows, failed, store.path, fp.id, limit)
 
 
+def _predicted_cell(pred: ResultPrediction) -> str:
+    """'55.3 (48.2–62.1)' or '—'."""
+    if pred.tps is None:
+        return "—"
+    band = f" ({pred.low:,.1f}–{pred.high:,.1f})" if pred.low is not None and pred.high is not None else ""
+    return f"{pred.tps:,.1f}{band}"
+
+
 def _render(rows, failed, path, machine_id: str, limit: int) -> None:
     if not rows:
         console.print(
@@ -134,22 +144,33 @@ def _render(rows, failed, path, machine_id: str, limit: int) -> None:
             title=f"Stored results ({len(shown)} of {len(rows)}; * = this machine)", box=box.SIMPLE_HEAD
         )
         t.add_column("#", justify="right", no_wrap=True, min_width=len(str(shown[-1].id)) + 1)
-        t.add_column("hardware", overflow="ellipsis", no_wrap=True, max_width=17)
-        t.add_column("model", overflow="ellipsis", no_wrap=True, max_width=17)
+        t.add_column("hardware")
+        t.add_column("model")
         t.add_column("test", no_wrap=True, min_width=max(len(r.test) for r in shown))
         t.add_column("tok/s", justify="right", no_wrap=True, min_width=8)
+        t.add_column("predicted", justify="right")
         t.add_column("vs pred.", justify="right", no_wrap=True, min_width=8)
         for r in shown:
             star = "*" if r.machine_id == machine_id else ""
+            pred = predict_result(r)
+            ratio = r.tokens_per_s / pred.tps if r.tokens_per_s and pred.tps else None
             t.add_row(
                 f"{r.id}{star}",
                 escape(r.hardware or "?"),
                 escape(r.model or "?"),
                 r.test,
                 f"{r.tokens_per_s:,.2f}" if r.tokens_per_s is not None else "—",
-                f"{r.ratio:.2f}×" if r.ratio else "—",
+                _predicted_cell(pred),
+                f"{ratio:.2f}×" if ratio else "—",
             )
-        console.print(t)
+        t.caption = (
+            "tok/s measured; predicted: rigfit's estimate (p10–p90), at bench time or, for imported "
+            "rows, now from their hardware, model and test (— when they do not resolve)"
+        )
+        t.caption_justify = "left"
+        console.print(
+            fit_table(console, t, short_headers={"predicted": "pred."}, drop=("hardware", "predicted"))
+        )
     if failed:
         console.print(
             f"{len(failed)} failed run(s); last: {escape(failed[-1].error or '?')}",

@@ -15,8 +15,11 @@ row of a machine wins), ``factors_json = {"pp": f_pp, "tg": f_tg}``. Any predict
 with :func:`machine_factors` and :func:`calibrate_figure` (provenance becomes ``"calibrated"``).
 
 Errors are reported as the median absolute percentage error (MdAPE) of the stored results
-before and after (after: leave-one-out when there are at least 3 results of a kind, so the figure
-is not flattered by fitting the very points it scores).
+before and after. "After" is out of sample: each run's results are scored by a factor fitted
+without that run (leave-one-run-out), so the figure is not flattered by fitting the very points
+it scores; with a single run there is no out-of-sample figure (None), never an in-sample 0.0 %.
+A fit from one run whose repeats disagree by more than :data:`NOISY_SPREAD_PCT` is refused
+(:class:`NoisyRunError`): its median is not this machine's speed.
 """
 
 from __future__ import annotations
@@ -98,16 +101,31 @@ def predict_tests(
 # --------------------------------------------------------------------------------------------
 
 
+#: Relative spread (max − min) / median [%] of a run's repeats above which the run is noise, not
+#: the machine's speed. rigfit's own threshold, the same as ``rigfit bench``'s warning: idle-machine
+#: repeats agree within a few per cent (README bench run: 2 %).
+NOISY_SPREAD_PCT = 10.0
+
+
+class NoisyRunError(ValueError):
+    """The only run to fit from is too noisy to trust."""
+
+
 @dataclass(frozen=True)
 class KindFit:
-    """The fit for one test kind: factor, result count, MdAPE before / after [%]."""
+    """The fit for one test kind: factor, result count, MdAPE before / after [%].
+
+    mdape_after: out-of-sample (leave-one-run-out) error, None with a single run. runs: distinct
+    runs the results come from. loo: True when mdape_after is out of sample.
+    """
 
     kind: str
     factor: float
     n: int
     mdape_before: float
-    mdape_after: float
+    mdape_after: float | None
     loo: bool
+    runs: int = 1
 
 
 def _mdape(ratios: list[float]) -> float:
@@ -122,30 +140,62 @@ def fit_factor(measured: list[float], predicted: list[float]) -> float:
     return math.exp(statistics.median(logs))
 
 
-def fit_kind(kind: str, measured: list[float], predicted: list[float]) -> KindFit:
+def fit_kind(
+    kind: str, measured: list[float], predicted: list[float], runs: list[int | None] | None = None
+) -> KindFit:
+    """Factor and errors of one kind; ``runs``: the run of each result (default: one run each).
+
+    The error after is leave-one-run-out: each run's results scored by a factor fitted from the
+    other runs; None when all results come from one run.
+    """
     f = fit_factor(measured, predicted)
     before = [m / p for m, p in zip(measured, predicted, strict=True)]
     n = len(before)
-    if n >= 3:  # leave-one-out: each point scored by a factor fitted without it
-        after = []
-        for i in range(n):
-            fi = fit_factor(measured[:i] + measured[i + 1 :], predicted[:i] + predicted[i + 1 :])
-            after.append(measured[i] / (predicted[i] * fi))
-    else:
-        after = [m / (p * f) for m, p in zip(measured, predicted, strict=True)]
-    return KindFit(kind, f, n, _mdape(before), _mdape(after), n >= 3)
+    run_of = list(runs) if runs is not None else list(range(n))
+    distinct = list(dict.fromkeys(run_of))
+    after: list[float] = []
+    if len(distinct) >= 2:
+        for run in distinct:
+            rest = [i for i in range(n) if run_of[i] != run]
+            fi = fit_factor([measured[i] for i in rest], [predicted[i] for i in rest])
+            after += [measured[i] / (predicted[i] * fi) for i in range(n) if run_of[i] == run]
+    out_of_sample = _mdape(after) if after else None
+    return KindFit(kind, f, n, _mdape(before), out_of_sample, bool(after), len(distinct))
+
+
+def run_spread_pct(result: Result) -> float | None:
+    """(max − min) / median of a result's repeats [%], or None without repeats."""
+    s = [x for x in result.samples or [] if x]
+    if len(s) < 2:
+        return None
+    return 100.0 * (max(s) - min(s)) / statistics.median(s)
+
+
+def refuse_noisy_single_run(results: list[Result]) -> None:
+    """Raise :class:`NoisyRunError` when every result comes from one run with noisy repeats."""
+    if len({r.run_id for r in results}) != 1:
+        return
+    spreads = [(r.test, p) for r in results if (p := run_spread_pct(r)) is not None]
+    noisy = [(t, p) for t, p in spreads if p > NOISY_SPREAD_PCT]
+    if noisy:
+        worst = ", ".join(f"{t} {p:.0f}%" for t, p in noisy)
+        raise NoisyRunError(
+            f"the only run's repeats disagree by more than {NOISY_SPREAD_PCT:.0f}% ({worst}): "
+            "the machine was busy, so its median is not this machine's speed"
+        )
 
 
 def fit_machine(results: Iterable[Result], base_predictions: dict[int, float] | None = None) -> list[KindFit]:
     """Fit factors from results that have a prediction; ``base_predictions`` (result id → tps)
     overrides the stored one (a fresh, uncalibrated prediction)."""
-    pairs: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in KINDS}
+    pairs: dict[str, tuple[list[float], list[float], list[int | None]]] = {k: ([], [], []) for k in KINDS}
     for r in results:
         pred = (base_predictions or {}).get(r.id or -1, r.predicted_tokens_per_s)
         if r.kind in pairs and r.tokens_per_s and pred:
             pairs[r.kind][0].append(r.tokens_per_s)
             pairs[r.kind][1].append(pred)
-    return [fit_kind(k, m, p) for k, (m, p) in pairs.items() if m]
+            pairs[r.kind][2].append(r.run_id)
+    return [fit_kind(k, m, p, runs) for k, (m, p, runs) in pairs.items() if m]
 
 
 def machine_factors(
@@ -228,6 +278,7 @@ def calibrate_machine(
     Raises ValueError when the machine has no result with a prediction.
     """
     results = [r for r in store.results(machine_id=machine_id) if r.tokens_per_s]
+    refuse_noisy_single_run(results)
     fresh: dict[int, float] = {}
     if repredict:
         fresh = _repredict(store, results)
@@ -235,7 +286,8 @@ def calibrate_machine(
     if not fits:
         raise ValueError("no stored result of this machine has a prediction to compare with")
     total_before = _weighted([(f.mdape_before, f.n) for f in fits])
-    total_after = _weighted([(f.mdape_after, f.n) for f in fits])
+    out_of_sample = [(f.mdape_after, f.n) for f in fits if f.mdape_after is not None]
+    total_after = _weighted(out_of_sample) if out_of_sample else None
     cal = Calibration(
         machine_id=machine_id,
         factors={f.kind: f.factor for f in fits},

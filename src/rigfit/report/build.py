@@ -8,9 +8,11 @@ speed vs quality. Every column says whether its numbers are estimated, looked up
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rigfit import __version__
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import resolve_model
 from rigfit.catalog.native import kld_for_model, native_format, offered_quants
@@ -24,7 +26,7 @@ from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.prices import machine_price_parts, price_info
 from rigfit.recommend import evaluate, fast_memory_bytes, max_context_for, quant_ladder, recommend
 from rigfit.report import charts as ch
-from rigfit.report.charts import line_chart, stacked_bars, tradeoff_chart
+from rigfit.report.charts import context_label, line_chart, stacked_bars, tradeoff_chart
 from rigfit.report.document import Column, Report, Table, fmt_band
 
 MATRIX_QUANTS = ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
@@ -421,10 +423,24 @@ def verdict_matrix(machine: Machine, arch: Architecture, quant: str, ctx: int) -
 # ------------------------------------------------------------------------------------------------
 
 
+_CLIFF_CAPTION = " Where a line falls steeply the plan stops fitting in fast memory (noted on the chart)."
+
+
+def cliff_note(quant: str, ctx: int, before: str, after: str, drop: float) -> str:
+    """The text explaining a speed cliff where the fit verdict changes between two contexts."""
+    where = context_label(ctx)
+    if after == "offload":
+        why = "KV cache no longer fits in fast memory:\nlayers run from system RAM"
+    else:
+        why = f"the plan changes from {before} to {after}"
+    return f"{quant} from {where} context: {why} (decode −{drop:.0%})"
+
+
 def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, quants: list[str]):
     series, bands = {}, {}
+    notes: list[tuple[float, float, str]] = []
     for q in quants:
-        xs, ys, lo, hi = [], [], [], []
+        xs, ys, lo, hi, fits = [], [], [], [], []
         for c in CTX_POINTS:
             if arch.n_ctx_train and c > arch.n_ctx_train:
                 break
@@ -435,9 +451,16 @@ def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, qua
             ys.append(ev.decode_tps.value)
             lo.append(ev.decode_tps.low if ev.decode_tps.low is not None else ev.decode_tps.value)
             hi.append(ev.decode_tps.high if ev.decode_tps.high is not None else ev.decode_tps.value)
+            fits.append(str(ev.fit))
         if xs:
             series[q] = (xs, ys)
             bands[q] = (lo, hi)
+        # the cliff: the first context where the verdict changes (e.g. fits -> offload)
+        for i in range(1, len(xs)):
+            if fits[i] != fits[i - 1]:
+                drop = 1 - ys[i] / ys[i - 1] if ys[i - 1] else 0.0
+                notes.append((xs[i], ys[i], cliff_note(q, xs[i], fits[i - 1], fits[i], drop)))
+                break
     if not series:
         return None
     return line_chart(
@@ -447,9 +470,18 @@ def chart_decode_vs_context(out: Path, machine: Machine, arch: Architecture, qua
         series,
         "context depth [tokens]",
         "decode [tok/s] (estimated, p10–p90 band)",
-        caption=f"{machine.name}; estimated by rigfit's speed model.",
+        caption=f"{machine.name}; estimated by rigfit's speed model."
+        + (
+            " Where a line falls steeply, the plan stops fitting in fast memory (noted on the chart)."
+            if notes
+            else ""
+        ),
         bands=bands,
         logx=True,
+        context_axis=True,
+        notes=notes,
+        credit=f"Source: rigfit {__version__} speed model (estimated, p10–p90 band); {machine.name} "
+        "figures from the rigfit hardware catalog",
     )
 
 
@@ -487,6 +519,8 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
         f"dashed line = fast memory ({fast:,.1f} GiB){total_cap}. A bar above the line offloads.",
         limit=fast,
         limit_label="fast memory",
+        credit=f"Source: rigfit {__version__} memory model (estimated from llama.cpp's buffer rules); "
+        "capacity from the rigfit hardware catalog",
     )
 
 
@@ -516,15 +550,34 @@ def chart_speed_vs_quality(out: Path, machine: Machine, ctx: int, n_models: int 
         "decode [tok/s] (estimated)",
         caption=f"Each line: one model's quants that fit in fast memory at {ctx:,} context "
         "(top picks of rigfit recommend --use chat).",
+        credit="Source: KLD from llama.cpp's scoreboard, "
+        "https://github.com/ggml-org/llama.cpp/blob/master/tools/perplexity/README.md (looked up at 8B, "
+        f"scaled by size); decode from rigfit {__version__} speed model (estimated)",
     )
 
 
 # ------------------------------------------------------------------------------------------------
 
 
-def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions | None = None) -> Report:
-    """Compute every table and chart for ``machine`` and write charts under ``out_dir/charts``."""
+def report_steps(options: ReportOptions | None = None) -> int:
+    """How many steps :func:`build_report` reports to its ``progress`` callback."""
     opt = options or ReportOptions()
+    return max(1, len(opt.models)) + 5 + (3 if opt.charts and ch.available() else 0)
+
+
+def build_report(
+    machine: Machine,
+    out_dir: str | Path,
+    options: ReportOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Compute every table and chart for ``machine`` and write charts under ``out_dir/charts``.
+
+    progress: called with a description after each of the :func:`report_steps` steps (a table
+    or a chart), for a progress bar.
+    """
+    opt = options or ReportOptions()
+    step = progress or (lambda _what: None)
     out = Path(out_dir)
     models = [_model(m) for m in (opt.models or ("llama-3.1-8b",))]
     others = [resolve_machine(v) for v in (opt.vs or DEFAULT_VS)]
@@ -537,22 +590,34 @@ def build_report(machine: Machine, out_dir: str | Path, options: ReportOptions |
     for i, arch in enumerate(models):
         t, evals = quant_matrix(machine, arch, opt.ctx)
         rep.tables.append(t)
+        step(f"quantisation matrix {arch.id}")
         if i == 0:
             first_evals = evals
-    rep.tables.append(bench_table(machine, opt.ctx))
-    rep.tables.append(spec_delta(machine, others, opt.ctx))
-    rep.tables.append(within_reach(machine, opt.ctx))
-    rep.tables.append(perf_per_dollar(opt.ctx))
-    rep.tables.append(verdict_matrix(machine, models[0], default_quant(models[0]), opt.ctx))
+    for name, make in (
+        ("benchmark table", lambda: bench_table(machine, opt.ctx)),
+        ("spec delta", lambda: spec_delta(machine, others, opt.ctx)),
+        ("within reach", lambda: within_reach(machine, opt.ctx)),
+        ("perf per dollar", lambda: perf_per_dollar(opt.ctx)),
+        ("verdict matrix", lambda: verdict_matrix(machine, models[0], default_quant(models[0]), opt.ctx)),
+    ):
+        rep.tables.append(make())
+        step(name)
     if opt.charts and ch.available():
         arch = models[0]
-        for c in (
-            chart_decode_vs_context(out, machine, arch, list(offered_quants(arch, ("Q4_K_M", "Q8_0")))),
-            chart_memory_breakdown(out, machine, first_evals, arch),
-            chart_speed_vs_quality(out, machine, opt.ctx),
+        for name, chart in (
+            (
+                "chart: decode vs context",
+                lambda: chart_decode_vs_context(
+                    out, machine, arch, list(offered_quants(arch, ("Q4_K_M", "Q8_0")))
+                ),
+            ),
+            ("memory chart", lambda: chart_memory_breakdown(out, machine, first_evals, arch)),
+            ("quality chart", lambda: chart_speed_vs_quality(out, machine, opt.ctx)),
         ):
+            c = chart()
             if c is not None:
                 rep.charts.append(c)
+            step(name)
     elif opt.charts:
         rep.summary.append("Charts skipped: matplotlib is not installed (pip install 'rigfit[report]').")
     rep.footer.append(

@@ -7,7 +7,9 @@ says where it comes from.
 
 from __future__ import annotations
 
+import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +62,8 @@ class Chart:
     stem: str
     caption: str = ""
     files: list[str] = field(default_factory=list)
+    #: the written bytes by extension ("png", "svg"): the HTML embeds them as data: URIs
+    embedded: dict[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -113,7 +117,50 @@ def to_markdown(rep: Report) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em;
 text-align:left;font-size:.92em}th{background:#f3f3f3}caption{text-align:left;font-weight:600}
-.notes{font-size:.85em;color:#555}img{max-width:100%}"""
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{background:#e6e6e6}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+.notes{font-size:.85em;color:#555}img{max-width:100%}figure{margin:1em 0}
+figcaption{font-size:.85em;color:#555}"""
+
+#: Click a header to sort by that column (again to reverse); numbers sort by value (data-v).
+#: Plain DOM, no framework, nothing loaded from the network.
+_SORT_JS = """document.querySelectorAll('table.sortable').forEach(function(t){
+t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows),asc=th.getAttribute('aria-sort')!=='ascending';
+t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort')});
+th.setAttribute('aria-sort',asc?'ascending':'descending');
+function key(r){var c=r.cells[i];if(!c)return '';var v=c.getAttribute('data-v');
+return v===null?c.textContent.trim().toLowerCase():parseFloat(v)}
+rows.sort(function(x,y){var a=key(x),c=key(y);
+if(typeof a!==typeof c){return typeof a==='number'?-1:1}
+return (a<c?-1:a>c?1:0)*(asc?1:-1)});
+rows.forEach(function(r){b.appendChild(r)})})})});"""
+
+#: A cell that is a figure: optional sign or currency, digits with thousands commas and a decimal
+#: point, then an optional unit or band ("42 (35–50)", "$1,299", "12.3 GiB", "1.05×", "−3 %").
+_NUMBER = re.compile(r"^\s*[~≈<>≤≥+\-−]?\s*\$?\s*(\d[\d,]*(?:\.\d+)?)")
+_EMPTY = ("", "—", "-", "–", "n/a", "?")
+
+
+def cell_number(text: str) -> float | None:
+    """The leading figure of a table cell, or None when the cell is not a number."""
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    value = float(m.group(1).replace(",", ""))
+    return -value if text.strip().startswith(("-", "−")) else value
+
+
+def numeric_columns(t: Table) -> list[bool]:
+    """Per column: True when most non-empty cells start with a figure (right-aligned, sorted by
+    value; words such as "won't run" in such a column sort after the numbers)."""
+    out = []
+    for i in range(len(t.columns)):
+        cells = [r[i] for r in t.rows if r[i].strip() not in _EMPTY]
+        numbers = sum(cell_number(c) is not None for c in cells)
+        out.append(bool(cells) and numbers * 2 > len(cells))
+    return out
 
 
 def table_html(t: Table) -> str:
@@ -121,15 +168,36 @@ def table_html(t: Table) -> str:
     h = [f"<h2>{e(t.title)}</h2>"]
     if t.intro:
         h.append(f"<p>{e(t.intro)}</p>")
-    h.append(
-        "<table><thead><tr>" + "".join(f"<th>{e(c.header)}</th>" for c in t.columns) + "</tr></thead><tbody>"
+    numeric = numeric_columns(t)
+    head = "".join(
+        f'<th class="num">{e(c.header)}</th>' if n else f"<th>{e(c.header)}</th>"
+        for c, n in zip(t.columns, numeric, strict=True)
     )
+    h.append(f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>')
     for r in t.rows:
-        h.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>")
+        cells = []
+        for c, n in zip(r, numeric, strict=True):
+            v = cell_number(c) if n else None
+            cells.append(
+                f'<td class="num" data-v="{v:g}">{e(c)}</td>' if v is not None else f"<td>{e(c)}</td>"
+            )
+        h.append("<tr>" + "".join(cells) + "</tr>")
     h.append("</tbody></table>")
     if t.notes:
         h.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in t.notes) + "</ul>")
     return "\n".join(h)
+
+
+_MIME = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def chart_src(c: Chart) -> str | None:
+    """The chart as a data: URI (SVG, else PNG), so the HTML needs no other file and no network;
+    the relative file path when its bytes were not kept."""
+    for ext in ("svg", "png"):
+        if ext in c.embedded:
+            return f"data:{_MIME[ext]};base64," + base64.b64encode(c.embedded[ext]).decode("ascii")
+    return next((f for f in c.files if f.endswith((".svg", ".png"))), None)
 
 
 def to_html(rep: Report) -> str:
@@ -140,13 +208,13 @@ def to_html(rep: Report) -> str:
     if rep.charts:
         body.append("<h2>Charts</h2>")
         for c in rep.charts:
-            svg = next((f for f in c.files if f.endswith(".svg")), None)
-            png = next((f for f in c.files if f.endswith(".png")), None)
-            body.append(f"<h3>{e(c.title)}</h3>")
-            if svg or png:
-                body.append(f'<img src="{e(svg or png)}" alt="{e(c.title)}">')
+            src = chart_src(c)
+            body.append(f"<figure><h3>{e(c.title)}</h3>")
+            if src:
+                body.append(f'<img src="{e(src)}" alt="{e(c.title)}">')
             if c.caption:
-                body.append(f'<p class="notes">{e(c.caption)}</p>')
+                body.append(f"<figcaption>{e(c.caption)}</figcaption>")
+            body.append("</figure>")
     if rep.footer:
         body.append('<hr><div class="notes">' + "".join(f"<p>{e(f)}</p>" for f in rep.footer) + "</div>")
     return (
@@ -154,7 +222,7 @@ def to_html(rep: Report) -> str:
         + e(rep.title)
         + f"</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(body)
-        + "\n</body></html>\n"
+        + f"\n<script>{_SORT_JS}</script>\n</body></html>\n"
     )
 
 
