@@ -17,12 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from synth_mmproj import write_gemma3_mmproj
-
 from rigfit.estimate.vision import encoder_compute_bytes
 from rigfit.formats.bundled import bundled_gemma_path
 from rigfit.formats.mmproj import read_mmproj
 from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
+from synth_mmproj import write_gemma3_mmproj
 
 MIB = 1024**2
 #: (image_size, n_embd, n_ff, n_head, n_layer): small to SigLIP-So400m widths (1152 / 4304 / 16).
