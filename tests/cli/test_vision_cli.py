@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clirun import run_cli
-from rigfit.estimate.vision import encoder_compute_bytes
+from rigfit.estimate.vision import catalog_projector, encoder_compute_bytes
 from rigfit.formats.bundled import bundled_gemma_path
 from rigfit.formats.mmproj import read_mmproj
 from synth_mmproj import write_gemma3_mmproj
@@ -76,3 +76,18 @@ def test_bad_vision_input(args, words):
     out = run_cli("plan", "gemma-3-4b", "--on", ON, *args)
     assert out.exit_code == 2, out.output
     assert words in out.output and "Traceback" not in out.output
+
+
+def test_catalog_vision_model_gets_its_projector_with_images():
+    data = _devices("--images", "2")
+    proj = catalog_projector("gemma3", 2560)
+    assert proj is not None and proj.weights_source.startswith("estimated")
+    want = proj.weights_bytes + encoder_compute_bytes(proj, flash_attn=True)
+    assert data["memory"]["devices"][0]["mmproj_bytes"] == want
+    assert data["images"]["tokens_per_image"] == 256 and data["images"]["encoder_s"]["value"] > 0
+
+
+def test_text_model_images_say_unknown():
+    out = run_cli("plan", "llama-3.1-8b", "--on", ON, "--images", "1")
+    assert out.exit_code == 0, out.output
+    assert "tokens per image unknown" in out.output

@@ -184,7 +184,7 @@ def plan(
     if speculative is not None:
         check_engine(settings.runtime)
         settings = replace(settings, speculative=speculative)
-    vision = vision_view.vision_settings(mmproj, no_mmproj_offload, images, image_size)
+    vision = vision_view.vision_settings(mmproj, no_mmproj_offload, images, image_size, spec)
     settings = replace(settings, vision=vision)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model

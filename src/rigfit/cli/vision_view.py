@@ -9,8 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.filters import capabilities
 from rigfit.errors import RigfitError
-from rigfit.estimate.vision import VisionSettings, image_cost_lines, image_prompt_cost
+from rigfit.estimate.vision import VisionSettings, catalog_projector, image_cost_lines, image_prompt_cost
 from rigfit.formats.mmproj import read_mmproj
 from rigfit.plantypes import Plan
 
@@ -38,9 +40,11 @@ def parse_image_size(text: str) -> tuple[int, int]:
 
 
 def vision_settings(
-    mmproj: str | None, no_mmproj_offload: bool, images: int, image_size: str | None
+    mmproj: str | None, no_mmproj_offload: bool, images: int, image_size: str | None, model: ModelSpec
 ) -> VisionSettings | None:
-    """The plan's vision settings from the command line; None when no vision option was given."""
+    """The plan's vision settings from the command line; None when no vision option was given.
+    ``--images`` without ``--mmproj`` on a catalog vision model adds the projector its
+    vision_config implies (estimated, :func:`catalog_projector`)."""
     if not 0 <= images <= MAX_IMAGES:
         raise RigfitError(f"--images {images} is out of range.", f"Give 0..{MAX_IMAGES:,} images.")
     if mmproj is None and not images and image_size is None:
@@ -49,6 +53,8 @@ def vision_settings(
         return None
     size = parse_image_size(image_size) if image_size is not None else None
     info = read_mmproj(mmproj) if mmproj is not None else None
+    if info is None and images and "vision" in capabilities(model.arch):
+        info = catalog_projector(model.arch.arch, model.arch.n_embd)
     return VisionSettings(mmproj=info, offload=not no_mmproj_offload, images=images, image_size=size)
 
 
@@ -77,8 +83,8 @@ def render_vision(console: Console, p: Plan, vs: VisionSettings | None) -> None:
         where = f"on {dev.name}" if dev is not None else "not placed"
         console.print(
             f"  [dim]mmproj ({escape(m.projector)} projector, {m.image_size}px / {m.patch_size}px patches): "
-            f"{m.weights_bytes / 2**20:,.1f} MiB weights (exact, from the header) + image-encoder compute "
-            f"buffer (estimated) {escape(where)}[/]"
+            f"{m.weights_bytes / 2**20:,.1f} MiB weights ({escape(m.weights_source)}) + image-encoder "
+            f"compute buffer (estimated) {escape(where)}[/]"
         )
     cost = image_cost(p, vs)
     if cost is not None:

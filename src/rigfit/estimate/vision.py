@@ -102,6 +102,8 @@ def add_mmproj_buffers(devs: Sequence[_DeviceRow], vs: VisionSettings, flash_att
     compute = encoder_compute_bytes(vs.mmproj, flash_attn) if vs.mmproj.has_vision else 0
     d.mmproj_bytes += vs.mmproj.weights_bytes + compute
     d.uncertainty_bytes += encoder_compute_band(vs.mmproj, compute) if compute else 0
+    if not vs.mmproj.weights_source.startswith("exact"):
+        d.uncertainty_bytes += int(ESTIMATED_WEIGHTS_REL_BAND * vs.mmproj.weights_bytes)
 
 
 def encoder_compute_bytes(info: MmprojInfo, flash_attn: bool) -> int:
@@ -182,6 +184,54 @@ ENCODER_BY_ARCH: dict[str, tuple[str, int, int, int]] = {
     "qwen2vl": ("qwen2.5vl", 0, 14, 2),  # QWEN_SOURCE; dynamic size
     "llava": ("mlp", 336, 14, 1),  # LLAVA_SOURCE
 }
+
+
+#: Gemma 3's vision tower (SigLIP-So400m): vision_config of
+#: https://huggingface.co/google/gemma-3-4b-it/blob/main/config.json (4B, 12B and 27B share it):
+#: image_size 896, patch_size 14, hidden_size 1152, intermediate_size 4304, 27 layers, 16 heads.
+GEMMA3_VISION = {
+    "image_size": 896,
+    "patch_size": 14,
+    "n_embd": 1152,
+    "n_ff": 4304,
+    "n_layer": 27,
+    "n_head": 16,
+}
+#: Relative band of a projector's weights estimated from its vision_config (tensor set of
+#: clip.cpp's gemma3 projector, 2-D weights F16 and the rest F32 as llama.cpp's converter writes).
+ESTIMATED_WEIGHTS_REL_BAND = 0.02
+
+
+def catalog_projector(arch_name: str, text_n_embd: int) -> MmprojInfo | None:
+    """The F16 projector llama.cpp's converter would write for a catalog vision model, from its
+    vision_config (only Gemma 3 so far); None when rigfit does not know the model's encoder."""
+    if arch_name != "gemma3":
+        return None
+    v = GEMMA3_VISION
+    e, f, p = v["n_embd"], v["n_ff"], (v["image_size"] // v["patch_size"]) ** 2
+    f16 = 3 * v["patch_size"] ** 2 * e + p * e + v["n_layer"] * (4 * e * e + 2 * e * f) + e * text_n_embd
+    f32 = e + v["n_layer"] * (8 * e + f + e) + 2 * e + e
+    return MmprojInfo(
+        path="mmproj-F16.gguf",
+        name=None,
+        projector="gemma3",
+        has_vision=True,
+        has_audio=False,
+        image_size=v["image_size"],
+        patch_size=v["patch_size"],
+        n_embd=e,
+        n_ff=f,
+        n_layer=v["n_layer"],
+        n_head=v["n_head"],
+        projection_dim=text_n_embd,
+        n_merge=4,
+        weights_bytes=2 * f16 + 4 * f32,
+        n_params=f16 + f32,
+        n_tensors=0,
+        file_size=0,
+        weights_source=f"estimated: an F16 projector from the vision_config, {GEMMA3_SOURCE}",
+        tensor_types={},
+    )
 
 
 def _qwen_resize(w: int, h: int, factor: int) -> tuple[int, int]:

@@ -45,6 +45,7 @@ class MmprojInfo:
     n_merge: patches merged per side by the projector (``scale_factor``; 1 = none).
     weights_bytes: every tensor's bytes [B] (what llama.cpp allocates for the projector).
     tensor_types: {GGML type: {"tensors", "params", "bytes"}}.
+    weights_source: how weights_bytes is known ("exact, from the header", or an estimate's basis).
     """
 
     path: str
@@ -65,6 +66,7 @@ class MmprojInfo:
     n_tensors: int
     file_size: int
     file_type: str | None = None
+    weights_source: str = "exact, from the header"
     tensor_types: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
