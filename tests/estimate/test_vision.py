@@ -17,6 +17,7 @@ from rigfit.estimate.vision import (
 )
 from rigfit.figures import Figure
 from rigfit.formats.mmproj import read_mmproj
+from rigfit.measure.llamacpp_log import parse_log
 from synth_mmproj import write_gemma3_mmproj
 
 F32 = 4
@@ -100,3 +101,26 @@ def test_prompt_cost_scales_with_images(info):
 def test_prompt_cost_without_projector_uses_the_architecture():
     c = image_prompt_cost(VisionSettings(images=2), "gemma3", None, None)
     assert c["image_tokens"] == 512 and c["encoder_flops"] is None and c["llm_prefill_s"] is None
+
+
+LOG = """\
+0.01.494.904 I sched_reserve:        CPU compute buffer size =    19.28 MiB
+0.01.499.632 I clip_ctx: CLIP using CPU backend
+0.01.503.799 I load_hparams: model size:         63.16 MiB
+0.01.607.276 I reserve_compute_meta:        CPU compute buffer size =    30.31 MiB
+0.01.607.277 W warmup: flash attention not supported by CPU, memory usage will increase
+0.01.607.278 I reserve_compute_meta:        CPU compute buffer size =    91.00 MiB
+0.01.607.282 I warmup: flash attention is disabled
+"""
+
+
+def test_log_keeps_the_encoder_apart_from_the_language_model():
+    log = parse_log(LOG)
+    assert log.buffers["compute"] == {"CPU": 19.28}
+    assert log.mmproj == {
+        "weights_mib": 63.16,
+        "compute": {"CPU": 91.0},
+        "backend": "CPU",
+        "flash_attn": "disabled",
+    }
+    assert parse_log(LOG.splitlines()[0]).mmproj is None
