@@ -14,6 +14,7 @@ from rigfit.catalog.filters import capabilities
 from rigfit.errors import RigfitError
 from rigfit.estimate.vision import VisionSettings, catalog_projector, image_cost_lines, image_prompt_cost
 from rigfit.formats.mmproj import read_mmproj
+from rigfit.inputs import check_range
 from rigfit.plantypes import Plan
 
 H_MMPROJ = "Multimodal projector GGUF (--mmproj): its weights and image-encoder buffer are added."
@@ -21,8 +22,6 @@ H_NO_MMPROJ_OFFLOAD = "Keep the image encoder on the CPU (--no-mmproj-offload)."
 H_IMAGES = "Images in one prompt: adds their image tokens and encoder time to the prefill."
 H_IMAGE_SIZE = "Size of each image, WxH in pixels (e.g. 1280x720); default: the encoder's own."
 
-#: The most images one prompt may hold here (a sanity bound on the input, not a llama.cpp limit).
-MAX_IMAGES = 10_000
 #: Largest image side accepted [px] (a sanity bound on the input).
 MAX_IMAGE_SIDE = 100_000
 _SIZE_RE = re.compile(r"^\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*$")
@@ -45,8 +44,7 @@ def vision_settings(
     """The plan's vision settings from the command line; None when no vision option was given.
     ``--images`` without ``--mmproj`` on a catalog vision model adds the projector its
     vision_config implies (estimated, :func:`catalog_projector`)."""
-    if not 0 <= images <= MAX_IMAGES:
-        raise RigfitError(f"--images {images} is out of range.", f"Give 0..{MAX_IMAGES:,} images.")
+    check_range(images, "--images")
     if mmproj is None and not images and image_size is None:
         if no_mmproj_offload:
             raise RigfitError("--no-mmproj-offload needs --mmproj FILE.", "Add --mmproj mmproj-*.gguf.")
