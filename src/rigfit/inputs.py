@@ -124,6 +124,7 @@ RANGES: dict[str, Range] = {
     "--budget-usd": _USD,
     "--hosted-monthly-usd": _USD,
     "--amortize-months": Range(0, 1200, "months", "a century", low_exclusive=True),
+    "--images": Range(0, 10_000, "images", "ten thousand images is millions of prompt tokens", integer=True),
 }
 
 #: Columns of a ``predict`` cases CSV → their range (a row outside it is reported, not predicted).

@@ -31,6 +31,7 @@ from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate import speculative as spec_mod
+from rigfit.estimate import vision as vision_mod
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.kvtypes import ctx_per_sequence, rope_scaling_advice
 from rigfit.estimate.placement import (
@@ -309,6 +310,8 @@ def device_memory(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
         )
         spec_mod.add_draft_buffers(out, bufs)
+    if settings.vision is not None:  # the image encoder's buffers (estimate/vision.py)
+        vision_mod.add_mmproj_buffers(out, settings.vision, settings.flash_attn != "off")
     return pl, out
 
 
@@ -956,7 +959,7 @@ def commands_for(plan: Plan) -> dict[str, Any]:
     rope = rope_scaling_advice(arch, ctx_per_sequence(plan.n_ctx, s.n_parallel, s.kv_unified))
     if rope is not None and rope.llama_flags:
         args += rope.llama_flags.split()
-    args += spec_mod.llama_server_args(s.speculative, _model_arg)
+    args += spec_mod.llama_server_args(s.speculative, _model_arg) + vision_mod.llama_server_args(s.vision)
     return {"llama_server": args, "llama_server_line": " ".join(args), "ollama": _ollama(plan, has_gpu)}
 
 

@@ -22,6 +22,7 @@ from rigfit.estimate.concurrency import Concurrency
 from rigfit.estimate.placement import Placement
 from rigfit.estimate.speculative import SpecSettings, SpeculativeResult
 from rigfit.estimate.speed import SpeedEstimate
+from rigfit.estimate.vision import VisionSettings
 from rigfit.hardware.devices import Machine
 from rigfit.units import GIB
 
@@ -145,6 +146,7 @@ class PlanSettings:
     output_tokens: int = 256
     min_tps: float | None = None
     speculative: SpecSettings | None = None
+    vision: VisionSettings | None = None  # --mmproj / --images (estimate/vision.py)
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(
@@ -202,6 +204,7 @@ class DeviceMemory:
     fit: Verdict = Verdict.UNKNOWN
     uncertainty_bytes: int = 0
     draft_bytes: int = 0  # the speculative context (draft model or MTP head), all its buffers
+    mmproj_bytes: int = 0  # the image encoder (--mmproj): projector weights + its compute buffer
 
     @property
     def total_bytes(self) -> int:
@@ -213,6 +216,7 @@ class DeviceMemory:
             + self.output_bytes
             + self.overhead_bytes
             + self.draft_bytes
+            + self.mmproj_bytes
         )
 
     @property
@@ -409,4 +413,5 @@ def _settings_json(s: PlanSettings) -> dict:
     if d.get("tensor_split") is not None:
         d["tensor_split"] = list(d["tensor_split"])
     d["speculative"] = None if s.speculative is None else s.speculative.to_json()
+    d["vision"] = None if s.vision is None else s.vision.to_json()
     return d

@@ -157,10 +157,51 @@ def _print_layer_bytes(s: dict[str, Any]) -> None:
     console.print(lt)
 
 
+def _render_mmproj(s: dict[str, Any]) -> None:
+    """A projector (mmproj) file: the encoder's shape and its exact weights."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
+    from rich.table import Table
+
+    a = s["arch"]
+    t = Table(
+        title=_safe(s.get("name") or s["path"]), title_justify="left", show_header=False, pad_edge=False
+    )
+    t.add_column("field", style="bold")
+    t.add_column("value", overflow="fold")
+    t.add_row("path", _safe(s["path"]))
+    t.add_row("kind", "multimodal projector (mmproj) for llama.cpp's --mmproj")
+    t.add_row("projector", _safe(a["projector"]))
+    t.add_row("encoders", ", ".join(k for k in ("vision", "audio") if a[f"has_{k}"]) or "none")
+    if a["has_vision"]:
+        t.add_row(
+            "image / patch size",
+            f"{a['image_size']} px / {a['patch_size']} px ({a['patches_per_image']:,} patches)",
+        )
+        t.add_row(
+            "vision tower",
+            f"{a['n_layer']} blocks, width {a['n_embd']}, FFN {a['n_ff']}, {a['n_head']} heads",
+        )
+        t.add_row(
+            "projection",
+            f"to {a['projection_dim']} (the text model's width), merge {a['n_merge']}×{a['n_merge']}",
+        )
+    t.add_row("tensors", f"{s['n_tensors']:,}")
+    t.add_row("parameters", f"{s['params']:,}")
+    t.add_row(
+        "tensor bytes",
+        _b(s["tensor_bytes"]) + "  [dim](exact, from the header; llama.cpp loads all of it)[/]",
+    )
+    console.print(t)
+    _print_tensor_types(s)
+
+
 def render(s: dict[str, Any]) -> None:
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rich.table import Table
 
+    if s.get("kind") == "mmproj":
+        _render_mmproj(s)
+        return
     a = s["arch"]
     t = Table(
         title=_safe(s.get("name") or s["path"]), title_justify="left", show_header=False, pad_edge=False

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.cli import vision_view
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
 from rigfit.cli.fit import fit_table
@@ -115,6 +116,12 @@ def plan(
     kv_type_draft: Annotated[str, typer.Option("--kv-type-draft", "-ctkd", help="Draft KV type.")] = "f16",
     accept_rate: Annotated[float | None, typer.Option("--accept-rate", help=_H_ACCEPT)] = None,
     task: Annotated[str, typer.Option("--task", help=_H_TASK)] = "mixed",
+    mmproj: Annotated[str | None, typer.Option("--mmproj", help=vision_view.H_MMPROJ)] = None,
+    no_mmproj_offload: Annotated[
+        bool, typer.Option("--no-mmproj-offload", help=vision_view.H_NO_MMPROJ_OFFLOAD)
+    ] = False,
+    images: Annotated[int, typer.Option("--images", help=vision_view.H_IMAGES)] = 0,
+    image_size: Annotated[str | None, typer.Option("--image-size", help=vision_view.H_IMAGE_SIZE)] = None,
 ) -> None:
     """Plan a model on a machine: memory per device, verdict, and the command line to run it.
 
@@ -178,6 +185,8 @@ def plan(
     if speculative is not None:
         check_engine(settings.runtime)
         settings = replace(settings, speculative=speculative)
+    vision = vision_view.vision_settings(mmproj, no_mmproj_offload, images, image_size, spec)
+    settings = replace(settings, vision=vision)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
@@ -199,6 +208,7 @@ def plan(
             out["max_ctx_by_quant"] = by_quant
         if kv_rows is not None:
             out["kv_types"] = [r.to_json() for r in kv_rows]
+        out["images"] = vision_view.image_cost(p, vision)
         print_json(out)
         return
     ctx_that_fits = None
@@ -207,6 +217,7 @@ def plan(
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
     _render(p, engine, best_ctx, by_quant, ctx_that_fits)
+    vision_view.render_vision(console, p, vision)
     if p.concurrency is not None:
         render_concurrency(console, p.concurrency)
     if kv_rows is not None:
@@ -260,7 +271,7 @@ _TIP_CODES = (NoteCode.DOES_NOT_FIT, NoteCode.NGL_TOO_HIGH)
 
 
 #: Buffer columns shown only when some device has them.
-_HIDDEN_WHEN_ZERO = ("recurrent", "output", "draft")
+_HIDDEN_WHEN_ZERO = ("recurrent", "output", "draft", "mmproj")
 
 
 def _memory_table(devices: list[DeviceMemory]) -> Table:
@@ -278,6 +289,7 @@ def _memory_table(devices: list[DeviceMemory]) -> Table:
         "output": [_gib(d.output_bytes) for d in devices],
         "overhead": [_gib(d.overhead_bytes) for d in devices],
         "draft": [_gib(d.draft_bytes) for d in devices],
+        "mmproj": [_gib(d.mmproj_bytes) for d in devices],
         "total": [f"{_gib(d.total_bytes)}±{d.uncertainty_bytes / GIB:.2f}" for d in devices],
         "capacity": [_gib(d.capacity_bytes) for d in devices],
         "fit": [f"[{_VERDICT_STYLE.get(d.fit, 'white')}]{d.fit}[/]" for d in devices],

@@ -172,7 +172,12 @@ def _family(g: GGUFFile) -> tuple[str, ArchFamily]:
             "Check the file came from llama.cpp's converter; a newer llama.cpp may support it.",
         )
     if fam.not_a_model:
-        raise BadFileError(g.path, fam.not_a_model, "Inspect the main model GGUF instead.")
+        hint = (
+            "Plan the main model with --mmproj THIS_FILE."
+            if name == "clip"
+            else "Inspect the main model GGUF instead."
+        )
+        raise BadFileError(g.path, fam.not_a_model, hint)
     return fam.name, fam
 
 

@@ -22,6 +22,7 @@ from rigfit.errors import BadFileError
 from rigfit.formats.gguf import GGUF_MAGIC, iter_gguf_files, path_stem, path_str, read_gguf
 from rigfit.formats.gguf_arch import model_from_gguf
 from rigfit.formats.hf import model_from_hf
+from rigfit.formats.mmproj import is_mmproj, mmproj_from_gguf, mmproj_summary
 from rigfit.formats.remote import fetch_remote, is_offline, parse_remote_ref
 from rigfit.formats.stores import resolve_ollama_name
 from rigfit.safeio import open_regular
@@ -176,7 +177,7 @@ def inspect_source(ref: str | Path, offline: bool = False) -> dict[str, Any]:
         # a file that _inspect_any would read as GGUF, read without importing pathlib (~4 ms)
         p = path_str(s)
         g = read_gguf(p)
-        return summarize(model_from_gguf(p, g), g)
+        return mmproj_summary(mmproj_from_gguf(g)) if is_mmproj(g) else summarize(model_from_gguf(p, g), g)
     rref = _remote_ref(s, offline)
     if rref is not None:
         return _inspect_remote(rref, offline)
@@ -230,4 +231,4 @@ def _inspect_any(ref: str | Path) -> dict[str, Any]:
     if magic != GGUF_MAGIC and p.suffix == ".safetensors":
         return summarize(model_from_hf(p.parent))
     g = read_gguf(p)
-    return summarize(model_from_gguf(p, g), g)
+    return mmproj_summary(mmproj_from_gguf(g)) if is_mmproj(g) else summarize(model_from_gguf(p, g), g)

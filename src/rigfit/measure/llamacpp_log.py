@@ -58,6 +58,12 @@ _CTX_RE = re.compile(
 )
 _ELINE_RE = re.compile(r"^[\d.]+ E (?:[\w ]*?\w+: )?(.*)$")
 _MARK = "@@RIGFIT_CFG"
+_CLIP_SIZE_RE = re.compile(r"load_hparams: model size:\s*(?P<mib>[\d.]+) MiB")
+_CLIP_BACKEND_RE = re.compile(r"clip_ctx: CLIP using (\S+) backend")
+_CLIP_COMPUTE_RE = re.compile(
+    r"reserve_compute_meta:\s*(?P<dev>[\w.-]+) compute buffer size\s*=\s*(?P<mib>[\d.]+) MiB"
+)
+_CLIP_FA_RE = re.compile(r"warmup: flash attention is (\w+)")
 
 KINDS = ("model", "KV", "RS", "compute", "output")
 
@@ -75,6 +81,8 @@ class RunConfig:
     cpu_moe / n_cpu_moe: (``--cpu-moe`` / ``--n-cpu-moe``).
     draft_path: a draft model (``-md``); draft_max: (``--spec-draft-n-max``); draft_ngl: (``-ngld``);
     draft_type_k / draft_type_v: (``-ctkd`` / ``-ctvd``); mtp: (``--spec-type draft-mtp``).
+    mmproj_path: a multimodal projector (``--mmproj``; loading one turns warm-up on, which is when
+    the image encoder reserves its compute buffer); mmproj_offload: False = ``--no-mmproj-offload``.
     """
 
     model_path: str
@@ -99,6 +107,8 @@ class RunConfig:
     draft_type_k: str = "f16"
     draft_type_v: str = "f16"
     mtp: bool = False
+    mmproj_path: str | None = None
+    mmproj_offload: bool = True
 
 
 @dataclass
@@ -126,6 +136,7 @@ class BufferLog:
     error: str | None = None
     log: str = field(default="", repr=False)
     draft: BufferLog | None = None
+    mmproj: dict | None = None
 
     def mib(self, kind: str, device: str | None = None) -> float:
         """Sum of one kind of buffer [MiB], on one device (prefix match, "CPU" matches
@@ -168,9 +179,38 @@ def parse_log(text: str) -> BufferLog:
     return _parse_one(text, text)
 
 
+def parse_clip_log(text: str) -> dict | None:
+    """The multimodal projector's lines in a llama.cpp log (tools/mtmd/clip.cpp), or None.
+
+    clip.cpp prints ``load_hparams: model size: X MiB`` (sum of its tensors' bytes), ``clip_ctx:
+    CLIP using <backend> backend``, ``reserve_compute_meta: <buft> compute buffer size = X MiB``
+    (one line per reservation; the last is the one kept: with flash attention "auto" it tries FA
+    on first and re-reserves with FA off when unsupported) and ``warmup: flash attention is …``.
+    """
+    m = _CLIP_SIZE_RE.search(text)
+    if m is None:
+        return None
+    backend = _CLIP_BACKEND_RE.search(text)
+    fa = _CLIP_FA_RE.findall(text)
+    compute: dict[str, float] = {}
+    for c in _CLIP_COMPUTE_RE.finditer(text):
+        if c.group("dev") in compute:  # a re-reservation replaces the earlier one
+            compute = {}
+        compute[c.group("dev")] = float(c.group("mib"))
+    return {
+        "weights_mib": float(m.group("mib")),
+        "compute": compute,
+        "backend": backend.group(1) if backend else None,
+        "flash_attn": fa[-1] if fa else None,
+    }
+
+
 def _parse_one(text: str, full: str) -> BufferLog:
     out = BufferLog(log=full)
+    out.mmproj = parse_clip_log(text)
     for m in _BUF_RE.finditer(text):
+        if text.rfind("reserve_compute_meta", text.rfind("\n", 0, m.start()) + 1, m.start()) >= 0:
+            continue  # the image encoder's buffer: in .mmproj
         kind = m.group("kind")
         dev = m.group("dev")
         d = out.buffers.setdefault(kind, {})
@@ -247,6 +287,8 @@ for i, c in cfgs:
     p.cpuparams.n_threads = c["threads"]; p.cpuparams_batch.n_threads = c["threads"]
     p.warmup = False; p.fit_params = False; p.verbosity = 4; p.n_ctx_checkpoints = 0
     p.cache_ram_mib = 0
+    if c["mmproj_path"]:
+        p.mmproj.path = c["mmproj_path"]; p.mmproj_use_gpu = c["mmproj_offload"]; p.warmup = True
     if c["draft_path"] or c["mtp"]:
         sp = p.speculative
         T = x.common_speculative_type

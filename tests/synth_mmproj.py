@@ -1,0 +1,101 @@
+"""Small synthetic multimodal projector (mmproj) GGUFs that real llama.cpp (tools/mtmd/clip.cpp) loads.
+
+:func:`write_gemma3_mmproj` writes a SigLIP vision tower with the Gemma 3 projector: the keys
+clip.cpp's ``load_hparams`` reads (``clip.vision.*``, ``clip.projector_type = "gemma3"``) and the
+tensors its ``load_tensors`` requires for that projector (patch and position embeddings, per
+block q/k/v/out + LayerNorms + GELU FFN with biases, ``v.post_ln``, ``mm.input_projection`` and
+``mm.soft_emb_norm``), see
+https://github.com/ggml-org/llama.cpp/blob/master/tools/mtmd/clip.cpp and
+https://github.com/ggml-org/llama.cpp/blob/master/tools/mtmd/models/siglip.cpp.
+
+``projection_dim`` must equal the text model's ``n_embd`` (640 for the bundled Gemma 3 270M), or
+mtmd refuses the pair. Weights are F16 (``wtype``), biases and norms F32, as converted files are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from gguf import GGUFWriter
+
+
+@dataclass
+class SynthMmproj:
+    """What the writer put in the file: path, keys, and {tensor name: exact bytes}."""
+
+    path: Path
+    metadata: dict[str, object] = field(default_factory=dict)
+    tensor_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def write_gemma3_mmproj(
+    path: Path,
+    n_embd: int = 256,
+    n_ff: int = 512,
+    n_layer: int = 2,
+    n_head: int = 4,
+    image_size: int = 224,
+    patch_size: int = 14,
+    projection_dim: int = 640,
+    wtype: str = "F16",
+) -> SynthMmproj:
+    """Write a Gemma 3 style mmproj GGUF with small random weights; return what was written."""
+    dtype = {"F16": np.float16, "F32": np.float32}[wtype]
+    rng = np.random.default_rng(0)
+    w = GGUFWriter(str(path), "clip")
+    meta: dict[str, object] = {
+        "general.name": "synthetic gemma3 mmproj",
+        "clip.has_vision_encoder": True,
+        "clip.projector_type": "gemma3",
+        "clip.vision.image_size": image_size,
+        "clip.vision.patch_size": patch_size,
+        "clip.vision.embedding_length": n_embd,
+        "clip.vision.feed_forward_length": n_ff,
+        "clip.vision.block_count": n_layer,
+        "clip.vision.projection_dim": projection_dim,
+        "clip.vision.attention.head_count": n_head,
+    }
+    for key, value in meta.items():
+        if isinstance(value, bool):
+            w.add_bool(key, value)
+        elif isinstance(value, int):
+            w.add_uint32(key, value)
+        else:
+            w.add_string(key, str(value))
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
+    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
+    w.add_bool("clip.use_gelu", True)
+    out = SynthMmproj(Path(path), meta)
+
+    def add(name: str, shape: tuple[int, ...], weight: bool) -> None:
+        arr = (rng.standard_normal(shape) * 0.02).astype(dtype if weight else np.float32)
+        w.add_tensor(name, arr)
+        out.tensor_bytes[name] = arr.nbytes
+
+    n_patches = (image_size // patch_size) ** 2
+    add("v.patch_embd.weight", (n_embd, 3, patch_size, patch_size), True)
+    add("v.patch_embd.bias", (n_embd,), False)
+    add("v.position_embd.weight", (n_patches, n_embd), True)
+    for il in range(n_layer):
+        for kind in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            add(f"v.blk.{il}.{kind}.weight", (n_embd, n_embd), True)
+            add(f"v.blk.{il}.{kind}.bias", (n_embd,), False)
+        for kind in ("ln1", "ln2"):
+            add(f"v.blk.{il}.{kind}.weight", (n_embd,), False)
+            add(f"v.blk.{il}.{kind}.bias", (n_embd,), False)
+        add(f"v.blk.{il}.ffn_up.weight", (n_ff, n_embd), True)
+        add(f"v.blk.{il}.ffn_up.bias", (n_ff,), False)
+        add(f"v.blk.{il}.ffn_down.weight", (n_embd, n_ff), True)
+        add(f"v.blk.{il}.ffn_down.bias", (n_embd,), False)
+    add("v.post_ln.weight", (n_embd,), False)
+    add("v.post_ln.bias", (n_embd,), False)
+    add("mm.input_projection.weight", (n_embd, projection_dim), True)
+    add("mm.soft_emb_norm.weight", (n_embd,), False)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out
