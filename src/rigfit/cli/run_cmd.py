@@ -20,6 +20,7 @@ from rich.table import Table
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.errors import RigfitError
 from rigfit.inputs import check_ctx
+from rigfit.options import parse_split
 from rigfit.units import GIB, MIB
 
 _H_MODEL = (
@@ -48,15 +49,6 @@ def _ngl(text: str | None) -> int | None:
     if n < 0:
         raise RigfitError(f"--ngl must be ≥ 0 or 'all', got {n}.")
     return n
-
-
-def _split(text: str | None) -> tuple[float, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text!r}.") from None
 
 
 def _engine(engine_bin: str | None) -> str | None:
@@ -148,7 +140,7 @@ def run(
         cpu_moe=cpu_moe,
         n_cpu_moe=n_cpu_moe,
         no_kv_offload=no_kv_offload,
-        tensor_split=_split(tensor_split),
+        tensor_split=parse_split(tensor_split),
         llama_build=llama_build,
         margin_bytes=int(margin * GIB),
     )
