@@ -55,7 +55,8 @@ def _main(args: list[str]) -> int:
 
 
 def test_parse_fit_output_reads_every_printed_argument() -> None:
-    out = 'llama-fit-params log\n-c 8192 -ngl 30 -ts 20,13 -ot "blk\\.3\\.ffn_up_exps=CPU,blk\\.4\\.ffn_up_exps=CPU"\n'
+    rules = "blk\\.3\\.ffn_up_exps=CPU,blk\\.4\\.ffn_up_exps=CPU"
+    out = f'llama-fit-params log\n-c 8192 -ngl 30 -ts 20,13 -ot "{rules}"\n'
     got = parse_fit_output(out)
     assert got == FitChoice(
         8192, 30, (20.0, 13.0), ("blk\\.3\\.ffn_up_exps=CPU", "blk\\.4\\.ffn_up_exps=CPU")
