@@ -169,6 +169,9 @@ class DeviceMemory:
         reclaimable page cache, so the copy replaces them byte for byte.
     capacity_bytes: usable memory (Apple: the GPU's share of unified RAM); None = unknown.
     capacity_source: where the capacity comes from (looked up / given / detected).
+    fitted_offset_bytes: this machine's measured buffers minus the buffer model, per backend, fitted
+        by ``rigfit calibrate`` from ``rigfit run`` loads (:mod:`rigfit.measure.overheads`); 0
+        for other machines or without a calibration.
     fit: the verdict for this device (fits | tight | no | unknown).
     """
 
@@ -182,6 +185,8 @@ class DeviceMemory:
     output_bytes: int = 0
     overhead_bytes: int = 0
     overhead_source: str = ""
+    fitted_offset_bytes: int = 0
+    fitted_offset_source: str = ""
     capacity_bytes: int | None = None
     capacity_source: str = ""
     layers: int = 0
@@ -198,6 +203,7 @@ class DeviceMemory:
             + self.compute_bytes
             + self.output_bytes
             + self.overhead_bytes
+            + self.fitted_offset_bytes
         )
 
     @property
