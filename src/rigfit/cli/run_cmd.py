@@ -391,9 +391,11 @@ def _serve(prep, opts: _Opts) -> None:
     logs = data_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     server = None
-    # Ctrl-C and SIGTERM end the server's process group; SIGINT is set explicitly because a shell
-    # starts background jobs with it ignored, and `kill -INT` should still stop the server
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, SIGTERM and SIGHUP (the terminal closed) end the server's process group; SIGINT is
+    # set explicitly because a shell starts background jobs with it ignored, and `kill -INT` should
+    # still stop the server. kill -9 reaches no handler: the child's PDEATHSIG covers it.
+    ending = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in ending}
     try:
         sha = functools.cache(lambda: _sha(prep.model, store))  # hashed once, after the first load
         server, plan = _load(prep.plan, path, opts, store, fp, sha, logs)
