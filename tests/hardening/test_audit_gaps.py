@@ -7,6 +7,7 @@ one row in memory, the whole file in one transaction)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -156,3 +157,48 @@ def test_streamed_import_stores_the_build_on_its_run(tmp_path):
     with open_store(d / "results.db") as s:
         (run,) = s.runs()
         assert run.llama_build == "abc1234 (7)" and s.count("results") == 1
+
+
+# --- defects 3, 8, 10, 11: the rest of the inputs -------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["predict", "check"])
+def test_fifo_cases_and_claims_files_never_hang(tmp_path, command):
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    args = ["predict", "--cases", str(fifo), "--out", str(tmp_path / "o.csv")] if command == "predict" else []
+    line = _one_line_exit_2(args or ["check", str(fifo)])
+    assert "FIFO" in line
+
+
+def test_a_byte_order_mark_in_a_check_csv_is_read(tmp_path):
+    f = tmp_path / "claims.csv"
+    f.write_text(
+        "hardware,model,quant,metric,value\nRTX 4090,llama-3.1-8b,Q4_K_M,decode_tps,100\n",
+        encoding="utf-8-sig",
+    )
+    result = runner.invoke(app, ["check", str(f)])
+    assert result.exit_code == 0, result.output
+    assert "decode_tps=100" in result.output and "cannot read" not in result.output
+
+
+def test_markdown_import_skips_odd_rows_with_a_warning_each(tmp_path):
+    d = tmp_path / "data"
+    head = "| model | size | params | backend | ngl | test | t/s |\n"
+    head += "| --- | ---: | ---: | --- | --: | --: | --: |\n"
+    row = "| llama 8B Q4_K - Medium | 4.58 GiB | 8.03 B | CUDA | 99 | {test} | {ts} |\n"
+    f = tmp_path / "b.md"
+    f.write_text(
+        head
+        + row.format(test="pp512", ts="1e400 ± 3.20")
+        + row.format(test="pp-512", ts="12.50 ± 0.10")
+        + row.format(test="tg128", ts="1.2.3 ± x")
+        + row.format(test="tg64", ts="5.00 ± " + "9" * 200_000)
+        + row.format(test="tg128", ts="55.10 ± 0.20")
+        + "\nbuild: abc1234 (1)\n"
+    )
+    result = runner.invoke(app, ["results", "--import", str(f)], env={"RIGFIT_DATA_DIR": str(d)})
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert result.output.count("warning:") == 4
+    with open_store(d / "results.db") as s:
+        assert [(r.test, r.tokens_per_s) for r in s.results()] == [("tg128", 55.1)]
