@@ -77,7 +77,7 @@ def _render_offsets(offsets: dict) -> None:
             highlight=False,
         )
         return
-    t = Table(title="Buffer offsets per backend: real − planned buffers (measured by rigfit run), MiB")
+    t = Table(title="Buffer offsets per backend, MiB", title_justify="left")
     for col in ("backend", "loads", "devices", "offset (median)", "range"):
         t.add_column(col, justify="left" if col == "backend" else "right")
     for backend, o in sorted(offsets.items()):
@@ -90,7 +90,8 @@ def _render_offsets(offsets: dict) -> None:
         )
     console.print(t)
     console.print(
-        "Later plans for this machine (--on local) add these offsets to each device of that backend.",
+        "Offset: real − planned buffers of this machine's rigfit run loads (measured, median). "
+        "Later plans for this machine (--on local) add it to each device of that backend.",
         style="dim",
         highlight=False,
     )

@@ -132,7 +132,7 @@ def apply_offsets(devices: Iterable[Any], offsets: dict[str, int]) -> None:
             continue
         d.fitted_offset_bytes = max(o, -(d.total_bytes - d.overhead_bytes))
         d.fitted_offset_source = (
-            f"{o / MIB:+,.1f} MiB: this machine's {backend_of(d.name)} buffers vs the plan, "
+            f"{o / MIB:+,.2f} MiB: this machine's {backend_of(d.name)} buffers vs the plan, "
             "measured by rigfit run, fitted by rigfit calibrate"
         )
 
