@@ -202,3 +202,40 @@ def test_markdown_import_skips_odd_rows_with_a_warning_each(tmp_path):
     assert result.output.count("warning:") == 4
     with open_store(d / "results.db") as s:
         assert [(r.test, r.tokens_per_s) for r in s.results()] == [("tg128", 55.1)]
+
+
+# --- defect 13: one run in three formats is stored once ------------------------------------------
+
+
+def test_same_run_as_json_csv_and_markdown_is_stored_once(tmp_path):
+    d = tmp_path / "data"
+    js = tmp_path / "b.json"
+    js.write_text("[" + BENCH_LINE.format(n=512) + "]")
+    cs = tmp_path / "b.csv"
+    cs.write_text(
+        '"build_commit","build_number","model_type","n_prompt","n_gen","n_depth","avg_ts","stddev_ts"\n'
+        '"abc1234","7","llama 8B Q4_K - Medium","512","0","0","1234.500000","3.200000"\n'
+    )
+    md = tmp_path / "b.md"
+    md.write_text(
+        "| model | size | params | backend | ngl | test | t/s |\n"
+        "| --- | ---: | ---: | --- | --: | --: | --: |\n"
+        "| llama 8B Q4_K - Medium | 4.58 GiB | 8.03 B | CUDA | 99 | pp512 | 1234.50 ± 3.20 |\n\n"
+        "build: abc1234 (7)\n"
+    )
+    args = [
+        "results",
+        "--import",
+        str(js),
+        "--import",
+        str(cs),
+        "--import",
+        str(md),
+        "--hardware",
+        "RTX 4090",
+    ]
+    result = runner.invoke(app, args, env={"RIGFIT_DATA_DIR": str(d)})
+    assert result.exit_code == 0, result.output
+    assert result.output.count("1 already stored") == 2
+    with open_store(d / "results.db") as s:
+        assert s.count("results") == 1 and s.count("runs") == 1
