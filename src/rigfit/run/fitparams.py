@@ -27,6 +27,7 @@ from typing import Any
 
 from rigfit.errors import RigfitError
 from rigfit.run.launch import LaunchSpec
+from rigfit.safeio import clean_text
 
 #: The tool's name in llama.cpp builds (CMake target llama-fit-params).
 FIT_PARAMS_BIN = "llama-fit-params"
@@ -98,7 +99,7 @@ def parse_fit_output(text: str) -> FitChoice:
     for flag, value in zip(words[::2], words[1::2], strict=False):
         values[flag] = value
     if "-c" not in values or "-ngl" not in values:
-        raise ValueError(f"cannot read {lines[-1][:120]!r}")
+        raise ValueError(f"cannot read {clean_text(lines[-1], 120)!r}")
     split = tuple(float(x) for x in values["-ts"].split(",")) if "-ts" in values else None
     overrides = tuple(r for r in values.get("-ot", "").split(",") if r)
     return FitChoice(int(values["-c"]), int(values["-ngl"]), split, overrides)
@@ -125,7 +126,11 @@ def run_fit_params(args: list[str], timeout_s: float = 300.0) -> FitComparison:
     if out.returncode != 0:
         failed = "failed to fit" in out.stderr
         last = next((ln.strip() for ln in reversed(out.stderr.splitlines()) if ln.strip()), "")
-        why = "no setting fits in free memory" if failed else f"exit code {out.returncode}: {last[:160]}"
+        why = (
+            "no setting fits in free memory"
+            if failed
+            else f"exit code {out.returncode}: {clean_text(last, 160)}"
+        )
         return FitComparison(args, None, why)
     try:
         return FitComparison(args, parse_fit_output(out.stdout))
