@@ -239,3 +239,21 @@ def test_same_run_as_json_csv_and_markdown_is_stored_once(tmp_path):
     assert result.output.count("1 already stored") == 2
     with open_store(d / "results.db") as s:
         assert s.count("results") == 1 and s.count("runs") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"avg_ts": 1, "n_prompt": ' + "9" * 5000 + "}]",
+        BENCH_LINE.format(n=512) + '\n{"avg_ts": 1, "n_prompt": ' + "9" * 5000 + "}\n",
+        '{"avg_ts": 1, "n_prompt": ' + "9" * 5000 + "}\n" + BENCH_LINE.format(n=512) + "\n",
+    ],
+    ids=["json", "jsonl-line-2", "jsonl-line-1"],
+)
+def test_a_5000_digit_number_in_an_import_is_one_line(tmp_path, text):
+    """Found by benchmarks/fuzz_all.py (bench_import case 2873): json.loads raises ValueError, not
+    JSONDecodeError, for an integer over Python's 4,300-digit limit."""
+    f = tmp_path / "bench.json"
+    f.write_text(text)
+    line = _one_line_exit_2(["results", "--import", str(f)], env={"RIGFIT_DATA_DIR": str(tmp_path / "d")})
+    assert "not valid JSON" in line and "9999" not in line

@@ -122,7 +122,11 @@ def _rigfit(tmp_path, *args: str) -> CliResult:
 
 def test_calibrate_cli(tmp_path):
     out = _rigfit(tmp_path, "calibrate")
-    assert out.exit_code == 2 and "Run rigfit bench or rigfit run first" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        out.exit_code == 2
+        and "Run rigfit bench or rigfit run first" in out.stderr
+        and "Traceback" not in out.stderr
+    )
     me = detect_fingerprint().id
     with open_store(tmp_path / "data" / "results.db") as s:
         s.add_run(

@@ -325,8 +325,8 @@ def _lines(text: str) -> Iterator[str]:
 def _iter_json(text: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadFileError(source_file or "input", f"not valid JSON ({exc}).") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300-digit limit
+        raise BadFileError(source_file or "input", f"not valid JSON ({clean_text(exc, 160)}).") from exc
     except RecursionError as exc:
         raise BadFileError(source_file or "input", "JSON nested too deeply.") from exc
     if isinstance(data, dict):
@@ -341,11 +341,13 @@ def _jsonl_objects(text: str, source_file: str) -> Iterator[object]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadFileError(source_file or "input", f"line {i} is not valid JSON ({exc}).") from exc
+            obj = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300-digit limit
+            why = clean_text(exc, 160)
+            raise BadFileError(source_file or "input", f"line {i} is not valid JSON ({why}).") from exc
         except RecursionError as exc:
             raise BadFileError(source_file or "input", f"line {i}: JSON nested too deeply.") from exc
+        yield obj
 
 
 def _iter_jsonl(text: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
@@ -544,7 +546,7 @@ def detect_format(text: str) -> str:
         try:
             json.loads(first)
             return "jsonl"
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not one object on the first line: read as JSON
             return "json"
     head = stripped[:65536].splitlines()[:50]
     if any(ln.strip().startswith("|") and "t/s" in ln for ln in head):
