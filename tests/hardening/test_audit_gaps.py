@@ -257,3 +257,22 @@ def test_a_5000_digit_number_in_an_import_is_one_line(tmp_path, text):
     f.write_text(text)
     line = _one_line_exit_2(["results", "--import", str(f)], env={"RIGFIT_DATA_DIR": str(tmp_path / "d")})
     assert "not valid JSON" in line and "9999" not in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "\x00"],
+        ["inspect", "\x00"],
+        ["plan", "a\x00b", "--on", "RTX 4090"],
+        ["bench", "\x00", "--no-store"],
+        ["local", "\x00"],
+        ["run", "\x00", "--dry-run"],
+        ["report", "--on", "RTX 4090", "--out", "\x00"],
+    ],
+    ids=["check", "inspect", "plan", "bench", "local", "run", "report"],
+)
+def test_a_nul_byte_in_a_name_is_one_line(tmp_path, args):
+    """Found by benchmarks/fuzz_all.py (cli_args case 5781: ``check '\\x00'`` raised ValueError)."""
+    line = _one_line_exit_2(args, env={"RIGFIT_DATA_DIR": str(tmp_path)})
+    assert "NUL" in line or "null byte" in line
