@@ -9,6 +9,7 @@ Moved here from the command modules (``cli/plan_cmd.py``, ``recommend_cmd.py``, 
 from __future__ import annotations
 
 import difflib
+import math
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import filter_models, load_models
@@ -28,9 +29,12 @@ def parse_split(text: str | None) -> tuple[float, ...] | None:
     if not text:
         return None
     try:
-        return tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
+        shares = tuple(float(x) for x in text.replace("/", ",").split(",") if x.strip())
     except ValueError:
-        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text!r}.") from None
+        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text[:40]!r}.") from None
+    if not all(math.isfinite(s) and s >= 0 for s in shares):  # nan/inf slipped through (issue 18)
+        raise RigfitError(f"--tensor-split shares must be finite and ≥ 0, like 3,1; got {text[:40]!r}.")
+    return shares
 
 
 def parse_ngl(text: str | None) -> int | None:

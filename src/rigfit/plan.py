@@ -49,6 +49,7 @@ from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
 from rigfit.measure.calibrate import calibrate_speed, machine_factors
+from rigfit.measure.overheads import apply_offsets, local_offsets
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -303,6 +304,8 @@ def device_memory(
     b = _buffers(model, settings, n_ctx, pl, profile)
     out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
     out.append(_host_memory(b, machine, out))
+    if machine.detected:  # this machine: the buffer offsets rigfit calibrate fitted from its runs
+        apply_offsets(out, local_offsets())
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
     if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)

@@ -183,6 +183,9 @@ class DeviceMemory:
         to the last non-repacked CPU tensor, tensors of other devices in between included.
     capacity_bytes: usable memory (Apple: the GPU's share of unified RAM); None = unknown.
     capacity_source: where the capacity comes from (looked up / given / detected).
+    fitted_offset_bytes: this machine's measured buffers minus the buffer model, per backend, fitted
+        by ``rigfit calibrate`` from ``rigfit run`` loads (:mod:`rigfit.measure.overheads`); 0
+        for other machines or without a calibration.
     fit: the verdict for this device (fits | tight | no | unknown).
     """
 
@@ -197,6 +200,8 @@ class DeviceMemory:
     output_bytes: int = 0
     overhead_bytes: int = 0
     overhead_source: str = ""
+    fitted_offset_bytes: int = 0
+    fitted_offset_source: str = ""
     capacity_bytes: int | None = None
     capacity_source: str = ""
     layers: int = 0
@@ -217,6 +222,7 @@ class DeviceMemory:
             + self.overhead_bytes
             + self.draft_bytes
             + self.mmproj_bytes
+            + self.fitted_offset_bytes
         )
 
     @property

@@ -41,8 +41,13 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def check_path_length(path: str | os.PathLike[str], what: str = "path") -> None:
-    """Refuse a path whose components or whole length exceed the OS limits (one clear line)."""
+    """Refuse a path whose components or whole length exceed the OS limits, or that holds a NUL
+    byte (no file name can; ``os.stat`` raises ValueError), with one clear line."""
     text = os.fsencode(os.fspath(path))
+    if b"\0" in text:
+        raise RigfitError(
+            f"The {what} {clean_text(os.fsdecode(text[:60]))!r} contains a NUL byte.", "Check the name."
+        )
     if len(text) > MAX_PATH_BYTES or any(len(c) > MAX_NAME_BYTES for c in text.split(b"/")):
         short = os.fsdecode(text[:60])
         raise RigfitError(

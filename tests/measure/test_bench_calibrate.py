@@ -150,7 +150,11 @@ def _rigfit(tmp_path, *args: str) -> CliResult:
 
 def test_calibrate_cli(tmp_path):
     out = _rigfit(tmp_path, "calibrate")
-    assert out.exit_code == 2 and "Run rigfit bench first" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        out.exit_code == 2
+        and "Run rigfit bench or rigfit run first" in out.stderr
+        and "Traceback" not in out.stderr
+    )
     me = detect_fingerprint().id
     with open_store(tmp_path / "data" / "results.db") as s:
         for r in _bench_rows(me, [(400.0, 200.0), (420.0, 200.0), (380.0, 200.0)], [(20.0, 40.0)]):

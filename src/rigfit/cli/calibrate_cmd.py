@@ -9,16 +9,19 @@ from rigfit.cli.app import app, console, print_json
 from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.jsonout import with_schema
+from rigfit.units import MIB
 
 
 @app.command()
 def calibrate(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Fit this machine's prefill and decode factors (measured / predicted) from its stored results.
+    """Fit this machine's prefill and decode factors (measured / predicted) from its stored results,
+    and its buffer offsets per backend (real − planned buffers) from its rigfit run loads.
 
     Later predictions for this machine (rigfit bench, and any estimate that applies the factors)
-    are scaled by them and labelled "calibrated". Shows the median error before and after.
+    are scaled by them and labelled "calibrated"; later plans for this machine (--on local) add
+    the offsets to each device of that backend. Shows the median error before and after.
 
     Examples:
 
@@ -43,14 +46,20 @@ def calibrate(
         except ValueError as exc:
             raise RigfitError(
                 f"Nothing to calibrate on this machine: {exc}.",
-                "Run rigfit bench first (it stores measured and predicted figures).",
+                "Run rigfit bench or rigfit run first (they store measured and planned figures).",
             ) from exc
     if json_out:
         out = with_schema("rigfit.calibrate/1", cal.to_json())
         out["fits"] = [f.__dict__ for f in fits]
         print_json(out)
         return
-    t = Table(title=f"Calibration of {fp.label}")
+    if fits:
+        _render_speed(fp.label, fits)
+    _render_offsets((cal.details or {}).get("buffer_offsets") or {})
+
+
+def _render_speed(label: str, fits: list) -> None:
+    t = Table(title=f"Calibration of {label}")
     for col in ("kind", "results", "factor (measured/predicted)", "error before", "error after"):
         t.add_column(col, justify="left" if col == "kind" else "right")
     names = {"pp": "prefill", "tg": "decode"}
@@ -66,6 +75,35 @@ def calibrate(
         "Errors are median absolute percentage errors of this machine's stored results; the error after is "
         "out of sample (each run scored by factors fitted from the other runs). "
         "Later predictions for this machine use these factors (labelled calibrated).",
+        style="dim",
+        highlight=False,
+    )
+
+
+def _render_offsets(offsets: dict) -> None:
+    """The fitted per-backend buffer offsets (measured by rigfit run, median over its loads)."""
+    if not offsets:
+        console.print(
+            "No rigfit run loads stored for this machine: no buffer offsets fitted.",
+            style="dim",
+            highlight=False,
+        )
+        return
+    t = Table(title="Buffer offsets per backend, MiB", title_justify="left")
+    for col in ("backend", "loads", "devices", "offset (median)", "range"):
+        t.add_column(col, justify="left" if col == "backend" else "right")
+    for backend, o in sorted(offsets.items()):
+        t.add_row(
+            backend,
+            str(o["n_runs"]),
+            str(o["n_samples"]),
+            f"{o['offset_bytes'] / MIB:+,.2f}",
+            f"{o['low_bytes'] / MIB:+,.2f} … {o['high_bytes'] / MIB:+,.2f}",
+        )
+    console.print(t)
+    console.print(
+        "Offset: real − planned buffers of this machine's rigfit run loads (measured, median). "
+        "Later plans for this machine (--on local) add it to each device of that backend.",
         style="dim",
         highlight=False,
     )

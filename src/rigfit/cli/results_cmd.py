@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -13,6 +15,10 @@ from rigfit.cli.app import app, console, print_json
 from rigfit.cli.fit import fit_table
 from rigfit.errors import RigfitError
 from rigfit.measure.result_predictions import ResultPrediction, predict_result
+
+if TYPE_CHECKING:  # the library loads lazily, when the command runs
+    from rigfit.measure.importers import ImportBatch
+    from rigfit.measure.store import Result, Run
 
 
 @app.command()
@@ -60,7 +66,7 @@ def results(
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.fingerprint import detect_fingerprint
-    from rigfit.measure.importers import export_csv, parse_file
+    from rigfit.measure.importers import export_csv, iter_file
     from rigfit.measure.store import Run, default_db_path, open_store
     from rigfit.safeio import check_output_path
 
@@ -68,19 +74,15 @@ def results(
         check_output_path(export, force=force, protect=(default_db_path(),))
     with open_store(read_only=not import_file) as store:
         for f in import_file or ():
-            batch = parse_file(f)
+            batch, parsed = iter_file(f)  # rows stream into the store: memory stays bounded
             fp = detect_fingerprint() if this_machine else None
-            for r in batch.results:
-                r.machine_id = fp.id if fp else None
-                if not r.hardware:
-                    r.hardware = hardware or (fp.hardware_name if fp else "")
             run = Run(
                 source=batch.fmt,
                 source_file=str(f.resolve()),
                 machine_id=fp.id if fp else None,
                 llama_build=batch.build,
             )
-            rep = store.add_run(run, batch.results, fingerprint=fp)
+            rep = store.add_run(run, _stamped(parsed, batch, run, fp, hardware), fingerprint=fp)
             msg = f"Imported {rep.added} result(s) from {f} ({batch.fmt})"
             if rep.skipped:
                 msg += f"; {rep.skipped} already stored"
@@ -178,3 +180,16 @@ def _render(rows, failed, path, machine_id: str, limit: int) -> None:
             highlight=False,
         )
     console.print(f"Store: {escape(str(path))}", style="dim", highlight=False)
+
+
+def _stamped(
+    results: Iterator[Result], batch: ImportBatch, run: Run, fp: Any, hardware: str | None
+) -> Iterator[Result]:
+    """Imported results as they stream into the store: this machine's id (``--this-machine``), the
+    hardware name for rows that give none, and the llama.cpp build once a row names it."""
+    for r in results:
+        r.machine_id = fp.id if fp else None
+        if not r.hardware:
+            r.hardware = hardware or (fp.hardware_name if fp else "")
+        run.llama_build = batch.build
+        yield r

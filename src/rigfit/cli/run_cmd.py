@@ -20,6 +20,7 @@ from rich.table import Table
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.errors import RigfitError
 from rigfit.inputs import check_ctx
+from rigfit.options import parse_split
 from rigfit.units import GIB, MIB
 
 _H_MODEL = (
@@ -35,6 +36,10 @@ _H_DRY = "Print the plan, the exact command and the download; start nothing."
 _H_RETRY = "When the load fails or breaks the margin, relaunch once with the re-planned settings."
 _H_FORCE = "Launch even when the plan says it does not fit."
 _H_BENCH = "Measure pp128 / tg32 through the server and store it like rigfit bench."
+_H_FIT = (
+    "Also run llama.cpp's llama-fit-params (on PATH, or --fit-params-bin) on the same file and "
+    "settings and show its choice next to rigfit's."
+)
 _H_TOL = "Allowed planned-vs-real difference per buffer [MiB] (default: 1 MiB, compute: the plan's band)."
 
 
@@ -48,15 +53,6 @@ def _ngl(text: str | None) -> int | None:
     if n < 0:
         raise RigfitError(f"--ngl must be ≥ 0 or 'all', got {n}.")
     return n
-
-
-def _split(text: str | None) -> tuple[float, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise RigfitError(f"--tensor-split must be numbers like 3,1; got {text!r}.") from None
 
 
 def _engine(engine_bin: str | None) -> str | None:
@@ -108,6 +104,10 @@ def run(
     force: Annotated[bool, typer.Option("--force", help=_H_FORCE)] = False,
     tolerance: Annotated[float | None, typer.Option("--tolerance", help=_H_TOL)] = None,
     bench: Annotated[bool, typer.Option("--bench", help=_H_BENCH)] = False,
+    compare_fit: Annotated[bool, typer.Option("--compare-fit", help=_H_FIT)] = False,
+    fit_params_bin: Annotated[
+        str | None, typer.Option("--fit-params-bin", help="llama-fit-params to run (path or name).")
+    ] = None,
     no_warmup: Annotated[bool, typer.Option("--no-warmup", help="Skip llama.cpp's warm-up run.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not save the run.")] = False,
 ) -> None:
@@ -148,11 +148,12 @@ def run(
         cpu_moe=cpu_moe,
         n_cpu_moe=n_cpu_moe,
         no_kv_offload=no_kv_offload,
-        tensor_split=_split(tensor_split),
+        tensor_split=parse_split(tensor_split),
         llama_build=llama_build,
         margin_bytes=int(margin * GIB),
     )
     binary = _engine(engine_bin) if not dry_run else (None if engine_bin in (None, "bundled") else engine_bin)
+    fit_bin = _fit_params_bin(compare_fit, fit_params_bin)
     prep = prepare(model, resolve_machine(on), settings, quant, revision, check_disk=not dry_run)
     opts = _Opts(
         threads,
@@ -164,6 +165,7 @@ def run(
         retry,
         bench,
         not no_store,
+        fit_bin,
     )
     if dry_run:
         _dry_run(prep, opts, as_json)
@@ -181,7 +183,7 @@ def run(
 @dataclass(frozen=True)
 class _Opts:
     """How to serve: threads, address, warm-up, engine binary (None: bundled), tolerance [B],
-    --retry, --bench, store the run."""
+    --retry, --bench, store the run, llama-fit-params to compare with (None: no comparison)."""
 
     threads: int | None
     host: str
@@ -192,6 +194,7 @@ class _Opts:
     retry: bool
     bench: bool
     store: bool
+    fit_bin: str | None = None
 
 
 def _check(
@@ -235,6 +238,7 @@ def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
     )
     args = llama_server_args(spec, opts.binary or "llama-server")
     if as_json:
+        fit = _compare_fit(prep, spec, opts, quiet=True)
         print_json(
             {
                 "schema": "rigfit.run/1",
@@ -244,6 +248,7 @@ def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
                 "command_line": command_line(args),
                 "engine": opts.binary or "bundled xllamacpp (same settings)",
                 "download": prep.model.to_json(),
+                **({"compare_fit": fit} if fit is not None else {}),
             }
         )
         return
@@ -255,6 +260,73 @@ def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
             "  [dim]rigfit run starts the same settings in the bundled xllamacpp server unless "
             "--engine-bin names a llama-server.[/]"
         )
+    _compare_fit(prep, spec, opts)
+
+
+def _fit_params_bin(compare_fit: bool, given: str | None) -> str | None:
+    """The llama-fit-params to compare with (None without --compare-fit); refused up front when
+    asked for and not found."""
+    from rigfit.run.fitparams import FIT_PARAMS_BIN, find_fit_params
+
+    if not compare_fit:
+        if given:
+            raise RigfitError("--fit-params-bin needs --compare-fit.", "rigfit run MODEL --compare-fit")
+        return None
+    found = find_fit_params(given)
+    if found is None:
+        raise RigfitError(
+            f"--compare-fit: {FIT_PARAMS_BIN} is not on PATH.",
+            "Build it with llama.cpp (cmake target llama-fit-params) or give --fit-params-bin PATH.",
+        )
+    return found
+
+
+def _compare_fit(prep, spec, opts: _Opts, quiet: bool = False) -> dict | None:
+    """Run llama-fit-params on the same file and settings; print its choice next to the plan's
+    (unless ``quiet``) and return both as JSON (None without --compare-fit)."""
+    from rigfit.run.fitparams import comparison_rows, fit_params_args, run_fit_params
+    from rigfit.run.launch import command_line
+
+    if not opts.fit_bin:
+        return None
+    if not Path(spec.model_path).is_file():
+        why = "the model file is not on disk yet (run without --dry-run to fetch it first)"
+        if not quiet:
+            console.print(f"[yellow]--compare-fit: skipped; {why}.[/]", soft_wrap=True, highlight=False)
+        return {"command": None, "choice": None, "problem": why}
+    args = fit_params_args(spec, opts.fit_bin, prep.plan.settings)
+    if not quiet:
+        console.print(
+            f"\nRunning llama.cpp's fit: {escape(command_line(args))}", soft_wrap=True, highlight=False
+        )
+        _flush()
+    got = run_fit_params(args)
+    out: dict = {"command": args, "choice": None, "problem": got.problem}
+    if got.choice is None:
+        if not quiet:
+            console.print(
+                f"[yellow]llama-fit-params gave no choice: {escape(got.problem or '?')}.[/]", soft_wrap=True
+            )
+        return out
+    rows = comparison_rows(spec, got.choice)
+    out["choice"] = {
+        "n_ctx": got.choice.n_ctx,
+        "n_gpu_layers": got.choice.n_gpu_layers,
+        "tensor_split": list(got.choice.tensor_split) if got.choice.tensor_split else None,
+        "overrides": list(got.choice.overrides),
+    }
+    out["agree"] = all(same for *_, same in rows)
+    if not quiet:
+        t = Table(
+            title="rigfit's plan vs llama.cpp's fit (llama-fit-params, this machine's free memory)",
+            title_justify="left",
+        )
+        for col in ("setting", "rigfit (plan)", "llama-fit-params", ""):
+            t.add_column(col)
+        for name, ours, theirs, same in rows:
+            t.add_row(name, escape(ours), escape(theirs), "same" if same else "[yellow]differs[/]")
+        console.print(t)
+    return out
 
 
 def _render_download(model) -> None:
@@ -309,14 +381,21 @@ def _serve(prep, opts: _Opts) -> None:
         _render_download(prep.model)
         _download_with_progress(prep.model, download)
     path = prep.model.path
+    if opts.fit_bin:
+        from rigfit.run.launch import launch_spec
+
+        spec = launch_spec(prep.plan, path, threads=opts.threads, host=opts.host, port=opts.port)
+        _compare_fit(prep, spec, opts)
     fp = detect_fingerprint()
     store = open_store() if opts.store else None
     logs = data_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     server = None
-    # Ctrl-C and SIGTERM end the server's process group; SIGINT is set explicitly because a shell
-    # starts background jobs with it ignored, and `kill -INT` should still stop the server
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, SIGTERM and SIGHUP (the terminal closed) end the server's process group; SIGINT is
+    # set explicitly because a shell starts background jobs with it ignored, and `kill -INT` should
+    # still stop the server. kill -9 reaches no handler: the child's PDEATHSIG covers it.
+    ending = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in ending}
     try:
         sha = functools.cache(lambda: _sha(prep.model, store))  # hashed once, after the first load
         server, plan = _load(prep.plan, path, opts, store, fp, sha, logs)

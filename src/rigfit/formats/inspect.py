@@ -25,7 +25,7 @@ from rigfit.formats.hf import model_from_hf
 from rigfit.formats.mmproj import is_mmproj, mmproj_from_gguf, mmproj_summary
 from rigfit.formats.remote import fetch_remote, is_offline, parse_remote_ref
 from rigfit.formats.stores import resolve_ollama_name
-from rigfit.safeio import open_regular
+from rigfit.safeio import check_path_length, open_regular
 
 #: Fields that must agree for a file to be "the same architecture" as a catalog model.
 STRUCTURE_FIELDS = (
@@ -168,6 +168,7 @@ def inspect_source(ref: str | Path, offline: bool = False) -> dict[str, Any]:
     (``org/name:QUANT``, ``hf:org/name``, ``ollama:NAME``; see :mod:`rigfit.formats.remote`)
     and summarize it. offline: remote names from rigfit's header cache only."""
     s = os.fspath(ref)
+    check_path_length(s, "model name")  # ENAMETOOLONG from os.stat is one line, not a traceback
     if (
         os.name == "posix"
         and not s.startswith("~")

@@ -61,7 +61,7 @@ from rigfit.formats.remote import (
     pick_local_gguf,
 )
 from rigfit.formats.stores import resolve_ollama_name
-from rigfit.safeio import require_regular_file
+from rigfit.safeio import check_path_length, require_regular_file
 
 
 def _norm_ft(ft: str | None) -> str:
@@ -262,6 +262,7 @@ def load_model_source(
             "Empty model name.",
             "Give a catalog id ('rigfit models'), a GGUF file, an HF folder or ollama:NAME.",
         )
+    check_path_length(sref, "model name")  # ENAMETOOLONG from os.stat is one line, not a traceback
     p = Path(sref).expanduser()
     if p.exists():
         return _from_path(p, file_type)

@@ -25,6 +25,7 @@ from pathlib import Path
 from rigfit.errors import RigfitError
 from rigfit.formats.gguf import iter_gguf_files, read_gguf, split_paths
 from rigfit.formats.hf import hf_cache_dirs, model_from_hf
+from rigfit.safeio import check_path_length
 
 OLLAMA_MODEL_MEDIA = "application/vnd.ollama.image.model"
 
@@ -229,6 +230,7 @@ def find_local_models(
         for d in lmstudio_dirs():
             found += scan_gguf_dir(d, "lmstudio")
     for extra in extra_dirs:
+        check_path_length(extra, "folder to search")  # ENAMETOOLONG is one line, not a traceback
         p = Path(extra).expanduser()
         if p.is_file() and p.suffix.lower() == ".gguf":
             found.append(

@@ -51,7 +51,7 @@ from rigfit.formats.source import load_model_source
 from rigfit.measure.calibrate import apply_factors, machine_factors, predict_tests
 from rigfit.measure.llamacpp_log import parse_log
 from rigfit.measure.store import Result, Run, data_dir
-from rigfit.safeio import open_regular
+from rigfit.safeio import check_path_length, open_regular
 
 INSTALL_HINT = "Install the bench extra: pip install 'rigfit[bench]'"
 #: Exit code of the child when llama.cpp could not load the model (parent maps it to a message).
@@ -331,6 +331,7 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 def check_model_file(path: str | Path) -> Path:
     """The model path, resolved; a clear error when it is missing or not a GGUF file."""
+    check_path_length(path, "model file")  # ENAMETOOLONG is one line, not a traceback
     p = Path(path).expanduser()
     if not p.exists():
         raise RigfitError(

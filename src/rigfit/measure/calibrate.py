@@ -36,6 +36,7 @@ from rigfit.figures import Figure
 from rigfit.formats.source import load_model_source
 from rigfit.hardware.grammar import detect_local_machine
 from rigfit.measure.fingerprint import detect_fingerprint
+from rigfit.measure.overheads import fit_offsets, machine_runs
 from rigfit.measure.store import Calibration, Result, ResultStore, default_db_path, open_store
 
 KINDS = ("pp", "tg")
@@ -273,9 +274,11 @@ def apply_factors(prediction: dict, factors: dict[str, float] | None) -> dict:
 def calibrate_machine(
     store: ResultStore, machine_id: str, repredict: bool = True
 ) -> tuple[Calibration, list[KindFit]]:
-    """Fit this machine's factors from its stored bench results and save them in the store.
+    """Fit this machine's factors from its stored bench results, and its per-backend buffer
+    offsets from its stored ``rigfit run`` loads (:mod:`rigfit.measure.overheads`), and save them in
+    the store (``details["buffer_offsets"]``).
 
-    Raises ValueError when the machine has no result with a prediction.
+    Raises ValueError when the machine has neither a result with a prediction nor a run load.
     """
     results = [r for r in store.results(machine_id=machine_id) if r.tokens_per_s]
     refuse_noisy_single_run(results)
@@ -283,9 +286,13 @@ def calibrate_machine(
     if repredict:
         fresh = _repredict(store, results)
     fits = fit_machine(results, fresh)
-    if not fits:
-        raise ValueError("no stored result of this machine has a prediction to compare with")
-    total_before = _weighted([(f.mdape_before, f.n) for f in fits])
+    offsets = fit_offsets(machine_runs(store, machine_id))
+    if not fits and not offsets:
+        raise ValueError(
+            "no stored result of this machine has a prediction to compare with, and no rigfit run "
+            "load has buffers to compare"
+        )
+    total_before = _weighted([(f.mdape_before, f.n) for f in fits]) if fits else None
     out_of_sample = [(f.mdape_after, f.n) for f in fits if f.mdape_after is not None]
     total_after = _weighted(out_of_sample) if out_of_sample else None
     cal = Calibration(
@@ -294,7 +301,11 @@ def calibrate_machine(
         n_results=sum(f.n for f in fits),
         error_before=total_before,
         error_after=total_after,
-        details={"fits": [f.__dict__ for f in fits], "repredicted": len(fresh)},
+        details={
+            "fits": [f.__dict__ for f in fits],
+            "repredicted": len(fresh),
+            "buffer_offsets": {o.backend: o.to_json() for o in offsets},
+        },
     )
     store.add_calibration(cal)
     return cal, fits

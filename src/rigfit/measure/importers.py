@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,50 +292,86 @@ def _hardware_kind(gpu: str, cpu: str, backend: str) -> str:
 
 def parse_llama_bench_json(text: str, source_file: str = "") -> ImportBatch:
     """llama-bench ``-o json``: an array of test objects (a single object is accepted too)."""
+    return _collect("json", _iter_json, text, source_file)
+
+
+def parse_llama_bench_jsonl(text: str, source_file: str = "") -> ImportBatch:
+    """llama-bench ``-o jsonl``: one test object per line."""
+    return _collect("jsonl", _iter_jsonl, text, source_file)
+
+
+def parse_llama_bench_csv(text: str, source_file: str = "") -> ImportBatch:
+    """llama-bench ``-o csv``: a header of field names, every value quoted."""
+    return _collect("csv", _iter_csv, text, source_file)
+
+
+#: A lazy parser: (text, source file, the batch that collects build and warnings) → results.
+_LazyParser = Callable[[str, str, ImportBatch], Iterator[Result]]
+
+
+def _collect(fmt: str, parser: _LazyParser, text: str, source_file: str) -> ImportBatch:
+    batch = ImportBatch(f"llama-bench {fmt}")
+    batch.results = list(parser(text, source_file, batch))
+    return batch
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, one at a time (``splitlines`` would hold a second copy
+    of a 200k-row file in memory)."""
+    for m in re.finditer(r"[^\n]*\n|[^\n]+\Z", text):
+        yield m.group(0)
+
+
+def _iter_json(text: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadFileError(source_file or "input", f"not valid JSON ({exc}).") from exc
+    except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300-digit limit
+        raise BadFileError(source_file or "input", f"not valid JSON ({clean_text(exc, 160)}).") from exc
     except RecursionError as exc:
         raise BadFileError(source_file or "input", "JSON nested too deeply.") from exc
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
         raise BadFileError(source_file or "input", "expected a JSON array of llama-bench tests.")
-    return _batch_from_objects(data, "json", source_file)
+    return _iter_objects(data, "json", source_file, batch)
 
 
-def parse_llama_bench_jsonl(text: str, source_file: str = "") -> ImportBatch:
-    """llama-bench ``-o jsonl``: one test object per line."""
-    objs = []
-    for i, line in enumerate(text.splitlines(), 1):
+def _jsonl_objects(text: str, source_file: str) -> Iterator[object]:
+    for i, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         try:
-            objs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BadFileError(source_file or "input", f"line {i} is not valid JSON ({exc}).") from exc
-    return _batch_from_objects(objs, "jsonl", source_file)
+            obj = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, or an integer over Python's 4,300-digit limit
+            why = clean_text(exc, 160)
+            raise BadFileError(source_file or "input", f"line {i} is not valid JSON ({why}).") from exc
+        except RecursionError as exc:
+            raise BadFileError(source_file or "input", f"line {i}: JSON nested too deeply.") from exc
+        yield obj
 
 
-def parse_llama_bench_csv(text: str, source_file: str = "") -> ImportBatch:
-    """llama-bench ``-o csv``: a header of field names, every value quoted."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return _batch_from_objects(rows, "csv", source_file)
+def _iter_jsonl(text: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
+    return _iter_objects(_jsonl_objects(text, source_file), "jsonl", source_file, batch)
 
 
-def _batch_from_objects(objs: Iterable[object], fmt: str, source_file: str) -> ImportBatch:
-    batch = ImportBatch(f"llama-bench {fmt}")
+def _iter_csv(text: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
+    return _iter_objects(csv.DictReader(_lines(text)), "csv", source_file, batch)
+
+
+def _iter_objects(objs: Iterable[object], fmt: str, source_file: str, batch: ImportBatch) -> Iterator[Result]:
+    """Results of llama-bench test objects, one at a time; skipped entries and the build go into
+    ``batch``."""
     for i, obj in enumerate(objs, 1):
         if not isinstance(obj, dict) or "avg_ts" not in obj:
             raise BadFileError(source_file or "input", f"entry {i} is not a llama-bench test (no avg_ts).")
-        try:
-            batch.results.append(validate_result(result_from_llama_bench(obj, fmt, source_file)))
-        except (ValueError, TypeError, OverflowError) as exc:
-            batch.warnings.append(f"entry {i} skipped: {exc}")
         if batch.build is None and obj.get("build_commit"):
             batch.build = f"{obj['build_commit']} ({obj.get('build_number')})"
-    return batch
+        try:
+            res = validate_result(result_from_llama_bench(obj, fmt, source_file))
+        except (ValueError, TypeError, OverflowError) as exc:
+            batch.warnings.append(f"entry {i} skipped: {exc}")
+            continue
+        yield res
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,19 +538,20 @@ def parse_ground_truth_csv(path: str | Path) -> ImportBatch:
 
 def detect_format(text: str) -> str:
     """'json' | 'jsonl' | 'csv' (llama-bench) | 'markdown' | 'ground-truth' — or raise ValueError."""
-    stripped = text.lstrip("\ufeff \t\r\n")
+    stripped = text[:1_048_576].lstrip("\ufeff \t\r\n")  # the first MiB decides (never a full copy)
     if stripped.startswith("["):
         return "json"
     if stripped.startswith("{"):
-        first = stripped.splitlines()[0].strip()
+        first = stripped.partition("\n")[0].strip()
         try:
             json.loads(first)
             return "jsonl"
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not one object on the first line: read as JSON
             return "json"
-    if any(ln.strip().startswith("|") and "t/s" in ln for ln in stripped.splitlines()[:50]):
+    head = stripped[:65536].splitlines()[:50]
+    if any(ln.strip().startswith("|") and "t/s" in ln for ln in head):
         return "markdown"
-    header = stripped.splitlines()[0] if stripped else ""
+    header = head[0] if head else ""
     cols = {c.strip().strip('"') for c in header.split(",")}
     if {"avg_ts", "n_prompt"} <= cols:
         return "csv"
@@ -532,18 +568,48 @@ _PARSERS = {
 }
 
 
-def parse_file(path: str | Path) -> ImportBatch:
-    """Read and parse one file in any supported format (detected from its content)."""
+#: Formats read one result at a time (:func:`iter_file`), so a 200k-row import holds no list of them.
+_LAZY_PARSERS: dict[str, _LazyParser] = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv}
+
+
+def iter_file(path: str | Path) -> tuple[ImportBatch, Iterator[Result]]:
+    """Read one file (any supported format) and parse it lazily: the batch (format set; its build
+    and warnings fill in while the iterator runs, its ``results`` stay empty) and the results, one at
+    a time. ``rigfit results --import`` streams these into the store, so memory is the file's text
+    plus one row, not a list of every row (issue 18, defect 12)."""
     p = Path(path)
     text = read_text_regular(p, "file to import", max_bytes=MAX_IMPORT_BYTES)
+    fmt = _detect(p, text)
+    if fmt not in _LAZY_PARSERS:
+        batch = _parse_text(p, fmt, text)
+        results, batch.results = batch.results, []
+        return batch, iter(results)
+    batch = ImportBatch(f"llama-bench {fmt}")
+    return batch, _readable(p, _LAZY_PARSERS[fmt](text, str(p), batch))
+
+
+def _readable(p: Path, results: Iterator[Result]) -> Iterator[Result]:
+    """``results`` with a CSV or nesting error turned into the file's one-line error."""
     try:
-        fmt = detect_format(text)
+        yield from results
+    except csv.Error as exc:
+        raise BadFileError(p, f"not a readable CSV ({clean_text(exc, 120)}).") from exc
+    except RecursionError as exc:
+        raise BadFileError(p, "nested too deeply.") from exc
+
+
+def _detect(p: Path, text: str) -> str:
+    try:
+        return detect_format(text)
     except ValueError as exc:
         raise BadFileError(
             p,
             "not a format rigfit imports.",
             "Use llama-bench -o json / jsonl / csv / md output, or a ground-truth CSV.",
         ) from exc
+
+
+def _parse_text(p: Path, fmt: str, text: str) -> ImportBatch:
     try:
         if fmt == "ground-truth":
             return parse_ground_truth_csv(p)
@@ -552,6 +618,13 @@ def parse_file(path: str | Path) -> ImportBatch:
         raise BadFileError(p, f"not a readable CSV ({clean_text(exc, 120)}).") from exc
     except RecursionError as exc:
         raise BadFileError(p, "nested too deeply.") from exc
+
+
+def parse_file(path: str | Path) -> ImportBatch:
+    """Read and parse one file in any supported format (detected from its content)."""
+    p = Path(path)
+    text = read_text_regular(p, "file to import", max_bytes=MAX_IMPORT_BYTES)
+    return _parse_text(p, _detect(p, text), text)
 
 
 def export_rows(results: Iterable[Result]) -> list[dict]:
@@ -613,6 +686,7 @@ __all__ = [
     "export_csv",
     "export_rows",
     "family_from_model_type",
+    "iter_file",
     "llama_bench_test_name",
     "parse_file",
     "parse_ground_truth_csv",

@@ -335,9 +335,9 @@ class ResultStore:
         self.read_only = read_only
         existing = self.path.exists()
         if existing:
-            _check_existing_store(self.path)
-            if not self.read_only and not _writable(self.path):
+            if not self.read_only and self.path.is_file() and not _writable(self.path):
                 self.read_only = True
+            _check_existing_store(self.path, for_writing=not self.read_only)
         self._conn = self._connect(existing)
         self._conn.row_factory = sqlite3.Row
         try:
@@ -483,7 +483,11 @@ class ResultStore:
 
     def add_run(self, run: Run, results: Iterable[Result] = (), fingerprint: Any = None) -> InsertReport:
         """Write a run and its results in one transaction; results whose ``dedupe_key`` is already
-        stored are skipped (importing the same file twice adds nothing)."""
+        stored are skipped (importing the same file twice adds nothing).
+
+        ``results`` may be a lazy iterator (an import streams its rows, one in memory at a time);
+        ``run.llama_build`` may be learnt while it runs (the build is in the rows) and is written at
+        the end of the same transaction."""
         now = utc_now()
         added = skipped = 0
         with self._write() as conn:
@@ -528,6 +532,8 @@ class ResultStore:
                     res.run_id, res.created_at = run_id, now
                 else:
                     skipped += 1
+            if run.llama_build is not None:  # learnt from the rows, after the run row was written
+                conn.execute("UPDATE runs SET llama_build = ? WHERE id = ?", (run.llama_build, run_id))
             if skipped and not added:  # everything was already stored: keep no empty run
                 conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
                 run.id = None
@@ -675,12 +681,14 @@ def _damaged(path: Path, exc: BaseException) -> RigfitError:
     )
 
 
-def _check_existing_store(path: Path) -> None:
+def _check_existing_store(path: Path, for_writing: bool = False) -> None:
     """Refuse, without changing a byte, a file that is not a healthy rigfit store.
 
     Reads through a read-only (``mode=ro``, falling back to ``immutable=1``) connection: the SQLite
-    header, the tables (a foreign database has tables but none of ours), and ``PRAGMA quick_check``
-    (garbage in a middle page).
+    header, the tables (a foreign database has tables but none of ours; a rigfit store with a
+    dropped table), ``PRAGMA quick_check`` (garbage in a middle page) and, before writing, the
+    schema version (a newer rigfit's store is read, never migrated or written). All of this runs
+    before the read-write connection sets the WAL journal mode, the first write to the file.
     """
     if not path.is_file():
         raise RigfitError(
@@ -725,11 +733,32 @@ def _check_existing_store(path: Path) -> None:
         problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             raise _damaged(path, "quick_check: " + "; ".join(str(p) for p in problems)[:200])
+        _check_schema(path, names, version, for_writing)
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, exc) from exc
     finally:
         if conn is not None:
             conn.close()
+
+
+def _check_schema(path: Path, names: set[str], version: int, for_writing: bool) -> None:
+    """The tables of ``version`` are all there, and a store about to be written is one this rigfit
+    can migrate (one line each, with the remedy: restore, or upgrade rigfit)."""
+    if for_writing and version > SCHEMA_VERSION:
+        raise RigfitError(
+            f"The results store {path} has schema version {version}, newer than this rigfit understands "
+            f"({SCHEMA_VERSION}); nothing was written.",
+            "Upgrade rigfit (reading it with 'rigfit results' still works).",
+        )
+    missing = sorted(
+        t for v, tables in _TABLES_BY_VERSION.items() if v <= version for t in tables if t not in names
+    )
+    if missing:
+        raise RigfitError(
+            f"The results store {path} is damaged: table(s) {', '.join(missing)} are missing; "
+            "left unchanged.",
+            f"Restore {path.name} from a backup, or move it aside (rigfit then starts a new store).",
+        )
 
 
 def _dumps(value: Any) -> str | None:

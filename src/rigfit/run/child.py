@@ -5,10 +5,19 @@ JSON, which serves llama.cpp's OpenAI-compatible HTTP API itself. Protocol on st
 each): ``{"event": "listening", "url", "build"}`` once serving, ``{"event": "error", "message"}``
 when llama.cpp refused the model. llama.cpp's log (verbosity 4: every buffer it allocates) goes to
 stderr. SIGTERM or SIGINT shuts the server down (port freed) and exits 0.
+
+``python -m rigfit.run.child --exec PARENT_PID BINARY ARGS…`` starts the user's ``llama-server``
+the same way: it arranges to die with rigfit, then becomes the binary (``execvp``).
+
+Either way the server never outlives rigfit (issue 18, defect 6): on Linux the child asks the kernel
+for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``, kept across ``execve``; this covers
+``kill -9`` of rigfit, which no handler sees), then checks the parent did not die before the call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
@@ -18,6 +27,23 @@ import threading
 from typing import Any
 
 _EXIT_LOAD_FAILED = 3
+_EXIT_ORPHANED = 4
+#: prctl option asking for a signal when the parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Be killed (SIGKILL) when the process ``parent_pid`` dies; exit now if it already has.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (https://man7.org/linux/man-pages/man2/prctl.2.html).
+    Elsewhere nothing is armed: rigfit's signal handlers and ``ServerProcess.stop`` end the
+    process group."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if parent_pid and os.getppid() != parent_pid:
+        os._exit(_EXIT_ORPHANED)
 
 
 def params_for(spec: dict[str, Any]) -> Any:
@@ -75,7 +101,14 @@ def _build_info() -> dict:
     return build
 
 
-def main(spec_json: str) -> int:
+def exec_binary(parent_pid: int, argv: list[str]) -> None:
+    """Arm :func:`die_with_parent`, then become ``argv`` (the user's llama-server)."""
+    die_with_parent(parent_pid)
+    os.execvp(argv[0], argv)
+
+
+def main(spec_json: str, parent_pid: int = 0) -> int:
+    die_with_parent(parent_pid)
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything llama.cpp prints goes to the log
 
@@ -105,4 +138,6 @@ def main(spec_json: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    if sys.argv[1] == "--exec":
+        exec_binary(int(sys.argv[2]), sys.argv[3:])
+    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0))

@@ -42,6 +42,7 @@ from rigfit.errors import BadFileError, RigfitError
 from rigfit.formats.gguf import iter_gguf_files, read_gguf
 from rigfit.formats.hf import hf_cache_snapshot
 from rigfit.formats.stores import lmstudio_dirs, resolve_ollama_name
+from rigfit.safeio import check_path_length
 
 #: Default file type when a repo is named without one: llama.cpp's ``-hf org/repo`` picks Q4_K_M too
 #: ("quant is optional, default to Q4_K_M", https://github.com/ggml-org/llama.cpp/blob/master/common/arg.cpp).
@@ -275,6 +276,7 @@ def _local_pick(files: list[tuple[str, Path]], quant: str | None, filename: str 
 
 def resolve_local(ref: str, quant: str | None = None) -> ModelFile | None:
     """A model reference that is already on disk (path, Ollama, HF cache, LM Studio), else None."""
+    check_path_length(ref, "model name")  # ENAMETOOLONG is one line, not a traceback
     p = Path(ref).expanduser()
     if p.exists():
         return ModelFile(ref, "path", _gguf_in(p))

@@ -256,9 +256,13 @@ class ServerProcess:
 
     @property
     def args(self) -> list[str]:
+        """The child's command: the bundled server, or the user's binary started through
+        ``rigfit.run.child --exec`` so that it dies with rigfit (see that module)."""
+        child = [sys.executable, "-m", "rigfit.run.child"]
         if self.binary:
-            return llama_server_args(self.spec, self.binary, fit_flag=binary_knows(self.binary, "--fit"))
-        return [sys.executable, "-m", "rigfit.run.child", json.dumps(self.spec.to_json())]
+            argv = llama_server_args(self.spec, self.binary, fit_flag=binary_knows(self.binary, "--fit"))
+            return [*child, "--exec", str(os.getpid()), *argv]
+        return [*child, json.dumps(self.spec.to_json()), str(os.getpid())]
 
     def start(self, timeout_s: float = 600.0) -> str:
         """Start the server and wait until it listens; returns its URL. Raises :class:`LaunchError`
