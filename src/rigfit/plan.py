@@ -239,6 +239,20 @@ def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> Device
     return d
 
 
+def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
+    """RAM an Apple Mac keeps for macOS and apps [B]: the part outside Metal's working set
+    (recommendedMaxWorkingSetSize, the GPU capacity of ``_capacity``). llama.cpp's CPU buffers
+    (``-ngl`` < all, ``--n-cpu-moe``) come from the same RAM, so on a Mac they only move memory
+    out of that budget into the system's share; 0 on other machines (an APU's carve-out leaves
+    the rest of RAM to the CPU). Source: Apple, MTLDevice.recommendedMaxWorkingSetSize,
+    https://developer.apple.com/documentation/metal/mtldevice/recommendedmaxworkingsetsize; ggml-org's
+    own Mac app budgets a model's whole footprint to it (gpt-oss-20b "needs ~12 GB; we budget 11 on a
+    16 GB Mac", and moving its experts to the CPU still ran out):
+    https://github.com/ggml-org/Llama-macOS/issues/58"""
+    metal = sum(d.capacity_bytes or 0 for d in gpus if d.kind == "apple")
+    return max(0, ram_bytes - metal) if metal else 0
+
+
 def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> DeviceMemory:
     """Every llama.cpp buffer in host RAM (the CPU backend) [B], and the RAM left for them."""
     arch, pl = b.model.arch, b.pl
@@ -260,11 +274,16 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
         h.capacity_bytes = machine.ram_bytes
         h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
         if machine.unified_memory:
-            # the GPU's buffers live in the same RAM
-            left = machine.ram_bytes - sum(d.total_bytes for d in gpus)
+            # the GPU's buffers live in the same RAM; on Apple the RAM outside Metal's working set
+            # stays macOS's, so CPU buffers cannot lift a model past that budget
+            system = apple_system_share_bytes(machine.ram_bytes, gpus)
+            left = machine.ram_bytes - system - sum(d.total_bytes for d in gpus)
             h.capacity_bytes = max(0, left)  # never negative: the GPU's share alone may exceed RAM
-            h.capacity_source = "unified memory left after the GPU's buffers" + (
-                "" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM)"
+            macos = f" and macOS's share ({system / GIB:.2f} GiB outside Metal's working set)"
+            h.capacity_source = (
+                "unified memory left after the GPU's buffers"
+                + (macos if system else "")
+                + ("" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM left to them)")
             )
     else:
         h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
@@ -505,12 +524,18 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
     if rope := rope_scaling_advice(arch, ctx_per_sequence(n_ctx, settings.n_parallel, settings.kv_unified)):
         notes.append(Note(NoteCode.BEYOND_TRAINING_CTX, rope.text()))
     if plan.fit is Verdict.NO:
-        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
+        apple = any(d.kind == "apple" for d in machine.accelerators)
+        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe and not apple else ""
+        more = (
+            "more memory in --on, or raise Metal's limit (sudo sysctl iogpu.wired_limit_mb=N)"
+            if apple  # CPU buffers come out of the same RAM: only a larger working set helps
+            else "or more memory in --on"
+        )
         notes.append(
             Note(
                 NoteCode.DOES_NOT_FIT,
                 "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
-                f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on.",
+                f"--quant, --kv-type q8_0{moe_hint}, {more}.",
             )
         )
     if not machine.ram_bytes:
