@@ -139,16 +139,16 @@ def models(
     ] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
     min_params: Annotated[
-        float | None, typer.Option("--min-params", help="Smallest total size [billions of parameters].")
+        float | None, typer.Option("--min-params", help="Smallest total size \\[billions of parameters].")
     ] = None,
     max_params: Annotated[
-        float | None, typer.Option("--max-params", help="Largest total size [billions of parameters].")
+        float | None, typer.Option("--max-params", help="Largest total size \\[billions of parameters].")
     ] = None,
     moe: Annotated[
         bool | None, typer.Option("--moe/--dense", help="Only mixture-of-experts models, or only dense ones.")
     ] = None,
     min_ctx: Annotated[
-        int | None, typer.Option("--min-ctx", help="Smallest training context [tokens], e.g. 131072.")
+        int | None, typer.Option("--min-ctx", help="Smallest training context \\[tokens], e.g. 131072.")
     ] = None,
     capability: Annotated[
         list[str] | None,
