@@ -527,7 +527,7 @@ def recommend(
         f.ram_bytes = float(machine.ram_bytes or 0)
     picks: list[Pick] = []
     for arch in models or load_models():
-        if arch.n_ctx_train and arch.n_ctx_train < ctx:
+        if arch.trained_ctx and arch.trained_ctx < ctx:  # (not a GGUF placeholder such as Mamba-2's 2^20)
             f.rejected["context"] += 1
             continue
         best, best_comfy = _best_quants(arch, f)
