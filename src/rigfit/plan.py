@@ -239,6 +239,15 @@ def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> Device
     return d
 
 
+def usable_fast_memory_bytes(machine: Machine) -> int:
+    """Memory llama.cpp can fill without offload [B]: the GPUs' capacities as planned (on a Mac
+    Metal's working set, not all of RAM; on an APU its GPU share), or the RAM of a CPU-only box."""
+    accels = accelerators_for_llamacpp(machine)
+    if accels:
+        return sum(_capacity(d, machine)[0] or 0 for d in accels)
+    return machine.ram_bytes or 0
+
+
 def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
     """RAM an Apple Mac keeps for macOS and apps [B]: the part outside Metal's working set
     (recommendedMaxWorkingSetSize, the GPU capacity of ``_capacity``). llama.cpp's CPU buffers
