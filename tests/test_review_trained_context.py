@@ -28,3 +28,9 @@ def test_long_context_recommendation_skips_a_2k_model():
     assert r.exit_code == 0, r.output
     ids = json.dumps(json.loads(r.stdout))
     assert "mamba2-2.7b" not in ids
+
+
+def test_models_min_ctx_uses_the_training_length():
+    r = run_cli("models", "--min-ctx", "1000000")
+    assert r.exit_code == 0, r.output
+    assert "mamba2-2.7b" not in r.stdout and "llama-4-scout" in r.stdout

@@ -93,7 +93,7 @@ def _table(models: list[Architecture]) -> Table:
             a.id,
             a.arch,
             _params(a),
-            _ctx(a.n_ctx_train),
+            _ctx(a.trained_ctx),
             attention_kind(a, short=True),
             _caps(a),
             (released(a) or "-")[:7],
