@@ -31,3 +31,8 @@ def test_unknown_host_ram_is_not_read_as_no_ram():
 def test_model_that_fits_is_unaffected():
     (v,) = _verdicts("gpt-oss-20b at 100 tok/s on an RTX 4090 + 64GB DDR5-6000\n")
     assert "do not fit" not in v["reason"]
+
+
+def test_speculative_claim_for_a_model_beyond_all_memory_is_not_ok():
+    (v,) = _verdicts("GLM-4.5-Air at 40 tok/s on a Mac mini M4 16GB with speculative decoding\n")
+    assert v["verdict"] == "implausible" and "do not fit" in v["reason"]

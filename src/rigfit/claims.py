@@ -722,7 +722,8 @@ def _check_decode(c: _ModelCheck) -> Verdict:
         # speculative decoding / MTP: checked against its own bound (estimate/speculative.py)
         pred = _predict(claim, c.machine, c.spec, "decode")
         sc = check_speculative_decode(claim.value, bound, pred, has_mtp)
-        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
+        v_sc = Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
+        return _beyond_all_memory(c, v_sc)
     return _beyond_all_memory(
         c, _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
     )
