@@ -995,7 +995,11 @@ def commands_for(plan: Plan) -> dict[str, Any]:
 def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
     """Ollama parameters and environment that come closest to the plan."""
     s = plan.settings
-    ollama: dict[str, Any] = {"num_ctx": plan.n_ctx, "num_gpu": plan.ngl if has_gpu else 0}
+    # Ollama allocates num_ctx × OLLAMA_NUM_PARALLEL tokens ("a 2K context with 4 parallel requests
+    # will result in an 8K context", https://github.com/ollama/ollama/blob/main/docs/faq.md): per
+    # request it takes llama.cpp's -c divided by the slots
+    num_ctx = plan.n_ctx // s.n_parallel if s.n_parallel > 1 else plan.n_ctx
+    ollama: dict[str, Any] = {"num_ctx": num_ctx, "num_gpu": plan.ngl if has_gpu else 0}
     ollama_note = None
     if plan.experts_in_ram and has_gpu:
         # Ollama offloads whole layers only: no per-expert setting (feature request ollama/ollama#11772
