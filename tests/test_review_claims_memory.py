@@ -36,3 +36,9 @@ def test_model_that_fits_is_unaffected():
 def test_speculative_claim_for_a_model_beyond_all_memory_is_not_ok():
     (v,) = _verdicts("GLM-4.5-Air at 40 tok/s on a Mac mini M4 16GB with speculative decoding\n")
     assert v["verdict"] == "implausible" and "do not fit" in v["reason"]
+
+
+def test_memory_claim_with_uses_names_the_model():
+    """ "Llama 3.1 8B uses 3 GB on a Raspberry Pi 5 16GB" read the whole line as the model name."""
+    (v,) = _verdicts("Llama 3.1 8B uses 3 GB on a Raspberry Pi 5 16GB\n")
+    assert v["verdict"] == "impossible"

@@ -373,7 +373,8 @@ def parse_prose(text: str, line: int = 0) -> Claim:
         )
     m_q = _QUANT_RE.search(t)
     quant = m_q.group(1).upper() if m_q else None
-    pre = t[: m_q.start()] if m_q else re.split(r"(?<!\s)\s+(?:at|runs?|does)\s+", t, maxsplit=1)[0]
+    verb = r"(?<!\s)\s+(?:at|runs?|does|uses?|needs?|takes?|requires?)\s+"  # ends the model name
+    pre = t[: m_q.start()] if m_q else re.split(verb, t, maxsplit=1)[0]
     model = pre.strip(" ,:-") or None
     metric, value = None, None
     m_s = _search_seconds(t)
