@@ -22,3 +22,12 @@ def test_ollama_num_ctx_single_user_is_the_whole_context():
     r = run_cli("plan", "qwen3-8b", "--on", "RTX 4090 + 64GB DDR5-6000", "--json")
     j = json.loads(r.stdout)
     assert j["commands"]["ollama"]["parameters"]["num_ctx"] == j["n_ctx"]
+
+
+def test_ollama_line_says_it_has_no_speculative_decoding():
+    """`plan ... --draft llama-3.2-1b` printed an Ollama line with no word that Ollama cannot draft."""
+    args = ("plan", "llama-3.1-70b", "--on", "2x RTX 3090", "--draft", "llama-3.2-1b", "--json")
+    j = json.loads(run_cli(*args).stdout)
+    assert "no speculative decoding" in j["commands"]["ollama"]["note"]
+    plain = json.loads(run_cli("plan", "llama-3.1-70b", "--on", "2x RTX 3090", "--json").stdout)
+    assert not plain["commands"]["ollama"]["note"]

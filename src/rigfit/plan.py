@@ -1022,6 +1022,10 @@ def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
                 else " and no whole-layer offload fits: num_gpu=0."
             )
         )
+    if s.speculative is not None:
+        # Ollama has no draft model or MTP option (ollama/ollama#5800 open; PR #8134 closed unmerged)
+        spec_note = "Ollama has no speculative decoding (draft model / MTP): expect the plain decode speed."
+        ollama_note = f"{ollama_note} {spec_note}" if ollama_note else spec_note
     env = {}
     if s.flash_attn == "on" or s.kv_type_k != "f16":
         env["OLLAMA_FLASH_ATTENTION"] = "1"
