@@ -51,3 +51,14 @@ def test_mac_whole_footprint_stays_within_metal_working_set():
 def test_discrete_gpu_box_still_offloads_experts_to_ram():
     j = _plan_json("qwen3-30b-a3b", "--on", "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200")
     assert j["offload"]["n_cpu_moe"] > 0 or j["offload"]["kind"] == "experts"
+
+
+def test_mac_cpu_capacity_leaves_out_the_drafts_metal_buffers():
+    """`plan qwen3-8b --on "Mac mini M4 16GB" --draft qwen3-0.6b` left the draft's Metal buffers
+    out of the unified RAM left for the CPU (5.14 GiB instead of 4.31)."""
+    j = _plan_json("qwen3-8b", "--on", MAC16, "--draft", "qwen3-0.6b")
+    devs = j["memory"]["devices"]
+    metal = next(d for d in devs if d["kind"] == "apple")
+    cpu = next(d for d in devs if d["kind"] == "cpu")
+    assert metal["draft_bytes"] > 0
+    assert metal["total_bytes"] + cpu["capacity_bytes"] <= metal["capacity_bytes"] + 1

@@ -336,6 +336,11 @@ def device_memory(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
         )
         spec_mod.add_draft_buffers(out, bufs)
+        host = out[-1]
+        if machine.unified_memory and host.capacity_bytes is not None:
+            # the draft's GPU buffers come out of the same RAM as the CPU's
+            gpu_draft = sum(d.draft_bytes for d in out[:-1])
+            host.capacity_bytes = max(0, host.capacity_bytes - gpu_draft)
     return pl, out
 
 
