@@ -373,7 +373,8 @@ def parse_prose(text: str, line: int = 0) -> Claim:
         )
     m_q = _QUANT_RE.search(t)
     quant = m_q.group(1).upper() if m_q else None
-    pre = t[: m_q.start()] if m_q else re.split(r"(?<!\s)\s+(?:at|runs?|does)\s+", t, maxsplit=1)[0]
+    verb = r"(?<!\s)\s+(?:at|runs?|does|uses?|needs?|takes?|requires?)\s+"  # ends the model name
+    pre = t[: m_q.start()] if m_q else re.split(verb, t, maxsplit=1)[0]
     model = pre.strip(" ,:-") or None
     metric, value = None, None
     m_s = _search_seconds(t)
@@ -722,8 +723,33 @@ def _check_decode(c: _ModelCheck) -> Verdict:
         # speculative decoding / MTP: checked against its own bound (estimate/speculative.py)
         pred = _predict(claim, c.machine, c.spec, "decode")
         sc = check_speculative_decode(claim.value, bound, pred, has_mtp)
-        return Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
-    return _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
+        v_sc = Verdict(claim, sc.verdict, sc.reason, sc.bound, "upper", ar + sc.arithmetic, pred)
+        return _beyond_all_memory(c, v_sc)
+    return _beyond_all_memory(
+        c, _finish(claim, bound, "upper", ar, _predict(claim, c.machine, c.spec, "decode"))
+    )
+
+
+def _beyond_all_memory(c: _ModelCheck, v: Verdict) -> Verdict:
+    """An "ok" speed claim for a model whose weights exceed all of the machine's memory becomes
+    "implausible": the rest would be re-read from storage every few tokens (llama.cpp mmap), which
+    the memory roofline above does not bound (e.g. gpt-oss-120b, 63 GB, at 20 tok/s on a 16 GB Mac)."""
+    total = c.work.total_bytes
+    machine = c.machine
+    total_mem = c.cap + ((machine.ram_bytes or 0) if c.accs and not machine.unified_memory else 0)
+    ram_unknown = bool(c.accs) and not machine.unified_memory and not machine.ram_bytes
+    if v.verdict != "ok" or ram_unknown or not total_mem or total <= total_mem:
+        return v  # (host RAM not described: the model may still fit in it)
+    v.arithmetic.append(
+        f"memory: the weights ({_gb(total)}) exceed all of the machine's memory ({_gb(total_mem)}, "
+        "accelerators + host RAM): the rest streams from storage"
+    )
+    v.verdict = "implausible"
+    v.reason = (
+        f"the weights ({_gb(total)}) do not fit in the machine's {_gb(total_mem)} of memory: "
+        "rigfit plans no such run, and storage, not memory bandwidth, would bound it"
+    )
+    return v
 
 
 def _check_prefill(c: _ModelCheck) -> Verdict:

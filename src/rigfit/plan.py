@@ -241,6 +241,29 @@ def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> Device
     return d
 
 
+def usable_fast_memory_bytes(machine: Machine) -> int:
+    """Memory llama.cpp can fill without offload [B]: the GPUs' capacities as planned (on a Mac
+    Metal's working set, not all of RAM; on an APU its GPU share), or the RAM of a CPU-only box."""
+    accels = accelerators_for_llamacpp(machine)
+    if accels:
+        return sum(_capacity(d, machine)[0] or 0 for d in accels)
+    return machine.ram_bytes or 0
+
+
+def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
+    """RAM an Apple Mac keeps for macOS and apps [B]: the part outside Metal's working set
+    (recommendedMaxWorkingSetSize, the GPU capacity of ``_capacity``). llama.cpp's CPU buffers
+    (``-ngl`` < all, ``--n-cpu-moe``) come from the same RAM, so on a Mac they only move memory
+    out of that budget into the system's share; 0 on other machines (an APU's carve-out leaves
+    the rest of RAM to the CPU). Source: Apple, MTLDevice.recommendedMaxWorkingSetSize,
+    https://developer.apple.com/documentation/metal/mtldevice/recommendedmaxworkingsetsize; ggml-org's
+    own Mac app budgets a model's whole footprint to it (gpt-oss-20b "needs ~12 GB; we budget 11 on a
+    16 GB Mac", and moving its experts to the CPU still ran out):
+    https://github.com/ggml-org/Llama-macOS/issues/58"""
+    metal = sum(d.capacity_bytes or 0 for d in gpus if d.kind == "apple")
+    return max(0, ram_bytes - metal) if metal else 0
+
+
 def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> DeviceMemory:
     """Every llama.cpp buffer in host RAM (the CPU backend) [B], and the RAM left for them."""
     arch, pl = b.model.arch, b.pl
@@ -263,11 +286,16 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
         h.capacity_bytes = machine.ram_bytes
         h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
         if machine.unified_memory:
-            # the GPU's buffers live in the same RAM
-            left = machine.ram_bytes - sum(d.total_bytes for d in gpus)
+            # the GPU's buffers live in the same RAM; on Apple the RAM outside Metal's working set
+            # stays macOS's, so CPU buffers cannot lift a model past that budget
+            system = apple_system_share_bytes(machine.ram_bytes, gpus)
+            left = machine.ram_bytes - system - sum(d.total_bytes for d in gpus)
             h.capacity_bytes = max(0, left)  # never negative: the GPU's share alone may exceed RAM
-            h.capacity_source = "unified memory left after the GPU's buffers" + (
-                "" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM)"
+            macos = f" and macOS's share ({system / GIB:.2f} GiB outside Metal's working set)"
+            h.capacity_source = (
+                "unified memory left after the GPU's buffers"
+                + (macos if system else "")
+                + ("" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM left to them)")
             )
     else:
         h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
@@ -313,6 +341,11 @@ def device_memory(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
         )
         spec_mod.add_draft_buffers(out, bufs)
+        host = out[-1]
+        if machine.unified_memory and host.capacity_bytes is not None:
+            # the draft's GPU buffers come out of the same RAM as the CPU's
+            gpu_draft = sum(d.draft_bytes for d in out[:-1])
+            host.capacity_bytes = max(0, host.capacity_bytes - gpu_draft)
     if settings.vision is not None:  # the image encoder's buffers (estimate/vision.py)
         vision_mod.add_mmproj_buffers(out, settings.vision, settings.flash_attn != "off")
     return pl, out
@@ -512,12 +545,18 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
     if rope := rope_scaling_advice(arch, ctx_per_sequence(n_ctx, settings.n_parallel, settings.kv_unified)):
         notes.append(Note(NoteCode.BEYOND_TRAINING_CTX, rope.text()))
     if plan.fit is Verdict.NO:
-        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe else ""
+        apple = any(d.kind == "apple" for d in machine.accelerators)
+        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe and not apple else ""
+        more = (
+            "more memory in --on, or raise Metal's limit (sudo sysctl iogpu.wired_limit_mb=N)"
+            if apple  # CPU buffers come out of the same RAM: only a larger working set helps
+            else "or more memory in --on"
+        )
         notes.append(
             Note(
                 NoteCode.DOES_NOT_FIT,
                 "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
-                f"--quant, --kv-type q8_0{moe_hint}, or more memory in --on.",
+                f"--quant, --kv-type q8_0{moe_hint}, {more}.",
             )
         )
     if not machine.ram_bytes:
@@ -969,7 +1008,11 @@ def commands_for(plan: Plan) -> dict[str, Any]:
 def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
     """Ollama parameters and environment that come closest to the plan."""
     s = plan.settings
-    ollama: dict[str, Any] = {"num_ctx": plan.n_ctx, "num_gpu": plan.ngl if has_gpu else 0}
+    # Ollama allocates num_ctx × OLLAMA_NUM_PARALLEL tokens ("a 2K context with 4 parallel requests
+    # will result in an 8K context", https://github.com/ollama/ollama/blob/main/docs/faq.md): per
+    # request it takes llama.cpp's -c divided by the slots
+    num_ctx = plan.n_ctx // s.n_parallel if s.n_parallel > 1 else plan.n_ctx
+    ollama: dict[str, Any] = {"num_ctx": num_ctx, "num_gpu": plan.ngl if has_gpu else 0}
     ollama_note = None
     if plan.experts_in_ram and has_gpu:
         # Ollama offloads whole layers only: no per-expert setting (feature request ollama/ollama#11772
@@ -992,6 +1035,10 @@ def _ollama(plan: Plan, has_gpu: bool) -> dict[str, Any]:
                 else " and no whole-layer offload fits: num_gpu=0."
             )
         )
+    if s.speculative is not None:
+        # Ollama has no draft model or MTP option (ollama/ollama#5800 open; PR #8134 closed unmerged)
+        spec_note = "Ollama has no speculative decoding (draft model / MTP): expect the plain decode speed."
+        ollama_note = f"{ollama_note} {spec_note}" if ollama_note else spec_note
     env = {}
     if s.flash_attn == "on" or s.kv_type_k != "f16":
         env["OLLAMA_FLASH_ATTENTION"] = "1"

@@ -212,7 +212,10 @@ class Evaluation:
     ngl: int | None = None
     n_layers: int | None = None
     systems_needed: int | None = None  # hosted SRAM systems (Cerebras, Groq) holding weights + KV
-    experts_in_ram: int = 0  # layers whose routed MoE experts stay in RAM (--n-cpu-moe)
+    experts_in_ram: int = 0  # layers whose routed MoE experts stay in RAM
+    # the plan's --n-cpu-moe value: the first N layers, leading dense layers included, so it can
+    # exceed experts_in_ram (DeepSeek, GLM-4.7-Flash); n_layer stands for --cpu-moe
+    n_cpu_moe: int = 0
     ram_bytes: float = 0.0  # what the plan keeps in system RAM [B] (experts, CPU buffers)
 
     @property
@@ -339,6 +342,7 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
         ngl=plan.ngl if accel_rows else None,
         n_layers=n_all,
         experts_in_ram=plan.experts_in_ram,
+        n_cpu_moe=plan.settings.n_cpu_moe or (spec.arch.n_layer if plan.settings.cpu_moe else 0),
         ram_bytes=float(sum(d.total_bytes for d in plan.devices if d.kind == "cpu")) if accel_rows else 0.0,
         systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
     )
@@ -529,7 +533,7 @@ def recommend(
         f.ram_bytes = float(machine.ram_bytes or 0)
     picks: list[Pick] = []
     for arch in models or load_models():
-        if arch.n_ctx_train and arch.n_ctx_train < ctx:
+        if arch.trained_ctx and arch.trained_ctx < ctx:  # (not a GGUF placeholder such as Mamba-2's 2^20)
             f.rejected["context"] += 1
             continue
         best, best_comfy = _best_quants(arch, f)
@@ -692,7 +696,7 @@ def _neg_date(date: str) -> str:
 def _max_ctx(machine: Machine, p: Pick) -> int | None:
     e = p.evaluation
     if e.experts_offload:
-        return max_context_for(machine, p.model_id, p.quant, e.experts_in_ram)
+        return max_context_for(machine, p.model_id, p.quant, e.n_cpu_moe)
     return max_context_for(machine, p.model_id, p.quant)
 
 
@@ -735,7 +739,7 @@ def _is_moe(p: Pick) -> bool:
 def _where(p: Pick) -> str:
     e = p.evaluation
     if e.experts_offload:
-        return f", routed experts of {e.experts_in_ram} layers in RAM (--n-cpu-moe {e.experts_in_ram})"
+        return f", routed experts of {e.experts_in_ram} layers in RAM (--n-cpu-moe {e.n_cpu_moe})"
     return ""
 
 

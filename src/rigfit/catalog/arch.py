@@ -116,6 +116,13 @@ class Architecture:
     notes: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def trained_ctx(self) -> int:
+        """Context the model was trained at [tokens]: ``extra["trained_context"]`` where the GGUF's
+        context_length is a placeholder (Mamba-2 converts write 2^20 for a model trained at 2,048
+        tokens), else ``n_ctx_train``. Quality checks use this; memory keeps llama.cpp's n_ctx_train."""
+        return int((self.extra or {}).get("trained_context") or self.n_ctx_train)
+
     # --- per-layer accessors -------------------------------------------------------------
     def head_kv(self, il: int) -> int:
         """KV heads of layer ``il`` (0 for a recurrent layer in a hybrid model)."""

@@ -79,7 +79,7 @@ class ModelFilter:
             return False
         if self.moe is not None and (a.moe is not None) != self.moe:
             return False
-        if self.min_ctx is not None and a.n_ctx_train < self.min_ctx:
+        if self.min_ctx is not None and a.trained_ctx < self.min_ctx:  # (not a GGUF placeholder)
             return False
         if self.capabilities and not set(self.capabilities) <= set(capabilities(a)):
             return False

@@ -77,6 +77,12 @@ def render_concurrency(console: Console, c: Concurrency) -> None:
 
 def render_kv_types(console: Console, p: Plan, rows: list[KVTypeRow]) -> None:
     """Print every KV cache type at the plan's context: bytes, decode, quality."""
+    if rows and not any(r.kv_bytes for r in rows):  # a pure recurrent (SSM) model: nothing to quantize
+        console.print(
+            f"\nKV cache types: {p.model.arch.name or p.model.arch.id} has no KV cache (no attention "
+            "layers): -ctk/-ctv change neither memory nor speed nor quality."
+        )
+        return
     t = Table(
         title=f"KV cache types at {p.n_ctx:,} tokens (K = V type; -ctk/-ctv may differ)",
         title_justify="left",

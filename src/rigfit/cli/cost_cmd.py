@@ -19,15 +19,17 @@ def cost(
     ),
     hours_per_day: float = typer.Option(None, "--hours-per-day", help="Hours the machine is on per day."),
     tokens_per_day: float = typer.Option(None, "--tokens-per-day", help="Generated tokens per day."),
-    electricity: float = typer.Option(0.17, "--electricity-usd-per-kwh", help="Electricity price [USD/kWh]."),
+    electricity: float = typer.Option(
+        0.17, "--electricity-usd-per-kwh", help="Electricity price \\[USD/kWh]."
+    ),
     hardware_usd: float = typer.Option(
-        None, "--hardware-usd", help="Purchase price [USD] (default: catalog)."
+        None, "--hardware-usd", help="Purchase price \\[USD] (default: catalog)."
     ),
     amortize_months: float = typer.Option(
         36.0, "--amortize-months", help="Months to spread the hardware over."
     ),
     hosted_monthly_usd: float = typer.Option(
-        None, "--hosted-monthly-usd", help="Monthly hosted bill the box would replace [USD]."
+        None, "--hosted-monthly-usd", help="Monthly hosted bill the box would replace \\[USD]."
     ),
     hosted: str = typer.Option(
         None,

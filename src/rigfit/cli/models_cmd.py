@@ -95,7 +95,7 @@ def _table(models: list[Architecture]) -> Table:
             a.id,
             a.arch,
             _params(a),
-            _ctx(a.n_ctx_train),
+            _ctx(a.trained_ctx),
             attention_kind(a, short=True),
             _caps(a),
             (released(a) or "-")[:7],
@@ -144,16 +144,16 @@ def models(
     ] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Words that must all appear.")] = None,
     min_params: Annotated[
-        float | None, typer.Option("--min-params", help="Smallest total size [billions of parameters].")
+        float | None, typer.Option("--min-params", help="Smallest total size \\[billions of parameters].")
     ] = None,
     max_params: Annotated[
-        float | None, typer.Option("--max-params", help="Largest total size [billions of parameters].")
+        float | None, typer.Option("--max-params", help="Largest total size \\[billions of parameters].")
     ] = None,
     moe: Annotated[
         bool | None, typer.Option("--moe/--dense", help="Only mixture-of-experts models, or only dense ones.")
     ] = None,
     min_ctx: Annotated[
-        int | None, typer.Option("--min-ctx", help="Smallest training context [tokens], e.g. 131072.")
+        int | None, typer.Option("--min-ctx", help="Smallest training context \\[tokens], e.g. 131072.")
     ] = None,
     capability: Annotated[
         list[str] | None,

@@ -44,7 +44,7 @@ _H_KVV = "KV cache type for V only (-ctv; quantized needs flash attention)."
 _H_KVT = "Also show every KV cache type: bytes, decode at the context, published quality cost."
 _H_USERS = "Concurrent users (requests in flight): per-user and aggregate tok/s, TTFT, max users."
 _H_OUTPUT = "Output tokens per request (with --users)."
-_H_MINTPS = "Per-user decode floor [tok/s]: the largest number of users that keeps it."
+_H_MINTPS = "Per-user decode floor \\[tok/s]: the largest number of users that keeps it."
 _H_SWA = "Full-size cache for sliding-window layers."
 _H_NCMOE = "Keep the experts of the first N layers in RAM."
 _H_BUILD = (
@@ -375,7 +375,9 @@ def _render_no(p: Plan, tips: list[str], ctx_that_fits: int | None) -> None:
 def _render_speed(p: Plan) -> None:
     if p.speed is not None:
         console.print(f"\n[bold]Speed[/] [dim]({escape(_speed_label(p.speed))})[/]")
-        for line in _speed_lines(p.speed):
+        # with --users the Concurrency section answers for N users (MoE routing of independent
+        # requests included); the speed model's own N-user line would contradict it
+        for line in _speed_lines(p.speed, users_line=p.concurrency is None):
             console.print("  " + escape(line))
         if p.speculative is not None:
             for line in _speculative_lines(p.speculative):
@@ -431,7 +433,7 @@ def _fig(f: Figure | None, unit: str, fmt: str = "{:,.1f}") -> str:
     return out
 
 
-def _speed_lines(sp: SpeedEstimate) -> list[str]:
+def _speed_lines(sp: SpeedEstimate, users_line: bool = True) -> list[str]:
     """Speed estimate as text lines."""
     lines = [
         f"prefill {_fig(sp.prefill_tps, 'tok/s')} for a {sp.prompt_tokens:,}-token prompt; "
@@ -439,7 +441,7 @@ def _speed_lines(sp: SpeedEstimate) -> list[str]:
         f"decode {_fig(sp.decode_tps, 'tok/s')} at the start, "
         f"{_fig(sp.decode_tps_ctx, 'tok/s')} at {sp.context_tokens:,} tokens",
     ]
-    if sp.parallel > 1 and sp.aggregate_tps is not None:
+    if users_line and sp.parallel > 1 and sp.aggregate_tps is not None:
         lines.append(
             f"{sp.parallel} users decoding at once: {_fig(sp.per_user_tps, 'tok/s')} each, "
             f"{_fig(sp.aggregate_tps, 'tok/s')} in total"

@@ -93,7 +93,7 @@ def run(
     no_kv_offload: Annotated[bool, typer.Option("--no-kv-offload", help="KV cache in RAM.")] = False,
     tensor_split: Annotated[str | None, typer.Option("--tensor-split", "-ts", help="GPU shares.")] = None,
     llama_build: Annotated[str | None, typer.Option("--llama-build", help="Build profile to plan.")] = None,
-    margin: Annotated[float, typer.Option("--margin", help="Free memory to keep per device [GiB].")] = 1.0,
+    margin: Annotated[float, typer.Option("--margin", help="Free memory to keep per device \\[GiB].")] = 1.0,
     threads: Annotated[int | None, typer.Option("--threads", "-t", help="CPU threads.")] = None,
     host: Annotated[str, typer.Option("--host", help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port (0 = any free port).")] = 8080,

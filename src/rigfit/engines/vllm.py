@@ -15,6 +15,9 @@ from rigfit.hardware.devices import Machine
 from rigfit.plan import plan_llamacpp
 from rigfit.plantypes import Note, NoteCode, Plan, PlanSettings, Verdict
 
+#: llama.cpp KV type names that map onto vLLM's --kv-cache-dtype: 16-bit (auto) or q8_0 → fp8.
+VLLM_KV_TYPES = ("f16", "bf16", "q8_0")
+
 
 class VllmEngine(BaseEngine):
     """vLLM: BF16 safetensors checkpoints with tensor parallelism over identical GPUs; the KV
@@ -28,6 +31,15 @@ class VllmEngine(BaseEngine):
         if not 0 < util <= 1:
             raise RigfitError(
                 f"--gpu-memory-utilization must be in (0, 1], got {util:g}.", "vLLM's default is 0.9."
+            )
+        k, v = settings.kv_type_k, settings.kv_type_v
+        if k != v or k not in VLLM_KV_TYPES:
+            # vLLM's --kv-cache-dtype is one type for K and V: auto (the model's), or fp8 variants
+            # (https://docs.vllm.ai/en/latest/features/quantization/quantized_kvcache.html)
+            raise RigfitError(
+                f"vLLM has no KV cache type -ctk {k} -ctv {v}: its --kv-cache-dtype is auto "
+                "(16-bit, one type for K and V) or fp8.",
+                "Use --kv-type q8_0 for vLLM's fp8 cache, or drop --runtime vllm for llama.cpp's types.",
             )
 
     def plan(

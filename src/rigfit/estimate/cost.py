@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from rigfit.catalog.native import native_format
 from rigfit.catalog.prices import prices_for_model, resolve_hosted
 from rigfit.catalog.quant import default_file_type
 from rigfit.errors import RigfitError
@@ -359,9 +360,15 @@ def local_cost(
         )
     ev = evaluate(machine, arch, q, ctx)
     if ev.decode_tps is None or not ev.decode_tps.known or not ev.decode_tps.value:
+        nat = native_format(arch)
+        smaller = (
+            f"{arch.id} ships as {nat.fmt} with no smaller llama.cpp quant: try a smaller model"
+            if nat is not None and len(nat.ladder) <= 1
+            else "Try a smaller quant (--quant Q3_K_M)"
+        )
         raise RigfitError(
             f"{arch.id} {q} does not run on {machine.name} (fit: {ev.fit}).",
-            "Try a smaller quant (--quant Q3_K_M) or another machine.",
+            f"{smaller} or another machine.",
         )
     notes: list[str] = []
     if not ev.fully_in_fast_memory:

@@ -235,11 +235,12 @@ def rope_scaling_advice(arch: Architecture, n_ctx: int) -> RopeAdvice | None:
     """None when ``n_ctx`` is within what the model runs natively; else YaRN settings from the
     model card (factor = the smallest published factor that covers ``n_ctx``) or "unknown"."""
     entry = _rope_table().get(arch.id)
-    native = int(entry["native_ctx"]) if entry else (arch.n_ctx_train or 0)
-    if not native or n_ctx <= max(native, arch.n_ctx_train or 0):
+    trained = arch.trained_ctx or 0
+    native = int(entry["native_ctx"]) if entry else trained
+    if not native or n_ctx <= max(native, trained):
         return None
     if entry is None:
-        return RopeAdvice(n_ctx, arch.n_ctx_train or native, False)
+        return RopeAdvice(n_ctx, trained or native, False)
     factor = max(1.0, math.ceil(n_ctx / native))
     factor = min(factor, float(entry["max_factor"]))
     return RopeAdvice(

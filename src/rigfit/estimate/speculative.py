@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.catalog.models import load_models
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import CPU, Placement, accelerator_names
@@ -183,6 +184,26 @@ def resolve_task(task: str) -> str:
     return t
 
 
+def _same_vocab_hint(target: Architecture) -> str:
+    """Suggest catalog drafts with the target's vocabulary size, its own family first, smallest
+    first (llama.cpp also compares the tokens, so the same family is the safe choice)."""
+    size = target.total_params or 0
+    same = sorted(
+        (
+            a
+            for a in load_models()
+            if abs(a.n_vocab - target.n_vocab) <= VOCAB_MAX_SIZE_DIFFERENCE
+            and a.total_params
+            and (not size or a.total_params * 4 <= size)
+        ),
+        key=lambda a: (a.family != target.family, a.total_params or 0),
+    )
+    if not same:
+        return "Pick a much smaller model of the target's family (same tokenizer)."
+    names = ", ".join(a.id for a in same[:3])
+    return f"Catalog models with the target's vocabulary size (same family first): {names}."
+
+
 def spec_settings(
     target: ModelSpec,
     *,
@@ -224,7 +245,7 @@ def spec_settings(
             f"The draft's vocabulary ({draft.arch.n_vocab:,} tokens) differs from the target's "
             f"({target.arch.n_vocab:,}) by more than {VOCAB_MAX_SIZE_DIFFERENCE}: llama.cpp needs "
             "a draft with the same tokenizer.",
-            "Pick a smaller model of the same family (e.g. qwen3-0.6b for Qwen3).",
+            _same_vocab_hint(target.arch),
         )
     k = DEFAULT_DRAFT_MAX if draft_max is None else draft_max
     k_min = DEFAULT_DRAFT_MIN if draft_min is None else draft_min

@@ -24,7 +24,8 @@ from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.prices import machine_price_parts, price_info
-from rigfit.recommend import evaluate, fast_memory_bytes, max_context_for, quant_ladder, recommend
+from rigfit.plan import usable_fast_memory_bytes
+from rigfit.recommend import evaluate, max_context_for, quant_ladder, recommend
 from rigfit.report import charts as ch
 from rigfit.report.charts import context_label, line_chart, stacked_bars, tradeoff_chart
 from rigfit.report.document import Column, Report, Table, fmt_band
@@ -102,7 +103,7 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
         ],
         intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
         f"model runs from system RAM. Memory is the plan's total need with its split by device; "
-        f"fast memory holds {_gib(fast_memory_bytes(machine))} GiB.",
+        f"fast memory holds {_gib(usable_fast_memory_bytes(machine))} GiB.",
     )
     evals = []
     for q in offered_quants(arch, MATRIX_QUANTS):
@@ -503,7 +504,7 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
     ram = [(ev.ram_bytes if ev.ngl is not None else 0.0) / GIB for _, ev, _ in evals]
     if any(ram):
         parts["in system RAM (offload, CPU buffers)"] = ram
-    fast = fast_memory_bytes(machine) / GIB
+    fast = usable_fast_memory_bytes(machine) / GIB
     host = (machine.ram_bytes or 0) / GIB if machine.accelerators and not machine.unified_memory else 0.0
     total_cap = (
         f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM" if host else ""
