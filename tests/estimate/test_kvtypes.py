@@ -6,11 +6,12 @@ import pytest
 
 from rigfit.catalog.models import resolve_model
 from rigfit.catalog.quant import KV_TYPES
+from rigfit.commands import commands_for
 from rigfit.errors import RigfitError
 from rigfit.estimate.kvtypes import check_kv_types, kv_quality, kv_type_rows, rope_scaling_advice
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.grammar import resolve_machine
-from rigfit.plan import commands_for, make_plan
+from rigfit.plan import make_plan
 from rigfit.plantypes import NoteCode, PlanSettings, note_code
 
 BOX = "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000"

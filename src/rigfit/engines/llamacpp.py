@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
+from rigfit.commands import commands_for
 from rigfit.engines.base import BaseEngine, CommandLine, weights_text
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.hardware.devices import Machine
-from rigfit.plan import commands_for, max_context, max_context_by_quant, plan_llamacpp, speed_of
+from rigfit.plan import max_context, max_context_by_quant, plan_llamacpp, speed_of
 from rigfit.plantypes import Plan, PlanSettings
 from rigfit.speculative_plan import speculative_of
 
@@ -25,6 +26,8 @@ class LlamaCppEngine(BaseEngine):
         self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
     ) -> Plan:
         plan = plan_llamacpp(model, machine, settings, with_speed=with_speed)
+        if plan.hosted is None:  # a hosted system has no command line (rigfit.plan._hosted_plan)
+            plan.commands = commands_for(plan)
         if with_speed and settings.speculative is not None and plan.speed is not None:
             plan.speculative = speculative_of(plan)  # draft model / MTP (rigfit.speculative_plan)
         return plan
