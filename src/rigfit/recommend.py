@@ -66,6 +66,7 @@ from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.plan import make_plan, max_context
+from rigfit.plan_reuse import finish_with_speed
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -275,7 +276,7 @@ def _evaluate_cached(
     settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
     if plan.fit is not Verdict.NO:
-        plan = make_plan(spec, machine, settings)
+        plan = finish_with_speed(plan, spec, machine, settings)  # the same placement, plus speed
     ev = _from_plan(plan, model_id, quant, ctx, spec)
     if plan.speed is not None and (users > 1 or turn_tokens):
         ev = _under_load(ev, plan, ctx, users, turn_tokens)
