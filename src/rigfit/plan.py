@@ -47,7 +47,6 @@ from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
-from rigfit.measure.calibrate import calibrate_speed, machine_factors
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -753,6 +752,10 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     except Exception as exc:  # the speed model must never break a memory plan
         return None, f"speed estimate failed: {type(exc).__name__}: {exc}"
     if plan.machine.detected:  # this machine: apply the factors `rigfit calibrate` fitted, if any
+        # lazy: the results store (sqlite3, fingerprints) is needed only for this machine's plans;
+        # importing it up front cost every `rigfit plan` / `recommend` start-up ~30 ms
+        from rigfit.measure.calibrate import calibrate_speed, machine_factors
+
         try:
             est = calibrate_speed(est, machine_factors())
         except Exception as exc:  # an unreadable results store must not break a plan
