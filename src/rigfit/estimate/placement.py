@@ -32,6 +32,7 @@ from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
+from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 
 #: Name used for host memory / the CPU backend in placements and memory tables.
@@ -252,18 +253,18 @@ def place(
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
     w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
-    for t in model.tensors:
-        role, il = _tensor_layer_role(t, n_layer)
+    for row in _placement_rows(model.tensors, n_layer):
+        t, role, il, expert = row[0], row[1], row[2], row[3]
         if role == "input":
-            w.add(t, CPU, role)
+            w.add_row(row, CPU)
         elif role == "layer":
             dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and is_expert_tensor(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                w.add(t, CPU, role, expert_in_ram=True)
+            if dev != CPU and expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                w.add_row(row, CPU, expert_in_ram=True)
             else:
-                w.add(t, dev, role)
+                w.add_row(row, dev)
         else:
-            w.add(t, output_device, role)
+            w.add_row(row, output_device)
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(
@@ -317,6 +318,18 @@ class _Weights:
         self.has_accels = has_accels
         self.repack_on = repack_on
 
+    def add_row(self, row: _Row, dev: str, *, expert_in_ram: bool = False) -> None:
+        """:meth:`add` for a row of :func:`_placement_rows` (its tests worked out once per table)."""
+        t, role, _, expert, matrix, repackable = row
+        self.tensor_device[t.name] = dev
+        self.weights[dev] += t.n_bytes
+        if dev != CPU:
+            return
+        if self.has_accels and (expert_in_ram or expert or (matrix and role != "input")):
+            self.largest_cpu = max(self.largest_cpu, t.n_bytes)
+        if not expert_in_ram and self.repack_on and repackable:
+            self.repack_bytes += t.n_bytes
+
     def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
         """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
         repack)."""
@@ -331,6 +344,25 @@ class _Weights:
             self.largest_cpu = max(self.largest_cpu, t.n_bytes)
         if not expert_in_ram and self.repack_on and is_repackable(t):
             self.repack_bytes += t.n_bytes
+
+
+#: One tensor as :func:`place` sees it: (tensor, role, layer, routed expert, ≥ 2-D, repackable).
+_Row = tuple[TensorInfo, str, int | None, bool, bool, bool]
+#: The rows of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
+_ROWS: IdentityCache[tuple[_Row, ...]] = IdentityCache(4096)
+
+
+def _placement_rows(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Row, ...]:
+    """What :func:`place` asks of every tensor that does not depend on the placement; worked out
+    once per immutable table (a recommend ladder places each table ~10 times)."""
+
+    def build() -> tuple[_Row, ...]:
+        return tuple(
+            (t, *_tensor_layer_role(t, n_layer), is_expert_tensor(t.name), len(t.shape) >= 2, is_repackable(t))
+            for t in tensors
+        )
+
+    return _ROWS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
 
 
 def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
