@@ -44,6 +44,7 @@ from rigfit.estimate.placement import (
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.coefficients import load_constants
 from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
+from rigfit.estimate.tablecache import context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
@@ -174,20 +175,21 @@ def _buffers(
         and not settings.no_kv_offload
         and profile.build >= PIPELINE_SINCE_BUILD
     )
+    cb = context_buffers(arch, ls, profile)  # the same for every placement: worked out once
     return _Buffers(
         model=model,
         ls=ls,
         profile=profile,
         pl=pl,
-        n_t=mem.n_reserve_tokens(arch, ls, profile),
-        kv_per_layer=[sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)],
-        rs_per_layer=[mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)],
+        n_t=cb.n_reserve_tokens,
+        kv_per_layer=list(cb.kv_per_layer),
+        rs_per_layer=list(cb.rs_per_layer),
         gpu_names=gpu_names,
         used_gpus=used_gpus,
         pipeline=pipeline,
         single_compute=len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD,
-        inputs=mem.input_buffer_bytes(arch, ls, profile),
-        masks=mem.mask_bytes(arch, ls, profile),
+        inputs=cb.inputs,
+        masks=cb.masks,
     )
 
 

@@ -253,18 +253,18 @@ def place(
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
     w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
-    for row in _placement_rows(model.tensors, n_layer):
-        t, role, il, expert = row[0], row[1], row[2], row[3]
-        if role == "input":
-            w.add_row(row, CPU)
-        elif role == "layer":
+    for run in _placement_runs(model.tensors, n_layer):
+        if run.role == "input":
+            w.add_run(run, CPU)
+        elif run.role == "layer":
+            il = run.layer
             dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                w.add_row(row, CPU, expert_in_ram=True)
+            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                w.add_run(run, CPU, expert_in_ram=True)
             else:
-                w.add_row(row, dev)
+                w.add_run(run, dev)
         else:
-            w.add_row(row, output_device)
+            w.add_run(run, output_device)
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(
@@ -318,17 +318,16 @@ class _Weights:
         self.has_accels = has_accels
         self.repack_on = repack_on
 
-    def add_row(self, row: _Row, dev: str, *, expert_in_ram: bool = False) -> None:
-        """:meth:`add` for a row of :func:`_placement_rows` (its tests worked out once per table)."""
-        t, role, _, expert, matrix, repackable = row
-        self.tensor_device[t.name] = dev
-        self.weights[dev] += t.n_bytes
+    def add_run(self, run: _Run, dev: str, *, expert_in_ram: bool = False) -> None:
+        """:meth:`add` for every tensor of ``run`` at once (same sums, maxima and order)."""
+        self.tensor_device.update(dict.fromkeys(run.names, dev))
+        self.weights[dev] += run.n_bytes
         if dev != CPU:
             return
-        if self.has_accels and (expert_in_ram or expert or (matrix and role != "input")):
-            self.largest_cpu = max(self.largest_cpu, t.n_bytes)
-        if not expert_in_ram and self.repack_on and repackable:
-            self.repack_bytes += t.n_bytes
+        if self.has_accels:
+            self.largest_cpu = max(self.largest_cpu, run.largest if expert_in_ram else run.largest_matmul)
+        if not expert_in_ram and self.repack_on:
+            self.repack_bytes += run.repack_bytes
 
     def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
         """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
@@ -346,23 +345,54 @@ class _Weights:
             self.repack_bytes += t.n_bytes
 
 
-#: One tensor as :func:`place` sees it: (tensor, role, layer, routed expert, ≥ 2-D, repackable).
-_Row = tuple[TensorInfo, str, int | None, bool, bool, bool]
-#: The rows of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
-_ROWS: IdentityCache[tuple[_Row, ...]] = IdentityCache(4096)
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive tensors of a table that :func:`place` treats alike: same role ("input" | "layer" |
+    "output"), layer and routed-expert flag, with the sums and maxima :class:`_Weights` needs [B]."""
+
+    names: tuple[str, ...]
+    role: str
+    layer: int | None
+    expert: bool
+    n_bytes: int
+    largest: int  # the largest tensor (every one is a CPU matmul weight when experts sit in RAM)
+    largest_matmul: int  # the largest CPU matmul weight: an expert, or a ≥ 2-D tensor past the input
+    repack_bytes: int  # the repackable tensors (CPU_REPACK copy when on the CPU)
 
 
-def _placement_rows(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Row, ...]:
-    """What :func:`place` asks of every tensor that does not depend on the placement; worked out
-    once per immutable table (a recommend ladder places each table ~10 times)."""
+#: The runs of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
+_RUNS: IdentityCache[tuple[_Run, ...]] = IdentityCache(4096)
 
-    def build() -> tuple[_Row, ...]:
-        return tuple(
-            (t, *_tensor_layer_role(t, n_layer), is_expert_tensor(t.name), len(t.shape) >= 2, is_repackable(t))
-            for t in tensors
-        )
 
-    return _ROWS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
+def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, ...]:
+    """The table as :class:`_Run` s, in table order; worked out once per immutable table (a
+    recommend ladder places each table ~10 times, and a layer's tensors move together)."""
+
+    def build() -> tuple[_Run, ...]:
+        groups: list[tuple[tuple[str, int | None, bool], list[TensorInfo]]] = []
+        for t in tensors:
+            key = (*_tensor_layer_role(t, n_layer), is_expert_tensor(t.name))
+            if groups and groups[-1][0] == key:
+                groups[-1][1].append(t)
+            else:
+                groups.append((key, [t]))
+        return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
+
+    return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
+
+
+def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
+    matmul = [t.n_bytes for t in ts if expert or (len(t.shape) >= 2 and role != "input")]
+    return _Run(
+        names=tuple(t.name for t in ts),
+        role=role,
+        layer=il,
+        expert=expert,
+        n_bytes=sum(t.n_bytes for t in ts),
+        largest=max(t.n_bytes for t in ts),
+        largest_matmul=max(matmul, default=0),
+        repack_bytes=sum(t.n_bytes for t in ts if is_repackable(t)),
+    )
 
 
 def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:

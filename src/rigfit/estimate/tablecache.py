@@ -17,7 +17,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from rigfit.catalog.arch import Architecture
+from rigfit.estimate import memory as mem
 
 V = TypeVar("V")
 
@@ -51,3 +55,35 @@ class IdentityCache(Generic[V]):
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+
+
+@dataclass(frozen=True)
+class ContextBuffers:
+    """The buffers of one architecture at one context that do not depend on the placement [B]:
+    KV cache and recurrent state per layer, the reserve graph's tokens, its input and mask buffers."""
+
+    n_reserve_tokens: int
+    kv_per_layer: tuple[int, ...]
+    rs_per_layer: tuple[int, ...]
+    inputs: int
+    masks: int
+
+
+#: :func:`context_buffers` per architecture identity and (settings, build profile).
+_CONTEXT_BUFFERS: IdentityCache[ContextBuffers] = IdentityCache(4096)
+
+
+def context_buffers(arch: Architecture, ls: mem.LlamaSettings, profile: mem.BuildProfile) -> ContextBuffers:
+    """:class:`ContextBuffers` of ``arch`` under ``ls`` and ``profile``, worked out once (the -ngl,
+    --n-cpu-moe and context searches size the same caches for every placement they try)."""
+
+    def build() -> ContextBuffers:
+        return ContextBuffers(
+            n_reserve_tokens=mem.n_reserve_tokens(arch, ls, profile),
+            kv_per_layer=tuple(sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)),
+            rs_per_layer=tuple(mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)),
+            inputs=mem.input_buffer_bytes(arch, ls, profile),
+            masks=mem.mask_bytes(arch, ls, profile),
+        )
+
+    return _CONTEXT_BUFFERS.get(arch, (ls, profile), build)

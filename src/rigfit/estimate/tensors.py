@@ -57,6 +57,7 @@ from rigfit.archs.common import (
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
+from rigfit.estimate.tablecache import IdentityCache
 
 Shape = tuple[int, ...]
 
@@ -539,7 +540,7 @@ def _tensor_types(
             "their tensor mix cannot be predicted from the architecture.",
             "Read the GGUF file instead.",
         )
-    shapes = tensor_shapes(arch)
+    shapes = _SHAPES.get(arch, _extra_key(arch), lambda: tuple(tensor_shapes(arch)))  # same for every quant
     default = ft.base_type
     names = [n for n, _ in shapes]
     tied = "output.weight" not in names
@@ -579,6 +580,11 @@ def _tensor_types(
             qs.fallbacks.append(name)
         out.append((name, shape, new2))
     return out
+
+
+#: :func:`tensor_shapes` per architecture identity (rigfit.estimate.tablecache): every quant of a
+#: model has the same shapes.
+_SHAPES: IdentityCache[tuple[tuple[str, Shape], ...]] = IdentityCache(1024)
 
 
 def catalog_model_spec(
