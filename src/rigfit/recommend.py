@@ -534,21 +534,23 @@ def recommend(
         best, best_comfy = _best_quants(arch, f)
         row = best_comfy or best  # one row per model: its best comfortable quant if it has one
         if row is not None:
-            row.evaluation.max_ctx = _max_ctx(machine, row)
-            row.why = _why(row, u)
             picks.append(row)
     picks = order_picks(picks)
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
     for i, p in enumerate(picks, start=1):
         p.reason = _reason(i, p, picks, u)
         p.rank = i
+    shown = _shown_rows(picks, limit, (sweet, largest))
+    for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
+        row.evaluation.max_ctx = _max_ctx(machine, row)
+        row.why = _why(row, u)
     return Recommendation(
         machine.name,
         u,
         ctx,
         floor_tps,
         max_kld,
-        _shown_rows(picks, limit, (sweet, largest)),
+        shown,
         sweet,
         largest,
         sweet_why,
