@@ -62,7 +62,7 @@ from rigfit.catalog.native import kld_for_model, native_format
 from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
-from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.estimate.tensors import catalog_model_spec, catalog_weights_bytes
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.plan import make_plan, max_context
@@ -262,6 +262,12 @@ def evaluate(
 @lru_cache(maxsize=4096)
 def _spec(model_id: str, quant: str) -> ModelSpec:
     return catalog_model_spec(get_model(model_id), quant)
+
+
+@lru_cache(maxsize=4096)
+def _weights_bytes(model_id: str, quant: str) -> int:
+    """``_spec(model_id, quant).weights_bytes`` [B], without building the tensor table."""
+    return catalog_weights_bytes(get_model(model_id), quant)
 
 
 #: Prompt length for prefill / TTFT figures [tokens] (mission.md: "TTFT for a 2K prompt").
@@ -597,11 +603,11 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
             f.rejected["quality loss"] += 1
             continue
         try:
-            spec = _spec(arch.id, q)
+            weights_bytes = _weights_bytes(arch.id, q)  # the sum only: no tensor table yet
         except RigfitError:
             f.rejected["not plannable"] += 1
             break
-        if spec.weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
+        if weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
         p = _pick(arch, q, kld, n_eff, f)

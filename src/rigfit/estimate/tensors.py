@@ -608,6 +608,25 @@ def catalog_model_spec(
     return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
 
 
+def catalog_weights_bytes(
+    arch: Architecture,
+    file_type: str | FileType,
+    *,
+    imatrix: bool = True,
+    legacy_qkv: bool = False,
+    allow_requantize: bool = False,
+) -> int:
+    """``catalog_model_spec(...).weights_bytes`` without building the table's rows [B]: recommend
+    rejects a third of the catalog's model × quant candidates on this sum alone."""
+    ft = resolve_file_type(file_type)
+    opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
+    try:
+        types = _tensor_types_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
+    except TypeError:  # an Architecture holding unhashable values (lists): build uncached
+        types = tuple(tensor_types(arch, ft, **opts))
+    return sum(_nbytes(t, tuple(shape)) for _, shape, t in types)
+
+
 def _catalog_tensors(
     types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
 ) -> tuple[TensorInfo, ...]:
@@ -648,6 +667,7 @@ __all__ = [
     "bits_per_weight",
     "canonical_arch",
     "catalog_model_spec",
+    "catalog_weights_bytes",
     "has_exp_probs_b",
     "has_longrope_factors",
     "has_rope_freqs",
