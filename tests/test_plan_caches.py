@@ -109,6 +109,35 @@ def test_recommend_warm_equals_cold_and_a_short_table_keeps_its_rows() -> None:
         assert row == by_model[(row["model"], row["quant"])]
 
 
+def _experts_in_ram_reference(model, pl) -> int:
+    """The per-tensor count plan.py made before runs (kept here as the reference)."""
+    return len(
+        {
+            t.layer
+            for t in model.tensors
+            if t.layer is not None
+            and t.layer < len(pl.layer_device)
+            and pl.layer_device[t.layer] != placement_mod.CPU
+            and pl.tensor_device.get(t.name) == placement_mod.CPU
+            and placement_mod.is_expert_tensor(t.name)
+        }
+    )
+
+
+@pytest.mark.parametrize("model_id", ["qwen3-30b-a3b", "glm-4.5-air", "llama-3.1-8b"])
+@pytest.mark.parametrize("n_cpu_moe", [0, 1, 7, 200])
+def test_experts_in_ram_by_runs_equals_the_per_tensor_count(model_id: str, n_cpu_moe: int) -> None:
+    spec = catalog_model_spec(get_model(model_id), "Q4_K_M")
+    box = resolve_machine(TWO_GPUS)
+    trunk = spec_mod.trunk_model(spec)
+    for ngl in (None, 10):
+        pl = placement_mod.place(trunk, box, ngl=ngl, n_cpu_moe=n_cpu_moe)
+        want = _experts_in_ram_reference(spec, pl)
+        assert placement_mod.experts_in_ram_layers(spec, pl) == want
+        if spec.arch.moe is not None and n_cpu_moe >= 7 and ngl is None:  # (GLM: layer 0 is dense)
+            assert want > 0
+
+
 class _Key:
     """Equal to every other _Key, hashable: only identity tells two apart."""
 

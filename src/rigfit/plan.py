@@ -38,6 +38,7 @@ from rigfit.estimate.placement import (
     Placement,
     accelerators_for_llamacpp,
     backend_prefix,
+    experts_in_ram_layers,
     is_expert_tensor,
     place,
 )
@@ -548,16 +549,7 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
     """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe)."""
-    layers = {
-        t.layer
-        for t in model.tensors
-        if t.layer is not None
-        and t.layer < len(pl.layer_device)
-        and pl.layer_device[t.layer] != CPU
-        and pl.tensor_device.get(t.name) == CPU
-        and is_expert_tensor(t.name)
-    }
-    return len(layers)
+    return experts_in_ram_layers(model, pl)
 
 
 def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:

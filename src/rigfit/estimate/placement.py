@@ -395,6 +395,21 @@ def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
     )
 
 
+def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
+    """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe): counted over the
+    table's runs, so a dense model costs one pass over a few dozen runs."""
+    layers = {
+        run.layer
+        for run in _placement_runs(model.tensors, model.arch.n_layer)
+        if run.expert
+        and run.layer is not None
+        and run.layer < len(pl.layer_device)
+        and pl.layer_device[run.layer] != CPU
+        and any(pl.tensor_device.get(name) == CPU for name in run.names)
+    }
+    return len(layers)
+
+
 def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
     """A tied output (no ``output.weight``): a duplicate of token_embd on the output device when that
     is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload)."""
