@@ -97,6 +97,7 @@ def test_recommend_warm_equals_cold_and_a_short_table_keeps_its_rows() -> None:
         spec_mod._TRUNK_TENSORS,
         work_mod._MODEL_WORK,
         tablecache._CONTEXT_BUFFERS,
+        tablecache._STAGE_BYTES,
     ):
         cache.clear()
     again = json.loads(to_json_text(recommend(box, "chat", models=models, limit=None)))

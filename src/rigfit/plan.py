@@ -45,7 +45,7 @@ from rigfit.estimate.placement import (
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.coefficients import load_constants
 from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
-from rigfit.estimate.tablecache import context_buffers
+from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
@@ -202,16 +202,16 @@ def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
     if not (layers or holds_out) and b.op_offload(name):
         # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
         return (
-            mem.compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
+            compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
             + pl.largest_cpu_matmul_bytes
         )
     if b.single_compute:
         if name == b.used_gpus[0]:
-            return mem.compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
+            return compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
         return 0
     if not (layers or holds_out):
         return 0
-    out = mem.compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
+    out = compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
     # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the output
     # layer, --cpu-moe experts), copying the largest one into its compute buffer
     # (docs/research/memory.md §1.4), main GPU only
@@ -250,7 +250,7 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     h.repack_bytes = pl.repack_bytes
     h.kv_bytes, h.recurrent_bytes = b.cache_on(CPU)
     if cpu_layers or pl.output_device == CPU:
-        h.compute_bytes = mem.compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
+        h.compute_bytes = compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
     else:
         h.compute_bytes = b.inputs * (mem.PIPELINE_COPIES - 1 if b.pipeline else 1)
     h.output_bytes = mem.output_buffer_bytes(arch, b.ls)

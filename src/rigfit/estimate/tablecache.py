@@ -87,3 +87,24 @@ def context_buffers(arch: Architecture, ls: mem.LlamaSettings, profile: mem.Buil
         )
 
     return _CONTEXT_BUFFERS.get(arch, (ls, profile), build)
+
+
+#: :func:`compute_stage_bytes` per architecture identity and (settings, layers, output, profile).
+_STAGE_BYTES: IdentityCache[int] = IdentityCache(16384)
+
+
+def compute_stage_bytes(
+    arch: Architecture,
+    ls: mem.LlamaSettings,
+    layers: list[int],
+    holds_output: bool,
+    profile: mem.BuildProfile,
+) -> int:
+    """:func:`rigfit.estimate.memory.compute_stage_bytes`, worked out once per architecture, settings
+    and layer set: the same layer sets come back across the -ngl search and across machines [B]."""
+    contiguous = bool(layers) and layers == list(range(layers[0], layers[0] + len(layers)))
+    span: tuple[int, ...] = (layers[0], len(layers)) if contiguous else (-1, *layers)  # a short key
+    key = (ls, span, holds_output, profile)
+    return _STAGE_BYTES.get(
+        arch, key, lambda: mem.compute_stage_bytes(arch, ls, layers, holds_output, profile)
+    )
