@@ -319,7 +319,9 @@ class _Weights:
         self.repack_on = repack_on
 
     def add_run(self, run: _Run, dev: str, *, expert_in_ram: bool = False) -> None:
-        """:meth:`add` for every tensor of ``run`` at once (same sums, maxima and order)."""
+        """Put the tensors of ``run`` on ``dev``; ``expert_in_ram``: --cpu-moe experts (plain CPU
+        buffer, no repack). On the CPU, the largest matmul weight is kept for op offload (experts
+        kept in RAM count) and repackable weights add a CPU_REPACK copy."""
         self.tensor_device.update(dict.fromkeys(run.names, dev))
         self.weights[dev] += run.n_bytes
         if dev != CPU:
@@ -328,21 +330,6 @@ class _Weights:
             self.largest_cpu = max(self.largest_cpu, run.largest if expert_in_ram else run.largest_matmul)
         if not expert_in_ram and self.repack_on:
             self.repack_bytes += run.repack_bytes
-
-    def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
-        """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
-        repack)."""
-        self.tensor_device[t.name] = dev
-        self.weights[dev] += t.n_bytes
-        if dev != CPU:
-            return
-        # experts kept in RAM by --cpu-moe count as CPU matmul weights for op offload
-        if self.has_accels and (
-            expert_in_ram or is_expert_tensor(t.name) or (len(t.shape) >= 2 and role != "input")
-        ):
-            self.largest_cpu = max(self.largest_cpu, t.n_bytes)
-        if not expert_in_ram and self.repack_on and is_repackable(t):
-            self.repack_bytes += t.n_bytes
 
 
 @dataclass(frozen=True)
