@@ -1,14 +1,17 @@
 """How fast rigfit answers interactive use (issue 15): in-process plan and recommend, whole-process CLI
 start-up, and 50 concurrent API plan requests against a real ``rigfit serve``.
 
-    python benchmarks/serve_speed.py [--repeat 5] [--concurrent 50]
+    python benchmarks/serve_speed.py [--repeat 5] [--concurrent 50] [--skip-load]
+        [--llmfit-plan "info llama-3.1-8b"] [--llmfit-recommend "recommend --json"]
 
 Targets (issue 15, on the 2-core development machine): warm plan ≤ 20 ms, recommend ladder over the
 whole catalog ≤ 300 ms, ``rigfit plan`` ≤ 0.2 s and ``rigfit recommend`` ≤ 0.8 s as whole processes.
 The load figures (p50/p95 latency of 50 plan requests sent at once) have no target but must be
-error-free. The load average is printed before and after: neighbours' work on a shared machine slows
-runs, so the *fastest* repeat is the best estimate of a quiet machine. Prints the ratio to llmfit's
-own commands when ``llmfit`` is on PATH. Exit 0 always (figures, not a pass/fail test).
+error-free. Every figure is a median over repeats with the 1-minute load average next to it:
+neighbours' work on a shared machine slows runs, so compare figures taken at similar loads.
+Whole-process runs use a bytecode cache (as an installed package has; the first, compiling run is
+not counted) even where ``PYTHONDONTWRITEBYTECODE`` is set. Prints the ratio to llmfit's own
+commands when ``llmfit`` is on PATH. Exit 0 always (figures, not a pass/fail test).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shlex
 import shutil
 import socket
 import statistics
@@ -32,7 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 MACHINE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
-OTHER_MACHINE = "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000"
+#: Machines for the warm recommend ladder (each a new set of plans; the tensor tables are warm).
+WARM_MACHINES = (
+    "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000",
+    "RTX 4060 Ti 16GB + 32GB DDR5-5600",
+    "2x RTX 3090 + 128GB DDR4-3200",
+    "RTX 3080 + 64GB DDR4-3600",
+    "RX 7900 XTX + 64GB DDR5-6000",
+)
 TARGETS_S = {"plan_warm": 0.020, "recommend": 0.300, "cli_plan": 0.2, "cli_recommend": 0.8}
 
 
@@ -40,52 +52,82 @@ def _ms(s: float) -> str:
     return f"{s * 1e3:8.1f} ms"
 
 
-def in_process(repeat: int) -> dict[str, float]:
-    """Warm plan (serve's cached path and the library call) and the recommend ladder [s]."""
+def _loadavg() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def in_process(repeat: int) -> dict[str, tuple[float, str]]:
+    """Warm plan (serve's cached path and the library call) and the recommend ladder: (median [s], load)."""
+    from rigfit.catalog.models import get_model
+    from rigfit.estimate.tensors import catalog_model_spec
+    from rigfit.hardware.grammar import resolve_machine
+    from rigfit.plan import make_plan
+    from rigfit.plantypes import PlanSettings
+    from rigfit.recommend import recommend
     from rigfit.serve import api
     from rigfit.serve.api import PLAN_PARAMS
 
+    out: dict[str, tuple[float, str]] = {}
     args = {p.name: p.default for p in PLAN_PARAMS} | {"model": "llama-3.1-8b", "on": MACHINE, "ctx": 8192}
     t0 = time.perf_counter()
     api.plan(args)
-    cold = time.perf_counter() - t0
+    out["plan_cold"] = (time.perf_counter() - t0, _loadavg())
     times = []
     for i in range(max(repeat, 20)):
-        a = args | {"ctx": 4096 + 512 * (i % 8)}  # a new context each time: no answer is reused
+        a = args | {"ctx": 4096 + 512 * (i % 8)}  # answers for these contexts may be reused by serve
         t0 = time.perf_counter()
         api.plan(a)
         times.append(time.perf_counter() - t0)
-    from rigfit.hardware.grammar import resolve_machine
-    from rigfit.recommend import recommend
+    out["plan_warm_api"] = (statistics.median(times), _loadavg())
+    box = resolve_machine(MACHINE)
+    spec = catalog_model_spec(get_model("llama-3.1-8b"), "Q4_K_M")
+    times = []
+    for i in range(max(repeat, 20)):
+        settings = PlanSettings(n_ctx=4096 + 256 * i)  # a new context each time: no plan is reused
+        t0 = time.perf_counter()
+        make_plan(spec, box, settings)
+        times.append(time.perf_counter() - t0)
+    out["plan_warm"] = (statistics.median(times), _loadavg())
 
     t0 = time.perf_counter()
-    recommend(resolve_machine(MACHINE), "chat")
-    rec_first = time.perf_counter() - t0
+    recommend(box, "chat")
+    out["recommend_first"] = (time.perf_counter() - t0, _loadavg())
+    # warm: the catalog's tensor tables are built; every plan is new (another machine or use)
+    times = []
+    for m in WARM_MACHINES[: max(repeat, 1)]:
+        other = resolve_machine(m)
+        t0 = time.perf_counter()
+        recommend(other, "chat")
+        times.append(time.perf_counter() - t0)
+    out["recommend_other_machine"] = (statistics.median(times), _loadavg())
     t0 = time.perf_counter()
-    recommend(resolve_machine(OTHER_MACHINE), "chat")
-    rec_other = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    recommend(resolve_machine(MACHINE), "code")
-    rec_use = time.perf_counter() - t0
-    return {
-        "plan_cold": cold,
-        "plan_warm": min(times),
-        "plan_warm_median": statistics.median(times),
-        "recommend_first": rec_first,
-        "recommend_other_machine": rec_other,
-        "recommend_other_use": rec_use,
-    }
+    recommend(box, "code")
+    out["recommend_other_use"] = (time.perf_counter() - t0, _loadavg())
+    return out
 
 
-def whole_process(cmd: list[str], repeat: int) -> list[float]:
-    """Wall time of ``python -m rigfit CMD`` [s], one per repeat."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    out = []
+def _cli_env() -> dict[str, str]:
+    """The environment of the whole-process runs: this source tree, a bytecode cache."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "rigfit-bench-pycache")
+    return env
+
+
+def whole_process(cmd: list[str], repeat: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + system) time of ``python -m rigfit CMD`` [s], one per repeat (after one
+    uncounted run). CPU time hardly moves with the neighbours' load; wall time does."""
+    env = _cli_env()
+    subprocess.run([sys.executable, "-m", "rigfit", *cmd], env=env, capture_output=True, check=True)
+    wall, cpu = [], []
     for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "rigfit", *cmd], env=env, capture_output=True, check=True)
-        out.append(time.perf_counter() - t0)
-    return out
+        wall.append(time.perf_counter() - t0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return wall, cpu
 
 
 def load(n: int) -> tuple[list[float], float, int]:
@@ -140,66 +182,85 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
-def _llmfit(repeat: int) -> dict[str, float] | None:
+def _llmfit(repeat: int, commands: dict[str, str]) -> dict[str, float] | None:
+    """Median wall time [s] of each llmfit command (``commands``: figure name -> arguments)."""
     exe = shutil.which("llmfit")
     if exe is None:
         return None
     out = {}
-    for name, cmd in (("cli_plan", [exe, "--help"]),):
+    for name, cmd in commands.items():
         t = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            subprocess.run(cmd, capture_output=True)
+            subprocess.run([exe, *shlex.split(cmd)], capture_output=True)
             t.append(time.perf_counter() - t0)
-        out[name] = min(t)
+        out[name] = statistics.median(t)
     return out
+
+
+def _line(label: str, fig: tuple[float, str], target_s: float | None = None) -> str:
+    value, load = fig
+    target = f"   target ≤ {target_s * 1e3:.0f} ms" if target_s is not None else ""
+    return f"  {label:<42}{_ms(value)}   ({load}){target}"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--concurrent", type=int, default=50)
+    ap.add_argument("--skip-load", action="store_true", help="leave out the rigfit serve load test")
+    ap.add_argument("--llmfit-plan", default="info llama-3.1-8b", help="llmfit's arguments for one model")
+    ap.add_argument("--llmfit-recommend", default="recommend --json", help="llmfit's arguments for a ranking")
     args = ap.parse_args(argv)
-    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+    print(f"{_loadavg()} before ({os.cpu_count()} CPUs); figures are medians, load = 1-minute average")
     ip = in_process(args.repeat)
     print("\nIn-process (warm = second and later calls in one process)")
-    print(f"  plan, first call              {_ms(ip['plan_cold'])}")
+    print(_line("plan, first call (serve API)", ip["plan_cold"]))
+    print(_line("plan, warm (serve API)", ip["plan_warm_api"]))
+    print(_line("plan, warm (make_plan, new context each)", ip["plan_warm"], TARGETS_S["plan_warm"]))
+    print(_line("recommend ladder, first (builds tables)", ip["recommend_first"]))
     print(
-        f"  plan, warm (best / median)    {_ms(ip['plan_warm'])} / {_ms(ip['plan_warm_median']).strip()}"
-        f"   target ≤ {TARGETS_S['plan_warm'] * 1e3:.0f} ms"
+        _line(
+            "recommend ladder, warm (another machine)", ip["recommend_other_machine"], TARGETS_S["recommend"]
+        )
     )
-    print(
-        f"  recommend ladder, first       {_ms(ip['recommend_first'])}   target ≤ "
-        f"{TARGETS_S['recommend'] * 1e3:.0f} ms"
-    )
-    print(f"  recommend, another machine    {_ms(ip['recommend_other_machine'])}")
-    print(f"  recommend, same machine, another use {_ms(ip['recommend_other_use']).strip()}")
+    print(_line("recommend ladder, warm (another use)", ip["recommend_other_use"]))
     plan_cmd = ["plan", "llama-3.1-8b", "--on", MACHINE]
     rec_cmd = ["recommend", "--on", MACHINE]
-    cp = whole_process(plan_cmd, args.repeat)
-    cr = whole_process(rec_cmd, max(2, args.repeat // 2))
-    print("\nWhole process (python -m rigfit …; best / median)")
+    cp, cp_cpu = whole_process(plan_cmd, args.repeat)
+    load_plan = _loadavg()
+    cr, cr_cpu = whole_process(rec_cmd, max(3, args.repeat // 2))
+    load_rec = _loadavg()
+    print("\nWhole process (python -m rigfit …, bytecode cached; wall median / best, CPU median)")
     print(
-        f"  rigfit plan                   {min(cp):6.2f} s / {statistics.median(cp):.2f} s   "
-        f"target ≤ {TARGETS_S['cli_plan']} s"
+        f"  rigfit plan                   {statistics.median(cp):6.2f} s / {min(cp):.2f} s, "
+        f"CPU {statistics.median(cp_cpu):.2f} s   ({load_plan})   target ≤ {TARGETS_S['cli_plan']} s"
     )
     print(
-        f"  rigfit recommend              {min(cr):6.2f} s / {statistics.median(cr):.2f} s   "
-        f"target ≤ {TARGETS_S['cli_recommend']} s"
+        f"  rigfit recommend              {statistics.median(cr):6.2f} s / {min(cr):.2f} s, "
+        f"CPU {statistics.median(cr_cpu):.2f} s   ({load_rec})   target ≤ {TARGETS_S['cli_recommend']} s"
     )
-    lat, wall, errors = load(args.concurrent)
-    print(f"\nLoad: {args.concurrent} concurrent GET /api/plan on loopback (rigfit serve, warm caches)")
-    print(
-        f"  errors {errors}; p50 {_ms(_pct(lat, 0.5)).strip()}, p95 {_ms(_pct(lat, 0.95)).strip()}, "
-        f"max {_ms(max(lat)).strip()}; all {args.concurrent} done in {wall:.2f} s"
-    )
-    lf = _llmfit(args.repeat)
+    if not args.skip_load:
+        lat, wall, errors = load(args.concurrent)
+        print(f"\nLoad: {args.concurrent} concurrent GET /api/plan on loopback (rigfit serve, warm caches)")
+        print(
+            f"  errors {errors}; p50 {_ms(_pct(lat, 0.5)).strip()}, p95 {_ms(_pct(lat, 0.95)).strip()}, "
+            f"max {_ms(max(lat)).strip()}; all {args.concurrent} done in {wall:.2f} s ({_loadavg()})"
+        )
+    lf = _llmfit(args.repeat, {"cli_plan": args.llmfit_plan, "cli_recommend": args.llmfit_recommend})
     if lf is None:
-        print("\nllmfit: not installed (no ratio)")
+        print("\nllmfit: not on PATH (no ratio)")
     else:
-        ratio = min(cp) / lf["cli_plan"]
-        print(f"\nllmfit --help {lf['cli_plan']:.2f} s; rigfit plan / llmfit start-up = {ratio:.1f}×")
-    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+        print(f"\nllmfit (median, {_loadavg()}): rigfit / llmfit")
+        print(
+            f"  llmfit {args.llmfit_plan:<28}{lf['cli_plan']:6.2f} s   "
+            f"rigfit plan / llmfit = {statistics.median(cp) / lf['cli_plan']:.1f}×"
+        )
+        print(
+            f"  llmfit {args.llmfit_recommend:<28}{lf['cli_recommend']:6.2f} s   "
+            f"rigfit recommend / llmfit = {statistics.median(cr) / lf['cli_recommend']:.1f}×"
+        )
+    print(f"\n{_loadavg()} after")
     return 0
 
 

@@ -39,17 +39,17 @@ from rigfit.estimate.placement import (
     Placement,
     accelerators_for_llamacpp,
     backend_prefix,
+    experts_in_ram_layers,
     is_expert_tensor,
     place,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.coefficients import load_constants
 from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
+from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
-from rigfit.measure.calibrate import calibrate_speed, machine_factors
-from rigfit.measure.overheads import apply_offsets, local_offsets
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -176,20 +176,21 @@ def _buffers(
         and not settings.no_kv_offload
         and profile.build >= PIPELINE_SINCE_BUILD
     )
+    cb = context_buffers(arch, ls, profile)  # the same for every placement: worked out once
     return _Buffers(
         model=model,
         ls=ls,
         profile=profile,
         pl=pl,
-        n_t=mem.n_reserve_tokens(arch, ls, profile),
-        kv_per_layer=[sum(mem.kv_layer_bytes(arch, il, ls, profile)) for il in range(arch.n_layer)],
-        rs_per_layer=[mem.recurrent_layer_bytes(arch, il, ls) for il in range(arch.n_layer)],
+        n_t=cb.n_reserve_tokens,
+        kv_per_layer=list(cb.kv_per_layer),
+        rs_per_layer=list(cb.rs_per_layer),
         gpu_names=gpu_names,
         used_gpus=used_gpus,
         pipeline=pipeline,
         single_compute=len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD,
-        inputs=mem.input_buffer_bytes(arch, ls, profile),
-        masks=mem.mask_bytes(arch, ls, profile),
+        inputs=cb.inputs,
+        masks=cb.masks,
     )
 
 
@@ -201,16 +202,16 @@ def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
     if not (layers or holds_out) and b.op_offload(name):
         # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
         return (
-            mem.compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
+            compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
             + pl.largest_cpu_matmul_bytes
         )
     if b.single_compute:
         if name == b.used_gpus[0]:
-            return mem.compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
+            return compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
         return 0
     if not (layers or holds_out):
         return 0
-    out = mem.compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
+    out = compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
     # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the output
     # layer, --cpu-moe experts), copying the largest one into its compute buffer
     # (docs/research/memory.md §1.4), main GPU only
@@ -273,7 +274,7 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     h.mapped_bytes = pl.mapped_bytes
     h.kv_bytes, h.recurrent_bytes = b.cache_on(CPU)
     if cpu_layers or pl.output_device == CPU:
-        h.compute_bytes = mem.compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
+        h.compute_bytes = compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
     else:
         h.compute_bytes = b.inputs * (mem.PIPELINE_COPIES - 1 if b.pipeline else 1)
     h.output_bytes = mem.output_buffer_bytes(arch, b.ls)
@@ -332,6 +333,9 @@ def device_memory(
     out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
     out.append(_host_memory(b, machine, out))
     if machine.detected:  # this machine: the buffer offsets rigfit calibrate fitted from its runs
+        # lazy: the results store (sqlite3, fingerprints) is needed only for this machine's plans
+        from rigfit.measure.overheads import apply_offsets, local_offsets
+
         apply_offsets(out, local_offsets())
     for d in out:
         d.uncertainty_bytes = _uncertainty(d, model, profile)
@@ -591,16 +595,7 @@ def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
     """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe)."""
-    layers = {
-        t.layer
-        for t in model.tensors
-        if t.layer is not None
-        and t.layer < len(pl.layer_device)
-        and pl.layer_device[t.layer] != CPU
-        and pl.tensor_device.get(t.name) == CPU
-        and is_expert_tensor(t.name)
-    }
-    return len(layers)
+    return experts_in_ram_layers(model, pl)
 
 
 def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:
@@ -798,6 +793,10 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     except Exception as exc:  # the speed model must never break a memory plan
         return None, f"speed estimate failed: {type(exc).__name__}: {exc}"
     if plan.machine.detected:  # this machine: apply the factors `rigfit calibrate` fitted, if any
+        # lazy: the results store (sqlite3, fingerprints) is needed only for this machine's plans;
+        # importing it up front cost every `rigfit plan` / `recommend` start-up ~30 ms
+        from rigfit.measure.calibrate import calibrate_speed, machine_factors
+
         try:
             est = calibrate_speed(est, machine_factors())
         except Exception as exc:  # an unreadable results store must not break a plan

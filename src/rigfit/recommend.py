@@ -63,10 +63,11 @@ from rigfit.catalog.native import kld_for_model, native_format
 from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
-from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.estimate.tensors import catalog_model_spec, catalog_weights_bytes
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.plan import make_plan, max_context
+from rigfit.plan_reuse import finish_with_speed
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -267,6 +268,12 @@ def _spec(model_id: str, quant: str) -> ModelSpec:
     return catalog_model_spec(get_model(model_id), quant)
 
 
+@lru_cache(maxsize=4096)
+def _weights_bytes(model_id: str, quant: str) -> int:
+    """``_spec(model_id, quant).weights_bytes`` [B], without building the tensor table."""
+    return catalog_weights_bytes(get_model(model_id), quant)
+
+
 #: Prompt length for prefill / TTFT figures [tokens] (mission.md: "TTFT for a 2K prompt").
 PROMPT_TOKENS = 2048
 
@@ -279,7 +286,7 @@ def _evaluate_cached(
     settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
     if plan.fit is not Verdict.NO:
-        plan = make_plan(spec, machine, settings)
+        plan = finish_with_speed(plan, spec, machine, settings)  # the same placement, plus speed
     ev = _from_plan(plan, model_id, quant, ctx, spec)
     if plan.speed is not None and (users > 1 or turn_tokens):
         ev = _under_load(ev, plan, ctx, users, turn_tokens)
@@ -539,21 +546,23 @@ def recommend(
         best, best_comfy = _best_quants(arch, f)
         row = best_comfy or best  # one row per model: its best comfortable quant if it has one
         if row is not None:
-            row.evaluation.max_ctx = _max_ctx(machine, row)
-            row.why = _why(row, u)
             picks.append(row)
     picks = order_picks(picks)
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
     for i, p in enumerate(picks, start=1):
         p.reason = _reason(i, p, picks, u)
         p.rank = i
+    shown = _shown_rows(picks, limit, (sweet, largest))
+    for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
+        row.evaluation.max_ctx = _max_ctx(machine, row)
+        row.why = _why(row, u)
     return Recommendation(
         machine.name,
         u,
         ctx,
         floor_tps,
         max_kld,
-        _shown_rows(picks, limit, (sweet, largest)),
+        shown,
         sweet,
         largest,
         sweet_why,
@@ -600,11 +609,11 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
             f.rejected["quality loss"] += 1
             continue
         try:
-            spec = _spec(arch.id, q)
+            weights_bytes = _weights_bytes(arch.id, q)  # the sum only: no tensor table yet
         except RigfitError:
             f.rejected["not plannable"] += 1
             break
-        if spec.weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
+        if weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
         p = _pick(arch, q, kld, n_eff, f)

@@ -39,6 +39,7 @@ from rigfit.estimate.cpu_buffers import (
     mapped_span_bytes,
     tied_head_repack_bytes,
 )
+from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 
 #: Name used for host memory / the CPU backend in placements and memory tables.
@@ -244,18 +245,18 @@ def place(
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
     w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
-    for t in model.tensors:
-        role, il = _tensor_layer_role(t, n_layer)
-        if role == "input":
-            w.add(t, CPU, role)
-        elif role == "layer":
+    for run in _placement_runs(model.tensors, n_layer):
+        if run.role == "input":
+            w.add_run(run, CPU)
+        elif run.role == "layer":
+            il = run.layer
             dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and is_expert_tensor(t.name) and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                w.add(t, CPU, role, expert_in_ram=True)
+            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                w.add_run(run, CPU, expert_in_ram=True)
             else:
-                w.add(t, dev, role)
+                w.add_run(run, dev)
         else:
-            w.add(t, output_device, role)
+            w.add_run(run, output_device)
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(
@@ -311,22 +312,88 @@ class _Weights:
         self.repack_on = repack_on
         self.cpu_mapped: set[str] = set()
 
-    def add(self, t: TensorInfo, dev: str, role: str, *, expert_in_ram: bool = False) -> None:
-        """Put tensor ``t`` on ``dev``; ``expert_in_ram``: a --cpu-moe expert (plain CPU buffer, no
-        repack)."""
-        self.tensor_device[t.name] = dev
-        self.weights[dev] += t.n_bytes
+    def add_run(self, run: _Run, dev: str, *, expert_in_ram: bool = False) -> None:
+        """Put the tensors of ``run`` on ``dev``; ``expert_in_ram``: --cpu-moe experts (plain CPU
+        buffer, no repack). On the CPU, the largest matmul weight is kept for op offload (experts
+        kept in RAM count) and repackable weights add a CPU_REPACK copy."""
+        self.tensor_device.update(dict.fromkeys(run.names, dev))
+        self.weights[dev] += run.n_bytes
         if dev != CPU:
             return
-        # experts kept in RAM by --cpu-moe count as CPU matmul weights for op offload
-        if self.has_accels and (
-            expert_in_ram or is_expert_tensor(t.name) or (len(t.shape) >= 2 and role != "input")
-        ):
-            self.largest_cpu = max(self.largest_cpu, t.n_bytes)
-        if not expert_in_ram and self.repack_on and is_repackable(t):
-            self.repack_bytes += t.n_bytes
+        if self.has_accels:
+            self.largest_cpu = max(self.largest_cpu, run.largest if expert_in_ram else run.largest_matmul)
+        if not expert_in_ram and self.repack_on:
+            self.repack_bytes += run.repack_bytes
+            self.cpu_mapped.update(n for n in run.names if n not in run.repacked)
         else:
-            self.cpu_mapped.add(t.name)
+            self.cpu_mapped.update(run.names)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive tensors of a table that :func:`place` treats alike: same role ("input" | "layer" |
+    "output"), layer and routed-expert flag, with the sums and maxima :class:`_Weights` needs [B]."""
+
+    names: tuple[str, ...]
+    role: str
+    layer: int | None
+    expert: bool
+    n_bytes: int
+    largest: int  # the largest tensor (every one is a CPU matmul weight when experts sit in RAM)
+    largest_matmul: int  # the largest CPU matmul weight: an expert, or a ≥ 2-D tensor past the input
+    repack_bytes: int  # the repackable tensors (CPU_REPACK copy when on the CPU)
+    repacked: frozenset[str]  # their names (the others stay in the CPU_Mapped span)
+
+
+#: The runs of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
+_RUNS: IdentityCache[tuple[_Run, ...]] = IdentityCache(4096)
+
+
+def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, ...]:
+    """The table as :class:`_Run` s, in table order; worked out once per immutable table (a
+    recommend ladder places each table ~10 times, and a layer's tensors move together)."""
+
+    def build() -> tuple[_Run, ...]:
+        groups: list[tuple[tuple[str, int | None, bool], list[TensorInfo]]] = []
+        for t in tensors:
+            key = (*_tensor_layer_role(t, n_layer), is_expert_tensor(t.name))
+            if groups and groups[-1][0] == key:
+                groups[-1][1].append(t)
+            else:
+                groups.append((key, [t]))
+        return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
+
+    return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
+
+
+def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
+    matmul = [t.n_bytes for t in ts if expert or (len(t.shape) >= 2 and role != "input")]
+    return _Run(
+        names=tuple(t.name for t in ts),
+        role=role,
+        layer=il,
+        expert=expert,
+        n_bytes=sum(t.n_bytes for t in ts),
+        largest=max(t.n_bytes for t in ts),
+        largest_matmul=max(matmul, default=0),
+        repack_bytes=sum(t.n_bytes for t in ts if is_repackable(t)),
+        repacked=frozenset(t.name for t in ts if is_repackable(t)),
+    )
+
+
+def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
+    """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe): counted over the
+    table's runs, so a dense model costs one pass over a few dozen runs."""
+    layers = {
+        run.layer
+        for run in _placement_runs(model.tensors, model.arch.n_layer)
+        if run.expert
+        and run.layer is not None
+        and run.layer < len(pl.layer_device)
+        and pl.layer_device[run.layer] != CPU
+        and any(pl.tensor_device.get(name) == CPU for name in run.names)
+    }
+    return len(layers)
 
 
 def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,7 @@ from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import CPU, Placement, accelerator_names
 from rigfit.estimate.speed import ModelWork, model_work
+from rigfit.estimate.tablecache import IdentityCache
 from rigfit.figures import Figure
 from rigfit.units import MIB
 
@@ -545,11 +546,23 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
     """The model as llama.cpp loads it without MTP: the NextN block is skipped (measured with
     xllamacpp 2026.10.11549 on a synthetic glm4moe GGUF: 6.25 MiB of weights without
     ``--spec-type draft-mtp``, 9.56 MiB with it). The same object when there is no MTP block."""
-    if not mtp_tensors(model):
-        return model
-    return replace(
-        model, tensors=tuple(t for t in model.tensors if t.layer is None or t.layer < model.arch.n_layer)
-    )
+    tensors, n_layer = model.tensors, model.arch.n_layer
+    if isinstance(tensors, tuple):  # an immutable table: worked out once (planning asks ~10⁴ times)
+        trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _trunk_tensors(tensors, n_layer))
+    else:
+        trunk = _trunk_tensors(tensors, n_layer)
+    return model if trunk is None else replace(model, tensors=trunk)
+
+
+#: The trunk table of each tensor table (rigfit.estimate.tablecache), the same tuple every time.
+_TRUNK_TENSORS: IdentityCache[tuple[TensorInfo, ...] | None] = IdentityCache(4096)
+
+
+def _trunk_tensors(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[TensorInfo, ...] | None:
+    """The tensors without the MTP block, or None when there is none."""
+    if not any(t.layer is not None and t.layer >= n_layer for t in tensors):
+        return None
+    return tuple(t for t in tensors if t.layer is None or t.layer < n_layer)
 
 
 #: f32 values per token live in the MTP graph's input stage (token embedding, its norm, the

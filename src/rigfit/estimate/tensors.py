@@ -57,6 +57,7 @@ from rigfit.archs.common import (
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
+from rigfit.estimate.tablecache import IdentityCache
 
 Shape = tuple[int, ...]
 
@@ -539,7 +540,7 @@ def _tensor_types(
             "their tensor mix cannot be predicted from the architecture.",
             "Read the GGUF file instead.",
         )
-    shapes = tensor_shapes(arch)
+    shapes = _SHAPES.get(arch, _extra_key(arch), lambda: tuple(tensor_shapes(arch)))  # same for every quant
     default = ft.base_type
     names = [n for n, _ in shapes]
     tied = "output.weight" not in names
@@ -581,6 +582,11 @@ def _tensor_types(
     return out
 
 
+#: :func:`tensor_shapes` per architecture identity (rigfit.estimate.tablecache): every quant of a
+#: model has the same shapes.
+_SHAPES: IdentityCache[tuple[tuple[str, Shape], ...]] = IdentityCache(1024)
+
+
 def catalog_model_spec(
     arch: Architecture,
     file_type: str | FileType,
@@ -600,6 +606,25 @@ def catalog_model_spec(
     except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         tensors = _catalog_tensors(tensor_types(arch, ft, **opts))
     return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
+
+
+def catalog_weights_bytes(
+    arch: Architecture,
+    file_type: str | FileType,
+    *,
+    imatrix: bool = True,
+    legacy_qkv: bool = False,
+    allow_requantize: bool = False,
+) -> int:
+    """``catalog_model_spec(...).weights_bytes`` without building the table's rows [B]: recommend
+    rejects a third of the catalog's model × quant candidates on this sum alone."""
+    ft = resolve_file_type(file_type)
+    opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
+    try:
+        types = _tensor_types_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
+    except TypeError:  # an Architecture holding unhashable values (lists): build uncached
+        types = tuple(tensor_types(arch, ft, **opts))
+    return sum(_nbytes(t, tuple(shape)) for _, shape, t in types)
 
 
 def _catalog_tensors(
@@ -642,6 +667,7 @@ __all__ = [
     "bits_per_weight",
     "canonical_arch",
     "catalog_model_spec",
+    "catalog_weights_bytes",
     "has_exp_probs_b",
     "has_longrope_factors",
     "has_rope_freqs",

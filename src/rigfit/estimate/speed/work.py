@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import resolve_kv_type
+from rigfit.estimate.tablecache import IdentityCache
 
 
 def kv_bytes_per_elem(kv_type: str) -> float:
@@ -140,7 +141,24 @@ def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[f
 
 
 def model_work(spec: ModelSpec) -> ModelWork:
-    """Bytes and FLOPs per token of a model, tensor by tensor."""
+    """Bytes and FLOPs per token of a model, tensor by tensor (worked out once per immutable
+    tensor table, architecture and file type: a recommend ladder estimates each table's speed
+    several times)."""
+    if not isinstance(spec.tensors, tuple):
+        return _model_work(spec)
+    # the entry holds the architecture, so its id stays unique while the entry lives
+    arch, work = _MODEL_WORK.get(
+        spec.tensors, (id(spec.arch), spec.file_type), lambda: (spec.arch, _model_work(spec))
+    )
+    return work if arch is spec.arch else _model_work(spec)
+
+
+#: :func:`model_work` per tensor table identity (rigfit.estimate.tablecache).
+_MODEL_WORK: IdentityCache[tuple[Architecture, ModelWork]] = IdentityCache(4096)
+
+
+def _model_work(spec: ModelSpec) -> ModelWork:
+    """Uncached :func:`model_work`."""
     a: Architecture = spec.arch
     n = a.n_layer
     dense_b = [0.0] * n
