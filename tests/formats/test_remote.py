@@ -205,6 +205,7 @@ def test_gemma_gguf_plans_like_local_and_reads_under_8_mib(hub, gemma, capsys):
     code, out, _ = cli(capsys, "inspect", "acme/gemma-3-270m-GGUF:Q4_K_M", "--json", "--offline")
     local = json.loads(json.dumps(inspect_source(gemma)))
     got = json.loads(out)
+    assert got.pop("schema") == "rigfit.inspect/1"  # the CLI's JSON envelope (inspect_source has none)
     assert got["path"] == "acme/gemma-3-270m-GGUF/gemma-3-270m-q4_k_m.gguf"
     assert got["gguf"]["parts"] == ["gemma-3-270m-q4_k_m.gguf"]
     assert _strip({**got, "gguf": {**got["gguf"], "parts": 0}}) == _strip(

@@ -98,6 +98,7 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
     p = make_plan(spec, m, settings)
     out = p.to_json()
     out["fit_alternatives"] = [x.to_json() for x in fit_alternatives(spec, m, settings, p)]  # as the CLI
+    out["images"] = None  # the CLI's --images cost (rigfit plan --mmproj/--images); the page sends none
     if a["max_ctx"] and settings.runtime == "llama.cpp" and p.hosted is None:
         out["max_ctx"] = max_context(spec, m, settings)
         out["max_ctx_by_quant"] = max_context_by_quant(spec, m, settings)
