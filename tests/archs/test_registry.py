@@ -30,7 +30,14 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "rigfit"
 NAME_FREE = [
     "estimate/memory.py",
     "estimate/tensors.py",
-    *(str(p.relative_to(SRC)) for d in ("estimate/speed", "formats") for p in sorted((SRC / d).glob("*.py"))),
+    *(
+        str(p.relative_to(SRC))
+        for d in ("estimate/speed", "formats")
+        for p in sorted((SRC / d).glob("*.py"))
+        # projector files: their "architecture" is the file kind "clip" and their projector types
+        # ("gemma3", "mlp", …) are not model architectures, though some share a spelling
+        if p.name != "mmproj.py"
+    ),
 ]
 
 

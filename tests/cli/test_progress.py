@@ -42,5 +42,7 @@ def test_steps_name_each_step():
 def test_piped_commands_print_no_bar_frames():
     out = run_cli("recommend", "--on", "M4 Pro 48GB", "--limit", "3")
     assert out.exit_code == 0, out.stderr
-    assert out.stderr == ""
+    # stderr may carry notes (an assumed GPU core count) but no progress frames
+    assert "planning catalog models" not in out.stderr and "\r" not in out.stderr
+    assert all(line.startswith("note: ") for line in out.stderr.splitlines()), out.stderr
     assert "planning catalog models" not in out.stdout

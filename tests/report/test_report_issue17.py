@@ -63,7 +63,7 @@ def test_quant_matrix_shows_total_need_split_by_device():
 def test_memory_chart_plots_the_ram_share(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_bars(out, stem, title, labels, parts, ylabel, caption="", limit=None, limit_label=""):
+    def fake_bars(out, stem, title, labels, parts, ylabel, caption="", limit=None, limit_label="", credit=""):
         seen.update(labels=labels, parts=parts, limit=limit, caption=caption)
 
     monkeypatch.setattr(build, "stacked_bars", fake_bars)

@@ -14,7 +14,7 @@ from rigfit.report import build
 def test_mac_fast_memory_is_metal_working_set(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_bars(out, stem, title, labels, parts, ylabel, caption="", limit=None, limit_label=""):
+    def fake_bars(out, stem, title, labels, parts, ylabel, caption="", limit=None, limit_label="", credit=""):
         seen.update(limit=limit, caption=caption)
 
     monkeypatch.setattr(build, "stacked_bars", fake_bars)

@@ -82,7 +82,8 @@ def recommend(
         ("KLD", "right"),
     )
     for col, just in columns:
-        t.add_column(col, justify=just)
+        # a long model id wraps in a narrow terminal instead of being cut
+        t.add_column(col, justify=just, overflow="fold" if col == "model" else "ellipsis")
     for p in rec.picks:
         e = p.evaluation
         mark = "★" if p is rec.sweet_spot else ("▲" if p is rec.largest_comfortable else "")

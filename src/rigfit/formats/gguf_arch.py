@@ -23,6 +23,7 @@ from rigfit.archs import ArchFamily, SwaRule, families, gguf_family, is_expert_t
 from rigfit.catalog.arch import MLA, SSM, Architecture, ModelSpec, MoE, TensorInfo
 from rigfit.errors import BadFileError
 from rigfit.formats.gguf import GGUFFile, LazyArray, path_name, path_stem, read_gguf
+from rigfit.formats.mmproj import CLIP_ARCH
 from rigfit.safeio import clean_text
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def _family(g: GGUFFile) -> tuple[str, ArchFamily]:
     if fam.not_a_model:
         hint = (
             "Plan the main model with --mmproj THIS_FILE."
-            if name == "clip"
+            if name == CLIP_ARCH  # a projector file (formats/mmproj.py)
             else "Inspect the main model GGUF instead."
         )
         raise BadFileError(g.path, fam.not_a_model, hint)
