@@ -57,8 +57,10 @@ def _ngl(text: str | None) -> int | None:
 
 def _engine(engine_bin: str | None) -> str | None:
     """The llama-server binary, or None for the bundled xllamacpp server."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     import shutil
 
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.bench import require_xllamacpp
     from rigfit.run.launch import find_engine
 
@@ -128,6 +130,7 @@ def run(
 
       rigfit run ollama:llama3.2 --dry-run --json
     """
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.catalog.quant import resolve_kv_type
     from rigfit.hardware.grammar import resolve_machine
     from rigfit.plan import PlanSettings
@@ -231,6 +234,7 @@ def _check(
 
 
 def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.launch import command_line, launch_spec, llama_server_args
 
     spec = launch_spec(
@@ -266,6 +270,7 @@ def _dry_run(prep, opts: _Opts, as_json: bool) -> None:
 def _fit_params_bin(compare_fit: bool, given: str | None) -> str | None:
     """The llama-fit-params to compare with (None without --compare-fit); refused up front when
     asked for and not found."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.fitparams import FIT_PARAMS_BIN, find_fit_params
 
     if not compare_fit:
@@ -284,6 +289,7 @@ def _fit_params_bin(compare_fit: bool, given: str | None) -> str | None:
 def _compare_fit(prep, spec, opts: _Opts, quiet: bool = False) -> dict | None:
     """Run llama-fit-params on the same file and settings; print its choice next to the plan's
     (unless ``quiet``) and return both as JSON (None without --compare-fit)."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.fitparams import comparison_rows, fit_params_args, run_fit_params
     from rigfit.run.launch import command_line
 
@@ -372,6 +378,7 @@ def _render_plan(plan) -> None:
 
 
 def _serve(prep, opts: _Opts) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.fingerprint import detect_fingerprint
     from rigfit.measure.store import data_dir, open_store
     from rigfit.run.fetch import download
@@ -382,6 +389,7 @@ def _serve(prep, opts: _Opts) -> None:
         _download_with_progress(prep.model, download)
     path = prep.model.path
     if opts.fit_bin:
+        # lazy: loaded when the command runs, so `rigfit --help` imports no library code
         from rigfit.run.launch import launch_spec
 
         spec = launch_spec(prep.plan, path, threads=opts.threads, host=opts.host, port=opts.port)
@@ -436,6 +444,7 @@ def _flush() -> None:
 def _sha(model, store) -> str | None:
     """The model file's sha256: from the Hub or the store's blob name when known, else hashed (once
     per file: the results store caches it by path, size and mtime)."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.fetch import known_sha256
 
     known = known_sha256(model)
@@ -446,6 +455,7 @@ def _sha(model, store) -> str | None:
 
 def _load(plan, path: Path, opts: _Opts, store, fp, sha, logs: Path):
     """Load, verify, store; once more with the re-plan when asked. Returns (server or None, plan)."""
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.launch import LaunchError, command_line, launch_spec, llama_server_args
     from rigfit.run.session import load_and_verify, retry_plan, same_settings
     from rigfit.run.verify import record_run
@@ -567,6 +577,7 @@ def _render_verification(v) -> None:
 
 
 def _render_replan(old, new) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.run.session import same_settings
 
     if new.fit == "no":
@@ -619,6 +630,7 @@ def _download_with_progress(model, download) -> None:
 
 
 def _bench(server, plan, path: Path, store, fp, sha, opts: _Opts) -> None:
+    # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.measure.bench import record_bench
     from rigfit.run.serverbench import bench_server, short_settings
 
