@@ -51,6 +51,7 @@ from typing import Any
 from rigfit.catalog.models import get_model, resolve_model
 from rigfit.catalog.quant import KV_TYPES, default_file_type
 from rigfit.errors import AmbiguousNameError, RigfitError
+from rigfit.estimate.bounds import decode_capacity_bound_tps, decode_roofline_tps, prefill_compute_bound_tps
 from rigfit.estimate.speculative import check_speculative_decode, mentions_speculative, n_mtp_layers
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tensors import catalog_model_spec
@@ -486,31 +487,6 @@ def _parse_lines(lines: list[str]) -> list[Claim]:
 
 #: The metric of a prose line that could not be read: checked as "unknown", the batch goes on.
 UNREADABLE = "unreadable"
-
-
-# ------------------------------------------------------------------------------------------------
-# Bounds (plain functions; units in brackets)
-# ------------------------------------------------------------------------------------------------
-
-
-def decode_roofline_tps(bytes_per_token, bandwidth_bytes_per_s):
-    """Upper bound on single-stream decode [tok/s]: bandwidth [B/s] / bytes read per token [B]."""
-    return bandwidth_bytes_per_s / bytes_per_token
-
-
-def decode_capacity_bound_tps(bytes_per_token, acc_capacity_bytes, acc_bandwidth, host_bandwidth):
-    """Upper bound on decode [tok/s] when the weights read per token exceed accelerator memory.
-
-    x = max(0, W − C) bytes must come from host memory at ``host_bandwidth`` [B/s];
-    t ≥ (W − x)/acc_bandwidth + x/host_bandwidth.
-    """
-    x = max(0.0, bytes_per_token - acc_capacity_bytes)
-    return 1.0 / ((bytes_per_token - x) / acc_bandwidth + x / host_bandwidth)
-
-
-def prefill_compute_bound_tps(active_params, peak_flops):
-    """Upper bound on prompt processing [tok/s]: peak [FLOP/s] / (2 · active params)."""
-    return peak_flops / (2.0 * active_params)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -355,84 +355,65 @@ def _apu_configuration(apu: Device, facts: LocalFacts) -> Device:
     )
 
 
-def build_local_machine(facts: LocalFacts) -> Machine:
-    """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
-    notes = list(facts.notes)
-    if facts.apple_chip:
-        text = facts.apple_chip
-        if facts.apple_gpu_cores:
-            text += f" {facts.apple_gpu_cores}-core GPU"
-        if facts.ram_bytes:
-            text += f" {round(facts.ram_bytes / GIB)}GB"
-        try:
-            dev = resolve_device(text)
-        except RigfitError as exc:
-            raise RigfitError(f"Detected {text!r} but it is not in the catalog.", str(exc)) from exc
-        m = unified_machine(
-            replace(
-                dev,
-                status={**dev.status, "memory_bytes": "detected"},
-                sources={**dev.sources, "memory_bytes": "sysctl hw.memsize"},
-            ),
-            text,
-        )
-        return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
+def _apple_machine(facts: LocalFacts, notes: list[str]) -> Machine:
+    """A Mac: the chip, its GPU cores and memory as sysctl reports them."""
+    text = facts.apple_chip or ""
+    if facts.apple_gpu_cores:
+        text += f" {facts.apple_gpu_cores}-core GPU"
+    if facts.ram_bytes:
+        text += f" {round(facts.ram_bytes / GIB)}GB"
+    try:
+        dev = resolve_device(text)
+    except RigfitError as exc:
+        raise RigfitError(f"Detected {text!r} but it is not in the catalog.", str(exc)) from exc
+    m = unified_machine(
+        replace(
+            dev,
+            status={**dev.status, "memory_bytes": "detected"},
+            sources={**dev.sources, "memory_bytes": "sysctl hw.memsize"},
+        ),
+        text,
+    )
+    return replace(m, detected=True, name=f"local: {m.name}", notes=tuple(notes) + m.notes)
 
-    detected: list[str] = []
-    board_dev = board_device(facts.board, facts.ram_bytes) if facts.board is not None else None
-    if board_dev is not None and board_dev.kind == "apu":  # Jetson: the module is the whole system
-        m = unified_machine(board_dev, (facts.board.model if facts.board else None) or board_dev.name)
-        src = facts.board.source if facts.board else ""
-        return replace(
-            m,
-            detected=True,
-            name=f"local: {m.name}",
-            notes=tuple(notes) + m.notes,
-            sources={**m.sources, "detected": f"board: {board_dev.name} ({src})"},
-        )
-    cpu: Device | None = board_dev  # an SBC (Raspberry Pi, RK3588): the board names the SoC
-    if cpu is not None and facts.board is not None:
-        detected.append(f"board: {cpu.name} ({facts.board.source})")
-    if facts.cpu_brand and cpu is None:
-        try:
-            cpu = resolve_device(facts.cpu_brand)
-            if cpu.kind not in ("cpu", "apu"):
-                cpu = None
-        except RigfitError:
-            cpu = None
-        if cpu is not None and cpu.kind == "apu":
-            cpu = _apu_configuration(cpu, facts)
-            m = unified_machine(cpu, facts.cpu_brand)
-            apu_note = apu_memory_note(facts.drm_gpus)
-            extra_notes = (apu_note,) if apu_note else ()
-            det = f"CPU: {facts.cpu_brand} (/proc/cpuinfo) = {cpu.name}" + (
-                f"; {apu_note}" if apu_note else ""
-            )
-            return replace(
-                m,
-                detected=True,
-                name=f"local: {m.name}",
-                notes=tuple(notes) + m.notes + extra_notes,
-                sources={**m.sources, "detected": det},
-            )
-        if cpu is None:
-            cpu = _unknown_cpu(facts)
-            notes.append(f"CPU {facts.cpu_brand!r} not in the catalog: host bandwidth unknown")
-        else:
-            simd = _simd_from_flags(facts.cpu_flags)
-            if simd:
-                cpu = replace(
-                    cpu,
-                    simd=simd,
-                    sources={**cpu.sources, "simd": "/proc/cpuinfo flags"},
-                    status={**cpu.status, "simd": "detected"},
-                )
-    if cpu is not None and facts.cpu_brand:
-        detected.append(f"CPU: {facts.cpu_brand!r} (/proc/cpuinfo) = {cpu.name}")
-    nvml = [_gpu_from_nvml(g) for g in facts.gpus]
-    detected += [f"NVIDIA GPU {i}: {d.name} (NVML)" for i, d in enumerate(nvml)]
-    others = drm_accelerators(facts.drm_gpus, cpu, facts.amd_smi_names, len(nvml), notes, detected)
-    gpus = tuple(nvml + others)
+
+def _unified_local(m: Machine, notes: list[str], extra_notes: tuple[str, ...], detected: str) -> Machine:
+    """A detected unified-memory system (Jetson module, APU) as the whole machine."""
+    return replace(
+        m,
+        detected=True,
+        name=f"local: {m.name}",
+        notes=tuple(notes) + m.notes + extra_notes,
+        sources={**m.sources, "detected": detected},
+    )
+
+
+def _catalog_cpu(facts: LocalFacts) -> Device | None:
+    """The catalog CPU or APU named by /proc/cpuinfo's brand string (None when it has none)."""
+    try:
+        cpu = resolve_device(facts.cpu_brand or "")
+    except RigfitError:
+        return None
+    return cpu if cpu.kind in ("cpu", "apu") else None
+
+
+def _with_detected_simd(cpu: Device, facts: LocalFacts) -> Device:
+    """The catalog CPU with the instruction sets /proc/cpuinfo lists, when it lists any."""
+    simd = _simd_from_flags(facts.cpu_flags)
+    if not simd:
+        return cpu
+    return replace(
+        cpu,
+        simd=simd,
+        sources={**cpu.sources, "simd": "/proc/cpuinfo flags"},
+        status={**cpu.status, "simd": "detected"},
+    )
+
+
+def _local_links(
+    gpus: tuple[Device, ...], facts: LocalFacts, notes: list[str]
+) -> tuple[Link | None, Link | None]:
+    """(host link, GPU interconnect): NVML's link for NVIDIA cards, the catalog bus otherwise."""
     host_link: Link | None = None
     interconnect: Link | None = None
     if gpus and not facts.gpus:  # AMD/Intel cards only: the link from their catalog bus interface
@@ -446,14 +427,23 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         if len(gpus) > 1 and host_link is not None:
             interconnect = host_link
             notes.append("several GPUs: NVLink not probed, assumed PCIe between them")
+    return host_link, interconnect
+
+
+def _local_ram(
+    facts: LocalFacts, cpu: Device | None, notes: list[str], detected: list[str]
+) -> tuple[float | None, str | None, dict[str, str]]:
+    """(host RAM bandwidth [B/s], RAM type, sources): from the DIMMs (dmidecode), the SoC's soldered
+    memory, or the CPU's rated memory speed (an estimate, said so)."""
     ram_bw = cpu.bandwidth_bytes_per_s if cpu is not None else None
     ram_type: str | None = None
     sources = {"ram_bytes": "psutil.virtual_memory().total"}
+    fixed = cpu is not None and bool(cpu.extra.get("memory_fixed"))
     from_dimms = dimm_bandwidth(facts.dimms, cpu) if facts.dimms is not None else None
-    if from_dimms is not None and not (cpu is not None and cpu.extra.get("memory_fixed")):
+    if from_dimms is not None and not fixed:
         ram_bw, ram_type, sources["ram_bandwidth_bytes_per_s"] = from_dimms
         detected.append(f"RAM: {ram_type}, {facts.dimms.populated if facts.dimms else 0} DIMMs (dmidecode)")
-    elif ram_bw and cpu is not None and cpu.extra.get("memory_fixed"):
+    elif ram_bw and cpu is not None and fixed:
         sources["ram_bandwidth_bytes_per_s"] = "the SoC's soldered memory: " + cpu.sources.get(
             "bandwidth_bytes_per_s", ""
         )
@@ -466,6 +456,46 @@ def build_local_machine(facts: LocalFacts) -> Machine:
         notes.append("host RAM bandwidth assumed from the CPU spec (all channels at rated speed)")
     if facts.ram_bytes:
         detected.append(f"RAM: {facts.ram_bytes / GIB:.1f} GiB (psutil)")
+    return ram_bw, ram_type, sources
+
+
+def build_local_machine(facts: LocalFacts) -> Machine:
+    """Turn detected facts into a Machine (pure; used by ``detect_local`` and the tests)."""
+    notes = list(facts.notes)
+    if facts.apple_chip:
+        return _apple_machine(facts, notes)
+    detected: list[str] = []
+    board_dev = board_device(facts.board, facts.ram_bytes) if facts.board is not None else None
+    if board_dev is not None and board_dev.kind == "apu":  # Jetson: the module is the whole system
+        m = unified_machine(board_dev, (facts.board.model if facts.board else None) or board_dev.name)
+        src = facts.board.source if facts.board else ""
+        return _unified_local(m, notes, (), f"board: {board_dev.name} ({src})")
+    cpu: Device | None = board_dev  # an SBC (Raspberry Pi, RK3588): the board names the SoC
+    if cpu is not None and facts.board is not None:
+        detected.append(f"board: {cpu.name} ({facts.board.source})")
+    if facts.cpu_brand and cpu is None:
+        cpu = _catalog_cpu(facts)
+        if cpu is not None and cpu.kind == "apu":
+            cpu = _apu_configuration(cpu, facts)
+            apu_note = apu_memory_note(facts.drm_gpus)
+            det = f"CPU: {facts.cpu_brand} (/proc/cpuinfo) = {cpu.name}" + (
+                f"; {apu_note}" if apu_note else ""
+            )
+            m = unified_machine(cpu, facts.cpu_brand)
+            return _unified_local(m, notes, (apu_note,) if apu_note else (), det)
+        if cpu is None:
+            cpu = _unknown_cpu(facts)
+            notes.append(f"CPU {facts.cpu_brand!r} not in the catalog: host bandwidth unknown")
+        else:
+            cpu = _with_detected_simd(cpu, facts)
+    if cpu is not None and facts.cpu_brand:
+        detected.append(f"CPU: {facts.cpu_brand!r} (/proc/cpuinfo) = {cpu.name}")
+    nvml = [_gpu_from_nvml(g) for g in facts.gpus]
+    detected += [f"NVIDIA GPU {i}: {d.name} (NVML)" for i, d in enumerate(nvml)]
+    others = drm_accelerators(facts.drm_gpus, cpu, facts.amd_smi_names, len(nvml), notes, detected)
+    gpus = tuple(nvml + others)
+    host_link, interconnect = _local_links(gpus, facts, notes)
+    ram_bw, ram_type, sources = _local_ram(facts, cpu, notes, detected)
     sources["detected"] = " | ".join(detected) or "nothing identified"
     parts = [d.name for d in gpus] + ([cpu.name] if cpu else [])
     if facts.ram_bytes:
