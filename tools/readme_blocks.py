@@ -195,13 +195,21 @@ def run_example(example: Example, env: dict[str, str], cwd: Path) -> list[str]:
 
 
 def shown_after_update(example: Example, output: list[str]) -> list[str]:
-    """The output to show: all of it, or as many leading/trailing lines as before around ``...``."""
-    if ELISION not in [s.strip() for s in example.shown]:
+    """The output to show: all of it, or the same stretch as before around ``...``: as many leading
+    lines, and the trailing lines from the one that starts like the old first trailing line (the
+    last lines as many as before when no line does)."""
+    stripped = [s.strip() for s in example.shown]
+    if ELISION not in stripped:
         return output
-    cut = [s.strip() for s in example.shown].index(ELISION)
-    tail = len(example.shown) - cut - 1
+    cut = stripped.index(ELISION)
+    old_tail = example.shown[cut + 1 :]
     head = output[:cut]
-    return [*head, ELISION, *(output[-tail:] if tail else [])]
+    if not old_tail:
+        return [*head, ELISION]
+    anchor = old_tail[0][:12]
+    starts = [i for i, line in enumerate(output) if i >= cut and anchor and line.startswith(anchor)]
+    tail = output[starts[0] :] if starts else output[-len(old_tail) :]
+    return [*head, ELISION, *tail]
 
 
 def run_all(readme: Path, update: bool) -> list[str]:
