@@ -214,8 +214,12 @@ def shown_after_update(example: Example, output: list[str]) -> list[str]:
     return [*head, ELISION, *tail]
 
 
-def run_all(readme: Path, update: bool) -> list[str]:
-    """Run every example; return the problems (check) or rewrite the README (update)."""
+def run_all(readme: Path, update: bool, strict_volatile: bool = True) -> list[str]:
+    """Run every example; return the problems (check) or rewrite the README (update).
+
+    strict_volatile: compare machine-measured examples too (masked); False only asks that they run
+    and answer (the test suite runs them beside other tests, where a busy machine adds a noise
+    warning to ``bench``)."""
     lines = readme.read_text(encoding="utf-8").splitlines()
     blocks = parse_blocks(lines)
     cpu = local_cpu_name()
@@ -230,7 +234,9 @@ def run_all(readme: Path, update: bool) -> list[str]:
                     ex.shown = shown_after_update(ex, out)
                     if ex.volatile:
                         ex.recorded_cpu = cpu
-                elif ex.volatile and ((ex.recorded_cpu and ex.recorded_cpu != cpu) or "^C" in ex.shown):
+                elif ex.volatile and (
+                    not strict_volatile or (ex.recorded_cpu and ex.recorded_cpu != cpu) or "^C" in ex.shown
+                ):
                     # recorded on another machine: what this one prints differs (its CPU's catalog
                     # row, RAM, speed); a server stopped by Ctrl-C ends in an order that races with
                     # the signal. Either must still run and answer, not fail

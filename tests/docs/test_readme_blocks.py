@@ -29,7 +29,8 @@ def test_every_readme_example_shows_its_real_output():
         ex for b in tool.parse_blocks((ROOT / "README.md").read_text().splitlines()) for ex in b.examples
     ]
     assert len(examples) >= 15  # the tour, mistakes, bench, inspect, run, calibrate
-    problems = tool.run_all(ROOT / "README.md", update=False)
+    # measured examples (bench, run, calibrate) must run and answer; their figures vary with load
+    problems = tool.run_all(ROOT / "README.md", update=False, strict_volatile=False)
     assert not problems, "\n\n".join(problems) + "\n(python tools/readme_blocks.py --update rewrites them)"
 
 
