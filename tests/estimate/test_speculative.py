@@ -205,7 +205,7 @@ def test_parse_log_splits_the_draft_context():
             "I llama_context: n_outputs_max         = 17",
             "I llama_kv_cache:        CPU KV buffer size =     8.00 MiB",
             "I sched_reserve:        CPU compute buffer size =    18.02 MiB",
-            "I common_speculative_init_result: loading draft model '/tmp/draft.gguf'",
+            "I common_speculative_init_result: loading draft model 'models/draft.gguf'",
             "I load_tensors:   CPU_Mapped model buffer size =     3.98 MiB",
             "I llama_context: n_outputs_max         = 1",
             "I llama_kv_cache:        CPU KV buffer size =     4.00 MiB",
