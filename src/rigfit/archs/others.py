@@ -28,10 +28,8 @@ _SWA: dict[str, SwaRule] = {
 _HF = {
     "olmo2": "olmo2",
     "exaone4": "exaone4",
-    "granite": "granite",
     "granitemoe": "granitemoe",
     "starcoder2": "starcoder2",
-    "smollm3": "smollm3",
     "ernie4_5": "ernie4_5",
     "ernie4_5_moe": "ernie4_5-moe",
     "seed_oss": "seed_oss",
