@@ -1,8 +1,9 @@
 """Synthetic dense-transformer GGUFs that real llama.cpp loads, one writer for the families that
 share the Llama block layout with small twists (src/models/qwen2.cpp, qwen3.cpp, gemma2.cpp,
-phi3.cpp): Q/K/V biases (qwen2), per-head Q/K norms (qwen3), post-attention/FFN norms and tied
-embeddings with a sliding window on every other layer (gemma2), fused QKV and a fused gate+up
-``ffn_up`` of width 2·n_ff (phi3)."""
+phi3.cpp, granite.cpp, smollm3.cpp, gemma.cpp): Q/K/V biases (qwen2), per-head Q/K norms
+(qwen3), post-attention/FFN norms and tied embeddings with a sliding window on every other
+layer (gemma2), fused QKV and a fused gate+up ``ffn_up`` of width 2·n_ff (phi3), plain Llama
+blocks with tied embeddings (granite with its scale keys, smollm3, gemma)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ STYLES: dict[str, tuple[bool, bool, bool, bool, bool, int]] = {
     "qwen3": (False, True, False, False, False, 0),
     "gemma2": (False, False, True, True, False, 512),
     "phi3": (False, False, False, False, True, 0),
+    "granite": (False, False, False, True, False, 0),
+    "smollm3": (False, False, False, True, False, 0),
+    "gemma": (False, False, False, True, False, 0),
+}
+#: keys a family's loader requires (models/granite.cpp reads logit_scale without a default)
+_KEYS: dict[str, dict[str, float]] = {
+    "granite": {
+        "logit_scale": 8.0,
+        "residual_scale": 0.22,
+        "embedding_scale": 12.0,
+        "attention_scale": 0.015625,
+    },
 }
 
 
@@ -50,6 +63,8 @@ def write_dense(
     b.a("rope.freq_base", 10000.0)
     if swa:
         b.a("attention.sliding_window", swa)
+    for key, value in _KEYS.get(arch, {}).items():
+        b.a(key, value)
     b.tensor("token_embd.weight", (n_embd, n_vocab))
     b.tensor("output_norm.weight", (n_embd,), "norm")
     if not tied:

@@ -27,6 +27,8 @@ from gemma3n_synth import write_gemma3n, write_gemma4  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
 from llama4_synth import write_llama4  # noqa: E402
 from moe_synth import write_glm4moe, write_gpt_oss  # noqa: E402
+from phimoe_synth import write_phimoe  # noqa: E402
+from postnorm_synth import write_postnorm  # noqa: E402
 from qwen3next_synth import write_qwen3next  # noqa: E402
 
 import synth  # noqa: E402
@@ -58,6 +60,15 @@ FAMILIES: dict[str, Writer] = {
     "gemma4-ple256": lambda p, wtype: write_gemma4(p, ple=256, shared_kv_layers=2, n_layer=8, wtype=wtype),
     "gemma4-moe": lambda p, wtype: write_gemma4(p, moe=True, wtype=wtype),
     "phi3": lambda p, wtype: write_dense(p, "phi3", wtype=wtype),
+    "granite": lambda p, wtype: write_dense(p, "granite", wtype=wtype),
+    "smollm3": lambda p, wtype: write_dense(p, "smollm3", wtype=wtype),
+    "gemma": lambda p, wtype: write_dense(p, "gemma", wtype=wtype),
+    "olmo2": lambda p, wtype: write_postnorm(p, "olmo2", wtype=wtype),
+    "olmo2-swa": lambda p, wtype: write_postnorm(p, "olmo2", sliding_window=512, wtype=wtype),
+    "seed_oss": lambda p, wtype: write_postnorm(p, "seed_oss", bias=True, wtype=wtype),
+    "exaone4": lambda p, wtype: write_postnorm(p, "exaone4", tied=True, wtype=wtype),
+    "phimoe": lambda p, wtype: write_phimoe(p, wtype=wtype),
+    "phimoe-longrope": lambda p, wtype: write_phimoe(p, n_ctx=32768, longrope=True, wtype=wtype),
     "llama4": lambda p, wtype: write_llama4(p, wtype=wtype, n_ctx=32768),
     "deepseek2": lambda p, wtype: synth.write_deepseek2_mla(p, wtype=wtype, n_ctx=32768),
     "cohere2": lambda p, wtype: write_cohere2(p, wtype=wtype),

@@ -36,6 +36,15 @@ FAMILIES = [
     "qwen2",
     "qwen3",
     "gemma2",
+    "granite",
+    "smollm3",
+    "gemma",
+    "olmo2",
+    "olmo2-swa",
+    "seed_oss",
+    "exaone4",
+    "phimoe",
+    "phimoe-longrope",
 ]
 # glm4moe and phi3 are left out: their synthetic files lack the MTP block (GLM-4.5 GGUFs carry
 # one) and the LongRoPE factors (Phi-3 with a 32k+ context carries them), which the catalog

@@ -10,7 +10,7 @@ from __future__ import annotations
 # isort: off
 # Registration order matters: ``others`` registers a bare family for every llama.cpp name the
 # family modules above it did not claim, so it comes last.
-from rigfit.archs import llama, qwen, gemma, phi, deepseek, glm, gpt_oss, ssm, cohere  # noqa: F401
+from rigfit.archs import llama, qwen, gemma, phi, deepseek, glm, gpt_oss, ssm, cohere, postnorm  # noqa: F401
 from rigfit.archs import others  # noqa: F401
 
 # isort: on

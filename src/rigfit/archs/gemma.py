@@ -1,4 +1,4 @@
-"""Gemma family: gemma, gemma2, gemma3, gemma3n, gemma4, gemma-embedding.
+"""Gemma family: gemma (``src/models/gemma.cpp``), gemma2, gemma3, gemma3n, gemma4, gemma-embedding.
 
 Sources: llama.cpp ``src/models/gemma2.cpp``, ``gemma3.cpp``, ``gemma3n.cpp``,
 ``gemma-embedding.cpp``, ``gemma4.cpp`` (https://github.com/ggml-org/llama.cpp/tree/master/src/models).
@@ -29,7 +29,19 @@ class _GemmaTerms(TypedDict):
 #: compute-graph terms and the transformers default (Gemma configs tie embeddings)
 _GEMMA: _GemmaTerms = {"attn_extra_embd_fa_off": 1, "output_embd_rows": 2, "hf_tied_default": True}
 
-register(ArchFamily("gemma", hf_model_types=("gemma",), **_GEMMA))
+# models/gemma.cpp: Llama block layout, output head = token_embd (duplicated), no SWA, and no
+# post-attention norm, so no extra n_embd row with FA off (tests/archs/test_sweep.py: 75.26 MiB
+# measured, 75.77 with the gemma2/3 term)
+register(
+    ArchFamily(
+        "gemma",
+        build_shapes=llama_like(tied=True),
+        hf_model_types=("gemma",),
+        attn_extra_embd_fa_off=0,
+        output_embd_rows=_GEMMA["output_embd_rows"],
+        hf_tied_default=_GEMMA["hf_tied_default"],
+    )
+)
 register(
     ArchFamily(
         "gemma2",

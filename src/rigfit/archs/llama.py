@@ -1,7 +1,10 @@
 """Llama family: llama (Llama 1–3, Mistral, Mixtral), mistral3, llama4, and the MoE models that
-reuse Llama's block layout (dots1, hunyuan-moe).
+reuse Llama's block layout (dots1, hunyuan-moe), and the dense families whose tensors are
+Llama's (granite: scalar embedding/residual/logit scales only; smollm3: no RoPE on every 4th
+layer, no tensor of its own).
 
-Sources: llama.cpp ``src/models/llama.cpp``, ``llama4.cpp``, ``dots1.cpp``, ``hunyuan-moe.cpp``
+Sources: llama.cpp ``src/models/llama.cpp``, ``llama4.cpp``, ``dots1.cpp``, ``hunyuan-moe.cpp``,
+``granite.cpp``, ``smollm3.cpp``
 (https://github.com/ggml-org/llama.cpp/tree/master/src/models) and ``src/llama-quant.cpp``.
 """
 
@@ -187,3 +190,7 @@ register(
         hf_model_types=("hunyuan_v1_moe",),
     )
 )
+# models/granite.cpp: Llama tensors (output optional: tied when absent, rope_freqs optional);
+register(ArchFamily("granite", build_shapes=llama_like(rope_freqs=True), hf_model_types=("granite",)))
+# models/smollm3.cpp: Llama tensors, output optional (tied when absent)
+register(ArchFamily("smollm3", build_shapes=llama_like(), hf_model_types=("smollm3",)))

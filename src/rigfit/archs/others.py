@@ -13,7 +13,6 @@ from rigfit.archs.registry import ArchFamily, SwaRule, is_known, register
 #: Sliding-window rules of ``src/models/<arch>.cpp`` (set_swa_pattern period, dense_first,
 #: default n_swa, when it applies).
 _SWA: dict[str, SwaRule] = {
-    "olmo2": SwaRule(4, False, 0, "if_key"),
     "afmoe": SwaRule(4, False, 0, "if_key"),
     "smallthinker": SwaRule(4, True, 4096, "if_key", forced_swa=True),  # n_swa forced to 4096
     "exaone-moe": SwaRule(4, False, 128, "always"),  # n_swa = 128
@@ -22,19 +21,13 @@ _SWA: dict[str, SwaRule] = {
     "muse-glimmer": SwaRule(4, False, 0, "always"),
     "laguna": SwaRule(4, True, 0, "if_key"),
     "modern-bert": SwaRule(3, True, 0, "if_key"),
-    "exaone4": SwaRule(4, False, 4096, "always", only_n_layer=64),  # SWA only for the 32B model
 }
 #: HF model_type -> llama.cpp name for the architectures rigfit reads from a config.json only.
 _HF = {
-    "olmo2": "olmo2",
-    "exaone4": "exaone4",
-    "granite": "granite",
     "granitemoe": "granitemoe",
     "starcoder2": "starcoder2",
-    "smollm3": "smollm3",
     "ernie4_5": "ernie4_5",
     "ernie4_5_moe": "ernie4_5-moe",
-    "seed_oss": "seed_oss",
 }
 _HF_BY_ARCH = {v: k for k, v in _HF.items()}
 #: SWA layers only from a stored per-layer bool array
@@ -72,6 +65,5 @@ for _name in LLAMACPP_ARCH_WORDS.split():
             swa=_SWA.get(_name),
             swa_mode="array_only" if _name in _ARRAY_ONLY else "rule",
             hf_model_types=hf,
-            hf_qk_norm_default=_name == "olmo2",
         )
     )
