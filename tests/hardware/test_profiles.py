@@ -122,3 +122,13 @@ def test_hand_edits_of_the_file_are_seen():
     assert resolve_machine("home").accelerators[0].name == "GeForce RTX 4090"
     profiles_file().write_text('[machines]\nhome = "2x RTX 3090"\n')
     assert resolve_machine("home").n_accelerators == 2
+
+
+def test_a_saved_machine_is_amended_by_the_parts_after_it():
+    save_profile("home", HOME, resolve_machine)
+    m = resolve_machine("home + 64GB DDR4-3600")
+    assert m.ram_bytes == 64 * 1024**3  # the given RAM replaces the saved 32GB
+    assert m.cpu is not None and "5800X" in m.cpu.name
+    assert [d.name for d in m.accelerators] == [d.name for d in resolve_machine(HOME).accelerators]
+    two = resolve_machine("home + RTX 3090")
+    assert len(two.accelerators) == 2 and two.ram_bytes == resolve_machine(HOME).ram_bytes

@@ -89,13 +89,32 @@ def _find(profiles: dict[str, str], name: str) -> str | None:
     return next((k for k in profiles if k.lower() == low), None)
 
 
+#: how a machine description splits into parts (as the machine grammar reads it) and what a host RAM
+#: part looks like ("64GB DDR5-6000"), to amend a saved machine
+_PARTS = re.compile(r"\s+\+\s+")
+_RAM_PART = re.compile(r"^\s*\d+(?:\.\d+)?\s*(?:gb|gib|tb|tib)\b", re.IGNORECASE)
+
+
 def expand(spec: str) -> str:
-    """``spec`` itself, or the saved description when ``spec`` is a saved machine's name."""
-    if not spec or not _NAME_RE.match(spec.strip()):
+    """``spec`` itself, or the saved description when ``spec`` is a saved machine's name.
+
+    ``NAME + PART …`` amends a saved machine: the parts are added to its description, and a host
+    RAM part replaces the saved one ("home + 64GB DDR5-6000" is home with that RAM).
+    """
+    if not spec:
+        return spec
+    parts = _PARTS.split(spec.strip())
+    if not _NAME_RE.match(parts[0]):
         return spec
     profiles = load_profiles()
-    key = _find(profiles, spec)
-    return profiles[key] if key is not None else spec
+    key = _find(profiles, parts[0])
+    if key is None:
+        return spec
+    extra = parts[1:]
+    saved = _PARTS.split(profiles[key].strip())
+    if any(_RAM_PART.match(p) for p in extra):
+        saved = [p for p in saved if not _RAM_PART.match(p)]
+    return " + ".join(saved + extra)
 
 
 def check_name(name: str) -> str:
