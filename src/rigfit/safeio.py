@@ -200,11 +200,23 @@ def check_output_dir(
     existing = p
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise RigfitError(
+            f"{clean_text(str(existing))} is a file, so {clean_text(str(p))} cannot be a folder.",
+            "Choose another place for --out.",
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise RigfitError(
             f"Cannot write into {clean_text(str(existing))}: permission denied.",
             "Choose a writable place for --out.",
         )
+    try:  # made now, so a place that cannot hold a folder (/proc, a full disk) fails before the work
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RigfitError(
+            f"Cannot create {clean_text(str(p))}: {exc.strerror or exc}.",
+            "Choose a writable place for --out.",
+        ) from None
     for name in subdirs:
         d = p / name
         if d.is_symlink() or (d.exists() and not d.is_dir()):

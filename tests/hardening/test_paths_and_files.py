@@ -80,6 +80,16 @@ def test_report_out_existing_report_needs_force(tmp_path):
     assert (tmp_path / "report.md").read_text() == "mine"
 
 
+def test_report_out_where_no_folder_can_be_made_is_one_line(tmp_path):
+    # found by benchmarks/fuzz_all.py: /proc/x passed the checks, then mkdir raised a traceback
+    (tmp_path / "afile").write_text("x")
+    assert "Cannot create" in _one_line_exit_2(
+        ["report", "--on", "RTX 3060", "--out", "/proc/x", "--no-charts"]
+    )
+    under_file = str(tmp_path / "afile" / "sub")
+    assert "is a file" in _one_line_exit_2(["report", "--on", "RTX 3060", "--out", under_file, "--no-charts"])
+
+
 def test_check_output_dir_refuses_unwritable_parent(tmp_path):
     if os.geteuid() == 0:
         pytest.skip("running as a user that ignores file permissions")
