@@ -168,3 +168,8 @@ def row_figure(r: ScoreRow) -> Figure:
     """A measured row as a labelled figure [nats/token], looked up from its board."""
     how = f" ({r.imatrix})" if r.imatrix and r.imatrix != "None" else ""
     return Figure(r.kld, "nats", "looked_up", f"{r.label}, {r.model_id} {r.quant}{how}: {r.source_url}")
+
+
+def board_label(source: str) -> str:
+    """The board's name from a :func:`row_figure` source ("llama.cpp perplexity README scoreboard")."""
+    return source.split(", ", 1)[0]
