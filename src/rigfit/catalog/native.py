@@ -160,10 +160,7 @@ _WORDS = {"looked_up": "looked up", "estimated": "estimated", "unknown": "unknow
 def quality_summary(arch: Architecture, quant: str | None, file_label: str | None = None) -> dict:
     """What a plan says about quality: the quant, its KLD figure and a one-line label
     "looked up (source)" / "estimated (generic …)" / "unknown (why)"."""
-    if not quant:
-        f = unknown("nats", "file type not known")
-    else:
-        f = kld_for_model(arch, quant, file_label)
+    f = kld_for_model(arch, quant, file_label) if quant else unknown("nats", "file type not known")
     key = quant_key(file_label) if file_label and quant_key(file_label).startswith("UD-") else quant
     return {
         "quant": key,

@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
-from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli.fit import fit_table
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
