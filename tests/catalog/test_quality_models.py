@@ -141,7 +141,7 @@ def test_quality_line_says_where_the_figure_comes_from() -> None:
     own = quality_line(quality_summary(get_model("llama-3-8b"), "Q4_K_M"))
     assert "looked up (llama.cpp perplexity README scoreboard" in own and README in own
     gen = quality_line(quality_summary(get_model("llama-3.1-8b"), "Q4_K_M"))
-    assert "estimated (generic, no scoreboard of this model" in gen
+    assert "estimated (generic: llama.cpp's Llama-3-8B scoreboard scaled by size, no published" in gen
     unk = quality_line(quality_summary(get_model("gpt-oss-20b"), "Q8_0"))
     assert "unknown (" in unk
 

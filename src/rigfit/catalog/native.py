@@ -120,10 +120,11 @@ def _generic(f: Figure) -> Figure:
     its own (a 16-bit reference stays exact, an unknown stays unknown)."""
     if not f.known or not f.value:
         return f
-    return replace(f, provenance="estimated", source=f"generic, no scoreboard of this model: {f.source}")
+    return replace(f, provenance="estimated", source=f"{_GENERIC}, no scoreboard of this model: {f.source}")
 
 
 _REFERENCE = ("F16", "BF16", "F32")
+_GENERIC = "generic"
 
 
 def kld_for_model(arch: Architecture, quant: str, file_label: str | None = None) -> Figure:
@@ -166,8 +167,21 @@ def quality_summary(arch: Architecture, quant: str | None, file_label: str | Non
         "quant": key,
         "kld": f.to_json(),
         "own_scoreboard": f.provenance == "looked_up" and bool(f.value),
-        "label": f"{_WORDS.get(f.provenance, f.provenance)} ({f.source})",
+        "label": _label(f),
     }
+
+
+def _label(f: Figure) -> str:
+    """ "looked up (source)" / "estimated (generic …)" / "unknown (why)"; a generic estimate's
+    long basis stays in the figure's source (JSON), the label names it briefly."""
+    src = f.source or ""
+    if f.provenance == "estimated" and src.startswith(_GENERIC):
+        fp8 = "; read as the loss vs the released FP8 weights" if "released FP8" in src else ""
+        src = (
+            "generic: llama.cpp's Llama-3-8B scoreboard scaled by size, no published scoreboard "
+            f"of this model{fp8}"
+        )
+    return f"{_WORDS.get(f.provenance, f.provenance)} ({src})"
 
 
 def quality_line(q: dict) -> str:
