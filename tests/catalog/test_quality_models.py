@@ -155,3 +155,16 @@ def test_plan_json_and_text_carry_quality() -> None:
     t = run_cli("plan", "llama-3.1-8b", "--on", "RTX 4090")
     assert t.exit_code == 0
     assert "quality: KLD" in t.stdout and "estimated (generic" in " ".join(t.stdout.split())
+
+
+def test_recommend_names_the_models_own_scoreboard() -> None:
+    from rigfit.hardware.grammar import resolve_machine
+    from rigfit.recommend import recommend
+
+    rec = recommend(
+        resolve_machine("RTX 4090 + 64GB DDR5"), models=[get_model("llama-3-8b"), get_model("llama-3.1-8b")]
+    )
+    by_id = {p.model_id: p for p in rec.picks}
+    own, gen = by_id["llama-3-8b"], by_id["llama-3.1-8b"]
+    assert own.kld.provenance == "looked_up" and "looked up: llama.cpp perplexity README" in own.reason
+    assert gen.kld.provenance == "estimated" and "looked up" not in gen.reason
