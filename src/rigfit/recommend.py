@@ -60,6 +60,7 @@ from functools import lru_cache
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.models import get_model, load_models
 from rigfit.catalog.native import kld_for_model, native_format
+from rigfit.catalog.quality_models import board_label
 from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
@@ -758,7 +759,10 @@ def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
     size = f"{p.total_params / 1e9:.0f}B"
     if _is_moe(p):
         size += f" MoE ({p.effective_params / 1e9:.1f}B effective)"
-    parts = [f"{size} at {p.quant} (KLD {p.kld.value:.3f})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
+    kld = f"KLD {p.kld.value:.3f}"
+    if p.kld.provenance == "looked_up" and p.kld.value:  # the model's own published scoreboard
+        kld += f", looked up: {board_label(p.kld.source or '')}"
+    parts = [f"{size} at {p.quant} ({kld})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
     if e.experts_offload:
         parts.append(f"experts of {e.experts_in_ram} layers in RAM ({e.ram_bytes / 2**30:.1f} GiB)")
     if e.fit == Verdict.TIGHT:

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
@@ -200,8 +201,10 @@ def plan(
         by_quant = engine.max_context_by_quant(spec, machine, settings)
     kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
     alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
+    quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
     if as_json:
         out = p.to_json()
+        out["quality"] = quality
         out["fit_alternatives"] = [a.to_json() for a in alternatives]
         if best_ctx is not None:
             out["max_ctx"] = best_ctx
@@ -216,7 +219,7 @@ def plan(
         ctx_that_fits = (
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
-    _render(p, engine, best_ctx, by_quant, ctx_that_fits)
+    _render(p, engine, best_ctx, by_quant, ctx_that_fits, quality)
     vision_view.render_vision(console, p, vision)
     if p.concurrency is not None:
         render_concurrency(console, p.concurrency)
@@ -232,6 +235,7 @@ def _render(
     best_ctx: int | None,
     by_quant: dict[str, int] | None = None,
     ctx_that_fits: int | None = None,
+    quality: dict | None = None,
 ) -> None:
     arch = p.model.arch
     console.print(
@@ -242,6 +246,8 @@ def _render(
         _render_hosted(p)
         return
     console.print("  " + escape(engine.summary(p)))
+    if quality is not None:
+        console.print("  " + escape(quality_line(quality)), highlight=False)
     console.print(_memory_table(p.devices))
     _render_device_notes(p.devices)
     console.print(f"\nVerdict: [{_VERDICT_STYLE.get(p.fit, 'white')}]{p.fit}[/]{escape(_verdict_extra(p))}")

@@ -122,9 +122,10 @@ def recommend(
             highlight=False,
         )
     console.print(
-        "  KLD: mean KL divergence vs F16 in nats, llama.cpp scoreboard (looked up at 8B, "
-        "scaled by size); tier: size class, not a benchmark; decode at the full context (p10–p90); "
-        "--json has prefill, TTFT and the score.",
+        "  KLD: mean KL divergence vs F16 in nats, the model's own published scoreboard where one "
+        "lists the quant (looked up, named in the row), else llama.cpp's Llama-3-8B scoreboard "
+        "scaled by size (estimated); tier: size class, not a benchmark; decode at the full context "
+        "(p10–p90); --json has prefill, TTFT and the score.",
         highlight=False,
         style="dim",
     )

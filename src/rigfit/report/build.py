@@ -98,7 +98,7 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
             Column("fit", "estimated"),
             Column("decode tok/s (p10–p90)", "estimated"),
             Column("prefill tok/s", "estimated"),
-            Column("KLD vs F16 or the released weights", "looked up at 8B; est. other sizes"),
+            Column("KLD vs F16 or the released weights", "own scoreboard looked up; else est."),
             Column("max context in fast memory", "estimated"),
         ],
         intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
@@ -124,7 +124,9 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
             f"{mc:,}" if mc else "—",
         )
     t.notes.append(
-        "KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; see rigfit.catalog.quality"
+        "KLD: the model's own published scoreboard where one lists the quant (looked up), else "
+        "llama.cpp's Llama-3-8B scoreboard scaled by model size (estimated); see "
+        "rigfit.catalog.quality_models"
     )
     nat = native_format(arch)
     if nat is not None:
