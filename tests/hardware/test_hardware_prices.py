@@ -186,10 +186,7 @@ def test_gpu_box_price_is_the_sum_of_its_parts():
     cpu = next(r for r in ROWS if r.get("cpu_name") == "AMD Ryzen 7 5800X")
     am4 = PLATS["am4"]
     expected = (
-        gpu["price_usd"]
-        + _mid(cpu["range_usd"])
-        + _mid(am4["base_usd"])
-        + 32 * _mid(am4["ram_usd_per_gb"])
+        gpu["price_usd"] + _mid(cpu["range_usd"]) + _mid(am4["base_usd"]) + 32 * _mid(am4["ram_usd_per_gb"])
     )
     f = machine_price(m)
     assert f.value == pytest.approx(expected)
