@@ -193,3 +193,10 @@ def test_recommend_json_has_the_reserve_and_leaves_the_os_its_ram() -> None:
     assert out["ram_reserve_bytes"] == 4 * GIB and "Windows 11" in out["ram_reserve_source"]
     for pick in out["picks"]:  # nothing counts on the OS's 4 GiB: RAM used ≤ 32 − 4 GiB
         assert pick["ram_bytes"] <= 28 * GIB
+
+
+def test_hardware_view_shows_the_reserve() -> None:
+    r = run_cli("hardware", "Raspberry Pi 5 8GB", "--json")
+    assert r.exit_code == 0, r.stderr
+    host = checked_json(r.stdout, "rigfit.hardware/1")["machine"]["host"]
+    assert host["ram_reserve_bytes"] == 1 * GIB and "single-board" in host["ram_reserve_source"]
