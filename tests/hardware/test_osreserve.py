@@ -200,3 +200,11 @@ def test_hardware_view_shows_the_reserve() -> None:
     assert r.exit_code == 0, r.stderr
     host = checked_json(r.stdout, "rigfit.hardware/1")["machine"]["host"]
     assert host["ram_reserve_bytes"] == 1 * GIB and "single-board" in host["ram_reserve_source"]
+
+
+def test_saved_machine_keeps_its_reserve_and_a_given_one_wins(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    r = run_cli("machine", "save", "homebox", BOX + " (reserve 6GB)")
+    assert r.exit_code == 0, r.output
+    assert resolve_machine("homebox").ram_reserve_bytes == 6 * GIB
+    assert resolve_machine("homebox (reserve 3GB)").ram_reserve_bytes == 3 * GIB

@@ -337,7 +337,10 @@ def resolve_machine(spec: str) -> Machine:
         return osreserve.with_reserve(
             resolve_machine(spec), reserve, f"given in the machine description: {reserve / GIB:g} GiB"
         )
-    spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
+    expanded = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
+    if expanded != spec and osreserve.split_reserve(expanded)[1] is not None:
+        return resolve_machine(expanded)  # a saved description with its own "(reserve N)"
+    spec = expanded
     if (
         amended := amend.amend_local(spec, resolve_machine, detect_local_machine)
     ) is not None:  # "local + 64GB DDR5-6000"
