@@ -8,9 +8,9 @@ next token — llama.cpp's own help says a plain load "may reduce pageouts if no
 (``--mmap`` / ``--no-mmap`` and ``--mlock`` in common/arg.cpp,
 https://github.com/ggml-org/llama.cpp/blob/master/common/arg.cpp), and the kernel keeps
 anonymous pages in preference to mapped ones, so a model that fills RAM next to a desktop
-session gets paged out first (https://github.com/ggml-org/llama.cpp/pull/711; loading 65B on
-64 GB "with things like X and Chrome open … you're cutting it pretty tight":
-https://github.com/ggml-org/llama.cpp/issues/702).
+session gets paged out first (https://github.com/ggml-org/llama.cpp/pull/711); of loading 65B
+in 64 GB: "Especially if you have things like X and Chrome open at the same time. You're cutting
+it pretty tight." (https://github.com/ggml-org/llama.cpp/issues/702).
 
 The reserve by kind of machine (:func:`os_kind`), each the OS vendor's own minimum RAM, the
 closest published figure to what the OS needs resident (what it really uses varies with what
@@ -19,9 +19,9 @@ runs beside the model, so give your own with ``--reserve-ram`` or ``(reserve 6GB
 - desktop (Windows 11, desktop Linux; also laptops, workstations, mini-PCs and APUs such as
   Strix Halo and DGX Spark) — 4 GiB: Windows 11 requires 4 GB of RAM
   (https://learn.microsoft.com/en-us/windows/whats-new/windows-11-requirements,
-  https://www.microsoft.com/en-us/windows/windows-11-specifications); an Ubuntu GNOME
-  desktop logged in with no application open uses about 4 GB (2.4 GB logged out) and Windows
-  10 Pro idles at about 3 GB (https://github.com/microsoft/linux-vm-tools/issues/71).
+  https://www.microsoft.com/en-us/windows/windows-11-specifications); a minimal Ubuntu 18.04
+  desktop uses "around 4gb" logged in (2.4 GB logged out), and Windows 10 Pro "idles at around
+  3GB or less" (https://github.com/microsoft/linux-vm-tools/issues/71).
 - server (a CPU of a server segment: EPYC, Xeon Scalable / Xeon 6, Ampere, Graviton) — 2 GiB:
   Windows Server with Desktop Experience requires 2 GB (512 MB for Server Core; 2025: 4 GB
   recommended), https://github.com/MicrosoftDocs/windowsserverdocs/blob/main/WindowsServerDocs/get-started/hardware-requirements.md;
@@ -29,8 +29,9 @@ runs beside the model, so give your own with ``--reserve-ram`` or ``(reserve 6GB
   https://github.com/canonical/ubuntu-server-documentation/blob/main/docs/reference/installation/system-requirements.md.
   2 GiB sits inside that 1.5–3 GB span.
 - single-board computer (Raspberry Pi, Rockchip …; run headless) — 1 GiB: Ubuntu Server's
-  minimum for its preinstalled (cloud) images, the kind of image such a board boots
-  (same Ubuntu page). A Pi with a desktop session should be given the desktop figure.
+  1 GB minimum for cloud images (same Ubuntu page), an image booted without an installer, the
+  closest published figure for a board's preinstalled headless image (an estimate: no board
+  vendor publishes one). A Pi with a desktop session should be given the desktop figure.
 - Apple Silicon Mac — 0: the RAM outside Metal's working set
   (``recommendedMaxWorkingSetSize``, :func:`rigfit.plan.apple_system_share_bytes`) already
   stays macOS's, and llama.cpp's CPU buffers come out of the GPU's budget there; a reserve on
