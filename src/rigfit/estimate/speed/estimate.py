@@ -7,7 +7,7 @@ from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate.backends import normalise_backend
-from rigfit.estimate.speed.bands import FEW_DEVICES, vendor_of
+from rigfit.estimate.speed.bands import FEW_DEVICES, MIN_VENDOR_ROWS, vendor_of
 from rigfit.estimate.speed.classes import build_label
 from rigfit.estimate.speed.coefficients import (
     band,
@@ -244,6 +244,11 @@ def band_notes(C: dict, be: str, split_mode: str, vendor: str) -> tuple[str, ...
             out.append(
                 f"{what} band is wide: calibrated on {d} device(s), {e.get('n', 0)} measurements "
                 f"of this vendor/backend"
+            )
+        elif int(e.get("vendor_rows", MIN_VENDOR_ROWS)) < MIN_VENDOR_ROWS:
+            out.append(
+                f"{what} band is wide: only {e['vendor_rows']} {vendor} {what} measurements "
+                f"(fewer than {MIN_VENDOR_ROWS}) behind it"
             )
     return tuple(out)
 
