@@ -23,20 +23,28 @@ https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/ggml-cpu.c
 
 Cost of a step at batch B (all weights on the CPU). The single-stream step ``t1`` is the
 calibrated decode prediction (the same figure ``rigfit plan`` shows); its weight part is split
-over the matrices by bytes (the calibrated model is a bytes-over-bandwidth model, and on CPUs its
-fitted efficiency — about half of STREAM — already says the B = 1 kernels are dequant/compute
-limited). Then, per matrix ``k`` with single-token time ``t1_k`` and ``P_k`` parameters:
+over the matrices by bytes (the calibrated model is a bytes-over-bandwidth model). Per matrix
+``k`` with single-token time ``t1_k`` and ``P_k`` parameters:
 
-    vec:       t_k(B) = B · t1_k                                   (nothing amortised)
-    tinyblas:  t_k(B) = max(t1_k, B · P_k · c_gemm)                (weights read once)
-    repack:    t_k(B) = max(t1_k, 4⌊B/4⌋ · P_k · c_gemm) + (B mod 4) · t1_k
+    vec:       t_k(B) = B · t1_k                                    nothing amortised
+    tinyblas:  t_k(B) = t1_k + (B − 1) · P_k · c_gemm               weights read once
+    repack:    t_k(B) = [t1_k + (g − 1) · P_k · c_gemm] + (B − g) · t1_k,   g = 4·⌊B/4⌋
+
+The GEMM forms charge the first column what a single-token pass costs and every further column
+its arithmetic on top (no overlap of the weight stream with the extra arithmetic). Basis: on CPUs
+the calibrated decode reaches about half of STREAM bandwidth, i.e. the B = 1 kernels are already
+busy dequantising, not waiting on memory, so the core has no idle issue slots to hide more
+arithmetic in. The opposite assumption (perfect overlap: ``max(t1_k, B · P_k · c_gemm)``) is the
+fast end of the band (``overlap=True``).
 
 ``c_gemm`` [s per parameter and token] is the CPU's GEMM cost from rigfit's *prefill* model on the
 same machine and threads (calibrated on published llama-bench pp rows, the same quantized GEMM
-kernels): the prefill time of one token divided by the parameters it multiplies with. No figure
-of the batched measurement this module is checked against (benchmarks/batched_decode.py) is
-fitted. KV reads scale with B (every sequence reads its own cache); the fixed per-step and
-per-layer overheads do not.
+kernels): the prefill time of one pp512 token divided by the parameters it multiplies with. No
+figure of the batched measurement this module is checked against (benchmarks/batched_decode.py)
+is fitted. KV reads scale with B (every sequence reads its own cache); the fixed per-step and
+per-layer overheads do not. Known limits: a many-core box whose B = 1 decode is bandwidth-bound
+would re-read vec_dot rows from cache at B ≥ 2 (cheaper than ``B · t1_k``); MoE expert matrices
+(MUL_MAT_ID) are not covered (the caller falls back to the general batched model).
 """
 
 from __future__ import annotations
@@ -117,16 +125,25 @@ def has_routed_experts(tensors: Iterable) -> bool:
     return any("_exps" in t.name for t in tensors)
 
 
-def matrix_time(kernel: str, t1: float, params: float, batch: int, c_gemm: float) -> float:
+def matrix_time(
+    kernel: str, t1: float, params: float, batch: int, c_gemm: float, *, overlap: bool = False
+) -> float:
     """Time of one matrix at ``batch`` columns [s] (module docstring), from its single-token time
-    ``t1`` [s], its parameters and the GEMM cost ``c_gemm`` [s per parameter and token]."""
+    ``t1`` [s], its parameters and the GEMM cost ``c_gemm`` [s per parameter and token].
+    ``overlap``: the weight stream hides the GEMM arithmetic (the fast end of the band)."""
     if batch <= 1:
         return t1
+
+    def gemm(cols: int) -> float:
+        if overlap:
+            return max(t1, cols * params * c_gemm)
+        return t1 + (cols - 1) * params * c_gemm
+
     if kernel == "tinyblas":
-        return max(t1, batch * params * c_gemm)
+        return gemm(batch)
     if kernel == "repack":
         g = batch - batch % REPACK_GEMM_COLS
-        return (max(t1, g * params * c_gemm) if g else 0.0) + (batch % REPACK_GEMM_COLS) * t1
+        return (gemm(g) if g else 0.0) + (batch - g) * t1
     return batch * t1
 
 
@@ -140,7 +157,13 @@ class StepParts:
 
 
 def step_time(
-    parts: StepParts, matrices: list[Matrix], batch: int, isa: str, c_gemm: float
+    parts: StepParts,
+    matrices: list[Matrix],
+    batch: int,
+    isa: str,
+    c_gemm: float,
+    *,
+    overlap: bool = False,
 ) -> tuple[float, dict[str, float]]:
     """One decode step of ``batch`` sequences [s], and its matmul time by kernel [s]."""
     total_bytes = sum(m.nbytes for m in matrices)
@@ -149,7 +172,7 @@ def step_time(
     for m in matrices:
         k = cpu_kernel(m.ggml_type, m.ne01, batch, isa, repackable=m.repackable)
         t1 = parts.weights * m.nbytes / total_bytes if total_bytes > 0 else 0.0
-        t = matrix_time(k, t1, m.params, batch, c_gemm)
+        t = matrix_time(k, t1, m.params, batch, c_gemm, overlap=overlap)
         by_kernel[k] = by_kernel.get(k, 0.0) + t
         t_w += t
     if not matrices:  # no tensor table: every token pays the whole single-token weight pass
