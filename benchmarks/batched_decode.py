@@ -1,23 +1,31 @@
 """Batched decode on real llama.cpp: measured vs predicted per-user and aggregate tok/s.
 
     python benchmarks/batched_decode.py                 # table from the stored measurement
-    python benchmarks/batched_decode.py --measure       # measure again (≈ 2 min), store, then table
+    python benchmarks/batched_decode.py --measure       # measure again (≈ 4 min), store, then table
 
 ``--measure`` loads the bundled Gemma 3 270M Q4_K_M in an xllamacpp server (CPU) with
 ``n_parallel`` = 8 slots and continuous batching, and for N = 1, 2, 4, 8 sends N completion
 requests at once from N threads (``handle_completions``; random token prompts, ``ignore_eos``).
 Per user (wall): llama-server's own ``predicted_n / predicted_ms`` of each request (the slot's
-decode rate while it shared the batch with the others). Aggregate (wall): Σ of those. Aggregate
-(CPU): tokens generated per CPU-second of this process from the last first token to the last final
-token — on a shared machine the neighbours' load slows the wall-clock figures by whatever share of
-the cores they take, while the CPU-time figure is what the threads deliver when they run, so the
-table compares the prediction for ``--threads`` dedicated threads with it (per user = aggregate / N).
+decode rate while it shared the batch with the others). Measured aggregate: tokens generated per
+CPU-second of llama.cpp's busiest thread (the decode thread; per-thread times from
+``/proc/self/task``) from the last first token to the last final token — on a shared machine the
+neighbours' load slows the wall-clock figures by whatever share of the cores they take, while
+the thread's CPU time is what it takes when it runs, so the table compares the prediction for
+``--threads`` dedicated threads with it (per user = aggregate / N). The default is one thread:
+with more, ggml's worker threads spin at every barrier while a descheduled partner catches up,
+which a loaded machine turns into CPU time that is not decode. Each N is measured ``--repeat``
+times (default 3); the table shows the median and the range (the machine's noise) and the load
+average at each run.
 The samples are written
 to ``benchmarks/data/batched_decode_gemma3_270m.json`` with the date, xllamacpp version, CPU and
 load average.
 
 The prediction is :func:`rigfit.estimate.concurrency.batched_decode` for this machine (hardware
-detection: ``--on local``), at the same prompt and output lengths, with its p10–p90 band.
+detection: ``--on local``), at the same prompt and output lengths and threads, with its p10–p90
+band; at N = 1 it is ``rigfit plan``'s single-stream decode figure (on the CPU backend the
+batched model of :mod:`rigfit.estimate.cpu_batch` starts from it; nothing in it is fitted to
+this measurement).
 Prints the table; exit 0 when every measured figure lies inside its band.
 """
 
@@ -262,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--measure", action="store_true", help="measure again with xllamacpp and store it")
     ap.add_argument("--prompt", type=int, default=32)
     ap.add_argument("--gen", type=int, default=96)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default 1: see above)")
     args = ap.parse_args(argv)
     if args.measure:
         record = measure(args.prompt, args.gen, args.repeat, args.threads)
