@@ -114,3 +114,4 @@ def test_cpu_batches_scale_by_kernel(gemma_cpu) -> None:
         assert b.per_user_tps.low <= b.per_user_tps.value <= b.per_user_tps.high
         assert "CPU batched-decode" in b.per_user_tps.source
     assert res[8].per_user_tps.value < res[1].per_user_tps.value
+    assert res[1].limit == "weights" and res[8].limit == "compute"

@@ -87,6 +87,9 @@ CPU_BATCH_SOURCE = (
     "repacked gemm), GEMM cost from the calibrated prefill model; band = single-stream decode and "
     "prefill p10–p90"
 )
+#: Share of a CPU step above which the per-user arithmetic (vec_dot passes, GEMM columns) is
+#: called its limit: below it more users are nearly free, as the "weights" limit tells users.
+CPU_COMPUTE_SHARE = 0.1
 #: Prompt length whose calibrated prefill rate gives the CPU GEMM cost per parameter [tokens]
 #: (llama-bench's default pp512, the test the prefill calibration rows mostly are).
 GEMM_PROMPT = 512
@@ -382,11 +385,10 @@ def _cpu_limit(cx: _Ctx, users: int, prompt: int, output: int) -> str:
     t1 = 1.0 / tg.value
     w = sum(by_kernel.values())
     shares = {"overhead": parts.fixed * t1, "kv": users * parts.kv * t1}
-    if users == 1:
-        shares["weights"] = w
-    else:  # beyond one pass over the weights the extra time is arithmetic
-        shares["weights"] = min(w, parts.weights * t1)
-        shares["compute"] = w - shares["weights"]
+    shares["weights"] = min(w, parts.weights * t1)
+    extra = w - shares["weights"]  # beyond one pass over the weights: per-user arithmetic
+    if extra > CPU_COMPUTE_SHARE * (extra + sum(shares.values())):
+        return "compute"  # each further user costs a noticeable share of the step
     return max(shares, key=lambda k: shares[k])
 
 
