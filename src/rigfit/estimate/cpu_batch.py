@@ -1,7 +1,8 @@
 """Batched decode on llama.cpp's CPU backend: which matmul kernel each weight takes at batch B,
 and what one decode step of B sequences costs relative to a single stream.
 
-Kernel rules — a re-statement of llama.cpp's source (as vendored in llama-cpp-python 0.3.36,
+Kernel rules — a re-statement of llama.cpp's source (ggml 0.25.3 as vendored in llama-cpp-python
+0.3.36, https://pypi.org/project/llama-cpp-python/0.3.36/ — the sdist;
 https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/ggml-cpu.c
 ``ggml_compute_forward_mul_mat``, https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/llamafile/sgemm.cpp
 ``llamafile_sgemm`` and https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cpu/repack.cpp
