@@ -269,6 +269,14 @@ def _figure(
     C: dict, kind: str, be: str, value: float, roof: float, split_mode: str, vendor: str | None = None
 ) -> Figure:
     """An estimated tokens/s figure with its calibrated band, the fast end capped at the roofline."""
+    return calibrated_figure(C, kind, be, value, roof, split_mode, vendor)
+
+
+def calibrated_figure(
+    C: dict, kind: str, be: str, value: float, roof: float, split_mode: str, vendor: str | None = None
+) -> Figure:
+    """The tokens/s figure ``rigfit plan`` shows for a raw model ``value``: moved inside its
+    calibrated p10–p90 band (:func:`centre_in_band`), the fast end capped at the roofline."""
     lo, hi = band(C, kind, be, value, split_mode, vendor)
     value = min(centre_in_band(C, kind, be, value, split_mode, vendor), roof)  # the estimate inside its band
     return Figure(value, "tok/s", "estimated", SPEED_SOURCE, min(lo, value), max(min(hi, roof), value))
