@@ -57,6 +57,8 @@ NEW_MODELS = [
     ("lfm2-2.6b", ["LiquidAI/LFM2-2.6B", "LFM2-2.6B"], 2.6, None, F),
     ("lfm2.5-1.2b", ["LiquidAI/LFM2.5-1.2B-Instruct", "LFM2.5-1.2B", "lfm2.5:1.2b"], 1.2, None, F),
     ("lfm2-8b-a1b", ["LiquidAI/LFM2-8B-A1B", "lfm2:8b", "LFM2-8B-A1B-Q4_K_M.gguf"], 8.3, 1.5, F),
+    # https://huggingface.co/LiquidAI/LFM2-24B-A2B (24B total, 2.3B active)
+    ("lfm2-24b-a2b", ["LiquidAI/LFM2-24B-A2B", "lfm2:24b", "LFM2-24B-A2B-Q4_0.gguf"], 24.0, 2.3, OFF),
     # https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16 (31.6B total, 3.2B active
     # without embeddings, 3.6B with them: rigfit counts them, so the band spans both)
     (
@@ -110,6 +112,6 @@ def test_the_catalog_holds_this_years_models() -> None:
     from rigfit.catalog.models import load_models
 
     this_year = [a.id for a in load_models() if (released(a) or "").startswith("2026")]
-    assert len(this_year) >= 14
+    assert len(this_year) >= 15
     for model_id in ("qwen3.5-0.8b", "qwen3.5-397b-a17b", "qwen3.6-27b", "kimi-k2.5", "lfm2.5-1.2b"):
         assert model_id in this_year
