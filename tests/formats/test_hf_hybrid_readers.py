@@ -51,9 +51,13 @@ def test_lfm2_ffn_rounds_up_to_the_multiple() -> None:
     # LFM2-350M: int(2·6656/3) = 4437 → 4608
     cfg = {**_LFM2_1B2, "hidden_size": 1024, "num_attention_heads": 16, "block_ff_dim": 6656}
     assert config_to_gguf_metadata(cfg)["lfm2.feed_forward_length"] == 4608
-    # without the auto-adjust flag the width is taken as is
+    # the flag off: the width is taken as is
     cfg["block_auto_adjust_ff_dim"] = False
     assert config_to_gguf_metadata(cfg)["lfm2.feed_forward_length"] == 6656
+    # no block_* keys (LFM2-350M's config.json has only block_ff_dim): transformers' defaults adjust
+    bare = {k: v for k, v in cfg.items() if k not in ("block_auto_adjust_ff_dim", "block_ffn_dim_multiplier")}
+    bare.pop("block_multiple_of")
+    assert config_to_gguf_metadata(bare)["lfm2.feed_forward_length"] == 4608
 
 
 def test_lfm2_1b2_counts_the_published_parameters() -> None:

@@ -258,9 +258,11 @@ def _hf_lfm2(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str
         put("leading_dense_block_count", g("num_dense_layers", default=0))
         return
     ff = g("block_ff_dim", "intermediate_size")
-    if ff and g("block_auto_adjust_ff_dim"):
+    # transformers' Lfm2Config defaults (what convert reads when config.json omits the keys):
+    # auto-adjust on, multiplier 1.0, multiple of 256
+    if ff and g("block_auto_adjust_ff_dim", default=True):
         ff = int(2 * ff / 3)
-        mult = g("block_ffn_dim_multiplier")
+        mult = g("block_ffn_dim_multiplier", default=1.0)
         if mult is not None:
             ff = int(mult * ff)
         of = g("block_multiple_of", default=256)
