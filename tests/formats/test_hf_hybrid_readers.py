@@ -1,5 +1,5 @@
 """config.json readers added for this year's models: LFM2 / LFM2-MoE, Nemotron-H (dense and MoE)
-and OLMo 3, read as convert_hf_to_gguf.py writes them (issue 12)."""
+OLMo 3 and MiniMax M2, read as convert_hf_to_gguf.py writes them (issue 12)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,33 @@ def test_olmo3_reads_as_olmo2_with_its_sliding_window(model_type: str) -> None:
     assert arch.swa_layers is not None and list(arch.swa_layers[:8]) == [True, True, True, False] * 2
     # Ai2: OLMo 3 7B holds 7.30B parameters
     assert 7.25e9 < count_params(arch)[0] < 7.35e9
+
+
+def test_minimax_m2_reads_its_expert_width_from_intermediate_size() -> None:
+    cfg = {
+        "architectures": ["MiniMaxM2ForCausalLM"],
+        "model_type": "minimax_m2",
+        "num_hidden_layers": 62,
+        "hidden_size": 3072,
+        "num_attention_heads": 48,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "intermediate_size": 1536,
+        "num_local_experts": 256,
+        "num_experts_per_tok": 8,
+        "rotary_dim": 64,
+        "vocab_size": 200064,
+        "max_position_embeddings": 196608,
+        "tie_word_embeddings": False,
+    }
+    m = config_to_gguf_metadata(cfg)
+    assert m["general.architecture"] == "minimax-m2"
+    assert m["minimax-m2.expert_feed_forward_length"] == 1536
+    assert m["minimax-m2.feed_forward_length"] == 1536  # llama.cpp sizes the expert tensors from it
+    assert m["minimax-m2.rope.dimension_count"] == 64
+    arch = architecture_from_config(cfg, "minimax-m2")
+    names = {t.name for t in catalog_model_spec(arch, "Q4_K_M").tensors}
+    assert "blk.0.exp_probs_b.bias" in names and "blk.0.ffn_gate_shexp.weight" not in names
+    # MiniMax: 230B total, 10B activated (without the 1.2B of embedding and output head)
+    total, active = count_params(arch)
+    assert 225e9 < total < 232e9 and 10.5e9 < active < 11.5e9
