@@ -1,4 +1,4 @@
-"""config.json readers added for this year's models: LFM2 / LFM2-MoE, Nemotron-H (dense and MoE)
+"""config.json readers added for this year's models: LFM2 / LFM2-MoE, Nemotron-H (dense and MoE),
 OLMo 3 and MiniMax M2, read as convert_hf_to_gguf.py writes them (issue 12)."""
 
 from __future__ import annotations
