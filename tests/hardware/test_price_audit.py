@@ -127,3 +127,33 @@ def test_estimates_show_their_range_and_sourced_prices_do_not():
     assert est["source"].startswith("estimate, new $25,000-35,000")
     msrp = price_info(resolve_device("RTX 5090"))
     assert msrp is not None and msrp["low_usd"] == msrp["high_usd"] == msrp["price_usd"] == 1999
+
+
+@pytest.mark.parametrize(
+    ("name", "usd"),
+    [
+        ("RTX 3070", 499),
+        ("RTX 3080", 699),
+        ("RTX 4060", 299),
+        ("RTX 4060 Ti 8GB", 399),
+        ("RTX 4080", 1199),
+        ("RTX 5060 Ti 8GB", 379),
+        ("RTX 5070", 549),
+        ("RX 7900 XT", 899),
+        ("RX 9070", 549),
+        ("Arc A750", 289),
+    ],
+)
+def test_common_consumer_gpus_have_a_sourced_launch_price(name, usd):
+    info = price_info(resolve_device(name))
+    assert info is not None and info["price_usd"] == usd, name
+    assert info["kind"] == "msrp" and info["low_usd"] == info["high_usd"] == usd
+    assert "https://" in info["source"] and info["date_read"]
+
+
+@pytest.mark.parametrize("url", ["/home/me/page.html", "search result 1234", "www.example.com/x", ""])
+def test_a_sourced_price_needs_a_url_a_reader_can_open(url):
+    row = {**copy.deepcopy(SOURCED_ROW), "source_url": url}
+    assert any("source_url" in p for p in device_row_problems(row))
+    res = audit(device_rows=[row], host_platforms=[], api_prices=[])
+    assert res.totals("device")[UNSOURCED] == 1
