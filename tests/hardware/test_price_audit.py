@@ -157,3 +157,20 @@ def test_a_sourced_price_needs_a_url_a_reader_can_open(url):
     assert any("source_url" in p for p in device_row_problems(row))
     res = audit(device_rows=[row], host_platforms=[], api_prices=[])
     assert res.totals("device")[UNSOURCED] == 1
+
+
+def test_floor_json_carries_the_price_definition():
+    import json
+
+    from rigfit.catalog.models import resolve_model
+    from rigfit.floor import hardware_floor
+
+    machines = [resolve_machine("2x RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200"), resolve_machine("RTX 4090")]
+    out = hardware_floor(resolve_model("llama-3.1-8b"), "Q4_K_M", 4096, machines=machines).to_json()
+    assert out["price_definition"] == tables.PRICE_DEFINITION
+    schema = json.loads((ROOT / "src/rigfit/schemas/floor-1.schema.json").read_text())
+    assert schema["properties"]["price_definition"]["type"] == "string"
+    prices = {o["machine"]: o["price_usd"] for o in out["options"]}
+    # 2 × the $1,499 MSRP + the 5800X estimate + the AM4 host and 64 GB of DDR4 (estimates)
+    box = next(v for k, v in prices.items() if k.startswith("2x GeForce RTX 3090"))
+    assert 2 * 1499 < box < 2 * 1499 + 1500
