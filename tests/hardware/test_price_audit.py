@@ -142,6 +142,10 @@ def test_estimates_show_their_range_and_sourced_prices_do_not():
         ("RX 7900 XT", 899),
         ("RX 9070", 549),
         ("Arc A750", 289),
+        ("Arc B570", 219),
+        ("RX 7600", 269),
+        ("RTX 3090 Ti", 1999),
+        ("RTX 4070 Ti", 799),
     ],
 )
 def test_common_consumer_gpus_have_a_sourced_launch_price(name, usd):
