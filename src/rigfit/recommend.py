@@ -67,6 +67,7 @@ from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
 from rigfit.estimate.tensors import catalog_model_spec, catalog_weights_bytes
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
+from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
 from rigfit.plantypes import Plan, PlanSettings, Verdict
@@ -463,11 +464,14 @@ class Recommendation:
     considered: int
     rejected: dict[str, int]
     users: int = 1
+    ram_reserve: RamReserve | None = None  # host RAM kept for the OS (hardware/osreserve.py)
 
     def to_json(self) -> dict:
         return {
             "schema": "rigfit.recommend/1",
             "machine": self.machine,
+            "ram_reserve_bytes": self.ram_reserve.bytes if self.ram_reserve else None,
+            "ram_reserve_source": self.ram_reserve.source if self.ram_reserve else None,
             "use": self.use.name,
             "users": self.users,
             "prompt_caching_turn_tokens": self.use.turn_tokens,
@@ -571,6 +575,7 @@ def recommend(
         f.considered,
         f.rejected,
         users,
+        ram_reserve(machine) if machine.ram_bytes else None,
     )
 
 

@@ -16,6 +16,7 @@ from rigfit.hardware.devices import KINDS, Device, Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.jsonout import device_to_json, machine_to_json
 from rigfit.hardware.names import list_devices
+from rigfit.hardware.osreserve import ram_reserve
 from rigfit.hardware.power import wall_power
 from rigfit.hardware.prices import PRICE_DEFINITION, price_info
 
@@ -113,6 +114,9 @@ def _render_machine(m: Machine) -> None:
         head.add_row("accelerators", f"{m.n_accelerators}  (memory {_mem(m.accelerator_memory_bytes)})")
     head.add_row("unified memory", "yes" if m.unified_memory else "no")
     head.add_row("host RAM", _mem(m.ram_bytes) + (f"  {m.ram_type}" if m.ram_type else ""))
+    if m.ram_bytes:
+        r = ram_reserve(m)
+        head.add_row("kept for the OS", f"{r.bytes / 2**30:g} GiB  [dim]{escape(r.source)}[/]")
     head.add_row(
         "host RAM bandwidth",
         _num(m.ram_bandwidth_bytes_per_s, 1e9, "GB/s")

@@ -25,6 +25,7 @@ from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
+from rigfit.hardware.osreserve import RESERVE_HELP, apply_option
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
@@ -123,6 +124,7 @@ def plan(
     ] = False,
     images: Annotated[int, typer.Option("--images", help=vision_view.H_IMAGES)] = 0,
     image_size: Annotated[str | None, typer.Option("--image-size", help=vision_view.H_IMAGE_SIZE)] = None,
+    reserve_ram: Annotated[str | None, typer.Option("--reserve-ram", help=RESERVE_HELP)] = None,
 ) -> None:
     """Plan a model on a machine: memory per device, verdict, and the command line to run it.
 
@@ -145,6 +147,8 @@ def plan(
       rigfit plan qwen3-8b --draft qwen3-0.6b --draft-max 5 --task code --on "RTX 3060 12GB"
 
       rigfit plan ./GLM-4.5-Air-Q4_K_M.gguf --mtp --on "2x RTX 3090 + 128GB"
+
+      rigfit plan qwen3-30b-a3b --on "RTX 3060 12GB + 32GB" --reserve-ram 8GB
     """
     settings = plan_settings(
         ctx=ctx,
@@ -191,7 +195,7 @@ def plan(
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
-    machine = resolve_machine(on)
+    machine = apply_option(resolve_machine(on), reserve_ram)
     for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
         err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)

@@ -23,6 +23,7 @@ from rigfit.figures import GIB
 from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.hardware.osreserve import ram_reserve
 from rigfit.hardware.prices import PRICE_DEFINITION, machine_price_parts, price_info
 from rigfit.plan import usable_fast_memory_bytes
 from rigfit.recommend import evaluate, max_context_for, quant_ladder, recommend
@@ -505,9 +506,14 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
     if any(ram):
         parts["in system RAM (offload, CPU buffers)"] = ram
     fast = usable_fast_memory_bytes(machine) / GIB
-    host = (machine.ram_bytes or 0) / GIB if machine.accelerators and not machine.unified_memory else 0.0
+    discrete = machine.accelerators and not machine.unified_memory and machine.ram_bytes
+    reserve = ram_reserve(machine).bytes if discrete else 0
+    host = max(0, (machine.ram_bytes or 0) - reserve) / GIB if discrete else 0.0
     total_cap = (
-        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM" if host else ""
+        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM"
+        f" (less {reserve / GIB:g} GiB kept for the OS)"
+        if host
+        else ""
     )
     return stacked_bars(
         out,
