@@ -34,7 +34,7 @@ def test_packaged_prices_have_no_unsourced_row():
 def test_an_unsourced_row_fails_the_audit():
     bad = copy.deepcopy(SOURCED_ROW)
     del bad["source_url"]
-    res = audit(device_rows=[bad], host_platforms=[], api_prices=[])
+    res = audit(device_rows=[bad], host_platforms=[], api_prices=[], power_defaults={})
     assert [r.klass for r in res.rows] == [UNSOURCED]
     assert "source_url" in res.rows[0].problems[0]
     no_date = {**SOURCED_ROW, "date_read": "2025-26"}
@@ -183,3 +183,12 @@ def test_floor_json_carries_the_price_definition():
     # 2 × the $1,499 MSRP + the 5800X estimate + the AM4 host and 64 GB of DDR4 (estimates)
     box = next(v for k, v in prices.items() if k.startswith("2x GeForce RTX 3090"))
     assert 2 * 1499 < box < 2 * 1499 + 1500
+
+
+def test_the_default_electricity_price_is_audited():
+    pd = tables.overlay()["power_defaults"]
+    res = audit(device_rows=[], host_platforms=[], api_prices=[], power_defaults=pd)
+    assert res.totals("electricity")[SOURCED] == 1
+    bare = {**pd, "electricity_note": "EIA average, recalled"}
+    res = audit(device_rows=[], host_platforms=[], api_prices=[], power_defaults=bare)
+    assert [r.problems for r in res.unsourced] == [("electricity_note names no source URL",)]

