@@ -66,12 +66,9 @@ def write_postnorm(
             b.tensor(p + "attn_q_norm.weight", (q,), "norm")
             b.tensor(p + "attn_k_norm.weight", (kv,), "norm")
         elif arch == "exaone4":
-            b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
-            b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
+            b.qk_norm(p, hd)
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
         if arch != "seed_oss":
             b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
     b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ctx=n_ctx)
