@@ -54,14 +54,7 @@ def write_postnorm(
         p = f"blk.{i}."
         if arch == "seed_oss":
             b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, q))
-        b.tensor(p + "attn_k.weight", (n_embd, kv))
-        b.tensor(p + "attn_v.weight", (n_embd, kv))
-        if bias:
-            b.tensor(p + "attn_q.bias", (q,), "f32")
-            b.tensor(p + "attn_k.bias", (kv,), "f32")
-            b.tensor(p + "attn_v.bias", (kv,), "f32")
-        b.tensor(p + "attn_output.weight", (q, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, hd, bias=bias)
         if arch == "olmo2":
             b.tensor(p + "attn_q_norm.weight", (q,), "norm")
             b.tensor(p + "attn_k_norm.weight", (kv,), "norm")
