@@ -19,18 +19,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import sweep
 from falcon_h1_synth import write_falcon_h1
+from sweep import Setting
 
 from rigfit.archs import family_for
-from rigfit.estimate.memory import LlamaSettings, build_profile, kv_cache_bytes, layer_has_kv, recurrent_bytes
+from rigfit.estimate.memory import LlamaSettings, kv_cache_bytes, layer_has_kv, recurrent_bytes
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.source import load_model_source
-from rigfit.hardware.devices import Machine
-from rigfit.plan import PlanSettings, device_memory
-
-MIB = 1024**2
-CPU_BOX = Machine(name="CPU-only test box", ram_bytes=64 * 1024**3)
 
 
 def test_every_layer_has_kv_and_recurrent_state(tmp_path):
@@ -43,17 +40,16 @@ def test_every_layer_has_kv_and_recurrent_state(tmp_path):
     assert recurrent_bytes(arch, s) > 0
 
 
-# (label, ctx, fa, parallel, unified, ubatch, kv type)
-CFGS = [
-    ("ctx512-fa-on", 512, "on", 1, False, 512, "f16"),
-    ("ctx4096-fa-on", 4096, "on", 1, False, 512, "f16"),
-    ("ctx4096-fa-off", 4096, "off", 1, False, 512, "f16"),
-    ("ctx4096-np2", 4096, "on", 2, False, 512, "f16"),
-    ("ctx4096-np4-fa-off", 4096, "off", 4, False, 512, "f16"),
-    ("ctx4096-ub128", 4096, "auto", 1, False, 128, "f16"),
-    ("ctx4096-ub1024", 4096, "on", 1, False, 1024, "f16"),
-    ("ctx4096-q8_0", 4096, "on", 1, False, 512, "q8_0"),
-]
+SETTINGS = (
+    Setting("ctx512-fa-on", 512, "on"),
+    Setting("ctx4096-fa-on", 4096, "on"),
+    Setting("ctx4096-fa-off", 4096, "off"),
+    Setting("ctx4096-np2", 4096, "on", n_parallel=2),
+    Setting("ctx4096-np4-fa-off", 4096, "off", n_parallel=4),
+    Setting("ctx4096-ub128", 4096, "auto", n_ubatch=128),
+    Setting("ctx4096-ub1024", 4096, "on", n_ubatch=1024),
+    Setting("ctx4096-q8_0", 4096, "on", kv_type="q8_0"),
+)
 SHAPES = {
     "small-F16": {},
     "wide-Q8_0": {
@@ -66,13 +62,7 @@ SHAPES = {
         "n_layer": 6,
     },
 }
-
-
 COMPUTE_BAND = {"small-F16": 0.01, "wide-Q8_0": 0.10}
-
-
-def _close(pred_mib: float, meas_mib: float, band: float = 0.01) -> bool:
-    return abs(pred_mib - meas_mib) <= max(1.0, band * meas_mib)
 
 
 @pytest.mark.oracle
@@ -80,54 +70,8 @@ def _close(pred_mib: float, meas_mib: float, band: float = 0.01) -> bool:
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_buffers_match_llamacpp(tmp_path, shape):
     pytest.importorskip("xllamacpp")
-    from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
-
     path = str(write_falcon_h1(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
-    runs = [
-        RunConfig(
-            path,
-            n_ctx=c[1],
-            flash_attn=c[2],
-            n_parallel=c[3],
-            kv_unified=c[4],
-            n_ubatch=c[5],
-            type_k=c[6],
-            type_v=c[6],
-        )
-        for c in CFGS
-    ]
-    logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
-    spec = load_model_source(path)
-    bad = {}
-    for c, log in zip(CFGS, logs, strict=True):
-        assert log.ok, (c[0], log.error)
-        settings = PlanSettings(
-            n_ctx=c[1],
-            flash_attn=c[2],
-            n_parallel=c[3],
-            kv_unified=c[4],
-            n_ubatch=c[5],
-            kv_type_k=c[6],
-            kv_type_v=c[6],
-            ngl=0,
-        )
-        _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
-        cpu = devs[-1]
-        mb = log.buffers.get("model", {})
-        pairs = {
-            "model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
-            "KV": (cpu.kv_bytes, log.mib("KV")),
-            "RS": (cpu.recurrent_bytes, log.mib("RS")),
-            "compute": (cpu.compute_bytes, log.mib("compute")),
-            "output": (cpu.output_bytes, log.mib("output")),
-        }
-        diff = {
-            k: (round(p / MIB, 2), m)
-            for k, (p, m) in pairs.items()
-            if not _close(p / MIB, m, COMPUTE_BAND[shape] if k == "compute" else 0.01)
-        }
-        if diff:
-            bad[c[0]] = diff
+    bad = sweep.misses(sweep.compare(path, SETTINGS, timeout_s=240), {"compute": COMPUTE_BAND[shape]})
     assert not bad, f"predicted vs llama.cpp (MiB) for falcon-h1 {shape}: {bad}"
 
 
@@ -157,7 +101,5 @@ def test_compute_by_slots_matches_recorded_llamacpp(tmp_path, key):
     off, before the scan result was modelled (memory.ssm_scan_extra_bytes)."""
     kwargs, n_par, fa = key
     spec = load_model_source(str(write_falcon_h1(tmp_path / "f.gguf", n_ctx=32768, **dict(kwargs)).path))
-    settings = PlanSettings(n_ctx=4096, flash_attn=fa, n_parallel=n_par, ngl=0)
-    _, devs = device_memory(spec, CPU_BOX, settings, 4096, 0, build_profile())
-    pred = devs[-1].compute_bytes / MIB
+    pred = sweep.predicted(spec, Setting("", 4096, fa, n_parallel=n_par))["compute"]
     assert abs(pred - MEASURED_COMPUTE[key]) <= 0.25, (pred, MEASURED_COMPUTE[key])
