@@ -46,7 +46,9 @@ def main() -> int:
                     print(f"{name:22} {r.setting:24} llama.cpp refused: {r.error}")
                     continue
                 p, m = r.pred["compute"], r.meas["compute"]
-                print(f"{name:22} {r.setting:24} compute {p:8.2f} predicted {m:8.2f} measured {p - m:+6.2f}")
+                print(
+                    f"{name:22} {r.setting:24} compute predicted {p:7.2f} measured {m:7.2f} diff {p - m:+.2f}"
+                )
     return 0
 
 
