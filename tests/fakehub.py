@@ -11,7 +11,11 @@ It answers what ``huggingface_hub`` 2.x and rigfit's remote reader send:
 * ``GET /v2/{ns}/{model}/manifests/{tag}`` and ``/v2/{ns}/{model}/blobs/{digest}`` (Ollama).
 
 A file is its first bytes plus a declared size: the rest reads as zeros, so a "20 GB" file
-costs its header. Errors are injected per repo (``status``, ``error_code``) or per token
+costs its header; or (``add``, for download tests) a file on disk served whole, with its true
+sha256 in the metadata and no CDN redirect. Download faults: ``cut_after[file] = n`` sends the
+full Content-Length but closes the connection after ``n`` bytes (``cuts[file]`` times, then
+serves normally); ``corrupt.add(file)`` flips the byte in the middle of the file as it is sent.
+Errors are injected per repo (``status``, ``error_code``) or per token
 (``token``: requests without ``Authorization: Bearer <token>`` get 401/403). ``sent`` counts
 the response body bytes per path.
 """
@@ -24,6 +28,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 
@@ -31,12 +36,19 @@ from urllib.parse import unquote, urlparse
 class RemoteFile:
     head: bytes
     size: int
+    path: Path | None = None  # served from this file (head unused)
+    sha256: str | None = None  # the LFS sha256 the metadata reports (default: a fixed fake)
+    redirect: bool = True  # GGUF/safetensors answer 302 to /cdn/… first, like LFS files on the Hub
 
     def read(self, start: int, end: int) -> bytes:
         """Bytes [start, end) (zeros past the stored head)."""
         end = min(end, self.size)
         if start >= end:
             return b""
+        if self.path is not None:
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                return fh.read(end - start)
         part = self.head[start:end]
         return part + bytes(end - start - len(part))
 
@@ -58,12 +70,31 @@ class FakeHub:
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, range
     status: int | None = None  # answer everything with this status (429 tests)
     ignore_range: bool = False  # answer ranged GETs with the whole file (200), as some servers do
+    cut_after: dict[str, int] = field(default_factory=dict)
+    cuts: dict[str, int] = field(default_factory=dict)
+    corrupt: set[str] = field(default_factory=set)
 
     def add_repo(self, repo: str, files: dict[str, bytes | RemoteFile], **kw: object) -> Repo:
         stored = {k: v if isinstance(v, RemoteFile) else RemoteFile(v, len(v)) for k, v in files.items()}
         r = Repo(stored, **kw)  # type: ignore[arg-type]
         self.repos[repo] = r
         return r
+
+    def add(self, repo: str, name: str, path: Path, sha256: str | None = None) -> RemoteFile:
+        """Serve the file at ``path`` as ``repo``/``name`` (sha256 computed unless given)."""
+        if sha256 is None:
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            sha256 = h.hexdigest()
+        f = RemoteFile(b"", Path(path).stat().st_size, Path(path), sha256, redirect=False)
+        self.repos.setdefault(repo, Repo({})).files[name] = f
+        return f
+
+    def ranges(self, name: str) -> list[str | None]:
+        """The Range headers of the GET requests for one file, in order."""
+        return [r for m, p, r in self.requests if m == "GET" and p.endswith("/" + name)]
 
     def add_ollama(self, name: str, blob: RemoteFile) -> str:
         """Register ``ns/model:tag`` whose model layer is ``blob``; returns its digest."""
@@ -176,8 +207,8 @@ class FakeHub:
         siblings = []
         for fname, f in sorted(repo.files.items()):
             s: dict[str, object] = {"rfilename": fname, "size": f.size, "blobId": "b" * 40}
-            if fname.endswith((".gguf", ".safetensors")):
-                s["lfs"] = {"size": f.size, "sha256": "c" * 64, "pointerSize": 135}
+            if f.sha256 or fname.endswith((".gguf", ".safetensors")):
+                s["lfs"] = {"size": f.size, "sha256": f.sha256 or "c" * 64, "pointerSize": 135}
             siblings.append(s)
         body = json.dumps(
             {"id": name, "modelId": name, "sha": repo.sha, "private": False, "siblings": siblings}
@@ -219,11 +250,11 @@ class FakeHub:
             return
         meta = {
             "X-Repo-Commit": repo.sha,
-            "ETag": f'"{"e" * 40}"',
-            "X-Linked-Etag": f'"{"c" * 64}"',
+            "ETag": f'"{f.sha256 or "e" * 40}"',
+            "X-Linked-Etag": f'"{f.sha256 or "c" * 64}"',
             "X-Linked-Size": str(f.size),
         }
-        if not cdn and fname.endswith((".gguf", ".safetensors")):  # LFS: redirect to the CDN
+        if not cdn and f.redirect and fname.endswith((".gguf", ".safetensors")):  # LFS: redirect to the CDN
             self._send(h, 302, b"", {**meta, "Location": f"/cdn/{name}/resolve/{repo.sha}/{fname}"}, head)
             return
         self._ranged(h, f, meta, head)
@@ -254,28 +285,51 @@ class FakeHub:
                 self._send(h, 416, b"", {"Content-Range": f"bytes */{f.size}"}, head)
                 return
             hdr = {**meta, "Content-Range": f"bytes {start}-{end - 1}/{f.size}", "Accept-Ranges": "bytes"}
-            self._send(h, 206, f.read(start, end), hdr, head)
+            self._stream(h, f, hdr, head, 206, start, end)
         else:
             self._stream(h, f, meta, head)
 
-    def _stream(self, h: BaseHTTPRequestHandler, f: RemoteFile, meta: dict[str, str], head: bool) -> None:
-        """The whole file (200), 1 MiB at a time, until the client hangs up."""
-        h.send_response(200)
+    def _stream(
+        self,
+        h: BaseHTTPRequestHandler,
+        f: RemoteFile,
+        meta: dict[str, str],
+        head: bool,
+        status: int = 200,
+        start: int = 0,
+        end: int | None = None,
+    ) -> None:
+        """Bytes [start, end) of the file (default: all, 200), 1 MiB at a time, until the client
+        hangs up, with the injected faults (``cut_after``/``cuts``, ``corrupt``)."""
+        end = f.size if end is None else end
+        h.send_response(status)
         for k, v in meta.items():
             h.send_header(k, v)
-        h.send_header("Content-Length", str(f.size))
+        h.send_header("Content-Length", str(end - start))
         h.end_headers()
         if head:
             return
         path = urlparse(h.path).path
-        for start in range(0, f.size, 1 << 20):
-            chunk = f.read(start, start + (1 << 20))
+        name = next((n for n in (*self.cut_after, *self.corrupt) if path.endswith("/" + n)), "")
+        limit = end
+        if self.cuts.get(name, 0) > 0 and name in self.cut_after:
+            self.cuts[name] -= 1
+            limit = max(start, min(end, self.cut_after[name]))
+        flip = f.size // 2 if name in self.corrupt else -1
+        for pos in range(start, limit, 1 << 20):
+            chunk = bytearray(f.read(pos, min(limit, pos + (1 << 20))))
+            if pos <= flip < pos + len(chunk):
+                chunk[flip - pos] ^= 0xFF
             try:
                 h.wfile.write(chunk)
             except (BrokenPipeError, ConnectionResetError):
                 h.close_connection = True
                 return
             self.sent[path] = self.sent.get(path, 0) + len(chunk)
+        if limit < end:  # a dropped connection: close without sending the rest
+            h.close_connection = True
+            h.wfile.flush()
+            h.connection.shutdown(2)
 
     def _send(
         self,

@@ -35,10 +35,7 @@ def write_glm4moe(
     n_all = n_layer + nextn
     _common(b, n_all, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.dimension_count", head_dim // 2)
     b.a("rope.freq_base", 1000000.0)
     b.a("expert_count", n_expert)
@@ -50,9 +47,7 @@ def write_glm4moe(
     b.w.add_bool("glm4moe.expert_weights_norm", True)
     b.a("expert_gating_func", 2)  # sigmoid
     b.a("nextn_predict_layers", nextn)
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
+    b.embed_out(n_embd, n_vocab)
     q, kv = n_head * head_dim, n_head_kv * head_dim
     for i in range(n_all):
         p = f"blk.{i}."
@@ -63,18 +58,12 @@ def write_glm4moe(
         b.tensor(p + "attn_output.weight", (q, n_embd))
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
         if i == 0:
-            b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+            b.ffn(p, n_embd, n_ff)
         else:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
             b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
-            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
-            b.tensor(p + "ffn_gate_shexp.weight", (n_embd, n_ff_exp))
-            b.tensor(p + "ffn_up_shexp.weight", (n_embd, n_ff_exp))
-            b.tensor(p + "ffn_down_shexp.weight", (n_ff_exp, n_embd))
+            b.experts(p, n_embd, n_ff_exp, n_expert)
+            b.ffn(p, n_embd, n_ff_exp, "_shexp")
         if i >= n_layer:
             b.tensor(p + "nextn.eh_proj.weight", (2 * n_embd, n_embd))
             b.tensor(p + "nextn.embed_tokens.weight", (n_embd, n_vocab))

@@ -163,6 +163,75 @@ class _Builder:
         n = int(np.prod(shape))
         self.model.tensors[name] = (tuple(int(s) for s in shape), ttype, n // blck * tsize)
 
+    # blocks every writer shares (tensor and key order as convert_hf_to_gguf writes them) --------
+    def head_keys(self, n_head: int, n_head_kv: int | list[int], head_dim: int) -> None:
+        """Attention head counts and K/V head widths."""
+        self.a("attention.head_count", n_head)
+        self.a("attention.head_count_kv", n_head_kv)
+        self.a("attention.key_length", head_dim)
+        self.a("attention.value_length", head_dim)
+
+    def ssm_keys(self, d_conv: int, d_inner: int, d_state: int, dt_rank: int, n_group: int) -> None:
+        """Mamba-2 mixer sizes (``ssm.*``)."""
+        self.a("ssm.conv_kernel", d_conv)
+        self.a("ssm.inner_size", d_inner)
+        self.a("ssm.state_size", d_state)
+        self.a("ssm.time_step_rank", dt_rank)
+        self.a("ssm.group_count", n_group)
+
+    def embed_out(
+        self, n_embd: int, n_vocab: int, tied: bool = False, norm: str = "output_norm.weight"
+    ) -> None:
+        """Token embeddings, the output norm (named ``norm``) and, unless tied, the output head."""
+        self.tensor("token_embd.weight", (n_embd, n_vocab))
+        self.tensor(norm, (n_embd,), "norm")
+        if not tied:
+            self.tensor("output.weight", (n_embd, n_vocab))
+
+    def attn(self, p: str, n_embd: int, n_head: int, n_head_kv: int, hd: int, bias: bool = False) -> None:
+        """Q, K, V (with biases after them when ``bias``) and output projections of layer ``p``."""
+        q, kv = n_head * hd, n_head_kv * hd
+        self.tensor(p + "attn_q.weight", (n_embd, q))
+        self.tensor(p + "attn_k.weight", (n_embd, kv))
+        self.tensor(p + "attn_v.weight", (n_embd, kv))
+        if bias:
+            self.tensor(p + "attn_q.bias", (q,), "f32")
+            self.tensor(p + "attn_k.bias", (kv,), "f32")
+            self.tensor(p + "attn_v.bias", (kv,), "f32")
+        self.tensor(p + "attn_output.weight", (q, n_embd))
+
+    def qk_norm(self, p: str, hd: int) -> None:
+        self.tensor(p + "attn_q_norm.weight", (hd,), "norm")
+        self.tensor(p + "attn_k_norm.weight", (hd,), "norm")
+
+    def ffn(self, p: str, n_embd: int, n_ff: int, kind: str = "") -> None:
+        """Gated FFN: gate, up, down (``kind`` "_shexp": the shared expert)."""
+        self.tensor(p + f"ffn_gate{kind}.weight", (n_embd, n_ff))
+        self.tensor(p + f"ffn_up{kind}.weight", (n_embd, n_ff))
+        self.tensor(p + f"ffn_down{kind}.weight", (n_ff, n_embd))
+
+    def experts(self, p: str, n_embd: int, n_ff_exp: int, n_expert: int, wtype: str | None = None) -> None:
+        """Routed experts (3-D gate, up, down), in ``wtype`` when given (gpt-oss: MXFP4)."""
+        keep, self.wtype = self.wtype, wtype or self.wtype
+        self.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
+        self.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
+        self.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+        self.wtype = keep
+
+    def ssm(
+        self, p: str, n_embd: int, d_inner: int, d_state: int, dt_rank: int, n_group: int, d_conv: int = 4
+    ) -> None:
+        """Mamba-2 mixer of layer ``p`` (models/mamba-base.cpp ``build_mamba2_layer``)."""
+        conv_dim = d_inner + 2 * n_group * d_state
+        self.tensor(p + "ssm_in.weight", (n_embd, d_inner + conv_dim + dt_rank))
+        self.tensor(p + "ssm_conv1d.weight", (d_conv, conv_dim), "f32")
+        self.tensor(p + "ssm_conv1d.bias", (conv_dim,), "f32")
+        self.tensor(p + "ssm_dt.bias", (dt_rank,), "f32")
+        self.tensor(p + "ssm_a", (1, dt_rank), "f32", value=-1.0)
+        self.tensor(p + "ssm_d", (1, dt_rank), "f32", value=1.0)
+        self.tensor(p + "ssm_norm.weight", (d_inner // n_group, n_group), "norm")
+        self.tensor(p + "ssm_out.weight", (d_inner, n_embd))
+
     def write(self, file_type: int | None = None, name: str | None = None) -> SynthModel:
         """name: ``general.name`` (default "synthetic <arch>"; llama.cpp's vocabulary loader keys
         token attributes on it, e.g. a name containing "phi3" needs an ``<|endoftext|>`` token)."""
@@ -190,13 +259,6 @@ def _common(b: _Builder, n_layer: int, n_embd: int, n_ctx: int, n_vocab: int) ->
     b.a("block_count", n_layer)
     b.a("attention.layer_norm_rms_epsilon", 1e-5)
     b.tokenizer(n_vocab)
-
-
-def _embed_out(b: _Builder, n_embd: int, n_vocab: int, tied: bool) -> None:
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    if not tied:
-        b.tensor("output.weight", (n_embd, n_vocab))
 
 
 def write_llama(
@@ -231,18 +293,13 @@ def write_llama(
         b.a("attention.key_length", hd)
         b.a("attention.value_length", hd)
     b.a("rope.freq_base", 500000.0)
-    _embed_out(b, n_embd, n_vocab, tied)
+    b.embed_out(n_embd, n_vocab, tied)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, n_head * hd))
-        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * hd))
-        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * hd))
-        b.tensor(p + "attn_output.weight", (n_head * hd, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, hd)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,
@@ -275,29 +332,20 @@ def write_moe(
     b = _Builder(path, "qwen3moe", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff_exp * n_expert_used * 3)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.freq_base", 1000000.0)
     b.a("expert_count", n_expert)
     b.a("expert_used_count", n_expert_used)
     b.a("expert_feed_forward_length", n_ff_exp)
-    _embed_out(b, n_embd, n_vocab, tied=False)
+    b.embed_out(n_embd, n_vocab, tied=False)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, n_head * head_dim))
-        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_output.weight", (n_head * head_dim, n_embd))
-        b.tensor(p + "attn_q_norm.weight", (head_dim,), "norm")
-        b.tensor(p + "attn_k_norm.weight", (head_dim,), "norm")
+        b.attn(p, n_embd, n_head, n_head_kv, head_dim)
+        b.qk_norm(p, head_dim)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-        b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-        b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-        b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+        b.experts(p, n_embd, n_ff_exp, n_expert)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,
@@ -357,7 +405,7 @@ def write_deepseek2_mla(
     b.a("expert_shared_count", n_expert_shared)
     b.a("expert_feed_forward_length", n_ff_exp)
     b.a("expert_weights_scale", 1.0)
-    _embed_out(b, n_embd, n_vocab, tied=False)
+    b.embed_out(n_embd, n_vocab, tied=False)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
@@ -374,18 +422,12 @@ def write_deepseek2_mla(
         b.tensor(p + "attn_output.weight", (n_head * v_head, n_embd))
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         if i < n_dense_lead:
-            b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+            b.ffn(p, n_embd, n_ff)
         else:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+            b.experts(p, n_embd, n_ff_exp, n_expert)
             sh = n_ff_exp * n_expert_shared
-            b.tensor(p + "ffn_gate_shexp.weight", (n_embd, sh))
-            b.tensor(p + "ffn_up_shexp.weight", (n_embd, sh))
-            b.tensor(p + "ffn_down_shexp.weight", (sh, n_embd))
+            b.ffn(p, n_embd, sh, "_shexp")
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,
@@ -426,25 +468,12 @@ def write_mamba2(
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", 0)
     b.a("attention.head_count", 0)
-    b.a("ssm.conv_kernel", d_conv)
-    b.a("ssm.inner_size", d_inner)
-    b.a("ssm.state_size", d_state)
-    b.a("ssm.time_step_rank", dt_rank)
-    b.a("ssm.group_count", n_group)
-    _embed_out(b, n_embd, n_vocab, tied=False)
-    conv_dim = d_inner + 2 * n_group * d_state
-    d_in_proj = d_inner + conv_dim + dt_rank
+    b.ssm_keys(d_conv, d_inner, d_state, dt_rank, n_group)
+    b.embed_out(n_embd, n_vocab, tied=False)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "ssm_in.weight", (n_embd, d_in_proj))
-        b.tensor(p + "ssm_conv1d.weight", (d_conv, conv_dim), "f32")
-        b.tensor(p + "ssm_conv1d.bias", (conv_dim,), "f32")
-        b.tensor(p + "ssm_dt.bias", (dt_rank,), "f32")
-        b.tensor(p + "ssm_a", (1, dt_rank), "f32", value=-1.0)
-        b.tensor(p + "ssm_d", (1, dt_rank), "f32", value=1.0)
-        b.tensor(p + "ssm_norm.weight", (d_inner // n_group, n_group), "norm")
-        b.tensor(p + "ssm_out.weight", (d_inner, n_embd))
+        b.ssm(p, n_embd, d_inner, d_state, dt_rank, n_group, d_conv)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,
@@ -476,27 +505,18 @@ def write_gemma3(
     b = _Builder(path, "gemma3", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("attention.sliding_window", sliding_window)
     b.a("rope.freq_base", 1000000.0)
-    _embed_out(b, n_embd, n_vocab, tied=True)
+    b.embed_out(n_embd, n_vocab, tied=True)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, n_head * head_dim))
-        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_output.weight", (n_head * head_dim, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, head_dim)
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q_norm.weight", (head_dim,), "norm")
-        b.tensor(p + "attn_k_norm.weight", (head_dim,), "norm")
+        b.qk_norm(p, head_dim)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
         b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
     b.model.dims.update(
         n_layer=n_layer,

@@ -44,13 +44,8 @@ def write_cohere2(
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, n_head * hd))
-        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * hd))
-        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * hd))
-        b.tensor(p + "attn_output.weight", (n_head * hd, n_embd))
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, hd)
+        b.ffn(p, n_embd, n_ff)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,

@@ -85,8 +85,7 @@ def write_dense(
             b.tensor(p + "attn_v.bias", (kv,), "f32")
         b.tensor(p + "attn_output.weight", (q, n_embd))
         if qk_norm:
-            b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
-            b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
+            b.qk_norm(p, hd)
         if post_norms:
             b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
             b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")

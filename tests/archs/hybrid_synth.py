@@ -16,39 +16,6 @@ if _TESTS not in sys.path:
 from synth import _FT, SynthModel, _Builder, _common  # noqa: E402
 
 
-def _ssm_keys(b: _Builder, d_inner: int, d_state: int, dt_rank: int, n_group: int) -> None:
-    b.a("ssm.conv_kernel", 4)
-    b.a("ssm.inner_size", d_inner)
-    b.a("ssm.state_size", d_state)
-    b.a("ssm.time_step_rank", dt_rank)
-    b.a("ssm.group_count", n_group)
-
-
-def _ssm(b: _Builder, p: str, n_embd: int, d_inner: int, d_state: int, dt_rank: int, n_group: int) -> None:
-    conv_dim = d_inner + 2 * n_group * d_state
-    b.tensor(p + "ssm_in.weight", (n_embd, d_inner + conv_dim + dt_rank))
-    b.tensor(p + "ssm_conv1d.weight", (4, conv_dim), "f32")
-    b.tensor(p + "ssm_conv1d.bias", (conv_dim,), "f32")
-    b.tensor(p + "ssm_dt.bias", (dt_rank,), "f32")
-    b.tensor(p + "ssm_a", (1, dt_rank), "f32", value=-1.0)
-    b.tensor(p + "ssm_d", (1, dt_rank), "f32", value=1.0)
-    b.tensor(p + "ssm_norm.weight", (d_inner // n_group, n_group), "norm")
-    b.tensor(p + "ssm_out.weight", (d_inner, n_embd))
-
-
-def _attn(b: _Builder, p: str, n_embd: int, n_head: int, n_head_kv: int, hd: int) -> None:
-    b.tensor(p + "attn_q.weight", (n_embd, n_head * hd))
-    b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * hd))
-    b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * hd))
-    b.tensor(p + "attn_output.weight", (n_head * hd, n_embd))
-
-
-def _head(b: _Builder, n_embd: int, n_vocab: int, norm_name: str = "output_norm.weight") -> None:
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor(norm_name, (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
-
-
 def write_granitehybrid(
     path: str | Path,
     layers: str = "MMAM",
@@ -78,32 +45,26 @@ def write_granitehybrid(
     b.a("attention.head_count", n_head)
     b.a("attention.head_count_kv", [n_head_kv if c == "A" else 0 for c in layers])
     b.a("rope.freq_base", 10000.0)
-    _ssm_keys(b, d_inner, d_state, dt_rank, n_group)
+    b.ssm_keys(4, d_inner, d_state, dt_rank, n_group)
     if moe:
         b.a("expert_count", n_expert)
         b.a("expert_used_count", n_expert_used)
         b.a("expert_shared_feed_forward_length", n_ff_shexp)
-    _head(b, n_embd, n_vocab)
+    b.embed_out(n_embd, n_vocab)
     for i, c in enumerate(layers):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
         if c == "M":
-            _ssm(b, p, n_embd, d_inner, d_state, dt_rank, n_group)
+            b.ssm(p, n_embd, d_inner, d_state, dt_rank, n_group)
         else:
-            _attn(b, p, n_embd, n_head, n_head_kv, hd)
+            b.attn(p, n_embd, n_head, n_head_kv, hd)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         if moe:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff, n_expert))
-            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff, n_expert))
-            b.tensor(p + "ffn_down_exps.weight", (n_ff, n_embd, n_expert))
-            b.tensor(p + "ffn_gate_shexp.weight", (n_embd, n_ff_shexp))
-            b.tensor(p + "ffn_up_shexp.weight", (n_embd, n_ff_shexp))
-            b.tensor(p + "ffn_down_shexp.weight", (n_ff_shexp, n_embd))
+            b.experts(p, n_embd, n_ff, n_expert)
+            b.ffn(p, n_embd, n_ff_shexp, "_shexp")
             continue
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
     return b.write(_FT.get(wtype))
 
 
@@ -140,7 +101,7 @@ def write_nemotron_h(
     b.a("attention.key_length", hd)
     b.a("attention.value_length", hd)
     b.a("rope.freq_base", 10000.0)
-    _ssm_keys(b, d_inner, d_state, dt_rank, n_group)
+    b.ssm_keys(4, d_inner, d_state, dt_rank, n_group)
     if moe:
         b.a("expert_count", n_expert)
         b.a("expert_used_count", n_expert_used)
@@ -148,14 +109,14 @@ def write_nemotron_h(
         b.a("expert_shared_feed_forward_length", n_ff_shexp)
         b.a("expert_shared_count", 1)
         b.a("expert_weights_scale", 1.0)
-    _head(b, n_embd, n_vocab)
+    b.embed_out(n_embd, n_vocab)
     for i, c in enumerate(layers):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
         if c == "M":
-            _ssm(b, p, n_embd, d_inner, d_state, dt_rank, n_group)
+            b.ssm(p, n_embd, d_inner, d_state, dt_rank, n_group)
         elif c == "A":
-            _attn(b, p, n_embd, n_head, n_head_kv, hd)
+            b.attn(p, n_embd, n_head, n_head_kv, hd)
         elif moe:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
             b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
@@ -206,14 +167,13 @@ def write_lfm2(
         b.a("expert_feed_forward_length", n_ff_exp)
         b.a("leading_dense_block_count", n_dense_lead)
         b.a("expert_gating_func", 2)  # sigmoid
-    _head(b, n_embd, n_vocab, "token_embd_norm.weight")
+    b.embed_out(n_embd, n_vocab, norm="token_embd_norm.weight")
     for i, c in enumerate(layers):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
         if c == "A":
-            b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
-            b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
-            _attn(b, p, n_embd, n_head, n_head_kv, hd)
+            b.qk_norm(p, hd)
+            b.attn(p, n_embd, n_head, n_head_kv, hd)
         else:
             b.tensor(p + "shortconv.conv.weight", (l_cache, n_embd), "f32")
             b.tensor(p + "shortconv.in_proj.weight", (n_embd, 3 * n_embd))
@@ -221,12 +181,8 @@ def write_lfm2(
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         if moe and i >= n_dense_lead:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+            b.experts(p, n_embd, n_ff_exp, n_expert)
             b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
             continue
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
     return b.write(_FT.get(wtype))

@@ -34,10 +34,7 @@ def write_llama4(
     b = _Builder(path, "llama4", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.dimension_count", head_dim)
     b.a("rope.freq_base", 500000.0)
     b.a("expert_count", n_expert)
@@ -45,29 +42,18 @@ def write_llama4(
     b.a("expert_feed_forward_length", n_ff_exp)
     b.a("interleave_moe_layer_step", step)
     b.a("vocab_size", n_vocab)
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
+    b.embed_out(n_embd, n_vocab)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, n_head * head_dim))
-        b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * head_dim))
-        b.tensor(p + "attn_output.weight", (n_head * head_dim, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, head_dim)
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         if (i + 1) % step == 0:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-            b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-            b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
-            b.tensor(p + "ffn_gate_shexp.weight", (n_embd, n_ff_exp))
-            b.tensor(p + "ffn_up_shexp.weight", (n_embd, n_ff_exp))
-            b.tensor(p + "ffn_down_shexp.weight", (n_ff_exp, n_embd))
+            b.experts(p, n_embd, n_ff_exp, n_expert)
+            b.ffn(p, n_embd, n_ff_exp, "_shexp")
         else:
-            b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+            b.ffn(p, n_embd, n_ff)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,

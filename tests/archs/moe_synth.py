@@ -15,25 +15,6 @@ if _TESTS not in sys.path:
 from synth import _FT, SynthModel, _Builder, _common  # noqa: E402
 
 
-def _attn(b: _Builder, p: str, n_embd: int, n_head: int, n_head_kv: int, hd: int) -> None:
-    q, kv = n_head * hd, n_head_kv * hd
-    b.tensor(p + "attn_q.weight", (n_embd, q))
-    b.tensor(p + "attn_k.weight", (n_embd, kv))
-    b.tensor(p + "attn_v.weight", (n_embd, kv))
-    b.tensor(p + "attn_q.bias", (q,), "f32")
-    b.tensor(p + "attn_k.bias", (kv,), "f32")
-    b.tensor(p + "attn_v.bias", (kv,), "f32")
-    b.tensor(p + "attn_output.weight", (q, n_embd))
-
-
-def _experts(b: _Builder, p: str, n_embd: int, n_ff_exp: int, n_expert: int, wtype: str) -> None:
-    keep, b.wtype = b.wtype, wtype
-    b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-    b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-    b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
-    b.wtype = keep
-
-
 def write_gpt_oss(
     path: str | Path,
     n_layer: int = 4,
@@ -53,29 +34,24 @@ def write_gpt_oss(
     b = _Builder(path, "gpt-oss", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff_exp)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.dimension_count", head_dim)
     b.a("rope.freq_base", 150000.0)
     b.a("attention.sliding_window", sliding_window)
     b.a("expert_count", n_expert)
     b.a("expert_used_count", n_expert_used)
     b.a("expert_feed_forward_length", n_ff_exp)
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
+    b.embed_out(n_embd, n_vocab)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
-        _attn(b, p, n_embd, n_head, n_head_kv, head_dim)
+        b.attn(p, n_embd, n_head, n_head_kv, head_dim, bias=True)
         b.tensor(p + "attn_output.bias", (n_embd,), "f32")
         b.tensor(p + "attn_sinks.weight", (n_head,), "f32")
         b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
         b.tensor(p + "ffn_gate_inp.bias", (n_expert,), "f32")
-        _experts(b, p, n_embd, n_ff_exp, n_expert, "MXFP4")
+        b.experts(p, n_embd, n_ff_exp, n_expert, "MXFP4")
         b.tensor(p + "ffn_gate_exps.bias", (n_ff_exp, n_expert), "f32")
         b.tensor(p + "ffn_up_exps.bias", (n_ff_exp, n_expert), "f32")
         b.tensor(p + "ffn_down_exps.bias", (n_embd, n_expert), "f32")
@@ -103,10 +79,7 @@ def write_glm4moe(
     b = _Builder(path, "glm4moe", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.dimension_count", head_dim // 2)
     b.a("rope.freq_base", 1000000.0)
     b.a("expert_count", n_expert)
@@ -115,26 +88,20 @@ def write_glm4moe(
     b.a("expert_shared_count", n_expert_shared)
     b.a("leading_dense_block_count", n_dense_lead)
     b.a("expert_weights_scale", 1.0)
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
+    b.embed_out(n_embd, n_vocab)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        _attn(b, p, n_embd, n_head, n_head_kv, head_dim)
+        b.attn(p, n_embd, n_head, n_head_kv, head_dim, bias=True)
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
         if i < n_dense_lead:
-            b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+            b.ffn(p, n_embd, n_ff)
             continue
         b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
         b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
-        _experts(b, p, n_embd, n_ff_exp, n_expert, wtype)
+        b.experts(p, n_embd, n_ff_exp, n_expert)
         sh = n_ff_exp * n_expert_shared
-        b.tensor(p + "ffn_gate_shexp.weight", (n_embd, sh))
-        b.tensor(p + "ffn_up_shexp.weight", (n_embd, sh))
-        b.tensor(p + "ffn_down_shexp.weight", (sh, n_embd))
+        b.ffn(p, n_embd, sh, "_shexp")
     return b.write(_FT.get(wtype))
 
 

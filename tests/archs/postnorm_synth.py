@@ -54,24 +54,14 @@ def write_postnorm(
         p = f"blk.{i}."
         if arch == "seed_oss":
             b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "attn_q.weight", (n_embd, q))
-        b.tensor(p + "attn_k.weight", (n_embd, kv))
-        b.tensor(p + "attn_v.weight", (n_embd, kv))
-        if bias:
-            b.tensor(p + "attn_q.bias", (q,), "f32")
-            b.tensor(p + "attn_k.bias", (kv,), "f32")
-            b.tensor(p + "attn_v.bias", (kv,), "f32")
-        b.tensor(p + "attn_output.weight", (q, n_embd))
+        b.attn(p, n_embd, n_head, n_head_kv, hd, bias=bias)
         if arch == "olmo2":
             b.tensor(p + "attn_q_norm.weight", (q,), "norm")
             b.tensor(p + "attn_k_norm.weight", (kv,), "norm")
         elif arch == "exaone4":
-            b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
-            b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
+            b.qk_norm(p, hd)
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
-        b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-        b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+        b.ffn(p, n_embd, n_ff)
         if arch != "seed_oss":
             b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
     b.model.dims.update(n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv, n_ctx=n_ctx)

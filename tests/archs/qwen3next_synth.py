@@ -49,10 +49,7 @@ def write_qwen3next(
     b.a("feed_forward_length", n_ff_shexp if moe else n_ff)
     if split:
         b.a("rope.dimension_sections", [head_dim // 8, head_dim // 16 * 3 // 2, head_dim // 16 * 3 // 2, 0])
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", n_head_kv)
-    b.a("attention.key_length", head_dim)
-    b.a("attention.value_length", head_dim)
+    b.head_keys(n_head, n_head_kv, head_dim)
     b.a("rope.dimension_count", head_dim // 4)
     b.a("rope.freq_base", 10000000.0)
     if moe:
@@ -60,15 +57,9 @@ def write_qwen3next(
         b.a("expert_used_count", n_expert_used)
         b.a("expert_feed_forward_length", n_ff_exp)
         b.a("expert_shared_feed_forward_length", n_ff_shexp)
-    b.a("ssm.conv_kernel", 4)
-    b.a("ssm.inner_size", value_dim)
-    b.a("ssm.state_size", head_k)
-    b.a("ssm.time_step_rank", n_v_heads)
-    b.a("ssm.group_count", n_k_heads)
+    b.ssm_keys(4, value_dim, head_k, n_v_heads, n_k_heads)
     b.a("full_attention_interval", interval)
-    b.tensor("token_embd.weight", (n_embd, n_vocab))
-    b.tensor("output_norm.weight", (n_embd,), "norm")
-    b.tensor("output.weight", (n_embd, n_vocab))
+    b.embed_out(n_embd, n_vocab)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
@@ -78,8 +69,7 @@ def write_qwen3next(
             b.tensor(p + "attn_k.weight", (n_embd, n_head_kv * head_dim))
             b.tensor(p + "attn_v.weight", (n_embd, n_head_kv * head_dim))
             b.tensor(p + "attn_output.weight", (n_head * head_dim, n_embd))
-            b.tensor(p + "attn_q_norm.weight", (head_dim,), "norm")
-            b.tensor(p + "attn_k_norm.weight", (head_dim,), "norm")
+            b.qk_norm(p, head_dim)
         else:
             if split:
                 b.tensor(p + "attn_qkv.weight", (n_embd, 2 * key_dim + value_dim))
@@ -97,16 +87,10 @@ def write_qwen3next(
             b.tensor(p + "ssm_norm.weight", (head_k,), "norm")
             b.tensor(p + "ssm_out.weight", (value_dim, n_embd))
         if not moe:
-            b.tensor(p + "ffn_gate.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_up.weight", (n_embd, n_ff))
-            b.tensor(p + "ffn_down.weight", (n_ff, n_embd))
+            b.ffn(p, n_embd, n_ff)
             continue
         b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-        b.tensor(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert))
-        b.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
-        b.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
+        b.experts(p, n_embd, n_ff_exp, n_expert)
         b.tensor(p + "ffn_gate_inp_shexp.weight", (n_embd,), "f32")
-        b.tensor(p + "ffn_gate_shexp.weight", (n_embd, n_ff_shexp))
-        b.tensor(p + "ffn_up_shexp.weight", (n_embd, n_ff_shexp))
-        b.tensor(p + "ffn_down_shexp.weight", (n_ff_shexp, n_embd))
+        b.ffn(p, n_embd, n_ff_shexp, "_shexp")
     return b.write(_FT.get(wtype))

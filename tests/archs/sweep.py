@@ -212,30 +212,60 @@ class Result:
         }
 
 
+def compare(
+    path: str, settings: tuple[Setting, ...], family: str = "", wtype: str = "", timeout_s: float = 300.0
+) -> list[Result]:
+    """Load the GGUF at ``path`` at every setting (one llama.cpp child process, incomplete logs
+    loaded again: see complete()) and pair rigfit's CPU buffers with llama.cpp's."""
+    from rigfit.measure.llamacpp_log import run_llamacpp  # lazy: imports xllamacpp helpers
+
+    spec = load_model_source(path)
+    cfgs = [run_config(path, s) for s in settings]
+    logs = run_llamacpp(cfgs, timeout_s=timeout_s, per_process=len(settings))
+    for _ in range(2):
+        again = [i for i, log in enumerate(logs) if log.ok and not complete(log)]
+        if not again:
+            break
+        redo = run_llamacpp([cfgs[i] for i in again], timeout_s=timeout_s, per_process=1)
+        for i, log in zip(again, redo, strict=True):
+            logs[i] = log
+    out: list[Result] = []
+    for s, log in zip(settings, logs, strict=True):
+        pred = predicted(spec, s)
+        if not log.ok:
+            out.append(Result(family, wtype, s.label, pred, None, log.error or "refused"))
+        else:
+            out.append(Result(family, wtype, s.label, pred, measured(log)))
+    return out
+
+
+def misses(results: list[Result], bands: dict[str, float] | None = None) -> dict[str, Any]:
+    """Per setting label, the buffers outside max(1 MiB, band × measured) (band 1 % unless
+    ``bands`` names another for a kind), {kind: (predicted, measured)} [MiB], or the refusal."""
+    bands = bands or {}
+    bad: dict[str, Any] = {}
+    for r in results:
+        if r.meas is None:
+            bad[r.setting] = f"llama.cpp refused: {r.error}"
+            continue
+        diff = {
+            k: (round(r.pred[k], 2), r.meas[k])
+            for k in KINDS
+            if abs(r.pred[k] - r.meas[k]) > max(1.0, bands.get(k, 0.01) * r.meas[k])
+        }
+        if diff:
+            bad[r.setting] = diff
+    return bad
+
+
 def sweep(
     families: dict[str, Writer], settings: tuple[Setting, ...], wtypes: tuple[str, ...], tmp: Path
 ) -> list[Result]:
     """Write every family × weight type, load it at every setting, compare (one llama.cpp child
     process per model file)."""
-    from rigfit.measure.llamacpp_log import run_llamacpp  # lazy: imports xllamacpp helpers
-
     out: list[Result] = []
     for fam, writer in families.items():
         for wt in wtypes:
             path = str(writer(tmp / f"{fam}-{wt}.gguf", wtype=wt).path)
-            spec = load_model_source(path)
-            cfgs = [run_config(path, s) for s in settings]
-            logs = run_llamacpp(cfgs, per_process=len(settings))
-            for _ in range(2):  # llama.cpp logs from a worker thread: see complete()
-                again = [i for i, log in enumerate(logs) if log.ok and not complete(log)]
-                if not again:
-                    break
-                for i, log in zip(again, run_llamacpp([cfgs[i] for i in again], per_process=1), strict=True):
-                    logs[i] = log
-            for s, log in zip(settings, logs, strict=True):
-                pred = predicted(spec, s)
-                if not log.ok:
-                    out.append(Result(fam, wt, s.label, pred, None, log.error or "refused"))
-                else:
-                    out.append(Result(fam, wt, s.label, pred, measured(log)))
+            out += compare(path, settings, fam, wt)
     return out

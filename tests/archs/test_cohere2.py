@@ -15,20 +15,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import sweep
 from cohere2_synth import write_cohere2
+from sweep import Setting
 
 from rigfit.catalog.models import get_model, resolve_model
-from rigfit.estimate.memory import build_profile
 from rigfit.estimate.tensors import catalog_model_spec, tensor_shapes, tensor_types
 from rigfit.formats.gguf import read_gguf
 from rigfit.formats.gguf_arch import architecture_from_gguf
 from rigfit.formats.hf import architecture_from_config
-from rigfit.formats.source import load_model_source
-from rigfit.hardware.devices import Machine
-from rigfit.plan import PlanSettings, device_memory
-
-MIB = 1024**2
-CPU_BOX = Machine(name="CPU-only test box", ram_bytes=64 * 1024**3)
 
 #: Command R7B config.json (https://huggingface.co/CohereLabs/c4ai-command-r7b-12-2024/blob/main/config.json),
 #: the keys the converter reads
@@ -105,19 +100,18 @@ def test_catalog_row_resolves_and_quantizes():
 
 # --- memory against real llama.cpp --------------------------------------------------------------
 
-# (label, ctx, fa, parallel, unified, swa_full, ubatch, kv type)
-CFGS = [
-    ("ctx512-fa-on", 512, "on", 1, False, False, 512, "f16"),
-    ("ctx4096-fa-on", 4096, "on", 1, False, False, 512, "f16"),
-    ("ctx4096-fa-off", 4096, "off", 1, False, False, 512, "f16"),
-    ("ctx8192-fa-off", 8192, "off", 1, False, False, 512, "f16"),
-    ("ctx4096-np4", 4096, "auto", 4, False, False, 512, "f16"),
-    ("ctx4096-np4-kvu", 4096, "auto", 4, True, False, 512, "f16"),
-    ("ctx4096-swa-full", 4096, "auto", 1, False, True, 512, "f16"),
-    ("ctx4096-ub128", 4096, "auto", 1, False, False, 128, "f16"),
-    ("ctx4096-ub1024-fa-off", 4096, "off", 1, False, False, 1024, "f16"),
-    ("ctx4096-q8_0", 4096, "on", 1, False, False, 512, "q8_0"),
-]
+SETTINGS = (
+    Setting("ctx512-fa-on", 512, "on"),
+    Setting("ctx4096-fa-on", 4096, "on"),
+    Setting("ctx4096-fa-off", 4096, "off"),
+    Setting("ctx8192-fa-off", 8192, "off"),
+    Setting("ctx4096-np4", 4096, "auto", n_parallel=4),
+    Setting("ctx4096-np4-kvu", 4096, "auto", n_parallel=4, kv_unified=True),
+    Setting("ctx4096-swa-full", 4096, "auto", swa_full=True),
+    Setting("ctx4096-ub128", 4096, "auto", n_ubatch=128),
+    Setting("ctx4096-ub1024-fa-off", 4096, "off", n_ubatch=1024),
+    Setting("ctx4096-q8_0", 4096, "on", kv_type="q8_0"),
+)
 SHAPES = {
     "small-F16": {"wtype": "F16"},
     "wide-F16": {"wtype": "F16", "n_embd": 768, "n_head": 12, "n_head_kv": 4, "n_ff": 2048, "n_layer": 12},
@@ -125,61 +119,13 @@ SHAPES = {
 }
 
 
-def _close(pred_mib: float, meas_mib: float) -> bool:
-    return abs(pred_mib - meas_mib) <= max(1.0, 0.01 * meas_mib)
-
-
 @pytest.mark.oracle
 @pytest.mark.xdist_group("llamacpp")
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_buffers_match_llamacpp(tmp_path, shape):
     pytest.importorskip("xllamacpp")
-    from rigfit.measure.llamacpp_log import RunConfig, run_llamacpp
-
     path = str(write_cohere2(tmp_path / f"{shape}.gguf", **SHAPES[shape]).path)
-    runs = [
-        RunConfig(
-            path,
-            n_ctx=c[1],
-            flash_attn=c[2],
-            n_parallel=c[3],
-            kv_unified=c[4],
-            swa_full=c[5],
-            n_ubatch=c[6],
-            type_k=c[7],
-            type_v=c[7],
-        )
-        for c in CFGS
-    ]
-    logs = run_llamacpp(runs, per_process=len(runs), timeout_s=240)
-    spec = load_model_source(path)
-    bad = {}
-    for c, log in zip(CFGS, logs, strict=True):
-        assert log.ok, (c[0], log.error)
-        settings = PlanSettings(
-            n_ctx=c[1],
-            flash_attn=c[2],
-            n_parallel=c[3],
-            kv_unified=c[4],
-            swa_full=c[5],
-            n_ubatch=c[6],
-            kv_type_k=c[7],
-            kv_type_v=c[7],
-            ngl=0,
-        )
-        _, devs = device_memory(spec, CPU_BOX, settings, c[1], 0, build_profile())
-        cpu = devs[-1]
-        mb = log.buffers.get("model", {})
-        pairs = {
-            "model": (cpu.weights_bytes, mb.get("CPU_Mapped", 0.0)),
-            "repack": (cpu.repack_bytes, mb.get("CPU_REPACK", 0.0)),
-            "KV": (cpu.kv_bytes, log.mib("KV")),
-            "compute": (cpu.compute_bytes, log.mib("compute")),
-            "output": (cpu.output_bytes, log.mib("output")),
-        }
-        diff = {k: (round(p / MIB, 2), m) for k, (p, m) in pairs.items() if not _close(p / MIB, m)}
-        if diff:
-            bad[c[0]] = diff
+    bad = sweep.misses(sweep.compare(path, SETTINGS, timeout_s=240))
     assert not bad, f"predicted vs llama.cpp (MiB) for cohere2 {shape}: {bad}"
 
 

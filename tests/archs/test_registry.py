@@ -99,6 +99,13 @@ def test_a_family_is_registered_once():
         register(ArchFamily("llama"))
 
 
+def test_ssm_scan_rules_are_registered_names():
+    with pytest.raises(ValueError, match="ssm_scan"):
+        register(ArchFamily("not-an-arch-ssm-scan", ssm_scan="guess"))
+    assert "not-an-arch-ssm-scan" not in {f.name for f in families()}
+    assert family_for("falcon-h1").ssm_scan == "conv_hole" and family_for("mamba2").ssm_scan == "states"
+
+
 def test_a_family_registered_from_outside_plans_a_model():
     """What a new architecture needs: one module calling register() (here, a toy one)."""
 

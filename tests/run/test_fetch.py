@@ -1,7 +1,7 @@
 """Model references and downloads of ``rigfit run`` against a fake Hugging Face Hub on 127.0.0.1.
 
 A small synthetic GGUF (a few MB) stands in for a model; the hub drops connections, corrupts bytes
-or reports sizes on request (tests/fakehub_download.py).
+or reports sizes on request (tests/fakehub.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import synth
-from fakehub_download import FakeHub
+from fakehub import FakeHub
 from rigfit.errors import RigfitError
 from rigfit.run import fetch
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fakehub_download import FakeHub
+from fakehub import FakeHub
 from rigfit.measure.bench import xllamacpp_available
 from rigfit.measure.store import open_store
 from rigfit.run.launch import port_free
@@ -183,7 +183,7 @@ def test_run_from_fake_hub_serves_verifies_stores_and_stops(gemma, tmp_path, sta
         [run] = [x for x in s.runs() if x.source == "rigfit run"]
     ver = run.buffers["verification"]
     assert run.status == "ok" and ver["status"] == "ok" and run.machine_id
-    assert run.model_sha256 == hub.repos[REPO]["gemma-3-270m-Q4_K_M.gguf"].sha256
+    assert run.model_sha256 == hub.repos[REPO].files["gemma-3-270m-Q4_K_M.gguf"].sha256
     assert run.settings["n_ctx"] == 2048 and json.loads(run.llama_build)
     rows = ver["rows"]
     assert {x["kind"] for x in rows} >= {"model", "KV", "compute", "output"}

@@ -27,6 +27,7 @@ A family records, for its architecture:
   token a family adds to the graph's stages "input" (before layer 0), "attention" and "ffn");
 * recurrent stage — ``recurrent_stage_per_token``: f32 values per token live in a recurrent
   layer, where the family's block is not Mamba-2 (Gated DeltaNet: qwen3next, qwen35);
+  ``ssm_scan``: how the SSM scan's result adds to it (:data:`SSM_SCAN_RULES`);
 * KV sharing — ``n_layer_kv_from_start``: layers from this index on reuse an earlier layer's
   cache and allocate none (llama_hparams::has_kv; gemma3n, gemma4);
 * extra GGUF keys — ``gguf_extra_keys``: ``<arch>.<key>`` values copied into the catalog
@@ -66,6 +67,12 @@ RECURRENT_RULES = ("none", "ssm", "all", "if_no_kv", "if_no_kv_no_ff", "interval
 #: array says which layers are SWA), "disabled" (llama.cpp reads the key but runs without SWA),
 #: "attention_layers" (every non-recurrent layer is SWA when a window is stored: lfm2).
 SWA_MODES = ("rule", "array_only", "disabled", "attention_layers")
+#: ``ssm_scan``: how the result of ``ggml_ssm_scan`` (y for every token plus the final state of
+#: every sequence, ggml.c) adds to the compute buffer (estimate/memory.py ssm_scan_extra_bytes):
+#: "states" — the n_seq final states come on top of the fitted per-token stage (mamba2);
+#: "conv_hole" — the whole result reuses the block freed by the convolution input when it fits
+#: there and is a new block otherwise (falcon-h1, whose attention output stays alive beside it).
+SSM_SCAN_RULES = ("states", "conv_hole")
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ class ArchFamily:
     output_embd_rows: int = 1
     stage_extra_per_token: Callable[[Architecture, str, bool], int] | None = None
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
+    ssm_scan: str = "states"
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
     gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
@@ -172,8 +180,12 @@ def register(family: ArchFamily) -> ArchFamily:
     """Add a family (a module calls this at import time). A name may be registered once."""
     if family.name in _FAMILIES:
         raise ValueError(f"architecture {family.name!r} is registered twice")
-    if family.recurrent not in RECURRENT_RULES or family.swa_mode not in SWA_MODES:
-        raise ValueError(f"{family.name}: unknown recurrent rule or swa_mode")
+    if (
+        family.recurrent not in RECURRENT_RULES
+        or family.swa_mode not in SWA_MODES
+        or family.ssm_scan not in SSM_SCAN_RULES
+    ):
+        raise ValueError(f"{family.name}: unknown recurrent rule, swa_mode or ssm_scan rule")
     _FAMILIES[family.name] = family
     for a in (family.name, *family.aliases):
         _BY_ALIAS.setdefault(a.lower(), family)

@@ -344,6 +344,7 @@ register(
         build_shapes=_falcon_h1_shapes,
         recurrent="all_with_kv",
         recurrent_stage_per_token=_falcon_h1_ssm_stage,
+        ssm_scan="conv_hole",
         kv_on_recurrent=True,
         hf_model_types=("falcon_h1",),
         hf_metadata=_hf_hybrid,

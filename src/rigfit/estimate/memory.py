@@ -423,6 +423,43 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
 
 
+def ssm_scan_extra_bytes(arch: Architecture, s: LlamaSettings, n_t: int) -> int:
+    """Compute-buffer bytes the SSM scan's result adds to a recurrent layer's fitted stage [B].
+
+    ``ggml_ssm_scan`` returns one f32 tensor holding y for every token and the final state of
+    every sequence, ``n_tok·d_inner + n_seq·d_state·d_inner`` values (ggml/src/ggml.c,
+    https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml.c), and llama.cpp reserves
+    the graph with ``n_seq = n_parallel`` sequences and ``n_tok`` rounded up to a multiple of
+    them (``llama_context::graph_reserve``,
+    https://github.com/ggml-org/llama.cpp/blob/master/src/llama-context.cpp), so it grows with
+    the slots. By the family's ``ArchFamily.ssm_scan`` rule (``rigfit.archs.registry.SSM_SCAN_RULES``):
+
+    * "states": the per-token fit covers y; the n_seq states come on top (Mamba-2: within
+      0.25 MiB for 1–8 slots on the synthetic mamba2 GGUF, llama.cpp b11549 CPU);
+    * "conv_hole" (falcon-h1): the whole result is placed in the block ggml-alloc freed after
+      the convolution of the same layer, ``conv_x`` = ``(n_tok + (d_conv−1)·n_seq)·conv_dim``
+      f32 (``build_mamba2_layer``, src/models/mamba-base.cpp), when it fits there (0 B), and
+      is a new block of its full size otherwise. Measured on llama.cpp b11549 CPU reserves of
+      synthetic falcon-h1 GGUFs (tests/archs/falcon_h1_synth.py, n_ctx 4096, 1–8 slots): with
+      d_inner 512 it fits up to 2 slots (d_state 64, 1 group), 4 slots (2 groups), and no
+      longer beyond, the compute buffer stepping up by the whole scan result (+1.4 MiB at
+      3 slots); with d_inner 1024 the measured buffers stay ~1 MiB apart from this rule.
+    """
+    ssm = arch.ssm
+    if ssm is None or not any(arch.is_recurrent(il) for il in range(arch.n_layer)):
+        return 0
+    n_seq = max(1, s.n_parallel)
+    states = n_seq * ssm.d_state * ssm.d_inner * 4
+    rule = family_for(arch.arch).ssm_scan
+    if rule == "states":
+        return states
+    n_tok = -(-n_t // n_seq) * n_seq
+    scan = n_tok * ssm.d_inner * 4 + states
+    conv_dim = ssm.d_inner + 2 * ssm.n_group * ssm.d_state
+    conv_x = (n_tok + (ssm.d_conv - 1) * n_seq) * conv_dim * 4
+    return 0 if scan <= conv_x else scan
+
+
 def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
     "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
@@ -475,7 +512,7 @@ def compute_stage_bytes(
         masks     = Σ_caches n_kv(stream) · n_t/n_stream · (FA ? 2 : 4)      (f16 / f32)
         output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
                     k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
-        recurrent = + n_seq · d_state · d_inner · 4 (final SSM states)
+        recurrent = + ssm_scan_extra_bytes (final SSM states; falcon-h1: in the SSM stage)
         C         = max(layers, output)
     """
     p = profile or build_profile()
@@ -493,8 +530,11 @@ def compute_stage_bytes(
         masks = sum(n_kv * n_t * (2 if fa else 4) for _, n_kv in sizes)
         # the family's input stage (gemma3n: per-layer embeddings projected before layer 0)
         stage = n_t * 4 * stage_extra(arch, "input", fa) if 0 in layers else 0
+        scan = ssm_scan_extra_bytes(arch, s, n_t)
         for il in layers:
             ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
+            if arch.is_recurrent(il) and family_for(arch.arch).ssm_scan == "conv_hole":
+                ffn += scan
             attn = 0
             if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
@@ -503,8 +543,8 @@ def compute_stage_bytes(
                     attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
         best = stage + masks + n_t * _INPUTS_PER_TOKEN
-        if arch.ssm is not None and any(arch.is_recurrent(il) for il in layers):
-            best += max(1, s.n_parallel) * arch.ssm.d_state * arch.ssm.d_inner * 4
+        if family_for(arch.arch).ssm_scan == "states" and any(arch.is_recurrent(il) for il in layers):
+            best += scan
     if holds_output:
         n_out = n_t if p.logits_reserve == "ubatch" else max(1, s.n_parallel)
         k = family_for(arch.arch).output_embd_rows
