@@ -68,6 +68,7 @@ from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
+from rigfit.plan_speed import NeedsFullEstimate, decode_at_context
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -290,6 +291,42 @@ def _evaluate_cached(
     ev = _from_plan(plan, model_id, quant, ctx, spec)
     if plan.speed is not None and (users > 1 or turn_tokens):
         ev = _under_load(ev, plan, ctx, users, turn_tokens)
+    return ev
+
+
+def screen(
+    machine: Machine,
+    arch: Architecture,
+    quant: str,
+    ctx: int,
+    *,
+    users: int = 1,
+    turn_tokens: int | None = None,
+) -> Evaluation:
+    """What ranking needs of one candidate, cheaper than :func:`evaluate`: the same plan, fit,
+    memory and decode speed at ``ctx``, without prefill, TTFT, the bottleneck and speed notes
+    (None / empty) — and without any speed where the plan does not run in fast memory (ranking
+    rejects it as too big before it looks at speed). The rows a recommendation shows are
+    evaluated in full. Cached like :func:`evaluate`."""
+    return _screen_cached(machine, arch.id, quant, int(ctx), max(int(users), 1), turn_tokens)
+
+
+@lru_cache(maxsize=8192)
+def _screen_cached(
+    machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
+) -> Evaluation:
+    if users > 1:  # per-user decode under load comes from the full plan (estimate/concurrency.py)
+        return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
+    spec = _spec(model_id, quant)
+    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    plan = make_plan(spec, machine, settings, with_speed=False)  # memory only, as _evaluate_cached
+    ev = _from_plan(plan, model_id, quant, ctx, spec)
+    if not ev.runs_in_fast_memory:
+        return ev
+    try:
+        ev.decode_tps = decode_at_context(plan)  # the figure evaluate() gives, by the decode pass alone
+    except NeedsFullEstimate:
+        return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     return ev
 
 
@@ -554,6 +591,10 @@ def recommend(
         p.rank = i
     shown = _shown_rows(picks, limit, (sweet, largest))
     for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
+        # ... and their full evaluation (prefill, TTFT): the ranking used screen()'s
+        row.evaluation = _evaluate_cached(
+            machine, row.model_id, row.quant, int(ctx), max(int(users), 1), u.turn_tokens
+        )
         row.evaluation.max_ctx = _max_ctx(machine, row)
         row.why = _why(row, u)
     return Recommendation(
@@ -629,7 +670,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
 def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
     """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
     try:
-        ev = evaluate(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
+        ev = screen(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
     except RigfitError:
         f.rejected["not plannable"] += 1
         return None

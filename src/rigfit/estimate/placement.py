@@ -35,6 +35,7 @@ from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
 from rigfit.estimate.cpu_buffers import (
     INPUT_PREFIXES,
+    file_offsets,
     is_repackable,
     mapped_span_bytes,
     tied_head_repack_bytes,
@@ -240,12 +241,51 @@ def place(
             f"--tensor-split has {len(tensor_split)} shares but the machine has {len(accels)} GPU(s)."
         )
     splits = _gpu_splits(accels, tensor_split, free_bytes)
-    on = _layer_devices(n_layer, n_eff, names, splits)
+    repack_on = cpu_repacks(machine) if repack is None else repack
+    args = (
+        n_layer,
+        tuple(names),
+        bool(accels),
+        n_eff,
+        tuple(splits),
+        cpu_moe,
+        n_cpu_moe,
+        no_kv_offload,
+        repack_on,
+    )
+    if isinstance(model.tensors, tuple):  # an immutable table: the same answer for the same inputs
+        return _PLACEMENTS.get(model.tensors, args, lambda: _place(model, *args))
+    return _place(model, *args)
+
+
+#: Recent placements per tensor table identity and inputs (rigfit.estimate.tablecache): the -ngl
+#: and --n-cpu-moe searches place the same table with the same inputs again (a fifth of the
+#: placements of a recommend ladder). A Placement is frozen and nothing changes its dicts, so the
+#: callers share it. Small: each entry holds a dict of every tensor's device.
+_PLACEMENTS: IdentityCache[Placement] = IdentityCache(256)
+
+
+def _place(
+    model: ModelSpec,
+    n_layer: int,
+    names: tuple[str, ...],
+    has_accels: bool,
+    n_eff: int,
+    splits: tuple[float, ...],
+    cpu_moe: bool,
+    n_cpu_moe: int,
+    no_kv_offload: bool,
+    repack_on: bool,
+) -> Placement:
+    """:func:`place` once its inputs are resolved (devices, -ngl, split points, repacking)."""
+    on = _layer_devices(n_layer, n_eff, list(names), list(splits))
     layer_device, output_device = on[:n_layer], on[n_layer]
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
-    w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
-    for run in _placement_runs(model.tensors, n_layer):
+    runs = _placement_runs(model.tensors, n_layer)
+    by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
+    w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
+    for run in runs:
         if run.role == "input":
             w.add_run(run, CPU)
         elif run.role == "layer":
@@ -271,7 +311,7 @@ def place(
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
-        mapped_bytes=mapped_span_bytes(model.tensors, w.cpu_mapped),
+        mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
     )
 
 
@@ -302,7 +342,9 @@ class _Weights:
     """Weights per device [B] as tensors are assigned, with the CPU-side extras llama.cpp keeps:
     the CPU_REPACK copy and the largest CPU matmul weight (copied to the main GPU for op offload)."""
 
-    def __init__(self, devices: tuple[str, ...], has_accels: bool, repack_on: bool) -> None:
+    def __init__(
+        self, devices: tuple[str, ...], has_accels: bool, repack_on: bool, *, by_name: bool = True
+    ) -> None:
         self.weights = dict.fromkeys(devices, 0)
         self.dup = dict.fromkeys(devices, 0)
         self.tensor_device: dict[str, str] = {}
@@ -310,7 +352,20 @@ class _Weights:
         self.largest_cpu = 0
         self.has_accels = has_accels
         self.repack_on = repack_on
-        self.cpu_mapped: set[str] = set()
+        self.cpu_mapped: set[str] = set()  # the CPU_Mapped tensors by name (``by_name`` only)
+        self.by_name = by_name
+        self.mapped_lo: int | None = None  # their file span [B]: first start, last end
+        self.mapped_hi = 0
+
+    def _map(self, span: tuple[int, int] | None) -> None:
+        if span is not None:
+            self.mapped_lo = span[0] if self.mapped_lo is None else min(self.mapped_lo, span[0])
+            self.mapped_hi = max(self.mapped_hi, span[1])
+
+    def mapped_bytes(self) -> int:
+        """The ``CPU_Mapped`` buffer [B]: :func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`
+        of the CPU's non-repacked tensors, from the runs' spans (names unique in the table)."""
+        return 0 if self.mapped_lo is None else self.mapped_hi - self.mapped_lo
 
     def add_run(self, run: _Run, dev: str, *, expert_in_ram: bool = False) -> None:
         """Put the tensors of ``run`` on ``dev``; ``expert_in_ram``: --cpu-moe experts (plain CPU
@@ -324,9 +379,13 @@ class _Weights:
             self.largest_cpu = max(self.largest_cpu, run.largest if expert_in_ram else run.largest_matmul)
         if not expert_in_ram and self.repack_on:
             self.repack_bytes += run.repack_bytes
-            self.cpu_mapped.update(n for n in run.names if n not in run.repacked)
+            self._map(run.kept_span)
+            if self.by_name:
+                self.cpu_mapped.update(n for n in run.names if n not in run.repacked)
         else:
-            self.cpu_mapped.update(run.names)
+            self._map(run.span)
+            if self.by_name:
+                self.cpu_mapped.update(run.names)
 
 
 @dataclass(frozen=True)
@@ -343,6 +402,8 @@ class _Run:
     largest_matmul: int  # the largest CPU matmul weight: an expert, or a ≥ 2-D tensor past the input
     repack_bytes: int  # the repackable tensors (CPU_REPACK copy when on the CPU)
     repacked: frozenset[str]  # their names (the others stay in the CPU_Mapped span)
+    span: tuple[int, int] | None = None  # file span of the run's tensors: first start, last end [B]
+    kept_span: tuple[int, int] | None = None  # the same of its tensors not repacked (None: none)
 
 
 #: The runs of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
@@ -354,20 +415,24 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
     recommend ladder places each table ~10 times, and a layer's tensors move together)."""
 
     def build() -> tuple[_Run, ...]:
-        groups: list[tuple[tuple[str, int | None, bool], list[TensorInfo]]] = []
-        for t in tensors:
+        groups: list[tuple[tuple[str, int | None, bool], list[tuple[TensorInfo, tuple[int, int]]]]] = []
+        for t, where in zip(tensors, file_offsets(tensors), strict=True):
             key = (*_tensor_layer_role(t, n_layer), is_expert_tensor(t.name))
             if groups and groups[-1][0] == key:
-                groups[-1][1].append(t)
+                groups[-1][1].append((t, where))
             else:
-                groups.append((key, [t]))
+                groups.append((key, [(t, where)]))
         return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
 
     return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
 
 
-def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
+def _run(role: str, il: int | None, expert: bool, rows: list[tuple[TensorInfo, tuple[int, int]]]) -> _Run:
+    """The run of ``rows`` ((tensor, (start, end) in the file) in table order)."""
+    ts = [t for t, _ in rows]
     matmul = [t.n_bytes for t in ts if expert or (len(t.shape) >= 2 and role != "input")]
+    repack = [is_repackable(t) for t in ts]
+    kept = [where for (_, where), r in zip(rows, repack, strict=True) if not r]
     return _Run(
         names=tuple(t.name for t in ts),
         role=role,
@@ -376,9 +441,31 @@ def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
         n_bytes=sum(t.n_bytes for t in ts),
         largest=max(t.n_bytes for t in ts),
         largest_matmul=max(matmul, default=0),
-        repack_bytes=sum(t.n_bytes for t in ts if is_repackable(t)),
-        repacked=frozenset(t.name for t in ts if is_repackable(t)),
+        repack_bytes=sum(t.n_bytes for t, r in zip(ts, repack, strict=True) if r),
+        repacked=frozenset(t.name for t, r in zip(ts, repack, strict=True) if r),
+        span=_span([where for _, where in rows]),
+        kept_span=_span(kept),
     )
+
+
+def _span(wheres: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """(first start, last end) of file ranges, None for none."""
+    return (min(a for a, _ in wheres), max(b for _, b in wheres)) if wheres else None
+
+
+#: Whether each table's tensor names are unique (they are in every GGUF), per runs identity.
+_UNIQUE: IdentityCache[bool] = IdentityCache(4096)
+
+
+def _unique_names(runs: tuple[_Run, ...]) -> bool:
+    """Whether no tensor name repeats in the table of ``runs`` (then a name stands for one tensor
+    and the CPU_Mapped span follows from the runs' spans)."""
+
+    def build() -> bool:
+        names = [n for run in runs for n in run.names]
+        return len(set(names)) == len(names)
+
+    return _UNIQUE.get(runs, None, build)
 
 
 def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
