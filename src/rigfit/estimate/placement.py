@@ -28,9 +28,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rigfit.archs import is_expert_tensor
-from rigfit.catalog.arch import ModelSpec, TensorInfo
+from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
 from rigfit.estimate.cpu_buffers import (
@@ -177,15 +178,21 @@ def layer_gpu(il: int, n_layer: int, ngl: int, splits: Sequence[float]) -> int |
     return min(bisect.bisect_right(splits, (il - i_gpu_start) / act), len(splits) - 1)
 
 
-def _tensor_layer_role(t: TensorInfo, n_layer: int) -> tuple[str, int | None]:
-    """("input" | "layer" | "output", layer index)."""
-    il = t.layer
+@lru_cache(maxsize=1 << 16)  # tensor names repeat over the quants of a model and its family
+def _run_key(name: str, n_layer: int) -> tuple[str, int | None, bool]:
+    """(role, layer, routed expert) of a tensor name: what groups tensors into runs."""
+    return (*_tensor_layer_role(name, n_layer), is_expert_tensor(name))
+
+
+def _tensor_layer_role(name: str, n_layer: int) -> tuple[str, int | None]:
+    """("input" | "layer" | "output", layer index) of a tensor name."""
+    il = block_index(name)
     if il is not None:
         # NextN/MTP blocks past n_layer are loaded with the output layer's device in llama.cpp
         return ("layer", il) if il < n_layer else ("output", None)
-    if t.name.startswith(_INPUT_PREFIXES):
+    if name.startswith(_INPUT_PREFIXES):
         return "input", None
-    if t.name.startswith("rope_freqs"):
+    if name.startswith("rope_freqs"):
         return "layer", 0  # created per layer as TENSOR_DUPLICATED of layer 0's copy
     return "output", None
 
@@ -417,7 +424,7 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
     def build() -> tuple[_Run, ...]:
         groups: list[tuple[tuple[str, int | None, bool], list[tuple[TensorInfo, tuple[int, int]]]]] = []
         for t, where in zip(tensors, file_offsets(tensors), strict=True):
-            key = (*_tensor_layer_role(t, n_layer), is_expert_tensor(t.name))
+            key = _run_key(t.name, n_layer)
             if groups and groups[-1][0] == key:
                 groups[-1][1].append((t, where))
             else:
@@ -429,28 +436,40 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
 
 def _run(role: str, il: int | None, expert: bool, rows: list[tuple[TensorInfo, tuple[int, int]]]) -> _Run:
     """The run of ``rows`` ((tensor, (start, end) in the file) in table order)."""
-    ts = [t for t, _ in rows]
-    matmul = [t.n_bytes for t in ts if expert or (len(t.shape) >= 2 and role != "input")]
-    repack = [is_repackable(t) for t in ts]
-    kept = [where for (_, where), r in zip(rows, repack, strict=True) if not r]
+    names: list[str] = []
+    n_bytes = largest = largest_matmul = repack_bytes = 0
+    repacked: list[str] = []
+    lo = kept_lo = None  # file spans (first start, last end) of all tensors and the kept ones [B]
+    hi = kept_hi = 0
+    for t, (start, end) in rows:
+        b = t.n_bytes
+        names.append(t.name)
+        n_bytes += b
+        if b > largest:
+            largest = b
+        if b > largest_matmul and (expert or (len(t.shape) >= 2 and role != "input")):  # CPU matmul
+            largest_matmul = b
+        lo = start if lo is None or start < lo else lo
+        hi = end if end > hi else hi
+        if is_repackable(t):
+            repack_bytes += b
+            repacked.append(t.name)
+        else:
+            kept_lo = start if kept_lo is None or start < kept_lo else kept_lo
+            kept_hi = end if end > kept_hi else kept_hi
     return _Run(
-        names=tuple(t.name for t in ts),
+        names=tuple(names),
         role=role,
         layer=il,
         expert=expert,
-        n_bytes=sum(t.n_bytes for t in ts),
-        largest=max(t.n_bytes for t in ts),
-        largest_matmul=max(matmul, default=0),
-        repack_bytes=sum(t.n_bytes for t, r in zip(ts, repack, strict=True) if r),
-        repacked=frozenset(t.name for t, r in zip(ts, repack, strict=True) if r),
-        span=_span([where for _, where in rows]),
-        kept_span=_span(kept),
+        n_bytes=n_bytes,
+        largest=largest,
+        largest_matmul=largest_matmul,
+        repack_bytes=repack_bytes,
+        repacked=frozenset(repacked),
+        span=None if lo is None else (lo, hi),
+        kept_span=None if kept_lo is None else (kept_lo, kept_hi),
     )
-
-
-def _span(wheres: list[tuple[int, int]]) -> tuple[int, int] | None:
-    """(first start, last end) of file ranges, None for none."""
-    return (min(a for a, _ in wheres), max(b for _, b in wheres)) if wheres else None
 
 
 #: Whether each table's tensor names are unique (they are in every GGUF), per runs identity.
