@@ -21,6 +21,9 @@ from rigfit.errors import RigfitError
 from rigfit.estimate import placement as placement_mod
 from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.grammar import resolve_machine
+from rigfit.plan import make_plan
+from rigfit.plan_speed import only_layer_offload_fits
+from rigfit.plantypes import PlanSettings, Verdict
 
 MACHINES = (
     "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200",
@@ -44,7 +47,7 @@ def _candidates(step: int) -> list[tuple[object, str]]:
 @pytest.mark.parametrize("machine_name", MACHINES)
 def test_screen_gives_evaluate_answers(machine_name: str) -> None:
     machine = resolve_machine(machine_name)
-    checked = fast = 0
+    checked = fast = shortcut = 0
     for arch, q in _candidates(3):
         try:
             full = rec.evaluate(machine, arch, q, 8192)
@@ -54,6 +57,10 @@ def test_screen_gives_evaluate_answers(machine_name: str) -> None:
             continue
         quick = rec.screen(machine, arch, q, 8192)
         checked += 1
+        if quick is None:  # only whole-layer offload fits: too big for recommend
+            assert not full.runs_in_fast_memory, (arch.id, q)
+            shortcut += 1
+            continue
         for field in (
             "fit",
             "fully_in_fast_memory",
@@ -73,6 +80,8 @@ def test_screen_gives_evaluate_answers(machine_name: str) -> None:
             fast += 1
             assert quick.decode_tps == full.decode_tps, (arch.id, q)
     assert checked > 100 and fast > 20  # the comparison is not vacuous
+    if machine.accelerators and machine_name != MACHINES[1]:
+        assert shortcut > 0
 
 
 @pytest.mark.parametrize(
@@ -126,3 +135,25 @@ def test_mapped_span_from_runs_equals_span_by_name(
             assert quick == slow, (arch.id, q, kw)
             seen += quick.mapped_bytes > 0
     assert seen > 50
+
+
+@pytest.mark.parametrize("machine_name", [MACHINES[0], MACHINES[3], "RTX 4060 Ti 16GB + 32GB DDR5-5600"])
+def test_only_layer_offload_fits_agrees_with_the_planner(machine_name: str) -> None:
+    """Wherever the shortcut says "only whole-layer offload", the planner's own plan keeps layers
+    in RAM or does not fit; asked of every candidate (no size threshold)."""
+    machine = resolve_machine(machine_name)
+    said = 0
+    for arch, q in _candidates(2):
+        spec = rec._spec(arch.id, q)
+        settings = PlanSettings(n_ctx=8192, n_parallel=1, prompt_tokens=2048)
+        try:
+            plan = make_plan(spec, machine, settings, with_speed=False)
+        except RigfitError:
+            continue
+        if only_layer_offload_fits(spec, machine, settings):
+            said += 1
+            assert plan.fit is Verdict.NO or plan.ngl < arch.n_layer + 1, (arch.id, q)
+            assert plan.experts_in_ram == 0
+        elif arch.moe is None:  # dense and not "only layer offload": every layer on the GPUs
+            assert plan.ngl == arch.n_layer + 1 or plan.fit is Verdict.UNKNOWN, (arch.id, q)
+    assert said > 10

@@ -68,7 +68,7 @@ from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
-from rigfit.plan_speed import NeedsFullEstimate, decode_at_context
+from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -302,23 +302,28 @@ def screen(
     *,
     users: int = 1,
     turn_tokens: int | None = None,
-) -> Evaluation:
+) -> Evaluation | None:
     """What ranking needs of one candidate, cheaper than :func:`evaluate`: the same plan, fit,
     memory and decode speed at ``ctx``, without prefill, TTFT, the bottleneck and speed notes
     (None / empty) — and without any speed where the plan does not run in fast memory (ranking
-    rejects it as too big before it looks at speed). The rows a recommendation shows are
-    evaluated in full. Cached like :func:`evaluate`."""
+    rejects it as too big before it looks at speed); None for a candidate that can only run with
+    whole layers in RAM (too big, :func:`rigfit.plan_speed.only_layer_offload_fits`). The rows a
+    recommendation shows are evaluated in full. Cached like :func:`evaluate`."""
     return _screen_cached(machine, arch.id, quant, int(ctx), max(int(users), 1), turn_tokens)
 
 
 @lru_cache(maxsize=8192)
 def _screen_cached(
     machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
-) -> Evaluation:
+) -> Evaluation | None:
     if users > 1:  # per-user decode under load comes from the full plan (estimate/concurrency.py)
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     spec = _spec(model_id, quant)
     settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    if _may_overflow(spec.arch, _weights_bytes(model_id, quant), machine) and only_layer_offload_fits(
+        spec, machine, settings
+    ):
+        return None  # whole layers in RAM at best: too big, without the -ngl search
     plan = make_plan(spec, machine, settings, with_speed=False)  # memory only, as _evaluate_cached
     ev = _from_plan(plan, model_id, quant, ctx, spec)
     if not ev.runs_in_fast_memory:
@@ -328,6 +333,18 @@ def _screen_cached(
     except NeedsFullEstimate:
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     return ev
+
+
+#: Weights above this share of the GPUs' memory make "only whole-layer offload fits" worth asking
+#: before planning (a cheaper answer when it is yes; the answer is exact either way).
+_OVERFLOW_SHARE = 0.6
+
+
+def _may_overflow(arch: Architecture, weights_bytes: float, machine: Machine) -> bool:
+    """Whether a dense model is large enough for its GPUs that it may not fit with every layer
+    there (only then is :func:`only_layer_offload_fits` asked: it costs a placement)."""
+    gpu = sum(d.memory_bytes or 0 for d in machine.accelerators)
+    return arch.moe is None and gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
 
 
 def _under_load(ev: Evaluation, plan: Plan, ctx: int, users: int, turn_tokens: int | None) -> Evaluation:
@@ -674,7 +691,7 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
     except RigfitError:
         f.rejected["not plannable"] += 1
         return None
-    if not ev.runs_in_fast_memory or ev.capacity_bytes is None:
+    if ev is None or not ev.runs_in_fast_memory or ev.capacity_bytes is None:
         f.rejected["too big"] += 1
         return None
     tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None
