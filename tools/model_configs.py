@@ -106,6 +106,17 @@ KEEP_KEYS = [
     "conv_kernel",
     "expand",
     "hybrid_override_pattern",
+    "layers_block_type",
+    "mamba_num_heads",
+    "mamba_head_dim",
+    "moe_shared_expert_intermediate_size",
+    "full_attn_idxs",
+    "conv_L_cache",
+    "block_ff_dim",
+    "block_auto_adjust_ff_dim",
+    "block_ffn_dim_multiplier",
+    "block_multiple_of",
+    "num_dense_layers",
     "attention_chunk_size",
     "no_rope_layers",
     "text_config",
@@ -187,6 +198,7 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
             rec[per_layer] = v[0]
     # header bookkeeping of the in-memory GGUF the HF reader builds (no file exists): not model facts
     extra = {k: v for k, v in (rec["extra"] or {}).items() if k not in ("gguf_version", "alignment")}
+    extra = json.loads(json.dumps(extra))  # per-layer tuples as the JSON lists models.json holds
     extra.update(_meta(row))
     extra["config_source"] = source
     if cfg.get("_via"):

@@ -50,6 +50,7 @@ from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
+from rigfit.hardware.osreserve import ram_reserve, reserve_text
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -243,11 +244,12 @@ def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> Device
 
 def usable_fast_memory_bytes(machine: Machine) -> int:
     """Memory llama.cpp can fill without offload [B]: the GPUs' capacities as planned (on a Mac
-    Metal's working set, not all of RAM; on an APU its GPU share), or the RAM of a CPU-only box."""
+    Metal's working set, not all of RAM; on an APU its GPU share), or the RAM of a CPU-only box
+    less the OS reserve (:mod:`rigfit.hardware.osreserve`)."""
     accels = accelerators_for_llamacpp(machine)
     if accels:
         return sum(_capacity(d, machine)[0] or 0 for d in accels)
-    return machine.ram_bytes or 0
+    return max(0, (machine.ram_bytes or 0) - ram_reserve(machine).bytes) if machine.ram_bytes else 0
 
 
 def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
@@ -283,18 +285,30 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     h.layers = len(cpu_layers)
     h.holds_output = pl.output_device == CPU
     if machine.ram_bytes:
-        h.capacity_bytes = machine.ram_bytes
-        h.capacity_source = f"{'detected' if machine.detected else 'given/looked up'}: host RAM"
+        # host RAM less what the OS keeps (hardware/osreserve.py: by kind of machine, or as given)
+        reserve = ram_reserve(machine)
+        h.capacity_bytes = max(0, machine.ram_bytes - reserve.bytes)
+        h.capacity_source = (
+            f"{'detected' if machine.detected else 'given/looked up'}: {machine.ram_bytes / GIB:.2f} GiB "
+            f"host RAM less {reserve_text(reserve)}"
+        )
         if machine.unified_memory:
             # the GPU's buffers live in the same RAM; on Apple the RAM outside Metal's working set
-            # stays macOS's, so CPU buffers cannot lift a model past that budget
+            # stays macOS's, so CPU buffers cannot lift a model past that budget. The OS reserve is
+            # not counted on top of that share: the larger of the two is kept
             system = apple_system_share_bytes(machine.ram_bytes, gpus)
-            left = machine.ram_bytes - system - sum(d.total_bytes for d in gpus)
+            kept = max(system, reserve.bytes)
+            left = machine.ram_bytes - kept - sum(d.total_bytes for d in gpus)
             h.capacity_bytes = max(0, left)  # never negative: the GPU's share alone may exceed RAM
-            macos = f" and macOS's share ({system / GIB:.2f} GiB outside Metal's working set)"
+            if system and system >= reserve.bytes:
+                kept_txt = f" and macOS's share ({system / GIB:.2f} GiB outside Metal's working set)"
+            elif kept:
+                kept_txt = f" and {reserve_text(reserve)}"
+            else:
+                kept_txt = ""
             h.capacity_source = (
                 "unified memory left after the GPU's buffers"
-                + (macos if system else "")
+                + kept_txt
                 + ("" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM left to them)")
             )
     else:

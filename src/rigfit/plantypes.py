@@ -24,6 +24,7 @@ from rigfit.estimate.speculative import SpecSettings, SpeculativeResult
 from rigfit.estimate.speed import SpeedEstimate
 from rigfit.estimate.vision import VisionSettings
 from rigfit.hardware.devices import Machine
+from rigfit.hardware.osreserve import ram_reserve
 from rigfit.units import GIB
 
 #: Default context when the user gives none [tokens]: Ollama's and llama-cli's long-standing
@@ -375,6 +376,8 @@ class Plan:
                 "accelerators": [d.name for d in self.machine.accelerators],
                 "cpu": self.machine.cpu.name if self.machine.cpu else None,
                 "ram_bytes": self.machine.ram_bytes,
+                "ram_reserve_bytes": (reserve := ram_reserve(self.machine)).bytes,
+                "ram_reserve_source": reserve.source,
                 "unified_memory": self.machine.unified_memory,
             },
             "settings": _settings_json(self.settings),

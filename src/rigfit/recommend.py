@@ -60,12 +60,14 @@ from functools import lru_cache
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.models import get_model, load_models
 from rigfit.catalog.native import kld_for_model, native_format
+from rigfit.catalog.quality_models import board_label
 from rigfit.catalog.releases import release_sort_key
 from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
 from rigfit.estimate.tensors import catalog_model_spec, catalog_weights_bytes
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
+from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
 from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
@@ -516,11 +518,14 @@ class Recommendation:
     considered: int
     rejected: dict[str, int]
     users: int = 1
+    ram_reserve: RamReserve | None = None  # host RAM kept for the OS (hardware/osreserve.py)
 
     def to_json(self) -> dict:
         return {
             "schema": "rigfit.recommend/1",
             "machine": self.machine,
+            "ram_reserve_bytes": self.ram_reserve.bytes if self.ram_reserve else None,
+            "ram_reserve_source": self.ram_reserve.source if self.ram_reserve else None,
             "use": self.use.name,
             "users": self.users,
             "prompt_caching_turn_tokens": self.use.turn_tokens,
@@ -628,6 +633,7 @@ def recommend(
         f.considered,
         f.rejected,
         users,
+        ram_reserve(machine) if machine.ram_bytes else None,
     )
 
 
@@ -816,7 +822,10 @@ def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
     size = f"{p.total_params / 1e9:.0f}B"
     if _is_moe(p):
         size += f" MoE ({p.effective_params / 1e9:.1f}B effective)"
-    parts = [f"{size} at {p.quant} (KLD {p.kld.value:.3f})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
+    kld = f"KLD {p.kld.value:.3f}"
+    if p.kld.provenance == "looked_up" and p.kld.value:  # the model's own published scoreboard
+        kld += f", looked up: {board_label(p.kld.source or '')}"
+    parts = [f"{size} at {p.quant} ({kld})", f"{_fmt_tps(p)} at {p.ctx:,} context"]
     if e.experts_offload:
         parts.append(f"experts of {e.experts_in_ram} layers in RAM ({e.ram_bytes / 2**30:.1f} GiB)")
     if e.fit == Verdict.TIGHT:

@@ -136,3 +136,53 @@ def write_glm4moe(
         b.tensor(p + "ffn_up_shexp.weight", (n_embd, sh))
         b.tensor(p + "ffn_down_shexp.weight", (sh, n_embd))
     return b.write(_FT.get(wtype))
+
+
+def write_minimax_m2(
+    path: str | Path,
+    n_layer: int = 4,
+    n_embd: int = 256,
+    n_head: int = 8,
+    n_head_kv: int = 2,
+    head_dim: int = 64,
+    n_expert: int = 8,
+    n_expert_used: int = 2,
+    n_ff_exp: int = 128,
+    n_vocab: int = 1000,
+    n_ctx: int = 32768,
+    wtype: str = "F16",
+    seed: int = 0,
+) -> SynthModel:
+    """minimax-m2 (src/models/minimax-m2.cpp): GQA with whole-projection Q/K norms, every layer
+    routed experts with a score-correction bias, no shared expert."""
+    b = _Builder(path, "minimax-m2", wtype, seed)
+    _common(b, n_layer, n_embd, n_ctx, n_vocab)
+    b.a("feed_forward_length", n_ff_exp)  # convert writes intermediate_size (the expert width) here
+    b.a("attention.head_count", n_head)
+    b.a("attention.head_count_kv", n_head_kv)
+    b.a("attention.key_length", head_dim)
+    b.a("attention.value_length", head_dim)
+    b.a("rope.dimension_count", head_dim // 2)
+    b.a("rope.freq_base", 5000000.0)
+    b.a("expert_count", n_expert)
+    b.a("expert_used_count", n_expert_used)
+    b.a("expert_feed_forward_length", n_ff_exp)
+    b.a("expert_gating_func", 2)  # sigmoid
+    b.tensor("token_embd.weight", (n_embd, n_vocab))
+    b.tensor("output_norm.weight", (n_embd,), "norm")
+    b.tensor("output.weight", (n_embd, n_vocab))
+    q, kv = n_head * head_dim, n_head_kv * head_dim
+    for i in range(n_layer):
+        p = f"blk.{i}."
+        b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
+        b.tensor(p + "attn_q.weight", (n_embd, q))
+        b.tensor(p + "attn_k.weight", (n_embd, kv))
+        b.tensor(p + "attn_v.weight", (n_embd, kv))
+        b.tensor(p + "attn_output.weight", (q, n_embd))
+        b.tensor(p + "attn_q_norm.weight", (q,), "norm")
+        b.tensor(p + "attn_k_norm.weight", (kv,), "norm")
+        b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
+        b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
+        b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
+        _experts(b, p, n_embd, n_ff_exp, n_expert, wtype)
+    return b.write(_FT.get(wtype))

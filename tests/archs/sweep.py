@@ -26,7 +26,7 @@ from falcon_h1_synth import write_falcon_h1  # noqa: E402
 from gemma3n_synth import write_gemma3n, write_gemma4  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
 from llama4_synth import write_llama4  # noqa: E402
-from moe_synth import write_glm4moe, write_gpt_oss  # noqa: E402
+from moe_synth import write_glm4moe, write_gpt_oss, write_minimax_m2  # noqa: E402
 from phimoe_synth import write_phimoe  # noqa: E402
 from postnorm_synth import write_postnorm  # noqa: E402
 from qwen3next_synth import write_qwen3next  # noqa: E402
@@ -76,6 +76,7 @@ FAMILIES: dict[str, Writer] = {
     "mamba2": lambda p, wtype: synth.write_mamba2(p, wtype=wtype, n_ctx=32768),
     "gpt-oss": lambda p, wtype: write_gpt_oss(p, wtype=wtype),
     "glm4moe": lambda p, wtype: write_glm4moe(p, wtype=wtype),
+    "minimax-m2": lambda p, wtype: write_minimax_m2(p, wtype=wtype),
     # gated attention with q = 4·n_embd, the regime of the released models (see archs/qwen.py)
     "qwen3next": lambda p, wtype: write_qwen3next(p, n_head=16, wtype=wtype),
     "qwen35": lambda p, wtype: write_qwen3next(p, "qwen35", n_head=16, wtype=wtype),

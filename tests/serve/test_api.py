@@ -318,3 +318,12 @@ def test_plan_users_and_kv_types_are_the_cli_json(server, api_get, run_cli):
         "-ctv",
         "q5_1",
     )
+
+
+def test_plan_keeps_the_os_reserve_of_the_machine_description(server, api_get):
+    """The API reads the machine grammar's '(reserve N)' like the CLI; the default is the desktop's."""
+    status, body = api_get(server, "/api/plan", {"model": "llama-3.1-8b", "on": MACHINE})
+    assert status == 200 and body["machine"]["ram_reserve_bytes"] == 4 * 2**30
+    status, body = api_get(server, "/api/plan", {"model": "llama-3.1-8b", "on": MACHINE + " (reserve 2GB)"})
+    assert status == 200 and body["machine"]["ram_reserve_bytes"] == 2 * 2**30
+    assert body["memory"]["devices"][-1]["capacity_bytes"] == 30 * 2**30

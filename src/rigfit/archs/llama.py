@@ -194,3 +194,62 @@ register(
 register(ArchFamily("granite", build_shapes=llama_like(rope_freqs=True), hf_model_types=("granite",)))
 # models/smollm3.cpp: Llama tensors, output optional (tied when absent)
 register(ArchFamily("smollm3", build_shapes=llama_like(), hf_model_types=("smollm3",)))
+
+
+def _minimax_m2_shapes(arch: Architecture) -> ShapeList:
+    """models/minimax-m2.cpp (llama-model.cpp LLM_ARCH_MINIMAX_M2): Llama-style GQA without biases,
+    Q/K RMS norms over the whole projection (``attn_q_norm`` [n_head·head_dim], ``attn_k_norm``
+    [n_head_kv·head_dim]) and on every layer routed experts with a score-correction bias, no shared
+    expert, no dense layers."""
+    out: ShapeList = []
+    e, hd = arch.n_embd, arch.n_embd_head_k
+    head(out, arch)
+    for il in range(arch.n_layer):
+        p = f"blk.{il}."
+        out.append((p + "attn_norm.weight", (e,)))
+        gqa_attn(out, p, arch, il, bias=False)
+        out += [
+            (p + "attn_q_norm.weight", (arch.n_head * hd,)),
+            (p + "attn_k_norm.weight", (arch.head_kv(il) * hd,)),
+            (p + "ffn_norm.weight", (e,)),
+        ]
+        moe_ffn(out, p, e, arch, shexp=False, probs_b=True)
+    return out
+
+
+def _hf_minimax_m2(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """convert_hf_to_gguf.py MiniMaxM2Model: ``intermediate_size`` is the expert width, written as
+    both ``feed_forward_length`` (llama.cpp sizes the expert tensors from it) and
+    ``expert_feed_forward_length``; ``rotary_dim`` of each head is rotated."""
+    put("feed_forward_length", g("intermediate_size"))
+    put("rope.dimension_count", g("rotary_dim"))
+
+
+def _minimax_m2_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+    """f32 values per token minimax-m2's attention stage differs from the common rule by, with
+    flash attention on: llama.cpp holds ``2·q + 5·n_embd`` there (no K/V term), the common rule
+    ``3·q + (k + v) + n_embd``. Fitted on llama.cpp b11549 CPU reserves of five synthetic
+    minimax-m2 GGUFs (tests/archs/moe_synth.py ``write_minimax_m2``: n_embd 256/512, q 512/1024,
+    K/V heads 2/4, expert width 128/256) at n_ubatch 128/512/1024: exact to 0.01 MiB where the
+    attention stage is the peak. FA off: the KQ matrix sets the peak (measured: no change)."""
+    if stage != "attention" or not fa:
+        return 0
+    q = arch.n_head * arch.n_embd_head_k
+    kv = arch.head_kv(0) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    return 4 * arch.n_embd - q - kv
+
+
+# MiniMax M2 / M2.1 / M2.5 (MiniMaxM2ForCausalLM)
+register(
+    ArchFamily(
+        "minimax-m2",
+        aliases=("minimax_m2",),
+        build_shapes=_minimax_m2_shapes,
+        stage_extra_per_token=_minimax_m2_stage_extra,
+        exp_probs_b_default=_always,
+        hf_model_types=("minimax_m2",),
+        hf_expert_ff_is_intermediate=True,
+        hf_qk_norm_default=True,
+        hf_metadata=_hf_minimax_m2,
+    )
+)

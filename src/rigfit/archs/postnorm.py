@@ -71,7 +71,9 @@ register(
         "olmo2",
         build_shapes=_olmo2_shapes,
         swa=SwaRule(4, False, 0, "if_key"),  # models/olmo2.cpp: SWA only with a stored window
-        hf_model_types=("olmo2",),
+        # OLMo 3 (Olmo3ForCausalLM) converts to the olmo2 tensor layout with its sliding window
+        # stored: convert_hf_to_gguf.py Olmo3Model(Olmo2Model) writes sliding_window (3 SWA : 1 full)
+        hf_model_types=("olmo2", "olmo3"),
         hf_qk_norm_default=True,
     )
 )

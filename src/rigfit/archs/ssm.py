@@ -196,6 +196,81 @@ def _hf_hybrid(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[s
         put("attention.head_count_kv", tuple(0 if "mamba" in str(t) else kvh for t in types))
 
 
+def hf_moe_variant(m: dict[str, Any], moe_arch: str) -> None:
+    """Rename the metadata ``m`` to ``moe_arch`` (``general.architecture`` and every key prefix):
+    one HF model_type that convert_hf_to_gguf.py writes as a separate MoE architecture when the
+    config has routed experts (Nemotron-H → nemotron_h_moe)."""
+    old = str(m["general.architecture"])
+    for k in [k for k in m if k.startswith(old + ".")]:
+        m[moe_arch + k[len(old) :]] = m.pop(k)
+    m["general.architecture"] = moe_arch
+
+
+def _hf_nemotron_h(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """convert_hf_to_gguf.py NemotronHModel: ``hybrid_override_pattern`` names each layer (M Mamba-2,
+    ``*`` attention, ``-`` MLP, E MoE): KV heads on attention layers only, ``feed_forward_length``
+    on MLP/MoE layers only (the others 0: llama.cpp's recurrent rule is no KV and no FFN);
+    d_inner = mamba_num_heads · mamba_head_dim; routed experts make it ``nemotron_h_moe``
+    (https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py NemotronHModel)."""
+    _hf_hybrid(g, put, m)
+    n_layer = g("num_hidden_layers", "n_layer", "num_layers")
+    n_h, d_h = g("mamba_num_heads", "mamba_n_heads"), g("mamba_head_dim", "mamba_d_head")
+    if n_h and d_h:
+        put("ssm.inner_size", n_h * d_h)
+        put("ssm.time_step_rank", n_h)
+    put("ssm.state_size", g("ssm_state_size", "mamba_d_state", default=128))
+    put("ssm.group_count", g("n_groups", "mamba_n_groups", default=1))
+    put("ssm.conv_kernel", g("conv_kernel", "mamba_d_conv", default=4))
+    pattern = g("hybrid_override_pattern")
+    types = g("layers_block_type")  # newer transformers configs: the same pattern as words
+    if pattern is None and isinstance(types, list):
+        pattern = "".join(
+            {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}.get(str(t), "?") for t in types
+        )
+    if isinstance(pattern, str) and len(pattern) == n_layer:
+        kvh = g("num_key_value_heads", default=g("num_attention_heads", default=0))
+        ff = g("intermediate_size", default=0)
+        put("attention.head_count_kv", tuple(kvh if c == "*" else 0 for c in pattern))
+        put("feed_forward_length", tuple(ff if c in "-E" else 0 for c in pattern))
+    if g("n_routed_experts"):
+        put("expert_shared_feed_forward_length", g("moe_shared_expert_intermediate_size"))
+        put("expert_shared_count", g("n_shared_experts", default=1))
+        hf_moe_variant(m, "nemotron_h_moe")
+
+
+def _hf_lfm2(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """convert_hf_to_gguf.py LFM2Model / LFM2MoeModel: KV heads only on attention layers
+    (``layer_types`` "conv" / "full_attention", or older configs' ``full_attn_idxs``), the short
+    convolution's ``conv_L_cache``, and the FFN width ``block_ff_dim`` shrunk to 2/3, times
+    ``block_ffn_dim_multiplier``, rounded up to ``block_multiple_of`` when
+    ``block_auto_adjust_ff_dim`` (dense LFM2 only; LFM2-MoE stores ``intermediate_size`` as is)
+    (https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py LFM2Model)."""
+    n_layer = g("num_hidden_layers", "n_layer", "num_layers")
+    kvh = g("num_key_value_heads", default=g("num_attention_heads", default=0))
+    types = g("layer_types")
+    idxs = g("full_attn_idxs")
+    if isinstance(types, list) and len(types) == n_layer:
+        put("attention.head_count_kv", tuple(0 if t == "conv" else kvh for t in types))
+    elif isinstance(idxs, list):
+        put("attention.head_count_kv", tuple(kvh if i in idxs else 0 for i in range(n_layer)))
+    put("shortconv.l_cache", g("conv_L_cache", default=3))
+    if g("num_experts"):  # lfm2moe: dense lead layers, routed experts with a score bias
+        put("leading_dense_block_count", g("num_dense_layers", default=0))
+        return
+    ff = g("block_ff_dim", "intermediate_size")
+    # transformers' Lfm2Config defaults (what convert reads when config.json omits the keys):
+    # auto-adjust on, multiplier 1.0, multiple of 256
+    if ff and g("block_auto_adjust_ff_dim", default=True):
+        ff = int(2 * ff / 3)
+        mult = g("block_ffn_dim_multiplier", default=1.0)
+        if mult is not None:
+            ff = int(mult * ff)
+        of = g("block_multiple_of", default=256)
+        ff = of * ((ff + of - 1) // of)
+    if ff:
+        put("feed_forward_length", ff)
+
+
 # Mamba-1 conv state has no B/C groups (llama-hparams.cpp n_embd_r)
 register(
     ArchFamily(
@@ -239,9 +314,18 @@ register(
         recurrent="if_no_kv",
         swa_mode="attention_layers",
         hf_model_types=("lfm2",),
+        hf_metadata=_hf_lfm2,
     )
 )
-register(ArchFamily("lfm2moe", build_shapes=_lfm2_shapes, recurrent="if_no_kv"))
+register(
+    ArchFamily(
+        "lfm2moe",
+        build_shapes=_lfm2_shapes,
+        recurrent="if_no_kv",
+        hf_model_types=("lfm2_moe",),
+        hf_metadata=_hf_lfm2,
+    )
+)
 # models/nemotron-h.cpp: recurrent = no KV heads and no FFN
 register(
     ArchFamily(
@@ -249,7 +333,7 @@ register(
         build_shapes=_nemotron_h_shapes,
         recurrent="if_no_kv_no_ff",
         hf_model_types=("nemotron_h",),
-        hf_metadata=_hf_hybrid,
+        hf_metadata=_hf_nemotron_h,
     )
 )
 register(ArchFamily("nemotron_h_moe", build_shapes=_nemotron_h_shapes, recurrent="if_no_kv_no_ff"))

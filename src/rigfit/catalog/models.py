@@ -257,6 +257,32 @@ def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, in
     return dense, dense
 
 
+#: architectures counted from their GGUF tensor table (rigfit.archs shape builders): LFM2's
+#: short-convolution layers and Nemotron-H's separate Mamba / attention / FFN layers are not
+#: the attention + FFN blocks the formula below counts.
+_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe")
+
+
+def _count_from_tensors(arch: Architecture) -> tuple[int, int]:
+    """(total, active) from the tensor table llama.cpp loads; active keeps top-k of the routed
+    experts (``*_exps`` tensors)."""
+    from rigfit.archs.registry import tensor_family  # lazy: the families load the shape builders
+
+    build = tensor_family(arch).build_shapes
+    assert build is not None
+    total = experts = 0
+    for name, shape in build(arch):
+        n = 1
+        for d in shape:
+            n *= int(d)
+        total += n
+        if "_exps." in name:
+            experts += n
+    if arch.moe is None or not experts:
+        return total, total
+    return total, total - experts + experts * arch.moe.n_expert_used // arch.moe.n_expert
+
+
 def count_params(arch: Architecture) -> tuple[int, int]:
     """(total, active) weight counts computed from the architecture.
 
@@ -264,6 +290,8 @@ def count_params(arch: Architecture) -> tuple[int, int]:
     sinks), recurrent mixers and FFN/MoE blocks; active = everything except the routed experts not
     chosen (top-k of n_expert). Matches HF safetensors totals exactly for most dense models.
     """
+    if arch.arch in _COUNTED_FROM_TENSORS:
+        return _count_from_tensors(arch)
     r = _rules(arch)
     e = arch.n_embd
     total = arch.n_vocab * e + (0 if arch.tied_embeddings else arch.n_vocab * e) + e

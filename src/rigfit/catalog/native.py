@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.quality import kld_vs_f16
+from rigfit.catalog.quality_models import model_row, quant_key, row_figure
 from rigfit.figures import Figure, unknown
 
 
@@ -99,15 +100,47 @@ def offered_quants(arch: Architecture, ladder: tuple[str, ...]) -> tuple[str, ..
     return tuple(q for q in nat.ladder if q in ladder or q == nat.baseline)
 
 
-def kld_for_model(arch: Architecture, quant: str) -> Figure:
-    """Quality lost by file type ``quant`` of this model [nats/token, mean KLD]: against F16 for a
-    BF16 release (:func:`rigfit.catalog.quality.kld_vs_f16`), against the released weights for a
-    native low-precision release (module docstring)."""
+def _own_scoreboard(arch: Architecture, quant: str, file_label: str | None) -> Figure | None:
+    """This model's own published KLD at ``quant`` (:mod:`rigfit.catalog.quality_models`), or
+    None. An Unsloth dynamic file ("…UD-Q4_K_XL…" in ``file_label``) is looked up by that name."""
+    if quant_key(quant) in _REFERENCE:
+        return None
+    keys = [quant]
+    if file_label and quant_key(file_label).startswith("UD-"):
+        keys.insert(0, file_label)  # its header says e.g. Q4_K_M; the mix is Unsloth's own
+    for k in keys:
+        row = model_row(arch.id, k)
+        if row is not None:
+            return row_figure(row)
+    return None
+
+
+def _generic(f: Figure) -> Figure:
+    """The size-scaled Llama-3-8B figure, labelled as an estimate for a model without a board of
+    its own (a 16-bit reference stays exact, an unknown stays unknown)."""
+    if not f.known or not f.value:
+        return f
+    return replace(f, provenance="estimated", source=f"{_GENERIC}, no scoreboard of this model: {f.source}")
+
+
+_REFERENCE = ("F16", "BF16", "F32")
+_GENERIC = "generic"
+
+
+def kld_for_model(arch: Architecture, quant: str, file_label: str | None = None) -> Figure:
+    """Quality lost by file type ``quant`` of this model [nats/token, mean KLD]: the model's own
+    published scoreboard where one lists the quant (looked up), else the generic size-scaled
+    estimate (:func:`rigfit.catalog.quality.kld_vs_f16`), against F16 for a BF16 release; against
+    the released weights for a native low-precision release (module docstring).
+
+    file_label: the file or remote name the model came from, if any (finds "UD-…" quants).
+    """
     q = quant.strip().upper()
     n = float(arch.active_params or arch.total_params or 0)
     nat = native_format(arch)
     if nat is None:
-        return kld_vs_f16(q, n, arch.family or arch.id)
+        own = _own_scoreboard(arch, quant, file_label)
+        return own if own is not None else _generic(kld_vs_f16(q, n, arch.family or arch.id))
     if q == nat.baseline or (nat.fmt == "MXFP4" and q == "MXFP4"):
         return Figure(0.0, "nats", "looked_up", f"baseline: the released {nat.fmt} weights ({nat.source})")
     if q in ("F16", "BF16", "F32"):
@@ -116,7 +149,47 @@ def kld_for_model(arch: Architecture, quant: str) -> Figure:
         )
     if nat.fmt != "FP8":
         return unknown("nats", f"{arch.id} ships in {nat.fmt}; llama.cpp keeps those weights as released")
-    f = kld_vs_f16(q, n, arch.family or arch.id)
+    f = _generic(kld_vs_f16(q, n, arch.family or arch.id))
     if not f.known:
         return f
     return replace(f, source=f"{f.source}; read as the loss vs the released FP8 weights")
+
+
+_WORDS = {"looked_up": "looked up", "estimated": "estimated", "unknown": "unknown"}
+
+
+def quality_summary(arch: Architecture, quant: str | None, file_label: str | None = None) -> dict:
+    """What a plan says about quality: the quant, its KLD figure and a one-line label
+    "looked up (source)" / "estimated (generic …)" / "unknown (why)"."""
+    f = kld_for_model(arch, quant, file_label) if quant else unknown("nats", "file type not known")
+    key = quant_key(file_label) if file_label and quant_key(file_label).startswith("UD-") else quant
+    return {
+        "quant": key,
+        "kld": f.to_json(),
+        "own_scoreboard": f.provenance == "looked_up" and bool(f.value),
+        "label": _label(f),
+    }
+
+
+def _label(f: Figure) -> str:
+    """ "looked up (source)" / "estimated (generic …)" / "unknown (why)"; a generic estimate's
+    long basis stays in the figure's source (JSON), the label names it briefly."""
+    src = f.source or ""
+    if f.provenance == "estimated" and src.startswith(_GENERIC):
+        fp8 = "; read as the loss vs the released FP8 weights" if "released FP8" in src else ""
+        src = (
+            "generic: llama.cpp's Llama-3-8B scoreboard scaled by size, no published scoreboard "
+            f"of this model{fp8}"
+        )
+    return f"{_WORDS.get(f.provenance, f.provenance)} ({src})"
+
+
+def quality_line(q: dict) -> str:
+    """``quality_summary`` as the plan's one text line."""
+    k = q["kld"]
+    if k.get("value") is None:
+        return f"quality at {q['quant']}: {q['label']}"
+    band = ""
+    if k.get("low") is not None and k.get("high") is not None:
+        band = f" ({k['low']:.4f}–{k['high']:.4f})"
+    return f"quality: KLD {k['value']:.4f}{band} nats/token at {q['quant']}, {q['label']}"

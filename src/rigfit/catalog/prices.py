@@ -3,7 +3,9 @@
 ``data/prices_api.csv`` holds per-million-token prices (input, output, cached input) as bundled
 in the ``genai-prices`` 0.2.3 package (pydantic; dated price history) and in litellm 1.109.1's
 ``model_prices_and_context_window_backup.json``, both published around Oct–Nov 2026. They are a
-snapshot, not live prices: every figure carries :data:`SNAPSHOT_DATE` and its package source.
+snapshot, not live prices: every figure carries :data:`SNAPSHOT_DATE` and its package source, and
+each row names the provider's own pricing page (``pricing_url``) with the date the row was read
+(``date_read``); those pages were not re-checked when the row was added.
 Each row maps the provider's model name to rigfit's open-model id (``open_model_id``) where the
 hosted model is an open-weight one, so local and hosted runs of the same model can be compared.
 """
@@ -29,6 +31,8 @@ class HostedPrice:
 
     open_model_id: rigfit model id when the hosted model is open-weight, else None.
     effective_from: the provider's price date where the source records it, else None.
+    pricing_url: the provider's pricing page, to check the figure against; date_read: when the
+    row's figures were read (from the package snapshot).
     """
 
     provider: str
@@ -41,6 +45,8 @@ class HostedPrice:
     effective_from: str | None
     notes: str
     source: str
+    pricing_url: str = ""
+    date_read: str = ""
 
     @property
     def label(self) -> str:
@@ -49,7 +55,8 @@ class HostedPrice:
     @property
     def source_line(self) -> str:
         when = f", price dated {self.effective_from}" if self.effective_from else ""
-        return f"{self.source} (snapshot {SNAPSHOT_DATE}{when}; not live)"
+        page = f"; provider page {self.pricing_url}, not re-checked" if self.pricing_url else ""
+        return f"{self.source} (snapshot {SNAPSHOT_DATE}{when}; not live{page})"
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +68,8 @@ class HostedPrice:
             "snapshot_date": SNAPSHOT_DATE,
             "effective_from": self.effective_from,
             "source": self.source,
+            "pricing_url": self.pricing_url,
+            "date_read": self.date_read,
         }
 
 
@@ -93,6 +102,8 @@ def all_prices() -> tuple[HostedPrice, ...]:
                 effective_from=r["price_effective_from"] or None,
                 notes=r["notes"],
                 source=r["source"],
+                pricing_url=r.get("pricing_url") or "",
+                date_read=r.get("date_read") or "",
             )
         )
     return tuple(out)

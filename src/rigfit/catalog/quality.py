@@ -27,6 +27,11 @@ Types with an imatrix variant use the row *without* imatrix for K-quants (the co
 choice: most public K-quant GGUFs are made with one, which lowers KLD ~10-25 %); IQ types exist
 only with an imatrix. A model released in a quantized format (gpt-oss in MXFP4) loses nothing
 relative to its release when run in that format.
+
+This is the *generic* estimate. A model with a published scoreboard of its own gets that figure
+instead (:mod:`rigfit.catalog.quality_models`, through
+:func:`rigfit.catalog.native.kld_for_model`), and for every other model the figure from here is
+labelled "estimated (generic …)".
 """
 
 from __future__ import annotations

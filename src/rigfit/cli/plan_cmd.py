@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.app import app, console, err_console, print_json
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
@@ -24,6 +25,7 @@ from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
+from rigfit.hardware.osreserve import RESERVE_HELP, apply_option
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
@@ -122,6 +124,7 @@ def plan(
     ] = False,
     images: Annotated[int, typer.Option("--images", help=vision_view.H_IMAGES)] = 0,
     image_size: Annotated[str | None, typer.Option("--image-size", help=vision_view.H_IMAGE_SIZE)] = None,
+    reserve_ram: Annotated[str | None, typer.Option("--reserve-ram", help=RESERVE_HELP)] = None,
 ) -> None:
     """Plan a model on a machine: memory per device, verdict, and the command line to run it.
 
@@ -144,6 +147,8 @@ def plan(
       rigfit plan qwen3-8b --draft qwen3-0.6b --draft-max 5 --task code --on "RTX 3060 12GB"
 
       rigfit plan ./GLM-4.5-Air-Q4_K_M.gguf --mtp --on "2x RTX 3090 + 128GB"
+
+      rigfit plan qwen3-30b-a3b --on "RTX 3060 12GB + 32GB" --reserve-ram 8GB
     """
     settings = plan_settings(
         ctx=ctx,
@@ -190,7 +195,7 @@ def plan(
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
-    machine = resolve_machine(on)
+    machine = apply_option(resolve_machine(on), reserve_ram)
     for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
         err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)
@@ -200,8 +205,10 @@ def plan(
         by_quant = engine.max_context_by_quant(spec, machine, settings)
     kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
     alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
+    quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
     if as_json:
         out = p.to_json()
+        out["quality"] = quality
         out["fit_alternatives"] = [a.to_json() for a in alternatives]
         if best_ctx is not None:
             out["max_ctx"] = best_ctx
@@ -216,7 +223,7 @@ def plan(
         ctx_that_fits = (
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
-    _render(p, engine, best_ctx, by_quant, ctx_that_fits)
+    _render(p, engine, best_ctx, by_quant, ctx_that_fits, quality)
     vision_view.render_vision(console, p, vision)
     if p.concurrency is not None:
         render_concurrency(console, p.concurrency)
@@ -232,6 +239,7 @@ def _render(
     best_ctx: int | None,
     by_quant: dict[str, int] | None = None,
     ctx_that_fits: int | None = None,
+    quality: dict | None = None,
 ) -> None:
     arch = p.model.arch
     console.print(
@@ -242,6 +250,8 @@ def _render(
         _render_hosted(p)
         return
     console.print("  " + escape(engine.summary(p)))
+    if quality is not None:
+        console.print("  " + escape(quality_line(quality)), highlight=False)
     console.print(_memory_table(p.devices))
     _render_device_notes(p.devices)
     console.print(f"\nVerdict: [{_VERDICT_STYLE.get(p.fit, 'white')}]{p.fit}[/]{escape(_verdict_extra(p))}")

@@ -4,13 +4,14 @@ A PC's price is the sum of its parts (:func:`rigfit.hardware.prices.machine_pric
 host platform and its RAM share one source, and every PC row of ``floor`` shares the same host
 and DRAM sources. Printing each row's full source text repeats the same paragraph many times.
 Here each part is one short line ("what: how it is priced (source s3)") and each distinct source
-text is printed once, under the table.
+text is printed once, under the table, after the one price definition
+(:data:`rigfit.hardware.prices.PRICE_DEFINITION`: new USD, never a used price).
 """
 
 from __future__ import annotations
 
 from rigfit.hardware.devices import Machine
-from rigfit.hardware.prices import PricePart, machine_price_parts
+from rigfit.hardware.prices import PRICE_DEFINITION, PricePart, machine_price_parts
 
 
 class SourceList:
@@ -31,8 +32,8 @@ class SourceList:
 def split_part_source(source: str) -> tuple[str, str]:
     """A part's source as (how it is priced, where the figure comes from).
 
-    Part sources read "used price midpoint, as of 2025-26: <source>" (the catalog's basis, then
-    its source); a text without that form is all source.
+    Part sources read "launch MSRP, new, read 2026-12-06: <url>" or "estimate, new $140-190, as of
+    2026-12: <basis>" (how it is priced, then where from); a text without that form is all source.
     """
     how, sep, where = source.partition(": ")
     return (how.strip(), where.strip()) if sep and where.strip() else ("", source.strip())
@@ -66,8 +67,9 @@ class PriceNotes:
         return None if why is not None else self.add_parts(parts)
 
     def lines(self) -> list[str]:
-        """'how each part is priced' lines, then the sources."""
+        """The price definition, 'how each part is priced' lines, then the sources."""
         return [
+            *([f"prices: {PRICE_DEFINITION}"] if self.parts else []),
             *(["parts:"] if self.parts else []),
             *(f"  {line}" for line in self.parts),
             *(["price sources:"] if self.sources.texts else []),

@@ -14,6 +14,7 @@ from rigfit.cli.fit import fit_table
 from rigfit.cli.progress import track
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
+from rigfit.hardware.osreserve import RESERVE_HELP, apply_option
 from rigfit.options import check_recommend
 from rigfit.recommend import recommend as run
 from rigfit.report.document import fmt_band
@@ -30,6 +31,7 @@ def recommend(
     ),
     limit: int = typer.Option(10, "--limit", help="How many picks to list."),
     users: int = typer.Option(1, "--users", help="Users at once (a team box): -np N, speeds per user."),
+    reserve_ram: str = typer.Option(None, "--reserve-ram", help=RESERVE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Which model and quant to run: ranked picks that fit, with the sweet spot and the largest
@@ -44,9 +46,11 @@ def recommend(
       rigfit recommend --on local --use code --min-tps 20 --json
 
       rigfit recommend --on "2x RTX 3090 + 128GB" --use code --users 8
+
+      rigfit recommend --on "RTX 3060 12GB + 32GB DDR4-3200" --reserve-ram 8GB
     """
     check_recommend(limit, min_ctx, min_tps, max_quality_loss)
-    machine = resolve_machine(on)
+    machine = apply_option(resolve_machine(on), reserve_ram)
     for line in variant_assumptions(machine.accelerators):
         err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     rec = run(
@@ -121,10 +125,19 @@ def recommend(
             + ", ".join(f"{k} {v}" for k, v in rec.rejected.items() if v),
             highlight=False,
         )
+    if rec.ram_reserve is not None:
+        r = rec.ram_reserve
+        console.print(
+            f"  host RAM: {r.bytes / 2**30:.2f} GiB kept for the OS ({escape(r.source)}; "
+            "--reserve-ram to change)",
+            highlight=False,
+            style="dim",
+        )
     console.print(
-        "  KLD: mean KL divergence vs F16 in nats, llama.cpp scoreboard (looked up at 8B, "
-        "scaled by size); tier: size class, not a benchmark; decode at the full context (p10–p90); "
-        "--json has prefill, TTFT and the score.",
+        "  KLD: mean KL divergence vs F16 in nats, the model's own published scoreboard where one "
+        "lists the quant (looked up, named in the row), else llama.cpp's Llama-3-8B scoreboard "
+        "scaled by size (estimated); tier: size class, not a benchmark; decode at the full context "
+        "(p10–p90); --json has prefill, TTFT and the score.",
         highlight=False,
         style="dim",
     )

@@ -36,6 +36,12 @@ provenance says so. ``benchmarks/batched_bench_accuracy.py`` and ``benchmarks/ba
 check it against published and real llama.cpp runs. Known gap: on published NVIDIA GB10 runs,
 dense models at B = 16–32 decode 15–40 % slower than this model says (about 0.5 ms more per extra
 sequence and step; the cause is not modelled).
+
+llama.cpp's CPU backend (every layer on the CPU, dense model) follows other rules: at B ≥ 2 most
+K-quant matrices still run one ``vec_dot`` pass per sequence, while Q8_0/Q4_0/Q5_0/IQ4_NL/F16 go
+through tinyBLAS GEMM and repacked Q4_0/Q4_K/IQ4_NL through a 4-column GEMM. There the step is
+built from the calibrated single-stream decode step matrix by matrix
+(:mod:`rigfit.estimate.cpu_batch`): at one user it is ``rigfit plan``'s decode figure and band.
 """
 
 from __future__ import annotations
@@ -50,8 +56,9 @@ from typing import TYPE_CHECKING, Any
 from rigfit.catalog.quant import resolve_kv_type
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import normalise_backend
-from rigfit.estimate.speed.coefficients import band, decode_time, load_constants
-from rigfit.estimate.speed.estimate import decode_tps, prefill_tps
+from rigfit.estimate.cpu_batch import StepParts, has_routed_experts, model_matrices, step_time
+from rigfit.estimate.speed.coefficients import band, centre_in_band, decode_time, load_constants
+from rigfit.estimate.speed.estimate import band_vendor, calibrated_figure, decode_tps, prefill_tps
 from rigfit.estimate.speed.features import (
     RunSettings,
     decode_compute_time,
@@ -59,6 +66,7 @@ from rigfit.estimate.speed.features import (
     main_segment,
 )
 from rigfit.estimate.speed.layout import Layout, layout_from_placement, make_layout
+from rigfit.estimate.speed.peaks import cpu_isa
 from rigfit.estimate.speed.work import ModelWork, model_work
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
@@ -72,6 +80,19 @@ BATCH_SOURCE = (
     "(speed constants calibrated on llama.cpp; band = single-stream decode p10–p90, widened at B > 1 "
     "by published llama-batched-bench residuals)"
 )
+#: Provenance of batched figures on llama.cpp's CPU backend (:mod:`rigfit.estimate.cpu_batch`).
+CPU_BATCH_SOURCE = (
+    "rigfit CPU batched-decode model: the calibrated single-stream decode step, each weight matrix "
+    "costed by the kernel llama.cpp's CPU backend runs at batch B (vec_dot per column / tinyBLAS / "
+    "repacked gemm), GEMM cost from the calibrated prefill model; band = single-stream decode and "
+    "prefill p10–p90"
+)
+#: Share of a CPU step above which the per-user arithmetic (vec_dot passes, GEMM columns) is
+#: called its limit: below it more users are nearly free, as the "weights" limit tells users.
+CPU_COMPUTE_SHARE = 0.1
+#: Prompt length whose calibrated prefill rate gives the CPU GEMM cost per parameter [tokens]
+#: (llama-bench's default pp512, the test the prefill calibration rows mostly are).
+GEMM_PROMPT = 512
 #: vLLM: the same physics, with llama.cpp's calibrated efficiencies (vLLM's are not calibrated).
 VLLM_SOURCE = (
     BATCH_SOURCE + "; vLLM: BF16 weights, efficiencies of llama.cpp's CUDA kernels (not calibrated on vLLM)"
@@ -250,11 +271,17 @@ def _batched(cx: _Ctx, users: int, prompt: int, output: int) -> BatchedDecode:
     m, rs, C = cx.plan.machine, cx.settings, cx.C
     be = main_segment(cx.layout).backend
     split = cx.layout.split_mode
-    per, roof, _ = decode_tps(cx.work, cx.layout, m, rs, prompt, max(output, 1), C, batch=users)
-    lo, hi = batched_band(C, be, per, users, split)
-    lo, hi = min(lo, per), max(min(hi, roof), per)
-    per_user = Figure(per, "tok/s", "estimated", cx.source, lo, hi)
-    agg = Figure(per * users, "tok/s", "estimated", cx.source, lo * users, hi * users)
+    source = cx.source
+    cpu = cpu_batched(cx, users, prompt, output)
+    if cpu is not None:
+        per, lo, hi = cpu
+        source = CPU_BATCH_SOURCE
+    else:
+        per, roof, _ = decode_tps(cx.work, cx.layout, m, rs, prompt, max(output, 1), C, batch=users)
+        lo, hi = batched_band(C, be, per, users, split)
+        lo, hi = min(lo, per), max(min(hi, roof), per)
+    per_user = Figure(per, "tok/s", "estimated", source, lo, hi)
+    agg = Figure(per * users, "tok/s", "estimated", source, lo * users, hi * users)
     pp, pp_roof, _ = prefill_tps(cx.work, cx.layout, m, rs, prompt, 0, C)
     pp_lo, pp_hi = band(C, "pp", be, pp, split)
     pp_lo, pp_hi = min(pp_lo, pp), max(min(pp_hi, pp_roof), pp)
@@ -276,7 +303,93 @@ def _batched(cx: _Ctx, users: int, prompt: int, output: int) -> BatchedDecode:
         users * prompt / pp_lo + step_slow,
     )
     depth = prompt + output / 2.0
-    return BatchedDecode(users, prompt, output, per_user, agg, ttft, burst, _limit(cx, depth, users))
+    limit = _limit(cx, depth, users) if cpu is None else _cpu_limit(cx, users, prompt, output)
+    return BatchedDecode(users, prompt, output, per_user, agg, ttft, burst, limit)
+
+
+def _cpu_model(cx: _Ctx) -> bool:
+    """Whether the CPU batched-decode rules apply: every layer on llama.cpp's CPU backend, a
+    dense model with a tensor table (MoE's MUL_MAT_ID is not covered by them)."""
+    if cx.plan.vllm is not None or cx.layout.gpu_segments:
+        return False
+    tensors = getattr(cx.plan.model, "tensors", None)
+    return bool(tensors) and not has_routed_experts(tensors)
+
+
+def _cpu_inputs(cx: _Ctx, prompt: int, output: int) -> tuple[Figure, StepParts, Figure, float] | None:
+    """What the CPU batched model starts from: the single-stream decode figure (as ``rigfit plan``
+    computes it), the raw model's step split into weights / KV / fixed [s], the calibrated prefill
+    figure [tok/s] and the parameters one prefilled token multiplies with."""
+    if not _cpu_model(cx):
+        return None
+    m, rs, C, lay = cx.plan.machine, cx.settings, cx.C, cx.layout
+    be, split, vendor = main_segment(lay).backend, lay.split_mode, band_vendor(lay)
+    raw, roof, _ = decode_tps(cx.work, lay, m, rs, prompt, max(output, 1), C)
+    tg = calibrated_figure(C, "tg", be, raw, roof, split, vendor)
+    f = decode_features(cx.work, lay, m, rs, prompt, max(output, 1), C, 1)
+    t_w = decode_time(C, {k: v for k, v in f.items() if k.endswith(":w")})
+    t_kv = decode_time(C, {k: v for k, v in f.items() if k.endswith(":kv")})
+    t_all = max(1.0 / raw, t_w + t_kv)
+    parts = StepParts(t_w / t_all, t_kv / t_all, (t_all - t_w - t_kv) / t_all)  # shares of the step
+    pp_raw, pp_roof, _ = prefill_tps(cx.work, lay, m, rs, GEMM_PROMPT, 0, C)
+    pp = Figure(centre_in_band(C, "pp", be, pp_raw, split, vendor), "tok/s", "estimated", "")
+    pp_lo, pp_hi = band(C, "pp", be, pp_raw, split, vendor)
+    pp = Figure(min(pp.value, pp_roof), "tok/s", "estimated", "", min(pp_lo, pp.value), max(pp_hi, pp.value))
+    params = sum(cx.work.layer_dense_params)
+    return tg, parts, pp, params
+
+
+def _cpu_step(
+    cx: _Ctx,
+    users: int,
+    tg: float,
+    parts: StepParts,
+    pp: float,
+    params: float,
+    overlap: bool = False,
+) -> tuple[float, dict]:
+    """One CPU decode step of ``users`` sequences [s] for a single-stream rate ``tg`` and a
+    prefill rate ``pp`` [tok/s] (:func:`rigfit.estimate.cpu_batch.step_time`)."""
+    t1 = 1.0 / tg
+    scaled = StepParts(parts.weights * t1, parts.kv * t1, parts.fixed * t1)
+    c_gemm = 1.0 / (pp * params) if pp > 0 and params > 0 else 0.0
+    mats = model_matrices(cx.plan.model.tensors)
+    isa = cpu_isa(main_segment(cx.layout).device)
+    return step_time(scaled, mats, users, isa, c_gemm, overlap=overlap)
+
+
+def cpu_batched(cx: _Ctx, users: int, prompt: int, output: int) -> tuple[float, float, float] | None:
+    """Per-user decode tok/s of ``users`` sequences on llama.cpp's CPU backend with its p10–p90
+    band (value, low, high), or None where the CPU rules do not apply. At one user it is exactly
+    ``rigfit plan``'s single-stream decode figure; the slow end takes the slow ends of the
+    single-stream decode and prefill bands together, the fast end their fast ends and a weight
+    stream that hides the GEMM arithmetic (``overlap``)."""
+    got = _cpu_inputs(cx, prompt, output)
+    if got is None:
+        return None
+    tg, parts, pp, params = got
+    assert tg.low is not None and tg.high is not None and pp.low is not None and pp.high is not None
+    t, _ = _cpu_step(cx, users, tg.value, parts, pp.value, params)
+    t_slow, _ = _cpu_step(cx, users, tg.low, parts, pp.low, params)
+    t_fast, _ = _cpu_step(cx, users, tg.high, parts, pp.high, params, overlap=True)
+    return 1.0 / t, 1.0 / t_slow, 1.0 / t_fast
+
+
+def _cpu_limit(cx: _Ctx, users: int, prompt: int, output: int) -> str:
+    """What sets a CPU step: "weights" (matrices read once), "compute" (per-column kernels or
+    GEMM arithmetic), "kv" or "overhead"."""
+    got = _cpu_inputs(cx, prompt, output)
+    assert got is not None
+    tg, parts, pp, params = got
+    _t, by_kernel = _cpu_step(cx, users, tg.value, parts, pp.value, params)
+    t1 = 1.0 / tg.value
+    w = sum(by_kernel.values())
+    shares = {"overhead": parts.fixed * t1, "kv": users * parts.kv * t1}
+    shares["weights"] = min(w, parts.weights * t1)
+    extra = w - shares["weights"]  # beyond one pass over the weights: per-user arithmetic
+    if extra > CPU_COMPUTE_SHARE * (extra + sum(shares.values())):
+        return "compute"  # each further user costs a noticeable share of the step
+    return max(shares, key=lambda k: shares[k])
 
 
 def batched_decode(
@@ -328,6 +441,9 @@ def max_users_for_speed(cx: _Ctx, min_tps: float, prompt: int, output: int, cap:
     user is slower. Per-user speed falls with N, so a doubling then bisection search is exact."""
 
     def ok(n: int) -> bool:
+        cpu = cpu_batched(cx, n, prompt, output)
+        if cpu is not None:
+            return cpu[0] >= min_tps
         per, _, _ = decode_tps(
             cx.work, cx.layout, cx.plan.machine, cx.settings, prompt, max(output, 1), cx.C, n
         )
@@ -409,11 +525,12 @@ def concurrency(
                 f"each slot holds {slot:,} tokens, less than a request's {req:,} (prompt + output): "
                 f"use -c {users * req} -np {users}, or -kvu to share the cache."
             )
-    if main_segment(cx.layout).role == "cpu" and users > 1:
+    if _cpu_model(cx) and users > 1:
         notes.append(
-            "CPU backend: llama.cpp decodes one sequence through a faster mat-vec path; measured with "
-            "real llama.cpp (benchmarks/batched_decode.py), 2 users gave less aggregate tok/s than 1 "
-            "and 4–8 users 0.9–1.4× of it: the CPU figures above are optimistic at small N."
+            "CPU backend: each weight matrix is costed by the kernel llama.cpp runs at this batch "
+            "(K-quants other than repacked Q4_K: one vec_dot pass per user; Q8_0/Q4_0/Q5_0/IQ4_NL/F16: "
+            "tinyBLAS GEMM; repacked Q4_0/Q4_K/IQ4_NL: GEMM from 4 users), so batching gains less than "
+            "on a GPU; GEMM speed from the calibrated prefill model (rigfit.estimate.cpu_batch)."
         )
     if n_mem is not None and users > n_mem:
         notes.append(f"{users} requests of {req:,} tokens do not fit in memory at once (at most {n_mem}).")
@@ -500,9 +617,13 @@ def cached_turn_ttft(plan: Plan, *, new_tokens: int, depth: int, users: int = 1)
     pp, pp_roof, _ = prefill_tps(cx.work, cx.layout, m, rs, new_tokens, max(int(depth), 0), C)
     pp_lo, pp_hi = band(C, "pp", be, pp, cx.layout.split_mode)
     pp_lo, pp_hi = min(pp_lo, pp), max(min(pp_hi, pp_roof), pp)
-    per, roof, _ = decode_tps(cx.work, cx.layout, m, rs, depth + new_tokens, 1, C, batch=max(users, 1))
-    lo, hi = batched_band(C, be, per, users, cx.layout.split_mode)
-    lo, hi = min(lo, per), max(min(hi, roof), per)
+    cpu = cpu_batched(cx, max(users, 1), depth + new_tokens, 1)
+    if cpu is not None:
+        per, lo, hi = cpu
+    else:
+        per, roof, _ = decode_tps(cx.work, cx.layout, m, rs, depth + new_tokens, 1, C, batch=max(users, 1))
+        lo, hi = batched_band(C, be, per, users, cx.layout.split_mode)
+        lo, hi = min(lo, per), max(min(hi, roof), per)
     return Figure(
         new_tokens / pp + 1.0 / per,
         "s",

@@ -21,6 +21,7 @@ Modules, lowest layer first (each imports only the ones above it):
 - ``generic``  — devices described by figures ("8 cores AVX2", "16 GB VRAM 448 GB/s GPU",
   "Jetson-like 64GB LPDDR5 204 GB/s").
 - ``hostram``  — the host-RAM-bandwidth note of a plan (the figure used and its basis).
+- ``osreserve`` — the host RAM kept free for the OS (by kind of machine, or "(reserve 2GB)").
 - ``names``    — name normalisation, the name index, ``resolve_device`` (generic devices last).
 - ``links``    — PCIe / NVLink links; ``local`` — detection of this computer (``probe`` reads
   sysfs / device tree / dmidecode, ``localmore`` turns AMD/Intel GPUs, boards and DIMMs into figures).

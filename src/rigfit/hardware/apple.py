@@ -17,6 +17,7 @@ from rigfit.hardware.tables import (
     apple_price_row,
     overlay,
     price_source,
+    price_status,
     price_usd,
     slug,
     source_text,
@@ -119,7 +120,7 @@ def apple_device(entry: dict, cfg: AppleConfig) -> Device:
     if prow is not None:
         price = price_usd(prow)
         sources["price_usd"] = price_source(prow) + f" ({prow['name']})"
-        status["price_usd"] = prow.get("status", "from-memory")
+        status["price_usd"] = price_status(prow)
     tdp = None
     wp = entry.get("wall_power_w")
     if wp:

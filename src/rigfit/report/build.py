@@ -23,7 +23,8 @@ from rigfit.figures import GIB
 from rigfit.floor import hardware_floor, machine_price
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
-from rigfit.hardware.prices import machine_price_parts, price_info
+from rigfit.hardware.osreserve import ram_reserve
+from rigfit.hardware.prices import PRICE_DEFINITION, machine_price_parts, price_info
 from rigfit.plan import usable_fast_memory_bytes
 from rigfit.recommend import evaluate, max_context_for, quant_ladder, recommend
 from rigfit.report import charts as ch
@@ -98,7 +99,7 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
             Column("fit", "estimated"),
             Column("decode tok/s (p10–p90)", "estimated"),
             Column("prefill tok/s", "estimated"),
-            Column("KLD vs F16 or the released weights", "looked up at 8B; est. other sizes"),
+            Column("KLD vs F16 or the released weights", "own scoreboard looked up; else est."),
             Column("max context in fast memory", "estimated"),
         ],
         intro=f"Context {ctx:,} tokens, f16 KV cache, llama.cpp defaults. 'offload' = part of the "
@@ -124,7 +125,9 @@ def quant_matrix(machine: Machine, arch: Architecture, ctx: int) -> tuple[Table,
             f"{mc:,}" if mc else "—",
         )
     t.notes.append(
-        "KLD: llama.cpp perplexity scoreboard (Llama-3-8B), scaled by model size; see rigfit.catalog.quality"
+        "KLD: the model's own published scoreboard where one lists the quant (looked up), else "
+        "llama.cpp's Llama-3-8B scoreboard scaled by model size (estimated); see "
+        "rigfit.catalog.quality_models"
     )
     nat = native_format(arch)
     if nat is not None:
@@ -208,9 +211,9 @@ def spec_delta(machine: Machine, others: list[Machine], ctx: int) -> Table:
             "GB = 10⁹ bytes: a '12 GB' card holds 12 GiB = 12.9 GB.",
             "Peak FP16: dense tensor-core rate where the catalog has one; Cerebras' figure is its "
             "published peak.",
-            "Price: the accelerators alone (GPU street price × count, new unless marked used; a Mac "
-            "or APU is the whole computer), as of 2025-26; a hosted system has no list price. "
-            "Sources: rigfit hardware NAME.",
+            "Price: the accelerators alone (GPU price × count, no host PC; a Mac or APU is the whole "
+            "computer); a hosted system has no list price. " + PRICE_DEFINITION + " Sources: rigfit "
+            "hardware NAME.",
         ],
     )
     ms = [machine, *others]
@@ -303,7 +306,7 @@ def within_reach(machine: Machine, ctx: int, min_tps: float = 10.0) -> Table:
             t.add(label, arch.name or mid, "none in the catalog", "—", "—", here_s)
     t.notes.append(
         "Price: the whole machine — GPUs plus an estimated host PC (CPU, board, PSU, RAM, SSD); Macs "
-        "and APUs are sold whole (rigfit floor MODEL lists each part and its source)."
+        "and APUs are sold whole (rigfit floor MODEL lists each part and its source). " + PRICE_DEFINITION
     )
     return t
 
@@ -318,7 +321,7 @@ def perf_per_dollar(ctx: int) -> Table:
             Column("tok/s per $1000", "estimated"),
             Column("largest class it unlocks (Q4_K_M)", "estimated"),
         ],
-        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the whole computer, as bought.",
+        intro=f"Llama 3.1 8B Q4_K_M at {ctx:,} context; price of the whole computer, new (see the note).",
     )
     arch = _model("llama-3.1-8b")
     for b in BUILDS:
@@ -338,15 +341,15 @@ def perf_per_dollar(ctx: int) -> Table:
             _largest_class(m, ctx),
         )
     t.notes.append(
-        "Price: the whole computer for every row — GPU builds are the GPU(s) plus the named CPU, "
-        "RAM and an estimated platform (board, PSU, case, SSD); Macs and APUs as sold. New street "
-        "prices where the catalog has them, else used (marked), as of 2025-26."
+        "Price: the whole computer for every row, not the GPU alone — GPU builds are the GPU(s) plus "
+        "the named CPU, RAM and an estimated platform (board, PSU, case, SSD); Macs and APUs as sold; "
+        "tok/s per $1000 divides by that whole-computer price. " + PRICE_DEFINITION
     )
     return t
 
 
 def accelerator_price_text(m: Machine) -> str:
-    """The spec delta's price cell: the accelerators alone, with their basis (new / used / MSRP)."""
+    """The spec delta's price cell: the accelerators alone (new USD), "est." when any is an estimate."""
     if any(not d.purchasable for d in m.accelerators):
         return "no list price (rented per token; datacenter systems)"
     devs = list(m.accelerators) or ([m.cpu] if m.cpu is not None else [])
@@ -354,21 +357,19 @@ def accelerator_price_text(m: Machine) -> str:
     if not devs or any(i is None for i in infos):
         return "—"
     total = sum(float(i["price_usd"]) for i in infos if i is not None)
-    bases = {"new" if i["street_new_usd"] else ("used" if i["used_usd"] else "MSRP") for i in infos if i}
-    basis = "/".join(sorted(bases))
+    basis = "new, est." if any(i["kind"] == "estimate" for i in infos if i) else "new, MSRP"
     what = f"whole computer, {basis}" if all(d.kind in ("apple", "apu") for d in devs) else basis
     return f"${total:,.0f} ({what})"
 
 
 def _whole_price_text(m: Machine) -> str:
-    """Perf per dollar's price cell: the whole computer, "(incl. used parts)" where any part is
-    priced used."""
+    """Perf per dollar's price cell: the whole computer, new USD ("est." when any part is an estimate)."""
     price = machine_price(m)
     if price.usd is None:
         return "—"
     parts, _ = machine_price_parts(m)
-    used = any(p.source.startswith("used") for p in parts)
-    return f"${price.usd:,.0f}" + (" (incl. used parts)" if used else "")
+    est = any(p.status == "estimate" for p in parts)
+    return f"${price.usd:,.0f}" + (" (est.)" if est else "")
 
 
 WORKLOADS = (
@@ -505,9 +506,14 @@ def chart_memory_breakdown(out: Path, machine: Machine, evals: list, arch: Archi
     if any(ram):
         parts["in system RAM (offload, CPU buffers)"] = ram
     fast = usable_fast_memory_bytes(machine) / GIB
-    host = (machine.ram_bytes or 0) / GIB if machine.accelerators and not machine.unified_memory else 0.0
+    discrete = machine.accelerators and not machine.unified_memory and machine.ram_bytes
+    reserve = ram_reserve(machine).bytes if discrete else 0
+    host = max(0, (machine.ram_bytes or 0) - reserve) / GIB if discrete else 0.0
     total_cap = (
-        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM" if host else ""
+        f"; total capacity {fast + host:,.1f} GiB = {fast:,.1f} fast + {host:,.1f} system RAM"
+        f" (less {reserve / GIB:g} GiB kept for the OS)"
+        if host
+        else ""
     )
     return stacked_bars(
         out,

@@ -18,6 +18,7 @@ from typing import Any
 
 from rigfit import __version__
 from rigfit.catalog.models import load_models, models_json, resolve_model
+from rigfit.catalog.native import quality_summary
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import local_cost
 from rigfit.fit_advice import fit_alternatives
@@ -97,6 +98,7 @@ def plan(a: dict[str, Any]) -> dict[str, Any]:
     m = machine(a["on"])
     p = make_plan(spec, m, settings)
     out = p.to_json()
+    out["quality"] = quality_summary(p.model.arch, p.model.file_type, p.model.path)  # as the CLI
     out["fit_alternatives"] = [x.to_json() for x in fit_alternatives(spec, m, settings, p)]  # as the CLI
     out["images"] = None  # the CLI's --images cost (rigfit plan --mmproj/--images); the page sends none
     if a["max_ctx"] and settings.runtime == "llama.cpp" and p.hosted is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate.backends import normalise_backend
-from rigfit.estimate.speed.bands import FEW_DEVICES, vendor_of
+from rigfit.estimate.speed.bands import FEW_DEVICES, MIN_VENDOR_ROWS, vendor_of
 from rigfit.estimate.speed.classes import build_label
 from rigfit.estimate.speed.coefficients import (
     band,
@@ -245,6 +245,11 @@ def band_notes(C: dict, be: str, split_mode: str, vendor: str) -> tuple[str, ...
                 f"{what} band is wide: calibrated on {d} device(s), {e.get('n', 0)} measurements "
                 f"of this vendor/backend"
             )
+        elif int(e.get("vendor_rows", MIN_VENDOR_ROWS)) < MIN_VENDOR_ROWS:
+            out.append(
+                f"{what} band is wide: only {e['vendor_rows']} {vendor} {what} measurements "
+                f"(fewer than {MIN_VENDOR_ROWS}) behind it"
+            )
     return tuple(out)
 
 
@@ -264,6 +269,14 @@ def _figure(
     C: dict, kind: str, be: str, value: float, roof: float, split_mode: str, vendor: str | None = None
 ) -> Figure:
     """An estimated tokens/s figure with its calibrated band, the fast end capped at the roofline."""
+    return calibrated_figure(C, kind, be, value, roof, split_mode, vendor)
+
+
+def calibrated_figure(
+    C: dict, kind: str, be: str, value: float, roof: float, split_mode: str, vendor: str | None = None
+) -> Figure:
+    """The tokens/s figure ``rigfit plan`` shows for a raw model ``value``: moved inside its
+    calibrated p10–p90 band (:func:`centre_in_band`), the fast end capped at the roofline."""
     lo, hi = band(C, kind, be, value, split_mode, vendor)
     value = min(centre_in_band(C, kind, be, value, split_mode, vendor), roof)  # the estimate inside its band
     return Figure(value, "tok/s", "estimated", SPEED_SOURCE, min(lo, value), max(min(hi, roof), value))
