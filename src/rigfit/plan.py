@@ -782,26 +782,9 @@ def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
 def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
     """The llama.cpp speed estimate of a plan (rigfit.estimate.speed), calibrated on this machine
     when ``rigfit calibrate`` fitted factors; (None, why) when the speed model cannot say."""
-    s = plan.settings
-    # the "at context" decode figure is for one sequence as deep as it can go: without -kvu each
-    # of the -np slots holds n_ctx / n_parallel tokens (llama-server's n_ctx_slot), with -kvu one
-    # sequence may fill the whole shared cache
-    ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
     try:
-        est = estimate_speed(
-            spec_mod.trunk_model(plan.model),  # no MTP block in a plain decode step
-            plan.machine,
-            placement=plan.placement,
-            ngl=plan.ngl,
-            context=ctx,
-            prompt=s.prompt_tokens,
-            parallel=s.n_parallel,
-            kv_type=s.kv_type_k,
-            flash_attn=None if s.flash_attn == "auto" else s.flash_attn == "on",
-            n_ubatch=s.n_ubatch,
-            n_batch=s.n_batch,
-            build=mem.build_profile(s.llama_build).build,  # --llama-build moves speed too
-        )
+        model, kwargs = speed_inputs(plan)
+        est = estimate_speed(model, plan.machine, **kwargs)
     except RigfitError as exc:
         return None, f"speed estimate unavailable: {exc.message}"
     except Exception as exc:  # the speed model must never break a memory plan
@@ -821,6 +804,29 @@ def speed_of(plan: Plan) -> tuple[SpeedEstimate | None, str | None]:
                 )
             )
     return est, None
+
+
+def speed_inputs(plan: Plan) -> tuple[ModelSpec, dict[str, Any]]:
+    """(model, keyword arguments) of the speed model for ``plan``, as :func:`speed_of` calls
+    :func:`rigfit.estimate.speed.estimate_speed` (and recommend's decode-only screening,
+    :mod:`rigfit.plan_speed`, calls ``estimate_decode_at_context``)."""
+    s = plan.settings
+    # the "at context" decode figure is for one sequence as deep as it can go: without -kvu each
+    # of the -np slots holds n_ctx / n_parallel tokens (llama-server's n_ctx_slot), with -kvu one
+    # sequence may fill the whole shared cache
+    ctx = plan.n_ctx if s.kv_unified or s.n_parallel <= 1 else max(plan.n_ctx // s.n_parallel, 1)
+    return spec_mod.trunk_model(plan.model), {  # no MTP block in a plain decode step
+        "placement": plan.placement,
+        "ngl": plan.ngl,
+        "context": ctx,
+        "prompt": s.prompt_tokens,
+        "parallel": s.n_parallel,
+        "kv_type": s.kv_type_k,
+        "flash_attn": None if s.flash_attn == "auto" else s.flash_attn == "on",
+        "n_ubatch": s.n_ubatch,
+        "n_batch": s.n_batch,
+        "build": mem.build_profile(s.llama_build).build,  # --llama-build moves speed too
+    }
 
 
 def max_ngl(

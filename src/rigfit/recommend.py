@@ -70,6 +70,7 @@ from rigfit.hardware.devices import Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
+from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -293,6 +294,59 @@ def _evaluate_cached(
     if plan.speed is not None and (users > 1 or turn_tokens):
         ev = _under_load(ev, plan, ctx, users, turn_tokens)
     return ev
+
+
+def screen(
+    machine: Machine,
+    arch: Architecture,
+    quant: str,
+    ctx: int,
+    *,
+    users: int = 1,
+    turn_tokens: int | None = None,
+) -> Evaluation | None:
+    """What ranking needs of one candidate, cheaper than :func:`evaluate`: the same plan, fit,
+    memory and decode speed at ``ctx``, without prefill, TTFT, the bottleneck and speed notes
+    (None / empty) — and without any speed where the plan does not run in fast memory (ranking
+    rejects it as too big before it looks at speed); None for a candidate that can only run with
+    whole layers in RAM (too big, :func:`rigfit.plan_speed.only_layer_offload_fits`). The rows a
+    recommendation shows are evaluated in full. Cached like :func:`evaluate`."""
+    return _screen_cached(machine, arch.id, quant, int(ctx), max(int(users), 1), turn_tokens)
+
+
+@lru_cache(maxsize=8192)
+def _screen_cached(
+    machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
+) -> Evaluation | None:
+    if users > 1:  # per-user decode under load comes from the full plan (estimate/concurrency.py)
+        return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
+    spec = _spec(model_id, quant)
+    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    if _may_overflow(spec.arch, _weights_bytes(model_id, quant), machine) and only_layer_offload_fits(
+        spec, machine, settings
+    ):
+        return None  # whole layers in RAM at best: too big, without the -ngl search
+    plan = make_plan(spec, machine, settings, with_speed=False)  # memory only, as _evaluate_cached
+    ev = _from_plan(plan, model_id, quant, ctx, spec)
+    if not ev.runs_in_fast_memory:
+        return ev
+    try:
+        ev.decode_tps = decode_at_context(plan)  # the figure evaluate() gives, by the decode pass alone
+    except NeedsFullEstimate:
+        return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
+    return ev
+
+
+#: Weights above this share of the GPUs' memory make "only whole-layer offload fits" worth asking
+#: before planning (a cheaper answer when it is yes; the answer is exact either way).
+_OVERFLOW_SHARE = 0.6
+
+
+def _may_overflow(arch: Architecture, weights_bytes: float, machine: Machine) -> bool:
+    """Whether a dense model is large enough for its GPUs that it may not fit with every layer
+    there (only then is :func:`only_layer_offload_fits` asked: it costs a placement)."""
+    gpu = sum(d.memory_bytes or 0 for d in machine.accelerators)
+    return arch.moe is None and gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
 
 
 def _under_load(ev: Evaluation, plan: Plan, ctx: int, users: int, turn_tokens: int | None) -> Evaluation:
@@ -559,6 +613,10 @@ def recommend(
         p.rank = i
     shown = _shown_rows(picks, limit, (sweet, largest))
     for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
+        # ... and their full evaluation (prefill, TTFT): the ranking used screen()'s
+        row.evaluation = _evaluate_cached(
+            machine, row.model_id, row.quant, int(ctx), max(int(users), 1), u.turn_tokens
+        )
         row.evaluation.max_ctx = _max_ctx(machine, row)
         row.why = _why(row, u)
     return Recommendation(
@@ -635,11 +693,11 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
 def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
     """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
     try:
-        ev = evaluate(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
+        ev = screen(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
     except RigfitError:
         f.rejected["not plannable"] += 1
         return None
-    if not ev.runs_in_fast_memory or ev.capacity_bytes is None:
+    if ev is None or not ev.runs_in_fast_memory or ev.capacity_bytes is None:
         f.rejected["too big"] += 1
         return None
     tps = ev.decode_tps.value if ev.decode_tps and ev.decode_tps.known else None

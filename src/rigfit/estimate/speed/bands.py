@@ -23,8 +23,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 #: A group needs this many rows and devices to get a band of its own (else its parent applies).
 MIN_ROWS = 8
 MIN_DEVICES = 2
@@ -80,6 +78,8 @@ def _groups(r: Residual) -> list[str]:
 
 def weighted_quantiles(values: Sequence[float], weights: Sequence[float], qs: Sequence[float]) -> list[float]:
     """Quantiles of a weighted sample (linear interpolation of the weighted CDF)."""
+    import numpy as np  # lazy: only band fitting needs numpy (~0.1 s of every plan's start-up)
+
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     order = np.argsort(v)
@@ -142,6 +142,8 @@ def _factor(sel: Sequence[tuple[float, float, float]]) -> float:
     80 % point of the rows' scaled distances (rounded up to 0.001, clipped to
     [MIN_FACTOR, MAX_FACTOR]). A grid of steps overshoots on a few dozen rows (one step moved
     CPU coverage from 75 % to 88 % on 32 rows)."""
+    import numpy as np  # lazy: see weighted_quantiles
+
     lr = np.array([x[0] for x in sel])
     mid = np.array([x[1] for x in sel])
     half = np.maximum(np.array([x[2] for x in sel]), 1e-9)

@@ -335,23 +335,22 @@ def estimate_speed(
     accs = machine.accelerators
     if accs and accs[0].kind == "hosted":
         return estimate_hosted(work, accs[0], context=context, prompt=prompt, C=C)
-    if ngl is None:
-        ngl = placement_ngl(placement, work.n_layer)
-    settings = RunSettings(
-        backend=normalise_backend(backend),
-        ngl=ngl,
-        threads=threads,
-        flash_attn=flash_attn,
-        build=build,
-        n_ubatch=n_ubatch,
-        n_batch=n_batch,
-        kv_type=kv_type,
-        parallel=parallel,
-        split_mode=split_mode,
-        cpu_only=cpu_only,
+    settings, layout, be = _run_setup(
+        work,
+        machine,
+        placement,
+        backend,
+        ngl,
+        threads,
+        flash_attn,
+        build,
+        n_ubatch,
+        n_batch,
+        kv_type,
+        parallel,
+        split_mode,
+        cpu_only,
     )
-    layout = _speed_layout(work, machine, placement, settings)
-    be = main_segment(layout).backend
     prompt = max(int(prompt), 1)
     context = max(int(context), prompt)
     pp, pp_roof, _ = prefill_tps(work, layout, machine, settings, prompt, 0, C)
@@ -398,3 +397,90 @@ def estimate_speed(
             "layout": [(s.device.name, s.role, len(s.layers), s.head) for s in layout.segments],
         },
     )
+
+
+def _run_setup(
+    work: ModelWork,
+    machine: Machine,
+    placement: Any,
+    backend: str | None,
+    ngl: int | None,
+    threads: int | None,
+    flash_attn: bool | None,
+    build: int | None,
+    n_ubatch: int,
+    n_batch: int,
+    kv_type: str,
+    parallel: int,
+    split_mode: str,
+    cpu_only: bool,
+) -> tuple[RunSettings, Layout, str]:
+    """(run settings, layout, main backend) of an estimate: the one set-up :func:`estimate_speed`
+    and :func:`estimate_decode_at_context` share."""
+    if ngl is None:
+        ngl = placement_ngl(placement, work.n_layer)
+    settings = RunSettings(
+        backend=normalise_backend(backend),
+        ngl=ngl,
+        threads=threads,
+        flash_attn=flash_attn,
+        build=build,
+        n_ubatch=n_ubatch,
+        n_batch=n_batch,
+        kv_type=kv_type,
+        parallel=parallel,
+        split_mode=split_mode,
+        cpu_only=cpu_only,
+    )
+    layout = _speed_layout(work, machine, placement, settings)
+    return settings, layout, main_segment(layout).backend
+
+
+def estimate_decode_at_context(
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+    build: int | None = None,
+) -> Figure:
+    """``estimate_speed(...).decode_tps_ctx`` (same arguments, same Figure) without the prefill,
+    TTFT, bottleneck and notes: what a ranking over many candidates needs of each (recommend's
+    screening, :mod:`rigfit.plan_speed`). Hosted systems are not answered here (ValueError)."""
+    C = constants or load_constants()
+    work = spec if isinstance(spec, ModelWork) else model_work(spec)
+    accs = machine.accelerators
+    if accs and accs[0].kind == "hosted":
+        raise ValueError("hosted systems: use estimate_speed")
+    settings, layout, be = _run_setup(
+        work,
+        machine,
+        placement,
+        backend,
+        ngl,
+        threads,
+        flash_attn,
+        build,
+        n_ubatch,
+        n_batch,
+        kv_type,
+        parallel,
+        split_mode,
+        cpu_only,
+    )
+    prompt = max(int(prompt), 1)
+    context = max(int(context), prompt)
+    tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
+    return _figure(C, "tg", be, tgc, roofc, split_mode, band_vendor(layout))
