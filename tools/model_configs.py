@@ -234,8 +234,9 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
         active_params=None,
     )
     rec.pop("attention_kind", None)
-    if rec.get("moe"):
-        rec["moe"].pop("shared_ff", None)
+    moe = rec.get("moe")
+    if moe and moe.get("shared_ff") == moe["n_expert_shared"] * moe["expert_ff"]:
+        moe.pop("shared_ff")  # the default width; a different one (Nemotron-H: 3712 vs 1856) stays
     return rec
 
 
