@@ -3,7 +3,8 @@
 Each saved config is the subset of a model's own ``config.json`` that rigfit reads, with the public
 URL it came from in ``_source`` (and, where the values were read from a repository that vendors
 the config verbatim, that file in ``_via``; a config without ``_via`` holds values recalled from
-the published file, and its record says so in ``verified``). ``data/model-configs/INDEX.csv``
+the published file, and its record says so in ``verified``; ``_checked`` names the fields of such a
+config that were checked against a public repository file, and that file). ``data/model-configs/INDEX.csv``
 names every catalog model (``repo, id, name, family, released, released_source, capabilities,
 aliases``): rows whose config is saved are built from it; the others are models the reference
 snapshot already holds, and get their
@@ -174,6 +175,19 @@ def _meta(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _verified(cfg: dict[str, Any]) -> str:
+    """How far a saved config was checked: all of it (``_via``), some fields (``_checked``), none."""
+    if cfg.get("_via"):
+        return "verified (config.json, as vendored at the cited repository file)"
+    recalled = (
+        "config.json values recalled by the maintainer (no network when saved), "
+        "not copied from a fetched file; re-fetch with `tools/model_configs.py fetch`"
+    )
+    if cfg.get("_checked"):
+        return f"partly: {cfg['_checked']}; the other {recalled}"
+    return f"partly: {recalled}"
+
+
 def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, Any]:
     """One models.json record from a saved config and its INDEX row."""
     source = cfg["_source"]
@@ -203,6 +217,8 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
     extra["config_source"] = source
     if cfg.get("_via"):
         extra["config_via"] = cfg["_via"]
+    if cfg.get("_checked"):
+        extra["config_checked"] = cfg["_checked"]
     repo = row["repo"]
     rec.update(
         id=row["id"],
@@ -211,20 +227,16 @@ def record_from_config(row: dict[str, str], cfg: dict[str, Any]) -> dict[str, An
         hf_repo=row["repo"],
         aliases=aliases,
         sources=[f"config:{repo}", *([f"via:{repo}"] if cfg.get("_via") else []), "llamacpp_arch"],
-        verified=(
-            "verified (config.json, as vendored at the cited repository file)"
-            if cfg.get("_via")
-            else "partly: config.json values recalled by the maintainer (no network when saved), "
-            "not copied from a fetched file; re-fetch with `tools/model_configs.py fetch`"
-        ),
+        verified=_verified(cfg),
         notes=None,
         extra=extra,
         total_params=None,
         active_params=None,
     )
     rec.pop("attention_kind", None)
-    if rec.get("moe"):
-        rec["moe"].pop("shared_ff", None)
+    moe = rec.get("moe")
+    if moe and moe.get("shared_ff") == moe["n_expert_shared"] * moe["expert_ff"]:
+        moe.pop("shared_ff")  # the default width; a different one (Nemotron-H: 3712 vs 1856) stays
     return rec
 
 

@@ -1,0 +1,68 @@
+"""Saved configs checked against public copies: labels, shared-expert widths, checked layouts."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from rigfit.catalog.models import _record_to_arch, count_params, load_models
+from rigfit.formats.hf import architecture_from_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "data" / "model-configs"
+_spec = importlib.util.spec_from_file_location("model_configs", ROOT / "tools" / "model_configs.py")
+assert _spec is not None and _spec.loader is not None
+model_configs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(model_configs)
+
+BY_ID = {a.id: a for a in load_models()}
+ROWS = {r["id"]: r for r in model_configs.read_index()}
+
+
+def _saved(repo: str) -> dict:
+    return json.loads(model_configs.config_path(repo).read_text())
+
+
+def test_every_via_or_checked_cites_a_github_file_at_a_commit():
+    for path in sorted(CONFIGS.glob("*.json")):
+        cfg = json.loads(path.read_text())
+        for key in ("_via", "_checked"):
+            if key in cfg:
+                assert "https://github.com/" in cfg[key] and "/blob/" in cfg[key], (path.name, key)
+
+
+def test_checked_fields_are_named_in_the_label_and_the_rest_stays_recalled():
+    label = model_configs._verified({"_source": "s", "_checked": "layers checked against https://x"})
+    assert label.startswith("partly: layers checked against https://x; the other ")
+    assert "recalled" in label
+    assert model_configs._verified({"_source": "s", "_via": "https://v"}).startswith("verified")
+    assert model_configs._verified({"_source": "s"}).startswith("partly: config.json values recalled")
+
+
+def test_a_shared_expert_wider_than_a_routed_one_survives_the_record_round_trip():
+    """Nemotron 3 Nano: routed experts 1856 wide, the shared one 3712 (config.json
+    moe_shared_expert_intermediate_size). Dropping it undercounted 229,490,688 weights."""
+    repo = "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
+    cfg = _saved(repo)
+    rec = model_configs.record_from_config(ROWS["nemotron-3-nano-30b-a3b"], cfg)
+    assert rec["moe"]["shared_ff"] == 3712
+    direct = architecture_from_config({k: v for k, v in cfg.items() if not k.startswith("_")}, "n3", path="x")
+    assert count_params(_record_to_arch({**rec, "total_params": 0, "active_params": 0})) == count_params(
+        direct
+    )
+    # the published total is 31.6B (https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16)
+    assert 31.5e9 < BY_ID["nemotron-3-nano-30b-a3b"].total_params < 31.65e9
+
+
+def test_default_shared_width_is_not_written_twice():
+    rec = model_configs.record_from_config(ROWS["kimi-k2"], _saved("moonshotai/Kimi-K2-Instruct"))
+    assert "shared_ff" not in rec["moe"]  # one shared expert of the routed width: the default
+
+
+def test_lfm2_2_6b_attention_layers_are_those_of_the_checkpoint_contract():
+    # https://github.com/NVIDIA/TensorRT-Model-Connect/blob/e9132e79fba1bd22e5b121a4f339268e64a6faaf/tests/e2e/models/lfm2/manifests/lfm2-2.6b.json
+    a = BY_ID["lfm2-2.6b"]
+    assert isinstance(a.n_head_kv, tuple)
+    assert [i for i, h in enumerate(a.n_head_kv) if h] == [2, 5, 9, 13, 17, 21, 24, 27]
+    assert a.n_layer == 30 and a.n_embd == 2048 and a.ff(0) == 10752
