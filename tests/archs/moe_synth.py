@@ -151,5 +151,5 @@ def write_minimax_m2(
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
         b.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
-        _experts(b, p, n_embd, n_ff_exp, n_expert, wtype)
+        b.experts(p, n_embd, n_ff_exp, n_expert, wtype)
     return b.write(_FT.get(wtype))

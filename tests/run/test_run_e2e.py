@@ -38,7 +38,9 @@ pytestmark = [
 ]
 
 REPO = "google/gemma-3-270m-GGUF"
-SMALL_BOX = "Ryzen 7 5800X + 1GB (reserve 0GB)"  # a 1 GB box: no OS reserve, so the margin cases stay in reach
+SMALL_BOX = (
+    "Ryzen 7 5800X + 1GB (reserve 0GB)"  # a 1 GB box: no OS reserve, so the margin cases stay in reach
+)
 MIB = 1024**2
 
 

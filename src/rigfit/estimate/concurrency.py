@@ -313,7 +313,9 @@ def _cpu_model(cx: _Ctx) -> bool:
     if cx.plan.vllm is not None or cx.layout.gpu_segments:
         return False
     tensors = getattr(cx.plan.model, "tensors", None)
-    return bool(tensors) and not has_routed_experts(tensors)
+    if not tensors:
+        return False
+    return not has_routed_experts(tensors)
 
 
 def _cpu_inputs(cx: _Ctx, prompt: int, output: int) -> tuple[Figure, StepParts, Figure, float] | None:
@@ -332,9 +334,9 @@ def _cpu_inputs(cx: _Ctx, prompt: int, output: int) -> tuple[Figure, StepParts, 
     t_all = max(1.0 / raw, t_w + t_kv)
     parts = StepParts(t_w / t_all, t_kv / t_all, (t_all - t_w - t_kv) / t_all)  # shares of the step
     pp_raw, pp_roof, _ = prefill_tps(cx.work, lay, m, rs, GEMM_PROMPT, 0, C)
-    pp = Figure(centre_in_band(C, "pp", be, pp_raw, split, vendor), "tok/s", "estimated", "")
+    pp_mid = float(centre_in_band(C, "pp", be, pp_raw, split, vendor))
     pp_lo, pp_hi = band(C, "pp", be, pp_raw, split, vendor)
-    pp = Figure(min(pp.value, pp_roof), "tok/s", "estimated", "", min(pp_lo, pp.value), max(pp_hi, pp.value))
+    pp = Figure(min(pp_mid, pp_roof), "tok/s", "estimated", "", min(pp_lo, pp_mid), max(pp_hi, pp_mid))
     params = sum(cx.work.layer_dense_params)
     return tg, parts, pp, params
 
@@ -368,6 +370,7 @@ def cpu_batched(cx: _Ctx, users: int, prompt: int, output: int) -> tuple[float, 
     if got is None:
         return None
     tg, parts, pp, params = got
+    assert tg.value is not None and pp.value is not None
     assert tg.low is not None and tg.high is not None and pp.low is not None and pp.high is not None
     t, _ = _cpu_step(cx, users, tg.value, parts, pp.value, params)
     t_slow, _ = _cpu_step(cx, users, tg.low, parts, pp.low, params)
@@ -381,6 +384,7 @@ def _cpu_limit(cx: _Ctx, users: int, prompt: int, output: int) -> str:
     got = _cpu_inputs(cx, prompt, output)
     assert got is not None
     tg, parts, pp, params = got
+    assert tg.value is not None and pp.value is not None
     _t, by_kernel = _cpu_step(cx, users, tg.value, parts, pp.value, params)
     t1 = 1.0 / tg.value
     w = sum(by_kernel.values())
