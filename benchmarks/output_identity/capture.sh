@@ -3,14 +3,14 @@
 # the source tree ROOT, saving stdout, stderr and the exit code of each under OUT; then compare two
 # such folders with compare.sh. Run it on the tree before a change and after it:
 #
-#   benchmarks/output_identity/capture.sh /path/to/before /tmp/before
-#   benchmarks/output_identity/capture.sh /path/to/after  /tmp/after
-#   benchmarks/output_identity/compare.sh /tmp/before /tmp/after
+#   benchmarks/output_identity/capture.sh BEFORE_TREE before_out
+#   benchmarks/output_identity/capture.sh AFTER_TREE  after_out
+#   benchmarks/output_identity/compare.sh before_out after_out
 #
 # The machine catalog state is kept out (an empty RIGFIT_DATA_DIR and XDG_CONFIG_HOME) and the
 # terminal width fixed, so the outputs depend on the code only.
 set -u
-ROOT=$(cd "$1" && pwd); OUT=$2; PY=${PYTHON:-python}
+ROOT=$(cd "$1" && pwd); mkdir -p "$2"; OUT=$(cd "$2" && pwd); PY=${PYTHON:-python}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT/state/data" "$OUT/state/cfg"
 export PYTHONPATH="$ROOT/src" RIGFIT_DATA_DIR="$OUT/state/data" XDG_CONFIG_HOME="$OUT/state/cfg" COLUMNS=120 OUT
@@ -20,5 +20,5 @@ while IFS= read -r line; do
   i=$((i + 1)); f=$(printf "%s/%03d" "$OUT" $i)
   echo "$line" > "$f.cmd"
   (cd "$ROOT" && eval "$PY -m rigfit $line") > "$f.out" 2> "$f.err"; echo $? > "$f.rc"
-  if [[ $line == predict* ]]; then cp /tmp/rigfit_identity_predict.csv "$f.csv"; fi
+  if [[ $line == predict* ]]; then mv "$OUT/predict.csv" "$f.csv"; fi
 done < cmds.txt
