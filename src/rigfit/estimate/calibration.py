@@ -116,6 +116,11 @@ def prior(key: str) -> float | None:
         return 30e-6  # all-reduce over PCIe (20–50 µs typical, perfmodel.md §3.5)
     if key == "offload:pcie":
         return 1 / 0.75  # usable PCIe fraction 0.75 (perfmodel.md §7.3 assumption)
+    if suffix == "pwr":
+        # energy per FLOP of a dense FP16/INT8 tensor GEMM [pJ]: NVIDIA's datasheets put H100 SXM
+        # at 989 TFLOPS FP16 for 700 W (0.7 pJ/FLOP at peak,
+        # https://www.nvidia.com/en-us/data-center/h100/); the fit moves it
+        return 0.5
     if "|" in head:
         base, _, mod = head.partition("|")
         if suffix == "kv":  # η_KV 0.69–0.9 with flash attention (perfmodel.md §3.3)
@@ -353,7 +358,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
 
 def _is_prefill_key(key: str) -> bool:
     suffix = key.rpartition(":")[2]
-    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub") or key.startswith("row:xfer")
+    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr") or key.startswith("row:xfer")
 
 
 def _delta_scale(key: str) -> float:
@@ -373,6 +378,8 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
+    if suffix == "pwr":
+        return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0
     if key.startswith(("hop:", "row:")):

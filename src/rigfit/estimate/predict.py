@@ -222,6 +222,7 @@ def case_settings(case: SpeedCase) -> RunSettings:
         n_batch=nb,
         split_mode=split,
         rocm_hipblaslt=bool(re.search(r"HIPBLASLT\s*=\s*1", notes)),
+        rocm_rocwmma=bool(re.search(r"rocwmma", notes, re.IGNORECASE)),
     )
 
 

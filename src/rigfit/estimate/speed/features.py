@@ -15,6 +15,7 @@ from rigfit.estimate.speed.bands import vendor_of
 from rigfit.estimate.speed.classes import build_era, device_class, quant_family
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.peaks import (
+    attention_path,
     cpu_bandwidth,
     cpu_isa,
     cpu_path,
@@ -47,6 +48,7 @@ class RunSettings:
     split_mode: str = "layer"
     cpu_only: bool = False
     rocm_hipblaslt: bool = False  # ROCBLAS_USE_HIPBLASLT=1: hipBLASLt GEMMs for ROCm prompts
+    rocm_rocwmma: bool = False  # built with GGML_HIP_ROCWMMA_FATTN: flash attention on WMMA
 
     @property
     def era(self) -> str:
@@ -291,6 +293,15 @@ class _Prompt:
         s = self.settings
         return prefill_path(seg.backend, seg.device, self.qfam, s.era, s.rocm_hipblaslt)
 
+    def attn_peak(self, seg: Segment, gemm_peak: float) -> float:
+        """Peak [FLOP/s] of the units that run the segment's attention matmuls."""
+        if seg.role == "cpu":
+            return gemm_peak
+        s = self.settings
+        path = attention_path(seg.backend, seg.device, self.path(seg), s.fa, s.rocm_rocwmma)
+        peak, _ = gpu_peak(seg.device, path, self.C)
+        return peak * (self.layout.n_tp if self.layout.n_tp > 1 else 1)
+
     def streams(self, seg: Segment, u: int) -> bool:
         """Whether a GPU computes this CPU segment's ubatch ("op offload": RAM weights cross PCIe)."""
         return (
@@ -325,7 +336,7 @@ def _streamed_ubatch(
     gseg = p.layout.gpu_segments[-1]
     peak, _ = _seg_peak(gseg, p.machine, p.settings, p.qfam, p.C)
     _add(sf, f"{gseg.backend}|p={p.path(gseg)}:c", gemm / peak)
-    _add(sf, f"{gseg.backend}|{p.fa}:attn", attn / peak)
+    _add(sf, f"{gseg.backend}|{p.fa}:attn", attn / p.attn_peak(gseg, peak))
     wbytes = _seg_weight_bytes(p.work, seg, efr)
     pcie = p.pcie_bw
     _add(sf, "offload:pcie", wbytes / pcie)
@@ -348,6 +359,25 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
     _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
 
 
+#: Energy unit of the power-bound feature: picojoules per FLOP (its coefficient is in pJ/FLOP).
+PJ = 1e-12
+
+
+def power_bound_time(dev: Device, flops: float, n_tp: int = 1) -> float:
+    """Time [s] a discrete GPU needs for ``flops`` of matmul if each FLOP cost 1 pJ and the card
+    drew its full board power (TDP): flops × 1 pJ / TDP. Datasheet peaks are at boost clock; a
+    long tensor-core GEMM is power-limited and clocks down, the more so the more FLOP/s per watt
+    the datasheet claims (H100 PCIe: 756 TFLOPS FP16 at 350 W, https://www.nvidia.com/en-us/data-center/h100/;
+    RTX 4090: 330 at 450 W, Ada whitepaper table 2,
+    https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf).
+    Its fitted coefficient is the energy per FLOP [pJ]; summed with the peak term it acts as a soft
+    max(peak time, energy / power). 0 for APUs, Apple SoCs and cards without a TDP (their power
+    budget is shared with the CPU)."""
+    if dev.kind != "gpu" or not dev.tdp_w or dev.tdp_w <= 0:
+        return 0.0
+    return flops * PJ / (float(dev.tdp_w) * max(n_tp, 1))
+
+
 def _resident_ubatch(
     p: _Prompt, sf: dict[str, float], seg: Segment, u: int, gemm: float, attn: float, efr: float
 ) -> float:
@@ -363,6 +393,12 @@ def _resident_ubatch(
     _add(sf, f"{seg.backend}|p={path}:c", gemm / peak)
     if seg.role == "gpu":
         _add(sf, f"{seg.backend}|*c={device_class(seg.device)}:c", gemm / peak)
+        pwr = power_bound_time(seg.device, gemm + attn, layout.n_tp)
+        if pwr:  # one energy per FLOP for every backend ('*|gpu:pwr'): the same silicon
+            _add(sf, f"{seg.backend}|*gpu:pwr", pwr)
+        # dequantization inside the matmul kernels (MMQ tile loads, shader unpacking) costs more
+        # for some types (k-quant scales, MXFP4 / i-quant lookups): a delta per quant family
+        _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
         vk = _vendor_key(seg)
@@ -375,10 +411,11 @@ def _resident_ubatch(
     if work.n_expert:
         ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
         _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)
-    _add(sf, f"{seg.backend}|{p.fa}:attn", attn / peak)
+    apeak = p.attn_peak(seg, peak)
+    _add(sf, f"{seg.backend}|{p.fa}:attn", attn / apeak)
     bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
     wb = _seg_weight_bytes(work, seg, efr)
-    return max(gemm / peak + attn / peak, wb / bw)
+    return max(gemm / peak + attn / apeak, wb / bw)
 
 
 def _segment_batch(

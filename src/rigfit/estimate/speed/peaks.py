@@ -94,6 +94,10 @@ def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     f32 = dev.fp32_flops
     if path == "fp16lt":
         path = "fp16"
+    if path == "fp16acc32":
+        if dev.fp16_fp32acc_flops:
+            return dev.fp16_fp32acc_flops, False
+        path = "fp16"
     if path == "int8":
         if dev.int8_ops:
             return dev.int8_ops, False
@@ -123,10 +127,43 @@ def cpu_path(dev: Device) -> str:
     return "cpu_apple" if dev.kind == "apple" or (dev.vendor or "").lower() == "apple" else "cpu"
 
 
+def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma: bool = False) -> str:
+    """Which units run a prompt's attention matmuls (Q·K^T and softmax·V, F16 K/V).
+
+    They are F16 × F16 products whatever the weights' quant type, so never the int8 (MMQ) peak:
+    - CUDA: the flash-attention kernels use FP16 tensor-core MMA with FP32 accumulation
+      (ggml/src/ggml-cuda/fattn-mma-f16.cuh,
+      https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cuda/fattn-mma-f16.cuh);
+      GeForce cards run FP32-accumulate MMA at half the FP16-accumulate rate (Ada whitepaper
+      table 2, https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf);
+    - ROCm: WMMA only in builds with GGML_HIP_ROCWMMA_FATTN (rocWMMA,
+      https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md); otherwise the
+      vector "tile" kernels on the shader ALUs;
+    - elsewhere the GEMM path's units (Metal, OpenCL: shader ALUs; Vulkan/SYCL: as the GEMMs).
+    Without flash attention, K·Q and V·softmax are batched BLAS GEMMs in F16 (cuBLAS / hipBLAS
+    on the FP16 matrix units)."""
+    if backend in ("CUDA", "ROCm") and not fa:
+        return "fp16" if dev.fp16_flops or dev.int8_ops else "fp32"
+    if backend == "CUDA":
+        return "fp16acc32" if dev.fp16_flops or dev.int8_ops else "fp32"
+    if backend == "ROCm":
+        return "fp16" if rocwmma else "fp32"
+    if gemm_path == "int8":
+        return "fp16"
+    return "fp16" if gemm_path == "fp16lt" else gemm_path
+
+
 def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool = False) -> str:
     """Which matmul path llama.cpp takes for a prompt on this device."""
     if backend == "ROCm" and hipblaslt:
         return "fp16lt"
+    if backend == "ROCm" and dev.kind == "apu":
+        # AMD iGPUs are no rocBLAS tuning target: its FP16 GEMMs there run untuned kernels at
+        # shader-ALU speed (gfx1151 hgemm 4–10 TFLOPS with rocBLAS against 13–32 with hipBLASLt,
+        # https://github.com/ROCm/ROCm/issues/4566 and
+        # https://github.com/ROCm/ROCm/issues/4748), so ROCm prompts there take the FP32 path
+        # unless hipBLASLt is asked for (ROCBLAS_USE_HIPBLASLT=1)
+        return "fp32"
     if backend == "CUDA":
         if qfam != "f16" and era == "new":
             return "int8"
