@@ -371,9 +371,9 @@ def power_bound_time(dev: Device, flops: float, n_tp: int = 1) -> float:
     RTX 4090: 330 at 450 W, Ada whitepaper table 2,
     https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf).
     Its fitted coefficient is the energy per FLOP [pJ]; summed with the peak term it acts as a soft
-    max(peak time, energy / power). 0 for APUs, Apple SoCs and cards without a TDP (their power
-    budget is shared with the CPU)."""
-    if dev.kind != "gpu" or not dev.tdp_w or dev.tdp_w <= 0:
+    max(peak time, energy / power). APUs and Apple SoCs count their package or system power (the
+    GPU gets most of it during a prompt); 0 where no power figure is known."""
+    if dev.kind not in ("gpu", "apu", "apple") or not dev.tdp_w or dev.tdp_w <= 0:
         return 0.0
     return flops * PJ / (float(dev.tdp_w) * max(n_tp, 1))
 
