@@ -1,0 +1,108 @@
+"""Prefill physics of the speed model: matmul and attention paths per backend, the power bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from rigfit.estimate.calibration import FitRow, fit, prior
+from rigfit.estimate.predict import case_features, case_settings, resolve_case
+from rigfit.estimate.speed import load_constants
+from rigfit.estimate.speed.features import power_bound_time
+from rigfit.estimate.speed.peaks import attention_path, gpu_peak, prefill_path
+from rigfit.hardware.devices import Device
+from rigfit.measure.groundtruth import case_from_row
+
+
+def _gpu(kind: str = "gpu", vendor: str = "NVIDIA", tdp: float | None = 300.0) -> Device:
+    return Device(
+        id="x",
+        name="x",
+        kind=kind,  # type: ignore[arg-type]
+        vendor=vendor,
+        bandwidth_bytes_per_s=1e12,
+        fp16_flops=200e12,
+        fp16_fp32acc_flops=100e12,
+        int8_ops=400e12,
+        fp32_flops=50e12,
+        tdp_w=tdp,
+    )
+
+
+def test_attention_never_runs_at_the_int8_peak():
+    dev = _gpu()
+    gemm = prefill_path("CUDA", dev, "kquant", "new")
+    assert gemm == "int8"
+    # flash attention: FP16 MMA with FP32 accumulation; without it cuBLAS FP16 GEMMs
+    assert attention_path("CUDA", dev, gemm, fa=True) == "fp16acc32"
+    assert attention_path("CUDA", dev, gemm, fa=False) == "fp16"
+    C = load_constants()
+    assert gpu_peak(dev, "fp16acc32", C)[0] == 100e12
+    assert gpu_peak(dev, "int8", C)[0] == 400e12
+    # a card without tensor cores runs attention on its shader ALUs
+    old = Device(id="p", name="p", kind="gpu", vendor="NVIDIA", fp32_flops=11e12)
+    assert attention_path("CUDA", old, "fp16", fa=True) == "fp32"
+
+
+def test_rocm_flash_attention_uses_wmma_only_with_rocwmma():
+    dev = _gpu(vendor="AMD")
+    assert attention_path("ROCm", dev, "fp16", fa=True, rocwmma=False) == "fp32"
+    assert attention_path("ROCm", dev, "fp16", fa=True, rocwmma=True) == "fp16"
+
+
+def test_rocm_on_an_amd_igpu_takes_the_shader_path_unless_hipblaslt():
+    apu = _gpu(kind="apu", vendor="AMD")
+    assert prefill_path("ROCm", apu, "kquant", "new") == "fp32"
+    assert prefill_path("ROCm", apu, "kquant", "new", hipblaslt=True) == "fp16lt"
+    # discrete cards keep rocBLAS on the FP16 matrix units; Vulkan on the iGPU is unaffected
+    assert prefill_path("ROCm", _gpu(vendor="AMD"), "kquant", "new") == "fp16"
+    assert prefill_path("Vulkan", apu, "kquant", "new") == "fp16"
+
+
+def test_power_bound_scales_with_flops_over_board_power():
+    dev = _gpu(tdp=350.0)
+    t = power_bound_time(dev, 1e15)
+    assert t == pytest.approx(1e15 * 1e-12 / 350.0)
+    assert power_bound_time(dev, 2e15) == pytest.approx(2 * t)
+    assert power_bound_time(dev, 1e15, n_tp=2) == pytest.approx(t / 2)
+    assert power_bound_time(_gpu(tdp=None), 1e15) == 0.0
+    assert power_bound_time(_gpu(kind="cpu"), 1e15) == 0.0
+
+
+def test_power_coefficient_is_a_non_negative_base_with_a_prior():
+    assert prior("*|gpu:pwr") == pytest.approx(0.5)
+    # a fit on rows that the power term cannot explain keeps it at or above 0
+    rows = [
+        FitRow({"CUDA|p=fp16:c": 1.0, "CUDA|*gpu:pwr": 1.0}, 1.0, 1.0, f"d{i}", "pp", "CUDA", "nvidia")
+        for i in range(5)
+    ]
+    coefs = fit(rows)
+    assert coefs["*|gpu:pwr"] >= 0.0
+
+
+def _row(notes: str) -> dict:
+    return {
+        "hardware": "AMD Ryzen AI Max+ 395 / Radeon 8060S",
+        "hardware_kind": "amd",
+        "n_devices": "1",
+        "backend": "ROCm",
+        "model": "llama 7B Q4_K - Medium",
+        "model_family": "llama",
+        "params_b": "6.74",
+        "quant": "Q4_K_M",
+        "test": "pp512",
+        "prompt_tokens": "512",
+        "date_or_build": "b5863",
+        "notes": notes,
+    }
+
+
+def test_notes_set_hipblaslt_and_rocwmma_and_they_change_the_features():
+    plain = case_settings(case_from_row(_row("variant=llama.cpp-hip -fa 1")))
+    assert not plain.rocm_hipblaslt and not plain.rocm_rocwmma
+    both = case_settings(case_from_row(_row("variant=llama.cpp-rocwmma -fa 1 ROCBLAS_USE_HIPBLASLT=1")))
+    assert both.rocm_hipblaslt and both.rocm_rocwmma
+    C = load_constants()
+    f_plain, _ = case_features(resolve_case(case_from_row(_row("variant=llama.cpp-hip"))), C)
+    f_lt, _ = case_features(resolve_case(case_from_row(_row("variant=llama.cpp-hip HIPBLASLT=1"))), C)
+    assert "ROCm|p=fp32:c" in f_plain and "ROCm|p=fp16lt:c" not in f_plain
+    assert "ROCm|p=fp16lt:c" in f_lt and "ROCm|p=fp32:c" not in f_lt
