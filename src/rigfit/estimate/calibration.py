@@ -116,6 +116,10 @@ def prior(key: str) -> float | None:
         return 30e-6  # all-reduce over PCIe (20–50 µs typical, perfmodel.md §3.5)
     if key == "offload:pcie":
         return 1 / 0.75  # usable PCIe fraction 0.75 (perfmodel.md §7.3 assumption)
+    if suffix == "kq":
+        # passes over the F32 score matrix without flash attention: written by the K·Q matmul,
+        # read and written by the fused soft-max, read by the V matmul (assumption: 4)
+        return 4.0
     if suffix == "pwr":
         # energy per FLOP of a dense FP16/INT8 tensor GEMM [pJ]: NVIDIA's datasheets put H100 SXM
         # at 989 TFLOPS FP16 for 700 W (0.7 pJ/FLOP at peak,
@@ -364,7 +368,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
 
 def _is_prefill_key(key: str) -> bool:
     suffix = key.rpartition(":")[2]
-    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr") or key.startswith("row:xfer")
+    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr", "kq") or key.startswith("row:xfer")
 
 
 def _delta_scale(key: str) -> float:
@@ -384,7 +388,7 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix == "pwr":
+    if suffix in ("pwr", "kq"):
         return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0

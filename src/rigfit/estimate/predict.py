@@ -182,6 +182,16 @@ _BATCH_RE = re.compile(r"n_batch\s*=\s*(\d+)", re.IGNORECASE)
 _FA_RE = re.compile(r"-fa\s*1\b|\bFA\s+on\b|flash[_ ]attn\s*=\s*(1|true|on)", re.IGNORECASE)
 
 
+#: First llama.cpp build whose default is flash attention "auto" (on where the backend supports
+#: it): PR #15434 (https://github.com/ggml-org/llama.cpp/pull/15434, merged late August 2025);
+#: llama-bench's default is "-fa auto" too (https://github.com/ggml-org/llama.cpp/issues/27086).
+#: The build number is that of 2025-09 by BUILD_MONTHS interpolation (b6211 for 2025-08, b6502
+#: for 2025-09: the later one, so that a row of the month before the change keeps FA off).
+#: A row of an older build that shows no FA column ran without flash attention; from this build
+#: on, no FA column means llama.cpp's default.
+FA_AUTO_BUILD = 6502
+
+
 def case_settings(case: SpeedCase) -> RunSettings:
     """llama.cpp settings of a case: columns first, then what the notes say (-ub, -fa)."""
     notes = case.notes or ""
@@ -195,7 +205,11 @@ def case_settings(case: SpeedCase) -> RunSettings:
         nb = int(m.group(1))
     fa = case.flash_attn
     if fa is None:
-        fa = True if _FA_RE.search(notes) else (False if case.build is not None else None)
+        fa = (
+            True
+            if _FA_RE.search(notes)
+            else (False if case.build is not None and case.build < FA_AUTO_BUILD else None)
+        )
     backend = normalise_backend(case.backend)
     # a row that states only a date gets the build number of that month (kernel era)
     build = (

@@ -418,6 +418,10 @@ def _resident_ubatch(
     return max(gemm / peak + attn / apeak, wb / bw)
 
 
+#: Bytes per attention-score element of one pass over the F32 K·Q matrix (ggml keeps it in F32).
+KQ_BYTES_PER_ELEMENT = 4.0
+
+
 def _segment_batch(
     p: _Prompt, seg: Segment, batch_chunks: Sequence[tuple[int, int]]
 ) -> tuple[dict[str, float], list[float]]:
@@ -435,6 +439,13 @@ def _segment_batch(
         )
         ubatch = _streamed_ubatch if p.streams(seg, u) else _resident_ubatch
         roof.append(ubatch(p, sf, seg, u, gemm, attn, efr))
+        if not p.settings.fa and seg.dense and work.layer_n_head:
+            # without flash attention the score matrix K·Q (F32, one row per query head, token
+            # and context token) is written, soft-maxed and read back in memory: traffic that
+            # grows with depth (flash attention keeps it on chip)
+            kq = sum(work.layer_n_head[i] * u * mean_min(d, u, work.layer_window[i]) for i in seg.layers)
+            bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
+            _add(sf, f"{seg.backend}|fa0:kq", KQ_BYTES_PER_ELEMENT * kq / bw)
     n = len(batch_chunks)
     sf[f"{seg.backend}:ub"] = float(n) if seg is main_segment(p.layout) else 0.0
     # per layer and ubatch: the non-matmul ops (norms, rope, softmax, copies) and launches

@@ -36,6 +36,8 @@ class ModelWork:
         token) are 2 × this.
     layer_mm_in[il] / layer_mm_out[il]: Σ input (K) and Σ output (N) widths of the layer's dense
         2-D weight matrices — the activations a row-split matmul sends out and gathers back.
+    layer_n_head[il]: query heads of layer il (0: recurrent layer) — the rows of the attention
+        score matrix K·Q that a prompt without flash attention writes out per context token.
     """
 
     name: str
@@ -58,6 +60,7 @@ class ModelWork:
     n_embd: int = 0
     layer_mm_in: tuple[float, ...] = ()
     layer_mm_out: tuple[float, ...] = ()
+    layer_n_head: tuple[float, ...] = ()
 
     @property
     def expert_fraction(self) -> float:
@@ -112,6 +115,7 @@ class ModelWork:
             self.n_embd,
             self.layer_mm_in,
             self.layer_mm_out,
+            self.layer_n_head,
         )
 
 
@@ -223,6 +227,7 @@ def _model_work(spec: ModelSpec) -> ModelWork:
         n_embd=a.n_embd,
         layer_mm_in=tuple(mm_in),
         layer_mm_out=tuple(mm_out),
+        layer_n_head=tuple(float(a.n_head) if x > 0 else 0.0 for x in attn),
     )
 
 
