@@ -32,10 +32,11 @@ def test_attention_never_runs_at_the_int8_peak():
     dev = _gpu()
     gemm = prefill_path("CUDA", dev, "kquant", "new")
     assert gemm == "int8"
-    # flash attention: FP16 MMA with FP32 accumulation; without it cuBLAS FP16 GEMMs
-    assert attention_path("CUDA", dev, gemm, fa=True) == "fp16acc32"
+    # flash attention: FP16 tensor-core MMA; without it cuBLAS FP16 GEMMs
+    assert attention_path("CUDA", dev, gemm, fa=True) == "fp16"
     assert attention_path("CUDA", dev, gemm, fa=False) == "fp16"
     C = load_constants()
+    assert gpu_peak(dev, "fp16", C)[0] == 200e12
     assert gpu_peak(dev, "fp16acc32", C)[0] == 100e12
     assert gpu_peak(dev, "int8", C)[0] == 400e12
     # a card without tensor cores runs attention on its shader ALUs

@@ -368,7 +368,9 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
 
 def _is_prefill_key(key: str) -> bool:
     suffix = key.rpartition(":")[2]
-    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr", "kq") or key.startswith("row:xfer")
+    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr", "kq") or key.startswith(
+        "row:xfer"
+    )
 
 
 def _delta_scale(key: str) -> float:
