@@ -30,6 +30,9 @@ A family records, for its architecture:
   ``ssm_scan``: how the SSM scan's result adds to it (:data:`SSM_SCAN_RULES`);
 * KV sharing — ``n_layer_kv_from_start``: layers from this index on reuse an earlier layer's
   cache and allocate none (llama_hparams::has_kv; gemma3n, gemma4);
+* sparse attention — ``indexer(arch)``: (heads, head size, top-k) of a DSA lightning indexer
+  (deepseek32, glm-dsa): a second, K-only cache of one head per token and layer in the ``-ctk``
+  type beside the MLA cache, and the indexer's scores and top-k in the compute graph;
 * extra GGUF keys — ``gguf_extra_keys``: ``<arch>.<key>`` values copied into the catalog
   ``extra`` (dots become underscores) for the family's own rules.
 
@@ -156,6 +159,7 @@ class ArchFamily:
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
     ssm_scan: str = "states"
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
+    indexer: Callable[[Architecture], tuple[int, int, int]] | None = None
     gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
