@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rigfit.archs.common import dense_ffn, extra, has_exp_probs_b, head, moe_ffn, n_layer_all, nextn
-from rigfit.archs.registry import ArchFamily, ShapeList, register
+from rigfit.archs.registry import ArchFamily, ShapeList, is_expert_tensor, register
 from rigfit.catalog.arch import Architecture
 from rigfit.errors import RigfitError
 
@@ -102,6 +102,14 @@ def _dsa_shapes(arch: Architecture) -> ShapeList:
     return out
 
 
+def _mtp_span_tensor(name: str) -> bool:
+    """MTP-block tensors that count in the CPU_Mapped span without MTP: all but the routed and
+    shared experts and the ``nextn.*`` head. Measured with xllamacpp 2026.10.11549 on synthetic
+    deepseek32 GGUFs with 1 and 2 MTP blocks (tests/archs/dsa_synth.py): the span ends at the
+    last block's ``exp_probs_b`` (9.90 and 12.46 MiB logged, 9.27 MiB without MTP blocks)."""
+    return not (is_expert_tensor(name) or "_shexp." in name or ".nextn." in name)
+
+
 def _hf_dsa(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
     """convert_hf_to_gguf.py (DeepseekV32 / GlmMoeDsa): the indexer sizes, and the MTP block
     written as an extra block (``nextn_predict_layers``)."""
@@ -160,5 +168,6 @@ for _name, _hf in (("deepseek32", ("deepseek_v32",)), ("glm-dsa", ("glm_moe_dsa"
             hf_metadata=_hf_dsa,
             gguf_extra_keys=INDEXER_KEYS,
             indexer=indexer_dims,
+            mtp_span_tensor=_mtp_span_tensor,
         )
     )

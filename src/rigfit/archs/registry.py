@@ -33,6 +33,9 @@ A family records, for its architecture:
 * sparse attention — ``indexer(arch)``: (heads, head size, top-k) of a DSA lightning indexer
   (deepseek32, glm-dsa): a second, K-only cache of one head per token and layer in the ``-ctk``
   type beside the MLA cache, and the indexer's scores and top-k in the compute graph;
+* skipped MTP tensors in the mapping — ``mtp_span_tensor(name)``: tensors of the MTP block that
+  llama.cpp creates (unloaded) without MTP, so that the ``CPU_Mapped`` span reaches them
+  (deepseek32, glm-dsa: attention, indexer, norms and router);
 * extra GGUF keys — ``gguf_extra_keys``: ``<arch>.<key>`` values copied into the catalog
   ``extra`` (dots become underscores) for the family's own rules.
 
@@ -160,6 +163,7 @@ class ArchFamily:
     ssm_scan: str = "states"
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
     indexer: Callable[[Architecture], tuple[int, int, int]] | None = None
+    mtp_span_tensor: Callable[[str], bool] | None = None
     gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
