@@ -107,6 +107,8 @@ def write_dsa(
             b.tensor(p + "nextn.eh_proj.weight", (2 * n_embd, n_embd))
             b.tensor(p + "nextn.enorm.weight", (n_embd,), "norm")
             b.tensor(p + "nextn.hnorm.weight", (n_embd,), "norm")
+            b.tensor(p + "nextn.embed_tokens.weight", (n_embd, n_vocab))
+            b.tensor(p + "nextn.shared_head_head.weight", (n_embd, n_vocab))
             b.tensor(p + "nextn.shared_head_norm.weight", (n_embd,), "norm")
     b.model.dims.update(n_layer=n_layer, n_nextn=n_nextn, n_idx_head=n_idx_head, idx_dim=idx_dim)
     return b.write(_FT.get(wtype))

@@ -106,7 +106,7 @@ def _mtp_span_tensor(name: str) -> bool:
     """MTP-block tensors that count in the CPU_Mapped span without MTP: all but the routed and
     shared experts and the ``nextn.*`` head. Measured with xllamacpp 2026.10.11549 on synthetic
     deepseek32 GGUFs with 1 and 2 MTP blocks (tests/archs/dsa_synth.py): the span ends at the
-    last block's ``exp_probs_b`` (9.90 and 12.46 MiB logged, 9.27 MiB without MTP blocks)."""
+    last block's ``exp_probs_b`` (9.90 and 13.43 MiB logged, 9.27 MiB without MTP blocks)."""
     return not (is_expert_tensor(name) or "_shexp." in name or ".nextn." in name)
 
 
