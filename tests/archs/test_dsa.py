@@ -90,3 +90,34 @@ def test_deepseek_v32_kv_per_token():
     short = mem.compute_stage_bytes(arch, mem.LlamaSettings(n_ctx=4096), list(range(61)), False)
     long = mem.compute_stage_bytes(arch, s, list(range(61)), False)
     assert long > short
+
+
+def test_mistral3_wrapper_around_deepseek_v3_is_deepseek2():
+    """Mistral Large 3's language model is DeepSeek-V3's (llama.cpp converts it to deepseek2,
+    conversion/mistral.py MistralMoeModel); a mistral3 wrapper around a dense Mistral stays mistral3."""
+    from rigfit.archs import hf_family
+    from rigfit.formats.hf import architecture_from_config
+
+    assert hf_family("deepseek_v3", "mistral3").name == "deepseek2"
+    assert hf_family("mistral", "mistral3").name == "mistral3"
+    text = {  # illustrative DeepSeek-V3-shaped sizes, not a published config
+        "model_type": "deepseek_v3",
+        "num_hidden_layers": 4,
+        "hidden_size": 256,
+        "num_attention_heads": 8,
+        "intermediate_size": 512,
+        "moe_intermediate_size": 128,
+        "n_routed_experts": 8,
+        "num_experts_per_tok": 2,
+        "n_shared_experts": 1,
+        "first_k_dense_replace": 1,
+        "q_lora_rank": 128,
+        "kv_lora_rank": 128,
+        "qk_nope_head_dim": 32,
+        "qk_rope_head_dim": 32,
+        "v_head_dim": 32,
+        "vocab_size": 1000,
+        "max_position_embeddings": 4096,
+    }
+    arch = architecture_from_config({"model_type": "mistral3", "text_config": text}, "x")
+    assert arch.arch == "deepseek2" and arch.mla is not None and arch.mla.kv_lora_rank == 128

@@ -2,6 +2,10 @@
 GLM-4.7-Flash, Mistral Large 3), and the DeepSeek sparse-attention (DSA) architectures deepseek32
 (DeepSeek-V3.2) and glm-dsa (GLM-5).
 
+Mistral Large 3 (Mistral-format ``params.json``) converts to ``deepseek2``: convert_hf_to_gguf's
+``MistralMoeModel(DeepseekV2Model)`` maps its MoE/MLA keys onto DeepSeek's
+(https://github.com/ggml-org/llama.cpp/blob/master/conversion/mistral.py), so this family plans it.
+
 MLA: the KV cache holds the compressed latent (kv_lora_rank + rope dims per token and layer);
 the current converter writes ``attn_k_b`` [nope, kv_lora, n_head] and ``attn_v_b``
 [kv_lora, v_head, n_head] (3-D) instead of the older fused ``attn_kv_b``.

@@ -237,10 +237,18 @@ def gguf_family(name: str) -> ArchFamily | None:
 
 def hf_family(model_type: str, outer_model_type: str = "") -> ArchFamily | None:
     """Family of a HF ``model_type`` (convert_hf_to_gguf.py's mapping); a multimodal wrapper's
-    outer type wins where it names its own architecture (mistral3)."""
+    outer type wins where it names its own architecture (mistral3) and its language model has
+    the wrapper's tensor layout. An inner type of another layout wins: a ``mistral3`` wrapper
+    around a ``deepseek_v3`` language model (Mistral Large 3) is deepseek2, as
+    convert_hf_to_gguf's ``MistralMoeModel`` converts it
+    (https://github.com/ggml-org/llama.cpp/blob/master/conversion/mistral.py)."""
+    inner = _BY_HF.get(model_type)
     if outer_model_type in _BY_HF_OUTER:
-        return _BY_HF_OUTER[outer_model_type]
-    return _BY_HF.get(model_type) or _BY_HF.get(outer_model_type)
+        outer = _BY_HF_OUTER[outer_model_type]
+        if inner is None or inner.tensor_name == outer.tensor_name:
+            return outer
+        return inner
+    return inner or _BY_HF.get(outer_model_type)
 
 
 def hf_model_types() -> dict[str, str]:

@@ -394,7 +394,11 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     """
     if arch.mla is not None and family_for(arch.arch).indexer is not None:
         m = arch.mla
-        return arch.n_head * 2 * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.kv_lora_rank) + 4 * arch.n_embd + 261
+        return (
+            arch.n_head * 2 * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.kv_lora_rank)
+            + 4 * arch.n_embd
+            + 261
+        )
     if arch.mla is not None:
         m = arch.mla
         h = arch.n_head
@@ -510,9 +514,10 @@ def dsa_indexer_bytes(arch: Architecture, n_t: int, n_kv: int, fa: bool) -> int:
 
         n_kv·n_t·(6 FA on | 10 FA off) + 16·min(top_k, n_kv)·n_t
 
-    With FA off and many heads (16 and 32 on the synthetic model) llama.cpp's buffer is up to
-    ~5 % below this sum (ggml-alloc reuses the indexer's blocks for the KQ matrix); the rule errs
-    high there.
+    Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
+    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
+    high: FA on by up to 2 MiB at n_kv 512–1536; FA off by 2–4 MiB (8 heads) and up to
+    8·n_kv·n_t B (16–32 heads, ~5 %) at n_kv 512–4096 (tests/archs/test_dsa.py, same models).
     """
     idx = family_for(arch.arch).indexer
     if idx is None:

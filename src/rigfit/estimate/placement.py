@@ -534,7 +534,9 @@ def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placem
     if span_tensor is None or full is trunk or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
         return pl
     n_layer = full.arch.n_layer
-    names = {t.name for t in full.tensors if t.layer is not None and t.layer >= n_layer and span_tensor(t.name)}
+    names = {
+        t.name for t in full.tensors if t.layer is not None and t.layer >= n_layer and span_tensor(t.name)
+    }
     end = mapped_span(full.tensors, names)[1]
     if end <= pl.mapped_end:
         return pl
