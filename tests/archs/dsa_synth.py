@@ -43,6 +43,7 @@ def write_dsa(
     n_expert_shared: int = 1,
     n_ff_exp: int = 128,
     n_nextn: int = 0,
+    indexer_types: list[int] | None = None,
     n_vocab: int = 1000,
     n_ctx: int = 32768,
     wtype: str = "F16",
@@ -50,7 +51,9 @@ def write_dsa(
 ) -> SynthModel:
     """DeepSeek-V3.2 (``arch`` "deepseek32") or GLM-5 ("glm-dsa") in the current GGUF layout:
     split ``attn_k_b``/``attn_v_b``, key_length = kv_lora + rope, value_length = kv_lora,
-    head_count_kv = 1, key/value_length_mla = the decompressed head sizes."""
+    head_count_kv = 1, key/value_length_mla = the decompressed head sizes. ``indexer_types``
+    (GLM-5.2, ``attention.indexer.types``): 1 = a layer with its own indexer, 0 = a "shared" layer
+    that reuses the previous full layer's top-k and has no indexer tensors."""
     b = _Builder(path, arch, wtype, seed)
     n_all = n_layer + n_nextn
     _common(b, n_all, n_embd, n_ctx, n_vocab)
@@ -78,6 +81,8 @@ def write_dsa(
     b.a("expert_gating_func", 2)  # sigmoid
     if n_nextn:
         b.a("nextn_predict_layers", n_nextn)
+    if indexer_types is not None:
+        b.a("attention.indexer.types", list(indexer_types))
     b.embed_out(n_embd, n_vocab, tied=False)
     for i in range(n_all):
         p = f"blk.{i}."
@@ -90,11 +95,12 @@ def write_dsa(
         b.tensor(p + "attn_k_b.weight", (qk_nope, kv_lora_rank, n_head))
         b.tensor(p + "attn_v_b.weight", (kv_lora_rank, v_head, n_head))
         b.tensor(p + "attn_output.weight", (n_head * v_head, n_embd))
-        b.tensor(p + "indexer.k_norm.weight", (idx_dim,), "norm")
-        b.tensor(p + "indexer.k_norm.bias", (idx_dim,), "f32")
-        b.tensor(p + "indexer.proj.weight", (n_embd, n_idx_head))
-        b.tensor(p + "indexer.attn_k.weight", (n_embd, idx_dim))
-        b.tensor(p + "indexer.attn_q_b.weight", (q_lora_rank, n_idx_head * idx_dim))
+        if indexer_types is None or i >= n_layer or indexer_types[i]:
+            b.tensor(p + "indexer.k_norm.weight", (idx_dim,), "norm")
+            b.tensor(p + "indexer.k_norm.bias", (idx_dim,), "f32")
+            b.tensor(p + "indexer.proj.weight", (n_embd, n_idx_head))
+            b.tensor(p + "indexer.attn_k.weight", (n_embd, idx_dim))
+            b.tensor(p + "indexer.attn_q_b.weight", (q_lora_rank, n_idx_head * idx_dim))
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
         if i < n_dense_lead:
             b.ffn(p, n_embd, n_ff)

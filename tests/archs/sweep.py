@@ -75,6 +75,10 @@ FAMILIES: dict[str, Writer] = {
     # DeepSeek sparse attention (lightning indexer + its K cache), with a skipped MTP block
     "deepseek32": lambda p, wtype: write_dsa(p, "deepseek32", n_nextn=1, wtype=wtype),
     "glm-dsa": lambda p, wtype: write_dsa(p, "glm-dsa", n_nextn=1, wtype=wtype),
+    # GLM-5.2: "shared" layers reuse the previous full layer's top-k (no indexer, no indexer cache)
+    "glm-dsa-shared": lambda p, wtype: write_dsa(
+        p, "glm-dsa", n_layer=8, indexer_types=[1, 1, 0, 0, 1, 0, 0, 0], n_nextn=1, wtype=wtype
+    ),
     "cohere2": lambda p, wtype: write_cohere2(p, wtype=wtype),
     "falcon-h1": lambda p, wtype: write_falcon_h1(p, wtype=wtype, n_ctx=32768),
     "mamba2": lambda p, wtype: synth.write_mamba2(p, wtype=wtype, n_ctx=32768),

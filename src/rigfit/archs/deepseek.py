@@ -71,7 +71,24 @@ def _deepseek2_shapes(arch: Architecture) -> ShapeList:
 
 #: GGUF keys of the lightning indexer, copied into the catalog ``extra`` as
 #: ``attention_indexer_head_count`` … (rigfit.formats.gguf_arch, ArchFamily.gguf_extra_keys)
-INDEXER_KEYS = ("attention.indexer.head_count", "attention.indexer.key_length", "attention.indexer.top_k")
+INDEXER_KEYS = (
+    "attention.indexer.head_count",
+    "attention.indexer.key_length",
+    "attention.indexer.top_k",
+    "attention.indexer.types",
+)
+#: GLM-5.2's indexer layout when a GGUF stores no ``attention.indexer.types`` (glm-dsa.cpp
+#: GLM_5_2_DEFAULT_INDEXER_TYPES, applied when n_ctx_train >= 1048576): layers 0–2 and every
+#: fourth from 6 have their own indexer, the others share the previous one's top-k
+#: (https://github.com/ggml-org/llama.cpp/blob/master/src/models/glm-dsa.cpp)
+GLM52_CTX = 1048576
+
+
+def layer_indexer(arch: Architecture, il: int) -> tuple[int, int, int]:
+    """(indexer heads, head size, top-k) of layer ``il`` (``ArchFamily.indexer``); heads and size
+    0 on a layer that shares the previous indexer's top-k (:func:`indexer_full`)."""
+    n_idx, d_idx, top_k = indexer_dims(arch)
+    return (n_idx, d_idx, top_k) if indexer_full(arch, il) else (0, 0, top_k)
 
 
 def indexer_dims(arch: Architecture) -> tuple[int, int, int]:
@@ -81,6 +98,20 @@ def indexer_dims(arch: Architecture) -> tuple[int, int, int]:
         int(extra(arch, "attention_indexer_key_length", default=0) or 0),
         int(extra(arch, "attention_indexer_top_k", default=0) or 0),
     )
+
+
+def indexer_full(arch: Architecture, il: int) -> bool:
+    """Whether layer ``il`` has its own lightning indexer (tensors, K cache, scores): the stored
+    ``attention.indexer.types`` (1 full, 0 shared), else every layer, except GLM-5.2's default
+    layout for glm-dsa files of a 1M-token context (``GLM52_CTX``). MTP blocks have one."""
+    types = extra(arch, "attention_indexer_types")
+    if il >= arch.n_layer:
+        return True
+    if isinstance(types, (list, tuple)) and il < len(types):
+        return bool(types[il])
+    if arch.arch == "glm-dsa" and arch.n_ctx_train >= GLM52_CTX:
+        return il < 3 or (il - 2) % 4 == 0
+    return True
 
 
 def _dsa_shapes(arch: Architecture) -> ShapeList:
@@ -94,7 +125,7 @@ def _dsa_shapes(arch: Architecture) -> ShapeList:
     e = arch.n_embd
     for name, shape in base:
         out.append((name, shape))
-        if name.endswith(".attn_output.weight"):
+        if name.endswith(".attn_output.weight") and indexer_full(arch, int(name.split(".")[1])):
             p = name[: -len("attn_output.weight")]
             out += [
                 (p + "indexer.k_norm.weight", (d_idx,)),
@@ -120,6 +151,9 @@ def _hf_dsa(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str,
     put("attention.indexer.head_count", g("index_n_heads"))
     put("attention.indexer.key_length", g("index_head_dim"))
     put("attention.indexer.top_k", g("index_topk"))
+    types = g("indexer_types")  # GLM-5.2: "full" / "shared" per layer
+    if isinstance(types, list) and types:
+        put("attention.indexer.types", [1 if t == "full" else 0 for t in types])
     n = g("num_nextn_predict_layers")
     if n:
         put("nextn_predict_layers", n)
@@ -171,7 +205,7 @@ for _name, _hf in (("deepseek32", ("deepseek_v32",)), ("glm-dsa", ("glm_moe_dsa"
             hf_head_dim=False,
             hf_metadata=_hf_dsa,
             gguf_extra_keys=INDEXER_KEYS,
-            indexer=indexer_dims,
+            indexer=layer_indexer,
             mtp_span_tensor=_mtp_span_tensor,
         )
     )

@@ -30,9 +30,10 @@ A family records, for its architecture:
   ``ssm_scan``: how the SSM scan's result adds to it (:data:`SSM_SCAN_RULES`);
 * KV sharing — ``n_layer_kv_from_start``: layers from this index on reuse an earlier layer's
   cache and allocate none (llama_hparams::has_kv; gemma3n, gemma4);
-* sparse attention — ``indexer(arch)``: (heads, head size, top-k) of a DSA lightning indexer
-  (deepseek32, glm-dsa): a second, K-only cache of one head per token and layer in the ``-ctk``
-  type beside the MLA cache, and the indexer's scores and top-k in the compute graph;
+* sparse attention — ``indexer(arch, il)``: (heads, head size, top-k) of layer ``il``'s DSA
+  lightning indexer (deepseek32, glm-dsa; heads and size 0 on a layer that reuses the previous
+  layer's top-k): a second, K-only cache of one head per token in the ``-ctk`` type beside the
+  MLA cache, and the indexer's scores and top-k in the compute graph;
 * skipped MTP tensors in the mapping — ``mtp_span_tensor(name)``: tensors of the MTP block that
   llama.cpp creates (unloaded) without MTP, so that the ``CPU_Mapped`` span reaches them
   (deepseek32, glm-dsa: attention, indexer, norms and router);
@@ -162,7 +163,7 @@ class ArchFamily:
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
     ssm_scan: str = "states"
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
-    indexer: Callable[[Architecture], tuple[int, int, int]] | None = None
+    indexer: Callable[[Architecture, int], tuple[int, int, int]] | None = None
     mtp_span_tensor: Callable[[str], bool] | None = None
     gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())

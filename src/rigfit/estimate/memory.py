@@ -320,7 +320,7 @@ def kv_layer_bytes(
     if idx is not None:
         # DSA: the lightning indexer's keys, a second K-only cache of one head of the same cells
         # and type (llama_kv_cache_dsa, src/llama-kv-cache-dsa.cpp)
-        k_bytes += tk.row_bytes(idx(arch)[1]) * cells
+        k_bytes += tk.row_bytes(idx(arch, il)[1]) * cells
     return k_bytes, (tv.row_bytes(vw) * cells if vw else 0)
 
 
@@ -504,7 +504,7 @@ def mla_v_transpose_bytes(
     return v_cont if v_cont > q_block else 0
 
 
-def dsa_indexer_bytes(arch: Architecture, n_t: int, n_kv: int, fa: bool) -> int:
+def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool) -> int:
     """Attention-stage bytes of a DSA lightning indexer beside the MLA attention [B] (0 without one).
 
     The indexer scores every cached key for every token (``ggml_lightning_indexer``, f32
@@ -512,7 +512,11 @@ def dsa_indexer_bytes(arch: Architecture, n_t: int, n_kv: int, fa: bool) -> int:
     (src/models/deepseek32.cpp, https://github.com/ggml-org/llama.cpp/blob/master/src/models/deepseek32.cpp);
     fitted on llama.cpp b11549 CPU reserves (see :func:`attention_stage_per_token`):
 
-        n_kv·n_t·(6 FA on | 10 FA off) + 16·min(top_k, n_kv)·n_t
+        n_kv·n_t·(6 FA on | 10 FA off) + k·16·min(top_k, n_kv)·n_t
+
+    k = 2 where some layers share the previous layer's top-k (GLM-5.2's ``indexer.types``: the
+    top-k stays alive across layers; measured +2 MiB on a synthetic glm-dsa with 3 of 8 full
+    layers, top-k 256, n_ubatch 512), else 1; a shared layer has no score term.
 
     Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
     1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
@@ -522,8 +526,11 @@ def dsa_indexer_bytes(arch: Architecture, n_t: int, n_kv: int, fa: bool) -> int:
     idx = family_for(arch.arch).indexer
     if idx is None:
         return 0
-    top_k = idx(arch)[2]
-    return n_kv * n_t * (6 if fa else 10) + 16 * min(top_k, n_kv) * n_t
+    n_idx, _, top_k = idx(arch, il)
+    scores = n_kv * n_t * (6 if fa else 10) if n_idx else 0  # a shared layer reuses the top-k
+    # with shared layers (GLM-5.2) the full layer's top-k stays alive for the next layers
+    keep = 2 if any(idx(arch, j)[0] == 0 for j in range(arch.n_layer)) else 1
+    return scores + keep * 16 * min(top_k, n_kv) * n_t
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -578,7 +585,7 @@ def compute_stage_bytes(
             if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
                 n_kv = kv_cells(arch, il, s, p) // n_stream
-                attn += dsa_indexer_bytes(arch, n_t, n_kv, fa)
+                attn += dsa_indexer_bytes(arch, il, n_t, n_kv, fa)
                 if not fa:
                     attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
