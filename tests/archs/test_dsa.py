@@ -121,3 +121,28 @@ def test_mistral3_wrapper_around_deepseek_v3_is_deepseek2():
     }
     arch = architecture_from_config({"model_type": "mistral3", "text_config": text}, "x")
     assert arch.arch == "deepseek2" and arch.mla is not None and arch.mla.kv_lora_rank == 128
+
+
+def test_glm52_shared_indexer_layers(tmp_path):
+    """GLM-5.2 (``attention.indexer.types``): only full layers have an indexer and an indexer
+    cache; logged for 8 layers of which 3 full, n_ctx 4096, FA on: KV 10.00 + 1.50 MiB,
+    compute 28.53 MiB, CPU_Mapped 18.65 MiB."""
+    kw = dict(arch="glm-dsa", n_layer=8, indexer_types=[1, 1, 0, 0, 1, 0, 0, 0], n_nextn=1)
+    p = _pred(tmp_path, sweep.Setting("-c 4096 -fa on", 4096), **kw)
+    assert p["KV"] == pytest.approx(11.50, abs=0.01)
+    assert p["compute"] == pytest.approx(28.53, abs=0.02)
+    assert p["weights"] == pytest.approx(18.65, abs=0.01)
+
+
+def test_glm52_default_indexer_layout_without_the_key():
+    """glm-dsa files of a 1M-token context without ``indexer.types`` get GLM-5.2's layout
+    (layers 0–2 and every fourth from 6 full); shorter contexts (GLM-5 / 5.1) are all full."""
+    from dataclasses import replace
+
+    from rigfit.archs.deepseek import indexer_full
+
+    glm5 = get_model("glm-5")
+    assert all(indexer_full(glm5, il) for il in range(glm5.n_layer))
+    glm52 = replace(glm5, n_ctx_train=1048576)
+    full = [il for il in range(glm52.n_layer) if indexer_full(glm52, il)]
+    assert full[:6] == [0, 1, 2, 6, 10, 14] and len(full) == 21
