@@ -387,18 +387,17 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
     with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
     MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``;
-    MLA with a DSA indexer (deepseek32, glm-dsa): ``2·n_head·(nope + rope + kv_lora) + 4·n_embd + 261``,
-    fitted on llama.cpp b11549 CPU reserves of synthetic deepseek32 GGUFs (tests/archs/dsa_synth.py:
-    4–32 heads, kv_lora 128/256, n_embd 256/512, indexer 4/8 heads of 64/128, top-k 256–1024)
-    within 0.5 MiB, plus the n_kv terms of :func:`dsa_indexer_bytes`.
+    MLA with a DSA indexer (deepseek32, glm-dsa):
+    ``n_head·(nope + 3·rope + 2·kv_lora) + 4·n_embd + 261``, fitted on llama.cpp b11549 CPU
+    reserves of synthetic deepseek32 GGUFs (tests/archs/dsa_synth.py: 4–32 heads, nope 32/96,
+    rope 32/48, kv_lora 128/256, v_head 32/96, n_embd 256/512, indexer 4/8 heads of 64/128,
+    top-k 128–1024) within 0.5 MiB, plus the n_kv terms of :func:`dsa_indexer_bytes`; the 128
+    heads of the released models lie outside the fitted range.
     """
     if arch.mla is not None and family_for(arch.arch).indexer is not None:
         m = arch.mla
-        return (
-            arch.n_head * 2 * (m.qk_nope_head_dim + m.qk_rope_head_dim + m.kv_lora_rank)
-            + 4 * arch.n_embd
-            + 261
-        )
+        per_head = m.qk_nope_head_dim + 3 * m.qk_rope_head_dim + 2 * m.kv_lora_rank
+        return arch.n_head * per_head + 4 * arch.n_embd + 261
     if arch.mla is not None:
         m = arch.mla
         h = arch.n_head
