@@ -146,3 +146,13 @@ def test_glm52_default_indexer_layout_without_the_key():
     glm52 = replace(glm5, n_ctx_train=1048576)
     full = [il for il in range(glm52.n_layer) if indexer_full(glm52, il)]
     assert full[:6] == [0, 1, 2, 6, 10, 14] and len(full) == 21
+
+
+def test_decode_reads_latent_and_indexer_keys():
+    """Speed: llama.cpp masks the top-k over every cell, so a decoded token reads the whole
+    latent (512 + 64) and the indexer keys (128) of every cached token and layer."""
+    from rigfit.estimate.speed.work import model_work
+    from rigfit.estimate.tensors import catalog_model_spec
+
+    work = model_work(catalog_model_spec(get_model("deepseek-v3.2"), "Q4_K_M"))
+    assert set(work.layer_kv_elems) == {512 + 64 + 128}

@@ -129,7 +129,10 @@ def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[f
             attn.append(0.0)
             continue
         if a.mla is not None:
-            kv.append(float(a.mla.cache_elems_per_token))
+            # DSA (deepseek32, glm-dsa): llama.cpp turns the indexer's top-k into a mask over every
+            # cell, so a token reads the whole latent plus the indexer's keys (ArchFamily.indexer)
+            idx = family_for(a.arch).indexer
+            kv.append(float(a.mla.cache_elems_per_token + (idx(a, il)[1] if idx is not None else 0)))
             attn.append(
                 float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim))
             )
