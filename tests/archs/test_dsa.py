@@ -149,8 +149,9 @@ def test_glm52_default_indexer_layout_without_the_key():
 
 
 def test_decode_reads_latent_and_indexer_keys():
-    """Speed: llama.cpp masks the top-k over every cell, so a decoded token reads the whole
-    latent (512 + 64) and the indexer keys (128) of every cached token and layer."""
+    """Speed: llama.cpp applies the top-k as a mask over every cell, so a decoded token is priced
+    as reading the whole latent (512 + 64, an upper bound) and the indexer keys (128) of every
+    cached token and layer."""
     from rigfit.estimate.speed.work import model_work
     from rigfit.estimate.tensors import catalog_model_spec
 
