@@ -132,7 +132,7 @@ def _dsa_shapes(arch: Architecture) -> ShapeList:
                 (p + "indexer.k_norm.bias", (d_idx,)),
                 (p + "indexer.proj.weight", (e, n_idx)),
                 (p + "indexer.attn_k.weight", (e, d_idx)),
-                (p + "indexer.attn_q_b.weight", (m.q_lora_rank, n_idx * d_idx)),
+                (p + "indexer.attn_q_b.weight", (m.q_lora_rank or 0, n_idx * d_idx)),
             ]
     return out
 
