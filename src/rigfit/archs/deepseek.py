@@ -13,13 +13,16 @@ Sources: llama.cpp ``src/models/deepseek2.cpp`` (https://github.com/ggml-org/lla
 
 DSA (``src/models/deepseek32.cpp``, ``src/models/glm-dsa.cpp``,
 https://github.com/ggml-org/llama.cpp/blob/master/src/models/glm-dsa.cpp): the deepseek2 layout
-plus a lightning indexer on every layer, ``indexer.attn_q_b`` [q_lora, n_idx_head·idx_dim],
+plus a lightning indexer on every layer (GLM-5.2: on the "full" layers of
+``attention.indexer.types`` only), ``indexer.attn_q_b`` [q_lora, n_idx_head·idx_dim],
 ``indexer.attn_k`` [n_embd, idx_dim], ``indexer.k_norm`` weight and bias [idx_dim] and
 ``indexer.proj`` [n_embd, n_idx_head] (GGUF keys ``attention.indexer.head_count``,
 ``.key_length``, ``.top_k``). llama.cpp caches the indexer's keys beside the MLA latent
 (``llama_kv_cache_dsa``, src/llama-kv-cache-dsa.cpp: a second K-only cache of one head of
 ``idx_dim`` values per token and layer, in the ``-ctk`` type, same cells as the main cache).
-convert_hf_to_gguf keeps the MTP block (``nextn_predict_layers``); llama.cpp skips its tensors.
+convert_hf_to_gguf keeps the MTP block (``DeepseekV32Model`` / ``GlmMoeDsaModel`` with
+``skip_mtp = False``, ``nextn_predict_layers``; conversion/deepseek.py and conversion/glm.py,
+https://github.com/ggml-org/llama.cpp/tree/master/conversion); llama.cpp skips its tensors.
 """
 
 from __future__ import annotations
