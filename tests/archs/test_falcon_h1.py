@@ -111,8 +111,9 @@ def test_compute_by_slots_matches_recorded_llamacpp(tmp_path, key):
 # llama.cpp b11549 (xllamacpp 2026.10.11549) CPU compute buffers [MiB] of synthetic falcon-h1 GGUFs
 # (write_falcon_h1 defaults but the named arguments, n_ctx 32768 stored) loaded at -c 4096,
 # ubatch 512, FA on, F16 weights, -ctk/-ctv q8_0 (Hadamard-rotated cache, attn_rot_k = attn_rot_v
-# = 1) and f16; measured 2026-12-06 with sweep.compare (the script is in the report of branch
-# hadamard). The rotation's extra block is memory.attn_rotation_block_bytes.
+# = 1) and f16; measured 2026-12-06 with
+#   PYTHONPATH=src python benchmarks/kv_rotation.py --families falcon-h1
+# The rotation's extra block is memory.attn_rotation_block_bytes.
 MEASURED_ROTATION = {
     # (shape kwargs, n_parallel): (f16 MiB, q8_0 MiB)
     ((), 1): (12.29, 13.32),
