@@ -32,9 +32,11 @@ KIB = 1024
 
 # llama.cpp b11549 (xllamacpp 2026.10.11549) CPU compute buffers [MiB] of the sweep's synthetic
 # GGUFs (tests/archs/sweep.py FAMILIES, F16 weights) at -c 4096 -fa on with f16 and with q8_0
-# K/V, measured 2026-12-06 with `PYTHONPATH=src python benchmarks/kv_rotation.py --no-falcon`. Head size 64 gives +0.03 MiB (two 64×64 f32
-# matrices), two caches (sliding window + full) twice that, gemma4's 64 / 128 heads +0.11 MiB,
-# head size 32 (llama-like synthetic models) and deepseek2's MLA head (160) nothing.
+# K/V, measured 2026-12-06 with
+#   PYTHONPATH=src python benchmarks/kv_rotation.py --no-falcon
+# Head size 64 gives +0.03 MiB (two 64×64 f32 matrices), two caches (sliding window + full)
+# twice that, gemma4's 64 / 128 heads +0.11 MiB, head size 32 (llama-like synthetic models) and
+# deepseek2's MLA head (160) nothing.
 MEASURED = {
     "qwen3moe": (8.52, 8.55),
     "glm4moe": (11.02, 11.05),

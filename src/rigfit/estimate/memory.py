@@ -573,8 +573,9 @@ def attn_rotation_bytes(
     ``attn_inp_v_rot`` (64×64 f32), in the compute buffer like the KQ masks
     (``llama_kv_cache::build_input_k_rot`` / ``build_input_v_rot``, src/llama-kv-cache.cpp).
     Measured on llama.cpp b11549 CPU reserves, q8_0 against f16 KV at -c 4096 (synthetic GGUFs of
-    benchmarks/arch_sweep.py; benchmarks/kv_rotation.py): +0.03 MiB with head size 64 (one cache), +0.06 MiB with two
-    caches (gemma3, cohere2, gpt-oss), +0.11 MiB with 64 and 128 (gemma4), 0 with head size 32."""
+    benchmarks/arch_sweep.py; benchmarks/kv_rotation.py): +0.03 MiB with head size 64 (one
+    cache), +0.06 MiB with two caches (gemma3, cohere2, gpt-oss), +0.11 MiB with 64 and 128
+    (gemma4), 0 with head size 32."""
     caches = {
         arch.is_swa(il)
         for il in (range(arch.n_layer) if layers is None else layers)
