@@ -162,6 +162,10 @@ class ArchFamily:
     stage_extra_per_token: Callable[[Architecture, str, bool], int] | None = None
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
     ssm_scan: str = "states"
+    #: with a Hadamard-rotated KV cache (estimate/memory.py attn_rotation_bytes), ggml-alloc puts
+    #: one more q-sized block (n_head·head_dim per token) beside the recurrent stage when
+    #: n_head·head_dim > n_embd (falcon-h1, whose attention branch runs beside the SSM)
+    attn_rot_block: bool = False
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
     indexer: Callable[[Architecture, int], tuple[int, int, int]] | None = None
     mtp_span_tensor: Callable[[str], bool] | None = None

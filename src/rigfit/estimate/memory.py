@@ -47,6 +47,8 @@ class BuildProfile:
     kv_pad: padding of n_ctx / SWA cells [cells]; legacy: ``ctx_pad`` of 2023–2024 builds.
     legacy_compute: None, or the era ("2023-12" | "2024-05") of an older compute-buffer model
         fitted on published logs (data/ground-truth/memory.csv).
+    attn_rot: a quantized KV cache is Hadamard-rotated (PR #21038, merged 2026-04-01,
+        https://github.com/ggml-org/llama.cpp/pull/21038): see :func:`attn_rotation_bytes`.
     source: where the behaviour was observed.
     """
 
@@ -57,6 +59,7 @@ class BuildProfile:
     mla_v_less: bool
     kv_pad: int = KV_PAD
     legacy_compute: str | None = None
+    attn_rot: bool = False
     source: str = ""
 
 
@@ -69,6 +72,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-10",
             "n_seq",
             True,
+            attn_rot=True,
             source="measured: xllamacpp 2026.10.11549 (docs/research/memory.md §4)",
         ),
         BuildProfile(
@@ -77,6 +81,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-05",
             "ubatch",
             True,
+            attn_rot=True,
             source="measured: xllamacpp 2026.5.9294 (docs/research/memory.md §4)",
         ),
         BuildProfile(
@@ -476,6 +481,35 @@ def ssm_scan_extra_bytes(arch: Architecture, s: LlamaSettings, n_t: int) -> int:
     return 0 if scan <= conv_x else scan
 
 
+def attn_rotation_block_bytes(
+    arch: Architecture, s: LlamaSettings, n_t: int, profile: BuildProfile | None = None
+) -> int:
+    """Extra compute-buffer block of a family whose attention branch runs beside its recurrent
+    stage (``ArchFamily.attn_rot_block``: falcon-h1) when the KV cache is rotated [B].
+
+    The rotation adds f32 intermediates to every attention (Q and K times the K matrix, V times
+    the V matrix, the output times the V matrix again: ``llm_graph_context::build_attn``,
+    src/llama-graph.cpp, https://github.com/ggml-org/llama.cpp/blob/master/src/llama-graph.cpp).
+    Where attention is the peak stage they fit in the blocks it already frees (qwen3moe,
+    minimax-m2, qwen3next: +0 MiB beyond the matrices, llama.cpp b11549 CPU). Beside falcon-h1's
+    SSM stage, ggml-alloc's placement leaves one more block of ``n_t·n_head·head_dim_v`` f32 when
+    n_head·head_dim_v > n_embd, and none otherwise: an empirical rule, fitted on 10 synthetic
+    falcon-h1 shapes (tests/archs/test_falcon_h1.py MEASURED_ROTATION: q8_0 against f16 KV,
+    -c 4096, 1 and 4 slots, llama.cpp b11549 CPU): +1.0 MiB at 8 heads × 64 over n_embd 256
+    (also 4 × 128, d_state 128, 8 KV heads), +2.0 MiB at 16 × 64 with d_inner 1024, 0 where
+    n_head·head_dim = n_embd (4 × 64 / 256, 8 × 64 / 512). Left over against the measured q8_0
+    buffers: ≤ 0.05 MiB on those shapes; 16 × 64 with d_inner 512 −1.74 / −0.24 MiB (1 / 4 slots;
+    its f16 buffer is already 1.0 MiB above rigfit's), d_inner 1024 +0.99 / +0.95 MiB and 768
+    +0.49 / +0.46 MiB (where the rotation moved the one-slot buffer down by 1.0 / 0.5 MiB).
+    """
+    if not family_for(arch.arch).attn_rot_block:
+        return 0
+    if not any(attn_rotation(arch, s, swa, profile) != (0, 0) for swa in (False, True)):
+        return 0
+    q = arch.n_head * arch.n_embd_head_v
+    return n_t * q * 4 if q > arch.n_embd else 0
+
+
 def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
     "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
@@ -532,6 +566,73 @@ def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool
     return scores + keep * 16 * min(top_k, n_kv) * n_t
 
 
+def _rotation_size(head: int) -> int:
+    """Side of the K rotation matrix for a cache of head size ``head`` [elements]: the largest
+    power of two from 64 up that divides it (``llama_kv_cache::build_input_k_rot``)."""
+    n = 64
+    while head % (2 * n) == 0:
+        n *= 2
+    return n
+
+
+def attn_rotation(
+    arch: Architecture, s: LlamaSettings, swa: bool, profile: BuildProfile | None = None
+) -> tuple[int, int]:
+    """(K, V) Hadamard rotation matrix sides of one KV cache (``swa``: the sliding-window cache of
+    llama_kv_cache_iswa, else the base cache), 0 where that side is not rotated [elements].
+
+    llama.cpp (PR #21038, https://github.com/ggml-org/llama.cpp/pull/21038; rule in
+    ``llama_kv_cache::llama_kv_cache``, src/llama-kv-cache.cpp,
+    https://github.com/ggml-org/llama.cpp/blob/master/src/llama-kv-cache.cpp) rotates K when the
+    K type is quantized, every layer of the cache has the same K head size and the model's K head
+    size is a multiple of 64 (``attn_rot_k``); likewise V (``attn_rot_v``). K uses an n×n matrix
+    (n: :func:`_rotation_size`), V always 64×64 (none for MLA's V-less cache: deepseek2 measured
+    +0 MiB); LLAMA_ATTN_ROT_DISABLE=1 turns both off.
+    """
+    p = profile or build_profile()
+    if not p.attn_rot:
+        return 0, 0
+    heads = {
+        layer_head_dims(arch, il)
+        for il in range(arch.n_layer)
+        if layer_has_kv(arch, il) and arch.is_swa(il) == swa
+    }
+    if not heads:
+        return 0, 0
+    heads_k, heads_v = {k for k, _ in heads}, {v for _, v in heads}
+    rot_k = rot_v = 0
+    if resolve_kv_type(s.type_k).type.quantized and len(heads_k) == 1 and arch.n_embd_head_k % 64 == 0:
+        rot_k = _rotation_size(next(iter(heads_k)))
+    v_less = arch.mla is not None and p.mla_v_less  # no V cache: n_embd_head_v_all stays 0
+    quant_v = resolve_kv_type(s.type_v).type.quantized
+    if quant_v and not v_less and len(heads_v) == 1 and arch.n_embd_head_v % 64 == 0:
+        rot_v = 64
+    return rot_k, rot_v
+
+
+def attn_rotation_bytes(
+    arch: Architecture, s: LlamaSettings, layers: list[int] | None = None, profile: BuildProfile | None = None
+) -> int:
+    """Graph inputs of the Hadamard rotation of a quantized KV cache [B]: per cache the layers in
+    ``layers`` attend through (default: all), ``attn_inp_k_rot`` (n×n f32) and
+    ``attn_inp_v_rot`` (64×64 f32), in the compute buffer like the KQ masks
+    (``llama_kv_cache::build_input_k_rot`` / ``build_input_v_rot``, src/llama-kv-cache.cpp).
+    Measured on llama.cpp b11549 CPU reserves, q8_0 against f16 KV at -c 4096 (synthetic GGUFs of
+    benchmarks/arch_sweep.py; benchmarks/kv_rotation.py): +0.03 MiB with head size 64 (one
+    cache), +0.06 MiB with two caches (gemma3, cohere2, gpt-oss), +0.11 MiB with 64 and 128
+    (gemma4), 0 with head size 32."""
+    caches = {
+        arch.is_swa(il)
+        for il in (range(arch.n_layer) if layers is None else layers)
+        if layer_attends(arch, il)
+    }
+    total = 0
+    for swa in caches:
+        rot_k, rot_v = attn_rotation(arch, s, swa, profile)
+        total += (rot_k * rot_k + rot_v * rot_v) * 4
+    return total
+
+
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
 #: fitted (the ~0.02 MiB left over at n_ubatch 512 on every model measured).
 _INPUTS_PER_TOKEN = 40
@@ -558,6 +659,8 @@ def compute_stage_bytes(
         output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
                     k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
         recurrent = + ssm_scan_extra_bytes (final SSM states; falcon-h1: in the SSM stage)
+        rotation  = + attn_rotation_bytes (quantized KV: Hadamard matrices, beside the masks)
+                    + attn_rotation_block_bytes (falcon-h1: in the SSM stage)
         C         = max(layers, output)
     """
     p = profile or build_profile()
@@ -576,10 +679,14 @@ def compute_stage_bytes(
         # the family's input stage (gemma3n: per-layer embeddings projected before layer 0)
         stage = n_t * 4 * stage_extra(arch, "input", fa) if 0 in layers else 0
         scan = ssm_scan_extra_bytes(arch, s, n_t)
+        rot = attn_rotation_bytes(arch, s, layers, p)
+        rot_block = attn_rotation_block_bytes(arch, s, n_t, p)
         for il in layers:
             ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
             if arch.is_recurrent(il) and family_for(arch.arch).ssm_scan == "conv_hole":
                 ffn += scan
+            if arch.is_recurrent(il) and layer_attends(arch, il):
+                ffn += rot_block
             attn = 0
             if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
@@ -588,7 +695,7 @@ def compute_stage_bytes(
                 if not fa:
                     attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
-        best = stage + masks + n_t * _INPUTS_PER_TOKEN
+        best = stage + masks + rot + n_t * _INPUTS_PER_TOKEN
         if family_for(arch.arch).ssm_scan == "states" and any(arch.is_recurrent(il) for il in layers):
             best += scan
     if holds_output:
@@ -650,7 +757,11 @@ def input_buffer_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfi
     """Host-side compute buffer of a fully offloaded model [B] (``CUDA_Host compute buffer``):
     the input embeddings (get_rows of token_embd on the CPU, n_embd × n_t f32) and the KQ masks.
     Published check: Llama 3 8B, n_ctx 8192, FA off: 8 + 16 = 24.01 MiB logged."""
-    return arch.n_embd * n_reserve_tokens(arch, s, profile) * 4 + mask_bytes(arch, s, profile)
+    return (
+        arch.n_embd * n_reserve_tokens(arch, s, profile) * 4
+        + mask_bytes(arch, s, profile)
+        + attn_rotation_bytes(arch, s, None, profile)
+    )
 
 
 def model_has_output(model: ModelSpec) -> bool:
