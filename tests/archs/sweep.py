@@ -59,6 +59,25 @@ FAMILIES: dict[str, Writer] = {
     ),
     "gemma4-ple256": lambda p, wtype: write_gemma4(p, ple=256, shared_kv_layers=2, n_layer=8, wtype=wtype),
     "gemma4-moe": lambda p, wtype: write_gemma4(p, moe=True, wtype=wtype),
+    # the released shape rules (data/model-configs/google__gemma-4-*.json), small dims: E2B
+    # (4:1 SWA, 1 KV head, shared KV with double-wide FFN, per-layer embeddings), 31B (K = V on
+    # global layers with fewer KV heads) and 26B-A4B (the same plus routed experts)
+    "gemma4-e2b": lambda p, wtype: write_gemma4(
+        p,
+        n_layer=10,
+        swa_period=5,
+        n_head_kv=1,
+        ple=64,
+        shared_kv_layers=5,
+        double_wide_mlp=True,
+        wtype=wtype,
+    ),
+    "gemma4-31b": lambda p, wtype: write_gemma4(
+        p, n_layer=12, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True, wtype=wtype
+    ),
+    "gemma4-26b-a4b": lambda p, wtype: write_gemma4(
+        p, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True, moe=True, wtype=wtype
+    ),
     "phi3": lambda p, wtype: write_dense(p, "phi3", wtype=wtype),
     "granite": lambda p, wtype: write_dense(p, "granite", wtype=wtype),
     "smollm3": lambda p, wtype: write_dense(p, "smollm3", wtype=wtype),

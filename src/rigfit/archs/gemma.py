@@ -132,21 +132,64 @@ def _gemma3n_shapes(arch: Architecture) -> ShapeList:
     return out
 
 
+def gemma4_k_eq_v(arch: Architecture) -> bool:
+    """Whether the global (full-attention) layers have no V projection (V = K).
+
+    Hugging Face ``attention_k_eq_v`` (26B-A4B, 31B; transformers' Gemma4TextAttention drops
+    ``v_proj`` on full-attention layers, and llama.cpp's gemma4.cpp then uses K as V). A GGUF
+    stores no key for it; there the converter's ``head_count_kv`` array stands for it
+    (convert_hf_to_gguf.py ``Gemma4Model`` writes the array only from
+    ``num_global_key_value_heads``, which the released configs set exactly where
+    ``attention_k_eq_v`` is true:
+    https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py)."""
+    flag = (arch.extra or {}).get("attention_k_eq_v")
+    if flag is not None:
+        return bool(flag)
+    return isinstance(arch.n_head_kv, tuple) and len(set(arch.n_head_kv)) > 1
+
+
 def _gemma4_shapes(arch: Architecture) -> ShapeList:
-    """models/gemma4.cpp: SWA layers with their own head size
-    (``key_length_swa``), one ``rope_freqs`` for the global layers, optional per-layer
-    embeddings."""
+    """models/gemma4.cpp as the converter writes it: SWA layers with their own head size
+    (``key_length_swa``), per-layer KV heads (``head_count_kv`` array), no ``attn_v`` on global
+    layers with K = V (:func:`gemma4_k_eq_v`), no K/V projection or K norm on the layers that
+    reuse earlier caches (``shared_kv_layers``), one ``rope_freqs`` for the global layers, a
+    ``layer_output_scale`` per layer, optional per-layer embeddings and routed experts."""
     out: ShapeList = []
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     hd_swa = int(extra(arch, "n_embd_head_k_swa", default=arch.n_embd_head_k))
+    kv_from = _gemma4_kv_from_start(arch)
+    k_eq_v = gemma4_k_eq_v(arch)
     _ple_head(out, arch, a)
+    e = arch.n_embd
     rope_done = False
     for il in range(arch.n_layer):
-        hd = hd_swa if arch.is_swa(il) else arch.n_embd_head_k
+        swa = arch.is_swa(il)
+        hd = hd_swa if swa else arch.n_embd_head_k
+        kv = arch.head_kv(il) * hd
+        has_kv = kv_from is None or il < kv_from
         p = f"blk.{il}."
-        _gemma_block(out, p, arch, il, hd, a)
+        out += [(p + "attn_norm.weight", (e,)), (p + "attn_q.weight", (e, arch.n_head * hd))]
+        if has_kv:
+            out.append((p + "attn_k.weight", (e, kv)))
+            if swa or not k_eq_v:
+                out.append((p + "attn_v.weight", (e, kv)))
+        out += [(p + "attn_output.weight", (arch.n_head * hd, e)), (p + "attn_q_norm.weight", (hd,))]
+        if has_kv:
+            out.append((p + "attn_k_norm.weight", (hd,)))
+        out += [
+            (p + "post_attention_norm.weight", (e,)),
+            (p + "ffn_norm.weight", (e,)),
+            (p + "post_ffw_norm.weight", (e,)),
+        ]
+        dense_ffn(out, p, e, arch.ff(il))
+        if a:
+            out += [
+                (p + "inp_gate.weight", (e, a)),
+                (p + "proj.weight", (a, e)),
+                (p + "post_norm.weight", (e,)),
+            ]
         if arch.moe is not None:  # 26B-A4B: routed experts next to the dense FFN
-            e, ne, ff = arch.n_embd, arch.moe.n_expert, arch.moe.expert_ff
+            ne, ff = arch.moe.n_expert, arch.moe.expert_ff
             out += [
                 (p + "ffn_gate_inp.weight", (e, ne)),
                 (p + "ffn_gate_inp.scale", (e,)),
@@ -157,7 +200,8 @@ def _gemma4_shapes(arch: Architecture) -> ShapeList:
                 (p + "ffn_up_exps.weight", (e, ff, ne)),
                 (p + "ffn_down_exps.weight", (ff, e, ne)),
             ]
-        if not arch.is_swa(il) and not rope_done:
+        out.append((p + "layer_output_scale.weight", (1,)))
+        if not swa and not rope_done:
             out.append(("rope_freqs.weight", (hd // 2,)))
             rope_done = True
     return out
@@ -243,6 +287,10 @@ register(
         swa_mode="array_only",
         n_layer_kv_from_start=_gemma4_kv_from_start,
         stage_extra_per_token=_gemma4_stage_extra,
+        # models/gemma4.cpp projects, norms and ropes Q before K and V: with FA on the peak is Q's three
+        # rows plus the layer input (measured: the global layers' K/V width does not move the
+        # reserve, 1 vs 4 KV heads, tests/archs/sweep.py gemma4-31b)
+        attn_kv_rows_live=False,
         gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
         **_GEMMA,
     )
