@@ -10,7 +10,8 @@ off, and the output stage holds two ``n_embd`` rows per token (the scaled embedd
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from rigfit.archs.common import attn_qkv, dense_ffn, extra
 from rigfit.archs.llama import llama_like
@@ -254,6 +255,42 @@ register(
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
 
 
+def _hf_gemma4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """convert_hf_to_gguf.py ``Gemma4Model.set_gguf_parameters``
+    (https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py): the global
+    layers' head size (``global_head_dim``) as ``key_length``, the sliding layers' (``head_dim``)
+    as ``key_length_swa``; the SWA pattern from ``layer_types``; ``num_kv_shared_layers``,
+    ``hidden_size_per_layer_input``; a per-layer FFN array when ``use_double_wide_mlp`` (shared-KV
+    layers twice as wide) and a per-layer KV-head array when ``num_global_key_value_heads`` is
+    set; the router's ``top_k_experts``."""
+    types = g("layer_types")
+    n_layer = g("num_hidden_layers")
+    if not isinstance(types, list) or len(types) != n_layer:
+        return
+    swa = tuple(t == "sliding_attention" for t in types)
+    put("attention.sliding_window_pattern", swa)
+    full, local = g("global_head_dim"), g("head_dim")
+    if full:
+        for k in ("attention.key_length", "attention.value_length", "rope.dimension_count"):
+            put(k, full)
+    if local:
+        for k in ("attention.key_length_swa", "attention.value_length_swa", "rope.dimension_count_swa"):
+            put(k, local)
+    shared = int(g("num_kv_shared_layers", default=0) or 0)
+    if shared:
+        put("attention.shared_kv_layers", shared)
+    put("embedding_length_per_layer_input", int(g("hidden_size_per_layer_input", default=0) or 0))
+    ff = g("intermediate_size")
+    if g("use_double_wide_mlp") and ff and shared:
+        put("feed_forward_length", tuple(ff * (2 if il >= n_layer - shared else 1) for il in range(n_layer)))
+    kv_full, kv_swa = g("num_global_key_value_heads"), g("num_key_value_heads")
+    if kv_full is not None and kv_swa is not None:
+        put("attention.head_count_kv", tuple(kv_swa if s else kv_full for s in swa))
+    if m.get("gemma4.expert_count"):
+        put("expert_used_count", g("top_k_experts", "num_experts_per_tok"))
+    put("final_logit_softcapping", g("final_logit_softcapping"))
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
 def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
@@ -291,7 +328,11 @@ register(
         # rows plus the layer input (measured: the global layers' K/V width does not move the
         # reserve, 1 vs 4 KV heads, tests/archs/sweep.py gemma4-31b)
         attn_kv_rows_live=False,
+        moe_dense_ffn=True,
         gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
+        hf_model_types=("gemma4", "gemma4_text"),
+        hf_metadata=_hf_gemma4,
+        hf_qk_norm_default=True,
         **_GEMMA,
     )
 )

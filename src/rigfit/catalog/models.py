@@ -260,7 +260,7 @@ def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, in
 #: architectures counted from their GGUF tensor table (rigfit.archs shape builders): LFM2's
 #: short-convolution layers and Nemotron-H's separate Mamba / attention / FFN layers are not
 #: the attention + FFN blocks the formula below counts.
-_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe")
+_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe", "gemma4")
 
 
 def _count_from_tensors(arch: Architecture) -> tuple[int, int]:
