@@ -79,7 +79,8 @@ def test_e2b_shared_kv_layers_and_double_wide_ffn():
 
 def test_26b_a4b_experts_next_to_dense_ffn():
     """26B-A4B: 128 experts of 704 (8 used) next to a dense 2112-wide FFN in every layer; the
-    counts match the release's 25.2B total / 3.8B active language-model parameters."""
+    language model counts 25.2B total / 3.8B active, the figures Google gives for the model
+    (https://ai.google.dev/gemma/docs/core/model_card_4, as quoted in its derived repos)."""
     a = _arch("gemma-4-26B-A4B-it")
     assert a.moe is not None and (a.moe.n_expert, a.moe.n_expert_used, a.moe.expert_ff) == (128, 8, 704)
     layer = _layer(tensor_shapes(a), 29)
