@@ -104,3 +104,14 @@ def test_26b_a4b_experts_next_to_dense_ffn():
 )
 def test_names_resolve(spelling, expected):
     assert resolve_name(spelling).id == expected
+
+
+def test_image_tokens_between_40_and_280():
+    """gemma4v (clip.cpp: patch 16, 3×3 pooling, 40–280 tokens): a 1024×768 photo is scaled to fit
+    280 tokens of 48×48 px keeping its aspect: 1.091× down → 19 × 14 = 266 tokens; a 224 px image
+    is scaled up to at least 40 tokens (7 × 7 = 49); without a size the budget, 280."""
+    from rigfit.estimate.vision import VisionSettings, tokens_for
+
+    assert tokens_for(VisionSettings(images=1, image_size=(1024, 768)), "gemma4").tokens == 266
+    assert tokens_for(VisionSettings(images=1, image_size=(224, 224)), "gemma4").tokens == 49
+    assert tokens_for(VisionSettings(images=1), "gemma4").tokens == 280

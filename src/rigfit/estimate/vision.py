@@ -175,6 +175,13 @@ LLAMA4_MAX_TILES = 16
 #: Pixtral-12B: patch 16, 1024 px, https://huggingface.co/mistralai/Pixtral-12B-2409/blob/main/params.json).
 PIXTRAL_SOURCE = "https://github.com/ggml-org/llama.cpp/blob/master/tools/mtmd/clip.cpp"
 CLIP_CPP_SOURCE = PIXTRAL_SOURCE
+#: Gemma 4 (gemma4v): patch 16, 3×3 pooling (48 px per token), 40 to 280 tokens per image
+#: (clip.cpp ``load_hparams``: ``n_merge = 3``, ``set_limit_image_tokens(40, 280)``; the image is
+#: resized like Qwen-VL's, keeping its aspect ratio, by ``mtmd_image_preprocessor_dyn_size``);
+#: 280 is also the config's ``vision_soft_tokens_per_image``
+#: (https://huggingface.co/google/gemma-4-31B-it/blob/main/config.json).
+GEMMA4_SOURCE = CLIP_CPP_SOURCE
+GEMMA4_MIN_TOKENS, GEMMA4_MAX_TOKENS = 40, 280
 
 #: Encoders of catalog / text-GGUF architectures, for ``--images`` without ``--mmproj``
 #: (projector name, image_size, patch_size, n_merge), from each model's config.json.
@@ -183,6 +190,7 @@ ENCODER_BY_ARCH: dict[str, tuple[str, int, int, int]] = {
     "llama4": ("llama4", 336, 14, 2),  # LLAMA4_SOURCE
     "qwen2vl": ("qwen2.5vl", 0, 14, 2),  # QWEN_SOURCE; dynamic size
     "llava": ("mlp", 336, 14, 1),  # LLAVA_SOURCE
+    "gemma4": ("gemma4v", 0, 16, 3),  # GEMMA4_SOURCE; dynamic size
 }
 
 
@@ -234,16 +242,18 @@ def catalog_projector(arch_name: str, text_n_embd: int) -> MmprojInfo | None:
     )
 
 
-def _qwen_resize(w: int, h: int, factor: int) -> tuple[int, int]:
+def _qwen_resize(
+    w: int, h: int, factor: int, min_pixels: int = QWEN_MIN_PIXELS, max_pixels: int = QWEN_MAX_PIXELS
+) -> tuple[int, int]:
     """``smart_resize``: round each side to a multiple of ``factor``, then scale into the pixel range."""
     hb = max(factor, round(h / factor) * factor)
     wb = max(factor, round(w / factor) * factor)
-    if hb * wb > QWEN_MAX_PIXELS:
-        beta = math.sqrt(h * w / QWEN_MAX_PIXELS)
+    if hb * wb > max_pixels:
+        beta = math.sqrt(h * w / max_pixels)
         hb = max(factor, math.floor(h / beta / factor) * factor)
         wb = max(factor, math.floor(w / beta / factor) * factor)
-    elif hb * wb < QWEN_MIN_PIXELS:
-        beta = math.sqrt(QWEN_MIN_PIXELS / (h * w))
+    elif hb * wb < min_pixels:
+        beta = math.sqrt(min_pixels / (h * w))
         hb = math.ceil(h * beta / factor) * factor
         wb = math.ceil(w * beta / factor) * factor
     return wb, hb
@@ -263,6 +273,22 @@ def image_tokens(
         return ImageTokens(native, native, "fixed: one token per patch", LLAVA_SOURCE)
     if projector in ("idefics3", "internvl"):
         return ImageTokens(native // (n_merge * n_merge), native, "fixed per tile", CLIP_CPP_SOURCE)
+    if projector == "gemma4v":
+        factor = patch_size * max(1, n_merge)
+        if width is None or height is None:
+            top = GEMMA4_MAX_TOKENS
+            return ImageTokens(
+                top, top * n_merge * n_merge, "up to 280 tokens (a large image)", GEMMA4_SOURCE
+            )
+        rw, rh = _qwen_resize(
+            width, height, factor, GEMMA4_MIN_TOKENS * factor * factor, GEMMA4_MAX_TOKENS * factor * factor
+        )
+        return ImageTokens(
+            (rw // factor) * (rh // factor),
+            (rw // patch_size) * (rh // patch_size),
+            f"{rw}x{rh} px / {factor}²",
+            GEMMA4_SOURCE,
+        )
     w = width or image_size or 448
     h = height or image_size or 448
     if projector in ("qwen2vl", "qwen2.5vl", "qwen25vl", "qwen3vl", "qwen3vl_merger"):
