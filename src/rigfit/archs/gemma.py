@@ -291,17 +291,27 @@ def _hf_gemma4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[s
     put("final_logit_softcapping", g("final_logit_softcapping"))
 
 
+#: per-layer-input rows (A·L values per token) alive in the FFN stage: 2, as in gemma3n (measured
+#: on a synthetic gemma4 GGUF with E2B's sizes, E 1536, A 256, 10 layers: the rule with 1 was
+#: 5 MiB short at ubatch 512)
+FFN_PLE_ROWS = 2
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
 def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
     ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
-    the per-layer inputs (A·L) stay alive through every layer; the input stage that projects
-    them holds ``3·A·L + 5·E``; with flash attention off the attention stage holds
-    ``2·A·L − 3·E`` (without per-layer embeddings 3 rows of E fewer than the Gemma rule).
+    the per-layer inputs (A·L) stay alive through every layer, twice in the FFN stage
+    (:data:`FFN_PLE_ROWS`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
+    attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
+    of E fewer than the Gemma rule); an MoE layer's FFN stage is in the branch below.
 
-    Fitted on llama.cpp b11549 CPU reserves of three synthetic gemma4 GGUFs
-    (tests/archs/gemma3n_synth.py ``write_gemma4``: A 0/64/256, 6–8 layers, E 256 only, so the
-    E terms are not separated from constants), 16 settings each.
+    Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
+    A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
+    ``LARGE_FAMILIES``). Flash attention on: within 0.01 MiB at the released sizes. Flash
+    attention off at the released sizes the rule is 2–4 MiB high for E2B's sizes and 18 MiB
+    (8 %) low for 26B-A4B's at n_ctx 4096; at E 256 ggml-alloc's block reuse moves the peak by
+    1.5–4 MiB (tests/archs/test_sweep.py KNOWN_GAPS).
     """
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     persistent = a * arch.n_layer
@@ -310,11 +320,15 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     if stage == "attention" and not fa:
         return 2 * persistent - 3 * arch.n_embd
     if stage == "ffn" and arch.moe is not None:
-        # 26B-A4B: a dense FFN runs next to the routed experts; the wider one sets the peak
-        # (measured: the dense FFN's 3·n_ff + 5·E on a synthetic gemma4 MoE GGUF)
+        # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
+        # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
+        # plus their n_expert_used down-projection outputs of E each (26B-A4B's attention and
+        # expert sizes, 16 experts, E 2816: within 0.01 MiB of llama.cpp, where the generic MoE
+        # rule alone was 44 MiB short at ubatch 512)
         m = arch.moe
-        return persistent + 3 * max(0, arch.ff(0) - m.expert_ff * m.n_expert_used - m.shared_ff_total)
-    return persistent
+        routed = m.expert_ff * m.n_expert_used + m.shared_ff_total
+        return FFN_PLE_ROWS * persistent + max(3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd)
+    return FFN_PLE_ROWS * persistent
 
 
 register(
