@@ -115,3 +115,13 @@ def test_image_tokens_between_40_and_280():
     assert tokens_for(VisionSettings(images=1, image_size=(1024, 768)), "gemma4").tokens == 266
     assert tokens_for(VisionSettings(images=1, image_size=(224, 224)), "gemma4").tokens == 49
     assert tokens_for(VisionSettings(images=1), "gemma4").tokens == 280
+
+
+def test_12b_unified_reads_as_gemma4():
+    """Gemma 4 12B (model_type gemma4_unified, no vision tower) is the gemma4 language model:
+    8 KV heads of 256 on sliding layers, 1 of 512 with K = V on the global ones."""
+    a = _arch("gemma-4-12B-it")
+    assert a.arch == "gemma4" and gemma4_k_eq_v(a)
+    full = _layer(tensor_shapes(a), 5)
+    assert full["attn_k.weight"] == (3840, 512) and "attn_v.weight" not in full
+    assert resolve_name("gemma4:12b").id == "gemma-4-12b"

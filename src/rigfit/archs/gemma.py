@@ -345,7 +345,10 @@ register(
         attn_kv_rows_live=False,
         moe_dense_ffn=True,
         gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
-        hf_model_types=("gemma4", "gemma4_text"),
+        # Gemma 4 12B ("unified": no vision/audio tower) has the gemma4 language model; llama.cpp
+        # converts it as gemma4 (conversion/gemma.py Gemma4UnifiedModel(Gemma4Model),
+        # https://github.com/ggml-org/llama.cpp/tree/master/conversion)
+        hf_model_types=("gemma4", "gemma4_text", "gemma4_unified", "gemma4_unified_text"),
         hf_metadata=_hf_gemma4,
         hf_qk_norm_default=True,
         **_GEMMA,
