@@ -210,9 +210,67 @@ GEMMA3_VISION = {
 ESTIMATED_WEIGHTS_REL_BAND = 0.02
 
 
-def catalog_projector(arch_name: str, text_n_embd: int) -> MmprojInfo | None:
+#: Gemma 4's two vision towers (transformers convert_gemma4_weights.py ``_ON_DEVICE_VISION_CONFIG``
+#: for E2B/E4B, the models with per-layer embeddings, and ``_LARGE_MODEL_VISION_CONFIG`` for
+#: 26B-A4B/31B: https://github.com/huggingface/transformers/blob/ca5ff0b0d29a3b30277e4518644df411193f9490/src/transformers/models/gemma4/convert_gemma4_weights.py);
+#: patch 16, 3×3 pooling, a 10240-entry 2-D position table (Gemma4VisionConfig defaults).
+GEMMA4_VISION_SOURCE = (
+    "https://github.com/huggingface/transformers/blob/ca5ff0b0d29a3b30277e4518644df411193f9490/"
+    "src/transformers/models/gemma4/convert_gemma4_weights.py"
+)
+GEMMA4_VISION = {
+    "on_device": {"n_embd": 768, "n_ff": 3072, "n_layer": 16, "n_head": 12},
+    "large": {"n_embd": 1152, "n_ff": 4304, "n_layer": 27, "n_head": 16},
+}
+GEMMA4_POSITIONS = 10240
+#: clip.cpp reserves the gemma4v compute buffer for a 256-token warm-up image
+#: (``set_warmup_n_tokens(256)``): 16 × 16 tokens of 48 px, a 768 px square.
+GEMMA4_WARMUP_SIDE = 768
+
+
+def _gemma4_projector(text_n_embd: int, extra: dict[str, Any]) -> MmprojInfo | None:
+    """Gemma 4's F16 vision projector (gemma4v), estimated from the tower its size uses: per
+    layer Q/K/V/O, a gated FFN (3 matrices), 4 norms and Q/K norms; the patch embedding, the 2-D
+    position table and the projection to the text width. 12B (gemma4_unified) has no tower."""
+    if str(extra.get("hf_model_type") or "").startswith("gemma4_unified"):
+        return None
+    tower = "on_device" if int(extra.get("embedding_length_per_layer_input") or 0) else "large"
+    v = GEMMA4_VISION[tower]
+    e, f, n, patch = v["n_embd"], v["n_ff"], v["n_layer"], 16
+    hd = e // v["n_head"]
+    f16 = 3 * patch * patch * e + 2 * GEMMA4_POSITIONS * e + n * (4 * e * e + 3 * e * f) + e * text_n_embd
+    f32 = n * (4 * e + 2 * hd) + 2 * e
+    return MmprojInfo(
+        path="mmproj-F16.gguf",
+        name=None,
+        projector="gemma4v",
+        has_vision=True,
+        has_audio=False,
+        image_size=GEMMA4_WARMUP_SIDE,
+        patch_size=patch,
+        n_embd=e,
+        n_ff=f,
+        n_layer=n,
+        n_head=v["n_head"],
+        projection_dim=text_n_embd,
+        n_merge=3,
+        weights_bytes=2 * f16 + 4 * f32,
+        n_params=f16 + f32,
+        n_tensors=0,
+        file_size=0,
+        weights_source=f"estimated: an F16 projector from the {tower} vision_config, {GEMMA4_VISION_SOURCE}",
+        tensor_types={},
+    )
+
+
+def catalog_projector(
+    arch_name: str, text_n_embd: int, extra: dict[str, Any] | None = None
+) -> MmprojInfo | None:
     """The F16 projector llama.cpp's converter would write for a catalog vision model, from its
-    vision_config (only Gemma 3 so far); None when rigfit does not know the model's encoder."""
+    vision_config (Gemma 3; Gemma 4 by its ``extra``); None when rigfit does not know the
+    model's encoder."""
+    if arch_name == "gemma4":
+        return _gemma4_projector(text_n_embd, extra or {})
     if arch_name != "gemma3":
         return None
     v = GEMMA3_VISION
