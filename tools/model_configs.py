@@ -120,6 +120,9 @@ KEEP_KEYS = [
     "num_dense_layers",
     "attention_chunk_size",
     "no_rope_layers",
+    "index_n_heads",
+    "index_head_dim",
+    "index_topk",
     # Gemma 4 (convert_hf_to_gguf.py Gemma4Model)
     "global_head_dim",
     "num_global_key_value_heads",
