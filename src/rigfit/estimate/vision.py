@@ -106,9 +106,27 @@ def add_mmproj_buffers(devs: Sequence[_DeviceRow], vs: VisionSettings, flash_att
         d.uncertainty_bytes += int(ESTIMATED_WEIGHTS_REL_BAND * vs.mmproj.weights_bytes)
 
 
+#: gemma4v (tools/mtmd/models/gemma4v.cpp: 2-D RoPE on each half of Q and K, then concatenated;
+#: a gated FFN) reserves for a 256-token warm-up image, 256·n_merge² patches (clip.cpp
+#: ``set_warmup_n_tokens(256)``), whatever the header's image_size. Its buffer, f32 values per
+#: patch: flash attention on ``max(3·F + 3·E, 6·E)``, off ``H·P + 5·E``, fitted on llama.cpp
+#: b11549 CPU reserves of 7 synthetic gemma4v projectors (tests/synth_mmproj.py
+#: ``write_gemma4v_mmproj``: E 256–1152, F 512–4304, 4–16 heads, 2–5 blocks;
+#: benchmarks/mmproj_gemma4v_vs_llamacpp.py): exact (0.02 MiB) at the on-device tower's sizes
+#: (E 768, F 3072, 12 heads), −4.5 % / −1.8 % (FA on / off) at the large tower's (E 1152,
+#: F 4304), worst +9 % (2.2 MiB) where E = F.
+GEMMA4_WARMUP_TOKENS = 256
+GEMMA4V_COMPUTE_REL_BAND = 0.1
+
+
 def encoder_compute_bytes(info: MmprojInfo, flash_attn: bool) -> int:
-    """The image encoder's compute buffer [B] for the warm-up image (rule in the module docstring)."""
+    """The image encoder's compute buffer [B] for the warm-up image (rule in the module docstring;
+    gemma4v: :data:`GEMMA4_WARMUP_TOKENS`)."""
     p, e, f, h = info.n_patches, info.n_embd, info.n_ff, info.n_head
+    if info.projector == "gemma4v":
+        p = GEMMA4_WARMUP_TOKENS * max(1, info.n_merge) ** 2
+        per_patch = max(3 * f + 3 * e, 6 * e) if flash_attn else h * p + 5 * e
+        return p * per_patch * F32
     pe = p * e * F32
     attn = (5 * pe) if flash_attn else (h * p * p * F32 + 6 * pe)
     ffn = p * f * F32 + 3 * pe
@@ -119,6 +137,8 @@ def encoder_compute_band(info: MmprojInfo, compute_bytes: int) -> int:
     """Half-width of the compute buffer's band [B]."""
     if info.projector in MEASURED_PROJECTORS:
         return COMPUTE_BAND_MEASURED
+    if info.projector == "gemma4v":
+        return max(COMPUTE_BAND_MEASURED, int(GEMMA4V_COMPUTE_REL_BAND * compute_bytes))
     return int(COMPUTE_REL_BAND_UNMEASURED * compute_bytes)
 
 
@@ -223,8 +243,7 @@ GEMMA4_VISION = {
     "large": {"n_embd": 1152, "n_ff": 4304, "n_layer": 27, "n_head": 16},
 }
 GEMMA4_POSITIONS = 10240
-#: clip.cpp reserves the gemma4v compute buffer for a 256-token warm-up image
-#: (``set_warmup_n_tokens(256)``): 16 × 16 tokens of 48 px, a 768 px square.
+#: the warm-up image as a square: 16 × 16 tokens of 48 px (:data:`GEMMA4_WARMUP_TOKENS`).
 GEMMA4_WARMUP_SIDE = 768
 
 
