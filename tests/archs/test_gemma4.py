@@ -127,20 +127,36 @@ def test_12b_unified_reads_as_gemma4():
     assert resolve_name("gemma4:12b").id == "gemma-4-12b"
 
 
-def test_projector_estimate_by_tower():
+def test_projector_estimate_by_tower(tmp_path):
     """--images on a catalog Gemma 4 model adds the F16 projector of its tower: 31B's 27 layers of
-    1152 (Q/K/V/O, gated FFN of 4304) plus patch embedding, 2 × 10240 positions and the projection
-    to 5376; E2B/E4B (per-layer embeddings) the 16 × 768 tower; 12B has none."""
+    1152 (Q/K/V/O, gated FFN of 4304) plus patch embedding, 2 × 10240 F32 positions and the
+    projection to 5376; E2B/E4B (per-layer embeddings) the 16 × 768 tower, byte for byte the
+    synthetic writer's file of that size; 12B has none."""
     from rigfit.estimate.vision import catalog_projector
 
     a = _arch("gemma-4-31B-it")
     e, f = 1152, 4304
-    f16 = 3 * 256 * e + 2 * 10240 * e + 27 * (4 * e * e + 3 * e * f) + e * 5376
-    f32 = 27 * (4 * e + 2 * 72) + 2 * e
+    f16 = 3 * 256 * e + 27 * (4 * e * e + 3 * e * f) + e * 5376
+    f32 = 2 * 10240 * e + 27 * (4 * e + 2 * 72) + 2 * e
     p = catalog_projector("gemma4", a.n_embd, a.extra)
     assert p is not None and p.weights_bytes == 2 * f16 + 4 * f32 and p.n_patches == 48 * 48
     e2b = _arch("gemma-4-E2B-it")
     small = catalog_projector("gemma4", e2b.n_embd, e2b.extra)
     assert small is not None and (small.n_embd, small.n_layer) == (768, 16)
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from synth_mmproj import write_gemma4v_mmproj
+
+    written = write_gemma4v_mmproj(
+        tmp_path / "e2b.gguf",
+        n_embd=768,
+        n_ff=3072,
+        n_layer=16,
+        n_head=12,
+        positions=10240,
+        projection_dim=1536,
+    )
+    assert small.weights_bytes == sum(written.tensor_bytes.values())
     u = _arch("gemma-4-12B-it")
     assert catalog_projector("gemma4", u.n_embd, u.extra) is None

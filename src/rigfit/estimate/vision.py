@@ -257,8 +257,10 @@ def _gemma4_projector(text_n_embd: int, extra: dict[str, Any]) -> MmprojInfo | N
     v = GEMMA4_VISION[tower]
     e, f, n, patch = v["n_embd"], v["n_ff"], v["n_layer"], 16
     hd = e // v["n_head"]
-    f16 = 3 * patch * patch * e + 2 * GEMMA4_POSITIONS * e + n * (4 * e * e + 3 * e * f) + e * text_n_embd
-    f32 = n * (4 * e + 2 * hd) + 2 * e
+    # the converter keeps the position table in F32 (tensor_force_quant "position_embedding_table");
+    # the large tower standardizes its output (std_bias, std_scale: Gemma4VisionConfig standardize)
+    f16 = 3 * patch * patch * e + n * (4 * e * e + 3 * e * f) + e * text_n_embd
+    f32 = 2 * GEMMA4_POSITIONS * e + n * (4 * e + 2 * hd) + (2 * e if tower == "large" else 0)
     return MmprojInfo(
         path="mmproj-F16.gguf",
         name=None,
