@@ -19,8 +19,11 @@ A family records, for its architecture:
   GGUF keys the converter writes (``hf_metadata``);
 * cache kinds — KV / SWA / MLA / recurrent state / KV on recurrent layers (``kv_on_recurrent``);
 * compute-graph terms — values the memory model adds for this family (``attn_extra_embd_fa_off``:
-  n_embd rows per token live in attention with FA off; ``ffn_extra_embd``: n_embd rows live
-  during the FFN, e.g. the attention output of a parallel attention+FFN block;
+  n_embd rows per token live in attention with FA off; ``attn_kv_rows_live``: False where the
+  graph finishes Q before computing K and V, so with FA on K/V rows never add to Q's peak (gemma4);
+  ``ffn_extra_embd``: n_embd rows live during the FFN, e.g. the attention output of a parallel
+  attention+FFN block; ``moe_dense_ffn``: every MoE layer also has a dense FFN of
+  ``feed_forward_length`` (gemma4 26B-A4B), so a table read without tensors keeps that width;
   ``moe_stage_per_token``: f32 values per token live in an MoE layer's FFN, where the family's
   graph differs from the generic ``3·(routed + shared width) + 5·n_embd``;
   ``output_embd_rows``: n_embd rows of the output stage; ``stage_extra_per_token``: f32 values per
@@ -156,6 +159,8 @@ class ArchFamily:
     ssm_conv_uses_groups: bool = True
     kv_on_recurrent: bool = False
     attn_extra_embd_fa_off: int = 0
+    attn_kv_rows_live: bool = True
+    moe_dense_ffn: bool = False
     ffn_extra_embd: int = 0
     moe_stage_per_token: Callable[[Architecture], int] | None = None
     output_embd_rows: int = 1

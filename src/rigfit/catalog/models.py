@@ -260,8 +260,9 @@ def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, in
 #: architectures counted from their GGUF tensor table (rigfit.archs shape builders): LFM2's
 #: short-convolution layers and Nemotron-H's separate Mamba / attention / FFN layers are not
 #: the attention + FFN blocks the formula below counts; the DSA models' lightning indexer
-#: (deepseek32, glm-dsa) is a block the formula does not know.
-_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe", "deepseek32", "glm-dsa")
+#: (deepseek32, glm-dsa) is a block the formula does not know; gemma4's K = V global layers and
+#: KV-shared layers drop projections the formula counts.
+_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe", "deepseek32", "glm-dsa", "gemma4")
 
 
 def _count_from_tensors(arch: Architecture) -> tuple[int, int]:

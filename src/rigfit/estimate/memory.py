@@ -389,7 +389,8 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     masks [elements].
 
     Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
-    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
+    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), without ``k + v`` (FA on) where
+    the family computes Q first (``ArchFamily.attn_kv_rows_live``), plus the family's extra rows
     with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
     MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``;
     MLA with a DSA indexer (deepseek32, glm-dsa):
@@ -414,8 +415,9 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         )
     hd_k, hd_v = layer_head_dims(arch, il)
     q = arch.n_head * hd_k
-    kv = arch.head_kv(il) * (hd_k + hd_v)
-    c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
+    fam = family_for(arch.arch)
+    kv = arch.head_kv(il) * (hd_k + hd_v) if fam.attn_kv_rows_live or not fa else 0
+    c = 1 if fa else 3 + fam.attn_extra_embd_fa_off
     return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
