@@ -1,0 +1,244 @@
+"""Operating system and GPU driver: a fitted speed factor per (kind, vendor, backend, OS).
+
+The same card runs llama.cpp at very different speeds under different drivers. The clearest case
+in the ground truth is Intel Arc on Vulkan: in https://github.com/ggml-org/llama.cpp/pull/14001
+(build 5583, gemma-2-2b Q4_K_M) one author ran the same three Intel GPUs (Core Ultra 7 268V's
+Arc 140V, Arc B580, Arc A770) on Windows 11 with Intel's driver 32.0.101.6795 and on Ubuntu
+24.04.2 with Mesa 24.2.8 (the ANV driver): decode was 2.5–3.1× and prefill 1.2–2.9× slower on
+Linux. The physics is the driver's shader compiler and feature set, not the silicon:
+
+- llama.cpp's Vulkan backend picks its kernels by driver: Mesa ANV reported ``int dot: 1`` and the
+  Windows driver ``int dot: 0`` in PR 14001's logs, so the two ran different matrix-vector
+  shaders; later PRs tune or switch off the integer-dot (MMVQ) decode path for the Windows driver
+  alone (https://github.com/ggml-org/llama.cpp/pull/19988,
+  https://github.com/ggml-org/llama.cpp/pull/20672);
+- cooperative matrices (the XMX engines) are switched on per architecture and per driver: on for
+  Xe2 from PR 14001, and on for Arrow Lake's Xe-LPG Plus on Windows but kept off on Linux pending a
+  Mesa fix (https://github.com/ggml-org/llama.cpp/pull/24404,
+  https://github.com/ggml-org/llama.cpp/issues/29310);
+- the gap persists in 2026 builds: an A770 decodes llama3-8b Q4_K_M at 32 t/s on Linux against 52
+  t/s on Windows at build 8191 (https://github.com/ggml-org/llama.cpp/pull/19988, comment of
+  2026-03-03), and a Battlemage owner finds "Vulkan in Windows is so much faster than either SYCL
+  or Vulkan under Linux" (https://github.com/ggml-org/llama.cpp/issues/22413).
+
+The model has no driver physics, so this module fits one factor on the predicted rate per
+``kind|vendor|backend|os`` from the calibration rows whose source states the OS (``os`` column, or
+the row's notes: "Windows 11 …", "Ubuntu …, Mesa …", "RADV", a Raspberry Pi host). A factor is
+fitted only where the data hold that (kind, vendor, backend) on at least two operating systems,
+each on at least :data:`MIN_DEVICES` devices (a measured contrast, not one device's quirk); the
+base fit then sees each such row normalised by its factor. A prediction for an unknown OS gets no
+factor: its band is widened to reach every fitted OS factor of its group instead
+(:func:`widen_unknown`), so "unknown" never guesses a driver.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # typing only: calibration imports the speed package
+    from rigfit.estimate.calibration import FitRow
+
+#: Operating systems a prediction can name (``--os`` / the ``os`` column); "unknown" = not given.
+OS_CHOICES = ("windows", "linux", "macos", "unknown")
+UNKNOWN = "unknown"
+#: Vendors whose GPU backends get OS factors (CPU and Apple rows have no driver contrast).
+GPU_VENDORS = ("intel", "amd", "nvidia")
+#: Devices an OS needs within its (kind, vendor, backend) before it gets a factor.
+MIN_DEVICES = 2
+#: Shrinkage of a factor towards 1 with few devices: log factor × d / (d + SHRINK_DEVICES).
+#: Chosen leave-one-device-out with benchmarks/accuracy.py (see the module's tests for the run).
+SHRINK_DEVICES = 0.0
+
+_OS_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("windows", re.compile(r"\bwindows\b|\bwin ?1[01]\b|\.exe\b", re.IGNORECASE)),
+    (
+        "linux",
+        re.compile(
+            r"\blinux\b|\bubuntu\b|\bdebian\b|\bfedora\b|\barch\b|\bmesa\b|\bradv\b|\banv\b|"
+            r"\bamdvlk\b|raspberry pi",
+            re.IGNORECASE,
+        ),
+    ),
+    ("macos", re.compile(r"\bmacos\b|\bos x\b", re.IGNORECASE)),
+)
+
+#: The driver a (vendor, backend, os) runs on, for labels (facts of the driver stacks: Mesa's ANV
+#: and RADV are the Linux Vulkan drivers of Intel and AMD GPUs, https://docs.mesa3d.org/drivers/anv.html,
+#: https://docs.mesa3d.org/drivers/radv.html; ANV does not exist on Windows,
+#: https://github.com/pal1000/mesa-dist-win/issues/208).
+DRIVERS: dict[tuple[str, str, str], str] = {
+    ("intel", "Vulkan", "linux"): "Mesa ANV",
+    ("intel", "Vulkan", "windows"): "Intel Windows driver",
+    ("amd", "Vulkan", "linux"): "Mesa RADV or AMDVLK",
+    ("amd", "Vulkan", "windows"): "AMD Adrenalin driver",
+    ("nvidia", "Vulkan", "linux"): "NVIDIA driver",
+    ("nvidia", "Vulkan", "windows"): "NVIDIA driver",
+    ("intel", "SYCL", "linux"): "oneAPI Level Zero",
+    ("intel", "SYCL", "windows"): "oneAPI Level Zero",
+}
+_OS_NAMES = {"windows": "Windows", "linux": "Linux", "macos": "macOS", "unknown": "an unknown OS"}
+
+
+def normalise_os(text: str | None) -> str:
+    """'Windows 11' → 'windows', 'Ubuntu' → 'linux', '' → 'unknown' (never raises)."""
+    t = (text or "").strip().lower()
+    if t in OS_CHOICES:
+        return t
+    if t in ("mac", "darwin", "osx"):
+        return "macos"
+    found = {name for name, rx in _OS_WORDS if rx.search(t)}
+    return found.pop() if len(found) == 1 else UNKNOWN
+
+
+def os_of_row(row: Mapping[str, object]) -> str:
+    """The OS a ground-truth or cases row states: its ``os`` column, else its notes when they name
+    exactly one OS (a Windows driver, or Linux / Ubuntu / Mesa / RADV / a Raspberry Pi host), else
+    'unknown'."""
+    explicit = str(row.get("os") or "").strip()
+    if explicit:
+        return normalise_os(explicit)
+    return normalise_os(str(row.get("notes") or ""))
+
+
+def factor_key(kind: str, vendor: str, backend: str, os_name: str) -> str:
+    return f"{'tg' if kind == 'pg' else kind}|{vendor}|{backend}|{os_name}"
+
+
+def label(vendor: str, backend: str, os_name: str) -> str:
+    """'Vulkan on Linux (Mesa ANV)'; 'Vulkan on an unknown OS' when none is given."""
+    driver = DRIVERS.get((vendor, backend, os_name))
+    return f"{backend} on {_OS_NAMES.get(os_name, os_name)}" + (f" ({driver})" if driver else "")
+
+
+def _row_os(r: FitRow) -> str:
+    settings = getattr(r.ref, "settings", None)
+    return str(getattr(settings, "os", UNKNOWN) or UNKNOWN)
+
+
+def _vendor(r: FitRow) -> str:
+    from rigfit.estimate.speed.bands import vendor_of
+
+    return vendor_of(r.hardware_kind)
+
+
+def fit_factors(
+    rows: Sequence[FitRow], coefs: Mapping[str, float], predict_time: Callable[[Mapping, Mapping], float]
+) -> dict[str, dict]:
+    """Factors {key: {log, devices, rows}} from in-sample log(observed/predicted) of rows whose OS
+    is known: the median over devices of each device's median, centred on the device-weighted
+    mean of its (kind, vendor, backend) group, where the data hold that group on ≥ 2 OSes with
+    ≥ MIN_DEVICES devices each."""
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        os_name, vendor = _row_os(r), _vendor(r)
+        if os_name == UNKNOWN or vendor not in GPU_VENDORS:
+            continue
+        t = predict_time(coefs, r.features)
+        if not (t > 0 and r.time > 0):
+            continue
+        per[factor_key(r.kind, vendor, r.backend, os_name)][r.device].append(math.log(t / r.time))
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for key, devs in per.items():
+        if len(devs) >= MIN_DEVICES:
+            by_group[key.rsplit("|", 1)[0]].append(key)
+    out: dict[str, dict] = {}
+    for keys in by_group.values():
+        if len(keys) < 2:
+            continue  # one OS only: nothing to contrast, the vendor delta covers it
+        meds = {k: float(np.median([np.median(v) for v in per[k].values()])) for k in keys}
+        n_dev = {k: len(per[k]) for k in keys}
+        # centred: the group's factors average to 1 over its devices, so the base model (and an
+        # unknown OS) sits between the operating systems and the factors carry only the contrast
+        centre = sum(meds[k] * n_dev[k] for k in keys) / sum(n_dev.values())
+        for key in keys:
+            d = n_dev[key]
+            out[key] = {
+                "log": round((meds[key] - centre) * d / (d + SHRINK_DEVICES), 6),
+                "devices": d,
+                "rows": sum(len(v) for v in per[key].values()),
+            }
+    return out
+
+
+def normalised(rows: Sequence[FitRow], factors: Mapping[str, dict]) -> list[FitRow]:
+    """Rows with their observed rate divided by their OS factor (what the base model should fit)."""
+    from dataclasses import replace
+
+    out = []
+    for r in rows:
+        f = factors.get(factor_key(r.kind, _vendor(r), r.backend, _row_os(r)))
+        out.append(replace(r, observed_tps=r.observed_tps / math.exp(f["log"])) if f else r)
+    return out
+
+
+def fit_with_os(
+    rows: Sequence[FitRow],
+    fit: Callable[[list[FitRow]], dict[str, float]],
+    predict_time: Callable[[Mapping, Mapping], float],
+) -> tuple[dict[str, float], dict[str, dict]]:
+    """(coefficients, OS factors): fit, read the factors off the residuals, refit on the rows
+    normalised by them, and read the factors again against the refitted coefficients."""
+    coefs = fit(list(rows))
+    factors = fit_factors(rows, coefs, predict_time)
+    if not factors:
+        return coefs, {}
+    coefs = fit(normalised(rows, factors))
+    return coefs, fit_factors(rows, coefs, predict_time) or factors
+
+
+def factor(C: Mapping, kind: str, vendor: str, backend: str | None, os_name: str | None) -> float:
+    """The multiplier on a predicted tokens/s for this OS (1 when none was fitted or OS unknown)."""
+    f = (C.get("os_factors") or {}).get(factor_key(kind, vendor, backend or "", os_name or UNKNOWN))
+    return math.exp(float(f["log"])) if f else 1.0
+
+
+def widen_unknown(
+    C: Mapping, kind: str, vendor: str, backend: str | None, os_name: str | None, lo: float, hi: float
+) -> tuple[float, float]:
+    """A band for an unknown OS stretched to every fitted OS factor of its group (unchanged when
+    the OS is known or the group has no factors)."""
+    if (os_name or UNKNOWN) != UNKNOWN:
+        return lo, hi
+    head = f"{'tg' if kind == 'pg' else kind}|{vendor}|{backend or ''}|"
+    logs = [float(v["log"]) for k, v in (C.get("os_factors") or {}).items() if k.startswith(head)]
+    if not logs:
+        return lo, hi
+    return lo * math.exp(min(0.0, min(logs))), hi * math.exp(max(0.0, max(logs)))
+
+
+def describe(C: Mapping, kind: str, vendor: str, backend: str | None, os_name: str | None) -> str:
+    """How a prediction used the OS: 'Vulkan on Linux (Mesa ANV): ×0.42 (fitted on 3 devices)'."""
+    os_name = os_name or UNKNOWN
+    be = backend or ""
+    text = label(vendor, be, os_name)
+    factors = C.get("os_factors") or {}
+    f = factors.get(factor_key(kind, vendor, be, os_name))
+    if f:
+        return f"{text}: ×{math.exp(float(f['log'])):.2f} (fitted on {f['devices']} devices)"
+    head = f"{'tg' if kind == 'pg' else kind}|{vendor}|{be}|"
+    if os_name == UNKNOWN and any(k.startswith(head) for k in factors):
+        return f"{text}: band widened to cover every OS (give --os)"
+    return text
+
+
+__all__ = [
+    "DRIVERS",
+    "OS_CHOICES",
+    "UNKNOWN",
+    "describe",
+    "factor",
+    "factor_key",
+    "fit_factors",
+    "fit_with_os",
+    "label",
+    "normalise_os",
+    "normalised",
+    "os_of_row",
+    "widen_unknown",
+]
