@@ -192,3 +192,34 @@ def test_held_out_device_gets_the_linux_slowdown_of_the_other_devices(intel_rows
     by = {(r.device, r.kind, r.ref.settings.os): p for r, p in pairs}
     for dev in {r.device for r in intel_rows}:
         assert by[(dev, "tg", "linux")] < 0.7 * by[(dev, "tg", "windows")], dev
+
+
+def test_estimate_speed_takes_the_os_and_names_it():
+    from rigfit.catalog.models import resolve_model
+    from rigfit.estimate.speed import estimate_speed, model_work
+    from rigfit.estimate.tensors import catalog_model_spec
+    from rigfit.hardware.grammar import resolve_machine
+
+    w = model_work(catalog_model_spec(resolve_model("llama-3.1-8b"), "Q4_K_M"))
+    m = resolve_machine("Intel Arc B580 + Ryzen 9 7950X + 64GB DDR5-6000")
+    consts = dict(load_constants(), os_factors=C["os_factors"])
+    oses = ("windows", "linux", "unknown")
+    est = {o: estimate_speed(w, m, backend="Vulkan", constants=consts, os=o) for o in oses}
+    dec = {o: e.decode_tps for o, e in est.items()}
+    assert dec["linux"].value < dec["unknown"].value < dec["windows"].value
+    assert dec["unknown"].low <= dec["linux"].value and dec["unknown"].high >= dec["windows"].value
+    assert est["linux"].details["os"] == "Vulkan on Linux (Mesa ANV)"
+    assert any(n.startswith("speed for Vulkan on Linux (Mesa ANV): decode") for n in est["linux"].notes)
+    assert any("give --os" in n for n in est["unknown"].notes)
+    # prefill has no factor in C: unchanged by the OS
+    assert est["linux"].prefill_tps.value == pytest.approx(est["windows"].prefill_tps.value)
+
+
+def test_plan_option_os_is_checked():
+    from rigfit.errors import RigfitError
+    from rigfit.options import plan_settings
+
+    assert plan_settings(os="Linux").os == "linux"
+    assert plan_settings().os == "unknown"
+    with pytest.raises(RigfitError, match="--os"):
+        plan_settings(os="beos")

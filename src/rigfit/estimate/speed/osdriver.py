@@ -37,9 +37,12 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from rigfit.figures import Figure
 
 if TYPE_CHECKING:  # typing only: calibration imports the speed package
     from rigfit.estimate.calibration import FitRow
@@ -168,8 +171,6 @@ def fit_factors(
 
 def normalised(rows: Sequence[FitRow], factors: Mapping[str, dict]) -> list[FitRow]:
     """Rows with their observed rate divided by their OS factor (what the base model should fit)."""
-    from dataclasses import replace
-
     out = []
     for r in rows:
         f = factors.get(factor_key(r.kind, _vendor(r), r.backend, _row_os(r)))
@@ -212,6 +213,31 @@ def widen_unknown(
     return lo * math.exp(min(0.0, min(logs))), hi * math.exp(max(0.0, max(logs)))
 
 
+def widen_figure(
+    C: Mapping, kind: str, vendor: str, backend: str | None, os_name: str | None, fig: Figure
+) -> Figure:
+    """``fig`` with its band widened by :func:`widen_unknown` (unchanged for a known OS)."""
+    if fig.value is None or fig.low is None or fig.high is None:
+        return fig
+    lo, hi = widen_unknown(C, kind, vendor, backend, os_name, fig.low, fig.high)
+    return replace(fig, low=min(lo, fig.value), high=max(hi, fig.value))
+
+
+def os_notes(C: Mapping, vendor: str, backend: str | None, os_name: str | None) -> tuple[str, ...]:
+    """One note naming the OS / driver a speed estimate is for, where that changes anything
+    (a fitted factor, or a band widened because the OS was not given)."""
+    factors = C.get("os_factors") or {}
+    mid = f"|{vendor}|{backend or ''}|"
+    if not any(mid in k for k in factors):
+        return ()
+    parts = [
+        f"{'prefill' if kind == 'pp' else 'decode'} {describe(C, kind, vendor, backend, os_name)}"
+        for kind in ("pp", "tg")
+        if any(k.startswith(kind + mid) for k in factors)
+    ]
+    return ("speed for " + label(vendor, backend or "", os_name or UNKNOWN) + ": " + "; ".join(parts),)
+
+
 def describe(C: Mapping, kind: str, vendor: str, backend: str | None, os_name: str | None) -> str:
     """How a prediction used the OS: 'Vulkan on Linux (Mesa ANV): ×0.42 (fitted on 3 devices)'."""
     os_name = os_name or UNKNOWN
@@ -239,6 +265,8 @@ __all__ = [
     "label",
     "normalise_os",
     "normalised",
+    "os_notes",
     "os_of_row",
+    "widen_figure",
     "widen_unknown",
 ]
