@@ -223,3 +223,14 @@ def test_plan_option_os_is_checked():
     assert plan_settings().os == "unknown"
     with pytest.raises(RigfitError, match="--os"):
         plan_settings(os="beos")
+
+
+def test_a_device_seen_on_one_os_does_not_move_the_factor():
+    paired = [_row(d, "windows", 1.0) for d in "ABC"] + [_row(d, "linux", 0.4) for d in "ABC"]
+    odd = [_row("E", "linux", 0.01)]  # a slow device measured on Linux only: its own quirk
+    f0 = fit_factors(paired, {"x": 1.0}, _linear)
+    f1 = fit_factors(paired + odd, {"x": 1.0}, _linear)
+    assert f1["tg|intel|Vulkan|linux"]["log"] == pytest.approx(f0["tg|intel|Vulkan|linux"]["log"])
+    assert f1["tg|intel|Vulkan|linux"]["devices"] == 3 and f1["tg|intel|Vulkan|linux"]["rows"] == 4
+    # ... but its rows are normalised like every Linux row
+    assert normalised(odd, f1)[0].observed_tps == pytest.approx(0.01 / math.sqrt(0.4))

@@ -28,9 +28,9 @@ Linux. The physics is the driver's shader compiler and feature set, not the sili
 The model has no driver physics, so this module fits one factor on the predicted rate per
 ``kind|vendor|backend|os`` from the calibration rows whose source states the OS (``os`` column, or
 the row's notes: "Windows 11 …", "Ubuntu …, Mesa …", "RADV", a Raspberry Pi host). A factor is
-fitted only where the data hold that (kind, vendor, backend) on at least two operating systems,
-each on at least :data:`MIN_DEVICES` devices (a measured contrast, not one device's quirk); the
-base fit then sees each such row normalised by its factor. A prediction for an unknown OS gets no
+measured within devices: only devices run on two or more operating systems inform it, and it needs
+at least :data:`MIN_DEVICES` of them (a measured contrast, not one device's quirk); the base fit
+then sees every row of that OS normalised by its factor. A prediction for an unknown OS gets no
 factor: its band is widened to reach every fitted OS factor of its group instead
 (:func:`widen_unknown`), so "unknown" never guesses a driver.
 """
@@ -139,10 +139,14 @@ def fit_factors(
     rows: Sequence[FitRow], coefs: Mapping[str, float], predict_time: Callable[[Mapping, Mapping], float]
 ) -> dict[str, dict]:
     """Factors {key: {log, devices, rows}} from in-sample log(observed/predicted) of rows whose OS
-    is known: the median over devices of each device's median, centred on the device-weighted
-    mean of its (kind, vendor, backend) group, where the data hold that group on ≥ 2 OSes with
-    ≥ MIN_DEVICES devices each."""
-    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    is known, measured WITHIN devices: for every device of a (kind, vendor, backend) group that was
+    run on two or more operating systems, each OS's median residual minus that device's mean over
+    its OSes; an OS's factor is the median of these over at least MIN_DEVICES such devices. A
+    device seen on one OS only says nothing about the OS (its offset is the device's own), and the
+    factors of a group average to 1, so the base model (and an unknown OS) sits between them."""
+    per: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
     for r in rows:
         os_name, vendor = _row_os(r), _vendor(r)
         if os_name == UNKNOWN or vendor not in GPU_VENDORS:
@@ -150,26 +154,24 @@ def fit_factors(
         t = predict_time(coefs, r.features)
         if not (t > 0 and r.time > 0):
             continue
-        per[factor_key(r.kind, vendor, r.backend, os_name)][r.device].append(math.log(t / r.time))
-    by_group: dict[str, list[str]] = defaultdict(list)
-    for key, devs in per.items():
-        if len(devs) >= MIN_DEVICES:
-            by_group[key.rsplit("|", 1)[0]].append(key)
+        group = factor_key(r.kind, vendor, r.backend, "")[:-1]  # 'tg|intel|Vulkan'
+        per[group][r.device][os_name].append(math.log(t / r.time))
     out: dict[str, dict] = {}
-    for keys in by_group.values():
-        if len(keys) < 2:
-            continue  # one OS only: nothing to contrast, the vendor delta covers it
-        meds = {k: float(np.median([np.median(v) for v in per[k].values()])) for k in keys}
-        n_dev = {k: len(per[k]) for k in keys}
-        # centred: the group's factors average to 1 over its devices, so the base model (and an
-        # unknown OS) sits between the operating systems and the factors carry only the contrast
-        centre = sum(meds[k] * n_dev[k] for k in keys) / sum(n_dev.values())
-        for key in keys:
-            d = n_dev[key]
-            out[key] = {
-                "log": round((meds[key] - centre) * d / (d + SHRINK_DEVICES), 6),
+    for group, devs in per.items():
+        paired = {
+            dev: {o: float(np.median(v)) for o, v in by_os.items()}
+            for dev, by_os in devs.items()
+            if len(by_os) >= 2
+        }
+        for os_name in sorted({o for m in paired.values() for o in m}):
+            diffs = [m[os_name] - float(np.mean(list(m.values()))) for m in paired.values() if os_name in m]
+            d = len(diffs)
+            if d < MIN_DEVICES:
+                continue
+            out[f"{group}|{os_name}"] = {
+                "log": round(float(np.median(diffs)) * d / (d + SHRINK_DEVICES), 6),
                 "devices": d,
-                "rows": sum(len(v) for v in per[key].values()),
+                "rows": sum(len(by_os[os_name]) for by_os in devs.values() if os_name in by_os),
             }
     return out
 
