@@ -828,6 +828,7 @@ def speed_inputs(plan: Plan) -> tuple[ModelSpec, dict[str, Any]]:
         "n_ubatch": s.n_ubatch,
         "n_batch": s.n_batch,
         "build": mem.build_profile(s.llama_build).build,  # --llama-build moves speed too
+        "os": s.os,  # --os: the driver factor (estimate/speed/osdriver.py)
     }
 
 
