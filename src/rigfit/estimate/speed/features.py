@@ -49,6 +49,7 @@ class RunSettings:
     cpu_only: bool = False
     rocm_hipblaslt: bool = False  # ROCBLAS_USE_HIPBLASLT=1: hipBLASLt GEMMs for ROCm prompts
     rocm_rocwmma: bool = False  # built with GGML_HIP_ROCWMMA_FATTN: flash attention on WMMA
+    os: str = "unknown"  # windows | linux | macos | unknown: the driver factor (speed/osdriver.py)
 
     @property
     def era(self) -> str:
