@@ -162,8 +162,8 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
     if backend == "ROCm" and dev.kind == "apu":
         # AMD iGPUs are no rocBLAS tuning target: its FP16 GEMMs there run untuned kernels at
         # shader-ALU speed (gfx1151 hgemm 4–10 TFLOPS with rocBLAS against 13–32 with hipBLASLt,
-        # https://github.com/ROCm/ROCm/issues/4566 and
-        # https://github.com/ROCm/ROCm/issues/4748), so ROCm prompts there take the FP32 path
+        # https://github.com/ROCm/legacy-rocm-build/issues/4566 and
+        # https://github.com/ROCm/legacy-rocm-build/issues/4748), so ROCm prompts there take the FP32 path
         # unless hipBLASLt is asked for (ROCBLAS_USE_HIPBLASLT=1)
         return "fp32"
     if backend == "CUDA":
