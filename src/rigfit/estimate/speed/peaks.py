@@ -163,8 +163,9 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
         # AMD iGPUs are no rocBLAS tuning target: its FP16 GEMMs there run untuned kernels at
         # shader-ALU speed (gfx1151 hgemm 4–10 TFLOPS with rocBLAS against 13–32 with hipBLASLt,
         # https://github.com/ROCm/legacy-rocm-build/issues/4566 and
-        # https://github.com/ROCm/legacy-rocm-build/issues/4748), so ROCm prompts there take the FP32 path
-        # unless hipBLASLt is asked for (ROCBLAS_USE_HIPBLASLT=1)
+        # https://github.com/ROCm/legacy-rocm-build/issues/4748), so ROCm prompts there take the FP32
+        # path unless hipBLASLt is asked for (ROCBLAS_USE_HIPBLASLT=1). Measured on gfx1151 (Strix
+        # Halo); other AMD iGPUs (gfx1103, gfx1150) are assumed alike, not measured
         return "fp32"
     if backend == "CUDA":
         if qfam != "f16" and era == "new":
