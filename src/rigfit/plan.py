@@ -45,9 +45,11 @@ from rigfit.estimate.placement import (
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.coefficients import load_constants
+from rigfit.estimate.speed.estimate import estimate_decode_at_start_and_context
 from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
 from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.hostram import host_bandwidth_note
 from rigfit.hardware.osreserve import ram_reserve, reserve_text
@@ -737,13 +739,27 @@ def _decode(
         margin_bytes=settings.margin_bytes,
         build=profile,
     )
-    est, _ = speed_of(cand)
-    if est is None:
-        return None
-    a, b = est.decode_tps, est.decode_tps_ctx
+    a, b = _decode_figures(cand)
     if a is None or b is None or a.value is None or b.value is None:
         return None
     return float(a.value), float(b.value)
+
+
+def _decode_figures(cand: Plan) -> tuple[Figure | None, Figure | None]:
+    """``speed_of(cand)``'s (decode_tps, decode_tps_ctx), by the two decode passes alone on another
+    machine's local devices (calibration factors apply to this machine's whole estimate); on any
+    error, by the full estimate (None for both when it cannot estimate)."""
+    machine = cand.machine
+    if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
+        try:
+            model, kwargs = speed_inputs(cand)
+            return estimate_decode_at_start_and_context(model, machine, **kwargs)
+        except Exception:  # the full estimate below reports it, as speed_of does
+            pass
+    est, _ = speed_of(cand)
+    if est is None:
+        return None, None
+    return est.decode_tps, est.decode_tps_ctx
 
 
 def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:
