@@ -246,8 +246,14 @@ class ModelSpec:
 
     @property
     def weights_bytes(self) -> int:
-        """Sum of all tensor data bytes [B] (the GGUF file minus its header)."""
-        return sum(t.n_bytes for t in self.tensors)
+        """Sum of all tensor data bytes [B] (the GGUF file minus its header); kept once summed over
+        an immutable table (a recommend ladder asks each spec again and again)."""
+        kept = self.__dict__.get("_weights_bytes")
+        if kept is None:
+            kept = sum(t.n_bytes for t in self.tensors)
+            if isinstance(self.tensors, tuple):
+                self.__dict__["_weights_bytes"] = kept  # not a field: equality and replace() ignore it
+        return kept
 
     def layer_tensors(self, il: int) -> list[TensorInfo]:
         return [t for t in self.tensors if t.layer == il]

@@ -99,7 +99,26 @@ class Placement:
         return out
 
     def layers_on(self, device: str) -> list[int]:
-        return [il for il, d in enumerate(self.layer_device) if d == device]
+        return list(_layers_on(self.layer_device, device))
+
+    def expert_cpu_layers(self) -> list[int]:
+        """Layers on a GPU whose routed experts this placement keeps in RAM (--cpu-moe /
+        --n-cpu-moe), sorted: from the runs' devices where the table's names are unique (every
+        GGUF), else from :attr:`tensor_device`."""
+        n = len(self.layer_device)
+        if self.runs and _unique_names(self.runs):
+            found = {
+                run.layer
+                for run, dev in zip(self.runs, self.run_devices, strict=True)
+                if dev == CPU and run.expert and run.layer is not None and run.layer < n
+            }
+        else:
+            found = {
+                il
+                for name, dev in self.tensor_device.items()
+                if dev == CPU and is_expert_tensor(name) and (il := block_index(name)) is not None and il < n
+            }
+        return sorted(il for il in found if self.layer_device[il] != CPU)
 
     @property
     def gpu_devices(self) -> tuple[str, ...]:
@@ -115,6 +134,12 @@ class Placement:
         return (
             bool(self.gpu_devices) and self.output_device != CPU and all(d != CPU for d in self.layer_device)
         )
+
+
+@lru_cache(maxsize=8192)
+def _layers_on(layer_device: tuple[str, ...], device: str) -> tuple[int, ...]:
+    """The layers ``layer_device`` puts on ``device`` (memoized: planning asks ~10⁴ times)."""
+    return tuple(il for il, d in enumerate(layer_device) if d == device)
 
 
 def accelerator_names(machine: Machine) -> list[str]:
@@ -278,9 +303,10 @@ def place(
 
 #: Recent placements per tensor table identity and inputs (rigfit.estimate.tablecache): the -ngl
 #: and --n-cpu-moe searches place the same table with the same inputs again (a fifth of the
-#: placements of a recommend ladder). A Placement is frozen and nothing changes its dicts, so the
-#: callers share it. Small: each entry holds a dict of every tensor's device.
-_PLACEMENTS: IdentityCache[Placement] = IdentityCache(256)
+#: placements of a recommend ladder), and machines with the same GPU names and split share the
+#: placements of every table. A Placement is frozen and nothing changes its dicts, so the callers
+#: share it; small (the runs are the table's, shared).
+_PLACEMENTS: IdentityCache[Placement] = IdentityCache(4096)
 
 
 def _place(
