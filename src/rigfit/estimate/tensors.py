@@ -54,7 +54,7 @@ from rigfit.archs.common import (
     n_nextn_layers,
     n_rot,
 )
-from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
 from rigfit.estimate import typecache
@@ -656,8 +656,14 @@ def catalog_weights_bytes(
 def _catalog_tensors(
     types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
 ) -> tuple[TensorInfo, ...]:
-    """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type)."""
-    return tuple(TensorInfo(name, shape, t, _nbytes(t, tuple(shape))) for name, shape, t in types)
+    """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type); each
+    row's ``layer`` worked out now (every plan of the table asks it)."""
+    out = []
+    for name, shape, t in types:
+        row = TensorInfo(name, shape, t, _nbytes(t, tuple(shape)))
+        row.__dict__["layer"] = block_index(name)  # what TensorInfo.layer keeps on first use
+        out.append(row)
+    return tuple(out)
 
 
 @lru_cache(maxsize=16384)  # layers repeat the same (type, shape) many times
