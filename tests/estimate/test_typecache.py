@@ -4,6 +4,8 @@ cache changes nothing but the speed."""
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -112,3 +114,15 @@ def test_unwritable_cache_is_ignored(cache_dir: Path, monkeypatch: pytest.Monkey
     assert tuple(tensors.tensor_types(get_model("llama-3.1-8b"), "Q5_K_M")) == want
     typecache.flush()
     assert blocker.read_text() == "x"
+
+
+def test_other_versions_files_are_removed_when_stale(cache_dir: Path) -> None:
+    stale, recent = cache_dir / "tensor-types-old.json", cache_dir / "tensor-types-new.json"
+    for f in (stale, recent):
+        f.write_text("{}")
+    week_ago = time.time() - typecache.STALE_AFTER_S - 60
+    os.utime(stale, (week_ago, week_ago))
+    tensors.tensor_types(get_model("llama-3.1-8b"), "Q4_0")
+    typecache.flush()
+    assert not stale.exists() and recent.exists()
+    assert typecache._path() is not None and typecache._path().exists()

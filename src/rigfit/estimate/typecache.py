@@ -23,12 +23,15 @@ import json
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import rigfit
 
 #: Packages and modules whose source decides a table's types (hashed into the file name).
 RULE_SOURCES = ("archs", "catalog", "estimate/tensors.py")
+#: Another version's cache file unused this long is removed when this one is written [s].
+STALE_AFTER_S = 7 * 86400
 #: Types are stored as one character each, offset from this code point (printable, JSON-safe).
 _BASE = 0x30
 
@@ -160,6 +163,9 @@ def flush() -> None:
         tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"entries": entries}, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, p)
+        for old in p.parent.glob("tensor-types-*.json"):  # other versions' files, a week unused
+            if old != p and old.stat().st_mtime < time.time() - STALE_AFTER_S:
+                old.unlink()
     except OSError:
         pass
 
