@@ -698,7 +698,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     n_eff = effective_params(arch)
     for q in quant_ladder(arch):
         f.considered += 1
-        kld = kld_for_model(arch, q)
+        kld = _kld(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
@@ -718,6 +718,20 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         if p.comfortable and (best_comfy is None or p.score > best_comfy.score):
             best_comfy = p
     return best, best_comfy
+
+
+def _kld(arch: Architecture, quant: str) -> Figure:
+    """:func:`rigfit.catalog.native.kld_for_model`, kept per (architecture, quant): every ladder asks
+    the same ~2,000 (a frozen Figure, shared)."""
+    try:
+        return _kld_cached(arch, quant)
+    except TypeError:  # an Architecture holding unhashable values: not kept
+        return kld_for_model(arch, quant)
+
+
+@lru_cache(maxsize=8192)
+def _kld_cached(arch: Architecture, quant: str) -> Figure:
+    return kld_for_model(arch, quant)
 
 
 def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
