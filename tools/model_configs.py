@@ -120,6 +120,9 @@ KEEP_KEYS = [
     "num_dense_layers",
     "attention_chunk_size",
     "no_rope_layers",
+    "index_n_heads",
+    "index_head_dim",
+    "index_topk",
     "text_config",
 ]
 

@@ -22,6 +22,7 @@ for _p in (str(_HERE), str(_HERE.parent)):
 
 from cohere2_synth import write_cohere2  # noqa: E402
 from dense_synth import write_dense  # noqa: E402
+from dsa_synth import write_dsa  # noqa: E402
 from falcon_h1_synth import write_falcon_h1  # noqa: E402
 from gemma3n_synth import write_gemma3n, write_gemma4  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
@@ -71,6 +72,13 @@ FAMILIES: dict[str, Writer] = {
     "phimoe-longrope": lambda p, wtype: write_phimoe(p, n_ctx=32768, longrope=True, wtype=wtype),
     "llama4": lambda p, wtype: write_llama4(p, wtype=wtype, n_ctx=32768),
     "deepseek2": lambda p, wtype: synth.write_deepseek2_mla(p, wtype=wtype, n_ctx=32768),
+    # DeepSeek sparse attention (lightning indexer + its K cache), with a skipped MTP block
+    "deepseek32": lambda p, wtype: write_dsa(p, "deepseek32", n_nextn=1, wtype=wtype),
+    "glm-dsa": lambda p, wtype: write_dsa(p, "glm-dsa", n_nextn=1, wtype=wtype),
+    # GLM-5.2: "shared" layers reuse the previous full layer's top-k (no indexer, no indexer cache)
+    "glm-dsa-shared": lambda p, wtype: write_dsa(
+        p, "glm-dsa", n_layer=8, indexer_types=[1, 1, 0, 0, 1, 0, 0, 0], n_nextn=1, wtype=wtype
+    ),
     "cohere2": lambda p, wtype: write_cohere2(p, wtype=wtype),
     "falcon-h1": lambda p, wtype: write_falcon_h1(p, wtype=wtype, n_ctx=32768),
     "mamba2": lambda p, wtype: synth.write_mamba2(p, wtype=wtype, n_ctx=32768),

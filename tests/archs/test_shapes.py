@@ -46,6 +46,8 @@ FAMILIES = [
     "phimoe",
     "phimoe-longrope",
     "minimax-m2",
+    "deepseek32",
+    "glm-dsa",
 ]
 # glm4moe and phi3 are left out: their synthetic files lack the MTP block (GLM-4.5 GGUFs carry
 # one) and the LongRoPE factors (Phi-3 with a 32k+ context carries them), which the catalog

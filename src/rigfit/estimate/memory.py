@@ -315,7 +315,13 @@ def kv_layer_bytes(
             f"{tk.type.block_size}; this model's K/V rows have {kw}/{vw} values.",
             "Use --kv-type f16.",
         )
-    return tk.row_bytes(kw) * cells, (tv.row_bytes(vw) * cells if vw else 0)
+    k_bytes = tk.row_bytes(kw) * cells
+    idx = family_for(arch.arch).indexer
+    if idx is not None:
+        # DSA: the lightning indexer's keys, a second K-only cache of one head of the same cells
+        # and type (llama_kv_cache_dsa, src/llama-kv-cache-dsa.cpp)
+        k_bytes += tk.row_bytes(idx(arch, il)[1]) * cells
+    return k_bytes, (tv.row_bytes(vw) * cells if vw else 0)
 
 
 def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
@@ -380,8 +386,18 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
     ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
     with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
-    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
+    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``;
+    MLA with a DSA indexer (deepseek32, glm-dsa):
+    ``n_head·(nope + 3·rope + 2·kv_lora) + 4·n_embd + 261``, fitted on llama.cpp b11549 CPU
+    reserves of synthetic deepseek32 GGUFs (tests/archs/dsa_synth.py: 4–32 heads, nope 32/96,
+    rope 32/48, kv_lora 128/256, v_head 32/96, n_embd 256/512, indexer 4/8 heads of 64/128,
+    top-k 128–1024) within 0.5 MiB, plus the n_kv terms of :func:`dsa_indexer_bytes`; the 128
+    heads of the released models lie outside the fitted range.
     """
+    if arch.mla is not None and family_for(arch.arch).indexer is not None:
+        m = arch.mla
+        per_head = m.qk_nope_head_dim + 3 * m.qk_rope_head_dim + 2 * m.kv_lora_rank
+        return arch.n_head * per_head + 4 * arch.n_embd + 261
     if arch.mla is not None:
         m = arch.mla
         h = arch.n_head
@@ -487,6 +503,35 @@ def mla_v_transpose_bytes(
     return v_cont if v_cont > q_block else 0
 
 
+def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool) -> int:
+    """Attention-stage bytes of a DSA lightning indexer beside the MLA attention [B] (0 without one).
+
+    The indexer scores every cached key for every token (``ggml_lightning_indexer``, f32
+    ``n_kv × n_t``), masks them and keeps the ``min(top_k, n_kv)`` best
+    (src/models/deepseek32.cpp, https://github.com/ggml-org/llama.cpp/blob/master/src/models/deepseek32.cpp);
+    fitted on llama.cpp b11549 CPU reserves (see :func:`attention_stage_per_token`):
+
+        n_kv·n_t·(6 FA on | 10 FA off) + k·16·min(top_k, n_kv)·n_t
+
+    k = 2 where some layers share the previous layer's top-k (GLM-5.2's ``indexer.types``: the
+    top-k stays alive across layers; measured +2 MiB on a synthetic glm-dsa with 3 of 8 full
+    layers, top-k 256, n_ubatch 512), else 1; a shared layer has no score term.
+
+    Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
+    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
+    high: FA on by up to 2 MiB at n_kv 512–1536; FA off by 2–4 MiB (8 heads) and up to
+    8·n_kv·n_t B (16–32 heads, ~5 %) at n_kv 512–4096 (tests/archs/test_dsa.py, same models).
+    """
+    idx = family_for(arch.arch).indexer
+    if idx is None:
+        return 0
+    n_idx, _, top_k = idx(arch, il)
+    scores = n_kv * n_t * (6 if fa else 10) if n_idx else 0  # a shared layer reuses the top-k
+    # with shared layers (GLM-5.2) the full layer's top-k stays alive for the next layers
+    keep = 2 if any(idx(arch, j)[0] == 0 for j in range(arch.n_layer)) else 1
+    return scores + keep * 16 * min(top_k, n_kv) * n_t
+
+
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
 #: fitted (the ~0.02 MiB left over at n_ubatch 512 on every model measured).
 _INPUTS_PER_TOKEN = 40
@@ -538,8 +583,9 @@ def compute_stage_bytes(
             attn = 0
             if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
+                n_kv = kv_cells(arch, il, s, p) // n_stream
+                attn += dsa_indexer_bytes(arch, il, n_t, n_kv, fa)
                 if not fa:
-                    n_kv = kv_cells(arch, il, s, p) // n_stream
                     attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
         best = stage + masks + n_t * _INPUTS_PER_TOKEN

@@ -376,7 +376,10 @@ def _recurrent_layers(
     if k.raw("shortconv.l_cache") is not None:
         extra["shortconv_l_cache"] = k.u("shortconv.l_cache")
     for key in fam.gguf_extra_keys:  # the family's own keys (ArchFamily.gguf_extra_keys)
-        if k.raw(key) is not None:
+        v = k.raw(key)
+        if isinstance(v, (list, tuple)):  # a per-layer array (llama.cpp get_key_or_arr)
+            extra[key.replace(".", "_")] = list(k.per_layer(key, n_layer, None) or ())
+        elif v is not None:
             extra[key.replace(".", "_")] = k.u(key)
     return recurrent, hkv
 
