@@ -38,6 +38,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private cache folder, with every in-process cache forgotten before and after."""
     monkeypatch.setenv("RIGFIT_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("RIGFIT_NO_TABLE_CACHE", raising=False)
+    monkeypatch.setattr(typecache, "FIRST_TABLES", 0)  # from the first table on
     typecache.reset()
     tensors._tensor_types_cached.cache_clear()
     yield tmp_path
@@ -126,3 +127,16 @@ def test_other_versions_files_are_removed_when_stale(cache_dir: Path) -> None:
     typecache.flush()
     assert not stale.exists() and recent.exists()
     assert typecache._path() is not None and typecache._path().exists()
+
+
+def test_a_process_first_tables_leave_the_disk_alone(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rigfit plan`` types a table or two: cheaper than reading the cache file."""
+    monkeypatch.setattr(typecache, "FIRST_TABLES", 8)
+    typecache.reset()
+    for quant in ("Q4_K_M", "Q5_K_M", "Q6_K"):
+        tensors.catalog_weights_bytes(get_model("llama-3.1-8b"), quant)
+        tensors.tensor_types(get_model("llama-3.1-8b"), quant)
+    typecache.flush()
+    assert "path" not in typecache._state and not list(cache_dir.iterdir())

@@ -35,8 +35,21 @@ STALE_AFTER_S = 7 * 86400
 #: Types are stored as one character each, offset from this code point (printable, JSON-safe).
 _BASE = 0x30
 
+#: Tables a process computes before it turns to the disk: reading the file and hashing the rules'
+#: source (~10 ms) pays only for a ladder, not for ``rigfit plan``'s one or two tables.
+FIRST_TABLES = 8
+
 _lock = threading.Lock()
-_state: dict[str, object] = {}  # "path", "entries", "dirty", "loaded"
+_state: dict[str, object] = {}  # "path", "entries", "dirty", "asked"
+
+
+def _in_use() -> bool:
+    """Whether to read and keep entries now: enabled, and past the process's first tables."""
+    if not enabled():
+        return False
+    asked = int(_state.get("asked", 0)) + 1  # (a race only moves the threshold by a table)
+    _state["asked"] = asked
+    return asked > FIRST_TABLES
 
 
 def enabled() -> bool:
@@ -110,7 +123,7 @@ def key_of(arch_repr: str, file_type: str, options: tuple[bool, ...]) -> str:
 
 def weights(key: str) -> int | None:
     """The weights bytes of the table kept under ``key``, or None."""
-    if not enabled():
+    if not _in_use():
         return None
     with _lock:
         e = _entries().get(key)
@@ -121,7 +134,7 @@ def weights(key: str) -> int | None:
 
 def types(key: str) -> tuple[str, ...] | None:
     """The type of every tensor, in table order, of the table kept under ``key``, or None."""
-    if not enabled():
+    if not _in_use():
         return None
     with _lock:
         e = _entries().get(key)
@@ -136,7 +149,7 @@ def types(key: str) -> tuple[str, ...] | None:
 
 def put(key: str, weights_bytes: int, table_types: tuple[str, ...]) -> None:
     """Keep ``table_types`` (and their weights bytes) under ``key``; written to disk at exit."""
-    if not enabled():
+    if not enabled() or int(_state.get("asked", 0)) <= FIRST_TABLES:
         return
     vocab = sorted(set(table_types))
     index = {t: chr(_BASE + i) for i, t in enumerate(vocab)}
