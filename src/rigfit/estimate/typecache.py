@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import rigfit
 
@@ -40,7 +41,7 @@ _BASE = 0x30
 FIRST_TABLES = 8
 
 _lock = threading.Lock()
-_state: dict[str, object] = {}  # "path", "entries", "dirty", "asked"
+_state: dict[str, Any] = {}  # "path", "entries", "dirty", "asked"
 
 
 def _in_use() -> bool:
