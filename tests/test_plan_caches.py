@@ -164,3 +164,23 @@ def test_identity_cache_answers_per_object_and_drops_the_oldest() -> None:
     assert cache.get(b, "k", build("b again", 4)) == 4
     assert cache.get(c, "k", build("c", 5)) == 5
     assert calls == ["a", "b", "a other", "b again", "c"]
+
+
+@pytest.mark.parametrize(("model_id", "quant", "machine"), CASES[:4])
+def test_kept_device_memory_is_a_fresh_copy_each_time(model_id: str, quant: str, machine: str) -> None:
+    """device_memory keeps its answers (rigfit.plan._DEVICE_MEMORY): each caller gets rows of its
+    own (the planner grades and changes them), equal to those worked out afresh."""
+    from rigfit import plan as plan_mod
+    from rigfit.estimate import memory as mem
+
+    box = resolve_machine(machine)
+    spec = catalog_model_spec(get_model(model_id), quant)
+    settings, profile = PlanSettings(n_ctx=8192), mem.build_profile(None)
+    for ngl in (None, 0, spec.arch.n_layer // 2):
+        pl, first = plan_mod.device_memory(spec, box, settings, 8192, ngl, profile)
+        want = [asdict(d) for d in plan_mod._device_memory(spec, box, settings, 8192, ngl, profile)[1]]
+        assert [asdict(d) for d in first] == want
+        for d in first:  # what a caller may do to its rows
+            d.fit, d.weights_bytes = Verdict.NO, -1
+        pl2, again = plan_mod.device_memory(spec, box, settings, 8192, ngl, profile)
+        assert pl2 is pl and [asdict(d) for d in again] == want

@@ -23,6 +23,7 @@ Verdict (``Plan.fit``):
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +34,6 @@ from rigfit.estimate import memory as mem
 from rigfit.estimate import speculative as spec_mod
 from rigfit.estimate import vision as vision_mod
 from rigfit.estimate.concurrency import concurrency_of
-from rigfit.estimate.kvtypes import ctx_per_sequence, rope_scaling_advice
 from rigfit.estimate.placement import (
     CPU,
     Placement,
@@ -45,13 +45,13 @@ from rigfit.estimate.placement import (
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
-from rigfit.estimate.speed.coefficients import load_constants
-from rigfit.estimate.speed.peaks import DRAM_BANDWIDTH_FALLBACK
-from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
+from rigfit.estimate.speed.estimate import estimate_decode_at_start_and_context
+from rigfit.estimate.tablecache import IdentityCache, compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
+from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
-from rigfit.hardware.hostram import host_bandwidth_note
 from rigfit.hardware.osreserve import ram_reserve, reserve_text
+from rigfit.plan_notes import plan_notes
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -326,6 +326,40 @@ def device_memory(
     profile: mem.BuildProfile,
 ) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
+    if (
+        machine.detected  # this machine's fitted offsets come from the results store
+        or settings.speculative is not None
+        or settings.vision is not None
+        or not isinstance(model.tensors, tuple)
+    ):
+        return _device_memory(model, machine, settings, n_ctx, ngl, profile)
+
+    def build() -> tuple[Placement, list[DeviceMemory]]:
+        pl, devs = _device_memory(model, machine, settings, n_ctx, ngl, profile)
+        return pl, [copy(d) for d in devs]
+
+    try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
+        key = (model.arch, model.tensors_exact, machine, settings, n_ctx, ngl, profile)
+        pl, devs = _DEVICE_MEMORY.get(model.tensors, key, build)
+    except TypeError:  # unhashable values (an Architecture holding lists): not kept
+        return _device_memory(model, machine, settings, n_ctx, ngl, profile)
+    return pl, [copy(d) for d in devs]
+
+
+#: :func:`device_memory` per tensor table identity and the other inputs (rigfit.estimate.tablecache);
+#: each entry a copy the callers never see (they grade and change the rows they get).
+_DEVICE_MEMORY: IdentityCache[tuple[Placement, list[DeviceMemory]]] = IdentityCache(8192)
+
+
+def _device_memory(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    ngl: int | str | None,
+    profile: mem.BuildProfile,
+) -> tuple[Placement, list[DeviceMemory]]:
+    """:func:`device_memory`, worked out afresh."""
     full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
     accels = accelerators_for_llamacpp(machine)
@@ -482,7 +516,7 @@ def plan_llamacpp(
         experts_in_ram=n_exp,
         alternative=alternative,
     )
-    notes += _plan_notes(plan, accels)
+    notes += plan_notes(plan, accels)
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
     if hosted and not accels:
         return _hosted_plan(plan, hosted[0], with_speed)
@@ -536,77 +570,6 @@ def _offload(
             model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
         )
     return settings, pl, devs, verdict, max_ngl_v, alternative
-
-
-def _plan_notes(plan: Plan, accels: list[Device]) -> list[str]:
-    """The caveats of a llama.cpp plan, each with its code."""
-    settings, arch, machine, profile = plan.settings, plan.model.arch, plan.machine, plan.build
-    n_ctx = plan.n_ctx
-    notes: list[str] = []
-    hr = plan.min_headroom_bytes
-    if plan.fit is Verdict.TIGHT and hr is not None:
-        notes.append(
-            Note(
-                NoteCode.TIGHT,
-                f"Tight: the fullest device keeps {hr / GIB:.2f} GiB free, under "
-                f"the {settings.margin_bytes / GIB:.2f} GiB margin.",
-            )
-        )
-    if accels and any(d.kind == "hosted" for d in machine.accelerators):
-        notes.append(
-            Note(
-                NoteCode.HOSTED_DEVICES_SKIPPED,
-                "Hosted systems (Cerebras, Groq) are not planned with llama.cpp: the memory "
-                "table is for this machine's other devices only.",
-            )
-        )
-    if rope := rope_scaling_advice(arch, ctx_per_sequence(n_ctx, settings.n_parallel, settings.kv_unified)):
-        notes.append(Note(NoteCode.BEYOND_TRAINING_CTX, rope.text()))
-    if plan.fit is Verdict.NO:
-        apple = any(d.kind == "apple" for d in machine.accelerators)
-        moe_hint = ", --cpu-moe" if arch.moe is not None and not settings.cpu_moe and not apple else ""
-        more = (
-            "more memory in --on, or raise Metal's limit (sudo sysctl iogpu.wired_limit_mb=N)"
-            if apple  # CPU buffers come out of the same RAM: only a larger working set helps
-            else "or more memory in --on"
-        )
-        notes.append(
-            Note(
-                NoteCode.DOES_NOT_FIT,
-                "Does not fit: try a smaller --ctx (or --max-ctx to find the largest), a smaller "
-                f"--quant, --kv-type q8_0{moe_hint}, {more}.",
-            )
-        )
-    if not machine.ram_bytes:
-        notes.append(
-            Note(
-                NoteCode.HOST_RAM_UNKNOWN,
-                "Host RAM unknown: the CPU row is not checked (add e.g. '+ 64GB DDR5' to --on).",
-            )
-        )
-    if any(d.kind == "cpu" and d.layers for d in plan.devices) or plan.experts_in_ram:  # read from RAM
-        default_bw = load_constants().get("cpu", {}).get("dram_bandwidth_default", DRAM_BANDWIDTH_FALLBACK)
-        notes.append(Note(NoteCode.HOST_RAM_BANDWIDTH, host_bandwidth_note(machine, default_bw)))
-    if settings.n_parallel > 1 and not settings.kv_unified:
-        notes.append(
-            Note(
-                NoteCode.PARALLEL_SPLITS_CTX,
-                f"-np {settings.n_parallel} without -kvu: each slot gets "
-                f"n_ctx/{settings.n_parallel} tokens of context.",
-            )
-        )
-    if arch.mla is not None:
-        cached = "K only" if profile.mla_v_less else "K and V latents"
-        notes.append(Note(NoteCode.MLA_CACHE, f"MLA cache: {cached} (build profile {profile.name})."))
-    if accels and any(backend_prefix(d) != "CUDA" for d in accels):
-        notes.append(
-            Note(
-                NoteCode.BACKEND_ESTIMATED,
-                "Compute buffers were verified on llama.cpp's CPU backend; other backends are "
-                "estimated with the same graph model.",
-            )
-        )
-    return notes
 
 
 def _experts_in_ram(model: ModelSpec, pl: Placement) -> int:
@@ -739,13 +702,27 @@ def _decode(
         margin_bytes=settings.margin_bytes,
         build=profile,
     )
-    est, _ = speed_of(cand)
-    if est is None:
-        return None
-    a, b = est.decode_tps, est.decode_tps_ctx
+    a, b = _decode_figures(cand)
     if a is None or b is None or a.value is None or b.value is None:
         return None
     return float(a.value), float(b.value)
+
+
+def _decode_figures(cand: Plan) -> tuple[Figure | None, Figure | None]:
+    """``speed_of(cand)``'s (decode_tps, decode_tps_ctx), by the two decode passes alone on another
+    machine's local devices (calibration factors apply to this machine's whole estimate); on any
+    error, by the full estimate (None for both when it cannot estimate)."""
+    machine = cand.machine
+    if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
+        try:
+            model, kwargs = speed_inputs(cand)
+            return estimate_decode_at_start_and_context(model, machine, **kwargs)
+        except Exception:  # the full estimate below reports it, as speed_of does
+            pass
+    est, _ = speed_of(cand)
+    if est is None:
+        return None, None
+    return est.decode_tps, est.decode_tps_ctx
 
 
 def _hosted_plan(plan: Plan, dev: Device, with_speed: bool) -> Plan:

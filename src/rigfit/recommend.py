@@ -52,8 +52,10 @@ benchmark score.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -577,6 +579,34 @@ def recommend(
 ) -> Recommendation:
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring);
     ``users`` > 1 plans a team box (``-np users``, speeds per user)."""
+    with _gc_paused():
+        return _recommend(machine, use, min_ctx, min_tps, max_quality_loss, limit, models, users)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: a ladder builds ~10⁶ long-lived objects (tensor
+    tables, placements) without cycles, and the collector's passes over them cost a quarter of
+    its time. Reference counting still frees everything else; the collector resumes after."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _recommend(
+    machine: Machine,
+    use: str | Use,
+    min_ctx: int | None,
+    min_tps: float | None,
+    max_quality_loss: float | None,
+    limit: int | None,
+    models: Iterable[Architecture] | None,
+    users: int,
+) -> Recommendation:
     if users < 1:
         raise RigfitError(f"--users must be ≥ 1, got {users}.", "e.g. --users 4")
     if any(d.kind == "hosted" for d in machine.accelerators):
@@ -668,7 +698,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     n_eff = effective_params(arch)
     for q in quant_ladder(arch):
         f.considered += 1
-        kld = kld_for_model(arch, q)
+        kld = _kld(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
@@ -688,6 +718,20 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         if p.comfortable and (best_comfy is None or p.score > best_comfy.score):
             best_comfy = p
     return best, best_comfy
+
+
+def _kld(arch: Architecture, quant: str) -> Figure:
+    """:func:`rigfit.catalog.native.kld_for_model`, kept per (architecture, quant): every ladder asks
+    the same ~2,000 (a frozen Figure, shared)."""
+    try:
+        return _kld_cached(arch, quant)
+    except TypeError:  # an Architecture holding unhashable values: not kept
+        return kld_for_model(arch, quant)
+
+
+@lru_cache(maxsize=8192)
+def _kld_cached(arch: Architecture, quant: str) -> Figure:
+    return kld_for_model(arch, quant)
 
 
 def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:

@@ -11,7 +11,8 @@ length ``n_layer`` when they vary; use the accessor methods, which handle both c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from typing import overload
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,24 @@ class Architecture:
         return self.moe is not None
 
 
+class _BlockIndexOf:
+    """``TensorInfo.layer``: :func:`block_index` of the tensor's name, parsed on first use and kept in
+    the instance ``__dict__`` (a frozen dataclass may hold it there). Like
+    ``functools.cached_property`` without its lock, which makes every first use cost microseconds on
+    Python 3.11; the value is the same whichever thread computes it."""
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _BlockIndexOf: ...
+    @overload
+    def __get__(self, obj: TensorInfo, owner: type | None = None) -> int | None: ...
+    def __get__(self, obj: TensorInfo | None, owner: type | None = None) -> int | _BlockIndexOf | None:
+        if obj is None:
+            return self
+        value = block_index(obj.name)
+        obj.__dict__["layer"] = value
+        return value
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     """One weight tensor, as in a GGUF tensor table.
@@ -193,14 +212,9 @@ class TensorInfo:
             n *= d
         return n
 
-    @cached_property
-    def layer(self) -> int | None:
-        """Block index for ``blk.N.*`` tensors, else None (token_embd, output, output_norm).
-
-        Parsed once per tensor and kept (planning asks it ~10⁶ times over a recommend ladder); a
-        frozen dataclass may hold it because ``cached_property`` writes the instance ``__dict__``.
-        """
-        return block_index(self.name)
+    #: Block index for ``blk.N.*`` tensors, else None (token_embd, output, output_norm): parsed
+    #: once per tensor and kept (planning asks it ~10⁶ times over a recommend ladder). Not a field.
+    layer = _BlockIndexOf()
 
 
 @lru_cache(maxsize=1 << 16)  # every quant of a model, and models of one family, share the names
@@ -232,8 +246,14 @@ class ModelSpec:
 
     @property
     def weights_bytes(self) -> int:
-        """Sum of all tensor data bytes [B] (the GGUF file minus its header)."""
-        return sum(t.n_bytes for t in self.tensors)
+        """Sum of all tensor data bytes [B] (the GGUF file minus its header); kept once summed over
+        an immutable table (a recommend ladder asks each spec again and again)."""
+        kept = self.__dict__.get("_weights_bytes")
+        if kept is None:
+            kept = sum(t.n_bytes for t in self.tensors)
+            if isinstance(self.tensors, tuple):
+                self.__dict__["_weights_bytes"] = kept  # not a field: equality and replace() ignore it
+        return kept
 
     def layer_tensors(self, il: int) -> list[TensorInfo]:
         return [t for t in self.tensors if t.layer == il]

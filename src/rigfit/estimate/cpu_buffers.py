@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from rigfit.archs import is_expert_tensor
 from rigfit.catalog.arch import TensorInfo
@@ -55,10 +56,18 @@ def is_repackable(t: TensorInfo) -> bool:
     """Whether llama.cpp's CPU backend repacks weight ``t`` when it lives on the CPU: a 2-D matmul
     weight, or a 3-D routed-expert tensor (MUL_MAT_ID), of a repackable type; never an input
     embedding."""
-    if not repackable_type(t) or t.name.startswith(INPUT_PREFIXES):
+    nd = _repack_dims(t.ggml_type, tuple(t.shape))
+    if not nd or t.name.startswith(INPUT_PREFIXES):
         return False
-    nd = _n_dims(t.shape)
     return nd == 2 or (nd == 3 and is_expert_tensor(t.name))
+
+
+@lru_cache(maxsize=4096)  # a table has a few dozen (type, shape) pairs; placement asks per tensor
+def _repack_dims(ggml_type: str, shape: tuple[int, ...]) -> int:
+    """``ggml_n_dims`` of a weight of this type and shape when :func:`repackable_type` holds, else 0."""
+    if not repackable_type(TensorInfo("", shape, ggml_type, 0)):
+        return 0
+    return _n_dims(shape)
 
 
 def tied_head_repack_bytes(tensors: Iterable[TensorInfo]) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
@@ -68,7 +68,9 @@ class Placement:
     mapped_bytes: the ``CPU_Mapped`` buffer llama.cpp reports: the file span from the first to the
         last non-repacked CPU tensor (:func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`).
     duplicated_bytes: extra copies (tied output embedding on a GPU) per device, included in weights.
-    tensor_device: device of every tensor, by name.
+    runs, run_devices: the table's runs of tensors (:class:`_Run`) and the device of each;
+        :attr:`tensor_device` (the device of every tensor, by name) is worked out from them when
+        asked (a recommend ladder places tables ~10⁴ times and rarely asks).
     n_gpu_layers: effective layers on GPUs (repeating layers + 1 if the output layer is on a GPU).
     ngl: the ``-ngl`` value asked for (clamped to n_layer + 1).
     largest_cpu_matmul_bytes: the biggest CPU-resident 2-D weight a GPU must copy when it computes
@@ -82,15 +84,43 @@ class Placement:
     weights_bytes: dict[str, int]
     repack_bytes: int
     duplicated_bytes: dict[str, int]
-    tensor_device: dict[str, str] = field(repr=False)
+    runs: tuple[_Run, ...] = field(repr=False)
+    run_devices: tuple[str, ...] = field(repr=False)
     n_gpu_layers: int = 0
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
     mapped_bytes: int = 0
     mapped_end: int = 0  # file offset where the CPU_Mapped span ends [B]
 
+    @cached_property
+    def tensor_device(self) -> dict[str, str]:
+        """Device of every tensor, by name (in table order; a name that repeats keeps its last)."""
+        out: dict[str, str] = {}
+        for run, dev in zip(self.runs, self.run_devices, strict=True):
+            out.update(dict.fromkeys(run.names, dev))
+        return out
+
     def layers_on(self, device: str) -> list[int]:
-        return [il for il, d in enumerate(self.layer_device) if d == device]
+        return list(_layers_on(self.layer_device, device))
+
+    def expert_cpu_layers(self) -> list[int]:
+        """Layers on a GPU whose routed experts this placement keeps in RAM (--cpu-moe /
+        --n-cpu-moe), sorted: from the runs' devices where the table's names are unique (every
+        GGUF), else from :attr:`tensor_device`."""
+        n = len(self.layer_device)
+        if self.runs and _unique_names(self.runs):
+            found = {
+                run.layer
+                for run, dev in zip(self.runs, self.run_devices, strict=True)
+                if dev == CPU and run.expert and run.layer is not None and run.layer < n
+            }
+        else:
+            found = {
+                il
+                for name, dev in self.tensor_device.items()
+                if dev == CPU and is_expert_tensor(name) and (il := block_index(name)) is not None and il < n
+            }
+        return sorted(il for il in found if self.layer_device[il] != CPU)
 
     @property
     def gpu_devices(self) -> tuple[str, ...]:
@@ -106,6 +136,12 @@ class Placement:
         return (
             bool(self.gpu_devices) and self.output_device != CPU and all(d != CPU for d in self.layer_device)
         )
+
+
+@lru_cache(maxsize=8192)
+def _layers_on(layer_device: tuple[str, ...], device: str) -> tuple[int, ...]:
+    """The layers ``layer_device`` puts on ``device`` (memoized: planning asks ~10⁴ times)."""
+    return tuple(il for il, d in enumerate(layer_device) if d == device)
 
 
 def accelerator_names(machine: Machine) -> list[str]:
@@ -269,9 +305,10 @@ def place(
 
 #: Recent placements per tensor table identity and inputs (rigfit.estimate.tablecache): the -ngl
 #: and --n-cpu-moe searches place the same table with the same inputs again (a fifth of the
-#: placements of a recommend ladder). A Placement is frozen and nothing changes its dicts, so the
-#: callers share it. Small: each entry holds a dict of every tensor's device.
-_PLACEMENTS: IdentityCache[Placement] = IdentityCache(256)
+#: placements of a recommend ladder), and machines with the same GPU names and split share the
+#: placements of every table. A Placement is frozen and nothing changes its dicts, so the callers
+#: share it; small (the runs are the table's, shared).
+_PLACEMENTS: IdentityCache[Placement] = IdentityCache(4096)
 
 
 def _place(
@@ -287,25 +324,52 @@ def _place(
     repack_on: bool,
 ) -> Placement:
     """:func:`place` once its inputs are resolved (devices, -ngl, split points, repacking)."""
-    on = _layer_devices(n_layer, n_eff, list(names), list(splits))
+    on = _layer_devices_cached(n_layer, n_eff, names, splits)
     layer_device, output_device = on[:n_layer], on[n_layer]
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
     runs = _placement_runs(model.tensors, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
     w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
+    # _Weights.add_run inlined (a recommend ladder runs this loop ~10⁶ times): the same steps
+    weights, run_devices, by_name = w.weights, w.run_devices, w.by_name
+    repack_bytes = largest_cpu = 0
+    lo: int | None = None
+    hi = 0
     for run in runs:
-        if run.role == "input":
-            w.add_run(run, CPU)
-        elif run.role == "layer":
+        role, eir = run.role, False
+        if role == "input":
+            dev = CPU
+        elif role == "layer":
             il = run.layer
             dev = layer_device[il] if il is not None else CPU
             if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                w.add_run(run, CPU, expert_in_ram=True)
-            else:
-                w.add_run(run, dev)
+                dev, eir = CPU, True
         else:
-            w.add_run(run, output_device)
+            dev = output_device
+        run_devices.append(dev)
+        weights[dev] += run.n_bytes
+        if dev != CPU:
+            continue
+        if has_accels:
+            m = run.largest if eir else run.largest_matmul
+            if m > largest_cpu:
+                largest_cpu = m
+        if not eir and repack_on:
+            repack_bytes += run.repack_bytes
+            span = run.kept_span
+            if by_name:
+                w.cpu_mapped.update(n for n in run.names if n not in run.repacked)
+        else:
+            span = run.span
+            if by_name:
+                w.cpu_mapped.update(run.names)
+        if span is not None:
+            if lo is None or span[0] < lo:
+                lo = span[0]
+            if span[1] > hi:
+                hi = span[1]
+    w.repack_bytes, w.largest_cpu, w.mapped_lo, w.mapped_hi = repack_bytes, largest_cpu, lo, hi
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(
@@ -316,7 +380,8 @@ def _place(
         weights_bytes=w.weights,
         repack_bytes=w.repack_bytes,
         duplicated_bytes=w.dup,
-        tensor_device=w.tensor_device,
+        runs=runs,
+        run_devices=tuple(w.run_devices),
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
@@ -338,6 +403,14 @@ def _gpu_splits(
     return split_points(shares)
 
 
+@lru_cache(maxsize=4096)  # the same few layer counts, -ngl values and splits over a ladder
+def _layer_devices_cached(
+    n_layer: int, n_eff: int, names: tuple[str, ...], splits: tuple[float, ...]
+) -> tuple[str, ...]:
+    """:func:`_layer_devices`, memoized (a pure function of hashable inputs)."""
+    return _layer_devices(n_layer, n_eff, list(names), list(splits))
+
+
 def _layer_devices(n_layer: int, n_eff: int, names: list[str], splits: list[float]) -> tuple[str, ...]:
     """Device of each repeating layer and, last, of the output layer (index n_layer)."""
 
@@ -357,7 +430,7 @@ class _Weights:
     ) -> None:
         self.weights = dict.fromkeys(devices, 0)
         self.dup = dict.fromkeys(devices, 0)
-        self.tensor_device: dict[str, str] = {}
+        self.run_devices: list[str] = []  # the device of each run added, in order
         self.repack_bytes = 0
         self.largest_cpu = 0
         self.has_accels = has_accels
@@ -381,7 +454,7 @@ class _Weights:
         """Put the tensors of ``run`` on ``dev``; ``expert_in_ram``: --cpu-moe experts (plain CPU
         buffer, no repack). On the CPU, the largest matmul weight is kept for op offload (experts
         kept in RAM count) and repackable weights add a CPU_REPACK copy."""
-        self.tensor_device.update(dict.fromkeys(run.names, dev))
+        self.run_devices.append(dev)
         self.weights[dev] += run.n_bytes
         if dev != CPU:
             return
@@ -492,7 +565,19 @@ def _unique_names(runs: tuple[_Run, ...]) -> bool:
 
 def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
     """Layers on a GPU whose routed experts stay in RAM (--cpu-moe / --n-cpu-moe): counted over the
-    table's runs, so a dense model costs one pass over a few dozen runs."""
+    table's runs, so a dense model costs one pass over a few dozen runs. Where the placed table's
+    names are unique (every GGUF) a run's device stands for its tensors'; ``model`` may be the
+    table placed or that table plus an MTP block (not a layer: never counted)."""
+    if pl.runs and _unique_names(pl.runs):
+        n = len(pl.layer_device)
+        return len(
+            {
+                run.layer
+                for run, dev in zip(pl.runs, pl.run_devices, strict=True)
+                if dev == CPU and run.expert and run.layer is not None and run.layer < n
+                if pl.layer_device[run.layer] != CPU
+            }
+        )
     layers = {
         run.layer
         for run in _placement_runs(model.tensors, model.arch.n_layer)
@@ -509,21 +594,39 @@ def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
     """A tied output (no ``output.weight``): a duplicate of token_embd on the output device when that
     is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload), or, with
     repacking, a repacked copy of it (``TENSOR_DUPLICATED`` in the CPU_REPACK buffer)."""
-    if any(t.name == "output.weight" for t in model.tensors):
+    tied = _tied_head(model.tensors)
+    if tied is None:
         return
-    token_embd = next((t for t in model.tensors if t.name == "token_embd.weight"), None)
-    if token_embd is None:
-        return
+    embd_bytes, repack_dup = tied
     if output_device != CPU:
-        w.weights[output_device] += token_embd.n_bytes
-        w.dup[output_device] += token_embd.n_bytes
+        w.weights[output_device] += embd_bytes
+        w.dup[output_device] += embd_bytes
     else:
         if w.has_accels:
-            w.largest_cpu = max(w.largest_cpu, token_embd.n_bytes)
-        dup = tied_head_repack_bytes(model.tensors) if w.repack_on else 0
+            w.largest_cpu = max(w.largest_cpu, embd_bytes)
+        dup = repack_dup if w.repack_on else 0
         w.repack_bytes += dup
         w.weights[CPU] += dup
         w.dup[CPU] += dup
+
+
+#: :func:`_tied_head` per immutable tensor table (rigfit.estimate.tablecache).
+_TIED: IdentityCache[tuple[int, int] | None] = IdentityCache(4096)
+
+
+def _tied_head(tensors: Sequence[TensorInfo]) -> tuple[int, int] | None:
+    """(token_embd bytes, its repacked copy's bytes on the CPU) of a tied output head (a table with
+    token_embd and no ``output.weight``), else None; worked out once per immutable table [B]."""
+
+    def build() -> tuple[int, int] | None:
+        if any(t.name == "output.weight" for t in tensors):
+            return None
+        token_embd = next((t for t in tensors if t.name == "token_embd.weight"), None)
+        if token_embd is None:
+            return None
+        return token_embd.n_bytes, tied_head_repack_bytes(tensors)
+
+    return _TIED.get(tensors, None, build) if isinstance(tensors, tuple) else build()
 
 
 def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placement:

@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.models import load_models
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
@@ -560,8 +560,8 @@ _TRUNK_TENSORS: IdentityCache[tuple[TensorInfo, ...] | None] = IdentityCache(409
 
 def _trunk_tensors(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[TensorInfo, ...] | None:
     """The tensors without the MTP block, or None when there is none."""
-    if not any(t.layer is not None and t.layer >= n_layer for t in tensors):
-        return None
+    if not any((il := block_index(t.name)) is not None and il >= n_layer for t in tensors):
+        return None  # (block_index: what TensorInfo.layer is, without keeping it on every row)
     return tuple(t for t in tensors if t.layer is None or t.layer < n_layer)
 
 

@@ -54,9 +54,10 @@ from rigfit.archs.common import (
     n_nextn_layers,
     n_rot,
 )
-from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo
+from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
+from rigfit.estimate import typecache
 from rigfit.estimate.tablecache import IdentityCache
 
 Shape = tuple[int, ...]
@@ -523,10 +524,31 @@ def tensor_types(
 def _tensor_types_cached(
     arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
 ) -> tuple[tuple[str, Shape, str], ...]:
-    """:func:`tensor_types` as an immutable tuple; ``extra_key`` stands for ``arch.extra`` (not hashed)."""
-    return tuple(
+    """:func:`tensor_types` as an immutable tuple; ``extra_key`` stands for ``arch.extra`` (not hashed).
+    Kept on disk between runs (:mod:`rigfit.estimate.typecache`, content-keyed)."""
+    key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
+    kept = typecache.types(key)
+    if kept is not None:
+        shapes = _SHAPES.get(arch, extra_key, lambda: tuple(tensor_shapes(arch)))
+        if len(shapes) == len(kept):
+            return tuple((name, shape, t) for (name, shape), t in zip(shapes, kept, strict=True))
+    out = tuple(
         _tensor_types(arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv, allow_requantize=allow_requantize)
     )
+    typecache.put(key, _types_bytes(out), tuple(t for _, _, t in out))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _disk_key(arch: Architecture, extra_key: str, ft: FileType, options: tuple[bool, ...]) -> str:
+    """The disk cache's key of a table: the architecture's ``repr`` (every field, ``extra`` too),
+    the file type and the options."""
+    return typecache.key_of(repr(arch), repr(ft), options)
+
+
+def _types_bytes(types: tuple[tuple[str, Shape, str], ...]) -> int:
+    """Weights bytes of a (name, shape, type) table [B]."""
+    return sum(_nbytes(t, tuple(shape)) for _, shape, t in types)
 
 
 def _tensor_types(
@@ -621,17 +643,27 @@ def catalog_weights_bytes(
     ft = resolve_file_type(file_type)
     opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
     try:
-        types = _tensor_types_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
+        extra_key = _extra_key(arch)
+        kept = typecache.weights(_disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize)))
+        if kept is not None:
+            return kept
+        types = _tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize)
     except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         types = tuple(tensor_types(arch, ft, **opts))
-    return sum(_nbytes(t, tuple(shape)) for _, shape, t in types)
+    return _types_bytes(types)
 
 
 def _catalog_tensors(
     types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
 ) -> tuple[TensorInfo, ...]:
-    """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type)."""
-    return tuple(TensorInfo(name, shape, t, _nbytes(t, tuple(shape))) for name, shape, t in types)
+    """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type); each
+    row's ``layer`` worked out now (every plan of the table asks it)."""
+    out = []
+    for name, shape, t in types:
+        row = TensorInfo(name, shape, t, _nbytes(t, tuple(shape)))
+        row.__dict__["layer"] = block_index(name)  # what TensorInfo.layer keeps on first use
+        out.append(row)
+    return tuple(out)
 
 
 @lru_cache(maxsize=16384)  # layers repeat the same (type, shape) many times

@@ -481,6 +481,65 @@ def estimate_decode_at_context(
     """``estimate_speed(...).decode_tps_ctx`` (same arguments, same Figure) without the prefill,
     TTFT, bottleneck and notes: what a ranking over many candidates needs of each (recommend's
     screening, :mod:`rigfit.plan_speed`). Hosted systems are not answered here (ValueError)."""
+    return _decode_figures(
+        spec,
+        machine,
+        False,
+        placement=placement,
+        backend=backend,
+        ngl=ngl,
+        context=context,
+        prompt=prompt,
+        parallel=parallel,
+        kv_type=kv_type,
+        flash_attn=flash_attn,
+        threads=threads,
+        n_ubatch=n_ubatch,
+        n_batch=n_batch,
+        split_mode=split_mode,
+        cpu_only=cpu_only,
+        constants=constants,
+        build=build,
+        os=os,
+    )[1]
+
+
+def estimate_decode_at_start_and_context(
+    spec: ModelSpec | ModelWork, machine: Machine, **kwargs: Any
+) -> tuple[Figure, Figure]:
+    """``(estimate_speed(...).decode_tps, estimate_speed(...).decode_tps_ctx)`` (the keyword arguments
+    of :func:`estimate_decode_at_context`, the same Figures) without the prefill, TTFT, bottleneck
+    and notes: what the planner's choice between two MoE offload strategies compares
+    (:func:`rigfit.plan._decode`). Hosted systems are not answered here (ValueError)."""
+    start, at_ctx = _decode_figures(spec, machine, True, **kwargs)
+    assert start is not None
+    return start, at_ctx
+
+
+def _decode_figures(
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    at_start: bool,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+    build: int | None = None,
+    os: str = "unknown",
+) -> tuple[Figure | None, Figure]:
+    """(decode at depth 0 when ``at_start``, else None; decode at ``context``): the steps and
+    arithmetic of :func:`estimate_speed` for these two figures."""
     C = constants or load_constants()
     work = spec if isinstance(spec, ModelWork) else model_work(spec)
     accs = machine.accelerators
@@ -504,7 +563,14 @@ def estimate_decode_at_context(
     )
     prompt = max(int(prompt), 1)
     context = max(int(context), prompt)
-    tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
     vendor = band_vendor(layout)
-    tgc *= os_factor(C, "tg", vendor, be, os)  # speed/osdriver.py
-    return widen_figure(C, "tg", vendor, be, os, _figure(C, "tg", be, tgc, roofc, split_mode, vendor))
+    f_tg = os_factor(C, "tg", vendor, be, os)  # speed/osdriver.py
+    start = None
+    if at_start:
+        tg0, roof0, _ = decode_tps(work, layout, machine, settings, 0, 1, C)
+        start = widen_figure(
+            C, "tg", vendor, be, os, _figure(C, "tg", be, tg0 * f_tg, roof0, split_mode, vendor)
+        )
+    tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
+    tgc *= f_tg
+    return start, widen_figure(C, "tg", vendor, be, os, _figure(C, "tg", be, tgc, roofc, split_mode, vendor))

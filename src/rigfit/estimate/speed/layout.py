@@ -162,6 +162,8 @@ def _moe_cpu_layers(placement: Any, layer_dev: Sequence[str]) -> list[int]:
     """GPU layers whose routed experts a placement keeps in RAM (``--cpu-moe`` / ``--n-cpu-moe``).
 
     NextN/MTP blocks (index ≥ n_layer, e.g. GLM) are not run for plain decoding: skipped."""
+    if hasattr(placement, "expert_cpu_layers") and len(placement.layer_device) == len(layer_dev):
+        return list(placement.expert_cpu_layers())  # rigfit.estimate.placement.Placement: by its runs
     tdev = getattr(placement, "tensor_device", None) or {}
     out: set[int] = set()
     for name, dev in tdev.items():
