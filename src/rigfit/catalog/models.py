@@ -43,15 +43,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, fields, replace
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 from rigfit.catalog.arch import MLA, SSM, Architecture, MoE
+from rigfit.datafiles import read_text
 from rigfit.errors import AmbiguousNameError, UnknownNameError
 
 SCHEMA_VERSION = 1
@@ -341,11 +340,7 @@ def _record_to_arch(rec: dict[str, Any]) -> Architecture:
 def _models_json_text() -> str:
     # the file beside this module (a plain install) without importing importlib.resources or
     # pathlib (~8 ms of `rigfit inspect`'s start-up); resources only for zipped installs
-    path = os.path.join(os.path.dirname(__file__), "data", "models.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    return resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
+    return read_text("rigfit.catalog", "data", "models.json")
 
 
 @lru_cache(maxsize=1)

@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from rigfit.datafiles import read_text
 
 CATALOG_FILE = "cpu_catalog.json"
 #: the ISA flags the catalog reports per part (llama.cpp's CPU feature vocabulary)
@@ -65,7 +66,7 @@ _COLUMNS = (
 @cache
 def catalog() -> dict[str, Any]:
     """The parsed ``data/cpu_catalog.json``."""
-    text = resources.files("rigfit.hardware").joinpath("data", CATALOG_FILE).read_text(encoding="utf-8")
+    text = read_text("rigfit.hardware", "data", CATALOG_FILE)
     data: dict[str, Any] = json.loads(text)
     return data
 
