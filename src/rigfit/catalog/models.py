@@ -517,31 +517,58 @@ _TIER_EXACT, _TIER_ALIAS, _TIER_STRIPPED = 0, 1, 2
 _PUBLISHER_WORDS = ("meta",)
 
 
+def _named(rec: dict[str, Any]) -> tuple[tuple[list[str], int], ...]:
+    """A catalog record's names by tier (id, name and HF repo; aliases), read from the record as
+    _record_to_arch reads it (building every model costs more than indexing it)."""
+    hf_repo, extra = rec.get("hf_repo"), rec.get("extra") or {}
+    exact = [rec["id"], rec.get("name", "")]
+    if hf_repo:
+        exact.append(hf_repo.replace("/", "-"))  # org-name
+        if extra.get("index_repo_basename", True):
+            exact.append(hf_repo)
+    aliases = rec["aliases"] if rec.get("aliases") else extra.get("aliases", [])
+    return ((exact, _TIER_EXACT), (aliases, _TIER_ALIAS))
+
+
+def _add(idx: dict[str, dict[str, int]], key: str, mid: str, tier: int) -> None:
+    if key:
+        ids = idx.setdefault(key, {})
+        ids[mid] = min(tier, ids.get(mid, tier))
+
+
 @lru_cache(maxsize=1)
 def _index() -> dict[str, dict[str, int]]:
     """compact key → {model id: tier}."""
     idx: dict[str, dict[str, int]] = {}
-
-    def add(key: str, mid: str, tier: int) -> None:
-        if key:
-            ids = idx.setdefault(key, {})
-            ids[mid] = min(tier, ids.get(mid, tier))
-
-    # from the records, as _record_to_arch reads them (building every model costs more than this)
     for rec in _raw_catalog()["models"]:
-        mid, hf_repo, extra = rec["id"], rec.get("hf_repo"), rec.get("extra") or {}
-        exact = [mid, rec.get("name", "")]
-        if hf_repo:
-            exact.append(hf_repo.replace("/", "-"))  # org-name
-            if extra.get("index_repo_basename", True):
-                exact.append(hf_repo)
-        aliases = rec["aliases"] if rec.get("aliases") else extra.get("aliases", [])
-        for names, tier in ((exact, _TIER_EXACT), (aliases, _TIER_ALIAS)):
+        for names, tier in _named(rec):
             for n in names:
                 c = _canon(n)
-                add(_compact(c), mid, tier)
-                add(_compact(_strip_suffixes(c)), mid, max(tier, _TIER_STRIPPED))
+                _add(idx, _compact(c), rec["id"], tier)
+                _add(idx, _compact(_strip_suffixes(c)), rec["id"], max(tier, _TIER_STRIPPED))
     return idx
+
+
+@lru_cache(maxsize=256)
+def _index_at(key: str) -> dict[str, int] | None:
+    """``_index().get(key)``, without canonicalising every name of the catalog (most of a
+    ``rigfit plan``'s model lookup) while the whole index is not built: a name's compact key is a
+    subsequence of its lower-cased text (canonicalising only deletes, replaces and inserts
+    separators), so only the names holding ``key`` as a subsequence can have it."""
+    if _index.cache_info().currsize or not key:
+        return _index().get(key)
+    holds = re.compile(key[0] + "".join(f"[^{c}]*{c}" for c in key[1:])).search  # keys: [a-z0-9]+
+    found: dict[str, dict[str, int]] = {}
+    for rec in _raw_catalog()["models"]:
+        for names, tier in _named(rec):
+            for n in names:
+                if holds(n.lower()):
+                    c = _canon(n)
+                    if _compact(c) == key:
+                        _add(found, key, rec["id"], tier)
+                    if _compact(_strip_suffixes(c)) == key:
+                        _add(found, key, rec["id"], max(tier, _TIER_STRIPPED))
+    return found.get(key)
 
 
 def _best(found: dict[str, int]) -> set[str]:
@@ -551,7 +578,6 @@ def _best(found: dict[str, int]) -> set[str]:
 
 
 def _lookup(name: str) -> set[str]:
-    idx = _index()
     forms = [_canon(name)]
     if "/" in name.strip().rstrip("/"):  # "org/repo": try the full id first
         forms.insert(0, _canon(name.strip().replace("/", "-")))
@@ -560,8 +586,9 @@ def _lookup(name: str) -> set[str]:
         forms.append(first[1])
     for c in forms:
         for key in (_compact(c), _compact(_strip_suffixes(c))):
-            if key in idx:
-                return _best(idx[key])
+            ids = _index_at(key)
+            if ids is not None:
+                return _best(ids)
     return set()
 
 
