@@ -6,7 +6,10 @@ rules) and each of its 16 settings (ctx 512/4096/32768, FA on/off, f16/q8_0 KV, 
 --swa-full, -kvu, ubatch 128/1024), compare rigfit's CPU buffers with the ones llama.cpp logs.
 Prints every miss, the count within the band, and the worst case per buffer kind (MiB and %).
 
-    python benchmarks/arch_sweep.py [--families llama,gemma3n] [--wtypes F16] [--quick]
+    python benchmarks/arch_sweep.py [--families llama,gemma3n] [--wtypes F16] [--quick] [--settings q8_0]
+
+The families at released layer sizes (``sweep.LARGE_FAMILIES``, hundreds of MiB each) run only
+when named: ``--families gemma4-e2b-dims,gemma4-26b-a4b-dims --wtypes Q4_0``.
 
 Measured figures: llama.cpp's own log lines (``CPU_Mapped``/``CPU_REPACK`` model buffers, KV,
 RS, compute and output buffers, MiB with two decimals); predicted: rigfit.plan.device_memory.
@@ -36,18 +39,23 @@ def main() -> int:
     ap.add_argument("--families", default="", help="comma-separated subset (default: all)")
     ap.add_argument("--wtypes", default=",".join(sweep.WTYPES), help="weight types (F16,Q4_0)")
     ap.add_argument("--quick", action="store_true", help="only the tests' three settings")
+    ap.add_argument("--settings", default="", help="only settings whose label contains this (e.g. q8_0)")
     a = ap.parse_args()
+    known = {**sweep.FAMILIES, **sweep.LARGE_FAMILIES}
     names = [f for f in a.families.split(",") if f] or list(sweep.FAMILIES)
-    unknown = [f for f in names if f not in sweep.FAMILIES]
+    unknown = [f for f in names if f not in known]
     if unknown:
-        print(f"unknown families: {', '.join(unknown)}; known: {', '.join(sweep.FAMILIES)}")
+        print(f"unknown families: {', '.join(unknown)}; known: {', '.join(known)}")
         return 2
-    settings = sweep.QUICK if a.quick else sweep.SETTINGS
+    settings = tuple(s for s in (sweep.QUICK if a.quick else sweep.SETTINGS) if a.settings in s.label)
+    if not settings:
+        print(
+            f"no setting label contains {a.settings!r}; known: {', '.join(s.label for s in sweep.SETTINGS)}"
+        )
+        return 2
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        results = sweep.sweep(
-            {f: sweep.FAMILIES[f] for f in names}, settings, tuple(a.wtypes.split(",")), Path(tmp)
-        )
+        results = sweep.sweep({f: known[f] for f in names}, settings, tuple(a.wtypes.split(",")), Path(tmp))
     print("## Misses (predicted / llama.cpp, MiB) and refused loads")
     refused = [r for r in results if r.error]
     for r in results:

@@ -35,7 +35,7 @@ from rigfit.estimate.calibration import (  # noqa: E402
     STATIC,
     prior,
 )
-from rigfit.estimate.lodo import fit_constants, lodo_residuals, read_fit_rows  # noqa: E402
+from rigfit.estimate.lodo import fit_model, lodo_residuals, read_fit_rows  # noqa: E402
 from rigfit.estimate.speed import BACKENDS  # noqa: E402
 from rigfit.measure.groundtruth import ground_truth_dir  # noqa: E402
 
@@ -95,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for reason, n in Counter(unresolved).most_common(30):
         print(f"  {n:5d}  {reason}")
-    coefs = fit_constants(rows)
+    coefs, os_factors = fit_model(rows)
     C["coefficients"] = {k: float(f"{v:.6g}") for k, v in sorted(coefs.items())}
+    # OS / driver factors (rigfit.estimate.speed.osdriver), written before the LODO bands use them
+    C["os_factors"] = {k: os_factors[k] for k in sorted(os_factors)}
     if not args.no_lodo:
         res = lodo_residuals(rows, C)
         C["bands"] = res["bands"]

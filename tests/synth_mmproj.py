@@ -99,3 +99,72 @@ def write_gemma3_mmproj(
     w.write_tensors_to_file()
     w.close()
     return out
+
+
+def write_gemma4v_mmproj(
+    path: Path,
+    n_embd: int = 256,
+    n_ff: int = 512,
+    n_layer: int = 2,
+    n_head: int = 4,
+    positions: int = 1024,
+    projection_dim: int = 640,
+    wtype: str = "F16",
+) -> SynthMmproj:
+    """A Gemma 4 (``gemma4v``) vision tower as llama.cpp's converter writes it
+    (convert_hf_to_gguf.py ``Gemma4VisionAudioModel``) and tools/mtmd/models/gemma4v.cpp builds it:
+    patch embedding without bias (patch 16), a 2-D position table ``[n_embd, positions, 2]``, per
+    block Q/K/V/O without biases, Q/K RMS norms, RMS ``ln1``/``ln2``, post-attention and post-FFN
+    norms, a gated GELU FFN, and ``mm.input_projection`` to the text width."""
+    dtype = {"F16": np.float16, "F32": np.float32}[wtype]
+    rng = np.random.default_rng(0)
+    w = GGUFWriter(str(path), "clip")
+    meta: dict[str, object] = {
+        "general.name": "synthetic gemma4v mmproj",
+        "clip.has_vision_encoder": True,
+        "clip.projector_type": "gemma4v",
+        "clip.vision.image_size": 224,
+        "clip.vision.patch_size": 16,
+        "clip.vision.embedding_length": n_embd,
+        "clip.vision.feed_forward_length": n_ff,
+        "clip.vision.block_count": n_layer,
+        "clip.vision.projection_dim": projection_dim,
+        "clip.vision.attention.head_count": n_head,
+    }
+    for key, value in meta.items():
+        if isinstance(value, bool):
+            w.add_bool(key, value)
+        elif isinstance(value, int):
+            w.add_uint32(key, value)
+        else:
+            w.add_string(key, str(value))
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_array("clip.vision.image_mean", [0.0, 0.0, 0.0])
+    w.add_array("clip.vision.image_std", [1.0, 1.0, 1.0])
+    w.add_bool("clip.use_gelu", True)
+    out = SynthMmproj(Path(path), meta)
+
+    def add(name: str, shape: tuple[int, ...], weight: bool) -> None:
+        arr = (rng.standard_normal(shape) * 0.02).astype(dtype if weight else np.float32)
+        w.add_tensor(name, arr)
+        out.tensor_bytes[name] = arr.nbytes
+
+    hd = n_embd // n_head
+    add("v.patch_embd.weight", (n_embd, 3, 16, 16), True)
+    add("v.position_embd.weight", (2, positions, n_embd), False)
+    for il in range(n_layer):
+        for kind in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            add(f"v.blk.{il}.{kind}.weight", (n_embd, n_embd), True)
+        add(f"v.blk.{il}.attn_q_norm.weight", (hd,), False)
+        add(f"v.blk.{il}.attn_k_norm.weight", (hd,), False)
+        for kind in ("ln1", "ln2", "attn_post_norm", "ffn_post_norm"):
+            add(f"v.blk.{il}.{kind}.weight", (n_embd,), False)
+        add(f"v.blk.{il}.ffn_gate.weight", (n_ff, n_embd), True)
+        add(f"v.blk.{il}.ffn_up.weight", (n_ff, n_embd), True)
+        add(f"v.blk.{il}.ffn_down.weight", (n_embd, n_ff), True)
+    add("mm.input_projection.weight", (projection_dim, n_embd), True)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out

@@ -979,4 +979,8 @@ def main(ref_path: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        raise SystemExit(__doc__)
+    if len(sys.argv) == 2 and not Path(sys.argv[1]).is_file():
+        raise SystemExit(f"no reference file at {sys.argv[1]}; usage:\n{__doc__}")
     main(sys.argv[1] if len(sys.argv) > 1 else str(REFERENCE))

@@ -120,6 +120,19 @@ KEEP_KEYS = [
     "num_dense_layers",
     "attention_chunk_size",
     "no_rope_layers",
+    "index_n_heads",
+    "index_head_dim",
+    "index_topk",
+    # Gemma 4 (convert_hf_to_gguf.py Gemma4Model)
+    "global_head_dim",
+    "num_global_key_value_heads",
+    "attention_k_eq_v",
+    "num_kv_shared_layers",
+    "hidden_size_per_layer_input",
+    "use_double_wide_mlp",
+    "enable_moe_block",
+    "top_k_experts",
+    "final_logit_softcapping",
     "text_config",
 ]
 

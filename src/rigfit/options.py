@@ -75,6 +75,7 @@ def plan_settings(
     users: int = 0,
     output: int = 256,
     min_tps: float | None = None,
+    os: str = "unknown",
 ) -> PlanSettings:
     """Check ``rigfit plan``'s options and build the planner's settings (units: tokens, fraction).
 
@@ -92,6 +93,11 @@ def plan_settings(
         users, output, min_tps, parallel, ctx, prompt, slots=engine.name == "llama.cpp"
     )
     check_ctx(ctx)
+    from rigfit.estimate.speed.osdriver import OS_CHOICES  # lazy: numpy behind it
+
+    os_name = (os or "unknown").strip().lower()
+    if os_name not in OS_CHOICES:
+        raise RigfitError(f"--os must be one of {', '.join(OS_CHOICES)}, got {os!r}.", "e.g. --os linux")
     settings = PlanSettings(
         n_ctx=ctx,
         ngl=parse_ngl(ngl),
@@ -113,6 +119,7 @@ def plan_settings(
         users=users,
         output_tokens=output,
         min_tps=min_tps,
+        os=os_name,
     )
     engine.check(settings)
     return settings

@@ -42,6 +42,7 @@ from rigfit.estimate.placement import (
     experts_in_ram_layers,
     is_expert_tensor,
     place,
+    skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.coefficients import load_constants
@@ -343,6 +344,7 @@ def device_memory(
         no_kv_offload=settings.no_kv_offload,
         repack=settings.repack,
     )
+    pl = skipped_mtp_span(full, model, pl)  # deepseek32 / glm-dsa: the span reaches the MTP block
     b = _buffers(model, settings, n_ctx, pl, profile)
     out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
     out.append(_host_memory(b, machine, out))
@@ -826,6 +828,7 @@ def speed_inputs(plan: Plan) -> tuple[ModelSpec, dict[str, Any]]:
         "n_ubatch": s.n_ubatch,
         "n_batch": s.n_batch,
         "build": mem.build_profile(s.llama_build).build,  # --llama-build moves speed too
+        "os": s.os,  # --os: the driver factor (estimate/speed/osdriver.py)
     }
 
 

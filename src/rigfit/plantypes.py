@@ -115,6 +115,8 @@ class PlanSettings:
     as llama-server. repack: CPU repack buffers (None = by CPU flags).
     runtime: the engine's name (``rigfit.engines``: "llama.cpp", "vllm", or one a package adds).
     llama_build: build profile (estimate/memory.py PROFILES).
+    os: the operating system (driver) the speed is for: windows | linux | macos | unknown (the
+        default: no driver factor, wider speed bands; estimate/speed/osdriver.py).
     prompt_tokens: prompt length for the speed estimate. margin_bytes: headroom for "fits".
     gpu_memory_utilization, max_num_seqs: vLLM settings.
     users / output_tokens / min_tps: ``--users N`` concurrency (requests in flight, tokens generated
@@ -148,6 +150,7 @@ class PlanSettings:
     min_tps: float | None = None
     speculative: SpecSettings | None = None
     vision: VisionSettings | None = None  # --mmproj / --images (estimate/vision.py)
+    os: str = "unknown"  # --os: windows | linux | macos | unknown (estimate/speed/osdriver.py)
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(

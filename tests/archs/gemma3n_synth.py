@@ -87,20 +87,38 @@ def write_gemma4(
     n_expert: int = 8,
     n_expert_used: int = 2,
     n_ff_exp: int = 128,
+    swa_period: int = 6,
+    n_head_kv_global: int | None = None,
+    k_eq_v: bool = False,
+    double_wide_mlp: bool = False,
     wtype: str = "F16",
     seed: int = 0,
 ) -> SynthModel:
-    """``moe`` (Gemma 4 26B-A4B): every layer also has routed experts next to its dense FFN.
+    """A gemma4 GGUF as llama.cpp's converter writes one (convert_hf_to_gguf.py ``Gemma4Model``,
+    https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py) and
+    src/models/gemma4.cpp loads it:
 
-    gemma4 (src/models/gemma4.cpp): SWA layers from the stored pattern (5 sliding : 1 global
-    here) with their own head size (``key_length_swa``), one shared ``rope_freqs`` for the global
-    layers, optional per-layer embeddings (``ple`` values per layer) and KV sharing of the last
-    ``shared_kv_layers`` layers (``n_layer_kv_from_start``)."""
+    * SWA layers from the stored bool pattern (``swa_period`` − 1 sliding : 1 global; E2B 4:1,
+      the others 5:1) with their own head size (``key_length_swa``; ``key_length`` is the
+      global layers' ``global_head_dim``), one ``rope_freqs`` for the global layers;
+    * ``n_head_kv_global`` (``num_global_key_value_heads``, 26B-A4B / 31B): ``head_count_kv``
+      becomes a per-layer array; ``k_eq_v`` (``attention_k_eq_v``): global layers have no V
+      projection (V = K, ``attn_v`` absent);
+    * the last ``shared_kv_layers`` layers (``num_kv_shared_layers``) reuse earlier caches and
+      carry no K/V projection or K norm (Gemma4TextAttention creates none for them);
+      ``double_wide_mlp`` (E2B): those layers' FFN is twice as wide (a per-layer
+      ``feed_forward_length`` array);
+    * optional per-layer embeddings (``ple`` values per layer), every layer's
+      ``layer_output_scale`` (HF ``layer_scalar``), and with ``moe`` (26B-A4B) routed experts
+      next to every layer's dense FFN."""
     b = _Builder(path, "gemma4", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
-    swa = [(i + 1) % 6 != 0 for i in range(n_layer)]
-    b.a("feed_forward_length", n_ff)
-    b.head_keys(n_head, n_head_kv, head_dim)
+    swa = [(i + 1) % swa_period != 0 for i in range(n_layer)]
+    first_shared = n_layer - shared_kv_layers
+    ffs = [n_ff * (2 if double_wide_mlp and i >= first_shared else 1) for i in range(n_layer)]
+    hkvs = [n_head_kv if s or n_head_kv_global is None else n_head_kv_global for s in swa]
+    b.a("feed_forward_length", ffs if double_wide_mlp else n_ff)
+    b.head_keys(n_head, hkvs if n_head_kv_global is not None else n_head_kv, head_dim)
     b.a("attention.key_length_swa", head_dim_swa)
     b.a("attention.value_length_swa", head_dim_swa)
     b.a("rope.dimension_count", head_dim)
@@ -125,15 +143,23 @@ def write_gemma4(
     for i in range(n_layer):
         p = f"blk.{i}."
         hd = head_dim_swa if swa[i] else head_dim
+        kv = hkvs[i] * hd
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        b.attn(p, n_embd, n_head, n_head_kv, hd)
-        b.qk_norm(p, hd)
+        b.tensor(p + "attn_q.weight", (n_embd, n_head * hd))
+        if i < first_shared:
+            b.tensor(p + "attn_k.weight", (n_embd, kv))
+            if swa[i] or not k_eq_v:
+                b.tensor(p + "attn_v.weight", (n_embd, kv))
+        b.tensor(p + "attn_output.weight", (n_head * hd, n_embd))
+        b.tensor(p + "attn_q_norm.weight", (hd,), "norm")
+        if i < first_shared:
+            b.tensor(p + "attn_k_norm.weight", (hd,), "norm")
         b.tensor(p + "post_attention_norm.weight", (n_embd,), "norm")
         if not swa[i] and not rope_done:
             b.tensor("rope_freqs.weight", (hd // 2,), "norm")
             rope_done = True
         b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
-        b.ffn(p, n_embd, n_ff)
+        b.ffn(p, n_embd, ffs[i])
         b.tensor(p + "post_ffw_norm.weight", (n_embd,), "norm")
         if moe:
             b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
@@ -146,4 +172,5 @@ def write_gemma4(
             b.tensor(p + "inp_gate.weight", (n_embd, ple))
             b.tensor(p + "proj.weight", (ple, n_embd))
             b.tensor(p + "post_norm.weight", (n_embd,), "norm")
+        b.tensor(p + "layer_output_scale.weight", (1,), "norm")
     return b.write(_FT.get(wtype))

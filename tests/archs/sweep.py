@@ -22,6 +22,7 @@ for _p in (str(_HERE), str(_HERE.parent)):
 
 from cohere2_synth import write_cohere2  # noqa: E402
 from dense_synth import write_dense  # noqa: E402
+from dsa_synth import write_dsa  # noqa: E402
 from falcon_h1_synth import write_falcon_h1  # noqa: E402
 from gemma3n_synth import write_gemma3n, write_gemma4  # noqa: E402
 from hybrid_synth import write_granitehybrid, write_lfm2, write_nemotron_h  # noqa: E402
@@ -59,6 +60,25 @@ FAMILIES: dict[str, Writer] = {
     ),
     "gemma4-ple256": lambda p, wtype: write_gemma4(p, ple=256, shared_kv_layers=2, n_layer=8, wtype=wtype),
     "gemma4-moe": lambda p, wtype: write_gemma4(p, moe=True, wtype=wtype),
+    # the released shape rules (data/model-configs/google__gemma-4-*.json), small dims: E2B
+    # (4:1 SWA, 1 KV head, shared KV with double-wide FFN, per-layer embeddings), 31B (K = V on
+    # global layers with fewer KV heads) and 26B-A4B (the same plus routed experts)
+    "gemma4-e2b": lambda p, wtype: write_gemma4(
+        p,
+        n_layer=10,
+        swa_period=5,
+        n_head_kv=1,
+        ple=64,
+        shared_kv_layers=5,
+        double_wide_mlp=True,
+        wtype=wtype,
+    ),
+    "gemma4-31b": lambda p, wtype: write_gemma4(
+        p, n_layer=12, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True, wtype=wtype
+    ),
+    "gemma4-26b-a4b": lambda p, wtype: write_gemma4(
+        p, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True, moe=True, wtype=wtype
+    ),
     "phi3": lambda p, wtype: write_dense(p, "phi3", wtype=wtype),
     "granite": lambda p, wtype: write_dense(p, "granite", wtype=wtype),
     "smollm3": lambda p, wtype: write_dense(p, "smollm3", wtype=wtype),
@@ -71,6 +91,13 @@ FAMILIES: dict[str, Writer] = {
     "phimoe-longrope": lambda p, wtype: write_phimoe(p, n_ctx=32768, longrope=True, wtype=wtype),
     "llama4": lambda p, wtype: write_llama4(p, wtype=wtype, n_ctx=32768),
     "deepseek2": lambda p, wtype: synth.write_deepseek2_mla(p, wtype=wtype, n_ctx=32768),
+    # DeepSeek sparse attention (lightning indexer + its K cache), with a skipped MTP block
+    "deepseek32": lambda p, wtype: write_dsa(p, "deepseek32", n_nextn=1, wtype=wtype),
+    "glm-dsa": lambda p, wtype: write_dsa(p, "glm-dsa", n_nextn=1, wtype=wtype),
+    # GLM-5.2: "shared" layers reuse the previous full layer's top-k (no indexer, no indexer cache)
+    "glm-dsa-shared": lambda p, wtype: write_dsa(
+        p, "glm-dsa", n_layer=8, indexer_types=[1, 1, 0, 0, 1, 0, 0, 0], n_nextn=1, wtype=wtype
+    ),
     "cohere2": lambda p, wtype: write_cohere2(p, wtype=wtype),
     "falcon-h1": lambda p, wtype: write_falcon_h1(p, wtype=wtype, n_ctx=32768),
     "mamba2": lambda p, wtype: synth.write_mamba2(p, wtype=wtype, n_ctx=32768),
@@ -88,6 +115,49 @@ FAMILIES: dict[str, Writer] = {
     "lfm2": lambda p, wtype: write_lfm2(p, wtype=wtype),
     "lfm2-swa": lambda p, wtype: write_lfm2(p, sliding_window=512, wtype=wtype),
     "lfm2moe": lambda p, wtype: write_lfm2(p, moe=True, wtype=wtype),
+}
+
+#: Families at a released model's own layer sizes (few layers, a 1000-token vocabulary), where
+#: ggml-alloc's block reuse behaves as in the real model; hundreds of MiB each, so only
+#: benchmarks/arch_sweep.py loads them (``--families gemma4-e2b-dims,gemma4-26b-a4b-dims --wtypes Q4_0``).
+LARGE_FAMILIES: dict[str, Writer] = {
+    # Gemma 4 E2B (E 1536, 8 heads of 256 / 512, 1 KV head, 4:1 SWA, per-layer inputs 256, the
+    # last layers sharing KV with a double-wide FFN), 10 of its 35 layers
+    "gemma4-e2b-dims": lambda p, wtype: write_gemma4(
+        p,
+        n_layer=10,
+        n_embd=1536,
+        n_head=8,
+        n_head_kv=1,
+        head_dim=512,
+        head_dim_swa=256,
+        n_ff=6144,
+        ple=256,
+        shared_kv_layers=5,
+        swa_period=5,
+        double_wide_mlp=True,
+        wtype=wtype,
+    ),
+    # Gemma 4 26B-A4B (E 2816, 16 heads of 256 / 512, 8 / 2 KV heads with K = V, dense FFN 2112
+    # next to experts of 704, 8 used), 6 of its 30 layers and 16 of its 128 experts
+    "gemma4-26b-a4b-dims": lambda p, wtype: write_gemma4(
+        p,
+        n_layer=6,
+        n_embd=2816,
+        n_head=16,
+        n_head_kv=8,
+        n_head_kv_global=2,
+        k_eq_v=True,
+        head_dim=512,
+        head_dim_swa=256,
+        n_ff=2112,
+        moe=True,
+        n_expert=16,
+        n_expert_used=8,
+        n_ff_exp=704,
+        sliding_window=1024,
+        wtype=wtype,
+    ),
 }
 
 

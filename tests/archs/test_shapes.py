@@ -30,6 +30,10 @@ FAMILIES = [
     "gemma4",
     "gemma4-ple256",
     "gemma4-moe",
+    "gemma4-ple-shared-kv",
+    "gemma4-e2b",
+    "gemma4-31b",
+    "gemma4-26b-a4b",
     "granitehybrid",
     "granitehybrid-moe",
     "gpt-oss",
@@ -46,6 +50,8 @@ FAMILIES = [
     "phimoe",
     "phimoe-longrope",
     "minimax-m2",
+    "deepseek32",
+    "glm-dsa",
 ]
 # glm4moe and phi3 are left out: their synthetic files lack the MTP block (GLM-4.5 GGUFs carry
 # one) and the LongRoPE factors (Phi-3 with a 32k+ context carries them), which the catalog

@@ -45,3 +45,23 @@ def test_projector_buffers_match_llamacpp(tmp_path):
     # the encoder's compute buffer is not counted as the language model's
     assert plain_log.mmproj is None
     assert logs[0].buffers["compute"] == plain_log.buffers["compute"]
+
+
+def test_gemma4v_projector_at_on_device_tower_sizes(tmp_path):
+    """A gemma4v projector with Gemma 4 E2B/E4B's tower widths (E 768, F 3072, 12 heads, 2 of its
+    16 blocks): weights exact, the compute buffer of the 256-token warm-up image within 1 % or
+    1 MiB, flash attention on and off (benchmarks/mmproj_gemma4v_vs_llamacpp.py: more sizes)."""
+    from synth_mmproj import write_gemma4v_mmproj
+
+    path = write_gemma4v_mmproj(tmp_path / "g4v.gguf", n_embd=768, n_ff=3072, n_head=12).path
+    info = read_mmproj(path)
+    cfgs = [
+        RunConfig(str(bundled_gemma_path()), n_ctx=512, flash_attn=fa, mmproj_path=str(path))
+        for fa in ("on", "off")
+    ]
+    for cfg, log in zip(cfgs, run_llamacpp(cfgs, per_process=2), strict=True):
+        assert log.ok and log.mmproj is not None, log.error
+        assert abs(info.weights_bytes / MIB - log.mmproj["weights_mib"]) <= 0.005 + 1e-9
+        measured = sum(log.mmproj["compute"].values()) * MIB
+        predicted = encoder_compute_bytes(info, cfg.flash_attn == "on")
+        assert abs(predicted - measured) <= max(0.01 * measured, MIB), (cfg.flash_attn, predicted / MIB)

@@ -10,7 +10,8 @@ off, and the output stage holds two ``n_embd`` rows per token (the scaled embedd
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from rigfit.archs.common import attn_qkv, dense_ffn, extra
 from rigfit.archs.llama import llama_like
@@ -132,21 +133,64 @@ def _gemma3n_shapes(arch: Architecture) -> ShapeList:
     return out
 
 
+def gemma4_k_eq_v(arch: Architecture) -> bool:
+    """Whether the global (full-attention) layers have no V projection (V = K).
+
+    Hugging Face ``attention_k_eq_v`` (26B-A4B, 31B; transformers' Gemma4TextAttention drops
+    ``v_proj`` on full-attention layers, and llama.cpp's gemma4.cpp then uses K as V). A GGUF
+    stores no key for it; there the converter's ``head_count_kv`` array stands for it
+    (convert_hf_to_gguf.py ``Gemma4Model`` writes the array only from
+    ``num_global_key_value_heads``, which the released configs set exactly where
+    ``attention_k_eq_v`` is true:
+    https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py)."""
+    flag = (arch.extra or {}).get("attention_k_eq_v")
+    if flag is not None:
+        return bool(flag)
+    return isinstance(arch.n_head_kv, tuple) and len(set(arch.n_head_kv)) > 1
+
+
 def _gemma4_shapes(arch: Architecture) -> ShapeList:
-    """models/gemma4.cpp: SWA layers with their own head size
-    (``key_length_swa``), one ``rope_freqs`` for the global layers, optional per-layer
-    embeddings."""
+    """models/gemma4.cpp as the converter writes it: SWA layers with their own head size
+    (``key_length_swa``), per-layer KV heads (``head_count_kv`` array), no ``attn_v`` on global
+    layers with K = V (:func:`gemma4_k_eq_v`), no K/V projection or K norm on the layers that
+    reuse earlier caches (``shared_kv_layers``), one ``rope_freqs`` for the global layers, a
+    ``layer_output_scale`` per layer, optional per-layer embeddings and routed experts."""
     out: ShapeList = []
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     hd_swa = int(extra(arch, "n_embd_head_k_swa", default=arch.n_embd_head_k))
+    kv_from = _gemma4_kv_from_start(arch)
+    k_eq_v = gemma4_k_eq_v(arch)
     _ple_head(out, arch, a)
+    e = arch.n_embd
     rope_done = False
     for il in range(arch.n_layer):
-        hd = hd_swa if arch.is_swa(il) else arch.n_embd_head_k
+        swa = arch.is_swa(il)
+        hd = hd_swa if swa else arch.n_embd_head_k
+        kv = arch.head_kv(il) * hd
+        has_kv = kv_from is None or il < kv_from
         p = f"blk.{il}."
-        _gemma_block(out, p, arch, il, hd, a)
+        out += [(p + "attn_norm.weight", (e,)), (p + "attn_q.weight", (e, arch.n_head * hd))]
+        if has_kv:
+            out.append((p + "attn_k.weight", (e, kv)))
+            if swa or not k_eq_v:
+                out.append((p + "attn_v.weight", (e, kv)))
+        out += [(p + "attn_output.weight", (arch.n_head * hd, e)), (p + "attn_q_norm.weight", (hd,))]
+        if has_kv:
+            out.append((p + "attn_k_norm.weight", (hd,)))
+        out += [
+            (p + "post_attention_norm.weight", (e,)),
+            (p + "ffn_norm.weight", (e,)),
+            (p + "post_ffw_norm.weight", (e,)),
+        ]
+        dense_ffn(out, p, e, arch.ff(il))
+        if a:
+            out += [
+                (p + "inp_gate.weight", (e, a)),
+                (p + "proj.weight", (a, e)),
+                (p + "post_norm.weight", (e,)),
+            ]
         if arch.moe is not None:  # 26B-A4B: routed experts next to the dense FFN
-            e, ne, ff = arch.n_embd, arch.moe.n_expert, arch.moe.expert_ff
+            ne, ff = arch.moe.n_expert, arch.moe.expert_ff
             out += [
                 (p + "ffn_gate_inp.weight", (e, ne)),
                 (p + "ffn_gate_inp.scale", (e,)),
@@ -157,7 +201,8 @@ def _gemma4_shapes(arch: Architecture) -> ShapeList:
                 (p + "ffn_up_exps.weight", (e, ff, ne)),
                 (p + "ffn_down_exps.weight", (ff, e, ne)),
             ]
-        if not arch.is_swa(il) and not rope_done:
+        out.append((p + "layer_output_scale.weight", (1,)))
+        if not swa and not rope_done:
             out.append(("rope_freqs.weight", (hd // 2,)))
             rope_done = True
     return out
@@ -210,17 +255,64 @@ register(
 register(ArchFamily("gemma-embedding", swa=SwaRule(6, False, 0, "always"), **_GEMMA))
 
 
+def _hf_gemma4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[str, Any]) -> None:
+    """convert_hf_to_gguf.py ``Gemma4Model.set_gguf_parameters``
+    (https://github.com/ggml-org/llama.cpp/blob/master/convert_hf_to_gguf.py): the global
+    layers' head size (``global_head_dim``) as ``key_length``, the sliding layers' (``head_dim``)
+    as ``key_length_swa``; the SWA pattern from ``layer_types``; ``num_kv_shared_layers``,
+    ``hidden_size_per_layer_input``; a per-layer FFN array when ``use_double_wide_mlp`` (shared-KV
+    layers twice as wide) and a per-layer KV-head array when ``num_global_key_value_heads`` is
+    set; the router's ``top_k_experts``."""
+    types = g("layer_types")
+    n_layer = g("num_hidden_layers")
+    if not isinstance(types, list) or len(types) != n_layer:
+        return
+    swa = tuple(t == "sliding_attention" for t in types)
+    put("attention.sliding_window_pattern", swa)
+    full, local = g("global_head_dim"), g("head_dim")
+    if full:
+        for k in ("attention.key_length", "attention.value_length", "rope.dimension_count"):
+            put(k, full)
+    if local:
+        for k in ("attention.key_length_swa", "attention.value_length_swa", "rope.dimension_count_swa"):
+            put(k, local)
+    shared = int(g("num_kv_shared_layers", default=0) or 0)
+    if shared:
+        put("attention.shared_kv_layers", shared)
+    put("embedding_length_per_layer_input", int(g("hidden_size_per_layer_input", default=0) or 0))
+    ff = g("intermediate_size")
+    if g("use_double_wide_mlp") and ff and shared:
+        put("feed_forward_length", tuple(ff * (2 if il >= n_layer - shared else 1) for il in range(n_layer)))
+    kv_full, kv_swa = g("num_global_key_value_heads"), g("num_key_value_heads")
+    if kv_full is not None and kv_swa is not None:
+        put("attention.head_count_kv", tuple(kv_swa if s else kv_full for s in swa))
+    if m.get("gemma4.expert_count"):
+        put("expert_used_count", g("top_k_experts", "num_experts_per_tok"))
+    put("final_logit_softcapping", g("final_logit_softcapping"))
+
+
+#: per-layer-input rows (A·L values per token) alive in the FFN stage: 2, as in gemma3n (measured
+#: on a synthetic gemma4 GGUF with E2B's sizes, E 1536, A 256, 10 layers: the rule with 1 was
+#: 5 MiB short at ubatch 512)
+FFN_PLE_ROWS = 2
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
 def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
     ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
-    the per-layer inputs (A·L) stay alive through every layer; the input stage that projects
-    them holds ``3·A·L + 5·E``; with flash attention off the attention stage holds
-    ``2·A·L − 3·E`` (without per-layer embeddings 3 rows of E fewer than the Gemma rule).
+    the per-layer inputs (A·L) stay alive through every layer, twice in the FFN stage
+    (:data:`FFN_PLE_ROWS`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
+    attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
+    of E fewer than the Gemma rule); an MoE layer's FFN stage is in the branch below.
 
-    Fitted on llama.cpp b11549 CPU reserves of three synthetic gemma4 GGUFs
-    (tests/archs/gemma3n_synth.py ``write_gemma4``: A 0/64/256, 6–8 layers, E 256 only, so the
-    E terms are not separated from constants), 16 settings each.
+    Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
+    A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
+    ``LARGE_FAMILIES``). Flash attention on: within 0.01 MiB at the released sizes with f16 KV
+    (q8_0 KV: 1.3 MiB short at ubatch 512). Flash
+    attention off at the released sizes the rule is 2–4 MiB high for E2B's sizes and 18 MiB
+    (8 %) low for 26B-A4B's at n_ctx 4096; at E 256 ggml-alloc's block reuse moves the peak by
+    1.5–4 MiB (tests/archs/test_sweep.py KNOWN_GAPS).
     """
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     persistent = a * arch.n_layer
@@ -229,11 +321,15 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     if stage == "attention" and not fa:
         return 2 * persistent - 3 * arch.n_embd
     if stage == "ffn" and arch.moe is not None:
-        # 26B-A4B: a dense FFN runs next to the routed experts; the wider one sets the peak
-        # (measured: the dense FFN's 3·n_ff + 5·E on a synthetic gemma4 MoE GGUF)
+        # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
+        # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
+        # plus their n_expert_used down-projection outputs of E each (26B-A4B's attention and
+        # expert sizes, 16 experts, E 2816: within 0.01 MiB of llama.cpp, where the generic MoE
+        # rule alone was 44 MiB short at ubatch 512)
         m = arch.moe
-        return persistent + 3 * max(0, arch.ff(0) - m.expert_ff * m.n_expert_used - m.shared_ff_total)
-    return persistent
+        routed = m.expert_ff * m.n_expert_used + m.shared_ff_total
+        return FFN_PLE_ROWS * persistent + max(3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd)
+    return FFN_PLE_ROWS * persistent
 
 
 register(
@@ -243,7 +339,18 @@ register(
         swa_mode="array_only",
         n_layer_kv_from_start=_gemma4_kv_from_start,
         stage_extra_per_token=_gemma4_stage_extra,
+        # models/gemma4.cpp projects, norms and ropes Q before K and V: with FA on the peak is Q's three
+        # rows plus the layer input (measured: the global layers' K/V width does not move the
+        # reserve, 1 vs 4 KV heads, tests/archs/sweep.py gemma4-31b)
+        attn_kv_rows_live=False,
+        moe_dense_ffn=True,
         gguf_extra_keys=("attention.shared_kv_layers", "embedding_length_per_layer_input"),
+        # Gemma 4 12B ("unified": no vision/audio tower) has the gemma4 language model; llama.cpp
+        # converts it as gemma4 (conversion/gemma.py Gemma4UnifiedModel(Gemma4Model),
+        # https://github.com/ggml-org/llama.cpp/tree/master/conversion)
+        hf_model_types=("gemma4", "gemma4_text", "gemma4_unified", "gemma4_unified_text"),
+        hf_metadata=_hf_gemma4,
+        hf_qk_norm_default=True,
         **_GEMMA,
     )
 )

@@ -19,8 +19,11 @@ A family records, for its architecture:
   GGUF keys the converter writes (``hf_metadata``);
 * cache kinds — KV / SWA / MLA / recurrent state / KV on recurrent layers (``kv_on_recurrent``);
 * compute-graph terms — values the memory model adds for this family (``attn_extra_embd_fa_off``:
-  n_embd rows per token live in attention with FA off; ``ffn_extra_embd``: n_embd rows live
-  during the FFN, e.g. the attention output of a parallel attention+FFN block;
+  n_embd rows per token live in attention with FA off; ``attn_kv_rows_live``: False where the
+  graph finishes Q before computing K and V, so with FA on K/V rows never add to Q's peak (gemma4);
+  ``ffn_extra_embd``: n_embd rows live during the FFN, e.g. the attention output of a parallel
+  attention+FFN block; ``moe_dense_ffn``: every MoE layer also has a dense FFN of
+  ``feed_forward_length`` (gemma4 26B-A4B), so a table read without tensors keeps that width;
   ``moe_stage_per_token``: f32 values per token live in an MoE layer's FFN, where the family's
   graph differs from the generic ``3·(routed + shared width) + 5·n_embd``;
   ``output_embd_rows``: n_embd rows of the output stage; ``stage_extra_per_token``: f32 values per
@@ -30,6 +33,13 @@ A family records, for its architecture:
   ``ssm_scan``: how the SSM scan's result adds to it (:data:`SSM_SCAN_RULES`);
 * KV sharing — ``n_layer_kv_from_start``: layers from this index on reuse an earlier layer's
   cache and allocate none (llama_hparams::has_kv; gemma3n, gemma4);
+* sparse attention — ``indexer(arch, il)``: (heads, head size, top-k) of layer ``il``'s DSA
+  lightning indexer (deepseek32, glm-dsa; heads and size 0 on a layer that reuses the previous
+  layer's top-k): a second, K-only cache of one head per token in the ``-ctk`` type beside the
+  MLA cache, and the indexer's scores and top-k in the compute graph;
+* skipped MTP tensors in the mapping — ``mtp_span_tensor(name)``: tensors of the MTP block that
+  llama.cpp creates (unloaded) without MTP, so that the ``CPU_Mapped`` span reaches them
+  (deepseek32, glm-dsa: attention, indexer, norms and router);
 * extra GGUF keys — ``gguf_extra_keys``: ``<arch>.<key>`` values copied into the catalog
   ``extra`` (dots become underscores) for the family's own rules.
 
@@ -149,13 +159,21 @@ class ArchFamily:
     ssm_conv_uses_groups: bool = True
     kv_on_recurrent: bool = False
     attn_extra_embd_fa_off: int = 0
+    attn_kv_rows_live: bool = True
+    moe_dense_ffn: bool = False
     ffn_extra_embd: int = 0
     moe_stage_per_token: Callable[[Architecture], int] | None = None
     output_embd_rows: int = 1
     stage_extra_per_token: Callable[[Architecture, str, bool], int] | None = None
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
     ssm_scan: str = "states"
+    #: with a Hadamard-rotated KV cache (estimate/memory.py attn_rotation_bytes), ggml-alloc puts
+    #: one more q-sized block (n_head·head_dim per token) beside the recurrent stage when
+    #: n_head·head_dim > n_embd (falcon-h1, whose attention branch runs beside the SSM)
+    attn_rot_block: bool = False
     n_layer_kv_from_start: Callable[[Architecture], int | None] | None = None
+    indexer: Callable[[Architecture, int], tuple[int, int, int]] | None = None
+    mtp_span_tensor: Callable[[str], bool] | None = None
     gguf_extra_keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -229,10 +247,18 @@ def gguf_family(name: str) -> ArchFamily | None:
 
 def hf_family(model_type: str, outer_model_type: str = "") -> ArchFamily | None:
     """Family of a HF ``model_type`` (convert_hf_to_gguf.py's mapping); a multimodal wrapper's
-    outer type wins where it names its own architecture (mistral3)."""
+    outer type wins where it names its own architecture (mistral3) and its language model has
+    the wrapper's tensor layout. An inner type of another layout wins: a ``mistral3`` wrapper
+    around a ``deepseek_v3`` language model (Mistral Large 3) is deepseek2, as
+    convert_hf_to_gguf's ``MistralMoeModel`` converts it
+    (https://github.com/ggml-org/llama.cpp/blob/master/conversion/mistral.py)."""
+    inner = _BY_HF.get(model_type)
     if outer_model_type in _BY_HF_OUTER:
-        return _BY_HF_OUTER[outer_model_type]
-    return _BY_HF.get(model_type) or _BY_HF.get(outer_model_type)
+        outer = _BY_HF_OUTER[outer_model_type]
+        if inner is None or inner.tensor_name == outer.tensor_name:
+            return outer
+        return inner
+    return inner or _BY_HF.get(outer_model_type)
 
 
 def hf_model_types() -> dict[str, str]:

@@ -345,6 +345,7 @@ register(
         recurrent="all_with_kv",
         recurrent_stage_per_token=_falcon_h1_ssm_stage,
         ssm_scan="conv_hole",
+        attn_rot_block=True,
         kv_on_recurrent=True,
         hf_model_types=("falcon_h1",),
         hf_metadata=_hf_hybrid,

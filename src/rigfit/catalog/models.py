@@ -258,19 +258,23 @@ def _ffn_params(arch: Architecture, il: int, r: dict[str, Any]) -> tuple[int, in
 
 #: architectures counted from their GGUF tensor table (rigfit.archs shape builders): LFM2's
 #: short-convolution layers and Nemotron-H's separate Mamba / attention / FFN layers are not
-#: the attention + FFN blocks the formula below counts.
-_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe")
+#: the attention + FFN blocks the formula below counts; the DSA models' lightning indexer
+#: (deepseek32, glm-dsa) is a block the formula does not know; gemma4's K = V global layers and
+#: KV-shared layers drop projections the formula counts.
+_COUNTED_FROM_TENSORS = ("lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe", "deepseek32", "glm-dsa", "gemma4")
 
 
 def _count_from_tensors(arch: Architecture) -> tuple[int, int]:
-    """(total, active) from the tensor table llama.cpp loads; active keeps top-k of the routed
-    experts (``*_exps`` tensors)."""
+    """(total, active) from the tensor table llama.cpp loads, without MTP blocks (``blk.N`` from
+    n_layer on, as the formula counts); active keeps top-k of the routed experts (``*_exps``)."""
     from rigfit.archs.registry import tensor_family  # lazy: the families load the shape builders
 
     build = tensor_family(arch).build_shapes
     assert build is not None
     total = experts = 0
     for name, shape in build(arch):
+        if name.startswith("blk.") and int(name.split(".")[1]) >= arch.n_layer:
+            continue
         n = 1
         for d in shape:
             n *= int(d)

@@ -17,7 +17,10 @@ Data (one public source URL per row; a row without one is refused):
   ``UD-Q2_K_XL``), ``quantizer``, ``mean_kld`` [nats/token vs the 16-bit model], ``ppl``,
   ``dataset``, ``source_url``, ``notes``. Today: Llama 4 Scout from bartowski's comparison
   (https://huggingface.co/blog/bartowski/llama4-scout-off), llama.cpp's default recipes and two
-  Unsloth dynamic quants.
+  Unsloth dynamic quants; Gemma 3 27B from Unsloth's Dynamic 2.0 page
+  (https://unsloth.ai/docs/basics/unsloth-dynamic-2.0-ggufs): seven Dynamic 2.0 quants and the
+  seven standard-imatrix quants it compares them with (each baseline row named by the file size
+  the page gives for it).
 
 Scoreboards differ in text, context and reference precision, so a figure is comparable within
 its own board; each answer names its board.

@@ -50,6 +50,10 @@ _H_OUTPUT = "Output tokens per request (with --users)."
 _H_MINTPS = "Per-user decode floor \\[tok/s]: the largest number of users that keeps it."
 _H_SWA = "Full-size cache for sliding-window layers."
 _H_NCMOE = "Keep the experts of the first N layers in RAM."
+_H_OS = (
+    "Operating system the speed is for: windows | linux | macos | unknown (default: no driver "
+    "factor, wider speed bands). Intel Arc runs 2-3x slower on Linux (Mesa) than on Windows."
+)
 _H_BUILD = (
     "llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 or bNNNN."
 )
@@ -94,6 +98,7 @@ def plan(
     ] = None,
     runtime: Annotated[str, typer.Option("--runtime", help=_H_RUNTIME)] = "llama.cpp",
     llama_build: Annotated[str | None, typer.Option("--llama-build", help=_H_BUILD)] = None,
+    os_name: Annotated[str, typer.Option("--os", help=_H_OS)] = "unknown",
     max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
     prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
     gpu_util: Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM memory claim.")] = 0.9,
@@ -173,6 +178,7 @@ def plan(
         users=users,
         output=output,
         min_tps=min_tps,
+        os=os_name,
     )
     spec = load_model_source(model, quant, offline=offline)
     draft_spec = load_model_source(draft, draft_quant, offline=offline) if draft else None
@@ -460,8 +466,10 @@ def _speed_lines(sp: SpeedEstimate, users_line: bool = True) -> list[str]:
     if sp.bottleneck:
         lines.append(f"bottleneck: {sp.bottleneck}")
     if sp.details.get("build"):
-        lines.append(f"for llama.cpp {sp.details['build']}")
-    lines += [n for n in sp.notes if n.endswith("of this vendor/backend")]
+        on = sp.details.get("os") or ""
+        shown = on and " on an unknown OS" not in on  # --os given: 'Vulkan on Linux (Mesa ANV)'
+        lines.append(f"for llama.cpp {sp.details['build']}" + (f", {on}" if shown else ""))
+    lines += [n for n in sp.notes if n.endswith("of this vendor/backend") or n.startswith("speed for ")]
     return lines
 
 

@@ -52,7 +52,7 @@ def vision_settings(
     size = parse_image_size(image_size) if image_size is not None else None
     info = read_mmproj(mmproj) if mmproj is not None else None
     if info is None and images and "vision" in capabilities(model.arch):
-        info = catalog_projector(model.arch.arch, model.arch.n_embd)
+        info = catalog_projector(model.arch.arch, model.arch.n_embd, model.arch.extra)
     return VisionSettings(mmproj=info, offload=not no_mmproj_offload, images=images, image_size=size)
 
 

@@ -91,9 +91,16 @@ def file_offsets(tensors: Sequence[TensorInfo]) -> list[tuple[int, int]]:
 def mapped_span_bytes(tensors: Sequence[TensorInfo], mapped: set[str]) -> int:
     """``CPU_Mapped`` buffer [B]: first start to last end, in the file, of the tensors named in
     ``mapped`` (the CPU's non-repacked tensors); 0 when there are none."""
+    lo, hi = mapped_span(tensors, mapped)
+    return 0 if lo is None else hi - lo
+
+
+def mapped_span(tensors: Sequence[TensorInfo], mapped: set[str]) -> tuple[int | None, int]:
+    """(first start, last end) in the file of the tensors named in ``mapped`` [B]; (None, 0)
+    when there are none."""
     lo, hi = None, 0
     for t, (start, end) in zip(tensors, file_offsets(tensors), strict=True):
         if t.name in mapped:
             lo = start if lo is None else min(lo, start)
             hi = max(hi, end)
-    return 0 if lo is None else hi - lo
+    return lo, hi

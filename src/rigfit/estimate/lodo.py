@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from rigfit.estimate.calibration import FitRow, fit
+from rigfit.estimate.calibration import FitRow, fit, predict_time
 from rigfit.estimate.predict import Unresolved, case_features, predict_resolved, resolve_case
 from rigfit.estimate.speed.bands import Residual, fit_bands, fit_inflation, vendor_of
+from rigfit.estimate.speed.coefficients import param_name
+from rigfit.estimate.speed.osdriver import fit_with_os
 from rigfit.measure.groundtruth import read_cases
 
 
@@ -54,12 +57,28 @@ def build_fit_rows(
 
 
 def fit_constants(rows: list[FitRow]) -> dict[str, float]:
-    return fit(rows)
+    """The coefficients (fitted with the OS factors of :func:`fit_model`)."""
+    return fit_model(rows)[0]
 
 
-def _with(C: dict, coefs: dict[str, float]) -> dict:
+def fit_model(rows: list[FitRow]) -> tuple[dict[str, float], dict[str, dict]]:
+    """(coefficients, OS / driver factors): see :mod:`rigfit.estimate.speed.osdriver`."""
+    return fit_with_os(rows, fit, _linear_time)
+
+
+def _linear_time(coefs: Mapping[str, float], features: Mapping[str, float]) -> float:
+    """Σ coefficient × feature with the fit's parameter names (shared '|*' keys folded)."""
+    folded: dict[str, float] = {}
+    for k, v in features.items():
+        pk = param_name(k)
+        folded[pk] = folded.get(pk, 0.0) + v
+    return predict_time(dict(coefs), folded)
+
+
+def _with(C: dict, coefs: dict[str, float], os_factors: dict[str, dict] | None = None) -> dict:
     out = dict(C)
     out["coefficients"] = coefs
+    out["os_factors"] = os_factors or {}
     return out
 
 
@@ -72,7 +91,7 @@ def lodo_predictions(rows: list[FitRow], C: dict) -> list[tuple[FitRow, float]]:
     for _dev, idxs in by_dev.items():
         held = set(idxs)
         train = [r for i, r in enumerate(rows) if i not in held]
-        Cd = _with(C, fit(train))
+        Cd = _with(C, *fit_model(train))
         for i in idxs:
             ref = rows[i].ref
             if ref is not None:  # every fit row carries its resolved case
@@ -152,6 +171,7 @@ __all__ = [
     "ape",
     "build_fit_rows",
     "fit_constants",
+    "fit_model",
     "lodo_predictions",
     "lodo_residuals",
     "read_fit_rows",

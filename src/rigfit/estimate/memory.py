@@ -47,6 +47,8 @@ class BuildProfile:
     kv_pad: padding of n_ctx / SWA cells [cells]; legacy: ``ctx_pad`` of 2023–2024 builds.
     legacy_compute: None, or the era ("2023-12" | "2024-05") of an older compute-buffer model
         fitted on published logs (data/ground-truth/memory.csv).
+    attn_rot: a quantized KV cache is Hadamard-rotated (PR #21038, merged 2026-04-01,
+        https://github.com/ggml-org/llama.cpp/pull/21038): see :func:`attn_rotation_bytes`.
     source: where the behaviour was observed.
     """
 
@@ -57,6 +59,7 @@ class BuildProfile:
     mla_v_less: bool
     kv_pad: int = KV_PAD
     legacy_compute: str | None = None
+    attn_rot: bool = False
     source: str = ""
 
 
@@ -69,6 +72,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-10",
             "n_seq",
             True,
+            attn_rot=True,
             source="measured: xllamacpp 2026.10.11549 (docs/research/memory.md §4)",
         ),
         BuildProfile(
@@ -77,6 +81,7 @@ PROFILES: dict[str, BuildProfile] = {
             "2026-05",
             "ubatch",
             True,
+            attn_rot=True,
             source="measured: xllamacpp 2026.5.9294 (docs/research/memory.md §4)",
         ),
         BuildProfile(
@@ -315,7 +320,13 @@ def kv_layer_bytes(
             f"{tk.type.block_size}; this model's K/V rows have {kw}/{vw} values.",
             "Use --kv-type f16.",
         )
-    return tk.row_bytes(kw) * cells, (tv.row_bytes(vw) * cells if vw else 0)
+    k_bytes = tk.row_bytes(kw) * cells
+    idx = family_for(arch.arch).indexer
+    if idx is not None:
+        # DSA: the lightning indexer's keys, a second K-only cache of one head of the same cells
+        # and type (llama_kv_cache_dsa, src/llama-kv-cache-dsa.cpp)
+        k_bytes += tk.row_bytes(idx(arch, il)[1]) * cells
+    return k_bytes, (tv.row_bytes(vw) * cells if vw else 0)
 
 
 def recurrent_layer_bytes(arch: Architecture, il: int, s: LlamaSettings) -> int:
@@ -378,10 +389,21 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     masks [elements].
 
     Fitted on llama.cpp b11549 CPU reserves of 5 models (tests/test_memory_llamacpp.py):
-    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), plus the family's extra rows
+    ``3·q + (k + v) + c·n_embd`` with c = 1 (FA on) / 3 (FA off), without ``k + v`` (FA on) where
+    the family computes Q first (``ArchFamily.attn_kv_rows_live``), plus the family's extra rows
     with FA off (``ArchFamily.attn_extra_embd_fa_off``: 1 for Gemma's post-attention norm);
-    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``.
+    MLA (absorbed): ``n_head·(nope + rope) + 2·n_head·kv_lora + n_head·(kv_lora + rope) + n_embd``;
+    MLA with a DSA indexer (deepseek32, glm-dsa):
+    ``n_head·(nope + 3·rope + 2·kv_lora) + 4·n_embd + 261``, fitted on llama.cpp b11549 CPU
+    reserves of synthetic deepseek32 GGUFs (tests/archs/dsa_synth.py: 4–32 heads, nope 32/96,
+    rope 32/48, kv_lora 128/256, v_head 32/96, n_embd 256/512, indexer 4/8 heads of 64/128,
+    top-k 128–1024) within 0.5 MiB, plus the n_kv terms of :func:`dsa_indexer_bytes`; the 128
+    heads of the released models lie outside the fitted range.
     """
+    if arch.mla is not None and family_for(arch.arch).indexer is not None:
+        m = arch.mla
+        per_head = m.qk_nope_head_dim + 3 * m.qk_rope_head_dim + 2 * m.kv_lora_rank
+        return arch.n_head * per_head + 4 * arch.n_embd + 261
     if arch.mla is not None:
         m = arch.mla
         h = arch.n_head
@@ -393,8 +415,9 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         )
     hd_k, hd_v = layer_head_dims(arch, il)
     q = arch.n_head * hd_k
-    kv = arch.head_kv(il) * (hd_k + hd_v)
-    c = 1 if fa else 3 + family_for(arch.arch).attn_extra_embd_fa_off
+    fam = family_for(arch.arch)
+    kv = arch.head_kv(il) * (hd_k + hd_v) if fam.attn_kv_rows_live or not fa else 0
+    c = 1 if fa else 3 + fam.attn_extra_embd_fa_off
     return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
@@ -460,6 +483,35 @@ def ssm_scan_extra_bytes(arch: Architecture, s: LlamaSettings, n_t: int) -> int:
     return 0 if scan <= conv_x else scan
 
 
+def attn_rotation_block_bytes(
+    arch: Architecture, s: LlamaSettings, n_t: int, profile: BuildProfile | None = None
+) -> int:
+    """Extra compute-buffer block of a family whose attention branch runs beside its recurrent
+    stage (``ArchFamily.attn_rot_block``: falcon-h1) when the KV cache is rotated [B].
+
+    The rotation adds f32 intermediates to every attention (Q and K times the K matrix, V times
+    the V matrix, the output times the V matrix again: ``llm_graph_context::build_attn``,
+    src/llama-graph.cpp, https://github.com/ggml-org/llama.cpp/blob/master/src/llama-graph.cpp).
+    Where attention is the peak stage they fit in the blocks it already frees (qwen3moe,
+    minimax-m2, qwen3next: +0 MiB beyond the matrices, llama.cpp b11549 CPU). Beside falcon-h1's
+    SSM stage, ggml-alloc's placement leaves one more block of ``n_t·n_head·head_dim_v`` f32 when
+    n_head·head_dim_v > n_embd, and none otherwise: an empirical rule, fitted on 10 synthetic
+    falcon-h1 shapes (tests/archs/test_falcon_h1.py MEASURED_ROTATION: q8_0 against f16 KV,
+    -c 4096, 1 and 4 slots, llama.cpp b11549 CPU): +1.0 MiB at 8 heads × 64 over n_embd 256
+    (also 4 × 128, d_state 128, 8 KV heads), +2.0 MiB at 16 × 64 with d_inner 1024, 0 where
+    n_head·head_dim = n_embd (4 × 64 / 256, 8 × 64 / 512). Left over against the measured q8_0
+    buffers: ≤ 0.05 MiB on those shapes; 16 × 64 with d_inner 512 −1.74 / −0.24 MiB (1 / 4 slots;
+    its f16 buffer is already 1.0 MiB above rigfit's), d_inner 1024 +0.99 / +0.95 MiB and 768
+    +0.49 / +0.46 MiB (where the rotation moved the one-slot buffer down by 1.0 / 0.5 MiB).
+    """
+    if not family_for(arch.arch).attn_rot_block:
+        return 0
+    if not any(attn_rotation(arch, s, swa, profile) != (0, 0) for swa in (False, True)):
+        return 0
+    q = arch.n_head * arch.n_embd_head_v
+    return n_t * q * 4 if q > arch.n_embd else 0
+
+
 def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
     "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
@@ -485,6 +537,102 @@ def mla_v_transpose_bytes(
     v_cont = kv_cells(arch, il, s, profile) * arch.mla.kv_lora_rank * 2
     q_block = arch.n_head * arch.mla.kv_lora_rank * n_t * 4
     return v_cont if v_cont > q_block else 0
+
+
+def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool) -> int:
+    """Attention-stage bytes of a DSA lightning indexer beside the MLA attention [B] (0 without one).
+
+    The indexer scores every cached key for every token (``ggml_lightning_indexer``, f32
+    ``n_kv × n_t``), masks them and keeps the ``min(top_k, n_kv)`` best
+    (src/models/deepseek32.cpp, https://github.com/ggml-org/llama.cpp/blob/master/src/models/deepseek32.cpp);
+    fitted on llama.cpp b11549 CPU reserves (see :func:`attention_stage_per_token`):
+
+        n_kv·n_t·(6 FA on | 10 FA off) + k·16·min(top_k, n_kv)·n_t
+
+    k = 2 where some layers share the previous layer's top-k (GLM-5.2's ``indexer.types``: the
+    top-k stays alive across layers; measured +2 MiB on a synthetic glm-dsa with 3 of 8 full
+    layers, top-k 256, n_ubatch 512), else 1; a shared layer has no score term.
+
+    Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
+    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
+    high: FA on by up to 2 MiB at n_kv 512–1536; FA off by 2–4 MiB (8 heads) and up to
+    8·n_kv·n_t B (16–32 heads, ~5 %) at n_kv 512–4096 (tests/archs/test_dsa.py, same models).
+    """
+    idx = family_for(arch.arch).indexer
+    if idx is None:
+        return 0
+    n_idx, _, top_k = idx(arch, il)
+    scores = n_kv * n_t * (6 if fa else 10) if n_idx else 0  # a shared layer reuses the top-k
+    # with shared layers (GLM-5.2) the full layer's top-k stays alive for the next layers
+    keep = 2 if any(idx(arch, j)[0] == 0 for j in range(arch.n_layer)) else 1
+    return scores + keep * 16 * min(top_k, n_kv) * n_t
+
+
+def _rotation_size(head: int) -> int:
+    """Side of the K rotation matrix for a cache of head size ``head`` [elements]: the largest
+    power of two from 64 up that divides it (``llama_kv_cache::build_input_k_rot``)."""
+    n = 64
+    while head % (2 * n) == 0:
+        n *= 2
+    return n
+
+
+def attn_rotation(
+    arch: Architecture, s: LlamaSettings, swa: bool, profile: BuildProfile | None = None
+) -> tuple[int, int]:
+    """(K, V) Hadamard rotation matrix sides of one KV cache (``swa``: the sliding-window cache of
+    llama_kv_cache_iswa, else the base cache), 0 where that side is not rotated [elements].
+
+    llama.cpp (PR #21038, https://github.com/ggml-org/llama.cpp/pull/21038; rule in
+    ``llama_kv_cache::llama_kv_cache``, src/llama-kv-cache.cpp,
+    https://github.com/ggml-org/llama.cpp/blob/master/src/llama-kv-cache.cpp) rotates K when the
+    K type is quantized, every layer of the cache has the same K head size and the model's K head
+    size is a multiple of 64 (``attn_rot_k``); likewise V (``attn_rot_v``). K uses an n×n matrix
+    (n: :func:`_rotation_size`), V always 64×64 (none for MLA's V-less cache: deepseek2 measured
+    +0 MiB); LLAMA_ATTN_ROT_DISABLE=1 turns both off.
+    """
+    p = profile or build_profile()
+    if not p.attn_rot:
+        return 0, 0
+    heads = {
+        layer_head_dims(arch, il)
+        for il in range(arch.n_layer)
+        if layer_has_kv(arch, il) and arch.is_swa(il) == swa
+    }
+    if not heads:
+        return 0, 0
+    heads_k, heads_v = {k for k, _ in heads}, {v for _, v in heads}
+    rot_k = rot_v = 0
+    if resolve_kv_type(s.type_k).type.quantized and len(heads_k) == 1 and arch.n_embd_head_k % 64 == 0:
+        rot_k = _rotation_size(next(iter(heads_k)))
+    v_less = arch.mla is not None and p.mla_v_less  # no V cache: n_embd_head_v_all stays 0
+    quant_v = resolve_kv_type(s.type_v).type.quantized
+    if quant_v and not v_less and len(heads_v) == 1 and arch.n_embd_head_v % 64 == 0:
+        rot_v = 64
+    return rot_k, rot_v
+
+
+def attn_rotation_bytes(
+    arch: Architecture, s: LlamaSettings, layers: list[int] | None = None, profile: BuildProfile | None = None
+) -> int:
+    """Graph inputs of the Hadamard rotation of a quantized KV cache [B]: per cache the layers in
+    ``layers`` attend through (default: all), ``attn_inp_k_rot`` (n×n f32) and
+    ``attn_inp_v_rot`` (64×64 f32), in the compute buffer like the KQ masks
+    (``llama_kv_cache::build_input_k_rot`` / ``build_input_v_rot``, src/llama-kv-cache.cpp).
+    Measured on llama.cpp b11549 CPU reserves, q8_0 against f16 KV at -c 4096 (synthetic GGUFs of
+    benchmarks/arch_sweep.py; benchmarks/kv_rotation.py): +0.03 MiB with head size 64 (one
+    cache), +0.06 MiB with two caches (gemma3, cohere2, gpt-oss), +0.11 MiB with 64 and 128
+    (gemma4), 0 with head size 32."""
+    caches = {
+        arch.is_swa(il)
+        for il in (range(arch.n_layer) if layers is None else layers)
+        if layer_attends(arch, il)
+    }
+    total = 0
+    for swa in caches:
+        rot_k, rot_v = attn_rotation(arch, s, swa, profile)
+        total += (rot_k * rot_k + rot_v * rot_v) * 4
+    return total
 
 
 #: graph inputs per token besides embeddings and masks (positions, KV indices, output ids) [B];
@@ -513,6 +661,8 @@ def compute_stage_bytes(
         output    = n_out·n_vocab·4 + k·n_t·n_embd·4     (n_out = n_t or n_seq by build;
                     k = ArchFamily.output_embd_rows: 2 Gemma, else 1)
         recurrent = + ssm_scan_extra_bytes (final SSM states; falcon-h1: in the SSM stage)
+        rotation  = + attn_rotation_bytes (quantized KV: Hadamard matrices, beside the masks)
+                    + attn_rotation_block_bytes (falcon-h1: in the SSM stage)
         C         = max(layers, output)
     """
     p = profile or build_profile()
@@ -531,18 +681,23 @@ def compute_stage_bytes(
         # the family's input stage (gemma3n: per-layer embeddings projected before layer 0)
         stage = n_t * 4 * stage_extra(arch, "input", fa) if 0 in layers else 0
         scan = ssm_scan_extra_bytes(arch, s, n_t)
+        rot = attn_rotation_bytes(arch, s, layers, p)
+        rot_block = attn_rotation_block_bytes(arch, s, n_t, p)
         for il in layers:
             ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
             if arch.is_recurrent(il) and family_for(arch.arch).ssm_scan == "conv_hole":
                 ffn += scan
+            if arch.is_recurrent(il) and layer_attends(arch, il):
+                ffn += rot_block
             attn = 0
             if layer_attends(arch, il):
                 attn = n_t * 4 * attention_stage_per_token(arch, il, fa)
+                n_kv = kv_cells(arch, il, s, p) // n_stream
+                attn += dsa_indexer_bytes(arch, il, n_t, n_kv, fa)
                 if not fa:
-                    n_kv = kv_cells(arch, il, s, p) // n_stream
                     attn += n_t * arch.n_head * n_kv * 4 + mla_v_transpose_bytes(arch, il, s, n_t, p)
             stage = max(stage, ffn, attn)
-        best = stage + masks + n_t * _INPUTS_PER_TOKEN
+        best = stage + masks + rot + n_t * _INPUTS_PER_TOKEN
         if family_for(arch.arch).ssm_scan == "states" and any(arch.is_recurrent(il) for il in layers):
             best += scan
     if holds_output:
@@ -604,7 +759,11 @@ def input_buffer_bytes(arch: Architecture, s: LlamaSettings, profile: BuildProfi
     """Host-side compute buffer of a fully offloaded model [B] (``CUDA_Host compute buffer``):
     the input embeddings (get_rows of token_embd on the CPU, n_embd × n_t f32) and the KQ masks.
     Published check: Llama 3 8B, n_ctx 8192, FA off: 8 + 16 = 24.01 MiB logged."""
-    return arch.n_embd * n_reserve_tokens(arch, s, profile) * 4 + mask_bytes(arch, s, profile)
+    return (
+        arch.n_embd * n_reserve_tokens(arch, s, profile) * 4
+        + mask_bytes(arch, s, profile)
+        + attn_rotation_bytes(arch, s, None, profile)
+    )
 
 
 def model_has_output(model: ModelSpec) -> bool:

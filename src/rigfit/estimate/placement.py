@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from rigfit.archs import is_expert_tensor
+from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import default_backend
@@ -38,6 +38,7 @@ from rigfit.estimate.cpu_buffers import (
     INPUT_PREFIXES,
     file_offsets,
     is_repackable,
+    mapped_span,
     mapped_span_bytes,
     tied_head_repack_bytes,
 )
@@ -86,6 +87,7 @@ class Placement:
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
     mapped_bytes: int = 0
+    mapped_end: int = 0  # file offset where the CPU_Mapped span ends [B]
 
     def layers_on(self, device: str) -> list[int]:
         return [il for il, d in enumerate(self.layer_device) if d == device]
@@ -319,6 +321,7 @@ def _place(
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
         mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
+        mapped_end=w.mapped_hi if by_span else mapped_span(model.tensors, w.cpu_mapped)[1],
     )
 
 
@@ -521,3 +524,20 @@ def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
         w.repack_bytes += dup
         w.weights[CPU] += dup
         w.dup[CPU] += dup
+
+
+def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placement:
+    """Widen the CPU_Mapped span of ``pl`` (placed for ``trunk``, the model without its MTP block)
+    over the MTP-block tensors llama.cpp creates without loading them
+    (``ArchFamily.mtp_span_tensor``: deepseek32, glm-dsa), when the CPU maps the trunk's end."""
+    span_tensor = family_for(full.arch.arch).mtp_span_tensor
+    if span_tensor is None or full is trunk or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
+        return pl
+    n_layer = full.arch.n_layer
+    names = {
+        t.name for t in full.tensors if t.layer is not None and t.layer >= n_layer and span_tensor(t.name)
+    }
+    end = mapped_span(full.tensors, names)[1]
+    if end <= pl.mapped_end:
+        return pl
+    return replace(pl, mapped_bytes=pl.mapped_bytes + end - pl.mapped_end, mapped_end=end)

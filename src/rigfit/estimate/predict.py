@@ -33,7 +33,10 @@ from rigfit.estimate.speed import (
     predict_test,
     prefill_features,
 )
+from rigfit.estimate.speed.bands import vendor_of
 from rigfit.estimate.speed.coefficients import centre_in_band
+from rigfit.estimate.speed.osdriver import factor as os_factor
+from rigfit.estimate.speed.osdriver import os_of_row, widen_unknown
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link
@@ -222,6 +225,7 @@ def case_settings(case: SpeedCase) -> RunSettings:
         n_batch=nb,
         split_mode=split,
         rocm_hipblaslt=bool(re.search(r"HIPBLASLT\s*=\s*1", notes)),
+        os=os_of_row({**(case.extra or {}), "notes": notes}),  # speed/osdriver.py
     )
 
 
@@ -393,7 +397,11 @@ def predict_resolved(rc: ResolvedCase, C: dict | None = None) -> tuple[float, fl
     C = C or load_constants()
     tps, roof = predict_test(rc.work, rc.machine, rc.settings, rc.kind, rc.prompt, rc.gen, rc.depth, C)
     kind = "tg" if rc.kind == "pg" else rc.kind
+    # the OS / driver factor (speed/osdriver.py): 1 and a widened band when the OS is unknown
+    vendor, os_name = vendor_of(rc.hardware_kind), rc.settings.os
+    tps *= os_factor(C, kind, vendor, rc.settings.backend, os_name)
     lo, hi = band(C, kind, rc.settings.backend, tps, rc.settings.split_mode, rc.hardware_kind)
+    lo, hi = widen_unknown(C, kind, vendor, rc.settings.backend, os_name, lo, hi)
     # inside its band
     tps = centre_in_band(C, kind, rc.settings.backend, tps, rc.settings.split_mode, rc.hardware_kind)
     hi = min(hi, roof)

@@ -106,9 +106,27 @@ def add_mmproj_buffers(devs: Sequence[_DeviceRow], vs: VisionSettings, flash_att
         d.uncertainty_bytes += int(ESTIMATED_WEIGHTS_REL_BAND * vs.mmproj.weights_bytes)
 
 
+#: gemma4v (tools/mtmd/models/gemma4v.cpp: 2-D RoPE on each half of Q and K, then concatenated;
+#: a gated FFN) reserves for a 256-token warm-up image, 256·n_merge² patches (clip.cpp
+#: ``set_warmup_n_tokens(256)``), whatever the header's image_size. Its buffer, f32 values per
+#: patch: flash attention on ``max(3·F + 3·E, 6·E)``, off ``H·P + 5·E``, fitted on llama.cpp
+#: b11549 CPU reserves of 7 synthetic gemma4v projectors (tests/synth_mmproj.py
+#: ``write_gemma4v_mmproj``: E 256–1152, F 512–4304, 4–16 heads, 2–5 blocks;
+#: benchmarks/mmproj_gemma4v_vs_llamacpp.py): exact (0.02 MiB) at the on-device tower's sizes
+#: (E 768, F 3072, 12 heads), −4.5 % / −1.8 % (FA on / off) at the large tower's (E 1152,
+#: F 4304), worst +9 % (2.2 MiB) where E = F.
+GEMMA4_WARMUP_TOKENS = 256
+GEMMA4V_COMPUTE_REL_BAND = 0.1
+
+
 def encoder_compute_bytes(info: MmprojInfo, flash_attn: bool) -> int:
-    """The image encoder's compute buffer [B] for the warm-up image (rule in the module docstring)."""
+    """The image encoder's compute buffer [B] for the warm-up image (rule in the module docstring;
+    gemma4v: :data:`GEMMA4_WARMUP_TOKENS`)."""
     p, e, f, h = info.n_patches, info.n_embd, info.n_ff, info.n_head
+    if info.projector == "gemma4v":
+        p = GEMMA4_WARMUP_TOKENS * max(1, info.n_merge) ** 2
+        per_patch = max(3 * f + 3 * e, 6 * e) if flash_attn else h * p + 5 * e
+        return p * per_patch * F32
     pe = p * e * F32
     attn = (5 * pe) if flash_attn else (h * p * p * F32 + 6 * pe)
     ffn = p * f * F32 + 3 * pe
@@ -119,6 +137,8 @@ def encoder_compute_band(info: MmprojInfo, compute_bytes: int) -> int:
     """Half-width of the compute buffer's band [B]."""
     if info.projector in MEASURED_PROJECTORS:
         return COMPUTE_BAND_MEASURED
+    if info.projector == "gemma4v":
+        return max(COMPUTE_BAND_MEASURED, int(GEMMA4V_COMPUTE_REL_BAND * compute_bytes))
     return int(COMPUTE_REL_BAND_UNMEASURED * compute_bytes)
 
 
@@ -175,6 +195,13 @@ LLAMA4_MAX_TILES = 16
 #: Pixtral-12B: patch 16, 1024 px, https://huggingface.co/mistralai/Pixtral-12B-2409/blob/main/params.json).
 PIXTRAL_SOURCE = "https://github.com/ggml-org/llama.cpp/blob/master/tools/mtmd/clip.cpp"
 CLIP_CPP_SOURCE = PIXTRAL_SOURCE
+#: Gemma 4 (gemma4v): patch 16, 3×3 pooling (48 px per token), 40 to 280 tokens per image
+#: (clip.cpp ``load_hparams``: ``n_merge = 3``, ``set_limit_image_tokens(40, 280)``; the image is
+#: resized like Qwen-VL's, keeping its aspect ratio, by ``mtmd_image_preprocessor_dyn_size``);
+#: 280 is also the config's ``vision_soft_tokens_per_image``
+#: (https://huggingface.co/google/gemma-4-31B-it/blob/main/config.json).
+GEMMA4_SOURCE = CLIP_CPP_SOURCE
+GEMMA4_MIN_TOKENS, GEMMA4_MAX_TOKENS = 40, 280
 
 #: Encoders of catalog / text-GGUF architectures, for ``--images`` without ``--mmproj``
 #: (projector name, image_size, patch_size, n_merge), from each model's config.json.
@@ -183,6 +210,7 @@ ENCODER_BY_ARCH: dict[str, tuple[str, int, int, int]] = {
     "llama4": ("llama4", 336, 14, 2),  # LLAMA4_SOURCE
     "qwen2vl": ("qwen2.5vl", 0, 14, 2),  # QWEN_SOURCE; dynamic size
     "llava": ("mlp", 336, 14, 1),  # LLAVA_SOURCE
+    "gemma4": ("gemma4v", 0, 16, 3),  # GEMMA4_SOURCE; dynamic size
 }
 
 
@@ -202,9 +230,68 @@ GEMMA3_VISION = {
 ESTIMATED_WEIGHTS_REL_BAND = 0.02
 
 
-def catalog_projector(arch_name: str, text_n_embd: int) -> MmprojInfo | None:
+#: Gemma 4's two vision towers (transformers convert_gemma4_weights.py ``_ON_DEVICE_VISION_CONFIG``
+#: for E2B/E4B, the models with per-layer embeddings, and ``_LARGE_MODEL_VISION_CONFIG`` for
+#: 26B-A4B/31B: https://github.com/huggingface/transformers/blob/ca5ff0b0d29a3b30277e4518644df411193f9490/src/transformers/models/gemma4/convert_gemma4_weights.py);
+#: patch 16, 3×3 pooling, a 10240-entry 2-D position table (Gemma4VisionConfig defaults).
+GEMMA4_VISION_SOURCE = (
+    "https://github.com/huggingface/transformers/blob/ca5ff0b0d29a3b30277e4518644df411193f9490/"
+    "src/transformers/models/gemma4/convert_gemma4_weights.py"
+)
+GEMMA4_VISION = {
+    "on_device": {"n_embd": 768, "n_ff": 3072, "n_layer": 16, "n_head": 12},
+    "large": {"n_embd": 1152, "n_ff": 4304, "n_layer": 27, "n_head": 16},
+}
+GEMMA4_POSITIONS = 10240
+#: the warm-up image as a square: 16 × 16 tokens of 48 px (:data:`GEMMA4_WARMUP_TOKENS`).
+GEMMA4_WARMUP_SIDE = 768
+
+
+def _gemma4_projector(text_n_embd: int, extra: dict[str, Any]) -> MmprojInfo | None:
+    """Gemma 4's F16 vision projector (gemma4v), estimated from the tower its size uses: per
+    layer Q/K/V/O, a gated FFN (3 matrices), 4 norms and Q/K norms; the patch embedding, the 2-D
+    position table and the projection to the text width. 12B (gemma4_unified) has no tower."""
+    if str(extra.get("hf_model_type") or "").startswith("gemma4_unified"):
+        return None
+    tower = "on_device" if int(extra.get("embedding_length_per_layer_input") or 0) else "large"
+    v = GEMMA4_VISION[tower]
+    e, f, n, patch = v["n_embd"], v["n_ff"], v["n_layer"], 16
+    hd = e // v["n_head"]
+    # the converter keeps the position table in F32 (tensor_force_quant "position_embedding_table");
+    # the large tower standardizes its output (std_bias, std_scale: Gemma4VisionConfig standardize)
+    f16 = 3 * patch * patch * e + n * (4 * e * e + 3 * e * f) + e * text_n_embd
+    f32 = 2 * GEMMA4_POSITIONS * e + n * (4 * e + 2 * hd) + (2 * e if tower == "large" else 0)
+    return MmprojInfo(
+        path="mmproj-F16.gguf",
+        name=None,
+        projector="gemma4v",
+        has_vision=True,
+        has_audio=False,
+        image_size=GEMMA4_WARMUP_SIDE,
+        patch_size=patch,
+        n_embd=e,
+        n_ff=f,
+        n_layer=n,
+        n_head=v["n_head"],
+        projection_dim=text_n_embd,
+        n_merge=3,
+        weights_bytes=2 * f16 + 4 * f32,
+        n_params=f16 + f32,
+        n_tensors=0,
+        file_size=0,
+        weights_source=f"estimated: an F16 projector from the {tower} vision_config, {GEMMA4_VISION_SOURCE}",
+        tensor_types={},
+    )
+
+
+def catalog_projector(
+    arch_name: str, text_n_embd: int, extra: dict[str, Any] | None = None
+) -> MmprojInfo | None:
     """The F16 projector llama.cpp's converter would write for a catalog vision model, from its
-    vision_config (only Gemma 3 so far); None when rigfit does not know the model's encoder."""
+    vision_config (Gemma 3; Gemma 4 by its ``extra``); None when rigfit does not know the
+    model's encoder."""
+    if arch_name == "gemma4":
+        return _gemma4_projector(text_n_embd, extra or {})
     if arch_name != "gemma3":
         return None
     v = GEMMA3_VISION
@@ -234,16 +321,18 @@ def catalog_projector(arch_name: str, text_n_embd: int) -> MmprojInfo | None:
     )
 
 
-def _qwen_resize(w: int, h: int, factor: int) -> tuple[int, int]:
+def _qwen_resize(
+    w: int, h: int, factor: int, min_pixels: int = QWEN_MIN_PIXELS, max_pixels: int = QWEN_MAX_PIXELS
+) -> tuple[int, int]:
     """``smart_resize``: round each side to a multiple of ``factor``, then scale into the pixel range."""
     hb = max(factor, round(h / factor) * factor)
     wb = max(factor, round(w / factor) * factor)
-    if hb * wb > QWEN_MAX_PIXELS:
-        beta = math.sqrt(h * w / QWEN_MAX_PIXELS)
+    if hb * wb > max_pixels:
+        beta = math.sqrt(h * w / max_pixels)
         hb = max(factor, math.floor(h / beta / factor) * factor)
         wb = max(factor, math.floor(w / beta / factor) * factor)
-    elif hb * wb < QWEN_MIN_PIXELS:
-        beta = math.sqrt(QWEN_MIN_PIXELS / (h * w))
+    elif hb * wb < min_pixels:
+        beta = math.sqrt(min_pixels / (h * w))
         hb = math.ceil(h * beta / factor) * factor
         wb = math.ceil(w * beta / factor) * factor
     return wb, hb
@@ -263,6 +352,22 @@ def image_tokens(
         return ImageTokens(native, native, "fixed: one token per patch", LLAVA_SOURCE)
     if projector in ("idefics3", "internvl"):
         return ImageTokens(native // (n_merge * n_merge), native, "fixed per tile", CLIP_CPP_SOURCE)
+    if projector == "gemma4v":
+        factor = patch_size * max(1, n_merge)
+        if width is None or height is None:
+            top = GEMMA4_MAX_TOKENS
+            return ImageTokens(
+                top, top * n_merge * n_merge, "up to 280 tokens (a large image)", GEMMA4_SOURCE
+            )
+        rw, rh = _qwen_resize(
+            width, height, factor, GEMMA4_MIN_TOKENS * factor * factor, GEMMA4_MAX_TOKENS * factor * factor
+        )
+        return ImageTokens(
+            (rw // factor) * (rh // factor),
+            (rw // patch_size) * (rh // patch_size),
+            f"{rw}x{rh} px / {factor}²",
+            GEMMA4_SOURCE,
+        )
     w = width or image_size or 448
     h = height or image_size or 448
     if projector in ("qwen2vl", "qwen2.5vl", "qwen25vl", "qwen3vl", "qwen3vl_merger"):

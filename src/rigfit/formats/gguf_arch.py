@@ -268,7 +268,12 @@ def _read_moe(
 
 
 def _dense_ff(
-    k: _Keys, tensors: dict[str, TensorInfo], moe: MoE | None, ff_meta: tuple[int, ...], n_layer: int
+    k: _Keys,
+    tensors: dict[str, TensorInfo],
+    moe: MoE | None,
+    ff_meta: tuple[int, ...],
+    n_layer: int,
+    moe_dense_ffn: bool = False,
 ) -> int | tuple[int, ...]:
     """Dense FFN width per layer: from the tensors when present (exact), else the metadata.
 
@@ -286,7 +291,7 @@ def _dense_ff(
         if down is not None and len(down.shape) == 2:
             ff_layers.append(down.shape[0])
         elif (tensors and (moe is not None or f"blk.{il}.ssm_in.weight" in tensors)) or (
-            not tensors and moe_layer(il)
+            not tensors and moe_layer(il) and not moe_dense_ffn
         ):
             ff_layers.append(0)
         else:
@@ -376,7 +381,10 @@ def _recurrent_layers(
     if k.raw("shortconv.l_cache") is not None:
         extra["shortconv_l_cache"] = k.u("shortconv.l_cache")
     for key in fam.gguf_extra_keys:  # the family's own keys (ArchFamily.gguf_extra_keys)
-        if k.raw(key) is not None:
+        v = k.raw(key)
+        if isinstance(v, (list, tuple)):  # a per-layer array (llama.cpp get_key_or_arr)
+            extra[key.replace(".", "_")] = list(k.per_layer(key, n_layer, None) or ())
+        elif v is not None:
             extra[key.replace(".", "_")] = k.u(key)
     return recurrent, hkv
 
@@ -401,7 +409,7 @@ def architecture_from_gguf(g: GGUFFile, model_id: str | None = None) -> Architec
     n_vocab = _vocab_size(g, k, tensors, notes)
 
     moe = _read_moe(g, k, fam, n_layer_all, n_layer, extra)
-    n_ff = _dense_ff(k, tensors, moe, ff_meta, n_layer)
+    n_ff = _dense_ff(k, tensors, moe, ff_meta, n_layer, fam.moe_dense_ffn)
     extra["feed_forward_length"] = _collapse(ff_meta[:n_layer])
     mla = _read_mla(g, k, head_k, extra, notes)
     ssm = _read_ssm(k)

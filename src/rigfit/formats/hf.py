@@ -141,6 +141,11 @@ _INT_KEYS = frozenset(
         "qk_rope_head_dim",
         "qk_nope_head_dim",
         "v_head_dim",
+        "global_head_dim",
+        "num_global_key_value_heads",
+        "num_kv_shared_layers",
+        "hidden_size_per_layer_input",
+        "top_k_experts",
     }
 )
 _FLOAT_KEYS = frozenset({"rope_theta", "partial_rotary_factor"})

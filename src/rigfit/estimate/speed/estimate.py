@@ -34,6 +34,9 @@ from rigfit.estimate.speed.layout import (
     placement_ngl,
     placement_split,
 )
+from rigfit.estimate.speed.osdriver import factor as os_factor
+from rigfit.estimate.speed.osdriver import label as os_label
+from rigfit.estimate.speed.osdriver import os_notes, widen_figure
 from rigfit.estimate.speed.peaks import cpu_isa
 from rigfit.estimate.speed.result import SpeedEstimate
 from rigfit.estimate.speed.work import ModelWork, model_work, state_words
@@ -321,6 +324,7 @@ def estimate_speed(
     cpu_only: bool = False,
     constants: dict | None = None,
     build: int | None = None,
+    os: str = "unknown",
 ) -> SpeedEstimate:
     """Prefill, decode (depth 0 and at ``context``), TTFT and concurrency for a model on a machine.
 
@@ -353,11 +357,14 @@ def estimate_speed(
     )
     prompt = max(int(prompt), 1)
     context = max(int(context), prompt)
+    vendor = band_vendor(layout)
+    # the OS / driver factor (speed/osdriver.py; 1 for an unknown OS, whose bands widen below)
+    f_pp, f_tg = (os_factor(C, k, vendor, be, os) for k in ("pp", "tg"))
     pp, pp_roof, _ = prefill_tps(work, layout, machine, settings, prompt, 0, C)
     tg0, roof0, _ = decode_tps(work, layout, machine, settings, 0, 1, C)
     tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
-    t_first = prompt / pp + 1.0 / decode_tps(work, layout, machine, settings, prompt, 1, C)[0]
-    vendor = band_vendor(layout)
+    pp, tg0, tgc = pp * f_pp, tg0 * f_tg, tgc * f_tg
+    t_first = prompt / pp + 1.0 / (decode_tps(work, layout, machine, settings, prompt, 1, C)[0] * f_tg)
     pp_lo, pp_hi = band(C, "pp", be, pp, split_mode, vendor)
     pp_hi = min(pp_hi, pp_roof)
     tg_lo, tg_hi = band(C, "tg", be, tg0, split_mode, vendor)
@@ -377,9 +384,20 @@ def estimate_speed(
         else (None, None)
     )
     return SpeedEstimate(
-        prefill_tps=Figure(pp, "tok/s", "estimated", SPEED_SOURCE, min(pp_lo, pp), max(pp_hi, pp)),
-        decode_tps=_figure(C, "tg", be, tg0, roof0, split_mode, vendor),
-        decode_tps_ctx=_figure(C, "tg", be, tgc, roofc, split_mode, vendor),
+        prefill_tps=widen_figure(
+            C,
+            "pp",
+            vendor,
+            be,
+            os,
+            Figure(pp, "tok/s", "estimated", SPEED_SOURCE, min(pp_lo, pp), max(pp_hi, pp)),
+        ),
+        decode_tps=widen_figure(
+            C, "tg", vendor, be, os, _figure(C, "tg", be, tg0, roof0, split_mode, vendor)
+        ),
+        decode_tps_ctx=widen_figure(
+            C, "tg", vendor, be, os, _figure(C, "tg", be, tgc, roofc, split_mode, vendor)
+        ),
         ttft_s=ttft,
         bottleneck=words,
         prompt_tokens=prompt,
@@ -388,11 +406,14 @@ def estimate_speed(
         aggregate_tps=agg,
         per_user_tps=per_user,
         roofline_decode_tps=roof0,
-        notes=tuple(_layout_notes(work, layout, machine)) + band_notes(C, be, split_mode, vendor),
+        notes=tuple(_layout_notes(work, layout, machine))
+        + band_notes(C, be, split_mode, vendor)
+        + os_notes(C, vendor, be, os),
         details={
             "bottleneck_share": share,
             "backend": be,
             "build": build_label(build),
+            "os": os_label(vendor, be, os),
             "band_group": band_vendor(layout) + "|" + be + "|" + split_mode,
             "layout": [(s.device.name, s.role, len(s.layers), s.head) for s in layout.segments],
         },
@@ -455,6 +476,7 @@ def estimate_decode_at_context(
     cpu_only: bool = False,
     constants: dict | None = None,
     build: int | None = None,
+    os: str = "unknown",
 ) -> Figure:
     """``estimate_speed(...).decode_tps_ctx`` (same arguments, same Figure) without the prefill,
     TTFT, bottleneck and notes: what a ranking over many candidates needs of each (recommend's
@@ -483,4 +505,6 @@ def estimate_decode_at_context(
     prompt = max(int(prompt), 1)
     context = max(int(context), prompt)
     tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
-    return _figure(C, "tg", be, tgc, roofc, split_mode, band_vendor(layout))
+    vendor = band_vendor(layout)
+    tgc *= os_factor(C, "tg", vendor, be, os)  # speed/osdriver.py
+    return widen_figure(C, "tg", vendor, be, os, _figure(C, "tg", be, tgc, roofc, split_mode, vendor))

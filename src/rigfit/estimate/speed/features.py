@@ -47,6 +47,7 @@ class RunSettings:
     split_mode: str = "layer"
     cpu_only: bool = False
     rocm_hipblaslt: bool = False  # ROCBLAS_USE_HIPBLASLT=1: hipBLASLt GEMMs for ROCm prompts
+    os: str = "unknown"  # windows | linux | macos | unknown: the driver factor (speed/osdriver.py)
 
     @property
     def era(self) -> str:

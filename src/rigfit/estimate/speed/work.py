@@ -129,7 +129,12 @@ def _cache_terms(a: Architecture) -> tuple[list[float], list[int | None], list[f
             attn.append(0.0)
             continue
         if a.mla is not None:
-            kv.append(float(a.mla.cache_elems_per_token))
+            # DSA (deepseek32, glm-dsa): llama.cpp applies the indexer's top-k as a mask over every
+            # cell (the n_kv × n_t terms of its compute buffer, estimate/memory.py), so a token is
+            # priced as reading the whole latent (an upper bound where a kernel skips masked rows)
+            # plus the indexer's keys, which it does read in full (ArchFamily.indexer)
+            idx = family_for(a.arch).indexer
+            kv.append(float(a.mla.cache_elems_per_token + (idx(a, il)[1] if idx is not None else 0)))
             attn.append(
                 float(a.n_head * (a.mla.qk_nope_head_dim + a.mla.qk_rope_head_dim + a.mla.v_head_dim))
             )

@@ -1,0 +1,99 @@
+"""Recalled configs checked against public copies (issue 12): counts, labels, and fine-tune fields
+the base model's config cannot vouch for."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from rigfit.catalog.models import load_models
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "data" / "model-configs"
+_spec = importlib.util.spec_from_file_location("model_configs", ROOT / "tools" / "model_configs.py")
+assert _spec is not None and _spec.loader is not None
+model_configs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(model_configs)
+
+BY_ID = {a.id: a for a in load_models()}
+ROWS = {r["id"]: r for r in model_configs.read_index()}
+
+
+def _saved(repo: str) -> dict:
+    return json.loads(model_configs.config_path(repo).read_text())
+
+
+def _configs() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in CONFIGS.glob("*.json")}
+
+
+def test_recalled_configs_do_not_come_back() -> None:
+    """128 configs were recalled before issue 12's check; 42 remain. A new config must cite a
+    public copy (``_via``) or name what it checked (``_checked``) instead of adding to these."""
+    recalled = [n for n, c in _configs().items() if "_via" not in c and "_checked" not in c]
+    assert len(recalled) <= 42, sorted(recalled)
+
+
+def test_a_field_left_unchecked_is_named_in_the_label() -> None:
+    """A fine-tune checked against its base model keeps its own value where the two differ, and the
+    label says that field was not checked (Qwen2.5-32B fine-tunes: the Instruct model's 32768 context,
+    not the base model's 131072; Nous Hermes 2: two ChatML tokens added to Mixtral's 32000)."""
+    for repo in ("NovaSky-AI/Sky-T1-32B-Preview", "simplescaling/s1-32B", "open-thoughts/OpenThinker-32B"):
+        cfg = _saved(repo)
+        assert cfg["max_position_embeddings"] == 32768
+        assert "except max_position_embeddings" in cfg["_checked"]
+    hermes = _saved("NousResearch/Nous-Hermes-2-Mixtral-8x7B-DPO")
+    assert hermes["vocab_size"] == 32002 and "except vocab_size" in hermes["_checked"]
+    # Llama 3 70B fine-tunes: checked against Llama 3 70B's own layout (8192 context), every field
+    for repo in (
+        "Groq/Llama-3-Groq-70B-Tool-Use",
+        "aaditya/Llama3-OpenBioLLM-70B",
+        "nvidia/Llama3-ChatQA-1.5-70B",
+    ):
+        cfg = _saved(repo)
+        assert cfg["max_position_embeddings"] == 8192 and "(llama3_70b)" in cfg["_checked"]
+
+
+def test_every_check_label_says_the_repo_config_itself_was_not_read_or_names_what_was_checked() -> None:
+    for name, cfg in _configs().items():
+        label = cfg.get("_checked")
+        if label and label.startswith("every field kept here"):
+            assert "this repo's own config.json was not read" in label, name
+
+
+def test_a_config_read_in_full_keeps_the_fields_the_reader_uses() -> None:
+    """Phi-3 configs read from dotnet/machinelearning's copies carry rope_theta and sliding_window;
+    llama.cpp runs phi3 without SWA, so the window is noted and changes no layer."""
+    for repo, window in (
+        ("microsoft/Phi-3-mini-4k-instruct", 2047),
+        ("microsoft/Phi-3-mini-128k-instruct", 262144),
+        ("microsoft/Phi-3-medium-4k-instruct", 2047),
+        ("microsoft/Phi-3-medium-128k-instruct", 131072),
+    ):
+        cfg = _saved(repo)
+        assert cfg["_via"].startswith("https://github.com/dotnet/machinelearning/blob/")
+        assert cfg["sliding_window"] == window and cfg["rope_theta"] == 10000.0
+    a = BY_ID["phi-3-mini-4k"]
+    assert a.n_layer == 32 and a.n_embd == 3072 and a.ff(0) == 8192
+    assert any("sliding_window 2047" in n for n in a.extra.get("notes", []))
+
+
+def test_untied_distill_head_is_kept_against_the_tied_base_layout() -> None:
+    """DeepSeek-R1-Distill-Qwen-1.5B unties the output head (published total 1.78B; the tied
+    Qwen2 1.5B layout would give 1.54B): the check skips tie_word_embeddings and keeps false."""
+    cfg = _saved("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
+    assert cfg["tie_word_embeddings"] is False and "tie_word_embeddings" in cfg["_checked"]
+    assert 1.77e9 < BY_ID["deepseek-r1-distill-qwen-1.5b"].total_params < 1.78e9
+
+
+def test_a_transcription_that_disagrees_with_a_vendored_config_is_not_trusted() -> None:
+    """Qwen1.5-32B: the GenZ transcription lists 64 attention heads; the GPTQ release's config.json
+    has 40 (5120 / 128). The saved config keeps 40 and its label names the disagreement."""
+    cfg = _saved("Qwen/Qwen1.5-32B-Chat")
+    assert cfg["num_attention_heads"] == 40 and cfg["intermediate_size"] == 27392
+    assert "disagree" in cfg["_checked"]
+    big = _saved("Qwen/Qwen1.5-110B-Chat")
+    assert big["num_key_value_heads"] == 8 and "KV heads left recalled" in big["_checked"]
+    a = BY_ID["qwen1.5-32b"]
+    assert a.n_embd // a.n_head == 128 and a.n_head_kv == 8
