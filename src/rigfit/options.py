@@ -14,11 +14,10 @@ import math
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.models import filter_models, load_models
 from rigfit.catalog.names import resolve_name
-from rigfit.catalog.quant import resolve_file_type, resolve_kv_type
+from rigfit.catalog.quant import default_file_type, resolve_file_type, resolve_kv_type
 from rigfit.engines import get_engine
 from rigfit.errors import RigfitError, UnknownNameError
 from rigfit.estimate.concurrency import check_users
-from rigfit.estimate.cost import default_quant
 from rigfit.estimate.kvtypes import check_kv_types
 from rigfit.inputs import check_ctx
 from rigfit.plantypes import PlanSettings
@@ -160,7 +159,8 @@ def floor_quant(arch: Architecture, quant: str | None, ctx: int) -> str:
             f"--ctx {ctx:,} is beyond {arch.name or arch.id}'s training context {arch.n_ctx_train:,}.",
             f"Use --ctx {arch.n_ctx_train} or less.",
         )
-    return resolve_file_type(quant or default_quant(arch)).name
+    # (estimate.cost.default_quant, without importing the cost model and the recommend ladder)
+    return resolve_file_type(quant or default_file_type(arch.id)).name
 
 
 def check_cost(

@@ -43,15 +43,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, fields, replace
-from functools import lru_cache
-from importlib import resources
+from functools import cache, lru_cache
 from typing import Any
 
 from rigfit.catalog.arch import MLA, SSM, Architecture, MoE
+from rigfit.datafiles import read_text
 from rigfit.errors import AmbiguousNameError, UnknownNameError
 
 SCHEMA_VERSION = 1
@@ -345,11 +344,7 @@ def _record_to_arch(rec: dict[str, Any]) -> Architecture:
 def _models_json_text() -> str:
     # the file beside this module (a plain install) without importing importlib.resources or
     # pathlib (~8 ms of `rigfit inspect`'s start-up); resources only for zipped installs
-    path = os.path.join(os.path.dirname(__file__), "data", "models.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    return resources.files("rigfit.catalog").joinpath("data/models.json").read_text(encoding="utf-8")
+    return read_text("rigfit.catalog", "data", "models.json")
 
 
 @lru_cache(maxsize=1)
@@ -369,10 +364,16 @@ def _build(rec: dict[str, Any]) -> Architecture:
     return a
 
 
+@cache
+def _built(i: int) -> Architecture:
+    """Catalog record ``i`` as loaded (once: :func:`load_models` and :func:`get_model` share it)."""
+    return _build(_raw_catalog()["models"][i])
+
+
 @lru_cache(maxsize=1)
 def load_models() -> tuple[Architecture, ...]:
     """All catalog models, in catalog order."""
-    return tuple(_build(rec) for rec in _raw_catalog()["models"])
+    return tuple(_built(i) for i in range(len(_raw_catalog()["models"])))
 
 
 def models_with_shape(arch: str, n_layer: int, n_embd: int) -> list[Architecture]:
@@ -398,10 +399,12 @@ def catalog_sources() -> dict[str, str]:
 
 
 def get_model(model_id: str) -> Architecture:
-    """Exact catalog id lookup (KeyError if absent); see :func:`resolve_model` for loose names."""
-    for a in load_models():
-        if a.id == model_id:
-            return a
+    """Exact catalog id lookup (KeyError if absent); see :func:`resolve_model` for loose names.
+
+    Builds only that model when the catalog is not loaded yet (``rigfit plan MODEL``)."""
+    for i, rec in enumerate(_raw_catalog()["models"]):
+        if rec["id"] == model_id:
+            return _built(i)
     raise KeyError(model_id)
 
 
@@ -466,13 +469,22 @@ _QUANT_RE = re.compile(
 )
 _SHARD_RE = re.compile(r"(?i)-?\d{5}-of-\d{5}")
 _SUFFIX_WORDS = ("instruct", "it", "chat", "hf", "inst", "base", "gguf", "ggml", "model")
+# compiled once: the name index canonicalises ~1,400 names (a third of its time went to re's cache)
+_HF_PREFIX_RE = re.compile(r"(?i)^(hf|huggingface)[:/]")
+_HF_URL_RE = re.compile(r"(?i)^https?://huggingface\.co/")
+_EXTENSION_RE = re.compile(r"(?i)\.(gguf|safetensors|bin)$")
+_LONE_DOT_RE = re.compile(r"(?<!\d)\.|\.(?!\d)")
+_LETTER_DIGIT_RE = re.compile(r"(?<=[a-z])(?=\d)")
+_NON_WORD_RE = re.compile(r"[^a-z0-9.]+")
+_DASH_DOT_RE = re.compile(r"-?\.-?")
+_DASHES_RE = re.compile(r"-+")
 
 
 def _basename(name: str) -> str:
     s = name.strip()
-    s = re.sub(r"(?i)^(hf|huggingface)[:/]", "", s)
-    s = re.sub(r"(?i)^https?://huggingface\.co/", "", s)
-    s = re.sub(r"(?i)\.(gguf|safetensors|bin)$", "", s)
+    s = _HF_PREFIX_RE.sub("", s)
+    s = _HF_URL_RE.sub("", s)
+    s = _EXTENSION_RE.sub("", s)
     if "/" in s:
         s = s.rsplit("/", 1)[1] or s
     return s
@@ -483,11 +495,11 @@ def _canon(name: str) -> str:
     s = _basename(name).lower()
     s = _SHARD_RE.sub("", s)
     s = _QUANT_RE.sub(" ", s)
-    s = re.sub(r"(?<!\d)\.|\.(?!\d)", "-", s)  # keep '.' only inside numbers (3.1, 0.5b)
-    s = re.sub(r"(?<=[a-z])(?=\d)", "-", s)  # llama3.1 → llama-3.1
-    s = re.sub(r"[^a-z0-9.]+", "-", s)
-    s = re.sub(r"-?\.-?", ".", s).strip("-.")
-    s = re.sub(r"-+", "-", s)
+    s = _LONE_DOT_RE.sub("-", s)  # keep '.' only inside numbers (3.1, 0.5b)
+    s = _LETTER_DIGIT_RE.sub("-", s)  # llama3.1 → llama-3.1
+    s = _NON_WORD_RE.sub("-", s)
+    s = _DASH_DOT_RE.sub(".", s).strip("-.")
+    s = _DASHES_RE.sub("-", s)
     return s
 
 
@@ -509,28 +521,58 @@ _TIER_EXACT, _TIER_ALIAS, _TIER_STRIPPED = 0, 1, 2
 _PUBLISHER_WORDS = ("meta",)
 
 
+def _named(rec: dict[str, Any]) -> tuple[tuple[list[str], int], ...]:
+    """A catalog record's names by tier (id, name and HF repo; aliases), read from the record as
+    _record_to_arch reads it (building every model costs more than indexing it)."""
+    hf_repo, extra = rec.get("hf_repo"), rec.get("extra") or {}
+    exact = [rec["id"], rec.get("name", "")]
+    if hf_repo:
+        exact.append(hf_repo.replace("/", "-"))  # org-name
+        if extra.get("index_repo_basename", True):
+            exact.append(hf_repo)
+    aliases = rec["aliases"] if rec.get("aliases") else extra.get("aliases", [])
+    return ((exact, _TIER_EXACT), (aliases, _TIER_ALIAS))
+
+
+def _add(idx: dict[str, dict[str, int]], key: str, mid: str, tier: int) -> None:
+    if key:
+        ids = idx.setdefault(key, {})
+        ids[mid] = min(tier, ids.get(mid, tier))
+
+
 @lru_cache(maxsize=1)
 def _index() -> dict[str, dict[str, int]]:
     """compact key → {model id: tier}."""
     idx: dict[str, dict[str, int]] = {}
-
-    def add(key: str, mid: str, tier: int) -> None:
-        if key:
-            ids = idx.setdefault(key, {})
-            ids[mid] = min(tier, ids.get(mid, tier))
-
-    for a in load_models():
-        exact = [a.id, a.name]
-        if a.hf_repo:
-            exact.append(a.hf_repo.replace("/", "-"))  # org-name
-            if (a.extra or {}).get("index_repo_basename", True):
-                exact.append(a.hf_repo)
-        for names, tier in ((exact, _TIER_EXACT), ((a.extra or {}).get("aliases", []), _TIER_ALIAS)):
+    for rec in _raw_catalog()["models"]:
+        for names, tier in _named(rec):
             for n in names:
                 c = _canon(n)
-                add(_compact(c), a.id, tier)
-                add(_compact(_strip_suffixes(c)), a.id, max(tier, _TIER_STRIPPED))
+                _add(idx, _compact(c), rec["id"], tier)
+                _add(idx, _compact(_strip_suffixes(c)), rec["id"], max(tier, _TIER_STRIPPED))
     return idx
+
+
+@lru_cache(maxsize=256)
+def _index_at(key: str) -> dict[str, int] | None:
+    """``_index().get(key)``, without canonicalising every name of the catalog (most of a
+    ``rigfit plan``'s model lookup) while the whole index is not built: a name's compact key is a
+    subsequence of its lower-cased text (canonicalising only deletes, replaces and inserts
+    separators), so only the names holding ``key`` as a subsequence can have it."""
+    if _index.cache_info().currsize or not key:
+        return _index().get(key)
+    holds = re.compile(key[0] + "".join(f"[^{c}]*{c}" for c in key[1:])).search  # keys: [a-z0-9]+
+    found: dict[str, dict[str, int]] = {}
+    for rec in _raw_catalog()["models"]:
+        for names, tier in _named(rec):
+            for n in names:
+                if holds(n.lower()):
+                    c = _canon(n)
+                    if _compact(c) == key:
+                        _add(found, key, rec["id"], tier)
+                    if _compact(_strip_suffixes(c)) == key:
+                        _add(found, key, rec["id"], max(tier, _TIER_STRIPPED))
+    return found.get(key)
 
 
 def _best(found: dict[str, int]) -> set[str]:
@@ -540,7 +582,6 @@ def _best(found: dict[str, int]) -> set[str]:
 
 
 def _lookup(name: str) -> set[str]:
-    idx = _index()
     forms = [_canon(name)]
     if "/" in name.strip().rstrip("/"):  # "org/repo": try the full id first
         forms.insert(0, _canon(name.strip().replace("/", "-")))
@@ -549,8 +590,9 @@ def _lookup(name: str) -> set[str]:
         forms.append(first[1])
     for c in forms:
         for key in (_compact(c), _compact(_strip_suffixes(c))):
-            if key in idx:
-                return _best(idx[key])
+            ids = _index_at(key)
+            if ids is not None:
+                return _best(ids)
     return set()
 
 

@@ -17,8 +17,8 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
+from rigfit.datafiles import read_text
 from rigfit.errors import AmbiguousNameError, UnknownNameError
 
 #: Date the snapshot was taken (the CSV's comment row).
@@ -83,7 +83,7 @@ def _open_id(raw: str) -> str | None:
 @lru_cache(maxsize=1)
 def all_prices() -> tuple[HostedPrice, ...]:
     """Every row of the snapshot."""
-    text = resources.files("rigfit.catalog").joinpath("data/prices_api.csv").read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", "prices_api.csv")
     out = []
     for r in csv.DictReader(text.splitlines()):
         if r["provider"].startswith("#"):

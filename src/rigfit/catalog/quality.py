@@ -40,9 +40,9 @@ import csv
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from rigfit.catalog.quant import resolve_file_type
+from rigfit.datafiles import read_text
 from rigfit.errors import UnknownNameError
 from rigfit.figures import Figure, unknown
 
@@ -83,7 +83,7 @@ class QualityRow:
 
 @lru_cache(maxsize=1)
 def _rows() -> tuple[QualityRow, ...]:
-    text = resources.files("rigfit.catalog").joinpath("data/quality_kld.csv").read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", "quality_kld.csv")
     out = []
     for r in csv.DictReader(text.splitlines()):
         if not r.get("mean_kld"):

@@ -32,9 +32,9 @@ import csv
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from rigfit.catalog.quant import resolve_file_type
+from rigfit.datafiles import read_text
 from rigfit.errors import UnknownNameError
 from rigfit.figures import Figure
 
@@ -146,9 +146,8 @@ def parse_llamacpp_rows(text: str) -> tuple[ScoreRow, ...]:
 @lru_cache(maxsize=1)
 def scoreboard_rows() -> tuple[ScoreRow, ...]:
     """Every built-in per-model row (llama.cpp README rows first, then the other boards)."""
-    data = resources.files("rigfit.catalog").joinpath("data")
-    llama = parse_llamacpp_rows(data.joinpath("quality_kld.csv").read_text("utf-8"))
-    other = parse_model_rows(data.joinpath("quality_kld_models.csv").read_text("utf-8"))
+    llama = parse_llamacpp_rows(read_text("rigfit.catalog", "data", "quality_kld.csv"))
+    other = parse_model_rows(read_text("rigfit.catalog", "data", "quality_kld_models.csv"))
     return llama + other
 
 

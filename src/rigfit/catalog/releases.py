@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+
+from rigfit.datafiles import read_text
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Release:
 @lru_cache(maxsize=1)
 def release_dates() -> dict[str, Release]:
     """Every row of ``data/release_dates.csv``, by model id."""
-    text = resources.files("rigfit.catalog").joinpath("data/release_dates.csv").read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", "release_dates.csv")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     return {r["model_id"]: Release(r["model_id"], r["released"], r["source"]) for r in rows}
 

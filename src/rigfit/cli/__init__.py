@@ -8,7 +8,7 @@ User mistakes (``RigfitError``) become one line on stderr and exit code 2, never
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import sys
 
 from rigfit.errors import RigfitError
@@ -39,11 +39,15 @@ def write_json_error(message: str, hint: str | None) -> None:
 
 def _command_modules() -> dict[str, str]:
     """Command name -> module name: ``plan_cmd`` registers ``plan``, ``foo_bar_cmd`` ``foo-bar``."""
-    return {
-        info.name[: -len("_cmd")].replace("_", "-"): info.name
-        for info in pkgutil.iter_modules(__path__)
-        if info.name.endswith("_cmd")
-    }
+    try:  # the package folder's listing: what pkgutil.iter_modules finds, without importing pkgutil
+        names = sorted(
+            {f[: -len(".py")] for folder in __path__ for f in os.listdir(folder) if f.endswith("_cmd.py")}
+        )
+    except OSError:  # not a folder (a zipped install)
+        import pkgutil
+
+        names = [info.name for info in pkgutil.iter_modules(__path__) if info.name.endswith("_cmd")]
+    return {name[: -len("_cmd")].replace("_", "-"): name for name in names}
 
 
 def _load_commands(argv: list[str] | None = None) -> None:

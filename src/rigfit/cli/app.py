@@ -14,7 +14,6 @@ import typer.core
 from rich.console import Console
 from typer.core import TyperGroup
 
-from rigfit.about import version_lines
 from rigfit.cli.coerce import speed_up, speed_up_params
 from rigfit.errors import RigfitError
 from rigfit.inputs import RANGES, Range, range_problem
@@ -135,6 +134,8 @@ def print_json(data: Any) -> None:
 def _show_version(value: bool) -> None:
     """``--version``: print the version lines and stop."""
     if value:
+        from rigfit.about import version_lines  # lazy: importlib.metadata costs ~10 ms of start-up
+
         for line in version_lines():
             console.print(line, highlight=False)
         raise typer.Exit()

@@ -50,10 +50,10 @@ import json
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from rigfit.catalog.quant import resolve_kv_type
+from rigfit.datafiles import read_text
 from rigfit.errors import RigfitError
 from rigfit.estimate.backends import normalise_backend
 from rigfit.estimate.cpu_batch import StepParts, has_routed_experts, model_matrices, step_time
@@ -115,7 +115,7 @@ CURVE_USERS = (1, 2, 4, 8, 16, 32, 64)
 @lru_cache(maxsize=1)
 def load_batched_band() -> dict:
     """The batched-decode band file (``{"p10": …, "p90": …, "n": …, "source": …}``)."""
-    text = resources.files("rigfit.catalog").joinpath("data", BAND_FILE).read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", BAND_FILE)
     return json.loads(text)
 
 

@@ -25,11 +25,11 @@ import json
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.quant import KV_TYPES, resolve_kv_type
+from rigfit.datafiles import read_text
 from rigfit.errors import RigfitError
 from rigfit.figures import Figure
 
@@ -84,7 +84,7 @@ class KVQuality:
 
 @lru_cache(maxsize=1)
 def _quality_table() -> dict[tuple[str, str], KVQuality]:
-    text = resources.files("rigfit.catalog").joinpath("data", KV_QUALITY_FILE).read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", KV_QUALITY_FILE)
     rows = json.loads(text)["rows"]
     return {
         (r["type_k"], r["type_v"]): KVQuality(
@@ -230,7 +230,7 @@ def ctx_per_sequence(n_ctx: int, n_parallel: int, kv_unified: bool) -> int:
 
 @lru_cache(maxsize=1)
 def _rope_table() -> dict[str, dict]:
-    text = resources.files("rigfit.catalog").joinpath("data", ROPE_FILE).read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", ROPE_FILE)
     return {r["id"]: r for r in json.loads(text)["models"]}
 
 

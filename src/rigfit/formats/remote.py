@@ -32,7 +32,6 @@ Every failure (network, 401/403, gated repo, 404, 429, bad header) is one Rigfit
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 import re
@@ -841,6 +840,8 @@ def _modelscope_listing(
             f"{what}: unexpected file listing{f' ({msg})' if msg else ''}.",
             "Check the name (owner/name) and the revision.",
         ) from None
+    import hashlib  # lazy: OpenSSL's bindings cost ~3 ms of every command's start-up
+
     digest = hashlib.sha256(
         json.dumps(
             sorted(

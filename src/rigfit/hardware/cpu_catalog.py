@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from rigfit.datafiles import read_text
 
 CATALOG_FILE = "cpu_catalog.json"
 #: the ISA flags the catalog reports per part (llama.cpp's CPU feature vocabulary)
@@ -65,7 +66,7 @@ _COLUMNS = (
 @cache
 def catalog() -> dict[str, Any]:
     """The parsed ``data/cpu_catalog.json``."""
-    text = resources.files("rigfit.hardware").joinpath("data", CATALOG_FILE).read_text(encoding="utf-8")
+    text = read_text("rigfit.hardware", "data", CATALOG_FILE)
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -77,22 +78,31 @@ def peak_bandwidth_gb_s(channels: float | None, mt_s: float | None) -> float | N
     return round(channels * 8 * mt_s / 1000, 3)
 
 
+# compiled once: every CPU row of the catalog is expanded at start-up (re's cache lookups add up)
+_MODEL_RE = re.compile(
+    r"\b((?:i[3579]-)?[0-9]{3,5}[A-Z]{1,3}\+?|[A-Z][0-9]{3,4}[A-Z]{0,2}|X\d[A-Z]-\d\d-\d{3})$"
+)
+_UPPER_RE = re.compile(r"[A-Z]")
+_DIGIT_RE = re.compile(r"\d")
+_ULTRA_RE = re.compile(r"(?:Intel )?Core Ultra (\d) (\d{3}[A-Z]{0,2})$")
+_F_BASE_RE = re.compile(r"\d(K?)$")
+_F_ALIAS_RE = re.compile(r"\d$|K$")
+
+
 def _aliases(name: str, vendor: str, f_variants: bool, extra: list[str]) -> list[str]:
     """Names people type for a part: without the vendor, the bare model, F/KF variants."""
     short = name.removeprefix(vendor + " ").strip()
     out = [short, *extra]
-    m = re.search(
-        r"\b((?:i[3579]-)?[0-9]{3,5}[A-Z]{1,3}\+?|[A-Z][0-9]{3,4}[A-Z]{0,2}|X\d[A-Z]-\d\d-\d{3})$", name
-    )
-    if m and re.search(r"[A-Z]", m.group(1)) and re.search(r"\d", m.group(1)):
+    m = _MODEL_RE.search(name)
+    if m and _UPPER_RE.search(m.group(1)) and _DIGIT_RE.search(m.group(1)):
         out.append(m.group(1))  # "i5-1235U", "7700X", "N150", "X1E-80-100" (never a bare number)
     if m and m.group(1).startswith("i") and "-" in m.group(1):
         out.append("Core " + m.group(1))
-    ultra = re.match(r"(?:Intel )?Core Ultra (\d) (\d{3}[A-Z]{0,2})$", name)
+    ultra = _ULTRA_RE.match(name)
     if ultra:
         out += [f"Core Ultra {ultra.group(2)}", f"Ultra {ultra.group(1)} {ultra.group(2)}"]
-    if f_variants and re.search(r"\d(K?)$", name):
-        for n in list(dict.fromkeys([name, short, *(a for a in out if re.search(r"\d$|K$", a))])):
+    if f_variants and _F_BASE_RE.search(name):
+        for n in list(dict.fromkeys([name, short, *(a for a in out if _F_ALIAS_RE.search(a))])):
             out.append(n + "F")
     return [a for a in dict.fromkeys(out) if a and a != name]
 

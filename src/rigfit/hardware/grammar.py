@@ -22,7 +22,6 @@ from rigfit.errors import RigfitError
 from rigfit.hardware import amend, osreserve, profiles
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link_words
-from rigfit.hardware.local import detect_local
 from rigfit.hardware.names import resolve_device, split_paren
 from rigfit.hardware.systems import unified_machine
 from rigfit.inputs import MAX_DEVICES, check_name_length
@@ -416,6 +415,8 @@ def detect_local_machine() -> Machine:
     if fake:
         m = resolve_machine(fake)
         return replace(m, detected=True, name=f"local: {m.name}")
+    from rigfit.hardware.local import detect_local  # lazy: NVML, /proc readers; only for "local"
+
     return detect_local()
 
 

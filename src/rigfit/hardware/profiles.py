@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -65,6 +64,8 @@ def _parse_file(path_text: str, identity: tuple[int, int, int]) -> dict[str, str
         raw = path.read_bytes()
     except OSError as exc:
         raise RigfitError(f"Cannot read {clean_text(str(path))}: {exc.strerror or exc}.") from None
+    import tomllib  # lazy: only when the user has a machines file
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

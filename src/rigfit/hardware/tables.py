@@ -65,11 +65,11 @@ import pickle
 import re
 from dataclasses import asdict
 from functools import cache
-from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from rigfit.datafiles import read_text
 from rigfit.hardware.cpu_catalog import merge_catalog
 
 OVERLAY_FILE = "hardware.json"
@@ -89,7 +89,7 @@ def overlay() -> dict[str, Any]:
 
 def data_json(name: str) -> Any:
     """A JSON file of the package's ``data/`` folder, parsed."""
-    return json.loads(resources.files("rigfit.hardware").joinpath("data", name).read_text(encoding="utf-8"))
+    return json.loads(read_text("rigfit.hardware", "data", name))
 
 
 @cache

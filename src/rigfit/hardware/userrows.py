@@ -39,7 +39,6 @@ and the field. Figures from a user row carry status ``user`` and the file as the
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -223,6 +222,8 @@ def cpu_row_as_overlay(row: dict, origin: str, status: str) -> dict[str, Any]:
 
 
 def _read_user_file(path: Path) -> dict[str, Any]:
+    import tomllib  # lazy: only when the user has a hardware file
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from importlib import resources
 
+from rigfit.datafiles import read_text
 from rigfit.estimate.speed.bands import lookup
 
 CONSTANTS_FILE = "speed_constants.json"
@@ -24,7 +24,7 @@ def load_constants(path: str | None = None) -> dict:
     if path:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
-    text = resources.files("rigfit.catalog").joinpath("data", CONSTANTS_FILE).read_text("utf-8")
+    text = read_text("rigfit.catalog", "data", CONSTANTS_FILE)
     return json.loads(text)
 
 

@@ -44,8 +44,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from rigfit.figures import Figure
 
 if TYPE_CHECKING:  # typing only: calibration imports the speed package
@@ -150,6 +148,8 @@ def fit_factors(
     its OSes; an OS's factor is the median of these over at least MIN_DEVICES such devices. A
     device seen on one OS only says nothing about the OS (its offset is the device's own), and the
     factors of a group average to 1, so the base model (and an unknown OS) sits between them."""
+    import numpy as np  # lazy: calibration only; importing numpy would cost every plan ~0.1 s
+
     per: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
