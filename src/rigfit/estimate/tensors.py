@@ -657,11 +657,23 @@ def _catalog_tensors(
     types: list[tuple[str, Shape, str]] | tuple[tuple[str, Shape, str], ...],
 ) -> tuple[TensorInfo, ...]:
     """Tensor table (frozen :class:`TensorInfo` rows with exact bytes) from (name, shape, type); each
-    row's ``layer`` worked out now (every plan of the table asks it)."""
+    row's ``layer`` worked out now (every plan of the table asks it).
+
+    A row's ``__dict__`` is filled directly, in the order ``TensorInfo(name, shape, type, n_bytes)``
+    and then ``layer`` would fill it: the same row, without the frozen dataclass's per-field
+    ``object.__setattr__`` (a third of a cold recommend's table building; issue 15)."""
+    new = object.__new__
     out = []
     for name, shape, t in types:
-        row = TensorInfo(name, shape, t, _nbytes(t, tuple(shape)))
-        row.__dict__["layer"] = block_index(name)  # what TensorInfo.layer keeps on first use
+        row = new(TensorInfo)
+        row.__dict__.update(
+            name=name,
+            shape=shape,
+            ggml_type=t,
+            n_bytes=_nbytes(t, tuple(shape)),
+            offset=None,
+            layer=block_index(name),  # what TensorInfo.layer keeps on first use
+        )
         out.append(row)
     return tuple(out)
 

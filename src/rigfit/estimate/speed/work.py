@@ -8,6 +8,7 @@ experts' top-k share; token embedding: one row); ``KV`` is the cache read at the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec
@@ -183,14 +184,15 @@ def _model_work(spec: ModelSpec) -> ModelWork:
     for t in spec.tensors:
         il = t.layer
         if il is not None and 0 <= il < n:
-            if is_expert_tensor(t.name):
+            expert, elems, matmul = _layer_row(t.name, tuple(t.shape))
+            if expert:
                 exp_b[il] += t.n_bytes
-                exp_p[il] += t.n_elements
+                exp_p[il] += elems
             else:
                 dense_b[il] += t.n_bytes
                 # norms and biases are bytes, not matmul FLOPs
-                if len(t.shape) >= 2 and min(t.shape[:2]) > 1:
-                    dense_p[il] += t.n_elements
+                if matmul:
+                    dense_p[il] += elems
                     if len(t.shape) == 2:  # GGUF order: ne0 = input width K, ne1 = output rows N
                         mm_in[il] += t.shape[0]
                         mm_out[il] += t.shape[1]
@@ -234,6 +236,16 @@ def _model_work(spec: ModelSpec) -> ModelWork:
         layer_mm_out=tuple(mm_out),
         layer_n_head=tuple(float(a.n_head) if x > 0 else 0.0 for x in attn),
     )
+
+
+@lru_cache(maxsize=1 << 16)  # every quant of a model, and models of one family, share the rows
+def _layer_row(name: str, shape: tuple[int, ...]) -> tuple[bool, int, bool]:
+    """(routed expert, elements, matmul weight: ≥ 2-D with no unit dimension among the first two)
+    of a layer's tensor, the same for every type it is stored in."""
+    n = 1
+    for d in shape:
+        n *= d
+    return is_expert_tensor(name), n, len(shape) >= 2 and min(shape[:2]) > 1
 
 
 def mean_min(d0: float, n: float, w: int | None) -> float:
