@@ -421,7 +421,7 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
-def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
+def ffn_stage_per_token(arch: Architecture, il: int, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token live while layer ``il``'s FFN (or SSM block) runs [elements].
 
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
@@ -440,7 +440,7 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         ssm = arch.ssm
         d, g = ssm.d_inner, ssm.n_group * ssm.d_state
         return 5 * d + 6 * g + ssm.n_head + min(5 * arch.n_embd, 4 * d)
-    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
+    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa, kv_rot)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
         return fam.moe_stage_per_token(arch) + extra
     return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
@@ -512,11 +512,12 @@ def attn_rotation_block_bytes(
     return n_t * q * 4 if q > arch.n_embd else 0
 
 
-def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+def stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
-    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
+    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families (``kv_rot``:
+    the KV cache is quantized and Hadamard-rotated, :func:`attn_rotation`)."""
     f = family_for(arch.arch).stage_extra_per_token
-    return f(arch, stage, fa) if f is not None else 0
+    return f(arch, stage, fa, kv_rot) if f is not None else 0
 
 
 def mla_v_transpose_bytes(
@@ -683,8 +684,9 @@ def compute_stage_bytes(
         scan = ssm_scan_extra_bytes(arch, s, n_t)
         rot = attn_rotation_bytes(arch, s, layers, p)
         rot_block = attn_rotation_block_bytes(arch, s, n_t, p)
+        kv_rot = rot > 0
         for il in layers:
-            ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
+            ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa, kv_rot)
             if arch.is_recurrent(il) and family_for(arch.arch).ssm_scan == "conv_hole":
                 ffn += scan
             if arch.is_recurrent(il) and layer_attends(arch, il):
