@@ -312,6 +312,9 @@ def gemma4_ffn_ple_rows(arch: Architecture, kv_rot: bool = False) -> int:
     its 35, below its shared layers' n_ff of 12288). With a quantized KV cache the rotated Q
     (``kv_rot``: :func:`rigfit.estimate.memory.attn_rotation`) takes q of that block: q8_0 KV at
     n_ctx 4096 kept 2 rows at A·L 640, n_ff 1024, q 512 and 1 row at n_ff 512.
+    E4B's sizes take 1 row (A·L 10752 + 2·E 5120 > n_ff 10240): a synthetic gemma4 with E 2560,
+    n_ff 10240, 8 heads of 512 / 256, 2 KV heads and A·L 10752 (6 layers of A 1792, Q4_0) reserved
+    112.03 MiB at n_ctx 4096 against 111.02 by this rule (132.02 with 2 rows).
     """
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     widest = max(arch.ff(il) for il in range(arch.n_layer))
