@@ -170,9 +170,10 @@ def test_projector_estimate_by_tower(tmp_path):
 #: (gemma3n_synth.write_gemma4: E 256, 4 heads of 128 / 64, 1 KV head, 4:1 SWA, F16), measured
 #: with benchmarks/arch_sweep.py's loader (sweep.compare): (writer arguments, setting, MiB).
 #: The first four are sweep.FAMILIES["gemma4-e2b"], where the rule with two per-layer-input rows
-#: in the FFN stage was 2 MiB high (issue 12).
+#: in the FFN stage was 2 MiB high (issue 12); E 256, 4 heads, 2 KV heads, 5:1 SWA unless named.
 _E2B = dict(n_layer=10, swa_period=5, n_head_kv=1, ple=64)
 _E2B_SHARED = dict(_E2B, shared_kv_layers=5, double_wide_mlp=True)
+_31B = dict(n_layer=12, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True)
 COMPUTE_MEASURED = [
     (_E2B_SHARED, "-c 512 -fa on", 10.03),
     (_E2B_SHARED, "-c 4096 -fa on", 14.03),
@@ -183,13 +184,20 @@ COMPUTE_MEASURED = [
     (dict(_E2B, n_ff=1024), "-c 4096 -ctk/-ctv q8_0", 16.14),
     (dict(_E2B, ple=32), "-c 4096 -fa on", 11.15),
     (dict(_E2B, n_ff=2048), "-c 4096 -ub 1024", 45.06),
+    # flash attention off without per-layer embeddings (_global_before_sliding): the 31B shape
+    # (sweep.FAMILIES["gemma4-31b"], 1.5 MiB short before), 12 and 6 layers of the default shape
+    (_31B, "-c 512 -fa off", 18.52),
+    (_31B, "-c 4096 -fa off", 82.52),
+    (dict(n_layer=12), "-c 512 -fa off", 12.02),
+    (dict(n_layer=6), "-c 512 -fa off", 11.02),
 ]
 
 
 @pytest.mark.parametrize(("kw", "label", "mib"), COMPUTE_MEASURED)
 def test_ffn_stage_per_layer_input_rows_against_recorded_llamacpp(tmp_path, kw, label, mib):
     """The FFN stage holds one per-layer-input row where the widest FFN fits the block the input
-    stage frees, two otherwise (gemma4_ffn_ple_rows): within issue 12's 1 MiB / 1 %."""
+    stage frees, two otherwise (gemma4_ffn_ple_rows); FA off, the attention stage 3 more rows of
+    E where a global layer precedes others: within issue 12's 1 MiB / 1 %."""
     import sweep
     from gemma3n_synth import write_gemma4
 

@@ -322,6 +322,20 @@ def gemma4_ffn_ple_rows(arch: Architecture, kv_rot: bool = False) -> int:
     return FFN_PLE_ROWS if widest > block else 1
 
 
+def _global_before_sliding(arch: Architecture) -> bool:
+    """Whether a global (full-attention) layer comes before another layer, where the FA-off
+    attention stage of a gemma4 without per-layer embeddings holds 3 more rows of E than where
+    the only global layer is the last one.
+
+    Measured on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (write_gemma4: E 256, 4
+    heads of 128 / 64, 2 KV heads, 5:1 SWA, n_ctx 512 and 4096, FA off; predicted − measured
+    with the 3 rows left out): 6 layers (global last) −1 row of E, 7, 8 and 12 layers −3 rows
+    (with 1 global layer before sliding ones), 18 layers −4; the 31B shape (8 heads, 4 / 1 KV
+    heads, K = V, 12 layers: sweep.FAMILIES["gemma4-31b"]) and 8 heads at E 512 −3 rows.
+    """
+    return any(not arch.is_swa(il) for il in range(arch.n_layer - 1))
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
 def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
@@ -329,7 +343,8 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     the per-layer inputs (A·L) stay alive through every layer, once or twice in the FFN stage
     (:func:`gemma4_ffn_ple_rows`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
     attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
-    of E fewer than the Gemma rule); an MoE layer's FFN stage is in the branch below.
+    of E fewer than the Gemma rule, none fewer where a global layer comes before other layers:
+    :func:`_global_before_sliding`); an MoE layer's FFN stage is in the branch below.
 
     Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
     A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
@@ -344,7 +359,7 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     if stage == "input":
         return 3 * persistent + 5 * arch.n_embd if a else 0
     if stage == "attention" and not fa:
-        return 2 * persistent - 3 * arch.n_embd
+        return 2 * persistent - (0 if _global_before_sliding(arch) and not a else 3 * arch.n_embd)
     if stage == "ffn" and arch.moe is not None:
         # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
         # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
