@@ -555,15 +555,22 @@ def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool
     layers, top-k 256, n_ubatch 512), else 1; a shared layer has no score term.
 
     Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
-    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
-    high: FA on by up to 2 MiB at n_kv 512–1536; FA off by 2–4 MiB (8 heads) and up to
-    8·n_kv·n_t B (16–32 heads, ~5 %) at n_kv 512–4096 (tests/archs/test_dsa.py, same models).
+    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks: FA on the rule
+    errs high by up to 2 MiB at n_kv 512–1536; FA off up to two score rows fit the block of the
+    absorbed attention (``min(2, ⌊2·n_head·kv_lora / n_kv⌋)`` rows of 4·n_kv B per token, taken
+    off: exact on synthetic deepseek32 with 8 and 16 heads at n_kv 512–4096, llama.cpp b11549).
     """
     idx = family_for(arch.arch).indexer
     if idx is None:
         return 0
     n_idx, _, top_k = idx(arch, il)
     scores = n_kv * n_t * (6 if fa else 10) if n_idx else 0  # a shared layer reuses the top-k
+    if n_idx and not fa and arch.mla is not None:
+        # FA off: up to two f32 score rows (4·n_kv B per token) go into the block the absorbed
+        # attention frees, 2·n_head·kv_lora f32 per token (measured on synthetic deepseek32,
+        # 8 / 16 heads, kv_lora 128, n_kv 512–4096: 8 / 4 / 0 B·n_kv·n_t over before, as this
+        # count of rows that fit predicts)
+        scores -= min(2, 2 * arch.n_head * arch.mla.kv_lora_rank // n_kv) * 4 * n_kv * n_t
     # with shared layers (GLM-5.2) the full layer's top-k stays alive for the next layers
     keep = 2 if any(idx(arch, j)[0] == 0 for j in range(arch.n_layer)) else 1
     return scores + keep * 16 * min(top_k, n_kv) * n_t
