@@ -38,6 +38,11 @@ LOGGED = [
     (sweep.Setting("-c 32768 -ctk/-ctv q8_0", 32768, kv_type="q8_0"), 29.75, 138.53),
     (sweep.Setting("-c 4096 -np 4", 4096, n_parallel=4), 7.00, 14.53),
     (sweep.Setting("-c 4096 -ub 1024", 4096, n_ubatch=1024), 7.00, 53.05),
+    # FA off below n_kv 3072: score rows in the absorbed attention's freed block (issue 12; the
+    # rule without it was 2 / 4 / 4 MiB high at n_kv 512 / 1024 / 2048)
+    (sweep.Setting("-c 512 -fa off", 512, "off"), 0.87, 20.03),
+    (sweep.Setting("-c 1024 -fa off", 1024, "off"), 1.75, 29.53),
+    (sweep.Setting("-c 2048 -fa off", 2048, "off"), 3.50, 52.53),
 ]
 
 

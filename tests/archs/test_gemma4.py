@@ -6,6 +6,8 @@ same shape rules are checked against real llama.cpp in test_shapes.py / test_swe
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,8 @@ from rigfit.catalog.names import resolve_name
 from rigfit.estimate.memory import LlamaSettings, kv_cache_bytes, layer_has_kv
 from rigfit.estimate.tensors import tensor_shapes
 from rigfit.formats.hf import architecture_from_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONFIGS = Path(__file__).resolve().parents[2] / "data" / "model-configs"
 GIB = 1024**3
@@ -160,3 +164,59 @@ def test_projector_estimate_by_tower(tmp_path):
     assert small.weights_bytes == sum(written.tensor_bytes.values())
     u = _arch("gemma-4-12B-it")
     assert catalog_projector("gemma4", u.n_embd, u.extra) is None
+
+
+#: llama.cpp b11549 (xllamacpp 2026.10.11549) CPU compute buffers [MiB] of synthetic gemma4 GGUFs
+#: (gemma3n_synth.write_gemma4: E 256, 4 heads of 128 / 64, 1 KV head, 4:1 SWA, F16), measured
+#: with benchmarks/arch_sweep.py's loader (sweep.compare): (writer arguments, setting, MiB).
+#: The first four are sweep.FAMILIES["gemma4-e2b"], where the rule with two per-layer-input rows
+#: in the FFN stage was 2 MiB high (issue 12); E 256, 4 heads, 2 KV heads, 5:1 SWA unless named.
+_E2B = dict(n_layer=10, swa_period=5, n_head_kv=1, ple=64)
+_E2B_SHARED = dict(_E2B, shared_kv_layers=5, double_wide_mlp=True)
+_31B = dict(n_layer=12, n_head=8, n_head_kv=4, n_head_kv_global=1, k_eq_v=True)
+COMPUTE_MEASURED = [
+    (_E2B_SHARED, "-c 512 -fa on", 10.03),
+    (_E2B_SHARED, "-c 4096 -fa on", 14.03),
+    (_E2B_SHARED, "-c 4096 -ctk/-ctv q8_0", 16.14),
+    (_E2B_SHARED, "-c 4096 -np 4 -kvu", 15.53),
+    (dict(n_layer=8, ple=64, shared_kv_layers=2), "-c 4096 -ub 1024", 24.06),
+    (dict(_E2B, n_ff=1024), "-c 4096 -fa on", 14.78),
+    (dict(_E2B, n_ff=1024), "-c 4096 -ctk/-ctv q8_0", 16.14),
+    (dict(_E2B, ple=32), "-c 4096 -fa on", 11.15),
+    (dict(_E2B, n_ff=2048), "-c 4096 -ub 1024", 45.06),
+    # flash attention off without per-layer embeddings (_global_before_sliding): the 31B shape
+    # (sweep.FAMILIES["gemma4-31b"], 1.5 MiB short before), 12 and 6 layers of the default shape
+    (_31B, "-c 512 -fa off", 18.52),
+    (_31B, "-c 4096 -fa off", 82.52),
+    (dict(n_layer=12), "-c 512 -fa off", 12.02),
+    (dict(n_layer=6), "-c 512 -fa off", 11.02),
+]
+
+
+@pytest.mark.parametrize(("kw", "label", "mib"), COMPUTE_MEASURED)
+def test_ffn_stage_per_layer_input_rows_against_recorded_llamacpp(tmp_path, kw, label, mib):
+    """The FFN stage holds one per-layer-input row where the widest FFN fits the block the input
+    stage frees, two otherwise (gemma4_ffn_ple_rows); FA off, the attention stage 3 more rows of
+    E where a global layer precedes others: within issue 12's 1 MiB / 1 %."""
+    import sweep
+    from gemma3n_synth import write_gemma4
+
+    from rigfit.formats.source import load_model_source
+
+    spec = load_model_source(str(write_gemma4(tmp_path / "g.gguf", **kw).path))
+    setting = next(s for s in sweep.SETTINGS if s.label == label)
+    assert sweep.within(sweep.predicted(spec, setting)["compute"], mib), (kw, label, mib)
+
+
+def test_ffn_ple_rows_threshold():
+    """2 rows where the widest FFN is wider than A·L + 2·E (− q with rotated KV), else 1; the
+    released E2B keeps 2 (its shared layers' FFN of 12288 > 256·35 + 2·1536)."""
+    from rigfit.archs.gemma import gemma4_ffn_ple_rows
+
+    e2b = _arch("gemma-4-E2B-it")
+    assert gemma4_ffn_ple_rows(e2b) == 2
+    small = replace(e2b, n_layer=10, n_embd=256, n_ff=1024, n_head=4, n_embd_head_k=128)
+    small = replace(small, extra={**small.extra, "embedding_length_per_layer_input": 64})
+    assert gemma4_ffn_ple_rows(small) == 1  # 1024 ≤ 640 + 512
+    assert gemma4_ffn_ple_rows(small, kv_rot=True) == 2  # 1024 > 640 + 512 − 512
+    assert gemma4_ffn_ple_rows(replace(small, n_ff=2048)) == 2

@@ -212,7 +212,7 @@ def _gemma3n_kv_from_start(arch: Architecture) -> int:
     return GEMMA3N_KV_LAYERS
 
 
-def _gemma3n_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+def _gemma3n_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token gemma3n adds to each graph stage [elements] (A = per-layer-embedding
     width, L = n_layer, E = n_embd):
 
@@ -293,18 +293,58 @@ def _hf_gemma4(g: Callable[..., Any], put: Callable[[str, Any], None], m: dict[s
 
 #: per-layer-input rows (A·L values per token) alive in the FFN stage: 2, as in gemma3n (measured
 #: on a synthetic gemma4 GGUF with E2B's sizes, E 1536, A 256, 10 layers: the rule with 1 was
-#: 5 MiB short at ubatch 512)
+#: 5 MiB short at ubatch 512), but see :func:`gemma4_ffn_ple_rows`
 FFN_PLE_ROWS = 2
 
 
+def gemma4_ffn_ple_rows(arch: Architecture, kv_rot: bool = False) -> int:
+    """Per-layer-input rows (A·L values per token) the FFN stage holds: :data:`FFN_PLE_ROWS`
+    where the widest FFN is wider than the block ``A·L + 2·E`` (with a rotated, quantized KV
+    cache ``A·L + 2·E − q``, q = n_head·head_dim), else 1.
+
+    The input stage frees a block of about ``A·L + 2·E`` values per token (the per-layer
+    projection and its E-wide neighbours); ggml-alloc places an FFN intermediate (n_ff wide) in
+    it when it fits, and the second row is no longer a new block. Measured on llama.cpp b11549
+    CPU reserves of synthetic gemma4 GGUFs (tests/archs/gemma3n_synth.py ``write_gemma4``, E 256,
+    10 layers, A·L 320/640/1280, n_ff 256–3072, n_ctx 512, FA on): 2 rows from n_ff 1024 / 1280
+    / 2048 on, 1 row from 512 / 768 / 768 up to 768 / 1024 / 1536 (the n_ff 256 points are
+    the input stage's); E2B's sizes keep 2 (E 1536, A 256: A·L + 2·E = 5632 at 10 layers, 12032 at
+    its 35, below its shared layers' n_ff of 12288). With a quantized KV cache the rotated Q
+    (``kv_rot``: :func:`rigfit.estimate.memory.attn_rotation`) takes q of that block: q8_0 KV at
+    n_ctx 4096 kept 2 rows at A·L 640, n_ff 1024, q 512 and 1 row at n_ff 512.
+    E4B's sizes take 1 row (A·L 10752 + 2·E 5120 > n_ff 10240): a synthetic gemma4 with E 2560,
+    n_ff 10240, 8 heads of 512 / 256, 2 KV heads and A·L 10752 (6 layers of A 1792, Q4_0) reserved
+    112.03 MiB at n_ctx 4096 against 111.02 by this rule (132.02 with 2 rows).
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    widest = max(arch.ff(il) for il in range(arch.n_layer))
+    block = a * arch.n_layer + 2 * arch.n_embd - (arch.n_head * arch.n_embd_head_k if kv_rot else 0)
+    return FFN_PLE_ROWS if widest > block else 1
+
+
+def _global_before_sliding(arch: Architecture) -> bool:
+    """Whether a global (full-attention) layer comes before another layer, where the FA-off
+    attention stage of a gemma4 without per-layer embeddings holds 3 more rows of E than where
+    the only global layer is the last one.
+
+    Measured on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (write_gemma4: E 256, 4
+    heads of 128 / 64, 2 KV heads, 5:1 SWA, n_ctx 512 and 4096, FA off; predicted − measured
+    with the 3 rows left out): 6 layers (global last) −1 row of E, 7, 8 and 12 layers −3 rows
+    (with 1 global layer before sliding ones), 18 layers −4; the 31B shape (8 heads, 4 / 1 KV
+    heads, K = V, 12 layers: sweep.FAMILIES["gemma4-31b"]) and 8 heads at E 512 −3 rows.
+    """
+    return any(not arch.is_swa(il) for il in range(arch.n_layer - 1))
+
+
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
-def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
     ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
-    the per-layer inputs (A·L) stay alive through every layer, twice in the FFN stage
-    (:data:`FFN_PLE_ROWS`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
+    the per-layer inputs (A·L) stay alive through every layer, once or twice in the FFN stage
+    (:func:`gemma4_ffn_ple_rows`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
     attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
-    of E fewer than the Gemma rule); an MoE layer's FFN stage is in the branch below.
+    of E fewer than the Gemma rule, none fewer where a global layer comes before other layers:
+    :func:`_global_before_sliding`); an MoE layer's FFN stage is in the branch below.
 
     Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
     A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
@@ -319,7 +359,7 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
     if stage == "input":
         return 3 * persistent + 5 * arch.n_embd if a else 0
     if stage == "attention" and not fa:
-        return 2 * persistent - 3 * arch.n_embd
+        return 2 * persistent - (0 if _global_before_sliding(arch) and not a else 3 * arch.n_embd)
     if stage == "ffn" and arch.moe is not None:
         # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
         # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
@@ -328,8 +368,10 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
         # rule alone was 44 MiB short at ubatch 512)
         m = arch.moe
         routed = m.expert_ff * m.n_expert_used + m.shared_ff_total
-        return FFN_PLE_ROWS * persistent + max(3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd)
-    return FFN_PLE_ROWS * persistent
+        return gemma4_ffn_ple_rows(arch, kv_rot) * persistent + max(
+            3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd
+        )
+    return gemma4_ffn_ple_rows(arch, kv_rot) * persistent
 
 
 register(

@@ -225,7 +225,7 @@ def _hf_minimax_m2(g: Callable[..., Any], put: Callable[[str, Any], None], m: di
     put("rope.dimension_count", g("rotary_dim"))
 
 
-def _minimax_m2_stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+def _minimax_m2_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token minimax-m2's attention stage differs from the common rule by, with
     flash attention on: llama.cpp holds ``2·q + 5·n_embd`` there (no K/V term), the common rule
     ``3·q + (k + v) + n_embd``. Fitted on llama.cpp b11549 CPU reserves of five synthetic

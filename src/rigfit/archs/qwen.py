@@ -153,7 +153,7 @@ def _qwen35_gdn_stage(arch: Architecture) -> int:
     return 2 * d + 4 * g + 27 * e // 4 - 452
 
 
-def _gated_attention(arch: Architecture, stage: str, fa: bool) -> int:
+def _gated_attention(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """Gated attention (qwen3next, qwen35): the Q projection also yields a sigmoid gate of the
     query width q: ``q + 1.5·n_embd + 7·head_dim`` more values per token in the attention stage
     [elements]. Fitted on 8 synthetic qwen35moe/qwen3next GGUFs whose attention is the peak

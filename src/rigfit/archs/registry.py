@@ -27,7 +27,8 @@ A family records, for its architecture:
   ``moe_stage_per_token``: f32 values per token live in an MoE layer's FFN, where the family's
   graph differs from the generic ``3·(routed + shared width) + 5·n_embd``;
   ``output_embd_rows``: n_embd rows of the output stage; ``stage_extra_per_token``: f32 values per
-  token a family adds to the graph's stages "input" (before layer 0), "attention" and "ffn");
+  token a family adds to the graph's stages "input" (before layer 0), "attention" and "ffn"
+  (arguments: architecture, stage, flash attention, a rotated quantized KV cache);
 * recurrent stage — ``recurrent_stage_per_token``: f32 values per token live in a recurrent
   layer, where the family's block is not Mamba-2 (Gated DeltaNet: qwen3next, qwen35);
   ``ssm_scan``: how the SSM scan's result adds to it (:data:`SSM_SCAN_RULES`);
@@ -164,7 +165,7 @@ class ArchFamily:
     ffn_extra_embd: int = 0
     moe_stage_per_token: Callable[[Architecture], int] | None = None
     output_embd_rows: int = 1
-    stage_extra_per_token: Callable[[Architecture, str, bool], int] | None = None
+    stage_extra_per_token: Callable[[Architecture, str, bool, bool], int] | None = None
     recurrent_stage_per_token: Callable[[Architecture], int] | None = None
     ssm_scan: str = "states"
     #: with a Hadamard-rotated KV cache (estimate/memory.py attn_rotation_bytes), ggml-alloc puts

@@ -421,7 +421,7 @@ def attention_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
     return 3 * q + kv + c * arch.n_embd + stage_extra(arch, "attention", fa)
 
 
-def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
+def ffn_stage_per_token(arch: Architecture, il: int, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token live while layer ``il``'s FFN (or SSM block) runs [elements].
 
     Dense/MoE: ``3·n_ff + 5·n_embd`` (MoE: n_ff = n_expert_used·expert_ff + shared FFN), plus the
@@ -440,7 +440,7 @@ def ffn_stage_per_token(arch: Architecture, il: int, fa: bool) -> int:
         ssm = arch.ssm
         d, g = ssm.d_inner, ssm.n_group * ssm.d_state
         return 5 * d + 6 * g + ssm.n_head + min(5 * arch.n_embd, 4 * d)
-    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa)
+    extra = (0 if fa else arch.n_head * arch.n_embd_head_v) + stage_extra(arch, "ffn", fa, kv_rot)
     if fam.moe_stage_per_token is not None and arch.is_moe_layer(il):
         return fam.moe_stage_per_token(arch) + extra
     return 3 * _ffn_width(arch, il) + (5 + fam.ffn_extra_embd) * arch.n_embd + extra
@@ -512,11 +512,12 @@ def attn_rotation_block_bytes(
     return n_t * q * 4 if q > arch.n_embd else 0
 
 
-def stage_extra(arch: Architecture, stage: str, fa: bool) -> int:
+def stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool = False) -> int:
     """f32 values per token the family adds to graph stage ``stage`` ("input", "attention",
-    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families."""
+    "ffn") [elements]: ``ArchFamily.stage_extra_per_token``, 0 for most families (``kv_rot``:
+    the KV cache is quantized and Hadamard-rotated, :func:`attn_rotation`)."""
     f = family_for(arch.arch).stage_extra_per_token
-    return f(arch, stage, fa) if f is not None else 0
+    return f(arch, stage, fa, kv_rot) if f is not None else 0
 
 
 def mla_v_transpose_bytes(
@@ -554,15 +555,22 @@ def dsa_indexer_bytes(arch: Architecture, il: int, n_t: int, n_kv: int, fa: bool
     layers, top-k 256, n_ubatch 512), else 1; a shared layer has no score term.
 
     Exact (±0.02 MiB) with FA on from n_kv 2048 on and with FA off at n_kv 4096–32768 (8 heads,
-    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks and the rule errs
-    high: FA on by up to 2 MiB at n_kv 512–1536; FA off by 2–4 MiB (8 heads) and up to
-    8·n_kv·n_t B (16–32 heads, ~5 %) at n_kv 512–4096 (tests/archs/test_dsa.py, same models).
+    1 and 4 streams, n_ubatch 128–1024). Below, ggml-alloc reuses freed blocks: FA on the rule
+    errs high by up to 2 MiB at n_kv 512–1536; FA off up to two score rows fit the block of the
+    absorbed attention (``min(2, ⌊2·n_head·kv_lora / n_kv⌋)`` rows of 4·n_kv B per token, taken
+    off: exact on synthetic deepseek32 with 8 and 16 heads at n_kv 512–4096, llama.cpp b11549).
     """
     idx = family_for(arch.arch).indexer
     if idx is None:
         return 0
     n_idx, _, top_k = idx(arch, il)
     scores = n_kv * n_t * (6 if fa else 10) if n_idx else 0  # a shared layer reuses the top-k
+    if n_idx and not fa and arch.mla is not None:
+        # FA off: up to two f32 score rows (4·n_kv B per token) go into the block the absorbed
+        # attention frees, 2·n_head·kv_lora f32 per token (measured on synthetic deepseek32,
+        # 8 / 16 heads, kv_lora 128, n_kv 512–4096: 8 / 4 / 0 B·n_kv·n_t over before, as this
+        # count of rows that fit predicts)
+        scores -= min(2, 2 * arch.n_head * arch.mla.kv_lora_rank // n_kv) * 4 * n_kv * n_t
     # with shared layers (GLM-5.2) the full layer's top-k stays alive for the next layers
     keep = 2 if any(idx(arch, j)[0] == 0 for j in range(arch.n_layer)) else 1
     return scores + keep * 16 * min(top_k, n_kv) * n_t
@@ -683,8 +691,9 @@ def compute_stage_bytes(
         scan = ssm_scan_extra_bytes(arch, s, n_t)
         rot = attn_rotation_bytes(arch, s, layers, p)
         rot_block = attn_rotation_block_bytes(arch, s, n_t, p)
+        kv_rot = rot > 0
         for il in layers:
-            ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa)
+            ffn = n_t * 4 * ffn_stage_per_token(arch, il, fa, kv_rot)
             if arch.is_recurrent(il) and family_for(arch.arch).ssm_scan == "conv_hole":
                 ffn += scan
             if arch.is_recurrent(il) and layer_attends(arch, il):
