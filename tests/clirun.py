@@ -18,13 +18,13 @@ import typer
 from typer.testing import CliRunner
 from typer.testing import Result as CliResult
 
-import rigfit.cli.app  # noqa: F401  (see below)
+from rigfit.cli import app as _cli_app
 from rigfit.cli import main
 
-# rigfit.cli imports its command modules lazily, so rigfit.cli.app (and its rich Console) would
-# otherwise be built inside the first run_cli call of a worker, under that call's env: a Console
-# made while COLUMNS=80 keeps that width for every later test of the worker. Built here, with the
-# process's own environment, it reads COLUMNS afresh on each run, as each test's env sets it.
+# rich fixes a Console's width at construction when COLUMNS is set then (pytest-xdist workers run
+# with COLUMNS=80), so the shared consoles would ignore the COLUMNS each test passes in ``env``.
+# Unfixed, they read COLUMNS at every print, as in a user's shell where it does not change.
+_cli_app.console._width = _cli_app.err_console._width = None
 
 _entry = typer.Typer(add_completion=False)
 
