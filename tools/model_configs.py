@@ -190,6 +190,8 @@ def _meta(row: dict[str, str]) -> dict[str, Any]:
 
 def _verified(cfg: dict[str, Any]) -> str:
     """How far a saved config was checked: all of it (``_via``), some fields (``_checked``), none."""
+    if str(cfg.get("_via", "")).startswith("https://huggingface.co/"):
+        return "verified (config.json, read at the cited Hugging Face URL)"
     if cfg.get("_via"):
         return "verified (config.json, as vendored at the cited repository file)"
     recalled = (
