@@ -18,6 +18,7 @@ _spec.loader.exec_module(model_configs)
 
 BY_ID = {a.id: a for a in load_models()}
 ROWS = {r["id"]: r for r in model_configs.read_index()}
+ROWS_BY_REPO = {r["repo"]: r for r in model_configs.read_index()}
 
 
 def _saved(repo: str) -> dict:
@@ -29,10 +30,10 @@ def _configs() -> dict[str, dict]:
 
 
 def test_recalled_configs_do_not_come_back() -> None:
-    """128 configs were recalled before issue 12's check; 42 remain. A new config must cite a
+    """128 configs were recalled before issue 12's check; 13 remain. A new config must cite a
     public copy (``_via``) or name what it checked (``_checked``) instead of adding to these."""
     recalled = [n for n, c in _configs().items() if "_via" not in c and "_checked" not in c]
-    assert len(recalled) <= 42, sorted(recalled)
+    assert len(recalled) <= 13, sorted(recalled)
 
 
 def test_a_field_left_unchecked_is_named_in_the_label() -> None:
@@ -97,3 +98,29 @@ def test_a_transcription_that_disagrees_with_a_vendored_config_is_not_trusted() 
     assert big["num_key_value_heads"] == 8 and "KV heads left recalled" in big["_checked"]
     a = BY_ID["qwen1.5-32b"]
     assert a.n_embd // a.n_head == 128 and a.n_head_kv == 8
+
+
+def test_a_config_read_on_the_hub_says_so_and_keeps_the_fields_it_read() -> None:
+    """Configs read from the model's own config.json on the Hub (not a GitHub copy) are labelled
+    as such, and keep the fields the reader uses that the recalled copy lacked (rope_theta)."""
+    for repo, model_id, theta in (
+        ("01-ai/Yi-1.5-6B-Chat", "yi-1.5-6b", 5000000.0),
+        ("tiiuae/Falcon3-7B-Instruct", "falcon3-7b", 1000042),
+        ("deepseek-ai/deepseek-llm-67b-chat", "deepseek-llm-67b", 10000.0),
+    ):
+        cfg = _saved(repo)
+        assert cfg["_via"].startswith(f"https://huggingface.co/{repo}/") and cfg["rope_theta"] == theta
+        assert model_configs._verified(cfg) == "verified (config.json, read at the cited Hugging Face URL)"
+        rec = BY_ID[ROWS_BY_REPO[repo]["id"]]
+        assert rec.id == model_id and rec.verified.startswith("verified"), rec.verified
+        assert rec.extra["config_via"] == cfg["_via"]
+
+
+def test_checks_against_a_base_or_a_card_name_the_fields_left_unchecked() -> None:
+    """DeepSeek V2 (236B) is checked against DeepSeek's own inference config, which has no KV-head,
+    context or tying field; Olmo 3 against the model card's table, which has no FFN width."""
+    v2 = _saved("deepseek-ai/DeepSeek-V2-Chat")["_checked"]
+    assert "config_236B.json" in v2
+    assert "num_key_value_heads, max_position_embeddings and tie_word_embeddings were not checked" in v2
+    olmo = _saved("allenai/Olmo-3.1-32B-Think")
+    assert "intermediate_size" in olmo["_checked"].split(";")[1] and olmo["num_key_value_heads"] == 8

@@ -24,12 +24,27 @@ def _saved(repo: str) -> dict:
     return json.loads(model_configs.config_path(repo).read_text())
 
 
+def _cites_a_file(text: str) -> bool:
+    """A GitHub file (``/blob/``) or a file on the Hugging Face Hub (``/blob/`` or ``/blame/``)."""
+    github = "https://github.com/" in text and "/blob/" in text
+    hub = "https://huggingface.co/" in text and ("/blob/" in text or "/blame/" in text)
+    return github or hub
+
+
 def test_every_via_or_checked_cites_a_github_file_at_a_commit():
+    """A ``_via`` names the file read: a GitHub file, or a config.json on the Hub (the repo's own
+    or a verbatim copy). A ``_checked`` names a file too, or, for fields a model card states, the
+    card's Hub page."""
     for path in sorted(CONFIGS.glob("*.json")):
         cfg = json.loads(path.read_text())
-        for key in ("_via", "_checked"):
-            if key in cfg:
-                assert "https://github.com/" in cfg[key] and "/blob/" in cfg[key], (path.name, key)
+        if "_via" in cfg:
+            via = cfg["_via"]
+            assert _cites_a_file(via), (path.name, via)
+            if via.startswith("https://huggingface.co/"):
+                assert via.split("?")[0].endswith("/config.json"), (path.name, via)
+        if "_checked" in cfg:
+            label = cfg["_checked"]
+            assert _cites_a_file(label) or "https://huggingface.co/" in label, (path.name, label)
 
 
 def test_checked_fields_are_named_in_the_label_and_the_rest_stays_recalled():
