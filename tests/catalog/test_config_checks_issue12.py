@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from rigfit.catalog.models import load_models
+from rigfit.catalog.names import resolve_name
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "data" / "model-configs"
@@ -124,3 +125,23 @@ def test_checks_against_a_base_or_a_card_name_the_fields_left_unchecked() -> Non
     assert "num_key_value_heads, max_position_embeddings and tie_word_embeddings were not checked" in v2
     olmo = _saved("allenai/Olmo-3.1-32B-Think")
     assert "intermediate_size" in olmo["_checked"].split(";")[1] and olmo["num_key_value_heads"] == 8
+
+
+def test_glm_5_1_and_deepseek_v3_2_exp_are_catalogued_from_public_configs() -> None:
+    """GLM-5.1's config.json (aiconfigurator's copy) has GLM-5's layout field for field; V3.2-Exp's
+    own inference config agrees with V3.2 on every field it states. Both carry a sourced date."""
+    g5, g51 = _saved("zai-org/GLM-5"), _saved("zai-org/GLM-5.1")
+    assert g51["_via"].endswith("zai-org--GLM-5.1_config.json")
+    assert {k: v for k, v in g51.items() if not k.startswith("_")} == {
+        k: v for k, v in g5.items() if not k.startswith("_")
+    }
+    exp = _saved("deepseek-ai/DeepSeek-V3.2-Exp")
+    assert "DeepSeek-V3.2-Exp/blob/" in exp["_checked"] and "were not checked" in exp["_checked"]
+    assert exp["index_topk"] == 2048 and exp["num_hidden_layers"] == 61
+    for model_id, released in (("glm-5.1", "2026-04-08"), ("deepseek-v3.2-exp", "2025-09-29")):
+        row = ROWS[model_id]
+        assert row["released"] == released and released in row["released_source"]
+        assert BY_ID[model_id].total_params > 6e11
+    assert resolve_name("GLM-5.1").id == "glm-5.1" and resolve_name("GLM-5").id == "glm-5"
+    assert resolve_name("DeepSeek-V3.2-Exp").id == "deepseek-v3.2-exp"
+    assert resolve_name("deepseek v3.2").id == "deepseek-v3.2"
