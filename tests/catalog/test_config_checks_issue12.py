@@ -145,3 +145,12 @@ def test_glm_5_1_and_deepseek_v3_2_exp_are_catalogued_from_public_configs() -> N
     assert resolve_name("GLM-5.1").id == "glm-5.1" and resolve_name("GLM-5").id == "glm-5"
     assert resolve_name("DeepSeek-V3.2-Exp").id == "deepseek-v3.2-exp"
     assert resolve_name("deepseek v3.2").id == "deepseek-v3.2"
+
+
+def test_llama_guard_3_1b_has_its_own_output_head() -> None:
+    """Llama Guard 3 1B unties the embeddings Llama 3.2 1B ties (its config.json, as copied by two
+    conversions of the Meta repo, says tie_word_embeddings false): 262,668,288 more weights."""
+    cfg = _saved("meta-llama/Llama-Guard-3-1B")
+    assert cfg["tie_word_embeddings"] is False and "was wrong" in cfg["_checked"]
+    guard = BY_ID[ROWS_BY_REPO["meta-llama/Llama-Guard-3-1B"]["id"]]
+    assert guard.total_params == 1_498_482_688
