@@ -19,7 +19,7 @@ from rigfit.catalog.quality_models import (
     scoreboard_rows,
 )
 
-HEADER = "model_id,quant,quantizer,mean_kld,ppl,dataset,source_url,notes\n"
+HEADER = "model_id,quant,quantizer,uploader,mean_kld,ppl,dataset,source_url,notes\n"
 URL = "https://huggingface.co/blog/bartowski/llama4-scout-off"
 README = "https://github.com/ggml-org/llama.cpp/blob/master/tools/perplexity/README.md"
 
@@ -27,7 +27,7 @@ README = "https://github.com/ggml-org/llama.cpp/blob/master/tools/perplexity/REA
 @pytest.mark.parametrize("url", ["", "see the blog post", "huggingface.co/blog/x", "/home/me/kld.txt"])
 def test_loader_refuses_a_row_without_a_public_url(url: str) -> None:
     with pytest.raises(ValueError, match="source URL"):
-        parse_model_rows(HEADER + f"llama-4-scout,IQ2_XXS,x,0.664,11.66,wikitext,{url},\n")
+        parse_model_rows(HEADER + f"llama-4-scout,IQ2_XXS,x,,0.664,11.66,wikitext,{url},\n")
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_loader_refuses_a_row_without_a_public_url(url: str) -> None:
 )
 def test_loader_refuses_a_missing_or_negative_kld(kld: str) -> None:
     with pytest.raises(ValueError, match="mean_kld"):
-        parse_model_rows(HEADER + f"llama-4-scout,IQ2_XXS,x,{kld},,wikitext,{URL},\n")
+        parse_model_rows(HEADER + f"llama-4-scout,IQ2_XXS,x,,{kld},,wikitext,{URL},\n")
 
 
 def test_llamacpp_rows_without_a_url_are_refused() -> None:
@@ -62,7 +62,8 @@ def test_builtin_rows_have_urls_and_catalog_models() -> None:
         assert r.source_url.startswith("https://"), r
         assert r.kld >= 0
         assert get_model(r.model_id).id == r.model_id  # every board names a catalog model
-    assert len({(r.model_id, r.quant) for r in rows}) == len(rows)  # one figure per (model, quant)
+    # one figure per (model, quant, uploader): several uploaders' files of one type may be measured
+    assert len({(r.model_id, r.quant, r.uploader) for r in rows}) == len(rows)
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.quality import kld_vs_f16
-from rigfit.catalog.quality_models import model_row, quant_key, row_figure
+from rigfit.catalog.quality_models import board_figure, quant_key
 from rigfit.figures import Figure, unknown
 
 
@@ -102,16 +102,17 @@ def offered_quants(arch: Architecture, ladder: tuple[str, ...]) -> tuple[str, ..
 
 def _own_scoreboard(arch: Architecture, quant: str, file_label: str | None) -> Figure | None:
     """This model's own published KLD at ``quant`` (:mod:`rigfit.catalog.quality_models`), or
-    None. An Unsloth dynamic file ("…UD-Q4_K_XL…" in ``file_label``) is looked up by that name."""
+    None. An Unsloth dynamic file ("…UD-Q4_K_XL…" in ``file_label``) is looked up by that name;
+    a file whose label names its uploader ("bartowski/…") gets that uploader's row."""
     if quant_key(quant) in _REFERENCE:
         return None
     keys = [quant]
     if file_label and quant_key(file_label).startswith("UD-"):
         keys.insert(0, file_label)  # its header says e.g. Q4_K_M; the mix is Unsloth's own
     for k in keys:
-        row = model_row(arch.id, k)
-        if row is not None:
-            return row_figure(row)
+        f = board_figure(arch.id, k, file_label)
+        if f is not None:
+            return f
     return None
 
 

@@ -12,15 +12,33 @@ Data (one public source URL per row; a row without one is refused):
   Llama-2-70B, base models, wikitext-2, KLD against the F16 model. Rows are read by their model
   name (:data:`LLAMACPP_MODELS`). Where a type was measured with and without an imatrix the row
   without one is used (as in :mod:`rigfit.catalog.quality`); IQ types exist only with one.
-* ``data/quality_kld_models.csv`` — other published scoreboards, one row per (model, quant):
-  ``model_id`` (catalog id), ``quant`` (llama.cpp file type, or an Unsloth dynamic name such as
-  ``UD-Q2_K_XL``), ``quantizer``, ``mean_kld`` [nats/token vs the 16-bit model], ``ppl``,
-  ``dataset``, ``source_url``, ``notes``. Today: Llama 4 Scout from bartowski's comparison
-  (https://huggingface.co/blog/bartowski/llama4-scout-off), llama.cpp's default recipes and two
-  Unsloth dynamic quants; Gemma 3 27B from Unsloth's Dynamic 2.0 page
-  (https://unsloth.ai/docs/basics/unsloth-dynamic-2.0-ggufs): seven Dynamic 2.0 quants and the
-  seven standard-imatrix quants it compares them with (each baseline row named by the file size
-  the page gives for it).
+* ``data/quality_kld_models.csv`` — other published scoreboards, one row per (model, quant,
+  uploader): ``model_id`` (catalog id), ``quant`` (llama.cpp file type, or an Unsloth dynamic name
+  such as ``UD-Q2_K_XL``), ``quantizer`` (who made the measured file, as the board says),
+  ``uploader`` (the Hugging Face account whose published file was measured, e.g. ``bartowski``;
+  empty where the board measured a file of its own making), ``mean_kld`` [nats/token, the *mean*
+  KL divergence vs the 16-bit model; medians and percentiles are not accepted], ``ppl`` (on the
+  board's own text), ``dataset``, ``source_url``, ``notes``. Today:
+
+  - Llama 4 Scout from bartowski's comparison (https://huggingface.co/blog/bartowski/llama4-scout-off):
+    llama.cpp's default recipes and two Unsloth dynamic quants.
+  - Gemma 3 27B from Unsloth's Dynamic 2.0 page
+    (https://unsloth.ai/docs/basics/unsloth-dynamic-2.0-ggufs): seven Dynamic 2.0 quants and the
+    seven standard-imatrix quants it compares them with (each baseline row named by the file size
+    the page gives for it).
+  - Qwen3-30B-A3B from ubergarm's table in ik_llama.cpp's "Qwen3 quantization experiments"
+    (https://github.com/ikawrakow/ik_llama.cpp/discussions/359): Q8_0, bartowski's Q4_K_M/Q4_K_S
+    and Unsloth's UD-Q4_K_XL, on his private podcast-transcript corpus.
+  - Qwen3.5-27B and Qwen3.5-9B from u/TitwitMuffbiscuit's r/LocalLLaMA sweeps
+    (https://www.reddit.com/r/LocalLLaMA/comments/1rk5qmr/qwen3527b_q4_quantization_comparison/,
+    https://www.reddit.com/r/LocalLLaMA/comments/1rr72lr/qwen359b_quantization_comparison/):
+    the same quant type from several uploaders (bartowski, unsloth, mradermacher, lmstudio-community).
+
+Several uploaders' files of one type can differ by a factor of four in KLD (Qwen3.5-9B Q4_K_M:
+bartowski 0.0087, lmstudio-community 0.0353). A file whose name carries its uploader
+("bartowski/…-GGUF:Q4_K_M", a Hugging Face cache path "models--bartowski--…") gets that uploader's
+row; otherwise the answer is the middle row (the higher one of an even pair) with the lowest and
+highest as its band, each uploader's figure named (:func:`board_figure`).
 
 Scoreboards differ in text, context and reference precision, so a figure is comparable within
 its own board; each answer names its board.
@@ -59,6 +77,7 @@ class ScoreRow:
     vs the 16-bit model [nats/token]. ppl: perplexity of the quant on the board's text, if given.
     source_url: the public page the figure was read from. label: the board's name.
     imatrix: how the quant was made where the board says ("None", "WT 10m", a quantizer's name).
+    uploader: the Hugging Face account whose published file was measured ("" if not one).
     """
 
     model_id: str
@@ -68,6 +87,7 @@ class ScoreRow:
     source_url: str
     label: str
     imatrix: str = ""
+    uploader: str = ""
 
 
 def quant_key(name: str) -> str:
@@ -95,11 +115,31 @@ def _float(s: str | None) -> float | None:
     return float(s) if s else None
 
 
+#: The columns of ``quality_kld_models.csv``; a table missing one is refused.
+MODEL_COLUMNS = (
+    "model_id",
+    "quant",
+    "quantizer",
+    "uploader",
+    "mean_kld",
+    "ppl",
+    "dataset",
+    "source_url",
+    "notes",
+)
+
+
 def parse_model_rows(text: str) -> tuple[ScoreRow, ...]:
-    """Rows of a ``quality_kld_models.csv``-style table. Raises ValueError for a row without a
-    public source URL, without a model id or quant, or with a missing or negative KLD."""
-    out = []
-    for i, r in enumerate(csv.DictReader(text.splitlines()), start=2):
+    """Rows of a ``quality_kld_models.csv``-style table. Raises ValueError for a table missing a
+    column of :data:`MODEL_COLUMNS`, a row without a public source URL, without a model id or
+    quant, with a missing or negative KLD, or repeating a (model, quant, uploader)."""
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in MODEL_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise ValueError(f"quality table lacks column(s) {', '.join(missing)}")
+    out: list[ScoreRow] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, r in enumerate(reader, start=2):
         url = (r.get("source_url") or "").strip()
         if not _URL.fullmatch(url):
             raise ValueError(f"line {i}: no public source URL (source_url={url!r})")
@@ -110,7 +150,13 @@ def parse_model_rows(text: str) -> tuple[ScoreRow, ...]:
         if kld is None or kld < 0:
             raise ValueError(f"line {i}: mean_kld must be a number >= 0")
         quantizer = (r.get("quantizer") or "").strip()
-        out.append(ScoreRow(mid, quant_key(q), kld, _float(r.get("ppl")), url, _label(url), quantizer))
+        uploader = (r.get("uploader") or "").strip()
+        key = (mid, quant_key(q), uploader.lower())
+        if key in seen:
+            raise ValueError(f"line {i}: a second row for {mid} {key[1]} from uploader {uploader!r}")
+        seen.add(key)
+        row = ScoreRow(mid, key[1], kld, _float(r.get("ppl")), url, _label(url), quantizer, uploader)
+        out.append(row)
     return tuple(out)
 
 
@@ -120,6 +166,8 @@ def _label(url: str) -> str:
         return "Hugging Face blog " + url.split("huggingface.co/blog/", 1)[1].strip("/")
     if "github.com/" in url:
         return "/".join(url.split("github.com/", 1)[1].split("/")[:2]) + " on GitHub"
+    if "reddit.com/r/" in url:
+        return "r/" + url.split("reddit.com/r/", 1)[1].split("/")[0] + " post"
     return url.split("//", 1)[-1].split("/", 1)[0]
 
 
@@ -156,19 +204,78 @@ def models_with_scoreboard() -> set[str]:
     return {r.model_id for r in scoreboard_rows()}
 
 
-def model_row(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None) -> ScoreRow | None:
-    """The measured row for ``model_id`` at ``quant`` (any spelling :func:`quant_key` reads), or
-    None when that model's boards do not list that quant."""
+def model_rows(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None) -> tuple[ScoreRow, ...]:
+    """Every measured row for ``model_id`` at ``quant`` (any spelling :func:`quant_key` reads):
+    one per uploader whose file was measured; empty when the boards do not list that quant."""
     q = quant_key(quant)
-    for r in scoreboard_rows() if rows is None else rows:
-        if r.model_id == model_id and r.quant == q:
-            return r
+    return tuple(
+        r for r in (scoreboard_rows() if rows is None else rows) if r.model_id == model_id and r.quant == q
+    )
+
+
+_HF_CACHE = re.compile(r"models--(.+?)--")
+
+
+def uploader_of(file_label: str | None, known: tuple[str, ...]) -> str | None:
+    """The uploader in ``known`` that ``file_label`` names, or None: the account of a remote name
+    ("bartowski/Qwen_Qwen3.5-27B-GGUF:Q4_K_M", "hf:unsloth/…") or of a Hugging Face cache path
+    (".../models--unsloth--Qwen3.5-27B-GGUF/..."). Case-insensitive."""
+    if not file_label:
+        return None
+    text = file_label.strip()
+    for prefix in ("hf:", "https://huggingface.co/", "huggingface.co/"):
+        text = text.removeprefix(prefix)
+    cands = [text.split("/", 1)[0]] if "/" in text else []
+    cands += _HF_CACHE.findall(text)
+    by_lower = {k.lower(): k for k in known if k}
+    for c in cands:
+        if c.lower() in by_lower:
+            return by_lower[c.lower()]
     return None
+
+
+def model_row(
+    model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None, file_label: str | None = None
+) -> ScoreRow | None:
+    """The measured row for ``model_id`` at ``quant``: the row of the uploader ``file_label``
+    names, else the only row, else None (none listed, or several uploaders and none named: see
+    :func:`board_figure`)."""
+    found = model_rows(model_id, quant, rows)
+    who = uploader_of(file_label, tuple(r.uploader for r in found))
+    if who is not None:
+        return next(r for r in found if r.uploader == who)
+    return found[0] if len(found) == 1 else None
+
+
+def board_figure(
+    model_id: str, quant: str, file_label: str | None = None, rows: tuple[ScoreRow, ...] | None = None
+) -> Figure | None:
+    """The board's figure for this model at ``quant`` [nats/token], or None when no board lists
+    it: the named uploader's (or the only) row as :func:`row_figure`; for several uploaders and
+    none named, the middle row (the higher of an even pair) with the lowest and highest row as
+    its band, every uploader's value in the source."""
+    one = model_row(model_id, quant, rows, file_label)
+    if one is not None:
+        return row_figure(one)
+    found = sorted(model_rows(model_id, quant, rows), key=lambda r: r.kld)
+    if not found:
+        return None
+    mid = found[len(found) // 2]
+    each = ", ".join(f"{r.uploader or r.imatrix or '?'} {r.kld:g}" for r in found)
+    urls = " ".join(dict.fromkeys(r.source_url for r in found))
+    src = (
+        f"{mid.label}, {model_id} {mid.quant}: {len(found)} uploaders' files ({each}); the middle one shown, "
+        f"the file you run decides: {urls}"
+    )
+    return Figure(mid.kld, "nats", "looked_up", src, low=found[0].kld, high=found[-1].kld)
 
 
 def row_figure(r: ScoreRow) -> Figure:
     """A measured row as a labelled figure [nats/token], looked up from its board."""
-    how = f" ({r.imatrix})" if r.imatrix and r.imatrix != "None" else ""
+    who = r.imatrix if r.imatrix and r.imatrix != "None" else ""
+    if r.uploader and r.uploader.lower() not in who.lower():
+        who = f"{r.uploader}'s file" + (f", {who}" if who else "")
+    how = f" ({who})" if who else ""
     return Figure(r.kld, "nats", "looked_up", f"{r.label}, {r.model_id} {r.quant}{how}: {r.source_url}")
 
 
