@@ -53,6 +53,23 @@ QWEN35_9B = {
 }
 
 
+QG = "https://huggingface.co/datasets/quantgap/results/discussions/"
+QUANTGAP = {  # (model, quant, uploader): (mean KLD, result page)
+    ("qwen3-0.6b", "Q2_K", "tensorblock"): (2.45535, 2),
+    ("qwen3-0.6b", "Q3_K_M", "tensorblock"): (0.39525, 3),
+    ("qwen2.5-1.5b", "IQ3_M", "bartowski"): (0.14942, 4),
+    ("qwen2.5-1.5b", "Q2_K", "Qwen"): (0.60872, 6),
+    ("qwen2.5-1.5b", "Q3_K_M", "Qwen"): (0.15920, 7),
+}
+
+
+def test_quantgap_results_one_page_per_row() -> None:
+    rows = {(r.model_id, r.quant, r.uploader): r for r in scoreboard_rows() if r.source_url.startswith(QG)}
+    assert {k: (r.kld, int(r.source_url.removeprefix(QG))) for k, r in rows.items()} == QUANTGAP
+    f = kld_for_model(get_model("qwen2.5-1.5b"), "Q3_K_M", "Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q3_K_M")
+    assert f.value == 0.15920 and (f.source or "").startswith("Hugging Face dataset quantgap/results")
+
+
 @pytest.mark.parametrize(
     ("model_id", "board", "url"),
     [("qwen3-30b-a3b", QWEN3_30B, IK), ("qwen3.5-27b", QWEN35_27B, R27), ("qwen3.5-9b", QWEN35_9B, R9)],

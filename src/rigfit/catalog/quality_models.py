@@ -33,6 +33,9 @@ Data (one public source URL per row; a row without one is refused):
     (https://www.reddit.com/r/LocalLLaMA/comments/1rk5qmr/qwen3527b_q4_quantization_comparison/,
     https://www.reddit.com/r/LocalLLaMA/comments/1rr72lr/qwen359b_quantization_comparison/):
     the same quant type from several uploaders (bartowski, unsloth, mradermacher, lmstudio-community).
+  - Qwen3-0.6B and Qwen2.5-1.5B-Instruct from the quantgap results dataset, one merged result
+    per page (https://huggingface.co/datasets/quantgap/results/discussions/2 … /7): published
+    files from tensorblock, bartowski and Qwen's own GGUF repository.
 
 Several uploaders' files of one type can differ by a factor of four in KLD (Qwen3.5-9B Q4_K_M:
 bartowski 0.0087, lmstudio-community 0.0353). A file whose name carries its uploader
@@ -164,6 +167,8 @@ def _label(url: str) -> str:
     """A short name for a board from its URL (shown with the URL)."""
     if "huggingface.co/blog/" in url:
         return "Hugging Face blog " + url.split("huggingface.co/blog/", 1)[1].strip("/")
+    if "huggingface.co/datasets/" in url:
+        return "Hugging Face dataset " + "/".join(url.split("huggingface.co/datasets/", 1)[1].split("/")[:2])
     if "github.com/" in url:
         return "/".join(url.split("github.com/", 1)[1].split("/")[:2]) + " on GitHub"
     if "reddit.com/r/" in url:
