@@ -65,7 +65,7 @@ def _arc_rows() -> list[dict]:
 
 def test_every_arc_row_has_one_source_url_and_resolves():
     rows = _arc_rows()
-    assert len(rows) >= 19
+    assert len(rows) >= 18
     assert all(r["source_url"].startswith("https://github.com/") for r in rows)
     fit_rows, unresolved, total = build_fit_rows(
         Path(ground_truth_dir()) / "speed_intel_arc.csv", load_constants()
