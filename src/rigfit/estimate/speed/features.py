@@ -153,7 +153,7 @@ def decode_features(
         bw = _seg_bw(seg, machine, settings.threads, C)
         w = _seg_weight_bytes(work, seg, efrac) / bw
         if seg.role == "gpu":  # Intel Alchemist's matrix-vector kernels: classes.py
-            w /= intel_decode_efficiency(seg.device)
+            w /= intel_decode_efficiency(seg.device, seg.backend)
         if layout.n_tp > 1 and seg.role == "gpu":
             w /= layout.n_tp
         kv = batch * _seg_kv_elems(work, seg, depth0, n_tokens) * kvb / bw
@@ -167,7 +167,7 @@ def decode_features(
             f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
                 sum(efrac * work.layer_expert_bytes[i] for i in seg.layers)
                 / bw
-                / (intel_decode_efficiency(seg.device) if seg.role == "gpu" else 1.0)
+                / (intel_decode_efficiency(seg.device, seg.backend) if seg.role == "gpu" else 1.0)
             )
         f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
         n_l = len(seg.layers) if seg.dense else 0
