@@ -39,13 +39,17 @@ if TYPE_CHECKING:  # typing only: predict imports this module
 # Priors only set where a fit starts and what an unseen backend gets; the data moves them.
 #: Prior inverse bandwidth efficiency (1/η_bw) per backend for weights: perfmodel.md §3.1 / §7.3
 #: (CUDA 0.75–0.80, Metal 0.65–0.80, ROCm ~0.42 in 2024, CPU desktop 0.6–0.7; Vulkan, SYCL and
-#: OpenCL have no published marginal figure: set between ROCm and CUDA).
+#: OpenCL have no published marginal figure: set between ROCm and CUDA). SYCL: the marginal
+#: share of an Arc B580 (Xe2), from the slope between two models of one llama-bench table,
+#: qwen2 1.5B Q4_0 132.17 and llama-2-7b Q4_0 65.65 t/s tg128 (master 26b79b6cb,
+#: https://github.com/ggml-org/llama.cpp/pull/13885): 2.843 ms per GB read = 77 % of 456 GB/s
+#: (speed/classes.py has the arithmetic); the Arc A770 of PR 13536 reaches 0.700 of that.
 PRIOR_INV_ETA_BW = {
     "CUDA": 1 / 0.75,
     "ROCm": 1 / 0.5,
     "Vulkan": 1 / 0.6,
     "Metal": 1 / 0.7,
-    "SYCL": 1 / 0.5,
+    "SYCL": 1 / 0.77,
     "CPU": 1 / 0.65,
     "OpenCL": 1 / 0.4,
 }

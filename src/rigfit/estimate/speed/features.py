@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rigfit.estimate.speed.bands import vendor_of
-from rigfit.estimate.speed.classes import build_era, device_class, intel_decode_efficiency, quant_family
+from rigfit.estimate.speed.classes import (
+    build_era,
+    device_class,
+    intel_decode_efficiency,
+    intel_decode_overhead,
+    quant_family,
+)
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.peaks import (
     attention_path,
@@ -139,7 +145,8 @@ def decode_features(
     """Features whose dot product with the coefficients is the mean decode step time [s].
 
     Units: ``*:w`` and ``*:kv`` features are seconds at 100 % bandwidth (bytes / BW); ``*:t0``
-    is a count of steps; ``*:t0l`` the number of layers; ``hop:*`` the number of boundaries.
+    is a count of steps; ``*:t0l`` the number of layers (both × an Intel Alchemist card's SYCL
+    overhead factor, classes.py); ``hop:*`` the number of boundaries.
     """
     f: dict[str, float] = {}
     qfam = quant_family(work.file_type)
@@ -171,11 +178,14 @@ def decode_features(
             )
         f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
         n_l = len(seg.layers) if seg.dense else 0
+        if seg.role == "gpu":  # Intel Alchemist's launch overhead on SYCL: classes.py
+            n_l *= intel_decode_overhead(seg.device, seg.backend)
         f[f"{b}:t0l"] = f.get(f"{b}:t0l", 0.0) + n_l
         f[f"{be}:t0l"] = f.get(f"{be}:t0l", 0.0) + n_l
     b, _, _, be = _keys(main.backend, main.device, qfam, era)
-    f[f"{b}:t0"] = f.get(f"{b}:t0", 0.0) + 1.0
-    f[f"{be}:t0"] = f.get(f"{be}:t0", 0.0) + 1.0
+    steps = intel_decode_overhead(main.device, main.backend) if main.role == "gpu" else 1.0
+    f[f"{b}:t0"] = f.get(f"{b}:t0", 0.0) + steps
+    f[f"{be}:t0"] = f.get(f"{be}:t0", 0.0) + steps
     if layout.n_gpu_hops:
         f[f"hop:gpu|{main.backend}"] = float(layout.n_gpu_hops)
     if layout.n_cpu_hops:
