@@ -12,6 +12,7 @@ import pytest
 
 from rigfit.estimate.calibration import PRIOR_INV_ETA_BW
 from rigfit.estimate.lodo import build_fit_rows
+from rigfit.estimate.predict import resolve_hardware
 from rigfit.estimate.speed import load_constants
 from rigfit.estimate.speed.classes import (
     INTEL_DECODE_EFFICIENCY,
@@ -36,11 +37,24 @@ from rigfit.measure.groundtruth import ground_truth_dir
         ("Intel Arc Pro B60", "xe2"),
         ("Intel Arc 140V", "xe2"),
         ("NVIDIA GeForce RTX 3090", None),
-        ("Intel Core Ultra 7 268V", "xe2"),  # the Lunar Lake APU with its Arc 140V iGPU
+        ("Intel Core Ultra 7 268V", None),  # the CPU row of the catalog, not its iGPU
     ],
 )
 def test_generation_of_catalog_devices(name, generation):
     assert intel_gpu_generation(resolve_device(name)) == generation
+
+
+def test_a_lunar_lake_cpu_on_a_gpu_backend_runs_on_its_arc_140v():
+    """PR 14001's 'Intel Core Ultra 7 268V' Vulkan rows ran on the iGPU: a GPU machine with the
+    on-package LPDDR5X-8533 (128-bit, 136.5 GB/s); the same name on the CPU backend stays a CPU."""
+    gpu = resolve_hardware("Intel Core Ultra 7 268V", 1, "Vulkan")
+    (apu,) = gpu.accelerators
+    assert apu.kind == "apu" and gpu.unified_memory and intel_gpu_generation(apu) == "xe2"
+    assert apu.bandwidth_bytes_per_s == pytest.approx(128 / 8 * 8533e6, rel=1e-3)
+    assert apu.memory_bytes == 32 * 2**30 and apu.fp16_flops
+    cpu = resolve_hardware("Intel Core Ultra 7 268V", 1, "CPU")
+    assert not cpu.accelerators and cpu.cpu is not None and cpu.cpu.kind == "cpu"
+    assert resolve_hardware("AMD Ryzen 9 7950X", 1, "Vulkan").accelerators == ()  # no iGPU system
 
 
 def test_alchemist_is_less_efficient_than_xe2_and_others_are_untouched():

@@ -40,7 +40,7 @@ from rigfit.estimate.speed.osdriver import os_of_row, widen_unknown
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.hardware.devices import Device, Link, Machine
 from rigfit.hardware.links import accelerator_links, parse_link
-from rigfit.hardware.names import resolve_device
+from rigfit.hardware.names import integrated_gpu_system, resolve_device
 from rigfit.inputs import CASE_RANGES, MAX_DEVICES, MAX_NAME_CHARS, range_problem
 from rigfit.measure.groundtruth import SpeedCase, case_from_row, normalise_hardware
 from rigfit.units import GIB
@@ -103,6 +103,11 @@ def _pcie_links(devs: list[Device], host_link: str | None) -> tuple[Link, Link |
     return host, inter
 
 
+#: Backends that run on a GPU: a result naming a CPU that has an integrated GPU, run on one of
+#: these, ran on that iGPU.
+GPU_BACKENDS = ("CUDA", "ROCm", "Vulkan", "SYCL", "OpenCL", "Metal")
+
+
 @lru_cache(maxsize=512)
 def resolve_hardware(
     published: str, n_devices: int, backend: str | None, host_link: str | None = None
@@ -115,6 +120,9 @@ def resolve_hardware(
         dev = _resolve_device_name(cands)
         devs.extend([dev] * max(count, 1))
     first = devs[0]
+    if first.kind == "cpu" and backend in GPU_BACKENDS and (apu := integrated_gpu_system(first.name)):
+        devs = [apu] * len(devs)  # a laptop chip run on Vulkan / SYCL: its iGPU did the work
+        first = apu
     if first.kind == "hosted":
         return Machine(name=published, accelerators=tuple(devs))
     if first.kind == "cpu":

@@ -540,6 +540,16 @@ def _partial(fam: list[str], mem: float | None, text: str) -> Device | None:
     return _choose(cands, mem, text)
 
 
+def integrated_gpu_system(cpu_name: str) -> Device | None:
+    """The APU (the CPU with its iGPU on one memory) a catalog CPU is part of, at its default
+    memory, or None: "Intel Core Ultra 7 268V" → its Lunar Lake system with the Arc 140V, for a
+    result that names the CPU but ran on a GPU backend (Vulkan, SYCL)."""
+    for a in overlay()["apus"]:
+        if a.get("cpu_name") == cpu_name:
+            return apu_device(a, a["default_memory_gb"], True)
+    return None
+
+
 def resolve_device(name: str, *, memory_gb: float | None = None) -> Device:
     """Resolve a device name as users type it or tools print it.
 
