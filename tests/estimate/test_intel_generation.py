@@ -17,6 +17,7 @@ from rigfit.estimate.speed import load_constants
 from rigfit.estimate.speed.classes import (
     INTEL_DECODE_EFFICIENCY,
     INTEL_DECODE_OVERHEAD,
+    device_class,
     intel_decode_efficiency,
     intel_decode_overhead,
     intel_gpu_generation,
@@ -55,6 +56,24 @@ def test_a_lunar_lake_cpu_on_a_gpu_backend_runs_on_its_arc_140v():
     cpu = resolve_hardware("Intel Core Ultra 7 268V", 1, "CPU")
     assert not cpu.accelerators and cpu.cpu is not None and cpu.cpu.kind == "cpu"
     assert resolve_hardware("AMD Ryzen 9 7950X", 1, "Vulkan").accelerators == ()  # no iGPU system
+
+
+@pytest.mark.parametrize(
+    ("cpu", "gpu_bandwidth_gb_s", "generation"),
+    [
+        ("Intel Core Ultra 7 268V", 136.5, "xe2"),  # Lunar Lake, LPDDR5X-8533 on package
+        ("Intel Core Ultra 7 258V", 136.5, "xe2"),
+        ("Intel Core Ultra 7 155H", 89.6, "xe-lpg"),  # Meteor Lake, two DDR5-5600 channels
+        ("Intel Core Ultra 9 285H", 102.4, "xe-lpg"),  # Arrow Lake-H, two DDR5-6400 channels
+    ],
+)
+def test_intel_laptop_chips_on_sycl_or_vulkan_use_their_arc_igpu(cpu, gpu_bandwidth_gb_s, generation):
+    for backend in ("SYCL", "Vulkan"):
+        (igpu,) = resolve_hardware(cpu, 1, backend).accelerators
+        assert igpu.kind == "apu" and igpu.extra["cpu_name"] == cpu
+        assert igpu.bandwidth_bytes_per_s == pytest.approx(gpu_bandwidth_gb_s * 1e9)
+        assert intel_gpu_generation(igpu) == generation and igpu.fp16_flops
+    assert resolve_device(cpu).kind == "cpu"  # the name alone is still the CPU
 
 
 def test_alchemist_is_less_efficient_than_xe2_and_others_are_untouched():
@@ -145,3 +164,11 @@ def test_decode_features_of_an_alchemist_card_carry_its_efficiency_and_overhead(
     k = INTEL_DECODE_OVERHEAD[("xe-hpg", "SYCL")]
     assert f_old["SYCL:t0"] == pytest.approx(f_new["SYCL:t0"] * k)
     assert f_old["SYCL:t0l"] == pytest.approx(f_new["SYCL:t0l"] * k)
+
+
+def test_intel_igpu_systems_have_an_efficiency_class_of_their_own():
+    """AMD/NVIDIA APUs share the 'apu' deltas; an Intel iGPU system is 'apu_intel' (classes.py)."""
+    (lunar,) = resolve_hardware("Intel Core Ultra 7 268V", 1, "Vulkan").accelerators
+    assert device_class(lunar) == "apu_intel"
+    assert device_class(resolve_device("Ryzen AI Max+ 395")) == "apu"
+    assert device_class(resolve_device("Intel Arc B580")) == "gpu"
