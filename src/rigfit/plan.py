@@ -710,14 +710,16 @@ def _decode(
 
 def _decode_figures(cand: Plan) -> tuple[Figure | None, Figure | None]:
     """``speed_of(cand)``'s (decode_tps, decode_tps_ctx), by the two decode passes alone on another
-    machine's local devices (calibration factors apply to this machine's whole estimate); on any
-    error, by the full estimate (None for both when it cannot estimate)."""
+    machine's local devices (calibration factors apply to this machine's whole estimate); where the
+    speed model cannot say (a :class:`RigfitError`, or its ValueError: no memory bandwidth known
+    for a device, no device at all), by the full estimate, which reports it as "no speed" (None for
+    both). Any other error is a defect and propagates."""
     machine = cand.machine
     if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
         try:
             model, kwargs = speed_inputs(cand)
             return estimate_decode_at_start_and_context(model, machine, **kwargs)
-        except Exception:  # the full estimate below reports it, as speed_of does
+        except (RigfitError, ValueError):  # the full estimate below reports it, as speed_of does
             pass
     est, _ = speed_of(cand)
     if est is None:

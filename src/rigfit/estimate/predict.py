@@ -85,7 +85,7 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
     for name in candidates:
         try:
             return resolve_device(name)
-        except Exception as exc:  # UnknownNameError, AmbiguousNameError
+        except RigfitError as exc:  # UnknownNameError, AmbiguousNameError
             last = exc
     raise Unresolved(f"hardware {candidates[0]!r} not in the catalog ({last})")
 
@@ -155,7 +155,7 @@ def resolve_work(
     """Per-token work of a published model (catalog architecture + predicted tensor table)."""
     try:
         arch = match_model(model, family or None, params_b)
-    except Exception as exc:
+    except (RigfitError, ValueError) as exc:  # the catalog's own refusals; a defect propagates
         raise Unresolved(f"model {model!r}: {exc}") from exc
     if arch is None:
         raise Unresolved(f"model {model!r} ({family or '?'}, {params_b or '?'} B) not in the catalog")
@@ -163,7 +163,7 @@ def resolve_work(
         raise Unresolved(f"model {model!r}: quant not given")
     try:
         spec = catalog_model_spec(arch, _file_type(quant))
-    except Exception as exc:
+    except (RigfitError, ValueError) as exc:  # no tensor rules for this quant; a defect propagates
         raise Unresolved(f"model {model!r}: no tensor table for {quant} ({exc})") from exc
     work = model_work(spec)
     if size_gib:

@@ -93,7 +93,7 @@ def _path() -> Path | None:
     if "path" not in _state:
         try:
             _state["path"] = _cache_dir() / f"tensor-types-{_code_fingerprint()}.json"
-        except Exception:  # no home directory, unreadable source: no cache
+        except (OSError, RuntimeError):  # unreadable source, no home directory (Path.home): no cache
             _state["path"] = None
     p = _state["path"]
     return p if isinstance(p, Path) else None
