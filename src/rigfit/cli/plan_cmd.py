@@ -27,6 +27,7 @@ from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
 from rigfit.hardware.osreserve import RESERVE_HELP, apply_option
+from rigfit.inputs import OS_HELP
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
 from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
@@ -50,10 +51,6 @@ _H_OUTPUT = "Output tokens per request (with --users)."
 _H_MINTPS = "Per-user decode floor \\[tok/s]: the largest number of users that keeps it."
 _H_SWA = "Full-size cache for sliding-window layers."
 _H_NCMOE = "Keep the experts of the first N layers in RAM."
-_H_OS = (
-    "Operating system the speed is for: windows | linux | macos | unknown (default: no driver "
-    "factor, wider speed bands). Intel Arc runs 2-3x slower on Linux (Mesa) than on Windows."
-)
 _H_BUILD = (
     "llama.cpp build profile: current, b9294-2026-05, b7800-2026-01, b2800-2024-05, b1650-2023-12 or bNNNN."
 )
@@ -98,7 +95,7 @@ def plan(
     ] = None,
     runtime: Annotated[str, typer.Option("--runtime", help=_H_RUNTIME)] = "llama.cpp",
     llama_build: Annotated[str | None, typer.Option("--llama-build", help=_H_BUILD)] = None,
-    os_name: Annotated[str, typer.Option("--os", help=_H_OS)] = "unknown",
+    os_name: Annotated[str, typer.Option("--os", help=OS_HELP)] = "unknown",
     max_ctx: Annotated[bool, typer.Option("--max-ctx", help=_H_MAXCTX)] = False,
     prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens (speed).")] = 512,
     gpu_util: Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM memory claim.")] = 0.9,
