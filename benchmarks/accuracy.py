@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     C = dict(load_constants())
     rows, unresolved, n_total = read_fit_rows(paths, C, args.host_links)
+    # rows of the exclusion list (data/ground-truth/excluded_rows.csv) are not asked for
+    n_total -= sum(n for reason, n in unresolved.items() if reason.startswith("excluded: "))
     pairs = lodo_predictions(rows, C)
     took = time.perf_counter() - t0
     print(
