@@ -101,6 +101,11 @@ def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     if path == "int8":
         if dev.int8_ops:
             return dev.int8_ops, False
+        if f32 and (dev.architecture or "").strip().lower() == "pascal":
+            # no tensor cores: MMQ runs on DP4A, four int8 multiply-adds per FP32 lane and clock
+            # (Tesla P40: 47 TOPS INT8 against 12 TFLOPS FP32,
+            # https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf)
+            return 4.0 * f32, True
         if dev.fp16_flops:
             return dev.fp16_flops * 2.0, True
         if f32:
@@ -179,3 +184,45 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
     if backend in ("ROCm", "Vulkan", "SYCL"):
         return "fp16"
     return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL
+
+
+#: Chip process of NVIDIA GPU architectures, from NVIDIA's architecture whitepapers:
+#: Pascal TSMC 16 nm FinFET (https://images.nvidia.com/content/pdf/tesla/whitepaper/pascal-architecture-whitepaper.pdf);
+#: Volta TSMC 12 nm FFN (https://images.nvidia.com/content/volta-architecture/pdf/volta-architecture-whitepaper.pdf);
+#: Turing TSMC 12 nm FFN (https://images.nvidia.com/aem-dam/en-zz/Solutions/design-visualization/technologies/turing-architecture/NVIDIA-Turing-Architecture-Whitepaper.pdf);
+#: Ampere GA10x (GeForce 30, RTX A-series, A40) Samsung 8 nm 8N
+#: (https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf), but the
+#: HBM part GA100 (A100) TSMC 7 nm N7
+#: (https://images.nvidia.com/aem-dam/en-zz/Solutions/data-center/nvidia-ampere-architecture-whitepaper.pdf);
+#: Ada TSMC 4N (https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf);
+#: Hopper TSMC 4N (https://resources.nvidia.com/en-us-tensor-core/gtc22-whitepaper-hopper);
+#: Blackwell GB20x TSMC 4N
+#: (https://images.nvidia.com/aem-dam/Solutions/geforce/blackwell/nvidia-rtx-blackwell-gpu-architecture.pdf).
+NVIDIA_PROCESS: dict[str, str] = {
+    "pascal": "tsmc16",
+    "volta": "tsmc12",
+    "turing": "tsmc12",
+    "ampere": "samsung8",
+    "ada lovelace": "tsmc4n",
+    "hopper": "tsmc4n",
+    "blackwell 2.0": "tsmc4n",
+}
+
+
+def process_node(dev: Device) -> str | None:
+    """Chip process of a discrete NVIDIA GPU ('samsung8', 'tsmc4n', ...; :data:`NVIDIA_PROCESS`),
+    None for other devices or an architecture not listed.
+
+    The energy a tensor-core GEMM spends per operation is a property of the silicon: GeForce and
+    workstation cards run long prompt GEMMs at their board power limit, so their prompt rate is
+    board power / energy per op. Same-process cards agree (RTX 3060 and RTX 3090, Samsung 8N:
+    pp512 llama 8B Q4_K 2,325 and 4,404 tok/s on recent builds — about 4.6 and 5.0 pJ per op at
+    170 and 350 W; https://github.com/ggml-org/llama.cpp/pull/24127 and the repository's fixture
+    tests/data/llama_bench/rtx3060_llama8b.md) while the RTX 4090 (TSMC 4N) reaches 12,394 tok/s
+    at 450 W (about 2.3 pJ per op, same PR). APUs (GB10) and other vendors are not keyed."""
+    if dev.kind != "gpu" or (dev.vendor or "").lower() != "nvidia":
+        return None
+    arch = (dev.architecture or "").strip().lower()
+    if arch == "ampere" and "HBM" in (dev.memory_type or "").upper():
+        return "tsmc7"  # GA100
+    return NVIDIA_PROCESS.get(arch)
