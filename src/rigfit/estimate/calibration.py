@@ -120,8 +120,6 @@ def prior(key: str) -> float | None:
         # passes over the F32 score matrix without flash attention: written by the K·Q matmul,
         # read and written by the fused soft-max, read by the V matmul (assumption: 4)
         return 4.0
-    if suffix == "pwr" and "|n=" in head:
-        return None  # a delta per chip process (speed/peaks.py process_node)
     if suffix == "pwr":
         # energy per FLOP of a dense FP16/INT8 tensor GEMM [pJ]: NVIDIA's datasheets put H100 SXM
         # at 989 TFLOPS FP16 for 700 W (0.7 pJ/FLOP at peak,
@@ -392,8 +390,8 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix in ("pwr", "kq") and "|n=" not in head:
-        return 0.0  # a process delta may be negative (less energy per op than the shared value)
+    if suffix in ("pwr", "kq"):
+        return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0
     if key.startswith(("hop:", "row:")):

@@ -22,7 +22,6 @@ from rigfit.estimate.speed.peaks import (
     cpu_peak_flops,
     gpu_peak,
     prefill_path,
-    process_node,
 )
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
 from rigfit.hardware.devices import Device, Machine
@@ -398,9 +397,6 @@ def _resident_ubatch(
         pwr = power_bound_time(seg.device, gemm + attn, layout.n_tp)
         if pwr:  # one energy per FLOP for every backend ('*|gpu:pwr'): the same silicon
             _add(sf, f"{seg.backend}|*gpu:pwr", pwr)
-            node = process_node(seg.device)
-            if node is not None:  # and a delta per chip process ('*|n=tsmc4n:pwr', peaks.py)
-                _add(sf, f"{seg.backend}|*n={node}:pwr", pwr)
         # dequantization inside the matmul kernels (MMQ tile loads, shader unpacking) costs more
         # for some types (k-quant scales, MXFP4 / i-quant lookups): a delta per quant family
         _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
