@@ -107,3 +107,16 @@ def test_notes_set_hipblaslt_and_rocwmma_and_they_change_the_features():
     f_lt, _ = case_features(resolve_case(case_from_row(_row("variant=llama.cpp-hip HIPBLASLT=1"))), C)
     assert "ROCm|p=fp32:c" in f_plain and "ROCm|p=fp16lt:c" not in f_plain
     assert "ROCm|p=fp16lt:c" in f_lt and "ROCm|p=fp32:c" not in f_lt
+
+
+def test_pascal_mmq_int8_peak_is_dp4a() -> None:
+    """Pascal has no tensor cores: MMQ's int8 path runs DP4A at four times the FP32 rate (Tesla
+    P40 datasheet: 47 TOPS INT8, 12 TFLOPS FP32), not at twice a (crippled) FP16 rate."""
+    from rigfit.hardware.names import resolve_device
+
+    p40 = resolve_device("NVIDIA Tesla P40")
+    peak, estimated = gpu_peak(p40, "int8", load_constants())
+    assert estimated
+    assert peak == pytest.approx(4.0 * p40.fp32_flops)
+    rtx = resolve_device("NVIDIA GeForce RTX 3090")  # listed int8 tensor peak wins
+    assert gpu_peak(rtx, "int8", load_constants()) == (rtx.int8_ops, False)

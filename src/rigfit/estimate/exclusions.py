@@ -7,8 +7,8 @@ llama-bench test name starts with it: ``pp`` leaves out prompt rows only). Left-
 counted with the unresolved ones as ``excluded: <name>``; the reason stands in the list.
 
 Only rows the model cannot be asked to predict belong here: a setting the source does not state
-and the data contradict (a host link far narrower than assumed), or a transcription that was not
-checked against its source and misses a setting that changes the speed by more than the band.
+and the data contradict (a host link far narrower than assumed), or a run whose operators fell
+back to the CPU (a kernel the build did not have for that GPU).
 """
 
 from __future__ import annotations
