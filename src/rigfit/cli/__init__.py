@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 
+from rigfit import codecache
 from rigfit.errors import RigfitError
 
 #: Whether the command line being run asked for ``--json`` (set by :func:`main`): errors then
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rigfit`` console script."""
     global _json_errors
     args = list(sys.argv[1:] if argv is None else argv)
+    codecache.install()  # before the commands' modules define their dataclasses
     if _inspect_json_fast(args) or _plan_fast(args):
         return
     paused = _gc_off_for(args)

@@ -86,20 +86,24 @@ def enabled() -> bool:
     return True
 
 
-def _cache_file() -> Path:
-    """The cache file: in ``$RIGFIT_CACHE_DIR``, else the platform's cache directory (on Linux
-    by platformdirs' rule, ``$XDG_CACHE_HOME/rigfit`` else ``~/.cache/rigfit``, without importing
-    it). marshal's format belongs to the Python version: one file per version."""
-    name = f"gpu-rows-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+def cache_dir() -> Path:
+    """rigfit's user cache directory: ``$RIGFIT_CACHE_DIR``, else the platform's (on Linux by
+    platformdirs' rule, ``$XDG_CACHE_HOME/rigfit`` else ``~/.cache/rigfit``, without importing it),
+    as :mod:`rigfit.estimate.typecache` finds it."""
     env = os.environ.get("RIGFIT_CACHE_DIR")
     if env:
-        return Path(env) / name
+        return Path(env)
     if sys.platform.startswith("linux"):
         base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(base) / "rigfit" / name
-    from rigfit.formats.bundled import cache_dir  # lazy: platformdirs only where it is needed
+        return Path(base) / "rigfit"
+    from rigfit.formats.bundled import cache_dir as platform_cache_dir  # lazy: platformdirs
 
-    return cache_dir() / name
+    return platform_cache_dir()
+
+
+def _cache_file() -> Path:
+    """The cache file; marshal's format belongs to the Python version: one file per version."""
+    return cache_dir() / f"gpu-rows-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
 
 
 def _source_key(source: Path) -> list[Any]:
