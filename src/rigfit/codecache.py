@@ -6,7 +6,7 @@ compiles it when the class is defined, at import. rigfit defines ~80 dataclasses
 run, while the source is the same each time. Python keeps compiled modules in ``__pycache__`` but
 not these; :func:`install` keeps them the same way: the code object compiled from each method's
 source text, in one marshal file per bytecode version (``dataclass-code-<magic>.marshal``) in the
-user cache directory (``$RIGFIT_CACHE_DIR``, else the platform's, as the GPU-row cache,
+user cache directory (:func:`rigfit.usercache.cache_dir`, as the GPU-row cache,
 :mod:`rigfit.hardware.gpurows`).
 
 How: :mod:`dataclasses` runs each method's source through the name ``exec``; ``install`` binds that
@@ -29,7 +29,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from rigfit.hardware.gpurows import cache_dir, enabled
+from rigfit.usercache import cache_dir, enabled
 
 #: Entries kept at most; past it a process writes back only the entries it used.
 MAX_ENTRIES = 4000

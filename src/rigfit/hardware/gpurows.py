@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from rigfit.usercache import cache_dir, enabled
+
 #: The cache file's layout; a file of another layout is remade.
 FORMAT = "rigfit.gpu-rows/1"
 
@@ -77,28 +79,6 @@ class Rows(Mapping[str, dict[str, Any]]):
         for row in rows:
             store[row["name"]] = row
         return Rows(store, self._keys, self._blob, self._offsets)
-
-
-def enabled() -> bool:
-    """Whether the disk cache is used in this process."""
-    if "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules:
-        return bool(os.environ.get("RIGFIT_CACHE_DIR"))
-    return True
-
-
-def cache_dir() -> Path:
-    """rigfit's user cache directory: ``$RIGFIT_CACHE_DIR``, else the platform's (on Linux by
-    platformdirs' rule, ``$XDG_CACHE_HOME/rigfit`` else ``~/.cache/rigfit``, without importing it),
-    as :mod:`rigfit.estimate.typecache` finds it."""
-    env = os.environ.get("RIGFIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(base) / "rigfit"
-    from rigfit.formats.bundled import cache_dir as platform_cache_dir  # lazy: platformdirs
-
-    return platform_cache_dir()
 
 
 def _cache_file() -> Path:
