@@ -128,10 +128,10 @@ def parse(words: list[str], defaults: dict[str, Any]) -> dict[str, Any] | None:
     if model is None:
         return None
     for name, (flags, _) in OPTIONS.items():
-        flag = next((f for f in flags if f in RANGES), None)
+        ranged = next((f for f in flags if f in RANGES), None)
         value = given.get(name, defaults.get(name))
-        if flag is None or value is None or isinstance(value, str | bool):
+        if ranged is None or value is None or isinstance(value, str | bool):
             continue
-        if range_problem(value, RANGES[flag], flag):
+        if range_problem(value, RANGES[ranged], ranged):
             return None  # Typer reports it as a usage error
     return {"model": model, **given}
