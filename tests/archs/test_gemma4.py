@@ -179,6 +179,14 @@ COMPUTE_MEASURED = [
     (_E2B_SHARED, "-c 4096 -fa on", 14.03),
     (_E2B_SHARED, "-c 4096 -ctk/-ctv q8_0", 16.14),
     (_E2B_SHARED, "-c 4096 -np 4 -kvu", 15.53),
+    # the widest (double-wide) FFN fits the freed input block: its intermediate, not a
+    # per-layer-input row, leaves the stage (gemma4_ffn_ple_values; 1.48 MiB high before)
+    (_E2B_SHARED, "-c 4096 -ub 1024", 29.06),
+    (_E2B_SHARED, "-c 4096 -ub 128", 3.44),
+    (dict(_E2B_SHARED, ple=32, n_ff=384), "-c 512 -fa on", 7.78),
+    (dict(_E2B_SHARED, ple=32, n_ff=416), "-c 512 -fa on", 8.03),
+    (dict(_E2B_SHARED, ple=128, n_ff=896), "-c 512 -fa on", 15.53),
+    (dict(_E2B_SHARED, ple=128, n_ff=384), "-c 512 -fa on", 11.03),
     (dict(n_layer=8, ple=64, shared_kv_layers=2), "-c 4096 -ub 1024", 24.06),
     (dict(_E2B, n_ff=1024), "-c 4096 -fa on", 14.78),
     (dict(_E2B, n_ff=1024), "-c 4096 -ctk/-ctv q8_0", 16.14),
@@ -220,3 +228,22 @@ def test_ffn_ple_rows_threshold():
     assert gemma4_ffn_ple_rows(small) == 1  # 1024 ≤ 640 + 512
     assert gemma4_ffn_ple_rows(small, kv_rot=True) == 2  # 1024 > 640 + 512 − 512
     assert gemma4_ffn_ple_rows(replace(small, n_ff=2048)) == 2
+
+
+def test_ffn_ple_values_double_wide():
+    """Layers of one width keep rows·A·L; where the widest FFN (E2B's double-wide shared-KV
+    layers) comes after narrower ones and fits the freed block, the stage holds
+    2·A·L − max(w, A·L); wider than the block, two rows as before."""
+    from rigfit.archs.gemma import gemma4_ffn_ple_values
+
+    e2b = _arch("gemma-4-E2B-it")
+    a_l = int(e2b.extra["embedding_length_per_layer_input"]) * e2b.n_layer
+    assert gemma4_ffn_ple_values(e2b) == 2 * a_l  # 12288 > A·L + 2·E
+    small = replace(e2b, n_layer=10, n_embd=256, n_ff=512, n_head=4, n_embd_head_k=128)
+    small = replace(small, extra={**small.extra, "embedding_length_per_layer_input": 64})
+    assert gemma4_ffn_ple_values(small) == 640  # one width: one row
+    wide = replace(small, n_ff=tuple(512 if il < 5 else 1024 for il in range(10)))
+    assert gemma4_ffn_ple_values(wide) == 2 * 640 - 1024
+    narrow = replace(wide, n_ff=tuple(256 if il < 5 else 512 for il in range(10)))
+    assert gemma4_ffn_ple_values(narrow) == 640  # w 512 < A·L 640: one row
+    assert gemma4_ffn_ple_values(wide, kv_rot=True) == 2 * 640  # 1024 > 1152 − 512

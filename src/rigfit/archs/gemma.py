@@ -322,6 +322,35 @@ def gemma4_ffn_ple_rows(arch: Architecture, kv_rot: bool = False) -> int:
     return FFN_PLE_ROWS if widest > block else 1
 
 
+def gemma4_ffn_ple_values(arch: Architecture, kv_rot: bool = False) -> int:
+    """Per-layer-input values per token the FFN stage adds [elements]: ``rows·A·L`` by
+    :func:`gemma4_ffn_ple_rows`, except where the widest FFN comes after narrower layers (E2B's
+    ``use_double_wide_mlp``: the shared-KV layers twice as wide as layer 0) and fits the block the
+    input stage frees: there ``2·A·L − max(w, A·L)`` (w = the widest FFN), i.e. the block holds
+    one n_ff-wide FFN intermediate of the wide layers, or one per-layer-input row, whichever is
+    wider, and the stage is ``3·w + 5·E + 2·A·L − max(w, A·L)``.
+
+    The graph: https://github.com/ggml-org/llama.cpp/blob/b11549/src/models/gemma4.cpp (the
+    per-layer inputs are projected once before layer 0 and stay alive through every layer);
+    the allocator that places later intermediates in freed blocks:
+    https://github.com/ggml-org/llama.cpp/blob/b11549/ggml/src/ggml-alloc.c. Measured on llama.cpp
+    b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic double-wide gemma4 GGUFs
+    (tests/archs/gemma3n_synth.py ``write_gemma4``: E 256, 10 layers, 5 shared, 4:1 SWA, n_ctx
+    512, FA on): A·L 320 / 640 / 1280 with w 384–832 / 768–1152 / 1536–1792 took ``w`` out of the
+    two rows, to 0.01 MiB (the ``rows·A·L`` rule was 0.25–1.0 MiB high at ubatch 512, 1.48 MiB at
+    1024: sweep.FAMILIES["gemma4-e2b"], issue 12); w 512 at A·L 640 and w 768 at A·L 1280 kept
+    one row (``max``). One point is 0.5 MiB low at ubatch 512 (A·L 320, w 512: 3200 values per
+    token measured, 2944 predicted). Layers of one width keep :func:`gemma4_ffn_ple_rows`.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    persistent = a * arch.n_layer
+    rows = gemma4_ffn_ple_rows(arch, kv_rot)
+    widest = max(arch.ff(il) for il in range(arch.n_layer))
+    if rows == 1 and widest > arch.ff(0):
+        return 2 * persistent - max(widest, persistent)
+    return rows * persistent
+
+
 def _global_before_sliding(arch: Architecture) -> bool:
     """Whether a global (full-attention) layer comes before another layer, where the FA-off
     attention stage of a gemma4 without per-layer embeddings holds 3 more rows of E than where
@@ -341,7 +370,7 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
     ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
     the per-layer inputs (A·L) stay alive through every layer, once or twice in the FFN stage
-    (:func:`gemma4_ffn_ple_rows`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
+    (:func:`gemma4_ffn_ple_values`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
     attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
     of E fewer than the Gemma rule, none fewer where a global layer comes before other layers:
     :func:`_global_before_sliding`); an MoE layer's FFN stage is in the branch below.
@@ -371,6 +400,8 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
         return gemma4_ffn_ple_rows(arch, kv_rot) * persistent + max(
             3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd
         )
+    if stage == "ffn":
+        return gemma4_ffn_ple_values(arch, kv_rot)
     return gemma4_ffn_ple_rows(arch, kv_rot) * persistent
 
 
