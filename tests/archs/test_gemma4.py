@@ -247,3 +247,29 @@ def test_ffn_ple_values_double_wide():
     narrow = replace(wide, n_ff=tuple(256 if il < 5 else 512 for il in range(10)))
     assert gemma4_ffn_ple_values(narrow) == 640  # w 512 < A·L 640: one row
     assert gemma4_ffn_ple_values(wide, kv_rot=True) == 2 * 640  # 1024 > 1152 − 512
+
+
+#: llama.cpp b11549 (xllamacpp 2026.10.11549) CPU compute buffers [MiB] at -c 4096 -fa off of
+#: synthetic gemma4 GGUFs at the released widths (gemma3n_synth.write_gemma4 with the config's
+#: E, heads, head sizes, KV heads, K = V, n_ff, sliding window 1024; 3 layers sliding, global,
+#: sliding; vocabulary 1000; Q4_0; 26B-A4B with 16 of its 128 experts): (repo, KV heads per
+#: layer, MiB). The FA-off rule without gemma._released_width_rows was 5.5 / 2.5 / 7.0 MiB low.
+RELEASED_WIDTH_FA_OFF = [
+    ("gemma-4-12B-it", (8, 1, 8), 224.52),
+    ("gemma-4-31B-it", (16, 4, 16), 415.52),
+    ("gemma-4-26B-A4B-it", (8, 2, 8), 220.02),
+]
+
+
+@pytest.mark.parametrize(("repo", "hkv", "mib"), RELEASED_WIDTH_FA_OFF)
+def test_fa_off_attention_at_released_widths(repo, hkv, mib):
+    """At the released widths a global layer's FA-off attention stage holds 3·q + 5·E (K/V rows
+    narrower than E), one more E with routed experts: the recorded reserves to 0.01 MiB."""
+    from rigfit.estimate.memory import LlamaSettings, compute_stage_bytes
+
+    a = _arch(repo)
+    a3 = replace(a, n_layer=3, swa_layers=(True, False, True), n_head_kv=hkv, n_vocab=1000, n_ff=a.ff(0))
+    if a.moe is not None:
+        a3 = replace(a3, moe=replace(a.moe, n_expert=16))
+    got = compute_stage_bytes(a3, LlamaSettings(n_ctx=4096, flash_attn="off"), [0, 1, 2], True) / 1024**2
+    assert abs(got - mib) <= 0.01, (repo, got, mib)

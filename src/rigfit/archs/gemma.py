@@ -361,8 +361,44 @@ def _global_before_sliding(arch: Architecture) -> bool:
     with the 3 rows left out): 6 layers (global last) −1 row of E, 7, 8 and 12 layers −3 rows
     (with 1 global layer before sliding ones), 18 layers −4; the 31B shape (8 heads, 4 / 1 KV
     heads, K = V, 12 layers: sweep.FAMILIES["gemma4-31b"]) and 8 heads at E 512 −3 rows.
+    The deduction shrinks with width (global layer last, 2 KV heads, 1 global with K = V, n_ctx
+    4096: 2 rows at E 512, 1 at E 1024) and is gone at the released widths (12B's: 224.52 MiB
+    with and without a sliding layer after the global one; 26B-A4B's: 214.52 without one, the
+    MoE row of :func:`_released_width_rows` aside), where the rule is 22.5 / 16.5 MiB low; every
+    released Gemma 4 has global layers before sliding ones, so only synthetic shapes meet it.
     """
     return any(not arch.is_swa(il) for il in range(arch.n_layer - 1))
+
+
+def _released_width_rows(arch: Architecture) -> int:
+    """f32 values per token the FA-off attention stage of a gemma4 without per-layer embeddings
+    holds beyond the generic ``3·q + (k + v) + 4·E`` [elements]: ``E − (k + v)`` where a global
+    layer's K/V rows (k + v) are narrower than one row of E (the stage holds ``3·q + 5·E``), and
+    one more row of E for routed experts where a global layer precedes other layers.
+
+    The attention graph: https://github.com/ggml-org/llama.cpp/blob/b11549/src/models/gemma4.cpp
+    (``build_attn`` without flash attention, KQ in f32); the measured peak is ggml-alloc's
+    (https://github.com/ggml-org/llama.cpp/blob/b11549/ggml/src/ggml-alloc.c). Measured on
+    llama.cpp b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic gemma4 GGUFs at the
+    released widths with 2–3 layers (sliding, global[, sliding]), Q4_0, n_ctx 4096 FA off:
+    12B's (E 3840, 16 heads of 256 / 512, 8 / 1 KV heads, K = V,
+    https://huggingface.co/google/gemma-4-12B-it/blob/main/config.json) 224.52 MiB for 1 and
+    2 global KV heads and n_ff 8192–21504 (the rule without this term 5.5 / 3.5 MiB low); 31B's
+    (E 5376, 32 heads, 16 / 4 KV heads,
+    https://huggingface.co/google/gemma-4-31B-it/blob/main/config.json) 415.52 (2.5 MiB low);
+    26B-A4B's (E 2816, 16 heads, 8 / 2 KV heads, 16 of its 128 experts,
+    https://huggingface.co/google/gemma-4-26B-A4B-it/blob/main/config.json) 220.02 (7.0 MiB
+    low; without the experts 214.52, 1.5 low; with the global layer last 214.52). At E 256 (the
+    sweep's shapes, K/V rows ≥ E) the term is 0; at E 512–1024 with 128-wide heads and K/V rows
+    of 256 the stage held only ``3·q + 4·E`` (this rule 1 MiB high at n_ubatch 512, not a
+    released shape).
+    """
+    glb = [il for il in range(arch.n_layer) if not arch.is_swa(il)]
+    if not glb:
+        return 0
+    kv = min(arch.head_kv(il) for il in glb) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    moe = arch.n_embd if arch.moe is not None and _global_before_sliding(arch) else 0
+    return max(0, arch.n_embd - kv) + moe
 
 
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
@@ -373,7 +409,8 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     (:func:`gemma4_ffn_ple_values`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
     attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
     of E fewer than the Gemma rule, none fewer where a global layer comes before other layers:
-    :func:`_global_before_sliding`); an MoE layer's FFN stage is in the branch below.
+    :func:`_global_before_sliding`; at the released widths the K/V rows are narrower than E:
+    :func:`_released_width_rows`); an MoE layer's FFN stage is in the branch below.
 
     Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
     A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
@@ -388,7 +425,9 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     if stage == "input":
         return 3 * persistent + 5 * arch.n_embd if a else 0
     if stage == "attention" and not fa:
-        return 2 * persistent - (0 if _global_before_sliding(arch) and not a else 3 * arch.n_embd)
+        if a:
+            return 2 * persistent - 3 * arch.n_embd
+        return _released_width_rows(arch) - (0 if _global_before_sliding(arch) else 3 * arch.n_embd)
     if stage == "ffn" and arch.moe is not None:
         # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
         # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
