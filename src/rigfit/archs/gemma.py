@@ -417,7 +417,11 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     ``LARGE_FAMILIES``). Flash attention on: within 0.01 MiB at the released sizes. Flash
     attention off: 26B-A4B's sizes (7 layers, a global layer before a sliding one) within 0.01
     MiB at all 16 settings; E2B's sizes (10 layers) 2–4 MiB high (107.02 vs 103.02 MiB at n_ctx
-    512, 115.02 vs 111.02 at 4096, 617.02 vs 615.02 at 32768: an open gap).
+    512, 115.02 vs 111.02 at 4096, 617.02 vs 615.02 at 32768: an open gap). There the FFN stage
+    holds less of the attention output than the generic ``n_head·head_dim`` (E 1536, 10 layers,
+    FFN 12288, n_ctx 4096: 2048 of 4096 values with 8 heads of 512 and 1 KV head, with or
+    without per-layer inputs and shared KV; 1024 of 2048 with heads of 256; all 4096 with 2 KV
+    heads and 2048 with 4 heads of 512 and 1 KV head), while 12B's widths hold all 8192.
     """
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     persistent = a * arch.n_layer
