@@ -330,10 +330,10 @@ def gemma4_ffn_ple_values(arch: Architecture, kv_rot: bool = False) -> int:
     one n_ff-wide FFN intermediate of the wide layers, or one per-layer-input row, whichever is
     wider, and the stage is ``3·w + 5·E + 2·A·L − max(w, A·L)``.
 
-    The graph: https://github.com/ggml-org/llama.cpp/blob/b11549/src/models/gemma4.cpp (the
+    The graph: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma4.cpp (the
     per-layer inputs are projected once before layer 0 and stay alive through every layer);
     the allocator that places later intermediates in freed blocks:
-    https://github.com/ggml-org/llama.cpp/blob/b11549/ggml/src/ggml-alloc.c. Measured on llama.cpp
+    https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-alloc.c. Measured on llama.cpp
     b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic double-wide gemma4 GGUFs
     (tests/archs/gemma3n_synth.py ``write_gemma4``: E 256, 10 layers, 5 shared, 4:1 SWA, n_ctx
     512, FA on): A·L 320 / 640 / 1280 with w 384–832 / 768–1152 / 1536–1792 took ``w`` out of the
@@ -376,9 +376,9 @@ def _released_width_rows(arch: Architecture) -> int:
     layer's K/V rows (k + v) are narrower than one row of E (the stage holds ``3·q + 5·E``), and
     one more row of E for routed experts where a global layer precedes other layers.
 
-    The attention graph: https://github.com/ggml-org/llama.cpp/blob/b11549/src/models/gemma4.cpp
+    The attention graph: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma4.cpp
     (``build_attn`` without flash attention, KQ in f32); the measured peak is ggml-alloc's
-    (https://github.com/ggml-org/llama.cpp/blob/b11549/ggml/src/ggml-alloc.c). Measured on
+    (https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-alloc.c). Measured on
     llama.cpp b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic gemma4 GGUFs at the
     released widths with 2–3 layers (sliding, global[, sliding]), Q4_0, n_ctx 4096 FA off:
     12B's (E 3840, 16 heads of 256 / 512, 8 / 1 KV heads, K = V,
