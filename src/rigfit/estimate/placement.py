@@ -42,6 +42,7 @@ from rigfit.estimate.cpu_buffers import (
     mapped_span_bytes,
     tied_head_repack_bytes,
 )
+from rigfit.estimate import summarycache
 from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 
@@ -507,7 +508,75 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
                 groups.append((key, [(t, where)]))
         return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
 
-    return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
+    if not isinstance(tensors, tuple):
+        return build()
+
+    def summarised() -> tuple[_Run, ...]:  # a catalog table: its runs may be kept on disk
+        key = summarycache.table_key(tensors)
+        if key is None:
+            return build()
+        runs, unique = summarycache.get(
+            "runs",
+            f"{key}:{n_layer}",
+            lambda: _with_unique(build()),
+            _encode_runs,
+            lambda raw: _decode_runs(raw, tensors),
+        )
+        _UNIQUE.put(runs, None, unique)
+        return runs
+
+    return _RUNS.get(tensors, n_layer, summarised)
+
+
+def _with_unique(runs: tuple[_Run, ...]) -> tuple[tuple[_Run, ...], bool]:
+    return runs, _unique_names(runs)
+
+
+def _encode_runs(value: tuple[tuple[_Run, ...], bool]) -> tuple:
+    """Runs (and whether the table's names are unique) as marshal-able values: per run its tensor
+    count, the figures, and the positions (in the run) of its repacked tensors (names come back
+    from the table itself)."""
+    runs, unique = value
+    out: list[tuple] = [bool(unique)]
+    for r in runs:
+        rel = tuple(i for i, n in enumerate(r.names) if n in r.repacked)
+        out.append(
+            (len(r.names), r.role, r.layer, r.expert, r.n_bytes, r.largest, r.largest_matmul,
+             r.repack_bytes, rel, r.span, r.kept_span)
+        )  # fmt: skip
+    return tuple(out)
+
+
+def _decode_runs(raw: tuple, tensors: tuple[TensorInfo, ...]) -> tuple[tuple[_Run, ...], bool]:
+    """:func:`_encode_runs` undone over the same table (its tensor count must match)."""
+    out = []
+    pos = 0
+    unique = raw[0]
+    if not isinstance(unique, bool):
+        raise ValueError("not a runs summary")
+    for count, role, layer, expert, n_bytes, largest, largest_matmul, repack_bytes, rel, span, kept in raw[
+        1:
+    ]:
+        names = tuple(t.name for t in tensors[pos : pos + count])
+        pos += count
+        out.append(
+            _Run(
+                names=names,
+                role=role,
+                layer=layer,
+                expert=expert,
+                n_bytes=n_bytes,
+                largest=largest,
+                largest_matmul=largest_matmul,
+                repack_bytes=repack_bytes,
+                repacked=frozenset(names[i] for i in rel),
+                span=None if span is None else tuple(span),
+                kept_span=None if kept is None else tuple(kept),
+            )
+        )
+    if pos != len(tensors):
+        raise ValueError("runs do not cover the table")
+    return tuple(out), unique
 
 
 def _run(role: str, il: int | None, expert: bool, rows: list[tuple[TensorInfo, tuple[int, int]]]) -> _Run:
@@ -626,7 +695,22 @@ def _tied_head(tensors: Sequence[TensorInfo]) -> tuple[int, int] | None:
             return None
         return token_embd.n_bytes, tied_head_repack_bytes(tensors)
 
-    return _TIED.get(tensors, None, build) if isinstance(tensors, tuple) else build()
+    if not isinstance(tensors, tuple):
+        return build()
+
+    def summarised() -> tuple[int, int] | None:  # a catalog table: kept on disk
+        key = summarycache.table_key(tensors)
+        if key is None:
+            return build()
+        return summarycache.get(
+            "tied",
+            key,
+            build,
+            lambda v: False if v is None else v,  # (None stands for "not kept")
+            lambda raw: None if raw is False else (int(raw[0]), int(raw[1])),
+        )
+
+    return _TIED.get(tensors, None, summarised)
 
 
 def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placement:

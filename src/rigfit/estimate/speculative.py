@@ -59,6 +59,7 @@ from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.models import load_models
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
+from rigfit.estimate import summarycache
 from rigfit.estimate.placement import CPU, Placement, accelerator_names
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tablecache import IdentityCache
@@ -548,7 +549,7 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
     ``--spec-type draft-mtp``, 9.56 MiB with it). The same object when there is no MTP block."""
     tensors, n_layer = model.tensors, model.arch.n_layer
     if isinstance(tensors, tuple):  # an immutable table: worked out once (planning asks ~10⁴ times)
-        trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _trunk_tensors(tensors, n_layer))
+        trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _summarised_trunk(tensors, n_layer))
     else:
         trunk = _trunk_tensors(tensors, n_layer)
     return model if trunk is None else replace(model, tensors=trunk)
@@ -556,6 +557,31 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
 
 #: The trunk table of each tensor table (rigfit.estimate.tablecache), the same tuple every time.
 _TRUNK_TENSORS: IdentityCache[tuple[TensorInfo, ...] | None] = IdentityCache(4096)
+
+
+def _summarised_trunk(tensors: tuple[TensorInfo, ...], n_layer: int) -> tuple[TensorInfo, ...] | None:
+    """:func:`_trunk_tensors` of a catalog table, whose MTP block or its absence is kept on disk
+    (rigfit.estimate.summarycache); the trunk of a table with one is registered as a table too."""
+    key = summarycache.table_key(tensors)
+    if key is None:
+        return _trunk_tensors(tensors, n_layer)
+    has_mtp = summarycache.get(
+        "mtp",
+        f"{key}:{n_layer}",
+        lambda: _trunk_tensors(tensors, n_layer) is not None,
+        bool,
+        lambda raw: raw if isinstance(raw, bool) else _bad(),
+    )
+    if not has_mtp:
+        return None
+    trunk = _trunk_tensors(tensors, n_layer)
+    if trunk is not None:
+        summarycache.register_derived(trunk, tensors, f"trunk{n_layer}")
+    return trunk
+
+
+def _bad() -> bool:
+    raise ValueError("not a summary")
 
 
 def _trunk_tensors(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[TensorInfo, ...] | None:

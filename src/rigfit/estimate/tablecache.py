@@ -51,6 +51,14 @@ class IdentityCache(Generic[V]):
                 self._entries.popitem(last=False)
         return value
 
+    def put(self, obj: object, key: Hashable, value: V) -> None:
+        """Keep ``value`` for ``obj`` and ``key`` (what ``get`` would have built)."""
+        with self._lock:
+            self._entries[(id(obj), key)] = (obj, value)
+            self._entries.move_to_end((id(obj), key))
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:

@@ -57,7 +57,7 @@ from rigfit.archs.common import (
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
-from rigfit.estimate import typecache
+from rigfit.estimate import summarycache, typecache
 from rigfit.estimate.tablecache import IdentityCache
 
 Shape = tuple[int, ...]
@@ -684,13 +684,23 @@ def _nbytes(ggml_type_name: str, shape: Shape) -> int:
     return tensor_nbytes(ggml_type_name, shape)
 
 
-@lru_cache(maxsize=512)
+#: Tables kept by :func:`_catalog_tensors_cached`: every model × quant a recommend ladder plans
+#: (~2,000 in the catalog) stays one table, so its summaries (rigfit.estimate.summarycache) and the
+#: caches keyed by its identity stay warm across ladders.
+CATALOG_TABLES_KEPT = 4096
+
+
+@lru_cache(maxsize=CATALOG_TABLES_KEPT)
 def _catalog_tensors_cached(
     arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
 ) -> tuple[TensorInfo, ...]:
     """Tensor table of :func:`catalog_model_spec`, shared between calls (an immutable tuple of frozen
-    rows; the spec around it is built afresh so each caller gets its own ``arch``)."""
-    return _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
+    rows; the spec around it is built afresh so each caller gets its own ``arch``). Registered
+    with its disk key, so its summaries can be read back (rigfit.estimate.summarycache)."""
+    table = _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
+    key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
+    summarycache.register(table, key, arch, ft.name)
+    return table
 
 
 def type_counts(spec: ModelSpec) -> dict[str, int]:
