@@ -33,6 +33,7 @@ from functools import cached_property, lru_cache
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
 from rigfit.errors import RigfitError
+from rigfit.estimate import summarycache
 from rigfit.estimate.backends import default_backend
 from rigfit.estimate.cpu_buffers import (
     INPUT_PREFIXES,
@@ -42,7 +43,6 @@ from rigfit.estimate.cpu_buffers import (
     mapped_span_bytes,
     tied_head_repack_bytes,
 )
-from rigfit.estimate import summarycache
 from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 
