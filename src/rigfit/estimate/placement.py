@@ -29,6 +29,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from operator import attrgetter
 
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
@@ -547,6 +548,10 @@ def _encode_runs(value: tuple[tuple[_Run, ...], bool]) -> tuple:
     return tuple(out)
 
 
+_NAME = attrgetter("name")
+_NONE: frozenset[str] = frozenset()
+
+
 def _decode_runs(raw: tuple, tensors: tuple[TensorInfo, ...]) -> tuple[tuple[_Run, ...], bool]:
     """:func:`_encode_runs` undone over the same table (its tensor count must match)."""
     out = []
@@ -554,10 +559,11 @@ def _decode_runs(raw: tuple, tensors: tuple[TensorInfo, ...]) -> tuple[tuple[_Ru
     unique = raw[0]
     if not isinstance(unique, bool):
         raise ValueError("not a runs summary")
+    all_names = tuple(map(_NAME, tensors))
     for count, role, layer, expert, n_bytes, largest, largest_matmul, repack_bytes, rel, span, kept in raw[
         1:
     ]:
-        names = tuple(t.name for t in tensors[pos : pos + count])
+        names = all_names[pos : pos + count]
         pos += count
         out.append(
             _Run(
@@ -569,7 +575,7 @@ def _decode_runs(raw: tuple, tensors: tuple[TensorInfo, ...]) -> tuple[tuple[_Ru
                 largest=largest,
                 largest_matmul=largest_matmul,
                 repack_bytes=repack_bytes,
-                repacked=frozenset(names[i] for i in rel),
+                repacked=frozenset(names[i] for i in rel) if rel else _NONE,
                 span=None if span is None else tuple(span),
                 kept_span=None if kept is None else tuple(kept),
             )

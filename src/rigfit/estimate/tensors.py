@@ -697,10 +697,47 @@ def _catalog_tensors_cached(
     """Tensor table of :func:`catalog_model_spec`, shared between calls (an immutable tuple of frozen
     rows; the spec around it is built afresh so each caller gets its own ``arch``). Registered
     with its disk key, so its summaries can be read back (rigfit.estimate.summarycache)."""
-    table = _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
+    types = _tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize)
+    rows = _ROWS.get(arch, extra_key, dict)
+    if len(rows) > _ROWS_PER_ARCH:  # (an architecture asked for very many file types)
+        rows.clear()
+    table = _shared_rows(types, rows)
     key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
     summarycache.register(table, key, arch, ft.name)
     return table
+
+
+#: Rows of an architecture's catalog tables, per (position in the table, type): a tensor stored
+#: in the same type in two file types (norms, F32 biases, the layers a mix leaves alone) is one
+#: frozen row shared by both tables (rigfit.estimate.tablecache, per architecture identity).
+_ROWS: IdentityCache[dict[tuple[int, str], TensorInfo]] = IdentityCache(1024)
+#: Rows kept per architecture before its row table starts afresh (~20 file types of ~2,000 rows).
+_ROWS_PER_ARCH = 1 << 16
+
+
+def _shared_rows(
+    types: tuple[tuple[str, Shape, str], ...], rows: dict[tuple[int, str], TensorInfo]
+) -> tuple[TensorInfo, ...]:
+    """:func:`_catalog_tensors` of ``types``, reusing the rows ``rows`` has for the same position
+    and type (the same name, shape, type and bytes: an equal, immutable row)."""
+    get = rows.get
+    new = object.__new__
+    out = []
+    for i, (name, shape, t) in enumerate(types):
+        row = get((i, t))
+        if row is None or row.name != name:
+            row = new(TensorInfo)  # as _catalog_tensors builds a row
+            row.__dict__.update(
+                name=name,
+                shape=shape,
+                ggml_type=t,
+                n_bytes=_nbytes(t, tuple(shape)),
+                offset=None,
+                layer=block_index(name),
+            )
+            rows[i, t] = row
+        out.append(row)
+    return tuple(out)
 
 
 def type_counts(spec: ModelSpec) -> dict[str, int]:
