@@ -30,8 +30,15 @@ def _forget() -> None:
     typecache.reset()
     summarycache.reset()
     tensors._tensor_types_cached.cache_clear()
-    tensors._catalog_tensors_cached.cache_clear()
-    for cache in (placement._RUNS, placement._TIED, placement._UNIQUE, placement._PLACEMENTS):
+    getattr(tensors._catalog_tensors_cached, "cache_clear", lambda: None)()
+    tensors._table_ref.cache_clear()
+    for cache in (
+        placement._RUNS,
+        placement._TIED,
+        placement._UNIQUE,
+        placement._PLACEMENTS,
+        placement._EXPERTS,
+    ):
         cache.clear()
     work._MODEL_WORK.clear()
     speculative._TRUNK_TENSORS.clear()
@@ -118,3 +125,42 @@ def test_unregistered_tables_are_not_looked_up() -> None:
     other = get_model("qwen3-8b")
     assert summarycache.table_key(spec.tensors, other) is None  # another architecture
     assert summarycache.table_key(spec.tensors, spec.arch, "Q8_0") is None  # another file type
+
+
+def _plan_figures(model: str, quant: str) -> tuple:
+    spec = tensors.catalog_model_spec(get_model(model), quant)
+    plan = make_plan(spec, resolve_machine(MACHINE), PlanSettings(n_ctx=8192))
+    return (
+        spec.weights_bytes,
+        plan.fit,
+        plan.ngl,
+        [(d.name, d.total_bytes, d.weights_bytes, d.compute_bytes, d.repack_bytes) for d in plan.devices],
+        plan.speed.decode_tps_ctx.value if plan.speed else None,
+    )
+
+
+def test_plans_from_kept_summaries_build_no_table(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    want = {c: _plan_figures(*c) for c in CASES}  # tables built, summaries kept
+    summarycache.flush()
+    _forget()
+
+    def no_table(*a: object, **k: object) -> None:
+        raise AssertionError("built a tensor table")
+
+    monkeypatch.setattr(tensors, "_catalog_tensors_cached", no_table)
+    for c in CASES:  # a new process: the plans come from the summaries alone
+        if c[0] == "glm-4.5-air":
+            continue  # (an MTP block: its trunk is a table of its own, built)
+        assert _plan_figures(*c) == want[c]
+
+
+def test_lazy_spec_equals_the_eager_one() -> None:
+    arch = get_model("llama-3.1-8b")
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")
+    assert isinstance(spec, tensors.CatalogSpec)
+    eager = tensors._catalog_tensors(tensors.tensor_types(arch, "Q4_K_M"))
+    assert spec.weights_bytes == sum(t.n_bytes for t in eager)
+    assert spec.tensors == eager and spec.tensors is spec.tensors
+    assert spec.file_type == "Q4_K_M" and spec.origin == "catalog" and not spec.tensors_exact
+    with pytest.raises(Exception, match="converter"):
+        tensors.catalog_model_spec(arch, "NVFP4")  # raised at once, as before, not when planned

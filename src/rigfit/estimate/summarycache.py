@@ -59,6 +59,55 @@ _tables: dict[int, tuple[tuple, str, Architecture, str]] = {}
 MAX_TABLES = 8192
 
 
+class TableRef:
+    """A catalog table not necessarily built yet: its key, architecture and file type, how to build
+    it (the one shared tuple) and, without building it, its tensor names and weights bytes. One
+    object per table, so it stands for the table in identity-keyed caches."""
+
+    __slots__ = ("_names", "_table", "_weights", "arch", "file_type", "key")
+
+    def __init__(
+        self,
+        key: str,
+        arch: Architecture,
+        file_type: str,
+        table: Callable[[], tuple],
+        names: Callable[[], tuple[str, ...]],
+        weights: Callable[[], int],
+    ) -> None:
+        self.key, self.arch, self.file_type = key, arch, file_type
+        self._table, self._names, self._weights = table, names, weights
+
+    def table(self) -> tuple:
+        """The tensor table (built on first use, then the same tuple)."""
+        return self._table()
+
+    def names(self) -> tuple[str, ...]:
+        """The tensor names in table order, without building the table."""
+        return self._names()
+
+    def weights(self) -> int:
+        """The table's weights bytes [B], without building the table."""
+        return self._weights()
+
+
+def ref_of(model: object) -> TableRef | None:
+    """The :class:`TableRef` of a catalog spec whose table may be unbuilt, else None."""
+    d = getattr(model, "__dict__", None)
+    ref = d.get("_table_ref") if d is not None else None
+    return ref if isinstance(ref, TableRef) else None
+
+
+def table_ident(model: object) -> object | None:
+    """What identity-keyed caches key a spec's table by: its :class:`TableRef` (the table need not
+    be built), else the tensor tuple, else None (a mutable list: not kept)."""
+    ref = ref_of(model)
+    if ref is not None:
+        return ref
+    tensors = getattr(model, "tensors", None)
+    return tensors if isinstance(tensors, tuple) else None
+
+
 def register(table: tuple, key: str, arch: Architecture, file_type: str) -> None:
     """Remember that ``table`` is the catalog table of ``arch`` at ``file_type`` kept under ``key``."""
     with _lock:
