@@ -608,26 +608,27 @@ def _decode_runs(raw: tuple, all_names: tuple[str, ...]) -> tuple[tuple[_Run, ..
     unique = raw[0]
     if not isinstance(unique, bool):
         raise ValueError("not a runs summary")
+    new = object.__new__
     for count, role, layer, expert, n_bytes, largest, largest_matmul, repack_bytes, rel, span, kept in raw[
         1:
     ]:
         names = all_names[pos : pos + count]
         pos += count
-        out.append(
-            _Run(
-                names=names,
-                role=role,
-                layer=layer,
-                expert=expert,
-                n_bytes=n_bytes,
-                largest=largest,
-                largest_matmul=largest_matmul,
-                repack_bytes=repack_bytes,
-                repacked=frozenset(names[i] for i in rel) if rel else _NONE,
-                span=None if span is None else tuple(span),
-                kept_span=None if kept is None else tuple(kept),
-            )
+        run = new(_Run)  # the frozen row _Run(...) makes, without its per-field __setattr__
+        run.__dict__.update(
+            names=names,
+            role=role,
+            layer=layer,
+            expert=expert,
+            n_bytes=n_bytes,
+            largest=largest,
+            largest_matmul=largest_matmul,
+            repack_bytes=repack_bytes,
+            repacked=frozenset(names[i] for i in rel) if rel else _NONE,
+            span=None if span is None else tuple(span),
+            kept_span=None if kept is None else tuple(kept),
         )
+        out.append(run)
     if pos != len(all_names):
         raise ValueError("runs do not cover the table")
     return tuple(out), unique
