@@ -3,11 +3,14 @@
 A recommend ladder plans ~2,000 catalog model × quant tables, and every plan of a table used to
 walk its rows (~350,000 in all) for the same figures: the placement's runs of tensors (per layer,
 expert or not: bytes, largest matmul weight, repackable bytes, file spans), the bytes and FLOPs a
-token reads per layer (:class:`rigfit.estimate.speed.work.ModelWork`), the tied output head, and
-whether the table carries an MTP block. Those are pure functions of the table, so they are worked
-out once per (model, quant) table and, like the tensor types themselves
+token reads per layer (:class:`rigfit.estimate.speed.work.ModelWork`), the tied output head,
+whether it has routed-expert tensors and whether it carries an MTP block. Those are pure functions
+of the table, so they are worked out once per (model, quant) table and, like the tensor types
 (:mod:`rigfit.estimate.typecache`), kept in one file in the user cache directory for the next
 process: ``rigfit recommend`` in a fresh process reads them back instead of walking the tables.
+A catalog spec (:class:`rigfit.estimate.tensors.CatalogSpec`) carries a :class:`TableRef` and
+builds its table only when something reads ``tensors``; planning asks the summaries through the
+reference, so a ladder whose summaries are kept builds no table at all.
 
 Keys: a catalog table's key is its type-cache key (the architecture's ``repr``, the file type and
 the quantization options, :func:`rigfit.estimate.typecache.key_of`); the file's name hashes
