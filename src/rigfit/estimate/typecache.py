@@ -62,11 +62,12 @@ def enabled() -> bool:
     return True
 
 
-def _code_fingerprint() -> str:
-    """sha256 of rigfit's version and the rule modules' source (sorted paths and contents)."""
+def _code_fingerprint(sources: tuple[str, ...] = RULE_SOURCES) -> str:
+    """sha256 of rigfit's version and the source of ``sources`` (packages or modules under
+    ``src/rigfit``; sorted paths and contents)."""
     root = Path(rigfit.__file__).resolve().parent
     h = hashlib.sha256(rigfit.__version__.encode())
-    for rel in RULE_SOURCES:
+    for rel in sources:
         p = root / rel
         files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
         for f in files:
