@@ -22,7 +22,7 @@ def enabled() -> bool:
 def cache_dir() -> Path:
     """rigfit's user cache directory: ``$RIGFIT_CACHE_DIR``, else the platform's (on Linux by
     platformdirs' rule, ``$XDG_CACHE_HOME/rigfit`` else ``~/.cache/rigfit``, without importing it),
-    as :mod:`rigfit.estimate.typecache` finds it."""
+    used by every disk cache (:mod:`rigfit.estimate.typecache`, :mod:`rigfit.estimate.summarycache`)."""
     env = os.environ.get("RIGFIT_CACHE_DIR")
     if env:
         return Path(env)
