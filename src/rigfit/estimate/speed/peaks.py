@@ -199,7 +199,17 @@ def mmq_generation(dev: Device) -> str | None:
     RTX 3090: Ada whitepaper https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf,
     GA102 whitepaper https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf)
     and board power per op. The deltas are fitted (benchmarks/calibrate.py), one per architecture,
-    so a card is predicted from the other cards of its architecture, never from itself."""
+    so a card is predicted from the other cards of its architecture, never from itself.
+
+    Within Ampere the share differs by card, not only by architecture: llama 8B Q4_K pp512 reaches
+    32 % of the int8 peak on the RTX 3060 (tests/data/llama_bench/rtx3060_llama8b.md, b7311), 22 %
+    on the RTX 3090 (PR 24127 above) and 22 % on the RTX 3080 (b3622,
+    https://github.com/dmatora/LLM-inference-speed-benchmarks/issues/12), while tokens per board
+    watt agree (13.7, 12.6 and 11.9 tok/s/W): a board-power bound would fit. A per-architecture
+    energy per op on the power feature was tried instead of these deltas and lost
+    leave-one-device-out accuracy (prefill MdAPE 19.4 → 20.1 %, last-12-months 23.5 → 24.4 %): the
+    Ada (RTX 4090, RTX 4070 Mobile) and Turing (RTX 2080 Ti, RTX 2070 Max-Q) pairs agree per peak,
+    not per watt, so it was not adopted."""
     if dev.kind != "gpu" or (dev.vendor or "").lower() != "nvidia" or not dev.architecture:
         return None
     return dev.architecture.strip().lower().split()[0]
