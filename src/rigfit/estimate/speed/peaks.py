@@ -127,7 +127,25 @@ def cpu_path(dev: Device) -> str:
     return "cpu_apple" if dev.kind == "apple" or (dev.vendor or "").lower() == "apple" else "cpu"
 
 
-def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma: bool = False) -> str:
+#: First llama.cpp build whose ROCm flash attention runs the "tile" kernel for prompts. Before
+#: it, ggml_cuda_flash_attn_ext sent every AMD batch to the *vector* kernel ("On AMD the tile
+#: kernels perform poorly, use the vec kernel instead", removed by
+#: https://github.com/ggml-org/llama.cpp/pull/15769, merged September 2025: "improves performance
+#: for Pascal/AMD without FP16 mma", MI50 llama 1B Q4_0 pp16384 at -ub 512 185.61 → tile kernel
+#: 3.6–5.2× faster). The build number is approximate (no ground-truth row lies near it): rows of
+#: August 2025 are b6077–b6111, the next anchor of BUILD_MONTHS is b6792 (October 2025), and
+#: about 11 builds a day put early September near b6400.
+ROCM_FA_TILE_BUILD = 6400
+
+
+def rocm_fa_vector_era(build: int | None) -> bool:
+    """Whether a ROCm build without rocWMMA runs prompt flash attention on the vector kernel."""
+    return build is not None and build < ROCM_FA_TILE_BUILD
+
+
+def attention_path(
+    backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma: bool = False, build: int | None = None
+) -> str:
     """Which units run a prompt's attention matmuls (Q·K^T and softmax·V, F16 K/V).
 
     They are F16 × F16 products whatever the weights' quant type, so never the int8 (MMQ) peak:
@@ -140,7 +158,9 @@ def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma:
       truth better leave-one-device-out (prefill MdAPE 22.2 % against 22.4 % with 'fp16acc32');
     - ROCm: WMMA only in builds with GGML_HIP_ROCWMMA_FATTN (rocWMMA,
       https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md); otherwise the
-      vector "tile" kernels on the shader ALUs;
+      "tile" kernel on the shader ALUs, and before :data:`ROCM_FA_TILE_BUILD` the vector kernel
+      for every batch size ('vec': shader ALUs at a much lower share of their peak — it
+      re-reads K and V for every few query columns; its own coefficient, ``ROCm|fa1vec:attn``);
     - elsewhere the GEMM path's units (Metal, OpenCL: shader ALUs; Vulkan/SYCL: as the GEMMs).
     Without flash attention, K·Q and V·softmax are batched BLAS GEMMs in F16 (cuBLAS / hipBLAS
     on the FP16 matrix units)."""
@@ -149,7 +169,9 @@ def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma:
     if backend == "CUDA":
         return "fp16" if dev.fp16_flops or dev.int8_ops else "fp32"
     if backend == "ROCm":
-        return "fp16" if rocwmma else "fp32"
+        if rocwmma:
+            return "fp16"
+        return "vec" if rocm_fa_vector_era(build) else "fp32"
     if gemm_path == "int8":
         return "fp16"
     return "fp16" if gemm_path == "fp16lt" else gemm_path
