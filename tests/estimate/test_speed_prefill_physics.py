@@ -85,6 +85,9 @@ def test_rocm_on_an_amd_igpu_takes_the_shader_path_unless_hipblaslt():
     # discrete cards keep rocBLAS on the FP16 matrix units; Vulkan on the iGPU is unaffected
     assert prefill_path("ROCm", _gpu(vendor="AMD"), "kquant", "new") == "fp16"
     assert prefill_path("Vulkan", apu, "kquant", "new") == "fp16"
+    # without flash attention K·Q and V·softmax are rocBLAS batched GEMMs too: same units
+    assert attention_path("ROCm", apu, "fp32", fa=False) == "fp32"
+    assert attention_path("ROCm", apu, "fp16lt", fa=False) == "fp16"
 
 
 def test_power_bound_scales_with_flops_over_board_power():

@@ -163,7 +163,10 @@ def attention_path(
       re-reads K and V for every few query columns; its own coefficient, ``ROCm|fa1vec:attn``);
     - elsewhere the GEMM path's units (Metal, OpenCL: shader ALUs; Vulkan/SYCL: as the GEMMs).
     Without flash attention, K·Q and V·softmax are batched BLAS GEMMs in F16 (cuBLAS / hipBLAS
-    on the FP16 matrix units)."""
+    on the FP16 matrix units), except where rocBLAS itself runs at shader speed (an AMD iGPU
+    without hipBLASLt, :func:`prefill_path`)."""
+    if backend == "ROCm" and not fa and gemm_path == "fp32":
+        return "fp32"  # an AMD iGPU's untuned rocBLAS batched GEMMs (prefill_path)
     if backend in ("CUDA", "ROCm") and not fa:
         return "fp16" if dev.fp16_flops or dev.int8_ops else "fp32"
     if backend == "CUDA":
