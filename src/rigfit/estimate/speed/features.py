@@ -369,7 +369,10 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
     _add(sf, f"{seg.backend}:act", act)
     _add(sf, f"{seg.backend}|e={era}:act", act)
     wq = _seg_weight_bytes(work, seg, efr)
-    if path in ("fp16", "fp16lt") and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
+    # ROCm's 'fp32' path is rocBLAS's FP16 GEMM at shader speed (an AMD iGPU, prefill_path):
+    # the same dequantized copy
+    blas = path in ("fp16", "fp16lt") or (path == "fp32" and seg.backend == "ROCm")
+    if blas and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
         wq += 4.0 * _seg_params(work, seg, efr, head=False)
     _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
 
