@@ -8,7 +8,13 @@ from rigfit.estimate.calibration import FitRow, fit, prior
 from rigfit.estimate.predict import case_features, case_settings, resolve_case
 from rigfit.estimate.speed import load_constants
 from rigfit.estimate.speed.features import power_bound_time
-from rigfit.estimate.speed.peaks import ROCM_FA_TILE_BUILD, attention_path, gpu_peak, prefill_path
+from rigfit.estimate.speed.peaks import (
+    ROCM_FA_MMA_RDNA_BUILD,
+    ROCM_FA_TILE_BUILD,
+    attention_path,
+    gpu_peak,
+    prefill_path,
+)
 from rigfit.hardware.devices import Device
 from rigfit.measure.groundtruth import case_from_row
 
@@ -62,6 +68,20 @@ def test_rocm_flash_attention_before_the_tile_kernel_is_the_vector_kernel():
     # the vector kernel runs on the shader ALUs; its prior is far below the tile kernel's
     assert gpu_peak(dev, "vec", load_constants())[0] == dev.fp32_flops
     assert prior("ROCm|fa1vec:attn") > 10 * prior("ROCm|fa1:attn")
+
+
+def test_current_rocm_flash_attention_uses_wmma_on_rdna3_and_rdna4_only():
+    from dataclasses import replace
+
+    rdna2, rdna3, rdna4 = (
+        replace(_gpu(vendor="AMD"), architecture=a) for a in ("RDNA 2.0", "RDNA 3.5", "RDNA 4.0")
+    )
+    for dev in (rdna3, rdna4):
+        assert attention_path("ROCm", dev, "fp16", fa=True) == "fp16"  # current build
+        assert attention_path("ROCm", dev, "fp16", fa=True, build=ROCM_FA_MMA_RDNA_BUILD) == "fp16"
+        assert attention_path("ROCm", dev, "fp16", fa=True, build=ROCM_FA_MMA_RDNA_BUILD - 1) == "fp32"
+    # RDNA2 has no WMMA: the tile kernel on the shader ALUs
+    assert attention_path("ROCm", rdna2, "fp16", fa=True) == "fp32"
 
 
 def test_vector_flash_attention_has_its_own_feature_growing_with_depth():

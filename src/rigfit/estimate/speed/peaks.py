@@ -138,6 +138,19 @@ def cpu_path(dev: Device) -> str:
 ROCM_FA_TILE_BUILD = 6400
 
 
+#: First llama.cpp build whose ROCm flash attention runs on the WMMA matrix units of RDNA3 / 3.5
+#: GPUs without rocWMMA: https://github.com/ggml-org/llama.cpp/pull/22880 ("HIP: RDNA3 mma FA",
+#: opened 2026-05-09; RDNA4 had the mma kernel before, per
+#: https://github.com/ggml-org/llama.cpp/pull/19063). Approximate: BUILD_MONTHS puts May 2026 at
+#: b9294; no ground-truth row lies between b9294 and b9745.
+ROCM_FA_MMA_RDNA_BUILD = 9400
+
+
+def _rdna_wmma(dev: Device) -> bool:
+    """An AMD GPU with WMMA matrix units (RDNA 3, 3.5, 4) by its catalog architecture."""
+    return (dev.architecture or "").upper().startswith(("RDNA 3", "RDNA 4", "RDNA3", "RDNA4"))
+
+
 def rocm_fa_vector_era(build: int | None) -> bool:
     """Whether a ROCm build without rocWMMA runs prompt flash attention on the vector kernel."""
     return build is not None and build < ROCM_FA_TILE_BUILD
@@ -158,7 +171,8 @@ def attention_path(
       truth better leave-one-device-out (prefill MdAPE 22.2 % against 22.4 % with 'fp16acc32');
     - ROCm: WMMA only in builds with GGML_HIP_ROCWMMA_FATTN (rocWMMA,
       https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md); otherwise the
-      "tile" kernel on the shader ALUs, and before :data:`ROCM_FA_TILE_BUILD` the vector kernel
+      "tile" kernel on the shader ALUs (RDNA3/4 from :data:`ROCM_FA_MMA_RDNA_BUILD` on: the mma
+      kernel on WMMA), and before :data:`ROCM_FA_TILE_BUILD` the vector kernel
       for every batch size ('vec': shader ALUs at a much lower share of their peak — it
       re-reads K and V for every few query columns; its own coefficient, ``ROCm|fa1vec:attn``);
     - elsewhere the GEMM path's units (Metal, OpenCL: shader ALUs; Vulkan/SYCL: as the GEMMs).
@@ -174,7 +188,11 @@ def attention_path(
     if backend == "ROCm":
         if rocwmma:
             return "fp16"
-        return "vec" if rocm_fa_vector_era(build) else "fp32"
+        if rocm_fa_vector_era(build):
+            return "vec"
+        if _rdna_wmma(dev) and (build is None or build >= ROCM_FA_MMA_RDNA_BUILD):
+            return "fp16"  # the mma kernel on WMMA (current builds)
+        return "fp32"
     if gemm_path == "int8":
         return "fp16"
     return "fp16" if gemm_path == "fp16lt" else gemm_path
