@@ -158,3 +158,49 @@ def test_notes_set_hipblaslt_and_rocwmma_and_they_change_the_features():
     f_lt, _ = case_features(resolve_case(case_from_row(_row("variant=llama.cpp-hip HIPBLASLT=1"))), C)
     assert "ROCm|p=fp32:c" in f_plain and "ROCm|p=fp16lt:c" not in f_plain
     assert "ROCm|p=fp16lt:c" in f_lt and "ROCm|p=fp32:c" not in f_lt
+
+
+def test_pascal_mmq_int8_peak_is_dp4a() -> None:
+    """Pascal has no tensor cores: MMQ's int8 path runs DP4A at four times the FP32 rate (Tesla
+    P40 datasheet: 47 TOPS INT8, 12 TFLOPS FP32), not at twice a (crippled) FP16 rate."""
+    from rigfit.hardware.names import resolve_device
+
+    p40 = resolve_device("NVIDIA Tesla P40")
+    peak, estimated = gpu_peak(p40, "int8", load_constants())
+    assert estimated
+    assert peak == pytest.approx(4.0 * p40.fp32_flops)
+    rtx = resolve_device("NVIDIA GeForce RTX 3090")  # listed int8 tensor peak wins
+    assert gpu_peak(rtx, "int8", load_constants()) == (rtx.int8_ops, False)
+
+
+def test_mmq_generation_delta_only_on_nvidia_int8() -> None:
+    """The per-architecture MMQ delta keys NVIDIA discrete cards by architecture, nothing else,
+    and appears only where the prompt takes the int8 path (current builds, quantized weights)."""
+    from rigfit.estimate.speed.peaks import mmq_generation
+    from rigfit.hardware.names import resolve_device
+
+    assert mmq_generation(resolve_device("NVIDIA GeForce RTX 4090")) == "ada"
+    assert mmq_generation(resolve_device("NVIDIA GeForce RTX 3090")) == "ampere"
+    assert mmq_generation(resolve_device("NVIDIA GB10 (DGX Spark)")) is None  # an APU
+    assert mmq_generation(resolve_device("AMD Radeon RX 7900 XTX")) is None
+
+    def feats(quant: str, build: str) -> dict:
+        row = {
+            "hardware": "NVIDIA GeForce RTX 4090",
+            "n_devices": "1",
+            "backend": "CUDA",
+            "model": f"llama 8B {quant}",
+            "model_family": "llama",
+            "params_b": "8.03",
+            "quant": quant,
+            "test": "pp512",
+            "prompt_tokens": "512",
+            "depth": "0",
+            "ngl": "99",
+            "date_or_build": build,
+        }
+        return case_features(resolve_case(case_from_row(row)), load_constants())[0]
+
+    assert "CUDA|*g=ada:c" in feats("Q4_K_M", "build abc (7311)")
+    assert "CUDA|*g=ada:c" not in feats("F16", "build abc (7311)")  # FP16 GEMM path
+    assert "CUDA|*g=ada:c" not in feats("Q4_K_M", "build abc (2824)")  # before int8 MMQ

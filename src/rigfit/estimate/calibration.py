@@ -298,6 +298,10 @@ RIDGE_DELTA = 4.0  # pull of a delta towards zero
 #: rows): 4.0 (as RIDGE_DELTA) gave decode/prefill MdAPE 10.1 %/25.9 %, 1.0 gave 9.8 %/25.5 %,
 #: 0.25 gave 9.6 %/25.1 %, 0.1 gave 9.4 %/25.4 %.
 RIDGE_VENDOR_DELTA = 0.25
+#: The NVIDIA architecture deltas of the int8 (MMQ) prompt path ("|g=", speed/peaks.py
+#: mmq_generation) take the same weak pull: each rests on a few recent-build rows. Chosen
+#: leave-one-device-out (benchmarks/accuracy.py, 3,150 rows; overall / last-12-months prefill
+#: MdAPE): RIDGE_DELTA (4.0) gave 19.7 / 24.2 %, 0.25 gave 19.6 / 23.4 %.
 GROUP_CAP = 30  # rows of one device and kind that count fully
 
 
@@ -335,7 +339,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
         [
             (RIDGE_BASE_PREFILL if _is_prefill_key(k) else RIDGE_BASE)
             if prior(k) is not None
-            else (RIDGE_VENDOR_DELTA if "|v=" in k else RIDGE_DELTA)
+            else (RIDGE_VENDOR_DELTA if ("|v=" in k or "|g=" in k) else RIDGE_DELTA)
             for k in keys
         ]
     )

@@ -21,6 +21,7 @@ from rigfit.estimate.speed.peaks import (
     cpu_path,
     cpu_peak_flops,
     gpu_peak,
+    mmq_generation,
     prefill_path,
 )
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
@@ -419,6 +420,9 @@ def _resident_ubatch(
         _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+        gen = mmq_generation(seg.device) if path == "int8" else None
+        if gen is not None:  # MMQ's share of the int8 peak per NVIDIA architecture (peaks.py)
+            _add(sf, f"{seg.backend}|*g={gen}:c", gemm / peak)
         vk = _vendor_key(seg)
         if vk is not None:
             _add(sf, f"{vk}:c", gemm / peak)

@@ -101,6 +101,11 @@ def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     if path == "int8":
         if dev.int8_ops:
             return dev.int8_ops, False
+        if f32 and (dev.architecture or "").strip().lower() == "pascal":
+            # no tensor cores: MMQ runs on DP4A, four int8 multiply-adds per FP32 lane and clock
+            # (Tesla P40: 47 TOPS INT8 against 12 TFLOPS FP32,
+            # https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf)
+            return 4.0 * f32, True
         if dev.fp16_flops:
             return dev.fp16_flops * 2.0, True
         if f32:
@@ -222,3 +227,22 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
     if backend in ("ROCm", "Vulkan", "SYCL"):
         return "fp16"
     return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL
+
+
+def mmq_generation(dev: Device) -> str | None:
+    """NVIDIA architecture ('turing', 'ampere', 'ada', 'blackwell', ...) of a discrete card, for a
+    delta on the int8 (MMQ) prompt path; None for other devices.
+
+    The share of the int8 tensor peak that llama.cpp's MMQ kernels reach differs by architecture:
+    on recent builds an RTX 4090 (Ada) runs llama 8B Q4_K_S pp512 at 12,394 tok/s, 30 % of its
+    660 TOPS, an RTX 3090 (Ampere) at 4,404 tok/s, 25 % of 284 TOPS
+    (https://github.com/ggml-org/llama.cpp/pull/24127), and Turing cards fall below both
+    (https://github.com/geerlingguy/ai-benchmarks/issues/46, https://github.com/brand-o/normiebench/issues/39).
+    Candidate causes, not measured here: L2 cache (72 MB on the RTX 4090 against 6 MB on the
+    RTX 3090: Ada whitepaper https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf,
+    GA102 whitepaper https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf)
+    and board power per op. The deltas are fitted (benchmarks/calibrate.py), one per architecture,
+    so a card is predicted from the other cards of its architecture, never from itself."""
+    if dev.kind != "gpu" or (dev.vendor or "").lower() != "nvidia" or not dev.architecture:
+        return None
+    return dev.architecture.strip().lower().split()[0]
