@@ -55,6 +55,7 @@ def prior_table() -> dict[str, float]:
             out[f"{b}|{mod}:kv"] = prior(f"{b}|{mod}:kv")
             out[f"{b}|{mod}:attn"] = prior(f"{b}|{mod}:attn")
         out[f"hop:gpu|{b}"] = prior(f"hop:gpu|{b}")
+    out["ROCm|fa1vec:attn"] = prior("ROCm|fa1vec:attn")
     for key in PRIOR_INV_ETA_C:
         out[f"{key}:c"] = PRIOR_INV_ETA_C[key]
     for path in ("int8", "fp16", "fp32"):
