@@ -3,6 +3,8 @@
     python benchmarks/accuracy.py [--data FILE ...] [--by-device] [--csv OUT.csv]
 
 Default data: every ``speed_*.csv`` in data/ground-truth (speed_calibration.csv, speed_vendors.csv).
+Rows named by data/ground-truth/excluded_rows.csv are left out, counted as ``excluded: <rule>``
+(each rule states its reason; see rigfit.estimate.exclusions).
 
 For every device (published hardware name without counts) the constants are refitted on all
 other devices and the full predictor (``rigfit predict``'s code path, with its floors and
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     C = dict(load_constants())
     rows, unresolved, n_total = read_fit_rows(paths, C, args.host_links)
+    # rows of the exclusion list (data/ground-truth/excluded_rows.csv) are not asked for
+    n_total -= sum(n for reason, n in unresolved.items() if reason.startswith("excluded: "))
     pairs = lodo_predictions(rows, C)
     took = time.perf_counter() - t0
     print(

@@ -55,6 +55,7 @@ def prior_table() -> dict[str, float]:
             out[f"{b}|{mod}:kv"] = prior(f"{b}|{mod}:kv")
             out[f"{b}|{mod}:attn"] = prior(f"{b}|{mod}:attn")
         out[f"hop:gpu|{b}"] = prior(f"hop:gpu|{b}")
+    out["ROCm|fa1vec:attn"] = prior("ROCm|fa1vec:attn")
     for key in PRIOR_INV_ETA_C:
         out[f"{key}:c"] = PRIOR_INV_ETA_C[key]
     for path in ("int8", "fp16", "fp32"):
@@ -89,9 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     C["priors"] = prior_table()
     C["coefficients"] = {}
     rows, unresolved, n_total = read_fit_rows(paths, C, args.host_links)
+    # rows of the exclusion list (data/ground-truth/excluded_rows.csv, each rule with its reason)
+    n_excluded = sum(n for reason, n in unresolved.items() if reason.startswith("excluded: "))
+    n_total -= n_excluded
     print(
         f"rows: {n_total}; resolved: {len(rows)} ({len(rows) / n_total:.1%}); "
-        f"unresolved: {sum(unresolved.values())}"
+        f"unresolved: {sum(unresolved.values()) - n_excluded}; excluded: {n_excluded}"
     )
     for reason, n in Counter(unresolved).most_common(30):
         print(f"  {n:5d}  {reason}")
@@ -109,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "data": ", ".join(f"data/ground-truth/{p.name}" for p in paths),
             "rows": n_total,
+            "excluded": n_excluded,
             "resolved": len(rows),
             "devices": len({r.device for r in rows}),
             "method": "robust ridge least squares on relative test time; bands = leave-one-device-out "

@@ -179,6 +179,42 @@ class _Builder:
         self.a("ssm.time_step_rank", dt_rank)
         self.a("ssm.group_count", n_group)
 
+    def mla_keys(
+        self, n_head: int, q_lora_rank: int, kv_lora_rank: int, qk_nope: int, qk_rope: int, v_head: int
+    ) -> None:
+        """MLA heads in the current (split ``attn_k_b``/``attn_v_b``) layout, as convert_hf_to_gguf
+        writes them now: key_length = kv_lora_rank + rope, value_length = kv_lora_rank, one KV
+        head, key/value_length_mla = the decompressed head sizes; then the LoRA ranks."""
+        self.a("attention.head_count", n_head)
+        self.a("attention.head_count_kv", 1)
+        self.a("attention.key_length", kv_lora_rank + qk_rope)
+        self.a("attention.value_length", kv_lora_rank)
+        self.a("attention.key_length_mla", qk_nope + qk_rope)
+        self.a("attention.value_length_mla", v_head)
+        self.a("attention.q_lora_rank", q_lora_rank)
+        self.a("attention.kv_lora_rank", kv_lora_rank)
+
+    def deepseek_moe_keys(
+        self,
+        qk_rope: int,
+        n_dense_lead: int,
+        n_expert: int,
+        n_expert_used: int,
+        n_expert_shared: int,
+        n_ff_exp: int,
+        weights_scale: float,
+    ) -> None:
+        """The DeepSeek MLA + MoE keys after the heads: RoPE over the ``qk_rope`` part of each head,
+        the leading dense layers, and the routed / shared experts."""
+        self.a("rope.dimension_count", qk_rope)
+        self.a("rope.freq_base", 10000.0)
+        self.a("leading_dense_block_count", n_dense_lead)
+        self.a("expert_count", n_expert)
+        self.a("expert_used_count", n_expert_used)
+        self.a("expert_shared_count", n_expert_shared)
+        self.a("expert_feed_forward_length", n_ff_exp)
+        self.a("expert_weights_scale", weights_scale)
+
     def embed_out(
         self, n_embd: int, n_vocab: int, tied: bool = False, norm: str = "output_norm.weight"
     ) -> None:
@@ -217,6 +253,56 @@ class _Builder:
         self.tensor(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert))
         self.tensor(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert))
         self.wtype = keep
+
+    def mla_attn(
+        self,
+        p: str,
+        n_embd: int,
+        n_head: int,
+        q_lora_rank: int,
+        kv_lora_rank: int,
+        qk_nope: int,
+        qk_rope: int,
+        v_head: int,
+    ) -> None:
+        """MLA projections of layer ``p``: Q through its LoRA (a plain ``attn_q`` when
+        ``q_lora_rank`` is 0), the compressed KV with its RoPE part, the split ``attn_k_b`` /
+        ``attn_v_b`` decompressions, and the output."""
+        if q_lora_rank > 0:
+            self.tensor(p + "attn_q_a_norm.weight", (q_lora_rank,), "norm")
+            self.tensor(p + "attn_q_a.weight", (n_embd, q_lora_rank))
+            self.tensor(p + "attn_q_b.weight", (q_lora_rank, n_head * (qk_nope + qk_rope)))
+        else:
+            self.tensor(p + "attn_q.weight", (n_embd, n_head * (qk_nope + qk_rope)))
+        self.tensor(p + "attn_kv_a_norm.weight", (kv_lora_rank,), "norm")
+        self.tensor(p + "attn_kv_a_mqa.weight", (n_embd, kv_lora_rank + qk_rope))
+        self.tensor(p + "attn_k_b.weight", (qk_nope, kv_lora_rank, n_head))
+        self.tensor(p + "attn_v_b.weight", (kv_lora_rank, v_head, n_head))
+        self.tensor(p + "attn_output.weight", (n_head * v_head, n_embd))
+
+    def deepseek_ffn(
+        self,
+        p: str,
+        n_embd: int,
+        dense: bool,
+        n_ff: int,
+        n_expert: int,
+        n_ff_exp: int,
+        n_expert_shared: int,
+        probs_bias: bool = False,
+    ) -> None:
+        """``ffn_norm``, then a dense FFN (``dense``: a leading dense layer) or the router (with the
+        routed experts' score-correction bias ``exp_probs_b`` when ``probs_bias``), the routed
+        experts and the shared expert."""
+        self.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
+        if dense:
+            self.ffn(p, n_embd, n_ff)
+            return
+        self.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
+        if probs_bias:
+            self.tensor(p + "exp_probs_b.bias", (n_expert,), "f32")
+        self.experts(p, n_embd, n_ff_exp, n_expert)
+        self.ffn(p, n_embd, n_ff_exp * n_expert_shared, "_shexp")
 
     def ssm(
         self, p: str, n_embd: int, d_inner: int, d_state: int, dt_rank: int, n_group: int, d_conv: int = 4
@@ -381,53 +467,19 @@ def write_deepseek2_mla(
     wtype: str = "F16",
     seed: int = 0,
 ) -> SynthModel:
-    """DeepSeek-V2/V3-style MLA + MoE model in the current (split k_b/v_b) GGUF layout.
-
-    Keys as convert_hf_to_gguf writes them now: key_length = kv_lora_rank + rope,
-    value_length = kv_lora_rank, head_count_kv = 1, key/value_length_mla = decompressed sizes.
-    """
+    """DeepSeek-V2/V3-style MLA + MoE model in the current (split k_b/v_b) GGUF layout
+    (:meth:`_Builder.mla_keys`)."""
     b = _Builder(path, "deepseek2", wtype, seed)
     _common(b, n_layer, n_embd, n_ctx, n_vocab)
     b.a("feed_forward_length", n_ff)
-    b.a("attention.head_count", n_head)
-    b.a("attention.head_count_kv", 1)
-    b.a("attention.key_length", kv_lora_rank + qk_rope)
-    b.a("attention.value_length", kv_lora_rank)
-    b.a("attention.key_length_mla", qk_nope + qk_rope)
-    b.a("attention.value_length_mla", v_head)
-    b.a("attention.q_lora_rank", q_lora_rank)
-    b.a("attention.kv_lora_rank", kv_lora_rank)
-    b.a("rope.dimension_count", qk_rope)
-    b.a("rope.freq_base", 10000.0)
-    b.a("leading_dense_block_count", n_dense_lead)
-    b.a("expert_count", n_expert)
-    b.a("expert_used_count", n_expert_used)
-    b.a("expert_shared_count", n_expert_shared)
-    b.a("expert_feed_forward_length", n_ff_exp)
-    b.a("expert_weights_scale", 1.0)
+    b.mla_keys(n_head, q_lora_rank, kv_lora_rank, qk_nope, qk_rope, v_head)
+    b.deepseek_moe_keys(qk_rope, n_dense_lead, n_expert, n_expert_used, n_expert_shared, n_ff_exp, 1.0)
     b.embed_out(n_embd, n_vocab, tied=False)
     for i in range(n_layer):
         p = f"blk.{i}."
         b.tensor(p + "attn_norm.weight", (n_embd,), "norm")
-        if q_lora_rank > 0:
-            b.tensor(p + "attn_q_a_norm.weight", (q_lora_rank,), "norm")
-            b.tensor(p + "attn_q_a.weight", (n_embd, q_lora_rank))
-            b.tensor(p + "attn_q_b.weight", (q_lora_rank, n_head * (qk_nope + qk_rope)))
-        else:
-            b.tensor(p + "attn_q.weight", (n_embd, n_head * (qk_nope + qk_rope)))
-        b.tensor(p + "attn_kv_a_norm.weight", (kv_lora_rank,), "norm")
-        b.tensor(p + "attn_kv_a_mqa.weight", (n_embd, kv_lora_rank + qk_rope))
-        b.tensor(p + "attn_k_b.weight", (qk_nope, kv_lora_rank, n_head))
-        b.tensor(p + "attn_v_b.weight", (kv_lora_rank, v_head, n_head))
-        b.tensor(p + "attn_output.weight", (n_head * v_head, n_embd))
-        b.tensor(p + "ffn_norm.weight", (n_embd,), "norm")
-        if i < n_dense_lead:
-            b.ffn(p, n_embd, n_ff)
-        else:
-            b.tensor(p + "ffn_gate_inp.weight", (n_embd, n_expert), "f32")
-            b.experts(p, n_embd, n_ff_exp, n_expert)
-            sh = n_ff_exp * n_expert_shared
-            b.ffn(p, n_embd, sh, "_shexp")
+        b.mla_attn(p, n_embd, n_head, q_lora_rank, kv_lora_rank, qk_nope, qk_rope, v_head)
+        b.deepseek_ffn(p, n_embd, i < n_dense_lead, n_ff, n_expert, n_ff_exp, n_expert_shared)
     b.model.dims.update(
         n_layer=n_layer,
         n_embd=n_embd,

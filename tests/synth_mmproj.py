@@ -14,6 +14,7 @@ mtmd refuses the pair. Weights are F16 (``wtype``), biases and norms F32, as con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,47 @@ class SynthMmproj:
     tensor_bytes: dict[str, int] = field(default_factory=dict)
 
 
+#: ``add(name, shape, weight)``: one random tensor, in the weight type when ``weight``, else F32
+_Add = Callable[[str, tuple[int, ...], bool], None]
+
+
+def _open_tower(
+    path: Path, meta: dict[str, object], norm: tuple[float, float], wtype: str
+) -> tuple[GGUFWriter, SynthMmproj, _Add]:
+    """A clip GGUF writer with ``meta`` (bool, uint32 or string values, in order), the layer-norm
+    epsilon, ``norm`` as the image mean and std of every channel, and ``clip.use_gelu``; with the
+    record of what is written and the function that adds a tensor (random weights, seed 0)."""
+    dtype = {"F16": np.float16, "F32": np.float32}[wtype]
+    rng = np.random.default_rng(0)
+    w = GGUFWriter(str(path), "clip")
+    for key, value in meta.items():
+        if isinstance(value, bool):
+            w.add_bool(key, value)
+        elif isinstance(value, int):
+            w.add_uint32(key, value)
+        else:
+            w.add_string(key, str(value))
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
+    w.add_array("clip.vision.image_mean", [norm[0]] * 3)
+    w.add_array("clip.vision.image_std", [norm[1]] * 3)
+    w.add_bool("clip.use_gelu", True)
+    out = SynthMmproj(Path(path), meta)
+
+    def add(name: str, shape: tuple[int, ...], weight: bool) -> None:
+        arr = (rng.standard_normal(shape) * 0.02).astype(dtype if weight else np.float32)
+        w.add_tensor(name, arr)
+        out.tensor_bytes[name] = arr.nbytes
+
+    return w, out, add
+
+
+def _close(w: GGUFWriter) -> None:
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def write_gemma3_mmproj(
     path: Path,
     n_embd: int = 256,
@@ -42,9 +84,6 @@ def write_gemma3_mmproj(
     wtype: str = "F16",
 ) -> SynthMmproj:
     """Write a Gemma 3 style mmproj GGUF with small random weights; return what was written."""
-    dtype = {"F16": np.float16, "F32": np.float32}[wtype]
-    rng = np.random.default_rng(0)
-    w = GGUFWriter(str(path), "clip")
     meta: dict[str, object] = {
         "general.name": "synthetic gemma3 mmproj",
         "clip.has_vision_encoder": True,
@@ -57,24 +96,7 @@ def write_gemma3_mmproj(
         "clip.vision.projection_dim": projection_dim,
         "clip.vision.attention.head_count": n_head,
     }
-    for key, value in meta.items():
-        if isinstance(value, bool):
-            w.add_bool(key, value)
-        elif isinstance(value, int):
-            w.add_uint32(key, value)
-        else:
-            w.add_string(key, str(value))
-    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
-    w.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
-    w.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
-    w.add_bool("clip.use_gelu", True)
-    out = SynthMmproj(Path(path), meta)
-
-    def add(name: str, shape: tuple[int, ...], weight: bool) -> None:
-        arr = (rng.standard_normal(shape) * 0.02).astype(dtype if weight else np.float32)
-        w.add_tensor(name, arr)
-        out.tensor_bytes[name] = arr.nbytes
-
+    w, out, add = _open_tower(path, meta, (0.5, 0.5), wtype)
     n_patches = (image_size // patch_size) ** 2
     add("v.patch_embd.weight", (n_embd, 3, patch_size, patch_size), True)
     add("v.patch_embd.bias", (n_embd,), False)
@@ -94,10 +116,7 @@ def write_gemma3_mmproj(
     add("v.post_ln.bias", (n_embd,), False)
     add("mm.input_projection.weight", (n_embd, projection_dim), True)
     add("mm.soft_emb_norm.weight", (n_embd,), False)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    _close(w)
     return out
 
 
@@ -116,9 +135,6 @@ def write_gemma4v_mmproj(
     patch embedding without bias (patch 16), a 2-D position table ``[n_embd, positions, 2]``, per
     block Q/K/V/O without biases, Q/K RMS norms, RMS ``ln1``/``ln2``, post-attention and post-FFN
     norms, a gated GELU FFN, and ``mm.input_projection`` to the text width."""
-    dtype = {"F16": np.float16, "F32": np.float32}[wtype]
-    rng = np.random.default_rng(0)
-    w = GGUFWriter(str(path), "clip")
     meta: dict[str, object] = {
         "general.name": "synthetic gemma4v mmproj",
         "clip.has_vision_encoder": True,
@@ -131,24 +147,7 @@ def write_gemma4v_mmproj(
         "clip.vision.projection_dim": projection_dim,
         "clip.vision.attention.head_count": n_head,
     }
-    for key, value in meta.items():
-        if isinstance(value, bool):
-            w.add_bool(key, value)
-        elif isinstance(value, int):
-            w.add_uint32(key, value)
-        else:
-            w.add_string(key, str(value))
-    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-6)
-    w.add_array("clip.vision.image_mean", [0.0, 0.0, 0.0])
-    w.add_array("clip.vision.image_std", [1.0, 1.0, 1.0])
-    w.add_bool("clip.use_gelu", True)
-    out = SynthMmproj(Path(path), meta)
-
-    def add(name: str, shape: tuple[int, ...], weight: bool) -> None:
-        arr = (rng.standard_normal(shape) * 0.02).astype(dtype if weight else np.float32)
-        w.add_tensor(name, arr)
-        out.tensor_bytes[name] = arr.nbytes
-
+    w, out, add = _open_tower(path, meta, (0.0, 1.0), wtype)
     hd = n_embd // n_head
     add("v.patch_embd.weight", (n_embd, 3, 16, 16), True)
     add("v.position_embd.weight", (2, positions, n_embd), False)
@@ -163,8 +162,5 @@ def write_gemma4v_mmproj(
         add(f"v.blk.{il}.ffn_up.weight", (n_ff, n_embd), True)
         add(f"v.blk.{il}.ffn_down.weight", (n_embd, n_ff), True)
     add("mm.input_projection.weight", (projection_dim, n_embd), True)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    _close(w)
     return out

@@ -116,6 +116,7 @@ class Claim:
     source: str | None = None
     text: str | None = None
     line: int = 0
+    os: str = "unknown"  # ``rigfit check --os``: the driver factor of the prediction (speed/osdriver.py)
 
     def describe(self) -> str:
         if self.text:
@@ -855,19 +856,19 @@ def _predict(claim: Claim, machine, spec, kind: str):
         depth = claim.depth or 0
         ctx = claim.ctx or (depth if depth else 4096)
         prompt = claim.prompt_tokens or 512
-        plan = make_plan(spec, machine, PlanSettings(n_ctx=max(ctx, prompt), prompt_tokens=prompt))
+        settings = PlanSettings(n_ctx=max(ctx, prompt), prompt_tokens=prompt, os=claim.os)
+        plan = make_plan(spec, machine, settings)
         if kind == "memory":
             tot = float(sum(d.total_bytes for d in plan.devices))
             soft = float(sum(d.compute_bytes + d.overhead_bytes for d in plan.devices))
             slack = 0.2 * soft + 0.03 * plan.weights_bytes
-            gb = 1e9
-            return Figure(
-                tot / gb,
+            return Figure(  # GB = 1e9 B
+                tot / 1e9,
                 "GB",
                 "estimated",
                 "rigfit memory plan (all devices)",
-                (tot - slack) / gb,
-                (tot + slack) / gb,
+                (tot - slack) / 1e9,
+                (tot + slack) / 1e9,
             )
         sp = plan.speed
         if sp is None:

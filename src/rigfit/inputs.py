@@ -28,6 +28,24 @@ def check_ctx(n_ctx: int | None, *, flag: str = "--ctx", minimum: int = 0) -> No
     raise RigfitError(f"{flag} must be at least {minimum} tokens.")
 
 
+#: ``--os`` help, the same words in ``rigfit plan``, ``check`` and ``predict``.
+OS_HELP = (
+    "Operating system the speed is for: windows | linux | macos | unknown (default: no driver "
+    "factor, wider speed bands). Intel Arc runs 2-3x slower on Linux (Mesa) than on Windows."
+)
+
+
+def check_os(os: str | None, *, flag: str = "--os") -> str:
+    """``--os`` text → the speed model's OS name (:data:`rigfit.estimate.speed.osdriver.OS_CHOICES`;
+    empty = 'unknown'), the driver factor of :mod:`rigfit.estimate.speed.osdriver`."""
+    from rigfit.estimate.speed.osdriver import OS_CHOICES  # lazy: numpy behind it
+
+    os_name = (os or "unknown").strip().lower()
+    if os_name not in OS_CHOICES:
+        raise RigfitError(f"{flag} must be one of {', '.join(OS_CHOICES)}, got {os!r}.", "e.g. --os linux")
+    return os_name
+
+
 # ------------------------------------------------------------------------------------------------
 # Sane ranges of every numeric input (issue 18, defect 2)
 # ------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rigfit.engines import get_engine
 from rigfit.errors import RigfitError, UnknownNameError
 from rigfit.estimate.concurrency import check_users
 from rigfit.estimate.kvtypes import check_kv_types
-from rigfit.inputs import check_ctx
+from rigfit.inputs import check_ctx, check_os
 from rigfit.plantypes import PlanSettings
 
 
@@ -93,11 +93,7 @@ def plan_settings(
         users, output, min_tps, parallel, ctx, prompt, slots=engine.name == "llama.cpp"
     )
     check_ctx(ctx)
-    from rigfit.estimate.speed.osdriver import OS_CHOICES  # lazy: numpy behind it
-
-    os_name = (os or "unknown").strip().lower()
-    if os_name not in OS_CHOICES:
-        raise RigfitError(f"--os must be one of {', '.join(OS_CHOICES)}, got {os!r}.", "e.g. --os linux")
+    os_name = check_os(os)
     settings = PlanSettings(
         n_ctx=ctx,
         ngl=parse_ngl(ngl),

@@ -32,6 +32,7 @@ from rigfit.engines.registry import get_engine
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate import speculative as spec_mod
+from rigfit.estimate import summarycache
 from rigfit.estimate import vision as vision_mod
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
@@ -40,7 +41,7 @@ from rigfit.estimate.placement import (
     accelerators_for_llamacpp,
     backend_prefix,
     experts_in_ram_layers,
-    is_expert_tensor,
+    has_expert_tensors,
     place,
     skipped_mtp_span,
 )
@@ -330,7 +331,7 @@ def device_memory(
         machine.detected  # this machine's fitted offsets come from the results store
         or settings.speculative is not None
         or settings.vision is not None
-        or not isinstance(model.tensors, tuple)
+        or (ident := summarycache.table_ident(model)) is None
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
@@ -340,7 +341,7 @@ def device_memory(
 
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, ngl, profile)
-        pl, devs = _DEVICE_MEMORY.get(model.tensors, key, build)
+        pl, devs = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
     return pl, [copy(d) for d in devs]
@@ -585,7 +586,7 @@ def _auto_moe_offload(model: ModelSpec, settings: PlanSettings) -> bool:
         and settings.ngl is None
         and not settings.cpu_moe
         and not settings.n_cpu_moe
-        and any(is_expert_tensor(t.name) for t in model.tensors)
+        and has_expert_tensors(model)
     )
 
 
@@ -710,14 +711,16 @@ def _decode(
 
 def _decode_figures(cand: Plan) -> tuple[Figure | None, Figure | None]:
     """``speed_of(cand)``'s (decode_tps, decode_tps_ctx), by the two decode passes alone on another
-    machine's local devices (calibration factors apply to this machine's whole estimate); on any
-    error, by the full estimate (None for both when it cannot estimate)."""
+    machine's local devices (calibration factors apply to this machine's whole estimate); where the
+    speed model cannot say (a :class:`RigfitError`, or its ValueError: no memory bandwidth known
+    for a device, no device at all), by the full estimate, which reports it as "no speed" (None for
+    both). Any other error is a defect and propagates."""
     machine = cand.machine
     if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
         try:
             model, kwargs = speed_inputs(cand)
             return estimate_decode_at_start_and_context(model, machine, **kwargs)
-        except Exception:  # the full estimate below reports it, as speed_of does
+        except (RigfitError, ValueError):  # the full estimate below reports it, as speed_of does
             pass
     est, _ = speed_of(cand)
     if est is None:
@@ -855,7 +858,7 @@ def min_n_cpu_moe(
     GPU memory falls and host memory grows with N (the op-offload copy buffer appears once at
     N ≥ 1 and then stays the same), so a binary search over 1 … n_layer is exact."""
     settings = settings or PlanSettings()
-    if model.arch.moe is None or not any(is_expert_tensor(t.name) for t in model.tensors):
+    if model.arch.moe is None or not has_expert_tensors(model):
         return None
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)

@@ -39,8 +39,9 @@ def decode_at_context(plan: Plan) -> Figure | None:
 
     Raises :class:`NeedsFullEstimate` where only the full estimate can tell: the local machine
     (``rigfit calibrate``'s factors apply to the whole estimate), hosted systems, speculative
-    decoding, and any error (the full estimate reports errors as "no speed" only after running
-    every part)."""
+    decoding, and where the speed model cannot say (a :class:`RigfitError`, or its ValueError: no
+    memory bandwidth known for a device; the full estimate reports those as "no speed" only after
+    running every part). Any other error is a defect and propagates."""
     if plan.fit is Verdict.NO:
         return None
     machine = plan.machine
@@ -54,7 +55,7 @@ def decode_at_context(plan: Plan) -> Figure | None:
     try:
         model, kwargs = speed_inputs(plan)
         return estimate_decode_at_context(model, machine, **kwargs)
-    except (RigfitError, Exception) as exc:
+    except (RigfitError, ValueError) as exc:
         raise NeedsFullEstimate from exc
 
 

@@ -139,10 +139,11 @@ LARGE_FAMILIES: dict[str, Writer] = {
         wtype=wtype,
     ),
     # Gemma 4 26B-A4B (E 2816, 16 heads of 256 / 512, 8 / 2 KV heads with K = V, dense FFN 2112
-    # next to experts of 704, 8 used), 6 of its 30 layers and 16 of its 128 experts
+    # next to experts of 704, 8 used), 7 of its 30 layers (a global layer before a sliding one,
+    # as in the released model) and 16 of its 128 experts
     "gemma4-26b-a4b-dims": lambda p, wtype: write_gemma4(
         p,
-        n_layer=6,
+        n_layer=7,
         n_embd=2816,
         n_head=16,
         n_head_kv=8,

@@ -179,6 +179,14 @@ COMPUTE_MEASURED = [
     (_E2B_SHARED, "-c 4096 -fa on", 14.03),
     (_E2B_SHARED, "-c 4096 -ctk/-ctv q8_0", 16.14),
     (_E2B_SHARED, "-c 4096 -np 4 -kvu", 15.53),
+    # the widest (double-wide) FFN fits the freed input block: its intermediate, not a
+    # per-layer-input row, leaves the stage (gemma4_ffn_ple_values; 1.48 MiB high before)
+    (_E2B_SHARED, "-c 4096 -ub 1024", 29.06),
+    (_E2B_SHARED, "-c 4096 -ub 128", 3.44),
+    (dict(_E2B_SHARED, ple=32, n_ff=384), "-c 512 -fa on", 7.78),
+    (dict(_E2B_SHARED, ple=32, n_ff=416), "-c 512 -fa on", 8.03),
+    (dict(_E2B_SHARED, ple=128, n_ff=896), "-c 512 -fa on", 15.53),
+    (dict(_E2B_SHARED, ple=128, n_ff=384), "-c 512 -fa on", 11.03),
     (dict(n_layer=8, ple=64, shared_kv_layers=2), "-c 4096 -ub 1024", 24.06),
     (dict(_E2B, n_ff=1024), "-c 4096 -fa on", 14.78),
     (dict(_E2B, n_ff=1024), "-c 4096 -ctk/-ctv q8_0", 16.14),
@@ -220,3 +228,48 @@ def test_ffn_ple_rows_threshold():
     assert gemma4_ffn_ple_rows(small) == 1  # 1024 ≤ 640 + 512
     assert gemma4_ffn_ple_rows(small, kv_rot=True) == 2  # 1024 > 640 + 512 − 512
     assert gemma4_ffn_ple_rows(replace(small, n_ff=2048)) == 2
+
+
+def test_ffn_ple_values_double_wide():
+    """Layers of one width keep rows·A·L; where the widest FFN (E2B's double-wide shared-KV
+    layers) comes after narrower ones and fits the freed block, the stage holds
+    2·A·L − max(w, A·L); wider than the block, two rows as before."""
+    from rigfit.archs.gemma import gemma4_ffn_ple_values
+
+    e2b = _arch("gemma-4-E2B-it")
+    a_l = int(e2b.extra["embedding_length_per_layer_input"]) * e2b.n_layer
+    assert gemma4_ffn_ple_values(e2b) == 2 * a_l  # 12288 > A·L + 2·E
+    small = replace(e2b, n_layer=10, n_embd=256, n_ff=512, n_head=4, n_embd_head_k=128)
+    small = replace(small, extra={**small.extra, "embedding_length_per_layer_input": 64})
+    assert gemma4_ffn_ple_values(small) == 640  # one width: one row
+    wide = replace(small, n_ff=tuple(512 if il < 5 else 1024 for il in range(10)))
+    assert gemma4_ffn_ple_values(wide) == 2 * 640 - 1024
+    narrow = replace(wide, n_ff=tuple(256 if il < 5 else 512 for il in range(10)))
+    assert gemma4_ffn_ple_values(narrow) == 640  # w 512 < A·L 640: one row
+    assert gemma4_ffn_ple_values(wide, kv_rot=True) == 2 * 640  # 1024 > 1152 − 512
+
+
+#: llama.cpp b11549 (xllamacpp 2026.10.11549) CPU compute buffers [MiB] at -c 4096 -fa off of
+#: synthetic gemma4 GGUFs at the released widths (gemma3n_synth.write_gemma4 with the config's
+#: E, heads, head sizes, KV heads, K = V, n_ff, sliding window 1024; 3 layers sliding, global,
+#: sliding; vocabulary 1000; Q4_0; 26B-A4B with 16 of its 128 experts): (repo, KV heads per
+#: layer, MiB). The FA-off rule without gemma._released_width_rows was 5.5 / 2.5 / 7.0 MiB low.
+RELEASED_WIDTH_FA_OFF = [
+    ("gemma-4-12B-it", (8, 1, 8), 224.52),
+    ("gemma-4-31B-it", (16, 4, 16), 415.52),
+    ("gemma-4-26B-A4B-it", (8, 2, 8), 220.02),
+]
+
+
+@pytest.mark.parametrize(("repo", "hkv", "mib"), RELEASED_WIDTH_FA_OFF)
+def test_fa_off_attention_at_released_widths(repo, hkv, mib):
+    """At the released widths a global layer's FA-off attention stage holds 3·q + 5·E (K/V rows
+    narrower than E), one more E with routed experts: the recorded reserves to 0.01 MiB."""
+    from rigfit.estimate.memory import LlamaSettings, compute_stage_bytes
+
+    a = _arch(repo)
+    a3 = replace(a, n_layer=3, swa_layers=(True, False, True), n_head_kv=hkv, n_vocab=1000, n_ff=a.ff(0))
+    if a.moe is not None:
+        a3 = replace(a3, moe=replace(a.moe, n_expert=16))
+    got = compute_stage_bytes(a3, LlamaSettings(n_ctx=4096, flash_attn="off"), [0, 1, 2], True) / 1024**2
+    assert abs(got - mib) <= 0.01, (repo, got, mib)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -10,16 +9,12 @@ from pathlib import Path
 import pytest
 
 from clirun import run_cli
+from model_configs_kit import model_configs
 from rigfit.archs.registry import supported_archs
 from rigfit.catalog.filters import capabilities, released
 from rigfit.catalog.models import catalog_sources, load_models
 
 ROOT = Path(__file__).resolve().parents[2]
-# the maintainer module (tools/ is no package): loaded from its file
-_spec = importlib.util.spec_from_file_location("model_configs", ROOT / "tools" / "model_configs.py")
-assert _spec is not None and _spec.loader is not None
-model_configs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(model_configs)
 
 MODELS = load_models()
 BY_ID = {a.id: a for a in MODELS}

@@ -3,27 +3,13 @@ the base model's config cannot vouch for."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-from rigfit.catalog.models import load_models
+from model_configs_kit import BY_ID, CONFIGS, ROWS, model_configs
+from model_configs_kit import saved_config as _saved
 from rigfit.catalog.names import resolve_name
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = ROOT / "data" / "model-configs"
-_spec = importlib.util.spec_from_file_location("model_configs", ROOT / "tools" / "model_configs.py")
-assert _spec is not None and _spec.loader is not None
-model_configs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(model_configs)
-
-BY_ID = {a.id: a for a in load_models()}
-ROWS = {r["id"]: r for r in model_configs.read_index()}
 ROWS_BY_REPO = {r["repo"]: r for r in model_configs.read_index()}
-
-
-def _saved(repo: str) -> dict:
-    return json.loads(model_configs.config_path(repo).read_text())
 
 
 def _configs() -> dict[str, dict]:

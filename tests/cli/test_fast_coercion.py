@@ -19,6 +19,7 @@ import pytest
 import typer.core
 from tests.clirun import run_cli
 
+import rigfit.cli
 from rigfit.cli import coerce
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -160,6 +161,7 @@ def test_fast_path_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self)
 
     monkeypatch.setattr(typer.core._TyperParameter, "get_runtime_param", spy)
+    monkeypatch.setattr(rigfit.cli, "_plan_fast", lambda argv: False)  # plan through Typer here
     r = run_cli("plan", "llama-3.1-8b", "--on", "RTX 3060 12GB", "--ctx", "8192", "--json")
     assert r.exit_code == 0
     assert slow == []

@@ -502,6 +502,20 @@ def test_ubatch_weight_streaming_counts_the_fp16_dequant_copy(C):
     assert _wub(w, m, "Vulkan", None, C) == pytest.approx(one_pass, rel=0.05)
 
 
+def test_rocm_igpu_without_hipblaslt_still_streams_the_fp16_dequant_copy(C):
+    """rocBLAS on an AMD iGPU runs at shader speed ('fp32' path) but is still a FP16 GEMM on a
+    dequantized copy of the weights: the same extra traffic as with hipBLASLt."""
+    w = work_of("llama-3-8b", "Q4_K_M")
+    apu = resolve_device("Radeon 8060S")
+    m = Machine("x", accelerators=(apu,))
+    one_pass = 2 * w.bytes_per_token / apu.bandwidth_bytes_per_s
+    plain = _wub(w, m, "ROCm", None, C)
+    assert plain > 3 * one_pass
+    s = sp.RunSettings(backend="ROCm", rocm_hipblaslt=True)
+    f, _ = sp.prefill_features(w, sp.make_layout(w, m, "ROCm"), m, s, 1024, 0, C)
+    assert f["ROCm:wub"] == pytest.approx(plain)
+
+
 def test_cpu_quant_kernels_run_at_the_256_bit_rate(C):
     def cpu(fpc: int) -> Device:
         return Device(

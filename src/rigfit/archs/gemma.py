@@ -322,6 +322,35 @@ def gemma4_ffn_ple_rows(arch: Architecture, kv_rot: bool = False) -> int:
     return FFN_PLE_ROWS if widest > block else 1
 
 
+def gemma4_ffn_ple_values(arch: Architecture, kv_rot: bool = False) -> int:
+    """Per-layer-input values per token the FFN stage adds [elements]: ``rows·A·L`` by
+    :func:`gemma4_ffn_ple_rows`, except where the widest FFN comes after narrower layers (E2B's
+    ``use_double_wide_mlp``: the shared-KV layers twice as wide as layer 0) and fits the block the
+    input stage frees: there ``2·A·L − max(w, A·L)`` (w = the widest FFN), i.e. the block holds
+    one n_ff-wide FFN intermediate of the wide layers, or one per-layer-input row, whichever is
+    wider, and the stage is ``3·w + 5·E + 2·A·L − max(w, A·L)``.
+
+    The graph: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma4.cpp (the
+    per-layer inputs are projected once before layer 0 and stay alive through every layer);
+    the allocator that places later intermediates in freed blocks:
+    https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-alloc.c. Measured on llama.cpp
+    b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic double-wide gemma4 GGUFs
+    (tests/archs/gemma3n_synth.py ``write_gemma4``: E 256, 10 layers, 5 shared, 4:1 SWA, n_ctx
+    512, FA on): A·L 320 / 640 / 1280 with w 384–832 / 768–1152 / 1536–1792 took ``w`` out of the
+    two rows, to 0.01 MiB (the ``rows·A·L`` rule was 0.25–1.0 MiB high at ubatch 512, 1.48 MiB at
+    1024: sweep.FAMILIES["gemma4-e2b"], issue 12); w 512 at A·L 640 and w 768 at A·L 1280 kept
+    one row (``max``). One point is 0.5 MiB low at ubatch 512 (A·L 320, w 512: 3200 values per
+    token measured, 2944 predicted). Layers of one width keep :func:`gemma4_ffn_ple_rows`.
+    """
+    a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
+    persistent = a * arch.n_layer
+    rows = gemma4_ffn_ple_rows(arch, kv_rot)
+    widest = max(arch.ff(il) for il in range(arch.n_layer))
+    if rows == 1 and widest > arch.ff(0):
+        return 2 * persistent - max(widest, persistent)
+    return rows * persistent
+
+
 def _global_before_sliding(arch: Architecture) -> bool:
     """Whether a global (full-attention) layer comes before another layer, where the FA-off
     attention stage of a gemma4 without per-layer embeddings holds 3 more rows of E than where
@@ -332,8 +361,44 @@ def _global_before_sliding(arch: Architecture) -> bool:
     with the 3 rows left out): 6 layers (global last) −1 row of E, 7, 8 and 12 layers −3 rows
     (with 1 global layer before sliding ones), 18 layers −4; the 31B shape (8 heads, 4 / 1 KV
     heads, K = V, 12 layers: sweep.FAMILIES["gemma4-31b"]) and 8 heads at E 512 −3 rows.
+    The deduction shrinks with width (global layer last, 2 KV heads, 1 global with K = V, n_ctx
+    4096: 2 rows at E 512, 1 at E 1024) and is gone at the released widths (12B's: 224.52 MiB
+    with and without a sliding layer after the global one; 26B-A4B's: 214.52 without one, the
+    MoE row of :func:`_released_width_rows` aside), where the rule is 22.5 / 16.5 MiB low; every
+    released Gemma 4 has global layers before sliding ones, so only synthetic shapes meet it.
     """
     return any(not arch.is_swa(il) for il in range(arch.n_layer - 1))
+
+
+def _released_width_rows(arch: Architecture) -> int:
+    """f32 values per token the FA-off attention stage of a gemma4 without per-layer embeddings
+    holds beyond the generic ``3·q + (k + v) + 4·E`` [elements]: ``E − (k + v)`` where a global
+    layer's K/V rows (k + v) are narrower than one row of E (the stage holds ``3·q + 5·E``), and
+    one more row of E for routed experts where a global layer precedes other layers.
+
+    The attention graph: https://github.com/ggml-org/llama.cpp/blob/master/src/models/gemma4.cpp
+    (``build_attn`` without flash attention, KQ in f32); the measured peak is ggml-alloc's
+    (https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-alloc.c). Measured on
+    llama.cpp b11549 CPU reserves (xllamacpp 2026.10.11549) of synthetic gemma4 GGUFs at the
+    released widths with 2–3 layers (sliding, global[, sliding]), Q4_0, n_ctx 4096 FA off:
+    12B's (E 3840, 16 heads of 256 / 512, 8 / 1 KV heads, K = V,
+    https://huggingface.co/google/gemma-4-12B-it/blob/main/config.json) 224.52 MiB for 1 and
+    2 global KV heads and n_ff 8192–21504 (the rule without this term 5.5 / 3.5 MiB low); 31B's
+    (E 5376, 32 heads, 16 / 4 KV heads,
+    https://huggingface.co/google/gemma-4-31B-it/blob/main/config.json) 415.52 (2.5 MiB low);
+    26B-A4B's (E 2816, 16 heads, 8 / 2 KV heads, 16 of its 128 experts,
+    https://huggingface.co/google/gemma-4-26B-A4B-it/blob/main/config.json) 220.02 (7.0 MiB
+    low; without the experts 214.52, 1.5 low; with the global layer last 214.52). At E 256 (the
+    sweep's shapes, K/V rows ≥ E) the term is 0; at E 512–1024 with 128-wide heads and K/V rows
+    of 256 the stage held only ``3·q + 4·E`` (this rule 1 MiB high at n_ubatch 512, not a
+    released shape).
+    """
+    glb = [il for il in range(arch.n_layer) if not arch.is_swa(il)]
+    if not glb:
+        return 0
+    kv = min(arch.head_kv(il) for il in glb) * (arch.n_embd_head_k + arch.n_embd_head_v)
+    moe = arch.n_embd if arch.moe is not None and _global_before_sliding(arch) else 0
+    return max(0, arch.n_embd - kv) + moe
 
 
 # models/gemma4.cpp: SWA layers only from the stored per-layer array
@@ -341,25 +406,31 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
     """f32 values per token gemma4 adds to each graph stage [elements], with A =
     ``embedding_length_per_layer_input`` (0: no per-layer embeddings), L = n_layer, E = n_embd:
     the per-layer inputs (A·L) stay alive through every layer, once or twice in the FFN stage
-    (:func:`gemma4_ffn_ple_rows`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
+    (:func:`gemma4_ffn_ple_values`); the input stage that projects them holds ``3·A·L + 5·E``; with flash
     attention off the attention stage holds ``2·A·L − 3·E`` (without per-layer embeddings 3 rows
     of E fewer than the Gemma rule, none fewer where a global layer comes before other layers:
-    :func:`_global_before_sliding`); an MoE layer's FFN stage is in the branch below.
+    :func:`_global_before_sliding`; at the released widths the K/V rows are narrower than E:
+    :func:`_released_width_rows`); an MoE layer's FFN stage is in the branch below.
 
     Fitted on llama.cpp b11549 CPU reserves of synthetic gemma4 GGUFs (tests/archs/sweep.py:
     A 0/64/256, 6–12 layers at E 256, 16 settings each, and E2B's / 26B-A4B's own layer sizes,
-    ``LARGE_FAMILIES``). Flash attention on: within 0.01 MiB at the released sizes with f16 KV
-    (q8_0 KV: 1.3 MiB short at ubatch 512). Flash
-    attention off at the released sizes the rule is 2–4 MiB high for E2B's sizes and 18 MiB
-    (8 %) low for 26B-A4B's at n_ctx 4096; at E 256 ggml-alloc's block reuse moves the peak by
-    1.5–4 MiB (tests/archs/test_sweep.py KNOWN_GAPS).
+    ``LARGE_FAMILIES``). Flash attention on: within 0.01 MiB at the released sizes. Flash
+    attention off: 26B-A4B's sizes (7 layers, a global layer before a sliding one) within 0.01
+    MiB at all 16 settings; E2B's sizes (10 layers) 2–4 MiB high (107.02 vs 103.02 MiB at n_ctx
+    512, 115.02 vs 111.02 at 4096, 617.02 vs 615.02 at 32768: an open gap). There the FFN stage
+    holds less of the attention output than the generic ``n_head·head_dim`` (E 1536, 10 layers,
+    FFN 12288, n_ctx 4096: 2048 of 4096 values with 8 heads of 512 and 1 KV head, with or
+    without per-layer inputs and shared KV; 1024 of 2048 with heads of 256; all 4096 with 2 KV
+    heads and 2048 with 4 heads of 512 and 1 KV head), while 12B's widths hold all 8192.
     """
     a = int(extra(arch, "embedding_length_per_layer_input", default=0) or 0)
     persistent = a * arch.n_layer
     if stage == "input":
         return 3 * persistent + 5 * arch.n_embd if a else 0
     if stage == "attention" and not fa:
-        return 2 * persistent - (0 if _global_before_sliding(arch) and not a else 3 * arch.n_embd)
+        if a:
+            return 2 * persistent - 3 * arch.n_embd
+        return _released_width_rows(arch) - (0 if _global_before_sliding(arch) else 3 * arch.n_embd)
     if stage == "ffn" and arch.moe is not None:
         # 26B-A4B: a dense FFN runs next to the routed experts. The peak is the dense FFN's
         # 3·n_ff + 5·E where it is the wider one (synthetic gemma4-moe), else the experts' stage
@@ -371,6 +442,8 @@ def _gemma4_stage_extra(arch: Architecture, stage: str, fa: bool, kv_rot: bool =
         return gemma4_ffn_ple_rows(arch, kv_rot) * persistent + max(
             3 * (arch.ff(0) - routed), m.n_expert_used * arch.n_embd
         )
+    if stage == "ffn":
+        return gemma4_ffn_ple_values(arch, kv_rot)
     return gemma4_ffn_ple_rows(arch, kv_rot) * persistent
 
 

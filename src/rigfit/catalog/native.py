@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from rigfit.catalog.arch import Architecture
 from rigfit.catalog.quality import kld_vs_f16
-from rigfit.catalog.quality_models import board_figure, quant_key
+from rigfit.catalog.quality_models import board_figure, board_gap, quant_key
 from rigfit.figures import Figure, unknown
 
 
@@ -116,12 +116,24 @@ def _own_scoreboard(arch: Architecture, quant: str, file_label: str | None) -> F
     return None
 
 
-def _generic(f: Figure) -> Figure:
+def _shown_quant(quant: str | None, file_label: str | None) -> str | None:
+    """The quant a plan names: an Unsloth dynamic file's own name ("UD-Q4_K_XL"), else ``quant``."""
+    return quant_key(file_label) if file_label and quant_key(file_label).startswith("UD-") else quant
+
+
+def _board_gap(arch: Architecture, quant: str, file_label: str | None) -> str | None:
+    """Why the model's own scoreboard gives no figure (:func:`board_gap`), or None without one."""
+    return board_gap(arch.id, _shown_quant(quant, file_label) or quant)
+
+
+def _generic(f: Figure, gap: str | None = None) -> Figure:
     """The size-scaled Llama-3-8B figure, labelled as an estimate for a model without a board of
-    its own (a 16-bit reference stays exact, an unknown stays unknown)."""
+    its own, or whose board has no row for the quant (``gap``, :func:`board_gap`); a 16-bit
+    reference stays exact, an unknown stays unknown."""
     if not f.known or not f.value:
         return f
-    return replace(f, provenance="estimated", source=f"{_GENERIC}, no scoreboard of this model: {f.source}")
+    why = gap or "no scoreboard of this model"
+    return replace(f, provenance="estimated", source=f"{_GENERIC}, {why}: {f.source}")
 
 
 _REFERENCE = ("F16", "BF16", "F32")
@@ -141,7 +153,9 @@ def kld_for_model(arch: Architecture, quant: str, file_label: str | None = None)
     nat = native_format(arch)
     if nat is None:
         own = _own_scoreboard(arch, quant, file_label)
-        return own if own is not None else _generic(kld_vs_f16(q, n, arch.family or arch.id))
+        if own is not None:
+            return own
+        return _generic(kld_vs_f16(q, n, arch.family or arch.id), _board_gap(arch, quant, file_label))
     if q == nat.baseline or (nat.fmt == "MXFP4" and q == "MXFP4"):
         return Figure(0.0, "nats", "looked_up", f"baseline: the released {nat.fmt} weights ({nat.source})")
     if q in ("F16", "BF16", "F32"):
@@ -150,7 +164,7 @@ def kld_for_model(arch: Architecture, quant: str, file_label: str | None = None)
         )
     if nat.fmt != "FP8":
         return unknown("nats", f"{arch.id} ships in {nat.fmt}; llama.cpp keeps those weights as released")
-    f = _generic(kld_vs_f16(q, n, arch.family or arch.id))
+    f = _generic(kld_vs_f16(q, n, arch.family or arch.id), _board_gap(arch, quant, file_label))
     if not f.known:
         return f
     return replace(f, source=f"{f.source}; read as the loss vs the released FP8 weights")
@@ -163,25 +177,24 @@ def quality_summary(arch: Architecture, quant: str | None, file_label: str | Non
     """What a plan says about quality: the quant, its KLD figure and a one-line label
     "looked up (source)" / "estimated (generic …)" / "unknown (why)"."""
     f = kld_for_model(arch, quant, file_label) if quant else unknown("nats", "file type not known")
-    key = quant_key(file_label) if file_label and quant_key(file_label).startswith("UD-") else quant
+    gap = _board_gap(arch, quant, file_label) if quant else None
     return {
-        "quant": key,
+        "quant": _shown_quant(quant, file_label),
         "kld": f.to_json(),
         "own_scoreboard": f.provenance == "looked_up" and bool(f.value),
-        "label": _label(f),
+        "label": _label(f, gap),
     }
 
 
-def _label(f: Figure) -> str:
+def _label(f: Figure, gap: str | None = None) -> str:
     """ "looked up (source)" / "estimated (generic …)" / "unknown (why)"; a generic estimate's
-    long basis stays in the figure's source (JSON), the label names it briefly."""
+    long basis stays in the figure's source (JSON), the label names it briefly, with ``gap``
+    (:func:`board_gap`) where the model has a scoreboard without this quant."""
     src = f.source or ""
     if f.provenance == "estimated" and src.startswith(_GENERIC):
         fp8 = "; read as the loss vs the released FP8 weights" if "released FP8" in src else ""
-        src = (
-            "generic: llama.cpp's Llama-3-8B scoreboard scaled by size, no published scoreboard "
-            f"of this model{fp8}"
-        )
+        why = gap or "no published scoreboard of this model"
+        src = f"generic: llama.cpp's Llama-3-8B scoreboard scaled by size, {why}{fp8}"
     return f"{_WORDS.get(f.provenance, f.provenance)} ({src})"
 
 

@@ -218,6 +218,22 @@ def model_rows(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = No
     )
 
 
+def board_gap(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None) -> str | None:
+    """Why this model's own boards give no figure at ``quant``, e.g. "gemma-3-27b's own
+    scoreboard has no Q5_K_M row (it lists Q4_K_M, …: unsloth.ai https://…)": the quants it does
+    list, each once, and every board's name and URL. None when no board measured the model, or
+    when one lists the quant."""
+    mine = [r for r in (scoreboard_rows() if rows is None else rows) if r.model_id == model_id]
+    q = quant_key(quant)
+    if not mine or any(r.quant == q for r in mine):
+        return None
+    quants = ", ".join(dict.fromkeys(r.quant for r in mine))
+    boards = "; ".join(
+        f"{label} {url}" for label, url in dict.fromkeys((r.label, r.source_url) for r in mine)
+    )
+    return f"{model_id}'s own scoreboard has no {q} row (it lists {quants}: {boards})"
+
+
 _HF_CACHE = re.compile(r"models--(.+?)--")
 
 

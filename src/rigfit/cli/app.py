@@ -6,18 +6,16 @@ and registers itself with ``@app.command()``; ``rigfit.cli`` imports them all.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer
 import typer.core
-from rich.console import Console
 from typer.core import TyperGroup
 
 from rigfit.cli.coerce import speed_up, speed_up_params
+from rigfit.cli.consoles import console, err_console, print_json  # noqa: F401 (shared, re-exported)
 from rigfit.errors import RigfitError
 from rigfit.inputs import RANGES, Range, range_problem
-from rigfit.jsonout import to_json_text
 from rigfit.safeio import clean_text
 
 #: The Click that Typer runs on: vendored as ``typer._click`` since Typer 0.25, the ``click``
@@ -121,14 +119,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def print_json(data: Any) -> None:
-    """Write ``data`` as JSON to stdout (plain, no colour, stable key order)."""
-    sys.stdout.write(to_json_text(data) + "\n")
 
 
 def _show_version(value: bool) -> None:

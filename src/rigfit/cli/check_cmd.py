@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import typer
 from rich.markup import escape
 
 from rigfit.cli.app import app, console, print_json
 from rigfit.errors import RigfitError
+from rigfit.inputs import OS_HELP, check_os
 from rigfit.safeio import clean_text, read_text_regular
 
 _STYLE = {"impossible": "bold red", "implausible": "yellow", "ok": "green", "unknown": "dim"}
@@ -26,6 +28,7 @@ def check(
         ..., help="CSV file of claims, a text file of one claim per line, or - for stdin."
     ),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    os_name: str = typer.Option("unknown", "--os", help=OS_HELP),
 ) -> None:
     """Check claims against the physics: impossible, implausible or ok, with the arithmetic.
 
@@ -41,10 +44,13 @@ def check(
       echo "a wafer holds 900 GB of SRAM" | rigfit check -
 
       rigfit check blog_claims.csv --json
+
+      echo "Llama-3.1-8B Q4_K_M at 40 tok/s on an Arc B580" | rigfit check - --os linux
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.claims import MAX_CLAIMS_FILE_BYTES, check_claims, parse_claims
 
+    os_name = check_os(os_name)
     if claims == "-":
         text = sys.stdin.read(MAX_CLAIMS_FILE_BYTES + 1)
         if len(text) > MAX_CLAIMS_FILE_BYTES:
@@ -54,7 +60,8 @@ def check(
             )
     else:
         text = read_text_regular(claims, "claims file", max_bytes=MAX_CLAIMS_FILE_BYTES, errors="replace")
-    verdicts = check_claims(parse_claims(text.removeprefix("\ufeff")))
+    claims_read = parse_claims(text.removeprefix("\ufeff"))
+    verdicts = check_claims([replace(c, os=os_name) for c in claims_read])
     if not verdicts:
         raise RigfitError(
             "No claims found.",

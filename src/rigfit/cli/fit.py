@@ -16,16 +16,29 @@ from rich.console import Console
 from rich.table import Table
 
 
-def column_shortfall(console: Console, table: Table, width: int) -> int:
+def column_shortfall(
+    console: Console, table: Table, width: int, needs: dict[tuple[int, str], int] | None = None
+) -> int:
     """How many columns Rich would draw narrower than their longest word at ``width`` columns
-    (plus one when the table would come out wider than ``width``)."""
+    (plus one when the table would come out wider than ``width``).
+
+    needs: a memo of each column's longest word (by column and header) that a caller trying
+    several widths or column sets of one table passes to every call (a column's cells do not
+    change, and measuring them is most of the cost).
+    """
     # Rich lays the columns out in the width left after the borders
     options = console.options.update_width(width - table._extra_width)
     widths = table._calculate_column_widths(console, options)
     # a column that cannot wrap (no_wrap) is not narrowed: the table then overflows the width
     short = int(sum(widths) + table._extra_width > width)
+    memo = needs if needs is not None else {}
+    wide = None
     for column, drawn in zip(table.columns, widths, strict=True):
-        need = table._measure_column(console, console.options.update_width(10_000), column).minimum
+        key = (id(column), str(column.header))
+        need = memo.get(key)
+        if need is None:
+            wide = wide or console.options.update_width(10_000)
+            need = memo[key] = table._measure_column(console, wide, column).minimum
         if drawn < need:
             short += 1
     return short
@@ -61,9 +74,10 @@ def allot_widths(console: Console, table: Table, width: int) -> bool:
     return True
 
 
-def fits(console: Console, table: Table, width: int) -> bool:
-    """True when ``table`` draws within ``width`` columns with no word cut."""
-    return column_shortfall(console, table, width) == 0
+def fits(console: Console, table: Table, width: int, needs: dict[tuple[int, str], int] | None = None) -> bool:
+    """True when ``table`` draws within ``width`` columns with no word cut (``needs``: as for
+    :func:`column_shortfall`)."""
+    return column_shortfall(console, table, width, needs) == 0
 
 
 def drop_column(table: Table, header: str, original: Mapping[int, str] | None = None) -> bool:
@@ -95,7 +109,8 @@ def fit_table(
     useful first). Columns not listed are never dropped: a verdict column stays whole.
     """
     avail = width if width is not None else console.width
-    if fits(console, table, avail):
+    needs: dict[tuple[int, str], int] = {}  # each column's longest word, measured once
+    if fits(console, table, avail, needs):
         return table
     original = {id(column): str(column.header) for column in table.columns}
     for column in table.columns:
@@ -103,12 +118,14 @@ def fit_table(
         if short is not None:
             column.header = short
     hidden: list[str] = []
+    ok = False
     for header in drop:
-        if fits(console, table, avail):
+        if fits(console, table, avail, needs):
+            ok = True
             break
         if drop_column(table, header, original):
             hidden.append(header)
-    if not fits(console, table, avail):
+    if not ok and not fits(console, table, avail, needs):
         allot_widths(console, table, avail)
     if hidden:
         note = f"not shown at {avail} columns: {', '.join(hidden)} (a wider terminal shows them)"

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from rigfit.cli.app import app, err_console
 from rigfit.errors import RigfitError
+from rigfit.inputs import OS_HELP, check_os
 from rigfit.safeio import atomic_output, clean_text, csv_safe, open_regular
 
 #: Longest cell of a cases CSV [characters]; names are capped far lower (rigfit.inputs).
@@ -42,16 +43,19 @@ def predict_command(
             "predicted_low, predicted_high (p10–p90) and status.",
         ),
     ],
+    os_name: Annotated[str, typer.Option("--os", help=OS_HELP)] = "unknown",
 ) -> None:
     """Predict llama.cpp tokens/s for every row of a cases file (pp / tg / ppN@dD / tgN@dP tests).
 
     Rows whose hardware or model cannot be resolved get status "unresolved: <reason>" and no
-    numbers — never a guess.
+    numbers — never a guess. --os applies to the rows whose os column and notes name no
+    operating system.
     """
     # lazy: loaded when the command runs, so `rigfit --help` imports no library code
     from rigfit.estimate.predict import PREDICT_COLUMNS, iter_predict_rows
     from rigfit.measure.store import default_db_path
 
+    os_name = check_os(os_name)
     t0 = time.perf_counter()
     status: Counter[str] = Counter()
     # rows stream from the input through the model into the output: memory stays bounded
@@ -71,7 +75,7 @@ def predict_command(
             ) as dst:
                 w = csv.DictWriter(dst, fieldnames=fields, extrasaction="ignore")
                 w.writeheader()
-                for row in iter_predict_rows(_rows(reader)):
+                for row in iter_predict_rows(_rows(reader), os=os_name):
                     status["ok" if row["status"] == "ok" else "unresolved"] += 1
                     w.writerow({k: csv_safe(v) for k, v in row.items()})
                 if not status:

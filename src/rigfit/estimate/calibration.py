@@ -89,6 +89,14 @@ PRIOR_INV_ETA_C = {
     "CPU|p=cpu_apple": 1 / 0.5,
     "OpenCL|p=fp32": 1 / 0.3,
 }
+#: Prior inverse efficiency of ROCm's *vector* flash-attention kernel on prompts (builds before
+#: rigfit.estimate.speed.peaks.ROCM_FA_TILE_BUILD), against the FP32 shader peak. From the
+#: "t/s master" column of https://github.com/ggml-org/llama.cpp/pull/15769 (MI50, llama 1B Q4_0,
+#: -ub 512, pp16384: 185.61 t/s): 5.39 ms a token, of which ≈ 0.35 ms is the rest of the model
+#: (assumption: ≈ 2,900 t/s without the attention), leaves ≈ 5.0 ms for 4 × 32 heads × 64 × 8,192
+#: mean context × 16 layers = 1.07 GFLOP of attention: 0.21 TFLOPS, 1.6 % of the MI50's 13.4
+#: TFLOPS FP32 (1/η ≈ 63; 55–67 for 0–1 ms of other work).
+PRIOR_INV_ETA_VEC_FA = 63.0
 #: Prior per-ubatch overhead [s] (graph build and launch of one prompt micro-batch; assumption).
 PRIOR_UB = {
     "CUDA": 2e-3,
@@ -134,6 +142,8 @@ def prior(key: str) -> float | None:
         if suffix == "kv":  # η_KV 0.69–0.9 with flash attention (perfmodel.md §3.3)
             return 1 / 0.8 if mod == "fa1" else 1 / 0.7
         if suffix == "attn":  # attention matmuls run far below GEMM peak; without FA slower (§3.3)
+            if mod == "fa1vec":
+                return PRIOR_INV_ETA_VEC_FA
             return 1 / 0.25 if mod == "fa1" else 1 / 0.12
         if suffix == "c" and mod.startswith("p="):
             return PRIOR_INV_ETA_C.get(head, 1 / 0.3)
@@ -292,6 +302,10 @@ RIDGE_DELTA = 4.0  # pull of a delta towards zero
 #: rows): 4.0 (as RIDGE_DELTA) gave decode/prefill MdAPE 10.1 %/25.9 %, 1.0 gave 9.8 %/25.5 %,
 #: 0.25 gave 9.6 %/25.1 %, 0.1 gave 9.4 %/25.4 %.
 RIDGE_VENDOR_DELTA = 0.25
+#: The NVIDIA architecture deltas of the int8 (MMQ) prompt path ("|g=", speed/peaks.py
+#: mmq_generation) take the same weak pull: each rests on a few recent-build rows. Chosen
+#: leave-one-device-out (benchmarks/accuracy.py, 3,150 rows; overall / last-12-months prefill
+#: MdAPE): RIDGE_DELTA (4.0) gave 19.7 / 24.2 %, 0.25 gave 19.6 / 23.4 %.
 GROUP_CAP = 30  # rows of one device and kind that count fully
 
 
@@ -329,7 +343,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
         [
             (RIDGE_BASE_PREFILL if _is_prefill_key(k) else RIDGE_BASE)
             if prior(k) is not None
-            else (RIDGE_VENDOR_DELTA if "|v=" in k else RIDGE_DELTA)
+            else (RIDGE_VENDOR_DELTA if ("|v=" in k or "|g=" in k) else RIDGE_DELTA)
             for k in keys
         ]
     )

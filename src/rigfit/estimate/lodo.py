@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rigfit.estimate.calibration import FitRow, fit, predict_time
+from rigfit.estimate.exclusions import Exclusion, default_exclusions_path, exclusion_reason, read_exclusions
 from rigfit.estimate.predict import Unresolved, case_features, predict_resolved, resolve_case
 from rigfit.estimate.speed.bands import Residual, fit_bands, fit_inflation, vendor_of
 from rigfit.estimate.speed.coefficients import param_name
@@ -23,15 +24,24 @@ from rigfit.measure.groundtruth import read_cases
 
 
 def build_fit_rows(
-    path: str | Path, C: dict, extra_columns: str | Path | None = None
+    path: str | Path,
+    C: dict,
+    extra_columns: str | Path | None = None,
+    exclusions: list[Exclusion] | None = None,
 ) -> tuple[list[FitRow], Counter, int]:
     """Resolve every measured row; (fit rows, unresolved reasons, total rows).
 
-    ``extra_columns``: per-source facts to add (see :func:`rigfit.measure.groundtruth.read_cases`)."""
+    ``extra_columns``: per-source facts to add (see :func:`rigfit.measure.groundtruth.read_cases`).
+    ``exclusions``: rows to leave out, counted as ``excluded: <rule name>``
+    (:mod:`rigfit.estimate.exclusions`)."""
     cases = read_cases(path, extra_columns)
     rows: list[FitRow] = []
     unresolved: Counter = Counter()
     for case in cases:
+        why = exclusion_reason(case, exclusions or [])
+        if why is not None:
+            unresolved[f"excluded: {why}"] += 1
+            continue
         if case.tokens_per_s is None or case.tokens_per_s <= 0:
             unresolved["no measured tokens/s"] += 1
             continue
@@ -153,14 +163,21 @@ def lodo_residuals(rows: list[FitRow], C: dict) -> dict:
 
 
 def read_fit_rows(
-    paths: list[Path], C: dict, extra_columns: str | Path | None = None
+    paths: list[Path],
+    C: dict,
+    extra_columns: str | Path | None = None,
+    exclusions: str | Path | None = None,
 ) -> tuple[list[FitRow], Counter, int]:
-    """:func:`build_fit_rows` over several ground-truth files (rows, unresolved, total)."""
+    """:func:`build_fit_rows` over several ground-truth files (rows, unresolved, total).
+
+    ``exclusions``: the exclusion list to apply (default: data/ground-truth/excluded_rows.csv of
+    this checkout, where present)."""
+    rules = read_exclusions(exclusions if exclusions is not None else default_exclusions_path())
     rows: list[FitRow] = []
     unresolved: Counter = Counter()
     total = 0
     for path in paths:
-        r, u, n = build_fit_rows(path, C, extra_columns)
+        r, u, n = build_fit_rows(path, C, extra_columns, rules)
         rows += r
         unresolved.update(u)
         total += n

@@ -29,10 +29,12 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from operator import attrgetter
 
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import ModelSpec, TensorInfo, block_index
 from rigfit.errors import RigfitError
+from rigfit.estimate import summarycache
 from rigfit.estimate.backends import default_backend
 from rigfit.estimate.cpu_buffers import (
     INPUT_PREFIXES,
@@ -298,8 +300,9 @@ def place(
         no_kv_offload,
         repack_on,
     )
-    if isinstance(model.tensors, tuple):  # an immutable table: the same answer for the same inputs
-        return _PLACEMENTS.get(model.tensors, args, lambda: _place(model, *args))
+    ident = summarycache.table_ident(model)
+    if ident is not None:  # an immutable table: the same answer for the same inputs
+        return _PLACEMENTS.get(ident, args, lambda: _place(model, *args))
     return _place(model, *args)
 
 
@@ -328,7 +331,7 @@ def _place(
     layer_device, output_device = on[:n_layer], on[n_layer]
     kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
     devices = (*names, CPU)
-    runs = _placement_runs(model.tensors, n_layer)
+    runs = _model_runs(model, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
     w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
     # _Weights.add_run inlined (a recommend ladder runs this loop ~10⁶ times): the same steps
@@ -507,7 +510,128 @@ def _placement_runs(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[_Run, 
                 groups.append((key, [(t, where)]))
         return tuple(_run(role, il, expert, ts) for (role, il, expert), ts in groups)
 
-    return _RUNS.get(tensors, n_layer, build) if isinstance(tensors, tuple) else build()
+    if not isinstance(tensors, tuple):
+        return build()
+
+    def summarised() -> tuple[_Run, ...]:  # a catalog table: its runs may be kept on disk
+        key = summarycache.table_key(tensors)
+        if key is None:
+            return build()
+        runs, unique = summarycache.get(
+            "runs",
+            f"{key}:{n_layer}",
+            lambda: _with_unique(build()),
+            _encode_runs,
+            lambda raw: _decode_runs(raw, tuple(map(_NAME, tensors))),
+        )
+        _UNIQUE.put(runs, None, unique)
+        return runs
+
+    return _RUNS.get(tensors, n_layer, summarised)
+
+
+def _model_runs(model: ModelSpec, n_layer: int) -> tuple[_Run, ...]:
+    """:func:`_placement_runs` of a model's table; for a catalog table not built yet
+    (rigfit.estimate.summarycache.TableRef) read back from its summary without building it."""
+    ref = summarycache.ref_of(model)
+    if ref is None:
+        return _placement_runs(model.tensors, n_layer)
+
+    def summarised() -> tuple[_Run, ...]:
+        runs, unique = summarycache.get(
+            "runs",
+            f"{ref.key}:{n_layer}",
+            lambda: _with_unique(_placement_runs(ref.table(), n_layer)),
+            _encode_runs,
+            lambda raw: _decode_runs(raw, ref.names()),
+        )
+        _UNIQUE.put(runs, None, unique)
+        return runs
+
+    return _RUNS.get(ref, n_layer, summarised)
+
+
+def has_expert_tensors(model: ModelSpec) -> bool:
+    """Whether the model's table has routed-expert tensors (from a catalog table's summary
+    without building it)."""
+    ref = summarycache.ref_of(model)
+    if ref is None:
+        return any(is_expert_tensor(t.name) for t in model.tensors)
+
+    def build() -> bool:
+        return summarycache.get(
+            "experts",
+            ref.key,
+            lambda: any(is_expert_tensor(t.name) for t in ref.table()),
+            bool,
+            lambda raw: raw if isinstance(raw, bool) else _not_a_summary(),
+        )
+
+    return _EXPERTS.get(ref, None, build)
+
+
+#: :func:`has_expert_tensors` per catalog table reference.
+_EXPERTS: IdentityCache[bool] = IdentityCache(4096)
+
+
+def _not_a_summary() -> bool:
+    raise ValueError("not a summary")
+
+
+def _with_unique(runs: tuple[_Run, ...]) -> tuple[tuple[_Run, ...], bool]:
+    return runs, _unique_names(runs)
+
+
+def _encode_runs(value: tuple[tuple[_Run, ...], bool]) -> tuple:
+    """Runs (and whether the table's names are unique) as marshal-able values: per run its tensor
+    count, the figures, and the positions (in the run) of its repacked tensors (names come back
+    from the table itself)."""
+    runs, unique = value
+    out: list[tuple] = [bool(unique)]
+    for r in runs:
+        rel = tuple(i for i, n in enumerate(r.names) if n in r.repacked)
+        out.append(
+            (len(r.names), r.role, r.layer, r.expert, r.n_bytes, r.largest, r.largest_matmul,
+             r.repack_bytes, rel, r.span, r.kept_span)
+        )  # fmt: skip
+    return tuple(out)
+
+
+_NAME = attrgetter("name")
+_NONE: frozenset[str] = frozenset()
+
+
+def _decode_runs(raw: tuple, all_names: tuple[str, ...]) -> tuple[tuple[_Run, ...], bool]:
+    """:func:`_encode_runs` undone over the names of the same table (their count must match)."""
+    out = []
+    pos = 0
+    unique = raw[0]
+    if not isinstance(unique, bool):
+        raise ValueError("not a runs summary")
+    new = object.__new__
+    for count, role, layer, expert, n_bytes, largest, largest_matmul, repack_bytes, rel, span, kept in raw[
+        1:
+    ]:
+        names = all_names[pos : pos + count]
+        pos += count
+        run = new(_Run)  # the frozen row _Run(...) makes, without its per-field __setattr__
+        run.__dict__.update(
+            names=names,
+            role=role,
+            layer=layer,
+            expert=expert,
+            n_bytes=n_bytes,
+            largest=largest,
+            largest_matmul=largest_matmul,
+            repack_bytes=repack_bytes,
+            repacked=frozenset(names[i] for i in rel) if rel else _NONE,
+            span=None if span is None else tuple(span),
+            kept_span=None if kept is None else tuple(kept),
+        )
+        out.append(run)
+    if pos != len(all_names):
+        raise ValueError("runs do not cover the table")
+    return tuple(out), unique
 
 
 def _run(role: str, il: int | None, expert: bool, rows: list[tuple[TensorInfo, tuple[int, int]]]) -> _Run:
@@ -594,7 +718,7 @@ def _tied_output(model: ModelSpec, w: _Weights, output_device: str) -> None:
     """A tied output (no ``output.weight``): a duplicate of token_embd on the output device when that
     is a GPU; on the CPU it is the embedding itself, used as a matmul weight (op offload), or, with
     repacking, a repacked copy of it (``TENSOR_DUPLICATED`` in the CPU_REPACK buffer)."""
-    tied = _tied_head(model.tensors)
+    tied = _model_tied(model)
     if tied is None:
         return
     embd_bytes, repack_dup = tied
@@ -626,7 +750,40 @@ def _tied_head(tensors: Sequence[TensorInfo]) -> tuple[int, int] | None:
             return None
         return token_embd.n_bytes, tied_head_repack_bytes(tensors)
 
-    return _TIED.get(tensors, None, build) if isinstance(tensors, tuple) else build()
+    if not isinstance(tensors, tuple):
+        return build()
+
+    def summarised() -> tuple[int, int] | None:  # a catalog table: kept on disk
+        key = summarycache.table_key(tensors)
+        if key is None:
+            return build()
+        return summarycache.get(
+            "tied",
+            key,
+            build,
+            lambda v: False if v is None else v,  # (None stands for "not kept")
+            lambda raw: None if raw is False else (int(raw[0]), int(raw[1])),
+        )
+
+    return _TIED.get(tensors, None, summarised)
+
+
+def _model_tied(model: ModelSpec) -> tuple[int, int] | None:
+    """:func:`_tied_head` of a model's table (a catalog table's from its summary, unbuilt)."""
+    ref = summarycache.ref_of(model)
+    if ref is None:
+        return _tied_head(model.tensors)
+
+    def summarised() -> tuple[int, int] | None:
+        return summarycache.get(
+            "tied",
+            ref.key,
+            lambda: _tied_head(ref.table()),
+            lambda v: False if v is None else v,  # (None stands for "not kept")
+            lambda raw: None if raw is False else (int(raw[0]), int(raw[1])),
+        )
+
+    return _TIED.get(ref, None, summarised)
 
 
 def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placement:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rigfit.catalog.models import match_model
@@ -35,6 +35,7 @@ from rigfit.estimate.speed import (
 )
 from rigfit.estimate.speed.bands import vendor_of
 from rigfit.estimate.speed.coefficients import centre_in_band
+from rigfit.estimate.speed.osdriver import UNKNOWN as UNKNOWN_OS
 from rigfit.estimate.speed.osdriver import factor as os_factor
 from rigfit.estimate.speed.osdriver import os_of_row, widen_unknown
 from rigfit.estimate.tensors import catalog_model_spec
@@ -85,7 +86,7 @@ def _resolve_device_name(candidates: tuple[str, ...]) -> Device:
     for name in candidates:
         try:
             return resolve_device(name)
-        except Exception as exc:  # UnknownNameError, AmbiguousNameError
+        except RigfitError as exc:  # UnknownNameError, AmbiguousNameError
             last = exc
     raise Unresolved(f"hardware {candidates[0]!r} not in the catalog ({last})")
 
@@ -163,7 +164,7 @@ def resolve_work(
     """Per-token work of a published model (catalog architecture + predicted tensor table)."""
     try:
         arch = match_model(model, family or None, params_b)
-    except Exception as exc:
+    except (RigfitError, ValueError) as exc:  # the catalog's own refusals; a defect propagates
         raise Unresolved(f"model {model!r}: {exc}") from exc
     if arch is None:
         raise Unresolved(f"model {model!r} ({family or '?'}, {params_b or '?'} B) not in the catalog")
@@ -171,7 +172,7 @@ def resolve_work(
         raise Unresolved(f"model {model!r}: quant not given")
     try:
         spec = catalog_model_spec(arch, _file_type(quant))
-    except Exception as exc:
+    except (RigfitError, ValueError) as exc:  # no tensor rules for this quant; a defect propagates
         raise Unresolved(f"model {model!r}: no tensor table for {quant} ({exc})") from exc
     work = model_work(spec)
     if size_gib:
@@ -449,17 +450,21 @@ def predict_case(
     return tps, lo, hi, "ok"
 
 
-def predict_rows(rows: list[dict], C: dict | None = None) -> list[dict]:
-    """Copy each row and add predicted_tps / predicted_low / predicted_high / status."""
-    return list(iter_predict_rows(rows, C))
+def predict_rows(rows: list[dict], C: dict | None = None, os: str = UNKNOWN_OS) -> list[dict]:
+    """Copy each row and add predicted_tps / predicted_low / predicted_high / status. ``os``: the
+    OS of the rows that state none (``rigfit predict --os``); a row's ``os`` column or notes win."""
+    return list(iter_predict_rows(rows, C, os))
 
 
-def iter_predict_rows(rows: Iterable[dict], C: dict | None = None) -> Iterator[dict]:
+def iter_predict_rows(rows: Iterable[dict], C: dict | None = None, os: str = UNKNOWN_OS) -> Iterator[dict]:
     """:func:`predict_rows` one row at a time: memory stays bounded however many rows stream
     through (``rigfit predict`` reads and writes a million-row CSV this way)."""
     C = C or load_constants()
     for r in rows:
-        tps, lo, hi, status = predict_case(case_from_row(r), C)
+        case = case_from_row(r)
+        if os != UNKNOWN_OS and os_of_row({**(case.extra or {}), "notes": case.notes or ""}) == UNKNOWN_OS:
+            case = replace(case, extra={**(case.extra or {}), "os": os})  # case_settings reads it
+        tps, lo, hi, status = predict_case(case, C)
         o = dict(r)
         o["predicted_tps"] = f"{tps:.4g}" if tps is not None else ""
         o["predicted_low"] = f"{lo:.4g}" if lo is not None else ""

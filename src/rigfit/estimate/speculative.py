@@ -59,6 +59,7 @@ from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.models import load_models
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
+from rigfit.estimate import summarycache
 from rigfit.estimate.placement import CPU, Placement, accelerator_names
 from rigfit.estimate.speed import ModelWork, model_work
 from rigfit.estimate.tablecache import IdentityCache
@@ -546,16 +547,58 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
     """The model as llama.cpp loads it without MTP: the NextN block is skipped (measured with
     xllamacpp 2026.10.11549 on a synthetic glm4moe GGUF: 6.25 MiB of weights without
     ``--spec-type draft-mtp``, 9.56 MiB with it). The same object when there is no MTP block."""
-    tensors, n_layer = model.tensors, model.arch.n_layer
+    n_layer = model.arch.n_layer
+    ref = summarycache.ref_of(model)
+    if ref is not None:  # a catalog table, maybe unbuilt: whether it has an MTP block is kept
+        trunk = _TRUNK_TENSORS.get(ref, n_layer, lambda: _ref_trunk(ref, n_layer))
+        return model if trunk is None else replace(model, tensors=trunk)
+    tensors = model.tensors
     if isinstance(tensors, tuple):  # an immutable table: worked out once (planning asks ~10⁴ times)
-        trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _trunk_tensors(tensors, n_layer))
+        trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _summarised_trunk(tensors, n_layer))
     else:
         trunk = _trunk_tensors(tensors, n_layer)
     return model if trunk is None else replace(model, tensors=trunk)
 
 
+def _ref_trunk(ref: summarycache.TableRef, n_layer: int) -> tuple[TensorInfo, ...] | None:
+    """:func:`_summarised_trunk` of a catalog table: built only when it has an MTP block."""
+    has_mtp = summarycache.get(
+        "mtp",
+        f"{ref.key}:{n_layer}",
+        lambda: _trunk_tensors(ref.table(), n_layer) is not None,
+        bool,
+        lambda raw: raw if isinstance(raw, bool) else _bad(),
+    )
+    return _summarised_trunk(ref.table(), n_layer) if has_mtp else None
+
+
 #: The trunk table of each tensor table (rigfit.estimate.tablecache), the same tuple every time.
 _TRUNK_TENSORS: IdentityCache[tuple[TensorInfo, ...] | None] = IdentityCache(4096)
+
+
+def _summarised_trunk(tensors: tuple[TensorInfo, ...], n_layer: int) -> tuple[TensorInfo, ...] | None:
+    """:func:`_trunk_tensors` of a catalog table, whose MTP block or its absence is kept on disk
+    (rigfit.estimate.summarycache); the trunk of a table with one is registered as a table too."""
+    key = summarycache.table_key(tensors)
+    if key is None:
+        return _trunk_tensors(tensors, n_layer)
+    has_mtp = summarycache.get(
+        "mtp",
+        f"{key}:{n_layer}",
+        lambda: _trunk_tensors(tensors, n_layer) is not None,
+        bool,
+        lambda raw: raw if isinstance(raw, bool) else _bad(),
+    )
+    if not has_mtp:
+        return None
+    trunk = _trunk_tensors(tensors, n_layer)
+    if trunk is not None:
+        summarycache.register_derived(trunk, tensors, f"trunk{n_layer}")
+    return trunk
+
+
+def _bad() -> bool:
+    raise ValueError("not a summary")
 
 
 def _trunk_tensors(tensors: Sequence[TensorInfo], n_layer: int) -> tuple[TensorInfo, ...] | None:

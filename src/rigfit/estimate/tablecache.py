@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture
 from rigfit.estimate import memory as mem
 
@@ -50,6 +51,14 @@ class IdentityCache(Generic[V]):
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
         return value
+
+    def put(self, obj: object, key: Hashable, value: V) -> None:
+        """Keep ``value`` for ``obj`` and ``key`` (what ``get`` would have built)."""
+        with self._lock:
+            self._entries[(id(obj), key)] = (obj, value)
+            self._entries.move_to_end((id(obj), key))
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -89,6 +98,115 @@ def context_buffers(arch: Architecture, ls: mem.LlamaSettings, profile: mem.Buil
     return _CONTEXT_BUFFERS.get(arch, (ls, profile), build)
 
 
+@dataclass(frozen=True)
+class StageTerms:
+    """The per-layer terms of :func:`rigfit.estimate.memory.compute_stage_bytes` for one
+    architecture, settings and build profile [B], so that the buffer of any layer set is a pass
+    over table lookups: each layer's FFN stage (without / with a rotated KV cache), attention
+    stage, KQ-mask key (cache kind, cells per stream; None: no attention) and recurrence."""
+
+    n_t: int
+    fa: bool
+    ffn: tuple[tuple[int, ...], tuple[int, ...]]  # [kv_rot][il]
+    attn: tuple[int, ...]
+    mask_key: tuple[tuple[bool, int] | None, ...]
+    recurrent: tuple[bool, ...]
+    input_stage: int
+    scan: int
+    scan_states: bool
+    rot_bytes: dict[bool, int]  # per cache kind (SWA or not): its rotation matrices [B]
+
+
+def stage_terms(arch: Architecture, ls: mem.LlamaSettings, profile: mem.BuildProfile) -> StageTerms:
+    """:class:`StageTerms` of ``arch`` under ``ls`` and ``profile`` (the same calls, layer by layer,
+    that :func:`rigfit.estimate.memory.compute_stage_bytes` makes for every layer set)."""
+    p = profile
+    n_t = mem.n_reserve_tokens(arch, ls, p)
+    fa = ls.fa_enabled
+    _, _, n_stream = mem.context_sizes(arch, ls, p)
+    fam = family_for(arch.arch)
+    scan = mem.ssm_scan_extra_bytes(arch, ls, n_t)
+    rot_block = mem.attn_rotation_block_bytes(arch, ls, n_t, p)
+    ffn: tuple[list[int], list[int]] = ([], [])
+    attn: list[int] = []
+    keys: list[tuple[bool, int] | None] = []
+    rec: list[bool] = []
+    for il in range(arch.n_layer):
+        attends = mem.layer_attends(arch, il)
+        recurrent = arch.is_recurrent(il)
+        for kv_rot in (False, True):
+            f = n_t * 4 * mem.ffn_stage_per_token(arch, il, fa, kv_rot)
+            if recurrent and fam.ssm_scan == "conv_hole":
+                f += scan
+            if recurrent and attends:
+                f += rot_block
+            ffn[kv_rot].append(f)
+        a = 0
+        key = None
+        if attends:
+            n_kv = mem.kv_cells(arch, il, ls, p) // n_stream
+            key = (arch.is_swa(il), n_kv)
+            a = n_t * 4 * mem.attention_stage_per_token(arch, il, fa)
+            a += mem.dsa_indexer_bytes(arch, il, n_t, n_kv, fa)
+            if not fa:
+                a += n_t * arch.n_head * n_kv * 4 + mem.mla_v_transpose_bytes(arch, il, ls, n_t, p)
+        attn.append(a)
+        keys.append(key)
+        rec.append(recurrent)
+    swa_kinds = {k[0] for k in keys if k is not None}
+    rot_bytes = {}
+    for swa in swa_kinds:
+        rot_k, rot_v = mem.attn_rotation(arch, ls, swa, p)
+        rot_bytes[swa] = (rot_k * rot_k + rot_v * rot_v) * 4
+    return StageTerms(
+        n_t=n_t,
+        fa=fa,
+        ffn=(tuple(ffn[0]), tuple(ffn[1])),
+        attn=tuple(attn),
+        mask_key=tuple(keys),
+        recurrent=tuple(rec),
+        input_stage=n_t * 4 * mem.stage_extra(arch, "input", fa),
+        scan=scan,
+        scan_states=fam.ssm_scan == "states",
+        rot_bytes=rot_bytes,
+    )
+
+
+#: :func:`stage_terms` per architecture identity and (settings, build profile).
+_STAGE_TERMS: IdentityCache[StageTerms] = IdentityCache(4096)
+
+
+def _stage_bytes(
+    arch: Architecture, ls: mem.LlamaSettings, layers: list[int], holds_output: bool, p: mem.BuildProfile
+) -> int:
+    """:func:`rigfit.estimate.memory.compute_stage_bytes` from the layers' :class:`StageTerms`:
+    the same sums and maxima in the same order (legacy builds: the function itself)."""
+    if p.legacy_compute or (layers and not (min(layers) >= 0 and max(layers) < arch.n_layer)):
+        return mem.compute_stage_bytes(arch, ls, layers, holds_output, p)  # (no terms for those)
+    t = _STAGE_TERMS.get(arch, (ls, p), lambda: stage_terms(arch, ls, p))
+    n_t = t.n_t
+    best = 0
+    if layers:
+        keys = t.mask_key
+        sizes = {keys[il] for il in layers if keys[il] is not None}
+        masks = sum(n_kv * n_t * (2 if t.fa else 4) for _, n_kv in sizes)
+        stage = t.input_stage if 0 in layers else 0
+        rot = 0
+        for swa in {k[0] for k in sizes}:  # attn_rotation_bytes: one term per cache kind
+            rot += t.rot_bytes[swa]
+        ffn, attn = t.ffn[rot > 0], t.attn
+        for il in layers:
+            stage = max(stage, ffn[il], attn[il])
+        best = stage + masks + rot + n_t * mem._INPUTS_PER_TOKEN
+        if t.scan_states and any(t.recurrent[il] for il in layers):
+            best += t.scan
+    if holds_output:
+        n_out = n_t if p.logits_reserve == "ubatch" else max(1, ls.n_parallel)
+        k = family_for(arch.arch).output_embd_rows
+        best = max(best, n_out * arch.n_vocab * 4 + k * n_t * arch.n_embd * 4)
+    return best
+
+
 #: :func:`compute_stage_bytes` per architecture identity and (settings, layers, output, profile).
 _STAGE_BYTES: IdentityCache[int] = IdentityCache(16384)
 
@@ -105,6 +223,4 @@ def compute_stage_bytes(
     contiguous = bool(layers) and layers == list(range(layers[0], layers[0] + len(layers)))
     span: tuple[int, ...] = (layers[0], len(layers)) if contiguous else (-1, *layers)  # a short key
     key = (ls, span, holds_output, profile)
-    return _STAGE_BYTES.get(
-        arch, key, lambda: mem.compute_stage_bytes(arch, ls, layers, holds_output, profile)
-    )
+    return _STAGE_BYTES.get(arch, key, lambda: _stage_bytes(arch, ls, layers, holds_output, profile))

