@@ -2,7 +2,7 @@
 start-up, and 50 concurrent API plan requests against a real ``rigfit serve``.
 
     python benchmarks/serve_speed.py [--repeat 5] [--concurrent 50] [--skip-load]
-        [--llmfit-plan "info llama-3.1-8b"] [--llmfit-recommend "recommend --json"]
+        [--llmfit-plan ARGS] [--llmfit-recommend ARGS]
 
 Targets (issue 15, on the 2-core development machine): warm plan ≤ 20 ms, recommend ladder over the
 whole catalog ≤ 300 ms, ``rigfit plan`` ≤ 0.2 s and ``rigfit recommend`` ≤ 0.8 s as whole processes.
@@ -11,7 +11,8 @@ error-free. Every figure is a median over repeats with the 1-minute load average
 neighbours' work on a shared machine slows runs, so compare figures taken at similar loads.
 Whole-process runs use a bytecode cache (as an installed package has; the first, compiling run is
 not counted) even where ``PYTHONDONTWRITEBYTECODE`` is set. Prints the ratio to llmfit's own
-commands when ``llmfit`` is on PATH. Exit 0 always (figures, not a pass/fail test).
+commands when ``llmfit`` is on PATH (``pip install llmfit`` ships its binary; by default it is given the
+reference box's 12 GB GPU and 32 GB RAM, as rigfit is). Exit 0 always (figures, not a pass/fail test).
 """
 
 from __future__ import annotations
@@ -182,19 +183,24 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
-def _llmfit(repeat: int, commands: dict[str, str]) -> dict[str, float] | None:
-    """Median wall time [s] of each llmfit command (``commands``: figure name -> arguments)."""
+def _llmfit(repeat: int, commands: dict[str, str]) -> dict[str, tuple[float, float, int]] | None:
+    """Median wall and CPU time [s] and the last exit status of each llmfit command (``commands``:
+    figure name -> arguments), after one uncounted run."""
     exe = shutil.which("llmfit")
     if exe is None:
         return None
     out = {}
     for name, cmd in commands.items():
-        t = []
+        subprocess.run([exe, *shlex.split(cmd)], capture_output=True)
+        wall, cpu, rc = [], [], 0
         for _ in range(repeat):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            subprocess.run([exe, *shlex.split(cmd)], capture_output=True)
-            t.append(time.perf_counter() - t0)
-        out[name] = statistics.median(t)
+            rc = subprocess.run([exe, *shlex.split(cmd)], capture_output=True).returncode
+            wall.append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+        out[name] = (statistics.median(wall), statistics.median(cpu), rc)
     return out
 
 
@@ -209,8 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--concurrent", type=int, default=50)
     ap.add_argument("--skip-load", action="store_true", help="leave out the rigfit serve load test")
-    ap.add_argument("--llmfit-plan", default="info llama-3.1-8b", help="llmfit's arguments for one model")
-    ap.add_argument("--llmfit-recommend", default="recommend --json", help="llmfit's arguments for a ranking")
+    # the reference box's 12 GB GPU and 32 GB RAM, as rigfit is given it (llmfit's global overrides)
+    box = "--memory 12G --ram 32G --cpu-cores 8"
+    ap.add_argument(
+        "--llmfit-plan",
+        default=f"{box} plan meta-llama/Llama-3.1-8B-Instruct --context 8192",
+        help="llmfit's arguments for one model",
+    )
+    ap.add_argument(
+        "--llmfit-recommend", default=f"{box} recommend --json", help="llmfit's arguments for a ranking"
+    )
     args = ap.parse_args(argv)
     print(f"{_loadavg()} before ({os.cpu_count()} CPUs); figures are medians, load = 1-minute average")
     ip = in_process(args.repeat)
@@ -251,15 +265,19 @@ def main(argv: list[str] | None = None) -> int:
     if lf is None:
         print("\nllmfit: not on PATH (no ratio)")
     else:
-        print(f"\nllmfit (median, {_loadavg()}): rigfit / llmfit")
-        print(
-            f"  llmfit {args.llmfit_plan:<28}{lf['cli_plan']:6.2f} s   "
-            f"rigfit plan / llmfit = {statistics.median(cp) / lf['cli_plan']:.1f}×"
-        )
-        print(
-            f"  llmfit {args.llmfit_recommend:<28}{lf['cli_recommend']:6.2f} s   "
-            f"rigfit recommend / llmfit = {statistics.median(cr) / lf['cli_recommend']:.1f}×"
-        )
+        print(f"\nllmfit (wall median / CPU median, {_loadavg()}): rigfit / llmfit by wall and by CPU")
+        for key, label, wall, cpu in (
+            ("cli_plan", args.llmfit_plan, cp, cp_cpu),
+            ("cli_recommend", args.llmfit_recommend, cr, cr_cpu),
+        ):
+            lw, lc, rc = lf[key]
+            status = "" if rc == 0 else f"   (exit {rc}: check the arguments)"
+            ratio_wall = statistics.median(wall) / lw
+            ratio_cpu = statistics.median(cpu) / max(lc, 1e-3)
+            print(
+                f"  llmfit {label}\n    {lw:6.2f} s / CPU {lc:.2f} s   rigfit {key[4:]} / llmfit = "
+                f"{ratio_wall:.1f}× wall, {ratio_cpu:.1f}× CPU{status}"
+            )
     print(f"\n{_loadavg()} after")
     return 0
 
