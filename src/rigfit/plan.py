@@ -45,6 +45,7 @@ from rigfit.estimate.placement import (
     experts_in_ram_layers,
     has_expert_tensors,
     place,
+    resolve_ngl,
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
@@ -342,11 +343,21 @@ def device_memory(
         return pl, [copy(d) for d in devs]
 
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
-        key = (model.arch, model.tensors_exact, machine, settings, n_ctx, ngl, profile)
+        key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
         pl, devs = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
     return pl, [copy(d) for d in devs]
+
+
+def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
+    """``ngl`` as :func:`device_memory`'s answer depends on it: the -ngl llama.cpp applies (only
+    :func:`place` reads it), so that -ngl None ("all", the plan's first try) and n_layer + 1 (the
+    -ngl search's top) share one answer; a value it rejects is kept as given (raised on building)."""
+    try:
+        return resolve_ngl(ngl, spec_mod.trunk_model(model).arch.n_layer)
+    except RigfitError:
+        return ngl
 
 
 #: :func:`device_memory` per tensor table identity and the other inputs (rigfit.estimate.tablecache);
