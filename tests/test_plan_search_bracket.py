@@ -131,3 +131,35 @@ def test_plan_searches_equal_binary_search(machine_name: str) -> None:
     if machine_name != MACHINES[3]:
         assert sum(r[4] is not None and r[4] > 0 for r in found) > 3  # --n-cpu-moe searches
     assert quick_probes < 0.7 * slow_probes, (quick_probes, slow_probes)  # 0.3–0.7 measured
+
+
+def test_device_memory_ngl_all_is_one_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-ngl None (every layer, the plan's first try) and n_layer + 1 (the -ngl search's top) are
+    the same placement: one answer is built and kept for both, equal to building each afresh."""
+    machine = resolve_machine(MACHINES[2])
+    built = 0
+    real = plan_mod._device_memory
+
+    def counting(*a, **kw):
+        nonlocal built
+        built += 1
+        return real(*a, **kw)
+
+    monkeypatch.setattr(plan_mod, "_device_memory", counting)
+    plan_mod._DEVICE_MEMORY.clear()
+    checked = 0
+    for arch in load_models()[::25]:
+        try:
+            spec = rec._spec(arch.id, "Q4_K_M")
+        except RigfitError:
+            continue
+        s = PlanSettings(n_ctx=8192)
+        profile = plan_mod.mem.build_profile(s.llama_build)
+        before = built
+        pl_a, devs_a = plan_mod.device_memory(spec, machine, s, 8192, None, profile)
+        pl_b, devs_b = plan_mod.device_memory(spec, machine, s, 8192, arch.n_layer + 1, profile)
+        assert built == before + 1, arch.id  # the second is the kept answer
+        fresh_pl, fresh_devs = real(spec, machine, s, 8192, arch.n_layer + 1, profile)
+        assert pl_a == pl_b == fresh_pl and devs_b == fresh_devs == devs_a, arch.id
+        checked += 1
+    assert checked >= 8
