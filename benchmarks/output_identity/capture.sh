@@ -7,6 +7,9 @@
 #   benchmarks/output_identity/capture.sh AFTER_TREE  after_out
 #   benchmarks/output_identity/compare.sh before_out after_out
 #
+# A third argument names another list of commands in this folder, e.g. recommend_cmds.txt: the
+# recommend ladder (--json, every row) over CPU-only, Mac, multi-GPU and iGPU machines.
+#
 # The machine catalog state is kept out (an empty RIGFIT_DATA_DIR and XDG_CONFIG_HOME) and the
 # terminal width fixed, so the outputs depend on the code only.
 set -u
@@ -21,4 +24,4 @@ while IFS= read -r line; do
   echo "$line" > "$f.cmd"
   (cd "$ROOT" && eval "$PY -m rigfit $line") > "$f.out" 2> "$f.err"; echo $? > "$f.rc"
   if [[ $line == predict* ]]; then mv "$OUT/predict.csv" "$f.csv"; fi
-done < cmds.txt
+done < "${3:-cmds.txt}"

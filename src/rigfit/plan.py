@@ -23,6 +23,7 @@ Verdict (``Plan.fit``):
 
 from __future__ import annotations
 
+import math
 from copy import copy
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,6 +35,7 @@ from rigfit.estimate import memory as mem
 from rigfit.estimate import speculative as spec_mod
 from rigfit.estimate import summarycache
 from rigfit.estimate import vision as vision_mod
+from rigfit.estimate.bracket import last_ok
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
     CPU,
@@ -43,6 +45,7 @@ from rigfit.estimate.placement import (
     experts_in_ram_layers,
     has_expert_tensors,
     place,
+    resolve_ngl,
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
@@ -340,11 +343,21 @@ def device_memory(
         return pl, [copy(d) for d in devs]
 
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
-        key = (model.arch, model.tensors_exact, machine, settings, n_ctx, ngl, profile)
+        key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
         pl, devs = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
     return pl, [copy(d) for d in devs]
+
+
+def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
+    """``ngl`` as :func:`device_memory`'s answer depends on it: the -ngl llama.cpp applies (only
+    :func:`place` reads it), so that -ngl None ("all", the plan's first try) and n_layer + 1 (the
+    -ngl search's top) share one answer; a value it rejects is kept as given (raised on building)."""
+    try:
+        return resolve_ngl(ngl, spec_mod.trunk_model(model).arch.n_layer)
+    except RigfitError:
+        return ngl
 
 
 #: :func:`device_memory` per tensor table identity and the other inputs (rigfit.estimate.tablecache);
@@ -817,7 +830,8 @@ def max_ngl(
 ) -> int | None:
     """Largest ``-ngl`` (0 … n_layer + 1) at which every GPU keeps the margin free (``allow_tight``:
     just fits) and host RAM holds the rest [layers]; None when not even ``-ngl 0`` fits. GPU
-    memory grows with ngl, so a binary search is exact."""
+    memory grows with ngl, so a search of the boundary (:func:`rigfit.estimate.bracket.last_ok`)
+    is exact."""
     settings = settings or PlanSettings()
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
@@ -825,27 +839,27 @@ def max_ngl(
 
     need = 0 if allow_tight else settings.margin_bytes
 
-    def ok(n: int) -> bool:
+    def ok(n: int) -> tuple[bool, float]:  # (every GPU keeps ``need`` free, the GPUs' slack)
         _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
-        return all(d.headroom_bytes is None or d.headroom_bytes >= need for d in devs if d.name != CPU)
+        slack = _slack([d for d in devs if d.name != CPU], need)
+        return slack >= 0, slack
 
     def host_ok(n: int) -> bool:
         _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
         return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs)
 
-    if not ok(0):
+    ok0, slack0 = ok(0)
+    if not ok0:
         return None
-    lo, hi = 0, n_all
-    if ok(hi):
-        lo = hi
-    else:
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if ok(mid):
-                lo = mid
-            else:
-                hi = mid
+    ok_all, slack_all = ok(n_all)
+    lo = n_all if ok_all else last_ok(ok, 0, n_all, slack0, slack_all)
     return lo if host_ok(lo) else None
+
+
+def _slack(devs: list[DeviceMemory], need: int) -> float:
+    """The least headroom beyond ``need`` over the devices whose capacity is known [B] (+inf when
+    none is): ≥ 0 exactly when every such device keeps ``need`` free."""
+    return min((d.headroom_bytes - need for d in devs if d.headroom_bytes is not None), default=math.inf)
 
 
 def min_n_cpu_moe(
@@ -856,7 +870,8 @@ def min_n_cpu_moe(
     [layers]; None when not even ``--cpu-moe`` fits (or the model has no routed experts).
 
     GPU memory falls and host memory grows with N (the op-offload copy buffer appears once at
-    N ≥ 1 and then stays the same), so a binary search over 1 … n_layer is exact."""
+    N ≥ 1 and then stays the same), so a search of the boundary over 1 … n_layer
+    (:func:`rigfit.estimate.bracket.last_ok`) is exact."""
     settings = settings or PlanSettings()
     if model.arch.moe is None or not has_expert_tensors(model):
         return None
@@ -865,31 +880,34 @@ def min_n_cpu_moe(
     base = replace(settings, ngl=None, cpu_moe=False)
     need = 0 if allow_tight else settings.margin_bytes
 
-    def devs(n: int) -> list[DeviceMemory]:
-        return device_memory(model, machine, replace(base, n_cpu_moe=n), n_ctx, None, profile)[1]
+    seen: dict[int, list[DeviceMemory]] = {}
 
-    def gpu_ok(ds: list[DeviceMemory]) -> bool:
-        return all(d.headroom_bytes is None or d.headroom_bytes >= need for d in ds if d.name != CPU)
+    def devs(n: int) -> list[DeviceMemory]:
+        seen[n] = device_memory(model, machine, replace(base, n_cpu_moe=n), n_ctx, None, profile)[1]
+        return seen[n]
+
+    def gpu_slack(ds: list[DeviceMemory]) -> float:  # ≥ 0: every GPU keeps ``need`` free
+        return _slack([d for d in ds if d.name != CPU], need)
 
     def host_ok(ds: list[DeviceMemory]) -> bool:
         return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in ds)
 
+    def over(n: int) -> tuple[bool, float]:  # (some GPU short of ``need``, by how much)
+        slack = gpu_slack(devs(n))
+        return slack < 0, -slack
+
     first = devs(0)
-    if gpu_ok(first):
+    slack_first = gpu_slack(first)
+    if slack_first >= 0:
         return 0 if host_ok(first) else None
     n_layer = model.arch.n_layer
     top = devs(n_layer)
-    if not gpu_ok(top):
+    slack_top = gpu_slack(top)
+    if slack_top < 0:
         return None
-    lo, hi, hi_devs = 0, n_layer, top  # gpu_ok(hi), not gpu_ok(lo)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        ds = devs(mid)
-        if gpu_ok(ds):
-            hi, hi_devs = mid, ds
-        else:
-            lo = mid
-    return hi if host_ok(hi_devs) else None
+    # the last N some GPU is short at, then the first it is not (gpu ok at n_layer, not at 0)
+    hi = last_ok(over, 0, n_layer, -slack_first, -slack_top) + 1
+    return hi if host_ok(seen[hi]) else None
 
 
 def max_context(
@@ -904,30 +922,27 @@ def max_context(
     fits (keeps the margin on every device; ``allow_tight`` accepts less) [tokens]; 0 if none.
 
     Uses the settings' ``ngl`` (None = all layers on the GPUs). Memory grows with n_ctx, so a
-    binary search over multiples of 256 is exact."""
+    search of the boundary over multiples of 256 (:func:`rigfit.estimate.bracket.last_ok`) is exact."""
     settings = settings or PlanSettings()
     profile = mem.build_profile(settings.llama_build)
     top = limit or model.arch.n_ctx_train or 131072
     step = 256
     ok_set = (Verdict.FITS, Verdict.TIGHT) if allow_tight else (Verdict.FITS,)
 
-    def ok(n_ctx: int) -> bool:
-        _, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
-        return _grade(devs, settings.margin_bytes) in ok_set
+    need = 0 if allow_tight else settings.margin_bytes
 
-    lo, hi = 0, top // step
-    if not ok(step):
+    def ok(k: int) -> tuple[bool, float]:  # (the plan at k steps fits, its devices' slack)
+        _, devs = device_memory(model, machine, settings, k * step, settings.ngl, profile)
+        return _grade(devs, settings.margin_bytes) in ok_set, _slack(devs, need)
+
+    hi = top // step
+    ok1, slack1 = ok(1)
+    if not ok1:
         return 0
-    if ok(hi * step):
+    ok_hi, slack_hi = ok(hi)
+    if ok_hi:
         return hi * step
-    lo = 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(mid * step):
-            lo = mid
-        else:
-            hi = mid
-    return lo * step
+    return last_ok(ok, 1, hi, slack1, slack_hi) * step
 
 
 #: File types compared by ``max_context_by_quant`` (the common llama.cpp K-quant ladder).

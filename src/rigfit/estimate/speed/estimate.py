@@ -57,7 +57,7 @@ def decode_tps(
     """(tokens/s per sequence, roofline tokens/s, compute-bound step time)."""
     f = decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
     t_mem = decode_time(C, f)
-    t_roof = decode_roofline_time(work, layout, machine, settings, depth0, n_tokens, C, batch)
+    t_roof = decode_roofline_time(work, layout, machine, settings, depth0, n_tokens, C, batch, features=f)
     t_cmp = decode_compute_time(work, layout, machine, settings, depth0 + n_tokens / 2, C, batch)
     t = max(t_mem, t_cmp, t_roof)
     return 1.0 / t, (1.0 / t_roof if t_roof > 0 else math.inf), t_cmp

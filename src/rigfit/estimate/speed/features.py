@@ -554,9 +554,18 @@ def decode_roofline_time(
     n_tokens: float,
     C: dict,
     batch: int = 1,
+    *,
+    features: dict[str, float] | None = None,
 ) -> float:
-    """Time per decode step if every device ran at 100 % of its peak bandwidth [s]."""
-    f = decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
+    """Time per decode step if every device ran at 100 % of its peak bandwidth [s].
+
+    features: :func:`decode_features` of these same arguments when the caller has them already
+    (the decode estimate computes them for the step time: the same dict, not worked out twice)."""
+    f = (
+        features
+        if features is not None
+        else decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
+    )
     t = 0.0
     for k, v in f.items():
         head = k.split(":", 1)[0]
