@@ -42,7 +42,12 @@ def _forget() -> None:
         cache.clear()
     work._MODEL_WORK.clear()
     speculative._TRUNK_TENSORS.clear()
-    for kept in (tablecache._STAGE_TERMS, tablecache._CONTEXT_BUFFERS, tablecache._STAGE_BYTES):
+    for kept in (
+        tablecache._STAGE_TERMS,
+        tablecache._CONTEXT_BUFFERS,
+        tablecache._STAGE_BYTES,
+        tensors._NAMES,
+    ):
         kept.clear()
     import rigfit.plan as plan_mod
 
@@ -156,6 +161,23 @@ def test_plans_from_kept_summaries_build_no_table(cache_dir: Path, monkeypatch: 
         if c[0] == "glm-4.5-air":
             continue  # (an MTP block: its trunk is a table of its own, built)
         assert _plan_figures(*c) == want[c]
+
+
+def test_names_read_back_without_shapes(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    arch = get_model("qwen3-30b-a3b")
+    want = tuple(n for n, _ in tensors.tensor_shapes(arch))
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")
+    assert summarycache.ref_of(spec).names() == want  # worked out and kept
+    summarycache.flush()
+    _forget()
+    tensors._NAMES.clear()
+
+    def no_shapes(*a: object, **k: object) -> None:
+        raise AssertionError("worked the shapes out, not read from the cache")
+
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")  # a new process's first table (from disk)
+    monkeypatch.setattr(tensors, "tensor_shapes", no_shapes)
+    assert summarycache.ref_of(spec).names() == want
 
 
 def test_lazy_spec_equals_the_eager_one() -> None:

@@ -117,8 +117,13 @@ _ARCH_KEYS: IdentityCache[str] = IdentityCache(4096)
 def _disk_key(arch: Architecture, ls: mem.LlamaSettings, profile: mem.BuildProfile) -> str:
     """The summary-cache key of a figure of ``arch`` under ``ls`` and ``profile``: their ``repr`` s
     (frozen dataclasses of plain values), the architecture's hashed once."""
-    a = _ARCH_KEYS.get(arch, None, lambda: typecache.key_of(repr(arch), "", ()))
-    return f"{a}:{ls!r}:{profile!r}"
+    return f"{arch_key(arch)}:{ls!r}:{profile!r}"
+
+
+def arch_key(arch: Architecture) -> str:
+    """The sha256 of ``repr(arch)`` (every field), worked out once per architecture: the disk key
+    of what depends on the architecture alone."""
+    return _ARCH_KEYS.get(arch, None, lambda: typecache.key_of(repr(arch), "", ()))
 
 
 def _encode_fields(value: ContextBuffers | StageTerms) -> tuple:
