@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rigfit.catalog.models import get_model
-from rigfit.estimate import placement, speculative, summarycache, tensors, typecache
+from rigfit.estimate import placement, speculative, summarycache, tablecache, tensors, typecache
 from rigfit.estimate.speed import work
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.plan import make_plan
@@ -42,6 +42,13 @@ def _forget() -> None:
         cache.clear()
     work._MODEL_WORK.clear()
     speculative._TRUNK_TENSORS.clear()
+    for kept in (
+        tablecache._STAGE_TERMS,
+        tablecache._CONTEXT_BUFFERS,
+        tablecache._STAGE_BYTES,
+        tensors._NAMES,
+    ):
+        kept.clear()
     import rigfit.plan as plan_mod
 
     plan_mod._DEVICE_MEMORY.clear()
@@ -92,6 +99,8 @@ def test_read_back_equals_the_walk(cache_dir: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(work, "_model_work", no_walk)
     monkeypatch.setattr(placement, "_run", no_walk)
     monkeypatch.setattr(placement, "tied_head_repack_bytes", no_walk)
+    monkeypatch.setattr(tablecache, "stage_terms", no_walk)  # the per-architecture buffer terms
+    monkeypatch.setattr(tablecache.mem, "kv_layer_bytes", no_walk)  # (context buffers)
     for c in CASES:  # a new process: every summary from disk
         assert _figures(*c) == walked[c]
     assert walked[("glm-4.5-air", "Q4_K_M")][4] is False  # the MTP case has a trunk
@@ -152,6 +161,23 @@ def test_plans_from_kept_summaries_build_no_table(cache_dir: Path, monkeypatch: 
         if c[0] == "glm-4.5-air":
             continue  # (an MTP block: its trunk is a table of its own, built)
         assert _plan_figures(*c) == want[c]
+
+
+def test_names_read_back_without_shapes(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    arch = get_model("qwen3-30b-a3b")
+    want = tuple(n for n, _ in tensors.tensor_shapes(arch))
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")
+    assert summarycache.ref_of(spec).names() == want  # worked out and kept
+    summarycache.flush()
+    _forget()
+    tensors._NAMES.clear()
+
+    def no_shapes(*a: object, **k: object) -> None:
+        raise AssertionError("worked the shapes out, not read from the cache")
+
+    spec = tensors.catalog_model_spec(arch, "Q4_K_M")  # a new process's first table (from disk)
+    monkeypatch.setattr(tensors, "tensor_shapes", no_shapes)
+    assert summarycache.ref_of(spec).names() == want
 
 
 def test_lazy_spec_equals_the_eager_one() -> None:

@@ -402,10 +402,19 @@ def get_model(model_id: str) -> Architecture:
     """Exact catalog id lookup (KeyError if absent); see :func:`resolve_model` for loose names.
 
     Builds only that model when the catalog is not loaded yet (``rigfit plan MODEL``)."""
+    i = _index_of_ids().get(model_id)
+    if i is None:
+        raise KeyError(model_id)
+    return _built(i)
+
+
+@lru_cache(maxsize=1)
+def _index_of_ids() -> dict[str, int]:
+    """Catalog id -> the index of its (first) record: a recommend ladder looks ids up ~2,500 times."""
+    out: dict[str, int] = {}
     for i, rec in enumerate(_raw_catalog()["models"]):
-        if rec["id"] == model_id:
-            return _built(i)
-    raise KeyError(model_id)
+        out.setdefault(rec["id"], i)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class ScoreRow:
     uploader: str = ""
 
 
+@lru_cache(maxsize=4096)  # a pure function of the spelling: a recommend ladder asks ~7,000 times
 def quant_key(name: str) -> str:
     """Canonical key of a quant spelling: "q4_k_m" / "Q4_K" / "…-Q4_K_M.gguf" → "Q4_K_M",
     "iq4_xs" → "IQ4_XS", "UD-Q4_K_XL" / "…-UD-Q4_K_XL-00001-of-00002.gguf" → "UD-Q4_K_XL".

@@ -334,6 +334,21 @@ def resolve_file_type(name: str | FileType) -> FileType:
     """
     if isinstance(name, FileType):
         return name
+    hit = _RESOLVED.get(name) if type(name) is str else None
+    if hit is not None:
+        return hit
+    found = _resolve_file_type(name)
+    if type(name) is str:
+        _RESOLVED[name] = found  # (a pure function of the spelling: a ladder asks ~12,000 times)
+    return found
+
+
+#: :func:`resolve_file_type` per spelling it resolved (names that raise are not kept).
+_RESOLVED: dict[str, FileType] = {}
+
+
+def _resolve_file_type(name: str) -> FileType:
+    """:func:`resolve_file_type` of a spelling, worked out."""
     raw = str(name).strip()
     idx = _ft_index()
     key = _norm(raw)

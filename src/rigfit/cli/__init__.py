@@ -168,10 +168,39 @@ def main(argv: list[str] | None = None) -> None:
     _json_errors = wants_json(args)
     try:
         _run_app(args)
+    except SystemExit as exc:
+        if paused and argv is None:  # the console script: leave without tearing the heap down
+            _exit_now(exc)
+        raise
     finally:
         _json_errors = False
         if paused and argv is not None:  # called in-process (tests): the collector as it was
             gc.enable()
+    if paused and argv is None:
+        _exit_now(SystemExit(0))
+
+
+def _exit_now(exc: SystemExit) -> None:
+    """End the process as ``raise exc`` would, without the interpreter's teardown: a recommend
+    ladder leaves ~10⁶ objects, and freeing them one by one at exit costs ~0.25 s CPU of a ~1.4 s
+    run (issue 15). The exit handlers still run (the disk caches are written) and stdout and
+    stderr are flushed first; anything unusual (an exit status that is not a number, another
+    thread still running, a failing flush) returns, and the normal exit takes over."""
+    import atexit
+    import threading
+
+    code = exc.code
+    if code is None:
+        code = 0
+    if type(code) is not int or threading.active_count() != 1:
+        return
+    try:
+        atexit._run_exitfuncs()  # (it forgets them: the normal exit would not run them twice)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # a closed pipe, …: the normal exit reports it as it always has
+        return
+    os._exit(code & 0xFF)  # the status the normal exit gives (the system keeps the low byte)
 
 
 #: Commands run with Python's cyclic garbage collector off for the whole process: one-shot and

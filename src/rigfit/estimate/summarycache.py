@@ -4,7 +4,8 @@ A recommend ladder plans ~2,000 catalog model × quant tables, and every plan of
 walk its rows (~350,000 in all) for the same figures: the placement's runs of tensors (per layer,
 expert or not: bytes, largest matmul weight, repackable bytes, file spans), the bytes and FLOPs a
 token reads per layer (:class:`rigfit.estimate.speed.work.ModelWork`), the tied output head,
-whether it has routed-expert tensors and whether it carries an MTP block. Those are pure functions
+whether it has routed-expert tensors and whether it carries an MTP block (and, per architecture,
+settings and build profile, the buffer terms of :mod:`rigfit.estimate.tablecache`). Those are pure functions
 of the table, so they are worked out once per (model, quant) table and, like the tensor types
 (:mod:`rigfit.estimate.typecache`), kept in one file in the user cache directory for the next
 process: ``rigfit recommend`` in a fresh process reads them back instead of walking the tables.
@@ -52,6 +53,10 @@ SUMMARY_SOURCES = (
     "estimate/speed/work.py",
     "estimate/speculative.py",
     "estimate/summarycache.py",
+    "estimate/memory.py",  # the per-architecture buffer terms (rigfit.estimate.tablecache)
+    "estimate/tablecache.py",
+    "inputs.py",
+    "units.py",
 )
 
 _lock = threading.Lock()

@@ -9,7 +9,9 @@ Entries are keyed by the *identity* of the object they derive from (tensor table
 frozen rows and architectures are frozen dataclasses, so they never change), plus a hashable key
 for the other inputs. The object itself is kept in the entry, so its ``id`` cannot be reused by
 another object while the entry lives. A bounded least-recently-used table with a lock: the web
-server plans from several threads.
+server plans from several threads. In a ladder, :class:`StageTerms` and :class:`ContextBuffers`
+are also kept on disk with the table summaries (:mod:`rigfit.estimate.summarycache`, keyed by the
+``repr`` of the architecture, settings and profile), so a fresh ``rigfit recommend`` reads them back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Generic, TypeVar
 from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture
 from rigfit.estimate import memory as mem
+from rigfit.estimate import summarycache, typecache
 
 V = TypeVar("V")
 
@@ -95,7 +98,44 @@ def context_buffers(arch: Architecture, ls: mem.LlamaSettings, profile: mem.Buil
             masks=mem.mask_bytes(arch, ls, profile),
         )
 
-    return _CONTEXT_BUFFERS.get(arch, (ls, profile), build)
+    def summarised() -> ContextBuffers:  # a ladder: kept on disk with the table summaries
+        return summarycache.get(
+            "ctxbuf",
+            _disk_key(arch, ls, profile),
+            build,
+            _encode_fields,
+            lambda raw: _decode(ContextBuffers, raw),
+        )
+
+    return _CONTEXT_BUFFERS.get(arch, (ls, profile), summarised)
+
+
+#: The sha256 of each architecture's ``repr``, per architecture identity (the disk key's first part).
+_ARCH_KEYS: IdentityCache[str] = IdentityCache(4096)
+
+
+def _disk_key(arch: Architecture, ls: mem.LlamaSettings, profile: mem.BuildProfile) -> str:
+    """The summary-cache key of a figure of ``arch`` under ``ls`` and ``profile``: their ``repr`` s
+    (frozen dataclasses of plain values), the architecture's hashed once."""
+    return f"{arch_key(arch)}:{ls!r}:{profile!r}"
+
+
+def arch_key(arch: Architecture) -> str:
+    """The sha256 of ``repr(arch)`` (every field), worked out once per architecture: the disk key
+    of what depends on the architecture alone."""
+    return _ARCH_KEYS.get(arch, None, lambda: typecache.key_of(repr(arch), "", ()))
+
+
+def _encode_fields(value: ContextBuffers | StageTerms) -> tuple:
+    """A frozen row of ints, bools, tuples and dicts of them as its field values (marshal-able)."""
+    return tuple(value.__dict__.values())
+
+
+def _decode(cls: type[V], raw: tuple) -> V:
+    """:func:`_encode_fields` undone: the row ``cls(*raw)`` (a wrong field count raises)."""
+    if not isinstance(raw, tuple):
+        raise ValueError("not a summary")
+    return cls(*raw)
 
 
 @dataclass(frozen=True)
@@ -183,7 +223,17 @@ def _stage_bytes(
     the same sums and maxima in the same order (legacy builds: the function itself)."""
     if p.legacy_compute or (layers and not (min(layers) >= 0 and max(layers) < arch.n_layer)):
         return mem.compute_stage_bytes(arch, ls, layers, holds_output, p)  # (no terms for those)
-    t = _STAGE_TERMS.get(arch, (ls, p), lambda: stage_terms(arch, ls, p))
+    t = _STAGE_TERMS.get(
+        arch,
+        (ls, p),
+        lambda: summarycache.get(
+            "stageterms",
+            _disk_key(arch, ls, p),
+            lambda: stage_terms(arch, ls, p),
+            _encode_fields,
+            lambda raw: _decode(StageTerms, raw),
+        ),
+    )
     n_t = t.n_t
     best = 0
     if layers:

@@ -59,7 +59,7 @@ from rigfit.catalog.quant import FileType, ggml_type, resolve_file_type, tensor_
 from rigfit.errors import RigfitError
 from rigfit.estimate import summarycache, typecache
 from rigfit.estimate.summarycache import TableRef
-from rigfit.estimate.tablecache import IdentityCache
+from rigfit.estimate.tablecache import IdentityCache, arch_key
 
 Shape = tuple[int, ...]
 
@@ -695,7 +695,7 @@ def _table_ref(
         return kept["w"]
 
     def names() -> tuple[str, ...]:
-        return _NAMES.get(arch, extra_key, lambda: tuple(n for n, _ in tensor_shapes(arch)))
+        return _NAMES.get(arch, extra_key, lambda: _kept_names(arch))
 
     key = _disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize))
     return TableRef(key, arch, ft.name, lambda: _catalog_tensors_cached(*args), names, weights)
@@ -703,6 +703,24 @@ def _table_ref(
 
 #: The tensor names of an architecture's tables, in table order (per architecture identity).
 _NAMES: IdentityCache[tuple[str, ...]] = IdentityCache(1024)
+
+
+def _kept_names(arch: Architecture) -> tuple[str, ...]:
+    """The tensor names of ``arch`` in table order; in a ladder kept on disk with the table
+    summaries (rigfit.estimate.summarycache), so a fresh process works out no shapes for them."""
+    return summarycache.get(
+        "names",
+        arch_key(arch),
+        lambda: tuple(n for n, _ in tensor_shapes(arch)),
+        lambda names: names,
+        _names_read_back,
+    )
+
+
+def _names_read_back(raw: object) -> tuple[str, ...]:
+    if not (isinstance(raw, tuple) and all(type(n) is str for n in raw)):
+        raise ValueError("not a names summary")
+    return raw
 
 
 def catalog_weights_bytes(
