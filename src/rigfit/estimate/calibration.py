@@ -159,6 +159,11 @@ def prior(key: str) -> float | None:
         return PRIOR_UB.get(base, 3e-3)
     if suffix == "wub":
         return 1.0  # weights (and a dequantized FP16 copy) streamed once per ubatch at 100 % BW
+    if suffix == "mmqw":
+        # share of the MMQ weight re-loads (one per 128-token tile, speed/features.py
+        # mmq_reread_bytes) that misses the L2 cache and reaches DRAM; most hit L2 (an assumption,
+        # loosely set): the fit moves it
+        return 0.1
     if suffix == "ubl":
         return 50e-6  # per layer per prompt micro-batch: non-matmul ops and launches (assumption)
     if suffix == "act":
@@ -386,7 +391,7 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
 
 def _is_prefill_key(key: str) -> bool:
     suffix = key.rpartition(":")[2]
-    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "pwr", "kq") or key.startswith(
+    return suffix in ("c", "attn", "ub", "ubl", "act", "pcie", "wub", "mmqw", "pwr", "kq") or key.startswith(
         "row:xfer"
     )
 
@@ -408,7 +413,7 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix in ("pwr", "kq"):
+    if suffix in ("pwr", "kq", "mmqw"):
         return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0
