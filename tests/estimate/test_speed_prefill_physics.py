@@ -204,3 +204,46 @@ def test_mmq_generation_delta_only_on_nvidia_int8() -> None:
     assert "CUDA|*g=ada:c" in feats("Q4_K_M", "build abc (7311)")
     assert "CUDA|*g=ada:c" not in feats("F16", "build abc (7311)")  # FP16 GEMM path
     assert "CUDA|*g=ada:c" not in feats("Q4_K_M", "build abc (2824)")  # before int8 MMQ
+
+
+def _cuda_feats(hardware: str, quant: str, build: str, n_prompt: int, ub: int | None = None) -> dict:
+    row = {
+        "hardware": hardware,
+        "n_devices": "1",
+        "backend": "CUDA",
+        "model": f"llama 8B {quant}",
+        "model_family": "llama",
+        "params_b": "8.03",
+        "quant": quant,
+        "test": f"pp{n_prompt}",
+        "prompt_tokens": str(n_prompt),
+        "depth": "0",
+        "ngl": "99",
+        "date_or_build": build,
+    }
+    if ub is not None:
+        row["notes"] = f"-ub {ub}"
+    return case_features(resolve_case(case_from_row(row)), load_constants())[0]
+
+
+def test_mmq_weight_reloads_grow_with_token_tiles_and_only_on_the_int8_path():
+    from dataclasses import replace
+
+    from rigfit.estimate.speed.peaks import mmq_x_max
+
+    gpu = "NVIDIA GeForce RTX 4090"
+    f512 = _cuda_feats(gpu, "Q8_0", "build abc (7311)", 512)
+    f128 = _cuda_feats(gpu, "Q8_0", "build abc (7311)", 128)
+    # 512 tokens: 4 tiles of 128 → 3 passes beyond the one ':wub' counts (which also holds the
+    # output head, left out of the reloads); 128 tokens: none
+    assert 2.6 * f512["CUDA:wub"] < f512["CUDA:mmqw"] < 3.0 * f512["CUDA:wub"]
+    assert f128.get("CUDA:mmqw", 0.0) == 0.0
+    # weight bytes: Q8_0 loads about twice the bytes of Q4_0 per reload
+    q4 = _cuda_feats(gpu, "Q4_0", "build abc (7311)", 512)["CUDA:mmqw"]
+    assert 1.6 < f512["CUDA:mmqw"] / q4 < 2.2
+    assert "CUDA:mmqw" not in _cuda_feats(gpu, "F16", "build abc (7311)", 512)  # cuBLAS FP16 GEMM
+    assert "CUDA:mmqw" not in _cuda_feats(gpu, "Q8_0", "build abc (2824)", 512)  # dequantize + cuBLAS
+    # dp4a kernels (before Turing) take at most 64 tokens per tile
+    assert mmq_x_max(replace(_gpu(), architecture="Pascal")) == 64
+    assert mmq_x_max(replace(_gpu(), architecture="Ampere")) == 128
+    assert prior("CUDA:mmqw") is not None and 0.0 < prior("CUDA:mmqw") < 1.0

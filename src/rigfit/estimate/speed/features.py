@@ -7,6 +7,7 @@ layers, hops); its dot product with the coefficients
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from rigfit.estimate.speed.peaks import (
     cpu_peak_flops,
     gpu_peak,
     mmq_generation,
+    mmq_x_max,
     prefill_path,
 )
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
@@ -385,7 +387,32 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
     blas = path in ("fp16", "fp16lt") or (path == "fp32" and seg.backend == "ROCm")
     if blas and p.qfam != "f16" and seg.backend in ("CUDA", "ROCm"):
         wq += 4.0 * _seg_params(work, seg, efr, head=False)
-    _add(sf, f"{seg.backend}:wub", wq / _seg_bw(seg, p.machine, p.settings.threads, p.C))
+    bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
+    _add(sf, f"{seg.backend}:wub", wq / bw)
+    if path == "int8" and seg.backend == "CUDA":
+        _add(sf, "CUDA:mmqw", mmq_reread_bytes(work, seg, u, efr, mmq_x_max(seg.device)) / bw)
+
+
+def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: int) -> float:
+    """Quantized weight bytes CUDA's MMQ kernels load from memory in one ubatch beyond the one
+    pass that the ':wub' feature counts.
+
+    Each MMQ thread block multiplies an mmq_y × mmq_x tile (weight rows × prompt tokens) and loads
+    its own weight rows, so a matmul over n tokens streams its weights ceil(n / mmq_x) times
+    (ggml/src/ggml-cuda/mmq.cuh, get_mmq_x_max_host: mmq_x up to 128 on Turing and newer, mmq_y
+    128, https://github.com/ggml-org/llama.cpp/blob/00cd208554e3f21e967084e9845c4de64dc761c0/ggml/src/ggml-cuda/mmq.cuh).
+    The L2 cache serves part of the repeats (its size is not in the catalog): the fitted
+    coefficient of 'CUDA:mmqw' is the share that reaches DRAM. An expert matrix sees only the
+    tokens routed to it: u × k / E / (share of experts touched) on average. The output head is
+    left out (a prompt computes logits for its last token only)."""
+    d, e = float(seg.dense), float(seg.experts)
+    extra_dense = max(0, math.ceil(u / mmq_x) - 1)
+    b = d * extra_dense * sum(work.layer_dense_bytes[i] for i in seg.layers)
+    if e and work.n_expert and efr > 0:
+        per_expert = u * work.expert_fraction / efr
+        extra_exp = max(0, math.ceil(round(per_expert) / mmq_x) - 1)
+        b += e * extra_exp * efr * sum(work.layer_expert_bytes[i] for i in seg.layers)
+    return b
 
 
 #: Energy unit of the power-bound feature: picojoules per FLOP (its coefficient is in pJ/FLOP).

@@ -256,3 +256,26 @@ def mmq_generation(dev: Device) -> str | None:
     if dev.kind != "gpu" or (dev.vendor or "").lower() != "nvidia" or not dev.architecture:
         return None
     return dev.architecture.strip().lower().split()[0]
+
+
+#: NVIDIA architectures whose MMQ kernels use the Turing tensor-core (mma) path, where one thread
+#: block covers up to 128 prompt tokens (mmq_x) by 128 weight rows (mmq_y); older cards (Pascal,
+#: Volta without GGML_CUDA_FORCE_MMQ) use the dp4a kernels with mmq_x up to 64
+#: (get_mmq_x_max_host / get_mmq_y_host in ggml/src/ggml-cuda/mmq.cuh,
+#: https://github.com/ggml-org/llama.cpp/blob/00cd208554e3f21e967084e9845c4de64dc761c0/ggml/src/ggml-cuda/mmq.cuh).
+MMQ_MMA_ARCHITECTURES = ("turing", "ampere", "ada", "hopper", "blackwell")
+MMQ_X_MAX_MMA = 128
+MMQ_X_MAX_DP4A = 64
+
+
+def mmq_x_max(dev: Device) -> int:
+    """Most prompt tokens one CUDA MMQ thread block covers (mmq_x) on this device.
+
+    The host picks the mmq_x (multiple of 8, up to this maximum) that needs the fewest column
+    tiles, so a matmul over n tokens has ceil(n / mmq_x_max) tiles along the tokens, and each
+    re-loads the quantized weight rows it multiplies (mmq.cuh above). Unknown architectures take
+    the tensor-core value (every NVIDIA card since 2018)."""
+    arch = (dev.architecture or "").strip().lower().split()
+    if arch and arch[0] not in MMQ_MMA_ARCHITECTURES:
+        return MMQ_X_MAX_DP4A
+    return MMQ_X_MAX_MMA
