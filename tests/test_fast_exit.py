@@ -57,6 +57,8 @@ def test_fast_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(os, "_exit", fake_exit)
     monkeypatch.setattr("atexit._run_exitfuncs", lambda: None)
+    # a pytest-xdist worker runs its own threads; the console script has only the main one
+    monkeypatch.setattr("threading.active_count", lambda: 1)
     _exit_now(SystemExit(None))
     _exit_now(SystemExit(2))
     _exit_now(SystemExit(130))
