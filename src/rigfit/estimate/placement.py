@@ -587,7 +587,7 @@ def _encode_runs(value: tuple[tuple[_Run, ...], bool]) -> tuple:
     count, the figures, and the positions (in the run) of its repacked tensors (names come back
     from the table itself)."""
     runs, unique = value
-    out: list[tuple] = [bool(unique)]
+    out: list[object] = [bool(unique)]
     for r in runs:
         rel = tuple(i for i, n in enumerate(r.names) if n in r.repacked)
         out.append(

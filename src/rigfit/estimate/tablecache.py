@@ -238,7 +238,7 @@ def _stage_bytes(
     best = 0
     if layers:
         keys = t.mask_key
-        sizes = {keys[il] for il in layers if keys[il] is not None}
+        sizes = {k for k in (keys[il] for il in layers) if k is not None}
         masks = sum(n_kv * n_t * (2 if t.fa else 4) for _, n_kv in sizes)
         stage = t.input_stage if 0 in layers else 0
         rot = 0

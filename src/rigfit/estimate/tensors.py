@@ -43,6 +43,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from rigfit.archs import UnsupportedArchitectureError, canonical_arch, supported_archs, tensor_family
 from rigfit.archs.common import (
@@ -648,7 +649,7 @@ def catalog_model_spec(
 class _LazyTensors:
     """``CatalogSpec.tensors``: the table, built from its :class:`TableRef` when first read."""
 
-    def __get__(self, obj: ModelSpec | None, objtype: type | None = None) -> object:
+    def __get__(self, obj: ModelSpec | None, objtype: type | None = None) -> Any:
         if obj is None:
             return self
         d = obj.__dict__

@@ -180,7 +180,7 @@ def decode_features(
                 / (intel_decode_efficiency(seg.device, seg.backend) if seg.role == "gpu" else 1.0)
             )
         f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
-        n_l = len(seg.layers) if seg.dense else 0
+        n_l: float = len(seg.layers) if seg.dense else 0
         if seg.role == "gpu":  # Intel Alchemist's launch overhead on SYCL: classes.py
             n_l *= intel_decode_overhead(seg.device, seg.backend)
         f[f"{b}:t0l"] = f.get(f"{b}:t0l", 0.0) + n_l
