@@ -23,13 +23,13 @@ from __future__ import annotations
 import atexit
 import builtins
 import marshal
-import os
+from contextlib import suppress
 from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from rigfit.usercache import cache_dir, enabled
+from rigfit.usercache import cache_dir, enabled, write_file
 
 #: Entries kept at most; past it a process writes back only the entries it used.
 MAX_ENTRIES = 4000
@@ -84,11 +84,5 @@ def _flush() -> None:
     codes: dict[str, Any] = _state["codes"]
     if len(codes) > MAX_ENTRIES:
         codes = {s: codes[s] for s in _state["used"]}
-    try:
-        path = cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(codes))
-        os.replace(tmp, path)
-    except Exception:  # unwritable folder: no cache, same answers
-        pass
+    with suppress(OSError, ValueError):  # an unwritable folder, an unmarshallable value: no cache
+        write_file(cache_file(), marshal.dumps(codes))

@@ -30,15 +30,15 @@ more than :data:`rigfit.estimate.typecache.FIRST_TABLES` tables (a ladder, not `
 from __future__ import annotations
 
 import atexit
+import contextlib
 import marshal
-import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rigfit import usercache
 from rigfit.catalog.arch import Architecture
 from rigfit.estimate import typecache
 
@@ -227,16 +227,8 @@ def flush() -> None:
         if p is None:
             return
         entries = dict(_entries())
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(entries))
-        os.replace(tmp, p)
-        for old in p.parent.glob("table-summaries-*.marshal"):  # other versions' files, a week unused
-            if old != p and old.stat().st_mtime < time.time() - typecache.STALE_AFTER_S:
-                old.unlink()
-    except (OSError, ValueError):
-        pass
+    with contextlib.suppress(OSError, ValueError):
+        usercache.write_file(p, marshal.dumps(entries), prune="table-summaries-*.marshal")
 
 
 def reset() -> None:

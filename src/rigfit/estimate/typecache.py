@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from rigfit import usercache
 #: Packages and modules whose source decides a table's types (hashed into the file name).
 RULE_SOURCES = ("archs", "catalog", "estimate/tensors.py")
 #: Another version's cache file unused this long is removed when this one is written [s].
-STALE_AFTER_S = 7 * 86400
+STALE_AFTER_S = usercache.STALE_AFTER_S
 #: Types are stored as one character each, offset from this code point (printable, JSON-safe).
 _BASE = 0x30
 
@@ -164,13 +163,8 @@ def flush() -> None:
             return
         entries = dict(_entries())
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"entries": entries}, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, p)
-        for old in p.parent.glob("tensor-types-*.json"):  # other versions' files, a week unused
-            if old != p and old.stat().st_mtime < time.time() - STALE_AFTER_S:
-                old.unlink()
+        data = json.dumps({"entries": entries}, separators=(",", ":")).encode("utf-8")
+        usercache.write_file(p, data, prune="tensor-types-*.json")
     except OSError:
         pass
 

@@ -15,13 +15,13 @@ unless ``$RIGFIT_CACHE_DIR`` is set.
 from __future__ import annotations
 
 import marshal
-import os
 import pickle
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from rigfit import usercache
 from rigfit.usercache import cache_dir, enabled
 
 #: The cache file's layout; a file of another layout is remade.
@@ -118,10 +118,6 @@ def write(source: Path, rows: dict[str, dict[str, Any]]) -> None:
         for part in parts:
             offsets.append(offsets[-1] + len(part))
         data = marshal.dumps([_source_key(source), list(rows), keys, b"".join(parts), offsets])
-        path = _cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        usercache.write_file(_cache_file(), data)
     except Exception:  # unwritable folder, a value pickle cannot encode: no cache, same answers
         pass
