@@ -92,3 +92,11 @@ def test_wave_feature_only_on_the_cublas_path_and_larger_where_the_last_wave_is_
     assert "CUDA|wave:c" in _feats("NVIDIA GeForce RTX 3090", "Q4_K_M", "build abc (2824)")
     # int8 MMQ (stream-k, no wave tail): none
     assert "CUDA|wave:c" not in _feats("NVIDIA GeForce RTX 3090", "Q4_K_M", "build abc (7311)")
+
+
+def test_wave_coefficient_has_a_prior_below_the_gemm_inverse_efficiency_and_stays_non_negative() -> None:
+    from rigfit.estimate.calibration import WAVE_PRIOR, _lower_bound, prior
+
+    assert prior("CUDA|wave:c") == WAVE_PRIOR
+    assert 0.0 < WAVE_PRIOR <= prior("CUDA|p=fp16:c")  # at most the full GEMM rate's loss
+    assert _lower_bound("CUDA|wave:c") == 0.0
