@@ -98,6 +98,9 @@ PRIOR_INV_ETA_C = {
 #: TFLOPS FP32 (1/η ≈ 63; 55–67 for 0–1 ms of other work).
 PRIOR_INV_ETA_VEC_FA = 63.0
 #: Prior per-ubatch overhead [s] (graph build and launch of one prompt micro-batch; assumption).
+#: Prior of the cuBLAS wave-tail coefficient ('CUDA|wave:c', see :func:`prior`).
+WAVE_PRIOR = 1.0
+
 PRIOR_UB = {
     "CUDA": 2e-3,
     "ROCm": 3e-3,
@@ -128,6 +131,14 @@ def prior(key: str) -> float | None:
         return 30e-6  # all-reduce over PCIe (20–50 µs typical, perfmodel.md §3.5)
     if key == "offload:pcie":
         return 1 / 0.75  # usable PCIe fraction 0.75 (perfmodel.md §7.3 assumption)
+    if head.endswith("|wave") and suffix == "c":
+        # time of the SMs a short last tile wave leaves idle (speed/features.py cublas_wave_time),
+        # per second of it at peak. A full share would be the GEMM's inverse efficiency (~2.2);
+        # cuBLAS's heuristics choose among tile shapes and split-K to shorten the tail, so less
+        # is lost. Chosen leave-one-device-out (the fit's linear predictions, 3,170 rows;
+        # overall / NVIDIA prefill MdAPE): no term 18.4 / 18.3 %, a delta with prior 0 18.3 /
+        # 17.9 %, prior 0.6 18.2 / 17.6 %, 1.0 18.1 / 17.4 %, 1.5 18.1 / 17.4 %, 2.2 18.3 / 17.6 %
+        return WAVE_PRIOR
     if suffix == "kq":
         # passes over the F32 score matrix without flash attention: written by the K·Q matmul,
         # read and written by the fused soft-max, read by the V matmul (assumption: 4)
@@ -417,7 +428,7 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix in ("pwr", "kq", "mmqw"):
+    if suffix in ("pwr", "kq", "mmqw") or head.endswith("|wave"):
         return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0

@@ -32,6 +32,7 @@ from rigfit.estimate.speed.peaks import (
     mmq_x_max,
     prefill_path,
 )
+from rigfit.estimate.speed.waves import sm_count, wave_efficiency
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
 from rigfit.hardware.devices import Device, Machine
 
@@ -457,6 +458,9 @@ def _resident_ubatch(
         _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+        wave = cublas_wave_time(work, seg, u, path, peak, layout.n_tp)
+        if wave:  # SMs left idle by the last wave of cuBLAS tiles (waves.py)
+            _add(sf, f"{seg.backend}|wave:c", wave)
         gen = mmq_generation(seg.device) if path == "int8" else None
         if gen is not None:  # MMQ's share of the int8 peak per NVIDIA architecture (peaks.py)
             _add(sf, f"{seg.backend}|*g={gen}:c", gemm / peak)
@@ -475,6 +479,29 @@ def _resident_ubatch(
     bw = _seg_bw(seg, p.machine, p.settings.threads, p.C)
     wb = _seg_weight_bytes(work, seg, efr)
     return max(gemm / peak + attn / apeak, wb / bw)
+
+
+def cublas_wave_time(work: ModelWork, seg: Segment, u: int, path: str, peak: float, n_tp: int = 1) -> float:
+    """Time [s] at ``peak`` [FLOP/s] that the idle SMs of the last tile wave add to a CUDA ubatch
+    of ``u`` tokens on the cuBLAS (FP16) path: the dense GEMM time × (1 / wave efficiency − 1)
+    (:mod:`rigfit.estimate.speed.waves`); 0 on other paths, other backends, GPUs without a known
+    SM count and models without a tensor table."""
+    if seg.backend != "CUDA" or path != "fp16" or seg.role != "gpu" or not seg.dense:
+        return 0.0
+    n_sm = sm_count(seg.device)
+    if not n_sm or not work.layer_mm_shapes:
+        return 0.0
+    shapes: dict[tuple[int, int], int] = {}
+    for i in seg.layers:
+        for sh in work.layer_mm_shapes[i]:
+            shapes[sh] = shapes.get(sh, 0) + 1
+    # each distinct shape once, weighted by its count (FLOPs of K × N per token, × count)
+    useful = sum(k * n * c for (k, n), c in shapes.items())
+    if useful <= 0:
+        return 0.0
+    busy = sum(k * n * c / wave_efficiency([(k, n)], u, n_sm, row_split=n_tp) for (k, n), c in shapes.items())
+    dense = 2.0 * u * float(seg.dense) * sum(work.layer_dense_params[i] for i in seg.layers)
+    return dense / peak * (busy / useful - 1.0)
 
 
 #: Bytes per attention-score element of one pass over the F32 K·Q matrix (ggml keeps it in F32).
