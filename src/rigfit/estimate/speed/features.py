@@ -21,6 +21,7 @@ from rigfit.estimate.speed.classes import (
     quant_family,
 )
 from rigfit.estimate.speed.layout import Layout, Segment
+from rigfit.estimate.speed.moetiles import expert_padding_flops
 from rigfit.estimate.speed.peaks import (
     attention_path,
     cpu_bandwidth,
@@ -393,6 +394,19 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
         _add(sf, "CUDA:mmqw", mmq_reread_bytes(work, seg, u, efr, mmq_x_max(seg.device)) / bw)
 
 
+def _mmq_expert_padding(p: _Prompt, seg: Segment, u: int) -> float:
+    """FLOPs the CUDA MMQ tiles of one ubatch spend on padding in the routed-expert matmuls of the
+    segment (speed/moetiles.py); 0 off the int8 (MMQ) path and for dense models."""
+    work = p.work
+    if seg.role != "gpu" or seg.backend != "CUDA" or not work.n_expert or not seg.experts:
+        return 0.0
+    if p.path(seg) != "int8":
+        return 0.0
+    x_max = mmq_x_max(seg.device)
+    params = float(seg.experts) * sum(work.layer_expert_params[i] for i in seg.layers)
+    return expert_padding_flops(u, work.n_expert, work.n_expert_used, params, x_max)
+
+
 def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: int) -> float:
     """Quantized weight bytes CUDA's MMQ kernels load from memory in one ubatch beyond the one
     pass that the ':wub' feature counts.
@@ -491,6 +505,7 @@ def _segment_batch(
     for u, d in batch_chunks:
         efr = _unique_expert_fraction(work, u, 1.0)
         gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
+        gemm += _mmq_expert_padding(p, seg, u)
         attn = (
             2.0
             * seg.dense
