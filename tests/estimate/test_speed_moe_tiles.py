@@ -6,12 +6,16 @@ import pytest
 
 from rigfit.estimate.predict import case_features, resolve_case
 from rigfit.estimate.speed import load_constants
+from rigfit.estimate.speed.features import mmq_reread_bytes
+from rigfit.estimate.speed.layout import Segment
 from rigfit.estimate.speed.moetiles import (
     expected_tiles,
     expert_padding_flops,
     mmq_tile_width,
     padded_expert_tokens,
 )
+from rigfit.estimate.speed.work import ModelWork
+from rigfit.hardware.devices import Device
 from rigfit.measure.groundtruth import case_from_row
 
 
@@ -95,3 +99,40 @@ def test_no_padding_off_the_mmq_path():
     key = next(k for k in big if k.startswith("CUDA|p=") and k.endswith(":c"))
     assert key != "CUDA|p=int8:c"
     assert small[key] == pytest.approx(big[key])
+
+
+def _moe_work(n_expert: int, n_used: int) -> ModelWork:
+    """One layer: 1 MB of dense weights and 1 MB of routed experts (all experts together)."""
+    return ModelWork(
+        name="moe",
+        n_layer=1,
+        layer_dense_bytes=(1e6,),
+        layer_expert_bytes=(1e6,),
+        layer_dense_params=(1e6,),
+        layer_expert_params=(1e6,),
+        head_bytes=0.0,
+        head_params=0.0,
+        embd_row_bytes=0.0,
+        embd_bytes=0.0,
+        layer_kv_elems=(0.0,),
+        layer_window=(None,),
+        layer_attn_dim=(0.0,),
+        n_expert=n_expert,
+        n_expert_used=n_used,
+    )
+
+
+def test_expert_weight_reloads_follow_the_expected_tiles():
+    seg = Segment(
+        device=Device(id="x", name="x", kind="gpu", vendor="NVIDIA"), backend="CUDA", role="gpu", layers=(0,)
+    )
+    # 32 experts, 4 used, 2,048 tokens: ~256 per expert, 2.5 tiles of 128 on average → 1.5 reloads
+    work = _moe_work(32, 4)
+    efr = 1.0 - (1.0 - 4 / 32) ** 2048
+    b = mmq_reread_bytes(work, seg, 2048, efr, 128)
+    dense = 15 * 1e6  # 16 token tiles: 15 passes beyond the first
+    assert 1.4e6 < b - dense < 1.6e6
+    # 128 experts, 4 used: ~64 tokens each, one tile: no reloads of expert rows
+    work = _moe_work(128, 4)
+    efr = 1.0 - (1.0 - 4 / 128) ** 2048
+    assert mmq_reread_bytes(work, seg, 2048, efr, 128) - dense == pytest.approx(0.0, abs=2e4)

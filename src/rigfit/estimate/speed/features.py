@@ -21,7 +21,7 @@ from rigfit.estimate.speed.classes import (
     quant_family,
 )
 from rigfit.estimate.speed.layout import Layout, Segment
-from rigfit.estimate.speed.moetiles import expert_padding_flops
+from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
 from rigfit.estimate.speed.peaks import (
     attention_path,
     cpu_bandwidth,
@@ -417,15 +417,18 @@ def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: i
     128, https://github.com/ggml-org/llama.cpp/blob/00cd208554e3f21e967084e9845c4de64dc761c0/ggml/src/ggml-cuda/mmq.cuh).
     The L2 cache serves part of the repeats (its size is not in the catalog): the fitted
     coefficient of 'CUDA:mmqw' is the share that reaches DRAM. An expert matrix sees only the
-    tokens routed to it: u × k / E / (share of experts touched) on average. The output head is
-    left out (a prompt computes logits for its last token only)."""
+    tokens routed to it, a Binomial(u, k / E) count under uniform routing, in tiles as wide as
+    the whole ubatch picks (speed/moetiles.py): each expert loads its rows once per tile it runs,
+    E[tiles] loads where ':wub' counts one per touched expert (efr). The output head is left out
+    (a prompt computes logits for its last token only)."""
     d, e = float(seg.dense), float(seg.experts)
     extra_dense = max(0, math.ceil(u / mmq_x) - 1)
     b = d * extra_dense * sum(work.layer_dense_bytes[i] for i in seg.layers)
     if e and work.n_expert and efr > 0:
-        per_expert = u * work.expert_fraction / efr
-        extra_exp = max(0, math.ceil(round(per_expert) / mmq_x) - 1)
-        b += e * extra_exp * efr * sum(work.layer_expert_bytes[i] for i in seg.layers)
+        width = mmq_tile_width(u, mmq_x, tensor_cores=mmq_x >= MMQ_X_MAX)
+        p_route = min(1.0, work.n_expert_used / work.n_expert)
+        extra_exp = max(0.0, expected_tiles(u, p_route, width) - efr)
+        b += e * extra_exp * sum(work.layer_expert_bytes[i] for i in seg.layers)
     return b
 
 
