@@ -58,6 +58,8 @@ def test_padding_flops_are_the_padded_columns_times_two_flops_per_weight():
     assert extra == pytest.approx(2.0 * (computed - 2048 * 4) * 1e6)
     assert expert_padding_flops(2048, 0, 0, params) == 0.0  # dense model
     assert expert_padding_flops(2048, 8, 8, 8e6) == 0.0  # every expert takes every token: full tiles
+    assert expert_padding_flops(8, 128, 4, params) == 0.0  # 8 tokens or fewer: the vector kernel
+    assert expert_padding_flops(9, 128, 4, params) > 0.0
 
 
 def _gb10_moe(ub: int, build: str = "build 2f68ce7cf (6918)") -> dict[str, float]:

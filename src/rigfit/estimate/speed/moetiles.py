@@ -27,6 +27,11 @@ from functools import lru_cache
 #: Widest MMQ column tile (tokens) on tensor-core NVIDIA cards (get_mmq_x_max_host, mmq.cuh above).
 MMQ_X_MAX = 128
 
+#: Ubatches of at most this many tokens take the vector kernel (MMVQ), not MMQ tiles, for quantized
+#: experts (MMVQ_MAX_BATCH_SIZE in ggml_cuda_mul_mat_id,
+#: https://github.com/ggml-org/llama.cpp/blob/00108827d87949b538ad1821f81a6b111827fcda/ggml/src/ggml-cuda/ggml-cuda.cu).
+MMVQ_MAX_BATCH = 8
+
 
 def mmq_tile_width(ncols: int, x_max: int = MMQ_X_MAX, tensor_cores: bool = True) -> int:
     """The MMQ column-tile width [tokens] ``mul_mat_q_case`` picks for a matmul of ``ncols`` tokens:
@@ -84,7 +89,7 @@ def expert_padding_flops(
 
     expert_params: all routed experts' weights (elements) of the layers concerned; one expert holds
     expert_params / n_expert of them, and each computed token column costs 2 FLOPs per weight."""
-    if u <= 0 or n_expert <= 0 or n_expert_used <= 0 or expert_params <= 0:
+    if u <= MMVQ_MAX_BATCH or n_expert <= 0 or n_expert_used <= 0 or expert_params <= 0:
         return 0.0
     width = mmq_tile_width(u, x_max, tensor_cores=x_max >= MMQ_X_MAX)
     computed = padded_expert_tokens(u, n_expert, n_expert_used, width)
