@@ -21,6 +21,7 @@ from rigfit.estimate.speed.classes import (
     quant_family,
 )
 from rigfit.estimate.speed.layout import Layout, Segment
+from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
 from rigfit.estimate.speed.peaks import (
     attention_path,
     cpu_bandwidth,
@@ -394,6 +395,19 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
         _add(sf, "CUDA:mmqw", mmq_reread_bytes(work, seg, u, efr, mmq_x_max(seg.device)) / bw)
 
 
+def _mmq_expert_padding(p: _Prompt, seg: Segment, u: int) -> float:
+    """FLOPs the CUDA MMQ tiles of one ubatch spend on padding in the routed-expert matmuls of the
+    segment (speed/moetiles.py); 0 off the int8 (MMQ) path and for dense models."""
+    work = p.work
+    if seg.role != "gpu" or seg.backend != "CUDA" or not work.n_expert or not seg.experts:
+        return 0.0
+    if p.path(seg) != "int8":
+        return 0.0
+    x_max = mmq_x_max(seg.device)
+    params = float(seg.experts) * sum(work.layer_expert_params[i] for i in seg.layers)
+    return expert_padding_flops(u, work.n_expert, work.n_expert_used, params, x_max)
+
+
 def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: int) -> float:
     """Quantized weight bytes CUDA's MMQ kernels load from memory in one ubatch beyond the one
     pass that the ':wub' feature counts.
@@ -404,15 +418,18 @@ def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: i
     128, https://github.com/ggml-org/llama.cpp/blob/00cd208554e3f21e967084e9845c4de64dc761c0/ggml/src/ggml-cuda/mmq.cuh).
     The L2 cache serves part of the repeats (its size is not in the catalog): the fitted
     coefficient of 'CUDA:mmqw' is the share that reaches DRAM. An expert matrix sees only the
-    tokens routed to it: u × k / E / (share of experts touched) on average. The output head is
-    left out (a prompt computes logits for its last token only)."""
+    tokens routed to it, a Binomial(u, k / E) count under uniform routing, in tiles as wide as
+    the whole ubatch picks (speed/moetiles.py): each expert loads its rows once per tile it runs,
+    E[tiles] loads where ':wub' counts one per touched expert (efr). The output head is left out
+    (a prompt computes logits for its last token only)."""
     d, e = float(seg.dense), float(seg.experts)
     extra_dense = max(0, math.ceil(u / mmq_x) - 1)
     b = d * extra_dense * sum(work.layer_dense_bytes[i] for i in seg.layers)
     if e and work.n_expert and efr > 0:
-        per_expert = u * work.expert_fraction / efr
-        extra_exp = max(0, math.ceil(round(per_expert) / mmq_x) - 1)
-        b += e * extra_exp * efr * sum(work.layer_expert_bytes[i] for i in seg.layers)
+        width = mmq_tile_width(u, mmq_x, tensor_cores=mmq_x >= MMQ_X_MAX)
+        p_route = min(1.0, work.n_expert_used / work.n_expert)
+        extra_exp = max(0.0, expected_tiles(u, p_route, width) - efr)
+        b += e * extra_exp * sum(work.layer_expert_bytes[i] for i in seg.layers)
     return b
 
 
@@ -518,6 +535,7 @@ def _segment_batch(
     for u, d in batch_chunks:
         efr = _unique_expert_fraction(work, u, 1.0)
         gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
+        gemm += _mmq_expert_padding(p, seg, u)
         attn = (
             2.0
             * seg.dense
