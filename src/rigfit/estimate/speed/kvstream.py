@@ -31,6 +31,16 @@ bytes × n_head / n_head_kv at about the same efficiency whatever the grouping:
   (speed_calibration.csv): 5.8 ms and 27 ms more per token for 0.50 and 1.26 GB of K/V —
   9.2× and 17× the bytes at 800 GB/s, 2.3× and 2.1× per query head (GQA 4 and 8).
 
+The cost follows the loads, not DRAM traffic: Apple's caches serve the repeated reads, but the
+GPU issues them. MLX's decode kernel has the same shape (one simdgroup per query head) and was
+measured on an M5 Pro, KV bytes counted once, at 281 GB/s for 32 query / 32 KV heads, 264 for
+32 / 8 and 190 (head 128) or 119 GB/s (head 64) for group 8, against 266 GB/s for a dense fp16
+matrix-vector product: "loads scale with query heads, not kv heads"
+(https://github.com/ml-explore/mlx/issues/4076). llama.cpp's kernel is less efficient per load
+and its rows above scale with the query heads already at groups of 2 and 4; the feature keeps
+the bandwidth's units (bytes / BW) so the fitted ``Metal|fa*:kv`` coefficient prices one
+query head's pass.
+
 MLA layers: ``layer_attn_dim`` counts n_head × (nope + rope + v) dims, the uncompressed form (the
 absorbed kernel's per-head width, 576 + 512, is larger): no Metal MLA row at depth checks it.
 """
