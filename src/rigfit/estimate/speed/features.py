@@ -20,6 +20,7 @@ from rigfit.estimate.speed.classes import (
     intel_decode_overhead,
     quant_family,
 )
+from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
 from rigfit.estimate.speed.peaks import (
@@ -107,10 +108,14 @@ def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = 
 
 
 def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> float:
-    """KV elements read per token averaged over n tokens starting at depth0."""
+    """KV elements the attention streams per token averaged over n tokens starting at depth0
+    (once per query head on Metal: speed/kvstream.py)."""
     if not seg.dense:
         return 0.0
-    return sum(work.layer_kv_elems[i] * mean_min(depth0, n, work.layer_window[i]) for i in seg.layers)
+    return sum(
+        decode_kv_elems_per_token(work, i, seg.backend) * mean_min(depth0, n, work.layer_window[i])
+        for i in seg.layers
+    )
 
 
 def _unique_expert_fraction(work: ModelWork, tokens: float, gamma: float) -> float:
