@@ -508,12 +508,12 @@ __all__ = [
     "case_settings",
     "check_fits",
     "iter_predict_rows",
+    "kernel_file_type",
     "kv_cache_bytes",
     "predict_case",
     "predict_resolved",
     "predict_rows",
     "resolve_case",
     "resolve_hardware",
-    "kernel_file_type",
     "resolve_work",
 ]
