@@ -132,12 +132,12 @@ def _plan_fast(argv: list[str]) -> bool:
     from rigfit.cli.plan_fast import parse
     from rigfit.cli.plan_view import run_plan
 
-    kwargs = parse(argv[1:], run_plan.__kwdefaults__ or {})
-    if kwargs is None:
+    parsed = parse(argv[1:])
+    if parsed is None:
         return False
     _json_errors = wants_json(argv)
     try:
-        run_plan(**kwargs)
+        run_plan(*parsed)
     except RigfitError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)

@@ -1,8 +1,9 @@
 """What ``rigfit plan`` does and prints: the plan, its tables and lines, and its JSON.
 
-The Typer command (:mod:`rigfit.cli.plan_cmd`) only declares the options and calls
-:func:`run_plan`; so does the fast path that runs a plain ``rigfit plan`` without the CLI framework
-(:mod:`rigfit.cli.plan_fast`). This module therefore imports neither Typer nor Click.
+The Typer command (:mod:`rigfit.cli.plan_cmd`) only reads the options (declared once, in
+:mod:`rigfit.cli.plan_options`) and calls :func:`run_plan`; so does the fast path that runs a plain
+``rigfit plan`` without the CLI framework (:mod:`rigfit.cli.plan_fast`). This module therefore
+imports neither Typer nor Click.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rigfit.cli import vision_view
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
 from rigfit.cli.consoles import console, err_console, print_json
 from rigfit.cli.fit import fit_table
+from rigfit.cli.plan_options import PlanOptions
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
 from rigfit.estimate.kvtypes import kv_type_rows
@@ -47,113 +49,67 @@ def _gib(n: int | None) -> str:
     return "unknown" if n is None else f"{n / GIB:.2f}"
 
 
-def run_plan(
-    model: str,
-    *,
-    on: str = "local",
-    quant: str | None = None,
-    ctx: int | None = None,
-    ngl: str | None = None,
-    fa: str = "auto",
-    kv_type: str = "f16",
-    parallel: int = 1,
-    kv_unified: bool = False,
-    ubatch: int = 512,
-    swa_full: bool = False,
-    cpu_moe: bool = False,
-    n_cpu_moe: int = 0,
-    no_kv_offload: bool = False,
-    tensor_split: str | None = None,
-    runtime: str = "llama.cpp",
-    llama_build: str | None = None,
-    os_name: str = "unknown",
-    max_ctx: bool = False,
-    prompt: int = 512,
-    gpu_util: float = 0.9,
-    kv_type_k: str | None = None,
-    kv_type_v: str | None = None,
-    kv_types: bool = False,
-    users: int = 0,
-    output: int = 256,
-    min_tps: float | None = None,
-    as_json: bool = False,
-    offline: bool = False,
-    draft: str | None = None,
-    draft_quant: str | None = None,
-    mtp: bool = False,
-    draft_max: int | None = None,
-    draft_min: int | None = None,
-    ngl_draft: int | None = None,
-    device_draft: str | None = None,
-    kv_type_draft: str = "f16",
-    accept_rate: float | None = None,
-    task: str = "mixed",
-    mmproj: str | None = None,
-    no_mmproj_offload: bool = False,
-    images: int = 0,
-    image_size: str | None = None,
-    reserve_ram: str | None = None,
-) -> None:
-    """``rigfit plan MODEL --on MACHINE …``: the options as :func:`rigfit.cli.plan_cmd.plan` takes
-    them (same names, same defaults); prints the plan, or its JSON with ``as_json``."""
+def run_plan(model: str, options: PlanOptions) -> None:
+    """``rigfit plan MODEL --on MACHINE …``: prints the plan, or its JSON with ``--json``."""
+    o = options
     settings = plan_settings(
-        ctx=ctx,
-        ngl=ngl,
-        fa=fa,
-        kv_type=kv_type,
-        parallel=parallel,
-        kv_unified=kv_unified,
-        ubatch=ubatch,
-        swa_full=swa_full,
-        cpu_moe=cpu_moe,
-        n_cpu_moe=n_cpu_moe,
-        no_kv_offload=no_kv_offload,
-        tensor_split=tensor_split,
-        runtime=runtime,
-        llama_build=llama_build,
-        prompt=prompt,
-        gpu_util=gpu_util,
-        kv_type_k=kv_type_k,
-        kv_type_v=kv_type_v,
-        users=users,
-        output=output,
-        min_tps=min_tps,
-        os=os_name,
+        ctx=o.ctx,
+        ngl=o.ngl,
+        fa=o.fa,
+        kv_type=o.kv_type,
+        parallel=o.parallel,
+        kv_unified=o.kv_unified,
+        ubatch=o.ubatch,
+        swa_full=o.swa_full,
+        cpu_moe=o.cpu_moe,
+        n_cpu_moe=o.n_cpu_moe,
+        no_kv_offload=o.no_kv_offload,
+        tensor_split=o.tensor_split,
+        runtime=o.runtime,
+        llama_build=o.llama_build,
+        prompt=o.prompt,
+        gpu_util=o.gpu_util,
+        kv_type_k=o.kv_type_k,
+        kv_type_v=o.kv_type_v,
+        users=o.users,
+        output=o.output,
+        min_tps=o.min_tps,
+        os=o.os_name,
     )
-    spec = load_model_source(model, quant, offline=offline)
-    draft_spec = load_model_source(draft, draft_quant, offline=offline) if draft else None
+    spec = load_model_source(model, o.quant, offline=o.offline)
+    draft_spec = load_model_source(o.draft, o.draft_quant, offline=o.offline) if o.draft else None
     speculative = spec_settings(
         spec,
         draft=draft_spec,
-        mtp=mtp,
-        draft_max=draft_max,
-        draft_min=draft_min,
-        ngl_draft=ngl_draft,
-        device_draft=device_draft,
-        accept_rate=accept_rate,
-        task=task,
-        kv_type_draft=kv_type_draft,
+        mtp=o.mtp,
+        draft_max=o.draft_max,
+        draft_min=o.draft_min,
+        ngl_draft=o.ngl_draft,
+        device_draft=o.device_draft,
+        accept_rate=o.accept_rate,
+        task=o.task,
+        kv_type_draft=o.kv_type_draft,
     )
     if speculative is not None:
         check_engine(settings.runtime)
         settings = replace(settings, speculative=speculative)
-    vision = vision_view.vision_settings(mmproj, no_mmproj_offload, images, image_size, spec)
+    vision = vision_view.vision_settings(o.mmproj, o.no_mmproj_offload, o.images, o.image_size, spec)
     settings = replace(settings, vision=vision)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
-    machine = apply_option(resolve_machine(on), reserve_ram)
+    machine = apply_option(resolve_machine(o.on), o.reserve_ram)
     for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
         err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
-    if max_ctx and p.hosted is None:
+    if o.max_ctx and p.hosted is None:
         best_ctx = engine.max_context(spec, machine, settings)
         by_quant = engine.max_context_by_quant(spec, machine, settings)
-    kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
+    kv_rows = kv_type_rows(p) if o.kv_types and p.hosted is None and p.vllm is None else None
     alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
     quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
-    if as_json:
+    if o.as_json:
         out = p.to_json()
         out["quality"] = quality
         out["fit_alternatives"] = [a.to_json() for a in alternatives]
