@@ -84,11 +84,18 @@ def parse(words: list[str]) -> tuple[str, PlanOptions] | None:
     if model is None:
         return None
     options = PlanOptions(**given)
+    if not _in_ranges(options):
+        return None  # Typer reports it as a usage error
+    return model, options
+
+
+def _in_ranges(options: PlanOptions) -> bool:
+    """Whether every number (given or default) is inside the range Click checks for its option."""
     for name, (flags, _) in OPTIONS.items():
         ranged = next((f for f in flags if f in RANGES), None)
         value = getattr(options, name)
         if ranged is None or value is None or isinstance(value, str | bool):
             continue
         if range_problem(value, RANGES[ranged], ranged):
-            return None  # Typer reports it as a usage error
-    return model, options
+            return False
+    return True

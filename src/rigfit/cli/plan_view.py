@@ -13,6 +13,7 @@ from dataclasses import replace
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.arch import ModelSpec
 from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
@@ -21,19 +22,20 @@ from rigfit.cli.fit import fit_table
 from rigfit.cli.plan_options import PlanOptions
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
-from rigfit.estimate.kvtypes import kv_type_rows
+from rigfit.estimate.kvtypes import KVTypeRow, kv_type_rows
 from rigfit.estimate.speculative import SpeculativeResult, check_engine, spec_settings
 from rigfit.estimate.speed import SpeedEstimate
+from rigfit.estimate.vision import VisionSettings
 from rigfit.figures import Figure
+from rigfit.fit_advice import FitAlternative, fit_alternatives
 from rigfit.fit_advice import describe as describe_alternative
-from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
 from rigfit.hardware.osreserve import apply_option
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
-from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
+from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, PlanSettings, Verdict, note_code
 from rigfit.units import GIB
 
 _VERDICT_STYLE = {
@@ -52,6 +54,42 @@ def _gib(n: int | None) -> str:
 def run_plan(model: str, options: PlanOptions) -> None:
     """``rigfit plan MODEL --on MACHINE …``: prints the plan, or its JSON with ``--json``."""
     o = options
+    spec, settings = _model_and_settings(model, o)
+    engine = get_engine(settings.runtime, flag="--runtime")
+    if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
+        err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
+    machine = apply_option(resolve_machine(o.on), o.reserve_ram)
+    for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
+        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
+    p = make_plan(spec, machine, settings)
+    best_ctx = by_quant = None
+    if o.max_ctx and p.hosted is None:
+        best_ctx = engine.max_context(spec, machine, settings)
+        by_quant = engine.max_context_by_quant(spec, machine, settings)
+    kv_rows = kv_type_rows(p) if o.kv_types and p.hosted is None and p.vllm is None else None
+    alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
+    quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
+    if o.as_json:
+        _print_plan_json(p, settings.vision, quality, alternatives, best_ctx, by_quant, kv_rows)
+        return
+    ctx_that_fits = None
+    if p.fit is Verdict.NO and p.hosted is None:
+        ctx_that_fits = (
+            best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
+        )
+    _render(p, engine, best_ctx, by_quant, ctx_that_fits, quality)
+    vision_view.render_vision(console, p, settings.vision)
+    if p.concurrency is not None:
+        render_concurrency(console, p.concurrency)
+    if kv_rows is not None:
+        render_kv_types(console, p, kv_rows)
+    for a in alternatives:
+        console.print(f"  Fits instead: {escape(describe_alternative(a, p))}", highlight=False)
+
+
+def _model_and_settings(model: str, o: PlanOptions) -> tuple[ModelSpec, PlanSettings]:
+    """The model read and the planner's settings from the options, each checked (in this order:
+    the run options, the model, the draft model and speculative options, the image options)."""
     settings = plan_settings(
         ctx=o.ctx,
         ngl=o.ngl,
@@ -94,46 +132,30 @@ def run_plan(model: str, options: PlanOptions) -> None:
         check_engine(settings.runtime)
         settings = replace(settings, speculative=speculative)
     vision = vision_view.vision_settings(o.mmproj, o.no_mmproj_offload, o.images, o.image_size, spec)
-    settings = replace(settings, vision=vision)
-    engine = get_engine(settings.runtime, flag="--runtime")
-    if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
-        err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
-    machine = apply_option(resolve_machine(o.on), o.reserve_ram)
-    for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
-        err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
-    p = make_plan(spec, machine, settings)
-    best_ctx = by_quant = None
-    if o.max_ctx and p.hosted is None:
-        best_ctx = engine.max_context(spec, machine, settings)
-        by_quant = engine.max_context_by_quant(spec, machine, settings)
-    kv_rows = kv_type_rows(p) if o.kv_types and p.hosted is None and p.vllm is None else None
-    alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
-    quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
-    if o.as_json:
-        out = p.to_json()
-        out["quality"] = quality
-        out["fit_alternatives"] = [a.to_json() for a in alternatives]
-        if best_ctx is not None:
-            out["max_ctx"] = best_ctx
-            out["max_ctx_by_quant"] = by_quant
-        if kv_rows is not None:
-            out["kv_types"] = [r.to_json() for r in kv_rows]
-        out["images"] = vision_view.image_cost(p, vision)
-        print_json(out)
-        return
-    ctx_that_fits = None
-    if p.fit is Verdict.NO and p.hosted is None:
-        ctx_that_fits = (
-            best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
-        )
-    _render(p, engine, best_ctx, by_quant, ctx_that_fits, quality)
-    vision_view.render_vision(console, p, vision)
-    if p.concurrency is not None:
-        render_concurrency(console, p.concurrency)
+    return spec, replace(settings, vision=vision)
+
+
+def _print_plan_json(
+    p: Plan,
+    vision: VisionSettings | None,
+    quality: dict | None,
+    alternatives: list[FitAlternative],
+    best_ctx: int | None,
+    by_quant: dict[str, int] | None,
+    kv_rows: list[KVTypeRow] | None,
+) -> None:
+    """``rigfit plan --json``: the plan's JSON with the quality, the alternatives that fit, and
+    what ``--max-ctx``, ``--kv-types`` and the image options asked for."""
+    out = p.to_json()
+    out["quality"] = quality
+    out["fit_alternatives"] = [a.to_json() for a in alternatives]
+    if best_ctx is not None:
+        out["max_ctx"] = best_ctx
+        out["max_ctx_by_quant"] = by_quant
     if kv_rows is not None:
-        render_kv_types(console, p, kv_rows)
-    for a in alternatives:
-        console.print(f"  Fits instead: {escape(describe_alternative(a, p))}", highlight=False)
+        out["kv_types"] = [r.to_json() for r in kv_rows]
+    out["images"] = vision_view.image_cost(p, vision)
+    print_json(out)
 
 
 def _render(
