@@ -21,7 +21,7 @@ from tests.clirun import run_cli
 
 import rigfit.cli
 from rigfit.cli import _load_commands, plan_fast
-from rigfit.cli.plan_options import PlanOptions
+from rigfit.cli.plan_options import DEFAULTS, PlanOptions
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ON = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
@@ -47,7 +47,7 @@ def test_option_table_matches_the_typer_command() -> None:
         assert p.type_descriptor.annotation is kind, name
         assert bool(p.is_flag) == (kind is bool) and not p.multiple and p.nargs == 1, name
         assert p.envvar is None and p.callback is None, name  # the fast path runs no callbacks
-        assert p.default == getattr(PlanOptions(), name), name
+        assert p.default == DEFAULTS[name] == getattr(PlanOptions(), name), name
 
 
 TAKEN = [
@@ -107,12 +107,18 @@ GIVEN_TO_TYPER = [
 
 def test_which_command_lines_the_fast_path_takes() -> None:
     for args in TAKEN:
-        assert plan_fast.parse(args[1:]) is not None, args
+        assert plan_fast.parse(args[1:], DEFAULTS) is not None, args
     for args in GIVEN_TO_TYPER:
-        assert args[:1] != ["plan"] or plan_fast.parse(args[1:]) is None, args
-    got = plan_fast.parse(TAKEN[3][1:])
-    want = PlanOptions(on=ON, parallel=2, ubatch=256, kv_type="q8_0", max_ctx=True)
-    assert got == ("llama-3.1-8b", want)
+        assert args[:1] != ["plan"] or plan_fast.parse(args[1:], DEFAULTS) is None, args
+    got = plan_fast.parse(TAKEN[3][1:], DEFAULTS)
+    assert got == {
+        "model": "llama-3.1-8b",
+        "on": ON,
+        "parallel": 2,
+        "ubatch": 256,
+        "kv_type": "q8_0",
+        "max_ctx": True,
+    }
 
 
 @pytest.mark.parametrize("args", TAKEN + GIVEN_TO_TYPER, ids=lambda a: " ".join(a)[:70])

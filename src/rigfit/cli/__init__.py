@@ -130,14 +130,15 @@ def _plan_fast(argv: list[str]) -> bool:
         return False
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.cli.plan_fast import parse
+    from rigfit.cli.plan_options import DEFAULTS
     from rigfit.cli.plan_view import run_plan
 
-    parsed = parse(argv[1:])
-    if parsed is None:
+    kwargs = parse(argv[1:], DEFAULTS)
+    if kwargs is None:
         return False
     _json_errors = wants_json(argv)
     try:
-        run_plan(*parsed)
+        run_plan(**kwargs)
     except RigfitError as exc:
         report_error(exc)
         sys.exit(exc.exit_code)

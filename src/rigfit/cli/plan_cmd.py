@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from rigfit.cli.app import app
-from rigfit.cli.plan_options import MODEL_HELP, PlanOptions, option_fields
+from rigfit.cli.plan_options import MODEL_HELP, option_fields
 from rigfit.cli.plan_view import run_plan
 
 
@@ -40,7 +40,7 @@ def plan(model: str, **options: Any) -> None:
 
       rigfit plan qwen3-30b-a3b --on "RTX 3060 12GB + 32GB" --reserve-ram 8GB
     """
-    run_plan(model, PlanOptions(**options))
+    run_plan(model, **options)
 
 
 def _signature() -> inspect.Signature:

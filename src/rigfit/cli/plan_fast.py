@@ -3,7 +3,7 @@
 Importing Typer and building the ``plan`` command from its ~45 annotated parameters cost ~10 % of a
 whole ``rigfit plan`` process (issue 15). :func:`parse` reads the plain command lines (the model,
 then options spelled ``--flag VALUE``, ``--flag=VALUE`` or as flags, values in their canonical
-spelling) into :func:`rigfit.cli.plan_view.run_plan`'s arguments, and answers None for
+spelling) into :func:`rigfit.cli.plan_view.run_plan`'s keyword arguments, and answers None for
 everything else: ``--help``, unknown or misspelled options, a missing or second model, values
 that do not convert or are out of their range, ``--`` and values that start with ``-``. Those go
 to Typer, which words every usage error and help text itself, so both paths print the same bytes
@@ -17,7 +17,7 @@ import os
 from typing import Any
 
 from rigfit.cli.coerce import _DEFER, _scalar
-from rigfit.cli.plan_options import PlanOptions, option_fields, value_type
+from rigfit.cli.plan_options import option_fields, value_type
 from rigfit.inputs import RANGES, range_problem
 
 #: ``rigfit plan``'s options as :class:`rigfit.cli.plan_options.PlanOptions` declares them:
@@ -41,9 +41,12 @@ def _takes_equals(flag: str) -> bool:
     return flag.startswith("--") or len(flag) > 2
 
 
-def parse(words: list[str]) -> tuple[str, PlanOptions] | None:
-    """``run_plan``'s arguments (the model and the options) for ``rigfit plan WORDS``, or None:
-    let Typer read them. Click checks the ranges of the defaults too (options not given)."""
+def parse(words: list[str], defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """``run_plan``'s keyword arguments for ``rigfit plan WORDS``, or None: let Typer read them.
+
+    defaults: ``run_plan``'s defaults (the values options not given take), whose ranges Click
+    checks too.
+    """
     if os.environ.get(_COMPLETE_VAR):
         return None
     by_flag = _by_flag()
@@ -83,19 +86,11 @@ def parse(words: list[str]) -> tuple[str, PlanOptions] | None:
         given[name] = value
     if model is None:
         return None
-    options = PlanOptions(**given)
-    if not _in_ranges(options):
-        return None  # Typer reports it as a usage error
-    return model, options
-
-
-def _in_ranges(options: PlanOptions) -> bool:
-    """Whether every number (given or default) is inside the range Click checks for its option."""
     for name, (flags, _) in OPTIONS.items():
         ranged = next((f for f in flags if f in RANGES), None)
-        value = getattr(options, name)
+        value = given.get(name, defaults.get(name))
         if ranged is None or value is None or isinstance(value, str | bool):
             continue
         if range_problem(value, RANGES[ranged], ranged):
-            return False
-    return True
+            return None  # Typer reports it as a usage error
+    return {"model": model, **given}

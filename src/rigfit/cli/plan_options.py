@@ -118,3 +118,7 @@ def value_type(f: Field[Any]) -> type:
         (kind,) = (a for a in get_args(kind) if a is not types.NoneType)
     assert isinstance(kind, type), f.name
     return kind
+
+
+#: Each option's default, by name: the values options not given take.
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in option_fields()}

@@ -9,6 +9,7 @@ imports neither Typer nor Click.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -51,9 +52,10 @@ def _gib(n: int | None) -> str:
     return "unknown" if n is None else f"{n / GIB:.2f}"
 
 
-def run_plan(model: str, options: PlanOptions) -> None:
-    """``rigfit plan MODEL --on MACHINE …``: prints the plan, or its JSON with ``--json``."""
-    o = options
+def run_plan(model: str, **options: Any) -> None:
+    """``rigfit plan MODEL --on MACHINE …``: prints the plan, or its JSON with ``--json``. The
+    options are :class:`PlanOptions`' fields (by name; a name it lacks is a TypeError)."""
+    o = PlanOptions(**options)
     spec, settings = _model_and_settings(model, o)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
