@@ -306,9 +306,7 @@ def _concurrency(
     return per_user, agg
 
 
-# Never changed, yet not frozen: a frozen __init__ is ~4x slower (~5 µs more), and a recommend
-# ladder makes ~1300 of these.
-@dataclass
+@dataclass(frozen=True)
 class SpeedArgs:
     """The keyword arguments of :func:`estimate_speed`, :func:`estimate_decode_at_context` and
     :func:`estimate_decode_at_start_and_context`, declared once (an unknown name is a TypeError).
