@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
@@ -306,52 +305,58 @@ def _concurrency(
     return per_user, agg
 
 
-@dataclass(frozen=True)
-class SpeedArgs:
-    """The keyword arguments of :func:`estimate_speed`, :func:`estimate_decode_at_context` and
-    :func:`estimate_decode_at_start_and_context`, declared once (an unknown name is a TypeError).
+def estimate_speed(
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+    build: int | None = None,
+    os: str = "unknown",
+) -> SpeedEstimate:
+    """Prefill, decode (depth 0 and at ``context``), TTFT and concurrency for a model on a machine.
 
-    ``placement`` (from :func:`rigfit.estimate.placement.place`) gives the GPU layer count and the
-    split over GPUs; ``ngl`` overrides it. ``context`` and ``prompt`` are in tokens; ``parallel``
-    sequences decode at once (-np). ``build``: the llama.cpp build number the figures are for
-    (None = the current build profile, :data:`rigfit.estimate.memory.DEFAULT_PROFILE`); kernel eras
-    differ in speed (:func:`rigfit.estimate.speed.classes.build_era`). ``constants``: the speed
-    constants (None = the shipped file). ``os``: the driver factor (:mod:`.osdriver`). The rest
-    are :class:`RunSettings`'."""
-
-    placement: Any = None
-    backend: str | None = None
-    ngl: int | None = None
-    context: int = 4096
-    prompt: int = 512
-    parallel: int = 1
-    kv_type: str = "f16"
-    flash_attn: bool | None = None
-    threads: int | None = None
-    n_ubatch: int = 512
-    n_batch: int = 2048
-    split_mode: str = "layer"
-    cpu_only: bool = False
-    constants: dict | None = None
-    build: int | None = None
-    os: str = "unknown"
-
-
-def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, **kwargs: Any) -> SpeedEstimate:
-    """Prefill, decode (depth 0 and at ``context``), TTFT and concurrency for a model on a machine;
-    the keyword arguments are :class:`SpeedArgs`' fields. Hosted SRAM systems (Cerebras, Groq) are
-    answered from published figures (see :func:`estimate_hosted`).
+    ``placement`` (from :func:`rigfit.estimate.placement.place`) gives the GPU layer count and
+    the split over GPUs; ``ngl`` overrides it. ``build``: the llama.cpp build number the figures
+    are for (None = the current build profile, :data:`rigfit.estimate.memory.DEFAULT_PROFILE`);
+    kernel eras differ in speed (:func:`rigfit.estimate.speed.classes.build_era`). Hosted SRAM
+    systems (Cerebras, Groq) are answered from published figures (see :func:`estimate_hosted`).
     """
-    args = SpeedArgs(**kwargs)
-    C = args.constants or load_constants()
+    C = constants or load_constants()
     work = spec if isinstance(spec, ModelWork) else model_work(spec)
     accs = machine.accelerators
     if accs and accs[0].kind == "hosted":
-        return estimate_hosted(work, accs[0], context=args.context, prompt=args.prompt, C=C)
-    settings, layout, be = _run_setup(work, machine, args)
-    parallel, split_mode, os, build = args.parallel, args.split_mode, args.os, args.build
-    prompt = max(int(args.prompt), 1)
-    context = max(int(args.context), prompt)
+        return estimate_hosted(work, accs[0], context=context, prompt=prompt, C=C)
+    settings, layout, be = _run_setup(
+        work,
+        machine,
+        placement,
+        backend,
+        ngl,
+        threads,
+        flash_attn,
+        build,
+        n_ubatch,
+        n_batch,
+        kv_type,
+        parallel,
+        split_mode,
+        cpu_only,
+    )
+    prompt = max(int(prompt), 1)
+    context = max(int(context), prompt)
     vendor = band_vendor(layout)
     # the OS / driver factor (speed/osdriver.py; 1 for an unknown OS, whose bands widen below)
     f_pp, f_tg = (os_factor(C, k, vendor, be, os) for k in ("pp", "tg"))
@@ -415,60 +420,149 @@ def estimate_speed(spec: ModelSpec | ModelWork, machine: Machine, **kwargs: Any)
     )
 
 
-def _run_setup(work: ModelWork, machine: Machine, args: SpeedArgs) -> tuple[RunSettings, Layout, str]:
+def _run_setup(
+    work: ModelWork,
+    machine: Machine,
+    placement: Any,
+    backend: str | None,
+    ngl: int | None,
+    threads: int | None,
+    flash_attn: bool | None,
+    build: int | None,
+    n_ubatch: int,
+    n_batch: int,
+    kv_type: str,
+    parallel: int,
+    split_mode: str,
+    cpu_only: bool,
+) -> tuple[RunSettings, Layout, str]:
     """(run settings, layout, main backend) of an estimate: the one set-up :func:`estimate_speed`
     and :func:`estimate_decode_at_context` share."""
-    ngl = placement_ngl(args.placement, work.n_layer) if args.ngl is None else args.ngl
+    if ngl is None:
+        ngl = placement_ngl(placement, work.n_layer)
     settings = RunSettings(
-        backend=normalise_backend(args.backend),
+        backend=normalise_backend(backend),
         ngl=ngl,
-        threads=args.threads,
-        flash_attn=args.flash_attn,
-        build=args.build,
-        n_ubatch=args.n_ubatch,
-        n_batch=args.n_batch,
-        kv_type=args.kv_type,
-        parallel=args.parallel,
-        split_mode=args.split_mode,
-        cpu_only=args.cpu_only,
+        threads=threads,
+        flash_attn=flash_attn,
+        build=build,
+        n_ubatch=n_ubatch,
+        n_batch=n_batch,
+        kv_type=kv_type,
+        parallel=parallel,
+        split_mode=split_mode,
+        cpu_only=cpu_only,
     )
-    layout = _speed_layout(work, machine, args.placement, settings)
+    layout = _speed_layout(work, machine, placement, settings)
     return settings, layout, main_segment(layout).backend
 
 
-def estimate_decode_at_context(spec: ModelSpec | ModelWork, machine: Machine, **kwargs: Any) -> Figure:
+def estimate_decode_at_context(
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+    build: int | None = None,
+    os: str = "unknown",
+) -> Figure:
     """``estimate_speed(...).decode_tps_ctx`` (same arguments, same Figure) without the prefill,
     TTFT, bottleneck and notes: what a ranking over many candidates needs of each (recommend's
     screening, :mod:`rigfit.plan_speed`). Hosted systems are not answered here (ValueError)."""
-    return _decode_figures(spec, machine, False, SpeedArgs(**kwargs))[1]
+    return _decode_figures(
+        spec,
+        machine,
+        False,
+        placement=placement,
+        backend=backend,
+        ngl=ngl,
+        context=context,
+        prompt=prompt,
+        parallel=parallel,
+        kv_type=kv_type,
+        flash_attn=flash_attn,
+        threads=threads,
+        n_ubatch=n_ubatch,
+        n_batch=n_batch,
+        split_mode=split_mode,
+        cpu_only=cpu_only,
+        constants=constants,
+        build=build,
+        os=os,
+    )[1]
 
 
 def estimate_decode_at_start_and_context(
     spec: ModelSpec | ModelWork, machine: Machine, **kwargs: Any
 ) -> tuple[Figure, Figure]:
     """``(estimate_speed(...).decode_tps, estimate_speed(...).decode_tps_ctx)`` (the keyword arguments
-    of :func:`estimate_speed`, the same Figures) without the prefill, TTFT, bottleneck and notes:
-    what the planner's choice between two MoE offload strategies compares
+    of :func:`estimate_decode_at_context`, the same Figures) without the prefill, TTFT, bottleneck
+    and notes: what the planner's choice between two MoE offload strategies compares
     (:func:`rigfit.plan._decode`). Hosted systems are not answered here (ValueError)."""
-    start, at_ctx = _decode_figures(spec, machine, True, SpeedArgs(**kwargs))
+    start, at_ctx = _decode_figures(spec, machine, True, **kwargs)
     assert start is not None
     return start, at_ctx
 
 
 def _decode_figures(
-    spec: ModelSpec | ModelWork, machine: Machine, at_start: bool, args: SpeedArgs
+    spec: ModelSpec | ModelWork,
+    machine: Machine,
+    at_start: bool,
+    *,
+    placement: Any = None,
+    backend: str | None = None,
+    ngl: int | None = None,
+    context: int = 4096,
+    prompt: int = 512,
+    parallel: int = 1,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    threads: int | None = None,
+    n_ubatch: int = 512,
+    n_batch: int = 2048,
+    split_mode: str = "layer",
+    cpu_only: bool = False,
+    constants: dict | None = None,
+    build: int | None = None,
+    os: str = "unknown",
 ) -> tuple[Figure | None, Figure]:
     """(decode at depth 0 when ``at_start``, else None; decode at ``context``): the steps and
     arithmetic of :func:`estimate_speed` for these two figures."""
-    C = args.constants or load_constants()
+    C = constants or load_constants()
     work = spec if isinstance(spec, ModelWork) else model_work(spec)
     accs = machine.accelerators
     if accs and accs[0].kind == "hosted":
         raise ValueError("hosted systems: use estimate_speed")
-    settings, layout, be = _run_setup(work, machine, args)
-    split_mode, os = args.split_mode, args.os
-    prompt = max(int(args.prompt), 1)
-    context = max(int(args.context), prompt)
+    settings, layout, be = _run_setup(
+        work,
+        machine,
+        placement,
+        backend,
+        ngl,
+        threads,
+        flash_attn,
+        build,
+        n_ubatch,
+        n_batch,
+        kv_type,
+        parallel,
+        split_mode,
+        cpu_only,
+    )
+    prompt = max(int(prompt), 1)
+    context = max(int(context), prompt)
     vendor = band_vendor(layout)
     f_tg = os_factor(C, "tg", vendor, be, os)  # speed/osdriver.py
     start = None
