@@ -17,12 +17,14 @@ from rigfit.estimate.speed import load_constants
 from rigfit.estimate.speed.classes import (
     INTEL_DECODE_EFFICIENCY,
     INTEL_DECODE_OVERHEAD,
+    INTEL_PREFILL_EFFICIENCY,
     device_class,
     intel_decode_efficiency,
     intel_decode_overhead,
     intel_gpu_generation,
+    intel_prefill_efficiency,
 )
-from rigfit.estimate.speed.features import decode_features
+from rigfit.estimate.speed.features import decode_features, prefill_features
 from rigfit.estimate.speed.layout import make_layout
 from rigfit.hardware.names import resolve_device
 from rigfit.measure.groundtruth import ground_truth_dir
@@ -172,3 +174,37 @@ def test_intel_igpu_systems_have_an_efficiency_class_of_their_own():
     assert device_class(lunar) == "apu_intel"
     assert device_class(resolve_device("Ryzen AI Max+ 395")) == "apu"
     assert device_class(resolve_device("Intel Arc B580")) == "gpu"
+
+
+def test_the_prefill_ratio_comes_from_its_pairs_and_touches_only_alchemist_on_sycl():
+    """classes.py INTEL_PREFILL_EFFICIENCY: pp512 per unit of XMX FP16 peak (A770 137.6, B580 116.6
+    TFLOPS) of the same two SYCL pairs as the decode constants."""
+    a770, b580 = resolve_device("Intel Arc A770"), resolve_device("Intel Arc B580")
+    assert (a770.fp16_flops, b580.fp16_flops) == (pytest.approx(137.6e12), pytest.approx(116.6e12))
+    small = (4438.24 / 137.6) / (7303.25 / 116.6)  # qwen2 1.5B Q4_0
+    large = (1711.58 / 137.6) / (2156.43 / 116.6)  # llama-2-7b Q4_0
+    assert (small, large) == (pytest.approx(0.515, abs=0.001), pytest.approx(0.673, abs=0.001))
+    assert INTEL_PREFILL_EFFICIENCY[("xe-hpg", "SYCL")] == pytest.approx(math.sqrt(small * large), abs=0.001)
+    assert intel_prefill_efficiency(a770, "SYCL") == INTEL_PREFILL_EFFICIENCY[("xe-hpg", "SYCL")]
+    assert intel_prefill_efficiency(a770, "Vulkan") == intel_prefill_efficiency(b580, "SYCL") == 1.0
+    assert intel_prefill_efficiency(resolve_device("NVIDIA GeForce RTX 3090"), "SYCL") == 1.0
+
+
+def test_prefill_features_of_an_alchemist_card_carry_its_xmx_share():
+    """The same A770 relabelled Xe2 computes its SYCL prompt matmuls 1/0.589 × faster."""
+    fit_rows, _, _ = build_fit_rows(Path(ground_truth_dir()) / "speed_intel_arc.csv", load_constants())
+    row = next(r for r in fit_rows if r.device == "Intel Arc A770" and r.kind == "pp" and r.backend == "SYCL")
+    ref = row.ref
+    C = dict(load_constants())
+    a770 = ref.machine.accelerators[0]
+    relabelled = replace(ref.machine, accelerators=(replace(a770, architecture="Xe2-HPG"),))
+    f_old, _ = prefill_features(
+        ref.work, _layout(ref, ref.machine), ref.machine, ref.settings, ref.prompt, ref.depth, C
+    )
+    f_new, _ = prefill_features(
+        ref.work, _layout(ref, relabelled), relabelled, ref.settings, ref.prompt, ref.depth, C
+    )
+    k = INTEL_PREFILL_EFFICIENCY[("xe-hpg", "SYCL")]
+    assert f_old["SYCL|p=fp16:c"] == pytest.approx(f_new["SYCL|p=fp16:c"] / k)
+    attn = [key for key in f_old if key.endswith(":attn")]
+    assert attn and all(f_old[key] == pytest.approx(f_new[key] / k) for key in attn)

@@ -173,6 +173,34 @@ INTEL_DECODE_OVERHEAD: dict[tuple[str, str], float] = {
 }
 
 
+#: Prompt (matrix-matrix) efficiency of an Intel GPU generation relative to Xe2 on the same
+#: llama.cpp backend, as a share of the catalog's XMX FP16 peak (Arc A770 137.6, Arc B580 116.6
+#: TFLOPS). The same SYCL pairs as :data:`INTEL_DECODE_EFFICIENCY`, pp512 on master builds of May
+#: 2025: qwen2 1.5B Q4_0 and llama-2-7b Q4_0 run at 4438.24 and 1711.58 t/s on the A770
+#: (https://github.com/ggml-org/llama.cpp/pull/13536, reorder off) and at 7303.25 and 2156.43 t/s
+#: on the B580 (https://github.com/ggml-org/llama.cpp/pull/13885, master 26b79b6cb). Per unit of
+#: XMX peak the A770 reaches 0.515 and 0.673 of the B580: geometric mean 0.589. The silicon
+#: agrees: oneMKL's own FP16 GEMM (4096³) runs at 58.7 TFLOPS on an A770, 43 % of its XMX peak
+#: (https://github.com/ollama/ollama/pull/2458, comment of 2024-02-13), so Alchemist's XMX
+#: engines are far from their datasheet rate even outside llama.cpp. SYCL only: Vulkan runs
+#: Intel prompts on the shader ALUs (peaks.prefill_path), where both generations are plain FP32
+#: and no measured pair shows a gap (PR 14001's b5583 Windows runs: A770 974.92, B580 490.89 t/s
+#: for gemma-2-2b, in line with their shader peaks). A generation without a measured pair keeps
+#: 1.0. A documented constant read off the four rows named (the same caveat as the decode ones).
+INTEL_PREFILL_EFFICIENCY: dict[tuple[str, str], float] = {
+    ("xe-hpg", "SYCL"): 0.589,
+}
+
+
+def intel_prefill_efficiency(dev: Device, backend: str | None = None) -> float:
+    """:data:`INTEL_PREFILL_EFFICIENCY` of an Intel GPU's generation on ``backend``: the share of
+    the matrix peak its prompt kernels reach relative to Xe2; 1.0 where no pair measured one."""
+    gen = intel_gpu_generation(dev)
+    if gen is None:
+        return 1.0
+    return INTEL_PREFILL_EFFICIENCY.get((gen, backend or ""), 1.0)
+
+
 def intel_decode_efficiency(dev: Device, backend: str | None = None) -> float:
     """:data:`INTEL_DECODE_EFFICIENCY` of an Intel GPU's generation on ``backend`` (its '*' entry
     for another backend); 1.0 for Xe2, Xe-LPG and every other device."""

@@ -18,6 +18,7 @@ from rigfit.estimate.speed.classes import (
     device_class,
     intel_decode_efficiency,
     intel_decode_overhead,
+    intel_prefill_efficiency,
     quant_family,
 )
 from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token
@@ -244,6 +245,8 @@ def _seg_peak(
         return peak, C["cpu"].get("eta_c_prior", 0.5)
     path = prefill_path(seg.backend, seg.device, qfam, settings.era, settings.rocm_hipblaslt)
     peak, _ = gpu_peak(seg.device, path, C)
+    if not decode:  # Intel Alchemist's XMX share on SYCL prompts: classes.py
+        peak *= intel_prefill_efficiency(seg.device, seg.backend)
     return peak, C["gpu_compute_eta"]["decode" if decode else "prefill"]
 
 
@@ -335,6 +338,7 @@ class _Prompt:
         if seg.role == "cpu":
             return gemm_peak
         peak, _ = gpu_peak(seg.device, self.attn_path(seg), self.C)
+        peak *= intel_prefill_efficiency(seg.device, seg.backend)  # the same XMX units: classes.py
         return peak * (self.layout.n_tp if self.layout.n_tp > 1 else 1)
 
     def streams(self, seg: Segment, u: int) -> bool:
