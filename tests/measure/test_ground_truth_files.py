@@ -58,9 +58,9 @@ def test_recent_rows_decode_and_come_from_builds_of_the_last_12_months():
         assert case.test.name.replace("@d0", "") == r["test"]
     fit_rows, unresolved, total = build_fit_rows(FOLDER / RECENT, load_constants())
     assert total == len(rows)
-    # the two GTX 1060 rows name no memory variant (the catalog knows two 6 GB cards); all else resolves
-    assert sum(unresolved.values()) == 2 and all("GTX 1060" in k for k in unresolved)
-    assert len(fit_rows) == total - 2
+    # every row resolves ("GTX 1060 6 GB" picks the 6 GB card since the names' variant rule)
+    assert not unresolved
+    assert len(fit_rows) == total
     assert min(r.ref.settings.build or 0 for r in fit_rows) >= RECENT_CUTOFF
     assert {r.hardware_kind for r in fit_rows} == {"nvidia", "amd", "apple"}
     assert sum(r.kind == "pp" for r in fit_rows) >= 8
