@@ -459,9 +459,11 @@ def plan_llamacpp(
         settings, pl, devs, verdict, max_ngl_v, alternative = _offload(
             model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
         )
-    elif accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or _experts_in_ram(model, pl)):
-        verdict = Verdict.OFFLOAD
-    n_exp = _experts_in_ram(model, pl)
+        n_exp = _experts_in_ram(model, pl)
+    else:
+        n_exp = _experts_in_ram(model, pl)
+        if accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or n_exp):
+            verdict = Verdict.OFFLOAD
     kinds = [
         k
         for k, on in (

@@ -7,11 +7,13 @@ machines and each machine's capacities set on its own copies.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import accelerators_for_llamacpp
 from rigfit.hardware.devices import Device, Machine
-from rigfit.hardware.osreserve import ram_reserve, reserve_text
+from rigfit.hardware.osreserve import RamReserve, ram_reserve, reserve_text
 from rigfit.plantypes import DeviceMemory
 from rigfit.units import GIB, MIB
 
@@ -53,17 +55,25 @@ def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
     return max(0, ram_bytes - metal) if metal else 0
 
 
+@lru_cache(maxsize=256)
+def _host_ram(machine: Machine) -> tuple[int, str, RamReserve]:
+    """(host RAM less what the OS keeps [B], its source, the reserve) of a machine with known RAM."""
+    # host RAM less what the OS keeps (hardware/osreserve.py: by kind of machine, or as given)
+    reserve = ram_reserve(machine)
+    ram = machine.ram_bytes or 0
+    where = "detected" if machine.detected else "given/looked up"
+    src = f"{where}: {ram / GIB:.2f} GiB host RAM less {reserve_text(reserve)}"
+    return max(0, ram - reserve.bytes), src, reserve
+
+
 def set_host_capacity(h: DeviceMemory, machine: Machine, gpus: list[DeviceMemory]) -> None:
     """Set the host row's capacity: the RAM left for llama.cpp's CPU buffers [B] (``gpus``: the GPU
     rows, their capacities set)."""
     if machine.ram_bytes:
-        # host RAM less what the OS keeps (hardware/osreserve.py: by kind of machine, or as given)
-        reserve = ram_reserve(machine)
-        h.capacity_bytes = max(0, machine.ram_bytes - reserve.bytes)
-        h.capacity_source = (
-            f"{'detected' if machine.detected else 'given/looked up'}: {machine.ram_bytes / GIB:.2f} GiB "
-            f"host RAM less {reserve_text(reserve)}"
-        )
+        try:
+            h.capacity_bytes, h.capacity_source, reserve = _host_ram(machine)
+        except TypeError:  # an unhashable machine (a list in its fields): worked out afresh
+            h.capacity_bytes, h.capacity_source, reserve = _host_ram.__wrapped__(machine)
         if machine.unified_memory:
             # the GPU's buffers live in the same RAM; on Apple the RAM outside Metal's working set
             # stays macOS's, so CPU buffers cannot lift a model past that budget. The OS reserve is
