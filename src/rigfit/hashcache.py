@@ -36,6 +36,6 @@ def cached_hash(cls: type[T]) -> type[T]:
         state.pop(_KEY, None)
         return state
 
-    cls.__hash__ = __hash__  # type: ignore[assignment]
-    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
+    cls.__hash__ = __hash__  # type: ignore[method-assign,assignment]
+    cls.__getstate__ = __getstate__  # type: ignore[method-assign]
     return cls
