@@ -1,5 +1,6 @@
 """The cyclic garbage collector around recommend (issue 15): off for a whole ``rigfit recommend``
-process, restored for in-process callers; a ladder's objects frozen when it resumes."""
+process, restored for in-process callers; the library call (also run by ``rigfit serve``, a
+long-lived process) leaves it alone."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import gc
 
 import pytest
 
+from rigfit.catalog.models import get_model
 from rigfit.cli import _gc_off_for, main
-from rigfit.recommend import _gc_paused
+from rigfit.hardware.grammar import resolve_machine
+from rigfit.recommend import recommend
 
 
 @pytest.fixture(autouse=True)
@@ -39,17 +42,15 @@ def test_in_process_main_restores_the_collector() -> None:
     assert gc.isenabled()
 
 
-def test_ladder_objects_frozen_then_unfrozen_by_the_next_ladder() -> None:
+def test_library_recommend_leaves_the_collector_alone() -> None:
+    """No pause and no ``gc.freeze`` in the library: in a server both are process-wide, and a
+    freeze would keep every object alive then (the server's too) out of the collector's passes."""
+    box = resolve_machine("RTX 3060 12GB + 32GB DDR4-3200")
+    models = [get_model("llama-3.1-8b"), get_model("qwen3-8b")]
     gc.enable()
     gc.unfreeze()
-    with _gc_paused():
-        assert not gc.isenabled()
-        kept = [[i] for i in range(1000)]
-    assert gc.isenabled()
-    assert gc.get_freeze_count() >= len(kept)
-    with _gc_paused():
-        assert gc.get_freeze_count() == 0  # back in the oldest generation: full passes reach them
+    rec = recommend(box, "chat", models=models, limit=2)
+    assert rec.picks and gc.isenabled() and gc.get_freeze_count() == 0
     gc.disable()
-    with _gc_paused():  # the caller's collector off: left as it was, nothing frozen
-        pass
+    recommend(box, "chat", models=models, limit=2)
     assert not gc.isenabled()

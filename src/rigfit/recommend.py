@@ -52,10 +52,8 @@ benchmark score.
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -582,43 +580,11 @@ def recommend(
     users: int = 1,
 ) -> Recommendation:
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring);
-    ``users`` > 1 plans a team box (``-np users``, speeds per user)."""
-    with _gc_paused():
-        return _recommend(machine, use, min_ctx, min_tps, max_quality_loss, limit, models, users)
+    ``users`` > 1 plans a team box (``-np users``, speeds per user).
 
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused: a ladder builds ~10⁶ long-lived objects (tensor
-    tables, placements) without cycles, and the collector's passes over them cost a quarter of
-    its time. Reference counting still frees everything else; the collector resumes after.
-
-    Resuming would start with a pass over every object the ladder made (they are all young then:
-    ~0.2 s of a warm ladder), so they are frozen first (``gc.freeze``: left out of later passes);
-    the next ladder unfreezes them into the oldest generation, where the collector's own full
-    passes reach them again, so a cycle among them is freed later, not never."""
-    was_on = gc.isenabled()
-    gc.disable()
-    if was_on:
-        gc.unfreeze()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.freeze()
-            gc.enable()
-
-
-def _recommend(
-    machine: Machine,
-    use: str | Use,
-    min_ctx: int | None,
-    min_tps: float | None,
-    max_quality_loss: float | None,
-    limit: int | None,
-    models: Iterable[Architecture] | None,
-    users: int,
-) -> Recommendation:
+    It leaves Python's garbage collector as it is: it runs in ``rigfit serve``, a long-lived
+    process, where the collector is the server's. The one-shot ``rigfit recommend`` process turns
+    it off for its whole run (:data:`rigfit.cli._GC_OFF_COMMANDS`)."""
     if users < 1:
         raise RigfitError(f"--users must be ≥ 1, got {users}.", "e.g. --users 4")
     if any(d.kind == "hosted" for d in machine.accelerators):

@@ -9,10 +9,10 @@ that a plain ``rigfit plan`` process imports neither Typer nor Click.
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from tests.clirun import run_cli
 
 import rigfit.cli
 from rigfit.cli import _load_commands, plan_fast
-from rigfit.cli.plan_view import run_plan
+from rigfit.cli.plan_options import DEFAULTS, PlanOptions
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ON = "RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200"
@@ -35,20 +35,19 @@ def _typer_plan_command():
 
 
 def test_option_table_matches_the_typer_command() -> None:
+    """Both commands are made from PlanOptions: the fast path's flags and value types read as Typer
+    reads them (no callbacks, no environment variables, one value each), and its defaults."""
     params = _typer_plan_command().params
     assert params[0].name == "model" and params[0].required
     options = {p.name: p for p in params[1:]}
-    assert set(options) == set(plan_fast.OPTIONS)
+    assert list(options) == [f.name for f in fields(PlanOptions)] == list(plan_fast.OPTIONS)
     for name, (flags, kind) in plan_fast.OPTIONS.items():
         p = options[name]
         assert tuple(p.opts) == flags and not p.secondary_opts, name
         assert p.type_descriptor.annotation is kind, name
         assert bool(p.is_flag) == (kind is bool) and not p.multiple and p.nargs == 1, name
         assert p.envvar is None and p.callback is None, name  # the fast path runs no callbacks
-    defaults = run_plan.__kwdefaults__ or {}
-    assert defaults == {name: p.default for name, p in options.items()}
-    signature = list(inspect.signature(run_plan).parameters)
-    assert signature == [p.name for p in params]
+        assert p.default == DEFAULTS[name] == getattr(PlanOptions(), name), name
 
 
 TAKEN = [
@@ -107,12 +106,11 @@ GIVEN_TO_TYPER = [
 
 
 def test_which_command_lines_the_fast_path_takes() -> None:
-    defaults = run_plan.__kwdefaults__ or {}
     for args in TAKEN:
-        assert plan_fast.parse(args[1:], defaults) is not None, args
+        assert plan_fast.parse(args[1:], DEFAULTS) is not None, args
     for args in GIVEN_TO_TYPER:
-        assert args[:1] != ["plan"] or plan_fast.parse(args[1:], defaults) is None, args
-    got = plan_fast.parse(TAKEN[3][1:], defaults)
+        assert args[:1] != ["plan"] or plan_fast.parse(args[1:], DEFAULTS) is None, args
+    got = plan_fast.parse(TAKEN[3][1:], DEFAULTS)
     assert got == {
         "model": "llama-3.1-8b",
         "on": ON,

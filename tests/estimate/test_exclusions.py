@@ -65,3 +65,65 @@ def test_shipped_list_names_rows_of_the_ground_truth() -> None:
     for rule in read_exclusions(path):
         assert rule.source_url in urls, rule.name
         assert len(rule.reason) > 40, rule.name  # a stated reason, not a label
+
+
+HEADER_NOTES = "name,source_url,hardware,n_devices,test_prefix,notes_contains,reason\n"
+
+
+def _row_notes(url: str, notes: str, test: str = "pp2048") -> dict:
+    return {
+        "source_url": url,
+        "hardware": "GPU X",
+        "n_devices": "1",
+        "test": test,
+        "tokens_per_s": "10",
+        "notes": notes,
+    }
+
+
+def test_rule_matches_by_notes(tmp_path: Path) -> None:
+    """Rows of one URL on two builds: only those whose notes name the branch are left out."""
+    p = tmp_path / "x.csv"
+    p.write_text(HEADER_NOTES + "branch,https://a/1,GPU X,,,Tune-Branch,measured on an unmerged branch\n")
+    rules = read_exclusions(p)
+    assert rules[0].notes_contains == "Tune-Branch"
+    on_branch = case_from_row(_row_notes("https://a/1", "ROCm, lhl/llama.cpp tune-branch, -ub 2048"))
+    upstream = case_from_row(_row_notes("https://a/1", "ROCm, hipBLAS + rocWMMA, -ub 2048"))
+    no_notes = case_from_row(_row_notes("https://a/1", ""))
+    other_url = case_from_row(_row_notes("https://a/2", "tune-branch"))
+    assert exclusion_reason(on_branch, rules) == "branch"  # case-insensitive substring
+    assert exclusion_reason(upstream, rules) is None
+    assert exclusion_reason(no_notes, rules) is None
+    assert exclusion_reason(other_url, rules) is None
+
+
+def test_list_without_notes_column_reads_as_before(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text(HEADER + "rig,https://a/1,GPU X,,,a reason\n")
+    (rule,) = read_exclusions(p)
+    assert rule.notes_contains == ""
+    assert exclusion_reason(case_from_row(_row_notes("https://a/1", "anything")), [rule]) == "rig"
+
+
+def test_shipped_list_leaves_out_branch_and_fork_rows_only() -> None:
+    """The shipped rules single out the tuned-branch rows of lhl's README and keep the upstream
+    rows of the same URL; every notes rule matches at least one row of the ground truth."""
+    path = default_exclusions_path()
+    if path is None:
+        pytest.skip("no data/ground-truth in this checkout")
+    rules = read_exclusions(path)
+    hits: Counter = Counter()
+    kept_same_url = 0
+    for f in path.parent.glob("speed_*.csv"):
+        for r in read_rows(f)[1]:
+            case = case_from_row(r)
+            why = exclusion_reason(case, rules)
+            if why is not None:
+                hits[why] += 1
+            elif "strix-halo-testing" in case.source_url and "build 6792" in r.get("date_or_build", ""):
+                kept_same_url += 1
+    assert hits["unmerged-branch-rocm-wmma-tune"] == 10
+    assert kept_same_url >= 20  # the upstream ROCm and Vulkan tables of the same section stay
+    for rule in rules:
+        if rule.notes_contains:
+            assert hits[rule.name] > 0, rule.name

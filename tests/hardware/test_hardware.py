@@ -398,7 +398,7 @@ def test_list_devices_by_kind(kind):
 def test_list_devices_counts_and_bad_kind():
     assert len(list_devices("gpu")) > 500
     assert len(list_devices("gpu", include_old=True)) > 2500
-    assert len(list_devices("apple")) == 18
+    assert len(list_devices("apple")) == 20  # M1–M5 chips and bins, M5 Pro / Max included
     with pytest.raises(RigfitError):
         list_devices("fpga")
 

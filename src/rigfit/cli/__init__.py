@@ -130,9 +130,10 @@ def _plan_fast(argv: list[str]) -> bool:
         return False
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
     from rigfit.cli.plan_fast import parse
+    from rigfit.cli.plan_options import DEFAULTS
     from rigfit.cli.plan_view import run_plan
 
-    kwargs = parse(argv[1:], run_plan.__kwdefaults__ or {})
+    kwargs = parse(argv[1:], DEFAULTS)
     if kwargs is None:
         return False
     _json_errors = wants_json(argv)

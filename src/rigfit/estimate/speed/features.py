@@ -20,7 +20,9 @@ from rigfit.estimate.speed.classes import (
     intel_decode_overhead,
     quant_family,
 )
+from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token
 from rigfit.estimate.speed.layout import Layout, Segment
+from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
 from rigfit.estimate.speed.peaks import (
     attention_path,
     cpu_bandwidth,
@@ -32,6 +34,7 @@ from rigfit.estimate.speed.peaks import (
     mmq_x_max,
     prefill_path,
 )
+from rigfit.estimate.speed.waves import sm_count, wave_efficiency
 from rigfit.estimate.speed.work import ModelWork, kv_bytes_per_elem, mean_min
 from rigfit.hardware.devices import Device, Machine
 
@@ -123,14 +126,16 @@ def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = 
 
 
 def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> float:
-    """KV elements read per token averaged over n tokens starting at depth0."""
+    """KV elements the attention streams per token averaged over n tokens starting at depth0
+    (once per query head on Metal: speed/kvstream.py)."""
     if not seg.dense:
         return 0.0
-    sums, key = _sums(work), ("kv", seg.layers, depth0, n, type(depth0), type(n))
+    sums, key = _sums(work), ("kv", seg.layers, seg.backend, depth0, n, type(depth0), type(n))
     v = sums.get(key)
     if v is None:
+        be, win = seg.backend, work.layer_window
         v = sums[key] = sum(
-            work.layer_kv_elems[i] * mean_min(depth0, n, work.layer_window[i]) for i in seg.layers
+            decode_kv_elems_per_token(work, i, be) * mean_min(depth0, n, win[i]) for i in seg.layers
         )
     return v
 
@@ -423,6 +428,19 @@ def _gpu_ubatch_memory(p: _Prompt, sf: dict[str, float], seg: Segment, u: int, p
         _add(sf, "CUDA:mmqw", mmq_reread_bytes(work, seg, u, efr, mmq_x_max(seg.device)) / bw)
 
 
+def _mmq_expert_padding(p: _Prompt, seg: Segment, u: int) -> float:
+    """FLOPs the CUDA MMQ tiles of one ubatch spend on padding in the routed-expert matmuls of the
+    segment (speed/moetiles.py); 0 off the int8 (MMQ) path and for dense models."""
+    work = p.work
+    if seg.role != "gpu" or seg.backend != "CUDA" or not work.n_expert or not seg.experts:
+        return 0.0
+    if p.path(seg) != "int8":
+        return 0.0
+    x_max = mmq_x_max(seg.device)
+    params = float(seg.experts) * sum(work.layer_expert_params[i] for i in seg.layers)
+    return expert_padding_flops(u, work.n_expert, work.n_expert_used, params, x_max)
+
+
 def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: int) -> float:
     """Quantized weight bytes CUDA's MMQ kernels load from memory in one ubatch beyond the one
     pass that the ':wub' feature counts.
@@ -433,15 +451,18 @@ def mmq_reread_bytes(work: ModelWork, seg: Segment, u: int, efr: float, mmq_x: i
     128, https://github.com/ggml-org/llama.cpp/blob/00cd208554e3f21e967084e9845c4de64dc761c0/ggml/src/ggml-cuda/mmq.cuh).
     The L2 cache serves part of the repeats (its size is not in the catalog): the fitted
     coefficient of 'CUDA:mmqw' is the share that reaches DRAM. An expert matrix sees only the
-    tokens routed to it: u × k / E / (share of experts touched) on average. The output head is
-    left out (a prompt computes logits for its last token only)."""
+    tokens routed to it, a Binomial(u, k / E) count under uniform routing, in tiles as wide as
+    the whole ubatch picks (speed/moetiles.py): each expert loads its rows once per tile it runs,
+    E[tiles] loads where ':wub' counts one per touched expert (efr). The output head is left out
+    (a prompt computes logits for its last token only)."""
     d, e = float(seg.dense), float(seg.experts)
     extra_dense = max(0, math.ceil(u / mmq_x) - 1)
     b = d * extra_dense * sum(work.layer_dense_bytes[i] for i in seg.layers)
     if e and work.n_expert and efr > 0:
-        per_expert = u * work.expert_fraction / efr
-        extra_exp = max(0, math.ceil(round(per_expert) / mmq_x) - 1)
-        b += e * extra_exp * efr * sum(work.layer_expert_bytes[i] for i in seg.layers)
+        width = mmq_tile_width(u, mmq_x, tensor_cores=mmq_x >= MMQ_X_MAX)
+        p_route = min(1.0, work.n_expert_used / work.n_expert)
+        extra_exp = max(0.0, expected_tiles(u, p_route, width) - efr)
+        b += e * extra_exp * sum(work.layer_expert_bytes[i] for i in seg.layers)
     return b
 
 
@@ -487,6 +508,9 @@ def _resident_ubatch(
         _add(sf, f"{seg.backend}|q={p.qfam}:c", gemm / peak)
         _gpu_ubatch_memory(p, sf, seg, u, path, efr)
         _add(sf, f"{seg.backend}|e={p.settings.era}:c", gemm / peak)
+        wave = cublas_wave_time(work, seg, u, path, peak, layout.n_tp)
+        if wave:  # SMs left idle by the last wave of cuBLAS tiles (waves.py)
+            _add(sf, f"{seg.backend}|wave:c", wave)
         gen = mmq_generation(seg.device) if path == "int8" else None
         if gen is not None:  # MMQ's share of the int8 peak per NVIDIA architecture (peaks.py)
             _add(sf, f"{seg.backend}|*g={gen}:c", gemm / peak)
@@ -507,6 +531,29 @@ def _resident_ubatch(
     return max(gemm / peak + attn / apeak, wb / bw)
 
 
+def cublas_wave_time(work: ModelWork, seg: Segment, u: int, path: str, peak: float, n_tp: int = 1) -> float:
+    """Time [s] at ``peak`` [FLOP/s] that the idle SMs of the last tile wave add to a CUDA ubatch
+    of ``u`` tokens on the cuBLAS (FP16) path: the dense GEMM time × (1 / wave efficiency − 1)
+    (:mod:`rigfit.estimate.speed.waves`); 0 on other paths, other backends, GPUs without a known
+    SM count and models without a tensor table."""
+    if seg.backend != "CUDA" or path != "fp16" or seg.role != "gpu" or not seg.dense:
+        return 0.0
+    n_sm = sm_count(seg.device)
+    if not n_sm or not work.layer_mm_shapes:
+        return 0.0
+    shapes: dict[tuple[int, int], int] = {}
+    for i in seg.layers:
+        for sh in work.layer_mm_shapes[i]:
+            shapes[sh] = shapes.get(sh, 0) + 1
+    # each distinct shape once, weighted by its count (FLOPs of K × N per token, × count)
+    useful = sum(k * n * c for (k, n), c in shapes.items())
+    if useful <= 0:
+        return 0.0
+    busy = sum(k * n * c / wave_efficiency([(k, n)], u, n_sm, row_split=n_tp) for (k, n), c in shapes.items())
+    dense = 2.0 * u * float(seg.dense) * sum(work.layer_dense_params[i] for i in seg.layers)
+    return dense / peak * (busy / useful - 1.0)
+
+
 #: Bytes per attention-score element of one pass over the F32 K·Q matrix (ggml keeps it in F32).
 KQ_BYTES_PER_ELEMENT = 4.0
 
@@ -521,6 +568,7 @@ def _segment_batch(
     for u, d in batch_chunks:
         efr = _unique_expert_fraction(work, u, 1.0)
         gemm = 2.0 * u * _seg_params(work, seg, work.expert_fraction, head=False)
+        gemm += _mmq_expert_padding(p, seg, u)
         attn = (
             2.0
             * seg.dense

@@ -38,6 +38,7 @@ class ModelWork:
         token) are 2 × this.
     layer_mm_in[il] / layer_mm_out[il]: Σ input (K) and Σ output (N) widths of the layer's dense
         2-D weight matrices — the activations a row-split matmul sends out and gathers back.
+    layer_mm_shapes[il]: (K, N) of each of those matrices (the MMQ tile grid, features.py).
     layer_n_head[il]: query heads of layer il (0: recurrent layer) — the rows of the attention
         score matrix K·Q that a prompt without flash attention writes out per context token.
     """
@@ -63,6 +64,7 @@ class ModelWork:
     layer_mm_in: tuple[float, ...] = ()
     layer_mm_out: tuple[float, ...] = ()
     layer_n_head: tuple[float, ...] = ()
+    layer_mm_shapes: tuple[tuple[tuple[int, int], ...], ...] = ()
 
     @property
     def expert_fraction(self) -> float:
@@ -118,6 +120,7 @@ class ModelWork:
             self.layer_mm_in,
             self.layer_mm_out,
             self.layer_n_head,
+            self.layer_mm_shapes,
         )
 
 
@@ -206,6 +209,7 @@ def _model_work(spec: ModelSpec) -> ModelWork:
     exp_p = [0.0] * n
     mm_in = [0.0] * n
     mm_out = [0.0] * n
+    shapes: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     head_b = head_p = 0.0
     embd_b = 0.0
     embd_row = 0.0
@@ -225,6 +229,7 @@ def _model_work(spec: ModelSpec) -> ModelWork:
                     if len(t.shape) == 2:  # GGUF order: ne0 = input width K, ne1 = output rows N
                         mm_in[il] += t.shape[0]
                         mm_out[il] += t.shape[1]
+                        shapes[il].append((int(t.shape[0]), int(t.shape[1])))
             continue
         if t.name.startswith("token_embd") and "norm" not in t.name:
             embd_b += t.n_bytes
@@ -264,6 +269,7 @@ def _model_work(spec: ModelSpec) -> ModelWork:
         layer_mm_in=tuple(mm_in),
         layer_mm_out=tuple(mm_out),
         layer_n_head=tuple(float(a.n_head) if x > 0 else 0.0 for x in attn),
+        layer_mm_shapes=tuple(tuple(x) for x in shapes),
     )
 
 
