@@ -56,9 +56,14 @@ from rigfit.estimate.tablecache import IdentityCache, compute_stage_bytes, conte
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
-from rigfit.plan_capacity import apple_system_share_bytes, usable_fast_memory_bytes
+from rigfit.plan_capacity import (
+    PackedRows,
+    apple_system_share_bytes,
+    pack_rows,
+    unpack_rows,
+    usable_fast_memory_bytes,
+)
 from rigfit.plan_capacity import device_capacity as _capacity
-from rigfit.plan_capacity import row_copy as _row_copy
 from rigfit.plan_capacity import row_uncertainty as _uncertainty
 from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
@@ -284,15 +289,15 @@ def device_memory(
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
-    def build() -> tuple[Placement, list[DeviceMemory]]:  # (rows of its own: copies of shared rows)
-        return _device_memory(model, machine, settings, n_ctx, ngl, profile)
+    def build() -> tuple[Placement, PackedRows]:
+        return (r := _device_memory(model, machine, settings, n_ctx, ngl, profile))[0], pack_rows(r[1])
 
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
-        pl, devs = _DEVICE_MEMORY.get(ident, key, build)
+        pl, packed = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
-    return pl, [_row_copy(d) for d in devs]
+    return pl, unpack_rows(packed)
 
 
 def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
@@ -305,9 +310,9 @@ def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
         return ngl
 
 
-#: :func:`device_memory` per tensor table identity and the other inputs (rigfit.estimate.tablecache);
-#: each entry a copy the callers never see (they grade and change the rows they get).
-_DEVICE_MEMORY: IdentityCache[tuple[Placement, list[DeviceMemory]]] = IdentityCache(8192)
+#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache), packed
+#: (plan_capacity.pack_rows): each caller gets rows of its own (they grade and change them).
+_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows]] = IdentityCache(8192)
 
 
 def _device_memory(
@@ -343,13 +348,11 @@ def _device_memory(
     else:  # the rows' buffers depend on the placement, not on the machine's capacities: shared
         sig = tuple((dev.kind, backend_prefix(dev)) for dev in accels)
         key = (model.arch, model.tensors_exact, settings, n_ctx, profile, sig)
-        try:
-            rows = _DEVICE_ROWS.get(
-                pl, key, lambda: _device_rows(model, machine, settings, n_ctx, pl, profile, accels)
-            )
-        except TypeError:  # unhashable values (an Architecture holding lists): not kept
-            rows = _device_rows(model, machine, settings, n_ctx, pl, profile, accels)
-        out = [_row_copy(d) for d in rows]
+        args = (model, machine, settings, n_ctx, pl, profile, accels)
+        try:  # (unhashable values, an Architecture holding lists: not kept)
+            out = unpack_rows(_DEVICE_ROWS.get(pl, key, lambda: pack_rows(_device_rows(*args))))
+        except TypeError:
+            out = _device_rows(*args)
         for d, dev in zip(out, accels, strict=False):  # this machine's capacities
             d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
         _host_capacity(out[-1], machine, out[:-1])
@@ -391,10 +394,9 @@ def _device_rows(
     return out
 
 
-#: :func:`_device_rows` per placement identity and what the buffers depend on, not the capacities
-#: (each caller sets its machine's on its copies): machines with the same GPU names and split (one
-#: CUDA GPU of any size) share the rows of a placement, e.g. the recommend ladders of two machines.
-_DEVICE_ROWS: IdentityCache[list[DeviceMemory]] = IdentityCache(8192)
+#: :func:`_device_rows` per placement and what buffers depend on, not capacities (set per machine):
+#: machines with the same GPU names and split (one CUDA GPU of any size) share a placement's rows.
+_DEVICE_ROWS: IdentityCache[PackedRows] = IdentityCache(8192)
 
 
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
@@ -661,9 +663,8 @@ def _screened_choice(
     layers: tuple[PlanSettings, Placement, list[DeviceMemory], Verdict],
     seen: Screening,
 ) -> bool:
-    """Whether experts in RAM win, as :func:`_choose_moe_offload` decides it: the verdict that keeps
-    the margin, then the faster decode at the context (either unknown: experts), from the decode at
-    the context alone — the figure at the start goes only into the note and the alternative."""
+    """Whether experts in RAM win, as :func:`_choose_moe_offload` decides (margin, then the faster
+    decode at the context): from that decode alone; the one at the start only goes into notes."""
     s_e, pl_e, devs_e, v_e = experts
     s_l, pl_l, devs_l, v_l = layers
     if _VERDICT_RANK[v_e] != _VERDICT_RANK[v_l]:
@@ -713,8 +714,7 @@ def _decode_ctx(
     devs: list[DeviceMemory],
     profile: mem.BuildProfile,
 ) -> tuple[Figure | None, bool]:
-    """(``_decode``'s figure at the planned context, whether it came from the decode pass alone —
-    :func:`rigfit.plan_speed.decode_at_context`'s answer for such a plan — not the full estimate)."""
+    """(``_decode``'s figure at the context, whether by the decode pass alone as plan_speed's)."""
     cand = _candidate(model, machine, settings, n_ctx, pl, devs, profile)
     if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
         try:

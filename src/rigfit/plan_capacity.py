@@ -1,12 +1,13 @@
 """What each device of a plan can hold and how sure its row is: the capacities of the memory table
 (a GPU's memory or its share of unified memory, the host RAM left to llama.cpp's CPU buffers), the
-uncertainty band of each row [B], and copies of kept rows. Used by :mod:`rigfit.plan` (which
+uncertainty band of each row [B], and the compact form of kept rows. Used by :mod:`rigfit.plan` (which
 re-exports the public names); kept apart so that the buffers of a placement can be shared between
 machines and each machine's capacities set on its own copies.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import lru_cache
 
 from rigfit.catalog.arch import ModelSpec
@@ -14,7 +15,7 @@ from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import accelerators_for_llamacpp
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve, reserve_text
-from rigfit.plantypes import DeviceMemory
+from rigfit.plantypes import DeviceMemory, Verdict
 from rigfit.units import GIB, MIB
 
 
@@ -119,9 +120,39 @@ def row_uncertainty(d: DeviceMemory, model: ModelSpec, profile: mem.BuildProfile
     return u
 
 
-def row_copy(d: DeviceMemory) -> DeviceMemory:
-    """``copy.copy(d)`` (a shallow copy: the same fields), without the copy protocol's detour: the
-    planner hands out copies of kept rows ~10⁴ times a recommend ladder."""
-    out = object.__new__(DeviceMemory)
-    out.__dict__.update(d.__dict__)
+#: DeviceMemory's fields in order, and the place of its verdict (an Enum: kept by its value).
+_ROW_FIELDS = tuple(f.name for f in fields(DeviceMemory))
+_FIT = _ROW_FIELDS.index("fit")
+_VERDICTS = {v.value: v for v in Verdict}
+
+#: Rows kept by the planner's caches: one tuple of plain values (strings, numbers, None) per row.
+PackedRows = tuple[tuple[object, ...], ...]
+
+
+def pack_rows(rows: list[DeviceMemory]) -> PackedRows:
+    """``rows`` as tuples of plain values: the cyclic garbage collector stops tracking such tuples,
+    so the ~10⁴ row sets the planner keeps cost its full passes nothing (rows kept as objects made
+    each pass over a warm process's heap ~15 % longer). TypeError for a row holding anything but
+    its fields (the callers then keep nothing)."""
+    out = []
+    for d in rows:
+        vals = d.__dict__
+        if len(vals) != len(_ROW_FIELDS):
+            raise TypeError("a device row with attributes beyond its fields")
+        try:
+            t = tuple(vals[k] for k in _ROW_FIELDS)
+        except KeyError:
+            raise TypeError("a device row without one of its fields") from None
+        out.append((*t[:_FIT], d.fit.value, *t[_FIT + 1 :]))
+    return tuple(out)
+
+
+def unpack_rows(packed: PackedRows) -> list[DeviceMemory]:
+    """Fresh rows (each caller's own) from :func:`pack_rows`' tuples: the same fields."""
+    out = []
+    for t in packed:
+        d = object.__new__(DeviceMemory)
+        d.__dict__.update(zip(_ROW_FIELDS, t, strict=True))
+        d.fit = _VERDICTS[t[_FIT]]
+        out.append(d)
     return out
