@@ -153,6 +153,6 @@ def unpack_rows(packed: PackedRows) -> list[DeviceMemory]:
     for t in packed:
         d = object.__new__(DeviceMemory)
         d.__dict__.update(zip(_ROW_FIELDS, t, strict=True))
-        d.fit = _VERDICTS[t[_FIT]]
+        d.fit = _VERDICTS[str(t[_FIT])]
         out.append(d)
     return out
