@@ -24,7 +24,6 @@ Verdict (``Plan.fit``):
 from __future__ import annotations
 
 import math
-from copy import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,13 +48,26 @@ from rigfit.estimate.placement import (
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
-from rigfit.estimate.speed.estimate import estimate_decode_at_start_and_context
+from rigfit.estimate.speed.estimate import (
+    estimate_decode_at_context,
+    estimate_decode_at_start_and_context,
+)
 from rigfit.estimate.tablecache import IdentityCache, compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
-from rigfit.hardware.osreserve import ram_reserve, reserve_text
+from rigfit.plan_capacity import (
+    PackedRows,
+    apple_system_share_bytes,
+    pack_rows,
+    unpack_rows,
+    usable_fast_memory_bytes,
+)
+from rigfit.plan_capacity import device_capacity as _capacity
+from rigfit.plan_capacity import row_uncertainty as _uncertainty
+from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
+from rigfit.plan_screening import _SCREENING, Screening
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -71,7 +83,7 @@ from rigfit.plantypes import (
     resolve_ctx,
     without,
 )
-from rigfit.units import GIB, MIB
+from rigfit.units import MIB
 
 __all__ = [
     "DEFAULT_CTX",
@@ -81,6 +93,7 @@ __all__ = [
     "Plan",
     "PlanSettings",
     "Verdict",
+    "apple_system_share_bytes",
     "device_memory",
     "make_plan",
     "max_context",
@@ -91,6 +104,7 @@ __all__ = [
     "plan_with",
     "resolve_ctx",
     "speed_of",
+    "usable_fast_memory_bytes",
 ]
 
 #: Fixed per-device runtime memory llama.cpp does not log [B] (docs/research/memory.md §1.7, §2.2):
@@ -122,17 +136,6 @@ OP_OFFLOAD_MIN_BATCH = 32
 # ---------------------------------------------------------------------------------------------
 # memory per device
 # ---------------------------------------------------------------------------------------------
-
-
-def _capacity(dev: Device, machine: Machine) -> tuple[int | None, str]:
-    src = dev.sources.get("memory_bytes", "catalog") if dev.sources else "catalog"
-    if dev.memory_bytes is None:
-        return None, "unknown"
-    if dev.kind == "apple" or (machine.unified_memory and dev.kind == "apu"):
-        frac = dev.gpu_memory_fraction or 0.75
-        fsrc = dev.sources.get("gpu_memory_fraction", "Metal recommendedMaxWorkingSetSize ≈ 0.75 of RAM")
-        return int(dev.memory_bytes * frac), f"looked up: {frac:.0%} of unified memory ({fsrc})"
-    return dev.memory_bytes, f"looked up: {src}"
 
 
 @dataclass(frozen=True)
@@ -247,30 +250,6 @@ def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> Device
     return d
 
 
-def usable_fast_memory_bytes(machine: Machine) -> int:
-    """Memory llama.cpp can fill without offload [B]: the GPUs' capacities as planned (on a Mac
-    Metal's working set, not all of RAM; on an APU its GPU share), or the RAM of a CPU-only box
-    less the OS reserve (:mod:`rigfit.hardware.osreserve`)."""
-    accels = accelerators_for_llamacpp(machine)
-    if accels:
-        return sum(_capacity(d, machine)[0] or 0 for d in accels)
-    return max(0, (machine.ram_bytes or 0) - ram_reserve(machine).bytes) if machine.ram_bytes else 0
-
-
-def apple_system_share_bytes(ram_bytes: int, gpus: list[DeviceMemory]) -> int:
-    """RAM an Apple Mac keeps for macOS and apps [B]: the part outside Metal's working set
-    (recommendedMaxWorkingSetSize, the GPU capacity of ``_capacity``). llama.cpp's CPU buffers
-    (``-ngl`` < all, ``--n-cpu-moe``) come from the same RAM, so on a Mac they only move memory
-    out of that budget into the system's share; 0 on other machines (an APU's carve-out leaves
-    the rest of RAM to the CPU). Source: Apple, MTLDevice.recommendedMaxWorkingSetSize,
-    https://developer.apple.com/documentation/metal/mtldevice/recommendedmaxworkingsetsize; ggml-org's
-    own Mac app budgets a model's whole footprint to it (gpt-oss-20b "needs ~12 GB; we budget 11 on a
-    16 GB Mac", and moving its experts to the CPU still ran out):
-    https://github.com/ggml-org/Llama-macOS/issues/58"""
-    metal = sum(d.capacity_bytes or 0 for d in gpus if d.kind == "apple")
-    return max(0, ram_bytes - metal) if metal else 0
-
-
 def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> DeviceMemory:
     """Every llama.cpp buffer in host RAM (the CPU backend) [B], and the RAM left for them."""
     arch, pl = b.model.arch, b.pl
@@ -289,35 +268,7 @@ def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> Dev
     h.overhead_source = "llama.cpp process (55 MiB measured) + vocabulary tables (96 B/token, gguf-parser)"
     h.layers = len(cpu_layers)
     h.holds_output = pl.output_device == CPU
-    if machine.ram_bytes:
-        # host RAM less what the OS keeps (hardware/osreserve.py: by kind of machine, or as given)
-        reserve = ram_reserve(machine)
-        h.capacity_bytes = max(0, machine.ram_bytes - reserve.bytes)
-        h.capacity_source = (
-            f"{'detected' if machine.detected else 'given/looked up'}: {machine.ram_bytes / GIB:.2f} GiB "
-            f"host RAM less {reserve_text(reserve)}"
-        )
-        if machine.unified_memory:
-            # the GPU's buffers live in the same RAM; on Apple the RAM outside Metal's working set
-            # stays macOS's, so CPU buffers cannot lift a model past that budget. The OS reserve is
-            # not counted on top of that share: the larger of the two is kept
-            system = apple_system_share_bytes(machine.ram_bytes, gpus)
-            kept = max(system, reserve.bytes)
-            left = machine.ram_bytes - kept - sum(d.total_bytes for d in gpus)
-            h.capacity_bytes = max(0, left)  # never negative: the GPU's share alone may exceed RAM
-            if system and system >= reserve.bytes:
-                kept_txt = f" and macOS's share ({system / GIB:.2f} GiB outside Metal's working set)"
-            elif kept:
-                kept_txt = f" and {reserve_text(reserve)}"
-            else:
-                kept_txt = ""
-            h.capacity_source = (
-                "unified memory left after the GPU's buffers"
-                + kept_txt
-                + ("" if left >= 0 else " (none: the GPU's buffers alone exceed the RAM left to them)")
-            )
-    else:
-        h.capacity_source = "unknown (give RAM, e.g. '+ 64GB DDR5')"
+    _host_capacity(h, machine, gpus)
     return h
 
 
@@ -338,16 +289,15 @@ def device_memory(
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
-    def build() -> tuple[Placement, list[DeviceMemory]]:
-        pl, devs = _device_memory(model, machine, settings, n_ctx, ngl, profile)
-        return pl, [copy(d) for d in devs]
+    def build() -> tuple[Placement, PackedRows]:
+        return (r := _device_memory(model, machine, settings, n_ctx, ngl, profile))[0], pack_rows(r[1])
 
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
-        pl, devs = _DEVICE_MEMORY.get(ident, key, build)
+        pl, packed = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
-    return pl, [copy(d) for d in devs]
+    return pl, unpack_rows(packed)
 
 
 def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
@@ -360,9 +310,9 @@ def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
         return ngl
 
 
-#: :func:`device_memory` per tensor table identity and the other inputs (rigfit.estimate.tablecache);
-#: each entry a copy the callers never see (they grade and change the rows they get).
-_DEVICE_MEMORY: IdentityCache[tuple[Placement, list[DeviceMemory]]] = IdentityCache(8192)
+#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache), packed
+#: (plan_capacity.pack_rows): each caller gets rows of its own (they grade and change them).
+_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows]] = IdentityCache(8192)
 
 
 def _device_memory(
@@ -393,16 +343,19 @@ def _device_memory(
         repack=settings.repack,
     )
     pl = skipped_mtp_span(full, model, pl)  # deepseek32 / glm-dsa: the span reaches the MTP block
-    b = _buffers(model, settings, n_ctx, pl, profile)
-    out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
-    out.append(_host_memory(b, machine, out))
-    if machine.detected:  # this machine: the buffer offsets rigfit calibrate fitted from its runs
-        # lazy: the results store (sqlite3, fingerprints) is needed only for this machine's plans
-        from rigfit.measure.overheads import apply_offsets, local_offsets
-
-        apply_offsets(out, local_offsets())
-    for d in out:
-        d.uncertainty_bytes = _uncertainty(d, model, profile)
+    if machine.detected or settings.speculative is not None or settings.vision is not None:
+        out = _device_rows(model, machine, settings, n_ctx, pl, profile, accels)
+    else:  # the rows' buffers depend on the placement, not on the machine's capacities: shared
+        sig = tuple((dev.kind, backend_prefix(dev)) for dev in accels)
+        key = (model.arch, model.tensors_exact, settings, n_ctx, profile, sig)
+        args = (model, machine, settings, n_ctx, pl, profile, accels)
+        try:  # (unhashable values, an Architecture holding lists: not kept)
+            out = unpack_rows(_DEVICE_ROWS.get(pl, key, lambda: pack_rows(_device_rows(*args))))
+        except TypeError:
+            out = _device_rows(*args)
+        for d, dev in zip(out, accels, strict=False):  # this machine's capacities
+            d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
+        _host_capacity(out[-1], machine, out[:-1])
     if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
         bufs = spec_mod.draft_buffers(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
@@ -418,25 +371,32 @@ def _device_memory(
     return pl, out
 
 
-#: Uncertainty of the compute buffer on GPU backends: the graph model is verified on llama.cpp's CPU
-#: backend (±1 MiB) and on 2024 CUDA/Metal logs (±2 %); current GPU builds are not measured.
-GPU_COMPUTE_REL_UNCERTAINTY = 0.20
-#: Spread of the CUDA/Metal context (0.3–0.6 GiB observed, research/memory.md §1.7).
-GPU_OVERHEAD_UNCERTAINTY = 150 * MIB
+def _device_rows(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    pl: Placement,
+    profile: mem.BuildProfile,
+    accels: list[Device],
+) -> list[DeviceMemory]:
+    """Every device's row of placement ``pl`` (GPUs, then host): buffers, uncertainty, capacities."""
+    b = _buffers(model, settings, n_ctx, pl, profile)
+    out = [_gpu_memory(b, name, dev, machine) for name, dev in zip(b.gpu_names, accels, strict=False)]
+    out.append(_host_memory(b, machine, out))
+    if machine.detected:  # this machine: the buffer offsets rigfit calibrate fitted from its runs
+        # lazy: the results store (sqlite3, fingerprints) is needed only for this machine's plans
+        from rigfit.measure.overheads import apply_offsets, local_offsets
+
+        apply_offsets(out, local_offsets())
+    for d in out:
+        d.uncertainty_bytes = _uncertainty(d, model, profile)
+    return out
 
 
-def _uncertainty(d: DeviceMemory, model: ModelSpec, profile: mem.BuildProfile) -> int:
-    """Half-width of the band around a device's total [B] (weights: exact from a GGUF header,
-    ±1 % when predicted from a catalog architecture; KV and recurrent state: exact rules)."""
-    u = 0 if model.tensors_exact else int(0.01 * d.weights_bytes)
-    if d.kind == "cpu":
-        u += max(MIB, int(0.01 * d.compute_bytes)) + d.overhead_bytes // 2
-    else:
-        u += int(GPU_COMPUTE_REL_UNCERTAINTY * d.compute_bytes)
-        u += GPU_OVERHEAD_UNCERTAINTY if d.overhead_bytes else 0
-    if profile.legacy_compute:
-        u += int(0.02 * d.compute_bytes)
-    return u
+#: :func:`_device_rows` per placement and what buffers depend on, not capacities (set per machine):
+#: machines with the same GPU names and split (one CUDA GPU of any size) share a placement's rows.
+_DEVICE_ROWS: IdentityCache[PackedRows] = IdentityCache(8192)
 
 
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
@@ -501,9 +461,11 @@ def plan_llamacpp(
         settings, pl, devs, verdict, max_ngl_v, alternative = _offload(
             model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
         )
-    elif accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or _experts_in_ram(model, pl)):
-        verdict = Verdict.OFFLOAD
-    n_exp = _experts_in_ram(model, pl)
+        n_exp = _experts_in_ram(model, pl)
+    else:
+        n_exp = _experts_in_ram(model, pl)
+        if accels and verdict is Verdict.FITS and (pl.n_gpu_layers < n_all or n_exp):
+            verdict = Verdict.OFFLOAD
     kinds = [
         k
         for k, on in (
@@ -530,7 +492,8 @@ def plan_llamacpp(
         experts_in_ram=n_exp,
         alternative=alternative,
     )
-    notes += plan_notes(plan, accels)
+    if _SCREENING.get() is None:  # (a screening plan has no notes: rigfit.plan_screening)
+        notes += plan_notes(plan, accels)
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
     if hosted and not accels:
         return _hosted_plan(plan, hosted[0], with_speed)
@@ -634,7 +597,6 @@ def _choose_moe_offload(
     flag = "--cpu-moe" if s_e.cpu_moe else f"--n-cpu-moe {n_moe}"
     if v_e not in _VERDICT_RANK:  # (cannot happen: min_n_cpu_moe checked the fit)
         return settings, pl_l, devs_l, v_l, None
-    sp_e = _decode(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
     if v_l not in _VERDICT_RANK:  # whole-layer offload does not fit at all
         notes.append(
             Note(
@@ -645,6 +607,16 @@ def _choose_moe_offload(
             )
         )
         return s_e, pl_e, devs_e, v_e, None
+    seen = _SCREENING.get()
+    if seen is not None:  # a ranking's screening: the choice alone
+        experts_win = _screened_choice(
+            model, machine, n_ctx, profile, (s_e, pl_e, devs_e, v_e), (settings, *layers), seen
+        )
+        if not experts_win:
+            return settings, pl_l, devs_l, v_l, None
+        notes[:] = without(notes, NoteCode.LAYERS_OFFLOADED)
+        return s_e, pl_e, devs_e, v_e, None
+    sp_e = _decode(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
     sp_l = _decode(model, machine, settings, n_ctx, pl_l, devs_l, profile)
     if sp_e is None or sp_l is None:
         experts_win = _VERDICT_RANK[v_e] <= _VERDICT_RANK[v_l]
@@ -682,6 +654,29 @@ def _choose_moe_offload(
     return settings, pl_l, devs_l, v_l, alternative
 
 
+def _screened_choice(
+    model: ModelSpec,
+    machine: Machine,
+    n_ctx: int,
+    profile: mem.BuildProfile,
+    experts: tuple[PlanSettings, Placement, list[DeviceMemory], Verdict],
+    layers: tuple[PlanSettings, Placement, list[DeviceMemory], Verdict],
+    seen: Screening,
+) -> bool:
+    """Whether experts in RAM win, as :func:`_choose_moe_offload` decides (margin, then the faster
+    decode at the context): from that decode alone; the one at the start only goes into notes."""
+    s_e, pl_e, devs_e, v_e = experts
+    s_l, pl_l, devs_l, v_l = layers
+    if _VERDICT_RANK[v_e] != _VERDICT_RANK[v_l]:
+        return _VERDICT_RANK[v_e] < _VERDICT_RANK[v_l]
+    c_e, fast = _decode_ctx(model, machine, s_e, n_ctx, pl_e, devs_e, profile)
+    c_l, _ = _decode_ctx(model, machine, s_l, n_ctx, pl_l, devs_l, profile)
+    win = c_e is None or c_l is None or c_e.value is None or c_l.value is None or c_e.value >= c_l.value
+    if win and fast and c_e is not None:
+        seen.keep(pl_e, s_e, c_e)
+    return win
+
+
 def _n_exp_text(model: ModelSpec, pl: Placement) -> str:
     k = _experts_in_ram(model, pl)
     return f"{k} of {model.arch.n_layer} layers"
@@ -704,7 +699,44 @@ def _decode(
 ) -> tuple[float, float] | None:
     """(decode tok/s at the start, at the planned context) of one candidate placement (estimated);
     None when the speed model cannot say."""
-    cand = Plan(
+    a, b = _decode_figures(_candidate(model, machine, settings, n_ctx, pl, devs, profile))
+    if a is None or b is None or a.value is None or b.value is None:
+        return None
+    return float(a.value), float(b.value)
+
+
+def _decode_ctx(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    pl: Placement,
+    devs: list[DeviceMemory],
+    profile: mem.BuildProfile,
+) -> tuple[Figure | None, bool]:
+    """(``_decode``'s figure at the context, whether by the decode pass alone as plan_speed's)."""
+    cand = _candidate(model, machine, settings, n_ctx, pl, devs, profile)
+    if not machine.detected and not any(d.kind == "hosted" for d in machine.accelerators):
+        try:
+            m, kwargs = speed_inputs(cand)
+            return estimate_decode_at_context(m, machine, **kwargs), settings.speculative is None
+        except (RigfitError, ValueError):  # the full estimate below reports it, as speed_of does
+            pass
+    est, _ = speed_of(cand)
+    return (None if est is None else est.decode_tps_ctx), False
+
+
+def _candidate(
+    model: ModelSpec,
+    machine: Machine,
+    settings: PlanSettings,
+    n_ctx: int,
+    pl: Placement,
+    devs: list[DeviceMemory],
+    profile: mem.BuildProfile,
+) -> Plan:
+    """The plan of one offload strategy, as the speed model is asked about it."""
+    return Plan(
         model=model,
         machine=machine,
         settings=settings,
@@ -716,10 +748,6 @@ def _decode(
         margin_bytes=settings.margin_bytes,
         build=profile,
     )
-    a, b = _decode_figures(cand)
-    if a is None or b is None or a.value is None or b.value is None:
-        return None
-    return float(a.value), float(b.value)
 
 
 def _decode_figures(cand: Plan) -> tuple[Figure | None, Figure | None]:

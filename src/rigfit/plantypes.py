@@ -25,6 +25,7 @@ from rigfit.estimate.speed import SpeedEstimate
 from rigfit.estimate.vision import VisionSettings
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.osreserve import ram_reserve
+from rigfit.hashcache import cached_hash
 from rigfit.units import GIB
 
 #: Default context when the user gives none [tokens]: Ollama's and llama-cli's long-standing
@@ -104,6 +105,7 @@ def without(notes: list[str], *codes: NoteCode) -> list[str]:
     return [n for n in notes if note_code(n) not in codes]
 
 
+@cached_hash  # (rigfit.hashcache: the same hash, worked out once)
 @dataclass(frozen=True)
 class PlanSettings:
     """What the user asked for (llama-server / vllm flag in brackets).

@@ -70,6 +70,7 @@ from rigfit.hardware.devices import Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
+from rigfit.plan_screening import screening
 from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
@@ -306,9 +307,10 @@ def screen(
     turn_tokens: int | None = None,
 ) -> Evaluation | None:
     """What ranking needs of one candidate, cheaper than :func:`evaluate`: the same plan, fit,
-    memory and decode speed at ``ctx``, without prefill, TTFT, the bottleneck and speed notes
-    (None / empty) — and without any speed where the plan does not run in fast memory (ranking
-    rejects it as too big before it looks at speed); None for a candidate that can only run with
+    memory and decode speed at ``ctx``, without prefill, TTFT, the bottleneck and notes (None /
+    empty; a screening plan, :mod:`rigfit.plan_screening`) — and without any speed where the plan
+    does not run in fast memory (ranking rejects it as too big before it looks at speed); None
+    for a candidate that can only run with
     whole layers in RAM (too big, :func:`rigfit.plan_speed.only_layer_offload_fits`). The rows a
     recommendation shows are evaluated in full. Cached like :func:`evaluate`."""
     return _screen_cached(machine, arch.id, quant, int(ctx), max(int(users), 1), turn_tokens)
@@ -326,12 +328,14 @@ def _screen_cached(
         spec, machine, settings
     ):
         return None  # whole layers in RAM at best: too big, without the -ngl search
-    plan = make_plan(spec, machine, settings, with_speed=False)  # memory only, as _evaluate_cached
+    with screening() as seen:  # memory only, as _evaluate_cached (no notes, leaner MoE offload choice)
+        plan = make_plan(spec, machine, settings, with_speed=False)
     ev = _from_plan(plan, model_id, quant, ctx, spec)
     if not ev.runs_in_fast_memory:
         return ev
-    try:
-        ev.decode_tps = decode_at_context(plan)  # the figure evaluate() gives, by the decode pass alone
+    try:  # the figure evaluate() gives, by the decode pass alone (the offload choice's, if it made it)
+        known = seen.decode_at_context(plan)
+        ev.decode_tps = known if known is not None else decode_at_context(plan)
     except NeedsFullEstimate:
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     return ev

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import overload
 
+from rigfit.hashcache import cached_hash
+
 
 @dataclass(frozen=True)
 class MoE:
@@ -78,6 +80,7 @@ class SSM:
     n_head: int = 0
 
 
+@cached_hash  # (rigfit.hashcache: the same hash, worked out once)
 @dataclass(frozen=True)
 class Architecture:
     """Everything about a model that memory and speed depend on.

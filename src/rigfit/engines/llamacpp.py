@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rigfit import plan_screening
 from rigfit.catalog.arch import ModelSpec
 from rigfit.commands import commands_for
 from rigfit.engines.base import BaseEngine, CommandLine, weights_text
@@ -26,7 +27,8 @@ class LlamaCppEngine(BaseEngine):
         self, model: ModelSpec, machine: Machine, settings: PlanSettings, *, with_speed: bool = True
     ) -> Plan:
         plan = plan_llamacpp(model, machine, settings, with_speed=with_speed)
-        if plan.hosted is None:  # a hosted system has no command line (rigfit.plan._hosted_plan)
+        # a hosted system has no command line (rigfit.plan._hosted_plan), nor a screening plan
+        if plan.hosted is None and not plan_screening.active():
             plan.commands = commands_for(plan)
         if with_speed and settings.speculative is not None and plan.speed is not None:
             plan.speculative = speculative_of(plan)  # draft model / MTP (rigfit.speculative_plan)

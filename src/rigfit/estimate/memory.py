@@ -23,6 +23,7 @@ from rigfit.archs import family_for
 from rigfit.catalog.arch import Architecture, ModelSpec
 from rigfit.catalog.quant import KVType, resolve_kv_type
 from rigfit.errors import RigfitError
+from rigfit.hashcache import cached_hash
 from rigfit.inputs import check_ctx
 from rigfit.units import MIB
 
@@ -36,6 +37,7 @@ KV_PAD = 256
 # ---------------------------------------------------------------------------------------------
 
 
+@cached_hash  # (rigfit.hashcache: the same hash, worked out once)
 @dataclass(frozen=True)
 class BuildProfile:
     """llama.cpp behaviour that moves memory figures, for one range of builds.
@@ -161,6 +163,7 @@ def build_profile(name: str | int | None = None) -> BuildProfile:
 # ---------------------------------------------------------------------------------------------
 
 
+@cached_hash  # (rigfit.hashcache: the same hash, worked out once)
 @dataclass(frozen=True)
 class LlamaSettings:
     """The llama.cpp settings memory depends on (llama-server flag in brackets).

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from rigfit.hashcache import cached_hash
+
 DeviceKind = Literal["gpu", "apple", "cpu", "apu", "hosted"]
 LinkKind = Literal["pcie", "nvlink", "infinity_fabric", "unified", "network"]
 #: Device kinds in listing order.
@@ -74,6 +76,7 @@ class Link:
     source: str | None = None
 
 
+@cached_hash  # (rigfit.hashcache: the same hash, worked out once)
 @dataclass(frozen=True)
 class Machine:
     """One box (or hosted system): accelerators, a CPU, host RAM and the links between them.

@@ -90,19 +90,37 @@ def _seg_bw(seg: Segment, machine: Machine | None, threads: int | None, C: dict)
     return float(bw)
 
 
+def _sums(work: ModelWork) -> dict[tuple, float]:
+    """The per-segment sums below already worked out for ``work`` (kept in its ``__dict__``, not a
+    field): a recommend ladder on another machine asks for the same segments' sums again (the same
+    placements), and each sum is a loop over the segment's layers. Bounded: cleared when full."""
+    d: dict[tuple, float] | None = work.__dict__.get("_segment_sums")
+    if d is None or len(d) > 1024:
+        d = work.__dict__["_segment_sums"] = {}
+    return d
+
+
 def _seg_weight_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> float:
-    d, e = float(seg.dense), float(seg.experts)
-    b = sum(d * work.layer_dense_bytes[i] + e * expert_frac * work.layer_expert_bytes[i] for i in seg.layers)
+    sums, key = _sums(work), ("w", seg.layers, seg.dense, seg.experts, expert_frac)
+    b = sums.get(key)
+    if b is None:
+        d, e = float(seg.dense), float(seg.experts)
+        b = sums[key] = sum(
+            d * work.layer_dense_bytes[i] + e * expert_frac * work.layer_expert_bytes[i] for i in seg.layers
+        )
     if seg.head:
         b += work.head_bytes
     return b
 
 
 def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = True) -> float:
-    d, e = float(seg.dense), float(seg.experts)
-    p = sum(
-        d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i] for i in seg.layers
-    )
+    sums, key = _sums(work), ("p", seg.layers, seg.dense, seg.experts, expert_frac)
+    p = sums.get(key)
+    if p is None:
+        d, e = float(seg.dense), float(seg.experts)
+        p = sums[key] = sum(
+            d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i] for i in seg.layers
+        )
     if seg.head and head:
         p += work.head_params
     return p
@@ -113,10 +131,14 @@ def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> flo
     (once per query head on Metal: speed/kvstream.py)."""
     if not seg.dense:
         return 0.0
-    return sum(
-        decode_kv_elems_per_token(work, i, seg.backend) * mean_min(depth0, n, work.layer_window[i])
-        for i in seg.layers
-    )
+    sums, key = _sums(work), ("kv", seg.layers, seg.backend, depth0, n, type(depth0), type(n))
+    v = sums.get(key)
+    if v is None:
+        be, win = seg.backend, work.layer_window
+        v = sums[key] = sum(
+            decode_kv_elems_per_token(work, i, be) * mean_min(depth0, n, win[i]) for i in seg.layers
+        )
+    return v
 
 
 def _unique_expert_fraction(work: ModelWork, tokens: float, gamma: float) -> float:
@@ -224,16 +246,22 @@ def decode_compute_time(
     gamma = C["moe"].get("batch_gamma", 0.75)
     for seg in layout.segments:
         flops = 2.0 * batch * _seg_params(work, seg, work.expert_fraction)
-        flops += (
-            2.0
-            * batch
-            * seg.dense
-            * sum(work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers)
-        )
+        flops += 2.0 * batch * seg.dense * _seg_attn(work, seg, depth)
         peak, eta = _seg_peak(seg, machine, settings, qfam, C, decode=True)
         t += flops / (peak * eta)
     del gamma
     return t
+
+
+def _seg_attn(work: ModelWork, seg: Segment, depth: float) -> float:
+    """Attention width × keys read per token over the segment's layers at ``depth`` (kept)."""
+    sums, key = _sums(work), ("a", seg.layers, depth, type(depth))
+    v = sums.get(key)
+    if v is None:
+        v = sums[key] = sum(
+            work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers
+        )
+    return v
 
 
 def _seg_peak(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rigfit.archs import is_expert_tensor
@@ -137,12 +138,19 @@ def make_layout(
     return Layout(tuple(segs), max(n_gpu - 1, 0), n_cpu_hops, "layer", 1, _link_kind(machine))
 
 
-def _device_runs(layer_dev: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
-    """Consecutive layers on the same device: [(device name, layer indices), …]."""
-    return [
+def _device_runs(layer_dev: Sequence[str]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Consecutive layers on the same device: ((device name, layer indices), …)."""
+    if isinstance(layer_dev, tuple):  # (a placement's: the same few come back over a ladder)
+        return _device_runs_of(layer_dev)
+    return _device_runs_of.__wrapped__(tuple(layer_dev))
+
+
+@lru_cache(maxsize=4096)
+def _device_runs_of(layer_dev: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple(
         (name, tuple(il for il, _ in grp))
         for name, grp in itertools.groupby(enumerate(layer_dev), key=lambda p: p[1])
-    ]
+    )
 
 
 def _with_head(

@@ -1,0 +1,41 @@
+"""Hashes of frozen dataclasses worked out once per instance.
+
+A recommend ladder keys its caches by the machine, the plan settings and the architecture some 10⁴
+times; their generated ``__hash__`` hashes every field each time (a machine's devices included,
+~1 µs). :func:`cached_hash` keeps the generated hash in the instance's ``__dict__`` (not a field:
+equality, ``replace`` and ``asdict`` ignore it) and leaves it out of pickles and copies, since
+string hashes differ between processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_KEY = "_cached_hash"
+
+
+def cached_hash(cls: type[T]) -> type[T]:
+    """Class decorator (above ``@dataclass(frozen=True)``): the same hash, computed once."""
+    generated: Callable[[Any], int] | None = getattr(cls, "__hash__", None)
+    if generated is None:
+        raise TypeError(f"{cls.__name__} is not hashable")
+    gen = generated
+
+    def __hash__(self: Any) -> int:
+        d = self.__dict__
+        h = d.get(_KEY)
+        if h is None:
+            h = d[_KEY] = gen(self)
+        return h
+
+    def __getstate__(self: Any) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop(_KEY, None)
+        return state
+
+    cls.__hash__ = __hash__  # type: ignore[method-assign,assignment]
+    cls.__getstate__ = __getstate__  # type: ignore[method-assign]
+    return cls
