@@ -66,6 +66,7 @@ from rigfit.errors import RigfitError
 from rigfit.estimate.concurrency import batched_decode, cached_turn_ttft
 from rigfit.estimate.tensors import catalog_model_spec, catalog_weights_bytes
 from rigfit.figures import Figure
+from rigfit.gcpause import collector_paused
 from rigfit.hardware.devices import Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
@@ -582,9 +583,23 @@ def recommend(
     """Ranked model × quant picks that fit ``machine`` for ``use`` (see the module docstring);
     ``users`` > 1 plans a team box (``-np users``, speeds per user).
 
-    It leaves Python's garbage collector as it is: it runs in ``rigfit serve``, a long-lived
-    process, where the collector is the server's. The one-shot ``rigfit recommend`` process turns
-    it off for its whole run (:data:`rigfit.cli._GC_OFF_COMMANDS`)."""
+    The cyclic garbage collector is paused while it runs (:func:`rigfit.gcpause.collector_paused`,
+    shared by concurrent calls in ``rigfit serve``); the one-shot ``rigfit recommend`` process
+    turns it off for its whole run (:data:`rigfit.cli._GC_OFF_COMMANDS`)."""
+    with collector_paused():
+        return _recommend(machine, use, min_ctx, min_tps, max_quality_loss, limit, models, users)
+
+
+def _recommend(
+    machine: Machine,
+    use: str | Use,
+    min_ctx: int | None,
+    min_tps: float | None,
+    max_quality_loss: float | None,
+    limit: int | None,
+    models: Iterable[Architecture] | None,
+    users: int,
+) -> Recommendation:
     if users < 1:
         raise RigfitError(f"--users must be ≥ 1, got {users}.", "e.g. --users 4")
     if any(d.kind == "hosted" for d in machine.accelerators):
