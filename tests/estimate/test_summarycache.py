@@ -30,6 +30,7 @@ def _forget() -> None:
     typecache.reset()
     summarycache.reset()
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
     getattr(tensors._catalog_tensors_cached, "cache_clear", lambda: None)()
     tensors._table_ref.cache_clear()
     for cache in (
