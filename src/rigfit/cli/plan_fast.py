@@ -71,6 +71,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
 _COMPLETE_VAR = "_RIGFIT_COMPLETE"
 
 
+def _by_flag(options: dict[str, tuple[tuple[str, ...], type]]) -> dict[str, tuple[str, type]]:
+    return {flag: (name, kind) for name, (flags, kind) in options.items() for flag in flags}
+
+
 def _takes_equals(flag: str) -> bool:
     """Whether Click reads ``FLAG=VALUE`` as this option with a value: long options (``--ctx``,
     and ``-np``, whose name is longer than one letter), not one-letter ones (``-c=5`` is ``-c``
@@ -95,7 +99,8 @@ def parse_words(
     positional: str | None = None,
     required: tuple[str, ...] = (),
 ) -> dict[str, Any] | None:
-    """A command's keyword arguments for the words after its name, or None: let Typer read them.
+    """A command's keyword arguments for the words after its name, or None: let Typer read them
+    (:func:`parse` for ``plan``; :mod:`rigfit.cli.recommend_fast` for ``recommend``).
 
     options: the command's options as :data:`OPTIONS` lists ``plan``'s (parameter -> (flags, type));
     positional: the name of its one required argument (None: it takes none); required: options
@@ -104,7 +109,7 @@ def parse_words(
     """
     if os.environ.get(_COMPLETE_VAR):
         return None
-    by_flag = {flag: (name, kind) for name, (flags, kind) in options.items() for flag in flags}
+    by_flag = _by_flag(options)
     argument: str | None = None
     given: dict[str, Any] = {}
     i = 0
