@@ -268,3 +268,35 @@ def test_large_file_keeps_what_a_process_used(cache_dir: Path, monkeypatch: pyte
     assert summarycache._entries().to_write() == first | added  # under the limit: everything kept
     monkeypatch.setattr(summarycache, "MAX_FILE_BYTES", 1)
     assert summarycache._entries().to_write() == added  # past it: only what this process used
+
+
+def test_damaged_index_entries_are_missing_entries(cache_dir: Path) -> None:
+    want = _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    keys = list(written)
+    bad: dict[str, object] = {keys[0]: (0, 2**40), keys[1]: (-5, 3), keys[2]: ("a", 1), keys[3]: (1,)}
+    data = summarycache.encode_file(written)
+    head = len(summarycache.MAGIC)
+    n = int.from_bytes(data[head : head + 8], "little")
+    index = marshal.loads(data[head + 8 : head + 8 + n]) | bad
+    raw = marshal.dumps(index)
+    path = cache_dir / "damaged.marshal"
+    path.write_bytes(summarycache.MAGIC + len(raw).to_bytes(8, "little") + raw + data[head + 8 + n :])
+    entries = summarycache._Entries.open(path)
+    assert all(entries.get(k) is None for k in bad)
+    assert all(entries.get(k) == written[k] for k in keys[4:])
+    assert set(entries.to_write()) == set(keys[4:])  # written back without the damaged ones
+    entries.close()
+    summarycache.flush()
+    _forget()
+    assert _figures(*CASES[0]) == want
+
+
+def test_read_whole_where_there_is_no_pread(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    summarycache.flush()
+    _forget()
+    monkeypatch.delattr(summarycache.os, "pread")
+    entries = summarycache._entries()
+    assert entries._fd is None and {k: entries.get(k) for k in written} == written

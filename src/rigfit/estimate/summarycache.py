@@ -172,6 +172,8 @@ _HEAD = len(MAGIC) + 8
 #: Past this many bytes of entries, a process writes back only the entries it used or added, so a
 #: file that has seen many machines (their context-buffer terms) does not grow without end [B].
 MAX_FILE_BYTES = 96 * 2**20
+#: The largest index or entry read [B] (a damaged length asks no more).
+_MAX_ENTRY = 2**30
 
 
 def _path() -> Path | None:
@@ -194,52 +196,82 @@ class _Entries:
 
     The file stays open: a writer replaces it by renaming a new one over it
     (:func:`rigfit.usercache.write_file`), so this process goes on reading the file it opened,
-    whole and unchanged. A short read (a damaged file) is a missing entry."""
+    whole and unchanged. Where the system has no ``pread`` (Windows) the file is read whole once.
+    A damaged index entry or a short read (a damaged file) is a missing entry."""
 
-    def __init__(self, fd: int | None, index: dict[str, Any], base: int) -> None:
-        self._fd, self._index, self._base = fd, index, base
+    def __init__(
+        self,
+        read: Callable[[int, int], bytes] | None,
+        index: dict[str, Any],
+        base: int,
+        fd: int | None = None,
+    ) -> None:
+        self._read, self._index, self._base, self._fd = read, index, base, fd
         self.added: dict[str, bytes] = {}
         self.used: set[str] = set()
 
     @classmethod
-    def read(cls, path: Path | None) -> _Entries:
+    def open(cls, path: Path | None) -> _Entries:
         """The entries of the file at ``path``; none when it is missing, unreadable or damaged."""
+        none = cls(None, {}, 0)
         if path is None:
-            return cls(None, {}, 0)
+            return none
+        fd = None
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return cls(None, {}, 0)
-        try:
-            head = os.pread(fd, _HEAD, 0)
+            if hasattr(os, "pread"):
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                opened = fd
+
+                def read(n: int, offset: int) -> bytes:
+                    return os.pread(opened, n, offset)
+            else:
+                data = path.read_bytes()
+
+                def read(n: int, offset: int) -> bytes:
+                    return data[offset : offset + n]
+
+            head = read(_HEAD, 0)
             if len(head) == _HEAD and head.startswith(MAGIC):
                 n = int.from_bytes(head[len(MAGIC) :], "little")
-                raw = os.pread(fd, n, _HEAD)
-                index = marshal.loads(raw) if len(raw) == n else None
+                raw = read(n, _HEAD) if n <= _MAX_ENTRY else b""
+                index = marshal.loads(raw) if raw and len(raw) == n else None
                 if isinstance(index, dict):
-                    return cls(fd, index, _HEAD + n)
+                    return cls(read, index, _HEAD + n, fd)
         except (OSError, ValueError, EOFError, TypeError, OverflowError):
             pass
-        os.close(fd)
-        return cls(None, {}, 0)
+        if fd is not None:
+            os.close(fd)
+        return none
+
+    def _span(self, key: str) -> tuple[int, int] | None:
+        """(offset, length) of ``key``'s bytes in the file, or None (not there, or damaged)."""
+        where = self._index.get(key)
+        if type(where) is not tuple or len(where) != 2:
+            return None
+        off, n = where
+        if type(off) is not int or type(n) is not int or off < 0 or not 0 <= n <= _MAX_ENTRY:
+            return None
+        return off, n
 
     def get(self, key: str) -> bytes | None:
         """The marshalled value kept under ``key`` (added here, else read from the file), or None."""
         got = self.added.get(key)
         if got is not None:
             return got
-        where = self._index.get(key)
-        if self._fd is None or where is None:
+        data = self._from_file(key)
+        if data is not None:
+            self.used.add(key)
+        return data
+
+    def _from_file(self, key: str) -> bytes | None:
+        span = self._span(key) if self._read is not None else None
+        if span is None or self._read is None:
             return None
         try:
-            off, n = where
-            data = os.pread(self._fd, n, self._base + off)
-        except (OSError, ValueError, TypeError, OverflowError):  # a damaged index entry
+            data = self._read(span[1], self._base + span[0])
+        except (OSError, ValueError, OverflowError):
             return None
-        if len(data) != n:
-            return None
-        self.used.add(key)
-        return data
+        return data if len(data) == span[1] else None
 
     def __setitem__(self, key: str, value: bytes) -> None:
         self.added[key] = value
@@ -258,20 +290,15 @@ class _Entries:
 
     def to_write(self) -> dict[str, bytes]:
         """Every entry to write back: those read from the file and those added (the added ones
-        win); past :data:`MAX_FILE_BYTES`, only those this process used or added."""
+        win); past :data:`MAX_FILE_BYTES` of the file's, only those this process used or added."""
+        spans = {k: span for k in self._index if (span := self._span(k)) is not None}
+        size = sum(n for _, n in spans.values())
+        keys = list(spans) if size + self._base <= MAX_FILE_BYTES else sorted(self.used)
         out: dict[str, bytes] = {}
-        if self._fd is not None and self._index:
-            total = sum(n for _, n in self._index.values())
-            keys = self._index if total + self._base <= MAX_FILE_BYTES else self.used
-            try:
-                blob = os.pread(self._fd, total, self._base) if keys is self._index else b""
-            except OSError:
-                blob, keys = b"", self.used
-            for k in keys:
-                off, n = self._index[k]
-                data = blob[off : off + n] if blob else self.get(k)
-                if data is not None and len(data) == n:
-                    out[k] = data
+        for k in keys:
+            data = self._from_file(k)
+            if data is not None:
+                out[k] = data
         out.update(self.added)
         return out
 
@@ -280,6 +307,7 @@ class _Entries:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
+            self._read = None
 
 
 def encode_file(entries: dict[str, bytes]) -> bytes:
@@ -299,7 +327,7 @@ def _entries() -> _Entries:
     got = _state.get("entries")
     if isinstance(got, _Entries):
         return got
-    entries = _Entries.read(_path())
+    entries = _Entries.open(_path())
     _state["entries"] = entries
     return entries
 
