@@ -169,3 +169,16 @@ def test_recommend_names_the_models_own_scoreboard() -> None:
     own, gen = by_id["llama-3-8b"], by_id["llama-3.1-8b"]
     assert own.kld.provenance == "looked_up" and "looked up: llama.cpp perplexity README" in own.reason
     assert gen.kld.provenance == "estimated" and "looked up" not in gen.reason
+
+
+def test_rows_per_model_index_equals_the_scan() -> None:
+    """model_rows and board_gap read the built-in rows through a per-model index (issue 15): the
+    same rows, in the same order, as a scan of every row."""
+    from rigfit.catalog import quality_models as qm
+
+    rows = qm.scoreboard_rows()
+    for model_id in {r.model_id for r in rows} | {"no-such-model"}:
+        for quant in {r.quant for r in rows} | {"Q4_K_M", "UD-Q4_K_XL"}:
+            assert qm.model_rows(model_id, quant) == qm.model_rows(model_id, quant, rows)
+            assert qm.board_gap(model_id, quant) == qm.board_gap(model_id, quant, rows)
+        assert qm._model_id_rows(model_id, None) == tuple(r for r in rows if r.model_id == model_id)

@@ -30,6 +30,7 @@ def _forget() -> None:
     typecache.reset()
     summarycache.reset()
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
     getattr(tensors._catalog_tensors_cached, "cache_clear", lambda: None)()
     tensors._table_ref.cache_clear()
     for cache in (
@@ -190,3 +191,112 @@ def test_lazy_spec_equals_the_eager_one() -> None:
     assert spec.file_type == "Q4_K_M" and spec.origin == "catalog" and not spec.tensors_exact
     with pytest.raises(Exception, match="converter"):
         tensors.catalog_model_spec(arch, "NVFP4")  # raised at once, as before, not when planned
+
+
+def _kept_file(cache_dir: Path) -> Path:
+    (path,) = cache_dir.glob("table-summaries-*.marshal")
+    return path
+
+
+def test_file_layout_and_lazy_reads(cache_dir: Path) -> None:
+    """The file is the magic, the index and the entries; a new process reads the index, then only
+    the entries it is asked for, and gets the bytes that were written."""
+    _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    summarycache.flush()
+    data = _kept_file(cache_dir).read_bytes()
+    assert data.startswith(summarycache.MAGIC)
+    assert data == summarycache.encode_file(written)
+    _forget()
+    entries = summarycache._entries()
+    assert len(entries) == len(written) and not entries.added and not entries.used
+    key = next(iter(written))
+    assert entries.get(key) == written[key] and entries.used == {key}  # read when asked, only it
+    assert entries.get("no such\0entry") is None
+    assert entries.to_write() == written
+
+
+def test_old_format_file_is_not_read(cache_dir: Path) -> None:
+    """A file in the layout before the index (one marshalled dict) holds no entries for this one."""
+    want = _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    summarycache.flush()
+    _kept_file(cache_dir).write_bytes(marshal.dumps(written))
+    _forget()
+    assert len(summarycache._entries()) == 0
+    assert _figures(*CASES[0]) == want
+
+
+def test_truncated_file_loses_entries_not_figures(cache_dir: Path) -> None:
+    want = _figures(*CASES[1])
+    summarycache.flush()
+    path = _kept_file(cache_dir)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])  # the last entries cut short
+    _forget()
+    assert _figures(*CASES[1]) == want
+    summarycache.flush()  # recomputed entries written back whole
+    _forget()
+    entries = summarycache._entries()
+    assert all(entries.get(k) is not None for k in entries)
+
+
+def test_file_replaced_while_read(cache_dir: Path) -> None:
+    """Another process writes the file (a rename over it) while this one reads: this one goes on
+    reading the file it opened, whole."""
+    _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    summarycache.flush()
+    _forget()
+    entries = summarycache._entries()
+    path = _kept_file(cache_dir)
+    other = {k: marshal.dumps(("another process",)) for k in written}
+    summarycache.usercache.write_file(path, summarycache.encode_file(other))  # as the other writes
+    assert {k: entries.get(k) for k in written} == written
+    _forget()
+    assert {k: summarycache._entries().get(k) for k in written} == other
+
+
+def test_large_file_keeps_what_a_process_used(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _figures(*CASES[0])
+    first = dict(summarycache._entries().added)
+    summarycache.flush()
+    _forget()
+    _figures(*CASES[1])  # another table: its entries added, the first table's not read
+    added = dict(summarycache._entries().added)
+    assert added and not summarycache._entries().used
+    assert summarycache._entries().to_write() == first | added  # under the limit: everything kept
+    monkeypatch.setattr(summarycache, "MAX_FILE_BYTES", 1)
+    assert summarycache._entries().to_write() == added  # past it: only what this process used
+
+
+def test_damaged_index_entries_are_missing_entries(cache_dir: Path) -> None:
+    want = _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    keys = list(written)
+    bad: dict[str, object] = {keys[0]: (0, 2**40), keys[1]: (-5, 3), keys[2]: ("a", 1), keys[3]: (1,)}
+    data = summarycache.encode_file(written)
+    head = len(summarycache.MAGIC)
+    n = int.from_bytes(data[head : head + 8], "little")
+    index = marshal.loads(data[head + 8 : head + 8 + n]) | bad
+    raw = marshal.dumps(index)
+    path = cache_dir / "damaged.marshal"
+    path.write_bytes(summarycache.MAGIC + len(raw).to_bytes(8, "little") + raw + data[head + 8 + n :])
+    entries = summarycache._Entries.open(path)
+    assert all(entries.get(k) is None for k in bad)
+    assert all(entries.get(k) == written[k] for k in keys[4:])
+    assert set(entries.to_write()) == set(keys[4:])  # written back without the damaged ones
+    entries.close()
+    summarycache.flush()
+    _forget()
+    assert _figures(*CASES[0]) == want
+
+
+def test_read_whole_where_there_is_no_pread(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _figures(*CASES[0])
+    written = dict(summarycache._entries().added)
+    summarycache.flush()
+    _forget()
+    monkeypatch.delattr(summarycache.os, "pread")
+    entries = summarycache._entries()
+    assert entries._fd is None and {k: entries.get(k) for k in written} == written

@@ -41,9 +41,11 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(typecache, "FIRST_TABLES", 0)  # from the first table on
     typecache.reset()
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
     yield tmp_path
     typecache.reset()
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
 
 
 def test_read_back_equals_the_rules(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +57,7 @@ def test_read_back_equals_the_rules(cache_dir: Path, monkeypatch: pytest.MonkeyP
     # a new process: nothing in memory and the rules unavailable, so every answer comes from disk
     typecache.reset()
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
 
     def no_rules(*a: object, **k: object) -> None:
         raise AssertionError("computed, not read from the cache")
@@ -103,6 +106,7 @@ def test_damaged_cache_is_ignored(cache_dir: Path, text: str) -> None:
     assert tuple(tensors.tensor_types(get_model("llama-3.1-8b"), "Q5_K_M")) == want
     weights = sum(tensors._nbytes(t, tuple(shape)) for _, shape, t in want)
     tensors._tensor_types_cached.cache_clear()
+    tensors._weights_cached.cache_clear()
     assert tensors.catalog_weights_bytes(get_model("llama-3.1-8b"), "Q5_K_M") == weights
 
 

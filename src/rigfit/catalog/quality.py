@@ -125,11 +125,13 @@ def _ratio_70b() -> dict[str, float]:
     }
 
 
+@lru_cache(maxsize=1)
 def _geo_mean_ratio() -> float:
     vals = list(_ratio_70b().values())
     return math.exp(sum(math.log(v) for v in vals) / len(vals))
 
 
+@lru_cache(maxsize=256)  # a pure function of the type: a recommend ladder asks ~3,000 times
 def size_exponent(quant: str) -> float:
     """``alpha(type)``: exponent of the KLD growth with parameter count (see module docstring)."""
     r = _ratio_70b().get(quant, _geo_mean_ratio())

@@ -210,13 +210,28 @@ def models_with_scoreboard() -> set[str]:
     return {r.model_id for r in scoreboard_rows()}
 
 
+@lru_cache(maxsize=1)
+def _rows_by_model() -> dict[str, tuple[ScoreRow, ...]]:
+    """:func:`scoreboard_rows` per model id (in their order): a recommend ladder looks up ~2,000
+    (model, quant) pairs, each a scan of every row otherwise."""
+    out: dict[str, list[ScoreRow]] = {}
+    for r in scoreboard_rows():
+        out.setdefault(r.model_id, []).append(r)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _model_id_rows(model_id: str, rows: tuple[ScoreRow, ...] | None) -> tuple[ScoreRow, ...]:
+    """The rows of ``model_id`` among ``rows`` (default: every built-in row), in their order."""
+    if rows is None:
+        return _rows_by_model().get(model_id, ())
+    return tuple(r for r in rows if r.model_id == model_id)
+
+
 def model_rows(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None) -> tuple[ScoreRow, ...]:
     """Every measured row for ``model_id`` at ``quant`` (any spelling :func:`quant_key` reads):
     one per uploader whose file was measured; empty when the boards do not list that quant."""
     q = quant_key(quant)
-    return tuple(
-        r for r in (scoreboard_rows() if rows is None else rows) if r.model_id == model_id and r.quant == q
-    )
+    return tuple(r for r in _model_id_rows(model_id, rows) if r.quant == q)
 
 
 def board_gap(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = None) -> str | None:
@@ -224,7 +239,7 @@ def board_gap(model_id: str, quant: str, rows: tuple[ScoreRow, ...] | None = Non
     scoreboard has no Q5_K_M row (it lists Q4_K_M, …: unsloth.ai https://…)": the quants it does
     list, each once, and every board's name and URL. None when no board measured the model, or
     when one lists the quant."""
-    mine = [r for r in (scoreboard_rows() if rows is None else rows) if r.model_id == model_id]
+    mine = _model_id_rows(model_id, rows)
     q = quant_key(quant)
     if not mine or any(r.quant == q for r in mine):
         return None

@@ -12,6 +12,8 @@ import gc
 import importlib
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from rigfit import codecache
 from rigfit.errors import RigfitError
@@ -157,6 +159,48 @@ def _plan_fast(argv: list[str]) -> bool:
     return True
 
 
+def _recommend_fast(argv: list[str]) -> bool:
+    """``rigfit recommend …`` without the CLI framework, when
+    :func:`rigfit.cli.recommend_fast.parse` reads the command line exactly as Click would (else
+    False: Typer runs it). Importing Typer costs ~25 ms CPU of the process (issue 15)."""
+    if not argv or argv[0] != "recommend":
+        return False
+    # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
+    from rigfit.cli.recommend_fast import parse
+    from rigfit.cli.recommend_view import run_recommend
+
+    kwargs = parse(argv[1:], run_recommend.__kwdefaults__ or {})
+    if kwargs is None:
+        return False
+    _run_fast(run_recommend, kwargs, argv)
+    return True
+
+
+def _run_fast(run: Callable[..., None], kwargs: dict[str, Any], argv: list[str]) -> None:
+    """``run(**kwargs)`` as the Typer command that calls it runs: a user error is one line (and
+    JSON in ``--json`` mode) with its exit code, Ctrl-C exits 130 and a closed pipe exits 1, as
+    Typer's own main loop does."""
+    global _json_errors
+    _json_errors = wants_json(argv)
+    try:
+        run(**kwargs)
+    except RigfitError as exc:
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from rigfit.cli.app import click  # lazy: only for a closed pipe
+
+        sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+        sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)
+    finally:
+        _json_errors = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rigfit`` console script."""
     global _json_errors
@@ -165,10 +209,11 @@ def main(argv: list[str] | None = None) -> None:
     if _inspect_json_fast(args) or _plan_fast(args):
         return
     paused = _gc_off_for(args)
-    _load_commands(args)
-    _json_errors = wants_json(args)
     try:
-        _run_app(args)
+        if not _recommend_fast(args):
+            _load_commands(args)
+            _json_errors = wants_json(args)
+            _run_app(args)
     except SystemExit as exc:
         if paused and argv is None:  # the console script: leave without tearing the heap down
             _exit_now(exc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 
 def column_shortfall(
@@ -32,16 +32,22 @@ def column_shortfall(
     # a column that cannot wrap (no_wrap) is not narrowed: the table then overflows the width
     short = int(sum(widths) + table._extra_width > width)
     memo = needs if needs is not None else {}
-    wide = None
     for column, drawn in zip(table.columns, widths, strict=True):
-        key = (id(column), str(column.header))
-        need = memo.get(key)
-        if need is None:
-            wide = wide or console.options.update_width(10_000)
-            need = memo[key] = table._measure_column(console, wide, column).minimum
-        if drawn < need:
+        if drawn < _need(console, table, column, memo):
             short += 1
     return short
+
+
+def _need(console: Console, table: Table, column: Column, memo: dict[tuple[int, str], int]) -> int:
+    """The width of ``column``'s longest word, padding included (kept in ``memo`` by column and
+    header)."""
+    key = (id(column), str(column.header))
+    need = memo.get(key)
+    if need is None:
+        need = memo[key] = table._measure_column(
+            console, console.options.update_width(10_000), column
+        ).minimum
+    return need
 
 
 def _word_widths(console: Console, table: Table) -> list[tuple[int, int]]:
@@ -77,7 +83,12 @@ def allot_widths(console: Console, table: Table, width: int) -> bool:
 def fits(console: Console, table: Table, width: int, needs: dict[tuple[int, str], int] | None = None) -> bool:
     """True when ``table`` draws within ``width`` columns with no word cut (``needs``: as for
     :func:`column_shortfall`)."""
-    return column_shortfall(console, table, width, needs) == 0
+    memo = needs if needs is not None else {}
+    if sum(_need(console, table, column, memo) for column in table.columns) + table._extra_width > width:
+        # the longest words alone are wider than ``width``: whatever Rich's layout, the table
+        # overflows or a column is narrower than its longest word (no layout needed to say so)
+        return False
+    return column_shortfall(console, table, width, memo) == 0
 
 
 def drop_column(table: Table, header: str, original: Mapping[int, str] | None = None) -> bool:

@@ -30,8 +30,8 @@ OPTIONS: dict[str, tuple[tuple[str, ...], type]] = {
 _COMPLETE_VAR = "_RIGFIT_COMPLETE"
 
 
-def _by_flag() -> dict[str, tuple[str, type]]:
-    return {flag: (name, kind) for name, (flags, kind) in OPTIONS.items() for flag in flags}
+def _by_flag(options: dict[str, tuple[tuple[str, ...], type]]) -> dict[str, tuple[str, type]]:
+    return {flag: (name, kind) for name, (flags, kind) in options.items() for flag in flags}
 
 
 def _takes_equals(flag: str) -> bool:
@@ -47,19 +47,38 @@ def parse(words: list[str], defaults: dict[str, Any]) -> dict[str, Any] | None:
     defaults: ``run_plan``'s defaults (the values options not given take), whose ranges Click
     checks too.
     """
+    return parse_words(words, defaults, OPTIONS, positional="model")
+
+
+def parse_words(
+    words: list[str],
+    defaults: dict[str, Any],
+    options: dict[str, tuple[tuple[str, ...], type]],
+    *,
+    positional: str | None = None,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """A command's keyword arguments for the words after its name, or None: let Typer read them
+    (:func:`parse` for ``plan``; :mod:`rigfit.cli.recommend_fast` for ``recommend``).
+
+    options: the command's options as :data:`OPTIONS` lists ``plan``'s (parameter -> (flags, type));
+    positional: the name of its one required argument (None: it takes none); required: options
+    that must be given (Click's "Missing option" otherwise); defaults: the values options not
+    given take, whose ranges Click checks too.
+    """
     if os.environ.get(_COMPLETE_VAR):
         return None
-    by_flag = _by_flag()
-    model: str | None = None
+    by_flag = _by_flag(options)
+    argument: str | None = None
     given: dict[str, Any] = {}
     i = 0
     while i < len(words):
         word = words[i]
         i += 1
         if not word.startswith("-"):
-            if model is not None or _scalar(str, word) is _DEFER:
-                return None  # a second argument (Click's error), or text that is not Unicode
-            model = word
+            if positional is None or argument is not None or _scalar(str, word) is _DEFER:
+                return None  # an extra argument (Click's error), or text that is not Unicode
+            argument = word
             continue
         flag, eq, attached = word.partition("=")
         entry = by_flag.get(flag) if eq else by_flag.get(word)
@@ -84,13 +103,13 @@ def parse(words: list[str], defaults: dict[str, Any]) -> dict[str, Any] | None:
         if value is _DEFER:
             return None  # Typer converts (or refuses) unusual spellings
         given[name] = value
-    if model is None:
-        return None
-    for name, (flags, _) in OPTIONS.items():
+    if (positional is not None and argument is None) or any(name not in given for name in required):
+        return None  # Typer words the missing argument or option
+    for name, (flags, _) in options.items():
         ranged = next((f for f in flags if f in RANGES), None)
         value = given.get(name, defaults.get(name))
         if ranged is None or value is None or isinstance(value, str | bool):
             continue
         if range_problem(value, RANGES[ranged], ranged):
             return None  # Typer reports it as a usage error
-    return {"model": model, **given}
+    return given if positional is None else {positional: argument, **given}

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rigfit.cli.consoles import err_console
 
-from rigfit.cli.app import err_console
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 T = TypeVar("T")
 
 
 def make_progress(console: Console | None = None) -> Progress:
     """A transient bar on ``console`` (default stderr), disabled when it is not a terminal."""
+    # lazy: a piped command (most runs, and every benchmark) draws no bar
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     out = console or err_console
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -35,6 +39,9 @@ def make_progress(console: Console | None = None) -> Progress:
 
 def track(items: Iterable[T], description: str, console: Console | None = None) -> Iterator[T]:
     """Yield ``items`` while a bar counts them (total known when ``items`` has a length)."""
+    if not (console or err_console).is_terminal:  # no bar to draw (as make_progress's disable)
+        yield from items
+        return
     total = len(items) if isinstance(items, Sized) else None
     with make_progress(console) as progress:
         task = progress.add_task(description, total=total)

@@ -21,7 +21,15 @@ the computed figures themselves (floats round-trip exactly), so a summary read b
 the walk gives. Tables are known by identity (:func:`register`): only catalog tables registered
 by :mod:`rigfit.estimate.tensors` are looked up; a table read from a GGUF is summarised as before.
 
-Safe: an unreadable, corrupt or unwritable file is ignored, and a damaged entry is recomputed.
+The file (:func:`encode_file`) is an index, {entry key: (offset, length)}, then the entries, each one
+marshalled value: a process reads the index and then only the entries its plans ask for
+(:class:`_Entries`), ~8 MB of a ~20 MB file for a ladder, instead of reading and unmarshalling the
+whole file (~45 ms CPU and ~60 MB of memory per ``rigfit recommend``, issue 15).
+
+Safe: an unreadable, corrupt or unwritable file is ignored, and a damaged entry is recomputed;
+the file is replaced by renaming a new one over it, never rewritten in place, so a process reading
+it while another writes it reads the one it opened. Past :data:`MAX_FILE_BYTES` a process writes
+back only the entries it used or added.
 Off under pytest unless ``$RIGFIT_CACHE_DIR`` points somewhere, and with
 ``RIGFIT_NO_TABLE_CACHE=1`` (as the type cache); used on disk only once a process has asked for
 more than :data:`rigfit.estimate.typecache.FIRST_TABLES` tables (a ladder, not ``rigfit plan``).
@@ -32,9 +40,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import marshal
+import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,11 +164,23 @@ def _in_use() -> bool:
     return typecache.enabled() and int(typecache._state.get("asked", 0)) > typecache.FIRST_TABLES
 
 
+#: The file's first bytes (its layout, version 1): then the index's length (8 bytes, little
+#: endian), the index (marshal: {entry key: (offset, length) in the entries' bytes}) and the
+#: entries' bytes (one marshalled value each, back to back).
+MAGIC = b"rigfit-summaries-1\n"
+_HEAD = len(MAGIC) + 8
+#: Past this many bytes of entries, a process writes back only the entries it used or added, so a
+#: file that has seen many machines (their context-buffer terms) does not grow without end [B].
+MAX_FILE_BYTES = 96 * 2**20
+#: The largest index or entry read [B] (a damaged length asks no more).
+_MAX_ENTRY = 2**30
+
+
 def _path() -> Path | None:
     if "path" not in _state:
         try:
             fp = typecache._code_fingerprint(SUMMARY_SOURCES)
-            fmt = f"m{marshal.version}-py{sys.version_info[0]}{sys.version_info[1]}"
+            fmt = f"i1-m{marshal.version}-py{sys.version_info[0]}{sys.version_info[1]}"
             _state["path"] = typecache._cache_dir() / f"table-summaries-{fp}-{fmt}.marshal"
         except Exception:  # no home directory, unreadable source: no cache
             _state["path"] = None
@@ -167,22 +188,146 @@ def _path() -> Path | None:
     return p if isinstance(p, Path) else None
 
 
-def _entries() -> dict[str, Any]:
-    """The entries read from disk (once), {kind + NUL + key: the stored value, marshalled}: the
-    file holds one bytes object per entry, so reading it creates ~10⁴ objects, not the ~10⁶ of
-    every table's figures; an entry is unmarshalled when a plan asks for it."""
-    got = _state.get("entries")
-    if isinstance(got, dict):
-        return got
-    entries: dict[str, Any] = {}
-    p = _path()
-    if p is not None:
+class _Entries:
+    """The summaries kept on disk and those added in this process, {kind + NUL + key: the value,
+    marshalled}: the file's index is read when the process first asks (a few hundred kB for
+    ~10⁴ entries), and an entry's bytes only when a plan asks for it (one ``pread``), so a ladder
+    reads the ~40 % of a ~20 MB file it uses, not all of it and not into ~10⁴ objects at once.
+
+    The file stays open: a writer replaces it by renaming a new one over it
+    (:func:`rigfit.usercache.write_file`), so this process goes on reading the file it opened,
+    whole and unchanged. Where the system has no ``pread`` (Windows) the file is read whole once.
+    A damaged index entry or a short read (a damaged file) is a missing entry."""
+
+    def __init__(
+        self,
+        read: Callable[[int, int], bytes] | None,
+        index: dict[str, Any],
+        base: int,
+        fd: int | None = None,
+    ) -> None:
+        self._read, self._index, self._base, self._fd = read, index, base, fd
+        self.added: dict[str, bytes] = {}
+        self.used: set[str] = set()
+
+    @classmethod
+    def open(cls, path: Path | None) -> _Entries:
+        """The entries of the file at ``path``; none when it is missing, unreadable or damaged."""
+        none = cls(None, {}, 0)
+        if path is None:
+            return none
+        fd = None
         try:
-            data = marshal.loads(p.read_bytes())
-            if isinstance(data, dict):
-                entries = data
-        except (OSError, ValueError, EOFError, TypeError):
-            entries = {}
+            if hasattr(os, "pread"):
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                opened = fd
+
+                def read(n: int, offset: int) -> bytes:
+                    return os.pread(opened, n, offset)
+            else:
+                data = path.read_bytes()
+
+                def read(n: int, offset: int) -> bytes:
+                    return data[offset : offset + n]
+
+            head = read(_HEAD, 0)
+            if len(head) == _HEAD and head.startswith(MAGIC):
+                n = int.from_bytes(head[len(MAGIC) :], "little")
+                raw = read(n, _HEAD) if n <= _MAX_ENTRY else b""
+                index = marshal.loads(raw) if raw and len(raw) == n else None
+                if isinstance(index, dict):
+                    return cls(read, index, _HEAD + n, fd)
+        except (OSError, ValueError, EOFError, TypeError, OverflowError):
+            pass
+        if fd is not None:
+            os.close(fd)
+        return none
+
+    def _span(self, key: str) -> tuple[int, int] | None:
+        """(offset, length) of ``key``'s bytes in the file, or None (not there, or damaged)."""
+        where = self._index.get(key)
+        if type(where) is not tuple or len(where) != 2:
+            return None
+        off, n = where
+        if type(off) is not int or type(n) is not int or off < 0 or not 0 <= n <= _MAX_ENTRY:
+            return None
+        return off, n
+
+    def get(self, key: str) -> bytes | None:
+        """The marshalled value kept under ``key`` (added here, else read from the file), or None."""
+        got = self.added.get(key)
+        if got is not None:
+            return got
+        data = self._from_file(key)
+        if data is not None:
+            self.used.add(key)
+        return data
+
+    def _from_file(self, key: str) -> bytes | None:
+        span = self._span(key) if self._read is not None else None
+        if span is None or self._read is None:
+            return None
+        try:
+            data = self._read(span[1], self._base + span[0])
+        except (OSError, ValueError, OverflowError):
+            return None
+        return data if len(data) == span[1] else None
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.added[key] = value
+
+    def __len__(self) -> int:
+        return len(self._index.keys() | self.added.keys())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(dict.fromkeys([*self._index, *self.added])))
+
+    def __bool__(self) -> bool:
+        return bool(self._index or self.added)
+
+    def values(self) -> list[bytes | None]:
+        return [self.get(k) for k in self]
+
+    def to_write(self) -> dict[str, bytes]:
+        """Every entry to write back: those read from the file and those added (the added ones
+        win); past :data:`MAX_FILE_BYTES` of the file's, only those this process used or added."""
+        spans = {k: span for k in self._index if (span := self._span(k)) is not None}
+        size = sum(n for _, n in spans.values())
+        keys = list(spans) if size + self._base <= MAX_FILE_BYTES else sorted(self.used)
+        out: dict[str, bytes] = {}
+        for k in keys:
+            data = self._from_file(k)
+            if data is not None:
+                out[k] = data
+        out.update(self.added)
+        return out
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+            self._read = None
+
+
+def encode_file(entries: dict[str, bytes]) -> bytes:
+    """The file's bytes for ``entries`` ({key: marshalled value}): :data:`MAGIC`, the index's
+    length, the index, the values."""
+    index: dict[str, tuple[int, int]] = {}
+    off = 0
+    for k, v in entries.items():
+        index[k] = (off, len(v))
+        off += len(v)
+    head = marshal.dumps(index)
+    return b"".join((MAGIC, len(head).to_bytes(8, "little"), head, *entries.values()))
+
+
+def _entries() -> _Entries:
+    """The entries kept on disk and added in this process (the file's index read once)."""
+    got = _state.get("entries")
+    if isinstance(got, _Entries):
+        return got
+    entries = _Entries.open(_path())
     _state["entries"] = entries
     return entries
 
@@ -226,13 +371,16 @@ def flush() -> None:
         p = _path()
         if p is None:
             return
-        entries = dict(_entries())
+        entries = _entries().to_write()
     with contextlib.suppress(OSError, ValueError):
-        usercache.write_file(p, marshal.dumps(entries), prune="table-summaries-*.marshal")
+        usercache.write_file(p, encode_file(entries), prune="table-summaries-*.marshal")
 
 
 def reset() -> None:
     """Forget what this process read or added (tests; a changed ``$RIGFIT_CACHE_DIR``)."""
     with _lock:
+        got = _state.get("entries")
+        if isinstance(got, _Entries):
+            got.close()
         _state.clear()
         _tables.clear()

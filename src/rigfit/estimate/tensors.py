@@ -690,9 +690,7 @@ def _table_ref(
 
     def weights() -> int:
         if "w" not in kept:
-            kept["w"] = catalog_weights_bytes(
-                arch, ft, imatrix=imatrix, legacy_qkv=legacy_qkv, allow_requantize=allow_requantize
-            )
+            kept["w"] = _weights_cached(*args)  # (catalog_weights_bytes with this table's key)
         return kept["w"]
 
     def names() -> tuple[str, ...]:
@@ -737,14 +735,24 @@ def catalog_weights_bytes(
     ft = resolve_file_type(file_type)
     opts = {"imatrix": imatrix, "legacy_qkv": legacy_qkv, "allow_requantize": allow_requantize}
     try:
-        extra_key = _extra_key(arch)
-        kept = typecache.weights(_disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize)))
-        if kept is not None:
-            return kept
-        types = _tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize)
+        return _weights_cached(arch, _extra_key(arch), ft, imatrix, legacy_qkv, allow_requantize)
     except TypeError:  # an Architecture holding unhashable values (lists): build uncached
         types = tuple(tensor_types(arch, ft, **opts))
     return _types_bytes(types)
+
+
+@lru_cache(maxsize=8192)
+def _weights_cached(
+    arch: Architecture, extra_key: str, ft: FileType, imatrix: bool, legacy_qkv: bool, allow_requantize: bool
+) -> int:
+    """:func:`catalog_weights_bytes` of a hashable architecture, once per process per table: kept on
+    disk (rigfit.estimate.typecache), else summed over the table's types [B]. A ladder asks it
+    twice per candidate (the screen on weights, then the spec), and the disk key and its look-up
+    cost more than the answer (issue 15)."""
+    kept = typecache.weights(_disk_key(arch, extra_key, ft, (imatrix, legacy_qkv, allow_requantize)))
+    if kept is not None:
+        return kept
+    return _types_bytes(_tensor_types_cached(arch, extra_key, ft, imatrix, legacy_qkv, allow_requantize))
 
 
 def _catalog_tensors(
