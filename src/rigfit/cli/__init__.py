@@ -123,11 +123,9 @@ def _plan_fast(argv: list[str]) -> bool:
     the command line exactly as Click would (else False: Typer runs it).
 
     Typer and Click cost ~10 % of a whole ``rigfit plan`` process, a command people run over and
-    over (issue 15). Same function, same output, errors and exit codes as through Typer: a user
-    error is one line (and JSON in ``--json`` mode) with its exit code, Ctrl-C exits 130 and a
-    closed pipe exits 1, as Typer's own main loop does.
+    over (issue 15). Same function, same output, errors and exit codes as through Typer
+    (:func:`_run_fast`).
     """
-    global _json_errors
     if not argv or argv[0] != "plan":
         return False
     # lazy: loaded only when needed, so CLI start-up (and `rigfit --help`) stays fast
@@ -138,24 +136,7 @@ def _plan_fast(argv: list[str]) -> bool:
     kwargs = parse(argv[1:], DEFAULTS)
     if kwargs is None:
         return False
-    _json_errors = wants_json(argv)
-    try:
-        run_plan(**kwargs)
-    except RigfitError as exc:
-        report_error(exc)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except OSError as exc:
-        if exc.errno != errno.EPIPE:
-            raise
-        from rigfit.cli.app import click  # lazy: only for a closed pipe
-
-        sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
-        sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
-        sys.exit(1)
-    finally:
-        _json_errors = False
+    _run_fast(run_plan, kwargs, argv)
     return True
 
 
