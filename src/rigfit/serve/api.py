@@ -19,6 +19,7 @@ from typing import Any
 from rigfit import __version__
 from rigfit.catalog.models import load_models, models_json, resolve_model
 from rigfit.catalog.native import quality_summary
+from rigfit.cli.plan_options import option_fields, value_type
 from rigfit.errors import RigfitError
 from rigfit.estimate.cost import local_cost
 from rigfit.fit_advice import fit_alternatives
@@ -347,51 +348,76 @@ def models_search(a: dict[str, Any]) -> dict[str, Any]:
 # the endpoint table
 # --------------------------------------------------------------------------------------------
 
+#: ``rigfit plan``'s options by field name (:class:`rigfit.cli.plan_options.PlanOptions`, the one
+#: list of their types, defaults and help).
+_PLAN_FIELDS = {f.name: f for f in option_fields()}
+#: Long flag -> query parameter name, for the plan options' help texts ("overrides --kv-type").
+_FLAG_NAMES = {
+    flag: flag.removeprefix("--").replace("-", "_")
+    for f in _PLAN_FIELDS.values()
+    for flag in f.metadata["flags"]
+    if flag.startswith("--")
+}
+
+
+def _api_help(text: str) -> str:
+    """A plan option's help as the API documents it: flags named as query parameters, and no Rich
+    markup escapes (``\\[tok/s]``)."""
+    text = re.sub(r"--[a-z][a-z0-9-]*", lambda m: _FLAG_NAMES.get(m.group(), m.group()), text)
+    return text.replace("\\[", "[")
+
+
+def _plan_param(field_name: str, *, required: bool = False, **serve_only: Any) -> Param:
+    """The query parameter of ``rigfit plan``'s option ``field_name``: its name (the long flag's),
+    type, default and help from :class:`~rigfit.cli.plan_options.PlanOptions`; ``serve_only`` adds
+    what the API alone checks (``enum``, ``minimum``, ``maximum``) or says (``help``). A required
+    parameter has no default."""
+    f = _PLAN_FIELDS[field_name]
+    serve_only.setdefault("help", _api_help(f.metadata["help"]))
+    return Param(
+        _FLAG_NAMES[f.metadata["flags"][0]],
+        value_type(f),
+        default=None if required else f.default,
+        required=required,
+        **serve_only,
+    )
+
+
 _MODEL = Param(
     "model", str, "Catalog model id (llama-3.1-8b), GGUF file, HF folder or ollama:NAME.", required=True
 )
-_ON = Param(
-    "on",
-    str,
-    "Machine: 'RTX 3060 12GB + Ryzen 7 5800X + 32GB DDR4-3200', '2x RTX 3090', 'M3 Max 64GB' or 'local'.",
-    required=True,
-)
-_QUANT = Param("quant", str, "llama.cpp file type (default Q4_K_M; MXFP4_MOE for gpt-oss).")
-_CTX = Param("ctx", int, "Context [tokens] (default 4096; 0 = training context).", minimum=0)
+_ON = _plan_param("on", required=True)
+_QUANT = _plan_param("quant")
+_CTX = _plan_param("ctx", minimum=0)
 
 PLAN_PARAMS = (
     _MODEL,
     _ON,
     _QUANT,
     _CTX,
-    Param("ngl", str, "Layers on the GPU(s): a number or 'all' (default: all, or the largest that fits)."),
-    Param("fa", str, "Flash attention.", "auto", enum=("auto", "on", "off")),
-    Param("kv_type", str, "KV cache type for K and V: f16 | q8_0 | q4_0.", "f16"),
-    Param("parallel", int, "Slots / concurrent users (-np).", 1, minimum=1, maximum=4096),
-    Param("kv_unified", bool, "Shared KV cache for all slots (-kvu).", False),
-    Param("ubatch", int, "Physical batch size [tokens] (-ub).", 512, minimum=1, maximum=1 << 16),
-    Param("swa_full", bool, "Full-size cache for sliding-window layers.", False),
-    Param("cpu_moe", bool, "Keep every MoE expert in RAM (--cpu-moe).", False),
-    Param("n_cpu_moe", int, "Keep the experts of the first N layers in RAM.", 0, minimum=0, maximum=10_000),
-    Param("no_kv_offload", bool, "Keep the KV cache in RAM.", False),
-    Param("tensor_split", str, "GPU shares, e.g. 3,1."),
-    Param("runtime", str, "Engine.", "llama.cpp", enum=("llama.cpp", "llamacpp", "vllm")),
-    Param("llama_build", str, "llama.cpp build profile (current, b7800-2026-01, … or bNNNN)."),
-    Param("prompt", int, "Prompt tokens for prefill and TTFT.", 512, minimum=1, maximum=1 << 24),
-    Param("gpu_memory_utilization", float, "vLLM memory claim (0, 1].", 0.9),
-    Param("max_ctx", bool, "Also find the largest context that fits (slower).", False),
-    Param("kv_type_k", str, "KV cache type for K only (-ctk); overrides kv_type."),
-    Param("kv_type_v", str, "KV cache type for V only (-ctv); a quantized V needs flash attention."),
-    Param(
-        "users",
-        int,
-        "Concurrent users: per-user / aggregate tok/s, TTFT, max users.",
-        0,
-        minimum=0,
-        maximum=4096,
-    ),
-    Param("output", int, "Output tokens per request (with users).", 256, minimum=1, maximum=1 << 24),
-    Param("min_tps", float, "Per-user decode floor [tok/s] for the largest number of users."),
+    _plan_param("ngl"),
+    _plan_param("fa", enum=("auto", "on", "off")),
+    _plan_param("kv_type"),
+    _plan_param("parallel", minimum=1, maximum=4096),
+    _plan_param("kv_unified"),
+    _plan_param("ubatch", minimum=1, maximum=1 << 16),
+    _plan_param("swa_full"),
+    _plan_param("cpu_moe"),
+    _plan_param("n_cpu_moe", minimum=0, maximum=10_000),
+    _plan_param("no_kv_offload"),
+    _plan_param("tensor_split"),
+    # the API takes the built-in engines only (no entry-point engines), so not the CLI's help
+    _plan_param("runtime", help="Engine.", enum=("llama.cpp", "llamacpp", "vllm")),
+    _plan_param("llama_build"),
+    # three help texts say more than the CLI's, for API callers (what it costs, the range)
+    _plan_param("prompt", help="Prompt tokens for prefill and TTFT.", minimum=1, maximum=1 << 24),
+    _plan_param("gpu_util", help="vLLM memory claim (0, 1]."),
+    _plan_param("max_ctx", help="Also find the largest context that fits (slower)."),
+    _plan_param("kv_type_k"),
+    _plan_param("kv_type_v"),
+    _plan_param("users", minimum=0, maximum=4096),
+    _plan_param("output", minimum=1, maximum=1 << 24),
+    _plan_param("min_tps"),
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (
