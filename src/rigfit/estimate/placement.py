@@ -71,9 +71,10 @@ class Placement:
     mapped_bytes: the ``CPU_Mapped`` buffer llama.cpp reports: the file span from the first to the
         last non-repacked CPU tensor (:func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`).
     duplicated_bytes: extra copies (tied output embedding on a GPU) per device, included in weights.
-    runs, run_devices: the table's runs of tensors (:class:`_Run`) and the device of each;
-        :attr:`tensor_device` (the device of every tensor, by name) is worked out from them when
-        asked (a recommend ladder places tables ~10⁴ times and rarely asks).
+    runs, run_devices: the table's runs of tensors (:class:`_Run`) and the device of each (worked
+        out when asked, from the layers' devices and ``cpu_moe`` / ``n_cpu_moe``); :attr:`tensor_device`
+        (the device of every tensor, by name) likewise (a recommend ladder places tables ~10⁴ times
+        and rarely asks).
     n_gpu_layers: effective layers on GPUs (repeating layers + 1 if the output layer is on a GPU).
     ngl: the ``-ngl`` value asked for (clamped to n_layer + 1).
     largest_cpu_matmul_bytes: the biggest CPU-resident 2-D weight a GPU must copy when it computes
@@ -88,12 +89,18 @@ class Placement:
     repack_bytes: int
     duplicated_bytes: dict[str, int]
     runs: tuple[_Run, ...] = field(repr=False)
-    run_devices: tuple[str, ...] = field(repr=False)
+    cpu_moe: bool = False
+    n_cpu_moe: int = 0
     n_gpu_layers: int = 0
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
     mapped_bytes: int = 0
     mapped_end: int = 0  # file offset where the CPU_Mapped span ends [B]
+
+    @cached_property
+    def run_devices(self) -> tuple[str, ...]:
+        """The device of each run of :attr:`runs` (routed experts kept in RAM on the CPU)."""
+        return _run_devices(self.runs, self.layer_device, self.output_device, self.cpu_moe, self.n_cpu_moe)
 
     @cached_property
     def tensor_device(self) -> dict[str, str]:
@@ -335,45 +342,15 @@ def _place(
     runs = _model_runs(model, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
     w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
-    # _Weights.add_run inlined (a recommend ladder runs this loop ~10⁶ times): the same steps
-    weights, run_devices, by_name = w.weights, w.run_devices, w.by_name
-    repack_bytes = largest_cpu = 0
-    lo: int | None = None
-    hi = 0
-    for run in runs:
-        role, eir = run.role, False
-        if role == "input":
-            dev = CPU
-        elif role == "layer":
-            il = run.layer
-            dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                dev, eir = CPU, True
-        else:
-            dev = output_device
-        run_devices.append(dev)
-        weights[dev] += run.n_bytes
-        if dev != CPU:
-            continue
-        if has_accels:
-            m = run.largest if eir else run.largest_matmul
-            if m > largest_cpu:
-                largest_cpu = m
-        if not eir and repack_on:
-            repack_bytes += run.repack_bytes
-            span = run.kept_span
-            if by_name:
-                w.cpu_mapped.update(n for n in run.names if n not in run.repacked)
-        else:
-            span = run.span
-            if by_name:
-                w.cpu_mapped.update(run.names)
-        if span is not None:
-            if lo is None or span[0] < lo:
-                lo = span[0]
-            if span[1] > hi:
-                hi = span[1]
-    w.repack_bytes, w.largest_cpu, w.mapped_lo, w.mapped_hi = repack_bytes, largest_cpu, lo, hi
+    if by_span:
+        _add_by_layers(w, _layer_sums(runs, n_layer), layer_device, output_device, cpu_moe, n_cpu_moe)
+    else:
+        for run, dev in zip(
+            runs, _run_devices(runs, layer_device, output_device, cpu_moe, n_cpu_moe), strict=True
+        ):
+            w.add_run(
+                run, dev, expert_in_ram=dev == CPU and run.role == "layer" and _in_ram(run, layer_device)
+            )
     _tied_output(model, w, output_device)
     n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
     return Placement(
@@ -385,13 +362,178 @@ def _place(
         repack_bytes=w.repack_bytes,
         duplicated_bytes=w.dup,
         runs=runs,
-        run_devices=tuple(w.run_devices),
+        cpu_moe=cpu_moe,
+        n_cpu_moe=n_cpu_moe,
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
         mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
         mapped_end=w.mapped_hi if by_span else mapped_span(model.tensors, w.cpu_mapped)[1],
     )
+
+
+def _in_ram(run: _Run, layer_device: tuple[str, ...]) -> bool:
+    """Whether a layer run that :func:`_run_devices` put on the CPU is a routed expert kept in RAM
+    (its layer on a GPU)."""
+    return run.expert and run.layer is not None and layer_device[run.layer] != CPU
+
+
+def _run_devices(
+    runs: tuple[_Run, ...], layer_device: tuple[str, ...], output_device: str, cpu_moe: bool, n_cpu_moe: int
+) -> tuple[str, ...]:
+    """The device of each run: input on the CPU, a layer's runs with their layer (its routed experts
+    in RAM with --cpu-moe / the first ``n_cpu_moe`` layers), the output layer on ``output_device``."""
+    out: list[str] = []
+    for run in runs:
+        role = run.role
+        if role == "input":
+            dev = CPU
+        elif role == "layer":
+            il = run.layer
+            dev = layer_device[il] if il is not None else CPU
+            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                dev = CPU
+        else:
+            dev = output_device
+        out.append(dev)
+    return tuple(out)
+
+
+_NO_LO = 1 << 80  # "no file span" in a minimum of span starts (every file offset is below it)
+
+
+class _Part(NamedTuple):
+    """Runs that land on one device together, summed [B]: bytes, repackable bytes, the largest CPU
+    matmul weight (as a CPU-resident layer / kept in RAM as experts), file spans (all, kept)."""
+
+    n_bytes: int = 0
+    repack_bytes: int = 0
+    largest_matmul: int = 0
+    largest: int = 0
+    lo: int = _NO_LO
+    hi: int = 0
+    kept_lo: int = _NO_LO
+    kept_hi: int = 0
+
+
+def _part(runs: Sequence[_Run]) -> _Part:
+    spans = [r.span for r in runs if r.span is not None]
+    kept = [r.kept_span for r in runs if r.kept_span is not None]
+    return _Part(
+        sum(r.n_bytes for r in runs),
+        sum(r.repack_bytes for r in runs),
+        max((r.largest_matmul for r in runs), default=0),
+        max((r.largest for r in runs), default=0),
+        min((s[0] for s in spans), default=_NO_LO),
+        max((s[1] for s in spans), default=0),
+        min((s[0] for s in kept), default=_NO_LO),
+        max((s[1] for s in kept), default=0),
+    )
+
+
+class _LayerSums(NamedTuple):
+    """A table's runs summed per place they can go: ``fixed`` (always on the CPU: the input layer),
+    ``output``, and per repeating layer all its runs (``layers``) and its routed experts
+    (``experts``), each field as a list over the layers (columns of :class:`_Part`)."""
+
+    fixed: _Part
+    output: _Part
+    layers: tuple[list[int], ...]
+    experts: tuple[list[int], ...]
+
+
+#: :func:`_layer_sums` per runs identity (rigfit.estimate.tablecache) and n_layer.
+_LAYER_SUMS: IdentityCache[_LayerSums] = IdentityCache(4096)
+
+
+def _layer_sums(runs: tuple[_Run, ...], n_layer: int) -> _LayerSums:
+    """The sums :func:`_add_by_layers` places a table with, once per table: a placement then costs
+    a few slices per device instead of a pass over every run. Sums of bytes are of integers and
+    the rest minima and maxima, so the figures are the run-by-run pass's exactly."""
+
+    def build() -> _LayerSums:
+        fixed: list[_Run] = []
+        output: list[_Run] = []
+        per: list[list[_Run]] = [[] for _ in range(n_layer)]
+        for run in runs:
+            if run.role == "input" or (run.role == "layer" and run.layer is None):
+                fixed.append(run)
+            elif run.role == "layer":
+                per[run.layer].append(run)  # type: ignore[index]
+            else:
+                output.append(run)
+        layers = [_part(rs) for rs in per]
+        experts = [_part([r for r in rs if r.expert]) for rs in per]
+        return _LayerSums(
+            _part(fixed),
+            _part(output),
+            tuple(list(col) for col in zip(*layers, strict=True)) if layers else ([],) * 8,
+            tuple(list(col) for col in zip(*experts, strict=True)) if experts else ([],) * 8,
+        )
+
+    return _LAYER_SUMS.get(runs, n_layer, build)
+
+
+@lru_cache(maxsize=4096)
+def _segments(layer_device: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
+    """(first, end, device) of each stretch of consecutive layers on one device."""
+    out: list[tuple[int, int, str]] = []
+    a = 0
+    for i in range(1, len(layer_device) + 1):
+        if i == len(layer_device) or layer_device[i] != layer_device[a]:
+            out.append((a, i, layer_device[a]))
+            a = i
+    return tuple(out)
+
+
+def _add_by_layers(
+    w: _Weights,
+    sums: _LayerSums,
+    layer_device: tuple[str, ...],
+    output_device: str,
+    cpu_moe: bool,
+    n_cpu_moe: int,
+) -> None:
+    """What adding every run to ``w`` one by one (:meth:`_Weights.add_run`) gives, from the sums per
+    layer: per stretch of layers on one device, CPU layers whole, and on a GPU the routed experts
+    of the layers kept in RAM (all with ``cpu_moe``, else those below ``n_cpu_moe``)."""
+    weights, has_accels, repack_on = w.weights, w.has_accels, w.repack_on
+    nb, rp, lm, _lg, slo, shi, klo, khi = sums.layers
+    e_nb, _erp, _elm, e_lg, e_slo, e_shi, _eklo, _ekhi = sums.experts
+    cpu_nb = repack = largest = 0
+    lo, hi = _NO_LO, 0
+
+    def whole(p: _Part) -> None:  # a part on the CPU, not as experts in RAM
+        nonlocal cpu_nb, repack, largest, lo, hi
+        cpu_nb += p.n_bytes
+        if has_accels and p.largest_matmul > largest:
+            largest = p.largest_matmul
+        if repack_on:
+            repack += p.repack_bytes
+            lo, hi = min(lo, p.kept_lo), max(hi, p.kept_hi)
+        else:
+            lo, hi = min(lo, p.lo), max(hi, p.hi)
+
+    whole(sums.fixed)
+    for a, b, dev in _segments(layer_device):
+        if dev == CPU:
+            whole(_Part(sum(nb[a:b]), sum(rp[a:b]), max(lm[a:b]), 0, min(slo[a:b]), max(shi[a:b]),
+                        min(klo[a:b]), max(khi[a:b])))  # fmt: skip
+            continue
+        e = b if cpu_moe else min(b, max(a, n_cpu_moe))  # layers a..e keep their experts in RAM
+        in_ram = sum(e_nb[a:e]) if e > a else 0
+        weights[dev] += sum(nb[a:b]) - in_ram
+        if e > a:
+            cpu_nb += in_ram
+            largest = max(largest, max(e_lg[a:e]))
+            lo, hi = min(lo, min(e_slo[a:e])), max(hi, max(e_shi[a:e]))
+    if output_device == CPU:
+        whole(sums.output)
+    else:
+        weights[output_device] += sums.output.n_bytes
+    weights[CPU] += cpu_nb
+    w.repack_bytes, w.largest_cpu = repack, largest
+    w.mapped_lo, w.mapped_hi = (None if lo == _NO_LO else lo), hi
 
 
 def _gpu_splits(
