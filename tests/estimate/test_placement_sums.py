@@ -38,6 +38,7 @@ def test_sums_match_run_by_run(model_id: str, quant: str) -> None:
     moe = any(run.expert for run in P._model_runs(spec, nl))
     assert moe == (model_id != "gemma-3-270m")
     n = 0
+    seen_in_ram = False
     for names, splits in [
         ((), ()),
         (("CUDA0",), (1.0,)),
@@ -59,5 +60,16 @@ def test_sums_match_run_by_run(model_id: str, quant: str) -> None:
                     )
                     assert got == _run_by_run(spec, *args, repack_on), (args, repack_on)
                     assert list(pl.weights_bytes) == [*names, P.CPU]
+                    in_ram = sorted(
+                        {
+                            run.layer
+                            for run, dev in zip(pl.runs, pl.run_devices, strict=True)
+                            if dev == P.CPU and run.expert and pl.layer_device[run.layer] != P.CPU
+                        }
+                    )
+                    assert pl.expert_cpu_layers() == in_ram
+                    assert P.experts_in_ram_layers(spec, pl) == len(in_ram)
+                    seen_in_ram = seen_in_ram or bool(in_ram)
                     n += 1
     assert n > 50
+    assert seen_in_ram == moe  # experts kept in RAM were checked

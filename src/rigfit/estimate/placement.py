@@ -91,6 +91,7 @@ class Placement:
     runs: tuple[_Run, ...] = field(repr=False)
     cpu_moe: bool = False
     n_cpu_moe: int = 0
+    expert_layers: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
     n_gpu_layers: int = 0
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
@@ -118,6 +119,12 @@ class Placement:
         --n-cpu-moe), sorted: from the runs' devices where the table's names are unique (every
         GGUF), else from :attr:`tensor_device`."""
         n = len(self.layer_device)
+        if self.expert_layers is not None:  # the layers with routed experts (names unique)
+            return [
+                il
+                for il in self.expert_layers
+                if self.layer_device[il] != CPU and (self.cpu_moe or il < self.n_cpu_moe)
+            ]
         if self.runs and _unique_names(self.runs):
             found = {
                 run.layer
@@ -342,8 +349,11 @@ def _place(
     runs = _model_runs(model, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
     w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
+    expert_layers = None
     if by_span:
-        _add_by_layers(w, _layer_sums(runs, n_layer), layer_device, output_device, cpu_moe, n_cpu_moe)
+        sums = _layer_sums(runs, n_layer, _runs_key(model))
+        _add_by_layers(w, sums, layer_device, output_device, cpu_moe, n_cpu_moe)
+        expert_layers = sums.experts_at
     else:
         for run, dev in zip(
             runs, _run_devices(runs, layer_device, output_device, cpu_moe, n_cpu_moe), strict=True
@@ -364,6 +374,7 @@ def _place(
         runs=runs,
         cpu_moe=cpu_moe,
         n_cpu_moe=n_cpu_moe,
+        expert_layers=expert_layers,
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
@@ -433,42 +444,78 @@ def _part(runs: Sequence[_Run]) -> _Part:
 
 class _LayerSums(NamedTuple):
     """A table's runs summed per place they can go: ``fixed`` (always on the CPU: the input layer),
-    ``output``, and per repeating layer all its runs (``layers``) and its routed experts
-    (``experts``), each field as a list over the layers (columns of :class:`_Part`)."""
+    ``output``, and per repeating layer all its runs (``layers``: the columns of :class:`_Part`, a
+    list over the layers each) and its routed experts (``experts``: bytes, largest, span)."""
 
     fixed: _Part
     output: _Part
     layers: tuple[list[int], ...]
     experts: tuple[list[int], ...]
+    experts_at: tuple[int, ...]  # the layers with routed experts
 
 
 #: :func:`_layer_sums` per runs identity (rigfit.estimate.tablecache) and n_layer.
 _LAYER_SUMS: IdentityCache[_LayerSums] = IdentityCache(4096)
 
 
-def _layer_sums(runs: tuple[_Run, ...], n_layer: int) -> _LayerSums:
-    """The sums :func:`_add_by_layers` places a table with, once per table: a placement then costs
-    a few slices per device instead of a pass over every run. Sums of bytes are of integers and
-    the rest minima and maxima, so the figures are the run-by-run pass's exactly."""
+def _runs_key(model: ModelSpec) -> str | None:
+    """The summary key of a catalog table (rigfit.estimate.summarycache), else None: the same key,
+    the same runs, even where the runs are read back from the disk again (another ladder)."""
+    ref = summarycache.ref_of(model)
+    if ref is not None:
+        return ref.key
+    return summarycache.table_key(model.tensors) if isinstance(model.tensors, tuple) else None
 
-    def build() -> _LayerSums:
+
+#: :func:`_layer_sums` of catalog tables by summary key and n_layer (most recent last).
+_SUMS_BY_KEY: dict[tuple[str, int], _LayerSums] = {}
+_SUMS_BY_KEY_MAX = 4096
+
+
+def _layer_sums(runs: tuple[_Run, ...], n_layer: int, key: str | None = None) -> _LayerSums:
+    """The sums :func:`_add_by_layers` places a table with, once per table (``key``: its summary
+    key, kept by that; else by the runs' identity): a placement then costs a few slices per device
+    instead of a pass over every run. Sums of bytes are of integers and the rest minima and
+    maxima, so the figures are the run-by-run pass's exactly."""
+    if key is not None:
+        hit = _SUMS_BY_KEY.get((key, n_layer))
+        if hit is None:
+            hit = _SUMS_BY_KEY[key, n_layer] = _layer_sums(runs, n_layer)
+            if len(_SUMS_BY_KEY) > _SUMS_BY_KEY_MAX:
+                _SUMS_BY_KEY.pop(next(iter(_SUMS_BY_KEY)), None)
+        return hit
+
+    def build() -> _LayerSums:  # one pass over the runs (a new table's first placements pay it)
         fixed: list[_Run] = []
         output: list[_Run] = []
-        per: list[list[_Run]] = [[] for _ in range(n_layer)]
+        nb, rp, lm, lg, slo, shi, klo, khi = cols = [[0] * n_layer for _ in range(8)]
+        e_nb, e_lg, e_slo, e_shi = e_cols = [[0] * n_layer for _ in range(4)]
+        for col in (slo, klo, e_slo):
+            col[:] = [_NO_LO] * n_layer
+        experts_at: list[int] = []
         for run in runs:
-            if run.role == "input" or (run.role == "layer" and run.layer is None):
-                fixed.append(run)
-            elif run.role == "layer":
-                per[run.layer].append(run)  # type: ignore[index]
-            else:
-                output.append(run)
-        layers = [_part(rs) for rs in per]
-        experts = [_part([r for r in rs if r.expert]) for rs in per]
+            il = run.layer
+            if run.role != "layer" or il is None:
+                (fixed if run.role == "input" or run.role == "layer" else output).append(run)
+                continue
+            nb[il] += run.n_bytes
+            rp[il] += run.repack_bytes
+            lm[il] = max(lm[il], run.largest_matmul)
+            lg[il] = max(lg[il], run.largest)
+            span, kept = run.span, run.kept_span
+            if span is not None:
+                slo[il], shi[il] = min(slo[il], span[0]), max(shi[il], span[1])
+            if kept is not None:
+                klo[il], khi[il] = min(klo[il], kept[0]), max(khi[il], kept[1])
+            if run.expert:
+                if not experts_at or experts_at[-1] != il:
+                    experts_at.append(il)
+                e_nb[il] += run.n_bytes
+                e_lg[il] = max(e_lg[il], run.largest)
+                if span is not None:
+                    e_slo[il], e_shi[il] = min(e_slo[il], span[0]), max(e_shi[il], span[1])
         return _LayerSums(
-            _part(fixed),
-            _part(output),
-            tuple(list(col) for col in zip(*layers, strict=True)) if layers else ([],) * 8,
-            tuple(list(col) for col in zip(*experts, strict=True)) if experts else ([],) * 8,
+            _part(fixed), _part(output), tuple(cols), tuple(e_cols), tuple(sorted(set(experts_at)))
         )
 
     return _LAYER_SUMS.get(runs, n_layer, build)
@@ -499,7 +546,7 @@ def _add_by_layers(
     of the layers kept in RAM (all with ``cpu_moe``, else those below ``n_cpu_moe``)."""
     weights, has_accels, repack_on = w.weights, w.has_accels, w.repack_on
     nb, rp, lm, _lg, slo, shi, klo, khi = sums.layers
-    e_nb, _erp, _elm, e_lg, e_slo, e_shi, _eklo, _ekhi = sums.experts
+    e_nb, e_lg, e_slo, e_shi = sums.experts
     cpu_nb = repack = largest = 0
     lo, hi = _NO_LO, 0
 
@@ -839,6 +886,8 @@ def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
     table's runs, so a dense model costs one pass over a few dozen runs. Where the placed table's
     names are unique (every GGUF) a run's device stands for its tensors'; ``model`` may be the
     table placed or that table plus an MTP block (not a layer: never counted)."""
+    if pl.expert_layers is not None:
+        return len(pl.expert_cpu_layers())
     if pl.runs and _unique_names(pl.runs):
         n = len(pl.layer_device)
         return len(
