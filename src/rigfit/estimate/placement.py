@@ -345,7 +345,7 @@ def _place(
     """:func:`place` once its inputs are resolved (devices, -ngl, split points, repacking)."""
     on = _layer_devices_cached(n_layer, n_eff, names, splits)
     layer_device, output_device = on[:n_layer], on[n_layer]
-    kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
+    kv_device = (CPU,) * n_layer if no_kv_offload else layer_device
     devices = (*names, CPU)
     runs = _model_runs(model, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
@@ -365,7 +365,7 @@ def _place(
                 run, dev, expert_in_ram=dev == CPU and run.role == "layer" and _in_ram(run, layer_device)
             )
     _tied_output(model, w, output_device)
-    n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
+    n_gpu_layers = n_layer - layer_device.count(CPU) + (1 if output_device != CPU else 0)
     return Placement(
         devices=devices,
         layer_device=layer_device,
