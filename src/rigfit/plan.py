@@ -39,6 +39,7 @@ from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
     CPU,
     Placement,
+    _layers_on,
     accelerators_for_llamacpp,
     backend_prefix,
     experts_in_ram_layers,
@@ -48,10 +49,7 @@ from rigfit.estimate.placement import (
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
-from rigfit.estimate.speed.estimate import (
-    estimate_decode_at_context,
-    estimate_decode_at_start_and_context,
-)
+from rigfit.estimate.speed.estimate import estimate_decode_at_context, estimate_decode_at_start_and_context
 from rigfit.estimate.tablecache import IdentityCache, compute_stage_bytes, context_buffers
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
@@ -159,8 +157,8 @@ class _Buffers:
 
     def cache_on(self, name: str) -> tuple[int, int]:
         """(KV cache, recurrent state) held on device ``name`` [B]."""
-        on = [il for il in range(self.model.arch.n_layer) if self.pl.kv_device[il] == name]
-        return sum(self.kv_per_layer[il] for il in on), sum(self.rs_per_layer[il] for il in on)
+        on = _layers_on(self.pl.kv_device[: self.model.arch.n_layer], name)  # ascending, memoized
+        return sum(map(self.kv_per_layer.__getitem__, on)), sum(map(self.rs_per_layer.__getitem__, on))
 
     def op_offload(self, name: str) -> bool:
         """Whether GPU ``name`` computes big batches for CPU-resident weights (main GPU only)."""

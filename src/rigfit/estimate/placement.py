@@ -45,6 +45,7 @@ from rigfit.estimate.cpu_buffers import (
     mapped_span_bytes,
     tied_head_repack_bytes,
 )
+from rigfit.estimate.placement_sums import add_by_layers, layer_sums, runs_key
 from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 
@@ -71,9 +72,10 @@ class Placement:
     mapped_bytes: the ``CPU_Mapped`` buffer llama.cpp reports: the file span from the first to the
         last non-repacked CPU tensor (:func:`rigfit.estimate.cpu_buffers.mapped_span_bytes`).
     duplicated_bytes: extra copies (tied output embedding on a GPU) per device, included in weights.
-    runs, run_devices: the table's runs of tensors (:class:`_Run`) and the device of each;
-        :attr:`tensor_device` (the device of every tensor, by name) is worked out from them when
-        asked (a recommend ladder places tables ~10⁴ times and rarely asks).
+    runs, run_devices: the table's runs of tensors (:class:`_Run`) and the device of each (worked
+        out when asked, from the layers' devices and ``cpu_moe`` / ``n_cpu_moe``); :attr:`tensor_device`
+        (the device of every tensor, by name) likewise (a recommend ladder places tables ~10⁴ times
+        and rarely asks).
     n_gpu_layers: effective layers on GPUs (repeating layers + 1 if the output layer is on a GPU).
     ngl: the ``-ngl`` value asked for (clamped to n_layer + 1).
     largest_cpu_matmul_bytes: the biggest CPU-resident 2-D weight a GPU must copy when it computes
@@ -88,12 +90,19 @@ class Placement:
     repack_bytes: int
     duplicated_bytes: dict[str, int]
     runs: tuple[_Run, ...] = field(repr=False)
-    run_devices: tuple[str, ...] = field(repr=False)
+    cpu_moe: bool = False
+    n_cpu_moe: int = 0
+    expert_layers: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
     n_gpu_layers: int = 0
     ngl: int = 0
     largest_cpu_matmul_bytes: int = 0
     mapped_bytes: int = 0
     mapped_end: int = 0  # file offset where the CPU_Mapped span ends [B]
+
+    @cached_property
+    def run_devices(self) -> tuple[str, ...]:
+        """The device of each run of :attr:`runs` (routed experts kept in RAM on the CPU)."""
+        return _run_devices(self.runs, self.layer_device, self.output_device, self.cpu_moe, self.n_cpu_moe)
 
     @cached_property
     def tensor_device(self) -> dict[str, str]:
@@ -111,6 +120,12 @@ class Placement:
         --n-cpu-moe), sorted: from the runs' devices where the table's names are unique (every
         GGUF), else from :attr:`tensor_device`."""
         n = len(self.layer_device)
+        if self.expert_layers is not None:  # the layers with routed experts (names unique)
+            return [
+                il
+                for il in self.expert_layers
+                if self.layer_device[il] != CPU and (self.cpu_moe or il < self.n_cpu_moe)
+            ]
         if self.runs and _unique_names(self.runs):
             found = {
                 run.layer
@@ -330,52 +345,27 @@ def _place(
     """:func:`place` once its inputs are resolved (devices, -ngl, split points, repacking)."""
     on = _layer_devices_cached(n_layer, n_eff, names, splits)
     layer_device, output_device = on[:n_layer], on[n_layer]
-    kv_device = tuple(CPU if no_kv_offload else d for d in layer_device)
+    kv_device = (CPU,) * n_layer if no_kv_offload else layer_device
     devices = (*names, CPU)
     runs = _model_runs(model, n_layer)
     by_span = _unique_names(runs)  # the CPU_Mapped span from the runs' own spans (else by name)
     w = _Weights(devices, has_accels, repack_on, by_name=not by_span)
-    # _Weights.add_run inlined (a recommend ladder runs this loop ~10⁶ times): the same steps
-    weights, run_devices, by_name = w.weights, w.run_devices, w.by_name
-    repack_bytes = largest_cpu = 0
-    lo: int | None = None
-    hi = 0
-    for run in runs:
-        role, eir = run.role, False
-        if role == "input":
-            dev = CPU
-        elif role == "layer":
-            il = run.layer
-            dev = layer_device[il] if il is not None else CPU
-            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
-                dev, eir = CPU, True
-        else:
-            dev = output_device
-        run_devices.append(dev)
-        weights[dev] += run.n_bytes
-        if dev != CPU:
-            continue
-        if has_accels:
-            m = run.largest if eir else run.largest_matmul
-            if m > largest_cpu:
-                largest_cpu = m
-        if not eir and repack_on:
-            repack_bytes += run.repack_bytes
-            span = run.kept_span
-            if by_name:
-                w.cpu_mapped.update(n for n in run.names if n not in run.repacked)
-        else:
-            span = run.span
-            if by_name:
-                w.cpu_mapped.update(run.names)
-        if span is not None:
-            if lo is None or span[0] < lo:
-                lo = span[0]
-            if span[1] > hi:
-                hi = span[1]
-    w.repack_bytes, w.largest_cpu, w.mapped_lo, w.mapped_hi = repack_bytes, largest_cpu, lo, hi
+    expert_layers = None
+    if by_span:
+        sums = layer_sums(runs, n_layer, runs_key(model))
+        w.repack_bytes, w.largest_cpu, w.mapped_lo, w.mapped_hi = add_by_layers(
+            w.weights, has_accels, repack_on, sums, layer_device, output_device, cpu_moe, n_cpu_moe
+        )
+        expert_layers = sums.experts_at
+    else:
+        for run, dev in zip(
+            runs, _run_devices(runs, layer_device, output_device, cpu_moe, n_cpu_moe), strict=True
+        ):
+            w.add_run(
+                run, dev, expert_in_ram=dev == CPU and run.role == "layer" and _in_ram(run, layer_device)
+            )
     _tied_output(model, w, output_device)
-    n_gpu_layers = sum(1 for d in layer_device if d != CPU) + (1 if output_device != CPU else 0)
+    n_gpu_layers = n_layer - layer_device.count(CPU) + (1 if output_device != CPU else 0)
     return Placement(
         devices=devices,
         layer_device=layer_device,
@@ -385,13 +375,42 @@ def _place(
         repack_bytes=w.repack_bytes,
         duplicated_bytes=w.dup,
         runs=runs,
-        run_devices=tuple(w.run_devices),
+        cpu_moe=cpu_moe,
+        n_cpu_moe=n_cpu_moe,
+        expert_layers=expert_layers,
         n_gpu_layers=n_gpu_layers,
         ngl=n_eff,
         largest_cpu_matmul_bytes=w.largest_cpu,
         mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
         mapped_end=w.mapped_hi if by_span else mapped_span(model.tensors, w.cpu_mapped)[1],
     )
+
+
+def _in_ram(run: _Run, layer_device: tuple[str, ...]) -> bool:
+    """Whether a layer run that :func:`_run_devices` put on the CPU is a routed expert kept in RAM
+    (its layer on a GPU)."""
+    return run.expert and run.layer is not None and layer_device[run.layer] != CPU
+
+
+def _run_devices(
+    runs: tuple[_Run, ...], layer_device: tuple[str, ...], output_device: str, cpu_moe: bool, n_cpu_moe: int
+) -> tuple[str, ...]:
+    """The device of each run: input on the CPU, a layer's runs with their layer (its routed experts
+    in RAM with --cpu-moe / the first ``n_cpu_moe`` layers), the output layer on ``output_device``."""
+    out: list[str] = []
+    for run in runs:
+        role = run.role
+        if role == "input":
+            dev = CPU
+        elif role == "layer":
+            il = run.layer
+            dev = layer_device[il] if il is not None else CPU
+            if dev != CPU and run.expert and (cpu_moe or (il is not None and il < n_cpu_moe)):
+                dev = CPU
+        else:
+            dev = output_device
+        out.append(dev)
+    return tuple(out)
 
 
 def _gpu_splits(
@@ -697,6 +716,8 @@ def experts_in_ram_layers(model: ModelSpec, pl: Placement) -> int:
     table's runs, so a dense model costs one pass over a few dozen runs. Where the placed table's
     names are unique (every GGUF) a run's device stands for its tensors'; ``model`` may be the
     table placed or that table plus an MTP block (not a layer: never counted)."""
+    if pl.expert_layers is not None:
+        return len(pl.expert_cpu_layers())
     if pl.runs and _unique_names(pl.runs):
         n = len(pl.layer_device)
         return len(
