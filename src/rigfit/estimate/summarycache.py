@@ -161,7 +161,7 @@ def table_key(table: object, arch: Architecture | None = None, file_type: str | 
 
 def _in_use() -> bool:
     """Whether to read and keep summaries on disk now: enabled, and past the first tables."""
-    return typecache.enabled() and int(typecache._state.get("asked", 0)) > typecache.FIRST_TABLES
+    return typecache.on() and int(typecache._state.get("asked", 0)) > typecache.FIRST_TABLES
 
 
 #: The file's first bytes (its layout, version 1): then the index's length (8 bytes, little

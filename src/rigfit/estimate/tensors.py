@@ -39,6 +39,7 @@ Source-version notes
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -100,8 +101,55 @@ def tensor_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
         return _build_shapes(arch)
 
 
+#: Where :func:`_extra_key` keeps its answer in an architecture's ``__dict__`` (not a field:
+#: equality, ``replace`` and ``asdict`` ignore it): (``marshal.dumps(arch.extra)``, the key, the
+#: architecture's ``repr`` or None until :func:`_arch_repr` asks).
+_MEMO = "_extra_key_memo"
+
+
 def _extra_key(arch: Architecture) -> str:
-    return repr(sorted((k, repr(v)) for k, v in (arch.extra or {}).items()))
+    """What stands for ``arch.extra`` in the table caches' keys (Architecture's hash and equality
+    leave it out): its items sorted, values by ``repr``.
+
+    A ladder asks it ~2,500 times for ~300 architectures, ~8 µs each (issue 15), so the key is kept
+    per instance with the dict's ``marshal`` bytes, and used again only while ``marshal`` writes
+    the same bytes: those are exact in every type and value (1, 1.0 and True differ; a subclass,
+    such as an enum, is refused), so a changed dict, even changed in place, gets its key worked out
+    afresh. An empty dict needs no memo; one ``marshal`` refuses is keyed afresh every time."""
+    memo = _memo(arch)
+    return memo[1] if memo is not None else _extra_repr(arch.extra or {})
+
+
+def _memo(arch: Architecture) -> tuple[bytes, str, str | None] | None:
+    """The memo of ``arch`` (:data:`_MEMO`) valid for its ``extra`` now (made or renewed), or None
+    (``extra`` empty or not marshal-able)."""
+    extra = arch.extra
+    if not extra:
+        return None
+    try:
+        raw = marshal.dumps(extra)
+    except ValueError:  # a value marshal cannot write: no memo
+        return None
+    d = arch.__dict__
+    memo = d.get(_MEMO)
+    if memo is None or memo[0] != raw:
+        memo = d[_MEMO] = (raw, _extra_repr(extra), None)
+    return memo
+
+
+def _extra_repr(extra: dict) -> str:
+    return repr(sorted((k, repr(v)) for k, v in extra.items()))
+
+
+def _arch_repr(arch: Architecture) -> str:
+    """``repr(arch)``, kept in :func:`_extra_key`'s memo (~8 µs a call; a ladder asks it once per
+    table): the other fields are frozen, so it changes only with ``extra``, which the memo watches."""
+    memo = _memo(arch)
+    if memo is None:
+        return repr(arch)
+    if memo[2] is None:
+        memo = arch.__dict__[_MEMO] = (memo[0], memo[1], repr(arch))
+    return memo[2]
 
 
 @lru_cache(maxsize=256)
@@ -555,7 +603,7 @@ def _tensor_types_cached(
 def _disk_key(arch: Architecture, extra_key: str, ft: FileType, options: tuple[bool, ...]) -> str:
     """The disk cache's key of a table: the architecture's ``repr`` (every field, ``extra`` too),
     the file type and the options."""
-    return typecache.key_of(repr(arch), repr(ft), options)
+    return typecache.key_of(_arch_repr(arch), repr(ft), options)
 
 
 def _types_bytes(types: tuple[tuple[str, Shape, str], ...]) -> int:
