@@ -97,6 +97,7 @@ def test_extra_key_follows_changes_to_extra_made_in_place() -> None:
         return tensors._extra_repr(arch.extra), repr(arch)
 
     seen = set()
+    ft = resolve_file_type("Q4_K_M")
     for change in (
         lambda e: None,
         lambda e: e["b"].append(3),  # a list changed in place
@@ -110,6 +111,10 @@ def test_extra_key_follows_changes_to_extra_made_in_place() -> None:
         want = uncached()
         assert (tensors._extra_key(arch), tensors._arch_repr(arch)) == want
         assert (tensors._extra_key(arch), tensors._arch_repr(arch)) == want  # read back from the memo
+        for _ in range(2):  # the disk key: as key_of gives it, renewed with extra
+            assert tensors._arch_key_of(arch, repr(ft), (True, False, False)) == typecache.key_of(
+                want[1], repr(ft), (True, False, False)
+            )
         seen.add(want)
     assert len(seen) == 7
     assert replace(arch) == arch and "_extra_key_memo" not in replace(arch).__dict__  # not a field
@@ -128,6 +133,7 @@ def test_extra_key_of_values_marshal_refuses() -> None:
     arch.extra["k"] = Kind.B
     assert tensors._extra_key(arch) == tensors._extra_repr(arch.extra) != first
     assert tensors._arch_repr(arch) == repr(arch)
+    assert tensors._arch_key_of(arch, "F16", ()) == typecache.key_of(repr(arch), "F16", ())
 
 
 def test_on_is_decided_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:

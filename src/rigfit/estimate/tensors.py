@@ -102,8 +102,8 @@ def tensor_shapes(arch: Architecture) -> list[tuple[str, Shape]]:
 
 
 #: Where :func:`_extra_key` keeps its answer in an architecture's ``__dict__`` (not a field:
-#: equality, ``replace`` and ``asdict`` ignore it): (``marshal.dumps(arch.extra)``, the key, the
-#: architecture's ``repr`` or None until :func:`_arch_repr` asks).
+#: equality, ``replace`` and ``asdict`` ignore it): (``marshal.dumps(arch.extra)``, the key, then
+#: once asked the architecture's ``repr`` and the sha256 of it and a NUL, else None).
 _MEMO = "_extra_key_memo"
 
 
@@ -115,17 +115,15 @@ def _extra_key(arch: Architecture) -> str:
     per instance with the dict's ``marshal`` bytes, and used again only while ``marshal`` writes
     the same bytes: those are exact in every type and value (1, 1.0 and True differ; a subclass,
     such as an enum, is refused), so a changed dict, even changed in place, gets its key worked out
-    afresh. An empty dict needs no memo; one ``marshal`` refuses is keyed afresh every time."""
+    afresh. A dict ``marshal`` refuses is keyed afresh every time."""
     memo = _memo(arch)
     return memo[1] if memo is not None else _extra_repr(arch.extra or {})
 
 
-def _memo(arch: Architecture) -> tuple[bytes, str, str | None] | None:
+def _memo(arch: Architecture) -> tuple[bytes, str, str | None, Any] | None:
     """The memo of ``arch`` (:data:`_MEMO`) valid for its ``extra`` now (made or renewed), or None
-    (``extra`` empty or not marshal-able)."""
+    (``extra`` not marshal-able)."""
     extra = arch.extra
-    if not extra:
-        return None
     try:
         raw = marshal.dumps(extra)
     except ValueError:  # a value marshal cannot write: no memo
@@ -133,7 +131,7 @@ def _memo(arch: Architecture) -> tuple[bytes, str, str | None] | None:
     d = arch.__dict__
     memo = d.get(_MEMO)
     if memo is None or memo[0] != raw:
-        memo = d[_MEMO] = (raw, _extra_repr(extra), None)
+        memo = d[_MEMO] = (raw, _extra_repr(extra or {}), None, None)
     return memo
 
 
@@ -148,8 +146,23 @@ def _arch_repr(arch: Architecture) -> str:
     if memo is None:
         return repr(arch)
     if memo[2] is None:
-        memo = arch.__dict__[_MEMO] = (memo[0], memo[1], repr(arch))
+        memo = arch.__dict__[_MEMO] = (memo[0], memo[1], repr(arch), None)
+    assert memo[2] is not None
     return memo[2]
+
+
+def _arch_key_of(arch: Architecture, file_type: str, options: tuple[bool, ...]) -> str:
+    """``typecache.key_of(repr(arch), file_type, options)``, with the sha256 of the architecture's
+    part worked out once per architecture (kept in the memo) and copied for each table."""
+    memo = _memo(arch)
+    if memo is None:
+        return typecache.key_of(repr(arch), file_type, options)
+    h = memo[3]
+    if h is None:
+        h = typecache.key_hash(_arch_repr(arch))
+        d = arch.__dict__
+        d[_MEMO] = (*d[_MEMO][:3], h)
+    return typecache.key_from(h, file_type, options)
 
 
 @lru_cache(maxsize=256)
@@ -603,7 +616,13 @@ def _tensor_types_cached(
 def _disk_key(arch: Architecture, extra_key: str, ft: FileType, options: tuple[bool, ...]) -> str:
     """The disk cache's key of a table: the architecture's ``repr`` (every field, ``extra`` too),
     the file type and the options."""
-    return typecache.key_of(_arch_repr(arch), repr(ft), options)
+    return _arch_key_of(arch, _ft_repr(ft), options)
+
+
+@lru_cache(maxsize=256)
+def _ft_repr(ft: FileType) -> str:
+    """``repr(ft)`` (a frozen row of plain values), once per file type."""
+    return repr(ft)
 
 
 def _types_bytes(types: tuple[tuple[str, Shape, str], ...]) -> int:

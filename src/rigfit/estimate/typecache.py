@@ -124,6 +124,19 @@ def key_of(arch_repr: str, file_type: str, options: tuple[bool, ...]) -> str:
     return hashlib.sha256(f"{arch_repr}\0{file_type}\0{options}".encode()).hexdigest()[:32]
 
 
+def key_hash(arch_repr: str) -> Any:
+    """The sha256 of :func:`key_of`'s first part, to finish with :func:`key_from` for each file
+    type and options of one architecture (hashing its ``repr`` once)."""
+    return hashlib.sha256(f"{arch_repr}\0".encode())
+
+
+def key_from(arch_hash: Any, file_type: str, options: tuple[bool, ...]) -> str:
+    """``key_of(arch_repr, file_type, options)`` from ``key_hash(arch_repr)`` (left unchanged)."""
+    h = arch_hash.copy()
+    h.update(f"{file_type}\0{options}".encode())
+    return str(h.hexdigest()[:32])
+
+
 def weights(key: str) -> int | None:
     """The weights bytes of the table kept under ``key``, or None."""
     if not _in_use():
