@@ -784,7 +784,7 @@ def _kept_names(arch: Architecture) -> tuple[str, ...]:
 
 
 def _names_read_back(raw: object) -> tuple[str, ...]:
-    if not (isinstance(raw, tuple) and all(type(n) is str for n in raw)):
+    if not (isinstance(raw, tuple) and set(map(type, raw)) <= {str}):  # (~60,000 names a ladder)
         raise ValueError("not a names summary")
     return raw
 
