@@ -139,30 +139,38 @@ def _extra_repr(extra: dict) -> str:
     return repr(sorted((k, repr(v)) for k, v in extra.items()))
 
 
+def _full_memo(arch: Architecture) -> tuple[bytes, str, str, Any] | None:
+    """:func:`_memo` with the architecture's ``repr`` and its :func:`typecache.key_hash` (worked
+    out on first use, and kept only if ``extra`` did not change meanwhile), or None."""
+    memo = _memo(arch)
+    if memo is None:
+        return None
+    if memo[2] is None or memo[3] is None:
+        r = repr(arch)
+        try:
+            same = marshal.dumps(arch.extra) == memo[0]
+        except ValueError:
+            same = False
+        if not same:  # changed while this ran (another thread): not kept
+            return None
+        memo = arch.__dict__[_MEMO] = (memo[0], memo[1], r, typecache.key_hash(r))
+    return memo  # type: ignore[return-value]
+
+
 def _arch_repr(arch: Architecture) -> str:
     """``repr(arch)``, kept in :func:`_extra_key`'s memo (~8 µs a call; a ladder asks it once per
     table): the other fields are frozen, so it changes only with ``extra``, which the memo watches."""
-    memo = _memo(arch)
-    if memo is None:
-        return repr(arch)
-    if memo[2] is None:
-        memo = arch.__dict__[_MEMO] = (memo[0], memo[1], repr(arch), None)
-    assert memo[2] is not None
-    return memo[2]
+    memo = _full_memo(arch)
+    return repr(arch) if memo is None else memo[2]
 
 
 def _arch_key_of(arch: Architecture, file_type: str, options: tuple[bool, ...]) -> str:
     """``typecache.key_of(repr(arch), file_type, options)``, with the sha256 of the architecture's
     part worked out once per architecture (kept in the memo) and copied for each table."""
-    memo = _memo(arch)
+    memo = _full_memo(arch)
     if memo is None:
         return typecache.key_of(repr(arch), file_type, options)
-    h = memo[3]
-    if h is None:
-        h = typecache.key_hash(_arch_repr(arch))
-        d = arch.__dict__
-        d[_MEMO] = (*d[_MEMO][:3], h)
-    return typecache.key_from(h, file_type, options)
+    return typecache.key_from(memo[3], file_type, options)
 
 
 @lru_cache(maxsize=256)
