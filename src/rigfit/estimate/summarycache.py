@@ -421,3 +421,4 @@ def reset() -> None:
             got.close()
         _state.clear()
         _tables.clear()
+    typecache._state.pop("on", None)  # whether the caches are on: decided again (typecache.on)
