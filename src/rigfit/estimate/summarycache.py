@@ -24,7 +24,9 @@ by :mod:`rigfit.estimate.tensors` are looked up; a table read from a GGUF is sum
 The file (:func:`encode_file`) is an index, {entry key: (offset, length)}, then the entries, each one
 marshalled value: a process reads the index and then only the entries its plans ask for
 (:class:`_Entries`), ~8 MB of a ~20 MB file for a ladder, instead of reading and unmarshalling the
-whole file (~45 ms CPU and ~60 MB of memory per ``rigfit recommend``, issue 15).
+whole file (~45 ms CPU and ~60 MB of memory per ``rigfit recommend``, issue 15). An entry is
+written with its equal immutable parts made one object (:func:`shared`), so marshal writes each
+once: a ladder's entries read back in about half the time (the file ~7 MB instead of ~11 MB).
 
 Safe: an unreadable, corrupt or unwritable file is ignored, and a damaged entry is recomputed;
 the file is replaced by renaming a new one over it, never rewritten in place, so a process reading
