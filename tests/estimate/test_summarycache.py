@@ -300,3 +300,59 @@ def test_read_whole_where_there_is_no_pread(cache_dir: Path, monkeypatch: pytest
     monkeypatch.delattr(summarycache.os, "pread")
     entries = summarycache._entries()
     assert entries._fd is None and {k: entries.get(k) for k in written} == written
+
+
+def _typed(v: object) -> object:
+    """``v`` with every part's type beside it (so 1, 1.0 and True, 0.0 and -0.0 compare unequal)."""
+    if isinstance(v, (tuple, list)):
+        return (type(v), [_typed(x) for x in v])
+    if isinstance(v, dict):
+        return (dict, [(_typed(k), _typed(x)) for k, x in v.items()])
+    return (type(v), repr(v))
+
+
+def test_shared_parts_read_back_equal_and_typed_alike() -> None:
+    """Entries are written with their equal immutable parts shared (issue 15): smaller, and read
+    back faster, but equal to what was stored, type for type; lists are never shared."""
+    s = "x"
+
+    def layer(i: int) -> tuple:  # equal values, each a new object (as a table's walk makes them)
+        return (float(4096 + 0 * i), 0.0 * i, (4096 + 0 * i, 14336 + 0 * i), [1, 2])
+
+    value = (
+        tuple(layer(i) for i in range(4)),
+        (1, 1.0, True, 0.0, -0.0, None, "a", b"b", float("nan")),
+        [(1, 2 + 0 * len(s)), (1, 2 + 0 * len(s)), (1.0, 2)],
+        {"k": (3, 4), "j": (3, 4)},
+        tuple((4096.0 * (2 + 0 * i), (1, 2 + 0 * i)) for i in range(50)),
+    )
+    got = summarycache.shared(value)
+    assert _typed(got) == _typed(value)
+    back = marshal.loads(marshal.dumps(got))
+    assert _typed(back) == _typed(value)
+    assert len(marshal.dumps(got)) < len(marshal.dumps(value))  # the repeats written once
+    assert got[2][0] is got[2][1] and got[2][2] is not got[2][0]  # equal tuples shared, (1.0, 2) not
+    assert got[1][3] is not got[1][4]  # 0.0 and -0.0 stay apart
+    assert got[0][0][3] is not got[0][1][3]  # lists are never shared, nor the tuples holding them
+    got[0][0][3].append(9)
+    assert got[0][1][3] == [1, 2]
+
+
+def test_shared_entries_in_the_file(cache_dir: Path) -> None:
+    """A kept entry is the shared form (its repeated per-layer parts written once), and a fresh
+    process reads back the same figures."""
+    first = _figures("llama-3.1-8b", "Q4_K_M")
+    summarycache.flush()
+    entries = summarycache._Entries.open(_kept_file(cache_dir))
+    work_keys = [k for k in entries if k.startswith("work\0")]
+    assert work_keys
+    raw = entries.get(work_keys[0])
+    assert raw is not None
+    walked = work._encode_work(
+        work._model_work(tensors.catalog_model_spec(get_model("llama-3.1-8b"), "Q4_K_M"))
+    )
+    assert _typed(marshal.loads(raw)) == _typed(walked)
+    assert len(raw) < len(marshal.dumps(walked)) / 2  # 32 alike layers: their sums written once
+    entries.close()
+    _forget()
+    assert _figures("llama-3.1-8b", "Q4_K_M") == first

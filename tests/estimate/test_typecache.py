@@ -88,6 +88,73 @@ def test_off_in_tests_unless_pointed_at_a_folder(monkeypatch: pytest.MonkeyPatch
     assert not typecache.enabled()
 
 
+def test_extra_key_follows_changes_to_extra_made_in_place() -> None:
+    """The key of ``extra`` is kept per architecture (issue 15) but follows any change to the dict,
+    even one made in place or one that keeps equality (1 -> 1.0), as the uncached key does."""
+    arch = replace(get_model("llama-3.1-8b"), extra={"a": 1, "b": [1, 2], "c": {"d": "x"}})
+
+    def uncached() -> tuple[str, str]:
+        return tensors._extra_repr(arch.extra), repr(arch)
+
+    seen = set()
+    ft = resolve_file_type("Q4_K_M")
+    for change in (
+        lambda e: None,
+        lambda e: e["b"].append(3),  # a list changed in place
+        lambda e: e["c"].update(d="y"),  # a nested dict changed in place
+        lambda e: e.update(a=1.0),  # equal, not the same: repr differs
+        lambda e: e.update(a=True),
+        lambda e: e.pop("c"),
+        lambda e: e.clear(),
+    ):
+        change(arch.extra)
+        want = uncached()
+        assert (tensors._extra_key(arch), tensors._arch_repr(arch)) == want
+        assert (tensors._extra_key(arch), tensors._arch_repr(arch)) == want  # read back from the memo
+        for _ in range(2):  # the disk key: as key_of gives it, renewed with extra
+            assert tensors._arch_key_of(arch, repr(ft), (True, False, False)) == typecache.key_of(
+                want[1], repr(ft), (True, False, False)
+            )
+        seen.add(want)
+    assert len(seen) == 7
+    assert replace(arch) == arch and "_extra_key_memo" not in replace(arch).__dict__  # not a field
+
+
+def test_extra_key_of_values_marshal_refuses() -> None:
+    """Values ``marshal`` cannot write (an enum) are keyed afresh every time, by ``repr``."""
+    import enum
+
+    class Kind(enum.IntEnum):
+        A = 1
+        B = 2
+
+    arch = replace(get_model("llama-3.1-8b"), extra={"k": Kind.A})
+    first = tensors._extra_key(arch)
+    arch.extra["k"] = Kind.B
+    assert tensors._extra_key(arch) == tensors._extra_repr(arch.extra) != first
+    assert tensors._arch_repr(arch) == repr(arch)
+    assert tensors._arch_key_of(arch, "F16", ()) == typecache.key_of(repr(arch), "F16", ())
+
+
+def test_on_is_decided_once_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`typecache.on` reads the environment once (until reset), and is off under pytest
+    without a cache folder: a later change does not turn it on for the user's folder."""
+    monkeypatch.delenv("RIGFIT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("RIGFIT_NO_TABLE_CACHE", raising=False)
+    typecache.reset()
+    try:
+        assert not typecache.on()
+        monkeypatch.setenv("RIGFIT_CACHE_DIR", "/nonexistent-rigfit-test")
+        assert not typecache.on()  # decided
+        typecache.reset()
+        assert typecache.on()
+        monkeypatch.setenv("RIGFIT_NO_TABLE_CACHE", "1")
+        typecache.reset()
+        assert not typecache.on()
+    finally:
+        typecache.reset()
+
+
 def _key(model: str, quant: str) -> str:
     arch = get_model(model)
     return tensors._disk_key(arch, tensors._extra_key(arch), resolve_file_type(quant), (True, False, False))

@@ -45,11 +45,23 @@ _state: dict[str, Any] = {}  # "path", "entries", "dirty", "asked"
 
 def _in_use() -> bool:
     """Whether to read and keep entries now: enabled, and past the process's first tables."""
-    if not enabled():
+    if not on():
         return False
     asked = int(_state.get("asked", 0)) + 1  # (a race only moves the threshold by a table)
     _state["asked"] = asked
     return asked > FIRST_TABLES
+
+
+def on() -> bool:
+    """:func:`enabled`, decided once per process (until :func:`reset`), as the cache's folder is
+    (:func:`_path`): a ladder asks ~6,000 times, and the environment look-ups cost ~2.5 µs each
+    time (issue 15). Off stays off and on reads and writes only the folder decided with it, so
+    tests still never touch the user's cache; change ``$RIGFIT_NO_TABLE_CACHE`` or
+    ``$RIGFIT_CACHE_DIR`` in a process, then :func:`reset`."""
+    got = _state.get("on")
+    if got is None:
+        got = _state["on"] = enabled()
+    return bool(got)
 
 
 def enabled() -> bool:
@@ -112,6 +124,19 @@ def key_of(arch_repr: str, file_type: str, options: tuple[bool, ...]) -> str:
     return hashlib.sha256(f"{arch_repr}\0{file_type}\0{options}".encode()).hexdigest()[:32]
 
 
+def key_hash(arch_repr: str) -> Any:
+    """The sha256 of :func:`key_of`'s first part, to finish with :func:`key_from` for each file
+    type and options of one architecture (hashing its ``repr`` once)."""
+    return hashlib.sha256(f"{arch_repr}\0".encode())
+
+
+def key_from(arch_hash: Any, file_type: str, options: tuple[bool, ...]) -> str:
+    """``key_of(arch_repr, file_type, options)`` from ``key_hash(arch_repr)`` (left unchanged)."""
+    h = arch_hash.copy()
+    h.update(f"{file_type}\0{options}".encode())
+    return str(h.hexdigest()[:32])
+
+
 def weights(key: str) -> int | None:
     """The weights bytes of the table kept under ``key``, or None."""
     if not _in_use():
@@ -140,7 +165,7 @@ def types(key: str) -> tuple[str, ...] | None:
 
 def put(key: str, weights_bytes: int, table_types: tuple[str, ...]) -> None:
     """Keep ``table_types`` (and their weights bytes) under ``key``; written to disk at exit."""
-    if not enabled() or int(_state.get("asked", 0)) <= FIRST_TABLES:
+    if not on() or int(_state.get("asked", 0)) <= FIRST_TABLES:
         return
     vocab = sorted(set(table_types))
     index = {t: chr(_BASE + i) for i, t in enumerate(vocab)}
