@@ -166,6 +166,53 @@ def test_identity_cache_answers_per_object_and_drops_the_oldest() -> None:
     assert calls == ["a", "b", "a other", "b again", "c"]
 
 
+def test_identity_cache_keeps_recently_used_entries_and_bounds_itself() -> None:
+    cache: tablecache.IdentityCache[int] = tablecache.IdentityCache(3)
+    objs = [_Key() for _ in range(6)]
+    for i, o in enumerate(objs[:3]):
+        cache.get(o, None, lambda i=i: i)
+    assert cache.get(objs[0], None, lambda: -1) == 0  # a hit marks objs[0] as used
+    for i, o in enumerate(objs[3:5], start=3):
+        cache.get(o, None, lambda i=i: i)  # evict objs[1] and objs[2], not the used objs[0]
+    assert len(cache._entries) == 3
+    assert cache.get(objs[0], None, lambda: -1) == 0
+    assert cache.get(objs[1], None, lambda: -1) == -1
+
+
+def test_identity_cache_is_consistent_under_threads() -> None:
+    """Lock-free hits against concurrent inserts and evictions (``rigfit serve`` plans from
+    several threads): every answer is the value built for that object, and the size stays bounded."""
+    import sys
+    import threading
+
+    cache: tablecache.IdentityCache[tuple[int, int]] = tablecache.IdentityCache(64)
+    objs = [_Key() for _ in range(200)]
+    errors: list[str] = []
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+
+    def worker(seed: int) -> None:
+        for n in range(20_000):
+            i = (n * 7919 + seed * 104729) % len(objs)
+            key = n % 3
+            got = cache.get(objs[i], key, lambda i=i, key=key: (i, key))
+            if got != (i, key):
+                errors.append(f"{got} for {(i, key)}")
+            if n % 1000 == 0 and len(cache._entries) > cache.maxsize + 1:  # (+1: mid-insert)
+                errors.append(f"size {len(cache._entries)}")
+
+    try:
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert errors == []
+    assert len(cache._entries) <= cache.maxsize
+
+
 @pytest.mark.parametrize(("model_id", "quant", "machine"), CASES[:4])
 def test_kept_device_memory_is_a_fresh_copy_each_time(model_id: str, quant: str, machine: str) -> None:
     """device_memory keeps its answers (rigfit.plan._DEVICE_MEMORY): each caller gets rows of its
