@@ -41,7 +41,6 @@ notes, extra           free text; arch-specific extras (``swa_type``, ``gguf_arc
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -662,6 +661,8 @@ def suggest_models(name: str, n: int = 5) -> list[str]:
     c = _strip_suffixes(_canon(name))
     key = _compact(c)
     idx = _index()
+    import difflib  # lazy: only an unknown name needs it (issue 15: ~1 ms of every start)
+
     close = difflib.get_close_matches(key, list(idx), n=n * 3, cutoff=0.5)
     out: list[str] = []
     for k in close:
