@@ -95,6 +95,7 @@ def test_recommend_warm_equals_cold_and_a_short_table_keeps_its_rows() -> None:
     for cache in (
         placement_mod._RUNS,
         spec_mod._TRUNK_TENSORS,
+        spec_mod._TRUNK_REFS,
         work_mod._MODEL_WORK,
         tablecache._CONTEXT_BUFFERS,
         tablecache._STAGE_BYTES,

@@ -43,6 +43,7 @@ def _forget() -> None:
         cache.clear()
     work._MODEL_WORK.clear()
     speculative._TRUNK_TENSORS.clear()
+    speculative._TRUNK_REFS.clear()
     for kept in (
         tablecache._STAGE_TERMS,
         tablecache._CONTEXT_BUFFERS,

@@ -51,9 +51,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rigfit.catalog.arch import Architecture, ModelSpec, TensorInfo, block_index
 from rigfit.catalog.models import load_models
@@ -550,8 +551,12 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
     n_layer = model.arch.n_layer
     ref = summarycache.ref_of(model)
     if ref is not None:  # a catalog table, maybe unbuilt: whether it has an MTP block is kept
-        trunk = _TRUNK_TENSORS.get(ref, n_layer, lambda: _ref_trunk(ref, n_layer))
-        return model if trunk is None else replace(model, tensors=trunk)
+        trunk_ref = _TRUNK_REFS.get(ref, n_layer, lambda: _ref_trunk(ref, n_layer))
+        if trunk_ref is None:
+            return model
+        out = replace(model, tensors=None)  # a CatalogSpec: its table built from the ref if read
+        out.__dict__["_table_ref"] = trunk_ref
+        return out
     tensors = model.tensors
     if isinstance(tensors, tuple):  # an immutable table: worked out once (planning asks ~10⁴ times)
         trunk = _TRUNK_TENSORS.get(tensors, n_layer, lambda: _summarised_trunk(tensors, n_layer))
@@ -560,8 +565,12 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
     return model if trunk is None else replace(model, tensors=trunk)
 
 
-def _ref_trunk(ref: summarycache.TableRef, n_layer: int) -> tuple[TensorInfo, ...] | None:
-    """:func:`_summarised_trunk` of a catalog table: built only when it has an MTP block."""
+def _ref_trunk(ref: summarycache.TableRef, n_layer: int) -> summarycache.TableRef | None:
+    """The :class:`~rigfit.estimate.summarycache.TableRef` of a catalog table's trunk, or None
+    when it has no MTP block (kept on disk). The trunk table is built (from the whole table) only
+    when something reads it: its names and weights bytes come without it, and its summaries are
+    kept under the key :func:`_summarised_trunk` registers it with (issue 15: a ladder built the
+    whole tables of the MTP models only to drop their MTP block)."""
     has_mtp = summarycache.get(
         "mtp",
         f"{ref.key}:{n_layer}",
@@ -569,7 +578,41 @@ def _ref_trunk(ref: summarycache.TableRef, n_layer: int) -> tuple[TensorInfo, ..
         bool,
         lambda raw: raw if isinstance(raw, bool) else _bad(),
     )
-    return _summarised_trunk(ref.table(), n_layer) if has_mtp else None
+    if not has_mtp:
+        return None
+    key = f"{ref.key}:trunk{n_layer}"  # what summarycache.register_derived names it
+    lock = threading.Lock()
+    kept: dict[str, Any] = {}
+
+    def table() -> tuple[TensorInfo, ...]:
+        with lock:
+            if "table" not in kept:
+                trunk = _summarised_trunk(ref.table(), n_layer)
+                kept["table"] = ref.table() if trunk is None else trunk  # (None: not reached)
+            return kept["table"]  # type: ignore[no-any-return]
+
+    def names() -> tuple[str, ...]:
+        with lock:
+            if "names" not in kept:
+                kept["names"] = tuple(
+                    n for n in ref.names() if (il := block_index(n)) is None or il < n_layer
+                )
+            return kept["names"]  # type: ignore[no-any-return]
+
+    def weights() -> int:
+        return summarycache.get(
+            "trunkw",
+            key,
+            lambda: sum(t.n_bytes for t in table()),
+            int,
+            lambda raw: raw if type(raw) is int else _bad(),
+        )
+
+    return summarycache.TableRef(key, ref.arch, ref.file_type, table, names, weights)
+
+
+#: The trunk's table reference of each catalog table reference (None: no MTP block), per layer count.
+_TRUNK_REFS: IdentityCache[summarycache.TableRef | None] = IdentityCache(4096)
 
 
 #: The trunk table of each tensor table (rigfit.estimate.tablecache), the same tuple every time.
