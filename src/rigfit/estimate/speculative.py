@@ -554,7 +554,7 @@ def trunk_model(model: ModelSpec) -> ModelSpec:
         trunk_ref = _TRUNK_REFS.get(ref, n_layer, lambda: _ref_trunk(ref, n_layer))
         if trunk_ref is None:
             return model
-        out = replace(model, tensors=None)  # a CatalogSpec: its table built from the ref if read
+        out = replace(model, tensors=None)  # type: ignore[arg-type]  # a CatalogSpec: built if read
         out.__dict__["_table_ref"] = trunk_ref
         return out
     tensors = model.tensors
