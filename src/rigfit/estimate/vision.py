@@ -26,11 +26,13 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rigfit.figures import Figure
-from rigfit.formats.mmproj import MmprojInfo
 from rigfit.units import MIB
+
+if TYPE_CHECKING:  # (built lazily below: the GGUF reader is ~3 ms of every start, issue 15)
+    from rigfit.formats.mmproj import MmprojInfo
 
 #: F32 activations [B per element].
 F32 = 4
@@ -261,6 +263,8 @@ def _gemma4_projector(text_n_embd: int, extra: dict[str, Any]) -> MmprojInfo | N
     # the large tower standardizes its output (std_bias, std_scale: Gemma4VisionConfig standardize)
     f16 = 3 * patch * patch * e + n * (4 * e * e + 3 * e * f) + e * text_n_embd
     f32 = 2 * GEMMA4_POSITIONS * e + n * (4 * e + 2 * hd) + (2 * e if tower == "large" else 0)
+    from rigfit.formats.mmproj import MmprojInfo
+
     return MmprojInfo(
         path="mmproj-F16.gguf",
         name=None,
@@ -298,6 +302,8 @@ def catalog_projector(
     e, f, p = v["n_embd"], v["n_ff"], (v["image_size"] // v["patch_size"]) ** 2
     f16 = 3 * v["patch_size"] ** 2 * e + p * e + v["n_layer"] * (4 * e * e + 2 * e * f) + e * text_n_embd
     f32 = e + v["n_layer"] * (8 * e + f + e) + 2 * e + e
+    from rigfit.formats.mmproj import MmprojInfo
+
     return MmprojInfo(
         path="mmproj-F16.gguf",
         name=None,
