@@ -36,8 +36,28 @@ def param_name(key: str) -> str:
     return key
 
 
+#: :func:`coefficient` of the bundled constants (:func:`load_constants` without a path: read once,
+#: never changed) per feature key, with that dict: a recommend ladder asks for the same few hundred
+#: keys ~10⁴ times. Other dicts (benchmarks/calibrate.py's, tests' copies) are not kept.
+_BUNDLED: tuple[dict, dict[str, float]] | None = None
+
+
 def coefficient(C: dict, key: str) -> float:
     """A fitted coefficient: value in the constants file, else its prior, else 0 (a delta)."""
+    global _BUNDLED
+    kept = _BUNDLED
+    if kept is None or kept[0] is not C:
+        if C is not load_constants():
+            return _coefficient(C, key)
+        kept = _BUNDLED = (C, {})
+    v = kept[1].get(key)
+    if v is None:
+        v = kept[1][key] = _coefficient(C, key)
+    return v
+
+
+def _coefficient(C: dict, key: str) -> float:
+    """:func:`coefficient`, worked out afresh."""
     key = param_name(key)
     coefs = C.get("coefficients", {})
     if key in coefs:
