@@ -140,6 +140,10 @@ def pack_rows(rows: list[DeviceMemory]) -> PackedRows:
     out = []
     for d in rows:
         vals = d.__dict__
+        if tuple(vals) == _ROW_FIELDS:  # the fields in their order (built or unpacked rows)
+            t = tuple(vals.values())
+            out.append((*t[:_FIT], d.fit.value, *t[_FIT + 1 :]))
+            continue
         if len(vals) != len(_ROW_FIELDS):
             raise TypeError("a device row with attributes beyond its fields")
         try:

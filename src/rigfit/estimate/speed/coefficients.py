@@ -84,12 +84,13 @@ def decode_time(C: dict, feats: dict[str, float]) -> float:
     """Decode step time [s] from features: η ≤ 1 for weights and KV, overheads ≥ 0."""
     t = 0.0
     # weights: base feature holds the bytes/BW; deltas re-use the same quantity
+    w_heads = [(kk, kk.split(":", 1)[0]) for kk in feats if kk.endswith(":w")]
     for k, v in feats.items():
         head = k.split(":", 1)[0]
         if k.endswith(":w") and "|" not in head:
             base = head
             coef = coefficient(C, k)
-            deltas = (kk for kk in feats if kk.endswith(":w") and kk.split(":", 1)[0].startswith(base + "|"))
+            deltas = [kk for kk, h in w_heads if h.startswith(base + "|")]
             for dk in deltas:
                 dv = feats[dk]
                 coef += coefficient(C, dk) * (dv / v if v else 0.0)
