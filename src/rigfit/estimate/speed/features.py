@@ -144,9 +144,8 @@ def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> flo
     v = sums.get(key)
     if v is None:
         be, win = seg.backend, work.layer_window
-        v = sums[key] = sum(
-            decode_kv_elems_per_token(work, i, be) * mean_min(depth0, n, win[i]) for i in seg.layers
-        )
+        mm = {w: mean_min(depth0, n, w) for w in set(win)}  # per window size: few distinct
+        v = sums[key] = sum(decode_kv_elems_per_token(work, i, be) * mm[win[i]] for i in seg.layers)
     return v
 
 
@@ -267,9 +266,9 @@ def _seg_attn(work: ModelWork, seg: Segment, depth: float) -> float:
     sums, key = _sums(work), ("a", seg.layers, depth, type(depth))
     v = sums.get(key)
     if v is None:
-        v = sums[key] = sum(
-            work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers
-        )
+        win = work.layer_window
+        mm = {w: mean_min(depth, 1, w) for w in set(win)}  # per window size: few distinct
+        v = sums[key] = sum(work.layer_attn_dim[i] * mm[win[i]] for i in seg.layers)
     return v
 
 
