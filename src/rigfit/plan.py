@@ -57,8 +57,7 @@ from rigfit.hardware.devices import Device, Machine
 from rigfit.plan_capacity import (
     PackedRows,
     apple_system_share_bytes,
-    pack_rows,
-    unpack_rows,
+    kept_rows,
     usable_fast_memory_bytes,
 )
 from rigfit.plan_capacity import device_capacity as _capacity
@@ -287,15 +286,13 @@ def device_memory(
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
-    def build() -> tuple[Placement, PackedRows]:
-        return (r := _device_memory(model, machine, settings, n_ctx, ngl, profile))[0], pack_rows(r[1])
-
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
-        pl, packed = _DEVICE_MEMORY.get(ident, key, build)
+        return kept_rows(
+            _DEVICE_MEMORY, ident, key, lambda: _device_memory(model, machine, settings, n_ctx, ngl, profile)
+        )
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
-    return pl, unpack_rows(packed)
 
 
 def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
@@ -348,7 +345,7 @@ def _device_memory(
         key = (model.arch, model.tensors_exact, settings, n_ctx, profile, sig)
         args = (model, machine, settings, n_ctx, pl, profile, accels)
         try:  # (unhashable values, an Architecture holding lists: not kept)
-            out = unpack_rows(_DEVICE_ROWS.get(pl, key, lambda: pack_rows(_device_rows(*args))))
+            out = kept_rows(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))[1]
         except TypeError:
             out = _device_rows(*args)
         for d, dev in zip(out, accels, strict=False):  # this machine's capacities
@@ -394,7 +391,7 @@ def _device_rows(
 
 #: :func:`_device_rows` per placement and what buffers depend on, not capacities (set per machine):
 #: machines with the same GPU names and split (one CUDA GPU of any size) share a placement's rows.
-_DEVICE_ROWS: IdentityCache[PackedRows] = IdentityCache(8192)
+_DEVICE_ROWS: IdentityCache[tuple[None, PackedRows]] = IdentityCache(8192)
 
 
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:

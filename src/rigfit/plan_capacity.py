@@ -7,12 +7,15 @@ machines and each machine's capacities set on its own copies.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import fields
 from functools import lru_cache
+from typing import TypeVar
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate import memory as mem
 from rigfit.estimate.placement import accelerators_for_llamacpp
+from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve, reserve_text
 from rigfit.plantypes import DeviceMemory, Verdict
@@ -137,6 +140,10 @@ def pack_rows(rows: list[DeviceMemory]) -> PackedRows:
     out = []
     for d in rows:
         vals = d.__dict__
+        if tuple(vals) == _ROW_FIELDS:  # the fields in their order (built or unpacked rows)
+            t = tuple(vals.values())
+            out.append((*t[:_FIT], d.fit.value, *t[_FIT + 1 :]))
+            continue
         if len(vals) != len(_ROW_FIELDS):
             raise TypeError("a device row with attributes beyond its fields")
         try:
@@ -156,3 +163,26 @@ def unpack_rows(packed: PackedRows) -> list[DeviceMemory]:
         d.fit = _VERDICTS[str(t[_FIT])]
         out.append(d)
     return out
+
+
+X = TypeVar("X")
+
+
+def kept_rows(
+    cache: IdentityCache[tuple[X, PackedRows]],
+    obj: object,
+    key: Hashable,
+    build: Callable[[], tuple[X, list[DeviceMemory]]],
+) -> tuple[X, list[DeviceMemory]]:
+    """``build()``'s answer kept in ``cache`` per ``obj`` and ``key`` with its rows packed
+    (:func:`pack_rows`); each caller gets rows of its own: on a hit unpacked afresh, on a miss the
+    rows just built (the kept copy is a tuple of its own, so they share nothing to change).
+    TypeError for an unhashable key or a row :func:`pack_rows` refuses (then nothing is kept)."""
+    built: list[tuple[X, list[DeviceMemory]]] = []
+
+    def pack() -> tuple[X, PackedRows]:
+        built.append(r := build())
+        return r[0], pack_rows(r[1])
+
+    x, packed = cache.get(obj, key, pack)
+    return built[0] if built else (x, unpack_rows(packed))

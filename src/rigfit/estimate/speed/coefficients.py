@@ -36,8 +36,28 @@ def param_name(key: str) -> str:
     return key
 
 
+#: :func:`coefficient` of the bundled constants (:func:`load_constants` without a path: read once,
+#: never changed) per feature key, with that dict: a recommend ladder asks for the same few hundred
+#: keys ~10⁴ times. Other dicts (benchmarks/calibrate.py's, tests' copies) are not kept.
+_BUNDLED: tuple[dict, dict[str, float]] | None = None
+
+
 def coefficient(C: dict, key: str) -> float:
     """A fitted coefficient: value in the constants file, else its prior, else 0 (a delta)."""
+    global _BUNDLED
+    kept = _BUNDLED
+    if kept is None or kept[0] is not C:
+        if C is not load_constants():
+            return _coefficient(C, key)
+        kept = _BUNDLED = (C, {})
+    v = kept[1].get(key)
+    if v is None:
+        v = kept[1][key] = _coefficient(C, key)
+    return v
+
+
+def _coefficient(C: dict, key: str) -> float:
+    """:func:`coefficient`, worked out afresh."""
     key = param_name(key)
     coefs = C.get("coefficients", {})
     if key in coefs:
@@ -64,12 +84,13 @@ def decode_time(C: dict, feats: dict[str, float]) -> float:
     """Decode step time [s] from features: η ≤ 1 for weights and KV, overheads ≥ 0."""
     t = 0.0
     # weights: base feature holds the bytes/BW; deltas re-use the same quantity
+    w_heads = [(kk, kk.split(":", 1)[0]) for kk in feats if kk.endswith(":w")]
     for k, v in feats.items():
         head = k.split(":", 1)[0]
         if k.endswith(":w") and "|" not in head:
             base = head
             coef = coefficient(C, k)
-            deltas = (kk for kk in feats if kk.endswith(":w") and kk.split(":", 1)[0].startswith(base + "|"))
+            deltas = [kk for kk, h in w_heads if h.startswith(base + "|")]
             for dk in deltas:
                 dv = feats[dk]
                 coef += coefficient(C, dk) * (dv / v if v else 0.0)

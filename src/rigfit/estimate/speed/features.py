@@ -113,6 +113,15 @@ def _seg_weight_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> floa
     return b
 
 
+def _seg_expert_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> float:
+    """Routed-expert bytes a step reads over the segment's layers (kept)."""
+    sums, key = _sums(work), ("e", seg.layers, expert_frac, type(expert_frac))
+    b = sums.get(key)
+    if b is None:
+        b = sums[key] = sum(expert_frac * work.layer_expert_bytes[i] for i in seg.layers)
+    return b
+
+
 def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = True) -> float:
     sums, key = _sums(work), ("p", seg.layers, seg.dense, seg.experts, expert_frac)
     p = sums.get(key)
@@ -135,9 +144,8 @@ def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> flo
     v = sums.get(key)
     if v is None:
         be, win = seg.backend, work.layer_window
-        v = sums[key] = sum(
-            decode_kv_elems_per_token(work, i, be) * mean_min(depth0, n, win[i]) for i in seg.layers
-        )
+        mm = {w: mean_min(depth0, n, w) for w in set(win)}  # per window size: few distinct
+        v = sums[key] = sum(decode_kv_elems_per_token(work, i, be) * mm[win[i]] for i in seg.layers)
     return v
 
 
@@ -205,7 +213,7 @@ def decode_features(
                 f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
         if work.n_expert and seg.experts:
             f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
-                sum(efrac * work.layer_expert_bytes[i] for i in seg.layers)
+                _seg_expert_bytes(work, seg, efrac)
                 / bw
                 / (intel_decode_efficiency(seg.device, seg.backend) if seg.role == "gpu" else 1.0)
             )
@@ -258,9 +266,9 @@ def _seg_attn(work: ModelWork, seg: Segment, depth: float) -> float:
     sums, key = _sums(work), ("a", seg.layers, depth, type(depth))
     v = sums.get(key)
     if v is None:
-        v = sums[key] = sum(
-            work.layer_attn_dim[i] * mean_min(depth, 1, work.layer_window[i]) for i in seg.layers
-        )
+        win = work.layer_window
+        mm = {w: mean_min(depth, 1, w) for w in set(win)}  # per window size: few distinct
+        v = sums[key] = sum(work.layer_attn_dim[i] * mm[win[i]] for i in seg.layers)
     return v
 
 
