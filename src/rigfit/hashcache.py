@@ -3,13 +3,14 @@
 A recommend ladder keys its caches by the machine, the plan settings and the architecture some 10⁴
 times; their generated ``__hash__`` hashes every field each time (a machine's devices included,
 ~1 µs). :func:`cached_hash` keeps the generated hash in the instance's ``__dict__`` (not a field:
-equality, ``replace`` and ``asdict`` ignore it) and leaves it out of pickles and copies, since
-string hashes differ between processes.
+equality, ``replace`` and ``asdict`` ignore it) and leaves it, and every other private per-instance
+memo, out of pickles and copies, since string hashes differ between processes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -31,10 +32,12 @@ def cached_hash(cls: type[T]) -> type[T]:
             h = d[_KEY] = gen(self)
         return h
 
+    field_names = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+
     def __getstate__(self: Any) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop(_KEY, None)
-        return state
+        # fields only, plus any public attribute: the kept hash and other per-instance memos
+        # (e.g. estimate.tensors' key memo, holding a hashlib object) stay with this instance
+        return {k: v for k, v in self.__dict__.items() if k in field_names or not k.startswith("_")}
 
     cls.__hash__ = __hash__  # type: ignore[method-assign,assignment]
     cls.__getstate__ = __getstate__  # type: ignore[method-assign]
