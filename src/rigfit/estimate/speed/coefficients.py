@@ -82,6 +82,62 @@ def dot(C: dict, feats: dict[str, float]) -> float:
 
 def decode_time(C: dict, feats: dict[str, float]) -> float:
     """Decode step time [s] from features: η ≤ 1 for weights and KV, overheads ≥ 0."""
+    if C is not load_constants():
+        return _decode_time(C, feats)
+    # the bundled constants: the steps per tuple of feature keys, worked out once
+    # (:func:`_decode_steps`), then the same arithmetic in the same order as _decode_time
+    keys = tuple(feats)
+    steps = _DECODE_STEPS.get(keys)
+    if steps is None:
+        if len(_DECODE_STEPS) > 4096:
+            _DECODE_STEPS.clear()
+        steps = _DECODE_STEPS[keys] = _decode_steps(C, keys)
+    vals = tuple(feats.values())
+    t = 0.0
+    for kind, i, coef, deltas in steps:
+        v = vals[i]
+        if kind == _WEIGHTS:
+            for j, dc in deltas:
+                coef += dc * (vals[j] / v if v else 0.0)
+            t += max(coef, 1.0) * v
+        elif kind == _KV:
+            t += max(coef, 1.0) * v
+        else:
+            t += coef * v
+    return max(t, 0.0)
+
+
+#: Kinds of :func:`decode_time`'s steps: a base weight stream (with its deltas), a KV stream, an
+#: overhead or hop term.
+_WEIGHTS, _KV, _PLAIN = 0, 1, 2
+
+#: :func:`_decode_steps` of the bundled constants per tuple of feature keys (few distinct: one per
+#: layout shape and settings).
+_DECODE_STEPS: dict[tuple[str, ...], tuple[tuple[int, int, float, tuple[tuple[int, float], ...]], ...]] = {}
+
+
+def _decode_steps(
+    C: dict, keys: tuple[str, ...]
+) -> tuple[tuple[int, int, float, tuple[tuple[int, float], ...]], ...]:
+    """:func:`_decode_time`'s terms for features with these keys, in its order: (kind, index of the
+    feature, its coefficient, ((index, coefficient) of each weight delta, in the features' order));
+    features it does not count have no step."""
+    w_heads = [(j, kk.split(":", 1)[0]) for j, kk in enumerate(keys) if kk.endswith(":w")]
+    steps = []
+    for i, k in enumerate(keys):
+        head = k.split(":", 1)[0]
+        if k.endswith(":w") and "|" not in head:
+            deltas = tuple((j, coefficient(C, keys[j])) for j, h in w_heads if h.startswith(head + "|"))
+            steps.append((_WEIGHTS, i, coefficient(C, k), deltas))
+        elif k.endswith(":kv"):
+            steps.append((_KV, i, coefficient(C, k), ()))
+        elif k.endswith(":t0") or k.endswith(":t0l") or k.startswith(("hop:", "row:")):
+            steps.append((_PLAIN, i, coefficient(C, k), ()))
+    return tuple(steps)
+
+
+def _decode_time(C: dict, feats: dict[str, float]) -> float:
+    """:func:`decode_time`, worked out key by key (any constants)."""
     t = 0.0
     # weights: base feature holds the bytes/BW; deltas re-use the same quantity
     w_heads = [(kk, kk.split(":", 1)[0]) for kk in feats if kk.endswith(":w")]

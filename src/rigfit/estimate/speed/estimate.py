@@ -36,7 +36,7 @@ from rigfit.estimate.speed.layout import (
 )
 from rigfit.estimate.speed.osdriver import factor as os_factor
 from rigfit.estimate.speed.osdriver import label as os_label
-from rigfit.estimate.speed.osdriver import os_notes, widen_figure
+from rigfit.estimate.speed.osdriver import os_notes, widen_figure, widen_unknown
 from rigfit.estimate.speed.peaks import cpu_isa
 from rigfit.estimate.speed.result import SpeedEstimate
 from rigfit.estimate.speed.work import ModelWork, model_work, state_words
@@ -564,13 +564,54 @@ def _decode_figures(
     prompt = max(int(prompt), 1)
     context = max(int(context), prompt)
     vendor = band_vendor(layout)
-    f_tg = os_factor(C, "tg", vendor, be, os)  # speed/osdriver.py
+    consts = _tg_constants(C, be, split_mode, vendor, os)
+    f_tg = consts[0]  # the OS / driver factor (speed/osdriver.py)
     start = None
     if at_start:
         tg0, roof0, _ = decode_tps(work, layout, machine, settings, 0, 1, C)
-        start = widen_figure(
-            C, "tg", vendor, be, os, _figure(C, "tg", be, tg0 * f_tg, roof0, split_mode, vendor)
-        )
+        start = _tg_figure(consts, tg0 * f_tg, roof0)
     tgc, roofc, _ = decode_tps(work, layout, machine, settings, context, 1, C)
     tgc *= f_tg
-    return start, widen_figure(C, "tg", vendor, be, os, _figure(C, "tg", be, tgc, roofc, split_mode, vendor))
+    return start, _tg_figure(consts, tgc, roofc)
+
+
+#: What a decode figure's band needs of the bundled constants (:func:`load_constants`: read once,
+#: never changed) per (backend, split mode, vendor, OS): see :func:`_tg_constants`.
+_TG_CONSTANTS: dict[tuple, tuple[float, float, float, float | None, tuple[float, float]]] = {}
+
+
+def _tg_constants(
+    C: dict, be: str, split_mode: str, vendor: str, os: str
+) -> tuple[float, float, float, float | None, tuple[float, float]]:
+    """(OS factor, exp(p10), exp(p90), the centring factor or None, the unknown OS's widening
+    factors of the band's ends) of the decode band: the numbers :func:`os_factor`, :func:`calibrated_figure`
+    (its :func:`band` and :func:`centre_in_band`) and :func:`widen_figure` work out from the
+    constants alone, each by the same expression (kept for the bundled constants)."""
+    key = (be, split_mode, vendor, os)
+    bundled = C is load_constants()
+    hit = _TG_CONSTANTS.get(key) if bundled else None
+    if hit is None:
+        entry = band_entry(C, "tg", be, split_mode, vendor)
+        e10, e90 = math.exp(entry["p10"]), math.exp(entry["p90"])
+        # centre_in_band: band(…, 1.0) is (1.0 × e10, 1.0 × e90), the same floats
+        centre = None if e10 <= 1.0 <= e90 else math.sqrt(e10 * e90)
+        # widen_unknown's factors (1.0 × exp(…) is exp(…); (1.0, 1.0) where it does not widen)
+        wide = widen_unknown(C, "tg", vendor, be, os, 1.0, 1.0)
+        hit = (os_factor(C, "tg", vendor, be, os), e10, e90, centre, wide)
+        if bundled:
+            _TG_CONSTANTS[key] = hit
+    return hit
+
+
+def _tg_figure(
+    consts: tuple[float, float, float, float | None, tuple[float, float]], value: float, roof: float
+) -> Figure:
+    """``widen_figure(C, "tg", vendor, be, os, _figure(C, "tg", be, value, roof, split_mode,
+    vendor))`` from the :func:`_tg_constants` of those arguments: the same operations on the same
+    floats."""
+    _, e10, e90, centre, wide = consts
+    lo, hi = value * e10, value * e90  # band()
+    v = min(value if centre is None else value * centre, roof)  # centre_in_band(), capped
+    low, high = min(lo, v), max(min(hi, roof), v)  # calibrated_figure()
+    low, high = low * wide[0], high * wide[1]  # widen_unknown(): × 1.0 (exact) where it does not widen
+    return Figure(v, "tok/s", "estimated", SPEED_SOURCE, min(low, v), max(high, v))

@@ -21,6 +21,7 @@ from rigfit.estimate.speed.classes import (
     intel_prefill_efficiency,
     quant_family,
 )
+from rigfit.estimate.speed.coefficients import load_constants
 from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
@@ -90,11 +91,11 @@ def _seg_bw(seg: Segment, machine: Machine | None, threads: int | None, C: dict)
     return float(bw)
 
 
-def _sums(work: ModelWork) -> dict[tuple, float]:
+def _sums(work: ModelWork) -> dict[tuple, Any]:
     """The per-segment sums below already worked out for ``work`` (kept in its ``__dict__``, not a
     field): a recommend ladder on another machine asks for the same segments' sums again (the same
     placements), and each sum is a loop over the segment's layers. Bounded: cleared when full."""
-    d: dict[tuple, float] | None = work.__dict__.get("_segment_sums")
+    d: dict[tuple, Any] | None = work.__dict__.get("_segment_sums")
     if d is None or len(d) > 1024:
         d = work.__dict__["_segment_sums"] = {}
     return d
@@ -140,12 +141,79 @@ def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> flo
     (once per query head on Metal: speed/kvstream.py)."""
     if not seg.dense:
         return 0.0
-    sums, key = _sums(work), ("kv", seg.layers, seg.backend, depth0, n, type(depth0), type(n))
+    be = seg.backend
+    sums = _sums(work)
+    by_window = _window_sums(sums, ("kvw", seg.layers, be), work, seg.layers, be)
+    if by_window is not None:
+        v = _by_window(by_window, depth0, n)
+        if v is not None:
+            return v
+    key = ("kv", seg.layers, be, depth0, n, type(depth0), type(n))
     v = sums.get(key)
     if v is None:
-        be, win = seg.backend, work.layer_window
+        win = work.layer_window
         mm = {w: mean_min(depth0, n, w) for w in set(win)}  # per window size: few distinct
         v = sums[key] = sum(decode_kv_elems_per_token(work, i, be) * mm[win[i]] for i in seg.layers)
+    return v
+
+
+#: Above this a sum of whole (or half) numbers may round: the window sums below are used only
+#: under it (2**51: half-integers up to 2**52 are exact doubles, with room for the bound's rounding).
+_EXACT_LIMIT = float(2**51)
+
+
+def _window_sums(
+    sums: dict[tuple, Any], key: tuple, work: ModelWork, layers: tuple[int, ...], backend: str | None
+) -> tuple[tuple[tuple[int | None, float], ...], float] | None:
+    """(((window, Σ per-token elements of the segment's layers with that window), …) in the
+    order the windows first appear, their total) for ``key``'s sum (kept in ``sums``): 'kvw' the
+    KV elements a decoded token streams (:func:`decode_kv_elems_per_token`), 'aw' the attention
+    width (``layer_attn_dim``). None where some term is not a whole number ≥ 0 or the total is not
+    below :data:`_EXACT_LIMIT`: then only the layer-by-layer sum is exact."""
+    hit = sums.get(key)
+    if hit is None:
+        per: dict[int | None, float] = {}
+        win = work.layer_window
+        attn = key[0] == "aw"
+        for i in layers:
+            x = work.layer_attn_dim[i] if attn else decode_kv_elems_per_token(work, i, backend)
+            if not (x >= 0 and float(x).is_integer()):
+                per = {}
+                break
+            per[win[i]] = per.get(win[i], 0) + x
+        else:
+            total = sum(per.values())
+            if total < _EXACT_LIMIT:
+                hit = sums[key] = (tuple(per.items()), total)
+        if hit is None:
+            hit = sums[key] = False
+    return hit or None
+
+
+def _by_window(
+    by_window: tuple[tuple[tuple[int | None, float], ...], float], depth0: float, n: float
+) -> float | None:
+    """Σ over a segment's layers of (per-token elements × mean_min(depth0, n, layer's window)) from
+    the segment's sums per window (:func:`_window_sums`), where that is exactly the layer-by-layer
+    sum; None where it may not be.
+
+    Exact: every per-token count is a whole number ≥ 0 (checked when the sums were kept) and each
+    window's mean depth m is a whole or half number ≥ 0 (checked here; decode at depth d, one
+    token: m = d or min(d, window); the compute bound at d + 1/2). Then every product count × m,
+    every partial sum of the layer-by-layer loop and every product m × Σ counts is a multiple of
+    1/2 no larger than m_max × Σ counts < 2**52, an exact double: both sums are the same exact
+    number, in any order (and Python's sum of no layers, the int 0, stays the int 0)."""
+    pairs, total = by_window
+    v: float = 0
+    m_max = 0.0
+    for w, k in pairs:
+        m = mean_min(depth0, n, w)
+        if not (m >= 0 and (2.0 * m).is_integer()):
+            return None
+        m_max = max(m_max, m)
+        v += k * m
+    if total * m_max >= _EXACT_LIMIT:
+        return None
     return v
 
 
@@ -173,6 +241,39 @@ def _vendor_key(seg: Segment) -> str | None:
     return f"{seg.backend}|v={vendor_of(seg.device.vendor)}"
 
 
+class _SegKeys:
+    """What :func:`decode_features` names and scales for one segment, by its backend, role,
+    device, quant family, era and flash attention: the feature keys (built once, not per step)
+    and Intel Alchemist's decode factors (classes.py). Kept per device object (frozen) in
+    :data:`_SEG_KEYS`; the device itself is held so that its id stays its own."""
+
+    __slots__ = ("device", "eff", "kv", "moe", "overhead", "t0", "t0_e", "t0l", "t0l_e", "w_keys")
+
+    def __init__(self, seg: Segment, qfam: str, era: str, fa: str) -> None:
+        b, bq, bc, be = _keys(seg.backend, seg.device, qfam, era)
+        self.device = seg.device
+        self.w_keys = tuple(f"{k}:w" for k in (b, bq, bc, be, _vendor_key(seg)) if k is not None)
+        self.moe, self.kv = f"{b}|moe:w", f"{b}|{fa}:kv"
+        self.t0l, self.t0l_e, self.t0, self.t0_e = f"{b}:t0l", f"{be}:t0l", f"{b}:t0", f"{be}:t0"
+        self.eff = intel_decode_efficiency(seg.device, seg.backend)
+        self.overhead = intel_decode_overhead(seg.device, seg.backend)
+
+
+_SEG_KEYS: dict[tuple, _SegKeys] = {}
+
+
+def _seg_keys(seg: Segment, qfam: str, era: str, fa: str) -> _SegKeys:
+    """:class:`_SegKeys` of a segment (kept; a bounded table, cleared when full)."""
+    dev = seg.device
+    key = (seg.backend, seg.role, id(dev), qfam, era, fa)
+    hit = _SEG_KEYS.get(key)
+    if hit is None or hit.device is not dev:
+        if len(_SEG_KEYS) > 4096:
+            _SEG_KEYS.clear()
+        hit = _SEG_KEYS[key] = _SegKeys(seg, qfam, era, fa)
+    return hit
+
+
 def decode_features(
     work: ModelWork,
     layout: Layout,
@@ -197,43 +298,42 @@ def decode_features(
     efrac = work.expert_fraction if batch <= 1 else _unique_expert_fraction(work, batch, gamma)
     fa = "fa1" if settings.fa else "fa0"
     main = main_segment(layout)
+    n_tp = layout.n_tp
     for seg in layout.segments:
+        keys = _seg_keys(seg, qfam, era, fa)
+        gpu = seg.role == "gpu"
         bw = _seg_bw(seg, machine, settings.threads, C)
         w = _seg_weight_bytes(work, seg, efrac) / bw
-        if seg.role == "gpu":  # Intel Alchemist's matrix-vector kernels: classes.py
-            w /= intel_decode_efficiency(seg.device, seg.backend)
-        if layout.n_tp > 1 and seg.role == "gpu":
-            w /= layout.n_tp
+        if gpu:  # Intel Alchemist's matrix-vector kernels: classes.py
+            w /= keys.eff
+        if n_tp > 1 and gpu:
+            w /= n_tp
         kv = batch * _seg_kv_elems(work, seg, depth0, n_tokens) * kvb / bw
-        if layout.n_tp > 1 and seg.role == "gpu":
-            kv /= layout.n_tp
-        b, bq, bc, be = _keys(seg.backend, seg.device, qfam, era)
-        for k in (b, bq, bc, be, _vendor_key(seg)):
-            if k is not None:
-                f[f"{k}:w"] = f.get(f"{k}:w", 0.0) + w
+        if n_tp > 1 and gpu:
+            kv /= n_tp
+        for k in keys.w_keys:
+            f[k] = f.get(k, 0.0) + w
         if work.n_expert and seg.experts:
-            f[f"{b}|moe:w"] = f.get(f"{b}|moe:w", 0.0) + (
-                _seg_expert_bytes(work, seg, efrac)
-                / bw
-                / (intel_decode_efficiency(seg.device, seg.backend) if seg.role == "gpu" else 1.0)
+            f[keys.moe] = f.get(keys.moe, 0.0) + (
+                _seg_expert_bytes(work, seg, efrac) / bw / (keys.eff if gpu else 1.0)
             )
-        f[f"{b}|{fa}:kv"] = f.get(f"{b}|{fa}:kv", 0.0) + kv
+        f[keys.kv] = f.get(keys.kv, 0.0) + kv
         n_l: float = len(seg.layers) if seg.dense else 0
-        if seg.role == "gpu":  # Intel Alchemist's launch overhead on SYCL: classes.py
-            n_l *= intel_decode_overhead(seg.device, seg.backend)
-        f[f"{b}:t0l"] = f.get(f"{b}:t0l", 0.0) + n_l
-        f[f"{be}:t0l"] = f.get(f"{be}:t0l", 0.0) + n_l
-    b, _, _, be = _keys(main.backend, main.device, qfam, era)
-    steps = intel_decode_overhead(main.device, main.backend) if main.role == "gpu" else 1.0
-    f[f"{b}:t0"] = f.get(f"{b}:t0", 0.0) + steps
-    f[f"{be}:t0"] = f.get(f"{be}:t0", 0.0) + steps
+        if gpu:  # Intel Alchemist's launch overhead on SYCL: classes.py
+            n_l *= keys.overhead
+        f[keys.t0l] = f.get(keys.t0l, 0.0) + n_l
+        f[keys.t0l_e] = f.get(keys.t0l_e, 0.0) + n_l
+    keys = _seg_keys(main, qfam, era, fa)
+    steps = keys.overhead if main.role == "gpu" else 1.0
+    f[keys.t0] = f.get(keys.t0, 0.0) + steps
+    f[keys.t0_e] = f.get(keys.t0_e, 0.0) + steps
     if layout.n_gpu_hops:
         f[f"hop:gpu|{main.backend}"] = float(layout.n_gpu_hops)
     if layout.n_cpu_hops:
         f["hop:cpu"] = float(layout.n_cpu_hops)
-    if layout.n_tp > 1:
+    if n_tp > 1:
         if layout.split_mode == "row":  # legacy -sm row: a sync at every split matmul
-            f[f"row:sync|{main.backend}"] = work.n_layer * (layout.n_tp - 1) ** 0.7
+            f[f"row:sync|{main.backend}"] = work.n_layer * (n_tp - 1) ** 0.7
         else:  # tensor parallel: two all-reduces per layer
             f[f"hop:allreduce|{layout.link}"] = 2.0 * work.n_layer
     return f
@@ -252,18 +352,48 @@ def decode_compute_time(
     t = 0.0
     qfam = quant_family(work.file_type)
     gamma = C["moe"].get("batch_gamma", 0.75)
+    efrac = work.expert_fraction
     for seg in layout.segments:
-        flops = 2.0 * batch * _seg_params(work, seg, work.expert_fraction)
+        flops = 2.0 * batch * _seg_params(work, seg, efrac)
         flops += 2.0 * batch * seg.dense * _seg_attn(work, seg, depth)
-        peak, eta = _seg_peak(seg, machine, settings, qfam, C, decode=True)
+        peak, eta = _decode_peak(seg, machine, settings, qfam, C)
         t += flops / (peak * eta)
     del gamma
     return t
 
 
+#: :func:`_seg_peak` (decode) per segment kind and settings, for the bundled constants only
+#: (:func:`rigfit.estimate.speed.coefficients.load_constants`: read once, never changed); the
+#: device is held with its answer so that its id stays its own.
+_DECODE_PEAKS: dict[tuple, tuple[Device, float, float]] = {}
+
+
+def _decode_peak(
+    seg: Segment, machine: Machine | None, settings: RunSettings, qfam: str, C: dict
+) -> tuple[float, float]:
+    """``_seg_peak(seg, machine, settings, qfam, C, decode=True)``, kept: it reads the segment's
+    device, role and backend, the threads, era and hipBLASLt setting, and the constants only."""
+    if C is not load_constants():
+        return _seg_peak(seg, machine, settings, qfam, C, decode=True)
+    dev = seg.device
+    key = (id(dev), seg.role, seg.backend, qfam, settings.threads, settings.era, settings.rocm_hipblaslt)
+    hit = _DECODE_PEAKS.get(key)
+    if hit is None or hit[0] is not dev:
+        if len(_DECODE_PEAKS) > 4096:
+            _DECODE_PEAKS.clear()
+        hit = _DECODE_PEAKS[key] = (dev, *_seg_peak(seg, machine, settings, qfam, C, decode=True))
+    return hit[1], hit[2]
+
+
 def _seg_attn(work: ModelWork, seg: Segment, depth: float) -> float:
     """Attention width × keys read per token over the segment's layers at ``depth`` (kept)."""
-    sums, key = _sums(work), ("a", seg.layers, depth, type(depth))
+    sums = _sums(work)
+    by_window = _window_sums(sums, ("aw", seg.layers), work, seg.layers, None)
+    if by_window is not None:
+        v = _by_window(by_window, depth, 1)
+        if v is not None:
+            return v
+    key = ("a", seg.layers, depth, type(depth))
     v = sums.get(key)
     if v is None:
         win = work.layer_window
@@ -683,9 +813,25 @@ def decode_roofline_time(
         if features is not None
         else decode_features(work, layout, machine, settings, depth0, n_tokens, C, batch)
     )
+    keys = tuple(f)
+    counted = _ROOFLINE_KEYS.get(keys)
+    if counted is None:
+        if len(_ROOFLINE_KEYS) > 4096:
+            _ROOFLINE_KEYS.clear()
+        counted = _ROOFLINE_KEYS[keys] = tuple(_roofline_counts(k) for k in keys)
     t = 0.0
-    for k, v in f.items():
-        head = k.split(":", 1)[0]
-        if (k.endswith(":w") and "|" not in head) or k.endswith(":kv"):
+    for v, c in zip(f.values(), counted, strict=True):
+        if c:
             t += v
     return t
+
+
+#: Per tuple of feature keys (few distinct: one per layout shape and settings), which ones the
+#: roofline counts (:func:`_roofline_counts`), in the dict's order.
+_ROOFLINE_KEYS: dict[tuple[str, ...], tuple[bool, ...]] = {}
+
+
+def _roofline_counts(k: str) -> bool:
+    """Whether the roofline counts feature ``k``: the base weight streams and every KV stream."""
+    head = k.split(":", 1)[0]
+    return (k.endswith(":w") and "|" not in head) or k.endswith(":kv")
