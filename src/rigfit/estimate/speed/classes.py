@@ -7,10 +7,12 @@ only, so the model generalises to hardware it has never seen.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rigfit.hardware.devices import Device
 
 
+@lru_cache(maxsize=256)  # a decode pass asks twice; a recommend ladder ~10⁴ times
 def quant_family(file_type: str | None) -> str:
     """Kernel family of a llama.cpp file type: f16, q8, q4_0, kquant, iquant, mxfp4."""
     ft = (file_type or "").upper()

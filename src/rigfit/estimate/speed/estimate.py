@@ -420,6 +420,10 @@ def estimate_speed(
     )
 
 
+#: :func:`_run_setup`'s run settings by their arguments (a recommend ladder has few distinct ones).
+_RUN_SETTINGS: dict[tuple, RunSettings] = {}
+
+
 def _run_setup(
     work: ModelWork,
     machine: Machine,
@@ -440,19 +444,28 @@ def _run_setup(
     and :func:`estimate_decode_at_context` share."""
     if ngl is None:
         ngl = placement_ngl(placement, work.n_layer)
-    settings = RunSettings(
-        backend=normalise_backend(backend),
-        ngl=ngl,
-        threads=threads,
-        flash_attn=flash_attn,
-        build=build,
-        n_ubatch=n_ubatch,
-        n_batch=n_batch,
-        kv_type=kv_type,
-        parallel=parallel,
-        split_mode=split_mode,
-        cpu_only=cpu_only,
-    )
+    args = (backend, ngl, threads, flash_attn, build, n_ubatch, n_batch)
+    args += (kv_type, parallel, split_mode, cpu_only)
+    # the same values of the same types make the same (frozen) settings
+    key = (args, tuple(map(type, args)))
+    settings = _RUN_SETTINGS.get(key)
+    if settings is None:
+        settings = RunSettings(
+            backend=normalise_backend(backend),
+            ngl=ngl,
+            threads=threads,
+            flash_attn=flash_attn,
+            build=build,
+            n_ubatch=n_ubatch,
+            n_batch=n_batch,
+            kv_type=kv_type,
+            parallel=parallel,
+            split_mode=split_mode,
+            cpu_only=cpu_only,
+        )
+        if len(_RUN_SETTINGS) > 1024:
+            _RUN_SETTINGS.clear()
+        _RUN_SETTINGS[key] = settings
     layout = _speed_layout(work, machine, placement, settings)
     return settings, layout, main_segment(layout).backend
 

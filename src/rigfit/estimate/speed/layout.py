@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rigfit.archs import is_expert_tensor
@@ -48,11 +48,12 @@ class Layout:
     n_tp: int = 1
     link: str = "pcie"  # GPU-GPU link kind
 
-    @property
+    # kept in the instance's __dict__ (frozen: the segments never change; a decode pass asks ~3 times)
+    @cached_property
     def gpu_segments(self) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.role == "gpu")
 
-    @property
+    @cached_property
     def cpu_segments(self) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.role == "cpu")
 
@@ -205,12 +206,44 @@ def layout_from_placement(
     work: ModelWork, machine: Machine, placement: Any, backend: str | None = None
 ) -> Layout | None:
     """The layout of a memory placement (``rigfit.estimate.placement.Placement``): each layer on
-    the device the placement put it on ("CUDA0", "Metal", … in accelerator order, or "CPU")."""
+    the device the placement put it on ("CUDA0", "Metal", … in accelerator order, or "CPU").
+
+    Kept per machine object (frozen; in its ``__dict__``, which pickles and copies leave out:
+    rigfit.hashcache) by what the layout reads of the placement and the model: the layers'
+    devices, the device names, the output layer's device, the layers whose routed experts stay in
+    RAM, the backend and the layer count (a recommend ladder asks for the same few layouts
+    ~10³ times). Placements whose layers are not a tuple are worked out each time."""
     layer_dev = getattr(placement, "layer_device", None)
     if not layer_dev or len(layer_dev) != work.n_layer:
         return None
+    devices = getattr(placement, "devices", ())
+    head = getattr(placement, "output_device", None)
+    moe_cpu = tuple(_moe_cpu_layers(placement, layer_dev)) if work.n_expert else ()
+    if not (isinstance(layer_dev, tuple) and isinstance(devices, tuple) and isinstance(head, str | None)):
+        return _layout_of(work, machine, layer_dev, devices, head, moe_cpu, backend)
+    kept: dict[tuple, Layout | None] | None = machine.__dict__.get("_speed_layouts")
+    if kept is None or len(kept) > 4096:
+        kept = machine.__dict__["_speed_layouts"] = {}
+    key = (layer_dev, devices, head, moe_cpu, backend, work.n_layer)
+    if key in kept:
+        return kept[key]
+    out = kept[key] = _layout_of(work, machine, layer_dev, devices, head, moe_cpu, backend)
+    return out
+
+
+def _layout_of(
+    work: ModelWork,
+    machine: Machine,
+    layer_dev: Sequence[str],
+    devices: Sequence[str],
+    head: str | None,
+    moe_cpu: Sequence[int],
+    backend: str | None,
+) -> Layout | None:
+    """:func:`layout_from_placement` of a placement with these layers' devices, device names,
+    output device and routed-expert layers in RAM (``moe_cpu``, :func:`_moe_cpu_layers`)."""
     accs = tuple(machine.accelerators)
-    gpu_names = [d for d in getattr(placement, "devices", ()) if d != "CPU"]
+    gpu_names = [d for d in devices if d != "CPU"]
     if len(gpu_names) > len(accs):
         return None
     cpu_dev = machine.cpu or UNKNOWN_CPU
@@ -223,7 +256,7 @@ def layout_from_placement(
         else Segment(cpu_dev, "CPU", "cpu", layers)
         for name, layers in _device_runs(layer_dev)
     ]
-    head_name = getattr(placement, "output_device", None) or layer_dev[-1]
+    head_name = head or layer_dev[-1]
     if head_name in gpu_names:
         head_idx = gpu_names.index(head_name)
         segs = _with_head(segs, "gpu", head_idx, accs[head_idx], be)
@@ -231,7 +264,6 @@ def layout_from_placement(
         segs = _with_head(segs, "cpu", -1, cpu_dev, be)
     # --cpu-moe / --n-cpu-moe: routed experts of GPU layers kept in RAM and computed by the CPU;
     # every such layer sends its activations to the CPU and back (2 boundaries per token)
-    moe_cpu = _moe_cpu_layers(placement, layer_dev) if work.n_expert else []
     if moe_cpu:
         segs = _split_moe(segs, moe_cpu, cpu_dev)
     n_gpu = len({s.index for s in segs if s.role == "gpu"})

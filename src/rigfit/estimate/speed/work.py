@@ -19,7 +19,18 @@ from rigfit.estimate.tablecache import IdentityCache
 
 def kv_bytes_per_elem(kv_type: str) -> float:
     """Bytes per cached K/V element of a llama.cpp ``-ctk`` type (the quant catalog's table)."""
-    return float(resolve_kv_type(kv_type).bytes_per_element)
+    if type(kv_type) is not str:
+        return float(resolve_kv_type(kv_type).bytes_per_element)
+    b = _KV_BYTES.get(kv_type)
+    if b is None:
+        if len(_KV_BYTES) > 256:
+            _KV_BYTES.clear()
+        b = _KV_BYTES[kv_type] = float(resolve_kv_type(kv_type).bytes_per_element)
+    return b
+
+
+#: :func:`kv_bytes_per_elem` per type name (the quant catalog's table never changes).
+_KV_BYTES: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
