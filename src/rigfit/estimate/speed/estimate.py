@@ -444,7 +444,7 @@ def _run_setup(
     and :func:`estimate_decode_at_context` share."""
     if ngl is None:
         ngl = placement_ngl(placement, work.n_layer)
-    args = (backend, ngl, threads, flash_attn, build, n_ubatch, n_batch)
+    args: tuple = (backend, ngl, threads, flash_attn, build, n_ubatch, n_batch)
     args += (kv_type, parallel, split_mode, cpu_only)
     # the same values of the same types make the same (frozen) settings
     key = (args, tuple(map(type, args)))

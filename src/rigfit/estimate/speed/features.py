@@ -22,7 +22,7 @@ from rigfit.estimate.speed.classes import (
     quant_family,
 )
 from rigfit.estimate.speed.coefficients import load_constants
-from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token
+from rigfit.estimate.speed.kvstream import decode_kv_elems_per_token, per_query_head
 from rigfit.estimate.speed.layout import Layout, Segment
 from rigfit.estimate.speed.moetiles import MMQ_X_MAX, expected_tiles, expert_padding_flops, mmq_tile_width
 from rigfit.estimate.speed.peaks import (
@@ -105,13 +105,34 @@ def _seg_weight_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> floa
     sums, key = _sums(work), ("w", seg.layers, seg.dense, seg.experts, expert_frac)
     b = sums.get(key)
     if b is None:
-        d, e = float(seg.dense), float(seg.experts)
-        b = sums[key] = sum(
-            d * work.layer_dense_bytes[i] + e * expert_frac * work.layer_expert_bytes[i] for i in seg.layers
-        )
+        if seg.dense and _no_experts(sums, work) and math.isfinite(expert_frac):
+            b = sums[key] = sum(map(work.layer_dense_bytes.__getitem__, seg.layers))
+        else:
+            d, e = float(seg.dense), float(seg.experts)
+            b = sums[key] = sum(
+                d * work.layer_dense_bytes[i] + e * expert_frac * work.layer_expert_bytes[i]
+                for i in seg.layers
+            )
     if seg.head:
         b += work.head_bytes
     return b
+
+
+def _no_experts(sums: dict[tuple, Any], work: ModelWork) -> bool:
+    """Whether every layer's routed-expert bytes and parameters are 0 and its dense bytes and
+    parameters floats (kept in ``sums``). Then, with a finite expert fraction, a dense segment's
+    term ``1.0 × dense[i] + e × fraction × expert[i]`` is ``dense[i] + (±0.0)``: ``dense[i]``
+    itself (up to the sign of a zero, which a sum that starts at the int 0 never keeps), so the
+    weight and parameter sums are Σ dense[i], in the same order from the same start."""
+    hit = sums.get(("no-experts",))
+    if hit is None:
+        hit = sums[("no-experts",)] = (
+            all(x == 0 for x in work.layer_expert_bytes)
+            and all(x == 0 for x in work.layer_expert_params)
+            and all(type(x) is float for x in work.layer_dense_bytes)
+            and all(type(x) is float for x in work.layer_dense_params)
+        )
+    return hit
 
 
 def _seg_expert_bytes(work: ModelWork, seg: Segment, expert_frac: float) -> float:
@@ -127,10 +148,14 @@ def _seg_params(work: ModelWork, seg: Segment, expert_frac: float, head: bool = 
     sums, key = _sums(work), ("p", seg.layers, seg.dense, seg.experts, expert_frac)
     p = sums.get(key)
     if p is None:
-        d, e = float(seg.dense), float(seg.experts)
-        p = sums[key] = sum(
-            d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i] for i in seg.layers
-        )
+        if seg.dense and _no_experts(sums, work) and math.isfinite(expert_frac):
+            p = sums[key] = sum(map(work.layer_dense_params.__getitem__, seg.layers))
+        else:
+            d, e = float(seg.dense), float(seg.experts)
+            p = sums[key] = sum(
+                d * work.layer_dense_params[i] + e * expert_frac * work.layer_expert_params[i]
+                for i in seg.layers
+            )
     if seg.head and head:
         p += work.head_params
     return p
@@ -143,7 +168,8 @@ def _seg_kv_elems(work: ModelWork, seg: Segment, depth0: float, n: float) -> flo
         return 0.0
     be = seg.backend
     sums = _sums(work)
-    by_window = _window_sums(sums, ("kvw", seg.layers, be), work, seg.layers, be)
+    # (what a token streams depends on the backend only through per_query_head: kvstream.py)
+    by_window = _window_sums(sums, ("kvw", seg.layers, per_query_head(be)), work, seg.layers, be)
     if by_window is not None:
         v = _by_window(by_window, depth0, n)
         if v is not None:
@@ -168,26 +194,48 @@ def _window_sums(
     """(((window, Σ per-token elements of the segment's layers with that window), …) in the
     order the windows first appear, their total) for ``key``'s sum (kept in ``sums``): 'kvw' the
     KV elements a decoded token streams (:func:`decode_kv_elems_per_token`), 'aw' the attention
-    width (``layer_attn_dim``). None where some term is not a whole number ≥ 0 or the total is not
-    below :data:`_EXACT_LIMIT`: then only the layer-by-layer sum is exact."""
+    width (``layer_attn_dim``). None where some layer's term is not a whole number ≥ 0 or the
+    model's total is not below :data:`_EXACT_LIMIT` (:func:`_layer_terms`): then only the
+    layer-by-layer sum is exact. Each sum here is exact (whole numbers below the limit), whatever
+    its order."""
+    hit: Any = sums.get(key)
+    if hit is None:
+        xs, exact, one_window = _layer_terms(sums, work, backend if key[0] == "kvw" else None)
+        if not exact:
+            hit = False
+        elif one_window:  # (every layer has the same window: one sum)
+            total = sum(map(xs.__getitem__, layers))
+            hit = (((work.layer_window[layers[0]], total),), total) if layers else ((), 0)
+        else:
+            per: dict[int | None, float] = {}
+            win = work.layer_window
+            for i in layers:
+                per[win[i]] = per.get(win[i], 0) + xs[i]
+            hit = (tuple(per.items()), sum(per.values()))
+        sums[key] = hit
+    return hit or None
+
+
+def _layer_terms(
+    sums: dict[tuple, Any], work: ModelWork, backend: str | None
+) -> tuple[tuple[float, ...], bool, bool]:
+    """(per layer: the KV elements a decoded token streams on ``backend``, or the attention width
+    where ``backend`` is None; whether each is a whole number ≥ 0 and their total below
+    :data:`_EXACT_LIMIT`; whether every layer has the same window), kept in ``sums``."""
+    # the KV elements depend on the backend only through per_query_head (kvstream.py): CUDA, ROCm
+    # and Vulkan share them
+    key = ("layer-terms", None if backend is None else per_query_head(backend))
     hit = sums.get(key)
     if hit is None:
-        per: dict[int | None, float] = {}
-        win = work.layer_window
-        attn = key[0] == "aw"
-        for i in layers:
-            x = work.layer_attn_dim[i] if attn else decode_kv_elems_per_token(work, i, backend)
-            if not (x >= 0 and float(x).is_integer()):
-                per = {}
-                break
-            per[win[i]] = per.get(win[i], 0) + x
-        else:
-            total = sum(per.values())
-            if total < _EXACT_LIMIT:
-                hit = sums[key] = (tuple(per.items()), total)
-        if hit is None:
-            hit = sums[key] = False
-    return hit or None
+        n = len(work.layer_kv_elems)
+        xs = (
+            tuple(work.layer_attn_dim)
+            if backend is None
+            else tuple(decode_kv_elems_per_token(work, i, backend) for i in range(n))
+        )
+        exact = all(x >= 0 and float(x).is_integer() for x in xs) and sum(xs) < _EXACT_LIMIT
+        hit = sums[key] = (xs, exact, len(set(work.layer_window)) <= 1)
+    return hit
 
 
 def _by_window(
