@@ -34,7 +34,7 @@ from rigfit.estimate import memory as mem
 from rigfit.estimate import speculative as spec_mod
 from rigfit.estimate import summarycache
 from rigfit.estimate import vision as vision_mod
-from rigfit.estimate.bracket import last_ok
+from rigfit.estimate.bracket import last_ok, last_ok_unproved
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
     CPU,
@@ -65,6 +65,7 @@ from rigfit.plan_capacity import row_uncertainty as _uncertainty
 from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
 from rigfit.plan_screening import _SCREENING, Screening
+from rigfit.plan_search import first_gpu_fit, gpu_slack, slack_without_layers
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -853,7 +854,8 @@ def max_ngl(
 ) -> int | None:
     """Largest ``-ngl`` (0 … n_layer + 1) at which every GPU keeps the margin free (``allow_tight``:
     just fits) and host RAM holds the rest [layers]; None when not even ``-ngl 0`` fits. GPU
-    memory grows with ngl, so a search of the boundary (:func:`rigfit.estimate.bracket.last_ok`)
+    memory grows with ngl, so a search of the boundary (:func:`rigfit.estimate.bracket.last_ok_unproved`,
+    -ngl 0 probed only where the answer is there: :func:`rigfit.plan_search.slack_without_layers`)
     is exact."""
     settings = settings or PlanSettings()
     profile = mem.build_profile(settings.llama_build)
@@ -871,12 +873,14 @@ def max_ngl(
         _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
         return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs)
 
-    ok0, slack0 = ok(0)
-    if not ok0:
-        return None
-    ok_all, slack_all = ok(n_all)
-    lo = n_all if ok_all else last_ok(ok, 0, n_all, slack0, slack_all)
-    return lo if host_ok(lo) else None
+    _, devs_all = device_memory(model, machine, settings, n_ctx, n_all, profile)  # the first try's
+    slack_all = gpu_slack(devs_all, need)
+    if slack_all >= 0:
+        lo: int | None = n_all if ok(0)[0] else None
+    else:  # -ngl 0 is probed only where the answer is 0 (its slack predicted)
+        slack0 = slack_without_layers(devs_all, need)
+        lo = last_ok_unproved(ok, 0, n_all, slack0, slack_all, lo_known=False)
+    return lo if lo is not None and host_ok(lo) else None
 
 
 def _slack(devs: list[DeviceMemory], need: int) -> float:
@@ -893,8 +897,8 @@ def min_n_cpu_moe(
     [layers]; None when not even ``--cpu-moe`` fits (or the model has no routed experts).
 
     GPU memory falls and host memory grows with N (the op-offload copy buffer appears once at
-    N ≥ 1 and then stays the same), so a search of the boundary over 1 … n_layer
-    (:func:`rigfit.estimate.bracket.last_ok`) is exact."""
+    N ≥ 1 and then stays the same), so a search of the boundary over 1 … n_layer is exact; the
+    experts' bytes per layer guide its probes (:func:`rigfit.plan_search.first_gpu_fit`)."""
     settings = settings or PlanSettings()
     if model.arch.moe is None or not has_expert_tensors(model):
         return None
@@ -909,28 +913,16 @@ def min_n_cpu_moe(
         seen[n] = device_memory(model, machine, replace(base, n_cpu_moe=n), n_ctx, None, profile)[1]
         return seen[n]
 
-    def gpu_slack(ds: list[DeviceMemory]) -> float:  # ≥ 0: every GPU keeps ``need`` free
-        return _slack([d for d in ds if d.name != CPU], need)
-
     def host_ok(ds: list[DeviceMemory]) -> bool:
         return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in ds)
 
-    def over(n: int) -> tuple[bool, float]:  # (some GPU short of ``need``, by how much)
-        slack = gpu_slack(devs(n))
-        return slack < 0, -slack
-
-    first = devs(0)
-    slack_first = gpu_slack(first)
-    if slack_first >= 0:
+    pl0, first = device_memory(model, machine, replace(base, n_cpu_moe=0), n_ctx, None, profile)
+    seen[0] = first
+    if gpu_slack(first, need) >= 0:
         return 0 if host_ok(first) else None
-    n_layer = model.arch.n_layer
-    top = devs(n_layer)
-    slack_top = gpu_slack(top)
-    if slack_top < 0:
-        return None
-    # the last N some GPU is short at, then the first it is not (gpu ok at n_layer, not at 0)
-    hi = last_ok(over, 0, n_layer, -slack_first, -slack_top) + 1
-    return hi if host_ok(seen[hi]) else None
+    # the first N no GPU is short at (some is at 0): guided by the experts' bytes per layer
+    hi = first_gpu_fit(devs, pl0, first, need)
+    return hi if hi is not None and host_ok(seen[hi] if hi in seen else devs(hi)) else None
 
 
 def max_context(

@@ -57,3 +57,50 @@ def _interpolate(lo: int, hi: int, lo_slack: float, hi_slack: float) -> int:
         return (lo + hi) // 2
     x = lo + (hi - lo) * lo_slack / span
     return min(max(math.floor(x), lo + 1), hi - 1)
+
+
+def last_ok_unproved(
+    probe: Callable[[int], tuple[bool, float]],
+    lo: int,
+    hi: int,
+    lo_slack: float,
+    hi_slack: float,
+    *,
+    lo_known: bool = True,
+    hi_known: bool = True,
+) -> int | None:
+    """The largest ``n`` in [lo, hi] where the monotone test holds, None where it holds nowhere —
+    :func:`last_ok` where an end need not have been probed: ``lo_known`` / ``hi_known`` False say
+    that the test at that end is not known (its slack is then a prediction, only used to choose
+    probes), so a search that lands next to the predicted boundary makes two probes in all.
+
+    It searches as if the test held at ``lo`` and failed at ``hi``, keeping that invariant and
+    stopping when they are adjacent, like :func:`last_ok`; an answer at an unprobed end is then
+    probed: a test that fails at ``lo`` fails everywhere (None), and one that holds at ``hi`` holds
+    up to it (``hi``). Any other answer lies between a probe that held and one that failed, so it
+    is the binary search's whatever the predictions were. Where a guess and its neighbour fall on
+    the same side (the prediction was off) it guesses again from what they measured before it
+    halves: at most four probes per halving."""
+    step = 0
+    last_held = True
+    lo0, hi0 = lo, hi
+    while hi - lo > 1:
+        mode = ("guess", "verify", "guess", "halve")[step % 4]
+        step += 1
+        if mode == "guess":
+            m = _interpolate(lo, hi, lo_slack, hi_slack)
+        elif mode == "verify":  # the guess is the boundary when its neighbour disagrees
+            m = lo + 1 if last_held else hi - 1
+        else:
+            m = (lo + hi) // 2
+        held, slack = probe(m)
+        if held:
+            lo, lo_slack = m, slack
+        else:
+            hi, hi_slack = m, slack
+        last_held = held
+    if lo == lo0 and not lo_known and not probe(lo)[0]:
+        return None
+    if lo == hi0 - 1 and not hi_known and hi0 > lo0 and probe(hi0)[0]:
+        return hi0
+    return lo

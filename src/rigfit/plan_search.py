@@ -1,0 +1,137 @@
+"""Predictions that guide the planner's -ngl and --n-cpu-moe searches (:func:`rigfit.plan.max_ngl`,
+:func:`rigfit.plan.min_n_cpu_moe`) to their boundary in fewer probes (issue 15).
+
+Each probe of those searches is a placement and a full buffer table. The answer only ever comes from
+probes: a boundary is where one probe held and its neighbour failed, so for the monotone tests the
+searches ask (memory grows with the layers on the GPUs, falls with the experts moved to RAM) it is
+the binary search's whatever a prediction says. The predictions only choose where to probe:
+
+* -ngl 0's slack, from the every-layer plan's rows with the layers' weights, KV cache and state off
+  the GPUs (the search then needs no probe at 0 unless the answer is there);
+* every --n-cpu-moe N's slack per GPU, from one probed N and the routed experts' bytes of each layer
+  (:func:`rigfit.estimate.placement_sums.layer_sums`): with every layer on the GPUs, moving layer
+  i's experts to RAM frees exactly their bytes on layer i's GPU; what else changes (the op-offload
+  copy buffer, once at N ≥ 1) is in the probed rows, so a guess from a probed N ≥ 1 usually lands on
+  the boundary, and a second probe beside it confirms it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from rigfit.estimate.bracket import last_ok_unproved
+from rigfit.estimate.placement import CPU, Placement
+from rigfit.estimate.placement_sums import layer_sums
+from rigfit.plantypes import DeviceMemory
+
+#: Probes guided by the per-layer prediction before the search falls back to
+#: :func:`rigfit.estimate.bracket.last_ok_unproved` on what they bracketed (a bound on the probes).
+_GUIDED_PROBES = 3
+
+
+def gpu_slack(devs: list[DeviceMemory], need: int) -> float:
+    """The least headroom beyond ``need`` over the GPUs whose capacity is known [B] (+inf when none
+    is): ≥ 0 exactly when every such GPU keeps ``need`` free."""
+    return min(
+        (d.headroom_bytes - need for d in devs if d.name != CPU and d.headroom_bytes is not None),
+        default=math.inf,
+    )
+
+
+def slack_without_layers(devs: list[DeviceMemory], need: int) -> float:
+    """A prediction of the GPUs' slack at -ngl 0 from their rows with every layer on them (it only
+    chooses the -ngl search's probes): the weights, KV cache and state gone, the rest as it was [B]."""
+    return min(
+        (
+            d.headroom_bytes + d.weights_bytes + d.kv_bytes + d.recurrent_bytes - need
+            for d in devs
+            if d.name != CPU and d.headroom_bytes is not None
+        ),
+        default=math.inf,
+    )
+
+
+def first_gpu_fit(
+    devs: Callable[[int], list[DeviceMemory]], pl0: Placement, rows0: list[DeviceMemory], need: int
+) -> int | None:
+    """The smallest --n-cpu-moe N in 1 … n_layer at which every GPU keeps ``need`` free, None where
+    none does; ``devs(N)``: the rows at N (a probe), ``pl0`` / ``rows0``: the placement and rows at
+    N = 0, where some GPU is short (the caller checked). The test "some GPU is short" holds up to
+    the answer and fails from it on (monotone), and the answer is a probe that fits next to one
+    that does not (or N = 0): the binary search's."""
+    n_layer = len(pl0.layer_device)
+    gpus = [d.name for d in rows0 if d.name != CPU and d.headroom_bytes is not None]
+    freed = _experts_freed(pl0, gpus, n_layer)
+    lo, lo_slack = 0, gpu_slack(rows0, need)  # the last N known short (by how much: < 0)
+    hi: int | None = None  # the first N known to fit
+    hi_slack = 0.0
+    anchor, anchor_rows = 0, rows0
+    for _ in range(_GUIDED_PROBES):
+        top = n_layer if hi is None else hi - 1
+        if top <= lo:
+            break
+        m = _predicted_fit(freed, anchor, anchor_rows, need, lo + 1, top)
+        rows = devs(m)
+        slack = gpu_slack(rows, need)
+        if slack >= 0:
+            hi, hi_slack = m, slack
+        else:
+            lo, lo_slack = m, slack
+        anchor, anchor_rows = m, rows
+    if hi is not None and hi - lo == 1:
+        return hi
+
+    def over(n: int) -> tuple[bool, float]:  # (some GPU short of ``need``, by how much)
+        s = gpu_slack(devs(n), need)
+        return s < 0, -s
+
+    top = n_layer if hi is None else hi
+    top_slack = hi_slack if hi is not None else _predicted_slack(freed, anchor, anchor_rows, need, n_layer)
+    last = last_ok_unproved(over, lo, top, -lo_slack, -top_slack, hi_known=hi is not None)
+    return None if last is None or last >= n_layer else last + 1
+
+
+def _experts_freed(pl: Placement, gpus: list[str], n_layer: int) -> dict[str, list[int]]:
+    """Per GPU: the routed experts' bytes of its layers below N, for N = 0 … n_layer [B]."""
+    e_bytes = layer_sums(pl.runs, n_layer).experts[0]
+    out: dict[str, list[int]] = {}
+    for g in gpus:
+        acc = [0] * (n_layer + 1)
+        total = 0
+        for i in range(n_layer):
+            if pl.layer_device[i] == g:
+                total += e_bytes[i]
+            acc[i + 1] = total
+        out[g] = acc
+    return out
+
+
+def _predicted_slack(
+    freed: dict[str, list[int]], anchor: int, rows: list[DeviceMemory], need: int, n: int
+) -> float:
+    """The GPUs' least slack at N = ``n`` predicted from the rows at ``anchor`` [B]."""
+    return min(
+        (
+            d.headroom_bytes - need + freed[d.name][n] - freed[d.name][anchor]
+            for d in rows
+            if d.headroom_bytes is not None and d.name in freed
+        ),
+        default=math.inf,
+    )
+
+
+def _predicted_fit(
+    freed: dict[str, list[int]], anchor: int, rows: list[DeviceMemory], need: int, a: int, b: int
+) -> int:
+    """The smallest N in [a, b] predicted to fit from the rows at ``anchor`` (``b`` where none is:
+    the top of what is left to probe); the prediction grows with N, so by halving."""
+    if _predicted_slack(freed, anchor, rows, need, b) < 0:
+        return b
+    while a < b:
+        mid = (a + b) // 2
+        if _predicted_slack(freed, anchor, rows, need, mid) >= 0:
+            b = mid
+        else:
+            a = mid + 1
+    return a
