@@ -23,11 +23,56 @@ from collections.abc import Callable
 from rigfit.estimate.bracket import last_ok_unproved
 from rigfit.estimate.placement import CPU, Placement
 from rigfit.estimate.placement_sums import layer_sums
-from rigfit.plantypes import DeviceMemory
+from rigfit.plantypes import DeviceMemory, PlanSettings
+
+#: A placement and its rows (GPUs, then host), as :func:`rigfit.plan.device_memory` gives them.
+Rows = tuple[Placement, list[DeviceMemory]]
 
 #: Probes guided by the per-layer prediction before the search falls back to
 #: :func:`rigfit.estimate.bracket.last_ok_unproved` on what they bracketed (a bound on the probes).
 _GUIDED_PROBES = 3
+
+
+def host_ok(devs: list[DeviceMemory]) -> bool:
+    """Whether every device whose capacity is known holds its buffers (host RAM included)."""
+    return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs)
+
+
+def max_ngl_search(at: Callable[[int], Rows], n_all: int, need: int) -> tuple[int | None, Rows | None]:
+    """:func:`rigfit.plan.max_ngl` and the placement and rows at its answer (None, None: none);
+    ``at(n)``: the rows at -ngl n (a probe, kept by the caller), ``need``: the bytes every GPU must
+    keep free. -ngl 0 is probed only where the answer is there (its slack predicted by
+    :func:`slack_without_layers`)."""
+
+    def ok(n: int) -> tuple[bool, float]:  # (every GPU keeps ``need`` free, the GPUs' slack)
+        slack = gpu_slack(at(n)[1], need)
+        return slack >= 0, slack
+
+    devs_all = at(n_all)[1]  # every layer: the plan's first try
+    slack_all = gpu_slack(devs_all, need)
+    if slack_all >= 0:
+        lo: int | None = n_all if ok(0)[0] else None
+    else:
+        lo = last_ok_unproved(ok, 0, n_all, slack_without_layers(devs_all, need), slack_all, lo_known=False)
+    if lo is None or not host_ok(at(lo)[1]):
+        return None, None
+    return lo, at(lo)
+
+
+def min_n_cpu_moe_search(
+    at: Callable[[int], tuple[PlanSettings, Placement, list[DeviceMemory]]], need: int
+) -> tuple[int | None, tuple[PlanSettings, Placement, list[DeviceMemory]] | None]:
+    """:func:`rigfit.plan.min_n_cpu_moe` and the settings, placement and rows at its answer (None,
+    None: none); ``at(n)``: those at --n-cpu-moe n (a probe, kept by the caller), ``need``: the bytes
+    every GPU must keep free."""
+    _, pl0, first = at(0)
+    if gpu_slack(first, need) >= 0:
+        return (0, at(0)) if host_ok(first) else (None, None)
+    # the first N no GPU is short at (some is at 0): guided by the experts' bytes per layer
+    hi = first_gpu_fit(lambda n: at(n)[2], pl0, first, need)
+    if hi is None or not host_ok(at(hi)[2]):
+        return None, None
+    return hi, at(hi)
 
 
 def gpu_slack(devs: list[DeviceMemory], need: int) -> float:
