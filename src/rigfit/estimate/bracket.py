@@ -80,10 +80,21 @@ def last_ok_unproved(
     up to it (``hi``). Any other answer lies between a probe that held and one that failed, so it
     is the binary search's whatever the predictions were. Where a guess and its neighbour fall on
     the same side (the prediction was off) it guesses again from what they measured before it
-    halves: at most four probes per halving."""
+    halves: at most four probes per halving. An end whose predicted slack says the answer is there
+    is probed first."""
+    lo0, hi0 = lo, hi
+    if not lo_known and lo_slack < 0:  # predicted to fail everywhere: that end first
+        held, lo_slack = probe(lo)
+        if not held:
+            return None
+        lo_known = True
+    if not hi_known and hi_slack >= 0 and hi > lo:  # predicted to hold everywhere: that end first
+        held, hi_slack = probe(hi)
+        if held:
+            return hi
+        hi_known = True
     step = 0
     last_held = True
-    lo0, hi0 = lo, hi
     while hi - lo > 1:
         mode = ("guess", "verify", "guess", "halve")[step % 4]
         step += 1
