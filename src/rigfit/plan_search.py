@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
+from itertools import accumulate
 
 from rigfit.estimate.bracket import last_ok_unproved
 from rigfit.estimate.placement import CPU, Placement
@@ -106,24 +108,24 @@ def first_gpu_fit(
     the answer and fails from it on (monotone), and the answer is a probe that fits next to one
     that does not (or N = 0): the binary search's."""
     n_layer = len(pl0.layer_device)
-    gpus = [d.name for d in rows0 if d.name != CPU and d.headroom_bytes is not None]
+    gpus = tuple(d.name for d in rows0 if d.name != CPU and d.headroom_bytes is not None)
     freed = _experts_freed(pl0, gpus, n_layer)
     lo, lo_slack = 0, gpu_slack(rows0, need)  # the last N known short (by how much: < 0)
     hi: int | None = None  # the first N known to fit
     hi_slack = 0.0
-    anchor, anchor_rows = 0, rows0
+    base = _bases(freed, gpus, 0, rows0, need)
     for _ in range(_GUIDED_PROBES):
         top = n_layer if hi is None else hi - 1
         if top <= lo:
             break
-        m = _predicted_fit(freed, anchor, anchor_rows, need, lo + 1, top)
+        m = _predicted_fit(freed, base, lo + 1, top)
         rows = devs(m)
         slack = gpu_slack(rows, need)
         if slack >= 0:
             hi, hi_slack = m, slack
         else:
             lo, lo_slack = m, slack
-        anchor, anchor_rows = m, rows
+        base = _bases(freed, gpus, m, rows, need)
     if hi is not None and hi - lo == 1:
         return hi
 
@@ -132,50 +134,53 @@ def first_gpu_fit(
         return s < 0, -s
 
     top = n_layer if hi is None else hi
-    top_slack = hi_slack if hi is not None else _predicted_slack(freed, anchor, anchor_rows, need, n_layer)
+    top_slack = hi_slack if hi is not None else _predicted_slack(freed, base, n_layer)
     last = last_ok_unproved(over, lo, top, -lo_slack, -top_slack, hi_known=hi is not None)
     return None if last is None or last >= n_layer else last + 1
 
 
-def _experts_freed(pl: Placement, gpus: list[str], n_layer: int) -> dict[str, list[int]]:
-    """Per GPU: the routed experts' bytes of its layers below N, for N = 0 … n_layer [B]."""
+def _experts_freed(pl: Placement, gpus: tuple[str, ...], n_layer: int) -> tuple[tuple[int, ...], ...]:
+    """Per GPU of ``gpus``: the routed experts' bytes of its layers below N, for N = 0 … n_layer [B]."""
     e_bytes = layer_sums(pl.runs, n_layer).experts[0]
-    out: dict[str, list[int]] = {}
-    for g in gpus:
-        acc = [0] * (n_layer + 1)
-        total = 0
-        for i in range(n_layer):
-            if pl.layer_device[i] == g:
-                total += e_bytes[i]
-            acc[i + 1] = total
-        out[g] = acc
-    return out
+    return _freed(tuple(e_bytes), pl.layer_device, gpus)
 
 
-def _predicted_slack(
-    freed: dict[str, list[int]], anchor: int, rows: list[DeviceMemory], need: int, n: int
-) -> float:
-    """The GPUs' least slack at N = ``n`` predicted from the rows at ``anchor`` [B]."""
-    return min(
-        (
-            d.headroom_bytes - need + freed[d.name][n] - freed[d.name][anchor]
-            for d in rows
-            if d.headroom_bytes is not None and d.name in freed
-        ),
-        default=math.inf,
+@lru_cache(maxsize=1024)
+def _freed(
+    e_bytes: tuple[int, ...], layer_device: tuple[str, ...], gpus: tuple[str, ...]
+) -> tuple[tuple[int, ...], ...]:
+    return tuple(
+        (0, *accumulate(b if dev == g else 0 for b, dev in zip(e_bytes, layer_device, strict=False)))
+        for g in gpus
     )
 
 
-def _predicted_fit(
-    freed: dict[str, list[int]], anchor: int, rows: list[DeviceMemory], need: int, a: int, b: int
-) -> int:
-    """The smallest N in [a, b] predicted to fit from the rows at ``anchor`` (``b`` where none is:
-    the top of what is left to probe); the prediction grows with N, so by halving."""
-    if _predicted_slack(freed, anchor, rows, need, b) < 0:
+def _bases(
+    freed: tuple[tuple[int, ...], ...],
+    gpus: tuple[str, ...],
+    anchor: int,
+    rows: list[DeviceMemory],
+    need: int,
+) -> list[int]:
+    """Per GPU: its slack at ``anchor`` (from ``rows``) less the experts freed below it [B], so that
+    base + freed[n] predicts its slack at N = n."""
+    headroom = {d.name: d.headroom_bytes for d in rows}
+    return [(headroom[g] or 0) - need - f[anchor] for g, f in zip(gpus, freed, strict=True)]
+
+
+def _predicted_slack(freed: tuple[tuple[int, ...], ...], base: list[int], n: int) -> float:
+    """The GPUs' least slack at N = ``n`` predicted from the bases of :func:`_bases` [B]."""
+    return min((b + f[n] for b, f in zip(base, freed, strict=True)), default=math.inf)
+
+
+def _predicted_fit(freed: tuple[tuple[int, ...], ...], base: list[int], a: int, b: int) -> int:
+    """The smallest N in [a, b] predicted to fit (``b`` where none is: the top of what is left to
+    probe); the prediction grows with N, so by halving."""
+    if _predicted_slack(freed, base, b) < 0:
         return b
     while a < b:
         mid = (a + b) // 2
-        if _predicted_slack(freed, anchor, rows, need, mid) >= 0:
+        if _predicted_slack(freed, base, mid) >= 0:
             b = mid
         else:
             a = mid + 1
