@@ -22,7 +22,7 @@ from rigfit import recommend as rec
 from rigfit.catalog.models import load_models
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
-from rigfit.estimate.bracket import last_ok, last_ok_unproved
+from rigfit.estimate.bracket import _interpolate, last_ok_unproved
 from rigfit.estimate.placement import CPU, has_expert_tensors
 from rigfit.hardware.grammar import resolve_machine
 from rigfit.plantypes import DeviceMemory, PlanSettings, resolve_ctx
@@ -86,9 +86,30 @@ def test_last_ok_unproved_equals_binary_search(prediction: str) -> None:
     assert worst <= 4  # at most a guess, its check, a second guess and a halving per halving
 
 
+def _last_ok_main(probe, lo: int, hi: int, lo_slack: float, hi_slack: float) -> int:
+    """:func:`rigfit.estimate.bracket.last_ok` as it was on main 30bd91b (guess, its neighbour, a
+    halving): the searches below are the ones main made, probe for probe."""
+    mode = "guess"
+    last_held = True
+    while hi - lo > 1:
+        if mode == "guess":
+            m, mode = _interpolate(lo, hi, lo_slack, hi_slack), "verify"
+        elif mode == "verify":
+            m, mode = (lo + 1 if last_held else hi - 1), "halve"
+        else:
+            m, mode = (lo + hi) // 2, "guess"
+        held, slack = probe(m)
+        if held:
+            lo, lo_slack = m, slack
+        else:
+            hi, hi_slack = m, slack
+        last_held = held
+    return lo
+
+
 def _max_ngl_before(model, machine, settings: PlanSettings, allow_tight: bool) -> int | None:
     """``max_ngl`` as it was before the guided search (main 30bd91b): -ngl 0 and every layer
-    probed, then :func:`last_ok` between them (multi-GPU -ngl tests are not always monotone —
+    probed, then :func:`_last_ok_main` between them (multi-GPU -ngl tests are not always monotone —
     the split moves with -ngl — so the reference is that search, not a plain binary search)."""
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
@@ -106,13 +127,13 @@ def _max_ngl_before(model, machine, settings: PlanSettings, allow_tight: bool) -
     if not ok0:
         return None
     ok_all, slack_all = ok(n_all)
-    lo = n_all if ok_all else last_ok(ok, 0, n_all, slack0, slack_all)
+    lo = n_all if ok_all else _last_ok_main(ok, 0, n_all, slack0, slack_all)
     return lo if all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs(lo)) else None
 
 
 def _min_n_cpu_moe_before(model, machine, settings: PlanSettings, allow_tight: bool) -> int | None:
     """``min_n_cpu_moe`` as it was before the guided search (main 30bd91b): N = 0 and --cpu-moe
-    probed, then :func:`last_ok` between them."""
+    probed, then :func:`_last_ok_main` between them."""
     if model.arch.moe is None or not has_expert_tensors(model):
         return None
     profile = mem.build_profile(settings.llama_build)
@@ -138,7 +159,7 @@ def _min_n_cpu_moe_before(model, machine, settings: PlanSettings, allow_tight: b
     over_top, s_top = over(n_layer)
     if over_top:
         return None
-    hi = last_ok(over, 0, n_layer, s0, s_top) + 1
+    hi = _last_ok_main(over, 0, n_layer, s0, s_top) + 1
     return hi if host_ok(devs(hi)) else None
 
 

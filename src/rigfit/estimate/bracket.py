@@ -10,10 +10,13 @@ interpolated probe lands at it or next to it, and one more confirms it.
 
 :func:`last_ok` keeps the binary search's invariant (the test holds at ``lo`` and fails at
 ``hi``) and stops, like it, when they are adjacent, so for a monotone test it returns the same
-answer whatever it probes. The guesses only pick which points to probe; a guess that misses is
-followed by a verification step and then a plain halving, so at worst it makes three probes per
-halving (tests/test_plan_search_bracket.py counts them; on the catalog it makes a third to two
-thirds of a binary search's).
+answer whatever it probes. The guesses only pick which points to probe: each round interpolates
+between the ends of the bracket twice (the second time from the first guess, where the test
+changes sign next to it when the slack is linear — a guess at the boundary is confirmed by its
+neighbour — and a curved slack is corrected by the first guess's), then halves the bracket unless
+the two guesses already did, so at worst it makes three probes per halving
+(tests/test_plan_search_bracket.py counts them; on the catalog it makes a third to two thirds of a
+binary search's).
 """
 
 from __future__ import annotations
@@ -31,21 +34,17 @@ def last_ok(
     probe(n): (whether the test holds at n, its slack: ≥ 0 where it holds, < 0 where it fails,
     roughly linear in n — only used to choose where to probe next); lo_slack / hi_slack: the
     slack at lo and hi."""
-    mode = "guess"
-    last_held = True
+    width, step = hi - lo, 0  # a round: two guesses, then a halving unless they halved it already
     while hi - lo > 1:
-        if mode == "guess":
-            m, mode = _interpolate(lo, hi, lo_slack, hi_slack), "verify"
-        elif mode == "verify":  # the guess is the boundary when its neighbour disagrees
-            m, mode = (lo + 1 if last_held else hi - 1), "halve"
-        else:
-            m, mode = (lo + hi) // 2, "guess"
+        m = _interpolate(lo, hi, lo_slack, hi_slack) if step < 2 else (lo + hi) // 2
         held, slack = probe(m)
         if held:
             lo, lo_slack = m, slack
         else:
             hi, hi_slack = m, slack
-        last_held = held
+        step += 1
+        if step == 3 or (step == 2 and 2 * (hi - lo) <= width):
+            width, step = hi - lo, 0
     return lo
 
 
@@ -78,10 +77,8 @@ def last_ok_unproved(
     stopping when they are adjacent, like :func:`last_ok`; an answer at an unprobed end is then
     probed: a test that fails at ``lo`` fails everywhere (None), and one that holds at ``hi`` holds
     up to it (``hi``). Any other answer lies between a probe that held and one that failed, so it
-    is the binary search's whatever the predictions were. Where a guess and its neighbour fall on
-    the same side (the prediction was off) it guesses again from what they measured before it
-    halves: at most four probes per halving. An end whose predicted slack says the answer is there
-    is probed first."""
+    is the binary search's whatever the predictions were. It probes as :func:`last_ok` does, plus
+    an unprobed end where the answer is there; one whose predicted slack says so is probed first."""
     lo0, hi0 = lo, hi
     if not lo_known and lo_slack < 0:  # predicted to fail everywhere: that end first
         held, lo_slack = probe(lo)
@@ -93,23 +90,7 @@ def last_ok_unproved(
         if held:
             return hi
         hi_known = True
-    step = 0
-    last_held = True
-    while hi - lo > 1:
-        mode = ("guess", "verify", "guess", "halve")[step % 4]
-        step += 1
-        if mode == "guess":
-            m = _interpolate(lo, hi, lo_slack, hi_slack)
-        elif mode == "verify":  # the guess is the boundary when its neighbour disagrees
-            m = lo + 1 if last_held else hi - 1
-        else:
-            m = (lo + hi) // 2
-        held, slack = probe(m)
-        if held:
-            lo, lo_slack = m, slack
-        else:
-            hi, hi_slack = m, slack
-        last_held = held
+    lo = last_ok(probe, lo, hi, lo_slack, hi_slack)
     if lo == lo0 and not lo_known and not probe(lo)[0]:
         return None
     if lo == hi0 - 1 and not hi_known and hi0 > lo0 and probe(hi0)[0]:
