@@ -13,6 +13,10 @@ the binary search's whatever a prediction says. The predictions only choose wher
   i's experts to RAM frees exactly their bytes on layer i's GPU; what else changes (the op-offload
   copy buffer, once at N ≥ 1) is in the probed rows, so a guess from a probed N ≥ 1 usually lands on
   the boundary, and a second probe beside it confirms it.
+
+(With several GPUs the -ngl test is not always monotone: the layers' split moves with -ngl, so a
+GPU's slack can rise again by a step. There, like the search before it, the answer depends on the
+probes; tests/test_plan_search_guided.py checks it against that search over the MoE catalog.)
 """
 
 from __future__ import annotations
