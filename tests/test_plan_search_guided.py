@@ -168,6 +168,7 @@ MACHINES = (
     "2x RTX 3090 + 128GB DDR4-3200",
     "RTX 4090 + Ryzen 9 7950X + 64GB DDR5-6000",
     "RX 7900 XTX + 64GB DDR5-6000",
+    "4x RTX 3090 + 256GB DDR4-3200",  # (its -ngl test steps back: main's -ngl search kept there)
 )
 
 

@@ -15,8 +15,10 @@ the binary search's whatever a prediction says. The predictions only choose wher
   the boundary, and a second probe beside it confirms it.
 
 (With several GPUs the -ngl test is not always monotone: the layers' split moves with -ngl, so a
-GPU's slack can rise again by a step. There, like the search before it, the answer depends on the
-probes; tests/test_plan_search_guided.py checks it against that search over the MoE catalog.)
+GPU's slack can rise again by a step, and the answer depends on the probes. There the -ngl search
+makes the probes it made before (:func:`rigfit.estimate.bracket.last_ok_guess_verify`), so its
+answers stay what they were; tests/test_plan_search_guided.py compares both searches with that
+one over the MoE catalog.)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from itertools import accumulate
 
-from rigfit.estimate.bracket import last_ok_unproved
+from rigfit.estimate.bracket import last_ok_guess_verify, last_ok_unproved
 from rigfit.estimate.placement import CPU, Placement
 from rigfit.estimate.placement_sums import layer_sums
 from rigfit.plantypes import DeviceMemory, PlanSettings
@@ -48,7 +50,7 @@ def max_ngl_search(at: Callable[[int], Rows], n_all: int, need: int) -> tuple[in
     """:func:`rigfit.plan.max_ngl` and the placement and rows at its answer (None, None: none);
     ``at(n)``: the rows at -ngl n (a probe, kept by the caller), ``need``: the bytes every GPU must
     keep free. -ngl 0 is probed only where the answer is there (its slack predicted by
-    :func:`slack_without_layers`)."""
+    :func:`slack_without_layers`), except on several GPUs (the module's note)."""
 
     def ok(n: int) -> tuple[bool, float]:  # (every GPU keeps ``need`` free, the GPUs' slack)
         slack = gpu_slack(at(n)[1], need)
@@ -56,8 +58,14 @@ def max_ngl_search(at: Callable[[int], Rows], n_all: int, need: int) -> tuple[in
 
     devs_all = at(n_all)[1]  # every layer: the plan's first try
     slack_all = gpu_slack(devs_all, need)
-    if slack_all >= 0:
-        lo: int | None = n_all if ok(0)[0] else None
+    lo: int | None
+    if sum(d.name != CPU for d in devs_all) > 1:  # the test may step back (see the module's note):
+        ok0, slack0 = ok(0)  # the probes, and so the answers, of the search before this one
+        if not ok0:
+            return None, None
+        lo = n_all if slack_all >= 0 else last_ok_guess_verify(ok, 0, n_all, slack0, slack_all)
+    elif slack_all >= 0:
+        lo = n_all if ok(0)[0] else None
     else:
         lo = last_ok_unproved(ok, 0, n_all, slack_without_layers(devs_all, need), slack_all, lo_known=False)
     if lo is None or not host_ok(at(lo)[1]):

@@ -48,6 +48,31 @@ def last_ok(
     return lo
 
 
+def last_ok_guess_verify(
+    probe: Callable[[int], tuple[bool, float]], lo: int, hi: int, lo_slack: float, hi_slack: float
+) -> int:
+    """:func:`last_ok` by the probes it made before (issue 15, session 27): a guess, its neighbour,
+    a halving. For a monotone test the answer is the same; a test that is not quite monotone (the
+    -ngl test on several GPUs, whose layer split moves with -ngl) answers by its probes, and this
+    keeps the answers it gave."""
+    mode = "guess"
+    last_held = True
+    while hi - lo > 1:
+        if mode == "guess":
+            m, mode = _interpolate(lo, hi, lo_slack, hi_slack), "verify"
+        elif mode == "verify":  # the guess is the boundary when its neighbour disagrees
+            m, mode = (lo + 1 if last_held else hi - 1), "halve"
+        else:
+            m, mode = (lo + hi) // 2, "guess"
+        held, slack = probe(m)
+        if held:
+            lo, lo_slack = m, slack
+        else:
+            hi, hi_slack = m, slack
+        last_held = held
+    return lo
+
+
 def _interpolate(lo: int, hi: int, lo_slack: float, hi_slack: float) -> int:
     """Where the slack, linear between (lo, lo_slack) and (hi, hi_slack), last is ≥ 0 — within
     (lo, hi); the midpoint where the slacks say nothing."""
