@@ -2,9 +2,10 @@
 
 * :func:`last_ok` against a plain binary search over monotone tests whose slack is linear,
   curved, flat, infinite or unrelated to the boundary, with a bound on its probes.
-* ``max_ngl``, ``min_n_cpu_moe`` and ``max_context`` with :func:`last_ok` against the same
-  functions with a binary search in its place (the searches they made before), over catalog
-  models × quants on several machines, and fewer placements made in all.
+* ``max_context`` with :func:`last_ok` against the same function with a binary search in its place
+  (the search it made before), over catalog models × quants on several machines, and fewer
+  placements made in all (``max_ngl`` and ``min_n_cpu_moe`` run here too, but their guided searches
+  are compared with these ones in tests/test_plan_search_guided.py).
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ from rigfit.plan_capacity import row_uncertainty as _uncertainty
 from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
 from rigfit.plan_screening import _SCREENING, Screening
+from rigfit.plan_search import Rows, max_ngl_search, min_n_cpu_moe_search
 from rigfit.plantypes import (
     DEFAULT_CTX,
     DEFAULT_MARGIN,
@@ -513,12 +514,13 @@ def _offload(
     ``first``: the placement, devices and verdict of the settings as given. Returns (settings,
     placement, devices, verdict, max -ngl, alternative) and appends notes."""
     arch = model.arch
-    max_ngl_v = max_ngl(model, machine, settings)
+    at_all = first[:2] if settings.ngl is None else None  # (-ngl all: device_memory's same answer)
+    max_ngl_v, at_max = _max_ngl(model, machine, settings, False, at_all)
     if max_ngl_v is None:
-        max_ngl_v = max_ngl(model, machine, settings, allow_tight=True)
+        max_ngl_v, at_max = _max_ngl(model, machine, settings, True, at_all)
     pl, devs, verdict = first
-    if max_ngl_v is not None and settings.ngl is None:
-        pl, devs = device_memory(model, machine, settings, n_ctx, max_ngl_v, profile)
+    if at_max is not None and settings.ngl is None:
+        pl, devs = at_max  # (the search's probe at max_ngl_v: device_memory's answer)
         verdict = _grade(devs, settings.margin_bytes)
         if verdict in (Verdict.FITS, Verdict.TIGHT):
             notes.append(
@@ -539,7 +541,7 @@ def _offload(
     alternative = None
     if _auto_moe_offload(model, settings):
         settings, pl, devs, verdict, alternative = _choose_moe_offload(
-            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes
+            model, machine, settings, n_ctx, profile, (pl, devs, verdict), notes, first[:2]
         )
     return settings, pl, devs, verdict, max_ngl_v, alternative
 
@@ -573,6 +575,7 @@ def _choose_moe_offload(
     profile: mem.BuildProfile,
     layers: tuple[Placement, list[DeviceMemory], Verdict],
     notes: list[str],
+    at_zero: Rows | None = None,
 ) -> tuple[PlanSettings, Placement, list[DeviceMemory], Verdict, OffloadAlternative | None]:
     """Layer offload (``layers``: the -ngl plan found, verdict "no" if none) against experts in RAM
     (every layer on the GPUs, smallest --n-cpu-moe that fits): the one that keeps the margin, then
@@ -580,13 +583,16 @@ def _choose_moe_offload(
     RAM wins (llama.cpp -fit's order for MoE). Appends a note naming the other strategy's speed."""
     n_layer = model.arch.n_layer
     pl_l, devs_l, v_l = layers
-    n_moe = min_n_cpu_moe(model, machine, settings)
+    n_moe, at_moe = _min_n_cpu_moe(model, machine, settings, False, at_zero)
     if n_moe is None:
-        n_moe = min_n_cpu_moe(model, machine, settings, allow_tight=True)
-    if n_moe is None:
+        n_moe, at_moe = _min_n_cpu_moe(model, machine, settings, True, at_zero)
+    if n_moe is None or at_moe is None:
         return settings, pl_l, devs_l, v_l, None
-    s_e = replace(settings, cpu_moe=True) if n_moe >= n_layer else replace(settings, n_cpu_moe=n_moe)
-    pl_e, devs_e = device_memory(model, machine, s_e, n_ctx, None, profile)
+    if 0 < n_moe < n_layer:  # the search's probe: settings equal to replace(settings, n_cpu_moe=n_moe)
+        s_e, pl_e, devs_e = at_moe
+    else:
+        s_e = replace(settings, cpu_moe=True) if n_moe >= n_layer else replace(settings, n_cpu_moe=n_moe)
+        pl_e, devs_e = device_memory(model, machine, s_e, n_ctx, None, profile)
     g = _grade(devs_e, settings.margin_bytes)
     v_e = Verdict.OFFLOAD if g is Verdict.FITS else g
     flag = "--cpu-moe" if s_e.cpu_moe else f"--n-cpu-moe {n_moe}"
@@ -853,30 +859,27 @@ def max_ngl(
 ) -> int | None:
     """Largest ``-ngl`` (0 … n_layer + 1) at which every GPU keeps the margin free (``allow_tight``:
     just fits) and host RAM holds the rest [layers]; None when not even ``-ngl 0`` fits. GPU
-    memory grows with ngl, so a search of the boundary (:func:`rigfit.estimate.bracket.last_ok`)
+    memory grows with ngl, so a search of the boundary (:func:`rigfit.plan_search.max_ngl_search`)
     is exact."""
-    settings = settings or PlanSettings()
+    return _max_ngl(model, machine, settings or PlanSettings(), allow_tight)[0]
+
+
+def _max_ngl(
+    model: ModelSpec, machine: Machine, settings: PlanSettings, allow_tight: bool, at_all: Rows | None = None
+) -> tuple[int | None, Rows | None]:
+    """:func:`max_ngl` and the placement and rows at it; ``at_all``: the rows with every layer on
+    the GPUs where the caller has them (device_memory's answer: the same)."""
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
     n_all = model.arch.n_layer + 1
+    probed: dict[int, Rows] = {} if at_all is None else {n_all: at_all}
 
-    need = 0 if allow_tight else settings.margin_bytes
+    def at(n: int) -> Rows:
+        if n not in probed:
+            probed[n] = device_memory(model, machine, settings, n_ctx, n, profile)
+        return probed[n]
 
-    def ok(n: int) -> tuple[bool, float]:  # (every GPU keeps ``need`` free, the GPUs' slack)
-        _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
-        slack = _slack([d for d in devs if d.name != CPU], need)
-        return slack >= 0, slack
-
-    def host_ok(n: int) -> bool:
-        _, devs = device_memory(model, machine, settings, n_ctx, n, profile)
-        return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in devs)
-
-    ok0, slack0 = ok(0)
-    if not ok0:
-        return None
-    ok_all, slack_all = ok(n_all)
-    lo = n_all if ok_all else last_ok(ok, 0, n_all, slack0, slack_all)
-    return lo if host_ok(lo) else None
+    return max_ngl_search(at, n_all, 0 if allow_tight else settings.margin_bytes)
 
 
 def _slack(devs: list[DeviceMemory], need: int) -> float:
@@ -893,44 +896,32 @@ def min_n_cpu_moe(
     [layers]; None when not even ``--cpu-moe`` fits (or the model has no routed experts).
 
     GPU memory falls and host memory grows with N (the op-offload copy buffer appears once at
-    N ≥ 1 and then stays the same), so a search of the boundary over 1 … n_layer
-    (:func:`rigfit.estimate.bracket.last_ok`) is exact."""
-    settings = settings or PlanSettings()
+    N ≥ 1 and then stays the same), so a search of the boundary over 1 … n_layer is exact; the
+    experts' bytes per layer guide its probes (:func:`rigfit.plan_search.first_gpu_fit`)."""
+    return _min_n_cpu_moe(model, machine, settings or PlanSettings(), allow_tight)[0]
+
+
+def _min_n_cpu_moe(
+    model: ModelSpec, machine: Machine, settings: PlanSettings, allow_tight: bool, at_zero: Rows | None = None
+) -> tuple[int | None, tuple[PlanSettings, Placement, list[DeviceMemory]] | None]:
+    """:func:`min_n_cpu_moe` and the settings, placement and rows at it; ``at_zero``: the rows at
+    N = 0 where the caller has them (settings that leave the offload to rigfit: the same)."""
     if model.arch.moe is None or not has_expert_tensors(model):
-        return None
+        return None, None
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
     base = replace(settings, ngl=None, cpu_moe=False)
-    need = 0 if allow_tight else settings.margin_bytes
+    probed: dict[int, tuple[PlanSettings, Placement, list[DeviceMemory]]] = {}
+    if at_zero is not None:
+        probed[0] = (base if base.n_cpu_moe == 0 else replace(base, n_cpu_moe=0), *at_zero)
 
-    seen: dict[int, list[DeviceMemory]] = {}
+    def at(n: int) -> tuple[PlanSettings, Placement, list[DeviceMemory]]:
+        if n not in probed:
+            s = replace(base, n_cpu_moe=n)
+            probed[n] = (s, *device_memory(model, machine, s, n_ctx, None, profile))
+        return probed[n]
 
-    def devs(n: int) -> list[DeviceMemory]:
-        seen[n] = device_memory(model, machine, replace(base, n_cpu_moe=n), n_ctx, None, profile)[1]
-        return seen[n]
-
-    def gpu_slack(ds: list[DeviceMemory]) -> float:  # ≥ 0: every GPU keeps ``need`` free
-        return _slack([d for d in ds if d.name != CPU], need)
-
-    def host_ok(ds: list[DeviceMemory]) -> bool:
-        return all(d.headroom_bytes is None or d.headroom_bytes >= 0 for d in ds)
-
-    def over(n: int) -> tuple[bool, float]:  # (some GPU short of ``need``, by how much)
-        slack = gpu_slack(devs(n))
-        return slack < 0, -slack
-
-    first = devs(0)
-    slack_first = gpu_slack(first)
-    if slack_first >= 0:
-        return 0 if host_ok(first) else None
-    n_layer = model.arch.n_layer
-    top = devs(n_layer)
-    slack_top = gpu_slack(top)
-    if slack_top < 0:
-        return None
-    # the last N some GPU is short at, then the first it is not (gpu ok at n_layer, not at 0)
-    hi = last_ok(over, 0, n_layer, -slack_first, -slack_top) + 1
-    return hi if host_ok(seen[hi]) else None
+    return min_n_cpu_moe_search(at, 0 if allow_tight else settings.margin_bytes)
 
 
 def max_context(
