@@ -283,12 +283,19 @@ def _weights_bytes(model_id: str, quant: str) -> int:
 PROMPT_TOKENS = 2048
 
 
+@lru_cache(maxsize=256)
+def _settings(ctx: int, users: int) -> PlanSettings:
+    """The plan settings of a candidate at ``ctx`` for ``users``: one shared (frozen) object per
+    pair, so that the planner's caches keyed by settings find them by identity, hashed once."""
+    return PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+
+
 @lru_cache(maxsize=8192)
 def _evaluate_cached(
     machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
 ) -> Evaluation:
     spec = _spec(model_id, quant)
-    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    settings = _settings(ctx, users)
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
     if plan.fit is not Verdict.NO:
         plan = finish_with_speed(plan, spec, machine, settings)  # the same placement, plus speed
@@ -324,7 +331,7 @@ def _screen_cached(
     if users > 1:  # per-user decode under load comes from the full plan (estimate/concurrency.py)
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     spec = _spec(model_id, quant)
-    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    settings = _settings(ctx, users)
     if _may_overflow(spec.arch, _weights_bytes(model_id, quant), machine) and only_layer_offload_fits(
         spec, machine, settings
     ):
@@ -374,20 +381,31 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
     sums each buffer kind over those devices.
     """
     n_all = spec.arch.n_layer + 1
-    accel_rows = [d for d in plan.devices if d.kind != "cpu"]
-    rows = accel_rows or list(plan.devices)
+    devices = plan.devices
+    accel_rows = [d for d in devices if d.kind != "cpu"]
+    rows = accel_rows or devices
     full = not accel_rows or plan.ngl >= n_all
     fully = plan.fit in (Verdict.FITS, Verdict.TIGHT) and full
-    mem_b = float(sum(d.total_bytes for d in rows))
+    # one pass over the rows: each sum adds the same terms in the same order as sum() would
+    total = weights = kv = compute = overhead = cap_sum = n_caps = 0
+    for d in rows:
+        total += d.total_bytes
+        weights += d.weights_bytes
+        kv += d.kv_bytes + d.recurrent_bytes
+        compute += d.compute_bytes + d.output_bytes
+        overhead += d.overhead_bytes
+        if d.capacity_bytes is not None:
+            cap_sum += d.capacity_bytes
+            n_caps += 1
+    mem_b = float(total)
     if plan.hosted is not None:  # no per-device table: the weights + KV the provider must hold
         mem_b = float(plan.hosted.weights_and_kv_bytes or 0.0)
-    caps = [d.capacity_bytes for d in rows if d.capacity_bytes is not None]
-    cap = float(sum(caps)) if caps and len(caps) == len(rows) else None
+    cap = float(cap_sum) if n_caps and n_caps == len(rows) else None
     breakdown = {
-        "weights": float(sum(d.weights_bytes for d in rows)),
-        "KV cache": float(sum(d.kv_bytes + d.recurrent_bytes for d in rows)),
-        "compute buffers": float(sum(d.compute_bytes + d.output_bytes for d in rows)),
-        "runtime overhead": float(sum(d.overhead_bytes for d in rows)),
+        "weights": float(weights),
+        "KV cache": float(kv),
+        "compute buffers": float(compute),
+        "runtime overhead": float(overhead),
     }
     speed = plan.speed
     notes = tuple(plan.notes) + ((f"speed: {plan.speed_reason}",) if plan.speed_reason else ())
@@ -411,7 +429,7 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
         n_layers=n_all,
         experts_in_ram=plan.experts_in_ram,
         n_cpu_moe=plan.settings.n_cpu_moe or (spec.arch.n_layer if plan.settings.cpu_moe else 0),
-        ram_bytes=float(sum(d.total_bytes for d in plan.devices if d.kind == "cpu")) if accel_rows else 0.0,
+        ram_bytes=float(sum(d.total_bytes for d in devices if d.kind == "cpu")) if accel_rows else 0.0,
         systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
     )
 
@@ -688,7 +706,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     """(best-scoring pick, best-scoring comfortable pick) over the model's quant ladder."""
     best: Pick | None = None
     best_comfy: Pick | None = None
-    n_eff = effective_params(arch)
+    m = _ModelFacts(arch, f.use)
     for q in quant_ladder(arch):
         f.considered += 1
         kld = _kld(arch, q)
@@ -703,7 +721,7 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         if weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
-        p = _pick(arch, q, kld, n_eff, f)
+        p = _pick(m, q, kld, f)
         if p is None:
             continue
         if best is None or p.score > best.score:
@@ -727,8 +745,23 @@ def _kld_cached(arch: Architecture, quant: str) -> Figure:
     return kld_for_model(arch, quant)
 
 
-def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
+class _ModelFacts:
+    """What every quant of one model shares in its pick (worked out once per model and ladder)."""
+
+    __slots__ = ("arch", "made", "n_eff", "other", "released", "tier", "tier_src", "total_params")
+
+    def __init__(self, arch: Architecture, u: Use) -> None:
+        self.arch = arch
+        self.n_eff = effective_params(arch)
+        self.made, self.other = is_made_for(arch, u), is_made_for_other_use(arch, u)
+        self.tier, self.tier_src = capability_tier(arch)
+        self.released = release_sort_key(arch.id)
+        self.total_params = float(arch.total_params or self.n_eff)
+
+
+def _pick(m: _ModelFacts, q: str, kld: Figure, f: _Filters) -> Pick | None:
     """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
+    arch = m.arch
     try:
         ev = screen(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
     except RigfitError:
@@ -742,23 +775,23 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
         f.rejected["too slow"] += 1
         return None
     u = f.use
-    made, other = is_made_for(arch, u), is_made_for_other_use(arch, u)
     tight = ev.fit == Verdict.TIGHT
     s = score(
-        n_eff,
+        m.n_eff,
         float(kld.value or 0.0),
         tps,
         u.comfortable_tps,
-        made,
+        m.made,
         tight=tight,
-        other_use=other,
+        other_use=m.other,
     )
-    tier, tier_src = capability_tier(arch)
     comfy = not tight and tps >= u.comfortable_tps
-    pick = Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
-    pick.made_for_other_use = other
-    pick.released = release_sort_key(arch.id)
-    pick.total_params = float(arch.total_params or n_eff)
+    pick = Pick(
+        arch.id, arch.name or arch.id, q, f.ctx, s, m.n_eff, m.tier, m.tier_src, kld, ev, comfy, m.made
+    )
+    pick.made_for_other_use = m.other
+    pick.released = m.released
+    pick.total_params = m.total_params
     return pick
 
 
