@@ -72,7 +72,13 @@ from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
 from rigfit.plan_screening import screening
-from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
+from rigfit.plan_speed import (
+    NeedsFullEstimate,
+    decode_at_context,
+    exceeds_fast_memory,
+    only_layer_offload_fits,
+    total_capacity,
+)
 from rigfit.plantypes import Plan, PlanSettings, Verdict
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -332,9 +338,10 @@ def _screen_cached(
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     spec = _spec(model_id, quant)
     settings = _settings(ctx, users)
-    if _may_overflow(spec.arch, _weights_bytes(model_id, quant), machine) and only_layer_offload_fits(
-        spec, machine, settings
-    ):
+    weights = _weights_bytes(model_id, quant)
+    if _may_exceed(weights, machine) and exceeds_fast_memory(spec, machine, settings):
+        return None  # more than every device holds together: too big, without placing it
+    if _may_overflow(spec.arch, weights, machine) and only_layer_offload_fits(spec, machine, settings):
         return None  # whole layers in RAM at best: too big, without the -ngl search
     with screening() as seen:  # memory only, as _evaluate_cached (no notes, leaner MoE offload choice)
         plan = make_plan(spec, machine, settings, with_speed=False)
@@ -354,11 +361,29 @@ def _screen_cached(
 _OVERFLOW_SHARE = 0.6
 
 
+#: Weights above this share of all the devices' capacities make :func:`exceeds_fast_memory` worth
+#: asking (the answer is exact either way; the KV cache can add the rest at a long context).
+_EXCEED_SHARE = 0.7
+
+
+def _may_exceed(weights_bytes: float, machine: Machine) -> bool:
+    cap = total_capacity(machine)
+    return cap is not None and weights_bytes > _EXCEED_SHARE * cap
+
+
 def _may_overflow(arch: Architecture, weights_bytes: float, machine: Machine) -> bool:
     """Whether a dense model is large enough for its GPUs that it may not fit with every layer
     there (only then is :func:`only_layer_offload_fits` asked: it costs a placement)."""
-    gpu = sum(d.memory_bytes or 0 for d in machine.accelerators)
-    return arch.moe is None and gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
+    if arch.moe is not None:
+        return False
+    gpu = _gpu_bytes(machine)
+    return gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
+
+
+@lru_cache(maxsize=256)
+def _gpu_bytes(machine: Machine) -> int:
+    """The memory of the machine's accelerators together [B] (0 where unknown)."""
+    return sum(d.memory_bytes or 0 for d in machine.accelerators)
 
 
 def _under_load(ev: Evaluation, plan: Plan, ctx: int, users: int, turn_tokens: int | None) -> Evaluation:
