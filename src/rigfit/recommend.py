@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rigfit.catalog.arch import Architecture, ModelSpec
@@ -460,15 +460,24 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
 
 
 @lru_cache(maxsize=2048)
-def max_context_for(machine: Machine, model_id: str, quant: str, n_cpu_moe: int = 0) -> int | None:
+def max_context_for(
+    machine: Machine, model_id: str, quant: str, n_cpu_moe: int = 0, near: int = 0
+) -> int | None:
     """Largest context that still fits entirely in fast memory [tokens] (the planner's search,
     with the same headroom as ``rigfit plan --max-ctx``; a model that only fits tight gets the
     largest tight context instead of none). ``n_cpu_moe``: layers whose routed experts stay in
-    RAM, as in the plan being described."""
-    settings = PlanSettings(n_cpu_moe=n_cpu_moe)
+    RAM, as in the plan being described. ``near``: a context a plan of one user was made at
+    (recommend's rows): the search starts there, from that plan's memory table, kept by the planner
+    (the settings below differ from that plan's only in its context and prompt length, which the
+    memory table does not read); the answer is the same (tests/test_ladder_maxctx.py)."""
+    base = _settings(near, 1) if near > 0 else PlanSettings()
+    settings = replace(base, n_cpu_moe=n_cpu_moe) if n_cpu_moe else base
+    start = near if near > 0 else 256
     try:
         spec = _spec(model_id, quant)
-        n = max_context(spec, machine, settings) or max_context(spec, machine, settings, allow_tight=True)
+        n = max_context(spec, machine, settings, start=start) or max_context(
+            spec, machine, settings, allow_tight=True, start=start
+        )
     except RigfitError:
         return None
     return n or None
@@ -864,8 +873,8 @@ def _neg_date(date: str) -> str:
 def _max_ctx(machine: Machine, p: Pick) -> int | None:
     e = p.evaluation
     if e.experts_offload:
-        return max_context_for(machine, p.model_id, p.quant, e.n_cpu_moe)
-    return max_context_for(machine, p.model_id, p.quant)
+        return max_context_for(machine, p.model_id, p.quant, e.n_cpu_moe, near=p.ctx)
+    return max_context_for(machine, p.model_id, p.quant, near=p.ctx)
 
 
 def _named_picks(picks: list[Pick], u: Use, ctx: int) -> tuple[Pick | None, Pick | None, str, str]:
