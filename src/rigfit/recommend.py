@@ -741,9 +741,8 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     best: Pick | None = None
     best_comfy: Pick | None = None
     m = _ModelFacts(arch, f.use)
-    for q in quant_ladder(arch):
+    for q, kld in _ladder_klds(arch):
         f.considered += 1
-        kld = _kld(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
@@ -755,14 +754,33 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         if weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
-        p = _pick(m, q, kld, f)
-        if p is None:
+        got = _scored(m, q, kld, f)
+        if got is None:
             continue
-        if best is None or p.score > best.score:
-            best = p
-        if p.comfortable and (best_comfy is None or p.score > best_comfy.score):
-            best_comfy = p
+        s, comfy, ev = got
+        new_best = best is None or s > best.score
+        new_comfy = comfy and (best_comfy is None or s > best_comfy.score)
+        if new_best or new_comfy:  # (a Pick only for a quant that leads so far)
+            p = _new_pick(m, q, kld, f, s, comfy, ev)
+            if new_best:
+                best = p
+            if new_comfy:
+                best_comfy = p
     return best, best_comfy
+
+
+def _ladder_klds(arch: Architecture) -> tuple[tuple[str, Figure], ...]:
+    """(quant, :func:`_kld`) over :func:`quant_ladder`, kept per architecture (the same every
+    ladder)."""
+    try:
+        return _ladder_klds_cached(arch)
+    except TypeError:  # an Architecture holding unhashable values: not kept
+        return tuple((q, _kld(arch, q)) for q in quant_ladder(arch))
+
+
+@lru_cache(maxsize=1024)
+def _ladder_klds_cached(arch: Architecture) -> tuple[tuple[str, Figure], ...]:
+    return tuple((q, _kld(arch, q)) for q in quant_ladder(arch))
 
 
 def _kld(arch: Architecture, quant: str) -> Figure:
@@ -793,8 +811,9 @@ class _ModelFacts:
         self.total_params = float(arch.total_params or self.n_eff)
 
 
-def _pick(m: _ModelFacts, q: str, kld: Figure, f: _Filters) -> Pick | None:
-    """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
+def _scored(m: _ModelFacts, q: str, kld: Figure, f: _Filters) -> tuple[float, bool, Evaluation] | None:
+    """(score, comfortable, evaluation) of one quant, or None (counted in ``f.rejected``) when a
+    filter rejects it."""
     arch = m.arch
     try:
         ev = screen(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
@@ -819,7 +838,13 @@ def _pick(m: _ModelFacts, q: str, kld: Figure, f: _Filters) -> Pick | None:
         tight=tight,
         other_use=m.other,
     )
-    comfy = not tight and tps >= u.comfortable_tps
+    return s, not tight and tps >= u.comfortable_tps, ev
+
+
+def _new_pick(
+    m: _ModelFacts, q: str, kld: Figure, f: _Filters, s: float, comfy: bool, ev: Evaluation
+) -> Pick:
+    arch = m.arch
     pick = Pick(
         arch.id, arch.name or arch.id, q, f.ctx, s, m.n_eff, m.tier, m.tier_src, kld, ev, comfy, m.made
     )
