@@ -412,8 +412,11 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
     full = not accel_rows or plan.ngl >= n_all
     fully = plan.fit in (Verdict.FITS, Verdict.TIGHT) and full
     # one pass over the rows: each sum adds the same terms in the same order as sum() would
-    total = weights = kv = compute = overhead = cap_sum = n_caps = 0
-    for d in rows:
+    total = weights = kv = compute = overhead = cap_sum = n_caps = ram = 0
+    for d in devices:
+        if d.kind == "cpu" and accel_rows:  # host RAM beside the accelerators
+            ram += d.total_bytes
+            continue
         total += d.total_bytes
         weights += d.weights_bytes
         kv += d.kv_bytes + d.recurrent_bytes
@@ -454,7 +457,7 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
         n_layers=n_all,
         experts_in_ram=plan.experts_in_ram,
         n_cpu_moe=plan.settings.n_cpu_moe or (spec.arch.n_layer if plan.settings.cpu_moe else 0),
-        ram_bytes=float(sum(d.total_bytes for d in devices if d.kind == "cpu")) if accel_rows else 0.0,
+        ram_bytes=float(ram) if accel_rows else 0.0,
         systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
     )
 
