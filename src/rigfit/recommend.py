@@ -686,8 +686,8 @@ def _recommend(
             picks.append(row)
     picks = order_picks(picks)
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
-    for i, p in enumerate(picks, start=1):
-        p.reason = _reason(i, p, picks, u)
+    for i, (p, around) in enumerate(zip(picks, _comfy_around(picks), strict=True), start=1):
+        p.reason = _reason(i, p, picks, u, around)
         p.rank = i
     shown = _shown_rows(picks, limit, (sweet, largest))
     for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
@@ -948,8 +948,19 @@ def _where(p: Pick) -> str:
     return ""
 
 
-def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
-    """One line: why this row is where it is (what it is, how it runs, what it gave up)."""
+def _comfy_around(rows: list[Pick]) -> list[tuple[bool, bool]]:
+    """Per row: (whether a comfortable row is above it, whether one is below it)."""
+    at = [i for i, p in enumerate(rows) if p.comfortable]
+    if not at:
+        return [(False, False)] * len(rows)
+    return [(at[0] < i, at[-1] > i) for i in range(len(rows))]
+
+
+def _reason(
+    rank: int, p: Pick, rows: list[Pick], u: Use, comfy_around: tuple[bool, bool] | None = None
+) -> str:
+    """One line: why this row is where it is (what it is, how it runs, what it gave up).
+    ``comfy_around``: whether a comfortable row is above it, below it (else looked up in ``rows``)."""
     e = p.evaluation
     size = f"{p.total_params / 1e9:.0f}B"
     if _is_moe(p):
@@ -970,12 +981,9 @@ def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
         parts.append("a code model, ranked down for " + u.name)
     if p.released:
         parts.append(f"released {p.released}")
-    above = rows[: rank - 1]
-    if (
-        not p.comfortable
-        and not any(r.comfortable for r in above)
-        and any(r.comfortable for r in rows[rank:])
-    ):
+    if comfy_around is None:
+        comfy_around = any(r.comfortable for r in rows[: rank - 1]), any(r.comfortable for r in rows[rank:])
+    if not p.comfortable and not comfy_around[0] and comfy_around[1]:
         parts.append("scores higher than the sweet spot below it, but is not comfortable")
     if rank > 1 and near_tie(rows[rank - 2], p):
         parts.append("ties with the row above on score (within 0.05); older or smaller")
