@@ -931,9 +931,11 @@ def max_context(
     *,
     allow_tight: bool = False,
     limit: int | None = None,
+    start: int = 256,
 ) -> int:
     """Largest context (a multiple of 256, up to the training context or ``limit``) whose plan
     fits (keeps the margin on every device; ``allow_tight`` accepts less) [tokens]; 0 if none.
+    ``start``: the first context probed (e.g. one already planned); the answer does not depend on it.
 
     Uses the settings' ``ngl`` (None = all layers on the GPUs). Memory grows with n_ctx, so a
     search of the boundary over multiples of 256 (:func:`rigfit.estimate.bracket.last_ok`) is exact."""
@@ -950,13 +952,16 @@ def max_context(
         return _grade(devs, settings.margin_bytes) in ok_set, _slack(devs, need)
 
     hi = top // step
-    ok1, slack1 = ok(1)
-    if not ok1:
+    lo = min(max(start // step, 1), hi)
+    ok_lo, slack_lo = ok(lo)
+    if not ok_lo and lo > 1:  # a start that does not fit: the boundary is below it
+        lo, hi, (ok_lo, slack_lo) = 1, lo, ok(1)
+    if not ok_lo:
         return 0
     ok_hi, slack_hi = ok(hi)
     if ok_hi:
         return hi * step
-    return last_ok(ok, 1, hi, slack1, slack_hi) * step
+    return last_ok(ok, lo, hi, slack_lo, slack_hi) * step
 
 
 #: File types compared by ``max_context_by_quant`` (the common llama.cpp K-quant ladder).

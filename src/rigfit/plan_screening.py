@@ -10,9 +10,8 @@ experts-in-RAM plan it picks is kept for the ranking (:meth:`Screening.decode_at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
+from contextvars import ContextVar, Token
 
 from rigfit.estimate.placement import Placement
 from rigfit.figures import Figure
@@ -47,13 +46,23 @@ def active() -> bool:
     return _SCREENING.get() is not None
 
 
-@contextmanager
-def screening() -> Iterator[Screening]:
+def screening() -> AbstractContextManager[Screening]:
     """Plans made inside are screening plans (see the module docstring); yields where their
     decode figures are kept. One plan at a time: :func:`rigfit.recommend.screen` wraps each."""
-    seen = Screening()
-    token = _SCREENING.set(seen)
-    try:
-        yield seen
-    finally:
-        _SCREENING.reset(token)
+    return _Scope()
+
+
+class _Scope:
+    """:func:`screening`'s context (a plain class: a ladder enters ~1,000 of them, and a
+    generator-based context manager costs several times more)."""
+
+    __slots__ = ("_token",)
+    _token: Token[Screening | None]
+
+    def __enter__(self) -> Screening:
+        seen = Screening()
+        self._token = _SCREENING.set(seen)
+        return seen
+
+    def __exit__(self, *exc: object) -> None:
+        _SCREENING.reset(self._token)

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rigfit.catalog.arch import Architecture, ModelSpec
@@ -72,8 +72,22 @@ from rigfit.hardware.osreserve import RamReserve, ram_reserve
 from rigfit.plan import make_plan, max_context
 from rigfit.plan_reuse import finish_with_speed
 from rigfit.plan_screening import screening
-from rigfit.plan_speed import NeedsFullEstimate, decode_at_context, only_layer_offload_fits
+from rigfit.plan_speed import (
+    NeedsFullEstimate,
+    decode_at_context,
+    exceeds_fast_memory,
+    only_layer_offload_fits,
+    total_capacity,
+)
 from rigfit.plantypes import Plan, PlanSettings, Verdict
+from rigfit.recommend_uses import USES as USES
+from rigfit.recommend_uses import Use as Use
+from rigfit.recommend_uses import capability_tier as capability_tier
+from rigfit.recommend_uses import effective_params as effective_params
+from rigfit.recommend_uses import is_code_model as is_code_model
+from rigfit.recommend_uses import is_made_for as is_made_for
+from rigfit.recommend_uses import is_made_for_other_use as is_made_for_other_use
+from rigfit.recommend_uses import resolve_use as resolve_use
 
 QUANT_LADDER = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KLD_PER_POINT = 0.1
@@ -90,86 +104,6 @@ OTHER_USE_PENALTY = 1.0
 SCORE_TIE = 0.05
 #: Sizes within this ratio of the largest comfortable row count as equal for "largest".
 SIZE_TIE_RATIO = 0.9
-
-
-@dataclass(frozen=True)
-class Use:
-    """A use case: its context [tokens], speed floor and comfortable speed [tok/s].
-
-    turn_tokens: new tokens per turn when the engine caches the prompt (llama-server
-    ``cache_prompt``): TTFT prefills only those, at the depth of the context [tokens]; None = the
-    whole prompt (``PROMPT_TOKENS``) from an empty cache.
-    """
-
-    name: str
-    ctx: int
-    min_tps: float
-    comfortable_tps: float
-    description: str
-    turn_tokens: int | None = None
-
-
-USES: dict[str, Use] = {
-    "chat": Use("chat", 8192, 10.0, 20.0, "conversation: reading speed matters, 8K context"),
-    "code": Use("code", 16384, 15.0, 25.0, "coding assistant: files in context, fast edits"),
-    # agents: rigfit's use definition (not a measured figure): a 64K working context kept in the
-    # prompt cache, each turn adding a tool result / instruction of about 2K tokens
-    "agents": Use(
-        "agents", 65536, 15.0, 30.0, "tool-using agents: 64K context, prompt caching, many turns", 2048
-    ),
-    "long-context": Use("long-context", 65536, 5.0, 10.0, "long documents / RAG: context first"),
-}
-
-
-def resolve_use(name: str) -> Use:
-    key = name.strip().lower().replace("_", "-")
-    if key in ("long", "rag", "long-ctx", "longcontext"):
-        key = "long-context"
-    if key not in USES:
-        raise RigfitError(f"Unknown use {name!r}.", "Use one of: " + ", ".join(USES) + ".")
-    return USES[key]
-
-
-def effective_params(arch: Architecture) -> float:
-    """Dense-equivalent parameters [count]: total for dense, √(total × active) for MoE."""
-    total = float(arch.total_params or 0)
-    active = float(arch.active_params or total)
-    if arch.moe is not None and active and total:
-        return math.sqrt(total * active)
-    return total
-
-
-_TIERS = (
-    (200e9, "frontier-class"),
-    (65e9, "xl"),
-    (20e9, "large"),
-    (10e9, "mid"),
-    (3e9, "small"),
-    (0, "tiny"),
-)
-
-
-def capability_tier(arch: Architecture) -> tuple[str, str]:
-    """(tier, source) — a size class by effective parameters."""
-    p = effective_params(arch)
-    tier = next(name for lim, name in _TIERS if p >= lim * 0.95)
-    how = "√(total×active) for MoE" if arch.moe is not None else "parameter count"
-    return tier, f"rigfit size class by effective parameters ({how} = {p / 1e9:.1f} B), not a benchmark"
-
-
-def is_code_model(arch: Architecture) -> bool:
-    """Whether the model is a code specialist (by its name: Coder, Codestral, Devstral)."""
-    text = f"{arch.id} {arch.name}".lower()
-    return "coder" in text or "codestral" in text or "devstral" in text
-
-
-def is_made_for(arch: Architecture, use: Use) -> bool:
-    return use.name == "code" and is_code_model(arch)
-
-
-def is_made_for_other_use(arch: Architecture, use: Use) -> bool:
-    """A code specialist recommended for anything but code."""
-    return use.name != "code" and is_code_model(arch)
 
 
 def quant_ladder(arch: Architecture) -> tuple[str, ...]:
@@ -283,12 +217,19 @@ def _weights_bytes(model_id: str, quant: str) -> int:
 PROMPT_TOKENS = 2048
 
 
+@lru_cache(maxsize=256)
+def _settings(ctx: int, users: int) -> PlanSettings:
+    """The plan settings of a candidate at ``ctx`` for ``users``: one shared (frozen) object per
+    pair, so that the planner's caches keyed by settings find them by identity, hashed once."""
+    return PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+
+
 @lru_cache(maxsize=8192)
 def _evaluate_cached(
     machine: Machine, model_id: str, quant: str, ctx: int, users: int = 1, turn_tokens: int | None = None
 ) -> Evaluation:
     spec = _spec(model_id, quant)
-    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
+    settings = _settings(ctx, users)
     plan = make_plan(spec, machine, settings, with_speed=False)  # cheap: memory only
     if plan.fit is not Verdict.NO:
         plan = finish_with_speed(plan, spec, machine, settings)  # the same placement, plus speed
@@ -324,10 +265,11 @@ def _screen_cached(
     if users > 1:  # per-user decode under load comes from the full plan (estimate/concurrency.py)
         return _evaluate_cached(machine, model_id, quant, ctx, users, turn_tokens)
     spec = _spec(model_id, quant)
-    settings = PlanSettings(n_ctx=ctx * users, n_parallel=users, prompt_tokens=min(PROMPT_TOKENS, ctx))
-    if _may_overflow(spec.arch, _weights_bytes(model_id, quant), machine) and only_layer_offload_fits(
-        spec, machine, settings
-    ):
+    settings = _settings(ctx, users)
+    weights = _weights_bytes(model_id, quant)
+    if _may_exceed(weights, machine) and exceeds_fast_memory(spec, machine, settings):
+        return None  # more than every device holds together: too big, without placing it
+    if _may_overflow(spec.arch, weights, machine) and only_layer_offload_fits(spec, machine, settings):
         return None  # whole layers in RAM at best: too big, without the -ngl search
     with screening() as seen:  # memory only, as _evaluate_cached (no notes, leaner MoE offload choice)
         plan = make_plan(spec, machine, settings, with_speed=False)
@@ -347,11 +289,29 @@ def _screen_cached(
 _OVERFLOW_SHARE = 0.6
 
 
+#: Weights above this share of all the devices' capacities make :func:`exceeds_fast_memory` worth
+#: asking (the answer is exact either way; the KV cache can add the rest at a long context).
+_EXCEED_SHARE = 0.7
+
+
+def _may_exceed(weights_bytes: float, machine: Machine) -> bool:
+    cap = total_capacity(machine)
+    return cap is not None and weights_bytes > _EXCEED_SHARE * cap
+
+
 def _may_overflow(arch: Architecture, weights_bytes: float, machine: Machine) -> bool:
     """Whether a dense model is large enough for its GPUs that it may not fit with every layer
     there (only then is :func:`only_layer_offload_fits` asked: it costs a placement)."""
-    gpu = sum(d.memory_bytes or 0 for d in machine.accelerators)
-    return arch.moe is None and gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
+    if arch.moe is not None:
+        return False
+    gpu = _gpu_bytes(machine)
+    return gpu > 0 and weights_bytes > _OVERFLOW_SHARE * gpu
+
+
+@lru_cache(maxsize=256)
+def _gpu_bytes(machine: Machine) -> int:
+    """The memory of the machine's accelerators together [B] (0 where unknown)."""
+    return sum(d.memory_bytes or 0 for d in machine.accelerators)
 
 
 def _under_load(ev: Evaluation, plan: Plan, ctx: int, users: int, turn_tokens: int | None) -> Evaluation:
@@ -374,20 +334,34 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
     sums each buffer kind over those devices.
     """
     n_all = spec.arch.n_layer + 1
-    accel_rows = [d for d in plan.devices if d.kind != "cpu"]
-    rows = accel_rows or list(plan.devices)
+    devices = plan.devices
+    accel_rows = [d for d in devices if d.kind != "cpu"]
+    rows = accel_rows or devices
     full = not accel_rows or plan.ngl >= n_all
     fully = plan.fit in (Verdict.FITS, Verdict.TIGHT) and full
-    mem_b = float(sum(d.total_bytes for d in rows))
+    # one pass over the rows: each sum adds the same terms in the same order as sum() would
+    total = weights = kv = compute = overhead = cap_sum = n_caps = ram = 0
+    for d in devices:
+        if d.kind == "cpu" and accel_rows:  # host RAM beside the accelerators
+            ram += d.total_bytes
+            continue
+        total += d.total_bytes
+        weights += d.weights_bytes
+        kv += d.kv_bytes + d.recurrent_bytes
+        compute += d.compute_bytes + d.output_bytes
+        overhead += d.overhead_bytes
+        if d.capacity_bytes is not None:
+            cap_sum += d.capacity_bytes
+            n_caps += 1
+    mem_b = float(total)
     if plan.hosted is not None:  # no per-device table: the weights + KV the provider must hold
         mem_b = float(plan.hosted.weights_and_kv_bytes or 0.0)
-    caps = [d.capacity_bytes for d in rows if d.capacity_bytes is not None]
-    cap = float(sum(caps)) if caps and len(caps) == len(rows) else None
+    cap = float(cap_sum) if n_caps and n_caps == len(rows) else None
     breakdown = {
-        "weights": float(sum(d.weights_bytes for d in rows)),
-        "KV cache": float(sum(d.kv_bytes + d.recurrent_bytes for d in rows)),
-        "compute buffers": float(sum(d.compute_bytes + d.output_bytes for d in rows)),
-        "runtime overhead": float(sum(d.overhead_bytes for d in rows)),
+        "weights": float(weights),
+        "KV cache": float(kv),
+        "compute buffers": float(compute),
+        "runtime overhead": float(overhead),
     }
     speed = plan.speed
     notes = tuple(plan.notes) + ((f"speed: {plan.speed_reason}",) if plan.speed_reason else ())
@@ -411,21 +385,30 @@ def _from_plan(plan: Plan, model_id: str, quant: str, ctx: int, spec: ModelSpec)
         n_layers=n_all,
         experts_in_ram=plan.experts_in_ram,
         n_cpu_moe=plan.settings.n_cpu_moe or (spec.arch.n_layer if plan.settings.cpu_moe else 0),
-        ram_bytes=float(sum(d.total_bytes for d in plan.devices if d.kind == "cpu")) if accel_rows else 0.0,
+        ram_bytes=float(ram) if accel_rows else 0.0,
         systems_needed=plan.hosted.systems_needed if plan.hosted is not None else None,
     )
 
 
 @lru_cache(maxsize=2048)
-def max_context_for(machine: Machine, model_id: str, quant: str, n_cpu_moe: int = 0) -> int | None:
+def max_context_for(
+    machine: Machine, model_id: str, quant: str, n_cpu_moe: int = 0, near: int = 0
+) -> int | None:
     """Largest context that still fits entirely in fast memory [tokens] (the planner's search,
     with the same headroom as ``rigfit plan --max-ctx``; a model that only fits tight gets the
     largest tight context instead of none). ``n_cpu_moe``: layers whose routed experts stay in
-    RAM, as in the plan being described."""
-    settings = PlanSettings(n_cpu_moe=n_cpu_moe)
+    RAM, as in the plan being described. ``near``: a context a plan of one user was made at
+    (recommend's rows): the search starts there, from that plan's memory table, kept by the planner
+    (the settings below differ from that plan's only in its context and prompt length, which the
+    memory table does not read); the answer is the same (tests/test_ladder_maxctx.py)."""
+    base = _settings(near, 1) if near > 0 else PlanSettings()
+    settings = replace(base, n_cpu_moe=n_cpu_moe) if n_cpu_moe else base
+    start = near if near > 0 else 256
     try:
         spec = _spec(model_id, quant)
-        n = max_context(spec, machine, settings) or max_context(spec, machine, settings, allow_tight=True)
+        n = max_context(spec, machine, settings, start=start) or max_context(
+            spec, machine, settings, allow_tight=True, start=start
+        )
     except RigfitError:
         return None
     return n or None
@@ -631,8 +614,8 @@ def _recommend(
             picks.append(row)
     picks = order_picks(picks)
     sweet, largest, sweet_why, largest_why = _named_picks(picks, u, ctx)
-    for i, p in enumerate(picks, start=1):
-        p.reason = _reason(i, p, picks, u)
+    for i, (p, around) in enumerate(zip(picks, _comfy_around(picks), strict=True), start=1):
+        p.reason = _reason(i, p, picks, u, around)
         p.rank = i
     shown = _shown_rows(picks, limit, (sweet, largest))
     for row in shown:  # only the rows shown need their context search (neither ranks nor names use it)
@@ -688,10 +671,9 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
     """(best-scoring pick, best-scoring comfortable pick) over the model's quant ladder."""
     best: Pick | None = None
     best_comfy: Pick | None = None
-    n_eff = effective_params(arch)
-    for q in quant_ladder(arch):
+    m = _ModelFacts(arch, f.use)
+    for q, kld in _ladder_klds(arch):
         f.considered += 1
-        kld = _kld(arch, q)
         if not kld.known or kld.value is None or kld.value > f.max_kld:
             f.rejected["quality loss"] += 1
             continue
@@ -703,14 +685,33 @@ def _best_quants(arch: Architecture, f: _Filters) -> tuple[Pick | None, Pick | N
         if weights_bytes > f.fast_bytes + (f.ram_bytes if arch.moe is not None else 0.0):
             f.rejected["too big"] += 1
             continue
-        p = _pick(arch, q, kld, n_eff, f)
-        if p is None:
+        got = _scored(m, q, kld, f)
+        if got is None:
             continue
-        if best is None or p.score > best.score:
-            best = p
-        if p.comfortable and (best_comfy is None or p.score > best_comfy.score):
-            best_comfy = p
+        s, comfy, ev = got
+        new_best = best is None or s > best.score
+        new_comfy = comfy and (best_comfy is None or s > best_comfy.score)
+        if new_best or new_comfy:  # (a Pick only for a quant that leads so far)
+            p = _new_pick(m, q, kld, f, s, comfy, ev)
+            if new_best:
+                best = p
+            if new_comfy:
+                best_comfy = p
     return best, best_comfy
+
+
+def _ladder_klds(arch: Architecture) -> tuple[tuple[str, Figure], ...]:
+    """(quant, :func:`_kld`) over :func:`quant_ladder`, kept per architecture (the same every
+    ladder)."""
+    try:
+        return _ladder_klds_cached(arch)
+    except TypeError:  # an Architecture holding unhashable values: not kept
+        return tuple((q, _kld(arch, q)) for q in quant_ladder(arch))
+
+
+@lru_cache(maxsize=1024)
+def _ladder_klds_cached(arch: Architecture) -> tuple[tuple[str, Figure], ...]:
+    return tuple((q, _kld(arch, q)) for q in quant_ladder(arch))
 
 
 def _kld(arch: Architecture, quant: str) -> Figure:
@@ -727,8 +728,24 @@ def _kld_cached(arch: Architecture, quant: str) -> Figure:
     return kld_for_model(arch, quant)
 
 
-def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) -> Pick | None:
-    """The scored pick of one quant, or None (counted in ``f.rejected``) when a filter rejects it."""
+class _ModelFacts:
+    """What every quant of one model shares in its pick (worked out once per model and ladder)."""
+
+    __slots__ = ("arch", "made", "n_eff", "other", "released", "tier", "tier_src", "total_params")
+
+    def __init__(self, arch: Architecture, u: Use) -> None:
+        self.arch = arch
+        self.n_eff = effective_params(arch)
+        self.made, self.other = is_made_for(arch, u), is_made_for_other_use(arch, u)
+        self.tier, self.tier_src = capability_tier(arch)
+        self.released = release_sort_key(arch.id)
+        self.total_params = float(arch.total_params or self.n_eff)
+
+
+def _scored(m: _ModelFacts, q: str, kld: Figure, f: _Filters) -> tuple[float, bool, Evaluation] | None:
+    """(score, comfortable, evaluation) of one quant, or None (counted in ``f.rejected``) when a
+    filter rejects it."""
+    arch = m.arch
     try:
         ev = screen(f.machine, arch, q, f.ctx, users=f.users, turn_tokens=f.use.turn_tokens)
     except RigfitError:
@@ -742,23 +759,29 @@ def _pick(arch: Architecture, q: str, kld: Figure, n_eff: float, f: _Filters) ->
         f.rejected["too slow"] += 1
         return None
     u = f.use
-    made, other = is_made_for(arch, u), is_made_for_other_use(arch, u)
     tight = ev.fit == Verdict.TIGHT
     s = score(
-        n_eff,
+        m.n_eff,
         float(kld.value or 0.0),
         tps,
         u.comfortable_tps,
-        made,
+        m.made,
         tight=tight,
-        other_use=other,
+        other_use=m.other,
     )
-    tier, tier_src = capability_tier(arch)
-    comfy = not tight and tps >= u.comfortable_tps
-    pick = Pick(arch.id, arch.name or arch.id, q, f.ctx, s, n_eff, tier, tier_src, kld, ev, comfy, made)
-    pick.made_for_other_use = other
-    pick.released = release_sort_key(arch.id)
-    pick.total_params = float(arch.total_params or n_eff)
+    return s, not tight and tps >= u.comfortable_tps, ev
+
+
+def _new_pick(
+    m: _ModelFacts, q: str, kld: Figure, f: _Filters, s: float, comfy: bool, ev: Evaluation
+) -> Pick:
+    arch = m.arch
+    pick = Pick(
+        arch.id, arch.name or arch.id, q, f.ctx, s, m.n_eff, m.tier, m.tier_src, kld, ev, comfy, m.made
+    )
+    pick.made_for_other_use = m.other
+    pick.released = m.released
+    pick.total_params = m.total_params
     return pick
 
 
@@ -806,8 +829,8 @@ def _neg_date(date: str) -> str:
 def _max_ctx(machine: Machine, p: Pick) -> int | None:
     e = p.evaluation
     if e.experts_offload:
-        return max_context_for(machine, p.model_id, p.quant, e.n_cpu_moe)
-    return max_context_for(machine, p.model_id, p.quant)
+        return max_context_for(machine, p.model_id, p.quant, e.n_cpu_moe, near=p.ctx)
+    return max_context_for(machine, p.model_id, p.quant, near=p.ctx)
 
 
 def _named_picks(picks: list[Pick], u: Use, ctx: int) -> tuple[Pick | None, Pick | None, str, str]:
@@ -853,8 +876,19 @@ def _where(p: Pick) -> str:
     return ""
 
 
-def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
-    """One line: why this row is where it is (what it is, how it runs, what it gave up)."""
+def _comfy_around(rows: list[Pick]) -> list[tuple[bool, bool]]:
+    """Per row: (whether a comfortable row is above it, whether one is below it)."""
+    at = [i for i, p in enumerate(rows) if p.comfortable]
+    if not at:
+        return [(False, False)] * len(rows)
+    return [(at[0] < i, at[-1] > i) for i in range(len(rows))]
+
+
+def _reason(
+    rank: int, p: Pick, rows: list[Pick], u: Use, comfy_around: tuple[bool, bool] | None = None
+) -> str:
+    """One line: why this row is where it is (what it is, how it runs, what it gave up).
+    ``comfy_around``: whether a comfortable row is above it, below it (else looked up in ``rows``)."""
     e = p.evaluation
     size = f"{p.total_params / 1e9:.0f}B"
     if _is_moe(p):
@@ -875,12 +909,9 @@ def _reason(rank: int, p: Pick, rows: list[Pick], u: Use) -> str:
         parts.append("a code model, ranked down for " + u.name)
     if p.released:
         parts.append(f"released {p.released}")
-    above = rows[: rank - 1]
-    if (
-        not p.comfortable
-        and not any(r.comfortable for r in above)
-        and any(r.comfortable for r in rows[rank:])
-    ):
+    if comfy_around is None:
+        comfy_around = any(r.comfortable for r in rows[: rank - 1]), any(r.comfortable for r in rows[rank:])
+    if not p.comfortable and not comfy_around[0] and comfy_around[1]:
         parts.append("scores higher than the sweet spot below it, but is not comfortable")
     if rank > 1 and near_tie(rows[rank - 2], p):
         parts.append("ties with the row above on score (within 0.05); older or smaller")
