@@ -40,9 +40,9 @@ from rigfit.estimate.placement import (
     CPU,
     Placement,
     accelerators_for_llamacpp,
-    backend_prefix,
     experts_in_ram_layers,
     has_expert_tensors,
+    machine_facts,
     place,
     resolve_ngl,
     skipped_mtp_span,
@@ -57,10 +57,10 @@ from rigfit.plan_buffers import BACKEND_OVERHEAD, HOST_FIXED_BYTES, _buffers, _g
 from rigfit.plan_capacity import (
     PackedRows,
     apple_system_share_bytes,
+    gpu_capacities,
     kept_rows,
     usable_fast_memory_bytes,
 )
-from rigfit.plan_capacity import device_capacity as _capacity
 from rigfit.plan_capacity import row_uncertainty as _uncertainty
 from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
@@ -115,6 +115,7 @@ def device_memory(
     profile: mem.BuildProfile,
 ) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
+    settings = _canonical(settings)
     if (
         machine.detected  # this machine's fitted offsets come from the results store
         or settings.speculative is not None
@@ -132,12 +133,34 @@ def device_memory(
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
 
+#: One instance per distinct PlanSettings that device_memory saw (at most _CANONICAL_MAX, then
+#: afresh): a ladder makes equal settings for every candidate at one context, and the caches keyed by
+#: them (here and in rigfit.estimate.tablecache, through ``settings.llama``) compare an equal key
+#: field by field where the same instance compares by identity.
+_CANONICAL: dict[PlanSettings, PlanSettings] = {}
+_CANONICAL_MAX = 1024
+
+
+def _canonical(settings: PlanSettings) -> PlanSettings:
+    """The kept instance equal to ``settings`` (itself when new): every answer of :func:`device_memory`
+    is a function of the settings' fields only, so an equal instance gives the same answer."""
+    try:
+        kept = _CANONICAL.get(settings)
+    except TypeError:  # unhashable values (a list in a field): as given
+        return settings
+    if kept is not None:
+        return kept
+    if len(_CANONICAL) >= _CANONICAL_MAX:
+        _CANONICAL.clear()
+    return _CANONICAL.setdefault(settings, settings)
+
+
 def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
     """``ngl`` as :func:`device_memory`'s answer depends on it: the -ngl llama.cpp applies (only
     :func:`place` reads it), so that -ngl None ("all", the plan's first try) and n_layer + 1 (the
     -ngl search's top) share one answer; a value it rejects is kept as given (raised on building)."""
     try:
-        return resolve_ngl(ngl, spec_mod.trunk_model(model).arch.n_layer)
+        return resolve_ngl(ngl, model.arch.n_layer)  # (the trunk model's arch: the same object)
     except RigfitError:
         return ngl
 
@@ -158,7 +181,8 @@ def _device_memory(
     """:func:`device_memory`, worked out afresh."""
     full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
-    accels = accelerators_for_llamacpp(machine)
+    facts = machine_facts(machine)
+    accels = list(facts.accels)
     if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
         raise RigfitError(
             f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
@@ -178,15 +202,14 @@ def _device_memory(
     if machine.detected or settings.speculative is not None or settings.vision is not None:
         out = _device_rows(model, machine, settings, n_ctx, pl, profile, accels)
     else:  # the rows' buffers depend on the placement, not on the machine's capacities: shared
-        sig = tuple((dev.kind, backend_prefix(dev)) for dev in accels)
-        key = (model.arch, model.tensors_exact, settings, n_ctx, profile, sig)
+        key = (model.arch, model.tensors_exact, settings, n_ctx, profile, facts.backends)
         args = (model, machine, settings, n_ctx, pl, profile, accels)
         try:  # (unhashable values, an Architecture holding lists: not kept)
             out = kept_rows(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))[1]
         except TypeError:
             out = _device_rows(*args)
-        for d, dev in zip(out, accels, strict=False):  # this machine's capacities
-            d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
+        for d, cap in zip(out, gpu_capacities(machine), strict=False):  # this machine's capacities
+            d.capacity_bytes, d.capacity_source = cap
         _host_capacity(out[-1], machine, out[:-1])
     if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
         bufs = spec_mod.draft_buffers(
@@ -234,13 +257,13 @@ _DEVICE_ROWS: IdentityCache[tuple[None, PackedRows]] = IdentityCache(8192)
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
     """Worst verdict over the devices (setting each device's); UNKNOWN when no device's capacity
     is known."""
-    if devs and all(d.headroom_bytes is None for d in devs):
+    headrooms = [d.headroom_bytes for d in devs]  # (each worked out once)
+    if devs and all(hr is None for hr in headrooms):
         for d in devs:
             d.fit = Verdict.UNKNOWN
         return Verdict.UNKNOWN
     worst = Verdict.FITS
-    for d in devs:
-        hr = d.headroom_bytes
+    for d, hr in zip(devs, headrooms, strict=True):
         if hr is None:
             d.fit = Verdict.UNKNOWN
             continue

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate import memory as mem
-from rigfit.estimate.placement import CPU, Placement, _layers_on, backend_prefix
+from rigfit.estimate.placement import CPU, Placement, backend_prefix
 from rigfit.estimate.tablecache import compute_stage_bytes, context_buffers
 from rigfit.hardware.devices import Device, Machine
 from rigfit.plan_capacity import device_capacity as _capacity
@@ -43,7 +43,7 @@ PIPELINE_SINCE_BUILD = 2400
 OP_OFFLOAD_MIN_BATCH = 32
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # (not frozen: built per placement, where frozen fields cost a third)
 class _Buffers:
     """What every device's buffers are sized from: the placement, the llama.cpp settings and the
     per-layer cache sizes [B], and how the compute graph is split over the GPUs."""
@@ -53,8 +53,8 @@ class _Buffers:
     profile: mem.BuildProfile
     pl: Placement
     n_t: int  # tokens of the reserve graph
-    kv_per_layer: list[int]
-    rs_per_layer: list[int]
+    kv_per_layer: tuple[int, ...]
+    rs_per_layer: tuple[int, ...]
     gpu_names: list[str]
     used_gpus: list[str]
     pipeline: bool  # pipeline parallelism (one compute buffer per GPU and per graph copy)
@@ -64,7 +64,7 @@ class _Buffers:
 
     def cache_on(self, name: str) -> tuple[int, int]:
         """(KV cache, recurrent state) held on device ``name`` [B]."""
-        on = _layers_on(self.pl.kv_device[: self.model.arch.n_layer], name)  # ascending, memoized
+        on = self.pl.kv_layers_on(name, self.model.arch.n_layer)  # ascending, memoized
         return sum(map(self.kv_per_layer.__getitem__, on)), sum(map(self.rs_per_layer.__getitem__, on))
 
     def op_offload(self, name: str) -> bool:
@@ -97,8 +97,8 @@ def _buffers(
         profile=profile,
         pl=pl,
         n_t=cb.n_reserve_tokens,
-        kv_per_layer=list(cb.kv_per_layer),
-        rs_per_layer=list(cb.rs_per_layer),
+        kv_per_layer=cb.kv_per_layer,
+        rs_per_layer=cb.rs_per_layer,
         gpu_names=gpu_names,
         used_gpus=used_gpus,
         pipeline=pipeline,
