@@ -58,7 +58,9 @@ from rigfit.plan_capacity import (
     PackedRows,
     apple_system_share_bytes,
     gpu_capacities,
-    kept_rows,
+    kept_rows_packed,
+    pack_rows,
+    unpack_rows,
     usable_fast_memory_bytes,
 )
 from rigfit.plan_capacity import row_uncertainty as _uncertainty
@@ -106,6 +108,10 @@ __all__ = [
 ]
 
 
+#: Each row's (capacity [B], its source), in row order.
+_Caps = tuple[tuple[int | None, str], ...]
+
+
 def device_memory(
     model: ModelSpec,
     machine: Machine,
@@ -124,13 +130,26 @@ def device_memory(
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
+    built: list[tuple[Placement, list[DeviceMemory]]] = []
+
+    def build() -> tuple[Placement, PackedRows, _Caps]:
+        parts: list[tuple[PackedRows, _Caps]] = []
+        built.append(got := _device_memory(model, machine, settings, n_ctx, ngl, profile, kept=parts))
+        if parts:  # the placement's kept rows (_DEVICE_ROWS, as they are) and this machine's capacities
+            return got[0], *parts[0]
+        return got[0], pack_rows(got[1]), tuple((d.capacity_bytes, d.capacity_source) for d in got[1])
+
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
-        return kept_rows(
-            _DEVICE_MEMORY, ident, key, lambda: _device_memory(model, machine, settings, n_ctx, ngl, profile)
-        )
+        pl, packed, caps = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
+    if built:  # (the caller's own rows, just built)
+        return built[0]
+    rows = unpack_rows(packed)  # each caller's own rows, with the kept capacities
+    for d, cap in zip(rows, caps, strict=True):
+        d.capacity_bytes, d.capacity_source = cap
+    return pl, rows
 
 
 #: One instance per distinct PlanSettings that device_memory saw (at most _CANONICAL_MAX, then
@@ -165,9 +184,12 @@ def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
         return ngl
 
 
-#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache), packed
-#: (plan_capacity.pack_rows): each caller gets rows of its own (they grade and change them).
-_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows]] = IdentityCache(8192)
+#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache): the
+#: placement, its rows packed (plan_capacity.pack_rows; those _DEVICE_ROWS keeps, shared) and each
+#: row's (capacity, source) on this machine, set on a fresh copy for each caller (who grades and
+#: changes its rows). Exact: the rows _device_memory returns are those packed rows with those
+#: capacities set, nothing else changed.
+_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows, _Caps]] = IdentityCache(8192)
 
 
 def _device_memory(
@@ -177,8 +199,11 @@ def _device_memory(
     n_ctx: int,
     ngl: int | str | None,
     profile: mem.BuildProfile,
+    *,
+    kept: list[tuple[PackedRows, _Caps]] | None = None,
 ) -> tuple[Placement, list[DeviceMemory]]:
-    """:func:`device_memory`, worked out afresh."""
+    """:func:`device_memory`, worked out afresh. ``kept``: where the rows come from the placement's
+    kept rows, (those packed rows, each row's capacity and source) is appended to it."""
     full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
     facts = machine_facts(machine)
@@ -204,13 +229,16 @@ def _device_memory(
     else:  # the rows' buffers depend on the placement, not on the machine's capacities: shared
         key = (model.arch, model.tensors_exact, settings, n_ctx, profile, facts.backends)
         args = (model, machine, settings, n_ctx, pl, profile, accels)
+        packed: PackedRows | None = None
         try:  # (unhashable values, an Architecture holding lists: not kept)
-            out = kept_rows(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))[1]
+            _, out, packed = kept_rows_packed(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))
         except TypeError:
             out = _device_rows(*args)
         for d, cap in zip(out, gpu_capacities(machine), strict=False):  # this machine's capacities
             d.capacity_bytes, d.capacity_source = cap
         _host_capacity(out[-1], machine, out[:-1])
+        if kept is not None and packed is not None:
+            kept.append((packed, tuple((d.capacity_bytes, d.capacity_source) for d in out)))
     if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
         bufs = spec_mod.draft_buffers(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES

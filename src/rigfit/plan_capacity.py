@@ -193,6 +193,17 @@ def kept_rows(
     (:func:`pack_rows`); each caller gets rows of its own: on a hit unpacked afresh, on a miss the
     rows just built (the kept copy is a tuple of its own, so they share nothing to change).
     TypeError for an unhashable key or a row :func:`pack_rows` refuses (then nothing is kept)."""
+    x, rows, _ = kept_rows_packed(cache, obj, key, build)
+    return x, rows
+
+
+def kept_rows_packed(
+    cache: IdentityCache[tuple[X, PackedRows]],
+    obj: object,
+    key: Hashable,
+    build: Callable[[], tuple[X, list[DeviceMemory]]],
+) -> tuple[X, list[DeviceMemory], PackedRows]:
+    """:func:`kept_rows`, and the packed rows kept (which a caller may keep elsewhere as they are)."""
     built: list[tuple[X, list[DeviceMemory]]] = []
 
     def pack() -> tuple[X, PackedRows]:
@@ -200,4 +211,4 @@ def kept_rows(
         return r[0], pack_rows(r[1])
 
     x, packed = cache.get(obj, key, pack)
-    return built[0] if built else (x, unpack_rows(packed))
+    return (*built[0], packed) if built else (x, unpack_rows(packed), packed)
