@@ -65,6 +65,9 @@ class _Buffers:
     def cache_on(self, name: str) -> tuple[int, int]:
         """(KV cache, recurrent state) held on device ``name`` [B]."""
         on = self.pl.kv_layers_on(name, self.model.arch.n_layer)  # ascending, memoized
+        if on and on[-1] - on[0] + 1 == len(on):  # one stretch (ascending, no repeats): slices
+            a, b = on[0], on[-1] + 1
+            return sum(self.kv_per_layer[a:b]), sum(self.rs_per_layer[a:b])
         return sum(map(self.kv_per_layer.__getitem__, on)), sum(map(self.rs_per_layer.__getitem__, on))
 
     def op_offload(self, name: str) -> bool:

@@ -164,11 +164,10 @@ class Placement:
 
     @property
     def full_offload(self) -> bool:
-        return (
-            bool(self.gpu_devices) and self.output_device != CPU and all(d != CPU for d in self.layer_device)
-        )
+        return bool(self.gpu_devices) and self.output_device != CPU and CPU not in self.layer_device
 
 
+@lru_cache(maxsize=4096)  # (the same layer maps over a ladder; the dict is shared: never changed)
 def _by_device(layer_device: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     """The layers ``layer_device`` puts on each device, ascending (as :func:`_layers_on` for each)."""
     out: dict[str, list[int]] = {}
