@@ -105,6 +105,16 @@ def test_placement_layer_spans_equal_layers_counted_afresh(name: str) -> None:
         n = spec.arch.n_layer
         for ngl, no_kv in ((None, False), (0, False), (n // 2, False), (n // 3, True)):
             pl = placement_mod.place(spec, box, ngl=ngl, no_kv_offload=no_kv)
+            fields = placement_mod._PLACEMENT_FIELDS
+            built = placement_mod.Placement(**{f: getattr(pl, f) for f in fields})  # the frozen __init__
+            assert built == pl and [getattr(built, f) for f in fields] == [getattr(pl, f) for f in fields]
+            assert list(vars(built))[: len(fields)] == list(vars(pl))[: len(fields)] == list(fields)
+            assert pl.gpu_devices == tuple(d for d in pl.devices if d != placement_mod.CPU)
+            assert pl.full_offload == (
+                bool(pl.gpu_devices)
+                and pl.output_device != placement_mod.CPU
+                and all(d != placement_mod.CPU for d in pl.layer_device)
+            )
             for dev in pl.devices:
                 assert pl.layers_on(dev) == list(placement_mod._layers_on(pl.layer_device, dev))
                 for n_layer in (n, n - 1, n + 1):

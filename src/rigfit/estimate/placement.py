@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
 from operator import attrgetter
 from typing import NamedTuple
@@ -153,7 +153,7 @@ class Placement:
             }
         return sorted(il for il in found if self.layer_device[il] != CPU)
 
-    @property
+    @cached_property
     def gpu_devices(self) -> tuple[str, ...]:
         return tuple(d for d in self.devices if d != CPU)
 
@@ -430,7 +430,7 @@ def _place(
             )
     _tied_output(model, w, output_device)
     n_gpu_layers = n_layer - layer_device.count(CPU) + (1 if output_device != CPU else 0)
-    return Placement(
+    return _new_placement(
         devices=devices,
         layer_device=layer_device,
         output_device=output_device,
@@ -448,6 +448,21 @@ def _place(
         mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
         mapped_end=w.mapped_hi if by_span else mapped_span(model.tensors, w.cpu_mapped)[1],
     )
+
+
+#: Placement's fields in order.
+_PLACEMENT_FIELDS = tuple(f.name for f in fields(Placement))
+
+
+def _new_placement(**values: object) -> Placement:
+    """``Placement(**values)`` with every field given, without the frozen ``__init__``'s
+    ``object.__setattr__`` per field (a ladder places ~10³ tables per new machine): the same
+    fields, in the same order (Placement has no ``__post_init__``)."""
+    if len(values) != len(_PLACEMENT_FIELDS):
+        raise TypeError("every Placement field must be given")
+    pl = object.__new__(Placement)
+    pl.__dict__.update([(k, values[k]) for k in _PLACEMENT_FIELDS])
+    return pl
 
 
 def _in_ram(run: _Run, layer_device: tuple[str, ...]) -> bool:
@@ -880,8 +895,10 @@ def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placem
     """Widen the CPU_Mapped span of ``pl`` (placed for ``trunk``, the model without its MTP block)
     over the MTP-block tensors llama.cpp creates without loading them
     (``ArchFamily.mtp_span_tensor``: deepseek32, glm-dsa), when the CPU maps the trunk's end."""
+    if full is trunk:  # no MTP block (whatever the family: nothing to widen)
+        return pl
     span_tensor = family_for(full.arch.arch).mtp_span_tensor
-    if span_tensor is None or full is trunk or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
+    if span_tensor is None or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
         return pl
     n_layer = full.arch.n_layer
     names = {
