@@ -39,7 +39,7 @@ from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
     CPU,
     Placement,
-    accelerators_for_llamacpp,
+    accelerators_for_llamacpp,  # noqa: F401  (re-exported: callers use plan.accelerators_for_llamacpp)
     experts_in_ram_layers,
     has_expert_tensors,
     machine_facts,
@@ -285,7 +285,9 @@ _DEVICE_ROWS: IdentityCache[tuple[None, PackedRows]] = IdentityCache(8192)
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
     """Worst verdict over the devices (setting each device's); UNKNOWN when no device's capacity
     is known."""
-    headrooms = [d.headroom_bytes for d in devs]  # (each worked out once)
+    headrooms = [  # each row's headroom_bytes, worked out once
+        None if (cap := d.capacity_bytes) is None else cap - d.total_bytes for d in devs
+    ]
     if devs and all(hr is None for hr in headrooms):
         for d in devs:
             d.fit = Verdict.UNKNOWN
@@ -334,7 +336,7 @@ def plan_llamacpp(
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
     n_all = model.arch.n_layer + 1
-    accels = accelerators_for_llamacpp(machine)
+    accels = machine_facts(machine).accels  # (accelerators_for_llamacpp, kept per machine)
     pl, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
     verdict = _grade(devs, settings.margin_bytes)
     notes: list[str] = []
@@ -376,7 +378,7 @@ def plan_llamacpp(
         alternative=alternative,
     )
     if _SCREENING.get() is None:  # (a screening plan has no notes: rigfit.plan_screening)
-        notes += plan_notes(plan, accels)
+        notes += plan_notes(plan, list(accels))
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
     if hosted and not accels:
         return _hosted_plan(plan, hosted[0], with_speed)
