@@ -26,11 +26,11 @@ def cached_hash(cls: type[T]) -> type[T]:
     gen = generated
 
     def __hash__(self: Any) -> int:
-        d = self.__dict__
-        h = d.get(_KEY)
-        if h is None:
-            h = d[_KEY] = gen(self)
-        return h
+        try:  # (a subscript: cheaper than ``dict.get`` on the ~10⁵ hits of a ladder)
+            return self.__dict__[_KEY]
+        except KeyError:
+            h = self.__dict__[_KEY] = gen(self)
+            return h
 
     field_names = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
 

@@ -24,7 +24,7 @@ Verdict (``Plan.fit``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from rigfit.catalog.arch import ModelSpec
@@ -39,28 +39,30 @@ from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
     CPU,
     Placement,
-    _layers_on,
-    accelerators_for_llamacpp,
-    backend_prefix,
+    accelerators_for_llamacpp,  # noqa: F401  (re-exported: callers use plan.accelerators_for_llamacpp)
     experts_in_ram_layers,
     has_expert_tensors,
+    machine_facts,
     place,
     resolve_ngl,
     skipped_mtp_span,
 )
 from rigfit.estimate.speed import SpeedEstimate, estimate_speed
 from rigfit.estimate.speed.estimate import estimate_decode_at_context, estimate_decode_at_start_and_context
-from rigfit.estimate.tablecache import IdentityCache, compute_stage_bytes, context_buffers
+from rigfit.estimate.tablecache import IdentityCache
 from rigfit.estimate.tensors import catalog_model_spec
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Device, Machine
+from rigfit.plan_buffers import BACKEND_OVERHEAD, HOST_FIXED_BYTES, _buffers, _gpu_memory, _host_memory
 from rigfit.plan_capacity import (
     PackedRows,
     apple_system_share_bytes,
-    kept_rows,
+    gpu_capacities,
+    kept_rows_packed,
+    pack_rows,
+    unpack_rows,
     usable_fast_memory_bytes,
 )
-from rigfit.plan_capacity import device_capacity as _capacity
 from rigfit.plan_capacity import row_uncertainty as _uncertainty
 from rigfit.plan_capacity import set_host_capacity as _host_capacity
 from rigfit.plan_notes import plan_notes
@@ -81,11 +83,12 @@ from rigfit.plantypes import (
     resolve_ctx,
     without,
 )
-from rigfit.units import MIB
 
 __all__ = [
+    "BACKEND_OVERHEAD",
     "DEFAULT_CTX",
     "DEFAULT_MARGIN",
+    "HOST_FIXED_BYTES",
     "LADDER",
     "DeviceMemory",
     "Plan",
@@ -105,169 +108,9 @@ __all__ = [
     "usable_fast_memory_bytes",
 ]
 
-#: Fixed per-device runtime memory llama.cpp does not log [B] (docs/research/memory.md §1.7, §2.2):
-#: CUDA/ROCm context + cuBLAS/hipBLAS handles: Ollama reserves 457 MiB (llm/memory.go
-#: MinimumMemory); Metal: 512 MiB; Vulkan/SYCL: assumed like CUDA.
-BACKEND_OVERHEAD = {
-    "CUDA": (
-        457 * MIB,
-        "CUDA context + cuBLAS (Ollama llm/memory.go MinimumMemory 457 MiB; observed 0.3–0.6 GiB)",
-    ),
-    "ROCm": (457 * MIB, "HIP context + hipBLAS (Ollama llm/memory.go MinimumMemory 457 MiB)"),
-    "Metal": (512 * MIB, "Metal device + command buffers (Ollama llm/memory.go MinimumMemory 512 MiB)"),
-    "Vulkan": (457 * MIB, "assumed like CUDA (no published figure)"),
-    "SYCL": (457 * MIB, "assumed like CUDA (no published figure)"),
-}
-#: Host-side llama.cpp process memory besides its buffers [B]: 55 MiB measured (anonymous RSS of
-#: an idle llama-server context, research/memory.md §4) + vocabulary tables ≈ 96 B per token
-#: (gguf-parser-go estimate n_tokens × (8 + 32 + 56)).
-HOST_FIXED_BYTES = 55 * MIB
-VOCAB_BYTES_PER_TOKEN = 96
-#: First llama.cpp build with pipeline parallelism over several GPUs (PR #6017, March 2024; b2400 is
-#: an approximation of its build number): one compute buffer per GPU and per graph copy.
-PIPELINE_SINCE_BUILD = 2400
-#: Smallest batch [tokens] for which llama.cpp's op offload runs CPU-resident weights on the main
-#: GPU (ggml/src/ggml-cuda/ggml-cuda.cu, ggml_backend_cuda_device_offload_op: min_batch_size = 32).
-OP_OFFLOAD_MIN_BATCH = 32
 
-
-# ---------------------------------------------------------------------------------------------
-# memory per device
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Buffers:
-    """What every device's buffers are sized from: the placement, the llama.cpp settings and the
-    per-layer cache sizes [B], and how the compute graph is split over the GPUs."""
-
-    model: ModelSpec
-    ls: mem.LlamaSettings
-    profile: mem.BuildProfile
-    pl: Placement
-    n_t: int  # tokens of the reserve graph
-    kv_per_layer: list[int]
-    rs_per_layer: list[int]
-    gpu_names: list[str]
-    used_gpus: list[str]
-    pipeline: bool  # pipeline parallelism (one compute buffer per GPU and per graph copy)
-    single_compute: bool  # builds before pipeline parallelism: one compute buffer, on the main GPU
-    inputs: int
-    masks: int
-
-    def cache_on(self, name: str) -> tuple[int, int]:
-        """(KV cache, recurrent state) held on device ``name`` [B]."""
-        on = _layers_on(self.pl.kv_device[: self.model.arch.n_layer], name)  # ascending, memoized
-        return sum(map(self.kv_per_layer.__getitem__, on)), sum(map(self.rs_per_layer.__getitem__, on))
-
-    def op_offload(self, name: str) -> bool:
-        """Whether GPU ``name`` computes big batches for CPU-resident weights (main GPU only)."""
-        return (
-            name == self.gpu_names[0]
-            and self.pl.largest_cpu_matmul_bytes > 0
-            and self.n_t >= OP_OFFLOAD_MIN_BATCH
-        )
-
-
-def _buffers(
-    model: ModelSpec, settings: PlanSettings, n_ctx: int, pl: Placement, profile: mem.BuildProfile
-) -> _Buffers:
-    arch = model.arch
-    ls = settings.llama(n_ctx)
-    gpu_names = list(pl.gpu_devices)
-    used_gpus = [g for g in gpu_names if pl.layers_on(g) or pl.output_device == g]
-    # pipeline parallelism: several GPUs, every layer offloaded, KV with its layer (llama-context.cpp)
-    pipeline = (
-        len(used_gpus) > 1
-        and pl.full_offload
-        and not settings.no_kv_offload
-        and profile.build >= PIPELINE_SINCE_BUILD
-    )
-    cb = context_buffers(arch, ls, profile)  # the same for every placement: worked out once
-    return _Buffers(
-        model=model,
-        ls=ls,
-        profile=profile,
-        pl=pl,
-        n_t=cb.n_reserve_tokens,
-        kv_per_layer=list(cb.kv_per_layer),
-        rs_per_layer=list(cb.rs_per_layer),
-        gpu_names=gpu_names,
-        used_gpus=used_gpus,
-        pipeline=pipeline,
-        single_compute=len(used_gpus) > 1 and profile.build < PIPELINE_SINCE_BUILD,
-        inputs=cb.inputs,
-        masks=cb.masks,
-    )
-
-
-def _gpu_compute_bytes(b: _Buffers, name: str) -> int:
-    """Compute buffer of GPU ``name`` [B]."""
-    arch, pl = b.model.arch, b.pl
-    layers = pl.layers_on(name)
-    holds_out = pl.output_device == name
-    if not (layers or holds_out) and b.op_offload(name):
-        # -ngl 0 on a GPU build: big batches still run on the main GPU with weights copied over
-        return (
-            compute_stage_bytes(arch, b.ls, pl.layers_on(CPU), pl.output_device == CPU, b.profile)
-            + pl.largest_cpu_matmul_bytes
-        )
-    if b.single_compute:
-        if name == b.used_gpus[0]:
-            return compute_stage_bytes(arch, b.ls, list(range(arch.n_layer)), True, b.profile)
-        return 0
-    if not (layers or holds_out):
-        return 0
-    out = compute_stage_bytes(arch, b.ls, layers, holds_out, b.profile)
-    # op offload: the GPU computes big batches for CPU-resident weights (CPU layers, the output
-    # layer, --cpu-moe experts), copying the largest one into its compute buffer
-    # (docs/research/memory.md §1.4), main GPU only
-    if b.op_offload(name):
-        out += pl.largest_cpu_matmul_bytes
-    if b.pipeline:  # each of the scheduler's graph copies has its own inputs (embeddings, masks)
-        out += mem.PIPELINE_COPIES * b.inputs - b.masks
-    return out
-
-
-def _gpu_memory(b: _Buffers, name: str, dev: Device, machine: Machine) -> DeviceMemory:
-    """Every llama.cpp buffer on GPU ``name`` [B], and its capacity."""
-    pl = b.pl
-    layers = pl.layers_on(name)
-    holds_out = pl.output_device == name
-    d = DeviceMemory(name=name, kind=dev.kind)
-    d.weights_bytes = pl.weights_bytes.get(name, 0)
-    d.kv_bytes, d.recurrent_bytes = b.cache_on(name)
-    d.compute_bytes = _gpu_compute_bytes(b, name)
-    op_offload_only = not (layers or holds_out) and b.op_offload(name)
-    d.overhead_bytes, d.overhead_source = BACKEND_OVERHEAD.get(backend_prefix(dev), (0, ""))
-    if not (layers or holds_out or op_offload_only) and not d.weights_bytes:
-        d.overhead_bytes = 0  # an unused GPU costs nothing
-    d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
-    d.layers = len(layers)
-    d.holds_output = holds_out
-    return d
-
-
-def _host_memory(b: _Buffers, machine: Machine, gpus: list[DeviceMemory]) -> DeviceMemory:
-    """Every llama.cpp buffer in host RAM (the CPU backend) [B], and the RAM left for them."""
-    arch, pl = b.model.arch, b.pl
-    cpu_layers = pl.layers_on(CPU)
-    h = DeviceMemory(name=CPU, kind="cpu")
-    h.weights_bytes = pl.weights_bytes.get(CPU, 0)
-    h.repack_bytes = pl.repack_bytes
-    h.mapped_bytes = pl.mapped_bytes
-    h.kv_bytes, h.recurrent_bytes = b.cache_on(CPU)
-    if cpu_layers or pl.output_device == CPU:
-        h.compute_bytes = compute_stage_bytes(arch, b.ls, cpu_layers, pl.output_device == CPU, b.profile)
-    else:
-        h.compute_bytes = b.inputs * (mem.PIPELINE_COPIES - 1 if b.pipeline else 1)
-    h.output_bytes = mem.output_buffer_bytes(arch, b.ls)
-    h.overhead_bytes = HOST_FIXED_BYTES + VOCAB_BYTES_PER_TOKEN * arch.n_vocab
-    h.overhead_source = "llama.cpp process (55 MiB measured) + vocabulary tables (96 B/token, gguf-parser)"
-    h.layers = len(cpu_layers)
-    h.holds_output = pl.output_device == CPU
-    _host_capacity(h, machine, gpus)
-    return h
+#: Each row's (capacity [B], its source), in row order.
+_Caps = tuple[tuple[int | None, str], ...]
 
 
 def device_memory(
@@ -279,6 +122,7 @@ def device_memory(
     profile: mem.BuildProfile,
 ) -> tuple[Placement, list[DeviceMemory]]:
     """Place the model and size every llama.cpp buffer on every device [B]."""
+    settings = _canonical(settings)
     if (
         machine.detected  # this machine's fitted offsets come from the results store
         or settings.speculative is not None
@@ -287,13 +131,48 @@ def device_memory(
     ):
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
 
+    built: list[tuple[Placement, list[DeviceMemory]]] = []
+
+    def build() -> tuple[Placement, PackedRows, _Caps]:
+        parts: list[tuple[PackedRows, _Caps]] = []
+        built.append(got := _device_memory(model, machine, settings, n_ctx, ngl, profile, kept=parts))
+        if parts:  # the placement's kept rows (_DEVICE_ROWS, as they are) and this machine's capacities
+            return got[0], *parts[0]
+        return got[0], pack_rows(got[1]), tuple((d.capacity_bytes, d.capacity_source) for d in got[1])
+
     try:  # the -ngl, --n-cpu-moe and context searches ask for the same answer again: kept
         key = (model.arch, model.tensors_exact, machine, settings, n_ctx, _ngl_key(model, ngl), profile)
-        return kept_rows(
-            _DEVICE_MEMORY, ident, key, lambda: _device_memory(model, machine, settings, n_ctx, ngl, profile)
-        )
+        pl, packed, caps = _DEVICE_MEMORY.get(ident, key, build)
     except TypeError:  # unhashable values (an Architecture holding lists): not kept
         return _device_memory(model, machine, settings, n_ctx, ngl, profile)
+    if built:  # (the caller's own rows, just built)
+        return built[0]
+    rows = unpack_rows(packed)  # each caller's own rows, with the kept capacities
+    for d, cap in zip(rows, caps, strict=True):
+        d.capacity_bytes, d.capacity_source = cap
+    return pl, rows
+
+
+#: One instance per distinct PlanSettings that device_memory saw (at most _CANONICAL_MAX, then
+#: afresh): a ladder makes equal settings for every candidate at one context, and the caches keyed by
+#: them (here and in rigfit.estimate.tablecache, through ``settings.llama``) compare an equal key
+#: field by field where the same instance compares by identity.
+_CANONICAL: dict[PlanSettings, PlanSettings] = {}
+_CANONICAL_MAX = 1024
+
+
+def _canonical(settings: PlanSettings) -> PlanSettings:
+    """The kept instance equal to ``settings`` (itself when new): every answer of :func:`device_memory`
+    is a function of the settings' fields only, so an equal instance gives the same answer."""
+    try:
+        kept = _CANONICAL.get(settings)
+    except TypeError:  # unhashable values (a list in a field): as given
+        return settings
+    if kept is not None:
+        return kept
+    if len(_CANONICAL) >= _CANONICAL_MAX:
+        _CANONICAL.clear()
+    return _CANONICAL.setdefault(settings, settings)
 
 
 def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
@@ -301,14 +180,17 @@ def _ngl_key(model: ModelSpec, ngl: int | str | None) -> int | str | None:
     :func:`place` reads it), so that -ngl None ("all", the plan's first try) and n_layer + 1 (the
     -ngl search's top) share one answer; a value it rejects is kept as given (raised on building)."""
     try:
-        return resolve_ngl(ngl, spec_mod.trunk_model(model).arch.n_layer)
+        return resolve_ngl(ngl, model.arch.n_layer)  # (the trunk model's arch: the same object)
     except RigfitError:
         return ngl
 
 
-#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache), packed
-#: (plan_capacity.pack_rows): each caller gets rows of its own (they grade and change them).
-_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows]] = IdentityCache(8192)
+#: :func:`device_memory` per table identity and the other inputs (rigfit.estimate.tablecache): the
+#: placement, its rows packed (plan_capacity.pack_rows; those _DEVICE_ROWS keeps, shared) and each
+#: row's (capacity, source) on this machine, set on a fresh copy for each caller (who grades and
+#: changes its rows). Exact: the rows _device_memory returns are those packed rows with those
+#: capacities set, nothing else changed.
+_DEVICE_MEMORY: IdentityCache[tuple[Placement, PackedRows, _Caps]] = IdentityCache(8192)
 
 
 def _device_memory(
@@ -318,11 +200,15 @@ def _device_memory(
     n_ctx: int,
     ngl: int | str | None,
     profile: mem.BuildProfile,
+    *,
+    kept: list[tuple[PackedRows, _Caps]] | None = None,
 ) -> tuple[Placement, list[DeviceMemory]]:
-    """:func:`device_memory`, worked out afresh."""
+    """:func:`device_memory`, worked out afresh. ``kept``: where the rows come from the placement's
+    kept rows, (those packed rows, each row's capacity and source) is appended to it."""
     full, model = model, spec_mod.trunk_model(model)  # an MTP block loads only with --mtp
     mem.validate(model.arch, settings.llama(n_ctx))
-    accels = accelerators_for_llamacpp(machine)
+    facts = machine_facts(machine)
+    accels = list(facts.accels)
     if accels and settings.tensor_split is not None and len(settings.tensor_split) != len(accels):
         raise RigfitError(
             f"--tensor-split has {len(settings.tensor_split)} shares but the machine has "
@@ -342,16 +228,18 @@ def _device_memory(
     if machine.detected or settings.speculative is not None or settings.vision is not None:
         out = _device_rows(model, machine, settings, n_ctx, pl, profile, accels)
     else:  # the rows' buffers depend on the placement, not on the machine's capacities: shared
-        sig = tuple((dev.kind, backend_prefix(dev)) for dev in accels)
-        key = (model.arch, model.tensors_exact, settings, n_ctx, profile, sig)
+        key = (model.arch, model.tensors_exact, settings, n_ctx, profile, facts.backends)
         args = (model, machine, settings, n_ctx, pl, profile, accels)
+        packed: PackedRows | None = None
         try:  # (unhashable values, an Architecture holding lists: not kept)
-            out = kept_rows(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))[1]
+            _, out, packed = kept_rows_packed(_DEVICE_ROWS, pl, key, lambda: (None, _device_rows(*args)))
         except TypeError:
             out = _device_rows(*args)
-        for d, dev in zip(out, accels, strict=False):  # this machine's capacities
-            d.capacity_bytes, d.capacity_source = _capacity(dev, machine)
+        for d, cap in zip(out, gpu_capacities(machine), strict=False):  # this machine's capacities
+            d.capacity_bytes, d.capacity_source = cap
         _host_capacity(out[-1], machine, out[:-1])
+        if kept is not None and packed is not None:
+            kept.append((packed, tuple((d.capacity_bytes, d.capacity_source) for d in out)))
     if settings.speculative is not None:  # the draft's / MTP head's context (estimate/speculative.py)
         bufs = spec_mod.draft_buffers(
             full, machine, settings, n_ctx, pl, profile, device_memory, HOST_FIXED_BYTES
@@ -398,13 +286,15 @@ _DEVICE_ROWS: IdentityCache[tuple[None, PackedRows]] = IdentityCache(8192)
 def _grade(devs: list[DeviceMemory], margin: int) -> Verdict:
     """Worst verdict over the devices (setting each device's); UNKNOWN when no device's capacity
     is known."""
-    if devs and all(d.headroom_bytes is None for d in devs):
+    headrooms = [  # each row's headroom_bytes, worked out once
+        None if (cap := d.capacity_bytes) is None else cap - d.total_bytes for d in devs
+    ]
+    if devs and all(hr is None for hr in headrooms):
         for d in devs:
             d.fit = Verdict.UNKNOWN
         return Verdict.UNKNOWN
     worst = Verdict.FITS
-    for d in devs:
-        hr = d.headroom_bytes
+    for d, hr in zip(devs, headrooms, strict=True):
         if hr is None:
             d.fit = Verdict.UNKNOWN
             continue
@@ -447,7 +337,7 @@ def plan_llamacpp(
     profile = mem.build_profile(settings.llama_build)
     n_ctx = resolve_ctx(model, settings)
     n_all = model.arch.n_layer + 1
-    accels = accelerators_for_llamacpp(machine)
+    accels = machine_facts(machine).accels  # (accelerators_for_llamacpp, kept per machine)
     pl, devs = device_memory(model, machine, settings, n_ctx, settings.ngl, profile)
     verdict = _grade(devs, settings.margin_bytes)
     notes: list[str] = []
@@ -489,7 +379,7 @@ def plan_llamacpp(
         alternative=alternative,
     )
     if _SCREENING.get() is None:  # (a screening plan has no notes: rigfit.plan_screening)
-        notes += plan_notes(plan, accels)
+        notes += plan_notes(plan, list(accels))
     hosted = [d for d in machine.accelerators if d.kind == "hosted"]
     if hosted and not accels:
         return _hosted_plan(plan, hosted[0], with_speed)

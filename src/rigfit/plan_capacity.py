@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from rigfit.catalog.arch import ModelSpec
 from rigfit.estimate import memory as mem
-from rigfit.estimate.placement import accelerators_for_llamacpp
+from rigfit.estimate.placement import accelerators_for_llamacpp, machine_facts
 from rigfit.estimate.tablecache import IdentityCache
 from rigfit.hardware.devices import Device, Machine
 from rigfit.hardware.osreserve import RamReserve, ram_reserve, reserve_text
@@ -33,6 +33,19 @@ def device_capacity(dev: Device, machine: Machine) -> tuple[int | None, str]:
         fsrc = dev.sources.get("gpu_memory_fraction", "Metal recommendedMaxWorkingSetSize ≈ 0.75 of RAM")
         return int(dev.memory_bytes * frac), f"looked up: {frac:.0%} of unified memory ({fsrc})"
     return dev.memory_bytes, f"looked up: {src}"
+
+
+#: :func:`gpu_capacities` per machine identity (a capacity's source reads ``Device.sources``, which
+#: equality ignores: identity keeps it exact).
+_GPU_CAPACITIES: IdentityCache[tuple[tuple[int | None, str], ...]] = IdentityCache(256)
+
+
+def gpu_capacities(machine: Machine) -> tuple[tuple[int | None, str], ...]:
+    """:func:`device_capacity` of each accelerator llama.cpp offloads to, in order, worked out once
+    per machine object (a pure function of its frozen fields)."""
+    return _GPU_CAPACITIES.get(
+        machine, None, lambda: tuple(device_capacity(d, machine) for d in machine_facts(machine).accels)
+    )
 
 
 def usable_fast_memory_bytes(machine: Machine) -> int:
@@ -142,7 +155,7 @@ def pack_rows(rows: list[DeviceMemory]) -> PackedRows:
         vals = d.__dict__
         if tuple(vals) == _ROW_FIELDS:  # the fields in their order (built or unpacked rows)
             t = tuple(vals.values())
-            out.append((*t[:_FIT], d.fit.value, *t[_FIT + 1 :]))
+            out.append((*t[:_FIT], d.fit._value_, *t[_FIT + 1 :]))  # (``.value``, without its descriptor)
             continue
         if len(vals) != len(_ROW_FIELDS):
             raise TypeError("a device row with attributes beyond its fields")
@@ -150,16 +163,18 @@ def pack_rows(rows: list[DeviceMemory]) -> PackedRows:
             t = tuple(vals[k] for k in _ROW_FIELDS)
         except KeyError:
             raise TypeError("a device row without one of its fields") from None
-        out.append((*t[:_FIT], d.fit.value, *t[_FIT + 1 :]))
+        out.append((*t[:_FIT], d.fit._value_, *t[_FIT + 1 :]))
     return tuple(out)
 
 
 def unpack_rows(packed: PackedRows) -> list[DeviceMemory]:
     """Fresh rows (each caller's own) from :func:`pack_rows`' tuples: the same fields."""
     out = []
+    n = len(_ROW_FIELDS)
     for t in packed:
-        d = object.__new__(DeviceMemory)
-        d.__dict__.update(zip(_ROW_FIELDS, t, strict=True))
+        if len(t) != n:
+            raise ValueError("a packed row of another length than DeviceMemory's fields")
+        d = DeviceMemory(*t)  # the generated __init__: each field in order (no __post_init__)
         d.fit = _VERDICTS[str(t[_FIT])]
         out.append(d)
     return out
@@ -178,6 +193,17 @@ def kept_rows(
     (:func:`pack_rows`); each caller gets rows of its own: on a hit unpacked afresh, on a miss the
     rows just built (the kept copy is a tuple of its own, so they share nothing to change).
     TypeError for an unhashable key or a row :func:`pack_rows` refuses (then nothing is kept)."""
+    x, rows, _ = kept_rows_packed(cache, obj, key, build)
+    return x, rows
+
+
+def kept_rows_packed(
+    cache: IdentityCache[tuple[X, PackedRows]],
+    obj: object,
+    key: Hashable,
+    build: Callable[[], tuple[X, list[DeviceMemory]]],
+) -> tuple[X, list[DeviceMemory], PackedRows]:
+    """:func:`kept_rows`, and the packed rows kept (which a caller may keep elsewhere as they are)."""
     built: list[tuple[X, list[DeviceMemory]]] = []
 
     def pack() -> tuple[X, PackedRows]:
@@ -185,4 +211,4 @@ def kept_rows(
         return r[0], pack_rows(r[1])
 
     x, packed = cache.get(obj, key, pack)
-    return built[0] if built else (x, unpack_rows(packed))
+    return (*built[0], packed) if built else (x, unpack_rows(packed), packed)

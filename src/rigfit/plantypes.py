@@ -155,6 +155,18 @@ class PlanSettings:
     os: str = "unknown"  # --os: windows | linux | macos | unknown (estimate/speed/osdriver.py)
 
     def llama(self, n_ctx: int) -> mem.LlamaSettings:
+        """The llama.cpp settings at context ``n_ctx``: for an int, the same (frozen) object each time
+        this instance is asked (kept in its ``__dict__``, which equality, pickles and ``replace``
+        ignore), so that the caches keyed by it hash it once; planning asks ~10 times per plan."""
+        kept = self.__dict__.get("_llama_at")
+        if kept is not None and kept[0] == n_ctx and type(n_ctx) is int:
+            return kept[1]
+        ls = self._llama_settings(n_ctx)
+        if type(n_ctx) is int:
+            self.__dict__["_llama_at"] = (n_ctx, ls)
+        return ls
+
+    def _llama_settings(self, n_ctx: int) -> mem.LlamaSettings:
         return mem.LlamaSettings(
             n_ctx=n_ctx,
             n_parallel=self.n_parallel,

@@ -7,6 +7,7 @@ The one definition of the device → backend mapping: the memory placement names
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rigfit.hardware.devices import Device
 
@@ -39,10 +40,10 @@ def normalise_backend(name: str | None) -> str | None:
     return name.strip()
 
 
-def _vendor_words(dev: Device) -> set[str]:
+def _vendor_words(vendor: str | None) -> set[str]:
     """The words of a device's vendor, lower case ("Advanced Micro Devices [AMD/ATI]" → {…, "amd",
     "ati"}): whole words, so "ati" never matches inside "Corporation"."""
-    return set(re.findall(r"[a-z0-9]+", (dev.vendor or "").lower()))
+    return set(re.findall(r"[a-z0-9]+", (vendor or "").lower()))
 
 
 def default_backend(dev: Device) -> str:
@@ -55,12 +56,18 @@ def default_backend(dev: Device) -> str:
     a GPU at all (a CPU, a hosted system such as Cerebras or Groq) → CPU: llama.cpp has no backend
     that offloads to it, so its layers stay on the host.
     """
-    if dev.kind == "cpu":
+    return _backend_of(dev.kind, dev.vendor)
+
+
+@lru_cache(maxsize=256)  # a ladder asks ~10⁴ times for the same few devices
+def _backend_of(kind: str, vendor: str | None) -> str:
+    """:func:`default_backend` of a device of this kind and vendor (all it reads of the device)."""
+    if kind == "cpu":
         return "CPU"
-    words = _vendor_words(dev)
-    if dev.kind == "apple" or "apple" in words:
+    words = _vendor_words(vendor)
+    if kind == "apple" or "apple" in words:
         return "Metal"
-    if dev.kind not in GPU_KINDS:
+    if kind not in GPU_KINDS:
         return "CPU"
     if "nvidia" in words:
         return "CUDA"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
 from operator import attrgetter
 from typing import NamedTuple
@@ -113,7 +113,20 @@ class Placement:
         return out
 
     def layers_on(self, device: str) -> list[int]:
-        return list(_layers_on(self.layer_device, device))
+        return list(self.layer_spans.get(device, ()))
+
+    @cached_property
+    def layer_spans(self) -> dict[str, tuple[int, ...]]:
+        """The layers on each device (ascending), from one pass over :attr:`layer_device` (worked
+        out once per placement: its buffers ask each device's layers several times)."""
+        return _by_device(self.layer_device)
+
+    def kv_layers_on(self, device: str, n_layer: int) -> tuple[int, ...]:
+        """The layers among the first ``n_layer`` whose KV cache / recurrent state is on ``device``."""
+        kv = self.kv_device
+        if kv is self.layer_device and len(kv) <= n_layer:  # (kv_device[:n_layer] is all of it)
+            return self.layer_spans.get(device, ())
+        return _layers_on(kv[:n_layer], device)
 
     def expert_cpu_layers(self) -> list[int]:
         """Layers on a GPU whose routed experts this placement keeps in RAM (--cpu-moe /
@@ -140,7 +153,7 @@ class Placement:
             }
         return sorted(il for il in found if self.layer_device[il] != CPU)
 
-    @property
+    @cached_property
     def gpu_devices(self) -> tuple[str, ...]:
         return tuple(d for d in self.devices if d != CPU)
 
@@ -151,9 +164,20 @@ class Placement:
 
     @property
     def full_offload(self) -> bool:
-        return (
-            bool(self.gpu_devices) and self.output_device != CPU and all(d != CPU for d in self.layer_device)
-        )
+        return bool(self.gpu_devices) and self.output_device != CPU and CPU not in self.layer_device
+
+
+@lru_cache(maxsize=4096)  # (the same layer maps over a ladder; the dict is shared: never changed)
+def _by_device(layer_device: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """The layers ``layer_device`` puts on each device, ascending (as :func:`_layers_on` for each)."""
+    out: dict[str, list[int]] = {}
+    for il, d in enumerate(layer_device):
+        got = out.get(d)
+        if got is None:
+            out[d] = [il]
+        else:
+            got.append(il)
+    return {d: tuple(v) for d, v in out.items()}
 
 
 @lru_cache(maxsize=8192)
@@ -293,9 +317,8 @@ def place(
     Placement
     """
     n_layer = model.arch.n_layer
-    accels = accelerators_for_llamacpp(machine) if machine is not None else []
-    names = accelerator_names(machine) if machine is not None else []
-    names = names[: len(accels)]
+    facts = machine_facts(machine) if machine is not None else _NO_MACHINE
+    accels, names = facts.accels, facts.names
     if n_cpu_moe < 0:
         raise RigfitError(f"--n-cpu-moe must be ≥ 0, got {n_cpu_moe}.")
     n_eff = resolve_ngl(ngl, n_layer) if accels else 0
@@ -303,14 +326,16 @@ def place(
         raise RigfitError(
             f"--tensor-split has {len(tensor_split)} shares but the machine has {len(accels)} GPU(s)."
         )
-    splits = _gpu_splits(accels, tensor_split, free_bytes)
-    repack_on = cpu_repacks(machine) if repack is None else repack
+    splits = facts.splits
+    if splits is None or tensor_split is not None or free_bytes is not None:
+        splits = tuple(_gpu_splits(list(accels), tensor_split, free_bytes))
+    repack_on = facts.repacks if repack is None else repack
     args = (
         n_layer,
-        tuple(names),
+        names,
         bool(accels),
         n_eff,
-        tuple(splits),
+        splits,
         cpu_moe,
         n_cpu_moe,
         no_kv_offload,
@@ -320,6 +345,45 @@ def place(
     if ident is not None:  # an immutable table: the same answer for the same inputs
         return _PLACEMENTS.get(ident, args, lambda: _place(model, *args))
     return _place(model, *args)
+
+
+class MachineFacts(NamedTuple):
+    """What llama.cpp's placement reads of a machine, worked out once per machine object (a ladder
+    places ~10³ tables on each): its offload accelerators, their backend device names, the default
+    split points over them (proportional to their memory; None where those raise, then worked
+    out per call to raise there), whether the CPU repacks, and the (kind, backend) of each GPU."""
+
+    accels: tuple[Device, ...]
+    names: tuple[str, ...]
+    splits: tuple[float, ...] | None
+    repacks: bool
+    backends: tuple[tuple[str, str], ...]
+
+
+def _facts_of(machine: Machine) -> MachineFacts:
+    accels = accelerators_for_llamacpp(machine)
+    try:
+        splits: tuple[float, ...] | None = tuple(_gpu_splits(accels, None, None))
+    except RigfitError:
+        splits = None
+    return MachineFacts(
+        accels=tuple(accels),
+        names=tuple(accelerator_names(machine)[: len(accels)]),
+        splits=splits,
+        repacks=cpu_repacks(machine),
+        backends=tuple((d.kind, default_backend(d)) for d in accels),
+    )
+
+
+#: :class:`MachineFacts` per machine identity: pure functions of the frozen machine's fields, so the
+#: same object always gives the same facts (keyed by identity, not equality, as nothing else is read).
+_MACHINE_FACTS: IdentityCache[MachineFacts] = IdentityCache(256)
+_NO_MACHINE = MachineFacts((), (), (), True, ())
+
+
+def machine_facts(machine: Machine) -> MachineFacts:
+    """:class:`MachineFacts` of ``machine``, worked out once per machine object."""
+    return _MACHINE_FACTS.get(machine, None, lambda: _facts_of(machine))
 
 
 #: Recent placements per tensor table identity and inputs (rigfit.estimate.tablecache): the -ngl
@@ -366,7 +430,7 @@ def _place(
             )
     _tied_output(model, w, output_device)
     n_gpu_layers = n_layer - layer_device.count(CPU) + (1 if output_device != CPU else 0)
-    return Placement(
+    return _new_placement(
         devices=devices,
         layer_device=layer_device,
         output_device=output_device,
@@ -384,6 +448,21 @@ def _place(
         mapped_bytes=w.mapped_bytes() if by_span else mapped_span_bytes(model.tensors, w.cpu_mapped),
         mapped_end=w.mapped_hi if by_span else mapped_span(model.tensors, w.cpu_mapped)[1],
     )
+
+
+#: Placement's fields in order.
+_PLACEMENT_FIELDS = tuple(f.name for f in fields(Placement))
+
+
+def _new_placement(**values: object) -> Placement:
+    """``Placement(**values)`` with every field given, without the frozen ``__init__``'s
+    ``object.__setattr__`` per field (a ladder places ~10³ tables per new machine): the same
+    fields, in the same order (Placement has no ``__post_init__``)."""
+    if len(values) != len(_PLACEMENT_FIELDS):
+        raise TypeError("every Placement field must be given")
+    pl = object.__new__(Placement)
+    pl.__dict__.update([(k, values[k]) for k in _PLACEMENT_FIELDS])
+    return pl
 
 
 def _in_ram(run: _Run, layer_device: tuple[str, ...]) -> bool:
@@ -816,8 +895,10 @@ def skipped_mtp_span(full: ModelSpec, trunk: ModelSpec, pl: Placement) -> Placem
     """Widen the CPU_Mapped span of ``pl`` (placed for ``trunk``, the model without its MTP block)
     over the MTP-block tensors llama.cpp creates without loading them
     (``ArchFamily.mtp_span_tensor``: deepseek32, glm-dsa), when the CPU maps the trunk's end."""
+    if full is trunk:  # no MTP block (whatever the family: nothing to widen)
+        return pl
     span_tensor = family_for(full.arch.arch).mtp_span_tensor
-    if span_tensor is None or full is trunk or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
+    if span_tensor is None or not pl.mapped_bytes or pl.layer_device[-1] != CPU:
         return pl
     n_layer = full.arch.n_layer
     names = {

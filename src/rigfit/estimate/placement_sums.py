@@ -137,6 +137,7 @@ def layer_sums(runs: tuple[Any, ...], n_layer: int, key: str | None = None) -> L
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # a pure function; the same few layer maps come back over a ladder
 def _segments(layer_device: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
     """(first, end, device) of each stretch of consecutive layers on one device."""
     out: list[tuple[int, int, str]] = []
