@@ -37,7 +37,6 @@ from rigfit.estimate import vision as vision_mod
 from rigfit.estimate.bracket import last_ok
 from rigfit.estimate.concurrency import concurrency_of
 from rigfit.estimate.placement import (
-    CPU,
     Placement,
     accelerators_for_llamacpp,  # noqa: F401  (re-exported: callers use plan.accelerators_for_llamacpp)
     experts_in_ram_layers,

@@ -32,7 +32,8 @@ from rigfit.estimate.speed.estimate import estimate_decode_at_context
 from rigfit.estimate.tablecache import context_buffers
 from rigfit.figures import Figure
 from rigfit.hardware.devices import Machine
-from rigfit.plan import BACKEND_OVERHEAD, HOST_FIXED_BYTES, VOCAB_BYTES_PER_TOKEN, device_memory, speed_inputs
+from rigfit.plan import device_memory, speed_inputs
+from rigfit.plan_buffers import BACKEND_OVERHEAD, HOST_FIXED_BYTES, VOCAB_BYTES_PER_TOKEN
 from rigfit.plan_capacity import device_capacity, set_host_capacity
 from rigfit.plantypes import DeviceMemory, Plan, PlanSettings, Verdict, resolve_ctx
 
