@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from typing import Any
 
-from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.arch import ModelSpec, file_type_label
 from rigfit.errors import RigfitError
 from rigfit.estimate import memory as mem
 from rigfit.estimate.concurrency import Concurrency
@@ -383,6 +383,7 @@ class Plan:
                 "name": arch.name,
                 "arch": arch.arch,
                 "file_type": self.model.file_type,
+                "file_type_label": file_type_label(self.model),
                 "origin": self.model.origin,
                 "path": self.model.path,
                 "n_layer": arch.n_layer,

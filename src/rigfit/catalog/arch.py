@@ -230,6 +230,30 @@ def block_index(name: str) -> int | None:
     return None
 
 
+#: File types that name a float file: "F16" / "BF16" / "F32" as llama-bench prints them.
+FLOAT_FILE_TYPES = ("F16", "BF16", "F32")
+
+
+def routed_experts_type(tensors: tuple[TensorInfo, ...] | list[TensorInfo]) -> str | None:
+    """The one GGML type of the routed expert tensors (3-D ``*_exps.*``) in ``tensors``, or None
+    when there are none or they mix types."""
+    kinds = {t.ggml_type for t in tensors if "_exps." in t.name and len(t.shape) > 2}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def file_type_label(spec: ModelSpec) -> str | None:
+    """The file type as the tensors hold it, for display: a float file ("F16" / "BF16" / "F32",
+    its ``general.file_type``) whose routed experts are all MXFP4 reads "F16 (MXFP4 experts)":
+    gpt-oss's converter keeps the released MXFP4 experts, so unsloth's gpt-oss-20b-F16.gguf
+    (https://huggingface.co/unsloth/gpt-oss-20b-GGUF) is MXFP4 experts with F16 elsewhere (see
+    :func:`rigfit.estimate.predict.kernel_file_type`). Read from the tensor types, not the name;
+    any other file keeps its file type."""
+    ft = spec.file_type
+    if (ft or "").upper() not in FLOAT_FILE_TYPES or routed_experts_type(spec.tensors) != "MXFP4":
+        return ft
+    return f"{ft} (MXFP4 experts)"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model ready to plan: its architecture plus its tensor table.

@@ -14,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.arch import ModelSpec, file_type_label
 from rigfit.catalog.native import quality_line, quality_summary
 from rigfit.cli import vision_view
 from rigfit.cli.concurrency_view import render_concurrency, render_kv_types
@@ -170,7 +170,7 @@ def _render(
 ) -> None:
     arch = p.model.arch
     console.print(
-        f"[bold]{escape(arch.name or arch.id)}[/] {escape(p.model.file_type or '')} "
+        f"[bold]{escape(arch.name or arch.id)}[/] {escape(file_type_label(p.model) or '')} "
         f"on [bold]{escape(p.machine.name)}[/]"
     )
     if p.hosted is not None:

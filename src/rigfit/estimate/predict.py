@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from rigfit.catalog.arch import ModelSpec
+from rigfit.catalog.arch import FLOAT_FILE_TYPES, ModelSpec, routed_experts_type
 from rigfit.catalog.models import match_model
 from rigfit.catalog.quant import resolve_file_type
 from rigfit.errors import RigfitError, UnknownNameError
@@ -158,10 +158,6 @@ def _file_type(quant: str) -> str:
         return quant.strip().upper().replace("-", "_")
 
 
-#: File types that name a float file: "F16" / "BF16" / "F32" as llama-bench prints them.
-_FLOAT_FILE_TYPES = ("F16", "BF16", "F32")
-
-
 def kernel_file_type(spec: ModelSpec) -> str | None:
     """The file type whose kernels a published file runs, for the speed model's quant family.
 
@@ -174,10 +170,9 @@ def kernel_file_type(spec: ModelSpec) -> str | None:
     ``model_size`` / ``model_n_params``). Its bytes are already the tensor table's; only the
     kernel family changes. Any other file keeps its own file type."""
     ft = spec.file_type
-    if (ft or "").upper() not in _FLOAT_FILE_TYPES:
+    if (ft or "").upper() not in FLOAT_FILE_TYPES:
         return ft
-    experts = {t.ggml_type for t in spec.tensors if "_exps." in t.name and len(t.shape) > 2}
-    return "MXFP4_MOE" if experts == {"MXFP4"} else ft
+    return "MXFP4_MOE" if routed_experts_type(spec.tensors) == "MXFP4" else ft
 
 
 @lru_cache(maxsize=512)
