@@ -100,6 +100,7 @@ def in_process(repeat: int) -> dict[str, tuple[float, str]]:
         t0 = time.perf_counter()
         recommend(other, "chat")
         times.append(time.perf_counter() - t0)
+        out[f"recommend_on {m}"] = (times[-1], _loadavg())  # each machine's own ladder (one run)
     out["recommend_other_machine"] = (statistics.median(times), _loadavg())
     t0 = time.perf_counter()
     recommend(box, "code")
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             "recommend ladder, warm (another machine)", ip["recommend_other_machine"], TARGETS_S["recommend"]
         )
     )
+    for key in (k for k in ip if k.startswith("recommend_on ")):
+        print(_line("    on " + key.removeprefix("recommend_on ").split(" + ")[0] + " (one run)", ip[key]))
     print(_line("recommend ladder, warm (another use)", ip["recommend_other_use"]))
     plan_cmd = ["plan", "llama-3.1-8b", "--on", MACHINE]
     rec_cmd = ["recommend", "--on", MACHINE]

@@ -320,12 +320,15 @@ class FakeHub:
             chunk = bytearray(f.read(pos, min(limit, pos + (1 << 20))))
             if pos <= flip < pos + len(chunk):
                 chunk[flip - pos] ^= 0xFF
+            # counted before the write: the client can read the bytes and the test check the count
+            # before this thread runs again (a busy box); taken back if the write fails
+            self.sent[path] = self.sent.get(path, 0) + len(chunk)
             try:
                 h.wfile.write(chunk)
             except (BrokenPipeError, ConnectionResetError):
+                self.sent[path] -= len(chunk)
                 h.close_connection = True
                 return
-            self.sent[path] = self.sent.get(path, 0) + len(chunk)
         if limit < end:  # a dropped connection: close without sending the rest
             h.close_connection = True
             h.wfile.flush()
@@ -345,9 +348,10 @@ class FakeHub:
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         if not head:
+            path = urlparse(h.path).path
+            self.sent[path] = self.sent.get(path, 0) + len(body)  # before the write, as in _stream
             try:
                 h.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
+                self.sent[path] -= len(body)
                 return
-            path = urlparse(h.path).path
-            self.sent[path] = self.sent.get(path, 0) + len(body)
