@@ -7,6 +7,7 @@
 #   benchmarks/output_identity/capture.sh AFTER_TREE  after_out
 #   benchmarks/output_identity/compare.sh before_out after_out
 #
+# In-process, ladders.py in this folder checks the recommend ladder itself (576 ladders).
 # A third argument names another list of commands in this folder, e.g. recommend_cmds.txt: the
 # recommend ladder (--json, every row) over CPU-only, Mac, multi-GPU and iGPU machines.
 #
